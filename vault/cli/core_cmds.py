@@ -1,0 +1,187 @@
+"""Vault-wide commands: init, status, passwd, check, audit, demo."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import click
+
+from vault import config
+from vault.cli.main import (
+    Env,
+    StderrProgress,
+    cli,
+    emit_json,
+    human_size,
+    info,
+    json_option,
+    pass_env,
+)
+from vault.crypto import DEFAULT_PROFILE, PROFILES
+from vault.errors import IntegrityError, WeakPassphrase
+
+kdf_choice = click.Choice(list(PROFILES), case_sensitive=False)
+
+
+@cli.command()
+@click.option(
+    "--kdf",
+    type=kdf_choice,
+    default=DEFAULT_PROFILE,
+    show_default=True,
+    help="Passphrase hardening: 'moderate' suits most; 'sensitive' is slower and stronger; "
+    "'minimum' is for tests and small devices.",
+)
+@json_option
+@pass_env
+def init(env: Env, kdf: str, as_json: bool) -> None:
+    """Create a new, empty vault protected by a passphrase."""
+    from vault.core import Vault
+
+    passphrase = env.passphrase(confirm=True, prompt="New passphrase")
+    with Vault.create(env.vault_dir, passphrase, kdf=kdf) as v:
+        if as_json:
+            emit_json({"path": str(v.path), "vault_id": v.info.vault_id, "kdf": kdf})
+        else:
+            click.echo(f"Created a vault in {v.path} (KDF profile: {kdf}).")
+            info("Keep your passphrase safe: without it nothing in the vault can be recovered.")
+
+
+@cli.command()
+@json_option
+@pass_env
+def status(env: Env, as_json: bool) -> None:
+    """Show where the vault is, how it is protected and how much it holds."""
+    with env.vault(strict=False) as v:
+        report = v.status()
+    if as_json:
+        emit_json(report)
+        return
+    click.echo(f"Vault      {report['path']}")
+    click.echo(f"Format     {report['format']}   KDF {report['kdf']}   epoch {report['epoch']}")
+    for name, n in report["counts"].items():
+        click.echo(f"{name.replace('_', ' ').capitalize():<14} {n:,}")
+    total = sum(report["files"].values())
+    click.echo(f"On disk    {human_size(total)}")
+
+
+@cli.command()
+@click.option("--kdf", type=kdf_choice, default=None, help="Also switch to this KDF profile.")
+@pass_env
+def passwd(env: Env, kdf: str | None) -> None:
+    """Change the passphrase (fast whatever the vault's size: only the root key is re-wrapped).
+
+    Scripts give the new passphrase in COFFRE_NEW_PASSPHRASE.
+    """
+    with env.vault() as v:
+        new = os.environ.get(config.ENV_NEW_PASSPHRASE)
+        if not new:
+            new = click.prompt(
+                "New passphrase", hide_input=True, confirmation_prompt=True, err=True
+            )
+        if not new:
+            raise WeakPassphrase("it is empty")
+        v.change_passphrase(new, kdf=kdf)
+    info("Passphrase changed.")
+
+
+@cli.command()
+@json_option
+@pass_env
+def check(env: Env, as_json: bool) -> None:
+    """Decrypt and verify every record, blob and audit entry; report what is wrong.
+
+    Exits with the integrity code (5) when anything fails to verify.
+    """
+    with env.vault(strict=False) as v:
+        problems = v.check(progress=StderrProgress("checking"))
+    if as_json:
+        emit_json({"ok": not problems, "problems": [p.as_dict() for p in problems]})
+    elif not problems:
+        click.echo("All records, blobs and the audit log verify.")
+    else:
+        for p in problems:
+            click.echo(f"{p.where}: {p.what}")
+    if problems:
+        raise IntegrityError(f"{len(problems)} problem(s) found")
+
+
+@cli.command()
+@click.option("--verify", is_flag=True, help="Only verify the hash chain and say so.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Show the last N entries.")
+@json_option
+@pass_env
+def audit(env: Env, verify: bool, limit: int | None, as_json: bool) -> None:
+    """Show the audit log: every change made to the vault, hash-chained and encrypted."""
+    with env.vault() as v:
+        entries = v.audit_log()  # raises AuditChainBroken (exit 5) if the chain is broken
+    if verify:
+        if as_json:
+            emit_json({"ok": True, "entries": len(entries)})
+        else:
+            click.echo(f"Audit log verified: {len(entries)} entries, chain intact.")
+        return
+    shown = entries[-limit:] if limit else entries
+    if as_json:
+        emit_json([e.as_dict() for e in shown])
+        return
+    for e in shown:
+        details = " ".join(f"{k}={val}" for k, val in sorted(e.details.items()))
+        click.echo(f"{e.seq:>5}  {e.time}  {e.action:<20} {details}")
+
+
+@cli.command()
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo-vault"),
+    show_default=True,
+    help="Where to build the demo vault.",
+)
+@click.option("--force", is_flag=True, help="Replace an existing demo vault in that directory.")
+def demo(directory: Path, force: bool) -> None:
+    """Build a demo vault filled with generated data and print its passphrase."""
+    from vault.core import Vault
+    from vault.demo import build_demo
+
+    if force and Vault.exists(directory):
+        for suffix in ("", "-wal", "-shm"):
+            (directory / f"vault.db{suffix}").unlink(missing_ok=True)
+    passphrase = "-".join(secrets.choice(_WORDS) for _ in range(4))
+    with Vault.create(directory, passphrase, kdf="minimum") as v:
+        summary = build_demo(v, progress=StderrProgress("building demo"))
+    info(f"Demo vault built in {directory}: {summary}")
+    click.echo(passphrase)
+
+
+_WORDS = (
+    "amber",
+    "basil",
+    "cedar",
+    "delta",
+    "ember",
+    "fjord",
+    "garnet",
+    "harbor",
+    "indigo",
+    "juniper",
+    "kestrel",
+    "lumen",
+    "meadow",
+    "nectar",
+    "orchid",
+    "pebble",
+    "quartz",
+    "raven",
+    "saffron",
+    "tundra",
+    "umber",
+    "velvet",
+    "willow",
+    "xenon",
+    "yarrow",
+    "zephyr",
+)

@@ -1,0 +1,246 @@
+"""Cryptographic primitives: the only module that touches them.
+
+Everything else in Coffre calls these small, choice-free functions: `seal`/`unseal` for
+records and wrapped keys, `BlobSealer`/`BlobOpener` for large streams, `derive_key` for
+purpose keys, `blind_index` for lookups, `passphrase_key` for the KDF, and Ed25519 helpers
+for signatures. Failures raise `CryptoFailure`, deliberately vague (like `InvalidTag`): the
+caller turns it into an error that names what failed, never what was compared.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import unicodedata
+from dataclasses import dataclass
+from typing import Final
+
+import nacl.bindings as sodium
+import nacl.exceptions
+import nacl.pwhash
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from vault.errors import InvalidParameter, WeakPassphrase
+
+KEY_SIZE: Final = 32
+SALT_SIZE: Final = 16
+XNONCE_SIZE: Final = 24
+TAG_SIZE: Final = 16
+SEAL_OVERHEAD: Final = XNONCE_SIZE + TAG_SIZE
+BLIND_INDEX_SIZE: Final = 16
+CHUNK_SIZE: Final = 64 * 1024
+
+MIB: Final = 1024 * 1024
+
+
+class CryptoFailure(Exception):
+    """Authentication failed. Carries no detail on purpose."""
+
+
+# --- passphrase KDF -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KdfProfile:
+    """Argon2id cost parameters (libsodium uses one lane)."""
+
+    name: str
+    opslimit: int
+    memlimit: int
+
+    def as_header(self) -> dict[str, object]:
+        return {"alg": "argon2id13", "profile": self.name, "t": self.opslimit, "m": self.memlimit}
+
+
+PROFILES: Final[dict[str, KdfProfile]] = {
+    "minimum": KdfProfile("minimum", 2, 19 * MIB),
+    "interactive": KdfProfile("interactive", 2, 64 * MIB),
+    "moderate": KdfProfile("moderate", 3, 256 * MIB),
+    "sensitive": KdfProfile("sensitive", 4, 1024 * MIB),
+}
+DEFAULT_PROFILE: Final = "moderate"
+# The OWASP floor for Argon2id; a header asking for less is refused, not trusted. The ceiling
+# stops a tampered header from making unlock allocate absurd memory.
+FLOOR = PROFILES["minimum"]
+CEILING_MEM: Final = 4096 * MIB
+CEILING_OPS: Final = 16
+
+
+def profile_from_header(fields: dict[str, object]) -> KdfProfile:
+    """Validate KDF parameters read from a vault header (they are not authenticated yet)."""
+    try:
+        ops = int(fields["t"])  # type: ignore[call-overload]
+        mem = int(fields["m"])  # type: ignore[call-overload]
+        name = str(fields.get("profile", "custom"))
+        alg = fields["alg"]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidParameter("the vault header's KDF parameters are unreadable") from exc
+    if alg != "argon2id13":
+        raise InvalidParameter("the vault header names an unknown KDF")
+    if ops < FLOOR.opslimit or mem < FLOOR.memlimit:
+        raise InvalidParameter("the vault header's KDF parameters are below the safe floor")
+    if ops > CEILING_OPS or mem > CEILING_MEM:
+        raise InvalidParameter("the vault header's KDF parameters are out of range")
+    return KdfProfile(name, ops, mem)
+
+
+def normalize_passphrase(passphrase: str | bytes) -> bytes:
+    """NFC-normalise and encode, so the same passphrase typed elsewhere opens the vault."""
+    if isinstance(passphrase, bytes):
+        try:
+            passphrase = passphrase.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise WeakPassphrase("it is not valid UTF-8") from exc
+    if not passphrase:
+        raise WeakPassphrase("it is empty")
+    return unicodedata.normalize("NFC", passphrase).encode("utf-8")
+
+
+def passphrase_key(passphrase: str | bytes, salt: bytes, profile: KdfProfile) -> bytes:
+    """Argon2id(passphrase, salt) -> 32-byte key."""
+    return bytes(
+        nacl.pwhash.argon2id.kdf(
+            KEY_SIZE,
+            normalize_passphrase(passphrase),
+            salt,
+            opslimit=profile.opslimit,
+            memlimit=profile.memlimit,
+        )
+    )
+
+
+# --- randomness and derivation ---
+
+
+def random_bytes(n: int) -> bytes:
+    return os.urandom(n)
+
+
+def new_key() -> bytes:
+    """A fresh random 32-byte key."""
+    return os.urandom(KEY_SIZE)
+
+
+def derive_key(root: bytes, purpose: str, context: bytes = b"") -> bytes:
+    """HKDF-SHA256: one independent key per purpose (and optional context)."""
+    return HKDF(
+        algorithm=hashes.SHA256(),
+        length=KEY_SIZE,
+        salt=None,
+        info=b"coffre/v1/" + purpose.encode() + b"\x00" + context,
+    ).derive(root)
+
+
+def blind_index(key: bytes, label: str, value: str | bytes) -> bytes:
+    """HMAC-SHA256 of (label, value), truncated: equal inputs match, nothing else leaks."""
+    raw = value.encode("utf-8") if isinstance(value, str) else value
+    msg = label.encode("utf-8") + b"\x00" + raw
+    return hmac.new(key, msg, hashlib.sha256).digest()[:BLIND_INDEX_SIZE]
+
+
+def keyed_hash(key: bytes, data: bytes) -> bytes:
+    """Keyed BLAKE2b-256: a fast PRF for digests and hash chains."""
+    return hashlib.blake2b(data, key=key, digest_size=32).digest()
+
+
+def constant_time_equal(a: bytes, b: bytes) -> bool:
+    return hmac.compare_digest(a, b)
+
+
+# --- records: XChaCha20-Poly1305 ------------------------------------------------------------
+
+
+def seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    """Encrypt and authenticate: random 24-byte nonce || ciphertext || tag."""
+    nonce = os.urandom(XNONCE_SIZE)
+    return nonce + sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(plaintext, aad, nonce, key)
+
+
+def unseal(key: bytes, sealed: bytes, aad: bytes) -> bytes:
+    """Inverse of `seal`; raises `CryptoFailure` on any mismatch."""
+    if len(sealed) < SEAL_OVERHEAD:
+        raise CryptoFailure
+    try:
+        return bytes(
+            sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(
+                sealed[XNONCE_SIZE:], aad, sealed[:XNONCE_SIZE], key
+            )
+        )
+    except nacl.exceptions.CryptoError as exc:
+        raise CryptoFailure from exc
+
+
+# --- large blobs: chunked AEAD stream ----------------------------------------------------------
+# A fresh key per blob, so the nonce can be the chunk counter (11 bytes) plus a last-chunk flag
+# (1 byte), as in age's STREAM: truncation, reordering and extension all fail.
+
+
+def _chunk_nonce(index: int, last: bool) -> bytes:
+    if index >= 1 << 88:
+        raise InvalidParameter("blob too large")
+    return index.to_bytes(11, "big") + (b"\x01" if last else b"\x00")
+
+
+class BlobSealer:
+    """Seals the chunks of one blob, in order."""
+
+    def __init__(self, key: bytes, aad: bytes) -> None:
+        self._aead = ChaCha20Poly1305(key)
+        self._aad = aad
+        self._index = 0
+
+    def seal_chunk(self, data: bytes, *, last: bool) -> bytes:
+        out = self._aead.encrypt(_chunk_nonce(self._index, last), data, self._aad)
+        self._index += 1
+        return out
+
+
+class BlobOpener:
+    """Opens the chunks of one blob; the caller enforces the order and the last flag."""
+
+    def __init__(self, key: bytes, aad: bytes) -> None:
+        self._aead = ChaCha20Poly1305(key)
+        self._aad = aad
+
+    def open_chunk(self, index: int, sealed: bytes, *, last: bool) -> bytes:
+        try:
+            return self._aead.decrypt(_chunk_nonce(index, last), sealed, self._aad)
+        except InvalidTag as exc:
+            raise CryptoFailure from exc
+
+
+# --- signatures: Ed25519 --------------------------------------------------------------------
+
+
+def signing_seed() -> bytes:
+    """A fresh Ed25519 seed (32 bytes)."""
+    return os.urandom(KEY_SIZE)
+
+
+def ed25519_public_key(seed: bytes) -> bytes:
+    pk, _sk = sodium.crypto_sign_seed_keypair(seed)
+    return bytes(pk)
+
+
+def ed25519_sign(seed: bytes, message: bytes) -> bytes:
+    """Detached 64-byte signature."""
+    _pk, sk = sodium.crypto_sign_seed_keypair(seed)
+    return bytes(sodium.crypto_sign(message, sk)[:64])
+
+
+def ed25519_verify(public_key: bytes, message: bytes, signature: bytes) -> bool:
+    try:
+        sodium.crypto_sign_open(signature + message, public_key)
+    except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, ValueError):
+        return False
+    return True
+
+
+def x25519_keypair(seed: bytes) -> tuple[bytes, bytes]:
+    """Deterministic X25519 (secret, public) from a 32-byte seed."""
+    secret = hashlib.sha512(b"coffre/v1/x25519\x00" + seed).digest()[:32]
+    return secret, bytes(sodium.crypto_scalarmult_base(secret))

@@ -1,0 +1,173 @@
+"""The one error hierarchy of Coffre.
+
+Every error the library raises on purpose is a `VaultError`. The docstring of each class is
+its user-facing message; `detail` adds safe context (a record kind, a file name, a line
+number), never plaintext, keys or passphrases. Each class carries the process exit code the
+CLI uses, so scripts can tell failures apart (docs/cli.md lists them).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+# Exit codes 0 (success), 1 (unexpected) and 2 (usage) are fixed by convention.
+EXIT_UNEXPECTED = 1
+EXIT_USAGE = 2
+
+
+class VaultError(Exception):
+    """Something went wrong in the vault."""
+
+    exit_code: ClassVar[int] = EXIT_UNEXPECTED
+
+    def __init__(self, detail: str | None = None) -> None:
+        self.detail = detail
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        """The user-facing message: the class docstring's first line, plus the safe detail."""
+        base = (type(self).__doc__ or "Vault error.").strip().splitlines()[0].rstrip(".")
+        return f"{base}: {self.detail}" if self.detail else f"{base}."
+
+
+# --- passphrase (3) -------------------------------------------------------------------------
+
+
+class PassphraseError(VaultError):
+    """The passphrase could not be used."""
+
+    exit_code = 3
+
+
+class WrongPassphrase(PassphraseError):
+    """Wrong passphrase (or the vault header is damaged)."""
+
+
+class PassphraseUnavailable(PassphraseError):
+    """No passphrase was given."""
+
+
+class WeakPassphrase(PassphraseError):
+    """The passphrase is not acceptable."""
+
+
+# --- not found (4) --------------------------------------------------------------------------
+
+
+class NotFound(VaultError):
+    """Not found."""
+
+    exit_code = 4
+
+
+class VaultNotFound(NotFound):
+    """No vault here."""
+
+
+class RecordNotFound(NotFound):
+    """No such record."""
+
+
+# --- integrity (5) --------------------------------------------------------------------------
+
+
+class IntegrityError(VaultError):
+    """Integrity check failed: the vault was damaged or tampered with."""
+
+    exit_code = 5
+
+
+class TamperedRecord(IntegrityError):
+    """A record failed authentication (damaged or tampered with)."""
+
+
+class AuditChainBroken(IntegrityError):
+    """The audit log's hash chain does not verify."""
+
+
+class DamagedDatabase(IntegrityError):
+    """The vault database file is damaged."""
+
+
+# --- consent (6) ----------------------------------------------------------------------------
+
+
+class ConsentRefused(VaultError):
+    """Refused: no consent covers this."""
+
+    exit_code = 6
+
+
+# --- bad input (7) --------------------------------------------------------------------------
+
+
+class BadInput(VaultError):
+    """The input is not valid."""
+
+    exit_code = 7
+
+
+class MalformedInput(BadInput):
+    """The input file is malformed."""
+
+
+class UnsafeArchive(BadInput):
+    """The archive is unsafe and was refused."""
+
+
+class InvalidParameter(BadInput):
+    """Invalid parameter."""
+
+
+# --- conflicts (8) --------------------------------------------------------------------------
+
+
+class AlreadyExists(VaultError):
+    """Already exists."""
+
+    exit_code = 8
+
+
+class VaultExists(AlreadyExists):
+    """A vault already exists here."""
+
+
+# --- format (9) and concurrency (10) --------------------------------------------------------
+
+
+class UnsupportedFormat(VaultError):
+    """This vault was written by a newer version of Coffre; upgrade Coffre to open it."""
+
+    exit_code = 9
+
+
+class VaultBusy(VaultError):
+    """The vault is busy (another process holds it for too long); try again."""
+
+    exit_code = 10
+
+
+ALL_ERRORS: tuple[type[VaultError], ...] = (
+    VaultError,
+    PassphraseError,
+    WrongPassphrase,
+    PassphraseUnavailable,
+    WeakPassphrase,
+    NotFound,
+    VaultNotFound,
+    RecordNotFound,
+    IntegrityError,
+    TamperedRecord,
+    AuditChainBroken,
+    DamagedDatabase,
+    ConsentRefused,
+    BadInput,
+    MalformedInput,
+    UnsafeArchive,
+    InvalidParameter,
+    AlreadyExists,
+    VaultExists,
+    UnsupportedFormat,
+    VaultBusy,
+)
