@@ -1,0 +1,1 @@
+"""Quantified-self data: the sample model, the metric registry, storage, queries, importers."""

@@ -1,0 +1,118 @@
+"""The quantified-self data model: samples, workouts and daily activity summaries.
+
+Importers produce these values; the writer (vault/qs/ingest.py) stores them. Times are UTC
+milliseconds since the epoch; the offset the source recorded is kept separately, so a day can
+be shown in the time zone it was lived in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Category values of the `sleep` metric (stored as the sample's value).
+SLEEP_STAGES: dict[str, int] = {
+    "in_bed": 0,
+    "asleep": 1,  # asleep, stage not known
+    "awake": 2,
+    "core": 3,  # light sleep
+    "deep": 4,
+    "rem": 5,
+}
+SLEEP_STAGE_NAMES: dict[int, str] = {v: k for k, v in SLEEP_STAGES.items()}
+
+UNKNOWN_PREFIX = "x:"  # metric ids the registry does not know: "x:" + the source's identifier
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One measurement over [start, end] (equal for an instant)."""
+
+    metric: str  # registry id ("steps", "heart_rate"...) or UNKNOWN_PREFIX + source identifier
+    start: int  # UTC, milliseconds since the epoch
+    end: int  # UTC, milliseconds since the epoch
+    value: float  # in `unit`; for `sleep`, a SLEEP_STAGES code
+    unit: str  # UCUM unit the value is expressed in (the writer converts to canonical)
+    source: str = ""  # app or device name as the export names it
+    device: str = ""
+    offset_min: int = 0  # the original UTC offset in minutes
+    metadata: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RoutePoint:
+    time: int  # UTC ms
+    lat: float
+    lon: float
+    elevation: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkoutEvent:
+    kind: str  # pause, resume, lap, segment, marker...
+    start: int  # UTC ms
+    end: int  # UTC ms
+
+
+@dataclass(frozen=True, slots=True)
+class Workout:
+    """A workout session with its totals, events and route."""
+
+    activity: str  # normalised type: running, walking, cycling, swimming, other...
+    start: int  # UTC ms
+    end: int  # UTC ms
+    offset_min: int = 0
+    duration_s: float | None = None
+    distance_m: float | None = None
+    energy_kcal: float | None = None
+    source: str = ""
+    device: str = ""
+    events: tuple[WorkoutEvent, ...] = ()
+    route: tuple[RoutePoint, ...] = ()
+    metadata: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ActivitySummary:
+    """A day's activity rings, as Apple Health's ActivitySummary holds them."""
+
+    day: str  # YYYY-MM-DD, the person's local date
+    active_energy_kcal: float | None = None
+    active_energy_goal_kcal: float | None = None
+    exercise_min: float | None = None
+    exercise_goal_min: float | None = None
+    stand_hours: float | None = None
+    stand_goal_hours: float | None = None
+
+
+@dataclass(frozen=True)
+class ImportIssue:
+    """A problem met while importing: where (file, line or record) and what."""
+
+    location: str
+    problem: str
+
+
+@dataclass
+class ImportSummary:
+    """What an import did: reported to the person, never silent about skipped input."""
+
+    added: int = 0
+    duplicates: int = 0
+    workouts: int = 0
+    summaries: int = 0
+    unknown_types: dict[str, int] = field(default_factory=dict)
+    errors: list[ImportIssue] = field(default_factory=list)
+    time_zone: str | None = None  # the zone assumed for sources without offsets
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "added": self.added,
+            "duplicates": self.duplicates,
+            "workouts": self.workouts,
+            "summaries": self.summaries,
+            "unknown_types": dict(self.unknown_types),
+            "errors": [{"location": e.location, "problem": e.problem} for e in self.errors],
+            "time_zone": self.time_zone,
+            "notes": list(self.notes),
+        }
