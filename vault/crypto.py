@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import os
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
@@ -244,3 +245,16 @@ def x25519_keypair(seed: bytes) -> tuple[bytes, bytes]:
     """Deterministic X25519 (secret, public) from a 32-byte seed."""
     secret = hashlib.sha512(b"coffre/v1/x25519\x00" + seed).digest()[:32]
     return secret, bytes(sodium.crypto_scalarmult_base(secret))
+
+
+def ed25519_key_id(public_key: bytes) -> bytes:
+    """A stable 8-byte key id for an Ed25519 public key (minisign's key number)."""
+    return hashlib.blake2b(b"coffre/v1/key-id\x00" + public_key, digest_size=8).digest()
+
+
+def blake2b_512(chunks: Iterable[bytes]) -> bytes:
+    """BLAKE2b-512 of a stream of chunks (what minisign signs)."""
+    h = hashlib.blake2b(digest_size=64)
+    for chunk in chunks:
+        h.update(chunk)
+    return h.digest()

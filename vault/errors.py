@@ -90,6 +90,10 @@ class DamagedDatabase(IntegrityError):
     """The vault database file is damaged."""
 
 
+class BadSignature(IntegrityError):
+    """The signature does not verify."""
+
+
 # --- consent (6) ----------------------------------------------------------------------------
 
 
@@ -118,6 +122,14 @@ class UnsafeArchive(BadInput):
 
 class InvalidParameter(BadInput):
     """Invalid parameter."""
+
+
+class TruncatedArchive(MalformedInput):
+    """The archive is truncated or damaged."""
+
+
+class MissingMedia(MalformedInput):
+    """A media file the archive refers to is missing."""
 
 
 # --- conflicts (8) --------------------------------------------------------------------------
@@ -161,11 +173,14 @@ ALL_ERRORS: tuple[type[VaultError], ...] = (
     TamperedRecord,
     AuditChainBroken,
     DamagedDatabase,
+    BadSignature,
     ConsentRefused,
     BadInput,
     MalformedInput,
     UnsafeArchive,
     InvalidParameter,
+    TruncatedArchive,
+    MissingMedia,
     AlreadyExists,
     VaultExists,
     UnsupportedFormat,
