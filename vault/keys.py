@@ -74,6 +74,7 @@ class KeyRing:
     audit_chain_key: bytes = field(init=False)
     state_key: bytes = field(init=False)
     epoch_wrap_key: bytes = field(init=False)
+    _kinds: dict[str, bytes] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.index_key = crypto.derive_key(self.root, "blind-index", self.vault_id)
@@ -125,7 +126,10 @@ class KeyRing:
     # --- lookups and digests ---
 
     def kind_index(self, kind: str) -> bytes:
-        return crypto.blind_index(self.index_key, "kind", kind)
+        found = self._kinds.get(kind)
+        if found is None:
+            found = self._kinds[kind] = crypto.blind_index(self.index_key, "kind", kind)
+        return found
 
     def term_index(self, kind: str, label: str, value: str) -> bytes:
         return crypto.blind_index(self.index_key, f"term:{kind}:{label}", value)
@@ -149,3 +153,4 @@ class KeyRing:
             "epoch_wrap_key",
         ):
             setattr(self, name, b"")
+        self._kinds.clear()

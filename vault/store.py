@@ -186,7 +186,7 @@ def _pack_envelope(
         meta["t"] = [list(t) for t in terms]
     if blobs:
         meta["b"] = [b.to_json() for b in blobs]
-    meta_raw = json.dumps(meta, separators=(",", ":")).encode()
+    meta_raw = json.dumps(meta, separators=(",", ":"), ensure_ascii=False).encode()
     flags = 0
     if compress:
         body = zlib.compress(body, 6)
@@ -198,10 +198,14 @@ def _unpack_envelope(raw: bytes) -> tuple[str, bytes, tuple[Term, ...], tuple[Bl
     version, flags, meta_len = struct.unpack_from(">BBI", raw)
     if version != _ENVELOPE_VERSION:
         raise ValueError("envelope version")
-    meta = json.loads(raw[6 : 6 + meta_len])
+    meta_raw = raw[6 : 6 + meta_len]
     body = raw[6 + meta_len :]
     if flags & _FLAG_COMPRESSED:
         body = zlib.decompress(body)
+    # Fast path for the common envelope that holds only the kind (no terms, no blobs).
+    if meta_raw.startswith(b'{"k":"') and meta_raw.count(b'"') == 4:
+        return meta_raw[6:-2].decode(), body, (), ()
+    meta = json.loads(meta_raw)
     terms = tuple((str(a), str(b)) for a, b in meta.get("t", ()))
     blobs = tuple(BlobRef.from_json(b) for b in meta.get("b", ()))
     return meta["k"], body, terms, blobs

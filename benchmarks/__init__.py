@@ -1,0 +1,1 @@
+"""Benchmarks: each `bench_*.py` module measures one area side by side with its peer."""

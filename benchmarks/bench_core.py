@@ -1,0 +1,126 @@
+"""Vault core: CLI start-up, bulk record writes and reads against plain sqlite3, passwd cost.
+
+Peers measured in the same run: plain `sqlite3` storing the same 200-byte rows in plaintext
+(one transaction), and a bare `python -c pass` start-up for the CLI figure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from vault.core import Vault
+
+PASSPHRASE = "benchmark passphrase"  # noqa: S105 - a throwaway vault
+
+
+def _median_run(cmd: list[str], env: dict[str, str], n: int) -> float:
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def bench_status(work: Path, n: int) -> dict[str, float]:
+    path = work / "status"
+    with Vault.create(path, PASSPHRASE, kdf="minimum") as v, v.store.write() as txn:
+        for i in range(10):
+            txn.put("note", f"note {i}".encode())
+    env = {**os.environ, "COFFRE_PASSPHRASE": PASSPHRASE}
+    coffre = str(Path(sys.executable).with_name("coffre"))
+    status = _median_run([coffre, "--vault", str(path), "status", "--json"], env, n)
+    bare = _median_run([sys.executable, "-c", "pass"], env, n)
+    return {
+        "status_json_median_s": round(status, 4),
+        "python_bare_start_s": round(bare, 4),
+        "target_s": 0.3,
+    }
+
+
+def bench_records(work: Path, count: int) -> dict[str, float]:
+    payloads = [os.urandom(100).hex().encode() for _ in range(count)]  # 200 bytes each
+    path = work / "records"
+    with Vault.create(path, PASSPHRASE, kdf="minimum") as v:
+        t = time.perf_counter()
+        with v.store.write() as txn:
+            for p in payloads:
+                txn.put("bench", p)
+        write_s = time.perf_counter() - t
+        t = time.perf_counter()
+        n = sum(1 for _ in v.store.iter_kind("bench"))
+        read_s = time.perf_counter() - t
+        assert n == count
+    plain = work / "plain.db"
+    conn = sqlite3.connect(plain, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("CREATE TABLE t (id BLOB PRIMARY KEY, data BLOB)")
+    t = time.perf_counter()
+    conn.execute("BEGIN")
+    for p in payloads:
+        conn.execute("INSERT INTO t VALUES (?, ?)", (os.urandom(16), p))
+    conn.execute("COMMIT")
+    plain_write_s = time.perf_counter() - t
+    t = time.perf_counter()
+    rows = conn.execute("SELECT id, data FROM t").fetchall()
+    plain_read_s = time.perf_counter() - t
+    assert len(rows) == count
+    conn.close()
+    return {
+        "records": count,
+        "coffre_writes_per_s": round(count / write_s),
+        "coffre_reads_per_s": round(count / read_s),
+        "sqlite3_plain_writes_per_s": round(count / plain_write_s),
+        "sqlite3_plain_reads_per_s": round(count / plain_read_s),
+        "write_ratio_to_sqlite3": round(plain_write_s / write_s, 3),
+        "read_ratio_to_sqlite3": round(plain_read_s / read_s, 3),
+        "target_writes_per_s": 50_000,
+        "target_reads_per_s": 100_000,
+    }
+
+
+def bench_passwd(work: Path, sizes: tuple[int, ...], repeats: int) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for size in sizes:
+        path = work / f"passwd{size}"
+        with Vault.create(path, PASSPHRASE, kdf="minimum") as v:
+            with v.store.write() as txn:
+                for _ in range(size):
+                    txn.put("note", b"x" * 200)
+            times = []
+            for i in range(repeats):
+                t = time.perf_counter()
+                v.change_passphrase(f"{PASSPHRASE} {i}")
+                times.append(time.perf_counter() - t)
+        out[f"passwd_median_s_{size}_records"] = round(statistics.median(times), 4)
+    small, large = (out[f"passwd_median_s_{s}_records"] for s in (sizes[0], sizes[-1]))
+    out["large_over_small"] = round(large / small, 3)
+    return out
+
+
+def run(quick: bool) -> dict[str, object]:
+    work = Path(tempfile.mkdtemp(prefix="coffre-bench-"))
+    try:
+        count = 20_000 if quick else 100_000
+        return {
+            "status": bench_status(work, 5 if quick else 15),
+            "records": bench_records(work, count),
+            "passwd": bench_passwd(work, (10, count), 3 if quick else 7),
+        }
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(run("--quick" in sys.argv), indent=2))

@@ -1,0 +1,136 @@
+"""The vault-wide commands: init, status, passwd, check, audit; exit codes; help texts."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import PASSPHRASE
+from vault.cli.main import cli
+
+
+def run(vault_dir: Path, *args: str, env: dict[str, str] | None = None, code: int = 0) -> str:
+    runner = CliRunner()
+    result = runner.invoke(
+        cli,
+        ["--vault", str(vault_dir), *args],
+        env={"COFFRE_PASSPHRASE": PASSPHRASE, **(env or {})},
+        catch_exceptions=False,
+    )
+    assert result.exit_code == code, (result.output, result.stderr)
+    return result.stdout
+
+
+@pytest.fixture
+def made(vault_dir: Path) -> Path:
+    run(vault_dir, "init", "--kdf", "minimum")
+    return vault_dir
+
+
+def test_init_status_json(made: Path) -> None:
+    status = json.loads(run(made, "status", "--json"))
+    assert status["kdf"] == "minimum"
+    assert status["format"] == 1
+    assert status["counts"]["audit_entries"] == 1
+
+
+def test_init_twice_refused(made: Path) -> None:
+    run(made, "init", "--kdf", "minimum", code=8)
+
+
+def test_wrong_passphrase_exit_code(made: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(
+        cli, ["--vault", str(made), "status"], env={"COFFRE_PASSPHRASE": "nope-nope"}
+    )
+    assert result.exit_code == 3
+    assert "nope-nope" not in result.output
+    assert "Wrong passphrase" in result.stderr
+
+
+def test_missing_vault_exit_code(tmp_path: Path) -> None:
+    run(tmp_path / "absent", "status", code=4)
+
+
+def test_passphrase_file_and_command(made: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "pass.txt"
+    secret.write_text(PASSPHRASE + "\n")
+    run(made, "status", env={"COFFRE_PASSPHRASE": "", "COFFRE_PASSPHRASE_FILE": str(secret)})
+    cmd = f"{sys.executable} -c \"print('{PASSPHRASE}')\""
+    run(made, "status", env={"COFFRE_PASSPHRASE": "", "COFFRE_PASSPHRASE_COMMAND": cmd})
+    run(made, "status", env={"COFFRE_PASSPHRASE": "", "COFFRE_PASSPHRASE_COMMAND": "false"}, code=3)
+
+
+def test_no_passphrase_without_terminal(made: Path) -> None:
+    run(made, "status", env={"COFFRE_PASSPHRASE": ""}, code=3)
+
+
+def test_passwd_then_open_with_new(made: Path) -> None:
+    run(made, "passwd", env={"COFFRE_NEW_PASSPHRASE": "brand new passphrase"})
+    run(made, "status", code=3)
+    run(made, "status", env={"COFFRE_PASSPHRASE": "brand new passphrase"})
+
+
+def test_check_and_audit(made: Path) -> None:
+    assert json.loads(run(made, "check", "--json")) == {"ok": True, "problems": []}
+    entries = json.loads(run(made, "audit", "--json"))
+    assert [e["action"] for e in entries] == ["vault.create"]
+    assert json.loads(run(made, "audit", "--verify", "--json"))["ok"] is True
+
+
+def test_check_reports_damage_with_integrity_code(made: Path) -> None:
+    conn = sqlite3.connect(made / "vault.db")
+    conn.execute("UPDATE audit SET data = zeroblob(80)")
+    conn.commit()
+    conn.close()
+    report = json.loads(run(made, "check", "--json", code=5))
+    assert report["ok"] is False
+    run(made, "audit", "--verify", code=5)
+
+
+def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+    out = []
+    for name, cmd in group.commands.items():
+        out.append((prefix + name, cmd))
+        if isinstance(cmd, click.Group):
+            out.extend(_commands(cmd, prefix + name + " "))
+    return out
+
+
+def test_every_command_has_help() -> None:
+    for name, cmd in _commands(cli):
+        assert cmd.help and len(cmd.help.strip()) > 20, f"`coffre {name}` needs help text"
+        for param in cmd.params:
+            if isinstance(param, click.Option) and param.name not in ("help",):
+                assert param.help, f"`coffre {name}` option {param.opts} needs help"
+
+
+def test_cli_start_does_not_import_textual() -> None:
+    code = (
+        "import sys; from vault.cli.main import cli; "
+        "assert not [m for m in sys.modules if m.startswith('textual')], 'textual loaded'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_library_is_headless() -> None:
+    """The library never loads click or textual (only vault.cli does)."""
+    root = Path(__file__).resolve().parents[2] / "vault"
+    modules = sorted(
+        ".".join(p.relative_to(root.parent).with_suffix("").parts).removesuffix(".__init__")
+        for p in root.rglob("*.py")
+        if "cli" not in p.relative_to(root).parts
+    )
+    code = (
+        f"import importlib, sys\nfor m in {modules!r}:\n    importlib.import_module(m)\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('click', 'textual')]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
