@@ -11,7 +11,6 @@ are computed on demand and never stored.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import uuid
@@ -22,7 +21,7 @@ from typing import Any, Final
 
 import pycountry
 
-from vault import crypto
+from vault import crypto, minisign
 from vault.errors import AlreadyExists, InvalidParameter, RecordNotFound, TamperedRecord
 from vault.store import Store
 
@@ -413,7 +412,7 @@ class Signer:
 
     def minisign_public_key(self) -> str:
         """The public key in minisign's base64 form (`minisign -P KEY` takes it)."""
-        return base64.b64encode(b"Ed" + self.key_id + self.public_key).decode()
+        return minisign.public_key_line(self.public_key, self.key_id)
 
 
 def _signing_seed(secret: bytes, recipient: str | None) -> bytes:
@@ -614,3 +613,75 @@ def x25519_secret_key(store: Store, ref: str) -> bytes:
     """The persona's X25519 secret key, for decrypting inside the vault (never export it)."""
     _persona, secret = _load(store, ref)
     return crypto.x25519_keypair(crypto.derive_key(secret, "persona-x25519"))[0]
+
+
+# --- imports ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PersonaDraft:
+    """A persona read from a file, before it is stored; `source` names where (file, card)."""
+
+    name: str
+    uid: str | None
+    attributes: tuple[Attribute, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did: persona ids added, updated and unchanged; cards skipped and why."""
+
+    added: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "added": list(self.added),
+            "updated": list(self.updated),
+            "unchanged": list(self.unchanged),
+            "skipped": list(self.skipped),
+        }
+
+
+def _existing(store: Store, uid: str | None, name: str) -> Persona | None:
+    if uid:
+        return find_by_uid(store, uid)
+    found = store.find(KIND, "name", _name_term(name))
+    return _decode(found[0].id, found[0].version, found[0].data)[0] if found else None
+
+
+def import_drafts(
+    store: Store, drafts: Iterable[PersonaDraft], *, fmt: str, skipped: Iterable[str] = ()
+) -> ImportResult:
+    """Store drafts in one transaction: a draft whose UID (or, without one, whose name) is
+    already in the vault updates that persona, so importing the same file twice adds nothing.
+    Any failure leaves the vault unchanged and names the card it came from."""
+    added: list[str] = []
+    updated: list[str] = []
+    unchanged: list[str] = []
+    with store.write() as txn:
+        for draft in drafts:
+            try:
+                attrs = _check_attributes(draft.attributes)
+                name = _check_name(draft.name)
+                existing = find_by_uid(store, draft.uid) if draft.uid else None
+                if existing is None and not draft.uid:
+                    found = store.find(KIND, "name", _name_term(name))
+                    existing = (
+                        _decode(found[0].id, found[0].version, found[0].data)[0] if found else None
+                    )
+                if existing is None:
+                    added.append(add_persona(store, name, attrs, uid=draft.uid).id)
+                elif existing.profile() == (name, attrs):
+                    unchanged.append(existing.id)
+                else:
+                    updated.append(
+                        update_persona(store, existing.id, name=name, attributes=attrs).id
+                    )
+            except (InvalidParameter, AlreadyExists) as exc:
+                raise type(exc)(f"{draft.source}: {exc.detail}") from None
+        txn.audit(f"persona.import.{fmt}", added=len(added), updated=len(updated))
+    return ImportResult(tuple(added), tuple(updated), tuple(unchanged), tuple(skipped))
