@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Final
 
@@ -135,15 +135,33 @@ def sign(
 ) -> str:
     """Sign `data` (bytes or a stream of chunks) with an Ed25519 seed; return the `.minisig`
     text. `key_id` None derives it from the public key, as `key_id_for` does."""
+    kid = key_id if key_id is not None else key_id_for(crypto.ed25519_public_key(seed))
+    return sign_with(
+        lambda message: crypto.ed25519_sign(seed, message),
+        kid,
+        data,
+        trusted_comment,
+        untrusted_comment,
+    )
+
+
+def sign_with(
+    signer: Callable[[bytes], bytes],
+    key_id: bytes,
+    data: bytes | Iterable[bytes],
+    trusted_comment: str,
+    untrusted_comment: str = "signature from Coffre",
+) -> str:
+    """Like `sign`, for a key held elsewhere: `signer` returns the Ed25519 signature of a
+    message (a persona's `Signer.sign`), so the seed never has to leave its owner."""
     _check_comment(trusted_comment, "trusted comment")
     _check_comment(untrusted_comment, "untrusted comment")
-    kid = key_id if key_id is not None else key_id_for(crypto.ed25519_public_key(seed))
-    _check_key_id(kid)
-    signature = crypto.ed25519_sign(seed, _digest(data))
-    global_sig = crypto.ed25519_sign(seed, signature + trusted_comment.encode("utf-8"))
+    _check_key_id(key_id)
+    signature = signer(_digest(data))
+    global_sig = signer(signature + trusted_comment.encode("utf-8"))
     return (
         f"{UNTRUSTED_PREFIX}{untrusted_comment}\n"
-        f"{base64.b64encode(PREHASHED_ALG + kid + signature).decode('ascii')}\n"
+        f"{base64.b64encode(PREHASHED_ALG + key_id + signature).decode('ascii')}\n"
         f"{TRUSTED_PREFIX}{trusted_comment}\n"
         f"{base64.b64encode(global_sig).decode('ascii')}\n"
     )
