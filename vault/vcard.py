@@ -462,7 +462,7 @@ def _to_attributes(prop: Property, where: str) -> list[Attribute]:
         else:
             username = (prop.param("USERNAME") or prop.param("X-USER") or (value,))[0]
             url = value
-        common["label"] = network.lower() or "web"
+        common["label"] = network or "web"
         return [Attribute(HANDLE, username, url=url, **common)]
     if name == "IMPP" and value:
         scheme, _, rest = value.partition(":")
