@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import os
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Final
 
@@ -148,6 +148,18 @@ def blind_index(key: bytes, label: str, value: str | bytes) -> bytes:
 def keyed_hash(key: bytes, data: bytes) -> bytes:
     """Keyed BLAKE2b-256: a fast PRF for digests and hash chains."""
     return hashlib.blake2b(data, key=key, digest_size=32).digest()
+
+
+def keyed_hasher(key: bytes) -> Callable[[bytes], bytes]:
+    """`keyed_hash` with the key schedule done once, for hashing many small inputs."""
+    base = hashlib.blake2b(key=key, digest_size=32)
+
+    def digest(data: bytes) -> bytes:
+        h = base.copy()
+        h.update(data)
+        return h.digest()
+
+    return digest
 
 
 def constant_time_equal(a: bytes, b: bytes) -> bool:

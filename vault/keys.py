@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from vault import crypto
@@ -75,6 +76,7 @@ class KeyRing:
     state_key: bytes = field(init=False)
     epoch_wrap_key: bytes = field(init=False)
     _kinds: dict[str, bytes] = field(init=False, default_factory=dict)
+    _digest: Callable[[bytes], bytes] = field(init=False)
 
     def __post_init__(self) -> None:
         self.index_key = crypto.derive_key(self.root, "blind-index", self.vault_id)
@@ -83,6 +85,7 @@ class KeyRing:
         self.audit_chain_key = crypto.derive_key(self.root, "audit-chain", self.vault_id)
         self.state_key = crypto.derive_key(self.root, "state", self.vault_id)
         self.epoch_wrap_key = crypto.derive_key(self.root, "epoch-wrap", self.vault_id)
+        self._digest = crypto.keyed_hasher(self.digest_key)
 
     # --- epoch ---
 
@@ -136,9 +139,7 @@ class KeyRing:
 
     def record_digest(self, rid: bytes, version: int) -> int:
         """PRF of one live (record id, version); the XOR over all of them is the state digest."""
-        return int.from_bytes(
-            crypto.keyed_hash(self.digest_key, rid + struct.pack(">Q", version)), "big"
-        )
+        return int.from_bytes(self._digest(rid + version.to_bytes(8, "big")), "big")
 
     def wipe(self) -> None:
         """Drop references to key material (Python cannot zero immutable bytes)."""
