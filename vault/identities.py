@@ -26,6 +26,7 @@ from vault.errors import AlreadyExists, InvalidParameter, RecordNotFound, Tamper
 from vault.store import Store
 
 KIND: Final = "persona"
+AUTHORED_KIND: Final = "content.item"  # content items carry the term ("persona", id)
 _RECORD_VERSION: Final = 1
 
 # Attribute kinds with a meaning Coffre knows; anything else a person adds is a `field`.
@@ -538,7 +539,8 @@ def list_personas(store: Store) -> list[Persona]:
 
 
 def get_persona(store: Store, ref: str) -> Persona:
-    """A persona by id, unambiguous id prefix (4+ hex digits), name (any case) or UID."""
+    """A persona by id, unique id prefix (4+ hex digits), name (any case), UID or unique
+    name prefix."""
     return _load(store, ref)[0]
 
 
@@ -551,10 +553,18 @@ def _load(store: Store, ref: str) -> tuple[Persona, bytes]:
         candidates = store.find_prefix(KIND, ref)
         if len(candidates) > 1:
             raise InvalidParameter(f"the id prefix {ref} matches several personas; type more")
-    if not candidates:
+    if candidates:
+        rec = candidates[0]
+        return _decode(rec.id, rec.version, rec.data)
+    # Last, a unique name prefix ("jane" for "Jane Doe"): personas are few, so scan them.
+    prefix = _name_term(ref)
+    loaded = [_decode(r.id, r.version, r.data) for r in store.iter_kind(KIND)]
+    hits = [pair for pair in loaded if _name_term(pair[0].name).startswith(prefix)]
+    if len(hits) > 1:
+        raise InvalidParameter("several personas have names starting so; use the id")
+    if not hits:
         raise RecordNotFound("persona (no id, name or UID matches)")
-    rec = candidates[0]
-    return _decode(rec.id, rec.version, rec.data)
+    return hits[0]
 
 
 def find_by_uid(store: Store, uid: str) -> Persona | None:
@@ -587,9 +597,18 @@ def update_persona(
 
 
 def delete_persona(store: Store, ref: str) -> Persona:
-    """Delete a persona and its secret: its keys cannot be derived again afterwards."""
+    """Delete a persona and its secret: its keys cannot be derived again afterwards.
+
+    Refused while content items name the persona as author (their authorship could no longer
+    be proven): forget or reassign them first.
+    """
     with store.write() as t:
         persona, _secret = _load(store, ref)
+        authored = len(store.find(AUTHORED_KIND, "persona", persona.id))
+        if authored:
+            raise InvalidParameter(
+                f"{authored} content item(s) are authored by this persona; remove them first"
+            )
         t.delete(KIND, persona.id)
         t.audit("persona.rm", persona=persona.id)
     return persona

@@ -10,6 +10,7 @@ takes the preferred one of each.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, Final
 
 from vault.errors import MalformedInput
@@ -138,3 +139,18 @@ def to_jsonresume(persona: Persona) -> dict[str, Any]:
     doc["basics"] = basics
     doc.update(rest)
     return doc
+
+
+def draft_from_file(path: Path) -> PersonaDraft:
+    """`draft_from_bytes` on a file, refusing an oversized one before reading it."""
+    return draft_from_bytes(_read_limited(path, MAX_BYTES), path.name)
+
+
+def _read_limited(path: Path, limit: int) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            raise MalformedInput(f"{path.name}: larger than {limit // (1024 * 1024)} MiB")
+        return path.read_bytes()
+    except OSError as exc:
+        raise MalformedInput(f"{path.name}: cannot be read ({exc.strerror})") from None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final
 
 from vault.errors import InvalidParameter, MalformedInput
@@ -52,6 +53,7 @@ STRUCTURED: Final = frozenset({"N", "ADR", "ORG"})
 TEXT_LIST: Final = frozenset({"NICKNAME", "CATEGORIES"})
 TEXT: Final = frozenset({"FN", "EMAIL", "TITLE", "NOTE", FIELD_PROP, RESUME_PROP})
 URI: Final = frozenset({"PHOTO", "URL", "SOCIALPROFILE", "X-SOCIALPROFILE", "IMPP", "TEL"})
+# UID is read verbatim whatever its type (a URI, or text as some writers use).
 DATE: Final = frozenset({"BDAY"})
 DROPPED: Final = frozenset({"BEGIN", "END", "VERSION", "PRODID", "REV"})
 # Parameters that become attribute fields instead of being kept as they are.
@@ -488,7 +490,7 @@ def persona_to_properties(persona: Persona) -> list[Property]:
     """The properties of a persona's card, VERSION first."""
     props = [Property("VERSION", (), "unknown", (("4.0",),))]
     props.append(Property("FN", (), "text", ((persona.name,),)))
-    props.append(Property("UID", (), "unknown", ((persona.uid,),)))
+    props.append(Property("UID", (), "uri" if ":" in persona.uid else "text", ((persona.uid,),)))
     props.extend(_from_attribute(a) for a in persona.attributes)
     return props
 
@@ -621,3 +623,18 @@ def drafts_from_bytes(data: bytes, source: str) -> tuple[list[PersonaDraft], lis
         else:
             drafts.append(found)
     return drafts, skipped
+
+
+def drafts_from_file(path: Path) -> tuple[list[PersonaDraft], list[str]]:
+    """`drafts_from_bytes` on a file, refusing an oversized one before reading it."""
+    return drafts_from_bytes(_read_limited(path, MAX_BYTES), path.name)
+
+
+def _read_limited(path: Path, limit: int) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            raise MalformedInput(f"{path.name}: larger than {limit // (1024 * 1024)} MiB")
+        return path.read_bytes()
+    except OSError as exc:
+        raise MalformedInput(f"{path.name}: cannot be read ({exc.strerror})") from None

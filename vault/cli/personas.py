@@ -1,0 +1,414 @@
+"""Persona commands (`persona add|list|show|edit|rm|export`) and the persona imports
+(`import vcard|jsonresume`): thin wrappers over vault.identities, vault.vcard and
+vault.jsonresume."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from vault.cli.main import Env, cli, emit_json, info, json_option, pass_env
+from vault.errors import AlreadyExists, InvalidParameter
+
+# `import` is shared with other areas (content, health data): join the group if it exists.
+_existing = cli.commands.get("import")
+if isinstance(_existing, click.Group):
+    import_group: click.Group = _existing
+else:
+
+    @cli.group("import")
+    def import_group() -> None:
+        """Import data from other tools' files into the vault (one transaction per file)."""
+
+
+@cli.group()
+def persona() -> None:
+    """Your personas: identities with their own attributes and signing keys."""
+
+
+def _pairs(values: Iterable[str], option: str) -> list[tuple[str, str]]:
+    out = []
+    for item in values:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise InvalidParameter(f"{option} takes KEY=VALUE, as in {option} email=me@example.org")
+        out.append((key.strip(), value))
+    return out
+
+
+def _attributes(attrs: Iterable[str], sensitive: Iterable[str]) -> list[Any]:
+    from vault.identities import parse_attribute
+
+    built = [parse_attribute(k, v) for k, v in _pairs(attrs, "--attr")]
+    built += [parse_attribute(k, v, sensitive=True) for k, v in _pairs(sensitive, "--sensitive")]
+    return built
+
+
+@persona.command("add")
+@click.argument("name")
+@click.option(
+    "--attr",
+    "attrs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="An attribute (repeatable): email.work=..., phone=..., birth_date=YYYY-MM-DD, "
+    "address='street;city;region;code;country', handle.mastodon='@me@host URL', pronouns=...",
+)
+@click.option(
+    "--sensitive",
+    "sensitive",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="An attribute marked sensitive: hidden by default and left out of exports.",
+)
+@click.option("--uid", default=None, help="A stable UID (default: a new urn:uuid).")
+@json_option
+@pass_env
+def persona_add(
+    env: Env,
+    *,
+    name: str,
+    attrs: tuple[str, ...],
+    sensitive: tuple[str, ...],
+    uid: str | None,
+    as_json: bool,
+) -> None:
+    """Create a persona named NAME with fresh keys; print its id."""
+    from vault.identities import add_persona
+
+    attributes = _attributes(attrs, sensitive)
+    with env.vault() as v:
+        created = add_persona(v.store, name, attributes, uid=uid)
+    if as_json:
+        emit_json(created.summary())
+    else:
+        click.echo(created.id)
+
+
+@persona.command("list")
+@json_option
+@pass_env
+def persona_list(env: Env, as_json: bool) -> None:
+    """List the personas."""
+    from vault.identities import list_personas
+
+    with env.vault() as v:
+        personas = list_personas(v.store)
+    if as_json:
+        emit_json([p.summary() for p in personas])
+        return
+    if not personas:
+        info("No personas yet: add one with `coffre persona add NAME`.")
+    for p in personas:
+        click.echo(f"{p.id[:8]}  {p.name}  ({len(p.attributes)} attributes)")
+
+
+def _attribute_view(attr: Any, reveal: bool) -> dict[str, Any]:
+    out: dict[str, Any] = attr.to_json()
+    out["key"] = attr.key
+    if attr.sensitive and not reveal:
+        out["value"] = None
+        out.pop("parts", None)
+        out.pop("url", None)
+    return out
+
+
+def _yes_no(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+@persona.command("show")
+@click.argument("ref", metavar="PERSONA")
+@click.option("--reveal", is_flag=True, help="Show the values of sensitive attributes.")
+@click.option(
+    "--derive",
+    "derived",
+    multiple=True,
+    metavar="NAME",
+    help="A derived attribute to compute: age_over:N, birth_year, country (repeatable).",
+)
+@click.option(
+    "--recipient",
+    default=None,
+    metavar="FINGERPRINT",
+    help="Also show the pairwise key and pseudonymous id this recipient sees.",
+)
+@json_option
+@pass_env
+def persona_show(
+    env: Env,
+    *,
+    ref: str,
+    reveal: bool,
+    derived: tuple[str, ...],
+    recipient: str | None,
+    as_json: bool,
+) -> None:
+    """Show a persona (by id, id prefix, name or UID): attributes, derived ones and keys."""
+    from vault import identities
+
+    with env.vault() as v:
+        p = identities.get_persona(v.store, ref)
+        own = identities.signer(v.store, p.id)
+        pair = identities.signer(v.store, p.id, recipient=recipient) if recipient else None
+        x25519 = identities.x25519_public_key(v.store, p.id)
+    values = {name: identities.derive(p, name) for name in derived}
+    report: dict[str, Any] = {
+        **p.summary(),
+        "version": p.version,
+        "attributes": [_attribute_view(a, reveal) for a in p.attributes],
+        "derived": values,
+        "keys": {
+            "minisign": own.minisign_public_key(),
+            "ed25519": own.public_key.hex(),
+            "x25519": x25519.hex(),
+        },
+    }
+    if pair is not None:
+        report["pairwise"] = {
+            "recipient": recipient,
+            "id": pair.pseudonym,
+            "minisign": pair.minisign_public_key(),
+            "ed25519": pair.public_key.hex(),
+        }
+    if as_json:
+        emit_json(report)
+        return
+    click.echo(f"{p.name}")
+    click.echo(f"  id   {p.id}\n  uid  {p.uid}\n  created {p.created}  updated {p.updated}")
+    for view in report["attributes"]:
+        shown = view["value"] if view["value"] is not None else "(sensitive: --reveal shows it)"
+        mark = " [sensitive]" if view.get("sensitive") else ""
+        click.echo(f"  {view['key']:<22} {str(shown).replace(chr(10), ' / ')}{mark}")
+    for name, value in values.items():
+        text = (
+            "unknown"
+            if value is None
+            else ("yes" if value is True else "no" if value is False else value)
+        )
+        click.echo(f"  {name:<22} {text}  (derived)")
+    click.echo(f"  signing key (minisign) {own.minisign_public_key()}")
+    click.echo(f"  x25519 public key      {x25519.hex()}")
+    if pair is not None:
+        click.echo(f"  for {recipient}: id {pair.pseudonym}, key {pair.minisign_public_key()}")
+
+
+@persona.command("edit")
+@click.argument("ref", metavar="PERSONA")
+@click.option("--name", default=None, help="A new display name.")
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Replace the attributes named KEY (kind or kind.label) with this one.",
+)
+@click.option("--add", "adds", multiple=True, metavar="KEY=VALUE", help="Add an attribute.")
+@click.option(
+    "--remove",
+    "removes",
+    multiple=True,
+    metavar="KEY[=VALUE]",
+    help="Remove the attributes named KEY (only those with VALUE when given).",
+)
+@click.option(
+    "--sensitive",
+    "mark",
+    multiple=True,
+    metavar="KEY",
+    help="Mark the attributes named KEY sensitive.",
+)
+@click.option(
+    "--not-sensitive",
+    "unmark",
+    multiple=True,
+    metavar="KEY",
+    help="Mark the attributes named KEY not sensitive.",
+)
+@json_option
+@pass_env
+def persona_edit(
+    env: Env,
+    *,
+    ref: str,
+    name: str | None,
+    sets: tuple[str, ...],
+    adds: tuple[str, ...],
+    removes: tuple[str, ...],
+    mark: tuple[str, ...],
+    unmark: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Change a persona's name or attributes (its keys never change)."""
+    from dataclasses import replace
+
+    from vault import identities
+
+    with env.vault() as v, v.store.write():
+        p = identities.get_persona(v.store, ref)
+        attrs = list(p.attributes)
+        for key, value in _pairs(sets, "--set"):
+            new = identities.parse_attribute(key, value)
+            if not any(identities.matches(a, key) for a in attrs):
+                attrs.append(new)
+                continue
+            first = next(i for i, a in enumerate(attrs) if identities.matches(a, key))
+            keep_sensitive = attrs[first].sensitive
+            attrs = [a for a in attrs if not identities.matches(a, key)]
+            attrs.insert(first, replace(new, sensitive=keep_sensitive))
+        attrs += [identities.parse_attribute(k, val) for k, val in _pairs(adds, "--add")]
+        for item in removes:
+            key, eq, value = item.partition("=")
+            before = len(attrs)
+            attrs = [
+                a
+                for a in attrs
+                if not (identities.matches(a, key) and (not eq or a.value == value.strip()))
+            ]
+            if len(attrs) == before:
+                raise InvalidParameter(f"no attribute matches --remove {key}")
+        for keys, flag in ((mark, True), (unmark, False)):
+            for key in keys:
+                if not any(identities.matches(a, key) for a in attrs):
+                    raise InvalidParameter(f"no attribute is named {key}")
+                attrs = [
+                    replace(a, sensitive=flag) if identities.matches(a, key) else a for a in attrs
+                ]
+        updated = identities.update_persona(v.store, p.id, name=name, attributes=attrs)
+    if as_json:
+        emit_json(updated.summary())
+    else:
+        info(f"Persona {updated.id[:8]} is at version {updated.version}.")
+
+
+@persona.command("rm")
+@click.argument("ref", metavar="PERSONA")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_env
+def persona_rm(env: Env, ref: str, yes: bool) -> None:
+    """Delete a persona and its keys (its keys cannot be recovered afterwards)."""
+    from vault import identities
+
+    with env.vault() as v:
+        p = identities.get_persona(v.store, ref)
+        if not yes:
+            if not sys.stdin.isatty():
+                raise InvalidParameter("deleting a persona needs --yes when not on a terminal")
+            click.confirm(f"Delete persona {p.id[:8]} and its keys for good?", abort=True, err=True)
+        identities.delete_persona(v.store, p.id)
+    info(f"Persona {p.id[:8]} deleted.")
+
+
+def _write_output(text: str, output: Path | None, force: bool) -> None:
+    if output is None or str(output) == "-":
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
+    try:
+        fd = os.open(output, flags, 0o600)
+    except FileExistsError:
+        raise AlreadyExists(f"{output} (use --force to replace it)") from None
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+        fh.write(text)
+    info(f"Wrote {output}.")
+
+
+@persona.command("export")
+@click.argument("ref", metavar="PERSONA")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["vcard", "jcard", "jsonresume"]),
+    default="vcard",
+    show_default=True,
+    help="vCard 4.0 text, jCard (RFC 7095) JSON, or JSON Resume.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file (mode 0600) instead of stdout.",
+)
+@click.option("--force", is_flag=True, help="Replace the output file if it exists.")
+@click.option(
+    "--include-sensitive", is_flag=True, help="Also export the attributes marked sensitive."
+)
+@pass_env
+def persona_export(
+    env: Env, *, ref: str, fmt: str, output: Path | None, force: bool, include_sensitive: bool
+) -> None:
+    """Export a persona as vCard 4.0, jCard or JSON Resume (sensitive attributes left out)."""
+    from vault import identities, jsonresume, vcard
+
+    with env.vault() as v:
+        p = identities.get_persona(v.store, ref)
+        with v.store.write() as txn:
+            txn.audit("persona.export", persona=p.id, sensitive=int(include_sensitive))
+    shown = p if include_sensitive else p.without_sensitive()
+    left_out = len(p.attributes) - len(shown.attributes)
+    if fmt == "vcard":
+        text = vcard.to_vcard([shown])
+    elif fmt == "jcard":
+        text = json.dumps(vcard.to_jcard([shown]), indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = json.dumps(jsonresume.to_jsonresume(shown), indent=2, ensure_ascii=False) + "\n"
+    _write_output(text, output, force)
+    if left_out:
+        info(f"{left_out} sensitive attribute(s) left out (--include-sensitive adds them).")
+
+
+def _report_import(result: Any, as_json: bool) -> None:
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    click.echo(
+        f"{len(result.added)} added, {len(result.updated)} updated, "
+        f"{len(result.unchanged)} unchanged."
+    )
+    for id_ in result.added:
+        click.echo(f"  added {id_}")
+    for id_ in result.updated:
+        click.echo(f"  updated {id_}")
+    for reason in result.skipped:
+        info(f"skipped {reason}")
+
+
+@import_group.command("vcard")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@json_option
+@pass_env
+def import_vcard(env: Env, file: Path, as_json: bool) -> None:
+    """Import personas from a vCard 4.0 (or 3.0) .vcf file, or a jCard .json file.
+
+    A card whose UID is already in the vault updates that persona; groups and places are
+    skipped. Importing the same file twice changes nothing.
+    """
+    from vault import identities, vcard
+
+    drafts, skipped = vcard.drafts_from_file(file)
+    with env.vault() as v:
+        result = identities.import_drafts(v.store, drafts, fmt="vcard", skipped=skipped)
+    _report_import(result, as_json)
+
+
+@import_group.command("jsonresume")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@json_option
+@pass_env
+def import_jsonresume(env: Env, file: Path, as_json: bool) -> None:
+    """Import a persona from a JSON Resume file (a persona of the same name is updated)."""
+    from vault import identities, jsonresume
+
+    draft = jsonresume.draft_from_file(file)
+    with env.vault() as v:
+        result = identities.import_drafts(v.store, [draft], fmt="jsonresume")
+    _report_import(result, as_json)
