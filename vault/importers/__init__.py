@@ -9,8 +9,16 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
+
+from vault.errors import MissingMedia
+
+if TYPE_CHECKING:
+    from vault.archive import Archive
+    from vault.core import Vault
+    from vault.store import BlobRef, Txn
 
 
 @dataclass(frozen=True)
@@ -58,3 +66,24 @@ def title_from_text(text: str, limit: int = 80) -> str:
         return first or "(untitled)"
     cut = first[:limit].rsplit(" ", 1)[0] or first[:limit]
     return cut.rstrip(" ,.;:") + "…"
+
+
+def write_media(
+    txn: Txn, vault: Vault, ar: Archive, members: list[str]
+) -> dict[str, list[BlobRef]]:
+    """Stream each needed media file once, in archive order (one pass even for tar.gz).
+
+    `members` lists one entry per use; a file used twice is copied, so each version owns its
+    blobs and forgetting one item never removes another's media. Callers `pop()` the refs.
+    """
+    uses = Counter(members)
+    blobs: dict[str, list[BlobRef]] = {}
+    for member, chunks in ar.stream(set(uses)):
+        first = txn.write_blob(chunks)
+        blobs[member] = [first]
+        for _ in range(uses[member] - 1):
+            blobs[member].append(txn.write_blob(vault.store.read_blob(first)))
+    missing = set(uses) - set(blobs)
+    if missing:
+        raise MissingMedia(f"{ar.label}: {sorted(missing)[0]} could not be read from the archive")
+    return blobs
