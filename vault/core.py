@@ -110,8 +110,9 @@ class Vault:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         _tighten_modes(path)
         vault_id = crypto.random_bytes(16)
-        ring = KeyRing(vault_id, crypto.new_key())
-        wrapped = keys.wrap_root(vault_id, ring.root, passphrase, profile)
+        root = crypto.new_key()
+        wrapped, pkey = keys.wrap_root(vault_id, root, passphrase, profile)
+        ring = KeyRing(vault_id, root, pkey)
         epoch_key = crypto.new_key()
         state = VaultState(epoch_no=1)
         ring.epoch_no, ring.epoch_key = 1, epoch_key
@@ -182,8 +183,8 @@ class Vault:
                 check_format(meta, conn)
                 meta = read_meta(conn)
             info, wrapped, kdf_json = _header(path, meta)
-            root = keys.unwrap_root(meta["vault_id"], passphrase, wrapped, kdf_json)
-            store = Store(conn, KeyRing(meta["vault_id"], root), db)
+            root, pkey = keys.unwrap_root(meta["vault_id"], passphrase, wrapped, kdf_json)
+            store = Store(conn, KeyRing(meta["vault_id"], root, pkey), db)
             store.state()
             if strict:
                 store.verify_records()
@@ -213,18 +214,20 @@ class Vault:
     # --- operations ---
 
     def change_passphrase(self, new_passphrase: str | bytes, *, kdf: str | None = None) -> None:
-        """Re-wrap the root key under a new passphrase (and optionally a new KDF profile).
+        """Re-wrap the root and epoch keys under a new passphrase (and optionally KDF profile).
 
-        Only the root key is re-wrapped, so this takes the same time for any vault size.
+        Only those two keys are re-wrapped, so this takes the same time for any vault size.
         """
         profile = _profile(kdf) if kdf else self.info.kdf
         ring = self.store.ring
-        wrapped = keys.wrap_root(ring.vault_id, ring.root, new_passphrase, profile)
+        wrapped, pkey = keys.wrap_root(ring.vault_id, ring.root, new_passphrase, profile)
         with self.store.write() as txn:
             txn.set_meta("kdf", wrapped.kdf_json())
             txn.set_meta("salt", wrapped.salt)
             txn.set_meta("root", wrapped.wrapped)
+            txn.set_meta("epoch", ring.wrap_epoch(ring.epoch_no, ring.epoch_key, pkey))
             txn.audit("vault.passwd", kdf=profile.name)
+        ring.passphrase_key = pkey
         self.info = HeaderInfo(self.path, self.info.format, self.info.vault_id, profile)
 
     def check(self, progress: ProgressCallback | None = None) -> list[Problem]:

@@ -1,13 +1,17 @@
 """The key hierarchy: passphrase key -> root key -> purpose keys and the epoch key.
 
     passphrase --Argon2id(salt)--> passphrase key --wraps--> root key (random)
-    root key --HKDF--> index, digest, audit, state and epoch-wrap keys
-    epoch-wrap key --wraps--> epoch key (random, rotated by every forget)
+                                                  --wraps--> epoch key (random; every forget
+                                                             rotates it)
+    root key --HKDF--> index, digest, audit and state keys
     epoch key --wraps--> record key (random, one per version of every record)
 
-Changing the passphrase re-wraps only the root key, so its cost does not grow with the vault.
-Rotating the epoch makes every record key wrapped under the old epoch unreadable once the old
-epoch key is gone: that is what crypto-shredding rests on.
+Changing the passphrase re-wraps only the root and epoch keys, so its cost does not grow with
+the vault. Rotating the epoch makes every record key wrapped under the old epoch unreadable
+once the old epoch key is gone: that is what crypto-shredding rests on. The epoch key is
+wrapped by the passphrase key rather than by a key derived from the root, so that a copy of
+the vault taken before a forget cannot be opened up to the forgotten records with the live
+vault's root and epoch keys: only the passphrase still opens such a copy, as a whole.
 """
 
 from __future__ import annotations
@@ -43,22 +47,25 @@ def _root_aad(vault_id: bytes, kdf_json: str, salt: bytes) -> bytes:
 
 def wrap_root(
     vault_id: bytes, root: bytes, passphrase: str | bytes, kdf: KdfProfile
-) -> WrappedRoot:
+) -> tuple[WrappedRoot, bytes]:
+    """Wrap `root` under a fresh salt; return the header fields and the passphrase key."""
     salt = crypto.random_bytes(crypto.SALT_SIZE)
     draft = WrappedRoot(kdf, salt, b"")
     pkey = crypto.passphrase_key(passphrase, salt, kdf)
     wrapped = crypto.seal(pkey, root, _root_aad(vault_id, draft.kdf_json(), salt))
-    return WrappedRoot(kdf, salt, wrapped)
+    return WrappedRoot(kdf, salt, wrapped), pkey
 
 
 def unwrap_root(
     vault_id: bytes, passphrase: str | bytes, stored: WrappedRoot, kdf_json: str
-) -> bytes:
+) -> tuple[bytes, bytes]:
+    """Recover (root key, passphrase key); WrongPassphrase if it does not unwrap."""
     pkey = crypto.passphrase_key(passphrase, stored.salt, stored.kdf)
     try:
-        return crypto.unseal(pkey, stored.wrapped, _root_aad(vault_id, kdf_json, stored.salt))
+        root = crypto.unseal(pkey, stored.wrapped, _root_aad(vault_id, kdf_json, stored.salt))
     except crypto.CryptoFailure:
         raise WrongPassphrase from None
+    return root, pkey
 
 
 @dataclass
@@ -67,6 +74,7 @@ class KeyRing:
 
     vault_id: bytes
     root: bytes
+    passphrase_key: bytes
     epoch_no: int = 0
     epoch_key: bytes = b""
     index_key: bytes = field(init=False)
@@ -74,7 +82,6 @@ class KeyRing:
     audit_key: bytes = field(init=False)
     audit_chain_key: bytes = field(init=False)
     state_key: bytes = field(init=False)
-    epoch_wrap_key: bytes = field(init=False)
     _kinds: dict[str, bytes] = field(init=False, default_factory=dict)
     _digest: Callable[[bytes], bytes] = field(init=False)
 
@@ -84,7 +91,6 @@ class KeyRing:
         self.audit_key = crypto.derive_key(self.root, "audit", self.vault_id)
         self.audit_chain_key = crypto.derive_key(self.root, "audit-chain", self.vault_id)
         self.state_key = crypto.derive_key(self.root, "state", self.vault_id)
-        self.epoch_wrap_key = crypto.derive_key(self.root, "epoch-wrap", self.vault_id)
         self._digest = crypto.keyed_hasher(self.digest_key)
 
     # --- epoch ---
@@ -92,12 +98,14 @@ class KeyRing:
     def _epoch_aad(self, epoch_no: int) -> bytes:
         return FORMAT_TAG + b"epoch\x00" + self.vault_id + struct.pack(">Q", epoch_no)
 
-    def wrap_epoch(self, epoch_no: int, epoch_key: bytes) -> bytes:
-        return crypto.seal(self.epoch_wrap_key, epoch_key, self._epoch_aad(epoch_no))
+    def wrap_epoch(self, epoch_no: int, epoch_key: bytes, pkey: bytes | None = None) -> bytes:
+        """Wrap an epoch key under the passphrase key (or `pkey`, during a passphrase change)."""
+        key = self.passphrase_key if pkey is None else pkey
+        return crypto.seal(key, epoch_key, self._epoch_aad(epoch_no))
 
     def load_epoch(self, epoch_no: int, wrapped: bytes) -> None:
-        """Unwrap the epoch key stored in the header; raises CryptoFailure if tampered."""
-        self.epoch_key = crypto.unseal(self.epoch_wrap_key, wrapped, self._epoch_aad(epoch_no))
+        """Unwrap the epoch key stored in the header; raises CryptoFailure if it fails."""
+        self.epoch_key = crypto.unseal(self.passphrase_key, wrapped, self._epoch_aad(epoch_no))
         self.epoch_no = epoch_no
 
     # --- record keys ---
@@ -112,9 +120,18 @@ class KeyRing:
             + rid
         )
 
-    def wrap_record_key(self, kind_ix: bytes, rid: bytes, version: int, key: bytes) -> bytes:
-        aad = self._record_key_aad(self.epoch_no, kind_ix, rid, version)
-        return crypto.seal(self.epoch_key, key, aad)
+    def wrap_record_key(
+        self,
+        kind_ix: bytes,
+        rid: bytes,
+        version: int,
+        key: bytes,
+        epoch: tuple[int, bytes] | None = None,
+    ) -> bytes:
+        """Wrap a record key under the current epoch (or the given (number, key) epoch)."""
+        epoch_no, epoch_key = epoch or (self.epoch_no, self.epoch_key)
+        aad = self._record_key_aad(epoch_no, kind_ix, rid, version)
+        return crypto.seal(epoch_key, key, aad)
 
     def unwrap_record_key(self, kind_ix: bytes, rid: bytes, version: int, wrapped: bytes) -> bytes:
         aad = self._record_key_aad(self.epoch_no, kind_ix, rid, version)
@@ -151,7 +168,7 @@ class KeyRing:
             "audit_key",
             "audit_chain_key",
             "state_key",
-            "epoch_wrap_key",
+            "passphrase_key",
         ):
             setattr(self, name, b"")
         self._kinds.clear()

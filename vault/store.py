@@ -42,6 +42,7 @@ from vault.errors import (
     TamperedRecord,
     UnsupportedFormat,
     VaultBusy,
+    WrongPassphrase,
 )
 from vault.keys import FORMAT_TAG, KeyRing
 from vault.progress import Progress, ProgressCallback
@@ -325,6 +326,8 @@ class Store:
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):
                     self._conn.execute("ROLLBACK")
+                # The transaction may have rotated the in-memory epoch: reload it from disk.
+                self._ring.epoch_key = b""
                 raise
             finally:
                 self._txn, self._txn_thread = None, None
@@ -342,7 +345,11 @@ class Store:
             try:
                 self._ring.load_epoch(state.epoch_no, meta["epoch"])
             except CryptoFailure:
-                raise IntegrityError("the epoch key fails authentication") from None
+                # Either the header was tampered with, or another process changed the
+                # passphrase since this one unlocked: both need a fresh unlock.
+                raise WrongPassphrase(
+                    "the epoch key does not unwrap; unlock the vault again"
+                ) from None
         return state
 
     def state(self) -> VaultState:
@@ -750,6 +757,33 @@ class Txn:
         self._exec("INSERT INTO audit (seq, data) VALUES (?, ?)", (seq, sealed))
         self.state.audit_count, self.state.audit_head = seq, head
         self._dirty = True
+
+    def rotate_epoch(self) -> int:
+        """Replace the epoch key: re-wrap every surviving record key under a new one.
+
+        The old epoch key exists only in memory from here on and in the header row this
+        overwrites (zeroed by secure_delete), so record keys wrapped under it, in this file or
+        any older copy, can no longer be unwrapped with the vault's current keys.
+        """
+        ring = self._ring
+        new_no, new_key = ring.epoch_no + 1, crypto.new_key()
+        updates = []
+        rows = self._exec("SELECT id, kind, version, rkey FROM records").fetchall()
+        for rid, kix, version, rkey in rows:
+            try:
+                key = ring.unwrap_record_key(kix, rid, version, rkey)
+            except CryptoFailure:
+                raise TamperedRecord("a record key, while rotating the epoch") from None
+            updates.append(
+                (ring.wrap_record_key(kix, rid, version, key, epoch=(new_no, new_key)), rid)
+            )
+        self._conn.executemany("UPDATE records SET rkey=? WHERE id=?", updates)
+        self.set_meta("epoch", ring.wrap_epoch(new_no, new_key))
+        self.set_meta("epoch_no", str(new_no))
+        ring.epoch_no, ring.epoch_key = new_no, new_key
+        self.state.epoch_no = new_no
+        self._dirty = True
+        return new_no
 
     def set_meta(self, name: str, value: bytes | str) -> None:
         """Replace one header row (key material and KDF parameters only)."""
