@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import pycountry
 
@@ -704,3 +704,29 @@ def import_drafts(
                 raise type(exc)(f"{draft.source}: {exc.detail}") from None
         txn.audit(f"persona.import.{fmt}", added=len(added), updated=len(updated))
     return ImportResult(tuple(added), tuple(updated), tuple(unchanged), tuple(skipped))
+
+
+# --- references from commands -------------------------------------------------------------------
+
+
+def resolve_persona(vault: HasStore, ref: str | None) -> Persona:
+    """The persona a `--persona` option names; with no option, the only persona there is.
+
+    Raises RecordNotFound when nothing matches and InvalidParameter when the choice is
+    ambiguous (no option given while there are several personas, or none at all).
+    """
+    if ref is not None and ref.strip():
+        return get_persona(vault.store, ref)
+    personas = list_personas(vault.store)
+    if len(personas) == 1:
+        return personas[0]
+    if not personas:
+        raise InvalidParameter("there is no persona yet; add one with `coffre persona add`")
+    raise InvalidParameter("there are several personas; name one with --persona")
+
+
+class HasStore(Protocol):
+    """Anything holding a vault store (a `Vault`), without importing the facade here."""
+
+    @property
+    def store(self) -> Store: ...
