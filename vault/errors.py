@@ -94,6 +94,14 @@ class BadSignature(IntegrityError):
     """The signature does not verify."""
 
 
+class TamperedBundle(IntegrityError):
+    """The bundle was damaged or tampered with."""
+
+
+class TruncatedBundle(IntegrityError):
+    """The bundle is truncated."""
+
+
 # --- consent (6) ----------------------------------------------------------------------------
 
 
@@ -101,6 +109,18 @@ class ConsentRefused(VaultError):
     """Refused: no consent covers this."""
 
     exit_code = 6
+
+
+class GrantExpired(ConsentRefused):
+    """Refused: the grant has expired."""
+
+
+class GrantWithdrawn(ConsentRefused):
+    """Refused: the grant was withdrawn."""
+
+
+class NothingInScope(ConsentRefused):
+    """Refused: the grant's scope selects nothing to share."""
 
 
 # --- bad input (7) --------------------------------------------------------------------------
@@ -130,6 +150,22 @@ class TruncatedArchive(MalformedInput):
 
 class MissingMedia(MalformedInput):
     """A media file the archive refers to is missing."""
+
+
+class EmptyScope(InvalidParameter):
+    """The grant's scope is empty."""
+
+
+class ContradictoryScope(InvalidParameter):
+    """The grant's scope contradicts itself."""
+
+
+class MalformedAgeKey(BadInput):
+    """The age key is malformed."""
+
+
+class NotForThisIdentity(BadInput):
+    """This bundle cannot be opened with the identity given."""
 
 
 # --- conflicts (8) --------------------------------------------------------------------------
@@ -175,12 +211,21 @@ ALL_ERRORS: tuple[type[VaultError], ...] = (
     DamagedDatabase,
     BadSignature,
     ConsentRefused,
+    GrantExpired,
+    GrantWithdrawn,
+    NothingInScope,
     BadInput,
     MalformedInput,
     UnsafeArchive,
     InvalidParameter,
     TruncatedArchive,
     MissingMedia,
+    EmptyScope,
+    ContradictoryScope,
+    MalformedAgeKey,
+    NotForThisIdentity,
+    TamperedBundle,
+    TruncatedBundle,
     AlreadyExists,
     VaultExists,
     UnsupportedFormat,
