@@ -30,6 +30,7 @@ from vault.identities import (
     address_attribute,
     country_code,
 )
+from vault.vcard import utf8_problem
 
 MAX_BYTES: Final = 16 * 1024 * 1024
 # basics key -> attribute kind, for the plain string fields.
@@ -60,7 +61,7 @@ def draft_from_bytes(data: bytes, source: str) -> PersonaDraft:
     try:
         doc = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
-        raise MalformedInput(f"{source}: not valid UTF-8 (byte {exc.start})") from None
+        raise MalformedInput(f"{source}: {utf8_problem(data, exc)}") from None
     except json.JSONDecodeError as exc:
         raise MalformedInput(f"{source}: invalid JSON at line {exc.lineno}") from None
     if not isinstance(doc, dict):

@@ -88,6 +88,12 @@ class Property:
         return self.components[0][0] if self.components and self.components[0] else ""
 
 
+def utf8_problem(data: bytes, exc: UnicodeDecodeError) -> str:
+    """Where a file stops being UTF-8, as a line and byte offset (never the bytes)."""
+    line = data[: exc.start].count(b"\n") + 1
+    return f"not valid UTF-8 (line {line}, byte {exc.start})"
+
+
 # --- text encoding ------------------------------------------------------------------------------
 
 
@@ -257,7 +263,7 @@ def parse_vcard_text(data: bytes, source: str) -> list[list[Property]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise MalformedInput(f"{source}: not valid UTF-8 (byte {exc.start})") from None
+        raise MalformedInput(f"{source}: {utf8_problem(data, exc)}") from None
     cards: list[list[Property]] = []
     current: list[Property] | None = None
     begin_line = 0
@@ -304,7 +310,7 @@ def parse_jcard(data: bytes, source: str) -> list[list[Property]]:
     try:
         doc = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
-        raise MalformedInput(f"{source}: not valid UTF-8 (byte {exc.start})") from None
+        raise MalformedInput(f"{source}: {utf8_problem(data, exc)}") from None
     except json.JSONDecodeError as exc:
         raise MalformedInput(f"{source}: invalid JSON at line {exc.lineno}") from None
     docs = [doc] if isinstance(doc, list) and doc[:1] == ["vcard"] else doc
