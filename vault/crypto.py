@@ -15,7 +15,7 @@ import os
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import nacl.bindings as sodium
 import nacl.exceptions
@@ -284,3 +284,76 @@ def blake2b_512(chunks: Iterable[bytes]) -> bytes:
     for chunk in chunks:
         h.update(chunk)
     return h.digest()
+
+
+# --- age v1 (bundles): X25519 recipients through pyrage ---------------------------------------
+
+
+class AgeFailure(CryptoFailure):
+    """An age file could not be decrypted; `reason` says which stage failed, nothing more:
+    `identity` (no identity given opens the header), `header` (not a valid age header) or
+    `payload` (the encrypted stream is damaged, truncated or extended)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def age_keygen() -> tuple[str, str]:
+    """A fresh age X25519 identity: (secret `AGE-SECRET-KEY-1...`, public `age1...`)."""
+    from pyrage import x25519
+
+    identity = x25519.Identity.generate()
+    return str(identity), str(identity.to_public())
+
+
+def age_check_recipient(text: str) -> str:
+    """The canonical form of an age X25519 recipient; CryptoFailure when it is not one."""
+    from pyrage import RecipientError, x25519
+
+    try:
+        return str(x25519.Recipient.from_str(text.strip()))
+    except (RecipientError, ValueError) as exc:
+        raise CryptoFailure from exc
+
+
+def age_identity_public(secret: str) -> str:
+    """The recipient (`age1...`) of an identity (`AGE-SECRET-KEY-1...`); CryptoFailure if bad."""
+    from pyrage import IdentityError, x25519
+
+    try:
+        return str(x25519.Identity.from_str(secret.strip()).to_public())
+    except (IdentityError, ValueError) as exc:
+        raise CryptoFailure from exc
+
+
+def age_encrypt_stream(source: Any, sink: Any, recipient: str) -> None:
+    """Encrypt what `source.readinto` yields to one X25519 recipient, writing age v1 to
+    `sink.write` as it goes (constant memory)."""
+    import pyrage
+    from pyrage import x25519
+
+    try:
+        pyrage.encrypt_io(source, sink, [x25519.Recipient.from_str(recipient)])
+    except (pyrage.EncryptError, pyrage.RecipientError) as exc:
+        raise CryptoFailure from exc
+
+
+def age_decrypt_stream(source: Any, sink: Any, identities: Iterable[str]) -> None:
+    """Decrypt an age v1 stream with X25519 identities, writing plaintext to `sink.write` as
+    each chunk authenticates. A failure raises AgeFailure *after* earlier chunks were written,
+    so callers must treat what they received as unverified until this returns."""
+    import pyrage
+    from pyrage import x25519
+
+    try:
+        ids = [x25519.Identity.from_str(s.strip()) for s in identities]
+    except (pyrage.IdentityError, ValueError) as exc:
+        raise CryptoFailure from exc
+    try:
+        pyrage.decrypt_io(source, sink, ids)
+    except pyrage.DecryptError as exc:
+        text = str(exc).lower()
+        raise AgeFailure("identity" if "no matching keys" in text else "header") from exc
+    except OSError as exc:
+        raise AgeFailure("payload") from exc
