@@ -1,0 +1,325 @@
+"""Standard exports of quantified-self data: FHIR R4 Observations and IEEE 1752.1 / Open mHealth.
+
+Both stream: observations and data points are written one at a time to a text sink, never
+held all in memory. `granularity` is "raw" (one per sample) or hour, day, week, month (one
+per period, totals under the source priority, see vault/qs/query.py).
+
+FHIR: a Bundle of type `collection` of Observations with LOINC codes (plus a Coffre coding
+for every metric), UCUM units, `effectivePeriod` for intervals and `effectiveDateTime` for
+instants. Open mHealth: a JSON array of data points (header + body); steps use the IEEE
+1752.1 physical-activity schema (Open mHealth step-count 3.0 is deprecated in its favour).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any, Final
+
+from vault.errors import InvalidParameter
+from vault.qs import metrics, query
+from vault.qs.csvfmt import TextSink, export_csv
+from vault.qs.model import SLEEP_STAGE_NAMES, SLEEP_STAGES, UNKNOWN_PREFIX, Sample
+
+if TYPE_CHECKING:
+    from vault.core import Vault
+
+GRANULARITIES: Final = ("raw", "hour", "day", "week", "month")
+LOINC: Final = "http://loinc.org"
+UCUM: Final = "http://unitsofmeasure.org"
+COFFRE_METRICS: Final = "urn:coffre:qs-metric"
+OBS_CATEGORY: Final = "http://terminology.hl7.org/CodeSystem/observation-category"
+_VITAL_SIGNS: Final = frozenset(
+    {
+        "heart_rate",
+        "resting_heart_rate",
+        "respiratory_rate",
+        "blood_oxygen",
+        "body_mass",
+        "height",
+        "body_mass_index",
+        "body_temperature",
+        "blood_pressure_systolic",
+        "blood_pressure_diastolic",
+    }
+)
+_ASLEEP: Final = frozenset(SLEEP_STAGES[s] for s in query.ASLEEP_STAGES)
+_NS: Final = uuid.UUID("6c1f6f0e-4f5b-4c36-9b1e-2f1c0a8e7d11")
+
+
+def _check_granularity(granularity: str) -> None:
+    if granularity not in GRANULARITIES:
+        raise InvalidParameter(f"granularity must be one of {', '.join(GRANULARITIES)}")
+
+
+def _stable_id(*parts: object) -> str:
+    """A deterministic UUID for an exported item, so a re-export names it the same way."""
+    return str(uuid.uuid5(_NS, "\x1f".join(str(p) for p in parts)))
+
+
+@dataclass(frozen=True)
+class _Point:
+    """One exported value: a sample, or a period's aggregate."""
+
+    start: int
+    end: int
+    offset_min: int
+    value: float
+    unit: str
+    source: str
+    count: int = 1
+    stages: dict[str, float] | None = None
+    statistic: str | None = None  # None for a raw sample; "sum" or "average" for a period
+
+
+def _points(  # noqa: PLR0917
+    vault: Vault,
+    persona_id: str,
+    metric: str,
+    start: int | None,
+    end: int | None,
+    granularity: str,
+    tz: str,
+) -> Iterator[_Point]:
+    _check_granularity(granularity)
+    query.check_metric(metric)
+    kind = "rate" if metric.startswith(UNKNOWN_PREFIX) else metrics.get(metric).aggregation
+    if granularity == "raw":
+        for s in query.samples(vault, persona_id, metric, start, end):
+            yield _sample_point(s)
+        return
+    for b in query.aggregate(vault, persona_id, metric, granularity, start=start, end=end, tz=tz):
+        stat = "average" if kind == "rate" else "sum"
+        value = b.avg if kind == "rate" else b.sum
+        yield _Point(b.start, b.end, b.offset_min, value, b.unit, "", b.count, b.stages, stat)
+
+
+def _sample_point(s: Sample) -> _Point:
+    return _Point(s.start, s.end, s.offset_min, s.value, s.unit, s.source)
+
+
+class _JsonArrayWriter:
+    """Writes a JSON array item by item."""
+
+    def __init__(self, out: TextSink | IO[str], prefix: str, suffix: str) -> None:
+        self.out, self.suffix, self.n = out, suffix, 0
+        out.write(prefix)
+
+    def add(self, item: dict[str, Any]) -> None:
+        self.out.write(("\n" if not self.n else ",\n") + json.dumps(item, ensure_ascii=False))
+        self.n += 1
+
+    def close(self) -> int:
+        self.out.write(("\n" if self.n else "") + self.suffix)
+        return self.n
+
+
+# --- FHIR R4 ---------------------------------------------------------------------------------
+
+
+def _quantity(value: float, unit: str) -> dict[str, Any]:
+    q: dict[str, Any] = {"value": round(value, 6), "unit": unit}
+    if unit:
+        q.update(system=UCUM, code=unit)
+    return q
+
+
+def _code(metric: str) -> dict[str, Any]:
+    m = metrics.METRICS.get(metric)
+    coding = []
+    if m is not None and m.loinc:
+        coding.append({"system": LOINC, "code": m.loinc, "display": m.name})
+    coding.append({"system": COFFRE_METRICS, "code": metric})
+    return {"coding": coding, "text": m.name if m else metric}
+
+
+def observation(metric: str, p: _Point, subject: str | None = None) -> dict[str, Any]:
+    """One FHIR R4 Observation for a sample or a period."""
+    category = "vital-signs" if metric in _VITAL_SIGNS else "activity"
+    obs: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": _stable_id(metric, p.start, p.end, p.value, p.source, p.statistic),
+        "status": "final",
+        "category": [{"coding": [{"system": OBS_CATEGORY, "code": category}]}],
+        "code": _code(metric),
+    }
+    if subject:
+        obs["subject"] = {"reference": subject}
+    if p.start == p.end:
+        obs["effectiveDateTime"] = query.iso(p.start, p.offset_min)
+    else:
+        obs["effectivePeriod"] = {
+            "start": query.iso(p.start, p.offset_min),
+            "end": query.iso(p.end, p.offset_min),
+        }
+    if metric == "sleep" and p.statistic is None:
+        obs["valueCodeableConcept"] = {"text": SLEEP_STAGE_NAMES.get(int(p.value), "unknown")}
+        minutes = (p.end - p.start) / 60_000
+        obs["component"] = [
+            {"code": {"text": "duration"}, "valueQuantity": _quantity(minutes, "min")}
+        ]
+    else:
+        obs["valueQuantity"] = _quantity(p.value, p.unit)
+    if p.stages:
+        obs["component"] = [
+            {"code": {"text": f"sleep stage: {stage}"}, "valueQuantity": _quantity(v, "min")}
+            for stage, v in p.stages.items()
+        ]
+    if p.source:
+        obs["device"] = {"display": p.source}
+    if p.statistic is not None:
+        obs["note"] = [{"text": f"{p.statistic} of {p.count} samples"}]
+    return obs
+
+
+def export_fhir(  # noqa: PLR0917  (the positional signature bundles call)
+    vault: Vault,
+    persona_id: str,
+    metric: str,
+    start: int | None,
+    end: int | None,
+    granularity: str,
+    out: TextSink | IO[str],
+    *,
+    tz: str = "UTC",
+    subject: str | None = None,
+) -> int:
+    """Write a FHIR R4 Bundle (type collection) of Observations; return how many."""
+    points = _points(vault, persona_id, metric, start, end, granularity, tz)
+    first = next(points, None)  # validate the arguments before writing anything
+    bundle_id = _stable_id("bundle", persona_id, metric, start, end, granularity)
+    prefix = (
+        '{"resourceType": "Bundle", "id": "' + bundle_id + '", "type": "collection", '
+        '"timestamp": "' + dt.datetime.now(dt.UTC).isoformat(timespec="seconds") + '", "entry": ['
+    )
+    writer = _JsonArrayWriter(out, prefix, "]}\n")
+    if first is not None:
+        for p in _chain(first, points):
+            obs = observation(metric, p, subject)
+            writer.add({"fullUrl": f"urn:uuid:{obs['id']}", "resource": obs})
+    return writer.close()
+
+
+def _chain(first: _Point, rest: Iterator[_Point]) -> Iterator[_Point]:
+    yield first
+    yield from rest
+
+
+# --- IEEE 1752.1 / Open mHealth --------------------------------------------------------------
+
+# metric -> (namespace, schema name, version, body property, unit as the schema spells it)
+OMH_SCHEMAS: Final[dict[str, tuple[str, str, str, str, str]]] = {
+    "steps": ("ieee", "physical-activity", "1.0", "base_movement_quantity", "steps"),
+    "heart_rate": ("omh", "heart-rate", "2.0", "heart_rate", "beats/min"),
+    "body_mass": ("omh", "body-weight", "3.0", "body_weight", "kg"),
+    "sleep": ("omh", "sleep-episode", "1.1", "total_sleep_time", "min"),
+    "active_energy": ("omh", "calories-burned", "2.0", "kcal_burned", "kcal"),
+    "height": ("omh", "body-height", "1.0", "body_height", "cm"),
+    "body_fat": ("omh", "body-fat-percentage", "1.0", "body_fat_percentage", "%"),
+    "blood_oxygen": ("omh", "oxygen-saturation", "2.0", "oxygen_saturation", "%"),
+    "respiratory_rate": ("omh", "respiratory-rate", "2.0", "respiratory_rate", "breaths/min"),
+    "body_mass_index": ("omh", "body-mass-index", "1.0", "body_mass_index", "kg/m^2"),
+    "body_temperature": ("omh", "body-temperature", "3.0", "body_temperature", "C"),
+    "blood_glucose": ("omh", "blood-glucose", "3.0", "blood_glucose", "mg/dL"),
+}
+
+
+def _time_frame(p: _Point) -> dict[str, Any]:
+    if p.start == p.end:
+        return {"date_time": query.iso(p.start, p.offset_min)}
+    return {
+        "time_interval": {
+            "start_date_time": query.iso(p.start, p.offset_min),
+            "end_date_time": query.iso(p.end, p.offset_min),
+        }
+    }
+
+
+def omh_body(metric: str, p: _Point) -> dict[str, Any]:
+    """The body of an Open mHealth / IEEE 1752.1 data point for one sample or period."""
+    _, name, _, prop, unit = OMH_SCHEMAS[metric]
+    body: dict[str, Any] = {}
+    if name == "physical-activity":
+        body["activity_name"] = "walking"
+        body[prop] = {"value": round(p.value, 6), "unit": unit}
+        if p.start == p.end:  # steps need an interval; an instant becomes a 0-length one
+            body["effective_time_frame"] = {
+                "time_interval": {
+                    "start_date_time": query.iso(p.start, p.offset_min),
+                    "end_date_time": query.iso(p.end, p.offset_min),
+                }
+            }
+        else:
+            body["effective_time_frame"] = _time_frame(p)
+    elif name == "sleep-episode":
+        body["effective_time_frame"] = {
+            "time_interval": {
+                "start_date_time": query.iso(p.start, p.offset_min),
+                "end_date_time": query.iso(p.end, p.offset_min),
+            }
+        }
+        if p.statistic is None:
+            minutes = (p.end - p.start) / 60_000
+            if int(p.value) in _ASLEEP:
+                body["total_sleep_time"] = {"value": round(minutes, 3), "unit": "min"}
+            elif int(p.value) == SLEEP_STAGES["awake"]:
+                body["wake_after_sleep_onset"] = {"value": round(minutes, 3), "unit": "min"}
+        else:
+            body["total_sleep_time"] = {"value": round(p.value, 3), "unit": "min"}
+            awake = (p.stages or {}).get("awake")
+            if awake:
+                body["wake_after_sleep_onset"] = {"value": round(awake, 3), "unit": "min"}
+    else:
+        body[prop] = {"value": round(p.value, 6), "unit": unit}
+        body["effective_time_frame"] = _time_frame(p)
+        if p.statistic is not None:
+            body["descriptive_statistic"] = p.statistic
+    return body
+
+
+def data_point(metric: str, p: _Point, created: str) -> dict[str, Any]:
+    """A complete Open mHealth data point (header and body)."""
+    ns, name, version, _, _ = OMH_SCHEMAS[metric]
+    header: dict[str, Any] = {
+        "id": _stable_id(metric, p.start, p.end, p.value, p.source, p.statistic),
+        "creation_date_time": created,
+        "schema_id": {"namespace": ns, "name": name, "version": version},
+    }
+    if p.source:
+        header["acquisition_provenance"] = {"source_name": p.source}
+    return {"header": header, "body": omh_body(metric, p)}
+
+
+def export_omh(  # noqa: PLR0917  (the positional signature bundles call)
+    vault: Vault,
+    persona_id: str,
+    metric: str,
+    start: int | None,
+    end: int | None,
+    granularity: str,
+    out: TextSink | IO[str],
+    *,
+    tz: str = "UTC",
+) -> int:
+    """Write a JSON array of Open mHealth / IEEE 1752.1 data points; return how many.
+
+    InvalidParameter for a metric no Open mHealth or IEEE schema describes.
+    """
+    if metric not in OMH_SCHEMAS:
+        raise InvalidParameter(
+            f"no Open mHealth schema for {metric}; these have one: {', '.join(OMH_SCHEMAS)}"
+        )
+    points = _points(vault, persona_id, metric, start, end, granularity, tz)
+    first = next(points, None)
+    created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    writer = _JsonArrayWriter(out, "[", "]\n")
+    if first is not None:
+        for p in _chain(first, points):
+            writer.add(data_point(metric, p, created))
+    return writer.close()
+
+
+__all__ = ["GRANULARITIES", "OMH_SCHEMAS", "export_csv", "export_fhir", "export_omh"]
