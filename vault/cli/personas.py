@@ -309,7 +309,10 @@ def persona_rm(env: Env, ref: str, yes: bool) -> None:
 
 def _write_output(text: str, output: Path | None, force: bool) -> None:
     if output is None or str(output) == "-":
-        click.echo(text, nl=not text.endswith("\n"))
+        # Bytes, so vCard's CRLF line ends reach the pipe unchanged.
+        sys.stdout.flush()
+        sys.stdout.buffer.write(text.encode("utf-8"))
+        sys.stdout.buffer.flush()
         return
     flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
     try:
