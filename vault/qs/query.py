@@ -37,6 +37,7 @@ ASLEEP_STAGES: Final = frozenset({"asleep", "core", "deep", "rem"})
 _WATCH_WORDS: Final = ("watch", "garmin", "fitbit", "polar", "suunto", "coros", "whoop", "oura")
 _PHONE_WORDS: Final = ("iphone", "phone", "pixel", "galaxy", "android")
 PRIORITY_SETTING: Final = "source_priority"
+SLEEP_DAY_SHIFT_MS: Final = 6 * 3_600_000
 
 
 # --- metrics and ranges ----------------------------------------------------------------------
@@ -281,6 +282,8 @@ class Bucket:
     For summed metrics `sum` is the priority-resolved total; for rates, min/avg/max are over
     the samples; for categories (sleep, mindful minutes, workouts) values are durations in
     minutes, `sum` is the time asleep (sleep) or in total, and `stages` splits it per stage.
+    Sleep days run from 18:00 to 18:00 (a sample counts in the period of its start plus six
+    hours), so a night belongs to the morning after.
     """
 
     start: int  # UTC ms
@@ -380,8 +383,11 @@ def aggregate_columns(
         bucket_edges(0, 0, every, tzinfo)  # still validate `every`
         return []
     kind = "rate" if metric.startswith(UNKNOWN_PREFIX) else metrics.get(metric).aggregation
-    edges = np.asarray(bucket_edges(int(cols.start[0]), int(cols.start[-1]), every, tzinfo))
-    idx = np.searchsorted(edges, cols.start, side="right") - 1
+    # A night belongs to the morning after: a sleep day runs from 18:00 to 18:00, so sleep
+    # samples count in the period of their start plus six hours.
+    when = cols.start + SLEEP_DAY_SHIFT_MS if metric == "sleep" and every != "hour" else cols.start
+    edges = np.asarray(bucket_edges(int(when.min()), int(when.max()), every, tzinfo))
+    idx = np.searchsorted(edges, when, side="right") - 1
     unit = cols.unit
     stage_of: Any = None
     if kind == "category":
