@@ -170,5 +170,6 @@ def main() -> None:
 
 
 # Each module below adds the commands of one area to `cli`.
+from vault.cli import content  # noqa: E402, F401
 from vault.cli import core_cmds  # noqa: E402, F401
 from vault.cli import personas  # noqa: E402, F401

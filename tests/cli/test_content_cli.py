@@ -1,0 +1,141 @@
+"""The content commands and the content imports, as scripts use them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from tests.conftest import PASSPHRASE
+from tests.unit.test_importers_mastodon import build as build_mastodon
+from tests.unit.test_importers_mastodon import default_files as mastodon_files
+from vault.cli.main import cli
+from vault.core import Vault
+from vault.identities import add_persona
+
+
+@pytest.fixture
+def vault_path(vault_dir: Path) -> Path:
+    with Vault.create(vault_dir, PASSPHRASE, kdf="minimum") as v:
+        add_persona(v.store, "Ada")
+    return vault_dir
+
+
+def run(vault_path: Path, *args: str, ok: bool = True) -> Result:
+    runner = CliRunner()
+    result = runner.invoke(
+        cli,
+        ["--vault", str(vault_path), *args],
+        env={"COFFRE_PASSPHRASE": PASSPHRASE},
+        catch_exceptions=False,
+    )
+    if ok:
+        assert result.exit_code == 0, result.output
+    return result
+
+
+def _note(tmp_path: Path) -> Path:
+    path = tmp_path / "note.md"
+    path.write_text(
+        "---\ntitle: From front matter\ntags: a, b\ndate: 2022-02-02\nlicense: CC0-1.0\n---\n"
+        "Hello there.\n"
+    )
+    return path
+
+
+def test_add_list_show_cat(vault_path: Path, tmp_path: Path) -> None:
+    item_id = run(
+        vault_path, "content", "add", str(_note(tmp_path)), "--tags", "x,y"
+    ).stdout.strip()
+    assert len(item_id) == 32
+    listed = json.loads(run(vault_path, "content", "list", "--json").stdout)
+    (entry,) = listed
+    assert {k: entry[k] for k in ("id", "title", "kind", "tags", "license", "created", "size")} == {
+        "id": item_id,
+        "title": "From front matter",
+        "kind": "note",
+        "tags": ["x", "y"],
+        "license": "CC0-1.0",
+        "created": "2022-02-02T00:00:00Z",
+        "size": len(b"Hello there.\n"),
+    }
+    assert len(entry["persona"]) == 32
+    assert json.loads(run(vault_path, "content", "list", "--json", "--tag", "z").stdout) == []
+    assert len(json.loads(run(vault_path, "content", "list", "--json", "-p", "Ada").stdout)) == 1
+    shown = json.loads(run(vault_path, "content", "show", item_id[:8], "--json").stdout)
+    assert [v["version"] for v in shown["versions"]] == [1]
+    assert run(vault_path, "content", "cat", item_id).stdout == "Hello there.\n"
+    out = tmp_path / "out.md"
+    run(vault_path, "content", "cat", item_id, "-o", str(out))
+    assert out.read_text() == "Hello there.\n"
+    assert "From front matter" in run(vault_path, "content", "list").stdout
+
+
+def test_edit_versions_and_rm(vault_path: Path, tmp_path: Path) -> None:
+    item_id = run(vault_path, "content", "add", str(_note(tmp_path))).stdout.strip()
+    new = tmp_path / "new.md"
+    new.write_text("Second take.\n")
+    assert (
+        run(
+            vault_path, "content", "edit", item_id, "--file", str(new), "--title", "T2"
+        ).stdout.strip()
+        == f"{item_id} v2"
+    )
+    assert run(vault_path, "content", "cat", item_id).stdout == "Second take.\n"
+    assert run(vault_path, "content", "cat", item_id, "--version", "1").stdout == "Hello there.\n"
+    shown = run(vault_path, "content", "show", item_id).stdout
+    assert "v1" in shown and "v2" in shown and "(current)" in shown
+    refused = run(vault_path, "content", "rm", item_id, ok=False)
+    assert refused.exit_code == 7 and "--yes" in refused.stderr
+    run(vault_path, "content", "rm", item_id, "--yes")
+    missing = run(vault_path, "content", "show", item_id, ok=False)
+    assert missing.exit_code == 4
+
+
+def test_bad_licence_is_a_usage_error(vault_path: Path, tmp_path: Path) -> None:
+    result = run(vault_path, "content", "add", str(_note(tmp_path)), "--license", "Bogus", ok=False)
+    assert result.exit_code == 7
+    assert "unknown licence" in result.stderr
+
+
+@pytest.mark.interop
+@pytest.mark.skipif(shutil.which("minisign") is None, reason="needs minisign")
+def test_prove_verifies_with_minisign(vault_path: Path, tmp_path: Path) -> None:
+    item_id = run(vault_path, "content", "add", str(_note(tmp_path))).stdout.strip()
+    out = tmp_path / "proof"
+    paths = json.loads(
+        run(vault_path, "content", "prove", item_id, "-o", str(out), "--json").stdout
+    )
+    statement = json.loads(Path(paths["statement"]).read_text())
+    assert statement["item"] == item_id and statement["license"] == "CC0-1.0"
+    key = Path(paths["public_key"]).read_text().splitlines()[1]
+    check = subprocess.run(
+        ["minisign", "-Vm", paths["statement"], "-P", key],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stderr
+
+
+def test_import_commands(vault_path: Path, tmp_path: Path, samples: Path) -> None:
+    archive = build_mastodon(tmp_path / "mastodon.zip", mastodon_files())
+    first = json.loads(run(vault_path, "import", "mastodon", str(archive), "--json").stdout)
+    assert (first["added"], first["duplicates"], first["ignored"]) == (3, 0, 1)
+    again = run(vault_path, "import", "mastodon", str(archive)).stdout
+    assert (
+        again.strip()
+        == "mastodon: added 0, duplicates skipped 3, ignored 1 (not authored content), errors 0"
+    )
+    summary = run(vault_path, "import", "markdown", str(samples / "markdown-frontmatter")).stdout
+    assert summary.startswith("markdown: added 7, duplicates skipped 0")
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(archive.read_bytes()[:100])
+    failed = run(vault_path, "import", "mastodon", str(bad), ok=False)
+    assert failed.exit_code == 7
+    assert "bad.zip" in failed.stderr
+    assert len(json.loads(run(vault_path, "content", "list", "--json").stdout)) == 10

@@ -1,0 +1,389 @@
+"""Content commands (`content add|list|show|cat|edit|rm|prove`) and the content imports
+(`import markdown|mastodon|twitter|wordpress`): thin wrappers over vault.content and
+vault.importers."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+import click
+
+from vault.cli.imports import import_group
+from vault.cli.main import (
+    Env,
+    StderrProgress,
+    cli,
+    emit_json,
+    human_size,
+    info,
+    json_option,
+    pass_env,
+)
+from vault.errors import InvalidParameter
+
+if TYPE_CHECKING:
+    from vault.core import Vault
+    from vault.importers import ImportSummary
+
+persona_option = click.option(
+    "--persona", "-p", default=None, help="Persona (id, id prefix or name); default: the only one."
+)
+
+
+@cli.group()
+def content() -> None:
+    """Your notes, posts, articles and files, each version signed by its persona."""
+
+
+def _persona_id(v: Vault, ref: str | None) -> str | None:
+    if ref is None:
+        return None
+    from vault.identities import get_persona
+
+    return get_persona(v.store, ref).id
+
+
+@content.command("add")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@persona_option
+@click.option("--title", "-t", default=None, help="Title (default: front matter, else file name).")
+@click.option("--tags", default=None, help="Comma-separated tags (replace front matter tags).")
+@click.option("--license", "license_", default=None, help="SPDX id, e.g. CC-BY-SA-4.0.")
+@click.option("--kind", "-k", default=None, help="note, post, article, page, photo, audio...")
+@json_option
+@pass_env
+def add_cmd(
+    env: Env,
+    *,
+    file: Path,
+    persona: str | None,
+    title: str | None,
+    tags: str | None,
+    license_: str | None,
+    kind: str | None,
+    as_json: bool,
+) -> None:
+    """Add FILE (any size) and print the new item's id.
+
+    Markdown and text files may carry front matter (title, tags, date, license); the options
+    override it.
+    """
+    from vault import content as lib
+
+    with env.vault() as v:
+        item = lib.add_file(
+            v,
+            file,
+            persona=persona,
+            title=title,
+            tags=tags,
+            license=license_,
+            kind=kind,
+            progress=StderrProgress(f"adding {file.name}"),
+        )
+    if as_json:
+        emit_json(item.as_dict())
+    else:
+        click.echo(item.id)
+
+
+@content.command("list")
+@click.option("--kind", "-k", default=None, help="Only items of this kind.")
+@click.option("--tag", default=None, help="Only items with this tag.")
+@persona_option
+@json_option
+@pass_env
+def list_cmd(
+    env: Env, kind: str | None, tag: str | None, persona: str | None, as_json: bool
+) -> None:
+    """List items, oldest first."""
+    from vault import content as lib
+
+    with env.vault() as v:
+        items = lib.list_items(v, kind=kind, tag=tag, persona=_persona_id(v, persona))
+    if as_json:
+        emit_json([i.as_dict() for i in items])
+        return
+    for i in items:
+        tags = f"  [{', '.join(i.tags)}]" if i.tags else ""
+        click.echo(
+            f"{i.id[:12]}  {i.created[:10]}  {i.kind:<7} {human_size(i.size):>9}  {i.title}{tags}"
+        )
+    if not items:
+        info("No content yet: add some with `coffre content add FILE`.")
+
+
+@content.command("show")
+@click.argument("item_id")
+@json_option
+@pass_env
+def show_cmd(env: Env, item_id: str, as_json: bool) -> None:
+    """Show an item and its versions."""
+    from vault import content as lib
+
+    with env.vault() as v:
+        item = lib.get(v, item_id)
+        versions = lib.versions(v, item.id)
+    if as_json:
+        emit_json({**item.as_dict(), "versions": [ver.as_dict() for ver in versions]})
+        return
+    rows: list[tuple[str, Any]] = [
+        ("Id", item.id),
+        ("Title", item.title),
+        ("Kind", item.kind),
+        ("Persona", item.persona),
+        ("License", item.license),
+        ("Tags", ", ".join(item.tags) or "-"),
+        ("Created", item.created),
+        ("Updated", item.updated),
+        ("Size", f"{human_size(item.size)} ({item.media_type})"),
+        ("SHA-256", item.sha256),
+    ]
+    optional = [
+        ("Content warning", item.content_warning),
+        ("Reply to", item.reply_to),
+        ("Thread", item.thread),
+        ("Source", item.source_url or item.source),
+    ]
+    rows += [(k, val) for k, val in optional if val]
+    for key, val in rows:
+        click.echo(f"{key:<16}{val}")
+    click.echo("Versions")
+    for ver in versions:
+        current = " (current)" if ver.number == item.version else ""
+        click.echo(
+            f"  v{ver.number}  {ver.time}  {human_size(ver.size):>9}  {ver.license:<20} "
+            f"{ver.title}{current}"
+        )
+        for att in ver.attachments:
+            alt = f"  alt: {att.alt}" if att.alt else ""
+            click.echo(f"      + {att.name} ({att.media_type}, {human_size(att.size)}){alt}")
+
+
+def _open_output(path: Path) -> IO[bytes]:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    return os.fdopen(fd, "wb")
+
+
+@content.command("cat")
+@click.argument("item_id")
+@click.option("--version", "-V", "number", type=click.IntRange(min=1), default=None)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file (created 0600) instead of standard output.",
+)
+@pass_env
+def cat_cmd(env: Env, item_id: str, number: int | None, output: Path | None) -> None:
+    """Write an item's body (the current version, or --version N) to stdout or a file."""
+    from vault import content as lib
+
+    with env.vault() as v:
+        chunks = lib.read(v, item_id, number)
+        if output is None:
+            out = sys.stdout.buffer
+            for chunk in chunks:
+                out.write(chunk)
+            out.flush()
+            return
+        with _open_output(output) as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+
+
+@content.command("edit")
+@click.argument("item_id")
+@click.option(
+    "--file",
+    "-f",
+    "file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="New body (default: keep the current one).",
+)
+@click.option("--title", "-t", default=None)
+@click.option("--tags", default=None, help="Comma-separated tags (replace the current ones).")
+@click.option("--license", "license_", default=None, help="SPDX id, e.g. CC-BY-SA-4.0.")
+@json_option
+@pass_env
+def edit_cmd(
+    env: Env,
+    *,
+    item_id: str,
+    file: Path | None,
+    title: str | None,
+    tags: str | None,
+    license_: str | None,
+    as_json: bool,
+) -> None:
+    """Make a new signed version of an item; the previous version is kept."""
+    from vault import content as lib
+
+    if file is None and title is None and tags is None and license_ is None:
+        raise InvalidParameter("nothing to change: give --file, --title, --tags or --license")
+    with env.vault() as v:
+        if file is not None:
+            with file.open("rb") as handle:
+                item = lib.edit(
+                    v,
+                    item_id,
+                    body=handle,
+                    title=title,
+                    tags=tags,
+                    license=license_,
+                    progress=StderrProgress("writing"),
+                )
+        else:
+            item = lib.edit(v, item_id, title=title, tags=tags, license=license_)
+    if as_json:
+        emit_json(item.as_dict())
+    else:
+        click.echo(f"{item.id} v{item.version}")
+
+
+@content.command("rm")
+@click.argument("item_id")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@pass_env
+def rm_cmd(env: Env, item_id: str, yes: bool) -> None:
+    """Delete an item with every version and file it holds."""
+    from vault import content as lib
+
+    with env.vault() as v:
+        item = lib.get(v, item_id)
+        if not yes:
+            if not sys.stdin.isatty():
+                raise InvalidParameter("add --yes to remove without a confirmation prompt")
+            click.confirm(
+                f"Remove {item.id[:12]} with its {len(item.versions)} version(s)?",
+                abort=True,
+                err=True,
+            )
+        n = lib.remove(v, item.id)
+    info(f"Removed {item.id[:12]} ({n} version(s)).")
+
+
+@content.command("prove")
+@click.argument("item_id")
+@click.option("--version", "-V", "number", type=click.IntRange(min=1), default=None)
+@click.option(
+    "--output",
+    "-o",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder to write the statement, its .minisig and the .pub key into.",
+)
+@json_option
+@pass_env
+def prove_cmd(env: Env, item_id: str, number: int | None, out_dir: Path, as_json: bool) -> None:
+    """Write the signed authorship statement of an item (current version, or --version N).
+
+    Anyone verifies it with `minisign -Vm STATEMENT.json -p KEY.pub`.
+    """
+    from vault import content as lib
+
+    with env.vault() as v:
+        statement, signature, public = lib.write_proof(v, item_id, out_dir, number)
+    if as_json:
+        emit_json(
+            {"statement": str(statement), "signature": str(signature), "public_key": str(public)}
+        )
+        return
+    for path in (statement, signature, public):
+        click.echo(str(path))
+    info(f"Verify with: minisign -Vm {statement} -p {public}")
+
+
+# --- imports ---------------------------------------------------------------------------------
+
+
+def _run_import(
+    env: Env, label: str, run: Callable[[Vault, StderrProgress], ImportSummary], as_json: bool
+) -> None:
+    with env.vault() as v:
+        summary = run(v, StderrProgress(f"importing {label}"))
+    if as_json:
+        emit_json(summary.as_dict())
+        return
+    parts = [f"added {summary.added}", f"duplicates skipped {summary.duplicates}"]
+    if summary.ignored:
+        parts.append(f"ignored {summary.ignored} (not authored content)")
+    if summary.attachments:
+        parts.append(f"attachments {summary.attachments}")
+    parts.append(f"errors {len(summary.errors)}")
+    click.echo(f"{label}: " + ", ".join(parts))
+
+
+@import_group.command("markdown")
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@persona_option
+@json_option
+@pass_env
+def import_markdown(env: Env, path: Path, persona: str | None, as_json: bool) -> None:
+    """Import a folder of Markdown/text files with YAML, TOML or JSON front matter."""
+    from vault.importers import markdown
+
+    _run_import(
+        env,
+        "markdown",
+        lambda v, p: markdown.import_folder(v, path, persona=persona, progress=p),
+        as_json,
+    )
+
+
+@import_group.command("mastodon")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@persona_option
+@json_option
+@pass_env
+def import_mastodon(env: Env, path: Path, persona: str | None, as_json: bool) -> None:
+    """Import a Mastodon archive (zip, tar.gz or unpacked folder): posts and their media."""
+    from vault.importers import mastodon
+
+    _run_import(
+        env,
+        "mastodon",
+        lambda v, p: mastodon.import_archive(v, path, persona=persona, progress=p),
+        as_json,
+    )
+
+
+@import_group.command("twitter")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@persona_option
+@json_option
+@pass_env
+def import_twitter(env: Env, path: Path, persona: str | None, as_json: bool) -> None:
+    """Import a Twitter/X archive (zip or unpacked folder): tweets and their media."""
+    from vault.importers import twitter
+
+    _run_import(
+        env,
+        "twitter",
+        lambda v, p: twitter.import_archive(v, path, persona=persona, progress=p),
+        as_json,
+    )
+
+
+@import_group.command("wordpress")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@persona_option
+@json_option
+@pass_env
+def import_wordpress(env: Env, path: Path, persona: str | None, as_json: bool) -> None:
+    """Import the posts and pages of a WordPress export (WXR XML file)."""
+    from vault.importers import wordpress
+
+    _run_import(
+        env,
+        "wordpress",
+        lambda v, p: wordpress.import_wxr(v, path, persona=persona, progress=p),
+        as_json,
+    )
