@@ -201,8 +201,8 @@ def read_identities(path: Path) -> list[str]:
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidParameter(f"cannot read the identity file {path.name}") from exc
     keys: list[str] = []
-    for lineno, line in enumerate(text.splitlines(), 1):
-        line = line.strip()
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
         if not line or line.startswith("#"):
             continue
         if not line.upper().startswith("AGE-SECRET-KEY-1"):

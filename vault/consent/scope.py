@@ -31,8 +31,8 @@ def _split(values: Iterable[str] | str | None) -> list[str]:
     items = values.split(",") if isinstance(values, str) else list(values)
     out: list[str] = []
     for raw in items:
-        for v in str(raw).split(","):
-            v = v.strip()
+        for piece in str(raw).split(","):
+            v = piece.strip()
             if v and v not in out:
                 out.append(v)
     return out
