@@ -622,6 +622,42 @@ def signer(store: Store, ref: str, *, recipient: str | None = None) -> Signer:
     return Signer(persona.id, crypto.ed25519_public_key(seed), pseudonym, recipient, seed)
 
 
+_BECH32: Final = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+
+
+def _bech32(hrp: str, data: bytes) -> str:
+    """BIP 173 Bech32 (as age writes its keys), without the 90-character limit."""
+    acc = bits = 0
+    words: list[int] = []
+    for byte in data:
+        acc, bits = (acc << 8) | byte, bits + 8
+        while bits >= 5:
+            bits -= 5
+            words.append((acc >> bits) & 31)
+    if bits:
+        words.append((acc << (5 - bits)) & 31)
+    chk = 1
+    for v in [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp] + words + [0] * 6:
+        top = chk >> 25
+        chk = ((chk & 0x1FFFFFF) << 5) ^ v
+        for i, gen in enumerate((0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)):
+            if (top >> i) & 1:
+                chk ^= gen
+    chk ^= 1
+    words += [(chk >> 5 * (5 - i)) & 31 for i in range(6)]
+    return hrp + "1" + "".join(_BECH32[w] for w in words)
+
+
+def age_recipient(store: Store, ref: str) -> str:
+    """The persona's X25519 public key as an age recipient (`age -r age1...` encrypts to it)."""
+    return _bech32("age", x25519_public_key(store, ref))
+
+
+def age_identity(store: Store, ref: str) -> str:
+    """The persona's X25519 secret as an age identity, for decrypting inside the vault only."""
+    return _bech32("age-secret-key-", x25519_secret_key(store, ref)).upper()
+
+
 def x25519_public_key(store: Store, ref: str) -> bytes:
     """The persona's X25519 public key (others encrypt to the persona with it)."""
     _persona, secret = _load(store, ref)

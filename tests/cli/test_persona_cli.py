@@ -96,6 +96,7 @@ def test_show_hides_sensitive_values_unless_revealed(made: Path) -> None:
     assert birth["sensitive"] is True
     assert shown["derived"] == {"age_over:18": True, "country": "FR"}
     minisign.parse_public_key(shown["keys"]["minisign"])
+    assert shown["keys"]["age"].startswith("age1")
     revealed = json.loads(run(made, "persona", "show", "jane", "--json", "--reveal"))
     birth = next(a for a in revealed["attributes"] if a["kind"] == "birth_date")
     assert birth["value"] == "1990-05-01"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pyrage
 import pytest
 
 from tests.conftest import raw_vault_bytes
@@ -183,6 +184,18 @@ def test_personas_have_independent_keys(fresh_vault: Vault) -> None:
     secret = identities.x25519_secret_key(store, a.id)
     assert crypto.x25519_keypair(b"\x00" * 32)[1] != xa
     assert len(secret) == 32
+
+
+def test_x25519_key_is_an_age_recipient(fresh_vault: Vault) -> None:
+    p = _jane(fresh_vault)
+    recipient = identities.age_recipient(fresh_vault.store, p.id)
+    identity = identities.age_identity(fresh_vault.store, p.id)
+    assert recipient.startswith("age1")
+    assert identity.startswith("AGE-SECRET-KEY-1")
+    parsed = pyrage.x25519.Identity.from_str(identity)
+    assert str(parsed.to_public()) == recipient
+    sealed = pyrage.encrypt(b"for Jane", [pyrage.x25519.Recipient.from_str(recipient)])
+    assert pyrage.decrypt(sealed, [parsed]) == b"for Jane"
 
 
 def test_empty_recipient_is_refused(fresh_vault: Vault) -> None:

@@ -160,6 +160,7 @@ def persona_show(
         own = identities.signer(v.store, p.id)
         pair = identities.signer(v.store, p.id, recipient=recipient) if recipient else None
         x25519 = identities.x25519_public_key(v.store, p.id)
+        age = identities.age_recipient(v.store, p.id)
     values = {name: identities.derive(p, name) for name in derived}
     report: dict[str, Any] = {
         **p.summary(),
@@ -170,6 +171,7 @@ def persona_show(
             "minisign": own.minisign_public_key(),
             "ed25519": own.public_key.hex(),
             "x25519": x25519.hex(),
+            "age": age,
         },
     }
     if pair is not None:
@@ -196,7 +198,7 @@ def persona_show(
         )
         click.echo(f"  {name:<22} {text}  (derived)")
     click.echo(f"  signing key (minisign) {own.minisign_public_key()}")
-    click.echo(f"  x25519 public key      {x25519.hex()}")
+    click.echo(f"  age recipient          {age}")
     if pair is not None:
         click.echo(f"  for {recipient}: id {pair.pseudonym}, key {pair.minisign_public_key()}")
 
