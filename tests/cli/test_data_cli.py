@@ -1,0 +1,169 @@
+"""`coffre data metrics|show|sources|priority|export` and `coffre import csv`: shapes, codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from tests.conftest import PASSPHRASE
+from vault.cli.main import cli
+
+CSV = """start,end,metric,value,unit,source
+2024-03-01T10:00:00+01:00,2024-03-01T10:10:00+01:00,steps,812,count,iPhone
+2024-03-01T10:00:00+01:00,2024-03-01T10:10:00+01:00,steps,800,count,Apple Watch
+2024-03-02T10:00:00+01:00,2024-03-02T10:10:00+01:00,steps,100,count,iPhone
+2024-03-01T10:00:00+01:00,,heart_rate,61,/min,Apple Watch
+2024-03-01T10:05:00+01:00,,heart_rate,75,/min,Apple Watch
+2024-03-01T08:00:00+01:00,,mood,4,{score},Diary
+2024-03-01T00:00:00+01:00,2024-03-01T01:30:00+01:00,sleep,deep,,Apple Watch
+"""
+
+
+def invoke(vault_dir: Path, *args: str, code: int = 0) -> Result:
+    result = CliRunner().invoke(
+        cli,
+        ["--vault", str(vault_dir), *args],
+        env={"COFFRE_PASSPHRASE": PASSPHRASE},
+        catch_exceptions=False,
+    )
+    assert result.exit_code == code, (result.output, result.stderr)
+    return result
+
+
+@pytest.fixture
+def loaded(vault_dir: Path, tmp_path: Path) -> Path:
+    invoke(vault_dir, "init", "--kdf", "minimum")
+    invoke(vault_dir, "persona", "add", "Jane Doe")
+    f = tmp_path / "data.csv"
+    f.write_text(CSV)
+    out = invoke(vault_dir, "import", "csv", str(f), "--json").stdout
+    summary = json.loads(out)
+    assert (summary["added"], summary["duplicates"], summary["errors"]) == (7, 0, [])
+    assert summary["unknown_types"] == {"x:mood": 1}
+    return vault_dir
+
+
+def test_import_csv_text_summary_and_reimport(loaded: Path, tmp_path: Path) -> None:
+    f = tmp_path / "data.csv"
+    out = invoke(loaded, "import", "csv", str(f), "--persona", "Jane Doe").stdout
+    assert "Added 0 samples" in out
+    assert "skipped 7 duplicates" in out
+
+
+def test_import_csv_bad_row(loaded: Path, tmp_path: Path) -> None:
+    f = tmp_path / "bad.csv"
+    f.write_text("start,end,metric,value,unit,source\n2024-03-01T10:00:00Z,,steps,lots,,x\n")
+    result = invoke(loaded, "import", "csv", str(f), code=7)
+    assert "bad.csv: line 2, column 4 (value)" in result.stderr
+    assert result.stdout == ""
+
+
+def test_metrics_json_shape(loaded: Path) -> None:
+    rows = json.loads(invoke(loaded, "data", "metrics", "--json").stdout)
+    assert [r["metric"] for r in rows] == ["heart_rate", "sleep", "steps", "x:mood"]
+    steps = rows[2]
+    assert set(steps) == {"metric", "unit", "samples", "first", "last", "sources"}
+    assert steps["unit"] == "{steps}"
+    assert steps["samples"] == 3
+    assert steps["first"] == "2024-03-01T09:00:00+00:00"
+    assert steps["last"] == "2024-03-02T09:10:00+00:00"
+    assert steps["sources"] == {"Apple Watch": 1, "iPhone": 2}
+    text = invoke(loaded, "data", "metrics").stdout
+    assert "heart_rate" in text
+
+
+def test_show_raw_json_and_csv(loaded: Path) -> None:
+    rows = json.loads(invoke(loaded, "data", "show", "heart_rate", "--json").stdout)
+    assert rows == [
+        {"start": "2024-03-01T10:00:00+01:00", "end": "2024-03-01T10:00:00+01:00",
+         "value": 61.0, "unit": "/min", "source": "Apple Watch"},
+        {"start": "2024-03-01T10:05:00+01:00", "end": "2024-03-01T10:05:00+01:00",
+         "value": 75.0, "unit": "/min", "source": "Apple Watch"},
+    ]  # fmt: skip
+    (sleep,) = json.loads(invoke(loaded, "data", "show", "sleep", "--json").stdout)
+    assert sleep["stage"] == "deep"
+    csv_out = invoke(loaded, "data", "show", "steps", "--csv", "--from", "2024-03-02").stdout
+    assert csv_out.splitlines()[1:] == [
+        "2024-03-02T10:00:00+01:00,2024-03-02T10:10:00+01:00,steps,100,{steps},iPhone,"
+    ]
+    empty = invoke(loaded, "data", "show", "steps", "--json", "--to", "2024-02-01").stdout
+    assert json.loads(empty) == []
+    assert "61 /min" in invoke(loaded, "data", "show", "heart_rate").stdout
+
+
+def test_show_every_day(loaded: Path) -> None:
+    rows = json.loads(
+        invoke(loaded, "data", "show", "steps", "--every", "day", "--tz", "+01:00", "--json").stdout
+    )
+    assert rows == [
+        {"start": "2024-03-01T00:00:00+01:00", "end": "2024-03-02T00:00:00+01:00", "count": 1,
+         "sum": 800.0, "min": 800.0, "avg": 800.0, "max": 800.0, "unit": "{steps}"},
+        {"start": "2024-03-02T00:00:00+01:00", "end": "2024-03-03T00:00:00+01:00", "count": 1,
+         "sum": 100.0, "min": 100.0, "avg": 100.0, "max": 100.0, "unit": "{steps}"},
+    ]  # fmt: skip
+    hr = json.loads(
+        invoke(loaded, "data", "show", "heart_rate", "--every", "hour", "--json").stdout
+    )
+    assert [(r["count"], r["min"], r["avg"], r["max"]) for r in hr] == [(2, 61, 68, 75)]
+    text = invoke(loaded, "data", "show", "steps", "--every", "month").stdout
+    assert "sum=900" in text
+    csv_out = invoke(loaded, "data", "show", "steps", "--every", "month", "--csv").stdout
+    assert csv_out.startswith("start,end,metric,count,sum,min,avg,max,unit\n")
+
+
+def test_sources_and_priority(loaded: Path) -> None:
+    rows = json.loads(invoke(loaded, "data", "sources", "steps", "--json").stdout)
+    assert [(r["source"], r["samples"], r["counted"]) for r in rows] == [
+        ("Apple Watch", 1, 800),
+        ("iPhone", 2, 100),
+    ]
+    assert json.loads(invoke(loaded, "data", "priority", "--json").stdout) == {"order": []}
+    invoke(loaded, "data", "priority", "iPhone")
+    (day,) = json.loads(
+        invoke(
+            loaded, "data", "show", "steps", "--every", "day", "--to", "2024-03-01", "--json"
+        ).stdout
+    )
+    assert day["sum"] == 812
+    invoke(loaded, "data", "priority", "--reset")
+    assert json.loads(invoke(loaded, "data", "priority", "--json").stdout) == {"order": []}
+    invoke(loaded, "data", "priority", "x", "--reset", code=7)
+
+
+def test_export_formats(loaded: Path, tmp_path: Path) -> None:
+    out = tmp_path / "steps.json"
+    result = invoke(loaded, "data", "export", "steps", "--format", "fhir", "-o", str(out))
+    bundle = json.loads(out.read_text())
+    assert bundle["resourceType"] == "Bundle" and len(bundle["entry"]) == 3
+    assert "Exported 3 items of steps as fhir" in result.stderr
+    points = json.loads(
+        invoke(loaded, "data", "export", "heart_rate", "--format", "omh", "--every", "day").stdout
+    )
+    assert points[0]["body"]["heart_rate"] == {"value": 68, "unit": "beats/min"}
+    csv_out = invoke(loaded, "data", "export", "steps", "--format", "csv").stdout
+    assert len(csv_out.splitlines()) == 4
+
+
+def test_errors_are_clean(loaded: Path, tmp_path: Path) -> None:
+    out = tmp_path / "nope.json"
+    result = invoke(loaded, "data", "export", "x:mood", "--format", "omh", "-o", str(out), code=7)
+    assert "no Open mHealth schema" in result.stderr
+    assert not out.exists()
+    assert "unknown metric" in invoke(loaded, "data", "show", "stepz", code=7).stderr
+    assert "ISO 8601" in invoke(loaded, "data", "show", "steps", "--from", "soon", code=7).stderr
+    invoke(loaded, "data", "metrics", "--persona", "Nobody", code=4)
+
+
+def test_needs_a_persona(vault_dir: Path) -> None:
+    invoke(vault_dir, "init", "--kdf", "minimum")
+    assert "no persona yet" in invoke(vault_dir, "data", "metrics", code=7).stderr
+
+
+def test_every_command_has_help() -> None:
+    group = cli.commands["data"]
+    for name in ("metrics", "show", "sources", "priority", "export"):
+        assert group.commands[name].help  # type: ignore[attr-defined]
+    assert cli.commands["import"].commands["csv"].help  # type: ignore[attr-defined]
