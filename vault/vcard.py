@@ -116,6 +116,7 @@ def _escape(text: str) -> str:
     return (
         text.replace("\\", "\\\\")
         .replace("\r\n", "\n")
+        .replace("\r", "\n")
         .replace("\n", "\\n")
         .replace(",", "\\,")
         .replace(";", "\\;")
@@ -217,7 +218,9 @@ def _encode_value(prop: Property) -> str:
 def _logical_lines(text: str) -> list[tuple[int, str]]:
     """Unfold continuation lines; keep the number of the line each property starts on."""
     out: list[tuple[int, str]] = []
-    for no, line in enumerate(text.splitlines(), start=1):
+    # Only CR and LF end lines: str.splitlines would also split on U+2028, \x85 or \x0b
+    # inside a value.
+    for no, line in enumerate(re.split(r"\r\n|\r|\n", text), start=1):
         if line[:1] in (" ", "\t") and out:
             start, prev = out[-1]
             out[-1] = (start, prev + line[1:])
