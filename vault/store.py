@@ -389,10 +389,11 @@ class Store:
         return Record(rid.hex(), found_kind, version, body, terms, blobs)
 
     def _epoch_changed(self) -> bool:
+        """Reload the epoch from the header; True if the key in use was stale."""
         with self._lock:
-            before = self._ring.epoch_no
+            before = (self._ring.epoch_no, self._ring.epoch_key)
             self._load_state()
-            return self._ring.epoch_no != before
+            return (self._ring.epoch_no, self._ring.epoch_key) != before
 
     _COLS = "id, kind, version, rkey, data"
 
@@ -565,10 +566,15 @@ class Store:
 
     # --- housekeeping ---
 
-    def checkpoint(self) -> None:
-        """Fold the WAL into the database and truncate it to zero bytes."""
+    def checkpoint(self) -> bool:
+        """Fold the WAL into the database and truncate it to zero bytes.
+
+        Returns False when another process's open read kept part of the WAL alive (it is
+        then folded in and truncated by a later checkpoint).
+        """
         with self._lock:
-            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy, _log, _done = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            return int(busy) == 0
 
     def sizes(self) -> dict[str, int]:
         out = {}
@@ -757,6 +763,15 @@ class Txn:
         self._exec("INSERT INTO audit (seq, data) VALUES (?, ?)", (seq, sealed))
         self.state.audit_count, self.state.audit_head = seq, head
         self._dirty = True
+
+    def wipe_all(self) -> int:
+        """Delete every record, lookup term and blob chunk (the audit log stays)."""
+        (n,) = self._exec("SELECT count(*) FROM records").fetchone()
+        for table in ("records", "terms", "chunks"):
+            self._exec(f"DELETE FROM {table}")
+        self.state.digest = 0
+        self._dirty = True
+        return int(n)
 
     def rotate_epoch(self) -> int:
         """Replace the epoch key: re-wrap every surviving record key under a new one.

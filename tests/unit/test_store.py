@@ -176,3 +176,13 @@ def test_tampered_lookup_index_detected(fresh_vault: Vault) -> None:
     conn.close()
     with pytest.raises(TamperedRecord):
         fresh_vault.store.find("persona", "name", "bob")
+
+
+def test_reads_work_after_a_rolled_back_write(fresh_vault: Vault) -> None:
+    with fresh_vault.store.write() as txn:
+        rid = txn.put("note", b"still here")
+    with pytest.raises(ValueError), fresh_vault.store.write() as txn:
+        txn.put("note", b"never")
+        raise ValueError("rolled back")
+    assert fresh_vault.store.get("note", rid).data == b"still here"
+    assert [r.data for r in fresh_vault.store.iter_kind("note")] == [b"still here"]

@@ -174,3 +174,4 @@ from vault.cli import content  # noqa: E402, F401
 from vault.cli import core_cmds  # noqa: E402, F401
 from vault.cli import personas  # noqa: E402, F401
 from vault.cli import data  # noqa: E402, F401
+from vault.cli import forget_cmds  # noqa: E402, F401

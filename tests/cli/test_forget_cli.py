@@ -1,0 +1,89 @@
+"""`coffre forget` and `coffre rules` from a script's point of view."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from tests.conftest import PASSPHRASE
+from vault.cli.main import cli
+
+
+def run(vault_dir: Path, *args: str, code: int = 0) -> str:
+    result = CliRunner().invoke(
+        cli,
+        ["--vault", str(vault_dir), *args],
+        env={"COFFRE_PASSPHRASE": PASSPHRASE},
+        catch_exceptions=False,
+    )
+    assert result.exit_code == code, (result.output, result.stderr)
+    return result.stdout
+
+
+def _vault_with_persona(vault_dir: Path, tmp_path: Path) -> None:
+    run(vault_dir, "init", "--kdf", "minimum")
+    run(vault_dir, "persona", "add", "Ana")
+    csv = tmp_path / "hr.csv"
+    csv.write_text(
+        "start,end,metric,value,unit,source\n"
+        "2024-01-01T08:00:00+00:00,2024-01-01T08:00:00+00:00,heart_rate,61,/min,Watch\n"
+        "2024-01-02T08:00:00+00:00,2024-01-02T08:00:00+00:00,heart_rate,62,/min,Watch\n"
+    )
+    run(vault_dir, "import", "csv", str(csv))
+
+
+def test_dry_run_then_forget(vault_dir: Path, tmp_path: Path) -> None:
+    _vault_with_persona(vault_dir, tmp_path)
+    preview = json.loads(
+        run(
+            vault_dir,
+            "forget",
+            "--metric",
+            "heart_rate",
+            "--to",
+            "2024-01-01",
+            "--dry-run",
+            "--json",
+        )
+    )
+    assert preview["dry_run"] is True and preview["counts"]["samples"] == 1
+    # Without --yes and without a terminal, nothing happens.
+    run(vault_dir, "forget", "--metric", "heart_rate", "--to", "2024-01-01", code=2)
+    done = json.loads(
+        run(vault_dir, "forget", "--metric", "heart_rate", "--to", "2024-01-01", "--yes", "--json")
+    )
+    assert done["counts"]["samples"] == 1 and done["wal_truncated"] is True
+    shown = json.loads(run(vault_dir, "data", "show", "heart_rate", "--json"))
+    assert [row["value"] for row in shown] == [62]
+    assert json.loads(run(vault_dir, "check", "--json"))["ok"] is True
+
+
+def test_forget_persona_and_unknown_targets(vault_dir: Path, tmp_path: Path) -> None:
+    _vault_with_persona(vault_dir, tmp_path)
+    run(vault_dir, "forget", "--persona", "Nobody", "--yes", code=4)
+    run(vault_dir, "forget", "--yes", code=2)
+    run(vault_dir, "forget", "--persona", "Ana", "--content", "abcd", "--yes", code=2)
+    run(vault_dir, "forget", "--persona", "Ana", "--yes")
+    assert json.loads(run(vault_dir, "persona", "list", "--json")) == []
+    actions = [e["action"] for e in json.loads(run(vault_dir, "audit", "--json"))]
+    assert actions[-1] == "forget"
+
+
+def test_rules_cli(vault_dir: Path, tmp_path: Path) -> None:
+    _vault_with_persona(vault_dir, tmp_path)
+    rule_id = run(vault_dir, "rules", "add", "--metric", "heart_rate", "--keep", "30d").strip()
+    listed = json.loads(run(vault_dir, "rules", "list", "--json"))
+    assert listed["rules"][0]["id"] == rule_id
+    assert listed["due"]["counts"]["samples"] == 2  # samples from 2024 are long due
+    run(vault_dir, "rules", "add", "--metric", "heart_rate", "--tag", "x", "--keep", "1d", code=2)
+    assert (
+        json.loads(run(vault_dir, "forget", "--apply-rules", "--yes", "--json"))["counts"][
+            "samples"
+        ]
+        == 2
+    )
+    assert json.loads(run(vault_dir, "forget", "--apply-rules", "--json")) == {"due": False}
+    run(vault_dir, "rules", "rm", rule_id[:8])
+    assert json.loads(run(vault_dir, "rules", "list", "--json"))["rules"] == []

@@ -1,0 +1,210 @@
+"""`coffre forget` and `coffre rules`: the right to be forgotten and retention rules."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from vault.cli.main import Env, StderrProgress, cli, emit_json, info, json_option, pass_env
+
+
+def _show_plan(plan: Any) -> None:
+    """Print a forget preview for a person (stdout: it is what was asked for)."""
+    click.echo("Would forget: " + "; ".join(plan.labels))
+    for what, n in sorted(plan.counts.items()):
+        label = what.replace("_", " ")
+        shown = f"{n:,} bytes" if what == "content_bytes" else f"{n:,}"
+        click.echo(f"  {label:<20} {shown}")
+    if plan.holders:
+        click.echo("Recipients holding copies (erasure requests will be produced for them):")
+        for h in plan.holders.values():
+            click.echo(f"  {h.recipient} ({len(h.bundles)} bundle(s))")
+    click.echo(
+        "Copies of the vault made before now (backups) still hold it; run "
+        "`coffre passwd` afterwards so they need your old passphrase."
+    )
+
+
+def _targets(
+    persona: str | None,
+    metric: str | None,
+    start: str | None,
+    end: str | None,
+    content: str | None,
+    recipient: str | None,
+    everything: bool,
+) -> list[Any]:
+    from vault.forget import Target
+    from vault.qs.query import parse_instant
+
+    if metric is None and (start or end):
+        raise click.UsageError("--from and --to go with --metric")
+    chosen = [bool(metric), bool(content), bool(recipient), everything]
+    if persona and not metric:
+        chosen.append(True)
+    if sum(chosen) != 1:
+        raise click.UsageError(
+            "name exactly one target: --persona, --metric, --content, --recipient, "
+            "--everything or --apply-rules"
+        )
+    if metric:
+        lo = parse_instant(start) if start else None
+        hi = parse_instant(end, end_of_day=True) if end else None
+        return [Target.of_metric(metric, persona=persona, start=lo, end=hi)]
+    if content:
+        return [Target.of_content(content)]
+    if recipient:
+        return [Target.of_recipient(recipient)]
+    if everything:
+        return [Target.everything()]
+    return [Target.of_persona(persona or "")]
+
+
+@cli.command()
+@click.option(
+    "--persona",
+    help="Forget this persona and everything linked to it "
+    "(with --metric: only that persona's samples).",
+)
+@click.option("--metric", help="Forget samples of this metric (all personas unless --persona).")
+@click.option("--from", "start", metavar="DATE", help="With --metric: from this date (UTC).")
+@click.option("--to", "end", metavar="DATE", help="With --metric: up to this date, inclusive.")
+@click.option("--content", help="Forget this content item (id or id prefix), every version.")
+@click.option("--recipient", help="Forget this recipient, its grants, receipts and ledger.")
+@click.option("--everything", is_flag=True, help="Forget everything the vault holds.")
+@click.option("--apply-rules", is_flag=True, help="Forget what the retention rules say is due.")
+@click.option("--dry-run", is_flag=True, help="Only show what would be forgotten.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (for scripts).")
+@json_option
+@pass_env
+def forget(
+    env: Env,
+    persona: str | None,
+    metric: str | None,
+    start: str | None,
+    end: str | None,
+    content: str | None,
+    recipient: str | None,
+    everything: bool,
+    apply_rules: bool,
+    dry_run: bool,
+    yes: bool,
+    as_json: bool,
+) -> None:
+    """Forget data for good: deleted, its keys destroyed, no byte left in the vault.
+
+    Always shows a preview first (what, how much, which recipients hold copies) and asks
+    for confirmation; --dry-run only previews, --yes confirms for scripts.
+    """
+    from vault import forget as forgetting
+    from vault import rules
+
+    with env.vault() as v:
+        if apply_rules:
+            if any((persona, metric, content, recipient, everything)):
+                raise click.UsageError("--apply-rules takes no other target")
+            chosen = rules.targets(v)
+            plan = forgetting.preview(v, chosen) if chosen else None
+            if plan is None or plan.empty:
+                if as_json:
+                    emit_json({"due": False})
+                else:
+                    click.echo("No retention rule has anything due.")
+                return
+        else:
+            chosen = _targets(persona, metric, start, end, content, recipient, everything)
+            plan = forgetting.preview(v, chosen)
+        if dry_run:
+            if as_json:
+                emit_json({"dry_run": True, **plan.as_dict()})
+            else:
+                _show_plan(plan)
+            return
+        if not yes:
+            if not sys.stdin.isatty():
+                raise click.UsageError("confirm with --yes when not on a terminal")
+            _show_plan(plan)
+            click.confirm("Forget this for good?", abort=True, err=True)
+        result = forgetting.forget(v, chosen, progress=StderrProgress("forgetting"))
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    click.echo(f"Forgotten: {'; '.join(result.plan.labels)} ({result.seconds:.1f} s).")
+    if not result.wal_truncated:
+        info("Another process is reading the vault: its journal will be cleared once it closes.")
+    for notice in result.notices:
+        info(f"Erasure request produced: {getattr(notice, 'id', notice)}")
+
+
+@cli.group()
+def rules() -> None:
+    """Retention rules: how long to keep data of a metric, a category or a tag."""
+
+
+@rules.command("add")
+@click.option("--metric", help="Keep samples of this metric only so long.")
+@click.option("--category", help="Keep samples of the metrics in this DPV category so long.")
+@click.option("--tag", help="Keep content items with this tag so long.")
+@click.option("--keep", required=True, metavar="PERIOD", help="How long: 730d, 52w or 2y.")
+@json_option
+@pass_env
+def rules_add(
+    env: Env,
+    metric: str | None,
+    category: str | None,
+    tag: str | None,
+    keep: str,
+    as_json: bool,
+) -> None:
+    """Add a retention rule (applied by `coffre forget --apply-rules`)."""
+    from vault import rules as retention
+
+    given = [(s, v) for s, v in (("metric", metric), ("category", category), ("tag", tag)) if v]
+    if len(given) != 1:
+        raise click.UsageError("give exactly one of --metric, --category or --tag")
+    selector, value = given[0]
+    with env.vault() as v:
+        rule = retention.add_rule(v, selector, value, keep)  # type: ignore[arg-type]
+    if as_json:
+        emit_json(rule.as_dict())
+    else:
+        click.echo(rule.id)
+
+
+@rules.command("list")
+@json_option
+@pass_env
+def rules_list(env: Env, as_json: bool) -> None:
+    """List the retention rules and whether anything is due."""
+    from vault import rules as retention
+
+    with env.vault() as v:
+        found = retention.list_rules(v)
+        plan = retention.due(v) if found else None
+    if as_json:
+        emit_json({"rules": [r.as_dict() for r in found], "due": plan.as_dict() if plan else None})
+        return
+    if not found:
+        click.echo("No retention rules.")
+        return
+    for r in found:
+        click.echo(f"{r.id[:8]}  {r.selector:<8} {r.value:<24} keep {r.keep_days} days")
+    if plan:
+        counts = ", ".join(f"{n:,} {k.replace('_', ' ')}" for k, n in sorted(plan.counts.items()))
+        click.echo(f"Due now: {counts} (run `coffre forget --apply-rules`).")
+    else:
+        click.echo("Nothing is due.")
+
+
+@rules.command("rm")
+@click.argument("rule_id")
+@pass_env
+def rules_rm(env: Env, rule_id: str) -> None:
+    """Remove a retention rule (what it already forgot stays forgotten)."""
+    from vault import rules as retention
+
+    with env.vault() as v:
+        rule = retention.remove_rule(v, rule_id)
+    info(f"Removed the rule for {rule.selector} {rule.value}.")
