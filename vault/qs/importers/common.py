@@ -115,11 +115,15 @@ def feed(
     """Run a parser into one writer transaction and return what it did.
 
     Any exception (a fatal bad input, an interruption) rolls the whole import back.
+    `progress` is the parser's, passed here only to keep the signature uniform.
     """
+    del progress
     from vault.qs.ingest import QSWriter
 
     notes: list[str] = []
-    with QSWriter(vault, persona_id, progress=progress) as writer:
+    # Progress comes from the parser (bytes or files read, with a total); the writer's own
+    # events have no total and would fight over the same line.
+    with QSWriter(vault, persona_id) as writer:
         add, add_workout, add_summary = writer.add, writer.add_workout, writer.add_summary
         for item in items(writer.issue, notes.append):
             kind = type(item)

@@ -156,10 +156,9 @@ def _offset(msgs: list[Any]) -> int:
         if m.name in ("activity", "monitoring_info"):
             v = _values(m)
             if "local_timestamp" in v and "timestamp" in v:
-                local, utc = v["local_timestamp"], v["timestamp"]
-                return round(
-                    (local.replace(tzinfo=None) - utc.replace(tzinfo=None)).total_seconds() / 60
-                )
+                local: datetime = v["local_timestamp"].replace(tzinfo=None)
+                utc: datetime = v["timestamp"].replace(tzinfo=None)
+                return round((local - utc).total_seconds() / 60)
     return 0
 
 
