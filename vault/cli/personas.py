@@ -13,18 +13,9 @@ from typing import Any
 
 import click
 
+from vault.cli.imports import import_group
 from vault.cli.main import Env, cli, emit_json, info, json_option, pass_env
 from vault.errors import AlreadyExists, InvalidParameter
-
-# `import` is shared with other areas (content, health data): join the group if it exists.
-_existing = cli.commands.get("import")
-if isinstance(_existing, click.Group):
-    import_group: click.Group = _existing
-else:
-
-    @cli.group("import")
-    def import_group() -> None:
-        """Import data from other tools' files into the vault (one transaction per file)."""
 
 
 @cli.group()
