@@ -421,8 +421,14 @@ def aggregate_columns(
     vmin = np.full(nb, np.inf)
     vmax = np.full(nb, -np.inf)
     vsum = np.bincount(idx[counted], weights=values[counted], minlength=nb)
-    np.minimum.at(vmin, idx[counted], values[counted])
-    np.maximum.at(vmax, idx[counted], values[counted])
+    ci, cv = idx[counted], values[counted]
+    if len(ci) and bool(np.all(ci[1:] >= ci[:-1])):  # sorted: one reduce per run of a bucket
+        bounds = np.flatnonzero(np.r_[True, ci[1:] != ci[:-1]])
+        vmin[ci[bounds]] = np.minimum.reduceat(cv, bounds)
+        vmax[ci[bounds]] = np.maximum.reduceat(cv, bounds)
+    else:
+        np.minimum.at(vmin, ci, cv)
+        np.maximum.at(vmax, ci, cv)
     stages: dict[int, Any] = {}
     if stage_of is not None:
         for code in np.unique(stage_of).tolist():
