@@ -722,20 +722,14 @@ def import_drafts(
             try:
                 attrs = _check_attributes(draft.attributes)
                 name = _check_name(draft.name)
-                existing = find_by_uid(store, draft.uid) if draft.uid else None
-                if existing is None and not draft.uid:
-                    found = store.find(KIND, "name", _name_term(name))
-                    existing = (
-                        _decode(found[0].id, found[0].version, found[0].data)[0] if found else None
-                    )
+                existing = _existing(store, draft.uid, name)
                 if existing is None:
                     added.append(add_persona(store, name, attrs, uid=draft.uid).id)
                 elif existing.profile() == (name, attrs):
                     unchanged.append(existing.id)
                 else:
-                    updated.append(
-                        update_persona(store, existing.id, name=name, attributes=attrs).id
-                    )
+                    update_persona(store, existing.id, name=name, attributes=attrs)
+                    updated.append(existing.id)
             except (InvalidParameter, AlreadyExists) as exc:
                 raise type(exc)(f"{draft.source}: {exc.detail}") from None
         txn.audit(f"persona.import.{fmt}", added=len(added), updated=len(updated))

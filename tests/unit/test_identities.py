@@ -42,6 +42,17 @@ def test_add_get_by_id_prefix_name_uid(fresh_vault: Vault) -> None:
         identities.get_persona(store, "John")
 
 
+def test_resolve_persona_defaults_to_the_only_one(fresh_vault: Vault) -> None:
+    with pytest.raises(InvalidParameter, match="no persona yet"):
+        identities.resolve_persona(fresh_vault, None)
+    p = _jane(fresh_vault)
+    assert identities.resolve_persona(fresh_vault, None).id == p.id
+    assert identities.resolve_persona(fresh_vault, "jane").id == p.id
+    identities.add_persona(fresh_vault.store, "Pseudonym")
+    with pytest.raises(InvalidParameter, match="several personas"):
+        identities.resolve_persona(fresh_vault, None)
+
+
 def test_attributes_survive_storage(fresh_vault: Vault) -> None:
     p = _jane(fresh_vault)
     got = identities.get_persona(fresh_vault.store, p.id)
