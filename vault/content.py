@@ -308,16 +308,8 @@ class Signer:
         """The signer of the persona `ref` (id, id prefix or name); None means the only one."""
         from vault import identities
 
-        if ref is None:
-            personas = identities.list_personas(vault.store)
-            if not personas:
-                raise RecordNotFound("persona (none yet: create one with `coffre persona add`)")
-            if len(personas) > 1:
-                raise InvalidParameter(
-                    f"the vault holds {len(personas)} personas; choose one with --persona"
-                )
-            ref = personas[0].id
-        key = identities.signer(vault.store, ref)
+        persona = identities.resolve_persona(vault, ref)
+        key = identities.signer(vault.store, persona.id)
         return cls(key.persona_id, key.public_key, minisign.key_id_for(key.public_key), key.sign)
 
     def public_key_line(self) -> str:

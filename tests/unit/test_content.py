@@ -98,7 +98,7 @@ def test_several_personas_need_a_choice(vault: Vault) -> None:
 
 
 def test_no_persona_is_a_clear_error(fresh_vault: Vault) -> None:
-    with pytest.raises(RecordNotFound, match="persona add"):
+    with pytest.raises(InvalidParameter, match="persona add"):
         content.add(fresh_vault, [b"x"], _meta())
 
 
@@ -229,3 +229,13 @@ def test_add_file_rejects_bad_text(vault: Vault, tmp_path: Path) -> None:
     with pytest.raises(MalformedInput, match=r"lic\.md: unknown licence"):
         content.add_file(vault, wrong_licence)
     assert vault.store.count(content.ITEM) == 0
+
+
+def test_author_persona_is_kept_while_items_exist(vault: Vault) -> None:
+    from vault.identities import delete_persona
+
+    item = content.add(vault, [b"x"], _meta())
+    with pytest.raises(InvalidParameter, match="authored by this persona"):
+        delete_persona(vault.store, "Ada")
+    content.remove(vault, item.id)
+    delete_persona(vault.store, "Ada")
