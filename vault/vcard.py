@@ -353,6 +353,10 @@ def _jcard_property(item: Any, where: str) -> Property:
         raise MalformedInput(f"{where}: unsupported value")
     if name in DROPPED or vtype.lower() == "unknown" or not _known(name):
         raw = _jcard_to_raw(name, values)
+        # The jCard type slot is vCard's VALUE parameter: keep it so the export says it again.
+        typed = vtype.lower() not in ("unknown", "text") and name not in DROPPED
+        if typed and not any(k == "VALUE" for k, _ in kept):
+            kept.append(("VALUE", (vtype.lower(),)))
         return Property(name, tuple(kept), "unknown", ((raw,),))
     explicit = dict(kept).get("VALUE", ("",))[0].lower()
     if name == "TEL":
@@ -608,8 +612,14 @@ def to_jcard(personas: list[Persona]) -> Any:
     for persona in personas:
         items = []
         for prop in persona_to_properties(persona):
-            params = {k.lower(): (v[0] if len(v) == 1 else list(v)) for k, v in prop.params}
             vtype = "text" if prop.name == "VERSION" else prop.vtype
+            if vtype == "unknown":  # a kept property: its VALUE parameter is the jCard type
+                vtype = next((v[0].lower() for k, v in prop.params if k == "VALUE"), vtype)
+            params = {
+                k.lower(): (v[0] if len(v) == 1 else list(v))
+                for k, v in prop.params
+                if k != "VALUE"
+            }
             items.append([prop.name.lower(), params, vtype, *_jcard_value(prop)])
         cards.append(["vcard", items])
     return cards[0] if len(cards) == 1 else cards

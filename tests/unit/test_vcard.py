@@ -322,3 +322,59 @@ def test_export_then_import_gives_the_same_persona(fresh_vault: Vault, tmp_path:
             assert result.added or result.unchanged
     finally:
         other.close()
+
+
+RFC7095_EXAMPLE = """
+["vcard", [
+  ["version", {}, "text", "4.0"],
+  ["fn", {}, "text", "Simon Perreault"],
+  ["n", {}, "text", ["Perreault", "Simon", "", "", ["ing. jr", "M.Sc."]]],
+  ["bday", {}, "date-and-or-time", "--02-03"],
+  ["anniversary", {}, "date-and-or-time", "2009-08-08T14:30:00-05:00"],
+  ["gender", {}, "text", "M"],
+  ["lang", {"pref": "1"}, "language-tag", "fr"],
+  ["lang", {"pref": "2"}, "language-tag", "en"],
+  ["org", {"type": "work"}, "text", "Viagenie"],
+  ["adr", {"type": "work"}, "text",
+   ["", "Suite D2-630", "2875 Laurier", "Quebec", "QC", "G1V 2M2", "Canada"]],
+  ["tel", {"type": ["work", "voice"], "pref": "1"}, "uri", "tel:+1-418-656-9254;ext=102"],
+  ["tel", {"type": ["work", "cell", "voice", "video", "text"]}, "uri", "tel:+1-418-262-6501"],
+  ["email", {"type": "work"}, "text", "simon.perreault@viagenie.ca"],
+  ["geo", {"type": "work"}, "uri", "geo:46.772673,-71.282945"],
+  ["key", {"type": "work"}, "uri", "http://www.viagenie.ca/simon.perreault/simon.asc"],
+  ["tz", {}, "utc-offset", "-05:00"],
+  ["url", {"type": "home"}, "uri", "http://nomis80.org"]
+]]
+"""
+
+
+def test_rfc7095_example() -> None:
+    (d,) = _drafts(RFC7095_EXAMPLE, "simon.json")
+    p = _as_persona(d)
+    assert p.name == "Simon Perreault"
+    name = p.first("name")
+    assert name is not None
+    assert name.part("suffix") == "ing. jr,M.Sc."
+    assert p.first("birth_date") == Attribute("birth_date", "--02-03")
+    adr = p.first("address")
+    assert adr is not None
+    assert (adr.part("extended"), adr.part("postal_code"), adr.label) == (
+        "Suite D2-630",
+        "G1V 2M2",
+        "work",
+    )
+    phone = p.first("phone")
+    assert phone is not None
+    assert (phone.value, phone.label) == ("+1-418-656-9254;ext=102", "work,voice")
+    assert identities.derive(p, "country") == "CA"
+    tz = next(a for a in p.all("vcard") if a.label == "TZ")
+    assert (tz.value, tz.param("VALUE")) == ("-05:00", ("utc-offset",))
+    text = vcard.to_vcard([p])
+    assert "TZ;VALUE=utc-offset:-05:00\r\n" in text
+    assert "TEL;VALUE=uri;TYPE=work,voice;PREF=1:tel:+1-418-656-9254;ext=102\r\n" in text
+    card = vcard.to_jcard([p])
+    tz_item = next(item for item in card[1] if item[0] == "tz")
+    assert tz_item == ["tz", {}, "utc-offset", "-05:00"]
+    for out in (text, json.dumps(card)):
+        (back,) = _drafts(out)
+        assert _as_persona(back).profile() == p.profile()
