@@ -171,7 +171,14 @@ def _open_output(path: Path) -> IO[bytes]:
 
 @content.command("cat")
 @click.argument("item_id")
-@click.option("--version", "-V", "number", type=click.IntRange(min=1), default=None)
+@click.option(
+    "--version",
+    "-V",
+    "number",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Version number (default: the current one).",
+)
 @click.option(
     "--output",
     "-o",
@@ -207,7 +214,7 @@ def cat_cmd(env: Env, item_id: str, number: int | None, output: Path | None) -> 
     default=None,
     help="New body (default: keep the current one).",
 )
-@click.option("--title", "-t", default=None)
+@click.option("--title", "-t", default=None, help="New title.")
 @click.option("--tags", default=None, help="Comma-separated tags (replace the current ones).")
 @click.option("--license", "license_", default=None, help="SPDX id, e.g. CC-BY-SA-4.0.")
 @json_option
@@ -271,7 +278,14 @@ def rm_cmd(env: Env, item_id: str, yes: bool) -> None:
 
 @content.command("prove")
 @click.argument("item_id")
-@click.option("--version", "-V", "number", type=click.IntRange(min=1), default=None)
+@click.option(
+    "--version",
+    "-V",
+    "number",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Version number (default: the current one).",
+)
 @click.option(
     "--output",
     "-o",
