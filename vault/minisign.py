@@ -104,7 +104,7 @@ def parse_public_key(value: str | bytes) -> PublicKey:
     if isinstance(value, bytes) and len(value) == 32:
         return PublicKey(key_id_for(value), value)
     text = value.decode("ascii", "replace") if isinstance(value, bytes) else value
-    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    lines = [ln.strip() for ln in text.strip().split("\n") if ln.strip()]
     if lines and lines[0].startswith(UNTRUSTED_PREFIX):
         lines = lines[1:]
     if len(lines) != 1:
@@ -174,7 +174,8 @@ def parse_signature(sig_text: str | bytes) -> Signature:
             sig_text = sig_text.decode("utf-8")
         except UnicodeDecodeError:
             raise BadSignature("the signature file is not valid UTF-8") from None
-    lines = sig_text.splitlines()
+    # minisign separates lines with LF only; other Unicode line breaks are comment text.
+    lines = [line.removesuffix("\r") for line in sig_text.split("\n")]
     if len(lines) < 4 or not lines[0].startswith(UNTRUSTED_PREFIX):
         raise BadSignature("the signature file is not in minisign format")
     if not lines[2].startswith(TRUSTED_PREFIX):

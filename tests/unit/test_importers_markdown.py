@@ -8,6 +8,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from vault import content
 from vault.core import Vault
@@ -126,3 +129,20 @@ def test_symlinks_in_folder_are_refused(vault: Vault, tmp_path: Path) -> None:
     with pytest.raises(UnsafeArchive, match=r"b\.md: symbolic links are refused"):
         markdown.import_folder(vault, folder)
     assert vault.store.count(content.ITEM) == 0
+
+
+_KEYS = st.text(alphabet=st.characters(whitelist_categories=("Ll", "Lu", "Nd")), min_size=1)
+_TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), max_size=40
+)  # YAML itself does not round-trip control characters and Unicode line breaks
+_VALUES = st.one_of(_TEXT, st.integers(), st.booleans(), st.lists(_TEXT, max_size=3))
+
+
+@given(meta=st.dictionaries(_KEYS, _VALUES, max_size=6), body=st.text(max_size=200))
+def test_yaml_and_json_front_matter_round_trip(meta: dict[str, object], body: str) -> None:
+    yaml_doc = "---\n" + yaml.safe_dump(meta, allow_unicode=True) + "---\n" + body
+    json_doc = json.dumps(meta, indent=2, ensure_ascii=False) + "\n" + body
+    for doc in (yaml_doc, json_doc):
+        parsed, text = markdown.parse(doc.encode("utf-8"))
+        assert parsed == meta
+        assert text == body.strip()

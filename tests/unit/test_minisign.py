@@ -7,6 +7,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from vault import crypto, minisign
 from vault.errors import BadSignature, InvalidParameter
@@ -121,3 +123,12 @@ def test_we_verify_the_minisign_tool(tmp_path: Path, legacy: bool) -> None:
     assert minisign.verify(pub.read_text(), data.read_bytes(), sig) == "made by the tool"
     with pytest.raises(BadSignature):
         minisign.verify(pub.read_text(), data.read_bytes() + b"!", sig)
+
+
+@given(
+    data=st.binary(max_size=4096),
+    comment=st.text(alphabet=st.characters(blacklist_characters="\r\n"), max_size=80),
+)
+def test_any_data_and_comment_round_trip(data: bytes, comment: str) -> None:
+    sig = minisign.sign(SEED, KID, data, comment)
+    assert minisign.verify(PK, data, sig) == comment

@@ -70,29 +70,35 @@ def split_front_matter(head: bytes, name: str) -> tuple[dict[str, Any], int]:
     """
     start = 3 if head.startswith(b"\xef\xbb\xbf") else 0
     first_end = head.find(b"\n", start)
-    first = head[start : first_end if first_end >= 0 else len(head)]
-    if re.fullmatch(rb"-{3,}[ \t]*\r?", first):
-        fence, fmt = _YAML_FENCE, "YAML"
-    elif re.fullmatch(rb"\+{3,}[ \t]*\r?", first):
-        fence, fmt = _TOML_FENCE, "TOML"
-    elif first.rstrip() == b"{":
-        fence, fmt = _JSON_END, "JSON"
+    line_end = first_end if first_end >= 0 else len(head)
+    first = head[start:line_end].rstrip()
+    if re.fullmatch(rb"-{3,}", first):
+        fmt, raw_start, close = "YAML", line_end + 1, _YAML_FENCE.search(head, line_end + 1)
+    elif re.fullmatch(rb"\+{3,}", first):
+        fmt, raw_start, close = "TOML", line_end + 1, _TOML_FENCE.search(head, line_end + 1)
+    elif first == b"{":
+        fmt, raw_start, close = "JSON", start, _JSON_END.search(head, line_end + 1)
+    elif first.startswith(b"{") and first.endswith(b"}"):
+        # A one-line JSON object (`{}` or `{"title": "x"}`) is front matter too.
+        fmt, raw_start, close = (
+            "JSON",
+            start,
+            re.compile(rb"\}[ \t]*\r?$", re.M).search(head, start),
+        )
     else:
         return {}, 0
-    body_start = first_end + 1 if fmt != "JSON" else start
-    close = fence.search(head, first_end + 1 if first_end >= 0 else len(head))
-    if first_end < 0 or close is None:
+    if close is None or raw_start > len(head):
         raise MalformedInput(f"{name}: the {fmt} front matter is not closed")
-    raw = head[body_start : close.end() if fmt == "JSON" else close.start()]
+    raw = head[raw_start : close.end() if fmt == "JSON" else close.start()]
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise MalformedInput(
-            f"{name}: invalid UTF-8 in the front matter at byte {body_start + exc.start}"
+            f"{name}: invalid UTF-8 in the front matter at byte {raw_start + exc.start}"
         ) from None
     meta = _parse(text, fmt, name)
     offset = close.end()
-    while head[offset : offset + 1] in (b"\n", b"\r") and offset < len(head):
+    while offset < len(head) and head[offset : offset + 1] in (b"\n", b"\r"):
         offset += 1
     return meta, offset
 
