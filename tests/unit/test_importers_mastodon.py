@@ -228,3 +228,21 @@ def test_no_outbox(vault: Vault, tmp_path: Path) -> None:
     _refused(
         vault, build(tmp_path / "n.zip", {"actor.json": b"{}"}), MalformedInput, r"no outbox\.json"
     )
+
+
+def test_unpacked_folder(vault: Vault, tmp_path: Path) -> None:
+    folder = tmp_path / "unpacked"
+    for name, data in default_files().items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+    assert mastodon.import_archive(vault, folder).added == 3
+
+
+def test_editing_a_post_keeps_its_media(vault: Vault, tmp_path: Path) -> None:
+    mastodon.import_archive(vault, build(tmp_path / "a.zip", default_files()))
+    post = next(i for i in content.list_items(vault) if i.attachments)
+    edited = content.edit(vault, post.id, body=[b"<p>fixed a typo</p>"])
+    content.forget_version(vault, post.id, 1)
+    assert edited.attachments == 1
+    assert b"".join(content.read_attachment(vault, post.id, 0)) == PNG
+    assert vault.check() == []
