@@ -7,7 +7,7 @@ overlapping sources, writes them through QSWriter into a fresh vault, then times
 - one year of heart rate as daily aggregates (target: under 0.5 s);
 - raw samples decrypted and decoded into columns (target: at least 1,000,000 samples/s);
 - a year of steps as daily totals under the source priority;
-- bytes on disk per sample, and peak RSS.
+- bytes on disk per sample, and peak RSS (also of 1M- and 3M-sample imports, to show it flat).
 
 Run: `.venv/bin/python benchmarks/bench_qs_query.py [--quick]`.
 """
@@ -15,7 +15,9 @@ Run: `.venv/bin/python benchmarks/bench_qs_query.py [--quick]`.
 from __future__ import annotations
 
 import json
+import random
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -33,20 +35,45 @@ MIN = 60_000
 
 
 def heart_rate(n: int) -> Iterator[Sample]:
+    """A reading a minute or so, jittered, as a random walk: compresses like real data."""
+    rng = random.Random(1)
+    bpm = 70.0
     for i in range(n):
-        t = T0 + i * MIN + (i * 7919) % 20_000  # jittered, as watches record
-        value = 55.0 + (i * 31) % 60 + (i % 3) * 0.5
-        yield Sample("heart_rate", t, t, value, "count/min", "Apple Watch", "Watch6,1", 60)
+        t = T0 + i * MIN + rng.randrange(20_000)
+        bpm = min(190.0, max(40.0, bpm + rng.choice((-2.0, -1.0, 0.0, 0.0, 1.0, 2.0))))
+        yield Sample("heart_rate", t, t, bpm, "count/min", "Apple Watch", "Watch6,1", 60)
 
 
 def steps(n: int) -> Iterator[Sample]:
+    """Ten-minute step counts from a watch, and a phone overlapping half of them."""
+    rng = random.Random(2)
     for i in range(n):
         t = T0 + i * 10 * MIN
-        yield Sample("steps", t, t + 10 * MIN, float(i % 900), "count", "Apple Watch", "", 60)
-        if i % 2 == 0:  # the phone overlaps half the watch's intervals
-            yield Sample(
-                "steps", t + 2 * MIN, t + 12 * MIN, float(i % 700), "count", "iPhone", "", 60
-            )
+        yield Sample("steps", t, t + 10 * MIN, float(rng.randrange(1200)), "count", "Apple Watch")
+        if i % 2 == 0:
+            s = t + 2 * MIN
+            yield Sample("steps", s, s + 10 * MIN, float(rng.randrange(900)), "count", "iPhone")
+
+
+def writer_peak_rss_mb(n: int) -> float:
+    """Peak RSS of a fresh process streaming `n` samples through one QSWriter."""
+    code = (
+        "import resource, sys, tempfile; from pathlib import Path\n"
+        "from benchmarks.bench_qs_query import PERSONA, heart_rate\n"
+        "from vault.core import Vault\n"
+        "from vault.qs.ingest import QSWriter\n"
+        "with tempfile.TemporaryDirectory() as d:\n"
+        "    v = Vault.create(Path(d) / 'v', 'benchmark passphrase', kdf='minimum')\n"
+        "    with QSWriter(v, PERSONA) as w:\n"
+        f"        for s in heart_rate({n}): w.add(s)\n"
+        "    v.close()\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    )
+    return round(float(done.stdout.strip()), 1)
 
 
 def _rss_mb() -> float:
@@ -113,6 +140,9 @@ def run(quick: bool = False) -> dict[str, float | int]:
             out["peak_rss_mb"] = round(_rss_mb(), 1)
         finally:
             vault.close()
+    if not quick:  # memory stays flat as an import grows: 1M then 3M samples
+        out["writer_peak_rss_mb_1M"] = writer_peak_rss_mb(1_000_000)
+        out["writer_peak_rss_mb_3M"] = writer_peak_rss_mb(3_000_000)
     return out
 
 

@@ -111,6 +111,30 @@ def load(
     parts = list(iter_columns(vault, persona_id, metric, start, end))
     if not parts:
         return chunks.empty(unit_of(vault, persona_id, metric))
+    if all(p.strings == parts[0].strings for p in parts):  # one table for all: no remapping
+        srcs = [p.source for p in parts]
+        devs = [p.device for p in parts]
+        metas = [p.meta for p in parts]
+        strings = list(parts[0].strings)
+    else:
+        strings, srcs, devs, metas = _shared_table(parts)
+    return chunks.Columns(
+        np.concatenate([p.start for p in parts]),
+        np.concatenate([p.end for p in parts]),
+        np.concatenate([p.value for p in parts]),
+        np.concatenate([p.offset for p in parts]),
+        np.concatenate(srcs),
+        np.concatenate(devs),
+        np.concatenate(metas),
+        tuple(strings),
+        parts[0].unit,
+    )
+
+
+def _shared_table(parts: list[chunks.Columns]) -> tuple[list[str], list[Any], list[Any], list[Any]]:
+    """Re-express every part's string indexes in one table."""
+    import numpy as np
+
     strings: list[str] = [""]
     table: dict[str, int] = {"": 0}
     srcs, devs, metas = [], [], []
@@ -125,17 +149,7 @@ def load(
         srcs.append(mapping[p.source])
         devs.append(mapping[p.device])
         metas.append(mapping[p.meta])
-    return chunks.Columns(
-        np.concatenate([p.start for p in parts]),
-        np.concatenate([p.end for p in parts]),
-        np.concatenate([p.value for p in parts]),
-        np.concatenate([p.offset for p in parts]),
-        np.concatenate(srcs),
-        np.concatenate(devs),
-        np.concatenate(metas),
-        tuple(strings),
-        parts[0].unit,
-    )
+    return strings, srcs, devs, metas
 
 
 def samples(
@@ -387,7 +401,12 @@ def aggregate_columns(
     # samples count in the period of their start plus six hours.
     when = cols.start + SLEEP_DAY_SHIFT_MS if metric == "sleep" and every != "hour" else cols.start
     edges = np.asarray(bucket_edges(int(when.min()), int(when.max()), every, tzinfo))
-    idx = np.searchsorted(edges, when, side="right") - 1
+    if len(when) > 1 and bool(np.all(when[1:] >= when[:-1])):
+        # Sorted (the usual case): place the few edges among the samples, not the reverse.
+        cuts = np.searchsorted(when, edges, side="left")
+        idx = np.repeat(np.arange(len(edges) - 1), np.diff(cuts))
+    else:
+        idx = np.searchsorted(edges, when, side="right") - 1
     unit = cols.unit
     stage_of: Any = None
     if kind == "category":
