@@ -1,0 +1,170 @@
+"""The Coffre terminal application: unlock, then one mode per area of the vault.
+
+The app owns the unlocked `Vault` and the clock (tests freeze it). Every screen reaches the
+vault through `self.app.vault` and does its slow work in thread workers; one
+`Worker.StateChanged` handler here turns a failed worker into an error the person can read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from tui.commands import CoffreCommands
+from tui.messages import VaultChanged, VaultUnlocked
+from tui.screens.modals import ErrorModal
+from vault.core import Vault
+from vault.errors import VaultError
+
+LIGHT_THEME = "textual-light"
+DARK_THEME = "textual-dark"
+
+
+@dataclass(frozen=True)
+class Section:
+    """One area of the vault: its mode name, title, key and screen."""
+
+    mode: str
+    title: str
+    screen: Callable[[], Screen[None]]
+    help: str
+
+
+def error_text(error: BaseException | None) -> str:
+    """What the person may see of an error: a VaultError's own message, else only its type
+    (the text of an arbitrary exception may hold plaintext or a passphrase)."""
+    if isinstance(error, VaultError):
+        return error.message
+    name = type(error).__name__ if error is not None else "unknown"
+    return f"Unexpected internal error ({name}). Nothing was changed by the failed step."
+
+
+def sections() -> list[Section]:
+    """The areas whose library exists, in the order of the navigation bar."""
+    from tui.screens.audit import AuditScreen
+    from tui.screens.content import ContentScreen
+    from tui.screens.dashboard import DashboardScreen
+    from tui.screens.data import DataScreen
+    from tui.screens.personas import PersonasScreen
+
+    return [
+        Section("dashboard", "Dashboard", DashboardScreen, "Overview of the vault"),
+        Section("personas", "Personas", PersonasScreen, "Identities and their attributes"),
+        Section("data", "Data", DataScreen, "Quantified-self metrics, charts and imports"),
+        Section("content", "Content", ContentScreen, "Notes, posts and their proofs"),
+        Section("audit", "Audit", AuditScreen, "The verified audit log"),
+    ]
+
+
+class CoffreApp(App[None]):
+    """Coffre: a privacy-first personal data vault, in the terminal."""
+
+    TITLE = "Coffre"
+    CSS_PATH = "app.tcss"
+    COMMANDS: ClassVar = App.COMMANDS | {CoffreCommands}
+    BINDINGS: ClassVar = [
+        Binding("f1,question_mark", "help", "Help", tooltip="Keys and actions of this screen"),
+        Binding("ctrl+t", "toggle_theme", "Theme", tooltip="Switch between light and dark"),
+        Binding("ctrl+q", "quit", "Quit", tooltip="Close the vault and quit", priority=True),
+    ]
+
+    def __init__(
+        self,
+        vault_dir: Path,
+        *,
+        passphrase: str | None = None,
+        clock: Callable[[], datetime] | None = None,
+        theme: str = DARK_THEME,
+    ) -> None:
+        super().__init__()
+        self.vault_dir = Path(vault_dir)
+        self.vault: Vault | None = None
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self._passphrase = passphrase
+        self._sections: list[Section] = []
+        self.generation = 0  # bumped by every write, so screens know to reload
+        self.theme = theme
+
+    # --- lifecycle ---
+
+    def on_mount(self) -> None:
+        from tui.screens.unlock import UnlockScreen
+
+        self.push_screen(UnlockScreen(self.vault_dir, passphrase=self._passphrase))
+        self._passphrase = None
+
+    @on(VaultUnlocked)
+    def _unlocked(self, message: VaultUnlocked) -> None:
+        self.vault = message.vault
+        self._sections = sections()
+        for key, section in enumerate(self._sections, start=1):
+            self.add_mode(section.mode, section.screen)
+            self.bind(str(key), f"go('{section.mode}')", description=section.title, show=False)
+        self.switch_mode("dashboard")
+        if message.created:
+            self.notify("Your new vault is ready. Keep your passphrase safe.", title="Created")
+
+    @on(VaultChanged)
+    def _changed(self, message: VaultChanged) -> None:
+        self.log.info(f"vault changed: {message.what}")
+
+    def on_unmount(self) -> None:
+        if self.vault is not None:
+            self.vault.close()
+            self.vault = None
+
+    @property
+    def open_vault(self) -> Vault:
+        """The unlocked vault (screens after the unlock screen can rely on it)."""
+        if self.vault is None:
+            raise RuntimeError("the vault is locked")
+        return self.vault
+
+    @property
+    def section_list(self) -> list[Section]:
+        return list(self._sections)
+
+    # --- errors ---
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place a failed worker becomes something the person sees (screens forward
+        their workers' state changes here: Textual does not bubble them)."""
+        if event.state is not WorkerState.ERROR:
+            return
+        self.show_error(error_text(event.worker.error))
+
+    def show_error(self, message: str) -> None:
+        handler = getattr(self.screen, "show_error", None)
+        if callable(handler) and handler(message):
+            return
+        self.push_screen(ErrorModal(message))
+
+    # --- actions ---
+
+    def action_go(self, mode: str) -> None:
+        if self.vault is not None and mode in {s.mode for s in self._sections}:
+            self.switch_mode(mode)
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_toggle_theme(self) -> None:
+        self.theme = LIGHT_THEME if self.theme == DARK_THEME else DARK_THEME
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            "Toggle light/dark", "Switch the colour theme", self.action_toggle_theme
+        )

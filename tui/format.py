@@ -1,0 +1,48 @@
+"""Presentation helpers: numbers, sizes, instants and durations as people read them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def count(n: int) -> str:
+    """12,345 or 1.2M: short enough for a table cell."""
+    if n >= 10_000_000:
+        return f"{n / 1_000_000:.0f}M"
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:.1f}M"
+    return f"{n:,}"
+
+
+def size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
+def day(ms: int | None) -> str:
+    """A UTC instant in milliseconds as its date."""
+    if ms is None:
+        return "—"
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d")
+
+
+def instant(iso: str) -> str:
+    """An ISO 8601 instant shortened to minutes ("2026-05-01 14:03")."""
+    return iso.replace("T", " ").removesuffix("Z")[:16]
+
+
+def number(value: float, unit: str = "") -> str:
+    """A measurement with sensible precision and its unit (UCUM braces dropped)."""
+    text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.1f}"
+    unit = unit.strip("{}")
+    return f"{text} {unit}".strip()
+
+
+def day_end_ms(now: datetime) -> int:
+    """The UTC midnight that ends `now`'s day, in milliseconds: ranges end on whole days."""
+    midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return int(midnight.timestamp() * 1000) + 86_400_000

@@ -1,0 +1,27 @@
+"""Messages that travel up the DOM: widgets and screens tell the app what happened."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.message import Message
+
+if TYPE_CHECKING:
+    from vault.core import Vault
+
+
+class VaultUnlocked(Message):
+    """The unlock screen opened (or created) the vault: the app takes it from here."""
+
+    def __init__(self, vault: Vault, created: bool) -> None:
+        super().__init__()
+        self.vault = vault
+        self.created = created
+
+
+class VaultChanged(Message):
+    """A screen wrote to the vault; other screens reload what they show when resumed."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__()
+        self.what = what

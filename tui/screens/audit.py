@@ -1,0 +1,74 @@
+"""Audit: the vault's hash-chained log, and whether the chain verifies."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Static
+
+from tui import format as fmt
+from tui.screens.base import SectionScreen
+from vault.audit import AuditEntry
+from vault.core import Vault
+from vault.errors import IntegrityError
+
+
+def details_text(details: dict[str, object]) -> str:
+    """Ids shortened to 8 digits (the log holds ids and counts only)."""
+    parts = []
+    for key, value in sorted(details.items()):
+        text = str(value)
+        if isinstance(value, str) and len(text) == 32:
+            text = text[:8]
+        parts.append(f"{key}={text}")
+    return " ".join(parts)
+
+
+class AuditScreen(SectionScreen):
+    """Every change to the vault, newest first; a broken chain is said loudly."""
+
+    MODE = "audit"
+    TITLE_TEXT = "Audit"
+    BINDINGS: ClassVar = [
+        Binding("r", "refresh", "Verify again", tooltip="Re-read and verify the log")
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("Verifying the audit chain…", id="audit-status")
+        yield DataTable(id="audit-log", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#audit-log", DataTable).add_columns("#", "Time", "Action", "Details")
+        super().on_mount()
+
+    def action_refresh(self) -> None:
+        self.reload()
+
+    def load(self) -> None:
+        self._load(self.vault)
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def _load(self, vault: Vault) -> None:
+        entries: list[AuditEntry] = []
+        error = None
+        try:
+            entries.extend(vault.store.audit_entries())
+        except IntegrityError as exc:
+            error = exc.message
+        self.app.call_from_thread(self._show, entries, error)
+
+    def _show(self, entries: list[AuditEntry], error: str | None) -> None:
+        status = self.query_one("#audit-status", Static)
+        if error:
+            status.update(f"[red b]✗ {error}[/] ({len(entries)} entries read before the break)")
+        else:
+            status.update(
+                f"[green]✓[/] Chain verified: {len(entries)} entries, none missing or altered."
+            )
+        table = self.query_one("#audit-log", DataTable)
+        table.clear()
+        for e in reversed(entries):
+            table.add_row(str(e.seq), fmt.instant(e.time), e.action, details_text(e.details))

@@ -1,0 +1,173 @@
+"""Content: authored items with filters, a Markdown preview, versions, licence and proof."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import DataTable, Input, Markdown, Select, Static
+
+from tui import format as fmt
+from tui.screens.base import SectionScreen
+from tui.screens.modals import ReportModal
+from vault import content, identities
+from vault.content import Item, Version
+from vault.core import Vault
+from vault.errors import IntegrityError
+
+PREVIEW_LIMIT = 64 * 1024  # bytes of a body decrypted for the preview
+
+
+@dataclass(frozen=True)
+class Detail:
+    """One item as the detail pane shows it."""
+
+    item: Item
+    preview: str
+    versions: tuple[Version, ...]
+    proof: str
+
+
+def detail(vault: Vault, item_id: str) -> Detail:
+    item = content.get(vault, item_id)
+    versions = tuple(content.versions(vault, item_id))
+    if item.media_type.startswith("text/"):
+        data = bytearray()
+        for chunk in content.read(vault, item_id):
+            data += chunk
+            if len(data) >= PREVIEW_LIMIT:
+                break
+        preview = bytes(data[:PREVIEW_LIMIT]).decode("utf-8", errors="replace")
+        if item.media_type != "text/markdown":
+            preview = "```\n" + preview + "\n```"
+    else:
+        preview = f"*{item.media_type}, {fmt.size(item.size)}: no preview.*"
+    try:
+        p = content.proof(vault, item_id)
+        fields = content.verify_statement(p.statement, p.signature, p.public_key)
+        digest = str(fields.get("content_sha256", ""))[:12]
+        proof = f"[green]✓[/] authorship proof verifies (minisign; content sha256 {digest}…)"
+    except IntegrityError as exc:
+        proof = f"[red]✗ {exc.message}[/]"
+    return Detail(item, preview, versions, proof)
+
+
+class ContentScreen(SectionScreen):
+    """What the person wrote, under which licence, and the proof that they wrote it."""
+
+    MODE = "content"
+    TITLE_TEXT = "Content"
+    BINDINGS: ClassVar = [
+        Binding("h", "history", "Versions", tooltip="Show every version of the item"),
+        Binding("slash", "focus_filter", "Filter", tooltip="Filter by tag"),
+        Binding("r", "refresh", "Refresh", tooltip="Read the vault again"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: list[Item] = []
+        self.personas: dict[str, str] = {}
+        self.current: Detail | None = None
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="content-filters"):
+            yield Select([], prompt="Any kind", id="filter-kind")
+            yield Select([], prompt="Any persona", id="filter-persona")
+            yield Input(placeholder="Tag", id="filter-tag")
+        with Horizontal(id="content"):
+            with Vertical(classes="panel", id="content-list-panel"):
+                yield DataTable(id="content-items", cursor_type="row", zebra_stripes=True)
+            with Vertical(classes="panel", id="content-detail-panel"):
+                yield Static("", id="content-facts")
+                with VerticalScroll(id="content-preview"):
+                    yield Markdown("", id="content-markdown")
+
+    def on_mount(self) -> None:
+        self.query_one("#content-items", DataTable).add_columns("Title", "Kind", "Tags", "v")
+        super().on_mount()
+
+    def load(self) -> None:
+        self._load(self.vault, *self._filters())
+
+    def action_refresh(self) -> None:
+        self.reload()
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#filter-tag", Input).focus()
+
+    def _filters(self) -> tuple[str | None, str | None, str | None]:
+        kind = self.query_one("#filter-kind", Select).value
+        persona = self.query_one("#filter-persona", Select).value
+        tag = self.query_one("#filter-tag", Input).value.strip()
+        return (
+            kind if isinstance(kind, str) else None,
+            tag or None,
+            persona if isinstance(persona, str) else None,
+        )
+
+    @on(Select.Changed, "#filter-kind")
+    @on(Select.Changed, "#filter-persona")
+    @on(Input.Submitted, "#filter-tag")
+    def _filter_changed(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="list")
+    def _load(self, vault: Vault, kind: str | None, tag: str | None, persona: str | None) -> None:
+        items = content.list_items(vault, kind=kind, tag=tag, persona=persona)
+        every = content.list_items(vault) if (kind or tag or persona) else items
+        personas = {p.id: p.name for p in identities.list_personas(vault.store)}
+        kinds = sorted({i.kind for i in every})
+        self.app.call_from_thread(self._show, items, personas, kinds)
+
+    def _show(self, items: list[Item], personas: dict[str, str], kinds: list[str]) -> None:
+        self.items, self.personas = items, personas
+        kind_select = self.query_one("#filter-kind", Select)
+        persona_select = self.query_one("#filter-persona", Select)
+        with self.prevent(Select.Changed):
+            kept_kind, kept_persona = kind_select.value, persona_select.value
+            kind_select.set_options([(k, k) for k in kinds])
+            persona_select.set_options([(name, pid) for pid, name in personas.items()])
+            if kept_kind in kinds:
+                kind_select.value = kept_kind
+            if kept_persona in personas:
+                persona_select.value = kept_persona
+        table = self.query_one("#content-items", DataTable)
+        table.clear()
+        for i in items:
+            table.add_row(i.title, i.kind, ", ".join(i.tags), str(i.version), key=i.id)
+        if not items:
+            self.query_one("#content-facts", Static).update("No item matches.")
+            self.query_one("#content-markdown", Markdown).update("")
+
+    @on(DataTable.RowHighlighted, "#content-items")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key.value:
+            self._detail(self.vault, event.row_key.value)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="detail")
+    def _detail(self, vault: Vault, item_id: str) -> None:
+        found = detail(vault, item_id)
+        self.app.call_from_thread(self._show_detail, found)
+
+    def _show_detail(self, d: Detail) -> None:
+        self.current = d
+        i = d.item
+        author = self.personas.get(i.persona, i.persona[:8])
+        self.query_one("#content-facts", Static).update(
+            f"[b]{i.title}[/b]\n{i.kind} by {author} · licence [b]{i.license}[/b] · "
+            f"version {i.version} of {len(d.versions)} · {fmt.size(i.size)}\n{d.proof}"
+        )
+        self.query_one("#content-markdown", Markdown).update(d.preview)
+
+    def action_history(self) -> None:
+        if self.current is None:
+            return
+        rows = ["| Version | Time | Title | Licence | Size |", "|---|---|---|---|---|"]
+        for v in self.current.versions:
+            when, size = fmt.instant(v.time), fmt.size(v.size)
+            rows.append(f"| {v.number} | {when} | {v.title} | {v.license} | {size} |")
+        self.app.push_screen(ReportModal(f"Versions of {self.current.item.title}", "\n".join(rows)))

@@ -1,0 +1,177 @@
+"""The dashboard: personas, data volumes with recent trends, recent imports, the audit chain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Label, LoadingIndicator, Static
+
+from tui import format as fmt
+from tui.screens.base import SectionScreen
+from tui.widgets.chart import spark
+from vault import identities
+from vault.core import Vault
+from vault.errors import IntegrityError
+from vault.qs import metrics, query
+
+WEEKS = 8
+_IMPORT_ACTIONS = ("import", "demo.build")
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    persona: str
+    metric: str
+    samples: int
+    unit: str
+    weekly: tuple[float, ...]
+    last: int | None
+
+
+@dataclass(frozen=True)
+class Overview:
+    """Everything the dashboard shows, gathered in one worker."""
+
+    personas: tuple[identities.Persona, ...]
+    metrics: tuple[MetricRow, ...]
+    imports: tuple[tuple[str, str, str], ...]  # time, action, what
+    audit_entries: int
+    audit_error: str | None
+    records: int
+    on_disk: int
+    content_items: int
+
+
+def weekly_values(vault: Vault, persona_id: str, metric: str, now: datetime) -> list[float]:
+    """The last WEEKS weeks of a metric, oldest first: totals for summed metrics and
+    durations, averages for rates (the library aggregates; this only aligns the weeks)."""
+    end = fmt.day_end_ms(now)
+    start = end - WEEKS * 7 * 86_400_000
+    buckets = query.aggregate(vault, persona_id, metric, "day", start=start, end=end)
+    weeks = [0.0] * WEEKS
+    counts = [0] * WEEKS
+    rate = not metric.startswith("x:") and metrics.get(metric).aggregation == "rate"
+    for b in buckets:
+        i = min(WEEKS - 1, (b.start - start) // (7 * 86_400_000))
+        if i < 0:
+            continue
+        weeks[i] += b.avg if rate else b.sum
+        counts[i] += 1
+    if rate:
+        weeks = [w / c if c else 0.0 for w, c in zip(weeks, counts, strict=True)]
+    return weeks
+
+
+def _describe(details: dict[str, object]) -> str:
+    parts = [f"{k} {v}" for k, v in details.items() if isinstance(v, int) and v]
+    return ", ".join(parts[:3])
+
+
+def gather(vault: Vault, now: datetime) -> Overview:
+    personas = identities.list_personas(vault.store)
+    rows = []
+    for p in personas:
+        for m in query.list_metrics(vault, p.id):
+            weekly = tuple(weekly_values(vault, p.id, m.metric, now))
+            rows.append(MetricRow(p.name, m.metric, m.samples, m.unit, weekly, m.last))
+    imports: list[tuple[str, str, str]] = []
+    entries = 0
+    error = None
+    try:
+        for entry in vault.store.audit_entries():
+            entries += 1
+            if any(word in entry.action for word in _IMPORT_ACTIONS):
+                imports.append((entry.time, entry.action, _describe(entry.details)))
+    except IntegrityError as exc:
+        error = exc.message
+    status = vault.status()
+    from vault import content
+
+    return Overview(
+        personas=tuple(personas),
+        metrics=tuple(rows),
+        imports=tuple(reversed(imports[-5:])),
+        audit_entries=entries,
+        audit_error=error,
+        records=int(status["counts"].get("records", 0)),
+        on_disk=sum(status["files"].values()),
+        content_items=len(content.list_items(vault)),
+    )
+
+
+class DashboardScreen(SectionScreen):
+    """The first screen after unlocking: what the vault holds and whether it verifies."""
+
+    MODE = "dashboard"
+    TITLE_TEXT = "Dashboard"
+    BINDINGS: ClassVar = [
+        Binding("r", "refresh", "Refresh", tooltip="Read the vault again"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="dashboard"):
+            yield LoadingIndicator(id="dash-loading")
+            with Horizontal(id="dash-top"):
+                with Vertical(classes="panel", id="dash-personas-panel"):
+                    yield Label("Personas", classes="panel-title")
+                    yield Static("", id="dash-personas")
+                with Vertical(classes="panel", id="dash-status-panel"):
+                    yield Label("Vault", classes="panel-title")
+                    yield Static("", id="dash-status")
+            with Vertical(classes="panel", id="dash-metrics-panel"):
+                yield Label(f"Data (last {WEEKS} weeks)", classes="panel-title")
+                yield DataTable(id="dash-metrics", cursor_type="row", zebra_stripes=True)
+            with Vertical(classes="panel", id="dash-imports-panel"):
+                yield Label("Recent imports", classes="panel-title")
+                yield Static("", id="dash-imports")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#dash-metrics", DataTable)
+        table.add_columns("Persona", "Metric", "Samples", "Trend", "Latest")
+        super().on_mount()
+
+    def action_refresh(self) -> None:
+        self.reload()
+
+    def load(self) -> None:
+        self.query_one("#dash-loading").display = True
+        self._gather(self.vault, self.coffre.clock())
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def _gather(self, vault: Vault, now: datetime) -> None:
+        overview = gather(vault, now)
+        self.app.call_from_thread(self._show, overview)
+
+    def _show(self, o: Overview) -> None:
+        self.query_one("#dash-loading").display = False
+        people = [
+            f"[b]{p.name}[/b]  {len(p.attributes)} attributes"
+            + (f", {sum(a.sensitive for a in p.attributes)} sensitive" if p.attributes else "")
+            for p in o.personas
+        ]
+        self.query_one("#dash-personas", Static).update(
+            "\n".join(people) or "No persona yet: add one on the Personas screen."
+        )
+        chain = (
+            f"[red]✗ {o.audit_error}[/red]"
+            if o.audit_error
+            else f"[green]✓[/green] audit chain verified ({o.audit_entries} entries)"
+        )
+        self.query_one("#dash-status", Static).update(
+            f"{fmt.count(o.records)} records, {fmt.size(o.on_disk)} on disk\n"
+            f"{o.content_items} content items\n{chain}"
+        )
+        table = self.query_one("#dash-metrics", DataTable)
+        table.clear()
+        for r in o.metrics:
+            table.add_row(
+                r.persona, r.metric, fmt.count(r.samples), spark(r.weekly), fmt.day(r.last)
+            )
+        imports = [f"{fmt.instant(t)}  {a}  {w}" for t, a, w in o.imports]
+        self.query_one("#dash-imports", Static).update("\n".join(imports) or "No import yet.")

@@ -1,0 +1,304 @@
+"""Data: a persona's metrics, a chart of one over a chosen range, and imports with progress."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Label, Select
+
+from tui import format as fmt
+from tui.screens.base import SectionScreen
+from tui.screens.importer import ImportModal, ImportRequest
+from tui.screens.modals import ReportModal
+from tui.widgets.chart import Chart
+from tui.widgets.progress import ProgressPanel
+from vault import identities
+from vault.core import Vault
+from vault.progress import ProgressCallback
+from vault.qs import metrics, query
+from vault.qs.model import UNKNOWN_PREFIX, ImportSummary
+
+RANGES: tuple[tuple[str, int], ...] = (
+    ("7 days", 7),
+    ("4 weeks", 28),
+    ("3 months", 91),
+    ("1 year", 365),
+)
+BUCKETS: tuple[tuple[str, str], ...] = (("Hourly", "hour"), ("Daily", "day"), ("Weekly", "week"))
+STYLES: tuple[tuple[str, str], ...] = (("Bars", "bars"), ("Line", "line"))
+
+
+@dataclass(frozen=True)
+class Series:
+    """A chart's worth of one metric: one value per bucket, and the range's statistics."""
+
+    metric: str
+    values: tuple[float, ...]
+    first: str
+    last: str
+    low: float
+    mean: float
+    high: float
+    unit: str
+    per: str
+
+
+@dataclass(frozen=True)
+class ChartQuery:
+    """What the chart shows: a persona's metric over the last `days`, per `every`."""
+
+    persona_id: str
+    metric: str
+    days: int
+    every: str
+
+
+def series(vault: Vault, q: ChartQuery, now: datetime) -> Series:
+    """Aggregate with the library; choose which figure of each bucket to plot."""
+    persona_id, metric, days, every = q.persona_id, q.metric, q.days, q.every
+    end = fmt.day_end_ms(now)
+    start = end - days * 86_400_000
+    buckets = query.aggregate(vault, persona_id, metric, every, start=start, end=end)
+    rate = not metric.startswith(UNKNOWN_PREFIX) and metrics.get(metric).aggregation == "rate"
+    if not buckets:
+        return Series(metric, (), "", "", 0.0, 0.0, 0.0, "", every)
+    unit = buckets[0].unit
+    if rate:
+        values = tuple(b.avg for b in buckets)
+        total = sum(b.count for b in buckets)
+        low = min(b.min for b in buckets)
+        high = max(b.max for b in buckets)
+        mean = sum(b.avg * b.count for b in buckets) / total if total else 0.0
+        per = "sample"
+    else:
+        values = tuple(b.sum for b in buckets)
+        low, high, mean = min(values), max(values), sum(values) / len(values)
+        per = every
+    return Series(
+        metric,
+        values,
+        fmt.day(buckets[0].start),
+        fmt.day(buckets[-1].start),
+        low,
+        mean,
+        high,
+        unit,
+        per,
+    )
+
+
+def run_import(
+    vault: Vault, persona_id: str, request: ImportRequest, progress: ProgressCallback
+) -> ImportSummary:
+    """Hand the file to the importer of its format."""
+    if request.fmt == "csv":
+        from vault.qs import csvfmt
+
+        return csvfmt.import_csv(vault, persona_id, request.path, progress=progress)
+    from vault.qs import importers
+
+    run = {
+        "apple-health": importers.import_apple_health,
+        "google-takeout": importers.import_google_takeout,
+        "garmin": importers.import_garmin,
+    }[request.fmt]
+    return run(vault, persona_id, request.path, progress)
+
+
+def summary_markdown(name: str, s: ImportSummary) -> str:
+    unknown = sum(s.unknown_types.values())
+    lines = [
+        f"**{name}**",
+        "",
+        f"- added: **{s.added:,}** samples, {s.workouts:,} workouts, "
+        f"{s.summaries:,} daily summaries",
+        f"- skipped: {s.duplicates:,} duplicates already in the vault",
+        f"- kept: {unknown:,} samples of {len(s.unknown_types)} types Coffre does not know",
+        f"- problems: {len(s.errors):,}",
+    ]
+    lines += [f"  - {e.location}: {e.problem}" for e in s.errors[:10]]
+    lines += [f"- {note}" for note in s.notes]
+    return "\n".join(lines)
+
+
+class DataScreen(SectionScreen):
+    """What was measured, per persona; how it went over time."""
+
+    MODE = "data"
+    TITLE_TEXT = "Data"
+    BINDINGS: ClassVar = [
+        Binding("i", "import", "Import", tooltip="Import a file of measurements"),
+        Binding("l", "toggle_style", "Bars/line", tooltip="Draw the chart as bars or a line"),
+        Binding("r", "refresh", "Refresh", tooltip="Read the vault again"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.personas: list[identities.Persona] = []
+        self.metrics: list[query.MetricInfo] = []
+        self.summary: ImportSummary | None = None
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="data"):
+            with Vertical(classes="panel", id="data-side"):
+                yield Select([], prompt="Persona", id="data-persona", allow_blank=True)
+                yield DataTable(id="data-metrics", cursor_type="row")
+            with Vertical(classes="panel", id="data-main"):
+                with Horizontal(id="data-controls"):
+                    yield Select(RANGES, value=28, allow_blank=False, id="data-range")
+                    yield Select(BUCKETS, value="day", allow_blank=False, id="data-every")
+                    yield Select(STYLES, value="bars", allow_blank=False, id="data-style")
+                yield Label("", id="data-stats")
+                yield Chart(id="data-chart")
+                yield ProgressPanel(id="data-progress")
+
+    def on_mount(self) -> None:
+        self.query_one("#data-metrics", DataTable).add_columns("Metric", "Samples")
+        super().on_mount()
+
+    # --- loading ---
+
+    @property
+    def persona_id(self) -> str | None:
+        value = self.query_one("#data-persona", Select).value
+        return value if isinstance(value, str) else None
+
+    @property
+    def metric(self) -> str | None:
+        table = self.query_one("#data-metrics", DataTable)
+        if not self.metrics or not 0 <= table.cursor_row < len(self.metrics):
+            return None
+        return self.metrics[table.cursor_row].metric
+
+    def load(self) -> None:
+        self._load_personas(self.vault)
+
+    def action_refresh(self) -> None:
+        self.reload()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
+    def _load_personas(self, vault: Vault) -> None:
+        personas = identities.list_personas(vault.store)
+        self.app.call_from_thread(self._show_personas, personas)
+
+    def _show_personas(self, personas: list[identities.Persona]) -> None:
+        self.personas = personas
+        select = self.query_one("#data-persona", Select)
+        keep = self.persona_id
+        select.set_options([(p.name, p.id) for p in personas])
+        ids = [p.id for p in personas]
+        if keep in ids:
+            select.value = keep
+            self._load_metrics()
+        elif ids:
+            select.value = ids[0]
+        else:
+            self.query_one("#data-chart", Chart).clear("No persona yet: create one first.")
+
+    @on(Select.Changed, "#data-persona")
+    def _persona_changed(self) -> None:
+        self._load_metrics()
+
+    def _load_metrics(self) -> None:
+        if self.persona_id:
+            self._metrics_worker(self.vault, self.persona_id)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="metrics")
+    def _metrics_worker(self, vault: Vault, persona_id: str) -> None:
+        found = query.list_metrics(vault, persona_id)
+        self.app.call_from_thread(self._show_metrics, found)
+
+    def _show_metrics(self, found: list[query.MetricInfo]) -> None:
+        keep = self.metric
+        self.metrics = found
+        table = self.query_one("#data-metrics", DataTable)
+        table.clear()
+        for m in found:
+            table.add_row(m.metric, fmt.count(m.samples), key=m.metric)
+        names = [m.metric for m in found]
+        if keep in names:
+            table.move_cursor(row=names.index(keep))
+        if not found:
+            self.query_one("#data-stats", Label).update("")
+            self.query_one("#data-chart", Chart).clear(
+                "No measurements for this persona yet: press i to import a file."
+            )
+        self._load_chart()
+
+    @on(DataTable.RowHighlighted, "#data-metrics")
+    @on(Select.Changed, "#data-range")
+    @on(Select.Changed, "#data-every")
+    def _load_chart(self) -> None:
+        metric, persona_id = self.metric, self.persona_id
+        if metric is None or persona_id is None:
+            return
+        days = self.query_one("#data-range", Select).value
+        every = self.query_one("#data-every", Select).value
+        q = ChartQuery(persona_id, metric, int(str(days)), str(every))
+        self._chart_worker(self.vault, q, self.coffre.clock())
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="chart")
+    def _chart_worker(self, vault: Vault, q: ChartQuery, now: datetime) -> None:
+        found = series(vault, q, now)
+        self.app.call_from_thread(self._show_chart, found)
+
+    def _show_chart(self, s: Series) -> None:
+        chart = self.query_one("#data-chart", Chart)
+        if not s.values:
+            chart.clear(f"No {s.metric} in this range.")
+            self.query_one("#data-stats", Label).update("")
+            return
+        self.query_one("#data-stats", Label).update(
+            f"min {fmt.number(s.low, s.unit)}   avg {fmt.number(s.mean, s.unit)}"
+            f"   max {fmt.number(s.high, s.unit)}   per {s.per}"
+        )
+        chart.show(s.values, s.first, s.last)
+
+    @on(Select.Changed, "#data-style")
+    def _style_changed(self, event: Select.Changed) -> None:
+        self.query_one("#data-chart", Chart).style = str(event.value)
+
+    def action_toggle_style(self) -> None:
+        select = self.query_one("#data-style", Select)
+        select.value = "line" if select.value == "bars" else "bars"
+
+    # --- import ---
+
+    def action_import(self) -> None:
+        persona_id = self.persona_id
+        if persona_id is None:
+            self.notify("Create a persona first.", severity="warning")
+            return
+        name = next(p.name for p in self.personas if p.id == persona_id)
+
+        def chosen(request: ImportRequest | None) -> None:
+            if request is not None:
+                panel = self.query_one("#data-progress", ProgressPanel)
+                panel.begin(f"Importing {request.path.name}…")
+                self._import(self.vault, persona_id, request, panel)
+
+        self.app.push_screen(ImportModal(name), chosen)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="write")
+    def _import(
+        self, vault: Vault, persona_id: str, request: ImportRequest, panel: ProgressPanel
+    ) -> None:
+        try:
+            summary = run_import(vault, persona_id, request, panel.report)
+        finally:
+            self.app.call_from_thread(panel.end)
+        self.app.call_from_thread(self._imported, request, summary)
+
+    def _imported(self, request: ImportRequest, summary: ImportSummary) -> None:
+        self.summary = summary
+        self.changed("import")
+        self._load_metrics()
+        self.app.push_screen(
+            ReportModal("Import finished", summary_markdown(request.path.name, summary))
+        )

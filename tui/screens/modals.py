@@ -1,0 +1,166 @@
+"""Modal dialogs: confirmations (destructive actions always pass through one), errors,
+a one-line text prompt and a read-only report."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Markdown, Static
+
+
+class ConfirmModal(ModalScreen[bool]):
+    """Ask before doing something: dismisses with True only on the confirm button."""
+
+    BINDINGS: ClassVar = [
+        Binding("escape", "cancel", "Cancel", tooltip="Close without doing anything")
+    ]
+
+    def __init__(self, title: str, body: str, *, confirm: str = "Confirm", danger: bool = True):
+        super().__init__()
+        self._title, self._body, self._confirm, self._danger = title, body, confirm, danger
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self._title, classes="dialog-title")
+            yield Static(self._body, classes="dialog-body")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button(
+                    self._confirm, id="confirm", variant="error" if self._danger else "primary"
+                )
+
+    def on_mount(self) -> None:
+        self.query_one("#cancel", Button).focus()
+
+    @on(Button.Pressed, "#confirm")
+    def _confirm_pressed(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class TypeToConfirmModal(ModalScreen[bool]):
+    """The strongest confirmation: the person types the target's name to enable the button."""
+
+    BINDINGS: ClassVar = [
+        Binding("escape", "cancel", "Cancel", tooltip="Close without doing anything")
+    ]
+
+    def __init__(self, title: str, body: str, expected: str, *, confirm: str = "Forget"):
+        super().__init__()
+        self._title, self._body, self._expected, self._confirm = title, body, expected, confirm
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self._title, classes="dialog-title")
+            yield Static(self._body, classes="dialog-body")
+            yield Label(f"Type [b]{self._expected}[/b] to confirm:", markup=True)
+            yield Input(id="typed", placeholder=self._expected)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button(self._confirm, id="confirm", variant="error", disabled=True)
+
+    @on(Input.Changed, "#typed")
+    def _typed(self, event: Input.Changed) -> None:
+        self.query_one("#confirm", Button).disabled = event.value != self._expected
+
+    @on(Input.Submitted, "#typed")
+    def _submitted(self, event: Input.Submitted) -> None:
+        if event.value == self._expected:
+            self.dismiss(True)
+
+    @on(Button.Pressed, "#confirm")
+    def _confirm_pressed(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class ErrorModal(ModalScreen[None]):
+    """Shows a library error's own message (never the text of an arbitrary exception)."""
+
+    BINDINGS: ClassVar = [Binding("escape,enter", "close", "Close", tooltip="Close this message")]
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self._message = message
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog error"):
+            yield Label("Something went wrong", classes="dialog-title")
+            yield Static(self._message, classes="dialog-body", id="error-message", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Close", id="close", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#close", Button).focus()
+
+    @on(Button.Pressed, "#close")
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class PromptModal(ModalScreen[str | None]):
+    """Asks for one line of text; dismisses with it, or None when cancelled."""
+
+    BINDINGS: ClassVar = [
+        Binding("escape", "cancel", "Cancel", tooltip="Close without doing anything")
+    ]
+
+    def __init__(self, title: str, *, placeholder: str = "", value: str = "", help: str = ""):
+        super().__init__()
+        self._title, self._placeholder, self._value, self._help = title, placeholder, value, help
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self._title, classes="dialog-title")
+            if self._help:
+                yield Static(self._help, classes="dialog-body", markup=False)
+            yield Input(value=self._value, placeholder=self._placeholder, id="prompt-input")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("OK", id="ok", variant="primary")
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def _ok(self) -> None:
+        value = self.query_one("#prompt-input", Input).value.strip()
+        self.dismiss(value or None)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ReportModal(ModalScreen[None]):
+    """A read-only Markdown report: an import's summary, a receipt, a forget's result."""
+
+    BINDINGS: ClassVar = [Binding("escape,enter", "close", "Close", tooltip="Close this report")]
+
+    def __init__(self, title: str, markdown: str) -> None:
+        super().__init__()
+        self._title, self._markdown = title, markdown
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Label(self._title, classes="dialog-title")
+            with VerticalScroll(classes="report"):
+                yield Markdown(self._markdown, id="report")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Close", id="close", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#close", Button).focus()
+
+    @on(Button.Pressed, "#close")
+    def action_close(self) -> None:
+        self.dismiss(None)

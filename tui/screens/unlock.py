@@ -1,0 +1,132 @@
+"""Unlock an existing vault or create a new one; the KDF runs in a thread worker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Center, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, Label, LoadingIndicator, Select, Static
+
+from tui.messages import VaultUnlocked
+from tui.screens.base import ForwardsWorkerErrors
+from vault.core import Vault
+from vault.crypto import DEFAULT_PROFILE, PROFILES
+
+_PROFILE_HELP = {
+    "minimum": "fastest; for tests and small devices",
+    "interactive": "quick to unlock",
+    "moderate": "recommended",
+    "sensitive": "slowest and strongest",
+}
+
+
+def profile_label(name: str) -> str:
+    p = PROFILES[name]
+    cost = f"{p.memlimit // (1024 * 1024)} MiB, {p.opslimit} passes"
+    return f"{name} — {cost} ({_PROFILE_HELP.get(name, '')})"
+
+
+class UnlockScreen(ForwardsWorkerErrors, Screen[None]):
+    """Asks for the passphrase (masked); shows a clear message when it is wrong."""
+
+    BINDINGS: ClassVar = [
+        Binding("ctrl+q", "app.quit", "Quit", tooltip="Quit without unlocking", priority=True),
+    ]
+
+    def __init__(self, vault_dir: Path, *, passphrase: str | None = None) -> None:
+        super().__init__()
+        self.vault_dir = vault_dir
+        self.creating = not Vault.exists(vault_dir)
+        self._given = passphrase
+
+    def compose(self) -> ComposeResult:
+        with Center(), Vertical(id="unlock-box"):
+            yield Label("Coffre", id="unlock-title")
+            yield Static(str(self.vault_dir), id="unlock-path", markup=False)
+            if self.creating:
+                yield Static(
+                    "No vault here yet. Choose a passphrase to create one: without it nothing "
+                    "in the vault can ever be recovered.",
+                    classes="unlock-help",
+                )
+                yield Input(password=True, placeholder="New passphrase", id="passphrase")
+                yield Input(password=True, placeholder="Repeat the passphrase", id="confirm")
+                yield Select(
+                    [(profile_label(name), name) for name in PROFILES],
+                    value=DEFAULT_PROFILE,
+                    allow_blank=False,
+                    id="kdf",
+                )
+                yield Button("Create vault", id="submit", variant="primary")
+            else:
+                yield Input(password=True, placeholder="Passphrase", id="passphrase")
+                yield Button("Unlock", id="submit", variant="primary")
+            yield Label("", id="unlock-error")
+            yield LoadingIndicator(id="unlock-busy")
+            yield Label("", id="unlock-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#unlock-busy").display = False
+        self.query_one("#passphrase", Input).focus()
+        if self._given is not None and not self.creating:
+            given, self._given = self._given, None
+            self._start(given)
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#submit")
+    def submit(self) -> None:
+        passphrase = self.query_one("#passphrase", Input).value
+        if not passphrase:
+            self.show_error("Type your passphrase first.")
+            return
+        if self.creating and passphrase != self.query_one("#confirm", Input).value:
+            self.show_error("The two passphrases differ.")
+            return
+        self._start(passphrase)
+
+    def _start(self, passphrase: str) -> None:
+        self._busy(True)
+        if self.creating:
+            kdf = str(self.query_one("#kdf", Select).value)
+            self.query_one("#unlock-status", Label).update(f"Creating the vault (Argon2id, {kdf})…")
+            self._create(passphrase, kdf)
+        else:
+            profile = Vault.inspect(self.vault_dir).kdf.name
+            self.query_one("#unlock-status", Label).update(
+                f"Deriving the key (Argon2id, {profile})…"
+            )
+            self._open(passphrase)
+
+    def _busy(self, busy: bool) -> None:
+        self.query_one("#unlock-busy").display = busy
+        for widget in self.query("Input, Button, Select"):
+            widget.disabled = busy
+        if busy:
+            self.query_one("#unlock-error", Label).update("")
+        else:
+            self.query_one("#unlock-status", Label).update("")
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="kdf")
+    def _open(self, passphrase: str) -> None:
+        vault = Vault.open(self.vault_dir, passphrase)
+        self.post_message(VaultUnlocked(vault, created=False))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="kdf")
+    def _create(self, passphrase: str, kdf: str) -> None:
+        vault = Vault.create(self.vault_dir, passphrase, kdf=kdf)
+        self.post_message(VaultUnlocked(vault, created=True))
+
+    def show_error(self, message: str) -> bool:
+        """Shown inline under the passphrase (the app routes worker errors here)."""
+        self._busy(False)
+        self.query_one("#unlock-error", Label).update(message)
+        field = self.query_one("#passphrase", Input)
+        field.value = ""
+        field.focus()
+        return True
