@@ -176,3 +176,4 @@ from vault.cli import personas  # noqa: E402, F401
 from vault.cli import data  # noqa: E402, F401
 from vault.cli import forget_cmds  # noqa: E402, F401
 from vault.cli import qs_import  # noqa: E402, F401
+from vault.cli import tui_cmd  # noqa: E402, F401
