@@ -96,7 +96,7 @@ def iter_columns(
         cols = chunks.decode(vault.store.get(catalog.KIND_CHUNK, days[day]).data)
         if start is not None and int(cols.start[0]) < start:
             cols = cols.take(cols.start >= start)
-        if end is not None and int(cols.start[-1]) >= end:
+        if end is not None and len(cols) and int(cols.start[-1]) >= end:
             cols = cols.take(cols.start < end)
         if len(cols):
             yield cols
