@@ -114,6 +114,7 @@ class QSWriter:
         self._catalog_id: str | None = None
         self._catalog: dict[str, catalog.MetricStats] = {}
         self._workout_keys: set[str] = set()
+        self._meta_text: dict[tuple[tuple[str, str], ...], str] = {}
         self._issue_count = 0
 
     # --- transaction ---
@@ -232,14 +233,23 @@ class QSWriter:
         buf.source.append(buf.intern(sample.source) if s is None else s)
         d = table.get(sample.device)
         buf.device.append(buf.intern(sample.device) if d is None else d)
-        buf.meta.append(buf.intern(_meta_string(sample.metadata)) if sample.metadata else 0)
+        if sample.metadata:
+            text = self._meta_text.get(sample.metadata)
+            if text is None:
+                if len(self._meta_text) > 50_000:  # bounded: per-sample unique metadata
+                    self._meta_text.clear()
+                text = self._meta_text[sample.metadata] = _meta_string(sample.metadata)
+            m = table.get(text)
+            buf.meta.append(buf.intern(text) if m is None else m)
+        else:
+            buf.meta.append(0)
         self._tick += 1
         buf.touched = self._tick
         if metric.startswith(UNKNOWN_PREFIX):
             unknown = self.summary.unknown_types
             unknown[metric] = unknown.get(metric, 0) + 1
         self._pending += 1
-        if len(buf) >= MAX_CHUNK_BUFFER:
+        if len(buf.start) >= MAX_CHUNK_BUFFER:
             self._flush(key)
         elif self._pending >= MAX_PENDING:
             self._flush_cold()
