@@ -76,13 +76,16 @@ def _header(path: Path, meta: dict[str, bytes]) -> tuple[HeaderInfo, WrappedRoot
     missing = [k for k in _HEADER_KEYS if k not in meta]
     if missing:
         raise VaultNotFound(f"{path} holds an incomplete vault (its creation was interrupted)")
-    kdf_json = meta["kdf"].decode() if isinstance(meta["kdf"], bytes) else str(meta["kdf"])
     try:
+        kdf_json = meta["kdf"].decode("utf-8")
         profile = crypto.profile_from_header(json.loads(kdf_json))
-    except (InvalidParameter, ValueError) as exc:
+        version = int(meta["format"])
+    except (InvalidParameter, ValueError) as exc:  # UnicodeDecodeError is a ValueError
         raise DamagedDatabase("the header's KDF parameters are invalid") from exc
     vault_id = meta["vault_id"]
-    info = HeaderInfo(path, int(meta["format"]), vault_id.hex(), profile)
+    if len(vault_id) != 16 or len(meta["salt"]) != crypto.SALT_SIZE:
+        raise DamagedDatabase("the header is damaged")
+    info = HeaderInfo(path, version, vault_id.hex(), profile)
     return info, WrappedRoot(profile, meta["salt"], meta["root"]), kdf_json
 
 
@@ -118,6 +121,8 @@ class Vault:
         ring.epoch_no, ring.epoch_key = 1, epoch_key
         conn = connect(db, create=True)
         try:
+            # Set before any table exists: lets a forget hand freed (zeroed) pages back.
+            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
             conn.execute("BEGIN IMMEDIATE")
             # DDL is transactional in SQLite: a crash here leaves an empty file, never half a vault.
             for statement in SCHEMA.split(";"):

@@ -403,7 +403,7 @@ def forget(
             targets=[t.kind for t in plan.targets],
             **{k: v for k, v in plan.counts.items() if k != "content_bytes"},
         )
-    wal_truncated = vault.store.checkpoint()
+    wal_truncated = vault.store.reclaim()
     report.advance()
     report.finish()
     return ForgetResult(plan, epoch, time.monotonic() - began, wal_truncated, tuple(notices))

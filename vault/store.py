@@ -131,23 +131,38 @@ class VaultState:
     audit_count: int = 0
     epoch_no: int = 0
     writes: int = 0
+    # Live records per kind (by blind index): a damaged SQLite index that hides rows from a
+    # listing is caught by comparing with this.
+    kinds: dict[bytes, int] = field(default_factory=dict)
 
-    _FMT = ">32s32sQQQ"
+    _FMT = ">32s32sQQQH"
+    _KIND = ">16sQ"
 
     def pack(self) -> bytes:
-        return struct.pack(
+        kinds = sorted((k, n) for k, n in self.kinds.items() if n)
+        head = struct.pack(
             self._FMT,
             self.digest.to_bytes(32, "big"),
             self.audit_head,
             self.audit_count,
             self.epoch_no,
             self.writes,
+            len(kinds),
         )
+        return head + b"".join(struct.pack(self._KIND, k, n) for k, n in kinds)
 
     @classmethod
     def unpack(cls, raw: bytes) -> VaultState:
-        digest, head, count, epoch, writes = struct.unpack(cls._FMT, raw)
-        return cls(int.from_bytes(digest, "big"), head, count, epoch, writes)
+        digest, head, count, epoch, writes, n = struct.unpack_from(cls._FMT, raw)
+        offset = struct.calcsize(cls._FMT)
+        kinds = {}
+        for _ in range(n):
+            k, c = struct.unpack_from(cls._KIND, raw, offset)
+            kinds[k] = c
+            offset += struct.calcsize(cls._KIND)
+        if offset != len(raw):
+            raise struct.error("trailing bytes")
+        return cls(int.from_bytes(digest, "big"), head, count, epoch, writes, kinds)
 
 
 @dataclass(frozen=True)
@@ -251,7 +266,7 @@ def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
         conn.execute("PRAGMA temp_store=MEMORY")
         conn.execute("PRAGMA foreign_keys=OFF")
         conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
         conn.close()
         raise DamagedDatabase("it is not a readable SQLite database") from exc
     return conn
@@ -259,10 +274,11 @@ def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
 
 def read_meta(conn: sqlite3.Connection) -> dict[str, bytes]:
     try:
-        rows = conn.execute("SELECT name, value FROM meta").fetchall()
-    except sqlite3.DatabaseError as exc:
+        # As blobs: a damaged text value must surface as damage, not as a decoding crash.
+        rows = conn.execute("SELECT CAST(name AS BLOB), CAST(value AS BLOB) FROM meta").fetchall()
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
         raise DamagedDatabase("the header cannot be read") from exc
-    return {name: v.encode() if isinstance(v, str) else bytes(v) for name, v in rows}
+    return {bytes(name).decode("utf-8", "replace"): bytes(v) for name, v in rows}
 
 
 def check_format(meta: dict[str, bytes], conn: sqlite3.Connection) -> None:
@@ -333,13 +349,23 @@ class Store:
                 self._txn, self._txn_thread = None, None
 
     def _load_state(self) -> VaultState:
-        meta = dict(
-            self._conn.execute(
-                "SELECT name, value FROM meta WHERE name IN ('state', 'epoch', 'epoch_no')"
-            ).fetchall()
-        )
+        try:
+            meta = dict(
+                self._conn.execute(
+                    "SELECT name, CAST(value AS BLOB) FROM meta "
+                    "WHERE name IN ('state', 'epoch', 'epoch_no')"
+                ).fetchall()
+            )
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+            raise DamagedDatabase("the header cannot be read") from exc
+        if len(meta) != 3:
+            raise DamagedDatabase("the header is incomplete")
         state = open_state(self._ring, meta["state"])
-        if state.epoch_no != int(meta["epoch_no"]):
+        try:
+            header_epoch = int(meta["epoch_no"])
+        except ValueError:
+            header_epoch = -1
+        if state.epoch_no != header_epoch:
             raise IntegrityError("the epoch in the header does not match the vault state")
         if state.epoch_no != self._ring.epoch_no or not self._ring.epoch_key:
             try:
@@ -363,7 +389,7 @@ class Store:
         with self._lock:
             try:
                 return self._conn.execute(sql, params).fetchall()
-            except sqlite3.DatabaseError as exc:
+            except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
                 raise DamagedDatabase(type(exc).__name__) from exc
 
     # --- reading records ---
@@ -414,7 +440,8 @@ class Store:
     def iter_kind(self, kind: str) -> Iterator[Record]:
         """Every record of a kind, in insertion order, read in bounded batches."""
         kix = self._ring.kind_index(kind)
-        last = 0
+        before = self.state()
+        last = seen = 0
         while True:
             rows = self._query(
                 f"SELECT rowid, {self._COLS} FROM records WHERE kind=? AND rowid>? "
@@ -423,15 +450,19 @@ class Store:
             )
             for row in rows:
                 yield self._decrypt(kind, row[1:])
+            seen += len(rows)
             if len(rows) < _BATCH:
-                return
+                break
             last = rows[-1][0]
+        # Compare with the authenticated count, unless a write happened meanwhile.
+        after = self.state()
+        expected = after.kinds.get(kix, 0)
+        if after.writes == before.writes and seen != expected:
+            raise IntegrityError(f"{expected - seen} {kind} record(s) missing from a listing")
 
     def count(self, kind: str) -> int:
-        (n,) = self._query(
-            "SELECT count(*) FROM records WHERE kind=?", (self._ring.kind_index(kind),)
-        )[0]
-        return int(n)
+        """How many records of `kind` exist (from the authenticated state: no scan)."""
+        return self.state().kinds.get(self._ring.kind_index(kind), 0)
 
     def find(self, kind: str, label: str, value: str) -> list[Record]:
         """Records of `kind` carrying the lookup term (label, value)."""
@@ -495,9 +526,12 @@ class Store:
         state = self.state()
         acc = 0
         digest = self._ring.record_digest
-        for rid, version in self._query("SELECT id, version FROM records"):
+        kinds: dict[bytes, int] = {}
+        # NOT INDEXED: read the table itself, not an index that could disagree with it.
+        for rid, version, kix in self._query("SELECT id, version, kind FROM records NOT INDEXED"):
             acc ^= digest(rid, version)
-        if acc != state.digest:
+            kinds[kix] = kinds.get(kix, 0) + 1
+        if acc != state.digest or kinds != {k: n for k, n in state.kinds.items() if n}:
             raise IntegrityError("records were added, removed or rolled back outside Coffre")
 
     def audit_entries(self) -> Iterator[audit.AuditEntry]:
@@ -576,6 +610,15 @@ class Store:
             busy, _log, _done = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
             return int(busy) == 0
 
+    def reclaim(self) -> bool:
+        """Give freed pages back to the file system, then checkpoint and truncate the WAL.
+
+        Freed pages are already zeroed (secure_delete); this only shrinks the file.
+        """
+        with self._lock:
+            self._conn.execute("PRAGMA incremental_vacuum").fetchall()
+        return self.checkpoint()
+
     def sizes(self) -> dict[str, int]:
         out = {}
         for suffix in ("", "-wal", "-shm"):
@@ -617,7 +660,7 @@ class Txn:
     def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
         try:
             return self._conn.execute(sql, params)
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
             raise DamagedDatabase(type(exc).__name__) from exc
 
     def _seal(
@@ -665,6 +708,7 @@ class Txn:
             "INSERT INTO records (id, kind, version, rkey, data) VALUES (?, ?, 1, ?, ?)",
             (rid, kix, wrapped, sealed),
         )
+        self.state.kinds[kix] = self.state.kinds.get(kix, 0) + 1
         if norm:
             self._index(kind, rid, norm)
         self.state.digest ^= self._ring.record_digest(rid, 1)
@@ -714,6 +758,8 @@ class Txn:
         self._exec("DELETE FROM records WHERE id=?", (rid,))
         self._exec("DELETE FROM terms WHERE id=?", (rid,))
         self.state.digest ^= self._ring.record_digest(rid, rec.version)
+        kix = rows[0][1]
+        self.state.kinds[kix] = self.state.kinds.get(kix, 0) - 1
         self._dirty = True
 
     def write_blob(
@@ -770,6 +816,7 @@ class Txn:
         for table in ("records", "terms", "chunks"):
             self._exec(f"DELETE FROM {table}")
         self.state.digest = 0
+        self.state.kinds.clear()
         self._dirty = True
         return int(n)
 
