@@ -1,0 +1,451 @@
+"""Sharing commands: `recipient add|list|keygen`, `grant create|list|show`, `export`,
+`bundle open|verify` and `ledger`; thin wrappers over vault.consent, vault.bundle and
+vault.ledger."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import click
+
+from vault.cli.main import (
+    Env,
+    StderrProgress,
+    cli,
+    emit_json,
+    human_size,
+    info,
+    json_option,
+    pass_env,
+)
+
+# --- recipients -------------------------------------------------------------------------------
+
+
+@cli.group()
+def recipient() -> None:
+    """Who you share with: platforms, apps, doctors, researchers (an age key each)."""
+
+
+@recipient.command("add")
+@click.argument("name")
+@click.option("--age-key", required=True, metavar="AGE1...", help="The recipient's age public key.")
+@click.option("--contact", default="", help="How to reach the recipient (an email, a URL).")
+@click.option("--homepage", default="", help="The recipient's web site (http or https).")
+@click.option("--minisign-key", default="", help="The recipient's minisign public key, if any.")
+@json_option
+@pass_env
+def recipient_add(
+    env: Env,
+    *,
+    name: str,
+    age_key: str,
+    contact: str,
+    homepage: str,
+    minisign_key: str,
+    as_json: bool,
+) -> None:
+    """Register a recipient named NAME; print its id."""
+    from vault.consent import add_recipient
+
+    with env.vault() as v:
+        r = add_recipient(
+            v, name, age_key, contact=contact, homepage=homepage, minisign_key=minisign_key
+        )
+    if as_json:
+        emit_json(r.as_dict())
+    else:
+        click.echo(r.id)
+
+
+@recipient.command("list")
+@json_option
+@pass_env
+def recipient_list(env: Env, *, as_json: bool) -> None:
+    """List recipients."""
+    from vault.consent import list_recipients
+
+    with env.vault() as v:
+        found = list_recipients(v)
+    if as_json:
+        emit_json([r.as_dict() for r in found])
+        return
+    for r in found:
+        contact = f"  <{r.contact}>" if r.contact else ""
+        click.echo(f"{r.id[:8]}  {r.name}{contact}  {r.age_key}")
+
+
+@recipient.command("keygen")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the new age identity (created with mode 0600, never overwritten).",
+)
+def recipient_keygen(*, output: Path) -> None:
+    """Create an age key pair (for a platform, a test, or your own second device): write
+    the identity to a new file and print the public key for `recipient add --age-key`."""
+    from vault.cli.main import CliError
+    from vault.consent import write_identity
+    from vault.errors import VaultError
+
+    try:
+        public = write_identity(output)
+    except VaultError as exc:
+        raise CliError(exc) from None
+    info(f"identity written to {output}; keep it secret")
+    click.echo(public)
+
+
+# --- grants -----------------------------------------------------------------------------------
+
+
+@cli.group()
+def grant() -> None:
+    """Consent you give: what a recipient may receive, for what, until when."""
+
+
+@grant.command("create")
+@click.option("--recipient", "recipient_ref", required=True, help="Recipient id or name.")
+@click.option("--persona", "persona_ref", required=True, help="Persona id or name.")
+@click.option("--metrics", default=None, help="QS metrics, comma-separated: steps,heart_rate.")
+@click.option("--categories", default=None, help="DPV categories: pd:PhysicalHealth.")
+@click.option("--content-kinds", default=None, help="Content kinds: post,article.")
+@click.option("--content-tags", default=None, help="Content tags: blog.")
+@click.option("--content-ids", default=None, help="Content item ids (or unique prefixes).")
+@click.option("--attrs", default=None, help="Identity attributes: name,email,age_over:18.")
+@click.option("--from", "start", default=None, metavar="DATE", help="Data from this date.")
+@click.option("--to", "end", default=None, metavar="DATE", help="Data up to this date (inclusive).")
+@click.option("--last", default=None, metavar="30d", help="A rolling range: 48h, 30d, 12w, 1y.")
+@click.option(
+    "--granularity",
+    type=click.Choice(["raw", "hour", "day"]),
+    default="raw",
+    show_default=True,
+    help="raw samples, or hourly/daily aggregates only.",
+)
+@click.option("--purpose", required=True, metavar="TERM", help="DPV purpose: dpv:ServiceProvision.")
+@click.option("--legal-basis", default="dpv:Consent", show_default=True, metavar="TERM")
+@click.option("--jurisdiction", default="EU", show_default=True)
+@click.option("--retention", default="", help="Retention the recipient asked for: 30d, 1y, P6M.")
+@click.option("--expires", required=True, metavar="DATE", help="Valid until this date (inclusive).")
+@click.option("--compensation", default="", help="What you get in return (free text).")
+@json_option
+@pass_env
+def grant_create(env: Env, /, **kw: Any) -> None:
+    """Give a grant; print its id (`--json`: {"id": ...})."""
+    from vault.consent import TimeRange, create_grant
+
+    rng = TimeRange.build(kw["start"], kw["end"], kw["last"])
+    with env.vault() as v:
+        g = create_grant(
+            v,
+            recipient=kw["recipient_ref"],
+            persona=kw["persona_ref"],
+            scope={
+                "metrics_": kw["metrics"],
+                "categories": kw["categories"],
+                "content_kinds": kw["content_kinds"],
+                "content_tags": kw["content_tags"],
+                "content_ids": kw["content_ids"],
+                "attributes": kw["attrs"],
+            },
+            purpose=kw["purpose"],
+            valid_until=kw["expires"],
+            time_range=rng,
+            granularity=kw["granularity"],
+            legal_basis=kw["legal_basis"],
+            jurisdiction=kw["jurisdiction"],
+            retention=kw["retention"],
+            compensation=kw["compensation"],
+        )
+    if kw["as_json"]:
+        emit_json({"id": g.id})
+    else:
+        click.echo(g.id)
+
+
+@grant.command("list")
+@click.option("--recipient", "recipient_ref", default=None, help="Only this recipient's grants.")
+@click.option("--persona", "persona_ref", default=None, help="Only this persona's grants.")
+@json_option
+@pass_env
+def grant_list(
+    env: Env, *, recipient_ref: str | None, persona_ref: str | None, as_json: bool
+) -> None:
+    """List grants with their status (given, expired, withdrawn)."""
+    from vault.consent import get_recipient, list_grants
+
+    with env.vault() as v:
+        grants = list_grants(v, recipient=recipient_ref, persona=persona_ref)
+        names = {g.recipient: get_recipient(v, g.recipient).name for g in grants}
+    if as_json:
+        emit_json([{**g.as_dict(), "recipient_name": names[g.recipient]} for g in grants])
+        return
+    for g in grants:
+        click.echo(
+            f"{g.id[:8]}  {g.status:<9}  {names[g.recipient]}  {g.purpose}  "
+            f"until {g.valid_until[:10]}"
+        )
+
+
+@grant.command("show")
+@click.argument("grant_ref", metavar="GRANT")
+@click.option("--receipt", is_flag=True, help="Print the signed consent receipt (JSON).")
+@json_option
+@pass_env
+def grant_show(env: Env, *, grant_ref: str, receipt: bool, as_json: bool) -> None:
+    """Show a grant: its scope, terms, status history and receipt id."""
+    from vault.consent import get_grant, get_recipient
+
+    with env.vault() as v:
+        g = get_grant(v, grant_ref)
+        r = get_recipient(v, g.recipient)
+    if receipt:
+        click.echo(g.receipt.data.decode("utf-8"), nl=False)
+        return
+    if as_json:
+        emit_json({**g.as_dict(), "recipient_name": r.name})
+        return
+    d = g.as_dict()
+    click.echo(f"grant        {g.id}")
+    click.echo(f"recipient    {r.name} ({r.id[:8]})")
+    click.echo(f"persona      {g.persona[:8]} (shown as {g.pseudonym})")
+    click.echo(f"status       {d['status']}")
+    for h in g.history:
+        click.echo(f"  {h.time}  {h.status}{'  ' + h.reason if h.reason else ''}")
+    for key, values in g.scope.as_dict().items():
+        if values:
+            click.echo(f"{key:<12} {', '.join(values)}")
+    click.echo(f"time range   {g.time_range.describe()}")
+    click.echo(f"granularity  {g.granularity}")
+    click.echo(f"purpose      {g.purpose} (legal basis {g.legal_basis}, {g.jurisdiction})")
+    click.echo(f"retention    {g.retention or 'not stated'}")
+    click.echo(f"valid until  {g.valid_until}")
+    click.echo(f"compensation {g.compensation or 'none'}")
+    click.echo(f"receipt      {g.receipt.id}")
+
+
+# --- export -------------------------------------------------------------------------------------
+
+
+def _print_plan(plan: Any) -> None:
+    d = plan.as_dict()
+    rng = d["time_range"]
+    click.echo(
+        f"grant {d['grant']} ({d['granularity']}), "
+        f"data {rng['from'] or '...'} to {rng['to'] or '...'}"
+    )
+    if d["previous_bundle"]:
+        click.echo(f"only what is new since bundle {d['previous_bundle']}")
+    for m in d["metrics"]:
+        what = "samples" if d["granularity"] == "raw" else f"{d['granularity']} aggregates"
+        click.echo(f"  metric {m['metric']}: {m['count']} {what}, {m['first']} to {m['last']}")
+    for c in d["content"]:
+        click.echo(
+            f"  content {c['id'][:8]} {c['kind']} {c['title']!r} v{c['version']} -> {c['path']}"
+        )
+    if d["attributes"]:
+        click.echo(f"  attributes: {', '.join(d['attributes'])}")
+    if d["missing_attributes"]:
+        click.echo(f"  (no value for: {', '.join(d['missing_attributes'])})")
+
+
+@cli.command("export")
+@click.argument("grant_ref", metavar="GRANT")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    default=None,
+    metavar="FILE|-",
+    help="The bundle (age file) to write, or - for stdout.",
+)
+@click.option("--since-last", is_flag=True, help="Only what is new since the last bundle.")
+@click.option("--dry-run", is_flag=True, help="List exactly what would leave; write nothing.")
+@json_option
+@pass_env
+def export_cmd(
+    env: Env,
+    *,
+    grant_ref: str,
+    output: str | None,
+    since_last: bool,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Export what GRANT allows as an age-encrypted bundle for its recipient.
+
+    Refused (exit code 6) when the grant is expired or withdrawn, or selects nothing.
+    """
+    from vault import bundle
+    from vault.errors import InvalidParameter
+
+    if not dry_run and not output:
+        raise InvalidParameter("give -o FILE (or -o - for stdout), or --dry-run")
+    with env.vault() as v:
+        if dry_run:
+            plan = bundle.prepare(v, grant_ref, since_last=since_last)
+            if as_json:
+                emit_json(plan.as_dict())
+            else:
+                _print_plan(plan)
+            return
+        target: Path | BinaryIO = sys.stdout.buffer if output == "-" else Path(str(output))
+        if output == "-" and sys.stdout.isatty():
+            raise InvalidParameter("refusing to write a binary bundle to a terminal; use -o FILE")
+        result = bundle.export_bundle(
+            v, grant_ref, target, since_last=since_last, progress=StderrProgress("export")
+        )
+    summary = result.as_dict()
+    if output == "-":
+        info(f"bundle {result.bundle_id}: {human_size(result.size)}, sha256 {result.sha256}")
+    elif as_json:
+        emit_json(summary)
+    else:
+        click.echo(f"bundle {result.bundle_id} written to {output} ({human_size(result.size)})")
+        click.echo(f"sha256 {result.sha256}")
+
+
+# --- recipient side -----------------------------------------------------------------------------
+
+
+@cli.group()
+def bundle() -> None:
+    """The recipient's side: open or verify a bundle (no vault needed)."""
+
+
+_identity_option = click.option(
+    "-i",
+    "--identity",
+    "identity",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The recipient's age identity file.",
+)
+_key_option = click.option(
+    "--key",
+    "expect_key",
+    default=None,
+    help="Require the manifest to be signed by this minisign public key (pin the persona).",
+)
+
+
+def _show_verified(vb: Any, as_json: bool) -> None:
+    d = vb.as_dict()
+    if vb.expired:
+        info(f"warning: the grant expired on {d['valid_until']}; the sender's consent has ended")
+    if as_json:
+        emit_json(d)
+        return
+    r = d["receipt"]
+    click.echo(f"bundle      {d['bundle_id']} ({d['files']} files, {human_size(d['size'])})")
+    click.echo(f"created     {d['created']} under grant {d['grant_id']}")
+    click.echo(f"from        {d['persona_id']} (key {d['persona_minisign_key']})")
+    click.echo(f"purpose     {', '.join(r['purposes'] or [])}")
+    click.echo(f"categories  {', '.join(r['data_categories'] or [])}")
+    click.echo(f"retention   {r['retention'] or 'not stated'}; valid until {r['valid_until']}")
+    if r["compensation"]:
+        click.echo(f"compensation {r['compensation']}")
+    click.echo("every file's SHA-256, the manifest and the receipt signatures: OK")
+
+
+@bundle.command("verify")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_identity_option
+@_key_option
+@json_option
+def bundle_verify(*, file: Path, identity: Path, expect_key: str | None, as_json: bool) -> None:
+    """Decrypt FILE and check every hash and signature; write nothing."""
+    from vault.bundle import verify_bundle
+    from vault.cli.main import CliError
+    from vault.consent import read_identities
+    from vault.errors import VaultError
+
+    try:
+        vb = verify_bundle(file, read_identities(identity), expect_key=expect_key)
+    except VaultError as exc:
+        raise CliError(exc) from None
+    _show_verified(vb, as_json)
+
+
+@bundle.command("open")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_identity_option
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="A new (or empty) directory to write the files into.",
+)
+@_key_option
+@json_option
+def bundle_open(
+    *, file: Path, identity: Path, output: Path, expect_key: str | None, as_json: bool
+) -> None:
+    """Verify FILE, then write its files into a new directory (nothing on any failure)."""
+    from vault.bundle import open_bundle
+    from vault.cli.main import CliError
+    from vault.consent import read_identities
+    from vault.errors import VaultError
+
+    try:
+        vb = open_bundle(file, read_identities(identity), output, expect_key=expect_key)
+    except VaultError as exc:
+        raise CliError(exc) from None
+    _show_verified(vb, as_json)
+    if not as_json:
+        click.echo(f"written to {output}")
+
+
+# --- ledger -------------------------------------------------------------------------------------
+
+
+@cli.command("ledger")
+@click.option("--recipient", "recipient_ref", default=None, help="Only this recipient.")
+@json_option
+@pass_env
+def ledger_cmd(env: Env, *, recipient_ref: str | None, as_json: bool) -> None:
+    """Who holds what of yours, since when, under which grant, for what, in exchange for
+    what."""
+    from vault.ledger import ledger_view
+
+    with env.vault() as v:
+        view = ledger_view(v, recipient_ref)
+    if as_json:
+        emit_json(view)
+        return
+    if not view:
+        click.echo("no recipients yet")
+    for r in view:
+        click.echo(f"{r['name']} ({r['recipient'][:8]})")
+        if not r["grants"]:
+            click.echo("  no grants")
+        for g in r["grants"]:
+            click.echo(
+                f"  grant {g['grant'][:8]} [{g['status']}] {g['purpose']}, until "
+                f"{g['valid_until'][:10]}; in exchange for: {g['compensation'] or 'nothing stated'}"
+            )
+            holds = g["holds"]
+            if not g["bundles"]:
+                click.echo("    nothing sent yet")
+                continue
+            click.echo(f"    holds since {g['since']}:")
+            if holds["metrics"]:
+                click.echo(f"      metrics: {', '.join(holds['metrics'])}")
+            if holds["content"]:
+                click.echo(f"      content items: {len(holds['content'])}")
+            if holds["attributes"]:
+                click.echo(f"      attributes: {', '.join(holds['attributes'])}")
+            for b in g["bundles"]:
+                flag = "" if b["status"] == "complete" else f" ({b['status']})"
+                click.echo(
+                    f"    bundle {b['bundle_id'][:12]} {b['time']} {human_size(b['size'])} "
+                    f"sha256 {b['sha256'][:16]}...{flag}"
+                )
