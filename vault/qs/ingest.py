@@ -107,8 +107,10 @@ class QSWriter:
         self._bufs: dict[tuple[str, int], _Buffer] = {}
         self._pending = 0
         self._tick = 0
-        # (metric, unit) -> (stored metric id, factor, offset, canonical unit)
-        self._conv: dict[tuple[str, str], tuple[float, float, str]] = {}
+        # (metric, unit) -> (factor, offset, canonical unit, unknown to the registry)
+        self._conv: dict[tuple[str, str], tuple[float, float, str, bool]] = {}
+        self._last_key: tuple[str, int] | None = None
+        self._last_buf = _Buffer("")
         self._days: dict[str, tuple[str | None, dict[str, str]]] = {}
         self._days_dirty: set[str] = set()
         self._catalog_id: str | None = None
@@ -182,18 +184,19 @@ class QSWriter:
 
     # --- samples ---
 
-    def _conversion(self, metric: str, unit: str) -> tuple[float, float, str] | None:
-        """Factor, offset and canonical unit for (metric, unit); None (issue recorded) if bad."""
+    def _conversion(self, metric: str, unit: str) -> tuple[float, float, str, bool] | None:
+        """Factor, offset, canonical unit and unknown flag for (metric, unit); None if bad."""
+        conv: tuple[float, float, str, bool]
         if metric.startswith(UNKNOWN_PREFIX):
-            conv = (1.0, 0.0, unit)
+            conv = (1.0, 0.0, unit, True)
         else:
             try:
                 m = metrics.get(metric)
                 if unit == m.unit or not unit:
-                    conv = (1.0, 0.0, m.unit)
+                    conv = (1.0, 0.0, m.unit, False)
                 else:
                     factor, off = m.conversions[unit]
-                    conv = (factor, off, m.unit)
+                    conv = (factor, off, m.unit, False)
             except (InvalidParameter, KeyError):
                 return None
         self._conv[(metric, unit)] = conv
@@ -219,11 +222,19 @@ class QSWriter:
         if conv[0] != 1.0 or conv[1] != 0.0:
             value = value * conv[0] + conv[1]
         key = (metric, start // DAY_MS)
-        buf = self._bufs.get(key)
-        if buf is None:
-            if len(self._bufs) >= MAX_BUFFERS:
-                self._flush_cold()
-            buf = self._bufs[key] = _Buffer(conv[2])
+        # Exports come grouped by type and time: most samples go to the previous buffer.
+        if key == self._last_key:
+            buf = self._last_buf
+        else:
+            found = self._bufs.get(key)
+            if found is None:
+                if len(self._bufs) >= MAX_BUFFERS:
+                    self._flush_cold()
+                found = self._bufs[key] = _Buffer(conv[2])
+            buf = found
+            self._tick += 1
+            buf.touched = self._tick  # order of first use in a run is enough to find cold ones
+            self._last_key, self._last_buf = key, buf
         buf.start.append(start)
         buf.end.append(end)
         buf.value.append(value)
@@ -243,9 +254,7 @@ class QSWriter:
             buf.meta.append(buf.intern(text) if m is None else m)
         else:
             buf.meta.append(0)
-        self._tick += 1
-        buf.touched = self._tick
-        if metric.startswith(UNKNOWN_PREFIX):
+        if conv[3]:
             unknown = self.summary.unknown_types
             unknown[metric] = unknown.get(metric, 0) + 1
         self._pending += 1
@@ -275,6 +284,8 @@ class QSWriter:
         import numpy as np
 
         buf = self._bufs.pop(key)
+        if key == self._last_key:
+            self._last_key = None
         n = len(buf)
         self._pending -= n
         if not n:
