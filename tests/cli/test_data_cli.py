@@ -139,6 +139,11 @@ def test_export_formats(loaded: Path, tmp_path: Path) -> None:
     bundle = json.loads(out.read_text())
     assert bundle["resourceType"] == "Bundle" and len(bundle["entry"]) == 3
     assert "Exported 3 items of steps as fhir" in result.stderr
+    assert (out.stat().st_mode & 0o777) == 0o600
+    result = invoke(loaded, "data", "export", "steps", "--format", "csv", "-o", str(out), code=8)
+    assert "--force" in result.stderr
+    invoke(loaded, "data", "export", "steps", "--format", "csv", "-o", str(out), "--force")
+    assert out.read_text().startswith("start,end,metric")
     points = json.loads(
         invoke(loaded, "data", "export", "heart_rate", "--format", "omh", "--every", "day").stdout
     )

@@ -49,7 +49,7 @@ def test_import_reads_every_kind_of_row(fresh_vault: Vault, tmp_path: Path) -> N
         ("2024-03-01T10:00:00,,steps,1,count,x", "line 3, column 1 (start): not an ISO 8601"),
         ("2024-03-01T10:00:00Z,nope,steps,1,count,x", "line 3, column 2 (end)"),
         ("2024-03-01T10:00:00Z,2024-03-01T09:00:00Z,steps,1,count,x", "(end): before start"),
-        ("2024-03-01T10:00:00Z,,steps,many,count,x", "line 3, column 4 (value): 'many'"),
+        ("2024-03-01T10:00:00Z,,steps,many,count,x", "line 3, column 4 (value): not a number"),
         ("2024-03-01T10:00:00Z,,steps,nan,count,x", "column 4 (value): not a finite number"),
         ("2024-03-01T10:00:00Z,,steps,1,furlong,x", "line 3, column 5 (unit): 'furlong'"),
         ("2024-03-01T10:00:00Z,,,1,count,x", "line 3, column 3 (metric): empty"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -314,6 +315,7 @@ def data_priority(env: Env, sources: tuple[str, ...], reset: bool, as_json: bool
     help="One item per sample (raw) or per period.",
 )
 @tz_option
+@click.option("--force", is_flag=True, help="Replace the output file if it exists.")
 @pass_env
 def data_export(
     env: Env,
@@ -326,6 +328,7 @@ def data_export(
     to: str | None,
     every: str,
     tz: str,
+    force: bool,
 ) -> None:
     """Export a metric in a standard format, streamed to a file or stdout."""
     from vault.qs import export, query
@@ -335,19 +338,27 @@ def data_export(
     writer = {"fhir": export.export_fhir, "omh": export.export_omh, "csv": export.export_csv}[fmt]
     with env.vault() as v:
         pid = _persona_id(v, persona_ref)
-        with _sink(output) as out:
+        with _sink(output, force) as out:
             n = writer(v, pid, metric, start, end, every, out, tz=tz)
     where = str(output) if output is not None and str(output) != "-" else "stdout"
     info(f"Exported {n:,} item{'s' if n != 1 else ''} of {metric} as {fmt} to {where}.")
 
 
 @contextlib.contextmanager
-def _sink(output: Path | None) -> Iterator[TextIO]:
-    """stdout, or a new file that is removed again if the export fails half way."""
+def _sink(output: Path | None, force: bool) -> Iterator[TextIO]:
+    """stdout, or a new file (0600: it holds your data in the clear) that is removed again
+    if the export fails half way."""
+    from vault.errors import AlreadyExists
+
     if output is None or str(output) == "-":
         yield sys.stdout
         return
-    handle = output.open("w", encoding="utf-8", newline="")
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
+    try:
+        fd = os.open(output, flags, 0o600)
+    except FileExistsError:
+        raise AlreadyExists(f"{output} (use --force to replace it)") from None
+    handle = os.fdopen(fd, "w", encoding="utf-8", newline="")
     try:
         yield handle
     except BaseException:

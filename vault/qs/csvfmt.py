@@ -151,7 +151,7 @@ def _sample(
         try:
             value = float(text)
         except ValueError:
-            raise _RowError("value", f"{text[:20]!r} is not a number") from None
+            raise _RowError("value", "not a number") from None
         if not math.isfinite(value):
             raise _RowError("value", "not a finite number")
         if metric == "sleep" and int(value) not in SLEEP_STAGE_NAMES:
