@@ -54,6 +54,7 @@ def sections() -> list[Section]:
     from tui.screens.content import ContentScreen
     from tui.screens.dashboard import DashboardScreen
     from tui.screens.data import DataScreen
+    from tui.screens.forget import ForgetScreen
     from tui.screens.personas import PersonasScreen
 
     return [
@@ -61,6 +62,7 @@ def sections() -> list[Section]:
         Section("personas", "Personas", PersonasScreen, "Identities and their attributes"),
         Section("data", "Data", DataScreen, "Quantified-self metrics, charts and imports"),
         Section("content", "Content", ContentScreen, "Notes, posts and their proofs"),
+        Section("forget", "Forget", ForgetScreen, "Forget data for good; retention rules"),
         Section("audit", "Audit", AuditScreen, "The verified audit log"),
     ]
 

@@ -1,0 +1,96 @@
+"""Fixtures of the terminal UI tests: a demo vault built for a frozen day, and helpers that
+drive the app until its workers are done."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import itertools
+import shutil
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from tui.app import CoffreApp
+from vault import audit, content, crypto, identities
+from vault.core import Vault
+from vault.demo import build_demo
+
+PASSPHRASE = "demo passphrase for the tests"
+FROZEN = datetime(2026, 6, 15, 9, 30, tzinfo=UTC)
+FROZEN_ISO = "2026-06-15T09:30:00Z"
+
+
+@contextmanager
+def frozen_vault_clock() -> Iterator[None]:
+    """Every time the library stamps and every record id it draws become fixed, so a vault
+    built twice looks the same on screen (snapshots). Keys and nonces stay random."""
+    from vault.consent import recipients
+
+    real = crypto.random_bytes
+    ids = itertools.count(1)
+
+    def random_bytes(n: int) -> bytes:
+        return next(ids).to_bytes(n, "big") if n == 16 else real(n)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(audit, "now_iso", lambda: FROZEN_ISO)
+        mp.setattr(identities, "_now", lambda: FROZEN_ISO)
+        mp.setattr(content, "now_iso", lambda: FROZEN_ISO)
+        mp.setattr(recipients, "now_iso", lambda: FROZEN_ISO)
+        mp.setattr(crypto, "random_bytes", random_bytes)
+        yield
+
+
+def build_demo_vault(path: Path) -> Path:
+    with frozen_vault_clock():
+        with Vault.create(path, PASSPHRASE, kdf="minimum") as v:
+            build_demo(v, today=FROZEN.date())
+    return path
+
+
+@pytest.fixture(scope="session")
+def pristine_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One demo vault per session (read-only: copy it before changing anything)."""
+    return build_demo_vault(tmp_path_factory.mktemp("pristine") / "vault")
+
+
+@pytest.fixture
+def demo_dir(pristine_demo: Path, tmp_path: Path) -> Path:
+    """A private copy of the demo vault that a test may change."""
+    target = tmp_path / "vault"
+    shutil.copytree(pristine_demo, target)
+    return target
+
+
+def make_app(path: Path, *, unlocked: bool = True) -> CoffreApp:
+    """The app on `path` with the clock frozen; `unlocked` gives it the passphrase."""
+    return CoffreApp(path, passphrase=PASSPHRASE if unlocked else None, clock=lambda: FROZEN)
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    """Wait until every worker finished and the screen caught up (twice: a worker's result
+    often starts another worker)."""
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def open_vault(path: Path) -> Vault:
+    return Vault.open(path, PASSPHRASE)
+
+
+def run_async(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
+    """Run an async test in a fresh event loop (pytest's fixtures still apply: the wrapper
+    keeps the test's signature)."""
+
+    @functools.wraps(test)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(test(*args, **kwargs))
+
+    return wrapper

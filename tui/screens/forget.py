@@ -1,0 +1,369 @@
+"""Forget: choose a target, read the preview, confirm by typing its name, watch it go.
+Retention rules live here too: what they keep, what is due, applying them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, cast
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import DataTable, Input, Label, Markdown, Select, Static
+
+from tui.screens.base import SectionScreen
+from tui.screens.modals import ConfirmModal, PromptModal, ReportModal, TypeToConfirmModal
+from tui.widgets.progress import ProgressPanel
+from vault import content, forget, identities, rules
+from vault.core import Vault
+from vault.forget import ForgetResult, Plan, Target
+from vault.qs import query
+
+KINDS: tuple[tuple[str, str], ...] = (
+    ("A persona and all its data", "persona"),
+    ("A metric (optionally before a date)", "metric"),
+    ("A content item", "content"),
+    ("A recipient", "recipient"),
+    ("Everything in the vault", "everything"),
+)
+ANY_PERSONA = "*"
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What can be forgotten, as (label, reference) pairs per target kind."""
+
+    persona: tuple[tuple[str, str], ...]
+    metric: tuple[tuple[str, str], ...]
+    content: tuple[tuple[str, str], ...]
+    recipient: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """A target and the name the person must type to confirm it."""
+
+    target: Target
+    name: str
+
+
+def load_choices(vault: Vault) -> Choices:
+    from vault import consent
+
+    personas = identities.list_personas(vault.store)
+    found_metrics = sorted({m.metric for p in personas for m in query.list_metrics(vault, p.id)})
+    items = content.list_items(vault)
+    recipients = consent.list_recipients(vault)
+    return Choices(
+        tuple((p.name, p.id) for p in personas),
+        tuple((m, m) for m in found_metrics),
+        tuple((i.title, i.id) for i in items),
+        tuple((r.name, r.id) for r in recipients),
+    )
+
+
+def plan_markdown(plan: Plan) -> str:
+    lines = ["**What would be forgotten**", ""]
+    lines += [f"- {label}" for label in plan.labels]
+    lines += ["", "**How much**", ""]
+    counts = {k: v for k, v in sorted(plan.counts.items())}
+    lines += [f"- {k.replace('_', ' ')}: {v:,}" for k, v in counts.items()] or ["- nothing"]
+    lines += ["", "**Recipients holding copies**", ""]
+    if plan.holders:
+        for h in plan.holders.values():
+            lines.append(
+                f"- {h.recipient}: {len(h.bundles)} bundle(s) under {len(h.grants)} grant(s); "
+                "they will get an erasure request"
+            )
+    else:
+        lines.append("- none: nothing of this has left the vault")
+    lines += [
+        "",
+        "Copies of the vault made before now (backups, synced folders) cannot be reached.",
+    ]
+    return "\n".join(lines)
+
+
+def result_markdown(result: ForgetResult) -> str:
+    plan = result.plan
+    lines = [f"- forgotten: {', '.join(plan.labels)}"]
+    lines += [f"- {k.replace('_', ' ')}: {v:,}" for k, v in sorted(plan.counts.items())]
+    lines.append(f"- keys rotated: the vault is now at key epoch {result.epoch}")
+    lines.append(
+        "- the write-ahead log was truncated"
+        if result.wal_truncated
+        else "- the write-ahead log could not be truncated now (another process has the "
+        "vault open); it will be on the next forget or close"
+    )
+    if result.notices:
+        lines.append(f"- erasure requests produced: {len(result.notices)}")
+    lines.append("- cannot reach: copies of the vault made before now (backups)")
+    return "\n".join(lines)
+
+
+class ForgetScreen(SectionScreen):
+    """Taking data back out of the vault for good, always previewed and confirmed."""
+
+    MODE = "forget"
+    TITLE_TEXT = "Forget"
+    BINDINGS: ClassVar = [
+        Binding("p", "preview", "Preview", tooltip="Show what would be forgotten"),
+        Binding("f", "forget", "Forget…", tooltip="Forget the target (asks you to type its name)"),
+        Binding("a", "add_rule", "Add rule", tooltip="Add a retention rule"),
+        Binding("x", "remove_rule", "Remove rule", tooltip="Remove the selected retention rule"),
+        Binding("A", "apply_rules", "Apply rules", tooltip="Forget what the retention rules say"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.choices = Choices((), (), (), ())
+        self.rules: list[rules.Rule] = []
+        self.plan: Plan | None = None
+        self.result: ForgetResult | None = None
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="forget"):
+            with Vertical(classes="panel", id="forget-main"):
+                with Horizontal(classes="form-row"):
+                    yield Select(KINDS, value="persona", allow_blank=False, id="forget-kind")
+                    yield Select([], prompt="Which", id="forget-which")
+                with Horizontal(classes="form-row", id="forget-metric-row"):
+                    yield Select([], prompt="Every persona", id="forget-persona")
+                    yield Input(placeholder="Before (YYYY-MM-DD, empty: all)", id="forget-before")
+                with VerticalScroll(id="forget-preview-box"):
+                    yield Markdown(
+                        "Choose a target, then press **p** to preview.", id="forget-preview"
+                    )
+                yield ProgressPanel(id="forget-progress")
+            with Vertical(classes="panel", id="forget-rules"):
+                yield Label("Retention rules", classes="panel-title")
+                yield DataTable(id="rules-table", cursor_type="row")
+                yield Static("", id="rules-due")
+
+    def on_mount(self) -> None:
+        self.query_one("#rules-table", DataTable).add_columns("Selects", "Keep")
+        self.query_one("#forget-metric-row").display = False
+        super().on_mount()
+
+    def load(self) -> None:
+        self._load(self.vault, self.coffre.clock().timestamp())
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
+    def _load(self, vault: Vault, now: float) -> None:
+        choices = load_choices(vault)
+        found = rules.list_rules(vault)
+        due = rules.due(vault, int(now * 1000))
+        self.app.call_from_thread(self._show, choices, found, due)
+
+    def _show(self, choices: Choices, found: list[rules.Rule], due: Plan | None) -> None:
+        self.choices, self.rules = choices, found
+        self._fill_which()
+        persona = self.query_one("#forget-persona", Select)
+        persona.set_options(choices.persona)
+        table = self.query_one("#rules-table", DataTable)
+        table.clear()
+        for r in found:
+            table.add_row(f"{r.selector} {r.value}", f"{r.keep_days} days", key=r.id)
+        if not found:
+            text = "No rule yet: press a to keep some data only so long."
+        elif due is None:
+            text = "Nothing is due: every rule is satisfied."
+        else:
+            counts = ", ".join(
+                f"{v:,} {k.replace('_', ' ')}" for k, v in sorted(due.counts.items())
+            )
+            text = f"[b]Due now:[/b] {counts}. Press A to apply."
+        self.query_one("#rules-due", Static).update(text)
+
+    @on(Select.Changed, "#forget-kind")
+    def _kind_changed(self) -> None:
+        self._fill_which()
+        self.plan = None
+
+    def _kind(self) -> str:
+        return str(self.query_one("#forget-kind", Select).value)
+
+    def _fill_which(self) -> None:
+        kind = self._kind()
+        which = self.query_one("#forget-which", Select)
+        options = getattr(self.choices, kind, ())
+        keep = which.value
+        which.set_options(options)
+        which.display = kind != "everything"
+        refs = [ref for _, ref in options]
+        if keep in refs:
+            which.value = keep
+        elif refs:
+            which.value = refs[0]
+        self.query_one("#forget-metric-row").display = kind == "metric"
+
+    def chosen(self) -> Chosen | None:
+        """The target the form describes, or None (with a warning) when it is incomplete."""
+        kind = self._kind()
+        if kind == "everything":
+            return Chosen(Target.everything(), "everything")
+        which = self.query_one("#forget-which", Select)
+        if not isinstance(which.value, str):
+            self.notify("Choose what to forget first.", severity="warning")
+            return None
+        ref = which.value
+        name = next(label for label, r in getattr(self.choices, kind) if r == ref)
+        if kind == "persona":
+            return Chosen(Target.of_persona(ref), name)
+        if kind == "content":
+            return Chosen(Target.of_content(ref), name)
+        if kind == "recipient":
+            return Chosen(Target.of_recipient(ref), name)
+        persona = self.query_one("#forget-persona", Select).value
+        before = self.query_one("#forget-before", Input).value.strip()
+        end = query.parse_instant(before) if before else None
+        target = Target.of_metric(
+            ref, persona=persona if isinstance(persona, str) else None, end=end
+        )
+        return Chosen(target, name)
+
+    # --- preview and forget ---
+
+    def action_preview(self) -> None:
+        chosen = self.chosen()
+        if chosen is not None:
+            self._preview(self.vault, chosen)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
+    def _preview(self, vault: Vault, chosen: Chosen) -> None:
+        plan = forget.preview(vault, chosen.target)
+        self.app.call_from_thread(self._show_plan, plan)
+
+    def _show_plan(self, plan: Plan) -> None:
+        self.plan = plan
+        self.query_one("#forget-preview", Markdown).update(plan_markdown(plan))
+
+    def action_forget(self) -> None:
+        chosen = self.chosen()
+        if chosen is None:
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                panel = self.query_one("#forget-progress", ProgressPanel)
+                panel.begin(f"Forgetting {chosen.name}…")
+                self._forget(self.vault, chosen, panel)
+
+        summary = plan_markdown(self.plan) if self.plan is not None else ""
+        self.app.push_screen(
+            TypeToConfirmModal(
+                f"Forget {chosen.name}?",
+                "This cannot be undone: the data and its keys are destroyed.\n"
+                + (summary.split("**How much**")[0].replace("**", "") if summary else ""),
+                chosen.name,
+            ),
+            confirmed,
+        )
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="write")
+    def _forget(self, vault: Vault, chosen: Chosen, panel: ProgressPanel) -> None:
+        try:
+            result = forget.forget(vault, chosen.target, panel.report)
+        finally:
+            self.app.call_from_thread(panel.end)
+        self.app.call_from_thread(self._forgotten, result)
+
+    def _forgotten(self, result: ForgetResult) -> None:
+        self.result = result
+        self.plan = None
+        self.query_one("#forget-preview", Markdown).update(
+            "Done. Choose another target to preview."
+        )
+        self.changed("forget")
+        self.reload()
+        self.app.push_screen(ReportModal("Forgotten", result_markdown(result)))
+
+    # --- retention rules ---
+
+    def action_add_rule(self) -> None:
+        def done(text: str | None) -> None:
+            if not text:
+                return
+            words = text.split()
+            if len(words) != 3:
+                self.notify(
+                    "Write: SELECTOR VALUE KEEP, e.g. metric heart_rate 2y", severity="warning"
+                )
+                return
+            selector, value, keep = words
+            self._write_rules(
+                self.vault,
+                "rule added",
+                lambda v: rules.add_rule(v, cast(rules.Selector, selector), value, keep),
+            )
+
+        self.app.push_screen(
+            PromptModal(
+                "New retention rule",
+                placeholder="metric heart_rate 2y",
+                help="SELECTOR VALUE KEEP — selector is metric, category or tag; keep is "
+                "like 730d, 52w or 2y. Older data is forgotten when you apply the rules.",
+            ),
+            done,
+        )
+
+    def action_remove_rule(self) -> None:
+        table = self.query_one("#rules-table", DataTable)
+        if not self.rules or not 0 <= table.cursor_row < len(self.rules):
+            self.notify("Select a rule first.", severity="warning")
+            return
+        rule = self.rules[table.cursor_row]
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self._write_rules(
+                    self.vault, "rule removed", lambda v: rules.remove_rule(v, rule.id)
+                )
+
+        self.app.push_screen(
+            ConfirmModal(
+                f"Remove the rule on {rule.selector} {rule.value}?",
+                "Data it already forgot stays forgotten.",
+                confirm="Remove",
+            ),
+            done,
+        )
+
+    def action_apply_rules(self) -> None:
+        def done(yes: bool | None) -> None:
+            if yes:
+                panel = self.query_one("#forget-progress", ProgressPanel)
+                panel.begin("Applying the retention rules…")
+                self._apply_rules(self.vault, int(self.coffre.clock().timestamp() * 1000), panel)
+
+        self.app.push_screen(
+            ConfirmModal(
+                "Apply the retention rules now?",
+                "Everything older than each rule keeps is forgotten for good.",
+                confirm="Apply",
+            ),
+            done,
+        )
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="write")
+    def _apply_rules(self, vault: Vault, now_ms: int, panel: ProgressPanel) -> None:
+        try:
+            result = rules.apply_rules(vault, now_ms, panel.report)
+        finally:
+            self.app.call_from_thread(panel.end)
+        if result is None:
+            self.app.call_from_thread(self.notify, "Nothing was due.")
+        else:
+            self.app.call_from_thread(self._forgotten, result)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="write")
+    def _write_rules(self, vault: Vault, what: str, change: object) -> None:
+        if callable(change):
+            change(vault)
+        self.app.call_from_thread(self._rules_written, what)
+
+    def _rules_written(self, what: str) -> None:
+        self.changed(what)
+        self.notify(what.capitalize() + ".")
+        self.reload()
