@@ -48,9 +48,8 @@ def frozen_vault_clock() -> Iterator[None]:
 
 
 def build_demo_vault(path: Path) -> Path:
-    with frozen_vault_clock():
-        with Vault.create(path, PASSPHRASE, kdf="minimum") as v:
-            build_demo(v, today=FROZEN.date())
+    with frozen_vault_clock(), Vault.create(path, PASSPHRASE, kdf="minimum") as v:
+        build_demo(v, today=FROZEN.date())
     return path
 
 
