@@ -285,6 +285,28 @@ def test_fhir_aggregates_and_vital_signs(fresh_vault: Vault) -> None:
     }  # fmt: skip
 
 
+@pytest.mark.parametrize("metric", ["steps", "heart_rate", "body_mass", "sleep", "x:mood"])
+@pytest.mark.parametrize("granularity", ["raw", "day", "month"])
+def test_fhir_bundles_validate_against_the_r4_models(
+    fresh_vault: Vault, metric: str, granularity: str
+) -> None:
+    from fhir.resources.R4B.bundle import Bundle
+    from fhir.resources.R4B.observation import Observation
+
+    _fill(fresh_vault)
+    with QSWriter(fresh_vault, P) as w:
+        w.add(Sample("x:mood", 1_709_280_000_000, 1_709_280_000_000, 4, "{score}", "Diary"))
+    out = io.StringIO()
+    n = export.export_fhir(
+        fresh_vault, P, metric, None, None, granularity, out, subject="Patient/1"
+    )
+    bundle = Bundle.model_validate_json(out.getvalue())
+    assert bundle.type == "collection"
+    assert n == len(bundle.entry or []) > 0
+    for entry in json.loads(out.getvalue())["entry"]:
+        Observation.model_validate(entry["resource"])
+
+
 def test_empty_and_bad_arguments(fresh_vault: Vault) -> None:
     out = io.StringIO()
     assert export.export_fhir(fresh_vault, P, "steps", None, None, "raw", out) == 0
