@@ -185,7 +185,7 @@ def register_notice_hook(hook: NoticeHook) -> None:
 def _load_domain_hooks() -> None:
     # Importing the consent module registers its hooks; it may not exist in every build.
     with contextlib.suppress(ImportError):
-        import vault.consent  # noqa: F401
+        import vault.revocation  # noqa: F401  (registers the consent hooks)
 
 
 def _plan_content_item(vault: Vault, plan: Plan, ref: str) -> None:

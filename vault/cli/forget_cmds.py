@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -77,6 +78,11 @@ def _targets(
 @click.option("--apply-rules", is_flag=True, help="Forget what the retention rules say is due.")
 @click.option("--dry-run", is_flag=True, help="Only show what would be forgotten.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation (for scripts).")
+@click.option(
+    "--notices-out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the erasure requests for recipients holding copies into DIR.",
+)
 @json_option
 @pass_env
 def forget(
@@ -91,6 +97,7 @@ def forget(
     apply_rules: bool,
     dry_run: bool,
     yes: bool,
+    notices_out: Path | None,
     as_json: bool,
 ) -> None:
     """Forget data for good: deleted, its keys destroyed, no byte left in the vault.
@@ -128,14 +135,22 @@ def forget(
             _show_plan(plan)
             click.confirm("Forget this for good?", abort=True, err=True)
         result = forgetting.forget(v, chosen, progress=StderrProgress("forgetting"))
+    if notices_out and result.notices:
+        from vault.cli.revoke_cmd import write_request
+
+        notices_out.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for request in result.notices:
+            name = request.id.rsplit(":", 1)[-1]
+            write_request(request, notices_out / f"erasure-request-{name}.json")
     if as_json:
         emit_json(result.as_dict())
         return
     click.echo(f"Forgotten: {'; '.join(result.plan.labels)} ({result.seconds:.1f} s).")
     if not result.wal_truncated:
         info("Another process is reading the vault: its journal will be cleared once it closes.")
-    for notice in result.notices:
-        info(f"Erasure request produced: {getattr(notice, 'id', notice)}")
+    for request in result.notices:
+        where = f" in {notices_out}" if notices_out else " (see `coffre notice GRANT`)"
+        info(f"Erasure request for grant {request.grant[:8]} produced{where}.")
 
 
 @cli.group()

@@ -178,3 +178,4 @@ from vault.cli import forget_cmds  # noqa: E402, F401
 from vault.cli import qs_import  # noqa: E402, F401
 from vault.cli import tui_cmd  # noqa: E402, F401
 from vault.cli import sharing  # noqa: E402, F401
+from vault.cli import revoke_cmd  # noqa: E402, F401

@@ -1,0 +1,75 @@
+"""`coffre revoke` and `coffre notice` as scripts use them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import PASSPHRASE
+from vault.cli.main import cli
+
+
+def run(vault_dir: Path, *args: str, code: int = 0) -> str:
+    result = CliRunner().invoke(
+        cli,
+        ["--vault", str(vault_dir), *args],
+        env={"COFFRE_PASSPHRASE": PASSPHRASE},
+        catch_exceptions=False,
+    )
+    assert result.exit_code == code, (result.output, result.stderr)
+    return result.stdout
+
+
+@pytest.fixture
+def granted(vault_dir: Path, tmp_path: Path) -> str:
+    run(vault_dir, "init", "--kdf", "minimum")
+    run(vault_dir, "persona", "add", "Ana", "--attr", "email=ana@example.org")
+    public = run(vault_dir, "recipient", "keygen", "-o", str(tmp_path / "clinic.key")).strip()
+    run(vault_dir, "recipient", "add", "Clinic", "--age-key", public)
+    until = (datetime.now(UTC) + timedelta(days=10)).date().isoformat()
+    out = run(
+        vault_dir,
+        "grant",
+        "create",
+        "--recipient",
+        "Clinic",
+        "--persona",
+        "Ana",
+        "--attrs",
+        "email",
+        "--purpose",
+        "dpv:ServiceProvision",
+        "--expires",
+        until,
+        "--json",
+    )
+    grant_id: str = json.loads(out)["id"]
+    run(vault_dir, "export", grant_id, "-o", str(tmp_path / "b.age"))
+    return grant_id
+
+
+def test_revoke_writes_the_signed_request(vault_dir: Path, tmp_path: Path, granted: str) -> None:
+    notice = tmp_path / "notice.json"
+    out = json.loads(run(vault_dir, "revoke", granted, "--notice-out", str(notice), "--json"))
+    assert out["reason"] == "withdrawn" and len(out["bundles"]) == 1
+    assert notice.exists() and notice.with_suffix(".txt").exists()
+    assert (notice.stat().st_mode & 0o777) == 0o600
+    if shutil.which("minisign"):
+        subprocess.run(
+            ["minisign", "-Vm", str(notice), "-P", out["public_key"]],
+            check=True,
+            capture_output=True,
+        )
+    run(vault_dir, "export", granted, "-o", str(tmp_path / "again.age"), code=6)
+    run(vault_dir, "revoke", granted, code=6)
+    run(vault_dir, "revoke", "0123456789ab", code=4)
+    text = run(vault_dir, "notice", granted)
+    assert "GDPR Art. 17" in text and granted in text
+    grant = json.loads(run(vault_dir, "grant", "show", granted, "--json"))
+    assert grant["status"] == "withdrawn"
