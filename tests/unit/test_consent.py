@@ -185,10 +185,10 @@ def test_content_ids_are_resolved_and_must_belong_to_the_persona(
 )
 def test_bad_grants_are_refused_and_leave_the_vault_unchanged(
     fresh_vault: Vault,
-    world,
-    overrides,
-    error,
-    match,  # type: ignore[no-untyped-def]
+    world: World,
+    overrides: dict[str, Any],
+    error: type[Exception],
+    match: str,
 ) -> None:
     before = fresh_vault.store.state().writes
     with pytest.raises(error, match=match):
