@@ -405,3 +405,41 @@ def test_recoverable_issues_reach_the_summary(fresh_vault: Vault, tmp_path: Path
     assert [e.location for e in summary.errors] == [
         "export.xml line 4 (HKQuantityTypeIdentifierStepCount)"
     ]
+
+
+# --- parsing in a helper process ------------------------------------------------------------
+
+
+def test_helper_process_gives_the_same_items(samples: Path, tmp_path: Path) -> None:
+    src = samples / "apple-health/dogsheep"
+    z = tmp_path / "export.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.write(src / "zip_export.xml", "apple_health_export/export.xml")
+        zf.write(
+            src / "route_2019-06-11_3.00pm.gpx",
+            "apple_health_export/workout-routes/route_2019-06-11_3.00pm.gpx",
+        )
+    here: list[tuple[str, str]] = []
+    there: list[tuple[str, str]] = []
+    notes: list[str] = []
+    local = list(parse_apple_health(z, lambda *i: here.append(i)))
+    helped = list(parse_apple_health(z, lambda *i: there.append(i), notes.append, parallel=True))
+    assert helped == local and len(local) == 5
+    assert there == here
+
+
+def test_helper_process_reports_issues_and_fatal_errors(tmp_path: Path) -> None:
+    body = rec("HKQuantityTypeIdentifierStepCount", "?", "2023-02-01 11:00:00 +0000")
+    issues: list[tuple[str, str]] = []
+    path = write(tmp_path, export(body))
+    assert list(parse_apple_health(path, lambda *i: issues.append(i), parallel=True)) == []
+    assert issues == [("export.xml line 3 (HKQuantityTypeIdentifierStepCount)", issues[0][1])]
+    broken = write(tmp_path, export(body + "<Record></Oops>"), "broken.xml")
+    with pytest.raises(MalformedInput, match=r"broken\.xml line 4 column \d+: malformed XML"):
+        list(parse_apple_health(broken, lambda *i: None, parallel=True))
+
+
+def test_import_with_helper_process(fresh_vault: Vault, samples: Path) -> None:
+    path = samples / "apple-health/alxdrcirilo/export.zip"
+    summary = import_apple_health(fresh_vault, P, path, parallel=True)
+    assert (summary.added, summary.errors) == (8, [])

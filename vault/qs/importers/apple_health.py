@@ -11,9 +11,10 @@ as \\x0b in attribute values (removed). `export_cda.xml` is a separate document 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from math import isfinite
 from pathlib import Path
@@ -52,11 +53,14 @@ if TYPE_CHECKING:
 
 from vault.progress import Progress
 
+PARALLEL_MIN_BYTES = 8 << 20  # below this, starting a helper process costs more than it saves
 CHUNK = 1 << 20  # bytes fed to expat at a time: memory stays bounded whatever the size
 HEAD_LIMIT = 8 << 20  # the DTD and header must end within this many bytes
 _CONTROL = bytes([*range(9), 11, 12, *range(14, 32)])  # not allowed in XML 1.0
 _ROOT = re.compile(rb"<HealthData[\s>/]")
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_MINUTES = {f":{m:02d}": m * 60 for m in range(60)}
+_SECONDS = {f":{s:02d}": s for s in range(61)}  # 60: a leap second
 
 SLEEP_VALUES: dict[str, int] = {
     "HKCategoryValueSleepAnalysisInBed": SLEEP_STAGES["in_bed"],
@@ -103,7 +107,7 @@ class AppleTimes:
         self._offsets: dict[str, int] = {}
 
     def __call__(self, s: str) -> tuple[int, int]:
-        if len(s) != 25 or s[13] != ":" or s[16] != ":" or s[19] != " ":
+        if len(s) != 25 or s[19] != " ":
             raise ValueError("not an Apple date")
         hour = self._hours.get(s[:13])
         if hour is None:
@@ -111,10 +115,8 @@ class AppleTimes:
         off = self._offsets.get(s[20:])
         if off is None:
             off = self._offset(s[20:])
-        mi, se = int(s[14:16]), int(s[17:19])
-        if mi > 59 or se > 60 or mi < 0 or se < 0:
-            raise ValueError("impossible time of day")
-        return (hour + mi * 60 + se - off * 60) * 1000, off
+        # ":MM" and ":SS" through tables: faster than int(), and they validate the range
+        return (hour + _MINUTES[s[13:16]] + _SECONDS[s[16:19]] - off * 60) * 1000, off
 
     def _hour(self, text: str) -> int:
         """Seconds from the epoch to `YYYY-MM-DD HH` read as UTC (validated, then cached)."""
@@ -259,26 +261,23 @@ def _prepare_head(stream: IO[bytes], name: str) -> tuple[bytes, bool]:
     return head[:start] + b"\n" * dtd.count(b"\n") + head[m.start() :], True
 
 
-def parse_apple_health(
-    path: str | Path,
-    report_issue: ReportIssue,
-    note: Note = ignore_note,
-    *,
-    progress: ProgressCallback | None = None,
-) -> Iterator[Item]:
-    """Yield every sample, workout and activity summary of an Apple Health export.
+# What the hot loop produces: a sample as a plain tuple of Sample's fields (cheap to build
+# and to send between processes), or a finished Workout or ActivitySummary.
+RawItem = tuple[str, int, int, float, str, str, str, int, tuple[tuple[str, str], ...]] | Item
+ByteProgress = Callable[[int, int | None], None]  # (bytes just read, total bytes or None)
 
-    Recoverable problems (one bad record) go to `report_issue(location, problem)` and the
-    record is skipped; malformed XML raises MalformedInput, a damaged zip TruncatedArchive.
-    """
-    export = _Export(Path(path))
+
+def _parse_raw(
+    path: Path, report_issue: ReportIssue, note: Note, on_bytes: ByteProgress
+) -> Iterator[list[RawItem]]:
+    """The parse itself, yielding one batch of raw items per block of export.xml read."""
+    export = _Export(path)
     read_errors = zip_read_errors()
     with export.open() as stream:
         name = export.xml_name
-        out: list[Item] = []
+        out: list[RawItem] = []
         parser, stats = _make_parser(out, report_issue, export, name)
-        bar = Progress("Reading Apple Health export", progress)
-        bar.start(export.size)
+        on_bytes(0, export.size)
         try:
             block, had_dtd = _prepare_head(stream, name)
             if had_dtd:
@@ -292,19 +291,19 @@ def parse_apple_health(
                 except expat.ExpatError as exc:
                     raise _expat_error(name, exc) from None
                 if out:
-                    yield from out
+                    batch = out.copy()
                     out.clear()
-                bar.advance(len(block))
+                    yield batch
+                on_bytes(len(block), export.size)
                 block = stream.read(CHUNK)
             try:
                 parser.Parse(b"", True)
             except expat.ExpatError as exc:
                 raise _expat_error(name, exc) from None
-            yield from out
-            out.clear()
+            if out:
+                yield out.copy()
         except read_errors as exc:
             raise truncated(name, exc) from None
-        bar.finish()
     if removed:
         note(f"{removed} stray control characters were removed from {name}")
     if stats["nested"]:
@@ -319,6 +318,62 @@ def parse_apple_health(
         raise MalformedInput(f"{name}: not an Apple Health export (no <HealthData> element)")
 
 
+def _cook(batches: Iterator[list[RawItem]]) -> Iterator[Item]:
+    """Raw batches as model values."""
+    for batch in batches:
+        for raw in batch:
+            yield Sample(*raw) if type(raw) is tuple else raw  # type: ignore[misc]
+
+
+def _progress_bar(progress: ProgressCallback | None) -> tuple[Progress, ByteProgress]:
+    bar = Progress("Reading Apple Health export", progress)
+    started = False
+
+    def on_bytes(n: int, total: int | None) -> None:
+        nonlocal started
+        if not started:
+            bar.start(total)
+            started = True
+        if n:
+            bar.advance(n)
+
+    return bar, on_bytes
+
+
+def parse_apple_health(
+    path: str | Path,
+    report_issue: ReportIssue,
+    note: Note = ignore_note,
+    *,
+    progress: ProgressCallback | None = None,
+    parallel: bool = False,
+) -> Iterator[Item]:
+    """Yield every sample, workout and activity summary of an Apple Health export.
+
+    Recoverable problems (one bad record) go to `report_issue(location, problem)` and the
+    record is skipped; malformed XML raises MalformedInput, a damaged zip TruncatedArchive.
+    With `parallel`, the XML is parsed in a helper process while the caller consumes the
+    items (about twice the throughput on two cores); the results are the same.
+    """
+    bar, on_bytes = _progress_bar(progress)
+    if parallel:
+        from vault.qs.importers.parallel import batches_from_process
+
+        batches = batches_from_process(
+            _parse_raw_in_child, (str(path),), report_issue, note, on_bytes
+        )
+    else:
+        batches = _parse_raw(Path(path), report_issue, note, on_bytes)
+    yield from _cook(batches)
+    bar.finish()
+
+
+def _parse_raw_in_child(
+    path: str, report_issue: ReportIssue, note: Note, on_bytes: ByteProgress
+) -> Iterator[list[RawItem]]:
+    return _parse_raw(Path(path), report_issue, note, on_bytes)
+
+
 def _expat_error(name: str, exc: expat.ExpatError) -> MalformedInput:
     return malformed(
         f"{name} line {exc.lineno} column {exc.offset + 1}",
@@ -327,7 +382,7 @@ def _expat_error(name: str, exc: expat.ExpatError) -> MalformedInput:
 
 
 def _make_parser(
-    out: list[Item], report: ReportIssue, export: _Export, name: str
+    out: list[RawItem], report: ReportIssue, export: _Export, name: str
 ) -> tuple[expat.XMLParserType, dict[str, int]]:
     """An expat parser whose handlers append finished items to `out`.
 
@@ -374,7 +429,7 @@ def _make_parser(
         try:
             start, off = times(start_text)
             end = start if end_text == start_text else times(end_text)[0]
-        except (ValueError, IndexError):
+        except (ValueError, IndexError, KeyError):
             report(where(type_id), "impossible start or end date: skipped")
             return
         if end < start:
@@ -426,7 +481,7 @@ def _make_parser(
             if len(sources) > 10_000:
                 sources.clear()
             src = sources[source] = source
-        append(Sample(m.id, start, end, v, unit, src, dev, off, tuple(md) if md else ()))
+        append((m.id, start, end, v, unit, src, dev, off, tuple(md) if md else ()))
 
     def build_workout() -> None:
         a = workout
@@ -610,13 +665,23 @@ def import_apple_health(
     persona_id: str,
     path: str | Path,
     progress: ProgressCallback | None = None,
+    *,
+    parallel: bool | None = None,
 ) -> ImportSummary:
-    """Import an Apple Health export into the persona's data, all or nothing."""
+    """Import an Apple Health export into the persona's data, all or nothing.
+
+    `parallel` (default: for exports of PARALLEL_MIN_BYTES or more on a machine with more
+    than one core) parses in a helper process while this one encrypts and stores.
+    """
     p = Path(path)
     if not p.exists():
         raise InvalidParameter(f"{p.name}: no such file or folder")
+    if parallel is None:
+        parallel = (
+            (os.cpu_count() or 1) > 1 and p.is_file() and p.stat().st_size >= (PARALLEL_MIN_BYTES)
+        )
 
     def items(report: ReportIssue, note: Note) -> Iterator[Item]:
-        return parse_apple_health(p, report, note, progress=progress)
+        return parse_apple_health(p, report, note, progress=progress, parallel=parallel)
 
     return feed(vault, persona_id, items, progress=progress)
