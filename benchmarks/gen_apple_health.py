@@ -21,7 +21,8 @@ from pathlib import Path
 DTD = """<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE HealthData [
 <!-- HealthKit Export Version: 13 -->
-<!ELEMENT HealthData (ExportDate,Me,(Record|Correlation|Workout|ActivitySummary|ClinicalRecord|Audiogram|VisionPrescription)*)>
+<!ELEMENT HealthData (ExportDate,Me,
+  (Record|Correlation|Workout|ActivitySummary|ClinicalRecord|Audiogram|VisionPrescription)*)>
 <!ATTLIST HealthData
   locale CDATA #REQUIRED
 >
@@ -41,7 +42,8 @@ DTD = """<?xml version="1.0" encoding="UTF-8"?>
   startDate     CDATA #REQUIRED
   endDate       CDATA #REQUIRED
 >
-<!-- Note: Any Records that appear as children of a correlation also appear as top-level records in this document. -->
+<!-- Note: Any Records that appear as children of a correlation also appear as top-level
+  records in this document. -->
 <!ELEMENT Correlation ((MetadataEntry|Record)*)>
 <!ELEMENT VisionPrescription ((RightEye|LeftEye|Attachment|MetadataEntry)*)>
 <!ATTLIST VisionPrescription
@@ -49,7 +51,7 @@ DTD = """<?xml version="1.0" encoding="UTF-8"?>
   dateIssued       CDATA #REQUIRED
   expirationDate   CDATA #REQUIRED
   brand            CDATA #IMPLIED
-
+{close}
 <!ELEMENT RightEye EMPTY>
 ]>
 """
@@ -127,9 +129,12 @@ def _date(t: datetime) -> str:
 
 
 def _record(
-    kind: tuple[object, ...], start: datetime, rng: random.Random, indent: str = " "
+    kind: tuple[object, ...], start: datetime, rng: random.Random, quirks: bool = True
 ) -> str:
+    indent = " "
     type_id, unit, source = kind[0], kind[1], kind[2]
+    if not quirks and source is PHONE:
+        source = PHONE.replace("\x0b", "’")
     value = kind[4](rng)  # type: ignore[operator]
     dur = 0 if type_id == "HKQuantityTypeIdentifierHeartRate" else rng.randint(30, 600)
     end = start + timedelta(seconds=dur)
@@ -181,7 +186,9 @@ def _route_gpx(start: datetime, minutes: int, rng: random.Random) -> str:
         t = (start + timedelta(seconds=10 * i)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         pts.append(
             f'<trkpt lon="{lon:.6f}" lat="{lat:.6f}"><ele>{rng.uniform(2, 30):.3f}</ele>'
-            f"<time>{t}</time></trkpt>"
+            f"<time>{t}</time><extensions><speed>{rng.uniform(2, 4):.6f}</speed>"
+            f"<course>{rng.uniform(0, 360):.6f}</course><hAcc>{rng.uniform(1, 9):.6f}</hAcc>"
+            f"<vAcc>{rng.uniform(1, 7):.6f}</vAcc></extensions></trkpt>"
         )
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n<gpx version="1.1" creator="Apple Health '
@@ -237,8 +244,11 @@ def _summary(day: datetime, rng: random.Random) -> str:
     )
 
 
-def generate(out: Path, records: int, seed: int = 4) -> dict[str, int]:
-    """Write an export.zip with `records` top-level Records; return what it holds."""
+def generate(out: Path, records: int, seed: int = 4, *, quirks: bool = True) -> dict[str, int]:
+    """Write an export.zip with `records` top-level Records; return what it holds.
+
+    `quirks=False` writes a valid DTD and no control characters, for tools that cannot
+    read real iOS 16 exports (healthkit-to-sqlite)."""
     rng = random.Random(seed)
     t = datetime(2019, 1, 1, 0, 0, 0)
     day = t.date()
@@ -248,7 +258,7 @@ def generate(out: Path, records: int, seed: int = 4) -> dict[str, int]:
         zf.writestr("apple_health_export/export_cda.xml", "<ClinicalDocument/>\n")
         with zf.open("apple_health_export/export.xml", "w", force_zip64=True) as raw:
             buf: list[str] = [
-                DTD,
+                DTD.replace("{close}", "" if quirks else ">"),
                 '<HealthData locale="en_US">\n',
                 ' <ExportDate value="2023-01-01 09:00:00 -0500"/>\n',
                 ' <Me HKCharacteristicTypeIdentifierDateOfBirth="1985-03-01" '
@@ -274,7 +284,7 @@ def generate(out: Path, records: int, seed: int = 4) -> dict[str, int]:
                     counts["records"] += 2
                     continue
                 kind = rng.choices(KINDS, WEIGHTS)[0]
-                buf.append(_record(kind, t, rng))
+                buf.append(_record(kind, t, rng, quirks))
                 counts["records"] += 1
                 if len(buf) >= 2000:
                     raw.write("".join(buf).encode())
@@ -292,8 +302,9 @@ def main() -> None:
     ap.add_argument("out", type=Path)
     ap.add_argument("--records", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=4)
+    ap.add_argument("--no-quirks", action="store_true", help="valid DTD, no control characters")
     args = ap.parse_args()
-    print(generate(args.out, args.records, args.seed))
+    print(generate(args.out, args.records, args.seed, quirks=not args.no_quirks))
 
 
 if __name__ == "__main__":
