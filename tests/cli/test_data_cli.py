@@ -162,6 +162,30 @@ def test_errors_are_clean(loaded: Path, tmp_path: Path) -> None:
     invoke(loaded, "data", "metrics", "--persona", "Nobody", code=4)
 
 
+def test_workouts(loaded: Path) -> None:
+    from vault.core import Vault
+    from vault.identities import resolve_persona
+    from vault.qs.ingest import QSWriter
+    from vault.qs.model import RoutePoint, Workout
+
+    t = 1_709_283_600_000  # 2024-03-01T09:00:00Z
+    with Vault.open(loaded, PASSPHRASE) as v, QSWriter(v, resolve_persona(v, None).id) as w:
+        w.add_workout(
+            Workout("running", t, t + 1_800_000, 60, 1800.0, 5000.0, 320.0, "Apple Watch",
+                    route=(RoutePoint(t, 48.8, 2.3), RoutePoint(t + 1000, 48.81, 2.31)))
+        )  # fmt: skip
+    (row,) = json.loads(invoke(loaded, "data", "workouts", "--json").stdout)
+    assert row == {
+        "activity": "running", "start": "2024-03-01T10:00:00+01:00",
+        "end": "2024-03-01T10:30:00+01:00", "duration_s": 1800.0, "distance_m": 5000.0,
+        "energy_kcal": 320.0, "source": "Apple Watch", "events": 0, "route_points": 2,
+    }  # fmt: skip
+    assert "5.00 km" in invoke(loaded, "data", "workouts").stdout
+    assert (
+        json.loads(invoke(loaded, "data", "workouts", "--to", "2024-02-01", "--json").stdout) == []
+    )
+
+
 def test_needs_a_persona(vault_dir: Path) -> None:
     invoke(vault_dir, "init", "--kdf", "minimum")
     assert "no persona yet" in invoke(vault_dir, "data", "metrics", code=7).stderr
@@ -169,6 +193,6 @@ def test_needs_a_persona(vault_dir: Path) -> None:
 
 def test_every_command_has_help() -> None:
     group = cli.commands["data"]
-    for name in ("metrics", "show", "sources", "priority", "export"):
+    for name in ("metrics", "show", "workouts", "sources", "priority", "export"):
         assert group.commands[name].help  # type: ignore[attr-defined]
     assert cli.commands["import"].commands["csv"].help  # type: ignore[attr-defined]

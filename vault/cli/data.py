@@ -214,6 +214,47 @@ def _sample_json(s: Any, metric: str) -> dict[str, Any]:
     return out
 
 
+@data.command("workouts")
+@persona_option
+@from_option
+@to_option
+@json_option
+@pass_env
+def data_workouts(
+    env: Env, *, persona_ref: str | None, from_: str | None, to: str | None, as_json: bool
+) -> None:
+    """List workouts with their totals, events and route size."""
+    from vault.qs import query
+
+    start, end = _range(from_, to)
+    with env.vault() as v:
+        found = query.workouts(v, _persona_id(v, persona_ref), start, end)
+    rows: list[dict[str, Any]] = [
+        {
+            "activity": w.activity,
+            "start": query.iso(w.start, w.offset_min),
+            "end": query.iso(w.end, w.offset_min),
+            "duration_s": w.duration_s if w.duration_s is not None else (w.end - w.start) / 1000,
+            "distance_m": w.distance_m,
+            "energy_kcal": w.energy_kcal,
+            "source": w.source,
+            "events": len(w.events),
+            "route_points": len(w.route),
+        }
+        for w in found
+    ]
+    if as_json:
+        emit_json(rows)
+        return
+    for r in rows:
+        dist = f"{r['distance_m'] / 1000:.2f} km" if r["distance_m"] is not None else "-"
+        kcal = f"{r['energy_kcal']:.0f} kcal" if r["energy_kcal"] is not None else "-"
+        click.echo(
+            f"{r['start']}  {r['activity']:<14} {r['duration_s'] / 60:6.1f} min  {dist:>10}  "
+            f"{kcal:>9}  {r['source']}"
+        )
+
+
 @data.command("sources")
 @click.argument("metric")
 @persona_option
