@@ -97,6 +97,16 @@ def test_damaged_bytes_are_refused(cut: int) -> None:
         chunks.decode(b"XXXX" + data[4:])
 
 
+def test_encode_drops_strings_of_removed_rows() -> None:
+    cols, _ = chunks.merge(
+        None, columns([(1, 0, 1.0, 0, "Kept", "", ""), (2, 0, 2.0, 0, "Gone", "x", "m")])
+    )
+    kept = cols.take(cols.start == 1)  # what a forget keeps
+    data = chunks.encode(kept)
+    assert b"Gone" not in data
+    assert as_tuples(chunks.decode(data)) == [(1, 1, 1.0, 0, "Kept", "", "")]
+
+
 def test_days() -> None:
     assert chunks.utc_day(0) == "1970-01-01"
     assert chunks.utc_day(-1) == "1969-12-31"

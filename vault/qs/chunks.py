@@ -102,10 +102,31 @@ def _unshuffle(buf: bytes, n: int, dtype: Any) -> Any:
     return np.ascontiguousarray(raw.T).view(dtype).reshape(n)
 
 
-def encode(cols: Columns) -> bytes:
-    """Serialise columns (already sorted and deduplicated) into chunk bytes."""
+def compact(cols: Columns) -> Columns:
+    """The same rows with the string table cut to the entries they use ("" stays at 0), so
+    a chunk never carries a source, device or metadata of rows that were removed."""
     import numpy as np
 
+    used = np.zeros(len(cols.strings), dtype=bool)
+    used[0] = True
+    for arr in (cols.source, cols.device, cols.meta):
+        used[arr] = True
+    if used.all():
+        return cols
+    newpos = np.cumsum(used) - 1
+    strings = tuple(s for s, u in zip(cols.strings, used.tolist(), strict=True) if u)
+    return Columns(
+        cols.start, cols.end, cols.value, cols.offset,
+        newpos[cols.source], newpos[cols.device], newpos[cols.meta], strings, cols.unit,
+    )  # fmt: skip
+
+
+def encode(cols: Columns) -> bytes:
+    """Serialise columns (sorted and deduplicated) into chunk bytes; strings no row uses
+    are dropped."""
+    import numpy as np
+
+    cols = compact(cols)
     n = len(cols)
     strings = json.dumps(list(cols.strings), ensure_ascii=False, separators=(",", ":")).encode()
     wide = len(cols.strings) > 0xFFFF
