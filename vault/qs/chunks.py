@@ -265,17 +265,8 @@ def merge(old: Columns | None, new: Columns) -> tuple[Columns, int]:
         offset, source, device, meta = offset[keep], source[keep], device[keep], meta[keep]
     before = sum(len(c) for c in parts)
     dups = before - len(start)
-    # Compact the table to the strings still referenced (keeps "" at 0).
-    used = np.zeros(len(strings), dtype=bool)
-    used[0] = True
-    for arr in (source, device, meta):
-        used[arr] = True
-    if not used.all():
-        newpos = np.cumsum(used) - 1
-        strings = [s for s, u in zip(strings, used.tolist(), strict=True) if u]
-        source, device, meta = newpos[source], newpos[device], newpos[meta]
     unit = new.unit or (old.unit if old is not None else "")
-    merged = Columns(start, end, value, offset, source, device, meta, tuple(strings), unit)
+    merged = compact(Columns(start, end, value, offset, source, device, meta, tuple(strings), unit))
     return merged, dups
 
 
