@@ -17,7 +17,7 @@ from vault.core import Vault
 from vault.errors import MalformedInput, TruncatedArchive, UnsafeArchive
 from vault.qs import query
 from vault.qs.importers import import_apple_health, parse_apple_health
-from vault.qs.importers.apple_health import AppleTimes
+from vault.qs.importers.apple_health import AppleTimes, pick_export_xml
 from vault.qs.model import SLEEP_STAGES, ActivitySummary, Sample, Workout
 
 P = "0123456789abcdef0123456789abcdef"
@@ -443,3 +443,16 @@ def test_import_with_helper_process(fresh_vault: Vault, samples: Path) -> None:
     path = samples / "apple-health/alxdrcirilo/export.zip"
     summary = import_apple_health(fresh_vault, P, path, parallel=True)
     assert (summary.added, summary.errors) == (8, [])
+
+
+def test_localised_export_name(tmp_path: Path) -> None:
+    body = rec("HKQuantityTypeIdentifierStepCount", "5", "2023-02-01 11:00:00 +0000", unit="count")
+    z = tmp_path / "exportar.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr("apple_health_export/exportar_cda.xml", "<broken")
+        zf.writestr("apple_health_export/exportar.xml", export(body))
+        zf.writestr("apple_health_export/workout-routes/route.gpx", "<gpx/>")
+    items, issues, _ = parse(z)
+    assert len(items) == 1 and issues == []
+    assert pick_export_xml(["a/export_cda.xml", "a/export.xml", "a/Other.xml"]) == "a/export.xml"
+    assert pick_export_xml(["a/export_cda.xml", "a/electrocardiograms/x.csv"]) is None

@@ -143,6 +143,22 @@ class AppleTimes:
         return off
 
 
+def pick_export_xml(names: list[str]) -> str | None:
+    """The main document among an export's files: `export.xml`, else (localised exports
+    name it differently) the one XML file beside the routes that is not the CDA document."""
+    candidates = [
+        n
+        for n in names
+        if n.lower().endswith(".xml")
+        and not n.startswith("__MACOSX/")
+        and not n.lower().endswith("_cda.xml")
+        and n.count("/") <= 1
+    ]
+    exact = [n for n in candidates if n.rsplit("/", 1)[-1].lower() == "export.xml"]
+    chosen = exact or candidates
+    return min(chosen, key=lambda n: (n.count("/"), n)) if chosen else None
+
+
 def device_name(raw: str) -> str:
     """Apple's device string without the per-record object address: `<<HKDevice: 0x…>,
     name:Apple Watch, …>` becomes `name:Apple Watch, …`."""
@@ -186,28 +202,29 @@ class _Export:
     def open(self) -> Iterator[IO[bytes]]:
         path = self.path
         if path.is_dir():
-            for candidate in (path / "export.xml", path / "apple_health_export" / "export.xml"):
-                if candidate.is_file():
-                    path = candidate
-                    break
-            else:
+            names = [
+                f.relative_to(path).as_posix()
+                for sub in (path, path / "apple_health_export")
+                if sub.is_dir()
+                for f in sub.iterdir()
+                if f.is_file()
+            ]
+            found = pick_export_xml(names)
+            if found is None:
                 raise MalformedInput(f"{self.path.name}: no export.xml in this folder")
+            path = path / found
         if not path.is_file():
             raise MalformedInput(f"{path.name}: no such file")
         if zipfile.is_zipfile(path):
             self.zip = open_zip(path)
             try:
-                members = [
-                    i
-                    for i in self.zip.infolist()
-                    if i.filename.rsplit("/", 1)[-1] == "export.xml"
-                    and not i.filename.startswith("__MACOSX/")
-                ]
-                if not members:
+                by_name = {i.filename: i for i in self.zip.infolist() if not i.is_dir()}
+                found = pick_export_xml(list(by_name))
+                if found is None:
                     raise MalformedInput(f"{path.name}: no export.xml inside the archive")
-                info = min(members, key=lambda i: i.filename.count("/"))
+                info = by_name[found]
                 self.xml_name = f"{path.name}:{info.filename}"
-                self._prefix = info.filename[: -len("export.xml")]
+                self._prefix = info.filename[: info.filename.rfind("/") + 1]
                 self.size = info.file_size
                 with self.zip.open(info) as stream:
                     yield stream
