@@ -56,12 +56,14 @@ def sections() -> list[Section]:
     from tui.screens.data import DataScreen
     from tui.screens.forget import ForgetScreen
     from tui.screens.personas import PersonasScreen
+    from tui.screens.sharing import SharingScreen
 
     return [
         Section("dashboard", "Dashboard", DashboardScreen, "Overview of the vault"),
         Section("personas", "Personas", PersonasScreen, "Identities and their attributes"),
         Section("data", "Data", DataScreen, "Quantified-self metrics, charts and imports"),
         Section("content", "Content", ContentScreen, "Notes, posts and their proofs"),
+        Section("sharing", "Sharing", SharingScreen, "Recipients, grants, exports and the ledger"),
         Section("forget", "Forget", ForgetScreen, "Forget data for good; retention rules"),
         Section("audit", "Audit", AuditScreen, "The verified audit log"),
     ]

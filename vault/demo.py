@@ -1,20 +1,23 @@
 """A demo vault: generated, plausible data so a person can try Coffre without their own.
 
-Everything is generated from a fixed seed, so two demo vaults built for the same day hold the
-same people, numbers and texts (the snapshot tests of the terminal UI rely on it). The data is
-written through the same library calls an import uses: personas through `identities`, samples
-through one `QSWriter` transaction per persona, notes through `content`.
+Everything but the keys is generated from a fixed seed, so two demo vaults built for the same
+day hold the same people, numbers and texts (the terminal UI's snapshot tests rely on it).
+The data is written through the same library calls an import uses: personas through
+`identities`, samples through one `QSWriter` transaction per persona, notes through `content`,
+sharing through `consent` and `bundle` (the one export goes to memory: nothing is written
+outside the vault), a retention rule through `rules`.
 """
 
 from __future__ import annotations
 
+import io
 import math
 import random
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Final
 
-from vault import content, identities
+from vault import content, crypto, identities
 from vault.core import Vault
 from vault.progress import Progress, ProgressCallback
 from vault.qs.ingest import QSWriter
@@ -139,6 +142,59 @@ def _add_note(vault: Vault, persona: str, note: tuple[str, tuple[str, ...], str,
     return content.add(vault, [text.encode()], meta, persona=persona).id
 
 
+def _sharing(vault: Vault, persona: str, now: datetime) -> int:
+    """A running club with an active grant and one export; an insurer whose grant was
+    withdrawn. Returns the number of grants."""
+    from vault import consent
+    from vault.bundle import export_bundle
+
+    _secret, club_key = crypto.age_keygen()
+    _secret, insurer_key = crypto.age_keygen()
+    club = consent.add_recipient(
+        vault,
+        "Lyon Running Club",
+        club_key,
+        contact="data@lyon-running.example",
+        homepage="https://lyon-running.example",
+    )
+    insurer = consent.add_recipient(
+        vault, "Acme Health Insurance", insurer_key, contact="privacy@acme.example"
+    )
+    active = consent.create_grant(
+        vault,
+        recipient=club.id,
+        persona=persona,
+        scope={"metrics_": ["steps", "resting_heart_rate"], "attributes": ["age_over:18"]},
+        purpose="dpv:ServicePersonalisation",
+        valid_until=(now + timedelta(days=25)).date().isoformat(),
+        time_range=consent.TimeRange.build(last="90d"),
+        granularity="day",
+        retention="1y",
+        compensation="A free club membership for the season",
+        now=now - timedelta(days=30),
+    )
+    export_bundle(vault, active.id, io.BytesIO(), now=now - timedelta(days=1))
+    withdrawn = consent.create_grant(
+        vault,
+        recipient=insurer.id,
+        persona=persona,
+        scope={"metrics_": ["body_mass"]},
+        purpose="dpv:ResearchAndDevelopment",
+        valid_until=(now + timedelta(days=300)).date().isoformat(),
+        granularity="day",
+        compensation="5% off the premium",
+        now=now - timedelta(days=60),
+    )
+    consent.set_grant_status(
+        vault,
+        withdrawn.id,
+        consent.WITHDRAWN,
+        at=now - timedelta(days=10),
+        reason="changed my mind",
+    )
+    return 2
+
+
 def build_demo(
     vault: Vault, progress: ProgressCallback | None = None, *, today: date | None = None
 ) -> str:
@@ -168,6 +224,14 @@ def build_demo(
         body=[(_NOTES[0][3] + "- stretch: five minutes\n").encode()],
     )
     report.advance()
+    now = datetime(today.year, today.month, today.day, 9, 0, tzinfo=UTC)
+    grants = _sharing(vault, main.id, now)
+    from vault import rules
+
+    rules.add_rule(vault, "metric", "heart_rate", "180d")
     report.advance()
     report.finish()
-    return f"2 personas, {added:,} samples, {len(items)} content items"
+    return (
+        f"2 personas, {added:,} samples, {len(items)} content items, 2 recipients, "
+        f"{grants} grants (one exported once, one withdrawn), 1 retention rule"
+    )

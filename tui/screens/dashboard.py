@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import ClassVar
 
 from textual import work
@@ -15,12 +15,13 @@ from textual.widgets import DataTable, Label, LoadingIndicator, Static
 from tui import format as fmt
 from tui.screens.base import SectionScreen
 from tui.widgets.chart import spark
-from vault import identities
+from vault import consent, content, identities, rules
 from vault.core import Vault
 from vault.errors import IntegrityError
 from vault.qs import metrics, query
 
 WEEKS = 8
+EXPIRING_DAYS = 30
 _IMPORT_ACTIONS = ("import", "demo.build")
 
 
@@ -46,6 +47,10 @@ class Overview:
     records: int
     on_disk: int
     content_items: int
+    grants: tuple[tuple[str, str, str], ...]  # recipient, persona, valid until (active ones)
+    expiring: int  # active grants that end within EXPIRING_DAYS
+    rules: int
+    due: dict[str, int]  # what applying the retention rules now would forget
 
 
 def weekly_values(vault: Vault, persona_id: str, metric: str, now: datetime) -> list[float]:
@@ -91,8 +96,11 @@ def gather(vault: Vault, now: datetime) -> Overview:
     except IntegrityError as exc:
         error = exc.message
     status = vault.status()
-    from vault import content
-
+    names = {p.id: p.name for p in personas}
+    recipients = {r.id: r.name for r in consent.list_recipients(vault)}
+    active = [g for g in consent.list_grants(vault) if g.status_at(now) == consent.GIVEN]
+    soon = (now + timedelta(days=EXPIRING_DAYS)).isoformat()
+    plan = rules.due(vault, int(now.timestamp() * 1000))
     return Overview(
         personas=tuple(personas),
         metrics=tuple(rows),
@@ -102,6 +110,13 @@ def gather(vault: Vault, now: datetime) -> Overview:
         records=int(status["counts"].get("records", 0)),
         on_disk=sum(status["files"].values()),
         content_items=len(content.list_items(vault)),
+        grants=tuple(
+            (recipients.get(g.recipient, "?"), names.get(g.persona, "?"), g.valid_until[:10])
+            for g in active
+        ),
+        expiring=sum(1 for g in active if g.valid_until < soon),
+        rules=len(rules.list_rules(vault)),
+        due=dict(plan.counts) if plan is not None else {},
     )
 
 
@@ -127,9 +142,16 @@ class DashboardScreen(SectionScreen):
             with Vertical(classes="panel", id="dash-metrics-panel"):
                 yield Label(f"Data (last {WEEKS} weeks)", classes="panel-title")
                 yield DataTable(id="dash-metrics", cursor_type="row", zebra_stripes=True)
-            with Vertical(classes="panel", id="dash-imports-panel"):
-                yield Label("Recent imports", classes="panel-title")
-                yield Static("", id="dash-imports")
+            with Horizontal(id="dash-bottom"):
+                with Vertical(classes="panel", id="dash-imports-panel"):
+                    yield Label("Recent imports", classes="panel-title")
+                    yield Static("", id="dash-imports")
+                with Vertical(classes="panel", id="dash-grants-panel"):
+                    yield Label("Active grants", classes="panel-title")
+                    yield Static("", id="dash-grants")
+                with Vertical(classes="panel", id="dash-rules-panel"):
+                    yield Label("Retention", classes="panel-title")
+                    yield Static("", id="dash-rules")
 
     def on_mount(self) -> None:
         table = self.query_one("#dash-metrics", DataTable)
@@ -173,5 +195,17 @@ class DashboardScreen(SectionScreen):
             table.add_row(
                 r.persona, r.metric, fmt.count(r.samples), spark(r.weekly), fmt.day(r.last)
             )
-        imports = [f"{fmt.instant(t)}  {a}  {w}" for t, a, w in o.imports]
+        imports = [f"{fmt.instant(t)[5:]} {a} {w}" for t, a, w in o.imports]
         self.query_one("#dash-imports", Static).update("\n".join(imports) or "No import yet.")
+        grants = [f"{r} ← {p} until {until}" for r, p, until in o.grants]
+        if o.expiring:
+            grants.append(f"[yellow]{o.expiring} expiring within {EXPIRING_DAYS} days[/]")
+        self.query_one("#dash-grants", Static).update("\n".join(grants) or "Nothing is shared.")
+        if not o.rules:
+            retention = "No retention rule."
+        elif not o.due:
+            retention = f"{o.rules} rule(s); nothing due."
+        else:
+            due = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in sorted(o.due.items()))
+            retention = f"{o.rules} rule(s); [yellow]due now: {due}[/]"
+        self.query_one("#dash-rules", Static).update(retention)

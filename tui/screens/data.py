@@ -103,12 +103,11 @@ def run_import(
         return csvfmt.import_csv(vault, persona_id, request.path, progress=progress)
     from vault.qs import importers
 
-    run = {
-        "apple-health": importers.import_apple_health,
-        "google-takeout": importers.import_google_takeout,
-        "garmin": importers.import_garmin,
-    }[request.fmt]
-    return run(vault, persona_id, request.path, progress)
+    if request.fmt == "google-takeout":
+        return importers.import_google_takeout(vault, persona_id, request.path, progress)
+    if request.fmt == "garmin":
+        return importers.import_garmin(vault, persona_id, request.path, progress)
+    return importers.import_apple_health(vault, persona_id, request.path, progress)
 
 
 def summary_markdown(name: str, s: ImportSummary) -> str:

@@ -21,11 +21,11 @@ from vault.forget import ForgetResult, Plan, Target
 from vault.qs import query
 
 KINDS: tuple[tuple[str, str], ...] = (
-    ("A persona and all its data", "persona"),
-    ("A metric (optionally before a date)", "metric"),
-    ("A content item", "content"),
-    ("A recipient", "recipient"),
-    ("Everything in the vault", "everything"),
+    ("Persona", "persona"),
+    ("Metric", "metric"),
+    ("Content item", "content"),
+    ("Recipient", "recipient"),
+    ("Everything", "everything"),
 )
 ANY_PERSONA = "*"
 

@@ -1,0 +1,211 @@
+"""The guided new-grant dialog: who, what, for how long and why; then a review before the
+person gives consent. The Sharing screen creates the grant with the library."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Markdown, Select, SelectionList
+
+PURPOSES: tuple[tuple[str, str], ...] = (
+    ("Provide a service I asked for", "dpv:ServiceProvision"),
+    ("Personalise a service", "dpv:ServicePersonalisation"),
+    ("Research and development", "dpv:ResearchAndDevelopment"),
+    ("Scientific research", "dpv:ScientificResearch"),
+    ("Personalised advertising", "dpv:PersonalisedAdvertising"),
+)
+RANGES: tuple[tuple[str, str], ...] = (
+    ("All my data", ""),
+    ("Rolling: the last 30 days", "30d"),
+    ("Rolling: the last 90 days", "90d"),
+    ("Rolling: the last year", "1y"),
+)
+GRANULARITY: tuple[tuple[str, str], ...] = (
+    ("Daily totals", "day"),
+    ("Hourly totals", "hour"),
+    ("Every raw sample", "raw"),
+)
+DERIVED = ("age_over:18", "birth_year", "country")
+
+
+@dataclass(frozen=True)
+class GrantOptions:
+    """What the dialog offers: recipients, personas and, per persona, metrics and attributes."""
+
+    recipients: tuple[tuple[str, str], ...]
+    personas: tuple[tuple[str, str], ...]
+    metrics: dict[str, tuple[str, ...]]
+    attributes: dict[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class GrantRequest:
+    """The terms the person chose, as the library's `create_grant` takes them."""
+
+    recipient: str
+    persona: str
+    metrics: tuple[str, ...]
+    attributes: tuple[str, ...]
+    content_tags: tuple[str, ...]
+    last: str
+    granularity: str
+    purpose: str
+    valid_until: str
+    compensation: str
+
+    def scope(self) -> dict[str, list[str]]:
+        return {
+            "metrics_": list(self.metrics),
+            "attributes": list(self.attributes),
+            "content_tags": list(self.content_tags),
+        }
+
+
+def review_markdown(r: GrantRequest, names: dict[str, str]) -> str:
+    what = [f"- metric **{m}**" for m in r.metrics]
+    what += [f"- attribute **{a}**" for a in r.attributes]
+    what += [f"- content tagged **{t}**" for t in r.content_tags]
+    rng = f"the last {r.last}" if r.last else "all time"
+    return "\n".join(
+        [
+            f"**{names.get(r.persona, r.persona)}** shares with "
+            f"**{names.get(r.recipient, r.recipient)}**:",
+            "",
+            *(what or ["- nothing yet: go back and choose something"]),
+            "",
+            f"- range: {rng}, granularity: {r.granularity}",
+            f"- purpose: {r.purpose}",
+            f"- valid until: {r.valid_until}",
+            f"- in exchange for: {r.compensation or 'nothing'}",
+            "",
+            "Giving consent signs a consent receipt with a key only this recipient sees.",
+        ]
+    )
+
+
+class GrantWizard(ModalScreen[GrantRequest | None]):
+    """Two steps: choose the terms, then review them and give consent."""
+
+    BINDINGS: ClassVar = [Binding("escape", "cancel", "Cancel", tooltip="Give no consent")]
+
+    def __init__(self, options: GrantOptions, today: date) -> None:
+        super().__init__()
+        self.options = options
+        self.today = today
+        self.request: GrantRequest | None = None
+
+    def compose(self) -> ComposeResult:
+        o = self.options
+        with Vertical(classes="dialog wide", id="wizard"):
+            yield Label("New grant — 1/2: the terms", classes="dialog-title", id="wizard-title")
+            with VerticalScroll(id="wizard-form"):
+                with Horizontal(classes="form-row"):
+                    yield Select(o.recipients, prompt="Recipient", id="g-recipient")
+                    yield Select(o.personas, prompt="Persona", id="g-persona")
+                yield Label("Metrics")
+                yield SelectionList[str](id="g-metrics")
+                yield Label("Identity attributes")
+                yield SelectionList[str](id="g-attributes")
+                yield Input(placeholder="Content tags (comma separated)", id="g-tags")
+                with Horizontal(classes="form-row"):
+                    yield Select(RANGES, value="", allow_blank=False, id="g-range")
+                    yield Select(GRANULARITY, value="day", allow_blank=False, id="g-granularity")
+                yield Select(PURPOSES, prompt="Purpose", id="g-purpose")
+                with Horizontal(classes="form-row"):
+                    until = (self.today + timedelta(days=90)).isoformat()
+                    yield Input(value=until, placeholder="Valid until (YYYY-MM-DD)", id="g-until")
+                    yield Input(placeholder="In exchange for (optional)", id="g-compensation")
+            with VerticalScroll(id="wizard-review"):
+                yield Markdown("", id="review")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Back", id="back")
+                yield Button("Review", id="next", variant="primary")
+                yield Button("Give consent", id="give", variant="success")
+
+    def on_mount(self) -> None:
+        self._step(1)
+        if self.options.personas:
+            self.query_one("#g-persona", Select).value = self.options.personas[0][1]
+        if self.options.recipients:
+            self.query_one("#g-recipient", Select).value = self.options.recipients[0][1]
+
+    def _step(self, n: int) -> None:
+        self.query_one("#wizard-form").display = n == 1
+        self.query_one("#wizard-review").display = n == 2
+        self.query_one("#next").display = n == 1
+        self.query_one("#back").display = n == 2
+        self.query_one("#give").display = n == 2
+        title = "New grant — 1/2: the terms" if n == 1 else "New grant — 2/2: review and consent"
+        self.query_one("#wizard-title", Label).update(title)
+
+    @on(Select.Changed, "#g-persona")
+    def _persona_changed(self, event: Select.Changed) -> None:
+        pid = event.value if isinstance(event.value, str) else ""
+        metrics = self.query_one("#g-metrics", SelectionList)
+        metrics.clear_options()
+        metrics.add_options([(m, m) for m in self.options.metrics.get(pid, ())])
+        attrs = self.query_one("#g-attributes", SelectionList)
+        attrs.clear_options()
+        keys = (*self.options.attributes.get(pid, ()), *DERIVED)
+        attrs.add_options([(k, k) for k in keys])
+
+    def _collect(self) -> GrantRequest | None:
+        def value(selector: str) -> str:
+            v = self.query_one(selector, Select).value
+            return v if isinstance(v, str) else ""
+
+        recipient, persona, purpose = (
+            value("#g-recipient"),
+            value("#g-persona"),
+            value("#g-purpose"),
+        )
+        if not (recipient and persona and purpose):
+            self.notify("Choose a recipient, a persona and a purpose.", severity="warning")
+            return None
+        tags = tuple(
+            t.strip() for t in self.query_one("#g-tags", Input).value.split(",") if t.strip()
+        )
+        return GrantRequest(
+            recipient=recipient,
+            persona=persona,
+            metrics=tuple(self.query_one("#g-metrics", SelectionList).selected),
+            attributes=tuple(self.query_one("#g-attributes", SelectionList).selected),
+            content_tags=tags,
+            last=value("#g-range"),
+            granularity=value("#g-granularity") or "day",
+            purpose=purpose,
+            valid_until=self.query_one("#g-until", Input).value.strip(),
+            compensation=self.query_one("#g-compensation", Input).value.strip(),
+        )
+
+    @on(Button.Pressed, "#next")
+    def action_review(self) -> None:
+        request = self._collect()
+        if request is None:
+            return
+        self.request = request
+        names = dict(
+            (ref, name) for name, ref in (*self.options.recipients, *self.options.personas)
+        )
+        self.query_one("#review", Markdown).update(review_markdown(request, names))
+        self._step(2)
+
+    @on(Button.Pressed, "#back")
+    def _back(self) -> None:
+        self._step(1)
+
+    @on(Button.Pressed, "#give")
+    def _give(self) -> None:
+        self.dismiss(self.request)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,369 @@
+"""Sharing: recipients, grants, the guided new grant, export now, revoke, and the ledger
+("who holds what of mine")."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
+
+from tui import format as fmt
+from tui.screens.base import SectionScreen
+from tui.screens.grant_wizard import GrantOptions, GrantRequest, GrantWizard
+from tui.screens.modals import ConfirmModal, PromptModal, ReportModal
+from tui.widgets.progress import ProgressPanel
+from vault import consent, identities, ledger
+from vault.bundle import BundleResult, ExportPlan, export_bundle, prepare
+from vault.consent import Grant, Recipient
+from vault.core import Vault
+from vault.errors import NothingInScope
+from vault.qs import query
+
+
+@dataclass(frozen=True)
+class SharingState:
+    """Everything the screen lists, read in one worker."""
+
+    recipients: tuple[Recipient, ...]
+    grants: tuple[Grant, ...]
+    personas: dict[str, str]
+    holdings: tuple[ledger.Holding, ...]
+    bundles: dict[str, int]  # grant id -> bundles sent
+
+
+def scope_text(g: Grant) -> str:
+    s = g.scope
+    parts = [*s.metrics, *s.categories, *s.attributes]
+    parts += [f"#{t}" for t in s.content_tags] + [f"{k}s" for k in s.content_kinds]
+    if s.content_ids:
+        parts.append(f"{len(s.content_ids)} item(s)")
+    return ", ".join(parts)
+
+
+def plan_markdown(plan: ExportPlan, recipient: str) -> str:
+    lines = [f"What would leave for **{recipient}** now:", ""]
+    for m in plan.metrics:
+        lines.append(
+            f"- **{m.metric}**: {m.count:,} {'samples' if m.period is None else 'periods'} "
+            f"from {fmt.day(m.first)} to {fmt.day(m.last)}"
+        )
+    lines += [f"- content: **{c.item.title}** (version {c.item.version})" for c in plan.content]
+    lines += [f"- attribute **{a}**" for a in plan.attributes]
+    if plan.missing_attributes:
+        lines.append(f"- not available (left out): {', '.join(plan.missing_attributes)}")
+    lines += [f"- {note}" for note in plan.notes]
+    lines += ["", f"Granularity: {plan.grant.granularity}. Signed with the pairwise key."]
+    return "\n".join(lines)
+
+
+def receipt_markdown(g: Grant) -> str:
+    pretty = json.dumps(g.receipt.json(), indent=2, ensure_ascii=False)
+    return f"Consent receipt `{g.receipt.id}`, signed (minisign):\n\n```json\n{pretty}\n```"
+
+
+class SharingScreen(SectionScreen):
+    """Who receives what, under which consent; giving, using and withdrawing it."""
+
+    MODE = "sharing"
+    TITLE_TEXT = "Sharing"
+    BINDINGS: ClassVar = [
+        Binding("n", "new_grant", "New grant", tooltip="Give consent to a recipient, guided"),
+        Binding("e", "export", "Export now", tooltip="Export the selected grant to a bundle file"),
+        Binding("w", "revoke", "Revoke", tooltip="Withdraw the selected grant"),
+        Binding("c", "receipt", "Receipt", tooltip="Show the selected grant's consent receipt"),
+        Binding("a", "add_recipient", "Add recipient", tooltip="Register a recipient"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state = SharingState((), (), {}, (), {})
+        self.last_export: BundleResult | None = None
+        self.last_notice: object | None = None
+        self.created: Grant | None = None
+
+    def compose_body(self) -> ComposeResult:
+        with TabbedContent(id="sharing-tabs"):
+            with TabPane("Grants", id="tab-grants"):
+                yield DataTable(id="grants", cursor_type="row", zebra_stripes=True)
+            with TabPane("Recipients", id="tab-recipients"):
+                yield DataTable(id="recipients", cursor_type="row", zebra_stripes=True)
+            with TabPane("Ledger", id="tab-ledger"):
+                yield Static("Who holds what of mine:", classes="panel-title")
+                yield DataTable(id="ledger", cursor_type="row", zebra_stripes=True)
+        yield ProgressPanel(id="sharing-progress")
+
+    def on_mount(self) -> None:
+        self.query_one("#grants", DataTable).add_columns(
+            "Recipient", "Persona", "Scope", "Purpose", "Until", "Status", "Sent", "In exchange"
+        )
+        self.query_one("#recipients", DataTable).add_columns("Name", "Contact", "Grants")
+        self.query_one("#ledger", DataTable).add_columns("Recipient", "Since", "Holds", "Bundles")
+        super().on_mount()
+
+    def load(self) -> None:
+        self._load(self.vault)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
+    def _load(self, vault: Vault) -> None:
+        grants = consent.list_grants(vault)
+        state = SharingState(
+            recipients=tuple(consent.list_recipients(vault)),
+            grants=tuple(grants),
+            personas={p.id: p.name for p in identities.list_personas(vault.store)},
+            holdings=tuple(ledger.recipients_holding(vault)),
+            bundles={g.id: len(ledger.bundles_for_grant(vault, g.id)) for g in grants},
+        )
+        self.app.call_from_thread(self._show, state)
+
+    def _show(self, state: SharingState) -> None:
+        self.state = state
+        now = self.coffre.clock()
+        names = {r.id: r.name for r in state.recipients}
+        grants = self.query_one("#grants", DataTable)
+        grants.clear()
+        for g in state.grants:
+            grants.add_row(
+                names.get(g.recipient, "?"),
+                state.personas.get(g.persona, "?"),
+                scope_text(g),
+                g.purpose.removeprefix("dpv:"),
+                g.valid_until[:10],
+                g.status_at(now),
+                str(state.bundles.get(g.id, 0)),
+                g.compensation or "—",
+                key=g.id,
+            )
+        recipients = self.query_one("#recipients", DataTable)
+        recipients.clear()
+        for r in state.recipients:
+            count = sum(1 for g in state.grants if g.recipient == r.id)
+            recipients.add_row(r.name, r.contact or "—", str(count), key=r.id)
+        held = self.query_one("#ledger", DataTable)
+        held.clear()
+        for h in state.holdings:
+            what = [*h.metrics, *h.attributes] + [f"{len(h.content)} item(s)"] * bool(h.content)
+            held.add_row(
+                names.get(h.recipient, "?"),
+                fmt.instant(h.since),
+                ", ".join(what),
+                str(len(h.bundles)),
+            )
+
+    def _selected_grant(self) -> Grant | None:
+        table = self.query_one("#grants", DataTable)
+        if not self.state.grants or not 0 <= table.cursor_row < len(self.state.grants):
+            self.notify("Select a grant first (Grants tab).", severity="warning")
+            return None
+        return self.state.grants[table.cursor_row]
+
+    def _recipient_name(self, recipient_id: str) -> str:
+        return next((r.name for r in self.state.recipients if r.id == recipient_id), "?")
+
+    # --- new grant ---
+
+    def action_new_grant(self) -> None:
+        if not self.state.recipients:
+            self.notify("Add a recipient first (a).", severity="warning")
+            return
+        self._grant_options(self.vault)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="options")
+    def _grant_options(self, vault: Vault) -> None:
+        personas = identities.list_personas(vault.store)
+        options = GrantOptions(
+            recipients=tuple((r.name, r.id) for r in consent.list_recipients(vault)),
+            personas=tuple((p.name, p.id) for p in personas),
+            metrics={
+                p.id: tuple(m.metric for m in query.list_metrics(vault, p.id)) for p in personas
+            },
+            attributes={p.id: tuple(dict.fromkeys(a.key for a in p.attributes)) for p in personas},
+        )
+        self.app.call_from_thread(self._open_wizard, options)
+
+    def _open_wizard(self, options: GrantOptions) -> None:
+        def chosen(request: GrantRequest | None) -> None:
+            if request is not None:
+                self._create(self.vault, request, self.coffre.clock())
+
+        self.app.push_screen(GrantWizard(options, self.coffre.clock().date()), chosen)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="write")
+    def _create(self, vault: Vault, r: GrantRequest, now: datetime) -> None:
+        grant = consent.create_grant(
+            vault,
+            recipient=r.recipient,
+            persona=r.persona,
+            scope=r.scope(),
+            purpose=r.purpose,
+            valid_until=r.valid_until,
+            time_range=consent.TimeRange.build(last=r.last or None),
+            granularity=r.granularity,
+            compensation=r.compensation,
+            now=now,
+        )
+        preview = ""
+        try:
+            preview = plan_markdown(
+                prepare(vault, grant.id, now=now), self._recipient_name(grant.recipient)
+            )
+        except NothingInScope as exc:
+            preview = f"Nothing would leave yet: {exc.message}"
+        self.app.call_from_thread(self._created, grant, preview)
+
+    def _created(self, grant: Grant, preview: str) -> None:
+        self.created = grant
+        self.changed("grant created")
+        self.reload()
+        self.app.push_screen(
+            ReportModal("Consent given", preview + "\n\n---\n\n" + receipt_markdown(grant))
+        )
+
+    def action_receipt(self) -> None:
+        grant = self._selected_grant()
+        if grant is not None:
+            self.app.push_screen(ReportModal("Consent receipt", receipt_markdown(grant)))
+
+    # --- export ---
+
+    def action_export(self) -> None:
+        grant = self._selected_grant()
+        if grant is not None:
+            self._prepare(self.vault, grant, self.coffre.clock())
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="prepare")
+    def _prepare(self, vault: Vault, grant: Grant, now: datetime) -> None:
+        plan = prepare(vault, grant.id, now=now)
+        self.app.call_from_thread(self._confirm_export, plan, now)
+
+    def _confirm_export(self, plan: ExportPlan, now: datetime) -> None:
+        recipient = self._recipient_name(plan.grant.recipient)
+        default = (
+            f"{''.join(c if c.isalnum() else '-' for c in recipient).strip('-')}-{now:%Y%m%d}.age"
+        )
+
+        def path_chosen(text: str | None) -> None:
+            if text:
+                panel = self.query_one("#sharing-progress", ProgressPanel)
+                panel.begin(f"Exporting to {recipient}…")
+                self._export(self.vault, plan.grant.id, Path(text).expanduser(), now, panel)
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.app.push_screen(
+                    PromptModal(
+                        "Write the bundle to",
+                        value=default,
+                        help="An age-encrypted file only the recipient can open.",
+                    ),
+                    path_chosen,
+                )
+
+        self.app.push_screen(
+            ConfirmModal(
+                f"Export to {recipient}?",
+                plan_markdown(plan, recipient).replace("**", ""),
+                confirm="Export",
+                danger=False,
+            ),
+            confirmed,
+        )
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="write")
+    def _export(
+        self, vault: Vault, grant_id: str, path: Path, now: datetime, panel: ProgressPanel
+    ) -> None:
+        try:
+            result = export_bundle(vault, grant_id, path, now=now, progress=panel.report)
+        finally:
+            self.app.call_from_thread(panel.end)
+        self.app.call_from_thread(self._exported, result)
+
+    def _exported(self, result: BundleResult) -> None:
+        self.last_export = result
+        self.changed("export")
+        self.reload()
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(result.manifest.get("counts", {}).items()))
+        self.app.push_screen(
+            ReportModal(
+                "Bundle exported",
+                f"- file: `{result.path}`\n- size: {fmt.size(result.size)}\n"
+                f"- SHA-256: `{result.sha256}`\n- bundle id: `{result.bundle_id}`\n"
+                f"- carried: {counts}\n\nThe export is recorded in the ledger.",
+            )
+        )
+
+    # --- revoke ---
+
+    def action_revoke(self) -> None:
+        grant = self._selected_grant()
+        if grant is None:
+            return
+        recipient = self._recipient_name(grant.recipient)
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._revoke(self.vault, grant.id, self.coffre.clock())
+
+        self.app.push_screen(
+            ConfirmModal(
+                f"Withdraw the grant to {recipient}?",
+                "No further export will be possible under it. A signed withdrawal and erasure "
+                "request naming every bundle sent is produced for the recipient.",
+                confirm="Withdraw",
+            ),
+            confirmed,
+        )
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="write")
+    def _revoke(self, vault: Vault, grant_id: str, now: datetime) -> None:
+        from vault import revocation
+
+        notice = revocation.revoke(vault, grant_id, now=now)
+        self.app.call_from_thread(self._revoked, notice, notice.text())
+
+    def _revoked(self, notice: object, text: str) -> None:
+        self.last_notice = notice
+        self.changed("revoke")
+        self.reload()
+        self.app.push_screen(
+            ReportModal("Grant withdrawn: the notice to send", f"```text\n{text}\n```")
+        )
+
+    # --- recipients ---
+
+    def action_add_recipient(self) -> None:
+        def named(name: str | None) -> None:
+            if not name:
+                return
+
+            def keyed(key: str | None) -> None:
+                if key:
+                    self._add_recipient(self.vault, name, key)
+
+            self.app.push_screen(
+                PromptModal(
+                    f"{name}'s age public key",
+                    placeholder="age1…",
+                    help="The recipient gives you this key; bundles are encrypted to it.",
+                ),
+                keyed,
+            )
+
+        self.app.push_screen(PromptModal("New recipient", placeholder="Name"), named)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="write")
+    def _add_recipient(self, vault: Vault, name: str, key: str) -> None:
+        consent.add_recipient(vault, name, key)
+        self.app.call_from_thread(self._recipient_added, name)
+
+    def _recipient_added(self, name: str) -> None:
+        self.changed("recipient added")
+        self.notify(f"{name} added.")
+        self.reload()
