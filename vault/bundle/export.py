@@ -382,9 +382,14 @@ class _HashingSink:
         self._out = out
         self.digest = hashlib.sha256()
         self.size = 0
+        self.error: BaseException | None = None  # pyrage replaces it with its own
 
     def write(self, data: bytes) -> int:
-        self._out.write(data)
+        try:
+            self._out.write(data)
+        except BaseException as exc:
+            self.error = exc
+            raise
         self.digest.update(data)
         self.size += len(data)
         return len(data)
@@ -421,8 +426,9 @@ def export_bundle(
         try:
             crypto.age_encrypt_stream(reader, sink, recipient.age_key)
         except crypto.CryptoFailure:
-            if reader.error is not None:
-                raise reader.error from None
+            for cause in (reader.error, sink.error):
+                if cause is not None:
+                    raise cause from None
             raise
 
     path: Path | None = None
