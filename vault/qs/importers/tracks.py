@@ -9,8 +9,9 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import IO
+from xml.parsers import expat
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
@@ -56,60 +57,107 @@ def _events(source: IO[bytes], name: str) -> Iterator[tuple[str, object]]:
         raise MalformedInput(f"{name}: not well-formed XML ({exc.msg})") from None
 
 
-def _point(elem: object, name: str, report: ReportIssue, index: int) -> RoutePoint | None:
-    """A trkpt (GPX) as a RoutePoint; reports and skips one with bad numbers or no time."""
-    get = elem.get  # type: ignore[attr-defined]
-    when = ele = None
-    for child in elem:  # type: ignore[attr-defined]
-        tag = _local(child.tag)
-        if tag == "time":
-            when = child.text
-        elif tag == "ele":
-            ele = child.text
-    try:
-        lat, lon = float(get("lat")), float(get("lon"))
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise ValueError
-        if when is None:
-            raise ValueError
-        t, _ = iso_ms(when)
-        return RoutePoint(t, lat, lon, float(ele) if ele else None)
-    except (TypeError, ValueError):
-        report(f"{name} point {index}", "track point with a bad position, elevation or time")
-        return None
+def _refuse_dtd(*_args: object) -> None:
+    raise _DtdRefused
 
 
-def gpx_points(source: IO[bytes], name: str, report: ReportIssue) -> list[RoutePoint]:
-    """Every track point of a GPX file, in file order (Apple Health workout routes)."""
-    return [p for _, pts in gpx_tracks(source, name, report) for p in pts]
+class _DtdRefused(Exception):
+    """A GPX file declared a DTD (where entity bombs live): refused before any expansion."""
+
+
+def _time_ms(text: str) -> int:
+    """A GPX `<time>`: `2019-06-11T22:00:42Z` fast, anything else ISO 8601 with an offset."""
+    if len(text) == 20 and text[19] == "Z" and text[10] == "T":
+        return round(datetime.fromisoformat(text[:19]).replace(tzinfo=UTC).timestamp() * 1000)
+    return iso_ms(text)[0]
 
 
 def gpx_tracks(
     source: IO[bytes], name: str, report: ReportIssue
 ) -> Iterator[tuple[str, list[RoutePoint]]]:
-    """Each GPX track as (type or "", points), every segment joined in order."""
-    kind = ""
+    """Each GPX track as (type or "", points), every segment joined in order.
+
+    Parsed with expat directly (GPX routes are most of an Apple export's files); a DTD is
+    refused outright, so no entity is ever declared or expanded.
+    """
+    parser = expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = _refuse_dtd
+    parser.EntityDeclHandler = _refuse_dtd
+    tracks: list[tuple[str, list[RoutePoint]]] = []
     points: list[RoutePoint] = []
-    depth_trk = False
+    kind = ""
+    point: dict[str, str] | None = None
+    field = ""  # the child of trkpt (or trk/type) whose text is being read
+    text: list[str] = []
+    values: dict[str, str] = {}
     index = 0
-    for event, elem in _events(source, name):
-        tag = _local(elem.tag)  # type: ignore[attr-defined]
-        if event == "start":
-            if tag == "trk":
-                depth_trk, kind, points = True, "", []
-            continue
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        nonlocal point, field, points, kind
+        tag = tag.rpartition(":")[2]
         if tag == "trkpt":
-            index += 1
-            p = _point(elem, name, report, index)
-            if p is not None:
-                points.append(p)
-            elem.clear()  # type: ignore[attr-defined]
-        elif tag == "type" and depth_trk:
-            kind = (elem.text or "").strip()  # type: ignore[attr-defined]
+            point = attrs
+            values.clear()
+        elif point is not None and tag in ("ele", "time"):
+            field = tag
+            text.clear()
+        elif tag == "type" and point is None:
+            field = "type"
+            text.clear()
         elif tag == "trk":
-            depth_trk = False
-            yield kind, points
-            elem.clear()  # type: ignore[attr-defined]
+            points, kind = [], ""
+
+    def chars(data: str) -> None:
+        if field:
+            text.append(data)
+
+    def end(tag: str) -> None:
+        nonlocal point, field, kind, index
+        tag = tag.rpartition(":")[2]
+        if field and tag == field:
+            if field == "type":
+                kind = "".join(text).strip()
+            else:
+                values[field] = "".join(text).strip()
+            field = ""
+        elif tag == "trkpt" and point is not None:
+            index += 1
+            try:
+                lat, lon = float(point["lat"]), float(point["lon"])
+                if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                    raise ValueError("position out of range")
+                ele = values.get("ele")
+                points.append(
+                    RoutePoint(_time_ms(values["time"]), lat, lon, float(ele) if ele else None)
+                )
+            except (KeyError, ValueError):
+                report(
+                    f"{name} point {index}", "track point with a bad position, elevation or time"
+                )
+            point = None
+        elif tag == "trk":
+            tracks.append((kind, points))
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = chars
+    try:
+        while block := source.read(1 << 16):
+            parser.Parse(block, False)
+            yield from tracks
+            tracks.clear()
+        parser.Parse(b"", True)
+        yield from tracks
+    except _DtdRefused:
+        raise MalformedInput(f"{name}: declares a DTD or entities, refused") from None
+    except expat.ExpatError as exc:
+        problem = expat.ErrorString(exc.code)
+        raise MalformedInput(f"{name} line {exc.lineno}: not well-formed XML ({problem})") from None
+
+
+def gpx_points(source: IO[bytes], name: str, report: ReportIssue) -> list[RoutePoint]:
+    """Every track point of a GPX file, in file order (Apple Health workout routes)."""
+    return [p for _, pts in gpx_tracks(source, name, report) for p in pts]
 
 
 def parse_gpx(
