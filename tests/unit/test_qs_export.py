@@ -252,12 +252,20 @@ def test_fhir_bundle_of_observations(fresh_vault: Vault) -> None:
     instant = obs[-1]
     assert instant["effectiveDateTime"] == "2024-03-01T08:30:00+01:00"
     assert "effectivePeriod" not in instant
-    # Re-exporting names every observation the same way.
+    # Ids are random: two recipients of the same samples cannot match them up by id.
     again = io.StringIO()
     export.export_fhir(fresh_vault, P, "steps", None, None, "raw", again, subject="Patient/p1")
-    assert [e["resource"]["id"] for e in json.loads(again.getvalue())["entry"]] == [
-        o["id"] for o in obs
-    ]
+    ids = {e["resource"]["id"] for e in json.loads(again.getvalue())["entry"]}
+    assert ids.isdisjoint(o["id"] for o in obs)
+
+
+def test_sources_can_be_left_out(fresh_vault: Vault) -> None:
+    _fill(fresh_vault)
+    for fn in (export.export_fhir, export.export_omh, export.export_csv):
+        out = io.StringIO()
+        assert fn(fresh_vault, P, "steps", None, None, "raw", out, include_sources=False) == 4
+        assert "iPhone" not in out.getvalue()
+        assert "Old App" not in out.getvalue()
 
 
 def test_fhir_aggregates_and_vital_signs(fresh_vault: Vault) -> None:

@@ -227,6 +227,8 @@ def csv_rows(
     metric: str,
     start: int | None = None,
     end: int | None = None,
+    *,
+    include_sources: bool = True,
 ) -> Iterator[list[str]]:
     """Raw samples as long-format rows (header first), streamed day by day."""
     yield [*COLUMNS, "device"]
@@ -241,8 +243,8 @@ def csv_rows(
             metric,
             value,
             unit,
-            s.source,
-            s.device,
+            s.source if include_sources else "",
+            s.device if include_sources else "",
         ]
 
 
@@ -286,10 +288,13 @@ def export_csv(  # noqa: PLR0917  (the positional signature bundles call)
     out: TextSink | IO[str],
     *,
     tz: str = "UTC",
+    include_sources: bool = True,
 ) -> int:
     """Write a metric as CSV: raw samples in the long format (granularity "raw") or
-    per-period aggregates (hour, day, week, month). Returns the number of rows."""
+    per-period aggregates (hour, day, week, month). Returns the number of rows.
+    `include_sources=False` leaves the source and device columns empty."""
     if granularity == "raw":
-        return write_rows(csv_rows(vault, persona_id, metric, start, end), out)
+        rows = csv_rows(vault, persona_id, metric, start, end, include_sources=include_sources)
+        return write_rows(rows, out)
     buckets = query.aggregate(vault, persona_id, metric, granularity, start=start, end=end, tz=tz)
     return write_rows(aggregate_rows(buckets, metric), out)

@@ -47,7 +47,6 @@ _VITAL_SIGNS: Final = frozenset(
     }
 )
 _ASLEEP: Final = frozenset(SLEEP_STAGES[s] for s in query.ASLEEP_STAGES)
-_NS: Final = uuid.UUID("6c1f6f0e-4f5b-4c36-9b1e-2f1c0a8e7d11")
 
 
 def _check_granularity(granularity: str) -> None:
@@ -55,9 +54,10 @@ def _check_granularity(granularity: str) -> None:
         raise InvalidParameter(f"granularity must be one of {', '.join(GRANULARITIES)}")
 
 
-def _stable_id(*parts: object) -> str:
-    """A deterministic UUID for an exported item, so a re-export names it the same way."""
-    return str(uuid.uuid5(_NS, "\x1f".join(str(p) for p in parts)))
+def _new_id() -> str:
+    """A random UUID for an exported item: ids derived from the data would let two
+    recipients of the same samples match them up beyond what the data itself shows."""
+    return str(uuid.uuid4())
 
 
 @dataclass(frozen=True)
@@ -83,13 +83,14 @@ def _points(  # noqa: PLR0917
     end: int | None,
     granularity: str,
     tz: str,
+    include_sources: bool = True,
 ) -> Iterator[_Point]:
     _check_granularity(granularity)
     query.check_metric(metric)
     kind = "rate" if metric.startswith(UNKNOWN_PREFIX) else metrics.get(metric).aggregation
     if granularity == "raw":
         for s in query.samples(vault, persona_id, metric, start, end):
-            yield _sample_point(s)
+            yield _sample_point(s) if include_sources else _sample_point(s, anonymous=True)
         return
     for b in query.aggregate(vault, persona_id, metric, granularity, start=start, end=end, tz=tz):
         stat = "average" if kind == "rate" else "sum"
@@ -97,8 +98,8 @@ def _points(  # noqa: PLR0917
         yield _Point(b.start, b.end, b.offset_min, value, b.unit, "", b.count, b.stages, stat)
 
 
-def _sample_point(s: Sample) -> _Point:
-    return _Point(s.start, s.end, s.offset_min, s.value, s.unit, s.source)
+def _sample_point(s: Sample, *, anonymous: bool = False) -> _Point:
+    return _Point(s.start, s.end, s.offset_min, s.value, s.unit, "" if anonymous else s.source)
 
 
 class _JsonArrayWriter:
@@ -141,7 +142,7 @@ def observation(metric: str, p: _Point, subject: str | None = None) -> dict[str,
     category = "vital-signs" if metric in _VITAL_SIGNS else "activity"
     obs: dict[str, Any] = {
         "resourceType": "Observation",
-        "id": _stable_id(metric, p.start, p.end, p.value, p.source, p.statistic),
+        "id": _new_id(),
         "status": "final",
         "category": [{"coding": [{"system": OBS_CATEGORY, "code": category}]}],
         "code": _code(metric),
@@ -186,11 +187,16 @@ def export_fhir(  # noqa: PLR0917  (the positional signature bundles call)
     *,
     tz: str = "UTC",
     subject: str | None = None,
+    include_sources: bool = True,
 ) -> int:
-    """Write a FHIR R4 Bundle (type collection) of Observations; return how many."""
-    points = _points(vault, persona_id, metric, start, end, granularity, tz)
+    """Write a FHIR R4 Bundle (type collection) of Observations; return how many.
+
+    `subject` becomes each Observation's subject reference; `include_sources=False` leaves
+    out source names (which often carry a person's name, as in "Ana's iPhone").
+    """
+    points = _points(vault, persona_id, metric, start, end, granularity, tz, include_sources)
     first = next(points, None)  # validate the arguments before writing anything
-    bundle_id = _stable_id("bundle", persona_id, metric, start, end, granularity)
+    bundle_id = _new_id()
     prefix = (
         '{"resourceType": "Bundle", "id": "' + bundle_id + '", "type": "collection", '
         '"timestamp": "' + dt.datetime.now(dt.UTC).isoformat(timespec="seconds") + '", "entry": ['
@@ -284,7 +290,7 @@ def data_point(metric: str, p: _Point, created: str) -> dict[str, Any]:
     """A complete Open mHealth data point (header and body)."""
     ns, name, version, _, _ = OMH_SCHEMAS[metric]
     header: dict[str, Any] = {
-        "id": _stable_id(metric, p.start, p.end, p.value, p.source, p.statistic),
+        "id": _new_id(),
         "creation_date_time": created,
         "schema_id": {"namespace": ns, "name": name, "version": version},
     }
@@ -303,16 +309,18 @@ def export_omh(  # noqa: PLR0917  (the positional signature bundles call)
     out: TextSink | IO[str],
     *,
     tz: str = "UTC",
+    include_sources: bool = True,
 ) -> int:
     """Write a JSON array of Open mHealth / IEEE 1752.1 data points; return how many.
 
-    InvalidParameter for a metric no Open mHealth or IEEE schema describes.
+    InvalidParameter for a metric no Open mHealth or IEEE schema describes;
+    `include_sources=False` leaves out source names.
     """
     if metric not in OMH_SCHEMAS:
         raise InvalidParameter(
             f"no Open mHealth schema for {metric}; these have one: {', '.join(OMH_SCHEMAS)}"
         )
-    points = _points(vault, persona_id, metric, start, end, granularity, tz)
+    points = _points(vault, persona_id, metric, start, end, granularity, tz, include_sources)
     first = next(points, None)
     created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     writer = _JsonArrayWriter(out, "[", "]\n")
