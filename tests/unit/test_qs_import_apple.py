@@ -231,7 +231,10 @@ def test_workout_events_statistics_and_activity(tmp_path: Path) -> None:
     assert workout.activity == "traditional_strength_training"
     assert workout.energy_kcal == pytest.approx(200 / 4.184)  # nested activity not counted twice
     assert [(e.kind, e.end - e.start) for e in workout.events] == [("pause", 30_000)]
-    assert workout.metadata == (("HKIndoorWorkout", "1"),)
+    assert workout.metadata == (
+        ("HKIndoorWorkout", "1"),
+        ("HeartRate.average", "120 count/min"),
+    )
     assert workout.duration_s == 1800
 
 

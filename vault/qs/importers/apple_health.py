@@ -331,6 +331,8 @@ def _parse_raw(
     skipped = stats["clinical"]
     if skipped:
         note(f"{skipped} clinical records, audiograms or prescriptions were not imported")
+    if stats["me"]:
+        note("the profile characteristics (birth date, sex, blood type) were not imported")
     if not stats["root"]:
         raise MalformedInput(f"{name}: not an Apple Health export (no <HealthData> element)")
 
@@ -411,7 +413,7 @@ def _make_parser(
     types: dict[str, _Metric] = {}
     devices: dict[str, str] = {}
     sources: dict[str, str] = {}
-    stats = {"nested": 0, "clinical": 0, "root": 0}
+    stats = {"nested": 0, "clinical": 0, "root": 0, "me": 0}
     append = out.append
 
     def lineno() -> int:
@@ -570,7 +572,13 @@ def _make_parser(
                     report(where("WorkoutEvent"), "event with a bad date or duration: skipped")
         elif tag == "WorkoutStatistics":
             total = _STAT_TOTALS.get(a.get("type", ""))
-            if workout is not None and not in_activity and total is not None:
+            if workout is not None and not in_activity and total is None:
+                # Other statistics (heart rate average, min, max...) stay with the workout.
+                short = a.get("type", "").removeprefix("HKQuantityTypeIdentifier")
+                for key in ("sum", "average", "minimum", "maximum"):
+                    if key in a:
+                        w_md.append((f"{short}.{key}", f"{a[key]} {a.get('unit', '')}".strip()))
+            elif workout is not None and not in_activity and total is not None:
                 table = _LENGTH_M if total == "distance" else _ENERGY_KCAL
                 try:
                     value = _scaled(a.get("sum"), a.get("unit", ""), table)
@@ -609,6 +617,8 @@ def _make_parser(
             stats["clinical"] += 1
         elif tag == "HealthData":
             stats["root"] = 1
+        elif tag == "Me":
+            stats["me"] = 1
 
     def _summary(a: dict[str, str]) -> None:
         day = a.get("dateComponents", "")
