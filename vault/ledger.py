@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final
 
 from vault.errors import TamperedRecord
@@ -80,6 +80,7 @@ class BundleRecord:
     attributes: tuple[str, ...] = ()
     identity_sha256: str | None = None
     files: int = 0
+    seq: int = 0  # order of the exports in this vault (several may share one second)
     record_id: str = field(default="", compare=False)
 
     def as_dict(self) -> dict[str, Any]:
@@ -98,6 +99,7 @@ class BundleRecord:
             "attributes": list(self.attributes),
             "identity_sha256": self.identity_sha256,
             "files": self.files,
+            "seq": self.seq,
         }
 
     @classmethod
@@ -119,6 +121,7 @@ class BundleRecord:
                 attributes=tuple(d.get("attributes", ())),
                 identity_sha256=d.get("identity_sha256"),
                 files=int(d.get("files", 0)),
+                seq=int(d.get("seq", 0)),
                 record_id=rec.id,
             )
         except (ValueError, KeyError, TypeError) as exc:
@@ -137,8 +140,9 @@ def _terms(b: BundleRecord) -> list[tuple[str, str]]:
     return terms
 
 
-def record_export(txn: Txn, bundle: BundleRecord) -> str:
+def record_export(vault: Vault, txn: Txn, bundle: BundleRecord) -> str:
     """Store one export (inside the caller's transaction) and audit it with ids and counts."""
+    bundle = replace(bundle, seq=vault.store.count(KIND) + 1)
     body = bundle.as_dict()
     body["v"] = _RECORD_VERSION
     rid = txn.put(
@@ -162,9 +166,7 @@ def record_export(txn: Txn, bundle: BundleRecord) -> str:
 
 
 def _sorted(records: Iterable[Record]) -> list[BundleRecord]:
-    return sorted(
-        (BundleRecord.from_record(r) for r in records), key=lambda b: (b.time, b.bundle_id)
-    )
+    return sorted((BundleRecord.from_record(r) for r in records), key=lambda b: (b.time, b.seq))
 
 
 def all_bundles(vault: Vault) -> list[BundleRecord]:

@@ -367,7 +367,7 @@ class _Build:
             files=len(self.written),
         )
         with self.vault.store.write() as txn:
-            ledger.record_export(txn, record)
+            ledger.record_export(self.vault, txn, record)
             if finalize is not None:
                 finalize()
 
