@@ -153,3 +153,23 @@ def test_issue_list_is_bounded(fresh_vault: Vault, monkeypatch: pytest.MonkeyPat
             w.issue(f"line {i}", "bad")
     assert len(w.summary.errors) == 3
     assert w.summary.notes == ["2 more problems were counted but not listed"]
+
+
+def test_failure_while_committing_rolls_back(
+    fresh_vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(cols: chunks.Columns) -> bytes:
+        raise OSError("disk full")
+
+    with ingest.QSWriter(fresh_vault, P) as w:
+        w.add(hr(1))
+    before = fresh_vault.store.counts()
+    monkeypatch.setattr(chunks, "encode", broken)
+    with pytest.raises(OSError, match="disk full"), ingest.QSWriter(fresh_vault, P) as w2:
+        w2.add(hr(2))
+    monkeypatch.undo()
+    assert fresh_vault.store.counts() == before
+    assert len(stored(fresh_vault, "heart_rate")) == 1
+    with ingest.QSWriter(fresh_vault, P) as w3:  # the vault is usable afterwards
+        w3.add(hr(2))
+    assert w3.summary.added == 1
