@@ -412,6 +412,7 @@ def _make_parser(
     times = AppleTimes()
     types: dict[str, _Metric] = {}
     devices: dict[str, str] = {}
+    clean_devices: dict[str, str] = {}
     sources: dict[str, str] = {}
     stats = {"nested": 0, "clinical": 0, "root": 0, "me": 0}
     append = out.append
@@ -486,13 +487,17 @@ def _make_parser(
                 v *= 100.0
         dev = a.get("device", "")
         if dev:
-            if dev.startswith("<<HKDevice: "):
-                dev = dev[dev.find(">, ") + 3 : -1]
+            # Keyed by the raw string (object addresses repeat within an export); the value
+            # is one shared string without the address, so the writer sees few distinct ones.
             d = devices.get(dev)
             if d is None:
-                if len(devices) > 10_000:
+                clean = device_name(dev)
+                if len(clean_devices) > 10_000:
+                    clean_devices.clear()
+                d = clean_devices.setdefault(clean, clean)
+                if len(devices) > 50_000:
                     devices.clear()
-                d = devices[dev] = dev
+                devices[dev] = d
             dev = d
         source = a.get("sourceName", "")
         src = sources.get(source)
