@@ -6,6 +6,8 @@ import io
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vault.core import Vault
 from vault.errors import MalformedInput
@@ -55,6 +57,7 @@ def test_import_reads_every_kind_of_row(fresh_vault: Vault, tmp_path: Path) -> N
         ("2024-03-01T10:00:00Z,,,1,count,x", "line 3, column 3 (metric): empty"),
         ("2024-03-01T10:00:00Z,,sleep,nap,,x", "column 4 (value)"),
         ("2024-03-01T10:00:00Z,,steps,1", "line 3: 4 fields, the header has 6"),
+        ("0001-01-01T00:00:00Z,,steps,1,count,x", "column 1 (start): outside the years"),
     ],
 )
 def test_bad_row_names_line_and_column_and_changes_nothing(
@@ -120,6 +123,51 @@ def test_export_aggregates(fresh_vault: Vault) -> None:
     assert out.getvalue().splitlines() == [
         "start,end,metric,count,sum,min,avg,max,unit",
         "2024-03-01T00:00:00+01:00,2024-03-02T00:00:00+01:00,steps,2,817,5,408.5,812,{steps}",
+    ]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=300))
+def test_any_text_parses_or_fails_cleanly(text: str) -> None:
+    """Whatever the bytes, the parser yields samples or raises MalformedInput, nothing else."""
+    body = "start,end,metric,value,unit,source\n" + text
+    try:
+        for _, sample in csvfmt.parse_rows(io.StringIO(body, newline="")):
+            assert sample.start <= sample.end
+    except MalformedInput as exc:
+        assert "line" in exc.message or "empty" in exc.message
+
+
+_ROWS = st.lists(
+    st.tuples(
+        st.integers(0, 4_000_000_000_000),
+        st.integers(0, 10_000_000),
+        st.sampled_from(["steps", "heart_rate", "body_mass", "x:custom thing"]),
+        st.floats(0, 1e6, allow_nan=False),
+        st.sampled_from(["", "Apple Watch", 'Quote "me", please', "Ünïcode"]),
+        st.integers(-720, 840),
+    ),
+    max_size=20,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(_ROWS)
+def test_rows_written_are_read_back(rows: list[tuple[int, int, str, float, str, int]]) -> None:
+    import csv
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(csvfmt.COLUMNS)
+    for start, dur, metric, value, source, offset in rows:
+        writer.writerow(
+            [query.iso(start, offset), query.iso(start + dur, offset), metric,
+             csvfmt.number(value), "", source]
+        )  # fmt: skip
+    out.seek(0)
+    got = [s for _, s in csvfmt.parse_rows(out)]
+    assert [(s.start, s.end, s.metric, s.value, s.source, s.offset_min) for s in got] == [
+        (a, a + d, m, v, src, o) for a, d, m, v, src, o in rows
     ]
 
 

@@ -27,6 +27,7 @@ from typing import IO, TYPE_CHECKING, Any, Final, Protocol
 from vault.errors import InvalidParameter, MalformedInput
 from vault.progress import Progress, ProgressCallback
 from vault.qs import metrics, query
+from vault.qs.ingest import MAX_MS, MIN_MS
 from vault.qs.model import (
     SLEEP_STAGE_NAMES,
     SLEEP_STAGES,
@@ -133,6 +134,8 @@ def _sample(
         start, offset = _instant(row[pos["start"]].strip())
     except ValueError:
         raise _RowError("start", "not an ISO 8601 date-time with a UTC offset") from None
+    if not MIN_MS <= start < MAX_MS:
+        raise _RowError("start", "outside the years 1900 to 2199")
     end_text = row[pos["end"]].strip()
     if end_text:
         try:
@@ -141,6 +144,8 @@ def _sample(
             raise _RowError("end", "not an ISO 8601 date-time with a UTC offset") from None
         if end < start:
             raise _RowError("end", "before start")
+        if end >= MAX_MS:
+            raise _RowError("end", "outside the years 1900 to 2199")
     else:
         end = start
     unit = row[pos["unit"]].strip()

@@ -38,8 +38,8 @@ MAX_PENDING: Final = 200_000  # buffered samples across all buffers before cold 
 MAX_BUFFERS: Final = 4_000  # open (metric, day) buffers before cold ones flush
 MAX_CHUNK_BUFFER: Final = 50_000  # one buffer flushes on its own past this size
 MAX_LISTED_ISSUES: Final = 1_000  # problems listed one by one; beyond, only counted
-_MIN_MS: Final = -2_208_988_800_000  # 1900-01-01
-_MAX_MS: Final = 7_258_118_400_000  # 2200-01-01
+MIN_MS: Final = -2_208_988_800_000  # 1900-01-01: earlier instants are mistakes
+MAX_MS: Final = 7_258_118_400_000  # 2200-01-01
 WORKOUT_METRIC: Final = "workout"
 
 
@@ -216,7 +216,7 @@ class QSWriter:
                 self.issue(f"{metric} sample at {sample.start} ms", problem)
                 return
         start, end, value = sample.start, sample.end, sample.value
-        if not (_MIN_MS <= start <= end <= _MAX_MS) or not math.isfinite(value):
+        if not (MIN_MS <= start <= end <= MAX_MS) or not math.isfinite(value):
             self.issue(f"{metric} sample at {start} ms", "impossible time range or value")
             return
         if conv[0] != 1.0 or conv[1] != 0.0:
@@ -341,7 +341,7 @@ class QSWriter:
         """Store a workout (with its events and route) unless the same one is already stored."""
         txn = self._require_txn()
         w = workout
-        if not (_MIN_MS <= w.start <= w.end <= _MAX_MS):
+        if not (MIN_MS <= w.start <= w.end <= MAX_MS):
             self.issue(f"workout at {w.start} ms", "impossible time range")
             return
         dedup = f"{self.persona_id}:{w.activity}:{w.start}:{w.end}:{w.source}"
