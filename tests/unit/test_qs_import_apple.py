@@ -459,3 +459,40 @@ def test_localised_export_name(tmp_path: Path) -> None:
     assert len(items) == 1 and issues == []
     assert pick_export_xml(["a/export_cda.xml", "a/export.xml", "a/Other.xml"]) == "a/export.xml"
     assert pick_export_xml(["a/export_cda.xml", "a/electrocardiograms/x.csv"]) is None
+
+
+def _children() -> list[str]:
+    tasks = Path("/proc/self/task")
+    return [c for t in tasks.iterdir() for c in (t / "children").read_text().split()]
+
+
+def test_failure_while_storing_stops_the_helper_and_rolls_back(
+    fresh_vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not Path("/proc/self/task").is_dir():
+        pytest.skip("needs /proc to list child processes")
+    body = "".join(  # more than the pipe and the reader's buffer hold: the helper must wait
+        rec("HKQuantityTypeIdentifierStepCount", "5", f"2023-02-{d:02d} {h:02d}:{m:02d}:00 +0000")
+        for d in range(1, 29)
+        for h in range(24)
+        for m in range(0, 60, 2)
+    )
+    path = write(tmp_path, export(body))
+    from vault.qs.ingest import QSWriter
+
+    real_add = QSWriter.add
+    calls = 0
+
+    def failing_add(self: QSWriter, sample: Sample) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 100:
+            raise RuntimeError("disk full")
+        real_add(self, sample)
+
+    monkeypatch.setattr(QSWriter, "add", failing_add)
+    before = fresh_vault.store.counts()
+    with pytest.raises(RuntimeError, match="disk full"):
+        import_apple_health(fresh_vault, P, path, parallel=True)
+    assert _children() == []
+    assert fresh_vault.store.counts() == before

@@ -125,14 +125,22 @@ def feed(
     # events have no total and would fight over the same line.
     with QSWriter(vault, persona_id) as writer:
         add, add_workout, add_summary = writer.add, writer.add_workout, writer.add_summary
-        for item in items(writer.issue, notes.append):
-            kind = type(item)
-            if kind is Sample:
-                add(item)  # type: ignore[arg-type]
-            elif kind is Workout:
-                add_workout(item)  # type: ignore[arg-type]
-            else:
-                add_summary(item)  # type: ignore[arg-type]
+        # Closed explicitly: a failure while storing stops the parser (and its helper
+        # process) at once, not when the traceback that holds this frame is freed.
+        parsed = items(writer.issue, notes.append)
+        try:
+            for item in parsed:
+                kind = type(item)
+                if kind is Sample:
+                    add(item)  # type: ignore[arg-type]
+                elif kind is Workout:
+                    add_workout(item)  # type: ignore[arg-type]
+                else:
+                    add_summary(item)  # type: ignore[arg-type]
+        finally:
+            close = getattr(parsed, "close", None)
+            if close is not None:
+                close()
     summary = writer.summary
     summary.notes.extend(notes)
     if time_zone is not None:
