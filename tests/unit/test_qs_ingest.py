@@ -173,3 +173,20 @@ def test_failure_while_committing_rolls_back(
     with ingest.QSWriter(fresh_vault, P) as w3:  # the vault is usable afterwards
         w3.add(hr(2))
     assert w3.summary.added == 1
+
+
+def test_failure_on_enter_releases_the_transaction(
+    fresh_vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vault.errors import TamperedRecord
+
+    def damaged(*args: object) -> None:
+        raise TamperedRecord("qs.catalog record")
+
+    monkeypatch.setattr(catalog, "load_catalog", damaged)
+    with pytest.raises(TamperedRecord), ingest.QSWriter(fresh_vault, P):
+        pass
+    monkeypatch.undo()
+    with ingest.QSWriter(fresh_vault, P) as w:
+        w.add(hr(1))
+    assert w.summary.added == 1

@@ -122,9 +122,17 @@ class QSWriter:
     # --- transaction ---
 
     def __enter__(self) -> QSWriter:
-        self._cm = self.vault.store.write()
-        self._txn = self._cm.__enter__()
-        self._catalog_id, self._catalog = catalog.load_catalog(self.vault.store, self.persona_id)
+        cm = self.vault.store.write()
+        self._txn = cm.__enter__()
+        try:
+            self._catalog_id, self._catalog = catalog.load_catalog(
+                self.vault.store, self.persona_id
+            )
+        except BaseException as failure:
+            self._txn = None
+            if not cm.__exit__(type(failure), failure, failure.__traceback__):
+                raise
+        self._cm = cm
         self._progress.start(None)
         return self
 
@@ -137,18 +145,21 @@ class QSWriter:
         cm, self._cm = self._cm, None
         if cm is None:
             return
-        if exc_type is None:
-            try:
-                self._finish()
-            except BaseException as failure:
-                if not cm.__exit__(type(failure), failure, failure.__traceback__):
-                    raise
-                return
-            cm.__exit__(None, None, None)
-        else:
-            cm.__exit__(exc_type, exc, tb)
-        self._bufs.clear()
-        self._txn = None
+        try:
+            if exc_type is None:
+                try:
+                    self._finish()
+                except BaseException as failure:
+                    if not cm.__exit__(type(failure), failure, failure.__traceback__):
+                        raise
+                    return
+                cm.__exit__(None, None, None)
+            else:
+                cm.__exit__(exc_type, exc, tb)
+        finally:
+            self._bufs.clear()
+            self._last_key = None
+            self._txn = None
 
     def _finish(self) -> None:
         for key in list(self._bufs):
