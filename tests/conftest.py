@@ -38,4 +38,4 @@ def samples() -> Path:
 
 def raw_vault_bytes(path: Path) -> bytes:
     """Every byte of every file in a vault directory (for forensic assertions)."""
-    return b"".join(p.read_bytes() for p in sorted(path.iterdir()) if p.is_file())
+    return b"".join(p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file())

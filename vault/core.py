@@ -18,6 +18,7 @@ from typing import Any
 
 from vault import crypto, keys
 from vault.audit import AuditEntry
+from vault.blobs import DIR_NAME as BLOBS_DIR
 from vault.errors import (
     DamagedDatabase,
     InvalidParameter,
@@ -145,6 +146,7 @@ class Vault:
             for suffix in ("", "-wal", "-shm"):
                 (path / (DB_NAME + suffix)).unlink(missing_ok=True)
             raise
+        (path / BLOBS_DIR).mkdir(mode=0o700, exist_ok=True)
         _tighten_modes(path)
         info = HeaderInfo(path, FORMAT_VERSION, vault_id.hex(), profile)
         vault = cls(path, Store(conn, ring, db), info)
@@ -193,6 +195,7 @@ class Vault:
             store.state()
             if strict:
                 store.verify_records()
+            store.finish_removals()
         except sqlite3.OperationalError as exc:
             conn.close()
             raise VaultBusy from exc

@@ -403,6 +403,7 @@ def forget(
             targets=[t.kind for t in plan.targets],
             **{k: v for k, v in plan.counts.items() if k != "content_bytes"},
         )
+    vault.store.collect_garbage()  # leftovers of any interrupted write go too
     wal_truncated = vault.store.reclaim()
     report.advance()
     report.finish()

@@ -7,7 +7,8 @@ Tables (docs/vault-format.md describes every field):
     records  one row per record: random id, blind index of its kind, version, wrapped record
              key, sealed envelope (kind, lookup terms, blob references, body)
     terms    blind index -> record id, for lookups by value
-    chunks   the sealed 64 KiB chunks of large blobs
+    blobs    id, chunk count and size of every blob; the sealed chunks themselves are files
+             under `blobs/` (vault/blobs.py), so large files are written once, not twice
     audit    the sealed, hash-chained audit entries
 
 Writes happen in `Store.write()` transactions (BEGIN IMMEDIATE): other processes wait, the
@@ -20,7 +21,6 @@ detects.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import sqlite3
@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Final
 
 from vault import audit, crypto
+from vault.blobs import BlobFiles
 from vault.crypto import CryptoFailure
 from vault.errors import (
     AuditChainBroken,
@@ -67,13 +68,12 @@ CREATE TABLE records (
 CREATE INDEX records_kind ON records (kind);
 CREATE TABLE terms (term BLOB NOT NULL, id BLOB NOT NULL, PRIMARY KEY (term, id)) WITHOUT ROWID;
 CREATE INDEX terms_id ON terms (id);
-CREATE TABLE chunks (
-    rowid INTEGER PRIMARY KEY,
-    blob BLOB NOT NULL,
-    seq INTEGER NOT NULL,
-    data BLOB NOT NULL,
-    UNIQUE (blob, seq)
-);
+CREATE TABLE blobs (
+    id BLOB PRIMARY KEY,
+    chunks INTEGER NOT NULL,
+    size INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE doomed (id BLOB PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE audit (seq INTEGER PRIMARY KEY, data BLOB NOT NULL);
 """
 
@@ -308,6 +308,7 @@ class Store:
         self._conn = conn
         self._ring = ring
         self.path = path
+        self.blobs = BlobFiles(path.parent)
         self._lock = threading.RLock()
         self._txn: Txn | None = None
         self._txn_thread: int | None = None
@@ -344,7 +345,15 @@ class Store:
                     self._conn.execute("ROLLBACK")
                 # The transaction may have rotated the in-memory epoch: reload it from disk.
                 self._ring.epoch_key = b""
+                for blob_id in txn_created(self._txn):
+                    with contextlib.suppress(OSError):
+                        self.blobs.remove(blob_id)
                 raise
+            else:
+                # Files go only once nothing refers to them any more. The same commit listed
+                # them in `doomed`, so a crash before they are gone is finished at next open.
+                if txn_doomed(self._txn):
+                    self.finish_removals()
             finally:
                 self._txn, self._txn_thread = None, None
 
@@ -501,23 +510,35 @@ class Store:
 
     def read_blob(self, ref: BlobRef) -> Iterator[bytes]:
         """Yield the plaintext chunks of a blob, each authenticated, in constant memory."""
-        opener = crypto.BlobOpener(ref.key, self._ring.blob_aad(ref.id))
-        seq = 0
-        while seq < ref.chunks:
-            rows = self._query(
-                "SELECT seq, data FROM chunks WHERE blob=? AND seq>=? ORDER BY seq LIMIT 16",
-                (ref.id, seq),
-            )
-            if not rows:
-                raise TamperedRecord("a blob is missing chunks")
-            for found, data in rows:
-                if found != seq or seq >= ref.chunks:
-                    raise TamperedRecord("a blob's chunks are missing or extra")
-                try:
-                    yield opener.open_chunk(seq, data, last=seq == ref.chunks - 1)
-                except CryptoFailure:
-                    raise TamperedRecord("blob chunk") from None
-                seq += 1
+        return self.blobs.read(ref.id, ref.key, self._ring.blob_aad(ref.id), ref.chunks)
+
+    def finish_removals(self) -> None:
+        """Remove the blob files of committed deletions (`doomed`), then forget the list."""
+        with self._lock:
+            doomed = [bytes(b) for (b,) in self._query("SELECT id FROM doomed")]
+            if not doomed:
+                return
+            for blob_id in doomed:
+                self.blobs.remove(blob_id)
+            # If the vault is busy, the next open finishes this (idempotent) job.
+            with contextlib.suppress(sqlite3.OperationalError):
+                self._conn.executemany("DELETE FROM doomed WHERE id=?", [(b,) for b in doomed])
+
+    def collect_garbage(self) -> int:
+        """Remove blob files no record refers to (left by a crash); return how many.
+
+        Runs under the write lock, so no other process is between writing a blob file and
+        committing the record that refers to it.
+        """
+        removed = 0
+        with self.write() as txn:
+            known = {bytes(b) for (b,) in txn._exec("SELECT id FROM blobs").fetchall()}
+            doomed = set(txn_doomed(txn))
+            for blob_id, path in list(self.blobs.present()):
+                if blob_id is None or (blob_id not in known and blob_id not in doomed):
+                    self.blobs.discard(path)
+                    removed += 1
+        return removed
 
     # --- integrity ---
 
@@ -580,9 +601,20 @@ class Store:
             if len(rows) < _BATCH:
                 break
             last = rows[-1][0]
-        orphans = {b for (b,) in self._query("SELECT DISTINCT blob FROM chunks")} - referenced
-        if orphans:
-            problems.append(Problem("blobs", f"{len(orphans)} blob(s) belong to no record"))
+        listed = {bytes(b) for (b,) in self._query("SELECT id FROM blobs")}
+        files = {b for b, _ in self.blobs.present()}
+        if listed - referenced:
+            problems.append(
+                Problem("blobs", f"{len(listed - referenced)} blob(s) belong to no record")
+            )
+        if files - listed:
+            problems.append(
+                Problem(
+                    "blobs",
+                    f"{len(files - listed)} leftover blob file(s) "
+                    "from an interrupted write (removed by the next forget)",
+                )
+            )
         try:
             for _ in self.audit_entries():
                 pass
@@ -630,7 +662,8 @@ class Store:
         """Row counts per table (sizes, no metadata)."""
         return {
             "records": self._query("SELECT count(*) FROM records")[0][0],
-            "blob_chunks": self._query("SELECT count(*) FROM chunks")[0][0],
+            "blobs": self._query("SELECT count(*) FROM blobs")[0][0],
+            "blob_chunks": self._query("SELECT coalesce(sum(chunks), 0) FROM blobs")[0][0],
             "audit_entries": self._query("SELECT count(*) FROM audit")[0][0],
         }
 
@@ -648,6 +681,8 @@ class Txn:
     store: Store
     state: VaultState
     _dirty: bool = field(default=False)
+    _created: list[bytes] = field(default_factory=list)  # blob files to drop on rollback
+    _doomed: list[bytes] = field(default_factory=list)  # blob files to drop after commit
 
     @property
     def _conn(self) -> sqlite3.Connection:
@@ -768,38 +803,26 @@ class Txn:
         progress: ProgressCallback | None = None,
         total: int | None = None,
     ) -> BlobRef:
-        """Stream a blob into sealed 64 KiB chunks; memory stays constant whatever its size."""
+        """Stream a blob into sealed 64 KiB chunks; memory stays constant whatever its size.
+
+        The blob's file is on disk when this returns; it belongs to the vault once the
+        transaction commits (on rollback it is removed).
+        """
         blob_id = crypto.random_bytes(16)
         key = crypto.new_key()
-        sealer = crypto.BlobSealer(key, self._ring.blob_aad(blob_id))
-        sha = hashlib.sha256()
-        report = Progress("write", progress)
-        report.start(total)
-        size = 0
-        seq = 0
-        pending: bytes | None = None
-        for piece in _rechunk(source):
-            if pending is not None:
-                self._exec(
-                    "INSERT INTO chunks (blob, seq, data) VALUES (?, ?, ?)",
-                    (blob_id, seq, sealer.seal_chunk(pending, last=False)),
-                )
-                seq += 1
-            pending = piece
-            sha.update(piece)
-            size += len(piece)
-            report.advance(len(piece))
-        # An empty blob is one empty last chunk, so truncation to nothing is still detected.
-        self._exec(
-            "INSERT INTO chunks (blob, seq, data) VALUES (?, ?, ?)",
-            (blob_id, seq, sealer.seal_chunk(pending or b"", last=True)),
+        self._created.append(blob_id)
+        chunks, size, sha = self.store.blobs.write(
+            blob_id, key, self._ring.blob_aad(blob_id), source, progress=progress, total=total
         )
-        report.finish()
+        self._exec("INSERT INTO blobs (id, chunks, size) VALUES (?, ?, ?)", (blob_id, chunks, size))
         self._dirty = True
-        return BlobRef(blob_id, key, seq + 1, size, sha.hexdigest())
+        return BlobRef(blob_id, key, chunks, size, sha)
 
     def delete_blob(self, ref: BlobRef) -> None:
-        self._exec("DELETE FROM chunks WHERE blob=?", (ref.id,))
+        """Forget a blob: its row now, its file (zeroed, then unlinked) after the commit."""
+        self._exec("DELETE FROM blobs WHERE id=?", (ref.id,))
+        self._exec("INSERT OR IGNORE INTO doomed (id) VALUES (?)", (ref.id,))
+        self._doomed.append(ref.id)
         self._dirty = True
 
     def audit(self, action: str, **details: Any) -> None:
@@ -813,7 +836,9 @@ class Txn:
     def wipe_all(self) -> int:
         """Delete every record, lookup term and blob chunk (the audit log stays)."""
         (n,) = self._exec("SELECT count(*) FROM records").fetchone()
-        for table in ("records", "terms", "chunks"):
+        self._doomed.extend(bytes(b) for (b,) in self._exec("SELECT id FROM blobs").fetchall())
+        self._exec("INSERT OR IGNORE INTO doomed (id) SELECT id FROM blobs")
+        for table in ("records", "terms", "blobs"):
             self._exec(f"DELETE FROM {table}")
         self.state.digest = 0
         self.state.kinds.clear()
@@ -861,28 +886,9 @@ class Txn:
             self._dirty = False
 
 
-def _rechunk(source: BinaryIO | Iterable[bytes]) -> Iterator[bytes]:
-    """Yield exactly CHUNK_SIZE pieces (the last may be shorter) from a file or an iterable."""
-    size = crypto.CHUNK_SIZE
-    if hasattr(source, "read"):
-        reader: BinaryIO = source  # type: ignore[assignment]
-        buf = b""
-        while True:
-            data = reader.read(size - len(buf))
-            if not data:
-                break
-            buf += data
-            if len(buf) == size:
-                yield buf
-                buf = b""
-        if buf:
-            yield buf
-        return
-    acc = bytearray()
-    for piece in source:
-        acc += piece
-        while len(acc) >= size:
-            yield bytes(acc[:size])
-            del acc[:size]
-    if acc:
-        yield bytes(acc)
+def txn_created(txn: Txn | None) -> list[bytes]:
+    return list(txn._created) if txn is not None else []
+
+
+def txn_doomed(txn: Txn | None) -> list[bytes]:
+    return list(txn._doomed) if txn is not None else []

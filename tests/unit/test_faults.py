@@ -84,19 +84,20 @@ def test_concurrent_writers_lose_nothing(vault_dir: Path) -> None:
 
 def test_wrong_passphrase_changes_nothing(vault_dir: Path) -> None:
     Vault.create(vault_dir, PASSPHRASE, kdf="minimum").close()
-    before = {p.name: p.read_bytes() for p in vault_dir.iterdir()}
+    before = {p: p.read_bytes() for p in vault_dir.rglob("*") if p.is_file()}
     with pytest.raises(WrongPassphrase) as info:
         Vault.open(vault_dir, "not the passphrase")
     assert "not the passphrase" not in str(info.value)
     assert info.value.exit_code == 3
-    after = {p.name: p.read_bytes() for p in vault_dir.iterdir()}
+    after = {p: p.read_bytes() for p in vault_dir.rglob("*") if p.is_file()}
     assert before == after
 
 
 def test_file_modes(fresh_vault: Vault) -> None:
     assert (fresh_vault.path.stat().st_mode & 0o777) == 0o700
-    for f in fresh_vault.path.iterdir():
-        assert (f.stat().st_mode & 0o777) == 0o600, f.name
+    for f in fresh_vault.path.rglob("*"):
+        expected = 0o700 if f.is_dir() else 0o600
+        assert (f.stat().st_mode & 0o777) == expected, f.name
 
 
 def test_newer_format_refused(vault_dir: Path) -> None:

@@ -44,11 +44,8 @@ def test_forgotten_records_leave_no_byte(vault_dir: Path, tmp_path: Path) -> Non
         v.store.checkpoint()
         before = _rows(vault_dir)
         old_epoch = _meta(vault_dir, "epoch")
-        chunk_bytes = bytes(
-            sqlite3.connect(vault_dir / "vault.db")
-            .execute("SELECT data FROM chunks LIMIT 1")
-            .fetchone()[0]
-        )
+        blob_path = v.store.blobs.path(ref.id)
+        chunk_bytes = blob_path.read_bytes()[:1000]
         copy = tmp_path / "copy-before"
         shutil.copytree(vault_dir, copy)
 
@@ -75,6 +72,7 @@ def test_forgotten_records_leave_no_byte(vault_dir: Path, tmp_path: Path) -> Non
     assert before[kept][0] not in disk, "a survivor's old wrapped key remains"
     assert old_epoch not in disk
     assert chunk_bytes not in disk
+    assert not blob_path.exists()
 
     # A copy taken before the forget, with the live vault's root and epoch keys, stays shut.
     root, epoch_key, epoch_no = live_keys

@@ -84,22 +84,57 @@ def test_blob_round_trip(fresh_vault: Vault, size: int) -> None:
     assert rec.blobs[0].size == size
 
 
-def test_blob_truncation_and_reorder_detected(fresh_vault: Vault) -> None:
+def test_blob_tampering_detected(fresh_vault: Vault) -> None:
     with fresh_vault.store.write() as txn:
         ref = txn.write_blob(io.BytesIO(b"a" * 200_000))
-        txn.put("file", b"", blobs=[ref])
-    conn = sqlite3.connect(fresh_vault.store.path)
-    last = conn.execute("SELECT max(seq) FROM chunks").fetchone()[0]
-    conn.execute("DELETE FROM chunks WHERE seq=?", (last,))
-    conn.commit()
+        other = txn.write_blob(io.BytesIO(b"b" * 200_000))
+        txn.put("file", b"", blobs=[ref, other])
+    path = fresh_vault.store.blobs.path(ref.id)
+    original = path.read_bytes()
+
+    def attempt(data: bytes) -> None:
+        path.write_bytes(data)
+        with pytest.raises(TamperedRecord):
+            b"".join(fresh_vault.store.read_blob(ref))
+
+    chunk = 65536 + 16
+    attempt(original[:-1])  # truncated
+    attempt(original[: 2 * chunk])  # whole chunks dropped
+    attempt(original + b"x")  # extended
+    attempt(original[chunk : 2 * chunk] + original[:chunk] + original[2 * chunk :])  # reordered
+    attempt(fresh_vault.store.blobs.path(other.id).read_bytes())  # another blob's file
+    flipped = bytearray(original)
+    flipped[1000] ^= 4
+    attempt(bytes(flipped))
+    path.unlink()
     with pytest.raises(TamperedRecord):
         b"".join(fresh_vault.store.read_blob(ref))
-    conn.execute("UPDATE chunks SET seq = 5 - seq WHERE seq IN (0, 1)")
-    conn.execute("UPDATE chunks SET seq = seq - 4 WHERE seq IN (4, 5)")
-    conn.commit()
-    conn.close()
-    with pytest.raises(TamperedRecord):
-        b"".join(fresh_vault.store.read_blob(ref))
+    path.write_bytes(original)
+    assert b"".join(fresh_vault.store.read_blob(ref)) == b"a" * 200_000
+
+
+def test_blob_files_follow_the_transaction(fresh_vault: Vault) -> None:
+    store = fresh_vault.store
+    with pytest.raises(RuntimeError), store.write() as txn:
+        ref = txn.write_blob(io.BytesIO(b"never kept"))
+        assert store.blobs.path(ref.id).exists()
+        raise RuntimeError("rolled back")
+    assert not store.blobs.path(ref.id).exists()
+    with store.write() as txn:
+        kept = txn.write_blob(io.BytesIO(b"kept"))
+        rid = txn.put("file", b"", blobs=[kept])
+    assert (store.blobs.path(kept.id).stat().st_mode & 0o777) == 0o600
+    with store.write() as txn:
+        txn.delete("file", rid)
+        assert store.blobs.path(kept.id).exists()  # still needed until the commit
+    assert not store.blobs.path(kept.id).exists()
+    # A crash between writing a file and committing its record leaves an orphan.
+    orphan = store.blobs.path(bytes(16))
+    orphan.parent.mkdir(mode=0o700, exist_ok=True)
+    orphan.write_bytes(b"orphan")
+    assert [p.where for p in fresh_vault.check()] == ["blobs"]
+    assert store.collect_garbage() == 1
+    assert fresh_vault.check() == []
 
 
 def test_no_plaintext_on_disk(vault_dir: Path) -> None:

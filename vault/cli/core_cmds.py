@@ -148,8 +148,11 @@ def demo(directory: Path, force: bool) -> None:
     from vault.demo import build_demo
 
     if force and Vault.exists(directory):
+        import shutil
+
         for suffix in ("", "-wal", "-shm"):
             (directory / f"vault.db{suffix}").unlink(missing_ok=True)
+        shutil.rmtree(directory / "blobs", ignore_errors=True)
     passphrase = "-".join(secrets.choice(_WORDS) for _ in range(4))
     with Vault.create(directory, passphrase, kdf="minimum") as v:
         summary = build_demo(v, progress=StderrProgress("building demo"))

@@ -6,6 +6,7 @@ diagnostics on stderr only; one exit code per error class.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
@@ -169,13 +170,17 @@ def main() -> None:
         sys.exit(EXIT_UNEXPECTED)
 
 
-# Each module below adds the commands of one area to `cli`.
-from vault.cli import content  # noqa: E402, F401
-from vault.cli import core_cmds  # noqa: E402, F401
-from vault.cli import personas  # noqa: E402, F401
-from vault.cli import data  # noqa: E402, F401
-from vault.cli import forget_cmds  # noqa: E402, F401
-from vault.cli import qs_import  # noqa: E402, F401
-from vault.cli import tui_cmd  # noqa: E402, F401
-from vault.cli import sharing  # noqa: E402, F401
-from vault.cli import revoke_cmd  # noqa: E402, F401
+# Each module named here adds the commands of one area to `cli` when imported.
+AREAS = (
+    "core_cmds",
+    "personas",
+    "content",
+    "data",
+    "qs_import",
+    "sharing",
+    "revoke_cmd",
+    "forget_cmds",
+    "tui_cmd",
+)
+for _area in AREAS:
+    importlib.import_module(f"vault.cli.{_area}")
