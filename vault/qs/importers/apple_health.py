@@ -22,6 +22,7 @@ from typing import IO, TYPE_CHECKING
 from xml.parsers import expat
 
 from vault.errors import InvalidParameter, MalformedInput
+from vault.progress import Progress
 from vault.qs import metrics
 from vault.qs.importers.common import (
     Item,
@@ -50,8 +51,6 @@ from vault.qs.model import (
 if TYPE_CHECKING:
     from vault.core import Vault
     from vault.progress import ProgressCallback
-
-from vault.progress import Progress
 
 PARALLEL_MIN_BYTES = 8 << 20  # below this, starting a helper process costs more than it saves
 CHUNK = 1 << 20  # bytes fed to expat at a time: memory stays bounded whatever the size
