@@ -92,6 +92,7 @@ def test_activity_fit(samples: Path) -> None:
     assert {s.metric for s in hr} == {"heart_rate"}
     assert hr[0].value == 61 and hr[0].start == w.start
     assert any("R-R" in n for n in notes)  # what is not imported is said
+    assert "garmin-fenix-5-run.fit: messages not imported: undocumented (5)" in notes
 
 
 def test_monitoring_fit_turns_cumulative_counters_into_steps(samples: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -57,6 +58,42 @@ _SCALE_FIELDS = (
     "visceral_fat_rating",
     "physique_rating",
     "bmi",
+)
+
+
+# FIT messages read here, and those that describe devices and settings rather than the person.
+_READ = frozenset(
+    {
+        "file_id",
+        "session",
+        "record",
+        "lap",
+        "event",
+        "hrv",
+        "activity",
+        "monitoring",
+        "monitoring_info",
+        "weight_scale",
+    }
+)
+_NOT_DATA = frozenset(
+    {
+        "file_creator",
+        "device_info",
+        "device_settings",
+        "user_profile",
+        "sport",
+        "zones_target",
+        "training_settings",
+        "time_in_zone",
+        "developer_data_id",
+        "field_description",
+        "software",
+        "capabilities",
+        "file_capabilities",
+        "mesg_capabilities",
+        "field_capabilities",
+    }
 )
 
 
@@ -147,6 +184,14 @@ def parse_fit(data: bytes, name: str, report: ReportIssue, note: Note = ignore_n
         out.extend(_weight(msgs, ctx))
     if not out:
         note(f"{name}: a FIT file of type {file_id.get('type', 'unknown')} holds nothing to import")
+    left = Counter(
+        "undocumented" if m.name.startswith("unknown_") else m.name
+        for m in msgs
+        if m.name not in _READ and m.name not in _NOT_DATA
+    )
+    if left:
+        kinds_left = ", ".join(f"{k} ({n})" for k, n in sorted(left.items()))
+        note(f"{name}: messages not imported: {kinds_left}")
     return out
 
 
