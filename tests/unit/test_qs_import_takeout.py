@@ -354,3 +354,22 @@ def test_fatal_error_leaves_the_vault_unchanged(fresh_vault: Vault, tmp_path: Pa
     with pytest.raises(MalformedInput):
         import_google_takeout(fresh_vault, P, build(tmp_path, files), time_zone="UTC")
     assert fresh_vault.store.counts() == before
+
+
+def test_what_is_not_read_is_said(tmp_path: Path) -> None:
+    files = {
+        "Takeout/Fitbit/Global Export Data/time_in_heart_rate_zones-2021-01-02.json": json.dumps(
+            [
+                {
+                    "dateTime": "01/02/21 00:00:00",
+                    "value": {"valuesInZones": {"IN_DEFAULT_ZONE_1": 5}},
+                }
+            ]
+        ),
+        "Takeout/Fitbit/Global Export Data/estimated_oxygen_variation-2021-01-02.csv": "a,b\n",
+        "Takeout/Fitbit/Global Export Data/steps-2021-01-02.json": "[]",
+    }
+    items, issues, notes = parse(build(tmp_path, files))
+    assert items == [] and issues == []
+    assert any("1 entries without a single value were not imported" in n for n in notes)
+    assert any("1 files in Fitbit/Global Export Data" in n for n in notes)

@@ -378,11 +378,17 @@ def _daily_csv(
             yield Sample(metric, start, end, value, unit, "Google Fit daily metrics", "", off)
 
 
+class _Unsupported(Exception):
+    """An entry of a shape this importer does not read (zones, summaries...)."""
+
+
 def _fitbit_file(
-    kind: str, name: str, stream: IO[bytes], report: ReportIssue, local: LocalTimes
+    kind: str, name: str, stream: IO[bytes], ctx: tuple[ReportIssue, Note, LocalTimes]
 ) -> Iterator[Item]:
     import ijson
 
+    report, note, local = ctx
+    unsupported = 0
     try:
         for n, entry in enumerate(ijson.items(stream, "item", use_float=True), 1):
             where = f"{name} entry {n}"
@@ -394,22 +400,24 @@ def _fitbit_file(
                 elif kind == "weight":
                     yield from _fitbit_weight(entry, local)
                 else:
-                    sample = _fitbit_point(kind, entry, local)
-                    if sample is not None:
-                        yield sample
+                    yield _fitbit_point(kind, entry, local)
+            except _Unsupported:
+                unsupported += 1
             except (KeyError, TypeError, ValueError, AttributeError):
                 report(where, "missing or impossible date, or non-numeric value: skipped")
     except ijson.JSONError as exc:
         raise MalformedInput(f"{name}: malformed JSON ({exc})") from None
+    if unsupported:
+        note(f"{name}: {unsupported} entries without a single value were not imported")
 
 
-def _fitbit_point(kind: str, entry: dict[str, Any], local: LocalTimes) -> Sample | None:
+def _fitbit_point(kind: str, entry: dict[str, Any], local: LocalTimes) -> Sample:
     t, off = local.fitbit(entry["dateTime"])
     raw = entry["value"]
     if isinstance(raw, dict):
         raw = raw.get("bpm", raw.get("value"))
-        if raw is None:
-            return None
+        if raw is None or isinstance(raw, dict | list):
+            raise _Unsupported
     value = float(raw)
     unit, span = FITBIT_SERIES.get(kind, ("", "instant"))
     if kind == "altitude":
@@ -490,11 +498,15 @@ def parse_google_takeout(
             for k in tree.under("Fit", "Daily activity metrics")
             if k.endswith(".csv") and re.fullmatch(r"\d{4}-\d{2}-\d{2}", PurePosixPath(k).stem)
         ]
+        fitbit_files = tree.under("Fitbit", "Global Export Data")
         fitbit = [
-            (m["type"], k)
-            for k in tree.under("Fitbit", "Global Export Data")
-            if (m := _FITBIT_FILE.match(PurePosixPath(k).name))
+            (m["type"], k) for k in fitbit_files if (m := _FITBIT_FILE.match(PurePosixPath(k).name))
         ]
+        if len(fitbit) < len(fitbit_files):
+            note(
+                f"{len(fitbit_files) - len(fitbit)} files in Fitbit/Global Export Data are "
+                "not in the <type>-YYYY-MM-DD.json form and were not imported"
+            )
         if not (all_data or sessions or daily or fitbit):
             raise MalformedInput(
                 f"{Path(path).name}: no Google Fit or Fitbit data found "
@@ -513,7 +525,7 @@ def parse_google_takeout(
         jobs += [(k, lambda n, s: _session(n, s, report_issue)) for k in sessions]
         jobs += [(k, lambda n, s: _daily_csv(n, s, report_issue, local)) for k in daily]
         for kind, k in fitbit:
-            jobs.append((k, _fitbit_job(kind, report_issue, local)))
+            jobs.append((k, _fitbit_job(kind, (report_issue, note, local))))
         for key, job in jobs:
             name = key.split("Takeout/", 1)[-1]
             try:
@@ -530,9 +542,9 @@ def parse_google_takeout(
 
 
 def _fitbit_job(
-    kind: str, report: ReportIssue, local: LocalTimes
+    kind: str, ctx: tuple[ReportIssue, Note, LocalTimes]
 ) -> Callable[[str, IO[bytes]], Iterator[Item]]:
-    return lambda n, s: _fitbit_file(kind, n, s, report, local)
+    return lambda n, s: _fitbit_file(kind, n, s, ctx)
 
 
 def import_google_takeout(
