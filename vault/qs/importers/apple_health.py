@@ -330,6 +330,11 @@ def _parse_raw(
     skipped = stats["clinical"]
     if skipped:
         note(f"{skipped} clinical records, audiograms or prescriptions were not imported")
+    if stats["beats"]:
+        note(
+            f"the beat-to-beat lists of {stats['beats']} heart rate variability records "
+            "were not imported (their SDNN values were)"
+        )
     if stats["me"]:
         note("the profile characteristics (birth date, sex, blood type) were not imported")
     if not stats["root"]:
@@ -413,7 +418,7 @@ def _make_parser(
     devices: dict[str, str] = {}
     clean_devices: dict[str, str] = {}
     sources: dict[str, str] = {}
-    stats = {"nested": 0, "clinical": 0, "root": 0, "me": 0}
+    stats = {"nested": 0, "clinical": 0, "root": 0, "me": 0, "beats": 0}
     append = out.append
 
     def lineno() -> int:
@@ -623,6 +628,8 @@ def _make_parser(
             stats["root"] = 1
         elif tag == "Me":
             stats["me"] = 1
+        elif tag == "HeartRateVariabilityMetadataList":
+            stats["beats"] += 1
 
     def _summary(a: dict[str, str]) -> None:
         day = a.get("dateComponents", "")
