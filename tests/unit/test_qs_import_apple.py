@@ -508,5 +508,6 @@ def test_beat_lists_are_said_not_imported(tmp_path: Path) -> None:
         "</HeartRateVariabilityMetadataList>\n</Record>\n"
     )
     (s,), issues, notes = parse(write(tmp_path, export(body)))
+    assert issues == []
     assert isinstance(s, Sample) and (s.metric, s.value) == ("hrv_sdnn", 41.5)
     assert any("beat-to-beat lists of 1 heart rate variability" in n for n in notes)
