@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from rich.text import Text
+
 
 def count(n: int) -> str:
     """12,345 or 1.2M: short enough for a table cell."""
@@ -14,11 +16,13 @@ def count(n: int) -> str:
     return f"{n:,}"
 
 
-def size(n: int) -> str:
+def size(n: int, *, coarse: bool = False) -> str:
+    """1.5 KiB; `coarse` rounds mebibytes to whole ones (a vault's size moves by pages)."""
     value = float(n)
     for unit in ("B", "KiB", "MiB", "GiB"):
         if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+            whole = unit == "B" or (coarse and unit == "MiB")
+            return f"{value:.0f} {unit}" if whole else f"{value:.1f} {unit}"
         value /= 1024
     return f"{n} B"
 
@@ -46,3 +50,9 @@ def day_end_ms(now: datetime) -> int:
     """The UTC midnight that ends `now`'s day, in milliseconds: ranges end on whole days."""
     midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     return int(midnight.timestamp() * 1000) + 86_400_000
+
+
+def cells(*values: str) -> tuple[Text, ...]:
+    """Table cells as plain text: a DataTable reads a str as markup, and names, titles and
+    values from the vault may hold square brackets."""
+    return tuple(Text(v) for v in values)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import itertools
 import shutil
+import uuid
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -35,8 +37,11 @@ def frozen_vault_clock() -> Iterator[None]:
     real = crypto.random_bytes
     ids = itertools.count(1)
 
+    def fixed(n: int) -> bytes:
+        return hashlib.sha256(next(ids).to_bytes(8, "big")).digest()[:n]
+
     def random_bytes(n: int) -> bytes:
-        return next(ids).to_bytes(n, "big") if n == 16 else real(n)
+        return fixed(n) if n == 16 else real(n)
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(audit, "now_iso", lambda: FROZEN_ISO)
@@ -44,6 +49,7 @@ def frozen_vault_clock() -> Iterator[None]:
         mp.setattr(content, "now_iso", lambda: FROZEN_ISO)
         mp.setattr(recipients, "now_iso", lambda: FROZEN_ISO)
         mp.setattr(crypto, "random_bytes", random_bytes)
+        mp.setattr(uuid, "uuid4", lambda: uuid.UUID(bytes=fixed(16), version=4))
         yield
 
 

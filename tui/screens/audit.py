@@ -7,6 +7,7 @@ from typing import ClassVar
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.markup import escape
 from textual.widgets import DataTable, Static
 
 from tui import format as fmt
@@ -15,13 +16,15 @@ from vault.audit import AuditEntry
 from vault.core import Vault
 from vault.errors import IntegrityError
 
+_HEX = frozenset("0123456789abcdef")
+
 
 def details_text(details: dict[str, object]) -> str:
-    """Ids shortened to 8 digits (the log holds ids and counts only)."""
+    """Ids and digests shortened to 8 digits (the log holds ids and counts only)."""
     parts = []
     for key, value in sorted(details.items()):
         text = str(value)
-        if isinstance(value, str) and len(text) == 32:
+        if isinstance(value, str) and len(text) >= 32 and all(c in _HEX for c in text):
             text = text[:8]
         parts.append(f"{key}={text}")
     return " ".join(parts)
@@ -63,12 +66,16 @@ class AuditScreen(SectionScreen):
     def _show(self, entries: list[AuditEntry], error: str | None) -> None:
         status = self.query_one("#audit-status", Static)
         if error:
-            status.update(f"[red b]✗ {error}[/] ({len(entries)} entries read before the break)")
+            status.update(
+                f"[b $error]✗ {escape(error)}[/] ({len(entries)} entries read before the break)"
+            )
         else:
             status.update(
-                f"[green]✓[/] Chain verified: {len(entries)} entries, none missing or altered."
+                f"[$success]✓[/] Chain verified: {len(entries)} entries, none missing or altered."
             )
         table = self.query_one("#audit-log", DataTable)
         table.clear()
         for e in reversed(entries):
-            table.add_row(str(e.seq), fmt.instant(e.time), e.action, details_text(e.details))
+            table.add_row(
+                *fmt.cells(str(e.seq), fmt.instant(e.time), e.action, details_text(e.details))
+            )

@@ -9,6 +9,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.markup import escape
 from textual.widgets import DataTable, Input, Markdown, Select, Static
 
 from tui import format as fmt
@@ -50,9 +51,9 @@ def detail(vault: Vault, item_id: str) -> Detail:
         p = content.proof(vault, item_id)
         fields = content.verify_statement(p.statement, p.signature, p.public_key)
         digest = str(fields.get("content_sha256", ""))[:12]
-        proof = f"[green]✓[/] authorship proof verifies (minisign; content sha256 {digest}…)"
+        proof = f"[$success]✓[/] authorship proof verifies (minisign; content sha256 {digest}…)"
     except IntegrityError as exc:
-        proof = f"[red]✗ {exc.message}[/]"
+        proof = f"[$error]✗ {escape(exc.message)}[/]"
     return Detail(item, preview, versions, proof)
 
 
@@ -138,7 +139,7 @@ class ContentScreen(SectionScreen):
         table = self.query_one("#content-items", DataTable)
         table.clear()
         for i in items:
-            table.add_row(i.title, i.kind, ", ".join(i.tags), str(i.version), key=i.id)
+            table.add_row(*fmt.cells(i.title, i.kind, ", ".join(i.tags), str(i.version)), key=i.id)
         if not items:
             self.query_one("#content-facts", Static).update("No item matches.")
             self.query_one("#content-markdown", Markdown).update("")
@@ -158,7 +159,8 @@ class ContentScreen(SectionScreen):
         i = d.item
         author = self.personas.get(i.persona, i.persona[:8])
         self.query_one("#content-facts", Static).update(
-            f"[b]{i.title}[/b]\n{i.kind} by {author} · licence [b]{i.license}[/b] · "
+            f"[b]{escape(i.title)}[/b]\n{escape(i.kind)} by {escape(author)} · "
+            f"licence [b]{escape(i.license)}[/b] · "
             f"version {i.version} of {len(d.versions)} · {fmt.size(i.size)}\n{d.proof}"
         )
         self.query_one("#content-markdown", Markdown).update(d.preview)

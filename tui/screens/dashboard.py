@@ -10,6 +10,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.markup import escape
 from textual.widgets import DataTable, Label, LoadingIndicator, Static
 
 from tui import format as fmt
@@ -173,7 +174,7 @@ class DashboardScreen(SectionScreen):
     def _show(self, o: Overview) -> None:
         self.query_one("#dash-loading").display = False
         people = [
-            f"[b]{p.name}[/b]  {len(p.attributes)} attributes"
+            f"[b]{escape(p.name)}[/b]  {len(p.attributes)} attributes"
             + (f", {sum(a.sensitive for a in p.attributes)} sensitive" if p.attributes else "")
             for p in o.personas
         ]
@@ -181,25 +182,27 @@ class DashboardScreen(SectionScreen):
             "\n".join(people) or "No persona yet: add one on the Personas screen."
         )
         chain = (
-            f"[red]✗ {o.audit_error}[/red]"
+            f"[$error]✗ {escape(o.audit_error)}[/]"
             if o.audit_error
-            else f"[green]✓[/green] audit chain verified ({o.audit_entries} entries)"
+            else f"[$success]✓[/] audit chain verified ({o.audit_entries} entries)"
         )
         self.query_one("#dash-status", Static).update(
-            f"{fmt.count(o.records)} records, {fmt.size(o.on_disk)} on disk\n"
+            f"{fmt.count(o.records)} records, {fmt.size(o.on_disk, coarse=True)} on disk\n"
             f"{o.content_items} content items\n{chain}"
         )
         table = self.query_one("#dash-metrics", DataTable)
         table.clear()
         for r in o.metrics:
             table.add_row(
-                r.persona, r.metric, fmt.count(r.samples), spark(r.weekly), fmt.day(r.last)
+                *fmt.cells(
+                    r.persona, r.metric, fmt.count(r.samples), spark(r.weekly), fmt.day(r.last)
+                )
             )
-        imports = [f"{fmt.instant(t)[5:]} {a} {w}" for t, a, w in o.imports]
+        imports = [escape(f"{fmt.instant(t)[5:]} {a} {w}") for t, a, w in o.imports]
         self.query_one("#dash-imports", Static).update("\n".join(imports) or "No import yet.")
-        grants = [f"{r} ← {p} until {until}" for r, p, until in o.grants]
+        grants = [f"{escape(r)} ← {escape(p)} until {until}" for r, p, until in o.grants]
         if o.expiring:
-            grants.append(f"[yellow]{o.expiring} expiring within {EXPIRING_DAYS} days[/]")
+            grants.append(f"[$warning]{o.expiring} expiring within {EXPIRING_DAYS} days[/]")
         self.query_one("#dash-grants", Static).update("\n".join(grants) or "Nothing is shared.")
         if not o.rules:
             retention = "No retention rule."
@@ -207,5 +210,5 @@ class DashboardScreen(SectionScreen):
             retention = f"{o.rules} rule(s); nothing due."
         else:
             due = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in sorted(o.due.items()))
-            retention = f"{o.rules} rule(s); [yellow]due now: {due}[/]"
+            retention = f"{o.rules} rule(s); [$warning]due now: {due}[/]"
         self.query_one("#dash-rules", Static).update(retention)

@@ -31,7 +31,6 @@ RANGES: tuple[tuple[str, int], ...] = (
     ("1 year", 365),
 )
 BUCKETS: tuple[tuple[str, str], ...] = (("Hourly", "hour"), ("Daily", "day"), ("Weekly", "week"))
-STYLES: tuple[tuple[str, str], ...] = (("Bars", "bars"), ("Line", "line"))
 
 
 @dataclass(frozen=True)
@@ -152,7 +151,6 @@ class DataScreen(SectionScreen):
                 with Horizontal(id="data-controls"):
                     yield Select(RANGES, value=28, allow_blank=False, id="data-range")
                     yield Select(BUCKETS, value="day", allow_blank=False, id="data-every")
-                    yield Select(STYLES, value="bars", allow_blank=False, id="data-style")
                 yield Label("", id="data-stats")
                 yield Chart(id="data-chart")
                 yield ProgressPanel(id="data-progress")
@@ -219,7 +217,7 @@ class DataScreen(SectionScreen):
         table = self.query_one("#data-metrics", DataTable)
         table.clear()
         for m in found:
-            table.add_row(m.metric, fmt.count(m.samples), key=m.metric)
+            table.add_row(*fmt.cells(m.metric, fmt.count(m.samples)), key=m.metric)
         names = [m.metric for m in found]
         if keep in names:
             table.move_cursor(row=names.index(keep))
@@ -259,13 +257,9 @@ class DataScreen(SectionScreen):
         )
         chart.show(s.values, s.first, s.last)
 
-    @on(Select.Changed, "#data-style")
-    def _style_changed(self, event: Select.Changed) -> None:
-        self.query_one("#data-chart", Chart).style = str(event.value)
-
     def action_toggle_style(self) -> None:
-        select = self.query_one("#data-style", Select)
-        select.value = "line" if select.value == "bars" else "bars"
+        chart = self.query_one("#data-chart", Chart)
+        chart.style = "line" if chart.style == "bars" else "bars"
 
     # --- import ---
 

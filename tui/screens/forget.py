@@ -12,11 +12,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, Label, Markdown, Select, Static
 
+from tui import format as fmt
 from tui.screens.base import SectionScreen
 from tui.screens.modals import ConfirmModal, PromptModal, ReportModal, TypeToConfirmModal
 from tui.widgets.progress import ProgressPanel
 from vault import content, forget, identities, rules
 from vault.core import Vault
+from vault.errors import VaultError
 from vault.forget import ForgetResult, Plan, Target
 from vault.qs import query
 
@@ -133,7 +135,8 @@ class ForgetScreen(SectionScreen):
                     yield Input(placeholder="Before (YYYY-MM-DD, empty: all)", id="forget-before")
                 with VerticalScroll(id="forget-preview-box"):
                     yield Markdown(
-                        "Choose a target, then press **p** to preview.", id="forget-preview"
+                        "Choose a target to see what forgetting it would remove.",
+                        id="forget-preview",
                     )
                 yield ProgressPanel(id="forget-progress")
             with Vertical(classes="panel", id="forget-rules"):
@@ -164,7 +167,7 @@ class ForgetScreen(SectionScreen):
         table = self.query_one("#rules-table", DataTable)
         table.clear()
         for r in found:
-            table.add_row(f"{r.selector} {r.value}", f"{r.keep_days} days", key=r.id)
+            table.add_row(*fmt.cells(f"{r.selector} {r.value}", f"{r.keep_days}d"), key=r.id)
         if not found:
             text = "No rule yet: press a to keep some data only so long."
         elif due is None:
@@ -180,6 +183,19 @@ class ForgetScreen(SectionScreen):
     def _kind_changed(self) -> None:
         self._fill_which()
         self.plan = None
+        self._auto_preview()
+
+    @on(Select.Changed, "#forget-which")
+    @on(Select.Changed, "#forget-persona")
+    @on(Input.Submitted, "#forget-before")
+    def _target_changed(self) -> None:
+        self.plan = None
+        self._auto_preview()
+
+    def _auto_preview(self) -> None:
+        chosen = self.chosen(quiet=True)
+        if chosen is not None:
+            self._preview(self.vault, chosen)
 
     def _kind(self) -> str:
         return str(self.query_one("#forget-kind", Select).value)
@@ -198,14 +214,16 @@ class ForgetScreen(SectionScreen):
             which.value = refs[0]
         self.query_one("#forget-metric-row").display = kind == "metric"
 
-    def chosen(self) -> Chosen | None:
-        """The target the form describes, or None (with a warning) when it is incomplete."""
+    def chosen(self, *, quiet: bool = False) -> Chosen | None:
+        """The target the form describes, or None (with a warning unless `quiet`) when it is
+        incomplete."""
         kind = self._kind()
         if kind == "everything":
             return Chosen(Target.everything(), "everything")
         which = self.query_one("#forget-which", Select)
         if not isinstance(which.value, str):
-            self.notify("Choose what to forget first.", severity="warning")
+            if not quiet:
+                self.notify("Choose what to forget first.", severity="warning")
             return None
         ref = which.value
         name = next(label for label, r in getattr(self.choices, kind) if r == ref)
@@ -217,7 +235,11 @@ class ForgetScreen(SectionScreen):
             return Chosen(Target.of_recipient(ref), name)
         persona = self.query_one("#forget-persona", Select).value
         before = self.query_one("#forget-before", Input).value.strip()
-        end = query.parse_instant(before) if before else None
+        try:
+            end = query.parse_instant(before) if before else None
+        except VaultError as exc:
+            self.notify(exc.message, severity="error")
+            return None
         target = Target.of_metric(
             ref, persona=persona if isinstance(persona, str) else None, end=end
         )

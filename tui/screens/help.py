@@ -31,7 +31,7 @@ def keys_table(screen: Screen[object]) -> str:
             if binding.description in seen:
                 continue
             seen.add(binding.description)
-            key = binding.key_display or binding.key.replace("_", " ")
+            key = binding.key_display or binding.key.split(",")[0].replace("_", " ")
             lines.append(f"| `{key}` | {binding.tooltip or binding.description} |")
     return "\n".join(lines)
 

@@ -12,8 +12,10 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.markup import escape
 from textual.widgets import DataTable, Label, Static
 
+from tui import format as fmt
 from tui.screens.base import SectionScreen
 from tui.screens.modals import ConfirmModal, PromptModal
 from vault import identities, vcard
@@ -82,7 +84,7 @@ class PersonasScreen(SectionScreen):
         table = self.query_one("#persona-list", DataTable)
         table.clear()
         for p in personas:
-            table.add_row(p.name, str(len(p.attributes)), key=p.id)
+            table.add_row(*fmt.cells(p.name, str(len(p.attributes))), key=p.id)
         if personas:
             index = next((i for i, p in enumerate(personas) if p.id == keep), 0)
             table.move_cursor(row=index)
@@ -104,13 +106,13 @@ class PersonasScreen(SectionScreen):
             self.query_one("#persona-title", Label).update("No persona yet")
             self.query_one("#persona-facts", Static).update("Press n to create one.")
             return
-        self.query_one("#persona-title", Label).update(persona.name)
+        self.query_one("#persona-title", Label).update(escape(persona.name))
         sensitive = sum(a.sensitive for a in persona.attributes)
         self.query_one("#persona-facts", Static).update(
             f"{len(persona.attributes)} attributes, {sensitive} sensitive (left out of exports)"
         )
         for i, a in enumerate(persona.attributes):
-            attrs.add_row(a.key, a.value, "yes" if a.sensitive else "", key=str(i))
+            attrs.add_row(*fmt.cells(a.key, a.value, "yes" if a.sensitive else ""), key=str(i))
 
     def _selected_attribute(self) -> tuple[int, Attribute] | None:
         if self.current is None or not self.current.attributes:

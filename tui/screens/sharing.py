@@ -101,7 +101,7 @@ class SharingScreen(SectionScreen):
 
     def on_mount(self) -> None:
         self.query_one("#grants", DataTable).add_columns(
-            "Recipient", "Persona", "Scope", "Purpose", "Until", "Status", "Sent", "In exchange"
+            "Recipient", "Status", "Until", "Persona", "Scope", "Purpose", "Sent", "In exchange"
         )
         self.query_one("#recipients", DataTable).add_columns("Name", "Contact", "Grants")
         self.query_one("#ledger", DataTable).add_columns("Recipient", "Since", "Holds", "Bundles")
@@ -130,30 +130,34 @@ class SharingScreen(SectionScreen):
         grants.clear()
         for g in state.grants:
             grants.add_row(
-                names.get(g.recipient, "?"),
-                state.personas.get(g.persona, "?"),
-                scope_text(g),
-                g.purpose.removeprefix("dpv:"),
-                g.valid_until[:10],
-                g.status_at(now),
-                str(state.bundles.get(g.id, 0)),
-                g.compensation or "—",
+                *fmt.cells(
+                    names.get(g.recipient, "?"),
+                    g.status_at(now),
+                    g.valid_until[:10],
+                    state.personas.get(g.persona, "?"),
+                    scope_text(g),
+                    g.purpose.removeprefix("dpv:"),
+                    str(state.bundles.get(g.id, 0)),
+                    g.compensation or "—",
+                ),
                 key=g.id,
             )
         recipients = self.query_one("#recipients", DataTable)
         recipients.clear()
         for r in state.recipients:
             count = sum(1 for g in state.grants if g.recipient == r.id)
-            recipients.add_row(r.name, r.contact or "—", str(count), key=r.id)
+            recipients.add_row(*fmt.cells(r.name, r.contact or "—", str(count)), key=r.id)
         held = self.query_one("#ledger", DataTable)
         held.clear()
         for h in state.holdings:
             what = [*h.metrics, *h.attributes] + [f"{len(h.content)} item(s)"] * bool(h.content)
             held.add_row(
-                names.get(h.recipient, "?"),
-                fmt.instant(h.since),
-                ", ".join(what),
-                str(len(h.bundles)),
+                *fmt.cells(
+                    names.get(h.recipient, "?"),
+                    fmt.instant(h.since),
+                    ", ".join(what),
+                    str(len(h.bundles)),
+                )
             )
 
     def _selected_grant(self) -> Grant | None:

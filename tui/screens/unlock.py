@@ -8,7 +8,8 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Center, Vertical
+from textual.containers import Vertical
+from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, LoadingIndicator, Select, Static
 
@@ -16,6 +17,7 @@ from tui.messages import VaultUnlocked
 from tui.screens.base import ForwardsWorkerErrors
 from vault.core import Vault
 from vault.crypto import DEFAULT_PROFILE, PROFILES
+from vault.errors import VaultError
 
 _PROFILE_HELP = {
     "minimum": "fastest; for tests and small devices",
@@ -45,7 +47,7 @@ class UnlockScreen(ForwardsWorkerErrors, Screen[None]):
         self._given = passphrase
 
     def compose(self) -> ComposeResult:
-        with Center(), Vertical(id="unlock-box"):
+        with Vertical(id="unlock-box"):
             yield Label("Coffre", id="unlock-title")
             yield Static(str(self.vault_dir), id="unlock-path", markup=False)
             if self.creating:
@@ -97,7 +99,11 @@ class UnlockScreen(ForwardsWorkerErrors, Screen[None]):
             self.query_one("#unlock-status", Label).update(f"Creating the vault (Argon2id, {kdf})…")
             self._create(passphrase, kdf)
         else:
-            profile = Vault.inspect(self.vault_dir).kdf.name
+            try:
+                profile = Vault.inspect(self.vault_dir).kdf.name
+            except VaultError as exc:
+                self.show_error(exc.message)
+                return
             self.query_one("#unlock-status", Label).update(
                 f"Deriving the key (Argon2id, {profile})…"
             )
@@ -125,7 +131,7 @@ class UnlockScreen(ForwardsWorkerErrors, Screen[None]):
     def show_error(self, message: str) -> bool:
         """Shown inline under the passphrase (the app routes worker errors here)."""
         self._busy(False)
-        self.query_one("#unlock-error", Label).update(message)
+        self.query_one("#unlock-error", Label).update(escape(message))
         field = self.query_one("#passphrase", Input)
         field.value = ""
         field.focus()

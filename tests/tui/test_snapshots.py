@@ -1,0 +1,82 @@
+"""Snapshot tests: every screen at 100x30 and 80x24, on the fixed demo vault, clock frozen.
+
+Update with `pytest tests/tui/test_snapshots.py --snapshot-update`, then look at the SVGs
+(tests/tui/__snapshots__/) before committing them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from tests.tui.conftest import make_app, settle
+
+SIZES = [(100, 30), (80, 24)]
+MODES = ["dashboard", "personas", "data", "content", "sharing", "forget", "audit"]
+
+
+def _still(pilot: Pilot[None]) -> None:
+    for field in pilot.app.screen.query(Input):
+        field.cursor_blink = False
+
+
+def _go(mode: str) -> Callable[[Pilot[None]], object]:
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        pilot.app.action_go(mode)  # type: ignore[attr-defined]
+        await settle(pilot)
+        _still(pilot)
+        await pilot.pause()
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("mode", MODES)
+def test_screen(
+    snap_compare: Callable[..., bool], pristine_demo: Path, mode: str, size: tuple[int, int]
+) -> None:
+    assert snap_compare(make_app(pristine_demo), terminal_size=size, run_before=_go(mode))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_unlock(
+    snap_compare: Callable[..., bool],
+    pristine_demo: Path,
+    size: tuple[int, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(pristine_demo.parent)  # the screen shows the path as given
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await pilot.pause()
+        _still(pilot)
+        await pilot.press(*"typed but masked")
+
+    assert snap_compare(
+        make_app(Path(pristine_demo.name), unlocked=False),
+        terminal_size=size,
+        run_before=run_before,
+    )
+
+
+def test_help(snap_compare: Callable[..., bool], pristine_demo: Path) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("f1")
+        await pilot.pause()
+
+    assert snap_compare(make_app(pristine_demo), terminal_size=(100, 30), run_before=run_before)
+
+
+def test_light_theme(snap_compare: Callable[..., bool], pristine_demo: Path) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+
+    assert snap_compare(make_app(pristine_demo), terminal_size=(100, 30), run_before=run_before)
