@@ -4,6 +4,7 @@ drive the app until its workers are done."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import itertools
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.worker import WorkerFailed
 
 from tui.app import CoffreApp
 from vault import audit, content, crypto, identities
@@ -82,7 +84,8 @@ async def settle(pilot: Pilot[None]) -> None:
     """Wait until every worker finished and the screen caught up (twice: a worker's result
     often starts another worker)."""
     for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
+        with contextlib.suppress(WorkerFailed):  # failures reach the app's error handler
+            await pilot.app.workers.wait_for_complete()
         await pilot.pause()
 
 
