@@ -146,7 +146,7 @@ def test_grant_terms_scope_and_history(fresh_vault: Vault, world: World) -> None
     assert (
         g.time_range.start == "2026-10-10T00:00:00Z" and g.time_range.end == "2026-10-20T00:00:00Z"
     )
-    assert g.valid_until == "2100-01-01T00:00:00Z"
+    assert g.valid_until == "2099-12-31T23:59:59Z"
     assert g.retention == "P1Y" and g.status == "given"
     assert [h.status for h in g.history] == ["given"]
     assert consent.get_grant(fresh_vault, g.id[:6]) == g
@@ -250,10 +250,10 @@ def test_expiry_is_computed_and_recorded_when_an_export_is_refused(
     g = make_grant(fresh_vault, world, valid_until="2030-06-30")
     later = datetime(2031, 1, 1, tzinfo=UTC)
     assert g.status_at(later) == "expired" and g.status == "given"
-    with pytest.raises(GrantExpired, match="2030-07-01"):
+    with pytest.raises(GrantExpired, match="2030-06-30T23:59:59Z"):
         consent.check_exportable(fresh_vault, g, later)
     stored = consent.get_grant(fresh_vault, g.id)
-    assert [(h.status, h.time) for h in stored.history][-1] == ("expired", "2030-07-01T00:00:00Z")
+    assert [(h.status, h.time) for h in stored.history][-1] == ("expired", "2030-06-30T23:59:59Z")
     # An expired grant can still be withdrawn, never given again.
     assert consent.set_grant_status(fresh_vault, g.id, "withdrawn").status == "withdrawn"
 

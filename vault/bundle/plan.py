@@ -186,7 +186,7 @@ def build_plan(
     sent: SentBefore | None = None,
 ) -> ExportPlan:
     """Select what the grant lets leave at `at` (now by default)."""
-    now = (at or datetime.now(UTC)).astimezone(UTC)
+    now = (at or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     rng_start, rng_end = grant.time_range.resolve(now)
     start = _ms(rng_start) if rng_start else None
     end = _ms(rng_end) if rng_end else None
@@ -222,7 +222,7 @@ def build_plan(
         notes.append(f"{len(missing)} granted attribute(s) have no value in the persona")
     return ExportPlan(
         grant=grant,
-        at=now.replace(microsecond=0),
+        at=now,
         start=start,
         end=end,
         previous_bundle=sent.last_bundle if sent else None,

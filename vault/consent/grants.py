@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from vault import identities
@@ -213,7 +213,7 @@ def create_grant(
 
     `scope` is a checked Scope or the keyword arguments of `scope.build_scope`
     (`metrics_`, `categories`, `content_kinds`, `content_tags`, `content_ids`, `attributes`).
-    `valid_until` is a date (valid through that day, UTC) or a date-time.
+    `valid_until` is a date (valid through that day: until 23:59:59 UTC) or a date-time.
     """
     from vault.consent.scope import build_scope
 
@@ -228,6 +228,8 @@ def create_grant(
     rng = time_range or TimeRange()
     gran = check_granularity(granularity)
     until = parse_moment(valid_until, end=True)
+    if len(valid_until.strip()) == 10:
+        until -= timedelta(seconds=1)  # a date is valid through its last second
     if until <= at:
         raise ContradictoryScope("the expiry (--expires) is not in the future")
     purpose = check_term(purpose, "purpose")
