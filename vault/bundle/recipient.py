@@ -34,6 +34,7 @@ from vault.errors import (
     TruncatedBundle,
     UnsafeArchive,
 )
+from vault.progress import Progress, ProgressCallback
 
 AGE_MAGIC: Final = b"age-encryption.org/v1\n"
 _KEPT: Final = frozenset({MANIFEST, MANIFEST_SIG, RECEIPT, RECEIPT_SIG})
@@ -87,9 +88,10 @@ class VerifiedBundle:
 class _Source(io.RawIOBase):
     """The age file, remembering whether its end was reached (truncation vs tampering)."""
 
-    def __init__(self, handle: io.BufferedReader) -> None:
+    def __init__(self, handle: io.BufferedReader, progress: Progress) -> None:
         super().__init__()
         self._h = handle
+        self._progress = progress
         self.eof = False
 
     def readable(self) -> bool:
@@ -99,6 +101,7 @@ class _Source(io.RawIOBase):
         n = self._h.readinto(b)
         if not n:
             self.eof = True
+        self._progress.advance(n)
         return n
 
 
@@ -149,7 +152,13 @@ class _Collector:
         return member
 
 
-def _decrypt(path: Path, identities: Sequence[str], collector: _Collector) -> None:
+def _decrypt(
+    path: Path,
+    identities: Sequence[str],
+    collector: _Collector,
+    progress: ProgressCallback | None,
+    stage: str,
+) -> None:
     reader = TarReader(path.name, collector)
     try:
         handle = open(path, "rb")  # noqa: SIM115
@@ -163,7 +172,9 @@ def _decrypt(path: Path, identities: Sequence[str], collector: _Collector) -> No
             len(head) == len(AGE_MAGIC) and head != AGE_MAGIC
         ):
             raise MalformedInput(f"{path.name} is not an age file")
-        source = _Source(handle)
+        prog = Progress(stage, progress)
+        prog.start(os.fstat(handle.fileno()).st_size)
+        source = _Source(handle, prog)
         try:
             crypto.age_decrypt_stream(source, reader, identities)
         except crypto.AgeFailure as exc:
@@ -180,6 +191,7 @@ def _decrypt(path: Path, identities: Sequence[str], collector: _Collector) -> No
             raise TamperedBundle(f"{path.name}: the age {where} does not authenticate") from None
         except crypto.CryptoFailure:
             raise MalformedAgeKey("the identity is not a valid age X25519 identity") from None
+        prog.finish()
     reader.close()
 
 
@@ -277,11 +289,12 @@ def verify_bundle(
     *,
     expect_key: str | None = None,
     now: datetime | None = None,
+    progress: ProgressCallback | None = None,
 ) -> VerifiedBundle:
     """Decrypt and check a bundle without writing anything; raise a specific error if any
     part fails (wrong identity, truncated, tampered, unsafe path, bad signature)."""
     collector = _Collector(None)
-    _decrypt(path, identities, collector)
+    _decrypt(path, identities, collector, progress, "verify")
     return _check(collector, identities, expect_key, now)
 
 
@@ -292,11 +305,12 @@ def open_bundle(
     *,
     expect_key: str | None = None,
     now: datetime | None = None,
+    progress: ProgressCallback | None = None,
 ) -> VerifiedBundle:
     """Verify a bundle, then write its files into `out_dir` (new, or an empty directory)."""
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise InvalidParameter(f"{out_dir} exists and is not an empty directory")
-    verified = verify_bundle(path, identities, expect_key=expect_key, now=now)
+    verified = verify_bundle(path, identities, expect_key=expect_key, now=now, progress=progress)
     parent = out_dir.parent if str(out_dir.parent) else Path(".")
     try:
         staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{out_dir.name}.", suffix=".part"))
@@ -304,7 +318,7 @@ def open_bundle(
         raise InvalidParameter(f"cannot write in {parent} ({exc.strerror})") from None
     try:
         collector = _Collector(staging)
-        _decrypt(path, identities, collector)
+        _decrypt(path, identities, collector, progress, "open")
         again = _check(collector, identities, expect_key, now)
         if again.manifest != verified.manifest:
             raise TamperedBundle(f"{path.name} changed while it was being opened")

@@ -367,7 +367,12 @@ def bundle_verify(*, file: Path, identity: Path, expect_key: str | None, as_json
     from vault.errors import VaultError
 
     try:
-        vb = verify_bundle(file, read_identities(identity), expect_key=expect_key)
+        vb = verify_bundle(
+            file,
+            read_identities(identity),
+            expect_key=expect_key,
+            progress=StderrProgress("verify"),
+        )
     except VaultError as exc:
         raise CliError(exc) from None
     _show_verified(vb, as_json)
@@ -396,7 +401,13 @@ def bundle_open(
     from vault.errors import VaultError
 
     try:
-        vb = open_bundle(file, read_identities(identity), output, expect_key=expect_key)
+        vb = open_bundle(
+            file,
+            read_identities(identity),
+            output,
+            expect_key=expect_key,
+            progress=StderrProgress("open"),
+        )
     except VaultError as exc:
         raise CliError(exc) from None
     _show_verified(vb, as_json)
