@@ -10,11 +10,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from vault.core import Vault
 from vault.errors import InvalidParameter, MalformedInput, UnsafeArchive
 from vault.qs import query
 from vault.qs.importers import import_google_takeout, parse_google_takeout
+from vault.qs.importers.google_takeout import LocalTimes
 from vault.qs.model import SLEEP_STAGES, Sample, Workout
 
 P = "0123456789abcdef0123456789abcdef"
@@ -373,3 +376,17 @@ def test_what_is_not_read_is_said(tmp_path: Path) -> None:
     assert items == [] and issues == []
     assert any("1 entries without a single value were not imported" in n for n in notes)
     assert any("1 files in Fitbit/Global Export Data" in n for n in notes)
+
+
+@given(
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31)),
+    st.sampled_from(["Europe/Paris", "America/New_York", "Asia/Kolkata", "UTC"]),
+)
+def test_fitbit_times_match_zoneinfo(moment: datetime, zone_name: str) -> None:
+    moment = moment.replace(microsecond=0)
+    tz = ZoneInfo(zone_name)
+    expected = moment.replace(tzinfo=tz)
+    offset = expected.utcoffset()
+    assert offset is not None
+    got = LocalTimes(tz).fitbit(moment.strftime("%m/%d/%y %H:%M:%S"))
+    assert got == (int(expected.timestamp()) * 1000, int(offset.total_seconds()) // 60)
