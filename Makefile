@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/coffre demo --dir demo-vault --force > demo-vault.passphrase
 	@echo "Demo passphrase (also in demo-vault.passphrase): $$(cat demo-vault.passphrase)"
-	COFFRE_PASSPHRASE_FILE=demo-vault.passphrase $(BIN)/coffre --vault demo-vault status
+	COFFRE_PASSPHRASE_FILE=demo-vault.passphrase $(BIN)/coffre --vault demo-vault tui
 
 lint: $(STAMP)
 	$(BIN)/ruff check vault tui tests benchmarks

@@ -73,7 +73,7 @@ class CoffreApp(App[None]):
     """Coffre: a privacy-first personal data vault, in the terminal."""
 
     TITLE = "Coffre"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")
     COMMANDS: ClassVar = App.COMMANDS | {CoffreCommands}
     BINDINGS: ClassVar = [
         Binding("f1,question_mark", "help", "Help", tooltip="Keys and actions of this screen"),

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.markdown import Markdown as RichMarkdown
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Markdown, Static
+from textual.widgets import Button, Input, Label, Static
 
 
 class ConfirmModal(ModalScreen[bool]):
@@ -154,7 +155,9 @@ class ReportModal(ModalScreen[None]):
         with Vertical(classes="dialog wide"):
             yield Label(self._title, classes="dialog-title")
             with VerticalScroll(classes="report"):
-                yield Markdown(self._markdown, id="report")
+                # One Rich renderable rather than Textual's Markdown widget (a widget per
+                # block): it mounts in a few milliseconds, so a report never stalls the UI.
+                yield Static(RichMarkdown(self._markdown), id="report")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Close", id="close", variant="primary")
 
