@@ -63,7 +63,7 @@ def _measured(cmd: list[str]) -> dict[str, Any]:
     return result
 
 
-def _coffre_child(zip_path: str, vault_dir: str) -> None:
+def _coffre_child(zip_path: str, vault_dir: str, mode: str) -> None:
     """Inside the measured subprocess: create a vault, import, print what happened."""
     from vault.core import Vault
     from vault.qs.importers import import_apple_health
@@ -71,7 +71,8 @@ def _coffre_child(zip_path: str, vault_dir: str) -> None:
     v = Vault.create(Path(vault_dir), "benchmark passphrase", kdf="minimum")
     empty = _dir_bytes(Path(vault_dir))
     t = time.perf_counter()
-    summary = import_apple_health(v, PERSONA, zip_path)
+    parallel = {"auto": None, "single": False, "helper": True}[mode]
+    summary = import_apple_health(v, PERSONA, zip_path, parallel=parallel)
     seconds = time.perf_counter() - t
     v.close()
     me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -92,10 +93,10 @@ def _coffre_child(zip_path: str, vault_dir: str) -> None:
     )
 
 
-def run_coffre(zip_path: Path, work: Path) -> dict[str, Any]:
+def run_coffre(zip_path: Path, work: Path, mode: str = "auto") -> dict[str, Any]:
     vault_dir = work / "vault"
     shutil.rmtree(vault_dir, ignore_errors=True)
-    r = _measured([sys.executable, __file__, "--child", str(zip_path), str(vault_dir)])
+    r = _measured([sys.executable, __file__, "--child", str(zip_path), str(vault_dir), mode])
     inner = json.loads(r["out"].strip().splitlines()[-1])
     shutil.rmtree(vault_dir, ignore_errors=True)
     return {
@@ -147,6 +148,12 @@ def run(quick: bool, records: int | None = None) -> dict[str, Any]:
             coffre["records_per_s"] = round(n / coffre["seconds"])
             entry["coffre"] = coffre
             if i == 0:
+                one_process = run_coffre(plain, work, "single")
+                entry["coffre_single_process"] = {
+                    "seconds": one_process["seconds"],
+                    "records_per_s": round(n / one_process["seconds"]),
+                    "peak_rss_mb": one_process["peak_rss_mb"],
+                }
                 hk = run_healthkit(plain, work)
                 hk["records_per_s"] = round(n / hk["seconds"])
                 entry["healthkit_to_sqlite"] = hk
@@ -177,7 +184,7 @@ def run(quick: bool, records: int | None = None) -> dict[str, Any]:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        _coffre_child(sys.argv[2], sys.argv[3])
+        _coffre_child(sys.argv[2], sys.argv[3], sys.argv[4])
         return
     ap = argparse.ArgumentParser(description="Apple Health import: Coffre vs healthkit-to-sqlite")
     ap.add_argument("--quick", action="store_true", help="50k and 150k records")
