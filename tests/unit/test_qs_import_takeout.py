@@ -281,6 +281,17 @@ def test_zip_and_folder_give_the_same_items(tmp_path: Path) -> None:
             "Fitbit/Global Export Data/steps-2021-01-03.json entry 1",
         ),
         (
+            "Takeout/Fit/All Data/raw_com.google.heart_rate.bpm_x.json",
+            data_file(
+                "com.google.heart_rate.bpm",
+                [
+                    point("com.google.heart_rate.bpm", 10**22, 10**22, fpVal=60.0),
+                    point("com.google.heart_rate.bpm", T0, T0, fpVal=60.0),
+                ],
+            ),
+            "Fit/All Data/raw_com.google.heart_rate.bpm_x.json point 1",
+        ),
+        (
             "Takeout/Fit/All Data/raw_com.google.weight_x.json",
             data_file(
                 "com.google.weight",
@@ -301,10 +312,11 @@ def test_one_bad_entry_is_reported_and_skipped(
     assert [loc for loc, _ in issues] == [location]
 
 
-def test_malformed_json_is_fatal_and_named(tmp_path: Path) -> None:
-    files = {"Takeout/Fitbit/Global Export Data/steps-2021-01-02.json": '[{"dateTime": '}
-    with pytest.raises(MalformedInput, match=r"steps-2021-01-02\.json: malformed JSON"):
+def test_malformed_json_is_fatal_and_named_without_its_text(tmp_path: Path) -> None:
+    files = {"Takeout/Fitbit/Global Export Data/steps-2021-01-02.json": '[{"secret": 7x}]'}
+    with pytest.raises(MalformedInput, match=r"steps-2021-01-02\.json: malformed JSON") as exc:
         parse(build(tmp_path, files))
+    assert "secret" not in str(exc.value)
 
 
 def test_no_fitness_data(tmp_path: Path) -> None:

@@ -94,6 +94,8 @@ FITBIT_SERIES: dict[str, tuple[str, str]] = {
 }
 _FITBIT_FILE = re.compile(r"^(?P<type>[a-z0-9_]+)-(?P<date>\d{4}-\d{2}-\d{2})\.json$")
 _MINUTE_MS = 60_000
+_MIN_MS = -2_208_988_800_000  # 1900-01-01, as the writer accepts
+_MAX_MS = 7_258_118_400_000  # 2200-01-01
 _DAY_MS = 86_400_000
 
 
@@ -257,6 +259,9 @@ def _google_fit_data(
             if end < start:
                 report(where, "ends before it starts: skipped")
                 continue
+            if not _MIN_MS <= start <= _MAX_MS or end > _MAX_MS:
+                report(where, "impossible time: skipped")
+                continue
             try:
                 values = _fit_value(point)
             except (TypeError, ValueError, AttributeError):
@@ -286,8 +291,9 @@ def _google_fit_data(
                 metadata = (("values", json.dumps(values)),)
             unit = FIT_UNITS.get(type_name, "")
             yield Sample(metric, start, end, numbers[0], unit, source, "", off, metadata)
-    except ijson.JSONError as exc:
-        raise MalformedInput(f"{name}: malformed JSON ({exc})") from None
+    except ijson.JSONError:
+        # ijson's message quotes the text around the error: it is not repeated here.
+        raise MalformedInput(f"{name}: malformed JSON") from None
 
 
 def _offset_at(local: LocalTimes, utc_ms: int) -> int:
@@ -405,8 +411,9 @@ def _fitbit_file(
                 unsupported += 1
             except (KeyError, TypeError, ValueError, AttributeError):
                 report(where, "missing or impossible date, or non-numeric value: skipped")
-    except ijson.JSONError as exc:
-        raise MalformedInput(f"{name}: malformed JSON ({exc})") from None
+    except ijson.JSONError:
+        # ijson's message quotes the text around the error: it is not repeated here.
+        raise MalformedInput(f"{name}: malformed JSON") from None
     if unsupported:
         note(f"{name}: {unsupported} entries without a single value were not imported")
 
