@@ -285,7 +285,7 @@ def test_zip_and_folder_give_the_same_items(tmp_path: Path) -> None:
             data_file(
                 "com.google.heart_rate.bpm",
                 [
-                    point("com.google.heart_rate.bpm", 9 * 10**15, 9 * 10**15, fpVal=60.0),
+                    point("com.google.heart_rate.bpm", 9 * 10**12, 9 * 10**12, fpVal=60.0),
                     point("com.google.heart_rate.bpm", T0, T0, fpVal=60.0),
                 ],
             ),
