@@ -21,6 +21,7 @@ from textual.worker import Worker, WorkerState
 
 from tui.commands import CoffreCommands
 from tui.messages import VaultChanged, VaultUnlocked
+from tui.screens.base import SectionScreen
 from tui.screens.modals import ErrorModal
 from vault.core import Vault
 from vault.errors import VaultError
@@ -119,6 +120,9 @@ class CoffreApp(App[None]):
 
     @on(VaultChanged)
     def _changed(self, message: VaultChanged) -> None:
+        self.generation += 1
+        if isinstance(message.screen, SectionScreen):
+            message.screen.mark_seen(self.generation)
         self.log.info(f"vault changed: {message.what}")
 
     def on_unmount(self) -> None:
@@ -153,6 +157,17 @@ class CoffreApp(App[None]):
         self.push_screen(ErrorModal(message))
 
     # --- actions ---
+
+    async def action_quit(self) -> None:
+        """Quit, unless a write is half done: it would be rolled back."""
+        busy = [w for w in self.workers if w.group in ("write", "kdf") and w.is_running]
+        if busy:
+            self.notify(
+                "An operation is still writing to the vault; quit when it is done.",
+                severity="warning",
+            )
+            return
+        await super().action_quit()
 
     def action_go(self, mode: str) -> None:
         if self.vault is not None and mode in {s.mode for s in self._sections}:

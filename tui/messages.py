@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
+    from textual.screen import Screen
+
     from vault.core import Vault
 
 
@@ -20,8 +22,9 @@ class VaultUnlocked(Message):
 
 
 class VaultChanged(Message):
-    """A screen wrote to the vault; other screens reload what they show when resumed."""
+    """A screen wrote to the vault; the app tells the other screens to reload when shown."""
 
-    def __init__(self, what: str) -> None:
+    def __init__(self, what: str, screen: Screen[None]) -> None:
         super().__init__()
         self.what = what
+        self.screen = screen

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar
 
@@ -80,10 +81,22 @@ class SectionScreen(ForwardsWorkerErrors, Screen[None]):
         """Start the worker that fetches this screen's data."""
 
     def changed(self, what: str) -> None:
-        """Tell the app this screen wrote to the vault: the other screens reload when shown."""
-        self.coffre.generation += 1
-        self._seen = self.coffre.generation
-        self.post_message(VaultChanged(what))
+        """Tell the app this screen wrote to the vault: the other screens reload when shown
+        (this one reloads what it needs itself)."""
+        self.post_message(VaultChanged(what, self))
+
+    def report(self, title: str, markdown: str, then: Callable[[], object]) -> None:
+        """Show a finished operation's report, then run `then` (a reload) once it is closed:
+        one thing at a time keeps the event loop responsive while the report appears."""
+        from tui.screens.modals import ReportModal
+
+        def closed(_result: None) -> None:
+            then()
+
+        self.app.push_screen(ReportModal(title, markdown), closed)
+
+    def mark_seen(self, generation: int) -> None:
+        self._seen = generation
 
     @on(Tabs.TabActivated, "#nav")
     def _navigate(self, event: Tabs.TabActivated) -> None:

@@ -15,7 +15,6 @@ from textual.widgets import DataTable, Label, Select
 from tui import format as fmt
 from tui.screens.base import SectionScreen
 from tui.screens.importer import ImportModal, ImportRequest
-from tui.screens.modals import ReportModal
 from tui.widgets.chart import Chart
 from tui.widgets.progress import ProgressPanel
 from vault import identities
@@ -291,7 +290,6 @@ class DataScreen(SectionScreen):
     def _imported(self, request: ImportRequest, summary: ImportSummary) -> None:
         self.summary = summary
         self.changed("import")
-        self._load_metrics()
-        self.app.push_screen(
-            ReportModal("Import finished", summary_markdown(request.path.name, summary))
+        self.report(
+            "Import finished", summary_markdown(request.path.name, summary), self._load_metrics
         )

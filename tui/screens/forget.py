@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Input, Label, Markdown, Select, Static
 
 from tui import format as fmt
 from tui.screens.base import SectionScreen
-from tui.screens.modals import ConfirmModal, PromptModal, ReportModal, TypeToConfirmModal
+from tui.screens.modals import ConfirmModal, PromptModal, TypeToConfirmModal
 from tui.widgets.progress import ProgressPanel
 from vault import content, forget, identities, rules
 from vault.core import Vault
@@ -298,8 +298,7 @@ class ForgetScreen(SectionScreen):
             "Done. Choose another target to preview."
         )
         self.changed("forget")
-        self.reload()
-        self.app.push_screen(ReportModal("Forgotten", result_markdown(result)))
+        self.report("Forgotten", result_markdown(result), self.reload)
 
     # --- retention rules ---
 

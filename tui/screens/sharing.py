@@ -224,10 +224,7 @@ class SharingScreen(SectionScreen):
     def _created(self, grant: Grant, preview: str) -> None:
         self.created = grant
         self.changed("grant created")
-        self.reload()
-        self.app.push_screen(
-            ReportModal("Consent given", preview + "\n\n---\n\n" + receipt_markdown(grant))
-        )
+        self.report("Consent given", preview + "\n\n---\n\n" + receipt_markdown(grant), self.reload)
 
     def action_receipt(self) -> None:
         grant = self._selected_grant()
@@ -292,15 +289,13 @@ class SharingScreen(SectionScreen):
     def _exported(self, result: BundleResult) -> None:
         self.last_export = result
         self.changed("export")
-        self.reload()
         counts = ", ".join(f"{k} {v}" for k, v in sorted(result.manifest.get("counts", {}).items()))
-        self.app.push_screen(
-            ReportModal(
-                "Bundle exported",
-                f"- file: `{result.path}`\n- size: {fmt.size(result.size)}\n"
-                f"- SHA-256: `{result.sha256}`\n- bundle id: `{result.bundle_id}`\n"
-                f"- carried: {counts}\n\nThe export is recorded in the ledger.",
-            )
+        self.report(
+            "Bundle exported",
+            f"- file: `{result.path}`\n- size: {fmt.size(result.size)}\n"
+            f"- SHA-256: `{result.sha256}`\n- bundle id: `{result.bundle_id}`\n"
+            f"- carried: {counts}\n\nThe export is recorded in the ledger.",
+            self.reload,
         )
 
     # --- revoke ---
@@ -335,10 +330,7 @@ class SharingScreen(SectionScreen):
     def _revoked(self, notice: object, text: str) -> None:
         self.last_notice = notice
         self.changed("revoke")
-        self.reload()
-        self.app.push_screen(
-            ReportModal("Grant withdrawn: the notice to send", f"```text\n{text}\n```")
-        )
+        self.report("Grant withdrawn: the notice to send", f"```text\n{text}\n```", self.reload)
 
     # --- recipients ---
 
