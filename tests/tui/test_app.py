@@ -75,3 +75,17 @@ async def test_a_failed_worker_becomes_an_error_modal_without_its_text(
         modal = app.screen
         assert isinstance(modal, ErrorModal)
         assert "plaintext" not in modal._message and "RuntimeError" in modal._message
+
+
+def test_attribute_edits_start_from_a_value_that_reads_back_the_same() -> None:
+    from tui.screens.personas import editable_value
+    from vault import identities
+
+    for key, value in [
+        ("name", "Camille Martin"),
+        ("address.home", "12 rue des Lilas;Lyon;;69003;France"),
+        ("handle.mastodon", "@c@example.social https://example.social/@c"),
+        ("email.work", "c@example.org"),
+    ]:
+        attr = identities.parse_attribute(key, value)
+        assert identities.parse_attribute(attr.key, editable_value(attr)) == attr

@@ -3,6 +3,7 @@ Retention rules live here too: what they keep, what is due, applying them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, cast
 
@@ -379,9 +380,8 @@ class ForgetScreen(SectionScreen):
             self.app.call_from_thread(self._forgotten, result)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="write")
-    def _write_rules(self, vault: Vault, what: str, change: object) -> None:
-        if callable(change):
-            change(vault)
+    def _write_rules(self, vault: Vault, what: str, change: Callable[[Vault], object]) -> None:
+        change(vault)
         self.app.call_from_thread(self._rules_written, what)
 
     def _rules_written(self, what: str) -> None:

@@ -36,6 +36,18 @@ def write_private(path: Path, text: str) -> None:
         out.write(text)
 
 
+def editable_value(attr: Attribute) -> str:
+    """The attribute as `parse_attribute` reads it back: structured names and addresses in
+    their `;`-separated form, handles with their URL."""
+    if attr.kind == identities.NAME and attr.parts:
+        return ";".join(attr.parts)
+    if attr.kind == identities.ADDRESS and attr.parts:
+        return ";".join(attr.parts[2:])  # parse_attribute adds the two leading PO-box parts
+    if attr.kind == identities.HANDLE and attr.url:
+        return f"{attr.value} {attr.url}"
+    return attr.value
+
+
 class PersonasScreen(SectionScreen):
     """Who the person is, in each context: one persona per identity they present."""
 
@@ -178,7 +190,7 @@ class PersonasScreen(SectionScreen):
 
             self._write("attribute changed", edit)
 
-        self.app.push_screen(PromptModal(f"Edit {attr.key}", value=attr.value), done)
+        self.app.push_screen(PromptModal(f"Edit {attr.key}", value=editable_value(attr)), done)
 
     def action_toggle_sensitive(self) -> None:
         persona, found = self.current, self._selected_attribute()

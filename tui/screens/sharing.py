@@ -19,12 +19,13 @@ from tui.screens.base import SectionScreen
 from tui.screens.grant_wizard import GrantOptions, GrantRequest, GrantWizard
 from tui.screens.modals import ConfirmModal, PromptModal, ReportModal
 from tui.widgets.progress import ProgressPanel
-from vault import consent, identities, ledger
+from vault import consent, identities, ledger, revocation
 from vault.bundle import BundleResult, ExportPlan, export_bundle, prepare
 from vault.consent import Grant, Recipient
 from vault.core import Vault
 from vault.errors import NothingInScope
 from vault.qs import query
+from vault.revocation import ErasureRequest
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ class SharingScreen(SectionScreen):
         super().__init__()
         self.state = SharingState((), (), {}, (), {})
         self.last_export: BundleResult | None = None
-        self.last_notice: object | None = None
+        self.last_notice: ErasureRequest | None = None
         self.created: Grant | None = None
 
     def compose_body(self) -> ComposeResult:
@@ -322,12 +323,10 @@ class SharingScreen(SectionScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="write")
     def _revoke(self, vault: Vault, grant_id: str, now: datetime) -> None:
-        from vault import revocation
-
         notice = revocation.revoke(vault, grant_id, now=now)
         self.app.call_from_thread(self._revoked, notice, notice.text())
 
-    def _revoked(self, notice: object, text: str) -> None:
+    def _revoked(self, notice: ErasureRequest, text: str) -> None:
         self.last_notice = notice
         self.changed("revoke")
         self.report("Grant withdrawn: the notice to send", f"```text\n{text}\n```", self.reload)
