@@ -95,6 +95,14 @@ class SectionScreen(ForwardsWorkerErrors, Screen[None]):
 
         self.app.push_screen(ReportModal(title, markdown), closed)
 
+    def busy_writing(self) -> bool:
+        """True (and the person told so) while a write of this screen is still running: one
+        import, export or forget at a time."""
+        if any(w.group == "write" and w.is_running for w in self.workers):
+            self.notify("Wait for the current operation to finish.", severity="warning")
+            return True
+        return False
+
     def mark_seen(self, generation: int) -> None:
         self._seen = generation
 

@@ -263,6 +263,8 @@ class DataScreen(SectionScreen):
     # --- import ---
 
     def action_import(self) -> None:
+        if self.busy_writing():
+            return
         persona_id = self.persona_id
         if persona_id is None:
             self.notify("Create a persona first.", severity="warning")

@@ -263,6 +263,8 @@ class ForgetScreen(SectionScreen):
         self.query_one("#forget-preview", Markdown).update(plan_markdown(plan))
 
     def action_forget(self) -> None:
+        if self.busy_writing():
+            return
         chosen = self.chosen()
         if chosen is None:
             return
@@ -353,6 +355,9 @@ class ForgetScreen(SectionScreen):
         )
 
     def action_apply_rules(self) -> None:
+        if self.busy_writing():
+            return
+
         def done(yes: bool | None) -> None:
             if yes:
                 panel = self.query_one("#forget-progress", ProgressPanel)

@@ -235,6 +235,8 @@ class SharingScreen(SectionScreen):
     # --- export ---
 
     def action_export(self) -> None:
+        if self.busy_writing():
+            return
         grant = self._selected_grant()
         if grant is not None:
             self._prepare(self.vault, grant, self.coffre.clock())
@@ -302,6 +304,8 @@ class SharingScreen(SectionScreen):
     # --- revoke ---
 
     def action_revoke(self) -> None:
+        if self.busy_writing():
+            return
         grant = self._selected_grant()
         if grant is None:
             return
