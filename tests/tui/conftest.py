@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Button
 from textual.worker import WorkerFailed
 
 from tui.app import CoffreApp
@@ -102,3 +103,11 @@ def run_async(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., N
         asyncio.run(test(*args, **kwargs))
 
     return wrapper
+
+
+async def press_button(pilot: Pilot[None], selector: str) -> None:
+    """Press a button of the active screen with the keyboard (a click can miss while the
+    layout is still settling on a busy machine)."""
+    button = pilot.app.screen.query_one(selector, Button)
+    button.focus()
+    await pilot.press("enter")

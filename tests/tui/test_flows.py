@@ -53,13 +53,15 @@ async def test_create_a_vault(tmp_path: Path) -> None:
         screen.query_one("#kdf", Select).value = "minimum"
         screen.query_one("#passphrase", Input).value = "a new passphrase"
         screen.query_one("#confirm", Input).value = "a different one"
-        await pilot.click("#submit")
+        screen.query_one("#confirm", Input).focus()
+        await pilot.press("enter")
         await settle(pilot)
         assert "differ" in str(screen.query_one("#unlock-error", Label).render())
         assert not Vault.exists(target)
         screen.query_one("#passphrase", Input).value = "a new passphrase"
         screen.query_one("#confirm", Input).value = "a new passphrase"
-        await pilot.click("#submit")
+        screen.query_one("#confirm", Input).focus()
+        await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, DashboardScreen)
     with Vault.open(target, "a new passphrase") as v:

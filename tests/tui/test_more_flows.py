@@ -8,7 +8,7 @@ from pathlib import Path
 
 from textual.widgets import DataTable, Input, Select
 
-from tests.tui.conftest import FROZEN, make_app, open_vault, run_async, settle
+from tests.tui.conftest import FROZEN, make_app, open_vault, press_button, run_async, settle
 from tui.screens.content import ContentScreen
 from tui.screens.data import DataScreen
 from tui.screens.forget import ForgetScreen
@@ -63,7 +63,7 @@ async def test_add_and_apply_a_retention_rule(demo_dir: Path) -> None:
         await pilot.press("A")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmModal)
-        await pilot.click("#confirm")
+        await press_button(pilot, "#confirm")
         await settle(pilot)
         assert isinstance(app.screen, ReportModal)
     with open_vault(demo_dir) as v:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from textual.widgets import DataTable, Input, Markdown, Select, SelectionList
 
-from tests.tui.conftest import FROZEN, make_app, open_vault, run_async, settle
+from tests.tui.conftest import FROZEN, make_app, open_vault, press_button, run_async, settle
 from tui.app import CoffreApp
 from tui.screens.grant_wizard import GrantWizard
 from tui.screens.modals import ConfirmModal, ErrorModal, PromptModal, ReportModal
@@ -50,11 +50,11 @@ async def test_new_grant_ends_with_the_preview_and_the_receipt(demo_dir: Path) -
         wizard.query_one("#g-metrics", SelectionList).select("steps")
         wizard.query_one("#g-purpose", Select).value = "dpv:ScientificResearch"
         wizard.query_one("#g-compensation", Input).value = "A study report"
-        await pilot.click("#next")
+        await press_button(pilot, "#next")
         await pilot.pause()
         review = wizard.query_one("#review", Markdown)
         assert review.source is not None and "steps" in review.source
-        await pilot.click("#give")
+        await press_button(pilot, "#give")
         await settle(pilot)
         report = app.screen
         assert isinstance(report, ReportModal)
@@ -80,7 +80,7 @@ async def test_export_now_writes_a_bundle_and_records_it(demo_dir: Path, tmp_pat
         await pilot.press("e")
         await settle(pilot)
         assert isinstance(app.screen, ConfirmModal)
-        await pilot.click("#confirm")
+        await press_button(pilot, "#confirm")
         await pilot.pause()
         prompt = app.screen
         assert isinstance(prompt, PromptModal)
@@ -105,7 +105,7 @@ async def test_revoke_after_confirmation_shows_the_notice(demo_dir: Path) -> Non
         await pilot.press("w")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmModal)
-        await pilot.click("#confirm")
+        await press_button(pilot, "#confirm")
         await settle(pilot)
         report = app.screen
         assert isinstance(report, ReportModal)
@@ -123,7 +123,7 @@ async def test_cancelled_revoke_changes_nothing(demo_dir: Path) -> None:
         grant_id = _select_grant(screen, "Lyon Running Club")
         await pilot.press("w")
         await pilot.pause()
-        await pilot.click("#cancel")
+        await press_button(pilot, "#cancel")
         await settle(pilot)
         assert app.screen is screen
     with open_vault(demo_dir) as v:
