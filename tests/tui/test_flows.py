@@ -35,9 +35,11 @@ async def test_unlock_wrong_then_right_passphrase(demo_dir: Path) -> None:
         assert "Wrong passphrase" in error
         assert app.screen.query_one("#passphrase", Input).value == ""  # cleared for a retry
         assert app.vault is None
+        unlock = app.screen
         await pilot.press(*PASSPHRASE, "enter")
         await settle(pilot)
         assert isinstance(app.screen, DashboardScreen)
+        assert unlock.query_one("#passphrase", Input).value == ""  # not kept in the widget
         assert app.vault is not None
         assert len(identities.list_personas(app.vault.store)) == 2
 

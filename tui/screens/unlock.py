@@ -90,6 +90,9 @@ class UnlockScreen(ForwardsWorkerErrors, Screen[None]):
         if self.creating and passphrase != self.query_one("#confirm", Input).value:
             self.show_error("The two passphrases differ.")
             return
+        # The fields let go of the passphrase at once: the worker holds the only copy.
+        for field in self.query(Input):
+            field.value = ""
         self._start(passphrase)
 
     def _start(self, passphrase: str) -> None:
