@@ -79,7 +79,7 @@ class PersonasScreen(SectionScreen):
 
     def on_mount(self) -> None:
         self.query_one("#persona-list", DataTable).add_columns("Name", "Attributes")
-        self.query_one("#persona-attributes", DataTable).add_columns("Key", "Value", "Sensitive")
+        self.query_one("#persona-attributes", DataTable).add_columns("Key", "Sensitive", "Value")
         super().on_mount()
 
     def load(self) -> None:
@@ -124,7 +124,7 @@ class PersonasScreen(SectionScreen):
             f"{len(persona.attributes)} attributes, {sensitive} sensitive (left out of exports)"
         )
         for i, a in enumerate(persona.attributes):
-            attrs.add_row(*fmt.cells(a.key, a.value, "yes" if a.sensitive else ""), key=str(i))
+            attrs.add_row(*fmt.cells(a.key, "yes" if a.sensitive else "", a.value), key=str(i))
 
     def _selected_attribute(self) -> tuple[int, Attribute] | None:
         if self.current is None or not self.current.attributes:
