@@ -32,7 +32,8 @@ DARK_THEME = "textual-dark"
 
 @dataclass(frozen=True)
 class Section:
-    """One area of the vault: its mode name, title, key and screen."""
+    """One area of the vault: its mode name, title, screen and a line of help (its number
+    key is its position in the navigation bar)."""
 
     mode: str
     title: str
@@ -50,7 +51,8 @@ def error_text(error: BaseException | None) -> str:
 
 
 def sections() -> list[Section]:
-    """The areas whose library exists, in the order of the navigation bar."""
+    """The areas, in the order of the navigation bar (imported on unlock, so the unlock
+    screen appears without waiting for them)."""
     from tui.screens.audit import AuditScreen
     from tui.screens.content import ContentScreen
     from tui.screens.dashboard import DashboardScreen

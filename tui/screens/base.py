@@ -34,6 +34,7 @@ class SectionScreen(ForwardsWorkerErrors, Screen[None]):
 
     MODE: ClassVar[str] = ""
     TITLE_TEXT: ClassVar[str] = ""
+    _seen = -1  # the app's write generation this screen last loaded
 
     @property
     def coffre(self) -> CoffreApp:
@@ -70,8 +71,6 @@ class SectionScreen(ForwardsWorkerErrors, Screen[None]):
         if self._seen != self.coffre.generation:
             self.reload()
 
-    _seen = -1
-
     def reload(self) -> None:
         """Load what the screen shows (subclasses start a worker); on mount and after writes."""
         self._seen = self.coffre.generation
@@ -96,8 +95,8 @@ class SectionScreen(ForwardsWorkerErrors, Screen[None]):
         self.app.push_screen(ReportModal(title, markdown), closed)
 
     def busy_writing(self) -> bool:
-        """True (and the person told so) while a write of this screen is still running: one
-        import, export or forget at a time."""
+        """True (and the person told so) while a write is still running anywhere in the app:
+        one import, export or forget at a time."""
         if any(w.group == "write" and w.is_running for w in self.workers):
             self.notify("Wait for the current operation to finish.", severity="warning")
             return True
