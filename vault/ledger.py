@@ -258,8 +258,10 @@ def recipients_holding(
 def ledger_view(vault: Vault, recipient: str | None = None) -> list[dict[str, Any]]:
     """The answer to "who holds what of mine, since when, under which grant, for what, in
     exchange for what": one entry per recipient, its grants and the bundles sent under each.
-    Grants never used are listed too (with no bundles), withdrawn and expired ones included."""
+    Grants never used are listed too (with no bundles), withdrawn and expired ones included,
+    with the erasure requests produced for them."""
     from vault.consent import get_recipient, list_grants, list_recipients
+    from vault.revocation import notices
 
     recipients = [get_recipient(vault, recipient)] if recipient else list_recipients(vault)
     view = []
@@ -286,6 +288,10 @@ def ledger_view(vault: Vault, recipient: str | None = None) -> list[dict[str, An
                         "content": sorted({c.id for b in bundles for c in b.content}),
                         "attributes": sorted({a for b in bundles for a in b.attributes}),
                     },
+                    "erasure_requests": [
+                        {"id": n.id, "reason": n.reason, "created": n.created}
+                        for n in notices(vault, grant=g.id)
+                    ],
                     "bundles": [
                         {
                             "bundle_id": b.bundle_id,

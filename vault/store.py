@@ -406,6 +406,10 @@ class Store:
     def _decrypt(self, kind: str | None, row: tuple[Any, ...], *, retried: bool = False) -> Record:
         rid, kind_ix, version, rkey, data = row
         label = kind or "unknown"
+        if not (
+            _well_formed(rid, kind_ix, version) and type(rkey) is bytes and type(data) is bytes
+        ):
+            raise TamperedRecord(f"a {label} record row is damaged")
         if kind is not None and kind_ix != self._ring.kind_index(kind):
             raise TamperedRecord(f"a {label} record is filed under another kind")
         try:
@@ -450,7 +454,8 @@ class Store:
         """Every record of a kind, in insertion order, read in bounded batches."""
         kix = self._ring.kind_index(kind)
         before = self.state()
-        last = seen = 0
+        last = 0
+        seen: set[bytes] = set()
         while True:
             rows = self._query(
                 f"SELECT rowid, {self._COLS} FROM records WHERE kind=? AND rowid>? "
@@ -458,16 +463,18 @@ class Store:
                 (kix, last, _BATCH),
             )
             for row in rows:
+                if row[1] in seen or row[0] <= last:
+                    raise IntegrityError(f"the {kind} listing repeats a record (damaged index)")
+                seen.add(row[1])
                 yield self._decrypt(kind, row[1:])
-            seen += len(rows)
             if len(rows) < _BATCH:
                 break
             last = rows[-1][0]
         # Compare with the authenticated count, unless a write happened meanwhile.
         after = self.state()
         expected = after.kinds.get(kix, 0)
-        if after.writes == before.writes and seen != expected:
-            raise IntegrityError(f"{expected - seen} {kind} record(s) missing from a listing")
+        if after.writes == before.writes and len(seen) != expected:
+            raise IntegrityError(f"{expected - len(seen)} {kind} record(s) missing from a listing")
 
     def count(self, kind: str) -> int:
         """How many records of `kind` exist (from the authenticated state: no scan)."""
@@ -515,7 +522,7 @@ class Store:
     def finish_removals(self) -> None:
         """Remove the blob files of committed deletions (`doomed`), then forget the list."""
         with self._lock:
-            doomed = [bytes(b) for (b,) in self._query("SELECT id FROM doomed")]
+            doomed = [b for (b,) in self._query("SELECT id FROM doomed") if _is_id(b)]
             if not doomed:
                 return
             for blob_id in doomed:
@@ -532,7 +539,7 @@ class Store:
         """
         removed = 0
         with self.write() as txn:
-            known = {bytes(b) for (b,) in txn._exec("SELECT id FROM blobs").fetchall()}
+            known = {b for (b,) in txn._exec("SELECT id FROM blobs").fetchall() if _is_id(b)}
             doomed = set(txn_doomed(txn))
             for blob_id, path in list(self.blobs.present()):
                 if blob_id is None or (blob_id not in known and blob_id not in doomed):
@@ -550,6 +557,8 @@ class Store:
         kinds: dict[bytes, int] = {}
         # NOT INDEXED: read the table itself, not an index that could disagree with it.
         for rid, version, kix in self._query("SELECT id, version, kind FROM records NOT INDEXED"):
+            if not _well_formed(rid, kix, version):
+                raise IntegrityError("a record row is damaged")
             acc ^= digest(rid, version)
             kinds[kix] = kinds.get(kix, 0) + 1
         if acc != state.digest or kinds != {k: n for k, n in state.kinds.items() if n}:
@@ -601,7 +610,7 @@ class Store:
             if len(rows) < _BATCH:
                 break
             last = rows[-1][0]
-        listed = {bytes(b) for (b,) in self._query("SELECT id FROM blobs")}
+        listed = {b for (b,) in self._query("SELECT id FROM blobs") if _is_id(b)}
         files = {b for b, _ in self.blobs.present()}
         if listed - referenced:
             problems.append(
@@ -836,7 +845,9 @@ class Txn:
     def wipe_all(self) -> int:
         """Delete every record, lookup term and blob chunk (the audit log stays)."""
         (n,) = self._exec("SELECT count(*) FROM records").fetchone()
-        self._doomed.extend(bytes(b) for (b,) in self._exec("SELECT id FROM blobs").fetchall())
+        self._doomed.extend(
+            b for (b,) in self._exec("SELECT id FROM blobs").fetchall() if _is_id(b)
+        )
         self._exec("INSERT OR IGNORE INTO doomed (id) SELECT id FROM blobs")
         for table in ("records", "terms", "blobs"):
             self._exec(f"DELETE FROM {table}")
@@ -884,6 +895,21 @@ class Txn:
                 "UPDATE meta SET value=? WHERE name='state'", (seal_state(self._ring, self.state),)
             )
             self._dirty = False
+
+
+def _is_id(value: object) -> bool:
+    return type(value) is bytes and len(value) == 16
+
+
+def _well_formed(rid: object, kind_ix: object, version: object) -> bool:
+    """Column types as Coffre writes them (a damaged row can change SQLite's types)."""
+    return (
+        type(rid) is bytes
+        and len(rid) == 16
+        and type(kind_ix) is bytes
+        and type(version) is int
+        and 1 <= version < 1 << 62
+    )
 
 
 def txn_created(txn: Txn | None) -> list[bytes]:

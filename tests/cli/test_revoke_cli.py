@@ -73,3 +73,8 @@ def test_revoke_writes_the_signed_request(vault_dir: Path, tmp_path: Path, grant
     assert "GDPR Art. 17" in text and granted in text
     grant = json.loads(run(vault_dir, "grant", "show", granted, "--json"))
     assert grant["status"] == "withdrawn"
+    ledger = json.loads(run(vault_dir, "ledger", "--json"))
+    entry = ledger[0]["grants"][0]
+    assert entry["status"] == "withdrawn"
+    assert [n["id"] for n in entry["erasure_requests"]] == [out["id"]]
+    assert "erasure request (withdrawn)" in run(vault_dir, "ledger")

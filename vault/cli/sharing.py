@@ -444,6 +444,8 @@ def ledger_cmd(env: Env, *, recipient_ref: str | None, as_json: bool) -> None:
                 f"{g['valid_until'][:10]}; in exchange for: {g['compensation'] or 'nothing stated'}"
             )
             holds = g["holds"]
+            for n in g["erasure_requests"]:
+                click.echo(f"    erasure request ({n['reason']}) {n['created']}: {n['id']}")
             if not g["bundles"]:
                 click.echo("    nothing sent yet")
                 continue
