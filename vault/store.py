@@ -278,7 +278,11 @@ def read_meta(conn: sqlite3.Connection) -> dict[str, bytes]:
         rows = conn.execute("SELECT CAST(name AS BLOB), CAST(value AS BLOB) FROM meta").fetchall()
     except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
         raise DamagedDatabase("the header cannot be read") from exc
-    return {bytes(name).decode("utf-8", "replace"): bytes(v) for name, v in rows}
+    return {
+        name.decode("utf-8", "replace"): v
+        for name, v in rows
+        if type(name) is bytes and type(v) is bytes
+    }
 
 
 def check_format(meta: dict[str, bytes], conn: sqlite3.Connection) -> None:
@@ -574,6 +578,10 @@ class Store:
         """Decrypt and verify everything; return what is wrong (empty when all is well)."""
         problems: list[Problem] = []
         report = Progress("check", progress)
+        damage = [str(r[0]) for r in self._query("PRAGMA quick_check(5)") if r[0] != "ok"]
+        if damage:
+            # SQLite's own structural check: pages and indexes, not contents (those follow).
+            problems.append(Problem("database", f"{len(damage)} structural problem(s) in vault.db"))
         try:
             self.verify_records()
         except IntegrityError as exc:
