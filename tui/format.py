@@ -56,3 +56,14 @@ def cells(*values: str) -> tuple[Text, ...]:
     """Table cells as plain text: a DataTable reads a str as markup, and names, titles and
     values from the vault may hold square brackets."""
     return tuple(Text(v) for v in values)
+
+
+def plan_counts(counts: dict[str, int]) -> str:
+    """What a forget plan counts, in words: "2,225 samples over 185 days, 3 content items"."""
+    rest = dict(counts)
+    parts = []
+    samples, days = rest.pop("samples", 0), rest.pop("days", 0)
+    if samples:
+        parts.append(f"{samples:,} samples" + (f" over {days:,} days" if days else ""))
+    parts += [f"{v:,} {k.replace('_', ' ')}" for k, v in sorted(rest.items())]
+    return ", ".join(parts)

@@ -23,7 +23,6 @@ from vault.qs import metrics, query
 
 WEEKS = 8
 EXPIRING_DAYS = 30
-_IMPORT_ACTIONS = ("import", "demo.build")
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,7 @@ class Overview:
 
     personas: tuple[identities.Persona, ...]
     metrics: tuple[MetricRow, ...]
-    imports: tuple[tuple[str, str, str], ...]  # time, action, what
+    imports: tuple[tuple[str, str], ...]  # time, what was imported
     audit_entries: int
     audit_error: str | None
     records: int
@@ -74,9 +73,22 @@ def weekly_values(vault: Vault, persona_id: str, metric: str, now: datetime) -> 
     return weeks
 
 
-def _describe(details: dict[str, object]) -> str:
-    parts = [f"{k} {v}" for k, v in details.items() if isinstance(v, int) and v]
-    return ", ".join(parts[:3])
+def describe_import(action: str, details: dict[str, object]) -> str | None:
+    """An audit entry of an import in words ("health data +1,200 (3 skipped)"); None for
+    any other entry."""
+    if action == "qs.import":
+        what = "health data"
+    elif action.startswith("persona.import."):
+        what = f"personas ({action.rsplit('.', 1)[1]})"
+    elif action == "content.import":
+        what = f"content ({details.get('source', '?')})"
+    else:
+        return None
+    added, skipped = details.get("added", 0), details.get("duplicates", 0)
+    text = f"{what} +{added:,}" if isinstance(added, int) else what
+    if isinstance(skipped, int) and skipped:
+        text += f" ({skipped:,} skipped)"
+    return text
 
 
 def gather(vault: Vault, now: datetime) -> Overview:
@@ -86,14 +98,15 @@ def gather(vault: Vault, now: datetime) -> Overview:
         for m in query.list_metrics(vault, p.id):
             weekly = tuple(weekly_values(vault, p.id, m.metric, now))
             rows.append(MetricRow(p.name, m.metric, m.samples, m.unit, weekly, m.last))
-    imports: list[tuple[str, str, str]] = []
+    imports: list[tuple[str, str]] = []
     entries = 0
     error = None
     try:
         for entry in vault.store.audit_entries():
             entries += 1
-            if any(word in entry.action for word in _IMPORT_ACTIONS):
-                imports.append((entry.time, entry.action, _describe(entry.details)))
+            described = describe_import(entry.action, entry.details)
+            if described is not None:
+                imports.append((entry.time, described))
     except IntegrityError as exc:
         error = exc.message
     status = vault.status()
@@ -198,7 +211,7 @@ class DashboardScreen(SectionScreen):
                     r.persona, r.metric, fmt.count(r.samples), spark(r.weekly), fmt.day(r.last)
                 )
             )
-        imports = [escape(f"{fmt.instant(t)[5:]} {a} {w}") for t, a, w in o.imports]
+        imports = [escape(f"{fmt.instant(t)[5:10]} {what}") for t, what in o.imports]
         self.query_one("#dash-imports", Static).update("\n".join(imports) or "No import yet.")
         grants = [f"{escape(r)} ← {escape(p)} until {until}" for r, p, until in o.grants]
         if o.expiring:
@@ -209,6 +222,5 @@ class DashboardScreen(SectionScreen):
         elif not o.due:
             retention = f"{o.rules} rule(s); nothing due."
         else:
-            due = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in sorted(o.due.items()))
-            retention = f"{o.rules} rule(s); [$warning]due now: {due}[/]"
+            retention = f"{o.rules} rule(s); [$warning]due now: {fmt.plan_counts(o.due)}[/]"
         self.query_one("#dash-rules", Static).update(retention)

@@ -174,9 +174,7 @@ class ForgetScreen(SectionScreen):
         elif due is None:
             text = "Nothing is due: every rule is satisfied."
         else:
-            counts = ", ".join(
-                f"{v:,} {k.replace('_', ' ')}" for k, v in sorted(due.counts.items())
-            )
+            counts = fmt.plan_counts(due.counts)
             text = f"[b]Due now:[/b] {counts}. Press A to apply."
         self.query_one("#rules-due", Static).update(text)
 
