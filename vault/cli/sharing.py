@@ -129,8 +129,16 @@ def grant() -> None:
     help="raw samples, or hourly/daily aggregates only.",
 )
 @click.option("--purpose", required=True, metavar="TERM", help="DPV purpose: dpv:ServiceProvision.")
-@click.option("--legal-basis", default="dpv:Consent", show_default=True, metavar="TERM")
-@click.option("--jurisdiction", default="EU", show_default=True)
+@click.option(
+    "--legal-basis",
+    default="dpv:Consent",
+    show_default=True,
+    metavar="TERM",
+    help="DPV legal basis of the processing.",
+)
+@click.option(
+    "--jurisdiction", default="EU", show_default=True, help="Where the law applies (ISO code)."
+)
 @click.option("--retention", default="", help="Retention the recipient asked for: 30d, 1y, P6M.")
 @click.option("--expires", required=True, metavar="DATE", help="Valid until this date (inclusive).")
 @click.option("--compensation", default="", help="What you get in return (free text).")
