@@ -26,7 +26,7 @@ from typing import IO, TYPE_CHECKING, Any, Final, Protocol
 
 from vault.errors import InvalidParameter, MalformedInput
 from vault.progress import Progress, ProgressCallback
-from vault.qs import metrics, query
+from vault.qs import metrics, query, render
 from vault.qs.ingest import MAX_MS, MIN_MS
 from vault.qs.model import (
     SLEEP_STAGE_NAMES,
@@ -38,6 +38,7 @@ from vault.qs.model import (
 
 if TYPE_CHECKING:
     from vault.core import Vault
+    from vault.qs import chunks
 
 COLUMNS: Final = ("start", "end", "metric", "value", "unit", "source")
 OPTIONAL: Final = ("device",)
@@ -253,6 +254,42 @@ def csv_rows(
         ]
 
 
+def _csv_line(row: list[str]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(row)
+    return buf.getvalue()
+
+
+def csv_field(text: str) -> str:
+    """One field as csv.writer writes it in a row of several (quoted only when needed)."""
+    return _csv_line([text, ""])[:-2]
+
+
+def _sleep_value(v: float) -> str:
+    return SLEEP_STAGE_NAMES.get(int(v), number(v))
+
+
+def raw_lines(metric: str, cols: chunks.Columns, *, include_sources: bool = True) -> list[str]:
+    """The long-format lines of a chunk of raw samples, exactly as `csv_rows` and
+    `write_rows` write them, rendered a whole column at a time."""
+    n = len(cols)
+    if not n:
+        return []
+    starts = render.iso_instants(cols.start, cols.offset)
+    ends = render.iso_instants(cols.end, cols.offset)
+    sleep = metric == "sleep"
+    values = render.per_value(cols.value, _sleep_value if sleep else number)
+    unit = "" if sleep else csv_field(cols.unit)
+    head = "%s,%s," + csv_field(metric).replace("%", "%%") + ",%s," + unit.replace("%", "%%")
+    line = head + ",%s,%s\n"
+    if include_sources:
+        sources = render.per_index(cols.source, cols.strings, csv_field)
+        devices = render.per_index(cols.device, cols.strings, csv_field)
+        return [line % row for row in zip(starts, ends, values, sources, devices, strict=True)]
+    line = head + ",,\n"
+    return [line % row for row in zip(starts, ends, values, strict=True)]
+
+
 def aggregate_rows(
     buckets: Sequence[query.Bucket], metric: str, *, header: bool = True
 ) -> Iterator[list[str]]:
@@ -299,7 +336,12 @@ def export_csv(  # noqa: PLR0917  (the positional signature bundles call)
     per-period aggregates (hour, day, week, month). Returns the number of rows.
     `include_sources=False` leaves the source and device columns empty."""
     if granularity == "raw":
-        rows = csv_rows(vault, persona_id, metric, start, end, include_sources=include_sources)
-        return write_rows(rows, out)
+        query.check_metric(metric)
+        out.write(_csv_line([*COLUMNS, "device"]))
+        n = 0
+        for cols in query.iter_columns(vault, persona_id, metric, start, end):
+            out.write("".join(raw_lines(metric, cols, include_sources=include_sources)))
+            n += len(cols)
+        return n
     buckets = query.aggregate(vault, persona_id, metric, granularity, start=start, end=end, tz=tz)
     return write_rows(aggregate_rows(buckets, metric), out)

@@ -1,0 +1,129 @@
+"""Bulk text rendering of sample columns: ISO 8601 instants, numbers, escaped strings, ids.
+
+The FHIR, Open mHealth and CSV exports write hundreds of thousands of samples; formatting
+each field of each sample in Python (a datetime, a dict, a json.dumps) costs far more than
+the data. These helpers turn whole numpy columns into lists of ready-made text, computing
+each distinct value's text once, so an export spends about one string format per sample.
+The output is exactly what the per-sample code writes (`query.iso`, `repr`, `json.dumps`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+MINUTE_MS = 60_000
+
+
+def offset_suffix(offset_min: int) -> str:
+    """The `+HH:MM` / `-HH:MM` suffix `datetime.isoformat` writes for a fixed UTC offset."""
+    sign = "-" if offset_min < 0 else "+"
+    hours, minutes = divmod(abs(offset_min), 60)
+    return f"{sign}{hours:02d}:{minutes:02d}"
+
+
+def iso_instants(ms: npt.NDArray[np.int64], offset: npt.NDArray[Any]) -> list[str]:
+    """`query.iso(ms[i], offset[i])` for every row: local time at the recorded offset, to
+    the second, or to the millisecond when there are some."""
+    import numpy as np
+
+    n = int(ms.shape[0])
+    if not n:
+        return []
+    off = offset.astype(np.int64)
+    local = (ms + off * MINUTE_MS).astype("datetime64[ms]")
+    subsecond = (ms % 1000) != 0
+    if subsecond.any():
+        text = np.where(
+            subsecond,
+            np.datetime_as_string(local, unit="ms"),
+            np.datetime_as_string(local, unit="s"),
+        )
+    else:
+        text = np.datetime_as_string(local, unit="s")
+    first = int(off[0])
+    if (off == first).all():
+        suffix = offset_suffix(first)
+        return [t + suffix for t in text.tolist()]
+    distinct, inverse = np.unique(off, return_inverse=True)
+    suffixes = pick([offset_suffix(int(o)) for o in distinct.tolist()], inverse)
+    return [t + s for t, s in zip(text.tolist(), suffixes, strict=True)]
+
+
+def pick(texts: Sequence[str], index: npt.NDArray[Any]) -> list[str]:
+    """texts[index[i]] for every row, without a Python-level lookup per row."""
+    import numpy as np
+
+    table = np.empty(len(texts), dtype=object)
+    table[:] = list(texts)
+    picked: list[str] = table[index].tolist()
+    return picked
+
+
+def per_value(values: npt.NDArray[np.float64], fmt: Callable[[float], str]) -> list[str]:
+    """`fmt(values[i])` for every row, calling `fmt` once per distinct value (distinct by
+    bit pattern, so 0.0 and -0.0 keep their own text)."""
+    import numpy as np
+
+    if not values.shape[0]:
+        return []
+    bits = np.ascontiguousarray(values, dtype=np.float64).view(np.int64)
+    distinct, inverse = np.unique(bits, return_inverse=True)
+    return pick([fmt(v) for v in distinct.view(np.float64).tolist()], inverse.reshape(-1))
+
+
+def per_index(
+    index: npt.NDArray[Any], table: Sequence[str], fmt: Callable[[str], str]
+) -> list[str]:
+    """`fmt(table[index[i]])` for every row (a chunk's string table: sources, devices)."""
+    return pick([fmt(s) for s in table], index)
+
+
+def json_number(v: float) -> str:
+    """A float as json.dumps writes it (finite values are their repr)."""
+    return repr(v) if math.isfinite(v) else json.dumps(v)
+
+
+def json_rounded(digits: int) -> Callable[[float], str]:
+    """The JSON text of round(v, digits), as json.dumps writes it."""
+
+    def fmt(v: float) -> str:
+        return json_number(round(v, digits))
+
+    return fmt
+
+
+def json_string(s: str) -> str:
+    """A JSON string literal, as json.dumps(ensure_ascii=False) writes it."""
+    return json.dumps(s, ensure_ascii=False)
+
+
+_HEX = b"0123456789abcdef"
+
+
+def random_uuids(n: int) -> list[str]:
+    """`n` random (version 4) UUIDs in their 36-character text form, made in bulk."""
+    import numpy as np
+
+    if n <= 0:
+        return []
+    raw = np.frombuffer(os.urandom(16 * n), dtype=np.uint8).reshape(n, 16).copy()
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # version 4
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
+    hexdigits = np.frombuffer(_HEX, dtype=np.uint8)
+    digits = np.empty((n, 32), dtype=np.uint8)
+    digits[:, 0::2] = hexdigits[raw >> 4]
+    digits[:, 1::2] = hexdigits[raw & 0x0F]
+    out = np.full((n, 36), ord("-"), dtype=np.uint8)
+    for lo, hi, at in ((0, 8, 0), (8, 12, 9), (12, 16, 14), (16, 20, 19), (20, 32, 24)):
+        out[:, at : at + hi - lo] = digits[:, lo:hi]
+    text = out.view("S36").reshape(n).astype("U36")
+    ids: list[str] = text.tolist()
+    return ids
