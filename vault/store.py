@@ -197,17 +197,29 @@ def open_state(ring: KeyRing, sealed: bytes) -> VaultState:
 def _pack_envelope(
     kind: str, body: bytes, terms: tuple[Term, ...], blobs: tuple[BlobRef, ...], compress: bool
 ) -> bytes:
+    flags = 0
+    if compress:
+        body = zlib.compress(body, 6)
+        flags |= _FLAG_COMPRESSED
+    if not terms and not blobs:
+        head = _SIMPLE_HEADS.get((kind, flags))
+        if head is None:
+            head = _SIMPLE_HEADS[(kind, flags)] = _envelope_head({"k": kind}, flags)
+        return head + body
     meta: dict[str, Any] = {"k": kind}
     if terms:
         meta["t"] = [list(t) for t in terms]
     if blobs:
         meta["b"] = [b.to_json() for b in blobs]
+    return _envelope_head(meta, flags) + body
+
+
+_SIMPLE_HEADS: dict[tuple[str, int], bytes] = {}
+
+
+def _envelope_head(meta: dict[str, Any], flags: int) -> bytes:
     meta_raw = json.dumps(meta, separators=(",", ":"), ensure_ascii=False).encode()
-    flags = 0
-    if compress:
-        body = zlib.compress(body, 6)
-        flags |= _FLAG_COMPRESSED
-    return struct.pack(">BBI", _ENVELOPE_VERSION, flags, len(meta_raw)) + meta_raw + body
+    return struct.pack(">BBI", _ENVELOPE_VERSION, flags, len(meta_raw)) + meta_raw
 
 
 def _unpack_envelope(raw: bytes) -> tuple[str, bytes, tuple[Term, ...], tuple[BlobRef, ...]]:
