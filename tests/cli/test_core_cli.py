@@ -12,20 +12,9 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from tests.cli.conftest import run
 from tests.conftest import PASSPHRASE
 from vault.cli.main import cli
-
-
-def run(vault_dir: Path, *args: str, env: dict[str, str] | None = None, code: int = 0) -> str:
-    runner = CliRunner()
-    result = runner.invoke(
-        cli,
-        ["--vault", str(vault_dir), *args],
-        env={"COFFRE_PASSPHRASE": PASSPHRASE, **(env or {})},
-        catch_exceptions=False,
-    )
-    assert result.exit_code == code, (result.output, result.stderr)
-    return result.stdout
 
 
 @pytest.fixture

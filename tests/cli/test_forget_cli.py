@@ -5,21 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from tests.conftest import PASSPHRASE
-from vault.cli.main import cli
-
-
-def run(vault_dir: Path, *args: str, code: int = 0) -> str:
-    result = CliRunner().invoke(
-        cli,
-        ["--vault", str(vault_dir), *args],
-        env={"COFFRE_PASSPHRASE": PASSPHRASE},
-        catch_exceptions=False,
-    )
-    assert result.exit_code == code, (result.output, result.stderr)
-    return result.stdout
+from tests.cli.conftest import run
 
 
 def _vault_with_persona(vault_dir: Path, tmp_path: Path) -> None:

@@ -9,21 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from tests.conftest import PASSPHRASE
-from vault.cli.main import cli
-
-
-def run(vault_dir: Path, *args: str, code: int = 0) -> str:
-    result = CliRunner().invoke(
-        cli,
-        ["--vault", str(vault_dir), *args],
-        env={"COFFRE_PASSPHRASE": PASSPHRASE},
-        catch_exceptions=False,
-    )
-    assert result.exit_code == code, (result.output, result.stderr)
-    return result.stdout
+from tests.cli.conftest import run
 
 
 @pytest.fixture

@@ -26,6 +26,13 @@ def write_request(request: Any, path: Path) -> list[Path]:
     return written
 
 
+notice_out_option = click.option(
+    "--notice-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the signed request to FILE (JSON), FILE.minisig and FILE's .txt.",
+)
+
+
 def _report(request: Any, notice_out: Path | None, as_json: bool) -> None:
     files = write_request(request, notice_out) if notice_out else []
     if as_json:
@@ -39,11 +46,7 @@ def _report(request: Any, notice_out: Path | None, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("grant")
-@click.option(
-    "--notice-out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the signed request to FILE (JSON), FILE.minisig and FILE's .txt.",
-)
+@notice_out_option
 @json_option
 @pass_env
 def revoke(env: Env, grant: str, notice_out: Path | None, as_json: bool) -> None:
@@ -63,11 +66,7 @@ def revoke(env: Env, grant: str, notice_out: Path | None, as_json: bool) -> None
 
 @cli.command()
 @click.argument("grant")
-@click.option(
-    "--notice-out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the signed request to FILE (JSON), FILE.minisig and FILE's .txt.",
-)
+@notice_out_option
 @json_option
 @pass_env
 def notice(env: Env, grant: str, notice_out: Path | None, as_json: bool) -> None:
