@@ -219,3 +219,27 @@ def test_any_flipped_bit_is_detected_or_harmless(tmp_path: Path, data: st.DataOb
         pass
     except sqlite3.DatabaseError:  # pragma: no cover - must be wrapped
         pytest.fail("a raw sqlite3 error escaped the library")
+
+
+def test_older_format_is_migrated_in_place(
+    vault_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vault import core, store
+
+    with Vault.create(vault_dir, PASSPHRASE, kdf="minimum") as v, v.store.write() as txn:
+        rid = txn.put("note", b"from format 1")
+    ran: list[int] = []
+
+    def to_v2(conn: sqlite3.Connection) -> None:
+        ran.append(1)
+        conn.execute("CREATE TABLE added_in_v2 (x INTEGER)")
+
+    monkeypatch.setattr(store, "FORMAT_VERSION", 2)
+    monkeypatch.setattr(core, "FORMAT_VERSION", 2)
+    monkeypatch.setitem(store.MIGRATIONS, 1, to_v2)
+    with Vault.open(vault_dir, PASSPHRASE) as v:
+        assert v.info.format == 2
+        assert v.store.get("note", rid).data == b"from format 1"
+    with Vault.open(vault_dir, PASSPHRASE) as v:
+        assert v.info.format == 2
+    assert ran == [1]  # once, not at every open
