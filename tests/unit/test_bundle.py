@@ -247,6 +247,7 @@ def test_a_failure_mid_export_leaves_no_file_and_no_ledger_entry(
         raise InvalidParameter("simulated failure while writing the CSV")
 
     monkeypatch.setattr(bundle_export.qs_export, "export_csv", broken)
+    monkeypatch.setattr(bundle_export.qs_export, "csv_document", broken)  # raw granularity
     with pytest.raises(InvalidParameter, match="simulated failure"):
         _export(fresh_vault, g, tmp_path / "b.age")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["recipient.key", "vault"]

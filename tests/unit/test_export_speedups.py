@@ -21,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vault.core import Vault
+from vault.errors import InvalidParameter
 from vault.qs import chunks, csvfmt, export, metrics, query, render
 from vault.qs.ingest import QSWriter
 from vault.qs.model import SLEEP_STAGE_NAMES, SLEEP_STAGES, Sample
@@ -351,3 +352,73 @@ def test_empty_range_writes_empty_documents(fresh_vault: Vault) -> None:
     buf = io.StringIO()
     assert export.export_fhir(fresh_vault, P, "steps", 0, 1, "raw", buf) == 0
     assert json.loads(buf.getvalue())["entry"] == []
+
+
+# --- sizes known before rendering ---------------------------------------------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(columns(), st.booleans(), st.sampled_from(["fhir", "omh"]))
+def test_json_size_is_the_size_of_the_rendering(
+    case: tuple[str, chunks.Columns], sources: bool, fmt: str
+) -> None:
+    metric, cols = case
+    if fmt == "omh" and metric not in export.OMH_SCHEMAS:
+        metric = "steps"
+    raw = export._RawFormat(metric, fmt, subject="urn:uuid:é", created="2026-01-02T03:04:05Z")
+    size = raw.size(cols, sources)
+    assert size == sum(len(t.encode()) for t in raw.render(cols, sources))
+
+
+@settings(max_examples=150, deadline=None)
+@given(columns(), st.booleans())
+def test_csv_size_is_the_size_of_the_rendering(
+    case: tuple[str, chunks.Columns], sources: bool
+) -> None:
+    metric, cols = case
+    text = "".join(csvfmt.raw_lines(metric, cols, include_sources=sources))
+    assert csvfmt.raw_size(metric, cols, include_sources=sources) == len(text.encode())
+
+
+@pytest.mark.parametrize("metric", ["heart_rate", "steps"])
+def test_documents_announce_their_size_and_match_the_exports(
+    fresh_vault: Vault, metric: str
+) -> None:
+    _fill(fresh_vault)
+    parts = list(query.iter_columns(fresh_vault, P, metric))
+    subject = "urn:uuid:11111111-2222-4333-8444-555555555555"
+    cases = [
+        (
+            export.fhir_document(parts, metric, subject=subject),
+            lambda out: export.export_fhir(
+                fresh_vault, P, metric, None, None, "raw", out, subject=subject
+            ),
+        ),
+        (
+            export.omh_document(parts, metric),
+            lambda out: export.export_omh(fresh_vault, P, metric, None, None, "raw", out),
+        ),
+        (
+            export.csv_document(parts, metric),
+            lambda out: export.export_csv(fresh_vault, P, metric, None, None, "raw", out),
+        ),
+    ]
+    for doc, write in cases:
+        data = b"".join(doc.chunks())
+        assert len(data) == doc.size
+        assert doc.count == sum(len(p) for p in parts)
+        buf = io.StringIO()
+        assert write(buf) == doc.count
+        stamp = re.compile(r'"(timestamp|creation_date_time)": "[^"]*"')
+        assert stamp.sub("T", _ids_out(data.decode())) == stamp.sub("T", _ids_out(buf.getvalue()))
+
+
+def test_documents_of_nothing_are_empty_documents() -> None:
+    assert b"".join(export.omh_document([], "steps").chunks()) == b"[]\n"
+    fhir = export.fhir_document([], "steps")
+    data = b"".join(fhir.chunks())
+    assert json.loads(data)["entry"] == [] and len(data) == fhir.size and fhir.count == 0
+    csv_doc = export.csv_document([], "steps")
+    assert b"".join(csv_doc.chunks()) == b"start,end,metric,value,unit,source,device\n"
+    with pytest.raises(InvalidParameter):
+        export.omh_document([], "distance")

@@ -269,25 +269,65 @@ def _sleep_value(v: float) -> str:
     return SLEEP_STAGE_NAMES.get(int(v), number(v))
 
 
-def raw_lines(metric: str, cols: chunks.Columns, *, include_sources: bool = True) -> list[str]:
-    """The long-format lines of a chunk of raw samples, exactly as `csv_rows` and
-    `write_rows` write them, rendered a whole column at a time."""
-    n = len(cols)
-    if not n:
-        return []
-    starts = render.iso_instants(cols.start, cols.offset)
-    ends = render.iso_instants(cols.end, cols.offset)
-    sleep = metric == "sleep"
-    values = render.per_value(cols.value, _sleep_value if sleep else number)
-    unit = "" if sleep else csv_field(cols.unit)
+def csv_header() -> str:
+    """The header line of raw long-format output (with the optional device column)."""
+    return _csv_line([*COLUMNS, "device"])
+
+
+def _raw_format(metric: str, cols: chunks.Columns, include_sources: bool) -> str:
+    """The %-format of one line: start, end, value, then source and device when kept."""
+    unit = "" if metric == "sleep" else csv_field(cols.unit)
     head = "%s,%s," + csv_field(metric).replace("%", "%%") + ",%s," + unit.replace("%", "%%")
-    line = head + ",%s,%s\n"
+    return head + (",%s,%s\n" if include_sources else ",,\n")
+
+
+def raw_lines(
+    metric: str,
+    cols: chunks.Columns,
+    *,
+    include_sources: bool = True,
+    cache: dict[int, str] | None = None,
+) -> list[str]:
+    """The long-format lines of a chunk of raw samples, exactly as `csv_rows` and
+    `write_rows` write them, rendered a whole column at a time (`cache` keeps value texts
+    from one chunk to the next)."""
+    if not len(cols):
+        return []
+    fmt = _sleep_value if metric == "sleep" else number
+    fields = [
+        render.iso_instants(cols.start, cols.offset),
+        render.iso_instants(cols.end, cols.offset),
+        render.per_value(cols.value, fmt, cache),
+    ]
     if include_sources:
-        sources = render.per_index(cols.source, cols.strings, csv_field)
-        devices = render.per_index(cols.device, cols.strings, csv_field)
-        return [line % row for row in zip(starts, ends, values, sources, devices, strict=True)]
-    line = head + ",,\n"
-    return [line % row for row in zip(starts, ends, values, strict=True)]
+        fields.append(render.per_index(cols.source, cols.strings, csv_field))
+        fields.append(render.per_index(cols.device, cols.strings, csv_field))
+    line = _raw_format(metric, cols, include_sources)
+    return [line % row for row in zip(*fields, strict=True)]
+
+
+def raw_size(
+    metric: str,
+    cols: chunks.Columns,
+    *,
+    include_sources: bool = True,
+    cache: dict[int, str] | None = None,
+) -> int:
+    """The UTF-8 size of `raw_lines(...)` joined, computed from the columns without
+    rendering every line."""
+    if not len(cols):
+        return 0
+    fmt = _sleep_value if metric == "sleep" else number
+    texts, which = render.distinct_values(cols.value, fmt, {} if cache is None else cache)
+    line = _raw_format(metric, cols, include_sources)
+    fixed = len((line % (("",) * (5 if include_sources else 3))).encode("utf-8"))
+    total = fixed * len(cols)
+    total += int(render.iso_lengths(cols.start).sum() + render.iso_lengths(cols.end).sum())
+    total += int(render.utf8_lengths(texts)[which].sum())
+    if include_sources:
+        sizes = render.utf8_lengths([csv_field(s) for s in cols.strings])
+        total += int(sizes[cols.source].sum() + sizes[cols.device].sum())
+    return total
 
 
 def aggregate_rows(
@@ -337,10 +377,13 @@ def export_csv(  # noqa: PLR0917  (the positional signature bundles call)
     `include_sources=False` leaves the source and device columns empty."""
     if granularity == "raw":
         query.check_metric(metric)
-        out.write(_csv_line([*COLUMNS, "device"]))
+        out.write(csv_header())
         n = 0
+        cache: dict[int, str] = {}
         for cols in query.iter_columns(vault, persona_id, metric, start, end):
-            out.write("".join(raw_lines(metric, cols, include_sources=include_sources)))
+            out.write(
+                "".join(raw_lines(metric, cols, include_sources=include_sources, cache=cache))
+            )
             n += len(cols)
         return n
     buckets = query.aggregate(vault, persona_id, metric, granularity, start=start, end=end, tz=tz)

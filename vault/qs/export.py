@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, Final
 
 from vault.errors import InvalidParameter
 from vault.qs import chunks, metrics, query, render
-from vault.qs.csvfmt import TextSink, export_csv
+from vault.qs.csvfmt import TextSink, csv_header, export_csv, raw_lines, raw_size
 from vault.qs.model import SLEEP_STAGE_NAMES, SLEEP_STAGES, UNKNOWN_PREFIX, Sample
 
 if TYPE_CHECKING:
@@ -361,6 +362,9 @@ _PROTO_VALUE: Final = 1234.56789
 _PROTO_SOURCE: Final = "\x02source"
 _SLOT: Final = "\x01"
 _UNKNOWN_STAGE: Final = -1
+ID_LENGTH: Final = 36
+# slots: 0 id, 1 start, 2 end, 3 the number (JSON text), 4 the source (JSON string)
+_SLOT_TEXT: Final = re.compile(r'"\\u0001([34])"|\\u0001([012])')
 
 
 def _slotted(doc: Any, ident: str, start: str, end: str, number: float) -> Any:
@@ -382,24 +386,38 @@ def _slotted(doc: Any, ident: str, start: str, end: str, number: float) -> Any:
     return doc
 
 
-def _template(doc: Any, ident: str, start: str, end: str, number: float) -> str:
-    """A str.format template for one item: {0} id, {1} start, {2} end, {3} the number as
-    JSON text, {4} the source as a JSON string."""
+@dataclass(frozen=True)
+class _Template:
+    """A %-format of one item's JSON; `order` names the slot each %s takes, `fixed` is the
+    UTF-8 size of everything but the slots."""
+
+    text: str
+    order: tuple[int, ...]
+    fixed: int
+
+    def uses(self, slot: int) -> int:
+        return self.order.count(slot)
+
+
+def _template(doc: Any, ident: str, start: str, end: str, number: float) -> _Template:
     text = json.dumps(_slotted(doc, ident, start, end, number), ensure_ascii=False)
-    text = text.replace("{", "{{").replace("}", "}}")
-    mark = json.dumps(_SLOT, ensure_ascii=True)[1:-1]  # how json.dumps writes the mark
-    for k in "34":
-        text = text.replace(f'"{mark}{k}"', "{" + k + "}")
-    for k in "012":
-        text = text.replace(f"{mark}{k}", "{" + k + "}")
-    if mark in text:
+    order: list[int] = []
+
+    def slot(m: re.Match[str]) -> str:
+        order.append(int(m.group(1) or m.group(2)))
+        return "\0"
+
+    text = _SLOT_TEXT.sub(slot, text)
+    if "\\u0001" in text:
         raise AssertionError("a slot of the raw export template was left unfilled")
-    return text
+    fixed = len(text.encode("utf-8")) - len(order)
+    return _Template(text.replace("%", "%%").replace("\0", "%s"), tuple(order), fixed)
 
 
 class _RawFormat:
     """Renders raw samples, a whole chunk of columns at a time, exactly as `observation`
-    (FHIR) or `data_point` (Open mHealth) and json.dumps would, at a fraction of the cost."""
+    (FHIR) or `data_point` (Open mHealth) and json.dumps would, at a fraction of the cost;
+    and tells the UTF-8 size of that text without rendering it."""
 
     def __init__(
         self, metric: str, fmt: str, *, subject: str | None = None, created: str = ""
@@ -407,11 +425,12 @@ class _RawFormat:
         self.metric, self.fmt, self.subject, self.created = metric, fmt, subject, created
         self.sleep = metric == "sleep"
         # the number a sample shows: its value, or for sleep the minutes it lasted
-        digits = 3 if fmt == "omh" else 6
-        self.number = render.json_rounded(digits if self.sleep else 6)
-        self._templates: dict[tuple[str, int], str] = {}
+        self.digits = 3 if fmt == "omh" and self.sleep else 6
+        self.number = render.json_rounded(self.digits)
+        self._templates: dict[tuple[str, int], _Template] = {}
+        self._numbers: dict[int, str] = {}
 
-    def template(self, unit: str, key: int) -> str:
+    def template(self, unit: str, key: int) -> _Template:
         """The template of samples of one shape: key = instant + 2 * has source + 4 * (stage
         index + 1) for sleep."""
         found = self._templates.get((unit, key))
@@ -429,14 +448,28 @@ class _RawFormat:
         else:
             doc = data_point(self.metric, p, self.created)
             ident = doc["header"]["id"]
-        number = (
-            round((end - _PROTO_START) / 60_000, 3 if self.fmt == "omh" else 6)
-            if self.sleep
-            else round(_PROTO_VALUE, 6)
-        )
-        text = _template(doc, ident, query.iso(_PROTO_START), query.iso(end), number)
-        self._templates[(unit, key)] = text
-        return text
+        shown = (end - _PROTO_START) / 60_000 if self.sleep else _PROTO_VALUE
+        number = round(shown, self.digits)
+        found = _template(doc, ident, query.iso(_PROTO_START), query.iso(end), number)
+        self._templates[(unit, key)] = found
+        return found
+
+    def _shapes(self, cols: chunks.Columns, include_sources: bool) -> tuple[list[_Template], Any]:
+        """The templates the chunk uses and, per row, the index of its template."""
+        import numpy as np
+
+        key = (cols.start == cols.end).astype(np.int64)
+        if include_sources:
+            key += 2 * (cols.source != 0)
+        if self.sleep:
+            codes = cols.value.astype(np.int64)
+            known = np.isin(codes, np.array(sorted(SLEEP_STAGE_NAMES), dtype=np.int64))
+            key += 4 * (np.where(known, codes, _UNKNOWN_STAGE) + 1)
+        distinct, inverse = np.unique(key, return_inverse=True)
+        return [self.template(cols.unit, int(k)) for k in distinct.tolist()], inverse.reshape(-1)
+
+    def _shown(self, cols: chunks.Columns) -> Any:
+        return (cols.end - cols.start) / 60_000 if self.sleep else cols.value
 
     def render(self, cols: chunks.Columns, include_sources: bool) -> list[str]:
         """The JSON text of every sample of `cols`, in order."""
@@ -445,29 +478,148 @@ class _RawFormat:
         n = len(cols)
         if not n:
             return []
-        instant = cols.start == cols.end
+        templates, which = self._shapes(cols, include_sources)
         starts = render.iso_instants(cols.start, cols.offset)
-        ends = starts if instant.all() else render.iso_instants(cols.end, cols.offset)
-        key = instant.astype(np.int64)
-        if include_sources:
-            key = key + 2 * (cols.source != 0)
-            sources = render.per_index(cols.source, cols.strings, render.json_string)
-        else:
-            sources = [""] * n
-        if self.sleep:
-            codes = cols.value.astype(np.int64)
-            known = np.isin(codes, np.array(sorted(SLEEP_STAGE_NAMES), dtype=np.int64))
-            key = key + 4 * (np.where(known, codes, _UNKNOWN_STAGE) + 1)
-            numbers = render.per_value((cols.end - cols.start) / 60_000, self.number)
-        else:
-            numbers = render.per_value(cols.value, self.number)
-        distinct, inverse = np.unique(key, return_inverse=True)
-        templates = render.pick([self.template(cols.unit, int(k)) for k in distinct], inverse)
-        ids = render.random_uuids(n)
-        return [
-            t.format(i, s, e, v, r)
-            for t, i, s, e, v, r in zip(templates, ids, starts, ends, numbers, sources, strict=True)
+        same = bool((cols.start == cols.end).all())
+        fields = [
+            render.random_uuids(n),
+            starts,
+            starts if same else render.iso_instants(cols.end, cols.offset),
+            render.per_value(self._shown(cols), self.number, self._numbers),
+            render.per_index(cols.source, cols.strings, render.json_string)
+            if include_sources
+            else [""] * n,
         ]
+        if len(templates) == 1:
+            t = templates[0]
+            return [t.text % row for row in zip(*(fields[k] for k in t.order), strict=True)]
+        out = np.empty(n, dtype=object)
+        table = [np.array(f, dtype=object) for f in fields]
+        for i, t in enumerate(templates):
+            rows = np.flatnonzero(which == i)
+            columns = (table[k][rows].tolist() for k in t.order)
+            out[rows] = [t.text % row for row in zip(*columns, strict=True)]
+        texts: list[str] = out.tolist()
+        return texts
+
+    def size(self, cols: chunks.Columns, include_sources: bool) -> int:
+        """The UTF-8 size of `render(cols, include_sources)`, items summed (no separators),
+        computed from the columns without rendering."""
+        import numpy as np
+
+        if not len(cols):
+            return 0
+        templates, which = self._shapes(cols, include_sources)
+        texts, numbers = render.distinct_values(self._shown(cols), self.number, self._numbers)
+        slot_sizes = [
+            np.full(len(cols), ID_LENGTH, dtype=np.int64),
+            render.iso_lengths(cols.start),
+            render.iso_lengths(cols.end),
+            render.utf8_lengths(texts)[numbers],
+            render.utf8_lengths([render.json_string(s) for s in cols.strings])[cols.source]
+            if include_sources
+            else np.zeros(len(cols), dtype=np.int64),
+        ]
+        total = 0
+        for i, t in enumerate(templates):
+            rows = which == i
+            total += t.fixed * int(rows.sum())
+            for k in set(t.order):
+                total += t.uses(k) * int(slot_sizes[k][rows].sum())
+        return total
 
 
-__all__ = ["GRANULARITIES", "OMH_SCHEMAS", "export_csv", "export_fhir", "export_omh"]
+@dataclass(frozen=True)
+class Document:
+    """An exported file of raw samples whose exact size is known before its bytes are made:
+    a tar member can announce its size and then stream, one chunk of samples at a time."""
+
+    size: int
+    count: int
+    chunks: Callable[[], Iterator[bytes]]
+
+
+def _json_array_document(
+    parts: Sequence[chunks.Columns],
+    fmt: _RawFormat,
+    include_sources: bool,
+    prefix: str,
+    suffix: str,
+) -> Document:
+    n = sum(len(c) for c in parts)
+    size = sum(fmt.size(c, include_sources) for c in parts)
+    size += len(prefix.encode()) + len(suffix.encode()) + (2 * n if n else 0)
+
+    def produce() -> Iterator[bytes]:
+        yield prefix.encode("utf-8")
+        head = "\n"
+        for cols in parts:
+            texts = fmt.render(cols, include_sources)
+            if texts:
+                yield (head + ",\n".join(texts)).encode("utf-8")
+                head = ",\n"
+        yield (("\n" if n else "") + suffix).encode("utf-8")
+
+    return Document(size, n, produce)
+
+
+def fhir_document(
+    parts: Sequence[chunks.Columns],
+    metric: str,
+    *,
+    subject: str | None = None,
+    include_sources: bool = True,
+) -> Document:
+    """What `export_fhir` writes at raw granularity for the samples in `parts` (columns as
+    `query.iter_columns` yields them), as a Document."""
+    prefix = (
+        '{"resourceType": "Bundle", "id": "' + _new_id() + '", "type": "collection", '
+        '"timestamp": "' + dt.datetime.now(dt.UTC).isoformat(timespec="seconds") + '", "entry": ['
+    )
+    fmt = _RawFormat(metric, "fhir", subject=subject)
+    return _json_array_document(parts, fmt, include_sources, prefix, "]}\n")
+
+
+def omh_document(
+    parts: Sequence[chunks.Columns], metric: str, *, include_sources: bool = True
+) -> Document:
+    """What `export_omh` writes at raw granularity for the samples in `parts`, as a Document."""
+    if metric not in OMH_SCHEMAS:
+        raise InvalidParameter(f"no Open mHealth schema for {metric}")
+    created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    fmt = _RawFormat(metric, "omh", created=created)
+    return _json_array_document(parts, fmt, include_sources, "[", "]\n")
+
+
+def csv_document(
+    parts: Sequence[chunks.Columns], metric: str, *, include_sources: bool = True
+) -> Document:
+    """What `export_csv` writes at raw granularity for the samples in `parts`, as a Document."""
+    header = csv_header()
+    n = sum(len(c) for c in parts)
+    cache: dict[int, str] = {}
+    size = len(header) + sum(
+        raw_size(metric, c, include_sources=include_sources, cache=cache) for c in parts
+    )
+
+    def produce() -> Iterator[bytes]:
+        yield header.encode("utf-8")
+        for cols in parts:
+            lines = raw_lines(metric, cols, include_sources=include_sources, cache=cache)
+            if lines:
+                yield "".join(lines).encode("utf-8")
+
+    return Document(size, n, produce)
+
+
+__all__ = [
+    "GRANULARITIES",
+    "OMH_SCHEMAS",
+    "Document",
+    "csv_document",
+    "export_csv",
+    "export_fhir",
+    "export_omh",
+    "fhir_document",
+    "omh_document",
+]

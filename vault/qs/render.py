@@ -67,16 +67,48 @@ def pick(texts: Sequence[str], index: npt.NDArray[Any]) -> list[str]:
     return picked
 
 
-def per_value(values: npt.NDArray[np.float64], fmt: Callable[[float], str]) -> list[str]:
-    """`fmt(values[i])` for every row, calling `fmt` once per distinct value (distinct by
-    bit pattern, so 0.0 and -0.0 keep their own text)."""
+def distinct_values(
+    values: npt.NDArray[np.float64], fmt: Callable[[float], str], cache: dict[int, str]
+) -> tuple[list[str], npt.NDArray[np.int64]]:
+    """The text of each distinct value (distinct by bit pattern, so 0.0 and -0.0 keep their
+    own text) and, per row, the index of its text. `cache` keeps texts across calls."""
     import numpy as np
 
-    if not values.shape[0]:
-        return []
     bits = np.ascontiguousarray(values, dtype=np.float64).view(np.int64)
     distinct, inverse = np.unique(bits, return_inverse=True)
-    return pick([fmt(v) for v in distinct.view(np.float64).tolist()], inverse.reshape(-1))
+    texts = []
+    for b, v in zip(distinct.tolist(), distinct.view(np.float64).tolist(), strict=True):
+        text = cache.get(b)
+        if text is None:
+            text = cache[b] = fmt(v)
+        texts.append(text)
+    return texts, inverse.reshape(-1)
+
+
+def per_value(
+    values: npt.NDArray[np.float64],
+    fmt: Callable[[float], str],
+    cache: dict[int, str] | None = None,
+) -> list[str]:
+    """`fmt(values[i])` for every row, calling `fmt` once per distinct value."""
+    if not values.shape[0]:
+        return []
+    return pick(*distinct_values(values, fmt, {} if cache is None else cache))
+
+
+def utf8_lengths(texts: Sequence[str]) -> npt.NDArray[np.int64]:
+    """The UTF-8 size of each text, as an array (for sizes computed without rendering)."""
+    import numpy as np
+
+    return np.array([len(t.encode("utf-8")) for t in texts], dtype=np.int64)
+
+
+def iso_lengths(ms: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The length of `query.iso` for every row: 25 characters, 29 with milliseconds (years
+    1900 to 2199, the range the vault accepts, always have four digits)."""
+    import numpy as np
+
+    return np.where(ms % 1000 != 0, 29, 25).astype(np.int64)
 
 
 def per_index(
