@@ -547,6 +547,15 @@ class Store:
             with contextlib.suppress(sqlite3.OperationalError):
                 self._conn.executemany("DELETE FROM doomed WHERE id=?", [(b,) for b in doomed])
 
+    def _discard_leftovers(self, referenced: set[bytes]) -> None:
+        # Under the write lock no other process is between writing a blob and committing
+        # it; blobs committed since the scan are in the `blobs` table, so they stay.
+        with self.write() as txn:
+            listed = {b for (b,) in txn._exec("SELECT id FROM blobs").fetchall() if _is_id(b)}
+            for blob_id, path in list(self.blobs.present()):
+                if blob_id not in referenced and blob_id not in listed:
+                    self.blobs.discard(path)
+
     def collect_garbage(self) -> int:
         """Remove blob files no record refers to (left by a crash); return how many.
 
@@ -631,19 +640,18 @@ class Store:
                 break
             last = rows[-1][0]
         listed = {b for (b,) in self._query("SELECT id FROM blobs") if _is_id(b)}
-        files = {b for b, _ in self.blobs.present()}
         if listed - referenced:
             problems.append(
                 Problem("blobs", f"{len(listed - referenced)} blob(s) belong to no record")
             )
-        if files - listed:
-            problems.append(
-                Problem(
-                    "blobs",
-                    f"{len(files - listed)} leftover blob file(s) "
-                    "from an interrupted write (removed by the next forget)",
-                )
-            )
+        if not problems:
+            # Every record opened, so a file none of them refers to is the residue of an
+            # interrupted write (sealed under a key that was never stored): clear it away.
+            self._discard_leftovers(referenced)
+        else:
+            leftovers = [p for b, p in self.blobs.present() if b not in referenced]
+            if leftovers:
+                problems.append(Problem("blobs", f"{len(leftovers)} unreferenced blob file(s)"))
         try:
             for _ in self.audit_entries():
                 pass

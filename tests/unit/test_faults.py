@@ -243,3 +243,52 @@ def test_older_format_is_migrated_in_place(
     with Vault.open(vault_dir, PASSPHRASE) as v:
         assert v.info.format == 2
     assert ran == [1]  # once, not at every open
+
+
+BLOB_WRITER = f"""
+import io, sys
+from vault import content
+from vault.core import Vault
+with Vault.open(sys.argv[1], {PASSPHRASE!r}) as v:
+    data = bytes(range(256)) * (4 * 1024 * 64)  # 64 MiB
+    content.add(v, io.BytesIO(data), content.ItemMeta(title=sys.argv[2]), persona="Ana")
+    print("committed", flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_sigkill_during_large_file_add(vault_dir: Path) -> None:
+    from vault import content, identities
+
+    with Vault.create(vault_dir, PASSPHRASE, kdf="minimum") as v:
+        identities.add_persona(v.store, "Ana")
+    rng = random.Random(99)
+    committed: set[str] = set()
+    for attempt in range(4):
+        title = f"big {attempt}"
+        proc = subprocess.Popen(
+            [sys.executable, "-c", BLOB_WRITER, str(vault_dir), title],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        time.sleep(rng.uniform(0.3, 1.5))  # start-up takes ~0.3 s, the write ~0.5 s
+        proc.send_signal(signal.SIGKILL)
+        out, _ = proc.communicate()
+        if b"committed" in out:
+            committed.add(title)
+        with Vault.open(vault_dir, PASSPHRASE) as v:
+            assert v.check() == []
+            items = {i.title: i for i in content.list_items(v)}
+            assert committed <= set(items)
+            for item in items.values():
+                assert item.size == 64 * 1024 * 1024
+                assert sum(len(c) for c in content.read(v, item.id)) == item.size
+            # Nothing is left of the interrupted writes once `check` has run.
+            on_disk = {b for b, _ in v.store.blobs.present()}
+            assert on_disk == {ref for i in items.values() for ref in _blob_ids(v, i.id)}
+
+
+def _blob_ids(v: Vault, item_id: str) -> set[bytes]:
+    from vault import content
+
+    return {ver.body.id for ver in content.versions(v, item_id)}
