@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import json
 import re
+import tarfile
 import uuid
 from typing import Any
 
@@ -422,3 +424,29 @@ def test_documents_of_nothing_are_empty_documents() -> None:
     assert b"".join(csv_doc.chunks()) == b"start,end,metric,value,unit,source,device\n"
     with pytest.raises(InvalidParameter):
         export.omh_document([], "distance")
+
+
+# --- tar entries with a known hash --------------------------------------------------------------
+
+
+def test_tar_lists_a_known_hash_without_hashing_and_still_checks_the_size() -> None:
+    from vault.bundle.tarstream import Entry, Written, tar_stream
+
+    data = b"x" * 1000
+    known = hashlib.sha256(data).hexdigest()
+    written: list[Written] = []
+    entries = [
+        Entry("a.bin", len(data), lambda: (data[:300], data[300:]), known),
+        Entry("b.txt", 3, lambda: (b"abc",)),
+    ]
+    archive = b"".join(tar_stream(entries, 0, written.append))
+    assert [(w.name, w.size, w.sha256) for w in written] == [
+        ("a.bin", 1000, known),
+        ("b.txt", 3, hashlib.sha256(b"abc").hexdigest()),
+    ]
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        member = tar.extractfile("a.bin")
+        assert member is not None and member.read() == data
+    short = [Entry("a.bin", 1001, lambda: (data,), known)]
+    with pytest.raises(ValueError, match="instead of"):
+        b"".join(tar_stream(short, 0, written.append))

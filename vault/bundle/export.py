@@ -169,8 +169,9 @@ def _content_entries(vault: Vault, sel: ContentSelection) -> Iterator[Entry]:
     if not is_text:
         name = _safe_file(item.filename or "", "body")
         media.append({"path": f"{sel.slug}/{name}", "media_type": item.media_type})
+        body = version.body
         media_entries.append(
-            Entry(f"{folder}/{name}", version.body.size, partial(store.read_blob, version.body))
+            Entry(f"{folder}/{name}", body.size, partial(store.read_blob, body), body.sha256)
         )
     used = {m["path"] for m in media}
     for i, (att, ref) in enumerate(zip(version.attachments, version.attachment_blobs, strict=True)):
@@ -182,7 +183,9 @@ def _content_entries(vault: Vault, sel: ContentSelection) -> Iterator[Entry]:
         if att.alt:
             entry["alt"] = att.alt
         media.append(entry)
-        media_entries.append(Entry(f"{folder}/{name}", ref.size, partial(store.read_blob, ref)))
+        media_entries.append(
+            Entry(f"{folder}/{name}", ref.size, partial(store.read_blob, ref), ref.sha256)
+        )
     head = _front_matter(item, version, media)
     if is_text:
 

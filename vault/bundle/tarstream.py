@@ -27,11 +27,16 @@ _NUL_BLOCK: Final = b"\0" * BLOCK
 
 @dataclass(frozen=True)
 class Entry:
-    """One file to write: its path inside the tar, exact size and a chunk producer."""
+    """One file to write: its path inside the tar, exact size and a chunk producer.
+
+    `sha256` (hex), when given, is the known hash of exactly those bytes, such as a blob's,
+    recorded when it was stored and bound to its authenticated chunks: the writer lists it
+    instead of hashing the file again (media are most of a bundle's bytes)."""
 
     name: str
     size: int
     chunks: Callable[[], Iterable[bytes]]
+    sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,7 @@ def tar_stream(
         header = ustar_header(entry.name, entry.size, mtime)
         total += len(header)
         yield header
-        digest = hashlib.sha256()
+        digest = hashlib.sha256() if entry.sha256 is None else None
         n = 0
         for chunk in entry.chunks():
             if not chunk:
@@ -70,7 +75,8 @@ def tar_stream(
             n += len(chunk)
             if n > entry.size:
                 raise ValueError(f"{entry.name}: more bytes than announced")
-            digest.update(chunk)
+            if digest is not None:
+                digest.update(chunk)
             yield chunk
         if n != entry.size:
             raise ValueError(f"{entry.name}: {n} bytes instead of {entry.size}")
@@ -78,7 +84,8 @@ def tar_stream(
         total += n + pad
         if pad:
             yield b"\0" * pad
-        on_written(Written(entry.name, n, digest.hexdigest()))
+        sha256 = digest.hexdigest() if digest is not None else str(entry.sha256)
+        on_written(Written(entry.name, n, sha256))
     total += 2 * BLOCK
     # End-of-archive marker, padded to a whole record as tar(1) writes it.
     yield _NUL_BLOCK * 2 + b"\0" * (-total % RECORD)
