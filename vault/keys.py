@@ -26,6 +26,8 @@ from vault.crypto import KdfProfile
 from vault.errors import WrongPassphrase
 
 FORMAT_TAG = b"coffre/v1/"
+_Q = struct.Struct(">Q").pack
+_QQ = struct.Struct(">QQ").pack
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ class KeyRing:
     state_key: bytes = field(init=False)
     _kinds: dict[str, bytes] = field(init=False, default_factory=dict)
     _digest: Callable[[bytes], bytes] = field(init=False)
+    _rkey_prefix: bytes = field(init=False)
+    _rec_prefix: bytes = field(init=False)
 
     def __post_init__(self) -> None:
         self.index_key = crypto.derive_key(self.root, "blind-index", self.vault_id)
@@ -92,6 +96,9 @@ class KeyRing:
         self.audit_chain_key = crypto.derive_key(self.root, "audit-chain", self.vault_id)
         self.state_key = crypto.derive_key(self.root, "state", self.vault_id)
         self._digest = crypto.keyed_hasher(self.digest_key)
+        # Associated-data prefixes, built once: they are on the path of every record read.
+        self._rkey_prefix = FORMAT_TAG + b"rkey\x00" + self.vault_id
+        self._rec_prefix = FORMAT_TAG + b"rec\x00" + self.vault_id
 
     # --- epoch ---
 
@@ -111,14 +118,7 @@ class KeyRing:
     # --- record keys ---
 
     def _record_key_aad(self, epoch_no: int, kind_ix: bytes, rid: bytes, version: int) -> bytes:
-        return (
-            FORMAT_TAG
-            + b"rkey\x00"
-            + self.vault_id
-            + struct.pack(">QQ", epoch_no, version)
-            + kind_ix
-            + rid
-        )
+        return self._rkey_prefix + _QQ(epoch_no, version) + kind_ix + rid
 
     def wrap_record_key(
         self,
@@ -138,7 +138,7 @@ class KeyRing:
         return crypto.unseal(self.epoch_key, wrapped, aad)
 
     def record_aad(self, kind_ix: bytes, rid: bytes, version: int) -> bytes:
-        return FORMAT_TAG + b"rec\x00" + self.vault_id + struct.pack(">Q", version) + kind_ix + rid
+        return self._rec_prefix + _Q(version) + kind_ix + rid
 
     def blob_aad(self, blob_id: bytes) -> bytes:
         return FORMAT_TAG + b"blob\x00" + self.vault_id + blob_id
