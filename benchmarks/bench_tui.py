@@ -17,7 +17,6 @@ Run: `.venv/bin/python -m benchmarks tui [--quick]` or `.venv/bin/python benchma
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import random
@@ -35,7 +34,6 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from textual.worker import WorkerFailed  # noqa: E402
 
 from tui.app import CoffreApp  # noqa: E402
 from tui.screens.dashboard import DashboardScreen, Overview  # noqa: E402
@@ -187,8 +185,8 @@ class GapMeter:
 
 async def _settle(pilot: Any) -> None:
     for _ in range(3):
-        with contextlib.suppress(WorkerFailed):
-            await pilot.app.workers.wait_for_complete()
+        waits = [w.wait() for w in pilot.app.workers if w.group != "_loader"]
+        await asyncio.gather(*waits, return_exceptions=True)
         await pilot.pause()
 
 

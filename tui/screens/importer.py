@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Button, DirectoryTree, Input, Label, Select, Static
 
 FORMATS: tuple[tuple[str, str], ...] = (
     ("Apple Health (export.zip or export.xml)", "apple-health"),
@@ -39,13 +39,13 @@ class ImportModal(ModalScreen[ImportRequest | None]):
         self._persona = persona
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        with Vertical(classes="dialog", id="import-dialog"):
             yield Label(f"Import data for {self._persona}", classes="dialog-title")
             yield Select(FORMATS, value="apple-health", allow_blank=False, id="import-format")
             yield Input(placeholder="Path to the file or folder", id="import-path")
+            yield DirectoryTree(Path.cwd(), id="import-tree")
             yield Static(
-                "The whole file is one transaction: it lands completely or not at all. "
-                "Samples already in the vault are skipped.",
+                "All or nothing (one transaction); samples already stored are skipped.",
                 classes="dialog-body",
             )
             with Horizontal(classes="dialog-buttons"):
@@ -54,6 +54,12 @@ class ImportModal(ModalScreen[ImportRequest | None]):
 
     def on_mount(self) -> None:
         self.query_one("#import-path", Input).focus()
+
+    @on(DirectoryTree.FileSelected, "#import-tree")
+    @on(DirectoryTree.DirectorySelected, "#import-tree")
+    def _picked(self, event: DirectoryTree.FileSelected | DirectoryTree.DirectorySelected) -> None:
+        """A file or folder picked in the tree fills the path (an export may be a folder)."""
+        self.query_one("#import-path", Input).value = str(event.path)
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
