@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO, Final
 
@@ -108,24 +107,17 @@ class BlobFiles:
         report.start(total)
         size = chunks = 0
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        # SHA-256 runs on a second thread (hashlib releases the GIL), beside the cipher.
-        hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coffre-sha256")
-        hashed: Future[None] | None = None
         try:
             with os.fdopen(fd, "wb", buffering=_WRITE_BUFFER) as out:
                 pending: bytes | None = None
                 for piece in _rechunk(source):
-                    if hashed is not None:
-                        hashed.result()
-                    hashed = hasher.submit(sha.update, piece)
+                    sha.update(piece)
                     if pending is not None:
                         out.write(sealer.seal_chunk(pending, last=False))
                         chunks += 1
                     pending = piece
                     size += len(piece)
                     report.advance(len(piece))
-                if hashed is not None:
-                    hashed.result()
                 # An empty blob is one empty last chunk, so truncation to nothing shows.
                 out.write(sealer.seal_chunk(pending or b"", last=True))
                 chunks += 1
@@ -136,8 +128,6 @@ class BlobFiles:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        finally:
-            hasher.shutdown(wait=True)
         report.finish()
         return chunks, size, sha.hexdigest()
 
