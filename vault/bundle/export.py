@@ -298,12 +298,10 @@ class _Build:
 
     def _raw_metric_entries(self, sel: MetricSelection, subject: str) -> Iterator[Entry]:
         """Raw samples: the metric's columns are decrypted once (compact, about 50 bytes a
-        sample); each file announces its exact size, then renders a day at a time as the tar
-        streams, so no file is ever whole in memory."""
+        sample); each file announces its exact size, then renders a slice at a time as the
+        tar streams, so no file is ever whole in memory."""
         metric = sel.metric
-        parts = list(
-            query.iter_columns(self.vault, self.plan.grant.persona, metric, sel.start, sel.end)
-        )
+        parts = query.load(self.vault, self.plan.grant.persona, metric, sel.start, sel.end)
         fhir = qs_export.fhir_document(parts, metric, subject=subject)
         self.metric_counts[metric] = fhir.count
         yield Entry(f"data/qs/{metric}.fhir.json", fhir.size, fhir.chunks)

@@ -16,7 +16,7 @@ import datetime as dt
 import json
 import re
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, Final
 
@@ -428,7 +428,6 @@ class _RawFormat:
         self.digits = 3 if fmt == "omh" and self.sleep else 6
         self.number = render.json_rounded(self.digits)
         self._templates: dict[tuple[str, int], _Template] = {}
-        self._numbers: dict[int, str] = {}
 
     def template(self, unit: str, key: int) -> _Template:
         """The template of samples of one shape: key = instant + 2 * has source + 4 * (stage
@@ -454,8 +453,9 @@ class _RawFormat:
         self._templates[(unit, key)] = found
         return found
 
-    def _shapes(self, cols: chunks.Columns, include_sources: bool) -> tuple[list[_Template], Any]:
-        """The templates the chunk uses and, per row, the index of its template."""
+    def rows(self, cols: chunks.Columns, include_sources: bool) -> _Rows:
+        """What every row needs, computed once for all of `cols`: its template, the text of
+        its number and of its source (each distinct value formatted once)."""
         import numpy as np
 
         key = (cols.start == cols.end).astype(np.int64)
@@ -465,74 +465,98 @@ class _RawFormat:
             codes = cols.value.astype(np.int64)
             known = np.isin(codes, np.array(sorted(SLEEP_STAGE_NAMES), dtype=np.int64))
             key += 4 * (np.where(known, codes, _UNKNOWN_STAGE) + 1)
-        distinct, inverse = np.unique(key, return_inverse=True)
-        return [self.template(cols.unit, int(k)) for k in distinct.tolist()], inverse.reshape(-1)
-
-    def _shown(self, cols: chunks.Columns) -> Any:
-        return (cols.end - cols.start) / 60_000 if self.sleep else cols.value
+        distinct, which = np.unique(key, return_inverse=True)
+        templates = [self.template(cols.unit, int(k)) for k in distinct.tolist()]
+        shown = (cols.end - cols.start) / 60_000 if self.sleep else cols.value
+        numbers, number_of = render.distinct_values(shown, self.number, {})
+        sources = [render.json_string(s) for s in cols.strings] if include_sources else None
+        return _Rows(cols, templates, which.reshape(-1), numbers, number_of, sources)
 
     def render(self, cols: chunks.Columns, include_sources: bool) -> list[str]:
         """The JSON text of every sample of `cols`, in order."""
+        return self.rows(cols, include_sources).render(0, len(cols))
+
+    def size(self, cols: chunks.Columns, include_sources: bool) -> int:
+        """The UTF-8 size of `render(cols, include_sources)`, items summed (no separators)."""
+        return self.rows(cols, include_sources).size()
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """Columns ready to render as JSON items, in slices, or to measure without rendering."""
+
+    cols: chunks.Columns
+    templates: list[_Template]
+    which: Any  # per row, the index of its template
+    numbers: list[str]  # the JSON text of each distinct number
+    number_of: Any  # per row, the index of its number's text
+    sources: list[str] | None  # the JSON text of each string-table entry; None: no sources
+
+    def render(self, a: int, b: int) -> list[str]:
+        """The JSON text of rows a to b (exclusive)."""
         import numpy as np
 
-        n = len(cols)
-        if not n:
+        cols = self.cols
+        b = min(b, len(cols))
+        n = b - a
+        if n <= 0:
             return []
-        templates, which = self._shapes(cols, include_sources)
-        starts = render.iso_instants(cols.start, cols.offset)
-        same = bool((cols.start == cols.end).all())
+        start, end, offset = cols.start[a:b], cols.end[a:b], cols.offset[a:b]
+        starts = render.iso_instants(start, offset)
         fields = [
             render.random_uuids(n),
             starts,
-            starts if same else render.iso_instants(cols.end, cols.offset),
-            render.per_value(self._shown(cols), self.number, self._numbers),
-            render.per_index(cols.source, cols.strings, render.json_string)
-            if include_sources
-            else [""] * n,
+            starts if bool((start == end).all()) else render.iso_instants(end, offset),
+            render.pick(self.numbers, self.number_of[a:b]),
+            render.pick(self.sources, cols.source[a:b]) if self.sources is not None else [""] * n,
         ]
-        if len(templates) == 1:
-            t = templates[0]
+        which = self.which[a:b]
+        if len(self.templates) == 1 or bool((which == which[0]).all()):
+            t = self.templates[int(which[0])]
             return [t.text % row for row in zip(*(fields[k] for k in t.order), strict=True)]
         out = np.empty(n, dtype=object)
         table = [np.array(f, dtype=object) for f in fields]
-        for i, t in enumerate(templates):
+        for i, t in enumerate(self.templates):
             rows = np.flatnonzero(which == i)
-            columns = (table[k][rows].tolist() for k in t.order)
-            out[rows] = [t.text % row for row in zip(*columns, strict=True)]
+            if rows.shape[0]:
+                columns = (table[k][rows].tolist() for k in t.order)
+                out[rows] = [t.text % row for row in zip(*columns, strict=True)]
         texts: list[str] = out.tolist()
         return texts
 
-    def size(self, cols: chunks.Columns, include_sources: bool) -> int:
-        """The UTF-8 size of `render(cols, include_sources)`, items summed (no separators),
-        computed from the columns without rendering."""
+    def size(self) -> int:
+        """The UTF-8 size of every row's text, computed from the columns alone."""
         import numpy as np
 
+        cols = self.cols
         if not len(cols):
             return 0
-        templates, which = self._shapes(cols, include_sources)
-        texts, numbers = render.distinct_values(self._shown(cols), self.number, self._numbers)
         slot_sizes = [
             np.full(len(cols), ID_LENGTH, dtype=np.int64),
             render.iso_lengths(cols.start),
             render.iso_lengths(cols.end),
-            render.utf8_lengths(texts)[numbers],
-            render.utf8_lengths([render.json_string(s) for s in cols.strings])[cols.source]
-            if include_sources
+            render.utf8_lengths(self.numbers)[self.number_of],
+            render.utf8_lengths(self.sources)[cols.source]
+            if self.sources is not None
             else np.zeros(len(cols), dtype=np.int64),
         ]
+        per_template = np.bincount(self.which, minlength=len(self.templates))
         total = 0
-        for i, t in enumerate(templates):
-            rows = which == i
-            total += t.fixed * int(rows.sum())
+        for i, t in enumerate(self.templates):
+            rows = self.which == i
+            total += t.fixed * int(per_template[i])
             for k in set(t.order):
                 total += t.uses(k) * int(slot_sizes[k][rows].sum())
         return total
 
 
+SLICE_ROWS: Final = 4096  # rows rendered at a time when a document streams
+
+
 @dataclass(frozen=True)
 class Document:
     """An exported file of raw samples whose exact size is known before its bytes are made:
-    a tar member can announce its size and then stream, one chunk of samples at a time."""
+    a tar member can announce its size and then stream, a slice of samples at a time."""
 
     size: int
     count: int
@@ -540,74 +564,62 @@ class Document:
 
 
 def _json_array_document(
-    parts: Sequence[chunks.Columns],
-    fmt: _RawFormat,
-    include_sources: bool,
-    prefix: str,
-    suffix: str,
+    cols: chunks.Columns, fmt: _RawFormat, include_sources: bool, prefix: str, suffix: str
 ) -> Document:
-    n = sum(len(c) for c in parts)
-    size = sum(fmt.size(c, include_sources) for c in parts)
-    size += len(prefix.encode()) + len(suffix.encode()) + (2 * n if n else 0)
+    n = len(cols)
+    rows = fmt.rows(cols, include_sources)
+    size = rows.size() + len(prefix.encode()) + len(suffix.encode()) + (2 * n if n else 0)
 
     def produce() -> Iterator[bytes]:
         yield prefix.encode("utf-8")
         head = "\n"
-        for cols in parts:
-            texts = fmt.render(cols, include_sources)
-            if texts:
-                yield (head + ",\n".join(texts)).encode("utf-8")
-                head = ",\n"
+        for a in range(0, n, SLICE_ROWS):
+            yield (head + ",\n".join(rows.render(a, a + SLICE_ROWS))).encode("utf-8")
+            head = ",\n"
         yield (("\n" if n else "") + suffix).encode("utf-8")
 
     return Document(size, n, produce)
 
 
 def fhir_document(
-    parts: Sequence[chunks.Columns],
+    cols: chunks.Columns,
     metric: str,
     *,
     subject: str | None = None,
     include_sources: bool = True,
 ) -> Document:
-    """What `export_fhir` writes at raw granularity for the samples in `parts` (columns as
-    `query.iter_columns` yields them), as a Document."""
+    """What `export_fhir` writes at raw granularity for the samples in `cols` (as
+    `query.load` returns them), as a Document."""
     prefix = (
         '{"resourceType": "Bundle", "id": "' + _new_id() + '", "type": "collection", '
         '"timestamp": "' + dt.datetime.now(dt.UTC).isoformat(timespec="seconds") + '", "entry": ['
     )
     fmt = _RawFormat(metric, "fhir", subject=subject)
-    return _json_array_document(parts, fmt, include_sources, prefix, "]}\n")
+    return _json_array_document(cols, fmt, include_sources, prefix, "]}\n")
 
 
-def omh_document(
-    parts: Sequence[chunks.Columns], metric: str, *, include_sources: bool = True
-) -> Document:
-    """What `export_omh` writes at raw granularity for the samples in `parts`, as a Document."""
+def omh_document(cols: chunks.Columns, metric: str, *, include_sources: bool = True) -> Document:
+    """What `export_omh` writes at raw granularity for the samples in `cols`, as a Document."""
     if metric not in OMH_SCHEMAS:
         raise InvalidParameter(f"no Open mHealth schema for {metric}")
     created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     fmt = _RawFormat(metric, "omh", created=created)
-    return _json_array_document(parts, fmt, include_sources, "[", "]\n")
+    return _json_array_document(cols, fmt, include_sources, "[", "]\n")
 
 
-def csv_document(
-    parts: Sequence[chunks.Columns], metric: str, *, include_sources: bool = True
-) -> Document:
-    """What `export_csv` writes at raw granularity for the samples in `parts`, as a Document."""
+def csv_document(cols: chunks.Columns, metric: str, *, include_sources: bool = True) -> Document:
+    """What `export_csv` writes at raw granularity for the samples in `cols`, as a Document."""
     header = csv_header()
-    n = sum(len(c) for c in parts)
+    n = len(cols)
     cache: dict[int, str] = {}
-    size = len(header) + sum(
-        raw_size(metric, c, include_sources=include_sources, cache=cache) for c in parts
-    )
+    size = len(header) + raw_size(metric, cols, include_sources=include_sources, cache=cache)
 
     def produce() -> Iterator[bytes]:
         yield header.encode("utf-8")
-        for cols in parts:
-            lines = raw_lines(metric, cols, include_sources=include_sources, cache=cache)
-            if lines:
-                yield "".join(lines).encode("utf-8")
+        for a in range(0, n, SLICE_ROWS):
+            part = cols.take(slice(a, a + SLICE_ROWS))
+            lines = raw_lines(metric, part, include_sources=include_sources, cache=cache)
+            yield "".join(lines).encode("utf-8")
 
     return Document(size, n, produce)
 
