@@ -61,8 +61,11 @@ class SectionScreen(ForwardsWorkerErrors, Screen[None]):
         raise NotImplementedError
 
     def on_mount(self) -> None:
+        from tui.app import settle_heap
+
         self.sub_title = self.TITLE_TEXT
         self.reload()
+        self.call_after_refresh(settle_heap)
 
     def on_screen_resume(self) -> None:
         tabs = self.query_one("#nav", Tabs)
