@@ -38,6 +38,7 @@ from vault.consent import check_exportable, get_grant, get_recipient
 from vault.consent.recipients import Recipient
 from vault.errors import InvalidParameter, NothingInScope
 from vault.progress import Progress, ProgressCallback
+from vault.qs import chunks as qs_chunks
 from vault.qs import export as qs_export
 from vault.qs import query
 
@@ -97,13 +98,19 @@ def sent_before(vault: Vault, grant_id: str) -> SentBefore | None:
 
 
 def prepare(
-    vault: Vault, grant_ref: str, *, since_last: bool = False, now: datetime | None = None
+    vault: Vault,
+    grant_ref: str,
+    *,
+    since_last: bool = False,
+    now: datetime | None = None,
+    keep: dict[str, qs_chunks.Columns] | None = None,
 ) -> ExportPlan:
     """Check the grant (refusing expired and withdrawn ones) and plan the export; refuse
-    with NothingInScope, saying why, when nothing would leave. `--dry-run` shows this."""
+    with NothingInScope, saying why, when nothing would leave. `--dry-run` shows this.
+    `keep` receives the raw samples the plan decrypted (see `build_plan`)."""
     grant = check_exportable(vault, get_grant(vault, grant_ref), now)
     sent = sent_before(vault, grant.id) if since_last else None
-    plan = build_plan(vault, grant, at=now, sent=sent)
+    plan = build_plan(vault, grant, at=now, sent=sent, keep=keep)
     if plan.is_empty():
         if sent is not None:
             raise NothingInScope(f"nothing new since bundle {sent.last_bundle}")
@@ -245,6 +252,7 @@ class _Build:
     signer: identities.Signer
     bundle_id: str
     progress: Progress
+    columns: dict[str, qs_chunks.Columns] = field(default_factory=dict)  # raw, from the plan
     written: list[Written] = field(default_factory=list)
     metric_counts: dict[str, int] = field(default_factory=dict)
     manifest: dict[str, Any] = field(default_factory=dict)
@@ -301,7 +309,9 @@ class _Build:
         sample); each file announces its exact size, then renders a slice at a time as the
         tar streams, so no file is ever whole in memory."""
         metric = sel.metric
-        parts = query.load(self.vault, self.plan.grant.persona, metric, sel.start, sel.end)
+        parts = self.columns.pop(metric, None)
+        if parts is None:
+            parts = query.load(self.vault, self.plan.grant.persona, metric, sel.start, sel.end)
         fhir = qs_export.fhir_document(parts, metric, subject=subject)
         self.metric_counts[metric] = fhir.count
         yield Entry(f"data/qs/{metric}.fhir.json", fhir.size, fhir.chunks)
@@ -431,7 +441,8 @@ def export_bundle(
     """Export a grant to `out` (a path, written atomically, or a binary stream such as
     stdout) and record it in the ledger. Refuses (ConsentRefused subclasses) when the
     grant is withdrawn, expired or selects nothing."""
-    plan = prepare(vault, grant_ref, since_last=since_last, now=now)
+    columns: dict[str, qs_chunks.Columns] = {}
+    plan = prepare(vault, grant_ref, since_last=since_last, now=now, keep=columns)
     grant = plan.grant
     recipient = get_recipient(vault, grant.recipient)
     signer = identities.signer(vault.store, grant.persona, recipient=recipient.fingerprint)
@@ -439,7 +450,7 @@ def export_bundle(
         raise InvalidParameter("the persona's pairwise key no longer matches the grant's")
     prog = Progress("export", progress)
     prog.start(len(plan.metrics) + len(plan.content) + 1)
-    build = _Build(vault, plan, recipient, signer, uuid.uuid4().hex, prog)
+    build = _Build(vault, plan, recipient, signer, uuid.uuid4().hex, prog, columns)
     chunks = tar_stream(build.entries(), int(plan.at.timestamp()), build.written.append)
     reader = ChunkReader(chunks)
 

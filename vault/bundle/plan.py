@@ -184,8 +184,11 @@ def build_plan(
     *,
     at: datetime | None = None,
     sent: SentBefore | None = None,
+    keep: dict[str, chunks.Columns] | None = None,
 ) -> ExportPlan:
-    """Select what the grant lets leave at `at` (now by default)."""
+    """Select what the grant lets leave at `at` (now by default). At raw granularity the
+    samples selected are decrypted to count them; `keep`, when given, receives them by
+    metric, so an export does not decrypt them a second time."""
     now = (at or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     rng_start, rng_end = grant.time_range.resolve(now)
     start = _ms(rng_start) if rng_start else None
@@ -206,7 +209,7 @@ def build_plan(
             m_start = mark if m_start is None else max(m_start, mark)
         if m_start is not None and end is not None and m_start >= end:
             continue
-        sel = _select_metric(vault, grant, metric, m_start, end)
+        sel = _select_metric(vault, grant, metric, m_start, end, keep)
         if sel is not None:
             selections.append(sel)
     items = _select_content(vault, grant, start, end, sent)
@@ -235,18 +238,23 @@ def build_plan(
     )
 
 
-def _select_metric(
-    vault: Vault, grant: Grant, metric: str, start: int | None, end: int | None
+def _select_metric(  # noqa: PLR0917
+    vault: Vault,
+    grant: Grant,
+    metric: str,
+    start: int | None,
+    end: int | None,
+    keep: dict[str, chunks.Columns] | None,
 ) -> MetricSelection | None:
     unit = query.unit_of(vault, grant.persona, metric)
     if grant.granularity == "raw":
-        count, first, last = 0, 0, 0
-        for cols in query.iter_columns(vault, grant.persona, metric, start, end):
-            if not count:
-                first = int(cols.start[0])
-            count += len(cols)
-            last = int(cols.start[-1])
-        return MetricSelection(metric, count, first, last, unit, start, end) if count else None
+        cols = query.load(vault, grant.persona, metric, start, end)
+        if not len(cols):
+            return None
+        if keep is not None:
+            keep[metric] = cols
+        first, last = int(cols.start[0]), int(cols.start[-1])
+        return MetricSelection(metric, len(cols), first, last, unit, start, end)
     buckets = query.aggregate(vault, grant.persona, metric, grant.granularity, start=start, end=end)
     if not buckets:
         return None
