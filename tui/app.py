@@ -89,9 +89,28 @@ class CoffreApp(App[None]):
     CSS_PATH = Path(__file__).with_name("app.tcss")
     COMMANDS: ClassVar = App.COMMANDS | {CoffreCommands}
     BINDINGS: ClassVar = [
-        Binding("f1,question_mark", "help", "Help", tooltip="Keys and actions of this screen"),
-        Binding("ctrl+t", "toggle_theme", "Theme", tooltip="Switch between light and dark"),
-        Binding("ctrl+q", "quit", "Quit", tooltip="Close the vault and quit", priority=True),
+        Binding(
+            "f1,question_mark",
+            "help",
+            "Help",
+            tooltip="Keys and actions of this screen",
+            id="app.help",
+        ),
+        Binding(
+            "ctrl+t",
+            "toggle_theme",
+            "Theme",
+            tooltip="Switch between light and dark",
+            id="app.toggle_theme",
+        ),
+        Binding(
+            "ctrl+q",
+            "quit",
+            "Quit",
+            tooltip="Close the vault and quit",
+            priority=True,
+            id="app.quit",
+        ),
     ]
 
     def __init__(

@@ -36,7 +36,9 @@ class AuditScreen(SectionScreen):
     MODE = "audit"
     TITLE_TEXT = "Audit"
     BINDINGS: ClassVar = [
-        Binding("r", "refresh", "Verify again", tooltip="Re-read and verify the log")
+        Binding(
+            "r", "refresh", "Verify again", tooltip="Re-read and verify the log", id="audit.refresh"
+        )
     ]
 
     def compose_body(self) -> ComposeResult:

@@ -63,9 +63,17 @@ class ContentScreen(SectionScreen):
     MODE = "content"
     TITLE_TEXT = "Content"
     BINDINGS: ClassVar = [
-        Binding("h", "history", "Versions", tooltip="Show every version of the item"),
-        Binding("slash", "focus_filter", "Filter", tooltip="Filter by tag"),
-        Binding("r", "refresh", "Refresh", tooltip="Read the vault again"),
+        Binding(
+            "h",
+            "history",
+            "Versions",
+            tooltip="Show every version of the item",
+            id="content.history",
+        ),
+        Binding(
+            "slash", "focus_filter", "Filter", tooltip="Filter by tag", id="content.focus_filter"
+        ),
+        Binding("r", "refresh", "Refresh", tooltip="Read the vault again", id="content.refresh"),
     ]
 
     def __init__(self) -> None:

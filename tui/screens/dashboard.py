@@ -140,7 +140,7 @@ class DashboardScreen(SectionScreen):
     MODE = "dashboard"
     TITLE_TEXT = "Dashboard"
     BINDINGS: ClassVar = [
-        Binding("r", "refresh", "Refresh", tooltip="Read the vault again"),
+        Binding("r", "refresh", "Refresh", tooltip="Read the vault again", id="dashboard.refresh"),
     ]
 
     def compose_body(self) -> ComposeResult:

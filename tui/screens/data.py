@@ -130,9 +130,15 @@ class DataScreen(SectionScreen):
     MODE = "data"
     TITLE_TEXT = "Data"
     BINDINGS: ClassVar = [
-        Binding("i", "import", "Import", tooltip="Import a file of measurements"),
-        Binding("l", "toggle_style", "Bars/line", tooltip="Draw the chart as bars or a line"),
-        Binding("r", "refresh", "Refresh", tooltip="Read the vault again"),
+        Binding("i", "import", "Import", tooltip="Import a file of measurements", id="data.import"),
+        Binding(
+            "l",
+            "toggle_style",
+            "Bars/line",
+            tooltip="Draw the chart as bars or a line",
+            id="data.toggle_style",
+        ),
+        Binding("r", "refresh", "Refresh", tooltip="Read the vault again", id="data.refresh"),
     ]
 
     def __init__(self) -> None:

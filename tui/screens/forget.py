@@ -111,11 +111,31 @@ class ForgetScreen(SectionScreen):
     MODE = "forget"
     TITLE_TEXT = "Forget"
     BINDINGS: ClassVar = [
-        Binding("p", "preview", "Preview", tooltip="Show what would be forgotten"),
-        Binding("f", "forget", "Forget…", tooltip="Forget the target (asks you to type its name)"),
-        Binding("a", "add_rule", "Add rule", tooltip="Add a retention rule"),
-        Binding("x", "remove_rule", "Remove rule", tooltip="Remove the selected retention rule"),
-        Binding("A", "apply_rules", "Apply rules", tooltip="Forget what the retention rules say"),
+        Binding(
+            "p", "preview", "Preview", tooltip="Show what would be forgotten", id="forget.preview"
+        ),
+        Binding(
+            "f",
+            "forget",
+            "Forget…",
+            tooltip="Forget the target (asks you to type its name)",
+            id="forget.forget",
+        ),
+        Binding("a", "add_rule", "Add rule", tooltip="Add a retention rule", id="forget.add_rule"),
+        Binding(
+            "x",
+            "remove_rule",
+            "Remove rule",
+            tooltip="Remove the selected retention rule",
+            id="forget.remove_rule",
+        ),
+        Binding(
+            "A",
+            "apply_rules",
+            "Apply rules",
+            tooltip="Forget what the retention rules say",
+            id="forget.apply_rules",
+        ),
     ]
 
     def __init__(self) -> None:

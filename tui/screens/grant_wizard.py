@@ -93,7 +93,9 @@ def review_markdown(r: GrantRequest, names: dict[str, str]) -> str:
 class GrantWizard(ModalScreen[GrantRequest | None]):
     """Two steps: choose the terms, then review them and give consent."""
 
-    BINDINGS: ClassVar = [Binding("escape", "cancel", "Cancel", tooltip="Give no consent")]
+    BINDINGS: ClassVar = [
+        Binding("escape", "cancel", "Cancel", tooltip="Give no consent", id="grant_wizard.cancel")
+    ]
 
     def __init__(self, options: GrantOptions, today: date) -> None:
         super().__init__()

@@ -39,7 +39,9 @@ def keys_table(screen: Screen[object]) -> str:
 class HelpScreen(ModalScreen[None]):
     """Opened with F1 or ?; closed with Escape."""
 
-    BINDINGS: ClassVar = [Binding("escape,f1,q", "close", "Close", tooltip="Close the help")]
+    BINDINGS: ClassVar = [
+        Binding("escape,f1,q", "close", "Close", tooltip="Close the help", id="help.close")
+    ]
 
     def __init__(self, over: Screen[object]) -> None:
         super().__init__()

@@ -32,7 +32,11 @@ class ImportRequest:
 class ImportModal(ModalScreen[ImportRequest | None]):
     """Asks what to import into the persona named in the title."""
 
-    BINDINGS: ClassVar = [Binding("escape", "cancel", "Cancel", tooltip="Close without importing")]
+    BINDINGS: ClassVar = [
+        Binding(
+            "escape", "cancel", "Cancel", tooltip="Close without importing", id="importer.cancel"
+        )
+    ]
 
     def __init__(self, persona: str) -> None:
         super().__init__()

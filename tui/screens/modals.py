@@ -18,7 +18,9 @@ class ConfirmModal(ModalScreen[bool]):
     """Ask before doing something: dismisses with True only on the confirm button."""
 
     BINDINGS: ClassVar = [
-        Binding("escape", "cancel", "Cancel", tooltip="Close without doing anything")
+        Binding(
+            "escape", "cancel", "Cancel", tooltip="Close without doing anything", id="modals.cancel"
+        )
     ]
 
     def __init__(self, title: str, body: str, *, confirm: str = "Confirm", danger: bool = True):
@@ -51,7 +53,9 @@ class TypeToConfirmModal(ModalScreen[bool]):
     """The strongest confirmation: the person types the target's name to enable the button."""
 
     BINDINGS: ClassVar = [
-        Binding("escape", "cancel", "Cancel", tooltip="Close without doing anything")
+        Binding(
+            "escape", "cancel", "Cancel", tooltip="Close without doing anything", id="modals.cancel"
+        )
     ]
 
     def __init__(self, title: str, body: str, expected: str, *, confirm: str = "Forget"):
@@ -89,7 +93,9 @@ class TypeToConfirmModal(ModalScreen[bool]):
 class ErrorModal(ModalScreen[None]):
     """Shows a library error's own message (never the text of an arbitrary exception)."""
 
-    BINDINGS: ClassVar = [Binding("escape,enter", "close", "Close", tooltip="Close this message")]
+    BINDINGS: ClassVar = [
+        Binding("escape,enter", "close", "Close", tooltip="Close this message", id="modals.close")
+    ]
 
     def __init__(self, message: str) -> None:
         super().__init__()
@@ -114,7 +120,9 @@ class PromptModal(ModalScreen[str | None]):
     """Asks for one line of text; dismisses with it, or None when cancelled."""
 
     BINDINGS: ClassVar = [
-        Binding("escape", "cancel", "Cancel", tooltip="Close without doing anything")
+        Binding(
+            "escape", "cancel", "Cancel", tooltip="Close without doing anything", id="modals.cancel"
+        )
     ]
 
     def __init__(self, title: str, *, placeholder: str = "", value: str = "", help: str = ""):
@@ -145,7 +153,9 @@ class PromptModal(ModalScreen[str | None]):
 class ReportModal(ModalScreen[None]):
     """A read-only Markdown report: an import's summary, a receipt, a forget's result."""
 
-    BINDINGS: ClassVar = [Binding("escape,enter", "close", "Close", tooltip="Close this report")]
+    BINDINGS: ClassVar = [
+        Binding("escape,enter", "close", "Close", tooltip="Close this report", id="modals.close")
+    ]
 
     def __init__(self, title: str, markdown: str) -> None:
         super().__init__()

@@ -54,12 +54,42 @@ class PersonasScreen(SectionScreen):
     MODE = "personas"
     TITLE_TEXT = "Personas"
     BINDINGS: ClassVar = [
-        Binding("n", "new_persona", "New", tooltip="Create a persona"),
-        Binding("a", "add_attribute", "Add attribute", tooltip="Add an attribute (key=value)"),
-        Binding("e", "edit_attribute", "Edit", tooltip="Change the selected attribute's value"),
-        Binding("s", "toggle_sensitive", "Sensitive", tooltip="Mark the attribute (not) sensitive"),
-        Binding("delete", "remove_attribute", "Remove", tooltip="Remove the selected attribute"),
-        Binding("v", "export_vcard", "vCard", tooltip="Export the persona as a vCard file"),
+        Binding("n", "new_persona", "New", tooltip="Create a persona", id="personas.new_persona"),
+        Binding(
+            "a",
+            "add_attribute",
+            "Add attribute",
+            tooltip="Add an attribute (key=value)",
+            id="personas.add_attribute",
+        ),
+        Binding(
+            "e",
+            "edit_attribute",
+            "Edit",
+            tooltip="Change the selected attribute's value",
+            id="personas.edit_attribute",
+        ),
+        Binding(
+            "s",
+            "toggle_sensitive",
+            "Sensitive",
+            tooltip="Mark the attribute (not) sensitive",
+            id="personas.toggle_sensitive",
+        ),
+        Binding(
+            "delete",
+            "remove_attribute",
+            "Remove",
+            tooltip="Remove the selected attribute",
+            id="personas.remove_attribute",
+        ),
+        Binding(
+            "v",
+            "export_vcard",
+            "vCard",
+            tooltip="Export the persona as a vCard file",
+            id="personas.export_vcard",
+        ),
     ]
 
     def __init__(self) -> None:

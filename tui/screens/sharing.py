@@ -75,11 +75,37 @@ class SharingScreen(SectionScreen):
     MODE = "sharing"
     TITLE_TEXT = "Sharing"
     BINDINGS: ClassVar = [
-        Binding("n", "new_grant", "New grant", tooltip="Give consent to a recipient, guided"),
-        Binding("e", "export", "Export now", tooltip="Export the selected grant to a bundle file"),
-        Binding("w", "revoke", "Revoke", tooltip="Withdraw the selected grant"),
-        Binding("c", "receipt", "Receipt", tooltip="Show the selected grant's consent receipt"),
-        Binding("a", "add_recipient", "Add recipient", tooltip="Register a recipient"),
+        Binding(
+            "n",
+            "new_grant",
+            "New grant",
+            tooltip="Give consent to a recipient, guided",
+            id="sharing.new_grant",
+        ),
+        Binding(
+            "e",
+            "export",
+            "Export now",
+            tooltip="Export the selected grant to a bundle file",
+            id="sharing.export",
+        ),
+        Binding(
+            "w", "revoke", "Revoke", tooltip="Withdraw the selected grant", id="sharing.revoke"
+        ),
+        Binding(
+            "c",
+            "receipt",
+            "Receipt",
+            tooltip="Show the selected grant's consent receipt",
+            id="sharing.receipt",
+        ),
+        Binding(
+            "a",
+            "add_recipient",
+            "Add recipient",
+            tooltip="Register a recipient",
+            id="sharing.add_recipient",
+        ),
     ]
 
     def __init__(self) -> None:

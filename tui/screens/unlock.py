@@ -37,7 +37,14 @@ class UnlockScreen(ForwardsWorkerErrors, Screen[None]):
     """Asks for the passphrase (masked); shows a clear message when it is wrong."""
 
     BINDINGS: ClassVar = [
-        Binding("ctrl+q", "app.quit", "Quit", tooltip="Quit without unlocking", priority=True),
+        Binding(
+            "ctrl+q",
+            "app.quit",
+            "Quit",
+            tooltip="Quit without unlocking",
+            priority=True,
+            id="unlock.app_quit",
+        ),
     ]
 
     def __init__(self, vault_dir: Path, *, passphrase: str | None = None) -> None:
