@@ -4,6 +4,7 @@ vault.importers."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from collections.abc import Callable
@@ -318,86 +319,56 @@ def prove_cmd(env: Env, item_id: str, number: int | None, out_dir: Path, as_json
 # --- imports ---------------------------------------------------------------------------------
 
 
-def _run_import(
-    env: Env, label: str, run: Callable[[Vault, StderrProgress], ImportSummary], as_json: bool
-) -> None:
-    with env.vault() as v:
-        summary = run(v, StderrProgress(f"importing {label}"))
-    if as_json:
-        emit_json(summary.as_dict())
-        return
-    parts = [f"added {summary.added}", f"duplicates skipped {summary.duplicates}"]
-    if summary.ignored:
-        parts.append(f"ignored {summary.ignored} (not authored content)")
-    if summary.attachments:
-        parts.append(f"attachments {summary.attachments}")
-    parts.append(f"errors {len(summary.errors)}")
-    click.echo(f"{label}: " + ", ".join(parts))
+def _import_command(name: str, function: str, path_type: click.Path, doc: str) -> None:
+    """Register `coffre import NAME PATH [--persona P] [--json]`, which runs
+    vault.importers.NAME.FUNCTION in one transaction and prints its summary."""
+
+    @import_group.command(name, help=doc)
+    @click.argument("path", type=path_type)
+    @persona_option
+    @json_option
+    @pass_env
+    def command(env: Env, path: Path, persona: str | None, as_json: bool) -> None:
+        importer: Callable[..., ImportSummary] = getattr(
+            importlib.import_module(f"vault.importers.{name}"), function
+        )
+        with env.vault() as v:
+            summary = importer(
+                v, path, persona=persona, progress=StderrProgress(f"importing {name}")
+            )
+        if as_json:
+            emit_json(summary.as_dict())
+            return
+        parts = [f"added {summary.added}", f"duplicates skipped {summary.duplicates}"]
+        if summary.ignored:
+            parts.append(f"ignored {summary.ignored} (not authored content)")
+        if summary.attachments:
+            parts.append(f"attachments {summary.attachments}")
+        parts.append(f"errors {len(summary.errors)}")
+        click.echo(f"{name}: " + ", ".join(parts))
 
 
-@import_group.command("markdown")
-@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@persona_option
-@json_option
-@pass_env
-def import_markdown(env: Env, path: Path, persona: str | None, as_json: bool) -> None:
-    """Import a folder of Markdown/text files with YAML, TOML or JSON front matter."""
-    from vault.importers import markdown
-
-    _run_import(
-        env,
-        "markdown",
-        lambda v, p: markdown.import_folder(v, path, persona=persona, progress=p),
-        as_json,
-    )
-
-
-@import_group.command("mastodon")
-@click.argument("path", type=click.Path(exists=True, path_type=Path))
-@persona_option
-@json_option
-@pass_env
-def import_mastodon(env: Env, path: Path, persona: str | None, as_json: bool) -> None:
-    """Import a Mastodon archive (zip, tar.gz or unpacked folder): posts and their media."""
-    from vault.importers import mastodon
-
-    _run_import(
-        env,
-        "mastodon",
-        lambda v, p: mastodon.import_archive(v, path, persona=persona, progress=p),
-        as_json,
-    )
-
-
-@import_group.command("twitter")
-@click.argument("path", type=click.Path(exists=True, path_type=Path))
-@persona_option
-@json_option
-@pass_env
-def import_twitter(env: Env, path: Path, persona: str | None, as_json: bool) -> None:
-    """Import a Twitter/X archive (zip or unpacked folder): tweets and their media."""
-    from vault.importers import twitter
-
-    _run_import(
-        env,
-        "twitter",
-        lambda v, p: twitter.import_archive(v, path, persona=persona, progress=p),
-        as_json,
-    )
-
-
-@import_group.command("wordpress")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@persona_option
-@json_option
-@pass_env
-def import_wordpress(env: Env, path: Path, persona: str | None, as_json: bool) -> None:
-    """Import the posts and pages of a WordPress export (WXR XML file)."""
-    from vault.importers import wordpress
-
-    _run_import(
-        env,
-        "wordpress",
-        lambda v, p: wordpress.import_wxr(v, path, persona=persona, progress=p),
-        as_json,
-    )
+_import_command(
+    "markdown",
+    "import_folder",
+    click.Path(exists=True, file_okay=False, path_type=Path),
+    "Import a folder of Markdown/text files with YAML, TOML or JSON front matter.",
+)
+_import_command(
+    "mastodon",
+    "import_archive",
+    click.Path(exists=True, path_type=Path),
+    "Import a Mastodon archive (zip, tar.gz or unpacked folder): posts and their media.",
+)
+_import_command(
+    "twitter",
+    "import_archive",
+    click.Path(exists=True, path_type=Path),
+    "Import a Twitter/X archive (zip or unpacked folder): tweets and their media.",
+)
+_import_command(
+    "wordpress",
+    "import_wxr",
+    click.Path(exists=True, dir_okay=False, path_type=Path),
+    "Import the posts and pages of a WordPress export (WXR XML file).",
+)
