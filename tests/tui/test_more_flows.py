@@ -125,3 +125,33 @@ async def test_chart_range_and_style(pristine_demo: Path) -> None:
         screen.query_one("#data-metrics", DataTable).focus()
         await pilot.press("l")
         assert chart.style == "line"
+
+
+@run_async
+async def test_forget_a_metric_over_a_date_range(demo_dir: Path) -> None:
+    jan, feb = query.parse_instant("2026-01-01"), query.parse_instant("2026-02-01")
+    app = make_app(demo_dir)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        app.action_go("forget")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ForgetScreen)
+        screen.query_one("#forget-kind", Select).value = "metric"
+        await settle(pilot)
+        screen.query_one("#forget-which", Select).value = "heart_rate"
+        camille = next(ref for name, ref in screen.choices.persona if name == "Camille")
+        screen.query_one("#forget-persona", Select).value = camille
+        screen.query_one("#forget-from", Input).value = "2026-01-01"
+        screen.query_one("#forget-before", Input).value = "2026-02-01"
+        await pilot.press("p")
+        await settle(pilot)
+        assert screen.plan is not None and screen.plan.counts.get("samples") == 31 * 12
+        await pilot.press("f")
+        await pilot.pause()
+        await pilot.press(*"heart_rate", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ReportModal)
+    with open_vault(demo_dir) as v:
+        assert not list(query.samples(v, camille, "heart_rate", jan, feb))
+        assert list(query.samples(v, camille, "heart_rate", feb, feb + 86_400_000))

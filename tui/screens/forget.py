@@ -25,7 +25,7 @@ from vault.qs import query
 
 KINDS: tuple[tuple[str, str], ...] = (
     ("Persona", "persona"),
-    ("Metric", "metric"),
+    ("Metric (a date range)", "metric"),
     ("Content item", "content"),
     ("Recipient", "recipient"),
     ("Everything", "everything"),
@@ -153,7 +153,8 @@ class ForgetScreen(SectionScreen):
                     yield Select([], prompt="Which", id="forget-which")
                 with Horizontal(classes="form-row", id="forget-metric-row"):
                     yield Select([], prompt="Every persona", id="forget-persona")
-                    yield Input(placeholder="Before (YYYY-MM-DD, empty: all)", id="forget-before")
+                    yield Input(placeholder="From (YYYY-MM-DD)", id="forget-from")
+                    yield Input(placeholder="Before (YYYY-MM-DD)", id="forget-before")
                 with VerticalScroll(id="forget-preview-box"):
                     yield Markdown(
                         "Choose a target to see what forgetting it would remove.",
@@ -207,6 +208,7 @@ class ForgetScreen(SectionScreen):
     @on(Select.Changed, "#forget-which")
     @on(Select.Changed, "#forget-persona")
     @on(Input.Submitted, "#forget-before")
+    @on(Input.Submitted, "#forget-from")
     def _target_changed(self) -> None:
         self.plan = None
         self._auto_preview()
@@ -253,15 +255,17 @@ class ForgetScreen(SectionScreen):
         if kind == "recipient":
             return Chosen(Target.of_recipient(ref), name)
         persona = self.query_one("#forget-persona", Select).value
+        since = self.query_one("#forget-from", Input).value.strip()
         before = self.query_one("#forget-before", Input).value.strip()
         try:
+            start = query.parse_instant(since) if since else None
             end = query.parse_instant(before) if before else None
+            target = Target.of_metric(
+                ref, persona=persona if isinstance(persona, str) else None, start=start, end=end
+            )
         except VaultError as exc:
             self.notify(exc.message, severity="error")
             return None
-        target = Target.of_metric(
-            ref, persona=persona if isinstance(persona, str) else None, end=end
-        )
         return Chosen(target, name)
 
     # --- preview and forget ---
