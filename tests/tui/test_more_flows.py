@@ -155,3 +155,31 @@ async def test_forget_a_metric_over_a_date_range(demo_dir: Path) -> None:
     with open_vault(demo_dir) as v:
         assert not list(query.samples(v, camille, "heart_rate", jan, feb))
         assert list(query.samples(v, camille, "heart_rate", feb, feb + 86_400_000))
+
+
+@run_async
+async def test_write_the_proof_of_authorship(pristine_demo: Path, tmp_path: Path) -> None:
+    from vault import content
+
+    folder = tmp_path / "proof"
+    app = make_app(pristine_demo)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ContentScreen) and screen.current is not None
+        screen.query_one("#content-items", DataTable).focus()
+        await pilot.press("p")
+        await pilot.pause()
+        app.screen.query_one(Input).value = str(folder)
+        await pilot.press("enter")
+        await settle(pilot)
+        item = screen.current.item
+    statement = next(folder.glob("*.json"))
+    signature = folder / (statement.name + ".minisig")
+    public = next(folder.glob("*.pub"))
+    fields = content.verify_statement(
+        statement.read_bytes(), signature.read_text(), public.read_text()
+    )
+    assert fields["item"] == item.id

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 from textual import on, work
@@ -14,7 +15,7 @@ from textual.widgets import DataTable, Input, Markdown, Select, Static
 
 from tui import format as fmt
 from tui.screens.base import SectionScreen
-from tui.screens.modals import ReportModal
+from tui.screens.modals import PromptModal, ReportModal
 from vault import content, identities
 from vault.content import Item, Version
 from vault.core import Vault
@@ -72,6 +73,13 @@ class ContentScreen(SectionScreen):
         ),
         Binding(
             "slash", "focus_filter", "Filter", tooltip="Filter by tag", id="content.focus_filter"
+        ),
+        Binding(
+            "p",
+            "prove",
+            "Proof",
+            tooltip="Write the signed authorship statement, its signature and public key",
+            id="content.prove",
         ),
         Binding("r", "refresh", "Refresh", tooltip="Read the vault again", id="content.refresh"),
     ]
@@ -172,6 +180,31 @@ class ContentScreen(SectionScreen):
             f"version {i.version} of {len(d.versions)} · {fmt.size(i.size)}\n{d.proof}"
         )
         self.query_one("#content-markdown", Markdown).update(d.preview)
+
+    def action_prove(self) -> None:
+        if self.current is None:
+            return
+        item = self.current.item
+
+        def chosen(folder: str | None) -> None:
+            if folder:
+                self._prove(self.vault, item.id, Path(folder).expanduser())
+
+        self.app.push_screen(
+            PromptModal(
+                f"Proof of authorship of {item.title}",
+                value="proof",
+                help="Three files go to this folder: the statement (.json), its minisign "
+                "signature (.minisig) and the public key (.pub). `minisign -Vm` checks them.",
+            ),
+            chosen,
+        )
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="write")
+    def _prove(self, vault: Vault, item_id: str, folder: Path) -> None:
+        written = content.write_proof(vault, item_id, folder)
+        names = ", ".join(p.name for p in written)
+        self.app.call_from_thread(self.notify, f"{names} in {folder}", title="Proof written")
 
     def action_history(self) -> None:
         if self.current is None:
