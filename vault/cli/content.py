@@ -5,11 +5,10 @@ vault.importers."""
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -22,6 +21,8 @@ from vault.cli.main import (
     human_size,
     info,
     json_option,
+    open_output,
+    output_option,
     pass_env,
 )
 from vault.errors import InvalidParameter
@@ -165,11 +166,6 @@ def show_cmd(env: Env, item_id: str, as_json: bool) -> None:
             click.echo(f"      + {att.name} ({att.media_type}, {human_size(att.size)}){alt}")
 
 
-def _open_output(path: Path) -> IO[bytes]:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    return os.fdopen(fd, "wb")
-
-
 @content.command("cat")
 @click.argument("item_id")
 @click.option(
@@ -180,12 +176,8 @@ def _open_output(path: Path) -> IO[bytes]:
     default=None,
     help="Version number (default: the current one).",
 )
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write to this file (created 0600) instead of standard output.",
+@output_option(
+    "Write to this file (created 0600) instead of standard output.", dash_is_stdout=False
 )
 @pass_env
 def cat_cmd(env: Env, item_id: str, number: int | None, output: Path | None) -> None:
@@ -194,15 +186,9 @@ def cat_cmd(env: Env, item_id: str, number: int | None, output: Path | None) -> 
 
     with env.vault() as v:
         chunks = lib.read(v, item_id, number)
-        if output is None:
-            out = sys.stdout.buffer
+        with open_output(output, force=True, binary=True) as out:
             for chunk in chunks:
                 out.write(chunk)
-            out.flush()
-            return
-        with _open_output(output) as handle:
-            for chunk in chunks:
-                handle.write(chunk)
 
 
 @content.command("edit")

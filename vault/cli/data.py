@@ -6,27 +6,34 @@ shapes are part of the CLI contract (docs/cli.md).
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from vault.cli.imports import import_group
-from vault.cli.main import Env, StderrProgress, cli, emit_json, info, json_option, pass_env
+from vault.cli.main import (
+    Env,
+    StderrProgress,
+    cli,
+    emit_json,
+    force_option,
+    info,
+    json_option,
+    open_output,
+    output_option,
+    pass_env,
+    persona_option,
+    resolve_persona_id,
+)
 
 if TYPE_CHECKING:
-    from vault.core import Vault
     from vault.qs.model import ImportSummary
     from vault.qs.query import Bucket
 
-persona_option = click.option(
-    "--persona", "persona_ref", default=None, help="Persona name or id (default: the only one)."
-)
 from_option = click.option(
     "--from", "from_", default=None, help="Start: a date or ISO 8601 date-time (UTC if no offset)."
 )
@@ -39,12 +46,6 @@ tz_option = click.option(
     show_default=True,
     help="Time zone of the periods: an IANA name (Europe/Paris) or an offset (+02:00).",
 )
-
-
-def _persona_id(vault: Vault, ref: str | None) -> str:
-    from vault.identities import resolve_persona
-
-    return resolve_persona(vault, ref).id
 
 
 def _range(from_: str | None, to: str | None) -> tuple[int | None, int | None]:
@@ -75,7 +76,7 @@ def data_metrics(env: Env, persona_ref: str | None, as_json: bool) -> None:
     from vault.qs import query
 
     with env.vault() as v:
-        found = query.list_metrics(v, _persona_id(v, persona_ref))
+        found = query.list_metrics(v, resolve_persona_id(v, persona_ref))
     rows: list[dict[str, Any]] = [
         {
             "metric": m.metric,
@@ -168,7 +169,7 @@ def data_show(
     start, end = _range(from_, to)
     query.check_metric(metric)
     with env.vault() as v:
-        pid = _persona_id(v, persona_ref)
+        pid = resolve_persona_id(v, persona_ref)
         if every is not None:
             buckets = query.aggregate(v, pid, metric, every, start=start, end=end, tz=tz)
             if as_json:
@@ -228,7 +229,7 @@ def data_workouts(
 
     start, end = _range(from_, to)
     with env.vault() as v:
-        found = query.workouts(v, _persona_id(v, persona_ref), start, end)
+        found = query.workouts(v, resolve_persona_id(v, persona_ref), start, end)
     rows: list[dict[str, Any]] = [
         {
             "activity": w.activity,
@@ -276,7 +277,7 @@ def data_sources(
 
     start, end = _range(from_, to)
     with env.vault() as v:
-        stats = query.by_source(v, _persona_id(v, persona_ref), metric, start, end)
+        stats = query.by_source(v, resolve_persona_id(v, persona_ref), metric, start, end)
     rows: list[dict[str, Any]] = [
         {
             "source": s.source,
@@ -338,13 +339,7 @@ def data_priority(env: Env, sources: tuple[str, ...], reset: bool, as_json: bool
     required=True,
     help="FHIR R4 Bundle, Open mHealth / IEEE 1752.1 data points, or the long CSV format.",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write to this file (default: stdout).",
-)
+@output_option("Write to this file (default: stdout).")
 @persona_option
 @from_option
 @to_option
@@ -356,7 +351,7 @@ def data_priority(env: Env, sources: tuple[str, ...], reset: bool, as_json: bool
     help="One item per sample (raw) or per period.",
 )
 @tz_option
-@click.option("--force", is_flag=True, help="Replace the output file if it exists.")
+@force_option
 @pass_env
 def data_export(
     env: Env,
@@ -378,35 +373,11 @@ def data_export(
     query.check_metric(metric)
     writer = {"fhir": export.export_fhir, "omh": export.export_omh, "csv": export.export_csv}[fmt]
     with env.vault() as v:
-        pid = _persona_id(v, persona_ref)
-        with _sink(output, force) as out:
+        pid = resolve_persona_id(v, persona_ref)
+        with open_output(output, force=force) as out:
             n = writer(v, pid, metric, start, end, every, out, tz=tz)
-    where = str(output) if output is not None and str(output) != "-" else "stdout"
+    where = str(output) if output is not None else "stdout"
     info(f"Exported {n:,} item{'s' if n != 1 else ''} of {metric} as {fmt} to {where}.")
-
-
-@contextlib.contextmanager
-def _sink(output: Path | None, force: bool) -> Iterator[TextIO]:
-    """stdout, or a new file (0600: it holds your data in the clear) that is removed again
-    if the export fails half way."""
-    from vault.errors import AlreadyExists
-
-    if output is None or str(output) == "-":
-        yield sys.stdout
-        return
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
-    try:
-        fd = os.open(output, flags, 0o600)
-    except FileExistsError:
-        raise AlreadyExists(f"{output} (use --force to replace it)") from None
-    handle = os.fdopen(fd, "w", encoding="utf-8", newline="")
-    try:
-        yield handle
-    except BaseException:
-        handle.close()
-        output.unlink(missing_ok=True)
-        raise
-    handle.close()
 
 
 # --- import csv ------------------------------------------------------------------------------
@@ -446,6 +417,6 @@ def import_csv(env: Env, file: Path, persona_ref: str | None, as_json: bool) -> 
     from vault.qs import csvfmt
 
     with env.vault() as v:
-        pid = _persona_id(v, persona_ref)
+        pid = resolve_persona_id(v, persona_ref)
         summary = csvfmt.import_csv(v, pid, file, progress=StderrProgress(f"import {file.name}"))
     report_summary(summary, as_json)

@@ -11,15 +11,15 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, Literal, NoReturn, TextIO, overload
 
 import click
 
 from vault import __version__, config
-from vault.errors import EXIT_UNEXPECTED, PassphraseUnavailable, VaultError
+from vault.errors import EXIT_UNEXPECTED, AlreadyExists, PassphraseUnavailable, VaultError
 from vault.progress import ProgressEvent
 
 if TYPE_CHECKING:  # the real import is deferred so `--help` stays fast
@@ -130,6 +130,76 @@ def human_size(n: int) -> str:
 json_option: Callable[[Callable[..., Any]], Callable[..., Any]] = click.option(
     "--json", "as_json", is_flag=True, help="Print JSON on stdout instead of text."
 )
+
+persona_option: Callable[[Callable[..., Any]], Callable[..., Any]] = click.option(
+    "--persona", "persona_ref", default=None, help="Persona name or id (default: the only one)."
+)
+
+force_option: Callable[[Callable[..., Any]], Callable[..., Any]] = click.option(
+    "--force", is_flag=True, help="Replace the output file if it exists."
+)
+
+
+def resolve_persona_id(vault: Vault, ref: str | None) -> str:
+    """The id of the persona REF names (id, prefix or name), or of the only one when None."""
+    from vault.identities import resolve_persona
+
+    return resolve_persona(vault, ref).id
+
+
+def _none_for_dash(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    return None if value is not None and str(value) == "-" else value
+
+
+def output_option(
+    help: str, *, dash_is_stdout: bool = True
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`-o/--output FILE` for `open_output`: no value (or `-`, when DASH_IS_STDOUT) reaches the
+    command as None, meaning standard output."""
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        callback=_none_for_dash if dash_is_stdout else None,
+        help=help,
+    )
+
+
+@overload
+def open_output(
+    output: Path | None, *, force: bool, binary: Literal[True]
+) -> AbstractContextManager[IO[bytes]]: ...
+@overload
+def open_output(
+    output: Path | None, *, force: bool, binary: Literal[False] = False
+) -> AbstractContextManager[TextIO]: ...
+@contextmanager
+def open_output(output: Path | None, *, force: bool, binary: bool = False) -> Iterator[Any]:
+    """Standard output when OUTPUT is None, else a new file created 0600 (it holds plaintext),
+    replacing an existing one only with FORCE (AlreadyExists otherwise); a file the block
+    fails to finish is removed again."""
+    if output is None:
+        if not binary:
+            yield sys.stdout
+            return
+        sys.stdout.flush()  # bytes go to the buffer below the text layer: keep the order
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
+    try:
+        fd = os.open(output, flags, 0o600)
+    except FileExistsError:
+        raise AlreadyExists(f"{output} (use --force to replace it)") from None
+    handle = os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="")
+    try:
+        yield handle
+    except BaseException:
+        handle.close()
+        output.unlink(missing_ok=True)
+        raise
+    handle.close()
 
 
 @click.group(cls=CoffreGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -5,7 +5,6 @@ vault.jsonresume."""
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -14,8 +13,18 @@ from typing import Any
 import click
 
 from vault.cli.imports import import_group
-from vault.cli.main import Env, cli, emit_json, info, json_option, pass_env
-from vault.errors import AlreadyExists, InvalidParameter
+from vault.cli.main import (
+    Env,
+    cli,
+    emit_json,
+    force_option,
+    info,
+    json_option,
+    open_output,
+    output_option,
+    pass_env,
+)
+from vault.errors import InvalidParameter
 
 
 @cli.group()
@@ -300,23 +309,6 @@ def persona_rm(env: Env, ref: str, yes: bool) -> None:
     info(f"Persona {p.id[:8]} deleted.")
 
 
-def _write_output(text: str, output: Path | None, force: bool) -> None:
-    if output is None or str(output) == "-":
-        # Bytes, so vCard's CRLF line ends reach the pipe unchanged.
-        sys.stdout.flush()
-        sys.stdout.buffer.write(text.encode("utf-8"))
-        sys.stdout.buffer.flush()
-        return
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
-    try:
-        fd = os.open(output, flags, 0o600)
-    except FileExistsError:
-        raise AlreadyExists(f"{output} (use --force to replace it)") from None
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-        fh.write(text)
-    info(f"Wrote {output}.")
-
-
 @persona.command("export")
 @click.argument("ref", metavar="PERSONA")
 @click.option(
@@ -327,14 +319,8 @@ def _write_output(text: str, output: Path | None, force: bool) -> None:
     show_default=True,
     help="vCard 4.0 text, jCard (RFC 7095) JSON, or JSON Resume.",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write to this file (mode 0600) instead of stdout.",
-)
-@click.option("--force", is_flag=True, help="Replace the output file if it exists.")
+@output_option("Write to this file (mode 0600) instead of stdout.")
+@force_option
 @click.option(
     "--include-sensitive", is_flag=True, help="Also export the attributes marked sensitive."
 )
@@ -357,7 +343,11 @@ def persona_export(
         text = json.dumps(vcard.to_jcard([shown]), indent=2, ensure_ascii=False) + "\n"
     else:
         text = json.dumps(jsonresume.to_jsonresume(shown), indent=2, ensure_ascii=False) + "\n"
-    _write_output(text, output, force)
+    # Bytes, so vCard's CRLF line ends reach a pipe unchanged.
+    with open_output(output, force=force, binary=True) as out:
+        out.write(text.encode("utf-8"))
+    if output is not None:
+        info(f"Wrote {output}.")
     if left_out:
         info(f"{left_out} sensitive attribute(s) left out (--include-sensitive adds them).")
 

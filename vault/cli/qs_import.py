@@ -7,27 +7,22 @@ stderr, print the summary (JSON with --json). A fatal problem leaves the vault u
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from vault.cli.data import report_summary
 from vault.cli.imports import import_group
-from vault.cli.main import Env, StderrProgress, info, json_option, pass_env
-
-if TYPE_CHECKING:
-    from vault.core import Vault
-
-persona_option = click.option(
-    "--persona", "persona_ref", default=None, help="Persona name or id (default: the only one)."
+from vault.cli.main import (
+    Env,
+    StderrProgress,
+    info,
+    json_option,
+    pass_env,
+    persona_option,
+    resolve_persona_id,
 )
+
 path_argument = click.argument("path", type=click.Path(exists=True, path_type=Path))
-
-
-def _persona_id(vault: Vault, ref: str | None) -> str:
-    from vault.identities import resolve_persona
-
-    return resolve_persona(vault, ref).id
 
 
 @import_group.command("apple-health")
@@ -44,7 +39,7 @@ def import_apple_health(env: Env, path: Path, persona_ref: str | None, as_json: 
     from vault.qs.importers import import_apple_health as run
 
     with env.vault() as v:
-        pid = _persona_id(v, persona_ref)
+        pid = resolve_persona_id(v, persona_ref)
         summary = run(v, pid, path, progress=StderrProgress(f"import {path.name}"))
     report_summary(summary, as_json)
 
@@ -67,7 +62,7 @@ def import_google_takeout(
     from vault.qs.importers import import_google_takeout as run
 
     with env.vault() as v:
-        pid = _persona_id(v, persona_ref)
+        pid = resolve_persona_id(v, persona_ref)
         summary = run(
             v, pid, path, progress=StderrProgress(f"import {path.name}"), time_zone=time_zone
         )
@@ -91,6 +86,6 @@ def import_garmin(env: Env, path: Path, persona_ref: str | None, as_json: bool) 
     from vault.qs.importers import import_garmin as run
 
     with env.vault() as v:
-        pid = _persona_id(v, persona_ref)
+        pid = resolve_persona_id(v, persona_ref)
         summary = run(v, pid, path, progress=StderrProgress(f"import {path.name}"))
     report_summary(summary, as_json)
