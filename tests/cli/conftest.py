@@ -10,18 +10,39 @@ from tests.conftest import PASSPHRASE
 from vault.cli.main import cli
 
 
-def invoke(vault_dir: Path, *args: str, env: dict[str, str] | None = None) -> Result:
-    """`coffre --vault VAULT_DIR ARGS...` with the test passphrase in the environment."""
+def invoke(
+    vault_dir: Path | None,
+    *args: str,
+    env: dict[str, str] | None = None,
+) -> Result:
+    """`coffre --vault VAULT_DIR ARGS...` (no --vault when VAULT_DIR is None) with the test
+    passphrase in the environment."""
+    prefix = ["--vault", str(vault_dir)] if vault_dir is not None else []
     return CliRunner().invoke(
         cli,
-        ["--vault", str(vault_dir), *args],
+        [*prefix, *args],
         env={"COFFRE_PASSPHRASE": PASSPHRASE, **(env or {})},
         catch_exceptions=False,
     )
 
 
-def run(vault_dir: Path, *args: str, env: dict[str, str] | None = None, code: int = 0) -> str:
-    """Like `invoke`, asserting the exit code; returns stdout."""
+def checked(
+    vault_dir: Path | None,
+    *args: str,
+    env: dict[str, str] | None = None,
+    code: int = 0,
+) -> Result:
+    """Like `invoke`, asserting the exit code; returns the whole result."""
     result = invoke(vault_dir, *args, env=env)
     assert result.exit_code == code, (result.output, result.stderr)
-    return result.stdout
+    return result
+
+
+def run(
+    vault_dir: Path | None,
+    *args: str,
+    env: dict[str, str] | None = None,
+    code: int = 0,
+) -> str:
+    """Like `checked`; returns stdout."""
+    return checked(vault_dir, *args, env=env, code=code).stdout

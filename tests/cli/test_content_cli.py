@@ -8,12 +8,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
+from tests.cli.conftest import checked, invoke
 from tests.conftest import PASSPHRASE
 from tests.unit.test_importers_mastodon import build as build_mastodon
 from tests.unit.test_importers_mastodon import default_files as mastodon_files
-from vault.cli.main import cli
 from vault.core import Vault
 from vault.identities import add_persona
 
@@ -23,19 +22,6 @@ def vault_path(vault_dir: Path) -> Path:
     with Vault.create(vault_dir, PASSPHRASE, kdf="minimum") as v:
         add_persona(v.store, "Ada")
     return vault_dir
-
-
-def run(vault_path: Path, *args: str, ok: bool = True) -> Result:
-    runner = CliRunner()
-    result = runner.invoke(
-        cli,
-        ["--vault", str(vault_path), *args],
-        env={"COFFRE_PASSPHRASE": PASSPHRASE},
-        catch_exceptions=False,
-    )
-    if ok:
-        assert result.exit_code == 0, result.output
-    return result
 
 
 def _note(tmp_path: Path) -> Path:
@@ -48,11 +34,11 @@ def _note(tmp_path: Path) -> Path:
 
 
 def test_add_list_show_cat(vault_path: Path, tmp_path: Path) -> None:
-    item_id = run(
+    item_id = checked(
         vault_path, "content", "add", str(_note(tmp_path)), "--tags", "x,y"
     ).stdout.strip()
     assert len(item_id) == 32
-    listed = json.loads(run(vault_path, "content", "list", "--json").stdout)
+    listed = json.loads(checked(vault_path, "content", "list", "--json").stdout)
     (entry,) = listed
     assert {k: entry[k] for k in ("id", "title", "kind", "tags", "license", "created", "size")} == {
         "id": item_id,
@@ -64,40 +50,44 @@ def test_add_list_show_cat(vault_path: Path, tmp_path: Path) -> None:
         "size": len(b"Hello there.\n"),
     }
     assert len(entry["persona"]) == 32
-    assert json.loads(run(vault_path, "content", "list", "--json", "--tag", "z").stdout) == []
-    assert len(json.loads(run(vault_path, "content", "list", "--json", "-p", "Ada").stdout)) == 1
-    shown = json.loads(run(vault_path, "content", "show", item_id[:8], "--json").stdout)
+    assert json.loads(checked(vault_path, "content", "list", "--json", "--tag", "z").stdout) == []
+    assert (
+        len(json.loads(checked(vault_path, "content", "list", "--json", "-p", "Ada").stdout)) == 1
+    )
+    shown = json.loads(checked(vault_path, "content", "show", item_id[:8], "--json").stdout)
     assert [v["version"] for v in shown["versions"]] == [1]
-    assert run(vault_path, "content", "cat", item_id).stdout == "Hello there.\n"
+    assert checked(vault_path, "content", "cat", item_id).stdout == "Hello there.\n"
     out = tmp_path / "out.md"
-    run(vault_path, "content", "cat", item_id, "-o", str(out))
+    checked(vault_path, "content", "cat", item_id, "-o", str(out))
     assert out.read_text() == "Hello there.\n"
-    assert "From front matter" in run(vault_path, "content", "list").stdout
+    assert "From front matter" in checked(vault_path, "content", "list").stdout
 
 
 def test_edit_versions_and_rm(vault_path: Path, tmp_path: Path) -> None:
-    item_id = run(vault_path, "content", "add", str(_note(tmp_path))).stdout.strip()
+    item_id = checked(vault_path, "content", "add", str(_note(tmp_path))).stdout.strip()
     new = tmp_path / "new.md"
     new.write_text("Second take.\n")
     assert (
-        run(
+        checked(
             vault_path, "content", "edit", item_id, "--file", str(new), "--title", "T2"
         ).stdout.strip()
         == f"{item_id} v2"
     )
-    assert run(vault_path, "content", "cat", item_id).stdout == "Second take.\n"
-    assert run(vault_path, "content", "cat", item_id, "--version", "1").stdout == "Hello there.\n"
-    shown = run(vault_path, "content", "show", item_id).stdout
+    assert checked(vault_path, "content", "cat", item_id).stdout == "Second take.\n"
+    assert (
+        checked(vault_path, "content", "cat", item_id, "--version", "1").stdout == "Hello there.\n"
+    )
+    shown = checked(vault_path, "content", "show", item_id).stdout
     assert "v1" in shown and "v2" in shown and "(current)" in shown
-    refused = run(vault_path, "content", "rm", item_id, ok=False)
+    refused = invoke(vault_path, "content", "rm", item_id)
     assert refused.exit_code == 7 and "--yes" in refused.stderr
-    run(vault_path, "content", "rm", item_id, "--yes")
-    missing = run(vault_path, "content", "show", item_id, ok=False)
+    checked(vault_path, "content", "rm", item_id, "--yes")
+    missing = invoke(vault_path, "content", "show", item_id)
     assert missing.exit_code == 4
 
 
 def test_bad_licence_is_a_usage_error(vault_path: Path, tmp_path: Path) -> None:
-    result = run(vault_path, "content", "add", str(_note(tmp_path)), "--license", "Bogus", ok=False)
+    result = invoke(vault_path, "content", "add", str(_note(tmp_path)), "--license", "Bogus")
     assert result.exit_code == 7
     assert "unknown licence" in result.stderr
 
@@ -105,10 +95,10 @@ def test_bad_licence_is_a_usage_error(vault_path: Path, tmp_path: Path) -> None:
 @pytest.mark.interop
 @pytest.mark.skipif(shutil.which("minisign") is None, reason="needs minisign")
 def test_prove_verifies_with_minisign(vault_path: Path, tmp_path: Path) -> None:
-    item_id = run(vault_path, "content", "add", str(_note(tmp_path))).stdout.strip()
+    item_id = checked(vault_path, "content", "add", str(_note(tmp_path))).stdout.strip()
     out = tmp_path / "proof"
     paths = json.loads(
-        run(vault_path, "content", "prove", item_id, "-o", str(out), "--json").stdout
+        checked(vault_path, "content", "prove", item_id, "-o", str(out), "--json").stdout
     )
     statement = json.loads(Path(paths["statement"]).read_text())
     assert statement["item"] == item_id and statement["license"] == "CC0-1.0"
@@ -124,18 +114,20 @@ def test_prove_verifies_with_minisign(vault_path: Path, tmp_path: Path) -> None:
 
 def test_import_commands(vault_path: Path, tmp_path: Path, samples: Path) -> None:
     archive = build_mastodon(tmp_path / "mastodon.zip", mastodon_files())
-    first = json.loads(run(vault_path, "import", "mastodon", str(archive), "--json").stdout)
+    first = json.loads(checked(vault_path, "import", "mastodon", str(archive), "--json").stdout)
     assert (first["added"], first["duplicates"], first["ignored"]) == (3, 0, 1)
-    again = run(vault_path, "import", "mastodon", str(archive)).stdout
+    again = checked(vault_path, "import", "mastodon", str(archive)).stdout
     assert (
         again.strip()
         == "mastodon: added 0, duplicates skipped 3, ignored 1 (not authored content), errors 0"
     )
-    summary = run(vault_path, "import", "markdown", str(samples / "markdown-frontmatter")).stdout
+    summary = checked(
+        vault_path, "import", "markdown", str(samples / "markdown-frontmatter")
+    ).stdout
     assert summary.startswith("markdown: added 7, duplicates skipped 0")
     bad = tmp_path / "bad.zip"
     bad.write_bytes(archive.read_bytes()[:100])
-    failed = run(vault_path, "import", "mastodon", str(bad), ok=False)
+    failed = invoke(vault_path, "import", "mastodon", str(bad))
     assert failed.exit_code == 7
     assert "bad.zip" in failed.stderr
-    assert len(json.loads(run(vault_path, "content", "list", "--json").stdout)) == 10
+    assert len(json.loads(checked(vault_path, "content", "list", "--json").stdout)) == 10

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import click
 import pytest
-from click.testing import CliRunner
 
-from tests.cli.conftest import run
+from tests.cli.conftest import invoke, run
 from tests.conftest import PASSPHRASE
 from vault.cli.main import cli
 
@@ -35,10 +34,7 @@ def test_init_twice_refused(made: Path) -> None:
 
 
 def test_wrong_passphrase_exit_code(made: Path) -> None:
-    runner = CliRunner()
-    result = runner.invoke(
-        cli, ["--vault", str(made), "status"], env={"COFFRE_PASSPHRASE": "nope-nope"}
-    )
+    result = invoke(made, "status", env={"COFFRE_PASSPHRASE": "nope-nope"})
     assert result.exit_code == 3
     assert "nope-nope" not in result.output
     assert "Wrong passphrase" in result.stderr

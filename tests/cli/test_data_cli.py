@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
+from tests.cli.conftest import checked
 from tests.conftest import PASSPHRASE
 from vault.cli.main import cli
 
@@ -22,24 +22,13 @@ CSV = """start,end,metric,value,unit,source
 """
 
 
-def invoke(vault_dir: Path, *args: str, code: int = 0) -> Result:
-    result = CliRunner().invoke(
-        cli,
-        ["--vault", str(vault_dir), *args],
-        env={"COFFRE_PASSPHRASE": PASSPHRASE},
-        catch_exceptions=False,
-    )
-    assert result.exit_code == code, (result.output, result.stderr)
-    return result
-
-
 @pytest.fixture
 def loaded(vault_dir: Path, tmp_path: Path) -> Path:
-    invoke(vault_dir, "init", "--kdf", "minimum")
-    invoke(vault_dir, "persona", "add", "Jane Doe")
+    checked(vault_dir, "init", "--kdf", "minimum")
+    checked(vault_dir, "persona", "add", "Jane Doe")
     f = tmp_path / "data.csv"
     f.write_text(CSV)
-    out = invoke(vault_dir, "import", "csv", str(f), "--json").stdout
+    out = checked(vault_dir, "import", "csv", str(f), "--json").stdout
     summary = json.loads(out)
     assert (summary["added"], summary["duplicates"], summary["errors"]) == (7, 0, [])
     assert summary["unknown_types"] == {"x:mood": 1}
@@ -48,7 +37,7 @@ def loaded(vault_dir: Path, tmp_path: Path) -> Path:
 
 def test_import_csv_text_summary_and_reimport(loaded: Path, tmp_path: Path) -> None:
     f = tmp_path / "data.csv"
-    out = invoke(loaded, "import", "csv", str(f), "--persona", "Jane Doe").stdout
+    out = checked(loaded, "import", "csv", str(f), "--persona", "Jane Doe").stdout
     assert "Added 0 samples" in out
     assert "skipped 7 duplicates" in out
 
@@ -56,13 +45,13 @@ def test_import_csv_text_summary_and_reimport(loaded: Path, tmp_path: Path) -> N
 def test_import_csv_bad_row(loaded: Path, tmp_path: Path) -> None:
     f = tmp_path / "bad.csv"
     f.write_text("start,end,metric,value,unit,source\n2024-03-01T10:00:00Z,,steps,lots,,x\n")
-    result = invoke(loaded, "import", "csv", str(f), code=7)
+    result = checked(loaded, "import", "csv", str(f), code=7)
     assert "bad.csv: line 2, column 4 (value)" in result.stderr
     assert result.stdout == ""
 
 
 def test_metrics_json_shape(loaded: Path) -> None:
-    rows = json.loads(invoke(loaded, "data", "metrics", "--json").stdout)
+    rows = json.loads(checked(loaded, "data", "metrics", "--json").stdout)
     assert [r["metric"] for r in rows] == ["heart_rate", "sleep", "steps", "x:mood"]
     steps = rows[2]
     assert set(steps) == {"metric", "unit", "samples", "first", "last", "sources"}
@@ -71,32 +60,34 @@ def test_metrics_json_shape(loaded: Path) -> None:
     assert steps["first"] == "2024-03-01T09:00:00+00:00"
     assert steps["last"] == "2024-03-02T09:10:00+00:00"
     assert steps["sources"] == {"Apple Watch": 1, "iPhone": 2}
-    text = invoke(loaded, "data", "metrics").stdout
+    text = checked(loaded, "data", "metrics").stdout
     assert "heart_rate" in text
 
 
 def test_show_raw_json_and_csv(loaded: Path) -> None:
-    rows = json.loads(invoke(loaded, "data", "show", "heart_rate", "--json").stdout)
+    rows = json.loads(checked(loaded, "data", "show", "heart_rate", "--json").stdout)
     assert rows == [
         {"start": "2024-03-01T10:00:00+01:00", "end": "2024-03-01T10:00:00+01:00",
          "value": 61.0, "unit": "/min", "source": "Apple Watch"},
         {"start": "2024-03-01T10:05:00+01:00", "end": "2024-03-01T10:05:00+01:00",
          "value": 75.0, "unit": "/min", "source": "Apple Watch"},
     ]  # fmt: skip
-    (sleep,) = json.loads(invoke(loaded, "data", "show", "sleep", "--json").stdout)
+    (sleep,) = json.loads(checked(loaded, "data", "show", "sleep", "--json").stdout)
     assert sleep["stage"] == "deep"
-    csv_out = invoke(loaded, "data", "show", "steps", "--csv", "--from", "2024-03-02").stdout
+    csv_out = checked(loaded, "data", "show", "steps", "--csv", "--from", "2024-03-02").stdout
     assert csv_out.splitlines()[1:] == [
         "2024-03-02T10:00:00+01:00,2024-03-02T10:10:00+01:00,steps,100,{steps},iPhone,"
     ]
-    empty = invoke(loaded, "data", "show", "steps", "--json", "--to", "2024-02-01").stdout
+    empty = checked(loaded, "data", "show", "steps", "--json", "--to", "2024-02-01").stdout
     assert json.loads(empty) == []
-    assert "61 /min" in invoke(loaded, "data", "show", "heart_rate").stdout
+    assert "61 /min" in checked(loaded, "data", "show", "heart_rate").stdout
 
 
 def test_show_every_day(loaded: Path) -> None:
     rows = json.loads(
-        invoke(loaded, "data", "show", "steps", "--every", "day", "--tz", "+01:00", "--json").stdout
+        checked(
+            loaded, "data", "show", "steps", "--every", "day", "--tz", "+01:00", "--json"
+        ).stdout
     )
     assert rows == [
         {"start": "2024-03-01T00:00:00+01:00", "end": "2024-03-02T00:00:00+01:00", "count": 1,
@@ -105,61 +96,61 @@ def test_show_every_day(loaded: Path) -> None:
          "sum": 100.0, "min": 100.0, "avg": 100.0, "max": 100.0, "unit": "{steps}"},
     ]  # fmt: skip
     hr = json.loads(
-        invoke(loaded, "data", "show", "heart_rate", "--every", "hour", "--json").stdout
+        checked(loaded, "data", "show", "heart_rate", "--every", "hour", "--json").stdout
     )
     assert [(r["count"], r["min"], r["avg"], r["max"]) for r in hr] == [(2, 61, 68, 75)]
-    text = invoke(loaded, "data", "show", "steps", "--every", "month").stdout
+    text = checked(loaded, "data", "show", "steps", "--every", "month").stdout
     assert "sum=900" in text
-    csv_out = invoke(loaded, "data", "show", "steps", "--every", "month", "--csv").stdout
+    csv_out = checked(loaded, "data", "show", "steps", "--every", "month", "--csv").stdout
     assert csv_out.startswith("start,end,metric,count,sum,min,avg,max,unit\n")
 
 
 def test_sources_and_priority(loaded: Path) -> None:
-    rows = json.loads(invoke(loaded, "data", "sources", "steps", "--json").stdout)
+    rows = json.loads(checked(loaded, "data", "sources", "steps", "--json").stdout)
     assert [(r["source"], r["samples"], r["counted"]) for r in rows] == [
         ("Apple Watch", 1, 800),
         ("iPhone", 2, 100),
     ]
-    assert json.loads(invoke(loaded, "data", "priority", "--json").stdout) == {"order": []}
-    invoke(loaded, "data", "priority", "iPhone")
+    assert json.loads(checked(loaded, "data", "priority", "--json").stdout) == {"order": []}
+    checked(loaded, "data", "priority", "iPhone")
     (day,) = json.loads(
-        invoke(
+        checked(
             loaded, "data", "show", "steps", "--every", "day", "--to", "2024-03-01", "--json"
         ).stdout
     )
     assert day["sum"] == 812
-    invoke(loaded, "data", "priority", "--reset")
-    assert json.loads(invoke(loaded, "data", "priority", "--json").stdout) == {"order": []}
-    invoke(loaded, "data", "priority", "x", "--reset", code=7)
+    checked(loaded, "data", "priority", "--reset")
+    assert json.loads(checked(loaded, "data", "priority", "--json").stdout) == {"order": []}
+    checked(loaded, "data", "priority", "x", "--reset", code=7)
 
 
 def test_export_formats(loaded: Path, tmp_path: Path) -> None:
     out = tmp_path / "steps.json"
-    result = invoke(loaded, "data", "export", "steps", "--format", "fhir", "-o", str(out))
+    result = checked(loaded, "data", "export", "steps", "--format", "fhir", "-o", str(out))
     bundle = json.loads(out.read_text())
     assert bundle["resourceType"] == "Bundle" and len(bundle["entry"]) == 3
     assert "Exported 3 items of steps as fhir" in result.stderr
     assert (out.stat().st_mode & 0o777) == 0o600
-    result = invoke(loaded, "data", "export", "steps", "--format", "csv", "-o", str(out), code=8)
+    result = checked(loaded, "data", "export", "steps", "--format", "csv", "-o", str(out), code=8)
     assert "--force" in result.stderr
-    invoke(loaded, "data", "export", "steps", "--format", "csv", "-o", str(out), "--force")
+    checked(loaded, "data", "export", "steps", "--format", "csv", "-o", str(out), "--force")
     assert out.read_text().startswith("start,end,metric")
     points = json.loads(
-        invoke(loaded, "data", "export", "heart_rate", "--format", "omh", "--every", "day").stdout
+        checked(loaded, "data", "export", "heart_rate", "--format", "omh", "--every", "day").stdout
     )
     assert points[0]["body"]["heart_rate"] == {"value": 68, "unit": "beats/min"}
-    csv_out = invoke(loaded, "data", "export", "steps", "--format", "csv").stdout
+    csv_out = checked(loaded, "data", "export", "steps", "--format", "csv").stdout
     assert len(csv_out.splitlines()) == 4
 
 
 def test_errors_are_clean(loaded: Path, tmp_path: Path) -> None:
     out = tmp_path / "nope.json"
-    result = invoke(loaded, "data", "export", "x:mood", "--format", "omh", "-o", str(out), code=7)
+    result = checked(loaded, "data", "export", "x:mood", "--format", "omh", "-o", str(out), code=7)
     assert "no Open mHealth schema" in result.stderr
     assert not out.exists()
-    assert "unknown metric" in invoke(loaded, "data", "show", "stepz", code=7).stderr
-    assert "ISO 8601" in invoke(loaded, "data", "show", "steps", "--from", "soon", code=7).stderr
-    invoke(loaded, "data", "metrics", "--persona", "Nobody", code=4)
+    assert "unknown metric" in checked(loaded, "data", "show", "stepz", code=7).stderr
+    assert "ISO 8601" in checked(loaded, "data", "show", "steps", "--from", "soon", code=7).stderr
+    checked(loaded, "data", "metrics", "--persona", "Nobody", code=4)
 
 
 def test_workouts(loaded: Path) -> None:
@@ -174,21 +165,21 @@ def test_workouts(loaded: Path) -> None:
             Workout("running", t, t + 1_800_000, 60, 1800.0, 5000.0, 320.0, "Apple Watch",
                     route=(RoutePoint(t, 48.8, 2.3), RoutePoint(t + 1000, 48.81, 2.31)))
         )  # fmt: skip
-    (row,) = json.loads(invoke(loaded, "data", "workouts", "--json").stdout)
+    (row,) = json.loads(checked(loaded, "data", "workouts", "--json").stdout)
     assert row == {
         "activity": "running", "start": "2024-03-01T10:00:00+01:00",
         "end": "2024-03-01T10:30:00+01:00", "duration_s": 1800.0, "distance_m": 5000.0,
         "energy_kcal": 320.0, "source": "Apple Watch", "events": 0, "route_points": 2,
     }  # fmt: skip
-    assert "5.00 km" in invoke(loaded, "data", "workouts").stdout
+    assert "5.00 km" in checked(loaded, "data", "workouts").stdout
     assert (
-        json.loads(invoke(loaded, "data", "workouts", "--to", "2024-02-01", "--json").stdout) == []
+        json.loads(checked(loaded, "data", "workouts", "--to", "2024-02-01", "--json").stdout) == []
     )
 
 
 def test_needs_a_persona(vault_dir: Path) -> None:
-    invoke(vault_dir, "init", "--kdf", "minimum")
-    assert "no persona yet" in invoke(vault_dir, "data", "metrics", code=7).stderr
+    checked(vault_dir, "init", "--kdf", "minimum")
+    assert "no persona yet" in checked(vault_dir, "data", "metrics", code=7).stderr
 
 
 def test_every_command_has_help() -> None:

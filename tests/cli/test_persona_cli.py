@@ -9,28 +9,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
+from tests.cli.conftest import checked, run
 from tests.conftest import PASSPHRASE
 from vault import identities, minisign
-from vault.cli.main import cli
 from vault.core import Vault
-
-
-def invoke(vault_dir: Path, *args: str, code: int = 0, stdin: str | None = None) -> Result:
-    result = CliRunner().invoke(
-        cli,
-        ["--vault", str(vault_dir), *args],
-        env={"COFFRE_PASSPHRASE": PASSPHRASE},
-        input=stdin,
-        catch_exceptions=False,
-    )
-    assert result.exit_code == code, (result.output, result.stderr)
-    return result
-
-
-def run(vault_dir: Path, *args: str, code: int = 0) -> str:
-    return invoke(vault_dir, *args, code=code).stdout
 
 
 @pytest.fixture
@@ -157,7 +140,7 @@ def test_rm_needs_confirmation(made: Path) -> None:
 
 def test_export_formats_and_sensitive_default(made: Path, tmp_path: Path) -> None:
     _add_jane(made)
-    result = invoke(made, "persona", "export", "jane")
+    result = checked(made, "persona", "export", "jane")
     assert result.stdout_bytes.startswith(b"BEGIN:VCARD\r\nVERSION:4.0\r\n")
     assert "BDAY" not in result.stdout
     assert "1 sensitive attribute(s) left out" in result.stderr
@@ -205,7 +188,7 @@ def test_import_samples_and_idempotence(made: Path, samples: Path) -> None:
     assert len(first["added"]) == 1
     again = json.loads(run(made, "import", "vcard", str(full), "--json"))
     assert again["added"] == [] and again["unchanged"] == first["added"]
-    group = invoke(made, "import", "vcard", str(samples / "vcard" / "vcard40_group.vcf"))
+    group = checked(made, "import", "vcard", str(samples / "vcard" / "vcard40_group.vcf"))
     assert "KIND group is not a persona" in group.stderr
     resume = samples / "jsonresume" / "sample.resume.json"
     assert "1 added" in run(made, "import", "jsonresume", str(resume))
@@ -217,11 +200,11 @@ def test_bad_files_exit_7_and_change_nothing(made: Path, tmp_path: Path) -> None
     before = run(made, "status", "--json")
     bad = tmp_path / "bad.vcf"
     bad.write_bytes(b"BEGIN:VCARD\nVERSION:4.0\nFN:A\n")
-    result = invoke(made, "import", "vcard", str(bad), code=7)
+    result = checked(made, "import", "vcard", str(bad), code=7)
     assert "bad.vcf" in result.stderr
     cv = tmp_path / "cv.json"
     cv.write_bytes(b'{"basics": ')
-    invoke(made, "import", "jsonresume", str(cv), code=7)
+    checked(made, "import", "jsonresume", str(cv), code=7)
     assert json.loads(run(made, "status", "--json"))["counts"] == json.loads(before)["counts"]
 
 
