@@ -31,25 +31,11 @@ def made(vault_dir: Path) -> Path:
 
 
 def test_apple_health_json_summary(made: Path, samples: Path) -> None:
-    out = checked(
-        made,
-        "import",
-        "apple-health",
-        str(samples / "apple-health/alxdrcirilo/export.zip"),
-        "--json",
-    ).stdout
-    summary = json.loads(out)
+    args = ("import", "apple-health", str(samples / "apple-health/alxdrcirilo/export.zip"))
+    summary = json.loads(checked(made, *args, "--json").stdout)
     assert set(summary) == SUMMARY_KEYS
     assert summary["added"] == 8 and summary["errors"] == []
-    again = json.loads(
-        checked(
-            made,
-            "import",
-            "apple-health",
-            str(samples / "apple-health/alxdrcirilo/export.zip"),
-            "--json",
-        ).stdout
-    )
+    again = json.loads(checked(made, *args, "--json").stdout)
     assert (again["added"], again["duplicates"]) == (0, 8)
     shown = json.loads(checked(made, "data", "show", "heart_rate", "--json").stdout)
     assert [row["value"] for row in shown] == [74, 75]

@@ -34,6 +34,14 @@ if TYPE_CHECKING:
 persona_option = click.option(
     "--persona", "-p", default=None, help="Persona (id, id prefix or name); default: the only one."
 )
+version_option = click.option(
+    "--version",
+    "-V",
+    "number",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Version number (default: the current one).",
+)
 
 
 @cli.group()
@@ -168,14 +176,7 @@ def show_cmd(env: Env, item_id: str, as_json: bool) -> None:
 
 @content.command("cat")
 @click.argument("item_id")
-@click.option(
-    "--version",
-    "-V",
-    "number",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Version number (default: the current one).",
-)
+@version_option
 @output_option(
     "Write to this file (created 0600) instead of standard output.", dash_is_stdout=False
 )
@@ -265,14 +266,7 @@ def rm_cmd(env: Env, item_id: str, yes: bool) -> None:
 
 @content.command("prove")
 @click.argument("item_id")
-@click.option(
-    "--version",
-    "-V",
-    "number",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Version number (default: the current one).",
-)
+@version_option
 @click.option(
     "--output",
     "-o",
