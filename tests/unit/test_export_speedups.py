@@ -482,38 +482,3 @@ def test_documents_render_in_slices_what_they_announce(
                 items = [ref_fhir(metric, r[:6], None) for r in rows]
                 body = data.split('"entry": [', 1)[1]
                 assert _ids_out(body) == _ids_out("\n" + ",\n".join(items) + "\n]}\n")
-
-
-# --- the ciphertext sink ------------------------------------------------------------------------
-
-
-def test_hashing_sink_writes_everything_in_order_and_hashes_it() -> None:
-    from vault.bundle import export as bundle_export
-
-    out = io.BytesIO()
-    sink = bundle_export._HashingSink(out)
-    pieces = [bytes([i % 251]) * (65_552 if i % 7 else 215) for i in range(60)]
-    for p in pieces:
-        assert sink.write(p) == len(p)
-    sink.finish()
-    data = b"".join(pieces)
-    assert out.getvalue() == data and sink.size == len(data)
-    assert sink.digest.hexdigest() == hashlib.sha256(data).hexdigest()
-
-
-def test_hashing_sink_reports_a_failed_write_as_started() -> None:
-    from vault.bundle import export as bundle_export
-
-    class Gone(io.RawIOBase):
-        def writable(self) -> bool:
-            return True
-
-        def write(self, b: Any) -> int:
-            raise BrokenPipeError("reader went away")
-
-    sink = bundle_export._HashingSink(Gone())  # type: ignore[arg-type]
-    sink.write(b"x" * 10)
-    with pytest.raises(BrokenPipeError):
-        sink.finish()
-    sink.close()
-    assert sink.started and sink.size == 0 and isinstance(sink.error, BrokenPipeError)

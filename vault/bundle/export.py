@@ -17,7 +17,6 @@ import re
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -52,8 +51,6 @@ MANIFEST_SIG: Final = "manifest.json.minisig"
 RECEIPT: Final = "receipt.json"
 RECEIPT_SIG: Final = "receipt.json.minisig"
 README: Final = "README.md"
-READ_BUFFER: Final = 1 << 20  # plaintext tar pulled at a time
-WRITE_BATCH: Final = 1 << 20  # ciphertext written (and hashed beside) at a time
 IDENTITY: Final = "data/identity.vcf"
 
 
@@ -410,63 +407,26 @@ class _Build:
 
 
 class _HashingSink:
-    """Passes ciphertext to the output while hashing and counting it.
-
-    Ciphertext goes out in batches, and each batch is hashed on a second thread while it is
-    written: hashlib and file writes release the GIL (pyrage does not), so the bundle's hash
-    costs little wall time. `size` counts the bytes the output accepted; `started` tells
-    whether any write was attempted (a failed write may still have let part through)."""
+    """Passes ciphertext to the output while hashing and counting it."""
 
     def __init__(self, out: BinaryIO) -> None:
         self._out = out
         self.digest = hashlib.sha256()
         self.size = 0
         self.error: BaseException | None = None  # pyrage replaces it with its own
-        self.started = False
-        self._pending: list[bytes] = []
-        self._pending_size = 0
-        self._hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coffre-bundle-hash")
-        self._hashing: Future[None] | None = None
 
     def write(self, data: bytes) -> int:
-        self._pending.append(bytes(data))
-        self._pending_size += len(data)
-        if self._pending_size >= WRITE_BATCH:
-            self._drain()
-        return len(data)
-
-    def _drain(self) -> None:
-        if not self._pending:
-            return
-        batch = b"".join(self._pending)
-        self._pending.clear()
-        self._pending_size = 0
-        if self._hashing is not None:
-            self._hashing.result()
-        self._hashing = self._hasher.submit(self.digest.update, batch)
-        self.started = True
         try:
-            self._out.write(batch)
+            self._out.write(data)
         except BaseException as exc:
             self.error = exc
             raise
-        self.size += len(batch)
+        self.digest.update(data)
+        self.size += len(data)
+        return len(data)
 
     def flush(self) -> None:
-        self._drain()
         self._out.flush()
-
-    def finish(self) -> None:
-        """Write out what is pending and wait for the hash: call when encryption is done."""
-        self._drain()
-        self.close()
-
-    def close(self) -> None:
-        """Stop the hashing thread (after the last batch's hash)."""
-        if self._hashing is not None:
-            self._hashing.result()
-            self._hashing = None
-        self._hasher.shutdown(wait=True)
 
 
 def export_bundle(
@@ -493,21 +453,15 @@ def export_bundle(
     build = _Build(vault, plan, recipient, signer, uuid.uuid4().hex, prog, columns)
     chunks = tar_stream(build.entries(), int(plan.at.timestamp()), build.written.append)
     reader = ChunkReader(chunks)
-    # pyrage reads 8 KiB at a time: a buffer serves those reads in C, and the tar is pulled
-    # a MiB at a time.
-    buffered = io.BufferedReader(reader, buffer_size=READ_BUFFER)
 
     def encrypt(sink: _HashingSink) -> None:
         try:
-            crypto.age_encrypt_stream(buffered, sink, recipient.age_key)
-            sink.finish()
+            crypto.age_encrypt_stream(reader, sink, recipient.age_key)
         except crypto.CryptoFailure:
             for cause in (reader.error, sink.error):
                 if cause is not None:
                     raise cause from None
             raise
-        finally:
-            sink.close()
 
     path: Path | None = None
     if isinstance(out, Path):
@@ -519,8 +473,8 @@ def export_bundle(
             encrypt(sink)
             out.flush()
         except BaseException:
-            if sink.started:
-                # Part of the bundle may have left through the stream: the ledger says so.
+            if sink.size:
+                # Part of the bundle left through the stream: the ledger says so.
                 build.record(sink, "interrupted")
             raise
         build.record(sink, "complete")
