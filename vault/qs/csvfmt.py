@@ -21,6 +21,7 @@ import datetime as dt
 import io
 import math
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final, Protocol
 
@@ -281,53 +282,65 @@ def _raw_format(metric: str, cols: chunks.Columns, include_sources: bool) -> str
     return head + (",%s,%s\n" if include_sources else ",,\n")
 
 
-def raw_lines(
-    metric: str,
-    cols: chunks.Columns,
-    *,
-    include_sources: bool = True,
-    cache: dict[int, str] | None = None,
-) -> list[str]:
-    """The long-format lines of a chunk of raw samples, exactly as `csv_rows` and
-    `write_rows` write them, rendered a whole column at a time (`cache` keeps value texts
-    from one chunk to the next)."""
-    if not len(cols):
-        return []
-    fmt = _sleep_value if metric == "sleep" else number
-    fields = [
-        render.iso_instants(cols.start, cols.offset),
-        render.iso_instants(cols.end, cols.offset),
-        render.per_value(cols.value, fmt, cache),
-    ]
-    if include_sources:
-        fields.append(render.per_index(cols.source, cols.strings, csv_field))
-        fields.append(render.per_index(cols.device, cols.strings, csv_field))
-    line = _raw_format(metric, cols, include_sources)
-    return [line % row for row in zip(*fields, strict=True)]
+@dataclass(frozen=True)
+class RawCsv:
+    """Raw samples ready to render as long-format lines, in slices, or to measure without
+    rendering: each distinct value and string is formatted once for all the rows."""
+
+    cols: chunks.Columns
+    line: str  # %-format of a line
+    values: list[str]  # the text of each distinct value
+    value_of: Any  # per row, the index of its value's text
+    strings: list[str] | None  # each string-table entry as a CSV field; None: no sources
+
+    @classmethod
+    def of(cls, metric: str, cols: chunks.Columns, *, include_sources: bool = True) -> RawCsv:
+        fmt = _sleep_value if metric == "sleep" else number
+        values, value_of = render.distinct_values(cols.value, fmt, {})
+        strings = [csv_field(s) for s in cols.strings] if include_sources else None
+        return cls(cols, _raw_format(metric, cols, include_sources), values, value_of, strings)
+
+    def render(self, a: int, b: int) -> list[str]:
+        """The lines of rows a to b (exclusive)."""
+        cols = self.cols
+        if b <= a or a >= len(cols):
+            return []
+        start, end, offset = cols.start[a:b], cols.end[a:b], cols.offset[a:b]
+        fields = [
+            render.iso_instants(start, offset),
+            render.iso_instants(end, offset),
+            render.pick(self.values, self.value_of[a:b]),
+        ]
+        if self.strings is not None:
+            fields.append(render.pick(self.strings, cols.source[a:b]))
+            fields.append(render.pick(self.strings, cols.device[a:b]))
+        line = self.line
+        return [line % row for row in zip(*fields, strict=True)]
+
+    def size(self) -> int:
+        """The UTF-8 size of all the lines, computed from the columns alone."""
+        cols = self.cols
+        if not len(cols):
+            return 0
+        slots = 5 if self.strings is not None else 3
+        total = len((self.line % (("",) * slots)).encode("utf-8")) * len(cols)
+        total += int(render.iso_lengths(cols.start).sum() + render.iso_lengths(cols.end).sum())
+        total += int(render.utf8_lengths(self.values)[self.value_of].sum())
+        if self.strings is not None:
+            sizes = render.utf8_lengths(self.strings)
+            total += int(sizes[cols.source].sum() + sizes[cols.device].sum())
+        return total
 
 
-def raw_size(
-    metric: str,
-    cols: chunks.Columns,
-    *,
-    include_sources: bool = True,
-    cache: dict[int, str] | None = None,
-) -> int:
-    """The UTF-8 size of `raw_lines(...)` joined, computed from the columns without
-    rendering every line."""
-    if not len(cols):
-        return 0
-    fmt = _sleep_value if metric == "sleep" else number
-    texts, which = render.distinct_values(cols.value, fmt, {} if cache is None else cache)
-    line = _raw_format(metric, cols, include_sources)
-    fixed = len((line % (("",) * (5 if include_sources else 3))).encode("utf-8"))
-    total = fixed * len(cols)
-    total += int(render.iso_lengths(cols.start).sum() + render.iso_lengths(cols.end).sum())
-    total += int(render.utf8_lengths(texts)[which].sum())
-    if include_sources:
-        sizes = render.utf8_lengths([csv_field(s) for s in cols.strings])
-        total += int(sizes[cols.source].sum() + sizes[cols.device].sum())
-    return total
+def raw_lines(metric: str, cols: chunks.Columns, *, include_sources: bool = True) -> list[str]:
+    """The long-format lines of raw samples, exactly as `csv_rows` and `write_rows` write
+    them, rendered a whole column at a time."""
+    return RawCsv.of(metric, cols, include_sources=include_sources).render(0, len(cols))
+
+
+def raw_size(metric: str, cols: chunks.Columns, *, include_sources: bool = True) -> int:
+    """The UTF-8 size of `raw_lines(...)` joined, without rendering the lines."""
+    return RawCsv.of(metric, cols, include_sources=include_sources).size()
 
 
 def aggregate_rows(
@@ -379,11 +392,8 @@ def export_csv(  # noqa: PLR0917  (the positional signature bundles call)
         query.check_metric(metric)
         out.write(csv_header())
         n = 0
-        cache: dict[int, str] = {}
         for cols in query.iter_columns(vault, persona_id, metric, start, end):
-            out.write(
-                "".join(raw_lines(metric, cols, include_sources=include_sources, cache=cache))
-            )
+            out.write("".join(raw_lines(metric, cols, include_sources=include_sources)))
             n += len(cols)
         return n
     buckets = query.aggregate(vault, persona_id, metric, granularity, start=start, end=end, tz=tz)

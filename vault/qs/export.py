@@ -22,7 +22,7 @@ from typing import IO, TYPE_CHECKING, Any, Final
 
 from vault.errors import InvalidParameter
 from vault.qs import chunks, metrics, query, render
-from vault.qs.csvfmt import TextSink, csv_header, export_csv, raw_lines, raw_size
+from vault.qs.csvfmt import RawCsv, TextSink, csv_header, export_csv
 from vault.qs.model import SLEEP_STAGE_NAMES, SLEEP_STAGES, UNKNOWN_PREFIX, Sample
 
 if TYPE_CHECKING:
@@ -610,18 +610,15 @@ def omh_document(cols: chunks.Columns, metric: str, *, include_sources: bool = T
 def csv_document(cols: chunks.Columns, metric: str, *, include_sources: bool = True) -> Document:
     """What `export_csv` writes at raw granularity for the samples in `cols`, as a Document."""
     header = csv_header()
+    lines = RawCsv.of(metric, cols, include_sources=include_sources)
     n = len(cols)
-    cache: dict[int, str] = {}
-    size = len(header) + raw_size(metric, cols, include_sources=include_sources, cache=cache)
 
     def produce() -> Iterator[bytes]:
         yield header.encode("utf-8")
         for a in range(0, n, SLICE_ROWS):
-            part = cols.take(slice(a, a + SLICE_ROWS))
-            lines = raw_lines(metric, part, include_sources=include_sources, cache=cache)
-            yield "".join(lines).encode("utf-8")
+            yield "".join(lines.render(a, a + SLICE_ROWS)).encode("utf-8")
 
-    return Document(size, n, produce)
+    return Document(len(header) + lines.size(), n, produce)
 
 
 __all__ = [

@@ -9,10 +9,12 @@ The output is exactly what the per-sample code writes (`query.iso`, `repr`, `jso
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import os
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
 MINUTE_MS = 60_000
+_EPOCH_DATE = dt.date(1970, 1, 1)
+_EPOCH_ORDINAL = _EPOCH_DATE.toordinal()
 
 
 def offset_suffix(offset_min: int) -> str:
@@ -29,41 +33,57 @@ def offset_suffix(offset_min: int) -> str:
     return f"{sign}{hours:02d}:{minutes:02d}"
 
 
-def iso_instants(ms: npt.NDArray[np.int64], offset: npt.NDArray[Any]) -> list[str]:
-    """`query.iso(ms[i], offset[i])` for every row: local time at the recorded offset, to
-    the second, or to the millisecond when there are some."""
-    import numpy as np
-
-    n = int(ms.shape[0])
-    if not n:
-        return []
-    off = offset.astype(np.int64)
-    local = (ms + off * MINUTE_MS).astype("datetime64[ms]")
-    subsecond = (ms % 1000) != 0
-    if subsecond.any():
-        text = np.where(
-            subsecond,
-            np.datetime_as_string(local, unit="ms"),
-            np.datetime_as_string(local, unit="s"),
-        )
-    else:
-        text = np.datetime_as_string(local, unit="s")
-    first = int(off[0])
-    if (off == first).all():
-        suffix = offset_suffix(first)
-        return [t + suffix for t in text.tolist()]
-    distinct, inverse = np.unique(off, return_inverse=True)
-    suffixes = pick([offset_suffix(int(o)) for o in distinct.tolist()], inverse)
-    return [t + s for t, s in zip(text.tolist(), suffixes, strict=True)]
+@lru_cache(maxsize=1)
+def _clock_tables() -> tuple[Any, Any, Any]:
+    """Texts of every minute of a day ("THH:MM"), second (":SS") and millisecond (".mmm",
+    or "" for none), as object arrays to gather from."""
+    hm = _objects([f"T{h:02d}:{m:02d}" for h in range(24) for m in range(60)])
+    sec = _objects([f":{s:02d}" for s in range(60)])
+    frac = _objects(["", *(f".{ms:03d}" for ms in range(1, 1000))])
+    return hm, sec, frac
 
 
-def pick(texts: Sequence[str], index: npt.NDArray[Any]) -> list[str]:
-    """texts[index[i]] for every row, without a Python-level lookup per row."""
+def _objects(texts: Sequence[str]) -> Any:
     import numpy as np
 
     table = np.empty(len(texts), dtype=object)
     table[:] = list(texts)
-    picked: list[str] = table[index].tolist()
+    return table
+
+
+def iso_instants(ms: npt.NDArray[np.int64], offset: npt.NDArray[Any]) -> list[str]:
+    """`query.iso(ms[i], offset[i])` for every row: local time at the recorded offset, to
+    the second, or to the millisecond when there are some. Built from per-day, per-minute,
+    per-second and per-millisecond texts, so nothing is formatted per row."""
+    import numpy as np
+
+    if not ms.shape[0]:
+        return []
+    hm, sec, frac = _clock_tables()
+    off = offset.astype(np.int64)
+    seconds, milli = np.divmod(ms + off * MINUTE_MS, 1000)
+    days, of_day = np.divmod(seconds, 86_400)
+    distinct, which = np.unique(days, return_inverse=True)
+    dates = _objects(
+        [dt.date.fromordinal(_EPOCH_ORDINAL + d).isoformat() for d in distinct.tolist()]
+    )
+    minute, second = np.divmod(of_day, 60)
+    text = dates[which.reshape(-1)] + hm[minute] + sec[second] + frac[milli]
+    first = int(off[0])
+    if (off == first).all():
+        text = text + offset_suffix(first)
+    else:
+        distinct, which = np.unique(off, return_inverse=True)
+        text = (
+            text + _objects([offset_suffix(int(o)) for o in distinct.tolist()])[which.reshape(-1)]
+        )
+    texts: list[str] = text.tolist()
+    return texts
+
+
+def pick(texts: Sequence[str], index: npt.NDArray[Any]) -> list[str]:
+    """texts[index[i]] for every row, without a Python-level lookup per row."""
+    picked: list[str] = _objects(texts)[index].tolist()
     return picked
 
 
