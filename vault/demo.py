@@ -145,7 +145,7 @@ def _add_note(vault: Vault, persona: str, note: tuple[str, tuple[str, ...], str,
 def _sharing(vault: Vault, persona: str, now: datetime) -> int:
     """A running club with an active grant and one export; an insurer whose grant was
     withdrawn. Returns the number of grants."""
-    from vault import consent
+    from vault import consent, revocation
     from vault.bundle import export_bundle
 
     _secret, club_key = crypto.age_keygen()
@@ -185,13 +185,8 @@ def _sharing(vault: Vault, persona: str, now: datetime) -> int:
         compensation="5% off the premium",
         now=now - timedelta(days=60),
     )
-    consent.set_grant_status(
-        vault,
-        withdrawn.id,
-        consent.WITHDRAWN,
-        at=now - timedelta(days=10),
-        reason="changed my mind",
-    )
+    # Withdrawn the way a person does it: with a signed erasure request kept in the vault.
+    revocation.revoke(vault, withdrawn.id, now=now - timedelta(days=10))
     return 2
 
 

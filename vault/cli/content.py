@@ -178,7 +178,7 @@ def show_cmd(env: Env, item_id: str, as_json: bool) -> None:
 @click.argument("item_id")
 @version_option
 @output_option(
-    "Write to this file (created 0600) instead of standard output.", dash_is_stdout=False
+    "Write to this file (created 0600) instead of standard output (`-`: standard output)."
 )
 @pass_env
 def cat_cmd(env: Env, item_id: str, number: int | None, output: Path | None) -> None:

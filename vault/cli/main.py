@@ -151,17 +151,15 @@ def _none_for_dash(ctx: click.Context, param: click.Parameter, value: Path | Non
     return None if value is not None and str(value) == "-" else value
 
 
-def output_option(
-    help: str, *, dash_is_stdout: bool = True
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """`-o/--output FILE` for `open_output`: no value (or `-`, when DASH_IS_STDOUT) reaches the
-    command as None, meaning standard output."""
+def output_option(help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`-o/--output FILE` for `open_output`: no value (or `-`) reaches the command as None,
+    meaning standard output."""
     return click.option(
         "-o",
         "--output",
         type=click.Path(dir_okay=False, path_type=Path),
         default=None,
-        callback=_none_for_dash if dash_is_stdout else None,
+        callback=_none_for_dash,
         help=help,
     )
 
