@@ -168,7 +168,7 @@ def columns(draw: st.DrawFn) -> tuple[str, chunks.Columns]:
     strings = ("", *draw(st.lists(st.sampled_from(STRINGS[1:]), unique=True, max_size=4)))
     src = draw(st.lists(st.integers(0, len(strings) - 1), min_size=n, max_size=n))
     dev = draw(st.lists(st.integers(0, len(strings) - 1), min_size=n, max_size=n))
-    unit = draw(st.sampled_from(["", "count", "/min", "kg", "%", "{steps}"]))
+    unit = draw(st.sampled_from(["", "count", "/min", "kg", "%", "{steps}", "u\x013\x010%s"]))
     cols = chunks.Columns(
         np.array(starts, dtype=np.int64),
         np.array(starts, dtype=np.int64) + np.array(spans, dtype=np.int64),

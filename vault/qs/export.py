@@ -360,29 +360,29 @@ _PROTO_START: Final = 946_782_245_000  # 2000-01-02T03:04:05Z
 _PROTO_SPAN: Final = 430_500  # 7.175 minutes
 _PROTO_VALUE: Final = 1234.56789
 _PROTO_SOURCE: Final = "\x02source"
-_SLOT: Final = "\x01"
+_MARKS: Final = "\x01\x03\x04\x05\x06\x07\x0e\x0f"  # control characters for slot marks
 _UNKNOWN_STAGE: Final = -1
 ID_LENGTH: Final = 36
 # slots: 0 id, 1 start, 2 end, 3 the number (JSON text), 4 the source (JSON string)
-_SLOT_TEXT: Final = re.compile(r'"\\u0001([34])"|\\u0001([012])')
 
 
-def _slotted(doc: Any, ident: str, start: str, end: str, number: float) -> Any:
+def _slotted(doc: Any, mark: str, proto: tuple[str, str, str, float]) -> Any:
     """`doc` with the prototype's id, instants, number and source replaced by slot marks."""
+    ident, start, end, number = proto
     if isinstance(doc, dict):
-        return {k: _slotted(v, ident, start, end, number) for k, v in doc.items()}
+        return {k: _slotted(v, mark, proto) for k, v in doc.items()}
     if isinstance(doc, list):
-        return [_slotted(v, ident, start, end, number) for v in doc]
+        return [_slotted(v, mark, proto) for v in doc]
     if isinstance(doc, str):
         if doc == start:
-            return _SLOT + "1"
+            return mark + "1"
         if doc == end:
-            return _SLOT + "2"
+            return mark + "2"
         if doc == _PROTO_SOURCE:
-            return _SLOT + "4"
-        return doc.replace(ident, _SLOT + "0")
+            return mark + "4"
+        return doc.replace(ident, mark + "0")
     if isinstance(doc, float) and doc == number:
-        return _SLOT + "3"
+        return mark + "3"
     return doc
 
 
@@ -400,18 +400,27 @@ class _Template:
 
 
 def _template(doc: Any, ident: str, start: str, end: str, number: float) -> _Template:
-    text = json.dumps(_slotted(doc, ident, start, end, number), ensure_ascii=False)
+    """The template of `doc`, the JSON of a prototype sample; checked to give back exactly
+    that JSON when filled with the prototype's own values."""
+    plain = json.dumps(doc, ensure_ascii=False)
+    # a mark no text of the item (a unit, a metric name) already holds
+    mark = next(m for m in _MARKS if json.dumps(m)[1:-1] not in plain)
+    escaped = re.escape(json.dumps(mark)[1:-1])
+    slots = re.compile(f'"{escaped}([34])"|{escaped}([012])')
+    text = json.dumps(_slotted(doc, mark, (ident, start, end, number)), ensure_ascii=False)
     order: list[int] = []
 
     def slot(m: re.Match[str]) -> str:
         order.append(int(m.group(1) or m.group(2)))
         return "\0"
 
-    text = _SLOT_TEXT.sub(slot, text)
-    if "\\u0001" in text:
-        raise AssertionError("a slot of the raw export template was left unfilled")
+    text = slots.sub(slot, text)
     fixed = len(text.encode("utf-8")) - len(order)
-    return _Template(text.replace("%", "%%").replace("\0", "%s"), tuple(order), fixed)
+    template = _Template(text.replace("%", "%%").replace("\0", "%s"), tuple(order), fixed)
+    values = (ident, start, end, json.dumps(number), json.dumps(_PROTO_SOURCE, ensure_ascii=False))
+    if template.text % tuple(values[k] for k in order) != plain:
+        raise AssertionError("the raw export template does not reproduce its prototype")
+    return template
 
 
 class _RawFormat:
