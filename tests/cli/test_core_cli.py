@@ -81,8 +81,11 @@ def test_check_reports_damage_with_integrity_code(made: Path) -> None:
 
 
 def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+    ctx = click.Context(group)
     out = []
-    for name, cmd in group.commands.items():
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
+        assert cmd is not None, f"`coffre {prefix}{name}` is listed but cannot be loaded"
         out.append((prefix + name, cmd))
         if isinstance(cmd, click.Group):
             out.extend(_commands(cmd, prefix + name + " "))
@@ -90,6 +93,7 @@ def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Com
 
 
 def test_every_command_has_help() -> None:
+    assert len(_commands(cli)) > 50
     for name, cmd in _commands(cli):
         assert cmd.help and len(cmd.help.strip()) > 10, f"`coffre {name}` needs help text"
         for param in cmd.params:
@@ -99,7 +103,8 @@ def test_every_command_has_help() -> None:
 
 def test_cli_start_does_not_import_textual() -> None:
     code = (
-        "import sys; from vault.cli.main import cli; "
+        "import sys; from vault.cli.main import cli; import click; "
+        "ctx = click.Context(cli); [cli.get_command(ctx, n) for n in cli.list_commands(ctx)]; "
         "assert not [m for m in sys.modules if m.startswith('textual')], 'textual loaded'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import click
 import pytest
 
 from tests.cli.conftest import checked
@@ -183,7 +184,8 @@ def test_needs_a_persona(vault_dir: Path) -> None:
 
 
 def test_every_command_has_help() -> None:
-    group = cli.commands["data"]
+    ctx = click.Context(cli)
+    group = cli.get_command(ctx, "data")
     for name in ("metrics", "show", "workouts", "sources", "priority", "export"):
-        assert group.commands[name].help  # type: ignore[attr-defined]
-    assert cli.commands["import"].commands["csv"].help  # type: ignore[attr-defined]
+        assert group.commands[name].help  # type: ignore[union-attr]
+    assert cli.get_command(ctx, "import").commands["csv"].help  # type: ignore[union-attr]

@@ -47,6 +47,18 @@ class CoffreGroup(click.Group):
             raise CliError(exc) from None
 
 
+class RootGroup(CoffreGroup):
+    """The `coffre` group: loads each area's module when one of its commands is needed."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(AREAS) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        for module in AREAS.get(cmd_name, ()):
+            importlib.import_module(f"vault.cli.{module}")
+        return self.commands.get(cmd_name)
+
+
 @dataclass
 class Env:
     """What every command needs: where the vault is, and how to get the passphrase."""
@@ -200,7 +212,7 @@ def open_output(output: Path | None, *, force: bool, binary: bool = False) -> It
     handle.close()
 
 
-@click.group(cls=CoffreGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--vault",
     "vault_path",
@@ -239,16 +251,29 @@ def main() -> None:
 
 
 # Each module named here adds the commands of one area to `cli` when imported.
-AREAS = (
-    "core_cmds",
-    "personas",
-    "content",
-    "data",
-    "qs_import",
-    "sharing",
-    "revoke_cmd",
-    "forget_cmds",
-    "tui_cmd",
-)
-for _area in AREAS:
-    importlib.import_module(f"vault.cli.{_area}")
+# Which modules add which top-level commands. They are imported only when one of their
+# commands is asked for (or listed), so `coffre status` does not pay for the importers,
+# the sharing code or the terminal UI.
+AREAS: dict[str, tuple[str, ...]] = {
+    "init": ("core_cmds",),
+    "status": ("core_cmds",),
+    "passwd": ("core_cmds",),
+    "check": ("core_cmds",),
+    "audit": ("core_cmds",),
+    "demo": ("core_cmds",),
+    "persona": ("personas",),
+    "content": ("content",),
+    "data": ("data",),
+    # `coffre import` gathers the importers of every area.
+    "import": ("personas", "content", "data", "qs_import"),
+    "recipient": ("sharing",),
+    "grant": ("sharing",),
+    "export": ("sharing",),
+    "bundle": ("sharing",),
+    "ledger": ("sharing",),
+    "revoke": ("revoke_cmd",),
+    "notice": ("revoke_cmd",),
+    "forget": ("forget_cmds",),
+    "rules": ("forget_cmds",),
+    "tui": ("tui_cmd",),
+}
