@@ -24,7 +24,7 @@ T0 = 1_700_000_000_000
 
 
 def _size(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.iterdir() if p.is_file())
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
 def run(quick: bool) -> dict[str, object]:

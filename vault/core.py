@@ -122,8 +122,6 @@ class Vault:
         ring.epoch_no, ring.epoch_key = 1, epoch_key
         conn = connect(db, create=True)
         try:
-            # Set before any table exists: lets a forget hand freed (zeroed) pages back.
-            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
             conn.execute("BEGIN IMMEDIATE")
             # DDL is transactional in SQLite: a crash here leaves an empty file, never half a vault.
             for statement in SCHEMA.split(";"):

@@ -270,6 +270,9 @@ def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
         path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
     )
     try:
+        if create:
+            # Before anything is written: lets a forget hand freed (zeroed) pages back.
+            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
         conn.execute("PRAGMA journal_mode=WAL")
         # FULL: a transaction reported committed survives power loss (WAL alone keeps the file
         # consistent, FULL also keeps the last commit).
@@ -685,7 +688,10 @@ class Store:
         Freed pages are already zeroed (secure_delete); this only shrinks the file.
         """
         with self._lock:
-            self._conn.execute("PRAGMA incremental_vacuum").fetchall()
+            if self._txn is not None:
+                return False  # never inside a transaction: executescript would commit it
+            # executescript steps the pragma to the end; execute() frees one page per call.
+            self._conn.executescript("PRAGMA incremental_vacuum;")
         return self.checkpoint()
 
     def sizes(self) -> dict[str, int]:

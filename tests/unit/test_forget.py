@@ -237,3 +237,12 @@ def test_killed_forget_is_all_or_nothing(tmp_path: Path) -> None:
             else:
                 assert names == ["Bo"] and content.list_items(v) == []
                 outcomes.add("all")
+
+
+def test_forget_gives_space_back(fresh_vault: Vault) -> None:
+    p = identities.add_persona(fresh_vault.store, "Big")
+    _samples(p.id, fresh_vault, days=40)
+    fresh_vault.store.checkpoint()
+    before = (fresh_vault.path / "vault.db").stat().st_size
+    forget(fresh_vault, Target.of_persona(p.id))
+    assert (fresh_vault.path / "vault.db").stat().st_size < before
