@@ -17,10 +17,7 @@ docs/threat-model.md).
 
 from __future__ import annotations
 
-import hashlib
 import os
-import queue
-import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO, Final
@@ -28,6 +25,7 @@ from typing import BinaryIO, Final
 from vault import crypto
 from vault.crypto import CryptoFailure
 from vault.errors import TamperedRecord
+from vault.hashing import BackgroundSHA256
 from vault.progress import Progress, ProgressCallback
 
 DIR_NAME: Final = "blobs"
@@ -76,30 +74,6 @@ def _rechunk(source: BinaryIO | Iterable[bytes]) -> Iterator[bytes]:
         yield bytes(acc)
 
 
-class _Hasher:
-    """SHA-256 on a second thread: hashlib releases the GIL while it hashes, so on two cores
-    the digest costs nearly nothing beside the cipher and the writes. A bounded queue keeps
-    memory constant (at most 16 chunks of 64 KiB in flight)."""
-
-    def __init__(self) -> None:
-        self._sha = hashlib.sha256()
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=16)
-        self._thread = threading.Thread(target=self._run, name="coffre-sha256", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while (piece := self._queue.get()) is not None:
-            self._sha.update(piece)
-
-    def feed(self, piece: bytes) -> None:
-        self._queue.put(piece)
-
-    def finish(self) -> str:
-        self._queue.put(None)
-        self._thread.join()
-        return self._sha.hexdigest()
-
-
 class BlobFiles:
     """The `blobs/` directory of one vault."""
 
@@ -128,7 +102,7 @@ class BlobFiles:
         final.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         tmp = final.with_suffix(".tmp")
         sealer = crypto.BlobSealer(key, aad)
-        hasher = _Hasher()
+        hasher = BackgroundSHA256()
         report = Progress("write", progress)
         report.start(total)
         size = chunks = 0
@@ -137,7 +111,7 @@ class BlobFiles:
             with os.fdopen(fd, "wb", buffering=_WRITE_BUFFER) as out:
                 pending: bytes | None = None
                 for piece in _rechunk(source):
-                    hasher.feed(piece)
+                    hasher.update(piece)
                     if pending is not None:
                         out.write(sealer.seal_chunk(pending, last=False))
                         chunks += 1
@@ -155,7 +129,7 @@ class BlobFiles:
             tmp.unlink(missing_ok=True)
             raise
         finally:
-            digest = hasher.finish()
+            digest = hasher.hexdigest()
         report.finish()
         return chunks, size, digest
 

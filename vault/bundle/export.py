@@ -37,6 +37,7 @@ from vault.bundle.tarstream import ChunkReader, Entry, Written, tar_stream
 from vault.consent import check_exportable, get_grant, get_recipient
 from vault.consent.recipients import Recipient
 from vault.errors import InvalidParameter, NothingInScope
+from vault.hashing import BackgroundSHA256
 from vault.progress import Progress, ProgressCallback
 from vault.qs import chunks as qs_chunks
 from vault.qs import export as qs_export
@@ -411,7 +412,8 @@ class _HashingSink:
 
     def __init__(self, out: BinaryIO) -> None:
         self._out = out
-        self.digest = hashlib.sha256()
+        # Hashed on a second thread: pyrage holds the GIL while it encrypts, hashlib does not.
+        self.digest = BackgroundSHA256()
         self.size = 0
         self.error: BaseException | None = None  # pyrage replaces it with its own
 
@@ -473,6 +475,7 @@ def export_bundle(
             encrypt(sink)
             out.flush()
         except BaseException:
+            sink.digest.hexdigest()  # stops the hashing thread
             if sink.size:
                 # Part of the bundle left through the stream: the ledger says so.
                 build.record(sink, "interrupted")
@@ -498,6 +501,7 @@ def _write_atomically(
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".part")
     except OSError as exc:
         raise InvalidParameter(f"cannot write in {directory} ({exc.strerror})") from None
+    sink: _HashingSink | None = None
     try:
         with os.fdopen(fd, "wb") as f:
             sink = _HashingSink(f)
@@ -506,6 +510,8 @@ def _write_atomically(
             os.fsync(f.fileno())
         commit(sink, "complete", lambda: os.replace(tmp, target))
     except BaseException:
+        if sink is not None:
+            sink.digest.hexdigest()  # stops the hashing thread
         Path(tmp).unlink(missing_ok=True)
         raise
     return sink
