@@ -174,31 +174,36 @@ def constant_time_equal(a: bytes, b: bytes) -> bool:
 # against 2.8 us for a 250-byte record). Lengths are checked here instead.
 
 
+_new = _ffi.new
+_buffer = _ffi.buffer
+_NULL = _ffi.NULL
+_encrypt = _lib.crypto_aead_xchacha20poly1305_ietf_encrypt
+_decrypt = _lib.crypto_aead_xchacha20poly1305_ietf_decrypt
+
+
 def seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
     """Encrypt and authenticate: random 24-byte nonce || ciphertext || tag."""
     if len(key) != KEY_SIZE:
         raise ValueError("key size")
     nonce = os.urandom(XNONCE_SIZE)
-    out = _ffi.new("unsigned char[]", len(plaintext) + TAG_SIZE)
-    _lib.crypto_aead_xchacha20poly1305_ietf_encrypt(
-        out, _ffi.NULL, plaintext, len(plaintext), aad, len(aad), _ffi.NULL, nonce, key
-    )
-    return nonce + bytes(_ffi.buffer(out))
+    size = len(plaintext)
+    out = _new("unsigned char[]", size + TAG_SIZE)
+    _encrypt(out, _NULL, plaintext, size, aad, len(aad), _NULL, nonce, key)
+    return nonce + _buffer(out)[:]  # type: ignore[no-any-return]
 
 
 def unseal(key: bytes, sealed: bytes, aad: bytes) -> bytes:
     """Inverse of `seal`; raises `CryptoFailure` on any mismatch."""
-    if len(sealed) < SEAL_OVERHEAD or len(key) != KEY_SIZE:
+    size = len(sealed) - SEAL_OVERHEAD
+    if size < 0 or len(key) != KEY_SIZE:
         raise CryptoFailure
-    body = sealed[XNONCE_SIZE:]
-    size = len(body) - TAG_SIZE
-    out = _ffi.new("unsigned char[]", max(size, 1))
-    status = _lib.crypto_aead_xchacha20poly1305_ietf_decrypt(
-        out, _ffi.NULL, _ffi.NULL, body, len(body), aad, len(aad), sealed[:XNONCE_SIZE], key
-    )
-    if status != 0:
+    out = _new("unsigned char[]", size or 1)
+    nonce = sealed[:XNONCE_SIZE]
+    if _decrypt(
+        out, _NULL, _NULL, sealed[XNONCE_SIZE:], size + TAG_SIZE, aad, len(aad), nonce, key
+    ):
         raise CryptoFailure
-    return bytes(_ffi.buffer(out, size))
+    return _buffer(out, size)[:]  # type: ignore[no-any-return]
 
 
 # --- large blobs: chunked AEAD stream ----------------------------------------------------------

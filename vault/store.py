@@ -30,7 +30,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Final
+from typing import Any, BinaryIO, Final, NamedTuple
 
 from vault import audit, crypto
 from vault.blobs import BlobFiles
@@ -107,9 +107,8 @@ class BlobRef:
         return cls(bytes.fromhex(d["id"]), bytes.fromhex(d["key"]), d["n"], d["size"], d["sha256"])
 
 
-@dataclass(frozen=True)
-class Record:
-    """A decrypted record."""
+class Record(NamedTuple):
+    """A decrypted record (a named tuple: millions are built on bulk reads)."""
 
     id: str
     kind: str
