@@ -293,16 +293,28 @@ class _Build:
             return
         buf = io.StringIO()
         n = qs_export.export_fhir(
-            self.vault, persona, metric, sel.start, sel.end, gran, buf, subject=subject
+            self.vault,
+            persona,
+            metric,
+            sel.start,
+            sel.end,
+            gran,
+            buf,
+            subject=subject,
+            include_sources=False,
         )
         self.metric_counts[metric] = n
         yield _bytes_entry(f"data/qs/{metric}.fhir.json", buf.getvalue().encode("utf-8"))
         if metric in qs_export.OMH_SCHEMAS:
             buf = io.StringIO()
-            qs_export.export_omh(self.vault, persona, metric, sel.start, sel.end, gran, buf)
+            qs_export.export_omh(
+                self.vault, persona, metric, sel.start, sel.end, gran, buf, include_sources=False
+            )
             yield _bytes_entry(f"data/qs/{metric}.omh.json", buf.getvalue().encode("utf-8"))
         buf = io.StringIO()
-        qs_export.export_csv(self.vault, persona, metric, sel.start, sel.end, gran, buf)
+        qs_export.export_csv(
+            self.vault, persona, metric, sel.start, sel.end, gran, buf, include_sources=False
+        )
         yield _bytes_entry(f"data/qs/{metric}.csv", buf.getvalue().encode("utf-8"))
 
     def _raw_metric_entries(self, sel: MetricSelection, subject: str) -> Iterator[Entry]:
@@ -313,13 +325,15 @@ class _Build:
         parts = self.columns.pop(metric, None)
         if parts is None:
             parts = query.load(self.vault, self.plan.grant.persona, metric, sel.start, sel.end)
-        fhir = qs_export.fhir_document(parts, metric, subject=subject)
+        # Source and device names ("Ana's Apple Watch") never leave: they could name the
+        # person or link two personas across recipients.
+        fhir = qs_export.fhir_document(parts, metric, subject=subject, include_sources=False)
         self.metric_counts[metric] = fhir.count
         yield Entry(f"data/qs/{metric}.fhir.json", fhir.size, fhir.chunks)
         if metric in qs_export.OMH_SCHEMAS:
-            omh = qs_export.omh_document(parts, metric)
+            omh = qs_export.omh_document(parts, metric, include_sources=False)
             yield Entry(f"data/qs/{metric}.omh.json", omh.size, omh.chunks)
-        table = qs_export.csv_document(parts, metric)
+        table = qs_export.csv_document(parts, metric, include_sources=False)
         yield Entry(f"data/qs/{metric}.csv", table.size, table.chunks)
 
     def counts(self) -> dict[str, Any]:
