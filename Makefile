@@ -27,6 +27,7 @@ unit: $(STAMP)
 test: lint unit
 
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python -m benchmarks
 
 clean:
