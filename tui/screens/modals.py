@@ -17,6 +17,8 @@ from textual.widgets import Button, Input, Label, Static
 class ConfirmModal(ModalScreen[bool]):
     """Ask before doing something: dismisses with True only on the confirm button."""
 
+    FIRST_FOCUS: ClassVar[str] = "#cancel"  # a stray Enter must not confirm
+
     BINDINGS: ClassVar = [
         Binding(
             "escape", "cancel", "Cancel", tooltip="Close without doing anything", id="modals.cancel"
@@ -38,7 +40,7 @@ class ConfirmModal(ModalScreen[bool]):
                 )
 
     def on_mount(self) -> None:
-        self.query_one("#cancel", Button).focus()
+        self.query_one(self.FIRST_FOCUS).focus()
 
     @on(Button.Pressed, "#confirm")
     def _confirm_pressed(self) -> None:
@@ -49,18 +51,14 @@ class ConfirmModal(ModalScreen[bool]):
         self.dismiss(False)
 
 
-class TypeToConfirmModal(ModalScreen[bool]):
+class TypeToConfirmModal(ConfirmModal):
     """The strongest confirmation: the person types the target's name to enable the button."""
 
-    BINDINGS: ClassVar = [
-        Binding(
-            "escape", "cancel", "Cancel", tooltip="Close without doing anything", id="modals.cancel"
-        )
-    ]
+    FIRST_FOCUS: ClassVar[str] = "#typed"
 
     def __init__(self, title: str, body: str, expected: str, *, confirm: str = "Forget"):
-        super().__init__()
-        self._title, self._body, self._expected, self._confirm = title, body, expected, confirm
+        super().__init__(title, body, confirm=confirm)
+        self._expected = expected
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -80,14 +78,6 @@ class TypeToConfirmModal(ModalScreen[bool]):
     def _submitted(self, event: Input.Submitted) -> None:
         if event.value == self._expected:
             self.dismiss(True)
-
-    @on(Button.Pressed, "#confirm")
-    def _confirm_pressed(self) -> None:
-        self.dismiss(True)
-
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(False)
 
 
 class ErrorModal(ModalScreen[None]):
