@@ -13,10 +13,11 @@ from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widgets import Button
 
 from tui.app import CoffreApp
@@ -74,6 +75,9 @@ def demo_dir(pristine_demo: Path, tmp_path: Path) -> Path:
     return target
 
 
+ScreenT = TypeVar("ScreenT", bound=Screen[Any])
+
+
 def make_app(path: Path, *, unlocked: bool = True) -> CoffreApp:
     """The app on `path` with the clock frozen; `unlocked` gives it the passphrase."""
     return CoffreApp(path, passphrase=PASSPHRASE if unlocked else None, clock=lambda: FROZEN)
@@ -111,3 +115,12 @@ async def press_button(pilot: Pilot[None], selector: str) -> None:
     button = pilot.app.screen.query_one(selector, Button)
     button.focus()
     await pilot.press("enter")
+
+
+async def go_to(pilot: Pilot[None], key: str, screen_type: type[ScreenT]) -> ScreenT:
+    """Press an area's key, let its workers finish, and return the screen it shows."""
+    await pilot.press(key)
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, screen_type), type(screen).__name__
+    return screen

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Button, Input, Label, Select
 
-from tests.tui.conftest import PASSPHRASE, make_app, open_vault, run_async, settle
+from tests.tui.conftest import PASSPHRASE, go_to, make_app, open_vault, run_async, settle
 from tui.app import CoffreApp
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.data import DataScreen
@@ -86,10 +86,7 @@ async def test_import_shows_progress_and_a_summary(
     app = make_app(demo_dir)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        await pilot.press("3")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, DataScreen)
+        screen = await go_to(pilot, "3", DataScreen)
         camille = screen.persona_id
         before = {m.metric: m.samples for m in query.list_metrics(app.open_vault, camille or "")}
         await pilot.press("i")
@@ -186,10 +183,7 @@ async def test_mark_an_attribute_sensitive(demo_dir: Path) -> None:
     app = make_app(demo_dir)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        await pilot.press("2")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, PersonasScreen)
+        screen = await go_to(pilot, "2", PersonasScreen)
         assert screen.current is not None and screen.current.name == "Camille"
         first = screen.current.attributes[0]
         assert not first.sensitive

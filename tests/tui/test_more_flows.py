@@ -8,7 +8,15 @@ from pathlib import Path
 
 from textual.widgets import DataTable, Input, Select
 
-from tests.tui.conftest import FROZEN, make_app, open_vault, press_button, run_async, settle
+from tests.tui.conftest import (
+    FROZEN,
+    go_to,
+    make_app,
+    open_vault,
+    press_button,
+    run_async,
+    settle,
+)
 from tui.screens.content import ContentScreen
 from tui.screens.data import DataScreen
 from tui.screens.forget import ForgetScreen
@@ -80,10 +88,7 @@ async def test_content_filter_and_versions(pristine_demo: Path) -> None:
     app = make_app(pristine_demo)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        await pilot.press("4")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, ContentScreen)
+        screen = await go_to(pilot, "4", ContentScreen)
         assert len(screen.items) == 4
         screen.query_one("#filter-tag", Input).value = "running"
         screen.query_one("#filter-tag", Input).focus()
@@ -111,10 +116,7 @@ async def test_chart_range_and_style(pristine_demo: Path) -> None:
     app = make_app(pristine_demo)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        await pilot.press("3")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, DataScreen)
+        screen = await go_to(pilot, "3", DataScreen)
         chart = screen.query_one(Chart)
         # Four weeks, daily, ending with the frozen day; the demo's data stops the day before.
         assert len(chart._values) == 27
