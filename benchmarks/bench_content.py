@@ -74,8 +74,8 @@ def _child(args: list[str]) -> list[str]:
 
 
 def _new_vault(path: Path) -> None:
-    from vault.core import Vault
-    from vault.identities import add_persona
+    from vault.core.vault import Vault
+    from vault.personas import add_persona
 
     shutil.rmtree(path, ignore_errors=True)
     with Vault.create(path, PASSPHRASE, kdf="minimum") as v:
@@ -183,8 +183,8 @@ def run(quick: bool, size_mib: int | None = None, posts: int | None = None) -> d
 def child(op: str, args: list[str]) -> None:
     """One measured operation, in its own process; prints its figures as JSON."""
     from vault import content
-    from vault.core import Vault
-    from vault.importers import mastodon
+    from vault.content.importers import mastodon
+    from vault.core.vault import Vault
 
     with Vault.open(args[0], PASSPHRASE) as v:
         start = time.perf_counter()

@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from vault.core import Vault
+from vault.core.vault import Vault
 
 PASSPHRASE = "benchmark passphrase"  # noqa: S105 - a throwaway vault
 

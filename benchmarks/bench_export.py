@@ -25,10 +25,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from vault import bundle, consent, content, crypto, identities
-from vault.core import Vault
-from vault.qs.ingest import QSWriter
-from vault.qs.model import Sample
+from vault import content
+from vault import personas as identities
+from vault import sharing as consent
+from vault.core import crypto
+from vault.core.vault import Vault
+from vault.data.ingest import QSWriter
+from vault.data.model import Sample
+from vault.sharing import bundles as bundle
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "out"

@@ -13,11 +13,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from vault import content, identities
-from vault.core import Vault
+from vault import content
+from vault import personas as identities
+from vault.core.vault import Vault
+from vault.data.ingest import QSWriter
+from vault.data.model import Sample
 from vault.forget import Target, forget
-from vault.qs.ingest import QSWriter
-from vault.qs.model import Sample
 
 PASSPHRASE = "benchmark passphrase"  # noqa: S105 - a throwaway vault
 T0 = 1_700_000_000_000

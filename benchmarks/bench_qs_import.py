@@ -65,8 +65,8 @@ def _measured(cmd: list[str]) -> dict[str, Any]:
 
 def _coffre_child(zip_path: str, vault_dir: str, mode: str) -> None:
     """Inside the measured subprocess: create a vault, import, print what happened."""
-    from vault.core import Vault
-    from vault.qs.importers import import_apple_health
+    from vault.core.vault import Vault
+    from vault.data.importers import import_apple_health
 
     v = Vault.create(Path(vault_dir), "benchmark passphrase", kdf="minimum")
     empty = _dir_bytes(Path(vault_dir))

@@ -24,10 +24,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from vault.core import Vault
-from vault.qs import query
-from vault.qs.ingest import QSWriter
-from vault.qs.model import Sample
+from vault.core.vault import Vault
+from vault.data import query
+from vault.data.ingest import QSWriter
+from vault.data.model import Sample
 
 PERSONA = "0123456789abcdef0123456789abcdef"
 T0 = 1_704_067_200_000  # 2024-01-01T00:00:00Z

@@ -41,10 +41,11 @@ from tui.screens.data import DataScreen  # noqa: E402
 from tui.screens.importer import ImportRequest  # noqa: E402
 from tui.screens.sharing import SharingScreen  # noqa: E402
 from tui.widgets.progress import ProgressPanel  # noqa: E402
-from vault import consent, identities  # noqa: E402
-from vault.core import Vault  # noqa: E402
-from vault.qs.ingest import QSWriter  # noqa: E402
-from vault.qs.model import Sample  # noqa: E402
+from vault import personas as identities  # noqa: E402
+from vault import sharing as consent  # noqa: E402
+from vault.core.vault import Vault  # noqa: E402
+from vault.data.ingest import QSWriter  # noqa: E402
+from vault.data.model import Sample  # noqa: E402
 
 PASSPHRASE = "benchmark passphrase"  # noqa: S105 - a throwaway vault
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
@@ -290,10 +291,10 @@ def run(quick: bool = False) -> dict[str, Any]:
         persona = build_vault(big, samples)
         result["build_s"] = round(time.perf_counter() - t, 1)
         with Vault.open(big, PASSPHRASE) as v:
-            from vault.qs import query
+            from vault.data import query
 
             stored = sum(m.samples for m in query.list_metrics(v, persona))
-            _secret, public = __import__("vault.crypto", fromlist=["age_keygen"]).age_keygen()
+            _secret, public = __import__("vault.core.crypto", fromlist=["age_keygen"]).age_keygen()
             consent.add_recipient(v, "Bench Club", public)
         runs = [asyncio.run(_dashboard_after_kdf(big)) for _ in range(3)]
         result["dashboard"] = {

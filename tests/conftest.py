@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from vault.core import Vault
+from vault.core.vault import Vault
 
 PASSPHRASE = "correct horse battery staple"
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"

@@ -24,8 +24,8 @@ from tui.commands import CoffreCommands
 from tui.messages import VaultChanged, VaultUnlocked
 from tui.screens.base import SectionScreen
 from tui.screens.modals import ErrorModal
-from vault.core import Vault
-from vault.errors import VaultError
+from vault.core.errors import VaultError
+from vault.core.vault import Vault
 
 LIGHT_THEME = "textual-light"
 DARK_THEME = "textual-dark"

@@ -9,7 +9,7 @@ from textual.message import Message
 if TYPE_CHECKING:
     from textual.screen import Screen
 
-    from vault.core import Vault
+    from vault.core.vault import Vault
 
 
 class VaultUnlocked(Message):

@@ -1,7 +1,8 @@
 """Coffre: a privacy-first personal data vault (the headless library).
 
-`Vault` (in `vault.core`) opens, creates and checks a vault; domain modules (identities,
-qs, content, consent, bundle, forget) work on its store. Nothing here prints or prompts.
+`Vault` (in `vault.core.vault`) opens, creates and checks a vault; the domain packages
+(`personas`, `content`, `data`, `sharing`, `forget`) offer the use cases on it. Nothing here
+prints or prompts.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from vault.core import Vault
+    from vault.core.vault import Vault
 
 __all__ = ["Vault", "__version__"]
 
@@ -19,7 +20,7 @@ __all__ = ["Vault", "__version__"]
 def __getattr__(name: str) -> Any:
     # Lazy, so `import vault` stays cheap for the CLI's start-up time.
     if name == "Vault":
-        from vault.core import Vault
+        from vault.core.vault import Vault
 
         return Vault
     raise AttributeError(name)

@@ -17,11 +17,13 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Final
 
-from vault import content, crypto, identities
-from vault.core import Vault
-from vault.progress import Progress, ProgressCallback
-from vault.qs.ingest import QSWriter
-from vault.qs.model import SLEEP_STAGES, Sample
+from vault import content
+from vault import personas as identities
+from vault.core import crypto
+from vault.core.progress import Progress, ProgressCallback
+from vault.core.vault import Vault
+from vault.data.ingest import QSWriter
+from vault.data.model import SLEEP_STAGES, Sample
 
 SEED: Final = 20240611
 DAYS: Final = 365
@@ -145,8 +147,9 @@ def _add_note(vault: Vault, persona: str, note: tuple[str, tuple[str, ...], str,
 def _sharing(vault: Vault, persona: str, now: datetime) -> int:
     """A running club with an active grant and one export; an insurer whose grant was
     withdrawn. Returns the number of grants."""
-    from vault import consent, revocation
-    from vault.bundle import export_bundle
+    from vault import sharing as consent
+    from vault.sharing import revocation
+    from vault.sharing.bundles import export_bundle
 
     _secret, club_key = crypto.age_keygen()
     _secret, insurer_key = crypto.age_keygen()
@@ -221,7 +224,7 @@ def build_demo(
     report.advance()
     now = datetime(today.year, today.month, today.day, 9, 0, tzinfo=UTC)
     grants = _sharing(vault, main.id, now)
-    from vault import rules
+    from vault.forget import rules
 
     rules.add_rule(vault, "metric", "heart_rate", "180d")
     report.advance()

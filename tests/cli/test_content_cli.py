@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.builders import build as build_mastodon
+from tests.builders import default_files as mastodon_files
 from tests.cli.conftest import checked, invoke
 from tests.conftest import PASSPHRASE
-from tests.unit.test_importers_mastodon import build as build_mastodon
-from tests.unit.test_importers_mastodon import default_files as mastodon_files
-from vault.core import Vault
-from vault.identities import add_persona
+from vault.core.vault import Vault
+from vault.personas import add_persona
 
 
 @pytest.fixture

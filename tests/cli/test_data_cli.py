@@ -155,10 +155,10 @@ def test_errors_are_clean(loaded: Path, tmp_path: Path) -> None:
 
 
 def test_workouts(loaded: Path) -> None:
-    from vault.core import Vault
-    from vault.identities import resolve_persona
-    from vault.qs.ingest import QSWriter
-    from vault.qs.model import RoutePoint, Workout
+    from vault.core.vault import Vault
+    from vault.data.ingest import QSWriter
+    from vault.data.model import RoutePoint, Workout
+    from vault.personas import resolve_persona
 
     t = 1_709_283_600_000  # 2024-03-01T09:00:00Z
     with Vault.open(loaded, PASSPHRASE) as v, QSWriter(v, resolve_persona(v, None).id) as w:

@@ -12,8 +12,9 @@ import pytest
 
 from tests.cli.conftest import checked, run
 from tests.conftest import PASSPHRASE
-from vault import identities, minisign
-from vault.core import Vault
+from vault import personas as identities
+from vault.core import minisign
+from vault.core.vault import Vault
 
 
 @pytest.fixture

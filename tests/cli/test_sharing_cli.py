@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.builders import World, build_world
 from tests.cli.conftest import checked
 from tests.conftest import PASSPHRASE
-from tests.unit.test_consent_support import World, build_world
-from vault import consent
-from vault.core import Vault
+from vault import sharing as consent
+from vault.core.vault import Vault
 
 
 @pytest.fixture

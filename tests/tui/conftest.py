@@ -21,9 +21,11 @@ from textual.screen import Screen
 from textual.widgets import Button
 
 from tui.app import CoffreApp
-from vault import audit, content, crypto, identities
-from vault.core import Vault
+from vault.content import items
+from vault.core import audit, crypto
+from vault.core.vault import Vault
 from vault.demo import build_demo
+from vault.personas import records
 
 PASSPHRASE = "demo passphrase for the tests"
 FROZEN = datetime(2026, 6, 15, 9, 30, tzinfo=UTC)
@@ -34,7 +36,7 @@ FROZEN_ISO = "2026-06-15T09:30:00Z"
 def frozen_vault_clock() -> Iterator[None]:
     """Every time the library stamps and every record id it draws become fixed, so a vault
     built twice looks the same on screen (snapshots). Keys and nonces stay random."""
-    from vault.consent import recipients
+    from vault.sharing import recipients
 
     real = crypto.random_bytes
     ids = itertools.count(1)
@@ -47,8 +49,8 @@ def frozen_vault_clock() -> Iterator[None]:
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(audit, "now_iso", lambda: FROZEN_ISO)
-        mp.setattr(identities, "_now", lambda: FROZEN_ISO)
-        mp.setattr(content, "now_iso", lambda: FROZEN_ISO)
+        mp.setattr(records, "_now", lambda: FROZEN_ISO)
+        mp.setattr(items, "now_iso", lambda: FROZEN_ISO)
         mp.setattr(recipients, "now_iso", lambda: FROZEN_ISO)
         mp.setattr(crypto, "random_bytes", random_bytes)
         mp.setattr(uuid, "uuid4", lambda: uuid.UUID(bytes=fixed(16), version=4))

@@ -14,7 +14,7 @@ from tui.screens.dashboard import DashboardScreen
 from tui.screens.help import HelpScreen
 from tui.screens.modals import ErrorModal
 from tui.screens.personas import PersonasScreen
-from vault.errors import WrongPassphrase
+from vault.core.errors import WrongPassphrase
 
 
 def test_error_text_never_shows_an_arbitrary_exception_message() -> None:
@@ -79,7 +79,7 @@ async def test_a_failed_worker_becomes_an_error_modal_without_its_text(
 
 def test_attribute_edits_start_from_a_value_that_reads_back_the_same() -> None:
     from tui.screens.personas import editable_value
-    from vault import identities
+    from vault import personas as identities
 
     for key, value in [
         ("name", "Camille Martin"),

@@ -7,10 +7,14 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from tests.tui.conftest import FROZEN
-from vault import consent, content, identities, ledger, rules
+from vault import content
+from vault import personas as identities
+from vault import sharing as consent
 from vault.cli.main import cli
-from vault.core import Vault
-from vault.qs import query
+from vault.core.vault import Vault
+from vault.data import query
+from vault.forget import rules
+from vault.sharing import ledger
 
 
 def test_demo_prints_only_its_passphrase_and_holds_what_the_guide_says(tmp_path: Path) -> None:

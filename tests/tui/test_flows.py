@@ -16,10 +16,10 @@ from tui.screens.modals import ErrorModal, ReportModal, TypeToConfirmModal
 from tui.screens.personas import PersonasScreen
 from tui.screens.unlock import UnlockScreen
 from tui.widgets.progress import ProgressPanel
-from vault import identities
-from vault.core import Vault
-from vault.progress import ProgressEvent
-from vault.qs import query
+from vault import personas as identities
+from vault.core.progress import ProgressEvent
+from vault.core.vault import Vault
+from vault.data import query
 
 
 @run_async

@@ -23,8 +23,8 @@ from tui.screens.forget import ForgetScreen
 from tui.screens.modals import ConfirmModal, PromptModal, ReportModal
 from tui.screens.personas import PersonasScreen
 from tui.widgets.chart import Chart
-from vault import rules
-from vault.qs import query
+from vault.data import query
+from vault.forget import rules
 
 
 @run_async

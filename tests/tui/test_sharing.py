@@ -11,7 +11,8 @@ from tui.app import CoffreApp
 from tui.screens.grant_wizard import GrantWizard
 from tui.screens.modals import ConfirmModal, ErrorModal, PromptModal, ReportModal
 from tui.screens.sharing import SharingScreen
-from vault import consent, ledger, revocation
+from vault import sharing as consent
+from vault.sharing import ledger, revocation
 
 
 async def _sharing(app: CoffreApp, pilot: object) -> SharingScreen:

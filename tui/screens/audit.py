@@ -12,9 +12,9 @@ from textual.widgets import DataTable, Static
 
 from tui import format as fmt
 from tui.screens.base import SectionScreen
-from vault.audit import AuditEntry
-from vault.core import Vault
-from vault.errors import IntegrityError
+from vault.core.audit import AuditEntry
+from vault.core.errors import IntegrityError
+from vault.core.vault import Vault
 
 _HEX = frozenset("0123456789abcdef")
 

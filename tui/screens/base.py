@@ -17,7 +17,7 @@ from tui.messages import VaultChanged
 
 if TYPE_CHECKING:
     from tui.app import CoffreApp
-    from vault.core import Vault
+    from vault.core.vault import Vault
 
 
 class ForwardsWorkerErrors:

@@ -16,10 +16,11 @@ from textual.widgets import DataTable, Input, Markdown, Select, Static
 from tui import format as fmt
 from tui.screens.base import SectionScreen
 from tui.screens.modals import PromptModal, ReportModal
-from vault import content, identities
+from vault import content
+from vault import personas as identities
 from vault.content import Item, Version
-from vault.core import Vault
-from vault.errors import IntegrityError
+from vault.core.errors import IntegrityError
+from vault.core.vault import Vault
 
 PREVIEW_LIMIT = 64 * 1024  # bytes of a body decrypted for the preview
 

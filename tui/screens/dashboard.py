@@ -16,10 +16,13 @@ from textual.widgets import DataTable, Label, LoadingIndicator, Static
 from tui import format as fmt
 from tui.screens.base import SectionScreen
 from tui.widgets.chart import spark
-from vault import consent, content, identities, rules
-from vault.core import Vault
-from vault.errors import IntegrityError
-from vault.qs import metrics, query
+from vault import content
+from vault import personas as identities
+from vault import sharing as consent
+from vault.core.errors import IntegrityError
+from vault.core.vault import Vault
+from vault.data import metrics, query
+from vault.forget import rules
 
 WEEKS = 8
 EXPIRING_DAYS = 30

@@ -17,11 +17,11 @@ from tui.screens.base import SectionScreen
 from tui.screens.importer import ImportModal, ImportRequest
 from tui.widgets.chart import Chart
 from tui.widgets.progress import ProgressPanel
-from vault import identities
-from vault.core import Vault
-from vault.progress import ProgressCallback
-from vault.qs import metrics, query
-from vault.qs.model import UNKNOWN_PREFIX, ImportSummary
+from vault import personas as identities
+from vault.core.progress import ProgressCallback
+from vault.core.vault import Vault
+from vault.data import metrics, query
+from vault.data.model import UNKNOWN_PREFIX, ImportSummary
 
 RANGES: tuple[tuple[str, int], ...] = (
     ("7 days", 7),
@@ -96,10 +96,10 @@ def run_import(
 ) -> ImportSummary:
     """Hand the file to the importer of its format."""
     if request.fmt == "csv":
-        from vault.qs import csvfmt
+        from vault.data import csvfmt
 
         return csvfmt.import_csv(vault, persona_id, request.path, progress=progress)
-    from vault.qs import importers
+    from vault.data import importers
 
     if request.fmt == "google-takeout":
         return importers.import_google_takeout(vault, persona_id, request.path, progress)

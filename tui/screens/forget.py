@@ -17,11 +17,12 @@ from tui import format as fmt
 from tui.screens.base import SectionScreen
 from tui.screens.modals import ConfirmModal, PromptModal, TypeToConfirmModal
 from tui.widgets.progress import ProgressPanel
-from vault import content, forget, identities, rules
-from vault.core import Vault
-from vault.errors import VaultError
-from vault.forget import ForgetResult, Plan, Target
-from vault.qs import query
+from vault import content, forget
+from vault import personas as identities
+from vault.core.errors import VaultError
+from vault.core.vault import Vault
+from vault.data import query
+from vault.forget import ForgetResult, Plan, Target, rules
 
 KINDS: tuple[tuple[str, str], ...] = (
     ("Persona", "persona"),
@@ -52,7 +53,7 @@ class Chosen:
 
 
 def load_choices(vault: Vault) -> Choices:
-    from vault import consent
+    from vault import sharing as consent
 
     personas = identities.list_personas(vault.store)
     found_metrics = sorted({m.metric for p in personas for m in query.list_metrics(vault, p.id)})

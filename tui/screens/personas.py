@@ -18,10 +18,10 @@ from textual.widgets import DataTable, Label, Static
 from tui import format as fmt
 from tui.screens.base import SectionScreen
 from tui.screens.modals import ConfirmModal, PromptModal
-from vault import identities, vcard
-from vault.core import Vault
-from vault.errors import InvalidParameter
-from vault.identities import Attribute, Persona
+from vault import personas as identities
+from vault.core.errors import InvalidParameter
+from vault.core.vault import Vault
+from vault.personas import Attribute, Persona, vcard
 
 
 def write_private(path: Path, text: str) -> None:

@@ -19,13 +19,14 @@ from tui.screens.base import SectionScreen
 from tui.screens.grant_wizard import GrantOptions, GrantRequest, GrantWizard
 from tui.screens.modals import ConfirmModal, PromptModal, ReportModal
 from tui.widgets.progress import ProgressPanel
-from vault import consent, identities, ledger, revocation
-from vault.bundle import BundleResult, ExportPlan, export_bundle, prepare
-from vault.consent import Grant, Recipient
-from vault.core import Vault
-from vault.errors import NothingInScope
-from vault.qs import query
-from vault.revocation import ErasureRequest
+from vault import personas as identities
+from vault import sharing as consent
+from vault.core.errors import NothingInScope
+from vault.core.vault import Vault
+from vault.data import query
+from vault.sharing import Grant, Recipient, ledger, revocation
+from vault.sharing.bundles import BundleResult, ExportPlan, export_bundle, prepare
+from vault.sharing.revocation import ErasureRequest
 
 
 @dataclass(frozen=True)

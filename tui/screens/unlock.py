@@ -15,9 +15,9 @@ from textual.widgets import Button, Footer, Input, Label, LoadingIndicator, Sele
 
 from tui.messages import VaultUnlocked
 from tui.screens.base import ForwardsWorkerErrors
-from vault.core import Vault
-from vault.crypto import DEFAULT_PROFILE, PROFILES
-from vault.errors import VaultError
+from vault.core.crypto import DEFAULT_PROFILE, PROFILES
+from vault.core.errors import VaultError
+from vault.core.vault import Vault
 
 _PROFILE_HELP = {
     "minimum": "fastest; for tests and small devices",

@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Label, ProgressBar
 
-from vault.progress import ProgressEvent
+from vault.core.progress import ProgressEvent
 
 
 class ProgressPanel(Vertical):

@@ -1,6 +1,6 @@
 """Content commands (`content add|list|show|cat|edit|rm|prove`) and the content imports
 (`import markdown|mastodon|twitter|wordpress`): thin wrappers over vault.content and
-vault.importers."""
+vault.content.importers."""
 
 from __future__ import annotations
 
@@ -25,11 +25,11 @@ from vault.cli.main import (
     output_option,
     pass_env,
 )
-from vault.errors import InvalidParameter
+from vault.core.errors import InvalidParameter
 
 if TYPE_CHECKING:
-    from vault.core import Vault
-    from vault.importers import ImportSummary
+    from vault.content.importers import ImportSummary
+    from vault.core.vault import Vault
 
 persona_option = click.option(
     "--persona", "-p", default=None, help="Persona (id, id prefix or name); default: the only one."
@@ -52,7 +52,7 @@ def content() -> None:
 def _persona_id(v: Vault, ref: str | None) -> str | None:
     if ref is None:
         return None
-    from vault.identities import get_persona
+    from vault.personas import get_persona
 
     return get_persona(v.store, ref).id
 
@@ -301,7 +301,7 @@ def prove_cmd(env: Env, item_id: str, number: int | None, out_dir: Path, as_json
 
 def _import_command(name: str, function: str, path_type: click.Path, doc: str) -> None:
     """Register `coffre import NAME PATH [--persona P] [--json]`, which runs
-    vault.importers.NAME.FUNCTION in one transaction and prints its summary."""
+    vault.content.importers.NAME.FUNCTION in one transaction and prints its summary."""
 
     @import_group.command(name, help=doc)
     @click.argument("path", type=path_type)
@@ -310,7 +310,7 @@ def _import_command(name: str, function: str, path_type: click.Path, doc: str) -
     @pass_env
     def command(env: Env, path: Path, persona: str | None, as_json: bool) -> None:
         importer: Callable[..., ImportSummary] = getattr(
-            importlib.import_module(f"vault.importers.{name}"), function
+            importlib.import_module(f"vault.content.importers.{name}"), function
         )
         with env.vault() as v:
             summary = importer(

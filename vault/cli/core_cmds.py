@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 
-from vault import config
 from vault.cli.main import (
     Env,
     StderrProgress,
@@ -19,8 +18,9 @@ from vault.cli.main import (
     json_option,
     pass_env,
 )
-from vault.crypto import DEFAULT_PROFILE, PROFILES
-from vault.errors import IntegrityError, WeakPassphrase
+from vault.core import config
+from vault.core.crypto import DEFAULT_PROFILE, PROFILES
+from vault.core.errors import IntegrityError, WeakPassphrase
 
 kdf_choice = click.Choice(list(PROFILES), case_sensitive=False)
 
@@ -38,7 +38,7 @@ kdf_choice = click.Choice(list(PROFILES), case_sensitive=False)
 @pass_env
 def init(env: Env, kdf: str, as_json: bool) -> None:
     """Create a new, empty vault protected by a passphrase."""
-    from vault.core import Vault
+    from vault.core.vault import Vault
 
     passphrase = env.passphrase(confirm=True, prompt="New passphrase")
     with Vault.create(env.vault_dir, passphrase, kdf=kdf) as v:
@@ -144,7 +144,7 @@ def audit(env: Env, verify: bool, limit: int | None, as_json: bool) -> None:
 @click.option("--force", is_flag=True, help="Replace an existing demo vault in that directory.")
 def demo(directory: Path, force: bool) -> None:
     """Build a demo vault filled with generated data and print its passphrase."""
-    from vault.core import Vault
+    from vault.core.vault import Vault
     from vault.demo import build_demo
 
     if force and Vault.exists(directory):

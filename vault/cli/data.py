@@ -1,6 +1,6 @@
 """Quantified-self commands: `data metrics|show|sources|priority|export` and `import csv`.
 
-Thin over vault.qs: each command resolves the persona, calls the library and prints. JSON
+Thin over vault.data: each command resolves the persona, calls the library and prints. JSON
 shapes are part of the CLI contract (docs/cli.md).
 """
 
@@ -31,8 +31,8 @@ from vault.cli.main import (
 )
 
 if TYPE_CHECKING:
-    from vault.qs.model import ImportSummary
-    from vault.qs.query import Bucket
+    from vault.data.model import ImportSummary
+    from vault.data.query import Bucket
 
 from_option = click.option(
     "--from", "from_", default=None, help="Start: a date or ISO 8601 date-time (UTC if no offset)."
@@ -49,7 +49,7 @@ tz_option = click.option(
 
 
 def _range(from_: str | None, to: str | None) -> tuple[int | None, int | None]:
-    from vault.qs.query import parse_instant
+    from vault.data.query import parse_instant
 
     start = parse_instant(from_) if from_ else None
     end = parse_instant(to, end_of_day=True) if to else None
@@ -57,7 +57,7 @@ def _range(from_: str | None, to: str | None) -> tuple[int | None, int | None]:
 
 
 def _iso(ms: int | None) -> str | None:
-    from vault.qs.query import iso
+    from vault.data.query import iso
 
     return None if ms is None else iso(ms)
 
@@ -73,7 +73,7 @@ def data() -> None:
 @pass_env
 def data_metrics(env: Env, persona_ref: str | None, as_json: bool) -> None:
     """List the metrics a persona has, with counts, time span and sources."""
-    from vault.qs import query
+    from vault.data import query
 
     with env.vault() as v:
         found = query.list_metrics(v, resolve_persona_id(v, persona_ref))
@@ -105,7 +105,7 @@ def data_metrics(env: Env, persona_ref: str | None, as_json: bool) -> None:
 
 
 def _bucket_json(b: Bucket) -> dict[str, Any]:
-    from vault.qs.query import iso
+    from vault.data.query import iso
 
     out: dict[str, Any] = {
         "start": iso(b.start, b.offset_min),
@@ -164,7 +164,7 @@ def data_show(
     Sums (steps, distance, energy) resolve overlapping sources by priority; rates (heart
     rate, weight) give min, average and max; sleep gives minutes per stage.
     """
-    from vault.qs import csvfmt, query
+    from vault.data import csvfmt, query
 
     start, end = _range(from_, to)
     query.check_metric(metric)
@@ -200,8 +200,8 @@ def data_show(
 
 
 def _sample_json(s: Any, metric: str) -> dict[str, Any]:
-    from vault.qs.model import SLEEP_STAGE_NAMES
-    from vault.qs.query import iso
+    from vault.data.model import SLEEP_STAGE_NAMES
+    from vault.data.query import iso
 
     out = {
         "start": iso(s.start, s.offset_min),
@@ -225,7 +225,7 @@ def data_workouts(
     env: Env, *, persona_ref: str | None, from_: str | None, to: str | None, as_json: bool
 ) -> None:
     """List workouts with their totals, events and route size."""
-    from vault.qs import query
+    from vault.data import query
 
     start, end = _range(from_, to)
     with env.vault() as v:
@@ -273,7 +273,7 @@ def data_sources(
     as_json: bool,
 ) -> None:
     """Break a metric down per source, highest priority first, with what each counts for."""
-    from vault.qs import query
+    from vault.data import query
 
     start, end = _range(from_, to)
     with env.vault() as v:
@@ -312,8 +312,8 @@ def data_priority(env: Env, sources: tuple[str, ...], reset: bool, as_json: bool
     With no SOURCES, show the order. Sources not named follow in the default order:
     watches and wearables, then phones, then other apps.
     """
-    from vault.errors import InvalidParameter
-    from vault.qs import query
+    from vault.core.errors import InvalidParameter
+    from vault.data import query
 
     if reset and sources:
         raise InvalidParameter("give SOURCES or --reset, not both")
@@ -367,7 +367,7 @@ def data_export(
     force: bool,
 ) -> None:
     """Export a metric in a standard format, streamed to a file or stdout."""
-    from vault.qs import export, query
+    from vault.data import export, query
 
     start, end = _range(from_, to)
     query.check_metric(metric)
@@ -414,7 +414,7 @@ def import_csv(env: Env, file: Path, persona_ref: str | None, as_json: bool) -> 
     The whole file is one transaction: a bad row stops the import (its line and column are
     named) and leaves the vault unchanged. docs/formats.md describes the format.
     """
-    from vault.qs import csvfmt
+    from vault.data import csvfmt
 
     with env.vault() as v:
         pid = resolve_persona_id(v, persona_ref)

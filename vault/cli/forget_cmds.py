@@ -37,8 +37,8 @@ def _targets(
     recipient: str | None,
     everything: bool,
 ) -> list[Any]:
+    from vault.data.query import parse_instant
     from vault.forget import Target
-    from vault.qs.query import parse_instant
 
     if metric is None and (start or end):
         raise click.UsageError("--from and --to go with --metric")
@@ -106,7 +106,7 @@ def forget(
     for confirmation; --dry-run only previews, --yes confirms for scripts.
     """
     from vault import forget as forgetting
-    from vault import rules
+    from vault.forget import rules
 
     with env.vault() as v:
         if apply_rules:
@@ -174,7 +174,7 @@ def rules_add(
     as_json: bool,
 ) -> None:
     """Add a retention rule (applied by `coffre forget --apply-rules`)."""
-    from vault import rules as retention
+    from vault.forget import rules as retention
 
     given = [(s, v) for s, v in (("metric", metric), ("category", category), ("tag", tag)) if v]
     if len(given) != 1:
@@ -193,7 +193,7 @@ def rules_add(
 @pass_env
 def rules_list(env: Env, as_json: bool) -> None:
     """List the retention rules and whether anything is due."""
-    from vault import rules as retention
+    from vault.forget import rules as retention
 
     with env.vault() as v:
         found = retention.list_rules(v)
@@ -218,7 +218,7 @@ def rules_list(env: Env, as_json: bool) -> None:
 @pass_env
 def rules_rm(env: Env, rule_id: str) -> None:
     """Remove a retention rule (what it already forgot stays forgotten)."""
-    from vault import rules as retention
+    from vault.forget import rules as retention
 
     with env.vault() as v:
         rule = retention.remove_rule(v, rule_id)

@@ -18,12 +18,13 @@ from typing import IO, TYPE_CHECKING, Any, Literal, NoReturn, TextIO, overload
 
 import click
 
-from vault import __version__, config
-from vault.errors import EXIT_UNEXPECTED, AlreadyExists, PassphraseUnavailable, VaultError
-from vault.progress import ProgressEvent
+from vault import __version__
+from vault.core import config
+from vault.core.errors import EXIT_UNEXPECTED, AlreadyExists, PassphraseUnavailable, VaultError
+from vault.core.progress import ProgressEvent
 
 if TYPE_CHECKING:  # the real import is deferred so `--help` stays fast
-    from vault.core import Vault
+    from vault.core.vault import Vault
 
 
 class CliError(click.ClickException):
@@ -78,10 +79,10 @@ class Env:
         return value
 
     def open(self, *, strict: bool = True) -> Vault:
-        from vault.core import Vault
+        from vault.core.vault import Vault
 
         if not Vault.exists(self.vault_dir):
-            from vault.errors import VaultNotFound
+            from vault.core.errors import VaultNotFound
 
             raise VaultNotFound(f"{self.vault_dir} (create one with `coffre init`)")
         return Vault.open(self.vault_dir, self.passphrase(), strict=strict)
@@ -154,7 +155,7 @@ force_option: Callable[[Callable[..., Any]], Callable[..., Any]] = click.option(
 
 def resolve_persona_id(vault: Vault, ref: str | None) -> str:
     """The id of the persona REF names (id, prefix or name), or of the only one when None."""
-    from vault.identities import resolve_persona
+    from vault.personas import resolve_persona
 
     return resolve_persona(vault, ref).id
 

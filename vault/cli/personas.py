@@ -1,6 +1,6 @@
 """Persona commands (`persona add|list|show|edit|rm|export`) and the persona imports
-(`import vcard|jsonresume`): thin wrappers over vault.identities, vault.vcard and
-vault.jsonresume."""
+(`import vcard|jsonresume`): thin wrappers over vault.personas, vault.personas.vcard and
+vault.personas.jsonresume."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from vault.cli.main import (
     output_option,
     pass_env,
 )
-from vault.errors import InvalidParameter
+from vault.core.errors import InvalidParameter
 
 
 @cli.group()
@@ -43,7 +43,7 @@ def _pairs(values: Iterable[str], option: str) -> list[tuple[str, str]]:
 
 
 def _attributes(attrs: Iterable[str], sensitive: Iterable[str]) -> list[Any]:
-    from vault.identities import parse_attribute
+    from vault.personas import parse_attribute
 
     built = [parse_attribute(k, v) for k, v in _pairs(attrs, "--attr")]
     built += [parse_attribute(k, v, sensitive=True) for k, v in _pairs(sensitive, "--sensitive")]
@@ -80,7 +80,7 @@ def persona_add(
     as_json: bool,
 ) -> None:
     """Create a persona named NAME with fresh keys; print its id."""
-    from vault.identities import add_persona
+    from vault.personas import add_persona
 
     attributes = _attributes(attrs, sensitive)
     with env.vault() as v:
@@ -96,7 +96,7 @@ def persona_add(
 @pass_env
 def persona_list(env: Env, as_json: bool) -> None:
     """List the personas."""
-    from vault.identities import list_personas
+    from vault.personas import list_personas
 
     with env.vault() as v:
         personas = list_personas(v.store)
@@ -153,7 +153,7 @@ def persona_show(
     as_json: bool,
 ) -> None:
     """Show a persona (by id, id prefix, name or UID): attributes, derived ones and keys."""
-    from vault import identities
+    from vault import personas as identities
 
     with env.vault() as v:
         p = identities.get_persona(v.store, ref)
@@ -252,7 +252,7 @@ def persona_edit(
     """Change a persona's name or attributes (its keys never change)."""
     from dataclasses import replace
 
-    from vault import identities
+    from vault import personas as identities
 
     with env.vault() as v, v.store.write():
         p = identities.get_persona(v.store, ref)
@@ -297,7 +297,7 @@ def persona_edit(
 @pass_env
 def persona_rm(env: Env, ref: str, yes: bool) -> None:
     """Delete a persona and its keys (its keys cannot be recovered afterwards)."""
-    from vault import identities
+    from vault import personas as identities
 
     with env.vault() as v:
         p = identities.get_persona(v.store, ref)
@@ -329,7 +329,8 @@ def persona_export(
     env: Env, *, ref: str, fmt: str, output: Path | None, force: bool, include_sensitive: bool
 ) -> None:
     """Export a persona as vCard 4.0, jCard or JSON Resume (sensitive attributes left out)."""
-    from vault import identities, jsonresume, vcard
+    from vault import personas as identities
+    from vault.personas import jsonresume, vcard
 
     with env.vault() as v:
         p = identities.get_persona(v.store, ref)
@@ -378,7 +379,8 @@ def import_vcard(env: Env, file: Path, as_json: bool) -> None:
     A card whose UID is already in the vault updates that persona; groups and places are
     skipped. Importing the same file twice changes nothing.
     """
-    from vault import identities, vcard
+    from vault import personas as identities
+    from vault.personas import vcard
 
     drafts, skipped = vcard.drafts_from_file(file)
     with env.vault() as v:
@@ -392,7 +394,8 @@ def import_vcard(env: Env, file: Path, as_json: bool) -> None:
 @pass_env
 def import_jsonresume(env: Env, file: Path, as_json: bool) -> None:
     """Import a persona from a JSON Resume file (a persona of the same name is updated)."""
-    from vault import identities, jsonresume
+    from vault import personas as identities
+    from vault.personas import jsonresume
 
     draft = jsonresume.draft_from_file(file)
     with env.vault() as v:

@@ -1,6 +1,6 @@
 """Health-data imports: `import apple-health|google-takeout|garmin PATH`.
 
-Thin over vault.qs.importers: resolve the persona, run the import with a progress bar on
+Thin over vault.data.importers: resolve the persona, run the import with a progress bar on
 stderr, print the summary (JSON with --json). A fatal problem leaves the vault unchanged.
 """
 
@@ -36,7 +36,7 @@ def import_apple_health(env: Env, path: Path, persona_ref: str | None, as_json: 
     Records, blood-pressure correlations, workouts with their routes, and activity rings.
     Exports from iOS 16 and later (broken DTD, stray control characters) are read as they are.
     """
-    from vault.qs.importers import import_apple_health as run
+    from vault.data.importers import import_apple_health as run
 
     with env.vault() as v:
         pid = resolve_persona_id(v, persona_ref)
@@ -59,7 +59,7 @@ def import_google_takeout(
     env: Env, path: Path, persona_ref: str | None, time_zone: str | None, as_json: bool
 ) -> None:
     """Import Google Fit and Fitbit data from a Google Takeout zip or its extracted folder."""
-    from vault.qs.importers import import_google_takeout as run
+    from vault.data.importers import import_google_takeout as run
 
     with env.vault() as v:
         pid = resolve_persona_id(v, persona_ref)
@@ -83,7 +83,7 @@ def import_garmin(env: Env, path: Path, persona_ref: str | None, as_json: bool) 
     A truncated or damaged FIT file is never half-imported: alone it stops the import; among
     several it is skipped whole and listed in the errors.
     """
-    from vault.qs.importers import import_garmin as run
+    from vault.data.importers import import_garmin as run
 
     with env.vault() as v:
         pid = resolve_persona_id(v, persona_ref)

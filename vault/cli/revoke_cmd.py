@@ -56,7 +56,7 @@ def revoke(env: Env, grant: str, notice_out: Path | None, as_json: bool) -> None
     under it; it is signed with the persona's key for that recipient and kept in the vault.
     Without --notice-out its readable text is printed.
     """
-    from vault.revocation import revoke as withdraw
+    from vault.sharing.revocation import revoke as withdraw
 
     with env.vault() as v:
         request = withdraw(v, grant)
@@ -71,7 +71,7 @@ def revoke(env: Env, grant: str, notice_out: Path | None, as_json: bool) -> None
 @pass_env
 def notice(env: Env, grant: str, notice_out: Path | None, as_json: bool) -> None:
     """Show the erasure request of a withdrawn or expired grant (made once, then kept)."""
-    from vault.revocation import notice_for
+    from vault.sharing.revocation import notice_for
 
     with env.vault() as v:
         request = notice_for(v, grant)

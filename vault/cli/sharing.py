@@ -1,6 +1,6 @@
 """Sharing commands: `recipient add|list|keygen`, `grant create|list|show`, `export`,
-`bundle open|verify` and `ledger`; thin wrappers over vault.consent, vault.bundle and
-vault.ledger."""
+`bundle open|verify` and `ledger`; thin wrappers over vault.sharing and vault.sharing.bundles
+and vault.sharing.ledger."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def recipient_add(
     as_json: bool,
 ) -> None:
     """Register a recipient named NAME; print its id."""
-    from vault.consent import add_recipient
+    from vault.sharing import add_recipient
 
     with env.vault() as v:
         r = add_recipient(
@@ -65,7 +65,7 @@ def recipient_add(
 @pass_env
 def recipient_list(env: Env, *, as_json: bool) -> None:
     """List recipients."""
-    from vault.consent import list_recipients
+    from vault.sharing import list_recipients
 
     with env.vault() as v:
         found = list_recipients(v)
@@ -90,8 +90,8 @@ def recipient_keygen(*, output: Path) -> None:
     """Create an age key pair (for a platform, a test, or your own second device): write
     the identity to a new file and print the public key for `recipient add --age-key`."""
     from vault.cli.main import CliError
-    from vault.consent import write_identity
-    from vault.errors import VaultError
+    from vault.core.errors import VaultError
+    from vault.sharing import write_identity
 
     try:
         public = write_identity(output)
@@ -146,7 +146,7 @@ def grant() -> None:
 @pass_env
 def grant_create(env: Env, /, **kw: Any) -> None:
     """Give a grant; print its id (`--json`: {"id": ...})."""
-    from vault.consent import TimeRange, create_grant
+    from vault.sharing import TimeRange, create_grant
 
     rng = TimeRange.build(kw["start"], kw["end"], kw["last"])
     with env.vault() as v:
@@ -186,7 +186,7 @@ def grant_list(
     env: Env, *, recipient_ref: str | None, persona_ref: str | None, as_json: bool
 ) -> None:
     """List grants with their status (given, expired, withdrawn)."""
-    from vault.consent import get_recipient, list_grants
+    from vault.sharing import get_recipient, list_grants
 
     with env.vault() as v:
         grants = list_grants(v, recipient=recipient_ref, persona=persona_ref)
@@ -208,7 +208,7 @@ def grant_list(
 @pass_env
 def grant_show(env: Env, *, grant_ref: str, receipt: bool, as_json: bool) -> None:
     """Show a grant: its scope, terms, status history and receipt id."""
-    from vault.consent import get_grant, get_recipient
+    from vault.sharing import get_grant, get_recipient
 
     with env.vault() as v:
         g = get_grant(v, grant_ref)
@@ -290,8 +290,8 @@ def export_cmd(
 
     Refused (exit code 6) when the grant is expired or withdrawn, or selects nothing.
     """
-    from vault import bundle
-    from vault.errors import InvalidParameter
+    from vault.core.errors import InvalidParameter
+    from vault.sharing import bundles as bundle
 
     if not dry_run and not output:
         raise InvalidParameter("give -o FILE (or -o - for stdout), or --dry-run")
@@ -369,10 +369,10 @@ def _show_verified(vb: Any, as_json: bool) -> None:
 @json_option
 def bundle_verify(*, file: Path, identity: Path, expect_key: str | None, as_json: bool) -> None:
     """Decrypt FILE and check every hash and signature; write nothing."""
-    from vault.bundle import verify_bundle
     from vault.cli.main import CliError
-    from vault.consent import read_identities
-    from vault.errors import VaultError
+    from vault.core.errors import VaultError
+    from vault.sharing import read_identities
+    from vault.sharing.bundles import verify_bundle
 
     try:
         vb = verify_bundle(
@@ -403,10 +403,10 @@ def bundle_open(
     *, file: Path, identity: Path, output: Path, expect_key: str | None, as_json: bool
 ) -> None:
     """Verify FILE, then write its files into a new directory (nothing on any failure)."""
-    from vault.bundle import open_bundle
     from vault.cli.main import CliError
-    from vault.consent import read_identities
-    from vault.errors import VaultError
+    from vault.core.errors import VaultError
+    from vault.sharing import read_identities
+    from vault.sharing.bundles import open_bundle
 
     try:
         vb = open_bundle(
@@ -433,7 +433,7 @@ def bundle_open(
 def ledger_cmd(env: Env, *, recipient_ref: str | None, as_json: bool) -> None:
     """Who holds what of yours, since when, under which grant, for what, in exchange for
     what."""
-    from vault.ledger import ledger_view
+    from vault.sharing.ledger import ledger_view
 
     with env.vault() as v:
         view = ledger_view(v, recipient_ref)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from vault import config
 from vault.cli.main import Env, cli, pass_env
+from vault.core import config
 
 
 @cli.command()

@@ -1,0 +1,169 @@
+"""Mastodon archives: posts, content warnings, media with alt text, boosts, bad archives."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.builders import ACTOR, MEDIA, PNG, build, default_files, note, outbox_text
+from vault import content
+from vault.content.importers import mastodon
+from vault.core.errors import MalformedInput, MissingMedia, TruncatedArchive, UnsafeArchive
+from vault.core.vault import Vault
+from vault.personas import add_persona
+
+
+@pytest.fixture
+def vault(fresh_vault: Vault) -> Vault:
+    add_persona(fresh_vault.store, "Ada")
+    return fresh_vault
+
+
+def test_repeated_keys_are_merged() -> None:
+    text = outbox_text([1, 2], [3])
+    assert json.loads(text, object_pairs_hook=mastodon.merge_repeated_keys)["orderedItems"] == [
+        1,
+        2,
+        3,
+    ]
+
+
+@pytest.mark.parametrize("suffix", [".zip", ".tar.gz"])
+def test_import_archive(vault: Vault, tmp_path: Path, suffix: str) -> None:
+    path = build(tmp_path / f"archive{suffix}", default_files())
+    summary = mastodon.import_archive(vault, path)
+    assert (summary.added, summary.duplicates, summary.ignored, summary.attachments) == (3, 0, 1, 1)
+    items = {i.created[:10]: i for i in content.list_items(vault)}
+    cw = items["2023-01-02"]
+    assert (cw.kind, cw.title, cw.content_warning, cw.tags) == (
+        "post",
+        "spoilers",
+        "spoilers",
+        ("cats",),
+    )
+    assert cw.extra == {"sensitive": True, "language": "en", "account": "ada"}
+    assert cw.source_url == "https://social.example/@ada/2"
+    version = content.get_version(vault, cw.id)
+    (att,) = version.attachments
+    assert (att.name, att.media_type, att.alt, att.size) == (
+        "cat.png",
+        "image/png",
+        "A cat asleep on a keyboard",
+        len(PNG),
+    )
+    assert b"".join(content.read_attachment(vault, cw.id, 0)) == PNG
+    statement = json.loads(version.statement)
+    assert statement["attachments"][0]["sha256"] == att.sha256
+    reply = items["2023-01-03"]
+    assert reply.reply_to == f"{ACTOR}/statuses/1"
+    assert reply.thread == "tag:social.example,2023:c1"
+    assert items["2023-01-01"].title == "Post number 1 & more"
+    assert b"".join(content.read(vault, items["2023-01-01"].id)).startswith(b"<p>Post number 1")
+
+
+def test_reimport_adds_nothing(vault: Vault, tmp_path: Path) -> None:
+    path = build(tmp_path / "a.zip", default_files())
+    mastodon.import_archive(vault, path)
+    chunks_before = vault.store.counts()["blob_chunks"]
+    again = mastodon.import_archive(vault, path)
+    assert (again.added, again.duplicates) == (0, 3)
+    assert vault.store.count(content.ITEM) == 3
+    assert vault.store.counts()["blob_chunks"] == chunks_before
+
+
+def test_wrapping_folder_and_shared_media(vault: Vault, tmp_path: Path) -> None:
+    files = default_files()
+    att = {"type": "Document", "mediaType": "image/png", "url": MEDIA, "name": None}
+    outbox = outbox_text([note(1, attachment=[att]), note(2, attachment=[att])], [])
+    files["outbox.json"] = outbox.encode()
+    wrapped = {f"archive-2023/{k}": v for k, v in files.items()}
+    summary = mastodon.import_archive(vault, build(tmp_path / "w.tar.gz", wrapped))
+    assert (summary.added, summary.attachments) == (2, 2)
+    first, second = content.list_items(vault)
+    content.remove(vault, first.id)
+    assert b"".join(content.read_attachment(vault, second.id, 0)) == PNG
+    assert vault.check() == []
+
+
+def _refused(vault: Vault, path: Path, error: type[Exception], pattern: str) -> None:
+    with pytest.raises(error, match=pattern):
+        mastodon.import_archive(vault, path)
+    assert vault.store.count(content.ITEM) == 0
+    assert vault.store.counts()["blob_chunks"] == 0
+
+
+def test_missing_media(vault: Vault, tmp_path: Path) -> None:
+    files = default_files()
+    del files[MEDIA]
+    _refused(
+        vault,
+        build(tmp_path / "m.zip", files),
+        MissingMedia,
+        r"m\.zip: outbox\.json item 2 refers to media_attachments/.*cat\.png, which is missing",
+    )
+
+
+def test_malformed_outbox(vault: Vault, tmp_path: Path) -> None:
+    files = default_files()
+    files["outbox.json"] = files["outbox.json"][:-10]
+    _refused(
+        vault,
+        build(tmp_path / "j.zip", files),
+        MalformedInput,
+        r"outbox\.json is not valid JSON \(line 1",
+    )
+
+
+def test_invalid_utf8(vault: Vault, tmp_path: Path) -> None:
+    files = default_files()
+    files["outbox.json"] = files["outbox.json"].replace(b"Post number 1", b"Post \xff 1")
+    _refused(
+        vault, build(tmp_path / "u.zip", files), MalformedInput, r"outbox\.json is not valid UTF-8"
+    )
+
+
+def test_bad_post_date(vault: Vault, tmp_path: Path) -> None:
+    files = default_files()
+    files["outbox.json"] = outbox_text([note(1, published="yesterday")], []).encode()
+    _refused(
+        vault, build(tmp_path / "d.zip", files), MalformedInput, r"item 1: the publication date"
+    )
+
+
+def test_traversal_in_media_url(vault: Vault, tmp_path: Path) -> None:
+    files = default_files()
+    att = {"type": "Document", "url": "/media_attachments/../../etc/passwd"}
+    files["outbox.json"] = outbox_text([note(1, attachment=[att])], []).encode()
+    _refused(vault, build(tmp_path / "t.zip", files), UnsafeArchive, r"climbs out")
+
+
+def test_truncated_archive(vault: Vault, tmp_path: Path) -> None:
+    path = build(tmp_path / "cut.tar.gz", default_files())
+    path.write_bytes(path.read_bytes()[:-200])
+    _refused(vault, path, TruncatedArchive, r"cut\.tar\.gz")
+
+
+def test_no_outbox(vault: Vault, tmp_path: Path) -> None:
+    _refused(
+        vault, build(tmp_path / "n.zip", {"actor.json": b"{}"}), MalformedInput, r"no outbox\.json"
+    )
+
+
+def test_unpacked_folder(vault: Vault, tmp_path: Path) -> None:
+    folder = tmp_path / "unpacked"
+    for name, data in default_files().items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+    assert mastodon.import_archive(vault, folder).added == 3
+
+
+def test_editing_a_post_keeps_its_media(vault: Vault, tmp_path: Path) -> None:
+    mastodon.import_archive(vault, build(tmp_path / "a.zip", default_files()))
+    post = next(i for i in content.list_items(vault) if i.attachments)
+    edited = content.edit(vault, post.id, body=[b"<p>fixed a typo</p>"])
+    content.forget_version(vault, post.id, 1)
+    assert edited.attachments == 1
+    assert b"".join(content.read_attachment(vault, post.id, 0)) == PNG
+    assert vault.check() == []

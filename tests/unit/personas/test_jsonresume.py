@@ -1,0 +1,113 @@
+"""JSON Resume: the shared sample, round trips and bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vault import personas as identities
+from vault.core.errors import MalformedInput
+from vault.core.vault import Vault
+from vault.personas import Persona, jsonresume, vcard
+
+
+def _persona(draft: identities.PersonaDraft) -> Persona:
+    return Persona("0" * 32, draft.name, "urn:uuid:x", draft.attributes)
+
+
+def test_sample_maps_onto_attributes(samples: Path) -> None:
+    d = jsonresume.draft_from_file(samples / "jsonresume" / "sample.resume.json")
+    p = _persona(d)
+    assert p.name == "Richard Hendriks"
+    assert d.uid is None
+    title, email, phone = p.first("title"), p.first("email"), p.first("phone")
+    assert title is not None
+    assert email is not None
+    assert phone is not None
+    assert (title.value, email.value, phone.value) == (
+        "Programmer",
+        "richard.hendriks@mail.com",
+        "(912) 555-4321",
+    )
+    assert p.first("avatar") is None  # "image": "" is no avatar
+    adr = p.first("address")
+    assert adr is not None
+    assert (adr.part("street"), adr.part("locality"), adr.part("country")) == (
+        "2712 Broadway St",
+        "San Francisco",
+        "US",
+    )
+    assert [(h.label, h.value) for h in p.all("handle")] == [
+        ("Twitter", "neutralthoughts"),
+        ("SoundCloud", "dandymusicnl"),
+    ]
+    assert identities.derive(p, "country") == "US"
+    kept = p.first("resume")
+    assert kept is not None
+    assert json.loads(kept.value)["work"][0]["name"] == "Pied Piper"
+
+
+def test_sample_exports_back_to_itself(samples: Path) -> None:
+    raw = (samples / "jsonresume" / "sample.resume.json").read_bytes()
+    original: dict[str, Any] = json.loads(raw)
+    exported = jsonresume.to_jsonresume(_persona(jsonresume.draft_from_bytes(raw, "s")))
+    del original["basics"]["image"]  # empty, so not an attribute
+    assert exported == original
+
+
+def test_round_trip_through_a_vault(fresh_vault: Vault, samples: Path) -> None:
+    d = jsonresume.draft_from_file(samples / "jsonresume" / "sample.resume.json")
+    first = identities.import_drafts(fresh_vault.store, [d], fmt="jsonresume")
+    stored = identities.get_persona(fresh_vault.store, first.added[0])
+    doc = json.dumps(jsonresume.to_jsonresume(stored)).encode()
+    again = identities.import_drafts(
+        fresh_vault.store, [jsonresume.draft_from_bytes(doc, "export.json")], fmt="jsonresume"
+    )
+    assert again.unchanged == first.added  # same name, same attributes: nothing to do
+    # The résumé sections survive a trip through vCard too (X-COFFRE-RESUME).
+    (via_vcard,) = vcard.drafts_from_bytes(vcard.to_vcard([stored]).encode(), "x")[0]
+    assert _persona(via_vcard).profile() == stored.profile()
+
+
+def test_export_takes_preferred_values_and_country_codes() -> None:
+    p = Persona(
+        "0" * 32,
+        "Ann",
+        "u",
+        (
+            identities.parse_attribute("email", "first@x.org"),
+            identities.Attribute("email", "pref@x.org", params=(("PREF", ("1",)),)),
+            identities.parse_attribute("address", "1 Main St;Lyon;;69001;France"),
+            identities.parse_attribute("handle.matrix", "@ann:x.org"),
+        ),
+    )
+    doc = jsonresume.to_jsonresume(p)
+    assert doc["basics"]["email"] == "pref@x.org"
+    assert doc["basics"]["location"]["countryCode"] == "FR"
+    assert doc["basics"]["profiles"] == [{"network": "matrix", "username": "@ann:x.org"}]
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (b"[]", "a JSON Resume is a JSON object"),
+        (b"{}", "no `basics` object"),
+        (b'{"basics": {"name": ""}}', "basics.name is missing or empty"),
+        (b'{"basics": {"name": 3}}', "basics.name is not a string"),
+        (b'{"basics": {"name": "A", "email": ["x"]}}', "basics.email is not a string"),
+        (b'{"basics": {"name": "A", "location": "Paris"}}', "basics.location is not an object"),
+        (b'{"basics": {"name": "A", "profiles": {}}}', "basics.profiles is not a list"),
+        (b'{"basics": {"name": "A", "profiles": [1]}}', "basics.profiles[0] is not an object"),
+        (b'{"basics": {"name": "A", "profiles": [{"url": 1}]}}', "basics.profiles[0].url"),
+        (b'{"basics": {"name": "A"', "invalid JSON at line 1"),
+        (b'{"basics": {"name": "\xe9"}}', "not valid UTF-8 (line 1, byte 21)"),
+    ],
+)
+def test_malformed_resumes(data: bytes, problem: str) -> None:
+    with pytest.raises(MalformedInput) as err:
+        jsonresume.draft_from_bytes(data, "cv.json")
+    assert "cv.json" in err.value.message
+    assert problem in err.value.message

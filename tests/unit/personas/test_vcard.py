@@ -1,0 +1,380 @@
+"""vCard 4.0 and jCard: the shared samples, round trips, escaping, folding and bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from vault import personas as identities
+from vault.core.errors import AlreadyExists, MalformedInput
+from vault.core.vault import Vault
+from vault.personas import Attribute, Persona, parse_attribute, vcard
+
+SAMPLE_NAMES = (
+    "vcard40_full.vcf",
+    "vcard40_simple.vcf",
+    "vcard40_org.vcf",
+    "vcard40_multilang.vcf",
+)
+
+
+def _drafts(data: bytes | str, source: str = "t.vcf") -> list[identities.PersonaDraft]:
+    raw = data.encode() if isinstance(data, str) else data
+    return vcard.drafts_from_bytes(raw, source)[0]
+
+
+def _as_persona(draft: identities.PersonaDraft) -> Persona:
+    return Persona("0" * 32, draft.name, draft.uid or "urn:uuid:x", draft.attributes)
+
+
+def test_full_sample_maps_onto_attributes(samples: Path) -> None:
+    (d,) = vcard.drafts_from_file(samples / "vcard" / "vcard40_full.vcf")[0]
+    p = _as_persona(d)
+    assert p.name == "Dr. John Q. Public, III"
+    assert p.uid == "urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6"
+    name = p.first("name")
+    assert name is not None
+    assert name.parts == ("Public", "John", "Quinlan", "Dr.", "III")
+    assert [a.value for a in p.all("nickname")] == ["Johnny", "JQP"]
+    assert p.first("birth_date") == Attribute("birth_date", "1985-04-15")
+    home = p.first("address")  # PREF=1 wins over the first one
+    assert home is not None
+    assert (home.label, home.part("street"), home.part("country")) == (
+        "home",
+        "456 Oak Lane",
+        "U.S.A.",
+    )
+    phone = p.first("phone")
+    assert phone is not None
+    assert (phone.value, phone.label) == ("+1-555-555-5555", "voice")
+    email = p.first("email")
+    assert email is not None
+    assert email.value == "johnny@personal.example.org"
+    handles = p.all("handle")
+    assert [(h.label, h.value) for h in handles] == [
+        ("xmpp", "john@jabber.example.com"),
+        ("sip", "john@voip.example.com"),
+    ]
+    org = p.first("org")
+    assert org is not None
+    assert org.parts == ("Example Corp.", "North Division", "Marketing")
+    note = p.first("note")
+    assert note is not None
+    assert note.value == "This is a note about John.\nHe likes vCards."
+    kept = {a.label for a in p.all("vcard")}
+    assert {"GEO", "TZ", "LANG", "RELATED", "CATEGORIES", "ANNIVERSARY", "KEY"} <= kept
+    assert identities.derive(p, "country") == "US"
+    assert identities.derive(p, "birth_year") == 1985
+
+
+def test_escaped_comma_and_multilanguage(samples: Path) -> None:
+    (org,) = vcard.drafts_from_file(samples / "vcard" / "vcard40_org.vcf")[0]
+    unit = _as_persona(org).first("org")
+    assert unit is not None
+    assert unit.parts[0] == "ABC, Inc."
+    (ml,) = vcard.drafts_from_file(samples / "vcard" / "vcard40_multilang.vcf")[0]
+    names = _as_persona(ml).all("name")
+    assert [n.param("LANGUAGE") for n in names] == [("en",), ("ja",)]
+    assert names[1].parts[:2] == ("山田", "太郎")
+    assert names[1].param("SORT-AS") == ("yamada,taro",)
+
+
+def test_groups_and_places_are_skipped(samples: Path) -> None:
+    for name in ("vcard40_group.vcf", "vcard40_location.vcf"):
+        drafts, skipped = vcard.drafts_from_file(samples / "vcard" / name)
+        assert drafts == []
+        assert len(skipped) == 1
+        assert name in skipped[0]
+
+
+@pytest.mark.parametrize("name", SAMPLE_NAMES)
+@pytest.mark.parametrize("fmt", ["vcard", "jcard"])
+def test_samples_round_trip(samples: Path, name: str, fmt: str) -> None:
+    (d,) = vcard.drafts_from_file(samples / "vcard" / name)[0]
+    p = _as_persona(d)
+    out = vcard.to_vcard([p]) if fmt == "vcard" else json.dumps(vcard.to_jcard([p]))
+    (back,) = _drafts(out)
+    assert _as_persona(back).profile() == p.profile()
+    assert back.uid == p.uid
+
+
+def test_export_is_valid_vcard_text() -> None:
+    long_note = "Ünïcödé " * 30 + "end"
+    p = Persona(
+        "0" * 32,
+        "Zoë; the \\ one, truly",
+        "urn:uuid:1",
+        (
+            Attribute("note", long_note),
+            parse_attribute("phone", "+33 1 23 45 67 89"),
+            parse_attribute("phone.cell", "+33612345678"),
+            parse_attribute("birth_date", "--02-29", sensitive=True),
+        ),
+    )
+    text = vcard.to_vcard([p])
+    lines = text.split("\r\n")
+    assert lines[0] == "BEGIN:VCARD"
+    assert lines[1] == "VERSION:4.0"
+    assert lines[-2:] == ["END:VCARD", ""]
+    assert all(len(line.encode()) <= 75 for line in lines)
+    assert "FN:Zoë\\; the \\\\ one\\, truly" in lines
+    assert "TEL;VALUE=text:+33 1 23 45 67 89" in lines
+    assert "TEL;VALUE=uri;TYPE=cell:tel:+33612345678" in lines
+    assert "BDAY;X-COFFRE-SENSITIVE=TRUE:--0229" in lines
+    (back,) = _drafts(text)
+    assert _as_persona(back).profile() == p.profile()
+
+
+def test_jcard_shape() -> None:
+    p = Persona(
+        "0" * 32,
+        "Jane",
+        "urn:uuid:1",
+        (
+            parse_attribute("name", "Jane Doe"),
+            parse_attribute("birth_date", "1990-05-01"),
+            parse_attribute("email.work", "j@x.org"),
+        ),
+    )
+    card = vcard.to_jcard([p])
+    assert card[0] == "vcard"
+    props = {item[0]: item for item in card[1]}
+    assert props["version"] == ["version", {}, "text", "4.0"]
+    assert props["n"] == ["n", {}, "text", ["Doe", "Jane", "", "", ""]]
+    assert props["bday"] == ["bday", {}, "date", "1990-05-01"]
+    assert props["email"] == ["email", {"type": "work"}, "text", "j@x.org"]
+    several = vcard.to_jcard([p, p])
+    assert isinstance(several, list)
+    assert len(several) == 2
+    assert len(_drafts(json.dumps(several))) == 2
+
+
+def test_vcard3_and_apple_groups_and_folding() -> None:
+    text = (
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ann\r\n"
+        "item1.EMAIL;TYPE=INTERNET;TYPE=HOME:ann@\r\n example.org\r\n"
+        "TEL;CELL:+1 555\r\n"
+        "X-SOCIALPROFILE;TYPE=twitter;X-USER=ann:https://twitter.com/ann\r\n"
+        'NOTE;X-Q="a:b;c":hi\r\n'
+        "END:VCARD\r\n"
+    )
+    (d,) = _drafts(text)
+    p = _as_persona(d)
+    email = p.first("email")
+    assert email is not None
+    assert (email.value, email.label) == ("ann@example.org", "internet,home")
+    phone = p.first("phone")
+    assert phone is not None
+    assert (phone.value, phone.label) == ("+1 555", "cell")
+    handle = p.first("handle")
+    assert handle is not None
+    assert (handle.label, handle.value, handle.url) == ("twitter", "ann", "https://twitter.com/ann")
+    note = p.first("note")
+    assert note is not None
+    assert note.param("X-Q") == ("a:b;c",)
+    (again,) = _drafts(vcard.to_vcard([p]))
+    assert _as_persona(again).profile() == p.profile()
+
+
+_text = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r")
+    | st.sampled_from([",", ";", "\\", "\n", ":", '"', "^", "\u2028", "\x85", "\x0b"]),
+    min_size=1,
+    max_size=80,
+).filter(lambda s: s.strip() == s and s.strip())
+
+
+@given(name=_text, note=_text, key=_text, value=_text)
+def test_any_text_round_trips(name: str, note: str, key: str, value: str) -> None:
+    p = Persona(
+        "0" * 32,
+        " ".join(name.split()) or "x",
+        "urn:uuid:1",
+        (
+            Attribute("note", note),
+            Attribute("field", value, label=key, params=(("X-P", (value,)),)),
+        ),
+    )
+    for out in (vcard.to_vcard([p]), json.dumps(vcard.to_jcard([p]))):
+        (back,) = _drafts(out)
+        assert _as_persona(back).profile() == p.profile()
+
+
+# --- bad input ---
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (b"BEGIN:VCARD\nVERSION:4.0\nFN:A\n", "line 1 has no END:VCARD"),
+        (b"BEGIN:VCARD\nVERSION:4.0\nFN A\nEND:VCARD\n", "line 3: no ':'"),
+        (b"FN:A\n", "line 1: content outside"),
+        (b"BEGIN:VCARD\nVERSION:2.1\nFN:A\nEND:VCARD\n", "version '2.1' is not supported"),
+        (b"BEGIN:VCARD\nFN:A\nEND:VCARD\n", "no VERSION"),
+        (b"BEGIN:VCARD\nVERSION:4.0\nFN:\xff\nEND:VCARD\n", "not valid UTF-8 (line 3, byte 27)"),
+        (b"BEGIN:VCARD\nVERSION:4.0\nBEGIN:VCARD\n", "line 3: a card starts before"),
+        (b"BEGIN:VCARD\nVERSION:4.0\nF N:x\nEND:VCARD\n", "line 3: invalid property name"),
+        (b"BEGIN:VCALENDAR\n", "BEGIN of something other"),
+        (b"\n\n", "no vCard found"),
+        (b'["vcard", [["version", {}, "text"]]]', "card 1, property 1: expected"),
+        (b'["vcard", {}]', "the properties are not a list"),
+        (b'[["vcard"]]', "card 1: not a jCard"),
+        (b'["vcard", [["fn", {}, "text", "A"]', "invalid JSON at line 1"),
+        (b'["vcard", [["version", {}, "text", "4.0"], ["fn", [], "text", "A"]]]', "property 2"),
+        (b'["vcard", [["version", {}, "text", "4.0"], ["fn", {}, "text", {"a": 1}]]]', "value"),
+    ],
+)
+def test_malformed_input_names_file_and_place(data: bytes, problem: str) -> None:
+    with pytest.raises(MalformedInput) as err:
+        vcard.drafts_from_bytes(data, "bad.vcf")
+    assert "bad.vcf" in err.value.message
+    assert problem in err.value.message
+
+
+def test_errors_never_echo_content() -> None:
+    with pytest.raises(MalformedInput) as err:
+        vcard.drafts_from_bytes(b"BEGIN:VCARD\nVERSION:4.0\nsecret-name-here\n", "x.vcf")
+    assert "secret" not in err.value.message
+
+
+def test_card_without_name_is_skipped_with_reason() -> None:
+    drafts, skipped = vcard.drafts_from_bytes(
+        b"BEGIN:VCARD\nVERSION:4.0\nEMAIL:a@b.c\nEND:VCARD\n", "n.vcf"
+    )
+    assert drafts == []
+    assert skipped == ["n.vcf, card 1: the card has no FN (formatted name)"]
+
+
+def test_oversized_file_is_refused_before_reading(tmp_path: Path) -> None:
+    big = tmp_path / "big.vcf"
+    with big.open("wb") as fh:
+        fh.truncate(vcard.MAX_BYTES + 1)
+    with pytest.raises(MalformedInput, match=r"big\.vcf: larger than"):
+        vcard.drafts_from_file(big)
+
+
+# --- importing into a vault ---
+
+
+def test_import_is_idempotent_and_updates_by_uid(fresh_vault: Vault, samples: Path) -> None:
+    store = fresh_vault.store
+    simple, _ = vcard.drafts_from_file(samples / "vcard" / "vcard40_simple.vcf")
+    first = identities.import_drafts(store, simple, fmt="vcard")
+    assert len(first.added) == 1
+    again = identities.import_drafts(store, simple, fmt="vcard")
+    assert (again.added, again.updated, again.unchanged) == ((), (), first.added)
+    # The full card carries the same UID: it updates the same persona.
+    full, _ = vcard.drafts_from_file(samples / "vcard" / "vcard40_full.vcf")
+    updated = identities.import_drafts(store, full, fmt="vcard")
+    assert updated.updated == first.added
+    p = identities.get_persona(store, first.added[0])
+    assert p.name == "Dr. John Q. Public, III"
+    assert p.version == 2
+    assert store.count(identities.KIND) == 1
+    actions = [e.action for e in fresh_vault.audit_log()]
+    assert actions.count("persona.import.vcard") == 3
+
+
+def test_failed_import_leaves_the_vault_unchanged(fresh_vault: Vault) -> None:
+    store = fresh_vault.store
+    identities.add_persona(store, "Bob")
+    before = store.state()
+    text = (
+        "BEGIN:VCARD\nVERSION:4.0\nFN:Alice\nUID:urn:a\nEND:VCARD\n"
+        "BEGIN:VCARD\nVERSION:4.0\nFN:bob\nUID:urn:b\nEND:VCARD\n"
+    )
+    drafts, _ = vcard.drafts_from_bytes(text.encode(), "two.vcf")
+    with pytest.raises(AlreadyExists, match=r"two\.vcf, card 2"):
+        identities.import_drafts(store, drafts, fmt="vcard")
+    assert store.count(identities.KIND) == 1
+    assert store.state().digest == before.digest
+    assert fresh_vault.check() == []
+
+
+def test_export_then_import_gives_the_same_persona(fresh_vault: Vault, tmp_path: Path) -> None:
+    store = fresh_vault.store
+    original = identities.add_persona(
+        store,
+        "Camille Martin",
+        [
+            parse_attribute("name", "Martin;Camille;;;"),
+            parse_attribute("email.work", "camille@example.org"),
+            parse_attribute("birth_date", "1988-11-03", sensitive=True),
+            parse_attribute("address.home", "2 place X;Lyon;;69001;France"),
+            parse_attribute("handle.github", "camille https://github.com/camille"),
+            parse_attribute("handle.matrix", "@c:example.org"),
+            parse_attribute("avatar", "data:image/png;base64,iVBORw0KGgo="),
+            parse_attribute("pronouns", "elle"),
+        ],
+    )
+    other = Vault.create(tmp_path / "other", "pw", kdf="minimum")
+    try:
+        for text in (vcard.to_vcard([original]), json.dumps(vcard.to_jcard([original]))):
+            drafts, _ = vcard.drafts_from_bytes(text.encode(), "export")
+            result = identities.import_drafts(other.store, drafts, fmt="vcard")
+            got = identities.get_persona(other.store, original.uid)
+            assert got.profile() == original.profile()
+            assert got.uid == original.uid
+            assert result.added or result.unchanged
+    finally:
+        other.close()
+
+
+RFC7095_EXAMPLE = """
+["vcard", [
+  ["version", {}, "text", "4.0"],
+  ["fn", {}, "text", "Simon Perreault"],
+  ["n", {}, "text", ["Perreault", "Simon", "", "", ["ing. jr", "M.Sc."]]],
+  ["bday", {}, "date-and-or-time", "--02-03"],
+  ["anniversary", {}, "date-and-or-time", "2009-08-08T14:30:00-05:00"],
+  ["gender", {}, "text", "M"],
+  ["lang", {"pref": "1"}, "language-tag", "fr"],
+  ["lang", {"pref": "2"}, "language-tag", "en"],
+  ["org", {"type": "work"}, "text", "Viagenie"],
+  ["adr", {"type": "work"}, "text",
+   ["", "Suite D2-630", "2875 Laurier", "Quebec", "QC", "G1V 2M2", "Canada"]],
+  ["tel", {"type": ["work", "voice"], "pref": "1"}, "uri", "tel:+1-418-656-9254;ext=102"],
+  ["tel", {"type": ["work", "cell", "voice", "video", "text"]}, "uri", "tel:+1-418-262-6501"],
+  ["email", {"type": "work"}, "text", "simon.perreault@viagenie.ca"],
+  ["geo", {"type": "work"}, "uri", "geo:46.772673,-71.282945"],
+  ["key", {"type": "work"}, "uri", "http://www.viagenie.ca/simon.perreault/simon.asc"],
+  ["tz", {}, "utc-offset", "-05:00"],
+  ["url", {"type": "home"}, "uri", "http://nomis80.org"]
+]]
+"""
+
+
+def test_rfc7095_example() -> None:
+    (d,) = _drafts(RFC7095_EXAMPLE, "simon.json")
+    p = _as_persona(d)
+    assert p.name == "Simon Perreault"
+    name = p.first("name")
+    assert name is not None
+    assert name.part("suffix") == "ing. jr,M.Sc."
+    assert p.first("birth_date") == Attribute("birth_date", "--02-03")
+    adr = p.first("address")
+    assert adr is not None
+    assert (adr.part("extended"), adr.part("postal_code"), adr.label) == (
+        "Suite D2-630",
+        "G1V 2M2",
+        "work",
+    )
+    phone = p.first("phone")
+    assert phone is not None
+    assert (phone.value, phone.label) == ("+1-418-656-9254;ext=102", "work,voice")
+    assert identities.derive(p, "country") == "CA"
+    tz = next(a for a in p.all("vcard") if a.label == "TZ")
+    assert (tz.value, tz.param("VALUE")) == ("-05:00", ("utc-offset",))
+    text = vcard.to_vcard([p])
+    assert "TZ;VALUE=utc-offset:-05:00\r\n" in text
+    assert "TEL;VALUE=uri;TYPE=work,voice;PREF=1:tel:+1-418-656-9254;ext=102\r\n" in text
+    card = vcard.to_jcard([p])
+    tz_item = next(item for item in card[1] if item[0] == "tz")
+    assert tz_item == ["tz", {}, "utc-offset", "-05:00"]
+    for out in (text, json.dumps(card)):
+        (back,) = _drafts(out)
+        assert _as_persona(back).profile() == p.profile()

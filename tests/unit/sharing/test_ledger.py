@@ -1,0 +1,109 @@
+"""The ledger: every export recorded (grant, time, bundle id and hash, what left), and the
+look-ups revocation and forgetting build on."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.builders import World, build_world, make_grant
+from tests.conftest import raw_vault_bytes
+from vault import sharing as consent
+from vault.core import crypto
+from vault.core.errors import InvalidParameter
+from vault.core.vault import Vault
+from vault.sharing import bundles as bundle
+from vault.sharing import ledger
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def world(fresh_vault: Vault, tmp_path: Path) -> World:
+    return build_world(fresh_vault, tmp_path)
+
+
+def test_every_export_is_recorded_with_what_left(
+    fresh_vault: Vault, world: World, tmp_path: Path
+) -> None:
+    g = make_grant(fresh_vault, world)
+    first = bundle.export_bundle(fresh_vault, g.id, tmp_path / "1.age", now=NOW)
+    second = bundle.export_bundle(fresh_vault, g.id, tmp_path / "2.age", now=NOW)
+    records = ledger.bundles_for_grant(fresh_vault, g.id)
+    assert [r.bundle_id for r in records] == [first.bundle_id, second.bundle_id]
+    r = records[0]
+    assert (r.grant, r.recipient, r.persona) == (g.id, world.recipient.id, world.persona.id)
+    assert (r.sha256, r.size, r.status) == (first.sha256, first.size, "complete")
+    assert r.time == "2026-11-26T12:00:00Z"
+    assert r.files == first.manifest["counts"]["files"] + 2  # plus the manifest and its signature
+    assert {m.metric: m.count for m in r.metrics} == {"steps": 40, "body_mass": 40}
+    assert r.metrics[0].first.startswith("2026-10-10T00:00:00")
+    assert [c.id for c in r.content] == [world.items["in"].id]
+    assert r.attributes == ("email", "age_over:18")
+    assert ledger.get_bundle(fresh_vault, first.bundle_id) == r
+    assert ledger.get_bundle(fresh_vault, "0" * 32) is None
+    audit = [e for e in fresh_vault.audit_log() if e.action == "bundle.export"]
+    assert len(audit) == 2
+    assert audit[0].details["bundle"] == first.bundle_id
+    assert audit[0].details["sha256"] == first.sha256
+    assert "Inside post" not in str(audit[0].details)
+
+
+def test_recipients_holding_by_persona_metric_and_content(
+    fresh_vault: Vault, world: World, tmp_path: Path
+) -> None:
+    _, public = crypto.age_keygen()
+    insurer = consent.add_recipient(fresh_vault, "Insurer", public)
+    lab_grant = make_grant(fresh_vault, world)
+    ins_grant = make_grant(
+        fresh_vault, world, recipient=insurer.id, scope={"metrics_": "heart_rate"}
+    )
+    make_grant(fresh_vault, world, scope={"attributes": "email"})  # never used
+    bundle.export_bundle(fresh_vault, lab_grant.id, tmp_path / "a.age", now=NOW)
+    b = bundle.export_bundle(fresh_vault, ins_grant.id, tmp_path / "b.age", now=NOW)
+    pid = world.persona.id
+    holders = ledger.recipients_holding(fresh_vault, persona_id=pid)
+    assert {(h.recipient, h.grant) for h in holders} == {
+        (world.recipient.id, lab_grant.id),
+        (insurer.id, ins_grant.id),
+    }
+    (hr,) = ledger.recipients_holding(fresh_vault, persona_id=pid, metric="heart_rate")
+    assert (hr.recipient, hr.bundles, hr.metrics) == (insurer.id, (b.bundle_id,), ("heart_rate",))
+    (post,) = ledger.recipients_holding(fresh_vault, content_id=world.items["in"].id)
+    assert post.recipient == world.recipient.id and post.since == "2026-11-26T12:00:00Z"
+    assert ledger.recipients_holding(fresh_vault, content_id=world.items["out_tag"].id) == []
+    assert ledger.recipients_holding(fresh_vault, persona_id=world.other.id) == []
+    with pytest.raises(InvalidParameter):
+        ledger.recipients_holding(fresh_vault, metric="steps")
+
+
+def test_ledger_view_answers_who_holds_what(
+    fresh_vault: Vault, world: World, tmp_path: Path
+) -> None:
+    g = make_grant(fresh_vault, world)
+    unused = make_grant(fresh_vault, world, scope={"attributes": "email"})
+    result = bundle.export_bundle(fresh_vault, g.id, tmp_path / "a.age", now=NOW)
+    consent.set_grant_status(fresh_vault, unused.id, "withdrawn")
+    (entry,) = ledger.ledger_view(fresh_vault, "health lab")
+    assert entry["name"] == "Health Lab" and entry["fingerprint"] == world.recipient.fingerprint
+    grants = {x["grant"]: x for x in entry["grants"]}
+    used, withdrawn = grants[g.id], grants[unused.id]
+    assert used["grant"] == g.id and used["purpose"] == "dpv:ScientificResearch"
+    assert used["compensation"] == "a free annual check-up" and used["status"] == "given"
+    assert used["since"] == "2026-11-26T12:00:00Z"
+    assert used["holds"]["metrics"] == ["body_mass", "steps"]
+    assert used["holds"]["attributes"] == ["age_over:18", "email"]
+    assert used["bundles"][0]["sha256"] == result.sha256
+    assert used["bundles"][0]["samples"] == 80 and used["bundles"][0]["items"] == 1
+    assert withdrawn["status"] == "withdrawn" and withdrawn["bundles"] == []
+    assert [h["status"] for h in withdrawn["history"]] == ["given", "withdrawn"]
+
+
+def test_ledger_records_are_encrypted(fresh_vault: Vault, world: World, tmp_path: Path) -> None:
+    g = make_grant(fresh_vault, world)
+    result = bundle.export_bundle(fresh_vault, g.id, tmp_path / "a.age", now=NOW)
+    raw = raw_vault_bytes(fresh_vault.path)
+    assert result.sha256.encode() not in raw and result.bundle_id.encode() not in raw
+    assert b"Inside post" not in raw

@@ -1,0 +1,226 @@
+"""Mastodon account archives (zip or tar.gz): the person's own posts, with media.
+
+`outbox.json` is an ActivityStreams OrderedCollection. `Create` activities whose object is a
+`Note` are the person's posts (content warning in `summary`, attachments with alt text in
+`name`, files under `media_attachments/`); `Announce` activities are boosts of other people's
+posts and are not imported. Real archives repeat the `orderedItems` key and their
+`totalItems` does not match the items, so repeated keys are merged and the count ignored.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlsplit
+
+from vault import content
+from vault.content.importers import ImportSummary, html_to_text, title_from_text, write_media
+from vault.core import archive
+from vault.core.archive import Archive
+from vault.core.errors import InvalidParameter, MalformedInput
+from vault.core.progress import Progress, ProgressCallback
+
+if TYPE_CHECKING:
+    from vault.core.vault import Vault
+
+AUTHORED_TYPES: Final = frozenset({"Note", "Article", "Question", "Page"})
+
+
+@dataclass(frozen=True)
+class MediaRef:
+    member: str
+    media_type: str
+    alt: str | None
+
+
+@dataclass(frozen=True)
+class Post:
+    """One authored post as read from the outbox."""
+
+    id: str
+    html: str
+    published: str
+    content_warning: str | None
+    sensitive: bool
+    in_reply_to: str | None
+    conversation: str | None
+    url: str | None
+    tags: tuple[str, ...]
+    language: str | None
+    media: tuple[MediaRef, ...]
+
+
+def merge_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """`object_pairs_hook` that concatenates lists under a repeated key (the last value wins
+    for anything else), as real Mastodon outboxes repeat `orderedItems`."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out and isinstance(out[key], list) and isinstance(value, list):
+            out[key] = out[key] + value
+        else:
+            out[key] = value
+    return out
+
+
+def _media_member(url: str, root: str) -> str:
+    path = urlsplit(url).path if "://" in url else url
+    path = path.lstrip("/")
+    at = path.find("media_attachments/")
+    if at > 0:
+        path = path[at:]
+    return root + archive.safe_name(path, "outbox.json")
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def parse_outbox(ar: Archive, root: str) -> tuple[list[Post], int]:
+    """The authored posts of the outbox and the number of activities ignored (boosts...)."""
+    name = root + "outbox.json"
+    outbox = ar.read_json(name, object_pairs_hook=merge_repeated_keys)
+    if not isinstance(outbox, dict):
+        raise MalformedInput(f"{ar.label}: {name} is not an ActivityStreams collection")
+    activities = outbox.get("orderedItems", [])
+    if not isinstance(activities, list):
+        raise MalformedInput(f"{ar.label}: {name}: orderedItems is not a list")
+    posts: list[Post] = []
+    ignored = 0
+    for index, activity in enumerate(activities):
+        where = f"{name} item {index + 1}"
+        if not isinstance(activity, dict):
+            raise MalformedInput(f"{ar.label}: {where} is not an object")
+        obj = activity.get("object")
+        if activity.get("type") != "Create" or not isinstance(obj, dict):
+            ignored += 1  # Announce (boosts), Like, Follow... are not authored content
+            continue
+        if obj.get("type") not in AUTHORED_TYPES:
+            ignored += 1
+            continue
+        posts.append(_post(ar, obj, activity, root, where))
+    return posts, ignored
+
+
+def _post(
+    ar: Archive, obj: dict[str, Any], activity: dict[str, Any], root: str, where: str
+) -> Post:
+    post_id = _text(obj.get("id"))
+    if post_id is None:
+        raise MalformedInput(f"{ar.label}: {where} is a post without an id")
+    published = obj.get("published") or activity.get("published")
+    try:
+        when = content.normalize_time(published, "publication date")
+    except InvalidParameter as exc:
+        raise MalformedInput(f"{ar.label}: {where}: {exc.detail}") from None
+    media = []
+    attachments = obj.get("attachment") or []
+    if not isinstance(attachments, list):
+        raise MalformedInput(f"{ar.label}: {where}: attachment is not a list")
+    for att in attachments:
+        if not isinstance(att, dict) or not _text(att.get("url")):
+            raise MalformedInput(f"{ar.label}: {where}: an attachment has no url")
+        member = _media_member(att["url"], root)
+        ar.require(member, where)
+        media_type = _text(att.get("mediaType")) or content.guess_media_type(member)
+        media.append(MediaRef(member, media_type, _text(att.get("name"))))
+    tags = tuple(
+        str(t["name"]).lstrip("#")
+        for t in obj.get("tag") or []
+        if isinstance(t, dict) and t.get("type") == "Hashtag" and _text(t.get("name"))
+    )
+    content_map = obj.get("contentMap")
+    language = next(iter(content_map), None) if isinstance(content_map, dict) else None
+    return Post(
+        id=post_id,
+        html=body if isinstance(body := obj.get("content"), str) else "",
+        published=when,
+        content_warning=_text(obj.get("summary")),
+        sensitive=bool(obj.get("sensitive")),
+        in_reply_to=_text(obj.get("inReplyTo")),
+        conversation=_text(obj.get("conversation")),
+        url=_text(obj.get("url")) or post_id,
+        tags=tags,
+        language=language,
+        media=tuple(media),
+    )
+
+
+def import_archive(
+    vault: Vault,
+    path: str | os.PathLike[str],
+    *,
+    persona: str | None = None,
+    progress: ProgressCallback | None = None,
+    limits: archive.Limits = archive.DEFAULT_LIMITS,
+) -> ImportSummary:
+    """Import a Mastodon archive in one transaction; re-importing adds nothing."""
+    with archive.open_archive(Path(path), limits) as ar:
+        root = ar.locate("outbox.json")
+        account: str | None = None
+        if ar.has(root + "actor.json"):
+            actor = ar.read_json(root + "actor.json")
+            if isinstance(actor, dict):
+                account = _text(actor.get("preferredUsername"))
+        posts, ignored = parse_outbox(ar, root)
+        signer = content.Signer.for_persona(vault, persona)
+        report = Progress("import mastodon", progress)
+        report.start(len(posts))
+        added: list[str] = []
+        attachments = 0
+        with vault.store.write() as txn:
+            seen: set[str] = set()
+            fresh = []
+            for post in posts:
+                key = "mastodon:" + post.id
+                if key in seen or content.is_known(vault, key):
+                    continue
+                seen.add(key)
+                fresh.append(post)
+            media = write_media(txn, vault, ar, [m.member for p in fresh for m in p.media])
+            for post in fresh:
+                atts = [
+                    content.NewAttachment(
+                        Path(m.member).name, m.media_type, media[m.member].pop(), m.alt
+                    )
+                    for m in post.media
+                ]
+                body = txn.write_blob([post.html.encode("utf-8")])
+                text = html_to_text(post.html)
+                extra: dict[str, Any] = {"sensitive": post.sensitive}
+                if post.language:
+                    extra["language"] = post.language
+                if account:
+                    extra["account"] = account
+                meta = content.ItemMeta(
+                    title=post.content_warning or title_from_text(text),
+                    kind="post",
+                    tags=content.normalize_tags(post.tags),
+                    created=post.published,
+                    media_type="text/html",
+                    reply_to=post.in_reply_to,
+                    thread=post.conversation,
+                    content_warning=post.content_warning,
+                    source="mastodon",
+                    source_url=post.url,
+                    extra=extra,
+                )
+                item = content.create_in(
+                    txn, signer, body, meta, attachments=atts, dedup=["mastodon:" + post.id]
+                )
+                added.append(item.id)
+                attachments += len(atts)
+                report.advance()
+            duplicates = len(posts) - len(fresh)
+            txn.audit(
+                "content.import",
+                source="mastodon",
+                added=len(added),
+                duplicates=duplicates,
+                attachments=attachments,
+            )
+        report.finish()
+    return ImportSummary(
+        "mastodon", len(added), duplicates, ignored, attachments, item_ids=tuple(added)
+    )

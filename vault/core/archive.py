@@ -1,0 +1,349 @@
+"""Safe reading of the archives people export from platforms: zip, tar (.gz, .bz2, .xz) and
+unpacked folders.
+
+Every member is checked before anything is read: a path that is absolute or climbs with `..`,
+a symbolic or hard link, a device, a duplicate name, too many members, too many bytes once
+unpacked, or a compression ratio no real export has (a zip bomb) refuses the whole archive.
+A truncated archive, invalid UTF-8 and malformed JSON each raise an error that names the
+archive, the member and the problem. Nothing is ever extracted to disk: members stream.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import tarfile
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import IO, Any, Final
+
+from vault.core.errors import MalformedInput, MissingMedia, TruncatedArchive, UnsafeArchive
+
+GIB: Final = 1024**3
+MIB: Final = 1024**2
+_READ: Final = 1 << 16
+_DECODE_ERRORS: Final = (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, OSError)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What an archive may hold before it is refused as a bomb or an attack."""
+
+    max_members: int = 500_000
+    max_total_size: int = 64 * GIB
+    max_member_size: int = 16 * GIB
+    max_ratio: int = 250
+    ratio_floor: int = 4 * MIB
+    max_document_size: int = 1 * GIB
+
+
+DEFAULT_LIMITS: Final = Limits()
+
+
+@dataclass(frozen=True)
+class Member:
+    """One regular file of an archive: its checked path and unpacked size."""
+
+    name: str
+    size: int
+
+
+def safe_name(raw: str, archive: str) -> str:
+    """The member's normalised relative path; refuses absolute paths and `..`."""
+    if "\x00" in raw:
+        raise UnsafeArchive(f"{archive}: a member name contains a NUL byte")
+    text = raw.replace("\\", "/")
+    if text.startswith("/") or (len(text) > 1 and text[1] == ":" and text[0].isalpha()):
+        raise UnsafeArchive(f"{archive}: member {raw[:200]!r} has an absolute path")
+    parts = [p for p in PurePosixPath(text).parts if p not in ("", ".")]
+    if ".." in parts:
+        raise UnsafeArchive(f"{archive}: member {raw[:200]!r} climbs out of the archive (..)")
+    if not parts:
+        raise UnsafeArchive(f"{archive}: a member has an empty name")
+    return "/".join(parts)
+
+
+class Archive:
+    """Checked members of an archive, readable by name or in one sequential pass."""
+
+    def __init__(self, label: str, limits: Limits) -> None:
+        self.label = label
+        self.limits = limits
+        self.members: dict[str, Member] = {}
+        self._total = 0
+
+    # --- building the member table (subclasses call `_admit`) ---
+
+    def _admit(self, raw_name: str, size: int, compressed: int | None = None) -> str:
+        name = safe_name(raw_name, self.label)
+        lim = self.limits
+        if name in self.members:
+            raise UnsafeArchive(f"{self.label}: member {name} appears twice")
+        if len(self.members) >= lim.max_members:
+            raise UnsafeArchive(f"{self.label}: more than {lim.max_members:,} members")
+        if size > lim.max_member_size:
+            raise UnsafeArchive(f"{self.label}: member {name} unpacks to {size:,} bytes")
+        if (
+            compressed is not None
+            and size > lim.ratio_floor
+            and size > lim.max_ratio * max(compressed, 1)
+        ):
+            raise UnsafeArchive(
+                f"{self.label}: member {name} expands {size // max(compressed, 1):,} times "
+                "(a zip bomb?)"
+            )
+        self._total += size
+        if self._total > lim.max_total_size:
+            raise UnsafeArchive(
+                f"{self.label}: unpacks to more than {lim.max_total_size:,} bytes (a bomb?)"
+            )
+        self.members[name] = Member(name, size)
+        return name
+
+    def _check_total_ratio(self, packed_size: int) -> None:
+        lim = self.limits
+        if self._total > lim.ratio_floor and self._total > lim.max_ratio * max(packed_size, 1):
+            raise UnsafeArchive(
+                f"{self.label}: expands {self._total // max(packed_size, 1):,} times "
+                "(a compression bomb?)"
+            )
+
+    # --- reading ---
+
+    def has(self, name: str) -> bool:
+        return name in self.members
+
+    def locate(self, marker: str) -> str:
+        """The folder prefix under which `marker` sits (exports often wrap everything in one
+        top folder): '' or 'folder/'. Raises MalformedInput when absent."""
+        found = [n for n in self.members if n == marker or n.endswith("/" + marker)]
+        if not found:
+            raise MalformedInput(f"{self.label}: no {marker} in the archive")
+        best = min(found, key=lambda n: n.count("/"))
+        return best[: len(best) - len(marker)]
+
+    def require(self, name: str, referenced_by: str) -> Member:
+        """The member `name`, or MissingMedia naming who refers to it."""
+        member = self.members.get(name)
+        if member is None:
+            raise MissingMedia(f"{self.label}: {referenced_by} refers to {name}, which is missing")
+        return member
+
+    def _open(self, name: str) -> IO[bytes]:
+        raise NotImplementedError
+
+    def chunks(self, name: str) -> Iterator[bytes]:
+        """The bytes of one member, streamed; damage surfaces as TruncatedArchive."""
+        if name not in self.members:
+            raise MissingMedia(f"{self.label}: {name} is missing")
+        try:
+            with self._open(name) as handle:
+                yield from _guarded(handle, self.label, name, self.members[name].size)
+        except _DECODE_ERRORS as exc:
+            raise TruncatedArchive(f"{self.label}: {name} cannot be read ({_why(exc)})") from None
+
+    def read_bytes(self, name: str) -> bytes:
+        size = self.members[name].size if name in self.members else 0
+        if size > self.limits.max_document_size:
+            raise UnsafeArchive(f"{self.label}: {name} is too large to parse ({size:,} bytes)")
+        return b"".join(self.chunks(name))
+
+    def read_text(self, name: str) -> str:
+        raw = self.read_bytes(name)
+        try:
+            return raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise MalformedInput(
+                f"{self.label}: {name} is not valid UTF-8 (byte {exc.start})"
+            ) from None
+
+    def read_json(
+        self,
+        name: str,
+        *,
+        text: str | None = None,
+        object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None,
+    ) -> Any:
+        """Parse a member (or `text` taken from it) as JSON, naming the place of an error."""
+        source = self.read_text(name) if text is None else text
+        try:
+            return json.loads(source, object_pairs_hook=object_pairs_hook)
+        except json.JSONDecodeError as exc:
+            raise MalformedInput(
+                f"{self.label}: {name} is not valid JSON (line {exc.lineno}, column "
+                f"{exc.colno}: {exc.msg})"
+            ) from None
+        except RecursionError:
+            raise MalformedInput(f"{self.label}: {name} nests too deeply") from None
+
+    def stream(self, names: set[str]) -> Iterator[tuple[str, Iterator[bytes]]]:
+        """Members in `names`, in archive order, each as a chunk iterator that must be consumed
+        before the next one is taken (one pass, constant memory, fast for tar.gz)."""
+        for name in self.members:
+            if name in names:
+                yield name, self.chunks(name)
+
+    def close(self) -> None:
+        """Release the underlying file."""
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, EOFError | zlib.error):
+        return "truncated or corrupt compressed data"
+    if isinstance(exc, zipfile.BadZipFile):
+        return "damaged zip data"
+    if isinstance(exc, tarfile.TarError):
+        return "truncated or damaged tar data"
+    return type(exc).__name__
+
+
+def _guarded(handle: IO[bytes], label: str, name: str, size: int) -> Iterator[bytes]:
+    """Stream a member, refusing more or fewer bytes than its header declared."""
+    done = 0
+    while chunk := handle.read(_READ):
+        done += len(chunk)
+        if done > size:
+            raise TruncatedArchive(f"{label}: {name} holds more bytes than it declares")
+        yield chunk
+    if done != size:
+        raise TruncatedArchive(f"{label}: {name} is truncated ({done:,} of {size:,} bytes)")
+
+
+class ZipArchive(Archive):
+    def __init__(self, path: Path, limits: Limits) -> None:
+        super().__init__(path.name, limits)
+        try:
+            self._zip = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, EOFError, OSError):
+            raise TruncatedArchive(
+                f"{path.name}: not a complete zip file (truncated or damaged)"
+            ) from None
+        self._infos: dict[str, zipfile.ZipInfo] = {}
+        try:
+            for info in self._zip.infolist():
+                mode = info.external_attr >> 16
+                if info.is_dir():
+                    safe_name(info.filename, self.label)
+                    continue
+                if stat.S_ISLNK(mode):
+                    raise UnsafeArchive(f"{self.label}: member {info.filename} is a symbolic link")
+                if info.flag_bits & 0x1:
+                    raise UnsafeArchive(f"{self.label}: member {info.filename} is encrypted")
+                name = self._admit(info.filename, info.file_size, info.compress_size)
+                self._infos[name] = info
+        except BaseException:
+            self._zip.close()
+            raise
+
+    def _open(self, name: str) -> IO[bytes]:
+        return self._zip.open(self._infos[name])
+
+    def close(self) -> None:
+        self._zip.close()
+
+
+class TarArchive(Archive):
+    def __init__(self, path: Path, limits: Limits) -> None:
+        super().__init__(path.name, limits)
+        self._path = path
+        self._tar: tarfile.TarFile | None = None
+        self._infos: dict[str, tarfile.TarInfo] = {}
+        try:
+            with tarfile.open(path, "r|*") as tar:
+                for info in tar:
+                    self._check(info)
+        except _DECODE_ERRORS as exc:
+            raise TruncatedArchive(f"{self.label}: {_why(exc)}") from None
+        self._check_total_ratio(path.stat().st_size)
+
+    def _check(self, info: tarfile.TarInfo) -> None:
+        if info.issym() or info.islnk():
+            raise UnsafeArchive(f"{self.label}: member {info.name} is a link")
+        if info.isdir():
+            safe_name(info.name, self.label)
+            return
+        if not info.isfile() or info.issparse():
+            raise UnsafeArchive(f"{self.label}: member {info.name} is not a regular file")
+        name = self._admit(info.name, info.size)
+        self._infos[name] = info
+
+    def _open(self, name: str) -> IO[bytes]:
+        # Random access re-reads a compressed tar from its start: fine for the few documents
+        # read by name; media go through `stream`, one sequential pass.
+        if self._tar is None:
+            self._tar = tarfile.open(self._path, "r:*")  # noqa: SIM115  # closed by close()
+        handle = self._tar.extractfile(self._infos[name])
+        if handle is None:
+            raise TruncatedArchive(f"{self.label}: {name} cannot be read")
+        return handle
+
+    def stream(self, names: set[str]) -> Iterator[tuple[str, Iterator[bytes]]]:
+        try:
+            with tarfile.open(self._path, "r|*") as tar:
+                for info in tar:
+                    if not info.isfile():
+                        continue
+                    name = safe_name(info.name, self.label)
+                    if name in names:
+                        handle = tar.extractfile(info)
+                        if handle is None:
+                            raise TruncatedArchive(f"{self.label}: {name} cannot be read")
+                        yield name, _guarded(handle, self.label, name, info.size)
+        except _DECODE_ERRORS as exc:
+            raise TruncatedArchive(f"{self.label}: {_why(exc)}") from None
+
+    def close(self) -> None:
+        if self._tar is not None:
+            self._tar.close()
+
+
+class FolderArchive(Archive):
+    """An export already unpacked into a folder: same checks, symbolic links refused."""
+
+    def __init__(self, path: Path, limits: Limits) -> None:
+        super().__init__(path.name, limits)
+        self._root = path
+        for root, dirs, files in os.walk(path, followlinks=False):
+            base = Path(root)
+            for entry in sorted(dirs) + sorted(files):
+                full = base / entry
+                rel = full.relative_to(path).as_posix()
+                if full.is_symlink():
+                    raise UnsafeArchive(f"{self.label}: {rel} is a symbolic link")
+                if entry in files:
+                    if not full.is_file():
+                        raise UnsafeArchive(f"{self.label}: {rel} is not a regular file")
+                    self._admit(rel, full.stat().st_size)
+            dirs.sort()
+
+    def _open(self, name: str) -> IO[bytes]:
+        return (self._root / name).open("rb")
+
+
+def open_archive(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> Archive:
+    """Open and check a zip, a tar (optionally compressed) or an unpacked folder."""
+    path = Path(path)
+    if path.is_dir():
+        return FolderArchive(path, limits)
+    try:
+        with path.open("rb") as f:
+            head = f.read(512)
+    except OSError as exc:
+        raise MalformedInput(f"{path.name}: cannot read it ({exc.strerror})") from None
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return ZipArchive(path, limits)
+    if head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ")) or head[257:262] == b"ustar":
+        return TarArchive(path, limits)
+    if not head:
+        raise TruncatedArchive(f"{path.name}: the file is empty")
+    raise MalformedInput(f"{path.name}: not a zip or tar archive")

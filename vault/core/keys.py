@@ -1,0 +1,174 @@
+"""The key hierarchy: passphrase key -> root key -> purpose keys and the epoch key.
+
+    passphrase --Argon2id(salt)--> passphrase key --wraps--> root key (random)
+                                                  --wraps--> epoch key (random; every forget
+                                                             rotates it)
+    root key --HKDF--> index, digest, audit and state keys
+    epoch key --wraps--> record key (random, one per version of every record)
+
+Changing the passphrase re-wraps only the root and epoch keys, so its cost does not grow with
+the vault. Rotating the epoch makes every record key wrapped under the old epoch unreadable
+once the old epoch key is gone: that is what crypto-shredding rests on. The epoch key is
+wrapped by the passphrase key rather than by a key derived from the root, so that a copy of
+the vault taken before a forget cannot be opened up to the forgotten records with the live
+vault's root and epoch keys: only the passphrase still opens such a copy, as a whole.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from vault.core import crypto
+from vault.core.crypto import KdfProfile
+from vault.core.errors import WrongPassphrase
+
+FORMAT_TAG = b"coffre/v1/"
+_Q = struct.Struct(">Q").pack
+_QQ = struct.Struct(">QQ").pack
+
+
+@dataclass(frozen=True)
+class WrappedRoot:
+    """What the header stores to recover the root key from a passphrase."""
+
+    kdf: KdfProfile
+    salt: bytes
+    wrapped: bytes
+
+    def kdf_json(self) -> str:
+        return json.dumps(self.kdf.as_header(), sort_keys=True, separators=(",", ":"))
+
+
+def _root_aad(vault_id: bytes, kdf_json: str, salt: bytes) -> bytes:
+    # Binding the KDF parameters and salt means a header edited to weaker parameters fails.
+    return FORMAT_TAG + b"root\x00" + vault_id + kdf_json.encode() + salt
+
+
+def wrap_root(
+    vault_id: bytes, root: bytes, passphrase: str | bytes, kdf: KdfProfile
+) -> tuple[WrappedRoot, bytes]:
+    """Wrap `root` under a fresh salt; return the header fields and the passphrase key."""
+    salt = crypto.random_bytes(crypto.SALT_SIZE)
+    draft = WrappedRoot(kdf, salt, b"")
+    pkey = crypto.passphrase_key(passphrase, salt, kdf)
+    wrapped = crypto.seal(pkey, root, _root_aad(vault_id, draft.kdf_json(), salt))
+    return WrappedRoot(kdf, salt, wrapped), pkey
+
+
+def unwrap_root(
+    vault_id: bytes, passphrase: str | bytes, stored: WrappedRoot, kdf_json: str
+) -> tuple[bytes, bytes]:
+    """Recover (root key, passphrase key); WrongPassphrase if it does not unwrap."""
+    pkey = crypto.passphrase_key(passphrase, stored.salt, stored.kdf)
+    try:
+        root = crypto.unseal(pkey, stored.wrapped, _root_aad(vault_id, kdf_json, stored.salt))
+    except crypto.CryptoFailure:
+        raise WrongPassphrase from None
+    return root, pkey
+
+
+@dataclass
+class KeyRing:
+    """The unlocked keys of one vault. Lives in memory only."""
+
+    vault_id: bytes
+    root: bytes
+    passphrase_key: bytes
+    epoch_no: int = 0
+    epoch_key: bytes = b""
+    index_key: bytes = field(init=False)
+    digest_key: bytes = field(init=False)
+    audit_key: bytes = field(init=False)
+    audit_chain_key: bytes = field(init=False)
+    state_key: bytes = field(init=False)
+    _kinds: dict[str, bytes] = field(init=False, default_factory=dict)
+    _digest: Callable[[bytes], bytes] = field(init=False)
+    _rkey_prefix: bytes = field(init=False)
+    _rec_prefix: bytes = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.index_key = crypto.derive_key(self.root, "blind-index", self.vault_id)
+        self.digest_key = crypto.derive_key(self.root, "record-digest", self.vault_id)
+        self.audit_key = crypto.derive_key(self.root, "audit", self.vault_id)
+        self.audit_chain_key = crypto.derive_key(self.root, "audit-chain", self.vault_id)
+        self.state_key = crypto.derive_key(self.root, "state", self.vault_id)
+        self._digest = crypto.keyed_hasher(self.digest_key)
+        # Associated-data prefixes, built once: they are on the path of every record read.
+        self._rkey_prefix = FORMAT_TAG + b"rkey\x00" + self.vault_id
+        self._rec_prefix = FORMAT_TAG + b"rec\x00" + self.vault_id
+
+    # --- epoch ---
+
+    def _epoch_aad(self, epoch_no: int) -> bytes:
+        return FORMAT_TAG + b"epoch\x00" + self.vault_id + struct.pack(">Q", epoch_no)
+
+    def wrap_epoch(self, epoch_no: int, epoch_key: bytes, pkey: bytes | None = None) -> bytes:
+        """Wrap an epoch key under the passphrase key (or `pkey`, during a passphrase change)."""
+        key = self.passphrase_key if pkey is None else pkey
+        return crypto.seal(key, epoch_key, self._epoch_aad(epoch_no))
+
+    def load_epoch(self, epoch_no: int, wrapped: bytes) -> None:
+        """Unwrap the epoch key stored in the header; raises CryptoFailure if it fails."""
+        self.epoch_key = crypto.unseal(self.passphrase_key, wrapped, self._epoch_aad(epoch_no))
+        self.epoch_no = epoch_no
+
+    # --- record keys ---
+
+    def _record_key_aad(self, epoch_no: int, kind_ix: bytes, rid: bytes, version: int) -> bytes:
+        return self._rkey_prefix + _QQ(epoch_no, version) + kind_ix + rid
+
+    def wrap_record_key(
+        self,
+        kind_ix: bytes,
+        rid: bytes,
+        version: int,
+        key: bytes,
+        epoch: tuple[int, bytes] | None = None,
+    ) -> bytes:
+        """Wrap a record key under the current epoch (or the given (number, key) epoch)."""
+        epoch_no, epoch_key = epoch or (self.epoch_no, self.epoch_key)
+        aad = self._record_key_aad(epoch_no, kind_ix, rid, version)
+        return crypto.seal(epoch_key, key, aad)
+
+    def unwrap_record_key(self, kind_ix: bytes, rid: bytes, version: int, wrapped: bytes) -> bytes:
+        aad = self._record_key_aad(self.epoch_no, kind_ix, rid, version)
+        return crypto.unseal(self.epoch_key, wrapped, aad)
+
+    def record_aad(self, kind_ix: bytes, rid: bytes, version: int) -> bytes:
+        return self._rec_prefix + _Q(version) + kind_ix + rid
+
+    def blob_aad(self, blob_id: bytes) -> bytes:
+        return FORMAT_TAG + b"blob\x00" + self.vault_id + blob_id
+
+    # --- lookups and digests ---
+
+    def kind_index(self, kind: str) -> bytes:
+        found = self._kinds.get(kind)
+        if found is None:
+            found = self._kinds[kind] = crypto.blind_index(self.index_key, "kind", kind)
+        return found
+
+    def term_index(self, kind: str, label: str, value: str) -> bytes:
+        return crypto.blind_index(self.index_key, f"term:{kind}:{label}", value)
+
+    def record_digest(self, rid: bytes, version: int) -> int:
+        """PRF of one live (record id, version); the XOR over all of them is the state digest."""
+        return int.from_bytes(self._digest(rid + version.to_bytes(8, "big")), "big")
+
+    def wipe(self) -> None:
+        """Drop references to key material (Python cannot zero immutable bytes)."""
+        for name in (
+            "root",
+            "epoch_key",
+            "index_key",
+            "digest_key",
+            "audit_key",
+            "audit_chain_key",
+            "state_key",
+            "passphrase_key",
+        ):
+            setattr(self, name, b"")
+        self._kinds.clear()

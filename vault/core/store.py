@@ -1,0 +1,953 @@
+"""The encrypted store: SQLite holding only ciphertext, random ids, blind indexes and sizes.
+
+Tables (docs/vault-format.md describes every field):
+
+    meta     the header: format version, vault id, KDF parameters, salt, wrapped keys, and the
+             sealed vault state (record-set digest, audit head and count, epoch number)
+    records  one row per record: random id, blind index of its kind, version, wrapped record
+             key, sealed envelope (kind, lookup terms, blob references, body)
+    terms    blind index -> record id, for lookups by value
+    blobs    id, chunk count and size of every blob; the sealed chunks themselves are files
+             under `blobs/` (vault/core/blobs.py), so large files are written once, not twice
+    audit    the sealed, hash-chained audit entries
+
+Writes happen in `Store.write()` transactions (BEGIN IMMEDIATE): other processes wait, the
+state is re-read under the lock so no update is lost, and an exception rolls everything back.
+The vault state carries an XOR of a keyed PRF over every live (id, version): a record removed,
+added or rolled back to an older version outside Coffre changes it, which `verify_records`
+detects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import struct
+import threading
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, Final, NamedTuple
+
+from vault.core import audit, crypto
+from vault.core.blobs import BlobFiles
+from vault.core.crypto import CryptoFailure
+from vault.core.errors import (
+    AuditChainBroken,
+    DamagedDatabase,
+    IntegrityError,
+    RecordNotFound,
+    TamperedRecord,
+    UnsupportedFormat,
+    VaultBusy,
+    WrongPassphrase,
+)
+from vault.core.keys import FORMAT_TAG, KeyRing
+from vault.core.progress import Progress, ProgressCallback
+
+FORMAT_VERSION: Final = 1
+DB_NAME: Final = "vault.db"
+BUSY_TIMEOUT_S: Final = 60.0
+_BATCH: Final = 512
+_ENVELOPE_VERSION: Final = 1
+_FLAG_COMPRESSED: Final = 1
+
+SCHEMA: Final = """
+CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE records (
+    rowid INTEGER PRIMARY KEY,
+    id BLOB NOT NULL UNIQUE,
+    kind BLOB NOT NULL,
+    version INTEGER NOT NULL,
+    rkey BLOB NOT NULL,
+    data BLOB NOT NULL
+);
+CREATE INDEX records_kind ON records (kind);
+CREATE TABLE terms (term BLOB NOT NULL, id BLOB NOT NULL, PRIMARY KEY (term, id)) WITHOUT ROWID;
+CREATE INDEX terms_id ON terms (id);
+CREATE TABLE blobs (
+    id BLOB PRIMARY KEY,
+    chunks INTEGER NOT NULL,
+    size INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE doomed (id BLOB PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE audit (seq INTEGER PRIMARY KEY, data BLOB NOT NULL);
+"""
+
+# Migrations from format N to N+1, applied in order when an older vault is opened.
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
+
+Term = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class BlobRef:
+    """Where a blob's chunks are and the key that opens them. Lives inside a sealed record."""
+
+    id: bytes
+    key: bytes
+    chunks: int
+    size: int
+    sha256: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id.hex(),
+            "key": self.key.hex(),
+            "n": self.chunks,
+            "size": self.size,
+            "sha256": self.sha256,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> BlobRef:
+        return cls(bytes.fromhex(d["id"]), bytes.fromhex(d["key"]), d["n"], d["size"], d["sha256"])
+
+
+class Record(NamedTuple):
+    """A decrypted record (a named tuple: millions are built on bulk reads)."""
+
+    id: str
+    kind: str
+    version: int
+    data: bytes
+    terms: tuple[Term, ...] = ()
+    blobs: tuple[BlobRef, ...] = ()
+
+    def json(self) -> Any:
+        return json.loads(self.data)
+
+
+@dataclass
+class VaultState:
+    """The authenticated mutable state, sealed in the header's `state` row."""
+
+    digest: int = 0
+    audit_head: bytes = audit.GENESIS
+    audit_count: int = 0
+    epoch_no: int = 0
+    writes: int = 0
+    # Live records per kind (by blind index): a damaged SQLite index that hides rows from a
+    # listing is caught by comparing with this.
+    kinds: dict[bytes, int] = field(default_factory=dict)
+
+    _FMT = ">32s32sQQQH"
+    _KIND = ">16sQ"
+
+    def pack(self) -> bytes:
+        kinds = sorted((k, n) for k, n in self.kinds.items() if n)
+        head = struct.pack(
+            self._FMT,
+            self.digest.to_bytes(32, "big"),
+            self.audit_head,
+            self.audit_count,
+            self.epoch_no,
+            self.writes,
+            len(kinds),
+        )
+        return head + b"".join(struct.pack(self._KIND, k, n) for k, n in kinds)
+
+    @classmethod
+    def unpack(cls, raw: bytes) -> VaultState:
+        digest, head, count, epoch, writes, n = struct.unpack_from(cls._FMT, raw)
+        offset = struct.calcsize(cls._FMT)
+        kinds = {}
+        for _ in range(n):
+            k, c = struct.unpack_from(cls._KIND, raw, offset)
+            kinds[k] = c
+            offset += struct.calcsize(cls._KIND)
+        if offset != len(raw):
+            raise struct.error("trailing bytes")
+        return cls(int.from_bytes(digest, "big"), head, count, epoch, writes, kinds)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding of `Store.check`: what kind of thing, and what is wrong with it."""
+
+    where: str
+    what: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"where": self.where, "what": self.what}
+
+
+def _state_aad(vault_id: bytes) -> bytes:
+    return FORMAT_TAG + b"state\x00" + vault_id
+
+
+def seal_state(ring: KeyRing, state: VaultState) -> bytes:
+    return crypto.seal(ring.state_key, state.pack(), _state_aad(ring.vault_id))
+
+
+def open_state(ring: KeyRing, sealed: bytes) -> VaultState:
+    try:
+        return VaultState.unpack(crypto.unseal(ring.state_key, sealed, _state_aad(ring.vault_id)))
+    except (CryptoFailure, struct.error):
+        raise IntegrityError("the vault state fails authentication") from None
+
+
+# --- envelope: what a record's ciphertext holds --------------------------------------------
+
+
+def _pack_envelope(
+    kind: str, body: bytes, terms: tuple[Term, ...], blobs: tuple[BlobRef, ...], compress: bool
+) -> bytes:
+    flags = 0
+    if compress:
+        body = zlib.compress(body, 6)
+        flags |= _FLAG_COMPRESSED
+    if not terms and not blobs:
+        head = _SIMPLE_HEADS.get((kind, flags))
+        if head is None:
+            head = _SIMPLE_HEADS[(kind, flags)] = _envelope_head({"k": kind}, flags)
+        return head + body
+    meta: dict[str, Any] = {"k": kind}
+    if terms:
+        meta["t"] = [list(t) for t in terms]
+    if blobs:
+        meta["b"] = [b.to_json() for b in blobs]
+    return _envelope_head(meta, flags) + body
+
+
+_SIMPLE_HEADS: dict[tuple[str, int], bytes] = {}
+
+
+def _envelope_head(meta: dict[str, Any], flags: int) -> bytes:
+    meta_raw = json.dumps(meta, separators=(",", ":"), ensure_ascii=False).encode()
+    return struct.pack(">BBI", _ENVELOPE_VERSION, flags, len(meta_raw)) + meta_raw
+
+
+def _unpack_envelope(raw: bytes) -> tuple[str, bytes, tuple[Term, ...], tuple[BlobRef, ...]]:
+    version, flags, meta_len = struct.unpack_from(">BBI", raw)
+    if version != _ENVELOPE_VERSION:
+        raise ValueError("envelope version")
+    meta_raw = raw[6 : 6 + meta_len]
+    body = raw[6 + meta_len :]
+    if flags & _FLAG_COMPRESSED:
+        body = zlib.decompress(body)
+    # Fast path for the common envelope that holds only the kind (no terms, no blobs).
+    if meta_raw.startswith(b'{"k":"') and meta_raw.count(b'"') == 4:
+        return meta_raw[6:-2].decode(), body, (), ()
+    meta = json.loads(meta_raw)
+    terms = tuple((str(a), str(b)) for a, b in meta.get("t", ()))
+    blobs = tuple(BlobRef.from_json(b) for b in meta.get("b", ()))
+    return meta["k"], body, terms, blobs
+
+
+def _normalize_terms(terms: Iterable[Term] | dict[str, str] | None) -> tuple[Term, ...]:
+    if terms is None:
+        return ()
+    items = terms.items() if isinstance(terms, dict) else terms
+    return tuple(sorted({(str(k), str(v)) for k, v in items}))
+
+
+def _rid(record_id: str | bytes) -> bytes:
+    if isinstance(record_id, bytes):
+        return record_id
+    try:
+        raw = bytes.fromhex(record_id)
+    except ValueError:
+        raise RecordNotFound("ids are hexadecimal") from None
+    if len(raw) != 16:
+        raise RecordNotFound("ids are 32 hexadecimal digits")
+    return raw
+
+
+# --- opening the database ---
+
+
+def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
+    """Open the SQLite file with the pragmas every connection needs."""
+    if create:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(fd)
+    conn = sqlite3.connect(
+        path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+    )
+    try:
+        if create:
+            # Before anything is written: lets a forget hand freed (zeroed) pages back.
+            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+        conn.execute("PRAGMA journal_mode=WAL")
+        # FULL: a transaction reported committed survives power loss (WAL alone keeps the file
+        # consistent, FULL also keeps the last commit).
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA secure_delete=ON")
+        conn.execute("PRAGMA temp_store=MEMORY")
+        conn.execute("PRAGMA foreign_keys=OFF")
+        conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+        conn.close()
+        raise DamagedDatabase("it is not a readable SQLite database") from exc
+    return conn
+
+
+def read_meta(conn: sqlite3.Connection) -> dict[str, bytes]:
+    try:
+        # As blobs: a damaged text value must surface as damage, not as a decoding crash.
+        rows = conn.execute("SELECT CAST(name AS BLOB), CAST(value AS BLOB) FROM meta").fetchall()
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+        raise DamagedDatabase("the header cannot be read") from exc
+    return {
+        name.decode("utf-8", "replace"): v
+        for name, v in rows
+        if type(name) is bytes and type(v) is bytes
+    }
+
+
+def check_format(meta: dict[str, bytes], conn: sqlite3.Connection) -> None:
+    """Refuse newer formats; migrate older ones in place."""
+    try:
+        found = int(meta["format"])
+    except (KeyError, ValueError):
+        raise DamagedDatabase("the header has no format version") from None
+    if found > FORMAT_VERSION:
+        raise UnsupportedFormat(f"format {found}, this Coffre reads up to {FORMAT_VERSION}")
+    if found < FORMAT_VERSION:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for version in range(found, FORMAT_VERSION):
+                MIGRATIONS[version](conn)
+            conn.execute("UPDATE meta SET value=? WHERE name='format'", (str(FORMAT_VERSION),))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
+class Store:
+    """Encrypted records and blobs over one SQLite connection, safe to share between threads."""
+
+    def __init__(self, conn: sqlite3.Connection, ring: KeyRing, path: Path) -> None:
+        self._conn = conn
+        self._ring = ring
+        self.path = path
+        self.blobs = BlobFiles(path.parent)
+        self._lock = threading.RLock()
+        self._txn: Txn | None = None
+        self._txn_thread: int | None = None
+
+    @property
+    def ring(self) -> KeyRing:
+        return self._ring
+
+    # --- transactions ---
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Txn]:
+        """A write transaction: all of it is committed, or none of it.
+
+        Re-entrant: a nested call on the same thread joins the outer transaction.
+        """
+        with self._lock:
+            if self._txn is not None and self._txn_thread == threading.get_ident():
+                yield self._txn
+                return
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise VaultBusy from exc
+            try:
+                state = self._load_state()
+                txn = Txn(self, state)
+                self._txn, self._txn_thread = txn, threading.get_ident()
+                yield txn
+                txn.flush()
+                self._conn.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("ROLLBACK")
+                # The transaction may have rotated the in-memory epoch: reload it from disk.
+                self._ring.epoch_key = b""
+                for blob_id in txn_created(self._txn):
+                    with contextlib.suppress(OSError):
+                        self.blobs.remove(blob_id)
+                raise
+            else:
+                # Files go only once nothing refers to them any more. The same commit listed
+                # them in `doomed`, so a crash before they are gone is finished at next open.
+                if txn_doomed(self._txn):
+                    self.finish_removals()
+            finally:
+                self._txn, self._txn_thread = None, None
+
+    def _load_state(self) -> VaultState:
+        try:
+            meta = dict(
+                self._conn.execute(
+                    "SELECT name, CAST(value AS BLOB) FROM meta "
+                    "WHERE name IN ('state', 'epoch', 'epoch_no')"
+                ).fetchall()
+            )
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+            raise DamagedDatabase("the header cannot be read") from exc
+        if len(meta) != 3:
+            raise DamagedDatabase("the header is incomplete")
+        state = open_state(self._ring, meta["state"])
+        try:
+            header_epoch = int(meta["epoch_no"])
+        except ValueError:
+            header_epoch = -1
+        if state.epoch_no != header_epoch:
+            raise IntegrityError("the epoch in the header does not match the vault state")
+        if state.epoch_no != self._ring.epoch_no or not self._ring.epoch_key:
+            try:
+                self._ring.load_epoch(state.epoch_no, meta["epoch"])
+            except CryptoFailure:
+                # Either the header was tampered with, or another process changed the
+                # passphrase since this one unlocked: both need a fresh unlock.
+                raise WrongPassphrase(
+                    "the epoch key does not unwrap; unlock the vault again"
+                ) from None
+        return state
+
+    def state(self) -> VaultState:
+        """The current authenticated state (reloads the epoch key if another process rotated it)."""
+        with self._lock:
+            if self._txn is not None:
+                return self._txn.state
+            return self._load_state()
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        with self._lock:
+            try:
+                return self._conn.execute(sql, params).fetchall()
+            except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+                raise DamagedDatabase(type(exc).__name__) from exc
+
+    # --- reading records ---
+
+    def _decrypt(self, kind: str | None, row: tuple[Any, ...], *, retried: bool = False) -> Record:
+        rid, kind_ix, version, rkey, data = row
+        label = kind or "unknown"
+        if not (
+            _well_formed(rid, kind_ix, version) and type(rkey) is bytes and type(data) is bytes
+        ):
+            raise TamperedRecord(f"a {label} record row is damaged")
+        if kind is not None and kind_ix != self._ring.kind_index(kind):
+            raise TamperedRecord(f"a {label} record is filed under another kind")
+        try:
+            key = self._ring.unwrap_record_key(kind_ix, rid, version, rkey)
+        except CryptoFailure:
+            if not retried and self._epoch_changed():
+                return self._decrypt(kind, row, retried=True)
+            raise TamperedRecord(f"{label} record key") from None
+        try:
+            plain = crypto.unseal(key, data, self._ring.record_aad(kind_ix, rid, version))
+            found_kind, body, terms, blobs = _unpack_envelope(plain)
+        except (CryptoFailure, ValueError, KeyError, struct.error, zlib.error):
+            raise TamperedRecord(f"{label} record") from None
+        if kind is not None and found_kind != kind:
+            raise TamperedRecord(f"a {label} record holds another kind")
+        return Record(rid.hex(), found_kind, version, body, terms, blobs)
+
+    def _epoch_changed(self) -> bool:
+        """Reload the epoch from the header; True if the key in use was stale."""
+        with self._lock:
+            before = (self._ring.epoch_no, self._ring.epoch_key)
+            self._load_state()
+            return (self._ring.epoch_no, self._ring.epoch_key) != before
+
+    _COLS = "id, kind, version, rkey, data"
+
+    def get(self, kind: str, record_id: str | bytes) -> Record:
+        rid = _rid(record_id)
+        rows = self._query(f"SELECT {self._COLS} FROM records WHERE id=?", (rid,))
+        if not rows:
+            raise RecordNotFound(kind)
+        return self._decrypt(kind, rows[0])
+
+    def exists(self, kind: str, record_id: str | bytes) -> bool:
+        rid = _rid(record_id)
+        rows = self._query(
+            "SELECT 1 FROM records WHERE id=? AND kind=?", (rid, self._ring.kind_index(kind))
+        )
+        return bool(rows)
+
+    def iter_kind(self, kind: str) -> Iterator[Record]:
+        """Every record of a kind, in insertion order, read in bounded batches."""
+        kix = self._ring.kind_index(kind)
+        before = self.state()
+        last = 0
+        seen: set[bytes] = set()
+        while True:
+            rows = self._query(
+                f"SELECT rowid, {self._COLS} FROM records WHERE kind=? AND rowid>? "
+                "ORDER BY rowid LIMIT ?",
+                (kix, last, _BATCH),
+            )
+            for row in rows:
+                if row[1] in seen or row[0] <= last:
+                    raise IntegrityError(f"the {kind} listing repeats a record (damaged index)")
+                seen.add(row[1])
+                yield self._decrypt(kind, row[1:])
+            if len(rows) < _BATCH:
+                break
+            last = rows[-1][0]
+        # Compare with the authenticated count, unless a write happened meanwhile.
+        after = self.state()
+        expected = after.kinds.get(kix, 0)
+        if after.writes == before.writes and len(seen) != expected:
+            raise IntegrityError(f"{expected - len(seen)} {kind} record(s) missing from a listing")
+
+    def count(self, kind: str) -> int:
+        """How many records of `kind` exist (from the authenticated state: no scan)."""
+        return self.state().kinds.get(self._ring.kind_index(kind), 0)
+
+    def find(self, kind: str, label: str, value: str) -> list[Record]:
+        """Records of `kind` carrying the lookup term (label, value)."""
+        term = self._ring.term_index(kind, label, value)
+        rows = self._query(
+            f"SELECT {', '.join('r.' + c for c in self._COLS.split(', '))} FROM terms t "
+            "JOIN records r ON r.id = t.id WHERE t.term=? ORDER BY r.rowid",
+            (term,),
+        )
+        out = []
+        for row in rows:
+            rec = self._decrypt(kind, row)
+            # The terms table is plaintext-indexed: trust it only when the sealed record agrees.
+            if (label, value) not in rec.terms:
+                raise TamperedRecord(f"{kind} lookup index")
+            out.append(rec)
+        return out
+
+    def find_prefix(self, kind: str, prefix: str) -> list[Record]:
+        """Records of `kind` whose hex id starts with `prefix` (for short ids typed by people)."""
+        prefix = prefix.lower()
+        if not prefix or len(prefix) > 32 or any(c not in "0123456789abcdef" for c in prefix):
+            return []
+        if len(prefix) == 32:
+            return [self.get(kind, prefix)] if self.exists(kind, prefix) else []
+        padded = prefix + "0" * (32 - len(prefix))
+        lo = bytes.fromhex(padded)
+        hi = bytes.fromhex(prefix + "f" * (32 - len(prefix)))
+        rows = self._query(
+            f"SELECT {self._COLS} FROM records WHERE id BETWEEN ? AND ? AND kind=?",
+            (lo, hi, self._ring.kind_index(kind)),
+        )
+        return [self._decrypt(kind, row) for row in rows]
+
+    # --- blobs ---
+
+    def read_blob(self, ref: BlobRef) -> Iterator[bytes]:
+        """Yield the plaintext chunks of a blob, each authenticated, in constant memory."""
+        return self.blobs.read(ref.id, ref.key, self._ring.blob_aad(ref.id), ref.chunks)
+
+    def finish_removals(self) -> None:
+        """Remove the blob files of committed deletions (`doomed`), then forget the list."""
+        with self._lock:
+            doomed = [b for (b,) in self._query("SELECT id FROM doomed") if _is_id(b)]
+            if not doomed:
+                return
+            for blob_id in doomed:
+                self.blobs.remove(blob_id)
+            # If the vault is busy, the next open finishes this (idempotent) job.
+            with contextlib.suppress(sqlite3.OperationalError):
+                self._conn.executemany("DELETE FROM doomed WHERE id=?", [(b,) for b in doomed])
+
+    def _discard_leftovers(self, referenced: set[bytes]) -> None:
+        # Under the write lock no other process is between writing a blob and committing
+        # it; blobs committed since the scan are in the `blobs` table, so they stay.
+        with self.write() as txn:
+            listed = {b for (b,) in txn._exec("SELECT id FROM blobs").fetchall() if _is_id(b)}
+            for blob_id, path in list(self.blobs.present()):
+                if blob_id not in referenced and blob_id not in listed:
+                    self.blobs.discard(path)
+
+    def collect_garbage(self) -> int:
+        """Remove blob files no record refers to (left by a crash); return how many.
+
+        Runs under the write lock, so no other process is between writing a blob file and
+        committing the record that refers to it.
+        """
+        removed = 0
+        with self.write() as txn:
+            known = {b for (b,) in txn._exec("SELECT id FROM blobs").fetchall() if _is_id(b)}
+            doomed = set(txn_doomed(txn))
+            for blob_id, path in list(self.blobs.present()):
+                if blob_id is None or (blob_id not in known and blob_id not in doomed):
+                    self.blobs.discard(path)
+                    removed += 1
+        return removed
+
+    # --- integrity ---
+
+    def verify_records(self) -> None:
+        """Compare the set of live (id, version) with the authenticated digest."""
+        state = self.state()
+        acc = 0
+        digest = self._ring.record_digest
+        kinds: dict[bytes, int] = {}
+        # NOT INDEXED: read the table itself, not an index that could disagree with it.
+        for rid, version, kix in self._query("SELECT id, version, kind FROM records NOT INDEXED"):
+            if not _well_formed(rid, kix, version):
+                raise IntegrityError("a record row is damaged")
+            acc ^= digest(rid, version)
+            kinds[kix] = kinds.get(kix, 0) + 1
+        if acc != state.digest or kinds != {k: n for k, n in state.kinds.items() if n}:
+            raise IntegrityError("records were added, removed or rolled back outside Coffre")
+
+    def audit_entries(self) -> Iterator[audit.AuditEntry]:
+        """Every audit entry, verifying the whole chain (raises AuditChainBroken at the end)."""
+        state = self.state()
+        rows = self._query("SELECT seq, data FROM audit ORDER BY seq")
+        yield from audit.verify_chain(self._ring, rows, state.audit_head, state.audit_count)
+
+    def check(self, progress: ProgressCallback | None = None) -> list[Problem]:
+        """Decrypt and verify everything; return what is wrong (empty when all is well)."""
+        problems: list[Problem] = []
+        report = Progress("check", progress)
+        damage = [str(r[0]) for r in self._query("PRAGMA quick_check(5)") if r[0] != "ok"]
+        if damage:
+            # SQLite's own structural check: pages and indexes, not contents (those follow).
+            problems.append(Problem("database", f"{len(damage)} structural problem(s) in vault.db"))
+        try:
+            self.verify_records()
+        except IntegrityError as exc:
+            problems.append(Problem("records", exc.message))
+        total = self._query("SELECT count(*) FROM records")[0][0]
+        report.start(total)
+        kinds: dict[bytes, str] = {}
+        referenced: set[bytes] = set()
+        last = 0
+        while True:
+            rows = self._query(
+                f"SELECT rowid, {self._COLS} FROM records WHERE rowid>? ORDER BY rowid LIMIT ?",
+                (last, _BATCH),
+            )
+            for row in rows:
+                rid, kind_ix = row[1], row[2]
+                try:
+                    rec = self._decrypt(None, row[1:])
+                except TamperedRecord:
+                    name = kinds.get(kind_ix, "unknown-kind")
+                    problems.append(Problem(name, f"record {rid.hex()[:8]} fails authentication"))
+                    report.advance()
+                    continue
+                kinds[kind_ix] = rec.kind
+                problems.extend(self._check_terms(rec, rid))
+                for ref in rec.blobs:
+                    referenced.add(ref.id)
+                    try:
+                        for _ in self.read_blob(ref):
+                            pass
+                    except TamperedRecord as exc:
+                        problems.append(Problem(rec.kind, f"record {rid.hex()[:8]}: {exc.detail}"))
+                report.advance()
+            if len(rows) < _BATCH:
+                break
+            last = rows[-1][0]
+        listed = {b for (b,) in self._query("SELECT id FROM blobs") if _is_id(b)}
+        if listed - referenced:
+            problems.append(
+                Problem("blobs", f"{len(listed - referenced)} blob(s) belong to no record")
+            )
+        if not problems:
+            # Every record opened, so a file none of them refers to is the residue of an
+            # interrupted write (sealed under a key that was never stored): clear it away.
+            self._discard_leftovers(referenced)
+        else:
+            leftovers = [p for b, p in self.blobs.present() if b not in referenced]
+            if leftovers:
+                problems.append(Problem("blobs", f"{len(leftovers)} unreferenced blob file(s)"))
+        try:
+            for _ in self.audit_entries():
+                pass
+        except AuditChainBroken as exc:
+            problems.append(Problem("audit", exc.message))
+        report.finish()
+        return problems
+
+    def _check_terms(self, rec: Record, rid: bytes) -> list[Problem]:
+        expected = {self._ring.term_index(rec.kind, a, b) for a, b in rec.terms}
+        stored = {t for (t,) in self._query("SELECT term FROM terms WHERE id=?", (rid,))}
+        if expected != stored:
+            return [Problem(rec.kind, f"record {rid.hex()[:8]} has a damaged lookup index")]
+        return []
+
+    # --- housekeeping ---
+
+    def checkpoint(self) -> bool:
+        """Fold the WAL into the database and truncate it to zero bytes.
+
+        Returns False when another process's open read kept part of the WAL alive (it is
+        then folded in and truncated by a later checkpoint).
+        """
+        with self._lock:
+            busy, _log, _done = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            return int(busy) == 0
+
+    def reclaim(self) -> bool:
+        """Give freed pages back to the file system, then checkpoint and truncate the WAL.
+
+        Freed pages are already zeroed (secure_delete); this only shrinks the file.
+        """
+        with self._lock:
+            if self._txn is not None:
+                return False  # never inside a transaction: executescript would commit it
+            # executescript steps the pragma to the end; execute() frees one page per call.
+            self._conn.executescript("PRAGMA incremental_vacuum;")
+        return self.checkpoint()
+
+    def sizes(self) -> dict[str, int]:
+        out = {}
+        for suffix in ("", "-wal", "-shm"):
+            p = self.path.with_name(self.path.name + suffix)
+            out[DB_NAME + suffix] = p.stat().st_size if p.exists() else 0
+        return out
+
+    def counts(self) -> dict[str, int]:
+        """Row counts per table (sizes, no metadata)."""
+        return {
+            "records": self._query("SELECT count(*) FROM records")[0][0],
+            "blobs": self._query("SELECT count(*) FROM blobs")[0][0],
+            "blob_chunks": self._query("SELECT coalesce(sum(chunks), 0) FROM blobs")[0][0],
+            "audit_entries": self._query("SELECT count(*) FROM audit")[0][0],
+        }
+
+    def close(self) -> None:
+        with self._lock:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._conn.close()
+
+
+@dataclass
+class Txn:
+    """One write transaction; obtained from `Store.write()`."""
+
+    store: Store
+    state: VaultState
+    _dirty: bool = field(default=False)
+    _created: list[bytes] = field(default_factory=list)  # blob files to drop on rollback
+    _doomed: list[bytes] = field(default_factory=list)  # blob files to drop after commit
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        return self.store._conn
+
+    @property
+    def _ring(self) -> KeyRing:
+        return self.store.ring
+
+    def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        try:
+            return self._conn.execute(sql, params)
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+            raise DamagedDatabase(type(exc).__name__) from exc
+
+    def _seal(
+        self,
+        kind_ix: bytes,
+        rid: bytes,
+        version: int,
+        kind: str,
+        data: bytes,
+        *,
+        terms: tuple[Term, ...],
+        blobs: tuple[BlobRef, ...],
+        compress: bool,
+    ) -> tuple[bytes, bytes]:
+        key = crypto.new_key()
+        wrapped = self._ring.wrap_record_key(kind_ix, rid, version, key)
+        envelope = _pack_envelope(kind, data, terms, blobs, compress)
+        return wrapped, crypto.seal(key, envelope, self._ring.record_aad(kind_ix, rid, version))
+
+    def _index(self, kind: str, rid: bytes, terms: tuple[Term, ...]) -> None:
+        self._exec("DELETE FROM terms WHERE id=?", (rid,))
+        for label, value in terms:
+            self._exec(
+                "INSERT OR IGNORE INTO terms (term, id) VALUES (?, ?)",
+                (self._ring.term_index(kind, label, value), rid),
+            )
+
+    def put(
+        self,
+        kind: str,
+        data: bytes,
+        *,
+        terms: Iterable[Term] | dict[str, str] | None = None,
+        blobs: Iterable[BlobRef] = (),
+        compress: bool = False,
+    ) -> str:
+        """Store a new record; return its id (32 hex digits)."""
+        rid = crypto.random_bytes(16)
+        kix = self._ring.kind_index(kind)
+        norm = _normalize_terms(terms)
+        wrapped, sealed = self._seal(
+            kix, rid, 1, kind, data, terms=norm, blobs=tuple(blobs), compress=compress
+        )
+        self._exec(
+            "INSERT INTO records (id, kind, version, rkey, data) VALUES (?, ?, 1, ?, ?)",
+            (rid, kix, wrapped, sealed),
+        )
+        self.state.kinds[kix] = self.state.kinds.get(kix, 0) + 1
+        if norm:
+            self._index(kind, rid, norm)
+        self.state.digest ^= self._ring.record_digest(rid, 1)
+        self._dirty = True
+        return rid.hex()
+
+    def update(
+        self,
+        kind: str,
+        record_id: str | bytes,
+        data: bytes,
+        *,
+        terms: Iterable[Term] | dict[str, str] | None = None,
+        blobs: Iterable[BlobRef] = (),
+        compress: bool = False,
+    ) -> int:
+        """Replace a record's content with a new version (fresh key); return the version."""
+        rid = _rid(record_id)
+        kix = self._ring.kind_index(kind)
+        row = self._exec("SELECT kind, version FROM records WHERE id=?", (rid,)).fetchone()
+        if row is None or row[0] != kix:
+            raise RecordNotFound(kind)
+        old = int(row[1])
+        new = old + 1
+        norm = _normalize_terms(terms)
+        wrapped, sealed = self._seal(
+            kix, rid, new, kind, data, terms=norm, blobs=tuple(blobs), compress=compress
+        )
+        self._exec(
+            "UPDATE records SET version=?, rkey=?, data=? WHERE id=?", (new, wrapped, sealed, rid)
+        )
+        self._index(kind, rid, norm)
+        self.state.digest ^= self._ring.record_digest(rid, old) ^ self._ring.record_digest(rid, new)
+        self._dirty = True
+        return new
+
+    def delete(self, kind: str, record_id: str | bytes, *, with_blobs: bool = True) -> None:
+        """Delete a record, its lookup terms and (by default) the blobs it references."""
+        rid = _rid(record_id)
+        rows = self._exec(f"SELECT {Store._COLS} FROM records WHERE id=?", (rid,)).fetchall()
+        if not rows:
+            raise RecordNotFound(kind)
+        rec = self.store._decrypt(kind, rows[0])
+        if with_blobs:
+            for ref in rec.blobs:
+                self.delete_blob(ref)
+        self._exec("DELETE FROM records WHERE id=?", (rid,))
+        self._exec("DELETE FROM terms WHERE id=?", (rid,))
+        self.state.digest ^= self._ring.record_digest(rid, rec.version)
+        kix = rows[0][1]
+        self.state.kinds[kix] = self.state.kinds.get(kix, 0) - 1
+        self._dirty = True
+
+    def write_blob(
+        self,
+        source: BinaryIO | Iterable[bytes],
+        progress: ProgressCallback | None = None,
+        total: int | None = None,
+    ) -> BlobRef:
+        """Stream a blob into sealed 64 KiB chunks; memory stays constant whatever its size.
+
+        The blob's file is on disk when this returns; it belongs to the vault once the
+        transaction commits (on rollback it is removed).
+        """
+        blob_id = crypto.random_bytes(16)
+        key = crypto.new_key()
+        self._created.append(blob_id)
+        chunks, size, sha = self.store.blobs.write(
+            blob_id, key, self._ring.blob_aad(blob_id), source, progress=progress, total=total
+        )
+        self._exec("INSERT INTO blobs (id, chunks, size) VALUES (?, ?, ?)", (blob_id, chunks, size))
+        self._dirty = True
+        return BlobRef(blob_id, key, chunks, size, sha)
+
+    def delete_blob(self, ref: BlobRef) -> None:
+        """Forget a blob: its row now, its file (zeroed, then unlinked) after the commit."""
+        self._exec("DELETE FROM blobs WHERE id=?", (ref.id,))
+        self._exec("INSERT OR IGNORE INTO doomed (id) VALUES (?)", (ref.id,))
+        self._doomed.append(ref.id)
+        self._dirty = True
+
+    def audit(self, action: str, **details: Any) -> None:
+        """Append an audit entry (ids and counts only, never plaintext)."""
+        seq = self.state.audit_count + 1
+        sealed, head = audit.seal_entry(self._ring, seq, self.state.audit_head, action, details)
+        self._exec("INSERT INTO audit (seq, data) VALUES (?, ?)", (seq, sealed))
+        self.state.audit_count, self.state.audit_head = seq, head
+        self._dirty = True
+
+    def wipe_all(self) -> int:
+        """Delete every record, lookup term and blob chunk (the audit log stays)."""
+        (n,) = self._exec("SELECT count(*) FROM records").fetchone()
+        self._doomed.extend(
+            b for (b,) in self._exec("SELECT id FROM blobs").fetchall() if _is_id(b)
+        )
+        self._exec("INSERT OR IGNORE INTO doomed (id) SELECT id FROM blobs")
+        for table in ("records", "terms", "blobs"):
+            self._exec(f"DELETE FROM {table}")
+        self.state.digest = 0
+        self.state.kinds.clear()
+        self._dirty = True
+        return int(n)
+
+    def rotate_epoch(self) -> int:
+        """Replace the epoch key: re-wrap every surviving record key under a new one.
+
+        The old epoch key exists only in memory from here on and in the header row this
+        overwrites (zeroed by secure_delete), so record keys wrapped under it, in this file or
+        any older copy, can no longer be unwrapped with the vault's current keys.
+        """
+        ring = self._ring
+        new_no, new_key = ring.epoch_no + 1, crypto.new_key()
+        updates = []
+        rows = self._exec("SELECT id, kind, version, rkey FROM records").fetchall()
+        for rid, kix, version, rkey in rows:
+            try:
+                key = ring.unwrap_record_key(kix, rid, version, rkey)
+            except CryptoFailure:
+                raise TamperedRecord("a record key, while rotating the epoch") from None
+            updates.append(
+                (ring.wrap_record_key(kix, rid, version, key, epoch=(new_no, new_key)), rid)
+            )
+        self._conn.executemany("UPDATE records SET rkey=? WHERE id=?", updates)
+        self.set_meta("epoch", ring.wrap_epoch(new_no, new_key))
+        self.set_meta("epoch_no", str(new_no))
+        ring.epoch_no, ring.epoch_key = new_no, new_key
+        self.state.epoch_no = new_no
+        self._dirty = True
+        return new_no
+
+    def set_meta(self, name: str, value: bytes | str) -> None:
+        """Replace one header row (key material and KDF parameters only)."""
+        self._exec("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))
+
+    def flush(self) -> None:
+        """Seal the updated state into the header; called once at commit."""
+        if self._dirty:
+            self.state.writes += 1
+            self._exec(
+                "UPDATE meta SET value=? WHERE name='state'", (seal_state(self._ring, self.state),)
+            )
+            self._dirty = False
+
+
+def _is_id(value: object) -> bool:
+    return type(value) is bytes and len(value) == 16
+
+
+def _well_formed(rid: object, kind_ix: object, version: object) -> bool:
+    """Column types as Coffre writes them (a damaged row can change SQLite's types)."""
+    return (
+        type(rid) is bytes
+        and len(rid) == 16
+        and type(kind_ix) is bytes
+        and type(version) is int
+        and 1 <= version < 1 << 62
+    )
+
+
+def txn_created(txn: Txn | None) -> list[bytes]:
+    return list(txn._created) if txn is not None else []
+
+
+def txn_doomed(txn: Txn | None) -> list[bytes]:
+    return list(txn._doomed) if txn is not None else []

@@ -1,0 +1,259 @@
+"""The vault facade: create, open (unlock), inspect, change the passphrase, check.
+
+A vault is one directory (mode 0700) holding `vault.db` (mode 0600) and SQLite's `-wal` and
+`-shm` companions. Everything about the person lives in the encrypted store; the facade only
+wires the header, the keys and the store together and hands the store to the domain modules.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from vault.core import crypto, keys
+from vault.core.audit import AuditEntry
+from vault.core.blobs import DIR_NAME as BLOBS_DIR
+from vault.core.errors import (
+    DamagedDatabase,
+    InvalidParameter,
+    VaultBusy,
+    VaultExists,
+    VaultNotFound,
+)
+from vault.core.keys import KeyRing, WrappedRoot
+from vault.core.progress import ProgressCallback
+from vault.core.store import (
+    DB_NAME,
+    FORMAT_VERSION,
+    SCHEMA,
+    Problem,
+    Store,
+    VaultState,
+    check_format,
+    connect,
+    read_meta,
+    seal_state,
+)
+
+_HEADER_KEYS = ("format", "vault_id", "kdf", "salt", "root", "epoch_no", "epoch", "state")
+
+
+@dataclass(frozen=True)
+class HeaderInfo:
+    """What anyone can read from a vault without the passphrase (and nothing more)."""
+
+    path: Path
+    format: int
+    vault_id: str
+    kdf: crypto.KdfProfile
+
+
+def _profile(name: str) -> crypto.KdfProfile:
+    try:
+        return crypto.PROFILES[name]
+    except KeyError:
+        raise InvalidParameter(
+            f"unknown KDF profile {name!r}; choose one of {', '.join(crypto.PROFILES)}"
+        ) from None
+
+
+def _tighten_modes(path: Path) -> None:
+    """Keep the directory 0700 and every vault file 0600, whatever the umask was."""
+    if stat.S_IMODE(path.stat().st_mode) != 0o700:
+        os.chmod(path, 0o700)
+    for suffix in ("", "-wal", "-shm"):
+        f = path / (DB_NAME + suffix)
+        if f.exists() and stat.S_IMODE(f.stat().st_mode) != 0o600:
+            os.chmod(f, 0o600)
+
+
+def _header(path: Path, meta: dict[str, bytes]) -> tuple[HeaderInfo, WrappedRoot, str]:
+    missing = [k for k in _HEADER_KEYS if k not in meta]
+    if missing:
+        raise VaultNotFound(f"{path} holds an incomplete vault (its creation was interrupted)")
+    try:
+        kdf_json = meta["kdf"].decode("utf-8")
+        profile = crypto.profile_from_header(json.loads(kdf_json))
+        version = int(meta["format"])
+    except (InvalidParameter, ValueError) as exc:  # UnicodeDecodeError is a ValueError
+        raise DamagedDatabase("the header's KDF parameters are invalid") from exc
+    vault_id = meta["vault_id"]
+    if len(vault_id) != 16 or len(meta["salt"]) != crypto.SALT_SIZE:
+        raise DamagedDatabase("the header is damaged")
+    info = HeaderInfo(path, version, vault_id.hex(), profile)
+    return info, WrappedRoot(profile, meta["salt"], meta["root"]), kdf_json
+
+
+class Vault:
+    """An unlocked vault. Use `Vault.create` or `Vault.open`; close it (or use `with`)."""
+
+    def __init__(self, path: Path, store: Store, info: HeaderInfo) -> None:
+        self.path = path
+        self.store = store
+        self.info = info
+
+    # --- lifecycle ---
+
+    @classmethod
+    def create(
+        cls, path: str | os.PathLike[str], passphrase: str | bytes, *, kdf: str = "moderate"
+    ) -> Vault:
+        """Create a new vault in `path` (made 0700) protected by `passphrase`."""
+        path = Path(path)
+        profile = _profile(kdf)
+        crypto.normalize_passphrase(passphrase)  # refuse an empty one before touching disk
+        db = path / DB_NAME
+        if db.exists():
+            raise VaultExists(str(path))
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _tighten_modes(path)
+        vault_id = crypto.random_bytes(16)
+        root = crypto.new_key()
+        wrapped, pkey = keys.wrap_root(vault_id, root, passphrase, profile)
+        ring = KeyRing(vault_id, root, pkey)
+        epoch_key = crypto.new_key()
+        state = VaultState(epoch_no=1)
+        ring.epoch_no, ring.epoch_key = 1, epoch_key
+        conn = connect(db, create=True)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            # DDL is transactional in SQLite: a crash here leaves an empty file, never half a vault.
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            rows: list[tuple[str, bytes | str]] = [
+                ("format", str(FORMAT_VERSION)),
+                ("vault_id", vault_id),
+                ("kdf", wrapped.kdf_json()),
+                ("salt", wrapped.salt),
+                ("root", wrapped.wrapped),
+                ("epoch_no", "1"),
+                ("epoch", ring.wrap_epoch(1, epoch_key)),
+                ("state", seal_state(ring, state)),
+            ]
+            conn.executemany("INSERT INTO meta (name, value) VALUES (?, ?)", rows)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.close()
+            for suffix in ("", "-wal", "-shm"):
+                (path / (DB_NAME + suffix)).unlink(missing_ok=True)
+            raise
+        (path / BLOBS_DIR).mkdir(mode=0o700, exist_ok=True)
+        _tighten_modes(path)
+        info = HeaderInfo(path, FORMAT_VERSION, vault_id.hex(), profile)
+        vault = cls(path, Store(conn, ring, db), info)
+        with vault.store.write() as txn:
+            txn.audit("vault.create", kdf=profile.name, format=FORMAT_VERSION)
+        return vault
+
+    @staticmethod
+    def exists(path: str | os.PathLike[str]) -> bool:
+        return (Path(path) / DB_NAME).is_file()
+
+    @staticmethod
+    def inspect(path: str | os.PathLike[str]) -> HeaderInfo:
+        """Read the plaintext header without unlocking."""
+        path = Path(path)
+        db = path / DB_NAME
+        if not db.is_file():
+            raise VaultNotFound(str(path))
+        conn = connect(db)
+        try:
+            meta = read_meta(conn)
+            return _header(path, meta)[0]
+        finally:
+            conn.close()
+
+    @classmethod
+    def open(
+        cls, path: str | os.PathLike[str], passphrase: str | bytes, *, strict: bool = True
+    ) -> Vault:
+        """Unlock the vault. `strict` (the default) also verifies the record-set digest, so a
+        record removed or rolled back outside Coffre is caught before anything is read."""
+        path = Path(path)
+        db = path / DB_NAME
+        if not db.is_file():
+            raise VaultNotFound(str(path))
+        _tighten_modes(path)
+        conn = connect(db)
+        try:
+            meta = read_meta(conn)
+            if "format" in meta:
+                check_format(meta, conn)
+                meta = read_meta(conn)
+            info, wrapped, kdf_json = _header(path, meta)
+            root, pkey = keys.unwrap_root(meta["vault_id"], passphrase, wrapped, kdf_json)
+            store = Store(conn, KeyRing(meta["vault_id"], root, pkey), db)
+            store.state()
+            if strict:
+                store.verify_records()
+            store.finish_removals()
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            raise VaultBusy from exc
+        except BaseException:
+            conn.close()
+            raise
+        return cls(path, store, info)
+
+    def close(self) -> None:
+        self.store.close()
+        self.store.ring.wipe()
+
+    def __enter__(self) -> Vault:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- operations ---
+
+    def change_passphrase(self, new_passphrase: str | bytes, *, kdf: str | None = None) -> None:
+        """Re-wrap the root and epoch keys under a new passphrase (and optionally KDF profile).
+
+        Only those two keys are re-wrapped, so this takes the same time for any vault size.
+        """
+        profile = _profile(kdf) if kdf else self.info.kdf
+        ring = self.store.ring
+        wrapped, pkey = keys.wrap_root(ring.vault_id, ring.root, new_passphrase, profile)
+        with self.store.write() as txn:
+            txn.set_meta("kdf", wrapped.kdf_json())
+            txn.set_meta("salt", wrapped.salt)
+            txn.set_meta("root", wrapped.wrapped)
+            txn.set_meta("epoch", ring.wrap_epoch(ring.epoch_no, ring.epoch_key, pkey))
+            txn.audit("vault.passwd", kdf=profile.name)
+        ring.passphrase_key = pkey
+        self.info = HeaderInfo(self.path, self.info.format, self.info.vault_id, profile)
+
+    def check(self, progress: ProgressCallback | None = None) -> list[Problem]:
+        """Decrypt and verify every record, blob and audit entry; list the problems."""
+        return self.store.check(progress)
+
+    def audit_log(self) -> list[AuditEntry]:
+        """The verified audit log (raises AuditChainBroken if it does not verify)."""
+        return list(self.store.audit_entries())
+
+    def status(self) -> dict[str, Any]:
+        """A summary for people and scripts: header facts, counts and sizes."""
+        state = self.store.state()
+        return {
+            "path": str(self.path),
+            "format": self.info.format,
+            "vault_id": self.info.vault_id,
+            "kdf": self.info.kdf.name,
+            "epoch": state.epoch_no,
+            "writes": state.writes,
+            "counts": self.store.counts(),
+            "files": self.store.sizes(),
+        }

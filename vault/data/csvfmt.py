@@ -1,0 +1,400 @@
+"""The documented long CSV format for quantified-self data (docs/formats.md), both ways.
+
+One sample per row, header first::
+
+    start,end,metric,value,unit,source
+    2024-03-01T10:00:00+01:00,2024-03-01T10:10:00+01:00,steps,812,{steps},iPhone
+
+`start` and `end` are ISO 8601 date-times with a UTC offset (`end` may be empty for an
+instant); `metric` is a registry id (`steps`, `heart_rate`...), an Apple Health, Google Fit,
+Fitbit or Garmin identifier the registry knows, or anything else, kept as `x:<name>`;
+`value` is a number (for `sleep`, a stage name or code); `unit` is a UCUM unit the metric
+knows (empty means the canonical unit); `source` names the app or device. An optional
+`device` column may follow. A bad row stops the import with its line and column, and the
+vault is left as it was.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Final, Protocol
+
+from vault.core.errors import InvalidParameter, MalformedInput
+from vault.core.progress import Progress, ProgressCallback
+from vault.data import metrics, query, render
+from vault.data.ingest import MAX_MS, MIN_MS
+from vault.data.model import (
+    SLEEP_STAGE_NAMES,
+    SLEEP_STAGES,
+    UNKNOWN_PREFIX,
+    ImportSummary,
+    Sample,
+)
+
+if TYPE_CHECKING:
+    from vault.core.vault import Vault
+    from vault.data import chunks
+
+COLUMNS: Final = ("start", "end", "metric", "value", "unit", "source")
+OPTIONAL: Final = ("device",)
+AGGREGATE_COLUMNS: Final = ("start", "end", "metric", "count", "sum", "min", "avg", "max", "unit")
+
+
+class TextSink(Protocol):
+    """Anything text can be written to (an open file, sys.stdout, io.StringIO)."""
+
+    def write(self, s: str, /) -> Any: ...
+
+
+# --- import ----------------------------------------------------------------------------------
+
+
+def resolve_metric(name: str) -> str:
+    """The registry id for a CSV metric name, or `x:<name>` when the registry lacks it."""
+    if name in metrics.METRICS or name.startswith(UNKNOWN_PREFIX):
+        return name
+    for system in metrics.SYSTEMS:
+        found = metrics.lookup(system, name)
+        if found is not None:
+            return found.id
+    return UNKNOWN_PREFIX + name
+
+
+def _instant(text: str) -> tuple[int, int]:
+    """UTC ms and offset in minutes of an ISO 8601 date-time that carries an offset."""
+    parsed = dt.datetime.fromisoformat(text)
+    offset = parsed.utcoffset()
+    if offset is None:
+        raise ValueError("no UTC offset")
+    return round(parsed.timestamp() * 1000), int(offset.total_seconds() // 60)
+
+
+class _RowError(Exception):
+    def __init__(self, column: str, problem: str) -> None:
+        self.column, self.problem = column, problem
+
+
+def parse_rows(lines: Iterable[str], name: str = "CSV") -> Iterator[tuple[int, Sample]]:
+    """Parse the long format; yield (line number, sample). Raises MalformedInput naming the
+    line and column of the first bad row."""
+    reader = csv.reader(lines)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise MalformedInput(f"{name}: the file is empty (expected a header line)") from None
+    except csv.Error as exc:
+        raise MalformedInput(f"{name}: line 1: {exc}") from None
+    header = [h.strip().lstrip("\ufeff") for h in header]
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        raise MalformedInput(f"{name}: line 1: missing column(s) {', '.join(missing)}")
+    unknown = [c for c in header if c not in COLUMNS + OPTIONAL]
+    if unknown:
+        raise MalformedInput(f"{name}: line 1: unknown column(s) {', '.join(unknown)}")
+    pos = {c: header.index(c) for c in header}
+    dev_pos = pos.get("device")
+    metric_cache: dict[str, str] = {}
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise MalformedInput(f"{name}: line {reader.line_num}: {exc}") from None
+        line = reader.line_num
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue
+        if len(row) != len(header):
+            raise MalformedInput(
+                f"{name}: line {line}: {len(row)} fields, the header has {len(header)}"
+            )
+        try:
+            yield line, _sample(row, pos, dev_pos, metric_cache)
+        except _RowError as exc:
+            col = pos[exc.column] + 1
+            raise MalformedInput(
+                f"{name}: line {line}, column {col} ({exc.column}): {exc.problem}"
+            ) from None
+
+
+def _sample(
+    row: list[str], pos: dict[str, int], dev_pos: int | None, cache: dict[str, str]
+) -> Sample:
+    raw_metric = row[pos["metric"]].strip()
+    if not raw_metric:
+        raise _RowError("metric", "empty")
+    metric = cache.get(raw_metric)
+    if metric is None:
+        metric = cache[raw_metric] = resolve_metric(raw_metric)
+    try:
+        start, offset = _instant(row[pos["start"]].strip())
+    except ValueError:
+        raise _RowError("start", "not an ISO 8601 date-time with a UTC offset") from None
+    if not MIN_MS <= start < MAX_MS:
+        raise _RowError("start", "outside the years 1900 to 2199")
+    end_text = row[pos["end"]].strip()
+    if end_text:
+        try:
+            end, _ = _instant(end_text)
+        except ValueError:
+            raise _RowError("end", "not an ISO 8601 date-time with a UTC offset") from None
+        if end < start:
+            raise _RowError("end", "before start")
+        if end >= MAX_MS:
+            raise _RowError("end", "outside the years 1900 to 2199")
+    else:
+        end = start
+    unit = row[pos["unit"]].strip()
+    text = row[pos["value"]].strip()
+    if metric == "sleep" and text in SLEEP_STAGES:
+        value = float(SLEEP_STAGES[text])
+    else:
+        try:
+            value = float(text)
+        except ValueError:
+            raise _RowError("value", "not a number") from None
+        if not math.isfinite(value):
+            raise _RowError("value", "not a finite number")
+        if metric == "sleep" and int(value) not in SLEEP_STAGE_NAMES:
+            raise _RowError("value", "not a sleep stage")
+    if not metric.startswith(UNKNOWN_PREFIX):
+        m = metrics.get(metric)
+        if metric == "sleep" or m.aggregation == "category":
+            unit = ""
+        elif unit and unit != m.unit and unit not in m.conversions:
+            raise _RowError("unit", f"{unit!r} is not a unit of {metric}")
+    device = row[dev_pos].strip() if dev_pos is not None else ""
+    return Sample(metric, start, end, value, unit, row[pos["source"]].strip(), device, offset)
+
+
+def import_csv(
+    vault: Vault,
+    persona_id: str,
+    path: str | Path,
+    *,
+    progress: ProgressCallback | None = None,
+) -> ImportSummary:
+    """Import a long-format CSV file in one transaction; raises MalformedInput on a bad row
+    (the vault is then unchanged)."""
+    from vault.data.ingest import QSWriter
+
+    path = Path(path)
+    try:
+        total = path.stat().st_size
+        raw = path.open("rb")
+    except OSError as exc:
+        raise InvalidParameter(f"{path.name}: {exc.strerror or 'cannot be read'}") from None
+    report = Progress("read", progress)
+    report.start(total)
+    handle = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+    with handle, QSWriter(vault, persona_id) as writer:
+        try:
+            done = 0
+            for i, (_, sample) in enumerate(parse_rows(handle, path.name)):
+                writer.add(sample)
+                if i % 2048 == 2047:
+                    now = raw.tell()
+                    report.advance(now - done)
+                    done = now
+        except UnicodeDecodeError:
+            raise MalformedInput(f"{path.name}: not UTF-8 text") from None
+        report.advance(total - done)
+    report.finish()
+    return writer.summary
+
+
+def import_csv_text(vault: Vault, persona_id: str, text: str) -> ImportSummary:
+    """Import long-format CSV given as a string (one transaction)."""
+    from vault.data.ingest import QSWriter
+
+    with QSWriter(vault, persona_id) as writer:
+        for _, sample in parse_rows(io.StringIO(text)):
+            writer.add(sample)
+    return writer.summary
+
+
+# --- export ----------------------------------------------------------------------------------
+
+
+def number(v: float) -> str:
+    """A value as CSV text: shortest exact form, no trailing `.0` on whole numbers."""
+    r = repr(float(v))
+    return r[:-2] if r.endswith(".0") else r
+
+
+def csv_rows(
+    vault: Vault,
+    persona_id: str,
+    metric: str,
+    start: int | None = None,
+    end: int | None = None,
+    *,
+    include_sources: bool = True,
+) -> Iterator[list[str]]:
+    """Raw samples as long-format rows (header first), streamed day by day."""
+    yield [*COLUMNS, "device"]
+    for s in query.samples(vault, persona_id, metric, start, end):
+        if metric == "sleep":
+            value, unit = SLEEP_STAGE_NAMES.get(int(s.value), number(s.value)), ""
+        else:
+            value, unit = number(s.value), s.unit
+        yield [
+            query.iso(s.start, s.offset_min),
+            query.iso(s.end, s.offset_min),
+            metric,
+            value,
+            unit,
+            s.source if include_sources else "",
+            s.device if include_sources else "",
+        ]
+
+
+def _csv_line(row: list[str]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(row)
+    return buf.getvalue()
+
+
+def csv_field(text: str) -> str:
+    """One field as csv.writer writes it in a row of several (quoted only when needed)."""
+    return _csv_line([text, ""])[:-2]
+
+
+def _sleep_value(v: float) -> str:
+    return SLEEP_STAGE_NAMES.get(int(v), number(v))
+
+
+def csv_header() -> str:
+    """The header line of raw long-format output (with the optional device column)."""
+    return _csv_line([*COLUMNS, "device"])
+
+
+def _raw_format(metric: str, cols: chunks.Columns, include_sources: bool) -> str:
+    """The %-format of one line: start, end, value, then source and device when kept."""
+    unit = "" if metric == "sleep" else csv_field(cols.unit)
+    head = "%s,%s," + csv_field(metric).replace("%", "%%") + ",%s," + unit.replace("%", "%%")
+    return head + (",%s,%s\n" if include_sources else ",,\n")
+
+
+@dataclass(frozen=True)
+class RawCsv:
+    """Raw samples ready to render as long-format lines, in slices, or to measure without
+    rendering: each distinct value and string is formatted once for all the rows."""
+
+    cols: chunks.Columns
+    line: str  # %-format of a line
+    values: list[str]  # the text of each distinct value
+    value_of: Any  # per row, the index of its value's text
+    strings: list[str] | None  # each string-table entry as a CSV field; None: no sources
+
+    @classmethod
+    def of(cls, metric: str, cols: chunks.Columns, *, include_sources: bool = True) -> RawCsv:
+        fmt = _sleep_value if metric == "sleep" else number
+        values, value_of = render.distinct_values(cols.value, fmt, {})
+        strings = [csv_field(s) for s in cols.strings] if include_sources else None
+        return cls(cols, _raw_format(metric, cols, include_sources), values, value_of, strings)
+
+    def render(self, a: int, b: int) -> list[str]:
+        """The lines of rows a to b (exclusive)."""
+        cols = self.cols
+        if b <= a or a >= len(cols):
+            return []
+        start, end, offset = cols.start[a:b], cols.end[a:b], cols.offset[a:b]
+        fields = [
+            render.iso_instants(start, offset),
+            render.iso_instants(end, offset),
+            render.pick(self.values, self.value_of[a:b]),
+        ]
+        if self.strings is not None:
+            fields.append(render.pick(self.strings, cols.source[a:b]))
+            fields.append(render.pick(self.strings, cols.device[a:b]))
+        line = self.line
+        return [line % row for row in zip(*fields, strict=True)]
+
+    def size(self) -> int:
+        """The UTF-8 size of all the lines, computed from the columns alone."""
+        cols = self.cols
+        if not len(cols):
+            return 0
+        slots = 5 if self.strings is not None else 3
+        total = len((self.line % (("",) * slots)).encode("utf-8")) * len(cols)
+        total += int(render.iso_lengths(cols.start).sum() + render.iso_lengths(cols.end).sum())
+        total += int(render.utf8_lengths(self.values)[self.value_of].sum())
+        if self.strings is not None:
+            sizes = render.utf8_lengths(self.strings)
+            total += int(sizes[cols.source].sum() + sizes[cols.device].sum())
+        return total
+
+
+def raw_lines(metric: str, cols: chunks.Columns, *, include_sources: bool = True) -> list[str]:
+    """The long-format lines of raw samples, exactly as `csv_rows` and `write_rows` write
+    them, rendered a whole column at a time."""
+    return RawCsv.of(metric, cols, include_sources=include_sources).render(0, len(cols))
+
+
+def raw_size(metric: str, cols: chunks.Columns, *, include_sources: bool = True) -> int:
+    """The UTF-8 size of `raw_lines(...)` joined, without rendering the lines."""
+    return RawCsv.of(metric, cols, include_sources=include_sources).size()
+
+
+def aggregate_rows(
+    buckets: Sequence[query.Bucket], metric: str, *, header: bool = True
+) -> Iterator[list[str]]:
+    """Aggregates as rows of start,end,metric,count,sum,min,avg,max,unit."""
+    if header:
+        yield list(AGGREGATE_COLUMNS)
+    for b in buckets:
+        yield [
+            query.iso(b.start, b.offset_min),
+            query.iso(b.end, b.offset_min),
+            metric,
+            str(b.count),
+            number(b.sum),
+            number(b.min),
+            number(b.avg),
+            number(b.max),
+            b.unit,
+        ]
+
+
+def write_rows(rows: Iterable[list[str]], out: TextSink | IO[str]) -> int:
+    """Write rows as CSV to a text sink; return the number of data rows."""
+    writer = csv.writer(out, lineterminator="\n")
+    n = -1
+    for row in rows:
+        writer.writerow(row)
+        n += 1
+    return max(n, 0)
+
+
+def export_csv(  # noqa: PLR0917  (the positional signature bundles call)
+    vault: Vault,
+    persona_id: str,
+    metric: str,
+    start: int | None,
+    end: int | None,
+    granularity: str,
+    out: TextSink | IO[str],
+    *,
+    tz: str = "UTC",
+    include_sources: bool = True,
+) -> int:
+    """Write a metric as CSV: raw samples in the long format (granularity "raw") or
+    per-period aggregates (hour, day, week, month). Returns the number of rows.
+    `include_sources=False` leaves the source and device columns empty."""
+    if granularity == "raw":
+        query.check_metric(metric)
+        out.write(csv_header())
+        n = 0
+        for cols in query.iter_columns(vault, persona_id, metric, start, end):
+            out.write("".join(raw_lines(metric, cols, include_sources=include_sources)))
+            n += len(cols)
+        return n
+    buckets = query.aggregate(vault, persona_id, metric, granularity, start=start, end=end, tz=tz)
+    return write_rows(aggregate_rows(buckets, metric), out)

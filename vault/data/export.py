@@ -1,0 +1,643 @@
+"""Standard exports of quantified-self data: FHIR R4 Observations and IEEE 1752.1 / Open mHealth.
+
+Both stream: observations and data points are written one at a time to a text sink, never
+held all in memory. `granularity` is "raw" (one per sample) or hour, day, week, month (one
+per period, totals under the source priority, see vault/qs/query.py).
+
+FHIR: a Bundle of type `collection` of Observations with LOINC codes (plus a Coffre coding
+for every metric), UCUM units, `effectivePeriod` for intervals and `effectiveDateTime` for
+instants. Open mHealth: a JSON array of data points (header + body); steps use the IEEE
+1752.1 physical-activity schema (Open mHealth step-count 3.0 is deprecated in its favour).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any, Final
+
+from vault.core.errors import InvalidParameter
+from vault.data import chunks, metrics, query, render
+from vault.data.csvfmt import RawCsv, TextSink, csv_header, export_csv
+from vault.data.model import SLEEP_STAGE_NAMES, SLEEP_STAGES, UNKNOWN_PREFIX, Sample
+
+if TYPE_CHECKING:
+    from vault.core.vault import Vault
+
+GRANULARITIES: Final = ("raw", "hour", "day", "week", "month")
+LOINC: Final = "http://loinc.org"
+UCUM: Final = "http://unitsofmeasure.org"
+COFFRE_METRICS: Final = "urn:coffre:qs-metric"
+OBS_CATEGORY: Final = "http://terminology.hl7.org/CodeSystem/observation-category"
+_VITAL_SIGNS: Final = frozenset(
+    {
+        "heart_rate",
+        "resting_heart_rate",
+        "respiratory_rate",
+        "blood_oxygen",
+        "body_mass",
+        "height",
+        "body_mass_index",
+        "body_temperature",
+        "blood_pressure_systolic",
+        "blood_pressure_diastolic",
+    }
+)
+_ASLEEP: Final = frozenset(SLEEP_STAGES[s] for s in query.ASLEEP_STAGES)
+
+
+def _check_granularity(granularity: str) -> None:
+    if granularity not in GRANULARITIES:
+        raise InvalidParameter(f"granularity must be one of {', '.join(GRANULARITIES)}")
+
+
+def _new_id() -> str:
+    """A random UUID for an exported item: ids derived from the data would let two
+    recipients of the same samples match them up beyond what the data itself shows."""
+    return str(uuid.uuid4())
+
+
+@dataclass(frozen=True)
+class _Point:
+    """One exported value: a sample, or a period's aggregate."""
+
+    start: int
+    end: int
+    offset_min: int
+    value: float
+    unit: str
+    source: str
+    count: int = 1
+    stages: dict[str, float] | None = None
+    statistic: str | None = None  # None for a raw sample; "sum" or "average" for a period
+
+
+def _points(  # noqa: PLR0917
+    vault: Vault,
+    persona_id: str,
+    metric: str,
+    start: int | None,
+    end: int | None,
+    granularity: str,
+    tz: str,
+    include_sources: bool = True,
+) -> Iterator[_Point]:
+    _check_granularity(granularity)
+    query.check_metric(metric)
+    kind = "rate" if metric.startswith(UNKNOWN_PREFIX) else metrics.get(metric).aggregation
+    if granularity == "raw":
+        for s in query.samples(vault, persona_id, metric, start, end):
+            yield _sample_point(s) if include_sources else _sample_point(s, anonymous=True)
+        return
+    for b in query.aggregate(vault, persona_id, metric, granularity, start=start, end=end, tz=tz):
+        stat = "average" if kind == "rate" else "sum"
+        value = b.avg if kind == "rate" else b.sum
+        yield _Point(b.start, b.end, b.offset_min, value, b.unit, "", b.count, b.stages, stat)
+
+
+def _sample_point(s: Sample, *, anonymous: bool = False) -> _Point:
+    return _Point(s.start, s.end, s.offset_min, s.value, s.unit, "" if anonymous else s.source)
+
+
+class _JsonArrayWriter:
+    """Writes a JSON array item by item."""
+
+    def __init__(self, out: TextSink | IO[str], prefix: str, suffix: str) -> None:
+        self.out, self.suffix, self.n = out, suffix, 0
+        out.write(prefix)
+
+    def add(self, item: dict[str, Any]) -> None:
+        self.out.write(("\n" if not self.n else ",\n") + json.dumps(item, ensure_ascii=False))
+        self.n += 1
+
+    def add_texts(self, texts: list[str]) -> None:
+        """Add items already rendered as JSON text (one write for all of them)."""
+        if texts:
+            self.out.write(("\n" if not self.n else ",\n") + ",\n".join(texts))
+            self.n += len(texts)
+
+    def close(self) -> int:
+        self.out.write(("\n" if self.n else "") + self.suffix)
+        return self.n
+
+
+# --- FHIR R4 ---------------------------------------------------------------------------------
+
+
+def _quantity(value: float, unit: str) -> dict[str, Any]:
+    q: dict[str, Any] = {"value": round(value, 6), "unit": unit}
+    if unit:
+        q.update(system=UCUM, code=unit)
+    return q
+
+
+def _code(metric: str) -> dict[str, Any]:
+    m = metrics.METRICS.get(metric)
+    coding = []
+    if m is not None and m.loinc:
+        coding.append({"system": LOINC, "code": m.loinc, "display": m.name})
+    coding.append({"system": COFFRE_METRICS, "code": metric})
+    return {"coding": coding, "text": m.name if m else metric}
+
+
+def observation(metric: str, p: _Point, subject: str | None = None) -> dict[str, Any]:
+    """One FHIR R4 Observation for a sample or a period."""
+    category = "vital-signs" if metric in _VITAL_SIGNS else "activity"
+    obs: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": _new_id(),
+        "status": "final",
+        "category": [{"coding": [{"system": OBS_CATEGORY, "code": category}]}],
+        "code": _code(metric),
+    }
+    if subject:
+        obs["subject"] = {"reference": subject}
+    if p.start == p.end:
+        obs["effectiveDateTime"] = query.iso(p.start, p.offset_min)
+    else:
+        obs["effectivePeriod"] = {
+            "start": query.iso(p.start, p.offset_min),
+            "end": query.iso(p.end, p.offset_min),
+        }
+    if metric == "sleep" and p.statistic is None:
+        obs["valueCodeableConcept"] = {"text": SLEEP_STAGE_NAMES.get(int(p.value), "unknown")}
+        minutes = (p.end - p.start) / 60_000
+        obs["component"] = [
+            {"code": {"text": "duration"}, "valueQuantity": _quantity(minutes, "min")}
+        ]
+    else:
+        obs["valueQuantity"] = _quantity(p.value, p.unit)
+    if p.stages:
+        obs["component"] = [
+            {"code": {"text": f"sleep stage: {stage}"}, "valueQuantity": _quantity(v, "min")}
+            for stage, v in p.stages.items()
+        ]
+    if p.source:
+        obs["device"] = {"display": p.source}
+    if p.statistic is not None:
+        obs["note"] = [{"text": f"{p.statistic} of {p.count} samples"}]
+    return obs
+
+
+def export_fhir(  # noqa: PLR0917  (the positional signature bundles call)
+    vault: Vault,
+    persona_id: str,
+    metric: str,
+    start: int | None,
+    end: int | None,
+    granularity: str,
+    out: TextSink | IO[str],
+    *,
+    tz: str = "UTC",
+    subject: str | None = None,
+    include_sources: bool = True,
+) -> int:
+    """Write a FHIR R4 Bundle (type collection) of Observations; return how many.
+
+    `subject` becomes each Observation's subject reference; `include_sources=False` leaves
+    out source names (which often carry a person's name, as in "Ana's iPhone").
+    """
+    _check_granularity(granularity)
+    query.check_metric(metric)  # validate the arguments before writing anything
+    bundle_id = _new_id()
+    prefix = (
+        '{"resourceType": "Bundle", "id": "' + bundle_id + '", "type": "collection", '
+        '"timestamp": "' + dt.datetime.now(dt.UTC).isoformat(timespec="seconds") + '", "entry": ['
+    )
+    writer = _JsonArrayWriter(out, prefix, "]}\n")
+    if granularity == "raw":
+        fhir = _RawFormat(metric, "fhir", subject=subject)
+        for cols in query.iter_columns(vault, persona_id, metric, start, end):
+            writer.add_texts(fhir.render(cols, include_sources))
+        return writer.close()
+    points = _points(vault, persona_id, metric, start, end, granularity, tz, include_sources)
+    first = next(points, None)
+    if first is not None:
+        for p in _chain(first, points):
+            obs = observation(metric, p, subject)
+            writer.add({"fullUrl": f"urn:uuid:{obs['id']}", "resource": obs})
+    return writer.close()
+
+
+def _chain(first: _Point, rest: Iterator[_Point]) -> Iterator[_Point]:
+    yield first
+    yield from rest
+
+
+# --- IEEE 1752.1 / Open mHealth --------------------------------------------------------------
+
+# metric -> (namespace, schema name, version, body property, unit as the schema spells it)
+OMH_SCHEMAS: Final[dict[str, tuple[str, str, str, str, str]]] = {
+    "steps": ("ieee", "physical-activity", "1.0", "base_movement_quantity", "steps"),
+    "heart_rate": ("omh", "heart-rate", "2.0", "heart_rate", "beats/min"),
+    "body_mass": ("omh", "body-weight", "3.0", "body_weight", "kg"),
+    "sleep": ("omh", "sleep-episode", "1.1", "total_sleep_time", "min"),
+    "active_energy": ("omh", "calories-burned", "2.0", "kcal_burned", "kcal"),
+    "height": ("omh", "body-height", "1.0", "body_height", "cm"),
+    "body_fat": ("omh", "body-fat-percentage", "1.0", "body_fat_percentage", "%"),
+    "blood_oxygen": ("omh", "oxygen-saturation", "2.0", "oxygen_saturation", "%"),
+    "respiratory_rate": ("omh", "respiratory-rate", "2.0", "respiratory_rate", "breaths/min"),
+    "body_mass_index": ("omh", "body-mass-index", "1.0", "body_mass_index", "kg/m^2"),
+    "body_temperature": ("omh", "body-temperature", "3.0", "body_temperature", "C"),
+    "blood_glucose": ("omh", "blood-glucose", "3.0", "blood_glucose", "mg/dL"),
+}
+
+
+def _time_frame(p: _Point) -> dict[str, Any]:
+    if p.start == p.end:
+        return {"date_time": query.iso(p.start, p.offset_min)}
+    return {
+        "time_interval": {
+            "start_date_time": query.iso(p.start, p.offset_min),
+            "end_date_time": query.iso(p.end, p.offset_min),
+        }
+    }
+
+
+def omh_body(metric: str, p: _Point) -> dict[str, Any]:
+    """The body of an Open mHealth / IEEE 1752.1 data point for one sample or period."""
+    _, name, _, prop, unit = OMH_SCHEMAS[metric]
+    body: dict[str, Any] = {}
+    if name == "physical-activity":
+        body["activity_name"] = "walking"
+        body[prop] = {"value": round(p.value, 6), "unit": unit}
+        if p.start == p.end:  # steps need an interval; an instant becomes a 0-length one
+            body["effective_time_frame"] = {
+                "time_interval": {
+                    "start_date_time": query.iso(p.start, p.offset_min),
+                    "end_date_time": query.iso(p.end, p.offset_min),
+                }
+            }
+        else:
+            body["effective_time_frame"] = _time_frame(p)
+    elif name == "sleep-episode":
+        body["effective_time_frame"] = {
+            "time_interval": {
+                "start_date_time": query.iso(p.start, p.offset_min),
+                "end_date_time": query.iso(p.end, p.offset_min),
+            }
+        }
+        if p.statistic is None:
+            minutes = (p.end - p.start) / 60_000
+            if int(p.value) in _ASLEEP:
+                body["total_sleep_time"] = {"value": round(minutes, 3), "unit": "min"}
+            elif int(p.value) == SLEEP_STAGES["awake"]:
+                body["wake_after_sleep_onset"] = {"value": round(minutes, 3), "unit": "min"}
+        else:
+            body["total_sleep_time"] = {"value": round(p.value, 3), "unit": "min"}
+            awake = (p.stages or {}).get("awake")
+            if awake:
+                body["wake_after_sleep_onset"] = {"value": round(awake, 3), "unit": "min"}
+    else:
+        body[prop] = {"value": round(p.value, 6), "unit": unit}
+        body["effective_time_frame"] = _time_frame(p)
+        if p.statistic is not None:
+            body["descriptive_statistic"] = p.statistic
+    return body
+
+
+def data_point(metric: str, p: _Point, created: str) -> dict[str, Any]:
+    """A complete Open mHealth data point (header and body)."""
+    ns, name, version, _, _ = OMH_SCHEMAS[metric]
+    header: dict[str, Any] = {
+        "id": _new_id(),
+        "creation_date_time": created,
+        "schema_id": {"namespace": ns, "name": name, "version": version},
+    }
+    if p.source:
+        header["acquisition_provenance"] = {"source_name": p.source}
+    return {"header": header, "body": omh_body(metric, p)}
+
+
+def export_omh(  # noqa: PLR0917  (the positional signature bundles call)
+    vault: Vault,
+    persona_id: str,
+    metric: str,
+    start: int | None,
+    end: int | None,
+    granularity: str,
+    out: TextSink | IO[str],
+    *,
+    tz: str = "UTC",
+    include_sources: bool = True,
+) -> int:
+    """Write a JSON array of Open mHealth / IEEE 1752.1 data points; return how many.
+
+    InvalidParameter for a metric no Open mHealth or IEEE schema describes;
+    `include_sources=False` leaves out source names.
+    """
+    if metric not in OMH_SCHEMAS:
+        raise InvalidParameter(
+            f"no Open mHealth schema for {metric}; these have one: {', '.join(OMH_SCHEMAS)}"
+        )
+    _check_granularity(granularity)
+    query.check_metric(metric)
+    created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    writer = _JsonArrayWriter(out, "[", "]\n")
+    if granularity == "raw":
+        omh = _RawFormat(metric, "omh", created=created)
+        for cols in query.iter_columns(vault, persona_id, metric, start, end):
+            writer.add_texts(omh.render(cols, include_sources))
+        return writer.close()
+    points = _points(vault, persona_id, metric, start, end, granularity, tz, include_sources)
+    first = next(points, None)
+    if first is not None:
+        for p in _chain(first, points):
+            writer.add(data_point(metric, p, created))
+    return writer.close()
+
+
+# --- raw samples in bulk ----------------------------------------------------------------------
+
+# A prototype sample whose fields are easy to find again in the JSON the per-sample code
+# writes for it: that JSON, with those fields turned into slots, is the template of every
+# sample of the same shape (instant or interval, with or without a source, sleep stage).
+_PROTO_START: Final = 946_782_245_000  # 2000-01-02T03:04:05Z
+_PROTO_SPAN: Final = 430_500  # 7.175 minutes
+_PROTO_VALUE: Final = 1234.56789
+_PROTO_SOURCE: Final = "\x02source"
+_MARKS: Final = "\x01\x03\x04\x05\x06\x07\x0e\x0f"  # control characters for slot marks
+_UNKNOWN_STAGE: Final = -1
+ID_LENGTH: Final = 36
+# slots: 0 id, 1 start, 2 end, 3 the number (JSON text), 4 the source (JSON string)
+
+
+def _slotted(doc: Any, mark: str, proto: tuple[str, str, str, float]) -> Any:
+    """`doc` with the prototype's id, instants, number and source replaced by slot marks."""
+    ident, start, end, number = proto
+    if isinstance(doc, dict):
+        return {k: _slotted(v, mark, proto) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [_slotted(v, mark, proto) for v in doc]
+    if isinstance(doc, str):
+        if doc == start:
+            return mark + "1"
+        if doc == end:
+            return mark + "2"
+        if doc == _PROTO_SOURCE:
+            return mark + "4"
+        return doc.replace(ident, mark + "0")
+    if isinstance(doc, float) and doc == number:
+        return mark + "3"
+    return doc
+
+
+@dataclass(frozen=True)
+class _Template:
+    """A %-format of one item's JSON; `order` names the slot each %s takes, `fixed` is the
+    UTF-8 size of everything but the slots."""
+
+    text: str
+    order: tuple[int, ...]
+    fixed: int
+
+    def uses(self, slot: int) -> int:
+        return self.order.count(slot)
+
+
+def _template(doc: Any, ident: str, start: str, end: str, number: float) -> _Template:
+    """The template of `doc`, the JSON of a prototype sample; checked to give back exactly
+    that JSON when filled with the prototype's own values."""
+    plain = json.dumps(doc, ensure_ascii=False)
+    # a mark no text of the item (a unit, a metric name) already holds
+    mark = next(m for m in _MARKS if json.dumps(m)[1:-1] not in plain)
+    escaped = re.escape(json.dumps(mark)[1:-1])
+    slots = re.compile(f'"{escaped}([34])"|{escaped}([012])')
+    text = json.dumps(_slotted(doc, mark, (ident, start, end, number)), ensure_ascii=False)
+    order: list[int] = []
+
+    def slot(m: re.Match[str]) -> str:
+        order.append(int(m.group(1) or m.group(2)))
+        return "\0"
+
+    text = slots.sub(slot, text)
+    fixed = len(text.encode("utf-8")) - len(order)
+    template = _Template(text.replace("%", "%%").replace("\0", "%s"), tuple(order), fixed)
+    values = (ident, start, end, json.dumps(number), json.dumps(_PROTO_SOURCE, ensure_ascii=False))
+    if template.text % tuple(values[k] for k in order) != plain:
+        raise AssertionError("the raw export template does not reproduce its prototype")
+    return template
+
+
+class _RawFormat:
+    """Renders raw samples, a whole chunk of columns at a time, exactly as `observation`
+    (FHIR) or `data_point` (Open mHealth) and json.dumps would, at a fraction of the cost;
+    and tells the UTF-8 size of that text without rendering it."""
+
+    def __init__(
+        self, metric: str, fmt: str, *, subject: str | None = None, created: str = ""
+    ) -> None:
+        self.metric, self.fmt, self.subject, self.created = metric, fmt, subject, created
+        self.sleep = metric == "sleep"
+        # the number a sample shows: its value, or for sleep the minutes it lasted
+        self.digits = 3 if fmt == "omh" and self.sleep else 6
+        self.number = render.json_rounded(self.digits)
+        self._templates: dict[tuple[str, int], _Template] = {}
+
+    def template(self, unit: str, key: int) -> _Template:
+        """The template of samples of one shape: key = instant + 2 * has source + 4 * (stage
+        index + 1) for sleep."""
+        found = self._templates.get((unit, key))
+        if found is not None:
+            return found
+        instant, has_source, stage = key & 1, key & 2, (key >> 2) - 1
+        end = _PROTO_START if instant else _PROTO_START + _PROTO_SPAN
+        value = float(stage if stage != _UNKNOWN_STAGE else 99) if self.sleep else _PROTO_VALUE
+        source = _PROTO_SOURCE if has_source else ""
+        p = _Point(_PROTO_START, end, 0, value, unit, source)
+        doc: dict[str, Any]
+        if self.fmt == "fhir":
+            obs = observation(self.metric, p, self.subject)
+            doc, ident = {"fullUrl": f"urn:uuid:{obs['id']}", "resource": obs}, obs["id"]
+        else:
+            doc = data_point(self.metric, p, self.created)
+            ident = doc["header"]["id"]
+        shown = (end - _PROTO_START) / 60_000 if self.sleep else _PROTO_VALUE
+        number = round(shown, self.digits)
+        found = _template(doc, ident, query.iso(_PROTO_START), query.iso(end), number)
+        self._templates[(unit, key)] = found
+        return found
+
+    def rows(self, cols: chunks.Columns, include_sources: bool) -> _Rows:
+        """What every row needs, computed once for all of `cols`: its template, the text of
+        its number and of its source (each distinct value formatted once)."""
+        import numpy as np
+
+        key = (cols.start == cols.end).astype(np.int64)
+        if include_sources:
+            key += 2 * (cols.source != 0)
+        if self.sleep:
+            codes = cols.value.astype(np.int64)
+            known = np.isin(codes, np.array(sorted(SLEEP_STAGE_NAMES), dtype=np.int64))
+            key += 4 * (np.where(known, codes, _UNKNOWN_STAGE) + 1)
+        distinct, which = np.unique(key, return_inverse=True)
+        templates = [self.template(cols.unit, int(k)) for k in distinct.tolist()]
+        shown = (cols.end - cols.start) / 60_000 if self.sleep else cols.value
+        numbers, number_of = render.distinct_values(shown, self.number, {})
+        sources = [render.json_string(s) for s in cols.strings] if include_sources else None
+        return _Rows(cols, templates, which.reshape(-1), numbers, number_of, sources)
+
+    def render(self, cols: chunks.Columns, include_sources: bool) -> list[str]:
+        """The JSON text of every sample of `cols`, in order."""
+        return self.rows(cols, include_sources).render(0, len(cols))
+
+    def size(self, cols: chunks.Columns, include_sources: bool) -> int:
+        """The UTF-8 size of `render(cols, include_sources)`, items summed (no separators)."""
+        return self.rows(cols, include_sources).size()
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """Columns ready to render as JSON items, in slices, or to measure without rendering."""
+
+    cols: chunks.Columns
+    templates: list[_Template]
+    which: Any  # per row, the index of its template
+    numbers: list[str]  # the JSON text of each distinct number
+    number_of: Any  # per row, the index of its number's text
+    sources: list[str] | None  # the JSON text of each string-table entry; None: no sources
+
+    def render(self, a: int, b: int) -> list[str]:
+        """The JSON text of rows a to b (exclusive)."""
+        import numpy as np
+
+        cols = self.cols
+        b = min(b, len(cols))
+        n = b - a
+        if n <= 0:
+            return []
+        start, end, offset = cols.start[a:b], cols.end[a:b], cols.offset[a:b]
+        starts = render.iso_instants(start, offset)
+        fields = [
+            render.random_uuids(n),
+            starts,
+            starts if bool((start == end).all()) else render.iso_instants(end, offset),
+            render.pick(self.numbers, self.number_of[a:b]),
+            render.pick(self.sources, cols.source[a:b]) if self.sources is not None else [""] * n,
+        ]
+        which = self.which[a:b]
+        if len(self.templates) == 1 or bool((which == which[0]).all()):
+            t = self.templates[int(which[0])]
+            return [t.text % row for row in zip(*(fields[k] for k in t.order), strict=True)]
+        out = np.empty(n, dtype=object)
+        table = [np.array(f, dtype=object) for f in fields]
+        for i, t in enumerate(self.templates):
+            rows = np.flatnonzero(which == i)
+            if rows.shape[0]:
+                columns = (table[k][rows].tolist() for k in t.order)
+                out[rows] = [t.text % row for row in zip(*columns, strict=True)]
+        texts: list[str] = out.tolist()
+        return texts
+
+    def size(self) -> int:
+        """The UTF-8 size of every row's text, computed from the columns alone."""
+        import numpy as np
+
+        cols = self.cols
+        if not len(cols):
+            return 0
+        slot_sizes = [
+            np.full(len(cols), ID_LENGTH, dtype=np.int64),
+            render.iso_lengths(cols.start),
+            render.iso_lengths(cols.end),
+            render.utf8_lengths(self.numbers)[self.number_of],
+            render.utf8_lengths(self.sources)[cols.source]
+            if self.sources is not None
+            else np.zeros(len(cols), dtype=np.int64),
+        ]
+        per_template = np.bincount(self.which, minlength=len(self.templates))
+        total = 0
+        for i, t in enumerate(self.templates):
+            rows = self.which == i
+            total += t.fixed * int(per_template[i])
+            for k in set(t.order):
+                total += t.uses(k) * int(slot_sizes[k][rows].sum())
+        return total
+
+
+SLICE_ROWS: Final = 4096  # rows rendered at a time when a document streams
+
+
+@dataclass(frozen=True)
+class Document:
+    """An exported file of raw samples whose exact size is known before its bytes are made:
+    a tar member can announce its size and then stream, a slice of samples at a time."""
+
+    size: int
+    count: int
+    chunks: Callable[[], Iterator[bytes]]
+
+
+def _json_array_document(
+    cols: chunks.Columns, fmt: _RawFormat, include_sources: bool, prefix: str, suffix: str
+) -> Document:
+    n = len(cols)
+    rows = fmt.rows(cols, include_sources)
+    size = rows.size() + len(prefix.encode()) + len(suffix.encode()) + (2 * n if n else 0)
+
+    def produce() -> Iterator[bytes]:
+        yield prefix.encode("utf-8")
+        head = "\n"
+        for a in range(0, n, SLICE_ROWS):
+            yield (head + ",\n".join(rows.render(a, a + SLICE_ROWS))).encode("utf-8")
+            head = ",\n"
+        yield (("\n" if n else "") + suffix).encode("utf-8")
+
+    return Document(size, n, produce)
+
+
+def fhir_document(
+    cols: chunks.Columns,
+    metric: str,
+    *,
+    subject: str | None = None,
+    include_sources: bool = True,
+) -> Document:
+    """What `export_fhir` writes at raw granularity for the samples in `cols` (as
+    `query.load` returns them), as a Document."""
+    prefix = (
+        '{"resourceType": "Bundle", "id": "' + _new_id() + '", "type": "collection", '
+        '"timestamp": "' + dt.datetime.now(dt.UTC).isoformat(timespec="seconds") + '", "entry": ['
+    )
+    fmt = _RawFormat(metric, "fhir", subject=subject)
+    return _json_array_document(cols, fmt, include_sources, prefix, "]}\n")
+
+
+def omh_document(cols: chunks.Columns, metric: str, *, include_sources: bool = True) -> Document:
+    """What `export_omh` writes at raw granularity for the samples in `cols`, as a Document."""
+    if metric not in OMH_SCHEMAS:
+        raise InvalidParameter(f"no Open mHealth schema for {metric}")
+    created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    fmt = _RawFormat(metric, "omh", created=created)
+    return _json_array_document(cols, fmt, include_sources, "[", "]\n")
+
+
+def csv_document(cols: chunks.Columns, metric: str, *, include_sources: bool = True) -> Document:
+    """What `export_csv` writes at raw granularity for the samples in `cols`, as a Document."""
+    header = csv_header()
+    lines = RawCsv.of(metric, cols, include_sources=include_sources)
+    n = len(cols)
+
+    def produce() -> Iterator[bytes]:
+        yield header.encode("utf-8")
+        for a in range(0, n, SLICE_ROWS):
+            yield "".join(lines.render(a, a + SLICE_ROWS)).encode("utf-8")
+
+    return Document(len(header) + lines.size(), n, produce)
+
+
+__all__ = [
+    "GRANULARITIES",
+    "OMH_SCHEMAS",
+    "Document",
+    "csv_document",
+    "export_csv",
+    "export_fhir",
+    "export_omh",
+    "fhir_document",
+    "omh_document",
+]

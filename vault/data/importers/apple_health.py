@@ -1,0 +1,736 @@
+"""Apple Health `export.zip` / `export.xml`: records, correlations, workouts (events,
+statistics, GPX routes), activity summaries and metadata, streamed in bounded memory.
+
+Real exports exceed a million records and several GB, so export.xml is read as a stream
+(from inside the zip when given one) and parsed by expat with tight handlers. Two quirks of
+real exports are handled on the byte stream before the parse: the internal DTD that iOS 16
+writes broken (it is blanked out, keeping line numbers) and stray control characters such
+as \\x0b in attribute values (removed). `export_cda.xml` is a separate document and ignored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import zipfile
+from collections.abc import Callable, Iterator
+from datetime import date
+from math import isfinite
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+from xml.parsers import expat
+
+from vault.core.errors import InvalidParameter, MalformedInput
+from vault.core.progress import Progress
+from vault.data import metrics
+from vault.data.importers.common import (
+    Item,
+    Note,
+    ReportIssue,
+    activity_name,
+    feed,
+    ignore_note,
+    malformed,
+    open_zip,
+    truncated,
+    zip_read_errors,
+)
+from vault.data.importers.tracks import gpx_points
+from vault.data.model import (
+    SLEEP_STAGES,
+    UNKNOWN_PREFIX,
+    ActivitySummary,
+    ImportSummary,
+    RoutePoint,
+    Sample,
+    Workout,
+    WorkoutEvent,
+)
+
+if TYPE_CHECKING:
+    from vault.core.progress import ProgressCallback
+    from vault.core.vault import Vault
+
+PARALLEL_MIN_BYTES = 8 << 20  # below this, starting a helper process costs more than it saves
+CHUNK = 1 << 20  # bytes fed to expat at a time: memory stays bounded whatever the size
+HEAD_LIMIT = 8 << 20  # the DTD and header must end within this many bytes
+_CONTROL = bytes([*range(9), 11, 12, *range(14, 32)])  # not allowed in XML 1.0
+_ROOT = re.compile(rb"<HealthData[\s>/]")
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_MINUTES = {f":{m:02d}": m * 60 for m in range(60)}
+_SECONDS = {f":{s:02d}": s for s in range(61)}  # 60: a leap second
+
+SLEEP_VALUES: dict[str, int] = {
+    "HKCategoryValueSleepAnalysisInBed": SLEEP_STAGES["in_bed"],
+    "HKCategoryValueSleepAnalysisAsleep": SLEEP_STAGES["asleep"],
+    "HKCategoryValueSleepAnalysisAsleepUnspecified": SLEEP_STAGES["asleep"],
+    "HKCategoryValueSleepAnalysisAwake": SLEEP_STAGES["awake"],
+    "HKCategoryValueSleepAnalysisAsleepCore": SLEEP_STAGES["core"],
+    "HKCategoryValueSleepAnalysisAsleepDeep": SLEEP_STAGES["deep"],
+    "HKCategoryValueSleepAnalysisAsleepREM": SLEEP_STAGES["rem"],
+}
+# Raw values of common category enums (HealthKit's own numbering), for non-sleep categories.
+CATEGORY_VALUES: dict[str, float] = {
+    "HKCategoryValueNotApplicable": 0.0,
+    "HKCategoryValueAppleStandHourStood": 0.0,
+    "HKCategoryValueAppleStandHourIdle": 1.0,
+    "HKCategoryValueSeverityUnspecified": 0.0,
+    "HKCategoryValueSeverityNotPresent": 1.0,
+    "HKCategoryValueSeverityMild": 2.0,
+    "HKCategoryValueSeverityModerate": 3.0,
+    "HKCategoryValueSeveritySevere": 4.0,
+    "HKCategoryValueEnvironmentalAudioExposureEventMomentaryLimit": 1.0,
+    "HKCategoryValueHeadphoneAudioExposureEventSevenDayLimit": 1.0,
+    "HKCategoryValueLowCardioFitnessEventLowFitness": 1.0,
+}
+_STAT_TOTALS = {
+    "HKQuantityTypeIdentifierDistanceWalkingRunning": "distance",
+    "HKQuantityTypeIdentifierDistanceCycling": "distance",
+    "HKQuantityTypeIdentifierDistanceSwimming": "distance",
+    "HKQuantityTypeIdentifierDistanceWheelchair": "distance",
+    "HKQuantityTypeIdentifierDistanceDownhillSnowSports": "distance",
+    "HKQuantityTypeIdentifierActiveEnergyBurned": "energy",
+}
+_LENGTH_M = {"m": 1.0, "km": 1000.0, "mi": 1609.344, "ft": 0.3048, "yd": 0.9144, "cm": 0.01}
+_ENERGY_KCAL = {"kcal": 1.0, "Cal": 1.0, "kJ": 1 / 4.184, "cal": 0.001, "J": 1 / 4184}
+_TIME_S = {"s": 1.0, "min": 60.0, "hr": 3600.0, "h": 3600.0, "ms": 0.001, "d": 86400.0}
+
+
+class AppleTimes:
+    """Parses Apple's `2019-01-01 08:00:00 -0500` into (UTC ms, offset minutes), caching the
+    hour and the offset parts, which repeat across millions of records."""
+
+    def __init__(self) -> None:
+        self._hours: dict[str, int] = {}
+        self._offsets: dict[str, int] = {}
+
+    def __call__(self, s: str) -> tuple[int, int]:
+        if len(s) != 25 or s[19] != " ":
+            raise ValueError("not an Apple date")
+        hour = self._hours.get(s[:13])
+        if hour is None:
+            hour = self._hour(s[:13])
+        off = self._offsets.get(s[20:])
+        if off is None:
+            off = self._offset(s[20:])
+        # ":MM" and ":SS" through tables: faster than int(), and they validate the range
+        return (hour + _MINUTES[s[13:16]] + _SECONDS[s[16:19]] - off * 60) * 1000, off
+
+    def _hour(self, text: str) -> int:
+        """Seconds from the epoch to `YYYY-MM-DD HH` read as UTC (validated, then cached)."""
+        if text[4] != "-" or text[7] != "-" or text[10] != " ":
+            raise ValueError("not an Apple date")
+        h = int(text[11:13])
+        if not 0 <= h <= 23:
+            raise ValueError("impossible time of day")
+        day = date(int(text[:4]), int(text[5:7]), int(text[8:10])).toordinal() - _EPOCH_ORDINAL
+        secs = day * 86400 + h * 3600
+        if len(self._hours) > 200_000:
+            self._hours.clear()
+        self._hours[text] = secs
+        return secs
+
+    def _offset(self, text: str) -> int:
+        if len(text) != 5 or text[0] not in "+-" or not text[1:].isdigit():
+            raise ValueError("bad UTC offset")
+        hh, mm = int(text[1:3]), int(text[3:5])
+        if hh > 18 or mm > 59:
+            raise ValueError("impossible UTC offset")
+        off = (hh * 60 + mm) * (-1 if text[0] == "-" else 1)
+        self._offsets[text] = off
+        return off
+
+
+def pick_export_xml(names: list[str]) -> str | None:
+    """The main document among an export's files: `export.xml`, else (localised exports
+    name it differently) the one XML file beside the routes that is not the CDA document."""
+    candidates = [
+        n
+        for n in names
+        if n.lower().endswith(".xml")
+        and not n.startswith("__MACOSX/")
+        and not n.lower().endswith("_cda.xml")
+        and n.count("/") <= 1
+    ]
+    exact = [n for n in candidates if n.rsplit("/", 1)[-1].lower() == "export.xml"]
+    chosen = exact or candidates
+    return min(chosen, key=lambda n: (n.count("/"), n)) if chosen else None
+
+
+def device_name(raw: str) -> str:
+    """Apple's device string without the per-record object address: `<<HKDevice: 0x…>,
+    name:Apple Watch, …>` becomes `name:Apple Watch, …`."""
+    if raw.startswith("<<HKDevice:"):
+        _, _, rest = raw.partition(">, ")
+        return rest[:-1] if rest.endswith(">") else rest
+    return raw
+
+
+class _Metric:
+    """What a record type maps to, resolved once per type."""
+
+    __slots__ = ("category", "fraction", "id", "known", "units")
+
+    def __init__(self, type_id: str) -> None:
+        m = metrics.lookup("apple", type_id)
+        self.category = type_id.startswith("HKCategoryTypeIdentifier")
+        if m is None:
+            self.id = UNKNOWN_PREFIX + type_id
+            self.fraction = self.known = False
+            self.units: set[str] = set()
+        else:
+            self.id = m.id
+            self.known = True
+            self.fraction = m.apple_fraction
+            self.units = {m.unit, *m.conversions, ""}
+
+
+class _Export:
+    """Where the export's parts are: the export.xml stream and the workout routes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.zip: zipfile.ZipFile | None = None
+        self.xml_name = "export.xml"
+        self.size: int | None = None
+        self._prefix = ""  # folder of export.xml inside the zip
+        self._dir = path.parent
+
+    @contextlib.contextmanager
+    def open(self) -> Iterator[IO[bytes]]:
+        path = self.path
+        if path.is_dir():
+            names = [
+                f.relative_to(path).as_posix()
+                for sub in (path, path / "apple_health_export")
+                if sub.is_dir()
+                for f in sub.iterdir()
+                if f.is_file()
+            ]
+            found = pick_export_xml(names)
+            if found is None:
+                raise MalformedInput(f"{self.path.name}: no export.xml in this folder")
+            path = path / found
+        if not path.is_file():
+            raise MalformedInput(f"{path.name}: no such file")
+        if zipfile.is_zipfile(path):
+            self.zip = open_zip(path)
+            try:
+                by_name = {i.filename: i for i in self.zip.infolist() if not i.is_dir()}
+                found = pick_export_xml(list(by_name))
+                if found is None:
+                    raise MalformedInput(f"{path.name}: no export.xml inside the archive")
+                info = by_name[found]
+                self.xml_name = f"{path.name}:{info.filename}"
+                self._prefix = info.filename[: info.filename.rfind("/") + 1]
+                self.size = info.file_size
+                with self.zip.open(info) as stream:
+                    yield stream
+            finally:
+                self.zip.close()
+        else:
+            self.xml_name = path.name
+            self._dir = path.parent
+            self.size = path.stat().st_size
+            with path.open("rb") as stream:
+                yield stream
+
+    def route(self, ref: str, report: ReportIssue, location: str) -> list[RoutePoint]:
+        """The points of a `workout-routes/…gpx` FileReference; reported when missing."""
+        rel = ref.lstrip("/")
+        if ".." in rel.split("/") or "\\" in rel:
+            report(location, "route file path climbs out of the export: ignored")
+            return []
+        try:
+            if self.zip is not None:
+                with self.zip.open(self._prefix + rel) as f:
+                    return gpx_points(f, rel, report)
+            with (self._dir / rel).open("rb") as f:
+                return gpx_points(f, rel, report)
+        except (KeyError, FileNotFoundError):
+            base = rel.rsplit("/", 1)[-1]
+            report(location, f"route file {base} is missing: workout kept without it")
+        except MalformedInput as exc:
+            report(location, f"route file could not be read ({exc.detail})")
+        return []
+
+
+def _prepare_head(stream: IO[bytes], name: str) -> tuple[bytes, bool]:
+    """Read up to the root element and blank out the internal DTD (iOS 16 writes it broken;
+    nothing in it is needed). Newlines are kept so expat's line numbers stay true."""
+    head = b""
+    while True:
+        block = stream.read(CHUNK)
+        head += block
+        m = _ROOT.search(head)
+        if m or not block or len(head) > HEAD_LIMIT:
+            break
+    if m is None:
+        if not head.strip():
+            raise MalformedInput(f"{name}: empty file")
+        raise MalformedInput(f"{name}: not an Apple Health export (no <HealthData> element)")
+    start = head.find(b"<!DOCTYPE", 0, m.start())
+    if start < 0:
+        return head, False
+    dtd = head[start : m.start()]
+    return head[:start] + b"\n" * dtd.count(b"\n") + head[m.start() :], True
+
+
+# What the hot loop produces: a sample as a plain tuple of Sample's fields (cheap to build
+# and to send between processes), or a finished Workout or ActivitySummary.
+RawItem = tuple[str, int, int, float, str, str, str, int, tuple[tuple[str, str], ...]] | Item
+ByteProgress = Callable[[int, int | None], None]  # (bytes just read, total bytes or None)
+
+
+def _parse_raw(
+    path: Path, report_issue: ReportIssue, note: Note, on_bytes: ByteProgress
+) -> Iterator[list[RawItem]]:
+    """The parse itself, yielding one batch of raw items per block of export.xml read."""
+    export = _Export(path)
+    read_errors = zip_read_errors()
+    with export.open() as stream:
+        name = export.xml_name
+        out: list[RawItem] = []
+        parser, stats = _make_parser(out, report_issue, export, name)
+        on_bytes(0, export.size)
+        try:
+            block, had_dtd = _prepare_head(stream, name)
+            if had_dtd:
+                note("the export's internal DTD was skipped (iOS 16 writes it broken)")
+            removed = 0
+            while block:
+                clean = block.translate(None, _CONTROL)
+                removed += len(block) - len(clean)
+                try:
+                    parser.Parse(clean, False)
+                except expat.ExpatError as exc:
+                    raise _expat_error(name, exc) from None
+                if out:
+                    batch = out.copy()
+                    out.clear()
+                    yield batch
+                on_bytes(len(block), export.size)
+                block = stream.read(CHUNK)
+            try:
+                parser.Parse(b"", True)
+            except expat.ExpatError as exc:
+                raise _expat_error(name, exc) from None
+            if out:
+                yield out.copy()
+        except read_errors as exc:
+            raise truncated(name, exc) from None
+    if removed:
+        note(f"{removed} stray control characters were removed from {name}")
+    if stats["nested"]:
+        note(
+            f"{stats['nested']} records nested in correlations were counted once "
+            "(they also appear at top level)"
+        )
+    skipped = stats["clinical"]
+    if skipped:
+        note(f"{skipped} clinical records, audiograms or prescriptions were not imported")
+    if stats["beats"]:
+        note(
+            f"the beat-to-beat lists of {stats['beats']} heart rate variability records "
+            "were not imported (their SDNN values were)"
+        )
+    if stats["me"]:
+        note("the profile characteristics (birth date, sex, blood type) were not imported")
+    if not stats["root"]:
+        raise MalformedInput(f"{name}: not an Apple Health export (no <HealthData> element)")
+
+
+def _cook(batches: Iterator[list[RawItem]]) -> Iterator[Item]:
+    """Raw batches as model values."""
+    for batch in batches:
+        for raw in batch:
+            yield Sample(*raw) if type(raw) is tuple else raw  # type: ignore[misc]
+
+
+def _progress_bar(progress: ProgressCallback | None) -> tuple[Progress, ByteProgress]:
+    bar = Progress("Reading Apple Health export", progress)
+    started = False
+
+    def on_bytes(n: int, total: int | None) -> None:
+        nonlocal started
+        if not started:
+            bar.start(total)
+            started = True
+        if n:
+            bar.advance(n)
+
+    return bar, on_bytes
+
+
+def parse_apple_health(
+    path: str | Path,
+    report_issue: ReportIssue,
+    note: Note = ignore_note,
+    *,
+    progress: ProgressCallback | None = None,
+    parallel: bool = False,
+) -> Iterator[Item]:
+    """Yield every sample, workout and activity summary of an Apple Health export.
+
+    Recoverable problems (one bad record) go to `report_issue(location, problem)` and the
+    record is skipped; malformed XML raises MalformedInput, a damaged zip TruncatedArchive.
+    With `parallel`, the XML is parsed in a helper process while the caller consumes the
+    items (about twice the throughput on two cores); the results are the same.
+    """
+    bar, on_bytes = _progress_bar(progress)
+    if parallel:
+        from vault.data.importers.parallel import batches_from_process
+
+        batches = batches_from_process(
+            _parse_raw_in_child, (str(path),), report_issue, note, on_bytes
+        )
+    else:
+        batches = _parse_raw(Path(path), report_issue, note, on_bytes)
+    yield from _cook(batches)
+    bar.finish()
+
+
+def _parse_raw_in_child(
+    path: str, report_issue: ReportIssue, note: Note, on_bytes: ByteProgress
+) -> Iterator[list[RawItem]]:
+    return _parse_raw(Path(path), report_issue, note, on_bytes)
+
+
+def _expat_error(name: str, exc: expat.ExpatError) -> MalformedInput:
+    return malformed(
+        f"{name} line {exc.lineno} column {exc.offset + 1}",
+        f"malformed XML ({expat.ErrorString(exc.code)})",
+    )
+
+
+def _make_parser(
+    out: list[RawItem], report: ReportIssue, export: _Export, name: str
+) -> tuple[expat.XMLParserType, dict[str, int]]:
+    """An expat parser whose handlers append finished items to `out`.
+
+    Closures over local state keep the per-element cost small: this is the hot loop.
+    """
+    parser = expat.ParserCreate()
+    parser.buffer_text = False
+    times = AppleTimes()
+    types: dict[str, _Metric] = {}
+    devices: dict[str, str] = {}
+    clean_devices: dict[str, str] = {}
+    sources: dict[str, str] = {}
+    stats = {"nested": 0, "clinical": 0, "root": 0, "me": 0, "beats": 0}
+    append = out.append
+
+    def lineno() -> int:
+        return parser.CurrentLineNumber
+
+    # State of the element being built (records and workouts gather children first).
+    rec: dict[str, str] | None = None
+    rec_md: list[tuple[str, str]] = []
+    workout: dict[str, str] | None = None
+    w_md: list[tuple[str, str]] = []
+    w_events: list[WorkoutEvent] = []
+    w_totals: dict[str, float] = {}
+    w_route: list[RoutePoint] = []
+    w_line = 0
+    in_correlation = 0
+    in_route = False
+    in_activity = 0
+
+    def where(kind: str, line: int | None = None) -> str:
+        return f"{name} line {line if line is not None else lineno()} ({kind})"
+
+    def build_record(a: dict[str, str], md: list[tuple[str, str]]) -> None:
+        try:
+            type_id = a["type"]
+            start_text, end_text = a["startDate"], a["endDate"]
+        except KeyError:
+            report(where("Record"), "record without a type, start or end date: skipped")
+            return
+        m = types.get(type_id)
+        if m is None:
+            m = types[type_id] = _Metric(type_id)
+        try:
+            start, off = times(start_text)
+            end = start if end_text == start_text else times(end_text)[0]
+        except (ValueError, IndexError, KeyError):
+            report(where(type_id), "impossible start or end date: skipped")
+            return
+        if end < start:
+            report(where(type_id), "ends before it starts: skipped")
+            return
+        raw = a.get("value")
+        if m.category:
+            unit = ""
+            if m.id == "sleep":
+                value = SLEEP_VALUES.get(raw or "")
+                if value is None:
+                    report(where(type_id), "unknown sleep value: skipped")
+                    return
+                v = float(value)
+            else:
+                v = CATEGORY_VALUES.get(raw or "", 0.0)
+                if raw and raw not in CATEGORY_VALUES:
+                    md = [*md, ("HKCategoryValue", raw)]
+        else:
+            unit = a.get("unit", "")
+            try:
+                v = float(raw)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                report(where(type_id), "missing or non-numeric value: skipped")
+                return
+            if not isfinite(v):
+                report(where(type_id), "value is not a finite number: skipped")
+                return
+            if unit not in m.units:
+                if m.known:
+                    report(where(type_id), f"unit {unit!r} is not known for {m.id}: skipped")
+                    return
+                m.units.add(unit)  # unknown types keep whatever unit they come with
+            if m.fraction and unit == "%":
+                v *= 100.0
+        dev = a.get("device", "")
+        if dev:
+            # Keyed by the raw string (object addresses repeat within an export); the value
+            # is one shared string without the address, so the writer sees few distinct ones.
+            d = devices.get(dev)
+            if d is None:
+                clean = device_name(dev)
+                if len(clean_devices) > 10_000:
+                    clean_devices.clear()
+                d = clean_devices.setdefault(clean, clean)
+                if len(devices) > 50_000:
+                    devices.clear()
+                devices[dev] = d
+            dev = d
+        source = a.get("sourceName", "")
+        src = sources.get(source)
+        if src is None:
+            if len(sources) > 10_000:
+                sources.clear()
+            src = sources[source] = source
+        append((m.id, start, end, v, unit, src, dev, off, tuple(md) if md else ()))
+
+    def build_workout() -> None:
+        a = workout
+        if a is None:
+            return
+        try:
+            start, off = times(a["startDate"])
+            end = times(a["endDate"])[0]
+        except (KeyError, ValueError, IndexError):
+            report(where("Workout", w_line), "missing or impossible start or end date: skipped")
+            return
+        if end < start:
+            report(where("Workout", w_line), "ends before it starts: skipped")
+            return
+        try:
+            duration = _scaled(a.get("duration"), a.get("durationUnit", "min"), _TIME_S)
+            distance = _scaled(a.get("totalDistance"), a.get("totalDistanceUnit", "m"), _LENGTH_M)
+            energy = _scaled(
+                a.get("totalEnergyBurned"), a.get("totalEnergyBurnedUnit", "kcal"), _ENERGY_KCAL
+            )
+        except (ValueError, KeyError):
+            report(where("Workout", w_line), "non-numeric totals or unknown units: totals dropped")
+            duration = distance = energy = None
+        distance = distance or w_totals.get("distance")
+        energy = energy or w_totals.get("energy")
+        dev = a.get("device", "")
+        append(
+            Workout(
+                activity=activity_name(a.get("workoutActivityType", "")),
+                start=start,
+                end=end,
+                offset_min=off,
+                duration_s=duration if duration is not None else (end - start) / 1000,
+                distance_m=distance,
+                energy_kcal=energy,
+                source=a.get("sourceName", ""),
+                device=device_name(dev) if dev else "",
+                events=tuple(w_events),
+                route=tuple(w_route),
+                metadata=tuple(w_md),
+            )
+        )
+
+    def start(tag: str, a: dict[str, str]) -> None:
+        nonlocal rec, rec_md, workout, w_md, w_events, w_totals, w_route, w_line
+        nonlocal in_correlation, in_route, in_activity
+        if tag == "Record":
+            if in_correlation:
+                stats["nested"] += 1
+                return
+            rec = a
+            rec_md = []
+        elif tag == "MetadataEntry":
+            if rec is not None:
+                rec_md.append((a.get("key", ""), a.get("value", "")))
+            elif workout is not None and not in_route and not in_activity:
+                w_md.append((a.get("key", ""), a.get("value", "")))
+        elif tag == "Workout":
+            workout, w_md, w_events, w_totals, w_route = a, [], [], {}, []
+            w_line = lineno()
+        elif tag == "WorkoutEvent":
+            if workout is not None and not in_activity:
+                try:
+                    t0, _ = times(a["date"])
+                    dur = _scaled(a.get("duration"), a.get("durationUnit", "min"), _TIME_S) or 0.0
+                    kind = a.get("type", "").removeprefix("HKWorkoutEventType")
+                    w_events.append(WorkoutEvent(_snake(kind), t0, t0 + round(dur * 1000)))
+                except (KeyError, ValueError):
+                    report(where("WorkoutEvent"), "event with a bad date or duration: skipped")
+        elif tag == "WorkoutStatistics":
+            total = _STAT_TOTALS.get(a.get("type", ""))
+            if workout is not None and not in_activity and total is None:
+                # Other statistics (heart rate average, min, max...) stay with the workout.
+                short = a.get("type", "").removeprefix("HKQuantityTypeIdentifier")
+                for key in ("sum", "average", "minimum", "maximum"):
+                    if key in a:
+                        w_md.append((f"{short}.{key}", f"{a[key]} {a.get('unit', '')}".strip()))
+            elif workout is not None and not in_activity and total is not None:
+                table = _LENGTH_M if total == "distance" else _ENERGY_KCAL
+                try:
+                    value = _scaled(a.get("sum"), a.get("unit", ""), table)
+                except (ValueError, KeyError):
+                    report(where("WorkoutStatistics"), "non-numeric sum or unknown unit: skipped")
+                else:
+                    if value is not None:
+                        w_totals[total] = w_totals.get(total, 0.0) + value
+        elif tag == "WorkoutRoute":
+            in_route = True
+        elif tag == "Location":
+            if in_route and workout is not None:
+                try:
+                    t, _ = times(a["date"])
+                    alt = a.get("altitude")
+                    w_route.append(
+                        RoutePoint(
+                            t,
+                            float(a["latitude"]),
+                            float(a["longitude"]),
+                            float(alt) if alt is not None else None,
+                        )
+                    )
+                except (KeyError, ValueError):
+                    report(where("Location"), "route point with a bad date or position: skipped")
+        elif tag == "FileReference":
+            if in_route and workout is not None:
+                w_route.extend(export.route(a.get("path", ""), report, where("WorkoutRoute")))
+        elif tag == "WorkoutActivity":
+            in_activity += 1
+        elif tag == "Correlation":
+            in_correlation += 1
+        elif tag == "ActivitySummary":
+            _summary(a)
+        elif tag in ("ClinicalRecord", "Audiogram", "VisionPrescription"):
+            stats["clinical"] += 1
+        elif tag == "HealthData":
+            stats["root"] = 1
+        elif tag == "Me":
+            stats["me"] = 1
+        elif tag == "HeartRateVariabilityMetadataList":
+            stats["beats"] += 1
+
+    def _summary(a: dict[str, str]) -> None:
+        day = a.get("dateComponents", "")
+        try:
+            date.fromisoformat(day)
+            append(
+                ActivitySummary(
+                    day=day,
+                    active_energy_kcal=_scaled(
+                        a.get("activeEnergyBurned"),
+                        a.get("activeEnergyBurnedUnit", "kcal"),
+                        _ENERGY_KCAL,
+                    ),
+                    active_energy_goal_kcal=_scaled(
+                        a.get("activeEnergyBurnedGoal"),
+                        a.get("activeEnergyBurnedUnit", "kcal"),
+                        _ENERGY_KCAL,
+                    ),
+                    exercise_min=_num(a.get("appleExerciseTime")),
+                    exercise_goal_min=_num(a.get("appleExerciseTimeGoal")),
+                    stand_hours=_num(a.get("appleStandHours")),
+                    stand_goal_hours=_num(a.get("appleStandHoursGoal")),
+                )
+            )
+        except (ValueError, KeyError):
+            report(where("ActivitySummary"), "bad date, non-numeric value or unknown unit: skipped")
+
+    def end(tag: str) -> None:
+        nonlocal rec, workout, in_correlation, in_route, in_activity
+        if tag == "Record":
+            if rec is not None:
+                build_record(rec, rec_md)
+                rec = None
+        elif tag == "Workout":
+            if workout is not None:
+                build_workout()
+                workout = None
+        elif tag == "WorkoutRoute":
+            in_route = False
+        elif tag == "WorkoutActivity":
+            in_activity -= 1
+        elif tag == "Correlation":
+            in_correlation -= 1
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    return parser, stats
+
+
+def _num(text: str | None) -> float | None:
+    if text is None or text == "":
+        return None
+    v = float(text)
+    if not isfinite(v):
+        raise ValueError("not a finite number")
+    return v
+
+
+def _scaled(text: str | None, unit: str, table: dict[str, float]) -> float | None:
+    """`text` in `unit`, converted with `table` (KeyError for a unit it does not hold)."""
+    v = _num(text)
+    return None if v is None else v * table[unit]
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+def _spare_core() -> bool:
+    """Whether a second core is free: the helper process costs some 15 % more CPU in all,
+    which pays only when it runs beside this one rather than in its place."""
+    cores = os.cpu_count() or 1
+    if cores < 2:
+        return False
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # no load average on this platform
+        return True
+    return load <= cores - 1
+
+
+def import_apple_health(
+    vault: Vault,
+    persona_id: str,
+    path: str | Path,
+    progress: ProgressCallback | None = None,
+    *,
+    parallel: bool | None = None,
+) -> ImportSummary:
+    """Import an Apple Health export into the persona's data, all or nothing.
+
+    `parallel` (default: for exports of PARALLEL_MIN_BYTES or more when a second core is
+    free) parses in a helper process while this one encrypts and stores.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InvalidParameter(f"{p.name}: no such file or folder")
+    if parallel is None:
+        parallel = p.is_file() and p.stat().st_size >= PARALLEL_MIN_BYTES and _spare_core()
+
+    def items(report: ReportIssue, note: Note) -> Iterator[Item]:
+        return parse_apple_health(p, report, note, progress=progress, parallel=parallel)
+
+    return feed(vault, persona_id, items, progress=progress)

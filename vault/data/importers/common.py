@@ -1,0 +1,148 @@
+"""What every quantified-self importer shares: the item types parsers yield, the issue and
+note callbacks, safe archive access, activity-name normalisation, and feeding the writer.
+
+Parsers are pure generators (no vault needed, so tests run them alone); `feed` runs one of
+them inside a single `QSWriter` transaction, so an import is all or nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from vault.core.errors import MalformedInput, TruncatedArchive, UnsafeArchive
+from vault.data.model import UNKNOWN_PREFIX, ActivitySummary, ImportSummary, Sample, Workout
+
+if TYPE_CHECKING:
+    from vault.core.progress import ProgressCallback
+    from vault.core.vault import Vault
+
+Item = Sample | Workout | ActivitySummary
+ReportIssue = Callable[[str, str], None]  # (location, problem): a recoverable problem
+Note = Callable[[str], None]  # something the person should know about the import
+
+# Zip bomb guards: members are streamed, never extracted, but a bomb would still burn time.
+MAX_MEMBER_BYTES = 64 << 30  # no real export member comes near 64 GiB
+MAX_RATIO = 400  # XML exports compress 10-40x; a ratio beyond this is a bomb
+
+
+def ignore_note(_message: str) -> None:
+    """The default `note` callback: notes are optional."""
+
+
+def check_member_name(name: str) -> None:
+    """Refuse archive member names that would escape a directory (absolute, `..`, drive)."""
+    p = PurePosixPath(name.replace("\\", "/"))
+    if p.is_absolute() or ".." in p.parts or (p.parts and ":" in p.parts[0]):
+        raise UnsafeArchive("a member path is absolute or climbs out with '..'")
+
+
+def open_zip(path: Path) -> zipfile.ZipFile:
+    """Open a zip archive after checking every member's name and size (TruncatedArchive if
+    it cannot be read, UnsafeArchive for escaping names and zip bombs)."""
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise TruncatedArchive(f"{path.name}: {type(exc).__name__}") from None
+    try:
+        for info in zf.infolist():
+            check_member_name(info.filename)
+            if info.file_size > MAX_MEMBER_BYTES or (
+                info.file_size > (1 << 20)
+                and info.file_size > MAX_RATIO * max(info.compress_size, 1)
+            ):
+                raise UnsafeArchive(f"{path.name}: a member expands beyond safe limits (zip bomb)")
+    except BaseException:
+        zf.close()
+        raise
+    return zf
+
+
+def zip_read_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions a damaged zip member raises while it is being read."""
+    import zlib
+
+    return (zipfile.BadZipFile, zlib.error, EOFError)
+
+
+def truncated(name: str, exc: BaseException) -> TruncatedArchive:
+    return TruncatedArchive(f"{name}: the data ends early or is damaged ({type(exc).__name__})")
+
+
+def malformed(location: str, problem: str) -> MalformedInput:
+    return MalformedInput(f"{location}: {problem}")
+
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_ACTIVITY_ALIASES = {
+    "run": "running",
+    "walk": "walking",
+    "bike": "cycling",
+    "biking": "cycling",
+    "outdoor_bike": "cycling",
+    "indoor_cycling": "cycling",
+    "swim": "swimming",
+    "hike": "hiking",
+    "generic": "other",
+    "unknown": "other",
+    "": "other",
+}
+
+
+def activity_name(raw: str) -> str:
+    """Normalise a source's workout type to snake_case (`HKWorkoutActivityTypeRunning`,
+    `Run`, `RUNNING`, `running` all become `running`)."""
+    name = raw.removeprefix("HKWorkoutActivityType")
+    name = _CAMEL.sub("_", name).replace(" ", "_").replace("-", "_").replace(".", "_").lower()
+    return _ACTIVITY_ALIASES.get(name, name)
+
+
+def unknown_metric(identifier: str) -> str:
+    return UNKNOWN_PREFIX + identifier
+
+
+def feed(
+    vault: Vault,
+    persona_id: str,
+    items: Callable[[ReportIssue, Note], Iterator[Item]],
+    *,
+    progress: ProgressCallback | None = None,
+    time_zone: str | None = None,
+) -> ImportSummary:
+    """Run a parser into one writer transaction and return what it did.
+
+    Any exception (a fatal bad input, an interruption) rolls the whole import back.
+    `progress` is the parser's, passed here only to keep the signature uniform.
+    """
+    del progress
+    from vault.data.ingest import QSWriter
+
+    notes: list[str] = []
+    # Progress comes from the parser (bytes or files read, with a total); the writer's own
+    # events have no total and would fight over the same line.
+    with QSWriter(vault, persona_id) as writer:
+        add, add_workout, add_summary = writer.add, writer.add_workout, writer.add_summary
+        # Closed explicitly: a failure while storing stops the parser (and its helper
+        # process) at once, not when the traceback that holds this frame is freed.
+        parsed = items(writer.issue, notes.append)
+        try:
+            for item in parsed:
+                kind = type(item)
+                if kind is Sample:
+                    add(item)  # type: ignore[arg-type]
+                elif kind is Workout:
+                    add_workout(item)  # type: ignore[arg-type]
+                else:
+                    add_summary(item)  # type: ignore[arg-type]
+        finally:
+            close = getattr(parsed, "close", None)
+            if close is not None:
+                close()
+    summary = writer.summary
+    summary.notes.extend(notes)
+    if time_zone is not None:
+        summary.time_zone = time_zone
+    return summary

@@ -1,0 +1,278 @@
+"""GPX and TCX tracks: route points, workouts and heart rate, with hardened XML parsing.
+
+defusedxml refuses entity declarations and external references, so a hostile file cannot
+expand or read anything; iterparse keeps memory to one track point at a time.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import IO
+from xml.parsers import expat
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import iterparse
+
+from vault.core.errors import MalformedInput
+from vault.data.importers.common import Item, ReportIssue, activity_name
+from vault.data.model import RoutePoint, Sample, Workout, WorkoutEvent
+
+_EARTH_RADIUS_M = 6_371_008.8
+
+
+def iso_ms(text: str) -> tuple[int, int]:
+    """An ISO 8601 instant (`2019-06-11T22:00:42Z`, offsets allowed) as (UTC ms, offset min);
+    ValueError when it is not one or carries no offset."""
+    dt = datetime.fromisoformat(text.strip())
+    off = dt.utcoffset()
+    if off is None:
+        raise ValueError("time without a UTC offset")
+    return round(dt.timestamp() * 1000), int(off.total_seconds() // 60)
+
+
+def distance_m(points: list[RoutePoint] | tuple[RoutePoint, ...]) -> float:
+    """Length of a route along great circles (haversine), in metres."""
+    total = 0.0
+    for a, b in itertools.pairwise(points):
+        p1, p2 = math.radians(a.lat), math.radians(b.lat)
+        dp, dl = p2 - p1, math.radians(b.lon - a.lon)
+        h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+        total += 2 * _EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+    return total
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+def _events(source: IO[bytes], name: str) -> Iterator[tuple[str, object]]:
+    try:
+        yield from iterparse(source, events=("start", "end"), forbid_dtd=True)
+    except DefusedXmlException:
+        raise MalformedInput(f"{name}: declares a DTD or entities, refused") from None
+    except SyntaxError as exc:  # xml.etree.ElementTree.ParseError
+        raise MalformedInput(f"{name}: not well-formed XML ({exc.msg})") from None
+
+
+def _refuse_dtd(*_args: object) -> None:
+    raise _DtdRefused
+
+
+class _DtdRefused(Exception):
+    """A GPX file declared a DTD (where entity bombs live): refused before any expansion."""
+
+
+def _time_ms(text: str) -> int:
+    """A GPX `<time>`: `2019-06-11T22:00:42Z` fast, anything else ISO 8601 with an offset."""
+    if len(text) == 20 and text[19] == "Z" and text[10] == "T":
+        return round(datetime.fromisoformat(text[:19]).replace(tzinfo=UTC).timestamp() * 1000)
+    return iso_ms(text)[0]
+
+
+def gpx_tracks(
+    source: IO[bytes], name: str, report: ReportIssue
+) -> Iterator[tuple[str, list[RoutePoint]]]:
+    """Each GPX track as (type or "", points), every segment joined in order.
+
+    Parsed with expat directly (GPX routes are most of an Apple export's files); a DTD is
+    refused outright, so no entity is ever declared or expanded.
+    """
+    parser = expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = _refuse_dtd
+    parser.EntityDeclHandler = _refuse_dtd
+    tracks: list[tuple[str, list[RoutePoint]]] = []
+    points: list[RoutePoint] = []
+    kind = ""
+    point: dict[str, str] | None = None
+    field = ""  # the child of trkpt (or trk/type) whose text is being read
+    text: list[str] = []
+    values: dict[str, str] = {}
+    index = 0
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        nonlocal point, field, points, kind
+        tag = tag.rpartition(":")[2]
+        if tag == "trkpt":
+            point = attrs
+            values.clear()
+        elif point is not None and tag in ("ele", "time"):
+            field = tag
+            text.clear()
+        elif tag == "type" and point is None:
+            field = "type"
+            text.clear()
+        elif tag == "trk":
+            points, kind = [], ""
+
+    def chars(data: str) -> None:
+        if field:
+            text.append(data)
+
+    def end(tag: str) -> None:
+        nonlocal point, field, kind, index
+        tag = tag.rpartition(":")[2]
+        if field and tag == field:
+            if field == "type":
+                kind = "".join(text).strip()
+            else:
+                values[field] = "".join(text).strip()
+            field = ""
+        elif tag == "trkpt" and point is not None:
+            index += 1
+            try:
+                lat, lon = float(point["lat"]), float(point["lon"])
+                if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                    raise ValueError("position out of range")
+                ele = values.get("ele")
+                points.append(
+                    RoutePoint(_time_ms(values["time"]), lat, lon, float(ele) if ele else None)
+                )
+            except (KeyError, ValueError):
+                report(
+                    f"{name} point {index}", "track point with a bad position, elevation or time"
+                )
+            point = None
+        elif tag == "trk":
+            tracks.append((kind, points))
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = chars
+    try:
+        while block := source.read(1 << 16):
+            parser.Parse(block, False)
+            yield from tracks
+            tracks.clear()
+        parser.Parse(b"", True)
+        yield from tracks
+    except _DtdRefused:
+        raise MalformedInput(f"{name}: declares a DTD or entities, refused") from None
+    except expat.ExpatError as exc:
+        problem = expat.ErrorString(exc.code)
+        raise MalformedInput(f"{name} line {exc.lineno}: not well-formed XML ({problem})") from None
+
+
+def gpx_points(source: IO[bytes], name: str, report: ReportIssue) -> list[RoutePoint]:
+    """Every track point of a GPX file, in file order (Apple Health workout routes)."""
+    return [p for _, pts in gpx_tracks(source, name, report) for p in pts]
+
+
+def parse_gpx(
+    source: IO[bytes], name: str, report: ReportIssue, device: str = ""
+) -> Iterator[Item]:
+    """A GPX file as workouts, one per track (type from <type>, else `other`)."""
+    for n, (kind, points) in enumerate(gpx_tracks(source, name, report), 1):
+        if len(points) < 2:
+            report(f"{name} track {n}", "fewer than two timed points: not a workout")
+            continue
+        route = tuple(points)
+        yield Workout(
+            activity=activity_name(kind),
+            start=route[0].time,
+            end=route[-1].time,
+            duration_s=(route[-1].time - route[0].time) / 1000,
+            distance_m=round(distance_m(route), 1),
+            source="GPX",
+            device=device,
+            route=route,
+        )
+
+
+def parse_tcx(source: IO[bytes], name: str, report: ReportIssue) -> Iterator[Item]:
+    """A TCX file: each Activity as a workout (laps as events, track as route) plus its
+    heart-rate readings as `heart_rate` samples."""
+    sport = ""
+    laps: list[WorkoutEvent] = []
+    route: list[RoutePoint] = []
+    hr: list[tuple[int, float]] = []
+    dist = cal = secs = 0.0
+    creator = ""
+    lap_start: str | None = None
+    offset = 0
+    n_act = n_pt = 0
+    for event, elem in _events(source, name):
+        tag = _local(elem.tag)  # type: ignore[attr-defined]
+        if event == "start":
+            if tag == "Activity":
+                sport = elem.get("Sport", "")  # type: ignore[attr-defined]
+                laps, route, hr, dist, cal, secs, creator = [], [], [], 0.0, 0.0, 0.0, ""
+                n_act += 1
+            elif tag == "Lap":
+                lap_start = elem.get("StartTime")  # type: ignore[attr-defined]
+            continue
+        if tag == "Trackpoint":
+            n_pt += 1
+            fields = {_local(c.tag): c for c in elem.iter()}  # type: ignore[attr-defined]
+            try:
+                when = fields["Time"].text or ""
+                t, offset = iso_ms(when)
+            except (KeyError, ValueError):
+                report(f"{name} trackpoint {n_pt}", "track point without a valid time")
+                elem.clear()  # type: ignore[attr-defined]
+                continue
+            try:
+                if "LatitudeDegrees" in fields and "LongitudeDegrees" in fields:
+                    alt = fields.get("AltitudeMeters")
+                    route.append(
+                        RoutePoint(
+                            t,
+                            float(fields["LatitudeDegrees"].text or ""),
+                            float(fields["LongitudeDegrees"].text or ""),
+                            float(alt.text or "") if alt is not None else None,
+                        )
+                    )
+                bpm = fields.get("HeartRateBpm")
+                if bpm is not None:
+                    value = fields.get("Value")
+                    if value is not None:
+                        hr.append((t, float(value.text or "")))
+            except ValueError:
+                report(f"{name} trackpoint {n_pt}", "non-numeric position or heart rate")
+            elem.clear()  # type: ignore[attr-defined]
+        elif tag == "Lap":
+            try:
+                secs += float(_child_text(elem, "TotalTimeSeconds") or 0)
+                dist += float(_child_text(elem, "DistanceMeters") or 0)
+                cal += float(_child_text(elem, "Calories") or 0)
+                if lap_start:
+                    t0, _ = iso_ms(lap_start)
+                    t1 = t0 + round(float(_child_text(elem, "TotalTimeSeconds") or 0) * 1000)
+                    laps.append(WorkoutEvent("lap", t0, t1))
+            except ValueError:
+                report(f"{name} activity {n_act}", "lap with non-numeric totals or a bad time")
+            elem.clear()  # type: ignore[attr-defined]
+        elif tag == "Name" and creator == "":
+            creator = (elem.text or "").strip()  # type: ignore[attr-defined]
+        elif tag == "Activity":
+            start_candidates = [e.start for e in laps] + [p.time for p in route]
+            end_candidates = [e.end for e in laps] + [p.time for p in route]
+            if not start_candidates:
+                report(f"{name} activity {n_act}", "no laps or timed points: skipped")
+                continue
+            start, end = min(start_candidates), max(end_candidates)
+            yield Workout(
+                activity=activity_name(sport),
+                start=start,
+                end=end,
+                offset_min=offset,
+                duration_s=secs or (end - start) / 1000,
+                distance_m=dist or (round(distance_m(route), 1) if route else None),
+                energy_kcal=cal or None,
+                source="TCX",
+                device=creator,
+                events=tuple(laps),
+                route=tuple(route),
+            )
+            for t, bpm_value in hr:
+                yield Sample("heart_rate", t, t, bpm_value, "/min", "TCX", creator, offset)
+            elem.clear()  # type: ignore[attr-defined]
+
+
+def _child_text(elem: object, name: str) -> str | None:
+    for child in elem:  # type: ignore[attr-defined]
+        if _local(child.tag) == name:
+            return child.text  # type: ignore[no-any-return]
+    return None

@@ -1,0 +1,458 @@
+"""The quantified-self writer: every importer streams its samples, workouts and summaries here.
+
+One `QSWriter` is one import and one write transaction: it all lands or none of it does.
+Samples are converted to their metric's canonical unit and buffered per (metric, UTC day) in
+compact arrays; a full or cold buffer is flushed into its encrypted chunk record (merged with
+the chunk already stored for that day, exact duplicates dropped), so memory stays bounded
+whatever the size of the export. Catalogue and day indexes are written once, at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from array import array
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Final
+
+from vault.core.errors import InvalidParameter
+from vault.core.progress import Progress, ProgressCallback
+from vault.data import catalog, chunks, metrics
+from vault.data.model import (
+    UNKNOWN_PREFIX,
+    ActivitySummary,
+    ImportIssue,
+    ImportSummary,
+    Sample,
+    Workout,
+)
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from vault.core.store import Txn
+    from vault.core.vault import Vault
+
+DAY_MS: Final = chunks.DAY_MS
+MAX_PENDING: Final = 200_000  # buffered samples across all buffers before cold ones flush
+MAX_BUFFERS: Final = 4_000  # open (metric, day) buffers before cold ones flush
+MAX_CHUNK_BUFFER: Final = 50_000  # one buffer flushes on its own past this size
+MAX_LISTED_ISSUES: Final = 1_000  # problems listed one by one; beyond, only counted
+MIN_MS: Final = -2_208_988_800_000  # 1900-01-01: earlier instants are mistakes
+MAX_MS: Final = 7_258_118_400_000  # 2200-01-01
+WORKOUT_METRIC: Final = "workout"
+
+
+class _Buffer:
+    """Samples of one (metric, UTC day) waiting to be written, as typed arrays."""
+
+    __slots__ = (
+        "device",
+        "end",
+        "meta",
+        "offset",
+        "source",
+        "start",
+        "strings",
+        "table",
+        "touched",
+        "unit",
+        "value",
+    )
+
+    def __init__(self, unit: str) -> None:
+        self.start = array("q")
+        self.end = array("q")
+        self.value = array("d")
+        self.offset = array("h")
+        self.source = array("L")
+        self.device = array("L")
+        self.meta = array("L")
+        self.strings: list[str] = [""]
+        self.table: dict[str, int] = {"": 0}
+        self.unit = unit
+        self.touched = 0
+
+    def intern(self, s: str) -> int:
+        i = self.table.get(s)
+        if i is None:
+            i = self.table[s] = len(self.strings)
+            self.strings.append(s)
+        return i
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+
+def _meta_string(metadata: tuple[tuple[str, str], ...]) -> str:
+    return json.dumps(dict(metadata), ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+class QSWriter:
+    """Writes one import of a persona's samples, workouts and summaries, atomically.
+
+    Use as a context manager: the transaction opens on enter and commits on a clean exit;
+    an exception rolls everything back. `summary` is complete after the exit.
+    """
+
+    def __init__(
+        self, vault: Vault, persona_id: str, *, progress: ProgressCallback | None = None
+    ) -> None:
+        self.vault = vault
+        self.persona_id = persona_id
+        self.summary = ImportSummary()
+        self._progress = Progress("store", progress)
+        self._cm: AbstractContextManager[Txn] | None = None
+        self._txn: Txn | None = None
+        self._bufs: dict[tuple[str, int], _Buffer] = {}
+        self._pending = 0
+        self._tick = 0
+        # (metric, unit) -> (factor, offset, canonical unit, unknown to the registry)
+        self._conv: dict[tuple[str, str], tuple[float, float, str, bool]] = {}
+        self._last_key: tuple[str, int] | None = None
+        self._last_buf = _Buffer("")
+        self._days: dict[str, tuple[str | None, dict[str, str]]] = {}
+        self._days_dirty: set[str] = set()
+        self._catalog_id: str | None = None
+        self._catalog: dict[str, catalog.MetricStats] = {}
+        self._workout_keys: set[str] = set()
+        self._meta_text: dict[tuple[tuple[str, str], ...], str] = {}
+        self._issue_count = 0
+
+    # --- transaction ---
+
+    def __enter__(self) -> QSWriter:
+        cm = self.vault.store.write()
+        self._txn = cm.__enter__()
+        try:
+            self._catalog_id, self._catalog = catalog.load_catalog(
+                self.vault.store, self.persona_id
+            )
+        except BaseException as failure:
+            self._txn = None
+            if not cm.__exit__(type(failure), failure, failure.__traceback__):
+                raise
+        self._cm = cm
+        self._progress.start(None)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        cm, self._cm = self._cm, None
+        if cm is None:
+            return
+        try:
+            if exc_type is None:
+                try:
+                    self._finish()
+                except BaseException as failure:
+                    if not cm.__exit__(type(failure), failure, failure.__traceback__):
+                        raise
+                    return
+                cm.__exit__(None, None, None)
+            else:
+                cm.__exit__(exc_type, exc, tb)
+        finally:
+            self._bufs.clear()
+            self._last_key = None
+            self._txn = None
+
+    def _finish(self) -> None:
+        for key in list(self._bufs):
+            self._flush(key)
+        txn = self._require_txn()
+        for metric in sorted(self._days_dirty):
+            rid, days = self._days[metric]
+            catalog.save_days(txn, self.persona_id, metric, rid, days)
+        if self._days_dirty or self.summary.workouts:
+            self._catalog_id = catalog.save_catalog(
+                txn, self.persona_id, self._catalog_id, self._catalog
+            )
+        if self._issue_count > len(self.summary.errors):
+            hidden = self._issue_count - len(self.summary.errors)
+            self.summary.notes.append(f"{hidden} more problems were counted but not listed")
+        s = self.summary
+        txn.audit(
+            "qs.import",
+            persona=self.persona_id,
+            added=s.added,
+            duplicates=s.duplicates,
+            workouts=s.workouts,
+            summaries=s.summaries,
+            unknown_types=sum(s.unknown_types.values()),
+            errors=self._issue_count,
+        )
+        self._progress.finish()
+
+    def _require_txn(self) -> Txn:
+        if self._txn is None:
+            raise InvalidParameter("the QS writer is used outside its `with` block")
+        return self._txn
+
+    # --- samples ---
+
+    def _conversion(self, metric: str, unit: str) -> tuple[float, float, str, bool] | None:
+        """Factor, offset, canonical unit and unknown flag for (metric, unit); None if bad."""
+        conv: tuple[float, float, str, bool]
+        if metric.startswith(UNKNOWN_PREFIX):
+            conv = (1.0, 0.0, unit, True)
+        else:
+            try:
+                m = metrics.get(metric)
+                if unit == m.unit or not unit:
+                    conv = (1.0, 0.0, m.unit, False)
+                else:
+                    factor, off = m.conversions[unit]
+                    conv = (factor, off, m.unit, False)
+            except (InvalidParameter, KeyError):
+                return None
+        self._conv[(metric, unit)] = conv
+        return conv
+
+    def add(self, sample: Sample) -> None:
+        """Buffer one sample (converted to the canonical unit); bad ones become issues."""
+        metric = sample.metric
+        conv = self._conv.get((metric, sample.unit))
+        if conv is None:
+            conv = self._conversion(metric, sample.unit)
+            if conv is None:
+                if metric.startswith(UNKNOWN_PREFIX) or metric in metrics.METRICS:
+                    problem = f"unit {sample.unit!r} is not known for {metric}"
+                else:
+                    problem = f"unknown metric {metric!r}"
+                self.issue(f"{metric} sample at {sample.start} ms", problem)
+                return
+        start, end, value = sample.start, sample.end, sample.value
+        if not (MIN_MS <= start <= end <= MAX_MS) or not math.isfinite(value):
+            self.issue(f"{metric} sample at {start} ms", "impossible time range or value")
+            return
+        if conv[0] != 1.0 or conv[1] != 0.0:
+            value = value * conv[0] + conv[1]
+        key = (metric, start // DAY_MS)
+        # Exports come grouped by type and time: most samples go to the previous buffer.
+        if key == self._last_key:
+            buf = self._last_buf
+        else:
+            found = self._bufs.get(key)
+            if found is None:
+                if len(self._bufs) >= MAX_BUFFERS:
+                    self._flush_cold()
+                found = self._bufs[key] = _Buffer(conv[2])
+            buf = found
+            self._tick += 1
+            buf.touched = self._tick  # order of first use in a run is enough to find cold ones
+            self._last_key, self._last_buf = key, buf
+        buf.start.append(start)
+        buf.end.append(end)
+        buf.value.append(value)
+        buf.offset.append(sample.offset_min)
+        table = buf.table
+        s = table.get(sample.source)
+        buf.source.append(buf.intern(sample.source) if s is None else s)
+        d = table.get(sample.device)
+        buf.device.append(buf.intern(sample.device) if d is None else d)
+        if sample.metadata:
+            text = self._meta_text.get(sample.metadata)
+            if text is None:
+                if len(self._meta_text) > 50_000:  # bounded: per-sample unique metadata
+                    self._meta_text.clear()
+                text = self._meta_text[sample.metadata] = _meta_string(sample.metadata)
+            m = table.get(text)
+            buf.meta.append(buf.intern(text) if m is None else m)
+        else:
+            buf.meta.append(0)
+        if conv[3]:
+            unknown = self.summary.unknown_types
+            unknown[metric] = unknown.get(metric, 0) + 1
+        self._pending += 1
+        if len(buf.start) >= MAX_CHUNK_BUFFER:
+            self._flush(key)
+        elif self._pending >= MAX_PENDING:
+            self._flush_cold()
+
+    def _flush_cold(self) -> None:
+        """Flush the least recently touched buffers until half the budget is free."""
+        by_age = sorted(self._bufs.items(), key=lambda kv: kv[1].touched)
+        for key, _ in by_age:
+            if self._pending <= MAX_PENDING // 2 and len(self._bufs) <= MAX_BUFFERS // 2:
+                break
+            self._flush(key)
+
+    def _day_index(self, metric: str) -> tuple[str | None, dict[str, str]]:
+        found = self._days.get(metric)
+        if found is None:
+            found = self._days[metric] = catalog.load_days(
+                self.vault.store, self.persona_id, metric
+            )
+        return found
+
+    def _flush(self, key: tuple[str, int]) -> None:
+        """Write one buffer into its day's chunk (merging with what is stored)."""
+        import numpy as np
+
+        buf = self._bufs.pop(key)
+        if key == self._last_key:
+            self._last_key = None
+        n = len(buf)
+        self._pending -= n
+        if not n:
+            return
+        metric, dayno = key
+        txn = self._require_txn()
+        columns = (buf.start, buf.end, buf.value, buf.offset, buf.source, buf.device, buf.meta)
+        cols = chunks.from_lists(columns, buf.strings, buf.unit)
+        day = chunks.utc_day(dayno * DAY_MS)
+        _, days = self._day_index(metric)
+        rid = days.get(day)
+        old = chunks.decode(self.vault.store.get(catalog.KIND_CHUNK, rid).data) if rid else None
+        merged, _ = chunks.merge(old, cols)
+        old_n = len(old) if old is not None else 0
+        added = len(merged) - old_n
+        if metric != WORKOUT_METRIC:
+            self.summary.added += added
+            self.summary.duplicates += n - added
+        self._progress.advance(n)
+        if added == 0:
+            return
+        body = chunks.encode(merged)
+        terms = [catalog.chunk_term(self.persona_id, metric, day)]
+        if rid:
+            txn.update(catalog.KIND_CHUNK, rid, body, terms=terms, compress=True)
+        else:
+            days[day] = txn.put(catalog.KIND_CHUNK, body, terms=terms, compress=True)
+        self._days_dirty.add(metric)
+        stats = self._catalog.get(metric)
+        if stats is None:
+            stats = self._catalog[metric] = catalog.MetricStats(merged.unit)
+        stats.unit = merged.unit
+        stats.samples += added
+        first, last = int(merged.start[0]), int(merged.end.max())
+        stats.first = first if stats.first is None else min(stats.first, first)
+        stats.last = last if stats.last is None else max(stats.last, last)
+        counts = np.bincount(merged.source, minlength=len(merged.strings))
+        if old is not None:
+            old_counts = np.bincount(old.source, minlength=len(old.strings))
+            for i, c in enumerate(old_counts.tolist()):
+                if c:
+                    name = old.strings[i]
+                    stats.sources[name] = stats.sources.get(name, 0) - c
+        for i, c in enumerate(counts.tolist()):
+            if c:
+                name = merged.strings[i]
+                stats.sources[name] = stats.sources.get(name, 0) + c
+        stats.sources = {k: v for k, v in stats.sources.items() if v > 0}
+
+    # --- workouts and summaries ---
+
+    def add_workout(self, workout: Workout) -> None:
+        """Store a workout (with its events and route) unless the same one is already stored."""
+        txn = self._require_txn()
+        w = workout
+        if not (MIN_MS <= w.start <= w.end <= MAX_MS):
+            self.issue(f"workout at {w.start} ms", "impossible time range")
+            return
+        dedup = f"{self.persona_id}:{w.activity}:{w.start}:{w.end}:{w.source}"
+        if dedup in self._workout_keys or self.vault.store.find(catalog.KIND_WORKOUT, "wk", dedup):
+            self.summary.duplicates += 1
+            return
+        self._workout_keys.add(dedup)
+        txn.put(
+            catalog.KIND_WORKOUT,
+            json.dumps(workout_to_json(w), separators=(",", ":")).encode(),
+            terms=[("persona", self.persona_id), ("wk", dedup)],
+            compress=True,
+        )
+        self.summary.workouts += 1
+        minutes = w.duration_s / 60 if w.duration_s is not None else (w.end - w.start) / 60_000
+        self.add(
+            Sample(
+                WORKOUT_METRIC,
+                w.start,
+                w.end,
+                minutes,
+                "min",
+                w.source,
+                w.device,
+                w.offset_min,
+                (("activity", w.activity),),
+            )
+        )
+
+    def add_summary(self, summary: ActivitySummary) -> None:
+        """Store a day's activity summary (a later import of the same day replaces it)."""
+        txn = self._require_txn()
+        body = json.dumps(summary_to_json(summary), separators=(",", ":")).encode()
+        key = f"{self.persona_id}:{summary.day}"
+        terms = [("persona", self.persona_id), ("psd", key)]
+        found = self.vault.store.find(catalog.KIND_SUMMARY, "psd", key)
+        if found and found[0].data == body:
+            self.summary.duplicates += 1
+            return
+        if found:
+            txn.update(catalog.KIND_SUMMARY, found[0].id, body, terms=terms, compress=True)
+        else:
+            txn.put(catalog.KIND_SUMMARY, body, terms=terms, compress=True)
+        self.summary.summaries += 1
+
+    def issue(self, location: str, problem: str) -> None:
+        """Record a recoverable problem (the record is skipped, counted and reported)."""
+        self._issue_count += 1
+        if len(self.summary.errors) < MAX_LISTED_ISSUES:
+            self.summary.errors.append(ImportIssue(location, problem))
+
+
+def workout_to_json(w: Workout) -> dict[str, Any]:
+    """A workout as stored (and exported): plain JSON, route as [time, lat, lon, elevation]."""
+    return {
+        "activity": w.activity,
+        "start": w.start,
+        "end": w.end,
+        "offset_min": w.offset_min,
+        "duration_s": w.duration_s,
+        "distance_m": w.distance_m,
+        "energy_kcal": w.energy_kcal,
+        "source": w.source,
+        "device": w.device,
+        "events": [[e.kind, e.start, e.end] for e in w.events],
+        "route": [[p.time, p.lat, p.lon, p.elevation] for p in w.route],
+        "metadata": [list(kv) for kv in w.metadata],
+    }
+
+
+def workout_from_json(d: dict[str, Any]) -> Workout:
+    from vault.data.model import RoutePoint, WorkoutEvent
+
+    return Workout(
+        activity=d["activity"],
+        start=d["start"],
+        end=d["end"],
+        offset_min=d["offset_min"],
+        duration_s=d["duration_s"],
+        distance_m=d["distance_m"],
+        energy_kcal=d["energy_kcal"],
+        source=d["source"],
+        device=d["device"],
+        events=tuple(WorkoutEvent(k, s, e) for k, s, e in d["events"]),
+        route=tuple(RoutePoint(t, la, lo, el) for t, la, lo, el in d["route"]),
+        metadata=tuple((k, v) for k, v in d["metadata"]),
+    )
+
+
+def summary_to_json(s: ActivitySummary) -> dict[str, Any]:
+    return {
+        "day": s.day,
+        "active_energy_kcal": s.active_energy_kcal,
+        "active_energy_goal_kcal": s.active_energy_goal_kcal,
+        "exercise_min": s.exercise_min,
+        "exercise_goal_min": s.exercise_goal_min,
+        "stand_hours": s.stand_hours,
+        "stand_goal_hours": s.stand_goal_hours,
+    }
+
+
+def summary_from_json(d: dict[str, Any]) -> ActivitySummary:
+    return ActivitySummary(**d)

@@ -1,0 +1,157 @@
+"""JSON Resume (https://jsonresume.org/schema) for personas, in and out.
+
+`basics` maps onto persona attributes (label -> title, image -> avatar, location -> address,
+profiles -> handles, summary -> note); every other section (work, education, skills...) is
+kept whole in one `resume` attribute and written back on export, so a résumé imported and
+exported again says the same thing. A résumé holds one email, phone and address: the export
+takes the preferred one of each.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Final
+
+from vault.core.errors import MalformedInput
+from vault.personas import (
+    ADDRESS,
+    AVATAR,
+    EMAIL,
+    HANDLE,
+    NOTE,
+    PHONE,
+    RESUME,
+    TITLE,
+    URL,
+    Attribute,
+    Persona,
+    PersonaDraft,
+    address_attribute,
+    country_code,
+)
+from vault.personas.vcard import utf8_problem
+
+MAX_BYTES: Final = 16 * 1024 * 1024
+# basics key -> attribute kind, for the plain string fields.
+_SIMPLE: Final = (
+    ("label", TITLE),
+    ("image", AVATAR),
+    ("email", EMAIL),
+    ("phone", PHONE),
+    ("url", URL),
+    ("summary", NOTE),
+)
+_LOCATION: Final = ("address", "city", "region", "postalCode", "countryCode")
+_BASICS_KNOWN: Final = frozenset({"name", "location", "profiles", *(k for k, _ in _SIMPLE)})
+
+
+def _string(value: Any, where: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise MalformedInput(f"{where} is not a string")
+    return value.strip()
+
+
+def draft_from_bytes(data: bytes, source: str) -> PersonaDraft:
+    """The persona a JSON Resume document describes."""
+    if len(data) > MAX_BYTES:
+        raise MalformedInput(f"{source}: larger than {MAX_BYTES // (1024 * 1024)} MiB")
+    try:
+        doc = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise MalformedInput(f"{source}: {utf8_problem(data, exc)}") from None
+    except json.JSONDecodeError as exc:
+        raise MalformedInput(f"{source}: invalid JSON at line {exc.lineno}") from None
+    if not isinstance(doc, dict):
+        raise MalformedInput(f"{source}: a JSON Resume is a JSON object")
+    basics = doc.get("basics")
+    if not isinstance(basics, dict):
+        raise MalformedInput(f"{source}: no `basics` object")
+    name = _string(basics.get("name"), f"{source}: basics.name")
+    if not name:
+        raise MalformedInput(f"{source}: basics.name is missing or empty")
+    attrs: list[Attribute] = []
+    for key, kind in _SIMPLE:
+        value = _string(basics.get(key), f"{source}: basics.{key}")
+        if value:
+            attrs.append(Attribute(kind, value))
+    location = basics.get("location")
+    if location is not None:
+        if not isinstance(location, dict):
+            raise MalformedInput(f"{source}: basics.location is not an object")
+        loc = {k: _string(location.get(k), f"{source}: basics.location.{k}") for k in _LOCATION}
+        if any(loc.values()):
+            street, city, region, code, country = (loc[k] for k in _LOCATION)
+            attrs.append(address_attribute(("", "", street, city, region, code, country)))
+    profiles = basics.get("profiles", [])
+    if not isinstance(profiles, list):
+        raise MalformedInput(f"{source}: basics.profiles is not a list")
+    for i, prof in enumerate(profiles):
+        where = f"{source}: basics.profiles[{i}]"
+        if not isinstance(prof, dict):
+            raise MalformedInput(f"{where} is not an object")
+        network = _string(prof.get("network"), f"{where}.network") or "web"
+        username = _string(prof.get("username"), f"{where}.username")
+        url = _string(prof.get("url"), f"{where}.url")
+        if username or url:
+            attrs.append(Attribute(HANDLE, username or url, label=network, url=url))
+    rest = {k: v for k, v in doc.items() if k != "basics"}
+    extra_basics = {k: v for k, v in basics.items() if k not in _BASICS_KNOWN}
+    if extra_basics:
+        rest["basics"] = extra_basics
+    if rest:
+        attrs.append(Attribute(RESUME, json.dumps(rest, ensure_ascii=False, sort_keys=True)))
+    return PersonaDraft(name, None, tuple(attrs), source)
+
+
+def to_jsonresume(persona: Persona) -> dict[str, Any]:
+    """A JSON Resume document for a persona (pass `without_sensitive()` to leave those out)."""
+    basics: dict[str, Any] = {"name": persona.name}
+    for key, kind in _SIMPLE:
+        attr = persona.first(kind)
+        if attr is not None:
+            basics[key] = attr.value
+    adr = persona.first(ADDRESS)
+    if adr is not None:
+        country = adr.part("country")
+        basics["location"] = {
+            k: v
+            for k, v in (
+                ("address", adr.part("street")),
+                ("city", adr.part("locality")),
+                ("region", adr.part("region")),
+                ("postalCode", adr.part("postal_code")),
+                ("countryCode", country_code(country) or country if country else ""),
+            )
+            if v
+        }
+    handles = persona.all(HANDLE)
+    if handles:
+        basics["profiles"] = [
+            {k: v for k, v in (("network", h.label), ("username", h.value), ("url", h.url)) if v}
+            for h in handles
+        ]
+    doc: dict[str, Any] = {}
+    kept = persona.first(RESUME)
+    rest: dict[str, Any] = json.loads(kept.value) if kept is not None else {}
+    basics.update(rest.pop("basics", {}))
+    doc["basics"] = basics
+    doc.update(rest)
+    return doc
+
+
+def draft_from_file(path: Path) -> PersonaDraft:
+    """`draft_from_bytes` on a file, refusing an oversized one before reading it."""
+    return draft_from_bytes(_read_limited(path, MAX_BYTES), path.name)
+
+
+def _read_limited(path: Path, limit: int) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            raise MalformedInput(f"{path.name}: larger than {limit // (1024 * 1024)} MiB")
+        return path.read_bytes()
+    except OSError as exc:
+        raise MalformedInput(f"{path.name}: cannot be read ({exc.strerror})") from None

@@ -1,0 +1,659 @@
+"""vCard 4.0 (RFC 6350) and jCard (RFC 7095) for personas, in and out.
+
+Both formats go through one intermediate, a list of `Property` per card, so the mapping to
+persona attributes is written once. Properties Coffre does not interpret are kept verbatim as
+`vcard` attributes and written back on export, so an imported card loses nothing. Coffre's own
+additions use X- names: `X-COFFRE-SENSITIVE=TRUE` marks a sensitive attribute,
+`X-COFFRE-FIELD;X-KEY=key:value` carries a free field, `X-COFFRE-RESUME` the JSON Resume
+sections beyond `basics`. Errors name the file, the card and the line, never their content.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from vault.core.errors import InvalidParameter, MalformedInput
+from vault.personas import (
+    ADDRESS,
+    AVATAR,
+    BIRTH_DATE,
+    EMAIL,
+    FIELD,
+    HANDLE,
+    NAME,
+    NICKNAME,
+    NOTE,
+    ORG,
+    PHONE,
+    RESUME,
+    TITLE,
+    URL,
+    VCARD,
+    Attribute,
+    Params,
+    Persona,
+    PersonaDraft,
+    address_attribute,
+    name_attribute,
+    normalize_birth_date,
+)
+
+MAX_BYTES: Final = 64 * 1024 * 1024
+SENSITIVE_PARAM: Final = "X-COFFRE-SENSITIVE"
+FIELD_PROP: Final = "X-COFFRE-FIELD"
+RESUME_PROP: Final = "X-COFFRE-RESUME"
+KEY_PARAM: Final = "X-KEY"
+
+# Value shapes: how a property's text is split and escaped.
+STRUCTURED: Final = frozenset({"N", "ADR", "ORG"})
+TEXT_LIST: Final = frozenset({"NICKNAME", "CATEGORIES"})
+TEXT: Final = frozenset({"FN", "EMAIL", "TITLE", "NOTE", FIELD_PROP, RESUME_PROP})
+URI: Final = frozenset({"PHOTO", "URL", "SOCIALPROFILE", "X-SOCIALPROFILE", "IMPP", "TEL"})
+# UID is read verbatim whatever its type (a URI, or text as some writers use).
+DATE: Final = frozenset({"BDAY"})
+DROPPED: Final = frozenset({"BEGIN", "END", "VERSION", "PRODID", "REV"})
+# Parameters that become attribute fields instead of being kept as they are.
+CONSUMED_PARAMS: Final = frozenset({"TYPE", "VALUE", SENSITIVE_PARAM, "SERVICE-TYPE", "USERNAME"})
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9-]+$")
+
+
+@dataclass(frozen=True)
+class Property:
+    """One vCard property: upper-case name, parameters, value type and decoded components.
+
+    `vtype` is `text`, `uri`, `date` or `unknown`; an `unknown` value is the raw vCard text,
+    kept verbatim. Text components are tuples of list values (NICKNAME:a,b is one component
+    with two values; N has five components).
+    """
+
+    name: str
+    params: Params
+    vtype: str
+    components: tuple[tuple[str, ...], ...]
+
+    def param(self, name: str) -> tuple[str, ...]:
+        for key, values in self.params:
+            if key == name:
+                return values
+        return ()
+
+    @property
+    def text(self) -> str:
+        """The first value, for single-valued properties."""
+        return self.components[0][0] if self.components and self.components[0] else ""
+
+
+def utf8_problem(data: bytes, exc: UnicodeDecodeError) -> str:
+    """Where a file stops being UTF-8, as a line and byte offset (never the bytes)."""
+    line = data[: exc.start].count(b"\n") + 1
+    return f"not valid UTF-8 (line {line}, byte {exc.start})"
+
+
+# --- text encoding ------------------------------------------------------------------------------
+
+
+def _unescape(text: str) -> str:
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text):
+            nxt = text[i + 1]
+            out.append("\n" if nxt in "nN" else nxt)
+            i += 2
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _escape(text: str) -> str:
+    return (
+        text.replace("\\", "\\\\")
+        .replace("\r\n", "\n")
+        .replace("\r", "\n")
+        .replace("\n", "\\n")
+        .replace(",", "\\,")
+        .replace(";", "\\;")
+    )
+
+
+def _split_unescaped(text: str, sep: str) -> list[str]:
+    """Split on `sep` where it is not backslash-escaped (the pieces stay escaped)."""
+    pieces, cur, i = [], [], 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text):
+            cur.append(text[i : i + 2])
+            i += 2
+            continue
+        if ch == sep:
+            pieces.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+        i += 1
+    pieces.append("".join(cur))
+    return pieces
+
+
+def _split_quoted(text: str, sep: str) -> list[str]:
+    """Split on `sep` outside double quotes (parameter syntax)."""
+    pieces, cur, quoted = [], [], False
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+            cur.append(ch)
+        elif ch == sep and not quoted:
+            pieces.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    pieces.append("".join(cur))
+    return pieces
+
+
+def _param_value_decode(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = value[1:-1]
+    # RFC 6868 caret encoding.
+    return re.sub(r"\^([n^'])", lambda m: {"n": "\n", "^": "^", "'": '"'}[m[1]], value)
+
+
+def _param_value_encode(value: str) -> str:
+    encoded = value.replace("^", "^^").replace("\n", "^n").replace('"', "^'")
+    return f'"{encoded}"' if any(c in encoded for c in ",;: ") else encoded
+
+
+def _vtype_for(name: str, params: dict[str, tuple[str, ...]], raw: str) -> str:
+    explicit = params.get("VALUE", ("",))[0].lower()
+    if name == "TEL":
+        return "uri" if explicit == "uri" or raw.lower().startswith("tel:") else "text"
+    if name == "SOCIALPROFILE" and explicit == "text":
+        return "text"
+    if name == "BDAY" and explicit == "text":
+        return "unknown"
+    if name in URI:
+        return "uri"
+    if name in DATE:
+        return "date"
+    if name in STRUCTURED or name in TEXT_LIST or name in TEXT:
+        return "text"
+    return "unknown"
+
+
+def _decode_value(name: str, vtype: str, raw: str) -> tuple[tuple[str, ...], ...]:
+    if vtype in ("unknown", "date"):
+        return ((raw,),)
+    if vtype == "uri":
+        # Some writers escape commas in URIs; a URI never needs a backslash before them.
+        return ((raw.replace("\\,", ",").replace("\\;", ";"),),)
+    if name in STRUCTURED:
+        return tuple((_unescape(c),) for c in _split_unescaped(raw, ";"))
+    if name in TEXT_LIST:
+        return (tuple(_unescape(v) for v in _split_unescaped(raw, ",")),)
+    return ((_unescape(raw),),)
+
+
+def _encode_value(prop: Property) -> str:
+    if prop.vtype in ("unknown", "uri"):
+        return prop.text
+    if prop.vtype == "date":
+        return (
+            prop.text.replace("-", "")
+            if not prop.text.startswith("--")
+            else prop.text[:4] + prop.text[5:]
+        )
+    return ";".join(",".join(_escape(v) for v in comp) for comp in prop.components)
+
+
+# --- reading vCard text -------------------------------------------------------------------------
+
+
+def _logical_lines(text: str) -> list[tuple[int, str]]:
+    """Unfold continuation lines; keep the number of the line each property starts on."""
+    out: list[tuple[int, str]] = []
+    # Only CR and LF end lines: str.splitlines would also split on U+2028, \x85 or \x0b
+    # inside a value.
+    for no, line in enumerate(re.split(r"\r\n|\r|\n", text), start=1):
+        if line[:1] in (" ", "\t") and out:
+            start, prev = out[-1]
+            out[-1] = (start, prev + line[1:])
+        elif line.strip():
+            out.append((no, line))
+    return out
+
+
+def _parse_line(line: str, where: str) -> Property:
+    quoted = False
+    for i, ch in enumerate(line):
+        if ch == '"':
+            quoted = not quoted
+        elif ch == ":" and not quoted:
+            head, raw = line[:i], line[i + 1 :]
+            break
+    else:
+        raise MalformedInput(f"{where}: no ':' between the property name and its value")
+    pieces = _split_quoted(head, ";")
+    name = pieces[0].rpartition(".")[2].upper()  # drop an Apple-style `item1.` group
+    if not _NAME_RE.match(name):
+        raise MalformedInput(f"{where}: invalid property name")
+    params: dict[str, tuple[str, ...]] = {}
+    for piece in pieces[1:]:
+        if not piece:
+            continue
+        key, eq, value = piece.partition("=")
+        if not eq:  # vCard 2.1/3.0 shorthand: TEL;WORK means TYPE=WORK
+            key, value = "TYPE", piece
+        key = key.strip().upper()
+        if not _NAME_RE.match(key):
+            raise MalformedInput(f"{where}: invalid parameter name")
+        values = tuple(_param_value_decode(v) for v in _split_quoted(value, ","))
+        params[key] = params.get(key, ()) + values
+    vtype = _vtype_for(name, params, raw)
+    return Property(name, tuple(params.items()), vtype, _decode_value(name, vtype, raw))
+
+
+def parse_vcard_text(data: bytes, source: str) -> list[list[Property]]:
+    """Parse every card in a .vcf file (vCard 4.0, or 3.0 which shares its syntax)."""
+    if len(data) > MAX_BYTES:
+        raise MalformedInput(f"{source}: larger than {MAX_BYTES // (1024 * 1024)} MiB")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise MalformedInput(f"{source}: {utf8_problem(data, exc)}") from None
+    cards: list[list[Property]] = []
+    current: list[Property] | None = None
+    begin_line = 0
+    for no, line in _logical_lines(text):
+        where = f"{source}, line {no}"
+        prop = _parse_line(line, where)
+        if prop.name == "BEGIN":
+            if prop.text.upper() != "VCARD":
+                raise MalformedInput(f"{where}: BEGIN of something other than a vCard")
+            if current is not None:
+                raise MalformedInput(f"{where}: a card starts before the previous one ended")
+            current, begin_line = [], no
+            continue
+        if current is None:
+            raise MalformedInput(f"{where}: content outside BEGIN:VCARD ... END:VCARD")
+        if prop.name == "END":
+            _check_version(current, f"{source}, card at line {begin_line}")
+            cards.append(current)
+            current = None
+            continue
+        current.append(prop)
+    if current is not None:
+        raise MalformedInput(f"{source}: the card at line {begin_line} has no END:VCARD")
+    if not cards:
+        raise MalformedInput(f"{source}: no vCard found")
+    return cards
+
+
+def _check_version(props: list[Property], where: str) -> None:
+    versions = [p.text for p in props if p.name == "VERSION"]
+    if not versions:
+        raise MalformedInput(f"{where}: no VERSION")
+    if versions[0] not in ("4.0", "3.0"):
+        raise MalformedInput(f"{where}: vCard version {versions[0][:8]!r} is not supported")
+
+
+# --- reading jCard ------------------------------------------------------------------------------
+
+
+def parse_jcard(data: bytes, source: str) -> list[list[Property]]:
+    """Parse a jCard document: one ["vcard", [...]] or a JSON list of them."""
+    if len(data) > MAX_BYTES:
+        raise MalformedInput(f"{source}: larger than {MAX_BYTES // (1024 * 1024)} MiB")
+    try:
+        doc = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise MalformedInput(f"{source}: {utf8_problem(data, exc)}") from None
+    except json.JSONDecodeError as exc:
+        raise MalformedInput(f"{source}: invalid JSON at line {exc.lineno}") from None
+    docs = [doc] if isinstance(doc, list) and doc[:1] == ["vcard"] else doc
+    if not isinstance(docs, list) or not docs:
+        raise MalformedInput(f'{source}: not a jCard (expected ["vcard", [...]])')
+    cards = []
+    for n, card in enumerate(docs, start=1):
+        where = f"{source}, card {n}"
+        if not (isinstance(card, list) and len(card) == 2 and card[0] == "vcard"):
+            raise MalformedInput(f'{where}: not a jCard (expected ["vcard", [...]])')
+        if not isinstance(card[1], list):
+            raise MalformedInput(f"{where}: the properties are not a list")
+        props = [_jcard_property(p, f"{where}, property {i}") for i, p in enumerate(card[1], 1)]
+        _check_version(props, where)
+        cards.append(props)
+    return cards
+
+
+def _jcard_property(item: Any, where: str) -> Property:
+    if not (isinstance(item, list) and len(item) >= 4):
+        raise MalformedInput(f"{where}: expected [name, parameters, type, value...]")
+    name, params, vtype, *values = item
+    if not (isinstance(name, str) and _NAME_RE.match(name)):
+        raise MalformedInput(f"{where}: invalid property name")
+    if not isinstance(params, dict) or not isinstance(vtype, str):
+        raise MalformedInput(f"{where}: parameters must be an object and the type a string")
+    name = name.upper()
+    kept: list[tuple[str, tuple[str, ...]]] = []
+    for key, value in params.items():
+        if key.lower() == "group":
+            continue
+        vals = value if isinstance(value, list) else [value]
+        if not all(isinstance(v, str) for v in vals):
+            raise MalformedInput(f"{where}: parameter values must be strings")
+        kept.append((key.upper(), tuple(vals)))
+    if not all(_scalar_or_list(v) for v in values):
+        raise MalformedInput(f"{where}: unsupported value")
+    if name in DROPPED or vtype.lower() == "unknown" or not _known(name):
+        raw = _jcard_to_raw(name, values)
+        # The jCard type slot is vCard's VALUE parameter: keep it so the export says it again.
+        typed = vtype.lower() not in ("unknown", "text") and name not in DROPPED
+        if typed and not any(k == "VALUE" for k, _ in kept):
+            kept.append(("VALUE", (vtype.lower(),)))
+        return Property(name, tuple(kept), "unknown", ((raw,),))
+    explicit = dict(kept).get("VALUE", ("",))[0].lower()
+    if name == "TEL":
+        out_type = "uri" if vtype == "uri" or explicit == "uri" else "text"
+    elif name == "BDAY":
+        out_type = "date" if vtype in ("date", "date-and-or-time", "date-time") else "unknown"
+    elif name == "SOCIALPROFILE" and vtype == "text":
+        out_type = "text"
+    else:
+        out_type = "uri" if name in URI else "text"
+    comps: tuple[tuple[str, ...], ...]
+    if len(values) == 1 and isinstance(values[0], list):
+        comps = tuple(
+            (",".join(str(x) for x in c) if isinstance(c, list) else str(c),) for c in values[0]
+        )
+    elif len(values) > 1:
+        comps = (tuple(str(v) for v in values),)
+    else:
+        comps = ((str(values[0]),),)
+    return Property(name, tuple(kept), out_type, comps)
+
+
+def _known(name: str) -> bool:
+    return name in STRUCTURED | TEXT_LIST | TEXT | URI | DATE
+
+
+def _scalar_or_list(v: Any) -> bool:
+    if isinstance(v, str | int | float | bool):
+        return True
+    return isinstance(v, list) and all(
+        isinstance(x, str | int | float)
+        or (isinstance(x, list) and all(isinstance(y, str) for y in x))
+        for x in v
+    )
+
+
+def _jcard_to_raw(name: str, values: list[Any]) -> str:
+    def one(v: Any) -> str:
+        if isinstance(v, list):
+            return ";".join(
+                ",".join(_escape(str(y)) for y in x) if isinstance(x, list) else _escape(str(x))
+                for x in v
+            )
+        return str(v)
+
+    return ",".join(one(v) for v in values)
+
+
+# --- properties <-> persona -------------------------------------------------------------------
+
+
+def _label(prop: Property) -> str:
+    return ",".join(v.lower() for v in prop.param("TYPE"))
+
+
+def _kept_params(prop: Property) -> Params:
+    return tuple((k, v) for k, v in prop.params if k not in CONSUMED_PARAMS and k != KEY_PARAM)
+
+
+def _sensitive(prop: Property) -> bool:
+    return any(v.lower() == "true" for v in prop.param(SENSITIVE_PARAM))
+
+
+def card_to_draft(props: list[Property], where: str) -> PersonaDraft | str:
+    """The persona a card describes, or the reason it is not a persona (a group, a place)."""
+    kind = next((p.text.lower() for p in props if p.name == "KIND"), "individual")
+    if kind in ("group", "location"):
+        return f"{where}: a vCard of KIND {kind} is not a persona"
+    name = ""
+    uid: str | None = None
+    attrs: list[Attribute] = []
+    for prop in props:
+        if prop.name in DROPPED:
+            continue
+        if prop.name == "FN" and not name:
+            name = prop.text
+        elif prop.name == "UID" and uid is None:
+            uid = prop.text
+        else:
+            attrs.extend(_to_attributes(prop, where))
+    if not name:
+        n = next((a for a in attrs if a.kind == NAME), None)
+        name = n.value if n else ""
+    if not name.strip():
+        return f"{where}: the card has no FN (formatted name)"
+    return PersonaDraft(name.strip(), uid, tuple(attrs), where)
+
+
+def _to_attributes(prop: Property, where: str) -> list[Attribute]:
+    label, params, sensitive = _label(prop), _kept_params(prop), _sensitive(prop)
+    common: dict[str, Any] = {"label": label, "params": params, "sensitive": sensitive}
+    name, value = prop.name, prop.text
+    if name == "N":
+        return [name_attribute([c[0] for c in prop.components][:5], **common)]
+    if name == "ADR":
+        return [address_attribute([c[0] for c in prop.components][:7], **common)]
+    if name == "ORG":
+        units = tuple(c[0] for c in prop.components)
+        return [Attribute(ORG, "; ".join(u for u in units if u), parts=units, **common)]
+    if name == "NICKNAME":
+        return [Attribute(NICKNAME, v, **common) for v in prop.components[0] if v.strip()]
+    if name == "BDAY" and prop.vtype == "date":
+        try:
+            day = normalize_birth_date(value.partition("T")[0])
+        except InvalidParameter:
+            return [_raw(prop)]
+        return [Attribute(BIRTH_DATE, day, **common)]
+    simple = {"EMAIL": EMAIL, "TITLE": TITLE, "NOTE": NOTE, "PHOTO": AVATAR, "URL": URL}
+    if name in simple and value:
+        return [Attribute(simple[name], value, **common)]
+    if name == "TEL" and value:
+        number = value[4:] if value.lower().startswith("tel:") else value
+        return [Attribute(PHONE, number, **common)]
+    if name in ("SOCIALPROFILE", "X-SOCIALPROFILE") and value:
+        network = (prop.param("SERVICE-TYPE") or prop.param("TYPE") or ("",))[0]
+        if prop.vtype == "text":
+            username, url = value, ""
+        else:
+            username = (prop.param("USERNAME") or prop.param("X-USER") or (value,))[0]
+            url = value
+        common["label"] = network or "web"
+        return [Attribute(HANDLE, username, url=url, **common)]
+    if name == "IMPP" and value:
+        scheme, _, rest = value.partition(":")
+        common["label"] = scheme.lower()
+        return [Attribute(HANDLE, rest or value, url=value, **common)]
+    if name == FIELD_PROP:
+        key = (prop.param(KEY_PARAM) or ("",))[0]
+        if not key:
+            raise MalformedInput(f"{where}: {FIELD_PROP} without its {KEY_PARAM} parameter")
+        common["label"] = key
+        return [Attribute(FIELD, value, **common)]
+    if name == RESUME_PROP:
+        return [Attribute(RESUME, value, **common)]
+    return [_raw(prop)]
+
+
+def _raw(prop: Property) -> Attribute:
+    raw = _encode_value(prop) if prop.vtype != "unknown" else prop.text
+    return Attribute(VCARD, raw, label=prop.name, params=prop.params, sensitive=_sensitive(prop))
+
+
+def persona_to_properties(persona: Persona) -> list[Property]:
+    """The properties of a persona's card, VERSION first."""
+    props = [Property("VERSION", (), "unknown", (("4.0",),))]
+    props.append(Property("FN", (), "text", ((persona.name,),)))
+    props.append(Property("UID", (), "uri" if ":" in persona.uid else "text", ((persona.uid,),)))
+    props.extend(_from_attribute(a) for a in persona.attributes)
+    return props
+
+
+def _from_attribute(a: Attribute) -> Property:
+    params: list[tuple[str, tuple[str, ...]]] = []
+    if a.kind == VCARD:
+        params = [(k, v) for k, v in a.params if k != SENSITIVE_PARAM]
+        if a.sensitive:
+            params.append((SENSITIVE_PARAM, ("TRUE",)))
+        return Property(a.label, tuple(params), "unknown", ((a.value,),))
+    if a.label and a.kind not in (HANDLE, FIELD):
+        params.append(("TYPE", tuple(a.label.split(","))))
+    params.extend(a.params)
+    if a.sensitive:
+        params.append((SENSITIVE_PARAM, ("TRUE",)))
+
+    def prop(name: str, vtype: str, comps: tuple[tuple[str, ...], ...]) -> Property:
+        return Property(name, tuple(params), vtype, comps)
+
+    if a.kind in (NAME, ADDRESS, ORG):
+        vname = {NAME: "N", ADDRESS: "ADR", ORG: "ORG"}[a.kind]
+        return prop(vname, "text", tuple((p,) for p in (a.parts or (a.value,))))
+    if a.kind == BIRTH_DATE:
+        return prop("BDAY", "date", ((a.value,),))
+    if a.kind == PHONE:
+        if " " in a.value:
+            params.insert(0, ("VALUE", ("text",)))
+            return prop("TEL", "text", ((a.value,),))
+        params.insert(0, ("VALUE", ("uri",)))
+        return prop("TEL", "uri", ((f"tel:{a.value}",),))
+    if a.kind == HANDLE:
+        if a.url and a.url == f"{a.label}:{a.value}":
+            return prop("IMPP", "uri", ((a.url,),))
+        params.insert(0, ("SERVICE-TYPE", (a.label,)))
+        if not a.url:
+            params.insert(0, ("VALUE", ("text",)))
+            return prop("SOCIALPROFILE", "text", ((a.value,),))
+        if a.value != a.url:
+            params.append(("USERNAME", (a.value,)))
+        return prop("SOCIALPROFILE", "uri", ((a.url,),))
+    if a.kind == FIELD:
+        params.insert(0, (KEY_PARAM, (a.label,)))
+        return prop(FIELD_PROP, "text", ((a.value,),))
+    vname = {
+        NICKNAME: "NICKNAME",
+        EMAIL: "EMAIL",
+        TITLE: "TITLE",
+        NOTE: "NOTE",
+        AVATAR: "PHOTO",
+        URL: "URL",
+        RESUME: RESUME_PROP,
+    }[a.kind]
+    return prop(vname, "uri" if vname in URI else "text", ((a.value,),))
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+
+def _fold(line: str) -> str:
+    """Fold a content line at 75 octets, never inside a UTF-8 sequence (RFC 6350 3.2)."""
+    out: list[str] = []
+    cur: list[str] = []
+    size = 0
+    for ch in line:
+        n = len(ch.encode("utf-8"))
+        if size + n > 75:
+            out.append("".join(cur))
+            cur, size = [" "], 1
+        cur.append(ch)
+        size += n
+    out.append("".join(cur))
+    return "\r\n".join(out)
+
+
+def _content_line(prop: Property) -> str:
+    head = prop.name
+    for key, values in prop.params:
+        head += f";{key}=" + ",".join(_param_value_encode(v) for v in values)
+    return _fold(f"{head}:{_encode_value(prop)}")
+
+
+def to_vcard(personas: list[Persona]) -> str:
+    """vCard 4.0 text (CRLF line ends, folded lines) for one or more personas."""
+    lines = []
+    for persona in personas:
+        lines.append("BEGIN:VCARD")
+        lines.extend(_content_line(p) for p in persona_to_properties(persona))
+        lines.append("END:VCARD")
+    return "\r\n".join(lines) + "\r\n"
+
+
+def _jcard_value(prop: Property) -> list[Any]:
+    if prop.vtype == "date":
+        return [prop.text]
+    if prop.vtype in ("unknown", "uri"):
+        return [prop.text]
+    if prop.name in STRUCTURED:
+        return [[c[0] if len(c) == 1 else list(c) for c in prop.components]]
+    return list(prop.components[0])
+
+
+def to_jcard(personas: list[Persona]) -> Any:
+    """jCard (RFC 7095): one card as ["vcard", [...]], several as a list of cards."""
+    cards = []
+    for persona in personas:
+        items = []
+        for prop in persona_to_properties(persona):
+            vtype = "text" if prop.name == "VERSION" else prop.vtype
+            if vtype == "unknown":  # a kept property: its VALUE parameter is the jCard type
+                vtype = next((v[0].lower() for k, v in prop.params if k == "VALUE"), vtype)
+            params = {
+                k.lower(): (v[0] if len(v) == 1 else list(v))
+                for k, v in prop.params
+                if k != "VALUE"
+            }
+            items.append([prop.name.lower(), params, vtype, *_jcard_value(prop)])
+        cards.append(["vcard", items])
+    return cards[0] if len(cards) == 1 else cards
+
+
+def parse_any(data: bytes, source: str) -> list[list[Property]]:
+    """vCard text or jCard, told apart by the first non-blank character."""
+    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    return parse_jcard(data, source) if head == b"[" else parse_vcard_text(data, source)
+
+
+def drafts_from_bytes(data: bytes, source: str) -> tuple[list[PersonaDraft], list[str]]:
+    """The personas in a vCard or jCard file, and the reasons cards were skipped."""
+    drafts: list[PersonaDraft] = []
+    skipped: list[str] = []
+    for n, card in enumerate(parse_any(data, source), start=1):
+        found = card_to_draft(card, f"{source}, card {n}")
+        if isinstance(found, str):
+            skipped.append(found)
+        else:
+            drafts.append(found)
+    return drafts, skipped
+
+
+def drafts_from_file(path: Path) -> tuple[list[PersonaDraft], list[str]]:
+    """`drafts_from_bytes` on a file, refusing an oversized one before reading it."""
+    return drafts_from_bytes(_read_limited(path, MAX_BYTES), path.name)
+
+
+def _read_limited(path: Path, limit: int) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            raise MalformedInput(f"{path.name}: larger than {limit // (1024 * 1024)} MiB")
+        return path.read_bytes()
+    except OSError as exc:
+        raise MalformedInput(f"{path.name}: cannot be read ({exc.strerror})") from None

@@ -1,0 +1,55 @@
+"""Consent: recipients, grants (scope, time range, granularity, purpose, expiry, status
+history) and signed consent receipts. Bundles (`bundles/`) and the ledger
+(`ledger`) are built on this API; so are revocation and forgetting."""
+
+from vault.sharing.grants import (
+    EXPIRED,
+    GIVEN,
+    STATUSES,
+    WITHDRAWN,
+    Grant,
+    StatusChange,
+    check_exportable,
+    create_grant,
+    get_grant,
+    list_grants,
+    set_grant_status,
+)
+from vault.sharing.receipt import SignedReceipt, verify_receipt
+from vault.sharing.recipients import (
+    Recipient,
+    add_recipient,
+    fingerprint_of,
+    get_recipient,
+    list_recipients,
+    read_identities,
+    write_identity,
+)
+from vault.sharing.scope import GRANULARITIES, Scope, TimeRange, build_scope
+
+__all__ = [
+    "EXPIRED",
+    "GIVEN",
+    "GRANULARITIES",
+    "STATUSES",
+    "WITHDRAWN",
+    "Grant",
+    "Recipient",
+    "Scope",
+    "SignedReceipt",
+    "StatusChange",
+    "TimeRange",
+    "add_recipient",
+    "build_scope",
+    "check_exportable",
+    "create_grant",
+    "fingerprint_of",
+    "get_grant",
+    "get_recipient",
+    "list_grants",
+    "list_recipients",
+    "read_identities",
+    "set_grant_status",
+    "verify_receipt",
+    "write_identity",
+]

@@ -1,0 +1,533 @@
+"""Export a grant as a bundle: a tar streamed into an age v1 file for the recipient.
+
+The plaintext never touches the disk: entries are produced one at a time from the vault,
+written as tar into pyrage's encrypting reader, and only ciphertext reaches the output (a
+temporary file in the target directory renamed into place, or stdout). The manifest, signed
+with the persona's pairwise key, comes last in the tar so that it can list the size and
+SHA-256 of every file actually written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO, Final
+
+import yaml
+
+from vault import content
+from vault import personas as identities
+from vault.core import crypto, minisign
+from vault.core.errors import InvalidParameter, NothingInScope
+from vault.core.hashing import BackgroundSHA256
+from vault.core.progress import Progress, ProgressCallback
+from vault.data import chunks as qs_chunks
+from vault.data import export as qs_export
+from vault.data import query
+from vault.sharing import check_exportable, get_grant, get_recipient, ledger
+from vault.sharing.bundles.plan import (
+    ContentSelection,
+    ExportPlan,
+    MetricSelection,
+    SentBefore,
+    build_plan,
+)
+from vault.sharing.bundles.tarstream import ChunkReader, Entry, Written, tar_stream
+from vault.sharing.recipients import Recipient
+
+if TYPE_CHECKING:
+    from vault.core.vault import Vault
+
+FORMAT: Final = "coffre.bundle/v1"
+MANIFEST: Final = "manifest.json"
+MANIFEST_SIG: Final = "manifest.json.minisig"
+RECEIPT: Final = "receipt.json"
+RECEIPT_SIG: Final = "receipt.json.minisig"
+README: Final = "README.md"
+IDENTITY: Final = "data/identity.vcf"
+
+
+@dataclass(frozen=True)
+class BundleResult:
+    """What an export wrote: the bundle's id, the SHA-256 and size of the age file, the
+    plan it carried out and the manifest it signed."""
+
+    bundle_id: str
+    sha256: str
+    size: int
+    path: Path | None
+    plan: ExportPlan
+    manifest: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "bundle_id": self.bundle_id,
+            "grant": self.plan.grant.id,
+            "sha256": self.sha256,
+            "size": self.size,
+            "path": str(self.path) if self.path else None,
+            "files": len(self.manifest["files"]),
+            "counts": self.manifest["counts"],
+            "previous_bundle": self.plan.previous_bundle,
+        }
+
+
+def sent_before(vault: Vault, grant_id: str) -> SentBefore | None:
+    """What earlier complete bundles of the grant carried (None when there were none)."""
+    bundles = [b for b in ledger.bundles_for_grant(vault, grant_id) if b.status == "complete"]
+    if not bundles:
+        return None
+    metric_next: dict[str, int] = {}
+    versions: dict[str, int] = {}
+    identity = None
+    for b in bundles:
+        for m in b.metrics:
+            metric_next[m.metric] = max(metric_next.get(m.metric, 0), m.next_start)
+        for c in b.content:
+            versions[c.id] = max(versions.get(c.id, 0), c.version)
+        if b.identity_sha256:
+            identity = b.identity_sha256
+    return SentBefore(bundles[-1].bundle_id, metric_next, versions, identity)
+
+
+def prepare(
+    vault: Vault,
+    grant_ref: str,
+    *,
+    since_last: bool = False,
+    now: datetime | None = None,
+    keep: dict[str, qs_chunks.Columns] | None = None,
+) -> ExportPlan:
+    """Check the grant (refusing expired and withdrawn ones) and plan the export; refuse
+    with NothingInScope, saying why, when nothing would leave. `--dry-run` shows this.
+    `keep` receives the raw samples the plan decrypted (see `build_plan`)."""
+    grant = check_exportable(vault, get_grant(vault, grant_ref), now)
+    sent = sent_before(vault, grant.id) if since_last else None
+    plan = build_plan(vault, grant, at=now, sent=sent, keep=keep)
+    if plan.is_empty():
+        if sent is not None:
+            raise NothingInScope(f"nothing new since bundle {sent.last_bundle}")
+        where = grant.time_range.describe()
+        missing = (
+            f"; the persona has no value for {', '.join(plan.missing_attributes)}"
+            if plan.missing_attributes
+            else ""
+        )
+        raise NothingInScope(
+            f"grant {grant.id[:8]} selects no data in its range ({where}){missing}"
+        )
+    return plan
+
+
+# --- building the entries ---------------------------------------------------------------------
+
+
+def _bytes_entry(name: str, data: bytes) -> Entry:
+    return Entry(name, len(data), lambda: (data,))
+
+
+_SAFE_FILE: Final = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _safe_file(name: str, fallback: str) -> str:
+    base = _SAFE_FILE.sub("-", os.path.basename(name or "")).strip(".-")[:80]
+    return base or fallback
+
+
+def _front_matter(
+    item: content.Item, version: content.Version, media: list[dict[str, Any]]
+) -> bytes:
+    fm: dict[str, Any] = {
+        "title": item.title,
+        "kind": item.kind,
+        "tags": list(item.tags),
+        "created": item.created,
+        "updated": item.updated,
+        "license": item.license,
+        "version": item.version,
+        "media_type": item.media_type,
+        "sha256": version.sha256,
+    }
+    if item.content_warning:
+        fm["content_warning"] = item.content_warning
+    if item.source_url:
+        fm["source_url"] = item.source_url
+    if media:
+        fm["media"] = media
+    text = yaml.safe_dump(fm, sort_keys=False, allow_unicode=True, width=1000)
+    return f"---\n{text}---\n".encode()
+
+
+def _content_entries(vault: Vault, sel: ContentSelection) -> Iterator[Entry]:
+    item = sel.item
+    version = content.get_version(vault, item.id)
+    store = vault.store
+    folder = f"data/content/{sel.slug}"
+    media: list[dict[str, Any]] = []
+    media_entries: list[Entry] = []
+    is_text = item.media_type.startswith("text/")
+    if not is_text:
+        name = _safe_file(item.filename or "", "body")
+        media.append({"path": f"{sel.slug}/{name}", "media_type": item.media_type})
+        body = version.body
+        media_entries.append(
+            Entry(f"{folder}/{name}", body.size, partial(store.read_blob, body), body.sha256)
+        )
+    used = {m["path"] for m in media}
+    for i, (att, ref) in enumerate(zip(version.attachments, version.attachment_blobs, strict=True)):
+        name = _safe_file(att.name, f"attachment-{i + 1}")
+        if f"{sel.slug}/{name}" in used:
+            name = f"{i + 1}-{name}"
+        used.add(f"{sel.slug}/{name}")
+        entry: dict[str, Any] = {"path": f"{sel.slug}/{name}", "media_type": att.media_type}
+        if att.alt:
+            entry["alt"] = att.alt
+        media.append(entry)
+        media_entries.append(
+            Entry(f"{folder}/{name}", ref.size, partial(store.read_blob, ref), ref.sha256)
+        )
+    head = _front_matter(item, version, media)
+    if is_text:
+
+        def md_chunks(head: bytes = head, ref: Any = version.body) -> Iterator[bytes]:
+            yield head
+            yield from store.read_blob(ref)
+
+        yield Entry(f"data/content/{sel.slug}.md", len(head) + version.body.size, md_chunks)
+    else:
+        yield _bytes_entry(f"data/content/{sel.slug}.md", head)
+    yield from media_entries
+
+
+def _readme(plan: ExportPlan, recipient: Recipient, bundle_id: str) -> bytes:
+    g = plan.grant
+    return f"""# Coffre bundle {bundle_id}
+
+This bundle was shared with **{recipient.name}** under grant `{g.id}` for the purpose
+`{g.purpose}` (legal basis `{g.legal_basis}`), valid until {g.valid_until}. The person
+appears to you under the pseudonymous id `{g.pseudonym}`.
+
+## Verify it
+
+1. `manifest.json` lists every file with its size and SHA-256; `sha256sum` each one.
+2. Check the manifest's signature with the persona's pairwise key (the `persona_minisign_key`
+   field of the manifest, also the `publicKey` of `receipt.json`):
+
+       minisign -Vm manifest.json -P {g.persona_key}
+
+3. `receipt.json` (signed in `receipt.json.minisig`, same key) records what was agreed:
+   purposes, data categories, time range, retention, expiry, compensation, and how consent
+   is withdrawn.
+
+Or let Coffre do all of it: `coffre bundle verify BUNDLE.age -i IDENTITY`.
+
+## Contents
+
+- `data/identity.vcf`: vCard 4.0 of the granted identity attributes only.
+- `data/qs/<metric>.fhir.json`: FHIR R4 Bundle of Observations (LOINC, UCUM).
+- `data/qs/<metric>.omh.json`: IEEE 1752.1 / Open mHealth data points.
+- `data/qs/<metric>.csv`: the same values as CSV.
+- `data/content/<slug>.md`: authored content with YAML front matter; media next to it.
+
+When the grant is withdrawn or expires, you will receive a signed request to erase this
+data (GDPR Art. 7(3) and Art. 17). Keep it no longer than the retention you asked for
+({g.retention or "not stated"}).
+""".encode()
+
+
+@dataclass
+class _Build:
+    """The state of one export while its tar streams: what was written, and the counts."""
+
+    vault: Vault
+    plan: ExportPlan
+    recipient: Recipient
+    signer: identities.Signer
+    bundle_id: str
+    progress: Progress
+    columns: dict[str, qs_chunks.Columns] = field(default_factory=dict)  # raw, from the plan
+    written: list[Written] = field(default_factory=list)
+    metric_counts: dict[str, int] = field(default_factory=dict)
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    def entries(self) -> Iterator[Entry]:
+        plan, grant = self.plan, self.plan.grant
+        yield _bytes_entry(README, _readme(plan, self.recipient, self.bundle_id))
+        yield _bytes_entry(RECEIPT, grant.receipt.data)
+        yield _bytes_entry(RECEIPT_SIG, grant.receipt.signature.encode("ascii"))
+        self.progress.advance()
+        if plan.identity_card:
+            yield _bytes_entry(IDENTITY, plan.identity_card)
+        for sel in plan.metrics:
+            yield from self._metric_entries(sel)
+            self.progress.advance()
+        for item in plan.content:
+            yield from _content_entries(self.vault, item)
+            self.progress.advance()
+        self.manifest = self._manifest()
+        data = (json.dumps(self.manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+        yield _bytes_entry(MANIFEST, data)
+        sig = minisign.sign_with(
+            self.signer.sign,
+            self.signer.key_id,
+            data,
+            f"coffre bundle {self.bundle_id} for {self.recipient.fingerprint}",
+            "signature of a Coffre bundle manifest",
+        )
+        yield _bytes_entry(MANIFEST_SIG, sig.encode("ascii"))
+
+    def _metric_entries(self, sel: MetricSelection) -> Iterator[Entry]:
+        grant = self.plan.grant
+        subject = f"urn:uuid:{uuid.UUID(hex=grant.pseudonym[:32])}"
+        persona, metric, gran = grant.persona, sel.metric, grant.granularity
+        if gran == "raw":
+            yield from self._raw_metric_entries(sel, subject)
+            return
+        buf = io.StringIO()
+        n = qs_export.export_fhir(
+            self.vault,
+            persona,
+            metric,
+            sel.start,
+            sel.end,
+            gran,
+            buf,
+            subject=subject,
+            include_sources=False,
+        )
+        self.metric_counts[metric] = n
+        yield _bytes_entry(f"data/qs/{metric}.fhir.json", buf.getvalue().encode("utf-8"))
+        if metric in qs_export.OMH_SCHEMAS:
+            buf = io.StringIO()
+            qs_export.export_omh(
+                self.vault, persona, metric, sel.start, sel.end, gran, buf, include_sources=False
+            )
+            yield _bytes_entry(f"data/qs/{metric}.omh.json", buf.getvalue().encode("utf-8"))
+        buf = io.StringIO()
+        qs_export.export_csv(
+            self.vault, persona, metric, sel.start, sel.end, gran, buf, include_sources=False
+        )
+        yield _bytes_entry(f"data/qs/{metric}.csv", buf.getvalue().encode("utf-8"))
+
+    def _raw_metric_entries(self, sel: MetricSelection, subject: str) -> Iterator[Entry]:
+        """Raw samples: the metric's columns are decrypted once (compact, about 50 bytes a
+        sample); each file announces its exact size, then renders a slice at a time as the
+        tar streams, so no file is ever whole in memory."""
+        metric = sel.metric
+        parts = self.columns.pop(metric, None)
+        if parts is None:
+            parts = query.load(self.vault, self.plan.grant.persona, metric, sel.start, sel.end)
+        # Source and device names ("Ana's Apple Watch") never leave: they could name the
+        # person or link two personas across recipients.
+        fhir = qs_export.fhir_document(parts, metric, subject=subject, include_sources=False)
+        self.metric_counts[metric] = fhir.count
+        yield Entry(f"data/qs/{metric}.fhir.json", fhir.size, fhir.chunks)
+        if metric in qs_export.OMH_SCHEMAS:
+            omh = qs_export.omh_document(parts, metric, include_sources=False)
+            yield Entry(f"data/qs/{metric}.omh.json", omh.size, omh.chunks)
+        table = qs_export.csv_document(parts, metric, include_sources=False)
+        yield Entry(f"data/qs/{metric}.csv", table.size, table.chunks)
+
+    def counts(self) -> dict[str, Any]:
+        key = "samples" if self.plan.grant.granularity == "raw" else "periods"
+        return {
+            "metrics": dict(self.metric_counts),
+            key: sum(self.metric_counts.values()),
+            "content_items": len(self.plan.content),
+            "attributes": len(self.plan.attributes),
+            "files": len(self.written),
+        }
+
+    def _manifest(self) -> dict[str, Any]:
+        plan, g, signer = self.plan, self.plan.grant, self.signer
+        files = [{"path": w.name, "size": w.size, "sha256": w.sha256} for w in self.written]
+        return {
+            "format": FORMAT,
+            "bundle_id": self.bundle_id,
+            "grant_id": g.id,
+            "receipt_id": g.receipt.id,
+            "created": plan.at.isoformat().replace("+00:00", "Z"),
+            "recipient": {"name": self.recipient.name, "fingerprint": self.recipient.fingerprint},
+            "recipient_fingerprint": self.recipient.fingerprint,
+            "persona_id": signer.pseudonym,
+            "persona_minisign_key": signer.minisign_public_key(),
+            "purpose": g.purpose,
+            "legal_basis": g.legal_basis,
+            "valid_until": g.valid_until,
+            "scope": g.scope.as_dict(),
+            "granularity": g.granularity,
+            "time_range": {
+                "from": query.iso(plan.start) if plan.start is not None else None,
+                "to": query.iso(plan.end) if plan.end is not None else None,
+                "rule": g.time_range.as_dict(),
+            },
+            "previous_bundle": plan.previous_bundle,
+            "counts": self.counts(),
+            "files": files,
+        }
+
+    def record(
+        self, sink: _HashingSink, status: str, finalize: Callable[[], None] | None = None
+    ) -> None:
+        """Write the ledger entry (and, for files, rename into place in the same step)."""
+        plan, grant = self.plan, self.plan.grant
+        metrics = tuple(
+            ledger.MetricSent(
+                m.metric,
+                self.metric_counts.get(m.metric, m.count),
+                query.iso(m.first),
+                query.iso(m.last),
+                m.next_start,
+                grant.granularity,
+            )
+            for m in plan.metrics
+            if status == "complete" or m.metric in self.metric_counts
+        )
+        items = tuple(
+            ledger.ContentSent(c.item.id, c.item.version, c.item.title, f"data/content/{c.slug}.md")
+            for c in plan.content
+        )
+        card = plan.identity_card
+        record = ledger.BundleRecord(
+            bundle_id=self.bundle_id,
+            grant=grant.id,
+            recipient=grant.recipient,
+            persona=grant.persona,
+            time=plan.at.isoformat().replace("+00:00", "Z"),
+            sha256=sink.digest.hexdigest() if status == "complete" else "",
+            size=sink.size,
+            status=status,
+            previous_bundle=plan.previous_bundle,
+            metrics=metrics,
+            content=items,
+            attributes=plan.attributes,
+            identity_sha256=hashlib.sha256(card).hexdigest() if card else None,
+            files=len(self.written),
+        )
+        with self.vault.store.write() as txn:
+            ledger.record_export(self.vault, txn, record)
+            if finalize is not None:
+                finalize()
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+class _HashingSink:
+    """Passes ciphertext to the output while hashing and counting it."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self._out = out
+        # Hashed on a second thread: pyrage holds the GIL while it encrypts, hashlib does not.
+        self.digest = BackgroundSHA256()
+        self.size = 0
+        self.error: BaseException | None = None  # pyrage replaces it with its own
+
+    def write(self, data: bytes) -> int:
+        try:
+            self._out.write(data)
+        except BaseException as exc:
+            self.error = exc
+            raise
+        self.digest.update(data)
+        self.size += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        self._out.flush()
+
+
+def export_bundle(
+    vault: Vault,
+    grant_ref: str,
+    out: Path | BinaryIO,
+    *,
+    since_last: bool = False,
+    now: datetime | None = None,
+    progress: ProgressCallback | None = None,
+) -> BundleResult:
+    """Export a grant to `out` (a path, written atomically, or a binary stream such as
+    stdout) and record it in the ledger. Refuses (ConsentRefused subclasses) when the
+    grant is withdrawn, expired or selects nothing."""
+    columns: dict[str, qs_chunks.Columns] = {}
+    plan = prepare(vault, grant_ref, since_last=since_last, now=now, keep=columns)
+    grant = plan.grant
+    recipient = get_recipient(vault, grant.recipient)
+    signer = identities.signer(vault.store, grant.persona, recipient=recipient.fingerprint)
+    if signer.pseudonym != grant.pseudonym:
+        raise InvalidParameter("the persona's pairwise key no longer matches the grant's")
+    prog = Progress("export", progress)
+    prog.start(len(plan.metrics) + len(plan.content) + 1)
+    build = _Build(vault, plan, recipient, signer, uuid.uuid4().hex, prog, columns)
+    chunks = tar_stream(build.entries(), int(plan.at.timestamp()), build.written.append)
+    reader = ChunkReader(chunks)
+
+    def encrypt(sink: _HashingSink) -> None:
+        try:
+            crypto.age_encrypt_stream(reader, sink, recipient.age_key)
+        except crypto.CryptoFailure:
+            for cause in (reader.error, sink.error):
+                if cause is not None:
+                    raise cause from None
+            raise
+
+    path: Path | None = None
+    if isinstance(out, Path):
+        sink = _write_atomically(out, encrypt, build.record)
+        path = out
+    else:
+        sink = _HashingSink(out)
+        try:
+            encrypt(sink)
+            out.flush()
+        except BaseException:
+            sink.digest.hexdigest()  # stops the hashing thread
+            if sink.size:
+                # Part of the bundle left through the stream: the ledger says so.
+                build.record(sink, "interrupted")
+            raise
+        build.record(sink, "complete")
+    prog.finish()
+    return BundleResult(
+        build.bundle_id, sink.digest.hexdigest(), sink.size, path, plan, build.manifest
+    )
+
+
+def _write_atomically(
+    target: Path,
+    encrypt: Callable[[_HashingSink], None],
+    commit: Callable[[_HashingSink, str, Callable[[], None] | None], None],
+) -> _HashingSink:
+    """Ciphertext goes to a temporary file next to `target`; the ledger entry is written and
+    the file renamed into place only once everything succeeded."""
+    directory = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise InvalidParameter(f"{target} is a directory; give a file name for the bundle")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".part")
+    except OSError as exc:
+        raise InvalidParameter(f"cannot write in {directory} ({exc.strerror})") from None
+    sink: _HashingSink | None = None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            sink = _HashingSink(f)
+            encrypt(sink)
+            f.flush()
+            os.fsync(f.fileno())
+        commit(sink, "complete", lambda: os.replace(tmp, target))
+    except BaseException:
+        if sink is not None:
+            sink.digest.hexdigest()  # stops the hashing thread
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return sink

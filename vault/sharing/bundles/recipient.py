@@ -1,0 +1,331 @@
+"""The recipient's side: decrypt a bundle, check every hash and both signatures, and only
+then write its files. A platform needs nothing else (or the `age` and `minisign` tools).
+
+Verification reads the age file once, streaming the authenticated plaintext through a tar
+reader that hashes every member and refuses unsafe ones; nothing is written. Opening does
+the same, then decrypts a second time into a staging directory next to the target, checks
+every hash again and renames it into place: on any failure nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+from vault.core import crypto, minisign
+from vault.core.errors import (
+    BadSignature,
+    InvalidParameter,
+    MalformedAgeKey,
+    MalformedInput,
+    NotForThisIdentity,
+    TamperedBundle,
+    TruncatedBundle,
+    UnsafeArchive,
+)
+from vault.core.progress import Progress, ProgressCallback
+from vault.sharing.bundles.export import FORMAT, MANIFEST, MANIFEST_SIG, RECEIPT, RECEIPT_SIG
+from vault.sharing.bundles.tarstream import MemberSink, TarReader
+
+AGE_MAGIC: Final = b"age-encryption.org/v1\n"
+_KEPT: Final = frozenset({MANIFEST, MANIFEST_SIG, RECEIPT, RECEIPT_SIG})
+_KEPT_LIMIT: Final = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class VerifiedBundle:
+    """A bundle whose every file and signature checked out."""
+
+    bundle_id: str
+    grant_id: str
+    manifest: dict[str, Any]
+    receipt: dict[str, Any]
+    persona_key: str
+    expired: bool
+    files: int
+    size: int
+
+    def as_dict(self) -> dict[str, Any]:
+        m = self.manifest
+        return {
+            "bundle_id": self.bundle_id,
+            "grant_id": self.grant_id,
+            "receipt_id": m.get("receipt_id"),
+            "created": m.get("created"),
+            "persona_id": m.get("persona_id"),
+            "persona_minisign_key": self.persona_key,
+            "recipient_fingerprint": m.get("recipient_fingerprint"),
+            "purpose": m.get("purpose"),
+            "valid_until": m.get("valid_until"),
+            "expired": self.expired,
+            "previous_bundle": m.get("previous_bundle"),
+            "counts": m.get("counts"),
+            "files": self.files,
+            "size": self.size,
+            "receipt": {
+                "controller": self.receipt.get("dataController", {}).get("name"),
+                "principal": self.receipt.get("piiPrincipalId"),
+                "purposes": self.receipt.get("purposes"),
+                "data_categories": self.receipt.get("personalDataCategories"),
+                "time_range": self.receipt.get("timeRange"),
+                "retention": self.receipt.get("retention"),
+                "valid_until": self.receipt.get("validUntil"),
+                "compensation": self.receipt.get("compensation"),
+                "withdrawal": self.receipt.get("withdrawalMethod"),
+            },
+        }
+
+
+class _Source(io.RawIOBase):
+    """The age file, remembering whether its end was reached (truncation vs tampering)."""
+
+    def __init__(self, handle: io.BufferedReader, progress: Progress) -> None:
+        super().__init__()
+        self._h = handle
+        self._progress = progress
+        self.eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        n = self._h.readinto(b)
+        if not n:
+            self.eof = True
+        self._progress.advance(n)
+        return n
+
+
+class _Member:
+    """Hashes one member; keeps the small documents the checks need; optionally writes."""
+
+    def __init__(self, name: str, size: int, keep: bool, out: io.BufferedWriter | None) -> None:
+        self.name, self.size = name, size
+        self.digest = hashlib.sha256()
+        self.kept = bytearray() if keep else None
+        self.out = out
+        self.done = False
+
+    def write(self, data: bytes) -> None:
+        self.digest.update(data)
+        if self.kept is not None:
+            self.kept += data
+        if self.out is not None:
+            self.out.write(data)
+
+    def close(self) -> None:
+        self.done = True
+        if self.out is not None:
+            self.out.close()
+
+
+class _Collector:
+    """Opens a `_Member` per tar member, writing under `root` when one is given."""
+
+    def __init__(self, root: Path | None) -> None:
+        self.root = root
+        self.members: dict[str, _Member] = {}
+
+    def __call__(self, name: str, size: int) -> MemberSink:
+        keep = name in _KEPT
+        if keep and size > _KEPT_LIMIT:
+            raise TamperedBundle(f"{name} is implausibly large")
+        out = None
+        if self.root is not None:
+            target = self.root / name
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                out = open(target, "xb")  # noqa: SIM115  (closed by _Member.close)
+            except OSError:
+                raise UnsafeArchive(f"{name} clashes with another member of the bundle") from None
+        member = _Member(name, size, keep, out)
+        self.members[name] = member
+        return member
+
+
+def _decrypt(
+    path: Path,
+    identities: Sequence[str],
+    collector: _Collector,
+    progress: ProgressCallback | None,
+    stage: str,
+) -> None:
+    reader = TarReader(path.name, collector)
+    try:
+        handle = open(path, "rb")  # noqa: SIM115
+    except OSError as exc:
+        raise InvalidParameter(f"cannot read {path.name} ({exc.strerror})") from None
+    with handle:
+        head = handle.peek(len(AGE_MAGIC))[: len(AGE_MAGIC)]
+        if not head:
+            raise TruncatedBundle(f"{path.name} is empty")
+        if not AGE_MAGIC.startswith(head[: len(AGE_MAGIC)]) or (
+            len(head) == len(AGE_MAGIC) and head != AGE_MAGIC
+        ):
+            raise MalformedInput(f"{path.name} is not an age file")
+        prog = Progress(stage, progress)
+        prog.start(os.fstat(handle.fileno()).st_size)
+        source = _Source(handle, prog)
+        try:
+            crypto.age_decrypt_stream(source, reader, identities)
+        except crypto.AgeFailure as exc:
+            if exc.reason == "identity":
+                raise NotForThisIdentity(
+                    "none of the identities given opens it (it was encrypted for another "
+                    "recipient, or its header was damaged)"
+                ) from None
+            if source.eof:
+                raise TruncatedBundle(
+                    f"{path.name} ends early (or its last block was modified)"
+                ) from None
+            where = "header" if exc.reason == "header" else "encrypted payload"
+            raise TamperedBundle(f"{path.name}: the age {where} does not authenticate") from None
+        except crypto.CryptoFailure:
+            raise MalformedAgeKey("the identity is not a valid age X25519 identity") from None
+        prog.finish()
+    reader.close()
+
+
+def _kept(collector: _Collector, name: str) -> bytes:
+    member = collector.members.get(name)
+    if member is None or member.kept is None:
+        raise TamperedBundle(f"{name} is missing from the bundle")
+    return bytes(member.kept)
+
+
+def _check(
+    collector: _Collector,
+    identities: Sequence[str],
+    expect_key: str | None,
+    now: datetime | None,
+) -> VerifiedBundle:
+    raw = _kept(collector, MANIFEST)
+    signature = _kept(collector, MANIFEST_SIG)
+    try:
+        manifest = json.loads(raw)
+        key = str(manifest["persona_minisign_key"])
+        bundle_id = str(manifest["bundle_id"])
+        files = list(manifest["files"])
+    except (ValueError, KeyError, TypeError):
+        raise TamperedBundle("manifest.json is not a Coffre manifest") from None
+    if manifest.get("format") != FORMAT:
+        raise TamperedBundle(f"manifest.json is not in the {FORMAT} format")
+    if expect_key:
+        pinned = minisign.parse_public_key(expect_key)
+        if minisign.public_key_line(pinned.key, pinned.key_id) != key:
+            raise BadSignature("the manifest is signed by another key than the one expected")
+    trusted = minisign.verify(key, raw, signature)
+    if bundle_id not in trusted:
+        raise BadSignature("the signature's trusted comment names another bundle")
+    mine = {
+        hashlib.sha256(crypto.age_identity_public(i).encode("ascii")).hexdigest()
+        for i in identities
+    }
+    if manifest.get("recipient_fingerprint") not in mine:
+        raise NotForThisIdentity(
+            "the signed manifest names another recipient (the bundle was forwarded)"
+        )
+    listed: dict[str, dict[str, Any]] = {}
+    for f in files:
+        try:
+            listed[str(f["path"])] = f
+        except (KeyError, TypeError):
+            raise TamperedBundle("manifest.json lists a file without a path") from None
+    present = set(collector.members) - {MANIFEST, MANIFEST_SIG}
+    for name in sorted(present - set(listed)):
+        raise TamperedBundle(f"{name} is in the bundle but not in the signed manifest")
+    for name in sorted(set(listed) - present):
+        raise TamperedBundle(f"{name} is in the manifest but missing from the bundle")
+    size = 0
+    for name, f in listed.items():
+        member = collector.members[name]
+        if member.digest.hexdigest() != f.get("sha256") or member.size != f.get("size"):
+            raise TamperedBundle(f"{name} does not match its SHA-256 in the manifest")
+        size += member.size
+    receipt_raw = _kept(collector, RECEIPT)
+    receipt_sig = _kept(collector, RECEIPT_SIG)
+    try:
+        receipt = json.loads(receipt_raw)
+    except ValueError:
+        raise TamperedBundle("receipt.json is not valid JSON") from None
+    if receipt.get("publicKey") != key:
+        raise BadSignature("the receipt and the manifest are signed by different keys")
+    minisign.verify(key, receipt_raw, receipt_sig)
+    if receipt.get("consentReceiptID") != manifest.get("receipt_id"):
+        raise TamperedBundle("the manifest names another receipt than the one included")
+    expired = False
+    until = str(manifest.get("valid_until") or "")
+    if until:
+        try:
+            expired = datetime.fromisoformat(until.replace("Z", "+00:00")) <= (
+                now or datetime.now(UTC)
+            )
+        except ValueError:
+            raise TamperedBundle("the manifest's valid_until is not a date") from None
+    return VerifiedBundle(
+        bundle_id,
+        str(manifest.get("grant_id", "")),
+        manifest,
+        receipt,
+        key,
+        expired,
+        len(listed),
+        size,
+    )
+
+
+def verify_bundle(
+    path: Path,
+    identities: Sequence[str],
+    *,
+    expect_key: str | None = None,
+    now: datetime | None = None,
+    progress: ProgressCallback | None = None,
+) -> VerifiedBundle:
+    """Decrypt and check a bundle without writing anything; raise a specific error if any
+    part fails (wrong identity, truncated, tampered, unsafe path, bad signature)."""
+    collector = _Collector(None)
+    _decrypt(path, identities, collector, progress, "verify")
+    return _check(collector, identities, expect_key, now)
+
+
+def open_bundle(
+    path: Path,
+    identities: Sequence[str],
+    out_dir: Path,
+    *,
+    expect_key: str | None = None,
+    now: datetime | None = None,
+    progress: ProgressCallback | None = None,
+) -> VerifiedBundle:
+    """Verify a bundle, then write its files into `out_dir` (new, or an empty directory)."""
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise InvalidParameter(f"{out_dir} exists and is not an empty directory")
+    verified = verify_bundle(path, identities, expect_key=expect_key, now=now, progress=progress)
+    parent = out_dir.parent if str(out_dir.parent) else Path(".")
+    try:
+        staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{out_dir.name}.", suffix=".part"))
+    except OSError as exc:
+        raise InvalidParameter(f"cannot write in {parent} ({exc.strerror})") from None
+    try:
+        collector = _Collector(staging)
+        _decrypt(path, identities, collector, progress, "open")
+        again = _check(collector, identities, expect_key, now)
+        if again.manifest != verified.manifest:
+            raise TamperedBundle(f"{path.name} changed while it was being opened")
+        if out_dir.exists():
+            out_dir.rmdir()
+        os.replace(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return again

@@ -1,0 +1,320 @@
+"""The ledger: every bundle that left the vault, so the person can see who holds what of
+theirs, since when, under which grant, for what purpose and in exchange for what, and so
+revocation and forgetting know whom to ask for erasure.
+
+Each export is one encrypted `ledger.export` record (bundle id and SHA-256, grant, recipient,
+persona, time, and exactly what left: metrics with counts and ranges, content items and
+versions, attribute keys), found through blind-index terms by grant, recipient, persona,
+metric and content item. The audit log records the same export with ids and counts only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Final
+
+from vault.core.errors import TamperedRecord
+
+if TYPE_CHECKING:
+    from vault.core.store import Record, Txn
+    from vault.core.vault import Vault
+
+KIND: Final = "ledger.export"
+_RECORD_VERSION: Final = 1
+COMPLETE, INTERRUPTED = "complete", "interrupted"
+
+
+@dataclass(frozen=True)
+class MetricSent:
+    """One metric carried by a bundle: count, first and last instants, the watermark for the
+    next incremental bundle, and the granularity."""
+
+    metric: str
+    count: int
+    first: str
+    last: str
+    next_start: int  # UTC ms
+    granularity: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "metric": self.metric,
+            "count": self.count,
+            "first": self.first,
+            "last": self.last,
+            "next_start": self.next_start,
+            "granularity": self.granularity,
+        }
+
+
+@dataclass(frozen=True)
+class ContentSent:
+    """One content item carried by a bundle, at one version."""
+
+    id: str
+    version: int
+    title: str
+    path: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "version": self.version, "title": self.title, "path": self.path}
+
+
+@dataclass(frozen=True)
+class BundleRecord:
+    """One export as the ledger keeps it."""
+
+    bundle_id: str
+    grant: str
+    recipient: str
+    persona: str
+    time: str
+    sha256: str
+    size: int
+    status: str  # complete, or interrupted (a stream cut short: part of it may have left)
+    previous_bundle: str | None = None
+    metrics: tuple[MetricSent, ...] = ()
+    content: tuple[ContentSent, ...] = ()
+    attributes: tuple[str, ...] = ()
+    identity_sha256: str | None = None
+    files: int = 0
+    seq: int = 0  # order of the exports in this vault (several may share one second)
+    record_id: str = field(default="", compare=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "bundle_id": self.bundle_id,
+            "grant": self.grant,
+            "recipient": self.recipient,
+            "persona": self.persona,
+            "time": self.time,
+            "sha256": self.sha256,
+            "size": self.size,
+            "status": self.status,
+            "previous_bundle": self.previous_bundle,
+            "metrics": [m.as_dict() for m in self.metrics],
+            "content": [c.as_dict() for c in self.content],
+            "attributes": list(self.attributes),
+            "identity_sha256": self.identity_sha256,
+            "files": self.files,
+            "seq": self.seq,
+        }
+
+    @classmethod
+    def from_record(cls, rec: Record) -> BundleRecord:
+        try:
+            d = json.loads(rec.data)
+            return cls(
+                bundle_id=str(d["bundle_id"]),
+                grant=str(d["grant"]),
+                recipient=str(d["recipient"]),
+                persona=str(d["persona"]),
+                time=str(d["time"]),
+                sha256=str(d["sha256"]),
+                size=int(d["size"]),
+                status=str(d["status"]),
+                previous_bundle=d.get("previous_bundle"),
+                metrics=tuple(MetricSent(**m) for m in d.get("metrics", ())),
+                content=tuple(ContentSent(**c) for c in d.get("content", ())),
+                attributes=tuple(d.get("attributes", ())),
+                identity_sha256=d.get("identity_sha256"),
+                files=int(d.get("files", 0)),
+                seq=int(d.get("seq", 0)),
+                record_id=rec.id,
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise TamperedRecord("a ledger record is unreadable") from exc
+
+
+def _terms(b: BundleRecord) -> list[tuple[str, str]]:
+    terms = [
+        ("grant", b.grant),
+        ("recipient", b.recipient),
+        ("persona", b.persona),
+        ("bundle", b.bundle_id),
+    ]
+    terms += [("metric", f"{b.persona}/{m.metric}") for m in b.metrics]
+    terms += [("content", c.id) for c in b.content]
+    return terms
+
+
+def record_export(vault: Vault, txn: Txn, bundle: BundleRecord) -> str:
+    """Store one export (inside the caller's transaction) and audit it with ids and counts."""
+    bundle = replace(bundle, seq=vault.store.count(KIND) + 1)
+    body = bundle.as_dict()
+    body["v"] = _RECORD_VERSION
+    rid = txn.put(
+        KIND,
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
+        terms=_terms(bundle),
+    )
+    txn.audit(
+        "bundle.export",
+        grant=bundle.grant,
+        recipient=bundle.recipient,
+        bundle=bundle.bundle_id,
+        sha256=bundle.sha256,
+        status=bundle.status,
+        metrics=len(bundle.metrics),
+        items=len(bundle.content),
+        attributes=len(bundle.attributes),
+        files=bundle.files,
+    )
+    return rid
+
+
+def _sorted(records: Iterable[Record]) -> list[BundleRecord]:
+    return sorted((BundleRecord.from_record(r) for r in records), key=lambda b: (b.time, b.seq))
+
+
+def all_bundles(vault: Vault) -> list[BundleRecord]:
+    """Every export, oldest first."""
+    return _sorted(vault.store.iter_kind(KIND))
+
+
+def bundles_for_grant(vault: Vault, grant_id: str) -> list[BundleRecord]:
+    """The bundles sent under one grant (ids, dates, hashes, contents), oldest first."""
+    return _sorted(vault.store.find(KIND, "grant", grant_id))
+
+
+def bundles_for_recipient(vault: Vault, recipient_id: str) -> list[BundleRecord]:
+    return _sorted(vault.store.find(KIND, "recipient", recipient_id))
+
+
+def get_bundle(vault: Vault, bundle_id: str) -> BundleRecord | None:
+    found = vault.store.find(KIND, "bundle", bundle_id)
+    return BundleRecord.from_record(found[0]) if found else None
+
+
+@dataclass(frozen=True)
+class Holding:
+    """A recipient holding some of the person's data, under one grant."""
+
+    recipient: str
+    grant: str
+    since: str
+    bundles: tuple[str, ...]
+    metrics: tuple[str, ...]
+    content: tuple[str, ...]
+    attributes: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "recipient": self.recipient,
+            "grant": self.grant,
+            "since": self.since,
+            "bundles": list(self.bundles),
+            "metrics": list(self.metrics),
+            "content": list(self.content),
+            "attributes": list(self.attributes),
+        }
+
+
+def recipients_holding(
+    vault: Vault,
+    *,
+    persona_id: str | None = None,
+    metric: str | None = None,
+    content_id: str | None = None,
+) -> list[Holding]:
+    """Who received data of a persona, of one of its metrics (needs `persona_id`), or one
+    content item: one Holding per (recipient, grant), with the bundles that carried it."""
+    store = vault.store
+    if content_id:
+        records = store.find(KIND, "content", content_id)
+    elif metric:
+        if not persona_id:
+            from vault.core.errors import InvalidParameter
+
+            raise InvalidParameter("recipients_holding(metric=...) needs persona_id")
+        records = store.find(KIND, "metric", f"{persona_id}/{metric}")
+    elif persona_id:
+        records = store.find(KIND, "persona", persona_id)
+    else:
+        records = list(store.iter_kind(KIND))
+    groups: dict[tuple[str, str], list[BundleRecord]] = {}
+    for b in _sorted(records):
+        if persona_id and b.persona != persona_id:
+            continue
+        groups.setdefault((b.recipient, b.grant), []).append(b)
+    out = []
+    for (recipient, grant), bundles in groups.items():
+        out.append(
+            Holding(
+                recipient=recipient,
+                grant=grant,
+                since=bundles[0].time,
+                bundles=tuple(b.bundle_id for b in bundles),
+                metrics=tuple(sorted({m.metric for b in bundles for m in b.metrics})),
+                content=tuple(sorted({c.id for b in bundles for c in b.content})),
+                attributes=tuple(sorted({a for b in bundles for a in b.attributes})),
+            )
+        )
+    return sorted(out, key=lambda h: (h.since, h.recipient, h.grant))
+
+
+def ledger_view(vault: Vault, recipient: str | None = None) -> list[dict[str, Any]]:
+    """The answer to "who holds what of mine, since when, under which grant, for what, in
+    exchange for what": one entry per recipient, its grants and the bundles sent under each.
+    Grants never used are listed too (with no bundles), withdrawn and expired ones included,
+    with the erasure requests produced for them."""
+    from vault.sharing import get_recipient, list_grants, list_recipients
+    from vault.sharing.revocation import notices
+
+    recipients = [get_recipient(vault, recipient)] if recipient else list_recipients(vault)
+    view = []
+    for r in recipients:
+        grants = []
+        for g in list_grants(vault, recipient=r.id):
+            bundles = bundles_for_grant(vault, g.id)
+            grants.append(
+                {
+                    "grant": g.id,
+                    "persona": g.persona,
+                    "pseudonym": g.pseudonym,
+                    "purpose": g.purpose,
+                    "legal_basis": g.legal_basis,
+                    "compensation": g.compensation,
+                    "status": g.status,
+                    "history": [h.as_dict() for h in g.history],
+                    "valid_until": g.valid_until,
+                    "retention": g.retention,
+                    "granularity": g.granularity,
+                    "since": bundles[0].time if bundles else None,
+                    "holds": {
+                        "metrics": sorted({m.metric for b in bundles for m in b.metrics}),
+                        "content": sorted({c.id for b in bundles for c in b.content}),
+                        "attributes": sorted({a for b in bundles for a in b.attributes}),
+                    },
+                    "erasure_requests": [
+                        {"id": n.id, "reason": n.reason, "created": n.created}
+                        for n in notices(vault, grant=g.id)
+                    ],
+                    "bundles": [
+                        {
+                            "bundle_id": b.bundle_id,
+                            "time": b.time,
+                            "sha256": b.sha256,
+                            "size": b.size,
+                            "status": b.status,
+                            "previous_bundle": b.previous_bundle,
+                            "samples": sum(m.count for m in b.metrics),
+                            "items": len(b.content),
+                            "attributes": len(b.attributes),
+                        }
+                        for b in bundles
+                    ],
+                }
+            )
+        view.append(
+            {
+                "recipient": r.id,
+                "name": r.name,
+                "contact": r.contact,
+                "fingerprint": r.fingerprint,
+                "grants": grants,
+            }
+        )
+    return view

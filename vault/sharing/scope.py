@@ -1,0 +1,299 @@
+"""What a grant covers: the scope (metrics, categories, content, attributes), the data time
+range (fixed or rolling) and the granularity, each checked when the grant is created.
+
+A scope selects by intersection within content (kind AND tag AND id, each optional) and by
+union across dimensions (metrics, content, attributes are separate parts of one bundle).
+Contradictory or empty scopes are refused: a grant must say exactly what may leave.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Final
+
+from vault import content
+from vault import personas as identities
+from vault.core.errors import ContradictoryScope, EmptyScope, InvalidParameter
+from vault.data import metrics
+from vault.data.model import UNKNOWN_PREFIX
+
+GRANULARITIES: Final = ("raw", "hour", "day")
+_LAST_RE: Final = re.compile(r"^(\d{1,5})([hdwy])$")
+_LAST_UNITS: Final = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+_DERIVED_FROM_BIRTH: Final = ("age_over:", "birth_year")
+
+
+def _split(values: Iterable[str] | str | None) -> list[str]:
+    if values is None:
+        return []
+    items = values.split(",") if isinstance(values, str) else list(values)
+    out: list[str] = []
+    for raw in items:
+        for piece in str(raw).split(","):
+            v = piece.strip()
+            if v and v not in out:
+                out.append(v)
+    return out
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The data a grant covers. Content ids are full item ids, resolved at creation."""
+
+    metrics: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    content_kinds: tuple[str, ...] = ()
+    content_tags: tuple[str, ...] = ()
+    content_ids: tuple[str, ...] = ()
+    attributes: tuple[str, ...] = ()
+
+    @property
+    def has_content(self) -> bool:
+        return bool(self.content_kinds or self.content_tags or self.content_ids)
+
+    def is_empty(self) -> bool:
+        return not (self.metrics or self.categories or self.has_content or self.attributes)
+
+    def metric_ids(self) -> tuple[str, ...]:
+        """Every metric covered: those named plus those of the DPV categories, sorted."""
+        found = set(self.metrics)
+        for category in self.categories:
+            found.update(m.id for m in metrics.by_category(category))
+        return tuple(sorted(found))
+
+    def data_categories(self) -> tuple[str, ...]:
+        """The DPV personal-data categories this scope touches (for the receipt)."""
+        cats: set[str] = set(self.categories)
+        for m in self.metrics:
+            cats.add(metrics.get(m).dpv if not m.startswith(UNKNOWN_PREFIX) else "pd:Health")
+        if self.has_content:
+            cats.add("pd:Communication")
+        for attr in self.attributes:
+            cats.add(attribute_category(attr))
+        return tuple(sorted(cats))
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {
+            "metrics": list(self.metrics),
+            "categories": list(self.categories),
+            "content_kinds": list(self.content_kinds),
+            "content_tags": list(self.content_tags),
+            "content_ids": list(self.content_ids),
+            "attributes": list(self.attributes),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Scope:
+        return cls(*(tuple(str(x) for x in d.get(k, ())) for k in _SCOPE_KEYS))
+
+
+_SCOPE_KEYS: Final = (
+    "metrics",
+    "categories",
+    "content_kinds",
+    "content_tags",
+    "content_ids",
+    "attributes",
+)
+
+# DPV personal-data categories (https://w3id.org/dpv/pd) for persona attributes.
+_ATTRIBUTE_CATEGORIES: Final = {
+    "name": "pd:Name",
+    "nickname": "pd:Nickname",
+    "email": "pd:EmailAddress",
+    "phone": "pd:TelephoneNumber",
+    "address": "pd:PhysicalAddress",
+    "handle": "pd:SocialMediaIdentifier",
+    "birth_date": "pd:BirthDate",
+    "avatar": "pd:Picture",
+    "url": "pd:PersonalDocuments",
+    "org": "pd:Employer",
+    "title": "pd:JobTitle",
+    "note": "pd:Identifying",
+    "field": "pd:Identifying",
+    "age_over": "pd:AgeRange",
+    "birth_year": "pd:BirthDate",
+    "country": "pd:Country",
+}
+
+
+def attribute_category(key: str) -> str:
+    """The DPV category of an attribute key (`email.work`, `age_over:18`...)."""
+    base = key.partition(":")[0].partition(".")[0].lower()
+    return _ATTRIBUTE_CATEGORIES.get(base, "pd:Identifying")
+
+
+def is_derived(key: str) -> bool:
+    return key.startswith("age_over:") or key in ("birth_year", "country")
+
+
+def known_categories() -> tuple[str, ...]:
+    return tuple(sorted({m.dpv for m in metrics.METRICS.values()}))
+
+
+def build_scope(
+    vault: Any,
+    persona_id: str,
+    *,
+    metrics_: Iterable[str] | str | None = None,
+    categories: Iterable[str] | str | None = None,
+    content_kinds: Iterable[str] | str | None = None,
+    content_tags: Iterable[str] | str | None = None,
+    content_ids: Iterable[str] | str | None = None,
+    attributes: Iterable[str] | str | None = None,
+) -> Scope:
+    """Check and normalise a scope for one persona; EmptyScope / ContradictoryScope /
+    InvalidParameter name what is wrong."""
+    mets = []
+    for m in _split(metrics_):
+        if not m.startswith(UNKNOWN_PREFIX):
+            metrics.get(m)
+        mets.append(m)
+    known = known_categories()
+    cats = []
+    for c in _split(categories):
+        if c not in known:
+            raise InvalidParameter(
+                f"no metric is in the DPV category {c[:60]!r}; known: {', '.join(known)}"
+            )
+        cats.append(c)
+    kinds = [content.normalize_kind(k) for k in _split(content_kinds)]
+    tags = list(content.normalize_tags(_split(content_tags)))
+    if _split(content_tags) and not tags:
+        raise InvalidParameter("the content tags are empty once trimmed")
+    ids = []
+    for ref in _split(content_ids):
+        item = content.get(vault, ref)
+        if item.persona != persona_id:
+            raise ContradictoryScope(
+                f"content item {item.id[:8]} belongs to another persona than the grant's"
+            )
+        ids.append(item.id)
+    attrs = [_check_attribute(a) for a in _split(attributes)]
+    if "birth_date" in attrs and any(a.startswith(_DERIVED_FROM_BIRTH) for a in attrs):
+        raise ContradictoryScope(
+            "birth_date together with age_over/birth_year: a derived attribute is meant to "
+            "hide the birth date; grant one or the other"
+        )
+    scope = Scope(
+        tuple(sorted(set(mets))),
+        tuple(sorted(set(cats))),
+        tuple(sorted(set(kinds))),
+        tuple(tags),
+        tuple(sorted(set(ids))),
+        tuple(attrs),
+    )
+    if scope.is_empty():
+        raise EmptyScope(
+            "name at least one of --metrics, --categories, --content-kinds, --content-tags, "
+            "--content-ids or --attrs"
+        )
+    return scope
+
+
+def _check_attribute(key: str) -> str:
+    key = key.strip()
+    if key.startswith("age_over:"):
+        identities.derive(identities.Persona("", "", ""), key)  # validates N
+        return f"age_over:{int(key.partition(':')[2])}"
+    if key in ("birth_year", "country"):
+        return key
+    kind, _, label = key.partition(".")
+    kind = kind.lower().replace("-", "_")
+    if kind not in identities.ATTRIBUTE_KINDS:
+        raise InvalidParameter(
+            f"unknown attribute {key[:40]!r}; use a kind such as name, email, email.work, "
+            f"or a derived one ({', '.join(identities.DERIVED)})"
+        )
+    if kind in (identities.VCARD, identities.RESUME):
+        raise InvalidParameter(f"{kind} attributes cannot be granted one by one")
+    return f"{kind}.{label}" if label else kind
+
+
+# --- time range ---------------------------------------------------------------------------------
+
+
+def parse_moment(text: str, *, end: bool) -> datetime:
+    text = text.strip()
+    try:
+        if len(text) == 10:
+            d = date.fromisoformat(text)
+            moment = datetime(d.year, d.month, d.day, tzinfo=UTC)
+            return moment + timedelta(days=1) if end else moment
+        moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    except ValueError:
+        raise InvalidParameter(f"{text[:40]!r} is not an ISO 8601 date or date-time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def parse_last(text: str) -> timedelta:
+    """`30d`, `12w`, `48h` or `1y` (365 days) as a duration."""
+    m = _LAST_RE.match(text.strip().lower())
+    if not m or int(m[1]) == 0:
+        raise InvalidParameter("--last takes a positive number and a unit: 48h, 30d, 12w, 1y")
+    n, unit = int(m[1]), m[2]
+    return timedelta(days=365 * n) if unit == "y" else n * _LAST_UNITS[unit]
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    """The data time range: fixed [start, end) instants, or rolling (`last`, a duration
+    counted back from the moment of each export). All None: no time limit."""
+
+    start: str | None = None
+    end: str | None = None
+    last: str | None = None
+
+    @classmethod
+    def build(
+        cls, start: str | None = None, end: str | None = None, last: str | None = None
+    ) -> TimeRange:
+        """Check a range as typed: `--from D --to D` (dates inclusive) or `--last 30d`."""
+        if last and (start or end):
+            raise ContradictoryScope("give either --from/--to or --last, not both")
+        if last:
+            parse_last(last)
+            return cls(last=last.strip().lower())
+        s = parse_moment(start, end=False) if start else None
+        e = parse_moment(end, end=True) if end else None
+        if s and e and s >= e:
+            raise ContradictoryScope("the time range ends before it starts (--from after --to)")
+        return cls(iso(s) if s else None, iso(e) if e else None)
+
+    def resolve(self, now: datetime) -> tuple[datetime | None, datetime | None]:
+        """The concrete [start, end) at `now` (rolling ranges end now)."""
+        if self.last:
+            return now - parse_last(self.last), now
+        s = parse_moment(self.start, end=False) if self.start else None
+        e = parse_moment(self.end, end=False) if self.end else None
+        return s, e
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"from": self.start, "to": self.end, "last": self.last}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TimeRange:
+        return cls(d.get("from"), d.get("to"), d.get("last"))
+
+    def describe(self) -> str:
+        if self.last:
+            return f"rolling, last {self.last}"
+        if self.start or self.end:
+            return f"{self.start or '...'} to {self.end or '...'}"
+        return "all time"
+
+
+def check_granularity(value: str) -> str:
+    g = value.strip().lower()
+    if g not in GRANULARITIES:
+        raise InvalidParameter(f"granularity must be one of {', '.join(GRANULARITIES)}")
+    return g
