@@ -79,7 +79,7 @@ def _new_vault(path: Path) -> None:
 
     shutil.rmtree(path, ignore_errors=True)
     with Vault.create(path, PASSPHRASE, kdf="minimum") as v:
-        add_persona(v.store, "Bench")
+        add_persona(v, "Bench")
 
 
 def mastodon_archive(path: Path, posts: int, media_every: int = 20) -> None:

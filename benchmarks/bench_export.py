@@ -113,7 +113,7 @@ def run(quick: bool) -> dict[str, Any]:
     try:
         with Vault.create(work / "vault", PASSPHRASE, kdf="minimum") as v:
             persona = identities.add_persona(
-                v.store, "Bench", [identities.parse_attribute("email", "b@example.org")]
+                v, "Bench", [identities.parse_attribute("email", "b@example.org")]
             )
             t = time.perf_counter()
             samples = _fill_qs(v, persona.id, days)

@@ -34,8 +34,8 @@ def run(quick: bool) -> dict[str, object]:
     work = Path(tempfile.mkdtemp(prefix="coffre-bench-"))
     try:
         with Vault.create(work / "v", PASSPHRASE, kdf="minimum") as v:
-            ana = identities.add_persona(v.store, "Ana")
-            bo = identities.add_persona(v.store, "Bo")
+            ana = identities.add_persona(v, "Ana")
+            bo = identities.add_persona(v, "Bo")
             t = time.perf_counter()
             for persona, n in ((ana, samples), (bo, samples // 10)):
                 with QSWriter(v, persona.id) as w:
@@ -44,8 +44,12 @@ def run(quick: bool) -> dict[str, object]:
                         w.add(Sample("heart_rate", ts, ts, 60 + i % 40, "/min", source="Watch"))
             fill_s = time.perf_counter() - t
             for i in range(items):
-                content.add(v, io.BytesIO(f"note {i} ".encode() * 200),
-                            content.ItemMeta(title=f"note {i}"), persona=ana.id)
+                content.add(
+                    v,
+                    io.BytesIO(f"note {i} ".encode() * 200),
+                    content.ItemMeta(title=f"note {i}"),
+                    persona=ana.id,
+                )
             v.store.checkpoint()
             before = _size(v.path)
             t = time.perf_counter()

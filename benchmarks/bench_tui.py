@@ -122,7 +122,7 @@ def _samples(n: int) -> Iterator[Sample]:
 def build_vault(path: Path, n: int) -> str:
     """A vault with one persona holding `n` samples; returns the persona's id."""
     with Vault.create(path, PASSPHRASE, kdf="minimum") as v:
-        persona = identities.add_persona(v.store, "Bench")
+        persona = identities.add_persona(v, "Bench")
         with QSWriter(v, persona.id) as writer:
             for s in _samples(n):
                 writer.add(s)

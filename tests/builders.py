@@ -70,9 +70,9 @@ def build_world(vault: Vault, tmp: Path) -> World:
         identities.parse_attribute("birth_date", "1990-01-02"),
         identities.parse_attribute("address", "1 rue X;Paris;;75001;France"),
     ]
-    persona = identities.add_persona(vault.store, "Pro self", attrs)
+    persona = identities.add_persona(vault, "Pro self", attrs)
     other = identities.add_persona(
-        vault.store, "Other self", [identities.parse_attribute("email", "other@example.org")]
+        vault, "Other self", [identities.parse_attribute("email", "other@example.org")]
     )
     import_csv_text(vault, persona.id, _csv("steps", "count", 100, ALL_DAYS))
     import_csv_text(vault, persona.id, _csv("heart_rate", "/min", 60, ALL_DAYS))

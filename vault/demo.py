@@ -119,7 +119,7 @@ def _phone_steps(rng: random.Random, first: date, days: int) -> Iterator[Sample]
 def _personas(vault: Vault) -> tuple[identities.Persona, identities.Persona]:
     attr = identities.parse_attribute
     main = identities.add_persona(
-        vault.store,
+        vault,
         "Camille",
         [
             attr("name", "Camille Martin"),
@@ -131,7 +131,7 @@ def _personas(vault: Vault) -> tuple[identities.Persona, identities.Persona]:
         ],
     )
     gamer = identities.add_persona(
-        vault.store,
+        vault,
         "Nightjar",
         [attr("nickname", "Nightjar"), attr("handle.twitch", "nightjar_plays")],
     )

@@ -20,7 +20,7 @@ from vault.personas import add_persona
 @pytest.fixture
 def vault_path(vault_dir: Path) -> Path:
     with Vault.create(vault_dir, PASSPHRASE, kdf="minimum") as v:
-        add_persona(v.store, "Ada")
+        add_persona(v, "Ada")
     return vault_dir
 
 

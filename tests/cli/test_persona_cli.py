@@ -177,8 +177,8 @@ def test_export_then_import_into_another_vault(made: Path, tmp_path: Path) -> No
         )
         run(other, "import", "vcard", str(out))
     with Vault.open(made, PASSPHRASE) as a, Vault.open(other, PASSPHRASE) as b:
-        (pa,) = identities.list_personas(a.store)
-        (pb,) = identities.list_personas(b.store)
+        (pa,) = identities.list_personas(a)
+        (pb,) = identities.list_personas(b)
         assert pb.profile() == pa.profile()
         assert pb.uid == pa.uid
 
@@ -217,7 +217,7 @@ def test_minisign_verifies_a_pairwise_signature(made: Path, tmp_path: Path) -> N
     data.write_bytes(b'{"hello": "world"}\n')
     with Vault.open(made, PASSPHRASE) as v:
         for recipient in (None, "age1recipient"):
-            signer = identities.signer(v.store, pid, recipient=recipient)
+            signer = identities.signer(v, pid, recipient=recipient)
             sig = minisign.sign_with(signer.sign, signer.key_id, data.read_bytes(), "persona")
             Path(f"{data}.minisig").write_text(sig)
             subprocess.run(

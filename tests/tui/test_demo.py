@@ -24,7 +24,7 @@ def test_demo_prints_only_its_passphrase_and_holds_what_the_guide_says(tmp_path:
     passphrase = result.stdout.strip()
     assert len(passphrase.split("-")) == 4 and "\n" not in passphrase
     with Vault.open(target, passphrase) as v:
-        personas = {p.name: p for p in identities.list_personas(v.store)}
+        personas = {p.name: p for p in identities.list_personas(v)}
         assert set(personas) == {"Camille", "Nightjar"}
         camille = query.list_metrics(v, personas["Camille"].id)
         assert {"steps", "heart_rate", "sleep", "body_mass"} <= {m.metric for m in camille}
@@ -47,7 +47,7 @@ def test_demo_force_replaces_the_demo_vault(tmp_path: Path) -> None:
     second = runner.invoke(cli, ["demo", "--dir", str(target), "--force"], catch_exceptions=False)
     assert second.exit_code == 0
     with Vault.open(target, second.stdout.strip()) as v:
-        assert len(identities.list_personas(v.store)) == 2  # replaced, not added to
+        assert len(identities.list_personas(v)) == 2  # replaced, not added to
 
 
 def test_the_frozen_demo_has_an_expiring_grant_and_rules_due(pristine_demo: Path) -> None:

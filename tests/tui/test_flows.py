@@ -41,7 +41,7 @@ async def test_unlock_wrong_then_right_passphrase(demo_dir: Path) -> None:
         assert isinstance(app.screen, DashboardScreen)
         assert unlock.query_one("#passphrase", Input).value == ""  # not kept in the widget
         assert app.vault is not None
-        assert len(identities.list_personas(app.vault.store)) == 2
+        assert len(identities.list_personas(app.vault)) == 2
 
 
 @run_async
@@ -156,7 +156,7 @@ async def test_forget_a_persona_after_typing_its_name(demo_dir: Path) -> None:
         assert isinstance(app.screen, ReportModal)
         assert screen.result is not None and screen.result.epoch == 2
     with open_vault(demo_dir) as v:
-        names = [p.name for p in identities.list_personas(v.store)]
+        names = [p.name for p in identities.list_personas(v)]
         assert names == ["Camille"]
         assert query.list_metrics(v, nightjar) == []
 
@@ -175,7 +175,7 @@ async def test_cancelling_the_forget_keeps_everything(demo_dir: Path) -> None:
         await settle(pilot)
         assert isinstance(app.screen, ForgetScreen)
     with open_vault(demo_dir) as v:
-        assert len(identities.list_personas(v.store)) == 2
+        assert len(identities.list_personas(v)) == 2
 
 
 @run_async
@@ -191,5 +191,5 @@ async def test_mark_an_attribute_sensitive(demo_dir: Path) -> None:
         await pilot.press("s")
         await settle(pilot)
     with open_vault(demo_dir) as v:
-        camille = identities.get_persona(v.store, "Camille")
+        camille = identities.get_persona(v, "Camille")
         assert camille.attributes[0].key == first.key and camille.attributes[0].sensitive

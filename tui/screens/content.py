@@ -137,7 +137,7 @@ class ContentScreen(SectionScreen):
     def _load(self, vault: Vault, kind: str | None, tag: str | None, persona: str | None) -> None:
         items = content.list_items(vault, kind=kind, tag=tag, persona=persona)
         every = content.list_items(vault) if (kind or tag or persona) else items
-        personas = {p.id: p.name for p in identities.list_personas(vault.store)}
+        personas = {p.id: p.name for p in identities.list_personas(vault)}
         kinds = sorted({i.kind for i in every})
         self.app.call_from_thread(self._show, items, personas, kinds)
 

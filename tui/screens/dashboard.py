@@ -95,7 +95,7 @@ def describe_import(action: str, details: dict[str, object]) -> str | None:
 
 
 def gather(vault: Vault, now: datetime) -> Overview:
-    personas = identities.list_personas(vault.store)
+    personas = identities.list_personas(vault)
     rows = []
     for p in personas:
         for m in query.list_metrics(vault, p.id):

@@ -186,7 +186,7 @@ class DataScreen(SectionScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def _load_personas(self, vault: Vault) -> None:
-        personas = identities.list_personas(vault.store)
+        personas = identities.list_personas(vault)
         self.app.call_from_thread(self._show_personas, personas)
 
     def _show_personas(self, personas: list[identities.Persona]) -> None:

@@ -55,7 +55,7 @@ class Chosen:
 def load_choices(vault: Vault) -> Choices:
     from vault import sharing as consent
 
-    personas = identities.list_personas(vault.store)
+    personas = identities.list_personas(vault)
     found_metrics = sorted({m.metric for p in personas for m in query.list_metrics(vault, p.id)})
     items = content.list_items(vault)
     recipients = consent.list_recipients(vault)

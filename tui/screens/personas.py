@@ -117,7 +117,7 @@ class PersonasScreen(SectionScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _load(self, vault: Vault) -> None:
-        personas = identities.list_personas(vault.store)
+        personas = identities.list_personas(vault)
         self.app.call_from_thread(self._show, personas)
 
     def _show(self, personas: list[Persona]) -> None:
@@ -170,7 +170,7 @@ class PersonasScreen(SectionScreen):
     def action_new_persona(self) -> None:
         def done(name: str | None) -> None:
             if name:
-                self._write("persona added", lambda v: identities.add_persona(v.store, name))
+                self._write("persona added", lambda v: identities.add_persona(v, name))
 
         self.app.push_screen(PromptModal("New persona", placeholder="Name"), done)
 
@@ -187,7 +187,7 @@ class PersonasScreen(SectionScreen):
             def add(v: Vault) -> object:
                 attr = identities.parse_attribute(key, value)
                 return identities.update_persona(
-                    v.store, persona.id, attributes=(*persona.attributes, attr)
+                    v, persona.id, attributes=(*persona.attributes, attr)
                 )
 
             self._write("attribute added", add)
@@ -216,7 +216,7 @@ class PersonasScreen(SectionScreen):
                 new = identities.parse_attribute(attr.key, value, sensitive=attr.sensitive)
                 attrs = list(persona.attributes)
                 attrs[index] = new
-                return identities.update_persona(v.store, persona.id, attributes=attrs)
+                return identities.update_persona(v, persona.id, attributes=attrs)
 
             self._write("attribute changed", edit)
 
@@ -231,7 +231,7 @@ class PersonasScreen(SectionScreen):
         attrs[index] = replace(attr, sensitive=not attr.sensitive)
         self._write(
             "sensitivity changed",
-            lambda v: identities.update_persona(v.store, persona.id, attributes=attrs),
+            lambda v: identities.update_persona(v, persona.id, attributes=attrs),
         )
 
     def action_remove_attribute(self) -> None:
@@ -245,7 +245,7 @@ class PersonasScreen(SectionScreen):
             if yes:
                 self._write(
                     "attribute removed",
-                    lambda v: identities.update_persona(v.store, persona.id, attributes=attrs),
+                    lambda v: identities.update_persona(v, persona.id, attributes=attrs),
                 )
 
         self.app.push_screen(
@@ -276,7 +276,7 @@ class PersonasScreen(SectionScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="write")
     def _export(self, vault: Vault, persona_id: str, path: Path) -> None:
-        persona = identities.get_persona(vault.store, persona_id)
+        persona = identities.get_persona(vault, persona_id)
         shown = persona.without_sensitive()
         write_private(path, vcard.to_vcard([shown]))
         with vault.store.write() as txn:

@@ -144,7 +144,7 @@ class SharingScreen(SectionScreen):
         state = SharingState(
             recipients=tuple(consent.list_recipients(vault)),
             grants=tuple(grants),
-            personas={p.id: p.name for p in identities.list_personas(vault.store)},
+            personas={p.id: p.name for p in identities.list_personas(vault)},
             holdings=tuple(ledger.recipients_holding(vault)),
             bundles={g.id: len(ledger.bundles_for_grant(vault, g.id)) for g in grants},
         )
@@ -208,7 +208,7 @@ class SharingScreen(SectionScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="options")
     def _grant_options(self, vault: Vault) -> None:
-        personas = identities.list_personas(vault.store)
+        personas = identities.list_personas(vault)
         options = GrantOptions(
             recipients=tuple((r.name, r.id) for r in consent.list_recipients(vault)),
             personas=tuple((p.name, p.id) for p in personas),

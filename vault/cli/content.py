@@ -54,7 +54,7 @@ def _persona_id(v: Vault, ref: str | None) -> str | None:
         return None
     from vault.personas import get_persona
 
-    return get_persona(v.store, ref).id
+    return get_persona(v, ref).id
 
 
 @content.command("add")

@@ -84,7 +84,7 @@ def persona_add(
 
     attributes = _attributes(attrs, sensitive)
     with env.vault() as v:
-        created = add_persona(v.store, name, attributes, uid=uid)
+        created = add_persona(v, name, attributes, uid=uid)
     if as_json:
         emit_json(created.summary())
     else:
@@ -99,7 +99,7 @@ def persona_list(env: Env, as_json: bool) -> None:
     from vault.personas import list_personas
 
     with env.vault() as v:
-        personas = list_personas(v.store)
+        personas = list_personas(v)
     if as_json:
         emit_json([p.summary() for p in personas])
         return
@@ -156,11 +156,11 @@ def persona_show(
     from vault import personas as identities
 
     with env.vault() as v:
-        p = identities.get_persona(v.store, ref)
-        own = identities.signer(v.store, p.id)
-        pair = identities.signer(v.store, p.id, recipient=recipient) if recipient else None
-        x25519 = identities.x25519_public_key(v.store, p.id)
-        age = identities.age_recipient(v.store, p.id)
+        p = identities.get_persona(v, ref)
+        own = identities.signer(v, p.id)
+        pair = identities.signer(v, p.id, recipient=recipient) if recipient else None
+        x25519 = identities.x25519_public_key(v, p.id)
+        age = identities.age_recipient(v, p.id)
     values = {name: identities.derive(p, name) for name in derived}
     report: dict[str, Any] = {
         **p.summary(),
@@ -255,7 +255,7 @@ def persona_edit(
     from vault import personas as identities
 
     with env.vault() as v, v.store.write():
-        p = identities.get_persona(v.store, ref)
+        p = identities.get_persona(v, ref)
         attrs = list(p.attributes)
         for key, value in _pairs(sets, "--set"):
             new = identities.parse_attribute(key, value)
@@ -284,7 +284,7 @@ def persona_edit(
                 attrs = [
                     replace(a, sensitive=flag) if identities.matches(a, key) else a for a in attrs
                 ]
-        updated = identities.update_persona(v.store, p.id, name=name, attributes=attrs)
+        updated = identities.update_persona(v, p.id, name=name, attributes=attrs)
     if as_json:
         emit_json(updated.summary())
     else:
@@ -300,12 +300,12 @@ def persona_rm(env: Env, ref: str, yes: bool) -> None:
     from vault import personas as identities
 
     with env.vault() as v:
-        p = identities.get_persona(v.store, ref)
+        p = identities.get_persona(v, ref)
         if not yes:
             if not sys.stdin.isatty():
                 raise InvalidParameter("deleting a persona needs --yes when not on a terminal")
             click.confirm(f"Delete persona {p.id[:8]} and its keys for good?", abort=True, err=True)
-        identities.delete_persona(v.store, p.id)
+        identities.delete_persona(v, p.id)
     info(f"Persona {p.id[:8]} deleted.")
 
 
@@ -333,7 +333,7 @@ def persona_export(
     from vault.personas import jsonresume, vcard
 
     with env.vault() as v:
-        p = identities.get_persona(v.store, ref)
+        p = identities.get_persona(v, ref)
         with v.store.write() as txn:
             txn.audit("persona.export", persona=p.id, sensitive=int(include_sensitive))
     shown = p if include_sensitive else p.without_sensitive()
@@ -384,7 +384,7 @@ def import_vcard(env: Env, file: Path, as_json: bool) -> None:
 
     drafts, skipped = vcard.drafts_from_file(file)
     with env.vault() as v:
-        result = identities.import_drafts(v.store, drafts, fmt="vcard", skipped=skipped)
+        result = identities.import_drafts(v, drafts, fmt="vcard", skipped=skipped)
     _report_import(result, as_json)
 
 
@@ -399,5 +399,5 @@ def import_jsonresume(env: Env, file: Path, as_json: bool) -> None:
 
     draft = jsonresume.draft_from_file(file)
     with env.vault() as v:
-        result = identities.import_drafts(v.store, [draft], fmt="jsonresume")
+        result = identities.import_drafts(v, [draft], fmt="jsonresume")
     _report_import(result, as_json)

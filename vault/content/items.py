@@ -309,7 +309,7 @@ class Signer:
         from vault import personas as identities
 
         persona = identities.resolve_persona(vault, ref)
-        key = identities.signer(vault.store, persona.id)
+        key = identities.signer(vault, persona.id)
         return cls(key.persona_id, key.public_key, minisign.key_id_for(key.public_key), key.sign)
 
     def public_key_line(self) -> str:

@@ -27,4 +27,3 @@ __all__ = [
     "register_notice_hook",
     "register_plan_hook",
 ]
-

@@ -258,7 +258,7 @@ def _plan_qs_persona(vault: Vault, plan: Plan, persona_id: str) -> None:
 def _persona_ids(vault: Vault) -> list[str]:
     from vault import personas as identities
 
-    return [p.id for p in identities.list_personas(vault.store)]
+    return [p.id for p in identities.list_personas(vault)]
 
 
 def _plan_target(vault: Vault, plan: Plan, target: Target) -> None:
@@ -271,7 +271,7 @@ def _plan_target(vault: Vault, plan: Plan, target: Target) -> None:
         plan.count("records", vault.store.counts()["records"])
         return
     if target.kind == "persona":
-        persona = identities.get_persona(vault.store, target.ref or "")
+        persona = identities.get_persona(vault, target.ref or "")
         plan.labels.append(f"persona {persona.name}")
         plan.delete(identities.KIND, persona.id)
         plan.count("personas")
@@ -287,7 +287,7 @@ def _plan_target(vault: Vault, plan: Plan, target: Target) -> None:
 
         metric = query.check_metric(target.ref or "")
         if target.persona:
-            personas = [identities.get_persona(vault.store, target.persona).id]
+            personas = [identities.get_persona(vault, target.persona).id]
         else:
             personas = _persona_ids(vault)
         for pid in personas:

@@ -24,7 +24,6 @@ from vault.personas.records import (
     URL,
     VCARD,
     Attribute,
-    HasStore,
     ImportResult,
     Params,
     Persona,
@@ -78,7 +77,6 @@ __all__ = [
     "URL",
     "VCARD",
     "Attribute",
-    "HasStore",
     "ImportResult",
     "Params",
     "Persona",
@@ -108,4 +106,3 @@ __all__ = [
     "x25519_public_key",
     "x25519_secret_key",
 ]
-

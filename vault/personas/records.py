@@ -17,13 +17,15 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final
 
 import pycountry
 
 from vault.core import crypto, minisign
 from vault.core.errors import AlreadyExists, InvalidParameter, RecordNotFound, TamperedRecord
-from vault.core.store import Store
+
+if TYPE_CHECKING:
+    from vault.core.vault import Vault
 
 KIND: Final = "persona"
 AUTHORED_KIND: Final = "content.item"  # content items carry the term ("persona", id)
@@ -502,17 +504,17 @@ def _check_attributes(attributes: Iterable[Attribute]) -> tuple[Attribute, ...]:
     return out
 
 
-def _ensure_unique_name(store: Store, name: str, uid: str, own_id: str | None = None) -> None:
-    for rec in store.find(KIND, "name", _name_term(name)):
+def _ensure_unique_name(vault: Vault, name: str, uid: str, own_id: str | None = None) -> None:
+    for rec in vault.store.find(KIND, "name", _name_term(name)):
         if rec.id != own_id:
             raise AlreadyExists(f"a persona with that name exists (id {rec.id[:8]})")
-    for rec in store.find(KIND, "uid", uid):
+    for rec in vault.store.find(KIND, "uid", uid):
         if rec.id != own_id:
             raise AlreadyExists(f"a persona with that UID exists (id {rec.id[:8]})")
 
 
 def add_persona(
-    store: Store,
+    vault: Vault,
     name: str,
     attributes: Iterable[Attribute] = (),
     *,
@@ -524,33 +526,35 @@ def add_persona(
     uid = (uid or f"urn:uuid:{uuid.uuid4()}").strip()
     now = _now()
     secret = crypto.new_key()
-    with store.write() as t:
-        _ensure_unique_name(store, name, uid)
+    with vault.store.write() as t:
+        _ensure_unique_name(vault, name, uid)
         draft = Persona("", name, uid, attrs, now, now)
         rid = t.put(KIND, _encode(draft, secret), terms=_terms(name, uid))
         t.audit("persona.add", persona=rid, attributes=len(attrs))
     return replace(draft, id=rid)
 
 
-def list_personas(store: Store) -> list[Persona]:
+def list_personas(vault: Vault) -> list[Persona]:
     """Every persona, sorted by name."""
-    found = [_decode(r.id, r.version, r.data)[0] for r in store.iter_kind(KIND)]
+    found = [_decode(r.id, r.version, r.data)[0] for r in vault.store.iter_kind(KIND)]
     return sorted(found, key=lambda p: (p.name.casefold(), p.id))
 
 
-def get_persona(store: Store, ref: str) -> Persona:
+def get_persona(vault: Vault, ref: str) -> Persona:
     """A persona by id, unique id prefix (4+ hex digits), name (any case), UID or unique
     name prefix."""
-    return _load(store, ref)[0]
+    return _load(vault, ref)[0]
 
 
-def _load(store: Store, ref: str) -> tuple[Persona, bytes]:
+def _load(vault: Vault, ref: str) -> tuple[Persona, bytes]:
     ref = ref.strip()
     if not ref:
         raise RecordNotFound("persona (empty reference)")
-    candidates = store.find(KIND, "name", _name_term(ref)) or store.find(KIND, "uid", ref)
+    candidates = vault.store.find(KIND, "name", _name_term(ref)) or vault.store.find(
+        KIND, "uid", ref
+    )
     if not candidates and re.fullmatch(r"[0-9a-fA-F]{4,32}", ref):
-        candidates = store.find_prefix(KIND, ref)
+        candidates = vault.store.find_prefix(KIND, ref)
         if len(candidates) > 1:
             raise InvalidParameter(f"the id prefix {ref} matches several personas; type more")
     if candidates:
@@ -558,7 +562,7 @@ def _load(store: Store, ref: str) -> tuple[Persona, bytes]:
         return _decode(rec.id, rec.version, rec.data)
     # Last, a unique name prefix ("jane" for "Jane Doe"): personas are few, so scan them.
     prefix = _name_term(ref)
-    loaded = [_decode(r.id, r.version, r.data) for r in store.iter_kind(KIND)]
+    loaded = [_decode(r.id, r.version, r.data) for r in vault.store.iter_kind(KIND)]
     hits = [pair for pair in loaded if _name_term(pair[0].name).startswith(prefix)]
     if len(hits) > 1:
         raise InvalidParameter("several personas have names starting so; use the id")
@@ -567,27 +571,27 @@ def _load(store: Store, ref: str) -> tuple[Persona, bytes]:
     return hits[0]
 
 
-def find_by_uid(store: Store, uid: str) -> Persona | None:
+def find_by_uid(vault: Vault, uid: str) -> Persona | None:
     """The persona carrying this UID (imports use it to update rather than duplicate)."""
-    found = store.find(KIND, "uid", uid.strip())
+    found = vault.store.find(KIND, "uid", uid.strip())
     return _decode(found[0].id, found[0].version, found[0].data)[0] if found else None
 
 
 def update_persona(
-    store: Store,
+    vault: Vault,
     ref: str,
     *,
     name: str | None = None,
     attributes: Iterable[Attribute] | None = None,
 ) -> Persona:
     """Change a persona's name and/or replace its attributes (its keys stay the same)."""
-    with store.write() as t:
-        persona, secret = _load(store, ref)
+    with vault.store.write() as t:
+        persona, secret = _load(vault, ref)
         new_name = _check_name(name) if name is not None else persona.name
         attrs = _check_attributes(attributes) if attributes is not None else persona.attributes
         if (new_name, attrs) == persona.profile():
             return persona
-        _ensure_unique_name(store, new_name, persona.uid, own_id=persona.id)
+        _ensure_unique_name(vault, new_name, persona.uid, own_id=persona.id)
         updated = replace(persona, name=new_name, attributes=attrs, updated=_now())
         version = t.update(
             KIND, persona.id, _encode(updated, secret), terms=_terms(new_name, persona.uid)
@@ -596,15 +600,15 @@ def update_persona(
     return replace(updated, version=version)
 
 
-def delete_persona(store: Store, ref: str) -> Persona:
+def delete_persona(vault: Vault, ref: str) -> Persona:
     """Delete a persona and its secret: its keys cannot be derived again afterwards.
 
     Refused while content items name the persona as author (their authorship could no longer
     be proven): forget or reassign them first.
     """
-    with store.write() as t:
-        persona, _secret = _load(store, ref)
-        authored = len(store.find(AUTHORED_KIND, "persona", persona.id))
+    with vault.store.write() as t:
+        persona, _secret = _load(vault, ref)
+        authored = len(vault.store.find(AUTHORED_KIND, "persona", persona.id))
         if authored:
             raise InvalidParameter(
                 f"{authored} content item(s) are authored by this persona; remove them first"
@@ -614,9 +618,9 @@ def delete_persona(store: Store, ref: str) -> Persona:
     return persona
 
 
-def signer(store: Store, ref: str, *, recipient: str | None = None) -> Signer:
+def signer(vault: Vault, ref: str, *, recipient: str | None = None) -> Signer:
     """The persona's signing key; with `recipient` (its fingerprint), the pairwise one."""
-    persona, secret = _load(store, ref)
+    persona, secret = _load(vault, ref)
     seed = _signing_seed(secret, recipient)
     pseudonym = persona.id if recipient is None else pairwise_id(secret, recipient)
     return Signer(persona.id, crypto.ed25519_public_key(seed), pseudonym, recipient, seed)
@@ -648,25 +652,25 @@ def _bech32(hrp: str, data: bytes) -> str:
     return hrp + "1" + "".join(_BECH32[w] for w in words)
 
 
-def age_recipient(store: Store, ref: str) -> str:
+def age_recipient(vault: Vault, ref: str) -> str:
     """The persona's X25519 public key as an age recipient (`age -r age1...` encrypts to it)."""
-    return _bech32("age", x25519_public_key(store, ref))
+    return _bech32("age", x25519_public_key(vault, ref))
 
 
-def age_identity(store: Store, ref: str) -> str:
+def age_identity(vault: Vault, ref: str) -> str:
     """The persona's X25519 secret as an age identity, for decrypting inside the vault only."""
-    return _bech32("age-secret-key-", x25519_secret_key(store, ref)).upper()
+    return _bech32("age-secret-key-", x25519_secret_key(vault, ref)).upper()
 
 
-def x25519_public_key(store: Store, ref: str) -> bytes:
+def x25519_public_key(vault: Vault, ref: str) -> bytes:
     """The persona's X25519 public key (others encrypt to the persona with it)."""
-    _persona, secret = _load(store, ref)
+    _persona, secret = _load(vault, ref)
     return crypto.x25519_keypair(crypto.derive_key(secret, "persona-x25519"))[1]
 
 
-def x25519_secret_key(store: Store, ref: str) -> bytes:
+def x25519_secret_key(vault: Vault, ref: str) -> bytes:
     """The persona's X25519 secret key, for decrypting inside the vault (never export it)."""
-    _persona, secret = _load(store, ref)
+    _persona, secret = _load(vault, ref)
     return crypto.x25519_keypair(crypto.derive_key(secret, "persona-x25519"))[0]
 
 
@@ -701,15 +705,15 @@ class ImportResult:
         }
 
 
-def _existing(store: Store, uid: str | None, name: str) -> Persona | None:
+def _existing(vault: Vault, uid: str | None, name: str) -> Persona | None:
     if uid:
-        return find_by_uid(store, uid)
-    found = store.find(KIND, "name", _name_term(name))
+        return find_by_uid(vault, uid)
+    found = vault.store.find(KIND, "name", _name_term(name))
     return _decode(found[0].id, found[0].version, found[0].data)[0] if found else None
 
 
 def import_drafts(
-    store: Store, drafts: Iterable[PersonaDraft], *, fmt: str, skipped: Iterable[str] = ()
+    vault: Vault, drafts: Iterable[PersonaDraft], *, fmt: str, skipped: Iterable[str] = ()
 ) -> ImportResult:
     """Store drafts in one transaction: a draft whose UID (or, without one, whose name) is
     already in the vault updates that persona, so importing the same file twice adds nothing.
@@ -717,18 +721,18 @@ def import_drafts(
     added: list[str] = []
     updated: list[str] = []
     unchanged: list[str] = []
-    with store.write() as txn:
+    with vault.store.write() as txn:
         for draft in drafts:
             try:
                 attrs = _check_attributes(draft.attributes)
                 name = _check_name(draft.name)
-                existing = _existing(store, draft.uid, name)
+                existing = _existing(vault, draft.uid, name)
                 if existing is None:
-                    added.append(add_persona(store, name, attrs, uid=draft.uid).id)
+                    added.append(add_persona(vault, name, attrs, uid=draft.uid).id)
                 elif existing.profile() == (name, attrs):
                     unchanged.append(existing.id)
                 else:
-                    update_persona(store, existing.id, name=name, attributes=attrs)
+                    update_persona(vault, existing.id, name=name, attributes=attrs)
                     updated.append(existing.id)
             except (InvalidParameter, AlreadyExists) as exc:
                 raise type(exc)(f"{draft.source}: {exc.detail}") from None
@@ -739,24 +743,17 @@ def import_drafts(
 # --- references from commands -------------------------------------------------------------------
 
 
-def resolve_persona(vault: HasStore, ref: str | None) -> Persona:
+def resolve_persona(vault: Vault, ref: str | None) -> Persona:
     """The persona a `--persona` option names; with no option, the only persona there is.
 
     Raises RecordNotFound when nothing matches and InvalidParameter when the choice is
     ambiguous (no option given while there are several personas, or none at all).
     """
     if ref is not None and ref.strip():
-        return get_persona(vault.store, ref)
-    personas = list_personas(vault.store)
+        return get_persona(vault, ref)
+    personas = list_personas(vault)
     if len(personas) == 1:
         return personas[0]
     if not personas:
         raise InvalidParameter("there is no persona yet; add one with `coffre persona add`")
     raise InvalidParameter("there are several personas; name one with --persona")
-
-
-class HasStore(Protocol):
-    """Anything holding a vault store (a `Vault`), without importing the facade here."""
-
-    @property
-    def store(self) -> Store: ...

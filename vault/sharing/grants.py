@@ -219,7 +219,7 @@ def create_grant(
 
     at = _now(now)
     rcpt = get_recipient(vault, recipient)
-    person = identities.get_persona(vault.store, persona)
+    person = identities.get_persona(vault, persona)
     checked = scope if isinstance(scope, Scope) else build_scope(vault, person.id, **scope)
     if checked.is_empty():
         from vault.core.errors import EmptyScope
@@ -241,7 +241,7 @@ def create_grant(
     compensation = " ".join(compensation.split())
     if len(compensation) > 2000:
         raise InvalidParameter("the compensation text is at most 2000 characters")
-    signer = identities.signer(vault.store, person.id, recipient=rcpt.fingerprint)
+    signer = identities.signer(vault, person.id, recipient=rcpt.fingerprint)
     with vault.store.write() as txn:
         # The record id is needed inside the receipt: store a placeholder, then the real one.
         gid = txn.put(KIND, b"{}")
@@ -292,12 +292,12 @@ def list_grants(
     if recipient:
         records = store.find(KIND, "recipient", get_recipient(vault, recipient).id)
     elif persona:
-        records = store.find(KIND, "persona", identities.get_persona(store, persona).id)
+        records = store.find(KIND, "persona", identities.get_persona(vault, persona).id)
     else:
         records = list(store.iter_kind(KIND))
     grants = [_decode(r.id, r.data) for r in records]
     if persona and recipient:
-        pid = identities.get_persona(store, persona).id
+        pid = identities.get_persona(vault, persona).id
         grants = [g for g in grants if g.persona == pid]
     return sorted(grants, key=lambda g: (g.created, g.id))
 

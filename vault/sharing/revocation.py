@@ -99,7 +99,7 @@ def _now_iso(now: datetime | None = None) -> str:
 
 def _build(vault: Vault, grant: Grant, reason: Reason, now: datetime | None) -> ErasureRequest:
     recipient = get_recipient(vault, grant.recipient)
-    signer = identities.signer(vault.store, grant.persona, recipient=recipient.fingerprint)
+    signer = identities.signer(vault, grant.persona, recipient=recipient.fingerprint)
     bundles = ledger.bundles_for_grant(vault, grant.id)
     request_id = f"urn:uuid:{uuid.uuid4()}"
     created = _now_iso(now)
@@ -252,7 +252,7 @@ def _plan_hook(vault: Vault, target: Any, plan: Any) -> None:
 
     holdings: list[ledger.Holding] = []
     if target.kind == "persona":
-        persona = identities.get_persona(vault.store, target.ref or "")
+        persona = identities.get_persona(vault, target.ref or "")
         holdings = ledger.recipients_holding(vault, persona_id=persona.id)
         for grant in list_grants(vault, persona=persona.id):
             plan.delete(grant_records.KIND, grant.id)

@@ -26,7 +26,7 @@ from vault.personas import add_persona
 
 @pytest.fixture
 def vault(fresh_vault: Vault) -> Vault:
-    add_persona(fresh_vault.store, "Ada")
+    add_persona(fresh_vault, "Ada")
     return fresh_vault
 
 
@@ -83,7 +83,7 @@ def test_unknown_kind_is_refused(vault: Vault) -> None:
 
 
 def test_filters(vault: Vault) -> None:
-    other = add_persona(vault.store, "Pseudonym")
+    other = add_persona(vault, "Pseudonym")
     a = content.add(vault, [b"a"], _meta("a", tags=("x",), kind="post"), persona="Ada")
     b = content.add(vault, [b"b"], _meta("b", tags=("y",)), persona=other.id)
     assert [i.id for i in content.list_items(vault, tag="x")] == [a.id]
@@ -93,7 +93,7 @@ def test_filters(vault: Vault) -> None:
 
 
 def test_several_personas_need_a_choice(vault: Vault) -> None:
-    add_persona(vault.store, "Other")
+    add_persona(vault, "Other")
     with pytest.raises(InvalidParameter, match="--persona"):
         content.add(vault, [b"x"], _meta())
 
@@ -237,6 +237,6 @@ def test_author_persona_is_kept_while_items_exist(vault: Vault) -> None:
 
     item = content.add(vault, [b"x"], _meta())
     with pytest.raises(InvalidParameter, match="authored by this persona"):
-        delete_persona(vault.store, "Ada")
+        delete_persona(vault, "Ada")
     content.remove(vault, item.id)
-    delete_persona(vault.store, "Ada")
+    delete_persona(vault, "Ada")

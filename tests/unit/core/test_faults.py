@@ -263,7 +263,7 @@ def test_sigkill_during_large_file_add(vault_dir: Path) -> None:
     from vault import personas as identities
 
     with Vault.create(vault_dir, PASSPHRASE, kdf="minimum") as v:
-        identities.add_persona(v.store, "Ana")
+        identities.add_persona(v, "Ana")
     rng = random.Random(99)
     committed: set[str] = set()
     for attempt in range(4):

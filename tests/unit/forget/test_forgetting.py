@@ -39,8 +39,8 @@ def _note(vault: Vault, persona: str, text: bytes, title: str) -> content.Item:
 
 @pytest.fixture
 def two_personas(fresh_vault: Vault) -> tuple[Vault, identities.Persona, identities.Persona]:
-    ana = identities.add_persona(fresh_vault.store, "Ana MARKER-NAME-ana")
-    bo = identities.add_persona(fresh_vault.store, "Bo")
+    ana = identities.add_persona(fresh_vault, "Ana MARKER-NAME-ana")
+    bo = identities.add_persona(fresh_vault, "Bo")
     _samples(ana.id, fresh_vault)
     _samples(bo.id, fresh_vault)
     _note(fresh_vault, ana.id, b"MARKER-NOTE-ana " * 100, "MARKER-TITLE-ana")
@@ -78,8 +78,8 @@ def test_forget_persona_leaves_no_trace(
     assert result.wal_truncated
     assert result.epoch == 2
     with pytest.raises(RecordNotFound):
-        identities.get_persona(vault.store, ana.id)
-    assert [p.name for p in identities.list_personas(vault.store)] == ["Bo"]
+        identities.get_persona(vault, ana.id)
+    assert [p.name for p in identities.list_personas(vault)] == ["Bo"]
     assert [i.title for i in content.list_items(vault)] == ["bo note"]
     assert query.list_metrics(vault, ana.id) == []
     assert {m.metric for m in query.list_metrics(vault, bo.id)} == {"heart_rate", "steps"}
@@ -181,7 +181,7 @@ def test_unknown_targets_refused(fresh_vault: Vault) -> None:
 
 def test_vault_reopens_after_forget(vault_dir: Path) -> None:
     with Vault.create(vault_dir, PASSPHRASE, kdf="minimum") as v:
-        p = identities.add_persona(v.store, "Solo")
+        p = identities.add_persona(v, "Solo")
         _samples(p.id, v, days=1)
         forget(v, Target.of_metric("steps"))
     with Vault.open(vault_dir, PASSPHRASE) as v:
@@ -210,8 +210,8 @@ def test_killed_forget_is_all_or_nothing(tmp_path: Path) -> None:
     rng = random.Random(7)
     template = tmp_path / "template"
     with Vault.create(template, PASSPHRASE, kdf="minimum") as v:
-        ana = identities.add_persona(v.store, "Ana")
-        identities.add_persona(v.store, "Bo")
+        ana = identities.add_persona(v, "Ana")
+        identities.add_persona(v, "Bo")
         _samples(ana.id, v, days=60)
         for i in range(30):
             _note(v, ana.id, b"x" * 50_000, f"note {i}")
@@ -229,7 +229,7 @@ def test_killed_forget_is_all_or_nothing(tmp_path: Path) -> None:
         out, _ = proc.communicate()
         with Vault.open(work, PASSPHRASE) as v:
             assert v.check() == []
-            names = [p.name for p in identities.list_personas(v.store)]
+            names = [p.name for p in identities.list_personas(v)]
             if "Ana" in names:
                 assert b"forgotten" not in out
                 assert len(content.list_items(v)) == 30
@@ -241,7 +241,7 @@ def test_killed_forget_is_all_or_nothing(tmp_path: Path) -> None:
 
 
 def test_forget_gives_space_back(fresh_vault: Vault) -> None:
-    p = identities.add_persona(fresh_vault.store, "Big")
+    p = identities.add_persona(fresh_vault, "Big")
     _samples(p.id, fresh_vault, days=40)
     fresh_vault.store.checkpoint()
     before = (fresh_vault.path / "vault.db").stat().st_size

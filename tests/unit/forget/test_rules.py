@@ -48,7 +48,7 @@ def test_add_list_remove(fresh_vault: Vault) -> None:
 
 
 def test_apply_forgets_only_what_is_older(fresh_vault: Vault) -> None:
-    p = identities.add_persona(fresh_vault.store, "Ana")
+    p = identities.add_persona(fresh_vault, "Ana")
     with QSWriter(fresh_vault, p.id) as w:
         for d in range(10):
             t = NOW - d * DAY - 3_600_000

@@ -60,11 +60,11 @@ def test_sample_exports_back_to_itself(samples: Path) -> None:
 
 def test_round_trip_through_a_vault(fresh_vault: Vault, samples: Path) -> None:
     d = jsonresume.draft_from_file(samples / "jsonresume" / "sample.resume.json")
-    first = identities.import_drafts(fresh_vault.store, [d], fmt="jsonresume")
-    stored = identities.get_persona(fresh_vault.store, first.added[0])
+    first = identities.import_drafts(fresh_vault, [d], fmt="jsonresume")
+    stored = identities.get_persona(fresh_vault, first.added[0])
     doc = json.dumps(jsonresume.to_jsonresume(stored)).encode()
     again = identities.import_drafts(
-        fresh_vault.store, [jsonresume.draft_from_bytes(doc, "export.json")], fmt="jsonresume"
+        fresh_vault, [jsonresume.draft_from_bytes(doc, "export.json")], fmt="jsonresume"
     )
     assert again.unchanged == first.added  # same name, same attributes: nothing to do
     # The résumé sections survive a trip through vCard too (X-COFFRE-RESUME).

@@ -17,7 +17,7 @@ from vault.personas import Attribute, parse_attribute
 
 def _jane(vault: Vault) -> identities.Persona:
     return identities.add_persona(
-        vault.store,
+        vault,
         "Jane Doe",
         [
             parse_attribute("email.work", "jane@work.example"),
@@ -32,15 +32,14 @@ def _jane(vault: Vault) -> identities.Persona:
 
 def test_add_get_by_id_prefix_name_uid(fresh_vault: Vault) -> None:
     p = _jane(fresh_vault)
-    store = fresh_vault.store
     assert len(p.id) == 32
-    assert identities.get_persona(store, p.id) == p
-    assert identities.get_persona(store, p.id[:6]).id == p.id
-    assert identities.get_persona(store, "  jane   DOE ").id == p.id
-    assert identities.get_persona(store, "jane").id == p.id  # unique name prefix
-    assert identities.get_persona(store, p.uid).id == p.id
+    assert identities.get_persona(fresh_vault, p.id) == p
+    assert identities.get_persona(fresh_vault, p.id[:6]).id == p.id
+    assert identities.get_persona(fresh_vault, "  jane   DOE ").id == p.id
+    assert identities.get_persona(fresh_vault, "jane").id == p.id  # unique name prefix
+    assert identities.get_persona(fresh_vault, p.uid).id == p.id
     with pytest.raises(RecordNotFound):
-        identities.get_persona(store, "John")
+        identities.get_persona(fresh_vault, "John")
 
 
 def test_resolve_persona_defaults_to_the_only_one(fresh_vault: Vault) -> None:
@@ -49,14 +48,14 @@ def test_resolve_persona_defaults_to_the_only_one(fresh_vault: Vault) -> None:
     p = _jane(fresh_vault)
     assert identities.resolve_persona(fresh_vault, None).id == p.id
     assert identities.resolve_persona(fresh_vault, "jane").id == p.id
-    identities.add_persona(fresh_vault.store, "Pseudonym")
+    identities.add_persona(fresh_vault, "Pseudonym")
     with pytest.raises(InvalidParameter, match="several personas"):
         identities.resolve_persona(fresh_vault, None)
 
 
 def test_attributes_survive_storage(fresh_vault: Vault) -> None:
     p = _jane(fresh_vault)
-    got = identities.get_persona(fresh_vault.store, p.id)
+    got = identities.get_persona(fresh_vault, p.id)
     assert [a.key for a in got.attributes] == [
         "email.work",
         "email.home",
@@ -82,45 +81,45 @@ def test_attributes_survive_storage(fresh_vault: Vault) -> None:
 def test_names_and_uids_are_unique(fresh_vault: Vault) -> None:
     p = _jane(fresh_vault)
     with pytest.raises(AlreadyExists):
-        identities.add_persona(fresh_vault.store, "JANE doe")
+        identities.add_persona(fresh_vault, "JANE doe")
     with pytest.raises(AlreadyExists):
-        identities.add_persona(fresh_vault.store, "Other", uid=p.uid)
-    other = identities.add_persona(fresh_vault.store, "Janet")
+        identities.add_persona(fresh_vault, "Other", uid=p.uid)
+    other = identities.add_persona(fresh_vault, "Janet")
     with pytest.raises(AlreadyExists):
-        identities.update_persona(fresh_vault.store, other.id, name="Jane Doe")
+        identities.update_persona(fresh_vault, other.id, name="Jane Doe")
     with pytest.raises(InvalidParameter):
-        identities.get_persona(fresh_vault.store, "jan")  # ambiguous prefix
+        identities.get_persona(fresh_vault, "jan")  # ambiguous prefix
     assert fresh_vault.store.count(identities.KIND) == 2
 
 
 def test_update_keeps_keys_and_bumps_version(fresh_vault: Vault) -> None:
     p = _jane(fresh_vault)
-    key_before = identities.signer(fresh_vault.store, p.id).public_key
+    key_before = identities.signer(fresh_vault, p.id).public_key
     updated = identities.update_persona(
-        fresh_vault.store, p.id, name="Jane Q. Doe", attributes=p.attributes[:1]
+        fresh_vault, p.id, name="Jane Q. Doe", attributes=p.attributes[:1]
     )
     assert updated.version == 2
     assert updated.name == "Jane Q. Doe"
-    assert identities.get_persona(fresh_vault.store, "jane q. doe").attributes == p.attributes[:1]
-    assert identities.signer(fresh_vault.store, p.id).public_key == key_before
+    assert identities.get_persona(fresh_vault, "jane q. doe").attributes == p.attributes[:1]
+    assert identities.signer(fresh_vault, p.id).public_key == key_before
     with pytest.raises(RecordNotFound):
-        identities.get_persona(fresh_vault.store, "Jane Doe")
+        identities.get_persona(fresh_vault, "Jane Doe")
 
 
 def test_unchanged_update_writes_nothing(fresh_vault: Vault) -> None:
     p = _jane(fresh_vault)
     writes = fresh_vault.store.state().writes
-    again = identities.update_persona(fresh_vault.store, p.id, attributes=p.attributes)
+    again = identities.update_persona(fresh_vault, p.id, attributes=p.attributes)
     assert again.version == 1
     assert fresh_vault.store.state().writes == writes
 
 
 def test_delete_destroys_the_secret(fresh_vault: Vault) -> None:
     p = _jane(fresh_vault)
-    identities.delete_persona(fresh_vault.store, p.id)
+    identities.delete_persona(fresh_vault, p.id)
     assert fresh_vault.store.count(identities.KIND) == 0
     with pytest.raises(RecordNotFound):
-        identities.signer(fresh_vault.store, p.id)
+        identities.signer(fresh_vault, p.id)
 
 
 def test_delete_refused_while_content_names_the_persona(fresh_vault: Vault) -> None:
@@ -128,13 +127,13 @@ def test_delete_refused_while_content_names_the_persona(fresh_vault: Vault) -> N
     with fresh_vault.store.write() as txn:
         txn.put(identities.AUTHORED_KIND, b"{}", terms={"persona": p.id})
     with pytest.raises(InvalidParameter, match="authored by this persona"):
-        identities.delete_persona(fresh_vault.store, p.id)
+        identities.delete_persona(fresh_vault, p.id)
     assert fresh_vault.store.count(identities.KIND) == 1
 
 
 def test_nothing_readable_on_disk_and_audit_holds_ids_only(fresh_vault: Vault) -> None:
     p = _jane(fresh_vault)
-    seen = identities.signer(fresh_vault.store, p.id)
+    seen = identities.signer(fresh_vault, p.id)
     fresh_vault.store.checkpoint()
     raw = raw_vault_bytes(fresh_vault.path)
     for secret in (b"Jane", b"jane@work.example", b"1990-05-01", b"Paris", seen.public_key):
@@ -150,7 +149,7 @@ def test_nothing_readable_on_disk_and_audit_holds_ids_only(fresh_vault: Vault) -
 
 def test_signatures_verify_with_the_public_key(fresh_vault: Vault) -> None:
     p = _jane(fresh_vault)
-    signer = identities.signer(fresh_vault.store, p.id)
+    signer = identities.signer(fresh_vault, p.id)
     sig = signer.sign(b"statement")
     assert crypto.ed25519_verify(signer.public_key, b"statement", sig)
     assert not crypto.ed25519_verify(signer.public_key, b"statement!", sig)
@@ -162,10 +161,9 @@ def test_signatures_verify_with_the_public_key(fresh_vault: Vault) -> None:
 
 def test_pairwise_keys_and_ids_are_unlinkable_but_stable(fresh_vault: Vault) -> None:
     p = _jane(fresh_vault)
-    store = fresh_vault.store
-    own = identities.signer(store, p.id)
-    shop = identities.signer(store, p.id, recipient="age1shop")
-    clinic = identities.signer(store, p.id, recipient="age1clinic")
+    own = identities.signer(fresh_vault, p.id)
+    shop = identities.signer(fresh_vault, p.id, recipient="age1shop")
+    clinic = identities.signer(fresh_vault, p.id, recipient="age1clinic")
     # Two recipients comparing what they received see nothing in common.
     keys = {own.public_key, shop.public_key, clinic.public_key}
     assert len(keys) == 3
@@ -173,7 +171,7 @@ def test_pairwise_keys_and_ids_are_unlinkable_but_stable(fresh_vault: Vault) -> 
     assert len({shop.pseudonym, clinic.pseudonym, p.id, p.uid}) == 4
     assert shop.key_id != clinic.key_id
     # The same recipient always sees the same key and id (they are derived, not stored).
-    again = identities.signer(store, p.id, recipient="age1shop")
+    again = identities.signer(fresh_vault, p.id, recipient="age1shop")
     assert (again.public_key, again.pseudonym) == (shop.public_key, shop.pseudonym)
     # A pairwise signature verifies under the pairwise key only.
     sig = shop.sign(b"receipt")
@@ -184,24 +182,26 @@ def test_pairwise_keys_and_ids_are_unlinkable_but_stable(fresh_vault: Vault) -> 
 
 def test_personas_have_independent_keys(fresh_vault: Vault) -> None:
     a = _jane(fresh_vault)
-    b = identities.add_persona(fresh_vault.store, "Pseudonym")
-    store = fresh_vault.store
-    assert identities.signer(store, a.id).public_key != identities.signer(store, b.id).public_key
-    pa = identities.signer(store, a.id, recipient="r").pseudonym
-    pb = identities.signer(store, b.id, recipient="r").pseudonym
+    b = identities.add_persona(fresh_vault, "Pseudonym")
+    assert (
+        identities.signer(fresh_vault, a.id).public_key
+        != identities.signer(fresh_vault, b.id).public_key
+    )
+    pa = identities.signer(fresh_vault, a.id, recipient="r").pseudonym
+    pb = identities.signer(fresh_vault, b.id, recipient="r").pseudonym
     assert pa != pb
-    xa = identities.x25519_public_key(store, a.id)
+    xa = identities.x25519_public_key(fresh_vault, a.id)
     assert len(xa) == 32
-    assert xa != identities.x25519_public_key(store, b.id)
-    secret = identities.x25519_secret_key(store, a.id)
+    assert xa != identities.x25519_public_key(fresh_vault, b.id)
+    secret = identities.x25519_secret_key(fresh_vault, a.id)
     assert crypto.x25519_keypair(b"\x00" * 32)[1] != xa
     assert len(secret) == 32
 
 
 def test_x25519_key_is_an_age_recipient(fresh_vault: Vault) -> None:
     p = _jane(fresh_vault)
-    recipient = identities.age_recipient(fresh_vault.store, p.id)
-    identity = identities.age_identity(fresh_vault.store, p.id)
+    recipient = identities.age_recipient(fresh_vault, p.id)
+    identity = identities.age_identity(fresh_vault, p.id)
     assert recipient.startswith("age1")
     assert identity.startswith("AGE-SECRET-KEY-1")
     parsed = pyrage.x25519.Identity.from_str(identity)
@@ -213,7 +213,7 @@ def test_x25519_key_is_an_age_recipient(fresh_vault: Vault) -> None:
 def test_empty_recipient_is_refused(fresh_vault: Vault) -> None:
     p = _jane(fresh_vault)
     with pytest.raises(InvalidParameter):
-        identities.signer(fresh_vault.store, p.id, recipient="  ")
+        identities.signer(fresh_vault, p.id, recipient="  ")
 
 
 # --- derived attributes ---
@@ -311,7 +311,7 @@ def test_parse_attribute_rejects(key: str, value: str) -> None:
 def test_bad_names_are_refused(fresh_vault: Vault) -> None:
     for bad in ("", "   ", "x" * 201):
         with pytest.raises(InvalidParameter):
-            identities.add_persona(fresh_vault.store, bad)
+            identities.add_persona(fresh_vault, bad)
     with pytest.raises(InvalidParameter):
-        identities.add_persona(fresh_vault.store, "P", [Attribute("shoe", "42")])
+        identities.add_persona(fresh_vault, "P", [Attribute("shoe", "42")])
     assert fresh_vault.store.count(identities.KIND) == 0

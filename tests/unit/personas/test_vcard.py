@@ -263,15 +263,15 @@ def test_oversized_file_is_refused_before_reading(tmp_path: Path) -> None:
 def test_import_is_idempotent_and_updates_by_uid(fresh_vault: Vault, samples: Path) -> None:
     store = fresh_vault.store
     simple, _ = vcard.drafts_from_file(samples / "vcard" / "vcard40_simple.vcf")
-    first = identities.import_drafts(store, simple, fmt="vcard")
+    first = identities.import_drafts(fresh_vault, simple, fmt="vcard")
     assert len(first.added) == 1
-    again = identities.import_drafts(store, simple, fmt="vcard")
+    again = identities.import_drafts(fresh_vault, simple, fmt="vcard")
     assert (again.added, again.updated, again.unchanged) == ((), (), first.added)
     # The full card carries the same UID: it updates the same persona.
     full, _ = vcard.drafts_from_file(samples / "vcard" / "vcard40_full.vcf")
-    updated = identities.import_drafts(store, full, fmt="vcard")
+    updated = identities.import_drafts(fresh_vault, full, fmt="vcard")
     assert updated.updated == first.added
-    p = identities.get_persona(store, first.added[0])
+    p = identities.get_persona(fresh_vault, first.added[0])
     assert p.name == "Dr. John Q. Public, III"
     assert p.version == 2
     assert store.count(identities.KIND) == 1
@@ -281,7 +281,7 @@ def test_import_is_idempotent_and_updates_by_uid(fresh_vault: Vault, samples: Pa
 
 def test_failed_import_leaves_the_vault_unchanged(fresh_vault: Vault) -> None:
     store = fresh_vault.store
-    identities.add_persona(store, "Bob")
+    identities.add_persona(fresh_vault, "Bob")
     before = store.state()
     text = (
         "BEGIN:VCARD\nVERSION:4.0\nFN:Alice\nUID:urn:a\nEND:VCARD\n"
@@ -289,16 +289,15 @@ def test_failed_import_leaves_the_vault_unchanged(fresh_vault: Vault) -> None:
     )
     drafts, _ = vcard.drafts_from_bytes(text.encode(), "two.vcf")
     with pytest.raises(AlreadyExists, match=r"two\.vcf, card 2"):
-        identities.import_drafts(store, drafts, fmt="vcard")
+        identities.import_drafts(fresh_vault, drafts, fmt="vcard")
     assert store.count(identities.KIND) == 1
     assert store.state().digest == before.digest
     assert fresh_vault.check() == []
 
 
 def test_export_then_import_gives_the_same_persona(fresh_vault: Vault, tmp_path: Path) -> None:
-    store = fresh_vault.store
     original = identities.add_persona(
-        store,
+        fresh_vault,
         "Camille Martin",
         [
             parse_attribute("name", "Martin;Camille;;;"),
@@ -315,8 +314,8 @@ def test_export_then_import_gives_the_same_persona(fresh_vault: Vault, tmp_path:
     try:
         for text in (vcard.to_vcard([original]), json.dumps(vcard.to_jcard([original]))):
             drafts, _ = vcard.drafts_from_bytes(text.encode(), "export")
-            result = identities.import_drafts(other.store, drafts, fmt="vcard")
-            got = identities.get_persona(other.store, original.uid)
+            result = identities.import_drafts(other, drafts, fmt="vcard")
+            got = identities.get_persona(other, original.uid)
             assert got.profile() == original.profile()
             assert got.uid == original.uid
             assert result.added or result.unchanged

@@ -298,10 +298,10 @@ def test_receipt_fields_validate_against_the_documented_schema(
 def test_receipt_is_signed_by_the_pairwise_key(fresh_vault: Vault, world: World) -> None:
     g = make_grant(fresh_vault, world)
     pairwise = identities.signer(
-        fresh_vault.store, world.persona.id, recipient=world.recipient.fingerprint
+        fresh_vault, world.persona.id, recipient=world.recipient.fingerprint
     )
     assert g.persona_key == pairwise.minisign_public_key() == g.receipt.json()["publicKey"]
-    own = identities.signer(fresh_vault.store, world.persona.id)
+    own = identities.signer(fresh_vault, world.persona.id)
     assert own.minisign_public_key() != g.persona_key
     consent.verify_receipt(g.receipt.data, g.receipt.signature)
     tampered = g.receipt.data.replace(b"P1Y", b"P9Y")

@@ -28,7 +28,7 @@ NOW = datetime.now(UTC)
 def shared(fresh_vault: Vault, tmp_path: Path) -> tuple[Vault, str, Path]:
     """A persona with heart rate, a recipient, a grant, and one bundle sent under it."""
     v = fresh_vault
-    ana = identities.add_persona(v.store, "Ana")
+    ana = identities.add_persona(v, "Ana")
     t0 = int((NOW - timedelta(days=2)).timestamp() * 1000)
     with QSWriter(v, ana.id) as w:
         for i in range(48):

@@ -463,7 +463,7 @@ def export_bundle(
     plan = prepare(vault, grant_ref, since_last=since_last, now=now, keep=columns)
     grant = plan.grant
     recipient = get_recipient(vault, grant.recipient)
-    signer = identities.signer(vault.store, grant.persona, recipient=recipient.fingerprint)
+    signer = identities.signer(vault, grant.persona, recipient=recipient.fingerprint)
     if signer.pseudonym != grant.pseudonym:
         raise InvalidParameter("the persona's pairwise key no longer matches the grant's")
     prog = Progress("export", progress)

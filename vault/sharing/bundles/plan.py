@@ -215,7 +215,7 @@ def build_plan(
         if sel is not None:
             selections.append(sel)
     items = _select_content(vault, grant, start, end, sent)
-    persona = identities.get_persona(vault.store, grant.persona)
+    persona = identities.get_persona(vault, grant.persona)
     plain, derived, missing = granted_attributes(persona, grant.scope.attributes, now)
     keys = tuple(a.key for a in plain) + tuple(k for k, _ in derived)
     card = identity_card(grant, plain, derived) if keys else b""

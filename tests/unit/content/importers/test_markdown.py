@@ -23,7 +23,7 @@ HELLO_META = {"test": "tester", "author": "bob", "something": "else"}
 
 @pytest.fixture
 def vault(fresh_vault: Vault) -> Vault:
-    add_persona(fresh_vault.store, "Writer")
+    add_persona(fresh_vault, "Writer")
     return fresh_vault
 
 

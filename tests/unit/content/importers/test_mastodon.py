@@ -17,7 +17,7 @@ from vault.personas import add_persona
 
 @pytest.fixture
 def vault(fresh_vault: Vault) -> Vault:
-    add_persona(fresh_vault.store, "Ada")
+    add_persona(fresh_vault, "Ada")
     return fresh_vault
 
 

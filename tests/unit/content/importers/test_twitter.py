@@ -81,7 +81,7 @@ def build(path: Path, files: dict[str, bytes]) -> Path:
 
 @pytest.fixture
 def vault(fresh_vault: Vault) -> Vault:
-    add_persona(fresh_vault.store, "Ada")
+    add_persona(fresh_vault, "Ada")
     return fresh_vault
 
 

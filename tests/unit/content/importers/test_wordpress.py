@@ -64,7 +64,7 @@ ITEMS = (
 
 @pytest.fixture
 def vault(fresh_vault: Vault) -> Vault:
-    add_persona(fresh_vault.store, "Ada")
+    add_persona(fresh_vault, "Ada")
     return fresh_vault
 
 

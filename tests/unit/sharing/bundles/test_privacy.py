@@ -23,7 +23,7 @@ SOURCE, DEVICE = "Ana Lima's Apple Watch", "Watch6,2 serial AB12CD"
 def test_no_source_or_device_name_leaves(
     fresh_vault: Vault, tmp_path: Path, granularity: str
 ) -> None:
-    persona = identities.add_persona(fresh_vault.store, "Ana")
+    persona = identities.add_persona(fresh_vault, "Ana")
     now = datetime.now(UTC)
     t0 = int((now - timedelta(days=3)).timestamp() * 1000)
     with QSWriter(fresh_vault, persona.id) as w:
