@@ -379,12 +379,10 @@ def import_vcard(env: Env, file: Path, as_json: bool) -> None:
     A card whose UID is already in the vault updates that persona; groups and places are
     skipped. Importing the same file twice changes nothing.
     """
-    from vault import personas as identities
     from vault.personas import vcard
 
-    drafts, skipped = vcard.drafts_from_file(file)
     with env.vault() as v:
-        result = identities.import_drafts(v, drafts, fmt="vcard", skipped=skipped)
+        result = vcard.import_vcard(v, file)
     _report_import(result, as_json)
 
 
@@ -394,10 +392,8 @@ def import_vcard(env: Env, file: Path, as_json: bool) -> None:
 @pass_env
 def import_jsonresume(env: Env, file: Path, as_json: bool) -> None:
     """Import a persona from a JSON Resume file (a persona of the same name is updated)."""
-    from vault import personas as identities
     from vault.personas import jsonresume
 
-    draft = jsonresume.draft_from_file(file)
     with env.vault() as v:
-        result = identities.import_drafts(v, [draft], fmt="jsonresume")
+        result = jsonresume.import_jsonresume(v, file)
     _report_import(result, as_json)
