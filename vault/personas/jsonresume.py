@@ -34,8 +34,8 @@ from vault.personas import (
 from vault.personas.vcard import read_limited, utf8_problem
 
 if TYPE_CHECKING:
+    from vault.core.importing import ImportSummary
     from vault.core.vault import Vault
-    from vault.personas import ImportResult
 
 MAX_BYTES: Final = 16 * 1024 * 1024
 # basics key -> attribute kind, for the plain string fields.
@@ -152,7 +152,7 @@ def draft_from_file(path: Path) -> PersonaDraft:
     return draft_from_bytes(read_limited(path, MAX_BYTES), path.name)
 
 
-def import_jsonresume(vault: Vault, path: Path) -> ImportResult:
+def import_jsonresume(vault: Vault, path: Path) -> ImportSummary:
     """Import the persona a JSON Resume file describes in one transaction (a persona of the
     same name is updated, so importing the file twice adds nothing)."""
     return import_drafts(vault, [draft_from_file(path)], fmt="jsonresume")

@@ -44,8 +44,8 @@ from vault.personas import (
 )
 
 if TYPE_CHECKING:
+    from vault.core.importing import ImportSummary
     from vault.core.vault import Vault
-    from vault.personas import ImportResult
 
 MAX_BYTES: Final = 64 * 1024 * 1024
 SENSITIVE_PARAM: Final = "X-COFFRE-SENSITIVE"
@@ -654,7 +654,7 @@ def drafts_from_file(path: Path) -> tuple[list[PersonaDraft], list[str]]:
     return drafts_from_bytes(read_limited(path, MAX_BYTES), path.name)
 
 
-def import_vcard(vault: Vault, path: Path) -> ImportResult:
+def import_vcard(vault: Vault, path: Path) -> ImportSummary:
     """Import the personas of a vCard or jCard file in one transaction: a card whose UID is
     already in the vault updates that persona; cards that are no persona are skipped, with
     the reason in the summary."""
