@@ -3,7 +3,8 @@
 - A sharing world for the consent, bundle, ledger and sharing CLI tests: a vault with two
   personas, QS data, content and a recipient key pair, with data inside and outside every
   dimension of the scope `inside_scope` describes.
-- Mastodon archives as the real exports lay them out, for the content importer and CLI tests.
+- Mastodon and Twitter/X archives and WordPress exports as the real ones lay them out, for
+  the content importer and CLI tests.
 """
 
 from __future__ import annotations
@@ -205,3 +206,120 @@ def build(path: Path, files: dict[str, bytes]) -> Path:
                 info.size = len(data)
                 tar.addfile(info, io.BytesIO(data))
     return path
+
+
+# --- Twitter/X archives ---------------------------------------------------------------------
+
+JPG = b"\xff\xd8\xff\xe0" + b"jpeg bytes" * 300
+MP4 = b"\x00\x00\x00\x18ftypmp42" + b"video" * 500
+
+
+def tweet(n: int, text: str, **extra: Any) -> dict[str, Any]:
+    """One entry of tweets.js, as the archive writes it."""
+    raw = {
+        "id_str": str(1000 + n),
+        "id": str(1000 + n),
+        "full_text": text,
+        "created_at": f"Wed Oct 1{n} 20:19:24 +0000 2018",
+        "entities": {"hashtags": [], "urls": []},
+        "retweeted": False,
+    }
+    raw.update(extra)
+    return {"tweet": raw}
+
+
+def tweets_js(part: int, entries: list[Any], name: str = "tweets") -> bytes:
+    """A tweets.js part: JSON behind the `window.YTD` prefix."""
+    return f"window.YTD.{name}.part{part} = {json.dumps(entries, indent=2)}".encode()
+
+
+def twitter_files() -> dict[str, bytes]:
+    """An archive's files: four tweets over two parts (one a retweet), a photo, a video."""
+    photo = {
+        "media_url_https": "https://pbs.twimg.com/media/AbCdEf.jpg",
+        "type": "photo",
+        "id_str": "9",
+    }
+    video = {
+        "media_url_https": "https://pbs.twimg.com/ext_tw_video_thumb/1/pu/img/thumb.jpg",
+        "type": "video",
+        "video_info": {
+            "variants": [
+                {"bitrate": "256000", "url": "https://video.twimg.com/v/low.mp4?tag=10"},
+                {"bitrate": "2176000", "url": "https://video.twimg.com/v/high.mp4?tag=10"},
+            ]
+        },
+    }
+    part0 = [
+        tweet(1, "Hello &amp; welcome #first", entities={"hashtags": [{"text": "first"}]}),
+        tweet(2, "RT @someone: not mine"),
+        tweet(
+            3,
+            "A photo https://t.co/x",
+            extended_entities={"media": [photo]},
+            in_reply_to_status_id_str="1001",
+        ),
+    ]
+    part1 = [tweet(4, "A video", extended_entities={"media": [video]})]
+    return {
+        "Your archive.html": b"<html></html>",
+        "data/tweets.js": tweets_js(0, part0),
+        "data/tweets-part1.js": tweets_js(1, part1),
+        "data/tweets_media/1003-AbCdEf.jpg": JPG,
+        "data/tweets_media/1004-high.mp4": MP4,
+    }
+
+
+# --- WordPress exports ----------------------------------------------------------------------
+
+
+def wxr_item(post_id: int, title: str, post_type: str = "post", status: str = "publish") -> str:
+    """One <item> of a WXR export."""
+    return f"""
+    <item>
+      <title>{title}</title>
+      <link>https://blog.example/?p={post_id}</link>
+      <pubDate>Mon, 02 Mar 2020 10:00:00 +0000</pubDate>
+      <dc:creator><![CDATA[ada]]></dc:creator>
+      <content:encoded><![CDATA[<p>Body of {title} &amp; co</p>]]></content:encoded>
+      <excerpt:encoded><![CDATA[]]></excerpt:encoded>
+      <wp:post_id>{post_id}</wp:post_id>
+      <wp:post_date><![CDATA[2020-03-02 11:00:00]]></wp:post_date>
+      <wp:post_date_gmt><![CDATA[2020-03-02 10:00:00]]></wp:post_date_gmt>
+      <wp:post_name><![CDATA[slug-{post_id}]]></wp:post_name>
+      <wp:status><![CDATA[{status}]]></wp:status>
+      <wp:post_type><![CDATA[{post_type}]]></wp:post_type>
+      <category domain="category" nicename="travel"><![CDATA[Travel]]></category>
+      <category domain="post_tag" nicename="alps"><![CDATA[Alps]]></category>
+    </item>"""
+
+
+def wxr(items: str, scheme: str = "http") -> str:
+    """A WXR export holding ITEMS (`wp:` namespace on http or https, as both exist)."""
+    return f"""<?xml version="1.0" encoding="UTF-8" ?>
+<rss version="2.0"
+  xmlns:excerpt="{scheme}://wordpress.org/export/1.2/excerpt/"
+  xmlns:content="http://purl.org/rss/1.0/modules/content/"
+  xmlns:wfw="http://wellformedweb.org/CommentAPI/"
+  xmlns:dc="http://purl.org/dc/elements/1.1/"
+  xmlns:wp="{scheme}://wordpress.org/export/1.2/">
+<channel>
+  <title>A blog</title>
+  <link>https://blog.example</link>
+  <wp:wxr_version>1.2</wp:wxr_version>
+  <wp:base_blog_url>https://blog.example</wp:base_blog_url>
+  {items}
+</channel>
+</rss>
+"""
+
+
+# Three posts to import (a post, a page, a draft) and three to ignore.
+WXR_ITEMS = (
+    wxr_item(1, "First post")
+    + wxr_item(2, "About", post_type="page")
+    + wxr_item(3, "Draft idea", status="draft")
+    + wxr_item(4, "Gone", status="trash")
+    + wxr_item(5, "photo.jpg", post_type="attachment", status="inherit")
+    + wxr_item(6, "Menu", post_type="nav_menu_item")
+)

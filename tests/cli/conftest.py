@@ -9,6 +9,28 @@ from click.testing import CliRunner, Result
 from tests.conftest import PASSPHRASE
 from vault.cli.main import cli
 
+# The import summary every format prints (docs/cli.md): the health imports' first keys and
+# those the other areas brought.
+SUMMARY_KEYS = {
+    "added",
+    "duplicates",
+    "workouts",
+    "summaries",
+    "unknown_types",
+    "errors",
+    "time_zone",
+    "notes",
+    "format",
+    "added_ids",
+    "updated",
+    "unchanged",
+    "ignored",
+    "skipped",
+    "attachments",
+    "source",
+    "items",
+}
+
 
 def invoke(
     vault_dir: Path | None,

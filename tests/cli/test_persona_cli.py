@@ -186,9 +186,10 @@ def test_export_then_import_into_another_vault(made: Path, tmp_path: Path) -> No
 def test_import_samples_and_idempotence(made: Path, samples: Path) -> None:
     full = samples / "vcard" / "vcard40_full.vcf"
     first = json.loads(run(made, "import", "vcard", str(full), "--json"))
-    assert len(first["added"]) == 1
+    assert first["added"] == 1 and len(first["added_ids"]) == 1
     again = json.loads(run(made, "import", "vcard", str(full), "--json"))
-    assert again["added"] == [] and again["unchanged"] == first["added"]
+    assert again["added"] == 0 and again["added_ids"] == []
+    assert again["unchanged"] == first["added_ids"]
     group = checked(made, "import", "vcard", str(samples / "vcard" / "vcard40_group.vcf"))
     assert "KIND group is not a persona" in group.stderr
     resume = samples / "jsonresume" / "sample.resume.json"

@@ -9,18 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import checked, invoke
-
-SUMMARY_KEYS = {
-    "added",
-    "duplicates",
-    "workouts",
-    "summaries",
-    "unknown_types",
-    "errors",
-    "time_zone",
-    "notes",
-}
+from tests.cli.conftest import SUMMARY_KEYS, checked, invoke
 
 
 @pytest.fixture

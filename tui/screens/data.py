@@ -18,10 +18,12 @@ from tui.screens.importer import ImportModal, ImportRequest
 from tui.widgets.chart import Chart
 from tui.widgets.progress import ProgressPanel
 from vault import personas as identities
+from vault.core.importing import ImportSummary
 from vault.core.progress import ProgressCallback
 from vault.core.vault import Vault
 from vault.data import metrics, query
-from vault.data.model import UNKNOWN_PREFIX, ImportSummary
+from vault.data.model import UNKNOWN_PREFIX
+from vault.imports import get_format
 
 RANGES: tuple[tuple[str, int], ...] = (
     ("7 days", 7),
@@ -94,32 +96,35 @@ def series(vault: Vault, q: ChartQuery, now: datetime) -> Series:
 def run_import(
     vault: Vault, persona_id: str, request: ImportRequest, progress: ProgressCallback
 ) -> ImportSummary:
-    """Hand the file to the importer of its format."""
-    if request.fmt == "csv":
-        from vault.data import csvfmt
-
-        return csvfmt.import_csv(vault, persona_id, request.path, progress=progress)
-    from vault.data import importers
-
-    if request.fmt == "google-takeout":
-        return importers.import_google_takeout(vault, persona_id, request.path, progress)
-    if request.fmt == "garmin":
-        return importers.import_garmin(vault, persona_id, request.path, progress)
-    return importers.import_apple_health(vault, persona_id, request.path, progress)
+    """Hand the path to its format's importer (into the persona, for formats that take one)."""
+    fmt = get_format(request.fmt)
+    persona = persona_id if fmt.needs_persona else None
+    return fmt.run(vault, request.path, persona=persona, progress=progress)
 
 
 def summary_markdown(name: str, s: ImportSummary) -> str:
+    """An import summary for people; counts that stayed at zero are left out."""
+    records = get_format(s.format).records
     unknown = sum(s.unknown_types.values())
+    optional = [
+        (len(s.updated), f"- updated: {len(s.updated):,} {records}"),
+        (len(s.unchanged), f"- unchanged: {len(s.unchanged):,} {records}"),
+        (s.attachments, f"- attachments: {s.attachments:,}"),
+        (s.workouts, f"- workouts: {s.workouts:,}"),
+        (s.summaries, f"- daily summaries: {s.summaries:,}"),
+        (s.ignored, f"- ignored: {s.ignored:,}"),
+        (unknown, f"- kept: {unknown:,} samples of {len(s.unknown_types)} unknown types"),
+    ]
     lines = [
         f"**{name}**",
         "",
-        f"- added: **{s.added:,}** samples, {s.workouts:,} workouts, "
-        f"{s.summaries:,} daily summaries",
+        f"- added: **{s.added:,}** {records}",
         f"- skipped: {s.duplicates:,} duplicates already in the vault",
-        f"- kept: {unknown:,} samples of {len(s.unknown_types)} types Coffre does not know",
-        f"- problems: {len(s.errors):,}",
     ]
+    lines += [line for count, line in optional if count]
+    lines.append(f"- problems: {len(s.errors):,}")
     lines += [f"  - {e.location}: {e.problem}" for e in s.errors[:10]]
+    lines += [f"- {reason}" for reason in s.skipped]
     lines += [f"- {note}" for note in s.notes]
     return "\n".join(lines)
 
@@ -130,7 +135,13 @@ class DataScreen(SectionScreen):
     MODE = "data"
     TITLE_TEXT = "Data"
     BINDINGS: ClassVar = [
-        Binding("i", "import", "Import", tooltip="Import a file of measurements", id="data.import"),
+        Binding(
+            "i",
+            "import",
+            "Import",
+            tooltip="Import a file or folder in any format Coffre reads",
+            id="data.import",
+        ),
         Binding(
             "l",
             "toggle_style",

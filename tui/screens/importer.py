@@ -1,4 +1,5 @@
-"""The import dialog: choose a format and a file; the Data screen runs the import."""
+"""The import dialog: choose a format of the import registry and a path; the Data screen
+runs the import."""
 
 from __future__ import annotations
 
@@ -13,12 +14,21 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DirectoryTree, Input, Label, Select, Static
 
-FORMATS: tuple[tuple[str, str], ...] = (
-    ("Apple Health (export.zip or export.xml)", "apple-health"),
-    ("Google Takeout (Fit, Fitbit)", "google-takeout"),
-    ("Garmin (FIT, GPX, TCX)", "garmin"),
-    ("CSV (start,end,metric,value,unit,source)", "csv"),
-)
+from vault.imports import FORMATS, ImportFormat, get_format
+
+
+def choices() -> list[tuple[str, str]]:
+    """The Select's options: every registry format, by its name for people."""
+    return [(fmt.title, fmt.name) for fmt in FORMATS]
+
+
+def explanation(fmt: ImportFormat) -> str:
+    """What importing in this format reads and does, shown under the choice."""
+    where = "" if fmt.needs_persona else " The chosen persona is not used: it makes personas."
+    return (
+        f"{fmt.description} Reads {fmt.accepts.describe()}.{where}\n"
+        "All or nothing (one transaction); what is already in the vault is skipped."
+    )
 
 
 @dataclass(frozen=True)
@@ -45,19 +55,20 @@ class ImportModal(ModalScreen[ImportRequest | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="import-dialog"):
             yield Label(f"Import data for {self._persona}", classes="dialog-title")
-            yield Select(FORMATS, value="apple-health", allow_blank=False, id="import-format")
+            yield Select(choices(), value=FORMATS[0].name, allow_blank=False, id="import-format")
             yield Input(placeholder="Path to the file or folder", id="import-path")
             yield DirectoryTree(Path.cwd(), id="import-tree")
-            yield Static(
-                "All or nothing (one transaction); samples already stored are skipped.",
-                classes="dialog-body",
-            )
+            yield Static(explanation(FORMATS[0]), classes="dialog-body", id="import-about")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button("Import", id="ok", variant="primary")
 
     def on_mount(self) -> None:
         self.query_one("#import-path", Input).focus()
+
+    @on(Select.Changed, "#import-format")
+    def _format_changed(self, event: Select.Changed) -> None:
+        self.query_one("#import-about", Static).update(explanation(get_format(str(event.value))))
 
     @on(DirectoryTree.FileSelected, "#import-tree")
     @on(DirectoryTree.DirectorySelected, "#import-tree")

@@ -1,18 +1,14 @@
-"""Content commands (`content add|list|show|cat|edit|rm|prove`) and the content imports
-(`import markdown|mastodon|twitter|wordpress`): thin wrappers over vault.content and
-vault.content.importers."""
+"""Content commands (`content add|list|show|cat|edit|rm|prove`): thin wrappers over
+vault.content. Content imports are `coffre import` commands (vault.cli.imports)."""
 
 from __future__ import annotations
 
-import importlib
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from vault.cli.imports import import_group
 from vault.cli.main import (
     Env,
     StderrProgress,
@@ -28,7 +24,6 @@ from vault.cli.main import (
 from vault.core.errors import InvalidParameter
 
 if TYPE_CHECKING:
-    from vault.content.importers import ImportSummary
     from vault.core.vault import Vault
 
 persona_option = click.option(
@@ -294,61 +289,3 @@ def prove_cmd(env: Env, item_id: str, number: int | None, out_dir: Path, as_json
     for path in (statement, signature, public):
         click.echo(str(path))
     info(f"Verify with: minisign -Vm {statement} -p {public}")
-
-
-# --- imports ---------------------------------------------------------------------------------
-
-
-def _import_command(name: str, function: str, path_type: click.Path, doc: str) -> None:
-    """Register `coffre import NAME PATH [--persona P] [--json]`, which runs
-    vault.content.importers.NAME.FUNCTION in one transaction and prints its summary."""
-
-    @import_group.command(name, help=doc)
-    @click.argument("path", type=path_type)
-    @persona_option
-    @json_option
-    @pass_env
-    def command(env: Env, path: Path, persona: str | None, as_json: bool) -> None:
-        importer: Callable[..., ImportSummary] = getattr(
-            importlib.import_module(f"vault.content.importers.{name}"), function
-        )
-        with env.vault() as v:
-            summary = importer(
-                v, path, persona=persona, progress=StderrProgress(f"importing {name}")
-            )
-        if as_json:
-            emit_json(summary.as_dict())
-            return
-        parts = [f"added {summary.added}", f"duplicates skipped {summary.duplicates}"]
-        if summary.ignored:
-            parts.append(f"ignored {summary.ignored} (not authored content)")
-        if summary.attachments:
-            parts.append(f"attachments {summary.attachments}")
-        parts.append(f"errors {len(summary.errors)}")
-        click.echo(f"{name}: " + ", ".join(parts))
-
-
-_import_command(
-    "markdown",
-    "import_folder",
-    click.Path(exists=True, file_okay=False, path_type=Path),
-    "Import a folder of Markdown/text files with YAML, TOML or JSON front matter.",
-)
-_import_command(
-    "mastodon",
-    "import_archive",
-    click.Path(exists=True, path_type=Path),
-    "Import a Mastodon archive (zip, tar.gz or unpacked folder): posts and their media.",
-)
-_import_command(
-    "twitter",
-    "import_archive",
-    click.Path(exists=True, path_type=Path),
-    "Import a Twitter/X archive (zip or unpacked folder): tweets and their media.",
-)
-_import_command(
-    "wordpress",
-    "import_wxr",
-    click.Path(exists=True, dir_okay=False, path_type=Path),
-    "Import the posts and pages of a WordPress export (WXR XML file).",
-)

@@ -1,4 +1,4 @@
-"""Quantified-self commands: `data metrics|show|sources|priority|export` and `import csv`.
+"""Quantified-self commands: `data metrics|show|workouts|sources|priority|export`.
 
 Thin over vault.data: each command resolves the persona, calls the library and prints. JSON
 shapes are part of the CLI contract (docs/cli.md).
@@ -14,10 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from vault.cli.imports import import_group
 from vault.cli.main import (
     Env,
-    StderrProgress,
     cli,
     emit_json,
     force_option,
@@ -31,7 +29,6 @@ from vault.cli.main import (
 )
 
 if TYPE_CHECKING:
-    from vault.data.model import ImportSummary
     from vault.data.query import Bucket
 
 from_option = click.option(
@@ -92,9 +89,10 @@ def data_metrics(env: Env, persona_ref: str | None, as_json: bool) -> None:
         emit_json(rows)
         return
     if not rows:
-        info(
-            "No data yet; import some with `coffre import apple-health|google-takeout|garmin|csv`."
-        )
+        from vault.imports import formats_of
+
+        names = "|".join(fmt.name for fmt in formats_of("data"))
+        info(f"No data yet; import some with `coffre import {names}`.")
         return
     for r in rows:
         first, last = str(r["first"])[:10], str(r["last"])[:10]
@@ -378,45 +376,3 @@ def data_export(
             n = writer(v, pid, metric, start, end, every, out, tz=tz)
     where = str(output) if output is not None else "stdout"
     info(f"Exported {n:,} item{'s' if n != 1 else ''} of {metric} as {fmt} to {where}.")
-
-
-# --- import csv ------------------------------------------------------------------------------
-
-
-def report_summary(summary: ImportSummary, as_json: bool) -> None:
-    """Print an import summary: JSON on stdout, or a few lines for people."""
-    if as_json:
-        emit_json(summary.as_dict())
-        return
-    unknown = sum(summary.unknown_types.values())
-    click.echo(
-        f"Added {summary.added:,} samples, {summary.workouts:,} workouts, "
-        f"{summary.summaries:,} daily summaries; skipped {summary.duplicates:,} duplicates; "
-        f"kept {unknown:,} samples of {len(summary.unknown_types)} unknown types; "
-        f"{len(summary.errors):,} errors."
-    )
-    for issue in summary.errors[:20]:
-        info(f"  {issue.location}: {issue.problem}")
-    if len(summary.errors) > 20:
-        info(f"  ... and {len(summary.errors) - 20} more (see --json)")
-    for note in summary.notes:
-        info(note)
-
-
-@import_group.command("csv")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@persona_option
-@json_option
-@pass_env
-def import_csv(env: Env, file: Path, persona_ref: str | None, as_json: bool) -> None:
-    """Import samples from a CSV file in the long format: start,end,metric,value,unit,source.
-
-    The whole file is one transaction: a bad row stops the import (its line and column are
-    named) and leaves the vault unchanged. docs/formats.md describes the format.
-    """
-    from vault.data import csvfmt
-
-    with env.vault() as v:
-        pid = resolve_persona_id(v, persona_ref)
-        summary = csvfmt.import_csv(v, pid, file, progress=StderrProgress(f"import {file.name}"))
-    report_summary(summary, as_json)

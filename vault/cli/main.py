@@ -265,8 +265,8 @@ AREAS: dict[str, tuple[str, ...]] = {
     "persona": ("personas",),
     "content": ("content",),
     "data": ("data",),
-    # `coffre import` gathers the importers of every area.
-    "import": ("personas", "content", "data", "qs_import"),
+    # `coffre import` runs the importers of every area, listed in vault.imports.
+    "import": ("imports",),
     "recipient": ("sharing",),
     "grant": ("sharing",),
     "export": ("sharing",),

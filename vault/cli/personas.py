@@ -1,6 +1,6 @@
-"""Persona commands (`persona add|list|show|edit|rm|export`) and the persona imports
-(`import vcard|jsonresume`): thin wrappers over vault.personas, vault.personas.vcard and
-vault.personas.jsonresume."""
+"""Persona commands (`persona add|list|show|edit|rm|export`): thin wrappers over
+vault.personas, vault.personas.vcard and vault.personas.jsonresume. Persona imports are
+`coffre import` commands (vault.cli.imports)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from typing import Any
 
 import click
 
-from vault.cli.imports import import_group
 from vault.cli.main import (
     Env,
     cli,
@@ -351,53 +350,3 @@ def persona_export(
         info(f"Wrote {output}.")
     if left_out:
         info(f"{left_out} sensitive attribute(s) left out (--include-sensitive adds them).")
-
-
-def _report_import(result: Any, as_json: bool) -> None:
-    if as_json:
-        emit_json(result.as_dict())
-        return
-    click.echo(
-        f"{len(result.added)} added, {len(result.updated)} updated, "
-        f"{len(result.unchanged)} unchanged."
-    )
-    for id_ in result.added:
-        click.echo(f"  added {id_}")
-    for id_ in result.updated:
-        click.echo(f"  updated {id_}")
-    for reason in result.skipped:
-        info(f"skipped {reason}")
-
-
-@import_group.command("vcard")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@json_option
-@pass_env
-def import_vcard(env: Env, file: Path, as_json: bool) -> None:
-    """Import personas from a vCard 4.0 (or 3.0) .vcf file, or a jCard .json file.
-
-    A card whose UID is already in the vault updates that persona; groups and places are
-    skipped. Importing the same file twice changes nothing.
-    """
-    from vault import personas as identities
-    from vault.personas import vcard
-
-    drafts, skipped = vcard.drafts_from_file(file)
-    with env.vault() as v:
-        result = identities.import_drafts(v, drafts, fmt="vcard", skipped=skipped)
-    _report_import(result, as_json)
-
-
-@import_group.command("jsonresume")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@json_option
-@pass_env
-def import_jsonresume(env: Env, file: Path, as_json: bool) -> None:
-    """Import a persona from a JSON Resume file (a persona of the same name is updated)."""
-    from vault import personas as identities
-    from vault.personas import jsonresume
-
-    draft = jsonresume.draft_from_file(file)
-    with env.vault() as v:
-        result = identities.import_drafts(v, [draft], fmt="jsonresume")
-    _report_import(result, as_json)

@@ -29,15 +29,10 @@ from vault.core.errors import InvalidParameter, MalformedInput
 from vault.core.progress import Progress, ProgressCallback
 from vault.data import metrics, query, render
 from vault.data.ingest import MAX_MS, MIN_MS
-from vault.data.model import (
-    SLEEP_STAGE_NAMES,
-    SLEEP_STAGES,
-    UNKNOWN_PREFIX,
-    ImportSummary,
-    Sample,
-)
+from vault.data.model import SLEEP_STAGE_NAMES, SLEEP_STAGES, UNKNOWN_PREFIX, Sample
 
 if TYPE_CHECKING:
+    from vault.core.importing import ImportSummary
     from vault.core.vault import Vault
     from vault.data import chunks
 
@@ -193,7 +188,7 @@ def import_csv(
     report = Progress("read", progress)
     report.start(total)
     handle = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-    with handle, QSWriter(vault, persona_id) as writer:
+    with handle, QSWriter(vault, persona_id, fmt="csv") as writer:
         try:
             done = 0
             for i, (_, sample) in enumerate(parse_rows(handle, path.name)):
@@ -213,7 +208,7 @@ def import_csv_text(vault: Vault, persona_id: str, text: str) -> ImportSummary:
     """Import long-format CSV given as a string (one transaction)."""
     from vault.data.ingest import QSWriter
 
-    with QSWriter(vault, persona_id) as writer:
+    with QSWriter(vault, persona_id, fmt="csv") as writer:
         for _, sample in parse_rows(io.StringIO(text)):
             writer.add(sample)
     return writer.summary

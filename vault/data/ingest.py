@@ -16,16 +16,10 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
 from vault.core.errors import InvalidParameter
+from vault.core.importing import ImportIssue, ImportSummary
 from vault.core.progress import Progress, ProgressCallback
 from vault.data import catalog, chunks, metrics
-from vault.data.model import (
-    UNKNOWN_PREFIX,
-    ActivitySummary,
-    ImportIssue,
-    ImportSummary,
-    Sample,
-    Workout,
-)
+from vault.data.model import UNKNOWN_PREFIX, ActivitySummary, Sample, Workout
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -92,15 +86,26 @@ class QSWriter:
     """Writes one import of a persona's samples, workouts and summaries, atomically.
 
     Use as a context manager: the transaction opens on enter and commits on a clean exit;
-    an exception rolls everything back. `summary` is complete after the exit.
+    an exception rolls everything back. `summary` is complete after the exit. `fmt` names the
+    import format the summary reports (empty for data written by other means, as the demo's).
     """
 
     def __init__(
-        self, vault: Vault, persona_id: str, *, progress: ProgressCallback | None = None
+        self,
+        vault: Vault,
+        persona_id: str,
+        *,
+        fmt: str = "",
+        progress: ProgressCallback | None = None,
     ) -> None:
         self.vault = vault
         self.persona_id = persona_id
-        self.summary = ImportSummary()
+        self.fmt = fmt
+        # The summary's counts, kept here while the import runs (the summary itself is frozen).
+        self._added = self._duplicates = self._workouts = self._summaries = 0
+        self._unknown: dict[str, int] = {}
+        self._errors: list[ImportIssue] = []
+        self._notes: list[str] = []
         self._progress = Progress("store", progress)
         self._cm: AbstractContextManager[Txn] | None = None
         self._txn: Txn | None = None
@@ -168,25 +173,38 @@ class QSWriter:
         for metric in sorted(self._days_dirty):
             rid, days = self._days[metric]
             catalog.save_days(txn, self.persona_id, metric, rid, days)
-        if self._days_dirty or self.summary.workouts:
+        if self._days_dirty or self._workouts:
             self._catalog_id = catalog.save_catalog(
                 txn, self.persona_id, self._catalog_id, self._catalog
             )
-        if self._issue_count > len(self.summary.errors):
-            hidden = self._issue_count - len(self.summary.errors)
-            self.summary.notes.append(f"{hidden} more problems were counted but not listed")
-        s = self.summary
+        if self._issue_count > len(self._errors):
+            hidden = self._issue_count - len(self._errors)
+            self._notes.append(f"{hidden} more problems were counted but not listed")
         txn.audit(
             "qs.import",
             persona=self.persona_id,
-            added=s.added,
-            duplicates=s.duplicates,
-            workouts=s.workouts,
-            summaries=s.summaries,
-            unknown_types=sum(s.unknown_types.values()),
+            added=self._added,
+            duplicates=self._duplicates,
+            workouts=self._workouts,
+            summaries=self._summaries,
+            unknown_types=sum(self._unknown.values()),
             errors=self._issue_count,
         )
         self._progress.finish()
+
+    @property
+    def summary(self) -> ImportSummary:
+        """What the import did so far (all of it once the `with` block has ended)."""
+        return ImportSummary(
+            self.fmt,
+            added=self._added,
+            duplicates=self._duplicates,
+            workouts=self._workouts,
+            summaries=self._summaries,
+            unknown_types=self._unknown,
+            errors=tuple(self._errors),
+            notes=tuple(self._notes),
+        )
 
     def _require_txn(self) -> Txn:
         if self._txn is None:
@@ -266,7 +284,7 @@ class QSWriter:
         else:
             buf.meta.append(0)
         if conv[3]:
-            unknown = self.summary.unknown_types
+            unknown = self._unknown
             unknown[metric] = unknown.get(metric, 0) + 1
         self._pending += 1
         if len(buf.start) >= MAX_CHUNK_BUFFER:
@@ -313,8 +331,8 @@ class QSWriter:
         old_n = len(old) if old is not None else 0
         added = len(merged) - old_n
         if metric != WORKOUT_METRIC:
-            self.summary.added += added
-            self.summary.duplicates += n - added
+            self._added += added
+            self._duplicates += n - added
         self._progress.advance(n)
         if added == 0:
             return
@@ -357,7 +375,7 @@ class QSWriter:
             return
         dedup = f"{self.persona_id}:{w.activity}:{w.start}:{w.end}:{w.source}"
         if dedup in self._workout_keys or self.vault.store.find(catalog.KIND_WORKOUT, "wk", dedup):
-            self.summary.duplicates += 1
+            self._duplicates += 1
             return
         self._workout_keys.add(dedup)
         txn.put(
@@ -366,7 +384,7 @@ class QSWriter:
             terms=[("persona", self.persona_id), ("wk", dedup)],
             compress=True,
         )
-        self.summary.workouts += 1
+        self._workouts += 1
         minutes = w.duration_s / 60 if w.duration_s is not None else (w.end - w.start) / 60_000
         self.add(
             Sample(
@@ -390,19 +408,19 @@ class QSWriter:
         terms = [("persona", self.persona_id), ("psd", key)]
         found = self.vault.store.find(catalog.KIND_SUMMARY, "psd", key)
         if found and found[0].data == body:
-            self.summary.duplicates += 1
+            self._duplicates += 1
             return
         if found:
             txn.update(catalog.KIND_SUMMARY, found[0].id, body, terms=terms, compress=True)
         else:
             txn.put(catalog.KIND_SUMMARY, body, terms=terms, compress=True)
-        self.summary.summaries += 1
+        self._summaries += 1
 
     def issue(self, location: str, problem: str) -> None:
         """Record a recoverable problem (the record is skipped, counted and reported)."""
         self._issue_count += 1
-        if len(self.summary.errors) < MAX_LISTED_ISSUES:
-            self.summary.errors.append(ImportIssue(location, problem))
+        if len(self._errors) < MAX_LISTED_ISSUES:
+            self._errors.append(ImportIssue(location, problem))
 
 
 def workout_to_json(w: Workout) -> dict[str, Any]:

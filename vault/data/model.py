@@ -1,13 +1,13 @@
 """The quantified-self data model: samples, workouts and daily activity summaries.
 
-Importers produce these values; the writer (vault/qs/ingest.py) stores them. Times are UTC
+Importers produce these values; the writer (vault/data/ingest.py) stores them. Times are UTC
 milliseconds since the epoch; the offset the source recorded is kept separately, so a day can
 be shown in the time zone it was lived in.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # Category values of the `sleep` metric (stored as the sample's value).
 SLEEP_STAGES: dict[str, int] = {
@@ -82,37 +82,3 @@ class ActivitySummary:
     exercise_goal_min: float | None = None
     stand_hours: float | None = None
     stand_goal_hours: float | None = None
-
-
-@dataclass(frozen=True)
-class ImportIssue:
-    """A problem met while importing: where (file, line or record) and what."""
-
-    location: str
-    problem: str
-
-
-@dataclass
-class ImportSummary:
-    """What an import did: reported to the person, never silent about skipped input."""
-
-    added: int = 0
-    duplicates: int = 0
-    workouts: int = 0
-    summaries: int = 0
-    unknown_types: dict[str, int] = field(default_factory=dict)
-    errors: list[ImportIssue] = field(default_factory=list)
-    time_zone: str | None = None  # the zone assumed for sources without offsets
-    notes: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "added": self.added,
-            "duplicates": self.duplicates,
-            "workouts": self.workouts,
-            "summaries": self.summaries,
-            "unknown_types": dict(self.unknown_types),
-            "errors": [{"location": e.location, "problem": e.problem} for e in self.errors],
-            "time_zone": self.time_zone,
-            "notes": list(self.notes),
-        }

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from vault.core.errors import MalformedInput
 from vault.personas import (
@@ -29,8 +29,13 @@ from vault.personas import (
     PersonaDraft,
     address_attribute,
     country_code,
+    import_drafts,
 )
-from vault.personas.vcard import utf8_problem
+from vault.personas.vcard import read_limited, utf8_problem
+
+if TYPE_CHECKING:
+    from vault.core.importing import ImportSummary
+    from vault.core.vault import Vault
 
 MAX_BYTES: Final = 16 * 1024 * 1024
 # basics key -> attribute kind, for the plain string fields.
@@ -144,14 +149,10 @@ def to_jsonresume(persona: Persona) -> dict[str, Any]:
 
 def draft_from_file(path: Path) -> PersonaDraft:
     """`draft_from_bytes` on a file, refusing an oversized one before reading it."""
-    return draft_from_bytes(_read_limited(path, MAX_BYTES), path.name)
+    return draft_from_bytes(read_limited(path, MAX_BYTES), path.name)
 
 
-def _read_limited(path: Path, limit: int) -> bytes:
-    try:
-        size = path.stat().st_size
-        if size > limit:
-            raise MalformedInput(f"{path.name}: larger than {limit // (1024 * 1024)} MiB")
-        return path.read_bytes()
-    except OSError as exc:
-        raise MalformedInput(f"{path.name}: cannot be read ({exc.strerror})") from None
+def import_jsonresume(vault: Vault, path: Path) -> ImportSummary:
+    """Import the persona a JSON Resume file describes in one transaction (a persona of the
+    same name is updated, so importing the file twice adds nothing)."""
+    return import_drafts(vault, [draft_from_file(path)], fmt="jsonresume")

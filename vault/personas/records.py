@@ -23,6 +23,7 @@ import pycountry
 
 from vault.core import crypto, minisign
 from vault.core.errors import AlreadyExists, InvalidParameter, RecordNotFound, TamperedRecord
+from vault.core.importing import ImportSummary
 
 if TYPE_CHECKING:
     from vault.core.vault import Vault
@@ -687,24 +688,6 @@ class PersonaDraft:
     source: str
 
 
-@dataclass(frozen=True)
-class ImportResult:
-    """What an import did: persona ids added, updated and unchanged; cards skipped and why."""
-
-    added: tuple[str, ...] = ()
-    updated: tuple[str, ...] = ()
-    unchanged: tuple[str, ...] = ()
-    skipped: tuple[str, ...] = ()
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "added": list(self.added),
-            "updated": list(self.updated),
-            "unchanged": list(self.unchanged),
-            "skipped": list(self.skipped),
-        }
-
-
 def _existing(vault: Vault, uid: str | None, name: str) -> Persona | None:
     if uid:
         return find_by_uid(vault, uid)
@@ -714,10 +697,11 @@ def _existing(vault: Vault, uid: str | None, name: str) -> Persona | None:
 
 def import_drafts(
     vault: Vault, drafts: Iterable[PersonaDraft], *, fmt: str, skipped: Iterable[str] = ()
-) -> ImportResult:
+) -> ImportSummary:
     """Store drafts in one transaction: a draft whose UID (or, without one, whose name) is
     already in the vault updates that persona, so importing the same file twice adds nothing.
-    Any failure leaves the vault unchanged and names the card it came from."""
+    Any failure leaves the vault unchanged and names the card it came from. `fmt` names the
+    import format; `skipped` gives why the file's other cards are not personas."""
     added: list[str] = []
     updated: list[str] = []
     unchanged: list[str] = []
@@ -737,7 +721,16 @@ def import_drafts(
             except (InvalidParameter, AlreadyExists) as exc:
                 raise type(exc)(f"{draft.source}: {exc.detail}") from None
         txn.audit(f"persona.import.{fmt}", added=len(added), updated=len(updated))
-    return ImportResult(tuple(added), tuple(updated), tuple(unchanged), tuple(skipped))
+    reasons = tuple(skipped)
+    return ImportSummary(
+        fmt,
+        added=len(added),
+        added_ids=tuple(added),
+        updated=tuple(updated),
+        unchanged=tuple(unchanged),
+        ignored=len(reasons),
+        skipped=reasons,
+    )
 
 
 # --- references from commands -------------------------------------------------------------------

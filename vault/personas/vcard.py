@@ -14,7 +14,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from vault.core.errors import InvalidParameter, MalformedInput
 from vault.personas import (
@@ -38,9 +38,14 @@ from vault.personas import (
     Persona,
     PersonaDraft,
     address_attribute,
+    import_drafts,
     name_attribute,
     normalize_birth_date,
 )
+
+if TYPE_CHECKING:
+    from vault.core.importing import ImportSummary
+    from vault.core.vault import Vault
 
 MAX_BYTES: Final = 64 * 1024 * 1024
 SENSITIVE_PARAM: Final = "X-COFFRE-SENSITIVE"
@@ -646,10 +651,19 @@ def drafts_from_bytes(data: bytes, source: str) -> tuple[list[PersonaDraft], lis
 
 def drafts_from_file(path: Path) -> tuple[list[PersonaDraft], list[str]]:
     """`drafts_from_bytes` on a file, refusing an oversized one before reading it."""
-    return drafts_from_bytes(_read_limited(path, MAX_BYTES), path.name)
+    return drafts_from_bytes(read_limited(path, MAX_BYTES), path.name)
 
 
-def _read_limited(path: Path, limit: int) -> bytes:
+def import_vcard(vault: Vault, path: Path) -> ImportSummary:
+    """Import the personas of a vCard or jCard file in one transaction: a card whose UID is
+    already in the vault updates that persona; cards that are no persona are skipped, with
+    the reason in the summary."""
+    drafts, skipped = drafts_from_file(path)
+    return import_drafts(vault, drafts, fmt="vcard", skipped=skipped)
+
+
+def read_limited(path: Path, limit: int) -> bytes:
+    """The bytes of a persona file, refusing one larger than `limit` before reading it."""
     try:
         size = path.stat().st_size
         if size > limit:

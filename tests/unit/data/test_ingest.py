@@ -152,7 +152,7 @@ def test_issue_list_is_bounded(fresh_vault: Vault, monkeypatch: pytest.MonkeyPat
         for i in range(5):
             w.issue(f"line {i}", "bad")
     assert len(w.summary.errors) == 3
-    assert w.summary.notes == ["2 more problems were counted but not listed"]
+    assert w.summary.notes == ("2 more problems were counted but not listed",)
 
 
 def test_failure_while_committing_rolls_back(

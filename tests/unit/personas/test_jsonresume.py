@@ -61,12 +61,12 @@ def test_sample_exports_back_to_itself(samples: Path) -> None:
 def test_round_trip_through_a_vault(fresh_vault: Vault, samples: Path) -> None:
     d = jsonresume.draft_from_file(samples / "jsonresume" / "sample.resume.json")
     first = identities.import_drafts(fresh_vault, [d], fmt="jsonresume")
-    stored = identities.get_persona(fresh_vault, first.added[0])
+    stored = identities.get_persona(fresh_vault, first.added_ids[0])
     doc = json.dumps(jsonresume.to_jsonresume(stored)).encode()
     again = identities.import_drafts(
         fresh_vault, [jsonresume.draft_from_bytes(doc, "export.json")], fmt="jsonresume"
     )
-    assert again.unchanged == first.added  # same name, same attributes: nothing to do
+    assert again.unchanged == first.added_ids  # same name, same attributes: nothing to do
     # The résumé sections survive a trip through vCard too (X-COFFRE-RESUME).
     (via_vcard,) = vcard.drafts_from_bytes(vcard.to_vcard([stored]).encode(), "x")[0]
     assert _persona(via_vcard).profile() == stored.profile()
@@ -111,3 +111,13 @@ def test_malformed_resumes(data: bytes, problem: str) -> None:
         jsonresume.draft_from_bytes(data, "cv.json")
     assert "cv.json" in err.value.message
     assert problem in err.value.message
+
+
+def test_import_jsonresume_from_a_file(fresh_vault: Vault, tmp_path: Path) -> None:
+    path = tmp_path / "cv.json"
+    path.write_text(json.dumps({"basics": {"name": "Ada Lovelace", "email": "ada@example.org"}}))
+    first = jsonresume.import_jsonresume(fresh_vault, path)
+    (ada,) = identities.list_personas(fresh_vault)
+    assert (first.format, first.added, first.added_ids) == ("jsonresume", 1, (ada.id,))
+    again = jsonresume.import_jsonresume(fresh_vault, path)
+    assert (again.added, again.unchanged) == (0, (ada.id,))

@@ -264,14 +264,19 @@ def test_import_is_idempotent_and_updates_by_uid(fresh_vault: Vault, samples: Pa
     store = fresh_vault.store
     simple, _ = vcard.drafts_from_file(samples / "vcard" / "vcard40_simple.vcf")
     first = identities.import_drafts(fresh_vault, simple, fmt="vcard")
-    assert len(first.added) == 1
+    assert (first.added, len(first.added_ids)) == (1, 1)
     again = identities.import_drafts(fresh_vault, simple, fmt="vcard")
-    assert (again.added, again.updated, again.unchanged) == ((), (), first.added)
+    assert (again.added, again.added_ids, again.updated, again.unchanged) == (
+        0,
+        (),
+        (),
+        first.added_ids,
+    )
     # The full card carries the same UID: it updates the same persona.
     full, _ = vcard.drafts_from_file(samples / "vcard" / "vcard40_full.vcf")
     updated = identities.import_drafts(fresh_vault, full, fmt="vcard")
-    assert updated.updated == first.added
-    p = identities.get_persona(fresh_vault, first.added[0])
+    assert updated.updated == first.added_ids
+    p = identities.get_persona(fresh_vault, first.added_ids[0])
     assert p.name == "Dr. John Q. Public, III"
     assert p.version == 2
     assert store.count(identities.KIND) == 1
@@ -377,3 +382,18 @@ def test_rfc7095_example() -> None:
     for out in (text, json.dumps(card)):
         (back,) = _drafts(out)
         assert _as_persona(back).profile() == p.profile()
+
+
+def test_import_vcard_reports_the_cards_it_skips(fresh_vault: Vault, tmp_path: Path) -> None:
+    path = tmp_path / "two.vcf"
+    path.write_text(
+        "BEGIN:VCARD\nVERSION:4.0\nFN:Ada\nUID:urn:a\nEND:VCARD\n"
+        "BEGIN:VCARD\nVERSION:4.0\nKIND:group\nFN:Friends\nEND:VCARD\n"
+    )
+    summary = vcard.import_vcard(fresh_vault, path)
+    (ada,) = identities.list_personas(fresh_vault)
+    assert (summary.format, summary.added, summary.added_ids) == ("vcard", 1, (ada.id,))
+    assert summary.ignored == 1
+    assert summary.skipped == ("two.vcf, card 2: a vCard of KIND group is not a persona",)
+    again = vcard.import_vcard(fresh_vault, path)
+    assert (again.added, again.unchanged, again.ignored) == (0, (ada.id,), 1)

@@ -10,8 +10,7 @@ from __future__ import annotations
 import html
 import re
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 from vault.core.errors import MissingMedia
 
@@ -19,31 +18,6 @@ if TYPE_CHECKING:
     from vault.core.archive import Archive
     from vault.core.store import BlobRef, Txn
     from vault.core.vault import Vault
-
-
-@dataclass(frozen=True)
-class ImportSummary:
-    """What an import did: items added, duplicates skipped, items ignored (boosts, retweets,
-    trashed posts) and non-fatal problems (fatal ones raise and leave the vault unchanged)."""
-
-    source: str
-    added: int
-    duplicates: int
-    ignored: int = 0
-    attachments: int = 0
-    errors: tuple[str, ...] = field(default=())
-    item_ids: tuple[str, ...] = field(default=(), repr=False)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "added": self.added,
-            "duplicates": self.duplicates,
-            "ignored": self.ignored,
-            "attachments": self.attachments,
-            "errors": list(self.errors),
-            "items": list(self.item_ids),
-        }
 
 
 _TAG: Final = re.compile(r"<[^>]+>")

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any, Final
 import yaml
 
 from vault import content
-from vault.content.importers import ImportSummary
 from vault.core.errors import InvalidParameter, MalformedInput, UnsafeArchive
+from vault.core.importing import ImportSummary
 from vault.core.progress import Progress, ProgressCallback
 
 if TYPE_CHECKING:
@@ -268,7 +268,9 @@ def import_folder(
             report.advance()
         txn.audit("content.import", source="markdown", added=len(added), duplicates=duplicates)
     report.finish()
-    return ImportSummary("markdown", len(added), duplicates, item_ids=tuple(added))
+    return ImportSummary(
+        "markdown", added=len(added), added_ids=tuple(added), duplicates=duplicates
+    )
 
 
 def _with_defaults(meta: content.ItemMeta, rel: str) -> content.ItemMeta:

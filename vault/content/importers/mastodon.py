@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 from vault import content
-from vault.content.importers import ImportSummary, html_to_text, title_from_text, write_media
+from vault.content.importers import html_to_text, title_from_text, write_media
 from vault.core import archive
 from vault.core.archive import Archive
 from vault.core.errors import InvalidParameter, MalformedInput
+from vault.core.importing import ImportSummary
 from vault.core.progress import Progress, ProgressCallback
 
 if TYPE_CHECKING:
@@ -222,5 +223,10 @@ def import_archive(
             )
         report.finish()
     return ImportSummary(
-        "mastodon", len(added), duplicates, ignored, attachments, item_ids=tuple(added)
+        "mastodon",
+        added=len(added),
+        added_ids=tuple(added),
+        duplicates=duplicates,
+        ignored=ignored,
+        attachments=attachments,
     )

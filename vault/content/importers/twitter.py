@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 from vault import content
-from vault.content.importers import ImportSummary, title_from_text, write_media
+from vault.content.importers import title_from_text, write_media
 from vault.core import archive
 from vault.core.archive import Archive
 from vault.core.errors import MalformedInput, MissingMedia
+from vault.core.importing import ImportSummary
 from vault.core.progress import Progress, ProgressCallback
 
 if TYPE_CHECKING:
@@ -189,5 +190,10 @@ def import_archive(
             )
         report.finish()
     return ImportSummary(
-        "twitter", len(added), duplicates, retweets, attachments, item_ids=tuple(added)
+        "twitter",
+        added=len(added),
+        added_ids=tuple(added),
+        duplicates=duplicates,
+        ignored=retweets,
+        attachments=attachments,
     )

@@ -19,8 +19,9 @@ import defusedxml
 from defusedxml.ElementTree import iterparse
 
 from vault import content
-from vault.content.importers import ImportSummary, html_to_text, title_from_text
+from vault.content.importers import html_to_text, title_from_text
 from vault.core.errors import InvalidParameter, MalformedInput, UnsafeArchive
+from vault.core.importing import ImportSummary
 from vault.core.progress import Progress, ProgressCallback
 
 if TYPE_CHECKING:
@@ -165,4 +166,10 @@ def import_wxr(
             report.advance()
         txn.audit("content.import", source="wordpress", added=len(added), duplicates=duplicates)
     report.finish()
-    return ImportSummary("wordpress", len(added), duplicates, ignored, item_ids=tuple(added))
+    return ImportSummary(
+        "wordpress",
+        added=len(added),
+        added_ids=tuple(added),
+        duplicates=duplicates,
+        ignored=ignored,
+    )

@@ -41,7 +41,6 @@ from vault.data.model import (
     SLEEP_STAGES,
     UNKNOWN_PREFIX,
     ActivitySummary,
-    ImportSummary,
     RoutePoint,
     Sample,
     Workout,
@@ -49,6 +48,7 @@ from vault.data.model import (
 )
 
 if TYPE_CHECKING:
+    from vault.core.importing import ImportSummary
     from vault.core.progress import ProgressCallback
     from vault.core.vault import Vault
 
@@ -733,4 +733,4 @@ def import_apple_health(
     def items(report: ReportIssue, note: Note) -> Iterator[Item]:
         return parse_apple_health(p, report, note, progress=progress, parallel=parallel)
 
-    return feed(vault, persona_id, items, progress=progress)
+    return feed(vault, persona_id, items, fmt="apple-health", progress=progress)

@@ -10,13 +10,15 @@ from __future__ import annotations
 import re
 import zipfile
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from vault.core.errors import MalformedInput, TruncatedArchive, UnsafeArchive
-from vault.data.model import UNKNOWN_PREFIX, ActivitySummary, ImportSummary, Sample, Workout
+from vault.data.model import UNKNOWN_PREFIX, ActivitySummary, Sample, Workout
 
 if TYPE_CHECKING:
+    from vault.core.importing import ImportSummary
     from vault.core.progress import ProgressCallback
     from vault.core.vault import Vault
 
@@ -109,10 +111,12 @@ def feed(
     persona_id: str,
     items: Callable[[ReportIssue, Note], Iterator[Item]],
     *,
+    fmt: str,
     progress: ProgressCallback | None = None,
     time_zone: str | None = None,
 ) -> ImportSummary:
-    """Run a parser into one writer transaction and return what it did.
+    """Run a parser into one writer transaction and return what it did (`fmt`: the format's
+    name in the import registry, for the summary).
 
     Any exception (a fatal bad input, an interruption) rolls the whole import back.
     `progress` is the parser's, passed here only to keep the signature uniform.
@@ -123,7 +127,7 @@ def feed(
     notes: list[str] = []
     # Progress comes from the parser (bytes or files read, with a total); the writer's own
     # events have no total and would fight over the same line.
-    with QSWriter(vault, persona_id) as writer:
+    with QSWriter(vault, persona_id, fmt=fmt) as writer:
         add, add_workout, add_summary = writer.add, writer.add_workout, writer.add_summary
         # Closed explicitly: a failure while storing stops the parser (and its helper
         # process) at once, not when the traceback that holds this frame is freed.
@@ -142,7 +146,4 @@ def feed(
             if close is not None:
                 close()
     summary = writer.summary
-    summary.notes.extend(notes)
-    if time_zone is not None:
-        summary.time_zone = time_zone
-    return summary
+    return replace(summary, notes=(*summary.notes, *notes), time_zone=time_zone)

@@ -32,9 +32,10 @@ from vault.data.importers.common import (
     zip_read_errors,
 )
 from vault.data.importers.tracks import parse_gpx, parse_tcx
-from vault.data.model import ImportSummary, RoutePoint, Sample, Workout, WorkoutEvent
+from vault.data.model import RoutePoint, Sample, Workout, WorkoutEvent
 
 if TYPE_CHECKING:
+    from vault.core.importing import ImportSummary
     from vault.core.progress import ProgressCallback
     from vault.core.vault import Vault
 
@@ -472,4 +473,4 @@ def import_garmin(
     def items(report: ReportIssue, note: Note) -> Iterator[Item]:
         return parse_garmin(p, report, note, progress=progress)
 
-    return feed(vault, persona_id, items, progress=progress)
+    return feed(vault, persona_id, items, fmt="garmin", progress=progress)

@@ -38,9 +38,10 @@ from vault.data.importers.common import (
     zip_read_errors,
 )
 from vault.data.importers.tracks import iso_ms
-from vault.data.model import SLEEP_STAGES, ImportSummary, Sample, Workout, WorkoutEvent
+from vault.data.model import SLEEP_STAGES, Sample, Workout, WorkoutEvent
 
 if TYPE_CHECKING:
+    from vault.core.importing import ImportSummary
     from vault.core.progress import ProgressCallback
     from vault.core.vault import Vault
 
@@ -570,4 +571,4 @@ def import_google_takeout(
     def items(report: ReportIssue, note: Note) -> Iterator[Item]:
         return parse_google_takeout(p, report, note, time_zone=name, progress=progress)
 
-    return feed(vault, persona_id, items, progress=progress, time_zone=name)
+    return feed(vault, persona_id, items, fmt="google-takeout", progress=progress, time_zone=name)

@@ -2,81 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import zipfile
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from tests.builders import JPG, build, tweet, tweets_js, twitter_files
 from vault import content
 from vault.content.importers import twitter
 from vault.core.errors import MalformedInput, MissingMedia
 from vault.core.vault import Vault
 from vault.personas import add_persona
-
-JPG = b"\xff\xd8\xff\xe0" + b"jpeg bytes" * 300
-MP4 = b"\x00\x00\x00\x18ftypmp42" + b"video" * 500
-
-
-def tweet(n: int, text: str, **extra: Any) -> dict[str, Any]:
-    raw = {
-        "id_str": str(1000 + n),
-        "id": str(1000 + n),
-        "full_text": text,
-        "created_at": f"Wed Oct 1{n} 20:19:24 +0000 2018",
-        "entities": {"hashtags": [], "urls": []},
-        "retweeted": False,
-    }
-    raw.update(extra)
-    return {"tweet": raw}
-
-
-def js(part: int, entries: list[Any], name: str = "tweets") -> bytes:
-    return f"window.YTD.{name}.part{part} = {json.dumps(entries, indent=2)}".encode()
-
-
-def default_files() -> dict[str, bytes]:
-    photo = {
-        "media_url_https": "https://pbs.twimg.com/media/AbCdEf.jpg",
-        "type": "photo",
-        "id_str": "9",
-    }
-    video = {
-        "media_url_https": "https://pbs.twimg.com/ext_tw_video_thumb/1/pu/img/thumb.jpg",
-        "type": "video",
-        "video_info": {
-            "variants": [
-                {"bitrate": "256000", "url": "https://video.twimg.com/v/low.mp4?tag=10"},
-                {"bitrate": "2176000", "url": "https://video.twimg.com/v/high.mp4?tag=10"},
-            ]
-        },
-    }
-    part0 = [
-        tweet(1, "Hello &amp; welcome #first", entities={"hashtags": [{"text": "first"}]}),
-        tweet(2, "RT @someone: not mine"),
-        tweet(
-            3,
-            "A photo https://t.co/x",
-            extended_entities={"media": [photo]},
-            in_reply_to_status_id_str="1001",
-        ),
-    ]
-    part1 = [tweet(4, "A video", extended_entities={"media": [video]})]
-    return {
-        "Your archive.html": b"<html></html>",
-        "data/tweets.js": js(0, part0),
-        "data/tweets-part1.js": js(1, part1),
-        "data/tweets_media/1003-AbCdEf.jpg": JPG,
-        "data/tweets_media/1004-high.mp4": MP4,
-    }
-
-
-def build(path: Path, files: dict[str, bytes]) -> Path:
-    with zipfile.ZipFile(path, "w") as zf:
-        for name, data in files.items():
-            zf.writestr(name, data)
-    return path
 
 
 @pytest.fixture
@@ -92,7 +27,7 @@ def test_prefix_is_stripped_never_evaluated() -> None:
 
 
 def test_import_archive(vault: Vault, tmp_path: Path) -> None:
-    summary = twitter.import_archive(vault, build(tmp_path / "twitter.zip", default_files()))
+    summary = twitter.import_archive(vault, build(tmp_path / "twitter.zip", twitter_files()))
     assert (summary.added, summary.ignored, summary.attachments) == (3, 1, 2)
     items = {i.created[:10]: i for i in content.list_items(vault)}
     first = items["2018-10-11"]
@@ -115,12 +50,12 @@ def test_import_archive(vault: Vault, tmp_path: Path) -> None:
 
 
 def test_older_archive_names(vault: Vault, tmp_path: Path) -> None:
-    files = {"data/tweet.js": js(0, [tweet(1, "old style")], name="tweet")}
+    files = {"data/tweet.js": tweets_js(0, [tweet(1, "old style")], name="tweet")}
     assert twitter.import_archive(vault, build(tmp_path / "old.zip", files)).added == 1
 
 
 def test_missing_media(vault: Vault, tmp_path: Path) -> None:
-    files = default_files()
+    files = twitter_files()
     del files["data/tweets_media/1003-AbCdEf.jpg"]
     with pytest.raises(MissingMedia, match=r"tweets\.js entry 3 refers to 1003-AbCdEf\.jpg"):
         twitter.import_archive(vault, build(tmp_path / "m.zip", files))
@@ -138,7 +73,7 @@ def test_missing_media(vault: Vault, tmp_path: Path) -> None:
     ],
 )
 def test_bad_part_file(vault: Vault, tmp_path: Path, data: bytes, problem: str) -> None:
-    files = default_files()
+    files = twitter_files()
     files["data/tweets-part1.js"] = data
     with pytest.raises(MalformedInput, match=rf"tweets-part1\.js.*{problem}"):
         twitter.import_archive(vault, build(tmp_path / "bad.zip", files))

@@ -6,60 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.builders import WXR_ITEMS, wxr, wxr_item
 from vault import content
 from vault.content.importers import wordpress
 from vault.core.errors import MalformedInput, UnsafeArchive
 from vault.core.vault import Vault
 from vault.personas import add_persona
-
-
-def item(post_id: int, title: str, post_type: str = "post", status: str = "publish") -> str:
-    return f"""
-    <item>
-      <title>{title}</title>
-      <link>https://blog.example/?p={post_id}</link>
-      <pubDate>Mon, 02 Mar 2020 10:00:00 +0000</pubDate>
-      <dc:creator><![CDATA[ada]]></dc:creator>
-      <content:encoded><![CDATA[<p>Body of {title} &amp; co</p>]]></content:encoded>
-      <excerpt:encoded><![CDATA[]]></excerpt:encoded>
-      <wp:post_id>{post_id}</wp:post_id>
-      <wp:post_date><![CDATA[2020-03-02 11:00:00]]></wp:post_date>
-      <wp:post_date_gmt><![CDATA[2020-03-02 10:00:00]]></wp:post_date_gmt>
-      <wp:post_name><![CDATA[slug-{post_id}]]></wp:post_name>
-      <wp:status><![CDATA[{status}]]></wp:status>
-      <wp:post_type><![CDATA[{post_type}]]></wp:post_type>
-      <category domain="category" nicename="travel"><![CDATA[Travel]]></category>
-      <category domain="post_tag" nicename="alps"><![CDATA[Alps]]></category>
-    </item>"""
-
-
-def wxr(items: str, scheme: str = "http") -> str:
-    return f"""<?xml version="1.0" encoding="UTF-8" ?>
-<rss version="2.0"
-  xmlns:excerpt="{scheme}://wordpress.org/export/1.2/excerpt/"
-  xmlns:content="http://purl.org/rss/1.0/modules/content/"
-  xmlns:wfw="http://wellformedweb.org/CommentAPI/"
-  xmlns:dc="http://purl.org/dc/elements/1.1/"
-  xmlns:wp="{scheme}://wordpress.org/export/1.2/">
-<channel>
-  <title>A blog</title>
-  <link>https://blog.example</link>
-  <wp:wxr_version>1.2</wp:wxr_version>
-  <wp:base_blog_url>https://blog.example</wp:base_blog_url>
-  {items}
-</channel>
-</rss>
-"""
-
-
-ITEMS = (
-    item(1, "First post")
-    + item(2, "About", post_type="page")
-    + item(3, "Draft idea", status="draft")
-    + item(4, "Gone", status="trash")
-    + item(5, "photo.jpg", post_type="attachment", status="inherit")
-    + item(6, "Menu", post_type="nav_menu_item")
-)
 
 
 @pytest.fixture
@@ -71,7 +23,7 @@ def vault(fresh_vault: Vault) -> Vault:
 @pytest.mark.parametrize("scheme", ["http", "https"])
 def test_import_posts_and_pages(vault: Vault, tmp_path: Path, scheme: str) -> None:
     path = tmp_path / "blog.xml"
-    path.write_text(wxr(ITEMS, scheme), encoding="utf-8")
+    path.write_text(wxr(WXR_ITEMS, scheme), encoding="utf-8")
     summary = wordpress.import_wxr(vault, path)
     assert (summary.added, summary.ignored) == (3, 3)
     items = {i.title: i for i in content.list_items(vault)}
@@ -101,7 +53,7 @@ def _refused(
 
 
 def test_malformed_xml_names_the_line(vault: Vault, tmp_path: Path) -> None:
-    data = wxr(item(1, "ok") + "<item><title>broken</item>").encode()
+    data = wxr(wxr_item(1, "ok") + "<item><title>broken</item>").encode()
     _refused(
         vault, tmp_path, data, MalformedInput, r"blog\.xml: malformed XML at line \d+, column \d+"
     )
@@ -117,10 +69,10 @@ def test_entity_expansion_is_refused(vault: Vault, tmp_path: Path) -> None:
 
 
 def test_invalid_utf8(vault: Vault, tmp_path: Path) -> None:
-    data = wxr(item(1, "caf\udce9")).encode("utf-8", "surrogateescape")
+    data = wxr(wxr_item(1, "caf\udce9")).encode("utf-8", "surrogateescape")
     _refused(vault, tmp_path, data, MalformedInput, r"blog\.xml: invalid UTF-8 at byte \d+")
 
 
 def test_post_without_id(vault: Vault, tmp_path: Path) -> None:
-    data = wxr(item(1, "x").replace("<wp:post_id>1</wp:post_id>", "")).encode()
+    data = wxr(wxr_item(1, "x").replace("<wp:post_id>1</wp:post_id>", "")).encode()
     _refused(vault, tmp_path, data, MalformedInput, r"blog\.xml item 1 has no wp:post_id")

@@ -370,7 +370,7 @@ def test_apple_times_match_datetime(moment: datetime, offset: int) -> None:
 def test_import_is_idempotent_and_queryable(fresh_vault: Vault, samples: Path) -> None:
     path = samples / "apple-health/dogsheep/tests_export.xml"
     first = import_apple_health(fresh_vault, P, path)
-    assert (first.added, first.workouts, first.summaries, first.errors) == (2, 1, 2, [])
+    assert (first.added, first.workouts, first.summaries, first.errors) == (2, 1, 2, ())
     (hr,) = query.samples(fresh_vault, P, "heart_rate")
     assert hr.value == 72 and hr.unit == "/min" and hr.offset_min == -420
     (w,) = query.workouts(fresh_vault, P)
@@ -445,7 +445,7 @@ def test_helper_process_reports_issues_and_fatal_errors(tmp_path: Path) -> None:
 def test_import_with_helper_process(fresh_vault: Vault, samples: Path) -> None:
     path = samples / "apple-health/alxdrcirilo/export.zip"
     summary = import_apple_health(fresh_vault, P, path, parallel=True)
-    assert (summary.added, summary.errors) == (8, [])
+    assert (summary.added, summary.errors) == (8, ())
 
 
 def test_localised_export_name(tmp_path: Path) -> None:

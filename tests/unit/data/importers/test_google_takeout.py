@@ -346,7 +346,7 @@ def test_import_names_the_zone_and_is_idempotent(fresh_vault: Vault, tmp_path: P
     z = zipped(tmp_path, TAKEOUT)
     first = import_google_takeout(fresh_vault, P, z, time_zone="Europe/Paris")
     assert first.time_zone == "Europe/Paris"
-    assert first.errors == []
+    assert first.errors == ()
     assert first.workouts == 2
     assert first.unknown_types == {"x:com.google.speed": 1, "x:lightly_active_minutes": 1}
     assert len(list(query.samples(fresh_vault, P, "steps"))) == 4

@@ -22,7 +22,7 @@ def test_real_vcard_and_markdown_leave_only_what_is_granted(
 ) -> None:
     drafts, _ = vcard.drafts_from_file(samples / "vcard" / "vcard40_full.vcf")
     result = identities.import_drafts(fresh_vault, drafts, fmt="vcard")
-    (pid,) = result.added
+    (pid,) = result.added_ids
     item = content.add_file(
         fresh_vault, samples / "markdown-frontmatter" / "yaml_hello-markdown.md", persona=pid
     )

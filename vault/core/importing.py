@@ -1,0 +1,82 @@
+"""What an import did, in one vocabulary every importer shares (personas, content, data).
+
+Each area's importer returns an `ImportSummary`; the front ends render it and `--json` prints
+`as_dict()`, whose shape docs/cli.md documents for scripts. Counts are integers; records an
+import created or touched are named by their ids; problems carry where and what.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ImportIssue:
+    """A recoverable problem met while importing: where (file, line or record) and what.
+
+    The input it names was skipped; the rest of the import went on."""
+
+    location: str
+    problem: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"location": self.location, "problem": self.problem}
+
+
+def _frozen_counts(counts: Mapping[str, int]) -> Mapping[str, int]:
+    return MappingProxyType(dict(counts))
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """What one import did, reported to the person: never silent about skipped input.
+
+    A field an area has no use for stays at its empty default (content imports have no
+    workouts, data imports no ids), so every summary reads the same way.
+    """
+
+    format: str  # the import format's name: "apple-health", "vcard", "markdown"...
+    added: int = 0  # new records: personas, content items, samples
+    added_ids: tuple[str, ...] = ()  # ids of the new records that have one (not samples)
+    updated: tuple[str, ...] = ()  # ids of existing records the import changed
+    unchanged: tuple[str, ...] = ()  # ids of existing records the input matched exactly
+    duplicates: int = 0  # input already in the vault, skipped
+    ignored: int = 0  # input this area does not keep (boosts, retweets, group cards)
+    skipped: tuple[str, ...] = ()  # why ignored input was left out, where a reason is known
+    attachments: int = 0  # media files stored with new content items
+    workouts: int = 0
+    summaries: int = 0  # daily activity summaries
+    unknown_types: Mapping[str, int] = field(default_factory=dict)  # kept, with their counts
+    errors: tuple[ImportIssue, ...] = ()  # recoverable problems; fatal ones raise instead
+    notes: tuple[str, ...] = ()  # what the person should know (limits, assumptions)
+    time_zone: str | None = None  # the zone assumed for times without an offset
+
+    def __post_init__(self) -> None:
+        # A frozen summary hands out no mutable mapping.
+        object.__setattr__(self, "unknown_types", _frozen_counts(self.unknown_types))
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON object `coffre import ... --json` prints (docs/cli.md)."""
+        return {
+            "format": self.format,
+            "added": self.added,
+            "added_ids": list(self.added_ids),
+            "updated": list(self.updated),
+            "unchanged": list(self.unchanged),
+            "duplicates": self.duplicates,
+            "ignored": self.ignored,
+            "skipped": list(self.skipped),
+            "attachments": self.attachments,
+            "workouts": self.workouts,
+            "summaries": self.summaries,
+            "unknown_types": dict(self.unknown_types),
+            "errors": [issue.as_dict() for issue in self.errors],
+            "notes": list(self.notes),
+            "time_zone": self.time_zone,
+            # Kept for scripts written against the content imports' first shape.
+            "source": self.format,
+            "items": list(self.added_ids),
+        }

@@ -1,0 +1,402 @@
+"""Every import format Coffre reads, listed once.
+
+The CLI builds its `coffre import` commands from `FORMATS`, the TUI's import dialog offers
+them, and a test checks that docs/cli.md documents exactly these. Each format's importer
+stays in its area (personas, content, data) and is imported only when the format runs, so
+reading this list costs nothing at start-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Final, Literal
+
+from vault.core.errors import InvalidParameter
+
+if TYPE_CHECKING:
+    from vault.core.importing import ImportSummary
+    from vault.core.progress import ProgressCallback
+    from vault.core.vault import Vault
+
+Area = Literal["personas", "content", "data"]
+# What an import of each area adds, for the summaries people read.
+RECORDS: Final[Mapping[Area, str]] = {"personas": "personas", "content": "items", "data": "samples"}
+# The archives vault.core.archive opens (it tells them apart by content, not by name).
+ARCHIVES: Final = (".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
+
+
+@dataclass(frozen=True)
+class Accepts:
+    """What a format reads: single files and archives with these suffixes, and/or a folder
+    (an unpacked export, or a folder of files)."""
+
+    files: tuple[str, ...] = ()
+    archives: tuple[str, ...] = ()
+    folder: bool = False
+
+    @property
+    def file_ok(self) -> bool:
+        """Whether a file (a single file or an archive) is accepted, not only a folder."""
+        return bool(self.files or self.archives)
+
+    def describe(self) -> str:
+        """`a .xml file, a .zip archive or a folder`: what to give, in words."""
+        parts = []
+        if self.files:
+            parts.append(f"a {'/'.join(self.files)} file")
+        if self.archives:
+            parts.append(f"a {'/'.join(self.archives)} archive")
+        if self.folder:
+            parts.append("a folder")
+        return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
+
+
+@dataclass(frozen=True)
+class ImportOption:
+    """A setting one format takes besides its path and persona (Takeout's time zone)."""
+
+    name: str  # the importer's keyword, e.g. "time_zone"; the CLI flag is --time-zone
+    metavar: str
+    help: str
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+if TYPE_CHECKING:
+    # (vault, path, persona reference or None, progress, options) -> what the import did
+    Runner = Callable[
+        [Vault, Path, str | None, ProgressCallback | None, Mapping[str, str]], ImportSummary
+    ]
+
+
+@dataclass(frozen=True)
+class ImportFormat:
+    """One format: what it reads, where its data goes, and the importer that runs it."""
+
+    name: str  # the `coffre import NAME` command
+    title: str  # the format's name for people: "Apple Health"
+    area: Area
+    description: str  # one line: the first line of the command's help
+    accepts: Accepts
+    needs_persona: bool  # data and content belong to a persona; persona imports make them
+    example: str  # a command line, shown in --help
+    runner: Runner = field(repr=False)
+    options: tuple[ImportOption, ...] = ()
+    details: str = ""  # more for --help: what is read, what happens to bad input
+
+    @property
+    def records(self) -> str:
+        """What an import of this format adds: personas, items or samples."""
+        return RECORDS[self.area]
+
+    def run(
+        self,
+        vault: Vault,
+        path: str | Path,
+        *,
+        persona: str | None = None,
+        progress: ProgressCallback | None = None,
+        options: Mapping[str, str] | None = None,
+    ) -> ImportSummary:
+        """Import PATH in this format, all or nothing; re-importing it adds nothing.
+
+        `persona` (id, id prefix or name; None: the only one) is where the data goes, for
+        the formats that need one; `options` are the format's own settings by name.
+        """
+        given = dict(options or {})
+        unknown = sorted(set(given) - {option.name for option in self.options})
+        if unknown:
+            raise InvalidParameter(f"the {self.name} import has no option {unknown[0]}")
+        if persona is not None and not self.needs_persona:
+            raise InvalidParameter(f"the {self.name} import creates personas: it takes none")
+        return self.runner(vault, Path(path), persona, progress, given)
+
+
+def _persona_id(vault: Vault, persona: str | None) -> str:
+    from vault.personas import resolve_persona
+
+    return resolve_persona(vault, persona).id
+
+
+def _apple_health(
+    vault: Vault,
+    path: Path,
+    persona: str | None,
+    progress: ProgressCallback | None,
+    options: Mapping[str, str],
+) -> ImportSummary:
+    from vault.data.importers.apple_health import import_apple_health
+
+    return import_apple_health(vault, _persona_id(vault, persona), path, progress)
+
+
+def _google_takeout(
+    vault: Vault,
+    path: Path,
+    persona: str | None,
+    progress: ProgressCallback | None,
+    options: Mapping[str, str],
+) -> ImportSummary:
+    from vault.data.importers.google_takeout import import_google_takeout
+
+    return import_google_takeout(
+        vault, _persona_id(vault, persona), path, progress, time_zone=options.get("time_zone")
+    )
+
+
+def _garmin(
+    vault: Vault,
+    path: Path,
+    persona: str | None,
+    progress: ProgressCallback | None,
+    options: Mapping[str, str],
+) -> ImportSummary:
+    from vault.data.importers.garmin import import_garmin
+
+    return import_garmin(vault, _persona_id(vault, persona), path, progress)
+
+
+def _csv(
+    vault: Vault,
+    path: Path,
+    persona: str | None,
+    progress: ProgressCallback | None,
+    options: Mapping[str, str],
+) -> ImportSummary:
+    from vault.data.csvfmt import import_csv
+
+    return import_csv(vault, _persona_id(vault, persona), path, progress=progress)
+
+
+def _vcard(
+    vault: Vault,
+    path: Path,
+    persona: str | None,
+    progress: ProgressCallback | None,
+    options: Mapping[str, str],
+) -> ImportSummary:
+    from vault.personas.vcard import import_vcard
+
+    return import_vcard(vault, path)
+
+
+def _jsonresume(
+    vault: Vault,
+    path: Path,
+    persona: str | None,
+    progress: ProgressCallback | None,
+    options: Mapping[str, str],
+) -> ImportSummary:
+    from vault.personas.jsonresume import import_jsonresume
+
+    return import_jsonresume(vault, path)
+
+
+def _markdown(
+    vault: Vault,
+    path: Path,
+    persona: str | None,
+    progress: ProgressCallback | None,
+    options: Mapping[str, str],
+) -> ImportSummary:
+    from vault.content.importers.markdown import import_folder
+
+    return import_folder(vault, path, persona=persona, progress=progress)
+
+
+def _mastodon(
+    vault: Vault,
+    path: Path,
+    persona: str | None,
+    progress: ProgressCallback | None,
+    options: Mapping[str, str],
+) -> ImportSummary:
+    from vault.content.importers.mastodon import import_archive
+
+    return import_archive(vault, path, persona=persona, progress=progress)
+
+
+def _twitter(
+    vault: Vault,
+    path: Path,
+    persona: str | None,
+    progress: ProgressCallback | None,
+    options: Mapping[str, str],
+) -> ImportSummary:
+    from vault.content.importers.twitter import import_archive
+
+    return import_archive(vault, path, persona=persona, progress=progress)
+
+
+def _wordpress(
+    vault: Vault,
+    path: Path,
+    persona: str | None,
+    progress: ProgressCallback | None,
+    options: Mapping[str, str],
+) -> ImportSummary:
+    from vault.content.importers.wordpress import import_wxr
+
+    return import_wxr(vault, path, persona=persona, progress=progress)
+
+
+FORMATS: Final[tuple[ImportFormat, ...]] = (
+    ImportFormat(
+        name="apple-health",
+        title="Apple Health",
+        area="data",
+        description=(
+            "Import an Apple Health export: export.zip, export.xml or the unzipped folder."
+        ),
+        accepts=Accepts(files=(".xml",), archives=(".zip",), folder=True),
+        needs_persona=True,
+        example="coffre import apple-health export.zip --persona ana",
+        runner=_apple_health,
+        details=(
+            "Records, blood-pressure correlations, workouts with their routes, and activity "
+            "rings. Exports from iOS 16 and later (broken DTD, stray control characters) are "
+            "read as they are."
+        ),
+    ),
+    ImportFormat(
+        name="google-takeout",
+        title="Google Takeout",
+        area="data",
+        description=(
+            "Import Google Fit and Fitbit data from a Google Takeout zip or its extracted folder."
+        ),
+        accepts=Accepts(archives=(".zip",), folder=True),
+        needs_persona=True,
+        example="coffre import google-takeout takeout.zip --time-zone Europe/Paris",
+        runner=_google_takeout,
+        options=(
+            ImportOption(
+                "time_zone",
+                "ZONE",
+                "IANA zone of Fitbit's offset-less times (default: this machine's zone).",
+            ),
+        ),
+    ),
+    ImportFormat(
+        name="garmin",
+        title="Garmin",
+        area="data",
+        description=(
+            "Import Garmin FIT (activity, monitoring, weight), GPX or TCX files: one file, a "
+            "folder or a zip of them."
+        ),
+        accepts=Accepts(files=(".fit", ".gpx", ".tcx"), archives=(".zip",), folder=True),
+        needs_persona=True,
+        example="coffre import garmin activity.fit",
+        runner=_garmin,
+        details=(
+            "A truncated or damaged FIT file is never half-imported: alone it stops the "
+            "import; among several it is skipped whole and listed in the errors."
+        ),
+    ),
+    ImportFormat(
+        name="csv",
+        title="CSV",
+        area="data",
+        description=(
+            "Import samples from a CSV file in the long format: start,end,metric,value,unit,source."
+        ),
+        accepts=Accepts(files=(".csv",)),
+        needs_persona=True,
+        example="coffre import csv measurements.csv --persona ana --json",
+        runner=_csv,
+        details=(
+            "The whole file is one transaction: a bad row stops the import (its line and "
+            "column are named) and leaves the vault unchanged. docs/formats.md describes the "
+            "format."
+        ),
+    ),
+    ImportFormat(
+        name="vcard",
+        title="vCard",
+        area="personas",
+        description="Import personas from a vCard 4.0 (or 3.0) .vcf file, or a jCard .json file.",
+        accepts=Accepts(files=(".vcf", ".json")),
+        needs_persona=False,
+        example="coffre import vcard contacts-me.vcf",
+        runner=_vcard,
+        details=(
+            "A card whose UID is already in the vault updates that persona; groups and places "
+            "are skipped. Importing the same file twice changes nothing."
+        ),
+    ),
+    ImportFormat(
+        name="jsonresume",
+        title="JSON Resume",
+        area="personas",
+        description=(
+            "Import a persona from a JSON Resume file (a persona of the same name is updated)."
+        ),
+        accepts=Accepts(files=(".json",)),
+        needs_persona=False,
+        example="coffre import jsonresume resume.json",
+        runner=_jsonresume,
+    ),
+    ImportFormat(
+        name="markdown",
+        title="Markdown",
+        area="content",
+        description="Import a folder of Markdown/text files with YAML, TOML or JSON front matter.",
+        accepts=Accepts(folder=True),
+        needs_persona=True,
+        example="coffre import markdown ~/notes",
+        runner=_markdown,
+    ),
+    ImportFormat(
+        name="mastodon",
+        title="Mastodon",
+        area="content",
+        description=(
+            "Import a Mastodon archive (zip, tar.gz or unpacked folder): posts and their media."
+        ),
+        accepts=Accepts(archives=ARCHIVES, folder=True),
+        needs_persona=True,
+        example="coffre import mastodon archive-20240101.tar.gz",
+        runner=_mastodon,
+    ),
+    ImportFormat(
+        name="twitter",
+        title="Twitter/X",
+        area="content",
+        description=(
+            "Import a Twitter/X archive (zip, tar.gz or unpacked folder): tweets and their media."
+        ),
+        accepts=Accepts(archives=ARCHIVES, folder=True),
+        needs_persona=True,
+        example="coffre import twitter twitter-2023-01-01.zip",
+        runner=_twitter,
+    ),
+    ImportFormat(
+        name="wordpress",
+        title="WordPress",
+        area="content",
+        description="Import the posts and pages of a WordPress export (WXR XML file).",
+        accepts=Accepts(files=(".xml",)),
+        needs_persona=True,
+        example="coffre import wordpress blog.WordPress.xml",
+        runner=_wordpress,
+    ),
+)
+
+
+def get_format(name: str) -> ImportFormat:
+    """The format called NAME; InvalidParameter names the known ones otherwise."""
+    for fmt in FORMATS:
+        if fmt.name == name:
+            return fmt
+    known = ", ".join(fmt.name for fmt in FORMATS)
+    raise InvalidParameter(f"no import format {name!r} (known: {known})")
+
+
+def formats_of(area: Area) -> tuple[ImportFormat, ...]:
+    """The formats whose data goes to AREA, in the order of `FORMATS`."""
+    return tuple(fmt for fmt in FORMATS if fmt.area == area)
