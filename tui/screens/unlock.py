@@ -15,9 +15,8 @@ from textual.widgets import Button, Footer, Input, Label, LoadingIndicator, Sele
 
 from tui.messages import VaultUnlocked
 from tui.screens.base import ForwardsWorkerErrors
-from vault.core.crypto import DEFAULT_PROFILE, PROFILES
 from vault.core.errors import VaultError
-from vault.core.vault import Vault
+from vault.core.vault import DEFAULT_KDF, KDF_PROFILES, Vault
 
 _PROFILE_HELP = {
     "minimum": "fastest; for tests and small devices",
@@ -28,7 +27,7 @@ _PROFILE_HELP = {
 
 
 def profile_label(name: str) -> str:
-    p = PROFILES[name]
+    p = KDF_PROFILES[name]
     cost = f"{p.memlimit // (1024 * 1024)} MiB, {p.opslimit} passes"
     return f"{name} — {cost} ({_PROFILE_HELP.get(name, '')})"
 
@@ -66,8 +65,8 @@ class UnlockScreen(ForwardsWorkerErrors, Screen[None]):
                 yield Input(password=True, placeholder="New passphrase", id="passphrase")
                 yield Input(password=True, placeholder="Repeat the passphrase", id="confirm")
                 yield Select(
-                    [(profile_label(name), name) for name in PROFILES],
-                    value=DEFAULT_PROFILE,
+                    [(profile_label(name), name) for name in KDF_PROFILES],
+                    value=DEFAULT_KDF,
                     allow_blank=False,
                     id="kdf",
                 )

@@ -19,17 +19,17 @@ from vault.cli.main import (
     pass_env,
 )
 from vault.core import config
-from vault.core.crypto import DEFAULT_PROFILE, PROFILES
 from vault.core.errors import IntegrityError, WeakPassphrase
+from vault.core.vault import DEFAULT_KDF, KDF_PROFILES
 
-kdf_choice = click.Choice(list(PROFILES), case_sensitive=False)
+kdf_choice = click.Choice(list(KDF_PROFILES), case_sensitive=False)
 
 
 @cli.command()
 @click.option(
     "--kdf",
     type=kdf_choice,
-    default=DEFAULT_PROFILE,
+    default=DEFAULT_KDF,
     show_default=True,
     help="Passphrase hardening: 'moderate' suits most; 'sensitive' is slower and stronger; "
     "'minimum' is for tests and small devices.",

@@ -14,7 +14,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Final
 
 from vault.core import crypto, keys
 from vault.core.audit import AuditEntry
@@ -40,6 +40,10 @@ from vault.core.store import (
     read_meta,
     seal_state,
 )
+
+# The KDF profiles a person may choose (front ends list them; only `crypto` defines them).
+KDF_PROFILES: Final = crypto.PROFILES
+DEFAULT_KDF: Final = crypto.DEFAULT_PROFILE
 
 _HEADER_KEYS = ("format", "vault_id", "kdf", "salt", "root", "epoch_no", "epoch", "state")
 
