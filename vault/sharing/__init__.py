@@ -25,7 +25,7 @@ from vault.sharing.recipients import (
     read_identities,
     write_identity,
 )
-from vault.sharing.scope import GRANULARITIES, Scope, TimeRange, build_scope
+from vault.sharing.scope import GRANULARITIES, Scope, ScopeRequest, TimeRange, build_scope
 
 __all__ = [
     "EXPIRED",
@@ -36,6 +36,7 @@ __all__ = [
     "Grant",
     "Recipient",
     "Scope",
+    "ScopeRequest",
     "SignedReceipt",
     "StatusChange",
     "TimeRange",

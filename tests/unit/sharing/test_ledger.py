@@ -58,9 +58,9 @@ def test_recipients_holding_by_persona_metric_and_content(
     insurer = consent.add_recipient(fresh_vault, "Insurer", public)
     lab_grant = make_grant(fresh_vault, world)
     ins_grant = make_grant(
-        fresh_vault, world, recipient=insurer.id, scope={"metrics_": "heart_rate"}
+        fresh_vault, world, recipient=insurer.id, scope=consent.ScopeRequest(metrics="heart_rate")
     )
-    make_grant(fresh_vault, world, scope={"attributes": "email"})  # never used
+    make_grant(fresh_vault, world, scope=consent.ScopeRequest(attributes="email"))  # never used
     bundle.export_bundle(fresh_vault, lab_grant.id, tmp_path / "a.age", now=NOW)
     b = bundle.export_bundle(fresh_vault, ins_grant.id, tmp_path / "b.age", now=NOW)
     pid = world.persona.id
@@ -83,7 +83,7 @@ def test_ledger_view_answers_who_holds_what(
     fresh_vault: Vault, world: World, tmp_path: Path
 ) -> None:
     g = make_grant(fresh_vault, world)
-    unused = make_grant(fresh_vault, world, scope={"attributes": "email"})
+    unused = make_grant(fresh_vault, world, scope=consent.ScopeRequest(attributes="email"))
     result = bundle.export_bundle(fresh_vault, g.id, tmp_path / "a.age", now=NOW)
     consent.set_grant_status(fresh_vault, unused.id, "withdrawn")
     (entry,) = ledger.ledger_view(fresh_vault, "health lab")
