@@ -1,6 +1,6 @@
 """Sharing commands: `recipient add|list|keygen`, `grant create|list|show`, `export`,
 `bundle open|verify` and `ledger`; thin wrappers over vault.sharing, vault.sharing.bundles
-and vault.sharing.ledger."""
+and vault.sharing.overview."""
 
 from __future__ import annotations
 
@@ -458,40 +458,40 @@ def bundle_open(
 def ledger_cmd(env: Env, *, recipient_ref: str | None, as_json: bool) -> None:
     """Who holds what of yours, since when, under which grant, for what, in exchange for
     what."""
-    from vault.sharing.ledger import ledger_view
+    from vault.sharing.overview import ledger_view
 
     with env.vault() as v:
         view = ledger_view(v, recipient_ref)
     if as_json:
-        emit_json(view)
+        emit_json([entry.as_dict() for entry in view])
         return
     if not view:
         click.echo("no recipients yet")
-    for r in view:
-        click.echo(f"{r['name']} ({r['recipient'][:8]})")
-        if not r["grants"]:
+    for entry in view:
+        click.echo(f"{entry.recipient.name} ({entry.recipient.id[:8]})")
+        if not entry.grants:
             click.echo("  no grants")
-        for g in r["grants"]:
+        for held in entry.grants:
+            g = held.grant
             click.echo(
-                f"  grant {g['grant'][:8]} [{g['status']}] {g['purpose']}, until "
-                f"{g['valid_until'][:10]}; in exchange for: {g['compensation'] or 'nothing stated'}"
+                f"  grant {g.id[:8]} [{held.status}] {g.purpose}, until "
+                f"{g.valid_until[:10]}; in exchange for: {g.compensation or 'nothing stated'}"
             )
-            holds = g["holds"]
-            for n in g["erasure_requests"]:
-                click.echo(f"    erasure request ({n['reason']}) {n['created']}: {n['id']}")
-            if not g["bundles"]:
+            for n in held.erasure_requests:
+                click.echo(f"    erasure request ({n.reason}) {n.created}: {n.id}")
+            if not held.bundles:
                 click.echo("    nothing sent yet")
                 continue
-            click.echo(f"    holds since {g['since']}:")
-            if holds["metrics"]:
-                click.echo(f"      metrics: {', '.join(holds['metrics'])}")
-            if holds["content"]:
-                click.echo(f"      content items: {len(holds['content'])}")
-            if holds["attributes"]:
-                click.echo(f"      attributes: {', '.join(holds['attributes'])}")
-            for b in g["bundles"]:
-                flag = "" if b["status"] == "complete" else f" ({b['status']})"
+            click.echo(f"    holds since {held.since}:")
+            if held.metrics:
+                click.echo(f"      metrics: {', '.join(held.metrics)}")
+            if held.content:
+                click.echo(f"      content items: {len(held.content)}")
+            if held.attributes:
+                click.echo(f"      attributes: {', '.join(held.attributes)}")
+            for b in held.bundles:
+                flag = "" if b.status == "complete" else f" ({b.status})"
                 click.echo(
-                    f"    bundle {b['bundle_id'][:12]} {b['time']} {human_size(b['size'])} "
-                    f"sha256 {b['sha256'][:16]}...{flag}"
+                    f"    bundle {b.bundle_id[:12]} {b.time} {human_size(b.size)} "
+                    f"sha256 {b.sha256[:16]}...{flag}"
                 )

@@ -1,6 +1,7 @@
 """The ledger: every bundle that left the vault, so the person can see who holds what of
 theirs, since when, under which grant, for what purpose and in exchange for what, and so
-revocation and forgetting know whom to ask for erasure.
+revocation and forgetting know whom to ask for erasure (`recipients_holding`). The view of it
+all per recipient, with grants and erasure requests, is `vault.sharing.overview.ledger_view`.
 
 Each export is one encrypted `ledger.export` record (bundle id and SHA-256, grant, recipient,
 persona, time, and exactly what left: metrics with counts and ranges, content items and
@@ -15,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final
 
-from vault.core.errors import TamperedRecord
+from vault.core.errors import InvalidParameter, TamperedRecord
 
 if TYPE_CHECKING:
     from vault.core.store import Record, Txn
@@ -188,6 +189,18 @@ def get_bundle(vault: Vault, bundle_id: str) -> BundleRecord | None:
     return BundleRecord.from_record(found[0]) if found else None
 
 
+def what_left(
+    bundles: Iterable[BundleRecord],
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """The metrics, content item ids and attribute keys some bundles carried, each sorted."""
+    sent = list(bundles)
+    return (
+        tuple(sorted({m.metric for b in sent for m in b.metrics})),
+        tuple(sorted({c.id for b in sent for c in b.content})),
+        tuple(sorted({a for b in sent for a in b.attributes})),
+    )
+
+
 @dataclass(frozen=True)
 class Holding:
     """A recipient holding some of the person's data, under one grant."""
@@ -226,8 +239,6 @@ def recipients_holding(
         records = store.find(KIND, "content", content_id)
     elif metric:
         if not persona_id:
-            from vault.core.errors import InvalidParameter
-
             raise InvalidParameter("recipients_holding(metric=...) needs persona_id")
         records = store.find(KIND, "metric", f"{persona_id}/{metric}")
     elif persona_id:
@@ -241,80 +252,16 @@ def recipients_holding(
         groups.setdefault((b.recipient, b.grant), []).append(b)
     out = []
     for (recipient, grant), bundles in groups.items():
+        metrics, content, attributes = what_left(bundles)
         out.append(
             Holding(
                 recipient=recipient,
                 grant=grant,
                 since=bundles[0].time,
                 bundles=tuple(b.bundle_id for b in bundles),
-                metrics=tuple(sorted({m.metric for b in bundles for m in b.metrics})),
-                content=tuple(sorted({c.id for b in bundles for c in b.content})),
-                attributes=tuple(sorted({a for b in bundles for a in b.attributes})),
+                metrics=metrics,
+                content=content,
+                attributes=attributes,
             )
         )
     return sorted(out, key=lambda h: (h.since, h.recipient, h.grant))
-
-
-def ledger_view(vault: Vault, recipient: str | None = None) -> list[dict[str, Any]]:
-    """The answer to "who holds what of mine, since when, under which grant, for what, in
-    exchange for what": one entry per recipient, its grants and the bundles sent under each.
-    Grants never used are listed too (with no bundles), withdrawn and expired ones included,
-    with the erasure requests produced for them."""
-    from vault.sharing import get_recipient, list_grants, list_recipients
-    from vault.sharing.revocation import notices
-
-    recipients = [get_recipient(vault, recipient)] if recipient else list_recipients(vault)
-    view = []
-    for r in recipients:
-        grants = []
-        for g in list_grants(vault, recipient=r.id):
-            bundles = bundles_for_grant(vault, g.id)
-            grants.append(
-                {
-                    "grant": g.id,
-                    "persona": g.persona,
-                    "pseudonym": g.pseudonym,
-                    "purpose": g.purpose,
-                    "legal_basis": g.legal_basis,
-                    "compensation": g.compensation,
-                    "status": g.status,
-                    "history": [h.as_dict() for h in g.history],
-                    "valid_until": g.valid_until,
-                    "retention": g.retention,
-                    "granularity": g.granularity,
-                    "since": bundles[0].time if bundles else None,
-                    "holds": {
-                        "metrics": sorted({m.metric for b in bundles for m in b.metrics}),
-                        "content": sorted({c.id for b in bundles for c in b.content}),
-                        "attributes": sorted({a for b in bundles for a in b.attributes}),
-                    },
-                    "erasure_requests": [
-                        {"id": n.id, "reason": n.reason, "created": n.created}
-                        for n in notices(vault, grant=g.id)
-                    ],
-                    "bundles": [
-                        {
-                            "bundle_id": b.bundle_id,
-                            "time": b.time,
-                            "sha256": b.sha256,
-                            "size": b.size,
-                            "status": b.status,
-                            "previous_bundle": b.previous_bundle,
-                            "samples": sum(m.count for m in b.metrics),
-                            "items": len(b.content),
-                            "attributes": len(b.attributes),
-                        }
-                        for b in bundles
-                    ],
-                }
-            )
-        view.append(
-            {
-                "recipient": r.id,
-                "name": r.name,
-                "contact": r.contact,
-                "fingerprint": r.fingerprint,
-                "grants": grants,
-            }
-        )
-    return view
