@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final
 
 from vault.core.errors import InvalidParameter, TamperedRecord
+from vault.sharing.recipients import get_recipient
 
 if TYPE_CHECKING:
     from vault.core.store import Record, Txn
@@ -181,7 +182,13 @@ def bundles_for_grant(vault: Vault, grant_id: str) -> list[BundleRecord]:
 
 
 def bundles_for_recipient(vault: Vault, recipient_id: str) -> list[BundleRecord]:
+    """The bundles sent to one recipient, oldest first."""
     return _sorted(vault.store.find(KIND, "recipient", recipient_id))
+
+
+def bundles_for_persona(vault: Vault, persona_id: str) -> list[BundleRecord]:
+    """The bundles that carried data of one persona, oldest first."""
+    return _sorted(vault.store.find(KIND, "persona", persona_id))
 
 
 def get_bundle(vault: Vault, bundle_id: str) -> BundleRecord | None:
@@ -203,26 +210,31 @@ def what_left(
 
 @dataclass(frozen=True)
 class Holding:
-    """A recipient holding some of the person's data, under one grant."""
+    """A recipient holding some of the person's data: under which grants, through which
+    bundles (in the order they were sent, grant by grant), since when, and what."""
 
-    recipient: str
-    grant: str
+    recipient: str  # the recipient's id
+    name: str
+    grants: tuple[str, ...]
     since: str
     bundles: tuple[str, ...]
     metrics: tuple[str, ...]
     content: tuple[str, ...]
     attributes: tuple[str, ...]
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "recipient": self.recipient,
-            "grant": self.grant,
-            "since": self.since,
-            "bundles": list(self.bundles),
-            "metrics": list(self.metrics),
-            "content": list(self.content),
-            "attributes": list(self.attributes),
-        }
+    def merge(self, other: Holding) -> Holding:
+        """This holding and another of the same recipient, as one (nothing counted twice)."""
+        if other.recipient != self.recipient:
+            raise ValueError("only holdings of one recipient merge")
+        return replace(
+            self,
+            grants=tuple(dict.fromkeys(self.grants + other.grants)),
+            since=min(self.since, other.since),
+            bundles=tuple(dict.fromkeys(self.bundles + other.bundles)),
+            metrics=tuple(sorted({*self.metrics, *other.metrics})),
+            content=tuple(sorted({*self.content, *other.content})),
+            attributes=tuple(sorted({*self.attributes, *other.attributes})),
+        )
 
 
 def recipients_holding(
@@ -232,8 +244,9 @@ def recipients_holding(
     metric: str | None = None,
     content_id: str | None = None,
 ) -> list[Holding]:
-    """Who received data of a persona, of one of its metrics (needs `persona_id`), or one
-    content item: one Holding per (recipient, grant), with the bundles that carried it."""
+    """Who received data of a persona, of one of its metrics (needs `persona_id`) or of one
+    content item; with none of them, who received anything. One Holding per recipient, the
+    earliest first, its grants in the order they first carried something."""
     store = vault.store
     if content_id:
         records = store.find(KIND, "content", content_id)
@@ -245,23 +258,29 @@ def recipients_holding(
         records = store.find(KIND, "persona", persona_id)
     else:
         records = list(store.iter_kind(KIND))
-    groups: dict[tuple[str, str], list[BundleRecord]] = {}
+    per_grant: dict[tuple[str, str], list[BundleRecord]] = {}
     for b in _sorted(records):
         if persona_id and b.persona != persona_id:
             continue
-        groups.setdefault((b.recipient, b.grant), []).append(b)
-    out = []
-    for (recipient, grant), bundles in groups.items():
-        metrics, content, attributes = what_left(bundles)
-        out.append(
-            Holding(
-                recipient=recipient,
-                grant=grant,
-                since=bundles[0].time,
-                bundles=tuple(b.bundle_id for b in bundles),
-                metrics=metrics,
-                content=content,
-                attributes=attributes,
-            )
+        per_grant.setdefault((b.recipient, b.grant), []).append(b)
+    # Grants ordered by their first bundle (ties by recipient and grant id), so a recipient's
+    # bundles are listed grant by grant and recipients come in the order they first received.
+    ordered = sorted(per_grant.items(), key=lambda kv: (kv[1][0].time, kv[0]))
+    names: dict[str, str] = {}
+    holdings: dict[str, Holding] = {}
+    for (recipient, grant), sent in ordered:
+        if recipient not in names:
+            names[recipient] = get_recipient(vault, recipient).name
+        metrics, content, attributes = what_left(sent)
+        held = Holding(
+            recipient=recipient,
+            name=names[recipient],
+            grants=(grant,),
+            since=sent[0].time,
+            bundles=tuple(b.bundle_id for b in sent),
+            metrics=metrics,
+            content=content,
+            attributes=attributes,
         )
-    return sorted(out, key=lambda h: (h.since, h.recipient, h.grant))
+        holdings[recipient] = holdings[recipient].merge(held) if recipient in holdings else held
+    return list(holdings.values())

@@ -1,16 +1,18 @@
-"""Views across the consent records, one recipient at a time.
+"""Views across the consent records of one recipient or one persona.
 
 `ledger_view` answers "who holds what of mine, since when, under which grant, for what, in
 exchange for what": per recipient, its grants, the bundles sent under each and the erasure
-requests made for them. It reads grants, the ledger and the kept erasure requests, so it lives
-here, above `grants`, `ledger` and `revocation`."""
+requests made for them. `tied_to_persona` and `tied_to_recipient` list the consent records
+that go with a persona or a recipient, which forgetting it removes. All of them read grants,
+the ledger and the kept erasure requests, so they live here, above `grants`, `ledger` and
+`revocation`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from vault.sharing import ledger, revocation
+from vault.sharing import grants, ledger, revocation
 from vault.sharing.grants import Grant, list_grants
 from vault.sharing.ledger import BundleRecord
 from vault.sharing.recipients import Recipient, get_recipient, list_recipients
@@ -119,3 +121,42 @@ def ledger_view(vault: Vault, recipient: str | None = None) -> list[LedgerEntry]
             )
         view.append(LedgerEntry(r, tuple(given)))
     return view
+
+
+@dataclass(frozen=True)
+class ConsentRecords:
+    """The consent records tied to a persona or a recipient, by record id."""
+
+    grants: tuple[str, ...] = ()
+    ledger_entries: tuple[str, ...] = ()
+    erasure_requests: tuple[str, ...] = ()
+
+    def by_kind(self) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+        """(record kind, what they are, record ids) for each kind of consent record."""
+        return (
+            (grants.KIND, "grants", self.grants),
+            (ledger.KIND, "ledger_entries", self.ledger_entries),
+            (revocation.KIND, "erasure_requests", self.erasure_requests),
+        )
+
+
+def tied_to_persona(vault: Vault, persona_id: str) -> ConsentRecords:
+    """A persona's grants and ledger entries. Its erasure requests are not among them: they
+    are the person's record that erasure was asked for, and forgetting the persona makes more."""
+    return ConsentRecords(
+        grants=tuple(g.id for g in list_grants(vault, persona=persona_id)),
+        ledger_entries=tuple(b.record_id for b in ledger.bundles_for_persona(vault, persona_id)),
+    )
+
+
+def tied_to_recipient(vault: Vault, recipient_id: str) -> ConsentRecords:
+    """A recipient's grants, ledger entries and erasure requests."""
+    return ConsentRecords(
+        grants=tuple(g.id for g in list_grants(vault, recipient=recipient_id)),
+        ledger_entries=tuple(
+            b.record_id for b in ledger.bundles_for_recipient(vault, recipient_id)
+        ),
+        erasure_requests=tuple(
+            n.record_id for n in revocation.notices(vault, recipient=recipient_id)
+        ),
+    )

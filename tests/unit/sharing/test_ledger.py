@@ -67,9 +67,9 @@ def test_recipients_holding_by_persona_metric_and_content(
     b = bundle.export_bundle(fresh_vault, ins_grant.id, tmp_path / "b.age", now=NOW)
     pid = world.persona.id
     holders = ledger.recipients_holding(fresh_vault, persona_id=pid)
-    assert {(h.recipient, h.grant) for h in holders} == {
-        (world.recipient.id, lab_grant.id),
-        (insurer.id, ins_grant.id),
+    assert {(h.recipient, h.name, h.grants) for h in holders} == {
+        (world.recipient.id, "Health Lab", (lab_grant.id,)),
+        (insurer.id, "Insurer", (ins_grant.id,)),
     }
     (hr,) = ledger.recipients_holding(fresh_vault, persona_id=pid, metric="heart_rate")
     assert (hr.recipient, hr.bundles, hr.metrics) == (insurer.id, (b.bundle_id,), ("heart_rate",))

@@ -115,7 +115,7 @@ def test_expired_grant_has_a_notice(shared: tuple[Vault, str, Path]) -> None:
 def test_forget_reaches_recipients_holding_copies(shared: tuple[Vault, str, Path]) -> None:
     v, gid, _ = shared
     plan = preview(v, Target.of_metric("heart_rate"))
-    assert [h.recipient for h in plan.holders.values()] == ["Clinic"]
+    assert [h.name for h in plan.holders] == ["Clinic"]
     result = forget(v, Target.of_metric("heart_rate"))
     assert len(result.notices) == 1
     body = json.loads(result.notices[0].document)
