@@ -127,11 +127,11 @@ def run(quick: bool) -> dict[str, Any]:
                 v,
                 recipient="Bench platform",
                 persona=persona.id,
-                scope={
-                    "metrics_": ",".join(m[0] for m in METRICS),
-                    "content_tags": "blog",
-                    "attributes": "email",
-                },
+                scope=consent.ScopeRequest(
+                    metrics=",".join(m[0] for m in METRICS),
+                    content_tags="blog",
+                    attributes="email",
+                ),
                 purpose="dpv:ServiceProvision",
                 valid_until="2099-01-01",
             )
@@ -139,7 +139,7 @@ def run(quick: bool) -> dict[str, Any]:
                 v,
                 recipient="Bench platform",
                 persona=persona.id,
-                scope={"content_kinds": "video"},
+                scope=consent.ScopeRequest(content_kinds="video"),
                 purpose="dpv:ServiceProvision",
                 valid_until="2099-01-01",
             )
@@ -153,7 +153,7 @@ def run(quick: bool) -> dict[str, Any]:
                 v,
                 recipient="Bench platform",
                 persona=persona.id,
-                scope={"metrics_": ",".join(m[0] for m in METRICS)},
+                scope=consent.ScopeRequest(metrics=",".join(m[0] for m in METRICS)),
                 purpose="dpv:ServiceProvision",
                 valid_until="2099-01-01",
             )

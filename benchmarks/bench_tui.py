@@ -254,7 +254,7 @@ async def _measure(
             app.open_vault,
             recipient="Bench Club",
             persona=persona_id,
-            scope={"metrics_": ["heart_rate"]},
+            scope=consent.ScopeRequest(metrics=["heart_rate"]),
             purpose="dpv:ServiceProvision",
             valid_until=(NOW + timedelta(days=30)).date().isoformat(),
             time_range=consent.TimeRange.build(last=last),

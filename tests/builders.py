@@ -95,14 +95,14 @@ def build_world(vault: Vault, tmp: Path) -> World:
     return World(persona, other, recipient, secret, identity_file, items)
 
 
-def inside_scope() -> dict[str, Any]:
-    return {
-        "metrics_": "steps",
-        "categories": "pd:PhysicalCharacteristic",
-        "content_kinds": "post",
-        "content_tags": "blog",
-        "attributes": "email,age_over:18",
-    }
+def inside_scope() -> consent.ScopeRequest:
+    return consent.ScopeRequest(
+        metrics="steps",
+        categories="pd:PhysicalCharacteristic",
+        content_kinds="post",
+        content_tags="blog",
+        attributes="email,age_over:18",
+    )
 
 
 def make_grant(vault: Vault, world: World, **overrides: Any) -> consent.Grant:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from rich.text import Text
@@ -58,7 +59,7 @@ def cells(*values: str) -> tuple[Text, ...]:
     return tuple(Text(v) for v in values)
 
 
-def plan_counts(counts: dict[str, int]) -> str:
+def plan_counts(counts: Mapping[str, int]) -> str:
     """What a forget plan counts, in words: "2,225 samples over 185 days, 3 content items"."""
     rest = dict(counts)
     parts = []

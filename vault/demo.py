@@ -167,7 +167,9 @@ def _sharing(vault: Vault, persona: str, now: datetime) -> int:
         vault,
         recipient=club.id,
         persona=persona,
-        scope={"metrics_": ["steps", "resting_heart_rate"], "attributes": ["age_over:18"]},
+        scope=consent.ScopeRequest(
+            metrics=["steps", "resting_heart_rate"], attributes=["age_over:18"]
+        ),
         purpose="dpv:ServicePersonalisation",
         valid_until=(now + timedelta(days=25)).date().isoformat(),
         time_range=consent.TimeRange.build(last="90d"),
@@ -181,7 +183,7 @@ def _sharing(vault: Vault, persona: str, now: datetime) -> int:
         vault,
         recipient=insurer.id,
         persona=persona,
-        scope={"metrics_": ["body_mass"]},
+        scope=consent.ScopeRequest(metrics=["body_mass"]),
         purpose="dpv:ResearchAndDevelopment",
         valid_until=(now + timedelta(days=300)).date().isoformat(),
         granularity="day",

@@ -75,9 +75,9 @@ def plan_markdown(plan: Plan) -> str:
     lines += [f"- {k.replace('_', ' ')}: {v:,}" for k, v in counts.items()] or ["- nothing"]
     lines += ["", "**Recipients holding copies**", ""]
     if plan.holders:
-        for h in plan.holders.values():
+        for h in plan.holders:
             lines.append(
-                f"- {h.recipient}: {len(h.bundles)} bundle(s) under {len(h.grants)} grant(s); "
+                f"- {h.name}: {len(h.bundles)} bundle(s) under {len(h.grants)} grant(s); "
                 "they will get an erasure request"
             )
     else:

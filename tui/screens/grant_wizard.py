@@ -14,6 +14,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Markdown, Select, SelectionList
 
+from vault.sharing import ScopeRequest
+
 PURPOSES: tuple[tuple[str, str], ...] = (
     ("Provide a service I asked for", "dpv:ServiceProvision"),
     ("Personalise a service", "dpv:ServicePersonalisation"),
@@ -60,12 +62,10 @@ class GrantRequest:
     valid_until: str
     compensation: str
 
-    def scope(self) -> dict[str, list[str]]:
-        return {
-            "metrics_": list(self.metrics),
-            "attributes": list(self.attributes),
-            "content_tags": list(self.content_tags),
-        }
+    def scope(self) -> ScopeRequest:
+        return ScopeRequest(
+            metrics=self.metrics, attributes=self.attributes, content_tags=self.content_tags
+        )
 
 
 def review_markdown(r: GrantRequest, names: dict[str, str]) -> str:

@@ -24,8 +24,9 @@ from vault import sharing as consent
 from vault.core.errors import NothingInScope
 from vault.core.vault import Vault
 from vault.data import query
-from vault.sharing import Grant, Recipient, ledger, revocation
+from vault.sharing import Grant, Recipient, revocation
 from vault.sharing.bundles import BundleResult, ExportPlan, export_bundle, prepare
+from vault.sharing.overview import LedgerEntry, ledger_view
 from vault.sharing.revocation import ErasureRequest
 
 
@@ -36,8 +37,13 @@ class SharingState:
     recipients: tuple[Recipient, ...]
     grants: tuple[Grant, ...]
     personas: dict[str, str]
-    holdings: tuple[ledger.Holding, ...]
-    bundles: dict[str, int]  # grant id -> bundles sent
+    ledger: tuple[LedgerEntry, ...]  # who holds what, per recipient and grant
+
+    def sent(self, grant_id: str) -> int:
+        """How many bundles were sent under a grant."""
+        return next(
+            (len(g.bundles) for e in self.ledger for g in e.grants if g.grant.id == grant_id), 0
+        )
 
 
 def scope_text(g: Grant) -> str:
@@ -111,7 +117,7 @@ class SharingScreen(SectionScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.state = SharingState((), (), {}, (), {})
+        self.state = SharingState((), (), {}, ())
         self.last_export: BundleResult | None = None
         self.last_notice: ErasureRequest | None = None
         self.created: Grant | None = None
@@ -140,13 +146,11 @@ class SharingScreen(SectionScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def _load(self, vault: Vault) -> None:
-        grants = consent.list_grants(vault)
         state = SharingState(
             recipients=tuple(consent.list_recipients(vault)),
-            grants=tuple(grants),
+            grants=tuple(consent.list_grants(vault)),
             personas={p.id: p.name for p in identities.list_personas(vault)},
-            holdings=tuple(ledger.recipients_holding(vault)),
-            bundles={g.id: len(ledger.bundles_for_grant(vault, g.id)) for g in grants},
+            ledger=tuple(ledger_view(vault)),
         )
         self.app.call_from_thread(self._show, state)
 
@@ -165,7 +169,7 @@ class SharingScreen(SectionScreen):
                     state.personas.get(g.persona, "?"),
                     scope_text(g),
                     g.purpose.removeprefix("dpv:"),
-                    str(state.bundles.get(g.id, 0)),
+                    str(state.sent(g.id)),
                     g.compensation or "—",
                 ),
                 key=g.id,
@@ -177,16 +181,20 @@ class SharingScreen(SectionScreen):
             recipients.add_row(*fmt.cells(r.name, r.contact or "—", str(count)), key=r.id)
         held = self.query_one("#ledger", DataTable)
         held.clear()
-        for h in state.holdings:
-            what = [*h.metrics, *h.attributes] + [f"{len(h.content)} item(s)"] * bool(h.content)
-            held.add_row(
-                *fmt.cells(
-                    names.get(h.recipient, "?"),
-                    fmt.instant(h.since),
-                    ", ".join(what),
-                    str(len(h.bundles)),
+        for entry in state.ledger:
+            for given in entry.grants:
+                if given.since is None:
+                    continue  # nothing sent under it: the recipient holds nothing
+                what = [*given.metrics, *given.attributes]
+                what += [f"{len(given.content)} item(s)"] * bool(given.content)
+                held.add_row(
+                    *fmt.cells(
+                        entry.recipient.name,
+                        fmt.instant(given.since),
+                        ", ".join(what),
+                        str(len(given.bundles)),
+                    )
                 )
-            )
 
     def _selected_grant(self) -> Grant | None:
         table = self.query_one("#grants", DataTable)

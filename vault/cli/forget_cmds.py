@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from vault.cli.main import Env, StderrProgress, cli, emit_json, info, json_option, pass_env
 
+if TYPE_CHECKING:
+    from vault.forget import Plan, Target
 
-def _show_plan(plan: Any) -> None:
+
+def _show_plan(plan: Plan) -> None:
     """Print a forget preview for a person (stdout: it is what was asked for)."""
     click.echo("Would forget: " + "; ".join(plan.labels))
     for what, n in sorted(plan.counts.items()):
@@ -20,8 +23,8 @@ def _show_plan(plan: Any) -> None:
         click.echo(f"  {label:<20} {shown}")
     if plan.holders:
         click.echo("Recipients holding copies (erasure requests will be produced for them):")
-        for h in plan.holders.values():
-            click.echo(f"  {h.recipient} ({len(h.bundles)} bundle(s))")
+        for h in plan.holders:
+            click.echo(f"  {h.name} ({len(h.bundles)} bundle(s))")
     click.echo(
         "Copies of the vault made before now (backups) still hold it; run "
         "`coffre passwd` afterwards so they need your old passphrase."
@@ -36,7 +39,7 @@ def _targets(
     content: str | None,
     recipient: str | None,
     everything: bool,
-) -> list[Any]:
+) -> list[Target]:
     from vault.data.query import parse_instant
     from vault.forget import Target
 
@@ -112,17 +115,18 @@ def forget(
         if apply_rules:
             if any((persona, metric, content, recipient, everything)):
                 raise click.UsageError("--apply-rules takes no other target")
-            chosen = rules.targets(v)
-            plan = forgetting.preview(v, chosen) if chosen else None
-            if plan is None or plan.empty:
+            due = rules.due(v)
+            if due is None:
                 if as_json:
                     emit_json({"due": False})
                 else:
                     click.echo("No retention rule has anything due.")
                 return
+            plan = due
         else:
-            chosen = _targets(persona, metric, start, end, content, recipient, everything)
-            plan = forgetting.preview(v, chosen)
+            plan = forgetting.preview(
+                v, _targets(persona, metric, start, end, content, recipient, everything)
+            )
         if dry_run:
             if as_json:
                 emit_json({"dry_run": True, **plan.as_dict()})
@@ -134,7 +138,7 @@ def forget(
                 raise click.UsageError("confirm with --yes when not on a terminal")
             _show_plan(plan)
             click.confirm("Forget this for good?", abort=True, err=True)
-        result = forgetting.forget(v, chosen, progress=StderrProgress("forgetting"))
+        result = forgetting.forget(v, plan.targets, progress=StderrProgress("forgetting"))
     if notices_out and result.notices:
         from vault.cli.revoke_cmd import write_request
 

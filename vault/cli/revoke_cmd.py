@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from vault.cli.main import Env, cli, emit_json, info, json_option, pass_env
 
+if TYPE_CHECKING:
+    from vault.sharing.revocation import ErasureRequest
 
-def write_request(request: Any, path: Path) -> list[Path]:
+
+def write_request(request: ErasureRequest, path: Path) -> list[Path]:
     """Write the request JSON at `path`, its `.minisig`, and the readable `.txt` beside it."""
     written = []
     for target, data in (
@@ -33,7 +36,7 @@ notice_out_option = click.option(
 )
 
 
-def _report(request: Any, notice_out: Path | None, as_json: bool) -> None:
+def _report(request: ErasureRequest, notice_out: Path | None, as_json: bool) -> None:
     files = write_request(request, notice_out) if notice_out else []
     if as_json:
         emit_json({**request.as_dict(), "files": [str(p) for p in files]})

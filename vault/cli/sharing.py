@@ -1,12 +1,12 @@
 """Sharing commands: `recipient add|list|keygen`, `grant create|list|show`, `export`,
-`bundle open|verify` and `ledger`; thin wrappers over vault.sharing and vault.sharing.bundles
-and vault.sharing.ledger."""
+`bundle open|verify` and `ledger`; thin wrappers over vault.sharing, vault.sharing.bundles
+and vault.sharing.overview."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import click
 
@@ -20,6 +20,9 @@ from vault.cli.main import (
     json_option,
     pass_env,
 )
+
+if TYPE_CHECKING:
+    from vault.sharing.bundles import ExportPlan, VerifiedBundle
 
 # --- recipients -------------------------------------------------------------------------------
 
@@ -144,34 +147,56 @@ def grant() -> None:
 @click.option("--compensation", default="", help="What you get in return (free text).")
 @json_option
 @pass_env
-def grant_create(env: Env, /, **kw: Any) -> None:
+def grant_create(
+    env: Env,
+    *,
+    recipient_ref: str,
+    persona_ref: str,
+    metrics: str | None,
+    categories: str | None,
+    content_kinds: str | None,
+    content_tags: str | None,
+    content_ids: str | None,
+    attrs: str | None,
+    start: str | None,
+    end: str | None,
+    last: str | None,
+    granularity: str,
+    purpose: str,
+    legal_basis: str,
+    jurisdiction: str,
+    retention: str,
+    expires: str,
+    compensation: str,
+    as_json: bool,
+) -> None:
     """Give a grant; print its id (`--json`: {"id": ...})."""
-    from vault.sharing import TimeRange, create_grant
+    from vault.sharing import ScopeRequest, TimeRange, create_grant
 
-    rng = TimeRange.build(kw["start"], kw["end"], kw["last"])
+    rng = TimeRange.build(start, end, last)
     with env.vault() as v:
         g = create_grant(
             v,
-            recipient=kw["recipient_ref"],
-            persona=kw["persona_ref"],
-            scope={
-                "metrics_": kw["metrics"],
-                "categories": kw["categories"],
-                "content_kinds": kw["content_kinds"],
-                "content_tags": kw["content_tags"],
-                "content_ids": kw["content_ids"],
-                "attributes": kw["attrs"],
-            },
-            purpose=kw["purpose"],
-            valid_until=kw["expires"],
+            recipient=recipient_ref,
+            persona=persona_ref,
+            scope=ScopeRequest(
+                metrics=metrics,
+                categories=categories,
+                content_kinds=content_kinds,
+                content_tags=content_tags,
+                content_ids=content_ids,
+                attributes=attrs,
+            ),
+            purpose=purpose,
+            valid_until=expires,
             time_range=rng,
-            granularity=kw["granularity"],
-            legal_basis=kw["legal_basis"],
-            jurisdiction=kw["jurisdiction"],
-            retention=kw["retention"],
-            compensation=kw["compensation"],
+            granularity=granularity,
+            legal_basis=legal_basis,
+            jurisdiction=jurisdiction,
+            retention=retention,
+            compensation=compensation,
         )
-    if kw["as_json"]:
+    if as_json:
         emit_json({"id": g.id})
     else:
         click.echo(g.id)
@@ -241,7 +266,7 @@ def grant_show(env: Env, *, grant_ref: str, receipt: bool, as_json: bool) -> Non
 # --- export -------------------------------------------------------------------------------------
 
 
-def _print_plan(plan: Any) -> None:
+def _print_plan(plan: ExportPlan) -> None:
     d = plan.as_dict()
     rng = d["time_range"]
     click.echo(
@@ -343,7 +368,7 @@ _key_option = click.option(
 )
 
 
-def _show_verified(vb: Any, as_json: bool) -> None:
+def _show_verified(vb: VerifiedBundle, as_json: bool) -> None:
     d = vb.as_dict()
     if vb.expired:
         info(f"warning: the grant expired on {d['valid_until']}; the sender's consent has ended")
@@ -433,40 +458,40 @@ def bundle_open(
 def ledger_cmd(env: Env, *, recipient_ref: str | None, as_json: bool) -> None:
     """Who holds what of yours, since when, under which grant, for what, in exchange for
     what."""
-    from vault.sharing.ledger import ledger_view
+    from vault.sharing.overview import ledger_view
 
     with env.vault() as v:
         view = ledger_view(v, recipient_ref)
     if as_json:
-        emit_json(view)
+        emit_json([entry.as_dict() for entry in view])
         return
     if not view:
         click.echo("no recipients yet")
-    for r in view:
-        click.echo(f"{r['name']} ({r['recipient'][:8]})")
-        if not r["grants"]:
+    for entry in view:
+        click.echo(f"{entry.recipient.name} ({entry.recipient.id[:8]})")
+        if not entry.grants:
             click.echo("  no grants")
-        for g in r["grants"]:
+        for held in entry.grants:
+            g = held.grant
             click.echo(
-                f"  grant {g['grant'][:8]} [{g['status']}] {g['purpose']}, until "
-                f"{g['valid_until'][:10]}; in exchange for: {g['compensation'] or 'nothing stated'}"
+                f"  grant {g.id[:8]} [{held.status}] {g.purpose}, until "
+                f"{g.valid_until[:10]}; in exchange for: {g.compensation or 'nothing stated'}"
             )
-            holds = g["holds"]
-            for n in g["erasure_requests"]:
-                click.echo(f"    erasure request ({n['reason']}) {n['created']}: {n['id']}")
-            if not g["bundles"]:
+            for n in held.erasure_requests:
+                click.echo(f"    erasure request ({n.reason}) {n.created}: {n.id}")
+            if not held.bundles:
                 click.echo("    nothing sent yet")
                 continue
-            click.echo(f"    holds since {g['since']}:")
-            if holds["metrics"]:
-                click.echo(f"      metrics: {', '.join(holds['metrics'])}")
-            if holds["content"]:
-                click.echo(f"      content items: {len(holds['content'])}")
-            if holds["attributes"]:
-                click.echo(f"      attributes: {', '.join(holds['attributes'])}")
-            for b in g["bundles"]:
-                flag = "" if b["status"] == "complete" else f" ({b['status']})"
+            click.echo(f"    holds since {held.since}:")
+            if held.metrics:
+                click.echo(f"      metrics: {', '.join(held.metrics)}")
+            if held.content:
+                click.echo(f"      content items: {len(held.content)}")
+            if held.attributes:
+                click.echo(f"      attributes: {', '.join(held.attributes)}")
+            for b in held.bundles:
+                flag = "" if b.status == "complete" else f" ({b.status})"
                 click.echo(
-                    f"    bundle {b['bundle_id'][:12]} {b['time']} {human_size(b['size'])} "
-                    f"sha256 {b['sha256'][:16]}...{flag}"
+                    f"    bundle {b.bundle_id[:12]} {b.time} {human_size(b.size)} "
+                    f"sha256 {b.sha256[:16]}...{flag}"
                 )

@@ -1,29 +1,15 @@
-"""The right to be forgotten: plan and apply forgets, and retention rules (`rules`)."""
+"""The right to be forgotten: preview what a forget removes (`plan`), carry it out
+(`apply`), and retention rules (`rules`)."""
 
-from vault.forget.forgetting import (
-    ForgetResult,
-    Holding,
-    NoticeHook,
-    Plan,
-    PlanHook,
-    Target,
-    TargetKind,
-    forget,
-    preview,
-    register_notice_hook,
-    register_plan_hook,
-)
+from vault.forget.apply import ForgetResult, forget
+from vault.forget.plan import Plan, Rewrite, Target, TargetKind, preview
 
 __all__ = [
     "ForgetResult",
-    "Holding",
-    "NoticeHook",
     "Plan",
-    "PlanHook",
+    "Rewrite",
     "Target",
     "TargetKind",
     "forget",
     "preview",
-    "register_notice_hook",
-    "register_plan_hook",
 ]

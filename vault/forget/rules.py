@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
 
+from vault import content
 from vault.core.errors import InvalidParameter, RecordNotFound
 from vault.core.progress import ProgressCallback
+from vault.data import metrics, query
 from vault.forget import ForgetResult, Plan, Target, forget, preview
 
 if TYPE_CHECKING:
@@ -66,8 +68,6 @@ def _decode(rec_id: str, raw: bytes) -> Rule:
 
 def add_rule(vault: Vault, selector: Selector, value: str, keep: str) -> Rule:
     """Add a rule; the metric, category or tag is checked against what Coffre knows."""
-    from vault.data import metrics, query
-
     value = value.strip()
     if selector == "metric":
         value = query.check_metric(value)
@@ -113,9 +113,6 @@ def remove_rule(vault: Vault, ref: str) -> Rule:
 
 def targets(vault: Vault, now_ms: int | None = None) -> list[Target]:
     """What the rules select for forgetting now: data older than each rule's cutoff."""
-    from vault import content
-    from vault.data import metrics
-
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     out: list[Target] = []
     for rule in list_rules(vault):

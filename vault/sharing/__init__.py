@@ -1,6 +1,9 @@
-"""Consent: recipients, grants (scope, time range, granularity, purpose, expiry, status
-history) and signed consent receipts. Bundles (`bundles/`) and the ledger
-(`ledger`) are built on this API; so are revocation and forgetting."""
+"""Sharing: recipients, grants (scope, time range, granularity, purpose, expiry, status
+history) and signed consent receipts, re-exported here. Beside them, as submodules: `bundles`
+(exporting a grant's data, and the recipient's side), `ledger` (every bundle that left, and
+who holds what), `revocation` (withdrawing a grant, signed erasure requests) and `overview`
+(the ledger view, and the consent records tied to a persona or a recipient). `vault.forget`
+builds on them; nothing here depends on it."""
 
 from vault.sharing.grants import (
     EXPIRED,
@@ -25,7 +28,7 @@ from vault.sharing.recipients import (
     read_identities,
     write_identity,
 )
-from vault.sharing.scope import GRANULARITIES, Scope, TimeRange, build_scope
+from vault.sharing.scope import GRANULARITIES, Scope, ScopeRequest, TimeRange, build_scope
 
 __all__ = [
     "EXPIRED",
@@ -36,6 +39,7 @@ __all__ = [
     "Grant",
     "Recipient",
     "Scope",
+    "ScopeRequest",
     "SignedReceipt",
     "StatusChange",
     "TimeRange",

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 from vault import personas as identities
 from vault.core.errors import (
     ContradictoryScope,
+    EmptyScope,
     GrantExpired,
     GrantWithdrawn,
     InvalidParameter,
@@ -24,7 +25,9 @@ from vault.sharing import receipt as receipts
 from vault.sharing.recipients import get_recipient
 from vault.sharing.scope import (
     Scope,
+    ScopeRequest,
     TimeRange,
+    build_scope,
     check_granularity,
     iso,
     parse_moment,
@@ -198,7 +201,7 @@ def create_grant(
     *,
     recipient: str,
     persona: str,
-    scope: Scope | dict[str, Any],
+    scope: Scope | ScopeRequest,
     purpose: str,
     valid_until: str,
     time_range: TimeRange | None = None,
@@ -211,19 +214,14 @@ def create_grant(
 ) -> Grant:
     """Give consent: check every term, sign the receipt with the pairwise key, store both.
 
-    `scope` is a checked Scope or the keyword arguments of `scope.build_scope`
-    (`metrics_`, `categories`, `content_kinds`, `content_tags`, `content_ids`, `attributes`).
+    `scope` is a checked Scope, or a ScopeRequest that `build_scope` checks for the persona.
     `valid_until` is a date (valid through that day: until 23:59:59 UTC) or a date-time.
     """
-    from vault.sharing.scope import build_scope
-
     at = _now(now)
     rcpt = get_recipient(vault, recipient)
     person = identities.get_persona(vault, persona)
-    checked = scope if isinstance(scope, Scope) else build_scope(vault, person.id, **scope)
+    checked = scope if isinstance(scope, Scope) else build_scope(vault, person.id, scope)
     if checked.is_empty():
-        from vault.core.errors import EmptyScope
-
         raise EmptyScope("the scope names nothing")
     rng = time_range or TimeRange()
     gran = check_granularity(granularity)

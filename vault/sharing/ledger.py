@@ -1,6 +1,7 @@
 """The ledger: every bundle that left the vault, so the person can see who holds what of
 theirs, since when, under which grant, for what purpose and in exchange for what, and so
-revocation and forgetting know whom to ask for erasure.
+revocation and forgetting know whom to ask for erasure (`recipients_holding`). The view of it
+all per recipient, with grants and erasure requests, is `vault.sharing.overview.ledger_view`.
 
 Each export is one encrypted `ledger.export` record (bundle id and SHA-256, grant, recipient,
 persona, time, and exactly what left: metrics with counts and ranges, content items and
@@ -15,7 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final
 
-from vault.core.errors import TamperedRecord
+from vault.core.errors import InvalidParameter, TamperedRecord
+from vault.sharing.recipients import get_recipient
 
 if TYPE_CHECKING:
     from vault.core.store import Record, Txn
@@ -180,7 +182,13 @@ def bundles_for_grant(vault: Vault, grant_id: str) -> list[BundleRecord]:
 
 
 def bundles_for_recipient(vault: Vault, recipient_id: str) -> list[BundleRecord]:
+    """The bundles sent to one recipient, oldest first."""
     return _sorted(vault.store.find(KIND, "recipient", recipient_id))
+
+
+def bundles_for_persona(vault: Vault, persona_id: str) -> list[BundleRecord]:
+    """The bundles that carried data of one persona, oldest first."""
+    return _sorted(vault.store.find(KIND, "persona", persona_id))
 
 
 def get_bundle(vault: Vault, bundle_id: str) -> BundleRecord | None:
@@ -188,28 +196,45 @@ def get_bundle(vault: Vault, bundle_id: str) -> BundleRecord | None:
     return BundleRecord.from_record(found[0]) if found else None
 
 
+def what_left(
+    bundles: Iterable[BundleRecord],
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """The metrics, content item ids and attribute keys some bundles carried, each sorted."""
+    sent = list(bundles)
+    return (
+        tuple(sorted({m.metric for b in sent for m in b.metrics})),
+        tuple(sorted({c.id for b in sent for c in b.content})),
+        tuple(sorted({a for b in sent for a in b.attributes})),
+    )
+
+
 @dataclass(frozen=True)
 class Holding:
-    """A recipient holding some of the person's data, under one grant."""
+    """A recipient holding some of the person's data: under which grants, through which
+    bundles (in the order they were sent, grant by grant), since when, and what."""
 
-    recipient: str
-    grant: str
+    recipient: str  # the recipient's id
+    name: str
+    grants: tuple[str, ...]
     since: str
     bundles: tuple[str, ...]
     metrics: tuple[str, ...]
     content: tuple[str, ...]
     attributes: tuple[str, ...]
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "recipient": self.recipient,
-            "grant": self.grant,
-            "since": self.since,
-            "bundles": list(self.bundles),
-            "metrics": list(self.metrics),
-            "content": list(self.content),
-            "attributes": list(self.attributes),
-        }
+    def merge(self, other: Holding) -> Holding:
+        """This holding and another of the same recipient, as one (nothing counted twice)."""
+        if other.recipient != self.recipient:
+            raise ValueError("only holdings of one recipient merge")
+        return replace(
+            self,
+            grants=tuple(dict.fromkeys(self.grants + other.grants)),
+            since=min(self.since, other.since),
+            bundles=tuple(dict.fromkeys(self.bundles + other.bundles)),
+            metrics=tuple(sorted({*self.metrics, *other.metrics})),
+            content=tuple(sorted({*self.content, *other.content})),
+            attributes=tuple(sorted({*self.attributes, *other.attributes})),
+        )
 
 
 def recipients_holding(
@@ -219,102 +244,43 @@ def recipients_holding(
     metric: str | None = None,
     content_id: str | None = None,
 ) -> list[Holding]:
-    """Who received data of a persona, of one of its metrics (needs `persona_id`), or one
-    content item: one Holding per (recipient, grant), with the bundles that carried it."""
+    """Who received data of a persona, of one of its metrics (needs `persona_id`) or of one
+    content item; with none of them, who received anything. One Holding per recipient, the
+    earliest first, its grants in the order they first carried something."""
     store = vault.store
     if content_id:
         records = store.find(KIND, "content", content_id)
     elif metric:
         if not persona_id:
-            from vault.core.errors import InvalidParameter
-
             raise InvalidParameter("recipients_holding(metric=...) needs persona_id")
         records = store.find(KIND, "metric", f"{persona_id}/{metric}")
     elif persona_id:
         records = store.find(KIND, "persona", persona_id)
     else:
         records = list(store.iter_kind(KIND))
-    groups: dict[tuple[str, str], list[BundleRecord]] = {}
+    per_grant: dict[tuple[str, str], list[BundleRecord]] = {}
     for b in _sorted(records):
         if persona_id and b.persona != persona_id:
             continue
-        groups.setdefault((b.recipient, b.grant), []).append(b)
-    out = []
-    for (recipient, grant), bundles in groups.items():
-        out.append(
-            Holding(
-                recipient=recipient,
-                grant=grant,
-                since=bundles[0].time,
-                bundles=tuple(b.bundle_id for b in bundles),
-                metrics=tuple(sorted({m.metric for b in bundles for m in b.metrics})),
-                content=tuple(sorted({c.id for b in bundles for c in b.content})),
-                attributes=tuple(sorted({a for b in bundles for a in b.attributes})),
-            )
+        per_grant.setdefault((b.recipient, b.grant), []).append(b)
+    # Grants ordered by their first bundle (ties by recipient and grant id), so a recipient's
+    # bundles are listed grant by grant and recipients come in the order they first received.
+    ordered = sorted(per_grant.items(), key=lambda kv: (kv[1][0].time, kv[0]))
+    names: dict[str, str] = {}
+    holdings: dict[str, Holding] = {}
+    for (recipient, grant), sent in ordered:
+        if recipient not in names:
+            names[recipient] = get_recipient(vault, recipient).name
+        metrics, content, attributes = what_left(sent)
+        held = Holding(
+            recipient=recipient,
+            name=names[recipient],
+            grants=(grant,),
+            since=sent[0].time,
+            bundles=tuple(b.bundle_id for b in sent),
+            metrics=metrics,
+            content=content,
+            attributes=attributes,
         )
-    return sorted(out, key=lambda h: (h.since, h.recipient, h.grant))
-
-
-def ledger_view(vault: Vault, recipient: str | None = None) -> list[dict[str, Any]]:
-    """The answer to "who holds what of mine, since when, under which grant, for what, in
-    exchange for what": one entry per recipient, its grants and the bundles sent under each.
-    Grants never used are listed too (with no bundles), withdrawn and expired ones included,
-    with the erasure requests produced for them."""
-    from vault.sharing import get_recipient, list_grants, list_recipients
-    from vault.sharing.revocation import notices
-
-    recipients = [get_recipient(vault, recipient)] if recipient else list_recipients(vault)
-    view = []
-    for r in recipients:
-        grants = []
-        for g in list_grants(vault, recipient=r.id):
-            bundles = bundles_for_grant(vault, g.id)
-            grants.append(
-                {
-                    "grant": g.id,
-                    "persona": g.persona,
-                    "pseudonym": g.pseudonym,
-                    "purpose": g.purpose,
-                    "legal_basis": g.legal_basis,
-                    "compensation": g.compensation,
-                    "status": g.status,
-                    "history": [h.as_dict() for h in g.history],
-                    "valid_until": g.valid_until,
-                    "retention": g.retention,
-                    "granularity": g.granularity,
-                    "since": bundles[0].time if bundles else None,
-                    "holds": {
-                        "metrics": sorted({m.metric for b in bundles for m in b.metrics}),
-                        "content": sorted({c.id for b in bundles for c in b.content}),
-                        "attributes": sorted({a for b in bundles for a in b.attributes}),
-                    },
-                    "erasure_requests": [
-                        {"id": n.id, "reason": n.reason, "created": n.created}
-                        for n in notices(vault, grant=g.id)
-                    ],
-                    "bundles": [
-                        {
-                            "bundle_id": b.bundle_id,
-                            "time": b.time,
-                            "sha256": b.sha256,
-                            "size": b.size,
-                            "status": b.status,
-                            "previous_bundle": b.previous_bundle,
-                            "samples": sum(m.count for m in b.metrics),
-                            "items": len(b.content),
-                            "attributes": len(b.attributes),
-                        }
-                        for b in bundles
-                    ],
-                }
-            )
-        view.append(
-            {
-                "recipient": r.id,
-                "name": r.name,
-                "contact": r.contact,
-                "fingerprint": r.fingerprint,
-                "grants": grants,
-            }
-        )
-    return view
+        holdings[recipient] = holdings[recipient].merge(held) if recipient in holdings else held
+    return list(holdings.values())

@@ -7,7 +7,8 @@ minisign format with the persona's pairwise key for that recipient, so the recip
 it came from the person it knows under that pseudonym, and nobody can link it to the persona's
 other grants. A readable text version goes with it. The request is kept in the vault as the
 termination receipt. Expired grants get the same request on demand (`notice_for`), and a
-forget that reaches data a recipient holds produces one per holding grant.
+forget that reaches data a recipient holds produces one per holding grant
+(`requests_for_forget`, called by `vault.forget`).
 
 Coffre cannot make a recipient erase anything: the request is what technology allows, and
 the ledger records that it was made.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -218,18 +220,25 @@ def notice_for(vault: Vault, grant_ref: str, *, now: datetime | None = None) -> 
         )
 
 
-def requests_for_forget(vault: Vault, txn: Txn, grant_ids: list[str]) -> list[ErasureRequest]:
-    """Erasure requests for grants whose recipients hold data being forgotten (kept too)."""
-    out = []
-    for gid in grant_ids:
-        grant = get_grant(vault, gid)
-        out.append(_keep(txn, _build(vault, grant, "forgotten", None)))
-    return out
+def requests_for_forget(vault: Vault, grant_ids: Sequence[str]) -> tuple[ErasureRequest, ...]:
+    """Erasure requests for grants whose recipients hold data being forgotten, kept in the
+    vault (inside the forget's transaction when called from one)."""
+    with vault.store.write() as txn:
+        return tuple(
+            _keep(txn, _build(vault, get_grant(vault, gid), "forgotten", None)) for gid in grant_ids
+        )
 
 
-def notices(vault: Vault, *, grant: str | None = None) -> list[ErasureRequest]:
-    """Kept erasure requests, oldest first (all, or those of one grant)."""
-    records = vault.store.find(KIND, "grant", grant) if grant else vault.store.iter_kind(KIND)
+def notices(
+    vault: Vault, *, grant: str | None = None, recipient: str | None = None
+) -> list[ErasureRequest]:
+    """Kept erasure requests, oldest first: all, those of one grant or of one recipient (ids)."""
+    if grant:
+        records = vault.store.find(KIND, "grant", grant)
+    elif recipient:
+        records = vault.store.find(KIND, "recipient", recipient)
+    else:
+        records = list(vault.store.iter_kind(KIND))
     return sorted((_decode(r.id, r.data) for r in records), key=lambda n: n.created)
 
 
@@ -238,71 +247,3 @@ def get_notice(vault: Vault, ref: str) -> ErasureRequest:
         if ref in (n.id, n.record_id) or (len(ref) >= 4 and n.record_id.startswith(ref)):
             return n
     raise RecordNotFound(f"erasure request {ref[:40]}")
-
-
-# --- forgetting reaches the consent records ------------------------------------------------
-
-
-def _plan_hook(vault: Vault, target: Any, plan: Any) -> None:
-    """Tell a forget which consent records go with its target and who holds copies."""
-    from vault import forget
-    from vault.sharing import get_recipient, list_grants
-    from vault.sharing import grants as grant_records
-    from vault.sharing import recipients as recipient_records
-
-    holdings: list[ledger.Holding] = []
-    if target.kind == "persona":
-        persona = identities.get_persona(vault, target.ref or "")
-        holdings = ledger.recipients_holding(vault, persona_id=persona.id)
-        for grant in list_grants(vault, persona=persona.id):
-            plan.delete(grant_records.KIND, grant.id)
-            plan.count("grants")
-        for rec in vault.store.find(ledger.KIND, "persona", persona.id):
-            plan.delete(ledger.KIND, rec.id)
-            plan.count("ledger_entries")
-    elif target.kind == "metric":
-        for pid, metric in sorted(plan.touched_metrics):
-            if metric == target.ref:
-                holdings += ledger.recipients_holding(vault, persona_id=pid, metric=metric)
-    elif target.kind == "content":
-        from vault import content
-
-        holdings = ledger.recipients_holding(vault, content_id=content.get(vault, target.ref).id)
-    elif target.kind == "recipient":
-        recipient = get_recipient(vault, target.ref or "")
-        plan.labels.append(f"recipient {recipient.name}")
-        plan.delete(recipient_records.KIND, recipient.id)
-        plan.count("recipients")
-        for grant in list_grants(vault, recipient=recipient.id):
-            plan.delete(grant_records.KIND, grant.id)
-            plan.count("grants")
-        for kind, what in ((ledger.KIND, "ledger_entries"), (KIND, "erasure_requests")):
-            for rec in vault.store.find(kind, "recipient", recipient.id):
-                plan.delete(kind, rec.id)
-                plan.count(what)
-        return  # forgetting a recipient sends it nothing
-    elif target.kind == "everything":
-        holdings = ledger.recipients_holding(vault)
-    for h in holdings:
-        held = plan.holders.get(h.recipient)
-        if held is None:
-            name = get_recipient(vault, h.recipient).name
-            held = plan.holders[h.recipient] = forget.Holding(h.recipient, name)
-        if h.grant not in held.grants:
-            held.grants.append(h.grant)
-        held.bundles.extend(b for b in h.bundles if b not in held.bundles)
-
-
-def _notice_hook(vault: Vault, txn: Txn, plan: Any) -> list[ErasureRequest]:
-    grants = sorted({g for h in plan.holders.values() for g in h.grants})
-    return requests_for_forget(vault, txn, grants)
-
-
-def _register() -> None:
-    from vault import forget
-
-    forget.register_plan_hook(_plan_hook)
-    forget.register_notice_hook(_notice_hook)
-
-
-_register()

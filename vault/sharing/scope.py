@@ -9,16 +9,19 @@ Contradictory or empty scopes are refused: a grant must say exactly what may lea
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from vault import content
 from vault import personas as identities
 from vault.core.errors import ContradictoryScope, EmptyScope, InvalidParameter
 from vault.data import metrics
 from vault.data.model import UNKNOWN_PREFIX
+
+if TYPE_CHECKING:
+    from vault.core.vault import Vault
 
 GRANULARITIES: Final = ("raw", "hour", "day")
 _LAST_RE: Final = re.compile(r"^(\d{1,5})([hdwy])$")
@@ -134,45 +137,48 @@ def known_categories() -> tuple[str, ...]:
     return tuple(sorted({m.dpv for m in metrics.METRICS.values()}))
 
 
-def build_scope(
-    vault: Any,
-    persona_id: str,
-    *,
-    metrics_: Iterable[str] | str | None = None,
-    categories: Iterable[str] | str | None = None,
-    content_kinds: Iterable[str] | str | None = None,
-    content_tags: Iterable[str] | str | None = None,
-    content_ids: Iterable[str] | str | None = None,
-    attributes: Iterable[str] | str | None = None,
-) -> Scope:
+@dataclass(frozen=True)
+class ScopeRequest:
+    """A scope as a person or a script asks for it, before `build_scope` checks it against
+    one persona: each part comma-separated text or a list of values (None: not asked for)."""
+
+    metrics: Sequence[str] | str | None = None
+    categories: Sequence[str] | str | None = None
+    content_kinds: Sequence[str] | str | None = None
+    content_tags: Sequence[str] | str | None = None
+    content_ids: Sequence[str] | str | None = None
+    attributes: Sequence[str] | str | None = None
+
+
+def build_scope(vault: Vault, persona_id: str, request: ScopeRequest) -> Scope:
     """Check and normalise a scope for one persona; EmptyScope / ContradictoryScope /
     InvalidParameter name what is wrong."""
     mets = []
-    for m in _split(metrics_):
+    for m in _split(request.metrics):
         if not m.startswith(UNKNOWN_PREFIX):
             metrics.get(m)
         mets.append(m)
     known = known_categories()
     cats = []
-    for c in _split(categories):
+    for c in _split(request.categories):
         if c not in known:
             raise InvalidParameter(
                 f"no metric is in the DPV category {c[:60]!r}; known: {', '.join(known)}"
             )
         cats.append(c)
-    kinds = [content.normalize_kind(k) for k in _split(content_kinds)]
-    tags = list(content.normalize_tags(_split(content_tags)))
-    if _split(content_tags) and not tags:
+    kinds = [content.normalize_kind(k) for k in _split(request.content_kinds)]
+    tags = list(content.normalize_tags(_split(request.content_tags)))
+    if _split(request.content_tags) and not tags:
         raise InvalidParameter("the content tags are empty once trimmed")
     ids = []
-    for ref in _split(content_ids):
+    for ref in _split(request.content_ids):
         item = content.get(vault, ref)
         if item.persona != persona_id:
             raise ContradictoryScope(
                 f"content item {item.id[:8]} belongs to another persona than the grant's"
             )
         ids.append(item.id)
-    attrs = [_check_attribute(a) for a in _split(attributes)]
+    attrs = [_check_attribute(a) for a in _split(request.attributes)]
     if "birth_date" in attrs and any(a.startswith(_DERIVED_FROM_BIRTH) for a in attrs):
         raise ContradictoryScope(
             "birth_date together with age_over/birth_year: a derived attribute is meant to "

@@ -29,6 +29,7 @@ from vault.core.errors import (
     RecordNotFound,
 )
 from vault.core.vault import Vault
+from vault.sharing import ScopeRequest
 
 
 @pytest.fixture
@@ -160,23 +161,29 @@ def test_content_ids_are_resolved_and_must_belong_to_the_persona(
     fresh_vault: Vault, world: World
 ) -> None:
     mine = world.items["in"]
-    g = make_grant(fresh_vault, world, scope={"content_ids": mine.id[:8]})
+    g = make_grant(fresh_vault, world, scope=ScopeRequest(content_ids=mine.id[:8]))
     assert g.scope.content_ids == (mine.id,)
     with pytest.raises(ContradictoryScope, match="another persona"):
-        make_grant(fresh_vault, world, scope={"content_ids": world.items["out_persona"].id})
+        make_grant(
+            fresh_vault, world, scope=ScopeRequest(content_ids=world.items["out_persona"].id)
+        )
 
 
 @pytest.mark.parametrize(
     ("overrides", "error", "match"),
     [
-        ({"scope": {}}, EmptyScope, "at least one"),
-        ({"scope": {"metrics_": " , "}}, EmptyScope, "at least one"),
-        ({"scope": {"attributes": "birth_date,age_over:18"}}, ContradictoryScope, "birth_date"),
-        ({"scope": {"metrics_": "no_such_metric"}}, InvalidParameter, "unknown metric"),
-        ({"scope": {"categories": "pd:Nothing"}}, InvalidParameter, "DPV category"),
-        ({"scope": {"content_kinds": "poem"}}, InvalidParameter, "content kind"),
-        ({"scope": {"attributes": "shoe_size"}}, InvalidParameter, "unknown attribute"),
-        ({"scope": {"attributes": "age_over:x"}}, InvalidParameter, "age_over"),
+        ({"scope": ScopeRequest()}, EmptyScope, "at least one"),
+        ({"scope": ScopeRequest(metrics=" , ")}, EmptyScope, "at least one"),
+        (
+            {"scope": ScopeRequest(attributes="birth_date,age_over:18")},
+            ContradictoryScope,
+            "birth_date",
+        ),
+        ({"scope": ScopeRequest(metrics="no_such_metric")}, InvalidParameter, "unknown metric"),
+        ({"scope": ScopeRequest(categories="pd:Nothing")}, InvalidParameter, "DPV category"),
+        ({"scope": ScopeRequest(content_kinds="poem")}, InvalidParameter, "content kind"),
+        ({"scope": ScopeRequest(attributes="shoe_size")}, InvalidParameter, "unknown attribute"),
+        ({"scope": ScopeRequest(attributes="age_over:x")}, InvalidParameter, "age_over"),
         ({"valid_until": "2020-01-01"}, ContradictoryScope, "future"),
         ({"purpose": "research"}, InvalidParameter, "purpose"),
         ({"legal_basis": "consent"}, InvalidParameter, "legal basis"),

@@ -3,6 +3,8 @@ look-ups revocation and forgetting build on."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from vault.core import crypto
 from vault.core.errors import InvalidParameter
 from vault.core.vault import Vault
 from vault.sharing import bundles as bundle
-from vault.sharing import ledger
+from vault.sharing import ledger, overview
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -58,16 +60,16 @@ def test_recipients_holding_by_persona_metric_and_content(
     insurer = consent.add_recipient(fresh_vault, "Insurer", public)
     lab_grant = make_grant(fresh_vault, world)
     ins_grant = make_grant(
-        fresh_vault, world, recipient=insurer.id, scope={"metrics_": "heart_rate"}
+        fresh_vault, world, recipient=insurer.id, scope=consent.ScopeRequest(metrics="heart_rate")
     )
-    make_grant(fresh_vault, world, scope={"attributes": "email"})  # never used
+    make_grant(fresh_vault, world, scope=consent.ScopeRequest(attributes="email"))  # never used
     bundle.export_bundle(fresh_vault, lab_grant.id, tmp_path / "a.age", now=NOW)
     b = bundle.export_bundle(fresh_vault, ins_grant.id, tmp_path / "b.age", now=NOW)
     pid = world.persona.id
     holders = ledger.recipients_holding(fresh_vault, persona_id=pid)
-    assert {(h.recipient, h.grant) for h in holders} == {
-        (world.recipient.id, lab_grant.id),
-        (insurer.id, ins_grant.id),
+    assert {(h.recipient, h.name, h.grants) for h in holders} == {
+        (world.recipient.id, "Health Lab", (lab_grant.id,)),
+        (insurer.id, "Insurer", (ins_grant.id,)),
     }
     (hr,) = ledger.recipients_holding(fresh_vault, persona_id=pid, metric="heart_rate")
     assert (hr.recipient, hr.bundles, hr.metrics) == (insurer.id, (b.bundle_id,), ("heart_rate",))
@@ -83,22 +85,37 @@ def test_ledger_view_answers_who_holds_what(
     fresh_vault: Vault, world: World, tmp_path: Path
 ) -> None:
     g = make_grant(fresh_vault, world)
-    unused = make_grant(fresh_vault, world, scope={"attributes": "email"})
+    unused = make_grant(fresh_vault, world, scope=consent.ScopeRequest(attributes="email"))
     result = bundle.export_bundle(fresh_vault, g.id, tmp_path / "a.age", now=NOW)
     consent.set_grant_status(fresh_vault, unused.id, "withdrawn")
-    (entry,) = ledger.ledger_view(fresh_vault, "health lab")
-    assert entry["name"] == "Health Lab" and entry["fingerprint"] == world.recipient.fingerprint
-    grants = {x["grant"]: x for x in entry["grants"]}
+    (entry,) = overview.ledger_view(fresh_vault, "health lab")
+    assert entry.recipient.name == "Health Lab"
+    assert entry.recipient.fingerprint == world.recipient.fingerprint
+    grants = {x.grant.id: x for x in entry.grants}
     used, withdrawn = grants[g.id], grants[unused.id]
-    assert used["grant"] == g.id and used["purpose"] == "dpv:ScientificResearch"
-    assert used["compensation"] == "a free annual check-up" and used["status"] == "given"
-    assert used["since"] == "2026-11-26T12:00:00Z"
-    assert used["holds"]["metrics"] == ["body_mass", "steps"]
-    assert used["holds"]["attributes"] == ["age_over:18", "email"]
-    assert used["bundles"][0]["sha256"] == result.sha256
-    assert used["bundles"][0]["samples"] == 80 and used["bundles"][0]["items"] == 1
-    assert withdrawn["status"] == "withdrawn" and withdrawn["bundles"] == []
-    assert [h["status"] for h in withdrawn["history"]] == ["given", "withdrawn"]
+    assert used.grant.purpose == "dpv:ScientificResearch"
+    assert used.grant.compensation == "a free annual check-up" and used.status == "given"
+    assert used.since == "2026-11-26T12:00:00Z"
+    assert used.metrics == ("body_mass", "steps")
+    assert used.attributes == ("age_over:18", "email")
+    assert used.bundles[0].sha256 == result.sha256
+    assert withdrawn.status == "withdrawn" and withdrawn.bundles == ()
+    assert [h.status for h in withdrawn.grant.history] == ["given", "withdrawn"]
+    # The JSON of `coffre ledger --json`.
+    d = entry.as_dict()
+    assert d["name"] == "Health Lab" and d["fingerprint"] == world.recipient.fingerprint
+    as_json = {x["grant"]: x for x in d["grants"]}
+    used_json, withdrawn_json = as_json[g.id], as_json[unused.id]
+    assert used_json["grant"] == g.id and used_json["purpose"] == "dpv:ScientificResearch"
+    assert used_json["compensation"] == "a free annual check-up"
+    assert used_json["status"] == "given" and used_json["since"] == "2026-11-26T12:00:00Z"
+    assert used_json["holds"]["metrics"] == ["body_mass", "steps"]
+    assert used_json["holds"]["attributes"] == ["age_over:18", "email"]
+    assert used_json["bundles"][0]["sha256"] == result.sha256
+    assert used_json["bundles"][0]["samples"] == 80 and used_json["bundles"][0]["items"] == 1
+    assert withdrawn_json["status"] == "withdrawn" and withdrawn_json["bundles"] == []
+    assert [h["status"] for h in withdrawn_json["history"]] == ["given", "withdrawn"]
+    assert withdrawn_json["erasure_requests"] == []
 
 
 def test_ledger_records_are_encrypted(fresh_vault: Vault, world: World, tmp_path: Path) -> None:
@@ -107,3 +124,12 @@ def test_ledger_records_are_encrypted(fresh_vault: Vault, world: World, tmp_path
     raw = raw_vault_bytes(fresh_vault.path)
     assert result.sha256.encode() not in raw and result.bundle_id.encode() not in raw
     assert b"Inside post" not in raw
+
+
+def test_the_ledger_does_not_import_revocation() -> None:
+    """Revocation builds on the ledger (a request names the bundles sent), not the reverse."""
+    code = (
+        "import sys, vault.sharing.ledger\n"
+        "assert 'vault.sharing.revocation' not in sys.modules, 'revocation loaded'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

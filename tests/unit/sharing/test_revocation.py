@@ -18,7 +18,7 @@ from vault.core.vault import Vault
 from vault.data.ingest import QSWriter
 from vault.data.model import Sample
 from vault.forget import Target, forget, preview
-from vault.sharing import add_recipient, create_grant, get_grant, ledger, revocation
+from vault.sharing import ScopeRequest, add_recipient, create_grant, get_grant, ledger, revocation
 from vault.sharing.bundles.export import export_bundle
 
 NOW = datetime.now(UTC)
@@ -48,7 +48,7 @@ def shared(fresh_vault: Vault, tmp_path: Path) -> tuple[Vault, str, Path]:
         v,
         recipient="Clinic",
         persona="Ana",
-        scope={"metrics_": "heart_rate"},
+        scope=ScopeRequest(metrics="heart_rate"),
         purpose="dpv:ServiceProvision",
         valid_until=(NOW + timedelta(days=30)).date().isoformat(),
     )
@@ -115,7 +115,7 @@ def test_expired_grant_has_a_notice(shared: tuple[Vault, str, Path]) -> None:
 def test_forget_reaches_recipients_holding_copies(shared: tuple[Vault, str, Path]) -> None:
     v, gid, _ = shared
     plan = preview(v, Target.of_metric("heart_rate"))
-    assert [h.recipient for h in plan.holders.values()] == ["Clinic"]
+    assert [h.name for h in plan.holders] == ["Clinic"]
     result = forget(v, Target.of_metric("heart_rate"))
     assert len(result.notices) == 1
     body = json.loads(result.notices[0].document)

@@ -39,8 +39,8 @@ from vault.core.errors import (
     UnsafeArchive,
 )
 from vault.core.vault import Vault
+from vault.sharing import ScopeRequest, ledger
 from vault.sharing import bundles as bundle
-from vault.sharing import ledger
 from vault.sharing.bundles import export as bundle_export
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -120,7 +120,9 @@ def test_bundle_holds_exactly_what_is_inside_every_dimension(
 def test_day_granularity_sends_daily_aggregates_only(
     fresh_vault: Vault, world: World, tmp_path: Path
 ) -> None:
-    g = make_grant(fresh_vault, world, scope={"metrics_": "steps,heart_rate"}, granularity="day")
+    g = make_grant(
+        fresh_vault, world, scope=ScopeRequest(metrics="steps,heart_rate"), granularity="day"
+    )
     _export(fresh_vault, g, tmp_path / "b.age")
     files = _decrypt_tar(tmp_path / "b.age", world.identity)
     steps = _csv_rows(files["data/qs/steps.csv"])
@@ -140,7 +142,7 @@ def test_rolling_day_range_sends_only_whole_days(
 ) -> None:
     rng = consent.TimeRange.build(last="7d")
     g = make_grant(
-        fresh_vault, world, scope={"metrics_": "steps"}, granularity="day", time_range=rng
+        fresh_vault, world, scope=ScopeRequest(metrics="steps"), granularity="day", time_range=rng
     )
     now = datetime(2026, 10, 20, 15, 30, tzinfo=UTC)
     plan = bundle.prepare(fresh_vault, g.id, now=now)
@@ -157,7 +159,7 @@ def test_dry_run_lists_exactly_what_leaves_and_writes_nothing(
     fresh_vault: Vault, world: World, tmp_path: Path
 ) -> None:
     g = make_grant(
-        fresh_vault, world, scope={"metrics_": "steps", "attributes": "email,phone.work"}
+        fresh_vault, world, scope=ScopeRequest(metrics="steps", attributes="email,phone.work")
     )
     before = fresh_vault.store.state().writes
     plan = bundle.prepare(fresh_vault, g.id, now=NOW).as_dict()
@@ -189,7 +191,7 @@ def test_refusals_say_which_and_write_nothing(
     empty = make_grant(
         fresh_vault,
         world,
-        scope={"metrics_": "steps", "attributes": "nickname"},
+        scope=ScopeRequest(metrics="steps", attributes="nickname"),
         time_range=consent.TimeRange.build("2020-01-01", "2020-12-31"),
     )
     with pytest.raises(NothingInScope, match=r"selects no data.*no value for nickname"):
@@ -205,7 +207,7 @@ def test_since_last_sends_only_what_is_new(
 ) -> None:
     rng = consent.TimeRange.build("2026-10-10", "2026-12-31")
     g = make_grant(
-        fresh_vault, world, scope={"metrics_": "steps", "content_tags": "blog"}, time_range=rng
+        fresh_vault, world, scope=ScopeRequest(metrics="steps", content_tags="blog"), time_range=rng
     )
     first = _export(fresh_vault, g, tmp_path / "1.age", since_last=True)
     assert first.manifest["previous_bundle"] is None
@@ -320,7 +322,7 @@ def test_media_and_non_text_items_travel_next_to_their_markdown(
         filename="../../sunset.png",
     )
     photo = content.add(fresh_vault, io.BytesIO(png), meta, persona=world.persona.id)
-    g = make_grant(fresh_vault, world, scope={"content_ids": photo.id})
+    g = make_grant(fresh_vault, world, scope=ScopeRequest(content_ids=photo.id))
     bundle.export_bundle(fresh_vault, g.id, tmp_path / "b.age", now=NOW)
     out = tmp_path / "opened"
     bundle.open_bundle(tmp_path / "b.age", [world.identity], out, now=NOW)

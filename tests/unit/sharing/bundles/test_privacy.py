@@ -11,7 +11,7 @@ from vault import personas as identities
 from vault.core.vault import Vault
 from vault.data.ingest import QSWriter
 from vault.data.model import Sample
-from vault.sharing import add_recipient, create_grant
+from vault.sharing import ScopeRequest, add_recipient, create_grant
 from vault.sharing.bundles import export_bundle
 from vault.sharing.bundles.recipient import open_bundle
 from vault.sharing.recipients import read_identities, write_identity
@@ -37,7 +37,7 @@ def test_no_source_or_device_name_leaves(
         fresh_vault,
         recipient="Clinic",
         persona="Ana",
-        scope={"metrics_": "heart_rate,steps"},
+        scope=ScopeRequest(metrics="heart_rate,steps"),
         granularity=granularity,
         purpose="dpv:ServiceProvision",
         valid_until=(now + timedelta(days=9)).date().isoformat(),

@@ -32,7 +32,9 @@ def test_real_vcard_and_markdown_leave_only_what_is_granted(
         fresh_vault,
         recipient="Club",
         persona=pid,
-        scope={"attributes": "email.work,age_over:18,country", "content_ids": item.id},
+        scope=consent.ScopeRequest(
+            attributes="email.work,age_over:18,country", content_ids=item.id
+        ),
         purpose="dpv:ServiceProvision",
         valid_until="2099-01-01",
     )

@@ -1,0 +1,143 @@
+"""The right to be forgotten, inside the vault: plan again, then crypto-shred.
+
+`forget(vault, targets)` does it in ONE transaction: erasure requests are produced for the
+recipients holding copies (`vault.sharing.revocation`), the records and their blobs are
+deleted, quantified-self chunks that straddle a forgotten range are rewritten under fresh keys
+and their day indexes and catalogue entries recomputed, the epoch key is rotated (every
+surviving record key re-wrapped, the old epoch key destroyed), one audit entry records that a
+forget happened (target kinds and counts, never what), and then the WAL is checkpointed and
+truncated. With SQLite's `secure_delete` the freed space is zeroed, so no byte of the
+forgotten plaintext, ciphertext or wrapped keys remains in the vault directory. A process
+killed midway leaves either the whole forget or nothing.
+
+What it cannot reach is said in the result: copies a recipient already received (they get
+erasure requests), and copies of the vault made before (backups).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from vault.core.errors import InvalidParameter
+from vault.core.progress import Progress, ProgressCallback
+from vault.data import catalog, chunks
+from vault.forget.plan import Plan, Target, preview
+from vault.sharing import revocation
+from vault.sharing.revocation import ErasureRequest
+
+if TYPE_CHECKING:
+    from vault.core.store import Txn
+    from vault.core.vault import Vault
+
+
+@dataclass(frozen=True)
+class ForgetResult:
+    """What a forget did, and what it could not do."""
+
+    plan: Plan
+    epoch: int
+    seconds: float
+    wal_truncated: bool
+    notices: tuple[ErasureRequest, ...] = ()  # for the recipients holding copies
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON of `coffre forget --json`."""
+        return {
+            **self.plan.as_dict(),
+            "epoch": self.epoch,
+            "seconds": round(self.seconds, 3),
+            "wal_truncated": self.wal_truncated,
+            "erasure_requests": [n.id for n in self.notices],
+            "cannot_reach": [
+                "copies recipients already received (erasure requests were produced)"
+                if self.plan.holders
+                else "",
+                "copies of the vault made before now (backups, synced folders)",
+            ],
+        }
+
+
+def _rewrite_chunks(vault: Vault, txn: Txn, plan: Plan) -> None:
+    for rw in plan.rewrites:
+        cols = chunks.decode(vault.store.get(catalog.KIND_CHUNK, rw.chunk_id).data)
+        kept = cols.take(rw.keep_mask)
+        # `update` seals a new version under a fresh record key; the old version's bytes are
+        # overwritten in place (secure_delete), so the forgotten samples do not survive.
+        txn.update(
+            catalog.KIND_CHUNK,
+            rw.chunk_id,
+            chunks.encode(kept),
+            terms=[catalog.chunk_term(rw.persona, rw.metric, rw.day)],
+            compress=True,
+        )
+
+
+def _refresh_qs_indexes(vault: Vault, txn: Txn, plan: Plan) -> None:
+    """Recompute the day index and catalogue entry of every metric a forget touched."""
+    for persona_id, metric in sorted(plan.touched_metrics):
+        days_id, days = catalog.load_days(vault.store, persona_id, metric)
+        remaining = {d: c for d, c in days.items() if c not in plan.deletes}
+        cat_id, stats = catalog.load_catalog(vault.store, persona_id)
+        if cat_id is None or cat_id in plan.deletes:
+            continue
+        unit = stats[metric].unit if metric in stats else ""
+        fresh = catalog.MetricStats(unit)
+        for chunk_id in remaining.values():
+            cols = chunks.decode(vault.store.get(catalog.KIND_CHUNK, chunk_id).data)
+            if not len(cols):
+                continue
+            fresh.samples += len(cols)
+            first, last = int(cols.start.min()), int(cols.end.max())
+            fresh.first = first if fresh.first is None else min(fresh.first, first)
+            fresh.last = last if fresh.last is None else max(fresh.last, last)
+            for name in cols.source_names():
+                fresh.sources[name] = fresh.sources.get(name, 0) + 1
+        if days_id is not None and days_id not in plan.deletes:
+            if remaining:
+                catalog.save_days(txn, persona_id, metric, days_id, remaining)
+            else:
+                txn.delete(catalog.KIND_DAYS, days_id)
+        if fresh.samples:
+            stats[metric] = fresh
+        else:
+            stats.pop(metric, None)
+        catalog.save_catalog(txn, persona_id, cat_id, stats)
+
+
+def forget(
+    vault: Vault, targets: Target | Sequence[Target], progress: ProgressCallback | None = None
+) -> ForgetResult:
+    """Forget `targets` for good (see the module docstring). Preview first with `preview`."""
+    began = time.monotonic()
+    report = Progress("forget", progress)
+    with vault.store.write() as txn:
+        # Planned again under the write lock, so what is forgotten is what is there now.
+        plan = preview(vault, targets)
+        if plan.empty:
+            raise InvalidParameter("there is nothing to forget for that target")
+        report.start(len(plan.deletes) + len(plan.rewrites) + 1)
+        # Before the deletes: a request names the grant and the bundles the ledger recorded.
+        notices = revocation.requests_for_forget(vault, plan.holding_grants)
+        if plan.wipe_all:
+            txn.wipe_all()
+        else:
+            _rewrite_chunks(vault, txn, plan)
+            report.advance(len(plan.rewrites))
+            _refresh_qs_indexes(vault, txn, plan)
+            for record_id, kind in plan.deletes.items():
+                txn.delete(kind, record_id)
+                report.advance()
+        epoch = txn.rotate_epoch()
+        txn.audit(
+            "forget",
+            targets=[t.kind for t in plan.targets],
+            **{k: v for k, v in plan.counts.items() if k != "content_bytes"},
+        )
+    vault.store.collect_garbage()  # leftovers of any interrupted write go too
+    wal_truncated = vault.store.reclaim()
+    report.advance()
+    report.finish()
+    return ForgetResult(plan, epoch, time.monotonic() - began, wal_truncated, notices)
