@@ -180,7 +180,7 @@ class DashboardScreen(SectionScreen):
 
     def load(self) -> None:
         self.query_one("#dash-loading").display = True
-        self._gather(self.vault, self.coffre.clock())
+        self._gather(self.vault, self.coffre.clock.now())
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _gather(self, vault: Vault, now: datetime) -> None:

@@ -161,7 +161,8 @@ def persona_show(
         pair = identities.signer(v, p.id, recipient=recipient) if recipient else None
         x25519 = identities.x25519_public_key(v, p.id)
         age = identities.age_recipient(v, p.id)
-    values = {name: identities.derive(p, name) for name in derived}
+        today = v.clock.today()
+    values = {name: identities.derive(p, name, today=today) for name in derived}
     report: dict[str, Any] = {
         **p.summary(),
         "version": p.version,

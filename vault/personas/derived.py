@@ -4,11 +4,12 @@ attributes on demand and never stored, so a grant can share "over 18" without th
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Final
 
 import pycountry
 
+from vault.core.clock import SYSTEM_CLOCK
 from vault.core.errors import InvalidParameter
 from vault.personas.attributes import ADDRESS, BIRTH_DATE, Persona, birth_date_parts
 
@@ -57,8 +58,9 @@ def country_code(text: str) -> str | None:
 def derive(persona: Persona, name: str, *, today: date | None = None) -> bool | int | str | None:
     """Compute a derived attribute; None when the persona lacks what it is derived from.
 
-    `age_over:N` is True or False, `birth_year` an int, `country` an ISO 3166-1 alpha-2 code
-    taken from the preferred address.
+    `age_over:N` is True or False (on `today`: pass the vault clock's, else the system
+    clock's is taken), `birth_year` an int, `country` an ISO 3166-1 alpha-2 code taken from the
+    preferred address.
     """
     if name == "birth_year":
         born = _birth(persona)
@@ -73,7 +75,7 @@ def derive(persona: Persona, name: str, *, today: date | None = None) -> bool | 
         born = _birth(persona)
         if not born:
             return None
-        on = today or datetime.now(UTC).date()
+        on = today or SYSTEM_CLOCK.today()
         year, month, day = born
         if year is None:
             return None

@@ -13,7 +13,6 @@ import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from vault.core import crypto
@@ -35,10 +34,6 @@ _RECORD_VERSION: Final = 1
 
 
 # --- storage ------------------------------------------------------------------------------------
-
-
-def _now() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _name_term(name: str) -> str:
@@ -122,7 +117,7 @@ def add_persona(
     name = _check_name(name)
     attrs = _check_attributes(attributes)
     uid = (uid or f"urn:uuid:{uuid.uuid4()}").strip()
-    now = _now()
+    now = vault.clock.iso()
     secret = crypto.new_key()
     with vault.store.write() as t:
         _ensure_unique_name(vault, name, uid)
@@ -192,7 +187,7 @@ def update_persona(
         if (new_name, attrs) == persona.profile():
             return persona
         _ensure_unique_name(vault, new_name, persona.uid, own_id=persona.id)
-        updated = replace(persona, name=new_name, attributes=attrs, updated=_now())
+        updated = replace(persona, name=new_name, attributes=attrs, updated=vault.clock.iso())
         version = t.update(
             KIND, persona.id, _encode(updated, secret), terms=_terms(new_name, persona.uid)
         )
