@@ -251,41 +251,20 @@ def persona_edit(
     as_json: bool,
 ) -> None:
     """Change a persona's name or attributes (its keys never change)."""
-    from dataclasses import replace
-
     from vault import personas as identities
 
-    with env.vault() as v, v.store.write():
-        p = identities.get_persona(v, ref)
-        attrs = list(p.attributes)
-        for key, value in _pairs(sets, "--set"):
-            new = identities.parse_attribute(key, value)
-            if not any(identities.matches(a, key) for a in attrs):
-                attrs.append(new)
-                continue
-            first = next(i for i, a in enumerate(attrs) if identities.matches(a, key))
-            keep_sensitive = attrs[first].sensitive
-            attrs = [a for a in attrs if not identities.matches(a, key)]
-            attrs.insert(first, replace(new, sensitive=keep_sensitive))
-        attrs += [identities.parse_attribute(k, val) for k, val in _pairs(adds, "--add")]
-        for item in removes:
-            key, eq, value = item.partition("=")
-            before = len(attrs)
-            attrs = [
-                a
-                for a in attrs
-                if not (identities.matches(a, key) and (not eq or a.value == value.strip()))
-            ]
-            if len(attrs) == before:
-                raise InvalidParameter(f"no attribute matches --remove {key}")
-        for keys, flag in ((mark, True), (unmark, False)):
-            for key in keys:
-                if not any(identities.matches(a, key) for a in attrs):
-                    raise InvalidParameter(f"no attribute is named {key}")
-                attrs = [
-                    replace(a, sensitive=flag) if identities.matches(a, key) else a for a in attrs
-                ]
-        updated = identities.update_persona(v, p.id, name=name, attributes=attrs)
+    to_set, to_add = _pairs(sets, "--set"), _pairs(adds, "--add")
+    with env.vault() as v:
+        updated = identities.edit(
+            v,
+            ref,
+            name=name,
+            set=to_set,
+            add=to_add,
+            remove=removes,
+            sensitive=mark,
+            not_sensitive=unmark,
+        )
     if as_json:
         emit_json(updated.summary())
     else:

@@ -9,7 +9,7 @@ received cannot link the persona. Derived attributes (`age_over:N`, `birth_year`
 are computed on demand and never stored. vCard and JSON Resume carry personas in and out.
 
 The modules: `attributes` (values, parsing), `derived`, `keys`, `records` (the vault's
-personas: add, list, get, update, delete, import), `vcard`, `jsonresume`.
+personas: add, list, get, edit, delete, import), `vcard`, `jsonresume`.
 """
 
 from vault.personas.attributes import (
@@ -32,6 +32,7 @@ from vault.personas.attributes import (
     URL,
     VCARD,
     Attribute,
+    AttributeRef,
     Params,
     Persona,
     address_attribute,
@@ -59,6 +60,7 @@ from vault.personas.records import (
     PersonaDraft,
     add_persona,
     delete_persona,
+    edit,
     find_by_uid,
     get_persona,
     import_drafts,
@@ -90,6 +92,7 @@ __all__ = [
     "URL",
     "VCARD",
     "Attribute",
+    "AttributeRef",
     "ImportResult",
     "Params",
     "Persona",
@@ -102,6 +105,7 @@ __all__ = [
     "country_code",
     "delete_persona",
     "derive",
+    "edit",
     "find_by_uid",
     "format_address",
     "format_name",

@@ -293,3 +293,79 @@ def matches(attr: Attribute, key: str) -> bool:
     if kind not in ATTRIBUTE_KINDS:
         return attr.kind == FIELD and attr.label == key.strip()
     return attr.kind == kind and (not label or attr.label == label)
+
+
+# --- editing attributes -------------------------------------------------------------------------
+
+AttributeRef = str | Attribute
+"""Which attributes a change applies to: a `kind` or `kind.label` key names every attribute it
+matches (the command line's way); an Attribute, as read from the persona, names that one
+attribute (the TUI's way: the row selected)."""
+
+
+def apply_edits(
+    attributes: Iterable[Attribute],
+    *,
+    set: Iterable[tuple[AttributeRef, str]] = (),
+    add: Iterable[tuple[str, str]] = (),
+    remove: Iterable[AttributeRef] = (),
+    sensitive: Iterable[AttributeRef] = (),
+    not_sensitive: Iterable[AttributeRef] = (),
+) -> tuple[Attribute, ...]:
+    """The attributes once the changes are made, in the order of the parameters.
+
+    `set` (KEY, VALUE) replaces the attributes named by KEY with one parsed from VALUE, in the
+    first one's place and keeping its sensitivity (or adds it when a key names none); `add`
+    (KEY, VALUE) appends one; `remove` takes KEY or KEY=VALUE (only those with that value);
+    `sensitive` and `not_sensitive` mark the attributes named. Values are read as
+    `parse_attribute` reads them. InvalidParameter when a removal or a mark names nothing.
+    """
+    attrs = list(attributes)
+    for ref, value in set:
+        attrs = _set(attrs, ref, value)
+    attrs += [parse_attribute(key, value) for key, value in add]
+    for ref in remove:
+        attrs = _remove(attrs, ref)
+    for refs, flag in ((sensitive, True), (not_sensitive, False)):
+        for ref in refs:
+            attrs = _mark(attrs, ref, flag)
+    return tuple(attrs)
+
+
+def _named(attrs: list[Attribute], ref: AttributeRef) -> list[int]:
+    """The positions of the attributes `ref` names (none for a key that names none). An
+    Attribute no longer there was changed by someone else since it was read: refused."""
+    if not isinstance(ref, Attribute):
+        return [i for i, a in enumerate(attrs) if matches(a, ref)]
+    if ref not in attrs:
+        raise InvalidParameter(f"the {ref.key} attribute changed meanwhile; look at it again")
+    return [attrs.index(ref)]  # the first equal one: identical attributes are interchangeable
+
+
+def _set(attrs: list[Attribute], ref: AttributeRef, value: str) -> list[Attribute]:
+    new = parse_attribute(ref.key if isinstance(ref, Attribute) else ref, value)
+    found = _named(attrs, ref)
+    if not found:
+        return [*attrs, new]
+    first = found[0]
+    kept = [a for i, a in enumerate(attrs) if i not in found]
+    kept.insert(first, replace(new, sensitive=attrs[first].sensitive))
+    return kept
+
+
+def _remove(attrs: list[Attribute], ref: AttributeRef) -> list[Attribute]:
+    if isinstance(ref, Attribute):
+        found = _named(attrs, ref)
+    else:
+        key, eq, value = ref.partition("=")
+        found = [i for i in _named(attrs, key) if not eq or attrs[i].value == value.strip()]
+        if not found:
+            raise InvalidParameter(f"no attribute matches --remove {key}")
+    return [a for i, a in enumerate(attrs) if i not in found]
+
+
+def _mark(attrs: list[Attribute], ref: AttributeRef, sensitive: bool) -> list[Attribute]:
+    found = _named(attrs, ref)
+    if not found:
+        raise InvalidParameter(f"no attribute is named {ref}")
+    return [replace(a, sensitive=sensitive) if i in found else a for i, a in enumerate(attrs)]

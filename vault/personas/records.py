@@ -21,7 +21,9 @@ from vault.personas.attributes import (
     ATTRIBUTE_KINDS,
     BIRTH_DATE,
     Attribute,
+    AttributeRef,
     Persona,
+    apply_edits,
     normalize_birth_date,
 )
 
@@ -193,6 +195,33 @@ def update_persona(
         )
         t.audit("persona.edit", persona=persona.id, attributes=len(attrs))
     return replace(updated, version=version)
+
+
+def edit(
+    vault: Vault,
+    ref: str,
+    *,
+    name: str | None = None,
+    set: Iterable[tuple[AttributeRef, str]] = (),
+    add: Iterable[tuple[str, str]] = (),
+    remove: Iterable[AttributeRef] = (),
+    sensitive: Iterable[AttributeRef] = (),
+    not_sensitive: Iterable[AttributeRef] = (),
+) -> Persona:
+    """Rename a persona and change its attributes as `attributes.apply_edits` says, all in one
+    transaction (every change or none); return it updated. Its keys never change; a persona
+    left as it was gets no new version and no audit entry."""
+    with vault.store.write():
+        persona = get_persona(vault, ref)
+        attrs = apply_edits(
+            persona.attributes,
+            set=set,
+            add=add,
+            remove=remove,
+            sensitive=sensitive,
+            not_sensitive=not_sensitive,
+        )
+        return update_persona(vault, persona.id, name=name, attributes=attrs)
 
 
 def delete_persona(vault: Vault, ref: str) -> Persona:

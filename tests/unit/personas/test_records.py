@@ -134,3 +134,57 @@ def test_bad_names_are_refused(fresh_vault: Vault) -> None:
     with pytest.raises(InvalidParameter):
         identities.add_persona(fresh_vault, "P", [Attribute("shoe", "42")])
     assert fresh_vault.store.count(identities.KIND) == 0
+
+
+# --- edit ---
+
+
+def test_edit_renames_and_changes_attributes_keeping_the_keys(fresh_vault: Vault) -> None:
+    p = add_jane(fresh_vault)
+    key_before = identities.signer(fresh_vault, p.id).public_key
+    updated = identities.edit(
+        fresh_vault,
+        "jane",
+        name="Jane Q. Doe",
+        set=[("email.work", "new@work.example")],
+        add=[("phone.cell", "+33612345678")],
+        remove=["pronouns"],
+        sensitive=["handle"],
+        not_sensitive=["birth_date"],
+    )
+    assert (updated.name, updated.version) == ("Jane Q. Doe", 2)
+    assert identities.get_persona(fresh_vault, p.id) == updated
+    by_key = {a.key: a for a in updated.attributes}
+    assert by_key["email.work"].value == "new@work.example"
+    assert by_key["phone.cell"].value == "+33612345678"
+    assert "field.pronouns" not in by_key
+    assert by_key["handle.mastodon"].sensitive and not by_key["birth_date"].sensitive
+    assert identities.signer(fresh_vault, p.id).public_key == key_before
+    last = fresh_vault.audit_log()[-1]
+    assert (last.action, last.details) == ("persona.edit", {"persona": p.id, "attributes": 6})
+
+
+def test_edit_is_one_transaction(fresh_vault: Vault) -> None:
+    """A change that fails leaves the persona as it was, even the changes made before it."""
+    p = add_jane(fresh_vault)
+    identities.add_persona(fresh_vault, "Other")
+    writes = fresh_vault.store.state().writes
+    entries = len(fresh_vault.audit_log())
+    with pytest.raises(InvalidParameter, match="--remove fax"):
+        identities.edit(
+            fresh_vault, p.id, name="Jane Q.", add=[("phone", "+331")], remove=["phone", "fax"]
+        )
+    with pytest.raises(AlreadyExists):  # the name is taken: found when storing, last
+        identities.edit(fresh_vault, p.id, name="other", add=[("phone", "+331")])
+    assert identities.get_persona(fresh_vault, p.id) == p
+    assert fresh_vault.store.state().writes == writes
+    assert len(fresh_vault.audit_log()) == entries
+
+
+def test_an_edit_changing_nothing_writes_nothing(fresh_vault: Vault) -> None:
+    p = add_jane(fresh_vault)
+    writes = fresh_vault.store.state().writes
+    same = identities.edit(fresh_vault, p.id, name="Jane Doe", sensitive=["birth_date"])
+    assert same == p
+    assert fresh_vault.store.state().writes == writes
+    assert fresh_vault.audit_log()[-1].action == "persona.add"
