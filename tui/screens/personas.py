@@ -20,7 +20,7 @@ from tui.screens.modals import ConfirmModal, PromptModal
 from vault import personas as identities
 from vault.core.errors import InvalidParameter
 from vault.core.vault import Vault
-from vault.personas import Attribute, Persona, vcard
+from vault.personas import Attribute, Persona
 
 
 def write_private(path: Path, text: str) -> None:
@@ -259,15 +259,11 @@ class PersonasScreen(SectionScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="write")
     def _export(self, vault: Vault, persona_id: str, path: Path) -> None:
-        persona = identities.get_persona(vault, persona_id)
-        shown = persona.without_sensitive()
-        write_private(path, vcard.to_vcard([shown]))
-        with vault.store.write() as txn:
-            txn.audit("persona.export", persona=persona.id, sensitive=0)
-        left_out = len(persona.attributes) - len(shown.attributes)
+        exported = identities.export(vault, persona_id, fmt="vcard")
+        write_private(path, exported.text)
         self.app.call_from_thread(
             self.notify,
-            f"Written to {path} ({left_out} sensitive attribute(s) left out).",
+            f"Written to {path} ({exported.left_out} sensitive attribute(s) left out).",
             title="vCard exported",
         )
 

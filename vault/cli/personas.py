@@ -4,7 +4,6 @@ vault.personas.jsonresume."""
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -310,27 +309,18 @@ def persona_export(
 ) -> None:
     """Export a persona as vCard 4.0, jCard or JSON Resume (sensitive attributes left out)."""
     from vault import personas as identities
-    from vault.personas import jsonresume, vcard
 
     with env.vault() as v:
-        p = identities.get_persona(v, ref)
-        with v.store.write() as txn:
-            txn.audit("persona.export", persona=p.id, sensitive=int(include_sensitive))
-    shown = p if include_sensitive else p.without_sensitive()
-    left_out = len(p.attributes) - len(shown.attributes)
-    if fmt == "vcard":
-        text = vcard.to_vcard([shown])
-    elif fmt == "jcard":
-        text = json.dumps(vcard.to_jcard([shown]), indent=2, ensure_ascii=False) + "\n"
-    else:
-        text = json.dumps(jsonresume.to_jsonresume(shown), indent=2, ensure_ascii=False) + "\n"
+        exported = identities.export(v, ref, fmt=fmt, include_sensitive=include_sensitive)
     # Bytes, so vCard's CRLF line ends reach a pipe unchanged.
     with open_output(output, force=force, binary=True) as out:
-        out.write(text.encode("utf-8"))
+        out.write(exported.text.encode("utf-8"))
     if output is not None:
         info(f"Wrote {output}.")
-    if left_out:
-        info(f"{left_out} sensitive attribute(s) left out (--include-sensitive adds them).")
+    if exported.left_out:
+        info(
+            f"{exported.left_out} sensitive attribute(s) left out (--include-sensitive adds them)."
+        )
 
 
 def _report_import(result: Any, as_json: bool) -> None:

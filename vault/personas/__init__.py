@@ -9,7 +9,7 @@ received cannot link the persona. Derived attributes (`age_over:N`, `birth_year`
 are computed on demand and never stored. vCard and JSON Resume carry personas in and out.
 
 The modules: `attributes` (values, parsing), `derived`, `keys`, `records` (the vault's
-personas: add, list, get, edit, delete, import), `vcard`, `jsonresume`.
+personas: add, list, get, edit, delete, export, import), `vcard`, `jsonresume`.
 """
 
 from vault.personas.attributes import (
@@ -55,12 +55,15 @@ from vault.personas.keys import (
 )
 from vault.personas.records import (
     AUTHORED_KIND,
+    EXPORT_FORMATS,
     KIND,
     ImportResult,
     PersonaDraft,
+    PersonaExport,
     add_persona,
     delete_persona,
     edit,
+    export,
     find_by_uid,
     get_persona,
     import_drafts,
@@ -78,6 +81,7 @@ __all__ = [
     "BIRTH_DATE",
     "DERIVED",
     "EMAIL",
+    "EXPORT_FORMATS",
     "FIELD",
     "HANDLE",
     "KIND",
@@ -97,6 +101,7 @@ __all__ = [
     "Params",
     "Persona",
     "PersonaDraft",
+    "PersonaExport",
     "Signer",
     "add_persona",
     "address_attribute",
@@ -106,6 +111,7 @@ __all__ = [
     "delete_persona",
     "derive",
     "edit",
+    "export",
     "find_by_uid",
     "format_address",
     "format_name",

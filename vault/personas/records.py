@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 KIND: Final = "persona"
 AUTHORED_KIND: Final = "content.item"  # content items carry the term ("persona", id)
 _RECORD_VERSION: Final = 1
+EXPORT_FORMATS: Final = ("vcard", "jcard", "jsonresume")
 
 
 # --- storage ------------------------------------------------------------------------------------
@@ -240,6 +241,39 @@ def delete_persona(vault: Vault, ref: str) -> Persona:
         t.delete(KIND, persona.id)
         t.audit("persona.rm", persona=persona.id)
     return persona
+
+
+@dataclass(frozen=True)
+class PersonaExport:
+    """A persona as the text of a file; `left_out` counts the sensitive attributes left out."""
+
+    persona: str
+    format: str
+    text: str
+    left_out: int
+
+
+def export(
+    vault: Vault, ref: str, *, fmt: str = "vcard", include_sensitive: bool = False
+) -> PersonaExport:
+    """A persona as vCard 4.0, jCard (RFC 7095) or JSON Resume text (EXPORT_FORMATS), its
+    sensitive attributes left out unless `include_sensitive`; recorded in the audit log."""
+    # Imported here: the format modules import this package's API, which imports this module.
+    from vault.personas import jsonresume, vcard
+
+    if fmt not in EXPORT_FORMATS:
+        raise InvalidParameter(f"a persona exports as {', '.join(EXPORT_FORMATS)}, not {fmt!r}")
+    with vault.store.write() as txn:
+        persona = get_persona(vault, ref)
+        shown = persona if include_sensitive else persona.without_sensitive()
+        if fmt == "vcard":
+            text = vcard.to_vcard([shown])
+        elif fmt == "jcard":
+            text = json.dumps(vcard.to_jcard([shown]), indent=2, ensure_ascii=False) + "\n"
+        else:
+            text = json.dumps(jsonresume.to_jsonresume(shown), indent=2, ensure_ascii=False) + "\n"
+        txn.audit("persona.export", persona=persona.id, sensitive=int(include_sensitive))
+    return PersonaExport(persona.id, fmt, text, len(persona.attributes) - len(shown.attributes))
 
 
 # --- imports ------------------------------------------------------------------------------------

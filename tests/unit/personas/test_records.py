@@ -3,6 +3,8 @@ on disk."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.builders import add_jane
@@ -188,3 +190,32 @@ def test_an_edit_changing_nothing_writes_nothing(fresh_vault: Vault) -> None:
     assert same == p
     assert fresh_vault.store.state().writes == writes
     assert fresh_vault.audit_log()[-1].action == "persona.add"
+
+
+# --- export ---
+
+
+def test_export_leaves_sensitive_attributes_out_and_is_audited(fresh_vault: Vault) -> None:
+    p = add_jane(fresh_vault)
+    card = identities.export(fresh_vault, "jane")
+    assert (card.persona, card.format, card.left_out) == (p.id, "vcard", 1)
+    assert card.text.startswith("BEGIN:VCARD\r\nVERSION:4.0\r\n") and "BDAY" not in card.text
+    last = fresh_vault.audit_log()[-1]
+    assert (last.action, last.details) == ("persona.export", {"persona": p.id, "sensitive": 0})
+    full = identities.export(fresh_vault, p.id, fmt="jcard", include_sensitive=True)
+    assert full.left_out == 0 and json.loads(full.text)[0] == "vcard"
+    assert "1990-05-01" in full.text
+    assert fresh_vault.audit_log()[-1].details == {"persona": p.id, "sensitive": 1}
+    resume = json.loads(identities.export(fresh_vault, p.id, fmt="jsonresume").text)
+    assert resume["basics"]["name"] == "Jane Doe"
+    assert "Jane" not in repr([e.as_dict() for e in fresh_vault.audit_log()])
+
+
+def test_export_refuses_an_unknown_format_and_writes_nothing(fresh_vault: Vault) -> None:
+    p = add_jane(fresh_vault)
+    entries = len(fresh_vault.audit_log())
+    with pytest.raises(InvalidParameter):
+        identities.export(fresh_vault, p.id, fmt="pdf")
+    with pytest.raises(RecordNotFound):
+        identities.export(fresh_vault, "nobody")
+    assert len(fresh_vault.audit_log()) == entries
