@@ -105,7 +105,7 @@ def gather(vault: Vault, now: datetime) -> Overview:
     entries = 0
     error = None
     try:
-        for entry in vault.store.audit_entries():
+        for entry in vault.audit_entries():
             entries += 1
             described = describe_import(entry.action, entry.details)
             if described is not None:

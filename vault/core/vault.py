@@ -11,6 +11,7 @@ import json
 import os
 import sqlite3
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -259,7 +260,13 @@ class Vault:
 
     def audit_log(self) -> list[AuditEntry]:
         """The verified audit log (raises AuditChainBroken if it does not verify)."""
-        return list(self.store.audit_entries())
+        return list(self.audit_entries())
+
+    def audit_entries(self) -> Iterator[AuditEntry]:
+        """The audit log entry by entry, verified as it is read: AuditChainBroken comes where
+        the chain breaks, after the entries before it (a screen shows those), or after the last
+        one when the log was truncated."""
+        return self.store.audit_entries()
 
     def status(self) -> dict[str, Any]:
         """A summary for people and scripts: header facts, counts and sizes."""
