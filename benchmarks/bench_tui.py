@@ -43,6 +43,7 @@ from tui.screens.sharing import SharingScreen  # noqa: E402
 from tui.widgets.progress import ProgressPanel  # noqa: E402
 from vault import personas as identities  # noqa: E402
 from vault import sharing as consent  # noqa: E402
+from vault.core.clock import FixedClock  # noqa: E402
 from vault.core.vault import Vault  # noqa: E402
 from vault.data.ingest import QSWriter  # noqa: E402
 from vault.data.model import Sample  # noqa: E402
@@ -133,7 +134,7 @@ async def _dashboard_after_kdf(vault_dir: Path) -> tuple[float, float]:
     """(seconds from the vault being unlocked to the dashboard showing its data, seconds
     the unlock itself took: the KDF plus the record-set check)."""
     marks: dict[str, float] = {}
-    app = CoffreApp(vault_dir, passphrase=PASSPHRASE, clock=lambda: NOW)
+    app = CoffreApp(vault_dir, passphrase=PASSPHRASE, clock=FixedClock(NOW))
     opener = Vault.open.__func__  # type: ignore[attr-defined]
     show = DashboardScreen._show
 
@@ -196,7 +197,7 @@ async def _gaps(
 ) -> dict[str, Any]:
     """Worst gaps while each worker runs, and including the screen's update afterwards
     (the summary dialog, the reloaded tables and chart)."""
-    app = CoffreApp(vault_dir, passphrase=PASSPHRASE, clock=lambda: NOW)
+    app = CoffreApp(vault_dir, passphrase=PASSPHRASE, clock=FixedClock(NOW))
     meter = GapMeter()
     out: dict[str, Any] = {}
     at_completion: dict[str, float] = {}

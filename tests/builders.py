@@ -323,3 +323,24 @@ WXR_ITEMS = (
     + wxr_item(5, "photo.jpg", post_type="attachment", status="inherit")
     + wxr_item(6, "Menu", post_type="nav_menu_item")
 )
+
+
+# --- Personas ---------------------------------------------------------------------------------
+
+
+def add_jane(vault: Vault) -> identities.Persona:
+    """Jane Doe with one attribute of most kinds, her birth date sensitive."""
+    return identities.add_persona(
+        vault,
+        "Jane Doe",
+        [
+            identities.parse_attribute("email.work", "jane@work.example"),
+            identities.parse_attribute("email.home", "jane@home.example"),
+            identities.parse_attribute("birth_date", "1990-05-01", sensitive=True),
+            identities.parse_attribute("address.home", "1 rue de la Paix;Paris;;75002;France"),
+            identities.parse_attribute(
+                "handle.mastodon", "@jane@example.social https://example.social/@jane"
+            ),
+            identities.parse_attribute("pronouns", "she/her"),
+        ],
+    )

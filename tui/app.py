@@ -1,7 +1,8 @@
 """The Coffre terminal application: unlock, then one mode per area of the vault.
 
-The app owns the unlocked `Vault` and the clock (tests freeze it). Every screen reaches the
-vault through `self.app.vault` and does its slow work in thread workers; one
+The app owns the unlocked `Vault` and its clock (given to the vault at unlock, so the library
+and the screens tell the same time; tests fix it). Every screen reaches the vault through
+`self.app.vault` and does its slow work in thread workers; one
 `Worker.StateChanged` handler here turns a failed worker into an error the person can read.
 """
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
@@ -24,6 +24,7 @@ from tui.commands import CoffreCommands
 from tui.messages import VaultChanged, VaultUnlocked
 from tui.screens.base import SectionScreen
 from tui.screens.modals import ErrorModal
+from vault.core.clock import SYSTEM_CLOCK, Clock
 from vault.core.errors import VaultError
 from vault.core.vault import Vault
 
@@ -118,13 +119,13 @@ class CoffreApp(App[None]):
         vault_dir: Path,
         *,
         passphrase: str | None = None,
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock = SYSTEM_CLOCK,
         theme: str = DARK_THEME,
     ) -> None:
         super().__init__()
         self.vault_dir = Path(vault_dir)
         self.vault: Vault | None = None
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock
         self._passphrase = passphrase
         self._sections: list[Section] = []
         self.generation = 0  # bumped by every write, so screens know to reload
@@ -135,7 +136,9 @@ class CoffreApp(App[None]):
     def on_mount(self) -> None:
         from tui.screens.unlock import UnlockScreen
 
-        self.push_screen(UnlockScreen(self.vault_dir, passphrase=self._passphrase))
+        self.push_screen(
+            UnlockScreen(self.vault_dir, passphrase=self._passphrase, clock=self.clock)
+        )
         self._passphrase = None
 
     @on(VaultUnlocked)

@@ -200,7 +200,7 @@ def build_demo(
 ) -> str:
     """Fill `vault` with demo data ending yesterday (or the day before `today`); return a
     one-line summary of what was added."""
-    today = today or datetime.now(UTC).date()
+    today = today or vault.clock.today()
     rng = random.Random(SEED)  # noqa: S311  # generated demo data, not secrets
     report = Progress("demo", progress)
     report.start(4)

@@ -1,5 +1,5 @@
-"""Fixtures of the terminal UI tests: a demo vault built for a frozen day, and helpers that
-drive the app until its workers are done."""
+"""Fixtures of the terminal UI tests: a demo vault built on a fixed clock, and helpers that
+drive the app (on the same clock) until its workers are done."""
 
 from __future__ import annotations
 
@@ -21,23 +21,20 @@ from textual.screen import Screen
 from textual.widgets import Button
 
 from tui.app import CoffreApp
-from vault.content import items
-from vault.core import audit, crypto
+from vault.core import crypto
+from vault.core.clock import FixedClock
 from vault.core.vault import Vault
 from vault.demo import build_demo
-from vault.personas import records
 
 PASSPHRASE = "demo passphrase for the tests"
 FROZEN = datetime(2026, 6, 15, 9, 30, tzinfo=UTC)
-FROZEN_ISO = "2026-06-15T09:30:00Z"
+CLOCK = FixedClock(FROZEN)  # the library and the app tell this time
 
 
 @contextmanager
-def frozen_vault_clock() -> Iterator[None]:
-    """Every time the library stamps and every record id it draws become fixed, so a vault
-    built twice looks the same on screen (snapshots). Keys and nonces stay random."""
-    from vault.sharing import recipients
-
+def fixed_ids() -> Iterator[None]:
+    """Every record id the library draws becomes fixed, so a vault built twice (on the fixed
+    clock) looks the same on screen (snapshots). Keys and nonces stay random."""
     real = crypto.random_bytes
     ids = itertools.count(1)
 
@@ -48,18 +45,14 @@ def frozen_vault_clock() -> Iterator[None]:
         return fixed(n) if n == 16 else real(n)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(audit, "now_iso", lambda: FROZEN_ISO)
-        mp.setattr(records, "_now", lambda: FROZEN_ISO)
-        mp.setattr(items, "now_iso", lambda: FROZEN_ISO)
-        mp.setattr(recipients, "now_iso", lambda: FROZEN_ISO)
         mp.setattr(crypto, "random_bytes", random_bytes)
         mp.setattr(uuid, "uuid4", lambda: uuid.UUID(bytes=fixed(16), version=4))
         yield
 
 
 def build_demo_vault(path: Path) -> Path:
-    with frozen_vault_clock(), Vault.create(path, PASSPHRASE, kdf="minimum") as v:
-        build_demo(v, today=FROZEN.date())
+    with fixed_ids(), Vault.create(path, PASSPHRASE, kdf="minimum", clock=CLOCK) as v:
+        build_demo(v)
     return path
 
 
@@ -81,8 +74,8 @@ ScreenT = TypeVar("ScreenT", bound=Screen[Any])
 
 
 def make_app(path: Path, *, unlocked: bool = True) -> CoffreApp:
-    """The app on `path` with the clock frozen; `unlocked` gives it the passphrase."""
-    return CoffreApp(path, passphrase=PASSPHRASE if unlocked else None, clock=lambda: FROZEN)
+    """The app on `path` on the fixed clock; `unlocked` gives it the passphrase."""
+    return CoffreApp(path, passphrase=PASSPHRASE if unlocked else None, clock=CLOCK)
 
 
 async def settle(pilot: Pilot[None]) -> None:
@@ -97,7 +90,7 @@ async def settle(pilot: Pilot[None]) -> None:
 
 
 def open_vault(path: Path) -> Vault:
-    return Vault.open(path, PASSPHRASE)
+    return Vault.open(path, PASSPHRASE, clock=CLOCK)
 
 
 def run_async(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:

@@ -5,14 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import Button, Input, Label, Select
+from textual.pilot import Pilot
+from textual.widgets import Button, DataTable, Input, Label, Select
 
-from tests.tui.conftest import PASSPHRASE, go_to, make_app, open_vault, run_async, settle
+from tests.tui.conftest import (
+    PASSPHRASE,
+    go_to,
+    make_app,
+    open_vault,
+    press_button,
+    run_async,
+    settle,
+)
 from tui.app import CoffreApp
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.data import DataScreen
 from tui.screens.forget import ForgetScreen
-from tui.screens.modals import ErrorModal, ReportModal, TypeToConfirmModal
+from tui.screens.modals import ErrorModal, PromptModal, ReportModal, TypeToConfirmModal
 from tui.screens.personas import PersonasScreen
 from tui.screens.unlock import UnlockScreen
 from tui.widgets.progress import ProgressPanel
@@ -193,3 +202,44 @@ async def test_mark_an_attribute_sensitive(demo_dir: Path) -> None:
     with open_vault(demo_dir) as v:
         camille = identities.get_persona(v, "Camille")
         assert camille.attributes[0].key == first.key and camille.attributes[0].sensitive
+
+
+@run_async
+async def test_add_change_and_remove_an_attribute(demo_dir: Path) -> None:
+    async def answer(pilot: Pilot[None], text: str) -> None:
+        prompt = pilot.app.screen
+        assert isinstance(prompt, PromptModal)
+        prompt.query_one(Input).value = text
+        await pilot.press("enter")
+        await settle(pilot)
+
+    app = make_app(demo_dir)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = await go_to(pilot, "2", PersonasScreen)
+        assert screen.current is not None
+        before = screen.current.attributes
+        await pilot.press("a")
+        await answer(pilot, "field.motto=carpe diem")
+        assert [a.key for a in screen.current.attributes] == [
+            *(a.key for a in before),
+            "field.motto",
+        ]
+        table = screen.query_one("#persona-attributes", DataTable)
+        table.focus()
+        table.move_cursor(row=len(before))
+        await pilot.pause()
+        await pilot.press("e")
+        await answer(pilot, "seize the day")
+        assert screen.current.attributes[:-1] == before
+        assert screen.current.attributes[-1].value == "seize the day"
+        table.move_cursor(row=len(before))  # the table was filled again
+        await pilot.pause()
+        await pilot.press("delete")
+        await pilot.pause()
+        await press_button(pilot, "#confirm")
+        await settle(pilot)
+        assert screen.current.attributes == before
+    with open_vault(demo_dir) as v:
+        assert identities.get_persona(v, "Camille").attributes == before
+        assert [e.action for e in v.audit_log()[-3:]] == ["persona.edit"] * 3

@@ -60,7 +60,7 @@ class AuditScreen(SectionScreen):
         entries: list[AuditEntry] = []
         error = None
         try:
-            entries.extend(vault.store.audit_entries())
+            entries.extend(vault.audit_entries())
         except IntegrityError as exc:
             error = exc.message
         self.app.call_from_thread(self._show, entries, error)

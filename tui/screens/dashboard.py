@@ -105,7 +105,7 @@ def gather(vault: Vault, now: datetime) -> Overview:
     entries = 0
     error = None
     try:
-        for entry in vault.store.audit_entries():
+        for entry in vault.audit_entries():
             entries += 1
             described = describe_import(entry.action, entry.details)
             if described is not None:
@@ -180,7 +180,7 @@ class DashboardScreen(SectionScreen):
 
     def load(self) -> None:
         self.query_one("#dash-loading").display = True
-        self._gather(self.vault, self.coffre.clock())
+        self._gather(self.vault, self.coffre.clock.now())
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _gather(self, vault: Vault, now: datetime) -> None:

@@ -254,7 +254,7 @@ class DataScreen(SectionScreen):
         days = self.query_one("#data-range", Select).value
         every = self.query_one("#data-every", Select).value
         q = ChartQuery(persona_id, metric, int(str(days)), str(every))
-        self._chart_worker(self.vault, q, self.coffre.clock())
+        self._chart_worker(self.vault, q, self.coffre.clock.now())
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="chart")
     def _chart_worker(self, vault: Vault, q: ChartQuery, now: datetime) -> None:

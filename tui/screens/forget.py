@@ -173,7 +173,7 @@ class ForgetScreen(SectionScreen):
         super().on_mount()
 
     def load(self) -> None:
-        self._load(self.vault, self.coffre.clock().timestamp())
+        self._load(self.vault, self.coffre.clock.now().timestamp())
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def _load(self, vault: Vault, now: float) -> None:
@@ -385,7 +385,7 @@ class ForgetScreen(SectionScreen):
             if yes:
                 panel = self.query_one("#forget-progress", ProgressPanel)
                 panel.begin("Applying the retention rules…")
-                self._apply_rules(self.vault, int(self.coffre.clock().timestamp() * 1000), panel)
+                self._apply_rules(self.vault, self.coffre.clock.ms(), panel)
 
         self.app.push_screen(
             ConfirmModal(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -21,7 +20,7 @@ from tui.screens.modals import ConfirmModal, PromptModal
 from vault import personas as identities
 from vault.core.errors import InvalidParameter
 from vault.core.vault import Vault
-from vault.personas import Attribute, Persona, vcard
+from vault.personas import Attribute, Persona
 
 
 def write_private(path: Path, text: str) -> None:
@@ -156,14 +155,14 @@ class PersonasScreen(SectionScreen):
         for i, a in enumerate(persona.attributes):
             attrs.add_row(*fmt.cells(a.key, "yes" if a.sensitive else "", a.value), key=str(i))
 
-    def _selected_attribute(self) -> tuple[int, Attribute] | None:
+    def _selected_attribute(self) -> Attribute | None:
         if self.current is None or not self.current.attributes:
             self.notify("Select an attribute first.", severity="warning")
             return None
         row = self.query_one("#persona-attributes", DataTable).cursor_row
         if not 0 <= row < len(self.current.attributes):
             return None
-        return row, self.current.attributes[row]
+        return self.current.attributes[row]
 
     # --- actions ---
 
@@ -183,14 +182,9 @@ class PersonasScreen(SectionScreen):
             if not text:
                 return
             key, _, value = text.partition("=")
-
-            def add(v: Vault) -> object:
-                attr = identities.parse_attribute(key, value)
-                return identities.update_persona(
-                    v, persona.id, attributes=(*persona.attributes, attr)
-                )
-
-            self._write("attribute added", add)
+            self._write(
+                "attribute added", lambda v: identities.edit(v, persona.id, add=[(key, value)])
+            )
 
         self.app.push_screen(
             PromptModal(
@@ -203,49 +197,38 @@ class PersonasScreen(SectionScreen):
         )
 
     def action_edit_attribute(self) -> None:
-        persona, found = self.current, self._selected_attribute()
-        if persona is None or found is None:
+        persona, attr = self.current, self._selected_attribute()
+        if persona is None or attr is None:
             return
-        index, attr = found
 
         def done(value: str | None) -> None:
-            if not value:
-                return
-
-            def edit(v: Vault) -> object:
-                new = identities.parse_attribute(attr.key, value, sensitive=attr.sensitive)
-                attrs = list(persona.attributes)
-                attrs[index] = new
-                return identities.update_persona(v, persona.id, attributes=attrs)
-
-            self._write("attribute changed", edit)
+            if value:
+                self._write(
+                    "attribute changed",
+                    lambda v: identities.edit(v, persona.id, set=[(attr, value)]),
+                )
 
         self.app.push_screen(PromptModal(f"Edit {attr.key}", value=editable_value(attr)), done)
 
     def action_toggle_sensitive(self) -> None:
-        persona, found = self.current, self._selected_attribute()
-        if persona is None or found is None:
+        persona, attr = self.current, self._selected_attribute()
+        if persona is None or attr is None:
             return
-        index, attr = found
-        attrs = list(persona.attributes)
-        attrs[index] = replace(attr, sensitive=not attr.sensitive)
+        marks, unmarks = ([], [attr]) if attr.sensitive else ([attr], [])
         self._write(
             "sensitivity changed",
-            lambda v: identities.update_persona(v, persona.id, attributes=attrs),
+            lambda v: identities.edit(v, persona.id, sensitive=marks, not_sensitive=unmarks),
         )
 
     def action_remove_attribute(self) -> None:
-        persona, found = self.current, self._selected_attribute()
-        if persona is None or found is None:
+        persona, attr = self.current, self._selected_attribute()
+        if persona is None or attr is None:
             return
-        index, attr = found
-        attrs = [a for i, a in enumerate(persona.attributes) if i != index]
 
         def done(yes: bool | None) -> None:
             if yes:
                 self._write(
-                    "attribute removed",
-                    lambda v: identities.update_persona(v, persona.id, attributes=attrs),
+                    "attribute removed", lambda v: identities.edit(v, persona.id, remove=[attr])
                 )
 
         self.app.push_screen(
@@ -276,15 +259,11 @@ class PersonasScreen(SectionScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="write")
     def _export(self, vault: Vault, persona_id: str, path: Path) -> None:
-        persona = identities.get_persona(vault, persona_id)
-        shown = persona.without_sensitive()
-        write_private(path, vcard.to_vcard([shown]))
-        with vault.store.write() as txn:
-            txn.audit("persona.export", persona=persona.id, sensitive=0)
-        left_out = len(persona.attributes) - len(shown.attributes)
+        exported = identities.export(vault, persona_id, fmt="vcard")
+        write_private(path, exported.text)
         self.app.call_from_thread(
             self.notify,
-            f"Written to {path} ({left_out} sensitive attribute(s) left out).",
+            f"Written to {path} ({exported.left_out} sensitive attribute(s) left out).",
             title="vCard exported",
         )
 

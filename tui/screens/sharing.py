@@ -156,7 +156,7 @@ class SharingScreen(SectionScreen):
 
     def _show(self, state: SharingState) -> None:
         self.state = state
-        now = self.coffre.clock()
+        now = self.coffre.clock.now()
         names = {r.id: r.name for r in state.recipients}
         grants = self.query_one("#grants", DataTable)
         grants.clear()
@@ -230,9 +230,9 @@ class SharingScreen(SectionScreen):
     def _open_wizard(self, options: GrantOptions) -> None:
         def chosen(request: GrantRequest | None) -> None:
             if request is not None:
-                self._create(self.vault, request, self.coffre.clock())
+                self._create(self.vault, request, self.coffre.clock.now())
 
-        self.app.push_screen(GrantWizard(options, self.coffre.clock().date()), chosen)
+        self.app.push_screen(GrantWizard(options, self.coffre.clock.now().date()), chosen)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="write")
     def _create(self, vault: Vault, r: GrantRequest, now: datetime) -> None:
@@ -274,7 +274,7 @@ class SharingScreen(SectionScreen):
             return
         grant = self._selected_grant()
         if grant is not None:
-            self._prepare(self.vault, grant, self.coffre.clock())
+            self._prepare(self.vault, grant, self.coffre.clock.now())
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="prepare")
     def _prepare(self, vault: Vault, grant: Grant, now: datetime) -> None:
@@ -348,7 +348,7 @@ class SharingScreen(SectionScreen):
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self._revoke(self.vault, grant.id, self.coffre.clock())
+                self._revoke(self.vault, grant.id, self.coffre.clock.now())
 
         self.app.push_screen(
             ConfirmModal(

@@ -15,6 +15,7 @@ from textual.widgets import Button, Footer, Input, Label, LoadingIndicator, Sele
 
 from tui.messages import VaultUnlocked
 from tui.screens.base import ForwardsWorkerErrors
+from vault.core.clock import SYSTEM_CLOCK, Clock
 from vault.core.errors import VaultError
 from vault.core.vault import DEFAULT_KDF, KDF_PROFILES, Vault
 
@@ -46,9 +47,12 @@ class UnlockScreen(ForwardsWorkerErrors, Screen[None]):
         ),
     ]
 
-    def __init__(self, vault_dir: Path, *, passphrase: str | None = None) -> None:
+    def __init__(
+        self, vault_dir: Path, *, passphrase: str | None = None, clock: Clock = SYSTEM_CLOCK
+    ) -> None:
         super().__init__()
         self.vault_dir = vault_dir
+        self.clock = clock  # the vault opened here tells the time by it
         self.creating = not Vault.exists(vault_dir)
         self._given = passphrase
 
@@ -129,12 +133,12 @@ class UnlockScreen(ForwardsWorkerErrors, Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="kdf")
     def _open(self, passphrase: str) -> None:
-        vault = Vault.open(self.vault_dir, passphrase)
+        vault = Vault.open(self.vault_dir, passphrase, clock=self.clock)
         self.post_message(VaultUnlocked(vault, created=False))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="kdf")
     def _create(self, passphrase: str, kdf: str) -> None:
-        vault = Vault.create(self.vault_dir, passphrase, kdf=kdf)
+        vault = Vault.create(self.vault_dir, passphrase, kdf=kdf, clock=self.clock)
         self.post_message(VaultUnlocked(vault, created=True))
 
     def show_error(self, message: str) -> bool:

@@ -4,7 +4,6 @@ vault.personas, vault.personas.vcard and vault.personas.jsonresume. Persona impo
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -160,7 +159,8 @@ def persona_show(
         pair = identities.signer(v, p.id, recipient=recipient) if recipient else None
         x25519 = identities.x25519_public_key(v, p.id)
         age = identities.age_recipient(v, p.id)
-    values = {name: identities.derive(p, name) for name in derived}
+        today = v.clock.today()
+    values = {name: identities.derive(p, name, today=today) for name in derived}
     report: dict[str, Any] = {
         **p.summary(),
         "version": p.version,
@@ -249,41 +249,20 @@ def persona_edit(
     as_json: bool,
 ) -> None:
     """Change a persona's name or attributes (its keys never change)."""
-    from dataclasses import replace
-
     from vault import personas as identities
 
-    with env.vault() as v, v.store.write():
-        p = identities.get_persona(v, ref)
-        attrs = list(p.attributes)
-        for key, value in _pairs(sets, "--set"):
-            new = identities.parse_attribute(key, value)
-            if not any(identities.matches(a, key) for a in attrs):
-                attrs.append(new)
-                continue
-            first = next(i for i, a in enumerate(attrs) if identities.matches(a, key))
-            keep_sensitive = attrs[first].sensitive
-            attrs = [a for a in attrs if not identities.matches(a, key)]
-            attrs.insert(first, replace(new, sensitive=keep_sensitive))
-        attrs += [identities.parse_attribute(k, val) for k, val in _pairs(adds, "--add")]
-        for item in removes:
-            key, eq, value = item.partition("=")
-            before = len(attrs)
-            attrs = [
-                a
-                for a in attrs
-                if not (identities.matches(a, key) and (not eq or a.value == value.strip()))
-            ]
-            if len(attrs) == before:
-                raise InvalidParameter(f"no attribute matches --remove {key}")
-        for keys, flag in ((mark, True), (unmark, False)):
-            for key in keys:
-                if not any(identities.matches(a, key) for a in attrs):
-                    raise InvalidParameter(f"no attribute is named {key}")
-                attrs = [
-                    replace(a, sensitive=flag) if identities.matches(a, key) else a for a in attrs
-                ]
-        updated = identities.update_persona(v, p.id, name=name, attributes=attrs)
+    to_set, to_add = _pairs(sets, "--set"), _pairs(adds, "--add")
+    with env.vault() as v:
+        updated = identities.edit(
+            v,
+            ref,
+            name=name,
+            set=to_set,
+            add=to_add,
+            remove=removes,
+            sensitive=mark,
+            not_sensitive=unmark,
+        )
     if as_json:
         emit_json(updated.summary())
     else:
@@ -329,24 +308,15 @@ def persona_export(
 ) -> None:
     """Export a persona as vCard 4.0, jCard or JSON Resume (sensitive attributes left out)."""
     from vault import personas as identities
-    from vault.personas import jsonresume, vcard
 
     with env.vault() as v:
-        p = identities.get_persona(v, ref)
-        with v.store.write() as txn:
-            txn.audit("persona.export", persona=p.id, sensitive=int(include_sensitive))
-    shown = p if include_sensitive else p.without_sensitive()
-    left_out = len(p.attributes) - len(shown.attributes)
-    if fmt == "vcard":
-        text = vcard.to_vcard([shown])
-    elif fmt == "jcard":
-        text = json.dumps(vcard.to_jcard([shown]), indent=2, ensure_ascii=False) + "\n"
-    else:
-        text = json.dumps(jsonresume.to_jsonresume(shown), indent=2, ensure_ascii=False) + "\n"
+        exported = identities.export(v, ref, fmt=fmt, include_sensitive=include_sensitive)
     # Bytes, so vCard's CRLF line ends reach a pipe unchanged.
     with open_output(output, force=force, binary=True) as out:
-        out.write(text.encode("utf-8"))
+        out.write(exported.text.encode("utf-8"))
     if output is not None:
         info(f"Wrote {output}.")
-    if left_out:
-        info(f"{left_out} sensitive attribute(s) left out (--include-sensitive adds them).")
+    if exported.left_out:
+        info(
+            f"{exported.left_out} sensitive attribute(s) left out (--include-sensitive adds them)."
+        )

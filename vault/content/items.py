@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
 from vault.core import crypto, minisign
+from vault.core.clock import iso
 from vault.core.errors import InvalidParameter, MalformedInput, RecordNotFound
 from vault.core.progress import ProgressCallback
 from vault.core.store import BlobRef, Record, Txn
@@ -106,10 +107,6 @@ def normalize_tags(tags: Iterable[str] | str | None) -> tuple[str, ...]:
     return tuple(sorted(t for t in out if t))
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
 def normalize_time(value: object, what: str = "date") -> str:
     """An ISO 8601 UTC instant from a datetime, a date or an ISO string (naive means UTC)."""
     if isinstance(value, datetime):
@@ -126,7 +123,7 @@ def normalize_time(value: object, what: str = "date") -> str:
         raise InvalidParameter(f"the {what} is not a date")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return iso(moment)
 
 
 def guess_kind(filename: str, media_type: str) -> str:
@@ -466,7 +463,7 @@ def create_in(
     dedup: Sequence[str] = (),
 ) -> Item:
     """Create an item whose body blob is already written in `txn` (importers batch these)."""
-    time = now_iso()
+    time = txn.clock.iso()
     created = meta.created or time
     item_id = txn.put(ITEM, b"{}")
     item = Item(
@@ -697,7 +694,7 @@ def edit(
             NewAttachment(a.name, a.media_type, txn.write_blob(vault.store.read_blob(ref_)), a.alt)
             for a, ref_ in zip(current.attachments, current.attachment_blobs, strict=True)
         ]
-        time = now_iso()
+        time = txn.clock.iso()
         number = max(version_ids) + 1
         new = replace(
             item,

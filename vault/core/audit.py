@@ -13,7 +13,6 @@ import json
 import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from vault.core import crypto
@@ -44,16 +43,12 @@ def chain_next(ring: KeyRing, head: bytes, seq: int, sealed: bytes) -> bytes:
     return crypto.keyed_hash(ring.audit_chain_key, head + struct.pack(">Q", seq) + sealed)
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def seal_entry(
-    ring: KeyRing, seq: int, head: bytes, action: str, details: dict[str, Any]
+    ring: KeyRing, seq: int, head: bytes, action: str, details: dict[str, Any], *, time: str
 ) -> tuple[bytes, bytes]:
-    """Seal entry `seq`; return (sealed bytes, new chain head)."""
+    """Seal entry `seq`, stamped `time` (RFC 3339 UTC); return (sealed bytes, new chain head)."""
     body = json.dumps(
-        {"t": now_iso(), "a": action, "d": details}, sort_keys=True, separators=(",", ":")
+        {"t": time, "a": action, "d": details}, sort_keys=True, separators=(",", ":")
     ).encode()
     sealed = crypto.seal(ring.audit_key, body, _aad(ring, seq))
     return sealed, chain_next(ring, head, seq, sealed)

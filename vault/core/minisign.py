@@ -77,6 +77,10 @@ def _check_key_id(key_id: bytes) -> None:
 def _check_comment(comment: str, what: str) -> None:
     if "\n" in comment or "\r" in comment:
         raise InvalidParameter(f"a minisign {what} must be a single line")
+    try:
+        comment.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: no UTF-8 text can carry it
+        raise InvalidParameter(f"a minisign {what} must be valid Unicode text") from None
 
 
 def public_key_line(public_key: bytes, key_id: bytes | None = None) -> str:

@@ -34,6 +34,7 @@ from typing import Any, BinaryIO, Final, NamedTuple
 
 from vault.core import audit, crypto
 from vault.core.blobs import BlobFiles
+from vault.core.clock import SYSTEM_CLOCK, Clock
 from vault.core.crypto import CryptoFailure
 from vault.core.errors import (
     AuditChainBroken,
@@ -322,10 +323,13 @@ def check_format(meta: dict[str, bytes], conn: sqlite3.Connection) -> None:
 class Store:
     """Encrypted records and blobs over one SQLite connection, safe to share between threads."""
 
-    def __init__(self, conn: sqlite3.Connection, ring: KeyRing, path: Path) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, ring: KeyRing, path: Path, clock: Clock = SYSTEM_CLOCK
+    ) -> None:
         self._conn = conn
         self._ring = ring
         self.path = path
+        self.clock = clock  # the vault's clock: audit entries are stamped with it
         self.blobs = BlobFiles(path.parent)
         self._lock = threading.RLock()
         self._txn: Txn | None = None
@@ -867,10 +871,17 @@ class Txn:
         self._doomed.append(ref.id)
         self._dirty = True
 
+    @property
+    def clock(self) -> Clock:
+        """The vault's clock (code that holds a transaction and no Vault stamps times with it)."""
+        return self.store.clock
+
     def audit(self, action: str, **details: Any) -> None:
-        """Append an audit entry (ids and counts only, never plaintext)."""
+        """Append an audit entry (ids and counts only, never plaintext), stamped now."""
         seq = self.state.audit_count + 1
-        sealed, head = audit.seal_entry(self._ring, seq, self.state.audit_head, action, details)
+        sealed, head = audit.seal_entry(
+            self._ring, seq, self.state.audit_head, action, details, time=self.clock.iso()
+        )
         self._exec("INSERT INTO audit (seq, data) VALUES (?, ?)", (seq, sealed))
         self.state.audit_count, self.state.audit_head = seq, head
         self._dirty = True

@@ -11,6 +11,7 @@ import json
 import os
 import sqlite3
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -19,6 +20,7 @@ from typing import Any, Final
 from vault.core import crypto, keys
 from vault.core.audit import AuditEntry
 from vault.core.blobs import DIR_NAME as BLOBS_DIR
+from vault.core.clock import SYSTEM_CLOCK, Clock
 from vault.core.errors import (
     DamagedDatabase,
     InvalidParameter,
@@ -102,11 +104,22 @@ class Vault:
         self.store = store
         self.info = info
 
+    @property
+    def clock(self) -> Clock:
+        """Where every domain module takes "now" from: the clock given to `create` or `open`
+        (the system clock by default), the one the store stamps audit entries with."""
+        return self.store.clock
+
     # --- lifecycle ---
 
     @classmethod
     def create(
-        cls, path: str | os.PathLike[str], passphrase: str | bytes, *, kdf: str = "moderate"
+        cls,
+        path: str | os.PathLike[str],
+        passphrase: str | bytes,
+        *,
+        kdf: str = "moderate",
+        clock: Clock = SYSTEM_CLOCK,
     ) -> Vault:
         """Create a new vault in `path` (made 0700) protected by `passphrase`."""
         path = Path(path)
@@ -151,7 +164,7 @@ class Vault:
         (path / BLOBS_DIR).mkdir(mode=0o700, exist_ok=True)
         _tighten_modes(path)
         info = HeaderInfo(path, FORMAT_VERSION, vault_id.hex(), profile)
-        vault = cls(path, Store(conn, ring, db), info)
+        vault = cls(path, Store(conn, ring, db, clock), info)
         with vault.store.write() as txn:
             txn.audit("vault.create", kdf=profile.name, format=FORMAT_VERSION)
         return vault
@@ -176,7 +189,12 @@ class Vault:
 
     @classmethod
     def open(
-        cls, path: str | os.PathLike[str], passphrase: str | bytes, *, strict: bool = True
+        cls,
+        path: str | os.PathLike[str],
+        passphrase: str | bytes,
+        *,
+        strict: bool = True,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> Vault:
         """Unlock the vault. `strict` (the default) also verifies the record-set digest, so a
         record removed or rolled back outside Coffre is caught before anything is read."""
@@ -193,7 +211,7 @@ class Vault:
                 meta = read_meta(conn)
             info, wrapped, kdf_json = _header(path, meta)
             root, pkey = keys.unwrap_root(meta["vault_id"], passphrase, wrapped, kdf_json)
-            store = Store(conn, KeyRing(meta["vault_id"], root, pkey), db)
+            store = Store(conn, KeyRing(meta["vault_id"], root, pkey), db, clock)
             store.state()
             if strict:
                 store.verify_records()
@@ -246,7 +264,13 @@ class Vault:
 
     def audit_log(self) -> list[AuditEntry]:
         """The verified audit log (raises AuditChainBroken if it does not verify)."""
-        return list(self.store.audit_entries())
+        return list(self.audit_entries())
+
+    def audit_entries(self) -> Iterator[AuditEntry]:
+        """The audit log entry by entry, verified as it is read: AuditChainBroken comes where
+        the chain breaks, after the entries before it (a screen shows those), or after the last
+        one when the log was truncated."""
+        return self.store.audit_entries()
 
     def status(self) -> dict[str, Any]:
         """A summary for people and scripts: header facts, counts and sizes."""

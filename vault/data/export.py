@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, Final
 
+from vault.core.clock import SYSTEM_CLOCK
 from vault.core.errors import InvalidParameter
 from vault.data import chunks, metrics, query, render
 from vault.data.csvfmt import RawCsv, TextSink, csv_header, export_csv
@@ -53,6 +54,19 @@ _ASLEEP: Final = frozenset(SLEEP_STAGES[s] for s in query.ASLEEP_STAGES)
 def _check_granularity(granularity: str) -> None:
     if granularity not in GRANULARITIES:
         raise InvalidParameter(f"granularity must be one of {', '.join(GRANULARITIES)}")
+
+
+def _stamp(moment: dt.datetime) -> str:
+    """FHIR and Open mHealth creation times: UTC to the second, with `+00:00`."""
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds")
+
+
+def _fhir_prefix(moment: dt.datetime) -> str:
+    """The opening of a FHIR collection Bundle made at `moment`, up to its first entry."""
+    return (
+        '{"resourceType": "Bundle", "id": "' + _new_id() + '", "type": "collection", '
+        '"timestamp": "' + _stamp(moment) + '", "entry": ['
+    )
 
 
 def _new_id() -> str:
@@ -203,11 +217,7 @@ def export_fhir(  # noqa: PLR0917  (the positional signature bundles call)
     """
     _check_granularity(granularity)
     query.check_metric(metric)  # validate the arguments before writing anything
-    bundle_id = _new_id()
-    prefix = (
-        '{"resourceType": "Bundle", "id": "' + bundle_id + '", "type": "collection", '
-        '"timestamp": "' + dt.datetime.now(dt.UTC).isoformat(timespec="seconds") + '", "entry": ['
-    )
+    prefix = _fhir_prefix(vault.clock.now())
     writer = _JsonArrayWriter(out, prefix, "]}\n")
     if granularity == "raw":
         fhir = _RawFormat(metric, "fhir", subject=subject)
@@ -336,7 +346,7 @@ def export_omh(  # noqa: PLR0917  (the positional signature bundles call)
         )
     _check_granularity(granularity)
     query.check_metric(metric)
-    created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    created = _stamp(vault.clock.now())
     writer = _JsonArrayWriter(out, "[", "]\n")
     if granularity == "raw":
         omh = _RawFormat(metric, "omh", created=created)
@@ -596,22 +606,28 @@ def fhir_document(
     *,
     subject: str | None = None,
     include_sources: bool = True,
+    now: dt.datetime | None = None,
 ) -> Document:
     """What `export_fhir` writes at raw granularity for the samples in `cols` (as
-    `query.load` returns them), as a Document."""
-    prefix = (
-        '{"resourceType": "Bundle", "id": "' + _new_id() + '", "type": "collection", '
-        '"timestamp": "' + dt.datetime.now(dt.UTC).isoformat(timespec="seconds") + '", "entry": ['
-    )
+    `query.load` returns them), as a Document stamped `now` (the system clock's by default:
+    pass the vault clock's)."""
+    prefix = _fhir_prefix(now or SYSTEM_CLOCK.now())
     fmt = _RawFormat(metric, "fhir", subject=subject)
     return _json_array_document(cols, fmt, include_sources, prefix, "]}\n")
 
 
-def omh_document(cols: chunks.Columns, metric: str, *, include_sources: bool = True) -> Document:
-    """What `export_omh` writes at raw granularity for the samples in `cols`, as a Document."""
+def omh_document(
+    cols: chunks.Columns,
+    metric: str,
+    *,
+    include_sources: bool = True,
+    now: dt.datetime | None = None,
+) -> Document:
+    """What `export_omh` writes at raw granularity for the samples in `cols`, as a Document
+    stamped `now` (the system clock's by default: pass the vault clock's)."""
     if metric not in OMH_SCHEMAS:
         raise InvalidParameter(f"no Open mHealth schema for {metric}")
-    created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    created = _stamp(now or SYSTEM_CLOCK.now())
     fmt = _RawFormat(metric, "omh", created=created)
     return _json_array_document(cols, fmt, include_sources, "[", "]\n")
 

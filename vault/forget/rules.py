@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -81,7 +80,7 @@ def add_rule(vault: Vault, selector: Selector, value: str, keep: str) -> Rule:
     else:
         raise InvalidParameter(f"rules select by metric, category or tag, not {selector!r}")
     days = parse_keep(keep)
-    created = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    created = vault.clock.iso()
     body = {"selector": selector, "value": value, "keep_days": days, "created": created}
     with vault.store.write() as txn:
         for existing in list_rules(vault):
@@ -113,7 +112,7 @@ def remove_rule(vault: Vault, ref: str) -> Rule:
 
 def targets(vault: Vault, now_ms: int | None = None) -> list[Target]:
     """What the rules select for forgetting now: data older than each rule's cutoff."""
-    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    now_ms = vault.clock.ms() if now_ms is None else now_ms
     out: list[Target] = []
     for rule in list_rules(vault):
         cutoff = rule.cutoff(now_ms)

@@ -1,18 +1,26 @@
-"""Personas: identities a person keeps apart (attributes, derived attributes, keys), with
-vCard and JSON Resume import and export."""
+"""Personas: the several identities of one person, their attributes and their keys.
 
-from vault.personas.records import (
+A persona (legal self, professional self, a pseudonym) has a display name and attributes
+(names, emails, phones, addresses, handles, birth date, avatar, free fields...), each of which
+can be marked sensitive. Every persona holds one random 32-byte secret, sealed in its record
+and never exported: its Ed25519 signing key, its X25519 key and, for each recipient, a pairwise
+signing key and pseudonymous id are all derived from it, so two recipients comparing what they
+received cannot link the persona. Derived attributes (`age_over:N`, `birth_year`, `country`)
+are computed on demand and never stored. vCard and JSON Resume carry personas in and out.
+
+The modules: `attributes` (values, parsing), `derived`, `keys`, `records` (the vault's
+personas: add, list, get, edit, delete, export, import), `vcard`, `jsonresume`.
+"""
+
+from vault.personas.attributes import (
     ADDRESS,
     ADDRESS_PARTS,
     ATTRIBUTE_KINDS,
-    AUTHORED_KIND,
     AVATAR,
     BIRTH_DATE,
-    DERIVED,
     EMAIL,
     FIELD,
     HANDLE,
-    KIND,
     NAME,
     NAME_PARTS,
     NICKNAME,
@@ -24,33 +32,43 @@ from vault.personas.records import (
     URL,
     VCARD,
     Attribute,
+    AttributeRef,
     Params,
     Persona,
-    PersonaDraft,
-    Signer,
-    add_persona,
     address_attribute,
-    age_identity,
-    age_recipient,
-    country_code,
-    delete_persona,
-    derive,
-    find_by_uid,
     format_address,
     format_name,
-    get_persona,
-    import_drafts,
-    list_personas,
     matches,
     name_attribute,
     normalize_birth_date,
-    pairwise_id,
     parse_attribute,
-    resolve_persona,
+)
+from vault.personas.derived import DERIVED, country_code, derive
+from vault.personas.keys import (
+    Signer,
+    age_identity,
+    age_recipient,
+    pairwise_id,
     signer,
-    update_persona,
     x25519_public_key,
     x25519_secret_key,
+)
+from vault.personas.records import (
+    AUTHORED_KIND,
+    EXPORT_FORMATS,
+    KIND,
+    PersonaDraft,
+    PersonaExport,
+    add_persona,
+    delete_persona,
+    edit,
+    export,
+    find_by_uid,
+    get_persona,
+    import_drafts,
+    list_personas,
+    resolve_persona,
+    update_persona,
 )
 
 __all__ = [
@@ -62,6 +80,7 @@ __all__ = [
     "BIRTH_DATE",
     "DERIVED",
     "EMAIL",
+    "EXPORT_FORMATS",
     "FIELD",
     "HANDLE",
     "KIND",
@@ -76,9 +95,11 @@ __all__ = [
     "URL",
     "VCARD",
     "Attribute",
+    "AttributeRef",
     "Params",
     "Persona",
     "PersonaDraft",
+    "PersonaExport",
     "Signer",
     "add_persona",
     "address_attribute",
@@ -87,6 +108,8 @@ __all__ = [
     "country_code",
     "delete_persona",
     "derive",
+    "edit",
+    "export",
     "find_by_uid",
     "format_address",
     "format_name",

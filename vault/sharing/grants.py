@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from vault import personas as identities
+from vault.core.clock import SYSTEM_CLOCK, Clock, iso
 from vault.core.errors import (
     ContradictoryScope,
     EmptyScope,
@@ -29,7 +30,6 @@ from vault.sharing.scope import (
     TimeRange,
     build_scope,
     check_granularity,
-    iso,
     parse_moment,
 )
 
@@ -84,10 +84,10 @@ class Grant:
     receipt: receipts.SignedReceipt
 
     def status_at(self, now: datetime | None = None) -> str:
-        """The effective status: the last recorded one, or `expired` once `valid_until`
-        has passed even if nobody recorded it yet."""
+        """The effective status at `now` (by default the system clock's time): the last
+        recorded one, or `expired` once `valid_until` has passed even if nobody recorded it."""
         last = self.history[-1].status if self.history else GIVEN
-        if last == GIVEN and parse_moment(self.valid_until, end=False) <= _now(now):
+        if last == GIVEN and parse_moment(self.valid_until, end=False) <= _moment(now):
             return EXPIRED
         return last
 
@@ -120,8 +120,9 @@ class Grant:
         }
 
 
-def _now(now: datetime | None = None) -> datetime:
-    return (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+def _moment(now: datetime | None, clock: Clock = SYSTEM_CLOCK) -> datetime:
+    """`now` when given, else the clock's time: UTC, to the second (as grants record times)."""
+    return (now or clock.now()).astimezone(UTC).replace(microsecond=0)
 
 
 def check_term(value: str, what: str) -> str:
@@ -217,7 +218,7 @@ def create_grant(
     `scope` is a checked Scope, or a ScopeRequest that `build_scope` checks for the persona.
     `valid_until` is a date (valid through that day: until 23:59:59 UTC) or a date-time.
     """
-    at = _now(now)
+    at = _moment(now, vault.clock)
     rcpt = get_recipient(vault, recipient)
     person = identities.get_persona(vault, persona)
     checked = scope if isinstance(scope, Scope) else build_scope(vault, person.id, scope)
@@ -339,7 +340,7 @@ def set_grant_status(
             raise GrantWithdrawn(f"grant {grant.id[:8]} was withdrawn on {grant.history[-1].time}")
         if status not in _ALLOWED[current]:
             raise InvalidParameter(f"a {current} grant cannot become {status}")
-        change = StatusChange(status, iso(_now(at)), " ".join(reason.split())[:500])
+        change = StatusChange(status, iso(_moment(at, vault.clock)), " ".join(reason.split())[:500])
         updated = replace(grant, history=(*grant.history, change))
         txn.update(KIND, grant.id, _encode(updated), terms=_terms(updated))
         txn.audit(f"grant.{status}", grant=grant.id)
@@ -349,7 +350,7 @@ def set_grant_status(
 def check_exportable(vault: Vault, grant: Grant, now: datetime | None = None) -> Grant:
     """Refuse (GrantWithdrawn, GrantExpired) unless the grant is given and current. An expiry
     nobody recorded yet is recorded now, at the time it happened."""
-    status = grant.status_at(now)
+    status = grant.status_at(_moment(now, vault.clock))
     if status == WITHDRAWN:
         raise GrantWithdrawn(f"grant {grant.id[:8]} was withdrawn on {grant.history[-1].time}")
     if status == EXPIRED:

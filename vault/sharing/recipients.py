@@ -13,11 +13,11 @@ import json
 import os
 import re
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from vault.core import crypto, minisign
+from vault.core.clock import SYSTEM_CLOCK
 from vault.core.errors import (
     AlreadyExists,
     BadSignature,
@@ -59,11 +59,6 @@ class Recipient:
             "minisign_key": self.minisign_key,
             "created": self.created,
         }
-
-
-def now_iso() -> str:
-    """The current UTC time, to the second, as ISO 8601 with `Z`."""
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def check_age_key(text: str) -> str:
@@ -130,7 +125,7 @@ def add_recipient(
         except (BadSignature, InvalidParameter) as exc:
             raise InvalidParameter("the minisign key is not a minisign public key") from exc
         ms_key = minisign.public_key_line(parsed.key, parsed.key_id)
-    rec = Recipient("", clean, key, fp, contact.strip(), homepage, ms_key, now_iso())
+    rec = Recipient("", clean, key, fp, contact.strip(), homepage, ms_key, vault.clock.iso())
     store = vault.store
     with store.write() as txn:
         for found in store.find(KIND, "name", _name_term(clean)):
@@ -175,8 +170,9 @@ def get_recipient(vault: Vault, ref: str) -> Recipient:
 
 
 def identity_file_text(secret: str, public: str) -> str:
-    """An identity file in the layout `age-keygen` writes (`age -d -i FILE` reads it)."""
-    return f"# created: {now_iso()}\n# public key: {public}\n{secret}\n"
+    """An identity file in the layout `age-keygen` writes (`age -d -i FILE` reads it); the
+    recipient's key, made outside any vault, so stamped by the system clock."""
+    return f"# created: {SYSTEM_CLOCK.iso()}\n# public key: {public}\n{secret}\n"
 
 
 def write_identity(path: Path) -> str:

@@ -20,11 +20,12 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from vault import personas as identities
 from vault.core import minisign
+from vault.core.clock import iso
 from vault.core.errors import InvalidParameter, RecordNotFound
 from vault.sharing import EXPIRED, WITHDRAWN, get_grant, get_recipient, ledger, set_grant_status
 
@@ -94,17 +95,12 @@ class ErasureRequest:
         return "\n".join(lines) + "\n"
 
 
-def _now_iso(now: datetime | None = None) -> str:
-    moment = now or datetime.now(UTC)
-    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
 def _build(vault: Vault, grant: Grant, reason: Reason, now: datetime | None) -> ErasureRequest:
     recipient = get_recipient(vault, grant.recipient)
     signer = identities.signer(vault, grant.persona, recipient=recipient.fingerprint)
     bundles = ledger.bundles_for_grant(vault, grant.id)
     request_id = f"urn:uuid:{uuid.uuid4()}"
-    created = _now_iso(now)
+    created = iso(now or vault.clock.now())
     body = {
         "schema": SCHEMA,
         "id": request_id,
@@ -207,7 +203,7 @@ def notice_for(vault: Vault, grant_ref: str, *, now: datetime | None = None) -> 
     kept = notices(vault, grant=grant.id)
     if kept:
         return kept[-1]
-    status = grant.status_at(now)
+    status = grant.status_at(now or vault.clock.now())
     if status not in (EXPIRED, WITHDRAWN):
         raise InvalidParameter(
             f"grant {grant.id[:8]} is still given; revoke it first (`coffre revoke`)"

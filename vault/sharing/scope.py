@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from vault import content
 from vault import personas as identities
+from vault.core.clock import iso
 from vault.core.errors import ContradictoryScope, EmptyScope, InvalidParameter
 from vault.data import metrics
 from vault.data.model import UNKNOWN_PREFIX
@@ -235,10 +236,6 @@ def parse_moment(text: str, *, end: bool) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def parse_last(text: str) -> timedelta:

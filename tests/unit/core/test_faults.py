@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import PASSPHRASE
 from vault.core.errors import (
+    AuditChainBroken,
     DamagedDatabase,
     IntegrityError,
     PassphraseError,
@@ -178,6 +179,23 @@ def test_audit_tampering_detected(vault_dir: Path, attack: str) -> None:
         with pytest.raises(IntegrityError):
             v.audit_log()
         assert any(p.where == "audit" for p in v.check())
+
+
+def test_audit_entries_before_a_break_are_read_then_the_break_reported(vault_dir: Path) -> None:
+    with Vault.create(vault_dir, PASSPHRASE, kdf="minimum") as v:
+        for i in range(4):
+            with v.store.write() as txn:
+                txn.audit("step", n=i)
+    data = bytearray(_audit_rows(vault_dir)[3][1])
+    data[30] ^= 1
+    conn = sqlite3.connect(vault_dir / "vault.db")
+    conn.execute("UPDATE audit SET data=? WHERE seq=4", (bytes(data),))
+    conn.commit()
+    conn.close()
+    read = []
+    with Vault.open(vault_dir, PASSPHRASE) as v, pytest.raises(AuditChainBroken, match="entry 4"):
+        read.extend(v.audit_entries())
+    assert [(e.seq, e.action) for e in read] == [(1, "vault.create"), (2, "step"), (3, "step")]
 
 
 def _flip(path: Path, offset: int, bit: int) -> None:

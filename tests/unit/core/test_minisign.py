@@ -127,8 +127,16 @@ def test_we_verify_the_minisign_tool(tmp_path: Path, legacy: bool) -> None:
 
 @given(
     data=st.binary(max_size=4096),
-    comment=st.text(alphabet=st.characters(blacklist_characters="\r\n"), max_size=80),
+    comment=st.text(
+        alphabet=st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)),
+        max_size=80,
+    ),
 )
 def test_any_data_and_comment_round_trip(data: bytes, comment: str) -> None:
     sig = minisign.sign(SEED, KID, data, comment)
     assert minisign.verify(PK, data, sig) == comment
+
+
+def test_a_comment_utf_8_cannot_carry_is_refused() -> None:
+    with pytest.raises(InvalidParameter):
+        minisign.sign(SEED, KID, b"", "lone \ud800 surrogate")

@@ -329,11 +329,14 @@ class _Build:
             parts = query.load(self.vault, self.plan.grant.persona, metric, sel.start, sel.end)
         # Source and device names ("Ana's Apple Watch") never leave: they could name the
         # person or link two personas across recipients.
-        fhir = qs_export.fhir_document(parts, metric, subject=subject, include_sources=False)
+        now = self.vault.clock.now()
+        fhir = qs_export.fhir_document(
+            parts, metric, subject=subject, include_sources=False, now=now
+        )
         self.metric_counts[metric] = fhir.count
         yield Entry(f"data/qs/{metric}.fhir.json", fhir.size, fhir.chunks)
         if metric in qs_export.OMH_SCHEMAS:
-            omh = qs_export.omh_document(parts, metric, include_sources=False)
+            omh = qs_export.omh_document(parts, metric, include_sources=False, now=now)
             yield Entry(f"data/qs/{metric}.omh.json", omh.size, omh.chunks)
         table = qs_export.csv_document(parts, metric, include_sources=False)
         yield Entry(f"data/qs/{metric}.csv", table.size, table.chunks)

@@ -191,7 +191,7 @@ def build_plan(
     """Select what the grant lets leave at `at` (now by default). At raw granularity the
     samples selected are decrypted to count them; `keep`, when given, receives them by
     metric, so an export does not decrypt them a second time."""
-    now = (at or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    now = (at or vault.clock.now()).astimezone(UTC).replace(microsecond=0)
     rng_start, rng_end = grant.time_range.resolve(now)
     start = _ms(rng_start) if rng_start else None
     end = _ms(rng_end) if rng_end else None

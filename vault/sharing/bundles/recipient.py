@@ -17,11 +17,12 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
 from vault.core import crypto, minisign
+from vault.core.clock import SYSTEM_CLOCK
 from vault.core.errors import (
     BadSignature,
     InvalidParameter,
@@ -267,7 +268,7 @@ def _check(
     if until:
         try:
             expired = datetime.fromisoformat(until.replace("Z", "+00:00")) <= (
-                now or datetime.now(UTC)
+                now or SYSTEM_CLOCK.now()  # the recipient's side: no vault, its own clock
             )
         except ValueError:
             raise TamperedBundle("the manifest's valid_until is not a date") from None
