@@ -13,7 +13,7 @@ from __future__ import annotations
 import codecs
 import json
 import mimetypes
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -27,6 +27,7 @@ from vault.core.store import BlobRef, Record, Txn
 
 if TYPE_CHECKING:
     from vault.core.vault import Vault
+    from vault.personas import Signer
 
 ITEM: Final = "content.item"
 VERSION: Final = "content.version"
@@ -281,36 +282,12 @@ class Version:
         }
 
 
-@dataclass(frozen=True)
-class Proof:
-    """The three files `content prove` writes: statement, its `.minisig`, the `.pub` key."""
+def author(vault: Vault, ref: str | None) -> Signer:
+    """The signing key of the persona `ref` (id, id prefix or name; None means the only one),
+    loaded once for many items (an import)."""
+    from vault import personas
 
-    name: str
-    statement: bytes
-    signature: str
-    public_key: str
-
-
-@dataclass(frozen=True)
-class Signer:
-    """A persona's signing key, loaded once for many items (an import)."""
-
-    persona: str
-    public_key: bytes
-    key_id: bytes
-    sign: Callable[[bytes], bytes] = field(repr=False, compare=False)
-
-    @classmethod
-    def for_persona(cls, vault: Vault, ref: str | None) -> Signer:
-        """The signer of the persona `ref` (id, id prefix or name); None means the only one."""
-        from vault import personas as identities
-
-        persona = identities.resolve_persona(vault, ref)
-        key = identities.signer(vault, persona.id)
-        return cls(key.persona_id, key.public_key, minisign.key_id_for(key.public_key), key.sign)
-
-    def public_key_line(self) -> str:
-        return minisign.public_key_line(self.public_key, self.key_id)
+    return personas.signer(vault, personas.resolve_persona(vault, ref).id)
 
 
 # --- records ---------------------------------------------------------------------------------
@@ -405,7 +382,7 @@ def statement_for(
         "license": item.license,
         "created": item.created,
         "time": time,
-        "persona_public_key": signer.public_key_line(),
+        "persona_public_key": signer.minisign_public_key(),
         "attachments": [{"name": a.name, "sha256": a.sha256, "size": a.size} for a in atts],
     }
     raw = (json.dumps(statement, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
@@ -471,7 +448,7 @@ def create_in(
         title=meta.title,
         kind=normalize_kind(meta.kind),
         tags=normalize_tags(meta.tags),
-        persona=signer.persona,
+        persona=signer.persona_id,
         license=normalize_license(meta.license),
         created=created,
         updated=meta.updated or created,
@@ -515,7 +492,7 @@ def add(
     progress: ProgressCallback | None = None,
 ) -> Item:
     """Add one item from a stream of bytes, signed by the persona; return it."""
-    signer = Signer.for_persona(vault, persona)
+    signer = author(vault, persona)
     with vault.store.write() as txn:
         blob = txn.write_blob(body, progress, size_hint)
         item = create_in(txn, signer, blob, meta)
@@ -683,7 +660,7 @@ def edit(
     """Make a new version (the previous one is kept until forgotten) and sign it."""
     rec = _item_record(vault, ref)
     item, version_ids, dedup = _load_item(rec)
-    signer = Signer.for_persona(vault, item.persona)
+    signer = author(vault, item.persona)
     current = _load_version(vault.store.get(VERSION, version_ids[item.version]))
     with vault.store.write() as txn:
         # Every version owns its blobs, so forgetting one never touches another's bytes.
@@ -751,47 +728,3 @@ def remove(vault: Vault, ref: str) -> int:
         txn.delete(ITEM, item.id)
         txn.audit("content.rm", item=item.id, versions=len(version_ids))
     return len(version_ids)
-
-
-# --- proofs ----------------------------------------------------------------------------------
-
-
-def proof(vault: Vault, ref: str, number: int | None = None) -> Proof:
-    """The signed authorship statement of a version, with the persona's public key."""
-    version = get_version(vault, ref, number)
-    statement = json.loads(version.statement)
-    public = minisign.parse_public_key(statement["persona_public_key"])
-    return Proof(
-        name=f"{version.item[:12]}-v{version.number}",
-        statement=version.statement,
-        signature=version.signature,
-        public_key=minisign.public_key_file(public.key, public.key_id),
-    )
-
-
-def write_proof(vault: Vault, ref: str, out_dir: Path, number: int | None = None) -> list[Path]:
-    """Write `<name>.json`, `<name>.json.minisig` and `<name>.pub` into `out_dir`."""
-    p = proof(vault, ref, number)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    statement = out_dir / f"{p.name}.json"
-    signature = out_dir / f"{p.name}.json.minisig"
-    public = out_dir / f"{p.name}.pub"
-    statement.write_bytes(p.statement)
-    signature.write_text(p.signature, encoding="utf-8")
-    public.write_text(p.public_key, encoding="utf-8")
-    return [statement, signature, public]
-
-
-def verify_statement(statement: bytes, signature: str, public_key: str | bytes) -> dict[str, Any]:
-    """Check a proof: the signature verifies under the key the statement names. Returns the
-    statement's fields (raises BadSignature otherwise)."""
-    from vault.core.errors import BadSignature
-
-    minisign.verify(public_key, statement, signature)
-    fields: dict[str, Any] = json.loads(statement)
-    named = minisign.parse_public_key(fields.get("persona_public_key", ""))
-    given = minisign.parse_public_key(public_key)
-    if named != given:
-        raise BadSignature("the statement names another persona key than the one given")
-    return fields

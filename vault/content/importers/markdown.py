@@ -239,7 +239,7 @@ def import_folder(
     if not folder.is_dir():
         raise InvalidParameter(f"{folder.name}: not a folder")
     files = list(_files(folder))
-    signer = content.Signer.for_persona(vault, persona)
+    signer = content.author(vault, persona)
     report = Progress("import markdown", progress)
     report.start(len(files))
     added: list[str] = []

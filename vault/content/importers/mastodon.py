@@ -165,7 +165,7 @@ def import_archive(
             if isinstance(actor, dict):
                 account = _text(actor.get("preferredUsername"))
         posts, ignored = parse_outbox(ar, root)
-        signer = content.Signer.for_persona(vault, persona)
+        signer = content.author(vault, persona)
         report = Progress("import mastodon", progress)
         report.start(len(posts))
         added: list[str] = []

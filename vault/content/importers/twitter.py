@@ -141,7 +141,7 @@ def import_archive(
     """Import a Twitter/X archive in one transaction; re-importing adds nothing."""
     with archive.open_archive(Path(path), limits) as ar:
         tweets, retweets = parse_tweets(ar)
-        signer = content.Signer.for_persona(vault, persona)
+        signer = content.author(vault, persona)
         report = Progress("import twitter", progress)
         report.start(len(tweets))
         added: list[str] = []

@@ -119,7 +119,7 @@ def import_wxr(
     if not path.is_file():
         raise InvalidParameter(f"{path.name}: not a file")
     _check_utf8(path)
-    signer = content.Signer.for_persona(vault, persona)
+    signer = content.author(vault, persona)
     report = Progress("import wordpress", progress)
     report.start(None)
     added: list[str] = []

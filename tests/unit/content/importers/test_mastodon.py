@@ -12,13 +12,6 @@ from vault import content
 from vault.content.importers import mastodon
 from vault.core.errors import MalformedInput, MissingMedia, TruncatedArchive, UnsafeArchive
 from vault.core.vault import Vault
-from vault.personas import add_persona
-
-
-@pytest.fixture
-def vault(fresh_vault: Vault) -> Vault:
-    add_persona(fresh_vault, "Ada")
-    return fresh_vault
 
 
 def test_repeated_keys_are_merged() -> None:

@@ -11,13 +11,6 @@ from vault import content
 from vault.content.importers import twitter
 from vault.core.errors import MalformedInput, MissingMedia
 from vault.core.vault import Vault
-from vault.personas import add_persona
-
-
-@pytest.fixture
-def vault(fresh_vault: Vault) -> Vault:
-    add_persona(fresh_vault, "Ada")
-    return fresh_vault
 
 
 def test_prefix_is_stripped_never_evaluated() -> None:
