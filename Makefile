@@ -19,7 +19,9 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check vault tui tests benchmarks
+	$(BIN)/ruff format --check vault tui tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 unit: $(STAMP)
 	$(BIN)/pytest -n 2 -q

@@ -12,9 +12,8 @@ from textual.widgets import DataTable, Static
 
 from tui import format as fmt
 from tui.screens.base import SectionScreen
-from vault.core.audit import AuditEntry
 from vault.core.errors import IntegrityError
-from vault.core.vault import Vault
+from vault.core.vault import AuditEntry, Vault
 
 _HEX = frozenset("0123456789abcdef")
 

@@ -43,6 +43,8 @@ from vault.core.store import (
     seal_state,
 )
 
+__all__ = ["DEFAULT_KDF", "KDF_PROFILES", "AuditEntry", "HeaderInfo", "Vault"]
+
 # The KDF profiles a person may choose (front ends list them; only `crypto` defines them).
 KDF_PROFILES: Final = crypto.PROFILES
 DEFAULT_KDF: Final = crypto.DEFAULT_PROFILE
