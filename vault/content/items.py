@@ -23,7 +23,8 @@ from vault.core import crypto, minisign
 from vault.core.clock import iso
 from vault.core.errors import InvalidParameter, MalformedInput, RecordNotFound
 from vault.core.progress import ProgressCallback
-from vault.core.store import BlobRef, Record, Txn
+from vault.core.records import BlobRef, Record
+from vault.core.store import Txn
 
 if TYPE_CHECKING:
     from vault.core.vault import Vault

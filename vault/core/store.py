@@ -1,36 +1,24 @@
 """The encrypted store: SQLite holding only ciphertext, random ids, blind indexes and sizes.
 
-Tables (docs/vault-format.md describes every field):
-
-    meta     the header: format version, vault id, KDF parameters, salt, wrapped keys, and the
-             sealed vault state (record-set digest, audit head and count, epoch number)
-    records  one row per record: random id, blind index of its kind, version, wrapped record
-             key, sealed envelope (kind, lookup terms, blob references, body)
-    terms    blind index -> record id, for lookups by value
-    blobs    id, chunk count and size of every blob; the sealed chunks themselves are files
-             under `blobs/` (vault/core/blobs.py), so large files are written once, not twice
-    audit    the sealed, hash-chained audit entries
+`Store` reads (records, lookups, blobs, checks) over one connection shared between threads;
+`Txn` writes. The file's tables and connection settings are in `schema`, what a record holds in
+`records`, the sealed vault state in `state`.
 
 Writes happen in `Store.write()` transactions (BEGIN IMMEDIATE): other processes wait, the
 state is re-read under the lock so no update is lost, and an exception rolls everything back.
-The vault state carries an XOR of a keyed PRF over every live (id, version): a record removed,
-added or rolled back to an older version outside Coffre changes it, which `verify_records`
-detects.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import sqlite3
 import struct
 import threading
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Final, NamedTuple
+from typing import Any, BinaryIO, Final
 
 from vault.core import audit, crypto
 from vault.core.blobs import BlobFiles
@@ -42,127 +30,24 @@ from vault.core.errors import (
     IntegrityError,
     RecordNotFound,
     TamperedRecord,
-    UnsupportedFormat,
     VaultBusy,
     WrongPassphrase,
 )
-from vault.core.keys import FORMAT_TAG, KeyRing
+from vault.core.keys import KeyRing
 from vault.core.progress import Progress, ProgressCallback
+from vault.core.records import (
+    BlobRef,
+    Record,
+    Term,
+    normalize_terms,
+    pack_envelope,
+    record_id_bytes,
+    unpack_envelope,
+)
+from vault.core.schema import DB_NAME
+from vault.core.state import VaultState, open_state, seal_state
 
-FORMAT_VERSION: Final = 1
-DB_NAME: Final = "vault.db"
-BUSY_TIMEOUT_S: Final = 60.0
 _BATCH: Final = 512
-_ENVELOPE_VERSION: Final = 1
-_FLAG_COMPRESSED: Final = 1
-
-SCHEMA: Final = """
-CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
-CREATE TABLE records (
-    rowid INTEGER PRIMARY KEY,
-    id BLOB NOT NULL UNIQUE,
-    kind BLOB NOT NULL,
-    version INTEGER NOT NULL,
-    rkey BLOB NOT NULL,
-    data BLOB NOT NULL
-);
-CREATE INDEX records_kind ON records (kind);
-CREATE TABLE terms (term BLOB NOT NULL, id BLOB NOT NULL, PRIMARY KEY (term, id)) WITHOUT ROWID;
-CREATE INDEX terms_id ON terms (id);
-CREATE TABLE blobs (
-    id BLOB PRIMARY KEY,
-    chunks INTEGER NOT NULL,
-    size INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE doomed (id BLOB PRIMARY KEY) WITHOUT ROWID;
-CREATE TABLE audit (seq INTEGER PRIMARY KEY, data BLOB NOT NULL);
-"""
-
-# Migrations from format N to N+1, applied in order when an older vault is opened.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
-
-Term = tuple[str, str]
-
-
-@dataclass(frozen=True)
-class BlobRef:
-    """Where a blob's chunks are and the key that opens them. Lives inside a sealed record."""
-
-    id: bytes
-    key: bytes
-    chunks: int
-    size: int
-    sha256: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id.hex(),
-            "key": self.key.hex(),
-            "n": self.chunks,
-            "size": self.size,
-            "sha256": self.sha256,
-        }
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> BlobRef:
-        return cls(bytes.fromhex(d["id"]), bytes.fromhex(d["key"]), d["n"], d["size"], d["sha256"])
-
-
-class Record(NamedTuple):
-    """A decrypted record (a named tuple: millions are built on bulk reads)."""
-
-    id: str
-    kind: str
-    version: int
-    data: bytes
-    terms: tuple[Term, ...] = ()
-    blobs: tuple[BlobRef, ...] = ()
-
-    def json(self) -> Any:
-        return json.loads(self.data)
-
-
-@dataclass
-class VaultState:
-    """The authenticated mutable state, sealed in the header's `state` row."""
-
-    digest: int = 0
-    audit_head: bytes = audit.GENESIS
-    audit_count: int = 0
-    epoch_no: int = 0
-    writes: int = 0
-    # Live records per kind (by blind index): a damaged SQLite index that hides rows from a
-    # listing is caught by comparing with this.
-    kinds: dict[bytes, int] = field(default_factory=dict)
-
-    _FMT = ">32s32sQQQH"
-    _KIND = ">16sQ"
-
-    def pack(self) -> bytes:
-        kinds = sorted((k, n) for k, n in self.kinds.items() if n)
-        head = struct.pack(
-            self._FMT,
-            self.digest.to_bytes(32, "big"),
-            self.audit_head,
-            self.audit_count,
-            self.epoch_no,
-            self.writes,
-            len(kinds),
-        )
-        return head + b"".join(struct.pack(self._KIND, k, n) for k, n in kinds)
-
-    @classmethod
-    def unpack(cls, raw: bytes) -> VaultState:
-        digest, head, count, epoch, writes, n = struct.unpack_from(cls._FMT, raw)
-        offset = struct.calcsize(cls._FMT)
-        kinds = {}
-        for _ in range(n):
-            k, c = struct.unpack_from(cls._KIND, raw, offset)
-            kinds[k] = c
-            offset += struct.calcsize(cls._KIND)
-        if offset != len(raw):
-            raise struct.error("trailing bytes")
-        return cls(int.from_bytes(digest, "big"), head, count, epoch, writes, kinds)
 
 
 @dataclass(frozen=True)
@@ -174,150 +59,6 @@ class Problem:
 
     def as_dict(self) -> dict[str, str]:
         return {"where": self.where, "what": self.what}
-
-
-def _state_aad(vault_id: bytes) -> bytes:
-    return FORMAT_TAG + b"state\x00" + vault_id
-
-
-def seal_state(ring: KeyRing, state: VaultState) -> bytes:
-    return crypto.seal(ring.state_key, state.pack(), _state_aad(ring.vault_id))
-
-
-def open_state(ring: KeyRing, sealed: bytes) -> VaultState:
-    try:
-        return VaultState.unpack(crypto.unseal(ring.state_key, sealed, _state_aad(ring.vault_id)))
-    except (CryptoFailure, struct.error):
-        raise IntegrityError("the vault state fails authentication") from None
-
-
-# --- envelope: what a record's ciphertext holds --------------------------------------------
-
-
-def _pack_envelope(
-    kind: str, body: bytes, terms: tuple[Term, ...], blobs: tuple[BlobRef, ...], compress: bool
-) -> bytes:
-    flags = 0
-    if compress:
-        body = zlib.compress(body, 6)
-        flags |= _FLAG_COMPRESSED
-    if not terms and not blobs:
-        head = _SIMPLE_HEADS.get((kind, flags))
-        if head is None:
-            head = _SIMPLE_HEADS[(kind, flags)] = _envelope_head({"k": kind}, flags)
-        return head + body
-    meta: dict[str, Any] = {"k": kind}
-    if terms:
-        meta["t"] = [list(t) for t in terms]
-    if blobs:
-        meta["b"] = [b.to_json() for b in blobs]
-    return _envelope_head(meta, flags) + body
-
-
-_SIMPLE_HEADS: dict[tuple[str, int], bytes] = {}
-
-
-def _envelope_head(meta: dict[str, Any], flags: int) -> bytes:
-    meta_raw = json.dumps(meta, separators=(",", ":"), ensure_ascii=False).encode()
-    return struct.pack(">BBI", _ENVELOPE_VERSION, flags, len(meta_raw)) + meta_raw
-
-
-def _unpack_envelope(raw: bytes) -> tuple[str, bytes, tuple[Term, ...], tuple[BlobRef, ...]]:
-    version, flags, meta_len = struct.unpack_from(">BBI", raw)
-    if version != _ENVELOPE_VERSION:
-        raise ValueError("envelope version")
-    meta_raw = raw[6 : 6 + meta_len]
-    body = raw[6 + meta_len :]
-    if flags & _FLAG_COMPRESSED:
-        body = zlib.decompress(body)
-    # Fast path for the common envelope that holds only the kind (no terms, no blobs).
-    if meta_raw.startswith(b'{"k":"') and meta_raw.count(b'"') == 4:
-        return meta_raw[6:-2].decode(), body, (), ()
-    meta = json.loads(meta_raw)
-    terms = tuple((str(a), str(b)) for a, b in meta.get("t", ()))
-    blobs = tuple(BlobRef.from_json(b) for b in meta.get("b", ()))
-    return meta["k"], body, terms, blobs
-
-
-def _normalize_terms(terms: Iterable[Term] | dict[str, str] | None) -> tuple[Term, ...]:
-    if terms is None:
-        return ()
-    items = terms.items() if isinstance(terms, dict) else terms
-    return tuple(sorted({(str(k), str(v)) for k, v in items}))
-
-
-def _rid(record_id: str | bytes) -> bytes:
-    if isinstance(record_id, bytes):
-        return record_id
-    try:
-        raw = bytes.fromhex(record_id)
-    except ValueError:
-        raise RecordNotFound("ids are hexadecimal") from None
-    if len(raw) != 16:
-        raise RecordNotFound("ids are 32 hexadecimal digits")
-    return raw
-
-
-# --- opening the database ---
-
-
-def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
-    """Open the SQLite file with the pragmas every connection needs."""
-    if create:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        os.close(fd)
-    conn = sqlite3.connect(
-        path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-    )
-    try:
-        if create:
-            # Before anything is written: lets a forget hand freed (zeroed) pages back.
-            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
-        conn.execute("PRAGMA journal_mode=WAL")
-        # FULL: a transaction reported committed survives power loss (WAL alone keeps the file
-        # consistent, FULL also keeps the last commit).
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA secure_delete=ON")
-        conn.execute("PRAGMA temp_store=MEMORY")
-        conn.execute("PRAGMA foreign_keys=OFF")
-        conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
-    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
-        conn.close()
-        raise DamagedDatabase("it is not a readable SQLite database") from exc
-    return conn
-
-
-def read_meta(conn: sqlite3.Connection) -> dict[str, bytes]:
-    try:
-        # As blobs: a damaged text value must surface as damage, not as a decoding crash.
-        rows = conn.execute("SELECT CAST(name AS BLOB), CAST(value AS BLOB) FROM meta").fetchall()
-    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
-        raise DamagedDatabase("the header cannot be read") from exc
-    return {
-        name.decode("utf-8", "replace"): v
-        for name, v in rows
-        if type(name) is bytes and type(v) is bytes
-    }
-
-
-def check_format(meta: dict[str, bytes], conn: sqlite3.Connection) -> None:
-    """Refuse newer formats; migrate older ones in place."""
-    try:
-        found = int(meta["format"])
-    except (KeyError, ValueError):
-        raise DamagedDatabase("the header has no format version") from None
-    if found > FORMAT_VERSION:
-        raise UnsupportedFormat(f"format {found}, this Coffre reads up to {FORMAT_VERSION}")
-    if found < FORMAT_VERSION:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for version in range(found, FORMAT_VERSION):
-                MIGRATIONS[version](conn)
-            conn.execute("UPDATE meta SET value=? WHERE name='format'", (str(FORMAT_VERSION),))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
 
 
 class Store:
@@ -442,7 +183,7 @@ class Store:
             raise TamperedRecord(f"{label} record key") from None
         try:
             plain = crypto.unseal(key, data, self._ring.record_aad(kind_ix, rid, version))
-            found_kind, body, terms, blobs = _unpack_envelope(plain)
+            found_kind, body, terms, blobs = unpack_envelope(plain)
         except (CryptoFailure, ValueError, KeyError, struct.error, zlib.error):
             raise TamperedRecord(f"{label} record") from None
         if kind is not None and found_kind != kind:
@@ -459,14 +200,14 @@ class Store:
     _COLS = "id, kind, version, rkey, data"
 
     def get(self, kind: str, record_id: str | bytes) -> Record:
-        rid = _rid(record_id)
+        rid = record_id_bytes(record_id)
         rows = self._query(f"SELECT {self._COLS} FROM records WHERE id=?", (rid,))
         if not rows:
             raise RecordNotFound(kind)
         return self._decrypt(kind, rows[0])
 
     def exists(self, kind: str, record_id: str | bytes) -> bool:
-        rid = _rid(record_id)
+        rid = record_id_bytes(record_id)
         rows = self._query(
             "SELECT 1 FROM records WHERE id=? AND kind=?", (rid, self._ring.kind_index(kind))
         )
@@ -758,7 +499,7 @@ class Txn:
     ) -> tuple[bytes, bytes]:
         key = crypto.new_key()
         wrapped = self._ring.wrap_record_key(kind_ix, rid, version, key)
-        envelope = _pack_envelope(kind, data, terms, blobs, compress)
+        envelope = pack_envelope(kind, data, terms, blobs, compress)
         return wrapped, crypto.seal(key, envelope, self._ring.record_aad(kind_ix, rid, version))
 
     def _index(self, kind: str, rid: bytes, terms: tuple[Term, ...]) -> None:
@@ -781,7 +522,7 @@ class Txn:
         """Store a new record; return its id (32 hex digits)."""
         rid = crypto.random_bytes(16)
         kix = self._ring.kind_index(kind)
-        norm = _normalize_terms(terms)
+        norm = normalize_terms(terms)
         wrapped, sealed = self._seal(
             kix, rid, 1, kind, data, terms=norm, blobs=tuple(blobs), compress=compress
         )
@@ -807,14 +548,14 @@ class Txn:
         compress: bool = False,
     ) -> int:
         """Replace a record's content with a new version (fresh key); return the version."""
-        rid = _rid(record_id)
+        rid = record_id_bytes(record_id)
         kix = self._ring.kind_index(kind)
         row = self._exec("SELECT kind, version FROM records WHERE id=?", (rid,)).fetchone()
         if row is None or row[0] != kix:
             raise RecordNotFound(kind)
         old = int(row[1])
         new = old + 1
-        norm = _normalize_terms(terms)
+        norm = normalize_terms(terms)
         wrapped, sealed = self._seal(
             kix, rid, new, kind, data, terms=norm, blobs=tuple(blobs), compress=compress
         )
@@ -828,7 +569,7 @@ class Txn:
 
     def delete(self, kind: str, record_id: str | bytes, *, with_blobs: bool = True) -> None:
         """Delete a record, its lookup terms and (by default) the blobs it references."""
-        rid = _rid(record_id)
+        rid = record_id_bytes(record_id)
         rows = self._exec(f"SELECT {Store._COLS} FROM records WHERE id=?", (rid,)).fetchall()
         if not rows:
             raise RecordNotFound(kind)

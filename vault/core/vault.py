@@ -30,18 +30,9 @@ from vault.core.errors import (
 )
 from vault.core.keys import KeyRing, WrappedRoot
 from vault.core.progress import ProgressCallback
-from vault.core.store import (
-    DB_NAME,
-    FORMAT_VERSION,
-    SCHEMA,
-    Problem,
-    Store,
-    VaultState,
-    check_format,
-    connect,
-    read_meta,
-    seal_state,
-)
+from vault.core.schema import DB_NAME, FORMAT_VERSION, SCHEMA, check_format, connect, read_meta
+from vault.core.state import VaultState, seal_state
+from vault.core.store import Problem, Store
 
 __all__ = ["DEFAULT_KDF", "KDF_PROFILES", "AuditEntry", "HeaderInfo", "Vault"]
 

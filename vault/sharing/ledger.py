@@ -20,7 +20,8 @@ from vault.core.errors import InvalidParameter, TamperedRecord
 from vault.sharing.recipients import get_recipient
 
 if TYPE_CHECKING:
-    from vault.core.store import Record, Txn
+    from vault.core.records import Record
+    from vault.core.store import Txn
     from vault.core.vault import Vault
 
 KIND: Final = "ledger.export"

@@ -242,7 +242,7 @@ def test_any_flipped_bit_is_detected_or_harmless(tmp_path: Path, data: st.DataOb
 def test_older_format_is_migrated_in_place(
     vault_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from vault.core import store
+    from vault.core import schema
     from vault.core import vault as facade
 
     with Vault.create(vault_dir, PASSPHRASE, kdf="minimum") as v, v.store.write() as txn:
@@ -253,9 +253,9 @@ def test_older_format_is_migrated_in_place(
         ran.append(1)
         conn.execute("CREATE TABLE added_in_v2 (x INTEGER)")
 
-    monkeypatch.setattr(store, "FORMAT_VERSION", 2)
+    monkeypatch.setattr(schema, "FORMAT_VERSION", 2)
     monkeypatch.setattr(facade, "FORMAT_VERSION", 2)
-    monkeypatch.setitem(store.MIGRATIONS, 1, to_v2)
+    monkeypatch.setitem(schema.MIGRATIONS, 1, to_v2)
     with Vault.open(vault_dir, PASSPHRASE) as v:
         assert v.info.format == 2
         assert v.store.get("note", rid).data == b"from format 1"

@@ -12,7 +12,8 @@ import pytest
 from tests.conftest import PASSPHRASE, raw_vault_bytes
 from vault.core import crypto
 from vault.core.keys import KeyRing
-from vault.core.store import Store, connect
+from vault.core.schema import connect
+from vault.core.store import Store
 from vault.core.vault import Vault
 
 

@@ -16,7 +16,8 @@ from vault.core.errors import MissingMedia
 
 if TYPE_CHECKING:
     from vault.core.archive import Archive
-    from vault.core.store import BlobRef, Txn
+    from vault.core.records import BlobRef
+    from vault.core.store import Txn
     from vault.core.vault import Vault
 
 

@@ -1,0 +1,122 @@
+"""What a record is once decrypted, and the envelope its ciphertext holds: the record's kind,
+its lookup terms, references to its blobs and its (optionally compressed) body. Only the
+store seals and opens envelopes; domain code sees `Record` and `BlobRef` values.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Final, NamedTuple
+
+from vault.core.errors import RecordNotFound
+
+_ENVELOPE_VERSION: Final = 1
+_FLAG_COMPRESSED: Final = 1
+
+Term = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class BlobRef:
+    """Where a blob's chunks are and the key that opens them. Lives inside a sealed record."""
+
+    id: bytes
+    key: bytes
+    chunks: int
+    size: int
+    sha256: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id.hex(),
+            "key": self.key.hex(),
+            "n": self.chunks,
+            "size": self.size,
+            "sha256": self.sha256,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> BlobRef:
+        return cls(bytes.fromhex(d["id"]), bytes.fromhex(d["key"]), d["n"], d["size"], d["sha256"])
+
+
+class Record(NamedTuple):
+    """A decrypted record (a named tuple: millions are built on bulk reads)."""
+
+    id: str
+    kind: str
+    version: int
+    data: bytes
+    terms: tuple[Term, ...] = ()
+    blobs: tuple[BlobRef, ...] = ()
+
+    def json(self) -> Any:
+        return json.loads(self.data)
+
+
+def pack_envelope(
+    kind: str, body: bytes, terms: tuple[Term, ...], blobs: tuple[BlobRef, ...], compress: bool
+) -> bytes:
+    flags = 0
+    if compress:
+        body = zlib.compress(body, 6)
+        flags |= _FLAG_COMPRESSED
+    if not terms and not blobs:
+        head = _SIMPLE_HEADS.get((kind, flags))
+        if head is None:
+            head = _SIMPLE_HEADS[(kind, flags)] = _envelope_head({"k": kind}, flags)
+        return head + body
+    meta: dict[str, Any] = {"k": kind}
+    if terms:
+        meta["t"] = [list(t) for t in terms]
+    if blobs:
+        meta["b"] = [b.to_json() for b in blobs]
+    return _envelope_head(meta, flags) + body
+
+
+_SIMPLE_HEADS: dict[tuple[str, int], bytes] = {}
+
+
+def _envelope_head(meta: dict[str, Any], flags: int) -> bytes:
+    meta_raw = json.dumps(meta, separators=(",", ":"), ensure_ascii=False).encode()
+    return struct.pack(">BBI", _ENVELOPE_VERSION, flags, len(meta_raw)) + meta_raw
+
+
+def unpack_envelope(raw: bytes) -> tuple[str, bytes, tuple[Term, ...], tuple[BlobRef, ...]]:
+    version, flags, meta_len = struct.unpack_from(">BBI", raw)
+    if version != _ENVELOPE_VERSION:
+        raise ValueError("envelope version")
+    meta_raw = raw[6 : 6 + meta_len]
+    body = raw[6 + meta_len :]
+    if flags & _FLAG_COMPRESSED:
+        body = zlib.decompress(body)
+    # Fast path for the common envelope that holds only the kind (no terms, no blobs).
+    if meta_raw.startswith(b'{"k":"') and meta_raw.count(b'"') == 4:
+        return meta_raw[6:-2].decode(), body, (), ()
+    meta = json.loads(meta_raw)
+    terms = tuple((str(a), str(b)) for a, b in meta.get("t", ()))
+    blobs = tuple(BlobRef.from_json(b) for b in meta.get("b", ()))
+    return meta["k"], body, terms, blobs
+
+
+def normalize_terms(terms: Iterable[Term] | dict[str, str] | None) -> tuple[Term, ...]:
+    if terms is None:
+        return ()
+    items = terms.items() if isinstance(terms, dict) else terms
+    return tuple(sorted({(str(k), str(v)) for k, v in items}))
+
+
+def record_id_bytes(record_id: str | bytes) -> bytes:
+    if isinstance(record_id, bytes):
+        return record_id
+    try:
+        raw = bytes.fromhex(record_id)
+    except ValueError:
+        raise RecordNotFound("ids are hexadecimal") from None
+    if len(raw) != 16:
+        raise RecordNotFound("ids are 32 hexadecimal digits")
+    return raw

@@ -1,0 +1,112 @@
+"""The SQLite file of a vault: its tables, its format version and the migrations from older
+ones, and how every connection to it is opened (WAL, `synchronous=FULL`, `secure_delete`).
+
+Tables (docs/vault-format.md describes every field):
+
+    meta     the header: format version, vault id, KDF parameters, salt, wrapped keys, and the
+             sealed vault state (record-set digest, audit head and count, epoch number)
+    records  one row per record: random id, blind index of its kind, version, wrapped record
+             key, sealed envelope (kind, lookup terms, blob references, body)
+    terms    blind index -> record id, for lookups by value
+    blobs    id, chunk count and size of every blob; the sealed chunks themselves are files
+             under `blobs/` (vault/core/blobs.py), so large files are written once, not twice
+    audit    the sealed, hash-chained audit entries
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Final
+
+from vault.core.errors import DamagedDatabase, UnsupportedFormat
+
+FORMAT_VERSION: Final = 1
+DB_NAME: Final = "vault.db"
+BUSY_TIMEOUT_S: Final = 60.0
+
+SCHEMA: Final = """
+CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE records (
+    rowid INTEGER PRIMARY KEY,
+    id BLOB NOT NULL UNIQUE,
+    kind BLOB NOT NULL,
+    version INTEGER NOT NULL,
+    rkey BLOB NOT NULL,
+    data BLOB NOT NULL
+);
+CREATE INDEX records_kind ON records (kind);
+CREATE TABLE terms (term BLOB NOT NULL, id BLOB NOT NULL, PRIMARY KEY (term, id)) WITHOUT ROWID;
+CREATE INDEX terms_id ON terms (id);
+CREATE TABLE blobs (
+    id BLOB PRIMARY KEY,
+    chunks INTEGER NOT NULL,
+    size INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE doomed (id BLOB PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE audit (seq INTEGER PRIMARY KEY, data BLOB NOT NULL);
+"""
+
+# Migrations from format N to N+1, applied in order when an older vault is opened.
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
+
+
+def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
+    """Open the SQLite file with the pragmas every connection needs."""
+    if create:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(fd)
+    conn = sqlite3.connect(
+        path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+    )
+    try:
+        if create:
+            # Before anything is written: lets a forget hand freed (zeroed) pages back.
+            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+        conn.execute("PRAGMA journal_mode=WAL")
+        # FULL: a transaction reported committed survives power loss (WAL alone keeps the file
+        # consistent, FULL also keeps the last commit).
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA secure_delete=ON")
+        conn.execute("PRAGMA temp_store=MEMORY")
+        conn.execute("PRAGMA foreign_keys=OFF")
+        conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+        conn.close()
+        raise DamagedDatabase("it is not a readable SQLite database") from exc
+    return conn
+
+
+def read_meta(conn: sqlite3.Connection) -> dict[str, bytes]:
+    try:
+        # As blobs: a damaged text value must surface as damage, not as a decoding crash.
+        rows = conn.execute("SELECT CAST(name AS BLOB), CAST(value AS BLOB) FROM meta").fetchall()
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+        raise DamagedDatabase("the header cannot be read") from exc
+    return {
+        name.decode("utf-8", "replace"): v
+        for name, v in rows
+        if type(name) is bytes and type(v) is bytes
+    }
+
+
+def check_format(meta: dict[str, bytes], conn: sqlite3.Connection) -> None:
+    """Refuse newer formats; migrate older ones in place."""
+    try:
+        found = int(meta["format"])
+    except (KeyError, ValueError):
+        raise DamagedDatabase("the header has no format version") from None
+    if found > FORMAT_VERSION:
+        raise UnsupportedFormat(f"format {found}, this Coffre reads up to {FORMAT_VERSION}")
+    if found < FORMAT_VERSION:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for version in range(found, FORMAT_VERSION):
+                MIGRATIONS[version](conn)
+            conn.execute("UPDATE meta SET value=? WHERE name='format'", (str(FORMAT_VERSION),))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
