@@ -25,7 +25,7 @@ def made(vault_dir: Path) -> Path:
 def test_init_status_json(made: Path) -> None:
     status = json.loads(run(made, "status", "--json"))
     assert status["kdf"] == "minimum"
-    assert status["format"] == 1
+    assert status["format"] == 2
     assert status["counts"]["audit_entries"] == 1
 
 

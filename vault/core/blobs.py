@@ -17,14 +17,16 @@ docs/threat-model.md).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO, Final
 
 from vault.core import crypto
 from vault.core.crypto import CryptoFailure
-from vault.core.errors import TamperedRecord
+from vault.core.errors import TamperedRecord, UnsafeVaultFile
 from vault.core.hashing import BackgroundSHA256
 from vault.core.progress import Progress, ProgressCallback
 
@@ -37,14 +39,6 @@ def sealed_size(size: int) -> tuple[int, int]:
     """(chunks, file bytes) of a blob of `size` plaintext bytes; an empty blob is one chunk."""
     chunks = max(1, -(-size // crypto.CHUNK_SIZE))
     return chunks, size + chunks * crypto.TAG_SIZE
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _rechunk(source: BinaryIO | Iterable[bytes]) -> Iterator[bytes]:
@@ -75,7 +69,12 @@ def _rechunk(source: BinaryIO | Iterable[bytes]) -> Iterator[bytes]:
 
 
 class BlobFiles:
-    """The `blobs/` directory of one vault."""
+    """The `blobs/` directory of one vault.
+
+    Every file is reached through directory descriptors opened with `O_NOFOLLOW`, and only
+    regular files are read, overwritten or removed: a link planted under `blobs/` (to a file
+    or a folder elsewhere) is never followed, so no command touches a file outside the vault.
+    """
 
     def __init__(self, vault_dir: Path) -> None:
         self.root = vault_dir / DIR_NAME
@@ -83,6 +82,27 @@ class BlobFiles:
     def path(self, blob_id: bytes) -> Path:
         name = blob_id.hex()
         return self.root / name[:2] / name
+
+    def _shard_fd(self, blob_id: bytes, *, create: bool = False) -> int:
+        """A descriptor of the blob's shard folder, neither it nor `blobs/` a link."""
+        flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+        shard = blob_id.hex()[:2]
+        try:
+            if create:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(self.root, 0o700)
+            root = os.open(self.root, flags)
+            try:
+                if create:
+                    with contextlib.suppress(FileExistsError):
+                        os.mkdir(shard, 0o700, dir_fd=root)
+                return os.open(shard, flags, dir_fd=root)
+            finally:
+                os.close(root)
+        except FileNotFoundError:
+            raise
+        except OSError as exc:  # ELOOP or ENOTDIR: a link or a file where a folder belongs
+            raise UnsafeVaultFile(f"{DIR_NAME}/{shard}") from exc
 
     def write(
         self,
@@ -98,50 +118,72 @@ class BlobFiles:
 
         The file is complete and synced on disk when this returns.
         """
-        final = self.path(blob_id)
-        final.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tmp = final.with_suffix(".tmp")
+        name = blob_id.hex()
+        tmp = name + ".tmp"
         sealer = crypto.BlobSealer(key, aad)
         hasher = BackgroundSHA256()
         report = Progress("write", progress)
         report.start(total)
         size = chunks = 0
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        shard = self._shard_fd(blob_id, create=True)
         try:
-            with os.fdopen(fd, "wb", buffering=_WRITE_BUFFER) as out:
-                pending: bytes | None = None
-                for piece in _rechunk(source):
-                    hasher.update(piece)
-                    if pending is not None:
-                        out.write(sealer.seal_chunk(pending, last=False))
-                        chunks += 1
-                    pending = piece
-                    size += len(piece)
-                    report.advance(len(piece))
-                # An empty blob is one empty last chunk, so truncation to nothing shows.
-                out.write(sealer.seal_chunk(pending or b"", last=True))
-                chunks += 1
-                out.flush()
-                os.fsync(out.fileno())
-            os.rename(tmp, final)
-            _fsync_dir(final.parent)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+            fd = os.open(
+                tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=shard
+            )
+            try:
+                with os.fdopen(fd, "wb", buffering=_WRITE_BUFFER) as out:
+                    pending: bytes | None = None
+                    for piece in _rechunk(source):
+                        hasher.update(piece)
+                        if pending is not None:
+                            out.write(sealer.seal_chunk(pending, last=False))
+                            chunks += 1
+                        pending = piece
+                        size += len(piece)
+                        report.advance(len(piece))
+                    # An empty blob is one empty last chunk, so truncation to nothing shows.
+                    out.write(sealer.seal_chunk(pending or b"", last=True))
+                    chunks += 1
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.rename(tmp, name, src_dir_fd=shard, dst_dir_fd=shard)
+                os.fsync(shard)
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp, dir_fd=shard)
+                raise
+            finally:
+                digest = hasher.hexdigest()
         finally:
-            digest = hasher.hexdigest()
+            os.close(shard)
         report.finish()
         return chunks, size, digest
 
+    def _open(self, blob_id: bytes, flags: int) -> tuple[int, int]:
+        """(shard descriptor, file descriptor) of a blob's regular file, links refused."""
+        shard = self._shard_fd(blob_id)
+        try:
+            fd = os.open(blob_id.hex(), flags | os.O_NOFOLLOW, dir_fd=shard)
+        except BaseException:
+            os.close(shard)
+            raise
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            os.close(shard)
+            raise UnsafeVaultFile(f"{DIR_NAME}/{blob_id.hex()[:2]}/{blob_id.hex()}")
+        return shard, fd
+
     def read(self, blob_id: bytes, key: bytes, aad: bytes, chunks: int) -> Iterator[bytes]:
         """Yield the authenticated plaintext chunks in order, in constant memory."""
-        path = self.path(blob_id)
         try:
-            handle = path.open("rb")
+            shard, fd = self._open(blob_id, os.O_RDONLY)
         except FileNotFoundError:
             raise TamperedRecord("a blob file is missing") from None
+        except OSError:  # ELOOP: a link where the blob's file belongs
+            raise TamperedRecord("a blob file is a link") from None
+        os.close(shard)
         opener = crypto.BlobOpener(key, aad)
-        with handle:
+        with os.fdopen(fd, "rb") as handle:
             for index in range(chunks):
                 data = handle.read(SEALED_CHUNK)
                 last = index == chunks - 1
@@ -155,47 +197,72 @@ class BlobFiles:
                 raise TamperedRecord("a blob file has extra bytes")
 
     def remove(self, blob_id: bytes) -> None:
-        """Overwrite the file with zeros, sync, and unlink it (missing files are fine)."""
-        path = self.path(blob_id)
+        """Overwrite the file with zeros, sync, and unlink it (missing files are fine; a link
+        in its place is unlinked, never followed)."""
+        name = blob_id.hex()
         try:
-            fd = os.open(path, os.O_WRONLY)
+            shard, fd = self._open(blob_id, os.O_WRONLY)
         except FileNotFoundError:
             return
+        except UnsafeVaultFile:
+            raise
+        except OSError:  # a link where the file belongs: remove the link itself
+            shard = self._shard_fd(blob_id)
+            try:
+                os.unlink(name, dir_fd=shard)
+            finally:
+                os.close(shard)
+            return
         try:
-            remaining = os.fstat(fd).st_size
-            zeros = bytes(min(remaining, _WRITE_BUFFER))
-            while remaining > 0:
-                remaining -= os.write(fd, zeros[: min(remaining, len(zeros))])
-            os.fsync(fd)
+            try:
+                remaining = os.fstat(fd).st_size
+                zeros = bytes(min(remaining, _WRITE_BUFFER))
+                while remaining > 0:
+                    remaining -= os.write(fd, zeros[: min(remaining, len(zeros))])
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(name, dir_fd=shard)
+            os.fsync(shard)
         finally:
-            os.close(fd)
-        path.unlink(missing_ok=True)
-        _fsync_dir(path.parent)
+            os.close(shard)
 
     def present(self) -> Iterator[tuple[bytes | None, Path]]:
-        """Every file under blobs/: (blob id, path), id None for leftovers of a crash."""
-        if not self.root.is_dir():
+        """Every entry under blobs/: (blob id, path), id None for anything that is not a
+        blob file in a shard folder (a crash's leftovers, or something planted). Links are
+        listed, never followed."""
+        try:
+            shards = sorted(os.scandir(self.root), key=lambda e: e.name)
+        except FileNotFoundError:
             return
-        for shard in sorted(self.root.iterdir()):
-            if not shard.is_dir():
-                yield None, shard
+        for shard in shards:
+            if not shard.is_dir(follow_symlinks=False):
+                yield None, Path(shard.path)
                 continue
-            for f in sorted(shard.iterdir()):
-                try:
-                    blob_id = bytes.fromhex(f.name) if len(f.name) == 32 else None
-                except ValueError:
+            for f in sorted(os.scandir(shard.path), key=lambda e: e.name):
+                blob_id = _blob_id(f.name) if f.is_file(follow_symlinks=False) else None
+                if blob_id is not None and blob_id.hex()[:2] != shard.name:
                     blob_id = None
-                yield blob_id, f
+                yield blob_id, Path(f.path)
 
     def discard(self, path: Path) -> None:
-        """Remove a leftover file (an orphan or a temporary file of a crashed write)."""
-        if path.is_dir():
+        """Remove a leftover entry: a blob file is zeroed first; a link is unlinked, not
+        followed; a folder is left alone."""
+        info = os.lstat(path)
+        if stat.S_ISDIR(info.st_mode):
             return
-        try:
-            blob_id = bytes.fromhex(path.name)
-        except ValueError:
-            blob_id = None
-        if blob_id is not None and len(blob_id) == 16:
+        blob_id = _blob_id(path.name) if stat.S_ISREG(info.st_mode) else None
+        if blob_id is not None and path == self.path(blob_id):
             self.remove(blob_id)
         else:
             path.unlink(missing_ok=True)
+
+
+def _blob_id(name: str) -> bytes | None:
+    if len(name) != 32:
+        return None
+    try:
+        return bytes.fromhex(name)
+    except ValueError:
+        return None

@@ -90,6 +90,11 @@ class DamagedDatabase(IntegrityError):
     """The vault database file is damaged."""
 
 
+class UnsafeVaultFile(IntegrityError):
+    """The vault directory holds a link (or something else Coffre did not make) where one of
+    its own files belongs; Coffre will not follow it."""
+
+
 class BadSignature(IntegrityError):
     """The signature does not verify."""
 

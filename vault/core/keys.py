@@ -3,12 +3,15 @@
     passphrase --Argon2id(salt)--> passphrase key --wraps--> root key (random)
                                                   --wraps--> epoch key (random; every forget
                                                              rotates it)
-    root key --HKDF--> index, digest, audit and state keys
+    root key --HKDF--> kind index, digest, audit and state keys
     epoch key --wraps--> record key (random, one per version of every record)
+              --HKDF--> lookup-term and posting-list keys
 
 Changing the passphrase re-wraps only the root and epoch keys, so its cost does not grow with
 the vault. Rotating the epoch makes every record key wrapped under the old epoch unreadable
-once the old epoch key is gone: that is what crypto-shredding rests on. The epoch key is
+once the old epoch key is gone: that is what crypto-shredding rests on. The lookup terms are
+keyed by the epoch too, so after a forget nothing keyed by a live key matches a term of an
+older copy: a forgotten name cannot be confirmed by computing its term. The epoch key is
 wrapped by the passphrase key rather than by a key derived from the root, so that a copy of
 the vault taken before a forget cannot be opened up to the forgotten records with the live
 vault's root and epoch keys: only the passphrase still opens such a copy, as a whole.
@@ -79,6 +82,8 @@ class KeyRing:
     passphrase_key: bytes
     epoch_no: int = 0
     epoch_key: bytes = b""
+    terms_key: bytes = field(init=False, default=b"")
+    postings_key: bytes = field(init=False, default=b"")
     index_key: bytes = field(init=False)
     digest_key: bytes = field(init=False)
     audit_key: bytes = field(init=False)
@@ -99,6 +104,8 @@ class KeyRing:
         # Associated-data prefixes, built once: they are on the path of every record read.
         self._rkey_prefix = FORMAT_TAG + b"rkey\x00" + self.vault_id
         self._rec_prefix = FORMAT_TAG + b"rec\x00" + self.vault_id
+        if self.epoch_key:
+            self.set_epoch(self.epoch_no, self.epoch_key)
 
     # --- epoch ---
 
@@ -112,8 +119,19 @@ class KeyRing:
 
     def load_epoch(self, epoch_no: int, wrapped: bytes) -> None:
         """Unwrap the epoch key stored in the header; raises CryptoFailure if it fails."""
-        self.epoch_key = crypto.unseal(self.passphrase_key, wrapped, self._epoch_aad(epoch_no))
-        self.epoch_no = epoch_no
+        key = crypto.unseal(self.passphrase_key, wrapped, self._epoch_aad(epoch_no))
+        self.set_epoch(epoch_no, key)
+
+    def set_epoch(self, epoch_no: int, epoch_key: bytes) -> None:
+        """Make `epoch_key` current, with the lookup keys derived from it."""
+        self.epoch_no, self.epoch_key = epoch_no, epoch_key
+        context = self.vault_id + struct.pack(">Q", epoch_no)
+        self.terms_key = crypto.derive_key(epoch_key, "lookup-terms", context)
+        self.postings_key = crypto.derive_key(epoch_key, "posting-lists", context)
+
+    def forget_epoch(self) -> None:
+        """Drop the epoch key in memory, so the next read reloads it from the header."""
+        self.epoch_key = self.terms_key = self.postings_key = b""
 
     # --- record keys ---
 
@@ -152,17 +170,28 @@ class KeyRing:
         return found
 
     def term_index(self, kind: str, label: str, value: str) -> bytes:
-        return crypto.blind_index(self.index_key, f"term:{kind}:{label}", value)
+        """The lookup term of (kind, label, value) in the current epoch: one row per term."""
+        return crypto.blind_index(self.terms_key, f"term:{kind}:{label}", value)
+
+    def postings_aad(self, term: bytes) -> bytes:
+        return FORMAT_TAG + b"postings\x00" + self.vault_id + term
 
     def record_digest(self, rid: bytes, version: int) -> int:
         """PRF of one live (record id, version); the XOR over all of them is the state digest."""
         return int.from_bytes(self._digest(rid + version.to_bytes(8, "big")), "big")
+
+    def row_digest(self, table: bytes, row: bytes) -> int:
+        """PRF of one row of a lookup table; the XOR over a table's rows is sealed in the
+        state, so a row added, removed or changed outside Coffre is seen."""
+        return int.from_bytes(self._digest(table + b"\x00" + row), "big")
 
     def wipe(self) -> None:
         """Drop references to key material (Python cannot zero immutable bytes)."""
         for name in (
             "root",
             "epoch_key",
+            "terms_key",
+            "postings_key",
             "index_key",
             "digest_key",
             "audit_key",

@@ -7,7 +7,8 @@ Tables (docs/vault-format.md describes every field):
              sealed vault state (record-set digest, audit head and count, epoch number)
     records  one row per record: random id, blind index of its kind, version, wrapped record
              key, sealed envelope (kind, lookup terms, blob references, body)
-    terms    blind index -> record id, for lookups by value
+    terms    one row per lookup term (a keyed hash of kind, label and value, keyed by the
+             epoch): the sealed list of the ids of the records carrying it
     blobs    id, chunk count and size of every blob; the sealed chunks themselves are files
              under `blobs/` (vault/core/blobs.py), so large files are written once, not twice
     audit    the sealed, hash-chained audit entries
@@ -17,13 +18,12 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
 from vault.core.errors import DamagedDatabase, UnsupportedFormat
 
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2
 DB_NAME: Final = "vault.db"
 BUSY_TIMEOUT_S: Final = 60.0
 
@@ -38,8 +38,7 @@ CREATE TABLE records (
     data BLOB NOT NULL
 );
 CREATE INDEX records_kind ON records (kind);
-CREATE TABLE terms (term BLOB NOT NULL, id BLOB NOT NULL, PRIMARY KEY (term, id)) WITHOUT ROWID;
-CREATE INDEX terms_id ON terms (id);
+CREATE TABLE terms (term BLOB PRIMARY KEY, ids BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE blobs (
     id BLOB PRIMARY KEY,
     chunks INTEGER NOT NULL,
@@ -48,9 +47,6 @@ CREATE TABLE blobs (
 CREATE TABLE doomed (id BLOB PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE audit (seq INTEGER PRIMARY KEY, data BLOB NOT NULL);
 """
-
-# Migrations from format N to N+1, applied in order when an older vault is opened.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
 
 
 def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
@@ -92,21 +88,19 @@ def read_meta(conn: sqlite3.Connection) -> dict[str, bytes]:
     }
 
 
-def check_format(meta: dict[str, bytes], conn: sqlite3.Connection) -> None:
-    """Refuse newer formats; migrate older ones in place."""
+def check_format(meta: dict[str, bytes]) -> int:
+    """The header's format version: refuse newer ones and nonsense; older ones are migrated
+    after the unlock (`vault.core.migrations`), once the keys can check what they change.
+
+    The number itself is not authenticated: the sealed state binds the format, so a header
+    claiming another format than the vault's fails authentication right after the unlock.
+    """
     try:
         found = int(meta["format"])
     except (KeyError, ValueError):
-        raise DamagedDatabase("the header has no format version") from None
+        raise DamagedDatabase("the header has no valid format version") from None
     if found > FORMAT_VERSION:
         raise UnsupportedFormat(f"format {found}, this Coffre reads up to {FORMAT_VERSION}")
-    if found < FORMAT_VERSION:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for version in range(found, FORMAT_VERSION):
-                MIGRATIONS[version](conn)
-            conn.execute("UPDATE meta SET value=? WHERE name='format'", (str(FORMAT_VERSION),))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+    if found < 1:
+        raise DamagedDatabase(f"the header names format {found}, which never existed")
+    return found

@@ -1,8 +1,10 @@
 """The vault state: the authenticated, mutable facts sealed in the header's `state` row.
 
 It carries an XOR of a keyed PRF over every live (id, version), so a record removed, added or
-rolled back to an older version outside Coffre changes it (`Store.verify_records` detects
-that), the audit chain's head and length, the epoch number, and the live records per kind.
+rolled back to an older version outside Coffre changes it, and the same kind of digest over
+each lookup table (posting lists, blobs, blob files awaiting removal), so a row added, removed
+or changed there is seen too (`Store.verify` checks them all); then the audit chain's head and
+length, the epoch number, and the live records per kind. Format 2 added the table digests.
 """
 
 from __future__ import annotations
@@ -28,8 +30,13 @@ class VaultState:
     # Live records per kind (by blind index): a damaged SQLite index that hides rows from a
     # listing is caught by comparing with this.
     kinds: dict[bytes, int] = field(default_factory=dict)
+    # XOR of `KeyRing.row_digest` over the rows of the `terms`, `blobs` and `doomed` tables.
+    terms_digest: int = 0
+    blobs_digest: int = 0
+    doomed_digest: int = 0
 
     _FMT = ">32s32sQQQH"
+    _TABLES = ">32s32s32s"
     _KIND = ">16sQ"
 
     def pack(self) -> bytes:
@@ -43,12 +50,27 @@ class VaultState:
             self.writes,
             len(kinds),
         )
-        return head + b"".join(struct.pack(self._KIND, k, n) for k, n in kinds)
+        tables = struct.pack(
+            self._TABLES,
+            *(d.to_bytes(32, "big") for d in self.table_digests),
+        )
+        return head + tables + b"".join(struct.pack(self._KIND, k, n) for k, n in kinds)
+
+    @property
+    def table_digests(self) -> tuple[int, int, int]:
+        return self.terms_digest, self.blobs_digest, self.doomed_digest
 
     @classmethod
-    def unpack(cls, raw: bytes) -> VaultState:
+    def unpack(cls, raw: bytes, *, format: int = 2) -> VaultState:
+        """Read a packed state; `format` 1 is the layout before the table digests."""
         digest, head, count, epoch, writes, n = struct.unpack_from(cls._FMT, raw)
         offset = struct.calcsize(cls._FMT)
+        tables = [0, 0, 0]
+        if format >= 2:
+            tables = [
+                int.from_bytes(d, "big") for d in struct.unpack_from(cls._TABLES, raw, offset)
+            ]
+            offset += struct.calcsize(cls._TABLES)
         kinds = {}
         for _ in range(n):
             k, c = struct.unpack_from(cls._KIND, raw, offset)
@@ -56,19 +78,22 @@ class VaultState:
             offset += struct.calcsize(cls._KIND)
         if offset != len(raw):
             raise struct.error("trailing bytes")
-        return cls(int.from_bytes(digest, "big"), head, count, epoch, writes, kinds)
+        return cls(int.from_bytes(digest, "big"), head, count, epoch, writes, kinds, *tables)
 
 
-def _state_aad(vault_id: bytes) -> bytes:
-    return FORMAT_TAG + b"state\x00" + vault_id
+def _state_aad(vault_id: bytes, format: int) -> bytes:
+    # The format is bound: a header claiming another format than the state's fails here.
+    version = b"" if format == 1 else b"v%d\x00" % format
+    return FORMAT_TAG + b"state\x00" + version + vault_id
 
 
-def seal_state(ring: KeyRing, state: VaultState) -> bytes:
-    return crypto.seal(ring.state_key, state.pack(), _state_aad(ring.vault_id))
+def seal_state(ring: KeyRing, state: VaultState, *, format: int = 2) -> bytes:
+    return crypto.seal(ring.state_key, state.pack(), _state_aad(ring.vault_id, format))
 
 
-def open_state(ring: KeyRing, sealed: bytes) -> VaultState:
+def open_state(ring: KeyRing, sealed: bytes, *, format: int = 2) -> VaultState:
     try:
-        return VaultState.unpack(crypto.unseal(ring.state_key, sealed, _state_aad(ring.vault_id)))
+        plain = crypto.unseal(ring.state_key, sealed, _state_aad(ring.vault_id, format))
+        return VaultState.unpack(plain, format=format)
     except (CryptoFailure, struct.error):
         raise IntegrityError("the vault state fails authentication") from None

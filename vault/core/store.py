@@ -34,6 +34,15 @@ from vault.core.errors import (
     WrongPassphrase,
 )
 from vault.core.keys import KeyRing
+from vault.core.lookups import (
+    TABLE_NAMES,
+    TABLE_QUERIES,
+    Names,
+    open_posting,
+    row_digest,
+    seal_posting,
+    table_digest,
+)
 from vault.core.progress import Progress, ProgressCallback
 from vault.core.records import (
     BlobRef,
@@ -96,6 +105,7 @@ class Store:
                 self._conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
                 raise VaultBusy from exc
+            doomed = False
             try:
                 state = self._load_state()
                 txn = Txn(self, state)
@@ -103,22 +113,22 @@ class Store:
                 yield txn
                 txn.flush()
                 self._conn.execute("COMMIT")
+                doomed = bool(txn_doomed(txn))
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):
                     self._conn.execute("ROLLBACK")
                 # The transaction may have rotated the in-memory epoch: reload it from disk.
-                self._ring.epoch_key = b""
+                self._ring.forget_epoch()
                 for blob_id in txn_created(self._txn):
                     with contextlib.suppress(OSError):
                         self.blobs.remove(blob_id)
                 raise
-            else:
-                # Files go only once nothing refers to them any more. The same commit listed
-                # them in `doomed`, so a crash before they are gone is finished at next open.
-                if txn_doomed(self._txn):
-                    self.finish_removals()
             finally:
                 self._txn, self._txn_thread = None, None
+            # Files go only once nothing refers to them any more. The same commit listed
+            # them in `doomed`, so a crash before they are gone is finished at next open.
+            if doomed:
+                self.finish_removals()
 
     def _load_state(self) -> VaultState:
         try:
@@ -244,21 +254,44 @@ class Store:
         return self.state().kinds.get(self._ring.kind_index(kind), 0)
 
     def find(self, kind: str, label: str, value: str) -> list[Record]:
-        """Records of `kind` carrying the lookup term (label, value)."""
-        term = self._ring.term_index(kind, label, value)
-        rows = self._query(
-            f"SELECT {', '.join('r.' + c for c in self._COLS.split(', '))} FROM terms t "
-            "JOIN records r ON r.id = t.id WHERE t.term=? ORDER BY r.rowid",
-            (term,),
-        )
+        """Records of `kind` carrying the lookup term (label, value), in insertion order."""
+        with self._lock:
+            txn = self._txn if self._txn_thread == threading.get_ident() else None
+            if txn is not None:
+                ids = set(txn.posting(kind, label, value).ids)
+            else:
+                self._load_state()  # the current epoch's keys, if another process rotated it
+                ids = self.read_posting(self._ring.term_index(kind, label, value))[0]
+            rows = self._rows_of(ids)
+        if len(rows) != len(ids):
+            raise TamperedRecord(f"{kind} lookup index (a record it names is missing)")
         out = []
         for row in rows:
             rec = self._decrypt(kind, row)
-            # The terms table is plaintext-indexed: trust it only when the sealed record agrees.
+            # A posting list names ids only: the sealed record must carry the term itself.
             if (label, value) not in rec.terms:
                 raise TamperedRecord(f"{kind} lookup index")
             out.append(rec)
         return out
+
+    def _rows_of(self, ids: Iterable[bytes]) -> list[Any]:
+        wanted = sorted(ids)
+        rows: list[Any] = []
+        for start in range(0, len(wanted), _BATCH):
+            batch = wanted[start : start + _BATCH]
+            marks = ",".join("?" * len(batch))
+            rows += self._query(
+                f"SELECT rowid, {self._COLS} FROM records WHERE id IN ({marks})", tuple(batch)
+            )
+        return [row[1:] for row in sorted(rows, key=lambda r: r[0])]
+
+    def read_posting(self, term: bytes) -> tuple[set[bytes], bytes | None]:
+        """The ids a lookup term lists, and its sealed row as stored (None: no row)."""
+        rows = self._query("SELECT ids FROM terms WHERE term=?", (term,))
+        if not rows:
+            return set(), None
+        sealed = rows[0][0]
+        return open_posting(self._ring, term, sealed)[1], sealed
 
     def find_prefix(self, kind: str, prefix: str) -> list[Record]:
         """Records of `kind` whose hex id starts with `prefix` (for short ids typed by people)."""
@@ -283,25 +316,32 @@ class Store:
         return self.blobs.read(ref.id, ref.key, self._ring.blob_aad(ref.id), ref.chunks)
 
     def finish_removals(self) -> None:
-        """Remove the blob files of committed deletions (`doomed`), then forget the list."""
-        with self._lock:
-            doomed = [b for (b,) in self._query("SELECT id FROM doomed") if _is_id(b)]
-            if not doomed:
-                return
-            for blob_id in doomed:
-                self.blobs.remove(blob_id)
-            # If the vault is busy, the next open finishes this (idempotent) job.
-            with contextlib.suppress(sqlite3.OperationalError):
-                self._conn.executemany("DELETE FROM doomed WHERE id=?", [(b,) for b in doomed])
+        """Remove the blob files of committed deletions (`doomed`), then forget the list.
 
-    def _discard_leftovers(self, referenced: set[bytes]) -> None:
-        # Under the write lock no other process is between writing a blob and committing
-        # it; blobs committed since the scan are in the `blobs` table, so they stay.
-        with self.write() as txn:
-            listed = {b for (b,) in txn._exec("SELECT id FROM blobs").fetchall() if _is_id(b)}
-            for blob_id, path in list(self.blobs.present()):
-                if blob_id not in referenced and blob_id not in listed:
-                    self.blobs.discard(path)
+        The list is believed only when its sealed digest matches, and a blob still listed as
+        live is never removed: an edited `doomed` table cannot destroy live data.
+        """
+        with self._lock:
+            if not self._query("SELECT 1 FROM doomed LIMIT 1"):
+                return
+            with self.write() as txn:
+                doomed = txn.verified_ids("doomed")
+                if doomed & txn.verified_ids("blobs"):
+                    raise IntegrityError("a blob listed for removal is still in use")
+                for blob_id in sorted(doomed):
+                    self.blobs.remove(blob_id)
+                txn.clear_doomed()
+
+    def _discard_unreferenced(self, txn: Txn, referenced: set[bytes]) -> int:
+        """Remove the files under blobs/ that neither a record, the (authenticated) blobs
+        table nor a pending removal names: residue of a write that never committed."""
+        keep = referenced | txn.verified_ids("blobs") | txn.verified_ids("doomed")
+        removed = 0
+        for blob_id, path in list(self.blobs.present()):
+            if blob_id is None or blob_id not in keep:
+                self.blobs.discard(path)
+                removed += 1
+        return removed
 
     def collect_garbage(self) -> int:
         """Remove blob files no record refers to (left by a crash); return how many.
@@ -309,17 +349,20 @@ class Store:
         Runs under the write lock, so no other process is between writing a blob file and
         committing the record that refers to it.
         """
-        removed = 0
         with self.write() as txn:
-            known = {b for (b,) in txn._exec("SELECT id FROM blobs").fetchall() if _is_id(b)}
-            doomed = set(txn_doomed(txn))
-            for blob_id, path in list(self.blobs.present()):
-                if blob_id is None or (blob_id not in known and blob_id not in doomed):
-                    self.blobs.discard(path)
-                    removed += 1
-        return removed
+            return self._discard_unreferenced(txn, set())
 
     # --- integrity ---
+
+    def verify(self) -> None:
+        """Compare the live records and every lookup table with their sealed digests."""
+        self.verify_records()
+        state = self.state()
+        for table, query in TABLE_QUERIES.items():
+            if table_digest(self._ring, table, self._query(query)) != getattr(
+                state, f"{table}_digest"
+            ):
+                raise IntegrityError(f"{TABLE_NAMES[table]} changed outside Coffre")
 
     def verify_records(self) -> None:
         """Compare the set of live (id, version) with the authenticated digest."""
@@ -351,9 +394,11 @@ class Store:
             # SQLite's own structural check: pages and indexes, not contents (those follow).
             problems.append(Problem("database", f"{len(damage)} structural problem(s) in vault.db"))
         try:
-            self.verify_records()
+            self.verify()
         except IntegrityError as exc:
             problems.append(Problem("records", exc.message))
+        expected: dict[bytes, set[bytes]] = {}
+        kind_of: dict[bytes, str] = {}
         total = self._query("SELECT count(*) FROM records")[0][0]
         report.start(total)
         kinds: dict[bytes, str] = {}
@@ -374,7 +419,10 @@ class Store:
                     report.advance()
                     continue
                 kinds[kind_ix] = rec.kind
-                problems.extend(self._check_terms(rec, rid))
+                kind_of[rid] = rec.kind
+                for label, value in rec.terms:
+                    term = self._ring.term_index(rec.kind, label, value)
+                    expected.setdefault(term, set()).add(rid)
                 for ref in rec.blobs:
                     referenced.add(ref.id)
                     try:
@@ -386,6 +434,7 @@ class Store:
             if len(rows) < _BATCH:
                 break
             last = rows[-1][0]
+        problems.extend(self._check_terms(expected, kind_of))
         listed = {b for (b,) in self._query("SELECT id FROM blobs") if _is_id(b)}
         if listed - referenced:
             problems.append(
@@ -394,7 +443,8 @@ class Store:
         if not problems:
             # Every record opened, so a file none of them refers to is the residue of an
             # interrupted write (sealed under a key that was never stored): clear it away.
-            self._discard_leftovers(referenced)
+            with self.write() as txn:
+                self._discard_unreferenced(txn, referenced)
         else:
             leftovers = [p for b, p in self.blobs.present() if b not in referenced]
             if leftovers:
@@ -407,12 +457,24 @@ class Store:
         report.finish()
         return problems
 
-    def _check_terms(self, rec: Record, rid: bytes) -> list[Problem]:
-        expected = {self._ring.term_index(rec.kind, a, b) for a, b in rec.terms}
-        stored = {t for (t,) in self._query("SELECT term FROM terms WHERE id=?", (rid,))}
-        if expected != stored:
-            return [Problem(rec.kind, f"record {rid.hex()[:8]} has a damaged lookup index")]
-        return []
+    def _check_terms(
+        self, expected: dict[bytes, set[bytes]], kind_of: dict[bytes, str]
+    ) -> list[Problem]:
+        """Every record's terms list it, and every posting list names exactly those."""
+        stored: dict[bytes, set[bytes]] = {}
+        problems = []
+        for term, sealed in self._query("SELECT term, ids FROM terms"):
+            try:
+                stored[term] = open_posting(self._ring, term, sealed)[1]
+            except TamperedRecord:
+                problems.append(Problem("lookup index", "a posting list fails authentication"))
+        damaged: set[bytes] = set()
+        for term in expected.keys() | stored.keys():
+            damaged |= expected.get(term, set()) ^ stored.get(term, set())
+        for rid in sorted(damaged):
+            name = kind_of.get(rid, "lookup index")
+            problems.append(Problem(name, f"record {rid.hex()[:8]} has a damaged lookup index"))
+        return problems
 
     # --- housekeeping ---
 
@@ -462,6 +524,16 @@ class Store:
 
 
 @dataclass
+class Posting:
+    """The ids one lookup term lists, as a transaction changes them (written at commit)."""
+
+    names: Names  # (kind, label, value)
+    ids: set[bytes]
+    stored: bytes | None  # the sealed row as read, for the table digest
+    changed: bool = False
+
+
+@dataclass
 class Txn:
     """One write transaction; obtained from `Store.write()`."""
 
@@ -470,6 +542,8 @@ class Txn:
     _dirty: bool = field(default=False)
     _created: list[bytes] = field(default_factory=list)  # blob files to drop on rollback
     _doomed: list[bytes] = field(default_factory=list)  # blob files to drop after commit
+    # Posting lists touched by this transaction, by term: each is sealed once, at commit.
+    _postings: dict[bytes, Posting] = field(default_factory=dict)
 
     @property
     def _conn(self) -> sqlite3.Connection:
@@ -502,13 +576,59 @@ class Txn:
         envelope = pack_envelope(kind, data, terms, blobs, compress)
         return wrapped, crypto.seal(key, envelope, self._ring.record_aad(kind_ix, rid, version))
 
-    def _index(self, kind: str, rid: bytes, terms: tuple[Term, ...]) -> None:
-        self._exec("DELETE FROM terms WHERE id=?", (rid,))
-        for label, value in terms:
-            self._exec(
-                "INSERT OR IGNORE INTO terms (term, id) VALUES (?, ?)",
-                (self._ring.term_index(kind, label, value), rid),
-            )
+    def posting(self, kind: str, label: str, value: str) -> Posting:
+        """The posting list of a term as this transaction sees it."""
+        term = self._ring.term_index(kind, label, value)
+        found = self._postings.get(term)
+        if found is None:
+            ids, stored = self.store.read_posting(term)
+            found = self._postings[term] = Posting((kind, label, value), ids, stored)
+        return found
+
+    def _index(self, kind: str, rid: bytes, old: tuple[Term, ...], new: tuple[Term, ...]) -> None:
+        for label, value in set(old) - set(new):
+            posting = self.posting(kind, label, value)
+            posting.ids.discard(rid)
+            posting.changed = self._dirty = True
+        for label, value in set(new) - set(old):
+            posting = self.posting(kind, label, value)
+            posting.ids.add(rid)
+            posting.changed = self._dirty = True
+
+    def _flush_postings(self) -> None:
+        ring, table = self._ring, "terms"
+        for term, p in self._postings.items():
+            if not p.changed:
+                continue
+            if p.stored is not None:
+                self.state.terms_digest ^= row_digest(ring, table, (term, p.stored))
+            if p.ids:
+                p.stored = seal_posting(ring, term, p.names, p.ids)
+                self._exec(
+                    "INSERT OR REPLACE INTO terms (term, ids) VALUES (?, ?)", (term, p.stored)
+                )
+                self.state.terms_digest ^= row_digest(ring, table, (term, p.stored))
+            else:
+                p.stored = None
+                self._exec("DELETE FROM terms WHERE term=?", (term,))
+            p.changed = False
+
+    def verified_ids(self, table: str) -> set[bytes]:
+        """The ids of the `blobs` or `doomed` table, once its sealed digest matches."""
+        rows = self._exec(TABLE_QUERIES[table]).fetchall()
+        if table_digest(self._ring, table, rows) != getattr(self.state, f"{table}_digest"):
+            raise IntegrityError(f"{TABLE_NAMES[table]} changed outside Coffre")
+        return {row[0] for row in rows}
+
+    def clear_doomed(self) -> None:
+        """Forget the list of removed blob files (they are gone)."""
+        self._exec("DELETE FROM doomed")
+        self.state.doomed_digest = 0
+        self._dirty = True
+
+    def _doom(self, blob_id: bytes) -> None:
+        if self._exec("INSERT OR IGNORE INTO doomed (id) VALUES (?)", (blob_id,)).rowcount:
+            self.state.doomed_digest ^= row_digest(self._ring, "doomed", (blob_id,))
 
     def put(
         self,
@@ -532,7 +652,7 @@ class Txn:
         )
         self.state.kinds[kix] = self.state.kinds.get(kix, 0) + 1
         if norm:
-            self._index(kind, rid, norm)
+            self._index(kind, rid, (), norm)
         self.state.digest ^= self._ring.record_digest(rid, 1)
         self._dirty = True
         return rid.hex()
@@ -550,10 +670,11 @@ class Txn:
         """Replace a record's content with a new version (fresh key); return the version."""
         rid = record_id_bytes(record_id)
         kix = self._ring.kind_index(kind)
-        row = self._exec("SELECT kind, version FROM records WHERE id=?", (rid,)).fetchone()
-        if row is None or row[0] != kix:
+        row = self._exec(f"SELECT {Store._COLS} FROM records WHERE id=?", (rid,)).fetchone()
+        if row is None or row[1] != kix:
             raise RecordNotFound(kind)
-        old = int(row[1])
+        before = self.store._decrypt(kind, row)  # its terms leave their posting lists
+        old = before.version
         new = old + 1
         norm = normalize_terms(terms)
         wrapped, sealed = self._seal(
@@ -562,7 +683,7 @@ class Txn:
         self._exec(
             "UPDATE records SET version=?, rkey=?, data=? WHERE id=?", (new, wrapped, sealed, rid)
         )
-        self._index(kind, rid, norm)
+        self._index(kind, rid, before.terms, norm)
         self.state.digest ^= self._ring.record_digest(rid, old) ^ self._ring.record_digest(rid, new)
         self._dirty = True
         return new
@@ -578,7 +699,7 @@ class Txn:
             for ref in rec.blobs:
                 self.delete_blob(ref)
         self._exec("DELETE FROM records WHERE id=?", (rid,))
-        self._exec("DELETE FROM terms WHERE id=?", (rid,))
+        self._index(kind, rid, rec.terms, ())
         self.state.digest ^= self._ring.record_digest(rid, rec.version)
         kix = rows[0][1]
         self.state.kinds[kix] = self.state.kinds.get(kix, 0) - 1
@@ -602,13 +723,17 @@ class Txn:
             blob_id, key, self._ring.blob_aad(blob_id), source, progress=progress, total=total
         )
         self._exec("INSERT INTO blobs (id, chunks, size) VALUES (?, ?, ?)", (blob_id, chunks, size))
+        self.state.blobs_digest ^= row_digest(self._ring, "blobs", (blob_id, chunks, size))
         self._dirty = True
         return BlobRef(blob_id, key, chunks, size, sha)
 
     def delete_blob(self, ref: BlobRef) -> None:
         """Forget a blob: its row now, its file (zeroed, then unlinked) after the commit."""
-        self._exec("DELETE FROM blobs WHERE id=?", (ref.id,))
-        self._exec("INSERT OR IGNORE INTO doomed (id) VALUES (?)", (ref.id,))
+        row = self._exec("SELECT id, chunks, size FROM blobs WHERE id=?", (ref.id,)).fetchone()
+        if row is not None:
+            self._exec("DELETE FROM blobs WHERE id=?", (ref.id,))
+            self.state.blobs_digest ^= row_digest(self._ring, "blobs", tuple(row))
+        self._doom(ref.id)
         self._doomed.append(ref.id)
         self._dirty = True
 
@@ -630,13 +755,13 @@ class Txn:
     def wipe_all(self) -> int:
         """Delete every record, lookup term and blob chunk (the audit log stays)."""
         (n,) = self._exec("SELECT count(*) FROM records").fetchone()
-        self._doomed.extend(
-            b for (b,) in self._exec("SELECT id FROM blobs").fetchall() if _is_id(b)
-        )
-        self._exec("INSERT OR IGNORE INTO doomed (id) SELECT id FROM blobs")
+        for blob_id in self.verified_ids("blobs"):
+            self._doom(blob_id)
+            self._doomed.append(blob_id)
         for table in ("records", "terms", "blobs"):
             self._exec(f"DELETE FROM {table}")
-        self.state.digest = 0
+        self._postings.clear()
+        self.state.digest = self.state.terms_digest = self.state.blobs_digest = 0
         self.state.kinds.clear()
         self._dirty = True
         return int(n)
@@ -649,6 +774,7 @@ class Txn:
         any older copy, can no longer be unwrapped with the vault's current keys.
         """
         ring = self._ring
+        self._flush_postings()  # under the old keys, then re-keyed with every other row
         new_no, new_key = ring.epoch_no + 1, crypto.new_key()
         updates = []
         rows = self._exec("SELECT id, kind, version, rkey FROM records").fetchall()
@@ -661,12 +787,32 @@ class Txn:
                 (ring.wrap_record_key(kix, rid, version, key, epoch=(new_no, new_key)), rid)
             )
         self._conn.executemany("UPDATE records SET rkey=? WHERE id=?", updates)
+        postings = [
+            (open_posting(ring, term, sealed), sealed)
+            for term, sealed in self._exec("SELECT term, ids FROM terms").fetchall()
+        ]
         self.set_meta("epoch", ring.wrap_epoch(new_no, new_key))
         self.set_meta("epoch_no", str(new_no))
-        ring.epoch_no, ring.epoch_key = new_no, new_key
+        ring.set_epoch(new_no, new_key)
         self.state.epoch_no = new_no
+        self._rewrite_postings([(names, ids) for (names, ids), _ in postings])
         self._dirty = True
         return new_no
+
+    def _rewrite_postings(self, postings: list[tuple[Names, set[bytes]]]) -> None:
+        """Replace the whole lookup index with these posting lists, keyed by the current keys
+        (after a rotation: no term of the old epoch survives)."""
+        self._exec("DELETE FROM terms")
+        self._postings.clear()
+        digest, rows = 0, []
+        for names, ids in postings:
+            term = self._ring.term_index(*names)
+            sealed = seal_posting(self._ring, term, names, ids)
+            rows.append((term, sealed))
+            digest ^= row_digest(self._ring, "terms", (term, sealed))
+        self._conn.executemany("INSERT INTO terms (term, ids) VALUES (?, ?)", rows)
+        self.state.terms_digest = digest
+        self._dirty = True
 
     def set_meta(self, name: str, value: bytes | str) -> None:
         """Replace one header row (key material and KDF parameters only)."""
@@ -674,6 +820,7 @@ class Txn:
 
     def flush(self) -> None:
         """Seal the updated state into the header; called once at commit."""
+        self._flush_postings()
         if self._dirty:
             self.state.writes += 1
             self._exec(

@@ -17,13 +17,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
 
-from vault.core import crypto, keys
+from vault.core import crypto, keys, migrations
 from vault.core.audit import AuditEntry
 from vault.core.blobs import DIR_NAME as BLOBS_DIR
 from vault.core.clock import SYSTEM_CLOCK, Clock
 from vault.core.errors import (
     DamagedDatabase,
     InvalidParameter,
+    UnsafeVaultFile,
     VaultBusy,
     VaultExists,
     VaultNotFound,
@@ -63,23 +64,37 @@ def _profile(name: str) -> crypto.KdfProfile:
 
 
 def _tighten_modes(path: Path) -> None:
-    """Keep the directory 0700 and every vault file 0600, whatever the umask was."""
+    """Keep the directory 0700 and every vault file 0600, whatever the umask was.
+
+    A link where a vault file or `blobs/` belongs is refused: SQLite and the blob store would
+    follow it and write outside the vault (the vault directory itself may be a link).
+    """
     if stat.S_IMODE(path.stat().st_mode) != 0o700:
         os.chmod(path, 0o700)
-    for suffix in ("", "-wal", "-shm"):
-        f = path / (DB_NAME + suffix)
-        if f.exists() and stat.S_IMODE(f.stat().st_mode) != 0o600:
-            os.chmod(f, 0o600)
+    for name, kind in [(DB_NAME + s, stat.S_ISREG) for s in ("", "-wal", "-shm")] + [
+        (BLOBS_DIR, stat.S_ISDIR)
+    ]:
+        try:
+            st = os.lstat(path / name)
+        except FileNotFoundError:
+            continue
+        if not kind(st.st_mode):
+            raise UnsafeVaultFile(f"{name} in {path} is a link or not what Coffre made")
+        if name != BLOBS_DIR and stat.S_IMODE(st.st_mode) != 0o600:
+            os.chmod(path / name, 0o600, follow_symlinks=False)
 
 
 def _header(path: Path, meta: dict[str, bytes]) -> tuple[HeaderInfo, WrappedRoot, str]:
+    if not meta:
+        raise VaultNotFound(f"{path} holds an incomplete vault (its creation was interrupted)")
     missing = [k for k in _HEADER_KEYS if k not in meta]
     if missing:
-        raise VaultNotFound(f"{path} holds an incomplete vault (its creation was interrupted)")
+        # Creation writes the whole header in one transaction: a partial one is damage.
+        raise DamagedDatabase(f"the header has lost its {', '.join(missing)} row(s)")
     try:
         kdf_json = meta["kdf"].decode("utf-8")
         profile = crypto.profile_from_header(json.loads(kdf_json))
-        version = int(meta["format"])
+        version = check_format(meta)
     except (InvalidParameter, ValueError) as exc:  # UnicodeDecodeError is a ValueError
         raise DamagedDatabase("the header's KDF parameters are invalid") from exc
     vault_id = meta["vault_id"]
@@ -129,7 +144,7 @@ class Vault:
         ring = KeyRing(vault_id, root, pkey)
         epoch_key = crypto.new_key()
         state = VaultState(epoch_no=1)
-        ring.epoch_no, ring.epoch_key = 1, epoch_key
+        ring.set_epoch(1, epoch_key)
         conn = connect(db, create=True)
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -199,15 +214,16 @@ class Vault:
         conn = connect(db)
         try:
             meta = read_meta(conn)
-            if "format" in meta:
-                check_format(meta, conn)
-                meta = read_meta(conn)
             info, wrapped, kdf_json = _header(path, meta)
             root, pkey = keys.unwrap_root(meta["vault_id"], passphrase, wrapped, kdf_json)
             store = Store(conn, KeyRing(meta["vault_id"], root, pkey), db, clock)
+            if info.format < FORMAT_VERSION:
+                # After the unlock: a migration changes sealed data, so it needs the keys.
+                migrations.upgrade(store, info.format)
+                info = HeaderInfo(path, FORMAT_VERSION, info.vault_id, info.kdf)
             store.state()
             if strict:
-                store.verify_records()
+                store.verify()
             store.finish_removals()
         except sqlite3.OperationalError as exc:
             conn.close()

@@ -242,25 +242,26 @@ def test_any_flipped_bit_is_detected_or_harmless(tmp_path: Path, data: st.DataOb
 def test_older_format_is_migrated_in_place(
     vault_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from vault.core import schema
+    from vault.core import migrations, schema
     from vault.core import vault as facade
+    from vault.core.store import Store
 
     with Vault.create(vault_dir, PASSPHRASE, kdf="minimum") as v, v.store.write() as txn:
-        rid = txn.put("note", b"from format 1")
+        rid = txn.put("note", b"from format 2")
     ran: list[int] = []
 
-    def to_v2(conn: sqlite3.Connection) -> None:
+    def to_v3(store: Store) -> None:
         ran.append(1)
-        conn.execute("CREATE TABLE added_in_v2 (x INTEGER)")
+        store._conn.execute("CREATE TABLE added_in_v3 (x INTEGER)")
 
-    monkeypatch.setattr(schema, "FORMAT_VERSION", 2)
-    monkeypatch.setattr(facade, "FORMAT_VERSION", 2)
-    monkeypatch.setitem(schema.MIGRATIONS, 1, to_v2)
+    monkeypatch.setattr(schema, "FORMAT_VERSION", 3)
+    monkeypatch.setattr(facade, "FORMAT_VERSION", 3)
+    monkeypatch.setitem(migrations.MIGRATIONS, 2, to_v3)
     with Vault.open(vault_dir, PASSPHRASE) as v:
-        assert v.info.format == 2
-        assert v.store.get("note", rid).data == b"from format 1"
+        assert v.info.format == 3
+        assert v.store.get("note", rid).data == b"from format 2"
     with Vault.open(vault_dir, PASSPHRASE) as v:
-        assert v.info.format == 2
+        assert v.info.format == 3
     assert ran == [1]  # once, not at every open
 
 

@@ -204,12 +204,16 @@ def test_deleted_row_detected(vault_dir: Path) -> None:
 
 def test_tampered_lookup_index_detected(fresh_vault: Vault) -> None:
     with fresh_vault.store.write() as txn:
-        a = txn.put("persona", b"a", terms={"name": "alice"})
+        txn.put("persona", b"a", terms={"name": "alice"})
         txn.put("persona", b"b", terms={"name": "bob"})
     conn = sqlite3.connect(fresh_vault.store.path)
     # Point bob's lookup term at alice's record.
     bob_term = fresh_vault.store.ring.term_index("persona", "name", "bob")
-    conn.execute("UPDATE terms SET id=? WHERE term=?", (bytes.fromhex(a), bob_term))
+    alice_term = fresh_vault.store.ring.term_index("persona", "name", "alice")
+    conn.execute(
+        "UPDATE terms SET ids=(SELECT ids FROM terms WHERE term=?) WHERE term=?",
+        (alice_term, bob_term),
+    )
     conn.commit()
     conn.close()
     with pytest.raises(TamperedRecord):
