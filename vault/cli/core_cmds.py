@@ -69,11 +69,21 @@ def status(env: Env, as_json: bool) -> None:
 
 @cli.command()
 @click.option("--kdf", type=kdf_choice, default=None, help="Also switch to this KDF profile.")
+@click.option(
+    "--rekey",
+    is_flag=True,
+    help="Also replace every key and re-seal every record and the audit log, so an old copy "
+    "of the vault with the old passphrase opens nothing written afterwards.",
+)
 @pass_env
-def passwd(env: Env, kdf: str | None) -> None:
+def passwd(env: Env, kdf: str | None, rekey: bool) -> None:
     """Change the passphrase (fast whatever the vault's size: only the root key is re-wrapped).
 
     Scripts give the new passphrase in COFFRE_NEW_PASSPHRASE.
+
+    \b
+    Example:
+      coffre passwd --rekey
     """
     with env.vault() as v:
         new = os.environ.get(config.ENV_NEW_PASSPHRASE)
@@ -83,8 +93,27 @@ def passwd(env: Env, kdf: str | None) -> None:
             )
         if not new:
             raise WeakPassphrase("it is empty")
-        v.change_passphrase(new, kdf=kdf)
-    info("Passphrase changed.")
+        if rekey:
+            v.rekey(new, kdf=kdf, progress=StderrProgress("Re-keying"))
+        else:
+            v.change_passphrase(new, kdf=kdf)
+    info("Passphrase changed; every key replaced." if rekey else "Passphrase changed.")
+
+
+@cli.command()
+@pass_env
+def rekey(env: Env) -> None:
+    """Replace every key of the vault, keeping the passphrase: a new root and epoch, every
+    record and the audit log re-sealed, all or nothing. Keys taken from an old copy of the
+    vault (or from memory) open nothing written afterwards.
+
+    \b
+    Example:
+      coffre rekey
+    """
+    with env.vault() as v:
+        v.rekey(progress=StderrProgress("Re-keying"))
+    info("Every key replaced.")
 
 
 @cli.command()

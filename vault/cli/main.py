@@ -259,6 +259,7 @@ AREAS: dict[str, tuple[str, ...]] = {
     "init": ("core_cmds",),
     "status": ("core_cmds",),
     "passwd": ("core_cmds",),
+    "rekey": ("core_cmds",),
     "check": ("core_cmds",),
     "audit": ("core_cmds",),
     "demo": ("core_cmds",),

@@ -84,10 +84,23 @@ class Store:
         self._lock = threading.RLock()
         self._txn: Txn | None = None
         self._txn_thread: int | None = None
+        self._root_seen = self.header("root")  # the wrapped root these keys came from
 
     @property
     def ring(self) -> KeyRing:
         return self._ring
+
+    def use_ring(self, ring: KeyRing) -> None:
+        """Read and write with `ring` from now on (after a re-key, or to undo a failed one)."""
+        self._ring = ring
+        self._root_seen = self.header("root")
+
+    def header(self, name: str) -> bytes:
+        """One row of the plaintext header (salt, KDF parameters, wrapped keys)."""
+        rows = self._query("SELECT CAST(value AS BLOB) FROM meta WHERE name=?", (name,))
+        if not rows:
+            raise DamagedDatabase(f"the header has lost its {name} row")
+        return bytes(rows[0][0])
 
     # --- transactions ---
 
@@ -142,7 +155,13 @@ class Store:
             raise DamagedDatabase("the header cannot be read") from exc
         if len(meta) != 3:
             raise DamagedDatabase("the header is incomplete")
-        state = open_state(self._ring, meta["state"])
+        try:
+            state = open_state(self._ring, meta["state"])
+        except IntegrityError:
+            if self.header("root") != self._root_seen:
+                # Another process re-keyed the vault: these keys are simply out of date.
+                raise WrongPassphrase("the vault was re-keyed; unlock it again") from None
+            raise
         try:
             header_epoch = int(meta["epoch_no"])
         except ValueError:
@@ -813,6 +832,75 @@ class Txn:
         self._conn.executemany("INSERT INTO terms (term, ids) VALUES (?, ?)", rows)
         self.state.terms_digest = digest
         self._dirty = True
+
+    def rekey(self, new: KeyRing, progress: ProgressCallback | None = None) -> None:
+        """Re-seal the whole vault under `new` (a fresh root and epoch): every record under a
+        fresh record key and the new kind index, the lookup index, the table digests and the
+        audit log. Blob files keep their keys, which live inside the re-sealed records. From
+        the end of this transaction on, nothing the old keys open is current."""
+        old = self._ring
+        self._flush_postings()
+        postings = [
+            open_posting(old, term, sealed)
+            for term, sealed in self._exec("SELECT term, ids FROM terms").fetchall()
+        ]
+        report = Progress("rekey", progress)
+        report.start(self._exec("SELECT count(*) FROM records").fetchone()[0])
+        digest, last = 0, 0
+        kinds: dict[bytes, int] = {}
+        while True:
+            rows = self._exec(
+                f"SELECT rowid, {Store._COLS} FROM records WHERE rowid>? ORDER BY rowid LIMIT ?",
+                (last, _BATCH),
+            ).fetchall()
+            updates = []
+            for _rowid, rid, kix, version, rkey, data in rows:
+                try:
+                    key = old.unwrap_record_key(kix, rid, version, rkey)
+                    plain = crypto.unseal(key, data, old.record_aad(kix, rid, version))
+                    kind = unpack_envelope(plain)[0]
+                except (CryptoFailure, ValueError, KeyError, struct.error, zlib.error):
+                    raise TamperedRecord("a record, while re-keying") from None
+                new_kix, fresh = new.kind_index(kind), crypto.new_key()
+                updates.append(
+                    (
+                        new_kix,
+                        new.wrap_record_key(new_kix, rid, version, fresh),
+                        crypto.seal(fresh, plain, new.record_aad(new_kix, rid, version)),
+                        rid,
+                    )
+                )
+                digest ^= new.record_digest(rid, version)
+                kinds[new_kix] = kinds.get(new_kix, 0) + 1
+            self._conn.executemany("UPDATE records SET kind=?, rkey=?, data=? WHERE id=?", updates)
+            report.advance(len(rows))
+            if len(rows) < _BATCH:
+                break
+            last = rows[-1][0]
+        audit_rows = self._exec("SELECT seq, data FROM audit ORDER BY seq").fetchall()
+        head, resealed = audit.GENESIS, []
+        for entry in audit.verify_chain(
+            old, audit_rows, self.state.audit_head, self.state.audit_count
+        ):
+            sealed, head = audit.seal_entry(
+                new, entry.seq, head, entry.action, entry.details, time=entry.time
+            )
+            resealed.append((sealed, entry.seq))
+        self._conn.executemany("UPDATE audit SET data=? WHERE seq=?", resealed)
+        self.verified_ids("blobs")  # both lists are checked under the old keys, then re-digested
+        doomed = self.verified_ids("doomed")
+        self.store.use_ring(new)
+        self._rewrite_postings([(names, ids) for names, ids in postings])
+        self.state.blobs_digest = (
+            table_digest(new, "blobs", self._exec(TABLE_QUERIES["blobs"]).fetchall()) or 0
+        )
+        self.state.doomed_digest = table_digest(new, "doomed", [(b,) for b in doomed]) or 0
+        self.state.digest, self.state.kinds = digest, kinds
+        self.state.audit_head, self.state.epoch_no = head, new.epoch_no
+        self.set_meta("epoch", new.wrap_epoch(new.epoch_no, new.epoch_key))
+        self.set_meta("epoch_no", str(new.epoch_no))
+        self._dirty = True
+        report.finish()
 
     def set_meta(self, name: str, value: bytes | str) -> None:
         """Replace one header row (key material and KDF parameters only)."""

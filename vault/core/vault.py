@@ -267,6 +267,50 @@ class Vault:
         ring.passphrase_key = pkey
         self.info = HeaderInfo(self.path, self.info.format, self.info.vault_id, profile)
 
+    def rekey(
+        self,
+        new_passphrase: str | bytes | None = None,
+        *,
+        kdf: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        """Replace every key: a new root (so new purpose and kind-index keys), a new epoch
+        (so new lookup keys), every record re-sealed under a fresh record key, the audit log
+        re-sealed. An old copy of the vault, or its keys, with the old passphrase opens
+        nothing written afterwards. All in one transaction; blob files keep their keys,
+        which live inside the re-sealed records. Without `new_passphrase` the passphrase
+        stays the same.
+        """
+        profile = _profile(kdf) if kdf else self.info.kdf
+        old = self.store.ring
+        root = crypto.new_key()
+        if new_passphrase is not None:
+            wrapped, pkey = keys.wrap_root(old.vault_id, root, new_passphrase, profile)
+        elif kdf:
+            raise InvalidParameter("a new KDF profile needs the passphrase again (use passwd)")
+        else:
+            salt = self.store.header("salt")
+            pkey = old.passphrase_key
+            wrapped = keys.wrap_root_with(old.vault_id, root, pkey, salt, profile)
+        new = KeyRing(old.vault_id, root, pkey)
+        try:
+            with self.store.write() as txn:
+                new.set_epoch(txn.state.epoch_no + 1, crypto.new_key())
+                txn.rekey(new, progress)
+                txn.set_meta("kdf", wrapped.kdf_json())
+                txn.set_meta("salt", wrapped.salt)
+                txn.set_meta("root", wrapped.wrapped)
+                txn.audit("vault.rekey", kdf=profile.name)
+        except BaseException:
+            self.store.use_ring(old)
+            old.forget_epoch()
+            new.wipe()
+            raise
+        old.wipe()
+        self.store.use_ring(new)  # (already in use: this also notes the new wrapped root)
+        self.store.reclaim()  # the old ciphertext's pages are zeroed; give them back, truncate
+        self.info = HeaderInfo(self.path, self.info.format, self.info.vault_id, profile)
+
     def check(self, progress: ProgressCallback | None = None) -> list[Problem]:
         """Decrypt and verify every record, blob and audit entry; list the problems."""
         return self.store.check(progress)
