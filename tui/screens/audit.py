@@ -6,12 +6,11 @@ from typing import ClassVar
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.markup import escape
 from textual.widgets import DataTable, Static
 
 from tui import format as fmt
-from tui.screens.base import SectionScreen
+from tui.screens.base import SectionScreen, bindings, data_table
 from vault.core.errors import IntegrityError
 from vault.core.vault import AuditEntry, Vault
 
@@ -34,19 +33,13 @@ class AuditScreen(SectionScreen):
 
     MODE = "audit"
     TITLE_TEXT = "Audit"
-    BINDINGS: ClassVar = [
-        Binding(
-            "r", "refresh", "Verify again", tooltip="Re-read and verify the log", id="audit.refresh"
-        )
-    ]
+    BINDINGS: ClassVar = bindings(
+        "audit", ("r", "refresh", "Verify again", "Re-read and verify the log")
+    )
 
     def compose_body(self) -> ComposeResult:
         yield Static("Verifying the audit chain…", id="audit-status")
-        yield DataTable(id="audit-log", cursor_type="row", zebra_stripes=True)
-
-    def on_mount(self) -> None:
-        self.query_one("#audit-log", DataTable).add_columns("#", "Time", "Action", "Details")
-        super().on_mount()
+        yield data_table("audit-log", "#", "Time", "Action", "Details")
 
     def action_refresh(self) -> None:
         self.reload()

@@ -1,15 +1,21 @@
-"""What every area screen shares: the navigation bar, the footer and vault access."""
+"""What every area screen shares: the navigation bar, the footer and vault access, the
+pieces their bodies are built from (key bindings, titled panels, tables), asking through a
+dialog, and small writes in a worker."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
-from textual import on
+from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Tab, Tabs
+from textual.widget import Widget
+from textual.widgets import DataTable, Footer, Label, Tab, Tabs
 from textual.worker import Worker
 
 from tui.commands import PaletteCommand
@@ -18,6 +24,29 @@ from tui.messages import VaultChanged
 if TYPE_CHECKING:
     from tui.app import CoffreApp
     from vault.core.vault import Vault
+
+T = TypeVar("T")
+
+
+def bindings(area: str, *rows: tuple[str, str, str, str]) -> list[BindingType]:
+    """An area's keys from (key, action, description, tooltip) rows. Each binding's id is
+    `area.action`: the name a keymap rebinds it by."""
+    return [
+        Binding(key, action, description, tooltip=tooltip, id=f"{area}.{action}")
+        for key, action, description, tooltip in rows
+    ]
+
+
+def titled_panel(title: str, *children: Widget, id: str) -> Vertical:
+    """A bordered panel headed by its title (the `.panel` styles of app.tcss)."""
+    return Vertical(Label(title, classes="panel-title"), *children, classes="panel", id=id)
+
+
+def data_table(id: str, *columns: str, zebra_stripes: bool = True) -> DataTable[Text]:
+    """A table the cursor moves through row by row, with its column headings."""
+    table: DataTable[Text] = DataTable(id=id, cursor_type="row", zebra_stripes=zebra_stripes)
+    table.add_columns(*columns)
+    return table
 
 
 class ForwardsWorkerErrors:
@@ -86,6 +115,49 @@ class SectionScreen(ForwardsWorkerErrors, Screen[None]):
         """Tell the app this screen wrote to the vault: the other screens reload when shown
         (this one reloads what it needs itself)."""
         self.post_message(VaultChanged(what, self))
+
+    def cursor_item(self, table: str, items: Sequence[T], *, warning: str = "") -> T | None:
+        """The item of `items` (the rows of the table `table` selects, in order) under the
+        cursor; None when there is none, after telling the person `warning` if given."""
+        row = self.query_one(table, DataTable).cursor_row
+        if not items or not 0 <= row < len(items):
+            if warning:
+                self.notify(warning, severity="warning")
+            return None
+        return items[row]
+
+    def ask(self, dialog: Screen[T], then: Callable[[T], object]) -> None:
+        """Show a dialog, then act on its answer: `then` runs only when the person answered
+        (a cancelled prompt gives None, a declined confirmation False, and nothing runs)."""
+
+        def answered(answer: T | None) -> None:
+            if answer:
+                then(answer)
+
+        self.app.push_screen(dialog, answered)
+
+    def confirm(self, dialog: Screen[bool], then: Callable[[], object]) -> None:
+        """Show a confirmation; run `then` only when the person confirms."""
+        self.ask(dialog, lambda _yes: then())
+
+    def update_vault(
+        self, what: str, change: Callable[[Vault], object], *, notice: str = ""
+    ) -> None:
+        """Make a small change to the vault in a worker; then tell the app (`what`), tell the
+        person (`notice`, else `what`) and reload."""
+        self._update(self.vault, what, change, notice or what.capitalize() + ".")
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="write")
+    def _update(
+        self, vault: Vault, what: str, change: Callable[[Vault], object], notice: str
+    ) -> None:
+        change(vault)
+        self.app.call_from_thread(self._updated, what, notice)
+
+    def _updated(self, what: str, notice: str) -> None:
+        self.changed(what)
+        self.notify(notice)
+        self.reload()
 
     def report(self, title: str, markdown: str, then: Callable[[], object]) -> None:
         """Show a finished operation's report, then run `then` (a reload) once it is closed:

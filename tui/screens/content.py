@@ -8,13 +8,12 @@ from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.markup import escape
 from textual.widgets import DataTable, Input, Markdown, Select, Static
 
 from tui import format as fmt
-from tui.screens.base import SectionScreen
+from tui.screens.base import SectionScreen, bindings, data_table
 from tui.screens.modals import PromptModal, ReportModal
 from vault import content
 from vault import personas as identities
@@ -64,26 +63,18 @@ class ContentScreen(SectionScreen):
 
     MODE = "content"
     TITLE_TEXT = "Content"
-    BINDINGS: ClassVar = [
-        Binding(
-            "h",
-            "history",
-            "Versions",
-            tooltip="Show every version of the item",
-            id="content.history",
-        ),
-        Binding(
-            "slash", "focus_filter", "Filter", tooltip="Filter by tag", id="content.focus_filter"
-        ),
-        Binding(
+    BINDINGS: ClassVar = bindings(
+        "content",
+        ("h", "history", "Versions", "Show every version of the item"),
+        ("slash", "focus_filter", "Filter", "Filter by tag"),
+        (
             "p",
             "prove",
             "Proof",
-            tooltip="Write the signed authorship statement, its signature and public key",
-            id="content.prove",
+            "Write the signed authorship statement, its signature and public key",
         ),
-        Binding("r", "refresh", "Refresh", tooltip="Read the vault again", id="content.refresh"),
-    ]
+        ("r", "refresh", "Refresh", "Read the vault again"),
+    )
 
     def __init__(self) -> None:
         super().__init__()
@@ -98,15 +89,11 @@ class ContentScreen(SectionScreen):
             yield Input(placeholder="Tag", id="filter-tag")
         with Horizontal(id="content"):
             with Vertical(classes="panel", id="content-list-panel"):
-                yield DataTable(id="content-items", cursor_type="row", zebra_stripes=True)
+                yield data_table("content-items", "Title", "Kind", "Tags", "v")
             with Vertical(classes="panel", id="content-detail-panel"):
                 yield Static("", id="content-facts")
                 with VerticalScroll(id="content-preview"):
                     yield Markdown("", id="content-markdown")
-
-    def on_mount(self) -> None:
-        self.query_one("#content-items", DataTable).add_columns("Title", "Kind", "Tags", "v")
-        super().on_mount()
 
     def load(self) -> None:
         self._load(self.vault, *self._filters())
@@ -186,19 +173,14 @@ class ContentScreen(SectionScreen):
         if self.current is None:
             return
         item = self.current.item
-
-        def chosen(folder: str | None) -> None:
-            if folder:
-                self._prove(self.vault, item.id, Path(folder).expanduser())
-
-        self.app.push_screen(
+        self.ask(
             PromptModal(
                 f"Proof of authorship of {item.title}",
                 value="proof",
                 help="Three files go to this folder: the statement (.json), its minisign "
                 "signature (.minisig) and the public key (.pub). `minisign -Vm` checks them.",
             ),
-            chosen,
+            lambda folder: self._prove(self.vault, item.id, Path(folder).expanduser()),
         )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="write")

@@ -8,13 +8,12 @@ from typing import ClassVar
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.markup import escape
-from textual.widgets import DataTable, Label, LoadingIndicator, Static
+from textual.widgets import DataTable, LoadingIndicator, Static
 
 from tui import format as fmt
-from tui.screens.base import SectionScreen
+from tui.screens.base import SectionScreen, bindings, data_table, titled_panel
 from tui.widgets.chart import spark
 from vault import content
 from vault import personas as identities
@@ -142,38 +141,27 @@ class DashboardScreen(SectionScreen):
 
     MODE = "dashboard"
     TITLE_TEXT = "Dashboard"
-    BINDINGS: ClassVar = [
-        Binding("r", "refresh", "Refresh", tooltip="Read the vault again", id="dashboard.refresh"),
-    ]
+    BINDINGS: ClassVar = bindings("dashboard", ("r", "refresh", "Refresh", "Read the vault again"))
 
     def compose_body(self) -> ComposeResult:
+        def text_panel(title: str, name: str) -> Vertical:
+            """A titled panel of text: the Static `#dash-NAME` in `#dash-NAME-panel`."""
+            return titled_panel(title, Static("", id=f"dash-{name}"), id=f"dash-{name}-panel")
+
         with Vertical(id="dashboard"):
             yield LoadingIndicator(id="dash-loading")
             with Horizontal(id="dash-top"):
-                with Vertical(classes="panel", id="dash-personas-panel"):
-                    yield Label("Personas", classes="panel-title")
-                    yield Static("", id="dash-personas")
-                with Vertical(classes="panel", id="dash-status-panel"):
-                    yield Label("Vault", classes="panel-title")
-                    yield Static("", id="dash-status")
-            with Vertical(classes="panel", id="dash-metrics-panel"):
-                yield Label(f"Data (last {WEEKS} weeks)", classes="panel-title")
-                yield DataTable(id="dash-metrics", cursor_type="row", zebra_stripes=True)
+                yield text_panel("Personas", "personas")
+                yield text_panel("Vault", "status")
+            yield titled_panel(
+                f"Data (last {WEEKS} weeks)",
+                data_table("dash-metrics", "Persona", "Metric", "Samples", "Trend", "Latest"),
+                id="dash-metrics-panel",
+            )
             with Horizontal(id="dash-bottom"):
-                with Vertical(classes="panel", id="dash-imports-panel"):
-                    yield Label("Recent imports", classes="panel-title")
-                    yield Static("", id="dash-imports")
-                with Vertical(classes="panel", id="dash-grants-panel"):
-                    yield Label("Active grants", classes="panel-title")
-                    yield Static("", id="dash-grants")
-                with Vertical(classes="panel", id="dash-rules-panel"):
-                    yield Label("Retention", classes="panel-title")
-                    yield Static("", id="dash-rules")
-
-    def on_mount(self) -> None:
-        table = self.query_one("#dash-metrics", DataTable)
-        table.add_columns("Persona", "Metric", "Samples", "Trend", "Latest")
-        super().on_mount()
+                yield text_panel("Recent imports", "imports")
+                yield text_panel("Active grants", "grants")
+                yield text_panel("Retention", "rules")
 
     def action_refresh(self) -> None:
         self.reload()

@@ -8,12 +8,11 @@ from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Label, Select
 
 from tui import format as fmt
-from tui.screens.base import SectionScreen
+from tui.screens.base import SectionScreen, bindings, data_table
 from tui.screens.importer import ImportModal, ImportRequest
 from tui.widgets.chart import Chart
 from tui.widgets.progress import ProgressPanel
@@ -134,23 +133,12 @@ class DataScreen(SectionScreen):
 
     MODE = "data"
     TITLE_TEXT = "Data"
-    BINDINGS: ClassVar = [
-        Binding(
-            "i",
-            "import",
-            "Import",
-            tooltip="Import a file or folder in any format Coffre reads",
-            id="data.import",
-        ),
-        Binding(
-            "l",
-            "toggle_style",
-            "Bars/line",
-            tooltip="Draw the chart as bars or a line",
-            id="data.toggle_style",
-        ),
-        Binding("r", "refresh", "Refresh", tooltip="Read the vault again", id="data.refresh"),
-    ]
+    BINDINGS: ClassVar = bindings(
+        "data",
+        ("i", "import", "Import", "Import a file or folder in any format Coffre reads"),
+        ("l", "toggle_style", "Bars/line", "Draw the chart as bars or a line"),
+        ("r", "refresh", "Refresh", "Read the vault again"),
+    )
 
     def __init__(self) -> None:
         super().__init__()
@@ -162,7 +150,7 @@ class DataScreen(SectionScreen):
         with Horizontal(id="data"):
             with Vertical(classes="panel", id="data-side"):
                 yield Select([], prompt="Persona", id="data-persona", allow_blank=True)
-                yield DataTable(id="data-metrics", cursor_type="row")
+                yield data_table("data-metrics", "Metric", "Samples", zebra_stripes=False)
             with Vertical(classes="panel", id="data-main"):
                 with Horizontal(id="data-controls"):
                     yield Select(RANGES, value=28, allow_blank=False, id="data-range")
@@ -170,10 +158,6 @@ class DataScreen(SectionScreen):
                 yield Label("", id="data-stats")
                 yield Chart(id="data-chart")
                 yield ProgressPanel(id="data-progress")
-
-    def on_mount(self) -> None:
-        self.query_one("#data-metrics", DataTable).add_columns("Metric", "Samples")
-        super().on_mount()
 
     # --- loading ---
 
@@ -184,10 +168,8 @@ class DataScreen(SectionScreen):
 
     @property
     def metric(self) -> str | None:
-        table = self.query_one("#data-metrics", DataTable)
-        if not self.metrics or not 0 <= table.cursor_row < len(self.metrics):
-            return None
-        return self.metrics[table.cursor_row].metric
+        selected = self.cursor_item("#data-metrics", self.metrics)
+        return selected.metric if selected is not None else None
 
     def load(self) -> None:
         self._load_personas(self.vault)
@@ -288,13 +270,12 @@ class DataScreen(SectionScreen):
             return
         name = next(p.name for p in self.personas if p.id == persona_id)
 
-        def chosen(request: ImportRequest | None) -> None:
-            if request is not None:
-                panel = self.query_one("#data-progress", ProgressPanel)
-                panel.begin(f"Importing {request.path.name}…")
-                self._import(self.vault, persona_id, request, panel)
+        def chosen(request: ImportRequest) -> None:
+            panel = self.query_one("#data-progress", ProgressPanel)
+            panel.begin(f"Importing {request.path.name}…")
+            self._import(self.vault, persona_id, request, panel)
 
-        self.app.push_screen(ImportModal(name), chosen)
+        self.ask(ImportModal(name), chosen)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="write")
     def _import(

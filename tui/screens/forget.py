@@ -3,18 +3,16 @@ Retention rules live here too: what they keep, what is due, applying them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, cast
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Input, Label, Markdown, Select, Static
+from textual.widgets import DataTable, Input, Markdown, Select, Static
 
 from tui import format as fmt
-from tui.screens.base import SectionScreen
+from tui.screens.base import SectionScreen, bindings, data_table, titled_panel
 from tui.screens.modals import ConfirmModal, PromptModal, TypeToConfirmModal
 from tui.widgets.progress import ProgressPanel
 from vault import content, forget
@@ -111,33 +109,14 @@ class ForgetScreen(SectionScreen):
 
     MODE = "forget"
     TITLE_TEXT = "Forget"
-    BINDINGS: ClassVar = [
-        Binding(
-            "p", "preview", "Preview", tooltip="Show what would be forgotten", id="forget.preview"
-        ),
-        Binding(
-            "f",
-            "forget",
-            "Forget…",
-            tooltip="Forget the target (asks you to type its name)",
-            id="forget.forget",
-        ),
-        Binding("a", "add_rule", "Add rule", tooltip="Add a retention rule", id="forget.add_rule"),
-        Binding(
-            "x",
-            "remove_rule",
-            "Remove rule",
-            tooltip="Remove the selected retention rule",
-            id="forget.remove_rule",
-        ),
-        Binding(
-            "A",
-            "apply_rules",
-            "Apply rules",
-            tooltip="Forget what the retention rules say",
-            id="forget.apply_rules",
-        ),
-    ]
+    BINDINGS: ClassVar = bindings(
+        "forget",
+        ("p", "preview", "Preview", "Show what would be forgotten"),
+        ("f", "forget", "Forget…", "Forget the target (asks you to type its name)"),
+        ("a", "add_rule", "Add rule", "Add a retention rule"),
+        ("x", "remove_rule", "Remove rule", "Remove the selected retention rule"),
+        ("A", "apply_rules", "Apply rules", "Forget what the retention rules say"),
+    )
 
     def __init__(self) -> None:
         super().__init__()
@@ -162,13 +141,14 @@ class ForgetScreen(SectionScreen):
                         id="forget-preview",
                     )
                 yield ProgressPanel(id="forget-progress")
-            with Vertical(classes="panel", id="forget-rules"):
-                yield Label("Retention rules", classes="panel-title")
-                yield DataTable(id="rules-table", cursor_type="row")
-                yield Static("", id="rules-due")
+            yield titled_panel(
+                "Retention rules",
+                data_table("rules-table", "Selects", "Keep", zebra_stripes=False),
+                Static("", id="rules-due"),
+                id="forget-rules",
+            )
 
     def on_mount(self) -> None:
-        self.query_one("#rules-table", DataTable).add_columns("Selects", "Keep")
         self.query_one("#forget-metric-row").display = False
         super().on_mount()
 
@@ -292,14 +272,13 @@ class ForgetScreen(SectionScreen):
         if chosen is None:
             return
 
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                panel = self.query_one("#forget-progress", ProgressPanel)
-                panel.begin(f"Forgetting {chosen.name}…")
-                self._forget(self.vault, chosen, panel)
+        def confirmed() -> None:
+            panel = self.query_one("#forget-progress", ProgressPanel)
+            panel.begin(f"Forgetting {chosen.name}…")
+            self._forget(self.vault, chosen, panel)
 
         summary = plan_markdown(self.plan) if self.plan is not None else ""
-        self.app.push_screen(
+        self.confirm(
             TypeToConfirmModal(
                 f"Forget {chosen.name}?",
                 "This cannot be undone: the data and its keys are destroyed.\n"
@@ -329,9 +308,7 @@ class ForgetScreen(SectionScreen):
     # --- retention rules ---
 
     def action_add_rule(self) -> None:
-        def done(text: str | None) -> None:
-            if not text:
-                return
+        def add(text: str) -> None:
             words = text.split()
             if len(words) != 3:
                 self.notify(
@@ -339,61 +316,50 @@ class ForgetScreen(SectionScreen):
                 )
                 return
             selector, value, keep = words
-            self._write_rules(
-                self.vault,
+            self.update_vault(
                 "rule added",
                 lambda v: rules.add_rule(v, cast(rules.Selector, selector), value, keep),
             )
 
-        self.app.push_screen(
+        self.ask(
             PromptModal(
                 "New retention rule",
                 placeholder="metric heart_rate 2y",
                 help="SELECTOR VALUE KEEP — selector is metric, category or tag; keep is "
                 "like 730d, 52w or 2y. Older data is forgotten when you apply the rules.",
             ),
-            done,
+            add,
         )
 
     def action_remove_rule(self) -> None:
-        table = self.query_one("#rules-table", DataTable)
-        if not self.rules or not 0 <= table.cursor_row < len(self.rules):
-            self.notify("Select a rule first.", severity="warning")
+        rule = self.cursor_item("#rules-table", self.rules, warning="Select a rule first.")
+        if rule is None:
             return
-        rule = self.rules[table.cursor_row]
-
-        def done(yes: bool | None) -> None:
-            if yes:
-                self._write_rules(
-                    self.vault, "rule removed", lambda v: rules.remove_rule(v, rule.id)
-                )
-
-        self.app.push_screen(
+        self.confirm(
             ConfirmModal(
                 f"Remove the rule on {rule.selector} {rule.value}?",
                 "Data it already forgot stays forgotten.",
                 confirm="Remove",
             ),
-            done,
+            lambda: self.update_vault("rule removed", lambda v: rules.remove_rule(v, rule.id)),
         )
 
     def action_apply_rules(self) -> None:
         if self.busy_writing():
             return
 
-        def done(yes: bool | None) -> None:
-            if yes:
-                panel = self.query_one("#forget-progress", ProgressPanel)
-                panel.begin("Applying the retention rules…")
-                self._apply_rules(self.vault, self.coffre.clock.ms(), panel)
+        def confirmed() -> None:
+            panel = self.query_one("#forget-progress", ProgressPanel)
+            panel.begin("Applying the retention rules…")
+            self._apply_rules(self.vault, self.coffre.clock.ms(), panel)
 
-        self.app.push_screen(
+        self.confirm(
             ConfirmModal(
                 "Apply the retention rules now?",
                 "Everything older than each rule keeps is forgotten for good.",
                 confirm="Apply",
             ),
-            done,
+            confirmed,
         )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="write")
@@ -406,13 +372,3 @@ class ForgetScreen(SectionScreen):
             self.app.call_from_thread(self.notify, "Nothing was due.")
         else:
             self.app.call_from_thread(self._forgotten, result)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="write")
-    def _write_rules(self, vault: Vault, what: str, change: Callable[[Vault], object]) -> None:
-        change(vault)
-        self.app.call_from_thread(self._rules_written, what)
-
-    def _rules_written(self, what: str) -> None:
-        self.changed(what)
-        self.notify(what.capitalize() + ".")
-        self.reload()

@@ -90,7 +90,7 @@ def review_markdown(r: GrantRequest, names: dict[str, str]) -> str:
     )
 
 
-class GrantWizard(ModalScreen[GrantRequest | None]):
+class GrantWizard(ModalScreen[GrantRequest]):
     """Two steps: choose the terms, then review them and give consent."""
 
     BINDINGS: ClassVar = [

@@ -39,7 +39,7 @@ class ImportRequest:
     path: Path
 
 
-class ImportModal(ModalScreen[ImportRequest | None]):
+class ImportModal(ModalScreen[ImportRequest]):
     """Asks what to import into the persona named in the title."""
 
     BINDINGS: ClassVar = [

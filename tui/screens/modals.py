@@ -13,17 +13,22 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+CANCEL = Binding(
+    "escape", "cancel", "Cancel", tooltip="Close without doing anything", id="modals.cancel"
+)
+
+
+def buttons(*children: Button) -> Horizontal:
+    """A dialog's row of buttons, at its foot."""
+    return Horizontal(*children, classes="dialog-buttons")
+
 
 class ConfirmModal(ModalScreen[bool]):
     """Ask before doing something: dismisses with True only on the confirm button."""
 
     FIRST_FOCUS: ClassVar[str] = "#cancel"  # a stray Enter must not confirm
 
-    BINDINGS: ClassVar = [
-        Binding(
-            "escape", "cancel", "Cancel", tooltip="Close without doing anything", id="modals.cancel"
-        )
-    ]
+    BINDINGS: ClassVar = [CANCEL]
 
     def __init__(self, title: str, body: str, *, confirm: str = "Confirm", danger: bool = True):
         super().__init__()
@@ -33,11 +38,10 @@ class ConfirmModal(ModalScreen[bool]):
         with Vertical(classes="dialog"):
             yield Label(self._title, classes="dialog-title")
             yield Static(self._body, classes="dialog-body")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button(
-                    self._confirm, id="confirm", variant="error" if self._danger else "primary"
-                )
+            yield buttons(
+                Button("Cancel", id="cancel"),
+                Button(self._confirm, id="confirm", variant="error" if self._danger else "primary"),
+            )
 
     def on_mount(self) -> None:
         self.query_one(self.FIRST_FOCUS).focus()
@@ -66,9 +70,10 @@ class TypeToConfirmModal(ConfirmModal):
             yield Static(self._body, classes="dialog-body")
             yield Label(f"Type [b]{self._expected}[/b] to confirm:", markup=True)
             yield Input(id="typed", placeholder=self._expected)
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button(self._confirm, id="confirm", variant="error", disabled=True)
+            yield buttons(
+                Button("Cancel", id="cancel"),
+                Button(self._confirm, id="confirm", variant="error", disabled=True),
+            )
 
     @on(Input.Changed, "#typed")
     def _typed(self, event: Input.Changed) -> None:
@@ -80,7 +85,21 @@ class TypeToConfirmModal(ConfirmModal):
             self.dismiss(True)
 
 
-class ErrorModal(ModalScreen[None]):
+class ReadOnlyModal(ModalScreen[None]):
+    """A dialog that only shows something: its Close button (focused), Escape or Enter close it."""
+
+    def close_button(self) -> Horizontal:
+        return buttons(Button("Close", id="close", variant="primary"))
+
+    def on_mount(self) -> None:
+        self.query_one("#close", Button).focus()
+
+    @on(Button.Pressed, "#close")
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class ErrorModal(ReadOnlyModal):
     """Shows a library error's own message (never the text of an arbitrary exception)."""
 
     BINDINGS: ClassVar = [
@@ -95,25 +114,13 @@ class ErrorModal(ModalScreen[None]):
         with Vertical(classes="dialog error"):
             yield Label("Something went wrong", classes="dialog-title")
             yield Static(self._message, classes="dialog-body", id="error-message", markup=False)
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Close", id="close", variant="primary")
-
-    def on_mount(self) -> None:
-        self.query_one("#close", Button).focus()
-
-    @on(Button.Pressed, "#close")
-    def action_close(self) -> None:
-        self.dismiss(None)
+            yield self.close_button()
 
 
-class PromptModal(ModalScreen[str | None]):
+class PromptModal(ModalScreen[str]):
     """Asks for one line of text; dismisses with it, or None when cancelled."""
 
-    BINDINGS: ClassVar = [
-        Binding(
-            "escape", "cancel", "Cancel", tooltip="Close without doing anything", id="modals.cancel"
-        )
-    ]
+    BINDINGS: ClassVar = [CANCEL]
 
     def __init__(self, title: str, *, placeholder: str = "", value: str = "", help: str = ""):
         super().__init__()
@@ -125,9 +132,7 @@ class PromptModal(ModalScreen[str | None]):
             if self._help:
                 yield Static(self._help, classes="dialog-body", markup=False)
             yield Input(value=self._value, placeholder=self._placeholder, id="prompt-input")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("OK", id="ok", variant="primary")
+            yield buttons(Button("Cancel", id="cancel"), Button("OK", id="ok", variant="primary"))
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
@@ -140,7 +145,7 @@ class PromptModal(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class ReportModal(ModalScreen[None]):
+class ReportModal(ReadOnlyModal):
     """A read-only Markdown report: an import's summary, a receipt, a forget's result."""
 
     BINDINGS: ClassVar = [
@@ -158,12 +163,4 @@ class ReportModal(ModalScreen[None]):
                 # One Rich renderable rather than Textual's Markdown widget (a widget per
                 # block): it mounts in a few milliseconds, so a report never stalls the UI.
                 yield Static(RichMarkdown(self._markdown), id="report")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Close", id="close", variant="primary")
-
-    def on_mount(self) -> None:
-        self.query_one("#close", Button).focus()
-
-    @on(Button.Pressed, "#close")
-    def action_close(self) -> None:
-        self.dismiss(None)
+            yield self.close_button()

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.markup import escape
 from textual.widgets import DataTable, Label, Static
 
 from tui import format as fmt
-from tui.screens.base import SectionScreen
+from tui.screens.base import SectionScreen, bindings, data_table, titled_panel
 from tui.screens.modals import ConfirmModal, PromptModal
 from vault import personas as identities
 from vault.core.errors import InvalidParameter
@@ -52,44 +50,15 @@ class PersonasScreen(SectionScreen):
 
     MODE = "personas"
     TITLE_TEXT = "Personas"
-    BINDINGS: ClassVar = [
-        Binding("n", "new_persona", "New", tooltip="Create a persona", id="personas.new_persona"),
-        Binding(
-            "a",
-            "add_attribute",
-            "Add attribute",
-            tooltip="Add an attribute (key=value)",
-            id="personas.add_attribute",
-        ),
-        Binding(
-            "e",
-            "edit_attribute",
-            "Edit",
-            tooltip="Change the selected attribute's value",
-            id="personas.edit_attribute",
-        ),
-        Binding(
-            "s",
-            "toggle_sensitive",
-            "Sensitive",
-            tooltip="Mark the attribute (not) sensitive",
-            id="personas.toggle_sensitive",
-        ),
-        Binding(
-            "delete",
-            "remove_attribute",
-            "Remove",
-            tooltip="Remove the selected attribute",
-            id="personas.remove_attribute",
-        ),
-        Binding(
-            "v",
-            "export_vcard",
-            "vCard",
-            tooltip="Export the persona as a vCard file",
-            id="personas.export_vcard",
-        ),
-    ]
+    BINDINGS: ClassVar = bindings(
+        "personas",
+        ("n", "new_persona", "New", "Create a persona"),
+        ("a", "add_attribute", "Add attribute", "Add an attribute (key=value)"),
+        ("e", "edit_attribute", "Edit", "Change the selected attribute's value"),
+        ("s", "toggle_sensitive", "Sensitive", "Mark the attribute (not) sensitive"),
+        ("delete", "remove_attribute", "Remove", "Remove the selected attribute"),
+        ("v", "export_vcard", "vCard", "Export the persona as a vCard file"),
+    )
 
     def __init__(self) -> None:
         super().__init__()
@@ -98,18 +67,15 @@ class PersonasScreen(SectionScreen):
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="personas"):
-            with Vertical(classes="panel", id="persona-list-panel"):
-                yield Label("Personas", classes="panel-title")
-                yield DataTable(id="persona-list", cursor_type="row")
+            yield titled_panel(
+                "Personas",
+                data_table("persona-list", "Name", "Attributes", zebra_stripes=False),
+                id="persona-list-panel",
+            )
             with Vertical(classes="panel", id="persona-detail-panel"):
                 yield Label("", classes="panel-title", id="persona-title")
                 yield Static("", id="persona-facts")
-                yield DataTable(id="persona-attributes", cursor_type="row", zebra_stripes=True)
-
-    def on_mount(self) -> None:
-        self.query_one("#persona-list", DataTable).add_columns("Name", "Attributes")
-        self.query_one("#persona-attributes", DataTable).add_columns("Key", "Sensitive", "Value")
-        super().on_mount()
+                yield data_table("persona-attributes", "Key", "Sensitive", "Value")
 
     def load(self) -> None:
         self._load(self.vault)
@@ -156,66 +122,59 @@ class PersonasScreen(SectionScreen):
             attrs.add_row(*fmt.cells(a.key, "yes" if a.sensitive else "", a.value), key=str(i))
 
     def _selected_attribute(self) -> Attribute | None:
-        if self.current is None or not self.current.attributes:
-            self.notify("Select an attribute first.", severity="warning")
-            return None
-        row = self.query_one("#persona-attributes", DataTable).cursor_row
-        if not 0 <= row < len(self.current.attributes):
-            return None
-        return self.current.attributes[row]
+        attributes = self.current.attributes if self.current is not None else ()
+        return self.cursor_item(
+            "#persona-attributes", attributes, warning="Select an attribute first."
+        )
 
     # --- actions ---
 
     def action_new_persona(self) -> None:
-        def done(name: str | None) -> None:
-            if name:
-                self._write("persona added", lambda v: identities.add_persona(v, name))
-
-        self.app.push_screen(PromptModal("New persona", placeholder="Name"), done)
+        self.ask(
+            PromptModal("New persona", placeholder="Name"),
+            lambda name: self.update_vault(
+                "persona added", lambda v: identities.add_persona(v, name)
+            ),
+        )
 
     def action_add_attribute(self) -> None:
         persona = self.current
         if persona is None:
             return
 
-        def done(text: str | None) -> None:
-            if not text:
-                return
+        def add(text: str) -> None:
             key, _, value = text.partition("=")
-            self._write(
+            self.update_vault(
                 "attribute added", lambda v: identities.edit(v, persona.id, add=[(key, value)])
             )
 
-        self.app.push_screen(
+        self.ask(
             PromptModal(
                 f"Add an attribute to {persona.name}",
                 placeholder="email.work=me@example.org",
                 help="KEY[.LABEL]=VALUE, e.g. email.home=…, phone=…, handle.mastodon=@me@host, "
                 "birth_date=1990-04-12, field.pronouns=they",
             ),
-            done,
+            add,
         )
 
     def action_edit_attribute(self) -> None:
         persona, attr = self.current, self._selected_attribute()
         if persona is None or attr is None:
             return
-
-        def done(value: str | None) -> None:
-            if value:
-                self._write(
-                    "attribute changed",
-                    lambda v: identities.edit(v, persona.id, set=[(attr, value)]),
-                )
-
-        self.app.push_screen(PromptModal(f"Edit {attr.key}", value=editable_value(attr)), done)
+        self.ask(
+            PromptModal(f"Edit {attr.key}", value=editable_value(attr)),
+            lambda value: self.update_vault(
+                "attribute changed", lambda v: identities.edit(v, persona.id, set=[(attr, value)])
+            ),
+        )
 
     def action_toggle_sensitive(self) -> None:
         persona, attr = self.current, self._selected_attribute()
         if persona is None or attr is None:
             return
         marks, unmarks = ([], [attr]) if attr.sensitive else ([attr], [])
-        self._write(
+        self.update_vault(
             "sensitivity changed",
             lambda v: identities.edit(v, persona.id, sensitive=marks, not_sensitive=unmarks),
         )
@@ -224,37 +183,27 @@ class PersonasScreen(SectionScreen):
         persona, attr = self.current, self._selected_attribute()
         if persona is None or attr is None:
             return
-
-        def done(yes: bool | None) -> None:
-            if yes:
-                self._write(
-                    "attribute removed", lambda v: identities.edit(v, persona.id, remove=[attr])
-                )
-
-        self.app.push_screen(
+        self.confirm(
             ConfirmModal(
                 f"Remove {attr.key}?", f"{persona.name} will no longer carry it.", confirm="Remove"
             ),
-            done,
+            lambda: self.update_vault(
+                "attribute removed", lambda v: identities.edit(v, persona.id, remove=[attr])
+            ),
         )
 
     def action_export_vcard(self) -> None:
         persona = self.current
         if persona is None:
             return
-
-        def done(path: str | None) -> None:
-            if path:
-                self._export(self.vault, persona.id, Path(path).expanduser())
-
         safe = "".join(c if c.isalnum() else "-" for c in persona.name).strip("-") or "persona"
-        self.app.push_screen(
+        self.ask(
             PromptModal(
                 f"Export {persona.name} as vCard",
                 value=f"{safe}.vcf",
                 help="Sensitive attributes are left out. The file is readable by you only.",
             ),
-            done,
+            lambda path: self._export(self.vault, persona.id, Path(path).expanduser()),
         )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="write")
@@ -266,16 +215,3 @@ class PersonasScreen(SectionScreen):
             f"Written to {path} ({exported.left_out} sensitive attribute(s) left out).",
             title="vCard exported",
         )
-
-    def _write(self, what: str, change: Callable[[Vault], object]) -> None:
-        self._apply(self.vault, what, change)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="write")
-    def _apply(self, vault: Vault, what: str, change: Callable[[Vault], object]) -> None:
-        change(vault)
-        self.app.call_from_thread(self._after_write, what)
-
-    def _after_write(self, what: str) -> None:
-        self.changed(what)
-        self.notify(what.capitalize() + ".")
-        self.reload()

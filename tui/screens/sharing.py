@@ -11,11 +11,10 @@ from typing import ClassVar
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from tui import format as fmt
-from tui.screens.base import SectionScreen
+from tui.screens.base import SectionScreen, bindings, data_table
 from tui.screens.grant_wizard import GrantOptions, GrantRequest, GrantWizard
 from tui.screens.modals import ConfirmModal, PromptModal, ReportModal
 from tui.widgets.progress import ProgressPanel
@@ -28,6 +27,18 @@ from vault.sharing import Grant, Recipient, revocation
 from vault.sharing.bundles import BundleResult, ExportPlan, export_bundle, prepare
 from vault.sharing.overview import LedgerEntry, ledger_view
 from vault.sharing.revocation import ErasureRequest
+
+# The grants table's headings, one per cell `SharingScreen._show` fills in.
+GRANT_COLUMNS = (
+    "Recipient",
+    "Status",
+    "Until",
+    "Persona",
+    "Scope",
+    "Purpose",
+    "Sent",
+    "In exchange",
+)
 
 
 @dataclass(frozen=True)
@@ -81,39 +92,14 @@ class SharingScreen(SectionScreen):
 
     MODE = "sharing"
     TITLE_TEXT = "Sharing"
-    BINDINGS: ClassVar = [
-        Binding(
-            "n",
-            "new_grant",
-            "New grant",
-            tooltip="Give consent to a recipient, guided",
-            id="sharing.new_grant",
-        ),
-        Binding(
-            "e",
-            "export",
-            "Export now",
-            tooltip="Export the selected grant to a bundle file",
-            id="sharing.export",
-        ),
-        Binding(
-            "w", "revoke", "Revoke", tooltip="Withdraw the selected grant", id="sharing.revoke"
-        ),
-        Binding(
-            "c",
-            "receipt",
-            "Receipt",
-            tooltip="Show the selected grant's consent receipt",
-            id="sharing.receipt",
-        ),
-        Binding(
-            "a",
-            "add_recipient",
-            "Add recipient",
-            tooltip="Register a recipient",
-            id="sharing.add_recipient",
-        ),
-    ]
+    BINDINGS: ClassVar = bindings(
+        "sharing",
+        ("n", "new_grant", "New grant", "Give consent to a recipient, guided"),
+        ("e", "export", "Export now", "Export the selected grant to a bundle file"),
+        ("w", "revoke", "Revoke", "Withdraw the selected grant"),
+        ("c", "receipt", "Receipt", "Show the selected grant's consent receipt"),
+        ("a", "add_recipient", "Add recipient", "Register a recipient"),
+    )
 
     def __init__(self) -> None:
         super().__init__()
@@ -125,21 +111,13 @@ class SharingScreen(SectionScreen):
     def compose_body(self) -> ComposeResult:
         with TabbedContent(id="sharing-tabs"):
             with TabPane("Grants", id="tab-grants"):
-                yield DataTable(id="grants", cursor_type="row", zebra_stripes=True)
+                yield data_table("grants", *GRANT_COLUMNS)
             with TabPane("Recipients", id="tab-recipients"):
-                yield DataTable(id="recipients", cursor_type="row", zebra_stripes=True)
+                yield data_table("recipients", "Name", "Contact", "Grants")
             with TabPane("Ledger", id="tab-ledger"):
                 yield Static("Who holds what of mine:", classes="panel-title")
-                yield DataTable(id="ledger", cursor_type="row", zebra_stripes=True)
+                yield data_table("ledger", "Recipient", "Since", "Holds", "Bundles")
         yield ProgressPanel(id="sharing-progress")
-
-    def on_mount(self) -> None:
-        self.query_one("#grants", DataTable).add_columns(
-            "Recipient", "Status", "Until", "Persona", "Scope", "Purpose", "Sent", "In exchange"
-        )
-        self.query_one("#recipients", DataTable).add_columns("Name", "Contact", "Grants")
-        self.query_one("#ledger", DataTable).add_columns("Recipient", "Since", "Holds", "Bundles")
-        super().on_mount()
 
     def load(self) -> None:
         self._load(self.vault)
@@ -197,11 +175,9 @@ class SharingScreen(SectionScreen):
                 )
 
     def _selected_grant(self) -> Grant | None:
-        table = self.query_one("#grants", DataTable)
-        if not self.state.grants or not 0 <= table.cursor_row < len(self.state.grants):
-            self.notify("Select a grant first (Grants tab).", severity="warning")
-            return None
-        return self.state.grants[table.cursor_row]
+        return self.cursor_item(
+            "#grants", self.state.grants, warning="Select a grant first (Grants tab)."
+        )
 
     def _recipient_name(self, recipient_id: str) -> str:
         return next((r.name for r in self.state.recipients if r.id == recipient_id), "?")
@@ -228,11 +204,10 @@ class SharingScreen(SectionScreen):
         self.app.call_from_thread(self._open_wizard, options)
 
     def _open_wizard(self, options: GrantOptions) -> None:
-        def chosen(request: GrantRequest | None) -> None:
-            if request is not None:
-                self._create(self.vault, request, self.coffre.clock.now())
-
-        self.app.push_screen(GrantWizard(options, self.coffre.clock.now().date()), chosen)
+        self.ask(
+            GrantWizard(options, self.coffre.clock.now().date()),
+            lambda request: self._create(self.vault, request, self.coffre.clock.now()),
+        )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="write")
     def _create(self, vault: Vault, r: GrantRequest, now: datetime) -> None:
@@ -287,24 +262,22 @@ class SharingScreen(SectionScreen):
             f"{''.join(c if c.isalnum() else '-' for c in recipient).strip('-')}-{now:%Y%m%d}.age"
         )
 
-        def path_chosen(text: str | None) -> None:
-            if text:
-                panel = self.query_one("#sharing-progress", ProgressPanel)
-                panel.begin(f"Exporting to {recipient}…")
-                self._export(self.vault, plan.grant.id, Path(text).expanduser(), now, panel)
+        def path_chosen(text: str) -> None:
+            panel = self.query_one("#sharing-progress", ProgressPanel)
+            panel.begin(f"Exporting to {recipient}…")
+            self._export(self.vault, plan.grant.id, Path(text).expanduser(), now, panel)
 
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.app.push_screen(
-                    PromptModal(
-                        "Write the bundle to",
-                        value=default,
-                        help="An age-encrypted file only the recipient can open.",
-                    ),
-                    path_chosen,
-                )
+        def confirmed() -> None:
+            self.ask(
+                PromptModal(
+                    "Write the bundle to",
+                    value=default,
+                    help="An age-encrypted file only the recipient can open.",
+                ),
+                path_chosen,
+            )
 
-        self.app.push_screen(
+        self.confirm(
             ConfirmModal(
                 f"Export to {recipient}?",
                 plan_markdown(plan, recipient).replace("**", ""),
@@ -345,19 +318,14 @@ class SharingScreen(SectionScreen):
         if grant is None:
             return
         recipient = self._recipient_name(grant.recipient)
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self._revoke(self.vault, grant.id, self.coffre.clock.now())
-
-        self.app.push_screen(
+        self.confirm(
             ConfirmModal(
                 f"Withdraw the grant to {recipient}?",
                 "No further export will be possible under it. A signed withdrawal and erasure "
                 "request naming every bundle sent is produced for the recipient.",
                 confirm="Withdraw",
             ),
-            confirmed,
+            lambda: self._revoke(self.vault, grant.id, self.coffre.clock.now()),
         )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="write")
@@ -373,31 +341,18 @@ class SharingScreen(SectionScreen):
     # --- recipients ---
 
     def action_add_recipient(self) -> None:
-        def named(name: str | None) -> None:
-            if not name:
-                return
-
-            def keyed(key: str | None) -> None:
-                if key:
-                    self._add_recipient(self.vault, name, key)
-
-            self.app.push_screen(
+        def named(name: str) -> None:
+            self.ask(
                 PromptModal(
                     f"{name}'s age public key",
                     placeholder="age1…",
                     help="The recipient gives you this key; bundles are encrypted to it.",
                 ),
-                keyed,
+                lambda key: self.update_vault(
+                    "recipient added",
+                    lambda v: consent.add_recipient(v, name, key),
+                    notice=f"{name} added.",
+                ),
             )
 
-        self.app.push_screen(PromptModal("New recipient", placeholder="Name"), named)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="write")
-    def _add_recipient(self, vault: Vault, name: str, key: str) -> None:
-        consent.add_recipient(vault, name, key)
-        self.app.call_from_thread(self._recipient_added, name)
-
-    def _recipient_added(self, name: str) -> None:
-        self.changed("recipient added")
-        self.notify(f"{name} added.")
-        self.reload()
+        self.ask(PromptModal("New recipient", placeholder="Name"), named)

@@ -3,23 +3,23 @@ vault.content. Content imports are `coffre import` commands (vault.cli.imports).
 
 from __future__ import annotations
 
-import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from vault.cli.main import (
-    Env,
+from vault.cli.main import Env, cli, pass_env
+from vault.cli.output import (
     StderrProgress,
-    cli,
+    confirm,
+    emit,
     emit_json,
     human_size,
     info,
     json_option,
     open_output,
     output_option,
-    pass_env,
 )
 from vault.core.errors import InvalidParameter
 
@@ -90,10 +90,7 @@ def add_cmd(
             kind=kind,
             progress=StderrProgress(f"adding {file.name}"),
         )
-    if as_json:
-        emit_json(item.as_dict())
-    else:
-        click.echo(item.id)
+    emit(item.as_dict(), item.id, as_json=as_json)
 
 
 @content.command("list")
@@ -217,24 +214,18 @@ def edit_cmd(
 
     if file is None and title is None and tags is None and license_ is None:
         raise InvalidParameter("nothing to change: give --file, --title, --tags or --license")
-    with env.vault() as v:
-        if file is not None:
-            with file.open("rb") as handle:
-                item = lib.edit(
-                    v,
-                    item_id,
-                    body=handle,
-                    title=title,
-                    tags=tags,
-                    license=license_,
-                    progress=StderrProgress("writing"),
-                )
-        else:
-            item = lib.edit(v, item_id, title=title, tags=tags, license=license_)
-    if as_json:
-        emit_json(item.as_dict())
-    else:
-        click.echo(f"{item.id} v{item.version}")
+    # Without --file the library copies the current body into the new version.
+    with env.vault() as v, file.open("rb") if file is not None else nullcontext() as body:
+        item = lib.edit(
+            v,
+            item_id,
+            body=body,
+            title=title,
+            tags=tags,
+            license=license_,
+            progress=StderrProgress("writing") if body is not None else None,
+        )
+    emit(item.as_dict(), f"{item.id} v{item.version}", as_json=as_json)
 
 
 @content.command("rm")
@@ -247,14 +238,11 @@ def rm_cmd(env: Env, item_id: str, yes: bool) -> None:
 
     with env.vault() as v:
         item = lib.get(v, item_id)
-        if not yes:
-            if not sys.stdin.isatty():
-                raise InvalidParameter("add --yes to remove without a confirmation prompt")
-            click.confirm(
-                f"Remove {item.id[:12]} with its {len(item.versions)} version(s)?",
-                abort=True,
-                err=True,
-            )
+        confirm(
+            f"Remove {item.id[:12]} with its {len(item.versions)} version(s)?",
+            yes=yes,
+            refusal="add --yes to remove without a confirmation prompt",
+        )
         n = lib.remove(v, item.id)
     info(f"Removed {item.id[:12]} ({n} version(s)).")
 

@@ -8,16 +8,8 @@ from pathlib import Path
 
 import click
 
-from vault.cli.main import (
-    Env,
-    StderrProgress,
-    cli,
-    emit_json,
-    human_size,
-    info,
-    json_option,
-    pass_env,
-)
+from vault.cli.main import Env, cli, pass_env
+from vault.cli.output import StderrProgress, emit, emit_json, human_size, info, json_option
 from vault.core import config
 from vault.core.errors import IntegrityError, WeakPassphrase
 from vault.core.vault import DEFAULT_KDF, KDF_PROFILES
@@ -147,10 +139,8 @@ def audit(env: Env, verify: bool, limit: int | None, as_json: bool) -> None:
     with env.vault() as v:
         entries = v.audit_log()  # raises AuditChainBroken (exit 5) if the chain is broken
     if verify:
-        if as_json:
-            emit_json({"ok": True, "entries": len(entries)})
-        else:
-            click.echo(f"Audit log verified: {len(entries)} entries, chain intact.")
+        text = f"Audit log verified: {len(entries)} entries, chain intact."
+        emit({"ok": True, "entries": len(entries)}, text, as_json=as_json)
         return
     shown = entries[-limit:] if limit else entries
     if as_json:

@@ -14,23 +14,16 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from vault.cli.main import (
-    Env,
-    cli,
-    emit_json,
-    force_option,
-    info,
-    json_option,
-    open_output,
-    output_option,
-    pass_env,
-    persona_option,
-    resolve_persona_id,
-)
+from vault.cli.main import Env, cli, pass_env
+from vault.cli.output import emit_json, force_option, info, json_option, open_output, output_option
 
 if TYPE_CHECKING:
+    from vault.core.vault import Vault
     from vault.data.query import Bucket
 
+persona_option = click.option(
+    "--persona", "persona_ref", default=None, help="Persona name or id (default: the only one)."
+)
 from_option = click.option(
     "--from", "from_", default=None, help="Start: a date or ISO 8601 date-time (UTC if no offset)."
 )
@@ -43,6 +36,13 @@ tz_option = click.option(
     show_default=True,
     help="Time zone of the periods: an IANA name (Europe/Paris) or an offset (+02:00).",
 )
+
+
+def resolve_persona_id(vault: Vault, ref: str | None) -> str:
+    """The id of the persona REF names (id, prefix or name), or of the only one when None."""
+    from vault.personas import resolve_persona
+
+    return resolve_persona(vault, ref).id
 
 
 def _range(from_: str | None, to: str | None) -> tuple[int | None, int | None]:

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from vault.cli.main import Env, StderrProgress, cli, emit_json, info, json_option, pass_env
+from vault.cli.main import Env, cli, pass_env
+from vault.cli.output import StderrProgress, emit, emit_json, info, json_option
 
 if TYPE_CHECKING:
     from vault.forget import Plan, Target
@@ -117,10 +118,7 @@ def forget(
                 raise click.UsageError("--apply-rules takes no other target")
             due = rules.due(v)
             if due is None:
-                if as_json:
-                    emit_json({"due": False})
-                else:
-                    click.echo("No retention rule has anything due.")
+                emit({"due": False}, "No retention rule has anything due.", as_json=as_json)
                 return
             plan = due
         else:
@@ -186,10 +184,7 @@ def rules_add(
     selector, value = given[0]
     with env.vault() as v:
         rule = retention.add_rule(v, selector, value, keep)  # type: ignore[arg-type]
-    if as_json:
-        emit_json(rule.as_dict())
-    else:
-        click.echo(rule.id)
+    emit(rule.as_dict(), rule.id, as_json=as_json)
 
 
 @rules.command("list")

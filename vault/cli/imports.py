@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from vault.cli.main import Env, StderrProgress, cli, emit_json, info, json_option, pass_env
+from vault.cli.main import Env, cli, pass_env
+from vault.cli.output import StderrProgress, emit_json, info, json_option
 from vault.imports import FORMATS, ImportFormat
 
 if TYPE_CHECKING:

@@ -1,26 +1,25 @@
 """Persona commands (`persona add|list|show|edit|rm|export`): thin wrappers over
-vault.personas, vault.personas.vcard and vault.personas.jsonresume. Persona imports are
+vault.personas (its export writes vCard, jCard and JSON Resume). Persona imports are
 `coffre import` commands (vault.cli.imports)."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from vault.cli.main import (
-    Env,
-    cli,
+from vault.cli.main import Env, cli, pass_env
+from vault.cli.output import (
+    confirm,
+    emit,
     emit_json,
     force_option,
     info,
     json_option,
     open_output,
     output_option,
-    pass_env,
 )
 from vault.core.errors import InvalidParameter
 
@@ -83,10 +82,7 @@ def persona_add(
     attributes = _attributes(attrs, sensitive)
     with env.vault() as v:
         created = add_persona(v, name, attributes, uid=uid)
-    if as_json:
-        emit_json(created.summary())
-    else:
-        click.echo(created.id)
+    emit(created.summary(), created.id, as_json=as_json)
 
 
 @persona.command("list")
@@ -279,10 +275,11 @@ def persona_rm(env: Env, ref: str, yes: bool) -> None:
 
     with env.vault() as v:
         p = identities.get_persona(v, ref)
-        if not yes:
-            if not sys.stdin.isatty():
-                raise InvalidParameter("deleting a persona needs --yes when not on a terminal")
-            click.confirm(f"Delete persona {p.id[:8]} and its keys for good?", abort=True, err=True)
+        confirm(
+            f"Delete persona {p.id[:8]} and its keys for good?",
+            yes=yes,
+            refusal="deleting a persona needs --yes when not on a terminal",
+        )
         identities.delete_persona(v, p.id)
     info(f"Persona {p.id[:8]} deleted.")
 

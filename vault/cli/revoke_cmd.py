@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from vault.cli.main import Env, cli, emit_json, info, json_option, pass_env
+from vault.cli.main import Env, cli, pass_env
+from vault.cli.output import emit_json, info, json_option
 
 if TYPE_CHECKING:
     from vault.sharing.revocation import ErasureRequest

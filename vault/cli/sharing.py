@@ -10,16 +10,8 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import click
 
-from vault.cli.main import (
-    Env,
-    StderrProgress,
-    cli,
-    emit_json,
-    human_size,
-    info,
-    json_option,
-    pass_env,
-)
+from vault.cli.main import Env, cli, pass_env
+from vault.cli.output import StderrProgress, emit, emit_json, human_size, info, json_option
 
 if TYPE_CHECKING:
     from vault.sharing.bundles import ExportPlan, VerifiedBundle
@@ -57,10 +49,7 @@ def recipient_add(
         r = add_recipient(
             v, name, age_key, contact=contact, homepage=homepage, minisign_key=minisign_key
         )
-    if as_json:
-        emit_json(r.as_dict())
-    else:
-        click.echo(r.id)
+    emit(r.as_dict(), r.id, as_json=as_json)
 
 
 @recipient.command("list")
@@ -92,14 +81,9 @@ def recipient_list(env: Env, *, as_json: bool) -> None:
 def recipient_keygen(*, output: Path) -> None:
     """Create an age key pair (for a platform, a test, or your own second device): write
     the identity to a new file and print the public key for `recipient add --age-key`."""
-    from vault.cli.main import CliError
-    from vault.core.errors import VaultError
     from vault.sharing import write_identity
 
-    try:
-        public = write_identity(output)
-    except VaultError as exc:
-        raise CliError(exc) from None
+    public = write_identity(output)
     info(f"identity written to {output}; keep it secret")
     click.echo(public)
 
@@ -196,10 +180,7 @@ def grant_create(
             retention=retention,
             compensation=compensation,
         )
-    if as_json:
-        emit_json({"id": g.id})
-    else:
-        click.echo(g.id)
+    emit({"id": g.id}, g.id, as_json=as_json)
 
 
 @grant.command("list")
@@ -394,20 +375,12 @@ def _show_verified(vb: VerifiedBundle, as_json: bool) -> None:
 @json_option
 def bundle_verify(*, file: Path, identity: Path, expect_key: str | None, as_json: bool) -> None:
     """Decrypt FILE and check every hash and signature; write nothing."""
-    from vault.cli.main import CliError
-    from vault.core.errors import VaultError
     from vault.sharing import read_identities
     from vault.sharing.bundles import verify_bundle
 
-    try:
-        vb = verify_bundle(
-            file,
-            read_identities(identity),
-            expect_key=expect_key,
-            progress=StderrProgress("verify"),
-        )
-    except VaultError as exc:
-        raise CliError(exc) from None
+    vb = verify_bundle(
+        file, read_identities(identity), expect_key=expect_key, progress=StderrProgress("verify")
+    )
     _show_verified(vb, as_json)
 
 
@@ -428,21 +401,16 @@ def bundle_open(
     *, file: Path, identity: Path, output: Path, expect_key: str | None, as_json: bool
 ) -> None:
     """Verify FILE, then write its files into a new directory (nothing on any failure)."""
-    from vault.cli.main import CliError
-    from vault.core.errors import VaultError
     from vault.sharing import read_identities
     from vault.sharing.bundles import open_bundle
 
-    try:
-        vb = open_bundle(
-            file,
-            read_identities(identity),
-            output,
-            expect_key=expect_key,
-            progress=StderrProgress("open"),
-        )
-    except VaultError as exc:
-        raise CliError(exc) from None
+    vb = open_bundle(
+        file,
+        read_identities(identity),
+        output,
+        expect_key=expect_key,
+        progress=StderrProgress("open"),
+    )
     _show_verified(vb, as_json)
     if not as_json:
         click.echo(f"written to {output}")
