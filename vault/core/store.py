@@ -85,6 +85,7 @@ class Store:
         self._txn: Txn | None = None
         self._txn_thread: int | None = None
         self._root_seen = self.header("root")  # the wrapped root these keys came from
+        self._data_version = -1  # SQLite's count of other connections' commits, as last seen
 
     @property
     def ring(self) -> KeyRing:
@@ -178,6 +179,14 @@ class Store:
                     "the epoch key does not unwrap; unlock the vault again"
                 ) from None
         return state
+
+    def _follow_other_writers(self) -> None:
+        """Reload the state (and the epoch's keys) if another connection committed since the
+        last look: lookup terms depend on the epoch another process may have rotated."""
+        seen = self._query("PRAGMA data_version")[0][0]
+        if seen != self._data_version:
+            self._load_state()
+            self._data_version = seen
 
     def state(self) -> VaultState:
         """The current authenticated state (reloads the epoch key if another process rotated it)."""
@@ -279,7 +288,7 @@ class Store:
             if txn is not None:
                 ids = set(txn.posting(kind, label, value).ids)
             else:
-                self._load_state()  # the current epoch's keys, if another process rotated it
+                self._follow_other_writers()
                 ids = self.read_posting(self._ring.term_index(kind, label, value))[0]
             rows = self._rows_of(ids)
         if len(rows) != len(ids):
