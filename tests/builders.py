@@ -7,6 +7,7 @@
   start from.
 - Mastodon and Twitter/X archives and WordPress exports as the real ones lay them out, for
   the content importer and CLI tests.
+- Personas: Jane Doe with an attribute of most kinds, and drafts read as personas.
 """
 
 from __future__ import annotations
@@ -358,6 +359,19 @@ WXR_ITEMS = (
 
 
 # --- Personas ---------------------------------------------------------------------------------
+
+
+def as_persona(draft: identities.PersonaDraft) -> identities.Persona:
+    """A draft read from a file as the persona it would become (a placeholder id, and a
+    placeholder UID if it has none), for its accessors."""
+    return identities.Persona("0" * 32, draft.name, draft.uid or "urn:uuid:x", draft.attributes)
+
+
+def attribute(persona: identities.Persona, kind: str) -> identities.Attribute:
+    """The persona's first attribute of `kind`, which the test expects it to have."""
+    found = persona.first(kind)
+    assert found is not None, f"no {kind} attribute"
+    return found
 
 
 def add_jane(vault: Vault) -> identities.Persona:
