@@ -20,7 +20,6 @@ from tests.builders import (
     IN_DAYS,
     MARK,
     World,
-    build_world,
     make_grant,
 )
 from vault import content
@@ -44,11 +43,6 @@ from vault.sharing import bundles as bundle
 from vault.sharing.bundles import export as bundle_export
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def world(fresh_vault: Vault, tmp_path: Path) -> World:
-    return build_world(fresh_vault, tmp_path)
 
 
 def _export(vault: Vault, grant: consent.Grant, path: Path, **kw: object) -> bundle.BundleResult:
