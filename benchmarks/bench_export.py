@@ -22,8 +22,9 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from vault import content
 from vault import personas as identities
@@ -37,6 +38,7 @@ from vault.sharing import bundles as bundle
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "out"
 PASSPHRASE = "bench-export-passphrase"  # noqa: S105  # a throwaway benchmark vault
+PLATFORM = "Bench platform"
 MIB = 1024 * 1024
 DAY_MS = 86_400_000
 # (metric, unit, seconds between samples, value range, interval length in seconds)
@@ -104,6 +106,40 @@ def _fsynced_age(key: str, src: Path, dst: Path) -> float:
     return time.perf_counter() - t
 
 
+T = TypeVar("T")
+
+
+def _timed(action: Callable[[], T]) -> tuple[T, float]:
+    """What `action` returns, and the seconds it took."""
+    t = time.perf_counter()
+    result = action()
+    return result, time.perf_counter() - t
+
+
+def _grant(vault: Vault, persona_id: str, scope: consent.ScopeRequest) -> str:
+    """A grant of `scope` to the bench platform; returns its id."""
+    return consent.create_grant(
+        vault,
+        recipient=PLATFORM,
+        persona=persona_id,
+        scope=scope,
+        purpose="dpv:ServiceProvision",
+        valid_until="2099-01-01",
+    ).id
+
+
+def _age_same_plaintext(bundle_path: Path, identity: Path, public: str) -> tuple[float, int]:
+    """The peer: `age` encrypting the very tar inside a Coffre bundle, its output fsynced:
+    (seconds, size of the tar). The tar and the peer's output are removed afterwards."""
+    tar, peer = bundle_path.with_suffix(".tar"), bundle_path.with_suffix(".peer.age")
+    subprocess.run(["age", "-d", "-i", str(identity), "-o", str(tar), str(bundle_path)], check=True)
+    try:
+        return _fsynced_age(public, tar, peer), tar.stat().st_size
+    finally:
+        tar.unlink()
+        peer.unlink(missing_ok=True)
+
+
 def run(quick: bool) -> dict[str, Any]:
     days = 31 if quick else 365
     media = 16 * MIB if quick else 1024 * MIB
@@ -122,68 +158,26 @@ def run(quick: bool) -> dict[str, Any]:
             secret, public = crypto.age_keygen()
             identity = work / "id.key"
             identity.write_text(consent.recipients.identity_file_text(secret, public))
-            consent.add_recipient(v, "Bench platform", public)
-            g = consent.create_grant(
+            consent.add_recipient(v, PLATFORM, public)
+            metrics = ",".join(m[0] for m in METRICS)
+            everything = _grant(
                 v,
-                recipient="Bench platform",
-                persona=persona.id,
-                scope=consent.ScopeRequest(
-                    metrics=",".join(m[0] for m in METRICS),
-                    content_tags="blog",
-                    attributes="email",
-                ),
-                purpose="dpv:ServiceProvision",
-                valid_until="2099-01-01",
+                persona.id,
+                consent.ScopeRequest(metrics=metrics, content_tags="blog", attributes="email"),
             )
-            media_only = consent.create_grant(
-                v,
-                recipient="Bench platform",
-                persona=persona.id,
-                scope=consent.ScopeRequest(content_kinds="video"),
-                purpose="dpv:ServiceProvision",
-                valid_until="2099-01-01",
+            media_only = _grant(v, persona.id, consent.ScopeRequest(content_kinds="video"))
+            result, export_s = _timed(
+                lambda: bundle.export_bundle(v, everything, work / "bundle.age")
             )
-            t = time.perf_counter()
-            result = bundle.export_bundle(v, g.id, work / "bundle.age")
-            export_s = time.perf_counter() - t
-            t = time.perf_counter()
-            bundle.prepare(v, g.id)
-            plan_s = time.perf_counter() - t
-            qs_only = consent.create_grant(
-                v,
-                recipient="Bench platform",
-                persona=persona.id,
-                scope=consent.ScopeRequest(metrics=",".join(m[0] for m in METRICS)),
-                purpose="dpv:ServiceProvision",
-                valid_until="2099-01-01",
+            _, plan_s = _timed(lambda: bundle.prepare(v, everything))
+            qs_only = _grant(v, persona.id, consent.ScopeRequest(metrics=metrics))
+            media_result, media_s = _timed(
+                lambda: bundle.export_bundle(v, media_only, work / "media.age")
             )
-            t = time.perf_counter()
-            media_result = bundle.export_bundle(v, media_only.id, work / "media.age")
-            media_s = time.perf_counter() - t
-            t = time.perf_counter()
-            qs_result = bundle.export_bundle(v, qs_only.id, work / "qs.age")
-            qs_s = time.perf_counter() - t
-        tar = work / "plain.tar"
-        subprocess.run(
-            ["age", "-d", "-i", str(identity), "-o", str(tar), str(work / "bundle.age")],
-            check=True,
-        )
-        age_s = _fsynced_age(public, tar, work / "peer.age")
-        tar_bytes = tar.stat().st_size
-        (work / "peer.age").unlink()
-        tar.unlink()
-        subprocess.run(
-            ["age", "-d", "-i", str(identity), "-o", str(tar), str(work / "media.age")],
-            check=True,
-        )
-        media_age_s = _fsynced_age(public, tar, work / "peer.age")
-        (work / "peer.age").unlink()
-        tar.unlink()
-        subprocess.run(
-            ["age", "-d", "-i", str(identity), "-o", str(tar), str(work / "qs.age")],
-            check=True,
-        )
-        qs_age_s = _fsynced_age(public, tar, work / "peer.age")
+            qs_result, qs_s = _timed(lambda: bundle.export_bundle(v, qs_only, work / "qs.age"))
+        age_s, tar_bytes = _age_same_plaintext(work / "bundle.age", identity, public)
+        media_age_s, _ = _age_same_plaintext(work / "media.age", identity, public)
+        qs_age_s, _ = _age_same_plaintext(work / "qs.age", identity, public)
         return {
             "days": days,
             "samples": samples,

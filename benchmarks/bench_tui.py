@@ -28,7 +28,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -51,6 +51,7 @@ from vault.data.model import Sample  # noqa: E402
 PASSPHRASE = "benchmark passphrase"  # noqa: S105 - a throwaway vault
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 MINUTE_MS = 60_000
+ScreenT = TypeVar("ScreenT")
 
 _PROBE = """
 import sys, time
@@ -224,6 +225,21 @@ async def _gaps(
     return out
 
 
+async def _start_worker_screen(
+    pilot: Any, mode: str, screen_type: type[ScreenT], label: str, meter: GapMeter
+) -> tuple[ScreenT, ProgressPanel]:
+    """Go to `mode`'s screen and ready its progress panel for `label` with the gap meter
+    reset, as the screen does before it starts its worker: (the screen, the panel)."""
+    pilot.app.action_go(mode)
+    await _settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, screen_type)
+    panel = screen.query_one(f"#{mode}-progress", ProgressPanel)
+    panel.begin(label)
+    meter.reset()
+    return screen, panel
+
+
 async def _measure(
     app: CoffreApp,
     meter: GapMeter,
@@ -237,13 +253,7 @@ async def _measure(
     async with app.run_test(size=(100, 30)) as pilot:
         await _settle(pilot)
         app.set_interval(0.01, meter.tick)
-        app.action_go("data")
-        await _settle(pilot)
-        data = app.screen
-        assert isinstance(data, DataScreen)
-        panel = data.query_one("#data-progress", ProgressPanel)
-        panel.begin("import")
-        meter.reset()
+        data, panel = await _start_worker_screen(pilot, "data", DataScreen, "import", meter)
         t = time.perf_counter()
         data._import(app.open_vault, persona_id, ImportRequest("csv", csv_path), panel)
         await _settle(pilot)
@@ -262,13 +272,9 @@ async def _measure(
             granularity="raw",
             now=NOW,
         )
-        app.action_go("sharing")
-        await _settle(pilot)
-        sharing = app.screen
-        assert isinstance(sharing, SharingScreen)
-        panel = sharing.query_one("#sharing-progress", ProgressPanel)
-        panel.begin("export")
-        meter.reset()
+        sharing, panel = await _start_worker_screen(
+            pilot, "sharing", SharingScreen, "export", meter
+        )
         t = time.perf_counter()
         sharing._export(app.open_vault, grant.id, bundle, NOW, panel)
         await _settle(pilot)

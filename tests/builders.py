@@ -3,8 +3,11 @@
 - A sharing world for the consent, bundle, ledger and sharing CLI tests: a vault with two
   personas, QS data, content and a recipient key pair, with data inside and outside every
   dimension of the scope `inside_scope` describes.
+- A persona's heart rate sent to one recipient, where the revocation and forgetting tests
+  start from.
 - Mastodon and Twitter/X archives and WordPress exports as the real ones lay them out, for
   the content importer and CLI tests.
+- Personas: Jane Doe with an attribute of most kinds, and drafts read as personas.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import re
 import tarfile
 import zipfile
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +28,9 @@ from vault import sharing as consent
 from vault.core import crypto
 from vault.core.vault import Vault
 from vault.data.csvfmt import import_csv_text
+from vault.data.ingest import QSWriter
+from vault.data.model import Sample
+from vault.sharing.bundles import export_bundle
 
 # The grant most tests use: steps + the physical-characteristic category (body_mass, height...)
 # from 2026-10-10 to 2026-10-19 inclusive; posts tagged blog; email and age_over:18.
@@ -127,6 +134,32 @@ def receipt_schema() -> dict[str, Any]:
     block = text[start:].split("```json", 1)[1].split("```", 1)[0]
     schema: dict[str, Any] = json.loads(block)
     return schema
+
+
+# --- One bundle sent ------------------------------------------------------------------------
+
+
+def send_heart_rate(vault: Vault, bundle: Path, *, now: datetime, hours: int) -> str:
+    """Ana's heart rate, hourly over the `hours` before `now`, sent in one bundle (written to
+    `bundle`) to the recipient Clinic under a grant valid thirty days: what revoking and
+    forgetting find copies of. Returns the grant's id."""
+    ana = identities.add_persona(vault, "Ana")
+    t0 = int((now - timedelta(hours=hours)).timestamp() * 1000)
+    with QSWriter(vault, ana.id) as writer:
+        for i in range(hours):
+            t = t0 + i * 3_600_000
+            writer.add(Sample("heart_rate", t, t, 60 + i % 9, "/min", source="Watch"))
+    consent.add_recipient(vault, "Clinic", crypto.age_keygen()[1], contact="dpo@clinic.example")
+    grant = consent.create_grant(
+        vault,
+        recipient="Clinic",
+        persona="Ana",
+        scope=consent.ScopeRequest(metrics="heart_rate"),
+        purpose="dpv:ServiceProvision",
+        valid_until=(now + timedelta(days=30)).date().isoformat(),
+    )
+    export_bundle(vault, grant.id, bundle)
+    return grant.id
 
 
 # --- Mastodon archives ----------------------------------------------------------------------
@@ -326,6 +359,19 @@ WXR_ITEMS = (
 
 
 # --- Personas ---------------------------------------------------------------------------------
+
+
+def as_persona(draft: identities.PersonaDraft) -> identities.Persona:
+    """A draft read from a file as the persona it would become (a placeholder id, and a
+    placeholder UID if it has none), for its accessors."""
+    return identities.Persona("0" * 32, draft.name, draft.uid or "urn:uuid:x", draft.attributes)
+
+
+def attribute(persona: identities.Persona, kind: str) -> identities.Attribute:
+    """The persona's first attribute of `kind`, which the test expects it to have."""
+    found = persona.first(kind)
+    assert found is not None, f"no {kind} attribute"
+    return found
 
 
 def add_jane(vault: Vault) -> identities.Persona:

@@ -1,9 +1,10 @@
-"""Helpers for CLI tests: run `coffre` in-process as a script would."""
+"""Helpers for CLI tests: run `coffre` in-process as a script would, and make a vault with it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 
 from tests.conftest import PASSPHRASE
@@ -68,3 +69,18 @@ def run(
 ) -> str:
     """Like `checked`; returns stdout."""
     return checked(vault_dir, *args, env=env, code=code).stdout
+
+
+def init_vault(vault_dir: Path, *persona: str) -> Path:
+    """`coffre init` with the fast KDF profile, then `coffre persona add PERSONA...` when a
+    persona (a name and its options) is given; returns VAULT_DIR."""
+    checked(vault_dir, "init", "--kdf", "minimum")
+    if persona:
+        checked(vault_dir, "persona", "add", *persona)
+    return vault_dir
+
+
+@pytest.fixture
+def made(vault_dir: Path) -> Path:
+    """A new vault made by `coffre init`, with no persona yet."""
+    return init_vault(vault_dir)

@@ -9,17 +9,10 @@ import sys
 from pathlib import Path
 
 import click
-import pytest
 
 from tests.cli.conftest import invoke, run
 from tests.conftest import PASSPHRASE
 from vault.cli.main import cli
-
-
-@pytest.fixture
-def made(vault_dir: Path) -> Path:
-    run(vault_dir, "init", "--kdf", "minimum")
-    return vault_dir
 
 
 def test_init_status_json(made: Path) -> None:

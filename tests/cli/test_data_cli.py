@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import pytest
 
-from tests.cli.conftest import checked
+from tests.cli.conftest import checked, init_vault
 from tests.conftest import PASSPHRASE
 from vault.cli.main import cli
 
@@ -25,8 +25,7 @@ CSV = """start,end,metric,value,unit,source
 
 @pytest.fixture
 def loaded(vault_dir: Path, tmp_path: Path) -> Path:
-    checked(vault_dir, "init", "--kdf", "minimum")
-    checked(vault_dir, "persona", "add", "Jane Doe")
+    init_vault(vault_dir, "Jane Doe")
     f = tmp_path / "data.csv"
     f.write_text(CSV)
     out = checked(vault_dir, "import", "csv", str(f), "--json").stdout
@@ -179,7 +178,7 @@ def test_workouts(loaded: Path) -> None:
 
 
 def test_needs_a_persona(vault_dir: Path) -> None:
-    checked(vault_dir, "init", "--kdf", "minimum")
+    init_vault(vault_dir)
     assert "no persona yet" in checked(vault_dir, "data", "metrics", code=7).stderr
 
 

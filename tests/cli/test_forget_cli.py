@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.cli.conftest import run
+from tests.cli.conftest import init_vault, run
 
 
 def _vault_with_persona(vault_dir: Path, tmp_path: Path) -> None:
-    run(vault_dir, "init", "--kdf", "minimum")
-    run(vault_dir, "persona", "add", "Ana")
+    init_vault(vault_dir, "Ana")
     csv = tmp_path / "hr.csv"
     csv.write_text(
         "start,end,metric,value,unit,source\n"

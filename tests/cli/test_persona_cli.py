@@ -10,17 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import checked, run
+from tests.cli.conftest import checked, init_vault, run
 from tests.conftest import PASSPHRASE
 from vault import personas as identities
 from vault.core import minisign
 from vault.core.vault import Vault
-
-
-@pytest.fixture
-def made(vault_dir: Path) -> Path:
-    run(vault_dir, "init", "--kdf", "minimum")
-    return vault_dir
 
 
 def _add_jane(vault: Path) -> str:
@@ -161,7 +155,7 @@ def test_export_formats_and_sensitive_default(made: Path, tmp_path: Path) -> Non
 def test_export_then_import_into_another_vault(made: Path, tmp_path: Path) -> None:
     _add_jane(made)
     other = tmp_path / "other"
-    run(other, "init", "--kdf", "minimum")
+    init_vault(other)
     for fmt, name in (("vcard", "j.vcf"), ("jcard", "j.json")):
         out = tmp_path / name
         run(

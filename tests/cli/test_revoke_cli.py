@@ -10,13 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import run
+from tests.cli.conftest import init_vault, run
 
 
 @pytest.fixture
 def granted(vault_dir: Path, tmp_path: Path) -> str:
-    run(vault_dir, "init", "--kdf", "minimum")
-    run(vault_dir, "persona", "add", "Ana", "--attr", "email=ana@example.org")
+    init_vault(vault_dir, "Ana", "--attr", "email=ana@example.org")
     public = run(vault_dir, "recipient", "keygen", "-o", str(tmp_path / "clinic.key")).strip()
     run(vault_dir, "recipient", "add", "Clinic", "--age-key", public)
     until = (datetime.now(UTC) + timedelta(days=10)).date().isoformat()

@@ -1,5 +1,6 @@
 """Fixtures of the terminal UI tests: a demo vault built on a fixed clock, and helpers that
-drive the app (on the same clock) until its workers are done."""
+drive the app (on the same clock) until its workers are done: open it unlocked, go to an
+area, answer a prompt or a confirmation, import a file."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import hashlib
 import itertools
 import shutil
 import uuid
-from collections.abc import Callable, Coroutine, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,9 +19,11 @@ from typing import Any, TypeVar
 import pytest
 from textual.pilot import Pilot
 from textual.screen import Screen
-from textual.widgets import Button
+from textual.widgets import Button, Input, Select
 
 from tui.app import CoffreApp
+from tui.screens.importer import ImportModal
+from tui.screens.modals import ConfirmModal, PromptModal
 from vault.core import crypto
 from vault.core.clock import FixedClock
 from vault.core.vault import Vault
@@ -78,6 +81,18 @@ def make_app(path: Path, *, unlocked: bool = True) -> CoffreApp:
     return CoffreApp(path, passphrase=PASSPHRASE if unlocked else None, clock=CLOCK)
 
 
+@asynccontextmanager
+async def run_unlocked(
+    path: Path, size: tuple[int, int] = (100, 30)
+) -> AsyncIterator[tuple[CoffreApp, Pilot[None]]]:
+    """The app on `path`, unlocked with the passphrase, once its dashboard has loaded: the
+    app (typed, for its vault and actions) and the pilot that drives it."""
+    app = make_app(path)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        yield app, pilot
+
+
 async def settle(pilot: Pilot[None]) -> None:
     """Wait until every worker finished and the screen caught up (twice: a worker's result
     often starts another worker)."""
@@ -113,9 +128,40 @@ async def press_button(pilot: Pilot[None], selector: str) -> None:
 
 
 async def go_to(pilot: Pilot[None], key: str, screen_type: type[ScreenT]) -> ScreenT:
-    """Press an area's key, let its workers finish, and return the screen it shows."""
+    """Press `key` (an area's number, or a key that opens a dialog), let the work it starts
+    finish, and return the screen it shows, checking that it is a `screen_type`."""
     await pilot.press(key)
     await settle(pilot)
     screen = pilot.app.screen
     assert isinstance(screen, screen_type), type(screen).__name__
     return screen
+
+
+async def answer(pilot: Pilot[None], text: str) -> None:
+    """Answer the prompt that the last key or button opened with `text`, and let the work it
+    starts finish."""
+    await pilot.pause()
+    prompt = pilot.app.screen
+    assert isinstance(prompt, PromptModal), type(prompt).__name__
+    prompt.query_one(Input).value = text
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def confirm(pilot: Pilot[None], key: str, button: str = "#confirm") -> None:
+    """Press `key`, which asks for a confirmation, answer with `button` (`#confirm` or
+    `#cancel`), and let the work it starts finish."""
+    await go_to(pilot, key, ConfirmModal)  # some actions work out what to ask first
+    await press_button(pilot, button)
+    await settle(pilot)
+
+
+async def import_file(pilot: Pilot[None], path: Path, fmt: str | None = None) -> None:
+    """From the Data screen: open the import dialog, choose `fmt` (else keep the format it
+    offers first) and `path`, run the import and let it finish."""
+    dialog = await go_to(pilot, "i", ImportModal)
+    if fmt is not None:
+        dialog.query_one("#import-format", Select).value = fmt
+    dialog.query_one("#import-path", Input).value = str(path)
+    await pilot.press("enter")
+    await settle(pilot)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from textual.worker import Worker, WorkerState
 
-from tests.tui.conftest import make_app, run_async, settle
+from tests.tui.conftest import go_to, run_async, run_unlocked, settle
 from tui.app import DARK_THEME, LIGHT_THEME, error_text
 from tui.commands import all_commands
 from tui.screens.dashboard import DashboardScreen
@@ -26,12 +26,8 @@ def test_error_text_never_shows_an_arbitrary_exception_message() -> None:
 
 @run_async
 async def test_palette_lists_navigation_and_the_screen_actions(pristine_demo: Path) -> None:
-    app = make_app(pristine_demo)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        await pilot.press("2")
-        await settle(pilot)
-        assert isinstance(app.screen, PersonasScreen)
+    async with run_unlocked(pristine_demo) as (app, pilot):
+        await go_to(pilot, "2", PersonasScreen)
         titles = [c.title for c in all_commands(app)]
         for section in ("Dashboard", "Personas", "Data", "Content", "Sharing", "Forget", "Audit"):
             assert f"Go to {section}" in titles
@@ -44,15 +40,9 @@ async def test_palette_lists_navigation_and_the_screen_actions(pristine_demo: Pa
 
 @run_async
 async def test_help_and_theme(pristine_demo: Path) -> None:
-    app = make_app(pristine_demo)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("f1")
-        await pilot.pause()
-        assert isinstance(app.screen, HelpScreen)
-        await pilot.press("escape")
-        await pilot.pause()
-        assert isinstance(app.screen, DashboardScreen)
+    async with run_unlocked(pristine_demo, size=(80, 24)) as (app, pilot):
+        await go_to(pilot, "f1", HelpScreen)
+        await go_to(pilot, "escape", DashboardScreen)
         assert app.theme == DARK_THEME
         await pilot.press("ctrl+t")
         assert app.theme == LIGHT_THEME
@@ -62,9 +52,7 @@ async def test_help_and_theme(pristine_demo: Path) -> None:
 async def test_a_failed_worker_becomes_an_error_modal_without_its_text(
     pristine_demo: Path,
 ) -> None:
-    app = make_app(pristine_demo)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with run_unlocked(pristine_demo) as (app, pilot):
 
         def boom() -> None:
             raise RuntimeError("plaintext that must not be shown")
@@ -75,17 +63,3 @@ async def test_a_failed_worker_becomes_an_error_modal_without_its_text(
         modal = app.screen
         assert isinstance(modal, ErrorModal)
         assert "plaintext" not in modal._message and "RuntimeError" in modal._message
-
-
-def test_attribute_edits_start_from_a_value_that_reads_back_the_same() -> None:
-    from tui.screens.personas import editable_value
-    from vault import personas as identities
-
-    for key, value in [
-        ("name", "Camille Martin"),
-        ("address.home", "12 rue des Lilas;Lyon;;69003;France"),
-        ("handle.mastodon", "@c@example.social https://example.social/@c"),
-        ("email.work", "c@example.org"),
-    ]:
-        attr = identities.parse_attribute(key, value)
-        assert identities.parse_attribute(attr.key, editable_value(attr)) == attr

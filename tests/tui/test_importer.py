@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import Input, Select, Static
+from textual.widgets import Select, Static
 
-from tests.tui.conftest import go_to, make_app, open_vault, run_async, settle
+from tests.tui.conftest import go_to, import_file, open_vault, run_async, run_unlocked
 from tui.screens.data import DataScreen
 from tui.screens.importer import ImportModal
 from tui.screens.modals import ReportModal
@@ -16,14 +16,9 @@ from vault.imports import FORMATS
 
 @run_async
 async def test_the_dialog_lists_every_registry_format(demo_dir: Path) -> None:
-    app = make_app(demo_dir)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with run_unlocked(demo_dir) as (_app, pilot):
         await go_to(pilot, "3", DataScreen)
-        await pilot.press("i")
-        await pilot.pause()
-        modal = app.screen
-        assert isinstance(modal, ImportModal)
+        modal = await go_to(pilot, "i", ImportModal)
         select = modal.query_one("#import-format", Select)
         assert select.value == FORMATS[0].name
         for fmt in FORMATS:
@@ -41,16 +36,9 @@ async def test_a_persona_format_imports_from_the_data_screen(
     card.write_text("BEGIN:VCARD\nVERSION:4.0\nFN:Ada Lovelace\nUID:urn:ada\nEND:VCARD\n")
     with open_vault(demo_dir) as v:
         before = {p.name for p in identities.list_personas(v)}
-    app = make_app(demo_dir)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with run_unlocked(demo_dir) as (app, pilot):
         screen = await go_to(pilot, "3", DataScreen)
-        await pilot.press("i")
-        await pilot.pause()
-        app.screen.query_one("#import-format", Select).value = "vcard"
-        app.screen.query_one("#import-path", Input).value = str(card)
-        await pilot.press("enter")
-        await settle(pilot)
+        await import_file(pilot, card, "vcard")
         assert isinstance(app.screen, ReportModal)
         assert screen.summary is not None
         assert (screen.summary.format, screen.summary.added) == ("vcard", 1)

@@ -6,25 +6,22 @@ from pathlib import Path
 
 from textual.widgets import DataTable, Input, Markdown, Select, SelectionList
 
-from tests.tui.conftest import FROZEN, make_app, open_vault, press_button, run_async, settle
-from tui.app import CoffreApp
+from tests.tui.conftest import (
+    FROZEN,
+    answer,
+    confirm,
+    go_to,
+    open_vault,
+    press_button,
+    run_async,
+    run_unlocked,
+    settle,
+)
 from tui.screens.grant_wizard import GrantWizard
-from tui.screens.modals import ConfirmModal, ErrorModal, PromptModal, ReportModal
+from tui.screens.modals import ErrorModal, ReportModal
 from tui.screens.sharing import SharingScreen
 from vault import sharing as consent
 from vault.sharing import ledger, revocation
-
-
-async def _sharing(app: CoffreApp, pilot: object) -> SharingScreen:
-    from textual.pilot import Pilot
-
-    assert isinstance(pilot, Pilot)
-    await settle(pilot)
-    app.action_go("sharing")
-    await settle(pilot)
-    screen = app.screen
-    assert isinstance(screen, SharingScreen)
-    return screen
 
 
 def _select_grant(screen: SharingScreen, recipient: str) -> str:
@@ -38,13 +35,9 @@ def _select_grant(screen: SharingScreen, recipient: str) -> str:
 
 @run_async
 async def test_new_grant_ends_with_the_preview_and_the_receipt(demo_dir: Path) -> None:
-    app = make_app(demo_dir)
-    async with app.run_test(size=(100, 30)) as pilot:
-        screen = await _sharing(app, pilot)
-        await pilot.press("n")
-        await settle(pilot)
-        wizard = app.screen
-        assert isinstance(wizard, GrantWizard)
+    async with run_unlocked(demo_dir) as (app, pilot):
+        screen = await go_to(pilot, "5", SharingScreen)
+        wizard = await go_to(pilot, "n", GrantWizard)
         club = next(ref for name, ref in wizard.options.recipients if "Running" in name)
         wizard.query_one("#g-recipient", Select).value = club
         await pilot.pause()
@@ -74,20 +67,11 @@ async def test_new_grant_ends_with_the_preview_and_the_receipt(demo_dir: Path) -
 @run_async
 async def test_export_now_writes_a_bundle_and_records_it(demo_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "club.age"
-    app = make_app(demo_dir)
-    async with app.run_test(size=(100, 30)) as pilot:
-        screen = await _sharing(app, pilot)
+    async with run_unlocked(demo_dir) as (app, pilot):
+        screen = await go_to(pilot, "5", SharingScreen)
         grant_id = _select_grant(screen, "Lyon Running Club")
-        await pilot.press("e")
-        await settle(pilot)
-        assert isinstance(app.screen, ConfirmModal)
-        await press_button(pilot, "#confirm")
-        await pilot.pause()
-        prompt = app.screen
-        assert isinstance(prompt, PromptModal)
-        prompt.query_one("#prompt-input", Input).value = str(out)
-        await pilot.press("enter")
-        await settle(pilot)
+        await confirm(pilot, "e")
+        await answer(pilot, str(out))
         assert isinstance(app.screen, ReportModal)
         assert screen.last_export is not None and screen.last_export.path == out
     assert out.is_file() and out.read_bytes().startswith(b"age-encryption.org/v1")
@@ -99,15 +83,10 @@ async def test_export_now_writes_a_bundle_and_records_it(demo_dir: Path, tmp_pat
 
 @run_async
 async def test_revoke_after_confirmation_shows_the_notice(demo_dir: Path) -> None:
-    app = make_app(demo_dir)
-    async with app.run_test(size=(100, 30)) as pilot:
-        screen = await _sharing(app, pilot)
+    async with run_unlocked(demo_dir) as (app, pilot):
+        screen = await go_to(pilot, "5", SharingScreen)
         grant_id = _select_grant(screen, "Lyon Running Club")
-        await pilot.press("w")
-        await pilot.pause()
-        assert isinstance(app.screen, ConfirmModal)
-        await press_button(pilot, "#confirm")
-        await settle(pilot)
+        await confirm(pilot, "w")
         report = app.screen
         assert isinstance(report, ReportModal)
         assert "erasure" in report._markdown.lower()
@@ -118,14 +97,10 @@ async def test_revoke_after_confirmation_shows_the_notice(demo_dir: Path) -> Non
 
 @run_async
 async def test_cancelled_revoke_changes_nothing(demo_dir: Path) -> None:
-    app = make_app(demo_dir)
-    async with app.run_test(size=(100, 30)) as pilot:
-        screen = await _sharing(app, pilot)
+    async with run_unlocked(demo_dir) as (app, pilot):
+        screen = await go_to(pilot, "5", SharingScreen)
         grant_id = _select_grant(screen, "Lyon Running Club")
-        await pilot.press("w")
-        await pilot.pause()
-        await press_button(pilot, "#cancel")
-        await settle(pilot)
+        await confirm(pilot, "w", "#cancel")
         assert app.screen is screen
     with open_vault(demo_dir) as v:
         assert consent.get_grant(v, grant_id).status_at(FROZEN) == consent.GIVEN
@@ -135,9 +110,8 @@ async def test_cancelled_revoke_changes_nothing(demo_dir: Path) -> None:
 async def test_exporting_a_withdrawn_grant_is_refused_with_the_library_message(
     demo_dir: Path,
 ) -> None:
-    app = make_app(demo_dir)
-    async with app.run_test(size=(100, 30)) as pilot:
-        screen = await _sharing(app, pilot)
+    async with run_unlocked(demo_dir) as (app, pilot):
+        screen = await go_to(pilot, "5", SharingScreen)
         _select_grant(screen, "Acme Health Insurance")
         await pilot.press("e")
         await settle(pilot)

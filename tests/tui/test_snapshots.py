@@ -64,19 +64,22 @@ def test_unlock(
     )
 
 
-def test_help(snap_compare: Callable[..., bool], pristine_demo: Path) -> None:
+def _press(key: str) -> Callable[[Pilot[None]], object]:
+    """Once the dashboard has loaded, press one of the app's own keys."""
+
     async def run_before(pilot: Pilot[None]) -> None:
         await settle(pilot)
-        await pilot.press("f1")
+        await pilot.press(key)
         await pilot.pause()
 
-    assert snap_compare(make_app(pristine_demo), terminal_size=(100, 30), run_before=run_before)
+    return run_before
+
+
+def test_help(snap_compare: Callable[..., bool], pristine_demo: Path) -> None:
+    assert snap_compare(make_app(pristine_demo), terminal_size=(100, 30), run_before=_press("f1"))
 
 
 def test_light_theme(snap_compare: Callable[..., bool], pristine_demo: Path) -> None:
-    async def run_before(pilot: Pilot[None]) -> None:
-        await settle(pilot)
-        await pilot.press("ctrl+t")
-        await pilot.pause()
-
-    assert snap_compare(make_app(pristine_demo), terminal_size=(100, 30), run_before=run_before)
+    assert snap_compare(
+        make_app(pristine_demo), terminal_size=(100, 30), run_before=_press("ctrl+t")
+    )

@@ -40,12 +40,23 @@ with Vault.open(path, {PASSPHRASE!r}) as v:
 """
 
 
-def _spawn(vault_dir: Path, tag: str, n: int) -> subprocess.Popen[bytes]:
+def _run(script: str, *args: str) -> subprocess.Popen[bytes]:
+    """`script` in a fresh interpreter, given `args`, its output piped back."""
     return subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(vault_dir), tag, str(n)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        [sys.executable, "-c", script, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
+
+
+def _spawn(vault_dir: Path, tag: str, n: int) -> subprocess.Popen[bytes]:
+    return _run(WRITER, str(vault_dir), tag, str(n))
+
+
+def _killed_after(proc: subprocess.Popen[bytes], seconds: float) -> bool:
+    """SIGKILL `proc` after `seconds`; whether it had said that its write committed."""
+    time.sleep(seconds)
+    proc.send_signal(signal.SIGKILL)
+    out, _ = proc.communicate()
+    return b"committed" in out
 
 
 @pytest.mark.slow
@@ -55,11 +66,7 @@ def test_sigkill_during_large_write_is_all_or_nothing(vault_dir: Path) -> None:
     committed: set[str] = set()
     for attempt in range(6):
         tag = f"run{attempt}"
-        proc = _spawn(vault_dir, tag, 20_000)
-        time.sleep(rng.uniform(0.05, 0.8))
-        proc.send_signal(signal.SIGKILL)
-        out, _ = proc.communicate()
-        if b"committed" in out:
+        if _killed_after(_spawn(vault_dir, tag, 20_000), rng.uniform(0.05, 0.8)):
             committed.add(tag)
         with Vault.open(vault_dir, PASSPHRASE) as v:
             assert v.check() == []
@@ -287,15 +294,8 @@ def test_sigkill_during_large_file_add(vault_dir: Path) -> None:
     committed: set[str] = set()
     for attempt in range(4):
         title = f"big {attempt}"
-        proc = subprocess.Popen(
-            [sys.executable, "-c", BLOB_WRITER, str(vault_dir), title],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        time.sleep(rng.uniform(0.3, 1.5))  # start-up takes ~0.3 s, the write ~0.5 s
-        proc.send_signal(signal.SIGKILL)
-        out, _ = proc.communicate()
-        if b"committed" in out:
+        # Start-up takes about 0.3 s, the write about 0.5 s.
+        if _killed_after(_run(BLOB_WRITER, str(vault_dir), title), rng.uniform(0.3, 1.5)):
             committed.add(title)
         with Vault.open(vault_dir, PASSPHRASE) as v:
             assert v.check() == []

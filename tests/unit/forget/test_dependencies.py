@@ -6,19 +6,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
-import pyrage
 import pytest
 
+from tests.builders import send_heart_rate
 from tests.conftest import PASSPHRASE
-from vault import personas as identities
 from vault.core.vault import Vault
-from vault.data.ingest import QSWriter
-from vault.data.model import Sample
-from vault.sharing import ScopeRequest, add_recipient, create_grant, revocation
-from vault.sharing.bundles import export_bundle
+from vault.sharing import revocation
 
 PLAN = f"""
 import importlib, json, sys
@@ -42,25 +38,9 @@ print(json.dumps({{
 @pytest.fixture
 def shared(vault_dir: Path, tmp_path: Path) -> Path:
     """A persona's heart rate sent to a recipient under a grant, then the grant revoked."""
-    now = datetime.now(UTC)
-    t0 = int((now - timedelta(days=1)).timestamp() * 1000)
     with Vault.create(vault_dir, PASSPHRASE, kdf="minimum") as v:
-        ana = identities.add_persona(v, "Ana")
-        with QSWriter(v, ana.id) as w:
-            for i in range(6):
-                t = t0 + i * 3_600_000
-                w.add(Sample("heart_rate", t, t, 60 + i, "/min", source="Watch"))
-        add_recipient(v, "Clinic", str(pyrage.x25519.Identity.generate().to_public()))
-        grant = create_grant(
-            v,
-            recipient="Clinic",
-            persona="Ana",
-            scope=ScopeRequest(metrics="heart_rate"),
-            purpose="dpv:ServiceProvision",
-            valid_until=(now + timedelta(days=30)).date().isoformat(),
-        )
-        export_bundle(v, grant.id, tmp_path / "bundle.age")
-        revocation.revoke(v, grant.id)
+        grant_id = send_heart_rate(v, tmp_path / "bundle.age", now=datetime.now(UTC), hours=6)
+        revocation.revoke(v, grant_id)
     return vault_dir
 
 

@@ -8,33 +8,26 @@ from typing import Any
 
 import pytest
 
+from tests.builders import as_persona, attribute
 from vault import personas as identities
 from vault.core.errors import MalformedInput
 from vault.core.vault import Vault
 from vault.personas import Persona, jsonresume, vcard
 
 
-def _persona(draft: identities.PersonaDraft) -> Persona:
-    return Persona("0" * 32, draft.name, "urn:uuid:x", draft.attributes)
-
-
 def test_sample_maps_onto_attributes(samples: Path) -> None:
     d = jsonresume.draft_from_file(samples / "jsonresume" / "sample.resume.json")
-    p = _persona(d)
+    p = as_persona(d)
     assert p.name == "Richard Hendriks"
     assert d.uid is None
-    title, email, phone = p.first("title"), p.first("email"), p.first("phone")
-    assert title is not None
-    assert email is not None
-    assert phone is not None
+    title, email, phone = (attribute(p, kind) for kind in ("title", "email", "phone"))
     assert (title.value, email.value, phone.value) == (
         "Programmer",
         "richard.hendriks@mail.com",
         "(912) 555-4321",
     )
     assert p.first("avatar") is None  # "image": "" is no avatar
-    adr = p.first("address")
-    assert adr is not None
+    adr = attribute(p, "address")
     assert (adr.part("street"), adr.part("locality"), adr.part("country")) == (
         "2712 Broadway St",
         "San Francisco",
@@ -45,15 +38,14 @@ def test_sample_maps_onto_attributes(samples: Path) -> None:
         ("SoundCloud", "dandymusicnl"),
     ]
     assert identities.derive(p, "country") == "US"
-    kept = p.first("resume")
-    assert kept is not None
+    kept = attribute(p, "resume")
     assert json.loads(kept.value)["work"][0]["name"] == "Pied Piper"
 
 
 def test_sample_exports_back_to_itself(samples: Path) -> None:
     raw = (samples / "jsonresume" / "sample.resume.json").read_bytes()
     original: dict[str, Any] = json.loads(raw)
-    exported = jsonresume.to_jsonresume(_persona(jsonresume.draft_from_bytes(raw, "s")))
+    exported = jsonresume.to_jsonresume(as_persona(jsonresume.draft_from_bytes(raw, "s")))
     del original["basics"]["image"]  # empty, so not an attribute
     assert exported == original
 
@@ -69,7 +61,7 @@ def test_round_trip_through_a_vault(fresh_vault: Vault, samples: Path) -> None:
     assert again.unchanged == first.added_ids  # same name, same attributes: nothing to do
     # The résumé sections survive a trip through vCard too (X-COFFRE-RESUME).
     (via_vcard,) = vcard.drafts_from_bytes(vcard.to_vcard([stored]).encode(), "x")[0]
-    assert _persona(via_vcard).profile() == stored.profile()
+    assert as_persona(via_vcard).profile() == stored.profile()
 
 
 def test_export_takes_preferred_values_and_country_codes() -> None:

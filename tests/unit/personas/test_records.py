@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.builders import add_jane
+from tests.builders import add_jane, attribute
 from tests.conftest import raw_vault_bytes
 from vault import personas as identities
 from vault.core.errors import AlreadyExists, InvalidParameter, RecordNotFound
@@ -49,15 +49,13 @@ def test_attributes_survive_storage(fresh_vault: Vault) -> None:
         "handle.mastodon",
         "field.pronouns",
     ]
-    adr = got.first("address")
-    assert adr is not None
+    adr = attribute(got, "address")
     assert (adr.part("street"), adr.part("locality"), adr.part("country")) == (
         "1 rue de la Paix",
         "Paris",
         "France",
     )
-    handle = got.first("handle")
-    assert handle is not None
+    handle = attribute(got, "handle")
     assert (handle.value, handle.url) == ("@jane@example.social", "https://example.social/@jane")
     assert [a.kind for a in got.attributes if a.sensitive] == ["birth_date"]
     assert [a.kind for a in got.without_sensitive().attributes].count("birth_date") == 0

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.builders import as_persona, attribute
 from vault import personas as identities
 from vault.core.errors import AlreadyExists, MalformedInput
 from vault.core.vault import Vault
@@ -27,43 +28,33 @@ def _drafts(data: bytes | str, source: str = "t.vcf") -> list[identities.Persona
     return vcard.drafts_from_bytes(raw, source)[0]
 
 
-def _as_persona(draft: identities.PersonaDraft) -> Persona:
-    return Persona("0" * 32, draft.name, draft.uid or "urn:uuid:x", draft.attributes)
-
-
 def test_full_sample_maps_onto_attributes(samples: Path) -> None:
     (d,) = vcard.drafts_from_file(samples / "vcard" / "vcard40_full.vcf")[0]
-    p = _as_persona(d)
+    p = as_persona(d)
     assert p.name == "Dr. John Q. Public, III"
     assert p.uid == "urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6"
-    name = p.first("name")
-    assert name is not None
+    name = attribute(p, "name")
     assert name.parts == ("Public", "John", "Quinlan", "Dr.", "III")
     assert [a.value for a in p.all("nickname")] == ["Johnny", "JQP"]
     assert p.first("birth_date") == Attribute("birth_date", "1985-04-15")
-    home = p.first("address")  # PREF=1 wins over the first one
-    assert home is not None
+    home = attribute(p, "address")  # PREF=1 wins over the first one
     assert (home.label, home.part("street"), home.part("country")) == (
         "home",
         "456 Oak Lane",
         "U.S.A.",
     )
-    phone = p.first("phone")
-    assert phone is not None
+    phone = attribute(p, "phone")
     assert (phone.value, phone.label) == ("+1-555-555-5555", "voice")
-    email = p.first("email")
-    assert email is not None
+    email = attribute(p, "email")
     assert email.value == "johnny@personal.example.org"
     handles = p.all("handle")
     assert [(h.label, h.value) for h in handles] == [
         ("xmpp", "john@jabber.example.com"),
         ("sip", "john@voip.example.com"),
     ]
-    org = p.first("org")
-    assert org is not None
+    org = attribute(p, "org")
     assert org.parts == ("Example Corp.", "North Division", "Marketing")
-    note = p.first("note")
-    assert note is not None
+    note = attribute(p, "note")
     assert note.value == "This is a note about John.\nHe likes vCards."
     kept = {a.label for a in p.all("vcard")}
     assert {"GEO", "TZ", "LANG", "RELATED", "CATEGORIES", "ANNIVERSARY", "KEY"} <= kept
@@ -73,11 +64,10 @@ def test_full_sample_maps_onto_attributes(samples: Path) -> None:
 
 def test_escaped_comma_and_multilanguage(samples: Path) -> None:
     (org,) = vcard.drafts_from_file(samples / "vcard" / "vcard40_org.vcf")[0]
-    unit = _as_persona(org).first("org")
-    assert unit is not None
+    unit = attribute(as_persona(org), "org")
     assert unit.parts[0] == "ABC, Inc."
     (ml,) = vcard.drafts_from_file(samples / "vcard" / "vcard40_multilang.vcf")[0]
-    names = _as_persona(ml).all("name")
+    names = as_persona(ml).all("name")
     assert [n.param("LANGUAGE") for n in names] == [("en",), ("ja",)]
     assert names[1].parts[:2] == ("山田", "太郎")
     assert names[1].param("SORT-AS") == ("yamada,taro",)
@@ -95,10 +85,10 @@ def test_groups_and_places_are_skipped(samples: Path) -> None:
 @pytest.mark.parametrize("fmt", ["vcard", "jcard"])
 def test_samples_round_trip(samples: Path, name: str, fmt: str) -> None:
     (d,) = vcard.drafts_from_file(samples / "vcard" / name)[0]
-    p = _as_persona(d)
+    p = as_persona(d)
     out = vcard.to_vcard([p]) if fmt == "vcard" else json.dumps(vcard.to_jcard([p]))
     (back,) = _drafts(out)
-    assert _as_persona(back).profile() == p.profile()
+    assert as_persona(back).profile() == p.profile()
     assert back.uid == p.uid
 
 
@@ -126,7 +116,7 @@ def test_export_is_valid_vcard_text() -> None:
     assert "TEL;VALUE=uri;TYPE=cell:tel:+33612345678" in lines
     assert "BDAY;X-COFFRE-SENSITIVE=TRUE:--0229" in lines
     (back,) = _drafts(text)
-    assert _as_persona(back).profile() == p.profile()
+    assert as_persona(back).profile() == p.profile()
 
 
 def test_jcard_shape() -> None:
@@ -163,21 +153,17 @@ def test_vcard3_and_apple_groups_and_folding() -> None:
         "END:VCARD\r\n"
     )
     (d,) = _drafts(text)
-    p = _as_persona(d)
-    email = p.first("email")
-    assert email is not None
+    p = as_persona(d)
+    email = attribute(p, "email")
     assert (email.value, email.label) == ("ann@example.org", "internet,home")
-    phone = p.first("phone")
-    assert phone is not None
+    phone = attribute(p, "phone")
     assert (phone.value, phone.label) == ("+1 555", "cell")
-    handle = p.first("handle")
-    assert handle is not None
+    handle = attribute(p, "handle")
     assert (handle.label, handle.value, handle.url) == ("twitter", "ann", "https://twitter.com/ann")
-    note = p.first("note")
-    assert note is not None
+    note = attribute(p, "note")
     assert note.param("X-Q") == ("a:b;c",)
     (again,) = _drafts(vcard.to_vcard([p]))
-    assert _as_persona(again).profile() == p.profile()
+    assert as_persona(again).profile() == p.profile()
 
 
 _text = st.text(
@@ -201,7 +187,7 @@ def test_any_text_round_trips(name: str, note: str, key: str, value: str) -> Non
     )
     for out in (vcard.to_vcard([p]), json.dumps(vcard.to_jcard([p]))):
         (back,) = _drafts(out)
-        assert _as_persona(back).profile() == p.profile()
+        assert as_persona(back).profile() == p.profile()
 
 
 # --- bad input ---
@@ -354,21 +340,18 @@ RFC7095_EXAMPLE = """
 
 def test_rfc7095_example() -> None:
     (d,) = _drafts(RFC7095_EXAMPLE, "simon.json")
-    p = _as_persona(d)
+    p = as_persona(d)
     assert p.name == "Simon Perreault"
-    name = p.first("name")
-    assert name is not None
+    name = attribute(p, "name")
     assert name.part("suffix") == "ing. jr,M.Sc."
     assert p.first("birth_date") == Attribute("birth_date", "--02-03")
-    adr = p.first("address")
-    assert adr is not None
+    adr = attribute(p, "address")
     assert (adr.part("extended"), adr.part("postal_code"), adr.label) == (
         "Suite D2-630",
         "G1V 2M2",
         "work",
     )
-    phone = p.first("phone")
-    assert phone is not None
+    phone = attribute(p, "phone")
     assert (phone.value, phone.label) == ("+1-418-656-9254;ext=102", "work,voice")
     assert identities.derive(p, "country") == "CA"
     tz = next(a for a in p.all("vcard") if a.label == "TZ")
@@ -381,7 +364,7 @@ def test_rfc7095_example() -> None:
     assert tz_item == ["tz", {}, "utc-offset", "-05:00"]
     for out in (text, json.dumps(card)):
         (back,) = _drafts(out)
-        assert _as_persona(back).profile() == p.profile()
+        assert as_persona(back).profile() == p.profile()
 
 
 def test_import_vcard_reports_the_cards_it_skips(fresh_vault: Vault, tmp_path: Path) -> None:

@@ -31,12 +31,6 @@ from vault.core.errors import (
 from vault.core.vault import Vault
 from vault.sharing import ScopeRequest
 
-
-@pytest.fixture
-def world(fresh_vault: Vault, tmp_path: Path) -> World:
-    return build_world(fresh_vault, tmp_path)
-
-
 # --- recipients ---------------------------------------------------------------------------------
 
 

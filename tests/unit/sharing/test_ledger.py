@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.builders import World, build_world, make_grant
+from tests.builders import World, make_grant
 from tests.conftest import raw_vault_bytes
 from vault import sharing as consent
 from vault.core import crypto
@@ -20,11 +20,6 @@ from vault.sharing import bundles as bundle
 from vault.sharing import ledger, overview
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def world(fresh_vault: Vault, tmp_path: Path) -> World:
-    return build_world(fresh_vault, tmp_path)
 
 
 def test_every_export_is_recorded_with_what_left(

@@ -8,17 +8,14 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pyrage
 import pytest
 
-from vault import personas as identities
+from tests.builders import send_heart_rate
 from vault.core.errors import GrantWithdrawn, InvalidParameter, NotFound
 from vault.core.minisign import verify
 from vault.core.vault import Vault
-from vault.data.ingest import QSWriter
-from vault.data.model import Sample
 from vault.forget import Target, forget, preview
-from vault.sharing import ScopeRequest, add_recipient, create_grant, get_grant, ledger, revocation
+from vault.sharing import get_grant, ledger, revocation
 from vault.sharing.bundles.export import export_bundle
 
 NOW = datetime.now(UTC)
@@ -27,33 +24,8 @@ NOW = datetime.now(UTC)
 @pytest.fixture
 def shared(fresh_vault: Vault, tmp_path: Path) -> tuple[Vault, str, Path]:
     """A persona with heart rate, a recipient, a grant, and one bundle sent under it."""
-    v = fresh_vault
-    ana = identities.add_persona(v, "Ana")
-    t0 = int((NOW - timedelta(days=2)).timestamp() * 1000)
-    with QSWriter(v, ana.id) as w:
-        for i in range(48):
-            w.add(
-                Sample(
-                    "heart_rate",
-                    t0 + i * 3_600_000,
-                    t0 + i * 3_600_000,
-                    60 + i % 9,
-                    "/min",
-                    source="Watch",
-                )
-            )
-    key = pyrage.x25519.Identity.generate()
-    add_recipient(v, "Clinic", str(key.to_public()), contact="dpo@clinic.example")
-    grant = create_grant(
-        v,
-        recipient="Clinic",
-        persona="Ana",
-        scope=ScopeRequest(metrics="heart_rate"),
-        purpose="dpv:ServiceProvision",
-        valid_until=(NOW + timedelta(days=30)).date().isoformat(),
-    )
-    export_bundle(v, grant.id, tmp_path / "bundle.age")
-    return v, grant.id, tmp_path
+    grant_id = send_heart_rate(fresh_vault, tmp_path / "bundle.age", now=NOW, hours=48)
+    return fresh_vault, grant_id, tmp_path
 
 
 def test_revoke_produces_signed_request(shared: tuple[Vault, str, Path]) -> None:

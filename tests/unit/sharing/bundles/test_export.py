@@ -20,7 +20,6 @@ from tests.builders import (
     IN_DAYS,
     MARK,
     World,
-    build_world,
     make_grant,
 )
 from vault import content
@@ -46,11 +45,6 @@ from vault.sharing.bundles import export as bundle_export
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def world(fresh_vault: Vault, tmp_path: Path) -> World:
-    return build_world(fresh_vault, tmp_path)
-
-
 def _export(vault: Vault, grant: consent.Grant, path: Path, **kw: object) -> bundle.BundleResult:
     return bundle.export_bundle(vault, grant.id, path, now=NOW, **kw)  # type: ignore[arg-type]
 
@@ -61,6 +55,24 @@ def _decrypt_tar(path: Path, identity: str) -> dict[str, bytes]:
         crypto.age_decrypt_stream(f, out, [identity])
     with tarfile.open(fileobj=io.BytesIO(out.getvalue())) as tar:
         return {m.name: tar.extractfile(m).read() for m in tar if m.isfile()}  # type: ignore[union-attr]
+
+
+def _tar(files: dict[str, bytes]) -> bytes:
+    """A plain tar of regular files, in the USTAR format bundles use."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _encrypt(data: bytes, age_key: str, out: Path) -> Path:
+    """`data` encrypted to `age_key`, written to `out`."""
+    with out.open("wb") as f:
+        crypto.age_encrypt_stream(io.BytesIO(data), f, age_key)
+    return out
 
 
 def _csv_rows(data: bytes) -> list[dict[str, str]]:
@@ -445,18 +457,7 @@ def _rebuild(
             files.pop(name, None)
         else:
             files[name] = data
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    out = tmp / "forged.age"
-    with out.open("wb") as f:
-        crypto.age_encrypt_stream(
-            io.BytesIO(buf.getvalue()), f, recipient or world.recipient.age_key
-        )
-    return out
+    return _encrypt(_tar(files), recipient or world.recipient.age_key, tmp / "forged.age")
 
 
 def test_forged_contents_are_caught_by_hashes_and_signatures(
@@ -521,9 +522,7 @@ def test_traversal_and_links_in_the_tar_are_refused(
             else:
                 info.size = 4
             tar.addfile(info, io.BytesIO(b"evil") if kind == tarfile.REGTYPE else None)
-        evil = tmp_path / "evil.age"
-        with evil.open("wb") as f:
-            crypto.age_encrypt_stream(io.BytesIO(buf.getvalue()), f, world.recipient.age_key)
+        evil = _encrypt(buf.getvalue(), world.recipient.age_key, tmp_path / "evil.age")
         _refused(evil, world.identity, UnsafeArchive, tmp_path)
         assert not (tmp_path.parent / "evil.txt").exists()
 
@@ -570,16 +569,9 @@ def test_age_tool_decrypts_and_minisign_tool_verifies(
 
 @pytest.mark.interop
 def test_a_bundle_encrypted_by_the_age_tool_opens(world: World, tmp_path: Path) -> None:
-    files = {"README.md": b"hello\n"}
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
     done = subprocess.run(
         ["age", "-r", world.recipient.age_key],
-        input=buf.getvalue(),
+        input=_tar({"README.md": b"hello\n"}),
         capture_output=True,
         check=True,
     )

@@ -1,11 +1,18 @@
 """`coffre import FORMAT`: every format of the registry runs through the CLI with --json on a
-small real or built input, prints the one summary shape, and adds nothing the second time."""
+small real or built input, prints the one summary shape, and adds nothing the second time;
+help, examples and docs follow the registry. Then the health formats (apple-health,
+google-takeout, garmin) in detail: text and JSON summaries, time zones, exit codes, and an
+unchanged vault after a refused file.
+
+The other formats' details are tested with their area's commands: vcard and jsonresume in
+test_persona_cli.py, markdown and mastodon in test_content_cli.py, csv in test_data_cli.py."""
 
 from __future__ import annotations
 
 import json
 import re
 import shlex
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,7 +20,7 @@ import click
 import pytest
 
 from tests.builders import WXR_ITEMS, build, default_files, twitter_files, wxr
-from tests.cli.conftest import SUMMARY_KEYS, checked, invoke
+from tests.cli.conftest import SUMMARY_KEYS, checked, init_vault, invoke
 from vault.cli.main import cli
 from vault.imports import FORMATS, ImportFormat, get_format
 
@@ -59,6 +66,12 @@ INPUTS: dict[str, str | Callable[[Path], Path]] = {
 }
 
 
+@pytest.fixture
+def sams_vault(vault_dir: Path) -> Path:
+    """A new vault with one persona, Sam Runner, the one imports go to."""
+    return init_vault(vault_dir, "Sam Runner")
+
+
 def _input(name: str, request: pytest.FixtureRequest, tmp: Path) -> Path:
     found = INPUTS[name]
     if isinstance(found, str):
@@ -73,24 +86,22 @@ def test_every_format_has_an_input() -> None:
 
 @pytest.mark.parametrize("name", [fmt.name for fmt in FORMATS])
 def test_every_format_imports_once_with_json(
-    name: str, vault_dir: Path, tmp_path: Path, request: pytest.FixtureRequest
+    name: str, sams_vault: Path, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     fmt = get_format(name)
     path = _input(name, request, tmp_path)
-    checked(vault_dir, "init", "--kdf", "minimum")
-    checked(vault_dir, "persona", "add", "Sam Runner")
-    first = json.loads(checked(vault_dir, "import", name, str(path), "--json").stdout)
+    first = json.loads(checked(sams_vault, "import", name, str(path), "--json").stdout)
     assert set(first) == SUMMARY_KEYS
     assert (first["format"], first["source"]) == (name, name)
     assert first["added"] > 0 and first["errors"] == []
     assert first["items"] == first["added_ids"]
     if fmt.area != "data":  # personas and items have ids; samples do not
         assert len(first["added_ids"]) == first["added"]
-    records = _records(vault_dir)
-    again = json.loads(checked(vault_dir, "import", name, str(path), "--json").stdout)
+    records = _records(sams_vault)
+    again = json.loads(checked(sams_vault, "import", name, str(path), "--json").stdout)
     assert (again["added"], again["added_ids"]) == (0, [])
     assert again["duplicates"] + len(again["unchanged"]) >= first["added"]
-    assert _records(vault_dir) == records
+    assert _records(sams_vault) == records
 
 
 def _records(vault_dir: Path) -> dict[str, int]:
@@ -166,3 +177,94 @@ def test_the_docs_document_exactly_the_registry() -> None:
     ]
     headings = re.findall(r"^### `(coffre import .*)`$", text, re.MULTILINE)
     assert headings == [_synopsis(fmt) for fmt in FORMATS]
+
+
+# --- The health formats in detail --------------------------------------------------------
+
+
+def test_apple_health_json_summary(sams_vault: Path, samples: Path) -> None:
+    args = ("import", "apple-health", str(samples / "apple-health/alxdrcirilo/export.zip"))
+    summary = json.loads(checked(sams_vault, *args, "--json").stdout)
+    assert set(summary) == SUMMARY_KEYS
+    assert summary["added"] == 8 and summary["errors"] == []
+    again = json.loads(checked(sams_vault, *args, "--json").stdout)
+    assert (again["added"], again["duplicates"]) == (0, 8)
+    shown = json.loads(checked(sams_vault, "data", "show", "heart_rate", "--json").stdout)
+    assert [row["value"] for row in shown] == [74, 75]
+
+
+def test_apple_health_text_summary(sams_vault: Path, samples: Path) -> None:
+    result = checked(
+        sams_vault,
+        "import",
+        "apple-health",
+        str(samples / "apple-health/dogsheep/zip_export.xml"),
+        "--persona",
+        "Sam Runner",
+    )
+    assert "Added 2 samples, 1 workouts, 2 daily summaries" in result.stdout
+    assert "1 errors" in result.stdout
+    assert "route file" in result.stderr  # the missing route is listed, on stderr
+
+
+def test_garmin_folder_lists_the_truncated_file(
+    sams_vault: Path, samples: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "fit"
+    shutil.copytree(samples / "garmin-fit", folder)
+    summary = json.loads(checked(sams_vault, "import", "garmin", str(folder), "--json").stdout)
+    assert summary["workouts"] == 1
+    assert [e["location"] for e in summary["errors"]] == ["activity-unexpected-eof.fit"]
+
+
+def test_garmin_truncated_file_alone_exits_7_and_changes_nothing(
+    sams_vault: Path, samples: Path
+) -> None:
+    before = json.loads(checked(sams_vault, "status", "--json").stdout)["counts"]
+    result = checked(
+        sams_vault,
+        "import",
+        "garmin",
+        str(samples / "garmin-fit/activity-unexpected-eof.fit"),
+        code=7,
+    )
+    assert "activity-unexpected-eof.fit: truncated" in result.stderr
+    assert result.stdout == ""
+    assert json.loads(checked(sams_vault, "status", "--json").stdout)["counts"] == before
+
+
+def test_google_takeout_time_zone(sams_vault: Path, tmp_path: Path) -> None:
+    takeout = _takeout(tmp_path)
+    result = checked(
+        sams_vault, "import", "google-takeout", str(takeout), "--time-zone", "Europe/Paris"
+    )
+    assert "read in Europe/Paris" in result.stderr
+    shown = json.loads(checked(sams_vault, "data", "show", "steps", "--json").stdout)
+    assert shown[0]["start"] == "2021-01-02T08:00:00+01:00"  # the offset of Paris is kept
+
+
+def test_bad_time_zone_is_a_usage_error(sams_vault: Path, tmp_path: Path) -> None:
+    result = checked(
+        sams_vault,
+        "import",
+        "google-takeout",
+        str(tmp_path),
+        "--time-zone",
+        "Nowhere/Land",
+        code=7,
+    )
+    assert "Nowhere/Land" in result.stderr
+
+
+def test_malformed_export_exit_code(sams_vault: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "export.xml"
+    bad.write_text('<HealthData locale="en"><Record></HealthData>')
+    result = checked(sams_vault, "import", "apple-health", str(bad), code=7)
+    assert "export.xml line 1" in result.stderr
+
+
+def test_commands_have_help() -> None:
+    for name in ("apple-health", "google-takeout", "garmin"):
+        result = invoke(None, "import", name, "--help")
+        assert result.exit_code == 0
+        assert "--persona" in result.stdout and "--json" in result.stdout

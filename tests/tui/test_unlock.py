@@ -1,0 +1,62 @@
+"""The unlock screen: a wrong passphrase, then the right one; creating a new vault."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import Input, Label, Select
+
+from tests.tui.conftest import PASSPHRASE, make_app, run_async, settle
+from tui.app import CoffreApp
+from tui.screens.dashboard import DashboardScreen
+from tui.screens.unlock import UnlockScreen
+from vault import personas as identities
+from vault.core.vault import Vault
+
+
+@run_async
+async def test_unlock_wrong_then_right_passphrase(demo_dir: Path) -> None:
+    app = make_app(demo_dir, unlocked=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, UnlockScreen)
+        await pilot.press(*"not the passphrase", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, UnlockScreen)
+        error = str(app.screen.query_one("#unlock-error", Label).render())
+        assert "Wrong passphrase" in error
+        assert app.screen.query_one("#passphrase", Input).value == ""  # cleared for a retry
+        assert app.vault is None
+        unlock = app.screen
+        await pilot.press(*PASSPHRASE, "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+        assert unlock.query_one("#passphrase", Input).value == ""  # not kept in the widget
+        assert app.vault is not None
+        assert len(identities.list_personas(app.vault)) == 2
+
+
+@run_async
+async def test_create_a_vault(tmp_path: Path) -> None:
+    target = tmp_path / "new"
+    app = CoffreApp(target)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, UnlockScreen) and screen.creating
+        screen.query_one("#kdf", Select).value = "minimum"
+        screen.query_one("#passphrase", Input).value = "a new passphrase"
+        screen.query_one("#confirm", Input).value = "a different one"
+        screen.query_one("#confirm", Input).focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "differ" in str(screen.query_one("#unlock-error", Label).render())
+        assert not Vault.exists(target)
+        screen.query_one("#passphrase", Input).value = "a new passphrase"
+        screen.query_one("#confirm", Input).value = "a new passphrase"
+        screen.query_one("#confirm", Input).focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+    with Vault.open(target, "a new passphrase") as v:
+        assert v.info.kdf.name == "minimum"
