@@ -52,18 +52,35 @@ def seal_posting(ring: KeyRing, term: bytes, names: Names, ids: Iterable[bytes])
     return crypto.seal(ring.postings_key, plain, ring.postings_aad(term))
 
 
-def open_posting(ring: KeyRing, term: bytes, sealed: object) -> tuple[Names, set[bytes]]:
-    """((kind, label, value), ids) of a sealed row; TamperedRecord if it does not open."""
+def _unseal_posting(ring: KeyRing, term: bytes, sealed: object) -> tuple[bytes, bytes]:
+    """(names JSON, ids bytes) of a sealed row; TamperedRecord if it does not open."""
     if type(sealed) is not bytes:
         raise TamperedRecord("a lookup index row is damaged")
     try:
         plain = crypto.unseal(ring.postings_key, sealed, ring.postings_aad(term))
         (size,) = _HEAD.unpack_from(plain)
-        names = json.loads(plain[_HEAD.size : _HEAD.size + size])
-        ids = plain[_HEAD.size + size :]
-    except (CryptoFailure, struct.error, ValueError):
+    except (CryptoFailure, struct.error):
         raise TamperedRecord("lookup index") from None
-    if len(ids) % ID_SIZE or not (isinstance(names, list) and len(names) == 3):
+    ids = plain[_HEAD.size + size :]
+    if len(ids) % ID_SIZE:
+        raise TamperedRecord("lookup index")
+    return plain[_HEAD.size : _HEAD.size + size], ids
+
+
+def posting_ids(ring: KeyRing, term: bytes, sealed: object) -> set[bytes]:
+    """The record ids a sealed row lists (what a lookup needs: the names are not parsed)."""
+    ids = _unseal_posting(ring, term, sealed)[1]
+    return {ids[i : i + ID_SIZE] for i in range(0, len(ids), ID_SIZE)}
+
+
+def open_posting(ring: KeyRing, term: bytes, sealed: object) -> tuple[Names, set[bytes]]:
+    """((kind, label, value), ids) of a sealed row; TamperedRecord if it does not open."""
+    head, ids = _unseal_posting(ring, term, sealed)
+    try:
+        names = json.loads(head)
+    except ValueError:
+        raise TamperedRecord("lookup index") from None
+    if not (isinstance(names, list) and len(names) == 3):
         raise TamperedRecord("lookup index")
     kind, label, value = (str(n) for n in names)
     return (kind, label, value), {ids[i : i + ID_SIZE] for i in range(0, len(ids), ID_SIZE)}

@@ -39,6 +39,7 @@ from vault.core.lookups import (
     TABLE_QUERIES,
     Names,
     open_posting,
+    posting_ids,
     row_digest,
     seal_posting,
     table_digest,
@@ -180,13 +181,16 @@ class Store:
                 ) from None
         return state
 
-    def _follow_other_writers(self) -> None:
+    def _follow_other_writers(self) -> bool:
         """Reload the state (and the epoch's keys) if another connection committed since the
-        last look: lookup terms depend on the epoch another process may have rotated."""
+        last look; True if the epoch changed (lookup terms depend on it)."""
         seen = self._query("PRAGMA data_version")[0][0]
-        if seen != self._data_version:
-            self._load_state()
-            self._data_version = seen
+        if seen == self._data_version:
+            return False
+        self._data_version = seen
+        epoch = self._ring.epoch_no, self._ring.epoch_key
+        self._load_state()
+        return (self._ring.epoch_no, self._ring.epoch_key) != epoch
 
     def state(self) -> VaultState:
         """The current authenticated state (reloads the epoch key if another process rotated it)."""
@@ -284,13 +288,28 @@ class Store:
     def find(self, kind: str, label: str, value: str) -> list[Record]:
         """Records of `kind` carrying the lookup term (label, value), in insertion order."""
         with self._lock:
-            txn = self._txn if self._txn_thread == threading.get_ident() else None
-            if txn is not None:
-                ids = set(txn.posting(kind, label, value).ids)
-            else:
-                self._follow_other_writers()
-                ids = self.read_posting(self._ring.term_index(kind, label, value))[0]
-            rows = self._rows_of(ids)
+            if self._txn is not None and self._txn_thread == threading.get_ident():
+                return self._found(
+                    kind, label, value, set(self._txn.posting(kind, label, value).ids)
+                )
+            try:
+                return self._found(kind, label, value, self._lookup(kind, label, value))
+            except TamperedRecord:
+                # Another process may have changed the list between the two reads: read both
+                # again from one snapshot before calling it tampering.
+                with self._snapshot():
+                    return self._found(kind, label, value, self._lookup(kind, label, value))
+
+    def _lookup(self, kind: str, label: str, value: str) -> set[bytes]:
+        ids = self.read_posting(self._ring.term_index(kind, label, value))[0]
+        # A term from an epoch another process rotated away matches no row: only a miss
+        # needs the (cheap) check for other writers, then one more try.
+        if not ids and self._follow_other_writers():
+            ids = self.read_posting(self._ring.term_index(kind, label, value))[0]
+        return ids
+
+    def _found(self, kind: str, label: str, value: str, ids: set[bytes]) -> list[Record]:
+        rows = self._rows_of(ids)
         if len(rows) != len(ids):
             raise TamperedRecord(f"{kind} lookup index (a record it names is missing)")
         out = []
@@ -302,7 +321,10 @@ class Store:
             out.append(rec)
         return out
 
-    def _rows_of(self, ids: Iterable[bytes]) -> list[Any]:
+    def _rows_of(self, ids: set[bytes]) -> list[Any]:
+        """The rows of these records, in insertion order."""
+        if len(ids) == 1:  # the most common lookup: a name, a uid, a dedup key
+            return self._query(f"SELECT {self._COLS} FROM records WHERE id=?", tuple(ids))
         wanted = sorted(ids)
         rows: list[Any] = []
         for start in range(0, len(wanted), _BATCH):
@@ -319,7 +341,7 @@ class Store:
         if not rows:
             return set(), None
         sealed = rows[0][0]
-        return open_posting(self._ring, term, sealed)[1], sealed
+        return posting_ids(self._ring, term, sealed), sealed
 
     def find_prefix(self, kind: str, prefix: str) -> list[Record]:
         """Records of `kind` whose hex id starts with `prefix` (for short ids typed by people)."""
@@ -382,15 +404,31 @@ class Store:
 
     # --- integrity ---
 
+    @contextlib.contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        """One read transaction: the state and the tables read inside come from one commit,
+        so another process's write between two reads cannot look like tampering."""
+        with self._lock:
+            if self._conn.in_transaction:
+                yield
+                return
+            self._conn.execute("BEGIN")
+            try:
+                yield
+            finally:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("COMMIT")
+
     def verify(self) -> None:
         """Compare the live records and every lookup table with their sealed digests."""
-        self.verify_records()
-        state = self.state()
-        for table, query in TABLE_QUERIES.items():
-            if table_digest(self._ring, table, self._query(query)) != getattr(
-                state, f"{table}_digest"
-            ):
-                raise IntegrityError(f"{TABLE_NAMES[table]} changed outside Coffre")
+        with self._snapshot():
+            self.verify_records()
+            state = self.state()
+            for table, query in TABLE_QUERIES.items():
+                if table_digest(self._ring, table, self._query(query)) != getattr(
+                    state, f"{table}_digest"
+                ):
+                    raise IntegrityError(f"{TABLE_NAMES[table]} changed outside Coffre")
 
     def verify_records(self) -> None:
         """Compare the set of live (id, version) with the authenticated digest."""
