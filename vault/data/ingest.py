@@ -9,6 +9,7 @@ whatever the size of the export. Catalogue and day indexes are written once, at 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from array import array
@@ -461,15 +462,9 @@ def workout_from_json(d: dict[str, Any]) -> Workout:
 
 
 def summary_to_json(s: ActivitySummary) -> dict[str, Any]:
-    return {
-        "day": s.day,
-        "active_energy_kcal": s.active_energy_kcal,
-        "active_energy_goal_kcal": s.active_energy_goal_kcal,
-        "exercise_min": s.exercise_min,
-        "exercise_goal_min": s.exercise_goal_min,
-        "stand_hours": s.stand_hours,
-        "stand_goal_hours": s.stand_goal_hours,
-    }
+    """A day's summary as stored: its fields by name, in their order (`summary_from_json`
+    reads them back)."""
+    return dataclasses.asdict(s)
 
 
 def summary_from_json(d: dict[str, Any]) -> ActivitySummary:
