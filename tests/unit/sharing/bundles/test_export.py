@@ -445,18 +445,21 @@ def _rebuild(
             files.pop(name, None)
         else:
             files[name] = data
+    out = tmp / "forged.age"
+    with out.open("wb") as f:
+        crypto.age_encrypt_stream(io.BytesIO(_tar(files)), f, recipient or world.recipient.age_key)
+    return out
+
+
+def _tar(files: dict[str, bytes]) -> bytes:
+    """A plain ustar archive of these members, in order."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
         for name, data in files.items():
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
-    out = tmp / "forged.age"
-    with out.open("wb") as f:
-        crypto.age_encrypt_stream(
-            io.BytesIO(buf.getvalue()), f, recipient or world.recipient.age_key
-        )
-    return out
+    return buf.getvalue()
 
 
 def test_forged_contents_are_caught_by_hashes_and_signatures(
@@ -570,16 +573,9 @@ def test_age_tool_decrypts_and_minisign_tool_verifies(
 
 @pytest.mark.interop
 def test_a_bundle_encrypted_by_the_age_tool_opens(world: World, tmp_path: Path) -> None:
-    files = {"README.md": b"hello\n"}
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
     done = subprocess.run(
         ["age", "-r", world.recipient.age_key],
-        input=buf.getvalue(),
+        input=_tar({"README.md": b"hello\n"}),
         capture_output=True,
         check=True,
     )
