@@ -20,7 +20,7 @@ from vault.core.errors import InvalidParameter
 from vault.core.importing import ImportIssue, ImportSummary
 from vault.core.progress import Progress, ProgressCallback
 from vault.data import catalog, chunks, metrics
-from vault.data.model import UNKNOWN_PREFIX, ActivitySummary, Sample, Workout
+from vault.data.model import MAX_MS, MIN_MS, UNKNOWN_PREFIX, ActivitySummary, Sample, Workout
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -33,8 +33,6 @@ MAX_PENDING: Final = 200_000  # buffered samples across all buffers before cold 
 MAX_BUFFERS: Final = 4_000  # open (metric, day) buffers before cold ones flush
 MAX_CHUNK_BUFFER: Final = 50_000  # one buffer flushes on its own past this size
 MAX_LISTED_ISSUES: Final = 1_000  # problems listed one by one; beyond, only counted
-MIN_MS: Final = -2_208_988_800_000  # 1900-01-01: earlier instants are mistakes
-MAX_MS: Final = 7_258_118_400_000  # 2200-01-01
 WORKOUT_METRIC: Final = "workout"
 
 

@@ -29,7 +29,7 @@ from vault.data import metrics
 from vault.data.importers import common
 from vault.data.importers.common import Item, Note, ReportIssue
 from vault.data.importers.tracks import iso_ms
-from vault.data.model import SLEEP_STAGES, Sample, Workout, WorkoutEvent
+from vault.data.model import MAX_MS, MIN_MS, SLEEP_STAGES, Sample, Workout, WorkoutEvent
 
 if TYPE_CHECKING:
     from vault.core.importing import ImportSummary
@@ -86,8 +86,6 @@ FITBIT_SERIES: dict[str, tuple[str, str]] = {
 }
 _FITBIT_FILE = re.compile(r"^(?P<type>[a-z0-9_]+)-(?P<date>\d{4}-\d{2}-\d{2})\.json$")
 _MINUTE_MS = 60_000
-_MIN_MS = -2_208_988_800_000  # 1900-01-01, as the writer accepts
-_MAX_MS = 7_258_118_400_000  # 2200-01-01
 _DAY_MS = 86_400_000
 
 
@@ -251,7 +249,7 @@ def _google_fit_data(
             if end < start:
                 report(where, "ends before it starts: skipped")
                 continue
-            if not _MIN_MS <= start <= _MAX_MS or end > _MAX_MS:
+            if not MIN_MS <= start <= MAX_MS or end > MAX_MS:
                 report(where, "impossible time: skipped")
                 continue
             try:
