@@ -8,8 +8,9 @@ reading this list costs nothing at start-up.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Literal
 
@@ -66,13 +67,6 @@ class ImportOption:
         return "--" + self.name.replace("_", "-")
 
 
-if TYPE_CHECKING:
-    # (vault, path, persona reference or None, progress, options) -> what the import did
-    Runner = Callable[
-        [Vault, Path, str | None, ProgressCallback | None, Mapping[str, str]], ImportSummary
-    ]
-
-
 @dataclass(frozen=True)
 class ImportFormat:
     """One format: what it reads, where its data goes, and the importer that runs it."""
@@ -82,11 +76,17 @@ class ImportFormat:
     area: Area
     description: str  # one line: the first line of the command's help
     accepts: Accepts
-    needs_persona: bool  # data and content belong to a persona; persona imports make them
     example: str  # a command line, shown in --help
-    runner: Runner = field(repr=False)
+    # "module:function", imported only when the format runs; `run` calls it in the way
+    # of its area (see there)
+    importer: str
     options: tuple[ImportOption, ...] = ()
     details: str = ""  # more for --help: what is read, what happens to bad input
+
+    @property
+    def needs_persona(self) -> bool:
+        """Data and content belong to a persona; persona imports make them."""
+        return self.area != "personas"
 
     @property
     def records(self) -> str:
@@ -113,135 +113,23 @@ class ImportFormat:
             raise InvalidParameter(f"the {self.name} import has no option {unknown[0]}")
         if persona is not None and not self.needs_persona:
             raise InvalidParameter(f"the {self.name} import creates personas: it takes none")
-        return self.runner(vault, Path(path), persona, progress, given)
+        importer = self.load()
+        if self.area == "data":
+            # A data importer takes the persona's id and the format's options as keywords.
+            from vault.personas import resolve_persona
 
+            persona_id = resolve_persona(vault, persona).id
+            return importer(vault, persona_id, Path(path), progress=progress, **given)
+        if self.area == "content":
+            # A content importer resolves the persona itself: it signs with that persona's key.
+            return importer(vault, Path(path), persona=persona, progress=progress)
+        return importer(vault, Path(path))  # a persona import makes its personas
 
-def _persona_id(vault: Vault, persona: str | None) -> str:
-    from vault.personas import resolve_persona
-
-    return resolve_persona(vault, persona).id
-
-
-def _apple_health(
-    vault: Vault,
-    path: Path,
-    persona: str | None,
-    progress: ProgressCallback | None,
-    options: Mapping[str, str],
-) -> ImportSummary:
-    from vault.data.importers.apple_health import import_apple_health
-
-    return import_apple_health(vault, _persona_id(vault, persona), path, progress)
-
-
-def _google_takeout(
-    vault: Vault,
-    path: Path,
-    persona: str | None,
-    progress: ProgressCallback | None,
-    options: Mapping[str, str],
-) -> ImportSummary:
-    from vault.data.importers.google_takeout import import_google_takeout
-
-    return import_google_takeout(
-        vault, _persona_id(vault, persona), path, progress, time_zone=options.get("time_zone")
-    )
-
-
-def _garmin(
-    vault: Vault,
-    path: Path,
-    persona: str | None,
-    progress: ProgressCallback | None,
-    options: Mapping[str, str],
-) -> ImportSummary:
-    from vault.data.importers.garmin import import_garmin
-
-    return import_garmin(vault, _persona_id(vault, persona), path, progress)
-
-
-def _csv(
-    vault: Vault,
-    path: Path,
-    persona: str | None,
-    progress: ProgressCallback | None,
-    options: Mapping[str, str],
-) -> ImportSummary:
-    from vault.data.csvfmt import import_csv
-
-    return import_csv(vault, _persona_id(vault, persona), path, progress=progress)
-
-
-def _vcard(
-    vault: Vault,
-    path: Path,
-    persona: str | None,
-    progress: ProgressCallback | None,
-    options: Mapping[str, str],
-) -> ImportSummary:
-    from vault.personas.vcard import import_vcard
-
-    return import_vcard(vault, path)
-
-
-def _jsonresume(
-    vault: Vault,
-    path: Path,
-    persona: str | None,
-    progress: ProgressCallback | None,
-    options: Mapping[str, str],
-) -> ImportSummary:
-    from vault.personas.jsonresume import import_jsonresume
-
-    return import_jsonresume(vault, path)
-
-
-def _markdown(
-    vault: Vault,
-    path: Path,
-    persona: str | None,
-    progress: ProgressCallback | None,
-    options: Mapping[str, str],
-) -> ImportSummary:
-    from vault.content.importers.markdown import import_folder
-
-    return import_folder(vault, path, persona=persona, progress=progress)
-
-
-def _mastodon(
-    vault: Vault,
-    path: Path,
-    persona: str | None,
-    progress: ProgressCallback | None,
-    options: Mapping[str, str],
-) -> ImportSummary:
-    from vault.content.importers.mastodon import import_archive
-
-    return import_archive(vault, path, persona=persona, progress=progress)
-
-
-def _twitter(
-    vault: Vault,
-    path: Path,
-    persona: str | None,
-    progress: ProgressCallback | None,
-    options: Mapping[str, str],
-) -> ImportSummary:
-    from vault.content.importers.twitter import import_archive
-
-    return import_archive(vault, path, persona=persona, progress=progress)
-
-
-def _wordpress(
-    vault: Vault,
-    path: Path,
-    persona: str | None,
-    progress: ProgressCallback | None,
-    options: Mapping[str, str],
-) -> ImportSummary:
-    from vault.content.importers.wordpress import import_wxr
-
-    return import_wxr(vault, path, persona=persona, progress=progress)
+    def load(self) -> Callable[..., ImportSummary]:
+        """The function that runs this format, imported now (`importer` names it)."""
+        module, _, name = self.importer.partition(":")
+        function: Callable[..., ImportSummary] = getattr(importlib.import_module(module), name)
+        return function
 
 
 FORMATS: Final[tuple[ImportFormat, ...]] = (
@@ -253,9 +141,8 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
             "Import an Apple Health export: export.zip, export.xml or the unzipped folder."
         ),
         accepts=Accepts(files=(".xml",), archives=(".zip",), folder=True),
-        needs_persona=True,
         example="coffre import apple-health export.zip --persona ana",
-        runner=_apple_health,
+        importer="vault.data.importers.apple_health:import_apple_health",
         details=(
             "Records, blood-pressure correlations, workouts with their routes, and activity "
             "rings. Exports from iOS 16 and later (broken DTD, stray control characters) are "
@@ -270,9 +157,8 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
             "Import Google Fit and Fitbit data from a Google Takeout zip or its extracted folder."
         ),
         accepts=Accepts(archives=(".zip",), folder=True),
-        needs_persona=True,
         example="coffre import google-takeout takeout.zip --time-zone Europe/Paris",
-        runner=_google_takeout,
+        importer="vault.data.importers.google_takeout:import_google_takeout",
         options=(
             ImportOption(
                 "time_zone",
@@ -290,9 +176,8 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
             "folder or a zip of them."
         ),
         accepts=Accepts(files=(".fit", ".gpx", ".tcx"), archives=(".zip",), folder=True),
-        needs_persona=True,
         example="coffre import garmin activity.fit",
-        runner=_garmin,
+        importer="vault.data.importers.garmin:import_garmin",
         details=(
             "A truncated or damaged FIT file is never half-imported: alone it stops the "
             "import; among several it is skipped whole and listed in the errors."
@@ -306,9 +191,8 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
             "Import samples from a CSV file in the long format: start,end,metric,value,unit,source."
         ),
         accepts=Accepts(files=(".csv",)),
-        needs_persona=True,
         example="coffre import csv measurements.csv --persona ana --json",
-        runner=_csv,
+        importer="vault.data.csvfmt:import_csv",
         details=(
             "The whole file is one transaction: a bad row stops the import (its line and "
             "column are named) and leaves the vault unchanged. docs/formats.md describes the "
@@ -321,9 +205,8 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         area="personas",
         description="Import personas from a vCard 4.0 (or 3.0) .vcf file, or a jCard .json file.",
         accepts=Accepts(files=(".vcf", ".json")),
-        needs_persona=False,
         example="coffre import vcard contacts-me.vcf",
-        runner=_vcard,
+        importer="vault.personas.vcard:import_vcard",
         details=(
             "A card whose UID is already in the vault updates that persona; groups and places "
             "are skipped. Importing the same file twice changes nothing."
@@ -337,9 +220,8 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
             "Import a persona from a JSON Resume file (a persona of the same name is updated)."
         ),
         accepts=Accepts(files=(".json",)),
-        needs_persona=False,
         example="coffre import jsonresume resume.json",
-        runner=_jsonresume,
+        importer="vault.personas.jsonresume:import_jsonresume",
     ),
     ImportFormat(
         name="markdown",
@@ -347,9 +229,8 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         area="content",
         description="Import a folder of Markdown/text files with YAML, TOML or JSON front matter.",
         accepts=Accepts(folder=True),
-        needs_persona=True,
         example="coffre import markdown ~/notes",
-        runner=_markdown,
+        importer="vault.content.importers.markdown:import_folder",
     ),
     ImportFormat(
         name="mastodon",
@@ -359,9 +240,8 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
             "Import a Mastodon archive (zip, tar.gz or unpacked folder): posts and their media."
         ),
         accepts=Accepts(archives=ARCHIVES, folder=True),
-        needs_persona=True,
         example="coffre import mastodon archive-20240101.tar.gz",
-        runner=_mastodon,
+        importer="vault.content.importers.mastodon:import_archive",
     ),
     ImportFormat(
         name="twitter",
@@ -371,9 +251,8 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
             "Import a Twitter/X archive (zip, tar.gz or unpacked folder): tweets and their media."
         ),
         accepts=Accepts(archives=ARCHIVES, folder=True),
-        needs_persona=True,
         example="coffre import twitter twitter-2023-01-01.zip",
-        runner=_twitter,
+        importer="vault.content.importers.twitter:import_archive",
     ),
     ImportFormat(
         name="wordpress",
@@ -381,9 +260,8 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         area="content",
         description="Import the posts and pages of a WordPress export (WXR XML file).",
         accepts=Accepts(files=(".xml",)),
-        needs_persona=True,
         example="coffre import wordpress blog.WordPress.xml",
-        runner=_wordpress,
+        importer="vault.content.importers.wordpress:import_wxr",
     ),
 )
 

@@ -95,3 +95,9 @@ def test_loading_the_registry_loads_no_importer() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_every_importer_is_found() -> None:
+    """Each format names its importer as text: a typo would show only when it runs."""
+    for fmt in FORMATS:
+        assert callable(fmt.load()), fmt.name

@@ -8,6 +8,7 @@ CLI uses, so scripts can tell failures apart (docs/cli.md lists them).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import ClassVar
 
 # Exit codes 0 (success), 1 (unexpected) and 2 (usage) are fixed by convention.
@@ -201,38 +202,11 @@ class VaultBusy(VaultError):
     exit_code = 10
 
 
-ALL_ERRORS: tuple[type[VaultError], ...] = (
-    VaultError,
-    PassphraseError,
-    WrongPassphrase,
-    PassphraseUnavailable,
-    WeakPassphrase,
-    NotFound,
-    VaultNotFound,
-    RecordNotFound,
-    IntegrityError,
-    TamperedRecord,
-    AuditChainBroken,
-    DamagedDatabase,
-    BadSignature,
-    ConsentRefused,
-    GrantExpired,
-    GrantWithdrawn,
-    NothingInScope,
-    BadInput,
-    MalformedInput,
-    UnsafeArchive,
-    InvalidParameter,
-    TruncatedArchive,
-    MissingMedia,
-    EmptyScope,
-    ContradictoryScope,
-    MalformedAgeKey,
-    NotForThisIdentity,
-    TamperedBundle,
-    TruncatedBundle,
-    AlreadyExists,
-    VaultExists,
-    UnsupportedFormat,
-    VaultBusy,
-)
+def _with_subclasses(cls: type[VaultError]) -> Iterator[type[VaultError]]:
+    yield cls
+    for sub in cls.__subclasses__():
+        yield from _with_subclasses(sub)
+
+
+# Every class above, parents before their children: found, not listed, so none is forgotten.
+ALL_ERRORS: tuple[type[VaultError], ...] = tuple(_with_subclasses(VaultError))

@@ -208,18 +208,44 @@ def from_lists(columns: Sequence[Any], strings: Sequence[str], unit: str) -> Col
     )
 
 
-def _remap(cols: Columns, table: dict[str, int], strings: list[str]) -> tuple[IDX, IDX, IDX]:
-    """Re-express a chunk's string indexes in a shared table (extended as needed)."""
+def concat(parts: Sequence[Columns]) -> Columns:
+    """The rows of several parts (at least one), one part after another, with the first
+    part's unit and one string table for all: "" at 0, then each string where it first
+    appears (parts that already share one table keep it)."""
     import numpy as np
 
-    mapping = np.empty(len(cols.strings), dtype=np.int64)
-    for i, s in enumerate(cols.strings):
-        j = table.get(s)
-        if j is None:
-            j = table[s] = len(strings)
-            strings.append(s)
-        mapping[i] = j
-    return mapping[cols.source], mapping[cols.device], mapping[cols.meta]
+    if all(p.strings == parts[0].strings for p in parts):  # no remapping needed
+        strings = parts[0].strings
+        srcs = [p.source for p in parts]
+        devs = [p.device for p in parts]
+        metas = [p.meta for p in parts]
+    else:
+        names: list[str] = [""]
+        table: dict[str, int] = {"": 0}
+        srcs, devs, metas = [], [], []
+        for p in parts:
+            mapping = np.empty(len(p.strings), dtype=np.int64)
+            for i, name in enumerate(p.strings):
+                j = table.get(name)
+                if j is None:
+                    j = table[name] = len(names)
+                    names.append(name)
+                mapping[i] = j
+            srcs.append(mapping[p.source])
+            devs.append(mapping[p.device])
+            metas.append(mapping[p.meta])
+        strings = tuple(names)
+    return Columns(
+        np.concatenate([p.start for p in parts]),
+        np.concatenate([p.end for p in parts]),
+        np.concatenate([p.value for p in parts]),
+        np.concatenate([p.offset for p in parts]),
+        np.concatenate(srcs),
+        np.concatenate(devs),
+        np.concatenate(metas),
+        strings,
+        parts[0].unit,
+    )
 
 
 def merge(old: Columns | None, new: Columns) -> tuple[Columns, int]:
@@ -232,23 +258,11 @@ def merge(old: Columns | None, new: Columns) -> tuple[Columns, int]:
     import numpy as np
 
     parts = [c for c in (old, new) if c is not None and len(c)]
-    strings: list[str] = [""]
-    table: dict[str, int] = {"": 0}
-    srcs, devs, metas = [], [], []
-    for c in parts:
-        s, d, m = _remap(c, table, strings)
-        srcs.append(s)
-        devs.append(d)
-        metas.append(m)
     if not parts:
         return empty(new.unit), 0
-    start = np.concatenate([c.start for c in parts])
-    end = np.concatenate([c.end for c in parts])
-    value = np.concatenate([c.value for c in parts])
-    offset = np.concatenate([c.offset for c in parts])
-    source = np.concatenate(srcs)
-    device = np.concatenate(devs)
-    meta = np.concatenate(metas)
+    joined = concat(parts)
+    start, end, value, offset = joined.start, joined.end, joined.value, joined.offset
+    source, device, meta = joined.source, joined.device, joined.meta
     order = np.lexsort((value, device, source, end, start))
     start, end, value = start[order], end[order], value[order]
     offset, source, device, meta = offset[order], source[order], device[order], meta[order]
@@ -266,7 +280,7 @@ def merge(old: Columns | None, new: Columns) -> tuple[Columns, int]:
     before = sum(len(c) for c in parts)
     dups = before - len(start)
     unit = new.unit or (old.unit if old is not None else "")
-    merged = compact(Columns(start, end, value, offset, source, device, meta, tuple(strings), unit))
+    merged = compact(Columns(start, end, value, offset, source, device, meta, joined.strings, unit))
     return merged, dups
 
 

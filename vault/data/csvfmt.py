@@ -28,8 +28,7 @@ from typing import IO, TYPE_CHECKING, Any, Final, Protocol
 from vault.core.errors import InvalidParameter, MalformedInput
 from vault.core.progress import Progress, ProgressCallback
 from vault.data import metrics, query, render
-from vault.data.ingest import MAX_MS, MIN_MS
-from vault.data.model import SLEEP_STAGE_NAMES, SLEEP_STAGES, UNKNOWN_PREFIX, Sample
+from vault.data.model import MAX_MS, MIN_MS, SLEEP_STAGE_NAMES, SLEEP_STAGES, UNKNOWN_PREFIX, Sample
 
 if TYPE_CHECKING:
     from vault.core.importing import ImportSummary

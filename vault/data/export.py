@@ -24,7 +24,7 @@ from vault.core.clock import SYSTEM_CLOCK
 from vault.core.errors import InvalidParameter
 from vault.data import chunks, metrics, query, render
 from vault.data.csvfmt import RawCsv, TextSink, csv_header, export_csv
-from vault.data.model import SLEEP_STAGE_NAMES, SLEEP_STAGES, UNKNOWN_PREFIX, Sample
+from vault.data.model import SLEEP_STAGE_NAMES, SLEEP_STAGES, UNKNOWN_PREFIX
 
 if TYPE_CHECKING:
     from vault.core.vault import Vault
@@ -90,31 +90,40 @@ class _Point:
     statistic: str | None = None  # None for a raw sample; "sum" or "average" for a period
 
 
-def _points(  # noqa: PLR0917
-    vault: Vault,
-    persona_id: str,
-    metric: str,
-    start: int | None,
-    end: int | None,
-    granularity: str,
-    tz: str,
-    include_sources: bool = True,
-) -> Iterator[_Point]:
-    _check_granularity(granularity)
-    query.check_metric(metric)
-    kind = "rate" if metric.startswith(UNKNOWN_PREFIX) else metrics.get(metric).aggregation
-    if granularity == "raw":
-        for s in query.samples(vault, persona_id, metric, start, end):
-            yield _sample_point(s) if include_sources else _sample_point(s, anonymous=True)
-        return
-    for b in query.aggregate(vault, persona_id, metric, granularity, start=start, end=end, tz=tz):
+@dataclass(frozen=True)
+class _Selection:
+    """What an export covers: one persona's metric over a time range, at a granularity (for
+    aggregates, periods in the time zone `tz`). Checked when made, before anything is
+    written."""
+
+    vault: Vault
+    persona_id: str
+    metric: str
+    start: int | None
+    end: int | None
+    granularity: str
+    tz: str
+
+    def __post_init__(self) -> None:
+        _check_granularity(self.granularity)
+        query.check_metric(self.metric)
+
+    def columns(self) -> Iterator[chunks.Columns]:
+        """The raw samples, a chunk of columns at a time."""
+        return query.iter_columns(self.vault, self.persona_id, self.metric, self.start, self.end)
+
+    def aggregates(self) -> Iterator[_Point]:
+        """One point per period: the average of a rate, the sum of anything else."""
+        metric = self.metric
+        kind = "rate" if metric.startswith(UNKNOWN_PREFIX) else metrics.get(metric).aggregation
         stat = "average" if kind == "rate" else "sum"
-        value = b.avg if kind == "rate" else b.sum
-        yield _Point(b.start, b.end, b.offset_min, value, b.unit, "", b.count, b.stages, stat)
-
-
-def _sample_point(s: Sample, *, anonymous: bool = False) -> _Point:
-    return _Point(s.start, s.end, s.offset_min, s.value, s.unit, "" if anonymous else s.source)
+        every, tz = self.granularity, self.tz
+        buckets = query.aggregate(
+            self.vault, self.persona_id, metric, every, start=self.start, end=self.end, tz=tz
+        )
+        for b in buckets:
+            value = b.avg if kind == "rate" else b.sum
+            yield _Point(b.start, b.end, b.offset_min, value, b.unit, "", b.count, b.stages, stat)
 
 
 class _JsonArrayWriter:
@@ -137,6 +146,46 @@ class _JsonArrayWriter:
     def close(self) -> int:
         self.out.write(("\n" if self.n else "") + self.suffix)
         return self.n
+
+
+@dataclass(frozen=True)
+class _JsonFormat:
+    """How FHIR or Open mHealth writes one export: the JSON array's opening and closing, the
+    bulk renderer of raw samples, and the item of a period's aggregate."""
+
+    prefix: str
+    suffix: str
+    raw: _RawFormat
+    item: Callable[[_Point], dict[str, Any]]
+
+
+def _fhir(metric: str, subject: str | None, now: dt.datetime | None) -> _JsonFormat:
+    """A FHIR collection Bundle made `now` (None: by the system clock)."""
+    prefix = _fhir_prefix(now or SYSTEM_CLOCK.now())
+    raw = _RawFormat(metric, "fhir", subject=subject)
+    return _JsonFormat(prefix, "]}\n", raw, lambda p: fhir_entry(metric, p, subject))
+
+
+def _omh(metric: str, now: dt.datetime | None) -> _JsonFormat:
+    """An array of Open mHealth data points created `now` (None: by the system clock)."""
+    created = _stamp(now or SYSTEM_CLOCK.now())
+    raw = _RawFormat(metric, "omh", created=created)
+    return _JsonFormat("[", "]\n", raw, lambda p: data_point(metric, p, created))
+
+
+def _write_json(
+    fmt: _JsonFormat, selection: _Selection, out: TextSink | IO[str], include_sources: bool
+) -> int:
+    """Stream an export in `fmt` to `out`: raw samples a chunk at a time, or aggregates one
+    per period; return how many items were written."""
+    writer = _JsonArrayWriter(out, fmt.prefix, fmt.suffix)
+    if selection.granularity == "raw":
+        for cols in selection.columns():
+            writer.add_texts(fmt.raw.render(cols, include_sources))
+    else:
+        for p in selection.aggregates():
+            writer.add(fmt.item(p))
+    return writer.close()
 
 
 # --- FHIR R4 ---------------------------------------------------------------------------------
@@ -197,6 +246,12 @@ def observation(metric: str, p: _Point, subject: str | None = None) -> dict[str,
     return obs
 
 
+def fhir_entry(metric: str, p: _Point, subject: str | None = None) -> dict[str, Any]:
+    """A Bundle entry holding the Observation of one sample or period."""
+    obs = observation(metric, p, subject)
+    return {"fullUrl": f"urn:uuid:{obs['id']}", "resource": obs}
+
+
 def export_fhir(  # noqa: PLR0917  (the positional signature bundles call)
     vault: Vault,
     persona_id: str,
@@ -215,27 +270,9 @@ def export_fhir(  # noqa: PLR0917  (the positional signature bundles call)
     `subject` becomes each Observation's subject reference; `include_sources=False` leaves
     out source names (which often carry a person's name, as in "Ana's iPhone").
     """
-    _check_granularity(granularity)
-    query.check_metric(metric)  # validate the arguments before writing anything
-    prefix = _fhir_prefix(vault.clock.now())
-    writer = _JsonArrayWriter(out, prefix, "]}\n")
-    if granularity == "raw":
-        fhir = _RawFormat(metric, "fhir", subject=subject)
-        for cols in query.iter_columns(vault, persona_id, metric, start, end):
-            writer.add_texts(fhir.render(cols, include_sources))
-        return writer.close()
-    points = _points(vault, persona_id, metric, start, end, granularity, tz, include_sources)
-    first = next(points, None)
-    if first is not None:
-        for p in _chain(first, points):
-            obs = observation(metric, p, subject)
-            writer.add({"fullUrl": f"urn:uuid:{obs['id']}", "resource": obs})
-    return writer.close()
-
-
-def _chain(first: _Point, rest: Iterator[_Point]) -> Iterator[_Point]:
-    yield first
-    yield from rest
+    selection = _Selection(vault, persona_id, metric, start, end, granularity, tz)
+    fhir = _fhir(metric, subject, vault.clock.now())
+    return _write_json(fhir, selection, out, include_sources)
 
 
 # --- IEEE 1752.1 / Open mHealth --------------------------------------------------------------
@@ -257,15 +294,19 @@ OMH_SCHEMAS: Final[dict[str, tuple[str, str, str, str, str]]] = {
 }
 
 
-def _time_frame(p: _Point) -> dict[str, Any]:
-    if p.start == p.end:
-        return {"date_time": query.iso(p.start, p.offset_min)}
+def _time_interval(p: _Point) -> dict[str, Any]:
     return {
         "time_interval": {
             "start_date_time": query.iso(p.start, p.offset_min),
             "end_date_time": query.iso(p.end, p.offset_min),
         }
     }
+
+
+def _time_frame(p: _Point) -> dict[str, Any]:
+    if p.start == p.end:
+        return {"date_time": query.iso(p.start, p.offset_min)}
+    return _time_interval(p)
 
 
 def omh_body(metric: str, p: _Point) -> dict[str, Any]:
@@ -275,22 +316,10 @@ def omh_body(metric: str, p: _Point) -> dict[str, Any]:
     if name == "physical-activity":
         body["activity_name"] = "walking"
         body[prop] = {"value": round(p.value, 6), "unit": unit}
-        if p.start == p.end:  # steps need an interval; an instant becomes a 0-length one
-            body["effective_time_frame"] = {
-                "time_interval": {
-                    "start_date_time": query.iso(p.start, p.offset_min),
-                    "end_date_time": query.iso(p.end, p.offset_min),
-                }
-            }
-        else:
-            body["effective_time_frame"] = _time_frame(p)
+        # steps need an interval; an instant becomes a 0-length one
+        body["effective_time_frame"] = _time_interval(p)
     elif name == "sleep-episode":
-        body["effective_time_frame"] = {
-            "time_interval": {
-                "start_date_time": query.iso(p.start, p.offset_min),
-                "end_date_time": query.iso(p.end, p.offset_min),
-            }
-        }
+        body["effective_time_frame"] = _time_interval(p)
         if p.statistic is None:
             minutes = (p.end - p.start) / 60_000
             if int(p.value) in _ASLEEP:
@@ -344,21 +373,8 @@ def export_omh(  # noqa: PLR0917  (the positional signature bundles call)
         raise InvalidParameter(
             f"no Open mHealth schema for {metric}; these have one: {', '.join(OMH_SCHEMAS)}"
         )
-    _check_granularity(granularity)
-    query.check_metric(metric)
-    created = _stamp(vault.clock.now())
-    writer = _JsonArrayWriter(out, "[", "]\n")
-    if granularity == "raw":
-        omh = _RawFormat(metric, "omh", created=created)
-        for cols in query.iter_columns(vault, persona_id, metric, start, end):
-            writer.add_texts(omh.render(cols, include_sources))
-        return writer.close()
-    points = _points(vault, persona_id, metric, start, end, granularity, tz, include_sources)
-    first = next(points, None)
-    if first is not None:
-        for p in _chain(first, points):
-            writer.add(data_point(metric, p, created))
-    return writer.close()
+    selection = _Selection(vault, persona_id, metric, start, end, granularity, tz)
+    return _write_json(_omh(metric, vault.clock.now()), selection, out, include_sources)
 
 
 # --- raw samples in bulk ----------------------------------------------------------------------
@@ -461,8 +477,8 @@ class _RawFormat:
         p = _Point(_PROTO_START, end, 0, value, unit, source)
         doc: dict[str, Any]
         if self.fmt == "fhir":
-            obs = observation(self.metric, p, self.subject)
-            doc, ident = {"fullUrl": f"urn:uuid:{obs['id']}", "resource": obs}, obs["id"]
+            doc = fhir_entry(self.metric, p, self.subject)
+            ident = doc["resource"]["id"]
         else:
             doc = data_point(self.metric, p, self.created)
             ident = doc["header"]["id"]
@@ -582,11 +598,10 @@ class Document:
     chunks: Callable[[], Iterator[bytes]]
 
 
-def _json_array_document(
-    cols: chunks.Columns, fmt: _RawFormat, include_sources: bool, prefix: str, suffix: str
-) -> Document:
+def _json_array_document(cols: chunks.Columns, fmt: _JsonFormat, include_sources: bool) -> Document:
     n = len(cols)
-    rows = fmt.rows(cols, include_sources)
+    prefix, suffix = fmt.prefix, fmt.suffix
+    rows = fmt.raw.rows(cols, include_sources)
     size = rows.size() + len(prefix.encode()) + len(suffix.encode()) + (2 * n if n else 0)
 
     def produce() -> Iterator[bytes]:
@@ -611,9 +626,7 @@ def fhir_document(
     """What `export_fhir` writes at raw granularity for the samples in `cols` (as
     `query.load` returns them), as a Document stamped `now` (the system clock's by default:
     pass the vault clock's)."""
-    prefix = _fhir_prefix(now or SYSTEM_CLOCK.now())
-    fmt = _RawFormat(metric, "fhir", subject=subject)
-    return _json_array_document(cols, fmt, include_sources, prefix, "]}\n")
+    return _json_array_document(cols, _fhir(metric, subject, now), include_sources)
 
 
 def omh_document(
@@ -627,9 +640,7 @@ def omh_document(
     stamped `now` (the system clock's by default: pass the vault clock's)."""
     if metric not in OMH_SCHEMAS:
         raise InvalidParameter(f"no Open mHealth schema for {metric}")
-    created = _stamp(now or SYSTEM_CLOCK.now())
-    fmt = _RawFormat(metric, "omh", created=created)
-    return _json_array_document(cols, fmt, include_sources, "[", "]\n")
+    return _json_array_document(cols, _omh(metric, now), include_sources)
 
 
 def csv_document(cols: chunks.Columns, metric: str, *, include_sources: bool = True) -> Document:

@@ -9,6 +9,7 @@ whatever the size of the export. Catalogue and day indexes are written once, at 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from array import array
@@ -19,7 +20,7 @@ from vault.core.errors import InvalidParameter
 from vault.core.importing import ImportIssue, ImportSummary
 from vault.core.progress import Progress, ProgressCallback
 from vault.data import catalog, chunks, metrics
-from vault.data.model import UNKNOWN_PREFIX, ActivitySummary, Sample, Workout
+from vault.data.model import MAX_MS, MIN_MS, UNKNOWN_PREFIX, ActivitySummary, Sample, Workout
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -32,8 +33,6 @@ MAX_PENDING: Final = 200_000  # buffered samples across all buffers before cold 
 MAX_BUFFERS: Final = 4_000  # open (metric, day) buffers before cold ones flush
 MAX_CHUNK_BUFFER: Final = 50_000  # one buffer flushes on its own past this size
 MAX_LISTED_ISSUES: Final = 1_000  # problems listed one by one; beyond, only counted
-MIN_MS: Final = -2_208_988_800_000  # 1900-01-01: earlier instants are mistakes
-MAX_MS: Final = 7_258_118_400_000  # 2200-01-01
 WORKOUT_METRIC: Final = "workout"
 
 
@@ -461,15 +460,9 @@ def workout_from_json(d: dict[str, Any]) -> Workout:
 
 
 def summary_to_json(s: ActivitySummary) -> dict[str, Any]:
-    return {
-        "day": s.day,
-        "active_energy_kcal": s.active_energy_kcal,
-        "active_energy_goal_kcal": s.active_energy_goal_kcal,
-        "exercise_min": s.exercise_min,
-        "exercise_goal_min": s.exercise_goal_min,
-        "stand_hours": s.stand_hours,
-        "stand_goal_hours": s.stand_goal_hours,
-    }
+    """A day's summary as stored: its fields by name, in their order (`summary_from_json`
+    reads them back)."""
+    return dataclasses.asdict(s)
 
 
 def summary_from_json(d: dict[str, Any]) -> ActivitySummary:

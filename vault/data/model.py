@@ -22,6 +22,10 @@ SLEEP_STAGE_NAMES: dict[int, str] = {v: k for k, v in SLEEP_STAGES.items()}
 
 UNKNOWN_PREFIX = "x:"  # metric ids the registry does not know: "x:" + the source's identifier
 
+# The instants the writer accepts (UTC ms); anything outside is a mistake in the source.
+MIN_MS = -2_208_988_800_000  # 1900-01-01
+MAX_MS = 7_258_118_400_000  # 2200-01-01
+
 
 @dataclass(frozen=True, slots=True)
 class Sample:

@@ -106,50 +106,10 @@ def load(
     vault: Vault, persona_id: str, metric: str, start: int | None = None, end: int | None = None
 ) -> chunks.Columns:
     """Every stored sample of the range as one set of columns (sorted by start)."""
-    import numpy as np
-
     parts = list(iter_columns(vault, persona_id, metric, start, end))
     if not parts:
         return chunks.empty(unit_of(vault, persona_id, metric))
-    if all(p.strings == parts[0].strings for p in parts):  # one table for all: no remapping
-        srcs = [p.source for p in parts]
-        devs = [p.device for p in parts]
-        metas = [p.meta for p in parts]
-        strings = list(parts[0].strings)
-    else:
-        strings, srcs, devs, metas = _shared_table(parts)
-    return chunks.Columns(
-        np.concatenate([p.start for p in parts]),
-        np.concatenate([p.end for p in parts]),
-        np.concatenate([p.value for p in parts]),
-        np.concatenate([p.offset for p in parts]),
-        np.concatenate(srcs),
-        np.concatenate(devs),
-        np.concatenate(metas),
-        tuple(strings),
-        parts[0].unit,
-    )
-
-
-def _shared_table(parts: list[chunks.Columns]) -> tuple[list[str], list[Any], list[Any], list[Any]]:
-    """Re-express every part's string indexes in one table."""
-    import numpy as np
-
-    strings: list[str] = [""]
-    table: dict[str, int] = {"": 0}
-    srcs, devs, metas = [], [], []
-    for p in parts:
-        mapping = np.empty(len(p.strings), dtype=np.int64)
-        for i, s in enumerate(p.strings):
-            j = table.get(s)
-            if j is None:
-                j = table[s] = len(strings)
-                strings.append(s)
-            mapping[i] = j
-        srcs.append(mapping[p.source])
-        devs.append(mapping[p.device])
-        metas.append(mapping[p.meta])
-    return strings, srcs, devs, metas
+    return chunks.concat(parts)
 
 
 def samples(

@@ -31,7 +31,7 @@ from vault.personas import (
     country_code,
     import_drafts,
 )
-from vault.personas.vcard import read_limited, utf8_problem
+from vault.personas.vcard import load_json, read_limited
 
 if TYPE_CHECKING:
     from vault.core.importing import ImportSummary
@@ -61,14 +61,7 @@ def _string(value: Any, where: str) -> str:
 
 def draft_from_bytes(data: bytes, source: str) -> PersonaDraft:
     """The persona a JSON Resume document describes."""
-    if len(data) > MAX_BYTES:
-        raise MalformedInput(f"{source}: larger than {MAX_BYTES // (1024 * 1024)} MiB")
-    try:
-        doc = json.loads(data.decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise MalformedInput(f"{source}: {utf8_problem(data, exc)}") from None
-    except json.JSONDecodeError as exc:
-        raise MalformedInput(f"{source}: invalid JSON at line {exc.lineno}") from None
+    doc = load_json(data, source, MAX_BYTES)
     if not isinstance(doc, dict):
         raise MalformedInput(f"{source}: a JSON Resume is a JSON object")
     basics = doc.get("basics")

@@ -58,6 +58,9 @@ STRUCTURED: Final = frozenset({"N", "ADR", "ORG"})
 TEXT_LIST: Final = frozenset({"NICKNAME", "CATEGORIES"})
 TEXT: Final = frozenset({"FN", "EMAIL", "TITLE", "NOTE", FIELD_PROP, RESUME_PROP})
 URI: Final = frozenset({"PHOTO", "URL", "SOCIALPROFILE", "X-SOCIALPROFILE", "IMPP", "TEL"})
+# Attribute kinds that are one vCard property's plain value, both ways: kind -> property.
+_PLAIN: Final = {EMAIL: "EMAIL", TITLE: "TITLE", NOTE: "NOTE", AVATAR: "PHOTO", URL: "URL"}
+_PLAIN_KIND: Final = {prop: kind for kind, prop in _PLAIN.items()}
 # UID is read verbatim whatever its type (a URI, or text as some writers use).
 DATE: Final = frozenset({"BDAY"})
 DROPPED: Final = frozenset({"BEGIN", "END", "VERSION", "PRODID", "REV"})
@@ -97,6 +100,32 @@ def utf8_problem(data: bytes, exc: UnicodeDecodeError) -> str:
     """Where a file stops being UTF-8, as a line and byte offset (never the bytes)."""
     line = data[: exc.start].count(b"\n") + 1
     return f"not valid UTF-8 (line {line}, byte {exc.start})"
+
+
+def check_size(size: int, limit: int, source: str) -> None:
+    """Refuse a persona file of more than `limit` bytes (MalformedInput naming it)."""
+    if size > limit:
+        raise MalformedInput(f"{source}: larger than {limit // (1024 * 1024)} MiB")
+
+
+def decode_text(data: bytes, source: str, limit: int) -> str:
+    """The text of a persona file (UTF-8, a BOM allowed), or MalformedInput naming the file
+    and what is wrong: too large, or where it stops being UTF-8."""
+    check_size(len(data), limit, source)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise MalformedInput(f"{source}: {utf8_problem(data, exc)}") from None
+
+
+def load_json(data: bytes, source: str, limit: int) -> Any:
+    """The JSON document of a persona file: `decode_text`, then the line where it stops
+    being JSON."""
+    text = decode_text(data, source, limit)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise MalformedInput(f"{source}: invalid JSON at line {exc.lineno}") from None
 
 
 # --- text encoding ------------------------------------------------------------------------------
@@ -266,12 +295,7 @@ def _parse_line(line: str, where: str) -> Property:
 
 def parse_vcard_text(data: bytes, source: str) -> list[list[Property]]:
     """Parse every card in a .vcf file (vCard 4.0, or 3.0 which shares its syntax)."""
-    if len(data) > MAX_BYTES:
-        raise MalformedInput(f"{source}: larger than {MAX_BYTES // (1024 * 1024)} MiB")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise MalformedInput(f"{source}: {utf8_problem(data, exc)}") from None
+    text = decode_text(data, source, MAX_BYTES)
     cards: list[list[Property]] = []
     current: list[Property] | None = None
     begin_line = 0
@@ -313,14 +337,7 @@ def _check_version(props: list[Property], where: str) -> None:
 
 def parse_jcard(data: bytes, source: str) -> list[list[Property]]:
     """Parse a jCard document: one ["vcard", [...]] or a JSON list of them."""
-    if len(data) > MAX_BYTES:
-        raise MalformedInput(f"{source}: larger than {MAX_BYTES // (1024 * 1024)} MiB")
-    try:
-        doc = json.loads(data.decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise MalformedInput(f"{source}: {utf8_problem(data, exc)}") from None
-    except json.JSONDecodeError as exc:
-        raise MalformedInput(f"{source}: invalid JSON at line {exc.lineno}") from None
+    doc = load_json(data, source, MAX_BYTES)
     docs = [doc] if isinstance(doc, list) and doc[:1] == ["vcard"] else doc
     if not isinstance(docs, list) or not docs:
         raise MalformedInput(f'{source}: not a jCard (expected ["vcard", [...]])')
@@ -469,9 +486,8 @@ def _to_attributes(prop: Property, where: str) -> list[Attribute]:
         except InvalidParameter:
             return [_raw(prop)]
         return [Attribute(BIRTH_DATE, day, **common)]
-    simple = {"EMAIL": EMAIL, "TITLE": TITLE, "NOTE": NOTE, "PHOTO": AVATAR, "URL": URL}
-    if name in simple and value:
-        return [Attribute(simple[name], value, **common)]
+    if name in _PLAIN_KIND and value:
+        return [Attribute(_PLAIN_KIND[name], value, **common)]
     if name == "TEL" and value:
         number = value[4:] if value.lower().startswith("tel:") else value
         return [Attribute(PHONE, number, **common)]
@@ -553,15 +569,7 @@ def _from_attribute(a: Attribute) -> Property:
     if a.kind == FIELD:
         params.insert(0, (KEY_PARAM, (a.label,)))
         return prop(FIELD_PROP, "text", ((a.value,),))
-    vname = {
-        NICKNAME: "NICKNAME",
-        EMAIL: "EMAIL",
-        TITLE: "TITLE",
-        NOTE: "NOTE",
-        AVATAR: "PHOTO",
-        URL: "URL",
-        RESUME: RESUME_PROP,
-    }[a.kind]
+    vname = {**_PLAIN, NICKNAME: "NICKNAME", RESUME: RESUME_PROP}[a.kind]
     return prop(vname, "uri" if vname in URI else "text", ((a.value,),))
 
 
@@ -665,9 +673,7 @@ def import_vcard(vault: Vault, path: Path) -> ImportSummary:
 def read_limited(path: Path, limit: int) -> bytes:
     """The bytes of a persona file, refusing one larger than `limit` before reading it."""
     try:
-        size = path.stat().st_size
-        if size > limit:
-            raise MalformedInput(f"{path.name}: larger than {limit // (1024 * 1024)} MiB")
+        check_size(path.stat().st_size, limit, path.name)
         return path.read_bytes()
     except OSError as exc:
         raise MalformedInput(f"{path.name}: cannot be read ({exc.strerror})") from None

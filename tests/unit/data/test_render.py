@@ -27,11 +27,10 @@ from vault.core.errors import InvalidParameter
 from vault.core.vault import Vault
 from vault.data import chunks, csvfmt, export, metrics, query, render
 from vault.data.ingest import QSWriter
-from vault.data.model import SLEEP_STAGE_NAMES, SLEEP_STAGES, Sample
+from vault.data.model import MAX_MS, MIN_MS, SLEEP_STAGE_NAMES, SLEEP_STAGES, Sample
 
 P = "0123456789abcdef0123456789abcdef"
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
-MIN_MS, MAX_MS = -2_208_988_800_000, 7_258_118_400_000  # 1900 to 2200
 STRINGS = ("", "Watch", "Ana's iPhone", 'say "hi", ok', "é€😀\n\t\\", "a{0}%s}")
 
 

@@ -10,15 +10,22 @@ from __future__ import annotations
 import html
 import re
 from collections import Counter
-from typing import TYPE_CHECKING, Final
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Final, TypeVar
 
+from vault import content
 from vault.core.errors import MissingMedia
+from vault.core.importing import ImportSummary
+from vault.core.progress import Progress
 
 if TYPE_CHECKING:
     from vault.core.archive import Archive
+    from vault.core.progress import ProgressCallback
     from vault.core.records import BlobRef
     from vault.core.store import Txn
     from vault.core.vault import Vault
+
+T = TypeVar("T")
 
 
 _TAG: Final = re.compile(r"<[^>]+>")
@@ -62,3 +69,90 @@ def write_media(
     if missing:
         raise MissingMedia(f"{ar.label}: {sorted(missing)[0]} could not be read from the archive")
     return blobs
+
+
+class Tally:
+    """One content import's running account: the persona that signs, the progress shown,
+    and what was added, skipped and stored, which end as its audit entry and its summary.
+
+    Formats with media (`media=True`) count attachments in their audit entry as well.
+    """
+
+    def __init__(
+        self,
+        vault: Vault,
+        source: str,
+        *,
+        persona: str | None,
+        progress: ProgressCallback | None,
+        total: int | None,
+        media: bool = False,
+    ) -> None:
+        self.vault = vault
+        self.source = source  # the import format's name: "mastodon"
+        self.media = media
+        self.signer = content.author(vault, persona)
+        self.report = Progress(f"import {source}", progress)
+        self.report.start(total)
+        self.added: list[str] = []
+        self.duplicates = 0
+        self.ignored = 0
+        self.attachments = 0
+
+    def known(self, key: str) -> bool:
+        """Whether an item with this dedup key is already in the vault; if so it counts as
+        a duplicate, done for the progress shown."""
+        if not content.is_known(self.vault, key):
+            return False
+        self.duplicates += 1
+        self.report.advance()
+        return True
+
+    def fresh(self, entries: Iterable[T], key: Callable[[T], str]) -> list[T]:
+        """The entries not yet in the vault, each once (by `key`, their dedup key); the
+        others count as duplicates. Archives list media per entry, so the fresh ones are
+        known before any media is written."""
+        seen: set[str] = set()
+        found = []
+        for entry in entries:
+            k = key(entry)
+            if k in seen or content.is_known(self.vault, k):
+                self.duplicates += 1
+                continue
+            seen.add(k)
+            found.append(entry)
+        return found
+
+    def add(
+        self,
+        txn: Txn,
+        body: BlobRef,
+        meta: content.ItemMeta,
+        *,
+        dedup: Sequence[str],
+        attachments: Sequence[content.NewAttachment] = (),
+    ) -> None:
+        """Create one signed item whose body is already written in `txn`."""
+        item = content.create_in(txn, self.signer, body, meta, attachments=attachments, dedup=dedup)
+        self.added.append(item.id)
+        self.attachments += len(attachments)
+        self.report.advance()
+
+    def audit(self, txn: Txn) -> None:
+        """The import's audit entry: its source and counts."""
+        counts = {"added": len(self.added), "duplicates": self.duplicates}
+        if self.media:
+            counts["attachments"] = self.attachments
+        txn.audit("content.import", source=self.source, **counts)
+
+    def summary(self) -> ImportSummary:
+        """Finish the progress and say what the import did."""
+        self.report.finish()
+        return ImportSummary(
+            self.source,
+            added=len(self.added),
+            added_ids=tuple(self.added),
+            duplicates=self.duplicates,
+            ignored=self.ignored,
+            attachments=self.attachments,
+        )

@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Any, Final
 import yaml
 
 from vault import content
+from vault.content.importers import Tally
 from vault.core.errors import InvalidParameter, MalformedInput, UnsafeArchive
 from vault.core.importing import ImportSummary
-from vault.core.progress import Progress, ProgressCallback
+from vault.core.progress import ProgressCallback
 
 if TYPE_CHECKING:
     from vault.core.vault import Vault
@@ -239,17 +240,11 @@ def import_folder(
     if not folder.is_dir():
         raise InvalidParameter(f"{folder.name}: not a folder")
     files = list(_files(folder))
-    signer = content.author(vault, persona)
-    report = Progress("import markdown", progress)
-    report.start(len(files))
-    added: list[str] = []
-    duplicates = 0
+    tally = Tally(vault, "markdown", persona=persona, progress=progress, total=len(files))
     with vault.store.write() as txn:
         for path, rel in files:
             key = "markdown:sha256:" + _sha256(path)
-            if content.is_known(vault, key):
-                duplicates += 1
-                report.advance()
+            if tally.known(key):
                 continue
             with path.open("rb") as handle:
                 fm, offset = split_front_matter(handle.read(content.FRONT_MATTER_LIMIT), rel)
@@ -257,20 +252,9 @@ def import_folder(
                 chunks = content.utf8_checked(iter(lambda: handle.read(1 << 16), b""), rel)
                 blob = txn.write_blob(chunks)
             meta = meta_from_front_matter(fm, path.name)
-            item = content.create_in(
-                txn,
-                signer,
-                blob,
-                _with_defaults(meta, rel),
-                dedup=[key],
-            )
-            added.append(item.id)
-            report.advance()
-        txn.audit("content.import", source="markdown", added=len(added), duplicates=duplicates)
-    report.finish()
-    return ImportSummary(
-        "markdown", added=len(added), added_ids=tuple(added), duplicates=duplicates
-    )
+            tally.add(txn, blob, _with_defaults(meta, rel), dedup=[key])
+        tally.audit(txn)
+    return tally.summary()
 
 
 def _with_defaults(meta: content.ItemMeta, rel: str) -> content.ItemMeta:

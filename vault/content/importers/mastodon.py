@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 from vault import content
-from vault.content.importers import html_to_text, title_from_text, write_media
+from vault.content.importers import Tally, html_to_text, title_from_text, write_media
 from vault.core import archive
 from vault.core.archive import Archive
 from vault.core.errors import InvalidParameter, MalformedInput
 from vault.core.importing import ImportSummary
-from vault.core.progress import Progress, ProgressCallback
+from vault.core.progress import ProgressCallback
 
 if TYPE_CHECKING:
     from vault.core.vault import Vault
@@ -165,20 +165,12 @@ def import_archive(
             if isinstance(actor, dict):
                 account = _text(actor.get("preferredUsername"))
         posts, ignored = parse_outbox(ar, root)
-        signer = content.author(vault, persona)
-        report = Progress("import mastodon", progress)
-        report.start(len(posts))
-        added: list[str] = []
-        attachments = 0
+        tally = Tally(
+            vault, "mastodon", persona=persona, progress=progress, total=len(posts), media=True
+        )
+        tally.ignored = ignored
         with vault.store.write() as txn:
-            seen: set[str] = set()
-            fresh = []
-            for post in posts:
-                key = "mastodon:" + post.id
-                if key in seen or content.is_known(vault, key):
-                    continue
-                seen.add(key)
-                fresh.append(post)
+            fresh = tally.fresh(posts, lambda post: "mastodon:" + post.id)
             media = write_media(txn, vault, ar, [m.member for p in fresh for m in p.media])
             for post in fresh:
                 atts = [
@@ -207,26 +199,6 @@ def import_archive(
                     source_url=post.url,
                     extra=extra,
                 )
-                item = content.create_in(
-                    txn, signer, body, meta, attachments=atts, dedup=["mastodon:" + post.id]
-                )
-                added.append(item.id)
-                attachments += len(atts)
-                report.advance()
-            duplicates = len(posts) - len(fresh)
-            txn.audit(
-                "content.import",
-                source="mastodon",
-                added=len(added),
-                duplicates=duplicates,
-                attachments=attachments,
-            )
-        report.finish()
-    return ImportSummary(
-        "mastodon",
-        added=len(added),
-        added_ids=tuple(added),
-        duplicates=duplicates,
-        ignored=ignored,
-        attachments=attachments,
-    )
+                tally.add(txn, body, meta, attachments=atts, dedup=["mastodon:" + post.id])
+            tally.audit(txn)
+    return tally.summary()

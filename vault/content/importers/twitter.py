@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 from vault import content
-from vault.content.importers import title_from_text, write_media
+from vault.content.importers import Tally, title_from_text, write_media
 from vault.core import archive
 from vault.core.archive import Archive
 from vault.core.errors import MalformedInput, MissingMedia
 from vault.core.importing import ImportSummary
-from vault.core.progress import Progress, ProgressCallback
+from vault.core.progress import ProgressCallback
 
 if TYPE_CHECKING:
     from vault.core.vault import Vault
@@ -141,25 +141,14 @@ def import_archive(
     """Import a Twitter/X archive in one transaction; re-importing adds nothing."""
     with archive.open_archive(Path(path), limits) as ar:
         tweets, retweets = parse_tweets(ar)
-        signer = content.author(vault, persona)
-        report = Progress("import twitter", progress)
-        report.start(len(tweets))
-        added: list[str] = []
-        attachments = 0
-        duplicates = 0
+        tally = Tally(
+            vault, "twitter", persona=persona, progress=progress, total=len(tweets), media=True
+        )
+        tally.ignored = retweets
         with vault.store.write() as txn:
-            seen: set[str] = set()
-            fresh = []
-            for tweet in tweets:
-                key = "twitter:" + tweet.id
-                if key in seen or content.is_known(vault, key):
-                    duplicates += 1
-                    continue
-                seen.add(key)
-                fresh.append(tweet)
+            fresh = tally.fresh(tweets, lambda tweet: "twitter:" + tweet.id)
             media = write_media(txn, vault, ar, [m for t in fresh for m, _ in t.media])
             for tweet in fresh:
-                key = "twitter:" + tweet.id
                 atts = [
                     content.NewAttachment(
                         PurePosixPath(member).name, media_type, media[member].pop()
@@ -177,23 +166,6 @@ def import_archive(
                     source="twitter",
                     source_url=f"https://x.com/i/web/status/{tweet.id}",
                 )
-                item = content.create_in(txn, signer, body, meta, attachments=atts, dedup=[key])
-                added.append(item.id)
-                attachments += len(atts)
-                report.advance()
-            txn.audit(
-                "content.import",
-                source="twitter",
-                added=len(added),
-                duplicates=duplicates,
-                attachments=attachments,
-            )
-        report.finish()
-    return ImportSummary(
-        "twitter",
-        added=len(added),
-        added_ids=tuple(added),
-        duplicates=duplicates,
-        ignored=retweets,
-        attachments=attachments,
-    )
+                tally.add(txn, body, meta, attachments=atts, dedup=["twitter:" + tweet.id])
+            tally.audit(txn)
+    return tally.summary()

@@ -19,10 +19,10 @@ import defusedxml
 from defusedxml.ElementTree import iterparse
 
 from vault import content
-from vault.content.importers import html_to_text, title_from_text
+from vault.content.importers import Tally, html_to_text, title_from_text
 from vault.core.errors import InvalidParameter, MalformedInput, UnsafeArchive
 from vault.core.importing import ImportSummary
-from vault.core.progress import Progress, ProgressCallback
+from vault.core.progress import ProgressCallback
 
 if TYPE_CHECKING:
     from vault.core.vault import Vault
@@ -119,26 +119,20 @@ def import_wxr(
     if not path.is_file():
         raise InvalidParameter(f"{path.name}: not a file")
     _check_utf8(path)
-    signer = content.author(vault, persona)
-    report = Progress("import wordpress", progress)
-    report.start(None)
-    added: list[str] = []
-    duplicates = ignored = 0
+    tally = Tally(vault, "wordpress", persona=persona, progress=progress, total=None)
     with vault.store.write() as txn:
         for index, (item, site) in enumerate(_items(path)):
             where = f"{path.name} item {index + 1}"
             post_type = _wp(item, "post_type") or "post"
             status = _wp(item, "status") or "publish"
             if post_type not in KINDS or status in SKIPPED_STATUS:
-                ignored += 1
+                tally.ignored += 1
                 continue
             post_id = _wp(item, "post_id")
             if not post_id:
                 raise MalformedInput(f"{where} has no wp:post_id")
             key = f"wordpress:{site}:{post_id}"
-            if content.is_known(vault, key):
-                duplicates += 1
-                report.advance()
+            if tally.known(key):
                 continue
             body = _child(item, _CONTENT_NS, "encoded") or ""
             title = (item.findtext("title") or "").strip()
@@ -162,14 +156,6 @@ def import_wxr(
                 extra=extra,
             )
             blob = txn.write_blob([body.encode("utf-8")])
-            added.append(content.create_in(txn, signer, blob, meta, dedup=[key]).id)
-            report.advance()
-        txn.audit("content.import", source="wordpress", added=len(added), duplicates=duplicates)
-    report.finish()
-    return ImportSummary(
-        "wordpress",
-        added=len(added),
-        added_ids=tuple(added),
-        duplicates=duplicates,
-        ignored=ignored,
-    )
+            tally.add(txn, blob, meta, dedup=[key])
+        tally.audit(txn)
+    return tally.summary()

@@ -16,6 +16,7 @@ import re
 import zipfile
 from collections.abc import Callable, Iterator
 from datetime import date
+from functools import partial
 from math import isfinite
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -24,18 +25,8 @@ from xml.parsers import expat
 from vault.core.errors import InvalidParameter, MalformedInput
 from vault.core.progress import Progress
 from vault.data import metrics
-from vault.data.importers.common import (
-    Item,
-    Note,
-    ReportIssue,
-    activity_name,
-    feed,
-    ignore_note,
-    malformed,
-    open_zip,
-    truncated,
-    zip_read_errors,
-)
+from vault.data.importers import common
+from vault.data.importers.common import Item, Note, ReportIssue
 from vault.data.importers.tracks import gpx_points
 from vault.data.model import (
     SLEEP_STAGES,
@@ -215,7 +206,7 @@ class _Export:
         if not path.is_file():
             raise MalformedInput(f"{path.name}: no such file")
         if zipfile.is_zipfile(path):
-            self.zip = open_zip(path)
+            self.zip = common.open_zip(path)
             try:
                 by_name = {i.filename: i for i in self.zip.infolist() if not i.is_dir()}
                 found = pick_export_xml(list(by_name))
@@ -288,7 +279,7 @@ def _parse_raw(
 ) -> Iterator[list[RawItem]]:
     """The parse itself, yielding one batch of raw items per block of export.xml read."""
     export = _Export(path)
-    read_errors = zip_read_errors()
+    read_errors = common.zip_read_errors()
     with export.open() as stream:
         name = export.xml_name
         out: list[RawItem] = []
@@ -319,7 +310,7 @@ def _parse_raw(
             if out:
                 yield out.copy()
         except read_errors as exc:
-            raise truncated(name, exc) from None
+            raise common.truncated(name, exc) from None
     if removed:
         note(f"{removed} stray control characters were removed from {name}")
     if stats["nested"]:
@@ -366,7 +357,7 @@ def _progress_bar(progress: ProgressCallback | None) -> tuple[Progress, ByteProg
 def parse_apple_health(
     path: str | Path,
     report_issue: ReportIssue,
-    note: Note = ignore_note,
+    note: Note = common.ignore_note,
     *,
     progress: ProgressCallback | None = None,
     parallel: bool = False,
@@ -398,7 +389,7 @@ def _parse_raw_in_child(
 
 
 def _expat_error(name: str, exc: expat.ExpatError) -> MalformedInput:
-    return malformed(
+    return common.malformed(
         f"{name} line {exc.lineno} column {exc.offset + 1}",
         f"malformed XML ({expat.ErrorString(exc.code)})",
     )
@@ -538,7 +529,7 @@ def _make_parser(
         dev = a.get("device", "")
         append(
             Workout(
-                activity=activity_name(a.get("workoutActivityType", "")),
+                activity=common.activity_name(a.get("workoutActivityType", "")),
                 start=start,
                 end=end,
                 offset_min=off,
@@ -729,8 +720,5 @@ def import_apple_health(
         raise InvalidParameter(f"{p.name}: no such file or folder")
     if parallel is None:
         parallel = p.is_file() and p.stat().st_size >= PARALLEL_MIN_BYTES and _spare_core()
-
-    def items(report: ReportIssue, note: Note) -> Iterator[Item]:
-        return parse_apple_health(p, report, note, progress=progress, parallel=parallel)
-
-    return feed(vault, persona_id, items, fmt="apple-health", progress=progress)
+    parse = partial(parse_apple_health, p, progress=progress, parallel=parallel)
+    return common.feed(vault, persona_id, parse, fmt="apple-health")

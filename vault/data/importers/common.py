@@ -19,7 +19,6 @@ from vault.data.model import UNKNOWN_PREFIX, ActivitySummary, Sample, Workout
 
 if TYPE_CHECKING:
     from vault.core.importing import ImportSummary
-    from vault.core.progress import ProgressCallback
     from vault.core.vault import Vault
 
 Item = Sample | Workout | ActivitySummary
@@ -112,16 +111,15 @@ def feed(
     items: Callable[[ReportIssue, Note], Iterator[Item]],
     *,
     fmt: str,
-    progress: ProgressCallback | None = None,
     time_zone: str | None = None,
 ) -> ImportSummary:
     """Run a parser into one writer transaction and return what it did (`fmt`: the format's
-    name in the import registry, for the summary).
+    name in the import registry, for the summary; `time_zone`: the zone it assumed).
 
-    Any exception (a fatal bad input, an interruption) rolls the whole import back.
-    `progress` is the parser's, passed here only to keep the signature uniform.
+    `items(report_issue, note)` starts the parser: the importers pass `partial(parse_*,
+    path, progress=..., ...)`. Any exception (a fatal bad input, an interruption) rolls the
+    whole import back.
     """
-    del progress
     from vault.data.ingest import QSWriter
 
     notes: list[str] = []

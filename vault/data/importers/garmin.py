@@ -13,24 +13,15 @@ import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from vault.core.errors import InvalidParameter, MalformedInput
 from vault.core.progress import Progress
 from vault.data import metrics
-from vault.data.importers.common import (
-    Item,
-    Note,
-    ReportIssue,
-    activity_name,
-    feed,
-    ignore_note,
-    open_zip,
-    truncated,
-    unknown_metric,
-    zip_read_errors,
-)
+from vault.data.importers import common
+from vault.data.importers.common import Item, Note, ReportIssue
 from vault.data.importers.tracks import parse_gpx, parse_tcx
 from vault.data.model import RoutePoint, Sample, Workout, WorkoutEvent
 
@@ -161,10 +152,12 @@ def _device(file_id: dict[str, Any]) -> str:
 
 def _metric(field: str) -> str:
     m = metrics.lookup("garmin", field)
-    return m.id if m is not None else unknown_metric(field)
+    return m.id if m is not None else common.unknown_metric(field)
 
 
-def parse_fit(data: bytes, name: str, report: ReportIssue, note: Note = ignore_note) -> list[Item]:
+def parse_fit(
+    data: bytes, name: str, report: ReportIssue, note: Note = common.ignore_note
+) -> list[Item]:
     """The samples and workouts of one FIT file (decoded whole: FitDamaged if it is not)."""
     msgs = _fit_messages(data, name)
     file_id: dict[str, Any] = {}
@@ -280,7 +273,7 @@ def _activity(msgs: list[Any], ctx: _Context) -> Iterator[Item]:
         sub = s.get("sub_sport")
         metadata: tuple[tuple[str, str], ...] = (("sub_sport", str(sub)),) if sub else ()
         yield Workout(
-            activity=activity_name(sport),
+            activity=common.activity_name(sport),
             start=start,
             end=end,
             offset_min=offset,
@@ -395,7 +388,7 @@ def _skipped(exc: MalformedInput) -> str:
 def parse_garmin(
     path: str | Path,
     report_issue: ReportIssue,
-    note: Note = ignore_note,
+    note: Note = common.ignore_note,
     *,
     progress: ProgressCallback | None = None,
 ) -> Iterator[Item]:
@@ -431,7 +424,7 @@ def parse_garmin(
         bar.finish()
         return
     if p.is_file() and zipfile.is_zipfile(p):
-        zf = open_zip(p)
+        zf = common.open_zip(p)
         with zf:
             infos = [
                 i for i in zf.infolist() if not i.is_dir() and i.filename.lower().endswith(SUFFIXES)
@@ -445,8 +438,8 @@ def parse_garmin(
             for info in infos:
                 try:
                     data = _open_member(zf, info)
-                except zip_read_errors() as exc:
-                    raise truncated(f"{p.name}:{info.filename}", exc) from None
+                except common.zip_read_errors() as exc:
+                    raise common.truncated(f"{p.name}:{info.filename}", exc) from None
                 try:
                     items = _one(data, info.filename, report_issue, note)
                 except MalformedInput as exc:
@@ -468,9 +461,5 @@ def import_garmin(
     progress: ProgressCallback | None = None,
 ) -> ImportSummary:
     """Import Garmin FIT/GPX/TCX files into the persona's data, all or nothing."""
-    p = Path(path)
-
-    def items(report: ReportIssue, note: Note) -> Iterator[Item]:
-        return parse_garmin(p, report, note, progress=progress)
-
-    return feed(vault, persona_id, items, fmt="garmin", progress=progress)
+    parse = partial(parse_garmin, path, progress=progress)
+    return common.feed(vault, persona_id, parse, fmt="garmin")

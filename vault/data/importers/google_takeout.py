@@ -18,6 +18,7 @@ import re
 import zipfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,20 +26,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from vault.core.errors import InvalidParameter, MalformedInput
 from vault.core.progress import Progress
 from vault.data import metrics
-from vault.data.importers.common import (
-    Item,
-    Note,
-    ReportIssue,
-    activity_name,
-    feed,
-    ignore_note,
-    open_zip,
-    truncated,
-    unknown_metric,
-    zip_read_errors,
-)
+from vault.data.importers import common
+from vault.data.importers.common import Item, Note, ReportIssue
 from vault.data.importers.tracks import iso_ms
-from vault.data.model import SLEEP_STAGES, Sample, Workout, WorkoutEvent
+from vault.data.model import MAX_MS, MIN_MS, SLEEP_STAGES, Sample, Workout, WorkoutEvent
 
 if TYPE_CHECKING:
     from vault.core.importing import ImportSummary
@@ -95,8 +86,6 @@ FITBIT_SERIES: dict[str, tuple[str, str]] = {
 }
 _FITBIT_FILE = re.compile(r"^(?P<type>[a-z0-9_]+)-(?P<date>\d{4}-\d{2}-\d{2})\.json$")
 _MINUTE_MS = 60_000
-_MIN_MS = -2_208_988_800_000  # 1900-01-01, as the writer accepts
-_MAX_MS = 7_258_118_400_000  # 2200-01-01
 _DAY_MS = 86_400_000
 
 
@@ -190,7 +179,7 @@ class _Tree:
                 if f.is_file():
                     self.files[f.relative_to(p).as_posix()] = _opener(f)
         elif p.is_file() and zipfile.is_zipfile(p):
-            self.zip = open_zip(p)
+            self.zip = common.open_zip(p)
             zf = self.zip
             for info in zf.infolist():
                 if not info.is_dir():
@@ -260,7 +249,7 @@ def _google_fit_data(
             if end < start:
                 report(where, "ends before it starts: skipped")
                 continue
-            if not _MIN_MS <= start <= _MAX_MS or end > _MAX_MS:
+            if not MIN_MS <= start <= MAX_MS or end > MAX_MS:
                 report(where, "impossible time: skipped")
                 continue
             try:
@@ -286,7 +275,7 @@ def _google_fit_data(
                 if type_name in FIT_KEEP_AS_UNKNOWN
                 else metrics.lookup("google_fit", type_name)
             )
-            metric = m.id if m is not None else unknown_metric(type_name)
+            metric = m.id if m is not None else common.unknown_metric(type_name)
             metadata: tuple[tuple[str, str], ...] = ()
             if len(values) > 1:
                 metadata = (("values", json.dumps(values)),)
@@ -328,7 +317,7 @@ def _session(name: str, stream: IO[bytes], report: ReportIssue) -> Iterator[Item
     except (AttributeError, ValueError):
         seconds = (end - start) / 1000
     yield Workout(
-        activity=activity_name(str(data.get("fitnessActivity", "other"))),
+        activity=common.activity_name(str(data.get("fitnessActivity", "other"))),
         start=start,
         end=end,
         offset_min=off,
@@ -376,7 +365,7 @@ def _daily_csv(
         for column, raw in row.items():
             if column in ("Start time", "End time") or not raw or column is None:
                 continue
-            metric, unit = _CSV_COLUMNS.get(column, (unknown_metric(column), ""))
+            metric, unit = _CSV_COLUMNS.get(column, (common.unknown_metric(column), ""))
             try:
                 value = float(raw)
             except ValueError:
@@ -431,7 +420,7 @@ def _fitbit_point(kind: str, entry: dict[str, Any], local: LocalTimes) -> Sample
     if kind == "altitude":
         value /= 10.0
     m = metrics.lookup("fitbit", kind)
-    metric = m.id if m is not None else unknown_metric(kind)
+    metric = m.id if m is not None else common.unknown_metric(kind)
     end = t + (_MINUTE_MS if span == "minute" else _DAY_MS if span == "day" else 0)
     return Sample(metric, t, end, value, unit, "Fitbit", "", off)
 
@@ -475,7 +464,7 @@ def _fitbit_exercise(entry: dict[str, Any], local: LocalTimes) -> Workout:
     if distance is not None and scale is None:
         raise ValueError("unknown distance unit")
     return Workout(
-        activity=activity_name(str(entry.get("activityName", "other"))),
+        activity=common.activity_name(str(entry.get("activityName", "other"))),
         start=start,
         end=start + round(duration_ms),
         offset_min=off,
@@ -489,7 +478,7 @@ def _fitbit_exercise(entry: dict[str, Any], local: LocalTimes) -> Workout:
 def parse_google_takeout(
     path: str | Path,
     report_issue: ReportIssue,
-    note: Note = ignore_note,
+    note: Note = common.ignore_note,
     *,
     time_zone: str | None = None,
     progress: ProgressCallback | None = None,
@@ -497,7 +486,7 @@ def parse_google_takeout(
     """Yield the samples and workouts of a Google Takeout (Google Fit and Fitbit parts)."""
     _, tz = zone(time_zone)
     local = LocalTimes(tz)
-    read_errors = zip_read_errors()
+    read_errors = common.zip_read_errors()
     with _Tree(Path(path)) as tree:
         all_data = [k for k in tree.under("Fit", "All Data") if k.endswith(".json")]
         sessions = [k for k in tree.under("Fit", "All Sessions") if k.endswith(".json")]
@@ -540,7 +529,7 @@ def parse_google_takeout(
                 with tree.files[key]() as stream:
                     yield from job(name, stream)
             except read_errors as exc:
-                raise truncated(name, exc) from None
+                raise common.truncated(name, exc) from None
             except UnicodeDecodeError:
                 raise MalformedInput(f"{name}: not UTF-8 text") from None
             bar.advance()
@@ -566,9 +555,5 @@ def import_google_takeout(
     """Import a Google Takeout's Google Fit and Fitbit data, all or nothing; the summary's
     `time_zone` names the zone used for Fitbit's offset-less times."""
     name, _ = zone(time_zone)
-    p = Path(path)
-
-    def items(report: ReportIssue, note: Note) -> Iterator[Item]:
-        return parse_google_takeout(p, report, note, time_zone=name, progress=progress)
-
-    return feed(vault, persona_id, items, fmt="google-takeout", progress=progress, time_zone=name)
+    parse = partial(parse_google_takeout, path, time_zone=name, progress=progress)
+    return common.feed(vault, persona_id, parse, fmt="google-takeout", time_zone=name)
