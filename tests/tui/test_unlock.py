@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from textual.widgets import Input, Label, Select
@@ -60,3 +61,24 @@ async def test_create_a_vault(tmp_path: Path) -> None:
         assert isinstance(app.screen, DashboardScreen)
     with Vault.open(target, "a new passphrase") as v:
         assert v.info.kdf.name == "minimum"
+
+
+@run_async
+async def test_a_tampered_vault_is_refused_with_the_library_message(demo_dir: Path) -> None:
+    conn = sqlite3.connect(demo_dir / "vault.db")
+    conn.execute("DELETE FROM terms WHERE term = (SELECT term FROM terms LIMIT 1)")
+    conn.commit()
+    conn.close()
+    before = {p: p.read_bytes() for p in demo_dir.rglob("*") if p.is_file()}
+    app = make_app(demo_dir, unlocked=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press(*PASSPHRASE, "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, UnlockScreen)
+        assert app.vault is None
+        error = str(app.screen.query_one("#unlock-error", Label).render())
+        assert "lookup index changed outside Coffre" in error
+    after = {p: p.read_bytes() for p in demo_dir.rglob("*") if p.is_file()}
+    assert after.keys() == before.keys()
+    assert after[demo_dir / "vault.db"] == before[demo_dir / "vault.db"]

@@ -204,8 +204,10 @@ class Vault:
         strict: bool = True,
         clock: Clock = SYSTEM_CLOCK,
     ) -> Vault:
-        """Unlock the vault. `strict` (the default) also verifies the record-set digest, so a
-        record removed or rolled back outside Coffre is caught before anything is read."""
+        """Unlock the vault. `strict` (the default) also verifies the record-set and table
+        digests, so a record or index row removed, added or rolled back outside Coffre is caught
+        before anything is read, and then finishes pending blob removals. `strict=False` (for
+        `status` and `check`) only unlocks: it decides and removes nothing."""
         path = Path(path)
         db = path / DB_NAME
         if not db.is_file():
@@ -224,7 +226,8 @@ class Vault:
             store.state()
             if strict:
                 store.verify()
-            store.finish_removals()
+                # Only once everything verified: removals act on the authenticated lists.
+                store.finish_removals()
         except sqlite3.OperationalError as exc:
             conn.close()
             raise VaultBusy from exc

@@ -171,10 +171,22 @@ TAMPERING: dict[str, Callable[[Path], None]] = {
         d, "INSERT INTO blobs (id, chunks, size) VALUES (?, 1, 1)", params=(b"b" * 16,)
     ),
     "blob size edited": lambda d: _sql(d, "UPDATE blobs SET size = size + 1"),
+    "records row forged": lambda d: _sql(
+        d,
+        "INSERT INTO records (id, kind, version, rkey, data) SELECT ?, kind, 1, rkey, data"
+        " FROM records LIMIT 1",
+        params=(b"r" * 16,),
+    ),
+    "doomed row forged": lambda d: _sql(
+        d, "INSERT INTO doomed (id) VALUES (?)", params=(b"d" * 16,)
+    ),
     "records row deleted": lambda d: _sql(
         d, "DELETE FROM records WHERE rowid = (SELECT max(rowid) FROM records)"
     ),
     "audit row deleted": lambda d: _sql(d, "DELETE FROM audit WHERE seq = 1"),
+    "audit row forged": lambda d: _sql(
+        d, "INSERT INTO audit (seq, data) SELECT max(seq) + 1, data FROM audit"
+    ),
 }
 
 
@@ -185,7 +197,7 @@ def test_edited_tables_are_detected_never_believed(
     vault_dir, _ = built
     live = _blob_files(vault_dir)
     TAMPERING[case](vault_dir)
-    if case == "audit row deleted":
+    if case.startswith("audit"):
         with _open(vault_dir) as v, pytest.raises(IntegrityError):
             v.audit_log()
     else:
@@ -203,7 +215,12 @@ def test_the_cli_refuses_a_tampered_vault_with_the_integrity_code(
     vault_dir, _ = built
     _sql(vault_dir, "DELETE FROM terms")
     env = {"COFFRE_PASSPHRASE": PASSPHRASE}
-    for args in (["forget", "--persona", "Ana", "--yes"], ["content", "list"], ["check"]):
+    for args in (
+        ["forget", "--persona", "Ana", "--yes"],
+        ["content", "list"],
+        ["export", "any-grant", "--dry-run"],
+        ["check"],
+    ):
         result = CliRunner().invoke(cli, ["--vault", str(vault_dir), *args], env=env)
         assert result.exit_code == 5, (args, result.output)
     # `status` reads only the header and counts: it answers, and decides nothing.
