@@ -24,7 +24,7 @@ from vault.core.clock import iso
 from vault.core.errors import InvalidParameter, MalformedInput, RecordNotFound
 from vault.core.progress import ProgressCallback
 from vault.core.records import BlobRef, Record
-from vault.core.store import Txn
+from vault.core.txn import Txn
 
 if TYPE_CHECKING:
     from vault.core.vault import Vault

@@ -19,7 +19,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from vault.core.store import Store, Txn
+from vault.core.store import Store
+from vault.core.txn import Txn
 
 KIND_CHUNK: Final = "qs.chunk"
 KIND_DAYS: Final = "qs.days"

@@ -25,7 +25,7 @@ from vault.data.model import MAX_MS, MIN_MS, UNKNOWN_PREFIX, ActivitySummary, Sa
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
-    from vault.core.store import Txn
+    from vault.core.txn import Txn
     from vault.core.vault import Vault
 
 DAY_MS: Final = chunks.DAY_MS

@@ -29,7 +29,7 @@ from vault.sharing import revocation
 from vault.sharing.revocation import ErasureRequest
 
 if TYPE_CHECKING:
-    from vault.core.store import Txn
+    from vault.core.txn import Txn
     from vault.core.vault import Vault
 
 

@@ -21,7 +21,7 @@ from vault.sharing.recipients import get_recipient
 
 if TYPE_CHECKING:
     from vault.core.records import Record
-    from vault.core.store import Txn
+    from vault.core.txn import Txn
     from vault.core.vault import Vault
 
 KIND: Final = "ledger.export"

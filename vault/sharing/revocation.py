@@ -30,7 +30,7 @@ from vault.core.errors import InvalidParameter, RecordNotFound
 from vault.sharing import EXPIRED, WITHDRAWN, get_grant, get_recipient, ledger, set_grant_status
 
 if TYPE_CHECKING:
-    from vault.core.store import Txn
+    from vault.core.txn import Txn
     from vault.core.vault import Vault
     from vault.sharing import Grant
 

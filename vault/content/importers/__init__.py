@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from vault.core.archive import Archive
     from vault.core.progress import ProgressCallback
     from vault.core.records import BlobRef
-    from vault.core.store import Txn
+    from vault.core.txn import Txn
     from vault.core.vault import Vault
 
 T = TypeVar("T")

@@ -1,0 +1,430 @@
+"""Writing to the store: `Txn`, one write transaction, obtained from `Store.write()`.
+
+A transaction seals new record versions under fresh record keys, keeps the lookup posting lists
+it touches in memory and seals each once at commit, keeps the record-set and table digests of
+the sealed state current, appends audit entries, rotates the epoch (a forget) and re-keys the
+whole vault. Nothing here commits: `Store.write()` does, or rolls everything back.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import struct
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, BinaryIO, Final
+
+from vault.core import audit, crypto
+from vault.core.clock import Clock
+from vault.core.crypto import CryptoFailure
+from vault.core.errors import DamagedDatabase, IntegrityError, RecordNotFound, TamperedRecord
+from vault.core.keys import KeyRing
+from vault.core.lookups import (
+    TABLE_NAMES,
+    TABLE_QUERIES,
+    Names,
+    open_posting,
+    row_digest,
+    seal_posting,
+    table_digest,
+)
+from vault.core.progress import Progress, ProgressCallback
+from vault.core.records import (
+    BlobRef,
+    Term,
+    normalize_terms,
+    pack_envelope,
+    record_id_bytes,
+    unpack_envelope,
+)
+from vault.core.state import VaultState, seal_state
+
+if TYPE_CHECKING:
+    from vault.core.store import Store
+
+RECORD_COLUMNS: Final = "id, kind, version, rkey, data"
+BATCH: Final = 512  # rows per query when scanning a table
+
+
+@dataclass
+class Posting:
+    """The ids one lookup term lists, as a transaction changes them (written at commit)."""
+
+    names: Names  # (kind, label, value)
+    ids: set[bytes]
+    stored: bytes | None  # the sealed row as read, for the table digest
+    changed: bool = False
+
+
+@dataclass
+class Txn:
+    """One write transaction; obtained from `Store.write()`."""
+
+    store: Store
+    state: VaultState
+    _dirty: bool = field(default=False)
+    _created: list[bytes] = field(default_factory=list)  # blob files to drop on rollback
+    _doomed: list[bytes] = field(default_factory=list)  # blob files to drop after commit
+    # Posting lists touched by this transaction, by term: each is sealed once, at commit.
+    _postings: dict[bytes, Posting] = field(default_factory=dict)
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        return self.store._conn
+
+    @property
+    def _ring(self) -> KeyRing:
+        return self.store.ring
+
+    def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        try:
+            return self._conn.execute(sql, params)
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+            raise DamagedDatabase(type(exc).__name__) from exc
+
+    def _seal(
+        self,
+        kind_ix: bytes,
+        rid: bytes,
+        version: int,
+        kind: str,
+        data: bytes,
+        *,
+        terms: tuple[Term, ...],
+        blobs: tuple[BlobRef, ...],
+        compress: bool,
+    ) -> tuple[bytes, bytes]:
+        key = crypto.new_key()
+        wrapped = self._ring.wrap_record_key(kind_ix, rid, version, key)
+        envelope = pack_envelope(kind, data, terms, blobs, compress)
+        return wrapped, crypto.seal(key, envelope, self._ring.record_aad(kind_ix, rid, version))
+
+    def posting(self, kind: str, label: str, value: str) -> Posting:
+        """The posting list of a term as this transaction sees it."""
+        term = self._ring.term_index(kind, label, value)
+        found = self._postings.get(term)
+        if found is None:
+            ids, stored = self.store.read_posting(term)
+            found = self._postings[term] = Posting((kind, label, value), ids, stored)
+        return found
+
+    def _index(self, kind: str, rid: bytes, old: tuple[Term, ...], new: tuple[Term, ...]) -> None:
+        for label, value in set(old) - set(new):
+            posting = self.posting(kind, label, value)
+            posting.ids.discard(rid)
+            posting.changed = self._dirty = True
+        for label, value in set(new) - set(old):
+            posting = self.posting(kind, label, value)
+            posting.ids.add(rid)
+            posting.changed = self._dirty = True
+
+    def _flush_postings(self) -> None:
+        ring, table = self._ring, "terms"
+        for term, p in self._postings.items():
+            if not p.changed:
+                continue
+            if p.stored is not None:
+                self.state.terms_digest ^= row_digest(ring, table, (term, p.stored))
+            if p.ids:
+                p.stored = seal_posting(ring, term, p.names, p.ids)
+                self._exec(
+                    "INSERT OR REPLACE INTO terms (term, ids) VALUES (?, ?)", (term, p.stored)
+                )
+                self.state.terms_digest ^= row_digest(ring, table, (term, p.stored))
+            else:
+                p.stored = None
+                self._exec("DELETE FROM terms WHERE term=?", (term,))
+            p.changed = False
+
+    def verified_ids(self, table: str) -> set[bytes]:
+        """The ids of the `blobs` or `doomed` table, once its sealed digest matches."""
+        rows = self._exec(TABLE_QUERIES[table]).fetchall()
+        if table_digest(self._ring, table, rows) != getattr(self.state, f"{table}_digest"):
+            raise IntegrityError(f"{TABLE_NAMES[table]} changed outside Coffre")
+        return {row[0] for row in rows}
+
+    def clear_doomed(self) -> None:
+        """Forget the list of removed blob files (they are gone)."""
+        self._exec("DELETE FROM doomed")
+        self.state.doomed_digest = 0
+        self._dirty = True
+
+    def _doom(self, blob_id: bytes) -> None:
+        if self._exec("INSERT OR IGNORE INTO doomed (id) VALUES (?)", (blob_id,)).rowcount:
+            self.state.doomed_digest ^= row_digest(self._ring, "doomed", (blob_id,))
+
+    def put(
+        self,
+        kind: str,
+        data: bytes,
+        *,
+        terms: Iterable[Term] | dict[str, str] | None = None,
+        blobs: Iterable[BlobRef] = (),
+        compress: bool = False,
+    ) -> str:
+        """Store a new record; return its id (32 hex digits)."""
+        rid = crypto.random_bytes(16)
+        kix = self._ring.kind_index(kind)
+        norm = normalize_terms(terms)
+        wrapped, sealed = self._seal(
+            kix, rid, 1, kind, data, terms=norm, blobs=tuple(blobs), compress=compress
+        )
+        self._exec(
+            "INSERT INTO records (id, kind, version, rkey, data) VALUES (?, ?, 1, ?, ?)",
+            (rid, kix, wrapped, sealed),
+        )
+        self.state.kinds[kix] = self.state.kinds.get(kix, 0) + 1
+        if norm:
+            self._index(kind, rid, (), norm)
+        self.state.digest ^= self._ring.record_digest(rid, 1)
+        self._dirty = True
+        return rid.hex()
+
+    def update(
+        self,
+        kind: str,
+        record_id: str | bytes,
+        data: bytes,
+        *,
+        terms: Iterable[Term] | dict[str, str] | None = None,
+        blobs: Iterable[BlobRef] = (),
+        compress: bool = False,
+    ) -> int:
+        """Replace a record's content with a new version (fresh key); return the version."""
+        rid = record_id_bytes(record_id)
+        kix = self._ring.kind_index(kind)
+        row = self._exec(f"SELECT {RECORD_COLUMNS} FROM records WHERE id=?", (rid,)).fetchone()
+        if row is None or row[1] != kix:
+            raise RecordNotFound(kind)
+        before = self.store._decrypt(kind, row)  # its terms leave their posting lists
+        old = before.version
+        new = old + 1
+        norm = normalize_terms(terms)
+        wrapped, sealed = self._seal(
+            kix, rid, new, kind, data, terms=norm, blobs=tuple(blobs), compress=compress
+        )
+        self._exec(
+            "UPDATE records SET version=?, rkey=?, data=? WHERE id=?", (new, wrapped, sealed, rid)
+        )
+        self._index(kind, rid, before.terms, norm)
+        self.state.digest ^= self._ring.record_digest(rid, old) ^ self._ring.record_digest(rid, new)
+        self._dirty = True
+        return new
+
+    def delete(self, kind: str, record_id: str | bytes, *, with_blobs: bool = True) -> None:
+        """Delete a record, its lookup terms and (by default) the blobs it references."""
+        rid = record_id_bytes(record_id)
+        rows = self._exec(f"SELECT {RECORD_COLUMNS} FROM records WHERE id=?", (rid,)).fetchall()
+        if not rows:
+            raise RecordNotFound(kind)
+        rec = self.store._decrypt(kind, rows[0])
+        if with_blobs:
+            for ref in rec.blobs:
+                self.delete_blob(ref)
+        self._exec("DELETE FROM records WHERE id=?", (rid,))
+        self._index(kind, rid, rec.terms, ())
+        self.state.digest ^= self._ring.record_digest(rid, rec.version)
+        kix = rows[0][1]
+        self.state.kinds[kix] = self.state.kinds.get(kix, 0) - 1
+        self._dirty = True
+
+    def write_blob(
+        self,
+        source: BinaryIO | Iterable[bytes],
+        progress: ProgressCallback | None = None,
+        total: int | None = None,
+    ) -> BlobRef:
+        """Stream a blob into sealed 64 KiB chunks; memory stays constant whatever its size.
+
+        The blob's file is on disk when this returns; it belongs to the vault once the
+        transaction commits (on rollback it is removed).
+        """
+        blob_id = crypto.random_bytes(16)
+        key = crypto.new_key()
+        self._created.append(blob_id)
+        chunks, size, sha = self.store.blobs.write(
+            blob_id, key, self._ring.blob_aad(blob_id), source, progress=progress, total=total
+        )
+        self._exec("INSERT INTO blobs (id, chunks, size) VALUES (?, ?, ?)", (blob_id, chunks, size))
+        self.state.blobs_digest ^= row_digest(self._ring, "blobs", (blob_id, chunks, size))
+        self._dirty = True
+        return BlobRef(blob_id, key, chunks, size, sha)
+
+    def delete_blob(self, ref: BlobRef) -> None:
+        """Forget a blob: its row now, its file (zeroed, then unlinked) after the commit."""
+        row = self._exec("SELECT id, chunks, size FROM blobs WHERE id=?", (ref.id,)).fetchone()
+        if row is not None:
+            self._exec("DELETE FROM blobs WHERE id=?", (ref.id,))
+            self.state.blobs_digest ^= row_digest(self._ring, "blobs", tuple(row))
+        self._doom(ref.id)
+        self._doomed.append(ref.id)
+        self._dirty = True
+
+    @property
+    def clock(self) -> Clock:
+        """The vault's clock (code that holds a transaction and no Vault stamps times with it)."""
+        return self.store.clock
+
+    def audit(self, action: str, **details: Any) -> None:
+        """Append an audit entry (ids and counts only, never plaintext), stamped now."""
+        seq = self.state.audit_count + 1
+        sealed, head = audit.seal_entry(
+            self._ring, seq, self.state.audit_head, action, details, time=self.clock.iso()
+        )
+        self._exec("INSERT INTO audit (seq, data) VALUES (?, ?)", (seq, sealed))
+        self.state.audit_count, self.state.audit_head = seq, head
+        self._dirty = True
+
+    def wipe_all(self) -> int:
+        """Delete every record, lookup term and blob chunk (the audit log stays)."""
+        (n,) = self._exec("SELECT count(*) FROM records").fetchone()
+        for blob_id in self.verified_ids("blobs"):
+            self._doom(blob_id)
+            self._doomed.append(blob_id)
+        for table in ("records", "terms", "blobs"):
+            self._exec(f"DELETE FROM {table}")
+        self._postings.clear()
+        self.state.digest = self.state.terms_digest = self.state.blobs_digest = 0
+        self.state.kinds.clear()
+        self._dirty = True
+        return int(n)
+
+    def rotate_epoch(self) -> int:
+        """Replace the epoch key: re-wrap every surviving record key under a new one.
+
+        The old epoch key exists only in memory from here on and in the header row this
+        overwrites (zeroed by secure_delete), so record keys wrapped under it, in this file or
+        any older copy, can no longer be unwrapped with the vault's current keys.
+        """
+        ring = self._ring
+        self._flush_postings()  # under the old keys, then re-keyed with every other row
+        new_no, new_key = ring.epoch_no + 1, crypto.new_key()
+        updates = []
+        rows = self._exec("SELECT id, kind, version, rkey FROM records").fetchall()
+        for rid, kix, version, rkey in rows:
+            try:
+                key = ring.unwrap_record_key(kix, rid, version, rkey)
+            except CryptoFailure:
+                raise TamperedRecord("a record key, while rotating the epoch") from None
+            updates.append(
+                (ring.wrap_record_key(kix, rid, version, key, epoch=(new_no, new_key)), rid)
+            )
+        self._conn.executemany("UPDATE records SET rkey=? WHERE id=?", updates)
+        postings = [
+            (open_posting(ring, term, sealed), sealed)
+            for term, sealed in self._exec("SELECT term, ids FROM terms").fetchall()
+        ]
+        self.set_meta("epoch", ring.wrap_epoch(new_no, new_key))
+        self.set_meta("epoch_no", str(new_no))
+        ring.set_epoch(new_no, new_key)
+        self.state.epoch_no = new_no
+        self._rewrite_postings([(names, ids) for (names, ids), _ in postings])
+        self._dirty = True
+        return new_no
+
+    def _rewrite_postings(self, postings: list[tuple[Names, set[bytes]]]) -> None:
+        """Replace the whole lookup index with these posting lists, keyed by the current keys
+        (after a rotation: no term of the old epoch survives)."""
+        self._exec("DELETE FROM terms")
+        self._postings.clear()
+        digest, rows = 0, []
+        for names, ids in postings:
+            term = self._ring.term_index(*names)
+            sealed = seal_posting(self._ring, term, names, ids)
+            rows.append((term, sealed))
+            digest ^= row_digest(self._ring, "terms", (term, sealed))
+        self._conn.executemany("INSERT INTO terms (term, ids) VALUES (?, ?)", rows)
+        self.state.terms_digest = digest
+        self._dirty = True
+
+    def rekey(self, new: KeyRing, progress: ProgressCallback | None = None) -> None:
+        """Re-seal the whole vault under `new` (a fresh root and epoch): every record under a
+        fresh record key and the new kind index, the lookup index, the table digests and the
+        audit log. Blob files keep their keys, which live inside the re-sealed records. From
+        the end of this transaction on, nothing the old keys open is current."""
+        old = self._ring
+        self._flush_postings()
+        postings = [
+            open_posting(old, term, sealed)
+            for term, sealed in self._exec("SELECT term, ids FROM terms").fetchall()
+        ]
+        report = Progress("rekey", progress)
+        report.start(self._exec("SELECT count(*) FROM records").fetchone()[0])
+        digest, last = 0, 0
+        kinds: dict[bytes, int] = {}
+        while True:
+            rows = self._exec(
+                f"SELECT rowid, {RECORD_COLUMNS} FROM records WHERE rowid>? ORDER BY rowid LIMIT ?",
+                (last, BATCH),
+            ).fetchall()
+            updates = []
+            for _rowid, rid, kix, version, rkey, data in rows:
+                try:
+                    key = old.unwrap_record_key(kix, rid, version, rkey)
+                    plain = crypto.unseal(key, data, old.record_aad(kix, rid, version))
+                    kind = unpack_envelope(plain)[0]
+                except (CryptoFailure, ValueError, KeyError, struct.error, zlib.error):
+                    raise TamperedRecord("a record, while re-keying") from None
+                new_kix, fresh = new.kind_index(kind), crypto.new_key()
+                updates.append(
+                    (
+                        new_kix,
+                        new.wrap_record_key(new_kix, rid, version, fresh),
+                        crypto.seal(fresh, plain, new.record_aad(new_kix, rid, version)),
+                        rid,
+                    )
+                )
+                digest ^= new.record_digest(rid, version)
+                kinds[new_kix] = kinds.get(new_kix, 0) + 1
+            self._conn.executemany("UPDATE records SET kind=?, rkey=?, data=? WHERE id=?", updates)
+            report.advance(len(rows))
+            if len(rows) < BATCH:
+                break
+            last = rows[-1][0]
+        audit_rows = self._exec("SELECT seq, data FROM audit ORDER BY seq").fetchall()
+        head, resealed = audit.GENESIS, []
+        for entry in audit.verify_chain(
+            old, audit_rows, self.state.audit_head, self.state.audit_count
+        ):
+            sealed, head = audit.seal_entry(
+                new, entry.seq, head, entry.action, entry.details, time=entry.time
+            )
+            resealed.append((sealed, entry.seq))
+        self._conn.executemany("UPDATE audit SET data=? WHERE seq=?", resealed)
+        self.verified_ids("blobs")  # both lists are checked under the old keys, then re-digested
+        doomed = self.verified_ids("doomed")
+        self.store.use_ring(new)
+        self._rewrite_postings([(names, ids) for names, ids in postings])
+        self.state.blobs_digest = (
+            table_digest(new, "blobs", self._exec(TABLE_QUERIES["blobs"]).fetchall()) or 0
+        )
+        self.state.doomed_digest = table_digest(new, "doomed", [(b,) for b in doomed]) or 0
+        self.state.digest, self.state.kinds = digest, kinds
+        self.state.audit_head, self.state.epoch_no = head, new.epoch_no
+        self.set_meta("epoch", new.wrap_epoch(new.epoch_no, new.epoch_key))
+        self.set_meta("epoch_no", str(new.epoch_no))
+        self._dirty = True
+        report.finish()
+
+    def set_meta(self, name: str, value: bytes | str) -> None:
+        """Replace one header row (key material and KDF parameters only)."""
+        self._exec("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))
+
+    def flush(self) -> None:
+        """Seal the updated state into the header; called once at commit."""
+        self._flush_postings()
+        if self._dirty:
+            self.state.writes += 1
+            self._exec(
+                "UPDATE meta SET value=? WHERE name='state'", (seal_state(self._ring, self.state),)
+            )
+            self._dirty = False
+
+
+def txn_created(txn: Txn | None) -> list[bytes]:
+    return list(txn._created) if txn is not None else []
+
+
+def txn_doomed(txn: Txn | None) -> list[bytes]:
+    return list(txn._doomed) if txn is not None else []
