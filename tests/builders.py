@@ -62,11 +62,19 @@ def _csv(metric: str, unit: str, base: float, days: list[str]) -> str:
 
 
 def _add_item(
-    vault: Vault, persona: str, title: str, kind: str, tags: tuple[str, ...], day: str
+    vault: Vault,
+    persona: str,
+    title: str,
+    kind: str,
+    tags: tuple[str, ...],
+    day: str,
+    audience: str = content.PUBLIC,
 ) -> content.Item:
     tag = re.sub(r"\W+", "-", title)
     body = f"# {title}\n\n{MARK}{tag}\n".encode()
-    meta = content.ItemMeta(title=title, kind=kind, tags=tags, created=f"{day}T09:00:00Z")
+    meta = content.ItemMeta(
+        title=title, kind=kind, tags=tags, created=f"{day}T09:00:00Z", audience=audience
+    )
     return content.add(vault, io.BytesIO(body), meta, persona=persona)
 
 
@@ -100,6 +108,23 @@ def build_world(vault: Vault, tmp: Path) -> World:
         vault, "Health Lab", public, contact="dpo@lab.example", homepage="https://lab.example"
     )
     return World(persona, other, recipient, secret, identity_file, items)
+
+
+def add_audience_posts(vault: Vault, world: World) -> dict[str, content.Item]:
+    """One post of the world's persona per audience but public, tagged blog and inside the
+    grant's range, so inside every other dimension of `inside_scope`: by audience."""
+    return {
+        audience: _add_item(
+            vault,
+            world.persona.id,
+            f"{audience.title()} audience post",
+            "post",
+            ("blog",),
+            "2026-10-12",
+            audience,
+        )
+        for audience in content.AUDIENCES[1:]
+    }
 
 
 def inside_scope() -> consent.ScopeRequest:
@@ -169,7 +194,18 @@ MEDIA = "media_attachments/files/109/001/original/cat.png"
 ACTOR = "https://social.example/users/ada"
 
 
-def note(n: int, **extra: Any) -> dict[str, Any]:
+PUBLIC_COLLECTION = "https://www.w3.org/ns/activitystreams#Public"
+FOLLOWERS = f"{ACTOR}/followers"
+# Mastodon's visibilities as its archives address them (`to`, `cc`).
+VISIBILITY: dict[str, dict[str, list[str]]] = {
+    "public": {"to": [PUBLIC_COLLECTION], "cc": [FOLLOWERS]},
+    "unlisted": {"to": [FOLLOWERS], "cc": [PUBLIC_COLLECTION]},
+    "followers": {"to": [FOLLOWERS], "cc": []},
+    "direct": {"to": ["https://other.example/users/bob"], "cc": []},
+}
+
+
+def note(n: int, visibility: str = "public", **extra: Any) -> dict[str, Any]:
     obj = {
         "id": f"{ACTOR}/statuses/{n}",
         "type": "Note",
@@ -183,6 +219,7 @@ def note(n: int, **extra: Any) -> dict[str, Any]:
         "contentMap": {"en": f"<p>Post number {n}</p>"},
         "attachment": [],
         "tag": [],
+        **VISIBILITY[visibility],
     }
     obj.update(extra)
     return {"id": f"{obj['id']}/activity", "type": "Create", "actor": ACTOR, "object": obj}
@@ -306,8 +343,10 @@ def twitter_files() -> dict[str, bytes]:
 # --- WordPress exports ----------------------------------------------------------------------
 
 
-def wxr_item(post_id: int, title: str, post_type: str = "post", status: str = "publish") -> str:
-    """One <item> of a WXR export."""
+def wxr_item(
+    post_id: int, title: str, post_type: str = "post", status: str = "publish", password: str = ""
+) -> str:
+    """One <item> of a WXR export (`password`: a password-protected post's)."""
     return f"""
     <item>
       <title>{title}</title>
@@ -321,6 +360,7 @@ def wxr_item(post_id: int, title: str, post_type: str = "post", status: str = "p
       <wp:post_date_gmt><![CDATA[2020-03-02 10:00:00]]></wp:post_date_gmt>
       <wp:post_name><![CDATA[slug-{post_id}]]></wp:post_name>
       <wp:status><![CDATA[{status}]]></wp:status>
+      <wp:post_password><![CDATA[{password}]]></wp:post_password>
       <wp:post_type><![CDATA[{post_type}]]></wp:post_type>
       <category domain="category" nicename="travel"><![CDATA[Travel]]></category>
       <category domain="post_tag" nicename="alps"><![CDATA[Alps]]></category>

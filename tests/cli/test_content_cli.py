@@ -131,3 +131,35 @@ def test_import_commands(vault_path: Path, tmp_path: Path, samples: Path) -> Non
     assert failed.exit_code == 7
     assert "bad.zip" in failed.stderr
     assert len(json.loads(checked(vault_path, "content", "list", "--json").stdout)) == 10
+
+
+def test_audience_on_add_list_show_and_edit(vault_path: Path, tmp_path: Path) -> None:
+    note = _note(tmp_path)
+    private = checked(vault_path, "content", "add", str(note)).stdout.strip()
+    public = checked(vault_path, "content", "add", str(note), "--audience", "public").stdout
+    public = public.strip()
+    checked(vault_path, "content", "add", str(note), "--audience", "friends", code=7)
+    listed = json.loads(checked(vault_path, "content", "list", "--json").stdout)
+    assert {e["id"]: e["audience"] for e in listed} == {private: "private", public: "public"}
+    only = json.loads(
+        checked(vault_path, "content", "list", "--audience", "public", "--json").stdout
+    )
+    assert [e["id"] for e in only] == [public]
+    lines = {ln[:12]: ln for ln in checked(vault_path, "content", "list").stdout.splitlines()}
+    assert " private " in lines[private[:12]] and " public " in lines[public[:12]]
+    assert "Audience        private" in checked(vault_path, "content", "show", private).stdout
+    edited = json.loads(
+        checked(vault_path, "content", "edit", private, "--audience", "draft", "--json").stdout
+    )
+    assert (edited["audience"], edited["version"]) == ("draft", 2)
+
+
+def test_a_mastodon_import_lists_each_posts_visibility(vault_path: Path, tmp_path: Path) -> None:
+    from tests.builders import VISIBILITY, note, outbox_text
+
+    files = mastodon_files()
+    posts = [note(n, visibility) for n, visibility in enumerate(VISIBILITY, start=1)]
+    files["outbox.json"] = outbox_text(posts, []).encode()
+    checked(vault_path, "import", "mastodon", str(build_mastodon(tmp_path / "m.zip", files)))
+    listed = json.loads(checked(vault_path, "content", "list", "--json").stdout)
+    assert [e["audience"] for e in listed] == ["public", "unlisted", "followers", "direct"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.builders import World, build_world
+from tests.builders import World, add_audience_posts, build_world
 from tests.cli.conftest import checked
 from tests.conftest import PASSPHRASE
 from vault import sharing as consent
@@ -125,3 +125,28 @@ def test_every_sharing_command_has_help() -> None:
     for args in (["recipient"], ["grant"], ["bundle"], ["export"], ["ledger"],
                  ["recipient", "keygen"], ["grant", "create"], ["bundle", "open"]):  # fmt: skip
         assert "Usage" in checked(None, *args, "--help").stdout
+
+
+def test_grant_audiences_and_the_dry_run(vault_dir: Path, world: World) -> None:
+    with Vault.open(vault_dir, PASSPHRASE) as v:
+        posts = add_audience_posts(v, world)
+    base = ("grant", "create", "--recipient", "health lab", *GRANT_ARGS)
+    public_only = checked(vault_dir, *base).stdout.strip()
+    plan = json.loads(checked(vault_dir, "export", public_only, "--dry-run", "--json").stdout)
+    assert [(c["title"], c["audience"]) for c in plan["content"]] == [("Inside post", "public")]
+    wider = checked(vault_dir, *base, "--audience", "public,followers").stdout.strip()
+    plan = json.loads(checked(vault_dir, "export", wider, "--dry-run", "--json").stdout)
+    assert {c["id"]: c["audience"] for c in plan["content"]} == {
+        world.items["in"].id: "public",
+        posts["followers"].id: "followers",
+    }
+    text = checked(vault_dir, "export", wider, "--dry-run").stdout
+    assert "(followers) 'Followers audience post'" in text and "(public) 'Inside post'" in text
+    shown = json.loads(checked(vault_dir, "grant", "show", wider, "--json").stdout)
+    assert shown["scope"]["content_audiences"] == ["public", "followers"]
+    receipt = json.loads(checked(vault_dir, "grant", "show", wider, "--receipt").stdout)
+    assert receipt["scope"]["content_audiences"] == ["public", "followers"]
+    assert (
+        "content_audiences public, followers" in checked(vault_dir, "grant", "show", wider).stdout
+    )
+    checked(vault_dir, *base, "--audience", "everyone", code=7)

@@ -89,7 +89,7 @@ class ContentScreen(SectionScreen):
             yield Input(placeholder="Tag", id="filter-tag")
         with Horizontal(id="content"):
             with Vertical(classes="panel", id="content-list-panel"):
-                yield data_table("content-items", "Title", "Kind", "Tags", "v")
+                yield data_table("content-items", "Title", "Kind", "Audience", "Tags", "v")
             with Vertical(classes="panel", id="content-detail-panel"):
                 yield Static("", id="content-facts")
                 with VerticalScroll(id="content-preview"):
@@ -143,7 +143,8 @@ class ContentScreen(SectionScreen):
         table = self.query_one("#content-items", DataTable)
         table.clear()
         for i in items:
-            table.add_row(*fmt.cells(i.title, i.kind, ", ".join(i.tags), str(i.version)), key=i.id)
+            cells = fmt.cells(i.title, i.kind, i.audience, ", ".join(i.tags), str(i.version))
+            table.add_row(*cells, key=i.id)
         if not items:
             self.query_one("#content-facts", Static).update("No item matches.")
             self.query_one("#content-markdown", Markdown).update("")
@@ -164,6 +165,7 @@ class ContentScreen(SectionScreen):
         author = self.personas.get(i.persona, i.persona[:8])
         self.query_one("#content-facts", Static).update(
             f"[b]{escape(i.title)}[/b]\n{escape(i.kind)} by {escape(author)} · "
+            f"audience [b]{escape(i.audience)}[/b] · "
             f"licence [b]{escape(i.license)}[/b] · "
             f"version {i.version} of {len(d.versions)} · {fmt.size(i.size)}\n{d.proof}"
         )

@@ -71,7 +71,8 @@ class GrantRequest:
 def review_markdown(r: GrantRequest, names: dict[str, str]) -> str:
     what = [f"- metric **{m}**" for m in r.metrics]
     what += [f"- attribute **{a}**" for a in r.attributes]
-    what += [f"- content tagged **{t}**" for t in r.content_tags]
+    # The wizard names no audience, so only public items leave (vault.sharing.scope).
+    what += [f"- public content tagged **{t}**" for t in r.content_tags]
     rng = f"the last {r.last}" if r.last else "all time"
     return "\n".join(
         [

@@ -59,6 +59,12 @@ def _persona_id(v: Vault, ref: str | None) -> str | None:
 @click.option("--tags", default=None, help="Comma-separated tags (replace front matter tags).")
 @click.option("--license", "license_", default=None, help="SPDX id, e.g. CC-BY-SA-4.0.")
 @click.option("--kind", "-k", default=None, help="note, post, article, page, photo, audio...")
+@click.option(
+    "--audience",
+    default=None,
+    help="public, unlisted, followers, direct, private or draft "
+    "(default: front matter, else private).",
+)
 @json_option
 @pass_env
 def add_cmd(
@@ -70,12 +76,14 @@ def add_cmd(
     tags: str | None,
     license_: str | None,
     kind: str | None,
+    audience: str | None,
     as_json: bool,
 ) -> None:
     """Add FILE (any size) and print the new item's id.
 
-    Markdown and text files may carry front matter (title, tags, date, license); the options
-    override it.
+    Markdown and text files may carry front matter (title, tags, date, license, audience or
+    draft); the options override it. An item is private unless it says otherwise: grants
+    let only public items leave unless they name other audiences.
     """
     from vault import content as lib
 
@@ -88,6 +96,7 @@ def add_cmd(
             tags=tags,
             license=license_,
             kind=kind,
+            audience=audience,
             progress=StderrProgress(f"adding {file.name}"),
         )
     emit(item.as_dict(), item.id, as_json=as_json)
@@ -96,24 +105,33 @@ def add_cmd(
 @content.command("list")
 @click.option("--kind", "-k", default=None, help="Only items of this kind.")
 @click.option("--tag", default=None, help="Only items with this tag.")
+@click.option("--audience", default=None, help="Only items of this audience: public, draft...")
 @persona_option
 @json_option
 @pass_env
 def list_cmd(
-    env: Env, kind: str | None, tag: str | None, persona: str | None, as_json: bool
+    env: Env,
+    kind: str | None,
+    tag: str | None,
+    audience: str | None,
+    persona: str | None,
+    as_json: bool,
 ) -> None:
-    """List items, oldest first."""
+    """List items, oldest first, with their audience."""
     from vault import content as lib
 
     with env.vault() as v:
-        items = lib.list_items(v, kind=kind, tag=tag, persona=_persona_id(v, persona))
+        items = lib.list_items(
+            v, kind=kind, tag=tag, persona=_persona_id(v, persona), audience=audience
+        )
     if as_json:
         emit_json([i.as_dict() for i in items])
         return
     for i in items:
         tags = f"  [{', '.join(i.tags)}]" if i.tags else ""
         click.echo(
-            f"{i.id[:12]}  {i.created[:10]}  {i.kind:<7} {human_size(i.size):>9}  {i.title}{tags}"
+            f"{i.id[:12]}  {i.created[:10]}  {i.kind:<7} {i.audience:<9} "
+            f"{human_size(i.size):>9}  {i.title}{tags}"
         )
     if not items:
         info("No content yet: add some with `coffre content add FILE`.")
@@ -137,6 +155,7 @@ def show_cmd(env: Env, item_id: str, as_json: bool) -> None:
         ("Id", item.id),
         ("Title", item.title),
         ("Kind", item.kind),
+        ("Audience", item.audience),
         ("Persona", item.persona),
         ("License", item.license),
         ("Tags", ", ".join(item.tags) or "-"),
@@ -197,6 +216,7 @@ def cat_cmd(env: Env, item_id: str, number: int | None, output: Path | None) -> 
 @click.option("--title", "-t", default=None, help="New title.")
 @click.option("--tags", default=None, help="Comma-separated tags (replace the current ones).")
 @click.option("--license", "license_", default=None, help="SPDX id, e.g. CC-BY-SA-4.0.")
+@click.option("--audience", default=None, help="New audience: public, unlisted, private...")
 @json_option
 @pass_env
 def edit_cmd(
@@ -207,13 +227,16 @@ def edit_cmd(
     title: str | None,
     tags: str | None,
     license_: str | None,
+    audience: str | None,
     as_json: bool,
 ) -> None:
     """Make a new signed version of an item; the previous version is kept."""
     from vault import content as lib
 
-    if file is None and title is None and tags is None and license_ is None:
-        raise InvalidParameter("nothing to change: give --file, --title, --tags or --license")
+    if file is None and title is None and tags is None and license_ is None and audience is None:
+        raise InvalidParameter(
+            "nothing to change: give --file, --title, --tags, --license or --audience"
+        )
     # Without --file the library copies the current body into the new version.
     with env.vault() as v, file.open("rb") if file is not None else nullcontext() as body:
         item = lib.edit(
@@ -223,6 +246,7 @@ def edit_cmd(
             title=title,
             tags=tags,
             license=license_,
+            audience=audience,
             progress=StderrProgress("writing") if body is not None else None,
         )
     emit(item.as_dict(), f"{item.id} v{item.version}", as_json=as_json)

@@ -104,6 +104,14 @@ def grant() -> None:
 @click.option("--content-kinds", default=None, help="Content kinds: post,article.")
 @click.option("--content-tags", default=None, help="Content tags: blog.")
 @click.option("--content-ids", default=None, help="Content item ids (or unique prefixes).")
+@click.option(
+    "--audience",
+    "audiences",
+    default=None,
+    metavar="LIST",
+    help="Content audiences that may leave: public,unlisted,followers,direct,private,draft "
+    "(default: public only).",
+)
 @click.option("--attrs", default=None, help="Identity attributes: name,email,age_over:18.")
 @click.option("--from", "start", default=None, metavar="DATE", help="Data from this date.")
 @click.option("--to", "end", default=None, metavar="DATE", help="Data up to this date (inclusive).")
@@ -141,6 +149,7 @@ def grant_create(
     content_kinds: str | None,
     content_tags: str | None,
     content_ids: str | None,
+    audiences: str | None,
     attrs: str | None,
     start: str | None,
     end: str | None,
@@ -170,6 +179,7 @@ def grant_create(
                 content_tags=content_tags,
                 content_ids=content_ids,
                 attributes=attrs,
+                content_audiences=audiences,
             ),
             purpose=purpose,
             valid_until=expires,
@@ -261,7 +271,8 @@ def _print_plan(plan: ExportPlan) -> None:
         click.echo(f"  metric {m['metric']}: {m['count']} {what}, {m['first']} to {m['last']}")
     for c in d["content"]:
         click.echo(
-            f"  content {c['id'][:8]} {c['kind']} {c['title']!r} v{c['version']} -> {c['path']}"
+            f"  content {c['id'][:8]} {c['kind']} ({c['audience']}) {c['title']!r} "
+            f"v{c['version']} -> {c['path']}"
         )
     if d["attributes"]:
         click.echo(f"  attributes: {', '.join(d['attributes'])}")

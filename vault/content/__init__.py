@@ -1,6 +1,8 @@
 """Authored content: items, versions, licences and signed proofs of authorship, with the
-importers of Markdown, Mastodon, Twitter/X and WordPress archives (`importers/`)."""
+importers of Markdown, Mastodon, Twitter/X and WordPress archives (`importers/`). Every
+item has an audience (`audience.py`), which grants use to keep private posts in."""
 
+from vault.content.audience import AUDIENCES, PUBLIC, normalize_audience, normalize_audiences
 from vault.content.items import (
     ALL_RIGHTS_RESERVED,
     FRONT_MATTER_LIMIT,
@@ -46,9 +48,11 @@ from vault.content.proofs import (
 
 __all__ = [
     "ALL_RIGHTS_RESERVED",
+    "AUDIENCES",
     "FRONT_MATTER_LIMIT",
     "ITEM",
     "KINDS",
+    "PUBLIC",
     "SPDX_LICENSES",
     "STATEMENT_TYPE",
     "VERSION",
@@ -70,6 +74,8 @@ __all__ = [
     "guess_media_type",
     "is_known",
     "list_items",
+    "normalize_audience",
+    "normalize_audiences",
     "normalize_kind",
     "normalize_license",
     "normalize_tags",

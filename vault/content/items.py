@@ -19,6 +19,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
+from vault.content.audience import DEFAULT as DEFAULT_AUDIENCE
+from vault.content.audience import normalize_audience, stored_audience
 from vault.core import crypto, minisign
 from vault.core.clock import iso
 from vault.core.errors import InvalidParameter, MalformedInput, RecordNotFound
@@ -198,6 +200,7 @@ class ItemMeta:
     source: str | None = None
     source_url: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    audience: str = DEFAULT_AUDIENCE  # who it was written for (vault.content.audience)
 
 
 @dataclass(frozen=True)
@@ -225,12 +228,14 @@ class Item:
     source_url: str | None = None
     attachments: int = 0
     extra: Mapping[str, Any] = field(default_factory=dict)
+    audience: str = DEFAULT_AUDIENCE
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "title": self.title,
             "kind": self.kind,
+            "audience": self.audience,
             "tags": list(self.tags),
             "persona": self.persona,
             "license": self.license,
@@ -333,6 +338,7 @@ def _load_item(rec: Record) -> tuple[Item, dict[int, str], list[str]]:
         source_url=d.get("source_url"),
         attachments=d.get("attachments", 0),
         extra=d.get("extra", {}),
+        audience=stored_audience(d),
     )
     return item, version_ids, list(d.get("dedup", []))
 
@@ -466,6 +472,7 @@ def create_in(
         source_url=meta.source_url,
         attachments=len(attachments),
         extra=dict(meta.extra),
+        audience=normalize_audience(meta.audience),
     )
     version_id = _put_version(txn, item, 1, signer, body=body, attachments=attachments, time=time)
     txn.update(
@@ -510,10 +517,13 @@ def add_file(
     tags: Iterable[str] | str | None = None,
     license: str | None = None,
     kind: str | None = None,
+    audience: str | None = None,
     progress: ProgressCallback | None = None,
 ) -> Item:
-    """Add a file; text files may carry front matter (title, tags, date, licence), which the
-    arguments override. The body streams in constant memory whatever the file's size."""
+    """Add a file; text files may carry front matter (title, tags, date, licence, audience),
+    which the arguments override. Without either, the audience is `private`: a person's own
+    file is not meant for anyone until they say so. The body streams in constant memory
+    whatever the file's size."""
     from vault.content.importers.markdown import meta_from_front_matter, split_front_matter
 
     path = Path(path)
@@ -539,6 +549,7 @@ def add_file(
             tags=normalize_tags(tags) if tags is not None else base.tags,
             license=normalize_license(license) if license else base.license,
             kind=normalize_kind(kind) if kind else base.kind or guess_kind(path.name, media_type),
+            audience=normalize_audience(audience) if audience else base.audience,
             media_type=media_type,
             filename=path.name,
         )
@@ -596,8 +607,10 @@ def list_items(
     kind: str | None = None,
     tag: str | None = None,
     persona: str | None = None,
+    audience: str | None = None,
 ) -> list[Item]:
-    """Items, oldest first, optionally filtered by kind, tag and persona id."""
+    """Items, oldest first, optionally filtered by kind, tag, persona id and audience."""
+    wanted = normalize_audience(audience) if audience else None
     filters = []
     if kind:
         filters.append(("kind", normalize_kind(kind)))
@@ -613,7 +626,10 @@ def list_items(
     out = []
     for rec in records:
         if all(term in rec.terms for term in filters):
-            out.append(_load_item(rec)[0])
+            item = _load_item(rec)[0]
+            # Audience is no lookup term: records older than it carry none to find.
+            if wanted is None or item.audience == wanted:
+                out.append(item)
     return sorted(out, key=lambda i: (i.created, i.id))
 
 
@@ -656,9 +672,12 @@ def edit(
     title: str | None = None,
     tags: Iterable[str] | str | None = None,
     license: str | None = None,
+    audience: str | None = None,
     progress: ProgressCallback | None = None,
 ) -> Item:
-    """Make a new version (the previous one is kept until forgotten) and sign it."""
+    """Make a new version (the previous one is kept until forgotten) and sign it.
+    `audience` changes who the item is for (an item stored before audiences existed may
+    need it, see vault.content.audience)."""
     rec = _item_record(vault, ref)
     item, version_ids, dedup = _load_item(rec)
     signer = author(vault, item.persona)
@@ -679,6 +698,7 @@ def edit(
             title=title if title else item.title,
             tags=normalize_tags(tags) if tags is not None else item.tags,
             license=normalize_license(license) if license else item.license,
+            audience=normalize_audience(audience) if audience else item.audience,
             updated=time,
             version=number,
             versions=(*item.versions, number),

@@ -1,9 +1,14 @@
 """What a grant covers: the scope (metrics, categories, content, attributes), the data time
 range (fixed or rolling) and the granularity, each checked when the grant is created.
 
-A scope selects by intersection within content (kind AND tag AND id, each optional) and by
-union across dimensions (metrics, content, attributes are separate parts of one bundle).
+A scope selects by intersection within content (kind AND tag AND id, each optional, AND
+audience) and by union across dimensions (metrics, content, attributes are separate parts
+of one bundle).
 Contradictory or empty scopes are refused: a grant must say exactly what may leave.
+
+Content leaves only if its audience is one the grant names, and a grant that names none
+covers `public` items only, so a direct message or a draft never leaves by accident. Grants
+stored before audiences existed name none: they too cover public items only.
 """
 
 from __future__ import annotations
@@ -53,10 +58,27 @@ class Scope:
     content_tags: tuple[str, ...] = ()
     content_ids: tuple[str, ...] = ()
     attributes: tuple[str, ...] = ()
+    content_audiences: tuple[str, ...] = ()  # empty: public only
 
     @property
     def has_content(self) -> bool:
         return bool(self.content_kinds or self.content_tags or self.content_ids)
+
+    @property
+    def audiences(self) -> tuple[str, ...]:
+        """The audiences whose content may leave: those named, else public only."""
+        return self.content_audiences or (content.PUBLIC,)
+
+    def covers(self, item: content.Item) -> bool:
+        """Whether a content item of the grant's persona is inside the content scope: of a
+        granted kind AND tag AND id (those named) AND audience."""
+        return (
+            self.has_content
+            and (not self.content_kinds or item.kind in self.content_kinds)
+            and (not self.content_tags or bool(set(self.content_tags).intersection(item.tags)))
+            and (not self.content_ids or item.id in self.content_ids)
+            and item.audience in self.audiences
+        )
 
     def is_empty(self) -> bool:
         return not (self.metrics or self.categories or self.has_content or self.attributes)
@@ -87,10 +109,12 @@ class Scope:
             "content_tags": list(self.content_tags),
             "content_ids": list(self.content_ids),
             "attributes": list(self.attributes),
+            "content_audiences": list(self.audiences) if self.has_content else [],
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Scope:
+        """A stored scope; one stored before audiences existed has none (public only)."""
         return cls(*(tuple(str(x) for x in d.get(k, ())) for k in _SCOPE_KEYS))
 
 
@@ -101,6 +125,7 @@ _SCOPE_KEYS: Final = (
     "content_tags",
     "content_ids",
     "attributes",
+    "content_audiences",
 )
 
 # DPV personal-data categories (https://w3id.org/dpv/pd) for persona attributes.
@@ -149,6 +174,7 @@ class ScopeRequest:
     content_tags: Sequence[str] | str | None = None
     content_ids: Sequence[str] | str | None = None
     attributes: Sequence[str] | str | None = None
+    content_audiences: Sequence[str] | str | None = None  # None: public only
 
 
 def build_scope(vault: Vault, persona_id: str, request: ScopeRequest) -> Scope:
@@ -171,12 +197,25 @@ def build_scope(vault: Vault, persona_id: str, request: ScopeRequest) -> Scope:
     tags = list(content.normalize_tags(_split(request.content_tags)))
     if _split(request.content_tags) and not tags:
         raise InvalidParameter("the content tags are empty once trimmed")
+    has_content = bool(kinds or tags or _split(request.content_ids))
+    audiences = content.normalize_audiences(_split(request.content_audiences))
+    if audiences and not has_content:
+        raise ContradictoryScope(
+            "--audience chooses which content may leave: name --content-kinds, "
+            "--content-tags or --content-ids with it"
+        )
+    granted = audiences or (content.PUBLIC,)
     ids = []
     for ref in _split(request.content_ids):
         item = content.get(vault, ref)
         if item.persona != persona_id:
             raise ContradictoryScope(
                 f"content item {item.id[:8]} belongs to another persona than the grant's"
+            )
+        if item.audience not in granted:
+            raise ContradictoryScope(
+                f"content item {item.id[:8]} is {item.audience}, which the grant does not "
+                f"cover; name --audience {item.audience} to let it leave"
             )
         ids.append(item.id)
     attrs = [_check_attribute(a) for a in _split(request.attributes)]
@@ -192,6 +231,7 @@ def build_scope(vault: Vault, persona_id: str, request: ScopeRequest) -> Scope:
         tuple(tags),
         tuple(sorted(set(ids))),
         tuple(attrs),
+        granted if has_content else (),
     )
     if scope.is_empty():
         raise EmptyScope(

@@ -3,6 +3,7 @@ history, receipt contents (validated against the JSON Schema in docs/formats.md)
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -13,7 +14,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from tests.builders import World, build_world, make_grant, receipt_schema
+from tests.builders import World, add_audience_posts, build_world, make_grant, receipt_schema
 from tests.conftest import raw_vault_bytes
 from vault import personas as identities
 from vault import sharing as consent
@@ -184,6 +185,16 @@ def test_content_ids_are_resolved_and_must_belong_to_the_persona(
         ({"retention": "forever"}, InvalidParameter, "retention"),
         ({"granularity": "minute"}, InvalidParameter, "granularity"),
         ({"jurisdiction": " "}, InvalidParameter, "jurisdiction"),
+        (
+            {"scope": ScopeRequest(content_kinds="post", content_audiences="friends")},
+            InvalidParameter,
+            "unknown audience",
+        ),
+        (
+            {"scope": ScopeRequest(metrics="steps", content_audiences="public")},
+            ContradictoryScope,
+            "--audience",
+        ),
     ],
 )
 def test_bad_grants_are_refused_and_leave_the_vault_unchanged(
@@ -290,6 +301,7 @@ def test_receipt_fields_validate_against_the_documented_schema(
     assert body["compensation"] == "a free annual check-up"
     assert body["timeRange"]["from"] == "2026-10-10T00:00:00Z"
     assert body["grantId"] == g.id and body["consentReceiptID"] == g.receipt.id
+    assert body["scope"]["content_audiences"] == ["public"]
     # Nothing that names the person.
     text = g.receipt.data.decode()
     for leak in (world.persona.id, world.persona.uid, "Ada", "Pro self", "ada@example.org"):
@@ -337,3 +349,43 @@ def test_receipt_signature_verifies_with_minisign_tool(
     )
     assert done.returncode == 0, done.stderr
     assert f"coffre consent receipt {g.receipt.id}" in done.stdout
+
+
+def test_audiences_a_grant_names_are_in_its_receipt(fresh_vault: Vault, world: World) -> None:
+    scope = ScopeRequest(content_tags="blog", content_audiences="unlisted, Public")
+    g = make_grant(fresh_vault, world, scope=scope)
+    assert g.scope.content_audiences == ("public", "unlisted")
+    assert g.receipt.json()["scope"]["content_audiences"] == ["public", "unlisted"]
+    assert consent.get_grant(fresh_vault, g.id).scope == g.scope
+    jsonschema.validate(g.receipt.json(), receipt_schema())
+    # A scope without content names no audience at all.
+    metrics_only = make_grant(fresh_vault, world, scope=ScopeRequest(metrics="steps"))
+    assert metrics_only.scope.as_dict()["content_audiences"] == []
+
+
+def test_an_item_named_by_id_leaves_only_if_its_audience_is_granted(
+    fresh_vault: Vault, world: World
+) -> None:
+    direct = add_audience_posts(fresh_vault, world)["direct"]
+    with pytest.raises(ContradictoryScope, match=r"is direct.*--audience direct"):
+        make_grant(fresh_vault, world, scope=ScopeRequest(content_ids=direct.id))
+    g = make_grant(
+        fresh_vault, world, scope=ScopeRequest(content_ids=direct.id, content_audiences="direct")
+    )
+    assert g.scope.content_ids == (direct.id,) and g.scope.audiences == ("direct",)
+
+
+def test_a_grant_stored_before_audiences_covers_public_content_only(
+    fresh_vault: Vault, world: World
+) -> None:
+    posts = add_audience_posts(fresh_vault, world)
+    g = make_grant(fresh_vault, world, scope=ScopeRequest(content_kinds="post"))
+    rec = fresh_vault.store.get(consent.grants.KIND, g.id)
+    stored = json.loads(rec.data)
+    del stored["scope"]["content_audiences"]
+    with fresh_vault.store.write() as txn:
+        txn.update(consent.grants.KIND, g.id, json.dumps(stored).encode(), terms=rec.terms)
+    old = consent.get_grant(fresh_vault, g.id)
+    assert old.scope.content_audiences == () and old.scope.audiences == ("public",)
+    assert old.scope.covers(world.items["in"])
+    assert not any(old.scope.covers(item) for item in posts.values())

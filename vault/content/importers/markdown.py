@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, Final
 import yaml
 
 from vault import content
+from vault.content.audience import DEFAULT as DEFAULT_AUDIENCE
+from vault.content.audience import front_matter_audience
 from vault.content.importers import Tally
 from vault.core.errors import InvalidParameter, MalformedInput, UnsafeArchive
 from vault.core.importing import ImportSummary
@@ -145,7 +147,7 @@ def parse(raw: bytes, name: str = "input") -> tuple[dict[str, Any], str]:
 _USED: Final = {
     "title", "tags", "keywords", "categories", "license", "licence", "rights", "date",
     "created", "published", "updated", "modified", "lastmod", "last_modified", "kind", "type",
-    "reply_to", "in_reply_to", "thread", "content_warning", "cw",
+    "reply_to", "in_reply_to", "thread", "content_warning", "cw", "audience",
 }  # fmt: skip
 
 
@@ -167,7 +169,8 @@ def _tags(value: Any) -> list[str]:
 
 
 def meta_from_front_matter(fm: dict[str, Any], name: str) -> content.ItemMeta:
-    """Item metadata from front matter; `kind` is empty when the front matter names none."""
+    """Item metadata from front matter; `kind` is empty when the front matter names none.
+    The audience is the front matter's (`audience:`, or `draft: true`), else `private`."""
     try:
         created = _first(fm, "date", "created", "published")
         updated = _first(fm, "updated", "modified", "lastmod", "last_modified")
@@ -185,6 +188,7 @@ def meta_from_front_matter(fm: dict[str, Any], name: str) -> content.ItemMeta:
             reply_to=_opt(_first(fm, "reply_to", "in_reply_to")),
             thread=_opt(_first(fm, "thread")),
             content_warning=_opt(_first(fm, "content_warning", "cw")),
+            audience=front_matter_audience(fm) or DEFAULT_AUDIENCE,
             extra={k: v for k, v in fm.items() if k not in _USED},
         )
     except InvalidParameter as exc:

@@ -3,19 +3,23 @@
 `outbox.json` is an ActivityStreams OrderedCollection. `Create` activities whose object is a
 `Note` are the person's posts (content warning in `summary`, attachments with alt text in
 `name`, files under `media_attachments/`); `Announce` activities are boosts of other people's
-posts and are not imported. Real archives repeat the `orderedItems` key and their
-`totalItems` does not match the items, so repeated keys are merged and the count ignored.
+posts and are not imported. Every post keeps its visibility as its audience, read from the
+ActivityPub addressing: the Public collection in `to` is public, in `cc` unlisted; the
+followers collection is followers-only; anything else (a direct message) is direct. Real
+archives repeat the `orderedItems` key and their `totalItems` does not match the items, so
+repeated keys are merged and the count ignored.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 from vault import content
+from vault.content import audience
 from vault.content.importers import Tally, html_to_text, title_from_text, write_media
 from vault.core import archive
 from vault.core.archive import Archive
@@ -27,6 +31,10 @@ if TYPE_CHECKING:
     from vault.core.vault import Vault
 
 AUTHORED_TYPES: Final = frozenset({"Note", "Article", "Question", "Page"})
+# The ActivityStreams Public collection, in its full and compacted spellings.
+PUBLIC_COLLECTION: Final = frozenset(
+    {"https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public"}
+)
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,7 @@ class Post:
     tags: tuple[str, ...]
     language: str | None
     media: tuple[MediaRef, ...]
+    audience: str = audience.DIRECT
 
 
 def merge_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -78,8 +87,33 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
 
-def parse_outbox(ar: Archive, root: str) -> tuple[list[Post], int]:
-    """The authored posts of the outbox and the number of activities ignored (boosts...)."""
+def _addressed(value: Any) -> set[str]:
+    """The ids a `to` or `cc` holds: one id or a list of them."""
+    values = value if isinstance(value, list) else [value]
+    return {v for v in values if isinstance(v, str)}
+
+
+def visibility(obj: dict[str, Any], activity: dict[str, Any], followers: str | None) -> str:
+    """A post's audience from its addressing (the object's, else its activity's).
+
+    Mastodon's four visibilities map to public, unlisted, followers and direct. A post that
+    names no Public and no followers collection is taken as direct, the narrowest, so that
+    nothing addressed to a few people ever counts as public."""
+    to = _addressed(obj.get("to", activity.get("to")))
+    cc = _addressed(obj.get("cc", activity.get("cc")))
+    if to & PUBLIC_COLLECTION:
+        return audience.PUBLIC
+    if cc & PUBLIC_COLLECTION:
+        return audience.UNLISTED
+    for target in to | cc:
+        if target == followers or target.endswith("/followers"):
+            return audience.FOLLOWERS
+    return audience.DIRECT
+
+
+def parse_outbox(ar: Archive, root: str, followers: str | None = None) -> tuple[list[Post], int]:
+    """The authored posts of the outbox and the number of activities ignored (boosts...).
+    `followers` is the account's followers collection (from actor.json), when known."""
     name = root + "outbox.json"
     outbox = ar.read_json(name, object_pairs_hook=merge_repeated_keys)
     if not isinstance(outbox, dict):
@@ -100,7 +134,8 @@ def parse_outbox(ar: Archive, root: str) -> tuple[list[Post], int]:
         if obj.get("type") not in AUTHORED_TYPES:
             ignored += 1
             continue
-        posts.append(_post(ar, obj, activity, root, where))
+        post = _post(ar, obj, activity, root, where)
+        posts.append(replace(post, audience=visibility(obj, activity, followers)))
     return posts, ignored
 
 
@@ -160,11 +195,13 @@ def import_archive(
     with archive.open_archive(Path(path), limits) as ar:
         root = ar.locate("outbox.json")
         account: str | None = None
+        followers: str | None = None
         if ar.has(root + "actor.json"):
             actor = ar.read_json(root + "actor.json")
             if isinstance(actor, dict):
                 account = _text(actor.get("preferredUsername"))
-        posts, ignored = parse_outbox(ar, root)
+                followers = _text(actor.get("followers"))
+        posts, ignored = parse_outbox(ar, root, followers)
         tally = Tally(
             vault, "mastodon", persona=persona, progress=progress, total=len(posts), media=True
         )
@@ -198,6 +235,7 @@ def import_archive(
                     source="mastodon",
                     source_url=post.url,
                     extra=extra,
+                    audience=post.audience,
                 )
                 tally.add(txn, body, meta, attachments=atts, dedup=["mastodon:" + post.id])
             tally.audit(txn)

@@ -4,6 +4,10 @@ Each file is JavaScript of the form `window.YTD.tweets.part0 = [...]`: the prefi
 stripped and the rest parsed as JSON, never evaluated. Retweets are not authored content and
 are skipped. Media come from `extended_entities` and live in `data/tweets_media/` as
 `<tweet id>-<file name>`.
+
+Tweets are public unless the account is protected: `data/protected-history.js`, when the
+archive has it, lists each time the account was protected or unprotected, and protection
+applies to every tweet, so when the last entry is `Protect` every tweet is followers-only.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 from vault import content
+from vault.content import audience
 from vault.content.importers import Tally, title_from_text, write_media
 from vault.core import archive
 from vault.core.archive import Archive
@@ -130,6 +135,24 @@ def parse_tweets(ar: Archive) -> tuple[list[Tweet], int]:
     return tweets, retweets
 
 
+def account_audience(ar: Archive, root: str) -> str:
+    """`followers` when the archive's protected history ends protected, else `public`."""
+    name = root + "data/protected-history.js"
+    if not ar.has(name):
+        return audience.PUBLIC
+    entries = ar.read_json(name, text=strip_prefix(ar.read_text(name), f"{ar.label}: {name}"))
+    if not isinstance(entries, list):
+        raise MalformedInput(f"{ar.label}: {name} does not hold a list")
+    changes = [
+        (str(h.get("protectedAt", "")), str(h.get("action", "")))
+        for e in entries
+        if isinstance(e, dict) and isinstance(h := e.get("protectedHistory", e), dict)
+    ]
+    if changes and max(changes)[1].lower() == "protect":
+        return audience.FOLLOWERS
+    return audience.PUBLIC
+
+
 def import_archive(
     vault: Vault,
     path: str | os.PathLike[str],
@@ -141,6 +164,7 @@ def import_archive(
     """Import a Twitter/X archive in one transaction; re-importing adds nothing."""
     with archive.open_archive(Path(path), limits) as ar:
         tweets, retweets = parse_tweets(ar)
+        seen_by = account_audience(ar, _tweet_files(ar)[0])
         tally = Tally(
             vault, "twitter", persona=persona, progress=progress, total=len(tweets), media=True
         )
@@ -165,6 +189,7 @@ def import_archive(
                     reply_to=tweet.reply_to,
                     source="twitter",
                     source_url=f"https://x.com/i/web/status/{tweet.id}",
+                    audience=seen_by,
                 )
                 tally.add(txn, body, meta, attachments=atts, dedup=["twitter:" + tweet.id])
             tally.audit(txn)

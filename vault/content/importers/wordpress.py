@@ -4,6 +4,10 @@ WXR is RSS 2.0 with WordPress elements in the `wp:` namespace, whose URI exists 
 https forms and several versions (`http://wordpress.org/export/1.2/`...): elements are matched
 on the URI's pattern. The file is parsed incrementally with defusedxml (DTDs, entities and
 external references refused), after a streaming check that it is valid UTF-8.
+
+Each item's status gives its audience: `publish` is public unless a `wp:post_password` is
+set (then private, as only those given the password may read it), `private` is private,
+`draft`, `pending` and `future` are drafts.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import defusedxml
 from defusedxml.ElementTree import iterparse
 
 from vault import content
+from vault.content import audience
 from vault.content.importers import Tally, html_to_text, title_from_text
 from vault.core.errors import InvalidParameter, MalformedInput, UnsafeArchive
 from vault.core.importing import ImportSummary
@@ -33,6 +38,20 @@ _DC_NS: Final = "http://purl.org/dc/elements/1.1/"
 KINDS: Final = {"post": "article", "page": "page"}
 SKIPPED_STATUS: Final = frozenset({"trash", "auto-draft", "inherit"})
 _ZERO_DATE: Final = "0000-00-00 00:00:00"
+_AUDIENCE_BY_STATUS: Final = {
+    "publish": audience.PUBLIC,
+    "private": audience.PRIVATE,
+    "draft": audience.DRAFT,
+    "pending": audience.DRAFT,
+    "future": audience.DRAFT,
+}
+
+
+def status_audience(status: str, password: str | None) -> str:
+    """The audience of a post of this status; a status WordPress may add later is private."""
+    if password:
+        return audience.PRIVATE
+    return _AUDIENCE_BY_STATUS.get(status, audience.PRIVATE)
 
 
 def _split(tag: str) -> tuple[str, str]:
@@ -154,6 +173,7 @@ def import_wxr(
                 source="wordpress",
                 source_url=(item.findtext("link") or "").strip() or None,
                 extra=extra,
+                audience=status_audience(status, _wp(item, "post_password")),
             )
             blob = txn.write_blob([body.encode("utf-8")])
             tally.add(txn, blob, meta, dedup=[key])

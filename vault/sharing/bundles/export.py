@@ -150,6 +150,7 @@ def _front_matter(
     fm: dict[str, Any] = {
         "title": item.title,
         "kind": item.kind,
+        "audience": item.audience,
         "tags": list(item.tags),
         "created": item.created,
         "updated": item.updated,

@@ -1,7 +1,8 @@
 """What would leave the vault under a grant: the selection behind `export` and `--dry-run`.
 
 Only data inside every dimension of the grant's scope is selected: the persona, the metrics
-(named or by DPV category), the content (kind AND tag AND id when given), the identity
+(named or by DPV category), the content (kind AND tag AND id when given, AND an audience
+the grant names: public only unless it names others), the identity
 attributes, and the data time range. At `hour` and `day` granularity only whole periods
 inside the range leave, as aggregates. With `since_last`, what earlier bundles of the same
 grant already carried is left out (per metric from the last instant or period sent, per
@@ -73,6 +74,7 @@ class ContentSelection:
             "id": self.item.id,
             "title": self.item.title,
             "kind": self.item.kind,
+            "audience": self.item.audience,
             "tags": list(self.item.tags),
             "version": self.item.version,
             "created": self.item.created,
@@ -293,11 +295,7 @@ def _select_content(
         return []
     out = []
     for item in content.list_items(vault, persona=grant.persona):
-        if scope.content_kinds and item.kind not in scope.content_kinds:
-            continue
-        if scope.content_tags and not set(scope.content_tags).intersection(item.tags):
-            continue
-        if scope.content_ids and item.id not in scope.content_ids:
+        if not scope.covers(item):
             continue
         if not _in_range(item.created, start, end):
             continue

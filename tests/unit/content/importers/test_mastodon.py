@@ -7,7 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.builders import ACTOR, MEDIA, PNG, build, default_files, note, outbox_text
+from tests.builders import (
+    ACTOR,
+    FOLLOWERS,
+    MEDIA,
+    PNG,
+    VISIBILITY,
+    build,
+    default_files,
+    note,
+    outbox_text,
+)
 from vault import content
 from vault.content.importers import mastodon
 from vault.core.errors import MalformedInput, MissingMedia, TruncatedArchive, UnsafeArchive
@@ -160,3 +170,34 @@ def test_editing_a_post_keeps_its_media(vault: Vault, tmp_path: Path) -> None:
     assert edited.attachments == 1
     assert b"".join(content.read_attachment(vault, post.id, 0)) == PNG
     assert vault.check() == []
+
+
+def test_each_post_keeps_its_visibility_as_its_audience(vault: Vault, tmp_path: Path) -> None:
+    # As a real archive addresses them: Public in `to` or `cc`, the followers collection,
+    # or only the people mentioned; a post with no addressing at all counts as direct.
+    posts = [note(n, visibility) for n, visibility in enumerate(VISIBILITY, start=1)]
+    unaddressed = note(5)
+    del unaddressed["object"]["to"], unaddressed["object"]["cc"]
+    files = default_files()
+    files["outbox.json"] = outbox_text([*posts, unaddressed], []).encode()
+    actor = {"type": "Person", "preferredUsername": "ada", "followers": FOLLOWERS}
+    files["actor.json"] = json.dumps(actor).encode()
+    mastodon.import_archive(vault, build(tmp_path / "a.zip", files))
+    audiences = {i.created[:10]: i.audience for i in content.list_items(vault)}
+    assert audiences == {
+        "2023-01-01": "public",
+        "2023-01-02": "unlisted",
+        "2023-01-03": "followers",
+        "2023-01-04": "direct",
+        "2023-01-05": "direct",
+    }
+    public = content.list_items(vault, audience="public")
+    assert [i.created[:10] for i in public] == ["2023-01-01"]
+
+
+def test_addressing_on_the_activity_counts_when_the_object_has_none() -> None:
+    activity = {"to": ["https://www.w3.org/ns/activitystreams#Public"]}
+    assert mastodon.visibility({}, activity, None) == "public"
+    assert mastodon.visibility({"to": "as:Public"}, {}, None) == "public"
+    custom = "https://social.example/users/ada/fans"
+    assert mastodon.visibility({"to": [custom]}, {}, custom) == "followers"

@@ -71,3 +71,31 @@ def test_bad_part_file(vault: Vault, tmp_path: Path, data: bytes, problem: str) 
     with pytest.raises(MalformedInput, match=rf"tweets-part1\.js.*{problem}"):
         twitter.import_archive(vault, build(tmp_path / "bad.zip", files))
     assert vault.store.count(content.ITEM) == 0
+
+
+def _history(*actions: tuple[str, str]) -> bytes:
+    entries = [{"protectedHistory": {"protectedAt": t, "action": a}} for t, a in actions]
+    return tweets_js(0, entries, name="protected_history")
+
+
+@pytest.mark.parametrize(
+    ("history", "audience"),
+    [
+        (None, "public"),
+        (_history(("2019-01-01T00:00:00.000Z", "Protect")), "followers"),
+        (
+            _history(
+                ("2020-05-01T00:00:00.000Z", "Unprotect"), ("2019-01-01T00:00:00.000Z", "Protect")
+            ),
+            "public",
+        ),
+    ],
+)
+def test_a_protected_account_makes_every_tweet_followers_only(
+    vault: Vault, tmp_path: Path, history: bytes | None, audience: str
+) -> None:
+    files = twitter_files()
+    if history is not None:
+        files["data/protected-history.js"] = history
+    twitter.import_archive(vault, build(tmp_path / "twitter.zip", files))
+    assert {i.audience for i in content.list_items(vault)} == {audience}

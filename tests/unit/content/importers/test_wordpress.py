@@ -69,3 +69,31 @@ def test_invalid_utf8(vault: Vault, tmp_path: Path) -> None:
 def test_post_without_id(vault: Vault, tmp_path: Path) -> None:
     data = wxr(wxr_item(1, "x").replace("<wp:post_id>1</wp:post_id>", "")).encode()
     _refused(vault, tmp_path, data, MalformedInput, r"blog\.xml item 1 has no wp:post_id")
+
+
+def test_status_and_password_give_the_audience(vault: Vault, tmp_path: Path) -> None:
+    items = (
+        wxr_item(1, "Published")
+        + wxr_item(2, "Only me", status="private")
+        + wxr_item(3, "With a password", password="hunter2")
+        + wxr_item(4, "Not yet", status="draft")
+        + wxr_item(5, "In review", status="pending")
+        + wxr_item(6, "Scheduled", status="future")
+        + wxr_item(7, "About", post_type="page")
+    )
+    path = tmp_path / "blog.xml"
+    path.write_text(wxr(items), encoding="utf-8")
+    wordpress.import_wxr(vault, path)
+    audiences = {i.title: i.audience for i in content.list_items(vault)}
+    assert audiences == {
+        "Published": "public",
+        "Only me": "private",
+        "With a password": "private",
+        "Not yet": "draft",
+        "In review": "draft",
+        "Scheduled": "draft",
+        "About": "public",
+    }
+    # The password itself is never kept.
+    protected = next(i for i in content.list_items(vault) if i.title == "With a password")
+    assert "hunter2" not in str(protected.as_dict())

@@ -20,6 +20,7 @@ from tests.builders import (
     IN_DAYS,
     MARK,
     World,
+    add_audience_posts,
     make_grant,
 )
 from vault import content
@@ -85,6 +86,7 @@ def _csv_rows(data: bytes) -> list[dict[str, str]]:
 def test_bundle_holds_exactly_what_is_inside_every_dimension(
     fresh_vault: Vault, world: World, tmp_path: Path
 ) -> None:
+    add_audience_posts(fresh_vault, world)  # a grant naming no audience: public only
     g = make_grant(fresh_vault, world)
     result = _export(fresh_vault, g, tmp_path / "b.age")
     files = _decrypt_tar(tmp_path / "b.age", world.identity)
@@ -118,6 +120,8 @@ def test_bundle_holds_exactly_what_is_inside_every_dimension(
     assert f"{MARK}Inside-post".encode() in files[f"data/content/{slug}.md"]
     for leak in ("A-note", "Private-post", "Old-post", "Other-post"):
         assert f"{MARK}{leak}".encode() not in everything
+    assert b"audience-post" not in everything
+    assert b"audience: public" in files[f"data/content/{slug}.md"]
     # Attributes: email and age_over:18 only; nothing else about the persona.
     card = files["data/identity.vcf"].decode()
     assert "ada@example.org" in card and 'X-KEY="age_over:18":true' in card
@@ -127,6 +131,34 @@ def test_bundle_holds_exactly_what_is_inside_every_dimension(
         assert leak.encode() not in everything
     assert result.manifest["counts"]["metrics"] == {"body_mass": 40, "steps": 40}
     assert result.manifest["counts"]["content_items"] == 1
+
+
+@pytest.mark.parametrize(
+    "granted",
+    [
+        ("public",),
+        ("public", "unlisted"),
+        ("followers", "direct"),
+        ("private", "draft"),
+        content.AUDIENCES,
+    ],
+)
+def test_only_the_granted_audiences_leave(
+    fresh_vault: Vault, world: World, tmp_path: Path, granted: tuple[str, ...]
+) -> None:
+    posts = {"public": world.items["in"], **add_audience_posts(fresh_vault, world)}
+    scope = ScopeRequest(content_kinds="post", content_tags="blog", content_audiences=granted)
+    g = make_grant(fresh_vault, world, scope=scope)
+    assert g.scope.content_audiences == granted
+    plan = bundle.prepare(fresh_vault, g.id, now=NOW).as_dict()
+    listed = {(c["id"], c["audience"]) for c in plan["content"]}
+    assert listed == {(posts[a].id, a) for a in granted}
+    _export(fresh_vault, g, tmp_path / "b.age")
+    files = _decrypt_tar(tmp_path / "b.age", world.identity)
+    everything = b"".join(files.values())
+    for audience, item in posts.items():
+        marker = f"{MARK}{item.title.replace(' ', '-')}".encode()
+        assert (marker in everything) == (audience in granted), audience
 
 
 def test_day_granularity_sends_daily_aggregates_only(
@@ -236,7 +268,11 @@ def test_since_last_sends_only_what_is_new(
         fresh_vault,
         io.BytesIO(b"new post"),
         content.ItemMeta(
-            title="New post", kind="post", tags=("blog",), created="2026-11-03T08:00:00Z"
+            title="New post",
+            kind="post",
+            tags=("blog",),
+            created="2026-11-03T08:00:00Z",
+            audience="public",
         ),
         persona=world.persona.id,
     )
@@ -332,6 +368,7 @@ def test_media_and_non_text_items_travel_next_to_their_markdown(
         created="2026-10-15T19:00:00Z",
         media_type="image/png",
         filename="../../sunset.png",
+        audience="public",
     )
     photo = content.add(fresh_vault, io.BytesIO(png), meta, persona=world.persona.id)
     g = make_grant(fresh_vault, world, scope=ScopeRequest(content_ids=photo.id))

@@ -24,7 +24,10 @@ def test_real_vcard_and_markdown_leave_only_what_is_granted(
     result = identities.import_drafts(fresh_vault, drafts, fmt="vcard")
     (pid,) = result.added_ids
     item = content.add_file(
-        fresh_vault, samples / "markdown-frontmatter" / "yaml_hello-markdown.md", persona=pid
+        fresh_vault,
+        samples / "markdown-frontmatter" / "yaml_hello-markdown.md",
+        persona=pid,
+        audience="public",
     )
     secret, public = crypto.age_keygen()
     consent.add_recipient(fresh_vault, "Club", public)
