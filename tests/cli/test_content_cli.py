@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 import subprocess
 from pathlib import Path
 
@@ -131,3 +133,54 @@ def test_import_commands(vault_path: Path, tmp_path: Path, samples: Path) -> Non
     assert failed.exit_code == 7
     assert "bad.zip" in failed.stderr
     assert len(json.loads(checked(vault_path, "content", "list", "--json").stdout)) == 10
+
+
+def test_cat_to_a_file_never_replaces_one_without_force(vault_path: Path, tmp_path: Path) -> None:
+    item_id = checked(vault_path, "content", "add", str(_note(tmp_path))).stdout.strip()
+    out = tmp_path / "mine.md"
+    out.write_text("precious\n")
+    out.chmod(0o644)
+    refused = checked(vault_path, "content", "cat", item_id, "-o", str(out), code=8)
+    assert "--force" in refused.stderr and out.read_text() == "precious\n"
+    checked(vault_path, "content", "cat", item_id, "-o", str(out), "--force")
+    assert out.read_text() == "Hello there.\n" and stat.S_IMODE(out.stat().st_mode) == 0o600
+
+
+def test_cat_failing_authentication_late_leaves_the_users_file(
+    vault_path: Path, tmp_path: Path
+) -> None:
+    body = tmp_path / "big.bin"
+    body.write_bytes(os.urandom(300_000))  # several 64 KiB chunks
+    item_id = checked(vault_path, "content", "add", str(body)).stdout.strip()
+    (blob,) = [p for p in (vault_path / "blobs").rglob("*") if p.is_file()]
+    damaged = bytearray(blob.read_bytes())
+    damaged[-5] ^= 0x01  # in the last chunk: the first ones decrypt and are written out
+    blob.write_bytes(bytes(damaged))
+    out = tmp_path / "mine.bin"
+    out.write_bytes(b"precious")
+    failed = checked(vault_path, "content", "cat", item_id, "-o", str(out), "--force", code=5)
+    assert "error:" in failed.stderr
+    assert out.read_bytes() == b"precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.bin", "mine.bin", "vault"]
+
+
+def test_prove_writes_private_files_and_replaces_none_without_force(
+    vault_path: Path, tmp_path: Path
+) -> None:
+    item_id = checked(vault_path, "content", "add", str(_note(tmp_path))).stdout.strip()
+    out = tmp_path / "proof"
+    out.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("not yours\n")
+    (out / f"{item_id[:12]}-v1.pub").symlink_to(victim)
+    refused = checked(vault_path, "content", "prove", item_id, "-o", str(out), code=8)
+    assert "--force" in refused.stderr and sorted(p.name for p in out.iterdir()) == [
+        f"{item_id[:12]}-v1.pub"
+    ]
+    paths = json.loads(
+        checked(vault_path, "content", "prove", item_id, "-o", str(out), "--force", "--json").stdout
+    )
+    for path in paths.values():
+        written = Path(path)
+        assert not written.is_symlink() and stat.S_IMODE(written.stat().st_mode) == 0o600
+    assert victim.read_text() == "not yours\n"

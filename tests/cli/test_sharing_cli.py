@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -125,3 +126,34 @@ def test_every_sharing_command_has_help() -> None:
     for args in (["recipient"], ["grant"], ["bundle"], ["export"], ["ledger"],
                  ["recipient", "keygen"], ["grant", "create"], ["bundle", "open"]):  # fmt: skip
         assert "Usage" in checked(None, *args, "--help").stdout
+
+
+def test_export_and_open_write_output_files_the_one_way(
+    vault_dir: Path, world: World, tmp_path: Path
+) -> None:
+    gid = checked(
+        vault_dir, "grant", "create", "--recipient", "Health Lab", *GRANT_ARGS
+    ).stdout.strip()
+    out = tmp_path / "b.age"
+    out.write_bytes(b"an older bundle")
+    refused = checked(vault_dir, "export", gid, "-o", str(out), code=8)
+    assert "--force" in refused.stderr and out.read_bytes() == b"an older bundle"
+    (lab,) = json.loads(checked(vault_dir, "ledger", "--json").stdout)
+    assert lab["grants"][0]["bundles"] == []  # refused before anything left
+    checked(vault_dir, "export", gid, "-o", str(out), "--force")
+    assert out.read_bytes().startswith(b"age-encryption.org/v1\n")
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    # The recipient's side: a link in place of the folder is refused, files are private.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "linked").symlink_to(elsewhere)
+    identity = str(world.identity_file)
+    linked = checked(None, "bundle", "open", str(out), "-i", identity,
+                     "-o", str(tmp_path / "linked"), code=7)  # fmt: skip
+    assert "link" in linked.stderr and not any(elsewhere.iterdir())
+    checked(None, "bundle", "open", str(out), "-i", identity, "-o", str(tmp_path / "opened"))
+    opened = list((tmp_path / "opened").rglob("*"))
+    assert opened and all(
+        stat.S_IMODE(p.stat().st_mode) == (0o700 if p.is_dir() else 0o600) for p in opened
+    )
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]

@@ -15,6 +15,7 @@ from vault.cli.output import (
     confirm,
     emit,
     emit_json,
+    force_option,
     human_size,
     info,
     json_option,
@@ -172,14 +173,15 @@ def show_cmd(env: Env, item_id: str, as_json: bool) -> None:
 @output_option(
     "Write to this file (created 0600) instead of standard output (`-`: standard output)."
 )
+@force_option
 @pass_env
-def cat_cmd(env: Env, item_id: str, number: int | None, output: Path | None) -> None:
+def cat_cmd(env: Env, item_id: str, number: int | None, output: Path | None, force: bool) -> None:
     """Write an item's body (the current version, or --version N) to stdout or a file."""
     from vault import content as lib
 
     with env.vault() as v:
         chunks = lib.read(v, item_id, number)
-        with open_output(output, force=True, binary=True) as out:
+        with open_output(output, force=force, binary=True) as out:
             for chunk in chunks:
                 out.write(chunk)
 
@@ -258,9 +260,12 @@ def rm_cmd(env: Env, item_id: str, yes: bool) -> None:
     required=True,
     help="Folder to write the statement, its .minisig and the .pub key into.",
 )
+@force_option
 @json_option
 @pass_env
-def prove_cmd(env: Env, item_id: str, number: int | None, out_dir: Path, as_json: bool) -> None:
+def prove_cmd(
+    env: Env, item_id: str, number: int | None, out_dir: Path, force: bool, as_json: bool
+) -> None:
     """Write the signed authorship statement of an item (current version, or --version N).
 
     Anyone verifies it with `minisign -Vm STATEMENT.json -p KEY.pub`.
@@ -268,7 +273,7 @@ def prove_cmd(env: Env, item_id: str, number: int | None, out_dir: Path, as_json
     from vault import content as lib
 
     with env.vault() as v:
-        statement, signature, public = lib.write_proof(v, item_id, out_dir, number)
+        statement, signature, public = lib.write_proof(v, item_id, out_dir, number, force=force)
     if as_json:
         emit_json(
             {"statement": str(statement), "signature": str(signature), "public_key": str(public)}

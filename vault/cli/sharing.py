@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING, BinaryIO
 import click
 
 from vault.cli.main import Env, cli, pass_env
-from vault.cli.output import StderrProgress, emit, emit_json, human_size, info, json_option
+from vault.cli.output import (
+    StderrProgress,
+    emit,
+    emit_json,
+    force_option,
+    human_size,
+    info,
+    json_option,
+)
 
 if TYPE_CHECKING:
     from vault.sharing.bundles import ExportPlan, VerifiedBundle
@@ -281,6 +289,7 @@ def _print_plan(plan: ExportPlan) -> None:
 )
 @click.option("--since-last", is_flag=True, help="Only what is new since the last bundle.")
 @click.option("--dry-run", is_flag=True, help="List exactly what would leave; write nothing.")
+@force_option
 @json_option
 @pass_env
 def export_cmd(
@@ -290,6 +299,7 @@ def export_cmd(
     output: str | None,
     since_last: bool,
     dry_run: bool,
+    force: bool,
     as_json: bool,
 ) -> None:
     """Export what GRANT allows as an age-encrypted bundle for its recipient.
@@ -313,7 +323,12 @@ def export_cmd(
         if output == "-" and sys.stdout.isatty():
             raise InvalidParameter("refusing to write a binary bundle to a terminal; use -o FILE")
         result = bundle.export_bundle(
-            v, grant_ref, target, since_last=since_last, progress=StderrProgress("export")
+            v,
+            grant_ref,
+            target,
+            since_last=since_last,
+            progress=StderrProgress("export"),
+            force=force,
         )
     summary = result.as_dict()
     if output == "-":

@@ -3,8 +3,9 @@ then write its files. A platform needs nothing else (or the `age` and `minisign`
 
 Verification reads the age file once, streaming the authenticated plaintext through a tar
 reader that hashes every member and refuses unsafe ones; nothing is written. Opening does
-the same, then decrypts a second time into a staging directory next to the target, checks
-every hash again and renames it into place: on any failure nothing is left behind.
+the same, then decrypts a second time into a private staging directory next to the target
+(files 0600), checks every hash again and renames it into place: on any failure nothing is
+left behind.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import io
 import json
 import os
 import shutil
-import tempfile
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +34,7 @@ from vault.core.errors import (
     TruncatedBundle,
     UnsafeArchive,
 )
+from vault.core.outputs import create_private, staging_directory
 from vault.core.progress import Progress, ProgressCallback
 from vault.sharing.bundles.export import FORMAT, MANIFEST, MANIFEST_SIG, RECEIPT, RECEIPT_SIG
 from vault.sharing.bundles.tarstream import MemberSink, TarReader
@@ -142,10 +144,12 @@ class _Collector:
             raise TamperedBundle(f"{name} is implausibly large")
         out = None
         if self.root is not None:
+            # The staging directory is new and private: a member is a new 0600 file in it,
+            # never one already there and never through a link.
             target = self.root / name
             try:
                 target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-                out = open(target, "xb")  # noqa: SIM115  (closed by _Member.close)
+                out = os.fdopen(create_private(target), "wb")
             except OSError:
                 raise UnsafeArchive(f"{name} clashes with another member of the bundle") from None
         member = _Member(name, size, keep, out)
@@ -308,25 +312,37 @@ def open_bundle(
     now: datetime | None = None,
     progress: ProgressCallback | None = None,
 ) -> VerifiedBundle:
-    """Verify a bundle, then write its files into `out_dir` (new, or an empty directory)."""
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise InvalidParameter(f"{out_dir} exists and is not an empty directory")
+    """Verify a bundle, then write its files into `out_dir` (new, or an empty directory; never
+    a link): filled under a temporary name beside it (`vault.core.outputs`), then renamed."""
+    _check_target(out_dir)
     verified = verify_bundle(path, identities, expect_key=expect_key, now=now, progress=progress)
-    parent = out_dir.parent if str(out_dir.parent) else Path(".")
-    try:
-        staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{out_dir.name}.", suffix=".part"))
-    except OSError as exc:
-        raise InvalidParameter(f"cannot write in {parent} ({exc.strerror})") from None
+    staging = staging_directory(out_dir)
     try:
         collector = _Collector(staging)
         _decrypt(path, identities, collector, progress, "open")
         again = _check(collector, identities, expect_key, now)
         if again.manifest != verified.manifest:
             raise TamperedBundle(f"{path.name} changed while it was being opened")
-        if out_dir.exists():
-            out_dir.rmdir()
-        os.replace(staging, out_dir)
+        _check_target(out_dir)
+        try:
+            if out_dir.is_dir():
+                out_dir.rmdir()
+            os.replace(staging, out_dir)
+        except OSError as exc:
+            raise InvalidParameter(f"cannot move the files to {out_dir} ({exc.strerror})") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return again
+
+
+def _check_target(out_dir: Path) -> None:
+    """Refuse a target that is a link, or anything but a new name or an empty directory."""
+    try:
+        st = os.lstat(out_dir)
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(st.st_mode):
+        raise InvalidParameter(f"{out_dir} is a link; give a new or empty directory")
+    if not stat.S_ISDIR(st.st_mode) or any(out_dir.iterdir()):
+        raise InvalidParameter(f"{out_dir} exists and is not an empty directory")
