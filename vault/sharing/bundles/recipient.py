@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
-from vault.core import crypto, minisign
+from vault.core import crypto, minisign, process
 from vault.core.clock import SYSTEM_CLOCK
 from vault.core.errors import (
     BadSignature,
@@ -164,6 +164,7 @@ def _decrypt(
     progress: ProgressCallback | None,
     stage: str,
 ) -> None:
+    process.harden()  # the identity and the plaintext are in memory from here on
     reader = TarReader(path.name, collector)
     try:
         handle = open(path, "rb")  # noqa: SIM115
