@@ -184,3 +184,17 @@ def test_prove_writes_private_files_and_replaces_none_without_force(
         written = Path(path)
         assert not written.is_symlink() and stat.S_IMODE(written.stat().st_mode) == 0o600
     assert victim.read_text() == "not yours\n"
+
+
+def test_imported_titles_and_file_names_are_shown_escaped(vault_path: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "a.md").write_text('---\ntitle: "\\e[31mRed\\e]0;pwned\\a"\n---\nbody\n')
+    checked(vault_path, "import", "markdown", str(folder))
+    listed = checked(vault_path, "content", "list").stdout
+    assert "\x1b" not in listed and "\\x1b[31mRed\\x1b]0;pwned\\x07" in listed
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "b\x1b[2J.md").write_text("---\ntitle: [unclosed\n---\nbody\n")
+    failed = checked(vault_path, "import", "markdown", str(broken), code=7)
+    assert "\x1b" not in failed.stderr and "b\\x1b[2J.md" in failed.stderr

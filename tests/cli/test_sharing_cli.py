@@ -7,10 +7,11 @@ import json
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.builders import World, build_world
+from tests.builders import World, build_world, forge_bundle
 from tests.cli.conftest import checked
 from tests.conftest import PASSPHRASE
 from vault import sharing as consent
@@ -157,3 +158,35 @@ def test_export_and_open_write_output_files_the_one_way(
         stat.S_IMODE(p.stat().st_mode) == (0o700 if p.is_dir() else 0o600) for p in opened
     )
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+
+
+@pytest.fixture
+def sent(vault_dir: Path, world: World, tmp_path: Path) -> Path:
+    """A bundle exported under the usual grant."""
+    gid = checked(
+        vault_dir, "grant", "create", "--recipient", "Health Lab", *GRANT_ARGS
+    ).stdout.strip()
+    checked(vault_dir, "export", gid, "-o", str(tmp_path / "b.age"))
+    return tmp_path / "b.age"
+
+
+def test_a_forged_bundle_is_shown_escaped_and_an_unpinned_key_is_warned_about(
+    world: World, sent: Path, tmp_path: Path
+) -> None:
+    def hostile(manifest: dict[str, Any], receipt: dict[str, Any]) -> None:
+        receipt["purposes"] = ["\x1b[2J\x1b]0;pwned\x07dpv:Research\u202e"]
+        manifest["persona_id"] = "\x9b31m"
+
+    forged = tmp_path / "forged.age"
+    key = forge_bundle(sent, world, forged, change=hostile)
+    identity = str(world.identity_file)
+    shown = checked(None, "bundle", "verify", str(forged), "-i", identity)
+    assert not {"\x1b", "\x07", "\x9b", "\u202e"} & set(shown.output)
+    assert "purpose     \\x1b[2J\\x1b]0;pwned\\x07dpv:Research\\u202e" in shown.stdout
+    assert "from        \\x9b31m" in shown.stdout
+    assert "not who signed it" in shown.stderr and "--key" in shown.stderr
+    as_json = checked(None, "bundle", "verify", str(forged), "-i", identity, "--json")
+    assert json.loads(as_json.stdout)["persona_id"] == "\x9b31m"  # the same JSON value
+    assert "\x9b" not in as_json.stdout and "not who signed it" in as_json.stderr
+    pinned = checked(None, "bundle", "verify", str(forged), "-i", identity, "--key", key)
+    assert "not who signed it" not in pinned.stderr

@@ -8,7 +8,6 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.markup import escape
 from textual.widgets import DataTable, Label, Static
 
 from tui import format as fmt
@@ -100,7 +99,7 @@ class PersonasScreen(SectionScreen):
             self.query_one("#persona-title", Label).update("No persona yet")
             self.query_one("#persona-facts", Static).update("Press n to create one.")
             return
-        self.query_one("#persona-title", Label).update(escape(persona.name))
+        self.query_one("#persona-title", Label).update(fmt.plain(persona.name))
         sensitive = sum(a.sensitive for a in persona.attributes)
         self.query_one("#persona-facts", Static).update(
             f"{len(persona.attributes)} attributes, {sensitive} sensitive (left out of exports)"

@@ -21,6 +21,7 @@ from vault.cli.output import (
     json_option,
     open_output,
     output_option,
+    say,
 )
 from vault.core.errors import InvalidParameter
 
@@ -113,9 +114,7 @@ def list_cmd(
         return
     for i in items:
         tags = f"  [{', '.join(i.tags)}]" if i.tags else ""
-        click.echo(
-            f"{i.id[:12]}  {i.created[:10]}  {i.kind:<7} {human_size(i.size):>9}  {i.title}{tags}"
-        )
+        say(f"{i.id[:12]}  {i.created[:10]}  {i.kind:<7} {human_size(i.size):>9}  {i.title}{tags}")
     if not items:
         info("No content yet: add some with `coffre content add FILE`.")
 
@@ -154,17 +153,17 @@ def show_cmd(env: Env, item_id: str, as_json: bool) -> None:
     ]
     rows += [(k, val) for k, val in optional if val]
     for key, val in rows:
-        click.echo(f"{key:<16}{val}")
-    click.echo("Versions")
+        say(f"{key:<16}{val}")
+    say("Versions")
     for ver in versions:
         current = " (current)" if ver.number == item.version else ""
-        click.echo(
+        say(
             f"  v{ver.number}  {ver.time}  {human_size(ver.size):>9}  {ver.license:<20} "
             f"{ver.title}{current}"
         )
         for att in ver.attachments:
             alt = f"  alt: {att.alt}" if att.alt else ""
-            click.echo(f"      + {att.name} ({att.media_type}, {human_size(att.size)}){alt}")
+            say(f"      + {att.name} ({att.media_type}, {human_size(att.size)}){alt}")
 
 
 @content.command("cat")
@@ -280,5 +279,5 @@ def prove_cmd(
         )
         return
     for path in (statement, signature, public):
-        click.echo(str(path))
+        say(str(path))
     info(f"Verify with: minisign -Vm {statement} -p {public}")

@@ -22,13 +22,26 @@ import click
 from vault.core.errors import InvalidParameter, OutputExists
 from vault.core.outputs import output_file
 from vault.core.progress import ProgressEvent
+from vault.core.untrusted import printable, printable_json
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
+def json_text(data: Any, *, indent: int | None = 2) -> str:
+    """DATA as JSON for stdout: UTF-8 as it is, but nothing a terminal would act on
+    (`vault.core.untrusted`), since names and titles may come from bundles and imports."""
+    return printable_json(json.dumps(data, indent=indent, ensure_ascii=False, default=str))
+
+
 def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    click.echo(json_text(data))
+
+
+def say(line: str) -> None:
+    """One line for people on stdout, any control character or escape sequence in it shown
+    escaped: lines hold names, titles and file names Coffre did not write."""
+    click.echo(printable(line))
 
 
 def emit(data: Any, text: str, *, as_json: bool) -> None:
@@ -37,12 +50,13 @@ def emit(data: Any, text: str, *, as_json: bool) -> None:
     if as_json:
         emit_json(data)
     else:
-        click.echo(text)
+        say(text)
 
 
 def info(message: str) -> None:
-    """A diagnostic for people: stderr, so stdout stays clean for pipes."""
-    click.echo(message, err=True)
+    """A diagnostic for people: stderr, so stdout stays clean for pipes; escaped as `say`
+    does."""
+    click.echo(printable(message), err=True)
 
 
 def confirm(question: str, *, yes: bool, refusal: str) -> None:
