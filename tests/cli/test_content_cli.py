@@ -198,3 +198,13 @@ def test_imported_titles_and_file_names_are_shown_escaped(vault_path: Path, tmp_
     (broken / "b\x1b[2J.md").write_text("---\ntitle: [unclosed\n---\nbody\n")
     failed = checked(vault_path, "import", "markdown", str(broken), code=7)
     assert "\x1b" not in failed.stderr and "b\\x1b[2J.md" in failed.stderr
+
+
+def test_content_add_refuses_front_matter_nested_too_deeply(
+    vault_path: Path, tmp_path: Path
+) -> None:
+    note = tmp_path / "deep.md"
+    note.write_text("---\nx: " + "[" * 100_000 + "]" * 100_000 + "\n---\nbody\n")
+    failed = checked(vault_path, "content", "add", str(note), code=7)
+    assert "deep.md: the front matter nests too deeply" in failed.stderr
+    assert json.loads(checked(vault_path, "content", "list", "--json").stdout) == []

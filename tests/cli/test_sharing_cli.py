@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import stat
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -190,3 +191,67 @@ def test_a_forged_bundle_is_shown_escaped_and_an_unpinned_key_is_warned_about(
     assert "\x9b" not in as_json.stdout and "not who signed it" in as_json.stderr
     pinned = checked(None, "bundle", "verify", str(forged), "-i", identity, "--key", key)
     assert "not who signed it" not in pinned.stderr
+
+
+def _set(document: str, key: str, value: Any) -> Callable[[dict[str, Any], dict[str, Any]], None]:
+    """A change to the manifest or the receipt, for `forge_bundle`."""
+
+    def change(manifest: dict[str, Any], receipt: dict[str, Any]) -> None:
+        (manifest if document == "manifest" else receipt)[key] = value
+
+    return change
+
+
+DEEP = b"[" * 100_000 + b"]" * 100_000
+
+# A forged bundle (every hash and signature valid, under a stranger's key) that is refused:
+# the option of forge_bundle and its value, and the reason given (exit 5).
+REFUSED: dict[str, tuple[dict[str, Any], str]] = {
+    "an expiry without a time": (
+        {"change": _set("manifest", "valid_until", "2099-12-31")},
+        "the manifest's valid_until is not a date and time with an offset",
+    ),
+    "an expiry without an offset": (
+        {"change": _set("manifest", "valid_until", "2099-12-31T23:59:59")},
+        "the manifest's valid_until is not a date and time with an offset",
+    ),
+    "a receipt expiry without a time": (
+        {"change": _set("receipt", "validUntil", "2099-12-31")},
+        "the receipt's validUntil is not a date and time with an offset",
+    ),
+    "a receipt that is not an object": (
+        {"receipt": b"[1, 2]"},
+        "receipt.json is not a consent receipt",
+    ),
+    "a receipt nested too deeply": ({"receipt": DEEP}, "receipt.json is not valid JSON"),
+    "a manifest nested too deeply": ({"manifest": DEEP}, "manifest.json is not a Coffre manifest"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_a_crafted_bundle_is_refused_with_its_reason(
+    case: str, world: World, sent: Path, tmp_path: Path
+) -> None:
+    forged, (options, reason) = tmp_path / "forged.age", REFUSED[case]
+    forge_bundle(sent, world, forged, **options)
+    identity = str(world.identity_file)
+    verified = checked(None, "bundle", "verify", str(forged), "-i", identity, code=5)
+    assert reason in verified.stderr and "unexpected" not in verified.stderr
+    opened = checked(None, "bundle", "open", str(forged), "-i", identity,
+                     "-o", str(tmp_path / "opened"), code=5)  # fmt: skip
+    assert reason in opened.stderr and not (tmp_path / "opened").exists()
+
+
+def test_a_receipt_with_odd_fields_is_shown_as_it_is(
+    world: World, sent: Path, tmp_path: Path
+) -> None:
+    def odd(manifest: dict[str, Any], receipt: dict[str, Any]) -> None:
+        receipt.update(dataController="Health Lab", purposes=42, personalDataCategories=None)
+
+    forged = tmp_path / "forged.age"
+    forge_bundle(sent, world, forged, change=odd)
+    identity = str(world.identity_file)
+    shown = checked(None, "bundle", "verify", str(forged), "-i", identity).stdout
+    assert "purpose     42" in shown
+    as_json = checked(None, "bundle", "verify", str(forged), "-i", identity, "--json").stdout
+    assert json.loads(as_json)["receipt"]["controller"] is None

@@ -75,7 +75,7 @@ class VerifiedBundle:
             "files": self.files,
             "size": self.size,
             "receipt": {
-                "controller": self.receipt.get("dataController", {}).get("name"),
+                "controller": _controller(self.receipt.get("dataController")),
                 "principal": self.receipt.get("piiPrincipalId"),
                 "purposes": self.receipt.get("purposes"),
                 "data_categories": self.receipt.get("personalDataCategories"),
@@ -86,6 +86,11 @@ class VerifiedBundle:
                 "withdrawal": self.receipt.get("withdrawalMethod"),
             },
         }
+
+
+def _controller(controller: Any) -> Any:
+    """The controller's name, when the receipt names one the way the format says."""
+    return controller.get("name") if isinstance(controller, dict) else None
 
 
 class _Source(io.RawIOBase):
@@ -221,7 +226,7 @@ def _check(
         key = str(manifest["persona_minisign_key"])
         bundle_id = str(manifest["bundle_id"])
         files = list(manifest["files"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         raise TamperedBundle("manifest.json is not a Coffre manifest") from None
     if manifest.get("format") != FORMAT:
         raise TamperedBundle(f"manifest.json is not in the {FORMAT} format")
@@ -261,22 +266,21 @@ def _check(
     receipt_sig = _kept(collector, RECEIPT_SIG)
     try:
         receipt = json.loads(receipt_raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise TamperedBundle("receipt.json is not valid JSON") from None
+    if not isinstance(receipt, dict):
+        raise TamperedBundle("receipt.json is not a consent receipt (a JSON object)")
     if receipt.get("publicKey") != key:
         raise BadSignature("the receipt and the manifest are signed by different keys")
     minisign.verify(key, receipt_raw, receipt_sig)
     if receipt.get("consentReceiptID") != manifest.get("receipt_id"):
         raise TamperedBundle("the manifest names another receipt than the one included")
-    expired = False
-    until = str(manifest.get("valid_until") or "")
-    if until:
-        try:
-            expired = datetime.fromisoformat(until.replace("Z", "+00:00")) <= (
-                now or SYSTEM_CLOCK.now()  # the recipient's side: no vault, its own clock
-            )
-        except ValueError:
-            raise TamperedBundle("the manifest's valid_until is not a date") from None
+    now = now or SYSTEM_CLOCK.now()  # the recipient's side: no vault, its own clock
+    ends = (
+        _instant(manifest.get("valid_until"), "the manifest's valid_until"),
+        _instant(receipt.get("validUntil"), "the receipt's validUntil"),
+    )
+    expired = any(end is not None and end <= now for end in ends)
     return VerifiedBundle(
         bundle_id,
         str(manifest.get("grant_id", "")),
@@ -287,6 +291,21 @@ def _check(
         len(listed),
         size,
     )
+
+
+def _instant(value: Any, what: str) -> datetime | None:
+    """An expiry as Coffre writes it, a date and time with its offset (`...T23:59:59Z`), or
+    None when there is none. A bare date or a time without an offset means no instant: it
+    is refused rather than guessed."""
+    if value is None or value == "":
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise TamperedBundle(f"{what} is not a date and time") from None
+    if moment.tzinfo is None:
+        raise TamperedBundle(f"{what} is not a date and time with an offset")
+    return moment
 
 
 def verify_bundle(
