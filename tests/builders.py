@@ -12,11 +12,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
 import tarfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -25,7 +27,7 @@ from typing import Any
 from vault import content
 from vault import personas as identities
 from vault import sharing as consent
-from vault.core import crypto
+from vault.core import crypto, minisign
 from vault.core.vault import Vault
 from vault.data.csvfmt import import_csv_text
 from vault.data.ingest import QSWriter
@@ -185,6 +187,70 @@ def send_heart_rate(vault: Vault, bundle: Path, *, now: datetime, hours: int) ->
     )
     export_bundle(vault, grant.id, bundle)
     return grant.id
+
+
+# --- Bundles as an attacker makes them ---------------------------------------------------------
+
+
+def bundle_members(path: Path, identity: str) -> dict[str, bytes]:
+    """The members of a bundle, decrypted with the recipient's identity."""
+    out = io.BytesIO()
+    with path.open("rb") as f:
+        crypto.age_decrypt_stream(f, out, [identity])
+    with tarfile.open(fileobj=io.BytesIO(out.getvalue())) as tar:
+        return {m.name: tar.extractfile(m).read() for m in tar if m.isfile()}  # type: ignore[union-attr]
+
+
+def tar_of(files: dict[str, bytes]) -> bytes:
+    """A plain tar of regular files, in the USTAR format bundles use."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def encrypt_to(data: bytes, age_key: str, out: Path) -> Path:
+    """`data` encrypted to `age_key`, written to `out`."""
+    with out.open("wb") as f:
+        crypto.age_encrypt_stream(io.BytesIO(data), f, age_key)
+    return out
+
+
+def forge_bundle(
+    path: Path,
+    world: World,
+    out: Path,
+    *,
+    change: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
+    manifest: bytes | None = None,
+    receipt: bytes | None = None,
+) -> str:
+    """A bundle whose manifest and receipt were changed (`change(manifest, receipt)`, or
+    replaced by raw bytes) and signed again with a stranger's key: what anyone who knows the
+    recipient's age key can send. Every hash and signature checks out; only pinning the
+    persona's key (`--key`) tells it apart. Returns the stranger's minisign key."""
+    files = bundle_members(path, world.identity)
+    seed = crypto.signing_seed()
+    key = minisign.public_key_line(crypto.ed25519_public_key(seed))
+    fields, terms = json.loads(files["manifest.json"]), json.loads(files["receipt.json"])
+    fields["persona_minisign_key"] = terms["publicKey"] = key
+    if change is not None:
+        change(fields, terms)
+    files["receipt.json"] = receipt if receipt is not None else json.dumps(terms).encode()
+    files["receipt.json.minisig"] = minisign.sign(seed, None, files["receipt.json"], "r").encode()
+    for listed in fields["files"]:
+        data = files[listed["path"]]
+        listed["sha256"], listed["size"] = hashlib.sha256(data).hexdigest(), len(data)
+    files["manifest.json"] = manifest if manifest is not None else json.dumps(fields).encode()
+    comment = f"coffre bundle {fields['bundle_id']} for {fields['recipient_fingerprint']}"
+    files["manifest.json.minisig"] = minisign.sign(
+        seed, None, files["manifest.json"], comment
+    ).encode()
+    encrypt_to(tar_of(files), world.recipient.age_key, out)
+    return key
 
 
 # --- Mastodon archives ----------------------------------------------------------------------

@@ -26,6 +26,7 @@ from tui.screens.base import SectionScreen
 from tui.screens.modals import ErrorModal
 from vault.core.clock import SYSTEM_CLOCK, Clock
 from vault.core.errors import VaultError
+from vault.core.untrusted import printable
 from vault.core.vault import Vault
 
 LIGHT_THEME = "textual-light"
@@ -186,6 +187,7 @@ class CoffreApp(App[None]):
         self.show_error(error_text(event.worker.error))
 
     def show_error(self, message: str) -> None:
+        message = printable(message)  # may name a file or member of an imported archive
         handler = getattr(self.screen, "show_error", None)
         if callable(handler) and handler(message):
             return

@@ -1,4 +1,5 @@
-"""Presentation helpers: numbers, sizes, instants and durations as people read them."""
+"""Presentation helpers: numbers, sizes, instants and durations as people read them, and
+text Coffre did not write (titles and names from imports) shown safely."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from rich.text import Text
+from textual.markup import escape
+
+from vault.core.untrusted import printable
 
 
 def count(n: int) -> str:
@@ -55,8 +59,15 @@ def day_end_ms(now: datetime) -> int:
 
 def cells(*values: str) -> tuple[Text, ...]:
     """Table cells as plain text: a DataTable reads a str as markup, and names, titles and
-    values from the vault may hold square brackets."""
-    return tuple(Text(v) for v in values)
+    values from the vault may hold square brackets (or, from an import, control characters,
+    shown escaped)."""
+    return tuple(Text(printable(v)) for v in values)
+
+
+def plain(value: object) -> str:
+    """A name or title to place in markup or Markdown: control characters and escape
+    sequences shown escaped (Textual passes them to the terminal), square brackets kept."""
+    return escape(printable(value))
 
 
 def plan_counts(counts: Mapping[str, int]) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final, Literal
 
 from vault.core.errors import InvalidParameter
+from vault.core.importing import parser_limits
 
 if TYPE_CHECKING:
     from vault.core.importing import ImportSummary
@@ -114,16 +115,17 @@ class ImportFormat:
         if persona is not None and not self.needs_persona:
             raise InvalidParameter(f"the {self.name} import creates personas: it takes none")
         importer = self.load()
-        if self.area == "data":
-            # A data importer takes the persona's id and the format's options as keywords.
-            from vault.personas import resolve_persona
+        with parser_limits(Path(path).name):  # whichever parser or walk meets the document
+            if self.area == "data":
+                # A data importer takes the persona's id and the format's options as keywords.
+                from vault.personas import resolve_persona
 
-            persona_id = resolve_persona(vault, persona).id
-            return importer(vault, persona_id, Path(path), progress=progress, **given)
-        if self.area == "content":
-            # A content importer resolves the persona itself: it signs with that persona's key.
-            return importer(vault, Path(path), persona=persona, progress=progress)
-        return importer(vault, Path(path))  # a persona import makes its personas
+                persona_id = resolve_persona(vault, persona).id
+                return importer(vault, persona_id, Path(path), progress=progress, **given)
+            if self.area == "content":
+                # A content importer resolves the persona itself: it signs with its key.
+                return importer(vault, Path(path), persona=persona, progress=progress)
+            return importer(vault, Path(path))  # a persona import makes its personas
 
     def load(self) -> Callable[..., ImportSummary]:
         """The function that runs this format, imported now (`importer` names it)."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 import subprocess
 from pathlib import Path
 
@@ -163,3 +165,78 @@ def test_a_mastodon_import_lists_each_posts_visibility(vault_path: Path, tmp_pat
     checked(vault_path, "import", "mastodon", str(build_mastodon(tmp_path / "m.zip", files)))
     listed = json.loads(checked(vault_path, "content", "list", "--json").stdout)
     assert [e["audience"] for e in listed] == ["public", "unlisted", "followers", "direct"]
+
+
+def test_cat_to_a_file_never_replaces_one_without_force(vault_path: Path, tmp_path: Path) -> None:
+    item_id = checked(vault_path, "content", "add", str(_note(tmp_path))).stdout.strip()
+    out = tmp_path / "mine.md"
+    out.write_text("precious\n")
+    out.chmod(0o644)
+    refused = checked(vault_path, "content", "cat", item_id, "-o", str(out), code=8)
+    assert "--force" in refused.stderr and out.read_text() == "precious\n"
+    checked(vault_path, "content", "cat", item_id, "-o", str(out), "--force")
+    assert out.read_text() == "Hello there.\n" and stat.S_IMODE(out.stat().st_mode) == 0o600
+
+
+def test_cat_failing_authentication_late_leaves_the_users_file(
+    vault_path: Path, tmp_path: Path
+) -> None:
+    body = tmp_path / "big.bin"
+    body.write_bytes(os.urandom(300_000))  # several 64 KiB chunks
+    item_id = checked(vault_path, "content", "add", str(body)).stdout.strip()
+    (blob,) = [p for p in (vault_path / "blobs").rglob("*") if p.is_file()]
+    damaged = bytearray(blob.read_bytes())
+    damaged[-5] ^= 0x01  # in the last chunk: the first ones decrypt and are written out
+    blob.write_bytes(bytes(damaged))
+    out = tmp_path / "mine.bin"
+    out.write_bytes(b"precious")
+    failed = checked(vault_path, "content", "cat", item_id, "-o", str(out), "--force", code=5)
+    assert "error:" in failed.stderr
+    assert out.read_bytes() == b"precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.bin", "mine.bin", "vault"]
+
+
+def test_prove_writes_private_files_and_replaces_none_without_force(
+    vault_path: Path, tmp_path: Path
+) -> None:
+    item_id = checked(vault_path, "content", "add", str(_note(tmp_path))).stdout.strip()
+    out = tmp_path / "proof"
+    out.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("not yours\n")
+    (out / f"{item_id[:12]}-v1.pub").symlink_to(victim)
+    refused = checked(vault_path, "content", "prove", item_id, "-o", str(out), code=8)
+    assert "--force" in refused.stderr and sorted(p.name for p in out.iterdir()) == [
+        f"{item_id[:12]}-v1.pub"
+    ]
+    paths = json.loads(
+        checked(vault_path, "content", "prove", item_id, "-o", str(out), "--force", "--json").stdout
+    )
+    for path in paths.values():
+        written = Path(path)
+        assert not written.is_symlink() and stat.S_IMODE(written.stat().st_mode) == 0o600
+    assert victim.read_text() == "not yours\n"
+
+
+def test_imported_titles_and_file_names_are_shown_escaped(vault_path: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "a.md").write_text('---\ntitle: "\\e[31mRed\\e]0;pwned\\a"\n---\nbody\n')
+    checked(vault_path, "import", "markdown", str(folder))
+    listed = checked(vault_path, "content", "list").stdout
+    assert "\x1b" not in listed and "\\x1b[31mRed\\x1b]0;pwned\\x07" in listed
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "b\x1b[2J.md").write_text("---\ntitle: [unclosed\n---\nbody\n")
+    failed = checked(vault_path, "import", "markdown", str(broken), code=7)
+    assert "\x1b" not in failed.stderr and "b\\x1b[2J.md" in failed.stderr
+
+
+def test_content_add_refuses_front_matter_nested_too_deeply(
+    vault_path: Path, tmp_path: Path
+) -> None:
+    note = tmp_path / "deep.md"
+    note.write_text("---\nx: " + "[" * 100_000 + "]" * 100_000 + "\n---\nbody\n")
+    failed = checked(vault_path, "content", "add", str(note), code=7)
+    assert "deep.md: the front matter nests too deeply" in failed.stderr
+    assert json.loads(checked(vault_path, "content", "list", "--json").stdout) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -44,6 +45,19 @@ def test_passphrase_file_and_command(made: Path, tmp_path: Path) -> None:
     cmd = f"{sys.executable} -c \"print('{PASSPHRASE}')\""
     run(made, "status", env={"COFFRE_PASSPHRASE": "", "COFFRE_PASSPHRASE_COMMAND": cmd})
     run(made, "status", env={"COFFRE_PASSPHRASE": "", "COFFRE_PASSPHRASE_COMMAND": "false"}, code=3)
+
+
+def test_the_passphrase_command_gets_our_environment_but_no_passphrase(made: Path) -> None:
+    """It needs what a password manager needs (PATH, HOME...), never a passphrase given to
+    Coffre: here it prints the right one only when that holds."""
+    check = (
+        "import os; "
+        "leaked = {'COFFRE_PASSPHRASE', 'COFFRE_NEW_PASSPHRASE'} & set(os.environ); "
+        f"print('leaked' if leaked or 'PATH' not in os.environ else '{PASSPHRASE}')"
+    )
+    cmd = f'{sys.executable} -c "{check}"'
+    env = {"COFFRE_PASSPHRASE": "", "COFFRE_NEW_PASSPHRASE": "new one", "PATH": os.defpath}
+    run(made, "status", env={**env, "COFFRE_PASSPHRASE_COMMAND": cmd})
 
 
 def test_no_passphrase_without_terminal(made: Path) -> None:

@@ -19,7 +19,17 @@ from pathlib import Path
 import click
 import pytest
 
-from tests.builders import WXR_ITEMS, build, default_files, twitter_files, wxr
+from tests.builders import (
+    WXR_ITEMS,
+    build,
+    default_files,
+    note,
+    outbox_text,
+    tweet,
+    tweets_js,
+    twitter_files,
+    wxr,
+)
 from tests.cli.conftest import SUMMARY_KEYS, checked, init_vault, invoke
 from vault.cli.main import cli
 from vault.imports import FORMATS, ImportFormat, get_format
@@ -268,3 +278,108 @@ def test_commands_have_help() -> None:
         result = invoke(None, "import", name, "--help")
         assert result.exit_code == 0
         assert "--persona" in result.stdout and "--json" in result.stdout
+
+
+# --- crafted inputs: refused with their reason, exit 7, the vault unchanged ---------------------
+
+DEEP = "[" * 100_000 + "]" * 100_000  # deeper than any parser recurses
+LONG = "1" * 5_000  # more digits than Python converts to an integer
+
+
+def _note_with(tmp: Path, text: str) -> Path:
+    (tmp / "notes").mkdir()
+    (tmp / "notes" / "a.md").write_text(text + "\nbody\n")
+    return tmp / "notes"
+
+
+def _outbox_with(tmp: Path, value: str) -> Path:
+    files = default_files()
+    files["outbox.json"] = (
+        outbox_text([note(1, extra="__VALUE__")], []).replace('"__VALUE__"', value).encode()
+    )
+    return build(tmp / "mastodon.zip", files)
+
+
+def _tweets_with(tmp: Path, value: str) -> Path:
+    files = twitter_files()
+    files["data/tweets.js"] = tweets_js(0, [tweet(1, "hi", extra="__VALUE__")]).replace(
+        b'"__VALUE__"', value.encode()
+    )
+    return build(tmp / "twitter.zip", files)
+
+
+def _file_with(name: str, text: str) -> Callable[[Path], Path]:
+    def write(tmp: Path) -> Path:
+        (tmp / name).write_text(text)
+        return tmp / name
+
+    return write
+
+
+def _session_with(tmp: Path, value: str) -> Path:
+    session = tmp / "Takeout/Fit/All Sessions/run.json"
+    session.parent.mkdir(parents=True)
+    session.write_text(f'{{"startTime": "2023-01-01T00:00:00Z", "x": {value}}}')
+    return tmp / "Takeout"
+
+
+CRAFTED: dict[str, tuple[str, Callable[[Path], Path], str]] = {
+    "deep YAML front matter": (
+        "markdown", lambda t: _note_with(t, f"---\nx: {DEEP}\n---"),
+        r"a\.md: the front matter nests too deeply",
+    ),
+    "deep JSON front matter": (
+        "markdown", lambda t: _note_with(t, f'{{"x": {DEEP}}}\n'),
+        r"a\.md: the front matter nests too deeply",
+    ),
+    "deep TOML front matter": (
+        "markdown", lambda t: _note_with(t, f"+++\nx = {DEEP}\n+++"),
+        r"a\.md: the front matter nests too deeply",
+    ),
+    "impossible date in front matter": (
+        "markdown", lambda t: _note_with(t, "---\ndate: 2020-13-45\n---"),
+        r"a\.md: invalid YAML front matter \(a value out of range\)",
+    ),
+    "long number in front matter": (
+        "markdown", lambda t: _note_with(t, f"---\nx: {LONG}\n---"),
+        r"a\.md: invalid YAML front matter \(a value out of range\)",
+    ),
+    "deep Mastodon outbox": (
+        "mastodon", lambda t: _outbox_with(t, DEEP), r"outbox\.json nests too deeply"
+    ),
+    "long number in a Mastodon outbox": (
+        "mastodon", lambda t: _outbox_with(t, LONG), r"mastodon\.zip holds a number too long"
+    ),
+    "deep tweets": ("twitter", lambda t: _tweets_with(t, DEEP), r"tweets\.js nests too deeply"),
+    "long number in tweets": (
+        "twitter", lambda t: _tweets_with(t, LONG), r"twitter\.zip holds a number too long"
+    ),
+    "deep JSON Resume": (
+        "jsonresume", _file_with("resume.json", f'{{"basics": {DEEP}}}'),
+        r"resume\.json nests too deeply",
+    ),
+    "long number in a JSON Resume": (
+        "jsonresume", _file_with("resume.json", f'{{"basics": {{"name": "A"}}, "x": {LONG}}}'),
+        r"resume\.json holds a number too long",
+    ),
+    "deep jCard": (
+        "vcard", _file_with("card.json", f'["vcard", [["fn", {{}}, "text", {DEEP}]]]'),
+        r"card\.json nests too deeply",
+    ),
+    "deep Google Fit session": (
+        "google-takeout", lambda t: _session_with(t, DEEP), r"Takeout nests too deeply"
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(CRAFTED))
+def test_crafted_input_is_refused_with_its_reason_and_changes_nothing(
+    case: str, sams_vault: Path, tmp_path: Path
+) -> None:
+    name, make, reason = CRAFTED[case]
+    path = make(tmp_path)
+    before = json.loads(checked(sams_vault, "status", "--json").stdout)["counts"]
+    result = checked(sams_vault, "import", name, str(path), code=7)
+    assert re.search(reason, result.stderr), result.stderr
+    assert "unexpected" not in result.stderr
+    assert json.loads(checked(sams_vault, "status", "--json").stdout)["counts"] == before

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import init_vault, run
+from tests.cli.conftest import checked, init_vault, run
 
 
 @pytest.fixture
@@ -64,3 +64,22 @@ def test_revoke_writes_the_signed_request(vault_dir: Path, tmp_path: Path, grant
     assert entry["status"] == "withdrawn"
     assert [n["id"] for n in entry["erasure_requests"]] == [out["id"]]
     assert "erasure request (withdrawn)" in run(vault_dir, "ledger")
+
+
+def test_the_text_and_json_forms_never_overwrite_each_other(
+    vault_dir: Path, tmp_path: Path, granted: str
+) -> None:
+    notice = tmp_path / "notice.txt"
+    (tmp_path / "notice.txt.txt").write_text("mine\n")
+    refused = checked(vault_dir, "revoke", granted, "--notice-out", str(notice), code=8)
+    assert "--force" in refused.stderr and "notice.txt.txt" in refused.stderr
+    grant = json.loads(run(vault_dir, "grant", "show", granted, "--json"))
+    assert grant["status"] == "given"  # refused before anything was withdrawn
+    (tmp_path / "notice.txt.txt").unlink()
+    out = json.loads(run(vault_dir, "revoke", granted, "--notice-out", str(notice), "--json"))
+    assert out["files"] == [str(notice), f"{notice}.minisig", f"{notice}.txt"]
+    assert json.loads(notice.read_text())["grant"]["id"] == granted
+    assert "GDPR Art. 17" in (tmp_path / "notice.txt.txt").read_text()
+    run(vault_dir, "notice", granted, "--notice-out", str(notice), code=8)
+    run(vault_dir, "notice", granted, "--notice-out", str(notice), "--force")
+    assert json.loads(notice.read_text())["grant"]["id"] == granted

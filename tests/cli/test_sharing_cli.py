@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import json
+import stat
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.builders import World, add_audience_posts, build_world
+from tests.builders import World, add_audience_posts, build_world, forge_bundle
 from tests.cli.conftest import checked
 from tests.conftest import PASSPHRASE
 from vault import sharing as consent
@@ -150,3 +153,130 @@ def test_grant_audiences_and_the_dry_run(vault_dir: Path, world: World) -> None:
         "content_audiences public, followers" in checked(vault_dir, "grant", "show", wider).stdout
     )
     checked(vault_dir, *base, "--audience", "everyone", code=7)
+
+
+def test_export_and_open_write_output_files_the_one_way(
+    vault_dir: Path, world: World, tmp_path: Path
+) -> None:
+    gid = checked(
+        vault_dir, "grant", "create", "--recipient", "Health Lab", *GRANT_ARGS
+    ).stdout.strip()
+    out = tmp_path / "b.age"
+    out.write_bytes(b"an older bundle")
+    refused = checked(vault_dir, "export", gid, "-o", str(out), code=8)
+    assert "--force" in refused.stderr and out.read_bytes() == b"an older bundle"
+    (lab,) = json.loads(checked(vault_dir, "ledger", "--json").stdout)
+    assert lab["grants"][0]["bundles"] == []  # refused before anything left
+    checked(vault_dir, "export", gid, "-o", str(out), "--force")
+    assert out.read_bytes().startswith(b"age-encryption.org/v1\n")
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    # The recipient's side: a link in place of the folder is refused, files are private.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "linked").symlink_to(elsewhere)
+    identity = str(world.identity_file)
+    linked = checked(None, "bundle", "open", str(out), "-i", identity,
+                     "-o", str(tmp_path / "linked"), code=7)  # fmt: skip
+    assert "link" in linked.stderr and not any(elsewhere.iterdir())
+    checked(None, "bundle", "open", str(out), "-i", identity, "-o", str(tmp_path / "opened"))
+    opened = list((tmp_path / "opened").rglob("*"))
+    assert opened and all(
+        stat.S_IMODE(p.stat().st_mode) == (0o700 if p.is_dir() else 0o600) for p in opened
+    )
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+
+
+@pytest.fixture
+def sent(vault_dir: Path, world: World, tmp_path: Path) -> Path:
+    """A bundle exported under the usual grant."""
+    gid = checked(
+        vault_dir, "grant", "create", "--recipient", "Health Lab", *GRANT_ARGS
+    ).stdout.strip()
+    checked(vault_dir, "export", gid, "-o", str(tmp_path / "b.age"))
+    return tmp_path / "b.age"
+
+
+def test_a_forged_bundle_is_shown_escaped_and_an_unpinned_key_is_warned_about(
+    world: World, sent: Path, tmp_path: Path
+) -> None:
+    def hostile(manifest: dict[str, Any], receipt: dict[str, Any]) -> None:
+        receipt["purposes"] = ["\x1b[2J\x1b]0;pwned\x07dpv:Research\u202e"]
+        manifest["persona_id"] = "\x9b31m"
+
+    forged = tmp_path / "forged.age"
+    key = forge_bundle(sent, world, forged, change=hostile)
+    identity = str(world.identity_file)
+    shown = checked(None, "bundle", "verify", str(forged), "-i", identity)
+    assert not {"\x1b", "\x07", "\x9b", "\u202e"} & set(shown.output)
+    assert "purpose     \\x1b[2J\\x1b]0;pwned\\x07dpv:Research\\u202e" in shown.stdout
+    assert "from        \\x9b31m" in shown.stdout
+    assert "not who signed it" in shown.stderr and "--key" in shown.stderr
+    as_json = checked(None, "bundle", "verify", str(forged), "-i", identity, "--json")
+    assert json.loads(as_json.stdout)["persona_id"] == "\x9b31m"  # the same JSON value
+    assert "\x9b" not in as_json.stdout and "not who signed it" in as_json.stderr
+    pinned = checked(None, "bundle", "verify", str(forged), "-i", identity, "--key", key)
+    assert "not who signed it" not in pinned.stderr
+
+
+def _set(document: str, key: str, value: Any) -> Callable[[dict[str, Any], dict[str, Any]], None]:
+    """A change to the manifest or the receipt, for `forge_bundle`."""
+
+    def change(manifest: dict[str, Any], receipt: dict[str, Any]) -> None:
+        (manifest if document == "manifest" else receipt)[key] = value
+
+    return change
+
+
+DEEP = b"[" * 100_000 + b"]" * 100_000
+
+# A forged bundle (every hash and signature valid, under a stranger's key) that is refused:
+# the option of forge_bundle and its value, and the reason given (exit 5).
+REFUSED: dict[str, tuple[dict[str, Any], str]] = {
+    "an expiry without a time": (
+        {"change": _set("manifest", "valid_until", "2099-12-31")},
+        "the manifest's valid_until is not a date and time with an offset",
+    ),
+    "an expiry without an offset": (
+        {"change": _set("manifest", "valid_until", "2099-12-31T23:59:59")},
+        "the manifest's valid_until is not a date and time with an offset",
+    ),
+    "a receipt expiry without a time": (
+        {"change": _set("receipt", "validUntil", "2099-12-31")},
+        "the receipt's validUntil is not a date and time with an offset",
+    ),
+    "a receipt that is not an object": (
+        {"receipt": b"[1, 2]"},
+        "receipt.json is not a consent receipt",
+    ),
+    "a receipt nested too deeply": ({"receipt": DEEP}, "receipt.json is not valid JSON"),
+    "a manifest nested too deeply": ({"manifest": DEEP}, "manifest.json is not a Coffre manifest"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_a_crafted_bundle_is_refused_with_its_reason(
+    case: str, world: World, sent: Path, tmp_path: Path
+) -> None:
+    forged, (options, reason) = tmp_path / "forged.age", REFUSED[case]
+    forge_bundle(sent, world, forged, **options)
+    identity = str(world.identity_file)
+    verified = checked(None, "bundle", "verify", str(forged), "-i", identity, code=5)
+    assert reason in verified.stderr and "unexpected" not in verified.stderr
+    opened = checked(None, "bundle", "open", str(forged), "-i", identity,
+                     "-o", str(tmp_path / "opened"), code=5)  # fmt: skip
+    assert reason in opened.stderr and not (tmp_path / "opened").exists()
+
+
+def test_a_receipt_with_odd_fields_is_shown_as_it_is(
+    world: World, sent: Path, tmp_path: Path
+) -> None:
+    def odd(manifest: dict[str, Any], receipt: dict[str, Any]) -> None:
+        receipt.update(dataController="Health Lab", purposes=42, personalDataCategories=None)
+
+    forged = tmp_path / "forged.age"
+    forge_bundle(sent, world, forged, change=odd)
+    identity = str(world.identity_file)
+    shown = checked(None, "bundle", "verify", str(forged), "-i", identity).stdout
+    assert "purpose     42" in shown
+    as_json = checked(None, "bundle", "verify", str(forged), "-i", identity, "--json").stdout
+    assert json.loads(as_json)["receipt"]["controller"] is None

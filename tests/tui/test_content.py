@@ -7,6 +7,7 @@ from pathlib import Path
 from textual.widgets import DataTable, Input
 
 from tests.tui.conftest import answer, go_to, run_async, run_unlocked, settle
+from tui import format as fmt
 from tui.screens.content import ContentScreen
 from tui.screens.modals import ReportModal
 from vault import content
@@ -53,3 +54,11 @@ async def test_write_the_proof_of_authorship(pristine_demo: Path, tmp_path: Path
         statement.read_bytes(), signature.read_text(), public.read_text()
     )
     assert fields["item"] == item.id
+
+
+def test_titles_from_imports_are_shown_escaped() -> None:
+    """Table cells and text placed in markup show control characters escaped: Textual
+    would pass an escape sequence in a title to the terminal."""
+    (cell,) = fmt.cells("\x1b[2JTitle")
+    assert cell.plain == "\\x1b[2JTitle"
+    assert fmt.plain("[b]\x1b]0;pwned\x07") == "\\[b]\\x1b]0;pwned\\x07"

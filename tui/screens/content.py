@@ -19,6 +19,7 @@ from vault import content
 from vault import personas as identities
 from vault.content import Item, Version
 from vault.core.errors import IntegrityError
+from vault.core.untrusted import printable
 from vault.core.vault import Vault
 
 PREVIEW_LIMIT = 64 * 1024  # bytes of a body decrypted for the preview
@@ -164,9 +165,9 @@ class ContentScreen(SectionScreen):
         i = d.item
         author = self.personas.get(i.persona, i.persona[:8])
         self.query_one("#content-facts", Static).update(
-            f"[b]{escape(i.title)}[/b]\n{escape(i.kind)} by {escape(author)} · "
-            f"audience [b]{escape(i.audience)}[/b] · "
-            f"licence [b]{escape(i.license)}[/b] · "
+            f"[b]{fmt.plain(i.title)}[/b]\n{fmt.plain(i.kind)} by {fmt.plain(author)} · "
+            f"audience [b]{fmt.plain(i.audience)}[/b] · "
+            f"licence [b]{fmt.plain(i.license)}[/b] · "
             f"version {i.version} of {len(d.versions)} · {fmt.size(i.size)}\n{d.proof}"
         )
         self.query_one("#content-markdown", Markdown).update(d.preview)
@@ -177,7 +178,7 @@ class ContentScreen(SectionScreen):
         item = self.current.item
         self.ask(
             PromptModal(
-                f"Proof of authorship of {item.title}",
+                f"Proof of authorship of {fmt.plain(item.title)}",
                 value="proof",
                 help="Three files go to this folder: the statement (.json), its minisign "
                 "signature (.minisig) and the public key (.pub). `minisign -Vm` checks them.",
@@ -197,5 +198,6 @@ class ContentScreen(SectionScreen):
         rows = ["| Version | Time | Title | Licence | Size |", "|---|---|---|---|---|"]
         for v in self.current.versions:
             when, size = fmt.instant(v.time), fmt.size(v.size)
-            rows.append(f"| {v.number} | {when} | {v.title} | {v.license} | {size} |")
-        self.app.push_screen(ReportModal(f"Versions of {self.current.item.title}", "\n".join(rows)))
+            rows.append(f"| {v.number} | {when} | {printable(v.title)} | {v.license} | {size} |")
+        title = f"Versions of {fmt.plain(self.current.item.title)}"
+        self.app.push_screen(ReportModal(title, "\n".join(rows)))

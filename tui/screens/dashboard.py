@@ -178,7 +178,7 @@ class DashboardScreen(SectionScreen):
     def _show(self, o: Overview) -> None:
         self.query_one("#dash-loading").display = False
         people = [
-            f"[b]{escape(p.name)}[/b]  {len(p.attributes)} attributes"
+            f"[b]{fmt.plain(p.name)}[/b]  {len(p.attributes)} attributes"
             + (f", {sum(a.sensitive for a in p.attributes)} sensitive" if p.attributes else "")
             for p in o.personas
         ]
@@ -202,9 +202,9 @@ class DashboardScreen(SectionScreen):
                     r.persona, r.metric, fmt.count(r.samples), spark(r.weekly), fmt.day(r.last)
                 )
             )
-        imports = [escape(f"{fmt.instant(t)[5:10]} {what}") for t, what in o.imports]
+        imports = [fmt.plain(f"{fmt.instant(t)[5:10]} {what}") for t, what in o.imports]
         self.query_one("#dash-imports", Static).update("\n".join(imports) or "No import yet.")
-        grants = [f"{escape(r)} ← {escape(p)} until {until}" for r, p, until in o.grants]
+        grants = [f"{fmt.plain(r)} ← {fmt.plain(p)} until {until}" for r, p, until in o.grants]
         if o.expiring:
             grants.append(f"[$warning]{o.expiring} expiring within {EXPIRING_DAYS} days[/]")
         self.query_one("#dash-grants", Static).update("\n".join(grants) or "Nothing is shared.")

@@ -19,6 +19,7 @@ from tui.widgets.progress import ProgressPanel
 from vault import personas as identities
 from vault.core.importing import ImportSummary
 from vault.core.progress import ProgressCallback
+from vault.core.untrusted import printable
 from vault.core.vault import Vault
 from vault.data import metrics, query
 from vault.data.model import UNKNOWN_PREFIX
@@ -115,16 +116,16 @@ def summary_markdown(name: str, s: ImportSummary) -> str:
         (unknown, f"- kept: {unknown:,} samples of {len(s.unknown_types)} unknown types"),
     ]
     lines = [
-        f"**{name}**",
+        f"**{printable(name)}**",
         "",
         f"- added: **{s.added:,}** {records}",
         f"- skipped: {s.duplicates:,} duplicates already in the vault",
     ]
     lines += [line for count, line in optional if count]
     lines.append(f"- problems: {len(s.errors):,}")
-    lines += [f"  - {e.location}: {e.problem}" for e in s.errors[:10]]
-    lines += [f"- {reason}" for reason in s.skipped]
-    lines += [f"- {note}" for note in s.notes]
+    lines += [f"  - {printable(e.location)}: {printable(e.problem)}" for e in s.errors[:10]]
+    lines += [f"- {printable(reason)}" for reason in s.skipped]
+    lines += [f"- {printable(note)}" for note in s.notes]
     return "\n".join(lines)
 
 

@@ -18,6 +18,7 @@ from tui.widgets.progress import ProgressPanel
 from vault import content, forget
 from vault import personas as identities
 from vault.core.errors import VaultError
+from vault.core.untrusted import printable
 from vault.core.vault import Vault
 from vault.data import query
 from vault.forget import ForgetResult, Plan, Target, rules
@@ -60,7 +61,7 @@ def load_choices(vault: Vault) -> Choices:
     return Choices(
         tuple((p.name, p.id) for p in personas),
         tuple((m, m) for m in found_metrics),
-        tuple((i.title, i.id) for i in items),
+        tuple((printable(i.title), i.id) for i in items),
         tuple((r.name, r.id) for r in recipients),
     )
 

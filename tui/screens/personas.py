@@ -2,35 +2,21 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.markup import escape
 from textual.widgets import DataTable, Label, Static
 
 from tui import format as fmt
 from tui.screens.base import SectionScreen, bindings, data_table, titled_panel
 from tui.screens.modals import ConfirmModal, PromptModal
 from vault import personas as identities
-from vault.core.errors import InvalidParameter
+from vault.core.outputs import output_file
 from vault.core.vault import Vault
 from vault.personas import Attribute, Persona
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write a file only its owner can read (mode 0600); refuse to replace one."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise InvalidParameter(f"{path.name} exists already; choose another name") from None
-    except OSError as exc:
-        raise InvalidParameter(f"{path.name}: cannot write it ({exc.strerror})") from None
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(text)
 
 
 def editable_value(attr: Attribute) -> str:
@@ -113,7 +99,7 @@ class PersonasScreen(SectionScreen):
             self.query_one("#persona-title", Label).update("No persona yet")
             self.query_one("#persona-facts", Static).update("Press n to create one.")
             return
-        self.query_one("#persona-title", Label).update(escape(persona.name))
+        self.query_one("#persona-title", Label).update(fmt.plain(persona.name))
         sensitive = sum(a.sensitive for a in persona.attributes)
         self.query_one("#persona-facts", Static).update(
             f"{len(persona.attributes)} attributes, {sensitive} sensitive (left out of exports)"
@@ -209,7 +195,8 @@ class PersonasScreen(SectionScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="write")
     def _export(self, vault: Vault, persona_id: str, path: Path) -> None:
         exported = identities.export(vault, persona_id, fmt="vcard")
-        write_private(path, exported.text)
+        with output_file(path, force=False) as out:  # 0600, never over an existing file
+            out.write(exported.text.encode("utf-8"))
         self.app.call_from_thread(
             self.notify,
             f"Written to {path} ({exported.left_out} sensitive attribute(s) left out).",

@@ -73,7 +73,9 @@ def plan_markdown(plan: ExportPlan, recipient: str) -> str:
             f"- **{m.metric}**: {m.count:,} {'samples' if m.period is None else 'periods'} "
             f"from {fmt.day(m.first)} to {fmt.day(m.last)}"
         )
-    lines += [f"- content: **{c.item.title}** (version {c.item.version})" for c in plan.content]
+    lines += [
+        f"- content: **{fmt.plain(c.item.title)}** (version {c.item.version})" for c in plan.content
+    ]
     lines += [f"- attribute **{a}**" for a in plan.attributes]
     if plan.missing_attributes:
         lines.append(f"- not available (left out): {', '.join(plan.missing_attributes)}")

@@ -15,11 +15,13 @@ from vault.cli.output import (
     confirm,
     emit,
     emit_json,
+    force_option,
     human_size,
     info,
     json_option,
     open_output,
     output_option,
+    say,
 )
 from vault.core.errors import InvalidParameter
 
@@ -129,7 +131,7 @@ def list_cmd(
         return
     for i in items:
         tags = f"  [{', '.join(i.tags)}]" if i.tags else ""
-        click.echo(
+        say(
             f"{i.id[:12]}  {i.created[:10]}  {i.kind:<7} {i.audience:<9} "
             f"{human_size(i.size):>9}  {i.title}{tags}"
         )
@@ -172,17 +174,17 @@ def show_cmd(env: Env, item_id: str, as_json: bool) -> None:
     ]
     rows += [(k, val) for k, val in optional if val]
     for key, val in rows:
-        click.echo(f"{key:<16}{val}")
-    click.echo("Versions")
+        say(f"{key:<16}{val}")
+    say("Versions")
     for ver in versions:
         current = " (current)" if ver.number == item.version else ""
-        click.echo(
+        say(
             f"  v{ver.number}  {ver.time}  {human_size(ver.size):>9}  {ver.license:<20} "
             f"{ver.title}{current}"
         )
         for att in ver.attachments:
             alt = f"  alt: {att.alt}" if att.alt else ""
-            click.echo(f"      + {att.name} ({att.media_type}, {human_size(att.size)}){alt}")
+            say(f"      + {att.name} ({att.media_type}, {human_size(att.size)}){alt}")
 
 
 @content.command("cat")
@@ -191,14 +193,15 @@ def show_cmd(env: Env, item_id: str, as_json: bool) -> None:
 @output_option(
     "Write to this file (created 0600) instead of standard output (`-`: standard output)."
 )
+@force_option
 @pass_env
-def cat_cmd(env: Env, item_id: str, number: int | None, output: Path | None) -> None:
+def cat_cmd(env: Env, item_id: str, number: int | None, output: Path | None, force: bool) -> None:
     """Write an item's body (the current version, or --version N) to stdout or a file."""
     from vault import content as lib
 
     with env.vault() as v:
         chunks = lib.read(v, item_id, number)
-        with open_output(output, force=True, binary=True) as out:
+        with open_output(output, force=force, binary=True) as out:
             for chunk in chunks:
                 out.write(chunk)
 
@@ -282,9 +285,12 @@ def rm_cmd(env: Env, item_id: str, yes: bool) -> None:
     required=True,
     help="Folder to write the statement, its .minisig and the .pub key into.",
 )
+@force_option
 @json_option
 @pass_env
-def prove_cmd(env: Env, item_id: str, number: int | None, out_dir: Path, as_json: bool) -> None:
+def prove_cmd(
+    env: Env, item_id: str, number: int | None, out_dir: Path, force: bool, as_json: bool
+) -> None:
     """Write the signed authorship statement of an item (current version, or --version N).
 
     Anyone verifies it with `minisign -Vm STATEMENT.json -p KEY.pub`.
@@ -292,12 +298,12 @@ def prove_cmd(env: Env, item_id: str, number: int | None, out_dir: Path, as_json
     from vault import content as lib
 
     with env.vault() as v:
-        statement, signature, public = lib.write_proof(v, item_id, out_dir, number)
+        statement, signature, public = lib.write_proof(v, item_id, out_dir, number, force=force)
     if as_json:
         emit_json(
             {"statement": str(statement), "signature": str(signature), "public_key": str(public)}
         )
         return
     for path in (statement, signature, public):
-        click.echo(str(path))
+        say(str(path))
     info(f"Verify with: minisign -Vm {statement} -p {public}")

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from vault.cli.main import Env, cli, pass_env
-from vault.cli.output import StderrProgress, emit, emit_json, human_size, info, json_option
+from vault.cli.output import StderrProgress, emit, emit_json, human_size, info, json_option, say
 from vault.core import config
 from vault.core.errors import IntegrityError, WeakPassphrase
 from vault.core.vault import DEFAULT_KDF, KDF_PROFILES
@@ -37,7 +37,7 @@ def init(env: Env, kdf: str, as_json: bool) -> None:
         if as_json:
             emit_json({"path": str(v.path), "vault_id": v.info.vault_id, "kdf": kdf})
         else:
-            click.echo(f"Created a vault in {v.path} (KDF profile: {kdf}).")
+            say(f"Created a vault in {v.path} (KDF profile: {kdf}).")
             info("Keep your passphrase safe: without it nothing in the vault can be recovered.")
 
 
@@ -51,12 +51,12 @@ def status(env: Env, as_json: bool) -> None:
     if as_json:
         emit_json(report)
         return
-    click.echo(f"Vault      {report['path']}")
-    click.echo(f"Format     {report['format']}   KDF {report['kdf']}   epoch {report['epoch']}")
+    say(f"Vault      {report['path']}")
+    say(f"Format     {report['format']}   KDF {report['kdf']}   epoch {report['epoch']}")
     for name, n in report["counts"].items():
-        click.echo(f"{name.replace('_', ' ').capitalize():<14} {n:,}")
+        say(f"{name.replace('_', ' ').capitalize():<14} {n:,}")
     total = sum(report["files"].values())
-    click.echo(f"On disk    {human_size(total)}")
+    say(f"On disk    {human_size(total)}")
 
 
 @cli.command()
@@ -121,10 +121,10 @@ def check(env: Env, as_json: bool) -> None:
     if as_json:
         emit_json({"ok": not problems, "problems": [p.as_dict() for p in problems]})
     elif not problems:
-        click.echo("All records, blobs and the audit log verify.")
+        say("All records, blobs and the audit log verify.")
     else:
         for p in problems:
-            click.echo(f"{p.where}: {p.what}")
+            say(f"{p.where}: {p.what}")
     if problems:
         raise IntegrityError(f"{len(problems)} problem(s) found")
 
@@ -148,7 +148,7 @@ def audit(env: Env, verify: bool, limit: int | None, as_json: bool) -> None:
         return
     for e in shown:
         details = " ".join(f"{k}={val}" for k, val in sorted(e.details.items()))
-        click.echo(f"{e.seq:>5}  {e.time}  {e.action:<20} {details}")
+        say(f"{e.seq:>5}  {e.time}  {e.action:<20} {details}")
 
 
 @cli.command()
@@ -176,7 +176,7 @@ def demo(directory: Path, force: bool) -> None:
     with Vault.create(directory, passphrase, kdf="minimum") as v:
         summary = build_demo(v, progress=StderrProgress("building demo"))
     info(f"Demo vault built in {directory}: {summary}")
-    click.echo(passphrase)
+    say(passphrase)
 
 
 _WORDS = (

@@ -6,7 +6,6 @@ shapes are part of the CLI contract (docs/cli.md).
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,16 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from vault.cli.main import Env, cli, pass_env
-from vault.cli.output import emit_json, force_option, info, json_option, open_output, output_option
+from vault.cli.output import (
+    emit_json,
+    force_option,
+    info,
+    json_option,
+    json_text,
+    open_output,
+    output_option,
+    say,
+)
 
 if TYPE_CHECKING:
     from vault.core.vault import Vault
@@ -96,7 +104,7 @@ def data_metrics(env: Env, persona_ref: str | None, as_json: bool) -> None:
         return
     for r in rows:
         first, last = str(r["first"])[:10], str(r["last"])[:10]
-        click.echo(
+        say(
             f"{r['metric']:<26} {r['samples']:>10,} {r['unit']:<12} {first} .. {last}  "
             f"({len(r['sources'])} source{'s' if len(r['sources']) != 1 else ''})"
         )
@@ -125,7 +133,7 @@ def _stream_json(items: Iterator[dict[str, Any]]) -> None:
     first = True
     click.echo("[", nl=False)
     for item in items:
-        click.echo(("\n  " if first else ",\n  ") + json.dumps(item, ensure_ascii=False), nl=False)
+        click.echo(("\n  " if first else ",\n  ") + json_text(item, indent=None), nl=False)
         first = False
     click.echo("\n]" if not first else "]")
 
@@ -179,7 +187,7 @@ def data_show(
                     j = _bucket_json(b)
                     stages = b.stages or {}
                     extra = "  " + " ".join(f"{k}={v:.0f}" for k, v in stages.items())
-                    click.echo(
+                    say(
                         f"{j['start']}  n={b.count:<6} sum={b.sum:<12.6g} min={b.min:<8.6g} "
                         f"avg={b.avg:<8.6g} max={b.max:<8.6g} {b.unit}{extra if stages else ''}"
                     )
@@ -194,7 +202,7 @@ def data_show(
         for s in raw:
             j = _sample_json(s, metric)
             shown = j.get("stage", f"{s.value:.6g} {s.unit}")
-            click.echo(f"{j['start']}  {j['end']}  {shown}  {s.source}")
+            say(f"{j['start']}  {j['end']}  {shown}  {s.source}")
 
 
 def _sample_json(s: Any, metric: str) -> dict[str, Any]:
@@ -248,7 +256,7 @@ def data_workouts(
     for r in rows:
         dist = f"{r['distance_m'] / 1000:.2f} km" if r["distance_m"] is not None else "-"
         kcal = f"{r['energy_kcal']:.0f} kcal" if r["energy_kcal"] is not None else "-"
-        click.echo(
+        say(
             f"{r['start']}  {r['activity']:<14} {r['duration_s'] / 60:6.1f} min  {dist:>10}  "
             f"{kcal:>9}  {r['source']}"
         )
@@ -293,7 +301,7 @@ def data_sources(
         emit_json(rows)
         return
     for r in rows:
-        click.echo(
+        say(
             f"{r['rank'] + 1:>2}. {r['source']:<30} {r['samples']:>9,} samples  "
             f"sum {r['sum']:<12.6g} counted {r['counted']:.6g}"
         )
@@ -323,9 +331,9 @@ def data_priority(env: Env, sources: tuple[str, ...], reset: bool, as_json: bool
         emit_json({"order": order})
     elif order:
         for i, name in enumerate(order, 1):
-            click.echo(f"{i:>2}. {name}")
+            say(f"{i:>2}. {name}")
     else:
-        click.echo("Default order: watches and wearables, then phones, then other apps.")
+        say("Default order: watches and wearables, then phones, then other apps.")
 
 
 @data.command("export")

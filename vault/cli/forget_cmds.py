@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from vault.cli.main import Env, cli, pass_env
-from vault.cli.output import StderrProgress, emit, emit_json, info, json_option
+from vault.cli.output import StderrProgress, emit, emit_json, info, json_option, say
 
 if TYPE_CHECKING:
     from vault.forget import Plan, Target
@@ -17,16 +17,16 @@ if TYPE_CHECKING:
 
 def _show_plan(plan: Plan) -> None:
     """Print a forget preview for a person (stdout: it is what was asked for)."""
-    click.echo("Would forget: " + "; ".join(plan.labels))
+    say("Would forget: " + "; ".join(plan.labels))
     for what, n in sorted(plan.counts.items()):
         label = what.replace("_", " ")
         shown = f"{n:,} bytes" if what == "content_bytes" else f"{n:,}"
-        click.echo(f"  {label:<20} {shown}")
+        say(f"  {label:<20} {shown}")
     if plan.holders:
-        click.echo("Recipients holding copies (erasure requests will be produced for them):")
+        say("Recipients holding copies (erasure requests will be produced for them):")
         for h in plan.holders:
-            click.echo(f"  {h.name} ({len(h.bundles)} bundle(s))")
-    click.echo(
+            say(f"  {h.name} ({len(h.bundles)} bundle(s))")
+    say(
         "Copies of the vault made before now (backups) still hold it; run "
         "`coffre passwd` afterwards so they need your old passphrase."
     )
@@ -147,7 +147,7 @@ def forget(
     if as_json:
         emit_json(result.as_dict())
         return
-    click.echo(f"Forgotten: {'; '.join(result.plan.labels)} ({result.seconds:.1f} s).")
+    say(f"Forgotten: {'; '.join(result.plan.labels)} ({result.seconds:.1f} s).")
     if not result.wal_truncated:
         info("Another process is reading the vault: its journal will be cleared once it closes.")
     for request in result.notices:
@@ -201,15 +201,15 @@ def rules_list(env: Env, as_json: bool) -> None:
         emit_json({"rules": [r.as_dict() for r in found], "due": plan.as_dict() if plan else None})
         return
     if not found:
-        click.echo("No retention rules.")
+        say("No retention rules.")
         return
     for r in found:
-        click.echo(f"{r.id[:8]}  {r.selector:<8} {r.value:<24} keep {r.keep_days} days")
+        say(f"{r.id[:8]}  {r.selector:<8} {r.value:<24} keep {r.keep_days} days")
     if plan:
         counts = ", ".join(f"{n:,} {k.replace('_', ' ')}" for k, n in sorted(plan.counts.items()))
-        click.echo(f"Due now: {counts} (run `coffre forget --apply-rules`).")
+        say(f"Due now: {counts} (run `coffre forget --apply-rules`).")
     else:
-        click.echo("Nothing is due.")
+        say("Nothing is due.")
 
 
 @rules.command("rm")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from vault.cli.main import Env, cli, pass_env
-from vault.cli.output import StderrProgress, emit_json, info, json_option
+from vault.cli.output import StderrProgress, emit_json, info, json_option, say
 from vault.imports import FORMATS, ImportFormat
 
 if TYPE_CHECKING:
@@ -62,12 +62,12 @@ def report(fmt: ImportFormat, summary: ImportSummary, as_json: bool) -> None:
     if as_json:
         emit_json(summary.as_dict())
         return
-    click.echo(_headline(fmt, summary))
+    say(_headline(fmt, summary))
     if fmt.area == "personas":
         for id_ in summary.added_ids:
-            click.echo(f"  added {id_}")
+            say(f"  added {id_}")
         for id_ in summary.updated:
-            click.echo(f"  updated {id_}")
+            say(f"  updated {id_}")
     for reason in summary.skipped:
         info(f"skipped {reason}")
     for issue in summary.errors[:MAX_LISTED_ERRORS]:

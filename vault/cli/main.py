@@ -21,6 +21,7 @@ import click
 from vault import __version__
 from vault.core import config
 from vault.core.errors import EXIT_UNEXPECTED, PassphraseUnavailable, VaultError
+from vault.core.untrusted import printable
 
 if TYPE_CHECKING:  # the real import is deferred so `--help` stays fast
     from vault.core.vault import Vault
@@ -34,7 +35,8 @@ class CliError(click.ClickException):
         self.exit_code = error.exit_code  # type: ignore[misc]  # click reads it per instance
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
+        # Messages name files and members of archives and bundles: shown escaped.
+        click.echo(f"error: {printable(self.format_message())}", err=True)
 
 
 class CoffreGroup(click.Group):

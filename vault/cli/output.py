@@ -8,22 +8,40 @@ imports the few output helpers it uses, next to `cli`, `Env` and `pass_env` from
 
 from __future__ import annotations
 
+import functools
+import io
 import json
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import IO, Any, Literal, TextIO, overload
+from typing import IO, Any, Literal, ParamSpec, TextIO, TypeVar, overload
 
 import click
 
-from vault.core.errors import AlreadyExists, InvalidParameter
+from vault.core.errors import InvalidParameter, OutputExists
+from vault.core.outputs import output_file
 from vault.core.progress import ProgressEvent
+from vault.core.untrusted import printable, printable_json
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def json_text(data: Any, *, indent: int | None = 2) -> str:
+    """DATA as JSON for stdout: UTF-8 as it is, but nothing a terminal would act on
+    (`vault.core.untrusted`), since names and titles may come from bundles and imports."""
+    return printable_json(json.dumps(data, indent=indent, ensure_ascii=False, default=str))
 
 
 def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    click.echo(json_text(data))
+
+
+def say(line: str) -> None:
+    """One line for people on stdout, any control character or escape sequence in it shown
+    escaped: lines hold names, titles and file names Coffre did not write."""
+    click.echo(printable(line))
 
 
 def emit(data: Any, text: str, *, as_json: bool) -> None:
@@ -32,12 +50,13 @@ def emit(data: Any, text: str, *, as_json: bool) -> None:
     if as_json:
         emit_json(data)
     else:
-        click.echo(text)
+        say(text)
 
 
 def info(message: str) -> None:
-    """A diagnostic for people: stderr, so stdout stays clean for pipes."""
-    click.echo(message, err=True)
+    """A diagnostic for people: stderr, so stdout stays clean for pipes; escaped as `say`
+    does."""
+    click.echo(printable(message), err=True)
 
 
 def confirm(question: str, *, yes: bool, refusal: str) -> None:
@@ -82,9 +101,20 @@ json_option: Callable[[Callable[..., Any]], Callable[..., Any]] = click.option(
     "--json", "as_json", is_flag=True, help="Print JSON on stdout instead of text."
 )
 
-force_option: Callable[[Callable[..., Any]], Callable[..., Any]] = click.option(
-    "--force", is_flag=True, help="Replace the output file if it exists."
-)
+
+def force_option(command: Callable[P, R]) -> Callable[P, R]:
+    """`--force` for a command that writes output files; when one exists and `--force` was
+    not given, the error says how to replace it (the library knows no flags)."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except OutputExists as exc:
+            raise OutputExists(f"{exc.detail} (use --force to replace it)") from None
+
+    option = click.option("--force", is_flag=True, help="Replace the output file if it exists.")
+    return option(run)
 
 
 def _none_for_dash(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
@@ -114,9 +144,9 @@ def open_output(
 ) -> AbstractContextManager[TextIO]: ...
 @contextmanager
 def open_output(output: Path | None, *, force: bool, binary: bool = False) -> Iterator[Any]:
-    """Standard output when OUTPUT is None, else a new file created 0600 (it holds plaintext),
-    replacing an existing one only with FORCE (AlreadyExists otherwise); a file the block
-    fails to finish is removed again."""
+    """Standard output when OUTPUT is None, else an output file written the one way every
+    output file is (`vault.core.outputs`): complete or not at all, 0600, never through a
+    link, replacing an existing file only with FORCE."""
     if output is None:
         if not binary:
             yield sys.stdout
@@ -125,16 +155,13 @@ def open_output(output: Path | None, *, force: bool, binary: bool = False) -> It
         yield sys.stdout.buffer
         sys.stdout.buffer.flush()
         return
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
-    try:
-        fd = os.open(output, flags, 0o600)
-    except FileExistsError:
-        raise AlreadyExists(f"{output} (use --force to replace it)") from None
-    handle = os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="")
-    try:
-        yield handle
-    except BaseException:
-        handle.close()
-        output.unlink(missing_ok=True)
-        raise
-    handle.close()
+    with output_file(output, force=force) as raw:
+        if binary:
+            yield raw
+            return
+        text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        try:
+            yield text
+            text.flush()
+        finally:
+            text.detach()  # the output file stays open until it is published or discarded

@@ -20,6 +20,7 @@ from vault.cli.output import (
     json_option,
     open_output,
     output_option,
+    say,
 )
 from vault.core.errors import InvalidParameter
 
@@ -100,7 +101,7 @@ def persona_list(env: Env, as_json: bool) -> None:
     if not personas:
         info("No personas yet: add one with `coffre persona add NAME`.")
     for p in personas:
-        click.echo(f"{p.id[:8]}  {p.name}  ({len(p.attributes)} attributes)")
+        say(f"{p.id[:8]}  {p.name}  ({len(p.attributes)} attributes)")
 
 
 def _attribute_view(attr: Any, reveal: bool) -> dict[str, Any]:
@@ -179,23 +180,25 @@ def persona_show(
     if as_json:
         emit_json(report)
         return
-    click.echo(f"{p.name}")
-    click.echo(f"  id   {p.id}\n  uid  {p.uid}\n  created {p.created}  updated {p.updated}")
+    say(f"{p.name}")
+    say(f"  id   {p.id}")
+    say(f"  uid  {p.uid}")
+    say(f"  created {p.created}  updated {p.updated}")
     for view in report["attributes"]:
         shown = view["value"] if view["value"] is not None else "(sensitive: --reveal shows it)"
         mark = " [sensitive]" if view.get("sensitive") else ""
-        click.echo(f"  {view['key']:<22} {str(shown).replace(chr(10), ' / ')}{mark}")
+        say(f"  {view['key']:<22} {str(shown).replace(chr(10), ' / ')}{mark}")
     for name, value in values.items():
         text = (
             "unknown"
             if value is None
             else ("yes" if value is True else "no" if value is False else value)
         )
-        click.echo(f"  {name:<22} {text}  (derived)")
-    click.echo(f"  signing key (minisign) {own.minisign_public_key()}")
-    click.echo(f"  age recipient          {age}")
+        say(f"  {name:<22} {text}  (derived)")
+    say(f"  signing key (minisign) {own.minisign_public_key()}")
+    say(f"  age recipient          {age}")
     if pair is not None:
-        click.echo(f"  for {recipient}: id {pair.pseudonym}, key {pair.minisign_public_key()}")
+        say(f"  for {recipient}: id {pair.pseudonym}, key {pair.minisign_public_key()}")
 
 
 @persona.command("edit")

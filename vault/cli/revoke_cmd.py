@@ -2,43 +2,63 @@
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from vault.cli.main import Env, cli, pass_env
-from vault.cli.output import emit_json, info, json_option
+from vault.cli.output import emit_json, force_option, info, json_option
+from vault.core.outputs import check_free, write_files
 
 if TYPE_CHECKING:
     from vault.sharing.revocation import ErasureRequest
 
 
-def write_request(request: ErasureRequest, path: Path) -> list[Path]:
-    """Write the request JSON at `path`, its `.minisig`, and the readable `.txt` beside it."""
-    written = []
-    for target, data in (
-        (path, request.document),
-        (path.with_name(path.name + ".minisig"), request.signature.encode()),
-        (path.with_suffix(".txt"), request.text().encode()),
-    ):
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        written.append(target)
-    return written
+def request_paths(path: Path) -> tuple[Path, Path, Path]:
+    """Where a request goes: the JSON at PATH, its signature at PATH.minisig, the text with
+    a `.txt` suffix, or PATH.txt when PATH already ends in `.txt` (never one over another)."""
+    text = path.with_suffix(".txt")
+    if text == path:
+        text = path.with_name(path.name + ".txt")
+    return path, path.with_name(path.name + ".minisig"), text
 
 
-notice_out_option = click.option(
-    "--notice-out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the signed request to FILE (JSON), FILE.minisig and FILE's .txt.",
-)
+def write_request(request: ErasureRequest, path: Path, *, force: bool = False) -> list[Path]:
+    """Write the request JSON, its signature and its readable text (`request_paths`) as
+    output files: none replaced unless FORCE."""
+    document, signature, text = request_paths(path)
+    return write_files(
+        {
+            document: request.document,
+            signature: request.signature.encode(),
+            text: request.text().encode(),
+        },
+        force=force,
+    )
 
 
-def _report(request: ErasureRequest, notice_out: Path | None, as_json: bool) -> None:
-    files = write_request(request, notice_out) if notice_out else []
+def _request_command(command: Callable[..., None]) -> click.Command:
+    """`coffre NAME GRANT [--notice-out FILE] [--force] [--json]`: what `revoke` and `notice`
+    share."""
+    notice_out = click.option(
+        "--notice-out",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Write the signed request to FILE (JSON), FILE.minisig and FILE's .txt.",
+    )
+    decorated = notice_out(force_option(json_option(pass_env(command))))
+    return cli.command()(click.argument("grant")(decorated))
+
+
+def _free(notice_out: Path | None, force: bool) -> None:
+    """Refuse taken names before the vault changes (a withdrawal, a request made)."""
+    if notice_out:
+        check_free(request_paths(notice_out), force=force)
+
+
+def _report(request: ErasureRequest, notice_out: Path | None, force: bool, as_json: bool) -> None:
+    files = write_request(request, notice_out, force=force) if notice_out else []
     if as_json:
         emit_json({**request.as_dict(), "files": [str(p) for p in files]})
         return
@@ -48,12 +68,8 @@ def _report(request: ErasureRequest, notice_out: Path | None, as_json: bool) -> 
         click.echo(request.text(), nl=False)
 
 
-@cli.command()
-@click.argument("grant")
-@notice_out_option
-@json_option
-@pass_env
-def revoke(env: Env, grant: str, notice_out: Path | None, as_json: bool) -> None:
+@_request_command
+def revoke(env: Env, grant: str, notice_out: Path | None, force: bool, as_json: bool) -> None:
     """Withdraw a grant: no further exports, and a signed withdrawal and erasure request.
 
     The request (GDPR Art. 7(3) and 17) names the grant, its receipt and every bundle sent
@@ -62,21 +78,19 @@ def revoke(env: Env, grant: str, notice_out: Path | None, as_json: bool) -> None
     """
     from vault.sharing.revocation import revoke as withdraw
 
+    _free(notice_out, force)
     with env.vault() as v:
         request = withdraw(v, grant)
     info(f"Grant {request.grant[:8]} withdrawn; later exports under it are refused.")
-    _report(request, notice_out, as_json)
+    _report(request, notice_out, force, as_json)
 
 
-@cli.command()
-@click.argument("grant")
-@notice_out_option
-@json_option
-@pass_env
-def notice(env: Env, grant: str, notice_out: Path | None, as_json: bool) -> None:
+@_request_command
+def notice(env: Env, grant: str, notice_out: Path | None, force: bool, as_json: bool) -> None:
     """Show the erasure request of a withdrawn or expired grant (made once, then kept)."""
     from vault.sharing.revocation import notice_for
 
+    _free(notice_out, force)
     with env.vault() as v:
         request = notice_for(v, grant)
-    _report(request, notice_out, as_json)
+    _report(request, notice_out, force, as_json)

@@ -6,12 +6,21 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import click
 
 from vault.cli.main import Env, cli, pass_env
-from vault.cli.output import StderrProgress, emit, emit_json, human_size, info, json_option
+from vault.cli.output import (
+    StderrProgress,
+    emit,
+    emit_json,
+    force_option,
+    human_size,
+    info,
+    json_option,
+    say,
+)
 
 if TYPE_CHECKING:
     from vault.sharing.bundles import ExportPlan, VerifiedBundle
@@ -66,7 +75,7 @@ def recipient_list(env: Env, *, as_json: bool) -> None:
         return
     for r in found:
         contact = f"  <{r.contact}>" if r.contact else ""
-        click.echo(f"{r.id[:8]}  {r.name}{contact}  {r.age_key}")
+        say(f"{r.id[:8]}  {r.name}{contact}  {r.age_key}")
 
 
 @recipient.command("keygen")
@@ -85,7 +94,7 @@ def recipient_keygen(*, output: Path) -> None:
 
     public = write_identity(output)
     info(f"identity written to {output}; keep it secret")
-    click.echo(public)
+    say(public)
 
 
 # --- grants -----------------------------------------------------------------------------------
@@ -211,7 +220,7 @@ def grant_list(
         emit_json([{**g.as_dict(), "recipient_name": names[g.recipient]} for g in grants])
         return
     for g in grants:
-        click.echo(
+        say(
             f"{g.id[:8]}  {g.status:<9}  {names[g.recipient]}  {g.purpose}  "
             f"until {g.valid_until[:10]}"
         )
@@ -236,22 +245,22 @@ def grant_show(env: Env, *, grant_ref: str, receipt: bool, as_json: bool) -> Non
         emit_json({**g.as_dict(), "recipient_name": r.name})
         return
     d = g.as_dict()
-    click.echo(f"grant        {g.id}")
-    click.echo(f"recipient    {r.name} ({r.id[:8]})")
-    click.echo(f"persona      {g.persona[:8]} (shown as {g.pseudonym})")
-    click.echo(f"status       {d['status']}")
+    say(f"grant        {g.id}")
+    say(f"recipient    {r.name} ({r.id[:8]})")
+    say(f"persona      {g.persona[:8]} (shown as {g.pseudonym})")
+    say(f"status       {d['status']}")
     for h in g.history:
-        click.echo(f"  {h.time}  {h.status}{'  ' + h.reason if h.reason else ''}")
+        say(f"  {h.time}  {h.status}{'  ' + h.reason if h.reason else ''}")
     for key, values in g.scope.as_dict().items():
         if values:
-            click.echo(f"{key:<12} {', '.join(values)}")
-    click.echo(f"time range   {g.time_range.describe()}")
-    click.echo(f"granularity  {g.granularity}")
-    click.echo(f"purpose      {g.purpose} (legal basis {g.legal_basis}, {g.jurisdiction})")
-    click.echo(f"retention    {g.retention or 'not stated'}")
-    click.echo(f"valid until  {g.valid_until}")
-    click.echo(f"compensation {g.compensation or 'none'}")
-    click.echo(f"receipt      {g.receipt.id}")
+            say(f"{key:<12} {', '.join(values)}")
+    say(f"time range   {g.time_range.describe()}")
+    say(f"granularity  {g.granularity}")
+    say(f"purpose      {g.purpose} (legal basis {g.legal_basis}, {g.jurisdiction})")
+    say(f"retention    {g.retention or 'not stated'}")
+    say(f"valid until  {g.valid_until}")
+    say(f"compensation {g.compensation or 'none'}")
+    say(f"receipt      {g.receipt.id}")
 
 
 # --- export -------------------------------------------------------------------------------------
@@ -260,24 +269,24 @@ def grant_show(env: Env, *, grant_ref: str, receipt: bool, as_json: bool) -> Non
 def _print_plan(plan: ExportPlan) -> None:
     d = plan.as_dict()
     rng = d["time_range"]
-    click.echo(
+    say(
         f"grant {d['grant']} ({d['granularity']}), "
         f"data {rng['from'] or '...'} to {rng['to'] or '...'}"
     )
     if d["previous_bundle"]:
-        click.echo(f"only what is new since bundle {d['previous_bundle']}")
+        say(f"only what is new since bundle {d['previous_bundle']}")
     for m in d["metrics"]:
         what = "samples" if d["granularity"] == "raw" else f"{d['granularity']} aggregates"
-        click.echo(f"  metric {m['metric']}: {m['count']} {what}, {m['first']} to {m['last']}")
+        say(f"  metric {m['metric']}: {m['count']} {what}, {m['first']} to {m['last']}")
     for c in d["content"]:
-        click.echo(
+        say(
             f"  content {c['id'][:8]} {c['kind']} ({c['audience']}) {c['title']!r} "
             f"v{c['version']} -> {c['path']}"
         )
     if d["attributes"]:
-        click.echo(f"  attributes: {', '.join(d['attributes'])}")
+        say(f"  attributes: {', '.join(d['attributes'])}")
     if d["missing_attributes"]:
-        click.echo(f"  (no value for: {', '.join(d['missing_attributes'])})")
+        say(f"  (no value for: {', '.join(d['missing_attributes'])})")
 
 
 @cli.command("export")
@@ -292,6 +301,7 @@ def _print_plan(plan: ExportPlan) -> None:
 )
 @click.option("--since-last", is_flag=True, help="Only what is new since the last bundle.")
 @click.option("--dry-run", is_flag=True, help="List exactly what would leave; write nothing.")
+@force_option
 @json_option
 @pass_env
 def export_cmd(
@@ -301,6 +311,7 @@ def export_cmd(
     output: str | None,
     since_last: bool,
     dry_run: bool,
+    force: bool,
     as_json: bool,
 ) -> None:
     """Export what GRANT allows as an age-encrypted bundle for its recipient.
@@ -324,7 +335,12 @@ def export_cmd(
         if output == "-" and sys.stdout.isatty():
             raise InvalidParameter("refusing to write a binary bundle to a terminal; use -o FILE")
         result = bundle.export_bundle(
-            v, grant_ref, target, since_last=since_last, progress=StderrProgress("export")
+            v,
+            grant_ref,
+            target,
+            since_last=since_last,
+            progress=StderrProgress("export"),
+            force=force,
         )
     summary = result.as_dict()
     if output == "-":
@@ -332,8 +348,8 @@ def export_cmd(
     elif as_json:
         emit_json(summary)
     else:
-        click.echo(f"bundle {result.bundle_id} written to {output} ({human_size(result.size)})")
-        click.echo(f"sha256 {result.sha256}")
+        say(f"bundle {result.bundle_id} written to {output} ({human_size(result.size)})")
+        say(f"sha256 {result.sha256}")
 
 
 # --- recipient side -----------------------------------------------------------------------------
@@ -360,23 +376,35 @@ _key_option = click.option(
 )
 
 
-def _show_verified(vb: VerifiedBundle, as_json: bool) -> None:
+def _listed(value: Any) -> str:
+    """A receipt's list as words; a receipt signed by an unknown key may hold anything."""
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def _show_verified(vb: VerifiedBundle, *, pinned: bool, as_json: bool) -> None:
     d = vb.as_dict()
+    if not pinned:
+        info(
+            "warning: no --key given: the signatures prove the bundle was not changed since "
+            "it was signed, not who signed it; check the key it names, then pin it with --key"
+        )
     if vb.expired:
         info(f"warning: the grant expired on {d['valid_until']}; the sender's consent has ended")
     if as_json:
         emit_json(d)
         return
     r = d["receipt"]
-    click.echo(f"bundle      {d['bundle_id']} ({d['files']} files, {human_size(d['size'])})")
-    click.echo(f"created     {d['created']} under grant {d['grant_id']}")
-    click.echo(f"from        {d['persona_id']} (key {d['persona_minisign_key']})")
-    click.echo(f"purpose     {', '.join(r['purposes'] or [])}")
-    click.echo(f"categories  {', '.join(r['data_categories'] or [])}")
-    click.echo(f"retention   {r['retention'] or 'not stated'}; valid until {r['valid_until']}")
+    say(f"bundle      {d['bundle_id']} ({d['files']} files, {human_size(d['size'])})")
+    say(f"created     {d['created']} under grant {d['grant_id']}")
+    say(f"from        {d['persona_id']} (key {d['persona_minisign_key']})")
+    say(f"purpose     {_listed(r['purposes'])}")
+    say(f"categories  {_listed(r['data_categories'])}")
+    say(f"retention   {r['retention'] or 'not stated'}; valid until {r['valid_until']}")
     if r["compensation"]:
-        click.echo(f"compensation {r['compensation']}")
-    click.echo("every file's SHA-256, the manifest and the receipt signatures: OK")
+        say(f"compensation {r['compensation']}")
+    say("every file's SHA-256, the manifest and the receipt signatures: OK")
 
 
 @bundle.command("verify")
@@ -392,7 +420,7 @@ def bundle_verify(*, file: Path, identity: Path, expect_key: str | None, as_json
     vb = verify_bundle(
         file, read_identities(identity), expect_key=expect_key, progress=StderrProgress("verify")
     )
-    _show_verified(vb, as_json)
+    _show_verified(vb, pinned=bool(expect_key), as_json=as_json)
 
 
 @bundle.command("open")
@@ -422,9 +450,9 @@ def bundle_open(
         expect_key=expect_key,
         progress=StderrProgress("open"),
     )
-    _show_verified(vb, as_json)
+    _show_verified(vb, pinned=bool(expect_key), as_json=as_json)
     if not as_json:
-        click.echo(f"written to {output}")
+        say(f"written to {output}")
 
 
 # --- ledger -------------------------------------------------------------------------------------
@@ -445,32 +473,32 @@ def ledger_cmd(env: Env, *, recipient_ref: str | None, as_json: bool) -> None:
         emit_json([entry.as_dict() for entry in view])
         return
     if not view:
-        click.echo("no recipients yet")
+        say("no recipients yet")
     for entry in view:
-        click.echo(f"{entry.recipient.name} ({entry.recipient.id[:8]})")
+        say(f"{entry.recipient.name} ({entry.recipient.id[:8]})")
         if not entry.grants:
-            click.echo("  no grants")
+            say("  no grants")
         for held in entry.grants:
             g = held.grant
-            click.echo(
+            say(
                 f"  grant {g.id[:8]} [{held.status}] {g.purpose}, until "
                 f"{g.valid_until[:10]}; in exchange for: {g.compensation or 'nothing stated'}"
             )
             for n in held.erasure_requests:
-                click.echo(f"    erasure request ({n.reason}) {n.created}: {n.id}")
+                say(f"    erasure request ({n.reason}) {n.created}: {n.id}")
             if not held.bundles:
-                click.echo("    nothing sent yet")
+                say("    nothing sent yet")
                 continue
-            click.echo(f"    holds since {held.since}:")
+            say(f"    holds since {held.since}:")
             if held.metrics:
-                click.echo(f"      metrics: {', '.join(held.metrics)}")
+                say(f"      metrics: {', '.join(held.metrics)}")
             if held.content:
-                click.echo(f"      content items: {len(held.content)}")
+                say(f"      content items: {len(held.content)}")
             if held.attributes:
-                click.echo(f"      attributes: {', '.join(held.attributes)}")
+                say(f"      attributes: {', '.join(held.attributes)}")
             for b in held.bundles:
                 flag = "" if b.status == "complete" else f" ({b.status})"
-                click.echo(
+                say(
                     f"    bundle {b.bundle_id[:12]} {b.time} {human_size(b.size)} "
                     f"sha256 {b.sha256[:16]}...{flag}"
                 )

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from vault.content.items import get_version
 from vault.core import minisign
-from vault.core.errors import BadSignature
+from vault.core.errors import BadSignature, InvalidParameter
+from vault.core.outputs import write_files
 
 if TYPE_CHECKING:
     from vault.core.vault import Vault
@@ -42,18 +43,25 @@ def proof(vault: Vault, ref: str, number: int | None = None) -> Proof:
     )
 
 
-def write_proof(vault: Vault, ref: str, out_dir: Path, number: int | None = None) -> list[Path]:
-    """Write `<name>.json`, `<name>.json.minisig` and `<name>.pub` into `out_dir`."""
+def write_proof(
+    vault: Vault, ref: str, out_dir: Path, number: int | None = None, *, force: bool = False
+) -> list[Path]:
+    """Write `<name>.json`, `<name>.json.minisig` and `<name>.pub` into `out_dir` as output
+    files (`vault.core.outputs`): none is replaced unless `force`."""
     p = proof(vault, ref, number)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    statement = out_dir / f"{p.name}.json"
-    signature = out_dir / f"{p.name}.json.minisig"
-    public = out_dir / f"{p.name}.pub"
-    statement.write_bytes(p.statement)
-    signature.write_text(p.signature, encoding="utf-8")
-    public.write_text(p.public_key, encoding="utf-8")
-    return [statement, signature, public]
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidParameter(f"cannot create the folder {out_dir} ({exc.strerror})") from None
+    return write_files(
+        {
+            out_dir / f"{p.name}.json": p.statement,
+            out_dir / f"{p.name}.json.minisig": p.signature.encode("utf-8"),
+            out_dir / f"{p.name}.pub": p.public_key.encode("utf-8"),
+        },
+        force=force,
+    )
 
 
 def verify_statement(statement: bytes, signature: str, public_key: str | bytes) -> dict[str, Any]:

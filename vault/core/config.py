@@ -21,6 +21,9 @@ ENV_PASSPHRASE_FILE = "COFFRE_PASSPHRASE_FILE"
 ENV_PASSPHRASE_COMMAND = "COFFRE_PASSPHRASE_COMMAND"
 ENV_NEW_PASSPHRASE = "COFFRE_NEW_PASSPHRASE"
 
+# Variables holding a passphrase itself: never passed on to a command Coffre runs.
+SECRET_VARIABLES = (ENV_PASSPHRASE, ENV_NEW_PASSPHRASE)
+
 
 def default_vault_dir() -> Path:
     import platformdirs  # lazy: keeps start-up fast for commands given --vault
@@ -43,6 +46,12 @@ def _strip_newline(text: str) -> str:
     return text[:-1] if text.endswith("\n") else text
 
 
+def _without_secrets(env: Mapping[str, str]) -> dict[str, str]:
+    """The environment a passphrase command runs in: ours (a password manager needs its
+    agent's socket, its home, a display), minus the passphrases we were given."""
+    return {name: value for name, value in env.items() if name not in SECRET_VARIABLES}
+
+
 def passphrase_from_env(env: Mapping[str, str] = os.environ) -> str | None:
     """The passphrase from the environment's sources, or None when none is set."""
     if env.get(ENV_PASSPHRASE):
@@ -59,6 +68,7 @@ def passphrase_from_env(env: Mapping[str, str] = os.environ) -> str | None:
                 capture_output=True,
                 check=False,
                 timeout=120,
+                env=_without_secrets(os.environ),
             )
         except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
             raise PassphraseUnavailable(f"{ENV_PASSPHRASE_COMMAND} could not run") from exc

@@ -187,6 +187,10 @@ class VaultExists(AlreadyExists):
     """A vault already exists here."""
 
 
+class OutputExists(AlreadyExists):
+    """Not replacing an existing file."""
+
+
 # --- format (9) and concurrency (10) --------------------------------------------------------
 
 

@@ -7,10 +7,13 @@ import created or touched are named by their ids; problems carry where and what.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
+
+from vault.core.errors import MalformedInput
 
 
 @dataclass(frozen=True)
@@ -80,3 +83,19 @@ class ImportSummary:
             "source": self.format,
             "items": list(self.added_ids),
         }
+
+
+@contextmanager
+def parser_limits(where: str) -> Iterator[None]:
+    """Around the reading of an imported document: what Python's own limits raise on a
+    hostile one becomes MalformedInput naming WHERE, so that it is refused like any other
+    malformed input (and the import's transaction rolls back): nesting deeper than a parser
+    or the code walking its result recurses, or an integer longer than Python converts."""
+    try:
+        yield
+    except RecursionError:
+        raise MalformedInput(f"{where} nests too deeply") from None
+    except ValueError as exc:
+        if "integer string conversion" not in str(exc):
+            raise
+        raise MalformedInput(f"{where} holds a number too long to read") from None

@@ -17,7 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
 
-from vault.core import crypto, keys, migrations
+from vault.core import crypto, keys, migrations, process
 from vault.core.audit import AuditEntry
 from vault.core.blobs import DIR_NAME as BLOBS_DIR
 from vault.core.clock import SYSTEM_CLOCK, Clock
@@ -133,6 +133,7 @@ class Vault:
         path = Path(path)
         profile = _profile(kdf)
         crypto.normalize_passphrase(passphrase)  # refuse an empty one before touching disk
+        process.harden()  # before any key exists in memory
         db = path / DB_NAME
         if db.exists():
             raise VaultExists(str(path))
@@ -213,6 +214,7 @@ class Vault:
         if not db.is_file():
             raise VaultNotFound(str(path))
         _tighten_modes(path)
+        process.harden()  # before any key exists in memory
         conn = connect(db)
         try:
             meta = read_meta(conn)

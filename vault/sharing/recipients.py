@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,6 +25,7 @@ from vault.core.errors import (
     RecordNotFound,
     TamperedRecord,
 )
+from vault.core.outputs import output_file
 
 if TYPE_CHECKING:
     from vault.core.vault import Vault
@@ -176,17 +176,11 @@ def identity_file_text(secret: str, public: str) -> str:
 
 
 def write_identity(path: Path) -> str:
-    """Create an age identity in a new file (mode 0600, never overwritten); return its
+    """Create an age identity in a new output file (mode 0600, never replaced); return its
     public key."""
     secret, public = crypto.age_keygen()
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise AlreadyExists(f"{path} exists; choose another file") from None
-    except OSError as exc:
-        raise InvalidParameter(f"cannot create {path} ({exc.strerror})") from None
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(identity_file_text(secret, public))
+    with output_file(path, force=False) as f:
+        f.write(identity_file_text(secret, public).encode("ascii"))
     return public
 
 

@@ -26,7 +26,7 @@ from vault.content.audience import DEFAULT as DEFAULT_AUDIENCE
 from vault.content.audience import front_matter_audience
 from vault.content.importers import Tally
 from vault.core.errors import InvalidParameter, MalformedInput, UnsafeArchive
-from vault.core.importing import ImportSummary
+from vault.core.importing import ImportSummary, parser_limits
 from vault.core.progress import ProgressCallback
 
 if TYPE_CHECKING:
@@ -107,30 +107,36 @@ def split_front_matter(head: bytes, name: str) -> tuple[dict[str, Any], int]:
 
 
 def _parse(text: str, fmt: str, name: str) -> dict[str, Any]:
-    try:
-        if fmt == "YAML":
-            data = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506  # a SafeLoader subclass
-        elif fmt == "TOML":
-            data = tomllib.loads(text)
-        else:
-            data = json.loads(text)
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 2 if exc.problem_mark else "?"
-        raise MalformedInput(f"{name}: invalid YAML front matter at line {line}") from None
-    except yaml.YAMLError:
-        raise MalformedInput(f"{name}: invalid YAML front matter") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise MalformedInput(f"{name}: invalid TOML front matter ({exc})") from None
-    except json.JSONDecodeError as exc:
-        raise MalformedInput(
-            f"{name}: invalid JSON front matter at line {exc.lineno} column {exc.colno}"
-        ) from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise MalformedInput(f"{name}: the front matter is not a mapping of keys to values")
-    safe: dict[str, Any] = _json_safe(data)
-    return safe
+    # Also for `content add`, which is not an import: the parser limits are applied here.
+    with parser_limits(f"{name}: the front matter"):
+        try:
+            if fmt == "YAML":
+                data = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506  # a SafeLoader
+            elif fmt == "TOML":
+                data = tomllib.loads(text)
+            else:
+                data = json.loads(text)
+        except yaml.MarkedYAMLError as exc:
+            line = exc.problem_mark.line + 2 if exc.problem_mark else "?"
+            raise MalformedInput(f"{name}: invalid YAML front matter at line {line}") from None
+        except yaml.YAMLError:
+            raise MalformedInput(f"{name}: invalid YAML front matter") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise MalformedInput(f"{name}: invalid TOML front matter ({exc})") from None
+        except json.JSONDecodeError as exc:
+            raise MalformedInput(
+                f"{name}: invalid JSON front matter at line {exc.lineno} column {exc.colno}"
+            ) from None
+        except ValueError:  # a YAML date such as 2020-13-45
+            raise MalformedInput(
+                f"{name}: invalid {fmt} front matter (a value out of range)"
+            ) from None
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            raise MalformedInput(f"{name}: the front matter is not a mapping of keys to values")
+        safe: dict[str, Any] = _json_safe(data)
+        return safe
 
 
 def parse(raw: bytes, name: str = "input") -> tuple[dict[str, Any], str]:

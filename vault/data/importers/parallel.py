@@ -2,11 +2,12 @@
 encrypting and storing (the other) overlap.
 
 The helper is a fresh interpreter (`python -m vault.data.importers.parallel`): it holds no key
-and no open vault, only the path it parses. Batches, issues, notes and progress come back in
-order as length-prefixed pickles on its stdout; the pipe blocks the helper when the importer
-falls behind, so memory stays bounded. A library error in the helper is raised again here
-with its class and detail; any other failure becomes MalformedInput naming only its type.
-The helper is stopped whenever the consumer stops early.
+and no open vault, only the path it parses, and a minimal environment (no passphrase).
+Batches, issues, notes and progress come back in order as length-prefixed pickles on its
+stdout; the pipe blocks the helper when the importer falls behind, so memory stays bounded.
+A library error in the helper is raised again here with its class and detail; any other
+failure becomes MalformedInput naming only its type. The helper is stopped whenever the
+consumer stops early.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from vault.core import process
 from vault.core.errors import MalformedInput, VaultError
 from vault.data.importers.common import Note, ReportIssue
 
@@ -101,9 +103,9 @@ def batches_from_process(
     """Yield the batches `parse(*args, report, note, on_bytes)` produces in a helper process
     (args must be JSON values), passing its issues, notes and progress to the callbacks."""
     target = f"{parse.__module__}:{parse.__qualname__}"
-    env = dict(os.environ)
     root = str(Path(__file__).resolve().parents[3])  # so the helper finds this `vault`
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+    env = process.helper_environment(path)  # nothing of ours it does not need: no passphrase
     proc = subprocess.Popen(
         [sys.executable, "-m", "vault.data.importers.parallel", target, json.dumps(list(args))],
         stdin=subprocess.DEVNULL,

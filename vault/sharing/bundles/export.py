@@ -14,7 +14,6 @@ import io
 import json
 import os
 import re
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from vault import personas as identities
 from vault.core import crypto, minisign
 from vault.core.errors import InvalidParameter, NothingInScope
 from vault.core.hashing import BackgroundSHA256
+from vault.core.outputs import check_free, pending_output
 from vault.core.progress import Progress, ProgressCallback
 from vault.data import chunks as qs_chunks
 from vault.data import export as qs_export
@@ -459,10 +459,14 @@ def export_bundle(
     since_last: bool = False,
     now: datetime | None = None,
     progress: ProgressCallback | None = None,
+    force: bool = False,
 ) -> BundleResult:
-    """Export a grant to `out` (a path, written atomically, or a binary stream such as
-    stdout) and record it in the ledger. Refuses (ConsentRefused subclasses) when the
-    grant is withdrawn, expired or selects nothing."""
+    """Export a grant to `out` (a path, written as an output file that replaces an existing
+    one only with `force`, or a binary stream such as stdout) and record it in the ledger.
+    Refuses (ConsentRefused subclasses) when the grant is withdrawn, expired or selects
+    nothing."""
+    if isinstance(out, Path):
+        check_free([out], force=force)  # before any work
     columns: dict[str, qs_chunks.Columns] = {}
     plan = prepare(vault, grant_ref, since_last=since_last, now=now, keep=columns)
     grant = plan.grant
@@ -487,7 +491,7 @@ def export_bundle(
 
     path: Path | None = None
     if isinstance(out, Path):
-        sink = _write_atomically(out, encrypt, build.record)
+        sink = _write_atomically(out, force, encrypt, build.record)
         path = out
     else:
         sink = _HashingSink(out)
@@ -509,29 +513,20 @@ def export_bundle(
 
 def _write_atomically(
     target: Path,
+    force: bool,
     encrypt: Callable[[_HashingSink], None],
     commit: Callable[[_HashingSink, str, Callable[[], None] | None], None],
 ) -> _HashingSink:
-    """Ciphertext goes to a temporary file next to `target`; the ledger entry is written and
-    the file renamed into place only once everything succeeded."""
-    directory = target.parent if str(target.parent) else Path(".")
-    if target.is_dir():
-        raise InvalidParameter(f"{target} is a directory; give a file name for the bundle")
-    try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".part")
-    except OSError as exc:
-        raise InvalidParameter(f"cannot write in {directory} ({exc.strerror})") from None
+    """Ciphertext goes to an output file (`vault.core.outputs`); the ledger entry is written
+    and the file renamed into place in one step, only once everything succeeded."""
     sink: _HashingSink | None = None
     try:
-        with os.fdopen(fd, "wb") as f:
-            sink = _HashingSink(f)
+        with pending_output(target, force=force) as out:
+            sink = _HashingSink(out.file)
             encrypt(sink)
-            f.flush()
-            os.fsync(f.fileno())
-        commit(sink, "complete", lambda: os.replace(tmp, target))
+            commit(sink, "complete", out.publish)
     except BaseException:
         if sink is not None:
             sink.digest.hexdigest()  # stops the hashing thread
-        Path(tmp).unlink(missing_ok=True)
         raise
     return sink

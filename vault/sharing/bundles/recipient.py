@@ -3,8 +3,9 @@ then write its files. A platform needs nothing else (or the `age` and `minisign`
 
 Verification reads the age file once, streaming the authenticated plaintext through a tar
 reader that hashes every member and refuses unsafe ones; nothing is written. Opening does
-the same, then decrypts a second time into a staging directory next to the target, checks
-every hash again and renames it into place: on any failure nothing is left behind.
+the same, then decrypts a second time into a private staging directory next to the target
+(files 0600), checks every hash again and renames it into place: on any failure nothing is
+left behind.
 """
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ import io
 import json
 import os
 import shutil
-import tempfile
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
-from vault.core import crypto, minisign
+from vault.core import crypto, minisign, process
 from vault.core.clock import SYSTEM_CLOCK
 from vault.core.errors import (
     BadSignature,
@@ -33,6 +34,7 @@ from vault.core.errors import (
     TruncatedBundle,
     UnsafeArchive,
 )
+from vault.core.outputs import create_private, staging_directory
 from vault.core.progress import Progress, ProgressCallback
 from vault.sharing.bundles.export import FORMAT, MANIFEST, MANIFEST_SIG, RECEIPT, RECEIPT_SIG
 from vault.sharing.bundles.tarstream import MemberSink, TarReader
@@ -73,7 +75,7 @@ class VerifiedBundle:
             "files": self.files,
             "size": self.size,
             "receipt": {
-                "controller": self.receipt.get("dataController", {}).get("name"),
+                "controller": _controller(self.receipt.get("dataController")),
                 "principal": self.receipt.get("piiPrincipalId"),
                 "purposes": self.receipt.get("purposes"),
                 "data_categories": self.receipt.get("personalDataCategories"),
@@ -84,6 +86,11 @@ class VerifiedBundle:
                 "withdrawal": self.receipt.get("withdrawalMethod"),
             },
         }
+
+
+def _controller(controller: Any) -> Any:
+    """The controller's name, when the receipt names one the way the format says."""
+    return controller.get("name") if isinstance(controller, dict) else None
 
 
 class _Source(io.RawIOBase):
@@ -142,10 +149,12 @@ class _Collector:
             raise TamperedBundle(f"{name} is implausibly large")
         out = None
         if self.root is not None:
+            # The staging directory is new and private: a member is a new 0600 file in it,
+            # never one already there and never through a link.
             target = self.root / name
             try:
                 target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-                out = open(target, "xb")  # noqa: SIM115  (closed by _Member.close)
+                out = os.fdopen(create_private(target), "wb")
             except OSError:
                 raise UnsafeArchive(f"{name} clashes with another member of the bundle") from None
         member = _Member(name, size, keep, out)
@@ -160,6 +169,7 @@ def _decrypt(
     progress: ProgressCallback | None,
     stage: str,
 ) -> None:
+    process.harden()  # the identity and the plaintext are in memory from here on
     reader = TarReader(path.name, collector)
     try:
         handle = open(path, "rb")  # noqa: SIM115
@@ -216,7 +226,7 @@ def _check(
         key = str(manifest["persona_minisign_key"])
         bundle_id = str(manifest["bundle_id"])
         files = list(manifest["files"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         raise TamperedBundle("manifest.json is not a Coffre manifest") from None
     if manifest.get("format") != FORMAT:
         raise TamperedBundle(f"manifest.json is not in the {FORMAT} format")
@@ -256,22 +266,21 @@ def _check(
     receipt_sig = _kept(collector, RECEIPT_SIG)
     try:
         receipt = json.loads(receipt_raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise TamperedBundle("receipt.json is not valid JSON") from None
+    if not isinstance(receipt, dict):
+        raise TamperedBundle("receipt.json is not a consent receipt (a JSON object)")
     if receipt.get("publicKey") != key:
         raise BadSignature("the receipt and the manifest are signed by different keys")
     minisign.verify(key, receipt_raw, receipt_sig)
     if receipt.get("consentReceiptID") != manifest.get("receipt_id"):
         raise TamperedBundle("the manifest names another receipt than the one included")
-    expired = False
-    until = str(manifest.get("valid_until") or "")
-    if until:
-        try:
-            expired = datetime.fromisoformat(until.replace("Z", "+00:00")) <= (
-                now or SYSTEM_CLOCK.now()  # the recipient's side: no vault, its own clock
-            )
-        except ValueError:
-            raise TamperedBundle("the manifest's valid_until is not a date") from None
+    now = now or SYSTEM_CLOCK.now()  # the recipient's side: no vault, its own clock
+    ends = (
+        _instant(manifest.get("valid_until"), "the manifest's valid_until"),
+        _instant(receipt.get("validUntil"), "the receipt's validUntil"),
+    )
+    expired = any(end is not None and end <= now for end in ends)
     return VerifiedBundle(
         bundle_id,
         str(manifest.get("grant_id", "")),
@@ -282,6 +291,21 @@ def _check(
         len(listed),
         size,
     )
+
+
+def _instant(value: Any, what: str) -> datetime | None:
+    """An expiry as Coffre writes it, a date and time with its offset (`...T23:59:59Z`), or
+    None when there is none. A bare date or a time without an offset means no instant: it
+    is refused rather than guessed."""
+    if value is None or value == "":
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise TamperedBundle(f"{what} is not a date and time") from None
+    if moment.tzinfo is None:
+        raise TamperedBundle(f"{what} is not a date and time with an offset")
+    return moment
 
 
 def verify_bundle(
@@ -308,25 +332,37 @@ def open_bundle(
     now: datetime | None = None,
     progress: ProgressCallback | None = None,
 ) -> VerifiedBundle:
-    """Verify a bundle, then write its files into `out_dir` (new, or an empty directory)."""
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise InvalidParameter(f"{out_dir} exists and is not an empty directory")
+    """Verify a bundle, then write its files into `out_dir` (new, or an empty directory; never
+    a link): filled under a temporary name beside it (`vault.core.outputs`), then renamed."""
+    _check_target(out_dir)
     verified = verify_bundle(path, identities, expect_key=expect_key, now=now, progress=progress)
-    parent = out_dir.parent if str(out_dir.parent) else Path(".")
-    try:
-        staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{out_dir.name}.", suffix=".part"))
-    except OSError as exc:
-        raise InvalidParameter(f"cannot write in {parent} ({exc.strerror})") from None
+    staging = staging_directory(out_dir)
     try:
         collector = _Collector(staging)
         _decrypt(path, identities, collector, progress, "open")
         again = _check(collector, identities, expect_key, now)
         if again.manifest != verified.manifest:
             raise TamperedBundle(f"{path.name} changed while it was being opened")
-        if out_dir.exists():
-            out_dir.rmdir()
-        os.replace(staging, out_dir)
+        _check_target(out_dir)
+        try:
+            if out_dir.is_dir():
+                out_dir.rmdir()
+            os.replace(staging, out_dir)
+        except OSError as exc:
+            raise InvalidParameter(f"cannot move the files to {out_dir} ({exc.strerror})") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return again
+
+
+def _check_target(out_dir: Path) -> None:
+    """Refuse a target that is a link, or anything but a new name or an empty directory."""
+    try:
+        st = os.lstat(out_dir)
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(st.st_mode):
+        raise InvalidParameter(f"{out_dir} is a link; give a new or empty directory")
+    if not stat.S_ISDIR(st.st_mode) or any(out_dir.iterdir()):
+        raise InvalidParameter(f"{out_dir} exists and is not an empty directory")

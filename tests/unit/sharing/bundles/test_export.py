@@ -21,7 +21,10 @@ from tests.builders import (
     MARK,
     World,
     add_audience_posts,
+    bundle_members,
+    encrypt_to,
     make_grant,
+    tar_of,
 )
 from vault import content
 from vault import sharing as consent
@@ -50,32 +53,6 @@ def _export(vault: Vault, grant: consent.Grant, path: Path, **kw: object) -> bun
     return bundle.export_bundle(vault, grant.id, path, now=NOW, **kw)  # type: ignore[arg-type]
 
 
-def _decrypt_tar(path: Path, identity: str) -> dict[str, bytes]:
-    out = io.BytesIO()
-    with path.open("rb") as f:
-        crypto.age_decrypt_stream(f, out, [identity])
-    with tarfile.open(fileobj=io.BytesIO(out.getvalue())) as tar:
-        return {m.name: tar.extractfile(m).read() for m in tar if m.isfile()}  # type: ignore[union-attr]
-
-
-def _tar(files: dict[str, bytes]) -> bytes:
-    """A plain tar of regular files, in the USTAR format bundles use."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
-def _encrypt(data: bytes, age_key: str, out: Path) -> Path:
-    """`data` encrypted to `age_key`, written to `out`."""
-    with out.open("wb") as f:
-        crypto.age_encrypt_stream(io.BytesIO(data), f, age_key)
-    return out
-
-
 def _csv_rows(data: bytes) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(data.decode())))
 
@@ -89,7 +66,7 @@ def test_bundle_holds_exactly_what_is_inside_every_dimension(
     add_audience_posts(fresh_vault, world)  # a grant naming no audience: public only
     g = make_grant(fresh_vault, world)
     result = _export(fresh_vault, g, tmp_path / "b.age")
-    files = _decrypt_tar(tmp_path / "b.age", world.identity)
+    files = bundle_members(tmp_path / "b.age", world.identity)
     slug = f"inside-post-{world.items['in'].id[:8]}"
     expected = {
         "README.md",
@@ -154,7 +131,7 @@ def test_only_the_granted_audiences_leave(
     listed = {(c["id"], c["audience"]) for c in plan["content"]}
     assert listed == {(posts[a].id, a) for a in granted}
     _export(fresh_vault, g, tmp_path / "b.age")
-    files = _decrypt_tar(tmp_path / "b.age", world.identity)
+    files = bundle_members(tmp_path / "b.age", world.identity)
     everything = b"".join(files.values())
     for audience, item in posts.items():
         marker = f"{MARK}{item.title.replace(' ', '-')}".encode()
@@ -168,7 +145,7 @@ def test_day_granularity_sends_daily_aggregates_only(
         fresh_vault, world, scope=ScopeRequest(metrics="steps,heart_rate"), granularity="day"
     )
     _export(fresh_vault, g, tmp_path / "b.age")
-    files = _decrypt_tar(tmp_path / "b.age", world.identity)
+    files = bundle_members(tmp_path / "b.age", world.identity)
     steps = _csv_rows(files["data/qs/steps.csv"])
     assert list(steps[0]) == ["start", "end", "metric", "count", "sum", "min", "avg", "max", "unit"]
     assert [r["start"][:10] for r in steps] == IN_DAYS
@@ -279,7 +256,7 @@ def test_since_last_sends_only_what_is_new(
     second = _export(fresh_vault, g, tmp_path / "2.age", since_last=True)
     assert second.manifest["previous_bundle"] == first.bundle_id
     assert second.manifest["counts"]["metrics"] == {"steps": 1}
-    files = _decrypt_tar(tmp_path / "2.age", world.identity)
+    files = bundle_members(tmp_path / "2.age", world.identity)
     assert [p for p in files if p.startswith("data/content/")] == [
         f"data/content/new-post-{new.id[:8]}.md"
     ]
@@ -488,20 +465,20 @@ def _rebuild(
 ) -> Path:
     """Decrypt, alter members (None removes one), re-tar and re-encrypt: what an attacker
     who knows the recipient's public key can do without the persona's pairwise key."""
-    files = _decrypt_tar(path, world.identity)
+    files = bundle_members(path, world.identity)
     for name, data in change.items():
         if data is None:
             files.pop(name, None)
         else:
             files[name] = data
-    return _encrypt(_tar(files), recipient or world.recipient.age_key, tmp / "forged.age")
+    return encrypt_to(tar_of(files), recipient or world.recipient.age_key, tmp / "forged.age")
 
 
 def test_forged_contents_are_caught_by_hashes_and_signatures(
     exported: tuple[Path, World, bundle.BundleResult], tmp_path: Path
 ) -> None:
     path, world, _result = exported
-    files = _decrypt_tar(path, world.identity)
+    files = bundle_members(path, world.identity)
     cases: list[tuple[dict[str, bytes | None], type[Exception]]] = [
         ({"data/qs/steps.csv": files["data/qs/steps.csv"] + b"x"}, TamperedBundle),
         ({"data/extra.txt": b"smuggled"}, TamperedBundle),
@@ -559,7 +536,7 @@ def test_traversal_and_links_in_the_tar_are_refused(
             else:
                 info.size = 4
             tar.addfile(info, io.BytesIO(b"evil") if kind == tarfile.REGTYPE else None)
-        evil = _encrypt(buf.getvalue(), world.recipient.age_key, tmp_path / "evil.age")
+        evil = encrypt_to(buf.getvalue(), world.recipient.age_key, tmp_path / "evil.age")
         _refused(evil, world.identity, UnsafeArchive, tmp_path)
         assert not (tmp_path.parent / "evil.txt").exists()
 
@@ -608,7 +585,7 @@ def test_age_tool_decrypts_and_minisign_tool_verifies(
 def test_a_bundle_encrypted_by_the_age_tool_opens(world: World, tmp_path: Path) -> None:
     done = subprocess.run(
         ["age", "-r", world.recipient.age_key],
-        input=_tar({"README.md": b"hello\n"}),
+        input=tar_of({"README.md": b"hello\n"}),
         capture_output=True,
         check=True,
     )
