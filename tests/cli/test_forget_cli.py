@@ -5,7 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.cli.conftest import init_vault, run
+import pytest
+
+from tests.builders import Delivered, deliver_2024
+from tests.cli.conftest import checked, init_vault, run
+from tests.conftest import PASSPHRASE
+from vault.core.vault import Vault
 
 
 def _vault_with_persona(vault_dir: Path, tmp_path: Path) -> None:
@@ -72,3 +77,34 @@ def test_rules_cli(vault_dir: Path, tmp_path: Path) -> None:
     assert json.loads(run(vault_dir, "forget", "--apply-rules", "--json")) == {"due": False}
     run(vault_dir, "rules", "rm", rule_id[:8])
     assert json.loads(run(vault_dir, "rules", "list", "--json"))["rules"] == []
+
+
+@pytest.fixture
+def delivered(vault_dir: Path, tmp_path: Path) -> Delivered:
+    """Heart rate of 2021 and 2024, of which a bundle carried 2024 (`deliver_2024`)."""
+    with Vault.create(vault_dir, PASSPHRASE, kdf="minimum") as v:
+        return deliver_2024(v, tmp_path / "bundle.age")
+
+
+def test_forget_asks_erasure_only_of_bundles_that_carried_it(
+    vault_dir: Path, tmp_path: Path, delivered: Delivered
+) -> None:
+    requests = tmp_path / "requests"
+    before_2022 = ("forget", "--metric", "heart_rate", "--to", "2021-12-31")
+    preview = json.loads(run(vault_dir, *before_2022, "--dry-run", "--json"))
+    assert preview["counts"]["samples"] == 2 and preview["recipients_holding_copies"] == []
+    done = json.loads(
+        run(vault_dir, *before_2022, "--yes", "--json", "--notices-out", str(requests))
+    )
+    assert done["erasure_requests"] == [] and not requests.exists()
+    grant = json.loads(run(vault_dir, "grant", "show", delivered.grant, "--json"))
+    assert grant["status"] == "given"
+    run(vault_dir, "export", delivered.grant, "-o", str(tmp_path / "again.age"))
+
+    shown = checked(vault_dir, "forget", "--content", delivered.sent_note, "--yes")
+    assert "Request for erasure of personal data" in shown.stdout
+    assert f"content item {delivered.sent_note}" in shown.stdout
+    assert "withdraw" not in shown.stdout.lower()
+    grant = json.loads(run(vault_dir, "grant", "show", delivered.grant, "--json"))
+    assert grant["status"] == "given"
+    run(vault_dir, "notice", delivered.grant, code=7)  # still given: nothing withdrawn

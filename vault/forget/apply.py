@@ -1,14 +1,15 @@
 """The right to be forgotten, inside the vault: plan again, then crypto-shred.
 
 `forget(vault, targets)` does it in ONE transaction: erasure requests are produced for the
-recipients holding copies (`vault.sharing.revocation`), the records and their blobs are
-deleted, quantified-self chunks that straddle a forgotten range are rewritten under fresh keys
-and their day indexes and catalogue entries recomputed, the epoch key is rotated (every
-surviving record key re-wrapped, the old epoch key destroyed), one audit entry records that a
-forget happened (target kinds and counts, never what), and then the WAL is checkpointed and
-truncated. With SQLite's `secure_delete` the freed space is zeroed, so no byte of the
-forgotten plaintext, ciphertext or wrapped keys remains in the vault directory. A process
-killed midway leaves either the whole forget or nothing.
+bundles that carried forgotten data, one per grant (`vault.sharing.revocation`; the grants
+stay as they are), the records and their blobs are deleted, quantified-self chunks that
+straddle a forgotten range are rewritten under fresh keys and their day indexes and
+catalogue entries recomputed, the epoch key is rotated (every surviving record key
+re-wrapped, the old epoch key destroyed), one audit entry records that a forget happened
+(target kinds and counts, never what), and then the WAL is checkpointed and truncated. With
+SQLite's `secure_delete` the freed space is zeroed, so no byte of the forgotten plaintext,
+ciphertext or wrapped keys remains in the vault directory. A process killed midway leaves
+either the whole forget or nothing.
 
 What it cannot reach is said in the result: copies a recipient already received (they get
 erasure requests), and copies of the vault made before (backups).
@@ -41,7 +42,7 @@ class ForgetResult:
     epoch: int
     seconds: float
     wal_truncated: bool
-    notices: tuple[ErasureRequest, ...] = ()  # for the recipients holding copies
+    notices: tuple[ErasureRequest, ...] = ()  # one per grant whose bundles carried what went
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON of `coffre forget --json`."""
@@ -120,7 +121,7 @@ def forget(
             raise InvalidParameter("there is nothing to forget for that target")
         report.start(len(plan.deletes) + len(plan.rewrites) + 1)
         # Before the deletes: a request names the grant and the bundles the ledger recorded.
-        notices = revocation.requests_for_forget(vault, plan.holding_grants)
+        notices = revocation.requests_for_forget(vault, plan.erasures)
         if plan.wipe_all:
             txn.wipe_all()
         else:
