@@ -86,6 +86,17 @@ def delivered(vault_dir: Path, tmp_path: Path) -> Delivered:
         return deliver_2024(v, tmp_path / "bundle.age")
 
 
+def test_dry_run_and_forget_agree_on_a_range_holding_nothing(
+    vault_dir: Path, delivered: Delivered
+) -> None:
+    after = ("forget", "--metric", "heart_rate", "--from", "2030-01-01")
+    previewed = checked(vault_dir, *after, "--dry-run", code=7)
+    done = checked(vault_dir, *after, "--yes", code=7)
+    assert previewed.stderr == done.stderr
+    assert "nothing to forget" in done.stderr and "Would forget" not in previewed.stdout
+    checked(vault_dir, *after, "--dry-run", "--json", code=7)
+
+
 def test_forget_asks_erasure_only_of_bundles_that_carried_it(
     vault_dir: Path, tmp_path: Path, delivered: Delivered
 ) -> None:

@@ -66,6 +66,8 @@ def load_choices(vault: Vault) -> Choices:
 
 
 def plan_markdown(plan: Plan) -> str:
+    if plan.empty:  # the verdict forgetting it would give
+        return f"**Nothing to forget**: {'; '.join(plan.labels)} holds nothing."
     lines = ["**What would be forgotten**", ""]
     lines += [f"- {label}" for label in plan.labels]
     lines += ["", "**How much**", ""]

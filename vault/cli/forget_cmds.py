@@ -127,6 +127,7 @@ def forget(
             plan = forgetting.preview(
                 v, _targets(persona, metric, start, end, content, recipient, everything)
             )
+            plan.check_not_empty()
         if dry_run:
             if as_json:
                 emit_json({"dry_run": True, **plan.as_dict()})

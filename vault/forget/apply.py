@@ -22,7 +22,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from vault.core.errors import InvalidParameter
 from vault.core.progress import Progress, ProgressCallback
 from vault.data import catalog, chunks
 from vault.forget.plan import Plan, Target, preview
@@ -117,8 +116,7 @@ def forget(
     with vault.store.write() as txn:
         # Planned again under the write lock, so what is forgotten is what is there now.
         plan = preview(vault, targets)
-        if plan.empty:
-            raise InvalidParameter("there is nothing to forget for that target")
+        plan.check_not_empty()
         report.start(len(plan.deletes) + len(plan.rewrites) + 1)
         # Before the deletes: a request names the grant and the bundles the ledger recorded.
         notices = revocation.requests_for_forget(vault, plan.erasures)

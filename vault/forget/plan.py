@@ -107,6 +107,12 @@ class Plan:
     def empty(self) -> bool:
         return not (self.deletes or self.rewrites or self.wipe_all)
 
+    def check_not_empty(self) -> None:
+        """Raise InvalidParameter when this plan would forget nothing: the one verdict a
+        forget and its preview (`--dry-run`) give alike."""
+        if self.empty:
+            raise InvalidParameter("there is nothing to forget for that target")
+
     def as_dict(self) -> dict[str, Any]:
         """The JSON of a forget preview (`coffre forget --dry-run --json`)."""
         return {

@@ -164,6 +164,19 @@ def test_a_forget_request_is_not_the_grants_withdrawal(
     assert revocation.notice_for(fresh_vault, delivered.grant).id == withdrawal.id
 
 
+def test_preview_and_forget_agree_on_a_range_holding_nothing(
+    fresh_vault: Vault, delivered: Delivered
+) -> None:
+    target = Target.of_metric("heart_rate", start=parse_instant("2030-01-01"))
+    plan = preview(fresh_vault, target)
+    assert plan.empty and plan.holders == () and plan.erasures == ()
+    with pytest.raises(InvalidParameter) as previewed:
+        plan.check_not_empty()
+    with pytest.raises(InvalidParameter) as forgotten:
+        forget(fresh_vault, target)
+    assert previewed.value.message == forgotten.value.message
+
+
 @pytest.mark.interop
 def test_minisign_verifies_the_forget_request(
     fresh_vault: Vault, delivered: Delivered, tmp_path: Path
