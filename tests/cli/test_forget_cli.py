@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -119,3 +121,27 @@ def test_forget_asks_erasure_only_of_bundles_that_carried_it(
     grant = json.loads(run(vault_dir, "grant", "show", delivered.grant, "--json"))
     assert grant["status"] == "given"
     run(vault_dir, "notice", delivered.grant, code=7)  # still given: nothing withdrawn
+
+
+def test_forget_everything_sends_erasure_requests(
+    vault_dir: Path, tmp_path: Path, delivered: Delivered
+) -> None:
+    requests = tmp_path / "requests"
+    preview = json.loads(run(vault_dir, "forget", "--everything", "--dry-run", "--json"))
+    assert [h["recipient"] for h in preview["recipients_holding_copies"]] == ["Clinic"]
+    done = json.loads(
+        run(vault_dir, "forget", "--everything", "--yes", "--json", "--notices-out", str(requests))
+    )
+    (request_id,) = done["erasure_requests"]
+    name = request_id.rsplit(":", 1)[-1]
+    document = requests / f"erasure-request-{name}.json"
+    body = json.loads(document.read_text())
+    assert body["reason"] == "forgotten" and body["grant"]["id"] == delivered.grant
+    assert body["bundles"][0]["erase"]["everything"] is True
+    assert "everything it carried" in document.with_suffix(".txt").read_text()
+    if shutil.which("minisign"):
+        # The text form ends with the command that verifies it, the pairwise key included.
+        public_key = document.with_suffix(".txt").read_text().split("-P ")[-1].strip()
+        subprocess.run(
+            ["minisign", "-Vm", str(document), "-P", public_key], check=True, capture_output=True
+        )

@@ -101,8 +101,9 @@ def result_markdown(result: ForgetResult) -> str:
         "vault open); it will be on the next forget or close"
     )
     if result.notices:
-        lines.append(f"- erasure requests produced: {len(result.notices)}")
+        lines.append(f"- erasure requests produced: {len(result.notices)}, to send:")
     lines.append("- cannot reach: copies of the vault made before now (backups)")
+    lines += [f"\n```text\n{request.text()}```" for request in result.notices]
     return "\n".join(lines)
 
 

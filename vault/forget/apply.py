@@ -12,7 +12,9 @@ ciphertext or wrapped keys remains in the vault directory. A process killed midw
 either the whole forget or nothing.
 
 What it cannot reach is said in the result: copies a recipient already received (they get
-erasure requests), and copies of the vault made before (backups).
+erasure requests), and copies of the vault made before (backups). Forgetting everything keeps
+none of its erasure requests either (the audit log records that they were made): the result
+carries them, for the front end to hand over.
 """
 
 from __future__ import annotations
@@ -119,6 +121,7 @@ def forget(
         plan.check_not_empty()
         report.start(len(plan.deletes) + len(plan.rewrites) + 1)
         # Before the deletes: a request names the grant and the bundles the ledger recorded.
+        # Forgetting everything then wipes the kept copies with the rest; the result has them.
         notices = revocation.requests_for_forget(vault, plan.erasures)
         if plan.wipe_all:
             txn.wipe_all()

@@ -7,7 +7,7 @@ target itself, the quantified-self chunks to delete or rewrite, and, asked of
 forgotten (an `Erasure` each: what of that bundle to ask its recipient to erase). Only data
 actually forgotten reaches a bundle: a metric's samples over a range reach the bundles that
 carried that metric of that persona over a span overlapping the range; a content item, the
-bundles that carried it; a persona, every bundle of it.
+bundles that carried it; a persona, or everything, every bundle of it.
 `vault.forget.apply` carries a plan out.
 """
 
@@ -310,12 +310,11 @@ def _plan_recipient(vault: Vault, draft: _Draft, target: Target) -> None:
 
 
 def _plan_everything(vault: Vault, draft: _Draft, target: Target) -> None:
-    """Every record and file. Unlike the other targets, recipients holding copies are not
-    looked up, so none is listed or sent an erasure request (as forgetting everything has
-    always done)."""
+    """Every record and file; every bundle that ever left is reached."""
     draft.wipe_all = True
     draft.labels.append("everything in the vault")
     draft.count("records", vault.store.counts()["records"])
+    draft.reach(_whole(ledger.bundles_carrying(vault)))
 
 
 _PLANNERS: dict[TargetKind, Callable[[Vault, _Draft, Target], None]] = {

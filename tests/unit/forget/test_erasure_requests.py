@@ -124,12 +124,18 @@ def test_targets_reaching_one_bundle_make_one_request(
     assert [c["id"] for c in bundle["erase"]["content"]] == [delivered.sent_note]
 
 
-def test_a_persona_reaches_every_bundle_whole(fresh_vault: Vault, delivered: Delivered) -> None:
+@pytest.mark.parametrize("target", [Target.of_persona("Ana"), Target.everything()])
+def test_a_persona_or_everything_reaches_every_bundle_whole(
+    fresh_vault: Vault, delivered: Delivered, target: Target
+) -> None:
     bundles = [b.bundle_id for b in ledger.all_bundles(fresh_vault)]
-    result = forget(fresh_vault, Target.of_persona("Ana"))
+    result = forget(fresh_vault, target)
     _, body = _only_request(result)
     assert [b["id"] for b in body["bundles"]] == bundles
     assert body["bundles"][0]["erase"] == {"everything": True, "metrics": [], "content": []}
+    if target.kind == "everything":  # nothing is kept, the requests included
+        assert fresh_vault.store.counts()["records"] == 0
+        assert fresh_vault.audit_log()[-2].action == "consent.notice"
 
 
 def test_the_request_asks_for_erasure_not_withdrawal(
