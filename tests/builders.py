@@ -4,7 +4,8 @@
   personas, QS data, content and a recipient key pair, with data inside and outside every
   dimension of the scope `inside_scope` describes.
 - A persona's heart rate sent to one recipient, where the revocation and forgetting tests
-  start from.
+  start from; and a bundle of one year's data beside data that never left, where the tests of
+  a forget's erasure requests start from.
 - Mastodon and Twitter/X archives and WordPress exports as the real ones lay them out, for
   the content importer and CLI tests.
 - Personas: Jane Doe with an attribute of most kinds, and drafts read as personas.
@@ -251,6 +252,47 @@ def forge_bundle(
     ).encode()
     encrypt_to(tar_of(files), world.recipient.age_key, out)
     return key
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """What `deliver_2024` sent: the grant, the note that left and the one that did not."""
+
+    grant: str
+    sent_note: str
+    kept_note: str
+
+
+def deliver_2024(vault: Vault, bundle: Path) -> Delivered:
+    """Ana's heart rate at 08:00 UTC on 2021-06-01 and 2021-06-02 and on 2024-03-01 to
+    2024-03-03, and two notes of March 2024. The recipient Clinic receives, in one bundle
+    (written to `bundle`) under a grant limited to 2024, the 2024 heart rate and one note."""
+    ana = identities.add_persona(vault, "Ana")
+    with QSWriter(vault, ana.id) as writer:
+        for day in ("2021-06-01", "2021-06-02", "2024-03-01", "2024-03-02", "2024-03-03"):
+            t = int(datetime.fromisoformat(f"{day}T08:00:00+00:00").timestamp() * 1000)
+            writer.add(Sample("heart_rate", t, t, 60, "/min", source="Watch"))
+    notes = [
+        content.add(
+            vault,
+            io.BytesIO(f"# {title}\n".encode()),
+            content.ItemMeta(title=title, created="2024-03-01T09:00:00Z", audience="public"),
+            persona=ana.id,
+        )
+        for title in ("Sent note", "Kept note")
+    ]
+    consent.add_recipient(vault, "Clinic", crypto.age_keygen()[1], contact="dpo@clinic.example")
+    grant = consent.create_grant(
+        vault,
+        recipient="Clinic",
+        persona="Ana",
+        scope=consent.ScopeRequest(metrics="heart_rate", content_ids=notes[0].id),
+        purpose="dpv:ServiceProvision",
+        valid_until="2099-12-31",
+        time_range=consent.TimeRange.build("2024-01-01", "2024-12-31"),
+    )
+    export_bundle(vault, grant.id, bundle)
+    return Delivered(grant.id, notes[0].id, notes[1].id)
 
 
 # --- Mastodon archives ----------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The Forget screen: a persona after typing its name, a cancelled forget, a metric over a
-date range, retention rules added and applied. Checked in the vault."""
+date range, retention rules added and applied, a preview that would forget nothing, and the
+erasure requests a forget produces. Checked in the vault."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from tests.tui.conftest import (
     run_unlocked,
     settle,
 )
-from tui.screens.forget import ForgetScreen
+from tui.screens.forget import ForgetScreen, plan_markdown
 from tui.screens.modals import ReportModal, TypeToConfirmModal
 from vault import personas as identities
 from vault.data import query
@@ -104,3 +105,30 @@ async def test_add_and_apply_a_retention_rule(demo_dir: Path) -> None:
         for m in query.list_metrics(v, screen.choices.persona[0][1]):
             if m.metric == "steps":
                 assert m.first is not None and m.first >= now_ms - 31 * 86_400_000
+
+
+@run_async
+async def test_a_preview_gives_the_forgets_verdict_and_the_report_its_requests(
+    demo_dir: Path,
+) -> None:
+    async with run_unlocked(demo_dir) as (app, pilot):
+        screen = await go_to(pilot, "6", ForgetScreen)
+        screen.query_one("#forget-kind", Select).value = "metric"
+        await settle(pilot)
+        screen.query_one("#forget-which", Select).value = "steps"
+        screen.query_one("#forget-from", Input).value = "2030-01-01"
+        await pilot.press("p")
+        await settle(pilot)
+        assert screen.plan is not None and screen.plan.empty
+        assert plan_markdown(screen.plan).startswith("**Nothing to forget**")
+        screen.query_one("#forget-from", Input).value = ""
+        await pilot.press("p")
+        await settle(pilot)
+        assert screen.plan is not None
+        assert [h.name for h in screen.plan.holders] == ["Lyon Running Club"]
+        await pilot.press("f")
+        await pilot.pause()
+        await pilot.press(*"steps", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ReportModal)
+        assert "Request for erasure of personal data" in app.screen._markdown

@@ -67,6 +67,8 @@ def load_choices(vault: Vault) -> Choices:
 
 
 def plan_markdown(plan: Plan) -> str:
+    if plan.empty:  # the verdict forgetting it would give
+        return f"**Nothing to forget**: {'; '.join(plan.labels)} holds nothing."
     lines = ["**What would be forgotten**", ""]
     lines += [f"- {label}" for label in plan.labels]
     lines += ["", "**How much**", ""]
@@ -100,8 +102,9 @@ def result_markdown(result: ForgetResult) -> str:
         "vault open); it will be on the next forget or close"
     )
     if result.notices:
-        lines.append(f"- erasure requests produced: {len(result.notices)}")
+        lines.append(f"- erasure requests produced: {len(result.notices)}, to send:")
     lines.append("- cannot reach: copies of the vault made before now (backups)")
+    lines += [f"\n```text\n{request.text()}```" for request in result.notices]
     return "\n".join(lines)
 
 

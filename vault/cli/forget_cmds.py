@@ -107,7 +107,9 @@ def forget(
     """Forget data for good: deleted, its keys destroyed, no byte left in the vault.
 
     Always shows a preview first (what, how much, which recipients hold copies) and asks
-    for confirmation; --dry-run only previews, --yes confirms for scripts.
+    for confirmation; --dry-run only previews, --yes confirms for scripts. Recipients whose
+    bundles carried forgotten data get a signed erasure request per grant: written into
+    --notices-out DIR, or else printed.
     """
     from vault import forget as forgetting
     from vault.forget import rules
@@ -125,6 +127,7 @@ def forget(
             plan = forgetting.preview(
                 v, _targets(persona, metric, start, end, content, recipient, everything)
             )
+            plan.check_not_empty()
         if dry_run:
             if as_json:
                 emit_json({"dry_run": True, **plan.as_dict()})
@@ -151,8 +154,11 @@ def forget(
     if not result.wal_truncated:
         info("Another process is reading the vault: its journal will be cleared once it closes.")
     for request in result.notices:
-        where = f" in {notices_out}" if notices_out else " (see `coffre notice GRANT`)"
-        info(f"Erasure request for grant {request.grant[:8]} produced{where}.")
+        if notices_out:
+            info(f"Erasure request for grant {request.grant[:8]} produced in {notices_out}.")
+        else:
+            info(f"Erasure request for grant {request.grant[:8]} produced; send it:")
+            click.echo("\n" + request.text(), nl=False)
 
 
 @cli.group()

@@ -1,17 +1,20 @@
 """The right to be forgotten, inside the vault: plan again, then crypto-shred.
 
 `forget(vault, targets)` does it in ONE transaction: erasure requests are produced for the
-recipients holding copies (`vault.sharing.revocation`), the records and their blobs are
-deleted, quantified-self chunks that straddle a forgotten range are rewritten under fresh keys
-and their day indexes and catalogue entries recomputed, the epoch key is rotated (every
-surviving record key re-wrapped, the old epoch key destroyed), one audit entry records that a
-forget happened (target kinds and counts, never what), and then the WAL is checkpointed and
-truncated. With SQLite's `secure_delete` the freed space is zeroed, so no byte of the
-forgotten plaintext, ciphertext or wrapped keys remains in the vault directory. A process
-killed midway leaves either the whole forget or nothing.
+bundles that carried forgotten data, one per grant (`vault.sharing.revocation`; the grants
+stay as they are), the records and their blobs are deleted, quantified-self chunks that
+straddle a forgotten range are rewritten under fresh keys and their day indexes and
+catalogue entries recomputed, the epoch key is rotated (every surviving record key
+re-wrapped, the old epoch key destroyed), one audit entry records that a forget happened
+(target kinds and counts, never what), and then the WAL is checkpointed and truncated. With
+SQLite's `secure_delete` the freed space is zeroed, so no byte of the forgotten plaintext,
+ciphertext or wrapped keys remains in the vault directory. A process killed midway leaves
+either the whole forget or nothing.
 
 What it cannot reach is said in the result: copies a recipient already received (they get
-erasure requests), and copies of the vault made before (backups).
+erasure requests), and copies of the vault made before (backups). Forgetting everything keeps
+none of its erasure requests either (the audit log records that they were made): the result
+carries them, for the front end to hand over.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from vault.core.errors import InvalidParameter
 from vault.core.progress import Progress, ProgressCallback
 from vault.data import catalog, chunks
 from vault.forget.plan import Plan, Target, preview
@@ -41,7 +43,7 @@ class ForgetResult:
     epoch: int
     seconds: float
     wal_truncated: bool
-    notices: tuple[ErasureRequest, ...] = ()  # for the recipients holding copies
+    notices: tuple[ErasureRequest, ...] = ()  # one per grant whose bundles carried what went
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON of `coffre forget --json`."""
@@ -116,11 +118,11 @@ def forget(
     with vault.store.write() as txn:
         # Planned again under the write lock, so what is forgotten is what is there now.
         plan = preview(vault, targets)
-        if plan.empty:
-            raise InvalidParameter("there is nothing to forget for that target")
+        plan.check_not_empty()
         report.start(len(plan.deletes) + len(plan.rewrites) + 1)
         # Before the deletes: a request names the grant and the bundles the ledger recorded.
-        notices = revocation.requests_for_forget(vault, plan.holding_grants)
+        # Forgetting everything then wipes the kept copies with the rest; the result has them.
+        notices = revocation.requests_for_forget(vault, plan.erasures)
         if plan.wipe_all:
             txn.wipe_all()
         else:

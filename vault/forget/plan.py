@@ -3,13 +3,17 @@
 `preview(vault, targets)` says what and how much would go, and which recipients already hold
 copies; it changes nothing. Each kind of target has its planner: the records and blobs of the
 target itself, the quantified-self chunks to delete or rewrite, and, asked of
-`vault.sharing`, the consent records that go with it and the recipients holding copies of it.
+`vault.sharing`, the consent records that go with it and the bundles that carried what is
+forgotten (an `Erasure` each: what of that bundle to ask its recipient to erase). Only data
+actually forgotten reaches a bundle: a metric's samples over a range reach the bundles that
+carried that metric of that persona over a span overlapping the range; a content item, the
+bundles that carried it; a persona, or everything, every bundle of it.
 `vault.forget.apply` carries a plan out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -19,7 +23,8 @@ from vault.core.errors import InvalidParameter
 from vault.data import catalog, chunks, query
 from vault.sharing import get_recipient, ledger, overview
 from vault.sharing import recipients as recipient_records
-from vault.sharing.ledger import Holding
+from vault.sharing.ledger import BundleRecord, Holding
+from vault.sharing.revocation import Erasure, MetricErased
 
 if TYPE_CHECKING:
     import numpy as np
@@ -95,16 +100,18 @@ class Plan:
     # (persona, metric) whose day index and catalogue entry must be recomputed
     touched_metrics: frozenset[tuple[str, str]]
     wipe_all: bool
-    holders: tuple[Holding, ...]  # one per recipient holding copies, in the order found
+    holders: tuple[Holding, ...]  # one per recipient holding copies, the earliest first
+    erasures: tuple[Erasure, ...]  # one per bundle that carried forgotten data, oldest first
 
     @property
     def empty(self) -> bool:
         return not (self.deletes or self.rewrites or self.wipe_all)
 
-    @property
-    def holding_grants(self) -> tuple[str, ...]:
-        """The grants under which recipients received what is forgotten (sorted ids)."""
-        return tuple(sorted({g for h in self.holders for g in h.grants}))
+    def check_not_empty(self) -> None:
+        """Raise InvalidParameter when this plan would forget nothing: the one verdict a
+        forget and its preview (`--dry-run`) give alike."""
+        if self.empty:
+            raise InvalidParameter("there is nothing to forget for that target")
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON of a forget preview (`coffre forget --dry-run --json`)."""
@@ -135,7 +142,7 @@ class _Draft:
     rewrites: list[Rewrite] = field(default_factory=list)
     touched_metrics: set[tuple[str, str]] = field(default_factory=set)
     wipe_all: bool = False
-    holders: dict[str, Holding] = field(default_factory=dict)
+    erasures: dict[str, Erasure] = field(default_factory=dict)  # by bundle id
 
     def count(self, what: str, n: int = 1) -> None:
         if n:
@@ -150,13 +157,15 @@ class _Draft:
                 self.delete(kind, record_id)
             self.count(what, len(ids))
 
-    def hold(self, holdings: Sequence[Holding]) -> None:
-        """Note recipients holding copies, one entry per recipient across targets."""
-        for h in holdings:
-            held = self.holders.get(h.recipient)
-            self.holders[h.recipient] = h if held is None else held.merge(h)
+    def reach(self, erasures: Iterable[Erasure]) -> None:
+        """Note what to ask of bundles that carried forgotten data, one entry per bundle
+        across targets."""
+        for e in erasures:
+            held = self.erasures.get(e.bundle.bundle_id)
+            self.erasures[e.bundle.bundle_id] = e if held is None else held.merge(e)
 
-    def freeze(self, targets: tuple[Target, ...]) -> Plan:
+    def freeze(self, vault: Vault, targets: tuple[Target, ...]) -> Plan:
+        erasures = sorted(self.erasures.values(), key=lambda e: (e.bundle.time, e.bundle.seq))
         return Plan(
             targets,
             tuple(self.labels),
@@ -165,8 +174,13 @@ class _Draft:
             tuple(self.rewrites),
             frozenset(self.touched_metrics),
             self.wipe_all,
-            tuple(self.holders.values()),
+            tuple(ledger.holdings(vault, (e.bundle for e in erasures))),
+            tuple(erasures),
         )
+
+
+def _whole(bundles: Iterable[BundleRecord]) -> list[Erasure]:
+    return [Erasure(b, whole=True) for b in bundles]
 
 
 def _plan_content_item(vault: Vault, draft: _Draft, item: content.Item) -> None:
@@ -180,13 +194,15 @@ def _plan_content_item(vault: Vault, draft: _Draft, item: content.Item) -> None:
 
 def _plan_metric_days(
     vault: Vault, draft: _Draft, persona_id: str, metric: str, span: tuple[int | None, int | None]
-) -> None:
-    """Plan forgetting the samples of one persona's metric whose start is in `span`."""
+) -> int:
+    """Plan forgetting the samples of one persona's metric whose start is in `span`; how many
+    that is."""
     import numpy as np
 
     days_id, days = catalog.load_days(vault.store, persona_id, metric)
     if days_id is None:
-        return
+        return 0
+    forgotten = 0
     lo = span[0] if span[0] is not None else -(1 << 62)
     hi = span[1] if span[1] is not None else 1 << 62
     for day, chunk_id in sorted(days.items()):
@@ -196,19 +212,22 @@ def _plan_metric_days(
             continue
         cols = chunks.decode(vault.store.get(catalog.KIND_CHUNK, chunk_id).data)
         if lo <= first and last <= hi:
-            draft.delete(catalog.KIND_CHUNK, chunk_id)
-            draft.count("samples", len(cols))
-            draft.count("days")
-            continue
-        gone = (cols.start >= lo) & (cols.start < hi)
-        n = int(np.count_nonzero(gone))
-        if n == len(cols):
+            n = len(cols)
             draft.delete(catalog.KIND_CHUNK, chunk_id)
             draft.count("days")
-        elif n:
-            draft.rewrites.append(Rewrite(persona_id, metric, day, chunk_id, ~gone))
+        else:
+            gone = (cols.start >= lo) & (cols.start < hi)
+            n = int(np.count_nonzero(gone))
+            if n == len(cols):
+                draft.delete(catalog.KIND_CHUNK, chunk_id)
+                draft.count("days")
+            elif n:
+                draft.rewrites.append(Rewrite(persona_id, metric, day, chunk_id, ~gone))
         draft.count("samples", n)
-    draft.touched_metrics.add((persona_id, metric))
+        forgotten += n
+    if forgotten:
+        draft.touched_metrics.add((persona_id, metric))
+    return forgotten
 
 
 def _plan_qs_persona(vault: Vault, draft: _Draft, persona_id: str) -> None:
@@ -247,22 +266,24 @@ def _plan_persona(vault: Vault, draft: _Draft, target: Target) -> None:
         _plan_content_item(vault, draft, item)
     _plan_qs_persona(vault, draft, persona.id)
     draft.delete_consent(overview.tied_to_persona(vault, persona.id))
-    draft.hold(ledger.recipients_holding(vault, persona_id=persona.id))
+    draft.reach(_whole(ledger.bundles_carrying(vault, persona_id=persona.id)))
 
 
 def _plan_metric(vault: Vault, draft: _Draft, target: Target) -> None:
-    """A metric's samples in a range (of one persona or every one); recipients that received
-    that metric of a persona hold copies."""
+    """A metric's samples in a range (of one persona or every one); bundles that carried that
+    metric of a persona whose samples go, over a span overlapping the range, are reached."""
     metric = query.check_metric(target.ref or "")
     if target.persona:
         chosen = [identities.get_persona(vault, target.persona).id]
     else:
         chosen = [p.id for p in identities.list_personas(vault)]
+    erased = MetricErased(metric, target.start, target.end)
     for pid in chosen:
-        _plan_metric_days(vault, draft, pid, metric, (target.start, target.end))
-    # Who received the metric of each persona this plan reaches (a repeat merges away).
-    for pid in sorted(p for p, m in draft.touched_metrics if m == metric):
-        draft.hold(ledger.recipients_holding(vault, persona_id=pid, metric=metric))
+        if _plan_metric_days(vault, draft, pid, metric, (target.start, target.end)):
+            sent = ledger.bundles_carrying(
+                vault, persona_id=pid, metric=metric, start=target.start, end=target.end
+            )
+            draft.reach(Erasure(b, metrics=(erased,)) for b in sent)
     span = ""
     if target.start is not None or target.end is not None:
         span = f" from {_day(target.start, 'the start')} to {_day(target.end, 'now')}"
@@ -270,11 +291,12 @@ def _plan_metric(vault: Vault, draft: _Draft, target: Target) -> None:
 
 
 def _plan_content(vault: Vault, draft: _Draft, target: Target) -> None:
-    """A content item, every version and file; recipients that received it hold copies."""
+    """A content item, every version and file; bundles that carried it are reached."""
     item = content.get(vault, target.ref or "")
     draft.labels.append(f"content {item.title!r}")
     _plan_content_item(vault, draft, item)
-    draft.hold(ledger.recipients_holding(vault, content_id=item.id))
+    sent = ledger.bundles_carrying(vault, content_id=item.id)
+    draft.reach(Erasure(b, content=tuple(c for c in b.content if c.id == item.id)) for b in sent)
 
 
 def _plan_recipient(vault: Vault, draft: _Draft, target: Target) -> None:
@@ -288,12 +310,11 @@ def _plan_recipient(vault: Vault, draft: _Draft, target: Target) -> None:
 
 
 def _plan_everything(vault: Vault, draft: _Draft, target: Target) -> None:
-    """Every record and file. Unlike the other targets, recipients holding copies are not
-    looked up, so none is listed or sent an erasure request (as forgetting everything has
-    always done)."""
+    """Every record and file; every bundle that ever left is reached."""
     draft.wipe_all = True
     draft.labels.append("everything in the vault")
     draft.count("records", vault.store.counts()["records"])
+    draft.reach(_whole(ledger.bundles_carrying(vault)))
 
 
 _PLANNERS: dict[TargetKind, Callable[[Vault, _Draft, Target], None]] = {
@@ -316,4 +337,4 @@ def preview(vault: Vault, targets: Target | Sequence[Target]) -> Plan:
         if planner is None:
             raise InvalidParameter(f"unknown forget target {target.kind!r}")
         planner(vault, draft, target)
-    return draft.freeze(chosen)
+    return draft.freeze(vault, chosen)

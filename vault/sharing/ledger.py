@@ -1,7 +1,8 @@
 """The ledger: every bundle that left the vault, so the person can see who holds what of
 theirs, since when, under which grant, for what purpose and in exchange for what, and so
-revocation and forgetting know whom to ask for erasure (`recipients_holding`). The view of it
-all per recipient, with grants and erasure requests, is `vault.sharing.overview.ledger_view`.
+revocation and forgetting know whom to ask for erasure, and for what (`bundles_carrying`,
+`holdings`). The view of it all per recipient, with grants and erasure requests, is
+`vault.sharing.overview.ledger_view`.
 
 Each export is one encrypted `ledger.export` record (bundle id and SHA-256, grant, recipient,
 persona, time, and exactly what left: metrics with counts and ranges, content items and
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from vault.core.errors import InvalidParameter, TamperedRecord
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
 KIND: Final = "ledger.export"
 _RECORD_VERSION: Final = 1
 COMPLETE, INTERRUPTED = "complete", "interrupted"
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MS: Final = timedelta(milliseconds=1)
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,20 @@ class MetricSent:
     last: str
     next_start: int  # UTC ms
     granularity: str
+
+    @property
+    def span(self) -> tuple[int, int]:
+        """The instants this metric's data in the bundle covers, `[start, end)` in UTC ms:
+        from the first sample start (or aggregation period start) up to the watermark, which
+        is just past the last sample start, or the end of the (UTC) last period. Every entry
+        records both, so a forget can tell whether a bundle carried data of a range."""
+        first = datetime.fromisoformat(self.first) - _EPOCH  # exact: no float timestamp
+        return first // _MS, self.next_start
+
+    def overlaps(self, start: int | None, end: int | None) -> bool:
+        """Whether this metric's data in the bundle reaches into `[start, end)` (None: open)."""
+        first, stop = self.span
+        return (start is None or start < stop) and (end is None or first < end)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -238,37 +256,48 @@ class Holding:
         )
 
 
-def recipients_holding(
+def bundles_carrying(
     vault: Vault,
     *,
     persona_id: str | None = None,
     metric: str | None = None,
+    start: int | None = None,
+    end: int | None = None,
     content_id: str | None = None,
-) -> list[Holding]:
-    """Who received data of a persona, of one of its metrics (needs `persona_id`) or of one
-    content item; with none of them, who received anything. One Holding per recipient, the
-    earliest first, its grants in the order they first carried something."""
+) -> list[BundleRecord]:
+    """The bundles that carried data of a persona, of one of its metrics (needs
+    `persona_id`) over a span reaching into `[start, end)` (UTC ms, None: open), or one
+    content item; with none of them, every bundle. Oldest first."""
     store = vault.store
     if content_id:
         records = store.find(KIND, "content", content_id)
     elif metric:
         if not persona_id:
-            raise InvalidParameter("recipients_holding(metric=...) needs persona_id")
+            raise InvalidParameter("bundles_carrying(metric=...) needs persona_id")
         records = store.find(KIND, "metric", f"{persona_id}/{metric}")
     elif persona_id:
         records = store.find(KIND, "persona", persona_id)
     else:
         records = list(store.iter_kind(KIND))
+    return [
+        b
+        for b in _sorted(records)
+        if (not persona_id or b.persona == persona_id)
+        and (not metric or any(m.metric == metric and m.overlaps(start, end) for m in b.metrics))
+    ]
+
+
+def holdings(vault: Vault, bundles: Iterable[BundleRecord]) -> list[Holding]:
+    """Who holds what these bundles carried: one Holding per recipient, the earliest first,
+    its grants in the order they first carried something."""
     per_grant: dict[tuple[str, str], list[BundleRecord]] = {}
-    for b in _sorted(records):
-        if persona_id and b.persona != persona_id:
-            continue
+    for b in sorted(bundles, key=lambda b: (b.time, b.seq)):
         per_grant.setdefault((b.recipient, b.grant), []).append(b)
     # Grants ordered by their first bundle (ties by recipient and grant id), so a recipient's
     # bundles are listed grant by grant and recipients come in the order they first received.
     ordered = sorted(per_grant.items(), key=lambda kv: (kv[1][0].time, kv[0]))
     names: dict[str, str] = {}
-    holdings: dict[str, Holding] = {}
+    held_by: dict[str, Holding] = {}
     for (recipient, grant), sent in ordered:
         if recipient not in names:
             names[recipient] = get_recipient(vault, recipient).name
@@ -283,5 +312,5 @@ def recipients_holding(
             content=content,
             attributes=attributes,
         )
-        holdings[recipient] = holdings[recipient].merge(held) if recipient in holdings else held
-    return list(holdings.values())
+        held_by[recipient] = held_by[recipient].merge(held) if recipient in held_by else held
+    return list(held_by.values())

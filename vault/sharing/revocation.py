@@ -1,14 +1,20 @@
-"""Withdrawing consent: revoke a grant and produce a signed withdrawal and erasure request.
+"""Withdrawing consent and asking for erasure: signed requests to recipients.
 
 `revoke` records the grant as withdrawn (every later export under it is refused) and builds
-an **erasure request**: JSON naming the grant, its consent receipt and every bundle sent under
-it (ids, dates, SHA-256), citing GDPR Art. 7(3) (withdrawal) and Art. 17 (erasure), signed in
-minisign format with the persona's pairwise key for that recipient, so the recipient can check
-it came from the person it knows under that pseudonym, and nobody can link it to the persona's
-other grants. A readable text version goes with it. The request is kept in the vault as the
-termination receipt. Expired grants get the same request on demand (`notice_for`), and a
-forget that reaches data a recipient holds produces one per holding grant
-(`requests_for_forget`, called by `vault.forget`).
+a **withdrawal and erasure request**: JSON naming the grant, its consent receipt and every
+bundle sent under it (ids, dates, SHA-256), citing GDPR Art. 7(3) (withdrawal) and Art. 17
+(erasure). Expired grants get the same request on demand (`notice_for`).
+
+A forget that reaches data a recipient received produces, per grant, an **erasure request**
+(`requests_for_forget`, called by `vault.forget` with the `Erasure`s its plan found): it names
+only the bundles that carried forgotten data and, in each, what to erase (a metric over the
+forgotten range, content items, or all of it), cites Art. 17 alone and leaves the grant as it
+is: consent is withdrawn only by `revoke`.
+
+Both are signed in minisign format with the persona's pairwise key for that recipient, so the
+recipient can check they came from the person it knows under that pseudonym, and nobody can
+link them to the persona's other grants; a readable text version goes with each, and each is
+kept in the vault (a withdrawal's as the termination receipt).
 
 Coffre cannot make a recipient erase anything: the request is what technology allows, and
 the ledger records that it was made.
@@ -19,7 +25,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -27,7 +33,9 @@ from vault import personas as identities
 from vault.core import minisign
 from vault.core.clock import iso
 from vault.core.errors import InvalidParameter, RecordNotFound
+from vault.data import query
 from vault.sharing import EXPIRED, WITHDRAWN, get_grant, get_recipient, ledger, set_grant_status
+from vault.sharing.ledger import BundleRecord, ContentSent
 
 if TYPE_CHECKING:
     from vault.core.txn import Txn
@@ -36,17 +44,72 @@ if TYPE_CHECKING:
 
 KIND: Final = "consent.notice"
 SCHEMA: Final = "coffre.erasure-request/v1"
-LEGAL: Final = (
-    "GDPR Art. 7(3): the data subject has the right to withdraw consent at any time.",
+WITHDRAWAL: Final = (
+    "GDPR Art. 7(3): the data subject has the right to withdraw consent at any time."
+)
+ERASURE: Final = (
     "GDPR Art. 17: the data subject has the right to obtain the erasure of personal data "
-    "concerning them without undue delay.",
+    "concerning them without undue delay."
 )
 Reason = Literal["withdrawn", "expired", "forgotten"]
+FORGOTTEN: Final = "forgotten"  # the reason of a forget's erasure request
+
+
+@dataclass(frozen=True)
+class MetricErased:
+    """A metric whose samples a forget erased over `[start, end)` (UTC ms, None: open)."""
+
+    metric: str
+    start: int | None = None
+    end: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "metric": self.metric,
+            "from": None if self.start is None else query.iso(self.start),
+            "before": None if self.end is None else query.iso(self.end),
+        }
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """What a forget erased of the data one bundle carried, and so asks its recipient to
+    erase: all of it (`whole`: a persona, everything), or metrics over the forgotten range
+    and content items."""
+
+    bundle: BundleRecord
+    whole: bool = False
+    metrics: tuple[MetricErased, ...] = ()
+    content: tuple[ContentSent, ...] = ()
+
+    def merge(self, other: Erasure) -> Erasure:
+        """This erasure and another of the same bundle, as one."""
+        if other.bundle.bundle_id != self.bundle.bundle_id:
+            raise ValueError("only erasures of one bundle merge")
+        if self.whole or other.whole:
+            return replace(self, whole=True, metrics=(), content=())
+        return replace(
+            self,
+            metrics=tuple(dict.fromkeys(self.metrics + other.metrics)),
+            content=tuple(dict.fromkeys(self.content + other.content)),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """The bundle's entry in the request: which bundle, and what of it to erase."""
+        return {
+            **_bundle_ref(self.bundle),
+            "erase": {
+                "everything": self.whole,
+                "metrics": [m.as_dict() for m in self.metrics],
+                "content": [{"id": c.id, "version": c.version} for c in self.content],
+            },
+        }
 
 
 @dataclass(frozen=True)
 class ErasureRequest:
-    """A signed withdrawal and erasure request, as sent to one recipient."""
+    """A signed request, as sent to one recipient: a withdrawal and erasure request, or a
+    forget's erasure request (`reason` "forgotten")."""
 
     id: str
     grant: str
@@ -65,27 +128,19 @@ class ErasureRequest:
     def text(self) -> str:
         """The request in words, for a person at the recipient's end."""
         d: dict[str, Any] = json.loads(self.document)
+        if d["reason"] == FORGOTTEN:
+            title, body = "Request for erasure of personal data", _erasure_words(d)
+        else:
+            title, body = "Withdrawal of consent and request for erasure", _withdrawal_words(d)
+        contact = d["controller"].get("contact")
         lines = [
-            f"Withdrawal of consent and request for erasure ({d['id']})",
+            f"{title} ({d['id']})",
             "",
-            f"To: {d['controller']['name']}"
-            + (f" <{d['controller']['contact']}>" if d["controller"].get("contact") else ""),
+            f"To: {d['controller']['name']}" + (f" <{contact}>" if contact else ""),
             f"From: the data subject you know as {d['principal']['id']}",
             f"Date: {d['created']}",
             "",
-            f"I withdraw the consent I gave under grant {d['grant']['id']} "
-            f"(consent receipt {d['grant']['receipt_id']}, purpose {d['grant']['purpose']}).",
-        ]
-        if d["reason"] == "expired":
-            lines.append(f"That consent also expired on {d['grant']['valid_until']}.")
-        if d["reason"] == "forgotten":
-            lines.append("I have erased this data on my side and ask you to do the same.")
-        lines += ["", "Please erase every copy of the personal data you received under it:"]
-        for b in d["bundles"]:
-            lines.append(f"  - bundle {b['id']} sent {b['time']} (SHA-256 {b['sha256']})")
-        if not d["bundles"]:
-            lines.append("  - no bundle was sent under this grant; please erase anything kept.")
-        lines += [
+            *body,
             "",
             *d["legal_basis"],
             "",
@@ -95,12 +150,87 @@ class ErasureRequest:
         return "\n".join(lines) + "\n"
 
 
-def _build(vault: Vault, grant: Grant, reason: Reason, now: datetime | None) -> ErasureRequest:
+def _withdrawal_words(d: dict[str, Any]) -> list[str]:
+    """The body of a withdrawal and erasure request: the grant, then every bundle."""
+    g = d["grant"]
+    body = [
+        f"I withdraw the consent I gave under grant {g['id']} "
+        f"(consent receipt {g['receipt_id']}, purpose {g['purpose']}).",
+    ]
+    if d["reason"] == "expired":
+        body.append(f"That consent also expired on {g['valid_until']}.")
+    body += ["", "Please erase every copy of the personal data you received under it:"]
+    for b in d["bundles"]:
+        body.append(f"  - bundle {b['id']} sent {b['time']} (SHA-256 {b['sha256']})")
+    if not d["bundles"]:
+        body.append("  - no bundle was sent under this grant; please erase anything kept.")
+    return body
+
+
+def _erasure_words(d: dict[str, Any]) -> list[str]:
+    """The body of a forget's erasure request: the bundles, and what of each to erase."""
+    g = d["grant"]
+    body = [
+        "I have erased the personal data listed below on my side.",
+        f"Please erase every copy of it that you received under grant {g['id']}",
+        f"(consent receipt {g['receipt_id']}, purpose {g['purpose']}):",
+    ]
+    for b in d["bundles"]:
+        body.append(f"  - bundle {b['id']} sent {b['time']} (SHA-256 {b['sha256']}):")
+        body += [f"      {line}" for line in _erase_words(b["erase"])]
+    body.append("Please confirm the erasure once it is done.")
+    return body
+
+
+def _metric_words(metric: str, since: str | None, before: str | None) -> str:
+    if since and before:
+        return f"{metric} data from {since} to before {before}"
+    if since:
+        return f"{metric} data from {since} on"
+    if before:
+        return f"{metric} data before {before}"
+    return f"all {metric} data"
+
+
+def _erase_words(erase: dict[str, Any]) -> list[str]:
+    """What a forget request asks to erase of one bundle, in words."""
+    if erase["everything"]:
+        return ["everything it carried"]
+    words = [_metric_words(m["metric"], m["from"], m["before"]) for m in erase["metrics"]]
+    return words + [f"content item {c['id']} (version {c['version']})" for c in erase["content"]]
+
+
+def _bundle_ref(b: BundleRecord) -> dict[str, Any]:
+    """A bundle as a request names it, so that the recipient can tell which one it is."""
+    return {"id": b.bundle_id, "time": b.time, "sha256": b.sha256, "size": b.size}
+
+
+def _build(
+    vault: Vault,
+    grant: Grant,
+    reason: Reason,
+    now: datetime | None,
+    *,
+    bundles: list[dict[str, Any]],
+    requests: list[str],
+    legal: list[str],
+) -> ErasureRequest:
+    """A request to the grant's recipient, signed with the persona's pairwise key for it:
+    what every request holds (who, to whom, which grant), around the bundles it names, what
+    it asks and on which legal basis."""
     recipient = get_recipient(vault, grant.recipient)
     signer = identities.signer(vault, grant.persona, recipient=recipient.fingerprint)
-    bundles = ledger.bundles_for_grant(vault, grant.id)
     request_id = f"urn:uuid:{uuid.uuid4()}"
     created = iso(now or vault.clock.now())
+    terms: dict[str, Any] = {
+        "id": grant.id,
+        "receipt_id": grant.receipt.id,
+        "purpose": grant.purpose,
+        "given": grant.created,
+        "valid_until": grant.valid_until,
+    }
+    if reason != FORGOTTEN:  # a forget's request says nothing of consent: the grant stays
+        terms["withdrawn"] = created if reason == "withdrawn" else None
     body = {
         "schema": SCHEMA,
         "id": request_id,
@@ -112,19 +242,10 @@ def _build(vault: Vault, grant: Grant, reason: Reason, now: datetime | None) -> 
             "contact": recipient.contact,
             "fingerprint": recipient.fingerprint,
         },
-        "grant": {
-            "id": grant.id,
-            "receipt_id": grant.receipt.id,
-            "purpose": grant.purpose,
-            "given": grant.created,
-            "valid_until": grant.valid_until,
-            "withdrawn": created if reason == "withdrawn" else None,
-        },
-        "bundles": [
-            {"id": b.bundle_id, "time": b.time, "sha256": b.sha256, "size": b.size} for b in bundles
-        ],
-        "requests": ["withdraw-consent", "erase-all-copies", "confirm-erasure"],
-        "legal_basis": list(LEGAL),
+        "grant": terms,
+        "bundles": bundles,
+        "requests": requests,
+        "legal_basis": legal,
     }
     document = json.dumps(body, indent=2, ensure_ascii=False).encode() + b"\n"
     signature = minisign.sign_with(
@@ -139,6 +260,20 @@ def _build(vault: Vault, grant: Grant, reason: Reason, now: datetime | None) -> 
         document,
         signature,
         signer.minisign_public_key(),
+    )
+
+
+def _withdrawal(vault: Vault, grant: Grant, reason: Reason, now: datetime | None) -> ErasureRequest:
+    """The withdrawal and erasure request of a withdrawn or expired grant: every bundle sent
+    under it."""
+    return _build(
+        vault,
+        grant,
+        reason,
+        now,
+        bundles=[_bundle_ref(b) for b in ledger.bundles_for_grant(vault, grant.id)],
+        requests=["withdraw-consent", "erase-all-copies", "confirm-erasure"],
+        legal=[WITHDRAWAL, ERASURE],
     )
 
 
@@ -193,14 +328,15 @@ def revoke(vault: Vault, grant_ref: str, *, now: datetime | None = None) -> Eras
             at=now,
             reason="withdrawn by the person",
         )
-        return _keep(txn, _build(vault, grant, "withdrawn", now))
+        return _keep(txn, _withdrawal(vault, grant, "withdrawn", now))
 
 
 def notice_for(vault: Vault, grant_ref: str, *, now: datetime | None = None) -> ErasureRequest:
-    """The erasure request of a withdrawn or expired grant: the kept one, or a new one for an
-    expired grant (recording the expiry if nobody had yet)."""
+    """The withdrawal and erasure request of a withdrawn or expired grant: the kept one, or a
+    new one for an expired grant (recording the expiry if nobody had yet). A forget's erasure
+    requests are not it: they leave the grant given."""
     grant = get_grant(vault, grant_ref)
-    kept = notices(vault, grant=grant.id)
+    kept = [n for n in notices(vault, grant=grant.id) if n.reason != FORGOTTEN]
     if kept:
         return kept[-1]
     status = grant.status_at(now or vault.clock.now())
@@ -212,16 +348,32 @@ def notice_for(vault: Vault, grant_ref: str, *, now: datetime | None = None) -> 
         if status == EXPIRED and grant.history[-1].status != EXPIRED:
             grant = set_grant_status(vault, grant.id, EXPIRED, reason="valid_until passed")
         return _keep(
-            txn, _build(vault, grant, "expired" if status == EXPIRED else "withdrawn", now)
+            txn, _withdrawal(vault, grant, "expired" if status == EXPIRED else "withdrawn", now)
         )
 
 
-def requests_for_forget(vault: Vault, grant_ids: Sequence[str]) -> tuple[ErasureRequest, ...]:
-    """Erasure requests for grants whose recipients hold data being forgotten, kept in the
-    vault (inside the forget's transaction when called from one)."""
+def requests_for_forget(vault: Vault, erasures: Sequence[Erasure]) -> tuple[ErasureRequest, ...]:
+    """One erasure request per grant under which bundles carried forgotten data, naming those
+    bundles and what of each to erase; kept in the vault (inside the forget's transaction
+    when called from one). The grants stay as they are."""
+    per_grant: dict[str, list[Erasure]] = {}
+    for erasure in erasures:
+        per_grant.setdefault(erasure.bundle.grant, []).append(erasure)
     with vault.store.write() as txn:
         return tuple(
-            _keep(txn, _build(vault, get_grant(vault, gid), "forgotten", None)) for gid in grant_ids
+            _keep(
+                txn,
+                _build(
+                    vault,
+                    get_grant(vault, grant_id),
+                    FORGOTTEN,
+                    None,
+                    bundles=[e.as_dict() for e in reached],
+                    requests=["erase-listed-data", "confirm-erasure"],
+                    legal=[ERASURE],
+                ),
+            )
+            for grant_id, reached in per_grant.items()
         )
 
 

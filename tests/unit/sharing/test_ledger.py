@@ -16,6 +16,7 @@ from vault import sharing as consent
 from vault.core import crypto
 from vault.core.errors import InvalidParameter
 from vault.core.vault import Vault
+from vault.data import query
 from vault.sharing import bundles as bundle
 from vault.sharing import ledger, overview
 
@@ -48,7 +49,7 @@ def test_every_export_is_recorded_with_what_left(
     assert "Inside post" not in str(audit[0].details)
 
 
-def test_recipients_holding_by_persona_metric_and_content(
+def test_who_holds_what_by_persona_metric_and_content(
     fresh_vault: Vault, world: World, tmp_path: Path
 ) -> None:
     _, public = crypto.age_keygen()
@@ -61,19 +62,57 @@ def test_recipients_holding_by_persona_metric_and_content(
     bundle.export_bundle(fresh_vault, lab_grant.id, tmp_path / "a.age", now=NOW)
     b = bundle.export_bundle(fresh_vault, ins_grant.id, tmp_path / "b.age", now=NOW)
     pid = world.persona.id
-    holders = ledger.recipients_holding(fresh_vault, persona_id=pid)
+
+    def holding(**selected: str) -> list[ledger.Holding]:
+        return ledger.holdings(fresh_vault, ledger.bundles_carrying(fresh_vault, **selected))
+
+    holders = holding(persona_id=pid)
     assert {(h.recipient, h.name, h.grants) for h in holders} == {
         (world.recipient.id, "Health Lab", (lab_grant.id,)),
         (insurer.id, "Insurer", (ins_grant.id,)),
     }
-    (hr,) = ledger.recipients_holding(fresh_vault, persona_id=pid, metric="heart_rate")
+    (hr,) = holding(persona_id=pid, metric="heart_rate")
     assert (hr.recipient, hr.bundles, hr.metrics) == (insurer.id, (b.bundle_id,), ("heart_rate",))
-    (post,) = ledger.recipients_holding(fresh_vault, content_id=world.items["in"].id)
+    (post,) = holding(content_id=world.items["in"].id)
     assert post.recipient == world.recipient.id and post.since == "2026-11-26T12:00:00Z"
-    assert ledger.recipients_holding(fresh_vault, content_id=world.items["out_tag"].id) == []
-    assert ledger.recipients_holding(fresh_vault, persona_id=world.other.id) == []
+    assert holding(content_id=world.items["out_tag"].id) == []
+    assert holding(persona_id=world.other.id) == []
     with pytest.raises(InvalidParameter):
-        ledger.recipients_holding(fresh_vault, metric="steps")
+        ledger.bundles_carrying(fresh_vault, metric="steps")
+
+
+def test_a_metric_span_is_what_the_bundle_carried(
+    fresh_vault: Vault, world: World, tmp_path: Path
+) -> None:
+    """Raw samples span from the first start to just past the last; aggregates to the end of
+    the last period; a range reaches a bundle only where the two overlap."""
+    raw = make_grant(fresh_vault, world, scope=consent.ScopeRequest(metrics="steps"))
+    daily = make_grant(
+        fresh_vault, world, scope=consent.ScopeRequest(metrics="steps"), granularity="day"
+    )
+    bundle.export_bundle(fresh_vault, raw.id, tmp_path / "raw.age", now=NOW)
+    bundle.export_bundle(fresh_vault, daily.id, tmp_path / "daily.age", now=NOW)
+    (raw_steps,) = ledger.bundles_for_grant(fresh_vault, raw.id)[0].metrics
+    (daily_steps,) = ledger.bundles_for_grant(fresh_vault, daily.id)[0].metrics
+    first = query.parse_instant("2026-10-10T00:00:00Z")
+    last = query.parse_instant("2026-10-19T18:00:00Z")  # the last sample's start
+    end_of_range = query.parse_instant("2026-10-20T00:00:00Z")
+    assert raw_steps.span == (first, last + 1)
+    assert daily_steps.span == (first, end_of_range)
+    assert raw_steps.overlaps(None, first + 1) and raw_steps.overlaps(last, None)
+    assert not raw_steps.overlaps(None, first) and not raw_steps.overlaps(last + 1, None)
+    assert daily_steps.overlaps(last + 1, None) and not daily_steps.overlaps(end_of_range, None)
+
+    def carrying(start: int | None, end: int | None) -> set[str]:
+        found = ledger.bundles_carrying(
+            fresh_vault, persona_id=world.persona.id, metric="steps", start=start, end=end
+        )
+        return {b.grant for b in found}
+
+    assert carrying(None, None) == {raw.id, daily.id}
+    assert carrying(last + 1, None) == {daily.id}
+    assert carrying(end_of_range, None) == set()
+    assert carrying(None, first) == set()
 
 
 def test_ledger_view_answers_who_holds_what(
