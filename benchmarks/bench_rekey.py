@@ -84,7 +84,7 @@ def run(quick: bool) -> dict[str, object]:
             records = v.store.counts()["records"]
             rss_before = _rss_mib()
             t = time.perf_counter()
-            v.rekey()
+            v.rekey(PASSPHRASE)
             rekey_s = time.perf_counter() - t
             rss_after = _rss_mib()
             # Lookups: every note's dedup-free title is not a term; tags and personas are.

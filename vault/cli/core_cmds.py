@@ -95,16 +95,17 @@ def passwd(env: Env, kdf: str | None, rekey: bool) -> None:
 @cli.command()
 @pass_env
 def rekey(env: Env) -> None:
-    """Replace every key of the vault, keeping the passphrase: a new root and epoch, every
-    record and the audit log re-sealed, all or nothing. Keys taken from an old copy of the
-    vault (or from memory) open nothing written afterwards.
+    """Replace every key of the vault, keeping the passphrase: a new salt, root and epoch,
+    every record and the audit log re-sealed, all or nothing. Keys taken from an old copy of
+    the vault (or from memory) open nothing written afterwards.
 
     \b
     Example:
       coffre rekey
     """
-    with env.vault() as v:
-        v.rekey(progress=StderrProgress("Re-keying"))
+    passphrase = env.passphrase()  # asked once: it opens the vault and wraps the new keys
+    with env.vault(passphrase=passphrase) as v:
+        v.rekey(passphrase, progress=StderrProgress("Re-keying"))
     info("Every key replaced.")
 
 

@@ -79,18 +79,19 @@ class Env:
         value: str = click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
         return value
 
-    def open(self, *, strict: bool = True) -> Vault:
+    def open(self, *, strict: bool = True, passphrase: str | None = None) -> Vault:
         from vault.core.vault import Vault
 
         if not Vault.exists(self.vault_dir):
             from vault.core.errors import VaultNotFound
 
             raise VaultNotFound(f"{self.vault_dir} (create one with `coffre init`)")
-        return Vault.open(self.vault_dir, self.passphrase(), strict=strict)
+        return Vault.open(self.vault_dir, passphrase or self.passphrase(), strict=strict)
 
     @contextmanager
-    def vault(self, *, strict: bool = True) -> Iterator[Vault]:
-        v = self.open(strict=strict)
+    def vault(self, *, strict: bool = True, passphrase: str | None = None) -> Iterator[Vault]:
+        """The unlocked vault for one command (`passphrase`: one the command already asked)."""
+        v = self.open(strict=strict, passphrase=passphrase)
         try:
             yield v
         finally:

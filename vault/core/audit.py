@@ -75,6 +75,8 @@ def verify_chain(
     for seq, sealed in rows:
         if seq != expected:
             raise AuditChainBroken(f"entry {expected} is missing or out of order")
+        if type(sealed) is not bytes:
+            raise AuditChainBroken(f"entry {seq} is damaged")
         entry = open_entry(ring, seq, sealed)
         current = chain_next(ring, current, seq, sealed)
         expected += 1

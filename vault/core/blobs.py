@@ -74,6 +74,8 @@ class BlobFiles:
     Every file is reached through directory descriptors opened with `O_NOFOLLOW`, and only
     regular files are read, overwritten or removed: a link planted under `blobs/` (to a file
     or a folder elsewhere) is never followed, so no command touches a file outside the vault.
+    A file with more than one name (a hard link, possibly to a file elsewhere) is never
+    overwritten: only its name under `blobs/` is removed.
     """
 
     def __init__(self, vault_dir: Path) -> None:
@@ -85,13 +87,18 @@ class BlobFiles:
 
     def _shard_fd(self, blob_id: bytes, *, create: bool = False) -> int:
         """A descriptor of the blob's shard folder, neither it nor `blobs/` a link."""
+        return self._folder_fd(blob_id.hex()[:2], create=create)
+
+    def _folder_fd(self, shard: str | None, *, create: bool = False) -> int:
+        """A descriptor of `blobs/` (shard None) or of one of its folders, no link followed."""
         flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
-        shard = blob_id.hex()[:2]
         try:
             if create:
                 with contextlib.suppress(FileExistsError):
                     os.mkdir(self.root, 0o700)
             root = os.open(self.root, flags)
+            if shard is None:
+                return root
             try:
                 if create:
                     with contextlib.suppress(FileExistsError):
@@ -102,7 +109,7 @@ class BlobFiles:
         except FileNotFoundError:
             raise
         except OSError as exc:  # ELOOP or ENOTDIR: a link or a file where a folder belongs
-            raise UnsafeVaultFile(f"{DIR_NAME}/{shard}") from exc
+            raise UnsafeVaultFile(f"{DIR_NAME}/{shard or ''}") from exc
 
     def write(
         self,
@@ -197,36 +204,45 @@ class BlobFiles:
                 raise TamperedRecord("a blob file has extra bytes")
 
     def remove(self, blob_id: bytes) -> None:
-        """Overwrite the file with zeros, sync, and unlink it (missing files are fine; a link
-        in its place is unlinked, never followed)."""
+        """Overwrite the file with zeros, sync, and unlink it (missing files are fine). What is
+        not a regular file of this vault's alone is only unlinked, never written: a link, or a
+        file with other names (a hard link); a folder in its place is left alone."""
         name = blob_id.hex()
         try:
-            shard, fd = self._open(blob_id, os.O_WRONLY)
+            shard = self._shard_fd(blob_id)
         except FileNotFoundError:
             return
-        except UnsafeVaultFile:
-            raise
-        except OSError:  # a link where the file belongs: remove the link itself
-            shard = self._shard_fd(blob_id)
-            try:
-                os.unlink(name, dir_fd=shard)
-            finally:
-                os.close(shard)
-            return
         try:
-            try:
-                remaining = os.fstat(fd).st_size
-                zeros = bytes(min(remaining, _WRITE_BUFFER))
-                while remaining > 0:
-                    remaining -= os.write(fd, zeros[: min(remaining, len(zeros))])
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(name, dir_fd=shard)
-            os.fsync(shard)
+            self._remove_in(shard, name)
         finally:
             os.close(shard)
+
+    def _remove_in(self, folder: int, name: str) -> None:
+        try:
+            info = os.stat(name, dir_fd=folder, follow_symlinks=False)
+        except FileNotFoundError:
+            return
+        if stat.S_ISDIR(info.st_mode):
+            return  # not something Coffre wrote: leave it, touch nothing below it
+        if stat.S_ISREG(info.st_mode) and info.st_nlink == 1:
+            try:
+                fd = os.open(name, os.O_WRONLY | os.O_NOFOLLOW, dir_fd=folder)
+            except FileNotFoundError:
+                return
+            try:
+                # The file opened is the one checked (same inode, still one name): zero it.
+                now = os.fstat(fd)
+                if (now.st_ino, now.st_dev, now.st_nlink) == (info.st_ino, info.st_dev, 1):
+                    remaining = now.st_size
+                    zeros = bytes(min(remaining, _WRITE_BUFFER))
+                    while remaining > 0:
+                        remaining -= os.write(fd, zeros[: min(remaining, len(zeros))])
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name, dir_fd=folder)
+        os.fsync(folder)
 
     def present(self) -> Iterator[tuple[bytes | None, Path]]:
         """Every entry under blobs/: (blob id, path), id None for anything that is not a
@@ -247,16 +263,18 @@ class BlobFiles:
                 yield blob_id, Path(f.path)
 
     def discard(self, path: Path) -> None:
-        """Remove a leftover entry: a blob file is zeroed first; a link is unlinked, not
-        followed; a folder is left alone."""
-        info = os.lstat(path)
-        if stat.S_ISDIR(info.st_mode):
+        """Remove a leftover entry that `present` listed: a blob file is zeroed first (if it
+        has no other name); a link is unlinked, not followed; a folder is left alone. The entry
+        is reached again through descriptors, so a folder swapped for a link meanwhile is
+        refused, not followed."""
+        parts = path.relative_to(self.root).parts
+        if len(parts) not in (1, 2):
             return
-        blob_id = _blob_id(path.name) if stat.S_ISREG(info.st_mode) else None
-        if blob_id is not None and path == self.path(blob_id):
-            self.remove(blob_id)
-        else:
-            path.unlink(missing_ok=True)
+        folder = self._folder_fd(parts[0] if len(parts) == 2 else None)
+        try:
+            self._remove_in(folder, parts[-1])
+        finally:
+            os.close(folder)
 
 
 def _blob_id(name: str) -> bytes | None:

@@ -62,7 +62,7 @@ def wrap_root(
 def wrap_root_with(
     vault_id: bytes, root: bytes, pkey: bytes, salt: bytes, kdf: KdfProfile
 ) -> WrappedRoot:
-    """Wrap `root` under a passphrase key already derived (a re-key keeping the passphrase)."""
+    """Wrap `root` under a passphrase key already derived from `salt`."""
     draft = WrappedRoot(kdf, salt, b"")
     wrapped = crypto.seal(pkey, root, _root_aad(vault_id, draft.kdf_json(), salt))
     return WrappedRoot(kdf, salt, wrapped)

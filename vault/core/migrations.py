@@ -24,16 +24,20 @@ if TYPE_CHECKING:
 
 def _v1_to_v2(store: Store) -> None:
     """Format 2: one sealed posting list per lookup term instead of one plaintext row per
-    (term, record), keyed by the epoch; and the lookup tables' digests in the sealed state."""
+    (term, record), keyed by the epoch; the blob tables derived from the sealed records; and
+    the lookup tables' digests in the sealed state."""
     conn, ring = store._conn, store.ring
     meta = dict(conn.execute("SELECT name, CAST(value AS BLOB) FROM meta").fetchall())
     state = open_state(ring, meta["state"], format=1)
     ring.load_epoch(state.epoch_no, meta["epoch"])
     postings: dict[Names, set[bytes]] = {}
+    live: dict[bytes, tuple[int, int]] = {}  # blob id -> (chunks, size), from sealed records
     for row in conn.execute(f"SELECT {store._COLS} FROM records NOT INDEXED").fetchall():
         rec = store._decrypt(None, row)
         for label, value in rec.terms:
             postings.setdefault((rec.kind, label, value), set()).add(row[0])
+        for ref in rec.blobs:
+            live[ref.id] = (ref.chunks, ref.size)
     conn.execute("DROP TABLE terms")
     conn.execute("CREATE TABLE terms (term BLOB PRIMARY KEY, ids BLOB NOT NULL) WITHOUT ROWID")
     rows = []
@@ -42,6 +46,17 @@ def _v1_to_v2(store: Store) -> None:
         rows.append((term, seal_posting(ring, term, names, ids)))
     conn.executemany("INSERT INTO terms (term, ids) VALUES (?, ?)", rows)
     state.terms_digest = table_digest(ring, "terms", rows) or 0
+    # Format 1 did not authenticate the blob tables: rebuild them from the sealed records
+    # rather than seal what an attacker may have written there. A pending removal survives
+    # only for a blob no record uses.
+    conn.execute("DELETE FROM blobs")
+    conn.executemany(
+        "INSERT INTO blobs (id, chunks, size) VALUES (?, ?, ?)",
+        [(blob_id, chunks, size) for blob_id, (chunks, size) in live.items()],
+    )
+    for (blob_id,) in conn.execute("SELECT id FROM doomed").fetchall():
+        if type(blob_id) is not bytes or blob_id in live:
+            conn.execute("DELETE FROM doomed WHERE id=?", (blob_id,))
     for table in ("blobs", "doomed"):
         digest = table_digest(ring, table, conn.execute(TABLE_QUERIES[table]).fetchall())
         if digest is None:

@@ -21,7 +21,7 @@ import sqlite3
 from pathlib import Path
 from typing import Final
 
-from vault.core.errors import DamagedDatabase, UnsupportedFormat
+from vault.core.errors import DamagedDatabase, UnsafeVaultFile, UnsupportedFormat
 
 FORMAT_VERSION: Final = 2
 DB_NAME: Final = "vault.db"
@@ -104,3 +104,29 @@ def check_format(meta: dict[str, bytes]) -> int:
     if found < 1:
         raise DamagedDatabase(f"the header names format {found}, which never existed")
     return found
+
+
+TABLES: Final = ("meta", "records", "terms", "blobs", "doomed", "audit")
+
+
+def check_schema(conn: sqlite3.Connection) -> None:
+    """Refuse a database someone added triggers to (they would run inside Coffre's own
+    transactions: silently undo a deletion, or copy what a forget erases into another table),
+    or where one of Coffre's tables was replaced by something else (a view)."""
+    try:
+        rows = conn.execute("SELECT type, name FROM sqlite_master").fetchall()
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+        raise DamagedDatabase("its schema cannot be read") from exc
+    if any(kind == "trigger" for kind, _name in rows):
+        raise UnsafeVaultFile("the database holds a trigger Coffre did not make")
+    kinds = {name: kind for kind, name in rows}
+    for table in TABLES:
+        if kinds.get(table) not in (None, "table"):
+            raise UnsafeVaultFile(f"the {table} table was replaced by a {kinds[table]}")
+
+
+def check_no_triggers(conn: sqlite3.Connection) -> None:
+    """The per-transaction part of `check_schema`: cheap, since a trigger planted while the
+    vault is open must not run inside the next write either."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type='trigger' LIMIT 1").fetchone():
+        raise UnsafeVaultFile("the database holds a trigger Coffre did not make")

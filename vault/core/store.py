@@ -48,7 +48,7 @@ from vault.core.records import (
     record_id_bytes,
     unpack_envelope,
 )
-from vault.core.schema import DB_NAME
+from vault.core.schema import DB_NAME, check_no_triggers
 from vault.core.state import VaultState, open_state
 from vault.core.txn import BATCH, RECORD_COLUMNS, Txn, txn_created, txn_doomed
 
@@ -115,6 +115,7 @@ class Store:
                 raise VaultBusy from exc
             doomed = False
             try:
+                check_no_triggers(self._conn)
                 state = self._load_state()
                 txn = Txn(self, state)
                 self._txn, self._txn_thread = txn, threading.get_ident()
@@ -474,7 +475,8 @@ class Store:
                     rec = self._decrypt(None, row[1:])
                 except TamperedRecord:
                     name = kinds.get(kind_ix, "unknown-kind")
-                    problems.append(Problem(name, f"record {rid.hex()[:8]} fails authentication"))
+                    label = rid.hex()[:8] if type(rid) is bytes else "(damaged id)"
+                    problems.append(Problem(name, f"record {label} fails authentication"))
                     report.advance()
                     continue
                 kinds[kind_ix] = rec.kind
@@ -495,6 +497,10 @@ class Store:
             last = rows[-1][0]
         problems.extend(self._check_terms(expected, kind_of))
         listed = {b for (b,) in self._query("SELECT id FROM blobs") if _is_id(b)}
+        if referenced - listed:
+            problems.append(
+                Problem("blobs", f"{len(referenced - listed)} blob(s) in use are not listed")
+            )
         if listed - referenced:
             problems.append(
                 Problem("blobs", f"{len(listed - referenced)} blob(s) belong to no record")

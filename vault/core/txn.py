@@ -345,6 +345,7 @@ class Txn:
         the end of this transaction on, nothing the old keys open is current."""
         old = self._ring
         self._flush_postings()
+        self.store.verify()  # what is re-sealed below must be what Coffre wrote
         postings = [
             open_posting(old, term, sealed)
             for term, sealed in self._exec("SELECT term, ids FROM terms").fetchall()

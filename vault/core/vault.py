@@ -31,7 +31,15 @@ from vault.core.errors import (
 )
 from vault.core.keys import KeyRing, WrappedRoot
 from vault.core.progress import ProgressCallback
-from vault.core.schema import DB_NAME, FORMAT_VERSION, SCHEMA, check_format, connect, read_meta
+from vault.core.schema import (
+    DB_NAME,
+    FORMAT_VERSION,
+    SCHEMA,
+    check_format,
+    check_schema,
+    connect,
+    read_meta,
+)
 from vault.core.state import VaultState, seal_state
 from vault.core.store import Problem, Store
 
@@ -66,19 +74,22 @@ def _profile(name: str) -> crypto.KdfProfile:
 def _tighten_modes(path: Path) -> None:
     """Keep the directory 0700 and every vault file 0600, whatever the umask was.
 
-    A link where a vault file or `blobs/` belongs is refused: SQLite and the blob store would
-    follow it and write outside the vault (the vault directory itself may be a link).
+    A link (symbolic, or a hard link: a file with another name) where a vault file or `blobs/`
+    belongs is refused: SQLite and the blob store would follow it and write outside the vault
+    (the vault directory itself may be a link).
     """
     if stat.S_IMODE(path.stat().st_mode) != 0o700:
         os.chmod(path, 0o700)
-    for name, kind in [(DB_NAME + s, stat.S_ISREG) for s in ("", "-wal", "-shm")] + [
+    for name, kind in [(DB_NAME + s, stat.S_ISREG) for s in ("", "-wal", "-shm", "-journal")] + [
         (BLOBS_DIR, stat.S_ISDIR)
     ]:
         try:
             st = os.lstat(path / name)
         except FileNotFoundError:
             continue
-        if not kind(st.st_mode):
+        # A hard link is a regular file too, but with another name elsewhere SQLite would
+        # write (and chmod would change) a file outside the vault.
+        if not kind(st.st_mode) or (kind is stat.S_ISREG and st.st_nlink != 1):
             raise UnsafeVaultFile(f"{name} in {path} is a link or not what Coffre made")
         if name != BLOBS_DIR and stat.S_IMODE(st.st_mode) != 0o600:
             os.chmod(path / name, 0o600, follow_symlinks=False)
@@ -95,7 +106,8 @@ def _header(path: Path, meta: dict[str, bytes]) -> tuple[HeaderInfo, WrappedRoot
         kdf_json = meta["kdf"].decode("utf-8")
         profile = crypto.profile_from_header(json.loads(kdf_json))
         version = check_format(meta)
-    except (InvalidParameter, ValueError) as exc:  # UnicodeDecodeError is a ValueError
+    except (InvalidParameter, ValueError, TypeError, OverflowError) as exc:
+        # UnicodeDecodeError is a ValueError; 1e400 overflows; a list is not a number.
         raise DamagedDatabase("the header's KDF parameters are invalid") from exc
     vault_id = meta["vault_id"]
     if len(vault_id) != 16 or len(meta["salt"]) != crypto.SALT_SIZE:
@@ -217,6 +229,7 @@ class Vault:
         process.harden()  # before any key exists in memory
         conn = connect(db)
         try:
+            check_schema(conn)
             meta = read_meta(conn)
             info, wrapped, kdf_json = _header(path, meta)
             root, pkey = keys.unwrap_root(meta["vault_id"], passphrase, wrapped, kdf_json)
@@ -274,29 +287,22 @@ class Vault:
 
     def rekey(
         self,
-        new_passphrase: str | bytes | None = None,
+        passphrase: str | bytes,
         *,
         kdf: str | None = None,
         progress: ProgressCallback | None = None,
     ) -> None:
-        """Replace every key: a new root (so new purpose and kind-index keys), a new epoch
+        """Replace every key: a new salt and so a new passphrase key (for `passphrase`, the
+        same one or a new one), a new root (so new purpose and kind-index keys), a new epoch
         (so new lookup keys), every record re-sealed under a fresh record key, the audit log
-        re-sealed. An old copy of the vault, or its keys, with the old passphrase opens
-        nothing written afterwards. All in one transaction; blob files keep their keys,
-        which live inside the re-sealed records. Without `new_passphrase` the passphrase
-        stays the same.
+        re-sealed. An old copy of the vault, or any key taken from it or from memory, opens
+        nothing written afterwards. All in one transaction; blob files keep their keys, which
+        live inside the re-sealed records.
         """
         profile = _profile(kdf) if kdf else self.info.kdf
         old = self.store.ring
         root = crypto.new_key()
-        if new_passphrase is not None:
-            wrapped, pkey = keys.wrap_root(old.vault_id, root, new_passphrase, profile)
-        elif kdf:
-            raise InvalidParameter("a new KDF profile needs the passphrase again (use passwd)")
-        else:
-            salt = self.store.header("salt")
-            pkey = old.passphrase_key
-            wrapped = keys.wrap_root_with(old.vault_id, root, pkey, salt, profile)
+        wrapped, pkey = keys.wrap_root(old.vault_id, root, passphrase, profile)
         new = KeyRing(old.vault_id, root, pkey)
         try:
             with self.store.write() as txn:

@@ -116,7 +116,10 @@ def forget(
     began = time.monotonic()
     report = Progress("forget", progress)
     with vault.store.write() as txn:
-        # Planned again under the write lock, so what is forgotten is what is there now.
+        # Planned again under the write lock, so what is forgotten is what is there now, from
+        # records and lookup lists checked again now: a list rolled back while the person read
+        # the preview must not make a forget miss what it names.
+        vault.store.verify()
         plan = preview(vault, targets)
         plan.check_not_empty()
         report.start(len(plan.deletes) + len(plan.rewrites) + 1)

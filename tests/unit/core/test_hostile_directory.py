@@ -8,6 +8,7 @@ Coffre refused with an integrity error rather than believing the unauthenticated
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -250,4 +251,108 @@ def test_a_deleted_state_row_is_damage_not_an_interrupted_creation(
     vault_dir, _ = built
     _sql(vault_dir, "DELETE FROM meta WHERE name='state'")
     with pytest.raises(DamagedDatabase, match="state"):
+        _open(vault_dir)
+
+
+def test_a_hard_link_under_blobs_is_never_written_through(
+    built: tuple[Path, str], canary: Path
+) -> None:
+    vault_dir, _ = built
+    fake = bytes([0xAA]) + bytes(15)
+    shard = vault_dir / "blobs" / fake.hex()[:2]
+    shard.mkdir(exist_ok=True)
+    os.link(canary / "precious.txt", shard / fake.hex())
+    with _open(vault_dir) as v:
+        assert v.check() == []  # the leftover name goes; the file it shares stays whole
+    assert not (shard / fake.hex()).exists()
+
+
+@pytest.mark.parametrize("name", ["vault.db-wal", "vault.db-shm"])
+def test_a_hard_linked_companion_file_is_refused(
+    built: tuple[Path, str], canary: Path, name: str
+) -> None:
+    vault_dir, _ = built
+    (vault_dir / name).unlink(missing_ok=True)
+    os.link(canary / "precious.txt", vault_dir / name)
+    with pytest.raises(UnsafeVaultFile):
+        _open(vault_dir)
+
+
+def test_a_shard_folder_swapped_for_a_link_after_listing_is_not_followed(
+    built: tuple[Path, str], canary: Path
+) -> None:
+    vault_dir, _ = built
+    shard = vault_dir / "blobs" / "zz"
+    shard.mkdir()
+    (shard / "precious.txt").write_bytes(b"leftover")
+    with _open(vault_dir) as v:
+        listed = [path for _id, path in v.store.blobs.present() if path.parent == shard]
+        shard.rename(vault_dir / "moved")
+        shard.symlink_to(canary, target_is_directory=True)
+        for path in listed:
+            with contextlib.suppress(UnsafeVaultFile):
+                v.store.blobs.discard(path)
+
+
+def test_a_lookup_list_rolled_back_during_a_forget_preview_is_caught(
+    built: tuple[Path, str],
+) -> None:
+    vault_dir, item_id = built
+    with _open(vault_dir) as v:
+        conn = sqlite3.connect(vault_dir / "vault.db")
+        old_terms = conn.execute("SELECT term, ids FROM terms").fetchall()
+        conn.close()
+        content.add(v, io.BytesIO(b"a later note"), content.ItemMeta(title="later"))
+        preview = forget.preview(v, forget.Target.of_persona("Ana"))
+        assert preview.counts["content_items"] == 3
+        conn = sqlite3.connect(vault_dir / "vault.db")  # the person reads the preview...
+        conn.execute("DELETE FROM terms")
+        conn.executemany("INSERT INTO terms (term, ids) VALUES (?, ?)", old_terms)
+        conn.commit()
+        conn.close()
+        with pytest.raises(IntegrityError):
+            forget.forget(v, forget.Target.of_persona("Ana"))
+    with Vault.open(vault_dir, PASSPHRASE, strict=False) as v:
+        assert b"".join(content.read(v, item_id)) == MEDIA
+
+
+def test_a_planted_trigger_is_refused(built: tuple[Path, str]) -> None:
+    vault_dir, item_id = built
+    trigger = "CREATE TRIGGER keep BEFORE DELETE ON records BEGIN SELECT RAISE(IGNORE); END"
+    with _open(vault_dir) as v:
+        _sql(vault_dir, trigger)  # planted while the vault is open
+        with pytest.raises(UnsafeVaultFile):
+            forget.forget(v, forget.Target.of_content(item_id))
+    with pytest.raises(UnsafeVaultFile):
+        _open(vault_dir)
+
+
+def test_a_folder_in_place_of_a_blob_file_is_left_alone(built: tuple[Path, str]) -> None:
+    vault_dir, item_id = built
+    path = max(_blob_files(vault_dir).items(), key=lambda kv: len(kv[1]))[0]
+    path.unlink()
+    path.mkdir()
+    (path / "inside").write_bytes(b"not Coffre's")
+    with _open(vault_dir) as v:
+        forget.forget(v, forget.Target.of_content(item_id))
+    assert (path / "inside").read_bytes() == b"not Coffre's"
+    with _open(vault_dir) as v:
+        assert v.store.count(content.ITEM) == 1
+
+
+def test_crafted_header_and_rows_give_integrity_errors_not_crashes(
+    built: tuple[Path, str],
+) -> None:
+    vault_dir, _ = built
+    _sql(vault_dir, "UPDATE audit SET data = 7 WHERE seq = 1")
+    _sql(vault_dir, "UPDATE records SET id = 'text' WHERE rowid = 1")
+    with Vault.open(vault_dir, PASSPHRASE, strict=False) as v:
+        problems = v.check()
+        assert {p.where for p in problems} >= {"records", "audit"}
+    _sql(
+        vault_dir,
+        "UPDATE meta SET value = ? WHERE name = 'kdf'",
+        params=(b'{"alg":"argon2id13","m":1e400,"profile":"minimum","t":2}',),
+    )
+    with pytest.raises(DamagedDatabase):
         _open(vault_dir)

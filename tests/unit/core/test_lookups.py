@@ -115,3 +115,23 @@ def test_a_format_1_vault_is_migrated_once_and_keeps_everything(
         assert content.get(v, world.items["in"].id).title == "Inside post"
     with Vault.open(vault_dir, PASSPHRASE) as v:
         assert v.info.format == 2
+
+
+def test_the_migration_rebuilds_the_blob_lists_from_the_records(
+    vault_dir: Path, tmp_path: Path
+) -> None:
+    """Format 1 did not authenticate `blobs` and `doomed`: a live blob moved from one to the
+    other before the migration must neither be destroyed nor sealed as dead."""
+    with Vault.create(vault_dir, PASSPHRASE, kdf="minimum") as v:
+        world = build_world(v, tmp_path)
+    _downgrade_to_format_1(vault_dir)
+    conn = sqlite3.connect(vault_dir / "vault.db")
+    (blob_id,) = conn.execute("SELECT id FROM blobs LIMIT 1").fetchone()
+    conn.execute("DELETE FROM blobs WHERE id=?", (blob_id,))
+    conn.execute("INSERT INTO doomed (id) VALUES (?)", (blob_id,))
+    conn.commit()
+    conn.close()
+    with Vault.open(vault_dir, PASSPHRASE) as v:
+        assert v.check() == []
+        for item in world.items.values():
+            assert b"".join(content.read(v, item.id)).startswith(b"# ")
