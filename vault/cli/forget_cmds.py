@@ -28,7 +28,8 @@ def _show_plan(plan: Plan) -> None:
             say(f"  {h.name} ({len(h.bundles)} bundle(s))")
     say(
         "Copies of the vault made before now (backups) still hold it; run "
-        "`coffre passwd` afterwards so they need your old passphrase."
+        "`coffre passwd --rekey` afterwards so they need your old passphrase and their keys "
+        "open nothing you write later."
     )
 
 

@@ -92,8 +92,7 @@ class DamagedDatabase(IntegrityError):
 
 
 class UnsafeVaultFile(IntegrityError):
-    """The vault directory holds a link (or something else Coffre did not make) where one of
-    its own files belongs; Coffre will not follow it."""
+    """The vault holds something Coffre did not make; Coffre will not use it."""
 
 
 class BadSignature(IntegrityError):
