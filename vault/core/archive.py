@@ -52,8 +52,12 @@ class Member:
     size: int
 
 
-def safe_name(raw: str, archive: str) -> str:
-    """The member's normalised relative path; refuses absolute paths and `..`."""
+def safe_name(raw: str, archive: str, *, folder: bool = False) -> str:
+    """The member's normalised relative path; refuses absolute paths and `..`.
+
+    A folder may be the archive's top itself (`./`, which `tar czf a.tar.gz .` writes): its
+    name is then ''.
+    """
     if "\x00" in raw:
         raise UnsafeArchive(f"{archive}: a member name contains a NUL byte")
     text = raw.replace("\\", "/")
@@ -62,7 +66,7 @@ def safe_name(raw: str, archive: str) -> str:
     parts = [p for p in PurePosixPath(text).parts if p not in ("", ".")]
     if ".." in parts:
         raise UnsafeArchive(f"{archive}: member {raw[:200]!r} climbs out of the archive (..)")
-    if not parts:
+    if not parts and not folder:
         raise UnsafeArchive(f"{archive}: a member has an empty name")
     return "/".join(parts)
 
@@ -233,7 +237,7 @@ class ZipArchive(Archive):
             for info in self._zip.infolist():
                 mode = info.external_attr >> 16
                 if info.is_dir():
-                    safe_name(info.filename, self.label)
+                    safe_name(info.filename, self.label, folder=True)
                     continue
                 if stat.S_ISLNK(mode):
                     raise UnsafeArchive(f"{self.label}: member {info.filename} is a symbolic link")
@@ -270,7 +274,7 @@ class TarArchive(Archive):
         if info.issym() or info.islnk():
             raise UnsafeArchive(f"{self.label}: member {info.name} is a link")
         if info.isdir():
-            safe_name(info.name, self.label)
+            safe_name(info.name, self.label, folder=True)
             return
         if not info.isfile() or info.issparse():
             raise UnsafeArchive(f"{self.label}: member {info.name} is not a regular file")

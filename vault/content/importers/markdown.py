@@ -223,7 +223,18 @@ def _files(folder: Path) -> Iterator[tuple[Path, str]]:
             rel = path.relative_to(folder).as_posix()
             if path.is_symlink():
                 raise UnsafeArchive(f"{rel}: symbolic links are refused")
-            yield path, rel
+            yield path, _utf8_name(rel)
+
+
+def _utf8_name(rel: str) -> str:
+    """REL, refused with its undecodable bytes shown when the file system gave a name that is
+    not UTF-8: an item's file name is stored as UTF-8, and the whole folder is one import."""
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(rel).decode("utf-8", errors="backslashreplace")
+        raise MalformedInput(f"{shown}: the file name is not valid UTF-8; rename it") from None
+    return rel
 
 
 def _sha256(path: Path) -> str:
