@@ -12,10 +12,11 @@ import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
-from vault.core.errors import InvalidParameter
+from vault.core.errors import InvalidParameter, WrongFormat
 from vault.core.importing import parser_limits
+from vault.core.sniff import Sniffed, sniff
 
 if TYPE_CHECKING:
     from vault.core.importing import ImportSummary
@@ -27,6 +28,9 @@ Area = Literal["personas", "content", "data"]
 RECORDS: Final[Mapping[Area, str]] = {"personas": "personas", "content": "items", "data": "samples"}
 # The archives vault.core.archive opens (it tells them apart by content, not by name).
 ARCHIVES: Final = (".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
+# The files a Markdown import reads (vault.content.importers.markdown.SUFFIXES, which the
+# registry does not import at start-up; a test keeps the two equal).
+MARKDOWN_SUFFIXES: Final = (".md", ".markdown", ".mdown", ".mkd", ".txt")
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,49 @@ class Accepts:
         return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
 
 
+# Names for the single files `vault.core.sniff` tells apart, for "this looks like ...".
+_FILE_NAMES: Final[Mapping[str, str]] = {
+    "fit": "a FIT file",
+    "xml:gpx": "a GPX file",
+    "xml:trainingcenterdatabase": "a TCX file",
+    "xml:healthdata": "an Apple Health export",
+    "xml:rss": "a WordPress export",
+    "xml:html": "an HTML page",
+    "vcard": "a vCard file",
+}
+# Kinds too common to point at a format: any text, JSON or binary file could be one.
+_WEAK: Final = frozenset({"text", "json:object", "json:array", "binary", "empty", "tar"})
+
+
+@dataclass(frozen=True)
+class Looks:
+    """How a format's input is recognised before it is parsed (see `vault.core.sniff`).
+
+    `files`: the kinds of single file it is (`fit`, `xml:gpx` for an XML document whose root
+    is <gpx>, `json:array`, `text`); `members`: for a zip or a folder, endings of the file
+    names one of which must be present (case-insensitive; `/fit/` matches a folder).
+    """
+
+    noun: str  # "a Mastodon archive": what the format reads, for refusals
+    files: tuple[str, ...] = ()
+    members: tuple[str, ...] = ()
+
+    def matches(self, sniffed: Sniffed) -> bool:
+        """Whether SNIFFED is this format's kind of file or holds one of its members."""
+        if sniffed.kind in ("zip", "folder"):
+            return any(_member_matches(name, self.members) for name in sniffed.members)
+        return _key(sniffed) in self.files
+
+
+def _key(sniffed: Sniffed) -> str:
+    return f"{sniffed.kind}:{sniffed.root}" if sniffed.kind in ("xml", "json") else sniffed.kind
+
+
+def _member_matches(name: str, endings: tuple[str, ...]) -> bool:
+    lowered = "/" + name.lower()
+    return any(lowered.endswith(e) or (e.endswith("/") and e in lowered) for e in endings)
+
+
 @dataclass(frozen=True)
 class ImportOption:
     """A setting one format takes besides its path and persona (Takeout's time zone)."""
@@ -62,6 +109,9 @@ class ImportOption:
     name: str  # the importer's keyword, e.g. "time_zone"; the CLI flag is --time-zone
     metavar: str
     help: str
+    # "module:function" raising InvalidParameter for a bad value, so a bad setting is named
+    # before the input is looked at; "" when the importer alone checks it
+    validate: str = ""
 
     @property
     def flag(self) -> str:
@@ -81,6 +131,7 @@ class ImportFormat:
     # "module:function", imported only when the format runs; `run` calls it in the way
     # of its area (see there)
     importer: str
+    looks: Looks
     options: tuple[ImportOption, ...] = ()
     details: str = ""  # more for --help: what is read, what happens to bad input
 
@@ -114,6 +165,10 @@ class ImportFormat:
             raise InvalidParameter(f"the {self.name} import has no option {unknown[0]}")
         if persona is not None and not self.needs_persona:
             raise InvalidParameter(f"the {self.name} import creates personas: it takes none")
+        for option in self.options:
+            if option.validate and option.name in given:
+                _function(option.validate)(given[option.name])
+        self.check(Path(path))
         importer = self.load()
         with parser_limits(Path(path).name):  # whichever parser or walk meets the document
             if self.area == "data":
@@ -127,11 +182,46 @@ class ImportFormat:
                 return importer(vault, Path(path), persona=persona, progress=progress)
             return importer(vault, Path(path))  # a persona import makes its personas
 
+    def check(self, path: Path) -> None:
+        """Refuse PATH unless it looks like this format, naming what it looks like instead.
+
+        A tar, an empty file or folder and a file of no telling kind go on to the importer,
+        whose own checks name what is missing; a truncated zip is named as truncated here.
+        """
+        sniffed = sniff(path)
+        if self.looks.matches(sniffed) or _key(sniffed) in ("tar", "empty"):
+            return
+        if sniffed.kind in ("zip", "folder") and not sniffed.members:
+            return  # nothing in it to be the wrong kind: the importer adds nothing or says why
+        if sniffed.kind in ("zip", "folder") or _key(sniffed) not in _WEAK:
+            for other in FORMATS:
+                if other is not self and other.looks.matches(sniffed):
+                    what = _FILE_NAMES.get(_key(sniffed), other.looks.noun)
+                    raise WrongFormat(
+                        f"{path.name} looks like {what}: try `coffre import {other.name}`"
+                    )
+        if sniffed.kind in ("zip", "folder") and self.looks.members:
+            wanted = ", ".join(e.strip("/") for e in self.looks.members)
+            raise WrongFormat(f"{path.name} is not {self.looks.noun} (no {wanted} in it)")
+        if sniffed.kind not in ("zip", "folder") and not self.looks.files:
+            raise WrongFormat(
+                f"{path.name} is not {self.looks.noun}: give {self.accepts.describe()}"
+            )
+        named = _FILE_NAMES.get(_key(sniffed))
+        seen = f" (it looks like {named})" if named else ""
+        raise WrongFormat(f"{path.name} is not {self.looks.noun}{seen}")
+
     def load(self) -> Callable[..., ImportSummary]:
         """The function that runs this format, imported now (`importer` names it)."""
-        module, _, name = self.importer.partition(":")
-        function: Callable[..., ImportSummary] = getattr(importlib.import_module(module), name)
+        function: Callable[..., ImportSummary] = _function(self.importer)
         return function
+
+
+def _function(spec: str) -> Callable[..., Any]:
+    """The function "module:name" names, its module imported now."""
+    module, _, name = spec.partition(":")
+    function: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    return function
 
 
 FORMATS: Final[tuple[ImportFormat, ...]] = (
@@ -145,6 +235,7 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         accepts=Accepts(files=(".xml",), archives=(".zip",), folder=True),
         example="coffre import apple-health export.zip --persona ana",
         importer="vault.data.importers.apple_health:import_apple_health",
+        looks=Looks("an Apple Health export", files=("xml:healthdata",), members=(".xml",)),
         details=(
             "Records, blood-pressure correlations, workouts with their routes, and activity "
             "rings. Exports from iOS 16 and later (broken DTD, stray control characters) are "
@@ -161,11 +252,13 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         accepts=Accepts(archives=(".zip",), folder=True),
         example="coffre import google-takeout takeout.zip --time-zone Europe/Paris",
         importer="vault.data.importers.google_takeout:import_google_takeout",
+        looks=Looks("a Google Takeout", members=("/fit/", "/fitbit/")),
         options=(
             ImportOption(
                 "time_zone",
                 "ZONE",
                 "IANA zone of Fitbit's offset-less times (default: this machine's zone).",
+                validate="vault.data.importers.google_takeout:zone",
             ),
         ),
     ),
@@ -180,6 +273,11 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         accepts=Accepts(files=(".fit", ".gpx", ".tcx"), archives=(".zip",), folder=True),
         example="coffre import garmin activity.fit",
         importer="vault.data.importers.garmin:import_garmin",
+        looks=Looks(
+            "a Garmin file",
+            files=("fit", "xml:gpx", "xml:trainingcenterdatabase"),
+            members=(".fit", ".gpx", ".tcx"),
+        ),
         details=(
             "A truncated or damaged FIT file is never half-imported: alone it stops the "
             "import; among several it is skipped whole and listed in the errors."
@@ -195,6 +293,7 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         accepts=Accepts(files=(".csv",)),
         example="coffre import csv measurements.csv --persona ana --json",
         importer="vault.data.csvfmt:import_csv",
+        looks=Looks("a CSV file", files=("text",)),
         details=(
             "The whole file is one transaction: a bad row stops the import (its line and "
             "column are named) and leaves the vault unchanged. docs/formats.md describes the "
@@ -209,6 +308,7 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         accepts=Accepts(files=(".vcf", ".json")),
         example="coffre import vcard contacts-me.vcf",
         importer="vault.personas.vcard:import_vcard",
+        looks=Looks("a vCard or jCard file", files=("vcard", "json:array")),
         details=(
             "A card whose UID is already in the vault updates that persona; groups and places "
             "are skipped. Importing the same file twice changes nothing."
@@ -224,6 +324,7 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         accepts=Accepts(files=(".json",)),
         example="coffre import jsonresume resume.json",
         importer="vault.personas.jsonresume:import_jsonresume",
+        looks=Looks("a JSON Resume", files=("json:object",)),
     ),
     ImportFormat(
         name="markdown",
@@ -233,6 +334,7 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         accepts=Accepts(folder=True),
         example="coffre import markdown ~/notes",
         importer="vault.content.importers.markdown:import_folder",
+        looks=Looks("a folder of Markdown", members=MARKDOWN_SUFFIXES),
     ),
     ImportFormat(
         name="mastodon",
@@ -244,6 +346,7 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         accepts=Accepts(archives=ARCHIVES, folder=True),
         example="coffre import mastodon archive-20240101.tar.gz",
         importer="vault.content.importers.mastodon:import_archive",
+        looks=Looks("a Mastodon archive", members=("/outbox.json",)),
     ),
     ImportFormat(
         name="twitter",
@@ -255,6 +358,7 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         accepts=Accepts(archives=ARCHIVES, folder=True),
         example="coffre import twitter twitter-2023-01-01.zip",
         importer="vault.content.importers.twitter:import_archive",
+        looks=Looks("a Twitter/X archive", members=("/data/tweets.js", "/data/tweet.js")),
     ),
     ImportFormat(
         name="wordpress",
@@ -264,6 +368,7 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         accepts=Accepts(files=(".xml",)),
         example="coffre import wordpress blog.WordPress.xml",
         importer="vault.content.importers.wordpress:import_wxr",
+        looks=Looks("a WordPress export", files=("xml:rss",)),
     ),
 )
 

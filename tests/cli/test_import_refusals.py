@@ -1,6 +1,6 @@
-"""`coffre import FORMAT` given awkward real-world input: a tar made with `tar czf
-archive.tar.gz .` is read, a Markdown file name that is not UTF-8 is named, and the vault is
-unchanged after each refusal."""
+"""`coffre import FORMAT` given the wrong kind of file: refused with exit 7 and a message that
+names what the file looks like, the vault unchanged. Truncated archives are named truncated,
+a tar made with `tar czf archive.tar.gz .` is read, a file name that is not UTF-8 is named."""
 
 from __future__ import annotations
 
@@ -9,12 +9,23 @@ import json
 import os
 import sys
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.builders import default_files
+from tests.builders import WXR_ITEMS, build, default_files, twitter_files, wxr
 from tests.cli.conftest import checked, init_vault
+from vault.content.importers.markdown import SUFFIXES
+from vault.imports import MARKDOWN_SUFFIXES
+
+GPX = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<gpx version="1.1" creator="test" xmlns="http://www.topografix.com/GPX/1/1">\n'
+    '<trk><trkseg><trkpt lat="45.0" lon="6.0"><time>2024-03-01T10:00:00Z</time></trkpt>'
+    "</trkseg></trk></gpx>\n"
+)
+HTML = "<!DOCTYPE html>\n<html><head><title>My blog</title></head><body><p>hi</p></body></html>"
 
 
 @pytest.fixture
@@ -27,6 +38,103 @@ def _counts(vault_dir: Path) -> dict[str, int]:
     """Every record count, the audit log's included: a refusal writes nothing at all."""
     counts: dict[str, int] = json.loads(checked(vault_dir, "status", "--json").stdout)["counts"]
     return counts
+
+
+def _write(name: str, text: str) -> Callable[[Path], Path]:
+    def write(tmp: Path) -> Path:
+        (tmp / name).write_text(text, encoding="utf-8")
+        return tmp / name
+
+    return write
+
+
+def _folder_without_markdown(tmp: Path) -> Path:
+    (tmp / "photos").mkdir()
+    (tmp / "photos" / "cat.jpg").write_bytes(b"\xff\xd8\xff\xe0 jpeg")
+    return tmp / "photos"
+
+
+def _truncated(name: str, files: Callable[[], dict[str, bytes]]) -> Callable[[Path], Path]:
+    def write(tmp: Path) -> Path:
+        whole = build(tmp / "whole.zip", files()).read_bytes()
+        (tmp / name).write_bytes(whole[: len(whole) // 2])
+        return tmp / name
+
+    return write
+
+
+def _apple_files() -> dict[str, bytes]:
+    return {"apple_health_export/export.xml": b"<HealthData>" + b" " * 4000 + b"</HealthData>"}
+
+
+def _takeout_files() -> dict[str, bytes]:
+    return {"Takeout/Fit/All Sessions/run.json": b"{}" + b" " * 4000}
+
+
+# format, input, what the message says
+WRONG: dict[str, tuple[str, Callable[[Path], Path], str]] = {
+    "a WordPress export renamed .gpx, to garmin": (
+        "garmin",
+        _write("track.gpx", wxr(WXR_ITEMS)),
+        "track.gpx looks like a WordPress export: try `coffre import wordpress`",
+    ),
+    "a GPX file, to wordpress": (
+        "wordpress",
+        _write("blog.xml", GPX),
+        "blog.xml looks like a GPX file: try `coffre import garmin`",
+    ),
+    "an HTML page, to wordpress": (
+        "wordpress",
+        _write("blog.xml", HTML),
+        "blog.xml is not a WordPress export (it looks like an HTML page)",
+    ),
+    "a folder without Markdown, to markdown": (
+        "markdown",
+        _folder_without_markdown,
+        "photos is not a folder of Markdown (no .md",
+    ),
+    "a Mastodon archive, to twitter": (
+        "twitter",
+        lambda tmp: build(tmp / "archive.zip", default_files()),
+        "archive.zip looks like a Mastodon archive: try `coffre import mastodon`",
+    ),
+    "a Twitter archive, to mastodon": (
+        "mastodon",
+        lambda tmp: build(tmp / "archive.zip", twitter_files()),
+        "archive.zip looks like a Twitter/X archive: try `coffre import twitter`",
+    ),
+    "a GPX file, to apple-health": (
+        "apple-health",
+        _write("export.xml", GPX),
+        "export.xml looks like a GPX file: try `coffre import garmin`",
+    ),
+    "a truncated Apple Health zip": (
+        "apple-health",
+        _truncated("export.zip", _apple_files),
+        "The archive is truncated or damaged: export.zip: not a complete zip file",
+    ),
+    "a truncated Google Takeout zip": (
+        "google-takeout",
+        _truncated("takeout.zip", _takeout_files),
+        "The archive is truncated or damaged: takeout.zip: not a complete zip file",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(WRONG))
+def test_the_wrong_kind_of_file_is_refused_by_name(
+    case: str, sams_vault: Path, tmp_path: Path
+) -> None:
+    name, make, message = WRONG[case]
+    before = _counts(sams_vault)
+    result = checked(sams_vault, "import", name, str(make(tmp_path)), code=7)
+    assert message in result.stderr
+    assert "added" not in result.stdout
+    assert _counts(sams_vault) == before
+
+
+def test_the_registry_sniffs_the_markdown_importers_suffixes() -> None:
+    assert set(MARKDOWN_SUFFIXES) == SUFFIXES
 
 
 def test_a_mastodon_tar_made_from_its_folder_is_read(sams_vault: Path, tmp_path: Path) -> None:

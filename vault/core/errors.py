@@ -153,6 +153,10 @@ class TruncatedArchive(MalformedInput):
     """The archive is truncated or damaged."""
 
 
+class WrongFormat(BadInput):
+    """The file is not in this import's format."""
+
+
 class MissingMedia(MalformedInput):
     """A media file the archive refers to is missing."""
 

@@ -32,6 +32,7 @@ from vault.core.progress import ProgressCallback
 if TYPE_CHECKING:
     from vault.core.vault import Vault
 
+# vault.imports.MARKDOWN_SUFFIXES repeats these for sniffing (a test keeps them equal).
 SUFFIXES: Final = frozenset({".md", ".markdown", ".mdown", ".mkd", ".txt"})
 _YAML_FENCE: Final = re.compile(rb"^-{3,}[ \t]*\r?$", re.MULTILINE)
 _TOML_FENCE: Final = re.compile(rb"^\+{3,}[ \t]*\r?$", re.MULTILINE)
