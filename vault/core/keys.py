@@ -55,17 +55,10 @@ def wrap_root(
 ) -> tuple[WrappedRoot, bytes]:
     """Wrap `root` under a fresh salt; return the header fields and the passphrase key."""
     salt = crypto.random_bytes(crypto.SALT_SIZE)
-    pkey = crypto.passphrase_key(passphrase, salt, kdf)
-    return wrap_root_with(vault_id, root, pkey, salt, kdf), pkey
-
-
-def wrap_root_with(
-    vault_id: bytes, root: bytes, pkey: bytes, salt: bytes, kdf: KdfProfile
-) -> WrappedRoot:
-    """Wrap `root` under a passphrase key already derived from `salt`."""
     draft = WrappedRoot(kdf, salt, b"")
+    pkey = crypto.passphrase_key(passphrase, salt, kdf)
     wrapped = crypto.seal(pkey, root, _root_aad(vault_id, draft.kdf_json(), salt))
-    return WrappedRoot(kdf, salt, wrapped)
+    return WrappedRoot(kdf, salt, wrapped), pkey
 
 
 def unwrap_root(
