@@ -18,7 +18,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from vault.core import audit, crypto
 from vault.core.blobs import BlobFiles
@@ -52,6 +52,8 @@ from vault.core.schema import DB_NAME, check_no_triggers
 from vault.core.state import VaultState, open_state
 from vault.core.txn import BATCH, RECORD_COLUMNS, Txn, txn_created, txn_doomed
 
+_POSTINGS_KEPT: Final = 4096  # posting lists kept open between commits, at most
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -80,6 +82,8 @@ class Store:
         self._txn_thread: int | None = None
         self._root_seen = self.header("root")  # the wrapped root these keys came from
         self._data_version = -1  # SQLite's count of other connections' commits, as last seen
+        # Posting lists opened since the last commit (ids only: random, and only while open).
+        self._postings: dict[bytes, set[bytes]] = {}
 
     @property
     def ring(self) -> KeyRing:
@@ -134,6 +138,7 @@ class Store:
                 raise
             finally:
                 self._txn, self._txn_thread = None, None
+                self._postings.clear()  # this process's commit (or rollback) changes lists
             # Files go only once nothing refers to them any more. The same commit listed
             # them in `doomed`, so a crash before they are gone is finished at next open.
             if doomed:
@@ -176,15 +181,15 @@ class Store:
         return state
 
     def _follow_other_writers(self) -> bool:
-        """Reload the state (and the epoch's keys) if another connection committed since the
-        last look; True if the epoch changed (lookup terms depend on it)."""
+        """If another connection committed since the last look: forget the posting lists read
+        before, reload the state (and the epoch's keys: terms depend on them), return True."""
         seen = self._query("PRAGMA data_version")[0][0]
         if seen == self._data_version:
             return False
         self._data_version = seen
-        epoch = self._ring.epoch_no, self._ring.epoch_key
+        self._postings.clear()
         self._load_state()
-        return (self._ring.epoch_no, self._ring.epoch_key) != epoch
+        return True
 
     def state(self) -> VaultState:
         """The current authenticated state (reloads the epoch key if another process rotated it)."""
@@ -291,15 +296,26 @@ class Store:
             except TamperedRecord:
                 # Another process may have changed the list between the two reads: read both
                 # again from one snapshot before calling it tampering.
+                self._postings.clear()
                 with self._snapshot():
                     return self._found(kind, label, value, self._lookup(kind, label, value))
 
     def _lookup(self, kind: str, label: str, value: str) -> set[bytes]:
-        ids = self.read_posting(self._ring.term_index(kind, label, value))[0]
-        # A term from an epoch another process rotated away matches no row: only a miss
-        # needs the (cheap) check for other writers, then one more try.
-        if not ids and self._follow_other_writers():
-            ids = self.read_posting(self._ring.term_index(kind, label, value))[0]
+        """The ids a term lists. Posting lists opened since the last commit are kept: one of
+        this process clears them itself, another's shows in SQLite's `data_version`."""
+        term = self._ring.term_index(kind, label, value)
+        ids = self._postings.get(term)
+        if ids is not None and self._follow_other_writers():
+            term, ids = self._ring.term_index(kind, label, value), None
+        if ids is None:
+            ids = self.read_posting(term)[0]
+            # A term of an epoch another process rotated away matches no row: a miss checks
+            # for other writers (and the current epoch's keys), then tries once more.
+            if not ids and self._follow_other_writers():
+                ids = self.read_posting(self._ring.term_index(kind, label, value))[0]
+            if len(self._postings) >= _POSTINGS_KEPT:
+                self._postings.clear()
+            self._postings[term] = ids
         return ids
 
     def _found(self, kind: str, label: str, value: str, ids: set[bytes]) -> list[Record]:

@@ -135,3 +135,21 @@ def test_the_migration_rebuilds_the_blob_lists_from_the_records(
         assert v.check() == []
         for item in world.items.values():
             assert b"".join(content.read(v, item.id)).startswith(b"# ")
+
+
+def test_lookups_see_what_another_connection_wrote_and_rotated(vault_dir: Path) -> None:
+    with Vault.create(vault_dir, PASSPHRASE, kdf="minimum") as v:
+        with v.store.write() as txn:
+            txn.put("note", b"first", terms={"tag": "walk"})
+        with Vault.open(vault_dir, PASSPHRASE) as other:
+            assert len(v.store.find("note", "tag", "walk")) == 1  # kept between commits
+            with other.store.write() as txn:
+                gone = txn.put("note", b"second", terms={"tag": "walk"})
+            assert len(v.store.find("note", "tag", "walk")) == 2
+            with other.store.write() as txn:  # a forget's rotation re-keys every term
+                txn.delete("note", gone)
+                txn.rotate_epoch()
+            assert [r.data for r in v.store.find("note", "tag", "walk")] == [b"first"]
+            with v.store.write() as txn:
+                txn.put("note", b"third", terms={"tag": "walk"})
+            assert len(other.store.find("note", "tag", "walk")) == 2
