@@ -101,3 +101,31 @@ def test_every_importer_is_found() -> None:
     """Each format names its importer as text: a typo would show only when it runs."""
     for fmt in FORMATS:
         assert callable(fmt.load()), fmt.name
+
+
+# Real files written by others (../shared/samples/SOURCES.md: origin and licence of each):
+# the format check in front of every import must let each one through to its own importer.
+REAL_INPUTS = [
+    ("apple-health", "apple-health/alxdrcirilo/export.zip"),
+    ("apple-health", "apple-health/alxdrcirilo/export.xml"),
+    ("apple-health", "apple-health/dogsheep/tests_export.xml"),
+    ("garmin", "garmin-fit/garmin-fenix-5-run.fit"),
+    ("garmin", "garmin-fit/MonitoringFile.fit"),
+    ("garmin", "garmin-fit/WeightScaleSingleUser.fit"),
+    ("garmin", "apple-health/dogsheep/route_2019-06-11_3.00pm.gpx"),
+    ("garmin", "garmin-fit"),
+    ("jsonresume", "jsonresume/sample.resume.json"),
+    ("markdown", "markdown-frontmatter"),
+]
+
+
+@pytest.mark.parametrize(("fmt", "relative"), REAL_INPUTS, ids=[r for _f, r in REAL_INPUTS])
+def test_real_exports_pass_their_own_format_check(samples: Path, fmt: str, relative: str) -> None:
+    get_format(fmt).check(samples / relative)
+
+
+def test_real_vcards_pass_the_vcard_check(samples: Path) -> None:
+    cards = sorted((samples / "vcard").glob("*.vcf"))
+    assert cards
+    for card in cards:
+        get_format("vcard").check(card)
