@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +11,13 @@ import pytest
 from vault.core.vault import Vault
 
 PASSPHRASE = "correct horse battery staple"
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
+# The shared real-world samples live beside the checkout; COFFRE_SAMPLES points elsewhere.
+SAMPLES = Path(
+    os.environ.get("COFFRE_SAMPLES") or Path(__file__).resolve().parents[2] / "shared" / "samples"
+)
+# Small real files written by others, kept in this repository with their origin and licence
+# (tests/corpus/<format>/SOURCES.md).
+CORPUS = Path(__file__).resolve().parent / "corpus"
 
 
 @pytest.fixture
@@ -32,8 +39,14 @@ def fresh_vault(vault_dir: Path) -> Iterator[Vault]:
 def samples() -> Path:
     """The shared real-world sample files (Apple Health, Garmin FIT, vCard...)."""
     if not SAMPLES.is_dir():
-        pytest.skip("shared samples are not available next to this checkout")
+        pytest.skip(f"shared samples not found at {SAMPLES} (set COFFRE_SAMPLES)")
     return SAMPLES
+
+
+@pytest.fixture
+def corpus() -> Path:
+    """The corpus of real third-party files kept in this repository (tests/corpus/)."""
+    return CORPUS
 
 
 def raw_vault_bytes(path: Path) -> bytes:
