@@ -325,6 +325,10 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         example="coffre import jsonresume resume.json",
         importer="vault.personas.jsonresume:import_jsonresume",
         looks=Looks("a JSON Resume", files=("json:object",)),
+        details=(
+            "A résumé of the pre-1.0 schema (website, picture, work company...) is read "
+            "under the 1.0 names, said in the notes."
+        ),
     ),
     ImportFormat(
         name="markdown",
