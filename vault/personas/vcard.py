@@ -56,6 +56,9 @@ SENSITIVE_PARAM: Final = "X-COFFRE-SENSITIVE"
 FIELD_PROP: Final = "X-COFFRE-FIELD"
 RESUME_PROP: Final = "X-COFFRE-RESUME"
 KEY_PARAM: Final = "X-KEY"
+# A property's group (`item1.` in `item1.TEL`), kept as a parameter: jCard writes it so
+# (RFC 7095 3.3.1.2), and the vCard writer puts it back in front of the name.
+GROUP_PARAM: Final = "GROUP"
 
 # Value shapes: how a property's text is split and escaped.
 STRUCTURED: Final = frozenset({"N", "ADR", "ORG"})
@@ -352,10 +355,15 @@ def _split_line(line: bytes, where: str) -> _Line:
     except UnicodeDecodeError:
         raise MalformedInput(f"{where}: not valid UTF-8") from None
     pieces = _split_quoted(head, ";")
-    name = pieces[0].rpartition(".")[2].upper()  # drop an Apple-style `item1.` group
+    group, _, name = pieces[0].rpartition(".")
+    name = name.upper()
     if not _NAME_RE.match(name):
         raise MalformedInput(f"{where}: invalid property name")
     params: dict[str, tuple[str, ...]] = {}
+    if group:  # Apple's `item1.TEL` + `item1.X-ABLABEL`: the label belongs to that TEL
+        if not _NAME_RE.match(group):
+            raise MalformedInput(f"{where}: invalid group name")
+        params[GROUP_PARAM] = (group,)
     for piece in pieces[1:]:
         if not piece:
             continue
@@ -543,8 +551,6 @@ def _jcard_property(item: Any, where: str) -> Property:
     name = name.upper()
     kept: list[tuple[str, tuple[str, ...]]] = []
     for key, value in params.items():
-        if key.lower() == "group":
-            continue
         vals = value if isinstance(value, list) else [value]
         if not all(isinstance(v, str) for v in vals):
             raise MalformedInput(f"{where}: parameter values must be strings")
@@ -780,8 +786,12 @@ def _fold(line: str) -> str:
 
 
 def _content_line(prop: Property) -> str:
-    head = prop.name
+    group = prop.param(GROUP_PARAM)
+    grouped = len(group) == 1 and bool(_NAME_RE.match(group[0]))
+    head = f"{group[0]}.{prop.name}" if grouped else prop.name
     for key, values in prop.params:
+        if key == GROUP_PARAM and grouped:
+            continue
         head += f";{key}=" + ",".join(_param_value_encode(v) for v in values)
     return _fold(f"{head}:{_encode_value(prop)}")
 

@@ -211,6 +211,7 @@ def test_any_text_round_trips(name: str, note: str, key: str, value: str) -> Non
         (b"BEGIN:VCARD\nVERSION:2.1\nFN:A\nAGENT:\nBEGIN:VCARD\n", "line 5: a card starts before"),
         (b"BEGIN:VCARD\nVERSION:4.0\nBEGIN:VCARD\n", "line 3: a card starts before"),
         (b"BEGIN:VCARD\nVERSION:4.0\nF N:x\nEND:VCARD\n", "line 3: invalid property name"),
+        (b"BEGIN:VCARD\nVERSION:4.0\ni m.TEL:1\nEND:VCARD\n", "line 3: invalid group name"),
         (b"BEGIN:VCALENDAR\n", "BEGIN of something other"),
         (b"\n\n", "no vCard found"),
         (b'["vcard", [["version", {}, "text"]]]', "card 1, property 1: expected"),

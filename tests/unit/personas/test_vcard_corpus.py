@@ -71,7 +71,7 @@ def test_every_card_comes_back_the_same_through_vcard_4_and_jcard(path: Path) ->
             assert as_persona(back).profile() == p.profile()
         # A written card has one property per line: no value carries a raw line break.
         for line in vcard.to_vcard([p]).split("\r\n")[:-1]:
-            assert line[:1] == " " or re.match(r"^[A-Z0-9-]+[;:]", line)
+            assert line[:1] == " " or re.match(r"^([A-Za-z0-9-]+\.)?[A-Z0-9-]+[;:]", line)
 
 
 def _one(path: Path) -> identities.Persona:
@@ -160,6 +160,19 @@ def test_apple_and_gmail_escaped_colons_in_urls(name: str) -> None:
     raw = _corpus(name).read_bytes()
     assert b"http\\://www.ibm.com" in raw
     assert attribute(_one(_corpus(name)), "url").value == "http://www.ibm.com"
+
+
+def test_apple_groups_keep_a_label_with_its_property() -> None:
+    """`item2.TEL` and `item2.X-ABLabel` (the iPhone's custom phone label) stay together."""
+    p = _one(_corpus("John_Doe_IPHONE.vcf"))
+    phone = next(t for t in p.all("phone") if t.value == "905-222-1234")
+    label = next(a for a in p.all("vcard") if a.label == "X-ABLABEL" and "Assistant" in a.value)
+    assert phone.param("GROUP") == label.param("GROUP") == ("item2",)
+    text = vcard.to_vcard([p])
+    assert "\r\nitem2.TEL;VALUE=uri:tel:905-222-1234\r\n" in text
+    assert "\r\nitem2.X-ABLABEL:_$!<AssistantPhone>!$_\r\n" in text
+    card = vcard.to_jcard([p])
+    assert ["tel", {"group": "item2"}, "uri", "tel:905-222-1234"] in card[1]
 
 
 def test_apple_inline_photos_become_data_uris() -> None:
