@@ -92,6 +92,7 @@ def upgrade(doc: dict[str, Any]) -> list[str]:
     for section, old, new in RENAMED:
         value = doc.get(section)
         entries = [value] if section == "basics" else value if isinstance(value, list) else []
+        # A list, not a generator: every entry is renamed, not only up to the first.
         if any([_rename(entry, old, new) for entry in entries]):
             where = section if section == "basics" else f"{section}[]"
             renamed.append(f"{where}.{old} as {new}")

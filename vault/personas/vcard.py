@@ -252,8 +252,8 @@ def _decode_value(name: str, vtype: str, raw: str, version: str) -> tuple[tuple[
         # needs a backslash before them.
         return ((re.sub(r"\\([,;:])", r"\1", raw),),)
     if version == "2.1":
-        # vCard 2.1 escapes only `;` (and the backslash before it): a comma is text, and a
-        # list property is one value.
+        # vCard 2.1 escapes only `;` (as `\;`): a backslash or a comma is text, and a list
+        # property is one value.
         if name in STRUCTURED:
             return tuple((_unescape_21(c),) for c in _split_unescaped(raw, ";"))
         return ((_unescape_21(raw),),)
@@ -265,7 +265,7 @@ def _decode_value(name: str, vtype: str, raw: str, version: str) -> tuple[tuple[
 
 
 def _unescape_21(text: str) -> str:
-    return re.sub(r"\\([;\\])", r"\1", text)
+    return text.replace("\\;", ";")
 
 
 def _one_line(text: str) -> str:

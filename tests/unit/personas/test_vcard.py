@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import binascii
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -459,3 +461,36 @@ def test_cards_skipped_for_one_reason_are_reported_once() -> None:
         "the cards have no FN (formatted name)",
         "all.vcf, card 13: a vCard of KIND group is not a persona",
     ]
+
+
+@given(text=_text, charset=st.sampled_from(["UTF-8", "ISO-8859-1", "windows-1252", "UTF-16"]))
+def test_any_quoted_printable_text_reads_back(text: str, charset: str) -> None:
+    """A NOTE written as a 2.1 writer would (`;` escaped, then quoted-printable in CHARSET
+    with soft line breaks every 76 characters) reads back as the text, line breaks as \\n."""
+    escaped = text.replace(";", "\\;")
+    try:
+        encoded = escaped.encode(charset)
+    except UnicodeEncodeError:
+        encoded = escaped.encode("utf-8")
+        charset = "UTF-8"
+    # istext=False: every CR and LF byte is encoded (=0D=0A), as 2.1 writers do.
+    qp = binascii.b2a_qp(encoded, quotetabs=True, istext=False).replace(b"=\n", b"=\r\n")
+    card = (
+        b"BEGIN:VCARD\r\nVERSION:2.1\r\nFN:A\r\n"
+        + f"NOTE;CHARSET={charset};ENCODING=QUOTED-PRINTABLE:".encode()
+        + qp
+        + b"\r\nEND:VCARD\r\n"
+    )
+    (d,) = _drafts(card)
+    note = as_persona(d).first("note")
+    expected = re.sub(r"\r\n|\r", "\n", text)
+    assert note is not None and note.value == expected
+
+
+@given(body=st.binary(max_size=300))
+def test_any_bytes_in_a_card_are_read_or_refused_as_malformed(body: bytes) -> None:
+    card = b"BEGIN:VCARD\r\nVERSION:2.1\r\nFN:A\r\n" + body + b"\r\nEND:VCARD\r\n"
+    try:
+        vcard.read_cards(card, "f.vcf")
+    except MalformedInput as exc:
+        assert exc.message.startswith("The input file is malformed: f.vcf")
