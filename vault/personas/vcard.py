@@ -476,6 +476,12 @@ def _parse_vcard_text(data: bytes, source: str) -> tuple[list[list[Property]], C
     """`parse_vcard_text`, and the count of each defect of a single value met (see
     `_property`)."""
     check_size(len(data), MAX_BYTES, source)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # Some Windows tools save .vcf files as UTF-16: read them as the UTF-8 they spell.
+        try:
+            data = data.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise MalformedInput(f"{source}: not valid UTF-16 (byte {exc.start})") from None
     data = data.removeprefix(b"\xef\xbb\xbf")
     cards: list[list[Property]] = []
     problems: Counter[str] = Counter()

@@ -426,6 +426,17 @@ def test_vcard_2_1_charsets_and_quoted_printable() -> None:
     assert as_persona(back).profile() == p.profile()
 
 
+def test_a_utf16_file_with_its_byte_order_mark() -> None:
+    """As some Windows tools save a .vcf (reproduced: the test encodes the card)."""
+    text = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Zoë\r\nEND:VCARD\r\n"
+    for codec in ("utf-16-le", "utf-16-be"):
+        bom = b"\xff\xfe" if codec.endswith("le") else b"\xfe\xff"
+        (d,) = _drafts(bom + text.encode(codec))
+        assert d.name == "Zoë"
+    with pytest.raises(MalformedInput, match=r"u\.vcf: not valid UTF-16"):
+        vcard.drafts_from_bytes(b"\xff\xfeB\x00\x00\xdc", "u.vcf")
+
+
 def test_raw_bytes_not_in_their_charset_refuse_the_file() -> None:
     text = b"BEGIN:VCARD\r\nVERSION:2.1\r\nFN:M\xfcller\r\nEND:VCARD\r\n"
     with pytest.raises(MalformedInput, match=r"x\.vcf, line 3: not valid UTF-8"):
