@@ -304,14 +304,18 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         name="vcard",
         title="vCard",
         area="personas",
-        description="Import personas from a vCard 4.0 (or 3.0) .vcf file, or a jCard .json file.",
+        description=(
+            "Import personas from a vCard 4.0, 3.0 or 2.1 .vcf file, or a jCard .json file."
+        ),
         accepts=Accepts(files=(".vcf", ".json")),
         example="coffre import vcard contacts-me.vcf",
         importer="vault.personas.vcard:import_vcard",
         looks=Looks("a vCard or jCard file", files=("vcard", "json:array")),
         details=(
-            "A card whose UID is already in the vault updates that persona; groups and places "
-            "are skipped. Importing the same file twice changes nothing."
+            "A card whose UID is already in the vault updates that persona; groups, places "
+            "and cards without a name are skipped, counted once per reason. vCard 2.1's "
+            "quoted-printable values, CHARSET and inline base64 photos are read. Importing "
+            "the same file twice changes nothing; a malformed file changes nothing."
         ),
     ),
     ImportFormat(
@@ -325,6 +329,10 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         example="coffre import jsonresume resume.json",
         importer="vault.personas.jsonresume:import_jsonresume",
         looks=Looks("a JSON Resume", files=("json:object",)),
+        details=(
+            "A résumé of the pre-1.0 schema (website, picture, work company...) is read "
+            "under the 1.0 names, said in the notes."
+        ),
     ),
     ImportFormat(
         name="markdown",

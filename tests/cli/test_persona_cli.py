@@ -192,6 +192,30 @@ def test_import_samples_and_idempotence(made: Path, samples: Path) -> None:
     assert names == ["Dr. John Q. Public, III", "Richard Hendriks"]
 
 
+def test_import_of_real_vcard_2_1_and_pre_1_0_resume(made: Path, corpus: Path) -> None:
+    """Android's 2.1 export (tests/corpus/vcard): imported with exit 0, its nameless cards and
+    its damaged photo reported once each; the schema's own pre-1.0 résumé, its renames noted."""
+    android = corpus / "vcard" / "John_Doe_ANDROID.vcf"
+    cards = android.read_bytes().count(b"BEGIN:VCARD")
+    nameless = cards - android.read_bytes().count(b"\nFN")
+    summary = json.loads(run(made, "import", "vcard", str(android), "--json"))
+    assert (summary["added"], summary["ignored"]) == (cards - nameless, nameless)
+    assert len(summary["skipped"]) == 1
+    assert any("PHOTO value not valid base64 left out" in n for n in summary["notes"])
+    text = checked(made, "import", "vcard", str(android))
+    assert f"0 added, 0 updated, {cards - nameless} unchanged" in text.stdout
+    assert "the cards have no FN" in text.stderr
+    assert "PHOTO value not valid base64" in text.stderr
+    old = corpus / "jsonresume" / "resume-v0.0.16.json"
+    resume = checked(made, "import", "jsonresume", str(old))
+    assert "basics.website as url" in resume.stderr
+    (shown,) = [
+        p for p in json.loads(run(made, "persona", "list", "--json")) if "Hendriks" in p["name"]
+    ]
+    exported = json.loads(run(made, "persona", "export", shown["id"], "--format", "jsonresume"))
+    assert exported["basics"]["url"] == json.loads(old.read_bytes())["basics"]["website"]
+
+
 def test_bad_files_exit_7_and_change_nothing(made: Path, tmp_path: Path) -> None:
     before = run(made, "status", "--json")
     bad = tmp_path / "bad.vcf"

@@ -3,8 +3,9 @@
 `basics` maps onto persona attributes (label -> title, image -> avatar, location -> address,
 profiles -> handles, summary -> note); every other section (work, education, skills...) is
 kept whole in one `resume` attribute and written back on export, so a résumé imported and
-exported again says the same thing. A résumé holds one email, phone and address: the export
-takes the preferred one of each.
+exported again says the same thing. A résumé of the pre-1.0 schema (0.0.x: `website`,
+`picture`, `work[].company`...) is read under the 1.0 names and exported in them. A résumé
+holds one email, phone and address: the export takes the preferred one of each.
 """
 
 from __future__ import annotations
@@ -48,6 +49,18 @@ _SIMPLE: Final = (
     ("summary", NOTE),
 )
 _LOCATION: Final = ("address", "city", "region", "postalCode", "countryCode")
+# Fields the schema renamed (in 0.0.17, and `gpa` in 1.0.0), as (section, old, new): a résumé
+# written for the 0.0.x schema is read under the new names, so its website, picture and
+# employers are not lost.
+RENAMED: Final = (
+    ("basics", "website", "url"),
+    ("basics", "picture", "image"),
+    ("work", "company", "name"),
+    ("work", "website", "url"),
+    ("volunteer", "website", "url"),
+    ("publications", "website", "url"),
+    ("education", "gpa", "score"),
+)
 _BASICS_KNOWN: Final = frozenset({"name", "location", "profiles", *(k for k, _ in _SIMPLE)})
 
 
@@ -59,11 +72,48 @@ def _string(value: Any, where: str) -> str:
     return value.strip()
 
 
+def _rename(entry: Any, old: str, new: str) -> bool:
+    """Move ENTRY's OLD field to NEW unless NEW already holds another value (then both are
+    kept, so nothing is lost); whether the old name was read."""
+    if not isinstance(entry, dict) or old not in entry:
+        return False
+    if entry.get(new) in (None, "") or entry[new] == entry[old]:
+        value = entry.pop(old)
+        if entry.get(new) in (None, ""):
+            entry[new] = value
+        return True
+    return False
+
+
+def upgrade(doc: dict[str, Any]) -> list[str]:
+    """Rename DOC's pre-1.0 fields in place (`RENAMED`); what was renamed, as
+    `basics.website as url` or `work[].company as name`."""
+    renamed = []
+    for section, old, new in RENAMED:
+        value = doc.get(section)
+        entries = [value] if section == "basics" else value if isinstance(value, list) else []
+        # A list, not a generator: every entry is renamed, not only up to the first.
+        if any([_rename(entry, old, new) for entry in entries]):
+            where = section if section == "basics" else f"{section}[]"
+            renamed.append(f"{where}.{old} as {new}")
+    return renamed
+
+
 def draft_from_bytes(data: bytes, source: str) -> PersonaDraft:
     """The persona a JSON Resume document describes."""
+    return read_resume(data, source)[0]
+
+
+def read_resume(data: bytes, source: str) -> tuple[PersonaDraft, list[str]]:
+    """The persona a JSON Resume document describes, and notes on how it was read (the
+    pre-1.0 field names it used)."""
     doc = load_json(data, source, MAX_BYTES)
     if not isinstance(doc, dict):
         raise MalformedInput(f"{source}: a JSON Resume is a JSON object")
+    renamed = upgrade(doc)
+    notes = []
+    if renamed:
+        notes.append(f"{source}: pre-1.0 JSON Resume fields read as: {', '.join(renamed)}")
     basics = doc.get("basics")
     if not isinstance(basics, dict):
         raise MalformedInput(f"{source}: no `basics` object")
@@ -101,7 +151,7 @@ def draft_from_bytes(data: bytes, source: str) -> PersonaDraft:
         rest["basics"] = extra_basics
     if rest:
         attrs.append(Attribute(RESUME, json.dumps(rest, ensure_ascii=False, sort_keys=True)))
-    return PersonaDraft(name, None, tuple(attrs), source)
+    return PersonaDraft(name, None, tuple(attrs), source), notes
 
 
 def to_jsonresume(persona: Persona) -> dict[str, Any]:
@@ -147,5 +197,7 @@ def draft_from_file(path: Path) -> PersonaDraft:
 
 def import_jsonresume(vault: Vault, path: Path) -> ImportSummary:
     """Import the persona a JSON Resume file describes in one transaction (a persona of the
-    same name is updated, so importing the file twice adds nothing)."""
-    return import_drafts(vault, [draft_from_file(path)], fmt="jsonresume")
+    same name is updated, so importing the file twice adds nothing). A pre-1.0 résumé is
+    read under the 1.0 names, said in the summary's notes."""
+    draft, notes = read_resume(read_limited(path, MAX_BYTES), path.name)
+    return import_drafts(vault, [draft], fmt="jsonresume", notes=notes)

@@ -298,12 +298,19 @@ def _existing(vault: Vault, uid: str | None, name: str) -> Persona | None:
 
 
 def import_drafts(
-    vault: Vault, drafts: Iterable[PersonaDraft], *, fmt: str, skipped: Iterable[str] = ()
+    vault: Vault,
+    drafts: Iterable[PersonaDraft],
+    *,
+    fmt: str,
+    skipped: Iterable[str] = (),
+    ignored: int | None = None,
+    notes: Iterable[str] = (),
 ) -> ImportSummary:
     """Store drafts in one transaction: a draft whose UID (or, without one, whose name) is
     already in the vault updates that persona, so importing the same file twice adds nothing.
     Any failure leaves the vault unchanged and names the card it came from. `fmt` names the
-    import format; `skipped` gives why the file's other cards are not personas."""
+    import format; `skipped` gives why the file's other cards are not personas, `ignored`
+    how many they are (one per reason when not given), `notes` what was assumed."""
     added: list[str] = []
     updated: list[str] = []
     unchanged: list[str] = []
@@ -330,8 +337,9 @@ def import_drafts(
         added_ids=tuple(added),
         updated=tuple(updated),
         unchanged=tuple(unchanged),
-        ignored=len(reasons),
+        ignored=len(reasons) if ignored is None else ignored,
         skipped=reasons,
+        notes=tuple(notes),
     )
 
 

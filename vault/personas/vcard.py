@@ -1,4 +1,4 @@
-"""vCard 4.0 (RFC 6350) and jCard (RFC 7095) for personas, in and out.
+"""vCard 4.0 (RFC 6350) and jCard (RFC 7095) for personas, in and out; vCard 3.0 and 2.1 in.
 
 Both formats go through one intermediate, a list of `Property` per card, so the mapping to
 persona attributes is written once. Properties Coffre does not interpret are kept verbatim as
@@ -10,8 +10,12 @@ sections beyond `basics`. Errors name the file, the card and the line, never the
 
 from __future__ import annotations
 
+import base64
+import binascii
+import codecs
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -52,6 +56,9 @@ SENSITIVE_PARAM: Final = "X-COFFRE-SENSITIVE"
 FIELD_PROP: Final = "X-COFFRE-FIELD"
 RESUME_PROP: Final = "X-COFFRE-RESUME"
 KEY_PARAM: Final = "X-KEY"
+# A property's group (`item1.` in `item1.TEL`), kept as a parameter: jCard writes it so
+# (RFC 7095 3.3.1.2), and the vCard writer puts it back in front of the name.
+GROUP_PARAM: Final = "GROUP"
 
 # Value shapes: how a property's text is split and escaped.
 STRUCTURED: Final = frozenset({"N", "ADR", "ORG"})
@@ -68,6 +75,22 @@ DROPPED: Final = frozenset({"BEGIN", "END", "VERSION", "PRODID", "REV"})
 CONSUMED_PARAMS: Final = frozenset({"TYPE", "VALUE", SENSITIVE_PARAM, "SERVICE-TYPE", "USERNAME"})
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9-]+$")
+# The versions read: 4.0, 3.0 (the same syntax) and 2.1 (still written by phones and Outlook).
+VERSIONS: Final = ("4.0", "3.0", "2.1")
+# vCard 2.1 transfer encodings, which may be written without `ENCODING=`.
+_ENCODINGS: Final = frozenset({"QUOTED-PRINTABLE", "BASE64", "B", "7BIT", "8BIT"})
+# Codecs Python knows that are not character sets a card may name.
+_NOT_CHARSETS: Final = frozenset(
+    {"unicode-escape", "raw-unicode-escape", "idna", "punycode", "undefined"}
+)
+_MEDIA_RE = re.compile(r"^[a-z0-9][a-z0-9.+-]*(/[a-z0-9][a-z0-9.+-]*)?$")
+_MAGIC: Final = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG", "image/png"),
+    (b"GIF8", "image/gif"),
+)
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+_NEWLINES = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -221,12 +244,19 @@ def _vtype_for(name: str, params: dict[str, tuple[str, ...]], raw: str) -> str:
     return "unknown"
 
 
-def _decode_value(name: str, vtype: str, raw: str) -> tuple[tuple[str, ...], ...]:
+def _decode_value(name: str, vtype: str, raw: str, version: str) -> tuple[tuple[str, ...], ...]:
     if vtype in ("unknown", "date"):
         return ((raw,),)
     if vtype == "uri":
-        # Some writers escape commas in URIs; a URI never needs a backslash before them.
-        return ((raw.replace("\\,", ",").replace("\\;", ";"),),)
+        # Some writers escape commas, semicolons and colons in URIs (`http\://`); a URI never
+        # needs a backslash before them.
+        return ((re.sub(r"\\([,;:])", r"\1", raw),),)
+    if version == "2.1":
+        # vCard 2.1 escapes only `;` (as `\;`): a backslash or a comma is text, and a list
+        # property is one value.
+        if name in STRUCTURED:
+            return tuple((_unescape_21(c),) for c in _split_unescaped(raw, ";"))
+        return ((_unescape_21(raw),),)
     if name in STRUCTURED:
         return tuple((_unescape(c),) for c in _split_unescaped(raw, ";"))
     if name in TEXT_LIST:
@@ -234,11 +264,21 @@ def _decode_value(name: str, vtype: str, raw: str) -> tuple[tuple[str, ...], ...
     return ((_unescape(raw),),)
 
 
+def _unescape_21(text: str) -> str:
+    return text.replace("\\;", ";")
+
+
+def _one_line(text: str) -> str:
+    """A value kept as vCard text, with any line break written `\\n`: a raw line break in
+    a written card would end the property and start another."""
+    return _NEWLINES.sub(r"\\n", text)
+
+
 def _encode_value(prop: Property) -> str:
     if prop.vtype in ("unknown", "uri"):
-        return prop.text
+        return _one_line(prop.text)
     if prop.vtype == "date":
-        return (
+        return _one_line(
             prop.text.replace("-", "")
             if not prop.text.startswith("--")
             else prop.text[:4] + prop.text[5:]
@@ -249,87 +289,239 @@ def _encode_value(prop: Property) -> str:
 # --- reading vCard text -------------------------------------------------------------------------
 
 
-def _logical_lines(text: str) -> list[tuple[int, str]]:
-    """Unfold continuation lines; keep the number of the line each property starts on."""
-    out: list[tuple[int, str]] = []
-    # Only CR and LF end lines: str.splitlines would also split on U+2028, \x85 or \x0b
-    # inside a value.
-    for no, line in enumerate(re.split(r"\r\n|\r|\n", text), start=1):
-        if line[:1] in (" ", "\t") and out:
+def _head_end(line: bytes) -> int:
+    """Where the ':' ending a content line's name and parameters is (outside double
+    quotes), or -1."""
+    if b'"' not in line:
+        return line.find(b":")
+    quoted = False
+    for i, byte in enumerate(line):
+        if byte == 0x22:
+            quoted = not quoted
+        elif byte == 0x3A and not quoted:
+            return i
+    return -1
+
+
+def _soft_break(line: bytes) -> bool:
+    """Whether a quoted-printable value goes on past this line (vCard 2.1's `=` at the end
+    of a line, whatever the next line starts with)."""
+    if not line.endswith(b"="):
+        return False
+    end = _head_end(line)
+    return end > 0 and b"QUOTED-PRINTABLE" in line[:end].upper()
+
+
+def _logical_lines(data: bytes) -> list[tuple[int, bytes]]:
+    """Unfold continuation lines; keep the number of the line each property starts on.
+
+    A line starting with a space or tab continues the previous one (its first character
+    dropped, RFC 6350 3.2); a quoted-printable value ending in `=` continues on the next
+    line. Only CR and LF end lines (U+2028 or \\x85 may sit inside a value)."""
+    out: list[tuple[int, bytes]] = []
+    soft = False
+    for no, line in enumerate(_LINE_END.split(data), start=1):
+        if soft:
+            start, prev = out[-1]
+            out[-1] = (start, prev[:-1] + line)
+        elif line[:1] in (b" ", b"\t") and out:
             start, prev = out[-1]
             out[-1] = (start, prev + line[1:])
         elif line.strip():
             out.append((no, line))
+        else:
+            continue
+        soft = _soft_break(out[-1][1])
     return out
 
 
-def _parse_line(line: str, where: str) -> Property:
-    quoted = False
-    for i, ch in enumerate(line):
-        if ch == '"':
-            quoted = not quoted
-        elif ch == ":" and not quoted:
-            head, raw = line[:i], line[i + 1 :]
-            break
-    else:
+@dataclass(frozen=True)
+class _Line:
+    """One content line of a card, its value still bytes: how to decode it depends on the
+    card's VERSION, which may come after it."""
+
+    where: str
+    name: str
+    params: dict[str, tuple[str, ...]]
+    raw: bytes
+
+
+def _split_line(line: bytes, where: str) -> _Line:
+    end = _head_end(line)
+    if end < 0:
         raise MalformedInput(f"{where}: no ':' between the property name and its value")
+    try:
+        head = line[:end].decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedInput(f"{where}: not valid UTF-8") from None
     pieces = _split_quoted(head, ";")
-    name = pieces[0].rpartition(".")[2].upper()  # drop an Apple-style `item1.` group
+    group, _, name = pieces[0].rpartition(".")
+    name = name.upper()
     if not _NAME_RE.match(name):
         raise MalformedInput(f"{where}: invalid property name")
     params: dict[str, tuple[str, ...]] = {}
+    if group:  # Apple's `item1.TEL` + `item1.X-ABLABEL`: the label belongs to that TEL
+        if not _NAME_RE.match(group):
+            raise MalformedInput(f"{where}: invalid group name")
+        params[GROUP_PARAM] = (group,)
     for piece in pieces[1:]:
         if not piece:
             continue
         key, eq, value = piece.partition("=")
-        if not eq:  # vCard 2.1/3.0 shorthand: TEL;WORK means TYPE=WORK
-            key, value = "TYPE", piece
+        if not eq:
+            # vCard 2.1/3.0 shorthand: TEL;WORK;VOICE means TYPE=WORK,VOICE, and
+            # NOTE;QUOTED-PRINTABLE means ENCODING=QUOTED-PRINTABLE.
+            key = "ENCODING" if piece.strip().upper() in _ENCODINGS else "TYPE"
+            value = piece
         key = key.strip().upper()
         if not _NAME_RE.match(key):
             raise MalformedInput(f"{where}: invalid parameter name")
         values = tuple(_param_value_decode(v) for v in _split_quoted(value, ","))
         params[key] = params.get(key, ()) + values
-    vtype = _vtype_for(name, params, raw)
-    return Property(name, tuple(params.items()), vtype, _decode_value(name, vtype, raw))
+    return _Line(where, name, params, line[end + 1 :])
+
+
+def _property(line: _Line, version: str, problems: Counter[str]) -> Property | None:
+    """Decode a content line's value: its transfer ENCODING (quoted-printable, base64) and
+    CHARSET (vCard 2.1) are undone here and not kept, since the value is then text.
+
+    Two defects of one value are counted in PROBLEMS instead of refusing the file (phones
+    write them): a base64 value that does not decode (a damaged photo) is left out (None),
+    and bytes of a quoted-printable value that are not valid in its CHARSET become U+FFFD.
+    Raw bytes not valid in their CHARSET refuse the file: it is in another encoding."""
+    params = dict(line.params)
+    encoding = (params.pop("ENCODING", ()) or ("",))[0].upper()
+    charset = (params.pop("CHARSET", ()) or ("",))[0]
+    raw = line.raw
+    if encoding in ("B", "BASE64"):
+        prop = _binary(line, params)
+        if prop is None:
+            problems[f"base64 {line.name}"] += 1
+        return prop
+    if encoding not in ("", "7BIT", "8BIT", "QUOTED-PRINTABLE"):
+        raise MalformedInput(f"{line.where}: unknown ENCODING")
+    codec = _codec(charset, line.where)
+    if encoding == "QUOTED-PRINTABLE":
+        raw = binascii.a2b_qp(raw)
+    try:
+        text = raw.decode(codec)
+    except UnicodeError:
+        if encoding != "QUOTED-PRINTABLE":
+            name = "UTF-8" if codec == "utf-8" else codec
+            raise MalformedInput(f"{line.where}: not valid {name}") from None
+        text = raw.decode(codec, errors="replace")
+        problems["charset"] += 1
+    vtype = _vtype_for(line.name, params, text)
+    # A quoted-printable value may hold line breaks: text keeps them as \n, a kept raw value
+    # writes them `\n` as vCard 3.0/4.0 would.
+    text = _NEWLINES.sub("\n", text) if vtype == "text" else _one_line(text)
+    comps = _decode_value(line.name, vtype, text, version)
+    return Property(line.name, tuple(params.items()), vtype, comps)
+
+
+def _codec(charset: str, where: str) -> str:
+    """The Python codec of a value's CHARSET (UTF-8 when none is named)."""
+    if not charset:
+        return "utf-8"
+    try:
+        codec = codecs.lookup(charset).name
+        # A codec that is not a character set (base64, rot13) refuses to decode bytes.
+        b"  ".decode(codec)
+    except UnicodeError:
+        pass  # a character set, which may need more bytes
+    except LookupError:
+        raise MalformedInput(f"{where}: unknown CHARSET") from None
+    if codec in _NOT_CHARSETS:
+        raise MalformedInput(f"{where}: unknown CHARSET")
+    return codec
+
+
+def _binary(line: _Line, params: dict[str, tuple[str, ...]]) -> Property | None:
+    """An inline base64 value. A PHOTO or LOGO becomes a `data:` URI, as vCard 4.0 writes
+    one (so the avatar keeps its picture); another property keeps its base64 text and its
+    ENCODING parameter. None when the value is not base64."""
+    text = re.sub(rb"\s+", b"", line.raw)
+    try:
+        binary = base64.b64decode(text, validate=True)
+    except binascii.Error:
+        return None
+    b64 = text.decode("ascii")
+    if line.name in ("PHOTO", "LOGO"):
+        media = _media_type(params.pop("TYPE", ()), binary)
+        uri = f"data:{media};base64,{b64}"
+        return Property(line.name, tuple(params.items()), "uri", ((uri,),))
+    params["ENCODING"] = ("b",)
+    return Property(line.name, tuple(params.items()), "unknown", ((b64,),))
+
+
+def _media_type(types: tuple[str, ...], binary: bytes) -> str:
+    """The media type of an inline picture: its TYPE (JPEG, image/png), else its first bytes."""
+    for value in types:
+        token = value.strip().lower()
+        if _MEDIA_RE.match(token):
+            return token if "/" in token else "image/" + {"jpg": "jpeg"}.get(token, token)
+    for magic, media in _MAGIC:
+        if binary.startswith(magic):
+            return media
+    return "application/octet-stream"
 
 
 def parse_vcard_text(data: bytes, source: str) -> list[list[Property]]:
-    """Parse every card in a .vcf file (vCard 4.0, or 3.0 which shares its syntax)."""
-    text = decode_text(data, source, MAX_BYTES)
+    """Parse every card in a .vcf file: vCard 4.0, 3.0 (which shares its syntax) or 2.1
+    (quoted-printable and base64 values, CHARSET, `TEL;HOME;VOICE` types)."""
+    return _parse_vcard_text(data, source)[0]
+
+
+def _parse_vcard_text(data: bytes, source: str) -> tuple[list[list[Property]], Counter[str]]:
+    """`parse_vcard_text`, and the count of each defect of a single value met (see
+    `_property`)."""
+    check_size(len(data), MAX_BYTES, source)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # Some Windows tools save .vcf files as UTF-16: read them as the UTF-8 they spell.
+        try:
+            data = data.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise MalformedInput(f"{source}: not valid UTF-16 (byte {exc.start})") from None
+    data = data.removeprefix(b"\xef\xbb\xbf")
     cards: list[list[Property]] = []
-    current: list[Property] | None = None
+    problems: Counter[str] = Counter()
+    current: list[_Line] | None = None
     begin_line = 0
-    for no, line in _logical_lines(text):
-        where = f"{source}, line {no}"
-        prop = _parse_line(line, where)
-        if prop.name == "BEGIN":
-            if prop.text.upper() != "VCARD":
-                raise MalformedInput(f"{where}: BEGIN of something other than a vCard")
+    for no, text in _logical_lines(data):
+        line = _split_line(text, f"{source}, line {no}")
+        if line.name == "BEGIN":
+            if line.raw.strip().upper() != b"VCARD":
+                raise MalformedInput(f"{line.where}: BEGIN of something other than a vCard")
             if current is not None:
-                raise MalformedInput(f"{where}: a card starts before the previous one ended")
+                raise MalformedInput(f"{line.where}: a card starts before the previous one ended")
             current, begin_line = [], no
             continue
         if current is None:
-            raise MalformedInput(f"{where}: content outside BEGIN:VCARD ... END:VCARD")
-        if prop.name == "END":
-            _check_version(current, f"{source}, card at line {begin_line}")
-            cards.append(current)
+            raise MalformedInput(f"{line.where}: content outside BEGIN:VCARD ... END:VCARD")
+        if line.name == "END":
+            versions = [
+                ln.raw.strip().decode("ascii", "replace") for ln in current if ln.name == "VERSION"
+            ]
+            version = _check_version(versions, f"{source}, card at line {begin_line}")
+            props = (_property(ln, version, problems) for ln in current)
+            cards.append([p for p in props if p is not None])
             current = None
             continue
-        current.append(prop)
+        current.append(line)
     if current is not None:
         raise MalformedInput(f"{source}: the card at line {begin_line} has no END:VCARD")
     if not cards:
         raise MalformedInput(f"{source}: no vCard found")
-    return cards
+    return cards, problems
 
 
-def _check_version(props: list[Property], where: str) -> None:
-    versions = [p.text for p in props if p.name == "VERSION"]
+def _check_version(versions: list[str], where: str) -> str:
+    """The card's VERSION, or MalformedInput when it has none or one Coffre does not read."""
     if not versions:
         raise MalformedInput(f"{where}: no VERSION")
-    if versions[0] not in ("4.0", "3.0"):
+    if versions[0] not in VERSIONS:
         raise MalformedInput(f"{where}: vCard version {versions[0][:8]!r} is not supported")
+    return versions[0]
 
 
 # --- reading jCard ------------------------------------------------------------------------------
@@ -349,7 +541,7 @@ def parse_jcard(data: bytes, source: str) -> list[list[Property]]:
         if not isinstance(card[1], list):
             raise MalformedInput(f"{where}: the properties are not a list")
         props = [_jcard_property(p, f"{where}, property {i}") for i, p in enumerate(card[1], 1)]
-        _check_version(props, where)
+        _check_version([p.text for p in props if p.name == "VERSION"], where)
         cards.append(props)
     return cards
 
@@ -365,8 +557,6 @@ def _jcard_property(item: Any, where: str) -> Property:
     name = name.upper()
     kept: list[tuple[str, tuple[str, ...]]] = []
     for key, value in params.items():
-        if key.lower() == "group":
-            continue
         vals = value if isinstance(value, list) else [value]
         if not all(isinstance(v, str) for v in vals):
             raise MalformedInput(f"{where}: parameter values must be strings")
@@ -374,7 +564,7 @@ def _jcard_property(item: Any, where: str) -> Property:
     if not all(_scalar_or_list(v) for v in values):
         raise MalformedInput(f"{where}: unsupported value")
     if name in DROPPED or vtype.lower() == "unknown" or not _known(name):
-        raw = _jcard_to_raw(name, values)
+        raw = _one_line(_jcard_to_raw(name, values))
         # The jCard type slot is vCard's VALUE parameter: keep it so the export says it again.
         typed = vtype.lower() not in ("unknown", "text") and name not in DROPPED
         if typed and not any(k == "VALUE" for k, _ in kept):
@@ -385,6 +575,8 @@ def _jcard_property(item: Any, where: str) -> Property:
         out_type = "uri" if vtype == "uri" or explicit == "uri" else "text"
     elif name == "BDAY":
         out_type = "date" if vtype in ("date", "date-and-or-time", "date-time") else "unknown"
+        if out_type == "unknown" and not any(k == "VALUE" for k, _ in kept):
+            kept.append(("VALUE", (vtype.lower(),)))  # kept as it is, type included
     elif name == "SOCIALPROFILE" and vtype == "text":
         out_type = "text"
     else:
@@ -398,6 +590,8 @@ def _jcard_property(item: Any, where: str) -> Property:
         comps = (tuple(str(v) for v in values),)
     else:
         comps = ((str(values[0]),),)
+    if out_type != "text":  # a URI or date is written as it is: one line
+        comps = tuple(tuple(_one_line(v) for v in c) for c in comps)
     return Property(name, tuple(kept), out_type, comps)
 
 
@@ -443,10 +637,10 @@ def _sensitive(prop: Property) -> bool:
 
 
 def card_to_draft(props: list[Property], where: str) -> PersonaDraft | str:
-    """The persona a card describes, or the reason it is not a persona (a group, a place)."""
+    """The persona a card describes, or why it is not a persona (one of `SKIP_REASONS`)."""
     kind = next((p.text.lower() for p in props if p.name == "KIND"), "individual")
     if kind in ("group", "location"):
-        return f"{where}: a vCard of KIND {kind} is not a persona"
+        return kind
     name = ""
     uid: str | None = None
     attrs: list[Attribute] = []
@@ -463,7 +657,7 @@ def card_to_draft(props: list[Property], where: str) -> PersonaDraft | str:
         n = next((a for a in attrs if a.kind == NAME), None)
         name = n.value if n else ""
     if not name.strip():
-        return f"{where}: the card has no FN (formatted name)"
+        return "no name"
     return PersonaDraft(name.strip(), uid, tuple(attrs), where)
 
 
@@ -516,8 +710,13 @@ def _to_attributes(prop: Property, where: str) -> list[Attribute]:
 
 
 def _raw(prop: Property) -> Attribute:
-    raw = _encode_value(prop) if prop.vtype != "unknown" else prop.text
-    return Attribute(VCARD, raw, label=prop.name, params=prop.params, sensitive=_sensitive(prop))
+    params = prop.params
+    if prop.vtype == "date" and not prop.param("VALUE"):
+        params = (*params, ("VALUE", ("date",)))  # so that jCard says `date` again
+    # A date Coffre cannot read (`BDAY:02-10`) stays as written: rewriting it as a 4.0 date
+    # (`0210`) would change its meaning.
+    raw = prop.text if prop.vtype in ("unknown", "date") else _encode_value(prop)
+    return Attribute(VCARD, raw, label=prop.name, params=params, sensitive=_sensitive(prop))
 
 
 def persona_to_properties(persona: Persona) -> list[Property]:
@@ -593,8 +792,12 @@ def _fold(line: str) -> str:
 
 
 def _content_line(prop: Property) -> str:
-    head = prop.name
+    group = prop.param(GROUP_PARAM)
+    grouped = len(group) == 1 and bool(_NAME_RE.match(group[0]))
+    head = f"{group[0]}.{prop.name}" if grouped else prop.name
     for key, values in prop.params:
+        if key == GROUP_PARAM and grouped:
+            continue
         head += f";{key}=" + ",".join(_param_value_encode(v) for v in values)
     return _fold(f"{head}:{_encode_value(prop)}")
 
@@ -640,21 +843,82 @@ def to_jcard(personas: list[Persona]) -> Any:
 
 def parse_any(data: bytes, source: str) -> list[list[Property]]:
     """vCard text or jCard, told apart by the first non-blank character."""
+    return _parse_any(data, source)[0]
+
+
+def _parse_any(data: bytes, source: str) -> tuple[list[list[Property]], Counter[str]]:
     head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
-    return parse_jcard(data, source) if head == b"[" else parse_vcard_text(data, source)
+    if head == b"[":
+        return parse_jcard(data, source), Counter()
+    return _parse_vcard_text(data, source)
+
+
+# Why a card is not a persona, for one card and for several.
+SKIP_REASONS: Final = {
+    "group": ("a vCard of KIND group is not a persona", "vCards of KIND group are not personas"),
+    "location": (
+        "a vCard of KIND location is not a persona",
+        "vCards of KIND location are not personas",
+    ),
+    "no name": ("the card has no FN (formatted name)", "the cards have no FN (formatted name)"),
+}
+_LISTED: Final = 10  # card numbers named in one skip message
+
+
+@dataclass(frozen=True)
+class Cards:
+    """What a vCard or jCard file holds: its personas, the numbers of the cards that are
+    none (by reason) and the notes to give (values left out)."""
+
+    drafts: list[PersonaDraft]
+    skipped: dict[str, list[int]]
+    notes: list[str]
+
+    def skip_messages(self, source: str) -> list[str]:
+        """One line per reason, however many cards it covers (a phone's export may hold
+        hundreds of cards without a name): `f.vcf, cards 1, 2: the cards have no FN ...`."""
+        out = []
+        for reason, numbers in self.skipped.items():
+            one, several = SKIP_REASONS[reason]
+            if len(numbers) == 1:
+                out.append(f"{source}, card {numbers[0]}: {one}")
+                continue
+            listed = ", ".join(str(n) for n in numbers[:_LISTED])
+            more = f" and {len(numbers) - _LISTED} more" if len(numbers) > _LISTED else ""
+            out.append(f"{source}, cards {listed}{more}: {several}")
+        return out
+
+
+def _problem_note(source: str, problem: str, count: int) -> str:
+    plural = "s" if count > 1 else ""
+    if problem == "charset":
+        return (
+            f"{source}: {count} quoted-printable value{plural} held bytes not valid in "
+            "their CHARSET, replaced by U+FFFD"
+        )
+    name = problem.removeprefix("base64 ")
+    return f"{source}: {count} {name} value{plural} not valid base64 left out"
+
+
+def read_cards(data: bytes, source: str) -> Cards:
+    """The personas in a vCard or jCard file, the cards skipped and the values left out."""
+    cards, problems = _parse_any(data, source)
+    drafts: list[PersonaDraft] = []
+    skipped: dict[str, list[int]] = {}
+    for n, card in enumerate(cards, start=1):
+        found = card_to_draft(card, f"{source}, card {n}")
+        if isinstance(found, str):
+            skipped.setdefault(found, []).append(n)
+        else:
+            drafts.append(found)
+    notes = [_problem_note(source, problem, count) for problem, count in sorted(problems.items())]
+    return Cards(drafts, skipped, notes)
 
 
 def drafts_from_bytes(data: bytes, source: str) -> tuple[list[PersonaDraft], list[str]]:
-    """The personas in a vCard or jCard file, and the reasons cards were skipped."""
-    drafts: list[PersonaDraft] = []
-    skipped: list[str] = []
-    for n, card in enumerate(parse_any(data, source), start=1):
-        found = card_to_draft(card, f"{source}, card {n}")
-        if isinstance(found, str):
-            skipped.append(found)
-        else:
-            drafts.append(found)
-    return drafts, skipped
+    """The personas in a vCard or jCard file, and why the other cards were skipped."""
+    cards = read_cards(data, source)
+    return cards.drafts, cards.skip_messages(source)
 
 
 def drafts_from_file(path: Path) -> tuple[list[PersonaDraft], list[str]]:
@@ -664,10 +928,17 @@ def drafts_from_file(path: Path) -> tuple[list[PersonaDraft], list[str]]:
 
 def import_vcard(vault: Vault, path: Path) -> ImportSummary:
     """Import the personas of a vCard or jCard file in one transaction: a card whose UID is
-    already in the vault updates that persona; cards that are no persona are skipped, with
-    the reason in the summary."""
-    drafts, skipped = drafts_from_file(path)
-    return import_drafts(vault, drafts, fmt="vcard", skipped=skipped)
+    already in the vault updates that persona; cards that are no persona are counted in
+    `ignored`, with one reason per kind of card in `skipped`."""
+    cards = read_cards(read_limited(path, MAX_BYTES), path.name)
+    return import_drafts(
+        vault,
+        cards.drafts,
+        fmt="vcard",
+        skipped=cards.skip_messages(path.name),
+        ignored=sum(len(numbers) for numbers in cards.skipped.values()),
+        notes=cards.notes,
+    )
 
 
 def read_limited(path: Path, limit: int) -> bytes:

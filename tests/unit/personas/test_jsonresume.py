@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from tests.builders import as_persona, attribute
@@ -113,3 +114,64 @@ def test_import_jsonresume_from_a_file(fresh_vault: Vault, tmp_path: Path) -> No
     assert (first.format, first.added, first.added_ids) == ("jsonresume", 1, (ada.id,))
     again = jsonresume.import_jsonresume(fresh_vault, path)
     assert (again.added, again.unchanged) == (0, (ada.id,))
+
+
+# --- the pre-1.0 schema (tests/corpus/jsonresume: resume-schema's own sample at v0.0.16) ---
+
+JR_CORPUS = Path(__file__).parents[2] / "corpus" / "jsonresume"
+
+
+def test_a_pre_1_0_resume_loses_nothing() -> None:
+    """The schema's sample as of v0.0.16 (`website`, `picture`, `work[].company`, `gpa`...)
+    is read under the 1.0 names: every old value is found under its new name, no old name
+    is left, and the export is a valid 1.0 résumé."""
+    raw = (JR_CORPUS / "resume-v0.0.16.json").read_bytes()
+    old: dict[str, Any] = json.loads(raw)
+    draft, notes = jsonresume.read_resume(raw, "old.json")
+    p = as_persona(draft)
+    assert attribute(p, "url").value == old["basics"]["website"]
+    assert p.first("avatar") is None  # "picture": ""
+    exported = jsonresume.to_jsonresume(p)
+    found = []
+    for section, before, after in jsonresume.RENAMED:
+        entries = [old[section]] if section == "basics" else old.get(section, [])
+        new_entries = [exported[section]] if section == "basics" else exported.get(section, [])
+        for entry, new_entry in zip(entries, new_entries, strict=True):
+            assert before not in new_entry
+            if entry.get(before):
+                assert new_entry[after] == entry[before]
+                found.append(before)
+    assert {"website", "company", "gpa"} <= set(found)
+    assert len(notes) == 1
+    assert "basics.website as url" in notes[0]
+    assert "work[].company as name" in notes[0]
+    schema = json.loads((JR_CORPUS / "schema-v1.2.1.json").read_bytes())
+    jsonschema.validate(exported, schema)
+
+
+def test_the_current_sample_needs_no_renaming() -> None:
+    raw = (JR_CORPUS / "sample.resume-v1.2.1.json").read_bytes()
+    draft, notes = jsonresume.read_resume(raw, "new.json")
+    assert notes == []
+    original = json.loads(raw)
+    del original["basics"]["image"]  # empty, so not an attribute
+    assert jsonresume.to_jsonresume(as_persona(draft)) == original
+
+
+def test_an_old_field_beside_a_different_new_one_is_kept() -> None:
+    doc = {
+        "basics": {"name": "A", "website": "http://old.example", "url": "http://new.example"},
+        "work": [{"company": "Same", "name": "Same"}, {"company": "Old Co"}],
+    }
+    draft, notes = jsonresume.read_resume(json.dumps(doc).encode(), "cv.json")
+    exported = jsonresume.to_jsonresume(as_persona(draft))
+    assert exported["basics"]["url"] == "http://new.example"
+    assert exported["basics"]["website"] == "http://old.example"
+    assert exported["work"] == [{"name": "Same"}, {"name": "Old Co"}]
+    assert notes == ["cv.json: pre-1.0 JSON Resume fields read as: work[].company as name"]
+
+
+def test_import_says_which_old_fields_it_read(fresh_vault: Vault) -> None:
+    summary = jsonresume.import_jsonresume(fresh_vault, JR_CORPUS / "resume-v0.0.16.json")
+    assert summary.added == 1
+    assert summary.notes[0].startswith("resume-v0.0.16.json: pre-1.0 JSON Resume fields")

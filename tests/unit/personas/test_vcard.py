@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import binascii
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -199,11 +201,19 @@ def test_any_text_round_trips(name: str, note: str, key: str, value: str) -> Non
         (b"BEGIN:VCARD\nVERSION:4.0\nFN:A\n", "line 1 has no END:VCARD"),
         (b"BEGIN:VCARD\nVERSION:4.0\nFN A\nEND:VCARD\n", "line 3: no ':'"),
         (b"FN:A\n", "line 1: content outside"),
-        (b"BEGIN:VCARD\nVERSION:2.1\nFN:A\nEND:VCARD\n", "version '2.1' is not supported"),
+        (b"BEGIN:VCARD\nVERSION:2.0\nFN:A\nEND:VCARD\n", "version '2.0' is not supported"),
         (b"BEGIN:VCARD\nFN:A\nEND:VCARD\n", "no VERSION"),
-        (b"BEGIN:VCARD\nVERSION:4.0\nFN:\xff\nEND:VCARD\n", "not valid UTF-8 (line 3, byte 27)"),
+        (b"BEGIN:VCARD\nVERSION:4.0\nFN:\xff\nEND:VCARD\n", "line 3: not valid UTF-8"),
+        (b"BEGIN:VCARD\nVERSION:2.1\nFN;CHARSET=koi9:A\nEND:VCARD\n", "line 3: unknown CHARSET"),
+        (b"BEGIN:VCARD\nVERSION:2.1\nFN;CHARSET=base64:QQ==\nEND:VCARD\n", "unknown CHARSET"),
+        (b"BEGIN:VCARD\nVERSION:2.1\nFN;CHARSET=idna:A\nEND:VCARD\n", "unknown CHARSET"),
+        (b"BEGIN:VCARD\nVERSION:2.1\nFN;CHARSET=UTF-16:AB\xd8\nEND:VCARD\n", "not valid utf-16"),
+        (b"BEGIN:VCARD\nVERSION:2.1\nFN;ENCODING=UUENCODE:A\nEND:VCARD\n", "unknown ENCODING"),
+        (b"BEGIN:VCARD\nVERSION:2.1\nFN;\xff:A\nEND:VCARD\n", "line 3: not valid UTF-8"),
+        (b"BEGIN:VCARD\nVERSION:2.1\nFN:A\nAGENT:\nBEGIN:VCARD\n", "line 5: a card starts before"),
         (b"BEGIN:VCARD\nVERSION:4.0\nBEGIN:VCARD\n", "line 3: a card starts before"),
         (b"BEGIN:VCARD\nVERSION:4.0\nF N:x\nEND:VCARD\n", "line 3: invalid property name"),
+        (b"BEGIN:VCARD\nVERSION:4.0\ni m.TEL:1\nEND:VCARD\n", "line 3: invalid group name"),
         (b"BEGIN:VCALENDAR\n", "BEGIN of something other"),
         (b"\n\n", "no vCard found"),
         (b'["vcard", [["version", {}, "text"]]]', "card 1, property 1: expected"),
@@ -380,3 +390,118 @@ def test_import_vcard_reports_the_cards_it_skips(fresh_vault: Vault, tmp_path: P
     assert summary.skipped == ("two.vcf, card 2: a vCard of KIND group is not a persona",)
     again = vcard.import_vcard(fresh_vault, path)
     assert (again.added, again.unchanged, again.ignored) == (0, (ada.id,), 1)
+
+
+# --- vCard 2.1 (faithful reproductions of what the 2.1 specification and its writers do) ---
+
+
+def test_vcard_2_1_charsets_and_quoted_printable() -> None:
+    """Built from the vCard 2.1 specification: raw 8-bit text in the CHARSET it names,
+    quoted-printable in Latin-1 with a soft line break, the bare `QUOTED-PRINTABLE` and
+    `TYPE` forms, and `\\;` inside a structured value."""
+    text = (
+        b"BEGIN:VCARD\r\nVERSION:2.1\r\n"
+        b"N;CHARSET=Windows-1252:M\xfcller;J\xfcrgen\r\n"
+        b"FN;CHARSET=ISO-8859-1;ENCODING=QUOTED-PRINTABLE:J=FCrgen M=FC=\r\nller\r\n"
+        b"NOTE;QUOTED-PRINTABLE:a=0D=0Ab, c\r\n"
+        b"ADR;HOME;CHARSET=UTF-8:;;1 rue de l\\;\xc3\xa9glise;Paris;;75001;France\r\n"
+        b"EMAIL;INTERNET;PREF:j@example.org\r\n"
+        b"END:VCARD\r\n"
+    )
+    (d,) = _drafts(text)
+    p = as_persona(d)
+    assert p.name == "Jürgen Müller"
+    assert attribute(p, "name").parts[:2] == ("Müller", "Jürgen")
+    assert attribute(p, "note").value == "a\nb, c"
+    adr = attribute(p, "address")
+    assert (adr.label, adr.part("street"), adr.part("locality")) == (
+        "home",
+        "1 rue de l;église",
+        "Paris",
+    )
+    email = attribute(p, "email")
+    assert (email.label, email.params) == ("internet,pref", ())
+    assert all(not a.param("CHARSET") and not a.param("ENCODING") for a in p.attributes)
+    (back,) = _drafts(vcard.to_vcard([p]))
+    assert as_persona(back).profile() == p.profile()
+
+
+def test_a_utf16_file_with_its_byte_order_mark() -> None:
+    """As some Windows tools save a .vcf (reproduced: the test encodes the card)."""
+    text = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Zoë\r\nEND:VCARD\r\n"
+    for codec in ("utf-16-le", "utf-16-be"):
+        bom = b"\xff\xfe" if codec.endswith("le") else b"\xfe\xff"
+        (d,) = _drafts(bom + text.encode(codec))
+        assert d.name == "Zoë"
+    with pytest.raises(MalformedInput, match=r"u\.vcf: not valid UTF-16"):
+        vcard.drafts_from_bytes(b"\xff\xfeB\x00\x00\xdc", "u.vcf")
+
+
+def test_raw_bytes_not_in_their_charset_refuse_the_file() -> None:
+    text = b"BEGIN:VCARD\r\nVERSION:2.1\r\nFN:M\xfcller\r\nEND:VCARD\r\n"
+    with pytest.raises(MalformedInput, match=r"x\.vcf, line 3: not valid UTF-8"):
+        vcard.drafts_from_bytes(text, "x.vcf")
+
+
+def test_a_line_break_inside_a_kept_value_never_reaches_the_export() -> None:
+    """A quoted-printable or jCard value holding a line break is kept as `\\n`: written raw
+    it would end the property and let the value add properties of its own."""
+    evil = "x\r\nX-COFFRE-SENSITIVE:TRUE\r\nEMAIL:evil@example.org"
+    qp = evil.replace("\r\n", "=0D=0A").encode()
+    text = b"BEGIN:VCARD\r\nVERSION:2.1\r\nFN:A\r\nX-LABEL;ENCODING=QUOTED-PRINTABLE:" + qp
+    jcard = json.dumps(
+        [
+            "vcard",
+            [["version", {}, "text", "4.0"], ["fn", {}, "text", "A"], ["x-a", {}, "unknown", evil]],
+        ]
+    )
+    for data in (text + b"\r\nEND:VCARD\r\n", jcard.encode()):
+        (d,) = _drafts(data)
+        out = vcard.to_vcard([as_persona(d)])
+        assert "\r\nEMAIL" not in out
+        (back,) = _drafts(out)
+        assert as_persona(back).profile() == as_persona(d).profile()
+
+
+def test_cards_skipped_for_one_reason_are_reported_once() -> None:
+    nameless = "BEGIN:VCARD\nVERSION:3.0\nEMAIL:a@b.c\nEND:VCARD\n"
+    group = "BEGIN:VCARD\nVERSION:4.0\nKIND:group\nFN:G\nEND:VCARD\n"
+    cards = vcard.read_cards((nameless * 12 + group).encode(), "all.vcf")
+    assert cards.skip_messages("all.vcf") == [
+        "all.vcf, cards 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 2 more: "
+        "the cards have no FN (formatted name)",
+        "all.vcf, card 13: a vCard of KIND group is not a persona",
+    ]
+
+
+@given(text=_text, charset=st.sampled_from(["UTF-8", "ISO-8859-1", "windows-1252", "UTF-16"]))
+def test_any_quoted_printable_text_reads_back(text: str, charset: str) -> None:
+    """A NOTE written as a 2.1 writer would (`;` escaped, then quoted-printable in CHARSET
+    with soft line breaks every 76 characters) reads back as the text, line breaks as \\n."""
+    escaped = text.replace(";", "\\;")
+    try:
+        encoded = escaped.encode(charset)
+    except UnicodeEncodeError:
+        encoded = escaped.encode("utf-8")
+        charset = "UTF-8"
+    # istext=False: every CR and LF byte is encoded (=0D=0A), as 2.1 writers do.
+    qp = binascii.b2a_qp(encoded, quotetabs=True, istext=False).replace(b"=\n", b"=\r\n")
+    card = (
+        b"BEGIN:VCARD\r\nVERSION:2.1\r\nFN:A\r\n"
+        + f"NOTE;CHARSET={charset};ENCODING=QUOTED-PRINTABLE:".encode()
+        + qp
+        + b"\r\nEND:VCARD\r\n"
+    )
+    (d,) = _drafts(card)
+    note = as_persona(d).first("note")
+    expected = re.sub(r"\r\n|\r", "\n", text)
+    assert note is not None and note.value == expected
+
+
+@given(body=st.binary(max_size=300))
+def test_any_bytes_in_a_card_are_read_or_refused_as_malformed(body: bytes) -> None:
+    card = b"BEGIN:VCARD\r\nVERSION:2.1\r\nFN:A\r\n" + body + b"\r\nEND:VCARD\r\n"
+    try:
+        vcard.read_cards(card, "f.vcf")
+    except MalformedInput as exc:
+        assert exc.message.startswith("The input file is malformed: f.vcf")
