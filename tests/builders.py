@@ -145,7 +145,7 @@ def make_grant(vault: Vault, world: World, **overrides: Any) -> consent.Grant:
         "recipient": world.recipient.name,
         "persona": world.persona.name,
         "scope": inside_scope(),
-        "purpose": "dpv:ScientificResearch",
+        "purpose": "dpv:AcademicResearch",
         "valid_until": "2099-12-31",
         "time_range": consent.TimeRange.build(*RANGE),
         "retention": "1y",

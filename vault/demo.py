@@ -202,7 +202,7 @@ def build_demo(
     one-line summary of what was added."""
     today = today or vault.clock.today()
     rng = random.Random(SEED)  # noqa: S311  # generated demo data, not secrets
-    report = Progress("demo", progress)
+    report = Progress("demo", progress, unit="steps")
     report.start(4)
     main, gamer = _personas(vault)
     report.advance()

@@ -41,8 +41,8 @@ def test_dry_run_then_forget(vault_dir: Path, tmp_path: Path) -> None:
         )
     )
     assert preview["dry_run"] is True and preview["counts"]["samples"] == 1
-    # Without --yes and without a terminal, nothing happens.
-    run(vault_dir, "forget", "--metric", "heart_rate", "--to", "2024-01-01", code=2)
+    # Without --yes and without a terminal, nothing happens: exit 7, as for every command.
+    run(vault_dir, "forget", "--metric", "heart_rate", "--to", "2024-01-01", code=7)
     done = json.loads(
         run(vault_dir, "forget", "--metric", "heart_rate", "--to", "2024-01-01", "--yes", "--json")
     )

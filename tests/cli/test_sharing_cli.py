@@ -28,7 +28,7 @@ def world(vault_dir: Path, tmp_path: Path) -> World:
 GRANT_ARGS = (
     "--persona", "Pro self", "--metrics", "steps", "--categories", "pd:PhysicalCharacteristic",
     "--content-tags", "blog", "--content-kinds", "post", "--attrs", "email,age_over:18",
-    "--from", "2026-10-10", "--to", "2026-10-19", "--purpose", "dpv:ScientificResearch",
+    "--from", "2026-10-10", "--to", "2026-10-19", "--purpose", "dpv:AcademicResearch",
     "--expires", "2099-12-31", "--retention", "1y", "--compensation", "a free check-up",
 )  # fmt: skip
 

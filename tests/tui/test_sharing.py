@@ -42,7 +42,7 @@ async def test_new_grant_ends_with_the_preview_and_the_receipt(demo_dir: Path) -
         wizard.query_one("#g-recipient", Select).value = club
         await pilot.pause()
         wizard.query_one("#g-metrics", SelectionList).select("steps")
-        wizard.query_one("#g-purpose", Select).value = "dpv:ScientificResearch"
+        wizard.query_one("#g-purpose", Select).value = "dpv:AcademicResearch"
         wizard.query_one("#g-compensation", Input).value = "A study report"
         await press_button(pilot, "#next")
         await pilot.pause()
@@ -58,7 +58,7 @@ async def test_new_grant_ends_with_the_preview_and_the_receipt(demo_dir: Path) -
     with open_vault(demo_dir) as v:
         grant = consent.get_grant(v, created)
         assert grant.scope.metrics == ("steps",)
-        assert grant.purpose == "dpv:ScientificResearch"
+        assert grant.purpose == "dpv:AcademicResearch"
         assert grant.compensation == "A study report"
         assert grant.status_at(FROZEN) == consent.GIVEN
         assert len(consent.list_grants(v)) == 3

@@ -20,7 +20,7 @@ PURPOSES: tuple[tuple[str, str], ...] = (
     ("Provide a service I asked for", "dpv:ServiceProvision"),
     ("Personalise a service", "dpv:ServicePersonalisation"),
     ("Research and development", "dpv:ResearchAndDevelopment"),
-    ("Scientific research", "dpv:ScientificResearch"),
+    ("Academic research", "dpv:AcademicResearch"),
     ("Personalised advertising", "dpv:PersonalisedAdvertising"),
 )
 RANGES: tuple[tuple[str, str], ...] = (

@@ -16,12 +16,15 @@ from vault.cli.output import (
     emit,
     emit_json,
     force_option,
+    heading,
     human_size,
     info,
     json_option,
+    nothing_changed,
     open_output,
     output_option,
     say,
+    yes_option,
 )
 from vault.core.errors import InvalidParameter
 
@@ -43,7 +46,24 @@ version_option = click.option(
 
 @cli.group()
 def content() -> None:
-    """Your notes, posts, articles and files, each version signed by its persona."""
+    """Your notes, posts, articles and files, each version signed by its persona.
+
+    \b
+    Examples:
+      coffre content add notes/night-train.md --tags travel
+      coffre content list --tag travel
+    """
+
+
+def _persona_name(v: Vault, persona_id: str) -> str | None:
+    """The name of the persona PERSONA_ID, or None when it is gone."""
+    from vault.core.errors import NotFound
+    from vault.personas import get_persona
+
+    try:
+        return get_persona(v, persona_id).name
+    except NotFound:
+        return None
 
 
 def _persona_id(v: Vault, ref: str | None) -> str | None:
@@ -86,6 +106,11 @@ def add_cmd(
     Markdown and text files may carry front matter (title, tags, date, license, audience or
     draft); the options override it. An item is private unless it says otherwise: grants
     let only public items leave unless they name other audiences.
+
+    \b
+    Examples:
+      coffre content add notes/night-train.md --tags travel,rail --license CC-BY-SA-4.0
+      coffre content add photo.jpg --persona Ana --kind photo --audience public
     """
     from vault import content as lib
 
@@ -119,7 +144,13 @@ def list_cmd(
     persona: str | None,
     as_json: bool,
 ) -> None:
-    """List items, oldest first, with their audience."""
+    """List items, oldest first, with their audience.
+
+    \b
+    Examples:
+      coffre content list --kind post --audience public
+      coffre content list --json | jq -r '.[].title'
+    """
     from vault import content as lib
 
     with env.vault() as v:
@@ -144,12 +175,19 @@ def list_cmd(
 @json_option
 @pass_env
 def show_cmd(env: Env, item_id: str, as_json: bool) -> None:
-    """Show an item and its versions."""
+    """Show an item, its author persona (by name) and its versions.
+
+    \b
+    Examples:
+      coffre content show 5b0e1f9c
+      coffre content show 5b0e1f9c --json
+    """
     from vault import content as lib
 
     with env.vault() as v:
         item = lib.get(v, item_id)
         versions = lib.versions(v, item.id)
+        author = _persona_name(v, item.persona)
     if as_json:
         emit_json({**item.as_dict(), "versions": [ver.as_dict() for ver in versions]})
         return
@@ -158,7 +196,7 @@ def show_cmd(env: Env, item_id: str, as_json: bool) -> None:
         ("Title", item.title),
         ("Kind", item.kind),
         ("Audience", item.audience),
-        ("Persona", item.persona),
+        ("Persona", f"{author} ({item.persona})" if author else item.persona),
         ("License", item.license),
         ("Tags", ", ".join(item.tags) or "-"),
         ("Created", item.created),
@@ -175,7 +213,7 @@ def show_cmd(env: Env, item_id: str, as_json: bool) -> None:
     rows += [(k, val) for k, val in optional if val]
     for key, val in rows:
         say(f"{key:<16}{val}")
-    say("Versions")
+    heading("Versions")
     for ver in versions:
         current = " (current)" if ver.number == item.version else ""
         say(
@@ -196,7 +234,13 @@ def show_cmd(env: Env, item_id: str, as_json: bool) -> None:
 @force_option
 @pass_env
 def cat_cmd(env: Env, item_id: str, number: int | None, output: Path | None, force: bool) -> None:
-    """Write an item's body (the current version, or --version N) to stdout or a file."""
+    """Write an item's body (the current version, or --version N) to stdout or a file.
+
+    \b
+    Examples:
+      coffre content cat 5b0e1f9c | less
+      coffre content cat 5b0e1f9c --version 1 -o first-draft.md
+    """
     from vault import content as lib
 
     with env.vault() as v:
@@ -233,7 +277,13 @@ def edit_cmd(
     audience: str | None,
     as_json: bool,
 ) -> None:
-    """Make a new signed version of an item; the previous version is kept."""
+    """Make a new signed version of an item; the previous version is kept.
+
+    \b
+    Examples:
+      coffre content edit 5b0e1f9c --file notes/night-train.md
+      coffre content edit 5b0e1f9c --title "Night train to Porto" --audience public
+    """
     from vault import content as lib
 
     if file is None and title is None and tags is None and license_ is None and audience is None:
@@ -257,19 +307,29 @@ def edit_cmd(
 
 @content.command("rm")
 @click.argument("item_id")
-@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@yes_option
 @pass_env
 def rm_cmd(env: Env, item_id: str, yes: bool) -> None:
-    """Delete an item with every version and file it holds."""
+    """Delete an item with every version and file it holds.
+
+    Asks first on a terminal; -y/--yes does not ask (and is needed without a terminal).
+
+    \b
+    Examples:
+      coffre content rm 5b0e1f9c
+      coffre content rm 5b0e1f9c -y
+    """
     from vault import content as lib
 
     with env.vault() as v:
         item = lib.get(v, item_id)
-        confirm(
+        if not confirm(
             f"Remove {item.id[:12]} with its {len(item.versions)} version(s)?",
             yes=yes,
-            refusal="add --yes to remove without a confirmation prompt",
-        )
+            action="removing a content item",
+        ):
+            nothing_changed()
+            return
         n = lib.remove(v, item.id)
     info(f"Removed {item.id[:12]} ({n} version(s)).")
 
@@ -294,6 +354,11 @@ def prove_cmd(
     """Write the signed authorship statement of an item (current version, or --version N).
 
     Anyone verifies it with `minisign -Vm STATEMENT.json -p KEY.pub`.
+
+    \b
+    Examples:
+      coffre content prove 5b0e1f9c -o proof/
+      coffre content prove 5b0e1f9c --version 2 -o proof/ --force
     """
     from vault import content as lib
 

@@ -1,20 +1,49 @@
-"""Vault-wide commands: init, status, passwd, check, audit, demo."""
+"""Vault-wide commands: init, status, passwd, rekey, check, audit, demo."""
 
 from __future__ import annotations
 
-import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from vault.cli.main import Env, cli, pass_env
-from vault.cli.output import StderrProgress, emit, emit_json, human_size, info, json_option, say
-from vault.core import config
-from vault.core.errors import IntegrityError, WeakPassphrase
+from vault.cli.output import (
+    StderrProgress,
+    emit,
+    emit_json,
+    human_size,
+    info,
+    json_option,
+    say,
+    warn,
+)
+from vault.core.errors import IntegrityError
 from vault.core.vault import DEFAULT_KDF, KDF_PROFILES
 
+if TYPE_CHECKING:
+    from vault.core.vault import Vault
+
 kdf_choice = click.Choice(list(KDF_PROFILES), case_sensitive=False)
+
+weak_ok_option: Callable[[Callable[..., Any]], Callable[..., Any]] = click.option(
+    "--weak-ok",
+    is_flag=True,
+    help="Accept a passphrase below the strength floor (at least 8 characters, not easily "
+    "guessed); it is still not empty.",
+)
+
+
+def _checked_passphrase(passphrase: str, *, weak_ok: bool, vault_dir: Path) -> None:
+    """Refuse a passphrase below the floor (exit 3) unless --weak-ok; warn on a weak one.
+    The vault's folder name counts as an easy guess."""
+    from vault.core.strength import require
+
+    strength = require(passphrase, weak_ok=weak_ok, context=vault_dir.parts[-2:])
+    if strength.weak:
+        warn(f"weak passphrase: {strength.reason}")
 
 
 @cli.command()
@@ -26,13 +55,26 @@ kdf_choice = click.Choice(list(KDF_PROFILES), case_sensitive=False)
     help="Passphrase hardening: 'moderate' suits most; 'sensitive' is slower and stronger; "
     "'minimum' is for tests and small devices.",
 )
+@weak_ok_option
 @json_option
 @pass_env
-def init(env: Env, kdf: str, as_json: bool) -> None:
-    """Create a new, empty vault protected by a passphrase."""
+def init(env: Env, kdf: str, weak_ok: bool, as_json: bool) -> None:
+    """Create a new, empty vault protected by a passphrase.
+
+    The passphrase is refused below a strength floor (fewer than 8 characters, or guessable
+    in a few thousand tries) unless --weak-ok, and a weak one is warned about; the same rule
+    holds for one given in COFFRE_PASSPHRASE.
+
+    \b
+    Examples:
+      coffre init
+      coffre --vault ~/vaults/work init --kdf sensitive
+      COFFRE_PASSPHRASE_FILE=~/.secret coffre init --json
+    """
     from vault.core.vault import Vault
 
     passphrase = env.passphrase(confirm=True, prompt="New passphrase")
+    _checked_passphrase(passphrase, weak_ok=weak_ok, vault_dir=env.vault_dir)
     with Vault.create(env.vault_dir, passphrase, kdf=kdf) as v:
         if as_json:
             emit_json({"path": str(v.path), "vault_id": v.info.vault_id, "kdf": kdf})
@@ -45,7 +87,13 @@ def init(env: Env, kdf: str, as_json: bool) -> None:
 @json_option
 @pass_env
 def status(env: Env, as_json: bool) -> None:
-    """Show where the vault is, how it is protected and how much it holds."""
+    """Show where the vault is, how it is protected and how much it holds.
+
+    \b
+    Examples:
+      coffre status
+      coffre status --json | jq .counts
+    """
     with env.vault(strict=False) as v:
         report = v.status()
     if as_json:
@@ -67,24 +115,24 @@ def status(env: Env, as_json: bool) -> None:
     help="Also replace every key and re-seal every record and the audit log, so an old copy "
     "of the vault with the old passphrase opens nothing written afterwards.",
 )
+@weak_ok_option
 @pass_env
-def passwd(env: Env, kdf: str | None, rekey: bool) -> None:
+def passwd(env: Env, kdf: str | None, rekey: bool, weak_ok: bool) -> None:
     """Change the passphrase (fast whatever the vault's size: only the root key is re-wrapped).
 
-    Scripts give the new passphrase in COFFRE_NEW_PASSPHRASE.
+    Scripts give the new passphrase in COFFRE_NEW_PASSPHRASE. Without it and without a
+    terminal the command exits 3, as every command does without a passphrase. The new
+    passphrase meets the same strength floor as `coffre init` (--weak-ok to pass it).
 
     \b
-    Example:
-      coffre passwd --rekey
+    Examples:
+      coffre passwd
+      coffre passwd --rekey --kdf sensitive
+      COFFRE_NEW_PASSPHRASE="$(pass show coffre)" coffre passwd
     """
     with env.vault() as v:
-        new = os.environ.get(config.ENV_NEW_PASSPHRASE)
-        if not new:
-            new = click.prompt(
-                "New passphrase", hide_input=True, confirmation_prompt=True, err=True
-            )
-        if not new:
-            raise WeakPassphrase("it is empty")
+        new = env.new_passphrase()
+        _checked_passphrase(new, weak_ok=weak_ok, vault_dir=env.vault_dir)
         if rekey:
             v.rekey(new, kdf=kdf, progress=StderrProgress("Re-keying"))
         else:
@@ -100,8 +148,9 @@ def rekey(env: Env) -> None:
     the vault (or from memory) open nothing written afterwards.
 
     \b
-    Example:
+    Examples:
       coffre rekey
+      coffre -q rekey
     """
     passphrase = env.passphrase()  # asked once: it opens the vault and wraps the new keys
     with env.vault(passphrase=passphrase) as v:
@@ -116,6 +165,11 @@ def check(env: Env, as_json: bool) -> None:
     """Decrypt and verify every record, blob and audit entry; report what is wrong.
 
     Exits with the integrity code (5) when anything fails to verify.
+
+    \b
+    Examples:
+      coffre check
+      coffre check --json | jq '.problems[]'
     """
     with env.vault(strict=False) as v:
         problems = v.check(progress=StderrProgress("checking"))
@@ -136,9 +190,18 @@ def check(env: Env, as_json: bool) -> None:
 @json_option
 @pass_env
 def audit(env: Env, verify: bool, limit: int | None, as_json: bool) -> None:
-    """Show the audit log: every change made to the vault, hash-chained and encrypted."""
+    """Show the audit log: every change made to the vault, hash-chained and encrypted.
+
+    Personas, recipients and grants are named beside their ids (while they exist).
+
+    \b
+    Examples:
+      coffre audit --limit 20
+      coffre audit --verify
+    """
     with env.vault() as v:
         entries = v.audit_log()  # raises AuditChainBroken (exit 5) if the chain is broken
+        names = _names(v) if not (verify or as_json) else {}
     if verify:
         text = f"Audit log verified: {len(entries)} entries, chain intact."
         emit({"ok": True, "entries": len(entries)}, text, as_json=as_json)
@@ -148,8 +211,31 @@ def audit(env: Env, verify: bool, limit: int | None, as_json: bool) -> None:
         emit_json([e.as_dict() for e in shown])
         return
     for e in shown:
-        details = " ".join(f"{k}={val}" for k, val in sorted(e.details.items()))
+        details = " ".join(_detail(k, val, names) for k, val in sorted(e.details.items()))
         say(f"{e.seq:>5}  {e.time}  {e.action:<20} {details}")
+
+
+_NAMED = ("persona", "recipient", "grant")
+"""The audit details that are ids of something with a name worth showing."""
+
+
+def _names(v: Vault) -> dict[str, str]:
+    """Each persona's, recipient's and grant's id with the name to show beside it (a grant is
+    named by its recipient)."""
+    from vault.personas import list_personas
+    from vault.sharing import list_grants, list_recipients
+
+    names = {p.id: p.name for p in list_personas(v)}
+    recipients = {r.id: r.name for r in list_recipients(v)}
+    names.update(recipients)
+    for g in list_grants(v):
+        names[g.id] = f"to {recipients.get(g.recipient, g.recipient[:8])}"
+    return names
+
+
+def _detail(key: str, value: object, names: dict[str, str]) -> str:
+    name = names.get(str(value)) if key in _NAMED else None
+    return f"{key}={value} ({name})" if name else f"{key}={value}"
 
 
 @cli.command()
@@ -163,7 +249,13 @@ def audit(env: Env, verify: bool, limit: int | None, as_json: bool) -> None:
 )
 @click.option("--force", is_flag=True, help="Replace an existing demo vault in that directory.")
 def demo(directory: Path, force: bool) -> None:
-    """Build a demo vault filled with generated data and print its passphrase."""
+    """Build a demo vault filled with generated data and print its passphrase.
+
+    \b
+    Examples:
+      coffre demo
+      coffre demo --dir /tmp/demo --force > /tmp/demo-passphrase
+    """
     from vault.core.vault import Vault
     from vault.demo import build_demo
 

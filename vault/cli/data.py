@@ -69,7 +69,13 @@ def _iso(ms: int | None) -> str | None:
 
 @cli.group()
 def data() -> None:
-    """Explore and export your health and activity data (steps, sleep, heart rate...)."""
+    """Explore and export your health and activity data (steps, sleep, heart rate...).
+
+    \b
+    Examples:
+      coffre data metrics
+      coffre data show steps --every day --from 2024-01-01
+    """
 
 
 @data.command("metrics")
@@ -77,7 +83,13 @@ def data() -> None:
 @json_option
 @pass_env
 def data_metrics(env: Env, persona_ref: str | None, as_json: bool) -> None:
-    """List the metrics a persona has, with counts, time span and sources."""
+    """List the metrics a persona has, with counts, time span and sources.
+
+    \b
+    Examples:
+      coffre data metrics
+      coffre data metrics --persona Ana --json
+    """
     from vault.data import query
 
     with env.vault() as v:
@@ -169,6 +181,11 @@ def data_show(
 
     Sums (steps, distance, energy) resolve overlapping sources by priority; rates (heart
     rate, weight) give min, average and max; sleep gives minutes per stage.
+
+    \b
+    Examples:
+      coffre data show steps --every day --from 2024-03-01 --to 2024-03-31
+      coffre data show heart_rate --every week --csv > heart.csv
     """
     from vault.data import csvfmt, query
 
@@ -230,7 +247,13 @@ def _sample_json(s: Any, metric: str) -> dict[str, Any]:
 def data_workouts(
     env: Env, *, persona_ref: str | None, from_: str | None, to: str | None, as_json: bool
 ) -> None:
-    """List workouts with their totals, events and route size."""
+    """List workouts with their totals, events and route size.
+
+    \b
+    Examples:
+      coffre data workouts --from 2024-01-01
+      coffre data workouts --json
+    """
     from vault.data import query
 
     start, end = _range(from_, to)
@@ -278,7 +301,13 @@ def data_sources(
     to: str | None,
     as_json: bool,
 ) -> None:
-    """Break a metric down per source, highest priority first, with what each counts for."""
+    """Break a metric down per source, highest priority first, with what each counts for.
+
+    \b
+    Examples:
+      coffre data sources steps
+      coffre data sources steps --from 2024-01-01 --json
+    """
     from vault.data import query
 
     start, end = _range(from_, to)
@@ -317,6 +346,12 @@ def data_priority(env: Env, sources: tuple[str, ...], reset: bool, as_json: bool
 
     With no SOURCES, show the order. Sources not named follow in the default order:
     watches and wearables, then phones, then other apps.
+
+    \b
+    Examples:
+      coffre data priority
+      coffre data priority "Ana's Watch" "Ana's iPhone"
+      coffre data priority --reset
     """
     from vault.core.errors import InvalidParameter
     from vault.data import query
@@ -372,7 +407,13 @@ def data_export(
     tz: str,
     force: bool,
 ) -> None:
-    """Export a metric in a standard format, streamed to a file or stdout."""
+    """Export a metric in a standard format, streamed to a file or stdout.
+
+    \b
+    Examples:
+      coffre data export steps --format fhir -o steps.json
+      coffre data export heart_rate --format csv --every day --from 2024-01-01 > hr.csv
+    """
     from vault.data import export, query
 
     start, end = _range(from_, to)

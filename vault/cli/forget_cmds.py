@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from vault.cli.main import Env, cli, pass_env
-from vault.cli.output import StderrProgress, emit, emit_json, info, json_option, say
+from vault.cli.output import (
+    StderrProgress,
+    confirm,
+    dry_run_option,
+    emit,
+    emit_json,
+    info,
+    json_option,
+    nothing_changed,
+    say,
+    yes_option,
+)
 
 if TYPE_CHECKING:
     from vault.forget import Plan, Target
@@ -81,8 +91,8 @@ def _targets(
 @click.option("--recipient", help="Forget this recipient, its grants, receipts and ledger.")
 @click.option("--everything", is_flag=True, help="Forget everything the vault holds.")
 @click.option("--apply-rules", is_flag=True, help="Forget what the retention rules say is due.")
-@click.option("--dry-run", is_flag=True, help="Only show what would be forgotten.")
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation (for scripts).")
+@dry_run_option("Only show what would be forgotten.")
+@yes_option
 @click.option(
     "--notices-out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -108,9 +118,16 @@ def forget(
     """Forget data for good: deleted, its keys destroyed, no byte left in the vault.
 
     Always shows a preview first (what, how much, which recipients hold copies) and asks
-    for confirmation; --dry-run only previews, --yes confirms for scripts. Recipients whose
-    bundles carried forgotten data get a signed erasure request per grant: written into
-    --notices-out DIR, or else printed.
+    for confirmation; -n/--dry-run only previews, -y/--yes confirms for scripts (without a
+    terminal it is needed: exit 7). Recipients whose bundles carried forgotten data get a
+    signed erasure request per grant: written into --notices-out DIR, or else printed.
+
+    \b
+    Examples:
+      coffre forget --metric heart_rate --to 2020-12-31 --dry-run
+      coffre forget --content 5b0e1f9c
+      coffre forget --persona "Old alias" --notices-out requests/ -y
+      coffre forget --apply-rules -y
     """
     from vault import forget as forgetting
     from vault.forget import rules
@@ -135,11 +152,14 @@ def forget(
             else:
                 _show_plan(plan)
             return
-        if not yes:
-            if not sys.stdin.isatty():
-                raise click.UsageError("confirm with --yes when not on a terminal")
-            _show_plan(plan)
-            click.confirm("Forget this for good?", abort=True, err=True)
+        if not confirm(
+            "Forget this for good?",
+            yes=yes,
+            action="forgetting",
+            preview=lambda: _show_plan(plan),
+        ):
+            nothing_changed()
+            return
         result = forgetting.forget(v, plan.targets, progress=StderrProgress("forgetting"))
     if notices_out and result.notices:
         from vault.cli.revoke_cmd import write_request
@@ -164,7 +184,13 @@ def forget(
 
 @cli.group()
 def rules() -> None:
-    """Retention rules: how long to keep data of a metric, a category or a tag."""
+    """Retention rules: how long to keep data of a metric, a category or a tag.
+
+    \b
+    Examples:
+      coffre rules add --metric heart_rate --keep 2y
+      coffre rules list
+    """
 
 
 @rules.command("add")
@@ -182,7 +208,14 @@ def rules_add(
     keep: str,
     as_json: bool,
 ) -> None:
-    """Add a retention rule (applied by `coffre forget --apply-rules`)."""
+    """Add a retention rule (applied by `coffre forget --apply-rules`).
+
+    \b
+    Examples:
+      coffre rules add --metric heart_rate --keep 2y
+      coffre rules add --category pd:PhysicalHealth --keep 730d
+      coffre rules add --tag drafts --keep 52w
+    """
     from vault.forget import rules as retention
 
     given = [(s, v) for s, v in (("metric", metric), ("category", category), ("tag", tag)) if v]
@@ -198,7 +231,13 @@ def rules_add(
 @json_option
 @pass_env
 def rules_list(env: Env, as_json: bool) -> None:
-    """List the retention rules and whether anything is due."""
+    """List the retention rules and whether anything is due.
+
+    \b
+    Examples:
+      coffre rules list
+      coffre rules list --json
+    """
     from vault.forget import rules as retention
 
     with env.vault() as v:
@@ -223,7 +262,12 @@ def rules_list(env: Env, as_json: bool) -> None:
 @click.argument("rule_id")
 @pass_env
 def rules_rm(env: Env, rule_id: str) -> None:
-    """Remove a retention rule (what it already forgot stays forgotten)."""
+    """Remove a retention rule (what it already forgot stays forgotten).
+
+    \b
+    Examples:
+      coffre rules rm 3f2a9c1d
+    """
     from vault.forget import rules as retention
 
     with env.vault() as v:

@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from vault.cli.main import Env, cli, pass_env
-from vault.cli.output import StderrProgress, emit_json, info, json_option, say
+from vault.cli.output import StderrProgress, emit_json, info, json_option, say, settings
 from vault.imports import FORMATS, ImportFormat
 
 if TYPE_CHECKING:
     from vault.core.importing import ImportSummary
 
-MAX_LISTED_ERRORS = 20  # on a terminal; --json lists them all
+MAX_LISTED_ERRORS = 20  # on a terminal; -v and --json list them all
 
 persona_option: Callable[[Callable[..., Any]], Callable[..., Any]] = click.option(
     "--persona",
@@ -32,7 +32,15 @@ persona_option: Callable[[Callable[..., Any]], Callable[..., Any]] = click.optio
 
 @cli.group("import")
 def import_group() -> None:
-    """Import data from other tools' files into the vault (one transaction per file)."""
+    """Import data from other tools' files into the vault (one transaction per file).
+
+    An interrupted import (Ctrl-C) keeps nothing of the file it was reading: exit 130.
+
+    \b
+    Examples:
+      coffre import apple-health export.zip
+      coffre import markdown notes/ --persona Ana
+    """
 
 
 def _headline(fmt: ImportFormat, s: ImportSummary) -> str:
@@ -70,10 +78,11 @@ def report(fmt: ImportFormat, summary: ImportSummary, as_json: bool) -> None:
             say(f"  updated {id_}")
     for reason in summary.skipped:
         info(f"skipped {reason}")
-    for issue in summary.errors[:MAX_LISTED_ERRORS]:
+    listed = len(summary.errors) if settings.verbose else MAX_LISTED_ERRORS
+    for issue in summary.errors[:listed]:
         info(f"  {issue.location}: {issue.problem}")
-    if len(summary.errors) > MAX_LISTED_ERRORS:
-        info(f"  ... and {len(summary.errors) - MAX_LISTED_ERRORS} more (see --json)")
+    if len(summary.errors) > listed:
+        info(f"  ... and {len(summary.errors) - listed} more (-v or --json lists them all)")
     for note in summary.notes:
         info(note)
     if summary.time_zone is not None:
@@ -83,7 +92,8 @@ def report(fmt: ImportFormat, summary: ImportSummary, as_json: bool) -> None:
 def _help(fmt: ImportFormat) -> str:
     paragraphs = [fmt.description, fmt.details, f"Reads {fmt.accepts.describe()}."]
     # \b keeps click from rewrapping the example line.
-    paragraphs.append(f"\b\nExample:\n  {fmt.example}")
+    quiet = "coffre -q " + fmt.example.removeprefix("coffre ")
+    paragraphs.append(f"\b\nExamples:\n  {fmt.example}\n  {quiet}")
     return "\n\n".join(p for p in paragraphs if p)
 
 
@@ -94,6 +104,7 @@ def _command(fmt: ImportFormat) -> click.Command:
         env: Env, path: Path, as_json: bool, persona_ref: str | None = None, **options: str
     ) -> None:
         given = {name: value for name, value in options.items() if value is not None}
+        env.interrupted_what = "imported"  # one transaction per file: all or nothing
         with env.vault() as v:
             summary = fmt.run(
                 v,

@@ -1,9 +1,13 @@
 """What commands send out: results on stdout (lines for people, or JSON with `--json`),
-diagnostics, progress bars and confirmation questions on stderr, and output files; with the
-options that choose them.
+diagnostics, warnings, progress bars and confirmation questions on stderr, and output files;
+with the options that choose them.
 
 Kept apart from `vault.cli.main` (the root group and its error dispatch) so an area module
 imports the few output helpers it uses, next to `cli`, `Env` and `pass_env` from there.
+
+How much is said (`-q`, `-v`) and whether it is coloured (`--color`, `NO_COLOR`, a terminal
+or not) is set once per run by the root group (`configure`); rich draws colour and progress
+only when the stream is a terminal, so pipes and tests see plain text.
 """
 
 from __future__ import annotations
@@ -11,11 +15,13 @@ from __future__ import annotations
 import functools
 import io
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal, ParamSpec, TextIO, TypeVar, overload
+from typing import IO, TYPE_CHECKING, Any, Literal, ParamSpec, TextIO, TypeVar, overload
 
 import click
 
@@ -24,8 +30,81 @@ from vault.core.outputs import output_file
 from vault.core.progress import ProgressEvent
 from vault.core.untrusted import printable, printable_json
 
+if TYPE_CHECKING:  # rich is imported only when something is drawn
+    from rich.console import Console
+    from rich.progress import Progress, Task, TaskID
+
 P = ParamSpec("P")
 R = TypeVar("R")
+
+COLOR_CHOICES = ("auto", "always", "never")
+
+
+@dataclass
+class Verbosity:
+    """What this run says beyond its result: set by the root options, read by the helpers."""
+
+    quiet: bool = False
+    verbose: bool = False
+    color: str = "auto"
+
+
+settings = Verbosity()
+
+
+def configure(*, quiet: bool, verbose: bool, color: str) -> None:
+    """Set this run's verbosity and colour (the root group calls it for every command)."""
+    settings.quiet, settings.verbose, settings.color = quiet, verbose and not quiet, color
+
+
+def colour_on(stream: IO[str]) -> bool:
+    """Whether to colour STREAM: `--color always|never` decide; `auto` colours a terminal,
+    unless NO_COLOR is set (to anything) or TERM is `dumb`."""
+    if settings.color == "always":
+        return True
+    if settings.color == "never" or os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    return _isatty(stream)
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # a closed or foreign stream
+        return False
+
+
+def _stream(err: bool) -> IO[str]:
+    # Looked up at each call: click's test runner swaps sys.stdout and sys.stderr per run.
+    return sys.stderr if err else sys.stdout
+
+
+def console(stream: IO[str]) -> Console:
+    """A rich console writing to STREAM with colour: no markup, highlighting or emoji, so
+    text from imports and bundles is drawn as it is (already escaped by `printable`)."""
+    from rich.console import Console
+
+    return Console(
+        file=stream,
+        force_terminal=True,
+        no_color=False,
+        color_system="standard",
+        markup=False,
+        highlight=False,
+        emoji=False,
+        soft_wrap=True,
+    )
+
+
+def _echo(text: str, *, err: bool, style: str | None = None) -> None:
+    """One line, coloured with STYLE when the stream takes colour, else plain."""
+    stream = _stream(err)
+    if style is None or not colour_on(stream):
+        click.echo(text, err=err)
+        return
+    from rich.text import Text
+
+    console(stream).print(Text(text, style=style))
 
 
 def json_text(data: Any, *, indent: int | None = 2) -> str:
@@ -44,6 +123,11 @@ def say(line: str) -> None:
     click.echo(printable(line))
 
 
+def heading(line: str) -> None:
+    """A header line of a command's result on stdout: bold on a terminal."""
+    _echo(printable(line), err=False, style="bold")
+
+
 def emit(data: Any, text: str, *, as_json: bool) -> None:
     """A command's result on stdout: DATA as JSON with `--json`, else TEXT, one line for
     people (often the id a script would capture)."""
@@ -55,46 +139,185 @@ def emit(data: Any, text: str, *, as_json: bool) -> None:
 
 def info(message: str) -> None:
     """A diagnostic for people: stderr, so stdout stays clean for pipes; escaped as `say`
-    does."""
-    click.echo(printable(message), err=True)
+    does; left out with `-q`."""
+    if not settings.quiet:
+        click.echo(printable(message), err=True)
 
 
-def confirm(question: str, *, yes: bool, refusal: str) -> None:
-    """Ask QUESTION on the terminal (aborting on no) unless `--yes` was given; without a
-    terminal, refuse with REFUSAL rather than wait for an answer that cannot come."""
+def detail(message: str) -> None:
+    """More detail, only with `-v` (stderr)."""
+    if settings.verbose:
+        _echo(printable(message), err=True, style="dim")
+
+
+def warn(message: str) -> None:
+    """`warning: MESSAGE` on stderr, yellow on a terminal; left out with `-q`."""
+    if not settings.quiet:
+        _echo(f"warning: {printable(message)}", err=True, style="yellow")
+
+
+def error_line(message: str) -> None:
+    """`error: MESSAGE` on stderr, red on a terminal; always shown, `-q` or not."""
+    _echo(f"error: {printable(message)}", err=True, style="bold red")
+
+
+def interactive() -> bool:
+    """Whether someone can answer a question: standard input is a terminal."""
+    return sys.stdin.isatty()
+
+
+def confirm(
+    question: str, *, yes: bool, action: str, preview: Callable[[], None] | None = None
+) -> bool:
+    """Whether to go ahead: yes with `--yes`; else QUESTION is asked on the terminal (no
+    unless answered yes), after PREVIEW shows what would change; without a terminal ACTION
+    (`deleting a persona`) is refused with exit 7, one rule for every command, rather than
+    waiting for an answer that cannot come."""
     if yes:
-        return
-    if not sys.stdin.isatty():
-        raise InvalidParameter(refusal)
-    click.confirm(question, abort=True, err=True)
+        return True
+    if not interactive():
+        raise InvalidParameter(f"{action} needs --yes when not on a terminal")
+    if preview is not None:
+        preview()
+    return click.confirm(question, default=False, err=True)
 
 
-class StderrProgress:
-    """Draws progress events as one line on stderr (only when stderr is a terminal)."""
-
-    def __init__(self, label: str, *, force: bool = False) -> None:
-        self.label = label
-        self.enabled = force or sys.stderr.isatty()
-
-    def __call__(self, event: ProgressEvent) -> None:
-        if not self.enabled:
-            return
-        if event.total:
-            pct = min(100, int(100 * event.done / event.total))
-            bar = "#" * (pct // 4)
-            line = f"\r{self.label}: [{bar:<25}] {pct:3d}% ({event.done:,}/{event.total:,})"
-        else:
-            line = f"\r{self.label}: {event.done:,}"
-        click.echo(line, err=True, nl=event.finished)
+def nothing_changed() -> None:
+    """What a declined confirmation says (exit 0: the user chose it)."""
+    info("Nothing changed.")
 
 
-def human_size(n: int) -> str:
+def yes_option(command: Callable[P, R]) -> Callable[P, R]:
+    """`-y/--yes`: confirm without asking (for scripts)."""
+    option = click.option(
+        "-y", "--yes", is_flag=True, help="Do not ask for confirmation (needed without a terminal)."
+    )
+    return option(command)
+
+
+def dry_run_option(help: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """`-n/--dry-run`: show what would happen, change nothing."""
+    return click.option("-n", "--dry-run", "dry_run", is_flag=True, help=help)
+
+
+def si_amount(value: float) -> str:
+    """VALUE with an SI prefix (`12.3k`, `4.5M`): record counts and rates."""
+    for prefix in ("", "k", "M", "G"):
+        if abs(value) < 1000 or prefix == "G":
+            return f"{value:,.0f}" if prefix == "" else f"{value:.1f}{prefix}"
+        value /= 1000
+    return f"{value:.1f}G"  # pragma: no cover  (the loop returns at G)
+
+
+def binary_size(n: float) -> str:
+    """N bytes with a binary prefix (`1.5 MiB`), as file sizes are shown everywhere."""
     size = float(n)
     for unit in ("B", "KiB", "MiB", "GiB"):
         if size < 1024 or unit == "GiB":
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
-    return f"{n} B"
+    return f"{n} B"  # pragma: no cover
+
+
+human_size = binary_size
+
+
+def _amount(task: Task) -> str:
+    """`done/total unit` of TASK: bytes in binary units, other units as counts."""
+    unit = str(task.fields.get("unit", "items"))
+    done, total = task.completed, task.total
+    if unit == "bytes":
+        shown = binary_size(done)
+        return f"{shown}/{binary_size(total)}" if total is not None else shown
+    count = f"{done:,.0f}"
+    return f"{count}/{total:,.0f} {unit}" if total is not None else f"{count} {unit}"
+
+
+def _rate(task: Task) -> str:
+    """Units a second so far (`12.3 MiB/s`, `4.5k samples/s`), or nothing before a rate."""
+    speed = task.finished_speed or task.speed
+    if not speed:
+        return ""
+    unit = str(task.fields.get("unit", "items"))
+    if unit == "bytes":
+        return f"{binary_size(speed)}/s"
+    return f"{si_amount(speed)} {unit}/s"
+
+
+class StderrProgress:
+    """Draws the library's progress events (`vault.core.progress`) with rich on stderr: a bar
+    per stage with its percentage, the amount in its unit, the rate and the time left; 100 %
+    once the stage finishes. Only on a terminal and without `-q`: otherwise it draws nothing."""
+
+    def __init__(self, label: str, *, force: bool = False, stream: IO[str] | None = None) -> None:
+        self.label = label
+        self._stream = stream
+        self.enabled = force or (not settings.quiet and _isatty(sys.stderr))
+        self._progress: Progress | None = None
+        self._tasks: dict[str, TaskID] = {}
+        ctx = click.get_current_context(silent=True)
+        if ctx is not None:
+            ctx.call_on_close(self.close)  # a failed or interrupted command leaves no bar
+
+    def _start(self) -> Progress:
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        stream = self._stream or sys.stderr
+        progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[amount]}"),
+            TextColumn("{task.fields[rate]}"),
+            TimeRemainingColumn(),
+            console=console(stream) if colour_on(stream) else _plain_console(stream),
+            auto_refresh=False,  # drawn on each event (the library sends at most ~20 a second)
+            transient=False,
+        )
+        progress.start()
+        return progress
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if not self.enabled:
+            return
+        if self._progress is None:
+            self._progress = self._start()
+        progress = self._progress
+        task = self._tasks.get(event.stage)
+        if task is None:
+            name = self.label if not self._tasks else f"{self.label}: {event.stage}"
+            task = progress.add_task(
+                printable(name), total=event.total, unit=event.unit, amount="", rate=""
+            )
+            self._tasks[event.stage] = task
+        total = event.total
+        done = event.done
+        if event.finished:
+            # Finished is complete: counts that fell short of an estimate still end at 100 %.
+            total = total if total is not None and total >= done else done
+            done = total
+        progress.update(task, total=total, completed=done)
+        state = progress.tasks[task]
+        progress.update(task, amount=_amount(state), rate=_rate(state))
+        progress.refresh()
+
+    def close(self) -> None:
+        """Stop drawing (restores the cursor)."""
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+def _plain_console(stream: IO[str]) -> Console:
+    from rich.console import Console
+
+    return Console(file=stream, force_terminal=True, no_color=True, highlight=False, markup=False)
 
 
 json_option: Callable[[Callable[..., Any]], Callable[..., Any]] = click.option(

@@ -16,18 +16,27 @@ from vault.cli.output import (
     emit,
     emit_json,
     force_option,
+    heading,
     info,
     json_option,
+    nothing_changed,
     open_output,
     output_option,
     say,
+    yes_option,
 )
 from vault.core.errors import InvalidParameter
 
 
 @cli.group()
 def persona() -> None:
-    """Your personas: identities with their own attributes and signing keys."""
+    """Your personas: identities with their own attributes and signing keys.
+
+    \b
+    Examples:
+      coffre persona add "Ana Lima" --attr email=ana@example.org
+      coffre persona list
+    """
 
 
 def _pairs(values: Iterable[str], option: str) -> list[tuple[str, str]]:
@@ -77,7 +86,13 @@ def persona_add(
     uid: str | None,
     as_json: bool,
 ) -> None:
-    """Create a persona named NAME with fresh keys; print its id."""
+    """Create a persona named NAME with fresh keys; print its id.
+
+    \b
+    Examples:
+      coffre persona add "Ana Lima" --attr email.work=ana@example.org --attr pronouns=she/her
+      coffre persona add Ana --sensitive birth_date=1990-05-01 --json
+    """
     from vault.personas import add_persona
 
     attributes = _attributes(attrs, sensitive)
@@ -90,7 +105,13 @@ def persona_add(
 @json_option
 @pass_env
 def persona_list(env: Env, as_json: bool) -> None:
-    """List the personas."""
+    """List the personas.
+
+    \b
+    Examples:
+      coffre persona list
+      coffre persona list --json | jq -r '.[].name'
+    """
     from vault.personas import list_personas
 
     with env.vault() as v:
@@ -147,7 +168,13 @@ def persona_show(
     recipient: str | None,
     as_json: bool,
 ) -> None:
-    """Show a persona (by id, id prefix, name or UID): attributes, derived ones and keys."""
+    """Show a persona (by id, id prefix, name or UID): attributes, derived ones and keys.
+
+    \b
+    Examples:
+      coffre persona show Ana
+      coffre persona show Ana --reveal --derive age_over:18 --derive country
+    """
     from vault import personas as identities
 
     with env.vault() as v:
@@ -180,7 +207,7 @@ def persona_show(
     if as_json:
         emit_json(report)
         return
-    say(f"{p.name}")
+    heading(p.name)
     say(f"  id   {p.id}")
     say(f"  uid  {p.uid}")
     say(f"  created {p.created}  updated {p.updated}")
@@ -247,7 +274,13 @@ def persona_edit(
     unmark: tuple[str, ...],
     as_json: bool,
 ) -> None:
-    """Change a persona's name or attributes (its keys never change)."""
+    """Change a persona's name or attributes (its keys never change).
+
+    \b
+    Examples:
+      coffre persona edit Ana --set email.work=ana@new.example
+      coffre persona edit Ana --remove phone --sensitive address
+    """
     from vault import personas as identities
 
     to_set, to_add = _pairs(sets, "--set"), _pairs(adds, "--add")
@@ -270,19 +303,29 @@ def persona_edit(
 
 @persona.command("rm")
 @click.argument("ref", metavar="PERSONA")
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@yes_option
 @pass_env
 def persona_rm(env: Env, ref: str, yes: bool) -> None:
-    """Delete a persona and its keys (its keys cannot be recovered afterwards)."""
+    """Delete a persona and its keys (its keys cannot be recovered afterwards).
+
+    Asks first on a terminal; -y/--yes does not ask (and is needed without a terminal).
+
+    \b
+    Examples:
+      coffre persona rm "Old alias"
+      coffre persona rm 8d08ff34 -y
+    """
     from vault import personas as identities
 
     with env.vault() as v:
         p = identities.get_persona(v, ref)
-        confirm(
-            f"Delete persona {p.id[:8]} and its keys for good?",
+        if not confirm(
+            f"Delete persona {p.name} ({p.id[:8]}) and its keys for good?",
             yes=yes,
-            refusal="deleting a persona needs --yes when not on a terminal",
-        )
+            action="deleting a persona",
+        ):
+            nothing_changed()
+            return
         identities.delete_persona(v, p.id)
     info(f"Persona {p.id[:8]} deleted.")
 
@@ -306,7 +349,13 @@ def persona_rm(env: Env, ref: str, yes: bool) -> None:
 def persona_export(
     env: Env, *, ref: str, fmt: str, output: Path | None, force: bool, include_sensitive: bool
 ) -> None:
-    """Export a persona as vCard 4.0, jCard or JSON Resume (sensitive attributes left out)."""
+    """Export a persona as vCard 4.0, jCard or JSON Resume (sensitive attributes left out).
+
+    \b
+    Examples:
+      coffre persona export Ana -o ana.vcf
+      coffre persona export Ana --format jsonresume > resume.json
+    """
     from vault import personas as identities
 
     with env.vault() as v:

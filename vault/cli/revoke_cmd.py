@@ -75,6 +75,11 @@ def revoke(env: Env, grant: str, notice_out: Path | None, force: bool, as_json: 
     The request (GDPR Art. 7(3) and 17) names the grant, its receipt and every bundle sent
     under it; it is signed with the persona's key for that recipient and kept in the vault.
     Without --notice-out its readable text is printed.
+
+    \b
+    Examples:
+      coffre revoke 4c1d9e2a
+      coffre revoke 4c1d9e2a --notice-out withdrawal.json
     """
     from vault.sharing.revocation import revoke as withdraw
 
@@ -87,7 +92,13 @@ def revoke(env: Env, grant: str, notice_out: Path | None, force: bool, as_json: 
 
 @_request_command
 def notice(env: Env, grant: str, notice_out: Path | None, force: bool, as_json: bool) -> None:
-    """Show the erasure request of a withdrawn or expired grant (made once, then kept)."""
+    """Show the erasure request of a withdrawn or expired grant (made once, then kept).
+
+    \b
+    Examples:
+      coffre notice 4c1d9e2a
+      coffre notice 4c1d9e2a --notice-out request.json --force
+    """
     from vault.sharing.revocation import notice_for
 
     _free(notice_out, force)

@@ -13,13 +13,16 @@ import click
 from vault.cli.main import Env, cli, pass_env
 from vault.cli.output import (
     StderrProgress,
+    dry_run_option,
     emit,
     emit_json,
     force_option,
+    heading,
     human_size,
     info,
     json_option,
     say,
+    warn,
 )
 
 if TYPE_CHECKING:
@@ -30,7 +33,13 @@ if TYPE_CHECKING:
 
 @cli.group()
 def recipient() -> None:
-    """Who you share with: platforms, apps, doctors, researchers (an age key each)."""
+    """Who you share with: platforms, apps, doctors, researchers (an age key each).
+
+    \b
+    Examples:
+      coffre recipient add "Health Lab" --age-key age1qyq... --contact dpo@lab.example
+      coffre recipient list
+    """
 
 
 @recipient.command("add")
@@ -51,7 +60,13 @@ def recipient_add(
     minisign_key: str,
     as_json: bool,
 ) -> None:
-    """Register a recipient named NAME; print its id."""
+    """Register a recipient named NAME; print its id.
+
+    \b
+    Examples:
+      coffre recipient add "Health Lab" --age-key "$(cat lab.pub)" --contact dpo@lab.example
+      coffre recipient add Dr.Silva --age-key age1qyq... --homepage https://clinic.example
+    """
     from vault.sharing import add_recipient
 
     with env.vault() as v:
@@ -65,7 +80,13 @@ def recipient_add(
 @json_option
 @pass_env
 def recipient_list(env: Env, *, as_json: bool) -> None:
-    """List recipients."""
+    """List recipients.
+
+    \b
+    Examples:
+      coffre recipient list
+      coffre recipient list --json | jq -r '.[].fingerprint'
+    """
     from vault.sharing import list_recipients
 
     with env.vault() as v:
@@ -89,7 +110,12 @@ def recipient_list(env: Env, *, as_json: bool) -> None:
 )
 def recipient_keygen(*, output: Path) -> None:
     """Create an age key pair (for a platform, a test, or your own second device): write
-    the identity to a new file and print the public key for `recipient add --age-key`."""
+    the identity to a new file and print the public key for `recipient add --age-key`.
+
+    \b
+    Examples:
+      coffre recipient keygen -o lab.key > lab.pub
+    """
     from vault.sharing import write_identity
 
     public = write_identity(output)
@@ -102,7 +128,14 @@ def recipient_keygen(*, output: Path) -> None:
 
 @cli.group()
 def grant() -> None:
-    """Consent you give: what a recipient may receive, for what, until when."""
+    """Consent you give: what a recipient may receive, for what, until when.
+
+    \b
+    Examples:
+      coffre grant create --recipient "Health Lab" --persona Ana --metrics steps \\
+          --purpose dpv:AcademicResearch --expires 2027-06-30
+      coffre grant list
+    """
 
 
 @grant.command("create")
@@ -132,7 +165,12 @@ def grant() -> None:
     show_default=True,
     help="raw samples, or hourly/daily aggregates only.",
 )
-@click.option("--purpose", required=True, metavar="TERM", help="DPV purpose: dpv:ServiceProvision.")
+@click.option(
+    "--purpose",
+    required=True,
+    metavar="TERM",
+    help="A DPV purpose: dpv:ServiceProvision, dpv:AcademicResearch...",
+)
 @click.option(
     "--legal-basis",
     default="dpv:Consent",
@@ -141,7 +179,11 @@ def grant() -> None:
     help="DPV legal basis of the processing.",
 )
 @click.option(
-    "--jurisdiction", default="EU", show_default=True, help="Where the law applies (ISO code)."
+    "--jurisdiction",
+    default="EU",
+    show_default=True,
+    metavar="CODE",
+    help="Where the law applies: an ISO 3166 code (FR, DE, US-CA) or EU.",
 )
 @click.option("--retention", default="", help="Retention the recipient asked for: 30d, 1y, P6M.")
 @click.option("--expires", required=True, metavar="DATE", help="Valid until this date (inclusive).")
@@ -172,7 +214,19 @@ def grant_create(
     compensation: str,
     as_json: bool,
 ) -> None:
-    """Give a grant; print its id (`--json`: {"id": ...})."""
+    """Give a grant; print its id (`--json`: {"id": ...}).
+
+    The purpose must be a purpose of the DPV vocabulary and the jurisdiction an ISO 3166
+    country or subdivision code (or EU); anything else is refused (exit 7, with the closest
+    matches) before anything is signed.
+
+    \b
+    Examples:
+      coffre grant create --recipient "Health Lab" --persona Ana --metrics steps,heart_rate \\
+          --granularity day --last 90d --purpose dpv:AcademicResearch --expires 2027-06-30
+      coffre grant create --recipient Blog --persona Ana --content-kinds post \\
+          --purpose dpv:ServiceProvision --jurisdiction FR --expires 2027-01-01
+    """
     from vault.sharing import ScopeRequest, TimeRange, create_grant
 
     rng = TimeRange.build(start, end, last)
@@ -210,7 +264,13 @@ def grant_create(
 def grant_list(
     env: Env, *, recipient_ref: str | None, persona_ref: str | None, as_json: bool
 ) -> None:
-    """List grants with their status (given, expired, withdrawn)."""
+    """List grants with their status (given, expired, withdrawn).
+
+    \b
+    Examples:
+      coffre grant list
+      coffre grant list --recipient "Health Lab" --json
+    """
     from vault.sharing import get_recipient, list_grants
 
     with env.vault() as v:
@@ -232,7 +292,13 @@ def grant_list(
 @json_option
 @pass_env
 def grant_show(env: Env, *, grant_ref: str, receipt: bool, as_json: bool) -> None:
-    """Show a grant: its scope, terms, status history and receipt id."""
+    """Show a grant: its scope, terms, status history and receipt id.
+
+    \b
+    Examples:
+      coffre grant show 4c1d9e2a
+      coffre grant show 4c1d9e2a --receipt > receipt.json
+    """
     from vault.sharing import get_grant, get_recipient
 
     with env.vault() as v:
@@ -300,7 +366,7 @@ def _print_plan(plan: ExportPlan) -> None:
     help="The bundle (age file) to write, or - for stdout.",
 )
 @click.option("--since-last", is_flag=True, help="Only what is new since the last bundle.")
-@click.option("--dry-run", is_flag=True, help="List exactly what would leave; write nothing.")
+@dry_run_option("List exactly what would leave; write nothing.")
 @force_option
 @json_option
 @pass_env
@@ -317,6 +383,12 @@ def export_cmd(
     """Export what GRANT allows as an age-encrypted bundle for its recipient.
 
     Refused (exit code 6) when the grant is expired or withdrawn, or selects nothing.
+
+    \b
+    Examples:
+      coffre export 4c1d9e2a --dry-run
+      coffre export 4c1d9e2a -o lab-2026-11.age
+      coffre export 4c1d9e2a --since-last -o - | ssh lab.example 'cat > inbox/ana.age'
     """
     from vault.core.errors import InvalidParameter
     from vault.sharing import bundles as bundle
@@ -357,7 +429,13 @@ def export_cmd(
 
 @cli.group()
 def bundle() -> None:
-    """The recipient's side: open or verify a bundle (no vault needed)."""
+    """The recipient's side: open or verify a bundle (no vault needed).
+
+    \b
+    Examples:
+      coffre bundle verify ana.age -i lab.key
+      coffre bundle open ana.age -i lab.key -o ana/
+    """
 
 
 _identity_option = click.option(
@@ -386,12 +464,12 @@ def _listed(value: Any) -> str:
 def _show_verified(vb: VerifiedBundle, *, pinned: bool, as_json: bool) -> None:
     d = vb.as_dict()
     if not pinned:
-        info(
-            "warning: no --key given: the signatures prove the bundle was not changed since "
+        warn(
+            "no --key given: the signatures prove the bundle was not changed since "
             "it was signed, not who signed it; check the key it names, then pin it with --key"
         )
     if vb.expired:
-        info(f"warning: the grant expired on {d['valid_until']}; the sender's consent has ended")
+        warn(f"the grant expired on {d['valid_until']}; the sender's consent has ended")
     if as_json:
         emit_json(d)
         return
@@ -413,7 +491,13 @@ def _show_verified(vb: VerifiedBundle, *, pinned: bool, as_json: bool) -> None:
 @_key_option
 @json_option
 def bundle_verify(*, file: Path, identity: Path, expect_key: str | None, as_json: bool) -> None:
-    """Decrypt FILE and check every hash and signature; write nothing."""
+    """Decrypt FILE and check every hash and signature; write nothing.
+
+    \b
+    Examples:
+      coffre bundle verify ana.age -i lab.key
+      coffre bundle verify ana.age -i lab.key --key "RWQ..." --json
+    """
     from vault.sharing import read_identities
     from vault.sharing.bundles import verify_bundle
 
@@ -439,7 +523,13 @@ def bundle_verify(*, file: Path, identity: Path, expect_key: str | None, as_json
 def bundle_open(
     *, file: Path, identity: Path, output: Path, expect_key: str | None, as_json: bool
 ) -> None:
-    """Verify FILE, then write its files into a new directory (nothing on any failure)."""
+    """Verify FILE, then write its files into a new directory (nothing on any failure).
+
+    \b
+    Examples:
+      coffre bundle open ana.age -i lab.key -o ana/
+      coffre bundle open ana.age -i lab.key -o ana/ --key "RWQ..."
+    """
     from vault.sharing import read_identities
     from vault.sharing.bundles import open_bundle
 
@@ -464,7 +554,13 @@ def bundle_open(
 @pass_env
 def ledger_cmd(env: Env, *, recipient_ref: str | None, as_json: bool) -> None:
     """Who holds what of yours, since when, under which grant, for what, in exchange for
-    what."""
+    what.
+
+    \b
+    Examples:
+      coffre ledger
+      coffre ledger --recipient "Health Lab" --json
+    """
     from vault.sharing.overview import ledger_view
 
     with env.vault() as v:
@@ -475,7 +571,7 @@ def ledger_cmd(env: Env, *, recipient_ref: str | None, as_json: bool) -> None:
     if not view:
         say("no recipients yet")
     for entry in view:
-        say(f"{entry.recipient.name} ({entry.recipient.id[:8]})")
+        heading(f"{entry.recipient.name} ({entry.recipient.id[:8]})")
         if not entry.grants:
             say("  no grants")
         for held in entry.grants:

@@ -22,6 +22,11 @@ def tui(env: Env, theme: str) -> None:
 
     The passphrase is asked in the UI; COFFRE_PASSPHRASE, COFFRE_PASSPHRASE_FILE or
     COFFRE_PASSPHRASE_COMMAND, when set, unlock without asking.
+
+    \b
+    Examples:
+      coffre tui
+      coffre --vault ~/vaults/work tui --theme light
     """
     from tui.app import DARK_THEME, LIGHT_THEME, CoffreApp
 

@@ -129,7 +129,7 @@ class BlobFiles:
         tmp = name + ".tmp"
         sealer = crypto.BlobSealer(key, aad)
         hasher = BackgroundSHA256()
-        report = Progress("write", progress)
+        report = Progress("write", progress, unit="bytes")
         report.start(total)
         size = chunks = 0
         shard = self._shard_fd(blob_id, create=True)

@@ -255,6 +255,11 @@ class Vault:
         self.store.close()
         self.store.ring.wipe()
 
+    def write_count(self) -> int:
+        """How many write transactions the vault has committed: a front end compares two
+        counts to say whether an interrupted command had saved anything."""
+        return self.store.state().writes
+
     def __enter__(self) -> Vault:
         return self
 

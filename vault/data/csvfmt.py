@@ -184,7 +184,7 @@ def import_csv(
         raw = path.open("rb")
     except OSError as exc:
         raise InvalidParameter(f"{path.name}: {exc.strerror or 'cannot be read'}") from None
-    report = Progress("read", progress)
+    report = Progress("read", progress, unit="bytes")
     report.start(total)
     handle = io.TextIOWrapper(raw, encoding="utf-8", newline="")
     with handle, QSWriter(vault, persona_id, fmt="csv") as writer:

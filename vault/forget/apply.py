@@ -114,7 +114,7 @@ def forget(
 ) -> ForgetResult:
     """Forget `targets` for good (see the module docstring). Preview first with `preview`."""
     began = time.monotonic()
-    report = Progress("forget", progress)
+    report = Progress("forget", progress, unit="records")
     with vault.store.write() as txn:
         # Planned again under the write lock, so what is forgotten is what is there now, from
         # records and lookup lists checked again now: a list rolled back while the person read

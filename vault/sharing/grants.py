@@ -32,6 +32,7 @@ from vault.sharing.scope import (
     check_granularity,
     parse_moment,
 )
+from vault.sharing.terms import check_jurisdiction, check_purpose
 
 if TYPE_CHECKING:
     from vault.core.vault import Vault
@@ -231,11 +232,9 @@ def create_grant(
         until -= timedelta(seconds=1)  # a date is valid through its last second
     if until <= at:
         raise ContradictoryScope("the expiry (--expires) is not in the future")
-    purpose = check_term(purpose, "purpose")
+    purpose = check_purpose(purpose)
     legal_basis = check_term(legal_basis, "legal basis")
-    jurisdiction = jurisdiction.strip()
-    if not jurisdiction or len(jurisdiction) > 40:
-        raise InvalidParameter("the jurisdiction is a short code such as EU, FR or US-CA")
+    jurisdiction = check_jurisdiction(jurisdiction)
     retention = normalize_retention(retention)
     compensation = " ".join(compensation.split())
     if len(compensation) > 2000:

@@ -126,7 +126,7 @@ def test_recipients_and_grants_are_stored_encrypted(fresh_vault: Vault, tmp_path
     world = build_world(fresh_vault, tmp_path)
     make_grant(fresh_vault, world, compensation="UNIQUE-COMPENSATION-MARKER")
     raw = raw_vault_bytes(fresh_vault.path)
-    for secret in (b"Health Lab", b"dpo@lab.example", b"ScientificResearch", b"UNIQUE-COMP"):
+    for secret in (b"Health Lab", b"dpo@lab.example", b"AcademicResearch", b"UNIQUE-COMP"):
         assert secret not in raw
 
 
@@ -293,7 +293,7 @@ def test_receipt_fields_validate_against_the_documented_schema(
     assert body["piiPrincipalId"] == g.pseudonym != world.persona.id
     assert body["dataSubject"]["id"] == g.pseudonym
     assert body["piiControllers"][0]["piiController"] == "Health Lab"
-    assert body["purposes"] == ["dpv:ScientificResearch"]
+    assert body["purposes"] == ["dpv:AcademicResearch"]
     assert "pd:PhysicalHealth" in body["personalDataCategories"]  # steps
     assert {"pd:EmailAddress", "pd:AgeRange"} <= set(body["personalDataCategories"])
     assert body["sensitive"] is True and body["spiCat"] == ["pd:PhysicalHealth"]

@@ -127,7 +127,7 @@ def test_ledger_view_answers_who_holds_what(
     assert entry.recipient.fingerprint == world.recipient.fingerprint
     grants = {x.grant.id: x for x in entry.grants}
     used, withdrawn = grants[g.id], grants[unused.id]
-    assert used.grant.purpose == "dpv:ScientificResearch"
+    assert used.grant.purpose == "dpv:AcademicResearch"
     assert used.grant.compensation == "a free annual check-up" and used.status == "given"
     assert used.since == "2026-11-26T12:00:00Z"
     assert used.metrics == ("body_mass", "steps")
@@ -140,7 +140,7 @@ def test_ledger_view_answers_who_holds_what(
     assert d["name"] == "Health Lab" and d["fingerprint"] == world.recipient.fingerprint
     as_json = {x["grant"]: x for x in d["grants"]}
     used_json, withdrawn_json = as_json[g.id], as_json[unused.id]
-    assert used_json["grant"] == g.id and used_json["purpose"] == "dpv:ScientificResearch"
+    assert used_json["grant"] == g.id and used_json["purpose"] == "dpv:AcademicResearch"
     assert used_json["compensation"] == "a free annual check-up"
     assert used_json["status"] == "given" and used_json["since"] == "2026-11-26T12:00:00Z"
     assert used_json["holds"]["metrics"] == ["body_mass", "steps"]

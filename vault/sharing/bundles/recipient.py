@@ -183,7 +183,7 @@ def _decrypt(
             len(head) == len(AGE_MAGIC) and head != AGE_MAGIC
         ):
             raise MalformedInput(f"{path.name} is not an age file")
-        prog = Progress(stage, progress)
+        prog = Progress(stage, progress, unit="bytes")
         prog.start(os.fstat(handle.fileno()).st_size)
         source = _Source(handle, prog)
         try:
