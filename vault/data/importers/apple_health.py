@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 from xml.parsers import expat
 
-from vault.core.errors import InvalidParameter, MalformedInput, UnsafeArchive, VaultError
+from vault.core.errors import InvalidParameter, MalformedInput, UnsafeArchive
 from vault.core.progress import Progress
 from vault.data import metrics
 from vault.data.importers import common
@@ -45,7 +45,6 @@ if TYPE_CHECKING:
 
 PARALLEL_MIN_BYTES = 8 << 20  # below this, starting a helper process costs more than it saves
 CHUNK = 1 << 20  # bytes fed to expat at a time: memory stays bounded whatever the size
-SKIPPED_WHOLE = "skipped whole, nothing imported from this file"
 HEAD_LIMIT = 8 << 20  # the DTD and header must end within this many bytes
 _CONTROL = bytes([*range(9), 11, 12, *range(14, 32)])  # not allowed in XML 1.0
 _ROOT = re.compile(rb"<HealthData[\s>/]")
@@ -180,25 +179,6 @@ class _Metric:
             self.units = {m.unit: (1.0, 0.0), "": (1.0, 0.0), **m.conversions}
 
 
-class _Tally:
-    """Record-level problems of one file, reported once per problem with a count and the
-    first place met, so a file with 300 bad records gives one line, not 300."""
-
-    def __init__(self, report: ReportIssue) -> None:
-        self.report = report
-        self.seen: dict[str, tuple[str, int]] = {}
-
-    def __call__(self, location: str, problem: str) -> None:
-        entry = self.seen.get(problem)
-        self.seen[problem] = (location, 1) if entry is None else (entry[0], entry[1] + 1)
-
-    def flush(self) -> None:
-        for problem, (location, count) in self.seen.items():
-            counted = f"{problem} ({count} records; the first is here)" if count > 1 else problem
-            self.report(location, counted)
-        self.seen.clear()
-
-
 class _Export:
     """Where the export's parts are: the export.xml stream and the workout routes."""
 
@@ -272,9 +252,7 @@ class _Export:
         except UnsafeArchive:
             raise  # a hostile archive, not a bad file: the whole import is refused
         except Exception as exc:  # any failure of one file skips that file
-            # The class name only: a parser's message may quote the file's content.
-            reason = exc.detail if isinstance(exc, VaultError) and exc.detail else None
-            report(where, f"{reason or type(exc).__name__}: {SKIPPED_WHOLE}")
+            report(where, f"{common.skip_reason(exc)}: {common.SKIPPED_WHOLE}")
             return []
         for issue in issues:
             report(*issue)
@@ -469,7 +447,7 @@ def _make_parser(
     sources: dict[str, str] = {}
     stats = {"twins": 0, "nested_only": 0, "clinical": 0, "root": 0, "me": 0, "beats": 0}
     append = out.append
-    report = _Tally(report_issue)
+    report = common.IssueTally(report_issue)
     # Values out of their metric's physical range, per metric: (count, first location, an
     # example as written, the canonical value).
     out_of_range: dict[str, tuple[int, str, str, float]] = {}
