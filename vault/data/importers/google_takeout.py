@@ -732,7 +732,7 @@ def _one_file(tree: _Tree, key: str, job: Job, report_issue: ReportIssue) -> Ite
     try:
         with tree.files[key]() as stream:
             if tree.sizes.get(key, 0) <= BUFFER_BYTES:
-                items = list(job(key, stream, tally))
+                items = list(_in_range(job(key, stream, tally), key, tally))
             else:
                 for _ in job(key, stream, common.IssueTally(common.ignore_issue)):
                     pass
@@ -744,10 +744,49 @@ def _one_file(tree: _Tree, key: str, job: Job, report_issue: ReportIssue) -> Ite
         return
     if items is None:
         with tree.files[key]() as stream:
-            yield from job(key, stream, tally)
+            yield from _in_range(job(key, stream, tally), key, tally)
     else:
         yield from items
     tally.flush()
+
+
+def _in_range(items: Iterator[Item], name: str, report: ReportIssue) -> Iterator[Item]:
+    """The items of one file without the samples whose value, in the metric's canonical
+    unit, is outside its valid range; those are reported once per metric with a count and
+    the first value (a unit mix-up or a sensor fault, never stored)."""
+    conversions: dict[tuple[str, str], tuple[float, float, metrics.Metric] | None] = {}
+    out: dict[str, tuple[int, str, float]] = {}
+    for item in items:
+        if type(item) is Sample:
+            key = (item.metric, item.unit)
+            if key in conversions:
+                conv = conversions[key]
+            else:
+                m = metrics.METRICS.get(item.metric)
+                units = {"": (1.0, 0.0), m.unit: (1.0, 0.0), **m.conversions} if m else {}
+                found = units.get(item.unit)
+                # an unknown unit is the writer's to report: no range to check it against
+                conv = (*found, m) if m is not None and m.valid and found else None
+                conversions[key] = conv
+            if conv is not None:
+                canonical = item.value * conv[0] + conv[1]
+                if not conv[2].in_range(canonical):
+                    seen = out.get(item.metric)
+                    example = f"{_text(item.value)} {item.unit}".strip()
+                    out[item.metric] = (
+                        (1, example, canonical) if seen is None else (seen[0] + 1, *seen[1:])
+                    )
+                    continue
+        yield item
+    for metric_id, (count, example, canonical) in out.items():
+        m = metrics.METRICS[metric_id]
+        low, high = m.valid or (0.0, 0.0)
+        records = "value" if count == 1 else "values"
+        report(
+            name,
+            f"{count} {metric_id} {records} outside {low:g}–{high:g} {m.unit} skipped "
+            f"(the first: {example}, {canonical:g} {m.unit})",
+        )
 
 
 def _fit_job(local: LocalTimes, fit: FitStream) -> Job:

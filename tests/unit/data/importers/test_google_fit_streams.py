@@ -388,3 +388,24 @@ def test_bad_points_of_a_good_file_make_one_issue_with_a_count(tmp_path: Path) -
             "data point without a type or valid times: skipped (5 records; the first is here)",
         )
     ]
+
+
+def test_values_out_of_range_are_reported_once_per_file_and_metric(tmp_path: Path) -> None:
+    t = ms(DAYS[0].replace(hour=7))
+    weight = "raw:com.google.weight:com.withings.wiscale2:"
+    name = ALL + "raw_com.google.weight_x.json"
+    files = {
+        name: stream_file(
+            weight,
+            [
+                fit_point("com.google.weight", t, t, 70.2),
+                fit_point("com.google.weight", t + 1000, t + 1000, 0.0),
+                fit_point("com.google.weight", t + 2000, t + 2000, 1500.0),
+            ],
+        )
+    }
+    items, issues, _ = parse(build(tmp_path, files))
+    assert [(i.metric, i.value) for i in items if isinstance(i, Sample)] == [("body_mass", 70.2)]
+    assert issues == [
+        (name, "2 body_mass values outside 0.2–700 kg skipped (the first: 0 kg, 0 kg)")
+    ]
