@@ -391,6 +391,12 @@ def _google_fit_data(
                 report(where, "data point without a numeric value: skipped")
                 continue
             off = _offset_at(local, start)
+            metadata = _fields(type_name, values)
+            if not fit.counted:  # kept under its own type, out of the metric's totals
+                unknown = common.unknown_metric(type_name)
+                unit = FIT_UNITS.get(type_name, "")
+                yield Sample(unknown, start, end, first, unit, source, "", off, metadata)
+                continue
             if type_name == "com.google.sleep.segment":
                 stage = FIT_SLEEP.get(int(first))
                 if stage is None:
@@ -398,10 +404,7 @@ def _google_fit_data(
                     continue
                 yield Sample("sleep", start, end, SLEEP_STAGES[stage], "", source, "", off)
                 continue
-            metadata = _fields(type_name, values)
-            if not fit.counted:
-                metric = common.unknown_metric(type_name)
-            elif type_name in FIT_SPLIT:
+            if type_name in FIT_SPLIT:
                 for index, split_metric in FIT_SPLIT[type_name]:
                     v = values[index] if index < len(values) else None
                     if isinstance(v, float):

@@ -409,3 +409,20 @@ def test_values_out_of_range_are_reported_once_per_file_and_metric(tmp_path: Pat
     assert issues == [
         (name, "2 body_mass values outside 0.2–700 kg skipped (the first: 0 kg, 0 kg)")
     ]
+
+
+def test_a_stream_that_does_not_count_stays_out_of_sleep_too(tmp_path: Path) -> None:
+    t = ms(DAYS[0].replace(hour=1))
+    sleep = "com.google.sleep.segment"
+    merged = f"derived:{sleep}:{GMS}:merged"
+    raw = f"raw:{sleep}:com.urbandroid.sleep:"
+    files = {
+        ALL + f"derived_{sleep}_x.json": stream_file(merged, [fit_point(sleep, t, t + 60_000, 5)]),
+        ALL + f"raw_{sleep}_y.json": stream_file(raw, [fit_point(sleep, t, t + 60_000, 5)]),
+    }
+    items, issues, _ = parse(build(tmp_path, files))
+    assert issues == []
+    assert sorted((i.metric, i.source) for i in items if isinstance(i, Sample)) == [
+        ("sleep", "Google Fit " + merged),
+        (f"x:{sleep}", "Google Fit " + raw),
+    ]
