@@ -197,6 +197,9 @@ def test_missing_route_file_is_reported_and_workout_kept(corpus: Path) -> None:
 
 
 def test_ios16_broken_dtd_and_control_characters(tmp_path: Path) -> None:
+    """A faithful reproduction of what iOS 16 writes (HealthKit Export Version 12: an
+    ATTLIST left unclosed in the internal DTD; \\x0b inside an attribute), since no real
+    iOS 16 export under a licence that allows keeping it here could be had."""
     body = rec(
         "HKQuantityTypeIdentifierStepCount",
         "12",
