@@ -237,9 +237,10 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         importer="vault.data.importers.apple_health:import_apple_health",
         looks=Looks("an Apple Health export", files=("xml:healthdata",), members=(".xml",)),
         details=(
-            "Records, blood-pressure correlations, workouts with their routes, and activity "
-            "rings. Exports from iOS 16 and later (broken DTD, stray control characters) are "
-            "read as they are."
+            "Records in every unit exports use, the readings of blood-pressure and food "
+            "correlations (once each), workouts with their routes, and activity rings; a value "
+            "outside its metric's range is reported, not stored. Exports from iOS 16 and later "
+            "(broken DTD, stray control characters) are read as they are."
         ),
     ),
     ImportFormat(
@@ -253,11 +254,17 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         example="coffre import google-takeout takeout.zip --time-zone Europe/Paris",
         importer="vault.data.importers.google_takeout:import_google_takeout",
         looks=Looks("a Google Takeout", members=("/fit/", "/fitbit/")),
+        details=(
+            "Google Fit's data streams, each named by its own id, Google's merged stream "
+            "counted; sessions as workouts; Fitbit's daily files. A file that cannot be read "
+            "is skipped whole and listed in the errors; the others are imported."
+        ),
         options=(
             ImportOption(
                 "time_zone",
                 "ZONE",
-                "IANA zone of Fitbit's offset-less times (default: this machine's zone).",
+                "IANA zone of Fitbit's offset-less times, and the offset Google Fit's samples "
+                "and sessions are shown in (default: this machine's zone).",
                 validate="vault.data.importers.google_takeout:zone",
             ),
         ),

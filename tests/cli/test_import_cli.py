@@ -366,10 +366,24 @@ CRAFTED: dict[str, tuple[str, Callable[[Path], Path], str]] = {
         "vcard", _file_with("card.json", f'["vcard", [["fn", {{}}, "text", {DEEP}]]]'),
         r"card\.json nests too deeply",
     ),
-    "deep Google Fit session": (
-        "google-takeout", lambda t: _session_with(t, DEEP), r"Takeout nests too deeply"
-    ),
 }  # fmt: skip
+
+
+def test_a_crafted_file_in_a_takeout_is_skipped_whole_with_its_reason(
+    sams_vault: Path, tmp_path: Path
+) -> None:
+    """In a folder or archive, a hostile file is one bad file: skipped whole, named with its
+    reason, the import exits 0 (the per-file rule)."""
+    path = _session_with(tmp_path, DEEP)
+    result = checked(sams_vault, "import", "google-takeout", str(path), "--json", code=0)
+    summary = json.loads(result.stdout)
+    assert (summary["added"], summary["workouts"]) == (0, 0)
+    assert summary["errors"] == [
+        {
+            "location": "Fit/All Sessions/run.json",
+            "problem": "nests too deeply: skipped whole, nothing imported from this file",
+        }
+    ]
 
 
 @pytest.mark.parametrize("case", sorted(CRAFTED))

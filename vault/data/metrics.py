@@ -32,6 +32,9 @@ class Metric:
     conversions: dict[str, tuple[float, float]] = field(default_factory=dict)
     # Apple Health writes some percentages as fractions (0.97 for 97 %).
     apple_fraction: bool = False
+    # The physical range of a value in the canonical unit (inclusive): a value outside it is a
+    # unit mix-up or a sensor error, reported by the importers and not stored. None: no check.
+    valid: tuple[float, float] | None = None
 
     def to_canonical(self, value: float, unit: str) -> float:
         """Convert `value` in `unit` to this metric's canonical unit."""
@@ -43,7 +46,13 @@ class Metric:
             raise InvalidParameter(f"unit {unit!r} is not known for {self.id}") from None
         return value * factor + offset
 
+    def in_range(self, canonical: float) -> bool:
+        """Whether a value already in the canonical unit is physically possible."""
+        return self.valid is None or self.valid[0] <= canonical <= self.valid[1]
 
+
+# Unit strings as the sources write them: UCUM, HealthKit's own (`count/min`, `degF`,
+# `mmol<180.1558800000541>/L`: a molar mass in the unit), Google Fit's and Fitbit's.
 _LENGTH = {
     "m": (1.0, 0.0),
     "km": (1000.0, 0.0),
@@ -52,6 +61,8 @@ _LENGTH = {
     "yd": (0.9144, 0.0),
     "cm": (0.01, 0.0),
     "in": (0.0254, 0.0),
+    "[mi_i]": (1609.344, 0.0),
+    "[ft_i]": (0.3048, 0.0),
 }
 _HEIGHT = {
     "cm": (1.0, 0.0),
@@ -59,6 +70,8 @@ _HEIGHT = {
     "in": (2.54, 0.0),
     "ft": (30.48, 0.0),
     "mm": (0.1, 0.0),
+    "[in_i]": (2.54, 0.0),
+    "[ft_i]": (30.48, 0.0),
 }
 _MASS = {
     "kg": (1.0, 0.0),
@@ -66,6 +79,7 @@ _MASS = {
     "lb": (0.45359237, 0.0),
     "[lb_av]": (0.45359237, 0.0),
     "st": (6.35029318, 0.0),
+    "oz": (0.028349523125, 0.0),
 }
 _ENERGY = {
     "kcal": (1.0, 0.0),
@@ -77,13 +91,50 @@ _ENERGY = {
 _PER_MIN = {
     "/min": (1.0, 0.0),
     "count/min": (1.0, 0.0),
+    "count/s": (60.0, 0.0),
     "bpm": (1.0, 0.0),
     "{beats}/min": (1.0, 0.0),
     "{breaths}/min": (1.0, 0.0),
 }
 _COUNT = {"count": (1.0, 0.0), "1": (1.0, 0.0), "{count}": (1.0, 0.0)}
 _PERCENT = {"%": (1.0, 0.0), "1": (100.0, 0.0)}
-_DURATION_MIN = {"min": (1.0, 0.0), "s": (1 / 60, 0.0), "h": (60.0, 0.0)}
+_DURATION_MIN = {
+    "min": (1.0, 0.0),
+    "s": (1 / 60, 0.0),
+    "h": (60.0, 0.0),
+    "hr": (60.0, 0.0),
+    "d": (1440.0, 0.0),
+}
+_MMHG = {"mmHg": (1.0, 0.0), "mm[Hg]": (1.0, 0.0), "cmAq": (0.73555912, 0.0)}
+_VOLUME_ML = {
+    "mL": (1.0, 0.0),
+    "ml": (1.0, 0.0),
+    "L": (1000.0, 0.0),
+    "dL": (100.0, 0.0),
+    "fl_oz_us": (29.5735295625, 0.0),
+    "fl_oz_imp": (28.4130625, 0.0),
+    "cup_us": (236.5882365, 0.0),
+    "cup_imp": (284.130625, 0.0),
+    "pt_us": (473.176473, 0.0),
+    "pt_imp": (568.26125, 0.0),
+}
+# VO2 max: HealthKit writes mL/min·kg (U+00B7), apps mL/kg·min, UCUM mL/(kg.min).
+_VO2 = {
+    u: (1.0, 0.0)
+    for u in (
+        "mL/min·kg",
+        "mL/kg·min",
+        "ml/min·kg",
+        "ml/kg·min",
+        "mL/(kg·min)",
+        "mL/(kg.min)",
+        "mL/kg/min",
+        "ml/kg/min",
+        "ml/(kg*min)",
+        "ml/kg*min",
+        "mL/min*kg",
+    )
+}
 
 _METRICS: tuple[Metric, ...] = (
     Metric(
@@ -98,6 +149,7 @@ _METRICS: tuple[Metric, ...] = (
         fitbit=("steps",),
         garmin=("steps",),
         conversions={**_COUNT, "{steps}": (1.0, 0.0), "steps": (1.0, 0.0)},
+        valid=(0, 250_000),
     ),
     Metric(
         "distance",
@@ -111,6 +163,7 @@ _METRICS: tuple[Metric, ...] = (
         fitbit=("distance",),
         garmin=("distance",),
         conversions=_LENGTH,
+        valid=(0, 1_000_000),
     ),
     Metric(
         "cycling_distance",
@@ -121,6 +174,7 @@ _METRICS: tuple[Metric, ...] = (
         "pd:PhysicalHealth",
         apple=("HKQuantityTypeIdentifierDistanceCycling",),
         conversions=_LENGTH,
+        valid=(0, 2_000_000),
     ),
     Metric(
         "active_energy",
@@ -130,10 +184,23 @@ _METRICS: tuple[Metric, ...] = (
         "41981-2",
         "pd:PhysicalHealth",
         apple=("HKQuantityTypeIdentifierActiveEnergyBurned",),
-        google_fit=("com.google.calories.expended",),
-        fitbit=("calories",),
         garmin=("active_calories",),
         conversions=_ENERGY,
+        valid=(0, 20_000),
+    ),
+    Metric(
+        "total_energy",
+        "Total energy (active and resting)",
+        "kcal",
+        "sum",
+        None,
+        "pd:PhysicalHealth",
+        # Google Fit's calories.expended and Fitbit's calories count resting energy too: summed
+        # with active_energy they would count the active part twice.
+        google_fit=("com.google.calories.expended",),
+        fitbit=("calories",),
+        conversions=_ENERGY,
+        valid=(0, 30_000),
     ),
     Metric(
         "basal_energy",
@@ -146,6 +213,7 @@ _METRICS: tuple[Metric, ...] = (
         google_fit=("com.google.calories.bmr",),
         garmin=("resting_calories",),
         conversions=_ENERGY,
+        valid=(0, 20_000),
     ),
     Metric(
         "heart_rate",
@@ -159,6 +227,7 @@ _METRICS: tuple[Metric, ...] = (
         fitbit=("heart_rate",),
         garmin=("heart_rate",),
         conversions=_PER_MIN,
+        valid=(10, 300),
     ),
     Metric(
         "resting_heart_rate",
@@ -171,6 +240,7 @@ _METRICS: tuple[Metric, ...] = (
         fitbit=("resting_heart_rate",),
         garmin=("resting_heart_rate",),
         conversions=_PER_MIN,
+        valid=(10, 250),
     ),
     Metric(
         "walking_heart_rate",
@@ -181,6 +251,7 @@ _METRICS: tuple[Metric, ...] = (
         "pd:PhysicalHealth",
         apple=("HKQuantityTypeIdentifierWalkingHeartRateAverage",),
         conversions=_PER_MIN,
+        valid=(10, 300),
     ),
     Metric(
         "hrv_sdnn",
@@ -192,6 +263,7 @@ _METRICS: tuple[Metric, ...] = (
         apple=("HKQuantityTypeIdentifierHeartRateVariabilitySDNN",),
         garmin=("hrv",),
         conversions={"ms": (1.0, 0.0), "s": (1000.0, 0.0)},
+        valid=(0, 1000),
     ),
     Metric(
         "blood_oxygen",
@@ -205,6 +277,7 @@ _METRICS: tuple[Metric, ...] = (
         garmin=("spo2",),
         conversions=_PERCENT,
         apple_fraction=True,
+        valid=(0, 100),
     ),
     Metric(
         "respiratory_rate",
@@ -217,6 +290,7 @@ _METRICS: tuple[Metric, ...] = (
         google_fit=("com.google.respiratory_rate",),
         garmin=("respiration_rate",),
         conversions=_PER_MIN,
+        valid=(0, 150),
     ),
     Metric(
         "body_mass",
@@ -230,6 +304,7 @@ _METRICS: tuple[Metric, ...] = (
         fitbit=("weight",),
         garmin=("weight",),
         conversions=_MASS,
+        valid=(0.2, 700),
     ),
     Metric(
         "body_fat",
@@ -244,6 +319,7 @@ _METRICS: tuple[Metric, ...] = (
         garmin=("percent_fat",),
         conversions=_PERCENT,
         apple_fraction=True,
+        valid=(1, 80),
     ),
     Metric(
         "lean_body_mass",
@@ -254,6 +330,7 @@ _METRICS: tuple[Metric, ...] = (
         "pd:PhysicalCharacteristic",
         apple=("HKQuantityTypeIdentifierLeanBodyMass",),
         conversions=_MASS,
+        valid=(0.2, 400),
     ),
     Metric(
         "body_mass_index",
@@ -266,6 +343,7 @@ _METRICS: tuple[Metric, ...] = (
         fitbit=("bmi",),
         garmin=("bmi",),
         conversions={"count": (1.0, 0.0), "1": (1.0, 0.0)},
+        valid=(5, 200),
     ),
     Metric(
         "height",
@@ -277,6 +355,7 @@ _METRICS: tuple[Metric, ...] = (
         apple=("HKQuantityTypeIdentifierHeight",),
         google_fit=("com.google.height",),
         conversions=_HEIGHT,
+        valid=(20, 300),
     ),
     Metric(
         "blood_pressure_systolic",
@@ -286,7 +365,8 @@ _METRICS: tuple[Metric, ...] = (
         "8480-6",
         "pd:PhysicalHealth",
         apple=("HKQuantityTypeIdentifierBloodPressureSystolic",),
-        conversions={"mmHg": (1.0, 0.0), "mm[Hg]": (1.0, 0.0)},
+        conversions=_MMHG,
+        valid=(20, 350),
     ),
     Metric(
         "blood_pressure_diastolic",
@@ -296,7 +376,8 @@ _METRICS: tuple[Metric, ...] = (
         "8462-4",
         "pd:PhysicalHealth",
         apple=("HKQuantityTypeIdentifierBloodPressureDiastolic",),
-        conversions={"mmHg": (1.0, 0.0), "mm[Hg]": (1.0, 0.0)},
+        conversions=_MMHG,
+        valid=(10, 250),
     ),
     Metric(
         "blood_glucose",
@@ -309,9 +390,13 @@ _METRICS: tuple[Metric, ...] = (
         google_fit=("com.google.blood_glucose",),
         conversions={
             "mg/dL": (1.0, 0.0),
-            "mmol<180.1558800000541>/L": (18.0156, 0.0),
-            "mmol/L": (18.0156, 0.0),
+            "mg/dl": (1.0, 0.0),
+            # glucose's molar mass (180.156 g/mol), as HealthKit writes it into the unit
+            "mmol<180.1558800000541>/L": (18.01558800000541, 0.0),
+            "mmol/L": (18.01558800000541, 0.0),
+            "mmol/l": (18.01558800000541, 0.0),
         },
+        valid=(5, 3000),
     ),
     Metric(
         "body_temperature",
@@ -327,7 +412,9 @@ _METRICS: tuple[Metric, ...] = (
             "Cel": (1.0, 0.0),
             "degF": (5 / 9, -32 * 5 / 9),
             "[degF]": (5 / 9, -32 * 5 / 9),
+            "K": (1.0, -273.15),
         },
+        valid=(10, 47),
     ),
     Metric(
         "vo2max",
@@ -338,7 +425,8 @@ _METRICS: tuple[Metric, ...] = (
         "pd:PhysicalHealth",
         apple=("HKQuantityTypeIdentifierVO2Max",),
         garmin=("vo2_max",),
-        conversions={"mL/min·kg": (1.0, 0.0), "ml/(kg*min)": (1.0, 0.0)},
+        conversions=_VO2,
+        valid=(5, 100),
     ),
     Metric(
         "flights_climbed",
@@ -351,6 +439,7 @@ _METRICS: tuple[Metric, ...] = (
         fitbit=("altitude",),
         garmin=("floors_climbed",),
         conversions={**_COUNT, "{flights}": (1.0, 0.0)},
+        valid=(0, 10_000),
     ),
     Metric(
         "exercise_time",
@@ -364,6 +453,7 @@ _METRICS: tuple[Metric, ...] = (
         fitbit=("very_active_minutes",),
         garmin=("moderate_activity_minutes",),
         conversions=_DURATION_MIN,
+        valid=(0, 1440),
     ),
     Metric(
         "stand_time",
@@ -374,6 +464,7 @@ _METRICS: tuple[Metric, ...] = (
         "pd:PhysicalHealth",
         apple=("HKQuantityTypeIdentifierAppleStandTime",),
         conversions=_DURATION_MIN,
+        valid=(0, 1440),
     ),
     Metric(
         "water",
@@ -384,7 +475,8 @@ _METRICS: tuple[Metric, ...] = (
         "pd:PhysicalHealth",
         apple=("HKQuantityTypeIdentifierDietaryWater",),
         google_fit=("com.google.hydration",),
-        conversions={"mL": (1.0, 0.0), "L": (1000.0, 0.0), "fl_oz_us": (29.5735, 0.0)},
+        conversions=_VOLUME_ML,
+        valid=(0, 20_000),
     ),
     Metric(
         "sleep",

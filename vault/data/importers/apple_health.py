@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 from xml.parsers import expat
 
-from vault.core.errors import InvalidParameter, MalformedInput
+from vault.core.errors import InvalidParameter, MalformedInput, UnsafeArchive
 from vault.core.progress import Progress
 from vault.data import metrics
 from vault.data.importers import common
@@ -159,22 +159,24 @@ def device_name(raw: str) -> str:
 
 
 class _Metric:
-    """What a record type maps to, resolved once per type."""
+    """What a record type maps to, resolved once per type: the registry entry, and the
+    (factor, offset) that takes each accepted unit to the canonical one for range checks."""
 
-    __slots__ = ("category", "fraction", "id", "known", "units")
+    __slots__ = ("category", "fraction", "id", "known", "metric", "units")
 
     def __init__(self, type_id: str) -> None:
         m = metrics.lookup("apple", type_id)
+        self.metric = m
         self.category = type_id.startswith("HKCategoryTypeIdentifier")
+        self.units: dict[str, tuple[float, float]] = {}
         if m is None:
             self.id = UNKNOWN_PREFIX + type_id
             self.fraction = self.known = False
-            self.units: set[str] = set()
         else:
             self.id = m.id
             self.known = True
             self.fraction = m.apple_fraction
-            self.units = {m.unit, *m.conversions, ""}
+            self.units = {m.unit: (1.0, 0.0), "": (1.0, 0.0), **m.conversions}
 
 
 class _Export:
@@ -228,28 +230,39 @@ class _Export:
                 yield stream
 
     def route(self, ref: str, report: ReportIssue, location: str) -> list[RoutePoint]:
-        """The points of a `workout-routes/…gpx` FileReference; reported when missing."""
+        """The points of a `workout-routes/…gpx` FileReference, all or none: a route file
+        that cannot be read is skipped whole and named (its workout is kept without it)."""
         rel = ref.lstrip("/")
         if ".." in rel.split("/") or "\\" in rel:
             report(location, "route file path climbs out of the export: ignored")
             return []
+        where = self._prefix + rel if self.zip is not None else rel
+        issues: list[tuple[str, str]] = []
         try:
             if self.zip is not None:
                 with self.zip.open(self._prefix + rel) as f:
-                    return gpx_points(f, rel, report)
-            with (self._dir / rel).open("rb") as f:
-                return gpx_points(f, rel, report)
+                    points = gpx_points(f, rel, lambda *i: issues.append(i))
+            else:
+                with (self._dir / rel).open("rb") as f:
+                    points = gpx_points(f, rel, lambda *i: issues.append(i))
         except (KeyError, FileNotFoundError):
             base = rel.rsplit("/", 1)[-1]
             report(location, f"route file {base} is missing: workout kept without it")
-        except MalformedInput as exc:
-            report(location, f"route file could not be read ({exc.detail})")
-        return []
+            return []
+        except UnsafeArchive:
+            raise  # a hostile archive, not a bad file: the whole import is refused
+        except Exception as exc:  # any failure of one file skips that file
+            report(where, f"{common.skip_reason(exc)}: {common.SKIPPED_WHOLE}")
+            return []
+        for issue in issues:
+            report(*issue)
+        return points
 
 
 def _prepare_head(stream: IO[bytes], name: str) -> tuple[bytes, bool]:
     """Read up to the root element and blank out the internal DTD (iOS 16 writes it broken;
-    nothing in it is needed). Newlines are kept so expat's line numbers stay true."""
+    nothing in it is needed), saying whether it was broken. Newlines are kept so expat's line
+    numbers stay true."""
     head = b""
     while True:
         block = stream.read(CHUNK)
@@ -265,7 +278,22 @@ def _prepare_head(stream: IO[bytes], name: str) -> tuple[bytes, bool]:
     if start < 0:
         return head, False
     dtd = head[start : m.start()]
-    return head[:start] + b"\n" * dtd.count(b"\n") + head[m.start() :], True
+    broken = _malformed_prolog(head[: m.start()])
+    return head[:start] + b"\n" * dtd.count(b"\n") + head[m.start() :], broken
+
+
+def _malformed_prolog(prolog: bytes) -> bool:
+    """Whether the XML declaration and internal DTD fail to parse on their own, as the DTD
+    iOS 16 writes does (HealthKit Export Version 12: an ATTLIST left unclosed). A well-formed
+    DTD (iOS 12 and 17 exports) is skipped as well, silently: nothing in it is needed, and an
+    entity it declared could not be expanded."""
+    probe = expat.ParserCreate()
+    probe.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    try:
+        probe.Parse(prolog + b"<HealthData/>", True)
+    except expat.ExpatError:
+        return True
+    return False
 
 
 # What the hot loop produces: a sample as a plain tuple of Sample's fields (cheap to build
@@ -283,12 +311,12 @@ def _parse_raw(
     with export.open() as stream:
         name = export.xml_name
         out: list[RawItem] = []
-        parser, stats = _make_parser(out, report_issue, export, name)
+        parser, stats, finish = _make_parser(out, report_issue, export, name)
         on_bytes(0, export.size)
         try:
-            block, had_dtd = _prepare_head(stream, name)
-            if had_dtd:
-                note("the export's internal DTD was skipped (iOS 16 writes it broken)")
+            block, broken_dtd = _prepare_head(stream, name)
+            if broken_dtd:
+                note("the export's internal DTD is malformed (as iOS 16 writes it): it was skipped")
             removed = 0
             while block:
                 clean = block.translate(None, _CONTROL)
@@ -307,16 +335,22 @@ def _parse_raw(
                 parser.Parse(b"", True)
             except expat.ExpatError as exc:
                 raise _expat_error(name, exc) from None
+            finish()
             if out:
                 yield out.copy()
         except read_errors as exc:
             raise common.truncated(name, exc) from None
     if removed:
         note(f"{removed} stray control characters were removed from {name}")
-    if stats["nested"]:
+    if stats["twins"]:
         note(
-            f"{stats['nested']} records nested in correlations were counted once "
-            "(they also appear at top level)"
+            f"{stats['twins']} readings inside correlations (blood pressure, food) also appear "
+            "on their own: each was imported once"
+        )
+    if stats["nested_only"]:
+        note(
+            f"{stats['nested_only']} readings that appear only inside correlations (blood "
+            "pressure, food) were imported"
         )
     skipped = stats["clinical"]
     if skipped:
@@ -396,9 +430,11 @@ def _expat_error(name: str, exc: expat.ExpatError) -> MalformedInput:
 
 
 def _make_parser(
-    out: list[RawItem], report: ReportIssue, export: _Export, name: str
-) -> tuple[expat.XMLParserType, dict[str, int]]:
-    """An expat parser whose handlers append finished items to `out`.
+    out: list[RawItem], report_issue: ReportIssue, export: _Export, name: str
+) -> tuple[expat.XMLParserType, dict[str, int], Callable[[], None]]:
+    """An expat parser whose handlers append finished items to `out`, its counters, and the
+    function that ends the file: readings found only inside correlations are added and the
+    record-level problems reported, once per problem with a count.
 
     Closures over local state keep the per-element cost small: this is the hot loop.
     """
@@ -409,8 +445,22 @@ def _make_parser(
     devices: dict[str, str] = {}
     clean_devices: dict[str, str] = {}
     sources: dict[str, str] = {}
-    stats = {"nested": 0, "clinical": 0, "root": 0, "me": 0, "beats": 0}
+    stats = {"twins": 0, "nested_only": 0, "clinical": 0, "root": 0, "me": 0, "beats": 0}
     append = out.append
+    report = common.IssueTally(report_issue)
+    # Values out of their metric's physical range, per metric: (count, first location, an
+    # example as written, the canonical value).
+    out_of_range: dict[str, tuple[int, str, str, float]] = {}
+    # Readings inside a <Correlation> also appear on their own in most exports, but not in
+    # all: a reading is kept once, from whichever copy comes first. `top` holds the keys of
+    # top-level records of types that correlations hold; `nested` the correlation readings
+    # not (yet) seen at top level, added when the file ends.
+    top: set[tuple[str, ...]] = set()
+    nested: dict[tuple[str, ...], RawItem] = {}
+    correlated = {
+        "HKQuantityTypeIdentifierBloodPressureSystolic",
+        "HKQuantityTypeIdentifierBloodPressureDiastolic",
+    }
 
     def lineno() -> int:
         return parser.CurrentLineNumber
@@ -418,6 +468,7 @@ def _make_parser(
     # State of the element being built (records and workouts gather children first).
     rec: dict[str, str] | None = None
     rec_md: list[tuple[str, str]] = []
+    rec_nested = False
     workout: dict[str, str] | None = None
     w_md: list[tuple[str, str]] = []
     w_events: list[WorkoutEvent] = []
@@ -431,25 +482,27 @@ def _make_parser(
     def where(kind: str, line: int | None = None) -> str:
         return f"{name} line {line if line is not None else lineno()} ({kind})"
 
-    def build_record(a: dict[str, str], md: list[tuple[str, str]]) -> None:
+    def build_record(a: dict[str, str], md: list[tuple[str, str]]) -> RawItem | None:
         try:
             type_id = a["type"]
             start_text, end_text = a["startDate"], a["endDate"]
         except KeyError:
             report(where("Record"), "record without a type, start or end date: skipped")
-            return
+            return None
         m = types.get(type_id)
         if m is None:
             m = types[type_id] = _Metric(type_id)
+            if type_id.startswith("HKQuantityTypeIdentifierDietary"):
+                correlated.add(type_id)  # food correlations hold these
         try:
             start, off = times(start_text)
             end = start if end_text == start_text else times(end_text)[0]
         except (ValueError, IndexError, KeyError):
             report(where(type_id), "impossible start or end date: skipped")
-            return
+            return None
         if end < start:
             report(where(type_id), "ends before it starts: skipped")
-            return
+            return None
         raw = a.get("value")
         if m.category:
             unit = ""
@@ -457,7 +510,7 @@ def _make_parser(
                 value = SLEEP_VALUES.get(raw or "")
                 if value is None:
                     report(where(type_id), "unknown sleep value: skipped")
-                    return
+                    return None
                 v = float(value)
             else:
                 v = CATEGORY_VALUES.get(raw or "", 0.0)
@@ -469,17 +522,26 @@ def _make_parser(
                 v = float(raw)  # type: ignore[arg-type]
             except (TypeError, ValueError):
                 report(where(type_id), "missing or non-numeric value: skipped")
-                return
+                return None
             if not isfinite(v):
                 report(where(type_id), "value is not a finite number: skipped")
-                return
-            if unit not in m.units:
-                if m.known:
+                return None
+            if m.known:
+                conv = m.units.get(unit)
+                if conv is None:
                     report(where(type_id), f"unit {unit!r} is not known for {m.id}: skipped")
-                    return
-                m.units.add(unit)  # unknown types keep whatever unit they come with
-            if m.fraction and unit == "%":
-                v *= 100.0
+                    return None
+                if m.fraction and unit == "%":
+                    v *= 100.0  # HealthKit's percent unit holds fractions: 0.97 is 97 %
+                canonical = v * conv[0] + conv[1]
+                if not m.metric.in_range(canonical):  # type: ignore[union-attr]
+                    seen = out_of_range.get(m.id)
+                    out_of_range[m.id] = (
+                        (1, where(type_id), f"{raw} {unit}".strip(), canonical)
+                        if seen is None
+                        else (seen[0] + 1, *seen[1:])
+                    )
+                    return None
         dev = a.get("device", "")
         if dev:
             # Keyed by the raw string (object addresses repeat within an export); the value
@@ -500,7 +562,54 @@ def _make_parser(
             if len(sources) > 10_000:
                 sources.clear()
             src = sources[source] = source
-        append((m.id, start, end, v, unit, src, dev, off, tuple(md) if md else ()))
+        return (m.id, start, end, v, unit, src, dev, off, tuple(md) if md else ())
+
+    def end_record(a: dict[str, str], md: list[tuple[str, str]], inside: bool) -> None:
+        """A finished <Record>: appended, or held back while its twin may still come."""
+        item = build_record(a, md)
+        if item is None:
+            return
+        type_id = a["type"]
+        if not inside and type_id not in correlated:
+            append(item)  # the hot path: no correlation ever holds this type
+            return
+        key = (
+            type_id,
+            a.get("sourceName", ""),
+            a["startDate"],
+            a["endDate"],
+            a.get("value", ""),
+            a.get("unit", ""),
+        )
+        if inside:
+            correlated.add(type_id)
+            if key in top:
+                stats["twins"] += 1
+            elif key not in nested:
+                nested[key] = item
+        else:
+            top.add(key)
+            if nested.pop(key, None) is not None:
+                stats["twins"] += 1
+            append(item)
+
+    def finish() -> None:
+        """The end of the file: correlation-only readings, then the problems, counted."""
+        stats["nested_only"] = len(nested)
+        out.extend(nested.values())
+        nested.clear()
+        top.clear()
+        for metric_id, (count, location, example, canonical) in out_of_range.items():
+            low, high = metrics.get(metric_id).valid or (0.0, 0.0)
+            unit = metrics.get(metric_id).unit
+            records = "record" if count == 1 else "records"
+            report_issue(
+                location,
+                f"{count} {metric_id} {records} outside {low:g}–{high:g} {unit} skipped "
+                f"(the first: {example}, {canonical:g} {unit})",
+            )
+        out_of_range.clear()
+        report.flush()
 
     def build_workout() -> None:
         a = workout
@@ -545,14 +654,12 @@ def _make_parser(
         )
 
     def start(tag: str, a: dict[str, str]) -> None:
-        nonlocal rec, rec_md, workout, w_md, w_events, w_totals, w_route, w_line
+        nonlocal rec, rec_md, rec_nested, workout, w_md, w_events, w_totals, w_route, w_line
         nonlocal in_correlation, in_route, in_activity
         if tag == "Record":
-            if in_correlation:
-                stats["nested"] += 1
-                return
             rec = a
             rec_md = []
+            rec_nested = in_correlation > 0
         elif tag == "MetadataEntry":
             if rec is not None:
                 rec_md.append((a.get("key", ""), a.get("value", "")))
@@ -652,7 +759,7 @@ def _make_parser(
         nonlocal rec, workout, in_correlation, in_route, in_activity
         if tag == "Record":
             if rec is not None:
-                build_record(rec, rec_md)
+                end_record(rec, rec_md, rec_nested)
                 rec = None
         elif tag == "Workout":
             if workout is not None:
@@ -667,7 +774,7 @@ def _make_parser(
 
     parser.StartElementHandler = start
     parser.EndElementHandler = end
-    return parser, stats
+    return parser, stats, finish
 
 
 def _num(text: str | None) -> float | None:

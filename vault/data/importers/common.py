@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from vault.core.errors import MalformedInput, TruncatedArchive, UnsafeArchive
+from vault.core.errors import MalformedInput, TruncatedArchive, UnsafeArchive, VaultError
 from vault.data.model import UNKNOWN_PREFIX, ActivitySummary, Sample, Workout
 
 if TYPE_CHECKING:
@@ -32,6 +33,10 @@ MAX_RATIO = 400  # XML exports compress 10-40x; a ratio beyond this is a bomb
 
 def ignore_note(_message: str) -> None:
     """The default `note` callback: notes are optional."""
+
+
+def ignore_issue(_location: str, _problem: str) -> None:
+    """An issue callback for a pass whose findings are not reported (a check before reading)."""
 
 
 def check_member_name(name: str) -> None:
@@ -64,8 +69,6 @@ def open_zip(path: Path) -> zipfile.ZipFile:
 
 def zip_read_errors() -> tuple[type[BaseException], ...]:
     """Exceptions a damaged zip member raises while it is being read."""
-    import zlib
-
     return (zipfile.BadZipFile, zlib.error, EOFError)
 
 
@@ -75,6 +78,46 @@ def truncated(name: str, exc: BaseException) -> TruncatedArchive:
 
 def malformed(location: str, problem: str) -> MalformedInput:
     return MalformedInput(f"{location}: {problem}")
+
+
+SKIPPED_WHOLE = "skipped whole, nothing imported from this file"
+
+
+def skip_reason(exc: BaseException) -> str:
+    """Why one file of a folder or archive was skipped, safe to show: a library error's
+    detail (which names places, never content), else only the exception's class, since a
+    parser's own message may quote the file."""
+    if isinstance(exc, VaultError) and exc.detail:
+        return exc.detail
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8 text"
+    if isinstance(exc, RecursionError):
+        return "nests too deeply"
+    if isinstance(exc, ValueError) and "integer string conversion" in str(exc):
+        return "holds a number too long to read"
+    if isinstance(exc, zipfile.BadZipFile | EOFError | zlib.error):
+        return f"the data ends early or is damaged ({type(exc).__name__})"
+    return type(exc).__name__
+
+
+class IssueTally:
+    """Record-level problems of one file, reported once per problem with a count and the
+    first place met, so a file with 300 bad records gives one line, not 300."""
+
+    def __init__(self, report: ReportIssue) -> None:
+        self.report = report
+        self.seen: dict[str, tuple[str, int]] = {}
+
+    def __call__(self, location: str, problem: str) -> None:
+        entry = self.seen.get(problem)
+        self.seen[problem] = (location, 1) if entry is None else (entry[0], entry[1] + 1)
+
+    def flush(self) -> None:
+        """Report what was counted, then forget it."""
+        for problem, (location, count) in self.seen.items():
+            counted = f"{problem} ({count} records; the first is here)" if count > 1 else problem
+            self.report(location, counted)
+        self.seen.clear()
 
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")

@@ -5,6 +5,12 @@ JSON is streamed with ijson, so a year of per-second heart rate stays in bounded
 Google Fit times are UTC nanoseconds. Fitbit writes local times with two-digit years and no
 offset (`01/02/21 08:00:00`): they are read in the time zone given (default: this machine's),
 and the summary says which zone was used.
+
+Each All Data file is one data stream, identified by the id inside it (`Data Source`), not
+by its file name, which Takeout cuts and numbers differently from one export to the next.
+Where Google's merged stream of a type is present, it alone counts for the metric (so day
+totals are the Fit app's); the other streams of the type are kept as `x:<type>`. Every file
+is all or nothing: one that cannot be read is skipped whole and named, the others imported.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from vault.core.errors import InvalidParameter, MalformedInput
+from vault.core.errors import InvalidParameter, MalformedInput, UnsafeArchive
 from vault.core.progress import Progress
 from vault.data import metrics
 from vault.data.importers import common
@@ -36,7 +42,8 @@ if TYPE_CHECKING:
     from vault.core.progress import ProgressCallback
     from vault.core.vault import Vault
 
-# Google Fit data types whose unit the registry's canonical unit does not already match.
+# Google Fit data types whose unit the registry's canonical unit does not already match
+# (developers.google.com/fit/datatypes: the unit of each type's first field).
 FIT_UNITS: dict[str, str] = {
     "com.google.step_count.delta": "count",
     "com.google.distance.delta": "m",
@@ -53,14 +60,63 @@ FIT_UNITS: dict[str, str] = {
     "com.google.active_minutes": "min",
     "com.google.speed": "m/s",
     "com.google.calories.bmr": "kcal/d",
+    "com.google.blood_pressure": "mmHg",
 }
-# Known ids that must not go to their registry metric: cumulative counters, rates stored as
-# totals, and activity segments (whole-day still/walking/vehicle periods, not workouts).
+# Known ids that must not go to their registry metric: cumulative counters, and activity
+# segments (whole-day still/walking/vehicle periods, not workouts). calories.bmr is a rate
+# (kcal per day), read apart: see _bmr.
 FIT_KEEP_AS_UNKNOWN = {
     "com.google.step_count.cumulative",
-    "com.google.calories.bmr",
     "com.google.activity.segment",
 }
+# The fields of the multi-field types, named as Google Fit's data types name them: all are
+# kept (in the sample's metadata), the first one is the sample's value.
+FIT_FIELDS: dict[str, tuple[str, ...]] = {
+    "com.google.location.sample": ("latitude", "longitude", "accuracy", "altitude"),
+    "com.google.location.bounding_box": (
+        "low_latitude",
+        "low_longitude",
+        "high_latitude",
+        "high_longitude",
+    ),
+    "com.google.heart_rate.summary": ("average", "max", "min"),
+    "com.google.speed.summary": ("average", "max", "min"),
+    "com.google.power.summary": ("average", "max", "min"),
+    "com.google.weight.summary": ("average", "max", "min"),
+    "com.google.height.summary": ("average", "max", "min"),
+    "com.google.body.fat.percentage.summary": ("average", "max", "min"),
+    "com.google.activity.summary": ("activity", "duration", "num_segments"),
+    "com.google.blood_pressure": (
+        "blood_pressure_systolic",
+        "blood_pressure_diastolic",
+        "body_position",
+        "blood_pressure_measurement_location",
+    ),
+    "com.google.blood_glucose": (
+        "blood_glucose_level",
+        "temporal_relation_to_meal",
+        "meal_type",
+        "temporal_relation_to_sleep",
+        "blood_glucose_specimen_source",
+    ),
+    "com.google.oxygen_saturation": (
+        "oxygen_saturation",
+        "supplemental_oxygen_flow_rate",
+        "oxygen_therapy_administration_mode",
+        "oxygen_saturation_system",
+        "oxygen_saturation_measurement_method",
+    ),
+    "com.google.body.temperature": ("body_temperature", "measurement_location"),
+    "com.google.nutrition": ("nutrients", "meal_type", "food_item"),
+}
+# Types whose first field is a map (nutrition's nutrients): kept under x:<type>, value 0,
+# every field in the metadata.
+FIT_MAP_FIRST = {"com.google.nutrition"}
+# Types whose fields are several registry metrics: blood pressure is two readings.
+FIT_SPLIT: dict[str, tuple[tuple[int, str], ...]] = {
+    "com.google.blood_pressure": ((0, "blood_pressure_systolic"), (1, "blood_pressure_diastolic")),
+}
+BUFFER_BYTES = 16 << 20  # a file up to this size is held parsed; a larger one is read twice
 FIT_SLEEP = {1: "awake", 2: "asleep", 3: "awake", 4: "core", 5: "deep", 6: "rem"}
 FITBIT_SLEEP = {
     "wake": "awake",
@@ -171,19 +227,23 @@ class _Tree:
         self.path = path
         self.zip: zipfile.ZipFile | None = None
         self.files: dict[str, Callable[[], IO[bytes]]] = {}
+        self.sizes: dict[str, int] = {}
 
     def __enter__(self) -> _Tree:
         p = self.path
         if p.is_dir():
             for f in sorted(p.rglob("*")):
                 if f.is_file():
-                    self.files[f.relative_to(p).as_posix()] = _opener(f)
+                    key = f.relative_to(p).as_posix()
+                    self.files[key] = _opener(f)
+                    self.sizes[key] = f.stat().st_size
         elif p.is_file() and zipfile.is_zipfile(p):
             self.zip = common.open_zip(p)
             zf = self.zip
             for info in zf.infolist():
                 if not info.is_dir():
                     self.files[info.filename] = _zip_opener(zf, info)
+                    self.sizes[info.filename] = info.file_size
         elif p.exists():
             raise MalformedInput(f"{p.name}: not a Google Takeout zip or folder")
         else:
@@ -208,34 +268,101 @@ def _zip_opener(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Callable[[], IO[b
     return lambda: zf.open(info)
 
 
-def _fit_value(point: dict[str, Any]) -> list[float | str]:
-    out: list[float | str] = []
+def _fit_value(point: dict[str, Any]) -> list[float | str | None]:
+    """Every field of a data point, in order: a number, a string, or None (an unset field,
+    or a map such as nutrition's nutrients, which is kept as JSON text)."""
+    out: list[float | str | None] = []
     for entry in point.get("fitValue") or point.get("value") or []:
         v = entry.get("value", entry)
-        for key in ("fpVal", "intVal"):
-            if key in v:
-                out.append(float(v[key]))
-                break
+        if "fpVal" in v:
+            out.append(float(v["fpVal"]))
+        elif "intVal" in v:
+            out.append(float(v["intVal"]))
+        elif "stringVal" in v:
+            out.append(str(v["stringVal"]))
+        elif v.get("mapVal"):
+            out.append(json.dumps(v["mapVal"], sort_keys=True, default=str))
         else:
-            if "stringVal" in v:
-                out.append(str(v["stringVal"]))
+            out.append(None)
     return out
 
 
-def _fit_source(file_name: str, type_name: str) -> str:
-    """The stream a Google Fit file holds, from its name (`derived_<type>_<app>_<stream>`)."""
+class FitStream:
+    """One Google Fit data stream of All Data: its id (the file's own `Data Source`, such as
+    `derived:com.google.step_count.delta:com.google.android.gms:estimated_steps`), the data
+    type it holds, and whether it is the stream that counts for that type's metric."""
+
+    def __init__(self, stream_id: str, type_name: str) -> None:
+        self.id = stream_id
+        self.type = type_name
+        self.counted = True
+
+    @property
+    def source(self) -> str:
+        return "Google Fit " + self.id
+
+    @property
+    def name(self) -> str:
+        """The last part of the id: `estimated_steps`, `merge_step_deltas`, a device..."""
+        return self.id.rsplit(":", 1)[-1]
+
+    @property
+    def merged(self) -> bool:
+        """Google's own reconciliation of every stream of the type (what the Fit app and
+        Takeout's daily metrics show)."""
+        parts = self.id.split(":")
+        return (
+            parts[0] == "derived"
+            and "com.google.android.gms" in parts
+            and (self.name.startswith("merge") or self.name == "estimated_steps")
+        )
+
+
+def fit_stream_of(head: IO[bytes], file_name: str) -> FitStream:
+    """The stream an All Data file holds, from its `Data Source` (read from the start of the
+    file), else from the file's name (`derived_<type>_<app>_<stream>.json`)."""
+    import ijson  # type: ignore[import-untyped]
+
+    stream_id = ""
+    with contextlib.suppress(ijson.JSONError, UnicodeDecodeError):
+        for prefix, event, value in ijson.parse(head):
+            if prefix == "Data Source" and event == "string":
+                stream_id = str(value)
+                break
+            if prefix == "Data Points" and event == "start_array":
+                break  # the id comes first in every Takeout seen: do not read the points
+    parts = stream_id.split(":")
+    if len(parts) >= 3 and parts[0] in ("raw", "derived") and parts[1]:
+        return FitStream(stream_id, parts[1])
     stem = PurePosixPath(file_name).stem
-    for prefix in ("derived_", "raw_"):
-        if stem.startswith(prefix + type_name + "_"):
-            return "Google Fit " + stem[len(prefix + type_name) + 1 :]
-    return "Google Fit " + stem
+    kind, _, rest = stem.partition("_")
+    type_name = next((t for t in _KNOWN_FIT_TYPES if rest.startswith(t + "_") or rest == t), rest)
+    return FitStream(f"{kind}:{type_name}:{rest[len(type_name) + 1 :]}", type_name)
+
+
+def choose_counted(streams: list[FitStream]) -> None:
+    """Mark, per data type, the one stream whose samples go to the registry metric: Google's
+    merged stream (for steps, `estimated_steps`, the one the Fit app and Takeout's daily
+    metrics show), which already reconciles the raw streams of every device and app. Without
+    a merged stream, every stream counts."""
+    by_type: dict[str, list[FitStream]] = {}
+    for s in streams:
+        by_type.setdefault(s.type, []).append(s)
+    for group in by_type.values():
+        merged = [s for s in group if s.merged]
+        if not merged:
+            continue
+        best = min(merged, key=lambda s: (s.name != "estimated_steps", s.id))
+        for s in group:
+            s.counted = s is best
 
 
 def _google_fit_data(
-    name: str, stream: IO[bytes], report: ReportIssue, local: LocalTimes
+    name: str, stream: IO[bytes], report: ReportIssue, local: LocalTimes, fit: FitStream
 ) -> Iterator[Item]:
-    import ijson  # type: ignore[import-untyped]
+    import ijson
 
+    source = fit.source
     try:
         for n, point in enumerate(ijson.items(stream, "Data Points.item", use_float=True), 1):
             where = f"{name} point {n}"
@@ -247,43 +374,82 @@ def _google_fit_data(
                 report(where, "data point without a type or valid times: skipped")
                 continue
             if end < start:
-                report(where, "ends before it starts: skipped")
+                report(where, "data point ends before it starts: skipped")
                 continue
             if not MIN_MS <= start <= MAX_MS or end > MAX_MS:
-                report(where, "impossible time: skipped")
+                report(where, "data point at an impossible time: skipped")
                 continue
             try:
                 values = _fit_value(point)
             except (TypeError, ValueError, AttributeError):
-                report(where, "non-numeric value: skipped")
+                report(where, "data point with a non-numeric value: skipped")
                 continue
-            numbers = [v for v in values if isinstance(v, float)]
-            if not numbers:
+            first = values[0] if values else None
+            if type_name in FIT_MAP_FIRST and first is not None:
+                first = 0.0  # the value is the map itself, kept whole in the metadata
+            if not isinstance(first, float):
                 report(where, "data point without a numeric value: skipped")
                 continue
             off = _offset_at(local, start)
-            source = _fit_source(name, type_name)
+            metadata = _fields(type_name, values)
+            if not fit.counted:  # kept under its own type, out of the metric's totals
+                unknown = common.unknown_metric(type_name)
+                unit = FIT_UNITS.get(type_name, "")
+                yield Sample(unknown, start, end, first, unit, source, "", off, metadata)
+                continue
             if type_name == "com.google.sleep.segment":
-                stage = FIT_SLEEP.get(int(numbers[0]))
+                stage = FIT_SLEEP.get(int(first))
                 if stage is None:
                     report(where, "unknown sleep stage: skipped")
                     continue
                 yield Sample("sleep", start, end, SLEEP_STAGES[stage], "", source, "", off)
                 continue
-            m = (
-                None
-                if type_name in FIT_KEEP_AS_UNKNOWN
-                else metrics.lookup("google_fit", type_name)
-            )
-            metric = m.id if m is not None else common.unknown_metric(type_name)
-            metadata: tuple[tuple[str, str], ...] = ()
-            if len(values) > 1:
-                metadata = (("values", json.dumps(values)),)
+            if type_name in FIT_SPLIT:
+                for index, split_metric in FIT_SPLIT[type_name]:
+                    v = values[index] if index < len(values) else None
+                    if isinstance(v, float):
+                        unit = FIT_UNITS[type_name]
+                        yield Sample(split_metric, start, end, v, unit, source, "", off, metadata)
+                continue
+            elif type_name == "com.google.calories.bmr":
+                if end > start:  # kcal per day over an interval: the energy burned in it
+                    energy = first * (end - start) / _DAY_MS
+                    yield Sample("basal_energy", start, end, energy, "kcal", source, "", off)
+                    continue
+                metric = common.unknown_metric(type_name)  # a rate at an instant
+            elif type_name in FIT_KEEP_AS_UNKNOWN:
+                metric = common.unknown_metric(type_name)
+            else:
+                m = metrics.lookup("google_fit", type_name)
+                metric = m.id if m is not None else common.unknown_metric(type_name)
             unit = FIT_UNITS.get(type_name, "")
-            yield Sample(metric, start, end, numbers[0], unit, source, "", off, metadata)
+            yield Sample(metric, start, end, first, unit, source, "", off, metadata)
     except ijson.JSONError:
         # ijson's message quotes the text around the error: it is not repeated here.
         raise MalformedInput(f"{name}: malformed JSON") from None
+
+
+def _fields(type_name: str, values: list[float | str | None]) -> tuple[tuple[str, str], ...]:
+    """A multi-field point's fields, every one of them, by name (`field3` when unnamed)."""
+    if len(values) < 2:
+        return ()
+    names = FIT_FIELDS.get(type_name, ())
+    return tuple(
+        (names[i] if i < len(names) else f"field{i + 1}", _text(v) if isinstance(v, float) else v)
+        for i, v in enumerate(values)
+        if v is not None
+    )
+
+
+def _text(v: float) -> str:
+    return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+
+
+_KNOWN_FIT_TYPES = sorted(
+    {*FIT_UNITS, *FIT_FIELDS, "com.google.sleep.segment", "com.google.step_count.cumulative"},
+    key=len,
+    reverse=True,
+)
 
 
 def _offset_at(local: LocalTimes, utc_ms: int) -> int:
@@ -292,14 +458,14 @@ def _offset_at(local: LocalTimes, utc_ms: int) -> int:
     return int(off.total_seconds() // 60) if off is not None else 0
 
 
-def _session(name: str, stream: IO[bytes], report: ReportIssue) -> Iterator[Item]:
+def _session(name: str, stream: IO[bytes], local: LocalTimes) -> Iterator[Item]:
+    """One `All Sessions` file: a workout, shown in the zone given (its times are UTC)."""
     try:
         data = json.load(stream)
-        start, off = iso_ms(data["startTime"])
+        start, _ = iso_ms(data["startTime"])
         end, _ = iso_ms(data["endTime"])
     except (ValueError, KeyError, TypeError):
-        report(name, "session without valid JSON, start or end time: skipped")
-        return
+        raise MalformedInput(f"{name}: a session without valid JSON, start or end time") from None
     totals: dict[str, float] = {}
     for agg in data.get("aggregate", []):
         with contextlib.suppress(KeyError, TypeError, ValueError):
@@ -316,16 +482,19 @@ def _session(name: str, stream: IO[bytes], report: ReportIssue) -> Iterator[Item
         seconds = float(duration.rstrip("s")) if duration else (end - start) / 1000
     except (AttributeError, ValueError):
         seconds = (end - start) / 1000
+    energy = totals.get("com.google.calories.expended")
     yield Workout(
         activity=common.activity_name(str(data.get("fitnessActivity", "other"))),
         start=start,
         end=end,
-        offset_min=off,
+        offset_min=_offset_at(local, start),
         duration_s=seconds,
         distance_m=totals.get("com.google.distance.delta"),
-        energy_kcal=totals.get("com.google.calories.expended"),
+        energy_kcal=energy,
         source="Google Fit",
         events=tuple(events),
+        # calories.expended counts resting energy too, unlike Apple's workout energy
+        metadata=(("energy", "total, resting included"),) if energy is not None else (),
     )
 
 
@@ -333,7 +502,7 @@ def _session(name: str, stream: IO[bytes], report: ReportIssue) -> Iterator[Item
 _CSV_COLUMNS: dict[str, tuple[str, str]] = {
     "Step count": ("steps", "count"),
     "Distance (m)": ("distance", "m"),
-    "Calories (kcal)": ("active_energy", "kcal"),
+    "Calories (kcal)": ("total_energy", "kcal"),  # Google Fit's calories: resting included
     "Move Minutes count": ("exercise_time", "min"),
     "Average heart rate (bpm)": ("heart_rate", "/min"),
     "Average weight (kg)": ("body_mass", "kg"),
@@ -349,8 +518,7 @@ def _daily_csv(
         y, mo, d = (int(x) for x in day.split("-"))
         datetime(y, mo, d)
     except ValueError:
-        report(name, "file name is not a date: skipped")
-        return
+        raise MalformedInput(f"{name}: the file name is not a date") from None
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     reader = csv.DictReader(text)
     for line, row in enumerate(reader, 2):
@@ -475,6 +643,9 @@ def _fitbit_exercise(entry: dict[str, Any], local: LocalTimes) -> Workout:
     )
 
 
+Job = Callable[[str, IO[bytes], ReportIssue], Iterator[Item]]
+
+
 def parse_google_takeout(
     path: str | Path,
     report_issue: ReportIssue,
@@ -483,10 +654,14 @@ def parse_google_takeout(
     time_zone: str | None = None,
     progress: ProgressCallback | None = None,
 ) -> Iterator[Item]:
-    """Yield the samples and workouts of a Google Takeout (Google Fit and Fitbit parts)."""
+    """Yield the samples and workouts of a Google Takeout (Google Fit and Fitbit parts).
+
+    Each file is all or nothing: one that cannot be read is skipped whole and named in an
+    issue, and the other files are imported. Problems with single records of a good file
+    are reported once per file and kind, with a count. An unsafe archive is refused whole.
+    """
     _, tz = zone(time_zone)
     local = LocalTimes(tz)
-    read_errors = common.zip_read_errors()
     with _Tree(Path(path)) as tree:
         all_data = [k for k in tree.under("Fit", "All Data") if k.endswith(".json")]
         sessions = [k for k in tree.under("Fit", "All Sessions") if k.endswith(".json")]
@@ -515,33 +690,114 @@ def parse_google_takeout(
                 "summarise the Google Fit data points imported from All Data"
             )
             daily = []
+        streams = _streams(tree, all_data, note)
         bar = Progress("Reading Google Takeout", progress)
         bar.start(len(all_data) + len(sessions) + len(daily) + len(fitbit))
-        jobs: list[tuple[str, Callable[[str, IO[bytes]], Iterator[Item]]]] = []
-        jobs += [(k, lambda n, s: _google_fit_data(n, s, report_issue, local)) for k in all_data]
-        jobs += [(k, lambda n, s: _session(n, s, report_issue)) for k in sessions]
-        jobs += [(k, lambda n, s: _daily_csv(n, s, report_issue, local)) for k in daily]
+        jobs: list[tuple[str, Job]] = []
+        jobs += [(k, _fit_job(local, streams[k])) for k in all_data]
+        jobs += [(k, lambda n, s, _r: _session(n, s, local)) for k in sessions]
+        jobs += [(k, lambda n, s, r: _daily_csv(n, s, r, local)) for k in daily]
         for kind, k in fitbit:
-            jobs.append((k, _fitbit_job(kind, (report_issue, note, local))))
+            jobs.append((k, _fitbit_job(kind, note, local)))
         for key, job in jobs:
-            name = key.split("Takeout/", 1)[-1]
-            try:
-                with tree.files[key]() as stream:
-                    yield from job(name, stream)
-            except read_errors as exc:
-                raise common.truncated(name, exc) from None
-            except UnicodeDecodeError:
-                raise MalformedInput(f"{name}: not UTF-8 text") from None
+            yield from _one_file(tree, key, job, report_issue)
             bar.advance()
         bar.finish()
     if fitbit:
         note("Fitbit weights are read as kilograms and minute distances as centimetres")
 
 
-def _fitbit_job(
-    kind: str, ctx: tuple[ReportIssue, Note, LocalTimes]
-) -> Callable[[str, IO[bytes]], Iterator[Item]]:
-    return lambda n, s: _fitbit_file(kind, n, s, ctx)
+def _streams(tree: _Tree, all_data: list[str], note: Note) -> dict[str, FitStream]:
+    """The stream of each All Data file, and which of them count (see choose_counted)."""
+    streams: dict[str, FitStream] = {}
+    for key in all_data:
+        try:
+            with tree.files[key]() as head:
+                streams[key] = fit_stream_of(head, key)
+        except Exception:  # the file is read again, and judged, on its own turn
+            streams[key] = fit_stream_of(io.BytesIO(b""), key)
+    choose_counted(list(streams.values()))
+    kept = sorted({s.type for s in streams.values() if not s.counted})
+    if kept:
+        n = sum(1 for s in streams.values() if not s.counted)
+        note(
+            f"{n} Google Fit streams of {', '.join(kept)} were kept under x:<type>, not "
+            "counted: Google Fit's merged stream of the same type already counts their data"
+        )
+    return streams
+
+
+def _one_file(tree: _Tree, key: str, job: Job, report_issue: ReportIssue) -> Iterator[Item]:
+    """One file's items, all or none: parsed whole before any is handed on (held in memory,
+    or for a large file checked in a first pass and read again), else skipped and named."""
+    tally = common.IssueTally(report_issue)
+    items: list[Item] | None = None
+    try:
+        with tree.files[key]() as stream:
+            if tree.sizes.get(key, 0) <= BUFFER_BYTES:
+                items = list(_in_range(job(key, stream, tally), key, tally))
+            else:
+                for _ in job(key, stream, common.IssueTally(common.ignore_issue)):
+                    pass
+    except UnsafeArchive:
+        raise  # a hostile archive, not a bad file
+    except Exception as exc:  # any failure of one file skips that file, whatever it is
+        tally.seen.clear()
+        report_issue(key, f"{common.skip_reason(exc)}: {common.SKIPPED_WHOLE}")
+        return
+    if items is None:
+        with tree.files[key]() as stream:
+            yield from _in_range(job(key, stream, tally), key, tally)
+    else:
+        yield from items
+    tally.flush()
+
+
+def _in_range(items: Iterator[Item], name: str, report: ReportIssue) -> Iterator[Item]:
+    """The items of one file without the samples whose value, in the metric's canonical
+    unit, is outside its valid range; those are reported once per metric with a count and
+    the first value (a unit mix-up or a sensor fault, never stored)."""
+    conversions: dict[tuple[str, str], tuple[float, float, metrics.Metric] | None] = {}
+    out: dict[str, tuple[int, str, float]] = {}
+    for item in items:
+        if type(item) is Sample:
+            key = (item.metric, item.unit)
+            if key in conversions:
+                conv = conversions[key]
+            else:
+                m = metrics.METRICS.get(item.metric)
+                units = {"": (1.0, 0.0), m.unit: (1.0, 0.0), **m.conversions} if m else {}
+                found = units.get(item.unit)
+                # an unknown unit is the writer's to report: no range to check it against
+                conv = (*found, m) if m is not None and m.valid and found else None
+                conversions[key] = conv
+            if conv is not None:
+                canonical = item.value * conv[0] + conv[1]
+                if not conv[2].in_range(canonical):
+                    seen = out.get(item.metric)
+                    example = f"{_text(item.value)} {item.unit}".strip()
+                    out[item.metric] = (
+                        (1, example, canonical) if seen is None else (seen[0] + 1, *seen[1:])
+                    )
+                    continue
+        yield item
+    for metric_id, (count, example, canonical) in out.items():
+        m = metrics.METRICS[metric_id]
+        low, high = m.valid or (0.0, 0.0)
+        records = "value" if count == 1 else "values"
+        report(
+            name,
+            f"{count} {metric_id} {records} outside {low:g}–{high:g} {m.unit} skipped "
+            f"(the first: {example}, {canonical:g} {m.unit})",
+        )
+
+
+def _fit_job(local: LocalTimes, fit: FitStream) -> Job:
+    return lambda n, s, r: _google_fit_data(n, s, r, local, fit)
+
+
+def _fitbit_job(kind: str, note: Note, local: LocalTimes) -> Job:
+    return lambda n, s, r: _fitbit_file(kind, n, s, (r, note, local))
 
 
 def import_google_takeout(
@@ -552,8 +808,9 @@ def import_google_takeout(
     *,
     time_zone: str | None = None,
 ) -> ImportSummary:
-    """Import a Google Takeout's Google Fit and Fitbit data, all or nothing; the summary's
-    `time_zone` names the zone used for Fitbit's offset-less times."""
+    """Import a Google Takeout's Google Fit and Fitbit data in one transaction, each file
+    whole or not at all (a bad file is skipped and listed in the summary's errors); the
+    summary's `time_zone` names the zone used for offset-less times and shown offsets."""
     name, _ = zone(time_zone)
     parse = partial(parse_google_takeout, path, time_zone=name, progress=progress)
     return common.feed(vault, persona_id, parse, fmt="google-takeout", time_zone=name)

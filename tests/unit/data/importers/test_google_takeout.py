@@ -189,7 +189,10 @@ def test_google_fit_data_points(tmp_path: Path) -> None:
         (T0, T0 + 60_000, 42, "count"),
         (T0 + 60_000, T0 + 120_000, 17, "count"),
     ]
-    assert steps[0].source == "Google Fit com.google.android.gms_merged"
+    # named after the stream's own id, from the file's "Data Source"
+    assert steps[0].source == (
+        "Google Fit derived:com.google.step_count.delta:com.google.android.gms:merged"
+    )
     assert steps[0].offset_min == 60  # Paris in January
     (hr,) = samples_of(items, "heart_rate", "Google Fit")
     assert hr.value == 61.5 and hr.unit == "/min"
@@ -217,7 +220,7 @@ def test_daily_csv_used_without_all_data(tmp_path: Path) -> None:
     daily = [i for i in items if isinstance(i, Sample) and i.source == "Google Fit daily metrics"]
     assert {(s.metric, s.value) for s in daily} == {
         ("exercise_time", 3.0),
-        ("active_energy", 12.5),
+        ("total_energy", 12.5),  # Google Fit's calories count resting energy too
         ("steps", 59.0),
     }
     assert all((s.start, s.end) == (T0, T0 + 900_000) for s in daily)
@@ -272,13 +275,13 @@ def test_zip_and_folder_give_the_same_items(tmp_path: Path) -> None:
             "Takeout/Fitbit/Global Export Data/steps-2021-01-03.json",
             '[{"dateTime": "13/45/21 08:00:00", "value": "3"}, '
             '{"dateTime": "01/03/21 08:00:00", "value": "3"}]',
-            "Fitbit/Global Export Data/steps-2021-01-03.json entry 1",
+            "Takeout/Fitbit/Global Export Data/steps-2021-01-03.json entry 1",
         ),
         (
             "Takeout/Fitbit/Global Export Data/steps-2021-01-03.json",
             '[{"dateTime": "01/03/21 08:00:00", "value": "many"}, '
             '{"dateTime": "01/03/21 08:00:00", "value": "3"}]',
-            "Fitbit/Global Export Data/steps-2021-01-03.json entry 1",
+            "Takeout/Fitbit/Global Export Data/steps-2021-01-03.json entry 1",
         ),
         (
             "Takeout/Fit/All Data/raw_com.google.heart_rate.bpm_x.json",
@@ -289,7 +292,7 @@ def test_zip_and_folder_give_the_same_items(tmp_path: Path) -> None:
                     point("com.google.heart_rate.bpm", T0, T0, fpVal=60.0),
                 ],
             ),
-            "Fit/All Data/raw_com.google.heart_rate.bpm_x.json point 1",
+            "Takeout/Fit/All Data/raw_com.google.heart_rate.bpm_x.json point 1",
         ),
         (
             "Takeout/Fit/All Data/raw_com.google.weight_x.json",
@@ -300,7 +303,7 @@ def test_zip_and_folder_give_the_same_items(tmp_path: Path) -> None:
                     point("com.google.weight", T0, T0, fpVal=70.0),
                 ],
             ),
-            "Fit/All Data/raw_com.google.weight_x.json point 1",
+            "Takeout/Fit/All Data/raw_com.google.weight_x.json point 1",
         ),
     ],
 )
@@ -312,11 +315,20 @@ def test_one_bad_entry_is_reported_and_skipped(
     assert [loc for loc, _ in issues] == [location]
 
 
-def test_malformed_json_is_fatal_and_named_without_its_text(tmp_path: Path) -> None:
-    files = {"Takeout/Fitbit/Global Export Data/steps-2021-01-02.json": '[{"secret": 7x}]'}
-    with pytest.raises(MalformedInput, match=r"steps-2021-01-02\.json: malformed JSON") as exc:
-        parse(build(tmp_path, files))
-    assert "secret" not in str(exc.value)
+def test_a_bad_file_is_skipped_whole_and_named_without_its_text(tmp_path: Path) -> None:
+    """Good entries before the break are not kept: the file is all or nothing."""
+    name = "Takeout/Fitbit/Global Export Data/steps-2021-01-02.json"
+    files = {
+        **TAKEOUT,
+        name: '[{"dateTime": "01/02/21 08:00:00", "value": "12"}, {"secret": 7x}]',
+    }
+    items, issues, _ = parse(build(tmp_path, files))
+    assert issues == [
+        (name, f"{name}: malformed JSON: skipped whole, nothing imported from this file")
+    ]
+    assert samples_of(items, "steps", "Fitbit") == []
+    assert len(samples_of(items, "steps", "Google Fit")) == 2  # the other files imported
+    assert "secret" not in repr(issues)
 
 
 def test_no_fitness_data(tmp_path: Path) -> None:
@@ -362,12 +374,11 @@ def test_default_zone_is_this_machines(
     assert summary.time_zone == "Asia/Tokyo"
 
 
-def test_fatal_error_leaves_the_vault_unchanged(fresh_vault: Vault, tmp_path: Path) -> None:
-    files = dict(TAKEOUT)
-    files["Takeout/Fitbit/Global Export Data/weight-2021-01-09.json"] = "[{"
+def test_unsafe_archive_leaves_the_vault_unchanged(fresh_vault: Vault, tmp_path: Path) -> None:
+    files = {**TAKEOUT, "../evil.json": "[]"}
     before = fresh_vault.store.counts()
-    with pytest.raises(MalformedInput):
-        import_google_takeout(fresh_vault, P, build(tmp_path, files), time_zone="UTC")
+    with pytest.raises(UnsafeArchive):
+        import_google_takeout(fresh_vault, P, zipped(tmp_path, files), time_zone="UTC")
     assert fresh_vault.store.counts() == before
 
 
