@@ -228,8 +228,10 @@ def test_imported_titles_and_file_names_are_shown_escaped(vault_path: Path, tmp_
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "b\x1b[2J.md").write_text("---\ntitle: [unclosed\n---\nbody\n")
-    failed = checked(vault_path, "import", "markdown", str(broken), code=7)
+    failed = checked(vault_path, "import", "markdown", str(broken / "b\x1b[2J.md"), code=7)
     assert "\x1b" not in failed.stderr and "b\\x1b[2J.md" in failed.stderr
+    skipped = checked(vault_path, "import", "markdown", str(broken))  # listed, not refused
+    assert "\x1b" not in skipped.stderr and "b\\x1b[2J.md: invalid YAML" in skipped.stderr
 
 
 def test_content_add_refuses_front_matter_nested_too_deeply(
