@@ -184,9 +184,7 @@ def test_a_markdown_file_name_not_in_utf8_is_named_and_skipped(
     assert "internal error" not in text.stderr
     listed = json.loads(checked(sams_vault, "content", "list", "--json").stdout)
     assert [e["title"] for e in listed] == ["fine"]
-    summary = json.loads(
-        checked(sams_vault, "import", "markdown", str(folder), "--json").stdout
-    )
+    summary = json.loads(checked(sams_vault, "import", "markdown", str(folder), "--json").stdout)
     assert (summary["added"], summary["duplicates"]) == (0, 1)
     assert [e["location"] for e in summary["errors"]] == ["caf\\xe9.md"]
 

@@ -45,6 +45,11 @@ def shown_name(name: str) -> str:
     return name
 
 
+def plural(count: int, noun: str, nouns: str = "") -> str:
+    """`1 item`, `2 items` (NOUNS when not NOUN + s): a count in a summary line."""
+    return f"{count:,} {noun if count == 1 else nouns or noun + 's'}"
+
+
 def unreadable(location: str, exc: Exception, *, label: str = "") -> ImportIssue:
     """The error listed for one file of a folder or archive that could not be read.
 

@@ -32,7 +32,7 @@ from defusedxml.ElementTree import iterparse
 
 from vault import content
 from vault.content import audience
-from vault.content.importers import Tally, html_to_text, title_from_text
+from vault.content.importers import Tally, html_to_text, plural, title_from_text
 from vault.core.errors import InvalidParameter, MalformedInput, UnsafeArchive
 from vault.core.importing import ImportIssue, ImportSummary
 from vault.core.progress import ProgressCallback
@@ -130,10 +130,6 @@ def _date(item: Element) -> str | None:
     return None
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}" + ("" if count == 1 else "s")
-
-
 def import_wxr(
     vault: Vault,
     path: str | os.PathLike[str],
@@ -206,11 +202,11 @@ def import_wxr(
         tally.ignored = sum(other_types.values()) + sum(other_status.values())
         tally.skipped = [
             *(
-                f"{path.name}: {_plural(n, f'{kind} item')} (not a post or page)"
+                f"{path.name}: {plural(n, f'{kind} item')} (not a post or page)"
                 for kind, n in sorted(other_types.items())
             ),
             *(
-                f"{path.name}: {_plural(n, 'item')} with status {status}"
+                f"{path.name}: {plural(n, 'item')} with status {status}"
                 for status, n in sorted(other_status.items())
             ),
         ]
@@ -221,7 +217,7 @@ def import_wxr(
         ):
             if count:
                 tally.errors.append(
-                    ImportIssue(path.name, f"{_plural(count, 'item')} {problem} skipped")
+                    ImportIssue(path.name, f"{plural(count, 'item')} {problem} skipped")
                 )
         tally.audit(txn)
     return tally.summary()
