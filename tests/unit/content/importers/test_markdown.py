@@ -7,8 +7,10 @@ import json
 import os
 import re
 import shutil
+import tomllib
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -294,3 +296,36 @@ def test_dates_written_as_jekyll_writes_them() -> None:
     )
     assert markdown.file_name_date("2017-02-30-no-such-day.md") is None
     assert markdown.file_name_date("notes.md") is None
+
+
+def _hugo_front_matter(raw: bytes) -> dict[str, Any]:
+    """TOML between `+++` lines or YAML between `---` lines, read with tomllib and PyYAML."""
+    text = raw.decode("utf-8")
+    fence = text.splitlines()[0].strip()
+    if fence not in ("+++", "---"):
+        return {}
+    block = text.split(fence + "\n", 2)[1]
+    found = tomllib.loads(block) if fence == "+++" else yaml.safe_load(block)
+    return found or {}
+
+
+def test_hugo_basic_example_site(vault: Vault, corpus: Path) -> None:
+    """Hugo's example site, TOML and YAML front matter side by side: every page is imported,
+    its title, date and tags as an independent reading of its front matter gives them."""
+    site = corpus / "markdown" / "hugo-basic-example"
+    pages = {
+        p.relative_to(site).as_posix(): _hugo_front_matter(p.read_bytes())
+        for p in site.rglob("*.md")
+    }
+    summary = markdown.import_markdown(vault, site)
+    assert (summary.added, summary.errors, summary.notes) == (len(pages), (), ())
+    items = {i.filename: i for i in content.list_items(vault)}
+    assert set(items) == set(pages)
+    for rel, front_matter in pages.items():
+        item = items[rel]
+        assert item.title == front_matter.get("title", Path(rel).stem), rel
+        words = [*front_matter.get("tags", []), *front_matter.get("categories", [])]
+        assert set(item.tags) == {str(w).lower() for w in words}, rel
+        if "date" in front_matter:
+            day = str(front_matter["date"])[:10]
+            assert item.created == f"{day}T00:00:00Z", rel
