@@ -370,6 +370,10 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         example="coffre import mastodon archive-20240101.tar.gz",
         importer="vault.content.importers.mastodon:import_archive",
         looks=Looks("a Mastodon archive", members=("/outbox.json",)),
+        details=(
+            "Each post keeps its visibility as its audience (direct messages stay direct). "
+            "Boosts are ignored; a post that cannot be read is skipped and counted."
+        ),
     ),
     ImportFormat(
         name="twitter",
@@ -382,6 +386,10 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         example="coffre import twitter twitter-2023-01-01.zip",
         importer="vault.content.importers.twitter:import_archive",
         looks=Looks("a Twitter/X archive", members=("/data/tweets.js", "/data/tweet.js")),
+        details=(
+            "t.co links are expanded from the archive's own records; retweets are ignored. A "
+            "tweets file that cannot be read is skipped whole and listed in the errors."
+        ),
     ),
     ImportFormat(
         name="wordpress",
@@ -392,6 +400,10 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         example="coffre import wordpress blog.WordPress.xml",
         importer="vault.content.importers.wordpress:import_wxr",
         looks=Looks("a WordPress export", files=("xml:rss",)),
+        details=(
+            "Attachments, menus, revisions and other item types are counted and left out; an "
+            "item that does not say it is a post or page is reported, not guessed."
+        ),
     ),
 )
 
