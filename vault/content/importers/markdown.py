@@ -283,8 +283,8 @@ def _readable_time(value: Any) -> bool:
 
 
 def _files(folder: Path) -> Iterator[tuple[Path, str]]:
-    """Markdown files under `folder` in a stable order; hidden files and folders are skipped
-    and symbolic links refused (they could point anywhere)."""
+    """Markdown files under `folder` in a stable order; hidden files and folders are skipped,
+    symbolic links (they could point anywhere) and anything but regular files refused."""
     for root, dirs, files in os.walk(folder, followlinks=False):
         rootp = Path(root)
         for d in list(dirs):
@@ -301,6 +301,8 @@ def _files(folder: Path) -> Iterator[tuple[Path, str]]:
             rel = path.relative_to(folder).as_posix()
             if path.is_symlink():
                 raise UnsafeArchive(f"{shown_name(rel)}: symbolic links are refused")
+            if not path.is_file():  # a FIFO would block the import, a device worse
+                raise UnsafeArchive(f"{shown_name(rel)}: not a regular file")
             yield path, rel
 
 
@@ -308,7 +310,6 @@ def _files(folder: Path) -> Iterator[tuple[Path, str]]:
 class _Note:
     """One file, read whole and found good: what is stored of it, and where its body starts."""
 
-    path: Path
     key: str  # the dedup key: the SHA-256 of the whole file
     meta: content.ItemMeta
     offset: int
@@ -338,9 +339,9 @@ def _read(path: Path, rel: str) -> _Note:
         for _ in content.utf8_checked(body(), rel):
             pass
     fm, redated = _dated(fm, rel)
-    meta = meta_from_front_matter(fm, path.name)
+    meta = meta_from_front_matter(fm, rel)
     return _Note(
-        path, "markdown:sha256:" + digest.hexdigest(), _with_defaults(meta, rel), offset, redated
+        "markdown:sha256:" + digest.hexdigest(), _with_defaults(meta, rel), offset, redated
     )
 
 

@@ -168,6 +168,16 @@ def test_symlinks_in_folder_are_refused(vault: Vault, tmp_path: Path) -> None:
     assert vault.store.count(content.ITEM) == 0
 
 
+def test_a_fifo_in_a_folder_is_refused_not_waited_on(vault: Vault, tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "a.md").write_text("a")
+    os.mkfifo(folder / "pipe.md")
+    with pytest.raises(UnsafeArchive, match=r"pipe\.md: not a regular file"):
+        markdown.import_markdown(vault, folder)
+    assert vault.store.count(content.ITEM) == 0
+
+
 _KEYS = st.text(alphabet=st.characters(whitelist_categories=("Ll", "Lu", "Nd")), min_size=1)
 _TEXT = st.text(
     alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), max_size=40
