@@ -9,7 +9,9 @@ followers collection is followers-only; anything else (a direct message) is dire
 archives repeat the `orderedItems` key and their `totalItems` does not match the items, so
 repeated keys are merged and the count ignored.
 
-The outbox is the archive's one document: if it cannot be read, the archive is refused. A
+The outbox is the archive's one document: if it cannot be read, the archive is refused; an
+actor.json that cannot be read is skipped and listed (posts to followers are still told by
+their `.../followers` address). A
 post of a good outbox without an id, with a date that cannot be read, or with an attachment
 without a url is skipped, and reported once with a count; a media file a post names that the
 archive lacks, or a media path that climbs out of it, refuses the archive.
@@ -25,11 +27,18 @@ from urllib.parse import urlsplit
 
 from vault import content
 from vault.content import audience
-from vault.content.importers import Tally, html_to_text, plural, title_from_text, write_media
+from vault.content.importers import (
+    Tally,
+    html_to_text,
+    plural,
+    title_from_text,
+    unreadable,
+    write_media,
+)
 from vault.core import archive
 from vault.core.archive import Archive
 from vault.core.errors import InvalidParameter, MalformedInput, MissingMedia, UnsafeArchive
-from vault.core.importing import ImportIssue, ImportSummary
+from vault.core.importing import ImportIssue, ImportSummary, parser_limits
 from vault.core.progress import ProgressCallback
 
 if TYPE_CHECKING:
@@ -224,12 +233,22 @@ def import_archive(
         root = ar.locate("outbox.json")
         account: str | None = None
         followers: str | None = None
+        actor_issue: list[ImportIssue] = []
         if ar.has(root + "actor.json"):
-            actor = ar.read_json(root + "actor.json")
+            try:
+                with parser_limits(root + "actor.json"):
+                    actor = ar.read_json(root + "actor.json")
+            except UnsafeArchive:
+                raise
+            except Exception as exc:
+                # Followers-only posts are still told apart by their `.../followers` address.
+                actor = None
+                actor_issue.append(unreadable(root + "actor.json", exc, label=ar.label))
             if isinstance(actor, dict):
                 account = _text(actor.get("preferredUsername"))
                 followers = _text(actor.get("followers"))
         posts, ignored, issues = parse_outbox(ar, root, followers)
+        issues = actor_issue + issues
         tally = Tally(
             vault, "mastodon", persona=persona, progress=progress, total=len(posts), media=True
         )

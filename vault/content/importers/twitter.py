@@ -15,6 +15,7 @@ once per file with a count.
 Tweets are public unless the account is protected: `data/protected-history.js`, when the
 archive has it, lists each time the account was protected or unprotected, and protection
 applies to every tweet, so when the last entry is `Protect` every tweet is followers-only.
+When that file cannot be read, every tweet is taken as followers-only, and the file listed.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from __future__ import annotations
 import html
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Final
@@ -248,7 +249,19 @@ def import_archive(
     """Import a Twitter/X archive in one transaction; re-importing adds nothing."""
     with archive.open_archive(Path(path), limits) as ar:
         tweets, retweets, issues = parse_tweets(ar)
-        seen_by = account_audience(ar, _tweet_files(ar)[0])
+        root = _tweet_files(ar)[0]
+        try:
+            with parser_limits(root + "data/protected-history.js"):
+                seen_by = account_audience(ar, root)
+        except UnsafeArchive:
+            raise
+        except Exception as exc:
+            # Whether the account was protected is unknown: the narrower audience is safer.
+            seen_by = audience.FOLLOWERS
+            issue = unreadable(root + "data/protected-history.js", exc, label=ar.label)
+            issues.append(
+                replace(issue, problem=issue.problem + "; every tweet taken as followers-only")
+            )
         tally = Tally(
             vault, "twitter", persona=persona, progress=progress, total=len(tweets), media=True
         )

@@ -25,7 +25,7 @@ from tests.builders import (
     outbox_text,
 )
 from vault import content, personas, sharing
-from vault.content.importers import mastodon
+from vault.content.importers import SKIPPED_WHOLE, mastodon
 from vault.core import crypto
 from vault.core.errors import MalformedInput, MissingMedia, TruncatedArchive, UnsafeArchive
 from vault.core.vault import Vault
@@ -337,3 +337,17 @@ def test_only_public_posts_leave_under_a_grant_for_posts(vault: Vault, tmp_path:
     plan = build_plan(vault, grant)
     assert {c.item.source_url for c in plan.content} == {urls[i] for i in public}
     assert {c.item.audience for c in plan.content} == {"public"}
+
+
+def test_an_unreadable_actor_is_listed_and_visibility_still_kept(
+    vault: Vault, tmp_path: Path
+) -> None:
+    files = default_files()
+    posts = [note(n, visibility) for n, visibility in enumerate(VISIBILITY, start=1)]
+    files["outbox.json"] = outbox_text(posts, []).encode()
+    files["actor.json"] = b'{"type": "Person",'
+    summary = mastodon.import_archive(vault, build(tmp_path / "a.zip", files))
+    assert summary.added == len(VISIBILITY)
+    (issue,) = summary.errors
+    assert issue.location == "actor.json" and issue.problem.endswith(SKIPPED_WHOLE)
+    assert [i.audience for i in content.list_items(vault)] == list(VISIBILITY)

@@ -197,3 +197,17 @@ def test_a_protected_account_makes_every_tweet_followers_only(
         files["data/protected-history.js"] = history
     twitter.import_archive(vault, build(tmp_path / "twitter.zip", files))
     assert {i.audience for i in content.list_items(vault)} == {audience}
+
+
+def test_an_unreadable_protected_history_makes_every_tweet_followers_only(
+    vault: Vault, tmp_path: Path
+) -> None:
+    """Whether the account was protected is then unknown: the narrower audience is kept."""
+    files = twitter_files()
+    files["data/protected-history.js"] = b"window.YTD.protected_history.part0 = [{"
+    summary = twitter.import_archive(vault, build(tmp_path / "t.zip", files))
+    assert summary.added == 3
+    assert {i.audience for i in content.list_items(vault)} == {"followers"}
+    (issue,) = summary.errors
+    assert issue.location == "data/protected-history.js"
+    assert issue.problem.endswith(f"{SKIPPED_WHOLE}; every tweet taken as followers-only")
