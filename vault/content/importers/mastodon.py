@@ -12,9 +12,10 @@ repeated keys are merged and the count ignored.
 The outbox is the archive's one document: if it cannot be read, the archive is refused; an
 actor.json that cannot be read is skipped and listed (posts to followers are still told by
 their `.../followers` address). A
-post of a good outbox without an id, with a date that cannot be read, or with an attachment
-without a url is skipped, and reported once with a count; a media file a post names that the
-archive lacks, or a media path that climbs out of it, refuses the archive.
+post of a good outbox without an id, with a date that cannot be read, with an attachment
+without a url or a media file the archive lacks is skipped whole (so that a complete archive
+imported later adds it), and reported once with a count; a media path that climbs out of the
+archive refuses it.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from vault.content.importers import (
 )
 from vault.core import archive
 from vault.core.archive import Archive
-from vault.core.errors import InvalidParameter, MalformedInput, MissingMedia, UnsafeArchive
+from vault.core.errors import InvalidParameter, MalformedInput, UnsafeArchive
 from vault.core.importing import ImportIssue, ImportSummary, parser_limits
 from vault.core.progress import ProgressCallback
 
@@ -156,8 +157,6 @@ def parse_outbox(
             continue
         try:
             post = _post(ar, obj, activity, root, where)
-        except (MissingMedia, UnsafeArchive):
-            raise
         except _PostDefect as defect:
             bad[defect.problem] = bad.get(defect.problem, 0) + 1
             continue
@@ -195,7 +194,9 @@ def _post(
         if not isinstance(att, dict) or not _text(att.get("url")):
             raise _PostDefect("an attachment without a url")
         member = _media_member(att["url"], root)
-        ar.require(member, where)
+        if not ar.has(member):
+            # Skipped whole, so that importing a complete archive later adds it.
+            raise _PostDefect("a media file that is not in the archive")
         media_type = _text(att.get("mediaType")) or content.guess_media_type(member)
         media.append(MediaRef(member, media_type, _text(att.get("name"))))
     tags = tuple(

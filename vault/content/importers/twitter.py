@@ -9,8 +9,9 @@ in the item's metadata (`links`).
 
 Each tweets file is read whole before anything of it is stored: a file that cannot be read is
 skipped whole and listed in the summary's errors, and the other files are imported. Entries
-of a good file that are not tweets, or whose date cannot be read, are skipped and reported
-once per file with a count.
+of a good file that are not tweets, whose date cannot be read or whose media file the archive
+lacks are skipped whole (a complete archive imported later adds them), and reported once per
+file with a count.
 
 Tweets are public unless the account is protected: `data/protected-history.js`, when the
 archive has it, lists each time the account was protected or unprotected, and protection
@@ -189,7 +190,7 @@ def parse_tweets(ar: Archive) -> tuple[list[Tweet], int, list[ImportIssue]]:
         except Exception as exc:
             issues.append(unreadable(name, exc, label=ar.label))
             continue
-        not_tweets = undated = 0
+        not_tweets = undated = without_media = 0
         for index, entry in enumerate(entries):
             where = f"{ar.label}: {name} entry {index + 1}"
             raw = entry.get("tweet", entry) if isinstance(entry, dict) else None
@@ -207,12 +208,14 @@ def parse_tweets(ar: Archive) -> tuple[list[Tweet], int, list[ImportIssue]]:
             try:
                 tweets.append(_tweet(ar, root, raw, where))
             except MissingMedia:
-                raise
+                # Skipped whole, so that importing a complete archive later adds it.
+                without_media += 1
             except MalformedInput:
                 undated += 1
         for count, problem in (
             (not_tweets, "not a tweet (no id or text)"),
             (undated, "a date that cannot be read"),
+            (without_media, "a media file that is not in the archive"),
         ):
             if count:
                 found = plural(count, "entry", "entries")

@@ -27,7 +27,7 @@ from tests.builders import (
 from vault import content, personas, sharing
 from vault.content.importers import SKIPPED_WHOLE, mastodon
 from vault.core import crypto
-from vault.core.errors import MalformedInput, MissingMedia, TruncatedArchive, UnsafeArchive
+from vault.core.errors import MalformedInput, TruncatedArchive, UnsafeArchive
 from vault.core.vault import Vault
 from vault.sharing.bundles.plan import build_plan
 
@@ -105,15 +105,20 @@ def _refused(vault: Vault, path: Path, error: type[Exception], pattern: str) -> 
     assert vault.store.counts()["blob_chunks"] == 0
 
 
-def test_missing_media(vault: Vault, tmp_path: Path) -> None:
+def test_a_post_whose_media_is_missing_is_skipped_then_added_from_a_complete_archive(
+    vault: Vault, tmp_path: Path
+) -> None:
     files = default_files()
+    complete = dict(files)
     del files[MEDIA]
-    _refused(
-        vault,
-        build(tmp_path / "m.zip", files),
-        MissingMedia,
-        r"m\.zip: outbox\.json item 2 refers to media_attachments/.*cat\.png, which is missing",
-    )
+    summary = mastodon.import_archive(vault, build(tmp_path / "m.zip", files))
+    assert summary.added == 2 and summary.attachments == 0
+    assert [(e.location, e.problem) for e in summary.errors] == [
+        ("outbox.json", "1 post skipped: a media file that is not in the archive")
+    ]
+    assert vault.store.counts()["blob_chunks"] > 0 and vault.check() == []
+    again = mastodon.import_archive(vault, build(tmp_path / "full.zip", complete))
+    assert (again.added, again.attachments, again.duplicates) == (1, 1, 2)
 
 
 def test_malformed_outbox(vault: Vault, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 from tests.builders import JPG, build, tweet, tweets_js, twitter_files
 from vault import content
 from vault.content.importers import SKIPPED_WHOLE, twitter
-from vault.core.errors import MalformedInput, MissingMedia
+from vault.core.errors import MalformedInput
 from vault.core.vault import Vault
 
 
@@ -51,12 +51,17 @@ def test_older_archive_names(vault: Vault, tmp_path: Path) -> None:
     assert twitter.import_archive(vault, build(tmp_path / "old.zip", files)).added == 1
 
 
-def test_missing_media(vault: Vault, tmp_path: Path) -> None:
+def test_a_tweet_whose_media_is_missing_is_skipped_and_counted(
+    vault: Vault, tmp_path: Path
+) -> None:
     files = twitter_files()
     del files["data/tweets_media/1003-AbCdEf.jpg"]
-    with pytest.raises(MissingMedia, match=r"tweets\.js entry 3 refers to 1003-AbCdEf\.jpg"):
-        twitter.import_archive(vault, build(tmp_path / "m.zip", files))
-    assert vault.store.count(content.ITEM) == 0
+    summary = twitter.import_archive(vault, build(tmp_path / "m.zip", files))
+    assert (summary.added, summary.attachments) == (2, 1)
+    assert [(e.location, e.problem) for e in summary.errors] == [
+        ("data/tweets.js", "1 entry skipped: a media file that is not in the archive")
+    ]
+    assert vault.check() == []
 
 
 DEEP = "[" * 100_000 + "]" * 100_000  # deeper than any parser recurses
