@@ -18,11 +18,11 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
 import yaml
 
@@ -314,35 +314,45 @@ class _Note:
     meta: content.ItemMeta
     offset: int
     redated: bool  # its front matter date could not be read: its file name's was taken
+    body: bytes | None  # the body of a file read whole in one read; None: stream it again
 
 
 def _read(path: Path, rel: str) -> _Note:
     """Read one file through: name, front matter, metadata, UTF-8 of the body, hash.
 
-    Nothing is stored here, so a file that fails leaves nothing behind."""
+    Nothing is stored here, so a file that fails leaves nothing behind. A file no larger
+    than the front matter limit (most notes) is read once and its body kept."""
     if shown_name(rel) != rel:
         raise MalformedInput(f"{shown_name(rel)}: the file name is not valid UTF-8; rename it")
+    limit = content.FRONT_MATTER_LIMIT
     digest = hashlib.sha256()
     with path.open("rb") as handle:
-        head = handle.read(content.FRONT_MATTER_LIMIT)
-        fm, offset = split_front_matter(head, rel)
-        handle.seek(0)
-
-        def body() -> Iterator[bytes]:
-            done = 0
-            while chunk := handle.read(1 << 16):
-                digest.update(chunk)
-                if done + len(chunk) > offset:
-                    yield chunk[max(0, offset - done) :]
-                done += len(chunk)
-
-        for _ in content.utf8_checked(body(), rel):
+        head = handle.read(limit + 1)
+        fm, offset = split_front_matter(head[:limit], rel)
+        whole = len(head) <= limit
+        if whole:
+            digest.update(head)
+            body: bytes | None = head[offset:]
+            chunks: Iterable[bytes] = [head[offset:]]
+        else:
+            handle.seek(0)
+            body = None
+            chunks = _hashed_from(handle, offset, digest)
+        for _ in content.utf8_checked(chunks, rel):
             pass
     fm, redated = _dated(fm, rel)
-    meta = meta_from_front_matter(fm, rel)
-    return _Note(
-        "markdown:sha256:" + digest.hexdigest(), _with_defaults(meta, rel), offset, redated
-    )
+    meta = _with_defaults(meta_from_front_matter(fm, rel), rel)
+    return _Note("markdown:sha256:" + digest.hexdigest(), meta, offset, redated, body)
+
+
+def _hashed_from(handle: BinaryIO, offset: int, digest: Any) -> Iterator[bytes]:
+    """The bytes of HANDLE from OFFSET on, while every byte goes into DIGEST."""
+    done = 0
+    while chunk := handle.read(1 << 16):
+        digest.update(chunk)
+        if done + len(chunk) > offset:
+            yield chunk[max(0, offset - done) :]
+        done += len(chunk)
 
 
 def _dated(fm: dict[str, Any], rel: str) -> tuple[dict[str, Any], bool]:
@@ -404,11 +414,14 @@ def import_markdown(
                 )
             if tally.known(note.key):
                 continue
-            with file.open("rb") as handle:
-                handle.seek(note.offset)
-                # Checked again: a file changed since it was read fails the whole import.
-                chunks = content.utf8_checked(iter(lambda: handle.read(1 << 16), b""), rel)
-                blob = txn.write_blob(chunks)
+            if note.body is not None:
+                blob = txn.write_blob([note.body])
+            else:
+                with file.open("rb") as handle:
+                    handle.seek(note.offset)
+                    # Checked again: a file changed since it was read fails the whole import.
+                    chunks = content.utf8_checked(iter(lambda: handle.read(1 << 16), b""), rel)
+                    blob = txn.write_blob(chunks)
             tally.add(txn, blob, note.meta, dedup=[note.key])
         tally.audit(txn)
     return tally.summary()

@@ -339,3 +339,21 @@ def test_hugo_basic_example_site(vault: Vault, corpus: Path) -> None:
         if "date" in front_matter:
             day = str(front_matter["date"])[:10]
             assert item.created == f"{day}T00:00:00Z", rel
+
+
+def test_files_larger_than_the_front_matter_limit_stream(vault: Vault, tmp_path: Path) -> None:
+    """A note read in one piece and one streamed (larger than the front matter limit) are
+    stored alike; a large one with a bad byte at its end is skipped whole all the same."""
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    text = "word " * (content.FRONT_MATTER_LIMIT // 5 + 100)
+    (folder / "big.md").write_text("---\ntitle: Big\n---\n" + text)
+    (folder / "small.md").write_text("---\ntitle: Small\n---\nsmall\n")
+    (folder / "broken.md").write_bytes(b"---\ntitle: Broken\n---\n" + text.encode() + b"\xff")
+    summary = markdown.import_markdown(vault, folder)
+    assert summary.added == 2
+    assert [e.location for e in summary.errors] == ["broken.md"]
+    items = {i.title: i for i in content.list_items(vault)}
+    assert b"".join(content.read(vault, items["Big"].id)) == text.encode()
+    assert b"".join(content.read(vault, items["Small"].id)) == b"small\n"
+    assert markdown.import_markdown(vault, folder).duplicates == 2
