@@ -357,3 +357,28 @@ def test_files_larger_than_the_front_matter_limit_stream(vault: Vault, tmp_path:
     assert b"".join(content.read(vault, items["Big"].id)) == text.encode()
     assert b"".join(content.read(vault, items["Small"].id)) == b"small\n"
     assert markdown.import_markdown(vault, folder).duplicates == 2
+
+
+def test_an_unexpected_parser_error_names_its_class_never_its_message(
+    vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A parser's message may quote the file: only the class name is reported."""
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "a.md").write_text("---\ntitle: A\n---\nfine\n")
+    (folder / "b.md").write_text("---\ntitle: B\n---\nthe secret plan\n")
+    parse = markdown.split_front_matter
+
+    def failing(head: bytes, name: str) -> tuple[dict[str, object], int]:
+        if b"secret" in head:
+            raise ValueError(head.decode())
+        return parse(head, name)
+
+    monkeypatch.setattr(markdown, "split_front_matter", failing)
+    summary = markdown.import_markdown(vault, folder)
+    assert summary.added == 1
+    assert [(e.location, e.problem) for e in summary.errors] == [
+        ("b.md", f"unexpected ValueError: {SKIPPED_WHOLE}")
+    ]
+    with pytest.raises(ValueError, match="secret"):  # alone, it stops the import as before
+        markdown.import_markdown(vault, folder / "b.md")
