@@ -152,7 +152,7 @@ def parse_outbox(
         if activity.get("type") != "Create" or not isinstance(obj, dict):
             ignored += 1  # Announce (boosts), Like, Follow... are not authored content
             continue
-        if obj.get("type") not in AUTHORED_TYPES:
+        if not isinstance(kind := obj.get("type"), str) or kind not in AUTHORED_TYPES:
             ignored += 1
             continue
         try:

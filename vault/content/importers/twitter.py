@@ -87,6 +87,12 @@ def _created(value: Any, where: str) -> str:
         raise MalformedInput(f"{where}: created_at {value[:40]!r} is not a date") from None
 
 
+def _bitrate(value: Any) -> int:
+    """A video variant's bitrate (a string in archives); 0 when it is not a number."""
+    text = str(value)
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 12 else 0
+
+
 def _media(ar: Archive, root: str, tweet_id: str, raw: dict[str, Any], where: str) -> list[Any]:
     found = []
     entities = raw.get("extended_entities") or {}
@@ -97,7 +103,7 @@ def _media(ar: Archive, root: str, tweet_id: str, raw: dict[str, Any], where: st
         info = media.get("video_info")
         if isinstance(info, dict):
             variants = [v for v in info.get("variants", []) if isinstance(v, dict)]
-            variants.sort(key=lambda v: -int(v.get("bitrate", 0) or 0))
+            variants.sort(key=lambda v: -_bitrate(v.get("bitrate")))
             urls = [v.get("url") for v in variants] + urls
         names = [PurePosixPath(urlsplit(u).path).name for u in urls if isinstance(u, str) and u]
         candidates = [root + d + f"{tweet_id}-{n}" for d in _MEDIA_DIRS for n in names]
@@ -164,11 +170,12 @@ def _tweet(ar: Archive, root: str, raw: dict[str, Any], where: str) -> Tweet:
         for h in (hashtags if isinstance(hashtags, list) else [])
         if isinstance(h, dict) and h.get("text")
     )
+    reply = raw.get("in_reply_to_status_id_str")
     return Tweet(
         id=tweet_id,
         text=text,
         created=_created(raw.get("created_at"), where),
-        reply_to=raw.get("in_reply_to_status_id_str") or None,
+        reply_to=str(reply) if isinstance(reply, str | int) and reply else None,
         tags=tags,
         media=tuple(_media(ar, root, tweet_id, raw, where)),
         links=tuple(links.items()),

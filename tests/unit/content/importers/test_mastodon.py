@@ -145,10 +145,13 @@ def test_bad_posts_are_skipped_and_counted_once(vault: Vault, tmp_path: Path) ->
     no_id = note(4)
     del no_id["object"]["id"]
     no_url = note(6, attachment=[{"type": "Document", "name": "x"}])
+    listed_type = note(7, type=["Note"])  # a list is no type this importer knows: ignored
     posts = [note(1, published="yesterday"), note(2, published="tomorrow"), no_id, note(5)]
+    posts.append(listed_type)
     files["outbox.json"] = outbox_text([*posts, no_url, "not an activity"], []).encode()
     summary = mastodon.import_archive(vault, build(tmp_path / "d.zip", files))
     assert summary.added == vault.store.count(content.ITEM) == 1
+    assert summary.ignored == 1
     assert [(e.location, e.problem) for e in summary.errors] == [
         ("outbox.json", "2 posts skipped: a publication date that cannot be read"),
         ("outbox.json", "1 post skipped: no id"),

@@ -216,3 +216,19 @@ def test_an_unreadable_protected_history_makes_every_tweet_followers_only(
     (issue,) = summary.errors
     assert issue.location == "data/protected-history.js"
     assert issue.problem.endswith(f"{SKIPPED_WHOLE}; every tweet taken as followers-only")
+
+
+def test_odd_values_in_a_tweet_do_not_stop_the_import(vault: Vault, tmp_path: Path) -> None:
+    """A video variant whose bitrate is not a number, a reply id that is not a string."""
+    files = twitter_files()
+    odd = tweet(5, "odd", in_reply_to_status_id_str={"x": 1})
+    video = {
+        "media_url_https": "https://pbs.twimg.com/v/thumb.jpg",
+        "video_info": {"variants": [{"bitrate": "fast", "url": "https://video.twimg.com/v/a.mp4"}]},
+    }
+    odd_video = tweet(6, "video", extended_entities={"media": [video]})
+    files["data/tweets-part1.js"] = tweets_js(1, [odd, odd_video])
+    files["data/tweets_media/1006-a.mp4"] = JPG
+    summary = twitter.import_archive(vault, build(tmp_path / "t.zip", files))
+    assert (summary.added, summary.errors) == (4, ())
+    assert {i.reply_to for i in content.list_items(vault) if i.title == "odd"} == {None}
