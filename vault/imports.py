@@ -30,7 +30,7 @@ RECORDS: Final[Mapping[Area, str]] = {"personas": "personas", "content": "items"
 ARCHIVES: Final = (".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
 # The files a Markdown import reads (vault.content.importers.markdown.SUFFIXES, which the
 # registry does not import at start-up; a test keeps the two equal).
-MARKDOWN_SUFFIXES: Final = (".md", ".markdown", ".mdown", ".mkd", ".txt")
+MARKDOWN_SUFFIXES: Final = (".md", ".markdown", ".mdown", ".mkd", ".mkdn", ".mkdown", ".txt")
 
 
 @dataclass(frozen=True)
@@ -79,12 +79,15 @@ class Looks:
 
     `files`: the kinds of single file it is (`fit`, `xml:gpx` for an XML document whose root
     is <gpx>, `json:array`, `text`); `members`: for a zip or a folder, endings of the file
-    names one of which must be present (case-insensitive; `/fit/` matches a folder).
+    names one of which must be present (case-insensitive; `/fit/` matches a folder);
+    `suffixes`: endings of the names of single files taken as this format's whatever their
+    first bytes (a Markdown note may begin with HTML), unless they look like another format's.
     """
 
     noun: str  # "a Mastodon archive": what the format reads, for refusals
     files: tuple[str, ...] = ()
     members: tuple[str, ...] = ()
+    suffixes: tuple[str, ...] = ()
 
     def matches(self, sniffed: Sniffed) -> bool:
         """Whether SNIFFED is this format's kind of file or holds one of its members."""
@@ -191,6 +194,8 @@ class ImportFormat:
         sniffed = sniff(path)
         if self.looks.matches(sniffed) or _key(sniffed) in ("tar", "empty"):
             return
+        if self._named_for_it(path, sniffed):
+            return
         if sniffed.kind in ("zip", "folder") and not sniffed.members:
             return  # nothing in it to be the wrong kind: the importer adds nothing or says why
         if sniffed.kind in ("zip", "folder") or _key(sniffed) not in _WEAK:
@@ -210,6 +215,16 @@ class ImportFormat:
         named = _FILE_NAMES.get(_key(sniffed))
         seen = f" (it looks like {named})" if named else ""
         raise WrongFormat(f"{path.name} is not {self.looks.noun}{seen}")
+
+    def _named_for_it(self, path: Path, sniffed: Sniffed) -> bool:
+        """Whether PATH is a single file named as this format's (`Looks.suffixes`) that
+        does not look like another format's own kind of file."""
+        if sniffed.kind in ("zip", "folder") or not path.name.lower().endswith(self.looks.suffixes):
+            return False
+        key = _key(sniffed)
+        return key in _WEAK or not any(
+            key in other.looks.files for other in FORMATS if other is not self
+        )
 
     def load(self) -> Callable[..., ImportSummary]:
         """The function that runs this format, imported now (`importer` names it)."""
@@ -345,11 +360,19 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         name="markdown",
         title="Markdown",
         area="content",
-        description="Import a folder of Markdown/text files with YAML, TOML or JSON front matter.",
-        accepts=Accepts(folder=True),
+        description=(
+            "Import a Markdown/text file, or a folder of them, with YAML, TOML or JSON front "
+            "matter."
+        ),
+        accepts=Accepts(files=MARKDOWN_SUFFIXES, folder=True),
         example="coffre import markdown ~/notes",
-        importer="vault.content.importers.markdown:import_folder",
-        looks=Looks("a folder of Markdown", members=MARKDOWN_SUFFIXES),
+        importer="vault.content.importers.markdown:import_markdown",
+        looks=Looks("Markdown", members=MARKDOWN_SUFFIXES, suffixes=MARKDOWN_SUFFIXES),
+        details=(
+            "In a folder, a file that cannot be read is skipped whole and listed in the "
+            "errors; the others are imported. A Jekyll post without a readable date takes "
+            "the date of its file name."
+        ),
     ),
     ImportFormat(
         name="mastodon",
@@ -362,6 +385,10 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         example="coffre import mastodon archive-20240101.tar.gz",
         importer="vault.content.importers.mastodon:import_archive",
         looks=Looks("a Mastodon archive", members=("/outbox.json",)),
+        details=(
+            "Each post keeps its visibility as its audience (direct messages stay direct). "
+            "Boosts are ignored; a post that cannot be read is skipped and counted."
+        ),
     ),
     ImportFormat(
         name="twitter",
@@ -374,6 +401,10 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         example="coffre import twitter twitter-2023-01-01.zip",
         importer="vault.content.importers.twitter:import_archive",
         looks=Looks("a Twitter/X archive", members=("/data/tweets.js", "/data/tweet.js")),
+        details=(
+            "t.co links are expanded from the archive's own records; retweets are ignored. A "
+            "tweets file that cannot be read is skipped whole and listed in the errors."
+        ),
     ),
     ImportFormat(
         name="wordpress",
@@ -384,6 +415,10 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         example="coffre import wordpress blog.WordPress.xml",
         importer="vault.content.importers.wordpress:import_wxr",
         looks=Looks("a WordPress export", files=("xml:rss",)),
+        details=(
+            "Attachments, menus, revisions and other item types are counted and left out; an "
+            "item that does not say it is a post or page is reported, not guessed."
+        ),
     ),
 )
 

@@ -13,6 +13,7 @@ import pytest
 
 from tests.builders import build as build_mastodon
 from tests.builders import default_files as mastodon_files
+from tests.builders import note, outbox_text, twitter_files, wxr, wxr_item
 from tests.cli.conftest import checked, invoke
 from tests.conftest import PASSPHRASE
 from vault.core.vault import Vault
@@ -157,7 +158,7 @@ def test_audience_on_add_list_show_and_edit(vault_path: Path, tmp_path: Path) ->
 
 
 def test_a_mastodon_import_lists_each_posts_visibility(vault_path: Path, tmp_path: Path) -> None:
-    from tests.builders import VISIBILITY, note, outbox_text
+    from tests.builders import VISIBILITY
 
     files = mastodon_files()
     posts = [note(n, visibility) for n, visibility in enumerate(VISIBILITY, start=1)]
@@ -228,8 +229,10 @@ def test_imported_titles_and_file_names_are_shown_escaped(vault_path: Path, tmp_
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "b\x1b[2J.md").write_text("---\ntitle: [unclosed\n---\nbody\n")
-    failed = checked(vault_path, "import", "markdown", str(broken), code=7)
+    failed = checked(vault_path, "import", "markdown", str(broken / "b\x1b[2J.md"), code=7)
     assert "\x1b" not in failed.stderr and "b\\x1b[2J.md" in failed.stderr
+    skipped = checked(vault_path, "import", "markdown", str(broken))  # listed, not refused
+    assert "\x1b" not in skipped.stderr and "b\\x1b[2J.md: invalid YAML" in skipped.stderr
 
 
 def test_content_add_refuses_front_matter_nested_too_deeply(
@@ -240,3 +243,54 @@ def test_content_add_refuses_front_matter_nested_too_deeply(
     failed = checked(vault_path, "content", "add", str(note), code=7)
     assert "deep.md: the front matter nests too deeply" in failed.stderr
     assert json.loads(checked(vault_path, "content", "list", "--json").stdout) == []
+
+
+def _markdown_with_a_bad_file(tmp: Path) -> Path:
+    folder = tmp / "notes"
+    folder.mkdir()
+    (folder / "good.md").write_text("# Good\n")
+    (folder / "bad.md").write_text("---\ntitle: [unclosed\n---\nbody\n")
+    return folder
+
+
+def _mastodon_with_a_bad_post(tmp: Path) -> Path:
+    files = mastodon_files()
+    files["outbox.json"] = outbox_text([note(1), note(2, published="soon")], []).encode()
+    return build_mastodon(tmp / "mastodon.zip", files)
+
+
+def _twitter_with_a_bad_part(tmp: Path) -> Path:
+    files = twitter_files()
+    files["data/tweets-part1.js"] = b"window.YTD.tweets.part1 = [{]"
+    return build_mastodon(tmp / "twitter.zip", files)
+
+
+def _wordpress_with_an_untyped_item(tmp: Path) -> Path:
+    untyped = wxr_item(2, "Stray").replace("<wp:post_type><![CDATA[post]]></wp:post_type>", "")
+    path = tmp / "blog.xml"
+    path.write_text(wxr(untyped + wxr_item(2, "About", post_type="page")), encoding="utf-8")
+    return path
+
+
+# format, an input with one bad file or record, where the error is located
+WITH_ERRORS = {
+    "markdown": (_markdown_with_a_bad_file, "bad.md"),
+    "mastodon": (_mastodon_with_a_bad_post, "outbox.json"),
+    "twitter": (_twitter_with_a_bad_part, "data/tweets-part1.js"),
+    "wordpress": (_wordpress_with_an_untyped_item, "blog.xml"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WITH_ERRORS))
+def test_a_content_import_with_a_bad_file_or_record_imports_the_rest_and_lists_it(
+    name: str, vault_path: Path, tmp_path: Path
+) -> None:
+    """Exit 0, the good input imported, the bad one listed on stderr and in --json."""
+    make, location = WITH_ERRORS[name]
+    path = make(tmp_path)
+    text = checked(vault_path, "import", name, str(path))
+    assert "errors 1" in text.stdout and "added 0" not in text.stdout
+    assert f"  {location}: " in text.stderr
+    summary = json.loads(checked(vault_path, "import", name, str(path), "--json").stdout)
+    assert summary["added"] == 0 and summary["duplicates"] > 0
+    assert [e["location"] for e in summary["errors"]] == [location]

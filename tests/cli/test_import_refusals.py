@@ -91,7 +91,7 @@ WRONG: dict[str, tuple[str, Callable[[Path], Path], str]] = {
     "a folder without Markdown, to markdown": (
         "markdown",
         _folder_without_markdown,
-        "photos is not a folder of Markdown (no .md",
+        "photos is not Markdown (no .md",
     ),
     "a Mastodon archive, to twitter": (
         "twitter",
@@ -166,7 +166,11 @@ def test_a_tar_that_climbs_out_is_still_refused(sams_vault: Path, tmp_path: Path
 
 
 @pytest.mark.skipif(sys.platform == "darwin", reason="macOS refuses file names not in UTF-8")
-def test_a_markdown_file_name_not_in_utf8_is_named(sams_vault: Path, tmp_path: Path) -> None:
+def test_a_markdown_file_name_not_in_utf8_is_named_and_skipped(
+    sams_vault: Path, tmp_path: Path
+) -> None:
+    """The file is listed in the errors, its name's undecodable bytes shown as `\\xNN`; the
+    rest of the folder is imported (before, the whole import failed)."""
     folder = tmp_path / "notes"
     folder.mkdir()
     (folder / "fine.md").write_text("# Fine\n")
@@ -175,8 +179,28 @@ def test_a_markdown_file_name_not_in_utf8_is_named(sams_vault: Path, tmp_path: P
             handle.write(b"# Cafe\n")
     except OSError:
         pytest.skip("this file system refuses file names not in UTF-8")
-    before = _counts(sams_vault)
-    result = checked(sams_vault, "import", "markdown", str(folder), code=7)
-    assert "caf\\xe9.md: the file name is not valid UTF-8; rename it" in result.stderr
-    assert "internal error" not in result.stderr
-    assert _counts(sams_vault) == before
+    text = checked(sams_vault, "import", "markdown", str(folder))
+    assert "caf\\xe9.md: the file name is not valid UTF-8; rename it: skipped whole" in text.stderr
+    assert "internal error" not in text.stderr
+    listed = json.loads(checked(sams_vault, "content", "list", "--json").stdout)
+    assert [e["title"] for e in listed] == ["fine"]
+    summary = json.loads(checked(sams_vault, "import", "markdown", str(folder), "--json").stdout)
+    assert (summary["added"], summary["duplicates"]) == (0, 1)
+    assert [e["location"] for e in summary["errors"]] == ["caf\\xe9.md"]
+
+
+def test_a_single_markdown_file_is_imported(sams_vault: Path, tmp_path: Path) -> None:
+    """`coffre import markdown note.md` imports that one file (click refused a file before);
+    a note beginning with HTML is still a note, a GPX named .md is not."""
+    note = tmp_path / "note.md"
+    note.write_text('<p align="center">A banner</p>\n\n# Note\n')
+    summary = json.loads(checked(sams_vault, "import", "markdown", str(note), "--json").stdout)
+    assert (summary["added"], summary["errors"]) == (1, [])
+    track = tmp_path / "track.md"
+    track.write_text(GPX)
+    refused = checked(sams_vault, "import", "markdown", str(track), code=7)
+    assert "track.md looks like a GPX file: try `coffre import garmin`" in refused.stderr
+    page = tmp_path / "page.html"
+    page.write_text(HTML)
+    refused = checked(sams_vault, "import", "markdown", str(page), code=7)
+    assert "page.html is not Markdown: give a .md/" in refused.stderr

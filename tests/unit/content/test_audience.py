@@ -53,7 +53,7 @@ def test_markdown_folder_reads_draft_and_audience(vault: Vault, tmp_path: Path) 
     (folder / "a.md").write_text("---\ntitle: Out\naudience: public\n---\nA\n")
     (folder / "b.md").write_text("+++\ntitle = 'Wip'\ndraft = true\n+++\nB\n")
     (folder / "c.md").write_text("No front matter\n")
-    markdown.import_folder(vault, folder)
+    markdown.import_markdown(vault, folder)
     assert {i.title: i.audience for i in content.list_items(vault)} == {
         "Out": "public",
         "Wip": "draft",
@@ -63,7 +63,9 @@ def test_markdown_folder_reads_draft_and_audience(vault: Vault, tmp_path: Path) 
     bad.mkdir()
     (bad / "x.md").write_text("---\naudience: friends\n---\nX\n")
     with pytest.raises(MalformedInput, match="unknown audience"):
-        markdown.import_folder(vault, bad)
+        markdown.import_markdown(vault, bad / "x.md")
+    (issue,) = markdown.import_markdown(vault, bad).errors  # in a folder: listed, skipped
+    assert "unknown audience" in issue.problem
 
 
 def test_an_edit_changes_the_audience_and_keeps_it_otherwise(vault: Vault) -> None:

@@ -1,8 +1,13 @@
-"""Importers of authored content: a Markdown folder, Mastodon, Twitter/X and WordPress.
+"""Importers of authored content: Markdown files and folders, Mastodon, Twitter/X, WordPress.
 
-Each importer streams its source, runs in one transaction (all of it or nothing) and is
-idempotent: every item carries a dedup lookup term (the source's own id, or the content hash
-for Markdown), so importing the same source twice adds nothing the second time.
+Each importer streams its source, runs in one transaction and is idempotent: every item
+carries a dedup lookup term (the source's own id, or the content hash for Markdown), so
+importing the same source twice adds nothing the second time.
+
+A single file is all or nothing: a bad one raises and nothing is written. In a folder or an
+archive of several files, each file is read whole before anything of it is stored; a bad one
+is skipped whole and listed in the summary's errors (`unreadable`), and the others are
+imported. A defect of some records inside a good file is reported once per file, with a count.
 """
 
 from __future__ import annotations
@@ -14,8 +19,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Final, TypeVar
 
 from vault import content
-from vault.core.errors import MissingMedia
-from vault.core.importing import ImportSummary
+from vault.core.errors import MissingMedia, VaultError
+from vault.core.importing import ImportIssue, ImportSummary
 from vault.core.progress import Progress
 
 if TYPE_CHECKING:
@@ -26,6 +31,41 @@ if TYPE_CHECKING:
     from vault.core.vault import Vault
 
 T = TypeVar("T")
+
+SKIPPED_WHOLE: Final = "skipped whole, nothing imported from this file"
+
+
+def shown_name(name: str) -> str:
+    """NAME as it can be printed and put in JSON: bytes a file system gave that are not
+    UTF-8 (surrogate escapes) shown as `\\xNN`."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return name
+
+
+def plural(count: int, noun: str, nouns: str = "") -> str:
+    """`1 item`, `2 items` (NOUNS when not NOUN + s): a count in a summary line."""
+    return f"{count:,} {noun if count == 1 else nouns or noun + 's'}"
+
+
+def unreadable(location: str, exc: Exception, *, label: str = "") -> ImportIssue:
+    """The error listed for one file of a folder or archive that could not be read.
+
+    A Coffre error gives its own safe detail (without the archive's LABEL and the file's
+    name, which the location already says); anything else gives only its class name, since
+    a parser's message may quote the file's content."""
+    if isinstance(exc, VaultError):
+        reason = exc.detail or exc.message
+        for prefix in (f"{label}: " if label else "", f"{location}: "):
+            if prefix and reason.startswith(prefix):
+                reason = reason[len(prefix) :]
+    elif isinstance(exc, OSError) and exc.strerror:
+        reason = f"cannot be read ({exc.strerror})"
+    else:
+        reason = f"unexpected {type(exc).__name__}"
+    return ImportIssue(location, f"{reason}: {SKIPPED_WHOLE}")
 
 
 _TAG: Final = re.compile(r"<[^>]+>")
@@ -98,6 +138,9 @@ class Tally:
         self.duplicates = 0
         self.ignored = 0
         self.attachments = 0
+        self.skipped: list[str] = []  # why ignored input was left out
+        self.errors: list[ImportIssue] = []  # files skipped whole, records skipped, counted
+        self.notes: list[str] = []
 
     def known(self, key: str) -> bool:
         """Whether an item with this dedup key is already in the vault; if so it counts as
@@ -141,6 +184,8 @@ class Tally:
     def audit(self, txn: Txn) -> None:
         """The import's audit entry: its source and counts."""
         counts = {"added": len(self.added), "duplicates": self.duplicates}
+        if self.errors:
+            counts["errors"] = len(self.errors)
         if self.media:
             counts["attachments"] = self.attachments
         txn.audit("content.import", source=self.source, **counts)
@@ -154,5 +199,8 @@ class Tally:
             added_ids=tuple(self.added),
             duplicates=self.duplicates,
             ignored=self.ignored,
+            skipped=tuple(self.skipped),
             attachments=self.attachments,
+            errors=tuple(self.errors),
+            notes=tuple(self.notes),
         )

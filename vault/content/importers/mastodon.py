@@ -8,6 +8,14 @@ ActivityPub addressing: the Public collection in `to` is public, in `cc` unliste
 followers collection is followers-only; anything else (a direct message) is direct. Real
 archives repeat the `orderedItems` key and their `totalItems` does not match the items, so
 repeated keys are merged and the count ignored.
+
+The outbox is the archive's one document: if it cannot be read, the archive is refused; an
+actor.json that cannot be read is skipped and listed (posts to followers are still told by
+their `.../followers` address). A
+post of a good outbox without an id, with a date that cannot be read, with an attachment
+without a url or a media file the archive lacks is skipped whole (so that a complete archive
+imported later adds it), and reported once with a count; a media path that climbs out of the
+archive refuses it.
 """
 
 from __future__ import annotations
@@ -20,11 +28,18 @@ from urllib.parse import urlsplit
 
 from vault import content
 from vault.content import audience
-from vault.content.importers import Tally, html_to_text, title_from_text, write_media
+from vault.content.importers import (
+    Tally,
+    html_to_text,
+    plural,
+    title_from_text,
+    unreadable,
+    write_media,
+)
 from vault.core import archive
 from vault.core.archive import Archive
-from vault.core.errors import InvalidParameter, MalformedInput
-from vault.core.importing import ImportSummary
+from vault.core.errors import InvalidParameter, MalformedInput, UnsafeArchive
+from vault.core.importing import ImportIssue, ImportSummary, parser_limits
 from vault.core.progress import ProgressCallback
 
 if TYPE_CHECKING:
@@ -111,9 +126,12 @@ def visibility(obj: dict[str, Any], activity: dict[str, Any], followers: str | N
     return audience.DIRECT
 
 
-def parse_outbox(ar: Archive, root: str, followers: str | None = None) -> tuple[list[Post], int]:
-    """The authored posts of the outbox and the number of activities ignored (boosts...).
-    `followers` is the account's followers collection (from actor.json), when known."""
+def parse_outbox(
+    ar: Archive, root: str, followers: str | None = None
+) -> tuple[list[Post], int, list[ImportIssue]]:
+    """The authored posts of the outbox, the number of activities ignored (boosts...), and
+    the posts skipped, counted by problem. `followers` is the account's followers collection
+    (from actor.json), when known."""
     name = root + "outbox.json"
     outbox = ar.read_json(name, object_pairs_hook=merge_repeated_keys)
     if not isinstance(outbox, dict):
@@ -123,20 +141,38 @@ def parse_outbox(ar: Archive, root: str, followers: str | None = None) -> tuple[
         raise MalformedInput(f"{ar.label}: {name}: orderedItems is not a list")
     posts: list[Post] = []
     ignored = 0
+    not_objects = 0
+    bad: dict[str, int] = {}
     for index, activity in enumerate(activities):
         where = f"{name} item {index + 1}"
         if not isinstance(activity, dict):
-            raise MalformedInput(f"{ar.label}: {where} is not an object")
+            not_objects += 1
+            continue
         obj = activity.get("object")
         if activity.get("type") != "Create" or not isinstance(obj, dict):
             ignored += 1  # Announce (boosts), Like, Follow... are not authored content
             continue
-        if obj.get("type") not in AUTHORED_TYPES:
+        if not isinstance(kind := obj.get("type"), str) or kind not in AUTHORED_TYPES:
             ignored += 1
             continue
-        post = _post(ar, obj, activity, root, where)
+        try:
+            post = _post(ar, obj, activity, root, where)
+        except _PostDefect as defect:
+            bad[defect.problem] = bad.get(defect.problem, 0) + 1
+            continue
         posts.append(replace(post, audience=visibility(obj, activity, followers)))
-    return posts, ignored
+    issues = [ImportIssue(name, f"{plural(n, 'post')} skipped: {p}") for p, n in bad.items()]
+    if not_objects:
+        issues.append(ImportIssue(name, f"{plural(not_objects, 'item')} skipped: not an activity"))
+    return posts, ignored, issues
+
+
+class _PostDefect(Exception):
+    """A post of the outbox that cannot be imported; PROBLEM says why, without its content."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
 
 
 def _post(
@@ -144,21 +180,23 @@ def _post(
 ) -> Post:
     post_id = _text(obj.get("id"))
     if post_id is None:
-        raise MalformedInput(f"{ar.label}: {where} is a post without an id")
+        raise _PostDefect("no id")
     published = obj.get("published") or activity.get("published")
     try:
         when = content.normalize_time(published, "publication date")
-    except InvalidParameter as exc:
-        raise MalformedInput(f"{ar.label}: {where}: {exc.detail}") from None
+    except InvalidParameter:
+        raise _PostDefect("a publication date that cannot be read") from None
     media = []
     attachments = obj.get("attachment") or []
     if not isinstance(attachments, list):
-        raise MalformedInput(f"{ar.label}: {where}: attachment is not a list")
+        raise _PostDefect("attachment is not a list")
     for att in attachments:
         if not isinstance(att, dict) or not _text(att.get("url")):
-            raise MalformedInput(f"{ar.label}: {where}: an attachment has no url")
+            raise _PostDefect("an attachment without a url")
         member = _media_member(att["url"], root)
-        ar.require(member, where)
+        if not ar.has(member):
+            # Skipped whole, so that importing a complete archive later adds it.
+            raise _PostDefect("a media file that is not in the archive")
         media_type = _text(att.get("mediaType")) or content.guess_media_type(member)
         media.append(MediaRef(member, media_type, _text(att.get("name"))))
     tags = tuple(
@@ -196,16 +234,27 @@ def import_archive(
         root = ar.locate("outbox.json")
         account: str | None = None
         followers: str | None = None
+        actor_issue: list[ImportIssue] = []
         if ar.has(root + "actor.json"):
-            actor = ar.read_json(root + "actor.json")
+            try:
+                with parser_limits(root + "actor.json"):
+                    actor = ar.read_json(root + "actor.json")
+            except UnsafeArchive:
+                raise
+            except Exception as exc:
+                # Followers-only posts are still told apart by their `.../followers` address.
+                actor = None
+                actor_issue.append(unreadable(root + "actor.json", exc, label=ar.label))
             if isinstance(actor, dict):
                 account = _text(actor.get("preferredUsername"))
                 followers = _text(actor.get("followers"))
-        posts, ignored = parse_outbox(ar, root, followers)
+        posts, ignored, issues = parse_outbox(ar, root, followers)
+        issues = actor_issue + issues
         tally = Tally(
             vault, "mastodon", persona=persona, progress=progress, total=len(posts), media=True
         )
         tally.ignored = ignored
+        tally.errors.extend(issues)
         with vault.store.write() as txn:
             fresh = tally.fresh(posts, lambda post: "mastodon:" + post.id)
             media = write_media(txn, vault, ar, [m.member for p in fresh for m in p.media])

@@ -8,12 +8,20 @@ external references refused), after a streaming check that it is valid UTF-8.
 Each item's status gives its audience: `publish` is public unless a `wp:post_password` is
 set (then private, as only those given the password may read it), `private` is private,
 `draft`, `pending` and `future` are drafts.
+
+Only posts and pages are authored content. Every other item (attachments, menu items,
+revisions, block-theme styles, a plugin's own post types) is counted in the summary's
+`ignored` and `skipped` by type; an item that names no `wp:post_type` is not guessed to be a
+post but reported, so it never becomes an empty article, and never takes the `post_id` of
+the real post or page that shares it. A post or page without an id or with a date that
+cannot be read is skipped, and reported once per file with a count.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -24,9 +32,9 @@ from defusedxml.ElementTree import iterparse
 
 from vault import content
 from vault.content import audience
-from vault.content.importers import Tally, html_to_text, title_from_text
+from vault.content.importers import Tally, html_to_text, plural, title_from_text
 from vault.core.errors import InvalidParameter, MalformedInput, UnsafeArchive
-from vault.core.importing import ImportSummary
+from vault.core.importing import ImportIssue, ImportSummary
 from vault.core.progress import ProgressCallback
 
 if TYPE_CHECKING:
@@ -110,16 +118,15 @@ def _items(path: Path) -> Iterator[tuple[Element, str]]:
         ) from None
 
 
-def _date(item: Element, where: str) -> str | None:
+def _date(item: Element) -> str | None:
+    """The item's date as a UTC instant (GMT first, else local); None when WordPress left it
+    unset (`0000-00-00 00:00:00`, drafts); InvalidParameter when it cannot be read."""
     gmt = _wp(item, "post_date_gmt")
     local = _wp(item, "post_date")
-    try:
-        if gmt and gmt != _ZERO_DATE:
-            return content.normalize_time(gmt.replace(" ", "T"), "post date")
-        if local and local != _ZERO_DATE:
-            return content.normalize_time(local.replace(" ", "T"), "post date")
-    except InvalidParameter as exc:
-        raise MalformedInput(f"{where}: {exc.detail}") from None
+    if gmt and gmt != _ZERO_DATE:
+        return content.normalize_time(gmt.replace(" ", "T"), "post date")
+    if local and local != _ZERO_DATE:
+        return content.normalize_time(local.replace(" ", "T"), "post date")
     return None
 
 
@@ -132,24 +139,39 @@ def import_wxr(
 ) -> ImportSummary:
     """Import the posts and pages of a WXR file in one transaction; re-importing adds nothing.
 
-    Attachments, menus, revisions and trashed posts are skipped (counted as ignored).
+    Other items and trashed posts are counted as ignored, by type; untyped items, and posts
+    without an id or a readable date, are skipped and reported with their counts.
     """
     path = Path(path)
     if not path.is_file():
         raise InvalidParameter(f"{path.name}: not a file")
     _check_utf8(path)
     tally = Tally(vault, "wordpress", persona=persona, progress=progress, total=None)
+    other_types: Counter[str] = Counter()
+    other_status: Counter[str] = Counter()
+    untyped = without_id = undated = 0
     with vault.store.write() as txn:
-        for index, (item, site) in enumerate(_items(path)):
-            where = f"{path.name} item {index + 1}"
-            post_type = _wp(item, "post_type") or "post"
+        for item, site in _items(path):
+            post_type = _wp(item, "post_type")
             status = _wp(item, "status") or "publish"
-            if post_type not in KINDS or status in SKIPPED_STATUS:
-                tally.ignored += 1
+            if not post_type:
+                untyped += 1
+                continue
+            if post_type not in KINDS:
+                other_types[post_type] += 1
+                continue
+            if status in SKIPPED_STATUS:
+                other_status[status] += 1
                 continue
             post_id = _wp(item, "post_id")
             if not post_id:
-                raise MalformedInput(f"{where} has no wp:post_id")
+                without_id += 1
+                continue
+            try:
+                created = _date(item)
+            except InvalidParameter:
+                undated += 1
+                continue
             key = f"wordpress:{site}:{post_id}"
             if tally.known(key):
                 continue
@@ -168,7 +190,7 @@ def import_wxr(
                 title=title or title_from_text(html_to_text(body)),
                 kind=KINDS[post_type],
                 tags=content.normalize_tags(tags),
-                created=_date(item, where),
+                created=created,
                 media_type="text/html",
                 source="wordpress",
                 source_url=(item.findtext("link") or "").strip() or None,
@@ -177,5 +199,25 @@ def import_wxr(
             )
             blob = txn.write_blob([body.encode("utf-8")])
             tally.add(txn, blob, meta, dedup=[key])
+        tally.ignored = sum(other_types.values()) + sum(other_status.values())
+        tally.skipped = [
+            *(
+                f"{path.name}: {plural(n, f'{kind} item')} (not a post or page)"
+                for kind, n in sorted(other_types.items())
+            ),
+            *(
+                f"{path.name}: {plural(n, 'item')} with status {status}"
+                for status, n in sorted(other_status.items())
+            ),
+        ]
+        for count, problem in (
+            (untyped, "without wp:post_type (not known to be a post or page)"),
+            (without_id, "without wp:post_id"),
+            (undated, "with a date that cannot be read"),
+        ):
+            if count:
+                tally.errors.append(
+                    ImportIssue(path.name, f"{plural(count, 'item')} {problem} skipped")
+                )
         tally.audit(txn)
     return tally.summary()
