@@ -250,7 +250,8 @@ def test_google_takeout_time_zone(sams_vault: Path, tmp_path: Path) -> None:
     )
     assert "read in Europe/Paris" in result.stderr
     shown = json.loads(checked(sams_vault, "data", "show", "steps", "--json").stdout)
-    assert shown[0]["start"] == "2021-01-02T08:00:00+01:00"  # the offset of Paris is kept
+    # 08:00 in Paris, in UTC, with the offset of Paris kept.
+    assert (shown[0]["start"], shown[0]["offset"]) == ("2021-01-02T07:00:00Z", "+01:00")
 
 
 def test_bad_time_zone_is_a_usage_error(sams_vault: Path, tmp_path: Path) -> None:
