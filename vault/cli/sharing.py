@@ -172,8 +172,9 @@ def grant_create(
     compensation: str,
     as_json: bool,
 ) -> None:
-    """Give a grant; print its id (`--json`: {"id": ...})."""
-    from vault.sharing import ScopeRequest, TimeRange, create_grant
+    """Give a grant; print its id (`--json`: the grant, as `grant show --json`)."""
+    from vault.sharing import ScopeRequest, TimeRange, create_grant, get_recipient
+    from vault.sharing.overview import grant_view
 
     rng = TimeRange.build(start, end, last)
     with env.vault() as v:
@@ -199,7 +200,8 @@ def grant_create(
             retention=retention,
             compensation=compensation,
         )
-    emit({"id": g.id}, g.id, as_json=as_json)
+        shown = grant_view(g, get_recipient(v, g.recipient)) if as_json else {}
+    emit(shown, g.id, as_json=as_json)
 
 
 @grant.command("list")
@@ -212,16 +214,17 @@ def grant_list(
 ) -> None:
     """List grants with their status (given, expired, withdrawn)."""
     from vault.sharing import get_recipient, list_grants
+    from vault.sharing.overview import grant_view
 
     with env.vault() as v:
         grants = list_grants(v, recipient=recipient_ref, persona=persona_ref)
-        names = {g.recipient: get_recipient(v, g.recipient).name for g in grants}
+        recipients = {g.recipient: get_recipient(v, g.recipient) for g in grants}
     if as_json:
-        emit_json([{**g.as_dict(), "recipient_name": names[g.recipient]} for g in grants])
+        emit_json([grant_view(g, recipients[g.recipient]) for g in grants])
         return
     for g in grants:
         say(
-            f"{g.id[:8]}  {g.status:<9}  {names[g.recipient]}  {g.purpose}  "
+            f"{g.id[:8]}  {g.status:<9}  {recipients[g.recipient].name}  {g.purpose}  "
             f"until {g.valid_until[:10]}"
         )
 
@@ -242,7 +245,9 @@ def grant_show(env: Env, *, grant_ref: str, receipt: bool, as_json: bool) -> Non
         click.echo(g.receipt.data.decode("utf-8"), nl=False)
         return
     if as_json:
-        emit_json({**g.as_dict(), "recipient_name": r.name})
+        from vault.sharing.overview import grant_view
+
+        emit_json(grant_view(g, r))
         return
     d = g.as_dict()
     say(f"grant        {g.id}")
@@ -327,7 +332,10 @@ def export_cmd(
         if dry_run:
             plan = bundle.prepare(v, grant_ref, since_last=since_last)
             if as_json:
-                emit_json(plan.as_dict())
+                from vault.sharing import get_recipient
+
+                r = get_recipient(v, plan.grant.recipient)
+                emit_json({**plan.as_dict(), "recipient": {"id": r.id, "name": r.name}})
             else:
                 _print_plan(plan)
             return
@@ -396,9 +404,9 @@ def _show_verified(vb: VerifiedBundle, *, pinned: bool, as_json: bool) -> None:
         emit_json(d)
         return
     r = d["receipt"]
-    say(f"bundle      {d['bundle_id']} ({d['files']} files, {human_size(d['size'])})")
-    say(f"created     {d['created']} under grant {d['grant_id']}")
-    say(f"from        {d['persona_id']} (key {d['persona_minisign_key']})")
+    say(f"bundle      {d['id']} ({d['files']} files, {human_size(d['size'])})")
+    say(f"created     {d['created']} under grant {d['grant']}")
+    say(f"from        {d['pseudonym']} (key {d['persona_minisign_key']})")
     say(f"purpose     {_listed(r['purposes'])}")
     say(f"categories  {_listed(r['data_categories'])}")
     say(f"retention   {r['retention'] or 'not stated'}; valid until {r['valid_until']}")
