@@ -30,7 +30,7 @@ from tests.builders import (
     twitter_files,
     wxr,
 )
-from tests.cli.conftest import SUMMARY_KEYS, checked, init_vault, invoke
+from tests.cli.conftest import SUMMARY_KEYS, check_json, checked, init_vault, invoke
 from vault.cli.main import cli
 from vault.imports import FORMATS, ImportFormat, get_format
 
@@ -100,7 +100,7 @@ def test_every_format_imports_once_with_json(
 ) -> None:
     fmt = get_format(name)
     path = _input(name, request, tmp_path)
-    first = json.loads(checked(sams_vault, "import", name, str(path), "--json").stdout)
+    first = check_json("import", checked(sams_vault, "import", name, str(path), "--json").stdout)
     assert set(first) == SUMMARY_KEYS
     assert (first["format"], first["source"]) == (name, name)
     assert first["added"] > 0 and first["errors"] == []

@@ -71,7 +71,13 @@ def test_grant_export_open_ledger(vault_dir: Path, world: World, tmp_path: Path)
     plan = json.loads(checked(vault_dir, "export", gid, "--dry-run", "--json").stdout)
     assert {m["metric"]: m["count"] for m in plan["metrics"]} == {"steps": 40, "body_mass": 40}
     assert [c["title"] for c in plan["content"]] == ["Inside post"]
-    assert "metric steps: 40 samples" in checked(vault_dir, "export", gid, "--dry-run").stdout
+    dry = checked(vault_dir, "export", gid, "--dry-run").stdout
+    assert "metric steps: 40 samples" in dry
+    # The range as typed: --to 2026-10-19 is inclusive, never echoed as 2026-10-20.
+    assert "data 2026-10-10 to 2026-10-19" in dry
+    assert (
+        "time range   2026-10-10 to 2026-10-19" in checked(vault_dir, "grant", "show", gid).stdout
+    )
 
     out = tmp_path / "b.age"
     summary = json.loads(checked(vault_dir, "export", gid, "-o", str(out), "--json").stdout)

@@ -35,7 +35,7 @@ def init(env: Env, kdf: str, as_json: bool) -> None:
     passphrase = env.passphrase(confirm=True, prompt="New passphrase")
     with Vault.create(env.vault_dir, passphrase, kdf=kdf) as v:
         if as_json:
-            emit_json({"path": str(v.path), "vault_id": v.info.vault_id, "kdf": kdf})
+            emit_json(v.status())  # the whole new vault, as `status --json` shows it
         else:
             say(f"Created a vault in {v.path} (KDF profile: {kdf}).")
             info("Keep your passphrase safe: without it nothing in the vault can be recovered.")

@@ -259,7 +259,9 @@ def grant_show(env: Env, *, grant_ref: str, receipt: bool, as_json: bool) -> Non
     for key, values in g.scope.as_dict().items():
         if values:
             say(f"{key:<12} {', '.join(values)}")
-    say(f"time range   {g.time_range.describe()}")
+    rng = g.time_range
+    shown = rng.describe() if rng.last or not (rng.start or rng.end) else _span(rng.start, rng.end)
+    say(f"time range   {shown}")
     say(f"granularity  {g.granularity}")
     say(f"purpose      {g.purpose} (legal basis {g.legal_basis}, {g.jurisdiction})")
     say(f"retention    {g.retention or 'not stated'}")
@@ -271,13 +273,27 @@ def grant_show(env: Env, *, grant_ref: str, receipt: bool, as_json: bool) -> Non
 # --- export -------------------------------------------------------------------------------------
 
 
+def _span(start: str | None, end: str | None) -> str:
+    """A [start, end) range of RFC 3339 times as people typed it: whole days as dates, the
+    exclusive end at midnight as the last day it covers (`--to 2024-12-31` stays
+    2024-12-31, not 2025-01-01)."""
+    from datetime import datetime, timedelta
+
+    def day(text: str | None, back: timedelta) -> str:
+        if text is None:
+            return "..."
+        moment = datetime.fromisoformat(text)
+        if moment.time() == datetime.min.time():
+            return (moment - back).date().isoformat()
+        return text
+
+    return f"{day(start, timedelta())} to {day(end, timedelta(days=1))}"
+
+
 def _print_plan(plan: ExportPlan) -> None:
     d = plan.as_dict()
     rng = d["time_range"]
-    say(
-        f"grant {d['grant']} ({d['granularity']}), "
-        f"data {rng['from'] or '...'} to {rng['to'] or '...'}"
-    )
+    say(f"grant {d['grant']} ({d['granularity']}), data {_span(rng['from'], rng['to'])}")
     if d["previous_bundle"]:
         say(f"only what is new since bundle {d['previous_bundle']}")
     for m in d["metrics"]:
