@@ -39,9 +39,7 @@ def render(series: Series, *, size: tuple[int, int] = DEFAULT_SIZE, color: bool 
     fig.plot_size(*size)
     fig.theme("default" if color else "clear")
     xs = list(range(len(series.values)))
-    if len(xs) > 1:
-        fig.draw(fig.segment(xs, series.values))
-    fig.draw(fig.signal(xs, series.values))
+    fig.draw(fig.signal(xs, series.values).lines(len(xs) > 1))  # joined when there are two
     step = max(1, (len(xs) - 1) // (X_LABELS - 1)) if len(xs) > 1 else 1
     ticks = xs[::step]
     fig.ruler("x").ticks(ticks, [series.labels[i] for i in ticks])
