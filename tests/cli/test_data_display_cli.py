@@ -90,6 +90,9 @@ def test_whole_things_keep_integer_totals(shown: Path) -> None:
     (row,) = json.loads(checked(shown, *day, "--json").stdout)
     # 10 from the watch, and the half of the iPhone's 7 it does not cover: 13.5, shown 14.
     assert row["sum"] == round(10 + 7 / 2) and isinstance(row["sum"], int)
+    sources = ("data", "sources", "steps", "--from", "2024-03-10", "--json")
+    iphone = next(s for s in json.loads(checked(shown, *sources).stdout) if s["source"] == "iPhone")
+    assert iphone["counted"] == round(7 / 2) and isinstance(iphone["counted"], int)
     text = checked(shown, *day).stdout.splitlines()
     assert text[1].split() == ["day", "total", "samples"]
     assert text[2].split() == ["2024-03-10", str(round(10 + 7 / 2)), "2"]

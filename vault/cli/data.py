@@ -226,14 +226,21 @@ def data_show(
             shown = 0
             whole = display.is_whole(metric)
             unit = display.unit_label(metric, query.unit_of(v, pid, metric))
+            # Streamed, so the columns have fixed widths; the unit is in the header.
+            heading = "stage" if metric == "sleep" else unit
             for s in raw:
+                if not shown:
+                    say(f"{'start':<25}  {'end':<25}  {heading:>12}  source")
                 value = (
                     display.sample_json(s, metric)["stage"]
                     if metric == "sleep"
-                    else f"{display.number(s.value, whole=whole)} {unit}"
+                    else display.number(s.value, whole=whole)
                 )
-                start_text = query.iso(s.start, s.offset_min)
-                say(f"{start_text}  {query.iso(s.end, s.offset_min)}  {value}  {s.source}")
+                start_text, end_text = (
+                    query.iso(s.start, s.offset_min),
+                    query.iso(s.end, s.offset_min),
+                )
+                say(f"{start_text:<25}  {end_text:<25}  {value:>12}  {s.source}")
                 shown += 1
         if not shown:
             info(_where_the_data_is(v, pid, metric, from_, to))
@@ -333,19 +340,7 @@ def data_sources(
         pid = resolve_persona_id(v, persona_ref)
         stats = query.by_source(v, pid, metric, start, end)
         where = _where_the_data_is(v, pid, metric, from_, to) if not stats else ""
-    rows: list[dict[str, Any]] = [
-        {
-            "source": s.source,
-            "rank": s.rank,
-            "samples": s.count,
-            "sum": s.sum,
-            "min": s.min,
-            "avg": s.avg,
-            "max": s.max,
-            "counted": s.counted,
-        }
-        for s in stats
-    ]
+    rows = [display.source_json(s, metric) for s in stats]
     if where:
         info(where)
     if as_json:

@@ -258,6 +258,21 @@ def bucket_json(b: Bucket, metric: str) -> dict[str, Any]:
     return out
 
 
+def source_json(s: SourceStats, metric: str) -> dict[str, Any]:
+    """One source of `data sources --json`; a metric of whole things keeps integer totals."""
+    whole = is_whole(metric)
+    return {
+        "source": s.source,
+        "rank": s.rank,
+        "samples": s.count,
+        "sum": _json_number(s.sum, whole),
+        "min": _json_number(s.min, whole),
+        "avg": s.avg,
+        "max": _json_number(s.max, whole),
+        "counted": _json_number(s.counted, whole),
+    }
+
+
 def sample_json(s: Any, metric: str) -> dict[str, Any]:
     """One sample of `data show --json`: instants in UTC (`Z`) and the `offset` it was
     recorded at; sleep samples name their stage."""
