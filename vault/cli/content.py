@@ -146,10 +146,12 @@ def list_cmd(
 def show_cmd(env: Env, item_id: str, as_json: bool) -> None:
     """Show an item and its versions."""
     from vault import content as lib
+    from vault.personas import get_persona
 
     with env.vault() as v:
         item = lib.get(v, item_id)
         versions = lib.versions(v, item.id)
+        author = get_persona(v, item.persona).name  # an item's persona cannot be deleted
     if as_json:
         emit_json({**item.as_dict(), "versions": [ver.as_dict() for ver in versions]})
         return
@@ -158,7 +160,7 @@ def show_cmd(env: Env, item_id: str, as_json: bool) -> None:
         ("Title", item.title),
         ("Kind", item.kind),
         ("Audience", item.audience),
-        ("Persona", item.persona),
+        ("Persona", f"{author} ({item.persona})"),
         ("License", item.license),
         ("Tags", ", ".join(item.tags) or "-"),
         ("Created", item.created),

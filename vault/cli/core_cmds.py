@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -13,6 +15,9 @@ from vault.cli.output import StderrProgress, emit, emit_json, human_size, info, 
 from vault.core import config
 from vault.core.errors import IntegrityError, WeakPassphrase
 from vault.core.vault import DEFAULT_KDF, KDF_PROFILES
+
+if TYPE_CHECKING:
+    from vault.core.vault import Vault
 
 kdf_choice = click.Choice(list(KDF_PROFILES), case_sensitive=False)
 
@@ -139,17 +144,49 @@ def audit(env: Env, verify: bool, limit: int | None, as_json: bool) -> None:
     """Show the audit log: every change made to the vault, hash-chained and encrypted."""
     with env.vault() as v:
         entries = v.audit_log()  # raises AuditChainBroken (exit 5) if the chain is broken
+        shown = entries[-limit:] if limit else entries
+        names = {} if verify or as_json else _names(v, shown)
     if verify:
         text = f"Audit log verified: {len(entries)} entries, chain intact."
         emit({"ok": True, "entries": len(entries)}, text, as_json=as_json)
         return
-    shown = entries[-limit:] if limit else entries
     if as_json:
         emit_json([e.as_dict() for e in shown])
         return
     for e in shown:
-        details = " ".join(f"{k}={val}" for k, val in sorted(e.details.items()))
+        details = " ".join(
+            f"{k}={val}" + (f" ({names[(k, val)]})" if (k, val) in names else "")
+            for k, val in sorted(e.details.items())
+        )
         say(f"{e.seq:>5}  {e.time}  {e.action:<20} {details}")
+
+
+def _names(v: Vault, entries: Sequence[Any]) -> dict[tuple[str, object], str]:
+    """What the ids in ENTRIES name, for people: a persona's or recipient's name, an item's
+    title, a grant's recipient. The log itself holds ids only; what was deleted since keeps
+    its bare id."""
+    from vault import content, personas, sharing
+    from vault.core.errors import NotFound
+
+    lookups: dict[str, Callable[[str], str]] = {
+        "persona": lambda ref: personas.get_persona(v, ref).name,
+        "item": lambda ref: repr(content.get(v, ref).title),
+        "recipient": lambda ref: sharing.get_recipient(v, ref).name,
+        "grant": lambda ref: (
+            "to " + sharing.get_recipient(v, sharing.get_grant(v, ref).recipient).name
+        ),
+    }
+    names: dict[tuple[str, object], str] = {}
+    for e in entries:
+        for key, value in e.details.items():
+            lookup = lookups.get(key)
+            if lookup is None or not isinstance(value, str) or (key, value) in names:
+                continue
+            try:
+                names[(key, value)] = lookup(value)
+            except NotFound:
+                continue
+    return names
 
 
 @cli.command()
