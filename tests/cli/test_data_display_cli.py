@@ -106,7 +106,7 @@ def test_whole_things_keep_integer_totals(shown: Path) -> None:
 
 def test_sleep_shows_durations_never_min_for_minimum(shown: Path) -> None:
     lines = checked(shown, "data", "show", "sleep", "--every", "day").stdout.splitlines()
-    assert lines[1].split() == ["night", "of", "asleep", "core", "deep", "rem"]
+    assert lines[1].split() == ["woke", "up", "asleep", "core", "deep", "rem"]
     asleep = 200 + 65 + 95
     durations = [
         f"{asleep // 60} h {asleep % 60:02d} min",

@@ -170,7 +170,7 @@ def buckets_table(buckets: Sequence[Bucket], metric: str, every: str) -> Table:
     kind, whole = kind_of(metric), is_whole(metric)
     period = PERIOD_WORDS[every]
     if metric == "sleep":
-        period = "night of" if every == "day" else period
+        period = "woke up" if every == "day" else period  # a night counts for the morning after
         seen = {s for b in buckets for s in (b.stages or {})}
         stages = [s for s in STAGE_ORDER if s in seen] + sorted(seen - set(STAGE_ORDER))
         header = (period, "asleep", *(s.replace("_", " ") for s in stages))
