@@ -40,10 +40,16 @@ def init(env: Env, kdf: str, as_json: bool) -> None:
     passphrase = env.passphrase(confirm=True, prompt="New passphrase")
     with Vault.create(env.vault_dir, passphrase, kdf=kdf) as v:
         if as_json:
-            emit_json(v.status())  # the whole new vault, as `status --json` shows it
+            emit_json(_vault_json(v.status()))  # the whole new vault, as `status` shows it
         else:
             say(f"Created a vault in {v.path} (KDF profile: {kdf}).")
             info("Keep your passphrase safe: without it nothing in the vault can be recovered.")
+
+
+def _vault_json(report: dict[str, Any]) -> dict[str, Any]:
+    """The vault as `init` and `status` print it in JSON: its id as `id`, like every object
+    the command line prints."""
+    return {"id": report["vault_id"], **{k: v for k, v in report.items() if k != "vault_id"}}
 
 
 @cli.command()
@@ -54,7 +60,7 @@ def status(env: Env, as_json: bool) -> None:
     with env.vault(strict=False) as v:
         report = v.status()
     if as_json:
-        emit_json(report)
+        emit_json(_vault_json(report))
         return
     say(f"Vault      {report['path']}")
     say(f"Format     {report['format']}   KDF {report['kdf']}   epoch {report['epoch']}")
