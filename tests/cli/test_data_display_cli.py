@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import statistics
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -186,3 +187,19 @@ def test_chart_refuses_json_and_says_where_the_data_is(shown: Path) -> None:
 def test_y_limits_keep_totals_above_zero() -> None:
     assert y_limits([5.0, 100.0])[0] == 0.0
     assert y_limits([60.0, 70.0]) == pytest.approx((59.0, 71.0))
+
+
+def test_chart_on_a_terminal_is_coloured_unless_no_color(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from vault.cli.data import _draw_chart
+
+    series = display.Series("Steps (steps), total per day", ("2024-03-01", "2024-03-02"), [1, 2])
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    _draw_chart(series)
+    assert "\x1b[" in capsys.readouterr().out
+    monkeypatch.setenv("NO_COLOR", "1")
+    _draw_chart(series)
+    out = capsys.readouterr().out
+    assert "\x1b[" not in out and "Steps (steps), total per day" in out

@@ -6,6 +6,7 @@ shapes are part of the CLI contract (docs/cli.md).
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from collections.abc import Iterator
@@ -247,8 +248,8 @@ def data_show(
 
 
 def _draw_chart(series: Series) -> None:
-    """The chart on stdout: sized to the terminal and coloured there, else plain text at
-    the default size (for a pipe or a file)."""
+    """The chart on stdout: sized to the terminal and coloured there (unless NO_COLOR is
+    set), else plain text at the default size (for a pipe or a file)."""
     from vault.cli.chart import DEFAULT_SIZE, render
 
     if not sys.stdout.isatty():
@@ -256,7 +257,8 @@ def _draw_chart(series: Series) -> None:
         return
     columns, lines = shutil.get_terminal_size(DEFAULT_SIZE)
     size = (min(columns, 120), max(12, min(lines - 4, 30)))
-    click.echo(render(series, size=size, color=True), nl=False)
+    color = not os.environ.get("NO_COLOR")  # https://no-color.org: any value turns it off
+    click.echo(render(series, size=size, color=color), nl=False)
 
 
 @data.command("workouts")
