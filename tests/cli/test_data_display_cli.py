@@ -78,7 +78,7 @@ def test_rates_show_mean_lowest_highest(shown: Path) -> None:
     assert lines[1].split() == ["day", "mean", "lowest", "highest", "samples"]
     rows = [line.split() for line in lines[2:]]
     expected = [
-        [f"2024-03-{d + 1:02d}", display.number(statistics.mean(v)), str(min(v)), str(max(v)),
+        [f"2024-03-{d + 1:02d}", f"{statistics.mean(v):.1f}", str(min(v)), str(max(v)),
          str(len(v))]
         for d, v in HEART.items()
     ]  # fmt: skip

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 # The order sleep stages are shown in, the time asleep first.
 STAGE_ORDER: Final = ("in_bed", "asleep", "core", "deep", "rem", "awake")
+MEAN_DIGITS: Final = 1  # a mean is shown with one decimal: 72.4 beats per minute, 70.3 kg
 PERIOD_WORDS: Final = {"hour": "hour", "day": "day", "week": "week of", "month": "month"}
 
 
@@ -42,11 +43,14 @@ def is_whole(metric: str) -> bool:
     return not metric.startswith(UNKNOWN_PREFIX) and metrics.get(metric).whole
 
 
-def number(value: float, *, whole: bool = False) -> str:
+def number(value: float, *, whole: bool = False, digits: int | None = None) -> str:
     """VALUE with thousands separators and no exponent: an integer when WHOLE (or when it
-    is one), else with the decimals its size calls for (72.4, 0.97, 1,204)."""
+    is one), else with the decimals its size calls for (72.4, 0.97, 1,204); with DIGITS,
+    always that many (so a column of means lines up)."""
     if not math.isfinite(value):
         return str(value)
+    if digits is not None:
+        return f"{value:,.{digits}f}"
     if whole or value == int(value):
         return f"{round(value):,}"
     size = abs(value)
@@ -194,7 +198,7 @@ def buckets_table(buckets: Sequence[Bucket], metric: str, every: str) -> Table:
     rows = tuple(
         (
             period_label(b, every),
-            number(b.avg),
+            number(b.avg, digits=MEAN_DIGITS),
             number(b.min, whole=whole),
             number(b.max, whole=whole),
             f"{b.count:,}",
@@ -215,7 +219,7 @@ def sources_table(stats: Sequence[SourceStats], metric: str) -> Table:
                 f"{s.rank + 1}",
                 s.source,
                 f"{s.count:,}",
-                number(s.avg),
+                number(s.avg, digits=MEAN_DIGITS),
                 number(s.min, whole=whole),
                 number(s.max, whole=whole),
             )

@@ -24,6 +24,12 @@ def test_number(value: float, whole: bool, text: str) -> None:
     assert display.number(value, whole=whole) == text
 
 
+def test_a_column_of_means_lines_up() -> None:
+    assert [display.number(v, digits=1) for v in (106.0, 105.83, 1234.56)] == [
+        "106.0", "105.8", "1,234.6"
+    ]  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("minutes", "text"),
     [(45, "45 min"), (60, "1 h 00 min"), (452, "7 h 32 min"), (3000, "2 d 2 h")],
