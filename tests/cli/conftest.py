@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -84,3 +86,25 @@ def init_vault(vault_dir: Path, *persona: str) -> Path:
 def made(vault_dir: Path) -> Path:
     """A new vault made by `coffre init`, with no persona yet."""
     return init_vault(vault_dir)
+
+
+def cli_json_schema() -> dict[str, Any]:
+    """The JSON Schema of every command's `--json` output, read from docs/cli.md (so the
+    docs cannot drift from what the commands print)."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text("utf-8")
+    block = text[text.index("<!-- json-schema -->") :].split("```json", 1)[1].split("```", 1)[0]
+    schema: dict[str, Any] = json.loads(block)
+    return schema
+
+
+def check_json(command: str, output: str) -> Any:
+    """OUTPUT parsed, after checking it against the schema docs/cli.md gives for COMMAND
+    (`grant show`, `import`...); raises jsonschema's ValidationError otherwise."""
+    import jsonschema
+
+    schema = cli_json_schema()
+    data = json.loads(output)
+    jsonschema.Draft202012Validator(
+        {"$schema": schema["$schema"], "$defs": schema["$defs"], "$ref": f"#/$defs/{command}"}
+    ).validate(data)
+    return data

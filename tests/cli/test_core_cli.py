@@ -77,6 +77,21 @@ def test_check_and_audit(made: Path) -> None:
     assert json.loads(run(made, "audit", "--verify", "--json"))["ok"] is True
 
 
+def test_audit_and_content_show_name_what_their_ids_point_to(made: Path, tmp_path: Path) -> None:
+    ana = json.loads(run(made, "persona", "add", "Ana Lima", "--json"))["id"]
+    gone = json.loads(run(made, "persona", "add", "Gone", "--json"))["id"]
+    run(made, "persona", "rm", "Gone", "--yes")
+    note = tmp_path / "note.md"
+    note.write_text("Hello.\n")
+    item = json.loads(run(made, "content", "add", str(note), "--title", "Night train", "--json"))
+    lines = run(made, "audit").splitlines()
+    assert any(f"persona={ana} (Ana Lima)" in line for line in lines)
+    assert any(f"item={item['id']} ('Night train')" in line for line in lines)
+    # A persona deleted since keeps its bare id: the log holds ids only.
+    assert any(line.endswith(f"persona={gone}") for line in lines)
+    assert f"Ana Lima ({ana})" in run(made, "content", "show", item["id"])
+
+
 def test_check_reports_damage_with_integrity_code(made: Path) -> None:
     conn = sqlite3.connect(made / "vault.db")
     conn.execute("UPDATE audit SET data = zeroblob(80)")

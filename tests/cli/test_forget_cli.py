@@ -128,7 +128,7 @@ def test_forget_everything_sends_erasure_requests(
 ) -> None:
     requests = tmp_path / "requests"
     preview = json.loads(run(vault_dir, "forget", "--everything", "--dry-run", "--json"))
-    assert [h["recipient"] for h in preview["recipients_holding_copies"]] == ["Clinic"]
+    assert [h["name"] for h in preview["recipients_holding_copies"]] == ["Clinic"]
     done = json.loads(
         run(vault_dir, "forget", "--everything", "--yes", "--json", "--notices-out", str(requests))
     )

@@ -30,7 +30,7 @@ from tests.builders import (
     twitter_files,
     wxr,
 )
-from tests.cli.conftest import SUMMARY_KEYS, checked, init_vault, invoke
+from tests.cli.conftest import SUMMARY_KEYS, check_json, checked, init_vault, invoke
 from vault.cli.main import cli
 from vault.imports import FORMATS, ImportFormat, get_format
 
@@ -100,7 +100,7 @@ def test_every_format_imports_once_with_json(
 ) -> None:
     fmt = get_format(name)
     path = _input(name, request, tmp_path)
-    first = json.loads(checked(sams_vault, "import", name, str(path), "--json").stdout)
+    first = check_json("import", checked(sams_vault, "import", name, str(path), "--json").stdout)
     assert set(first) == SUMMARY_KEYS
     assert (first["format"], first["source"]) == (name, name)
     assert first["added"] > 0 and first["errors"] == []
@@ -250,7 +250,8 @@ def test_google_takeout_time_zone(sams_vault: Path, tmp_path: Path) -> None:
     )
     assert "read in Europe/Paris" in result.stderr
     shown = json.loads(checked(sams_vault, "data", "show", "steps", "--json").stdout)
-    assert shown[0]["start"] == "2021-01-02T08:00:00+01:00"  # the offset of Paris is kept
+    # 08:00 in Paris, in UTC, with the offset of Paris kept.
+    assert (shown[0]["start"], shown[0]["offset"]) == ("2021-01-02T07:00:00Z", "+01:00")
 
 
 def test_bad_time_zone_is_a_usage_error(sams_vault: Path, tmp_path: Path) -> None:

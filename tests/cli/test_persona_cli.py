@@ -88,7 +88,8 @@ def test_show_pairwise_keys_differ_per_recipient(made: Path) -> None:
     _add_jane(made)
     a = json.loads(run(made, "persona", "show", "jane", "--json", "--recipient", "age1aaa"))
     b = json.loads(run(made, "persona", "show", "jane", "--json", "--recipient", "age1bbb"))
-    assert a["pairwise"]["id"] != b["pairwise"]["id"]
+    assert a["pairwise"]["recipient_fingerprint"] == "age1aaa"
+    assert a["pairwise"]["pseudonym"] != b["pairwise"]["pseudonym"]
     assert a["pairwise"]["minisign"] != b["pairwise"]["minisign"]
     assert a["pairwise"]["minisign"] != a["keys"]["minisign"]
     assert a["keys"] == b["keys"]

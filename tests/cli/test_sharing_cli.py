@@ -55,10 +55,14 @@ def test_grant_export_open_ledger(vault_dir: Path, world: World, tmp_path: Path)
         ).stdout
     )
     gid = created["id"]
-    assert list(created) == ["id"] and len(gid) == 32
+    assert len(gid) == 32 and created["recipient"] == {
+        "id": world.recipient.id,
+        "name": "Health Lab",
+    }
     listed = json.loads(checked(vault_dir, "grant", "list", "--json").stdout)
     assert [g["id"] for g in listed] == [gid] and listed[0]["status"] == "given"
     shown = json.loads(checked(vault_dir, "grant", "show", gid[:8], "--json").stdout)
+    assert shown == created  # create prints the whole grant, as show does
     assert shown["scope"]["content_tags"] == ["blog"] and shown["retention"] == "P1Y"
     assert "valid until" in checked(vault_dir, "grant", "show", gid).stdout
     receipt = json.loads(checked(vault_dir, "grant", "show", gid, "--receipt").stdout)
@@ -67,7 +71,13 @@ def test_grant_export_open_ledger(vault_dir: Path, world: World, tmp_path: Path)
     plan = json.loads(checked(vault_dir, "export", gid, "--dry-run", "--json").stdout)
     assert {m["metric"]: m["count"] for m in plan["metrics"]} == {"steps": 40, "body_mass": 40}
     assert [c["title"] for c in plan["content"]] == ["Inside post"]
-    assert "metric steps: 40 samples" in checked(vault_dir, "export", gid, "--dry-run").stdout
+    dry = checked(vault_dir, "export", gid, "--dry-run").stdout
+    assert "metric steps: 40 samples" in dry
+    # The range as typed: --to 2026-10-19 is inclusive, never echoed as 2026-10-20.
+    assert "data 2026-10-10 to 2026-10-19" in dry
+    assert (
+        "time range   2026-10-10 to 2026-10-19" in checked(vault_dir, "grant", "show", gid).stdout
+    )
 
     out = tmp_path / "b.age"
     summary = json.loads(checked(vault_dir, "export", gid, "-o", str(out), "--json").stdout)
@@ -79,7 +89,8 @@ def test_grant_export_open_ledger(vault_dir: Path, world: World, tmp_path: Path)
     verified = json.loads(
         checked(None, "bundle", "verify", str(out), "-i", str(world.identity_file), "--json").stdout
     )
-    assert verified["bundle_id"] == summary["bundle_id"] and verified["expired"] is False
+    assert verified["id"] == summary["id"] and verified["expired"] is False
+    assert verified["grant"] == gid and verified["receipt"]["id"] == shown["receipt"]
     text = checked(None, "bundle", "open", str(out), "-i", str(world.identity_file),
                    "-o", str(tmp_path / "opened")).stdout  # fmt: skip
     assert "OK" in text and (tmp_path / "opened" / "manifest.json").is_file()
@@ -212,7 +223,7 @@ def test_a_forged_bundle_is_shown_escaped_and_an_unpinned_key_is_warned_about(
     assert "from        \\x9b31m" in shown.stdout
     assert "not who signed it" in shown.stderr and "--key" in shown.stderr
     as_json = checked(None, "bundle", "verify", str(forged), "-i", identity, "--json")
-    assert json.loads(as_json.stdout)["persona_id"] == "\x9b31m"  # the same JSON value
+    assert json.loads(as_json.stdout)["pseudonym"] == "\x9b31m"  # the same JSON value
     assert "\x9b" not in as_json.stdout and "not who signed it" in as_json.stderr
     pinned = checked(None, "bundle", "verify", str(forged), "-i", identity, "--key", key)
     assert "not who signed it" not in pinned.stderr

@@ -55,17 +55,6 @@ def content() -> None:
     """
 
 
-def _persona_name(v: Vault, persona_id: str) -> str | None:
-    """The name of the persona PERSONA_ID, or None when it is gone."""
-    from vault.core.errors import NotFound
-    from vault.personas import get_persona
-
-    try:
-        return get_persona(v, persona_id).name
-    except NotFound:
-        return None
-
-
 def _persona_id(v: Vault, ref: str | None) -> str | None:
     if ref is None:
         return None
@@ -183,11 +172,12 @@ def show_cmd(env: Env, item_id: str, as_json: bool) -> None:
       coffre content show 5b0e1f9c --json
     """
     from vault import content as lib
+    from vault.personas import get_persona
 
     with env.vault() as v:
         item = lib.get(v, item_id)
         versions = lib.versions(v, item.id)
-        author = _persona_name(v, item.persona)
+        author = get_persona(v, item.persona).name  # an item's persona cannot be deleted
     if as_json:
         emit_json({**item.as_dict(), "versions": [ver.as_dict() for ver in versions]})
         return
@@ -196,7 +186,7 @@ def show_cmd(env: Env, item_id: str, as_json: bool) -> None:
         ("Title", item.title),
         ("Kind", item.kind),
         ("Audience", item.audience),
-        ("Persona", f"{author} ({item.persona})" if author else item.persona),
+        ("Persona", f"{author} ({item.persona})"),
         ("License", item.license),
         ("Tags", ", ".join(item.tags) or "-"),
         ("Created", item.created),

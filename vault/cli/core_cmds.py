@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -77,10 +77,16 @@ def init(env: Env, kdf: str, weak_ok: bool, as_json: bool) -> None:
     _checked_passphrase(passphrase, weak_ok=weak_ok, vault_dir=env.vault_dir)
     with Vault.create(env.vault_dir, passphrase, kdf=kdf) as v:
         if as_json:
-            emit_json({"path": str(v.path), "vault_id": v.info.vault_id, "kdf": kdf})
+            emit_json(_vault_json(v.status()))  # the whole new vault, as `status` shows it
         else:
             say(f"Created a vault in {v.path} (KDF profile: {kdf}).")
             info("Keep your passphrase safe: without it nothing in the vault can be recovered.")
+
+
+def _vault_json(report: dict[str, Any]) -> dict[str, Any]:
+    """The vault as `init` and `status` print it in JSON: its id as `id`, like every object
+    the command line prints."""
+    return {"id": report["vault_id"], **{k: v for k, v in report.items() if k != "vault_id"}}
 
 
 @cli.command()
@@ -97,7 +103,7 @@ def status(env: Env, as_json: bool) -> None:
     with env.vault(strict=False) as v:
         report = v.status()
     if as_json:
-        emit_json(report)
+        emit_json(_vault_json(report))
         return
     say(f"Vault      {report['path']}")
     say(f"Format     {report['format']}   KDF {report['kdf']}   epoch {report['epoch']}")
@@ -201,41 +207,49 @@ def audit(env: Env, verify: bool, limit: int | None, as_json: bool) -> None:
     """
     with env.vault() as v:
         entries = v.audit_log()  # raises AuditChainBroken (exit 5) if the chain is broken
-        names = _names(v) if not (verify or as_json) else {}
+        shown = entries[-limit:] if limit else entries
+        names = {} if verify or as_json else _names(v, shown)
     if verify:
         text = f"Audit log verified: {len(entries)} entries, chain intact."
         emit({"ok": True, "entries": len(entries)}, text, as_json=as_json)
         return
-    shown = entries[-limit:] if limit else entries
     if as_json:
         emit_json([e.as_dict() for e in shown])
         return
     for e in shown:
-        details = " ".join(_detail(k, val, names) for k, val in sorted(e.details.items()))
+        details = " ".join(
+            f"{k}={val}" + (f" ({names[(k, val)]})" if (k, val) in names else "")
+            for k, val in sorted(e.details.items())
+        )
         say(f"{e.seq:>5}  {e.time}  {e.action:<20} {details}")
 
 
-_NAMED = ("persona", "recipient", "grant")
-"""The audit details that are ids of something with a name worth showing."""
+def _names(v: Vault, entries: Sequence[Any]) -> dict[tuple[str, object], str]:
+    """What the ids in ENTRIES name, for people: a persona's or recipient's name, an item's
+    title, a grant's recipient. The log itself holds ids only; what was deleted since keeps
+    its bare id."""
+    from vault import content, personas, sharing
+    from vault.core.errors import NotFound
 
-
-def _names(v: Vault) -> dict[str, str]:
-    """Each persona's, recipient's and grant's id with the name to show beside it (a grant is
-    named by its recipient)."""
-    from vault.personas import list_personas
-    from vault.sharing import list_grants, list_recipients
-
-    names = {p.id: p.name for p in list_personas(v)}
-    recipients = {r.id: r.name for r in list_recipients(v)}
-    names.update(recipients)
-    for g in list_grants(v):
-        names[g.id] = f"to {recipients.get(g.recipient, g.recipient[:8])}"
+    lookups: dict[str, Callable[[str], str]] = {
+        "persona": lambda ref: personas.get_persona(v, ref).name,
+        "item": lambda ref: repr(content.get(v, ref).title),
+        "recipient": lambda ref: sharing.get_recipient(v, ref).name,
+        "grant": lambda ref: (
+            "to " + sharing.get_recipient(v, sharing.get_grant(v, ref).recipient).name
+        ),
+    }
+    names: dict[tuple[str, object], str] = {}
+    for e in entries:
+        for key, value in e.details.items():
+            lookup = lookups.get(key)
+            if lookup is None or not isinstance(value, str) or (key, value) in names:
+                continue
+            try:
+                names[(key, value)] = lookup(value)
+            except NotFound:
+                continue
     return names
-
-
-def _detail(key: str, value: object, names: dict[str, str]) -> str:
-    name = names.get(str(value)) if key in _NAMED else None
-    return f"{key}={value} ({name})" if name else f"{key}={value}"
 
 
 @cli.command()

@@ -6,6 +6,8 @@ shapes are part of the CLI contract (docs/cli.md).
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +29,7 @@ from vault.cli.output import (
 
 if TYPE_CHECKING:
     from vault.core.vault import Vault
-    from vault.data.query import Bucket
+    from vault.data.display import Series
 
 persona_option = click.option(
     "--persona", "persona_ref", default=None, help="Persona name or id (default: the only one)."
@@ -54,17 +56,42 @@ def resolve_persona_id(vault: Vault, ref: str | None) -> str:
 
 
 def _range(from_: str | None, to: str | None) -> tuple[int | None, int | None]:
+    """The [start, end) instants of `--from`/`--to` (an inclusive `--to` date ends at the
+    next midnight); a range that ends before it starts is refused (exit 7)."""
+    from vault.core.errors import InvalidParameter
     from vault.data.query import parse_instant
 
     start = parse_instant(from_) if from_ else None
     end = parse_instant(to, end_of_day=True) if to else None
+    if start is not None and end is not None and start >= end:
+        raise InvalidParameter(f"--from {from_} is after --to {to}: the range holds nothing")
     return start, end
 
 
 def _iso(ms: int | None) -> str | None:
-    from vault.data.query import iso
+    from vault.data.query import utc_iso
 
-    return None if ms is None else iso(ms)
+    return None if ms is None else utc_iso(ms)
+
+
+def _where_the_data_is(v: Vault, pid: str, metric: str, from_: str | None, to: str | None) -> str:
+    """Why a range shows nothing: `no heart_rate between 2024-01-01 and 2024-12-31;
+    heart_rate has data from 2021-03-02 to 2022-11-30` (the dates as typed)."""
+    from vault.data import query
+
+    if from_ and to:
+        asked = f" between {from_} and {to}"
+    elif from_:
+        asked = f" from {from_} on"
+    elif to:
+        asked = f" up to {to}"
+    else:
+        asked = ""
+    held = next((m for m in query.list_metrics(v, pid) if m.metric == metric), None)
+    if held is None or held.first is None or held.last is None:
+        return f"no {metric}{asked}; this persona has no {metric} data"
+    first, last = query.utc_iso(held.first)[:10], query.utc_iso(held.last)[:10]
+    return f"no {metric}{asked}; {metric} has data from {first} to {last}"
 
 
 @cli.group()
@@ -114,40 +141,22 @@ def data_metrics(env: Env, persona_ref: str | None, as_json: bool) -> None:
         names = "|".join(fmt.name for fmt in formats_of("data"))
         info(f"No data yet; import some with `coffre import {names}`.")
         return
-    for r in rows:
-        first, last = str(r["first"])[:10], str(r["last"])[:10]
-        say(
-            f"{r['metric']:<26} {r['samples']:>10,} {r['unit']:<12} {first} .. {last}  "
-            f"({len(r['sources'])} source{'s' if len(r['sources']) != 1 else ''})"
-        )
+    from vault.data import display
+
+    for line in display.metrics_table(found).lines():
+        say(line)
 
 
-def _bucket_json(b: Bucket) -> dict[str, Any]:
-    from vault.data.query import iso
-
-    out: dict[str, Any] = {
-        "start": iso(b.start, b.offset_min),
-        "end": iso(b.end, b.offset_min),
-        "count": b.count,
-        "sum": b.sum,
-        "min": b.min,
-        "avg": b.avg,
-        "max": b.max,
-        "unit": b.unit,
-    }
-    if b.stages is not None:
-        out["stages"] = b.stages
-    return out
-
-
-def _stream_json(items: Iterator[dict[str, Any]]) -> None:
-    """Print a JSON list item by item, so a long range never sits in memory at once."""
-    first = True
+def _stream_json(items: Iterator[dict[str, Any]]) -> int:
+    """Print a JSON list item by item, so a long range never sits in memory at once;
+    returns how many items it held."""
+    n = 0
     click.echo("[", nl=False)
     for item in items:
-        click.echo(("\n  " if first else ",\n  ") + json_text(item, indent=None), nl=False)
-        first = False
-    click.echo("\n]" if not first else "]")
+        click.echo(("\n  " if not n else ",\n  ") + json_text(item, indent=None), nl=False)
+        n += 1
+    click.echo("\n]" if n else "]")
+    return n
 
 
 @data.command("show")
@@ -162,6 +171,11 @@ def _stream_json(items: Iterator[dict[str, Any]]) -> None:
     help="Aggregate per period instead of listing samples.",
 )
 @tz_option
+@click.option(
+    "--chart",
+    is_flag=True,
+    help="Draw a chart of the aggregates per day (or per --every period).",
+)
 @json_option
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV on stdout.")
 @pass_env
@@ -174,68 +188,95 @@ def data_show(
     to: str | None,
     every: str | None,
     tz: str,
+    chart: bool,
     as_json: bool,
     as_csv: bool,
 ) -> None:
-    """Show a metric's samples, or aggregates per hour, day, week or month (--every).
+    """Show a metric's samples, or aggregates per hour, day, week or month (--every), or a
+    chart of them (--chart).
 
-    Sums (steps, distance, energy) resolve overlapping sources by priority; rates (heart
-    rate, weight) give min, average and max; sleep gives minutes per stage.
+    Sums (steps, distance, energy) give a total that resolves overlapping sources by
+    priority; rates (heart rate, weight) give mean, lowest and highest; sleep gives the time
+    asleep and per stage, as durations.
 
     \b
     Examples:
       coffre data show steps --every day --from 2024-03-01 --to 2024-03-31
       coffre data show heart_rate --every week --csv > heart.csv
+      coffre data show heart_rate --every day --chart --from 2024-01-01
     """
-    from vault.data import csvfmt, query
+    from vault.data import csvfmt, display, query
 
+    if chart and (as_json or as_csv):
+        raise click.UsageError("--chart draws for people: it takes neither --json nor --csv")
     start, end = _range(from_, to)
     query.check_metric(metric)
     with env.vault() as v:
         pid = resolve_persona_id(v, persona_ref)
-        if every is not None:
-            buckets = query.aggregate(v, pid, metric, every, start=start, end=end, tz=tz)
+        if every is not None or chart:
+            period = every or "day"
+            buckets = query.aggregate(v, pid, metric, period, start=start, end=end, tz=tz)
+            if not buckets:
+                info(_where_the_data_is(v, pid, metric, from_, to))
             if as_json:
-                emit_json([_bucket_json(b) for b in buckets])
+                emit_json([display.bucket_json(b, metric) for b in buckets])
             elif as_csv:
                 csvfmt.write_rows(csvfmt.aggregate_rows(buckets, metric), sys.stdout)
-            else:
-                for b in buckets:
-                    j = _bucket_json(b)
-                    stages = b.stages or {}
-                    extra = "  " + " ".join(f"{k}={v:.0f}" for k, v in stages.items())
-                    say(
-                        f"{j['start']}  n={b.count:<6} sum={b.sum:<12.6g} min={b.min:<8.6g} "
-                        f"avg={b.avg:<8.6g} max={b.max:<8.6g} {b.unit}{extra if stages else ''}"
-                    )
+            elif buckets and chart:
+                _draw_chart(display.chart_series(buckets, metric, period))
+            elif buckets:
+                first = from_ or display.period_label(buckets[0], period)
+                last = to or display.period_label(buckets[-1], period)
+                unit = display.unit_label(metric, buckets[0].unit)
+                say(
+                    f"{metric} ({unit}): {display.headline_name(metric, period)}, "
+                    f"{first} to {last} ({tz})"
+                )
+                for line in display.buckets_table(buckets, metric, period).lines():
+                    say(line)
             return
         if as_csv:
             csvfmt.write_rows(csvfmt.csv_rows(v, pid, metric, start, end), sys.stdout)
             return
         raw = query.samples(v, pid, metric, start, end)
         if as_json:
-            _stream_json(_sample_json(s, metric) for s in raw)
-            return
-        for s in raw:
-            j = _sample_json(s, metric)
-            shown = j.get("stage", f"{s.value:.6g} {s.unit}")
-            say(f"{j['start']}  {j['end']}  {shown}  {s.source}")
+            shown = _stream_json(display.sample_json(s, metric) for s in raw)
+        else:
+            shown = 0
+            whole = display.is_whole(metric)
+            unit = display.unit_label(metric, query.unit_of(v, pid, metric))
+            # Streamed, so the columns have fixed widths; the unit is in the header.
+            heading = "stage" if metric == "sleep" else unit
+            for s in raw:
+                if not shown:
+                    say(f"{'start':<25}  {'end':<25}  {heading:>12}  source")
+                value = (
+                    display.sample_json(s, metric)["stage"]
+                    if metric == "sleep"
+                    else display.number(s.value, whole=whole)
+                )
+                start_text, end_text = (
+                    query.iso(s.start, s.offset_min),
+                    query.iso(s.end, s.offset_min),
+                )
+                say(f"{start_text:<25}  {end_text:<25}  {value:>12}  {s.source}")
+                shown += 1
+        if not shown:
+            info(_where_the_data_is(v, pid, metric, from_, to))
 
 
-def _sample_json(s: Any, metric: str) -> dict[str, Any]:
-    from vault.data.model import SLEEP_STAGE_NAMES
-    from vault.data.query import iso
+def _draw_chart(series: Series) -> None:
+    """The chart on stdout: sized to the terminal and coloured there (unless NO_COLOR is
+    set), else plain text at the default size (for a pipe or a file)."""
+    from vault.cli.chart import DEFAULT_SIZE, render
 
-    out = {
-        "start": iso(s.start, s.offset_min),
-        "end": iso(s.end, s.offset_min),
-        "value": s.value,
-        "unit": s.unit,
-        "source": s.source,
-    }
-    if metric == "sleep":
-        out["stage"] = SLEEP_STAGE_NAMES.get(int(s.value), "unknown")
-    return out
+    if not sys.stdout.isatty():
+        click.echo(render(series, size=DEFAULT_SIZE, color=False), nl=False)
+        return
+    columns, lines = shutil.get_terminal_size(DEFAULT_SIZE)
+    size = (min(columns, 120), max(12, min(lines - 4, 30)))
+    color = not os.environ.get("NO_COLOR")  # https://no-color.org: any value turns it off
+    click.echo(render(series, size=size, color=color), nl=False)
 
 
 @data.command("workouts")
@@ -254,7 +295,8 @@ def data_workouts(
       coffre data workouts --from 2024-01-01
       coffre data workouts --json
     """
-    from vault.data import query
+    from vault.data import display, query
+    from vault.data.render import offset_suffix
 
     start, end = _range(from_, to)
     with env.vault() as v:
@@ -262,8 +304,9 @@ def data_workouts(
     rows: list[dict[str, Any]] = [
         {
             "activity": w.activity,
-            "start": query.iso(w.start, w.offset_min),
-            "end": query.iso(w.end, w.offset_min),
+            "start": query.utc_iso(w.start),
+            "end": query.utc_iso(w.end),
+            "offset": offset_suffix(w.offset_min),
             "duration_s": w.duration_s if w.duration_s is not None else (w.end - w.start) / 1000,
             "distance_m": w.distance_m,
             "energy_kcal": w.energy_kcal,
@@ -276,13 +319,26 @@ def data_workouts(
     if as_json:
         emit_json(rows)
         return
-    for r in rows:
-        dist = f"{r['distance_m'] / 1000:.2f} km" if r["distance_m"] is not None else "-"
-        kcal = f"{r['energy_kcal']:.0f} kcal" if r["energy_kcal"] is not None else "-"
-        say(
-            f"{r['start']}  {r['activity']:<14} {r['duration_s'] / 60:6.1f} min  {dist:>10}  "
-            f"{kcal:>9}  {r['source']}"
-        )
+    table = display.Table(
+        ("start", "activity", "duration", "distance", "energy", "source"),
+        tuple(
+            (
+                query.iso(w.start, w.offset_min)[:16].replace("T", " "),
+                str(r["activity"]),
+                display.duration(r["duration_s"] / 60),
+                f"{display.number(r['distance_m'] / 1000)} km" if r["distance_m"] is not None
+                else "-",
+                f"{display.number(r['energy_kcal'], whole=True)} kcal"
+                if r["energy_kcal"] is not None else "-",
+                str(r["source"]),
+            )
+            for w, r in zip(found, rows, strict=True)
+        ),
+        frozenset({2, 3, 4}),
+    )  # fmt: skip
+    if rows:
+        for line in table.lines():
+            say(line)
 
 
 @data.command("sources")
@@ -308,32 +364,23 @@ def data_sources(
       coffre data sources steps
       coffre data sources steps --from 2024-01-01 --json
     """
-    from vault.data import query
+    from vault.data import display, query
 
     start, end = _range(from_, to)
+    query.check_metric(metric)
     with env.vault() as v:
-        stats = query.by_source(v, resolve_persona_id(v, persona_ref), metric, start, end)
-    rows: list[dict[str, Any]] = [
-        {
-            "source": s.source,
-            "rank": s.rank,
-            "samples": s.count,
-            "sum": s.sum,
-            "min": s.min,
-            "avg": s.avg,
-            "max": s.max,
-            "counted": s.counted,
-        }
-        for s in stats
-    ]
+        pid = resolve_persona_id(v, persona_ref)
+        stats = query.by_source(v, pid, metric, start, end)
+        where = _where_the_data_is(v, pid, metric, from_, to) if not stats else ""
+    rows = [display.source_json(s, metric) for s in stats]
+    if where:
+        info(where)
     if as_json:
         emit_json(rows)
         return
-    for r in rows:
-        say(
-            f"{r['rank'] + 1:>2}. {r['source']:<30} {r['samples']:>9,} samples  "
-            f"sum {r['sum']:<12.6g} counted {r['counted']:.6g}"
-        )
+    if rows:
+        for line in display.sources_table(stats, metric).lines():
+            say(line)
 
 
 @data.command("priority")

@@ -169,7 +169,7 @@ def forget(
             name = request.id.rsplit(":", 1)[-1]
             write_request(request, notices_out / f"erasure-request-{name}.json")
     if as_json:
-        emit_json(result.as_dict())
+        emit_json({"dry_run": False, **result.as_dict()})
         return
     say(f"Forgotten: {'; '.join(result.plan.labels)} ({result.seconds:.1f} s).")
     if not result.wal_truncated:

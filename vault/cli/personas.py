@@ -199,8 +199,8 @@ def persona_show(
     }
     if pair is not None:
         report["pairwise"] = {
-            "recipient": recipient,
-            "id": pair.pseudonym,
+            "recipient_fingerprint": recipient,
+            "pseudonym": pair.pseudonym,
             "minisign": pair.minisign_public_key(),
             "ed25519": pair.public_key.hex(),
         }

@@ -214,7 +214,7 @@ def grant_create(
     compensation: str,
     as_json: bool,
 ) -> None:
-    """Give a grant; print its id (`--json`: {"id": ...}).
+    """Give a grant; print its id (`--json`: the grant, as `grant show --json`).
 
     The purpose must be a purpose of the DPV vocabulary and the jurisdiction an ISO 3166
     country or subdivision code (or EU); anything else is refused (exit 7, with the closest
@@ -227,7 +227,8 @@ def grant_create(
       coffre grant create --recipient Blog --persona Ana --content-kinds post \\
           --purpose dpv:ServiceProvision --jurisdiction FR --expires 2027-01-01
     """
-    from vault.sharing import ScopeRequest, TimeRange, create_grant
+    from vault.sharing import ScopeRequest, TimeRange, create_grant, get_recipient
+    from vault.sharing.overview import grant_view
 
     rng = TimeRange.build(start, end, last)
     with env.vault() as v:
@@ -253,7 +254,8 @@ def grant_create(
             retention=retention,
             compensation=compensation,
         )
-    emit({"id": g.id}, g.id, as_json=as_json)
+        shown = grant_view(g, get_recipient(v, g.recipient)) if as_json else {}
+    emit(shown, g.id, as_json=as_json)
 
 
 @grant.command("list")
@@ -272,16 +274,17 @@ def grant_list(
       coffre grant list --recipient "Health Lab" --json
     """
     from vault.sharing import get_recipient, list_grants
+    from vault.sharing.overview import grant_view
 
     with env.vault() as v:
         grants = list_grants(v, recipient=recipient_ref, persona=persona_ref)
-        names = {g.recipient: get_recipient(v, g.recipient).name for g in grants}
+        recipients = {g.recipient: get_recipient(v, g.recipient) for g in grants}
     if as_json:
-        emit_json([{**g.as_dict(), "recipient_name": names[g.recipient]} for g in grants])
+        emit_json([grant_view(g, recipients[g.recipient]) for g in grants])
         return
     for g in grants:
         say(
-            f"{g.id[:8]}  {g.status:<9}  {names[g.recipient]}  {g.purpose}  "
+            f"{g.id[:8]}  {g.status:<9}  {recipients[g.recipient].name}  {g.purpose}  "
             f"until {g.valid_until[:10]}"
         )
 
@@ -308,7 +311,9 @@ def grant_show(env: Env, *, grant_ref: str, receipt: bool, as_json: bool) -> Non
         click.echo(g.receipt.data.decode("utf-8"), nl=False)
         return
     if as_json:
-        emit_json({**g.as_dict(), "recipient_name": r.name})
+        from vault.sharing.overview import grant_view
+
+        emit_json(grant_view(g, r))
         return
     d = g.as_dict()
     say(f"grant        {g.id}")
@@ -320,7 +325,9 @@ def grant_show(env: Env, *, grant_ref: str, receipt: bool, as_json: bool) -> Non
     for key, values in g.scope.as_dict().items():
         if values:
             say(f"{key:<12} {', '.join(values)}")
-    say(f"time range   {g.time_range.describe()}")
+    rng = g.time_range
+    shown = rng.describe() if rng.last or not (rng.start or rng.end) else _span(rng.start, rng.end)
+    say(f"time range   {shown}")
     say(f"granularity  {g.granularity}")
     say(f"purpose      {g.purpose} (legal basis {g.legal_basis}, {g.jurisdiction})")
     say(f"retention    {g.retention or 'not stated'}")
@@ -332,13 +339,27 @@ def grant_show(env: Env, *, grant_ref: str, receipt: bool, as_json: bool) -> Non
 # --- export -------------------------------------------------------------------------------------
 
 
+def _span(start: str | None, end: str | None) -> str:
+    """A [start, end) range of RFC 3339 times as people typed it: whole days as dates, the
+    exclusive end at midnight as the last day it covers (`--to 2024-12-31` stays
+    2024-12-31, not 2025-01-01)."""
+    from datetime import datetime, timedelta
+
+    def day(text: str | None, back: timedelta) -> str:
+        if text is None:
+            return "..."
+        moment = datetime.fromisoformat(text)
+        if moment.time() == datetime.min.time():
+            return (moment - back).date().isoformat()
+        return text
+
+    return f"{day(start, timedelta())} to {day(end, timedelta(days=1))}"
+
+
 def _print_plan(plan: ExportPlan) -> None:
     d = plan.as_dict()
     rng = d["time_range"]
-    say(
-        f"grant {d['grant']} ({d['granularity']}), "
-        f"data {rng['from'] or '...'} to {rng['to'] or '...'}"
-    )
+    say(f"grant {d['grant']} ({d['granularity']}), data {_span(rng['from'], rng['to'])}")
     if d["previous_bundle"]:
         say(f"only what is new since bundle {d['previous_bundle']}")
     for m in d["metrics"]:
@@ -399,7 +420,10 @@ def export_cmd(
         if dry_run:
             plan = bundle.prepare(v, grant_ref, since_last=since_last)
             if as_json:
-                emit_json(plan.as_dict())
+                from vault.sharing import get_recipient
+
+                r = get_recipient(v, plan.grant.recipient)
+                emit_json({**plan.as_dict(), "recipient": {"id": r.id, "name": r.name}})
             else:
                 _print_plan(plan)
             return
@@ -474,9 +498,9 @@ def _show_verified(vb: VerifiedBundle, *, pinned: bool, as_json: bool) -> None:
         emit_json(d)
         return
     r = d["receipt"]
-    say(f"bundle      {d['bundle_id']} ({d['files']} files, {human_size(d['size'])})")
-    say(f"created     {d['created']} under grant {d['grant_id']}")
-    say(f"from        {d['persona_id']} (key {d['persona_minisign_key']})")
+    say(f"bundle      {d['id']} ({d['files']} files, {human_size(d['size'])})")
+    say(f"created     {d['created']} under grant {d['grant']}")
+    say(f"from        {d['pseudonym']} (key {d['persona_minisign_key']})")
     say(f"purpose     {_listed(r['purposes'])}")
     say(f"categories  {_listed(r['data_categories'])}")
     say(f"retention   {r['retention'] or 'not stated'}; valid until {r['valid_until']}")

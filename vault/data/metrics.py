@@ -36,6 +36,13 @@ class Metric:
     # unit mix-up or a sensor error, reported by the importers and not stored. None: no check.
     valid: tuple[float, float] | None = None
 
+    @property
+    def whole(self) -> bool:
+        """Whether the metric counts whole things (steps, flights climbed): its canonical unit
+        is a UCUM annotation such as `{steps}`, so totals are shown as integers even when
+        the source priority counts a fraction of an overlapping sample."""
+        return self.unit.startswith("{") and self.unit.endswith("}")
+
     def to_canonical(self, value: float, unit: str) -> float:
         """Convert `value` in `unit` to this metric's canonical unit."""
         if unit == self.unit or not unit:

@@ -542,6 +542,12 @@ def iso(ms: int, offset_min: int = 0) -> str:
     return d.isoformat(timespec="milliseconds" if ms % 1000 else "seconds")
 
 
+def utc_iso(ms: int) -> str:
+    """RFC 3339 in UTC ending in `Z` (seconds, or milliseconds when there are some): the one
+    form of an instant in the command line's JSON."""
+    return iso(ms).replace("+00:00", "Z")
+
+
 def parse_instant(text: str, *, end_of_day: bool = False) -> int:
     """UTC ms of an ISO 8601 date or date-time; a date or a time without offset is UTC.
 

@@ -54,9 +54,11 @@ class ForgetResult:
             "wal_truncated": self.wal_truncated,
             "erasure_requests": [n.id for n in self.notices],
             "cannot_reach": [
-                "copies recipients already received (erasure requests were produced)"
-                if self.plan.holders
-                else "",
+                *(
+                    ["copies recipients already received (erasure requests were produced)"]
+                    if self.plan.holders
+                    else []
+                ),
                 "copies of the vault made before now (backups, synced folders)",
             ],
         }

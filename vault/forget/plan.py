@@ -122,8 +122,8 @@ class Plan:
             "records": len(self.deletes) + len(self.rewrites),
             "recipients_holding_copies": [
                 {
-                    "recipient_id": h.recipient,
-                    "recipient": h.name,
+                    "id": h.recipient,
+                    "name": h.name,
                     "grants": list(h.grants),
                     "bundles": list(h.bundles),
                 }
@@ -286,7 +286,10 @@ def _plan_metric(vault: Vault, draft: _Draft, target: Target) -> None:
             draft.reach(Erasure(b, metrics=(erased,)) for b in sent)
     span = ""
     if target.start is not None or target.end is not None:
-        span = f" from {_day(target.start, 'the start')} to {_day(target.end, 'now')}"
+        # The end is exclusive: `--to 2024-12-31` ends at 2025-01-01 00:00 and is shown as
+        # the day typed, the last one it covers.
+        last = "now" if target.end is None else chunks.utc_day(target.end - 1)
+        span = f" from {_day(target.start, 'the start')} to {last}"
     draft.labels.append(f"metric {metric}{span}")
 
 

@@ -10,6 +10,7 @@ the ledger and the kept erasure requests, so they live here, above `grants`, `le
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from vault.sharing import grants, ledger, revocation
@@ -40,20 +41,11 @@ class LedgerGrant:
         """When the recipient first received something under this grant (None: never)."""
         return self.bundles[0].time if self.bundles else None
 
-    def as_dict(self) -> dict[str, Any]:
-        g = self.grant
+    def as_dict(self, recipient: Recipient) -> dict[str, Any]:
+        """The grant as `grant show --json` shows it, plus what its bundles carried."""
         return {
-            "grant": g.id,
-            "persona": g.persona,
-            "pseudonym": g.pseudonym,
-            "purpose": g.purpose,
-            "legal_basis": g.legal_basis,
-            "compensation": g.compensation,
+            **grant_view(self.grant, recipient),
             "status": self.status,
-            "history": [h.as_dict() for h in g.history],
-            "valid_until": g.valid_until,
-            "retention": g.retention,
-            "granularity": g.granularity,
             "since": self.since,
             "holds": {
                 "metrics": list(self.metrics),
@@ -66,7 +58,7 @@ class LedgerGrant:
             ],
             "bundles": [
                 {
-                    "bundle_id": b.bundle_id,
+                    "id": b.bundle_id,
                     "time": b.time,
                     "sha256": b.sha256,
                     "size": b.size,
@@ -90,14 +82,22 @@ class LedgerEntry:
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON shape of `coffre ledger --json` (one element of its list)."""
-        r = self.recipient
         return {
-            "recipient": r.id,
-            "name": r.name,
-            "contact": r.contact,
-            "fingerprint": r.fingerprint,
-            "grants": [g.as_dict() for g in self.grants],
+            **self.recipient.as_dict(),
+            "grants": [g.as_dict(self.recipient) for g in self.grants],
         }
+
+
+def grant_view(grant: Grant, recipient: Recipient, now: datetime | None = None) -> dict[str, Any]:
+    """The JSON shape of a grant on the command line (`grant create|list|show --json`): its
+    recipient as `{"id", "name"}`, its receipt by id, its status at NOW."""
+    view = grant.as_dict(now)
+    del view["receipt_id"]
+    return {
+        **view,
+        "recipient": {"id": recipient.id, "name": recipient.name},
+        "receipt": grant.receipt.id,
+    }
 
 
 def ledger_view(vault: Vault, recipient: str | None = None) -> list[LedgerEntry]:

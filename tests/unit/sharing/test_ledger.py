@@ -137,10 +137,12 @@ def test_ledger_view_answers_who_holds_what(
     assert [h.status for h in withdrawn.grant.history] == ["given", "withdrawn"]
     # The JSON of `coffre ledger --json`.
     d = entry.as_dict()
-    assert d["name"] == "Health Lab" and d["fingerprint"] == world.recipient.fingerprint
-    as_json = {x["grant"]: x for x in d["grants"]}
+    assert d["id"] == world.recipient.id and d["name"] == "Health Lab"
+    assert d["fingerprint"] == world.recipient.fingerprint
+    as_json = {x["id"]: x for x in d["grants"]}
     used_json, withdrawn_json = as_json[g.id], as_json[unused.id]
-    assert used_json["grant"] == g.id and used_json["purpose"] == "dpv:AcademicResearch"
+    assert used_json["recipient"] == {"id": world.recipient.id, "name": "Health Lab"}
+    assert used_json["purpose"] == "dpv:AcademicResearch"
     assert used_json["compensation"] == "a free annual check-up"
     assert used_json["status"] == "given" and used_json["since"] == "2026-11-26T12:00:00Z"
     assert used_json["holds"]["metrics"] == ["body_mass", "steps"]

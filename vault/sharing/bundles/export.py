@@ -70,8 +70,9 @@ class BundleResult:
     manifest: dict[str, Any]
 
     def as_dict(self) -> dict[str, Any]:
+        """The JSON shape of `export --json`: the bundle, which names its grant."""
         return {
-            "bundle_id": self.bundle_id,
+            "id": self.bundle_id,
             "grant": self.plan.grant.id,
             "sha256": self.sha256,
             "size": self.size,

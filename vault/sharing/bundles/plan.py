@@ -56,8 +56,8 @@ class MetricSelection:
         return {
             "metric": self.metric,
             "count": self.count,
-            "first": query.iso(self.first),
-            "last": query.iso(self.last),
+            "first": query.utc_iso(self.first),
+            "last": query.utc_iso(self.last),
             "unit": self.unit,
         }
 
@@ -113,8 +113,8 @@ class ExportPlan:
             "at": self.at.isoformat().replace("+00:00", "Z"),
             "granularity": self.grant.granularity,
             "time_range": {
-                "from": query.iso(self.start) if self.start is not None else None,
-                "to": query.iso(self.end) if self.end is not None else None,
+                "from": query.utc_iso(self.start) if self.start is not None else None,
+                "to": query.utc_iso(self.end) if self.end is not None else None,
             },
             "previous_bundle": self.previous_bundle,
             "metrics": [m.as_dict() for m in self.metrics],

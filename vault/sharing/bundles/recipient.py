@@ -58,13 +58,14 @@ class VerifiedBundle:
     size: int
 
     def as_dict(self) -> dict[str, Any]:
+        """The JSON shape of `bundle verify|open --json`, in the command line's vocabulary:
+        the manifest's `persona_id` is the pairwise pseudonym, named so as in `grant show`."""
         m = self.manifest
         return {
-            "bundle_id": self.bundle_id,
-            "grant_id": self.grant_id,
-            "receipt_id": m.get("receipt_id"),
+            "id": self.bundle_id,
+            "grant": self.grant_id,
             "created": m.get("created"),
-            "persona_id": m.get("persona_id"),
+            "pseudonym": m.get("persona_id"),
             "persona_minisign_key": self.persona_key,
             "recipient_fingerprint": m.get("recipient_fingerprint"),
             "purpose": m.get("purpose"),
@@ -75,6 +76,7 @@ class VerifiedBundle:
             "files": self.files,
             "size": self.size,
             "receipt": {
+                "id": m.get("receipt_id"),
                 "controller": _controller(self.receipt.get("dataController")),
                 "principal": self.receipt.get("piiPrincipalId"),
                 "purposes": self.receipt.get("purposes"),

@@ -171,8 +171,8 @@ def test_rolling_day_range_sends_only_whole_days(
     # 13 Oct 15:30 to 20 Oct 15:30: whole days 14..19 only.
     assert sel.count == 6
     assert plan.as_dict()["time_range"] == {
-        "from": "2026-10-14T00:00:00+00:00",
-        "to": "2026-10-20T00:00:00+00:00",
+        "from": "2026-10-14T00:00:00Z",
+        "to": "2026-10-20T00:00:00Z",
     }
 
 
@@ -186,8 +186,8 @@ def test_dry_run_lists_exactly_what_leaves_and_writes_nothing(
     plan = bundle.prepare(fresh_vault, g.id, now=NOW).as_dict()
     assert fresh_vault.store.state().writes == before
     assert [(m["metric"], m["count"]) for m in plan["metrics"]] == [("steps", 40)]
-    assert plan["metrics"][0]["first"] == "2026-10-10T00:00:00+00:00"
-    assert plan["metrics"][0]["last"] == "2026-10-19T18:00:00+00:00"
+    assert plan["metrics"][0]["first"] == "2026-10-10T00:00:00Z"
+    assert plan["metrics"][0]["last"] == "2026-10-19T18:00:00Z"
     assert plan["attributes"] == ["email"] and plan["missing_attributes"] == ["phone.work"]
     assert plan["content"] == []
     result = _export(fresh_vault, g, tmp_path / "b.age")
@@ -377,7 +377,7 @@ def test_open_writes_verified_files_and_reports_the_receipt(
     out = tmp_path / "opened"
     vb = bundle.open_bundle(path, [world.identity], out, now=NOW)
     d = vb.as_dict()
-    assert d["bundle_id"] == result.bundle_id and not d["expired"]
+    assert d["id"] == result.bundle_id and not d["expired"]
     assert d["receipt"]["controller"] == "Health Lab"
     assert d["receipt"]["compensation"] == "a free annual check-up"
     manifest = json.loads((out / "manifest.json").read_text())
