@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.command import CommandList, CommandPalette
+from textual.pilot import Pilot
 from textual.worker import Worker, WorkerState
 
 from tests.tui.conftest import go_to, run_async, run_unlocked, settle
@@ -14,6 +16,7 @@ from tui.screens.dashboard import DashboardScreen
 from tui.screens.help import HelpScreen
 from tui.screens.modals import ErrorModal
 from tui.screens.personas import PersonasScreen
+from tui.screens.sharing import SharingScreen
 from vault.core.errors import WrongPassphrase
 
 
@@ -24,18 +27,47 @@ def test_error_text_never_shows_an_arbitrary_exception_message() -> None:
     assert error_text(WrongPassphrase()) == WrongPassphrase().message
 
 
+async def _palette_offers(pilot: Pilot[None], query: str) -> list[str]:
+    """Open the palette with Ctrl+P, type `query`, and read the commands it offers."""
+    await pilot.press("ctrl+p")
+    await pilot.pause()
+    palette = pilot.app.screen
+    assert isinstance(palette, CommandPalette)
+    await pilot.press(*query)
+    await pilot.pause(0.3)  # the palette gathers its providers' hits in a task
+    await settle(pilot)
+    found = palette.query_one(CommandList)
+    offered = [str(found.get_option_at_index(i).prompt) for i in range(found.option_count)]
+    await pilot.press("escape")
+    await pilot.pause()
+    return offered
+
+
 @run_async
 async def test_palette_lists_navigation_and_the_screen_actions(pristine_demo: Path) -> None:
     async with run_unlocked(pristine_demo) as (app, pilot):
-        await go_to(pilot, "2", PersonasScreen)
-        titles = [c.title for c in all_commands(app)]
+        personas = await go_to(pilot, "2", PersonasScreen)
+        titles = [c.title for c in all_commands(app, personas)]
         for section in ("Dashboard", "Personas", "Data", "Content", "Sharing", "Forget", "Audit"):
             assert f"Go to {section}" in titles
         assert {"New", "Add attribute", "Sensitive", "vCard", "Help"} <= set(titles)
-        go = next(c for c in all_commands(app) if c.title == "Go to Dashboard")
+        go = next(c for c in all_commands(app, personas) if c.title == "Go to Dashboard")
         go.run()
         await settle(pilot)
         assert isinstance(app.screen, DashboardScreen)
+
+
+@run_async
+async def test_palette_holds_the_actions_of_the_screen_beneath_it(pristine_demo: Path) -> None:
+    """Typed into the real palette: while it is open the palette is the app's screen, so
+    the actions must come from the screen it was opened over."""
+    async with run_unlocked(pristine_demo) as (_app, pilot):
+        await go_to(pilot, "2", PersonasScreen)
+        assert any("Add attribute" in t for t in await _palette_offers(pilot, "attrib"))
+        await go_to(pilot, "5", SharingScreen)
+        offered = await _palette_offers(pilot, "grant")
+        assert any("New grant" in t for t in offered)
+        assert not any("Add attribute" in t for t in offered)
 
 
 @run_async
