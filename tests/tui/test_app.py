@@ -6,14 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.command import CommandList, CommandPalette
+from textual.containers import VerticalScroll
 from textual.pilot import Pilot
+from textual.widgets import Static
+from textual.widgets._footer import FooterKey
 from textual.worker import Worker, WorkerState
 
 from tests.tui.conftest import go_to, run_async, run_unlocked, settle
 from tui.app import DARK_THEME, LIGHT_THEME, error_text
 from tui.commands import all_commands
 from tui.screens.dashboard import DashboardScreen
-from tui.screens.help import HelpScreen
+from tui.screens.help import HelpScreen, key_rows
 from tui.screens.modals import ErrorModal
 from tui.screens.personas import PersonasScreen
 from tui.screens.sharing import SharingScreen
@@ -78,6 +81,34 @@ async def test_help_and_theme(pristine_demo: Path) -> None:
         assert app.theme == DARK_THEME
         await pilot.press("ctrl+t")
         assert app.theme == LIGHT_THEME
+
+
+@run_async
+async def test_help_at_80x24_says_there_is_more_below_until_the_end(pristine_demo: Path) -> None:
+    async with run_unlocked(pristine_demo, size=(80, 24)) as (_app, pilot):
+        screen = await go_to(pilot, "5", SharingScreen)
+        help_screen = await go_to(pilot, "f1", HelpScreen)
+        text = str(help_screen.query_one("#help-text", Static).render())
+        assert text  # rendered
+        scroll = help_screen.query_one("#help-scroll", VerticalScroll)
+        assert scroll.max_scroll_y > 0  # more keys than the terminal shows
+        assert help_screen.more_below
+        assert help_screen.focused is scroll  # so the keys below scroll it at once
+        await pilot.press("end")
+        await pilot.pause()
+        assert not help_screen.more_below
+        described = [b for b in type(screen).BINDINGS if b.description]
+        assert {key for key, _ in key_rows(screen)} >= {b.key for b in described}
+
+
+@run_async
+async def test_the_footer_shows_help_first_at_80_columns(pristine_demo: Path) -> None:
+    async with run_unlocked(pristine_demo, size=(80, 24)) as (_app, pilot):
+        for key, screen_type in (("5", SharingScreen), ("2", PersonasScreen)):
+            screen = await go_to(pilot, key, screen_type)
+            keys = [k for k in screen.query(FooterKey) if k.region.width]
+            assert keys and keys[0].action == "app.help"
+            assert keys[0].region.right <= 80
 
 
 @run_async

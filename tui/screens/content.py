@@ -75,6 +75,7 @@ class ContentScreen(SectionScreen):
             "Write the signed authorship statement, its signature and public key",
         ),
         ("r", "refresh", "Refresh", "Read the vault again"),
+        hidden=(("escape", "leave_filter", "Leave the filter", "Back to the list of items"),),
     )
 
     def __init__(self) -> None:
@@ -105,6 +106,10 @@ class ContentScreen(SectionScreen):
     def action_focus_filter(self) -> None:
         self.query_one("#filter-tag", Input).focus()
 
+    def action_leave_filter(self) -> None:
+        """Escape leaves the filters for the list, where the number keys switch areas again."""
+        self.query_one("#content-items", DataTable).focus()
+
     def _filters(self) -> tuple[str | None, str | None, str | None]:
         kind = self.query_one("#filter-kind", Select).value
         persona = self.query_one("#filter-persona", Select).value
@@ -117,9 +122,14 @@ class ContentScreen(SectionScreen):
 
     @on(Select.Changed, "#filter-kind")
     @on(Select.Changed, "#filter-persona")
-    @on(Input.Submitted, "#filter-tag")
     def _filter_changed(self) -> None:
         self.load()
+
+    @on(Input.Submitted, "#filter-tag")
+    def _tag_submitted(self) -> None:
+        """Filter, and move to the list: what follows Enter is browsing what was found."""
+        self.load()
+        self.action_leave_filter()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="list")
     def _load(self, vault: Vault, kind: str | None, tag: str | None, persona: str | None) -> None:
@@ -179,7 +189,7 @@ class ContentScreen(SectionScreen):
         self.ask(
             PromptModal(
                 f"Proof of authorship of {fmt.plain(item.title)}",
-                value="proof",
+                value=fmt.absolute("proof"),
                 help="Three files go to this folder: the statement (.json), its minisign "
                 "signature (.minisig) and the public key (.pub). `minisign -Vm` checks them.",
             ),
