@@ -8,19 +8,21 @@ from pathlib import Path
 from textual.command import CommandList, CommandPalette
 from textual.containers import VerticalScroll
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import Input, Label, Static
 from textual.widgets._footer import FooterKey
 from textual.worker import Worker, WorkerState
 
-from tests.tui.conftest import go_to, run_async, run_unlocked, settle
+from tests.tui.conftest import go_to, open_vault, run_async, run_unlocked, settle
 from tui.app import DARK_THEME, LIGHT_THEME, error_text
 from tui.commands import all_commands
-from tui.screens.dashboard import DashboardScreen
+from tui.screens.dashboard import METRICS_TITLE, DashboardScreen
+from tui.screens.forget import ForgetScreen
 from tui.screens.help import HelpScreen, key_rows
 from tui.screens.modals import ErrorModal
 from tui.screens.personas import PersonasScreen
 from tui.screens.sharing import SharingScreen
 from vault.core.errors import WrongPassphrase
+from vault.forget.rules import list_rules
 
 
 def test_error_text_never_shows_an_arbitrary_exception_message() -> None:
@@ -109,6 +111,33 @@ async def test_the_footer_shows_help_first_at_80_columns(pristine_demo: Path) ->
             keys = [k for k in screen.query(FooterKey) if k.region.width]
             assert keys and keys[0].action == "app.help"
             assert keys[0].region.right <= 80
+
+
+@run_async
+async def test_escape_leaves_any_text_field(pristine_demo: Path) -> None:
+    """On an area without a list to return to (Forget), Escape leaves the field for none:
+    the number keys switch areas again instead of typing."""
+    async with run_unlocked(pristine_demo) as (_app, pilot):
+        screen = await go_to(pilot, "6", ForgetScreen)
+        field = screen.query(Input).first()
+        field.focus()
+        await pilot.press("escape")
+        assert screen.focused is None
+        await go_to(pilot, "5", SharingScreen)
+        assert field.value == ""
+
+
+@run_async
+async def test_dashboard_says_what_its_data_panel_counts(pristine_demo: Path) -> None:
+    async with run_unlocked(pristine_demo) as (app, _pilot):
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        titles = [str(label.content) for label in screen.query(".panel-title").results(Label)]
+        assert METRICS_TITLE in titles and "last 8 weeks" in METRICS_TITLE
+        with open_vault(pristine_demo) as v:
+            rules = len(list_rules(v))
+        retention = str(screen.query_one("#dash-rules", Static).content)
+        assert retention.startswith(f"{rules} rule;" if rules == 1 else f"{rules} rules;")
 
 
 @run_async

@@ -202,6 +202,10 @@ async def test_all_the_data_and_a_custom_range(pristine_archive: Path) -> None:
         assert not problem.display
         assert len(chart._values) == 7 and screen.shown is not None
         assert (screen.shown.first, screen.shown.last) == ("2024-02-10", "2024-02-16")
+        assert screen.focused is screen.query_one("#data-metrics", DataTable)
+        start.focus()
+        await pilot.press("escape")  # leaves the field: the number keys work again
+        assert screen.focused is screen.query_one("#data-metrics", DataTable)
 
 
 @run_async

@@ -121,3 +121,17 @@ def test_light_theme(snap_compare: Callable[..., bool], pristine_demo: Path) -> 
     assert snap_compare(
         make_app(pristine_demo), terminal_size=(100, 30), run_before=_press("ctrl+t")
     )
+
+
+def test_grant_wizard_terms(snap_compare: Callable[..., bool], pristine_demo: Path) -> None:
+    """The wizard's form scrolled to the attributes, the sensitive ones marked, then the
+    audience picker (public only), the least range by default; focus on Review."""
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await _keys("5", "n")(pilot)
+        wizard = pilot.app.screen
+        attributes = wizard.query_one("#g-attributes")
+        wizard.query_one("#wizard-form").scroll_to_widget(attributes, animate=False, top=True)
+        await pilot.pause()
+
+    assert snap_compare(make_app(pristine_demo), terminal_size=(100, 30), run_before=run_before)

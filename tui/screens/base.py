@@ -15,7 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Label, Tab, Tabs
+from textual.widgets import DataTable, Footer, Input, Label, Tab, Tabs
 from textual.worker import Worker
 
 from tui.commands import PaletteCommand
@@ -82,8 +82,19 @@ class SectionScreen(ForwardsWorkerErrors, Screen[None]):
 
     # First in every area's footer, so it shows even at 80 columns (subclasses' keys follow).
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f1", "app.help", "Help", tooltip="Keys and actions of this screen", id="area.help")
+        Binding(
+            "f1", "app.help", "Help", tooltip="Keys and actions of this screen", id="area.help"
+        ),
+        Binding(
+            "escape",
+            "leave_field",
+            "Leave the field",
+            show=False,
+            tooltip="Leave a text field, so the number keys switch areas again",
+            id="area.leave_field",
+        ),
     ]
+    HOME: ClassVar[str] = ""  # the widget Escape returns to from a text field (else none)
     MODE: ClassVar[str] = ""
     TITLE_TEXT: ClassVar[str] = ""
     _seen = -1  # the app's write generation this screen last loaded
@@ -125,6 +136,12 @@ class SectionScreen(ForwardsWorkerErrors, Screen[None]):
             tabs.active = f"nav-{self.MODE}"
         if self._seen != self.coffre.generation:
             self.reload()
+
+    def action_leave_field(self) -> None:
+        """Leave a text field for the screen's main widget (`HOME`), or for no widget: the
+        number keys then switch areas instead of typing into it."""
+        if isinstance(self.focused, Input):
+            self.set_focus(self.query_one(self.HOME) if self.HOME else None)
 
     def reload(self) -> None:
         """Load what the screen shows (subclasses start a worker); on mount and after writes."""

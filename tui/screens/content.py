@@ -75,8 +75,8 @@ class ContentScreen(SectionScreen):
             "Write the signed authorship statement, its signature and public key",
         ),
         ("r", "refresh", "Refresh", "Read the vault again"),
-        hidden=(("escape", "leave_filter", "Leave the filter", "Back to the list of items"),),
     )
+    HOME = "#content-items"
 
     def __init__(self) -> None:
         super().__init__()
@@ -106,10 +106,6 @@ class ContentScreen(SectionScreen):
     def action_focus_filter(self) -> None:
         self.query_one("#filter-tag", Input).focus()
 
-    def action_leave_filter(self) -> None:
-        """Escape leaves the filters for the list, where the number keys switch areas again."""
-        self.query_one("#content-items", DataTable).focus()
-
     def _filters(self) -> tuple[str | None, str | None, str | None]:
         kind = self.query_one("#filter-kind", Select).value
         persona = self.query_one("#filter-persona", Select).value
@@ -129,7 +125,7 @@ class ContentScreen(SectionScreen):
     def _tag_submitted(self) -> None:
         """Filter, and move to the list: what follows Enter is browsing what was found."""
         self.load()
-        self.action_leave_filter()
+        self.action_leave_field()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="list")
     def _load(self, vault: Vault, kind: str | None, tag: str | None, persona: str | None) -> None:

@@ -240,6 +240,7 @@ class DataScreen(SectionScreen):
     MODE = "data"
     TITLE_TEXT = "Data"
     AUTO_FOCUS = "#data-metrics"  # Up/Down move through the metrics from the start
+    HOME = "#data-metrics"
     BINDINGS: ClassVar = bindings(
         "data",
         ("i", "import", "Import", "Import a file or folder in any format Coffre reads"),
