@@ -20,6 +20,7 @@ from tests.tui.conftest import (
     run_unlocked,
     settle,
 )
+from tui import format as fmt
 from tui.screens.data import (
     ALL,
     CUSTOM,
@@ -164,6 +165,17 @@ async def test_an_old_export_is_charted_by_default_on_an_axis_scaled_to_it(
         # The header's extremes are the bars' own, and say so; the title names metric and unit.
         assert (shown.low, shown.high) == (min(chart._values), max(chart._values))
         assert "of the daily means" in shown.stats()
+        # A year of days on a narrow chart: the header's extremes are the columns' own.
+        screen.query_one("#data-range", Select).value = ALL
+        await settle(pilot)
+        drawn, per = chart.drawn(), chart.per_column()
+        assert per > 1 and len(drawn) < len(chart._values)
+        stats = str(screen.query_one("#data-stats", Label).content)
+        assert f"highest {fmt.number(max(drawn))} " in stats
+        assert f"lowest {fmt.number(min(drawn))} " in stats
+        assert f"averaging up to {per}" in stats
+        screen.query_one("#data-range", Select).value = LATEST
+        await settle(pilot)
         title = str(screen.query_one("#data-title", Label).content)
         assert title.startswith("heart_rate (") and "daily means" in title
         low, top = chart.axis(chart._values)
@@ -196,6 +208,7 @@ async def test_all_the_data_and_a_custom_range(pristine_archive: Path) -> None:
         problem = screen.query_one("#data-range-problem", Label)
         assert problem.display and "after" in str(problem.content)
         assert (start.value, end.value) == ("2024-02-10", "2024-01-10")  # kept as typed
+        assert screen.shown is None and not chart._values  # no chart of another range
         end.value = "2024-02-16"
         await pilot.press("enter")
         await settle(pilot)

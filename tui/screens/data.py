@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import ClassVar
@@ -139,12 +140,15 @@ class Series:
         named = f"{self.metric} ({unit})" if unit and unit != self.metric else self.metric
         return f"{named}: {self.kind}"
 
-    def stats(self) -> str:
-        """The header's figures: the extremes of the bars, so they agree with the chart;
-        a rate's single-sample extremes follow, named as such."""
+    def stats(self, drawn: Sequence[float] = (), per_column: int = 1) -> str:
+        """The header's figures: the extremes of the bars as `drawn` (the values, or their
+        averages when a column holds several: said so), so they agree with the chart; a
+        rate's single-sample extremes follow, named as such."""
+        low, high = (min(drawn), max(drawn)) if drawn else (self.low, self.high)
+        merged = f", each column averaging up to {per_column}" if per_column > 1 else ""
         text = (
-            f"lowest {fmt.number(self.low)} · mean {fmt.number(self.mean)} · "
-            f"highest {fmt.number(self.high)} (of the {self.kind})"
+            f"lowest {fmt.number(low)} · mean {fmt.number(self.mean)} · "
+            f"highest {fmt.number(high)} (of the {self.kind}{merged})"
         )
         if self.rate:
             text += (
@@ -362,6 +366,7 @@ class DataScreen(SectionScreen):
             table.add_row(name, Text(n, justify="right"), key=m.metric)
 
     def on_resize(self, _event: events.Resize) -> None:
+        self.call_after_refresh(self._show_stats)
         if self.metrics:
             row = self.query_one("#data-metrics", DataTable).cursor_row
             self._fill_metrics()
@@ -410,8 +415,8 @@ class DataScreen(SectionScreen):
     @on(Input.Submitted, "#data-from")
     @on(Input.Submitted, "#data-to")
     def _dates_submitted(self) -> None:
+        self._load_chart()  # draws the typed range, or shows what is wrong with it
         if self._custom_dates() is not None:
-            self._load_chart()
             self.query_one("#data-metrics", DataTable).focus()
 
     def _metric_info(self) -> query.MetricInfo | None:
@@ -426,6 +431,7 @@ class DataScreen(SectionScreen):
         choice = str(self.query_one("#data-range", Select).value)
         custom = self._custom_dates() if choice == CUSTOM else None
         if choice == CUSTOM and custom is None:
+            self._show_nothing("Correct the dates above to draw the chart.")
             return
         span = window(choice, self.coffre.clock.now(), info, custom)
         if span is None:
@@ -449,10 +455,18 @@ class DataScreen(SectionScreen):
             return
         self.shown = s
         self.query_one("#data-title", Label).update(s.title)
-        self.query_one("#data-stats", Label).update(s.stats())
         # Totals start from zero; a rate's axis is scaled to its values (a heart rate
         # between 50 and 120 would be squashed into the top rows of an axis from 0).
         self.query_one("#data-chart", Chart).show(s.values, s.first, s.last, zero=not s.rate)
+        self.call_after_refresh(self._show_stats)
+
+    def _show_stats(self) -> None:
+        """The header of the chart as drawn now (its width decides how many values a
+        column averages)."""
+        if self.shown is not None:
+            chart = self.query_one("#data-chart", Chart)
+            text = self.shown.stats(chart.drawn(), chart.per_column())
+            self.query_one("#data-stats", Label).update(text)
 
     def action_toggle_style(self) -> None:
         chart = self.query_one("#data-chart", Chart)

@@ -72,11 +72,16 @@ class Chart(Widget):
         return low - margin, top + margin
 
     def per_column(self) -> int:
-        """How many values each column averages (1 when every value has its own)."""
+        """How many values a column averages at most (1 when every value has its own)."""
         width = self.size.width - _AXIS - 1
         if width <= 0 or len(self._values) <= width:
             return 1
         return -(-len(self._values) // width)
+
+    def drawn(self) -> list[float]:
+        """The values as the columns plot them at the present width (neighbours averaged
+        when there are more values than columns)."""
+        return _fit(self._values, self.size.width - _AXIS - 1)
 
     def clear(self, message: str) -> None:
         self._values, self._empty = [], message
