@@ -24,6 +24,7 @@ from tui.commands import CoffreCommands
 from tui.messages import VaultChanged, VaultUnlocked
 from tui.screens.base import SectionScreen
 from tui.screens.modals import ErrorModal
+from vault.core import errors
 from vault.core.clock import SYSTEM_CLOCK, Clock
 from vault.core.errors import VaultError
 from vault.core.untrusted import printable
@@ -51,6 +52,29 @@ def error_text(error: BaseException | None) -> str:
         return error.message
     name = type(error).__name__ if error is not None else "unknown"
     return f"Unexpected internal error ({name}). Nothing was changed by the failed step."
+
+
+# What a dialog is titled by the kind of error: an expected refusal is not a failure.
+_TITLES: tuple[tuple[type[VaultError], str], ...] = (
+    (errors.ConsentRefused, "Refused"),
+    (errors.BadInput, "Cannot use this input"),
+    (errors.NotFound, "Not found"),
+    (errors.AlreadyExists, "Already there"),
+    (errors.PassphraseError, "Passphrase"),
+    (errors.IntegrityError, "Integrity check failed"),
+    (errors.VaultBusy, "The vault is busy"),
+    (errors.UnsupportedFormat, "Not supported"),
+)
+FAILURE_TITLE = "Something went wrong"
+
+
+def error_title(error: BaseException | None) -> str:
+    """The title of the dialog showing `error`: what kind of answer it is ("Refused" for a
+    withdrawn grant), "Something went wrong" only for what was not expected."""
+    for kind, title in _TITLES:
+        if isinstance(error, kind):
+            return title
+    return FAILURE_TITLE
 
 
 def settle_heap() -> None:
@@ -95,6 +119,7 @@ class CoffreApp(App[None]):
             "f1,question_mark",
             "help",
             "Help",
+            show=False,  # each area's footer shows it first (SectionScreen)
             tooltip="Keys and actions of this screen",
             id="app.help",
         ),
@@ -102,6 +127,7 @@ class CoffreApp(App[None]):
             "ctrl+t",
             "toggle_theme",
             "Theme",
+            show=False,  # in the help and the palette: the footer has room for a few keys
             tooltip="Switch between light and dark",
             id="app.toggle_theme",
         ),
@@ -184,14 +210,15 @@ class CoffreApp(App[None]):
         their workers' state changes here: Textual does not bubble them)."""
         if event.state is not WorkerState.ERROR:
             return
-        self.show_error(error_text(event.worker.error))
+        error = event.worker.error
+        self.show_error(error_text(error), title=error_title(error))
 
-    def show_error(self, message: str) -> None:
+    def show_error(self, message: str, *, title: str = FAILURE_TITLE) -> None:
         message = printable(message)  # may name a file or member of an imported archive
         handler = getattr(self.screen, "show_error", None)
         if callable(handler) and handler(message):
             return
-        self.push_screen(ErrorModal(message))
+        self.push_screen(ErrorModal(message, title=title))
 
     # --- actions ---
 

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 if TYPE_CHECKING:
+    from textual.screen import Screen
+
     from tui.app import CoffreApp
 
 
@@ -26,13 +28,13 @@ class PaletteCommand:
     run: Callable[[], Any]
 
 
-def all_commands(app: CoffreApp) -> list[PaletteCommand]:
-    """Navigation to every area, then the actions the current screen offers."""
+def all_commands(app: CoffreApp, screen: Screen[Any]) -> list[PaletteCommand]:
+    """Navigation to every area, then the actions `screen` offers (the screen the palette
+    was opened over: while it is open, the palette itself is the app's screen)."""
     found = [
         PaletteCommand(f"Go to {s.title}", s.help, partial(app.action_go, s.mode))
         for s in app.section_list
     ]
-    screen = app.screen
     offer = getattr(screen, "palette_commands", None)
     if callable(offer):
         found.extend(offer())
@@ -47,7 +49,7 @@ class CoffreCommands(Provider):
         from tui.app import CoffreApp
 
         app = self.app
-        return all_commands(app) if isinstance(app, CoffreApp) else []
+        return all_commands(app, self.screen) if isinstance(app, CoffreApp) else []
 
     async def discover(self) -> Hits:
         for command in self._commands():

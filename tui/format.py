@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 
 from rich.text import Text
 from textual.markup import escape
@@ -76,6 +77,38 @@ def plan_counts(counts: Mapping[str, int]) -> str:
     parts = []
     samples, days = rest.pop("samples", 0), rest.pop("days", 0)
     if samples:
-        parts.append(f"{samples:,} samples" + (f" over {days:,} days" if days else ""))
-    parts += [f"{v:,} {k.replace('_', ' ')}" for k, v in sorted(rest.items())]
+        parts.append(plural(samples, "sample") + (f" over {plural(days, 'day')}" if days else ""))
+    for key, n in sorted(rest.items()):
+        words = key.replace("_", " ")
+        parts.append(
+            plural(n, words.removesuffix("s"), words) if words.endswith("s") else f"{n:,} {words}"
+        )
     return ", ".join(parts)
+
+
+def plural(n: int, word: str, many: str = "") -> str:
+    """A count and its noun, agreeing: "1 period", "2 periods", "1,204 samples"."""
+    return f"{n:,} {word if n == 1 else many or word + 's'}"
+
+
+def clip(text: str, width: int) -> str:
+    """`text` cut to `width` characters, an ellipsis marking the cut."""
+    if width <= 0:
+        return ""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def squeeze(text: str, width: int) -> str:
+    """`text` cut in the middle to `width` characters: the two ends of a long metric name
+    (its source prefix and what it measures) are what tell it apart."""
+    if len(text) <= width or width < 5:
+        return clip(text, width)
+    head = (width - 1) // 2
+    tail = width - 1 - head
+    return text[:head] + "…" + text[-tail:]
+
+
+def absolute(name: str | Path) -> str:
+    """A default output path as the person will see it written: the working directory the
+    TUI was started in made explicit (a relative path names an unseen place)."""
+    return str(Path(name).expanduser().absolute())

@@ -12,7 +12,7 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,9 +24,12 @@ from textual.widgets import Button, Input, Select
 from tui.app import CoffreApp
 from tui.screens.importer import ImportModal
 from tui.screens.modals import ConfirmModal, PromptModal
+from vault import personas as identities
 from vault.core import crypto
 from vault.core.clock import FixedClock
 from vault.core.vault import Vault
+from vault.data.ingest import QSWriter
+from vault.data.model import Sample
 from vault.demo import build_demo
 
 PASSPHRASE = "demo passphrase for the tests"
@@ -57,6 +60,35 @@ def build_demo_vault(path: Path) -> Path:
     with fixed_ids(), Vault.create(path, PASSPHRASE, kdf="minimum", clock=CLOCK) as v:
         build_demo(v)
     return path
+
+
+ARCHIVE_END = date(2024, 3, 1)  # the archive's data ends the day before: over two years ago
+# Metric names as long as Apple Health's unknown types, next to five-digit counts.
+LONG_METRICS = (
+    ("x:HKQuantityTypeIdentifierDietaryEnergyConsumed", 12_345),
+    ("x:HKQuantityTypeIdentifierAppleStandTime", 2_160),
+)
+
+
+def build_archive_vault(path: Path) -> Path:
+    """The demo as an old export leaves it: a year of data that ended on 2024-02-29, read
+    on the fixed clock (2026), with long metric names from an importer's unknown types."""
+    with fixed_ids(), Vault.create(path, PASSPHRASE, kdf="minimum", clock=CLOCK) as v:
+        build_demo(v, today=ARCHIVE_END)
+        camille = identities.get_persona(v, "Camille")
+        end = int(datetime(2024, 2, 29, tzinfo=UTC).timestamp() * 1000)
+        with QSWriter(v, camille.id) as writer:
+            for metric, n in LONG_METRICS:
+                for i in range(n):
+                    at = end - (i + 1) * 1_200_000  # every 20 minutes, back from the end
+                    writer.add(Sample(metric, at, at + 60_000, 1.0 + i % 7, "kcal", "Watch"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def pristine_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A vault whose data ended more than a year ago, with long metric names (read-only)."""
+    return build_archive_vault(tmp_path_factory.mktemp("archive") / "vault")
 
 
 @pytest.fixture(scope="session")

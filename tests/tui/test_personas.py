@@ -6,9 +6,10 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input
 
 from tests.tui.conftest import answer, confirm, go_to, open_vault, run_async, run_unlocked, settle
+from tui.screens.modals import PromptModal
 from tui.screens.personas import PersonasScreen, editable_value
 from vault import personas as identities
 
@@ -81,3 +82,27 @@ def test_attribute_edits_start_from_a_value_that_reads_back_the_same() -> None:
     ]:
         attr = identities.parse_attribute(key, value)
         assert identities.parse_attribute(attr.key, editable_value(attr)) == attr
+
+
+@run_async
+async def test_an_invalid_value_is_shown_under_the_input_and_kept(demo_dir: Path) -> None:
+    async with run_unlocked(demo_dir) as (app, pilot):
+        screen = await go_to(pilot, "2", PersonasScreen)
+        assert screen.current is not None
+        before = screen.current.attributes
+        prompt = await go_to(pilot, "a", PromptModal)
+        typed = "birth_date=1990-02-31"
+        prompt.query_one(Input).value = typed
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is prompt  # no error dialog over it, nothing lost
+        assert prompt.query_one(Input).value == typed
+        assert "calendar date" in prompt.problem
+        assert screen.current.attributes == before
+        prompt.query_one(Input).value = "birth_date=1990-02-28"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is screen
+        assert screen.current.attributes[-1].value == "1990-02-28"
+    with open_vault(demo_dir) as v:
+        assert len(identities.get_persona(v, "Camille").attributes) == len(before) + 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import DataTable, Input, Markdown, Select, SelectionList
+from textual.widgets import DataTable, Input, Markdown, Select, SelectionList, TabbedContent
 
 from tests.tui.conftest import (
     FROZEN,
@@ -17,9 +17,10 @@ from tests.tui.conftest import (
     run_unlocked,
     settle,
 )
-from tui.screens.grant_wizard import GrantWizard
+from tui.screens.grant_wizard import PURPOSES, SENSITIVE_MARK, GrantWizard
 from tui.screens.modals import ErrorModal, ReportModal
 from tui.screens.sharing import SharingScreen
+from vault import personas as identities
 from vault import sharing as consent
 from vault.sharing import ledger, revocation
 
@@ -41,14 +42,21 @@ async def test_new_grant_ends_with_the_preview_and_the_receipt(demo_dir: Path) -
         club = next(ref for name, ref in wizard.options.recipients if "Running" in name)
         wizard.query_one("#g-recipient", Select).value = club
         await pilot.pause()
+        assert wizard.focused is wizard.query_one("#next")  # the primary button, not Cancel
+        assert wizard.query_one("#g-range", Select).value == "7d"  # the least, by default
         wizard.query_one("#g-metrics", SelectionList).select("steps")
         wizard.query_one("#g-purpose", Select).value = "dpv:AcademicResearch"
         wizard.query_one("#g-compensation", Input).value = "A study report"
-        await press_button(pilot, "#next")
+        wizard.query_one("#next").focus()
+        await pilot.press("enter")
         await pilot.pause()
         review = wizard.query_one("#review", Markdown)
         assert review.source is not None and "steps" in review.source
-        await press_button(pilot, "#give")
+        # The purpose in the words the first step offered it in.
+        offered = dict((ref, label) for label, ref in PURPOSES)["dpv:ScientificResearch"]
+        assert f"purpose: {offered}" in review.source
+        assert wizard.focused is wizard.query_one("#give")  # Enter gives consent
+        await pilot.press("enter")
         await settle(pilot)
         report = app.screen
         assert isinstance(report, ReportModal)
@@ -60,6 +68,7 @@ async def test_new_grant_ends_with_the_preview_and_the_receipt(demo_dir: Path) -
         assert grant.scope.metrics == ("steps",)
         assert grant.purpose == "dpv:AcademicResearch"
         assert grant.compensation == "A study report"
+        assert grant.time_range.last == "7d"
         assert grant.status_at(FROZEN) == consent.GIVEN
         assert len(consent.list_grants(v)) == 3
 
@@ -71,9 +80,18 @@ async def test_export_now_writes_a_bundle_and_records_it(demo_dir: Path, tmp_pat
         screen = await go_to(pilot, "5", SharingScreen)
         grant_id = _select_grant(screen, "Lyon Running Club")
         await confirm(pilot, "e")
+        offered = app.screen.query_one(Input).value
+        assert Path(offered).is_absolute() and Path(offered).parent == Path.cwd()
         await answer(pilot, str(out))
-        assert isinstance(app.screen, ReportModal)
+        report = app.screen
+        assert isinstance(report, ReportModal)
         assert screen.last_export is not None and screen.last_export.path == out
+        # Readable lines, one per metric carried, the count agreeing with its noun.
+        counts = screen.last_export.manifest["counts"]
+        assert "{" not in report._markdown
+        for metric, n in counts["metrics"].items():
+            noun = "period" if n == 1 else "periods"
+            assert f"{metric}: {n:,} {noun}" in report._markdown
     assert out.is_file() and out.read_bytes().startswith(b"age-encryption.org/v1")
     with open_vault(demo_dir) as v:
         sent = ledger.bundles_for_grant(v, grant_id)
@@ -118,3 +136,59 @@ async def test_exporting_a_withdrawn_grant_is_refused_with_the_library_message(
         modal = app.screen
         assert isinstance(modal, ErrorModal)
         assert "withdrawn" in modal._message
+        assert modal._title == "Refused"  # an expected refusal, not a failure
+
+
+@run_async
+async def test_wizard_marks_sensitive_attributes_and_picks_audiences(demo_dir: Path) -> None:
+    async with run_unlocked(demo_dir) as (app, pilot):
+        screen = await go_to(pilot, "5", SharingScreen)
+        wizard = await go_to(pilot, "n", GrantWizard)
+        persona = wizard.query_one("#g-persona", Select).value
+        with open_vault(demo_dir) as v:
+            attrs = next(p for p in identities.list_personas(v) if p.id == persona).attributes
+        sensitive = {a.key for a in attrs if a.sensitive}
+        assert sensitive  # the demo marks the birth date and the address
+        listed = wizard.query_one("#g-attributes", SelectionList)
+        for i in range(listed.option_count):
+            option = listed.get_option_at_index(i)
+            marked = SENSITIVE_MARK in str(option.prompt)
+            derived = str(option.value).startswith(("age_over:", "birth_year"))
+            expected = option.value in sensitive or (derived and "birth_date" in sensitive)
+            assert marked == expected, option.value
+        audiences = wizard.query_one("#g-audiences", SelectionList)
+        assert audiences.selected == ["public"]  # only public content, unless added
+        audiences.select("followers")
+        wizard.query_one("#g-tags", Input).value = "running"
+        wizard.query_one("#g-purpose", Select).value = "dpv:ServiceProvision"
+        await press_button(pilot, "#next")
+        await pilot.pause()
+        await press_button(pilot, "#give")
+        await settle(pilot)
+        assert isinstance(app.screen, ReportModal)
+        assert screen.created is not None
+        created = screen.created.id
+    with open_vault(demo_dir) as v:
+        scope = consent.get_grant(v, created).scope
+        assert scope.content_tags == ("running",)
+        assert scope.content_audiences == ("public", "followers")
+
+
+@run_async
+async def test_tab_keys_and_a_ledger_that_fits_80_columns(pristine_demo: Path) -> None:
+    async with run_unlocked(pristine_demo, size=(80, 24)) as (_app, pilot):
+        screen = await go_to(pilot, "5", SharingScreen)
+        tabs = screen.query_one("#sharing-tabs", TabbedContent)
+        for key, tab in (("r", "tab-recipients"), ("l", "tab-ledger"), ("g", "tab-grants")):
+            await pilot.press(key)
+            await pilot.pause()
+            assert tabs.active == tab
+        await pilot.press("l")
+        await settle(pilot)
+        ledger = screen.query_one("#ledger", DataTable)
+        assert ledger.row_count > 0
+        padding = 2 * ledger.cell_padding * len(ledger.columns)
+        assert sum(c.width for c in ledger.columns.values()) + padding <= ledger.size.width
+        for row in range(ledger.row_count):
+            for column, cell in zip(ledger.columns.values(), ledger.get_row_at(row), strict=True):
+                assert len(cell.plain) <= column.width

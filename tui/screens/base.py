@@ -15,7 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Label, Tab, Tabs
+from textual.widgets import DataTable, Footer, Input, Label, Tab, Tabs
 from textual.worker import Worker
 
 from tui.commands import PaletteCommand
@@ -28,13 +28,32 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-def bindings(area: str, *rows: tuple[str, str, str, str]) -> list[BindingType]:
+def bindings(
+    area: str,
+    *rows: tuple[str, str, str, str],
+    hidden: tuple[tuple[str, str, str, str], ...] = (),
+    group: Binding.Group | None = None,
+) -> list[BindingType]:
     """An area's keys from (key, action, description, tooltip) rows. Each binding's id is
-    `area.action`: the name a keymap rebinds it by."""
-    return [
-        Binding(key, action, description, tooltip=tooltip, id=f"{area}.{action}")
-        for key, action, description, tooltip in rows
-    ]
+    `area.action` (the name a keymap rebinds it by; `action(arg)` gives `area.action_arg`).
+    The `hidden` rows stay out of the footer, which has room for a few keys at 80 columns,
+    but are in the help and the palette like every other; `group` shows its rows' keys
+    together under the group's name."""
+
+    def make(row: tuple[str, str, str, str], show: bool) -> BindingType:
+        key, action, description, tooltip = row
+        name = "".join(c if c.isalnum() or c == "_" else "_" for c in action).strip("_")
+        return Binding(
+            key,
+            action,
+            description,
+            show=show,
+            tooltip=tooltip,
+            id=f"{area}.{name}",
+            group=group if show else None,
+        )
+
+    return [make(row, True) for row in rows] + [make(row, False) for row in hidden]
 
 
 def titled_panel(title: str, *children: Widget, id: str) -> Vertical:
@@ -61,6 +80,21 @@ class ForwardsWorkerErrors:
 class SectionScreen(ForwardsWorkerErrors, Screen[None]):
     """An area of the vault: subclasses compose the body and load data in workers."""
 
+    # First in every area's footer, so it shows even at 80 columns (subclasses' keys follow).
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "f1", "app.help", "Help", tooltip="Keys and actions of this screen", id="area.help"
+        ),
+        Binding(
+            "escape",
+            "leave_field",
+            "Leave the field",
+            show=False,
+            tooltip="Leave a text field, so the number keys switch areas again",
+            id="area.leave_field",
+        ),
+    ]
+    HOME: ClassVar[str] = ""  # the widget Escape returns to from a text field (else none)
     MODE: ClassVar[str] = ""
     TITLE_TEXT: ClassVar[str] = ""
     _seen = -1  # the app's write generation this screen last loaded
@@ -102,6 +136,12 @@ class SectionScreen(ForwardsWorkerErrors, Screen[None]):
             tabs.active = f"nav-{self.MODE}"
         if self._seen != self.coffre.generation:
             self.reload()
+
+    def action_leave_field(self) -> None:
+        """Leave a text field for the screen's main widget (`HOME`), or for no widget: the
+        number keys then switch areas instead of typing into it."""
+        if isinstance(self.focused, Input):
+            self.set_focus(self.query_one(self.HOME) if self.HOME else None)
 
     def reload(self) -> None:
         """Load what the screen shows (subclasses start a worker); on mount and after writes."""
@@ -189,7 +229,7 @@ class SectionScreen(ForwardsWorkerErrors, Screen[None]):
     def palette_commands(self) -> list[PaletteCommand]:
         """The actions of this screen, for the command palette (from its bindings)."""
         found = []
-        for binding in self.BINDINGS:
+        for binding in type(self).__dict__.get("BINDINGS", ()):
             if not isinstance(binding, tuple) and binding.description:
                 run = partial(self.run_action, binding.action)
                 found.append(

@@ -76,6 +76,7 @@ class ContentScreen(SectionScreen):
         ),
         ("r", "refresh", "Refresh", "Read the vault again"),
     )
+    HOME = "#content-items"
 
     def __init__(self) -> None:
         super().__init__()
@@ -117,9 +118,14 @@ class ContentScreen(SectionScreen):
 
     @on(Select.Changed, "#filter-kind")
     @on(Select.Changed, "#filter-persona")
-    @on(Input.Submitted, "#filter-tag")
     def _filter_changed(self) -> None:
         self.load()
+
+    @on(Input.Submitted, "#filter-tag")
+    def _tag_submitted(self) -> None:
+        """Filter, and move to the list: what follows Enter is browsing what was found."""
+        self.load()
+        self.action_leave_field()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="list")
     def _load(self, vault: Vault, kind: str | None, tag: str | None, persona: str | None) -> None:
@@ -179,7 +185,7 @@ class ContentScreen(SectionScreen):
         self.ask(
             PromptModal(
                 f"Proof of authorship of {fmt.plain(item.title)}",
-                value="proof",
+                value=fmt.absolute("proof"),
                 help="Three files go to this folder: the statement (.json), its minisign "
                 "signature (.minisig) and the public key (.pub). `minisign -Vm` checks them.",
             ),

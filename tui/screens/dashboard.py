@@ -25,6 +25,7 @@ from vault.forget import rules
 
 WEEKS = 8
 EXPIRING_DAYS = 30
+METRICS_TITLE = f"Data: samples in the vault, trend of the last {WEEKS} weeks"
 
 
 @dataclass(frozen=True)
@@ -153,9 +154,12 @@ class DashboardScreen(SectionScreen):
             with Horizontal(id="dash-top"):
                 yield text_panel("Personas", "personas")
                 yield text_panel("Vault", "status")
+            # Samples counts every sample ever imported; only the trend covers the last weeks.
             yield titled_panel(
-                f"Data (last {WEEKS} weeks)",
-                data_table("dash-metrics", "Persona", "Metric", "Samples", "Trend", "Latest"),
+                METRICS_TITLE,
+                data_table(
+                    "dash-metrics", "Persona", "Metric", "Samples", f"{WEEKS} weeks", "Latest"
+                ),
                 id="dash-metrics-panel",
             )
             with Horizontal(id="dash-bottom"):
@@ -178,21 +182,22 @@ class DashboardScreen(SectionScreen):
     def _show(self, o: Overview) -> None:
         self.query_one("#dash-loading").display = False
         people = [
-            f"[b]{fmt.plain(p.name)}[/b]  {len(p.attributes)} attributes"
+            f"[b]{fmt.plain(p.name)}[/b]  {fmt.plural(len(p.attributes), 'attribute')}"
             + (f", {sum(a.sensitive for a in p.attributes)} sensitive" if p.attributes else "")
             for p in o.personas
         ]
         self.query_one("#dash-personas", Static).update(
             "\n".join(people) or "No persona yet: add one on the Personas screen."
         )
+        entries = fmt.plural(o.audit_entries, "entry", "entries")
         chain = (
             f"[$error]✗ {escape(o.audit_error)}[/]"
             if o.audit_error
-            else f"[$success]✓[/] audit chain verified ({o.audit_entries} entries)"
+            else f"[$success]✓[/] audit chain verified ({entries})"
         )
         self.query_one("#dash-status", Static).update(
             f"{fmt.count(o.records)} records, {fmt.size(o.on_disk, coarse=True)} on disk\n"
-            f"{o.content_items} content items\n{chain}"
+            f"{fmt.plural(o.content_items, 'content item')}\n{chain}"
         )
         table = self.query_one("#dash-metrics", DataTable)
         table.clear()
@@ -206,12 +211,17 @@ class DashboardScreen(SectionScreen):
         self.query_one("#dash-imports", Static).update("\n".join(imports) or "No import yet.")
         grants = [f"{fmt.plain(r)} ← {fmt.plain(p)} until {until}" for r, p, until in o.grants]
         if o.expiring:
-            grants.append(f"[$warning]{o.expiring} expiring within {EXPIRING_DAYS} days[/]")
+            grants.append(
+                f"[$warning]{fmt.plural(o.expiring, 'grant')} expiring within "
+                f"{EXPIRING_DAYS} days[/]"
+            )
         self.query_one("#dash-grants", Static).update("\n".join(grants) or "Nothing is shared.")
         if not o.rules:
             retention = "No retention rule."
         elif not o.due:
-            retention = f"{o.rules} rule(s); nothing due."
+            retention = f"{fmt.plural(o.rules, 'rule')}; nothing due."
         else:
-            retention = f"{o.rules} rule(s); [$warning]due now: {fmt.plan_counts(o.due)}[/]"
+            retention = (
+                f"{fmt.plural(o.rules, 'rule')}; [$warning]due now: {fmt.plan_counts(o.due)}[/]"
+            )
         self.query_one("#dash-rules", Static).update(retention)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import ClassVar
 
-from textual import on, work
+from rich.text import Text
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Label, Select
+from textual.widgets import DataTable, Input, Label, Select
 
 from tui import format as fmt
 from tui.screens.base import SectionScreen, bindings, data_table
@@ -25,71 +27,178 @@ from vault.data import metrics, query
 from vault.data.model import UNKNOWN_PREFIX
 from vault.imports import get_format
 
-RANGES: tuple[tuple[str, int], ...] = (
-    ("7 days", 7),
-    ("4 weeks", 28),
-    ("3 months", 91),
-    ("1 year", 365),
+DAY_MS = query.DAY_MS
+WINDOW_DAYS = 28  # "the latest 4 weeks" and the default range
+LATEST, ALL, CUSTOM = "latest", "all", "custom"
+# Ranges counted back from today, ranges placed on the data itself (an export that ended
+# years ago is chartable), and one the person types.
+RANGES: tuple[tuple[str, str], ...] = (
+    ("Latest 4 weeks", LATEST),
+    ("Last 7 days", "7"),
+    ("Last 4 weeks", str(WINDOW_DAYS)),
+    ("Last 3 months", "91"),
+    ("Last year", "365"),
+    ("All the data", ALL),
+    ("From… to…", CUSTOM),
 )
 BUCKETS: tuple[tuple[str, str], ...] = (("Hourly", "hour"), ("Daily", "day"), ("Weekly", "week"))
+HOURLY_LIMIT_DAYS = 92  # longer ranges are drawn daily: hours would be averaged away anyway
+EVERY_WORD = {"hour": "hourly", "day": "daily", "week": "weekly"}
+
+
+@dataclass(frozen=True)
+class Window:
+    """The [start, end) a chart covers, in UTC milliseconds (whole days)."""
+
+    start: int
+    end: int
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start) // DAY_MS
+
+
+def _day_start(ms: int) -> int:
+    return ms - ms % DAY_MS
+
+
+def window(
+    choice: str,
+    now: datetime,
+    info: query.MetricInfo,
+    custom: tuple[date, date] | None = None,
+) -> Window | None:
+    """The range `choice` names for one metric: days back from today, the four weeks that
+    end with its latest sample, all of its data, or the person's own dates (both
+    included). None when the metric has no sample to place the range on."""
+    if choice.isdigit():
+        end = fmt.day_end_ms(now)
+        return Window(end - int(choice) * DAY_MS, end)
+    if choice == CUSTOM:
+        if custom is None:
+            return None
+        first, last = custom
+        start = int(datetime(first.year, first.month, first.day, tzinfo=UTC).timestamp() * 1000)
+        to = int(datetime(last.year, last.month, last.day, tzinfo=UTC).timestamp() * 1000)
+        return Window(start, to + DAY_MS)
+    if info.first is None or info.last is None:
+        return None
+    end = _day_start(info.last) + DAY_MS
+    if choice == LATEST:
+        return Window(end - WINDOW_DAYS * DAY_MS, end)
+    return Window(_day_start(info.first), end)
+
+
+def default_range(found: list[query.MetricInfo], now: datetime) -> str:
+    """The last four weeks when the data reaches into them; else the four weeks that end
+    with the latest sample (a vault of an export that ended long ago shows its data)."""
+    latest = max((m.last for m in found if m.last is not None), default=None)
+    if latest is None or latest >= fmt.day_end_ms(now) - WINDOW_DAYS * DAY_MS:
+        return str(WINDOW_DAYS)
+    return LATEST
+
+
+def parse_dates(first: str, last: str) -> tuple[date, date]:
+    """The custom range as typed (YYYY-MM-DD, both included); ValueError says what is
+    wrong, in words for the person."""
+    try:
+        start, end = date.fromisoformat(first.strip()), date.fromisoformat(last.strip())
+    except ValueError:
+        raise ValueError("Dates are YYYY-MM-DD, as in 2024-03-01.") from None
+    if start > end:
+        raise ValueError(f"The range starts after it ends ({start} is after {end}).")
+    return start, end
 
 
 @dataclass(frozen=True)
 class Series:
-    """A chart's worth of one metric: one value per bucket, and the range's statistics."""
+    """A chart's worth of one metric: one value per bucket (what the bars plot) and the
+    figures of the header, computed from those same values."""
 
     metric: str
     values: tuple[float, ...]
     first: str
     last: str
-    low: float
+    low: float  # the lowest bar
     mean: float
-    high: float
+    high: float  # the highest bar
     unit: str
-    per: str
+    every: str  # the buckets actually drawn (hourly turns daily over long ranges)
+    rate: bool  # values are means of the samples (else totals)
+    sample_low: float = 0.0  # single samples' extremes, for a rate
+    sample_high: float = 0.0
+
+    @property
+    def kind(self) -> str:
+        """What each bar is: "daily means", "weekly totals"..."""
+        return f"{EVERY_WORD.get(self.every, self.every)} {'means' if self.rate else 'totals'}"
+
+    @property
+    def title(self) -> str:
+        """The metric and its unit, and what a bar is."""
+        unit = self.unit.strip("{}")
+        named = f"{self.metric} ({unit})" if unit and unit != self.metric else self.metric
+        return f"{named}: {self.kind}"
+
+    def stats(self, drawn: Sequence[float] = (), per_column: int = 1) -> str:
+        """The header's figures: the extremes of the bars as `drawn` (the values, or their
+        averages when a column holds several: said so), so they agree with the chart; a
+        rate's single-sample extremes follow, named as such."""
+        low, high = (min(drawn), max(drawn)) if drawn else (self.low, self.high)
+        merged = f", each column averaging up to {per_column}" if per_column > 1 else ""
+        text = (
+            f"lowest {fmt.number(low)} · mean {fmt.number(self.mean)} · "
+            f"highest {fmt.number(high)} (of the {self.kind}{merged})"
+        )
+        if self.rate:
+            text += (
+                f"; single samples {fmt.number(self.sample_low)} to {fmt.number(self.sample_high)}"
+            )
+        return text
 
 
 @dataclass(frozen=True)
 class ChartQuery:
-    """What the chart shows: a persona's metric over the last `days`, per `every`."""
+    """What the chart shows: a persona's metric over a window, per `every`."""
 
     persona_id: str
     metric: str
-    days: int
+    window: Window
     every: str
 
 
-def series(vault: Vault, q: ChartQuery, now: datetime) -> Series:
+def series(vault: Vault, q: ChartQuery) -> Series:
     """Aggregate with the library; choose which figure of each bucket to plot."""
-    persona_id, metric, days, every = q.persona_id, q.metric, q.days, q.every
-    end = fmt.day_end_ms(now)
-    start = end - days * 86_400_000
-    buckets = query.aggregate(vault, persona_id, metric, every, start=start, end=end)
+    persona_id, metric, every = q.persona_id, q.metric, q.every
+    if every == "hour" and q.window.days > HOURLY_LIMIT_DAYS:
+        every = "day"
     rate = not metric.startswith(UNKNOWN_PREFIX) and metrics.get(metric).aggregation == "rate"
+    buckets = query.aggregate(
+        vault, persona_id, metric, every, start=q.window.start, end=q.window.end
+    )
     if not buckets:
-        return Series(metric, (), "", "", 0.0, 0.0, 0.0, "", every)
-    unit = buckets[0].unit
+        return Series(metric, (), "", "", 0.0, 0.0, 0.0, "", every, rate)
     if rate:
         values = tuple(b.avg for b in buckets)
         total = sum(b.count for b in buckets)
-        low = min(b.min for b in buckets)
-        high = max(b.max for b in buckets)
         mean = sum(b.avg * b.count for b in buckets) / total if total else 0.0
-        per = "sample"
+        extremes = min(b.min for b in buckets), max(b.max for b in buckets)
     else:
         values = tuple(b.sum for b in buckets)
-        low, high, mean = min(values), max(values), sum(values) / len(values)
-        per = every
+        mean = sum(values) / len(values)
+        extremes = 0.0, 0.0
     return Series(
         metric,
         values,
         fmt.day(buckets[0].start),
         fmt.day(buckets[-1].start),
-        low,
+        min(values),
         mean,
-        high,
-        unit,
-        per,
+        max(values),
+        buckets[0].unit,
+        every,
+        rate,
+        *extremes,
     )
 
 
@@ -134,6 +243,8 @@ class DataScreen(SectionScreen):
 
     MODE = "data"
     TITLE_TEXT = "Data"
+    AUTO_FOCUS = "#data-metrics"  # Up/Down move through the metrics from the start
+    HOME = "#data-metrics"
     BINDINGS: ClassVar = bindings(
         "data",
         ("i", "import", "Import", "Import a file or folder in any format Coffre reads"),
@@ -146,19 +257,32 @@ class DataScreen(SectionScreen):
         self.personas: list[identities.Persona] = []
         self.metrics: list[query.MetricInfo] = []
         self.summary: ImportSummary | None = None
+        self.shown: Series | None = None
+        self._range_picked = False  # once the person picks a range, loads keep it
+        self._range_offered = str(WINDOW_DAYS)  # the range the screen chose itself
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="data"):
             with Vertical(classes="panel", id="data-side"):
                 yield Select([], prompt="Persona", id="data-persona", allow_blank=True)
-                yield data_table("data-metrics", "Metric", "Samples", zebra_stripes=False)
+                yield data_table("data-metrics", zebra_stripes=False)
             with Vertical(classes="panel", id="data-main"):
                 with Horizontal(id="data-controls"):
-                    yield Select(RANGES, value=28, allow_blank=False, id="data-range")
+                    yield Select(RANGES, value=str(WINDOW_DAYS), allow_blank=False, id="data-range")
                     yield Select(BUCKETS, value="day", allow_blank=False, id="data-every")
-                yield Label("", id="data-stats")
+                with Horizontal(id="data-custom"):
+                    yield Input(placeholder="From YYYY-MM-DD", id="data-from")
+                    yield Input(placeholder="To YYYY-MM-DD", id="data-to")
+                yield Label("", id="data-range-problem", classes="field-error", markup=False)
+                yield Label("", id="data-title", classes="panel-title", markup=False)
+                yield Label("", id="data-stats", markup=False)
                 yield Chart(id="data-chart")
                 yield ProgressPanel(id="data-progress")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#data-custom").display = False
+        self.query_one("#data-range-problem").display = False
 
     # --- loading ---
 
@@ -213,48 +337,136 @@ class DataScreen(SectionScreen):
     def _show_metrics(self, found: list[query.MetricInfo]) -> None:
         keep = self.metric
         self.metrics = found
-        table = self.query_one("#data-metrics", DataTable)
-        table.clear()
-        for m in found:
-            table.add_row(*fmt.cells(m.metric, fmt.count(m.samples)), key=m.metric)
+        self._fill_metrics()
         names = [m.metric for m in found]
         if keep in names:
-            table.move_cursor(row=names.index(keep))
+            self.query_one("#data-metrics", DataTable).move_cursor(row=names.index(keep))
+        if not self._range_picked and found:
+            self._range_offered = default_range(found, self.coffre.clock.now())
+            with self.prevent(Select.Changed):
+                self.query_one("#data-range", Select).value = self._range_offered
         if not found:
-            self.query_one("#data-stats", Label).update("")
-            self.query_one("#data-chart", Chart).clear(
-                "No measurements for this persona yet: press i to import a file."
-            )
+            self._show_nothing("No measurements for this persona yet: press i to import a file.")
         self._load_chart()
 
-    @on(DataTable.RowHighlighted, "#data-metrics")
+    def _fill_metrics(self) -> None:
+        """The metric list: every count in full (thousands separated), the names cut in the
+        middle with an ellipsis to what the panel leaves them."""
+        table = self.query_one("#data-metrics", DataTable)
+        counts = [f"{m.samples:,}" for m in self.metrics]
+        count_width = max([len("Samples"), *map(len, counts)])
+        inner = table.size.width or self.query_one("#data-side").size.width - 4
+        # Two cells padded one each side, and room for the scrollbar (one cell, app.tcss).
+        name_width = max(8, inner - count_width - 2 * 2 * table.cell_padding - 1)
+        table.clear(columns=True)
+        table.add_column("Metric", width=name_width)
+        table.add_column(Text("Samples", justify="right"), width=count_width)
+        for m, n in zip(self.metrics, counts, strict=True):
+            name = Text(printable(fmt.squeeze(m.metric, name_width)))
+            table.add_row(name, Text(n, justify="right"), key=m.metric)
+
+    def on_resize(self, _event: events.Resize) -> None:
+        self.call_after_refresh(self._show_stats)
+        if self.metrics:
+            row = self.query_one("#data-metrics", DataTable).cursor_row
+            self._fill_metrics()
+            self.query_one("#data-metrics", DataTable).move_cursor(row=row)
+
+    def _show_nothing(self, message: str) -> None:
+        self.shown = None
+        for label in ("#data-title", "#data-stats"):
+            self.query_one(label, Label).update("")
+        self.query_one("#data-chart", Chart).clear(message)
+
+    def _custom_dates(self) -> tuple[date, date] | None:
+        """The typed range, or None with the problem shown under the fields (which keep
+        what was typed)."""
+        problem = self.query_one("#data-range-problem", Label)
+        try:
+            dates = parse_dates(
+                self.query_one("#data-from", Input).value,
+                self.query_one("#data-to", Input).value,
+            )
+        except ValueError as exc:
+            problem.update(str(exc))
+            problem.display = True
+            return None
+        problem.display = False
+        return dates
+
     @on(Select.Changed, "#data-range")
+    def _range_changed(self, event: Select.Changed) -> None:
+        if event.value == self._range_offered and not self._range_picked:
+            return  # the screen's own choice (Select tells of it too), already drawn
+        self._range_picked = True
+        custom = event.value == CUSTOM
+        self.query_one("#data-custom").display = custom
+        if not custom:
+            self.query_one("#data-range-problem").display = False
+            self._load_chart()
+            return
+        info = self._metric_info()
+        fields = self.query_one("#data-from", Input), self.query_one("#data-to", Input)
+        if info is not None and not any(f.value for f in fields):
+            fields[0].value, fields[1].value = fmt.day(info.first), fmt.day(info.last)
+        fields[0].focus()
+        self._load_chart()
+
+    @on(Input.Submitted, "#data-from")
+    @on(Input.Submitted, "#data-to")
+    def _dates_submitted(self) -> None:
+        self._load_chart()  # draws the typed range, or shows what is wrong with it
+        if self._custom_dates() is not None:
+            self.query_one("#data-metrics", DataTable).focus()
+
+    def _metric_info(self) -> query.MetricInfo | None:
+        return self.cursor_item("#data-metrics", self.metrics)
+
+    @on(DataTable.RowHighlighted, "#data-metrics")
     @on(Select.Changed, "#data-every")
     def _load_chart(self) -> None:
-        metric, persona_id = self.metric, self.persona_id
-        if metric is None or persona_id is None:
+        info, persona_id = self._metric_info(), self.persona_id
+        if info is None or persona_id is None:
             return
-        days = self.query_one("#data-range", Select).value
-        every = self.query_one("#data-every", Select).value
-        q = ChartQuery(persona_id, metric, int(str(days)), str(every))
-        self._chart_worker(self.vault, q, self.coffre.clock.now())
+        choice = str(self.query_one("#data-range", Select).value)
+        custom = self._custom_dates() if choice == CUSTOM else None
+        if choice == CUSTOM and custom is None:
+            self._show_nothing("Correct the dates above to draw the chart.")
+            return
+        span = window(choice, self.coffre.clock.now(), info, custom)
+        if span is None:
+            self._show_nothing(f"No {info.metric} yet.")
+            return
+        every = str(self.query_one("#data-every", Select).value)
+        self._chart_worker(self.vault, ChartQuery(persona_id, info.metric, span, every), info)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="chart")
-    def _chart_worker(self, vault: Vault, q: ChartQuery, now: datetime) -> None:
-        found = series(vault, q, now)
-        self.app.call_from_thread(self._show_chart, found)
+    def _chart_worker(self, vault: Vault, q: ChartQuery, info: query.MetricInfo) -> None:
+        found = series(vault, q)
+        self.app.call_from_thread(self._show_chart, found, info)
 
-    def _show_chart(self, s: Series) -> None:
-        chart = self.query_one("#data-chart", Chart)
+    def _show_chart(self, s: Series, info: query.MetricInfo) -> None:
         if not s.values:
-            chart.clear(f"No {s.metric} in this range.")
-            self.query_one("#data-stats", Label).update("")
+            where = f"{fmt.day(info.first)} to {fmt.day(info.last)}"
+            self._show_nothing(
+                f"No {s.metric} in this range: its data runs from {where}. "
+                "Choose 'Latest 4 weeks' or 'All the data'."
+            )
             return
-        self.query_one("#data-stats", Label).update(
-            f"min {fmt.number(s.low, s.unit)}   avg {fmt.number(s.mean, s.unit)}"
-            f"   max {fmt.number(s.high, s.unit)}   per {s.per}"
-        )
-        chart.show(s.values, s.first, s.last)
+        self.shown = s
+        self.query_one("#data-title", Label).update(s.title)
+        # Totals start from zero; a rate's axis is scaled to its values (a heart rate
+        # between 50 and 120 would be squashed into the top rows of an axis from 0).
+        self.query_one("#data-chart", Chart).show(s.values, s.first, s.last, zero=not s.rate)
+        self.call_after_refresh(self._show_stats)
+
+    def _show_stats(self) -> None:
+        """The header of the chart as drawn now (its width decides how many values a
+        column averages)."""
+        if self.shown is not None:
+            chart = self.query_one("#data-chart", Chart)
+            text = self.shown.stats(chart.drawn(), chart.per_column())
+            self.query_one("#data-stats", Label).update(text)
 
     def action_toggle_style(self) -> None:
         chart = self.query_one("#data-chart", Chart)

@@ -78,7 +78,8 @@ def plan_markdown(plan: Plan) -> str:
     if plan.holders:
         for h in plan.holders:
             lines.append(
-                f"- {h.name}: {len(h.bundles)} bundle(s) under {len(h.grants)} grant(s); "
+                f"- {h.name}: {fmt.plural(len(h.bundles), 'bundle')} under "
+                f"{fmt.plural(len(h.grants), 'grant')}; "
                 "they will get an erasure request"
             )
     else:

@@ -3,7 +3,7 @@ person gives consent. The Sharing screen creates the grant with the library."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import ClassVar
 
@@ -14,6 +14,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Markdown, Select, SelectionList
 
+from vault import content
+from vault.content import audience
 from vault.sharing import ScopeRequest
 
 PURPOSES: tuple[tuple[str, str], ...] = (
@@ -23,18 +25,49 @@ PURPOSES: tuple[tuple[str, str], ...] = (
     ("Academic research", "dpv:AcademicResearch"),
     ("Personalised advertising", "dpv:PersonalisedAdvertising"),
 )
+# Shortest first: the default shares the least (all the data must be chosen on purpose).
 RANGES: tuple[tuple[str, str], ...] = (
-    ("All my data", ""),
+    ("Rolling: the last 7 days", "7d"),
     ("Rolling: the last 30 days", "30d"),
     ("Rolling: the last 90 days", "90d"),
     ("Rolling: the last year", "1y"),
+    ("All my data, from the first sample", ""),
 )
+DEFAULT_RANGE = RANGES[0][1]
+# Who an item was written for, as the audience picker offers it: only public items leave
+# unless the person adds another audience (vault.sharing.scope).
+AUDIENCE_HELP: dict[str, str] = {
+    audience.PUBLIC: "public: anyone may see it",
+    audience.UNLISTED: "unlisted: anyone with the link",
+    audience.FOLLOWERS: "followers only",
+    audience.DIRECT: "direct messages",
+    audience.PRIVATE: "private: for me only",
+    audience.DRAFT: "drafts, not published",
+}
 GRANULARITY: tuple[tuple[str, str], ...] = (
     ("Daily totals", "day"),
     ("Hourly totals", "hour"),
     ("Every raw sample", "raw"),
 )
 DERIVED = ("age_over:18", "birth_year", "country")
+SENSITIVE_MARK = "⚠ sensitive"
+
+
+def purpose_label(purpose: str) -> str:
+    """A purpose as the wizard offers it ("Scientific research"), the same words on every
+    step; a purpose it does not offer (from the CLI) as its DPV name."""
+    return next((label for label, ref in PURPOSES if ref == purpose), purpose.removeprefix("dpv:"))
+
+
+def attribute_choice(key: str, sensitive: frozenset[str]) -> str:
+    """How the wizard lists an attribute: sensitive ones (as the persona marks them, or
+    derived from a sensitive birth date) say so, since a grant that names them shares
+    them all the same."""
+    source = "birth_date" if key.startswith(("age_over:", "birth_year")) else key
+    if source in sensitive:
+        derived = " (from the birth date)" if source != key else ""
+        return f"{key}  {SENSITIVE_MARK}{derived}"
+    return key
 
 
 @dataclass(frozen=True)
@@ -45,6 +78,7 @@ class GrantOptions:
     personas: tuple[tuple[str, str], ...]
     metrics: dict[str, tuple[str, ...]]
     attributes: dict[str, tuple[str, ...]]
+    sensitive: dict[str, frozenset[str]] = field(default_factory=dict)  # keys, per persona
 
 
 @dataclass(frozen=True)
@@ -56,6 +90,7 @@ class GrantRequest:
     metrics: tuple[str, ...]
     attributes: tuple[str, ...]
     content_tags: tuple[str, ...]
+    audiences: tuple[str, ...]
     last: str
     granularity: str
     purpose: str
@@ -63,17 +98,24 @@ class GrantRequest:
     compensation: str
 
     def scope(self) -> ScopeRequest:
+        # Audiences only choose among content: without tags there is none to choose from.
+        audiences = self.audiences if self.content_tags else None
         return ScopeRequest(
-            metrics=self.metrics, attributes=self.attributes, content_tags=self.content_tags
+            metrics=self.metrics,
+            attributes=self.attributes,
+            content_tags=self.content_tags,
+            content_audiences=audiences,
         )
 
 
-def review_markdown(r: GrantRequest, names: dict[str, str]) -> str:
+def review_markdown(
+    r: GrantRequest, names: dict[str, str], sensitive: frozenset[str] = frozenset()
+) -> str:
     what = [f"- metric **{m}**" for m in r.metrics]
-    what += [f"- attribute **{a}**" for a in r.attributes]
-    # The wizard names no audience, so only public items leave (vault.sharing.scope).
-    what += [f"- public content tagged **{t}**" for t in r.content_tags]
-    rng = f"the last {r.last}" if r.last else "all time"
+    what += [f"- attribute **{attribute_choice(a, sensitive)}**" for a in r.attributes]
+    audiences = ", ".join(r.audiences or (content.PUBLIC,))
+    what += [f"- content tagged **{t}** written for: {audiences}" for t in r.content_tags]
+    rng = f"the last {r.last} (rolling)" if r.last else "all time"
     return "\n".join(
         [
             f"**{names.get(r.persona, r.persona)}** shares with "
@@ -82,7 +124,7 @@ def review_markdown(r: GrantRequest, names: dict[str, str]) -> str:
             *(what or ["- nothing yet: go back and choose something"]),
             "",
             f"- range: {rng}, granularity: {r.granularity}",
-            f"- purpose: {r.purpose}",
+            f"- purpose: {purpose_label(r.purpose)}",
             f"- valid until: {r.valid_until}",
             f"- in exchange for: {r.compensation or 'nothing'}",
             "",
@@ -117,8 +159,13 @@ class GrantWizard(ModalScreen[GrantRequest]):
                 yield Label("Identity attributes")
                 yield SelectionList[str](id="g-attributes")
                 yield Input(placeholder="Content tags (comma separated)", id="g-tags")
+                yield Label("Content written for (only public unless you add more)")
+                yield SelectionList[str](
+                    *((AUDIENCE_HELP[a], a, a == content.PUBLIC) for a in content.AUDIENCES),
+                    id="g-audiences",
+                )
                 with Horizontal(classes="form-row"):
-                    yield Select(RANGES, value="", allow_blank=False, id="g-range")
+                    yield Select(RANGES, value=DEFAULT_RANGE, allow_blank=False, id="g-range")
                     yield Select(GRANULARITY, value="day", allow_blank=False, id="g-granularity")
                 yield Select(PURPOSES, prompt="Purpose", id="g-purpose")
                 with Horizontal(classes="form-row"):
@@ -141,6 +188,8 @@ class GrantWizard(ModalScreen[GrantRequest]):
             self.query_one("#g-recipient", Select).value = self.options.recipients[0][1]
 
     def _step(self, n: int) -> None:
+        """Show step `n`, focus on its primary button: Enter goes forward, never cancels
+        (the form's fields are above it, a Shift+Tab away)."""
         self.query_one("#wizard-form").display = n == 1
         self.query_one("#wizard-review").display = n == 2
         self.query_one("#next").display = n == 1
@@ -148,6 +197,7 @@ class GrantWizard(ModalScreen[GrantRequest]):
         self.query_one("#give").display = n == 2
         title = "New grant — 1/2: the terms" if n == 1 else "New grant — 2/2: review and consent"
         self.query_one("#wizard-title", Label).update(title)
+        self.query_one("#next" if n == 1 else "#give", Button).focus()
 
     @on(Select.Changed, "#g-persona")
     def _persona_changed(self, event: Select.Changed) -> None:
@@ -158,7 +208,8 @@ class GrantWizard(ModalScreen[GrantRequest]):
         attrs = self.query_one("#g-attributes", SelectionList)
         attrs.clear_options()
         keys = (*self.options.attributes.get(pid, ()), *DERIVED)
-        attrs.add_options([(k, k) for k in keys])
+        sensitive = self.options.sensitive.get(pid, frozenset())
+        attrs.add_options([(attribute_choice(k, sensitive), k) for k in keys])
 
     def _collect(self) -> GrantRequest | None:
         def value(selector: str) -> str:
@@ -176,12 +227,17 @@ class GrantWizard(ModalScreen[GrantRequest]):
         tags = tuple(
             t.strip() for t in self.query_one("#g-tags", Input).value.split(",") if t.strip()
         )
+        audiences = tuple(self.query_one("#g-audiences", SelectionList).selected)
+        if not audiences:
+            self.notify("Choose who the shared content was written for.", severity="warning")
+            return None
         return GrantRequest(
             recipient=recipient,
             persona=persona,
             metrics=tuple(self.query_one("#g-metrics", SelectionList).selected),
             attributes=tuple(self.query_one("#g-attributes", SelectionList).selected),
             content_tags=tags,
+            audiences=tuple(a for a in content.AUDIENCES if a in audiences),
             last=value("#g-range"),
             granularity=value("#g-granularity") or "day",
             purpose=purpose,
@@ -189,6 +245,7 @@ class GrantWizard(ModalScreen[GrantRequest]):
             compensation=self.query_one("#g-compensation", Input).value.strip(),
         )
 
+    @on(Input.Submitted)
     @on(Button.Pressed, "#next")
     def action_review(self) -> None:
         request = self._collect()
@@ -198,7 +255,8 @@ class GrantWizard(ModalScreen[GrantRequest]):
         names = dict(
             (ref, name) for name, ref in (*self.options.recipients, *self.options.personas)
         )
-        self.query_one("#review", Markdown).update(review_markdown(request, names))
+        sensitive = self.options.sensitive.get(request.persona, frozenset())
+        self.query_one("#review", Markdown).update(review_markdown(request, names, sensitive))
         self._step(2)
 
     @on(Button.Pressed, "#back")

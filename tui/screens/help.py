@@ -1,28 +1,35 @@
-"""The help screen: what Coffre is, and every key of the screen it was opened from."""
+"""The help screen: every key of the screen it was opened from, then what Coffre is."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from rich import box
+from rich.console import Group
+from rich.markdown import Markdown as RichMarkdown
+from rich.table import Table
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Label, Markdown
+from textual.widgets import Button, Label, Static
 
 INTRO = """\
 Coffre keeps your identities, health data and writing in one **encrypted vault** on your own
 machine. Nothing leaves it unless you share it.
 
 - **Number keys** switch between areas; **Ctrl+P** opens the command palette with every action.
+- **Escape** leaves a text field, so the number keys switch areas again.
 - Destructive actions always ask first; forgetting asks you to type the target's name.
 - **Ctrl+T** switches between the light and dark themes; **Ctrl+Q** closes the vault and quits.
 """
+MORE_BELOW = "▼ more below: ↓ or PgDn to scroll"
 
 
-def keys_table(screen: Screen[object]) -> str:
-    lines = ["| Key | Action |", "|---|---|"]
+def key_rows(screen: Screen[object]) -> list[tuple[str, str]]:
+    """(key, what it does) for every described key of `screen`, then of the app."""
+    rows = []
     seen = set()
     for node in (screen, screen.app):
         for binding in getattr(node, "BINDINGS", []):
@@ -32,12 +39,23 @@ def keys_table(screen: Screen[object]) -> str:
                 continue
             seen.add(binding.description)
             key = binding.key_display or binding.key.split(",")[0].replace("_", " ")
-            lines.append(f"| `{key}` | {binding.tooltip or binding.description} |")
-    return "\n".join(lines)
+            rows.append((key, binding.tooltip or binding.description))
+    return rows
+
+
+def keys_table(screen: Screen[object]) -> Table:
+    """The keys as a table of one line each (a Markdown table takes two per key)."""
+    table = Table(box=box.SIMPLE_HEAD, expand=True, pad_edge=False)
+    table.add_column("Key", style="bold", no_wrap=True)
+    table.add_column("Action", ratio=1)
+    for key, action in key_rows(screen):
+        table.add_row(key, action)
+    return table
 
 
 class HelpScreen(ModalScreen[None]):
-    """Opened with F1 or ?; closed with Escape."""
+    """Opened with F1 or ?; closed with Escape. When it holds more than the terminal shows,
+    a line at its foot says so, until the end is reached."""
 
     BINDINGS: ClassVar = [
         Binding("escape,f1,q", "close", "Close", tooltip="Close the help", id="help.close")
@@ -49,10 +67,31 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide", id="help"):
-            yield Label("Help", classes="dialog-title")
-            with VerticalScroll(classes="report"):
-                yield Markdown(INTRO + "\n## Keys here\n\n" + keys_table(self._over))
-            yield Button("Close", id="close", variant="primary")
+            yield Label("Help: keys here", classes="dialog-title")
+            with VerticalScroll(id="help-scroll"):
+                yield Static(Group(keys_table(self._over), RichMarkdown(INTRO)), id="help-text")
+            with Horizontal(classes="dialog-buttons"):
+                yield Label("", id="help-more")
+                yield Button("Close", id="close", variant="primary")
+
+    def on_mount(self) -> None:
+        scroll = self.query_one("#help-scroll", VerticalScroll)
+        scroll.focus()  # ↓ and PgDn scroll it at once
+        for attribute in ("scroll_y", "virtual_size", "size"):
+            self.watch(scroll, attribute, self._cue_after_layout)
+
+    def _cue_after_layout(self) -> None:
+        # A size change is told before the layout that follows it: measure once it is done.
+        self.call_after_refresh(self._update_cue)
+
+    def _update_cue(self) -> None:
+        scroll = self.query_one("#help-scroll", VerticalScroll)
+        below = scroll.scroll_y < scroll.max_scroll_y
+        self.query_one("#help-more", Label).update(MORE_BELOW if below else "")
+
+    @property
+    def more_below(self) -> bool:
+        return bool(self.query_one("#help-more", Label).content)
 
     @on(Button.Pressed, "#close")
     def action_close(self) -> None:

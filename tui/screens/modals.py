@@ -3,6 +3,7 @@ a one-line text prompt and a read-only report."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.markdown import Markdown as RichMarkdown
@@ -106,25 +107,36 @@ class ErrorModal(ReadOnlyModal):
         Binding("escape,enter", "close", "Close", tooltip="Close this message", id="modals.close")
     ]
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, title: str = "Something went wrong") -> None:
         super().__init__()
-        self._message = message
+        self._message, self._title = message, title
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog error"):
-            yield Label("Something went wrong", classes="dialog-title")
+            yield Label(self._title, classes="dialog-title", id="error-title", markup=False)
             yield Static(self._message, classes="dialog-body", id="error-message", markup=False)
             yield self.close_button()
 
 
 class PromptModal(ModalScreen[str]):
-    """Asks for one line of text; dismisses with it, or None when cancelled."""
+    """Asks for one line of text; dismisses with it, or None when cancelled. A `check`
+    returns what is wrong with the text (None when it is fine): the problem is shown under
+    the input, which keeps what was typed, and the dialog stays open."""
 
     BINDINGS: ClassVar = [CANCEL]
 
-    def __init__(self, title: str, *, placeholder: str = "", value: str = "", help: str = ""):
+    def __init__(
+        self,
+        title: str,
+        *,
+        placeholder: str = "",
+        value: str = "",
+        help: str = "",
+        check: Callable[[str], str | None] | None = None,
+    ):
         super().__init__()
         self._title, self._placeholder, self._value, self._help = title, placeholder, value, help
+        self._check = check
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -132,12 +144,30 @@ class PromptModal(ModalScreen[str]):
             if self._help:
                 yield Static(self._help, classes="dialog-body", markup=False)
             yield Input(value=self._value, placeholder=self._placeholder, id="prompt-input")
+            yield Label("", id="prompt-problem", classes="field-error", markup=False)
             yield buttons(Button("Cancel", id="cancel"), Button("OK", id="ok", variant="primary"))
+
+    def on_mount(self) -> None:
+        self.query_one("#prompt-problem").display = False
+
+    @property
+    def problem(self) -> str:
+        """What the check found wrong with the text last submitted ("" when nothing)."""
+        label = self.query_one("#prompt-problem", Label)
+        return str(label.content) if label.display else ""
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
     def _ok(self) -> None:
-        value = self.query_one("#prompt-input", Input).value.strip()
+        field = self.query_one("#prompt-input", Input)
+        value = field.value.strip()
+        problem = self._check(value) if value and self._check is not None else None
+        label = self.query_one("#prompt-problem", Label)
+        label.update(problem or "")
+        label.display = bool(problem)
+        if problem:
+            field.focus()
+            return
         self.dismiss(value or None)
 
     @on(Button.Pressed, "#cancel")

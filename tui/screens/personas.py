@@ -14,9 +14,11 @@ from tui import format as fmt
 from tui.screens.base import SectionScreen, bindings, data_table, titled_panel
 from tui.screens.modals import ConfirmModal, PromptModal
 from vault import personas as identities
+from vault.core.errors import InvalidParameter
 from vault.core.outputs import output_file
 from vault.core.vault import Vault
 from vault.personas import Attribute, Persona
+from vault.personas.attributes import apply_edits
 
 
 def editable_value(attr: Attribute) -> str:
@@ -29,6 +31,28 @@ def editable_value(attr: Attribute) -> str:
     if attr.kind == identities.HANDLE and attr.url:
         return f"{attr.value} {attr.url}"
     return attr.value
+
+
+def edit_problem(
+    persona: Persona,
+    *,
+    add: tuple[str, str] | None = None,
+    change: tuple[Attribute, str] | None = None,
+) -> str | None:
+    """What the library would refuse in an attribute as typed (None when it would take
+    it): checked before the dialog closes, so a mistake is shown under the input and
+    what was typed stays there to be corrected."""
+    try:
+        apply_edits(persona.attributes, add=[add] if add else [], set=[change] if change else [])
+    except InvalidParameter as exc:
+        return exc.message
+    return None
+
+
+def split_attribute(text: str) -> tuple[str, str]:
+    """`KEY=VALUE` as typed, split at the first `=`."""
+    key, _, value = text.partition("=")
+    return key, value
 
 
 class PersonasScreen(SectionScreen):
@@ -102,7 +126,8 @@ class PersonasScreen(SectionScreen):
         self.query_one("#persona-title", Label).update(fmt.plain(persona.name))
         sensitive = sum(a.sensitive for a in persona.attributes)
         self.query_one("#persona-facts", Static).update(
-            f"{len(persona.attributes)} attributes, {sensitive} sensitive (left out of exports)"
+            f"{fmt.plural(len(persona.attributes), 'attribute')}, {sensitive} sensitive "
+            "(left out of exports)"
         )
         for i, a in enumerate(persona.attributes):
             attrs.add_row(*fmt.cells(a.key, "yes" if a.sensitive else "", a.value), key=str(i))
@@ -129,10 +154,15 @@ class PersonasScreen(SectionScreen):
             return
 
         def add(text: str) -> None:
-            key, _, value = text.partition("=")
+            key, value = split_attribute(text)
             self.update_vault(
                 "attribute added", lambda v: identities.edit(v, persona.id, add=[(key, value)])
             )
+
+        def check(text: str) -> str | None:
+            if "=" not in text:
+                return "Type KEY=VALUE, as in email.work=me@example.org."
+            return edit_problem(persona, add=split_attribute(text))
 
         self.ask(
             PromptModal(
@@ -140,6 +170,7 @@ class PersonasScreen(SectionScreen):
                 placeholder="email.work=me@example.org",
                 help="KEY[.LABEL]=VALUE, e.g. email.home=…, phone=…, handle.mastodon=@me@host, "
                 "birth_date=1990-04-12, field.pronouns=they",
+                check=check,
             ),
             add,
         )
@@ -149,7 +180,11 @@ class PersonasScreen(SectionScreen):
         if persona is None or attr is None:
             return
         self.ask(
-            PromptModal(f"Edit {attr.key}", value=editable_value(attr)),
+            PromptModal(
+                f"Edit {attr.key}",
+                value=editable_value(attr),
+                check=lambda value: edit_problem(persona, change=(attr, value)),
+            ),
             lambda value: self.update_vault(
                 "attribute changed", lambda v: identities.edit(v, persona.id, set=[(attr, value)])
             ),
@@ -186,7 +221,7 @@ class PersonasScreen(SectionScreen):
         self.ask(
             PromptModal(
                 f"Export {persona.name} as vCard",
-                value=f"{safe}.vcf",
+                value=fmt.absolute(f"{safe}.vcf"),
                 help="Sensitive attributes are left out. The file is readable by you only.",
             ),
             lambda path: self._export(self.vault, persona.id, Path(path).expanduser()),
@@ -199,6 +234,6 @@ class PersonasScreen(SectionScreen):
             out.write(exported.text.encode("utf-8"))
         self.app.call_from_thread(
             self.notify,
-            f"Written to {path} ({exported.left_out} sensitive attribute(s) left out).",
+            f"Written to {path} ({fmt.plural(exported.left_out, 'sensitive attribute')} left out).",
             title="vCard exported",
         )

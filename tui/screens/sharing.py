@@ -9,13 +9,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from tui import format as fmt
 from tui.screens.base import SectionScreen, bindings, data_table
-from tui.screens.grant_wizard import GrantOptions, GrantRequest, GrantWizard
+from tui.screens.grant_wizard import GrantOptions, GrantRequest, GrantWizard, purpose_label
 from tui.screens.modals import ConfirmModal, PromptModal, ReportModal
 from tui.widgets.progress import ProgressPanel
 from vault import personas as identities
@@ -62,16 +63,54 @@ def scope_text(g: Grant) -> str:
     parts = [*s.metrics, *s.categories, *s.attributes]
     parts += [f"#{t}" for t in s.content_tags] + [f"{k}s" for k in s.content_kinds]
     if s.content_ids:
-        parts.append(f"{len(s.content_ids)} item(s)")
+        parts.append(fmt.plural(len(s.content_ids), "item"))
     return ", ".join(parts)
+
+
+# The ledger's fixed columns (recipient, since, bundles): "what it holds" takes the rest.
+LEDGER_RECIPIENT = 20
+LEDGER_SINCE = 10  # a date
+LEDGER_BUNDLES = 7
+LEDGER_MIN_HOLDS = 12
+
+
+def ledger_holds_width(table_width: int) -> int:
+    """How wide the ledger's "Holds" column may be in a table `table_width` cells wide:
+    what the fixed columns, each cell's padding (one each side) and a scrollbar leave."""
+    fixed = LEDGER_RECIPIENT + LEDGER_SINCE + LEDGER_BUNDLES + 4 * 2 + 2
+    return max(LEDGER_MIN_HOLDS, table_width - fixed)
+
+
+def exported_markdown(result: BundleResult) -> str:
+    """What an export wrote, one readable line each: the file, then what it carries."""
+    counts = result.manifest.get("counts", {})
+    carried = [
+        f"  - {metric}: {fmt.plural(n, 'sample' if 'samples' in counts else 'period')}"
+        for metric, n in sorted(counts.get("metrics", {}).items())
+    ]
+    for key, word in (("content_items", "content item"), ("attributes", "attribute")):
+        if counts.get(key):
+            carried.append(f"  - {fmt.plural(counts[key], word)}")
+    lines = [
+        f"- file: `{result.path}`",
+        f"- size: {fmt.size(result.size)}"
+        + (f" in {fmt.plural(counts['files'], 'file')}" if counts.get("files") else ""),
+        f"- SHA-256: `{result.sha256}`",
+        f"- bundle id: `{result.bundle_id}`",
+        "- carries:" if carried else "- carries: nothing",
+        *carried,
+        "",
+        "The export is recorded in the ledger.",
+    ]
+    return "\n".join(lines)
 
 
 def plan_markdown(plan: ExportPlan, recipient: str) -> str:
     lines = [f"What would leave for **{recipient}** now:", ""]
     for m in plan.metrics:
         lines.append(
-            f"- **{m.metric}**: {m.count:,} {'samples' if m.period is None else 'periods'} "
-            f"from {fmt.day(m.first)} to {fmt.day(m.last)}"
+            f"- **{m.metric}**: {fmt.plural(m.count, 'sample' if m.period is None else 'period')}"
+            f" from {fmt.day(m.first)} to {fmt.day(m.last)}"
         )
     lines += [
         f"- content: **{fmt.plain(c.item.title)}** (version {c.item.version})" for c in plan.content
@@ -97,10 +136,16 @@ class SharingScreen(SectionScreen):
     BINDINGS: ClassVar = bindings(
         "sharing",
         ("n", "new_grant", "New grant", "Give consent to a recipient, guided"),
-        ("e", "export", "Export now", "Export the selected grant to a bundle file"),
+        ("e", "export", "Export", "Export the selected grant to a bundle file now"),
         ("w", "revoke", "Revoke", "Withdraw the selected grant"),
         ("c", "receipt", "Receipt", "Show the selected grant's consent receipt"),
-        ("a", "add_recipient", "Add recipient", "Register a recipient"),
+        hidden=(("a", "add_recipient", "Add recipient", "Register a recipient"),),
+    ) + bindings(
+        "sharing",
+        ("g", "show_tab('tab-grants')", "Grants", "Show the grants tab"),
+        ("r", "show_tab('tab-recipients')", "Recipients", "Show the recipients tab"),
+        ("l", "show_tab('tab-ledger')", "Ledger", "Show the ledger: who holds what of mine"),
+        group=Binding.Group("Tabs", compact=True),
     )
 
     def __init__(self) -> None:
@@ -118,7 +163,7 @@ class SharingScreen(SectionScreen):
                 yield data_table("recipients", "Name", "Contact", "Grants")
             with TabPane("Ledger", id="tab-ledger"):
                 yield Static("Who holds what of mine:", classes="panel-title")
-                yield data_table("ledger", "Recipient", "Since", "Holds", "Bundles")
+                yield data_table("ledger")
         yield ProgressPanel(id="sharing-progress")
 
     def load(self) -> None:
@@ -148,7 +193,7 @@ class SharingScreen(SectionScreen):
                     g.valid_until[:10],
                     state.personas.get(g.persona, "?"),
                     scope_text(g),
-                    g.purpose.removeprefix("dpv:"),
+                    purpose_label(g.purpose),
                     str(state.sent(g.id)),
                     g.compensation or "—",
                 ),
@@ -159,22 +204,41 @@ class SharingScreen(SectionScreen):
         for r in state.recipients:
             count = sum(1 for g in state.grants if g.recipient == r.id)
             recipients.add_row(*fmt.cells(r.name, r.contact or "—", str(count)), key=r.id)
+        self._show_ledger()
+
+    def _show_ledger(self) -> None:
+        """The ledger, its columns fitted to the table's width: long cells end in an
+        ellipsis instead of running off the screen."""
         held = self.query_one("#ledger", DataTable)
-        held.clear()
-        for entry in state.ledger:
+        holds = ledger_holds_width(held.size.width or self.size.width)
+        held.clear(columns=True)
+        held.add_column("Recipient", width=LEDGER_RECIPIENT)
+        held.add_column("Since", width=LEDGER_SINCE)
+        held.add_column("Holds", width=holds)
+        held.add_column("Bundles", width=LEDGER_BUNDLES)
+        for entry in self.state.ledger:
             for given in entry.grants:
                 if given.since is None:
                     continue  # nothing sent under it: the recipient holds nothing
                 what = [*given.metrics, *given.attributes]
-                what += [f"{len(given.content)} item(s)"] * bool(given.content)
+                what += [fmt.plural(len(given.content), "item")] * bool(given.content)
                 held.add_row(
                     *fmt.cells(
-                        entry.recipient.name,
-                        fmt.instant(given.since),
-                        ", ".join(what),
+                        fmt.clip(entry.recipient.name, LEDGER_RECIPIENT),
+                        fmt.instant(given.since)[:10],
+                        fmt.clip(", ".join(what), holds),
                         str(len(given.bundles)),
                     )
                 )
+
+    def on_resize(self, _event: events.Resize) -> None:
+        self._show_ledger()
+
+    def action_show_tab(self, tab: str) -> None:
+        """Switch to the Grants, Recipients or Ledger tab, its table focused."""
+        self.query_one("#sharing-tabs", TabbedContent).active = tab
+        table = {"tab-grants": "#grants", "tab-recipients": "#recipients"}.get(tab, "#ledger")
+        self.query_one(table, DataTable).focus()
 
     def _selected_grant(self) -> Grant | None:
         return self.cursor_item(
@@ -202,6 +266,15 @@ class SharingScreen(SectionScreen):
                 p.id: tuple(m.metric for m in query.list_metrics(vault, p.id)) for p in personas
             },
             attributes={p.id: tuple(dict.fromkeys(a.key for a in p.attributes)) for p in personas},
+            sensitive={
+                p.id: frozenset(
+                    key
+                    for a in p.attributes
+                    if a.sensitive
+                    for key in (a.key, a.key.partition(".")[0])
+                )
+                for p in personas
+            },
         )
         self.app.call_from_thread(self._open_wizard, options)
 
@@ -260,7 +333,7 @@ class SharingScreen(SectionScreen):
 
     def _confirm_export(self, plan: ExportPlan, now: datetime) -> None:
         recipient = self._recipient_name(plan.grant.recipient)
-        default = (
+        default = fmt.absolute(
             f"{''.join(c if c.isalnum() else '-' for c in recipient).strip('-')}-{now:%Y%m%d}.age"
         )
 
@@ -302,14 +375,7 @@ class SharingScreen(SectionScreen):
     def _exported(self, result: BundleResult) -> None:
         self.last_export = result
         self.changed("export")
-        counts = ", ".join(f"{k} {v}" for k, v in sorted(result.manifest.get("counts", {}).items()))
-        self.report(
-            "Bundle exported",
-            f"- file: `{result.path}`\n- size: {fmt.size(result.size)}\n"
-            f"- SHA-256: `{result.sha256}`\n- bundle id: `{result.bundle_id}`\n"
-            f"- carried: {counts}\n\nThe export is recorded in the ledger.",
-            self.reload,
-        )
+        self.report("Bundle exported", exported_markdown(result), self.reload)
 
     # --- revoke ---
 

@@ -54,10 +54,34 @@ class Chart(Widget):
         self._first = ""
         self._last = ""
         self._empty = "No data in this range."
+        self._zero = True
 
-    def show(self, values: Sequence[float], first: str, last: str) -> None:
+    def show(self, values: Sequence[float], first: str, last: str, *, zero: bool = True) -> None:
+        """Draw `values`; `zero` starts the axis at 0 (totals), else the axis spans the
+        values with a margin (rates: a heart rate varies far from 0)."""
         self._values, self._first, self._last = list(values), first, last
+        self._zero = zero
         self.refresh()
+
+    def axis(self, values: Sequence[float]) -> tuple[float, float]:
+        """The vertical axis's bottom and top for `values` (as drawn)."""
+        low, top = min(values), max(values)
+        if self._zero:
+            return min(0.0, low), top
+        margin = (top - low) * 0.1 or abs(top) * 0.05 or 1.0
+        return low - margin, top + margin
+
+    def per_column(self) -> int:
+        """How many values a column averages at most (1 when every value has its own)."""
+        width = self.size.width - _AXIS - 1
+        if width <= 0 or len(self._values) <= width:
+            return 1
+        return -(-len(self._values) // width)
+
+    def drawn(self) -> list[float]:
+        """The values as the columns plot them at the present width (neighbours averaged
+        when there are more values than columns)."""
+        return _fit(self._values, self.size.width - _AXIS - 1)
 
     def clear(self, message: str) -> None:
         self._values, self._empty = [], message
@@ -71,15 +95,20 @@ class Chart(Widget):
         values = _fit(self._values, plot_w)
         cell = max(1, plot_w // len(values))  # columns per value when there is room
         bar = cell - 1 if cell >= 3 else cell
-        top = max(values)
-        low = min(0.0, *values)
+        low, top = self.axis(values)
         span = (top - low) or 1.0
         levels = [round((v - low) / span * plot_h * 8) for v in values]
         rows = []
         color = self.get_component_rich_style("chart--bar", partial=True)
         for row in range(plot_h, 0, -1):
             line = Text()
-            label = _label(top) if row == plot_h else _label(low) if row == 1 else ""
+            label = ""
+            if row == plot_h:
+                label = _label(top)
+            elif row == 1:
+                label = _label(low)
+            elif row == (plot_h + 1) // 2 and plot_h >= 5:
+                label = _label(low + span * (row - 0.5) / plot_h)
             line.append(f"{label:>{_AXIS}}│", style="dim")
             floor = (row - 1) * 8
             for level in levels:
@@ -92,8 +121,16 @@ class Chart(Widget):
                     line.append(_BLOCKS[fill] * bar + " " * (cell - bar), style=color)
             rows.append(line)
         axis = Text(" " * _AXIS + "└", style="dim")
-        gap = max(1, min(plot_w, cell * len(values)) - len(self._first) - len(self._last))
-        axis.append(self._first + " " * gap + self._last, style="dim")
+        room = min(plot_w, cell * len(values))
+        merged = self.per_column()
+        middle = f" columns average ≤{merged} " if merged > 1 else ""
+        if len(self._first) + len(self._last) + len(middle) + 2 > room:
+            middle = ""
+        gap = max(1, room - len(self._first) - len(self._last) - len(middle))
+        left = gap // 2 if middle else gap
+        axis.append(
+            self._first + " " * left + middle + " " * (gap - left) + self._last, style="dim"
+        )
         rows.append(axis)
         return Text("\n").join(rows)
 
