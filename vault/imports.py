@@ -300,9 +300,19 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
             files=("fit", "xml:gpx", "xml:trainingcenterdatabase"),
             members=(".fit", ".gpx", ".tcx"),
         ),
+        options=(
+            ImportOption(
+                "scale_user",
+                "N",
+                "In weight scale files shared by several people, import only user N's "
+                "weighings (without it, such a file is refused with the users it holds).",
+                validate="vault.data.importers.garmin:parse_scale_user",
+            ),
+        ),
         details=(
-            "A truncated or damaged FIT file is never half-imported: alone it stops the "
-            "import; among several it is skipped whole and listed in the errors."
+            "A damaged FIT file is never half-imported: alone it stops the import; in a "
+            "folder or zip it is skipped whole and listed in the errors, and the other files "
+            "are imported."
         ),
     ),
     ImportFormat(

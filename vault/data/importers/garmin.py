@@ -1,28 +1,31 @@
 """Garmin files: FIT (activity, monitoring, weight scale), GPX and TCX, one file, a folder of
 them, or a zip.
 
-FIT decoding is done by `fitdecode` (CRC checked). A FIT file is decoded whole before any of
-it is yielded, so a truncated or damaged file is never half-imported: given alone, the import
-fails with MalformedInput naming it; inside a folder or zip it is skipped whole and reported.
+FIT decoding is done by `fitdecode` (CRC checked; damaged definitions read as fitdecode's
+default mode reads them, and noted). A file is decoded whole before any of it is yielded, so
+a damaged file is never half-imported: given alone, the import fails naming it; inside a
+folder or zip it is skipped whole and reported, whatever went wrong, and the others go in.
 """
 
 from __future__ import annotations
 
+import bisect
 import io
+import warnings
 import zipfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from vault.core.errors import InvalidParameter, MalformedInput
+from vault.core.errors import BadInput, InvalidParameter, MalformedInput, VaultError
 from vault.core.progress import Progress
 from vault.data import metrics
 from vault.data.importers import common
 from vault.data.importers.common import Item, Note, ReportIssue
-from vault.data.importers.tracks import parse_gpx, parse_tcx
+from vault.data.importers.tracks import counted, parse_gpx, parse_tcx
 from vault.data.model import RoutePoint, Sample, Workout, WorkoutEvent
 
 if TYPE_CHECKING:
@@ -34,8 +37,22 @@ SUFFIXES = (".fit", ".gpx", ".tcx")
 MAX_FILE_BYTES = 512 << 20  # one FIT/GPX/TCX file; real ones are far smaller
 _SEMICIRCLE = 180.0 / 2**31
 _FIT_EPOCH_S = 631_065_600  # 1989-12-31T00:00:00Z, FIT's time zero
+# date_time values below this are "system time": seconds since the device was switched on
+_SYSTEM_TIME_MAX = 0x10000000
+# UTC offsets in use run from -12:00 to +14:00; anything else is an unset or broken clock
+_MIN_OFFSET_MIN, _MAX_OFFSET_MIN = -12 * 60, 14 * 60
+_MAX_USER = 254  # user_profile message indexes are uint16, 0xFFFF invalid; scales hold a few
 # FIT unit spellings -> UCUM
 _UNITS = {"bpm": "/min", "kg/m^2": "kg/m2", "percent": "%", "breaths/min": "/min"}
+# fitdecode's manufacturer names whose plain title case would misspell the brand
+_MAKERS = {
+    "dynastream_oem": "Dynastream OEM",
+    "coros": "COROS",
+    "srm": "SRM",
+    "bsx": "BSX",
+    "lezyne": "Lezyne",
+    "development": "Development",
+}
 # weight_scale fields stored as samples (others in the message are device details)
 _SCALE_FIELDS = (
     "weight",
@@ -66,6 +83,7 @@ _READ = frozenset(
         "monitoring",
         "monitoring_info",
         "weight_scale",
+        "timestamp_correlation",
     }
 )
 _NOT_DATA = frozenset(
@@ -89,16 +107,6 @@ _NOT_DATA = frozenset(
 )
 
 
-class _Context(NamedTuple):
-    """The file being decoded and where its problems and notes go."""
-
-    name: str
-    source: str
-    device: str
-    report: ReportIssue
-    note: Note
-
-
 class FitDamaged(MalformedInput):
     """The FIT file is truncated or damaged; nothing was imported from it."""
 
@@ -107,21 +115,73 @@ class FitDamaged(MalformedInput):
         self.problem = problem
 
 
-def _ms(dt: datetime) -> int:
-    return round(dt.timestamp() * 1000)
+class ScaleUsers(BadInput):
+    """The weight scale file holds the weighings of several people; say whose to import."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(f"{name}: {problem}")
+        self.problem = problem
 
 
-def _fit_messages(data: bytes, name: str) -> list[Any]:
-    """Every data message of a FIT file, CRC checked; FitDamaged if it is cut or corrupt."""
+class _Msg(NamedTuple):
+    """One FIT data message: its name and its fields that have a value."""
+
+    name: str
+    values: dict[str, Any]
+    frame: Any  # the fitdecode message, for field units (weight_scale only, else None)
+
+
+Clock = Callable[[Any], "int | None"]
+
+
+class _Context(NamedTuple):
+    """The file being decoded, how its times read, and where its problems and notes go."""
+
+    name: str
+    source: str
+    device: str
+    clock: Clock  # a FIT time value -> UTC ms, None when it cannot be placed
+    offset: int  # minutes from UTC of the device's clock
+    report: ReportIssue
+    note: Note
+
+
+def parse_scale_user(value: str) -> int:
+    """The `--scale-user` option: a user number of a weight scale file (InvalidParameter)."""
+    try:
+        user = int(value.strip())
+    except ValueError:
+        raise InvalidParameter(f"--scale-user takes a user number, not {value!r}") from None
+    if not 0 <= user <= _MAX_USER:
+        raise InvalidParameter(f"--scale-user takes a user number from 0 to {_MAX_USER}")
+    return user
+
+
+def _fit_messages(data: bytes, name: str, note: Note) -> list[_Msg]:
+    """Every data message of a FIT file, CRC checked; FitDamaged if it is cut or corrupt.
+
+    Definitions fitdecode can only read leniently (a developer field of the wrong size, as
+    some non-Garmin watches write) are read as its default mode reads them, and noted.
+    """
     import fitdecode  # type: ignore[import-untyped]
 
+    data_message = fitdecode.FitDataMessage
+    out: list[_Msg] = []
+    append = out.append
     try:
-        with fitdecode.FitReader(
-            io.BytesIO(data),
-            check_crc=fitdecode.CrcCheck.RAISE,
-            error_handling=fitdecode.ErrorHandling.RAISE,
-        ) as reader:
-            return [f for f in reader if isinstance(f, fitdecode.FitDataMessage)]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with fitdecode.FitReader(
+                io.BytesIO(data),
+                check_crc=fitdecode.CrcCheck.RAISE,
+                error_handling=fitdecode.ErrorHandling.WARN,
+            ) as reader:
+                for frame in reader:
+                    if type(frame) is data_message:
+                        values = {f.name: f.value for f in frame.fields if f.value is not None}
+                        # only weighings need their frame again (for units): keep no other
+                        kept = frame if frame.name == "weight_scale" else None
+                        append(_Msg(frame.name, values, kept))
     except fitdecode.FitEOFError:
         raise FitDamaged(name, "truncated (the data ends early)") from None
     except fitdecode.FitCRCError:
@@ -130,18 +190,29 @@ def _fit_messages(data: bytes, name: str) -> list[Any]:
         raise FitDamaged(name, "not a FIT file (bad header)") from None
     except (fitdecode.FitError, ValueError, KeyError, IndexError) as exc:
         raise FitDamaged(name, f"cannot be decoded ({type(exc).__name__})") from None
+    damaged = sum(1 for w in caught if "fitdecode" in (w.filename or "").replace("\\", "/"))
+    if damaged:
+        note(
+            f"{name}: {counted(damaged, 'damaged message definition')} (fields of the wrong "
+            "size) read leniently; values in those fields may be missing"
+        )
+    return out
 
 
-def _values(msg: Any) -> dict[str, Any]:
-    return {f.name: f.value for f in msg.fields if f.value is not None}
-
-
-def _unit(msg: Any, field: str) -> str:
+def _unit(msg: _Msg, field: str) -> str:
     try:
-        u = msg.get_field(field).units or ""
+        u = msg.frame.get_field(field).units or ""
     except KeyError:
         return ""
     return _UNITS.get(u, u)
+
+
+def _maker(file_id: dict[str, Any]) -> str:
+    """The manufacturer's name from fitdecode's profile ('wahoo_fitness' -> Wahoo Fitness)."""
+    maker = file_id.get("manufacturer")
+    if isinstance(maker, str) and maker:
+        return _MAKERS.get(maker, maker.replace("_", " ").title())
+    return "FIT device" if maker is None else f"FIT manufacturer {maker}"
 
 
 def _device(file_id: dict[str, Any]) -> str:
@@ -150,32 +221,119 @@ def _device(file_id: dict[str, Any]) -> str:
     return " ".join(str(p) for p in (maker, product) if p != "").strip()
 
 
+def _source(file_id: dict[str, Any]) -> str:
+    """`Garmin fenix5`, `Wahoo Fitness 31`: the maker's real name, then the product's name
+    (fitdecode names Garmin's products) or number."""
+    product = file_id.get("garmin_product")
+    if product is None:
+        product = file_id.get("product")
+    return f"{_maker(file_id)} {product}" if product is not None else _maker(file_id)
+
+
 def _metric(field: str) -> str:
     m = metrics.lookup("garmin", field)
     return m.id if m is not None else common.unknown_metric(field)
 
 
+def _utc_ms(dt: datetime) -> int:
+    return round(dt.timestamp() * 1000)
+
+
+def _system_anchor(msgs: list[_Msg]) -> tuple[int | None, str]:
+    """Milliseconds to add to a system time (seconds since power-on) to place it, and how
+    they were found: a timestamp_correlation gives UTC; an activity (or monitoring_info)
+    message pairs a system time with the device's local clock, the FIT SDK's way to convert."""
+    for m in msgs:
+        if m.name == "timestamp_correlation":
+            utc, system = m.values.get("timestamp"), m.values.get("system_timestamp")
+            if isinstance(utc, datetime) and isinstance(system, int):
+                return _utc_ms(utc) - system * 1000, "utc"
+    for m in msgs:
+        if m.name in ("activity", "monitoring_info"):
+            local, system = m.values.get("local_timestamp"), m.values.get("timestamp")
+            if isinstance(local, datetime) and isinstance(system, int):
+                return _utc_ms(local) - system * 1000, "local"  # fitdecode reads it as UTC
+    return None, ""
+
+
+def _clock(msgs: list[_Msg], name: str, note: Note) -> Clock:
+    """How this file's times become UTC ms.
+
+    fitdecode turns date_time values into datetimes, but leaves system times (older watches
+    that write compressed timestamps before their clock is set) as seconds since power-on.
+    Those are placed through the file's own anchor, or the file cannot be placed in time.
+    """
+    system = any(isinstance(m.values.get("timestamp"), int) for m in msgs)
+    anchor, how = _system_anchor(msgs) if system else (None, "")
+    if system and anchor is None:
+        raise FitDamaged(
+            name, "its times count from the watch's power-on and no clock time places them"
+        )
+    if how == "local":
+        note(
+            f"{name}: its times count from the watch's power-on; they were placed by the "
+            "watch's local clock (the activity message), read as UTC since the file gives no "
+            "time zone"
+        )
+
+    def ms(value: Any) -> int | None:
+        if isinstance(value, datetime):
+            return _utc_ms(value)
+        if anchor is not None and isinstance(value, int) and 0 <= value < _SYSTEM_TIME_MAX:
+            return value * 1000 + anchor
+        return None
+
+    return ms
+
+
+def _offset(msgs: list[_Msg], name: str, note: Note) -> int:
+    """Minutes between the device's local clock and UTC, from the activity or monitoring_info
+    message; 0, noted, when that clock was unset (1989-12-31) or is not a real zone's."""
+    for m in msgs:
+        if m.name in ("activity", "monitoring_info"):
+            local, utc = m.values.get("local_timestamp"), m.values.get("timestamp")
+            if isinstance(local, datetime) and isinstance(utc, datetime):
+                minutes = round((_utc_ms(local) - _utc_ms(utc)) / 60_000)
+                if _MIN_OFFSET_MIN <= minutes <= _MAX_OFFSET_MIN:
+                    return minutes
+                note(
+                    f"{name}: the device's local clock was not set (or is no time zone's): "
+                    "its times are kept in UTC, without a time zone"
+                )
+                return 0
+    return 0
+
+
 def parse_fit(
-    data: bytes, name: str, report: ReportIssue, note: Note = common.ignore_note
+    data: bytes,
+    name: str,
+    report: ReportIssue,
+    note: Note = common.ignore_note,
+    *,
+    scale_user: int | None = None,
 ) -> list[Item]:
-    """The samples and workouts of one FIT file (decoded whole: FitDamaged if it is not)."""
-    msgs = _fit_messages(data, name)
+    """The samples and workouts of one FIT file (decoded whole: FitDamaged if it is not).
+
+    `scale_user`: in a weight scale file shared by several people, whose weighings to keep;
+    without it such a file raises ScaleUsers (never two people on one persona).
+    """
+    msgs = _fit_messages(data, name, note)
     file_id: dict[str, Any] = {}
     for m in msgs:
         if m.name == "file_id":
-            file_id = _values(m)
+            file_id = m.values
             break
-    device = _device(file_id)
-    source = f"Garmin {file_id.get('garmin_product') or file_id.get('product') or ''}".strip()
     kinds = {m.name for m in msgs}
+    clock = _clock(msgs, name, note)
+    offset = _offset(msgs, name, note)
+    ctx = _Context(name, _source(file_id), _device(file_id), clock, offset, report, note)
     out: list[Item] = []
-    ctx = _Context(name, source, device, report, note)
     if "session" in kinds or "record" in kinds:
         out.extend(_activity(msgs, ctx))
     if "monitoring" in kinds:
         out.extend(_monitoring(msgs, ctx))
     if "weight_scale" in kinds:
-        out.extend(_weight(msgs, ctx))
+        out.extend(_weight(msgs, ctx, scale_user))
     if not out:
         note(f"{name}: a FIT file of type {file_id.get('type', 'unknown')} holds nothing to import")
     left = Counter(
@@ -189,40 +347,61 @@ def parse_fit(
     return out
 
 
-def _offset(msgs: list[Any]) -> int:
-    """Minutes between local and UTC time, from the activity or monitoring_info message."""
-    for m in msgs:
-        if m.name in ("activity", "monitoring_info"):
-            v = _values(m)
-            if "local_timestamp" in v and "timestamp" in v:
-                local: datetime = v["local_timestamp"].replace(tzinfo=None)
-                utc: datetime = v["timestamp"].replace(tzinfo=None)
-                return round((local - utc).total_seconds() / 60)
-    return 0
+class _Session:
+    """A session being turned into a workout: its window, and what is assigned to it."""
+
+    def __init__(self, values: dict[str, Any], start: int, end: int) -> None:
+        self.values = values
+        self.start, self.end = start, end
+        self.laps: list[WorkoutEvent] = []
+        self.events: list[WorkoutEvent] = []
+        self.route: list[RoutePoint] = []
+        self.first: int | None = None  # first and last record time assigned to it
+        self.last: int | None = None
 
 
-def _activity(msgs: list[Any], ctx: _Context) -> Iterator[Item]:
-    name, source, device, report, note = ctx
-    offset = _offset(msgs)
+def _session_index(starts: list[int], t: int) -> int:
+    """The session a time belongs to: the last one starting at or before it (the first
+    session for times before any), so each record, lap or event goes to exactly one."""
+    return max(bisect.bisect_right(starts, t) - 1, 0)
+
+
+def _laps_by_index(sessions: list[_Session], laps: list[WorkoutEvent]) -> bool:
+    """Give each session its laps by first_lap_index and num_laps, as the FIT SDK links them;
+    False (nothing assigned) unless every session names a valid range."""
+    ranges = []
+    for s in sessions:
+        first, count = s.values.get("first_lap_index"), s.values.get("num_laps")
+        if not isinstance(first, int) or not isinstance(count, int) or first + count > len(laps):
+            return False
+        ranges.append((first, count))
+    for s, (first, count) in zip(sessions, ranges, strict=True):
+        s.laps = laps[first : first + count]
+    return True
+
+
+def _activity(msgs: list[_Msg], ctx: _Context) -> Iterator[Item]:
+    """One workout per session, each with its own laps, pauses and route; every timed
+    heart-rate reading once, as a sample, whichever session (if any) it falls in."""
+    name, source, device, clock, offset, report, note = ctx
     records: list[dict[str, Any]] = []
     events: list[WorkoutEvent] = []
     laps: list[WorkoutEvent] = []
-    sessions: list[dict[str, Any]] = []
-    hrv = 0
+    found: list[dict[str, Any]] = []
+    hrv = untimed = 0
     for m in msgs:
-        kind = m.name
+        kind, v = m.name, m.values
         if kind == "record":
-            records.append(_values(m))
+            records.append(v)
         elif kind == "session":
-            sessions.append(_values(m))
+            found.append(v)
         elif kind == "lap":
-            v = _values(m)
-            if "start_time" in v and "timestamp" in v:
-                laps.append(WorkoutEvent("lap", _ms(v["start_time"]), _ms(v["timestamp"])))
+            start, end = clock(v.get("start_time")), clock(v.get("timestamp"))
+            if start is not None and end is not None:
+                laps.append(WorkoutEvent("lap", start, max(start, end)))
         elif kind == "event":
-            v = _values(m)
-            if v.get("event") == "timer" and "timestamp" in v:
-                t = _ms(v["timestamp"])
+            t = clock(v.get("timestamp"))
+            if v.get("event") == "timer" and t is not None:
                 et = v.get("event_type")
                 if et in ("stop", "stop_all", "stop_disable", "stop_disable_all"):
                     events.append(WorkoutEvent("pause", t, t))
@@ -232,95 +411,141 @@ def _activity(msgs: list[Any], ctx: _Context) -> Iterator[Item]:
             hrv += 1
     if hrv:
         note(f"{name}: {hrv} beat-to-beat (R-R) interval messages were not imported")
-    timed = [r for r in records if "timestamp" in r]
-    if not sessions and timed:
-        # An activity without its session summary: derive one from the records.
-        sessions = [
-            {
-                "start_time": timed[0]["timestamp"],
-                "timestamp": timed[-1]["timestamp"],
-                "sport": "generic",
-            }
-        ]
-        report(name, "activity without a session summary: totals derived from its records")
-    for n, s in enumerate(sessions, 1):
-        if "start_time" not in s:
+    timed: list[tuple[int, dict[str, Any]]] = []
+    for r in records:
+        t = clock(r.get("timestamp"))
+        if t is None:
+            untimed += 1
+        else:
+            timed.append((t, r))
+    if untimed:
+        report(name, f"{counted(untimed, 'record')} without a time skipped")
+    sessions: list[_Session] = []
+    for n, s in enumerate(found, 1):
+        start = clock(s.get("start_time"))
+        if start is None:
             report(f"{name} session {n}", "session without a start time: skipped")
             continue
-        start = _ms(s["start_time"])
         elapsed = s.get("total_elapsed_time")
-        moving = s.get("total_timer_time", elapsed)
-        if "timestamp" in s:
-            end = _ms(s["timestamp"])
-        elif elapsed is not None:
+        end = clock(s.get("timestamp"))
+        if end is None and isinstance(elapsed, int | float):
             end = start + round(elapsed * 1000)
-        else:
+        if end is None:
             report(f"{name} session {n}", "session without an end time: skipped")
             continue
-        route: list[RoutePoint] = []
-        hr: list[tuple[int, float]] = []
-        for r in timed:
-            t = _ms(r["timestamp"])
-            if not start <= t <= end:
-                continue
-            lat, lon = r.get("position_lat"), r.get("position_long")
-            if lat is not None and lon is not None:
-                alt = r.get("enhanced_altitude", r.get("altitude"))
-                route.append(RoutePoint(t, lat * _SEMICIRCLE, lon * _SEMICIRCLE, alt))
-            if r.get("heart_rate") is not None:
-                hr.append((t, float(r["heart_rate"])))
-        sport = str(s.get("sport", "generic"))
-        sub = s.get("sub_sport")
-        metadata: tuple[tuple[str, str], ...] = (("sub_sport", str(sub)),) if sub else ()
+        sessions.append(_Session(s, start, max(start, end)))
+    if not sessions and timed:
+        # An activity without its session summary: one workout over its records.
+        first, last = min(t for t, _ in timed), max(t for t, _ in timed)
+        sessions = [_Session({"sport": "generic"}, first, last)]
+        report(name, "activity without a session summary: totals derived from its records")
+    if sessions:
+        yield from _workouts(sessions, timed, laps, events, ctx)
+    for t, r in timed:
+        bpm = r.get("heart_rate")
+        if isinstance(bpm, int | float):
+            yield Sample("heart_rate", t, t, float(bpm), "/min", source, device, offset)
+
+
+def _workouts(
+    sessions: list[_Session],
+    timed: list[tuple[int, dict[str, Any]]],
+    laps: list[WorkoutEvent],
+    events: list[WorkoutEvent],
+    ctx: _Context,
+) -> Iterator[Workout]:
+    name, source, device, _, offset, _, note = ctx
+    sessions.sort(key=lambda s: s.start)
+    if not _laps_by_index(sessions, laps):
+        starts = [s.start for s in sessions]
+        for lap in laps:
+            sessions[_session_index(starts, lap.start)].laps.append(lap)
+    for n, s in enumerate(sessions, 1):
+        # A session whose own laps began earlier (a multisport file's first leg) starts there.
+        first_lap = min([s.start, *(lap.start for lap in s.laps)])
+        if first_lap < s.start:
+            early = round((s.start - first_lap) / 60_000)
+            note(
+                f"{name}: session {n}'s laps begin {early} min before its start time: "
+                "its workout starts with them"
+            )
+            s.start = first_lap
+        s.end = max([s.end, *(lap.end for lap in s.laps)])
+    starts = [s.start for s in sessions]
+    for e in events:
+        sessions[_session_index(starts, e.start)].events.append(e)
+    outside = 0
+    for t, r in timed:
+        s = sessions[_session_index(starts, t)]
+        if not s.start <= t <= s.end:
+            outside += 1
+        s.first = t if s.first is None or t < s.first else s.first
+        s.last = t if s.last is None or t > s.last else s.last
+        lat, lon = r.get("position_lat"), r.get("position_long")
+        if isinstance(lat, int) and isinstance(lon, int):
+            alt = r.get("enhanced_altitude", r.get("altitude"))
+            s.route.append(RoutePoint(t, lat * _SEMICIRCLE, lon * _SEMICIRCLE, alt))
+    if outside:
+        note(
+            f"{name}: {counted(outside, 'record')} before, between or after its sessions "
+            "kept with the nearest session's workout"
+        )
+    for s in sessions:
+        v = s.values
+        start = s.start if s.first is None else min(s.start, s.first)
+        end = s.end if s.last is None else max(s.end, s.last)
+        elapsed = v.get("total_elapsed_time")
+        moving = v.get("total_timer_time", elapsed)
+        sub = v.get("sub_sport")
+        calories = v.get("total_calories")
         yield Workout(
-            activity=common.activity_name(sport),
+            activity=common.activity_name(str(v.get("sport", "generic"))),
             start=start,
             end=end,
             offset_min=offset,
             duration_s=float(moving) if moving is not None else (end - start) / 1000,
-            distance_m=s.get("total_distance"),
-            energy_kcal=float(s["total_calories"]) if s.get("total_calories") else None,
+            distance_m=v.get("total_distance"),
+            energy_kcal=float(calories) if calories else None,
             source=source,
             device=device,
-            events=tuple(sorted([*laps, *events], key=lambda e: e.start)),
-            route=tuple(route),
-            metadata=metadata,
+            events=tuple(sorted([*s.laps, *s.events], key=lambda e: e.start)),
+            route=tuple(sorted(s.route, key=lambda p: p.time)),
+            metadata=(("sub_sport", str(sub)),) if sub else (),
         )
-        for t, bpm in hr:
-            yield Sample("heart_rate", t, t, bpm, "/min", source, device, offset)
 
 
-def _monitoring(msgs: list[Any], ctx: _Context) -> Iterator[Item]:
+def _monitoring(msgs: list[_Msg], ctx: _Context) -> Iterator[Item]:
     """Monitoring (all-day) data: cumulative counters per activity type become deltas."""
-    name, source, device, report, note = ctx
-    offset = _offset(msgs)
-    last_full: int | None = None  # FIT seconds of the last full timestamp
+    name, source, device, clock, offset, report, note = ctx
+    last_full: int | None = None  # UTC seconds of the last full timestamp
     prev_t: int | None = None  # previous message time (UTC ms)
     cumulative: dict[tuple[str, str], float] = {}
-    summaries = 0
-    for n, m in enumerate(msgs, 1):
+    summaries = untimed = 0
+    for m in msgs:
         if m.name == "monitoring_info":
-            v = _values(m)
-            if "timestamp" in v:
-                last_full = int(v["timestamp"].timestamp()) - _FIT_EPOCH_S
+            t_info = clock(m.values.get("timestamp"))
+            if t_info is not None:
+                last_full = t_info // 1000
             continue
         if m.name != "monitoring":
             continue
-        v = _values(m)
+        v = m.values
         if "duration_min" in v:
             summaries += 1  # a daily total repeating the interval data
             continue
-        if "timestamp" in v:
-            last_full = int(v["timestamp"].timestamp()) - _FIT_EPOCH_S
-            fit_s = last_full
+        full = clock(v.get("timestamp"))
+        if full is not None:
+            last_full = full // 1000
+            utc_s = last_full
         elif "timestamp_16" in v and last_full is not None:
-            ts16 = int(v["timestamp_16"])
-            fit_s = last_full + ((ts16 - (last_full & 0xFFFF)) & 0xFFFF)
-            last_full = fit_s
+            # the low 16 bits of the FIT time, rolled forward from the last full timestamp
+            fit_s = last_full - _FIT_EPOCH_S
+            fit_s += (int(v["timestamp_16"]) - (fit_s & 0xFFFF)) & 0xFFFF
+            utc_s = last_full = fit_s + _FIT_EPOCH_S
         else:
-            report(f"{name} message {n}", "monitoring data without a time: skipped")
+            untimed += 1
             continue
-        t = (fit_s + _FIT_EPOCH_S) * 1000
+        t = utc_s * 1000
         start = prev_t if prev_t is not None and prev_t <= t else t
         prev_t = t
         activity = str(v.get("activity_type", ""))
@@ -343,25 +568,62 @@ def _monitoring(msgs: list[Any], ctx: _Context) -> Iterator[Item]:
                 yield Sample(metric, start, t, delta, unit, source, device, offset)
         if v.get("heart_rate"):
             yield Sample("heart_rate", t, t, float(v["heart_rate"]), "/min", source, device, offset)
+    if untimed:
+        report(name, f"{counted(untimed, 'monitoring message')} without a time skipped")
     if summaries:
         note(f"{name}: {summaries} daily totals skipped (the interval data holds them)")
 
 
-def _weight(msgs: list[Any], ctx: _Context) -> Iterator[Item]:
-    name, source, device, report, _ = ctx
-    for n, m in enumerate(msgs, 1):
+def _scale_users(msgs: list[_Msg]) -> Counter[int]:
+    """The people of a weight scale file: user profile numbers, each with its weighings."""
+    users: Counter[int] = Counter()
+    for m in msgs:
+        if m.name == "user_profile" and isinstance(m.values.get("message_index"), int):
+            users[m.values["message_index"]] += 0
+        elif m.name == "weight_scale" and isinstance(m.values.get("user_profile_index"), int):
+            users[m.values["user_profile_index"]] += 1
+    return users
+
+
+def _weight(msgs: list[_Msg], ctx: _Context, user: int | None) -> Iterator[Item]:
+    """Weighings and body measures; in a file of several people, only USER's (ScaleUsers
+    when it is not said whose, or names nobody in the file)."""
+    name, source, device, clock, _, report, note = ctx
+    users = _scale_users(msgs)
+    listed = ", ".join(f"user {u} ({counted(n, 'weighing')})" for u, n in sorted(users.items()))
+    if user is not None and len(users) > 1 and user not in users:
+        raise ScaleUsers(name, f"no user {user} in this file; it holds {listed}")
+    if user is None and len(users) > 1:
+        numbers = ", ".join(str(u) for u in sorted(users))
+        raise ScaleUsers(
+            name, f"whose weighings are these? It holds {listed}: give --scale-user ({numbers})"
+        )
+    others = unassigned = untimed = 0
+    for m in msgs:
         if m.name != "weight_scale":
             continue
-        v = _values(m)
-        if "timestamp" not in v:
-            report(f"{name} message {n}", "weight without a time: skipped")
+        v = m.values
+        owner = v.get("user_profile_index")
+        if user is not None and isinstance(owner, int) and owner != user:
+            others += 1
             continue
-        t = _ms(v["timestamp"])
+        if user is not None and len(users) > 1 and not isinstance(owner, int):
+            unassigned += 1  # in a shared file, a weighing nobody claims could be anyone's
+            continue
+        t = clock(v.get("timestamp"))
+        if t is None:
+            untimed += 1
+            continue
         for field in _SCALE_FIELDS:
             value = v.get(field)
-            if value is None or isinstance(value, str):
-                continue
-            yield Sample(_metric(field), t, t, float(value), _unit(m, field), source, device)
+            if isinstance(value, int | float):
+                yield Sample(_metric(field), t, t, float(value), _unit(m, field), source, device)
+    if untimed:
+        report(name, f"{counted(untimed, 'weighing')} without a time skipped")
+    if others:
+        note(f"{name}: {counted(others, 'weighing')} of users other than {user} not imported")
+    if unassigned:
+        note(f"{name}: {counted(unassigned, 'weighing')} naming no user not imported")
 
 
 def _open_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
@@ -369,20 +631,51 @@ def _open_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
         return f.read(MAX_FILE_BYTES + 1)
 
 
-def _one(data: bytes, name: str, report: ReportIssue, note: Note) -> list[Item] | Iterator[Item]:
+def _one(
+    data: bytes, name: str, report: ReportIssue, note: Note, scale_user: int | None
+) -> list[Item]:
     if len(data) > MAX_FILE_BYTES:
         raise MalformedInput(f"{name}: larger than any real Garmin file; refused")
     lower = name.lower()
     if lower.endswith(".fit"):
-        return parse_fit(data, name, report, note)
+        return parse_fit(data, name, report, note, scale_user=scale_user)
     if lower.endswith(".gpx"):
-        return list(parse_gpx(io.BytesIO(data), name, report))
-    return list(parse_tcx(io.BytesIO(data), name, report))
+        return list(parse_gpx(io.BytesIO(data), name, report, note=note))
+    return list(parse_tcx(io.BytesIO(data), name, report, note))
 
 
-def _skipped(exc: MalformedInput) -> str:
-    problem = exc.problem if isinstance(exc, FitDamaged) else (exc.detail or exc.message)
-    return f"{problem}: skipped whole, nothing imported from this file"
+_SKIPPED = ": skipped whole, nothing imported from this file"
+
+
+def _skipped(exc: Exception) -> str:
+    """Why a file of a folder or zip was skipped, never quoting it: a library error says
+    what it found; any other exception is named by its class only."""
+    if isinstance(exc, FitDamaged | ScaleUsers):
+        problem = exc.problem
+    elif isinstance(exc, VaultError):
+        problem = exc.detail or exc.message
+    else:
+        problem = f"cannot be read (unexpected {type(exc).__name__})"
+    return f"{problem}{_SKIPPED}"
+
+
+def _one_of_many(
+    data: bytes, name: str, report: ReportIssue, note: Note, scale_user: int | None
+) -> list[Item]:
+    """One file of a folder or zip: all of it, its issues and notes with it, or nothing of it
+    and one issue saying why."""
+    issues: list[tuple[str, str]] = []
+    notes: list[str] = []
+    try:
+        items = _one(data, name, lambda loc, p: issues.append((loc, p)), notes.append, scale_user)
+    except Exception as exc:  # any failure of one file, even a parser's own bug, skips it
+        report(name, _skipped(exc))
+        return []
+    for location, problem in issues:
+        report(location, problem)
+    for text in notes:
+        note(text)
+    return items
 
 
 def parse_garmin(
@@ -391,18 +684,19 @@ def parse_garmin(
     note: Note = common.ignore_note,
     *,
     progress: ProgressCallback | None = None,
+    scale_user: int | None = None,
 ) -> Iterator[Item]:
     """Yield the workouts and samples of a Garmin file, folder or zip.
 
-    Alone, a damaged file raises FitDamaged/MalformedInput; among several, it is reported
-    (`report_issue`) and skipped whole, while the others are imported.
+    Alone, a damaged file raises FitDamaged/MalformedInput; among several, whatever went
+    wrong, it is reported (`report_issue`) and skipped whole, while the others are imported.
     """
     p = Path(path)
     bar = Progress("Reading Garmin files", progress)
     if p.is_file() and p.suffix.lower() in SUFFIXES:
         bar.start(1)
         with p.open("rb") as f:
-            yield from _one(f.read(MAX_FILE_BYTES + 1), p.name, report_issue, note)
+            yield from _one(f.read(MAX_FILE_BYTES + 1), p.name, report_issue, note, scale_user)
         bar.advance()
         bar.finish()
         return
@@ -413,13 +707,9 @@ def parse_garmin(
         bar.start(len(files))
         for file in files:
             rel = file.relative_to(p).as_posix()
-            try:
-                with file.open("rb") as fh:
-                    items = _one(fh.read(MAX_FILE_BYTES + 1), rel, report_issue, note)
-            except MalformedInput as exc:
-                report_issue(rel, _skipped(exc))
-            else:
-                yield from items
+            with file.open("rb") as fh:
+                data = fh.read(MAX_FILE_BYTES + 1)
+            yield from _one_of_many(data, rel, report_issue, note, scale_user)
             bar.advance()
         bar.finish()
         return
@@ -439,13 +729,11 @@ def parse_garmin(
                 try:
                     data = _open_member(zf, info)
                 except common.zip_read_errors() as exc:
-                    raise common.truncated(f"{p.name}:{info.filename}", exc) from None
-                try:
-                    items = _one(data, info.filename, report_issue, note)
-                except MalformedInput as exc:
-                    report_issue(info.filename, _skipped(exc))
+                    # one member damaged in a readable archive: that file is skipped
+                    problem = f"damaged inside the archive ({type(exc).__name__})"
+                    report_issue(info.filename, f"{problem}{_SKIPPED}")
                 else:
-                    yield from items
+                    yield from _one_of_many(data, info.filename, report_issue, note, scale_user)
                 bar.advance()
         bar.finish()
         return
@@ -459,7 +747,14 @@ def import_garmin(
     persona_id: str,
     path: str | Path,
     progress: ProgressCallback | None = None,
+    scale_user: str | int | None = None,
 ) -> ImportSummary:
-    """Import Garmin FIT/GPX/TCX files into the persona's data, all or nothing."""
-    parse = partial(parse_garmin, path, progress=progress)
+    """Import Garmin FIT/GPX/TCX files into the persona's data, all or nothing (a folder or
+    zip: every good file, each bad one listed in the summary's errors).
+
+    `scale_user` (a user number): in weight scale files shared by several people, import
+    only that person's weighings.
+    """
+    user = parse_scale_user(scale_user) if isinstance(scale_user, str) else scale_user
+    parse = partial(parse_garmin, path, progress=progress, scale_user=user)
     return common.feed(vault, persona_id, parse, fmt="garmin")

@@ -17,7 +17,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
 from vault.core.errors import MalformedInput
-from vault.data.importers.common import Item, ReportIssue, activity_name
+from vault.data.importers.common import Item, Note, ReportIssue, activity_name, ignore_note
 from vault.data.model import RoutePoint, Sample, Workout, WorkoutEvent
 
 _EARTH_RADIUS_M = 6_371_008.8
@@ -44,6 +44,11 @@ def distance_m(points: list[RoutePoint] | tuple[RoutePoint, ...]) -> float:
     return total
 
 
+def counted(n: int, noun: str) -> str:
+    """`1 track point`, `298 track points`: a count for a summary line."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
 def _local(tag: str) -> str:
     return tag.rpartition("}")[2]
 
@@ -66,19 +71,25 @@ class _DtdRefused(Exception):
 
 
 def _time_ms(text: str) -> int:
-    """A GPX `<time>`: `2019-06-11T22:00:42Z` fast, anything else ISO 8601 with an offset."""
+    """A GPX `<time>`: `2019-06-11T22:00:42Z` fast, anything else ISO 8601; without an
+    offset it is UTC, as the GPX schema says every time is."""
     if len(text) == 20 and text[19] == "Z" and text[10] == "T":
         return round(datetime.fromisoformat(text[:19]).replace(tzinfo=UTC).timestamp() * 1000)
-    return iso_ms(text)[0]
+    dt = datetime.fromisoformat(text.strip())
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return round(dt.timestamp() * 1000)
 
 
 def gpx_tracks(
-    source: IO[bytes], name: str, report: ReportIssue
+    source: IO[bytes], name: str, report: ReportIssue, note: Note = ignore_note
 ) -> Iterator[tuple[str, list[RoutePoint]]]:
     """Each GPX track as (type or "", points), every segment joined in order.
 
     Parsed with expat directly (GPX routes are most of an Apple export's files); a DTD is
-    refused outright, so no entity is ever declared or expanded.
+    refused outright, so no entity is ever declared or expanded. Points without a time or
+    with a bad position are skipped and reported once for the file, with their count;
+    waypoints and planned routes (`wpt`, `rte`) are counted in a note.
     """
     parser = expat.ParserCreate()
     parser.StartDoctypeDeclHandler = _refuse_dtd
@@ -90,7 +101,8 @@ def gpx_tracks(
     field = ""  # the child of trkpt (or trk/type) whose text is being read
     text: list[str] = []
     values: dict[str, str] = {}
-    index = 0
+    untimed = bad = 0
+    others: dict[str, int] = {"wpt": 0, "rtept": 0}
 
     def start(tag: str, attrs: dict[str, str]) -> None:
         nonlocal point, field, points, kind
@@ -106,13 +118,15 @@ def gpx_tracks(
             text.clear()
         elif tag == "trk":
             points, kind = [], ""
+        elif tag in others:
+            others[tag] += 1
 
     def chars(data: str) -> None:
         if field:
             text.append(data)
 
     def end(tag: str) -> None:
-        nonlocal point, field, kind, index
+        nonlocal point, field, kind, untimed, bad
         tag = tag.rpartition(":")[2]
         if field and tag == field:
             if field == "type":
@@ -121,19 +135,20 @@ def gpx_tracks(
                 values[field] = "".join(text).strip()
             field = ""
         elif tag == "trkpt" and point is not None:
-            index += 1
+            try:
+                t = _time_ms(values["time"])
+            except (KeyError, ValueError):
+                untimed += 1
+                point = None
+                return
             try:
                 lat, lon = float(point["lat"]), float(point["lon"])
                 if not (-90 <= lat <= 90 and -180 <= lon <= 180):
                     raise ValueError("position out of range")
                 ele = values.get("ele")
-                points.append(
-                    RoutePoint(_time_ms(values["time"]), lat, lon, float(ele) if ele else None)
-                )
+                points.append(RoutePoint(t, lat, lon, float(ele) if ele else None))
             except (KeyError, ValueError):
-                report(
-                    f"{name} point {index}", "track point with a bad position, elevation or time"
-                )
+                bad += 1
             point = None
         elif tag == "trk":
             tracks.append((kind, points))
@@ -148,6 +163,16 @@ def gpx_tracks(
             tracks.clear()
         parser.Parse(b"", True)
         yield from tracks
+        if untimed:
+            report(name, f"{counted(untimed, 'track point')} without a valid time skipped")
+        if bad:
+            report(name, f"{counted(bad, 'track point')} with a bad position or elevation skipped")
+        if others["wpt"] or others["rtept"]:
+            note(
+                f"{name}: {counted(others['wpt'], 'waypoint')} and "
+                f"{counted(others['rtept'], 'planned route point')} not imported "
+                "(only recorded tracks are)"
+            )
     except _DtdRefused:
         raise MalformedInput(f"{name}: declares a DTD or entities, refused") from None
     except expat.ExpatError as exc:
@@ -161,10 +186,10 @@ def gpx_points(source: IO[bytes], name: str, report: ReportIssue) -> list[RouteP
 
 
 def parse_gpx(
-    source: IO[bytes], name: str, report: ReportIssue, device: str = ""
+    source: IO[bytes], name: str, report: ReportIssue, device: str = "", note: Note = ignore_note
 ) -> Iterator[Item]:
     """A GPX file as workouts, one per track (type from <type>, else `other`)."""
-    for n, (kind, points) in enumerate(gpx_tracks(source, name, report), 1):
+    for n, (kind, points) in enumerate(gpx_tracks(source, name, report, note), 1):
         if len(points) < 2:
             report(f"{name} track {n}", "fewer than two timed points: not a workout")
             continue
@@ -181,9 +206,13 @@ def parse_gpx(
         )
 
 
-def parse_tcx(source: IO[bytes], name: str, report: ReportIssue) -> Iterator[Item]:
+def parse_tcx(
+    source: IO[bytes], name: str, report: ReportIssue, note: Note = ignore_note
+) -> Iterator[Item]:
     """A TCX file: each Activity as a workout (laps as events, track as route) plus its
-    heart-rate readings as `heart_rate` samples."""
+    heart-rate readings as `heart_rate` samples. Track points without a time, or with a
+    position or heart rate that is not a number, are reported once for the file with their
+    count; Courses (planned routes) are counted in a note."""
     sport = ""
     laps: list[WorkoutEvent] = []
     route: list[RoutePoint] = []
@@ -192,7 +221,7 @@ def parse_tcx(source: IO[bytes], name: str, report: ReportIssue) -> Iterator[Ite
     creator = ""
     lap_start: str | None = None
     offset = 0
-    n_act = n_pt = 0
+    n_act = untimed = bad = courses = 0
     for event, elem in _events(source, name):
         tag = _local(elem.tag)  # type: ignore[attr-defined]
         if event == "start":
@@ -202,15 +231,16 @@ def parse_tcx(source: IO[bytes], name: str, report: ReportIssue) -> Iterator[Ite
                 n_act += 1
             elif tag == "Lap":
                 lap_start = elem.get("StartTime")  # type: ignore[attr-defined]
+            elif tag == "Course":
+                courses += 1
             continue
         if tag == "Trackpoint":
-            n_pt += 1
             fields = {_local(c.tag): c for c in elem.iter()}  # type: ignore[attr-defined]
             try:
                 when = fields["Time"].text or ""
                 t, offset = iso_ms(when)
             except (KeyError, ValueError):
-                report(f"{name} trackpoint {n_pt}", "track point without a valid time")
+                untimed += 1
                 elem.clear()  # type: ignore[attr-defined]
                 continue
             try:
@@ -230,7 +260,7 @@ def parse_tcx(source: IO[bytes], name: str, report: ReportIssue) -> Iterator[Ite
                     if value is not None:
                         hr.append((t, float(value.text or "")))
             except ValueError:
-                report(f"{name} trackpoint {n_pt}", "non-numeric position or heart rate")
+                bad += 1
             elem.clear()  # type: ignore[attr-defined]
         elif tag == "Lap":
             try:
@@ -269,6 +299,15 @@ def parse_tcx(source: IO[bytes], name: str, report: ReportIssue) -> Iterator[Ite
             for t, bpm_value in hr:
                 yield Sample("heart_rate", t, t, bpm_value, "/min", "TCX", creator, offset)
             elem.clear()  # type: ignore[attr-defined]
+    if courses:
+        note(f"{name}: {counted(courses, 'course')} (planned routes) not imported")
+    if untimed:
+        report(name, f"{counted(untimed, 'track point')} without a valid time skipped")
+    if bad:
+        report(
+            name,
+            f"{counted(bad, 'track point')} with a position or heart rate that is not a number",
+        )
 
 
 def _child_text(elem: object, name: str) -> str | None:

@@ -152,7 +152,7 @@ def test_tcx(tmp_path: Path) -> None:
     f = tmp_path / "ride.tcx"
     f.write_text(TCX)
     items, issues, _ = parse(f)
-    assert issues == [("ride.tcx trackpoint 3", "track point without a valid time")]
+    assert issues == [("ride.tcx", "1 track point without a valid time skipped")]
     w, *hr = items
     assert isinstance(w, Workout)
     assert w.activity == "cycling" and w.device == "Edge 530"
@@ -166,7 +166,7 @@ def test_gpx(tmp_path: Path) -> None:
     f = tmp_path / "run.gpx"
     f.write_text(GPX)
     items, issues, _ = parse(f)
-    assert issues == [("run.gpx point 3", "track point with a bad position, elevation or time")]
+    assert issues == [("run.gpx", "1 track point with a bad position or elevation skipped")]
     (w,) = items
     assert isinstance(w, Workout) and w.activity == "running"
     assert len(w.route) == 3 and w.duration_s == 60
