@@ -53,7 +53,7 @@ async def test_new_grant_ends_with_the_preview_and_the_receipt(demo_dir: Path) -
         review = wizard.query_one("#review", Markdown)
         assert review.source is not None and "steps" in review.source
         # The purpose in the words the first step offered it in.
-        offered = dict((ref, label) for label, ref in PURPOSES)["dpv:ScientificResearch"]
+        offered = dict((ref, label) for label, ref in PURPOSES)["dpv:AcademicResearch"]
         assert f"purpose: {offered}" in review.source
         assert wizard.focused is wizard.query_one("#give")  # Enter gives consent
         await pilot.press("enter")

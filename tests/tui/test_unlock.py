@@ -53,6 +53,15 @@ async def test_create_a_vault(tmp_path: Path) -> None:
         await settle(pilot)
         assert "differ" in str(screen.query_one("#unlock-error", Label).render())
         assert not Vault.exists(target)
+        for weak in ("xy", "password1"):  # too short; one of the most common passwords
+            screen.query_one("#passphrase", Input).value = weak
+            screen.query_one("#confirm", Input).value = weak
+            screen.query_one("#confirm", Input).focus()
+            await pilot.press("enter")
+            await settle(pilot)
+            assert "Too weak" in str(screen.query_one("#unlock-error", Label).render())
+            assert weak not in str(screen.query_one("#unlock-error", Label).render())
+            assert not Vault.exists(target)
         screen.query_one("#passphrase", Input).value = "a new passphrase"
         screen.query_one("#confirm", Input).value = "a new passphrase"
         screen.query_one("#confirm", Input).focus()

@@ -17,6 +17,7 @@ from tui.messages import VaultUnlocked
 from tui.screens.base import ForwardsWorkerErrors
 from vault.core.clock import SYSTEM_CLOCK, Clock
 from vault.core.errors import VaultError
+from vault.core.strength import assess
 from vault.core.vault import DEFAULT_KDF, KDF_PROFILES, Vault
 
 _PROFILE_HELP = {
@@ -100,6 +101,12 @@ class UnlockScreen(ForwardsWorkerErrors, Screen[None]):
         if self.creating and passphrase != self.query_one("#confirm", Input).value:
             self.show_error("The two passphrases differ.")
             return
+        if self.creating:
+            # The same floor as `coffre init` (which alone can go below it, with --weak-ok).
+            strength = assess(passphrase, context=[str(self.vault_dir), self.vault_dir.name])
+            if not strength.acceptable:
+                self.show_error(f"Too weak to protect a vault: {strength.reason}.")
+                return
         # The fields let go of the passphrase at once: the worker holds the only copy.
         for field in self.query(Input):
             field.value = ""
