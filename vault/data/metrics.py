@@ -273,6 +273,19 @@ _METRICS: tuple[Metric, ...] = (
         valid=(0, 1000),
     ),
     Metric(
+        # RMSSD, not SDNN: Fitbit's nightly heart rate variability measures successive
+        # differences, a different number from Apple's SDNN for the same heart.
+        "hrv_rmssd",
+        "Heart rate variability (RMSSD)",
+        "ms",
+        "rate",
+        None,
+        "pd:PhysicalHealth",
+        fitbit=("rmssd",),
+        conversions={"ms": (1.0, 0.0), "s": (1000.0, 0.0)},
+        valid=(0, 1000),
+    ),
+    Metric(
         "blood_oxygen",
         "Blood oxygen saturation",
         "%",
