@@ -538,3 +538,151 @@ def add_jane(vault: Vault) -> identities.Persona:
             identities.parse_attribute("pronouns", "she/her"),
         ],
     )
+
+
+# --- Fitbit exports (Google Takeout) ------------------------------------------------------------
+#
+# A faithful reproduction of the Fitbit part of a Takeout: no real export with a licence that
+# allows copying it here could be found. Built from the layouts public parsers document and
+# observed exports show: the field names and two-digit-year dates of Global Export Data
+# (`heart_rate-*.json` with `{"bpm", "confidence"}`, `resting_heart_rate-*.json` with
+# `{"date", "value", "error"}`, sleep logs with `levels.data`, weight logs with `logId`,
+# `date`, `time`, `source`), the READMEs Fitbit puts in `Physical Activity_GoogleData`
+# (columns `timestamp`, `beats per minute`, `data source`...), and the snake-case columns of
+# `Heart Rate Variability/` (`rmssd`, `nremhr`, `entropy`) and `Sleep Score/sleep_score.csv`.
+
+FITBIT_GLOBAL = "Takeout/Fitbit/Global Export Data/"
+FITBIT_ACTIVITY = "Takeout/Fitbit/Physical Activity_GoogleData/"
+FITBIT_HRV = "Takeout/Fitbit/Heart Rate Variability/"
+FITBIT_PROFILE = "Takeout/Fitbit/Your Profile/Profile.csv"
+
+
+def fitbit_profile(zone: str = "America/New_York", weight_unit: str = "en_US") -> str:
+    return (
+        "id,full_name,timezone,height,weight,weight_unit,distance_unit\n"
+        f"ABC123,Ana Example,{zone},170.0,150.0,{weight_unit},en_US\n"
+    )
+
+
+FITBIT_HEART = [
+    {"dateTime": "01/02/21 08:00:05", "value": {"bpm": 72, "confidence": 2}},
+    {"dateTime": "01/02/21 08:00:10", "value": {"bpm": 74, "confidence": 3}},
+    {"dateTime": "01/02/21 08:00:20", "value": {"bpm": 75, "confidence": 0}},
+]
+FITBIT_STEPS = [
+    {"dateTime": "01/02/21 08:00:00", "value": "12"},
+    {"dateTime": "01/02/21 08:01:00", "value": "30"},
+]
+FITBIT_RESTING = [
+    {"dateTime": "01/02/21 00:00:00", "value": {"date": "01/02/21", "value": 58.4, "error": 6.8}},
+    {"dateTime": "01/03/21 00:00:00", "value": {"date": "01/03/21", "value": 0.0, "error": 0.0}},
+]
+FITBIT_SLEEP = [
+    {  # a stages log
+        "logId": 30000000001,
+        "dateOfSleep": "2021-01-02",
+        "startTime": "2021-01-01T23:30:00.000",
+        "endTime": "2021-01-02T00:30:00.000",
+        "type": "stages",
+        "mainSleep": True,
+        "levels": {
+            "data": [
+                {"dateTime": "2021-01-01T23:30:00.000", "level": "light", "seconds": 1800},
+                {"dateTime": "2021-01-02T00:00:00.000", "level": "deep", "seconds": 1200},
+                {"dateTime": "2021-01-02T00:20:00.000", "level": "rem", "seconds": 600},
+            ]
+        },
+    },
+    {  # a classic log (older trackers, naps): asleep, restless, awake
+        "logId": 30000000002,
+        "dateOfSleep": "2021-01-02",
+        "startTime": "2021-01-02T14:00:00.000",
+        "endTime": "2021-01-02T14:30:00.000",
+        "type": "classic",
+        "mainSleep": False,
+        "levels": {
+            "data": [
+                {"dateTime": "2021-01-02T14:00:00.000", "level": "asleep", "seconds": 1500},
+                {"dateTime": "2021-01-02T14:25:00.000", "level": "restless", "seconds": 300},
+            ]
+        },
+    },
+]
+FITBIT_WEIGHT = [
+    {
+        "logId": 1609576200000,  # 01/02/21 08:30:00 as if it were UTC: a wall-clock time
+        "weight": 154.3,
+        "bmi": 24.17,
+        "fat": 21.5,
+        "date": "01/02/21",
+        "time": "08:30:00",
+        "source": "Aria",
+    }
+]
+FITBIT_EXERCISE = [
+    {
+        "logId": 40000000001,
+        "activityName": "Walk",
+        "startTime": "01/02/21 12:00:00",
+        "duration": 1200000,
+        "distance": 1.5,
+        "distanceUnit": "Kilometer",
+        "calories": 95,
+    }
+]
+
+FITBIT_EXPORT: dict[str, str] = {
+    FITBIT_PROFILE: fitbit_profile(),
+    FITBIT_GLOBAL + "heart_rate-2021-01-02.json": json.dumps(FITBIT_HEART),
+    FITBIT_GLOBAL + "steps-2021-01-02.json": json.dumps(FITBIT_STEPS),
+    FITBIT_GLOBAL + "distance-2021-01-02.json": json.dumps(
+        [{"dateTime": "01/02/21 08:00:00", "value": "950"}]
+    ),
+    FITBIT_GLOBAL + "calories-2021-01-02.json": json.dumps(
+        [{"dateTime": "01/02/21 08:00:00", "value": "1.5"}]
+    ),
+    FITBIT_GLOBAL + "resting_heart_rate-2021-01-02.json": json.dumps(FITBIT_RESTING),
+    FITBIT_GLOBAL + "sleep-2021-01-02.json": json.dumps(FITBIT_SLEEP),
+    FITBIT_GLOBAL + "weight-2021-01-02.json": json.dumps(FITBIT_WEIGHT),
+    FITBIT_GLOBAL + "exercise-0.json": json.dumps(FITBIT_EXERCISE),
+    FITBIT_ACTIVITY + "heart_rate_2024-05-01.csv": (
+        "timestamp,beats per minute,data source\n"
+        "2024-05-01T06:00:00Z,61,Pixel Watch 2\n"
+        "2024-05-01T06:00:05Z,63,Pixel Watch 2\n"
+    ),
+    FITBIT_ACTIVITY + "steps_2024-05-01.csv": (
+        "timestamp,steps,data source\n2024-05-01T06:00:00Z,40,Pixel Watch 2\n"
+    ),
+    FITBIT_HRV + "Daily Heart Rate Variability Summary - 2024-05-(1).csv": (
+        "timestamp,rmssd,nremhr,entropy\n2024-05-01T00:00:00,38.2,55.1,2.9\n"
+    ),
+    FITBIT_HRV + "Heart Rate Variability Details - 2024-05-01.csv": (
+        "timestamp,rmssd,coverage,low_frequency,high_frequency\n"
+        "2024-05-01T02:00:00,41.0,0.95,800.1,410.7\n"
+        "2024-05-01T02:05:00,36.5,0.91,760.0,380.2\n"
+    ),
+    "Takeout/Fitbit/Sleep Score/sleep_score.csv": (
+        "sleep_log_entry_id,timestamp,overall_score,composition_score,revitalization_score,"
+        "duration_score,deep_sleep_in_minutes,resting_heart_rate,restlessness\n"
+        "30000000001,2024-05-01T12:10:00Z,81,20,19,42,70,55,0.07\n"
+    ),
+    "Takeout/Fitbit/Oxygen Saturation (SpO2)/Daily SpO2 - 2024-05-01-2024-06-01.csv": (
+        "timestamp,average_value,lower_bound,upper_bound\n2024-05-01T00:00:00Z,95.8,93.1,98.4\n"
+    ),
+}
+
+
+def fitbit_tree(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        f = root / name
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(text)
+    return root
+
+
+def fitbit_zip(tmp_path: Path, files: dict[str, str]) -> Path:
+    z = tmp_path / "takeout-20240601T000000Z-001.zip"
+    with zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, text in files.items():
+            zf.writestr(name, text)
+    return z

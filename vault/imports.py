@@ -279,9 +279,55 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
                 "time_zone",
                 "ZONE",
                 "IANA zone of Fitbit's offset-less times, and the offset Google Fit's samples "
-                "and sessions are shown in (default: this machine's zone).",
+                "and sessions are shown in (default: the zone of Fitbit's Profile.csv, else "
+                "this machine's).",
                 validate="vault.data.importers.google_takeout:zone",
             ),
+        ),
+    ),
+    ImportFormat(
+        name="fitbit",
+        title="Fitbit",
+        area="data",
+        description=(
+            "Import the Fitbit part of a Google Takeout (the zip or its extracted folder): "
+            "heart rate, steps, sleep, weight, HRV and more."
+        ),
+        accepts=Accepts(archives=(".zip",), folder=True),
+        example="coffre import fitbit takeout-20240101T000000Z-001.zip",
+        importer="vault.data.importers.fitbit:import_fitbit",
+        looks=Looks(
+            "a Fitbit export",
+            members=(
+                "/global export data/",
+                "/physical activity_googledata/",
+                "/heart rate variability/",
+                "/sleep score/",
+                "/oxygen saturation (spo2)/",
+            ),
+        ),
+        options=(
+            ImportOption(
+                "time_zone",
+                "ZONE",
+                "IANA zone of Fitbit's wall-clock times (default: the zone in the export's "
+                "Profile.csv, else this machine's).",
+                validate="vault.data.importers.google_takeout:zone",
+            ),
+            ImportOption(
+                "weight_unit",
+                "UNIT",
+                "Unit of the weight logs: kg, lb or st (default: the profile's setting, else kg).",
+                validate="vault.data.importers.fitbit:parse_weight_unit",
+            ),
+        ),
+        details=(
+            "Global Export Data's JSON files (intraday heart rate with its confidence, steps, "
+            "distance, calories as total energy, floors, resting heart rate, sleep stages, "
+            "weight, BMI and body fat, exercises) and the per-type CSV folders (Physical "
+            "Activity_GoogleData, Heart Rate Variability, Sleep Score, Oxygen Saturation). A "
+            "file that cannot be read is skipped whole and listed in the errors; the kinds "
+            "of file left out are named in the notes."
         ),
     ),
     ImportFormat(

@@ -65,6 +65,7 @@ def _wordpress(tmp: Path) -> Path:
 INPUTS: dict[str, str | Callable[[Path], Path]] = {
     "apple-health": "apple-health/alxdrcirilo/export.zip",
     "google-takeout": _takeout,
+    "fitbit": _takeout,
     "garmin": "garmin-fit/garmin-fenix-5-run.fit",
     "csv": _csv,
     "vcard": "vcard/vcard40_full.vcf",

@@ -19,6 +19,7 @@ from vault.personas import add_persona, list_personas
 NAMES = [
     "apple-health",
     "google-takeout",
+    "fitbit",
     "garmin",
     "csv",
     "vcard",
@@ -44,8 +45,8 @@ def test_every_format_once() -> None:
 
 
 def test_unknown_format() -> None:
-    with pytest.raises(InvalidParameter, match=r"no import format 'fitbit'.*apple-health"):
-        get_format("fitbit")
+    with pytest.raises(InvalidParameter, match=r"no import format 'polar'.*apple-health"):
+        get_format("polar")
 
 
 def test_garmin_reads_what_its_importer_reads() -> None:

@@ -2,9 +2,9 @@
 Fitbit (`Fitbit/Global Export Data`), from the Takeout zip or its extracted folder.
 
 JSON is streamed with ijson, so a year of per-second heart rate stays in bounded memory.
-Google Fit times are UTC nanoseconds. Fitbit writes local times with two-digit years and no
-offset (`01/02/21 08:00:00`): they are read in the time zone given (default: this machine's),
-and the summary says which zone was used.
+Google Fit times are UTC nanoseconds. The Fitbit part is read by `vault.data.importers.fitbit`
+(which says how each of its file kinds keeps time): its wall-clock times are read in the time
+zone given, else the one of Fitbit's profile, else this machine's, and the summary says which.
 
 Each All Data file is one data stream, identified by the id inside it (`Data Source`), not
 by its file name, which Takeout cuts and numbers differently from one export to the next.
@@ -118,29 +118,6 @@ FIT_SPLIT: dict[str, tuple[tuple[int, str], ...]] = {
 }
 BUFFER_BYTES = 16 << 20  # a file up to this size is held parsed; a larger one is read twice
 FIT_SLEEP = {1: "awake", 2: "asleep", 3: "awake", 4: "core", 5: "deep", 6: "rem"}
-FITBIT_SLEEP = {
-    "wake": "awake",
-    "awake": "awake",
-    "restless": "awake",
-    "light": "core",
-    "deep": "deep",
-    "rem": "rem",
-    "asleep": "asleep",
-}
-# Fitbit file types: (unit, span) with span "minute", "day" or "instant".
-FITBIT_SERIES: dict[str, tuple[str, str]] = {
-    "steps": ("count", "minute"),
-    "calories": ("kcal", "minute"),
-    "distance": ("cm", "minute"),  # Fitbit writes minute distances in centimetres
-    "altitude": ("{flights}", "minute"),  # in feet; ten feet make one floor
-    "heart_rate": ("/min", "instant"),
-    "resting_heart_rate": ("/min", "day"),
-    "very_active_minutes": ("min", "day"),
-    "moderately_active_minutes": ("min", "day"),
-    "lightly_active_minutes": ("min", "day"),
-    "sedentary_minutes": ("min", "day"),
-}
-_FITBIT_FILE = re.compile(r"^(?P<type>[a-z0-9_]+)-(?P<date>\d{4}-\d{2}-\d{2})\.json$")
 _MINUTE_MS = 60_000
 _DAY_MS = 86_400_000
 
@@ -542,107 +519,6 @@ def _daily_csv(
             yield Sample(metric, start, end, value, unit, "Google Fit daily metrics", "", off)
 
 
-class _Unsupported(Exception):
-    """An entry of a shape this importer does not read (zones, summaries...)."""
-
-
-def _fitbit_file(
-    kind: str, name: str, stream: IO[bytes], ctx: tuple[ReportIssue, Note, LocalTimes]
-) -> Iterator[Item]:
-    import ijson
-
-    report, note, local = ctx
-    unsupported = 0
-    try:
-        for n, entry in enumerate(ijson.items(stream, "item", use_float=True), 1):
-            where = f"{name} entry {n}"
-            try:
-                if kind == "sleep":
-                    yield from _fitbit_sleep(entry, local)
-                elif kind == "exercise":
-                    yield _fitbit_exercise(entry, local)
-                elif kind == "weight":
-                    yield from _fitbit_weight(entry, local)
-                else:
-                    yield _fitbit_point(kind, entry, local)
-            except _Unsupported:
-                unsupported += 1
-            except (KeyError, TypeError, ValueError, AttributeError):
-                report(where, "missing or impossible date, or non-numeric value: skipped")
-    except ijson.JSONError:
-        # ijson's message quotes the text around the error: it is not repeated here.
-        raise MalformedInput(f"{name}: malformed JSON") from None
-    if unsupported:
-        note(f"{name}: {unsupported} entries without a single value were not imported")
-
-
-def _fitbit_point(kind: str, entry: dict[str, Any], local: LocalTimes) -> Sample:
-    t, off = local.fitbit(entry["dateTime"])
-    raw = entry["value"]
-    if isinstance(raw, dict):
-        raw = raw.get("bpm", raw.get("value"))
-        if raw is None or isinstance(raw, dict | list):
-            raise _Unsupported
-    value = float(raw)
-    unit, span = FITBIT_SERIES.get(kind, ("", "instant"))
-    if kind == "altitude":
-        value /= 10.0
-    m = metrics.lookup("fitbit", kind)
-    metric = m.id if m is not None else common.unknown_metric(kind)
-    end = t + (_MINUTE_MS if span == "minute" else _DAY_MS if span == "day" else 0)
-    return Sample(metric, t, end, value, unit, "Fitbit", "", off)
-
-
-def _fitbit_weight(entry: dict[str, Any], local: LocalTimes) -> Iterator[Sample]:
-    t, off = local.fitbit(f"{entry['date']} {entry.get('time', '00:00:00')}")
-    source = f"Fitbit {entry.get('source', '')}".strip()
-    for field, metric, unit in (
-        ("weight", "body_mass", "kg"),
-        ("bmi", "body_mass_index", ""),
-        ("fat", "body_fat", "%"),
-    ):
-        if entry.get(field) is not None:
-            yield Sample(metric, t, t, float(entry[field]), unit, source, "", off)
-
-
-def _fitbit_sleep(entry: dict[str, Any], local: LocalTimes) -> Iterator[Sample]:
-    levels = entry.get("levels", {}).get("data", [])
-    if not levels:  # no stages: the whole log as "asleep"
-        start, off = local.iso_local(entry["startTime"])
-        end, _ = local.iso_local(entry["endTime"])
-        yield Sample("sleep", start, end, SLEEP_STAGES["asleep"], "", "Fitbit", "", off)
-        return
-    for seg in levels:
-        stage = FITBIT_SLEEP.get(seg["level"])
-        if stage is None:
-            raise ValueError("unknown sleep level")
-        start, off = local.iso_local(seg["dateTime"])
-        end = start + round(float(seg["seconds"]) * 1000)
-        yield Sample("sleep", start, end, SLEEP_STAGES[stage], "", "Fitbit", "", off)
-
-
-_FITBIT_DISTANCE = {"Kilometer": 1000.0, "Mile": 1609.344, "Meter": 1.0}
-
-
-def _fitbit_exercise(entry: dict[str, Any], local: LocalTimes) -> Workout:
-    start, off = local.fitbit(entry["startTime"])
-    duration_ms = float(entry.get("duration") or entry.get("activeDuration") or 0)
-    distance = entry.get("distance")
-    scale = _FITBIT_DISTANCE.get(entry.get("distanceUnit", "Kilometer"))
-    if distance is not None and scale is None:
-        raise ValueError("unknown distance unit")
-    return Workout(
-        activity=common.activity_name(str(entry.get("activityName", "other"))),
-        start=start,
-        end=start + round(duration_ms),
-        offset_min=off,
-        duration_s=duration_ms / 1000,
-        distance_m=float(distance) * (scale or 1.0) if distance is not None else None,
-        energy_kcal=float(entry["calories"]) if entry.get("calories") is not None else None,
-        source="Fitbit",
-    )
-
-
 Job = Callable[[str, IO[bytes], ReportIssue], Iterator[Item]]
 
 
@@ -670,15 +546,11 @@ def parse_google_takeout(
             for k in tree.under("Fit", "Daily activity metrics")
             if k.endswith(".csv") and re.fullmatch(r"\d{4}-\d{2}-\d{2}", PurePosixPath(k).stem)
         ]
-        fitbit_files = tree.under("Fitbit", "Global Export Data")
-        fitbit = [
-            (m["type"], k) for k in fitbit_files if (m := _FITBIT_FILE.match(PurePosixPath(k).name))
-        ]
-        if len(fitbit) < len(fitbit_files):
-            note(
-                f"{len(fitbit_files) - len(fitbit)} files in Fitbit/Global Export Data are "
-                "not in the <type>-YYYY-MM-DD.json form and were not imported"
-            )
+        # The Fitbit part is read as `coffre import fitbit` reads it, so either command
+        # imports the same samples and re-importing with the other adds nothing.
+        from vault.data.importers import fitbit as fitbit_part
+
+        fitbit, _ = fitbit_part.plan(tree, note, time_zone=time_zone)
         if not (all_data or sessions or daily or fitbit):
             raise MalformedInput(
                 f"{Path(path).name}: no Google Fit or Fitbit data found "
@@ -697,14 +569,11 @@ def parse_google_takeout(
         jobs += [(k, _fit_job(local, streams[k])) for k in all_data]
         jobs += [(k, lambda n, s, _r: _session(n, s, local)) for k in sessions]
         jobs += [(k, lambda n, s, r: _daily_csv(n, s, r, local)) for k in daily]
-        for kind, k in fitbit:
-            jobs.append((k, _fitbit_job(kind, note, local)))
+        jobs += fitbit
         for key, job in jobs:
             yield from _one_file(tree, key, job, report_issue)
             bar.advance()
         bar.finish()
-    if fitbit:
-        note("Fitbit weights are read as kilograms and minute distances as centimetres")
 
 
 def _streams(tree: _Tree, all_data: list[str], note: Note) -> dict[str, FitStream]:
@@ -796,10 +665,6 @@ def _fit_job(local: LocalTimes, fit: FitStream) -> Job:
     return lambda n, s, r: _google_fit_data(n, s, r, local, fit)
 
 
-def _fitbit_job(kind: str, note: Note, local: LocalTimes) -> Job:
-    return lambda n, s, r: _fitbit_file(kind, n, s, (r, note, local))
-
-
 def import_google_takeout(
     vault: Vault,
     persona_id: str,
@@ -811,6 +676,10 @@ def import_google_takeout(
     """Import a Google Takeout's Google Fit and Fitbit data in one transaction, each file
     whole or not at all (a bad file is skipped and listed in the summary's errors); the
     summary's `time_zone` names the zone used for offset-less times and shown offsets."""
-    name, _ = zone(time_zone)
+    from vault.data.importers.fitbit import fitbit_zone
+
+    # Fitbit's profile names the person's zone: without --time-zone, the whole import is
+    # read and shown in it (this machine's zone when the Takeout holds no profile).
+    name = fitbit_zone(path, time_zone)
     parse = partial(parse_google_takeout, path, time_zone=name, progress=progress)
     return common.feed(vault, persona_id, parse, fmt="google-takeout", time_zone=name)

@@ -26,7 +26,7 @@ import pytest
 
 from vault.core.vault import Vault
 from vault.data import query
-from vault.data.importers import google_takeout, import_google_takeout, parse_google_takeout
+from vault.data.importers import fitbit, google_takeout, import_google_takeout, parse_google_takeout
 from vault.data.model import Sample, Workout
 
 P = "0123456789abcdef0123456789abcdef"
@@ -337,7 +337,7 @@ def test_every_bad_file_is_skipped_whole_whatever_went_wrong(
     def explode(*_: object) -> Sample:
         raise RuntimeError("value 7 quoted from the file")
 
-    monkeypatch.setattr(google_takeout, "_fitbit_point", explode)
+    monkeypatch.setattr(fitbit, "_point", explode)
     (root / "Takeout/Fitbit/Global Export Data/steps-2021-03-01.json").write_text(
         '[{"dateTime": "03/01/21 08:00:00", "value": "12"}]'
     )

@@ -398,7 +398,7 @@ def test_what_is_not_read_is_said(tmp_path: Path) -> None:
     items, issues, notes = parse(build(tmp_path, files))
     assert items == [] and issues == []
     assert any("1 entries without a single value were not imported" in n for n in notes)
-    assert any("1 files in Fitbit/Global Export Data" in n for n in notes)
+    assert any("Global Export Data/estimated_oxygen_variation (1)" in n for n in notes)
 
 
 @given(

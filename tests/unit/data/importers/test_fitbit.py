@@ -1,0 +1,332 @@
+"""Fitbit's part of a Google Takeout: Global Export Data JSON and the per-type CSV folders,
+their time zones, weight units, per-file all-or-nothing, dedup and refusals.
+
+The export is a faithful reproduction (`tests.builders.FITBIT_EXPORT`, whose docstring names
+its sources): no real Fitbit export with a licence that allows copying it could be found.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.builders import FITBIT_ACTIVITY as PA
+from tests.builders import FITBIT_EXPORT as EXPORT
+from tests.builders import FITBIT_GLOBAL as G
+from tests.builders import FITBIT_HEART as HEART
+from tests.builders import FITBIT_PROFILE as PROFILE
+from tests.builders import FITBIT_RESTING as RESTING
+from tests.builders import FITBIT_STEPS as STEPS
+from tests.builders import fitbit_profile as profile
+from tests.builders import fitbit_tree as build
+from tests.builders import fitbit_zip as zipped
+from vault.core.errors import InvalidParameter, MalformedInput, WrongFormat
+from vault.core.vault import Vault
+from vault.data import query
+from vault.data.importers.fitbit import import_fitbit, parse_fitbit
+from vault.data.importers.google_takeout import import_google_takeout
+from vault.data.model import SLEEP_STAGES, Sample, Workout
+from vault.imports import get_format
+
+P = "0123456789abcdef0123456789abcdef"
+NY = ZoneInfo("America/New_York")
+
+
+def ms(*parts: int, tz: ZoneInfo = NY) -> int:
+    return int(datetime(*parts, tzinfo=tz).timestamp() * 1000)  # type: ignore[misc]
+
+
+def utc(*parts: int) -> int:
+    return ms(*parts, tz=ZoneInfo("UTC"))
+
+
+def parse(
+    path: Path, tz: str | None = None, weight_unit: str | None = None
+) -> tuple[list[object], list[tuple[str, str]], list[str]]:
+    issues: list[tuple[str, str]] = []
+    notes: list[str] = []
+    items = list(
+        parse_fitbit(
+            path,
+            lambda loc, p: issues.append((loc, p)),
+            notes.append,
+            time_zone=tz,
+            weight_unit=weight_unit,
+        )
+    )
+    return items, issues, notes
+
+
+def of(items: list[object], metric: str, source: str | None = None) -> list[Sample]:
+    return [
+        i
+        for i in items
+        if isinstance(i, Sample) and i.metric == metric and (source is None or i.source == source)
+    ]
+
+
+def test_global_export_data_in_the_profiles_zone(tmp_path: Path) -> None:
+    items, issues, notes = parse(build(tmp_path, EXPORT))
+    assert issues == []
+    assert any("profile's zone, America/New_York" in n for n in notes)
+    hr = of(items, "heart_rate", "Fitbit")
+    expected = []
+    for e in HEART:
+        value: dict[str, int] = e["value"]  # type: ignore[assignment]
+        local = datetime.strptime(str(e["dateTime"]), "%m/%d/%y %H:%M:%S").replace(tzinfo=NY)
+        when = int(local.timestamp() * 1000)
+        expected.append((when, value["bpm"], (("confidence", str(value["confidence"])),)))
+    assert [(s.start, s.value, s.metadata) for s in hr] == expected
+    assert hr[0].offset_min == -300
+    steps = of(items, "steps", "Fitbit")
+    assert [(s.start, s.end - s.start, s.value) for s in steps] == [
+        (ms(2021, 1, 2, 8, 0), 60_000, 12.0),
+        (ms(2021, 1, 2, 8, 1), 60_000, 30.0),
+    ]
+    (distance,) = of(items, "distance")
+    assert (distance.value, distance.unit) == (950.0, "cm")
+    (energy,) = of(items, "total_energy")  # Fitbit's calories count resting energy too
+    assert (energy.value, energy.unit) == (1.5, "kcal")
+    (workout,) = [i for i in items if isinstance(i, Workout)]
+    assert workout.activity == "walking" and workout.distance_m == 1500.0
+    assert (workout.start, workout.duration_s) == (ms(2021, 1, 2, 12, 0), 1200.0)
+
+
+def test_heart_rate_timestamps_follow_the_source_even_across_midnight(tmp_path: Path) -> None:
+    """A file named for one day may hold the next day's first minutes: each entry's own
+    date counts, not the file's name."""
+    late = [{"dateTime": "01/03/21 00:00:05", "value": {"bpm": 50, "confidence": 1}}]
+    items, _, _ = parse(
+        build(tmp_path, {PROFILE: profile(), G + "heart_rate-2021-01-02.json": json.dumps(late)})
+    )
+    (hr,) = of(items, "heart_rate")
+    assert hr.start == ms(2021, 1, 3, 0, 0, 5)
+
+
+def test_resting_heart_rate_of_zero_is_no_measurement(tmp_path: Path) -> None:
+    items, _, notes = parse(build(tmp_path, EXPORT))
+    (rhr,) = of(items, "resting_heart_rate")
+    assert (rhr.start, rhr.end - rhr.start, rhr.value) == (ms(2021, 1, 2), 86_400_000, 58.4)
+    assert rhr.metadata == (("error", "6.8"),)
+    unread = sum(1 for e in RESTING if not e["value"]["value"])  # type: ignore[index]
+    assert any(f"{unread} entries without a single value" in n for n in notes)
+
+
+def test_sleep_stages_and_classic_logs(tmp_path: Path) -> None:
+    items, _, _ = parse(build(tmp_path, EXPORT))
+    sleep = of(items, "sleep")
+    expected = [
+        (ms(2021, 1, 1, 23, 30), ms(2021, 1, 2, 0, 0), SLEEP_STAGES["core"]),
+        (ms(2021, 1, 2, 0, 0), ms(2021, 1, 2, 0, 20), SLEEP_STAGES["deep"]),
+        (ms(2021, 1, 2, 0, 20), ms(2021, 1, 2, 0, 30), SLEEP_STAGES["rem"]),
+        (ms(2021, 1, 2, 14, 0), ms(2021, 1, 2, 14, 25), SLEEP_STAGES["asleep"]),
+        (ms(2021, 1, 2, 14, 25), ms(2021, 1, 2, 14, 30), SLEEP_STAGES["awake"]),
+    ]
+    assert [(s.start, s.end, s.value) for s in sleep] == expected
+    assert dict(sleep[0].metadata) == {
+        "log_id": "30000000001",
+        "type": "stages",
+        "main_sleep": "True",
+    }
+    assert dict(sleep[-1].metadata)["type"] == "classic"
+
+
+def test_weight_in_the_profiles_unit_and_named_for_the_scale(tmp_path: Path) -> None:
+    items, _, _ = parse(build(tmp_path, EXPORT))
+    (mass,) = of(items, "body_mass")
+    assert (mass.value, mass.unit, mass.source) == (154.3, "lb", "Fitbit Aria")
+    assert mass.start == ms(2021, 1, 2, 8, 30)
+    (bmi,) = of(items, "body_mass_index")
+    (fat,) = of(items, "body_fat")
+    assert (bmi.value, fat.value, fat.unit) == (24.17, 21.5, "%")
+
+
+def test_weight_unit_given_or_assumed(tmp_path: Path) -> None:
+    files = {k: v for k, v in EXPORT.items() if k != PROFILE}
+    items, _, notes = parse(build(tmp_path / "a", files), tz="UTC")
+    assert of(items, "body_mass")[0].unit == "kg"
+    assert any("--weight-unit" in n for n in notes)  # the assumption is said
+    items, _, _ = parse(build(tmp_path / "b", EXPORT), weight_unit="kg")
+    assert of(items, "body_mass")[0].unit == "kg"  # the option overrides the profile
+    with pytest.raises(InvalidParameter):
+        parse(build(tmp_path / "c", EXPORT), weight_unit="pounds")
+
+
+def test_given_zone_overrides_the_profile(tmp_path: Path) -> None:
+    items, _, _ = parse(build(tmp_path, EXPORT), tz="Europe/Paris")
+    paris = ZoneInfo("Europe/Paris")
+    assert of(items, "steps", "Fitbit")[0].start == ms(2021, 1, 2, 8, 0, tz=paris)
+    # CSV timestamps that carry Z are instants: no zone moves them
+    assert of(items, "heart_rate", "Fitbit Pixel Watch 2")[0].start == utc(2024, 5, 1, 6, 0)
+
+
+def test_csv_folders(tmp_path: Path) -> None:
+    items, issues, _ = parse(build(tmp_path, EXPORT))
+    assert issues == []
+    watch = of(items, "heart_rate", "Fitbit Pixel Watch 2")
+    assert [(s.start, s.value) for s in watch] == [
+        (utc(2024, 5, 1, 6, 0, 0), 61.0),
+        (utc(2024, 5, 1, 6, 0, 5), 63.0),
+    ]
+    (steps,) = of(items, "steps", "Fitbit Pixel Watch 2")
+    assert (steps.end - steps.start, steps.value) == (60_000, 40.0)
+    hrv = of(items, "hrv_rmssd")
+    # the HRV folder's timestamps carry no offset: wall-clock times in the profile's zone
+    assert [(s.start, s.end - s.start, s.value) for s in hrv] == [
+        (ms(2024, 5, 1, 0, 0), 0, 38.2),
+        (ms(2024, 5, 1, 2, 0), 300_000, 41.0),
+        (ms(2024, 5, 1, 2, 5), 300_000, 36.5),
+    ]
+    assert dict(hrv[0].metadata) == {"nremhr": "55.1", "entropy": "2.9"}
+    assert dict(hrv[1].metadata)["low_frequency"] == "800.1"
+    (score,) = of(items, "x:fitbit_sleep_score")
+    assert (score.start, score.value) == (utc(2024, 5, 1, 12, 10), 81.0)
+    assert dict(score.metadata)["sleep_log_entry_id"] == "30000000001"
+    (spo2,) = of(items, "blood_oxygen")
+    assert (spo2.value, spo2.unit, dict(spo2.metadata)["lower_bound"]) == (95.8, "%", "93.1")
+
+
+def test_zip_and_folder_give_the_same_items(tmp_path: Path) -> None:
+    from_zip, _, _ = parse(zipped(tmp_path, EXPORT))
+    from_dir, _, _ = parse(build(tmp_path / "x", EXPORT))
+    assert from_zip == from_dir
+
+
+def test_the_extracted_fitbit_folder_alone_is_read(tmp_path: Path) -> None:
+    files = {k.removeprefix("Takeout/"): v for k, v in EXPORT.items()}
+    items, issues, _ = parse(build(tmp_path, files) / "Fitbit")
+    whole, _, _ = parse(build(tmp_path / "whole", EXPORT))
+    assert issues == [] and items == whole
+
+
+def test_record_defects_are_counted_once_per_file(tmp_path: Path) -> None:
+    bad = [{"dateTime": "13/45/21 08:00:00", "value": "3"}] * 3 + [
+        {"dateTime": "01/02/21 08:00:00", "value": "many"}
+    ]
+    good = STEPS
+    name = G + "steps-2021-01-02.json"
+    items, issues, _ = parse(build(tmp_path, {PROFILE: profile(), name: json.dumps(bad + good)}))
+    assert len(of(items, "steps")) == len(good)
+    (issue,) = issues
+    assert issue[0] == f"{name} entry 1"
+    assert f"({len(bad)} records; the first is here)" in issue[1]
+
+
+def test_a_bad_file_is_skipped_whole_and_the_others_kept(tmp_path: Path) -> None:
+    name = G + "steps-2021-01-02.json"
+    csv_name = PA + "steps_2024-05-01.csv"
+    files = {
+        **EXPORT,
+        name: '[{"dateTime": "01/02/21 08:00:00", "value": "12"}, {"secret": 7x}]',
+        csv_name: "when,how many\n2024-05-01T06:00:00Z,40\n",
+    }
+    items, issues, _ = parse(build(tmp_path, files))
+    assert sorted(loc for loc, _ in issues) == sorted([name, csv_name])
+    assert all(p.endswith("skipped whole, nothing imported from this file") for _, p in issues)
+    assert all("secret" not in p for _, p in issues)  # nothing of the file is quoted
+    assert of(items, "steps") == []  # neither file gave any step
+    assert len(of(items, "heart_rate", "Fitbit")) == len(HEART)  # the other files are read
+
+
+def test_kinds_left_out_are_named(tmp_path: Path) -> None:
+    files = {
+        **EXPORT,
+        G + "time_in_heart_rate_zones-2021-01-02.json.txt": "x",
+        "Takeout/Fitbit/Stress Score/Stress Score.csv": "DATE,STRESS_SCORE\n",
+        PA + "active_zone_minutes_2024-05-01.csv": "timestamp,heart rate zone,total minutes\n",
+    }
+    _, _, notes = parse(build(tmp_path, files))
+    (note,) = [n for n in notes if "kinds not read" in n]
+    assert "Stress Score/Stress Score (1)" in note
+    assert "Physical Activity_GoogleData/active_zone_minutes (1)" in note
+
+
+def test_no_fitbit_data(tmp_path: Path) -> None:
+    with pytest.raises(MalformedInput):
+        parse(build(tmp_path, {"Takeout/Fit/All Data/x.json": "{}"}), tz="UTC")
+
+
+def test_import_counts_and_reimport_adds_nothing(fresh_vault: Vault, tmp_path: Path) -> None:
+    z = zipped(tmp_path, EXPORT)
+    items, _, _ = parse(z)
+    samples = [i for i in items if isinstance(i, Sample)]
+    first = import_fitbit(fresh_vault, P, z)
+    assert first.errors == ()
+    assert first.time_zone == "America/New_York"
+    assert first.added == len(samples)
+    assert first.workouts == sum(1 for i in items if isinstance(i, Workout))
+    stored = list(query.samples(fresh_vault, P, "heart_rate"))
+    assert len(stored) == len(of(items, "heart_rate"))
+    again = import_fitbit(fresh_vault, P, z)
+    assert (again.added, again.workouts) == (0, 0)
+    # the Google Takeout import reads the Fitbit part the same way: it adds nothing either
+    takeout = import_google_takeout(fresh_vault, P, z)
+    assert (takeout.time_zone, takeout.added, takeout.workouts) == ("America/New_York", 0, 0)
+
+
+def test_a_bad_file_leaves_the_rest_imported(fresh_vault: Vault, tmp_path: Path) -> None:
+    name = G + "heart_rate-2021-01-02.json"
+    z = zipped(tmp_path, {**EXPORT, name: "[{"})
+    summary = import_fitbit(fresh_vault, P, z)
+    assert [e.location for e in summary.errors] == [name]
+    assert list(query.samples(fresh_vault, P, "heart_rate"))  # the CSV's heart rate is in
+    assert len(list(query.samples(fresh_vault, P, "steps"))) == len(STEPS) + 1
+
+
+@pytest.mark.parametrize(
+    ("files", "suggested"),
+    [
+        ({"Takeout/Fit/All Data/raw_x.json": "{}"}, "google-takeout"),
+        ({"activities/ride.fit": "x"}, "garmin"),
+    ],
+)
+def test_the_wrong_kind_of_archive_is_refused_by_name(
+    tmp_path: Path, files: dict[str, str], suggested: str
+) -> None:
+    with pytest.raises(WrongFormat, match=f"coffre import {suggested}"):
+        get_format("fitbit").check(zipped(tmp_path, files))
+
+
+def test_a_single_json_file_is_refused(tmp_path: Path) -> None:
+    lone = tmp_path / "heart_rate-2021-01-02.json"
+    lone.write_text(json.dumps(HEART))
+    with pytest.raises(WrongFormat):
+        get_format("fitbit").check(lone)
+
+
+def test_without_a_profile_the_machines_zone_is_used_and_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    files = {k: v for k, v in EXPORT.items() if k != PROFILE}
+    items, _, notes = parse(build(tmp_path, files))
+    tokyo = ZoneInfo("Asia/Tokyo")
+    assert of(items, "steps", "Fitbit")[0].start == ms(2021, 1, 2, 8, 0, tz=tokyo)
+    assert any("no Profile.csv" in n and "Asia/Tokyo" in n for n in notes)
+
+
+def test_short_wakes_are_counted_not_stored(tmp_path: Path) -> None:
+    """Stages logs list wakes shorter than three minutes apart (`levels.shortData`), over
+    the stages they interrupt."""
+    log = {
+        "logId": 1,
+        "startTime": "2021-01-01T23:30:00.000",
+        "endTime": "2021-01-02T00:00:00.000",
+        "type": "stages",
+        "levels": {
+            "data": [{"dateTime": "2021-01-01T23:30:00.000", "level": "light", "seconds": 1800}],
+            "shortData": [
+                {"dateTime": "2021-01-01T23:40:00.000", "level": "wake", "seconds": 60},
+                {"dateTime": "2021-01-01T23:50:30.000", "level": "wake", "seconds": 90},
+            ],
+        },
+    }
+    files = {PROFILE: profile(), G + "sleep-2021-01-02.json": json.dumps([log])}
+    items, _, notes = parse(build(tmp_path, files))
+    assert len(of(items, "sleep")) == len(log["levels"]["data"])  # type: ignore[index]
+    short = len(log["levels"]["shortData"])  # type: ignore[index]
+    assert any(f"{short} short wakes" in n for n in notes)
