@@ -8,6 +8,7 @@ its sources): no real Fitbit export with a licence that allows copying it could 
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -24,6 +25,7 @@ from tests.builders import FITBIT_STEPS as STEPS
 from tests.builders import fitbit_profile as profile
 from tests.builders import fitbit_tree as build
 from tests.builders import fitbit_zip as zipped
+from tests.conftest import CORPUS
 from vault.core.errors import InvalidParameter, MalformedInput, WrongFormat
 from vault.core.vault import Vault
 from vault.data import query
@@ -330,3 +332,21 @@ def test_short_wakes_are_counted_not_stored(tmp_path: Path) -> None:
     assert len(of(items, "sleep")) == len(log["levels"]["data"])  # type: ignore[index]
     short = len(log["levels"]["shortData"])  # type: ignore[index]
     assert any(f"{short} short wakes" in n for n in notes)
+
+
+def test_real_resting_heart_rate_files(tmp_path: Path) -> None:
+    """Two real files (tests/corpus/fitbit, from FitOut): each day's value is read at local
+    midnight of its own `dateTime`, whatever date the file's name says."""
+    folder = tmp_path / "Takeout/Fitbit/Global Export Data"
+    folder.mkdir(parents=True)
+    expected = []
+    for real in sorted((CORPUS / "fitbit").glob("resting_heart_rate-*.json")):
+        shutil.copy(real, folder / real.name)
+        for entry in json.loads(real.read_text()):
+            day = datetime.strptime(entry["dateTime"], "%m/%d/%y %H:%M:%S")
+            expected.append((ms(day.year, day.month, day.day), entry["value"]["value"]))
+    items, issues, _ = parse(tmp_path, tz="America/New_York")
+    assert issues == []
+    rhr = of(items, "resting_heart_rate")
+    assert sorted((s.start, s.value) for s in rhr) == sorted(expected)
+    assert all(s.end - s.start == 86_400_000 for s in rhr)
