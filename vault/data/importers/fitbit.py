@@ -1,4 +1,5 @@
-"""Fitbit's part of a Google Takeout (`Takeout/Fitbit/...`), from the zip or its folder.
+"""Fitbit's part of a Google Takeout (`Takeout/Fitbit/...`, `Takeout/Google Health/...` in
+the newest ones), from the zip or its folder.
 
 Two generations of files sit side by side in one export, each with its own time rule:
 
@@ -206,11 +207,12 @@ def _folder_of(key: str) -> str:
 
 def fitbit_files(tree: _Tree) -> list[str]:
     """The files of the Fitbit part: those in one of the folders this importer knows, or in
-    any folder of a `Fitbit` folder (so what is left out can be named)."""
+    any folder of a `Fitbit` folder (`Google Health` in the newest Takeouts), so what is left
+    out can be named."""
     out = []
     for key in tree.files:
         lowered = "/" + key.lower()
-        if _folder_of(key) in _FOLDERS or "/fitbit/" in lowered:
+        if _folder_of(key) in _FOLDERS or "/fitbit/" in lowered or "/google health/" in lowered:
             out.append(key)
     return sorted(out)
 

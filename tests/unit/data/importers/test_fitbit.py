@@ -350,3 +350,14 @@ def test_real_resting_heart_rate_files(tmp_path: Path) -> None:
     rhr = of(items, "resting_heart_rate")
     assert sorted((s.start, s.value) for s in rhr) == sorted(expected)
     assert all(s.end - s.start == 86_400_000 for s in rhr)
+
+
+def test_the_newest_takeouts_google_health_folder(tmp_path: Path) -> None:
+    """The newest Takeouts name the folder `Google Health` instead of `Fitbit` (as a public
+    pipeline's fixture shows): the same files give the same samples."""
+    renamed = {k.replace("/Fitbit/", "/Google Health/"): v for k, v in EXPORT.items()}
+    renamed["Takeout/Google Health/Paired Devices/Devices.csv"] = "wire_id,device_type\n"
+    items, issues, notes = parse(build(tmp_path / "new", renamed))
+    before, _, _ = parse(build(tmp_path / "old", EXPORT))
+    assert issues == [] and items == before
+    assert any("Paired Devices/Devices (1)" in n for n in notes)
