@@ -50,6 +50,7 @@ SOURCE: Final = "Fitbit"
 MINUTE_MS: Final = 60_000
 DAY_MS: Final = 86_400_000
 PROFILE_MAX_BYTES: Final = 1 << 20  # a profile is one row; anything larger is not one
+MAX_DEVICE: Final = 80  # characters of a CSV's `data source` kept in the sample's source
 
 SLEEP_LEVELS: Final = {
     "wake": "awake",
@@ -512,6 +513,7 @@ def _csv_file(
             report(where, "non-numeric value")
             continue
         device = row[source_at].strip() if source_at is not None and source_at < len(row) else ""
+        device = device[:MAX_DEVICE]  # a name, not a payload: a longer one is cut
         source = f"{SOURCE} {device}".strip()
         metadata = tuple(
             (c.replace(" ", "_"), row[i].strip())

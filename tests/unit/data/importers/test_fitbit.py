@@ -29,6 +29,7 @@ from tests.conftest import CORPUS
 from vault.core.errors import InvalidParameter, MalformedInput, WrongFormat
 from vault.core.vault import Vault
 from vault.data import query
+from vault.data.importers import fitbit
 from vault.data.importers.fitbit import import_fitbit, parse_fitbit
 from vault.data.importers.google_takeout import import_google_takeout
 from vault.data.model import SLEEP_STAGES, Sample, Workout
@@ -361,3 +362,16 @@ def test_the_newest_takeouts_google_health_folder(tmp_path: Path) -> None:
     before, _, _ = parse(build(tmp_path / "old", EXPORT))
     assert issues == [] and items == before
     assert any("Paired Devices/Devices (1)" in n for n in notes)
+
+
+def test_a_device_name_is_kept_short(tmp_path: Path) -> None:
+    long_name = "W" * 5_000
+    files = {
+        PROFILE: profile(),
+        PA + "steps_2024-05-01.csv": (
+            f"timestamp,steps,data source\n2024-05-01T06:00:00Z,4,{long_name}\n"
+        ),
+    }
+    items, _, _ = parse(build(tmp_path, files))
+    (steps,) = of(items, "steps")
+    assert steps.source == "Fitbit " + long_name[: fitbit.MAX_DEVICE]
