@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import io
+import os
 import warnings
 import zipfile
 from collections import Counter
@@ -366,18 +367,24 @@ def _session_index(starts: list[int], t: int) -> int:
     return max(bisect.bisect_right(starts, t) - 1, 0)
 
 
-def _laps_by_index(sessions: list[_Session], laps: list[WorkoutEvent]) -> bool:
-    """Give each session its laps by first_lap_index and num_laps, as the FIT SDK links them;
-    False (nothing assigned) unless every session names a valid range."""
-    ranges = []
+def _laps_by_index(sessions: list[_Session], laps: list[WorkoutEvent]) -> list[WorkoutEvent] | None:
+    """Give each session its laps by first_lap_index and num_laps, as the FIT SDK links them,
+    and return the laps no session names; None (nothing assigned) unless every session
+    names a valid range and no lap is named twice."""
+    ranges: list[range] = []
+    named: set[int] = set()
     for s in sessions:
         first, count = s.values.get("first_lap_index"), s.values.get("num_laps")
         if not isinstance(first, int) or not isinstance(count, int) or first + count > len(laps):
-            return False
-        ranges.append((first, count))
-    for s, (first, count) in zip(sessions, ranges, strict=True):
-        s.laps = laps[first : first + count]
-    return True
+            return None
+        own = range(first, first + count)
+        if named.intersection(own):
+            return None
+        named.update(own)
+        ranges.append(own)
+    for s, own in zip(sessions, ranges, strict=True):
+        s.laps = [laps[i] for i in own]
+    return [lap for i, lap in enumerate(laps) if i not in named]
 
 
 def _activity(msgs: list[_Msg], ctx: _Context) -> Iterator[Item]:
@@ -456,10 +463,10 @@ def _workouts(
 ) -> Iterator[Workout]:
     name, source, device, _, offset, _, note = ctx
     sessions.sort(key=lambda s: s.start)
-    if not _laps_by_index(sessions, laps):
-        starts = [s.start for s in sessions]
-        for lap in laps:
-            sessions[_session_index(starts, lap.start)].laps.append(lap)
+    unnamed = _laps_by_index(sessions, laps)
+    starts = [s.start for s in sessions]
+    for lap in laps if unnamed is None else unnamed:
+        sessions[_session_index(starts, lap.start)].laps.append(lap)
     for n, s in enumerate(sessions, 1):
         # A session whose own laps began earlier (a multisport file's first leg) starts there.
         first_lap = min([s.start, *(lap.start for lap in s.laps)])
@@ -487,8 +494,8 @@ def _workouts(
             s.route.append(RoutePoint(t, lat * _SEMICIRCLE, lon * _SEMICIRCLE, alt))
     if outside:
         note(
-            f"{name}: {counted(outside, 'record')} before, between or after its sessions "
-            "kept with the nearest session's workout"
+            f"{name}: {counted(outside, 'record')} outside its sessions' times kept with "
+            "the workout of the session before them (the first, for earlier ones)"
         )
     for s in sessions:
         v = s.values
@@ -631,6 +638,15 @@ def _open_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
         return f.read(MAX_FILE_BYTES + 1)
 
 
+def _read_file(path: Path) -> bytes:
+    """A file's bytes, or one byte too many when it is larger than any real one (`read(n)`
+    of a file would reserve n bytes whatever the file's size: 512 MiB for each file)."""
+    with path.open("rb") as f:
+        if os.fstat(f.fileno()).st_size > MAX_FILE_BYTES:
+            return f.read(MAX_FILE_BYTES + 1)
+        return f.read()
+
+
 def _one(
     data: bytes, name: str, report: ReportIssue, note: Note, scale_user: int | None
 ) -> list[Item]:
@@ -695,8 +711,7 @@ def parse_garmin(
     bar = Progress("Reading Garmin files", progress)
     if p.is_file() and p.suffix.lower() in SUFFIXES:
         bar.start(1)
-        with p.open("rb") as f:
-            yield from _one(f.read(MAX_FILE_BYTES + 1), p.name, report_issue, note, scale_user)
+        yield from _one(_read_file(p), p.name, report_issue, note, scale_user)
         bar.advance()
         bar.finish()
         return
@@ -707,9 +722,7 @@ def parse_garmin(
         bar.start(len(files))
         for file in files:
             rel = file.relative_to(p).as_posix()
-            with file.open("rb") as fh:
-                data = fh.read(MAX_FILE_BYTES + 1)
-            yield from _one_of_many(data, rel, report_issue, note, scale_user)
+            yield from _one_of_many(_read_file(file), rel, report_issue, note, scale_user)
             bar.advance()
         bar.finish()
         return

@@ -286,6 +286,34 @@ def test_laps_follow_first_lap_index_and_boundary_records_count_once(
     assert summary.workouts == len(sessions)
 
 
+def test_records_before_every_session_are_kept_and_said(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reproduction: the 920XT triathlon without its first session message (as a watch
+    that lost it would write), so the swim's records and lap precede every session. They
+    are kept (heart rate, positions, the lap) with the first workout, and a note says so."""
+    from vault.data.importers import garmin
+
+    real = garmin._fit_messages
+
+    def first_session_lost(data: bytes, name: str, note: Callable[[str], None]) -> list[Any]:
+        msgs = real(data, name, note)
+        first = next(i for i, m in enumerate(msgs) if m.name == "session")
+        return msgs[:first] + msgs[first + 1 :]
+
+    monkeypatch.setattr(garmin, "_fit_messages", first_session_lost)
+    path = CORPUS / "fit/sample_mulitple_header.fit"
+    fs = frames(path.read_bytes())
+    records = [v for n, v, _ in fs if n == "record" and timed(v)]
+    laps = [v for n, v, _ in fs if n == "lap"]
+    items, _, notes = parse(path)
+    ws = workouts(items)
+    assert len(ws) == sum(n == "session" for n, _, _ in fs) - 1
+    assert len(samples_of(items, "heart_rate")) == sum("heart_rate" in r for r in records)
+    assert sum(len(w.route) for w in ws) == sum("position_lat" in r for r in records)
+    assert sum(e.kind == "lap" for w in ws for e in w.events) == len(laps)
+    assert ws[0].start == round(min(v["start_time"] for v in laps).timestamp() * 1000)
+    assert any("before its start time" in n or "outside its sessions" in n for n in notes)
+
+
 # --- weight scales shared by several people ----------------------------------------------
 
 
@@ -462,3 +490,12 @@ def test_gpx_waypoints_and_routes_are_said_to_be_left_out() -> None:
     items, _, notes = parse(path)
     assert items == []
     assert any(f"{rtept} planned route points not imported" in n for n in notes)
+
+
+@pytest.mark.parametrize("folder", ["fit", "gpx", "tcx"])
+def test_every_corpus_file_is_listed_with_its_origin(folder: str) -> None:
+    sources = (CORPUS / folder / "SOURCES.md").read_text(encoding="utf-8")
+    listed = {line.split("`")[1] for line in sources.splitlines() if line.startswith("| `")}
+    assert listed == {p.name for p in (CORPUS / folder).iterdir() if p.name != "SOURCES.md"}
+    size = sum(p.stat().st_size for f in ("fit", "gpx", "tcx") for p in (CORPUS / f).iterdir())
+    assert size < 1_500_000  # the corpus stays small
