@@ -165,7 +165,18 @@ class Env:
             from vault.core.errors import VaultNotFound
 
             raise VaultNotFound(f"{self.vault_dir} (create one with `coffre init`)")
-        return Vault.open(self.vault_dir, passphrase or self.passphrase(), strict=strict)
+        vault = Vault.open(self.vault_dir, passphrase or self.passphrase(), strict=strict)
+        # Importing it registers what keeps export tokens current as this command writes;
+        # `sync` moves what tokens exported into the ledger and ends the tokens due to die.
+        from vault.sharing import tokens
+
+        if strict:
+            try:
+                tokens.sync(vault)
+            except BaseException:
+                vault.close()
+                raise
+        return vault
 
     @contextmanager
     def vault(self, *, strict: bool = True, passphrase: str | None = None) -> Iterator[Vault]:
