@@ -179,6 +179,25 @@ class Env:
         return vault
 
     @contextmanager
+    def token_vault(self, token_file: Path) -> Iterator[Vault]:
+        """The vault opened with an export token (no passphrase asked): read-only, exactly
+        the token's grant."""
+        from vault.core.errors import VaultNotFound, WrongToken
+        from vault.core.vault import Vault
+
+        if not Vault.exists(self.vault_dir):
+            raise VaultNotFound(f"{self.vault_dir} (create one with `coffre init`)")
+        try:
+            text = token_file.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise WrongToken(f"cannot read the token file {token_file}") from exc
+        v = Vault.open_with_token(self.vault_dir, text)
+        try:
+            yield v
+        finally:
+            v.close()
+
+    @contextmanager
     def vault(self, *, strict: bool = True, passphrase: str | None = None) -> Iterator[Vault]:
         """The unlocked vault for one command (`passphrase`: one the command already asked).
         On an interruption it notes whether a transaction of this command had committed (the

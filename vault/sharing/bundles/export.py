@@ -116,7 +116,10 @@ def prepare(
     `keep` receives the raw samples the plan decrypted (see `build_plan`); `identity` stands
     for the persona on the token path."""
     if vault.token is not None:
+        from vault.sharing import tokens
+
         _check_token(vault, grant_ref, since_last)
+        identity = identity or tokens.token_signer(vault)[1]
     grant = check_exportable(vault, get_grant(vault, grant_ref), now)
     sent = sent_before(vault, grant.id) if since_last else None
     plan = build_plan(vault, grant, at=now, sent=sent, keep=keep, identity=identity)
