@@ -513,7 +513,7 @@ def export_cmd(
 
     Refused (exit code 6) when the grant is expired or withdrawn, or selects nothing. With
     --token-file (or COFFRE_TOKEN_FILE) no passphrase is asked: the token opens its grant's
-    data and nothing else, and cannot use --since-last.
+    data and nothing else.
 
     \b
     Examples:

@@ -467,6 +467,18 @@ class TokenStore(Store):
                     self._conn.execute("ROLLBACK")
                 raise
 
+    def logged_exports(self) -> list[dict[str, Any]]:
+        """The exports this token logged that no passphrase session has moved on yet."""
+        token_id, out = self.view.token_id, []
+        rows = self._query("SELECT seq, data FROM token_log WHERE id=? ORDER BY seq", (token_id,))
+        for seq, sealed in rows:
+            aad = keys.token_aad("log", self._vault_id, token_id, int(seq))
+            try:
+                out.append(dict(json.loads(crypto.unseal(self._key, sealed, aad))))
+            except (crypto.CryptoFailure, ValueError, TypeError):
+                raise IntegrityError("the token's export log fails authentication") from None
+        return out
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()

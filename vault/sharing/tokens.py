@@ -4,9 +4,11 @@ instead of the master passphrase, and what the token can decrypt is exactly its 
 The core (`vault.core.tokens`) seals each token's view: the record keys of the grant, its
 recipient, the day indexes and day chunks of the in-scope metrics over the grant's range, the
 in-scope content items with their current version, the source priority (hour and day
-aggregates use it), plus what of the persona the grant lets leave (its vCard of granted and
-derived attributes, as of the last refresh) and the pairwise signing seed for that recipient.
-The persona record itself, every other record, the ledger and the audit log stay out.
+aggregates use it), the grant's own ledger entries (`--since-last`), plus what of the persona
+the grant lets leave (its vCard of granted and derived attributes, as of the last refresh)
+and the pairwise signing seed for that recipient.
+The persona record itself, every other record, other grants' ledger entries and the audit
+log stay out.
 
 This module decides what a grant covers, and keeps every view current: registered with the
 core, it runs inside each passphrase transaction that wrote records, before the commit. It
@@ -140,7 +142,10 @@ def _view(vault: Vault, txn: Txn, control: core.Control, grant: Grant, now: date
         "pseudonym": pseudonym,
         "recipient": recipient.fingerprint,
     }
-    entries = core.entries_for(txn, _scope_records(vault, grant, now))
+    records = _scope_records(vault, grant, now)
+    # The grant's own ledger entries (never another grant's): `--since-last` reads them.
+    records += [(ledger.KIND, r.id) for r in vault.store.find(ledger.KIND, "grant", grant.id)]
+    entries = core.entries_for(txn, records)
     return core.View(control.token_id, grant.id, control.expires, tuple(entries), extra)
 
 

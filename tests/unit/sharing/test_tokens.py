@@ -22,6 +22,7 @@ from vault.core.clock import FixedClock
 from vault.core.errors import (
     GrantExpired,
     GrantWithdrawn,
+    NothingInScope,
     TokenExpired,
     TokenOnlyExports,
     WrongToken,
@@ -81,16 +82,21 @@ def _expected_scope(vault: Vault, world: World, grant: consent.Grant) -> set[byt
             ids |= {cid for day, cid in days.items() if day in IN_DAYS}
     post = world.items["in"]
     ids |= {post.id, content.get_version(vault, post.id).record_id}
+    ids |= {b.record_id for b in ledger.bundles_for_grant(vault, grant.id)}
     return {bytes.fromhex(i) for i in ids}
 
 
 def test_the_token_opens_exactly_the_grants_records(
-    world_vault: tuple[Vault, World], vault_dir: Path
+    world_vault: tuple[Vault, World], vault_dir: Path, tmp_path: Path
 ) -> None:
     vault, world = world_vault
     grant = make_grant(vault, world)
+    other = make_grant(vault, world, purpose="dpv:ServiceProvision")
+    for sent in (grant, other):  # its own ledger entry opens, the other grant's does not
+        export_bundle(vault, sent.id, tmp_path / f"{sent.id}.age")
     _info, text = tokens.create_token(vault, grant.id)
     expected = _expected_scope(vault, world, grant)
+    assert len(ledger.bundles_for_grant(vault, grant.id)) == 1
     vault_id = bytes.fromhex(vault.info.vault_id)
     total = vault.store.counts()["records"]
     vault.close()
@@ -170,7 +176,7 @@ def test_a_token_export_reaches_the_ledger_and_audit_with_the_tokens_id(
         assert [e.details.get("token") for e in exports] == [info.id]
 
 
-def test_a_token_exports_only_its_grant_and_not_since_last(
+def test_a_token_exports_only_its_grant(
     world_vault: tuple[Vault, World], vault_dir: Path, tmp_path: Path
 ) -> None:
     vault, world = world_vault
@@ -178,12 +184,29 @@ def test_a_token_exports_only_its_grant_and_not_since_last(
     other = make_grant(vault, world, purpose="dpv:ServiceProvision")
     _info, text = tokens.create_token(vault, grant.id)
     vault.close()
-    with _token_vault(vault_dir, text) as tv:
-        with pytest.raises(TokenOnlyExports):
-            export_bundle(tv, other.id, tmp_path / "other.age")
-        with pytest.raises(TokenOnlyExports):
-            export_bundle(tv, grant.id, tmp_path / "since.age", since_last=True)
+    with _token_vault(vault_dir, text) as tv, pytest.raises(TokenOnlyExports):
+        export_bundle(tv, other.id, tmp_path / "other.age")
     assert not (tmp_path / "other.age").exists()
+
+
+def test_since_last_with_a_token_sees_what_the_token_sent(
+    world_vault: tuple[Vault, World], vault_dir: Path, tmp_path: Path
+) -> None:
+    """`--since-last` on the token path reads the grant's ledger entries and the exports the
+    token logged itself: nothing is sent twice, before or after the next unlock."""
+    vault, world = world_vault
+    grant = make_grant(vault, world)
+    _info, text = tokens.create_token(vault, grant.id)
+    vault.close()
+    with _token_vault(vault_dir, text) as tv:
+        first = export_bundle(tv, grant.id, tmp_path / "1.age", since_last=True)
+        assert first.plan.previous_bundle is None
+        with pytest.raises(NothingInScope):
+            export_bundle(tv, grant.id, tmp_path / "2.age", since_last=True)
+    with Vault.open(vault_dir, PASSPHRASE, clock=CLOCK) as v:
+        tokens.sync(v)  # moves the logged export into the ledger, re-seals the view
+    with _token_vault(vault_dir, text) as tv, pytest.raises(NothingInScope):
+        export_bundle(tv, grant.id, tmp_path / "3.age", since_last=True)
 
 
 def test_data_written_after_the_token_inside_a_rolling_range_opens(

@@ -31,6 +31,7 @@ from vault.core.errors import InvalidParameter, NothingInScope, TokenExpired, To
 from vault.core.hashing import BackgroundSHA256
 from vault.core.outputs import check_free, pending_output
 from vault.core.progress import Progress, ProgressCallback
+from vault.core.records import Record
 from vault.data import chunks as qs_chunks
 from vault.data import export as qs_export
 from vault.data import query
@@ -86,7 +87,18 @@ class BundleResult:
 
 def sent_before(vault: Vault, grant_id: str) -> SentBefore | None:
     """What earlier complete bundles of the grant carried (None when there were none)."""
-    bundles = [b for b in ledger.bundles_for_grant(vault, grant_id) if b.status == "complete"]
+    bundles = ledger.bundles_for_grant(vault, grant_id)
+    if vault.token is not None:
+        # A token also reads the exports it made since a passphrase session last moved them
+        # into the ledger (they are logged under its own key).
+        bundles += [
+            ledger.BundleRecord.from_record(
+                Record("", ledger.KIND, 1, json.dumps(payload).encode("utf-8"))
+            )
+            for payload in vault.token.logged_exports()
+        ]
+        bundles.sort(key=lambda b: (b.time, b.seq))
+    bundles = [b for b in bundles if b.status == "complete"]
     if not bundles:
         return None
     metric_next: dict[str, int] = {}
@@ -118,7 +130,7 @@ def prepare(
     if vault.token is not None:
         from vault.sharing import tokens
 
-        _check_token(vault, grant_ref, since_last)
+        _check_token(vault, grant_ref)
         identity = identity or tokens.token_signer(vault)[1]
     grant = check_exportable(vault, get_grant(vault, grant_ref), now)
     sent = sent_before(vault, grant.id) if since_last else None
@@ -138,9 +150,8 @@ def prepare(
     return plan
 
 
-def _check_token(vault: Vault, grant_ref: str, since_last: bool) -> None:
-    """What a token may not do: export another grant, read the ledger (`--since-last`), or
-    run after its expiry."""
+def _check_token(vault: Vault, grant_ref: str) -> None:
+    """What a token may not do: export another grant, or run after its expiry."""
     from vault.sharing import tokens
 
     token = vault.token
@@ -148,8 +159,6 @@ def _check_token(vault: Vault, grant_ref: str, since_last: bool) -> None:
         return
     if not token.view.grant.startswith(grant_ref.strip().lower()):
         raise TokenOnlyExports(f"this token exports grant {token.view.grant[:8]} only")
-    if since_last:
-        raise TokenOnlyExports("--since-last reads the ledger, which needs the passphrase")
     if tokens.token_expired(vault):
         raise TokenExpired(f"on {token.view.expires}")
 
