@@ -360,7 +360,7 @@ def grant_token(
 
     The token's secret is in FILE only (shown once, kept nowhere else): keep it like a key.
     It dies with the grant (withdrawn, expired), at --expires, on `grant untoken`, when a
-    forget removes data it could read, and on `coffre rekey`.
+    forget removes or rewrites data it could read, and on `coffre rekey`.
 
     \b
     Examples:

@@ -266,18 +266,20 @@ def current_view(txn: Txn, control: Control) -> View:
         raise IntegrityError("an export token's view fails authentication") from None
 
 
-def missing(txn: Txn, view: View) -> int:
-    """How many records a view lists are no longer in the vault."""
-    ids = [e.rid for e in view.entries]
-    found = 0
+def changed(txn: Txn, view: View) -> int:
+    """How many records a view lists are no longer in the vault at the version it holds
+    (removed, or rewritten)."""
+    held = {e.rid: e.version for e in view.entries}
+    ids = list(held)
+    same = 0
     for start in range(0, len(ids), 500):
         batch = ids[start : start + 500]
         marks = ",".join("?" * len(batch))
-        (n,) = txn._exec(
-            f"SELECT count(*) FROM records WHERE id IN ({marks})", tuple(batch)
-        ).fetchone()
-        found += int(n)
-    return len(ids) - found
+        rows = txn._exec(
+            f"SELECT id, version FROM records WHERE id IN ({marks})", tuple(batch)
+        ).fetchall()
+        same += sum(1 for rid, version in rows if held.get(rid) == version)
+    return len(ids) - same
 
 
 def new_control(

@@ -13,7 +13,7 @@ log stay out.
 This module decides what a grant covers, and keeps every view current: registered with the
 core, it runs inside each passphrase transaction that wrote records, before the commit. It
 destroys a token (its row, so its view and every key in it) when the grant is withdrawn or
-expired, when the token expires, when a forget removed any record it could read, and on
+expired, when the token expires, when a forget removed or rewrote a record it could read, on
 `untoken`; a re-key destroys them all. Exports made with a token are logged under its key and
 moved into the ledger and the audit log, with the token's id, by the next passphrase session.
 """
@@ -269,7 +269,8 @@ def _refresh(txn: Txn) -> None:
         if grant.status_at(now) != GIVEN:
             _destroy(txn, control, f"grant {grant.status_at(now)}")
             continue
-        if txn.rotated and core.missing(txn, core.current_view(txn, control)):
+        # A forget that removed or rewrote any record the token could read ends the token.
+        if txn.rotated and core.changed(txn, core.current_view(txn, control)):
             _destroy(txn, control, "forget")
             continue
         core.replace_view(txn, control, _view(vault, txn, control, grant, now))

@@ -340,6 +340,21 @@ def test_forgetting_in_scope_data_destroys_the_token(
     _assert_destroyed(vault_dir, text, token_id, view)
 
 
+def test_forgetting_part_of_an_in_scope_day_destroys_the_token(
+    world_vault: tuple[Vault, World], vault_dir: Path
+) -> None:
+    """A forget that rewrites a chunk the token could read (some hours of one day) ends the
+    token too, not only one that removes whole records."""
+    vault, world, _grant, token_id, text, view = _made(world_vault, vault_dir)
+    start = int(datetime(2026, 10, 12, 5, tzinfo=UTC).timestamp() * 1000)
+    target = forget.Target.of_metric(
+        "steps", persona=world.persona.id, start=start, end=start + 2 * 3_600_000
+    )
+    forget.forget(vault, target)
+    vault.close()
+    _assert_destroyed(vault_dir, text, token_id, view)
+
+
 def test_forgetting_other_data_keeps_the_token(
     world_vault: tuple[Vault, World], vault_dir: Path
 ) -> None:
