@@ -174,16 +174,18 @@ class View:
 
 
 def controls(txn: Txn) -> list[Control]:
-    """Every active token's control, authenticated (a row that fails is damage, not skipped)."""
+    """Every active token's control, authenticated. A row that fails was not sealed by this
+    vault (only the root seals controls): it is deleted and audited, so a row planted in the
+    file can neither act as a token nor stop the vault from being written."""
     ring, out = txn.store.ring, []
-    for token_id, sealed in txn.store._query("SELECT id, control FROM tokens ORDER BY id"):
+    for token_id, sealed in txn._exec("SELECT id, control FROM tokens ORDER BY id").fetchall():
         try:
-            plain = crypto.unseal(
-                ring.tokens_key, sealed, keys.token_aad("control", ring.vault_id, token_id)
-            )
-            out.append(Control.unpack(token_id, plain))
+            aad = keys.token_aad("control", ring.vault_id, token_id)
+            out.append(Control.unpack(token_id, crypto.unseal(ring.tokens_key, sealed, aad)))
         except (crypto.CryptoFailure, ValueError, KeyError, TypeError):
-            raise IntegrityError("an export token's row fails authentication") from None
+            txn._exec("DELETE FROM tokens WHERE id=?", (token_id,))
+            txn._exec("DELETE FROM token_log WHERE id=?", (token_id,))
+            txn.audit("token.destroy", reason="a token row fails authentication")
     return out
 
 
@@ -256,14 +258,15 @@ def entries_for(txn: Txn, records: list[tuple[str, str]]) -> list[Entry]:
     return [entry for _rowid, entry in sorted(out, key=lambda pair: pair[0])]
 
 
-def current_view(txn: Txn, control: Control) -> View:
-    """A token's view as stored (the passphrase side holds its key in the control)."""
+def current_view(txn: Txn, control: Control) -> View | None:
+    """A token's view as stored (the passphrase side holds its key in the control); None
+    when it fails authentication."""
     (sealed,) = txn._exec("SELECT view FROM tokens WHERE id=?", (control.token_id,)).fetchone()
     aad = keys.token_aad("view", txn.store.ring.vault_id, control.token_id)
     try:
         return View.unpack(control.token_id, crypto.unseal(control.key, sealed, aad))
     except (crypto.CryptoFailure, ValueError, KeyError, TypeError):
-        raise IntegrityError("an export token's view fails authentication") from None
+        return None
 
 
 def changed(txn: Txn, view: View) -> int:
@@ -290,20 +293,19 @@ def new_control(
     return Control(secret.token_id, grant, key, created, expires)
 
 
-def log_entries(txn: Txn, control: Control) -> list[tuple[int, dict[str, Any]]]:
-    """The exports made with a token since they were last moved to the audit log."""
+def log_entries(txn: Txn, control: Control) -> list[dict[str, Any]] | None:
+    """The exports made with a token since they were last moved to the audit log; None when
+    one of them fails authentication (the caller ends such a token)."""
     vault_id, out = txn.store.ring.vault_id, []
     rows = txn._exec(
         "SELECT seq, data FROM token_log WHERE id=? ORDER BY seq", (control.token_id,)
     ).fetchall()
     for seq, sealed in rows:
         try:
-            plain = crypto.unseal(
-                control.key, sealed, keys.token_aad("log", vault_id, control.token_id, seq)
-            )
-            out.append((int(seq), dict(json.loads(plain))))
+            aad = keys.token_aad("log", vault_id, control.token_id, int(seq))
+            out.append(dict(json.loads(crypto.unseal(control.key, sealed, aad))))
         except (crypto.CryptoFailure, ValueError, TypeError):
-            raise IntegrityError("an export token's log fails authentication") from None
+            return None
     return out
 
 

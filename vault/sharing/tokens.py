@@ -21,6 +21,7 @@ moved into the ledger and the audit log, with the token's id, by the next passph
 from __future__ import annotations
 
 import base64
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -46,6 +47,7 @@ __all__ = [
     "create_token",
     "list_tokens",
     "sync",
+    "token_expired",
     "token_signer",
     "untoken",
 ]
@@ -192,12 +194,17 @@ def list_tokens(vault: Vault, grant_ref: str | None = None) -> list[TokenInfo]:
                 c.grant,
                 c.created,
                 c.expires,
-                len(core.current_view(txn, c).entries),
+                _records(txn, c),
             )
             for c in core.controls(txn)
             if grant_id is None or c.grant == grant_id
         ]
     return sorted(found, key=lambda t: (t.created, t.id))
+
+
+def _records(txn: Txn, control: core.Control) -> int:
+    view = core.current_view(txn, control)
+    return len(view.entries) if view is not None else 0
 
 
 def _control(txn: Txn, ref: str) -> core.Control:
@@ -214,15 +221,15 @@ def untoken(vault: Vault, ref: str) -> TokenInfo:
     """Cancel a token: its row (view and keys) is destroyed; its file opens nothing after."""
     with vault.store.write() as txn:
         control = _control(txn, ref)
-        _fold(vault, txn, control)
         info = TokenInfo(
             control.token_id.hex(),
             control.grant,
             control.created,
             control.expires,
-            len(core.current_view(txn, control).entries),
+            _records(txn, control),
         )
-        _destroy(txn, control, "untoken")
+        if _fold(vault, txn, control):
+            _destroy(txn, control, "untoken")
     return info
 
 
@@ -231,23 +238,34 @@ def _destroy(txn: Txn, control: core.Control, reason: str) -> None:
     txn.audit("token.destroy", grant=control.grant, token=control.token_id.hex(), reason=reason)
 
 
-def _fold(vault: Vault, txn: Txn, control: core.Control) -> int:
-    """Move the exports logged with a token into the ledger and the audit log."""
+def _fold(vault: Vault, txn: Txn, control: core.Control) -> bool:
+    """Move the exports logged with a token into the ledger and the audit log. A log that
+    fails authentication, or an entry naming another grant or token (only the token holder
+    can seal one), ends the token instead: False. Nothing it claimed is recorded then, and
+    the vault stays writable."""
     entries = core.log_entries(txn, control)
-    for _seq, payload in entries:
-        body = {k: v for k, v in payload.items() if k != "seq"}
-        if body.get("grant") != control.grant or body.get("token") != control.token_id.hex():
-            raise TamperedRecord("an export token's log names another grant")
-        record = ledger.BundleRecord.from_record(Record("", ledger.KIND, 1, _json_bytes(body)))
+    records = []
+    try:
+        for payload in entries if entries is not None else []:
+            body = {k: v for k, v in payload.items() if k != "seq"}
+            if body.get("grant") != control.grant or body.get("token") != control.token_id.hex():
+                raise TamperedRecord("an export token's log names another grant")
+            records.append(
+                ledger.BundleRecord.from_record(Record("", ledger.KIND, 1, _json_bytes(body)))
+            )
+    except TamperedRecord:
+        entries = None
+    if entries is None:
+        _destroy(txn, control, "its export log fails authentication")
+        return False
+    for record in records:
         ledger.record_export(vault, txn, record)
-    if entries:
+    if records:
         core.clear_log(txn, control.token_id)
-    return len(entries)
+    return True
 
 
 def _json_bytes(body: dict[str, Any]) -> bytes:
-    import json
-
     return json.dumps(body, separators=(",", ":")).encode()
 
 
@@ -257,7 +275,8 @@ def _refresh(txn: Txn) -> None:
     vault = _vault_of(txn)
     now = vault.clock.now().astimezone(UTC).replace(microsecond=0)
     for control in core.controls(txn):
-        _fold(vault, txn, control)
+        if not _fold(vault, txn, control):
+            continue
         if _expired(control, now):
             _destroy(txn, control, "expired")
             continue
@@ -270,7 +289,8 @@ def _refresh(txn: Txn) -> None:
             _destroy(txn, control, f"grant {grant.status_at(now)}")
             continue
         # A forget that removed or rewrote any record the token could read ends the token.
-        if txn.rotated and core.changed(txn, core.current_view(txn, control)):
+        view = core.current_view(txn, control) if txn.rotated else None
+        if txn.rotated and (view is None or core.changed(txn, view)):
             _destroy(txn, control, "forget")
             continue
         core.replace_view(txn, control, _view(vault, txn, control, grant, now))

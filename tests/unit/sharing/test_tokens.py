@@ -473,3 +473,38 @@ def test_sigkill_during_an_import_that_feeds_a_token_is_all_or_nothing(
         if b"committed" in out:
             assert len(days) == count + 3000
         count = len(days)
+
+
+def test_a_planted_token_row_is_removed_and_the_vault_stays_writable(
+    world_vault: tuple[Vault, World], vault_dir: Path
+) -> None:
+    """Only the root seals a token's control: a row written into the file by someone else
+    is no token, and cannot stop the next write either."""
+    vault, _world = world_vault
+    vault.close()
+    conn = sqlite3.connect(vault_dir / "vault.db")
+    conn.execute("INSERT INTO tokens VALUES (?, ?, ?)", (b"\x01" * 8, b"junk" * 20, b"junk"))
+    conn.commit()
+    conn.close()
+    with Vault.open(vault_dir, PASSPHRASE, clock=CLOCK) as v:
+        assert tokens.list_tokens(v) == []
+        with v.store.write() as txn:
+            txn.put("note", b"still writable")
+        destroyed = [e.details for e in v.audit_log() if e.action == "token.destroy"]
+    assert destroyed == [{"reason": "a token row fails authentication"}]
+    assert _row(vault_dir, (b"\x01" * 8).hex()) is None
+
+
+def test_a_damaged_export_log_ends_its_token_and_records_nothing(
+    world_vault: tuple[Vault, World], vault_dir: Path
+) -> None:
+    vault, _world, grant, token_id, text, view = _made(world_vault, vault_dir)
+    vault.close()
+    conn = sqlite3.connect(vault_dir / "vault.db")
+    conn.execute("INSERT INTO token_log VALUES (?, 1, ?)", (bytes.fromhex(token_id), b"x" * 64))
+    conn.commit()
+    conn.close()
+    with Vault.open(vault_dir, PASSPHRASE, clock=CLOCK) as v:
+        tokens.sync(v)
+        assert ledger.bundles_for_grant(v, grant.id) == []
+    _assert_destroyed(vault_dir, text, token_id, view)
