@@ -349,14 +349,15 @@ class Txn:
         audit log. Blob files keep their keys, which live inside the re-sealed records. From
         the end of this transaction on, nothing the old keys open is current."""
         old = self._ring
-        self._flush_postings()
-        self.store.verify()  # what is re-sealed below must be what Coffre wrote
         # Every export token dies with the old keys (their views hold the old record keys);
-        # what was exported with them is moved to the audit log first.
+        # what was exported with them is moved into the ledger and the audit log first, and
+        # its lookup terms are flushed below with every other.
         from vault.core import tokens
 
         tokens.refresh(self)
         tokens.drop_all(self)
+        self._flush_postings()
+        self.store.verify()  # what is re-sealed below must be what Coffre wrote
         postings = [
             open_posting(old, term, sealed)
             for term, sealed in self._exec("SELECT term, ids FROM terms").fetchall()

@@ -365,10 +365,17 @@ def test_forgetting_other_data_keeps_the_token(
     assert _view_keys(vault_dir, text) == before
 
 
-def test_a_rekey_destroys_every_token(world_vault: tuple[Vault, World], vault_dir: Path) -> None:
-    vault, _world, _grant, token_id, text, view = _made(world_vault, vault_dir)
-    vault.rekey(PASSPHRASE)
+def test_a_rekey_destroys_every_token(
+    world_vault: tuple[Vault, World], vault_dir: Path, tmp_path: Path
+) -> None:
+    vault, _world, grant, token_id, text, view = _made(world_vault, vault_dir)
     vault.close()
+    with _token_vault(vault_dir, text) as tv:
+        sent = export_bundle(tv, grant.id, tmp_path / "b.age")
+    with Vault.open(vault_dir, PASSPHRASE, clock=CLOCK) as v:
+        v.rekey(PASSPHRASE)  # what the token exported reaches the ledger first
+        assert [b.bundle_id for b in ledger.bundles_for_grant(v, grant.id)] == [sent.bundle_id]
+        assert v.check() == []
     _assert_destroyed(vault_dir, text, token_id, view)
 
 
