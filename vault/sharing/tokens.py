@@ -167,6 +167,8 @@ def create_token(
     if expires is not None and expires <= now:
         raise InvalidParameter("a token's expiry must be in the future")
     secret = core.TokenSecret.new()
+    # Outside the transaction: an expiry it finds unrecorded is recorded, even as it refuses.
+    grants.check_exportable(vault, get_grant(vault, grant_ref), now)
     with vault.store.write() as txn:
         grant = grants.check_exportable(vault, get_grant(vault, grant_ref), now)
         control = core.new_control(
