@@ -235,6 +235,9 @@ class ImportFormat:
 def _function(spec: str) -> Callable[..., Any]:
     """The function "module:name" names, its module imported now."""
     module, _, name = spec.partition(":")
+    # Every import writes records: what keeps export tokens current must be registered first.
+    import vault.sharing.tokens  # noqa: F401
+
     function: Callable[..., Any] = getattr(importlib.import_module(module), name)
     return function
 

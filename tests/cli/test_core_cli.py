@@ -14,12 +14,13 @@ import click
 from tests.cli.conftest import invoke, run
 from tests.conftest import PASSPHRASE
 from vault.cli.main import cli
+from vault.core.schema import FORMAT_VERSION
 
 
 def test_init_status_json(made: Path) -> None:
     status = json.loads(run(made, "status", "--json"))
     assert status["kdf"] == "minimum"
-    assert status["format"] == 2
+    assert status["format"] == FORMAT_VERSION
     assert status["counts"]["audit_entries"] == 1
 
 

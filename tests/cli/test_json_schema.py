@@ -110,10 +110,16 @@ def test_every_command_prints_what_the_schema_says(vault_dir: Path, tmp_path: Pa
     run("export", gid, "--dry-run")
     bundle = tmp_path / "b.age"
     run("export", gid, "-o", str(bundle))
+    token_file = tmp_path / "lab.token"
+    token = run("grant token", gid, "-o", str(token_file), "--expires", "2099-01-01")
+    assert isinstance(token, dict)
+    run("export", gid, "-o", str(tmp_path / "t.age"), "--token-file", str(token_file))
+    run("grant tokens")
     identity = ("-i", str(world.identity_file))
     run("bundle verify", str(bundle), *identity)
     run("bundle open", str(bundle), *identity, "-o", str(tmp_path / "opened"))
-    run("ledger")
+    run("ledger")  # the token's export too, moved in at this unlock
+    run("grant untoken", token["id"])
     run("rules add", "--metric", "heart_rate", "--keep", "30d")
     run("rules list")
     run("forget", "--metric", "steps", *pro, "--to", "2026-10-05", "--dry-run")

@@ -141,6 +141,11 @@ class UnlockScreen(ForwardsWorkerErrors, Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="kdf")
     def _open(self, passphrase: str) -> None:
         vault = Vault.open(self.vault_dir, passphrase, clock=self.clock)
+        # Registers what keeps export tokens current as this session writes, and moves what
+        # tokens exported into the ledger.
+        from vault.sharing import tokens
+
+        tokens.sync(vault)
         self.post_message(VaultUnlocked(vault, created=False))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="kdf")

@@ -165,7 +165,37 @@ class Env:
             from vault.core.errors import VaultNotFound
 
             raise VaultNotFound(f"{self.vault_dir} (create one with `coffre init`)")
-        return Vault.open(self.vault_dir, passphrase or self.passphrase(), strict=strict)
+        vault = Vault.open(self.vault_dir, passphrase or self.passphrase(), strict=strict)
+        # Importing it registers what keeps export tokens current as this command writes;
+        # `sync` moves what tokens exported into the ledger and ends the tokens due to die.
+        from vault.sharing import tokens
+
+        if strict:
+            try:
+                tokens.sync(vault)
+            except BaseException:
+                vault.close()
+                raise
+        return vault
+
+    @contextmanager
+    def token_vault(self, token_file: Path) -> Iterator[Vault]:
+        """The vault opened with an export token (no passphrase asked): read-only, exactly
+        the token's grant."""
+        from vault.core.errors import VaultNotFound, WrongToken
+        from vault.core.vault import Vault
+
+        if not Vault.exists(self.vault_dir):
+            raise VaultNotFound(f"{self.vault_dir} (create one with `coffre init`)")
+        try:
+            text = token_file.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise WrongToken(f"cannot read the token file {token_file}") from exc
+        v = Vault.open_with_token(self.vault_dir, text)
+        try:
+            yield v
+        finally:
+            v.close()
 
     @contextmanager
     def vault(self, *, strict: bool = True, passphrase: str | None = None) -> Iterator[Vault]:

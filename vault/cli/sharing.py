@@ -336,6 +336,105 @@ def grant_show(env: Env, *, grant_ref: str, receipt: bool, as_json: bool) -> Non
     say(f"receipt      {g.receipt.id}")
 
 
+# --- export tokens ----------------------------------------------------------------------------
+
+
+@grant.command("token")
+@click.argument("grant_ref", metavar="GRANT")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The token file to write (mode 0600; never overwritten).",
+)
+@click.option("--expires", default=None, metavar="DATE", help="When the token stops working.")
+@json_option
+@pass_env
+def grant_token(
+    env: Env, *, grant_ref: str, output: Path, expires: str | None, as_json: bool
+) -> None:
+    """Make an export token for GRANT, written to FILE: `export --token-file FILE` then
+    exports that grant with no passphrase, and can decrypt nothing else.
+
+    The token's secret is in FILE only (shown once, kept nowhere else): keep it like a key.
+    It dies with the grant (withdrawn, expired), at --expires, on `grant untoken`, when a
+    forget removes or rewrites data it could read, and on `coffre rekey`.
+
+    \b
+    Examples:
+      coffre grant token 4c1d9e2a -o ~/.config/coffre/lab.token --expires 2027-06-30
+      coffre grant token 4c1d9e2a -o lab.token --json
+    """
+    from vault.core.outputs import check_free, pending_output
+    from vault.sharing import tokens
+    from vault.sharing.scope import parse_moment
+
+    until = parse_moment(expires, end=False) if expires else None
+    check_free([output], force=False)
+    with env.vault() as v, pending_output(output, force=False) as pending:
+        made, text = tokens.create_token(v, grant_ref, expires=until)
+        try:
+            pending.file.write(text.encode("ascii"))
+            pending.publish()
+        except BaseException:
+            tokens.untoken(v, made.id)  # a token whose file was not written is no use
+            raise
+    emit(
+        {**made.as_dict(), "file": str(output)},
+        f"token {made.id} for grant {made.grant[:8]} written to {output} (keep it secret)",
+        as_json=as_json,
+    )
+
+
+@grant.command("tokens")
+@click.option("--grant", "grant_ref", default=None, metavar="GRANT", help="Only this grant's.")
+@json_option
+@pass_env
+def grant_tokens(env: Env, *, grant_ref: str | None, as_json: bool) -> None:
+    """List the active export tokens (ids, grants, expiry; never their secrets).
+
+    \b
+    Examples:
+      coffre grant tokens
+      coffre grant tokens --grant 4c1d9e2a --json
+    """
+    from vault.sharing import tokens
+
+    with env.vault() as v:
+        found = tokens.list_tokens(v, grant_ref)
+    if as_json:
+        emit_json([t.as_dict() for t in found])
+        return
+    if not found:
+        info("no active export tokens")
+        return
+    for t in found:
+        say(
+            f"{t.id}  grant {t.grant[:8]}  made {t.created}  "
+            f"expires {t.expires or 'with the grant'}  opens {t.records} records"
+        )
+
+
+@grant.command("untoken")
+@click.argument("token_ref", metavar="TOKEN-ID")
+@json_option
+@pass_env
+def grant_untoken(env: Env, *, token_ref: str, as_json: bool) -> None:
+    """Cancel an export token: its keys are destroyed, its file opens nothing afterwards.
+
+    \b
+    Examples:
+      coffre grant untoken 5f0c2a91
+    """
+    from vault.sharing import tokens
+
+    with env.vault() as v:
+        gone = tokens.untoken(v, token_ref)
+    emit(gone.as_dict(), f"token {gone.id} cancelled", as_json=as_json)
+
+
 # --- export -------------------------------------------------------------------------------------
 
 
@@ -387,6 +486,14 @@ def _print_plan(plan: ExportPlan) -> None:
     help="The bundle (age file) to write, or - for stdout.",
 )
 @click.option("--since-last", is_flag=True, help="Only what is new since the last bundle.")
+@click.option(
+    "--token-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="COFFRE_TOKEN_FILE",
+    default=None,
+    help="Export with this grant's token (`grant token`) instead of the passphrase "
+    "(or COFFRE_TOKEN_FILE).",
+)
 @dry_run_option("List exactly what would leave; write nothing.")
 @force_option
 @json_option
@@ -397,26 +504,31 @@ def export_cmd(
     grant_ref: str,
     output: str | None,
     since_last: bool,
+    token_file: Path | None,
     dry_run: bool,
     force: bool,
     as_json: bool,
 ) -> None:
     """Export what GRANT allows as an age-encrypted bundle for its recipient.
 
-    Refused (exit code 6) when the grant is expired or withdrawn, or selects nothing.
+    Refused (exit code 6) when the grant is expired or withdrawn, or selects nothing. With
+    --token-file (or COFFRE_TOKEN_FILE) no passphrase is asked: the token opens its grant's
+    data and nothing else.
 
     \b
     Examples:
       coffre export 4c1d9e2a --dry-run
       coffre export 4c1d9e2a -o lab-2026-11.age
       coffre export 4c1d9e2a --since-last -o - | ssh lab.example 'cat > inbox/ana.age'
+      coffre export 4c1d9e2a --token-file ~/.config/coffre/lab.token -o weekly.age
     """
     from vault.core.errors import InvalidParameter
     from vault.sharing import bundles as bundle
 
     if not dry_run and not output:
         raise InvalidParameter("give -o FILE (or -o - for stdout), or --dry-run")
-    with env.vault() as v:
+    opened = env.token_vault(token_file) if token_file else env.vault()
+    with opened as v:
         if dry_run:
             plan = bundle.prepare(v, grant_ref, since_last=since_last)
             if as_json:

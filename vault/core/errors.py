@@ -49,6 +49,10 @@ class PassphraseUnavailable(PassphraseError):
     """No passphrase was given."""
 
 
+class WrongToken(PassphraseError):
+    """The token does not open this vault (wrong vault, cancelled, or its grant revoked)."""
+
+
 class WeakPassphrase(PassphraseError):
     """The passphrase is not acceptable."""
 
@@ -122,6 +126,14 @@ class GrantExpired(ConsentRefused):
 
 class GrantWithdrawn(ConsentRefused):
     """Refused: the grant was withdrawn."""
+
+
+class TokenExpired(ConsentRefused):
+    """Refused: the export token has expired."""
+
+
+class TokenOnlyExports(ConsentRefused):
+    """Refused: an export token only exports its own grant."""
 
 
 class NothingInScope(ConsentRefused):

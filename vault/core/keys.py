@@ -3,7 +3,7 @@
     passphrase --Argon2id(salt)--> passphrase key --wraps--> root key (random)
                                                   --wraps--> epoch key (random; every forget
                                                              rotates it)
-    root key --HKDF--> kind index, digest, audit and state keys
+    root key --HKDF--> kind index, digest, audit, state and token-control keys
     epoch key --wraps--> record key (random, one per version of every record)
               --HKDF--> lookup-term and posting-list keys
 
@@ -89,6 +89,7 @@ class KeyRing:
     audit_key: bytes = field(init=False)
     audit_chain_key: bytes = field(init=False)
     state_key: bytes = field(init=False)
+    tokens_key: bytes = field(init=False)
     _kinds: dict[str, bytes] = field(init=False, default_factory=dict)
     _digest: Callable[[bytes], bytes] = field(init=False)
     _rkey_prefix: bytes = field(init=False)
@@ -100,6 +101,7 @@ class KeyRing:
         self.audit_key = crypto.derive_key(self.root, "audit", self.vault_id)
         self.audit_chain_key = crypto.derive_key(self.root, "audit-chain", self.vault_id)
         self.state_key = crypto.derive_key(self.root, "state", self.vault_id)
+        self.tokens_key = crypto.derive_key(self.root, "export-tokens", self.vault_id)
         self._digest = crypto.keyed_hasher(self.digest_key)
         # Associated-data prefixes, built once: they are on the path of every record read.
         self._rkey_prefix = FORMAT_TAG + b"rkey\x00" + self.vault_id
@@ -159,7 +161,7 @@ class KeyRing:
         return self._rec_prefix + _Q(version) + kind_ix + rid
 
     def blob_aad(self, blob_id: bytes) -> bytes:
-        return FORMAT_TAG + b"blob\x00" + self.vault_id + blob_id
+        return blob_aad(self.vault_id, blob_id)
 
     # --- lookups and digests ---
 
@@ -197,7 +199,28 @@ class KeyRing:
             "audit_key",
             "audit_chain_key",
             "state_key",
+            "tokens_key",
             "passphrase_key",
         ):
             setattr(self, name, b"")
         self._kinds.clear()
+
+
+def record_aad(vault_id: bytes, kind_ix: bytes, rid: bytes, version: int) -> bytes:
+    """The associated data of a record's body (`KeyRing.record_aad`, for holders of a token)."""
+    return FORMAT_TAG + b"rec\x00" + vault_id + _Q(version) + kind_ix + rid
+
+
+def blob_aad(vault_id: bytes, blob_id: bytes) -> bytes:
+    return FORMAT_TAG + b"blob\x00" + vault_id + blob_id
+
+
+def token_key(vault_id: bytes, token_id: bytes, secret: bytes) -> bytes:
+    """The key a token's secret opens its view with: HKDF only, the secret is random."""
+    return crypto.derive_key(secret, "export-token", vault_id + token_id)
+
+
+def token_aad(part: str, vault_id: bytes, token_id: bytes, seq: int = 0) -> bytes:
+    """Associated data of a token's control row, view or log entry: each is bound to its
+    vault, its token and (log entries) its place, so no row can stand in for another."""
+    return FORMAT_TAG + b"token-" + part.encode() + b"\x00" + vault_id + token_id + _Q(seq)

@@ -62,11 +62,23 @@ def _v1_to_v2(store: Store) -> None:
         if digest is None:
             raise DamagedDatabase(f"a row of the {table} table is damaged")
         setattr(state, f"{table}_digest", digest)
-    conn.execute("UPDATE meta SET value=? WHERE name='state'", (seal_state(ring, state),))
+    conn.execute("UPDATE meta SET value=? WHERE name='state'", (seal_state(ring, state, format=2),))
+
+
+def _v2_to_v3(store: Store) -> None:
+    """Format 3: the tables of export tokens (empty), and the state sealed under the new
+    format number, so a header naming the old one fails authentication."""
+    conn, ring = store._conn, store.ring
+    (sealed,) = conn.execute("SELECT CAST(value AS BLOB) FROM meta WHERE name='state'").fetchone()
+    state = open_state(ring, sealed, format=2)
+    for statement in schema.TABLES_V3.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    conn.execute("UPDATE meta SET value=? WHERE name='state'", (seal_state(ring, state, format=3),))
 
 
 # Migration from format N to N+1, by N.
-MIGRATIONS: dict[int, Callable[[Store], None]] = {1: _v1_to_v2}
+MIGRATIONS: dict[int, Callable[[Store], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def upgrade(store: Store, found: int) -> None:

@@ -12,6 +12,11 @@ Tables (docs/vault-format.md describes every field):
     blobs    id, chunk count and size of every blob; the sealed chunks themselves are files
              under `blobs/` (vault/core/blobs.py), so large files are written once, not twice
     audit    the sealed, hash-chained audit entries
+    tokens   one row per active export token: its control (grant, token key, expiry) sealed
+             under a root-derived key, and its view (the keys of exactly the records its grant
+             covers) sealed under the token's own key (format 3)
+    token_log  exports made with a token, sealed under its key, until the next unlock with
+             the passphrase moves them into the audit log and the ledger (format 3)
 """
 
 from __future__ import annotations
@@ -23,11 +28,27 @@ from typing import Final
 
 from vault.core.errors import DamagedDatabase, UnsafeVaultFile, UnsupportedFormat
 
-FORMAT_VERSION: Final = 2
+FORMAT_VERSION: Final = 3
 DB_NAME: Final = "vault.db"
 BUSY_TIMEOUT_S: Final = 60.0
 
-SCHEMA: Final = """
+# The export tokens' tables, added by format 3.
+TABLES_V3: Final = """
+CREATE TABLE tokens (
+    id BLOB PRIMARY KEY,
+    control BLOB NOT NULL,
+    view BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE token_log (
+    id BLOB NOT NULL,
+    seq INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (id, seq)
+) WITHOUT ROWID;
+"""
+
+SCHEMA: Final = (
+    """
 CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE records (
     rowid INTEGER PRIMARY KEY,
@@ -47,6 +68,8 @@ CREATE TABLE blobs (
 CREATE TABLE doomed (id BLOB PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE audit (seq INTEGER PRIMARY KEY, data BLOB NOT NULL);
 """
+    + TABLES_V3
+)
 
 
 def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
@@ -106,7 +129,7 @@ def check_format(meta: dict[str, bytes]) -> int:
     return found
 
 
-TABLES: Final = ("meta", "records", "terms", "blobs", "doomed", "audit")
+TABLES: Final = ("meta", "records", "terms", "blobs", "doomed", "audit", "tokens", "token_log")
 
 
 def check_schema(conn: sqlite3.Connection) -> None:

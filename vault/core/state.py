@@ -4,7 +4,8 @@ It carries an XOR of a keyed PRF over every live (id, version), so a record remo
 rolled back to an older version outside Coffre changes it, and the same kind of digest over
 each lookup table (posting lists, blobs, blob files awaiting removal), so a row added, removed
 or changed there is seen too (`Store.verify` checks them all); then the audit chain's head and
-length, the epoch number, and the live records per kind. Format 2 added the table digests.
+length, the epoch number, and the live records per kind. Format 2 added the table digests;
+format 3 (export tokens) keeps the layout and binds the new number.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from vault.core import audit, crypto
 from vault.core.crypto import CryptoFailure
 from vault.core.errors import IntegrityError
 from vault.core.keys import FORMAT_TAG, KeyRing
+from vault.core.schema import FORMAT_VERSION
 
 
 @dataclass
@@ -87,11 +89,11 @@ def _state_aad(vault_id: bytes, format: int) -> bytes:
     return FORMAT_TAG + b"state\x00" + version + vault_id
 
 
-def seal_state(ring: KeyRing, state: VaultState, *, format: int = 2) -> bytes:
+def seal_state(ring: KeyRing, state: VaultState, *, format: int = FORMAT_VERSION) -> bytes:
     return crypto.seal(ring.state_key, state.pack(), _state_aad(ring.vault_id, format))
 
 
-def open_state(ring: KeyRing, sealed: bytes, *, format: int = 2) -> VaultState:
+def open_state(ring: KeyRing, sealed: bytes, *, format: int = FORMAT_VERSION) -> VaultState:
     try:
         plain = crypto.unseal(ring.state_key, sealed, _state_aad(ring.vault_id, format))
         return VaultState.unpack(plain, format=format)

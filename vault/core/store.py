@@ -84,6 +84,7 @@ class Store:
         self._data_version = -1  # SQLite's count of other connections' commits, as last seen
         # Posting lists opened since the last commit (ids only: random, and only while open).
         self._postings: dict[bytes, set[bytes]] = {}
+        self.owner: object = None  # the Vault over this store (set by it)
 
     @property
     def ring(self) -> KeyRing:

@@ -68,6 +68,10 @@ class Txn:
     _doomed: list[bytes] = field(default_factory=list)  # blob files to drop after commit
     # Posting lists touched by this transaction, by term: each is sealed once, at commit.
     _postings: dict[bytes, Posting] = field(default_factory=dict)
+    # Whether records were written or deleted: export tokens' views follow at commit.
+    _records_changed: bool = field(default=False)
+    # Whether this transaction rotated the epoch (a forget): tokens whose records it removed die.
+    rotated: bool = field(default=False)
 
     @property
     def _conn(self) -> sqlite3.Connection:
@@ -178,7 +182,7 @@ class Txn:
         if norm:
             self._index(kind, rid, (), norm)
         self.state.digest ^= self._ring.record_digest(rid, 1)
-        self._dirty = True
+        self._dirty = self._records_changed = True
         return rid.hex()
 
     def update(
@@ -209,7 +213,7 @@ class Txn:
         )
         self._index(kind, rid, before.terms, norm)
         self.state.digest ^= self._ring.record_digest(rid, old) ^ self._ring.record_digest(rid, new)
-        self._dirty = True
+        self._dirty = self._records_changed = True
         return new
 
     def delete(self, kind: str, record_id: str | bytes, *, with_blobs: bool = True) -> None:
@@ -227,7 +231,7 @@ class Txn:
         self.state.digest ^= self._ring.record_digest(rid, rec.version)
         kix = rows[0][1]
         self.state.kinds[kix] = self.state.kinds.get(kix, 0) - 1
-        self._dirty = True
+        self._dirty = self._records_changed = True
 
     def write_blob(
         self,
@@ -287,7 +291,7 @@ class Txn:
         self._postings.clear()
         self.state.digest = self.state.terms_digest = self.state.blobs_digest = 0
         self.state.kinds.clear()
-        self._dirty = True
+        self._dirty = self._records_changed = True
         return int(n)
 
     def rotate_epoch(self) -> int:
@@ -319,6 +323,7 @@ class Txn:
         self.set_meta("epoch_no", str(new_no))
         ring.set_epoch(new_no, new_key)
         self.state.epoch_no = new_no
+        self.rotated = True
         self._rewrite_postings([(names, ids) for (names, ids), _ in postings])
         self._dirty = True
         return new_no
@@ -344,6 +349,13 @@ class Txn:
         audit log. Blob files keep their keys, which live inside the re-sealed records. From
         the end of this transaction on, nothing the old keys open is current."""
         old = self._ring
+        # Every export token dies with the old keys (their views hold the old record keys);
+        # what was exported with them is moved into the ledger and the audit log first, and
+        # its lookup terms are flushed below with every other.
+        from vault.core import tokens
+
+        tokens.refresh(self)
+        tokens.drop_all(self)
         self._flush_postings()
         self.store.verify()  # what is re-sealed below must be what Coffre wrote
         postings = [
@@ -413,7 +425,14 @@ class Txn:
         self._exec("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))
 
     def flush(self) -> None:
-        """Seal the updated state into the header; called once at commit."""
+        """Bring export tokens' views up to date, seal the updated state into the header;
+        called once at commit."""
+        if self._records_changed:
+            from vault.core import tokens  # it builds on the store, which builds on this
+
+            self._records_changed = False
+            tokens.refresh(self)
+            self._records_changed = False
         self._flush_postings()
         if self._dirty:
             self.state.writes += 1

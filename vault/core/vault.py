@@ -17,7 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
 
-from vault.core import crypto, keys, migrations, process
+from vault.core import crypto, keys, migrations, process, tokens
 from vault.core.audit import AuditEntry
 from vault.core.blobs import DIR_NAME as BLOBS_DIR
 from vault.core.clock import SYSTEM_CLOCK, Clock
@@ -123,6 +123,7 @@ class Vault:
         self.path = path
         self.store = store
         self.info = info
+        store.owner = self  # what keeps export tokens current works on the vault, not the store
 
     @property
     def clock(self) -> Clock:
@@ -251,9 +252,44 @@ class Vault:
             raise
         return cls(path, store, info)
 
+    @classmethod
+    def open_with_token(
+        cls, path: str | os.PathLike[str], token_text: str, *, clock: Clock = SYSTEM_CLOCK
+    ) -> Vault:
+        """Open the vault with an export token instead of the passphrase: no KDF runs, and
+        the store that comes back opens exactly the records of the token's grant, read-only
+        (`vault.core.tokens`). The grant's own checks (expiry, withdrawal) still apply."""
+        path = Path(path)
+        db = path / DB_NAME
+        if not db.is_file():
+            raise VaultNotFound(str(path))
+        token = tokens.TokenSecret.parse(token_text)
+        _tighten_modes(path)
+        process.harden()  # before any key exists in memory
+        conn = connect(db)
+        try:
+            check_schema(conn)
+            info, _wrapped, _kdf = _header(path, read_meta(conn))
+            vault_id = bytes.fromhex(info.vault_id)
+            key, view = tokens.open_view(conn, vault_id, token)
+            store = tokens.TokenStore(conn, db, vault_id, key, view, clock)
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            raise VaultBusy from exc
+        except BaseException:
+            conn.close()
+            raise
+        return cls(path, store, info)
+
+    @property
+    def token(self) -> tokens.TokenStore | None:
+        """The token store when the vault was opened with an export token, else None."""
+        return self.store if isinstance(self.store, tokens.TokenStore) else None
+
     def close(self) -> None:
         self.store.close()
-        self.store.ring.wipe()
+        if not isinstance(self.store, tokens.TokenStore):
+            self.store.ring.wipe()
 
     def write_count(self) -> int:
         """How many write transactions the vault has committed: a front end compares two

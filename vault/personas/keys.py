@@ -45,6 +45,19 @@ class Signer:
         return minisign.public_key_line(self.public_key, self.key_id)
 
 
+def pairwise_seed(vault: Vault, ref: str, recipient: str) -> tuple[str, bytes, str]:
+    """(persona id, pairwise signing seed, pseudonym) for one recipient: what an export token
+    of a grant to that recipient holds to sign its bundles. The persona's secret stays here;
+    the seed signs for this recipient only."""
+    persona, secret = load_with_secret(vault, ref)
+    return persona.id, _signing_seed(secret, recipient), pairwise_id(secret, recipient)
+
+
+def signer_of_seed(persona_id: str, seed: bytes, pseudonym: str, recipient: str) -> Signer:
+    """The pairwise signer rebuilt from a seed `pairwise_seed` gave (on the token path)."""
+    return Signer(persona_id, crypto.ed25519_public_key(seed), pseudonym, recipient, seed)
+
+
 def _signing_seed(secret: bytes, recipient: str | None) -> bytes:
     if recipient is None:
         return crypto.derive_key(secret, "persona-sign")

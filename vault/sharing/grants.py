@@ -353,7 +353,8 @@ def check_exportable(vault: Vault, grant: Grant, now: datetime | None = None) ->
     if status == WITHDRAWN:
         raise GrantWithdrawn(f"grant {grant.id[:8]} was withdrawn on {grant.history[-1].time}")
     if status == EXPIRED:
-        if grant.history[-1].status == GIVEN:
+        # An export token cannot write: the expiry is recorded at the next unlock instead.
+        if grant.history[-1].status == GIVEN and vault.token is None:
             until = parse_moment(grant.valid_until, end=False)
             set_grant_status(vault, grant.id, EXPIRED, at=until, reason="valid_until passed")
         raise GrantExpired(f"grant {grant.id[:8]} expired on {grant.valid_until}")

@@ -103,6 +103,7 @@ class BundleRecord:
     files: int = 0
     seq: int = 0  # order of the exports in this vault (several may share one second)
     record_id: str = field(default="", compare=False)
+    token: str | None = None  # the export token's id, when one made the export
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -121,7 +122,7 @@ class BundleRecord:
             "identity_sha256": self.identity_sha256,
             "files": self.files,
             "seq": self.seq,
-        }
+        } | ({"token": self.token} if self.token else {})
 
     @classmethod
     def from_record(cls, rec: Record) -> BundleRecord:
@@ -144,6 +145,7 @@ class BundleRecord:
                 files=int(d.get("files", 0)),
                 seq=int(d.get("seq", 0)),
                 record_id=rec.id,
+                token=str(d["token"]) if d.get("token") else None,
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise TamperedRecord("a ledger record is unreadable") from exc
@@ -182,6 +184,7 @@ def record_export(vault: Vault, txn: Txn, bundle: BundleRecord) -> str:
         items=len(bundle.content),
         attributes=len(bundle.attributes),
         files=bundle.files,
+        **({"token": bundle.token, "exported": bundle.time} if bundle.token else {}),
     )
     return rid
 

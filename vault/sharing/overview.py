@@ -67,6 +67,7 @@ class LedgerGrant:
                     "samples": sum(m.count for m in b.metrics),
                     "items": len(b.content),
                     "attributes": len(b.attributes),
+                    "token": b.token,
                 }
                 for b in self.bundles
             ],

@@ -254,21 +254,22 @@ def test_older_format_is_migrated_in_place(
     from vault.core.store import Store
 
     with Vault.create(vault_dir, PASSPHRASE, kdf="minimum") as v, v.store.write() as txn:
-        rid = txn.put("note", b"from format 2")
+        rid = txn.put("note", b"from the current format")
     ran: list[int] = []
+    current = schema.FORMAT_VERSION
 
-    def to_v3(store: Store) -> None:
+    def to_next(store: Store) -> None:
         ran.append(1)
-        store._conn.execute("CREATE TABLE added_in_v3 (x INTEGER)")
+        store._conn.execute("CREATE TABLE added_next (x INTEGER)")
 
-    monkeypatch.setattr(schema, "FORMAT_VERSION", 3)
-    monkeypatch.setattr(facade, "FORMAT_VERSION", 3)
-    monkeypatch.setitem(migrations.MIGRATIONS, 2, to_v3)
+    monkeypatch.setattr(schema, "FORMAT_VERSION", current + 1)
+    monkeypatch.setattr(facade, "FORMAT_VERSION", current + 1)
+    monkeypatch.setitem(migrations.MIGRATIONS, current, to_next)
     with Vault.open(vault_dir, PASSPHRASE) as v:
-        assert v.info.format == 3
-        assert v.store.get("note", rid).data == b"from format 2"
+        assert v.info.format == current + 1
+        assert v.store.get("note", rid).data == b"from the current format"
     with Vault.open(vault_dir, PASSPHRASE) as v:
-        assert v.info.format == 3
+        assert v.info.format == current + 1
     assert ran == [1]  # once, not at every open
 
 

@@ -16,7 +16,7 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -27,10 +27,11 @@ import yaml
 from vault import content
 from vault import personas as identities
 from vault.core import crypto, minisign
-from vault.core.errors import InvalidParameter, NothingInScope
+from vault.core.errors import InvalidParameter, NothingInScope, TokenExpired, TokenOnlyExports
 from vault.core.hashing import BackgroundSHA256
 from vault.core.outputs import check_free, pending_output
 from vault.core.progress import Progress, ProgressCallback
+from vault.core.records import Record
 from vault.data import chunks as qs_chunks
 from vault.data import export as qs_export
 from vault.data import query
@@ -38,6 +39,7 @@ from vault.sharing import check_exportable, get_grant, get_recipient, ledger
 from vault.sharing.bundles.plan import (
     ContentSelection,
     ExportPlan,
+    Identity,
     MetricSelection,
     SentBefore,
     build_plan,
@@ -85,7 +87,18 @@ class BundleResult:
 
 def sent_before(vault: Vault, grant_id: str) -> SentBefore | None:
     """What earlier complete bundles of the grant carried (None when there were none)."""
-    bundles = [b for b in ledger.bundles_for_grant(vault, grant_id) if b.status == "complete"]
+    bundles = ledger.bundles_for_grant(vault, grant_id)
+    if vault.token is not None:
+        # A token also reads the exports it made since a passphrase session last moved them
+        # into the ledger (they are logged under its own key).
+        bundles += [
+            ledger.BundleRecord.from_record(
+                Record("", ledger.KIND, 1, json.dumps(payload).encode("utf-8"))
+            )
+            for payload in vault.token.logged_exports()
+        ]
+        bundles.sort(key=lambda b: (b.time, b.seq))
+    bundles = [b for b in bundles if b.status == "complete"]
     if not bundles:
         return None
     metric_next: dict[str, int] = {}
@@ -108,13 +121,20 @@ def prepare(
     since_last: bool = False,
     now: datetime | None = None,
     keep: dict[str, qs_chunks.Columns] | None = None,
+    identity: Identity | None = None,
 ) -> ExportPlan:
     """Check the grant (refusing expired and withdrawn ones) and plan the export; refuse
     with NothingInScope, saying why, when nothing would leave. `--dry-run` shows this.
-    `keep` receives the raw samples the plan decrypted (see `build_plan`)."""
+    `keep` receives the raw samples the plan decrypted (see `build_plan`); `identity` stands
+    for the persona on the token path."""
+    if vault.token is not None:
+        from vault.sharing import tokens
+
+        _check_token(vault, grant_ref)
+        identity = identity or tokens.token_signer(vault)[1]
     grant = check_exportable(vault, get_grant(vault, grant_ref), now)
     sent = sent_before(vault, grant.id) if since_last else None
-    plan = build_plan(vault, grant, at=now, sent=sent, keep=keep)
+    plan = build_plan(vault, grant, at=now, sent=sent, keep=keep, identity=identity)
     if plan.is_empty():
         if sent is not None:
             raise NothingInScope(f"nothing new since bundle {sent.last_bundle}")
@@ -128,6 +148,19 @@ def prepare(
             f"grant {grant.id[:8]} selects no data in its range ({where}){missing}"
         )
     return plan
+
+
+def _check_token(vault: Vault, grant_ref: str) -> None:
+    """What a token may not do: export another grant, or run after its expiry."""
+    from vault.sharing import tokens
+
+    token = vault.token
+    if token is None:  # pragma: no cover - called on the token path only
+        return
+    if not token.view.grant.startswith(grant_ref.strip().lower()):
+        raise TokenOnlyExports(f"this token exports grant {token.view.grant[:8]} only")
+    if tokens.token_expired(vault):
+        raise TokenExpired(f"on {token.view.expires}")
 
 
 # --- building the entries ---------------------------------------------------------------------
@@ -419,6 +452,14 @@ class _Build:
             identity_sha256=hashlib.sha256(card).hexdigest() if card else None,
             files=len(self.written),
         )
+        token = self.vault.token
+        if token is not None:
+            # No passphrase, so no audit key: the export is logged under the token's key, and
+            # the next passphrase session moves it into the ledger and the audit log.
+            token.log_export(replace(record, token=token.token_id).as_dict())
+            if finalize is not None:
+                finalize()
+            return
         with self.vault.store.write() as txn:
             ledger.record_export(self.vault, txn, record)
             if finalize is not None:
@@ -469,10 +510,20 @@ def export_bundle(
     if isinstance(out, Path):
         check_free([out], force=force)  # before any work
     columns: dict[str, qs_chunks.Columns] = {}
-    plan = prepare(vault, grant_ref, since_last=since_last, now=now, keep=columns)
+    identity: Identity | None = None
+    if vault.token is not None:
+        from vault.sharing import tokens
+
+        token_signer, identity = tokens.token_signer(vault)
+    plan = prepare(
+        vault, grant_ref, since_last=since_last, now=now, keep=columns, identity=identity
+    )
     grant = plan.grant
     recipient = get_recipient(vault, grant.recipient)
-    signer = identities.signer(vault, grant.persona, recipient=recipient.fingerprint)
+    if vault.token is not None:
+        signer = token_signer
+    else:
+        signer = identities.signer(vault, grant.persona, recipient=recipient.fingerprint)
     if signer.pseudonym != grant.pseudonym:
         raise InvalidParameter("the persona's pairwise key no longer matches the grant's")
     prog = Progress("export", progress)

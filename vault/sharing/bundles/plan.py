@@ -182,6 +182,18 @@ def identity_card(
     return vcard.to_vcard([card]).encode("utf-8")
 
 
+Identity = tuple[bytes, tuple[str, ...], tuple[str, ...]]  # (card, keys granted, keys missing)
+
+
+def granted_identity(grant: Grant, persona: identities.Persona, now: datetime) -> Identity:
+    """What of the persona a grant lets leave at `now`: the vCard, the granted keys that have
+    a value, and those that have none (an export token holds this, not the persona)."""
+    plain, derived, missing = granted_attributes(persona, grant.scope.attributes, now)
+    keys = tuple(dict.fromkeys(tuple(a.key for a in plain) + tuple(k for k, _ in derived)))
+    card = identity_card(grant, plain, derived) if keys else b""
+    return card, keys, tuple(missing)
+
+
 def build_plan(
     vault: Vault,
     grant: Grant,
@@ -189,10 +201,12 @@ def build_plan(
     at: datetime | None = None,
     sent: SentBefore | None = None,
     keep: dict[str, chunks.Columns] | None = None,
+    identity: Identity | None = None,
 ) -> ExportPlan:
     """Select what the grant lets leave at `at` (now by default). At raw granularity the
     samples selected are decrypted to count them; `keep`, when given, receives them by
-    metric, so an export does not decrypt them a second time."""
+    metric, so an export does not decrypt them a second time. `identity` (from an export
+    token) stands for the persona, which is then not read."""
     now = (at or vault.clock.now()).astimezone(UTC).replace(microsecond=0)
     rng_start, rng_end = grant.time_range.resolve(now)
     start = _ms(rng_start) if rng_start else None
@@ -217,10 +231,9 @@ def build_plan(
         if sel is not None:
             selections.append(sel)
     items = _select_content(vault, grant, start, end, sent)
-    persona = identities.get_persona(vault, grant.persona)
-    plain, derived, missing = granted_attributes(persona, grant.scope.attributes, now)
-    keys = tuple(a.key for a in plain) + tuple(k for k, _ in derived)
-    card = identity_card(grant, plain, derived) if keys else b""
+    if identity is None:
+        identity = granted_identity(grant, identities.get_persona(vault, grant.persona), now)
+    card, keys, missing = identity
     unchanged = bool(keys and sent and sent.identity_sha256 == hashlib.sha256(card).hexdigest())
     if unchanged:
         keys = ()

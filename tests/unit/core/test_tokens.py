@@ -1,0 +1,61 @@
+"""The core of export tokens: the token file's text, the format 3 migration, and a store
+without tokens staying free of token rows."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PASSPHRASE
+from vault.core import schema
+from vault.core import tokens as core_tokens
+from vault.core.errors import WrongToken
+from vault.core.state import open_state, seal_state
+from vault.core.vault import Vault
+
+
+def test_a_token_text_round_trips_and_nothing_else_parses() -> None:
+    token = core_tokens.TokenSecret.new()
+    assert core_tokens.TokenSecret.parse(token.text()) == token
+    text = token.text().strip()
+    for bad in ("", text + "x", text.replace("coffre-token-v1", "other"), text[:-2], "a:b:c"):
+        with pytest.raises(WrongToken):
+            core_tokens.TokenSecret.parse(bad)
+
+
+def _as_format_2(vault_dir: Path) -> None:
+    """Rewrite a vault as format 2 wrote it: no token tables, the state bound to format 2."""
+    with Vault.open(vault_dir, PASSPHRASE) as v:
+        sealed = seal_state(v.store.ring, v.store.state(), format=2)
+    conn = sqlite3.connect(vault_dir / "vault.db")
+    conn.execute("DROP TABLE tokens")
+    conn.execute("DROP TABLE token_log")
+    conn.execute("UPDATE meta SET value=? WHERE name='state'", (sealed,))
+    conn.execute("UPDATE meta SET value='2' WHERE name='format'")
+    conn.commit()
+    conn.close()
+
+
+def test_a_format_2_vault_gains_the_token_tables_once(vault_dir: Path) -> None:
+    with Vault.create(vault_dir, PASSPHRASE, kdf="minimum") as v, v.store.write() as txn:
+        rid = txn.put("note", b"kept")
+    _as_format_2(vault_dir)
+    with Vault.open(vault_dir, PASSPHRASE) as v:
+        assert v.info.format == schema.FORMAT_VERSION == 3
+        assert v.store.get("note", rid).data == b"kept"
+        assert v.check() == []
+        open_state(v.store.ring, v.store.header("state"), format=3)  # bound to the new number
+    with Vault.open(vault_dir, PASSPHRASE) as v:
+        assert v.info.format == 3
+    conn = sqlite3.connect(vault_dir / "vault.db")
+    tables = {n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    conn.close()
+    assert {"tokens", "token_log"} <= tables
+
+
+def test_a_vault_without_tokens_refuses_any_token(vault_dir: Path) -> None:
+    Vault.create(vault_dir, PASSPHRASE, kdf="minimum").close()
+    with pytest.raises(WrongToken):
+        Vault.open_with_token(vault_dir, core_tokens.TokenSecret.new().text())
