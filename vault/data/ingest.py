@@ -20,7 +20,16 @@ from vault.core.errors import InvalidParameter
 from vault.core.importing import ImportIssue, ImportSummary
 from vault.core.progress import Progress, ProgressCallback
 from vault.data import catalog, chunks, metrics
-from vault.data.model import MAX_MS, MIN_MS, UNKNOWN_PREFIX, ActivitySummary, Sample, Workout
+from vault.data.model import (
+    MAX_MS,
+    MIN_MS,
+    UNKNOWN_PREFIX,
+    ActivitySummary,
+    ClinicalRecord,
+    Ecg,
+    Sample,
+    Workout,
+)
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -122,6 +131,7 @@ class QSWriter:
         self._workout_keys: set[str] = set()
         self._meta_text: dict[tuple[tuple[str, str], ...], str] = {}
         self._issue_count = 0
+        self._undated = 0  # clinical records stored without a date, hence without a sample
 
     # --- transaction ---
 
@@ -175,6 +185,11 @@ class QSWriter:
         if self._days_dirty or self._workouts:
             self._catalog_id = catalog.save_catalog(
                 txn, self.persona_id, self._catalog_id, self._catalog
+            )
+        if self._undated:
+            self._notes.append(
+                f"{self._undated} clinical records carry no date: they are kept and listed, "
+                "but counted under no day"
             )
         if self._issue_count > len(self._errors):
             hidden = self._issue_count - len(self._errors)
@@ -414,6 +429,64 @@ class QSWriter:
         else:
             txn.put(catalog.KIND_SUMMARY, body, terms=terms, compress=True)
         self._summaries += 1
+
+    def add_ecg(self, ecg: Ecg) -> None:
+        """Store an ECG recording (header and voltages) with its `ecg` sample, unless the
+        same recording is already stored."""
+        from vault.data import health_records
+
+        if not (MIN_MS <= ecg.start <= MAX_MS) or not ecg.count:
+            self.issue(f"ECG {ecg.file or ecg.start}", "impossible date or no samples")
+            return
+        if not health_records.store_ecg(
+            self._require_txn(), self.vault.store, self.persona_id, ecg
+        ):
+            self._duplicates += 1
+            return
+        details = [("classification", ecg.classification)]
+        if ecg.average_heart_rate is not None:
+            details.append(("average_heart_rate", f"{ecg.average_heart_rate:g}"))
+        self.add(
+            Sample(
+                health_records.ECG_METRIC,
+                ecg.start,
+                ecg.end,
+                1.0,
+                "",
+                ecg.source,
+                ecg.device,
+                ecg.offset_min,
+                tuple(details),
+            )
+        )
+
+    def add_clinical(self, record: ClinicalRecord) -> None:
+        """Store a FHIR resource (with a `clinical_record` sample at its date, when it has
+        one) unless the same resource is already stored."""
+        from vault.data import health_records
+
+        stored = health_records.store_clinical(
+            self._require_txn(), self.vault.store, self.persona_id, record
+        )
+        if not stored:
+            self._duplicates += 1
+            return
+        if record.date is None or not (MIN_MS <= record.date <= MAX_MS):
+            self._undated += 1
+            return
+        self.add(
+            Sample(
+                health_records.CLINICAL_METRIC,
+                record.date,
+                record.date,
+                1.0,
+                "",
+                record.source,
+                "",
+                0,
+                (("resource_type", record.resource_type),),
+            )
+        )
 
     def issue(self, location: str, problem: str) -> None:
         """Record a recoverable problem (the record is skipped, counted and reported)."""

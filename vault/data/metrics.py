@@ -273,6 +273,38 @@ _METRICS: tuple[Metric, ...] = (
         valid=(0, 1000),
     ),
     Metric(
+        "heart_rate_beat",
+        "Beat-to-beat heart rate",
+        "/min",
+        "rate",
+        "8867-4",  # a heart rate, read at one beat: LOINC has no narrower code
+        "pd:PhysicalHealth",
+        # Not a HealthKit type: the InstantaneousBeatsPerMinute list inside an SDNN record.
+        apple=("HKHeartbeatSeries",),
+        conversions=_PER_MIN,
+        valid=(10, 300),
+    ),
+    Metric(
+        "ecg",
+        "ECG recordings",
+        "{recordings}",
+        "sum",
+        "11524-6",  # EKG study
+        "pd:PhysicalHealth",
+        apple=("HKElectrocardiogram",),
+        conversions=_COUNT,
+    ),
+    Metric(
+        "clinical_record",
+        "Clinical records (FHIR)",
+        "{records}",
+        "sum",
+        None,
+        "pd:HealthRecord",
+        apple=("HKClinicalRecord",),
+        conversions=_COUNT,
+    ),
+    Metric(
         "blood_oxygen",
         "Blood oxygen saturation",
         "%",

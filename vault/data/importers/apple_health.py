@@ -5,16 +5,23 @@ Real exports exceed a million records and several GB, so export.xml is read as a
 (from inside the zip when given one) and parsed by expat with tight handlers. Two quirks of
 real exports are handled on the byte stream before the parse: the internal DTD that iOS 16
 writes broken (it is blanked out, keeping line numbers) and stray control characters such
-as \\x0b in attribute values (removed). `export_cda.xml` is a separate document and ignored.
+as \\x0b in attribute values (removed).
+
+Beside export.xml: `electrocardiograms/*.csv` become ECG records (voltages in a blob), the
+beat-to-beat lists inside heart rate variability records become `heart_rate_beat` samples,
+and `clinical-records/*.json` (FHIR resources) are kept as FHIR. `export_cda.xml` is not
+read: it holds again, as an HL7 CDA document, readings export.xml already holds.
 """
 
 from __future__ import annotations
 
 import contextlib
+import csv
 import os
 import re
 import zipfile
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import date
 from functools import partial
 from math import isfinite
@@ -24,7 +31,7 @@ from xml.parsers import expat
 
 from vault.core.errors import InvalidParameter, MalformedInput, UnsafeArchive
 from vault.core.progress import Progress
-from vault.data import metrics
+from vault.data import health_records, metrics
 from vault.data.importers import common
 from vault.data.importers.common import Item, Note, ReportIssue
 from vault.data.importers.tracks import gpx_points
@@ -32,6 +39,7 @@ from vault.data.model import (
     SLEEP_STAGES,
     UNKNOWN_PREFIX,
     ActivitySummary,
+    Ecg,
     RoutePoint,
     Sample,
     Workout,
@@ -158,6 +166,141 @@ def device_name(raw: str) -> str:
     return raw
 
 
+# --- beat-to-beat lists --------------------------------------------------------------------------
+
+BEAT_METRIC = "heart_rate_beat"
+_DAY_MS = 86_400_000
+_HALF_DAY_MS = _DAY_MS // 2
+_SPACES = " \u202f\u00a0"  # iOS 17 writes a narrow no-break space before AM/PM
+
+
+def time_of_day_ms(text: str) -> int:
+    """An `InstantaneousBeatsPerMinute` time as ms after local midnight. Exports write it in
+    the phone's locale: `6:14:48.94 PM`, `3:10:02,11\u202fAM`, `20:14:07.68`, `08:34:05,10`.
+    ValueError for anything else."""
+    t = text.strip(_SPACES)
+    suffix = t[-2:].upper()
+    twelve = suffix in ("AM", "PM")
+    if twelve:
+        t = t[:-2].rstrip(_SPACES)
+    h, m, sec = t.split(":")
+    hour, minute, second = int(h), int(m), float(sec.replace(",", "."))
+    if twelve:
+        if not 1 <= hour <= 12:
+            raise ValueError("impossible hour")
+        hour = hour % 12 + (12 if suffix == "PM" else 0)
+    if not (0 <= hour < 24 and 0 <= minute < 60 and 0 <= second < 61):
+        raise ValueError("impossible time of day")
+    return round((hour * 3600 + minute * 60 + second) * 1000)
+
+
+def beat_instant(record_start: int, offset_min: int, time_of_day: int) -> int:
+    """The UTC instant of a beat given as a local time of day, on the day of its record's
+    start, or the next day when the list runs past midnight."""
+    local = record_start + offset_min * 60_000
+    moment = local - local % _DAY_MS + time_of_day
+    if moment < local - _HALF_DAY_MS:
+        moment += _DAY_MS
+    elif moment > local + _HALF_DAY_MS:
+        moment -= _DAY_MS
+    return moment - offset_min * 60_000
+
+
+# --- electrocardiograms/*.csv -------------------------------------------------------------------
+
+MAX_ECG_BYTES = 64 << 20  # a 30 s recording is about 150 kB; this allows hours
+MAX_ECG_SAMPLES = 4_000_000
+_VOLTAGE = re.compile(r"-?\d+(?:[.,]\d+)?")
+_RATE = re.compile(r"\d+(?:[.,]\d+)?")
+_VOLT_UNITS = {"\u00b5v": "uV", "\u03bcv": "uV", "uv": "uV", "mv": "mV", "v": "V"}
+# The ECG app's results as the English CSV writes them, to HKElectrocardiogram.Classification.
+_ECG_CLASSES = {
+    "sinus rhythm": "sinus_rhythm",
+    "atrial fibrillation": "atrial_fibrillation",
+    "heart rate under 50": "inconclusive_low_heart_rate",
+    "low heart rate": "inconclusive_low_heart_rate",
+    "heart rate over 120": "inconclusive_high_heart_rate",
+    "heart rate over 150": "inconclusive_high_heart_rate",
+    "high heart rate": "inconclusive_high_heart_rate",
+    "poor recording": "inconclusive_poor_reading",
+    "inconclusive": "inconclusive_other",
+}
+
+
+def parse_ecg_csv(data: bytes, name: str, times: AppleTimes | None = None) -> Ecg:
+    """One `electrocardiograms/ecg_*.csv`: a header of `key,value` lines (Name, Date of Birth,
+    Recorded Date, Classification, Symptoms, Software Version, Device, Sample Rate, Lead, Unit)
+    then one voltage per line, with the locale's decimal separator (`-48.673`, `-265,868`).
+
+    The name and birth date are the persona's own and are not kept. MalformedInput (naming
+    the file, never quoting it) when the header lacks the date or rate, or a line is not a
+    number.
+    """
+    import numpy as np
+
+    if len(data) > MAX_ECG_BYTES:
+        raise MalformedInput(f"{name}: larger than an ECG recording can be")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise MalformedInput(f"{name}: not UTF-8 text") from None
+    lines = text.splitlines()
+    header: dict[str, str] = {}
+    first = len(lines)
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if _VOLTAGE.fullmatch(stripped):
+            first = i
+            break
+        row = next(csv.reader([line]), [])
+        if row:
+            header[row[0].strip().lower()] = ",".join(row[1:]).strip()
+    if "recorded date" not in header or "sample rate" not in header:
+        raise MalformedInput(
+            f"{name}: no Recorded Date or Sample Rate line in its header (a localised export?)"
+        )
+    try:
+        start, offset = (times or AppleTimes())(header["recorded date"])
+    except (ValueError, KeyError, IndexError):
+        raise MalformedInput(f"{name}: impossible Recorded Date") from None
+    rate_match = _RATE.search(header["sample rate"])
+    rate = float(rate_match.group().replace(",", ".")) if rate_match else 0.0
+    if not 1.0 <= rate <= 100_000.0:
+        raise MalformedInput(f"{name}: impossible Sample Rate")
+    unit = _VOLT_UNITS.get(header.get("unit", "\u00b5V").replace(" ", "").lower())
+    if unit is None:
+        raise MalformedInput(f"{name}: the Unit line names no voltage unit")
+    body = "\n".join(lines[first:]).replace(",", ".").split()
+    if not body:
+        raise MalformedInput(f"{name}: no voltage samples")
+    if len(body) > MAX_ECG_SAMPLES:
+        raise MalformedInput(f"{name}: more samples than an ECG recording can hold")
+    if not all(_VOLTAGE.fullmatch(v) for v in body):
+        raise MalformedInput(f"{name}: a sample line is not a number")
+    volts = np.array(body, dtype=np.float64)
+    average = header.get("average heart rate")
+    avg_match = _RATE.search(average) if average else None
+    text_class = header.get("classification", "")
+    return Ecg(
+        start=start,
+        offset_min=offset,
+        sample_rate_hz=rate,
+        voltages=volts.astype("<f4").tobytes(),
+        unit=unit,
+        classification=_ECG_CLASSES.get(text_class.lower(), "unrecognized"),
+        classification_text=text_class,
+        symptoms=header.get("symptoms", ""),
+        lead=header.get("lead", ""),
+        software_version=header.get("software version", ""),
+        average_heart_rate=float(avg_match.group().replace(",", ".")) if avg_match else None,
+        device=header.get("device", ""),
+        source="ECG",
+        file=name.rsplit("/", 1)[-1],
+    )
+
+
 class _Metric:
     """What a record type maps to, resolved once per type: the registry entry, and the
     (factor, offset) that takes each accepted unit to the canonical one for range checks."""
@@ -228,6 +371,52 @@ class _Export:
             self.size = path.stat().st_size
             with path.open("rb") as stream:
                 yield stream
+
+    def members(self, folder: str, suffix: str) -> list[str]:
+        """The files directly in `folder` beside export.xml whose names end with `suffix`
+        (zip member names, or paths relative to export.xml's folder; links are not followed)."""
+        if self.zip is not None:
+            base = self._prefix + folder + "/"
+            return sorted(
+                i.filename
+                for i in self.zip.infolist()
+                if not i.is_dir()
+                and i.filename.startswith(base)
+                and "/" not in i.filename[len(base) :]
+                and i.filename.lower().endswith(suffix)
+            )
+        where = self._dir / folder
+        if where.is_symlink() or not where.is_dir():
+            return []
+        return sorted(
+            f"{folder}/{f.name}"
+            for f in where.iterdir()
+            if f.name.lower().endswith(suffix) and not f.is_symlink() and f.is_file()
+        )
+
+    def has(self, name: str) -> bool:
+        """Whether the export holds `name` beside export.xml."""
+        if self.zip is not None:
+            try:
+                self.zip.getinfo(self._prefix + name)
+            except KeyError:
+                return False
+            return True
+        return (self._dir / name).is_file()
+
+    def read(self, member: str, limit: int) -> bytes:
+        """A member's bytes (MalformedInput beyond `limit`, without reading further)."""
+        if self.zip is not None:
+            info = self.zip.getinfo(member)
+            if info.file_size > limit:
+                raise MalformedInput(f"{member}: larger than such a file can be")
+            with self.zip.open(info) as f:
+                return f.read(limit + 1)
+        with (self._dir / member).open("rb") as f:
+            data = f.read(limit + 1)
+        if len(data) > limit:
+            raise MalformedInput(f"{member}: larger than such a file can be")
+        return data
 
     def route(self, ref: str, report: ReportIssue, location: str) -> list[RoutePoint]:
         """The points of a `workout-routes/…gpx` FileReference, all or none: a route file
@@ -311,7 +500,8 @@ def _parse_raw(
     with export.open() as stream:
         name = export.xml_name
         out: list[RawItem] = []
-        parser, stats, finish = _make_parser(out, report_issue, export, name)
+        providers: dict[str, str] = {}  # clinical record file -> the provider that sent it
+        parser, stats, finish = _make_parser(out, report_issue, export, name, providers)
         on_bytes(0, export.size)
         try:
             block, broken_dtd = _prepare_head(stream, name)
@@ -338,6 +528,7 @@ def _parse_raw(
             finish()
             if out:
                 yield out.copy()
+            yield from _beside_export(export, report_issue, note, providers)
         except read_errors as exc:
             raise common.truncated(name, exc) from None
     if removed:
@@ -354,16 +545,49 @@ def _parse_raw(
         )
     skipped = stats["clinical"]
     if skipped:
-        note(f"{skipped} clinical records, audiograms or prescriptions were not imported")
-    if stats["beats"]:
+        note(f"{skipped} audiograms or vision prescriptions were not imported")
+    if stats["bad_beats"]:
         note(
-            f"the beat-to-beat lists of {stats['beats']} heart rate variability records "
-            "were not imported (their SDNN values were)"
+            f"{stats['bad_beats']} beat-to-beat readings with an unreadable time or an "
+            "impossible rate were skipped"
         )
     if stats["me"]:
         note("the profile characteristics (birth date, sex, blood type) were not imported")
     if not stats["root"]:
         raise MalformedInput(f"{name}: not an Apple Health export (no <HealthData> element)")
+
+
+def _beside_export(
+    export: _Export, report_issue: ReportIssue, note: Note, providers: dict[str, str]
+) -> Iterator[list[RawItem]]:
+    """The files beside export.xml: ECG recordings and clinical records, one batch per file.
+    A file that cannot be read is skipped whole and named; the rest of the export is kept."""
+    times = AppleTimes()
+    for member in export.members("electrocardiograms", ".csv"):
+        try:
+            ecg = parse_ecg_csv(export.read(member, MAX_ECG_BYTES), member, times)
+        except UnsafeArchive:
+            raise
+        except Exception as exc:  # one bad file skips that file
+            report_issue(member, f"{common.skip_reason(exc)}: {common.SKIPPED_WHOLE}")
+            continue
+        yield [ecg]
+    for member in export.members("clinical-records", ".json"):
+        try:
+            data = export.read(member, health_records.MAX_FHIR_BYTES)
+            source = providers.get(member.rsplit("/", 1)[-1], "")
+            record = health_records.read_fhir_resource(data, member, source)
+        except UnsafeArchive:
+            raise
+        except Exception as exc:  # one bad file skips that file
+            report_issue(member, f"{common.skip_reason(exc)}: {common.SKIPPED_WHOLE}")
+            continue
+        yield [replace(record, file=member.rsplit("/", 1)[-1])]
+    if export.has("export_cda.xml"):
+        note(
+            "export_cda.xml was not read: it repeats, as an HL7 CDA document, readings that "
+            "export.xml holds and that were imported from there"
+        )
 
 
 def _cook(batches: Iterator[list[RawItem]]) -> Iterator[Item]:
@@ -430,7 +654,11 @@ def _expat_error(name: str, exc: expat.ExpatError) -> MalformedInput:
 
 
 def _make_parser(
-    out: list[RawItem], report_issue: ReportIssue, export: _Export, name: str
+    out: list[RawItem],
+    report_issue: ReportIssue,
+    export: _Export,
+    name: str,
+    providers: dict[str, str],
 ) -> tuple[expat.XMLParserType, dict[str, int], Callable[[], None]]:
     """An expat parser whose handlers append finished items to `out`, its counters, and the
     function that ends the file: readings found only inside correlations are added and the
@@ -445,7 +673,7 @@ def _make_parser(
     devices: dict[str, str] = {}
     clean_devices: dict[str, str] = {}
     sources: dict[str, str] = {}
-    stats = {"twins": 0, "nested_only": 0, "clinical": 0, "root": 0, "me": 0, "beats": 0}
+    stats = {"twins": 0, "nested_only": 0, "clinical": 0, "root": 0, "me": 0, "bad_beats": 0}
     append = out.append
     report = common.IssueTally(report_issue)
     # Values out of their metric's physical range, per metric: (count, first location, an
@@ -468,6 +696,7 @@ def _make_parser(
     # State of the element being built (records and workouts gather children first).
     rec: dict[str, str] | None = None
     rec_md: list[tuple[str, str]] = []
+    rec_beats: list[tuple[str, str]] = []  # (bpm, time) of an SDNN record's beat list
     rec_nested = False
     workout: dict[str, str] | None = None
     w_md: list[tuple[str, str]] = []
@@ -564,9 +793,31 @@ def _make_parser(
             src = sources[source] = source
         return (m.id, start, end, v, unit, src, dev, off, tuple(md) if md else ())
 
+    def add_beats(item: RawItem | None) -> None:
+        """The beat list of the SDNN record just built, as instant heart-rate samples on
+        the day of the record's start (its times are local times of day)."""
+        if type(item) is not tuple or item[0] != "hrv_sdnn":
+            stats["bad_beats"] += len(rec_beats)
+            return
+        start, off, src, dev = item[1], item[7], item[5], item[6]
+        for bpm, when in rec_beats:
+            try:
+                rate = float(bpm)
+                t = beat_instant(start, off, time_of_day_ms(when))
+            except ValueError:
+                stats["bad_beats"] += 1
+                continue
+            if not 10.0 <= rate <= 300.0:
+                stats["bad_beats"] += 1
+                continue
+            append((BEAT_METRIC, t, t, rate, "/min", src, dev, off, ()))
+
     def end_record(a: dict[str, str], md: list[tuple[str, str]], inside: bool) -> None:
         """A finished <Record>: appended, or held back while its twin may still come."""
         item = build_record(a, md)
+        if rec_beats:
+            add_beats(item)
+            rec_beats.clear()
         if item is None:
             return
         type_id = a["type"]
@@ -660,6 +911,9 @@ def _make_parser(
             rec = a
             rec_md = []
             rec_nested = in_correlation > 0
+        elif tag == "InstantaneousBeatsPerMinute":
+            if rec is not None:
+                rec_beats.append((a.get("bpm", ""), a.get("time", "")))
         elif tag == "MetadataEntry":
             if rec is not None:
                 rec_md.append((a.get("key", ""), a.get("value", "")))
@@ -720,14 +974,17 @@ def _make_parser(
             in_correlation += 1
         elif tag == "ActivitySummary":
             _summary(a)
-        elif tag in ("ClinicalRecord", "Audiogram", "VisionPrescription"):
+        elif tag == "ClinicalRecord":
+            # The resource itself is a file in clinical-records/; this names its provider.
+            ref = a.get("resourceFilePath", "").rsplit("/", 1)[-1]
+            if ref and len(providers) < 1_000_000:
+                providers[ref] = a.get("sourceName", "")
+        elif tag in ("Audiogram", "VisionPrescription"):
             stats["clinical"] += 1
         elif tag == "HealthData":
             stats["root"] = 1
         elif tag == "Me":
             stats["me"] = 1
-        elif tag == "HeartRateVariabilityMetadataList":
-            stats["beats"] += 1
 
     def _summary(a: dict[str, str]) -> None:
         day = a.get("dateComponents", "")
