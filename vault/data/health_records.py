@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -301,7 +302,13 @@ def record_ids(
 # --- FHIR out -----------------------------------------------------------------------------------
 
 
-def ecg_observation(ecg: StoredEcg, voltages: npt.NDArray[np.float32]) -> dict[str, Any]:
+def ecg_observation(
+    ecg: StoredEcg,
+    voltages: npt.NDArray[np.float32],
+    subject: str | None = None,
+    *,
+    include_device: bool = True,
+) -> dict[str, Any]:
     """A recording as a FHIR R4 Observation (LOINC 11524-6, EKG study) whose valueSampledData
     holds the voltages, as HL7's example `ekg` Observation does: `period` is milliseconds
     between samples, `data` the values separated by spaces."""
@@ -353,11 +360,55 @@ def ecg_observation(ecg: StoredEcg, voltages: npt.NDArray[np.float32]) -> dict[s
     }
     if h.get("symptoms"):
         obs["note"] = [{"text": f"Symptoms: {h['symptoms']}"}]
-    if h.get("device"):
+    if subject:
+        obs["subject"] = {"reference": subject}
+    if include_device and h.get("device"):
         obs["device"] = {"display": h["device"]}
     if components:
         obs["component"] = components
     return obs
+
+
+def bundle_documents(
+    vault: Vault,
+    persona_id: str,
+    metric: str,
+    *,
+    start: int | None,
+    end: int | None,
+    subject: str,
+    now: dt.datetime,
+) -> list[tuple[str, bytes]]:
+    """The files a bundle carries beside a metric's samples: for `ecg`, the recordings in
+    [start, end) as FHIR Observations with their voltages; for `clinical_record`, the
+    resources dated in it, as the providers wrote them. Device names stay out, as they do
+    for every sample; nothing for other metrics or when there is none."""
+    if metric == ECG_METRIC:
+        resources = [
+            ecg_observation(e, ecg_voltages(vault, e), subject, include_device=False)
+            for e in list_ecgs(vault, persona_id, start, end)
+        ]
+    elif metric == CLINICAL_METRIC:
+        # Undated records have no sample and are in no span: a grant over all time has them.
+        unbounded = start is None and end is None
+        resources = [
+            c.resource
+            for c in list_clinical(vault, persona_id, start, end)
+            if c.date is not None or unbounded
+        ]
+    else:
+        return []
+    if not resources:
+        return []
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "timestamp": now.astimezone(dt.UTC).isoformat(timespec="seconds"),
+        "entry": [{"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": r} for r in resources],
+    }
+    name = "ecg-recordings" if metric == ECG_METRIC else "clinical-records"
+    text = json.dumps(bundle, ensure_ascii=False, indent=1) + "\n"
+    return [(f"data/qs/{name}.fhir.json", text.encode("utf-8"))]
 
 
 def _iso(ms: int) -> str:
