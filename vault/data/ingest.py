@@ -28,6 +28,7 @@ from vault.data.model import (
     ClinicalRecord,
     Ecg,
     Sample,
+    Series,
     Workout,
 )
 
@@ -301,6 +302,61 @@ class QSWriter:
             unknown = self._unknown
             unknown[metric] = unknown.get(metric, 0) + 1
         self._pending += 1
+        if len(buf.start) >= MAX_CHUNK_BUFFER:
+            self._flush(key)
+        elif self._pending >= MAX_PENDING:
+            self._flush_cold()
+
+    def add_series(self, series: Series) -> None:
+        """Buffer a series of instant samples at once (a beat list): the arrays go into the
+        day's buffer as they are, so a beat costs no Sample and no call of its own. A series
+        that straddles a UTC day, or whose unit needs converting, goes sample by sample."""
+        n = len(series.times)
+        if not n:
+            return
+        metric = series.metric
+        conv = self._conv.get((metric, series.unit)) or self._conversion(metric, series.unit)
+        first, last = min(series.times), max(series.times)
+        values = series.values
+        if (
+            conv is None
+            or conv[0] != 1.0
+            or conv[1] != 0.0
+            or conv[3]
+            or first // DAY_MS != last // DAY_MS
+            or not (first >= MIN_MS and last <= MAX_MS)
+            or not all(map(math.isfinite, values))
+        ):
+            for t, v in zip(series.times, values, strict=True):
+                self.add(
+                    Sample(
+                        metric,
+                        t,
+                        t,
+                        v,
+                        series.unit,
+                        series.source,
+                        series.device,
+                        series.offset_min,
+                    )
+                )
+            return
+        key = (metric, first // DAY_MS)
+        buf = self._bufs.get(key)
+        if buf is None:
+            if len(self._bufs) >= MAX_BUFFERS:
+                self._flush_cold()
+            buf = self._bufs[key] = _Buffer(conv[2])
+        self._tick += 1
+        buf.touched = self._tick
+        buf.start.extend(series.times)
+        buf.end.extend(series.times)
+        buf.value.extend(values)
+        buf.offset.extend(array("h", [series.offset_min]) * n)
+        buf.source.extend(array("L", [buf.intern(series.source)]) * n)
+        buf.device.extend(array("L", [buf.intern(series.device)]) * n)
+        buf.meta.extend(array("L", [0]) * n)
+        self._pending += n
         if len(buf.start) >= MAX_CHUNK_BUFFER:
             self._flush(key)
         elif self._pending >= MAX_PENDING:

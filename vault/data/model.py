@@ -7,6 +7,7 @@ be shown in the time zone it was lived in.
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass
 
 # Category values of the `sleep` metric (stored as the sample's value).
@@ -40,6 +41,20 @@ class Sample:
     device: str = ""
     offset_min: int = 0  # the original UTC offset in minutes
     metadata: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """Instant samples of one metric from one source and device, as two arrays: a beat list
+    of a heart rate variability record is one, read and stored without a Sample per beat."""
+
+    metric: str
+    unit: str
+    times: array[int]  # UTC ms ("q")
+    values: array[float]  # in `unit` ("d")
+    source: str = ""
+    device: str = ""
+    offset_min: int = 0
 
 
 @dataclass(frozen=True, slots=True)

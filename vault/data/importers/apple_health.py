@@ -20,6 +20,7 @@ import csv
 import os
 import re
 import zipfile
+from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import date
@@ -42,11 +43,15 @@ from vault.data.model import (
     Ecg,
     RoutePoint,
     Sample,
+    Series,
     Workout,
     WorkoutEvent,
 )
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
     from vault.core.importing import ImportSummary
     from vault.core.progress import ProgressCallback
     from vault.core.vault import Vault
@@ -194,6 +199,183 @@ def time_of_day_ms(text: str) -> int:
     return round((hour * 3600 + minute * 60 + second) * 1000)
 
 
+class BeatClock:
+    """`time_of_day_ms` for the many beats of an export, with the hour and minute part of
+    each time read once (a minute holds some sixty beats) and only the seconds each time."""
+
+    def __init__(self) -> None:
+        self._minutes: dict[str, int] = {}
+
+    def __call__(self, text: str) -> int:
+        # The common shapes have the seconds at a fixed place from the end: `8:29:59.42 PM`
+        # (any one space character before AM/PM) and `20:14:07.68` (or `,68`).
+        if text[-1:] == "M":
+            key, seconds, colon = text[:-9] + text[-2:], text[-8:-3], text[-9:-8]
+            fixed = text[-3:-2] in _SPACES
+        else:
+            key, seconds, colon = text[:-6], text[-5:], text[-6:-5]
+            fixed = True
+        if not (fixed and colon == ":" and seconds[2:3] in (".", ",")):
+            return time_of_day_ms(text)
+        base = self._minutes.get(key)
+        if base is None:
+            base = time_of_day_ms(text) - round(_seconds(seconds) * 1000)
+            if len(self._minutes) > 100_000:
+                self._minutes.clear()
+            self._minutes[key] = base
+        return base + round(_seconds(seconds) * 1000)
+
+
+def _seconds(text: str) -> float:
+    """`SS.ss` or `SS,ss` as seconds; ValueError unless both parts are digits."""
+    whole, frac = text[:2], text[3:]
+    if not (whole.isdigit() and frac.isdigit()):
+        raise ValueError("impossible seconds")
+    sec = int(whole) + int(frac) / float(10 ** len(frac))
+    if sec >= 61:
+        raise ValueError("impossible seconds")
+    return sec
+
+
+_BEAT_SHAPE = re.compile(r"(\d{1,2}):(\d\d):(\d\d)[.,](\d{1,3})(?:[ \u202f\u00a0]([AaPp][Mm]))?")
+
+
+class _Shape:
+    """Where the digits and separators of one time shape are, and the weights that turn its
+    digit columns into hour, minute, second and milliseconds in one product."""
+
+    __slots__ = ("digits", "hour_max", "meridiem", "others", "weights")
+
+    def __init__(self, m: re.Match[str]) -> None:
+        import numpy as np
+
+        self.digits = [i for g in (1, 2, 3, 4) for i in range(*m.span(g))]
+        self.meridiem = m.start(5) if m.group(5) is not None else -1  # the A or P of AM/PM
+        width = len(m.string)
+        self.others = [i for i in range(width) if i not in self.digits and i != self.meridiem]
+        self.weights = np.zeros((len(self.digits), 4), dtype=np.int64)
+        for column, group in enumerate((1, 2, 3, 4)):
+            lo, hi = m.span(group)
+            for i in range(lo, hi):
+                place = 10 ** (hi - 1 - i)
+                if group == 4:  # the fraction: its digits are tenths, hundredths...
+                    place = 10 ** (2 - (i - lo))
+                self.weights[self.digits.index(i), column] = place
+        self.hour_max = 12 if self.meridiem >= 0 else 23
+
+
+_SHAPES: dict[tuple[int, ...], _Shape] = {}
+_LIMITS = (0, 59, 60, 999)  # hour (set per shape), minute, second (60: leap), milliseconds
+_TO_MS = (3_600_000, 60_000, 1000, 1)
+
+
+def beat_times(whens: list[str]) -> npt.NDArray[np.int64] | None:
+    """The times of one beat list as ms after local midnight, read all at once when they
+    share the shape of the first (`8:29:59.42 PM`, `20:14:07,68`: the same length, the same
+    separators, digits where digits go); None otherwise, and the caller reads them one by one
+    (which also says which ones are bad). A list rarely mixes lengths: when its hour goes
+    from 9 to 10, or midnight."""
+    import numpy as np
+
+    m = _BEAT_SHAPE.fullmatch(whens[0])
+    width = len(whens[0])
+    if m is None or any(len(w) != width for w in whens):
+        return None
+    key = (width, *(x for g in range(1, 6) for x in m.span(g)))
+    shape = _SHAPES.get(key)
+    if shape is None:
+        shape = _SHAPES[key] = _Shape(m)
+    # One code point per column (UTF-32), so a narrow no-break space is one column too.
+    grid = np.frombuffer("".join(whens).encode("utf-32-le"), dtype="<u4").reshape(-1, width)
+    cells = grid[:, shape.digits] - 48  # unsigned: anything below "0" wraps to a huge value
+    if (cells > 9).any() or (grid[:, shape.others] != grid[0, shape.others]).any():
+        return None
+    parts = cells.astype(np.int64) @ shape.weights  # hour, minute, second, milliseconds
+    hour = parts[:, 0]
+    if shape.meridiem >= 0:
+        letter = grid[:, shape.meridiem] | 0x20  # lower case
+        pm = letter == ord("p")
+        if not (pm | (letter == ord("a"))).all() or (hour < 1).any() or (hour > 12).any():
+            return None
+        parts[:, 0] = hour % 12 + pm * 12
+    elif (hour > 23).any():
+        return None
+    if (parts[:, 1:] > _LIMITS[1:]).any():
+        return None
+    ms: npt.NDArray[np.int64] = parts @ np.array(_TO_MS, dtype=np.int64)
+    return ms
+
+
+def _fast_beats(
+    beats: list[dict[str, str]], midnight: int, early: int, late: int
+) -> tuple[array[int], array[float]] | None:
+    """A whole beat list at once, as (UTC ms, bpm) arrays, when every beat reads cleanly;
+    None when any does not (the caller then goes beat by beat and counts the bad ones)."""
+    import numpy as np
+
+    try:
+        whens = [b["time"] for b in beats]
+        rates = array("d", map(float, [b["bpm"] for b in beats]))
+    except (KeyError, ValueError):
+        return None
+    view = np.frombuffer(rates, dtype=np.float64)
+    if not ((view >= 10.0) & (view <= 300.0)).all():  # NaN fails too
+        return None
+    tod = beat_times(whens)
+    if tod is None:
+        return None
+    t = midnight + tod
+    t = np.where(t < early, t + _DAY_MS, t)
+    t = np.where(t > late, t - _DAY_MS, t)
+    times = array("q")
+    times.frombytes(t.astype(np.int64).tobytes())
+    return times, rates
+
+
+BeatList = tuple[int, int, int, list[dict[str, str]]]  # (midnight, early, late, beats), UTC ms
+
+
+def read_beat_lists(lists: list[BeatList]) -> list[tuple[array[int], array[float]] | None]:
+    """Many beat lists at once (those of one block of export.xml): each as (UTC ms, bpm)
+    arrays, or None where it must be read beat by beat. Lists whose times have the same
+    length are read together, so the cost of numpy's calls is shared by thousands of beats
+    rather than paid per list; `midnight` is the local day's start of the list's record,
+    `early` and `late` the bounds past which a time belongs to the day before or after."""
+    import numpy as np
+
+    results: list[tuple[array[int], array[float]] | None] = [None] * len(lists)
+    groups: dict[int, list[int]] = {}
+    for i, (_, _, _, beats) in enumerate(lists):
+        widths = {len(b.get("time", "")) for b in beats}
+        if len(widths) == 1:  # else (an hour from 9 to 10) read beat by beat
+            groups.setdefault(widths.pop(), []).append(i)
+    for members in groups.values():
+        try:
+            whens = [b["time"] for i in members for b in lists[i][3]]
+            rates = np.array([b["bpm"] for i in members for b in lists[i][3]], dtype=np.float64)
+        except (KeyError, ValueError):
+            tod = None
+        else:
+            tod = beat_times(whens) if ((rates >= 10.0) & (rates <= 300.0)).all() else None
+        if tod is None:  # one bad list spoils its group: each list on its own
+            for i in members:
+                day, low, high, beats = lists[i]
+                results[i] = _fast_beats(beats, day, low, high)
+            continue
+        sizes = [len(lists[i][3]) for i in members]
+        midnight, early, late = (
+            np.repeat(np.array([lists[i][k] for i in members], dtype=np.int64), sizes)
+            for k in range(3)
+        )
+        t = midnight + tod
+        t = np.where(t < early, t + _DAY_MS, t)
+        t = np.where(t > late, t - _DAY_MS, t).astype(np.int64)
+        cuts = np.cumsum(sizes)[:-1]
+        for i, ts, rs in zip(members, np.split(t, cuts), np.split(rates, cuts), strict=True):
+            results[i] = (array("q", ts.tobytes()), array("d", rs.tobytes()))
+    return results
+
+
 def beat_instant(record_start: int, offset_min: int, time_of_day: int) -> int:
     """The UTC instant of a beat given as a local time of day, on the day of its record's
     start, or the next day when the list runs past midnight."""
@@ -212,6 +394,7 @@ MAX_ECG_BYTES = 64 << 20  # a 30 s recording is about 150 kB; this allows hours
 MAX_ECG_SAMPLES = 4_000_000
 _VOLTAGE = re.compile(r"-?\d+(?:[.,]\d+)?")
 _RATE = re.compile(r"\d+(?:[.,]\d+)?")
+_NOT_VOLTAGE = dict.fromkeys(map(ord, "0123456789.-\r\n \t"))  # str.translate deletes these
 _VOLT_UNITS = {"\u00b5v": "uV", "\u03bcv": "uV", "uv": "uV", "mv": "mV", "v": "V"}
 # The ECG app's results as the English CSV writes them, to HKElectrocardiogram.Classification.
 _ECG_CLASSES = {
@@ -244,19 +427,20 @@ def parse_ecg_csv(data: bytes, name: str, times: AppleTimes | None = None) -> Ec
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise MalformedInput(f"{name}: not UTF-8 text") from None
-    lines = text.splitlines()
     header: dict[str, str] = {}
-    first = len(lines)
-    for i, line in enumerate(lines):
+    pos = 0
+    while pos < len(text):  # the header, line by line, up to the first voltage
+        nl = text.find("\n", pos)
+        nl = len(text) if nl < 0 else nl
+        line = text[pos:nl]
         stripped = line.strip()
-        if not stripped:
-            continue
-        if _VOLTAGE.fullmatch(stripped):
-            first = i
+        if stripped and _VOLTAGE.fullmatch(stripped):
             break
-        row = next(csv.reader([line]), [])
-        if row:
-            header[row[0].strip().lower()] = ",".join(row[1:]).strip()
+        if stripped:
+            row = next(csv.reader([line]), [])
+            if row:
+                header[row[0].strip().lower()] = ",".join(row[1:]).strip()
+        pos = nl + 1
     if "recorded date" not in header or "sample rate" not in header:
         raise MalformedInput(
             f"{name}: no Recorded Date or Sample Rate line in its header (a localised export?)"
@@ -272,14 +456,20 @@ def parse_ecg_csv(data: bytes, name: str, times: AppleTimes | None = None) -> Ec
     unit = _VOLT_UNITS.get(header.get("unit", "\u00b5V").replace(" ", "").lower())
     if unit is None:
         raise MalformedInput(f"{name}: the Unit line names no voltage unit")
-    body = "\n".join(lines[first:]).replace(",", ".").split()
+    # The locale's decimal comma becomes a point; then only digits, signs, points and line
+    # breaks may remain (checked in one pass), and each line must read as a number.
+    samples = text[pos:].replace(",", ".")
+    if samples.translate(_NOT_VOLTAGE):
+        raise MalformedInput(f"{name}: a sample line is not a number")
+    body = samples.split()
     if not body:
         raise MalformedInput(f"{name}: no voltage samples")
     if len(body) > MAX_ECG_SAMPLES:
         raise MalformedInput(f"{name}: more samples than an ECG recording can hold")
-    if not all(_VOLTAGE.fullmatch(v) for v in body):
-        raise MalformedInput(f"{name}: a sample line is not a number")
-    volts = np.array(body, dtype=np.float64)
+    try:
+        volts = np.array(body, dtype=np.float64)
+    except ValueError:
+        raise MalformedInput(f"{name}: a sample line is not a number") from None
     average = header.get("average heart rate")
     avg_match = _RATE.search(average) if average else None
     text_class = header.get("classification", "")
@@ -501,7 +691,7 @@ def _parse_raw(
         name = export.xml_name
         out: list[RawItem] = []
         providers: dict[str, str] = {}  # clinical record file -> the provider that sent it
-        parser, stats, finish = _make_parser(out, report_issue, export, name, providers)
+        parser, stats, finish, settle = _make_parser(out, report_issue, export, name, providers)
         on_bytes(0, export.size)
         try:
             block, broken_dtd = _prepare_head(stream, name)
@@ -515,6 +705,7 @@ def _parse_raw(
                     parser.Parse(clean, False)
                 except expat.ExpatError as exc:
                     raise _expat_error(name, exc) from None
+                settle()
                 if out:
                     batch = out.copy()
                     out.clear()
@@ -659,16 +850,18 @@ def _make_parser(
     export: _Export,
     name: str,
     providers: dict[str, str],
-) -> tuple[expat.XMLParserType, dict[str, int], Callable[[], None]]:
-    """An expat parser whose handlers append finished items to `out`, its counters, and the
-    function that ends the file: readings found only inside correlations are added and the
-    record-level problems reported, once per problem with a count.
+) -> tuple[expat.XMLParserType, dict[str, int], Callable[[], None], Callable[[], None]]:
+    """An expat parser whose handlers append finished items to `out`, its counters, the
+    function that ends the file (readings found only inside correlations are added and the
+    record-level problems reported, once per problem with a count), and the one that reads
+    the beat lists kept since it last ran (after each block, so they are read in bulk).
 
     Closures over local state keep the per-element cost small: this is the hot loop.
     """
     parser = expat.ParserCreate()
     parser.buffer_text = False
     times = AppleTimes()
+    clock = BeatClock()
     types: dict[str, _Metric] = {}
     devices: dict[str, str] = {}
     clean_devices: dict[str, str] = {}
@@ -696,7 +889,9 @@ def _make_parser(
     # State of the element being built (records and workouts gather children first).
     rec: dict[str, str] | None = None
     rec_md: list[tuple[str, str]] = []
-    rec_beats: list[tuple[str, str]] = []  # (bpm, time) of an SDNN record's beat list
+    rec_beats: list[dict[str, str]] = []  # the beats (bpm, time) of an SDNN record's list
+    beat_lists: list[BeatList] = []  # lists of this block, read together by `settle`
+    beat_owners: list[tuple[str, str, int]] = []  # their source, device and UTC offset
     rec_nested = False
     workout: dict[str, str] | None = None
     w_md: list[tuple[str, str]] = []
@@ -794,23 +989,51 @@ def _make_parser(
         return (m.id, start, end, v, unit, src, dev, off, tuple(md) if md else ())
 
     def add_beats(item: RawItem | None) -> None:
-        """The beat list of the SDNN record just built, as instant heart-rate samples on
-        the day of the record's start (its times are local times of day)."""
+        """Keep the beat list of the SDNN record just built, to be read with the others of
+        this block (`settle`): instant heart-rate samples on the day of the record's start
+        (its times are local times of day)."""
         if type(item) is not tuple or item[0] != "hrv_sdnn":
             stats["bad_beats"] += len(rec_beats)
             return
-        start, off, src, dev = item[1], item[7], item[5], item[6]
-        for bpm, when in rec_beats:
-            try:
-                rate = float(bpm)
-                t = beat_instant(start, off, time_of_day_ms(when))
-            except ValueError:
-                stats["bad_beats"] += 1
-                continue
-            if not 10.0 <= rate <= 300.0:
-                stats["bad_beats"] += 1
-                continue
-            append((BEAT_METRIC, t, t, rate, "/min", src, dev, off, ()))
+        start, off = item[1], item[7]
+        local = start + off * 60_000
+        midnight = local - local % _DAY_MS - off * 60_000  # the local day's start, in UTC
+        early, late = local - _HALF_DAY_MS - off * 60_000, local + _HALF_DAY_MS - off * 60_000
+        beat_lists.append((midnight, early, late, rec_beats.copy()))
+        beat_owners.append((item[5], item[6], off))
+
+    def settle() -> None:
+        """Read the beat lists kept so far, all at once, into series."""
+        if not beat_lists:
+            return
+        for (midnight, early, late, beats), (src, dev, off), arrays in zip(
+            beat_lists, beat_owners, read_beat_lists(beat_lists), strict=True
+        ):
+            if arrays is not None:
+                times, values = arrays
+            else:
+                times, values = array("q"), array("d")
+                for beat in beats:
+                    try:
+                        rate = float(beat["bpm"])
+                        t = midnight + clock(beat["time"])
+                    except (KeyError, ValueError):
+                        stats["bad_beats"] += 1
+                        continue
+                    if not 10.0 <= rate <= 300.0:
+                        stats["bad_beats"] += 1
+                        continue
+                    # Past midnight the list runs into the next day (see beat_instant).
+                    if t < early:
+                        t += _DAY_MS
+                    elif t > late:
+                        t -= _DAY_MS
+                    times.append(t)
+                    values.append(rate)
+            if times:
+                append(Series(BEAT_METRIC, "/min", times, values, src, dev, off))
+        beat_lists.clear()
+        beat_owners.clear()
 
     def end_record(a: dict[str, str], md: list[tuple[str, str]], inside: bool) -> None:
         """A finished <Record>: appended, or held back while its twin may still come."""
@@ -846,6 +1069,7 @@ def _make_parser(
 
     def finish() -> None:
         """The end of the file: correlation-only readings, then the problems, counted."""
+        settle()
         stats["nested_only"] = len(nested)
         out.extend(nested.values())
         nested.clear()
@@ -913,7 +1137,7 @@ def _make_parser(
             rec_nested = in_correlation > 0
         elif tag == "InstantaneousBeatsPerMinute":
             if rec is not None:
-                rec_beats.append((a.get("bpm", ""), a.get("time", "")))
+                rec_beats.append(a)
         elif tag == "MetadataEntry":
             if rec is not None:
                 rec_md.append((a.get("key", ""), a.get("value", "")))
@@ -1031,7 +1255,7 @@ def _make_parser(
 
     parser.StartElementHandler = start
     parser.EndElementHandler = end
-    return parser, stats, finish
+    return parser, stats, finish, settle
 
 
 def _num(text: str | None) -> float | None:

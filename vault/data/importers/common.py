@@ -22,6 +22,7 @@ from vault.data.model import (
     ClinicalRecord,
     Ecg,
     Sample,
+    Series,
     Workout,
 )
 
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from vault.core.importing import ImportSummary
     from vault.core.vault import Vault
 
-Item = Sample | Workout | ActivitySummary | Ecg | ClinicalRecord
+Item = Sample | Workout | ActivitySummary | Series | Ecg | ClinicalRecord
 ReportIssue = Callable[[str, str], None]  # (location, problem): a recoverable problem
 Note = Callable[[str], None]  # something the person should know about the import
 
@@ -187,6 +188,8 @@ def feed(
                     add(item)  # type: ignore[arg-type]
                 elif kind is Workout:
                     add_workout(item)  # type: ignore[arg-type]
+                elif kind is Series:
+                    writer.add_series(item)  # type: ignore[arg-type]
                 elif kind is Ecg:
                     writer.add_ecg(item)  # type: ignore[arg-type]
                 elif kind is ClinicalRecord:

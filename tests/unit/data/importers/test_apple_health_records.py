@@ -23,19 +23,24 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from vault.core.errors import MalformedInput
 from vault.core.vault import Vault
 from vault.data import health_records, query
 from vault.data.importers import import_apple_health, parse_apple_health
 from vault.data.importers.apple_health import (
+    BeatClock,
     beat_instant,
+    beat_times,
     parse_ecg_csv,
     time_of_day_ms,
 )
-from vault.data.model import ClinicalRecord, Ecg, Sample
+from vault.data.model import ClinicalRecord, Ecg, Sample, Series
 
 P = "0123456789abcdef0123456789abcdef"
+DAY_MS = 86_400_000
 
 
 def ecg_csv(
@@ -220,12 +225,65 @@ def test_a_bad_ecg_file_is_refused_without_quoting_it(content: str, problem: str
 )
 def test_beat_times_in_every_locale_format(text: str, ms: float) -> None:
     assert time_of_day_ms(text) == round(ms)
+    clock = BeatClock()
+    assert clock(text) == clock(text) == round(ms)  # read, then from its cached minute
 
 
-@pytest.mark.parametrize("text", ["", "25:00:00.00", "13:00:00.00 PM", "7:61:00.00", "noon"])
+@pytest.mark.parametrize(
+    "text", ["", "25:00:00.00", "13:00:00.00 PM", "7:61:00.00", "noon", "7:00:nan", "7:00:61.5"]
+)
 def test_impossible_beat_times_are_refused(text: str) -> None:
-    with pytest.raises(ValueError):
-        time_of_day_ms(text)
+    for read in (time_of_day_ms, BeatClock()):
+        with pytest.raises(ValueError):
+            read(text)
+
+
+_TIME_FORMATS = st.sampled_from(["12h", "12h-narrow", "24h", "24h-comma", "24h-padded"])
+
+
+def _written(ms: int, form: str) -> str:
+    """A time of day as an export in that locale writes it."""
+    h, rest = divmod(ms, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    s, cs = divmod(rest // 10, 100)
+    if form.startswith("12h"):
+        space = "\u202f" if form == "12h-narrow" else " "
+        return f"{h % 12 or 12}:{m:02d}:{s:02d}.{cs:02d}{space}{'PM' if h >= 12 else 'AM'}"
+    sep = "," if form == "24h-comma" else "."
+    return (
+        f"{h:02d}:{m:02d}:{s:02d}{sep}{cs:02d}"
+        if form != "24h"
+        else f"{h}:{m:02d}:{s:02d}.{cs:02d}"
+    )
+
+
+@given(
+    st.lists(st.integers(0, 86_399_990).map(lambda v: v - v % 10), min_size=1, max_size=80),
+    _TIME_FORMATS,
+)
+def test_a_list_read_at_once_matches_reading_each_beat(moments: list[int], form: str) -> None:
+    whens = [_written(ms, form) for ms in moments]
+    at_once = beat_times(whens)
+    if len({len(w) for w in whens}) > 1:
+        assert at_once is None  # mixed lengths: read one by one
+    else:
+        assert at_once is not None
+        assert at_once.tolist() == [time_of_day_ms(w) for w in whens] == moments
+
+
+@pytest.mark.parametrize(
+    "whens",
+    [
+        ["8:29:59.42 PM", "8:29:5x.42 PM"],
+        ["8:29:59.42 PM", "8:29:59.42 AX"],
+        ["13:29:59.42 PM"],
+        ["24:00:00.00"],
+        ["8:61:00.00 AM"],
+        ["8-29-59.42 PM"],
+    ],
+)
+def test_a_list_with_a_bad_time_is_left_to_the_beat_by_beat_reading(whens: list[str]) -> None:
+    assert beat_times(whens) is None
 
 
 def test_a_beat_list_past_midnight_moves_to_the_next_day() -> None:
@@ -237,6 +295,10 @@ def test_a_beat_list_past_midnight_moves_to_the_next_day() -> None:
     assert beat_instant(local_start, 120, time_of_day_ms("00:00:10.00")) - local_start == 40_000
 
 
+def _beats(items: list[object]) -> list[Series]:
+    return [i for i in items if isinstance(i, Series)]
+
+
 def test_beats_become_instant_heart_rate_samples(tmp_path: Path) -> None:
     beats = [("55", "8:29:59.42 PM"), ("57", "8:30:00.47 PM"), ("56", "8:30:01.52 PM")]
     body = hrv_record("2024-03-05 20:29:58 -0500", beats)
@@ -244,22 +306,59 @@ def test_beats_become_instant_heart_rate_samples(tmp_path: Path) -> None:
     assert issues == []
     assert not any("not imported" in n for n in notes)
     sdnn = [s for s in items if isinstance(s, Sample) and s.metric == "hrv_sdnn"]
-    got = [s for s in items if isinstance(s, Sample) and s.metric == "heart_rate_beat"]
-    assert len(sdnn) == 1 and len(got) == len(beats)
-    base = datetime(2024, 3, 6, 1, 29, 59, 420_000, tzinfo=UTC).timestamp() * 1000
-    assert [s.start for s in got] == [round(base), round(base) + 1050, round(base) + 2100]
-    assert [s.value for s in got] == [float(b) for b, _ in beats]
-    assert all(s.start == s.end and s.offset_min == -300 for s in got)
-    assert {s.device for s in got} == {sdnn[0].device} and {s.source for s in got} == {"Watch"}
+    (series,) = _beats(items)
+    assert len(sdnn) == 1 and (series.metric, series.unit) == ("heart_rate_beat", "/min")
+    base = round(datetime(2024, 3, 6, 1, 29, 59, 420_000, tzinfo=UTC).timestamp() * 1000)
+    assert list(series.times) == [base, base + 1050, base + 2100]
+    assert list(series.values) == [float(b) for b, _ in beats]
+    assert series.offset_min == -300
+    assert (series.device, series.source) == (sdnn[0].device, "Watch")
+
+
+def test_a_beat_list_running_past_local_midnight(tmp_path: Path) -> None:
+    beats = [("60", "11:59:59.50 PM"), ("61", "12:00:00.48 AM")]
+    body = hrv_record("2024-03-05 23:59:58 +0200", beats)
+    items, _, _ = parse(make_zip(tmp_path, {"export.xml": export_xml(body)}))
+    (series,) = _beats(items)
+    first = round(datetime(2024, 3, 5, 21, 59, 59, 500_000, tzinfo=UTC).timestamp() * 1000)
+    assert list(series.times) == [first, first + 980]
 
 
 def test_unreadable_beats_are_counted_and_the_rest_kept(tmp_path: Path) -> None:
     beats = [("55", "8:29:59.42 PM"), ("abc", "8:30:00.47 PM"), ("56", "soon"), ("900", "8:30:02")]
     body = hrv_record("2024-03-05 20:29:58 -0500", beats)
     items, _, notes = parse(make_zip(tmp_path, {"export.xml": export_xml(body)}))
-    kept = [s for s in items if isinstance(s, Sample) and s.metric == "heart_rate_beat"]
-    assert len(kept) == 1
+    (series,) = _beats(items)
+    assert list(series.values) == [55.0]
     assert any(f"{len(beats) - 1} beat-to-beat readings" in n for n in notes)
+
+
+def test_beats_of_a_skipped_record_are_counted_as_skipped(tmp_path: Path) -> None:
+    body = hrv_record("2024-03-05 20:29:58 -0500", [("55", "8:29:59.42 PM")], value="-4")
+    items, _, notes = parse(make_zip(tmp_path, {"export.xml": export_xml(body)}))
+    assert _beats(items) == []
+    assert any("1 beat-to-beat readings" in n for n in notes)
+
+
+def test_a_series_straddling_utc_days_is_stored_sample_by_sample(fresh_vault: Vault) -> None:
+    from array import array
+
+    from vault.data.ingest import QSWriter
+
+    day = round(datetime(2024, 3, 6, tzinfo=UTC).timestamp() * 1000)
+    times = array("q", [day - 500, day + 500, day + 1500])
+    with QSWriter(fresh_vault, P) as w:
+        w.add_series(Series("heart_rate_beat", "/min", times, array("d", [60, 61, 62])))
+        w.add_series(
+            Series("heart_rate_beat", "count/s", array("q", [day + 9000]), array("d", [1]))
+        )
+    got = query.samples(fresh_vault, P, "heart_rate_beat", day - DAY_MS, day + DAY_MS)
+    assert [(s.start, s.value) for s in got] == [
+        (day - 500, 60.0),
+        (day + 500, 61.0),
+        (day + 1500, 62.0),
+        (day + 9000, 60.0),
+    ]
 
 
 # --- the files beside export.xml ------------------------------------------------------------------
