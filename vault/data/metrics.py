@@ -279,8 +279,8 @@ _METRICS: tuple[Metric, ...] = (
         "rate",
         "8867-4",  # a heart rate, read at one beat: LOINC has no narrower code
         "pd:PhysicalHealth",
-        # Not a HealthKit type: the InstantaneousBeatsPerMinute list inside an SDNN record.
-        apple=("HKHeartbeatSeries",),
+        # From the InstantaneousBeatsPerMinute list inside Apple's SDNN records: no record
+        # type of its own, so no identifier to map.
         conversions=_PER_MIN,
         valid=(10, 300),
     ),
@@ -290,8 +290,7 @@ _METRICS: tuple[Metric, ...] = (
         "{recordings}",
         "sum",
         "11524-6",  # EKG study
-        "pd:PhysicalHealth",
-        apple=("HKElectrocardiogram",),
+        "pd:PhysicalHealth",  # from Apple's electrocardiograms/*.csv, one sample a recording
         conversions=_COUNT,
     ),
     Metric(
@@ -300,8 +299,7 @@ _METRICS: tuple[Metric, ...] = (
         "{records}",
         "sum",
         None,
-        "pd:HealthRecord",
-        apple=("HKClinicalRecord",),
+        "pd:HealthRecord",  # from Apple's clinical-records/*.json, one sample a FHIR resource
         conversions=_COUNT,
     ),
     Metric(

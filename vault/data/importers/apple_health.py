@@ -237,6 +237,20 @@ def _seconds(text: str) -> float:
     return sec
 
 
+# Elements read as part of another (records, workouts, correlations...) or that hold nothing
+# to import (the export's date): anything else is named in the summary as not imported.
+_READ_ELSEWHERE = frozenset(
+    {
+        "ExportDate",
+        "HeartRateVariabilityMetadataList",
+        "WorkoutActivity",
+        # Children of the audiograms and prescriptions, which are counted as not imported.
+        "SensitivityPoint",
+        "RightEye",
+        "LeftEye",
+        "Attachment",
+    }
+)
 _BEAT_SHAPE = re.compile(r"(\d{1,2}):(\d\d):(\d\d)[.,](\d{1,3})(?:[ \u202f\u00a0]([AaPp][Mm]))?")
 
 
@@ -691,7 +705,9 @@ def _parse_raw(
         name = export.xml_name
         out: list[RawItem] = []
         providers: dict[str, str] = {}  # clinical record file -> the provider that sent it
-        parser, stats, finish, settle = _make_parser(out, report_issue, export, name, providers)
+        parser, stats, finish, settle = _make_parser(
+            out, report_issue, export, name, providers=providers, note=note
+        )
         on_bytes(0, export.size)
         try:
             block, broken_dtd = _prepare_head(stream, name)
@@ -849,7 +865,9 @@ def _make_parser(
     report_issue: ReportIssue,
     export: _Export,
     name: str,
+    *,
     providers: dict[str, str],
+    note: Note = common.ignore_note,
 ) -> tuple[expat.XMLParserType, dict[str, int], Callable[[], None], Callable[[], None]]:
     """An expat parser whose handlers append finished items to `out`, its counters, the
     function that ends the file (readings found only inside correlations are added and the
@@ -866,7 +884,16 @@ def _make_parser(
     devices: dict[str, str] = {}
     clean_devices: dict[str, str] = {}
     sources: dict[str, str] = {}
-    stats = {"twins": 0, "nested_only": 0, "clinical": 0, "root": 0, "me": 0, "bad_beats": 0}
+    stats = {
+        "twins": 0,
+        "nested_only": 0,
+        "clinical": 0,
+        "root": 0,
+        "me": 0,
+        "bad_beats": 0,
+        "unknown_more": 0,
+    }
+    unknown: dict[str, int] = {}  # elements of no known kind, by name
     append = out.append
     report = common.IssueTally(report_issue)
     # Values out of their metric's physical range, per metric: (count, first location, an
@@ -1085,6 +1112,10 @@ def _make_parser(
             )
         out_of_range.clear()
         report.flush()
+        if unknown:
+            listed = ", ".join(f"{tag} ({n})" for tag, n in sorted(unknown.items()))
+            more = f" and {stats['unknown_more']} more" if stats["unknown_more"] else ""
+            note(f"elements of kinds Coffre does not read were not imported: {listed}{more}")
 
     def build_workout() -> None:
         a = workout
@@ -1209,6 +1240,13 @@ def _make_parser(
             stats["root"] = 1
         elif tag == "Me":
             stats["me"] = 1
+        elif tag not in _READ_ELSEWHERE:
+            # An element this importer does not know (a type newer than it: State of Mind,
+            # medication doses...) is named in the summary, never dropped silently.
+            if len(unknown) < 100:
+                unknown[tag] = unknown.get(tag, 0) + 1
+            else:
+                stats["unknown_more"] += 1
 
     def _summary(a: dict[str, str]) -> None:
         day = a.get("dateComponents", "")

@@ -473,3 +473,19 @@ def test_import_stores_waveforms_and_fhir_once(fresh_vault: Vault, tmp_path: Pat
     assert again.added == 0
     assert len(health_records.list_ecgs(fresh_vault, P)) == 1
     assert len(health_records.list_clinical(fresh_vault, P)) == 3
+
+
+def test_elements_of_unknown_kinds_are_named_not_dropped_silently(tmp_path: Path) -> None:
+    """A kind newer than the importer (Apple documents State of Mind and medication dose
+    samples, but no export layout for them was found) is named in the notes."""
+    body = (
+        '<StateOfMind kind="1" valence="0.4" startDate="2024-03-05 20:00:00 +0000"/>\n'
+        '<StateOfMind kind="2" valence="-0.2" startDate="2024-03-06 20:00:00 +0000"/>\n'
+        '<MedicationDoseEvent status="taken"/>\n'
+    )
+    _, issues, notes = parse(make_zip(tmp_path, {"export.xml": export_xml(body)}))
+    assert issues == []
+    assert (
+        "elements of kinds Coffre does not read were not imported: "
+        "MedicationDoseEvent (1), StateOfMind (2)"
+    ) in notes
