@@ -446,12 +446,15 @@ def parse_ecg_csv(data: bytes, name: str, times: AppleTimes | None = None) -> Ec
     while pos < len(text):  # the header, line by line, up to the first voltage
         nl = text.find("\n", pos)
         nl = len(text) if nl < 0 else nl
-        line = text[pos:nl]
+        line = text[pos:nl].rstrip("\r")
         stripped = line.strip()
         if stripped and _VOLTAGE.fullmatch(stripped):
             break
         if stripped:
-            row = next(csv.reader([line]), [])
+            try:
+                row = next(csv.reader([line]), [])
+            except csv.Error:  # a stray line break or NUL inside the header
+                raise MalformedInput(f"{name}: a header line cannot be read") from None
             if row:
                 header[row[0].strip().lower()] = ",".join(row[1:]).strip()
         pos = nl + 1
