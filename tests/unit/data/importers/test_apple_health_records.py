@@ -489,3 +489,11 @@ def test_elements_of_unknown_kinds_are_named_not_dropped_silently(tmp_path: Path
         "elements of kinds Coffre does not read were not imported: "
         "MedicationDoseEvent (1), StateOfMind (2)"
     ) in notes
+
+
+def test_the_helper_process_gives_the_same_items(tmp_path: Path) -> None:
+    path = _full_export(tmp_path)
+    alone = list(parse_apple_health(path, lambda *_: None))
+    helped = list(parse_apple_health(path, lambda *_: None, parallel=True))
+    assert [type(i).__name__ for i in helped] == [type(i).__name__ for i in alone]
+    assert helped == alone
