@@ -128,6 +128,47 @@ def _date(t: datetime) -> str:
     return t.strftime("%Y-%m-%d %H:%M:%S -0500")
 
 
+def _beat_list(start: datetime, beats: int, rng: random.Random) -> str:
+    """An SDNN record's beat list as iOS writes it: one InstantaneousBeatsPerMinute per beat,
+    its time of day in the phone's 12-hour locale format."""
+    lines = []
+    t = start
+    for _ in range(beats):
+        bpm = rng.randint(52, 95)
+        t += timedelta(seconds=60 / bpm)
+        hour = t.hour % 12 or 12
+        stamp = f"{hour}:{t:%M:%S}.{t.microsecond // 10_000:02d} {'PM' if t.hour >= 12 else 'AM'}"
+        lines.append(f'   <InstantaneousBeatsPerMinute bpm="{bpm}" time="{stamp}"/>\n')
+    return (
+        "  <HeartRateVariabilityMetadataList>\n"
+        + "".join(lines)
+        + "  </HeartRateVariabilityMetadataList>\n"
+    )
+
+
+def ecg_csv(start: datetime, rng: random.Random, seconds: int = 30, rate: int = 512) -> str:
+    """An `electrocardiograms/ecg_*.csv` in the export's layout: the header lines, then one
+    voltage (µV) per line, a spike a beat over a small wander."""
+    head = (
+        "Name,Sam Example\n"
+        'Date of Birth,"Mar 1, 1985"\n'
+        f"Recorded Date,{_date(start)}\n"
+        "Classification,Sinus Rhythm\n"
+        "Symptoms,\n"
+        "Software Version,2\n"
+        'Device,"Watch6,2"\n'
+        f"Sample Rate,{rate} hertz\n\n\n"
+        "Lead,Lead I\n"
+        "Unit,\u00b5V\n\n\n"
+    )
+    beat = rng.randint(380, 560)
+    volts = (
+        f"{(900.0 if i % beat < 6 else 0.0) + rng.uniform(-40, 40):.3f}"
+        for i in range(seconds * rate)
+    )
+    return head + "\n".join(volts) + "\n"
+
+
 def _record(
     kind: tuple[object, ...], start: datetime, rng: random.Random, quirks: bool = True
 ) -> str:
@@ -244,15 +285,26 @@ def _summary(day: datetime, rng: random.Random) -> str:
     )
 
 
-def generate(out: Path, records: int, seed: int = 4, *, quirks: bool = True) -> dict[str, int]:
+def generate(
+    out: Path,
+    records: int,
+    seed: int = 4,
+    *,
+    quirks: bool = True,
+    beats: int = 0,
+    ecgs: int = 0,
+) -> dict[str, int]:
     """Write an export.zip with `records` top-level Records; return what it holds.
 
     `quirks=False` writes a valid DTD and no control characters, for tools that cannot
-    read real iOS 16 exports (healthkit-to-sqlite)."""
+    read real iOS 16 exports (healthkit-to-sqlite). `beats` gives every SDNN record a beat
+    list of that many beats and `ecgs` adds that many 30 s ECG files; neither changes the
+    records drawn, so the same seed with and without them gives the same export besides."""
     rng = random.Random(seed)
+    extra = random.Random(seed + 1)  # beats and ECGs draw from their own generator
     t = datetime(2019, 1, 1, 0, 0, 0)
     day = t.date()
-    counts = {"records": 0, "correlations": 0, "workouts": 0, "summaries": 0}
+    counts = {"records": 0, "correlations": 0, "workouts": 0, "summaries": 0, "hrv": 0}
     routes: list[tuple[str, datetime, int, int]] = []
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
         zf.writestr("apple_health_export/export_cda.xml", "<ClinicalDocument/>\n")
@@ -284,13 +336,35 @@ def generate(out: Path, records: int, seed: int = 4, *, quirks: bool = True) -> 
                     counts["records"] += 2
                     continue
                 kind = rng.choices(KINDS, WEIGHTS)[0]
-                buf.append(_record(kind, t, rng, quirks))
+                if kind[0] == "HKQuantityTypeIdentifierHeartRateVariabilitySDNN":
+                    counts["hrv"] += 1
+                    # The record draws from `rng` as it would without a list; the list from
+                    # `extra`, so both exports hold the same records.
+                    head = _record(kind, t, rng, quirks)
+                    if beats:
+                        head = (
+                            head[: -len("/>\n")]
+                            + ">\n"
+                            + _beat_list(t, beats, extra)
+                            + " </Record>\n"
+                        )
+                    buf.append(head)
+                else:
+                    buf.append(_record(kind, t, rng, quirks))
                 counts["records"] += 1
                 if len(buf) >= 2000:
                     raw.write("".join(buf).encode())
                     buf.clear()
             buf.append("</HealthData>\n")
             raw.write("".join(buf).encode())
+        first = datetime(2019, 1, 1, 9, 0, 0)
+        for i in range(ecgs):
+            when = first + timedelta(days=i * 3, minutes=extra.randint(0, 600))
+            zf.writestr(
+                f"apple_health_export/electrocardiograms/ecg_{when:%Y-%m-%d_%H%M%S}.csv",
+                ecg_csv(when, extra),
+            )
+        counts["ecgs"] = ecgs
         for name, start, minutes, route_seed in routes:
             gpx = _route_gpx(start, minutes, random.Random(route_seed))
             zf.writestr(f"apple_health_export/workout-routes/{name}", gpx)

@@ -256,7 +256,8 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         looks=Looks("an Apple Health export", files=("xml:healthdata",), members=(".xml",)),
         details=(
             "Records in every unit exports use, the readings of blood-pressure and food "
-            "correlations (once each), workouts with their routes, and activity rings; a value "
+            "correlations (once each), workouts with their routes, activity rings, beat-to-beat "
+            "lists, ECG recordings with their voltages and clinical records (FHIR); a value "
             "outside its metric's range is reported, not stored. Exports from iOS 16 and later "
             "(broken DTD, stray control characters) are read as they are."
         ),

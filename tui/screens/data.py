@@ -1,4 +1,5 @@
-"""Data: a persona's metrics, a chart of one over a chosen range, and imports with progress."""
+"""Data: a persona's metrics, a chart of one over a chosen range (and, for ECGs, the strip of
+the latest recording in it), and imports with progress."""
 
 from __future__ import annotations
 
@@ -17,13 +18,14 @@ from tui import format as fmt
 from tui.screens.base import SectionScreen, bindings, data_table
 from tui.screens.importer import ImportModal, ImportRequest
 from tui.widgets.chart import Chart
+from tui.widgets.ecg import EcgStrip
 from tui.widgets.progress import ProgressPanel
 from vault import personas as identities
 from vault.core.importing import ImportSummary
 from vault.core.progress import ProgressCallback
 from vault.core.untrusted import printable
 from vault.core.vault import Vault
-from vault.data import metrics, query
+from vault.data import health_records, metrics, query
 from vault.data.model import UNKNOWN_PREFIX
 from vault.imports import get_format
 
@@ -202,6 +204,29 @@ def series(vault: Vault, q: ChartQuery) -> Series:
     )
 
 
+def latest_ecg(vault: Vault, persona_id: str, span: Window) -> tuple[str, list[float]] | None:
+    """The strip's title and voltages for the latest ECG recording in `span`, or None."""
+    found = health_records.list_ecgs(vault, persona_id, span.start, span.end)
+    if not found:
+        return None
+    ecg = found[-1]
+    h = ecg.header
+    volts = health_records.ecg_voltages(vault, ecg).tolist()
+    # The classification and symptoms come from the export's file: shown made safe.
+    said = printable(str(h.get("classification_text") or h["classification"]))
+    seconds = len(volts) / float(h["sample_rate_hz"])
+    parts = [
+        f"Latest ECG {fmt.instant(query.iso(int(h['start']), int(h.get('offset_min', 0))))}",
+        said,
+        f"{seconds:.0f} s at {float(h['sample_rate_hz']):g} Hz",
+    ]
+    if h.get("lead"):
+        parts.append(printable(str(h["lead"])))
+    if h.get("symptoms"):
+        parts.append(f"symptoms: {printable(str(h['symptoms']))}")
+    return " · ".join(parts), volts
+
+
 def run_import(
     vault: Vault, persona_id: str, request: ImportRequest, progress: ProgressCallback
 ) -> ImportSummary:
@@ -258,6 +283,7 @@ class DataScreen(SectionScreen):
         self.metrics: list[query.MetricInfo] = []
         self.summary: ImportSummary | None = None
         self.shown: Series | None = None
+        self.shown_window: Window | None = None  # the range of the chart last asked for
         self._range_picked = False  # once the person picks a range, loads keep it
         self._range_offered = str(WINDOW_DAYS)  # the range the screen chose itself
 
@@ -277,12 +303,14 @@ class DataScreen(SectionScreen):
                 yield Label("", id="data-title", classes="panel-title", markup=False)
                 yield Label("", id="data-stats", markup=False)
                 yield Chart(id="data-chart")
+                yield EcgStrip(id="data-ecg")
                 yield ProgressPanel(id="data-progress")
 
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#data-custom").display = False
         self.query_one("#data-range-problem").display = False
+        self.query_one("#data-ecg").display = False
 
     # --- loading ---
 
@@ -374,6 +402,7 @@ class DataScreen(SectionScreen):
 
     def _show_nothing(self, message: str) -> None:
         self.shown = None
+        self.query_one("#data-ecg").display = False
         for label in ("#data-title", "#data-stats"):
             self.query_one(label, Label).update("")
         self.query_one("#data-chart", Chart).clear(message)
@@ -438,7 +467,20 @@ class DataScreen(SectionScreen):
             self._show_nothing(f"No {info.metric} yet.")
             return
         every = str(self.query_one("#data-every", Select).value)
+        self.shown_window = span
         self._chart_worker(self.vault, ChartQuery(persona_id, info.metric, span, every), info)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="ecg")
+    def _ecg_worker(self, vault: Vault, persona_id: str, span: Window) -> None:
+        found = latest_ecg(vault, persona_id, span)
+        self.app.call_from_thread(self._show_ecg, found)
+
+    def _show_ecg(self, found: tuple[str, list[float]] | None) -> None:
+        strip = self.query_one("#data-ecg", EcgStrip)
+        if found is None:
+            strip.clear("No ECG recording in this range.")
+        else:
+            strip.show(found[1], found[0])
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="chart")
     def _chart_worker(self, vault: Vault, q: ChartQuery, info: query.MetricInfo) -> None:
@@ -455,6 +497,10 @@ class DataScreen(SectionScreen):
             return
         self.shown = s
         self.query_one("#data-title", Label).update(s.title)
+        strip = self.query_one("#data-ecg", EcgStrip)
+        strip.display = s.metric == health_records.ECG_METRIC
+        if strip.display and self.persona_id is not None and self.shown_window is not None:
+            self._ecg_worker(self.vault, self.persona_id, self.shown_window)
         # Totals start from zero; a rate's axis is scaled to its values (a heart rate
         # between 50 and 120 would be squashed into the top rows of an axis from 0).
         self.query_one("#data-chart", Chart).show(s.values, s.first, s.last, zero=not s.rate)

@@ -279,7 +279,8 @@ def source_json(s: SourceStats, metric: str) -> dict[str, Any]:
 
 def sample_json(s: Any, metric: str) -> dict[str, Any]:
     """One sample of `data show --json`: instants in UTC (`Z`) and the `offset` it was
-    recorded at; sleep samples name their stage."""
+    recorded at; sleep samples name their stage, ECG recordings their classification and
+    clinical records their FHIR resource type."""
     out: dict[str, Any] = {
         "start": utc_iso(s.start),
         "end": utc_iso(s.end),
@@ -290,6 +291,12 @@ def sample_json(s: Any, metric: str) -> dict[str, Any]:
     }
     if metric == "sleep":
         out["stage"] = SLEEP_STAGE_NAMES.get(int(s.value), "unknown")
+    elif metric in ("ecg", "clinical_record"):
+        # What each recording or record is, kept in the sample's metadata.
+        details = dict(s.metadata)
+        key = "classification" if metric == "ecg" else "resource_type"
+        if key in details:
+            out[key] = details[key]
     return out
 
 

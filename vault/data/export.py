@@ -37,6 +37,7 @@ OBS_CATEGORY: Final = "http://terminology.hl7.org/CodeSystem/observation-categor
 _VITAL_SIGNS: Final = frozenset(
     {
         "heart_rate",
+        "heart_rate_beat",
         "resting_heart_rate",
         "respiratory_rate",
         "blood_oxygen",
@@ -281,6 +282,7 @@ def export_fhir(  # noqa: PLR0917  (the positional signature bundles call)
 OMH_SCHEMAS: Final[dict[str, tuple[str, str, str, str, str]]] = {
     "steps": ("ieee", "physical-activity", "1.0", "base_movement_quantity", "steps"),
     "heart_rate": ("omh", "heart-rate", "2.0", "heart_rate", "beats/min"),
+    "heart_rate_beat": ("omh", "heart-rate", "2.0", "heart_rate", "beats/min"),  # one a beat
     "body_mass": ("omh", "body-weight", "3.0", "body_weight", "kg"),
     "sleep": ("omh", "sleep-episode", "1.1", "total_sleep_time", "min"),
     "active_energy": ("omh", "calories-burned", "2.0", "kcal_burned", "kcal"),

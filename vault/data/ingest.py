@@ -20,7 +20,17 @@ from vault.core.errors import InvalidParameter
 from vault.core.importing import ImportIssue, ImportSummary
 from vault.core.progress import Progress, ProgressCallback
 from vault.data import catalog, chunks, metrics
-from vault.data.model import MAX_MS, MIN_MS, UNKNOWN_PREFIX, ActivitySummary, Sample, Workout
+from vault.data.model import (
+    MAX_MS,
+    MIN_MS,
+    UNKNOWN_PREFIX,
+    ActivitySummary,
+    ClinicalRecord,
+    Ecg,
+    Sample,
+    Series,
+    Workout,
+)
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -122,6 +132,7 @@ class QSWriter:
         self._workout_keys: set[str] = set()
         self._meta_text: dict[tuple[tuple[str, str], ...], str] = {}
         self._issue_count = 0
+        self._undated = 0  # clinical records stored without a date, hence without a sample
 
     # --- transaction ---
 
@@ -175,6 +186,11 @@ class QSWriter:
         if self._days_dirty or self._workouts:
             self._catalog_id = catalog.save_catalog(
                 txn, self.persona_id, self._catalog_id, self._catalog
+            )
+        if self._undated:
+            self._notes.append(
+                f"{self._undated} clinical records carry no date: they are kept and listed, "
+                "but counted under no day"
             )
         if self._issue_count > len(self._errors):
             hidden = self._issue_count - len(self._errors)
@@ -286,6 +302,61 @@ class QSWriter:
             unknown = self._unknown
             unknown[metric] = unknown.get(metric, 0) + 1
         self._pending += 1
+        if len(buf.start) >= MAX_CHUNK_BUFFER:
+            self._flush(key)
+        elif self._pending >= MAX_PENDING:
+            self._flush_cold()
+
+    def add_series(self, series: Series) -> None:
+        """Buffer a series of instant samples at once (a beat list): the arrays go into the
+        day's buffer as they are, so a beat costs no Sample and no call of its own. A series
+        that straddles a UTC day, or whose unit needs converting, goes sample by sample."""
+        n = len(series.times)
+        if not n:
+            return
+        metric = series.metric
+        conv = self._conv.get((metric, series.unit)) or self._conversion(metric, series.unit)
+        first, last = min(series.times), max(series.times)
+        values = series.values
+        if (
+            conv is None
+            or conv[0] != 1.0
+            or conv[1] != 0.0
+            or conv[3]
+            or first // DAY_MS != last // DAY_MS
+            or not (first >= MIN_MS and last <= MAX_MS)
+            or not all(map(math.isfinite, values))
+        ):
+            for t, v in zip(series.times, values, strict=True):
+                self.add(
+                    Sample(
+                        metric,
+                        t,
+                        t,
+                        v,
+                        series.unit,
+                        series.source,
+                        series.device,
+                        series.offset_min,
+                    )
+                )
+            return
+        key = (metric, first // DAY_MS)
+        buf = self._bufs.get(key)
+        if buf is None:
+            if len(self._bufs) >= MAX_BUFFERS:
+                self._flush_cold()
+            buf = self._bufs[key] = _Buffer(conv[2])
+        self._tick += 1
+        buf.touched = self._tick
+        buf.start.extend(series.times)
+        buf.end.extend(series.times)
+        buf.value.extend(values)
+        buf.offset.extend(array("h", [series.offset_min]) * n)
+        buf.source.extend(array("L", [buf.intern(series.source)]) * n)
+        buf.device.extend(array("L", [buf.intern(series.device)]) * n)
+        buf.meta.extend(array("L", [0]) * n)
+        self._pending += n
         if len(buf.start) >= MAX_CHUNK_BUFFER:
             self._flush(key)
         elif self._pending >= MAX_PENDING:
@@ -414,6 +485,64 @@ class QSWriter:
         else:
             txn.put(catalog.KIND_SUMMARY, body, terms=terms, compress=True)
         self._summaries += 1
+
+    def add_ecg(self, ecg: Ecg) -> None:
+        """Store an ECG recording (header and voltages) with its `ecg` sample, unless the
+        same recording is already stored."""
+        from vault.data import health_records
+
+        if not (MIN_MS <= ecg.start <= MAX_MS) or not ecg.count:
+            self.issue(f"ECG {ecg.file or ecg.start}", "impossible date or no samples")
+            return
+        if not health_records.store_ecg(
+            self._require_txn(), self.vault.store, self.persona_id, ecg
+        ):
+            self._duplicates += 1
+            return
+        details = [("classification", ecg.classification)]
+        if ecg.average_heart_rate is not None:
+            details.append(("average_heart_rate", f"{ecg.average_heart_rate:g}"))
+        self.add(
+            Sample(
+                health_records.ECG_METRIC,
+                ecg.start,
+                ecg.end,
+                1.0,
+                "",
+                ecg.source,
+                ecg.device,
+                ecg.offset_min,
+                tuple(details),
+            )
+        )
+
+    def add_clinical(self, record: ClinicalRecord) -> None:
+        """Store a FHIR resource (with a `clinical_record` sample at its date, when it has
+        one) unless the same resource is already stored."""
+        from vault.data import health_records
+
+        stored = health_records.store_clinical(
+            self._require_txn(), self.vault.store, self.persona_id, record
+        )
+        if not stored:
+            self._duplicates += 1
+            return
+        if record.date is None or not (MIN_MS <= record.date <= MAX_MS):
+            self._undated += 1
+            return
+        self.add(
+            Sample(
+                health_records.CLINICAL_METRIC,
+                record.date,
+                record.date,
+                1.0,
+                "",
+                record.source,
+                "",
+                0,
+                (("resource_type", record.resource_type),),
+            )
+        )
 
     def issue(self, location: str, problem: str) -> None:
         """Record a recoverable problem (the record is skipped, counted and reported)."""

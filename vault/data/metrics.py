@@ -286,6 +286,36 @@ _METRICS: tuple[Metric, ...] = (
         valid=(0, 1000),
     ),
     Metric(
+        "heart_rate_beat",
+        "Beat-to-beat heart rate",
+        "/min",
+        "rate",
+        "8867-4",  # a heart rate, read at one beat: LOINC has no narrower code
+        "pd:PhysicalHealth",
+        # From the InstantaneousBeatsPerMinute list inside Apple's SDNN records: no record
+        # type of its own, so no identifier to map.
+        conversions=_PER_MIN,
+        valid=(10, 300),
+    ),
+    Metric(
+        "ecg",
+        "ECG recordings",
+        "{recordings}",
+        "sum",
+        "11524-6",  # EKG study
+        "pd:PhysicalHealth",  # from Apple's electrocardiograms/*.csv, one sample a recording
+        conversions=_COUNT,
+    ),
+    Metric(
+        "clinical_record",
+        "Clinical records (FHIR)",
+        "{records}",
+        "sum",
+        None,
+        "pd:HealthRecord",  # from Apple's clinical-records/*.json, one sample a FHIR resource
+        conversions=_COUNT,
+    ),
+    Metric(
         "blood_oxygen",
         "Blood oxygen saturation",
         "%",

@@ -7,6 +7,7 @@ be shown in the time zone it was lived in.
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass
 
 # Category values of the `sleep` metric (stored as the sample's value).
@@ -40,6 +41,20 @@ class Sample:
     device: str = ""
     offset_min: int = 0  # the original UTC offset in minutes
     metadata: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """Instant samples of one metric from one source and device, as two arrays: a beat list
+    of a heart rate variability record is one, read and stored without a Sample per beat."""
+
+    metric: str
+    unit: str
+    times: array[int]  # UTC ms ("q")
+    values: array[float]  # in `unit` ("d")
+    source: str = ""
+    device: str = ""
+    offset_min: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,3 +101,57 @@ class ActivitySummary:
     exercise_goal_min: float | None = None
     stand_hours: float | None = None
     stand_goal_hours: float | None = None
+
+
+# HKElectrocardiogram.Classification, as Apple documents it; the export's CSV writes the
+# classification as localised text, kept as written beside the code.
+ECG_CLASSIFICATIONS: tuple[str, ...] = (
+    "sinus_rhythm",
+    "atrial_fibrillation",
+    "inconclusive_low_heart_rate",
+    "inconclusive_high_heart_rate",
+    "inconclusive_poor_reading",
+    "inconclusive_other",
+    "unrecognized",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Ecg:
+    """One single-lead ECG recording: its header as the export wrote it and its voltages."""
+
+    start: int  # UTC ms of the first sample
+    offset_min: int
+    sample_rate_hz: float
+    voltages: bytes  # little-endian float32, in `unit`, one per sample
+    unit: str = "uV"  # UCUM; the export writes µV
+    classification: str = "unrecognized"  # one of ECG_CLASSIFICATIONS
+    classification_text: str = ""  # as the export wrote it (localised)
+    symptoms: str = ""
+    lead: str = ""
+    software_version: str = ""
+    average_heart_rate: float | None = None  # only when the file states it
+    device: str = ""
+    source: str = ""
+    file: str = ""  # the file's name inside the export
+
+    @property
+    def count(self) -> int:
+        return len(self.voltages) // 4
+
+    @property
+    def end(self) -> int:
+        """UTC ms just after the last sample."""
+        return self.start + round(self.count * 1000 / self.sample_rate_hz)
+
+
+@dataclass(frozen=True, slots=True)
+class ClinicalRecord:
+    """One FHIR resource from a health record, kept as the provider wrote it."""
+
+    resource_type: str  # Condition, Observation, Immunization...
+    resource: bytes  # the resource's JSON, as read (already checked to be a FHIR resource)
+    date: int | None  # UTC ms of the date that best places it in time, None if it has none
+    summary: str = ""  # a short human label (the code's text), for listings
+    file: str = ""
+    source: str = ""

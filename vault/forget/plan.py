@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from vault import content
 from vault import personas as identities
 from vault.core.errors import InvalidParameter
-from vault.data import catalog, chunks, query
+from vault.data import catalog, chunks, health_records, query
 from vault.sharing import get_recipient, ledger, overview
 from vault.sharing import recipients as recipient_records
 from vault.sharing.ledger import BundleRecord, Holding
@@ -242,10 +242,38 @@ def _plan_qs_persona(vault: Vault, draft: _Draft, persona_id: str) -> None:
         draft.count("metrics")
     if catalog_id:
         draft.delete(catalog.KIND_CATALOG, catalog_id)
-    for kind, what in ((catalog.KIND_WORKOUT, "workouts"), (catalog.KIND_SUMMARY, "summaries")):
+    for kind, what in (
+        (catalog.KIND_WORKOUT, "workouts"),
+        (catalog.KIND_SUMMARY, "summaries"),
+        (health_records.KIND_ECG, "ecg_recordings"),
+        (health_records.KIND_CLINICAL, "clinical_records"),
+    ):
         for rec in vault.store.find(kind, "persona", persona_id):
             draft.delete(kind, rec.id)
             draft.count(what)
+
+
+# The metrics whose samples stand for records of their own: forgetting the samples forgets
+# the records (an ECG's voltages, a clinical record's FHIR resource) over the same range.
+_RECORDS_OF_METRIC = {
+    health_records.ECG_METRIC: (health_records.KIND_ECG, "ecg_recordings"),
+    health_records.CLINICAL_METRIC: (health_records.KIND_CLINICAL, "clinical_records"),
+}
+
+
+def _plan_metric_records(
+    vault: Vault, draft: _Draft, persona_id: str, metric: str, span: tuple[int | None, int | None]
+) -> int:
+    """Plan forgetting the records behind a metric's samples in `span`; how many."""
+    found = _RECORDS_OF_METRIC.get(metric)
+    if found is None:
+        return 0
+    kind, what = found
+    ids = list(health_records.record_ids(vault, kind, persona_id, *span))
+    for record_id in ids:
+        draft.delete(kind, record_id)
+    draft.count(what, len(ids))
+    return len(ids)
 
 
 def _day(ms: int | None, default: str) -> str:
@@ -279,7 +307,9 @@ def _plan_metric(vault: Vault, draft: _Draft, target: Target) -> None:
         chosen = [p.id for p in identities.list_personas(vault)]
     erased = MetricErased(metric, target.start, target.end)
     for pid in chosen:
-        if _plan_metric_days(vault, draft, pid, metric, (target.start, target.end)):
+        window = (target.start, target.end)
+        records = _plan_metric_records(vault, draft, pid, metric, window)
+        if _plan_metric_days(vault, draft, pid, metric, window) or records:
             sent = ledger.bundles_carrying(
                 vault, persona_id=pid, metric=metric, start=target.start, end=target.end
             )

@@ -176,6 +176,7 @@ def _fill(vault: Vault) -> None:
                          "iPhone", "", 60))  # fmt: skip
             w.add(Sample("heart_rate", t + i * MIN, t + i * MIN, 60 + i, "/min", "Watch", "", 60))
         w.add(Sample("body_mass", t, t, 70.5, "kg", "Scale", "", 60))
+        w.add(Sample("heart_rate_beat", t + 500, t + 500, 61, "/min", "Watch", "", 60))
         w.add(Sample("steps", t + 3 * 10 * MIN, t + 3 * 10 * MIN, 7, "count", "Old App", "", 60))
         night = t - 9 * 60 * MIN
         for k, (stage, minutes) in enumerate([("in_bed", 480), ("core", 200), ("deep", 60)]):
@@ -191,6 +192,7 @@ def _fill(vault: Vault) -> None:
     [
         ("steps", "physical-activity-1.0.json"),
         ("heart_rate", "heart-rate-2.0.json"),
+        ("heart_rate_beat", "heart-rate-2.0.json"),
         ("body_mass", "body-weight-3.0.json"),
         ("sleep", "sleep-episode-1.1.json"),
     ],

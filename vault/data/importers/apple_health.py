@@ -5,16 +5,24 @@ Real exports exceed a million records and several GB, so export.xml is read as a
 (from inside the zip when given one) and parsed by expat with tight handlers. Two quirks of
 real exports are handled on the byte stream before the parse: the internal DTD that iOS 16
 writes broken (it is blanked out, keeping line numbers) and stray control characters such
-as \\x0b in attribute values (removed). `export_cda.xml` is a separate document and ignored.
+as \\x0b in attribute values (removed).
+
+Beside export.xml: `electrocardiograms/*.csv` become ECG records (voltages in a blob), the
+beat-to-beat lists inside heart rate variability records become `heart_rate_beat` samples,
+and `clinical-records/*.json` (FHIR resources) are kept as FHIR. `export_cda.xml` is not
+read: it holds again, as an HL7 CDA document, readings export.xml already holds.
 """
 
 from __future__ import annotations
 
 import contextlib
+import csv
 import os
 import re
 import zipfile
+from array import array
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import date
 from functools import partial
 from math import isfinite
@@ -24,7 +32,7 @@ from xml.parsers import expat
 
 from vault.core.errors import InvalidParameter, MalformedInput, UnsafeArchive
 from vault.core.progress import Progress
-from vault.data import metrics
+from vault.data import health_records, metrics
 from vault.data.importers import common
 from vault.data.importers.common import Item, Note, ReportIssue
 from vault.data.importers.tracks import gpx_points
@@ -32,13 +40,18 @@ from vault.data.model import (
     SLEEP_STAGES,
     UNKNOWN_PREFIX,
     ActivitySummary,
+    Ecg,
     RoutePoint,
     Sample,
+    Series,
     Workout,
     WorkoutEvent,
 )
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
     from vault.core.importing import ImportSummary
     from vault.core.progress import ProgressCallback
     from vault.core.vault import Vault
@@ -158,6 +171,343 @@ def device_name(raw: str) -> str:
     return raw
 
 
+# --- beat-to-beat lists --------------------------------------------------------------------------
+
+BEAT_METRIC = "heart_rate_beat"
+_DAY_MS = 86_400_000
+_HALF_DAY_MS = _DAY_MS // 2
+_SPACES = " \u202f\u00a0"  # iOS 17 writes a narrow no-break space before AM/PM
+
+
+def time_of_day_ms(text: str) -> int:
+    """An `InstantaneousBeatsPerMinute` time as ms after local midnight. Exports write it in
+    the phone's locale: `6:14:48.94 PM`, `3:10:02,11\u202fAM`, `20:14:07.68`, `08:34:05,10`.
+    ValueError for anything else."""
+    t = text.strip(_SPACES)
+    suffix = t[-2:].upper()
+    twelve = suffix in ("AM", "PM")
+    if twelve:
+        t = t[:-2].rstrip(_SPACES)
+    h, m, sec = t.split(":")
+    hour, minute, second = int(h), int(m), float(sec.replace(",", "."))
+    if twelve:
+        if not 1 <= hour <= 12:
+            raise ValueError("impossible hour")
+        hour = hour % 12 + (12 if suffix == "PM" else 0)
+    if not (0 <= hour < 24 and 0 <= minute < 60 and 0 <= second < 61):
+        raise ValueError("impossible time of day")
+    return round((hour * 3600 + minute * 60 + second) * 1000)
+
+
+class BeatClock:
+    """`time_of_day_ms` for the many beats of an export, with the hour and minute part of
+    each time read once (a minute holds some sixty beats) and only the seconds each time."""
+
+    def __init__(self) -> None:
+        self._minutes: dict[str, int] = {}
+
+    def __call__(self, text: str) -> int:
+        # The common shapes have the seconds at a fixed place from the end: `8:29:59.42 PM`
+        # (any one space character before AM/PM) and `20:14:07.68` (or `,68`).
+        if text[-1:] == "M":
+            key, seconds, colon = text[:-9] + text[-2:], text[-8:-3], text[-9:-8]
+            fixed = text[-3:-2] in _SPACES
+        else:
+            key, seconds, colon = text[:-6], text[-5:], text[-6:-5]
+            fixed = True
+        if not (fixed and colon == ":" and seconds[2:3] in (".", ",")):
+            return time_of_day_ms(text)
+        base = self._minutes.get(key)
+        if base is None:
+            base = time_of_day_ms(text) - round(_seconds(seconds) * 1000)
+            if len(self._minutes) > 100_000:
+                self._minutes.clear()
+            self._minutes[key] = base
+        return base + round(_seconds(seconds) * 1000)
+
+
+def _seconds(text: str) -> float:
+    """`SS.ss` or `SS,ss` as seconds; ValueError unless both parts are digits."""
+    whole, frac = text[:2], text[3:]
+    if not (whole.isdigit() and frac.isdigit()):
+        raise ValueError("impossible seconds")
+    sec = int(whole) + int(frac) / float(10 ** len(frac))
+    if sec >= 61:
+        raise ValueError("impossible seconds")
+    return sec
+
+
+# Elements read as part of another (records, workouts, correlations...) or that hold nothing
+# to import (the export's date): anything else is named in the summary as not imported.
+_READ_ELSEWHERE = frozenset(
+    {
+        "ExportDate",
+        "HeartRateVariabilityMetadataList",
+        "WorkoutActivity",
+        # Children of the audiograms and prescriptions, which are counted as not imported.
+        "SensitivityPoint",
+        "RightEye",
+        "LeftEye",
+        "Attachment",
+    }
+)
+_BEAT_SHAPE = re.compile(r"(\d{1,2}):(\d\d):(\d\d)[.,](\d{1,3})(?:[ \u202f\u00a0]([AaPp][Mm]))?")
+
+
+class _Shape:
+    """Where the digits and separators of one time shape are, and the weights that turn its
+    digit columns into hour, minute, second and milliseconds in one product."""
+
+    __slots__ = ("digits", "hour_max", "meridiem", "others", "weights")
+
+    def __init__(self, m: re.Match[str]) -> None:
+        import numpy as np
+
+        self.digits = [i for g in (1, 2, 3, 4) for i in range(*m.span(g))]
+        self.meridiem = m.start(5) if m.group(5) is not None else -1  # the A or P of AM/PM
+        width = len(m.string)
+        self.others = [i for i in range(width) if i not in self.digits and i != self.meridiem]
+        self.weights = np.zeros((len(self.digits), 4), dtype=np.int64)
+        for column, group in enumerate((1, 2, 3, 4)):
+            lo, hi = m.span(group)
+            for i in range(lo, hi):
+                place = 10 ** (hi - 1 - i)
+                if group == 4:  # the fraction: its digits are tenths, hundredths...
+                    place = 10 ** (2 - (i - lo))
+                self.weights[self.digits.index(i), column] = place
+        self.hour_max = 12 if self.meridiem >= 0 else 23
+
+
+_SHAPES: dict[tuple[int, ...], _Shape] = {}
+_LIMITS = (0, 59, 60, 999)  # hour (set per shape), minute, second (60: leap), milliseconds
+_TO_MS = (3_600_000, 60_000, 1000, 1)
+
+
+def beat_times(whens: list[str]) -> npt.NDArray[np.int64] | None:
+    """The times of one beat list as ms after local midnight, read all at once when they
+    share the shape of the first (`8:29:59.42 PM`, `20:14:07,68`: the same length, the same
+    separators, digits where digits go); None otherwise, and the caller reads them one by one
+    (which also says which ones are bad). A list rarely mixes lengths: when its hour goes
+    from 9 to 10, or midnight."""
+    import numpy as np
+
+    m = _BEAT_SHAPE.fullmatch(whens[0])
+    width = len(whens[0])
+    if m is None or any(len(w) != width for w in whens):
+        return None
+    key = (width, *(x for g in range(1, 6) for x in m.span(g)))
+    shape = _SHAPES.get(key)
+    if shape is None:
+        shape = _SHAPES[key] = _Shape(m)
+    # One code point per column (UTF-32), so a narrow no-break space is one column too.
+    grid = np.frombuffer("".join(whens).encode("utf-32-le"), dtype="<u4").reshape(-1, width)
+    cells = grid[:, shape.digits] - 48  # unsigned: anything below "0" wraps to a huge value
+    if (cells > 9).any() or (grid[:, shape.others] != grid[0, shape.others]).any():
+        return None
+    parts = cells.astype(np.int64) @ shape.weights  # hour, minute, second, milliseconds
+    hour = parts[:, 0]
+    if shape.meridiem >= 0:
+        letter = grid[:, shape.meridiem] | 0x20  # lower case
+        pm = letter == ord("p")
+        if not (pm | (letter == ord("a"))).all() or (hour < 1).any() or (hour > 12).any():
+            return None
+        parts[:, 0] = hour % 12 + pm * 12
+    elif (hour > 23).any():
+        return None
+    if (parts[:, 1:] > _LIMITS[1:]).any():
+        return None
+    ms: npt.NDArray[np.int64] = parts @ np.array(_TO_MS, dtype=np.int64)
+    return ms
+
+
+def _fast_beats(
+    beats: list[dict[str, str]], midnight: int, early: int, late: int
+) -> tuple[array[int], array[float]] | None:
+    """A whole beat list at once, as (UTC ms, bpm) arrays, when every beat reads cleanly;
+    None when any does not (the caller then goes beat by beat and counts the bad ones)."""
+    import numpy as np
+
+    try:
+        whens = [b["time"] for b in beats]
+        rates = array("d", map(float, [b["bpm"] for b in beats]))
+    except (KeyError, ValueError):
+        return None
+    view = np.frombuffer(rates, dtype=np.float64)
+    if not ((view >= 10.0) & (view <= 300.0)).all():  # NaN fails too
+        return None
+    tod = beat_times(whens)
+    if tod is None:
+        return None
+    t = midnight + tod
+    t = np.where(t < early, t + _DAY_MS, t)
+    t = np.where(t > late, t - _DAY_MS, t)
+    times = array("q")
+    times.frombytes(t.astype(np.int64).tobytes())
+    return times, rates
+
+
+BeatList = tuple[int, int, int, list[dict[str, str]]]  # (midnight, early, late, beats), UTC ms
+
+
+def read_beat_lists(lists: list[BeatList]) -> list[tuple[array[int], array[float]] | None]:
+    """Many beat lists at once (those of one block of export.xml): each as (UTC ms, bpm)
+    arrays, or None where it must be read beat by beat. Lists whose times have the same
+    length are read together, so the cost of numpy's calls is shared by thousands of beats
+    rather than paid per list; `midnight` is the local day's start of the list's record,
+    `early` and `late` the bounds past which a time belongs to the day before or after."""
+    import numpy as np
+
+    results: list[tuple[array[int], array[float]] | None] = [None] * len(lists)
+    groups: dict[int, list[int]] = {}
+    for i, (_, _, _, beats) in enumerate(lists):
+        widths = {len(b.get("time", "")) for b in beats}
+        if len(widths) == 1:  # else (an hour from 9 to 10) read beat by beat
+            groups.setdefault(widths.pop(), []).append(i)
+    for members in groups.values():
+        try:
+            whens = [b["time"] for i in members for b in lists[i][3]]
+            rates = np.array([b["bpm"] for i in members for b in lists[i][3]], dtype=np.float64)
+        except (KeyError, ValueError):
+            tod = None
+        else:
+            tod = beat_times(whens) if ((rates >= 10.0) & (rates <= 300.0)).all() else None
+        if tod is None:  # one bad list spoils its group: each list on its own
+            for i in members:
+                day, low, high, beats = lists[i]
+                results[i] = _fast_beats(beats, day, low, high)
+            continue
+        sizes = [len(lists[i][3]) for i in members]
+        midnight, early, late = (
+            np.repeat(np.array([lists[i][k] for i in members], dtype=np.int64), sizes)
+            for k in range(3)
+        )
+        t = midnight + tod
+        t = np.where(t < early, t + _DAY_MS, t)
+        t = np.where(t > late, t - _DAY_MS, t).astype(np.int64)
+        cuts = np.cumsum(sizes)[:-1]
+        for i, ts, rs in zip(members, np.split(t, cuts), np.split(rates, cuts), strict=True):
+            results[i] = (array("q", ts.tobytes()), array("d", rs.tobytes()))
+    return results
+
+
+def beat_instant(record_start: int, offset_min: int, time_of_day: int) -> int:
+    """The UTC instant of a beat given as a local time of day, on the day of its record's
+    start, or the next day when the list runs past midnight."""
+    local = record_start + offset_min * 60_000
+    moment = local - local % _DAY_MS + time_of_day
+    if moment < local - _HALF_DAY_MS:
+        moment += _DAY_MS
+    elif moment > local + _HALF_DAY_MS:
+        moment -= _DAY_MS
+    return moment - offset_min * 60_000
+
+
+# --- electrocardiograms/*.csv -------------------------------------------------------------------
+
+MAX_ECG_BYTES = 64 << 20  # a 30 s recording is about 150 kB; this allows hours
+MAX_ECG_SAMPLES = 4_000_000
+_VOLTAGE = re.compile(r"-?\d+(?:[.,]\d+)?")
+_RATE = re.compile(r"\d+(?:[.,]\d+)?")
+_NOT_VOLTAGE = dict.fromkeys(map(ord, "0123456789.-\r\n \t"))  # str.translate deletes these
+_VOLT_UNITS = {"\u00b5v": "uV", "\u03bcv": "uV", "uv": "uV", "mv": "mV", "v": "V"}
+# The ECG app's results as the English CSV writes them, to HKElectrocardiogram.Classification.
+_ECG_CLASSES = {
+    "sinus rhythm": "sinus_rhythm",
+    "atrial fibrillation": "atrial_fibrillation",
+    "heart rate under 50": "inconclusive_low_heart_rate",
+    "low heart rate": "inconclusive_low_heart_rate",
+    "heart rate over 120": "inconclusive_high_heart_rate",
+    "heart rate over 150": "inconclusive_high_heart_rate",
+    "high heart rate": "inconclusive_high_heart_rate",
+    "poor recording": "inconclusive_poor_reading",
+    "inconclusive": "inconclusive_other",
+}
+
+
+def parse_ecg_csv(data: bytes, name: str, times: AppleTimes | None = None) -> Ecg:
+    """One `electrocardiograms/ecg_*.csv`: a header of `key,value` lines (Name, Date of Birth,
+    Recorded Date, Classification, Symptoms, Software Version, Device, Sample Rate, Lead, Unit)
+    then one voltage per line, with the locale's decimal separator (`-48.673`, `-265,868`).
+
+    The name and birth date are the persona's own and are not kept. MalformedInput (naming
+    the file, never quoting it) when the header lacks the date or rate, or a line is not a
+    number.
+    """
+    import numpy as np
+
+    if len(data) > MAX_ECG_BYTES:
+        raise MalformedInput(f"{name}: larger than an ECG recording can be")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise MalformedInput(f"{name}: not UTF-8 text") from None
+    header: dict[str, str] = {}
+    pos = 0
+    while pos < len(text):  # the header, line by line, up to the first voltage
+        nl = text.find("\n", pos)
+        nl = len(text) if nl < 0 else nl
+        line = text[pos:nl].rstrip("\r")
+        stripped = line.strip()
+        if stripped and _VOLTAGE.fullmatch(stripped):
+            break
+        if stripped:
+            try:
+                row = next(csv.reader([line]), [])
+            except csv.Error:  # a stray line break or NUL inside the header
+                raise MalformedInput(f"{name}: a header line cannot be read") from None
+            if row:
+                header[row[0].strip().lower()] = ",".join(row[1:]).strip()
+        pos = nl + 1
+    if "recorded date" not in header or "sample rate" not in header:
+        raise MalformedInput(
+            f"{name}: no Recorded Date or Sample Rate line in its header (a localised export?)"
+        )
+    try:
+        start, offset = (times or AppleTimes())(header["recorded date"])
+    except (ValueError, KeyError, IndexError):
+        raise MalformedInput(f"{name}: impossible Recorded Date") from None
+    rate_match = _RATE.search(header["sample rate"])
+    rate = float(rate_match.group().replace(",", ".")) if rate_match else 0.0
+    if not 1.0 <= rate <= 100_000.0:
+        raise MalformedInput(f"{name}: impossible Sample Rate")
+    unit = _VOLT_UNITS.get(header.get("unit", "\u00b5V").replace(" ", "").lower())
+    if unit is None:
+        raise MalformedInput(f"{name}: the Unit line names no voltage unit")
+    # The locale's decimal comma becomes a point; then only digits, signs, points and line
+    # breaks may remain (checked in one pass), and each line must read as a number.
+    samples = text[pos:].replace(",", ".")
+    if samples.translate(_NOT_VOLTAGE):
+        raise MalformedInput(f"{name}: a sample line is not a number")
+    body = samples.split()
+    if not body:
+        raise MalformedInput(f"{name}: no voltage samples")
+    if len(body) > MAX_ECG_SAMPLES:
+        raise MalformedInput(f"{name}: more samples than an ECG recording can hold")
+    try:
+        volts = np.array(body, dtype=np.float64)
+    except ValueError:
+        raise MalformedInput(f"{name}: a sample line is not a number") from None
+    average = header.get("average heart rate")
+    avg_match = _RATE.search(average) if average else None
+    text_class = header.get("classification", "")
+    return Ecg(
+        start=start,
+        offset_min=offset,
+        sample_rate_hz=rate,
+        voltages=volts.astype("<f4").tobytes(),
+        unit=unit,
+        classification=_ECG_CLASSES.get(text_class.lower(), "unrecognized"),
+        classification_text=text_class,
+        symptoms=header.get("symptoms", ""),
+        lead=header.get("lead", ""),
+        software_version=header.get("software version", ""),
+        average_heart_rate=float(avg_match.group().replace(",", ".")) if avg_match else None,
+        device=header.get("device", ""),
+        source="ECG",
+        file=name.rsplit("/", 1)[-1],
+    )
+
+
 class _Metric:
     """What a record type maps to, resolved once per type: the registry entry, and the
     (factor, offset) that takes each accepted unit to the canonical one for range checks."""
@@ -228,6 +578,52 @@ class _Export:
             self.size = path.stat().st_size
             with path.open("rb") as stream:
                 yield stream
+
+    def members(self, folder: str, suffix: str) -> list[str]:
+        """The files directly in `folder` beside export.xml whose names end with `suffix`
+        (zip member names, or paths relative to export.xml's folder; links are not followed)."""
+        if self.zip is not None:
+            base = self._prefix + folder + "/"
+            return sorted(
+                i.filename
+                for i in self.zip.infolist()
+                if not i.is_dir()
+                and i.filename.startswith(base)
+                and "/" not in i.filename[len(base) :]
+                and i.filename.lower().endswith(suffix)
+            )
+        where = self._dir / folder
+        if where.is_symlink() or not where.is_dir():
+            return []
+        return sorted(
+            f"{folder}/{f.name}"
+            for f in where.iterdir()
+            if f.name.lower().endswith(suffix) and not f.is_symlink() and f.is_file()
+        )
+
+    def has(self, name: str) -> bool:
+        """Whether the export holds `name` beside export.xml."""
+        if self.zip is not None:
+            try:
+                self.zip.getinfo(self._prefix + name)
+            except KeyError:
+                return False
+            return True
+        return (self._dir / name).is_file()
+
+    def read(self, member: str, limit: int) -> bytes:
+        """A member's bytes (MalformedInput beyond `limit`, without reading further)."""
+        if self.zip is not None:
+            info = self.zip.getinfo(member)
+            if info.file_size > limit:
+                raise MalformedInput(f"{member}: larger than such a file can be")
+            with self.zip.open(info) as f:
+                return f.read(limit + 1)
+        with (self._dir / member).open("rb") as f:
+            data = f.read(limit + 1)
+        if len(data) > limit:
+            raise MalformedInput(f"{member}: larger than such a file can be")
+        return data
 
     def route(self, ref: str, report: ReportIssue, location: str) -> list[RoutePoint]:
         """The points of a `workout-routes/…gpx` FileReference, all or none: a route file
@@ -311,7 +707,10 @@ def _parse_raw(
     with export.open() as stream:
         name = export.xml_name
         out: list[RawItem] = []
-        parser, stats, finish = _make_parser(out, report_issue, export, name)
+        providers: dict[str, str] = {}  # clinical record file -> the provider that sent it
+        parser, stats, finish, settle = _make_parser(
+            out, report_issue, export, name, providers=providers, note=note
+        )
         on_bytes(0, export.size)
         try:
             block, broken_dtd = _prepare_head(stream, name)
@@ -325,6 +724,7 @@ def _parse_raw(
                     parser.Parse(clean, False)
                 except expat.ExpatError as exc:
                     raise _expat_error(name, exc) from None
+                settle()
                 if out:
                     batch = out.copy()
                     out.clear()
@@ -338,6 +738,7 @@ def _parse_raw(
             finish()
             if out:
                 yield out.copy()
+            yield from _beside_export(export, report_issue, note, providers)
         except read_errors as exc:
             raise common.truncated(name, exc) from None
     if removed:
@@ -354,16 +755,49 @@ def _parse_raw(
         )
     skipped = stats["clinical"]
     if skipped:
-        note(f"{skipped} clinical records, audiograms or prescriptions were not imported")
-    if stats["beats"]:
+        note(f"{skipped} audiograms or vision prescriptions were not imported")
+    if stats["bad_beats"]:
         note(
-            f"the beat-to-beat lists of {stats['beats']} heart rate variability records "
-            "were not imported (their SDNN values were)"
+            f"{stats['bad_beats']} beat-to-beat readings with an unreadable time or an "
+            "impossible rate were skipped"
         )
     if stats["me"]:
         note("the profile characteristics (birth date, sex, blood type) were not imported")
     if not stats["root"]:
         raise MalformedInput(f"{name}: not an Apple Health export (no <HealthData> element)")
+
+
+def _beside_export(
+    export: _Export, report_issue: ReportIssue, note: Note, providers: dict[str, str]
+) -> Iterator[list[RawItem]]:
+    """The files beside export.xml: ECG recordings and clinical records, one batch per file.
+    A file that cannot be read is skipped whole and named; the rest of the export is kept."""
+    times = AppleTimes()
+    for member in export.members("electrocardiograms", ".csv"):
+        try:
+            ecg = parse_ecg_csv(export.read(member, MAX_ECG_BYTES), member, times)
+        except UnsafeArchive:
+            raise
+        except Exception as exc:  # one bad file skips that file
+            report_issue(member, f"{common.skip_reason(exc)}: {common.SKIPPED_WHOLE}")
+            continue
+        yield [ecg]
+    for member in export.members("clinical-records", ".json"):
+        try:
+            data = export.read(member, health_records.MAX_FHIR_BYTES)
+            source = providers.get(member.rsplit("/", 1)[-1], "")
+            record = health_records.read_fhir_resource(data, member, source)
+        except UnsafeArchive:
+            raise
+        except Exception as exc:  # one bad file skips that file
+            report_issue(member, f"{common.skip_reason(exc)}: {common.SKIPPED_WHOLE}")
+            continue
+        yield [replace(record, file=member.rsplit("/", 1)[-1])]
+    if export.has("export_cda.xml"):
+        note(
+            "export_cda.xml was not read: it repeats, as an HL7 CDA document, readings that "
+            "export.xml holds and that were imported from there"
+        )
 
 
 def _cook(batches: Iterator[list[RawItem]]) -> Iterator[Item]:
@@ -430,22 +864,39 @@ def _expat_error(name: str, exc: expat.ExpatError) -> MalformedInput:
 
 
 def _make_parser(
-    out: list[RawItem], report_issue: ReportIssue, export: _Export, name: str
-) -> tuple[expat.XMLParserType, dict[str, int], Callable[[], None]]:
-    """An expat parser whose handlers append finished items to `out`, its counters, and the
-    function that ends the file: readings found only inside correlations are added and the
-    record-level problems reported, once per problem with a count.
+    out: list[RawItem],
+    report_issue: ReportIssue,
+    export: _Export,
+    name: str,
+    *,
+    providers: dict[str, str],
+    note: Note = common.ignore_note,
+) -> tuple[expat.XMLParserType, dict[str, int], Callable[[], None], Callable[[], None]]:
+    """An expat parser whose handlers append finished items to `out`, its counters, the
+    function that ends the file (readings found only inside correlations are added and the
+    record-level problems reported, once per problem with a count), and the one that reads
+    the beat lists kept since it last ran (after each block, so they are read in bulk).
 
     Closures over local state keep the per-element cost small: this is the hot loop.
     """
     parser = expat.ParserCreate()
     parser.buffer_text = False
     times = AppleTimes()
+    clock = BeatClock()
     types: dict[str, _Metric] = {}
     devices: dict[str, str] = {}
     clean_devices: dict[str, str] = {}
     sources: dict[str, str] = {}
-    stats = {"twins": 0, "nested_only": 0, "clinical": 0, "root": 0, "me": 0, "beats": 0}
+    stats = {
+        "twins": 0,
+        "nested_only": 0,
+        "clinical": 0,
+        "root": 0,
+        "me": 0,
+        "bad_beats": 0,
+        "unknown_more": 0,
+    }
+    unknown: dict[str, int] = {}  # elements of no known kind, by name
     append = out.append
     report = common.IssueTally(report_issue)
     # Values out of their metric's physical range, per metric: (count, first location, an
@@ -468,6 +919,9 @@ def _make_parser(
     # State of the element being built (records and workouts gather children first).
     rec: dict[str, str] | None = None
     rec_md: list[tuple[str, str]] = []
+    rec_beats: list[dict[str, str]] = []  # the beats (bpm, time) of an SDNN record's list
+    beat_lists: list[BeatList] = []  # lists of this block, read together by `settle`
+    beat_owners: list[tuple[str, str, int]] = []  # their source, device and UTC offset
     rec_nested = False
     workout: dict[str, str] | None = None
     w_md: list[tuple[str, str]] = []
@@ -564,9 +1018,59 @@ def _make_parser(
             src = sources[source] = source
         return (m.id, start, end, v, unit, src, dev, off, tuple(md) if md else ())
 
+    def add_beats(item: RawItem | None) -> None:
+        """Keep the beat list of the SDNN record just built, to be read with the others of
+        this block (`settle`): instant heart-rate samples on the day of the record's start
+        (its times are local times of day)."""
+        if type(item) is not tuple or item[0] != "hrv_sdnn":
+            stats["bad_beats"] += len(rec_beats)
+            return
+        start, off = item[1], item[7]
+        local = start + off * 60_000
+        midnight = local - local % _DAY_MS - off * 60_000  # the local day's start, in UTC
+        early, late = local - _HALF_DAY_MS - off * 60_000, local + _HALF_DAY_MS - off * 60_000
+        beat_lists.append((midnight, early, late, rec_beats.copy()))
+        beat_owners.append((item[5], item[6], off))
+
+    def settle() -> None:
+        """Read the beat lists kept so far, all at once, into series."""
+        if not beat_lists:
+            return
+        for (midnight, early, late, beats), (src, dev, off), arrays in zip(
+            beat_lists, beat_owners, read_beat_lists(beat_lists), strict=True
+        ):
+            if arrays is not None:
+                times, values = arrays
+            else:
+                times, values = array("q"), array("d")
+                for beat in beats:
+                    try:
+                        rate = float(beat["bpm"])
+                        t = midnight + clock(beat["time"])
+                    except (KeyError, ValueError):
+                        stats["bad_beats"] += 1
+                        continue
+                    if not 10.0 <= rate <= 300.0:
+                        stats["bad_beats"] += 1
+                        continue
+                    # Past midnight the list runs into the next day (see beat_instant).
+                    if t < early:
+                        t += _DAY_MS
+                    elif t > late:
+                        t -= _DAY_MS
+                    times.append(t)
+                    values.append(rate)
+            if times:
+                append(Series(BEAT_METRIC, "/min", times, values, src, dev, off))
+        beat_lists.clear()
+        beat_owners.clear()
+
     def end_record(a: dict[str, str], md: list[tuple[str, str]], inside: bool) -> None:
         """A finished <Record>: appended, or held back while its twin may still come."""
         item = build_record(a, md)
+        if rec_beats:
+            add_beats(item)
+            rec_beats.clear()
         if item is None:
             return
         type_id = a["type"]
@@ -595,6 +1099,7 @@ def _make_parser(
 
     def finish() -> None:
         """The end of the file: correlation-only readings, then the problems, counted."""
+        settle()
         stats["nested_only"] = len(nested)
         out.extend(nested.values())
         nested.clear()
@@ -610,6 +1115,10 @@ def _make_parser(
             )
         out_of_range.clear()
         report.flush()
+        if unknown:
+            listed = ", ".join(f"{tag} ({n})" for tag, n in sorted(unknown.items()))
+            more = f" and {stats['unknown_more']} more" if stats["unknown_more"] else ""
+            note(f"elements of kinds Coffre does not read were not imported: {listed}{more}")
 
     def build_workout() -> None:
         a = workout
@@ -660,6 +1169,9 @@ def _make_parser(
             rec = a
             rec_md = []
             rec_nested = in_correlation > 0
+        elif tag == "InstantaneousBeatsPerMinute":
+            if rec is not None:
+                rec_beats.append(a)
         elif tag == "MetadataEntry":
             if rec is not None:
                 rec_md.append((a.get("key", ""), a.get("value", "")))
@@ -720,14 +1232,24 @@ def _make_parser(
             in_correlation += 1
         elif tag == "ActivitySummary":
             _summary(a)
-        elif tag in ("ClinicalRecord", "Audiogram", "VisionPrescription"):
+        elif tag == "ClinicalRecord":
+            # The resource itself is a file in clinical-records/; this names its provider.
+            ref = a.get("resourceFilePath", "").rsplit("/", 1)[-1]
+            if ref and len(providers) < 1_000_000:
+                providers[ref] = a.get("sourceName", "")
+        elif tag in ("Audiogram", "VisionPrescription"):
             stats["clinical"] += 1
         elif tag == "HealthData":
             stats["root"] = 1
         elif tag == "Me":
             stats["me"] = 1
-        elif tag == "HeartRateVariabilityMetadataList":
-            stats["beats"] += 1
+        elif tag not in _READ_ELSEWHERE:
+            # An element this importer does not know (a type newer than it: State of Mind,
+            # medication doses...) is named in the summary, never dropped silently.
+            if len(unknown) < 100:
+                unknown[tag] = unknown.get(tag, 0) + 1
+            else:
+                stats["unknown_more"] += 1
 
     def _summary(a: dict[str, str]) -> None:
         day = a.get("dateComponents", "")
@@ -774,7 +1296,7 @@ def _make_parser(
 
     parser.StartElementHandler = start
     parser.EndElementHandler = end
-    return parser, stats, finish
+    return parser, stats, finish, settle
 
 
 def _num(text: str | None) -> float | None:

@@ -16,13 +16,21 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from vault.core.errors import MalformedInput, TruncatedArchive, UnsafeArchive, VaultError
-from vault.data.model import UNKNOWN_PREFIX, ActivitySummary, Sample, Workout
+from vault.data.model import (
+    UNKNOWN_PREFIX,
+    ActivitySummary,
+    ClinicalRecord,
+    Ecg,
+    Sample,
+    Series,
+    Workout,
+)
 
 if TYPE_CHECKING:
     from vault.core.importing import ImportSummary
     from vault.core.vault import Vault
 
-Item = Sample | Workout | ActivitySummary
+Item = Sample | Workout | ActivitySummary | Series | Ecg | ClinicalRecord
 ReportIssue = Callable[[str, str], None]  # (location, problem): a recoverable problem
 Note = Callable[[str], None]  # something the person should know about the import
 
@@ -180,6 +188,12 @@ def feed(
                     add(item)  # type: ignore[arg-type]
                 elif kind is Workout:
                     add_workout(item)  # type: ignore[arg-type]
+                elif kind is Series:
+                    writer.add_series(item)  # type: ignore[arg-type]
+                elif kind is Ecg:
+                    writer.add_ecg(item)  # type: ignore[arg-type]
+                elif kind is ClinicalRecord:
+                    writer.add_clinical(item)  # type: ignore[arg-type]
                 else:
                     add_summary(item)  # type: ignore[arg-type]
         finally:

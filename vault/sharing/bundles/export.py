@@ -34,7 +34,7 @@ from vault.core.progress import Progress, ProgressCallback
 from vault.core.records import Record
 from vault.data import chunks as qs_chunks
 from vault.data import export as qs_export
-from vault.data import query
+from vault.data import health_records, query
 from vault.sharing import check_exportable, get_grant, get_recipient, ledger
 from vault.sharing.bundles.plan import (
     ContentSelection,
@@ -375,6 +375,18 @@ class _Build:
             yield Entry(f"data/qs/{metric}.omh.json", omh.size, omh.chunks)
         table = qs_export.csv_document(parts, metric, include_sources=False)
         yield Entry(f"data/qs/{metric}.csv", table.size, table.chunks)
+        # Records behind the samples (an ECG's voltages, a clinical record's FHIR resource)
+        # leave only under raw granularity: they are finer than any period.
+        for name, data in health_records.bundle_documents(
+            self.vault,
+            self.plan.grant.persona,
+            metric,
+            start=sel.start,
+            end=sel.end,
+            subject=subject,
+            now=now,
+        ):
+            yield _bytes_entry(name, data)
 
     def counts(self) -> dict[str, Any]:
         key = "samples" if self.plan.grant.granularity == "raw" else "periods"

@@ -726,18 +726,3 @@ def test_failure_while_storing_stops_the_helper_and_rolls_back(
         import_apple_health(fresh_vault, P, path, parallel=True)
     assert _children() == []
     assert fresh_vault.store.counts() == before
-
-
-def test_beat_lists_are_said_not_imported(tmp_path: Path) -> None:
-    t = "2023-01-01 10:00:00 +0000"
-    body = (
-        f'<Record type="HKQuantityTypeIdentifierHeartRateVariabilitySDNN" sourceName="W" '
-        f'unit="ms" startDate="{t}" endDate="{t}" value="41.5">\n'
-        "<HeartRateVariabilityMetadataList>\n"
-        '<InstantaneousBeatsPerMinute bpm="61" time="10:00:00.00 AM"/>\n'
-        "</HeartRateVariabilityMetadataList>\n</Record>\n"
-    )
-    (s,), issues, notes = parse(write(tmp_path, export(body)))
-    assert issues == []
-    assert isinstance(s, Sample) and (s.metric, s.value) == ("hrv_sdnn", 41.5)
-    assert any("beat-to-beat lists of 1 heart rate variability" in n for n in notes)

@@ -1,0 +1,124 @@
+"""ECG recordings and clinical records in bundles: under a raw grant naming their metric, the
+recordings in range leave as FHIR Observations with SampledData and the clinical records as
+the providers' FHIR (both validated with fhir.resources), devices stay home, nothing out of
+range or of another persona leaves, and a daily grant sends counts only."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.condition import Condition
+from fhir.resources.R4B.observation import Observation
+
+from tests.builders import World, bundle_members, make_grant
+from vault.core.vault import Vault
+from vault.data import query
+from vault.data.ingest import QSWriter
+from vault.data.model import ClinicalRecord, Ecg
+from vault.sharing import ScopeRequest
+from vault.sharing import bundles as bundle
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+IN_RANGE = ("2026-10-11", "2026-10-15")  # inside the builders' grant range (10 to 19 October)
+OUT_OF_RANGE = "2026-10-25"
+RATE = 512.0
+
+
+def _volts(seed: int) -> np.ndarray:
+    return (np.sin(np.arange(256) / 20.0 + seed) * 500).round(2).astype("<f4")
+
+
+def _ecg(day: str, seed: int, classification: str = "sinus_rhythm") -> Ecg:
+    return Ecg(
+        start=query.parse_instant(f"{day}T08:00:00Z"),
+        offset_min=120,
+        sample_rate_hz=RATE,
+        voltages=_volts(seed).tobytes(),
+        classification=classification,
+        classification_text="Sinus Rhythm",
+        symptoms="Fatigue",
+        lead="Lead I",
+        device="SecretWatchModel",
+    )
+
+
+def _condition(day: str, text: str) -> ClinicalRecord:
+    resource = {
+        "resourceType": "Condition",
+        "id": text.lower().replace(" ", "-"),
+        "subject": {"reference": "Patient/p1"},
+        "code": {"text": text},
+        "recordedDate": day,
+    }
+    return ClinicalRecord(
+        "Condition", json.dumps(resource).encode(), query.parse_instant(day), text
+    )
+
+
+def _fill(vault: Vault, world: World) -> None:
+    with QSWriter(vault, world.persona.id) as w:
+        for i, day in enumerate(IN_RANGE):
+            w.add_ecg(_ecg(day, i))
+            w.add_clinical(_condition(day, f"Inside condition {i}"))
+        w.add_ecg(_ecg(OUT_OF_RANGE, 9))
+        w.add_clinical(_condition(OUT_OF_RANGE, "Outside condition"))
+    with QSWriter(vault, world.other.id) as w:
+        w.add_ecg(_ecg(IN_RANGE[0], 7))
+        w.add_clinical(_condition(IN_RANGE[0], "Other persona condition"))
+
+
+def test_a_raw_grant_sends_recordings_and_records_in_range_as_fhir(
+    fresh_vault: Vault, world: World, tmp_path: Path
+) -> None:
+    _fill(fresh_vault, world)
+    grant = make_grant(fresh_vault, world, scope=ScopeRequest(metrics="ecg,clinical_record"))
+    bundle.export_bundle(fresh_vault, grant.id, tmp_path / "b.age", now=NOW)
+    files = bundle_members(tmp_path / "b.age", world.identity)
+
+    ecgs = Bundle.model_validate_json(files["data/qs/ecg-recordings.fhir.json"])
+    observations = [Observation.model_validate(e.resource.model_dump()) for e in ecgs.entry]
+    assert len(observations) == len(IN_RANGE)
+    for i, obs in enumerate(observations):
+        assert obs.code.coding[0].code == "11524-6"
+        sampled = obs.valueSampledData
+        assert sampled.period == 1000.0 / RATE and sampled.dimensions == 1
+        values = [float(v) for v in sampled.data.split()]
+        assert np.allclose(values, _volts(i), atol=1e-3)
+        assert obs.interpretation[0].text == "Sinus Rhythm"
+    clinical = Bundle.model_validate_json(files["data/qs/clinical-records.fhir.json"])
+    texts = sorted(
+        Condition.model_validate(e.resource.model_dump()).code.text for e in clinical.entry
+    )
+    assert texts == [f"Inside condition {i}" for i in range(len(IN_RANGE))]
+
+    everything = b"".join(files.values())
+    for leak in (b"SecretWatchModel", b"Outside condition", b"Other persona condition"):
+        assert leak not in everything
+    counts = {r["start"][:10] for r in _csv(files["data/qs/ecg.csv"])}
+    assert counts == set(IN_RANGE)
+
+
+def test_a_daily_grant_sends_no_waveform_and_no_resource(
+    fresh_vault: Vault, world: World, tmp_path: Path
+) -> None:
+    _fill(fresh_vault, world)
+    grant = make_grant(
+        fresh_vault, world, scope=ScopeRequest(metrics="ecg,clinical_record"), granularity="day"
+    )
+    bundle.export_bundle(fresh_vault, grant.id, tmp_path / "b.age", now=NOW)
+    files = bundle_members(tmp_path / "b.age", world.identity)
+    assert "data/qs/ecg-recordings.fhir.json" not in files
+    assert "data/qs/clinical-records.fhir.json" not in files
+    assert "data/qs/ecg.csv" in files
+    assert b"Inside condition" not in b"".join(files.values())
+
+
+def _csv(data: bytes) -> list[dict[str, str]]:
+    import csv
+    import io
+
+    return list(csv.DictReader(io.StringIO(data.decode())))
