@@ -31,7 +31,7 @@ from vault import personas as identities
 from vault.core import tokens as core
 from vault.core.errors import InvalidParameter, RecordNotFound, TamperedRecord
 from vault.core.records import Record
-from vault.data import catalog, chunks
+from vault.data import catalog, chunks, health_records
 from vault.data import query as qs_query
 from vault.sharing import grants, ledger, recipients
 from vault.sharing.bundles.plan import granted_identity
@@ -114,6 +114,10 @@ def _scope_records(vault: Vault, grant: Grant, now: datetime) -> list[tuple[str,
             continue
         out.append((catalog.KIND_DAYS, days_id))
         out += [(catalog.KIND_CHUNK, cid) for day, cid in days.items() if lo_day <= day <= hi_day]
+        if grant.granularity == "raw":
+            # The records behind the samples (an ECG's voltages, a clinical record's FHIR
+            # resource) leave under raw grants only; the export reads them by the same range.
+            out += _health_records(vault, grant, metric, lo, hi)
     if grant.granularity != "raw":
         found = vault.store.find(catalog.KIND_SETTINGS, "name", qs_query.PRIORITY_SETTING)
         out += [(catalog.KIND_SETTINGS, r.id) for r in found]
@@ -127,6 +131,19 @@ def _scope_records(vault: Vault, grant: Grant, now: datetime) -> list[tuple[str,
             version = content.get_version(vault, item.id)
             out += [(content.ITEM, item.id), (content.VERSION, version.record_id)]
     return out
+
+
+def _health_records(
+    vault: Vault, grant: Grant, metric: str, lo: int | None, hi: int | None
+) -> list[tuple[str, str]]:
+    """(kind, id) of the ECG recordings or clinical records an export of METRIC reads."""
+    if metric == health_records.ECG_METRIC:
+        ecgs = health_records.list_ecgs(vault, grant.persona, lo, hi)
+        return [(health_records.KIND_ECG, e.record_id) for e in ecgs]
+    if metric == health_records.CLINICAL_METRIC:
+        found = health_records.list_clinical(vault, grant.persona, lo, hi)
+        return [(health_records.KIND_CLINICAL, c.record_id) for c in found]
+    return []
 
 
 def _view(vault: Vault, txn: Txn, control: core.Control, grant: Grant, now: datetime) -> core.View:

@@ -122,3 +122,38 @@ def _csv(data: bytes) -> list[dict[str, str]]:
     import io
 
     return list(csv.DictReader(io.StringIO(data.decode())))
+
+
+def test_an_export_token_sends_the_same_recordings_and_records(
+    fresh_vault: Vault, world: World, vault_dir: Path, tmp_path: Path
+) -> None:
+    """A token opens the grant's recordings and records in range (their voltages too), so
+    its bundle carries what a passphrase bundle carries; nothing out of range opens."""
+    from vault.data import health_records
+    from vault.sharing import tokens
+
+    _fill(fresh_vault, world)
+    grant = make_grant(fresh_vault, world, scope=ScopeRequest(metrics="ecg,clinical_record"))
+    _info, text = tokens.create_token(fresh_vault, grant.id)
+    bundle.export_bundle(fresh_vault, grant.id, tmp_path / "pass.age", now=NOW)
+    outside = {
+        r.id
+        for kind in (health_records.KIND_ECG, health_records.KIND_CLINICAL)
+        for r in fresh_vault.store.iter_kind(kind)
+        if r.json().get("start", r.json().get("date")) >= query.parse_instant(OUT_OF_RANGE)
+        or r.json().get("persona") != world.persona.id
+    }
+    fresh_vault.close()
+    with Vault.open_with_token(vault_dir, text) as tv:
+        assert tv.token is not None
+        opened = {e.rid.hex() for e in tv.token.view.entries}
+        bundle.export_bundle(tv, grant.id, tmp_path / "token.age", now=NOW)
+    assert outside and not outside & opened
+    by_pass = bundle_members(tmp_path / "pass.age", world.identity)
+    by_token = bundle_members(tmp_path / "token.age", world.identity)
+    for name in ("data/qs/ecg-recordings.fhir.json", "data/qs/clinical-records.fhir.json"):
+        resources = [
+            [e["resource"] for e in json.loads(files[name])["entry"]]
+            for files in (by_pass, by_token)
+        ]
+        assert resources[0] == resources[1] and resources[0]
