@@ -230,6 +230,15 @@ class BlobSealer:
         self._index += 1
         return out
 
+    def seal_into(self, data: bytes | memoryview, out: memoryview, *, last: bool) -> int:
+        """Seal the next chunk into `out` (at least TAG_SIZE bytes longer than `data`);
+        return the sealed length. Same bytes as `seal_chunk`, without a new object per chunk:
+        bulk writers reuse one buffer."""
+        size = len(data) + TAG_SIZE
+        self._aead.encrypt_into(_chunk_nonce(self._index, last), data, self._aad, out[:size])
+        self._index += 1
+        return size
+
 
 class BlobOpener:
     """Opens the chunks of one blob; the caller enforces the order and the last flag."""
@@ -238,7 +247,7 @@ class BlobOpener:
         self._aead = ChaCha20Poly1305(key)
         self._aad = aad
 
-    def open_chunk(self, index: int, sealed: bytes, *, last: bool) -> bytes:
+    def open_chunk(self, index: int, sealed: bytes | memoryview, *, last: bool) -> bytes:
         try:
             return self._aead.decrypt(_chunk_nonce(index, last), sealed, self._aad)
         except InvalidTag as exc:
