@@ -176,6 +176,7 @@ def constant_time_equal(a: bytes, b: bytes) -> bool:
 
 _new = _ffi.new
 _buffer = _ffi.buffer
+_from_buffer = _ffi.from_buffer
 _NULL = _ffi.NULL
 _encrypt = _lib.crypto_aead_xchacha20poly1305_ietf_encrypt
 _decrypt = _lib.crypto_aead_xchacha20poly1305_ietf_decrypt
@@ -198,10 +199,9 @@ def unseal(key: bytes, sealed: bytes, aad: bytes) -> bytes:
     if size < 0 or len(key) != KEY_SIZE:
         raise CryptoFailure
     out = _new("unsigned char[]", size or 1)
-    nonce = sealed[:XNONCE_SIZE]
-    if _decrypt(
-        out, _NULL, _NULL, sealed[XNONCE_SIZE:], size + TAG_SIZE, aad, len(aad), nonce, key
-    ):
+    # Nonce and ciphertext are read in place (no slice copies): a view, then an offset.
+    src = _from_buffer("unsigned char[]", sealed)
+    if _decrypt(out, _NULL, _NULL, src + XNONCE_SIZE, size + TAG_SIZE, aad, len(aad), src, key):
         raise CryptoFailure
     return _buffer(out, size)[:]  # type: ignore[no-any-return]
 
