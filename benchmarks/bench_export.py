@@ -69,7 +69,11 @@ def _fill_content(vault: Vault, persona_id: str, media_bytes: int, notes: int) -
     for i in range(notes):
         body = (f"# Note {i}\n\n" + "Some words about the day. " * 40).encode()
         meta = content.ItemMeta(
-            title=f"Note {i}", kind="post", tags=("blog",), created="2025-06-01T10:00:00Z"
+            title=f"Note {i}",
+            kind="post",
+            tags=("blog",),
+            created="2025-06-01T10:00:00Z",
+            audience=content.PUBLIC,  # what a grant shares unless it names other audiences
         )
         content.add(vault, io.BytesIO(body), meta, persona=persona_id)
     files = 16
@@ -82,6 +86,7 @@ def _fill_content(vault: Vault, persona_id: str, media_bytes: int, notes: int) -
             created="2025-07-01T10:00:00Z",
             media_type="video/mp4",
             filename=f"clip-{i}.mp4",
+            audience=content.PUBLIC,
         )
 
         def chunks(n: int = per) -> Any:
