@@ -27,7 +27,7 @@ from functools import partial
 from pathlib import Path
 from typing import BinaryIO, Final
 
-from vault.core import crypto
+from vault.core import crypto, writeback
 from vault.core.crypto import CryptoFailure
 from vault.core.errors import TamperedRecord, UnsafeVaultFile
 from vault.core.hashing import BackgroundSHA256
@@ -37,7 +37,6 @@ DIR_NAME: Final = "blobs"
 SEALED_CHUNK: Final = crypto.CHUNK_SIZE + crypto.TAG_SIZE
 GROUP_CHUNKS: Final = 16  # chunks read, sealed or opened per system call (1 MiB)
 _BUFFERS: Final = 4  # plaintext groups in flight while writing: reading, sealing, hashing
-_WRITEBACK: Final = 16 << 20  # sealed bytes written between two writeback requests
 _WRITE_BUFFER: Final = 1 << 20
 
 
@@ -199,8 +198,8 @@ class BlobFiles:
         os.close(shard)
         # Ask the kernel to read ahead, so the disk works while the chunks already read are
         # opened (a blob is always read whole, in order).
-        _advise(fd, "POSIX_FADV_SEQUENTIAL")
-        _advise(fd, "POSIX_FADV_WILLNEED")
+        writeback.advise(fd, "POSIX_FADV_SEQUENTIAL")
+        writeback.advise(fd, "POSIX_FADV_WILLNEED")
         opener = crypto.BlobOpener(key, aad)
         # Whole groups of sealed chunks are read into one reused buffer (one system call and
         # no copy per chunk); each chunk is opened from a view of it.
@@ -302,12 +301,6 @@ class BlobFiles:
             os.close(folder)
 
 
-def _advise(fd: int, advice: str) -> None:
-    """A hint to the kernel about a whole file, where the system takes hints (not macOS)."""
-    if hasattr(os, "posix_fadvise"):
-        os.posix_fadvise(fd, 0, 0, getattr(os, advice))
-
-
 def _read_full(handle: io.RawIOBase, buf: memoryview) -> int:
     """Read until `buf` is full or the file ends; the bytes read."""
     n = 0
@@ -340,7 +333,8 @@ def _seal_stream(
     for _ in range(_BUFFERS):
         free.put(bytearray(group))
     out = memoryview(bytearray(GROUP_CHUNKS * SEALED_CHUNK))
-    chunks = size = written = 0
+    chunks = size = 0
+    early = writeback.Writeback(fd)  # the disk writes while the rest is sealed
     current = free.get()
     filled = filler.fill(memoryview(current))
     while True:
@@ -358,12 +352,7 @@ def _seal_stream(
             chunks += 1
         hasher.update(plain, partial(free.put, current))
         _write_all(fd, out[:end])
-        written += end
-        if written >= _WRITEBACK:
-            # Start the disk writing now rather than all at the final fsync, so it overlaps
-            # the sealing of what follows (Linux starts writeback of dirty pages on this).
-            _advise(fd, "POSIX_FADV_DONTNEED")
-            written = 0
+        early.wrote(end)
         size += filled
         report.advance(filled)
         if following is None or not ahead:

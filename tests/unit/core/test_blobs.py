@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from vault.core import crypto
+from vault.core import crypto, writeback
 from vault.core.blobs import GROUP_CHUNKS, SEALED_CHUNK, BlobFiles, sealed_size
 from vault.core.errors import TamperedRecord
 from vault.core.hashing import BackgroundSHA256
@@ -144,3 +144,20 @@ def test_background_hash_hands_buffers_back_once_hashed() -> None:
     assert hasher.hexdigest() == expected
     with pytest.raises(ValueError):
         hasher.update(b"late")
+
+
+def test_writeback_is_asked_for_as_a_large_blob_grows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+    monkeypatch.setattr(writeback, "EVERY", GROUP)
+    monkeypatch.setattr(writeback, "advise", lambda fd, advice: asked.append(advice))
+    data = _data(3 * GROUP + 5)
+    blobs, blob_id = BlobFiles(tmp_path), os.urandom(16)
+    chunks, _, _ = blobs.write(blob_id, KEY, AAD, io.BytesIO(data))
+    # A sealed full group is a little over EVERY bytes: one request after each, none after
+    # the short last group.
+    sealed_groups = -(-sealed_size(len(data))[1] // (GROUP_CHUNKS * SEALED_CHUNK))
+    assert asked.count("POSIX_FADV_DONTNEED") == sealed_groups - 1
+    assert b"".join(blobs.read(blob_id, KEY, AAD, chunks)) == data
+    assert "POSIX_FADV_WILLNEED" in asked  # the read asked for read-ahead

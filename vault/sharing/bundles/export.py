@@ -26,7 +26,7 @@ import yaml
 
 from vault import content
 from vault import personas as identities
-from vault.core import crypto, minisign
+from vault.core import crypto, minisign, writeback
 from vault.core.errors import InvalidParameter, NothingInScope
 from vault.core.hashing import BackgroundSHA256
 from vault.core.outputs import check_free, pending_output
@@ -430,10 +430,12 @@ class _Build:
 
 
 class _HashingSink:
-    """Passes ciphertext to the output while hashing and counting it."""
+    """Passes ciphertext to the output while hashing and counting it; a file output is
+    written back to the disk as it grows (`vault.core.writeback`), not all at the fsync."""
 
-    def __init__(self, out: BinaryIO) -> None:
+    def __init__(self, out: BinaryIO, *, is_file: bool = False) -> None:
         self._out = out
+        self._early = writeback.Writeback(out.fileno()) if is_file else None
         # Hashed on a second thread: pyrage holds the GIL while it encrypts, hashlib does not.
         self.digest = BackgroundSHA256()
         self.size = 0
@@ -447,6 +449,8 @@ class _HashingSink:
             raise
         self.digest.update(data)
         self.size += len(data)
+        if self._early is not None:
+            self._early.wrote(len(data))
         return len(data)
 
     def flush(self) -> None:
@@ -527,7 +531,7 @@ def _write_atomically(
     sink: _HashingSink | None = None
     try:
         with pending_output(target, force=force) as out:
-            sink = _HashingSink(out.file)
+            sink = _HashingSink(out.file, is_file=True)
             encrypt(sink)
             commit(sink, "complete", out.publish)
     except BaseException:
