@@ -9,6 +9,7 @@ caller turns it into an error that names what failed, never what was compared.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import os
@@ -351,6 +352,118 @@ def age_encrypt_stream(source: Any, sink: Any, recipient: str) -> None:
         pyrage.encrypt_io(source, sink, [x25519.Recipient.from_str(recipient)])
     except (pyrage.EncryptError, pyrage.RecipientError) as exc:
         raise CryptoFailure from exc
+
+
+_BECH32: Final = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+_AGE_CHUNK: Final = 64 * 1024
+
+
+def _bech32_polymod(values: list[int]) -> int:
+    chk = 1
+    for v in values:
+        top = chk >> 25
+        chk = (chk & 0x1FFFFFF) << 5 ^ v
+        for i, g in enumerate((0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)):
+            chk ^= g if (top >> i) & 1 else 0
+    return chk
+
+
+def _age_recipient_key(recipient: str) -> bytes:
+    """The 32-byte X25519 key of an `age1...` recipient (bech32, checksum checked)."""
+    text = recipient.strip().lower()
+    hrp, _, data = text.rpartition("1")
+    if hrp != "age" or any(c not in _BECH32 for c in data) or len(data) < 7:
+        raise CryptoFailure
+    values = [_BECH32.index(c) for c in data]
+    expanded = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
+    if _bech32_polymod(expanded + values) != 1:
+        raise CryptoFailure
+    acc = bits = 0
+    out = bytearray()
+    for v in values[:-6]:
+        acc, bits = acc << 5 | v, bits + 5
+        if bits >= 8:
+            bits -= 8
+            out.append(acc >> bits & 0xFF)
+    if len(out) != KEY_SIZE or acc & ((1 << bits) - 1):
+        raise CryptoFailure
+    return bytes(out)
+
+
+def _b64(data: bytes) -> bytes:
+    return base64.b64encode(data).rstrip(b"=")
+
+
+def _hkdf(ikm: bytes, salt: bytes, info: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_SIZE, salt=salt, info=info).derive(ikm)
+
+
+class AgeWriter:
+    """age v1 encryption to one X25519 recipient, streamed (age-encryption.org/v1): the
+    header with its X25519 stanza and MAC, then the payload in 64 KiB STREAM chunks sealed
+    into one reused buffer. What `age -d` and pyrage read; written here rather than through
+    pyrage so a bundle's bytes are sealed in large calls without a Python callback per 8 KiB.
+
+    `write` what to encrypt, in any pieces; `close` seals the last chunk (a chunk is held
+    back until more data shows it is not the last, as the format requires)."""
+
+    def __init__(self, sink: Any, recipient: str) -> None:
+        from cryptography.hazmat.primitives.asymmetric.x25519 import (
+            X25519PrivateKey,
+            X25519PublicKey,
+        )
+
+        their = _age_recipient_key(recipient)
+        ephemeral = X25519PrivateKey.generate()
+        share = ephemeral.public_key().public_bytes_raw()
+        shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(their))
+        if not any(shared):
+            raise CryptoFailure
+        file_key = os.urandom(16)
+        wrap = _hkdf(shared, share + their, b"age-encryption.org/v1/X25519")
+        body = ChaCha20Poly1305(wrap).encrypt(bytes(12), file_key, None)
+        header = b"age-encryption.org/v1\n-> X25519 " + _b64(share) + b"\n" + _b64(body) + b"\n---"
+        mac = hmac.new(_hkdf(file_key, b"", b"header"), header, hashlib.sha256).digest()
+        nonce = os.urandom(16)
+        self._aead = ChaCha20Poly1305(_hkdf(file_key, nonce, b"payload"))
+        self._sink = sink
+        self._plain = bytearray(_AGE_CHUNK * 16)
+        self._filled = 0
+        self._out = memoryview(bytearray(16 * (_AGE_CHUNK + TAG_SIZE)))
+        self._index = 0
+        sink.write(header + b" " + _b64(mac) + b"\n" + nonce)
+
+    def write(self, data: bytes | memoryview) -> None:
+        view = memoryview(data).cast("B")
+        room = len(self._plain)
+        while view:
+            if self._filled == room:
+                self._seal(room - _AGE_CHUNK, last=False)  # keep one chunk: it may be last
+            n = min(room - self._filled, len(view))
+            self._plain[self._filled : self._filled + n] = view[:n]
+            self._filled += n
+            view = view[n:]
+
+    def close(self) -> None:
+        """Seal what is held, the final chunk flagged last (one empty chunk if nothing)."""
+        self._seal(self._filled, last=True)
+
+    def _seal(self, upto: int, *, last: bool) -> None:
+        """Seal the held plaintext up to `upto` (a whole number of chunks unless `last`)."""
+        plain = memoryview(self._plain)
+        end = 0
+        for offset in range(0, max(upto, 1), _AGE_CHUNK):
+            piece = plain[offset : min(offset + _AGE_CHUNK, upto)]
+            final = last and offset + _AGE_CHUNK >= upto
+            nonce = _chunk_nonce(self._index, final)
+            size = len(piece) + TAG_SIZE
+            self._aead.encrypt_into(nonce, piece, None, self._out[end : end + size])
+            end += size
+            self._index += 1
+        self._sink.write(self._out[:end])
+        rest = self._filled - upto
+        self._plain[:rest] = self._plain[upto : self._filled]
+        self._filled = rest
 
 
 def age_decrypt_stream(source: Any, sink: Any, identities: Iterable[str]) -> None:

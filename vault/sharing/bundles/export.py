@@ -1,10 +1,10 @@
 """Export a grant as a bundle: a tar streamed into an age v1 file for the recipient.
 
 The plaintext never touches the disk: entries are produced one at a time from the vault,
-written as tar into pyrage's encrypting reader, and only ciphertext reaches the output (a
-temporary file in the target directory renamed into place, or stdout). The manifest, signed
-with the persona's pairwise key, comes last in the tar so that it can list the size and
-SHA-256 of every file actually written.
+written as tar into an age writer (`crypto.AgeWriter`), and only ciphertext reaches the
+output (a temporary file in the target directory renamed into place, or stdout). The
+manifest, signed with the persona's pairwise key, comes last in the tar so that it can list
+the size and SHA-256 of every file actually written.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from vault.sharing.bundles.plan import (
     SentBefore,
     build_plan,
 )
-from vault.sharing.bundles.tarstream import ChunkReader, Entry, Written, tar_stream
+from vault.sharing.bundles.tarstream import Entry, Written, tar_stream
 from vault.sharing.recipients import Recipient
 
 if TYPE_CHECKING:
@@ -55,7 +55,6 @@ RECEIPT: Final = "receipt.json"
 RECEIPT_SIG: Final = "receipt.json.minisig"
 README: Final = "README.md"
 IDENTITY: Final = "data/identity.vcf"
-_READ_BUFFER: Final = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -436,17 +435,12 @@ class _HashingSink:
     def __init__(self, out: BinaryIO, *, is_file: bool = False) -> None:
         self._out = out
         self._early = writeback.Writeback(out.fileno()) if is_file else None
-        # Hashed on a second thread: pyrage holds the GIL while it encrypts, hashlib does not.
+        # Hashed on a second thread: the cipher holds the GIL while it encrypts, hashlib does not.
         self.digest = BackgroundSHA256()
         self.size = 0
-        self.error: BaseException | None = None  # pyrage replaces it with its own
 
-    def write(self, data: bytes) -> int:
-        try:
-            self._out.write(data)
-        except BaseException as exc:
-            self.error = exc
-            raise
+    def write(self, data: bytes | memoryview) -> int:
+        self._out.write(data)
         self.digest.update(data)
         self.size += len(data)
         if self._early is not None:
@@ -484,19 +478,12 @@ def export_bundle(
     prog.start(len(plan.metrics) + len(plan.content) + 1)
     build = _Build(vault, plan, recipient, signer, uuid.uuid4().hex, prog, columns)
     chunks = tar_stream(build.entries(), int(plan.at.timestamp()), build.written.append)
-    reader = ChunkReader(chunks)
-    # pyrage asks for 8 KiB at a time: served from a MiB buffer in C, most of those reads
-    # cost no Python call (the tar's pieces reach the buffer 64 KiB or more at a time).
-    buffered = io.BufferedReader(reader, buffer_size=_READ_BUFFER)
 
     def encrypt(sink: _HashingSink) -> None:
-        try:
-            crypto.age_encrypt_stream(buffered, sink, recipient.age_key)
-        except crypto.CryptoFailure:
-            for cause in (reader.error, sink.error):
-                if cause is not None:
-                    raise cause from None
-            raise
+        writer = crypto.AgeWriter(sink, recipient.age_key)
+        for chunk in chunks:
+            writer.write(chunk)
+        writer.close()
 
     path: Path | None = None
     if isinstance(out, Path):
