@@ -301,7 +301,7 @@ def blake2b_512(chunks: Iterable[bytes]) -> bytes:
     return h.digest()
 
 
-# --- age v1 (bundles): X25519 recipients through pyrage ---------------------------------------
+# --- age v1 (bundles): X25519 keys and decryption through pyrage, the writer here -------------
 
 
 class AgeFailure(CryptoFailure):
