@@ -188,7 +188,8 @@ class BlobFiles:
         return shard, fd
 
     def read(self, blob_id: bytes, key: bytes, aad: bytes, chunks: int) -> Iterator[bytes]:
-        """Yield the authenticated plaintext chunks in order, in constant memory."""
+        """Yield the authenticated plaintext in order, in constant memory: a group of chunks
+        (up to 1 MiB) at a time."""
         try:
             shard, fd = self._open(blob_id, os.O_RDONLY)
         except FileNotFoundError:
@@ -205,6 +206,7 @@ class BlobFiles:
         # no copy per chunk); each chunk is opened from a view of it.
         buf = bytearray(GROUP_CHUNKS * SEALED_CHUNK)
         view = memoryview(buf)
+        plain = memoryview(bytearray(GROUP_CHUNKS * crypto.CHUNK_SIZE))
         with os.fdopen(fd, "rb", buffering=0) as handle:
             index = 0
             while index < chunks:
@@ -216,14 +218,17 @@ class BlobFiles:
                     not final and got != count * SEALED_CHUNK
                 ):
                     raise TamperedRecord("a blob file is truncated")
+                opened = 0
                 for offset in range(0, got, SEALED_CHUNK):
                     last = index == chunks - 1
                     sealed = view[offset : min(offset + SEALED_CHUNK, got)]
                     try:
-                        yield opener.open_chunk(index, sealed, last=last)
+                        opened += opener.open_into(index, sealed, plain[opened:], last=last)
                     except CryptoFailure:
                         raise TamperedRecord("blob chunk") from None
                     index += 1
+                # The group leaves only once each of its chunks authenticated, as one piece.
+                yield bytes(plain[:opened])
             if handle.read(1):
                 raise TamperedRecord("a blob file has extra bytes")
 
