@@ -1,7 +1,8 @@
 """Vault core: CLI start-up, bulk record writes and reads against plain sqlite3, passwd cost.
 
 Peers measured in the same run: plain `sqlite3` storing the same 200-byte rows in plaintext
-(one transaction), and a bare `python -c pass` start-up for the CLI figure.
+(one transaction), and a bare `python -c pass` start-up for the CLI figure. Records: the
+median of three runs, each run measuring both sides.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks import peers
 from vault.core.vault import Vault
 
 PASSPHRASE = "benchmark passphrase"  # noqa: S105 - a throwaway vault
@@ -46,9 +48,10 @@ def bench_status(work: Path, n: int) -> dict[str, float]:
     }
 
 
-def bench_records(work: Path, count: int) -> dict[str, float]:
-    payloads = [os.urandom(100).hex().encode() for _ in range(count)]  # 200 bytes each
-    path = work / "records"
+def _records_once(work: Path, payloads: list[bytes], run: int) -> dict[str, float]:
+    """One run of both sides: seconds (wall and CPU) for the writes and the reads."""
+    count = len(payloads)
+    path = work / f"records{run}"
     with Vault.create(path, PASSPHRASE, kdf="minimum") as v:
         t, c = time.perf_counter(), time.process_time()
         with v.store.write() as txn:
@@ -59,7 +62,8 @@ def bench_records(work: Path, count: int) -> dict[str, float]:
         n = sum(1 for _ in v.store.iter_kind("bench"))
         read_s, read_cpu = time.perf_counter() - t, time.process_time() - c
         assert n == count
-    plain = work / "plain.db"
+    shutil.rmtree(path)
+    plain = work / f"plain{run}.db"
     conn = sqlite3.connect(plain, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
@@ -76,18 +80,44 @@ def bench_records(work: Path, count: int) -> dict[str, float]:
     assert len(rows) == count
     conn.close()
     return {
+        "write": write_s,
+        "read": read_s,
+        "write_cpu": write_cpu,
+        "read_cpu": read_cpu,
+        "plain_write": plain_write_s,
+        "plain_read": plain_read_s,
+    }
+
+
+def bench_records(work: Path, count: int) -> dict[str, float]:
+    payloads = [os.urandom(100).hex().encode() for _ in range(count)]  # 200 bytes each
+    runs = [_records_once(work, payloads, i) for i in range(peers.RUNS)]
+    s = {k: [r[k] for r in runs] for k in runs[0]}
+
+    def per_s(key: str) -> int:
+        return round(count / statistics.median(s[key]))
+
+    plain_writes = per_s("plain_write")
+    # The issue's goal: 50,000 writes/s and 100,000 reads/s, or, where plain sqlite3 writes
+    # slower than 180,000 rows/s in the same run, 0.3x and 0.15x of it.
+    slow_machine = plain_writes < 180_000
+    return {
         "records": count,
-        "coffre_writes_per_s": round(count / write_s),
-        "coffre_reads_per_s": round(count / read_s),
+        "runs": peers.RUNS,
+        "coffre_writes_per_s": per_s("write"),
+        "coffre_reads_per_s": per_s("read"),
         # Per second of this process's CPU: steadier than wall time on a shared machine.
-        "coffre_writes_per_cpu_s": round(count / write_cpu),
-        "coffre_reads_per_cpu_s": round(count / read_cpu),
-        "sqlite3_plain_writes_per_s": round(count / plain_write_s),
-        "sqlite3_plain_reads_per_s": round(count / plain_read_s),
-        "write_ratio_to_sqlite3": round(plain_write_s / write_s, 3),
-        "read_ratio_to_sqlite3": round(plain_read_s / read_s, 3),
+        "coffre_writes_per_cpu_s": per_s("write_cpu"),
+        "coffre_reads_per_cpu_s": per_s("read_cpu"),
+        "sqlite3_plain_writes_per_s": plain_writes,
+        "sqlite3_plain_reads_per_s": per_s("plain_read"),
+        "write_ratio_to_sqlite3": peers.ratio(s["plain_write"], s["write"]),
+        "read_ratio_to_sqlite3": peers.ratio(s["plain_read"], s["read"]),
         "target_writes_per_s": 50_000,
         "target_reads_per_s": 100_000,
+        "target_applies": "ratios" if slow_machine else "rates",
+        "target_write_ratio": 0.3,
+        "target_read_ratio": 0.15,
     }
 
 

@@ -18,13 +18,16 @@ docs/threat-model.md).
 from __future__ import annotations
 
 import contextlib
+import io
 import os
+import queue
 import stat
 from collections.abc import Iterable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO, Final
 
-from vault.core import crypto
+from vault.core import crypto, writeback
 from vault.core.crypto import CryptoFailure
 from vault.core.errors import TamperedRecord, UnsafeVaultFile
 from vault.core.hashing import BackgroundSHA256
@@ -32,6 +35,8 @@ from vault.core.progress import Progress, ProgressCallback
 
 DIR_NAME: Final = "blobs"
 SEALED_CHUNK: Final = crypto.CHUNK_SIZE + crypto.TAG_SIZE
+GROUP_CHUNKS: Final = 16  # chunks read, sealed or opened per system call (1 MiB)
+_BUFFERS: Final = 4  # plaintext groups in flight while writing: reading, sealing, hashing
 _WRITE_BUFFER: Final = 1 << 20
 
 
@@ -41,31 +46,43 @@ def sealed_size(size: int) -> tuple[int, int]:
     return chunks, size + chunks * crypto.TAG_SIZE
 
 
-def _rechunk(source: BinaryIO | Iterable[bytes]) -> Iterator[bytes]:
-    """Exactly CHUNK_SIZE pieces (the last may be shorter) from a file or an iterable."""
-    size = crypto.CHUNK_SIZE
-    if hasattr(source, "read"):
-        reader: BinaryIO = source  # type: ignore[assignment]
-        buf = b""
-        while True:
-            data = reader.read(size - len(buf))
-            if not data:
+class _Filler:
+    """Fills caller-owned buffers from a file (`readinto`, no copy through Python objects) or
+    from an iterable of byte pieces (copied in, whatever their sizes)."""
+
+    def __init__(self, source: BinaryIO | Iterable[bytes]) -> None:
+        self._readinto = getattr(source, "readinto", None)
+        self._read = getattr(source, "read", None)
+        self._pieces = None if self._read is not None else iter(source)
+        self._left = memoryview(b"")
+
+    def fill(self, buf: memoryview) -> int:
+        """Bytes put at the start of `buf`: all of it, unless the source ended."""
+        n, size = 0, len(buf)
+        while n < size:
+            if self._readinto is not None:
+                got = self._readinto(buf[n:])
+            elif self._read is not None:
+                data = self._read(size - n)
+                got = len(data)
+                buf[n : n + got] = data
+            else:
+                got = self._take(buf[n:])
+            if not got:
                 break
-            buf += data
-            if len(buf) == size:
-                yield buf
-                buf = b""
-        if buf:
-            yield buf
-        return
-    acc = bytearray()
-    for piece in source:
-        acc += piece
-        while len(acc) >= size:
-            yield bytes(acc[:size])
-            del acc[:size]
-    if acc:
-        yield bytes(acc)
+            n += got
+        return n
+
+    def _take(self, buf: memoryview) -> int:
+        while not self._left:
+            piece = next(self._pieces, None)  # type: ignore[arg-type]
+            if piece is None:
+                return 0
+            self._left = memoryview(piece).cast("B")
+        k = min(len(buf), len(self._left))
+        buf[:k] = self._left[:k]
+        self._left = self._left[k:]
+        return k
 
 
 class BlobFiles:
@@ -131,31 +148,21 @@ class BlobFiles:
         hasher = BackgroundSHA256()
         report = Progress("write", progress, unit="bytes")
         report.start(total)
-        size = chunks = 0
         shard = self._shard_fd(blob_id, create=True)
         try:
             fd = os.open(
                 tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=shard
             )
             try:
-                with os.fdopen(fd, "wb", buffering=_WRITE_BUFFER) as out:
-                    pending: bytes | None = None
-                    for piece in _rechunk(source):
-                        hasher.update(piece)
-                        if pending is not None:
-                            out.write(sealer.seal_chunk(pending, last=False))
-                            chunks += 1
-                        pending = piece
-                        size += len(piece)
-                        report.advance(len(piece))
-                    # An empty blob is one empty last chunk, so truncation to nothing shows.
-                    out.write(sealer.seal_chunk(pending or b"", last=True))
-                    chunks += 1
-                    out.flush()
-                    os.fsync(out.fileno())
+                chunks, size = _seal_stream(_Filler(source), sealer, hasher, fd, report)
+                os.fsync(fd)
+                os.close(fd)
+                fd = -1
                 os.rename(tmp, name, src_dir_fd=shard, dst_dir_fd=shard)
                 os.fsync(shard)
             except BaseException:
+                if fd >= 0:
+                    os.close(fd)
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp, dir_fd=shard)
                 raise
@@ -181,7 +188,8 @@ class BlobFiles:
         return shard, fd
 
     def read(self, blob_id: bytes, key: bytes, aad: bytes, chunks: int) -> Iterator[bytes]:
-        """Yield the authenticated plaintext chunks in order, in constant memory."""
+        """Yield the authenticated plaintext in order, in constant memory: a group of chunks
+        (up to 1 MiB) at a time."""
         try:
             shard, fd = self._open(blob_id, os.O_RDONLY)
         except FileNotFoundError:
@@ -189,17 +197,38 @@ class BlobFiles:
         except OSError:  # ELOOP: a link where the blob's file belongs
             raise TamperedRecord("a blob file is a link") from None
         os.close(shard)
+        # Ask the kernel to read ahead, so the disk works while the chunks already read are
+        # opened (a blob is always read whole, in order).
+        writeback.advise(fd, "POSIX_FADV_SEQUENTIAL")
+        writeback.advise(fd, "POSIX_FADV_WILLNEED")
         opener = crypto.BlobOpener(key, aad)
-        with os.fdopen(fd, "rb") as handle:
-            for index in range(chunks):
-                data = handle.read(SEALED_CHUNK)
-                last = index == chunks - 1
-                if len(data) < crypto.TAG_SIZE or (not last and len(data) != SEALED_CHUNK):
+        # Whole groups of sealed chunks are read into one reused buffer (one system call and
+        # no copy per chunk); each chunk is opened from a view of it.
+        buf = bytearray(GROUP_CHUNKS * SEALED_CHUNK)
+        view = memoryview(buf)
+        plain = memoryview(bytearray(GROUP_CHUNKS * crypto.CHUNK_SIZE))
+        with os.fdopen(fd, "rb", buffering=0) as handle:
+            index = 0
+            while index < chunks:
+                count = min(GROUP_CHUNKS, chunks - index)
+                got = _read_full(handle, view[: count * SEALED_CHUNK])
+                final = index + count == chunks
+                # Every chunk but the blob's last is full; the last holds at least its tag.
+                if got < (count - 1) * SEALED_CHUNK + crypto.TAG_SIZE or (
+                    not final and got != count * SEALED_CHUNK
+                ):
                     raise TamperedRecord("a blob file is truncated")
-                try:
-                    yield opener.open_chunk(index, data, last=last)
-                except CryptoFailure:
-                    raise TamperedRecord("blob chunk") from None
+                opened = 0
+                for offset in range(0, got, SEALED_CHUNK):
+                    last = index == chunks - 1
+                    sealed = view[offset : min(offset + SEALED_CHUNK, got)]
+                    try:
+                        opened += opener.open_into(index, sealed, plain[opened:], last=last)
+                    except CryptoFailure:
+                        raise TamperedRecord("blob chunk") from None
+                    index += 1
+                # The group leaves only once each of its chunks authenticated, as one piece.
+                yield bytes(plain[:opened])
             if handle.read(1):
                 raise TamperedRecord("a blob file has extra bytes")
 
@@ -275,6 +304,67 @@ class BlobFiles:
             self._remove_in(folder, parts[-1])
         finally:
             os.close(folder)
+
+
+def _read_full(handle: io.RawIOBase, buf: memoryview) -> int:
+    """Read until `buf` is full or the file ends; the bytes read."""
+    n = 0
+    while n < len(buf):
+        got = handle.readinto(buf[n:])
+        if not got:
+            break
+        n += got
+    return n
+
+
+def _write_all(fd: int, data: memoryview) -> None:
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+def _seal_stream(
+    filler: _Filler, sealer: crypto.BlobSealer, hasher: BackgroundSHA256, fd: int, report: Progress
+) -> tuple[int, int]:
+    """Seal everything `filler` yields into `fd`: (chunks, plaintext bytes).
+
+    The plaintext is read a group of chunks at a time into a few reused buffers, one group
+    ahead, so the group being sealed knows whether it holds the blob's last chunk. Each group
+    is hashed on the hashing thread while the next is read and sealed, and is given back to
+    the free list only when both are done with it; the sealed group goes to the file in one
+    write from one reused output buffer.
+    """
+    group = GROUP_CHUNKS * crypto.CHUNK_SIZE
+    free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
+    for _ in range(_BUFFERS):
+        free.put(bytearray(group))
+    out = memoryview(bytearray(GROUP_CHUNKS * SEALED_CHUNK))
+    chunks = size = 0
+    early = writeback.Writeback(fd)  # the disk writes while the rest is sealed
+    current = free.get()
+    filled = filler.fill(memoryview(current))
+    while True:
+        following, ahead = None, 0
+        if filled == group:
+            following = free.get()
+            ahead = filler.fill(memoryview(following))
+        end = 0
+        plain = memoryview(current)[:filled]
+        # An empty blob is one empty last chunk, so truncation to nothing shows.
+        for offset in range(0, max(filled, 1), crypto.CHUNK_SIZE):
+            piece = plain[offset : offset + crypto.CHUNK_SIZE]
+            last = not ahead and offset + crypto.CHUNK_SIZE >= filled
+            end += sealer.seal_into(piece, out[end:], last=last)
+            chunks += 1
+        hasher.update(plain, partial(free.put, current))
+        _write_all(fd, out[:end])
+        early.wrote(end)
+        size += filled
+        report.advance(filled)
+        if following is None or not ahead:
+            if following is not None:
+                free.put(following)
+            return chunks, size
+        current, filled = following, ahead
 
 
 def _blob_id(name: str) -> bytes | None:

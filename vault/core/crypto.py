@@ -9,6 +9,7 @@ caller turns it into an error that names what failed, never what was compared.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import os
@@ -176,6 +177,7 @@ def constant_time_equal(a: bytes, b: bytes) -> bool:
 
 _new = _ffi.new
 _buffer = _ffi.buffer
+_from_buffer = _ffi.from_buffer
 _NULL = _ffi.NULL
 _encrypt = _lib.crypto_aead_xchacha20poly1305_ietf_encrypt
 _decrypt = _lib.crypto_aead_xchacha20poly1305_ietf_decrypt
@@ -198,10 +200,9 @@ def unseal(key: bytes, sealed: bytes, aad: bytes) -> bytes:
     if size < 0 or len(key) != KEY_SIZE:
         raise CryptoFailure
     out = _new("unsigned char[]", size or 1)
-    nonce = sealed[:XNONCE_SIZE]
-    if _decrypt(
-        out, _NULL, _NULL, sealed[XNONCE_SIZE:], size + TAG_SIZE, aad, len(aad), nonce, key
-    ):
+    # Nonce and ciphertext are read in place (no slice copies): a view, then an offset.
+    src = _from_buffer("unsigned char[]", sealed)
+    if _decrypt(out, _NULL, _NULL, src + XNONCE_SIZE, size + TAG_SIZE, aad, len(aad), src, key):
         raise CryptoFailure
     return _buffer(out, size)[:]  # type: ignore[no-any-return]
 
@@ -230,6 +231,15 @@ class BlobSealer:
         self._index += 1
         return out
 
+    def seal_into(self, data: bytes | memoryview, out: memoryview, *, last: bool) -> int:
+        """Seal the next chunk into `out` (at least TAG_SIZE bytes longer than `data`);
+        return the sealed length. Same bytes as `seal_chunk`, without a new object per chunk:
+        bulk writers reuse one buffer."""
+        size = len(data) + TAG_SIZE
+        self._aead.encrypt_into(_chunk_nonce(self._index, last), data, self._aad, out[:size])
+        self._index += 1
+        return size
+
 
 class BlobOpener:
     """Opens the chunks of one blob; the caller enforces the order and the last flag."""
@@ -238,11 +248,26 @@ class BlobOpener:
         self._aead = ChaCha20Poly1305(key)
         self._aad = aad
 
-    def open_chunk(self, index: int, sealed: bytes, *, last: bool) -> bytes:
+    def open_chunk(self, index: int, sealed: bytes | memoryview, *, last: bool) -> bytes:
         try:
             return self._aead.decrypt(_chunk_nonce(index, last), sealed, self._aad)
         except InvalidTag as exc:
             raise CryptoFailure from exc
+
+    def open_into(
+        self, index: int, sealed: bytes | memoryview, out: memoryview, *, last: bool
+    ) -> int:
+        """Open a chunk into `out` (at least its plaintext's size); return that size. As
+        `open_chunk`, without a new object per chunk; `out` is not to be trusted (nor kept)
+        when this raises."""
+        size = len(sealed) - TAG_SIZE
+        if size < 0:
+            raise CryptoFailure
+        try:
+            self._aead.decrypt_into(_chunk_nonce(index, last), sealed, self._aad, out[:size])
+        except InvalidTag as exc:
+            raise CryptoFailure from exc
+        return size
 
 
 # --- signatures: Ed25519 --------------------------------------------------------------------
@@ -291,7 +316,7 @@ def blake2b_512(chunks: Iterable[bytes]) -> bytes:
     return h.digest()
 
 
-# --- age v1 (bundles): X25519 recipients through pyrage ---------------------------------------
+# --- age v1 (bundles): X25519 keys and decryption through pyrage, the writer here -------------
 
 
 class AgeFailure(CryptoFailure):
@@ -342,6 +367,118 @@ def age_encrypt_stream(source: Any, sink: Any, recipient: str) -> None:
         pyrage.encrypt_io(source, sink, [x25519.Recipient.from_str(recipient)])
     except (pyrage.EncryptError, pyrage.RecipientError) as exc:
         raise CryptoFailure from exc
+
+
+_BECH32: Final = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+_AGE_CHUNK: Final = 64 * 1024
+
+
+def _bech32_polymod(values: list[int]) -> int:
+    chk = 1
+    for v in values:
+        top = chk >> 25
+        chk = (chk & 0x1FFFFFF) << 5 ^ v
+        for i, g in enumerate((0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)):
+            chk ^= g if (top >> i) & 1 else 0
+    return chk
+
+
+def _age_recipient_key(recipient: str) -> bytes:
+    """The 32-byte X25519 key of an `age1...` recipient (bech32, checksum checked)."""
+    text = recipient.strip().lower()
+    hrp, _, data = text.rpartition("1")
+    if hrp != "age" or any(c not in _BECH32 for c in data) or len(data) < 7:
+        raise CryptoFailure
+    values = [_BECH32.index(c) for c in data]
+    expanded = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
+    if _bech32_polymod(expanded + values) != 1:
+        raise CryptoFailure
+    acc = bits = 0
+    out = bytearray()
+    for v in values[:-6]:
+        acc, bits = acc << 5 | v, bits + 5
+        if bits >= 8:
+            bits -= 8
+            out.append(acc >> bits & 0xFF)
+    if len(out) != KEY_SIZE or acc & ((1 << bits) - 1):
+        raise CryptoFailure
+    return bytes(out)
+
+
+def _b64(data: bytes) -> bytes:
+    return base64.b64encode(data).rstrip(b"=")
+
+
+def _hkdf(ikm: bytes, salt: bytes, info: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_SIZE, salt=salt, info=info).derive(ikm)
+
+
+class AgeWriter:
+    """age v1 encryption to one X25519 recipient, streamed (age-encryption.org/v1): the
+    header with its X25519 stanza and MAC, then the payload in 64 KiB STREAM chunks sealed
+    into one reused buffer. What `age -d` and pyrage read; written here rather than through
+    pyrage so a bundle's bytes are sealed in large calls without a Python callback per 8 KiB.
+
+    `write` what to encrypt, in any pieces; `close` seals the last chunk (a chunk is held
+    back until more data shows it is not the last, as the format requires)."""
+
+    def __init__(self, sink: Any, recipient: str) -> None:
+        from cryptography.hazmat.primitives.asymmetric.x25519 import (
+            X25519PrivateKey,
+            X25519PublicKey,
+        )
+
+        their = _age_recipient_key(recipient)
+        ephemeral = X25519PrivateKey.generate()
+        share = ephemeral.public_key().public_bytes_raw()
+        shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(their))
+        if not any(shared):
+            raise CryptoFailure
+        file_key = os.urandom(16)
+        wrap = _hkdf(shared, share + their, b"age-encryption.org/v1/X25519")
+        body = ChaCha20Poly1305(wrap).encrypt(bytes(12), file_key, None)
+        header = b"age-encryption.org/v1\n-> X25519 " + _b64(share) + b"\n" + _b64(body) + b"\n---"
+        mac = hmac.new(_hkdf(file_key, b"", b"header"), header, hashlib.sha256).digest()
+        nonce = os.urandom(16)
+        self._aead = ChaCha20Poly1305(_hkdf(file_key, nonce, b"payload"))
+        self._sink = sink
+        self._plain = bytearray(_AGE_CHUNK * 16)
+        self._filled = 0
+        self._out = memoryview(bytearray(16 * (_AGE_CHUNK + TAG_SIZE)))
+        self._index = 0
+        sink.write(header + b" " + _b64(mac) + b"\n" + nonce)
+
+    def write(self, data: bytes | memoryview) -> None:
+        view = memoryview(data).cast("B")
+        room = len(self._plain)
+        while view:
+            if self._filled == room:
+                self._seal(room - _AGE_CHUNK, last=False)  # keep one chunk: it may be last
+            n = min(room - self._filled, len(view))
+            self._plain[self._filled : self._filled + n] = view[:n]
+            self._filled += n
+            view = view[n:]
+
+    def close(self) -> None:
+        """Seal what is held, the final chunk flagged last (one empty chunk if nothing)."""
+        self._seal(self._filled, last=True)
+
+    def _seal(self, upto: int, *, last: bool) -> None:
+        """Seal the held plaintext up to `upto` (a whole number of chunks unless `last`)."""
+        plain = memoryview(self._plain)
+        end = 0
+        for offset in range(0, max(upto, 1), _AGE_CHUNK):
+            piece = plain[offset : min(offset + _AGE_CHUNK, upto)]
+            final = last and offset + _AGE_CHUNK >= upto
+            nonce = _chunk_nonce(self._index, final)
+            size = len(piece) + TAG_SIZE
+            self._aead.encrypt_into(nonce, piece, None, self._out[end : end + size])
+            end += size
+            self._index += 1
+        self._sink.write(self._out[:end])
+        rest = self._filled - upto
+        self._plain[:rest] = self._plain[upto : self._filled]
+        self._filled = rest
 
 
 def age_decrypt_stream(source: Any, sink: Any, identities: Iterable[str]) -> None:

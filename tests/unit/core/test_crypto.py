@@ -1,6 +1,12 @@
-"""Primitives: sealing, KDF floor, blob streams, blind indexes, signatures."""
+"""Primitives: sealing, KDF floor, blob streams, blind indexes, signatures, age."""
 
 from __future__ import annotations
+
+import io
+import random
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -90,3 +96,59 @@ def test_ed25519_sign_verify() -> None:
 
 def test_derive_key_separates_purposes() -> None:
     assert crypto.derive_key(KEY, "audit") != crypto.derive_key(KEY, "blind-index")
+
+
+AGE_SIZES = [0, 1, 65535, 65536, 65537, 16 * 65536, 16 * 65536 + 1, 17 * 65536 + 3]
+
+
+def _age_encrypted(data: bytes, recipient: str, piece: int = 40_000) -> bytes:
+    out = io.BytesIO()
+    writer = crypto.AgeWriter(out, recipient)
+    for i in range(0, len(data), piece):
+        writer.write(data[i : i + piece])
+    writer.close()
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("size", AGE_SIZES)
+def test_the_age_writer_is_read_by_pyrage_and_by_age(size: int, tmp_path: Path) -> None:
+    secret, public = crypto.age_keygen()
+    data = random.Random(size).randbytes(size)
+    sealed = _age_encrypted(data, public)
+    back = io.BytesIO()
+    crypto.age_decrypt_stream(io.BytesIO(sealed), back, [secret])
+    assert back.getvalue() == data
+    age = shutil.which("age")
+    if age is not None:  # the reference implementation, when installed
+        key = tmp_path / "key.txt"
+        key.write_text(secret + "\n")
+        run = subprocess.run(
+            [age, "-d", "-i", str(key)], input=sealed, capture_output=True, check=False
+        )
+        assert run.returncode == 0 and run.stdout == data
+
+
+def test_the_age_writer_flags_its_last_chunk_and_uses_fresh_keys() -> None:
+    secret, public = crypto.age_keygen()
+    data = bytes(3 * 65536)  # three full chunks: the last one full, flagged last
+    sealed = _age_encrypted(data, public)
+    assert _age_encrypted(data, public) != sealed  # a fresh file key and nonce every time
+    header_end = sealed.index(b"\n---") + 1
+    payload = sealed.index(b"\n", header_end) + 1 + 16  # after the MAC line and the nonce
+    chunk = 65536 + crypto.TAG_SIZE
+    for damaged in (
+        sealed[: payload + 2 * chunk],  # the last chunk dropped: the second is not flagged last
+        sealed[:-1],
+        sealed + b"\0",
+        sealed[:payload] + sealed[payload + chunk : payload + 2 * chunk] + sealed[payload:],
+    ):
+        with pytest.raises(crypto.AgeFailure):
+            crypto.age_decrypt_stream(io.BytesIO(damaged), io.BytesIO(), [secret])
+
+
+def test_the_age_writer_refuses_what_is_not_a_recipient() -> None:
+    _, public = crypto.age_keygen()
+    flipped = public[:-1] + ("q" if public[-1] != "q" else "p")  # checksum broken
+    for bad in (flipped, "age1", public.replace("age1", "agf1"), "AGE-SECRET-KEY-1XYZ"):
+        with pytest.raises(crypto.CryptoFailure):
+            crypto.AgeWriter(io.BytesIO(), bad)

@@ -1,10 +1,10 @@
 """Export a grant as a bundle: a tar streamed into an age v1 file for the recipient.
 
 The plaintext never touches the disk: entries are produced one at a time from the vault,
-written as tar into pyrage's encrypting reader, and only ciphertext reaches the output (a
-temporary file in the target directory renamed into place, or stdout). The manifest, signed
-with the persona's pairwise key, comes last in the tar so that it can list the size and
-SHA-256 of every file actually written.
+written as tar into an age writer (`crypto.AgeWriter`), and only ciphertext reaches the
+output (a temporary file in the target directory renamed into place, or stdout). The
+manifest, signed with the persona's pairwise key, comes last in the tar so that it can list
+the size and SHA-256 of every file actually written.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import yaml
 
 from vault import content
 from vault import personas as identities
-from vault.core import crypto, minisign
+from vault.core import crypto, minisign, writeback
 from vault.core.errors import InvalidParameter, NothingInScope, TokenExpired, TokenOnlyExports
 from vault.core.hashing import BackgroundSHA256
 from vault.core.outputs import check_free, pending_output
@@ -44,7 +44,7 @@ from vault.sharing.bundles.plan import (
     SentBefore,
     build_plan,
 )
-from vault.sharing.bundles.tarstream import ChunkReader, Entry, Written, tar_stream
+from vault.sharing.bundles.tarstream import Entry, Written, tar_stream
 from vault.sharing.recipients import Recipient
 
 if TYPE_CHECKING:
@@ -482,23 +482,22 @@ class _Build:
 
 
 class _HashingSink:
-    """Passes ciphertext to the output while hashing and counting it."""
+    """Passes ciphertext to the output while hashing and counting it; a file output is
+    written back to the disk as it grows (`vault.core.writeback`), not all at the fsync."""
 
-    def __init__(self, out: BinaryIO) -> None:
+    def __init__(self, out: BinaryIO, *, is_file: bool = False) -> None:
         self._out = out
-        # Hashed on a second thread: pyrage holds the GIL while it encrypts, hashlib does not.
+        self._early = writeback.Writeback(out.fileno()) if is_file else None
+        # Hashed on a second thread: the cipher holds the GIL while it encrypts, hashlib does not.
         self.digest = BackgroundSHA256()
         self.size = 0
-        self.error: BaseException | None = None  # pyrage replaces it with its own
 
-    def write(self, data: bytes) -> int:
-        try:
-            self._out.write(data)
-        except BaseException as exc:
-            self.error = exc
-            raise
+    def write(self, data: bytes | memoryview) -> int:
+        self._out.write(data)
         self.digest.update(data)
         self.size += len(data)
+        if self._early is not None:
+            self._early.wrote(len(data))
         return len(data)
 
     def flush(self) -> None:
@@ -542,16 +541,12 @@ def export_bundle(
     prog.start(len(plan.metrics) + len(plan.content) + 1)
     build = _Build(vault, plan, recipient, signer, uuid.uuid4().hex, prog, columns)
     chunks = tar_stream(build.entries(), int(plan.at.timestamp()), build.written.append)
-    reader = ChunkReader(chunks)
 
     def encrypt(sink: _HashingSink) -> None:
-        try:
-            crypto.age_encrypt_stream(reader, sink, recipient.age_key)
-        except crypto.CryptoFailure:
-            for cause in (reader.error, sink.error):
-                if cause is not None:
-                    raise cause from None
-            raise
+        writer = crypto.AgeWriter(sink, recipient.age_key)
+        for chunk in chunks:
+            writer.write(chunk)
+        writer.close()
 
     path: Path | None = None
     if isinstance(out, Path):
@@ -586,7 +581,7 @@ def _write_atomically(
     sink: _HashingSink | None = None
     try:
         with pending_output(target, force=force) as out:
-            sink = _HashingSink(out.file)
+            sink = _HashingSink(out.file, is_file=True)
             encrypt(sink)
             commit(sink, "complete", out.publish)
     except BaseException:

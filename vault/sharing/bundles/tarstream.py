@@ -11,7 +11,6 @@ PAX or GNU extension) refuses the bundle.
 from __future__ import annotations
 
 import hashlib
-import io
 import tarfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -89,36 +88,6 @@ def tar_stream(
     total += 2 * BLOCK
     # End-of-archive marker, padded to a whole record as tar(1) writes it.
     yield _NUL_BLOCK * 2 + b"\0" * (-total % RECORD)
-
-
-class ChunkReader(io.RawIOBase):
-    """A readable raw stream over an iterator of byte chunks (what pyrage's encrypt reads).
-
-    An exception raised by the iterator is kept in `error`, because pyrage replaces it with
-    its own; the caller re-raises it."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        super().__init__()
-        self._chunks = chunks
-        self._buf = memoryview(b"")
-        self.error: BaseException | None = None
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
-        while not self._buf:
-            try:
-                self._buf = memoryview(next(self._chunks))
-            except StopIteration:
-                return 0
-            except BaseException as exc:
-                self.error = exc
-                raise
-        n = min(len(b), len(self._buf))
-        b[:n] = self._buf[:n]
-        self._buf = self._buf[n:]
-        return n
 
 
 class MemberSink(Protocol):
