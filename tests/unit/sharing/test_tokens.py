@@ -515,3 +515,72 @@ def test_a_damaged_export_log_ends_its_token_and_records_nothing(
         tokens.sync(v)
         assert ledger.bundles_for_grant(v, grant.id) == []
     _assert_destroyed(vault_dir, text, token_id, view)
+
+
+def _token_row(vault_dir: Path, token_id: str) -> tuple[bytes, bytes, bytes]:
+    conn = sqlite3.connect(vault_dir / "vault.db")
+    row = conn.execute(
+        "SELECT id, control, view FROM tokens WHERE id=?", (bytes.fromhex(token_id),)
+    ).fetchone()
+    conn.close()
+    return tuple(row)  # type: ignore[return-value]
+
+
+def _plant_row(vault_dir: Path, row: tuple[bytes, bytes, bytes]) -> None:
+    conn = sqlite3.connect(vault_dir / "vault.db")
+    conn.execute("INSERT OR REPLACE INTO tokens (id, control, view) VALUES (?, ?, ?)", row)
+    conn.commit()
+    conn.close()
+
+
+@pytest.mark.xfail(strict=True, reason="the tokens table is not bound to the sealed state")
+@pytest.mark.parametrize("end", ["untoken", "forget"])
+def test_a_destroyed_tokens_row_put_back_stays_destroyed(
+    world_vault: tuple[Vault, World], vault_dir: Path, end: str
+) -> None:
+    """Someone who can write the vault folder keeps a copy of a token's row and puts it back
+    once the token was cancelled (or ended by a forget): the passphrase side must not take it
+    for an active token, nor re-seal its view with what is written afterwards."""
+    vault, world, _grant, token_id, text, _view = _made(world_vault, vault_dir)
+    row = _token_row(vault_dir, token_id)
+    if end == "untoken":
+        tokens.untoken(vault, token_id)
+    else:
+        forget.forget(vault, forget.Target.of_content(world.items["in"].id))
+    vault.close()
+    _plant_row(vault_dir, row)
+    with Vault.open(vault_dir, PASSPHRASE, clock=CLOCK) as v:
+        day = f"{IN_DAYS[0]}T23:00:00Z"
+        import_csv_text(
+            v,
+            world.persona.id,
+            f"start,end,metric,value,unit,source\n{day},{day},steps,4321,count,Watch\n",
+        )
+        assert tokens.list_tokens(v) == []
+        destroyed = [e.details for e in v.audit_log() if e.action == "token.destroy"]
+    assert destroyed[-1] == {"reason": "the tokens table changed outside Coffre"}
+    with pytest.raises(WrongToken):
+        _token_vault(vault_dir, text)
+
+
+@pytest.mark.xfail(strict=True, reason="the tokens table is not bound to the sealed state")
+def test_a_view_resealed_by_its_token_holder_cannot_hide_a_forget(
+    world_vault: tuple[Vault, World], vault_dir: Path
+) -> None:
+    """The token key seals the view, and the token holder has it: one who can also write the
+    folder could swap in a view listing nothing, so that a forget of what the token read finds
+    nothing of its own in it and lets the token live on."""
+    vault, world, _grant, token_id, text, _view = _made(world_vault, vault_dir)
+    vault.close()
+    secret = core_tokens.TokenSecret.parse(text)
+    vault_id = bytes.fromhex(vault.info.vault_id)
+    key = keys.token_key(vault_id, secret.token_id, secret.secret)
+    empty = core_tokens.View(secret.token_id, _grant.id, None, ())
+    sealed = crypto.seal(key, empty.pack(), keys.token_aad("view", vault_id, secret.token_id))
+    _id, control, _old = _token_row(vault_dir, token_id)
+    _plant_row(vault_dir, (secret.token_id, control, sealed))
+    with Vault.open(vault_dir, PASSPHRASE, clock=CLOCK) as v:
+        forget.forget(v, forget.Target.of_content(world.items["in"].id))
+        assert tokens.list_tokens(v) == []
+    with pytest.raises(WrongToken):
+        _token_vault(vault_dir, text)
