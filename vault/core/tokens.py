@@ -173,18 +173,46 @@ class View:
 # --- the passphrase side: rows of the tokens table ------------------------------------------
 
 
+def rows_digest(ring: keys.KeyRing, rows: list[tuple[Any, ...]]) -> int | None:
+    """XOR of a keyed PRF over the `tokens` table's rows (None: a row is not as Coffre writes
+    them). Sealed in the vault state: only the passphrase side writes this table."""
+    acc = 0
+    for row in rows:
+        if len(row) != 3 or any(type(col) is not bytes for col in row):
+            return None
+        token_id, control, view = row
+        raw = struct.pack(">QQ", len(token_id), len(control)) + token_id + control + view
+        acc ^= ring.row_digest(b"tokens", raw)
+    return acc
+
+
+def _table_rows(txn: Txn) -> list[tuple[Any, ...]]:
+    return list(txn._exec("SELECT id, control, view FROM tokens ORDER BY id").fetchall())
+
+
+def _seal_digest(txn: Txn) -> None:
+    """Bind the tokens table as it now stands into the state sealed at commit."""
+    txn.state.tokens_digest = rows_digest(txn.store.ring, _table_rows(txn)) or 0
+    txn._dirty = True
+
+
 def controls(txn: Txn) -> list[Control]:
-    """Every active token's control, authenticated. A row that fails was not sealed by this
-    vault (only the root seals controls): it is deleted and audited, so a row planted in the
-    file can neither act as a token nor stop the vault from being written."""
+    """Every active token's control, authenticated, from a table whose digest matches the
+    sealed state. A table changed outside Coffre (a destroyed token's row put back, a view
+    re-sealed by its token's holder, a planted row) ends every token, audited: a row kept
+    from the past can neither act as a token nor stop the vault from being written."""
     ring, out = txn.store.ring, []
-    for token_id, sealed in txn._exec("SELECT id, control FROM tokens ORDER BY id").fetchall():
+    rows = _table_rows(txn)
+    if rows_digest(ring, rows) != txn.state.tokens_digest:
+        drop_all(txn)
+        txn.audit("token.destroy", reason="the tokens table changed outside Coffre")
+        return []
+    for token_id, sealed, _view in rows:
         try:
             aad = keys.token_aad("control", ring.vault_id, token_id)
             out.append(Control.unpack(token_id, crypto.unseal(ring.tokens_key, sealed, aad)))
         except (crypto.CryptoFailure, ValueError, KeyError, TypeError):
-            txn._exec("DELETE FROM tokens WHERE id=?", (token_id,))
-            txn._exec("DELETE FROM token_log WHERE id=?", (token_id,))
+            drop(txn, token_id)
             txn.audit("token.destroy", reason="a token row fails authentication")
     return out
 
@@ -212,23 +240,28 @@ def put(txn: Txn, control: Control, view: View) -> None:
         "INSERT OR REPLACE INTO tokens (id, control, view) VALUES (?, ?, ?)",
         (control.token_id, sealed_control, seal_view(ring.vault_id, control, view)),
     )
+    _seal_digest(txn)
 
 
 def replace_view(txn: Txn, control: Control, view: View) -> None:
     """Re-seal a token's view (its control is unchanged); secure_delete zeroes the old one."""
     sealed = seal_view(txn.store.ring.vault_id, control, view)
     txn._exec("UPDATE tokens SET view=? WHERE id=?", (sealed, control.token_id))
+    _seal_digest(txn)
 
 
 def drop(txn: Txn, token_id: bytes) -> None:
     """Destroy a token: its row, so its view and every record key in it (zeroed on disk)."""
     txn._exec("DELETE FROM tokens WHERE id=?", (token_id,))
     txn._exec("DELETE FROM token_log WHERE id=?", (token_id,))
+    _seal_digest(txn)
 
 
 def drop_all(txn: Txn) -> None:
     txn._exec("DELETE FROM tokens")
     txn._exec("DELETE FROM token_log")
+    txn.state.tokens_digest = 0
+    txn._dirty = True
 
 
 def entries_for(txn: Txn, records: list[tuple[str, str]]) -> list[Entry]:

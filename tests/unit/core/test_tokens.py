@@ -1,5 +1,5 @@
-"""The core of export tokens: the token file's text, the format 3 migration, and a store
-without tokens staying free of token rows."""
+"""The core of export tokens: the token file's text, the format 3 and 4 migrations, and a
+store without tokens staying free of token rows."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import PASSPHRASE
 from vault.core import schema
 from vault.core import tokens as core_tokens
-from vault.core.errors import WrongToken
+from vault.core.errors import IntegrityError, WrongToken
 from vault.core.state import open_state, seal_state
 from vault.core.vault import Vault
 
@@ -43,12 +43,12 @@ def test_a_format_2_vault_gains_the_token_tables_once(vault_dir: Path) -> None:
         rid = txn.put("note", b"kept")
     _as_format_2(vault_dir)
     with Vault.open(vault_dir, PASSPHRASE) as v:
-        assert v.info.format == schema.FORMAT_VERSION == 3
+        assert v.info.format == schema.FORMAT_VERSION
         assert v.store.get("note", rid).data == b"kept"
         assert v.check() == []
-        open_state(v.store.ring, v.store.header("state"), format=3)  # bound to the new number
+        open_state(v.store.ring, v.store.header("state"))  # bound to the new number
     with Vault.open(vault_dir, PASSPHRASE) as v:
-        assert v.info.format == 3
+        assert v.info.format == schema.FORMAT_VERSION
     conn = sqlite3.connect(vault_dir / "vault.db")
     tables = {n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     conn.close()
@@ -59,3 +59,37 @@ def test_a_vault_without_tokens_refuses_any_token(vault_dir: Path) -> None:
     Vault.create(vault_dir, PASSPHRASE, kdf="minimum").close()
     with pytest.raises(WrongToken):
         Vault.open_with_token(vault_dir, core_tokens.TokenSecret.new().text())
+
+
+def _as_format_3(vault_dir: Path) -> None:
+    """Rewrite a vault as format 3 wrote it: the state without the tokens' digest."""
+    with Vault.open(vault_dir, PASSPHRASE) as v:
+        sealed = seal_state(v.store.ring, v.store.state(), format=3)
+    conn = sqlite3.connect(vault_dir / "vault.db")
+    conn.execute("UPDATE meta SET value=? WHERE name='state'", (sealed,))
+    conn.execute("UPDATE meta SET value='3' WHERE name='format'")
+    conn.commit()
+    conn.close()
+
+
+def test_a_format_3_vault_keeps_its_tokens_and_binds_their_table(
+    vault_dir: Path, tmp_path: Path
+) -> None:
+    from tests.builders import build_world, make_grant
+    from vault.sharing import tokens
+
+    with Vault.create(vault_dir, PASSPHRASE, kdf="minimum") as v:
+        grant = make_grant(v, build_world(v, tmp_path))
+        info, text = tokens.create_token(v, grant.id)
+        digest = v.store.state().tokens_digest
+    assert digest != 0
+    _as_format_3(vault_dir)
+    with Vault.open(vault_dir, PASSPHRASE) as v:
+        assert v.info.format == schema.FORMAT_VERSION == 4
+        assert v.store.state().tokens_digest == digest
+        with pytest.raises(IntegrityError):  # the state is bound to the new number
+            open_state(v.store.ring, v.store.header("state"), format=3)
+        assert [t.id for t in tokens.list_tokens(v)] == [info.id]
+        assert v.check() == []
+    with Vault.open_with_token(vault_dir, text) as tv:
+        assert tv.token is not None
