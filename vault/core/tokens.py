@@ -251,13 +251,17 @@ def replace_view(txn: Txn, control: Control, view: View) -> None:
 
 
 def drop(txn: Txn, token_id: bytes) -> None:
-    """Destroy a token: its row, so its view and every record key in it (zeroed on disk)."""
+    """Destroy a token: its row, so its view and every record key in it (zeroed on disk, and
+    the WAL truncated once the transaction commits)."""
     txn._exec("DELETE FROM tokens WHERE id=?", (token_id,))
     txn._exec("DELETE FROM token_log WHERE id=?", (token_id,))
+    txn.scrub_wal = True
     _seal_digest(txn)
 
 
 def drop_all(txn: Txn) -> None:
+    if any_active(txn):
+        txn.scrub_wal = True
     txn._exec("DELETE FROM tokens")
     txn._exec("DELETE FROM token_log")
     txn.state.tokens_digest = 0

@@ -590,14 +590,7 @@ def test_a_view_resealed_by_its_token_holder_cannot_hide_a_forget(
         _token_vault(vault_dir, text)
 
 
-@pytest.mark.parametrize(
-    "end",
-    [
-        pytest.param("untoken", marks=pytest.mark.xfail(strict=True, reason="left in the WAL")),
-        pytest.param("withdraw", marks=pytest.mark.xfail(strict=True, reason="left in the WAL")),
-        "forget",
-    ],
-)
+@pytest.mark.parametrize("end", ["untoken", "withdraw", "forget"])
 def test_a_destroyed_tokens_view_leaves_the_disk_before_the_vault_closes(
     world_vault: tuple[Vault, World], vault_dir: Path, end: str
 ) -> None:
