@@ -607,3 +607,47 @@ def test_a_destroyed_tokens_view_leaves_the_disk_before_the_vault_closes(
     assert len(view) > 4096  # in pieces: the check below looks for any of them
     assert not _any_piece_of(view, raw_vault_bytes(vault_dir))
     vault.close()
+
+
+FORGED = {
+    "recipient": lambda world: "f" * 32,  # no such recipient
+    "persona": lambda world: world.other.id,
+    "content": lambda world: [
+        {"id": world.items["out_persona"].id, "version": 1, "title": "x", "path": "x"}
+    ],
+    "metrics": lambda world: [
+        {
+            "metric": "heart_rate",
+            "count": 1,
+            "first": "2026-10-12T00:00:00+00:00",
+            "last": "2026-10-12T00:00:00+00:00",
+            "next_start": int(datetime(2026, 10, 12, 1, tzinfo=UTC).timestamp() * 1000),
+            "granularity": "raw",
+        }
+    ],
+    "attributes": lambda world: ["phone"],
+}
+
+
+@pytest.mark.xfail(strict=True, reason="the fold checks only the grant and the token")
+@pytest.mark.parametrize("field", sorted(FORGED))
+def test_a_token_cannot_log_an_export_beyond_its_grant(
+    world_vault: tuple[Vault, World], vault_dir: Path, tmp_path: Path, field: str
+) -> None:
+    """The token side writes its own export log (it has to, to be audited), so its holder can
+    seal any claim there. A claim naming another recipient, persona, metric, item or attribute
+    than the grant's must not reach the ledger, where forgetting and revoking read who holds
+    what (a recipient that does not exist would stop them)."""
+    vault, world, grant, _token_id, text, _view = _made(world_vault, vault_dir)
+    vault.close()
+    with _token_vault(vault_dir, text) as tv:
+        export_bundle(tv, grant.id, tmp_path / "b.age")
+        assert tv.token is not None
+        (genuine,) = tv.token.logged_exports()
+        forged = dict(genuine, bundle_id="0" * 32, **{field: FORGED[field](world)})
+        tv.token.log_export(forged)
+    with Vault.open(vault_dir, PASSPHRASE, clock=CLOCK) as v:
+        tokens.sync(v)
+        assert [b.bundle_id for b in ledger.all_bundles(v)] == []
+        assert tokens.list_tokens(v) == []  # the token that sealed the claim is ended
+        forget.preview(v, forget.Target.of_content(world.items["out_persona"].id))
