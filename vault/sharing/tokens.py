@@ -242,20 +242,23 @@ def _destroy(txn: Txn, control: core.Control, reason: str) -> None:
 
 def _fold(vault: Vault, txn: Txn, control: core.Control) -> bool:
     """Move the exports logged with a token into the ledger and the audit log. A log that
-    fails authentication, or an entry naming another grant or token (only the token holder
-    can seal one), ends the token instead: False. Nothing it claimed is recorded then, and
-    the vault stays writable."""
+    fails authentication, or an entry claiming more than the token's grant (another grant,
+    token, recipient, persona, metric, content item or attribute: only the token holder can
+    seal one), ends the token instead: False. Nothing it claimed is recorded then, and the
+    vault stays writable."""
     entries = core.log_entries(txn, control)
     records = []
     try:
+        grant = get_grant(vault, control.grant) if entries else None
         for payload in entries if entries is not None else []:
             body = {k: v for k, v in payload.items() if k != "seq"}
             if body.get("grant") != control.grant or body.get("token") != control.token_id.hex():
                 raise TamperedRecord("an export token's log names another grant")
-            records.append(
-                ledger.BundleRecord.from_record(Record("", ledger.KIND, 1, _json_bytes(body)))
-            )
-    except TamperedRecord:
+            record = ledger.BundleRecord.from_record(Record("", ledger.KIND, 1, _json_bytes(body)))
+            if grant is None or not _within_grant(vault, grant, record):
+                raise TamperedRecord("an export token's log claims more than its grant")
+            records.append(record)
+    except (TamperedRecord, RecordNotFound):
         entries = None
     if entries is None:
         _destroy(txn, control, "its export log fails authentication")
@@ -265,6 +268,34 @@ def _fold(vault: Vault, txn: Txn, control: core.Control) -> bool:
     if records:
         core.clear_log(txn, control.token_id)
     return True
+
+
+def _within_grant(vault: Vault, grant: Grant, sent: ledger.BundleRecord) -> bool:
+    """Whether an export a token logged names only what its grant lets leave. The ledger is
+    where revoking and forgetting look up who holds what: a claim there about another
+    recipient or persona, or data the grant does not cover, would be believed."""
+    if sent.recipient != grant.recipient or sent.persona != grant.persona:
+        return False
+    if not {m.metric for m in sent.metrics} <= set(grant.scope.metric_ids()):
+        return False
+    if not set(sent.attributes) <= set(grant.scope.attributes):
+        return False
+    for item in sent.content:
+        # An id the vault does not hold names nothing of it; one it holds must be covered.
+        if not vault.store.exists(content.ITEM, _record_id(item.id)):
+            continue
+        found = content.get(vault, item.id)
+        if found.id != item.id or found.persona != grant.persona or not grant.scope.covers(found):
+            return False
+    return True
+
+
+def _record_id(text: str) -> bytes:
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        return b""
+    return raw if len(raw) == 16 and raw.hex() == text else b""
 
 
 def _json_bytes(body: dict[str, Any]) -> bytes:
