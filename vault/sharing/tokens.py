@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from vault import content
 from vault import personas as identities
 from vault.core import tokens as core
-from vault.core.errors import InvalidParameter, RecordNotFound, TamperedRecord
+from vault.core.errors import IntegrityError, InvalidParameter, RecordNotFound, TamperedRecord
 from vault.core.records import Record
 from vault.data import catalog, chunks
 from vault.data import query as qs_query
@@ -326,7 +326,14 @@ def _refresh(txn: Txn) -> None:
         if txn.rotated and (view is None or core.changed(txn, view)):
             _destroy(txn, control, "forget")
             continue
-        core.replace_view(txn, control, _view(vault, txn, control, grant, now))
+        try:
+            view = _view(vault, txn, control, grant, now)
+        except (TamperedRecord, RecordNotFound, IntegrityError):
+            # A record of its scope damaged or gone from the file: the token cannot be kept
+            # current, so it ends, rather than every write of the vault failing with it.
+            _destroy(txn, control, "its scope cannot be read")
+            continue
+        core.replace_view(txn, control, view)
 
 
 core.register(_refresh)

@@ -652,7 +652,6 @@ def test_a_token_cannot_log_an_export_beyond_its_grant(
         forget.preview(v, forget.Target.of_content(world.items["out_persona"].id))
 
 
-@pytest.mark.xfail(strict=True, reason="the refresh fails the whole write")
 def test_a_damaged_record_in_a_tokens_scope_ends_the_token_not_the_vaults_writes(
     world_vault: tuple[Vault, World], vault_dir: Path
 ) -> None:
