@@ -5,6 +5,7 @@ destroy its keys."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 from datetime import UTC, datetime, timedelta
@@ -680,3 +681,48 @@ def test_a_damaged_record_in_a_tokens_scope_ends_the_token_not_the_vaults_writes
     ]
     with pytest.raises(WrongToken):
         _token_vault(vault_dir, text)
+
+
+CORE_ONLY_WRITER = f"""
+import sys
+from vault.core.vault import Vault
+with Vault.open(sys.argv[1], {PASSPHRASE!r}) as v:
+    with v.store.write() as txn:
+        txn.put("note", b"written by a program that knows no grant")
+    assert "vault.sharing" not in sys.modules
+"""
+
+
+@pytest.mark.xfail(strict=True, reason="the tokens are dropped without an audit entry")
+def test_a_program_that_never_imports_sharing_ends_every_token_and_says_so(
+    world_vault: tuple[Vault, World], vault_dir: Path, tmp_path: Path
+) -> None:
+    """A program that writes with the library alone cannot tell what a grant covers: it ends
+    every token rather than leave one with a stale view, and the audit log says so, with how
+    many exports the token had logged that no ledger entry records."""
+    import subprocess
+    import sys
+
+    vault, _world, grant, token_id, text, view = _made(world_vault, vault_dir)
+    vault.close()
+    with _token_vault(vault_dir, text) as tv:
+        export_bundle(tv, grant.id, tmp_path / "b.age")
+    subprocess.run(
+        [sys.executable, "-c", CORE_ONLY_WRITER, str(vault_dir)],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[3])},
+    )
+    with pytest.raises(WrongToken):
+        _token_vault(vault_dir, text)
+    with Vault.open(vault_dir, PASSPHRASE, clock=CLOCK) as v:
+        destroyed = [e.details for e in v.audit_log() if e.action == "token.destroy"]
+    assert destroyed == [
+        {
+            "grant": grant.id,
+            "token": token_id,
+            "reason": "written by a program that does not keep tokens current",
+            "unrecorded_exports": 1,
+        }
+    ]
+    _assert_destroyed(vault_dir, text, token_id, view)
