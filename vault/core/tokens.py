@@ -21,8 +21,8 @@ by an older one it also opened (a rollback of the file): docs/threat-model.md sa
 Whoever writes records with the passphrase keeps the views current: a transaction that
 changed records calls the refresher the sharing layer registers (`register`), which computes
 each token's in-scope set again and re-seals its view, in the same transaction. If no refresher
-is registered in the process, the transaction drops every token instead: a token is never
-left holding a view that no longer matches its grant.
+is registered in the process, the transaction ends every token instead, audited: a token is
+never left holding a view that no longer matches its grant.
 """
 
 from __future__ import annotations
@@ -376,10 +376,25 @@ def refresh(txn: Txn) -> None:
     if not any_active(txn):
         return
     if not _REFRESHERS:
-        drop_all(txn)
+        _end_all_unrefreshed(txn)
         return
     for refresher in _REFRESHERS:
         refresher(txn)
+
+
+def _end_all_unrefreshed(txn: Txn) -> None:
+    """End every token, each with an audit entry saying why and how many of its exports no
+    ledger entry records (this process cannot fold them in: the ledger is a domain's)."""
+    for control in controls(txn):
+        logged = log_entries(txn, control)
+        txn.audit(
+            "token.destroy",
+            grant=control.grant,
+            token=control.token_id.hex(),
+            reason="written by a program that does not keep tokens current",
+            unrecorded_exports=len(logged) if logged is not None else 0,
+        )
+    drop_all(txn)
 
 
 # --- the token side: a read-only store over a view -------------------------------------------

@@ -693,7 +693,6 @@ with Vault.open(sys.argv[1], {PASSPHRASE!r}) as v:
 """
 
 
-@pytest.mark.xfail(strict=True, reason="the tokens are dropped without an audit entry")
 def test_a_program_that_never_imports_sharing_ends_every_token_and_says_so(
     world_vault: tuple[Vault, World], vault_dir: Path, tmp_path: Path
 ) -> None:
