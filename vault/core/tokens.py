@@ -31,7 +31,9 @@ import base64
 import binascii
 import contextlib
 import json
+import os
 import sqlite3
+import stat
 import struct
 import threading
 import zlib
@@ -92,6 +94,36 @@ class TokenSecret:
         if len(token_id) != ID_SIZE or len(secret) != crypto.KEY_SIZE:
             raise WrongToken("the token file does not hold a Coffre token")
         return cls(token_id, secret)
+
+
+# A token file holds one line of about 80 characters; a file read to its end could be a
+# device or a pipe that never ends.
+MAX_FILE: Final = 1024
+
+
+def read_token_file(path: Path) -> str:
+    """The text of a token file: a regular file, read up to `MAX_FILE` bytes; WrongToken
+    (naming the path, never its content) for anything else."""
+    try:
+        # O_NONBLOCK: opening a FIFO does not wait for a writer; it is refused just below.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise WrongToken(f"cannot read the token file {path}") from exc
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise WrongToken(f"the token file {path} is not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            raw = f.read(MAX_FILE + 1)
+    except OSError as exc:
+        raise WrongToken(f"cannot read the token file {path}") from exc
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_FILE:
+        raise WrongToken("the token file does not hold a Coffre token")
+    try:
+        return raw.decode("ascii")
+    except UnicodeDecodeError:
+        raise WrongToken("the token file does not hold a Coffre token") from None
 
 
 @dataclass(frozen=True)

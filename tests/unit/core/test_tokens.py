@@ -3,6 +3,7 @@ store without tokens staying free of token rows."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -93,3 +94,22 @@ def test_a_format_3_vault_keeps_its_tokens_and_binds_their_table(
         assert v.check() == []
     with Vault.open_with_token(vault_dir, text) as tv:
         assert tv.token is not None
+
+
+def test_a_token_file_is_read_as_a_small_regular_file(tmp_path: Path) -> None:
+    """The token file is read before anything is authenticated: a device that never ends, a
+    FIFO with no writer, a huge or binary file is refused at once, naming the path only."""
+    token = core_tokens.TokenSecret.new()
+    good = tmp_path / "ok.token"
+    good.write_text(token.text())
+    assert core_tokens.TokenSecret.parse(core_tokens.read_token_file(good)) == token
+    fifo = tmp_path / "fifo.token"
+    os.mkfifo(fifo)
+    huge = tmp_path / "huge.token"
+    huge.write_text(token.text() + " " * core_tokens.MAX_FILE)
+    binary = tmp_path / "binary.token"
+    binary.write_bytes(b"\xff" + token.text().encode())
+    for bad in (Path("/dev/zero"), fifo, huge, binary, tmp_path / "missing.token", tmp_path):
+        with pytest.raises(WrongToken) as caught:
+            core_tokens.read_token_file(bad)
+        assert token.secret.hex() not in str(caught.value)
