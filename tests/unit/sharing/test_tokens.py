@@ -725,3 +725,26 @@ def test_a_program_that_never_imports_sharing_ends_every_token_and_says_so(
         }
     ]
     _assert_destroyed(vault_dir, text, token_id, view)
+
+
+@pytest.mark.xfail(strict=True, reason="the view holds the whole day index")
+def test_a_token_learns_nothing_of_the_days_outside_its_range(
+    world_vault: tuple[Vault, World], vault_dir: Path
+) -> None:
+    """The day index of a metric lists every day that has data, with each day's chunk: with
+    it, a token would learn on which days outside its range there is data (and, from the
+    chunks' sizes on disk, about how much). A token reads only its range's days."""
+    vault, world = world_vault
+    grant = make_grant(vault, world)
+    _info, text = tokens.create_token(vault, grant.id)
+    days_id, days = catalog.load_days(vault.store, world.persona.id, "steps")
+    assert days_id is not None and set(days) - set(IN_DAYS)  # the world has days outside
+    vault_id = bytes.fromhex(vault.info.vault_id)
+    vault.close()
+    with _token_vault(vault_dir, text) as tv:
+        seen_id, seen = catalog.load_days(tv.store, world.persona.id, "steps")
+    assert seen_id == days_id
+    assert seen == {day: cid for day, cid in days.items() if day in IN_DAYS}
+    assert bytes.fromhex(days_id) not in _opened_by(
+        vault_dir, vault_id, _view_keys(vault_dir, text)
+    )
