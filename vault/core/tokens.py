@@ -174,15 +174,37 @@ class Entry:
         )
 
 
+def _pack_inline(rec: Record) -> list[Any]:
+    body = base64.b64encode(rec.data).decode("ascii")
+    return [rec.kind, rec.id, rec.version, body, [list(t) for t in rec.terms]]
+
+
+def _unpack_inline(raw: list[Any]) -> Record:
+    kind, rid, version, body, terms = raw
+    record_id_bytes(str(rid))  # a record id, or RecordNotFound (the view is damaged)
+    return Record(
+        str(rid),
+        str(kind),
+        int(version),
+        base64.b64decode(body, validate=True),
+        tuple((str(label), str(value)) for label, value in terms),
+    )
+
+
 @dataclass(frozen=True)
 class View:
-    """What a token opens: its grant, expiry, the records in scope, and the domain's extras."""
+    """What a token opens: its grant, expiry, the records in scope, and the domain's extras.
+
+    `inline` holds records the domain gives the token in place of the stored ones: a copy
+    cut down to the scope (a metric's day index with only the range's days), so the token
+    never holds the key of a record that says more than its grant."""
 
     token_id: bytes
     grant: str
     expires: str | None
     entries: tuple[Entry, ...]
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
+    inline: tuple[Record, ...] = field(default=(), repr=False)
 
     def pack(self) -> bytes:
         return json.dumps(
@@ -190,6 +212,7 @@ class View:
                 "grant": self.grant,
                 "expires": self.expires,
                 "entries": [e.pack() for e in self.entries],
+                "inline": [_pack_inline(r) for r in self.inline],
                 "extra": self.extra,
             },
             separators=(",", ":"),
@@ -199,7 +222,8 @@ class View:
     def unpack(cls, token_id: bytes, raw: bytes) -> View:
         d = json.loads(raw)
         entries = tuple(Entry.unpack(e) for e in d["entries"])
-        return cls(token_id, str(d["grant"]), d["expires"], entries, dict(d["extra"]))
+        inline = tuple(_unpack_inline(r) for r in d.get("inline", ()))
+        return cls(token_id, str(d["grant"]), d["expires"], entries, dict(d["extra"]), inline)
 
 
 # --- the passphrase side: rows of the tokens table ------------------------------------------
@@ -334,7 +358,7 @@ def current_view(txn: Txn, control: Control) -> View | None:
     aad = keys.token_aad("view", txn.store.ring.vault_id, control.token_id)
     try:
         return View.unpack(control.token_id, crypto.unseal(control.key, sealed, aad))
-    except (crypto.CryptoFailure, ValueError, KeyError, TypeError):
+    except (crypto.CryptoFailure, ValueError, KeyError, TypeError, RecordNotFound):
         return None
 
 
@@ -462,6 +486,10 @@ class TokenStore(Store):
         self._by_kind: dict[str, list[Entry]] = {}
         for e in view.entries:
             self._by_kind.setdefault(e.kind, []).append(e)
+        self._inline = {record_id_bytes(r.id): r for r in view.inline}
+        self._inline_by_kind: dict[str, list[Record]] = {}
+        for r in view.inline:
+            self._inline_by_kind.setdefault(r.kind, []).append(r)
         self._lock = threading.RLock()
         self.owner = None
 
@@ -488,32 +516,36 @@ class TokenStore(Store):
         return Record(entry.rid.hex(), kind, version, body, terms, blobs)
 
     def get(self, kind: str, record_id: str | bytes) -> Record:
-        entry = self._by_id.get(record_id_bytes(record_id))
+        rid = record_id_bytes(record_id)
+        inline = self._inline.get(rid)
+        if inline is not None and inline.kind == kind:
+            return inline
+        entry = self._by_id.get(rid)
         if entry is None or entry.kind != kind:
             raise RecordNotFound(kind)
         return self._open(entry)
 
     def exists(self, kind: str, record_id: str | bytes) -> bool:
-        entry = self._by_id.get(record_id_bytes(record_id))
-        return entry is not None and entry.kind == kind
+        rid = record_id_bytes(record_id)
+        entry, inline = self._by_id.get(rid), self._inline.get(rid)
+        return (entry is not None and entry.kind == kind) or (
+            inline is not None and inline.kind == kind
+        )
 
     def iter_kind(self, kind: str) -> Iterator[Record]:
         for entry in self._by_kind.get(kind, ()):
             yield self._open(entry)
+        yield from self._inline_by_kind.get(kind, ())
 
     def count(self, kind: str) -> int:
-        return len(self._by_kind.get(kind, ()))
+        return len(self._by_kind.get(kind, ())) + len(self._inline_by_kind.get(kind, ()))
 
     def find(self, kind: str, label: str, value: str) -> list[Record]:
         return [r for r in self.iter_kind(kind) if (label, value) in r.terms]
 
     def find_prefix(self, kind: str, prefix: str) -> list[Record]:
         prefix = prefix.lower()
-        return [
-            self._open(e)
-            for e in self._by_kind.get(kind, ())
-            if prefix and e.rid.hex().startswith(prefix)
-        ]
+        return [r for r in self.iter_kind(kind) if prefix and r.id.startswith(prefix)]
 
     def read_blob(self, ref: BlobRef) -> Iterator[bytes]:
         return self.blobs.read(ref.id, ref.key, keys.blob_aad(self._vault_id, ref.id), ref.chunks)
@@ -573,6 +605,8 @@ class TokenStore(Store):
         self._key = b""
         self._by_id.clear()
         self._by_kind.clear()
+        self._inline.clear()
+        self._inline_by_kind.clear()
 
 
 def open_view(conn: sqlite3.Connection, vault_id: bytes, token: TokenSecret) -> tuple[bytes, View]:
@@ -592,5 +626,5 @@ def open_view(conn: sqlite3.Connection, vault_id: bytes, token: TokenSecret) -> 
         return key, View.unpack(token.token_id, plain)
     except crypto.CryptoFailure:
         raise WrongToken("the token's secret does not open it") from None
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecordNotFound, binascii.Error):
         raise IntegrityError("an export token's view is damaged") from None

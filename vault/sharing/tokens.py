@@ -102,9 +102,14 @@ def _in_bounds(ms: int, lo: int | None, hi: int | None) -> bool:
     return (lo is None or ms >= lo) and (hi is None or ms < hi)
 
 
-def _scope_records(vault: Vault, grant: Grant, now: datetime) -> list[tuple[str, str]]:
-    """(kind, id) of every record an export of the grant reads, from now on."""
+def _scope_records(
+    vault: Vault, grant: Grant, now: datetime
+) -> tuple[list[tuple[str, str]], list[Record]]:
+    """(kind, id) of every record an export of the grant reads, from now on; and the day
+    indexes of its metrics cut down to those days (the whole index would name every day
+    that has data, outside the range too), which the view holds in place of the stored ones."""
     out = [(grants.KIND, grant.id), (recipients.KIND, grant.recipient)]
+    inline: list[Record] = []
     lo, hi = _bounds(grant, now)
     lo_day = chunks.utc_day(lo) if lo is not None else ""
     hi_day = chunks.utc_day(hi - 1) if hi is not None else "9999"
@@ -112,8 +117,11 @@ def _scope_records(vault: Vault, grant: Grant, now: datetime) -> list[tuple[str,
         days_id, days = catalog.load_days(vault.store, grant.persona, metric)
         if days_id is None:
             continue
-        out.append((catalog.KIND_DAYS, days_id))
-        out += [(catalog.KIND_CHUNK, cid) for day, cid in days.items() if lo_day <= day <= hi_day]
+        kept = {day: cid for day, cid in sorted(days.items()) if lo_day <= day <= hi_day}
+        index = vault.store.get(catalog.KIND_DAYS, days_id)
+        body = json.dumps({"days": kept}, separators=(",", ":")).encode()
+        inline.append(Record(index.id, index.kind, index.version, body, index.terms))
+        out += [(catalog.KIND_CHUNK, cid) for cid in kept.values()]
     if grant.granularity != "raw":
         found = vault.store.find(catalog.KIND_SETTINGS, "name", qs_query.PRIORITY_SETTING)
         out += [(catalog.KIND_SETTINGS, r.id) for r in found]
@@ -126,7 +134,7 @@ def _scope_records(vault: Vault, grant: Grant, now: datetime) -> list[tuple[str,
                 continue
             version = content.get_version(vault, item.id)
             out += [(content.ITEM, item.id), (content.VERSION, version.record_id)]
-    return out
+    return out, inline
 
 
 def _view(vault: Vault, txn: Txn, control: core.Control, grant: Grant, now: datetime) -> core.View:
@@ -144,11 +152,13 @@ def _view(vault: Vault, txn: Txn, control: core.Control, grant: Grant, now: date
         "pseudonym": pseudonym,
         "recipient": recipient.fingerprint,
     }
-    records = _scope_records(vault, grant, now)
+    records, inline = _scope_records(vault, grant, now)
     # The grant's own ledger entries (never another grant's): `--since-last` reads them.
     records += [(ledger.KIND, r.id) for r in vault.store.find(ledger.KIND, "grant", grant.id)]
     entries = core.entries_for(txn, records)
-    return core.View(control.token_id, grant.id, control.expires, tuple(entries), extra)
+    return core.View(
+        control.token_id, grant.id, control.expires, tuple(entries), extra, tuple(inline)
+    )
 
 
 # --- the passphrase side ----------------------------------------------------------------------
