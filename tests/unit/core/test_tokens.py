@@ -8,6 +8,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.conftest import PASSPHRASE
 from vault.core import schema
@@ -113,3 +115,69 @@ def test_a_token_file_is_read_as_a_small_regular_file(tmp_path: Path) -> None:
         with pytest.raises(WrongToken) as caught:
             core_tokens.read_token_file(bad)
         assert token.secret.hex() not in str(caught.value)
+
+
+@given(st.text(max_size=200))
+def test_any_text_is_a_token_or_wrong_token(text: str) -> None:
+    """The parser of a token file raises nothing but WrongToken, whatever the text."""
+    try:
+        parsed = core_tokens.TokenSecret.parse(text)
+    except WrongToken as exc:
+        assert "coffre-token-v1:" not in str(exc)  # nothing of the text is echoed
+        return
+    assert core_tokens.TokenSecret.parse(parsed.text()) == parsed
+
+
+@given(st.binary(min_size=8, max_size=8), st.binary(min_size=32, max_size=32))
+def test_a_token_file_names_its_secret_in_one_form(token_id: bytes, secret: bytes) -> None:
+    token = core_tokens.TokenSecret(token_id, secret)
+    assert core_tokens.TokenSecret.parse(token.text()) == token
+    assert secret.hex() not in repr(token)
+
+
+# Every method of a write transaction, by whether it changes records (and so must bring the
+# export tokens' views up to date before the commit) or not. A new method must be placed here.
+RECORD_WRITES = {"put", "update", "delete", "wipe_all"}
+OTHER_WRITES = {
+    "audit",
+    "clear_doomed",
+    "delete_blob",
+    "flush",
+    "posting",
+    "rekey",  # ends every token itself
+    "rotate_epoch",  # re-wraps record keys only; a forget's deletions mark the change
+    "set_meta",
+    "verified_ids",
+    "write_blob",
+    "clock",
+}
+
+
+def test_every_write_that_changes_records_refreshes_the_tokens(
+    vault_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The views are re-sealed at the commit of any transaction that changed a record: each
+    method that does so marks it, so no sequence of calls commits a change unseen."""
+    from vault.core.txn import Txn
+
+    public = {n for n in dir(Txn) if not n.startswith("_")} - {"rotated", "scrub_wal"}
+    assert public == RECORD_WRITES | OTHER_WRITES
+    seen: list[object] = []
+    monkeypatch.setattr(core_tokens, "_REFRESHERS", [seen.append])
+    with Vault.create(vault_dir, PASSPHRASE, kdf="minimum") as v:
+        with v.store.write() as txn:
+            rid = txn.put("note", b"a")
+        calls = {
+            "put": lambda txn: txn.put("note", b"b"),
+            "update": lambda txn: txn.update("note", rid, b"c"),
+            "delete": lambda txn: txn.delete("note", rid),
+            "audit": lambda txn: txn.audit("test.note"),
+            "wipe_all": lambda txn: txn.wipe_all(),
+        }
+        for name, call in calls.items():
+            with v.store.write() as txn:
+                # Refreshers run only while a token exists: a marker row stands for one.
+                txn._exec("INSERT OR REPLACE INTO tokens VALUES (?, ?, ?)", (b"\0" * 8, b"", b""))
+                call(txn)
+            assert len(seen) == (name in RECORD_WRITES), name
+            seen.clear()

@@ -746,3 +746,28 @@ def test_a_token_learns_nothing_of_the_days_outside_its_range(
     assert bytes.fromhex(days_id) not in _opened_by(
         vault_dir, vault_id, _view_keys(vault_dir, text)
     )
+
+
+def test_the_tokens_secret_and_key_are_nowhere_in_the_vault_nor_its_audit_log(
+    world_vault: tuple[Vault, World], vault_dir: Path, tmp_path: Path
+) -> None:
+    """The vault keeps the token key sealed under the root, never the secret: neither the
+    secret (raw or as the file writes it) nor the key appears in any file of the vault, in
+    the audit log's details, or in the error a wrong secret gets."""
+    vault, _world, grant, _token_id, text, _view = _made(world_vault, vault_dir)
+    vault.close()
+    secret = core_tokens.TokenSecret.parse(text)
+    key = keys.token_key(bytes.fromhex(vault.info.vault_id), secret.token_id, secret.secret)
+    with _token_vault(vault_dir, text) as tv:
+        export_bundle(tv, grant.id, tmp_path / "b.age")
+    with Vault.open(vault_dir, PASSPHRASE, clock=CLOCK) as v:
+        tokens.sync(v)
+        details = json.dumps([e.details for e in v.audit_log()])
+    encoded = text.strip().rsplit(":", 1)[1]
+    for needle in (secret.secret, key, encoded.encode(), secret.secret.hex().encode()):
+        assert needle not in raw_vault_bytes(vault_dir)
+        assert needle.decode("latin-1") not in details
+    wrong = core_tokens.TokenSecret(secret.token_id, bytes(32)).text()
+    with pytest.raises(WrongToken) as caught:
+        _token_vault(vault_dir, wrong)
+    assert encoded not in str(caught.value) and secret.secret.hex() not in str(caught.value)
