@@ -771,3 +771,27 @@ def test_the_tokens_secret_and_key_are_nowhere_in_the_vault_nor_its_audit_log(
     with pytest.raises(WrongToken) as caught:
         _token_vault(vault_dir, wrong)
     assert encoded not in str(caught.value) and secret.secret.hex() not in str(caught.value)
+
+
+@pytest.mark.xfail(strict=True, reason="a concurrent write is reported as tampering")
+def test_a_write_while_a_token_reads_is_busy_not_tampering(
+    world_vault: tuple[Vault, World], vault_dir: Path, tmp_path: Path
+) -> None:
+    """A passphrase session that rewrites an in-scope record while a token process holds its
+    view (an import beside a cron export) changes versions under the token: that is the
+    vault being busy, to run again, not damage (exit 5 would tell of an attack)."""
+    from vault.core.errors import VaultBusy
+
+    vault, world, grant, _token_id, text, _view = _made(world_vault, vault_dir)
+    with _token_vault(vault_dir, text) as tv:
+        day = f"{IN_DAYS[0]}T23:00:00Z"
+        import_csv_text(
+            vault,
+            world.persona.id,
+            f"start,end,metric,value,unit,source\n{day},{day},steps,4321,count,Watch\n",
+        )
+        with pytest.raises(VaultBusy):
+            export_bundle(tv, grant.id, tmp_path / "b.age")
+    vault.close()
+    with _token_vault(vault_dir, text) as tv:  # run again: it exports
+        export_bundle(tv, grant.id, tmp_path / "b.age")
