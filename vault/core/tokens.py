@@ -472,6 +472,7 @@ class TokenStore(Store):
         key: bytes,
         view: View,
         clock: Clock = SYSTEM_CLOCK,
+        sealed: bytes = b"",
     ) -> None:
         # The parent's keyed machinery (ring, state, posting lists) is not set up: a token
         # has none of those keys. Every read method below is overridden.
@@ -482,6 +483,7 @@ class TokenStore(Store):
         self._vault_id = vault_id
         self._key = key
         self.view = view
+        self._sealed = sealed  # the view's row as opened, to tell a newer one from damage
         self._by_id = {e.rid: e for e in view.entries}
         self._by_kind: dict[str, list[Entry]] = {}
         for e in view.entries:
@@ -497,12 +499,24 @@ class TokenStore(Store):
     def token_id(self) -> str:
         return self.view.token_id.hex()
 
+    def _moved_on(self) -> None:
+        """Raise when the vault was written since this token opened its view (a passphrase
+        session re-sealed it, or ended the token): a record then differing from the view is
+        that write, not damage."""
+        rows = self._query("SELECT view FROM tokens WHERE id=?", (self.view.token_id,))
+        if not rows:
+            raise WrongToken("the token was ended while it read the vault")
+        if rows[0][0] != self._sealed:
+            raise VaultBusy("the vault was written while the token read it; run again")
+
     def _open(self, entry: Entry) -> Record:
         rows = self._query("SELECT kind, version, data FROM records WHERE id=?", (entry.rid,))
         if not rows:
+            self._moved_on()
             raise TamperedRecord(f"a {entry.kind} record in the token's scope is missing")
         kix, version, data = rows[0]
         if kix != entry.kind_ix or version != entry.version or type(data) is not bytes:
+            self._moved_on()
             raise TamperedRecord(f"a {entry.kind} record in the token's scope was changed")
         try:
             plain = crypto.unseal(
@@ -510,6 +524,7 @@ class TokenStore(Store):
             )
             kind, body, terms, blobs = unpack_envelope(plain)
         except (crypto.CryptoFailure, ValueError, KeyError, struct.error, zlib.error):
+            self._moved_on()
             raise TamperedRecord(f"{entry.kind} record") from None
         if kind != entry.kind:
             raise TamperedRecord(f"a {entry.kind} record holds another kind")
@@ -609,9 +624,11 @@ class TokenStore(Store):
         self._inline_by_kind.clear()
 
 
-def open_view(conn: sqlite3.Connection, vault_id: bytes, token: TokenSecret) -> tuple[bytes, View]:
-    """Unseal a token's view with its secret: (token key, view); WrongToken if there is no
-    such token in this vault or the secret does not open it."""
+def open_view(
+    conn: sqlite3.Connection, vault_id: bytes, token: TokenSecret
+) -> tuple[bytes, View, bytes]:
+    """Unseal a token's view with its secret: (token key, view, the sealed row); WrongToken
+    if there is no such token in this vault or the secret does not open it."""
     try:
         rows = conn.execute("SELECT view FROM tokens WHERE id=?", (token.token_id,)).fetchall()
     except sqlite3.OperationalError:
@@ -623,7 +640,7 @@ def open_view(conn: sqlite3.Connection, vault_id: bytes, token: TokenSecret) -> 
     key = keys.token_key(vault_id, token.token_id, token.secret)
     try:
         plain = crypto.unseal(key, rows[0][0], keys.token_aad("view", vault_id, token.token_id))
-        return key, View.unpack(token.token_id, plain)
+        return key, View.unpack(token.token_id, plain), rows[0][0]
     except crypto.CryptoFailure:
         raise WrongToken("the token's secret does not open it") from None
     except (ValueError, KeyError, TypeError, RecordNotFound, binascii.Error):

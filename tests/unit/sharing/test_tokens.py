@@ -773,7 +773,6 @@ def test_the_tokens_secret_and_key_are_nowhere_in_the_vault_nor_its_audit_log(
     assert encoded not in str(caught.value) and secret.secret.hex() not in str(caught.value)
 
 
-@pytest.mark.xfail(strict=True, reason="a concurrent write is reported as tampering")
 def test_a_write_while_a_token_reads_is_busy_not_tampering(
     world_vault: tuple[Vault, World], vault_dir: Path, tmp_path: Path
 ) -> None:
