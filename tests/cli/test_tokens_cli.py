@@ -94,3 +94,15 @@ def test_a_token_of_another_grant_or_a_past_expiry_is_refused(
         vault_dir, "export", other, "-o", str(tmp_path / "o.age"), "--token-file",
         str(token_file), code=6,
     )  # fmt: skip
+
+
+def test_a_token_file_that_is_a_device_is_refused_at_once(vault_dir: Path, world: World) -> None:
+    """`--token-file /dev/zero` (or any file that never ends) stops with the token error,
+    rather than reading until memory runs out."""
+    gid = checked(
+        vault_dir, "grant", "create", "--recipient", "Health Lab", *GRANT_ARGS
+    ).stdout.strip()
+    _without_passphrase(
+        vault_dir, "export", gid, "-o", str(vault_dir.parent / "x.age"), "--token-file",
+        "/dev/zero", code=3,
+    )  # fmt: skip

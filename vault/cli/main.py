@@ -182,16 +182,13 @@ class Env:
     def token_vault(self, token_file: Path) -> Iterator[Vault]:
         """The vault opened with an export token (no passphrase asked): read-only, exactly
         the token's grant."""
-        from vault.core.errors import VaultNotFound, WrongToken
+        from vault.core.errors import VaultNotFound
+        from vault.core.tokens import read_token_file
         from vault.core.vault import Vault
 
         if not Vault.exists(self.vault_dir):
             raise VaultNotFound(f"{self.vault_dir} (create one with `coffre init`)")
-        try:
-            text = token_file.read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise WrongToken(f"cannot read the token file {token_file}") from exc
-        v = Vault.open_with_token(self.vault_dir, text)
+        v = Vault.open_with_token(self.vault_dir, read_token_file(token_file))
         try:
             yield v
         finally:

@@ -28,7 +28,7 @@ from typing import Final
 
 from vault.core.errors import DamagedDatabase, UnsafeVaultFile, UnsupportedFormat
 
-FORMAT_VERSION: Final = 3
+FORMAT_VERSION: Final = 4
 DB_NAME: Final = "vault.db"
 BUSY_TIMEOUT_S: Final = 60.0
 

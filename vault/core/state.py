@@ -5,7 +5,8 @@ rolled back to an older version outside Coffre changes it, and the same kind of 
 each lookup table (posting lists, blobs, blob files awaiting removal), so a row added, removed
 or changed there is seen too (`Store.verify` checks them all); then the audit chain's head and
 length, the epoch number, and the live records per kind. Format 2 added the table digests;
-format 3 (export tokens) keeps the layout and binds the new number.
+format 3 (export tokens) kept the layout and bound the new number; format 4 adds the digest of
+the export tokens' table, so a token row put back after it was destroyed is seen.
 """
 
 from __future__ import annotations
@@ -36,12 +37,14 @@ class VaultState:
     terms_digest: int = 0
     blobs_digest: int = 0
     doomed_digest: int = 0
+    # The same over the `tokens` table (format 4): only the passphrase side writes it.
+    tokens_digest: int = 0
 
     _FMT = ">32s32sQQQH"
     _TABLES = ">32s32s32s"
     _KIND = ">16sQ"
 
-    def pack(self) -> bytes:
+    def pack(self, *, format: int = FORMAT_VERSION) -> bytes:
         kinds = sorted((k, n) for k, n in self.kinds.items() if n)
         head = struct.pack(
             self._FMT,
@@ -56,6 +59,8 @@ class VaultState:
             self._TABLES,
             *(d.to_bytes(32, "big") for d in self.table_digests),
         )
+        if format >= 4:
+            tables += self.tokens_digest.to_bytes(32, "big")
         return head + tables + b"".join(struct.pack(self._KIND, k, n) for k, n in kinds)
 
     @property
@@ -64,7 +69,8 @@ class VaultState:
 
     @classmethod
     def unpack(cls, raw: bytes, *, format: int = 2) -> VaultState:
-        """Read a packed state; `format` 1 is the layout before the table digests."""
+        """Read a packed state; `format` 1 is the layout before the table digests, formats 2
+        and 3 the one before the tokens' digest."""
         digest, head, count, epoch, writes, n = struct.unpack_from(cls._FMT, raw)
         offset = struct.calcsize(cls._FMT)
         tables = [0, 0, 0]
@@ -73,6 +79,10 @@ class VaultState:
                 int.from_bytes(d, "big") for d in struct.unpack_from(cls._TABLES, raw, offset)
             ]
             offset += struct.calcsize(cls._TABLES)
+        if format >= 4:
+            (tokens,) = struct.unpack_from(">32s", raw, offset)
+            tables.append(int.from_bytes(tokens, "big"))
+            offset += 32
         kinds = {}
         for _ in range(n):
             k, c = struct.unpack_from(cls._KIND, raw, offset)
@@ -90,7 +100,7 @@ def _state_aad(vault_id: bytes, format: int) -> bytes:
 
 
 def seal_state(ring: KeyRing, state: VaultState, *, format: int = FORMAT_VERSION) -> bytes:
-    return crypto.seal(ring.state_key, state.pack(), _state_aad(ring.vault_id, format))
+    return crypto.seal(ring.state_key, state.pack(format=format), _state_aad(ring.vault_id, format))
 
 
 def open_state(ring: KeyRing, sealed: bytes, *, format: int = FORMAT_VERSION) -> VaultState:

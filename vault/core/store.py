@@ -118,7 +118,7 @@ class Store:
                 self._conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
                 raise VaultBusy from exc
-            doomed = False
+            doomed = scrub = False
             try:
                 check_no_triggers(self._conn)
                 state = self._load_state()
@@ -128,6 +128,7 @@ class Store:
                 txn.flush()
                 self._conn.execute("COMMIT")
                 doomed = bool(txn_doomed(txn))
+                scrub = txn.scrub_wal
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):
                     self._conn.execute("ROLLBACK")
@@ -144,6 +145,10 @@ class Store:
             # them in `doomed`, so a crash before they are gone is finished at next open.
             if doomed:
                 self.finish_removals()
+            # A destroyed token's view is zeroed in the database (secure_delete) but its old
+            # pages stay in the WAL until a checkpoint truncates it: do it now, not at close.
+            if scrub:
+                self.checkpoint()
 
     def _load_state(self) -> VaultState:
         try:

@@ -21,8 +21,8 @@ by an older one it also opened (a rollback of the file): docs/threat-model.md sa
 Whoever writes records with the passphrase keeps the views current: a transaction that
 changed records calls the refresher the sharing layer registers (`register`), which computes
 each token's in-scope set again and re-seals its view, in the same transaction. If no refresher
-is registered in the process, the transaction drops every token instead: a token is never
-left holding a view that no longer matches its grant.
+is registered in the process, the transaction ends every token instead, audited: a token is
+never left holding a view that no longer matches its grant.
 """
 
 from __future__ import annotations
@@ -31,7 +31,9 @@ import base64
 import binascii
 import contextlib
 import json
+import os
 import sqlite3
+import stat
 import struct
 import threading
 import zlib
@@ -94,6 +96,36 @@ class TokenSecret:
         return cls(token_id, secret)
 
 
+# A token file holds one line of about 80 characters; a file read to its end could be a
+# device or a pipe that never ends.
+MAX_FILE: Final = 1024
+
+
+def read_token_file(path: Path) -> str:
+    """The text of a token file: a regular file, read up to `MAX_FILE` bytes; WrongToken
+    (naming the path, never its content) for anything else."""
+    try:
+        # O_NONBLOCK: opening a FIFO does not wait for a writer; it is refused just below.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise WrongToken(f"cannot read the token file {path}") from exc
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise WrongToken(f"the token file {path} is not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            raw = f.read(MAX_FILE + 1)
+    except OSError as exc:
+        raise WrongToken(f"cannot read the token file {path}") from exc
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_FILE:
+        raise WrongToken("the token file does not hold a Coffre token")
+    try:
+        return raw.decode("ascii")
+    except UnicodeDecodeError:
+        raise WrongToken("the token file does not hold a Coffre token") from None
+
+
 @dataclass(frozen=True)
 class Control:
     """A token as the passphrase side knows it (sealed in its row under the root)."""
@@ -142,15 +174,37 @@ class Entry:
         )
 
 
+def _pack_inline(rec: Record) -> list[Any]:
+    body = base64.b64encode(rec.data).decode("ascii")
+    return [rec.kind, rec.id, rec.version, body, [list(t) for t in rec.terms]]
+
+
+def _unpack_inline(raw: list[Any]) -> Record:
+    kind, rid, version, body, terms = raw
+    record_id_bytes(str(rid))  # a record id, or RecordNotFound (the view is damaged)
+    return Record(
+        str(rid),
+        str(kind),
+        int(version),
+        base64.b64decode(body, validate=True),
+        tuple((str(label), str(value)) for label, value in terms),
+    )
+
+
 @dataclass(frozen=True)
 class View:
-    """What a token opens: its grant, expiry, the records in scope, and the domain's extras."""
+    """What a token opens: its grant, expiry, the records in scope, and the domain's extras.
+
+    `inline` holds records the domain gives the token in place of the stored ones: a copy
+    cut down to the scope (a metric's day index with only the range's days), so the token
+    never holds the key of a record that says more than its grant."""
 
     token_id: bytes
     grant: str
     expires: str | None
     entries: tuple[Entry, ...]
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
+    inline: tuple[Record, ...] = field(default=(), repr=False)
 
     def pack(self) -> bytes:
         return json.dumps(
@@ -158,6 +212,7 @@ class View:
                 "grant": self.grant,
                 "expires": self.expires,
                 "entries": [e.pack() for e in self.entries],
+                "inline": [_pack_inline(r) for r in self.inline],
                 "extra": self.extra,
             },
             separators=(",", ":"),
@@ -167,24 +222,53 @@ class View:
     def unpack(cls, token_id: bytes, raw: bytes) -> View:
         d = json.loads(raw)
         entries = tuple(Entry.unpack(e) for e in d["entries"])
-        return cls(token_id, str(d["grant"]), d["expires"], entries, dict(d["extra"]))
+        inline = tuple(_unpack_inline(r) for r in d.get("inline", ()))
+        return cls(token_id, str(d["grant"]), d["expires"], entries, dict(d["extra"]), inline)
 
 
 # --- the passphrase side: rows of the tokens table ------------------------------------------
 
 
+def rows_digest(ring: keys.KeyRing, rows: list[tuple[Any, ...]]) -> int | None:
+    """XOR of a keyed PRF over the `tokens` table's rows (None: a row is not as Coffre writes
+    them). Sealed in the vault state: only the passphrase side writes this table."""
+    acc = 0
+    for row in rows:
+        if len(row) != 3 or any(type(col) is not bytes for col in row):
+            return None
+        token_id, control, view = row
+        raw = struct.pack(">QQ", len(token_id), len(control)) + token_id + control + view
+        acc ^= ring.row_digest(b"tokens", raw)
+    return acc
+
+
+def _table_rows(txn: Txn) -> list[tuple[Any, ...]]:
+    return list(txn._exec("SELECT id, control, view FROM tokens ORDER BY id").fetchall())
+
+
+def _seal_digest(txn: Txn) -> None:
+    """Bind the tokens table as it now stands into the state sealed at commit."""
+    txn.state.tokens_digest = rows_digest(txn.store.ring, _table_rows(txn)) or 0
+    txn._dirty = True
+
+
 def controls(txn: Txn) -> list[Control]:
-    """Every active token's control, authenticated. A row that fails was not sealed by this
-    vault (only the root seals controls): it is deleted and audited, so a row planted in the
-    file can neither act as a token nor stop the vault from being written."""
+    """Every active token's control, authenticated, from a table whose digest matches the
+    sealed state. A table changed outside Coffre (a destroyed token's row put back, a view
+    re-sealed by its token's holder, a planted row) ends every token, audited: a row kept
+    from the past can neither act as a token nor stop the vault from being written."""
     ring, out = txn.store.ring, []
-    for token_id, sealed in txn._exec("SELECT id, control FROM tokens ORDER BY id").fetchall():
+    rows = _table_rows(txn)
+    if rows_digest(ring, rows) != txn.state.tokens_digest:
+        drop_all(txn)
+        txn.audit("token.destroy", reason="the tokens table changed outside Coffre")
+        return []
+    for token_id, sealed, _view in rows:
         try:
             aad = keys.token_aad("control", ring.vault_id, token_id)
             out.append(Control.unpack(token_id, crypto.unseal(ring.tokens_key, sealed, aad)))
         except (crypto.CryptoFailure, ValueError, KeyError, TypeError):
-            txn._exec("DELETE FROM tokens WHERE id=?", (token_id,))
-            txn._exec("DELETE FROM token_log WHERE id=?", (token_id,))
+            drop(txn, token_id)
             txn.audit("token.destroy", reason="a token row fails authentication")
     return out
 
@@ -212,23 +296,32 @@ def put(txn: Txn, control: Control, view: View) -> None:
         "INSERT OR REPLACE INTO tokens (id, control, view) VALUES (?, ?, ?)",
         (control.token_id, sealed_control, seal_view(ring.vault_id, control, view)),
     )
+    _seal_digest(txn)
 
 
 def replace_view(txn: Txn, control: Control, view: View) -> None:
     """Re-seal a token's view (its control is unchanged); secure_delete zeroes the old one."""
     sealed = seal_view(txn.store.ring.vault_id, control, view)
     txn._exec("UPDATE tokens SET view=? WHERE id=?", (sealed, control.token_id))
+    _seal_digest(txn)
 
 
 def drop(txn: Txn, token_id: bytes) -> None:
-    """Destroy a token: its row, so its view and every record key in it (zeroed on disk)."""
+    """Destroy a token: its row, so its view and every record key in it (zeroed on disk, and
+    the WAL truncated once the transaction commits)."""
     txn._exec("DELETE FROM tokens WHERE id=?", (token_id,))
     txn._exec("DELETE FROM token_log WHERE id=?", (token_id,))
+    txn.scrub_wal = True
+    _seal_digest(txn)
 
 
 def drop_all(txn: Txn) -> None:
+    if any_active(txn):
+        txn.scrub_wal = True
     txn._exec("DELETE FROM tokens")
     txn._exec("DELETE FROM token_log")
+    txn.state.tokens_digest = 0
+    txn._dirty = True
 
 
 def entries_for(txn: Txn, records: list[tuple[str, str]]) -> list[Entry]:
@@ -265,7 +358,7 @@ def current_view(txn: Txn, control: Control) -> View | None:
     aad = keys.token_aad("view", txn.store.ring.vault_id, control.token_id)
     try:
         return View.unpack(control.token_id, crypto.unseal(control.key, sealed, aad))
-    except (crypto.CryptoFailure, ValueError, KeyError, TypeError):
+    except (crypto.CryptoFailure, ValueError, KeyError, TypeError, RecordNotFound):
         return None
 
 
@@ -339,10 +432,25 @@ def refresh(txn: Txn) -> None:
     if not any_active(txn):
         return
     if not _REFRESHERS:
-        drop_all(txn)
+        _end_all_unrefreshed(txn)
         return
     for refresher in _REFRESHERS:
         refresher(txn)
+
+
+def _end_all_unrefreshed(txn: Txn) -> None:
+    """End every token, each with an audit entry saying why and how many of its exports no
+    ledger entry records (this process cannot fold them in: the ledger is a domain's)."""
+    for control in controls(txn):
+        logged = log_entries(txn, control)
+        txn.audit(
+            "token.destroy",
+            grant=control.grant,
+            token=control.token_id.hex(),
+            reason="written by a program that does not keep tokens current",
+            unrecorded_exports=len(logged) if logged is not None else 0,
+        )
+    drop_all(txn)
 
 
 # --- the token side: a read-only store over a view -------------------------------------------
@@ -364,6 +472,7 @@ class TokenStore(Store):
         key: bytes,
         view: View,
         clock: Clock = SYSTEM_CLOCK,
+        sealed: bytes = b"",
     ) -> None:
         # The parent's keyed machinery (ring, state, posting lists) is not set up: a token
         # has none of those keys. Every read method below is overridden.
@@ -374,10 +483,15 @@ class TokenStore(Store):
         self._vault_id = vault_id
         self._key = key
         self.view = view
+        self._sealed = sealed  # the view's row as opened, to tell a newer one from damage
         self._by_id = {e.rid: e for e in view.entries}
         self._by_kind: dict[str, list[Entry]] = {}
         for e in view.entries:
             self._by_kind.setdefault(e.kind, []).append(e)
+        self._inline = {record_id_bytes(r.id): r for r in view.inline}
+        self._inline_by_kind: dict[str, list[Record]] = {}
+        for r in view.inline:
+            self._inline_by_kind.setdefault(r.kind, []).append(r)
         self._lock = threading.RLock()
         self.owner = None
 
@@ -385,12 +499,24 @@ class TokenStore(Store):
     def token_id(self) -> str:
         return self.view.token_id.hex()
 
+    def _moved_on(self) -> None:
+        """Raise when the vault was written since this token opened its view (a passphrase
+        session re-sealed it, or ended the token): a record then differing from the view is
+        that write, not damage."""
+        rows = self._query("SELECT view FROM tokens WHERE id=?", (self.view.token_id,))
+        if not rows:
+            raise WrongToken("the token was ended while it read the vault")
+        if rows[0][0] != self._sealed:
+            raise VaultBusy("the vault was written while the token read it; run again")
+
     def _open(self, entry: Entry) -> Record:
         rows = self._query("SELECT kind, version, data FROM records WHERE id=?", (entry.rid,))
         if not rows:
+            self._moved_on()
             raise TamperedRecord(f"a {entry.kind} record in the token's scope is missing")
         kix, version, data = rows[0]
         if kix != entry.kind_ix or version != entry.version or type(data) is not bytes:
+            self._moved_on()
             raise TamperedRecord(f"a {entry.kind} record in the token's scope was changed")
         try:
             plain = crypto.unseal(
@@ -398,38 +524,43 @@ class TokenStore(Store):
             )
             kind, body, terms, blobs = unpack_envelope(plain)
         except (crypto.CryptoFailure, ValueError, KeyError, struct.error, zlib.error):
+            self._moved_on()
             raise TamperedRecord(f"{entry.kind} record") from None
         if kind != entry.kind:
             raise TamperedRecord(f"a {entry.kind} record holds another kind")
         return Record(entry.rid.hex(), kind, version, body, terms, blobs)
 
     def get(self, kind: str, record_id: str | bytes) -> Record:
-        entry = self._by_id.get(record_id_bytes(record_id))
+        rid = record_id_bytes(record_id)
+        inline = self._inline.get(rid)
+        if inline is not None and inline.kind == kind:
+            return inline
+        entry = self._by_id.get(rid)
         if entry is None or entry.kind != kind:
             raise RecordNotFound(kind)
         return self._open(entry)
 
     def exists(self, kind: str, record_id: str | bytes) -> bool:
-        entry = self._by_id.get(record_id_bytes(record_id))
-        return entry is not None and entry.kind == kind
+        rid = record_id_bytes(record_id)
+        entry, inline = self._by_id.get(rid), self._inline.get(rid)
+        return (entry is not None and entry.kind == kind) or (
+            inline is not None and inline.kind == kind
+        )
 
     def iter_kind(self, kind: str) -> Iterator[Record]:
         for entry in self._by_kind.get(kind, ()):
             yield self._open(entry)
+        yield from self._inline_by_kind.get(kind, ())
 
     def count(self, kind: str) -> int:
-        return len(self._by_kind.get(kind, ()))
+        return len(self._by_kind.get(kind, ())) + len(self._inline_by_kind.get(kind, ()))
 
     def find(self, kind: str, label: str, value: str) -> list[Record]:
         return [r for r in self.iter_kind(kind) if (label, value) in r.terms]
 
     def find_prefix(self, kind: str, prefix: str) -> list[Record]:
         prefix = prefix.lower()
-        return [
-            self._open(e)
-            for e in self._by_kind.get(kind, ())
-            if prefix and e.rid.hex().startswith(prefix)
-        ]
+        return [r for r in self.iter_kind(kind) if prefix and r.id.startswith(prefix)]
 
     def read_blob(self, ref: BlobRef) -> Iterator[bytes]:
         return self.blobs.read(ref.id, ref.key, keys.blob_aad(self._vault_id, ref.id), ref.chunks)
@@ -489,11 +620,15 @@ class TokenStore(Store):
         self._key = b""
         self._by_id.clear()
         self._by_kind.clear()
+        self._inline.clear()
+        self._inline_by_kind.clear()
 
 
-def open_view(conn: sqlite3.Connection, vault_id: bytes, token: TokenSecret) -> tuple[bytes, View]:
-    """Unseal a token's view with its secret: (token key, view); WrongToken if there is no
-    such token in this vault or the secret does not open it."""
+def open_view(
+    conn: sqlite3.Connection, vault_id: bytes, token: TokenSecret
+) -> tuple[bytes, View, bytes]:
+    """Unseal a token's view with its secret: (token key, view, the sealed row); WrongToken
+    if there is no such token in this vault or the secret does not open it."""
     try:
         rows = conn.execute("SELECT view FROM tokens WHERE id=?", (token.token_id,)).fetchall()
     except sqlite3.OperationalError:
@@ -505,8 +640,8 @@ def open_view(conn: sqlite3.Connection, vault_id: bytes, token: TokenSecret) -> 
     key = keys.token_key(vault_id, token.token_id, token.secret)
     try:
         plain = crypto.unseal(key, rows[0][0], keys.token_aad("view", vault_id, token.token_id))
-        return key, View.unpack(token.token_id, plain)
+        return key, View.unpack(token.token_id, plain), rows[0][0]
     except crypto.CryptoFailure:
         raise WrongToken("the token's secret does not open it") from None
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecordNotFound, binascii.Error):
         raise IntegrityError("an export token's view is damaged") from None

@@ -72,6 +72,8 @@ class Txn:
     _records_changed: bool = field(default=False)
     # Whether this transaction rotated the epoch (a forget): tokens whose records it removed die.
     rotated: bool = field(default=False)
+    # Whether it destroyed an export token: its view must leave the WAL after the commit too.
+    scrub_wal: bool = field(default=False)
 
     @property
     def _conn(self) -> sqlite3.Connection:

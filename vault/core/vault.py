@@ -271,8 +271,8 @@ class Vault:
             check_schema(conn)
             info, _wrapped, _kdf = _header(path, read_meta(conn))
             vault_id = bytes.fromhex(info.vault_id)
-            key, view = tokens.open_view(conn, vault_id, token)
-            store = tokens.TokenStore(conn, db, vault_id, key, view, clock)
+            key, view, sealed = tokens.open_view(conn, vault_id, token)
+            store = tokens.TokenStore(conn, db, vault_id, key, view, clock, sealed)
         except sqlite3.OperationalError as exc:
             conn.close()
             raise VaultBusy from exc

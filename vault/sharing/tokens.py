@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from vault import content
 from vault import personas as identities
 from vault.core import tokens as core
-from vault.core.errors import InvalidParameter, RecordNotFound, TamperedRecord
+from vault.core.errors import IntegrityError, InvalidParameter, RecordNotFound, TamperedRecord
 from vault.core.records import Record
 from vault.data import catalog, chunks, health_records
 from vault.data import query as qs_query
@@ -102,9 +102,14 @@ def _in_bounds(ms: int, lo: int | None, hi: int | None) -> bool:
     return (lo is None or ms >= lo) and (hi is None or ms < hi)
 
 
-def _scope_records(vault: Vault, grant: Grant, now: datetime) -> list[tuple[str, str]]:
-    """(kind, id) of every record an export of the grant reads, from now on."""
+def _scope_records(
+    vault: Vault, grant: Grant, now: datetime
+) -> tuple[list[tuple[str, str]], list[Record]]:
+    """(kind, id) of every record an export of the grant reads, from now on; and the day
+    indexes of its metrics cut down to those days (the whole index would name every day
+    that has data, outside the range too), which the view holds in place of the stored ones."""
     out = [(grants.KIND, grant.id), (recipients.KIND, grant.recipient)]
+    inline: list[Record] = []
     lo, hi = _bounds(grant, now)
     lo_day = chunks.utc_day(lo) if lo is not None else ""
     hi_day = chunks.utc_day(hi - 1) if hi is not None else "9999"
@@ -112,8 +117,11 @@ def _scope_records(vault: Vault, grant: Grant, now: datetime) -> list[tuple[str,
         days_id, days = catalog.load_days(vault.store, grant.persona, metric)
         if days_id is None:
             continue
-        out.append((catalog.KIND_DAYS, days_id))
-        out += [(catalog.KIND_CHUNK, cid) for day, cid in days.items() if lo_day <= day <= hi_day]
+        kept = {day: cid for day, cid in sorted(days.items()) if lo_day <= day <= hi_day}
+        index = vault.store.get(catalog.KIND_DAYS, days_id)
+        body = json.dumps({"days": kept}, separators=(",", ":")).encode()
+        inline.append(Record(index.id, index.kind, index.version, body, index.terms))
+        out += [(catalog.KIND_CHUNK, cid) for cid in kept.values()]
         if grant.granularity == "raw":
             # The records behind the samples (an ECG's voltages, a clinical record's FHIR
             # resource) leave under raw grants only; the export reads them by the same range.
@@ -130,7 +138,7 @@ def _scope_records(vault: Vault, grant: Grant, now: datetime) -> list[tuple[str,
                 continue
             version = content.get_version(vault, item.id)
             out += [(content.ITEM, item.id), (content.VERSION, version.record_id)]
-    return out
+    return out, inline
 
 
 def _health_records(
@@ -161,11 +169,13 @@ def _view(vault: Vault, txn: Txn, control: core.Control, grant: Grant, now: date
         "pseudonym": pseudonym,
         "recipient": recipient.fingerprint,
     }
-    records = _scope_records(vault, grant, now)
+    records, inline = _scope_records(vault, grant, now)
     # The grant's own ledger entries (never another grant's): `--since-last` reads them.
     records += [(ledger.KIND, r.id) for r in vault.store.find(ledger.KIND, "grant", grant.id)]
     entries = core.entries_for(txn, records)
-    return core.View(control.token_id, grant.id, control.expires, tuple(entries), extra)
+    return core.View(
+        control.token_id, grant.id, control.expires, tuple(entries), extra, tuple(inline)
+    )
 
 
 # --- the passphrase side ----------------------------------------------------------------------
@@ -259,20 +269,23 @@ def _destroy(txn: Txn, control: core.Control, reason: str) -> None:
 
 def _fold(vault: Vault, txn: Txn, control: core.Control) -> bool:
     """Move the exports logged with a token into the ledger and the audit log. A log that
-    fails authentication, or an entry naming another grant or token (only the token holder
-    can seal one), ends the token instead: False. Nothing it claimed is recorded then, and
-    the vault stays writable."""
+    fails authentication, or an entry claiming more than the token's grant (another grant,
+    token, recipient, persona, metric, content item or attribute: only the token holder can
+    seal one), ends the token instead: False. Nothing it claimed is recorded then, and the
+    vault stays writable."""
     entries = core.log_entries(txn, control)
     records = []
     try:
+        grant = get_grant(vault, control.grant) if entries else None
         for payload in entries if entries is not None else []:
             body = {k: v for k, v in payload.items() if k != "seq"}
             if body.get("grant") != control.grant or body.get("token") != control.token_id.hex():
                 raise TamperedRecord("an export token's log names another grant")
-            records.append(
-                ledger.BundleRecord.from_record(Record("", ledger.KIND, 1, _json_bytes(body)))
-            )
-    except TamperedRecord:
+            record = ledger.BundleRecord.from_record(Record("", ledger.KIND, 1, _json_bytes(body)))
+            if grant is None or not _within_grant(vault, grant, record):
+                raise TamperedRecord("an export token's log claims more than its grant")
+            records.append(record)
+    except (TamperedRecord, RecordNotFound):
         entries = None
     if entries is None:
         _destroy(txn, control, "its export log fails authentication")
@@ -282,6 +295,34 @@ def _fold(vault: Vault, txn: Txn, control: core.Control) -> bool:
     if records:
         core.clear_log(txn, control.token_id)
     return True
+
+
+def _within_grant(vault: Vault, grant: Grant, sent: ledger.BundleRecord) -> bool:
+    """Whether an export a token logged names only what its grant lets leave. The ledger is
+    where revoking and forgetting look up who holds what: a claim there about another
+    recipient or persona, or data the grant does not cover, would be believed."""
+    if sent.recipient != grant.recipient or sent.persona != grant.persona:
+        return False
+    if not {m.metric for m in sent.metrics} <= set(grant.scope.metric_ids()):
+        return False
+    if not set(sent.attributes) <= set(grant.scope.attributes):
+        return False
+    for item in sent.content:
+        # An id the vault does not hold names nothing of it; one it holds must be covered.
+        if not vault.store.exists(content.ITEM, _record_id(item.id)):
+            continue
+        found = content.get(vault, item.id)
+        if found.id != item.id or found.persona != grant.persona or not grant.scope.covers(found):
+            return False
+    return True
+
+
+def _record_id(text: str) -> bytes:
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        return b""
+    return raw if len(raw) == 16 and raw.hex() == text else b""
 
 
 def _json_bytes(body: dict[str, Any]) -> bytes:
@@ -312,7 +353,14 @@ def _refresh(txn: Txn) -> None:
         if txn.rotated and (view is None or core.changed(txn, view)):
             _destroy(txn, control, "forget")
             continue
-        core.replace_view(txn, control, _view(vault, txn, control, grant, now))
+        try:
+            view = _view(vault, txn, control, grant, now)
+        except (TamperedRecord, RecordNotFound, IntegrityError):
+            # A record of its scope damaged or gone from the file: the token cannot be kept
+            # current, so it ends, rather than every write of the vault failing with it.
+            _destroy(txn, control, "its scope cannot be read")
+            continue
+        core.replace_view(txn, control, view)
 
 
 core.register(_refresh)

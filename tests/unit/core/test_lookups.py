@@ -82,7 +82,7 @@ def _downgrade_to_format_1(vault_dir: Path) -> dict[str, int]:
                 for label, value in rec.terms:
                     term = crypto.blind_index(ring.index_key, f"term:{kind}:{label}", value)
                     rows.append((term, bytes.fromhex(rec.id)))
-        packed = store.state().pack()
+        packed = store.state().pack(format=2)
         head = 32 + 32 + 8 * 3 + 2
         v1_state = packed[:head] + packed[head + 96 :]
         sealed = crypto.seal(ring.state_key, v1_state, FORMAT_TAG + b"state\x00" + ring.vault_id)
