@@ -12,6 +12,7 @@ import os
 import sqlite3
 import stat
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -50,6 +51,20 @@ KDF_PROFILES: Final = crypto.PROFILES
 DEFAULT_KDF: Final = crypto.DEFAULT_PROFILE
 
 _HEADER_KEYS = ("format", "vault_id", "kdf", "salt", "root", "epoch_no", "epoch", "state")
+
+
+@contextmanager
+def _closed_on_failure(conn: sqlite3.Connection) -> Iterator[None]:
+    """Around an opening: CONN is closed if anything fails (no half-open vault keeps the file
+    open), and SQLite's "database is locked" becomes VaultBusy."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        raise VaultBusy from exc
+    except BaseException:
+        conn.close()
+        raise
 
 
 @dataclass(frozen=True)
@@ -229,7 +244,7 @@ class Vault:
         _tighten_modes(path)
         process.harden()  # before any key exists in memory
         conn = connect(db)
-        try:
+        with _closed_on_failure(conn):
             check_schema(conn)
             meta = read_meta(conn)
             info, wrapped, kdf_json = _header(path, meta)
@@ -244,12 +259,6 @@ class Vault:
                 store.verify()
                 # Only once everything verified: removals act on the authenticated lists.
                 store.finish_removals()
-        except sqlite3.OperationalError as exc:
-            conn.close()
-            raise VaultBusy from exc
-        except BaseException:
-            conn.close()
-            raise
         return cls(path, store, info)
 
     @classmethod
@@ -267,18 +276,12 @@ class Vault:
         _tighten_modes(path)
         process.harden()  # before any key exists in memory
         conn = connect(db)
-        try:
+        with _closed_on_failure(conn):
             check_schema(conn)
             info, _wrapped, _kdf = _header(path, read_meta(conn))
             vault_id = bytes.fromhex(info.vault_id)
             key, view, sealed = tokens.open_view(conn, vault_id, token)
             store = tokens.TokenStore(conn, db, vault_id, key, view, clock, sealed)
-        except sqlite3.OperationalError as exc:
-            conn.close()
-            raise VaultBusy from exc
-        except BaseException:
-            conn.close()
-            raise
         return cls(path, store, info)
 
     @property
