@@ -744,3 +744,87 @@ def fit_file_id(
     """A file_id message: an activity file (type 4) of a Garmin (manufacturer 1) device."""
     return 0, [(0, FIT_ENUM, kind), (1, FIT_UINT16, 1), (2, FIT_UINT16, product),
                (4, FIT_UINT32, fit_time(created))]  # fmt: skip
+
+
+# --- Garmin: the account data export ----------------------------------------------------
+# Its layout and field names as exports lay them out (DI_CONNECT/...), following the public
+# parsers that read them (the garmin-export-parser npm package's documentation, Garmin's
+# own folder names); no export under a permissive licence is published, personal as they are.
+
+GARMIN_DI = "DI_CONNECT/"
+GARMIN_UDS = GARMIN_DI + "DI-Connect-Aggregator/UDSFile_2024-05-01_2024-08-09.json"
+GARMIN_SLEEP = GARMIN_DI + "DI-Connect-Wellness/2024-05-01_2024-08-09_12345678_sleepData.json"
+GARMIN_UPLOADS = GARMIN_DI + "DI-Connect-Uploaded-Files/UploadedFiles_0-_Part{}.zip"
+GARMIN_ACTIVITIES = GARMIN_DI + "DI-Connect-Fitness/ana@example.org_0_summarizedActivities.json"
+
+
+def garmin_day(day: str, **fields: Any) -> dict[str, Any]:
+    """One UDSFile entry: a day in Paris (UTC+2 in summer), its wellness day in GMT."""
+    d = datetime.fromisoformat(day)
+    entry: dict[str, Any] = {
+        "userProfilePK": 12345678,
+        "calendarDate": day,
+        "uuid": f"uuid-{day}",
+        "wellnessStartTimeGmt": (d - timedelta(hours=2)).isoformat() + ".0",
+        "wellnessStartTimeLocal": d.isoformat() + ".0",
+        "wellnessEndTimeGmt": (d + timedelta(hours=22)).isoformat() + ".0",
+        "wellnessEndTimeLocal": (d + timedelta(days=1)).isoformat() + ".0",
+        "durationInMilliseconds": 86_400_000,
+        "includesWellnessData": True,
+        "source": "GARMIN",
+    }
+    entry.update(fields)
+    return entry
+
+
+def garmin_night(day: str, **fields: Any) -> dict[str, Any]:
+    """One sleepData entry: a night ending on DAY, 23:00 to 07:00 local (UTC+2)."""
+    d = datetime.fromisoformat(day)
+    entry: dict[str, Any] = {
+        "calendarDate": day,
+        "sleepStartTimestampGMT": (d - timedelta(hours=3)).isoformat() + ".0",
+        "sleepEndTimestampGMT": (d + timedelta(hours=5)).isoformat() + ".0",
+        "sleepStartTimestampLocal": (d - timedelta(hours=1)).isoformat() + ".0",
+        "sleepWindowConfirmationType": "ENHANCED_CONFIRMED_FINAL",
+        "deepSleepSeconds": 5400,
+        "lightSleepSeconds": 15000,
+        "remSleepSeconds": 6600,
+        "awakeSleepSeconds": 1800,
+        "unmeasurableSeconds": 0,
+        "averageRespiration": 14.0,
+        "avgSleepStress": 12.5,
+        "awakeCount": 2,
+        "sleepScores": {"overallScore": 82, "qualityScore": 78},
+    }
+    entry.update(fields)
+    return entry
+
+
+def streamed_zip(files: dict[str, bytes]) -> bytes:
+    """A zip written to a stream (its sizes after each entry's data, as Java's
+    ZipOutputStream writes them, and as Garmin's nested zips are)."""
+
+    class Sink(io.RawIOBase):
+        def __init__(self) -> None:
+            self.data = bytearray()
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, b: Any) -> int:
+            self.data += bytes(b)
+            return len(b)
+
+    sink = Sink()
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as zf:  # type: ignore[arg-type]
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return bytes(sink.data)
+
+
+def garmin_export(path: Path, files: dict[str, bytes]) -> Path:
+    """A Garmin account export zip at PATH holding FILES (names under DI_CONNECT/...)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return path

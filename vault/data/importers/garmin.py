@@ -1,5 +1,5 @@
-"""Garmin files: FIT (activity, monitoring, weight scale), GPX and TCX, one file, a folder of
-them, or a zip.
+"""Garmin files: FIT (activity, monitoring, weight scale, wellness), GPX and TCX, one file, a
+folder of them, or a zip; Garmin's account export is read by `garmin_export`.
 
 FIT decoding is done by `fitdecode` (CRC checked; damaged definitions read as fitdecode's
 default mode reads them, and noted). A file is decoded whole before any of it is yielded, so
@@ -833,7 +833,7 @@ def _skipped(exc: Exception) -> str:
     return f"{problem}{_SKIPPED}"
 
 
-def _one_of_many(
+def parse_member(
     data: bytes, name: str, report: ReportIssue, note: Note, scale_user: int | None
 ) -> list[Item]:
     """One file of a folder or zip: all of it, its issues and notes with it, or nothing of it
@@ -860,12 +860,20 @@ def parse_garmin(
     progress: ProgressCallback | None = None,
     scale_user: int | None = None,
 ) -> Iterator[Item]:
-    """Yield the workouts and samples of a Garmin file, folder or zip.
+    """Yield the workouts and samples of a Garmin file, folder or zip, or of a Garmin
+    account export (a zip or folder holding DI_CONNECT/: see `garmin_export`).
 
     Alone, a damaged file raises FitDamaged/MalformedInput; among several, whatever went
     wrong, it is reported (`report_issue`) and skipped whole, while the others are imported.
     """
     p = Path(path)
+    from vault.data.importers import garmin_export
+
+    if (p.is_dir() or zipfile.is_zipfile(p)) and garmin_export.looks_like_export(p):
+        yield from garmin_export.parse_export(
+            p, report_issue, note, progress=progress, scale_user=scale_user
+        )
+        return
     bar = Progress("Reading Garmin files", progress)
     if p.is_file() and p.suffix.lower() in SUFFIXES:
         bar.start(1)
@@ -880,7 +888,7 @@ def parse_garmin(
         bar.start(len(files))
         for file in files:
             rel = file.relative_to(p).as_posix()
-            yield from _one_of_many(_read_file(file), rel, report_issue, note, scale_user)
+            yield from parse_member(_read_file(file), rel, report_issue, note, scale_user)
             bar.advance()
         bar.finish()
         return
@@ -904,7 +912,7 @@ def parse_garmin(
                     problem = f"damaged inside the archive ({type(exc).__name__})"
                     report_issue(info.filename, f"{problem}{_SKIPPED}")
                 else:
-                    yield from _one_of_many(data, info.filename, report_issue, note, scale_user)
+                    yield from parse_member(data, info.filename, report_issue, note, scale_user)
                 bar.advance()
         bar.finish()
         return
