@@ -534,20 +534,28 @@ class _Entry:
                 if rest is not None:
                     rest -= len(data)
                 self.consumed += len(data)
-                try:
-                    out = inflate.decompress(data, _READ)
-                    while True:
-                        if out:
-                            running = zlib.crc32(out, running)
-                            yield self._out(out)
-                        if not inflate.unconsumed_tail:
-                            break
-                        out = inflate.decompress(inflate.unconsumed_tail, _READ)
-                except zlib.error:
-                    raise TruncatedArchive(f"{where} holds corrupt compressed data") from None
-            if inflate.unused_data:
-                src.unread(inflate.unused_data)
-                self.consumed -= len(inflate.unused_data)
+                pending = data
+                while True:
+                    # bounded output per call: what is left waits in unconsumed_tail, or
+                    # (with no input left) inside the decompressor, fetched with b""
+                    try:
+                        out = inflate.decompress(pending, _READ)
+                    except zlib.error:
+                        raise TruncatedArchive(f"{where} holds corrupt compressed data") from None
+                    if out:
+                        running = zlib.crc32(out, running)
+                        yield self._out(out)
+                    if inflate.eof:
+                        break
+                    pending = inflate.unconsumed_tail
+                    if not pending and len(out) < _READ:
+                        break  # everything given was used: more input is needed
+            # past the end, what was given too much is in unused_data (unconsumed_tail may
+            # repeat it when the end came with the output limit reached)
+            left_over = inflate.unused_data
+            if left_over:
+                src.unread(left_over)
+                self.consumed -= len(left_over)
             if rest:
                 raise TruncatedArchive(f"{where} holds more data than its compressed size")
         if self.streamed:
