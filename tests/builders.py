@@ -747,9 +747,11 @@ def fit_file_id(
 
 
 # --- Garmin: the account data export ----------------------------------------------------
-# Its layout and field names as exports lay them out (DI_CONNECT/...), following the public
-# parsers that read them (the garmin-export-parser npm package's documentation, Garmin's
-# own folder names); no export under a permissive licence is published, personal as they are.
+# Its layout and field names as exports lay them out (DI_CONNECT/...): the folder names are
+# Garmin's; the fields (calendarDate, wellnessStartTimeGmt/Local, totalSteps, restingHeartRate,
+# allDayStress.aggregatorList, bodyBattery.bodyBatteryStatList, sleepStartTimestampGMT,
+# deepSleepSeconds...) are those the public parsers of these exports read. No export under a
+# permissive licence is published (each is one person's history), so none is copied here.
 
 GARMIN_DI = "DI_CONNECT/"
 GARMIN_UDS = GARMIN_DI + "DI-Connect-Aggregator/UDSFile_2024-05-01_2024-08-09.json"

@@ -329,8 +329,13 @@ def parse_export(
         if left:
             listed = ", ".join(f"{k}s ({n})" for k, n in sorted(left.items()))
             note(f"not imported: {listed}")
-        note(
-            "daily summaries: floors, hydration, intensity goals and minimum and maximum "
-            "heart rates are not imported; sleep: the export gives each night's time per "
-            "stage as totals (kept with the night), not when each stage happened"
-        )
+        if kinds.get("uds"):
+            note(
+                "daily summaries: floors, hydration, goals, minimum and maximum heart rates "
+                "and body battery readings without a time are not imported"
+            )
+        if kinds.get("sleep"):
+            note(
+                "sleep: the export gives each night's time per stage as totals (kept with "
+                "the night), not when each stage happened"
+            )
