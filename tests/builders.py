@@ -686,3 +686,147 @@ def fitbit_zip(tmp_path: Path, files: dict[str, str]) -> Path:
         for name, text in files.items():
             zf.writestr(name, text)
     return z
+
+
+# --- Garmin: FIT files written from the FIT SDK's documented layout --------------------
+
+FIT_EPOCH_S = 631_065_600  # 1989-12-31T00:00:00Z
+# FIT base types: (type byte, struct code, invalid value)
+FIT_ENUM, FIT_SINT8, FIT_UINT8 = (0x00, "B", 0xFF), (0x01, "b", 0x7F), (0x02, "B", 0xFF)
+FIT_SINT16, FIT_UINT16 = (0x83, "h", 0x7FFF), (0x84, "H", 0xFFFF)
+FIT_UINT32 = (0x86, "I", 0xFFFFFFFF)
+_FIT_CRC = (0x0000, 0xCC01, 0xD801, 0x1400, 0xF001, 0x3C00, 0x2800, 0xE401,
+            0xA001, 0x6C00, 0x7800, 0xB401, 0x5000, 0x9C01, 0x8801, 0x4400)  # fmt: skip
+
+FitField = tuple[int, tuple[int, str, int], "int | list[int | None] | None"]
+
+
+def fit_crc(data: bytes) -> int:
+    """The FIT SDK's CRC-16 (its documented nibble table)."""
+    crc = 0
+    for byte in data:
+        for nibble in (byte & 0xF, byte >> 4):
+            tmp = _FIT_CRC[crc & 0xF]
+            crc = ((crc >> 4) & 0x0FFF) ^ tmp ^ _FIT_CRC[nibble]
+    return crc
+
+
+def fit_time(moment: datetime) -> int:
+    """A FIT date_time: seconds since 1989-12-31T00:00:00Z."""
+    return int(moment.timestamp()) - FIT_EPOCH_S
+
+
+def fit_file(messages: list[tuple[int, list[FitField]]]) -> bytes:
+    """A FIT file of MESSAGES, each (global message number, [(field number, base type,
+    value)]): a value None is the type's invalid value, a list an array field. Each message
+    gets its own definition (local type 0), as the SDK allows."""
+    import struct
+
+    body = bytearray()
+    for number, fields in messages:
+        body += struct.pack("<BBBHB", 0x40, 0, 0, number, len(fields))
+        encoded = bytearray()
+        for field, (base, code, invalid), value in fields:
+            values = value if isinstance(value, list) else [value]
+            raw = b"".join(struct.pack("<" + code, invalid if v is None else v) for v in values)
+            body += bytes((field, len(raw), base))
+            encoded += raw
+        body += b"\x00" + encoded
+    header = struct.pack("<BBHI4s", 14, 0x20, 2132, len(body), b".FIT")
+    header += struct.pack("<H", fit_crc(header))
+    data = header + bytes(body)
+    return data + struct.pack("<H", fit_crc(data))
+
+
+def fit_file_id(
+    created: datetime, *, kind: int = 4, product: int = 2697
+) -> tuple[int, list[FitField]]:
+    """A file_id message: an activity file (type 4) of a Garmin (manufacturer 1) device."""
+    return 0, [(0, FIT_ENUM, kind), (1, FIT_UINT16, 1), (2, FIT_UINT16, product),
+               (4, FIT_UINT32, fit_time(created))]  # fmt: skip
+
+
+# --- Garmin: the account data export ----------------------------------------------------
+# Its layout and field names as exports lay them out (DI_CONNECT/...): the folder names are
+# Garmin's; the fields (calendarDate, wellnessStartTimeGmt/Local, totalSteps, restingHeartRate,
+# allDayStress.aggregatorList, bodyBattery.bodyBatteryStatList, sleepStartTimestampGMT,
+# deepSleepSeconds...) are those the public parsers of these exports read. No export under a
+# permissive licence is published (each is one person's history), so none is copied here.
+
+GARMIN_DI = "DI_CONNECT/"
+GARMIN_UDS = GARMIN_DI + "DI-Connect-Aggregator/UDSFile_2024-05-01_2024-08-09.json"
+GARMIN_SLEEP = GARMIN_DI + "DI-Connect-Wellness/2024-05-01_2024-08-09_12345678_sleepData.json"
+GARMIN_UPLOADS = GARMIN_DI + "DI-Connect-Uploaded-Files/UploadedFiles_0-_Part{}.zip"
+GARMIN_ACTIVITIES = GARMIN_DI + "DI-Connect-Fitness/ana@example.org_0_summarizedActivities.json"
+
+
+def garmin_day(day: str, **fields: Any) -> dict[str, Any]:
+    """One UDSFile entry: a day in Paris (UTC+2 in summer), its wellness day in GMT."""
+    d = datetime.fromisoformat(day)
+    entry: dict[str, Any] = {
+        "userProfilePK": 12345678,
+        "calendarDate": day,
+        "uuid": f"uuid-{day}",
+        "wellnessStartTimeGmt": (d - timedelta(hours=2)).isoformat() + ".0",
+        "wellnessStartTimeLocal": d.isoformat() + ".0",
+        "wellnessEndTimeGmt": (d + timedelta(hours=22)).isoformat() + ".0",
+        "wellnessEndTimeLocal": (d + timedelta(days=1)).isoformat() + ".0",
+        "durationInMilliseconds": 86_400_000,
+        "includesWellnessData": True,
+        "source": "GARMIN",
+    }
+    entry.update(fields)
+    return entry
+
+
+def garmin_night(day: str, **fields: Any) -> dict[str, Any]:
+    """One sleepData entry: a night ending on DAY, 23:00 to 07:00 local (UTC+2)."""
+    d = datetime.fromisoformat(day)
+    entry: dict[str, Any] = {
+        "calendarDate": day,
+        "sleepStartTimestampGMT": (d - timedelta(hours=3)).isoformat() + ".0",
+        "sleepEndTimestampGMT": (d + timedelta(hours=5)).isoformat() + ".0",
+        "sleepStartTimestampLocal": (d - timedelta(hours=1)).isoformat() + ".0",
+        "sleepWindowConfirmationType": "ENHANCED_CONFIRMED_FINAL",
+        "deepSleepSeconds": 5400,
+        "lightSleepSeconds": 15000,
+        "remSleepSeconds": 6600,
+        "awakeSleepSeconds": 1800,
+        "unmeasurableSeconds": 0,
+        "averageRespiration": 14.0,
+        "avgSleepStress": 12.5,
+        "awakeCount": 2,
+        "sleepScores": {"overallScore": 82, "qualityScore": 78},
+    }
+    entry.update(fields)
+    return entry
+
+
+def streamed_zip(files: dict[str, bytes]) -> bytes:
+    """A zip written to a stream (its sizes after each entry's data, as Java's
+    ZipOutputStream writes them, and as Garmin's nested zips are)."""
+
+    class Sink(io.RawIOBase):
+        def __init__(self) -> None:
+            self.data = bytearray()
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, b: Any) -> int:
+            self.data += bytes(b)
+            return len(b)
+
+    sink = Sink()
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as zf:  # type: ignore[arg-type]
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return bytes(sink.data)
+
+
+def garmin_export(path: Path, files: dict[str, bytes]) -> Path:
+    """A Garmin account export zip at PATH holding FILES (names under DI_CONNECT/...)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return path

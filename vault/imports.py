@@ -339,8 +339,8 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         title="Garmin",
         area="data",
         description=(
-            "Import Garmin FIT (activity, monitoring, weight), GPX or TCX files: one file, a "
-            "folder or a zip of them."
+            "Import Garmin FIT (activity, monitoring, weight, wellness), GPX or TCX files (one "
+            "file, a folder or a zip of them), or Garmin's account data export."
         ),
         accepts=Accepts(files=(".fit", ".gpx", ".tcx"), archives=(".zip",), folder=True),
         example="coffre import garmin activity.fit",
@@ -348,7 +348,7 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         looks=Looks(
             "a Garmin file",
             files=("fit", "xml:gpx", "xml:trainingcenterdatabase"),
-            members=(".fit", ".gpx", ".tcx"),
+            members=(".fit", ".gpx", ".tcx", "/di_connect/"),
         ),
         options=(
             ImportOption(
@@ -362,7 +362,10 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         details=(
             "A damaged FIT file is never half-imported: alone it stops the import; in a "
             "folder or zip it is skipped whole and listed in the errors, and the other files "
-            "are imported."
+            'are imported. Given Garmin\'s account export (the zip of its "Export your data" '
+            "page, or that zip unpacked: it holds DI_CONNECT/), it reads the daily summaries, "
+            "the sleep windows and the FIT files inside the zips of uploaded files, streamed "
+            "without unpacking anything to disk."
         ),
     ),
     ImportFormat(

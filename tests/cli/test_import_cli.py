@@ -20,17 +20,23 @@ import click
 import pytest
 
 from tests.builders import (
+    GARMIN_UDS,
+    GARMIN_UPLOADS,
     WXR_ITEMS,
     build,
     default_files,
+    garmin_day,
+    garmin_export,
     note,
     outbox_text,
+    streamed_zip,
     tweet,
     tweets_js,
     twitter_files,
     wxr,
 )
 from tests.cli.conftest import SUMMARY_KEYS, check_json, checked, init_vault, invoke
+from tests.conftest import CORPUS
 from vault.cli.main import cli
 from vault.imports import FORMATS, ImportFormat, get_format
 
@@ -226,6 +232,25 @@ def test_garmin_folder_lists_the_truncated_file(
     summary = json.loads(checked(sams_vault, "import", "garmin", str(folder), "--json").stdout)
     assert summary["workouts"] == 1
     assert [e["location"] for e in summary["errors"]] == ["activity-unexpected-eof.fit"]
+
+
+def test_garmin_account_export_imports_and_lists_its_bad_inner_file(
+    sams_vault: Path, tmp_path: Path
+) -> None:
+    """A Garmin account export given to `import garmin` (built as in
+    tests/unit/data/importers/test_garmin_export.py): exit 0, its bad FIT file listed."""
+    fit = (CORPUS / "fit" / "garmin-fenix-5-bike.fit").read_bytes()
+    bad = (CORPUS / "fit" / "activity-unexpected-eof.fit").read_bytes()
+    inner = streamed_zip({"fenix.fit": fit, "cut.fit": bad})
+    days = json.dumps([garmin_day("2024-05-01", totalSteps=9120)]).encode()
+    export = garmin_export(
+        tmp_path / "export.zip", {GARMIN_UDS: days, GARMIN_UPLOADS.format(1): inner}
+    )
+    summary = json.loads(checked(sams_vault, "import", "garmin", str(export), "--json").stdout)
+    assert summary["workouts"] == 1
+    assert [e["location"] for e in summary["errors"]] == [GARMIN_UPLOADS.format(1) + "/cut.fit"]
+    again = json.loads(checked(sams_vault, "import", "garmin", str(export), "--json").stdout)
+    assert (again["added"], again["workouts"]) == (0, 0)
 
 
 def test_garmin_truncated_file_alone_exits_7_and_changes_nothing(

@@ -6,6 +6,8 @@ a symbolic or hard link, a device, a duplicate name, too many members, too many 
 unpacked, or a compression ratio no real export has (a zip bomb) refuses the whole archive.
 A truncated archive, invalid UTF-8 and malformed JSON each raise an error that names the
 archive, the member and the problem. Nothing is ever extracted to disk: members stream.
+A zip inside an archive is read in one forward pass over its bytes (`stream_zip`), with the
+same rules checked entry by entry as its headers come.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import struct
 import tarfile
 import zipfile
 import zlib
@@ -351,3 +354,224 @@ def open_archive(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) 
     if not head:
         raise TruncatedArchive(f"{path.name}: the file is empty")
     raise MalformedInput(f"{path.name}: not a zip or tar archive")
+
+
+# --- zips inside an archive, read forward ---
+
+_LOCAL: Final = struct.Struct("<4sHHHHHIIIHH")  # a zip entry's local header (APPNOTE 4.3.7)
+_ENTRY: Final = b"PK\x03\x04"
+_ENDS: Final = (b"PK\x01\x02", b"PK\x05\x06", b"PK\x06\x06", b"PK\x06\x07")
+_DESCRIPTOR: Final = b"PK\x07\x08"
+_STORED, _DEFLATED = 0, 8
+
+
+class _Forward:
+    """Bytes pulled from an iterator of chunks, with what was read too far put back."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buffer = b""
+
+    def some(self, limit: int) -> bytes:
+        """Up to LIMIT bytes (fewer at the end; b'' once there is nothing left)."""
+        if not self._buffer:
+            self._buffer = next(self._chunks, b"")
+        out, self._buffer = self._buffer[:limit], self._buffer[limit:]
+        return out
+
+    def exact(self, n: int, label: str) -> bytes:
+        parts: list[bytes] = []
+        while n:
+            part = self.some(n)
+            if not part:
+                raise TruncatedArchive(f"{label}: the zip data ends early")
+            parts.append(part)
+            n -= len(part)
+        return b"".join(parts)
+
+    def unread(self, data: bytes) -> None:
+        self._buffer = data + self._buffer
+
+
+def _zip64_sizes(extra: bytes, compressed: int, size: int) -> tuple[int, int]:
+    """The sizes a Zip64 extra field (id 1) gives for those the header marks 0xFFFFFFFF."""
+    at = 0
+    while at + 4 <= len(extra):
+        kind, length = struct.unpack_from("<HH", extra, at)
+        if kind == 1:
+            fields = extra[at + 4 : at + 4 + length]
+            values = [int.from_bytes(fields[i : i + 8], "little") for i in range(0, len(fields), 8)]
+            if size == 0xFFFFFFFF and values:
+                size = values.pop(0)
+            if compressed == 0xFFFFFFFF and values:
+                compressed = values.pop(0)
+            return compressed, size
+        at += 4 + length
+    return compressed, size
+
+
+def stream_zip(
+    chunks: Iterator[bytes], label: str, limits: Limits = DEFAULT_LIMITS
+) -> Iterator[tuple[str, Iterator[bytes]]]:
+    """The files of a zip whose bytes come as CHUNKS (a member of another archive), in one
+    forward pass: no seek, nothing on disk, memory bounded by one chunk.
+
+    Each entry is checked as its local header comes (name, duplicate, count, encryption,
+    declared and actual size, compression ratio, total) and its CRC-32 and sizes are checked
+    when its data ends, before its iterator finishes: an entry that fails raises
+    TruncatedArchive or UnsafeArchive and no later entry can be read. Each entry's iterator
+    must be used before the next is taken (what is left of it is skipped). Entries of zips
+    written to a stream (sizes after the data, as Java's ZipOutputStream writes them) are
+    read when deflated; stored ones of that kind cannot be delimited and are refused.
+    """
+    src = _Forward(chunks)
+    seen: set[str] = set()
+    total = 0
+    while True:
+        sig = src.some(4)
+        if len(sig) < 4 and sig:
+            sig += src.exact(4 - len(sig), label)
+        if not sig or sig in _ENDS:
+            return  # the central directory: every entry has been read
+        if sig != _ENTRY:
+            raise TruncatedArchive(f"{label}: damaged zip data (no entry where one should be)")
+        head = sig + src.exact(_LOCAL.size - 4, label)
+        _, _, flags, method, _, _, crc, compressed, size, name_len, extra_len = _LOCAL.unpack(head)
+        raw = src.exact(name_len, label)
+        extra = src.exact(extra_len, label)
+        raw_name = raw.decode("utf-8" if flags & 0x800 else "cp437", errors="replace")
+        folder = raw_name.endswith(("/", "\\"))
+        name = safe_name(raw_name, label, folder=folder)
+        if flags & 0x1:
+            raise UnsafeArchive(f"{label}: member {name} is encrypted")
+        zip64 = compressed == 0xFFFFFFFF or size == 0xFFFFFFFF
+        if zip64:
+            compressed, size = _zip64_sizes(extra, compressed, size)
+        streamed = bool(flags & 0x8)
+        if method not in (_STORED, _DEFLATED):
+            raise MalformedInput(f"{label}: member {name} uses a compression Coffre does not read")
+        if streamed and method == _STORED:
+            raise MalformedInput(f"{label}: member {name} is stored without its size")
+        if not folder:
+            if name in seen:
+                raise UnsafeArchive(f"{label}: member {name} appears twice")
+            if len(seen) >= limits.max_members:
+                raise UnsafeArchive(f"{label}: more than {limits.max_members:,} members")
+            seen.add(name)
+        if not streamed and size > limits.max_member_size:
+            raise UnsafeArchive(f"{label}: member {name} unpacks to {size:,} bytes")
+        body = _Entry(
+            src, f"{label}: {name}", method=method, streamed=streamed, zip64=zip64, limits=limits
+        )
+        body.expect(crc, compressed, size)
+        if folder:
+            for _ in body:
+                pass
+            continue
+        yield name, body
+        for _ in body:  # what the caller left unread
+            pass
+        total += body.produced
+        if total > limits.max_total_size:
+            raise UnsafeArchive(f"{label}: unpacks to more than {limits.max_total_size:,} bytes")
+
+
+class _Entry:
+    """One entry's bytes, decompressed as they are pulled, checked against its header (or
+    the data descriptor after it) when they end."""
+
+    def __init__(
+        self, src: _Forward, where: str, *, method: int, streamed: bool, zip64: bool, limits: Limits
+    ) -> None:
+        self.src, self.where, self.method = src, where, method
+        self.streamed, self.zip64, self.limits = streamed, zip64, limits
+        self.produced = self.consumed = 0
+        self.crc = self.compressed = self.size = 0
+        self._run = self._chunks()
+
+    def expect(self, crc: int, compressed: int, size: int) -> None:
+        self.crc, self.compressed, self.size = crc, compressed, size
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self._run)
+
+    def _out(self, data: bytes) -> bytes:
+        self.produced += len(data)
+        lim = self.limits
+        if self.produced > lim.max_member_size or (not self.streamed and self.produced > self.size):
+            raise UnsafeArchive(f"{self.where} unpacks to more bytes than allowed or declared")
+        if self.produced > lim.ratio_floor and self.produced > lim.max_ratio * max(
+            self.consumed, 1
+        ):
+            raise UnsafeArchive(f"{self.where} expands beyond safe limits (a zip bomb?)")
+        return data
+
+    def _chunks(self) -> Iterator[bytes]:
+        src, where = self.src, self.where
+        running = 0
+        if self.method == _STORED:
+            left = self.compressed
+            while left:
+                data = src.some(min(left, _READ))
+                if not data:
+                    raise TruncatedArchive(f"{where} is truncated")
+                left -= len(data)
+                self.consumed += len(data)
+                running = zlib.crc32(data, running)
+                yield self._out(data)
+        else:
+            inflate = zlib.decompressobj(-15)
+            rest: int | None = None if self.streamed else self.compressed
+            while not inflate.eof:
+                if rest == 0:
+                    raise TruncatedArchive(f"{where} is truncated or corrupt")
+                data = src.some(_READ if rest is None else min(rest, _READ))
+                if not data:
+                    raise TruncatedArchive(f"{where} is truncated")
+                if rest is not None:
+                    rest -= len(data)
+                self.consumed += len(data)
+                pending = data
+                while True:
+                    # bounded output per call: what is left waits in unconsumed_tail, or
+                    # (with no input left) inside the decompressor, fetched with b""
+                    try:
+                        out = inflate.decompress(pending, _READ)
+                    except zlib.error:
+                        raise TruncatedArchive(f"{where} holds corrupt compressed data") from None
+                    if out:
+                        running = zlib.crc32(out, running)
+                        yield self._out(out)
+                    if inflate.eof:
+                        break
+                    pending = inflate.unconsumed_tail
+                    if not pending and len(out) < _READ:
+                        break  # everything given was used: more input is needed
+            # past the end, what was given too much is in unused_data (unconsumed_tail may
+            # repeat it when the end came with the output limit reached)
+            left_over = inflate.unused_data
+            if left_over:
+                src.unread(left_over)
+                self.consumed -= len(left_over)
+            if rest:
+                raise TruncatedArchive(f"{where} holds more data than its compressed size")
+        if self.streamed:
+            self._descriptor()
+        if running != self.crc or self.produced != self.size:
+            raise TruncatedArchive(f"{where} is damaged (its checksum or size does not match)")
+
+    def _descriptor(self) -> None:
+        """The CRC and sizes written after a streamed entry's data (signature optional)."""
+        width = 8 if self.zip64 else 4
+        first = self.src.exact(4, self.where)
+        if first == _DESCRIPTOR:
+            first = self.src.exact(4, self.where)
+        rest = self.src.exact(2 * width, self.where)
+        self.crc = int.from_bytes(first, "little")
+        self.compressed = int.from_bytes(rest[:width], "little")
+        self.size = int.from_bytes(rest[width:], "little")
+        if self.compressed != self.consumed:
+            raise TruncatedArchive(f"{self.where} is damaged (its compressed size does not match)")

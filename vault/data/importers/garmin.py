@@ -1,5 +1,5 @@
-"""Garmin files: FIT (activity, monitoring, weight scale), GPX and TCX, one file, a folder of
-them, or a zip.
+"""Garmin files: FIT (activity, monitoring, weight scale, wellness), GPX and TCX, one file, a
+folder of them, or a zip; Garmin's account export is read by `garmin_export`.
 
 FIT decoding is done by `fitdecode` (CRC checked; damaged definitions read as fitdecode's
 default mode reads them, and noted). A file is decoded whole before any of it is yielded, so
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import io
+import itertools
 import os
 import warnings
 import zipfile
@@ -27,7 +28,7 @@ from vault.data import metrics
 from vault.data.importers import common
 from vault.data.importers.common import Item, Note, ReportIssue
 from vault.data.importers.tracks import counted, parse_gpx, parse_tcx
-from vault.data.model import RoutePoint, Sample, Workout, WorkoutEvent
+from vault.data.model import SLEEP_STAGES, RoutePoint, Sample, Workout, WorkoutEvent
 
 if TYPE_CHECKING:
     from vault.core.importing import ImportSummary
@@ -85,6 +86,11 @@ _READ = frozenset(
         "monitoring_info",
         "weight_scale",
         "timestamp_correlation",
+        "stress_level",
+        "respiration_rate",
+        "spo2_data",
+        "sleep_level",
+        "hrv_value",
     }
 )
 _NOT_DATA = frozenset(
@@ -335,6 +341,10 @@ def parse_fit(
         out.extend(_monitoring(msgs, ctx))
     if "weight_scale" in kinds:
         out.extend(_weight(msgs, ctx, scale_user))
+    if "hrv" in kinds:
+        out.extend(_beats(msgs, ctx))
+    if kinds & _PHYSIOLOGY:
+        out.extend(_physiology(msgs, ctx))
     if not out:
         note(f"{name}: a FIT file of type {file_id.get('type', 'unknown')} holds nothing to import")
     left = Counter(
@@ -390,12 +400,12 @@ def _laps_by_index(sessions: list[_Session], laps: list[WorkoutEvent]) -> list[W
 def _activity(msgs: list[_Msg], ctx: _Context) -> Iterator[Item]:
     """One workout per session, each with its own laps, pauses and route; every timed
     heart-rate reading once, as a sample, whichever session (if any) it falls in."""
-    name, source, device, clock, offset, report, note = ctx
+    name, source, device, clock, offset, report, _ = ctx
     records: list[dict[str, Any]] = []
     events: list[WorkoutEvent] = []
     laps: list[WorkoutEvent] = []
     found: list[dict[str, Any]] = []
-    hrv = untimed = 0
+    untimed = 0
     for m in msgs:
         kind, v = m.name, m.values
         if kind == "record":
@@ -414,10 +424,6 @@ def _activity(msgs: list[_Msg], ctx: _Context) -> Iterator[Item]:
                     events.append(WorkoutEvent("pause", t, t))
                 elif et == "start":
                     events.append(WorkoutEvent("resume", t, t))
-        elif kind == "hrv":
-            hrv += 1
-    if hrv:
-        note(f"{name}: {hrv} beat-to-beat (R-R) interval messages were not imported")
     timed: list[tuple[int, dict[str, Any]]] = []
     for r in records:
         t = clock(r.get("timestamp"))
@@ -452,6 +458,10 @@ def _activity(msgs: list[_Msg], ctx: _Context) -> Iterator[Item]:
         bpm = r.get("heart_rate")
         if isinstance(bpm, int | float):
             yield Sample("heart_rate", t, t, float(bpm), "/min", source, device, offset)
+        breaths = r.get("enhanced_respiration_rate", r.get("respiration_rate"))
+        # the record's respiration fields are unsigned: 0 is "no reading", never a rate
+        if isinstance(breaths, int | float) and breaths > 0:
+            yield Sample("respiratory_rate", t, t, float(breaths), "/min", source, device, offset)
 
 
 def _workouts(
@@ -581,6 +591,154 @@ def _monitoring(msgs: list[_Msg], ctx: _Context) -> Iterator[Item]:
         note(f"{name}: {summaries} daily totals skipped (the interval data holds them)")
 
 
+_TIMER_STOPS = frozenset({"stop", "stop_all", "stop_disable", "stop_disable_all"})
+
+
+def _beat_anchor(msgs: list[_Msg], clock: Clock) -> int | None:
+    """Where an activity's beat-to-beat series starts (UTC ms): its first timer start, else
+    its session's start, else its first record; None when the file places none of them."""
+    for m in msgs:
+        v = m.values
+        if m.name == "event" and v.get("event") == "timer" and v.get("event_type") == "start":
+            t = clock(v.get("timestamp"))
+            if t is not None:
+                return t
+    for kind, field in (("session", "start_time"), ("record", "timestamp")):
+        for m in msgs:
+            if m.name == kind:
+                t = clock(m.values.get(field))
+                if t is not None:
+                    return t
+    return None
+
+
+def _beats(msgs: list[_Msg], ctx: _Context) -> Iterator[Item]:
+    """The `hrv` messages' R-R intervals, one `rr_interval` sample (ms) per beat.
+
+    The messages carry no time, only the intervals (several per message, 0xFFFF in the
+    unused slots): each beat is placed at the activity's start plus the intervals before it,
+    as the FIT SDK's HRV examples place them. A watch logs no beats while its timer is
+    stopped, so on each resume the running time moves forward to the resume's time rather
+    than letting the pause shift every later beat early.
+    """
+    name, source, device, clock, offset, _, note = ctx
+    anchor = _beat_anchor(msgs, clock)
+    messages = sum(1 for m in msgs if m.name == "hrv")
+    if anchor is None:
+        note(
+            f"{name}: {counted(messages, 'beat-to-beat (R-R) message')} not imported: the "
+            "file gives no start time to place the beats"
+        )
+        return
+    cursor = float(anchor)
+    stopped = False
+    beats = 0
+    for m in msgs:
+        if m.name == "event" and m.values.get("event") == "timer":
+            kind = m.values.get("event_type")
+            t = clock(m.values.get("timestamp"))
+            if kind in _TIMER_STOPS:
+                stopped = True
+            elif kind == "start" and stopped and t is not None:
+                cursor, stopped = max(cursor, float(t)), False
+            continue
+        if m.name != "hrv":
+            continue
+        times = m.values.get("time")
+        for interval in times if isinstance(times, tuple | list) else (times,):
+            # None: an unused slot (0xFFFF); 0 cannot be an interval between two beats
+            if not isinstance(interval, int | float) or interval <= 0:
+                continue
+            ms = interval * 1000.0
+            cursor += ms
+            t = round(cursor)
+            yield Sample("rr_interval", t, t, ms, "ms", source, device, offset)
+            beats += 1
+    if beats:
+        note(
+            f"{name}: {counted(beats, 'beat-to-beat (R-R) interval')} kept, each beat timed "
+            "by adding the intervals to the activity's start (the file gives them no time)"
+        )
+
+
+_PHYSIOLOGY = frozenset(
+    {"stress_level", "respiration_rate", "spo2_data", "sleep_level", "hrv_value"}
+)
+# FIT sleep levels -> the `sleep` metric's stages (light sleep is Apple's "core")
+_SLEEP_LEVELS = {"awake": "awake", "light": "core", "deep": "deep", "rem": "rem"}
+
+
+def _physiology(msgs: list[_Msg], ctx: _Context) -> Iterator[Item]:
+    """All-day and sleep messages of wellness files: stress, respiration, SpO2, 5-minute
+    HRV (RMSSD) and sleep stages. Values the device marks as no reading (off wrist, too
+    much motion: negative codes) are counted in the notes, never stored as readings."""
+    name, source, device, clock, offset, _, note = ctx
+    unread: Counter[str] = Counter()
+    levels: list[tuple[int, str]] = []
+    for m in msgs:
+        kind, v = m.name, m.values
+        if kind not in _PHYSIOLOGY:
+            continue
+        t = clock(v.get("stress_level_time", v.get("timestamp")))
+        if t is None:
+            unread[f"{kind} without a time"] += 1
+            continue
+        if kind == "stress_level":
+            value = v.get("stress_level_value")
+            if isinstance(value, int | float) and 0 <= value <= 100:
+                yield Sample("stress_level", t, t, float(value), "{score}", source, device, offset)
+            else:
+                unread["stress levels marked as no reading"] += 1
+        elif kind == "respiration_rate":
+            value = v.get("respiration_rate")
+            if isinstance(value, int | float) and value > 0:
+                yield Sample("respiratory_rate", t, t, float(value), "/min", source, device, offset)
+            else:
+                unread["respiration rates marked as no reading"] += 1
+        elif kind == "spo2_data":
+            value = v.get("reading_spo2")
+            if isinstance(value, int | float) and 0 < value <= 100 and v.get("mode") != "off_wrist":
+                mode = v.get("mode")
+                meta = (("mode", str(mode)),) if isinstance(mode, str) else ()
+                yield Sample("blood_oxygen", t, t, float(value), "%", source, device, offset, meta)
+            else:
+                unread["SpO2 readings marked as no reading"] += 1
+        elif kind == "hrv_value":
+            value = v.get("value")
+            if isinstance(value, int | float) and value > 0:
+                # the FIT profile documents it as the RMSSD of 5 minutes, ending here
+                yield Sample(
+                    "hrv_rmssd", t - 300_000, t, float(value), "ms", source, device, offset
+                )
+            else:
+                unread["5-minute HRV values marked as no reading"] += 1
+        else:
+            levels.append((t, str(v.get("sleep_level", ""))))
+    yield from _sleep_levels(levels, ctx, unread)
+    if unread:
+        left = ", ".join(f"{k} ({n})" for k, n in sorted(unread.items()))
+        note(f"{name}: not imported: {left}")
+
+
+def _sleep_levels(
+    levels: list[tuple[int, str]], ctx: _Context, unread: Counter[str]
+) -> Iterator[Item]:
+    """Sleep stages: each `sleep_level` message starts a stage that lasts until the next
+    one. The last has no recorded end and is counted, not guessed."""
+    if not levels:
+        return
+    _, source, device, _, offset, _, _ = ctx
+    levels.sort()
+    for (start, level), (end, _) in itertools.pairwise(levels):
+        stage = _SLEEP_LEVELS.get(level)
+        if stage is None:
+            unread["sleep levels not measured"] += 1
+        elif end > start:
+            code = float(SLEEP_STAGES[stage])
+            yield Sample("sleep", start, end, code, "", source, device, offset)
+    unread["last sleep level (its end is not recorded)"] += 1
+
+
 def _scale_users(msgs: list[_Msg]) -> Counter[int]:
     """The people of a weight scale file: user profile numbers, each with its weighings."""
     users: Counter[int] = Counter()
@@ -675,7 +833,7 @@ def _skipped(exc: Exception) -> str:
     return f"{problem}{_SKIPPED}"
 
 
-def _one_of_many(
+def parse_member(
     data: bytes, name: str, report: ReportIssue, note: Note, scale_user: int | None
 ) -> list[Item]:
     """One file of a folder or zip: all of it, its issues and notes with it, or nothing of it
@@ -702,12 +860,20 @@ def parse_garmin(
     progress: ProgressCallback | None = None,
     scale_user: int | None = None,
 ) -> Iterator[Item]:
-    """Yield the workouts and samples of a Garmin file, folder or zip.
+    """Yield the workouts and samples of a Garmin file, folder or zip, or of a Garmin
+    account export (a zip or folder holding DI_CONNECT/: see `garmin_export`).
 
     Alone, a damaged file raises FitDamaged/MalformedInput; among several, whatever went
     wrong, it is reported (`report_issue`) and skipped whole, while the others are imported.
     """
     p = Path(path)
+    from vault.data.importers import garmin_export
+
+    if (p.is_dir() or zipfile.is_zipfile(p)) and garmin_export.looks_like_export(p):
+        yield from garmin_export.parse_export(
+            p, report_issue, note, progress=progress, scale_user=scale_user
+        )
+        return
     bar = Progress("Reading Garmin files", progress)
     if p.is_file() and p.suffix.lower() in SUFFIXES:
         bar.start(1)
@@ -722,7 +888,7 @@ def parse_garmin(
         bar.start(len(files))
         for file in files:
             rel = file.relative_to(p).as_posix()
-            yield from _one_of_many(_read_file(file), rel, report_issue, note, scale_user)
+            yield from parse_member(_read_file(file), rel, report_issue, note, scale_user)
             bar.advance()
         bar.finish()
         return
@@ -746,7 +912,7 @@ def parse_garmin(
                     problem = f"damaged inside the archive ({type(exc).__name__})"
                     report_issue(info.filename, f"{problem}{_SKIPPED}")
                 else:
-                    yield from _one_of_many(data, info.filename, report_issue, note, scale_user)
+                    yield from parse_member(data, info.filename, report_issue, note, scale_user)
                 bar.advance()
         bar.finish()
         return

@@ -8,6 +8,7 @@ import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+import fitdecode  # type: ignore[import-untyped]
 import pytest
 
 from vault.core.errors import MalformedInput, UnsafeArchive
@@ -69,6 +70,18 @@ def parse(path: Path) -> tuple[list[object], list[tuple[str, str]], list[str]]:
     return items, issues, notes
 
 
+def rr_intervals(path: Path) -> int:
+    """The R-R intervals of a FIT file's hrv messages, counted by fitdecode alone."""
+    with fitdecode.FitReader(path) as reader:
+        return sum(
+            1
+            for frame in reader
+            if isinstance(frame, fitdecode.FitDataMessage) and frame.name == "hrv"
+            for t in frame.get_value("time")
+            if t
+        )
+
+
 def ms(*parts: int) -> int:
     return int(datetime(*parts, tzinfo=UTC).timestamp() * 1000)  # type: ignore[misc]
 
@@ -88,10 +101,11 @@ def test_activity_fit(samples: Path) -> None:
     assert len(w.route) == 21
     assert w.route[0].lat == pytest.approx(456099128 * 180 / 2**31)
     assert w.source == "Garmin fenix5"
-    hr = [i for i in items if isinstance(i, Sample)]
-    assert {s.metric for s in hr} == {"heart_rate"}
+    hr = [i for i in items if isinstance(i, Sample) and i.metric == "heart_rate"]
     assert hr[0].value == 61 and hr[0].start == w.start
-    assert any("R-R" in n for n in notes)  # what is not imported is said
+    beats = [i for i in items if isinstance(i, Sample) and i.metric == "rr_interval"]
+    assert beats and beats[0].start > w.start  # the first beat ends its first interval
+    assert any("R-R" in n and "kept" in n for n in notes)  # how they were timed is said
     assert "garmin-fenix-5-run.fit: messages not imported: undocumented (5)" in notes
 
 
@@ -225,7 +239,9 @@ def test_import_folder_then_again(fresh_vault: Vault, samples: Path, tmp_path: P
     shutil.copytree(samples / "garmin-fit", folder)
     first = import_garmin(fresh_vault, P, folder)
     assert first.workouts == 1
-    assert first.added == 79 + 21 + 4  # steps, heart rate, weight and fat
+    beats = rr_intervals(folder / "garmin-fenix-5-run.fit")
+    assert beats > 0
+    assert first.added == 79 + 21 + 4 + beats  # steps, heart rate, weight and fat, R-R
     assert [e.location for e in first.errors] == ["activity-unexpected-eof.fit"]
     (w,) = query.workouts(fresh_vault, P)
     assert w.distance_m == pytest.approx(157.56)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import io
+import itertools
 import shutil
 import warnings
 import zipfile
@@ -117,6 +118,16 @@ def check_fit(items: list[Sample | Workout], data: bytes) -> None:
     assert sum(e.kind == "lap" for w in ws for e in w.events) == len(laps)
     weighed = [v for n, v, _ in fs if n == "weight_scale" and "weight" in v]
     assert len(samples_of(items, "body_mass")) == len(weighed)
+    intervals = [
+        t
+        for n, v, _ in fs
+        if n == "hrv"
+        for t in (v["time"] if isinstance(v.get("time"), tuple) else (v.get("time"),))
+        if t is not None and t > 0
+    ]
+    beats = samples_of(items, "rr_interval")
+    assert [s.value for s in beats] == pytest.approx([t * 1000 for t in intervals])
+    assert all(a.start < b.start for a, b in itertools.pairwise(beats))
 
 
 @pytest.mark.parametrize("path", corpus_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
