@@ -17,18 +17,17 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 import warnings
 from pathlib import Path
 from typing import Any
 
+from benchmarks.fit_children import measured
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 CORPUS = ROOT / "tests" / "corpus" / "fit"
-PERSONA = "0123456789abcdef0123456789abcdef"
 TARGETS = {"speed_ratio": 0.5, "memory_growth_ratio": 1.5}
 
 
@@ -58,65 +57,6 @@ def _build(folder: Path, base: list[Path], n: int) -> None:
         shutil.copy(src, folder / f"{k:05d}-{src.name}")
 
 
-def _measured(args: list[str]) -> dict[str, Any]:
-    """Run this file with ARGS under a wrapper that reports the child's peak RSS."""
-    wrapper = (
-        "import json, resource, subprocess, sys\n"
-        "p = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE)\n"
-        "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
-        "print(json.dumps({'code': p.returncode, 'peak_rss_kb': rss,"
-        " 'out': p.stdout.decode(errors='replace')}))\n"
-    )
-    cmd = [sys.executable, "-c", wrapper, sys.executable, __file__, *args]
-    done = subprocess.run(cmd, capture_output=True, check=True, cwd=ROOT)
-    result: dict[str, Any] = json.loads(done.stdout)
-    if result["code"] != 0:
-        raise RuntimeError(f"{args[0]} failed ({result['code']}): {done.stderr[-2000:]!r}")
-    inner: dict[str, Any] = json.loads(result["out"].strip().splitlines()[-1])
-    return {**inner, "peak_rss_mb": round(result["peak_rss_kb"] / 1024, 1)}
-
-
-def _child_fitdecode(folder: str) -> None:
-    """Inside the measured subprocess: read every frame of every file, count the records."""
-    import fitdecode
-
-    t = time.perf_counter()
-    files = records = 0
-    for path in sorted(Path(folder).iterdir()):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with fitdecode.FitReader(path) as reader:
-                for frame in reader:
-                    if isinstance(frame, fitdecode.FitDataMessage) and frame.name == "record":
-                        records += 1
-        files += 1
-    print(json.dumps({"seconds": time.perf_counter() - t, "files": files, "records": records}))
-
-
-def _child_coffre(folder: str, vault_dir: str) -> None:
-    """Inside the measured subprocess: a fresh vault, then the import of the folder."""
-    sys.path.insert(0, str(ROOT))
-    from vault.core.vault import Vault
-    from vault.data.importers import import_garmin
-
-    v = Vault.create(Path(vault_dir), "benchmark passphrase", kdf="minimum")
-    t = time.perf_counter()
-    summary = import_garmin(v, PERSONA, folder)
-    seconds = time.perf_counter() - t
-    v.close()
-    print(
-        json.dumps(
-            {
-                "seconds": seconds,
-                "added": summary.added,
-                "duplicates": summary.duplicates,
-                "workouts": summary.workouts,
-                "errors": len(summary.errors),
-            }
-        )
-    )
-
-
 def _rates(seconds: float, files: int, records: int) -> dict[str, float]:
     return {
         "seconds": round(seconds, 2),
@@ -134,8 +74,8 @@ def run(quick: bool) -> dict[str, Any]:
         for n in sizes:
             folder = Path(tmp) / f"fit-{n}"
             _build(folder, base, n)
-            peer = _measured(["--fitdecode", str(folder)])
-            coffre = _measured(["--coffre", str(folder), str(Path(tmp) / f"vault-{n}")])
+            peer = measured(["--fitdecode", str(folder)])
+            coffre = measured(["--coffre", str(folder), str(Path(tmp) / f"vault-{n}")])
             records = peer["records"]
             entry = {
                 "files": n,
@@ -171,9 +111,4 @@ def run(quick: bool) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--fitdecode"]:
-        _child_fitdecode(sys.argv[2])
-    elif sys.argv[1:2] == ["--coffre"]:
-        _child_coffre(sys.argv[2], sys.argv[3])
-    else:
-        print(json.dumps(run("--quick" in sys.argv), indent=2))
+    print(json.dumps(run("--quick" in sys.argv), indent=2))

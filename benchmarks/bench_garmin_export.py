@@ -25,18 +25,16 @@ import io
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
-import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
 
+from benchmarks.fit_children import measured
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-PERSONA = "0123456789abcdef0123456789abcdef"
 PART_BYTES = 16 << 20  # FIT data per zip of uploaded files
 TARGETS = {"speed_ratio": 1.0, "peak_rss_mb": 250.0}
 
@@ -103,64 +101,6 @@ def _build(tmp: Path, target: int) -> tuple[Path, Path, int, int]:
     return export, folder, n, size
 
 
-def _measured(args: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run this file with ARGS under a wrapper that reports the child's peak RSS."""
-    wrapper = (
-        "import json, resource, subprocess, sys\n"
-        "p = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE)\n"
-        "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
-        "print(json.dumps({'code': p.returncode, 'peak_rss_kb': rss,"
-        " 'out': p.stdout.decode(errors='replace')}))\n"
-    )
-    cmd = [sys.executable, "-c", wrapper, sys.executable, __file__, *args]
-    done = subprocess.run(cmd, capture_output=True, check=True, cwd=ROOT, env=env)
-    result: dict[str, Any] = json.loads(done.stdout)
-    if result["code"] != 0:
-        raise RuntimeError(f"{args[0]} failed ({result['code']}): {done.stderr[-2000:]!r}")
-    inner: dict[str, Any] = json.loads(result["out"].strip().splitlines()[-1])
-    return {**inner, "peak_rss_mb": round(result["peak_rss_kb"] / 1024, 1)}
-
-
-def _child_fitdecode(folder: str) -> None:
-    """Inside the measured subprocess: every frame of every file."""
-    import fitdecode  # type: ignore[import-untyped]
-
-    t = time.perf_counter()
-    files = frames = 0
-    for path in sorted(Path(folder).iterdir()):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with fitdecode.FitReader(path) as reader:
-                for _ in reader:
-                    frames += 1
-        files += 1
-    print(json.dumps({"seconds": time.perf_counter() - t, "files": files, "frames": frames}))
-
-
-def _child_coffre(export: str, vault_dir: str) -> None:
-    """Inside the measured subprocess: a fresh vault, then the import of the export."""
-    sys.path.insert(0, str(ROOT))
-    from vault.core.vault import Vault
-    from vault.data.importers import import_garmin
-
-    v = Vault.create(Path(vault_dir), "benchmark passphrase", kdf="minimum")
-    t = time.perf_counter()
-    summary = import_garmin(v, PERSONA, export)
-    seconds = time.perf_counter() - t
-    v.close()
-    print(
-        json.dumps(
-            {
-                "seconds": seconds,
-                "added": summary.added,
-                "duplicates": summary.duplicates,
-                "workouts": summary.workouts,
-                "errors": len(summary.errors),
-            }
-        )
-    )
-
-
 def run(quick: bool) -> dict[str, Any]:
     """Run the benchmark; return every figure and whether each target is met."""
     base_mb = float(os.environ.get("COFFRE_BENCH_GARMIN_MB", "4" if quick else "64"))
@@ -171,12 +111,12 @@ def run(quick: bool) -> dict[str, Any]:
             work = Path(tmp) / f"run-{mb:g}"
             work.mkdir()
             export, folder, files, fit_bytes = _build(work, int(mb * (1 << 20)))
-            peer = _measured(["--fitdecode", str(folder)])
+            peer = measured(["--fitdecode", str(folder)])
             shutil.rmtree(folder)  # the import must not find the FIT files anywhere else
             scratch = work / "tmpdir"
             scratch.mkdir()
             env = {**os.environ, "TMPDIR": str(scratch), "TEMP": str(scratch), "TMP": str(scratch)}
-            coffre = _measured(["--coffre", str(export), str(work / "vault")], env)
+            coffre = measured(["--coffre", str(export), str(work / "vault")], env)
             left_in_tmp = sorted(p.name for p in scratch.rglob("*"))
             fit_mb = fit_bytes / (1 << 20)
             entry = {
@@ -218,9 +158,4 @@ def run(quick: bool) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--fitdecode"]:
-        _child_fitdecode(sys.argv[2])
-    elif sys.argv[1:2] == ["--coffre"]:
-        _child_coffre(sys.argv[2], sys.argv[3])
-    else:
-        print(json.dumps(run("--quick" in sys.argv), indent=2))
+    print(json.dumps(run("--quick" in sys.argv), indent=2))
