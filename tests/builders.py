@@ -19,7 +19,7 @@ import json
 import re
 import tarfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -372,14 +372,16 @@ def default_files() -> dict[str, bytes]:
     }
 
 
-def build(path: Path, files: dict[str, bytes]) -> Path:
+def build(path: Path, files: Mapping[str, str | bytes]) -> Path:
+    """An archive at PATH holding FILES (name -> content): a zip, or else a .tar.gz."""
     if path.suffix == ".zip":
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
             for name, data in files.items():
                 zf.writestr(name, data)
     else:
         with tarfile.open(path, "w:gz") as tar:
-            for name, data in files.items():
+            for name, text in files.items():
+                data = text.encode() if isinstance(text, str) else text
                 info = tarfile.TarInfo(name)
                 info.size = len(data)
                 tar.addfile(info, io.BytesIO(data))
@@ -672,7 +674,8 @@ FITBIT_EXPORT: dict[str, str] = {
 }
 
 
-def fitbit_tree(root: Path, files: dict[str, str]) -> Path:
+def write_tree(root: Path, files: Mapping[str, str]) -> Path:
+    """A folder at ROOT holding FILES (relative name -> text), as an unpacked export is."""
     for name, text in files.items():
         f = root / name
         f.parent.mkdir(parents=True, exist_ok=True)
@@ -680,12 +683,8 @@ def fitbit_tree(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
-def fitbit_zip(tmp_path: Path, files: dict[str, str]) -> Path:
-    z = tmp_path / "takeout-20240601T000000Z-001.zip"
-    with zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, text in files.items():
-            zf.writestr(name, text)
-    return z
+def fitbit_zip(tmp_path: Path, files: Mapping[str, str]) -> Path:
+    return build(tmp_path / "takeout-20240601T000000Z-001.zip", files)
 
 
 # --- Garmin: FIT files written from the FIT SDK's documented layout --------------------

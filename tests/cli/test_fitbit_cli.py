@@ -12,8 +12,8 @@ import pytest
 from tests.builders import FITBIT_EXPORT as EXPORT
 from tests.builders import FITBIT_GLOBAL as G
 from tests.builders import FITBIT_STEPS as STEPS
-from tests.builders import fitbit_tree as build
 from tests.builders import fitbit_zip as zipped
+from tests.builders import write_tree as build
 from tests.cli.conftest import checked, init_vault
 
 

@@ -23,8 +23,8 @@ from tests.builders import FITBIT_PROFILE as PROFILE
 from tests.builders import FITBIT_RESTING as RESTING
 from tests.builders import FITBIT_STEPS as STEPS
 from tests.builders import fitbit_profile as profile
-from tests.builders import fitbit_tree as build
 from tests.builders import fitbit_zip as zipped
+from tests.builders import write_tree as build
 from tests.conftest import CORPUS
 from vault.core.errors import InvalidParameter, MalformedInput, WrongFormat
 from vault.core.vault import Vault

@@ -17,13 +17,13 @@ import csv
 import io
 import json
 import random
-import zipfile
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.builders import build, write_tree
 from vault.core.vault import Vault
 from vault.data import query
 from vault.data.importers import fitbit, google_takeout, import_google_takeout, parse_google_takeout
@@ -127,21 +127,6 @@ def reproduction() -> tuple[dict[str, str], dict[str, list[tuple[int, int, float
     return files, streams
 
 
-def build(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        f = root / name
-        f.parent.mkdir(parents=True, exist_ok=True)
-        f.write_text(text)
-    return root
-
-
-def zipped(path: Path, files: dict[str, str]) -> Path:
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, text in files.items():
-            zf.writestr(name, text)
-    return path
-
-
 def csv_day_totals(files: dict[str, str], column: str) -> dict[str, float]:
     """Takeout's own daily totals, read from its CSVs."""
     totals: dict[str, float] = {}
@@ -163,7 +148,7 @@ def parse(path: Path) -> tuple[list[object], list[tuple[str, str]], list[str]]:
 
 def test_day_totals_equal_takeouts_daily_metrics(fresh_vault: Vault, tmp_path: Path) -> None:
     files, streams = reproduction()
-    summary = import_google_takeout(fresh_vault, P, build(tmp_path, files), time_zone=ZONE)
+    summary = import_google_takeout(fresh_vault, P, write_tree(tmp_path, files), time_zone=ZONE)
     assert summary.errors == ()
     for metric, column in (("steps", "Step count"), ("total_energy", "Calories (kcal)")):
         expected = csv_day_totals(files, column)
@@ -198,11 +183,11 @@ def test_a_renumbered_takeout_adds_nothing(fresh_vault: Vault, tmp_path: Path) -
     """The second Takeout numbers the two cut names the other way round: the samples still
     belong to the stream named inside each file, so nothing is added again."""
     files, _ = reproduction()
-    first = import_google_takeout(fresh_vault, P, zipped(tmp_path / "a.zip", files), time_zone=ZONE)
+    first = import_google_takeout(fresh_vault, P, build(tmp_path / "a.zip", files), time_zone=ZONE)
     one, two = (ALL + f"raw_{STEPS}_com.google.a({n}).json" for n in (1, 2))
     swapped = {**files, one: files[two], two: files[one]}
     again = import_google_takeout(
-        fresh_vault, P, zipped(tmp_path / "b.zip", swapped), time_zone=ZONE
+        fresh_vault, P, build(tmp_path / "b.zip", swapped), time_zone=ZONE
     )
     assert first.added > 0
     assert (again.added, again.errors) == (0, ())
@@ -217,7 +202,7 @@ def test_without_a_merged_stream_every_stream_counts(tmp_path: Path) -> None:
         ALL + f"raw_{STEPS}_x.json": stream_file(PHONE, [fit_point(STEPS, t, t + 60_000, 10)]),
         ALL + f"raw_{STEPS}_y.json": stream_file(WATCH, [fit_point(STEPS, t, t + 60_000, 12)]),
     }
-    items, issues, notes = parse(build(tmp_path, files))
+    items, issues, notes = parse(write_tree(tmp_path, files))
     assert issues == [] and notes == []
     assert sorted((i.source, i.value) for i in items if isinstance(i, Sample)) == [
         ("Google Fit " + PHONE, 10.0),
@@ -245,7 +230,7 @@ def test_energy_follows_each_types_definition(tmp_path: Path) -> None:
             ],
         ),
     }
-    items, issues, _ = parse(build(tmp_path, files))
+    items, issues, _ = parse(write_tree(tmp_path, files))
     assert issues == []
     got = sorted((i.metric, i.value, i.unit) for i in items if isinstance(i, Sample))
     assert got == [
@@ -282,7 +267,7 @@ def test_multi_field_types_are_kept_whole(tmp_path: Path) -> None:
             ],
         ),
     }
-    items, issues, _ = parse(build(tmp_path, files))
+    items, issues, _ = parse(write_tree(tmp_path, files))
     assert issues == []
     (place,) = [i for i in items if isinstance(i, Sample) and "location" in i.metric]
     assert dict(place.metadata) == {
@@ -309,7 +294,7 @@ def test_sessions_are_shown_in_the_zone_given(tmp_path: Path) -> None:
         "aggregate": [{"metricName": CALORIES, "floatValue": 250.5}],
     }
     files = {"Takeout/Fit/All Sessions/2021-07-02T07_00_00+02_00_RUNNING.json": json.dumps(session)}
-    items, _, _ = parse(build(tmp_path, files))
+    items, _, _ = parse(write_tree(tmp_path, files))
     (w,) = items
     assert isinstance(w, Workout)
     assert w.offset_min == 120  # Paris in summer
@@ -329,7 +314,7 @@ def test_every_bad_file_is_skipped_whole_whatever_went_wrong(
         "Takeout/Fit/All Sessions/bad.json": "{not json",
         "Takeout/Fitbit/Global Export Data/steps-2021-03-01.json": "[]",
     }
-    root = build(tmp_path, files)
+    root = write_tree(tmp_path, files)
     (root / "Takeout/Fitbit/Global Export Data/heart_rate-2021-03-01.json").write_bytes(
         b'[{"dateTime": "03/01/21 08:00:00", "value": {"bpm": 7\xff}}]'
     )
@@ -368,7 +353,7 @@ def test_a_large_file_is_checked_before_it_is_read(
     estimated = ALL + f"derived_{STEPS}_{GMS}_estimated_steps.json"
     text = files[estimated]
     files[estimated] = text[: len(text) * 3 // 4]  # thousands of good points, then the end
-    summary = import_google_takeout(fresh_vault, P, build(tmp_path, files), time_zone=ZONE)
+    summary = import_google_takeout(fresh_vault, P, write_tree(tmp_path, files), time_zone=ZONE)
     ((location, problem),) = [(e.location, e.problem) for e in summary.errors]
     assert location == estimated and problem.endswith("nothing imported from this file")
     steps = list(query.samples(fresh_vault, P, "steps"))
@@ -380,7 +365,7 @@ def test_bad_points_of_a_good_file_make_one_issue_with_a_count(tmp_path: Path) -
     t = ms(DAYS[0].replace(hour=9))
     bad = [{"dataTypeName": STEPS, "startTimeNanos": "soon"} for _ in range(5)]
     files = {ALL + "raw_a.json": stream_file(PHONE, [fit_point(STEPS, t, t + 60_000, 10), *bad])}
-    items, issues, _ = parse(build(tmp_path, files))
+    items, issues, _ = parse(write_tree(tmp_path, files))
     assert len(items) == 1
     assert issues == [
         (
@@ -404,7 +389,7 @@ def test_values_out_of_range_are_reported_once_per_file_and_metric(tmp_path: Pat
             ],
         )
     }
-    items, issues, _ = parse(build(tmp_path, files))
+    items, issues, _ = parse(write_tree(tmp_path, files))
     assert [(i.metric, i.value) for i in items if isinstance(i, Sample)] == [("body_mass", 70.2)]
     assert issues == [
         (name, "2 body_mass values outside 0.2–700 kg skipped (the first: 0 kg, 0 kg)")
@@ -420,7 +405,7 @@ def test_a_stream_that_does_not_count_stays_out_of_sleep_too(tmp_path: Path) -> 
         ALL + f"derived_{sleep}_x.json": stream_file(merged, [fit_point(sleep, t, t + 60_000, 5)]),
         ALL + f"raw_{sleep}_y.json": stream_file(raw, [fit_point(sleep, t, t + 60_000, 5)]),
     }
-    items, issues, _ = parse(build(tmp_path, files))
+    items, issues, _ = parse(write_tree(tmp_path, files))
     assert issues == []
     assert sorted((i.metric, i.source) for i in items if isinstance(i, Sample)) == [
         ("sleep", "Google Fit " + merged),

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.builders import build, write_tree
 from vault.core.errors import InvalidParameter, MalformedInput, UnsafeArchive
 from vault.core.vault import Vault
 from vault.data import query
@@ -144,20 +145,8 @@ TAKEOUT: dict[str, str] = {
 }
 
 
-def build(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        f = root / name
-        f.parent.mkdir(parents=True, exist_ok=True)
-        f.write_text(text)
-    return root
-
-
 def zipped(tmp_path: Path, files: dict[str, str]) -> Path:
-    z = tmp_path / "takeout-20210301.zip"
-    with zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, text in files.items():
-            zf.writestr(name, text)
-    return z
+    return build(tmp_path / "takeout-20210301.zip", files)
 
 
 def parse(
@@ -182,7 +171,7 @@ def samples_of(items: list[object], metric: str, source_prefix: str = "") -> lis
 
 
 def test_google_fit_data_points(tmp_path: Path) -> None:
-    items, issues, notes = parse(build(tmp_path, TAKEOUT))
+    items, issues, notes = parse(write_tree(tmp_path, TAKEOUT))
     assert issues == []
     steps = samples_of(items, "steps", "Google Fit")
     assert [(s.start, s.end, s.value, s.unit) for s in steps] == [
@@ -204,7 +193,7 @@ def test_google_fit_data_points(tmp_path: Path) -> None:
 
 
 def test_google_fit_sessions(tmp_path: Path) -> None:
-    items, _, _ = parse(build(tmp_path, TAKEOUT))
+    items, _, _ = parse(write_tree(tmp_path, TAKEOUT))
     fit = [i for i in items if isinstance(i, Workout) and i.source == "Google Fit"]
     (w,) = fit
     assert w.activity == "running"
@@ -215,7 +204,7 @@ def test_google_fit_sessions(tmp_path: Path) -> None:
 
 def test_daily_csv_used_without_all_data(tmp_path: Path) -> None:
     files = {k: v for k, v in TAKEOUT.items() if "All Data" not in k}
-    items, issues, _ = parse(build(tmp_path, files))
+    items, issues, _ = parse(write_tree(tmp_path, files))
     assert issues == []
     daily = [i for i in items if isinstance(i, Sample) and i.source == "Google Fit daily metrics"]
     assert {(s.metric, s.value) for s in daily} == {
@@ -227,7 +216,7 @@ def test_daily_csv_used_without_all_data(tmp_path: Path) -> None:
 
 
 def test_fitbit_local_times_in_the_given_zone(tmp_path: Path) -> None:
-    items, issues, notes = parse(build(tmp_path, TAKEOUT))
+    items, issues, notes = parse(write_tree(tmp_path, TAKEOUT))
     assert issues == []
     steps = samples_of(items, "steps", "Fitbit")
     assert [(s.start, s.end, s.value) for s in steps] == [
@@ -255,7 +244,7 @@ def test_fitbit_local_times_in_the_given_zone(tmp_path: Path) -> None:
 
 
 def test_another_zone_shifts_fitbit_but_not_google_fit(tmp_path: Path) -> None:
-    items, _, _ = parse(build(tmp_path, TAKEOUT), tz="America/New_York")
+    items, _, _ = parse(write_tree(tmp_path, TAKEOUT), tz="America/New_York")
     ny = ZoneInfo("America/New_York")
     assert samples_of(items, "steps", "Fitbit")[0].start == ms(2021, 1, 2, 8, 0, tz=ny)
     assert samples_of(items, "steps", "Fitbit")[0].offset_min == -300
@@ -264,7 +253,7 @@ def test_another_zone_shifts_fitbit_but_not_google_fit(tmp_path: Path) -> None:
 
 def test_zip_and_folder_give_the_same_items(tmp_path: Path) -> None:
     from_zip, _, _ = parse(zipped(tmp_path, TAKEOUT))
-    from_dir, _, _ = parse(build(tmp_path / "x", TAKEOUT))
+    from_dir, _, _ = parse(write_tree(tmp_path / "x", TAKEOUT))
     assert from_zip == from_dir
 
 
@@ -310,7 +299,7 @@ def test_zip_and_folder_give_the_same_items(tmp_path: Path) -> None:
 def test_one_bad_entry_is_reported_and_skipped(
     tmp_path: Path, name: str, text: str, location: str
 ) -> None:
-    items, issues, _ = parse(build(tmp_path, {name: text}))
+    items, issues, _ = parse(write_tree(tmp_path, {name: text}))
     assert len(items) == 1
     assert [loc for loc, _ in issues] == [location]
 
@@ -322,7 +311,7 @@ def test_a_bad_file_is_skipped_whole_and_named_without_its_text(tmp_path: Path) 
         **TAKEOUT,
         name: '[{"dateTime": "01/02/21 08:00:00", "value": "12"}, {"secret": 7x}]',
     }
-    items, issues, _ = parse(build(tmp_path, files))
+    items, issues, _ = parse(write_tree(tmp_path, files))
     assert issues == [
         (name, f"{name}: malformed JSON: skipped whole, nothing imported from this file")
     ]
@@ -338,7 +327,7 @@ def test_no_fitness_data(tmp_path: Path) -> None:
 
 def test_unknown_zone_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidParameter, match="Mars/Olympus"):
-        parse(build(tmp_path, TAKEOUT), tz="Mars/Olympus")
+        parse(write_tree(tmp_path, TAKEOUT), tz="Mars/Olympus")
 
 
 def test_escaping_zip_member(tmp_path: Path) -> None:
@@ -395,7 +384,7 @@ def test_what_is_not_read_is_said(tmp_path: Path) -> None:
         "Takeout/Fitbit/Global Export Data/estimated_oxygen_variation-2021-01-02.csv": "a,b\n",
         "Takeout/Fitbit/Global Export Data/steps-2021-01-02.json": "[]",
     }
-    items, issues, notes = parse(build(tmp_path, files))
+    items, issues, notes = parse(write_tree(tmp_path, files))
     assert items == [] and issues == []
     assert any("1 entries without a single value were not imported" in n for n in notes)
     assert any("Global Export Data/estimated_oxygen_variation (1)" in n for n in notes)
