@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
+    from vault.core.records import BlobRef
     from vault.core.store import Store
     from vault.core.txn import Txn
     from vault.core.vault import Vault
@@ -230,6 +231,7 @@ class StoredEcg:
 
     record_id: str
     header: dict[str, Any]
+    voltages: BlobRef | None = None  # the blob of its voltages, as the record names it
 
     @property
     def start(self) -> int:
@@ -249,20 +251,20 @@ def list_ecgs(
     vault: Vault, persona_id: str, start: int | None = None, end: int | None = None
 ) -> list[StoredEcg]:
     """The persona's recordings starting in [start, end), oldest first."""
-    out = [
-        StoredEcg(r.id, r.json())
+    found = (
+        StoredEcg(r.id, r.json(), r.blobs[0] if r.blobs else None)
         for r in vault.store.find(KIND_ECG, "persona", persona_id)
-        if _in_span(int(r.json()["start"]), start, end)
-    ]
-    return sorted(out, key=lambda e: e.start)
+    )
+    return sorted((e for e in found if _in_span(e.start, start, end)), key=lambda e: e.start)
 
 
 def ecg_voltages(vault: Vault, ecg: StoredEcg) -> npt.NDArray[np.float32]:
     """A recording's voltages, in its header's unit."""
     import numpy as np
 
-    record = vault.store.get(KIND_ECG, ecg.record_id)
-    raw = b"".join(vault.store.read_blob(record.blobs[0]))
+    # The blob ref came with the header when the recording was listed: no second decryption.
+    ref = ecg.voltages or vault.store.get(KIND_ECG, ecg.record_id).blobs[0]
+    raw = b"".join(vault.store.read_blob(ref))
     return np.frombuffer(raw, dtype="<f4").astype(np.float32)
 
 
