@@ -36,6 +36,9 @@ KIND_ECG: Final = "qs.ecg"
 KIND_CLINICAL: Final = "qs.clinical"
 ECG_METRIC: Final = "ecg"
 CLINICAL_METRIC: Final = "clinical_record"
+# The metrics whose samples stand for records of their own, and the kind of those records:
+# what reads, shares or forgets the samples does the same to the records over the same range.
+RECORD_KINDS: Final = {ECG_METRIC: KIND_ECG, CLINICAL_METRIC: KIND_CLINICAL}
 MAX_FHIR_BYTES: Final = 16 << 20  # one resource; real ones are a few kB
 _RESOURCE_TYPE = re.compile(r"[A-Z][A-Za-z]{1,63}")
 _FHIR_DATE = re.compile(

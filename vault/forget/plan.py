@@ -253,11 +253,10 @@ def _plan_qs_persona(vault: Vault, draft: _Draft, persona_id: str) -> None:
             draft.count(what)
 
 
-# The metrics whose samples stand for records of their own: forgetting the samples forgets
-# the records (an ECG's voltages, a clinical record's FHIR resource) over the same range.
-_RECORDS_OF_METRIC = {
-    health_records.ECG_METRIC: (health_records.KIND_ECG, "ecg_recordings"),
-    health_records.CLINICAL_METRIC: (health_records.KIND_CLINICAL, "clinical_records"),
+# What a forget counts the records behind a metric's samples as (health_records.RECORD_KINDS).
+_COUNTED_AS = {
+    health_records.KIND_ECG: "ecg_recordings",
+    health_records.KIND_CLINICAL: "clinical_records",
 }
 
 
@@ -265,10 +264,10 @@ def _plan_metric_records(
     vault: Vault, draft: _Draft, persona_id: str, metric: str, span: tuple[int | None, int | None]
 ) -> int:
     """Plan forgetting the records behind a metric's samples in `span`; how many."""
-    found = _RECORDS_OF_METRIC.get(metric)
-    if found is None:
+    kind = health_records.RECORD_KINDS.get(metric)
+    if kind is None:
         return 0
-    kind, what = found
+    what = _COUNTED_AS[kind]
     ids = list(health_records.record_ids(vault, kind, persona_id, *span))
     for record_id in ids:
         draft.delete(kind, record_id)

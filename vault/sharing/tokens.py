@@ -145,13 +145,10 @@ def _health_records(
     vault: Vault, grant: Grant, metric: str, lo: int | None, hi: int | None
 ) -> list[tuple[str, str]]:
     """(kind, id) of the ECG recordings or clinical records an export of METRIC reads."""
-    if metric == health_records.ECG_METRIC:
-        ecgs = health_records.list_ecgs(vault, grant.persona, lo, hi)
-        return [(health_records.KIND_ECG, e.record_id) for e in ecgs]
-    if metric == health_records.CLINICAL_METRIC:
-        found = health_records.list_clinical(vault, grant.persona, lo, hi)
-        return [(health_records.KIND_CLINICAL, c.record_id) for c in found]
-    return []
+    kind = health_records.RECORD_KINDS.get(metric)
+    if kind is None:
+        return []
+    return [(kind, rid) for rid in health_records.record_ids(vault, kind, grant.persona, lo, hi)]
 
 
 def _view(vault: Vault, txn: Txn, control: core.Control, grant: Grant, now: datetime) -> core.View:
