@@ -221,6 +221,44 @@ class VaultBusy(VaultError):
     exit_code = 10
 
 
+
+# --- remotes (11) -----------------------------------------------------------------------------
+
+
+class RemoteError(VaultError):
+    """The remote could not be used."""
+
+    exit_code = 11
+
+
+class RemoteUnreachable(RemoteError):
+    """The remote could not be reached; nothing was changed, try again later."""
+
+
+class RemoteDenied(RemoteError):
+    """The remote refused the request (check its credentials and permissions)."""
+
+
+class RemoteEmpty(NotFound):
+    """The remote holds no vault."""
+
+
+class TamperedRemote(IntegrityError):
+    """The remote's copy was changed outside Coffre; nothing of it was applied."""
+
+
+class RemoteRolledBack(IntegrityError):
+    """The remote serves an older state than one already seen; nothing of it was applied."""
+
+
+class RemoteWithheld(IntegrityError):
+    """The remote withholds objects a device wrote; nothing of it was applied."""
+
+
+class PassphraseChangedElsewhere(PassphraseError):
+    """The passphrase was changed on another device; unlock with the new one to sync."""
+
+
 def _with_subclasses(cls: type[VaultError]) -> Iterator[type[VaultError]]:
     yield cls
     for sub in cls.__subclasses__():
