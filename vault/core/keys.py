@@ -61,6 +61,17 @@ def wrap_root(
     return WrappedRoot(kdf, salt, wrapped), pkey
 
 
+def wrap_root_with(
+    vault_id: bytes, root: bytes, pkey: bytes, kdf: KdfProfile, salt: bytes
+) -> WrappedRoot:
+    """Wrap `root` under a passphrase key already derived with `salt` (a device cloned from a
+    remote keeps the remote's salt, so one Argon2id run serves both)."""
+    draft = WrappedRoot(kdf, salt, b"")
+    return WrappedRoot(
+        kdf, salt, crypto.seal(pkey, root, _root_aad(vault_id, draft.kdf_json(), salt))
+    )
+
+
 def unwrap_root(
     vault_id: bytes, passphrase: str | bytes, stored: WrappedRoot, kdf_json: str
 ) -> tuple[bytes, bytes]:

@@ -19,6 +19,10 @@ _FLAG_COMPRESSED: Final = 1
 
 Term = tuple[str, str]
 
+# Kinds that belong to one device: never sent to a remote, and kept by a forget of everything
+# (a device's sync bookkeeping and its note of what a forget removed: ids, never content).
+DEVICE_LOCAL_KINDS: Final = frozenset({"sync.device", "sync.stamps", "sync.remote", "forget.shred"})
+
 
 @dataclass(frozen=True)
 class BlobRef:

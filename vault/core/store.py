@@ -286,6 +286,25 @@ class Store:
         if after.writes == before.writes and len(seen) != expected:
             raise IntegrityError(f"{expected - len(seen)} {kind} record(s) missing from a listing")
 
+    def versions(self) -> dict[bytes, int]:
+        """Every live record's id and version (no decryption): what changed since a known
+        listing, for sync."""
+        return dict(self._query("SELECT id, version FROM records"))
+
+    def raw_record(self, record_id: bytes) -> tuple[Record, bytes] | None:
+        """A record and its envelope exactly as sealed (compressed body included), or None:
+        sync sends the envelope as it is."""
+        rows = self._query(f"SELECT {self._COLS} FROM records WHERE id=?", (record_id,))
+        if not rows:
+            return None
+        rid, kind_ix, version, rkey, data = rows[0]
+        rec = self._decrypt(None, rows[0])  # authenticates the row and checks its envelope
+        try:
+            key = self._ring.unwrap_record_key(kind_ix, rid, version, rkey)
+            return rec, crypto.unseal(key, data, self._ring.record_aad(kind_ix, rid, version))
+        except CryptoFailure:  # the row changed between the two reads
+            raise TamperedRecord(f"{rec.kind} record") from None
+
     def count(self, kind: str) -> int:
         """How many records of `kind` exist (from the authenticated state: no scan)."""
         return self.state().kinds.get(self._ring.kind_index(kind), 0)

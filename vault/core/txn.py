@@ -235,6 +235,69 @@ class Txn:
         self.state.kinds[kix] = self.state.kinds.get(kix, 0) - 1
         self._dirty = self._records_changed = True
 
+    def put_replica(self, rid: bytes, envelope: bytes) -> int:
+        """Write a record as another device wrote it: its id and its envelope (kind, body,
+        terms, blob refs), sealed here under a fresh record key. An id new to this vault is
+        inserted at version 1, a known one gets the next version; return the version.
+        ValueError if the envelope is malformed, IntegrityError if the id belongs to a record
+        of another kind."""
+        kind, _body, terms, _blobs = unpack_envelope(envelope)
+        kix = self._ring.kind_index(kind)
+        row = self._exec(f"SELECT {RECORD_COLUMNS} FROM records WHERE id=?", (rid,)).fetchone()
+        old_terms: tuple[Term, ...] = ()
+        if row is None:
+            version = 1
+        else:
+            if row[1] != kix:
+                raise IntegrityError("a synced record would change the kind of another")
+            old_terms = self.store._decrypt(kind, row).terms
+            version = row[2] + 1
+        key = crypto.new_key()
+        wrapped = self._ring.wrap_record_key(kix, rid, version, key)
+        sealed = crypto.seal(key, envelope, self._ring.record_aad(kix, rid, version))
+        if row is None:
+            self._exec(
+                "INSERT INTO records (id, kind, version, rkey, data) VALUES (?, ?, 1, ?, ?)",
+                (rid, kix, wrapped, sealed),
+            )
+            self.state.kinds[kix] = self.state.kinds.get(kix, 0) + 1
+        else:
+            self._exec(
+                "UPDATE records SET version=?, rkey=?, data=? WHERE id=?",
+                (version, wrapped, sealed, rid),
+            )
+            self.state.digest ^= self._ring.record_digest(rid, version - 1)
+        self._index(kind, rid, old_terms, normalize_terms(terms))
+        self.state.digest ^= self._ring.record_digest(rid, version)
+        self._dirty = self._records_changed = True
+        return version
+
+    def delete_any(self, rid: bytes, *, with_blobs: bool = True) -> str | None:
+        """Delete a record whatever its kind (a synced deletion names only the id); return
+        its kind, or None if this vault does not hold it."""
+        row = self._exec(f"SELECT {RECORD_COLUMNS} FROM records WHERE id=?", (rid,)).fetchone()
+        if row is None:
+            return None
+        kind = self.store._decrypt(None, row).kind
+        self.delete(kind, rid, with_blobs=with_blobs)
+        return kind
+
+    def adopt_blob(self, ref: BlobRef, source: Iterable[bytes]) -> None:
+        """Store a blob another device wrote, under its own id and key, from its plaintext:
+        sealed here exactly as there. The size, chunk count and SHA-256 must be those its
+        record states, or nothing is kept (TamperedRecord)."""
+        if self._exec("SELECT 1 FROM blobs WHERE id=?", (ref.id,)).fetchone():
+            return
+        self._created.append(ref.id)
+        chunks, size, sha = self.store.blobs.write(
+            ref.id, ref.key, self._ring.blob_aad(ref.id), source
+        )
+        if (chunks, size, sha) != (ref.chunks, ref.size, ref.sha256):
+            raise TamperedRecord("a synced blob does not match its record")
+        self._exec("INSERT INTO blobs (id, chunks, size) VALUES (?, ?, ?)", (ref.id, chunks, size))
+        self.state.blobs_digest ^= row_digest(self._ring, "blobs", (ref.id, chunks, size))
+        self._dirty = True
+
     def write_blob(
         self,
         source: BinaryIO | Iterable[bytes],
@@ -274,27 +337,47 @@ class Txn:
 
     def audit(self, action: str, **details: Any) -> None:
         """Append an audit entry (ids and counts only, never plaintext), stamped now."""
+        self.audit_at(self.clock.iso(), action, details)
+
+    def audit_at(self, time: str, action: str, details: dict[str, Any]) -> None:
+        """Append an audit entry stamped `time` (an entry another device made, that sync
+        brings here)."""
         seq = self.state.audit_count + 1
         sealed, head = audit.seal_entry(
-            self._ring, seq, self.state.audit_head, action, details, time=self.clock.iso()
+            self._ring, seq, self.state.audit_head, action, details, time=time
         )
         self._exec("INSERT INTO audit (seq, data) VALUES (?, ?)", (seq, sealed))
         self.state.audit_count, self.state.audit_head = seq, head
         self._dirty = True
 
-    def wipe_all(self) -> int:
-        """Delete every record, lookup term and blob chunk (the audit log stays)."""
+    def wipe_all(self, keep: Iterable[str] = ()) -> int:
+        """Delete every record, lookup term and blob chunk (the audit log stays), but the
+        records of the kinds in `keep` (a device's own bookkeeping, which holds no content);
+        return how many records went."""
+        keep_ix = {self._ring.kind_index(k): k for k in keep}
+        kept = [
+            self.store._decrypt(keep_ix[row[1]], row)
+            for row in self._exec(f"SELECT {RECORD_COLUMNS} FROM records").fetchall()
+            if row[1] in keep_ix
+        ]
         (n,) = self._exec("SELECT count(*) FROM records").fetchone()
         for blob_id in self.verified_ids("blobs"):
             self._doom(blob_id)
             self._doomed.append(blob_id)
-        for table in ("records", "terms", "blobs"):
+        marks = ",".join("?" * len(keep_ix))
+        self._exec(f"DELETE FROM records WHERE kind NOT IN ({marks})", tuple(keep_ix))
+        for table in ("terms", "blobs"):
             self._exec(f"DELETE FROM {table}")
         self._postings.clear()
         self.state.digest = self.state.terms_digest = self.state.blobs_digest = 0
         self.state.kinds.clear()
+        for rec in kept:
+            rid, kix = bytes.fromhex(rec.id), self._ring.kind_index(rec.kind)
+            self.state.digest ^= self._ring.record_digest(rid, rec.version)
+            self.state.kinds[kix] = self.state.kinds.get(kix, 0) + 1
+            self._index(rec.kind, rid, (), rec.terms)
         self._dirty = self._records_changed = True
-        return int(n)
+        return int(n) - len(kept)
 
     def rotate_epoch(self) -> int:
         """Replace the epoch key: re-wrap every surviving record key under a new one.

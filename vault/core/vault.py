@@ -131,6 +131,16 @@ def _header(path: Path, meta: dict[str, bytes]) -> tuple[HeaderInfo, WrappedRoot
     return info, WrappedRoot(profile, meta["salt"], meta["root"]), kdf_json
 
 
+@dataclass(frozen=True)
+class Replica:
+    """What a new device of an existing vault starts from (see `Vault.create`)."""
+
+    vault_id: bytes
+    kdf: crypto.KdfProfile
+    salt: bytes
+    passphrase_key: bytes
+
+
 class Vault:
     """An unlocked vault. Use `Vault.create` or `Vault.open`; close it (or use `with`)."""
 
@@ -156,8 +166,11 @@ class Vault:
         *,
         kdf: str = "moderate",
         clock: Clock = SYSTEM_CLOCK,
+        replica: Replica | None = None,
     ) -> Vault:
-        """Create a new vault in `path` (made 0700) protected by `passphrase`."""
+        """Create a new vault in `path` (made 0700) protected by `passphrase`; with `replica`,
+        a new device of an existing vault (its id, and the salt and passphrase key the remote
+        already derived), filled by sync afterwards."""
         path = Path(path)
         profile = _profile(kdf)
         crypto.normalize_passphrase(passphrase)  # refuse an empty one before touching disk
@@ -167,9 +180,13 @@ class Vault:
             raise VaultExists(str(path))
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         _tighten_modes(path)
-        vault_id = crypto.random_bytes(16)
         root = crypto.new_key()
-        wrapped, pkey = keys.wrap_root(vault_id, root, passphrase, profile)
+        if replica is None:
+            vault_id = crypto.random_bytes(16)
+            wrapped, pkey = keys.wrap_root(vault_id, root, passphrase, profile)
+        else:
+            vault_id, pkey, profile = replica.vault_id, replica.passphrase_key, replica.kdf
+            wrapped = keys.wrap_root_with(vault_id, root, pkey, profile, replica.salt)
         ring = KeyRing(vault_id, root, pkey)
         epoch_key = crypto.new_key()
         state = VaultState(epoch_no=1)

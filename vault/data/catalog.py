@@ -16,6 +16,7 @@ metrics and which days a person has is unreadable without the passphrase.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -103,3 +104,24 @@ def save_days(
         return txn.put(KIND_DAYS, body, terms=terms, compress=True)
     txn.update(KIND_DAYS, record_id, body, terms=terms, compress=True)
     return record_id
+
+
+def stats_from_chunks(store: Store, unit: str, chunk_ids: Iterable[str]) -> MetricStats:
+    """A metric's catalogue entry computed again from its chunks (after a forget removed
+    samples, or sync merged two devices' days), sources in name order."""
+    from vault.data import chunks  # numpy is loaded only when chunks are read
+
+    fresh = MetricStats(unit)
+    sources: dict[str, int] = {}
+    for chunk_id in chunk_ids:
+        cols = chunks.decode(store.get(KIND_CHUNK, chunk_id).data)
+        if not len(cols):
+            continue
+        fresh.samples += len(cols)
+        first, last = int(cols.start.min()), int(cols.end.max())
+        fresh.first = first if fresh.first is None else min(fresh.first, first)
+        fresh.last = last if fresh.last is None else max(fresh.last, last)
+        for name in cols.source_names():
+            sources[name] = sources.get(name, 0) + 1
+    fresh.sources = dict(sorted(sources.items()))
+    return fresh

@@ -19,16 +19,22 @@ carries them, for the front end to hand over.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from vault.core.progress import Progress, ProgressCallback
+from vault.core.records import DEVICE_LOCAL_KINDS
 from vault.data import catalog, chunks
 from vault.forget.plan import Plan, Target, preview
 from vault.sharing import revocation
 from vault.sharing.revocation import ErasureRequest
+
+# The note a forget leaves for sync (a device-local kind): the ids it deleted and rewrote.
+SHRED_KIND = "forget.shred"
+SYNC_DEVICE_KIND = "sync.device"  # present once the vault has a remote
 
 if TYPE_CHECKING:
     from vault.core.txn import Txn
@@ -88,17 +94,7 @@ def _refresh_qs_indexes(vault: Vault, txn: Txn, plan: Plan) -> None:
         if cat_id is None or cat_id in plan.deletes:
             continue
         unit = stats[metric].unit if metric in stats else ""
-        fresh = catalog.MetricStats(unit)
-        for chunk_id in remaining.values():
-            cols = chunks.decode(vault.store.get(catalog.KIND_CHUNK, chunk_id).data)
-            if not len(cols):
-                continue
-            fresh.samples += len(cols)
-            first, last = int(cols.start.min()), int(cols.end.max())
-            fresh.first = first if fresh.first is None else min(fresh.first, first)
-            fresh.last = last if fresh.last is None else max(fresh.last, last)
-            for name in cols.source_names():
-                fresh.sources[name] = fresh.sources.get(name, 0) + 1
+        fresh = catalog.stats_from_chunks(vault.store, unit, remaining.values())
         if days_id is not None and days_id not in plan.deletes:
             if remaining:
                 catalog.save_days(txn, persona_id, metric, days_id, remaining)
@@ -128,8 +124,16 @@ def forget(
         # Before the deletes: a request names the grant and the bundles the ledger recorded.
         # Forgetting everything then wipes the kept copies with the rest; the result has them.
         notices = revocation.requests_for_forget(vault, plan.erasures)
+        # What went, by id (never content): sync tells the other devices to forget it too,
+        # and rewrites every remote object that held it.
+        note: dict[str, Any] = {
+            "time": vault.clock.iso(),
+            "all": plan.wipe_all,
+            "deleted": sorted(plan.deletes),
+            "rewritten": sorted({rw.chunk_id for rw in plan.rewrites}),
+        }
         if plan.wipe_all:
-            txn.wipe_all()
+            txn.wipe_all(keep=DEVICE_LOCAL_KINDS)
         else:
             _rewrite_chunks(vault, txn, plan)
             report.advance(len(plan.rewrites))
@@ -137,6 +141,8 @@ def forget(
             for record_id, kind in plan.deletes.items():
                 txn.delete(kind, record_id)
                 report.advance()
+        if vault.store.count(SYNC_DEVICE_KIND):  # only a vault that syncs has copies to reach
+            txn.put(SHRED_KIND, json.dumps(note, separators=(",", ":")).encode())
         epoch = txn.rotate_epoch()
         txn.audit(
             "forget",

@@ -1,1 +1,23 @@
 """Remotes: end-to-end encrypted sync and backup of a vault over object storage or a folder."""
+
+from vault.remote.remotes import (
+    add_remote,
+    clone,
+    devices,
+    list_remotes,
+    remove_remote,
+    rename_device,
+    sync,
+)
+from vault.remote.sync import SyncReport
+
+__all__ = [
+    "SyncReport",
+    "add_remote",
+    "clone",
+    "devices",
+    "list_remotes",
+    "remove_remote",
+    "rename_device",
+    "sync",
+]

@@ -1,0 +1,245 @@
+"""Remotes and devices, as the front ends use them: add, list, remove, sync, clone, rename.
+
+A remote is a URL (`s3://BUCKET/PREFIX?endpoint=...`, `file:///PATH`) and, for S3, its
+credentials, kept only inside the vault's sealed records. Every device of a vault syncs with
+the same remotes; `clone` makes a new device (or restores a backup) from one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Final
+
+from vault.core.clock import SYSTEM_CLOCK, Clock
+from vault.core.errors import (
+    AlreadyExists,
+    InvalidParameter,
+    RemoteEmpty,
+    VaultExists,
+    WrongPassphrase,
+)
+from vault.core.progress import ProgressCallback
+from vault.core.records import DEVICE_LOCAL_KINDS
+from vault.core.vault import Replica, Vault
+from vault.remote import local, storage
+from vault.remote.local import RemoteState
+from vault.remote.sync import Session, SyncReport, device_list, read_bootstrap
+
+NAME_RE: Final = re.compile(r"\A[a-z0-9][a-z0-9_-]{0,31}\Z")
+DEVICE_NAME_MAX: Final = 64
+
+# How a front end opens the object store of a URL (the S3 engine takes credentials).
+StoreOpener = Callable[[str, "dict[str, Any] | None"], storage.ObjectStore]
+
+
+def _open(url: str, credentials: dict[str, Any] | None) -> storage.ObjectStore:
+    if credentials:
+        return storage.open_store(url, credentials)  # type: ignore[call-arg]
+    return storage.open_store(url)
+
+
+def check_remote_name(name: str) -> str:
+    if not NAME_RE.match(name):
+        raise InvalidParameter("a remote's name is 1 to 32 lowercase letters, digits, - or _")
+    return name
+
+
+def add_remote(
+    vault: Vault, name: str, url: str, *, credentials: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Remember a remote (nothing is sent before the first sync)."""
+    check_remote_name(name)
+    _open(url, credentials)  # the URL is checked now, not at the first sync
+    store = vault.store
+    if store.find(local.REMOTE, "name", name):
+        raise AlreadyExists(f"a remote named {name!r}")
+    remote = RemoteState(name, url, credentials, created=vault.clock.iso())
+    with store.write() as txn:
+        device = local.load_device(store)
+        if device is None:
+            device = local.new_device()
+            local.save_device(txn, device)
+        local.save_remote(txn, remote)
+        txn.audit("remote.add", remote=name)
+    return describe(vault, remote)
+
+
+def remove_remote(vault: Vault, name: str) -> None:
+    """Forget a remote here; what it holds stays there (delete the bucket or folder)."""
+    remote = local.load_remote(vault.store, name)
+    with vault.store.write() as txn:
+        txn.delete(local.REMOTE, remote.record or "")
+        txn.audit("remote.remove", remote=name)
+
+
+def pending_changes(vault: Vault, remote: RemoteState) -> int:
+    """Records changed here that the remote has not received (a cheap estimate: versions
+    against what was stamped and sent, no decryption)."""
+    stamps = local.load_stamps(vault.store)
+    local_ix = {vault.store.ring.kind_index(k) for k in DEVICE_LOCAL_KINDS}
+    count = 0
+    for rid, kix, version in vault.store._query("SELECT id, kind, version FROM records"):
+        if kix in local_ix:
+            continue
+        s = stamps.live.get(rid.hex())
+        if s is None or s[0] != version or remote.pushed.get(rid.hex()) != [s[1], s[2]]:
+            count += 1
+    sent = set(remote.pushed_dead)
+    count += sum(1 for rid in stamps.dead if rid not in sent)
+    return count
+
+
+def describe(vault: Vault, remote: RemoteState) -> dict[str, Any]:
+    """A remote as listed: never its credentials or keys."""
+    device = local.load_device(vault.store)
+    devices = device_list(remote, device) if device else []
+    return {
+        "name": remote.name,
+        "url": remote.url,
+        "credentials": bool(remote.credentials),
+        "last_sync": remote.last_sync,
+        "pending": pending_changes(vault, remote),
+        "devices": len(devices),
+        "pending_forgets": sum(d["pending_forgets"] for d in devices),
+    }
+
+
+def list_remotes(vault: Vault) -> list[dict[str, Any]]:
+    return [describe(vault, r) for r in local.load_remotes(vault.store)]
+
+
+def sync(
+    vault: Vault,
+    name: str | None = None,
+    *,
+    passphrase: str | bytes | None = None,
+    progress: ProgressCallback | None = None,
+) -> list[SyncReport]:
+    """Sync with one remote, or with every remote in name order."""
+    remotes = [local.load_remote(vault.store, name)] if name else local.load_remotes(vault.store)
+    if not remotes:
+        raise InvalidParameter("no remote: add one with `coffre remote add NAME URL`")
+    reports = []
+    for remote in remotes:
+        objstore = _open(remote.url, remote.credentials)
+        reports.append(Session(vault, remote, objstore, passphrase, progress).run())
+    return reports
+
+
+def devices(vault: Vault, name: str | None = None) -> list[dict[str, Any]]:
+    """This device and every device the remotes showed at their last sync."""
+    device = local.load_device(vault.store)
+    if device is None:
+        return []
+    rows: dict[str, dict[str, Any]] = {}
+    for remote in local.load_remotes(vault.store):
+        if name and remote.name != name:
+            continue
+        for row in device_list(remote, device):
+            seen = rows.setdefault(row["id"], {**row, "remotes": []})
+            seen["remotes"].append(remote.name)
+            seen["pending_forgets"] = max(seen["pending_forgets"], row["pending_forgets"])
+            if (row["last_sync"] or "") > (seen["last_sync"] or ""):
+                seen["last_sync"] = row["last_sync"]
+    if not rows:
+        rows[device.id] = {
+            "id": device.id,
+            "name": device.name,
+            "this": True,
+            "last_sync": None,
+            "revoked": False,
+            "pending_forgets": 0,
+            "remotes": [],
+        }
+    return sorted(rows.values(), key=lambda r: (not r["this"], r["name"]))
+
+
+def rename_device(vault: Vault, new_name: str) -> None:
+    """Rename this device (the others see it at their next sync)."""
+    new_name = new_name.strip()
+    if not new_name or len(new_name) > DEVICE_NAME_MAX or not new_name.isprintable():
+        raise InvalidParameter(f"a device's name is 1 to {DEVICE_NAME_MAX} printable characters")
+    with vault.store.write() as txn:
+        device = local.load_device(vault.store) or local.new_device()
+        device.name = new_name
+        local.save_device(txn, device)
+        txn.audit("device.rename")
+
+
+def clone(
+    url: str,
+    path: str | os.PathLike[str],
+    passphrase: str | bytes,
+    *,
+    name: str = "origin",
+    credentials: dict[str, Any] | None = None,
+    device_name: str | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+    progress: ProgressCallback | None = None,
+) -> tuple[Vault, SyncReport]:
+    """A new device of the vault a remote holds, in `path` (which must not hold a vault):
+    also how a backup is restored onto a new machine. All or nothing: on any error the
+    folder is left as it was."""
+    from vault.core import crypto
+
+    check_remote_name(name)
+    target = Path(path)
+    if Vault.exists(target):
+        raise VaultExists(str(target))
+    existed = target.exists()
+    if existed and any(target.iterdir()):
+        raise AlreadyExists(f"{target} is not empty")
+    objstore = _open(url, credentials)
+    boot = read_bootstrap(objstore)
+    if boot is None:
+        raise RemoteEmpty
+    pkey = boot.passphrase_key(passphrase)
+    if boot.open_root(pkey) is None:
+        raise WrongPassphrase
+    profile = crypto.profile_from_header(json.loads(boot.kdf_json))
+    replica = Replica(boot.vault_id, profile, boot.salt, pkey)
+    vault = Vault.create(target, passphrase, clock=clock, replica=replica)
+    try:
+        with vault.store.write() as txn:
+            device = local.new_device(device_name)
+            local.save_device(txn, device)
+            remote = RemoteState(name, url, credentials, created=vault.clock.iso())
+            local.save_remote(txn, remote)
+            txn.audit("vault.clone", remote=name)
+        (report,) = sync(vault, name, passphrase=passphrase, progress=progress)
+    except BaseException:
+        vault.close()
+        with contextlib.suppress(OSError):
+            if existed:
+                for child in target.iterdir():
+                    shutil.rmtree(child) if child.is_dir() else child.unlink()
+            else:
+                shutil.rmtree(target)
+        raise
+    return vault, report
+
+
+def replica_digest(vault: Vault) -> str:
+    """A digest of everything sync carries (every record but a device's own, by id, kind,
+    content, terms and blobs): two devices that converged have the same."""
+    import hashlib
+
+    local_ix = {vault.store.ring.kind_index(k) for k in DEVICE_LOCAL_KINDS}
+    h = hashlib.sha256()
+    rows = sorted(vault.store._query("SELECT id, kind FROM records"))
+    for rid, kix in rows:
+        if kix in local_ix:
+            continue
+        raw = vault.store.raw_record(rid)
+        if raw is None:  # pragma: no cover - read in one listing
+            continue
+        rec = raw[0]
+        h.update(rid + rec.kind.encode() + b"\0" + hashlib.sha256(rec.data).digest())
+        h.update(json.dumps([rec.terms, [b.sha256 for b in rec.blobs]]).encode())
+    return h.hexdigest()

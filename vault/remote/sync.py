@@ -1,0 +1,914 @@
+"""Sync: pull the other devices' changes from a remote, merge them, push this device's.
+
+The remote holds, besides one bootstrap object, only objects each written by one device and
+never changed: its segments (record changes, deletions, audit entries, forget notes), its
+blobs, and its head (the list of its live segments with their keys, its counter, and the
+counters it has seen of every other device). A device never writes another's objects, so
+no lock and no conditional write is needed. A sync:
+
+1. stamps this device's changes since the last sync with its logical clock;
+2. reads every head, checks them against what it saw before (a head older than one seen is a
+   rollback, a device or head missing is withholding) and applies, in one transaction, the
+   segments it has not applied yet: merge rules in `vault.remote.merge`, forgets applied as
+   forgets (records deleted, the epoch rotated);
+3. writes its own new segment and blobs, then its new head, then deletes its old head; after
+   a forget, or when its segments pile up, it rewrites them into one snapshot and deletes
+   the old ones, so no object of it keeps forgotten data.
+
+A process killed at any point leaves the vault as it was before a step, and the remote with
+at most some objects no head lists (this device remembers their names and removes them at
+its next sync).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import struct
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+from vault.core import crypto
+from vault.core.crypto import CryptoFailure
+from vault.core.errors import (
+    IntegrityError,
+    PassphraseChangedElsewhere,
+    PassphraseUnavailable,
+    RemoteError,
+    RemoteRolledBack,
+    RemoteWithheld,
+    TamperedRecord,
+    TamperedRemote,
+)
+from vault.core.keys import FORMAT_TAG
+from vault.core.progress import Progress, ProgressCallback
+from vault.core.records import DEVICE_LOCAL_KINDS, BlobRef, Record, unpack_envelope
+from vault.forget.apply import SHRED_KIND
+from vault.remote import local, merge, objects, storage
+from vault.remote.local import Device, Peer, RemoteState, Stamp, Stamps
+
+if TYPE_CHECKING:
+    from vault.core.txn import Txn
+    from vault.core.vault import Vault
+
+FORMAT: Final = 1
+SEGMENT_TARGET: Final = 16 << 20  # payload bytes per segment before a new one is started
+COMPACT_AFTER: Final = 32  # segments of one device before they are rewritten into one
+_U32 = struct.Struct(">I")
+
+
+# --- the bootstrap object ----------------------------------------------------------------
+
+
+def _root_aad(vault_id: bytes, generation: int, kdf_json: str, salt: bytes) -> bytes:
+    return (
+        FORMAT_TAG
+        + b"remote-root\x00"
+        + vault_id
+        + generation.to_bytes(8, "big")
+        + kdf_json.encode()
+        + salt
+    )
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    """The one object a new device finds by name: which vault, the remote's KDF parameters and
+    salt, and the remote's root sealed under the passphrase key those derive."""
+
+    vault_id: bytes
+    generation: int
+    kdf_json: str
+    salt: bytes
+    sealed_root: bytes
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(
+            {
+                "coffre": "remote",
+                "format": FORMAT,
+                "vault": self.vault_id.hex(),
+                "generation": self.generation,
+                "kdf": self.kdf_json,
+                "salt": self.salt.hex(),
+                "root": self.sealed_root.hex(),
+            },
+            separators=(",", ":"),
+        ).encode()
+
+    @classmethod
+    def parse(cls, data: bytes) -> Bootstrap:
+        try:
+            d = json.loads(data)
+            if d.get("coffre") != "remote":
+                raise ValueError
+            if d["format"] != FORMAT:
+                raise RemoteError("the remote was written by a newer Coffre")
+            return cls(
+                bytes.fromhex(d["vault"]),
+                int(d["generation"]),
+                str(d["kdf"]),
+                bytes.fromhex(d["salt"]),
+                bytes.fromhex(d["root"]),
+            )
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise TamperedRemote("the remote's bootstrap object is damaged") from None
+
+    def open_root(self, pkey: bytes) -> bytes | None:
+        try:
+            return crypto.unseal(
+                pkey,
+                self.sealed_root,
+                _root_aad(self.vault_id, self.generation, self.kdf_json, self.salt),
+            )
+        except CryptoFailure:
+            return None
+
+    @classmethod
+    def make(
+        cls,
+        vault_id: bytes,
+        generation: int,
+        kdf_json: str,
+        *,
+        salt: bytes,
+        pkey: bytes,
+        root: bytes,
+    ) -> Bootstrap:
+        sealed = crypto.seal(pkey, root, _root_aad(vault_id, generation, kdf_json, salt))
+        return cls(vault_id, generation, kdf_json, salt, sealed)
+
+    def passphrase_key(self, passphrase: str | bytes) -> bytes:
+        profile = crypto.profile_from_header(json.loads(self.kdf_json))
+        return crypto.passphrase_key(passphrase, self.salt, profile)
+
+
+def read_bootstrap(store: storage.ObjectStore) -> Bootstrap | None:
+    if storage.BOOTSTRAP not in store.list():
+        return None
+    return Bootstrap.parse(store.get(storage.BOOTSTRAP))
+
+
+# --- segments ------------------------------------------------------------------------------
+
+
+def encode_entries(entries: Iterable[tuple[dict[str, Any], bytes]]) -> bytes:
+    """Entries as length-prefixed (JSON meta, body) frames."""
+    out = bytearray()
+    for meta, body in entries:
+        raw = json.dumps(meta, separators=(",", ":")).encode()
+        out += _U32.pack(len(raw)) + raw + _U32.pack(len(body)) + body
+    return bytes(out)
+
+
+def decode_entries(payload: bytes) -> Iterator[tuple[dict[str, Any], bytes]]:
+    view, pos = memoryview(payload), 0
+    try:
+        while pos < len(payload):
+            (n,) = _U32.unpack_from(view, pos)
+            meta = json.loads(bytes(view[pos + 4 : pos + 4 + n]))
+            pos += 4 + n
+            (m,) = _U32.unpack_from(view, pos)
+            body = bytes(view[pos + 4 : pos + 4 + m])
+            if len(body) != m or not isinstance(meta, dict):
+                raise ValueError
+            pos += 4 + m
+            yield meta, body
+    except (struct.error, ValueError):
+        raise TamperedRemote("a segment is malformed") from None
+
+
+# --- the report ----------------------------------------------------------------------------
+
+
+@dataclass
+class SyncReport:
+    """What one sync did."""
+
+    remote: str
+    pulled: int = 0  # records written from other devices
+    deleted: int = 0  # records deleted because another device deleted or forgot them
+    merged: int = 0  # records two devices had changed, united or decided by stamp
+    blobs_received: int = 0
+    pushed: int = 0
+    tombstones: int = 0
+    blobs_sent: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    forgets_applied: int = 0
+    compacted: bool = False
+    created: bool = False  # the remote was empty: this sync made it
+    devices: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "remote": self.remote,
+            "created": self.created,
+            "pulled": {
+                "records": self.pulled,
+                "deleted": self.deleted,
+                "merged": self.merged,
+                "blobs": self.blobs_received,
+                "bytes": self.bytes_received,
+                "forgets": self.forgets_applied,
+            },
+            "pushed": {
+                "records": self.pushed,
+                "deleted": self.tombstones,
+                "blobs": self.blobs_sent,
+                "bytes": self.bytes_sent,
+            },
+            "compacted": self.compacted,
+            "devices": self.devices,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass
+class _Head:
+    name: str
+    device: str
+    counter: int
+    body: dict[str, Any]
+
+
+# --- the engine ----------------------------------------------------------------------------
+
+
+class Session:
+    """One sync of one vault with one remote."""
+
+    def __init__(
+        self,
+        vault: Vault,
+        remote: RemoteState,
+        objstore: storage.ObjectStore,
+        passphrase: str | bytes | None,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self.vault = vault
+        self.store = vault.store
+        self.remote = remote
+        self.objects = objstore
+        self.passphrase = passphrase
+        self.progress = progress
+        self.vault_id = self.store.ring.vault_id
+        self.report = SyncReport(remote.name)
+        self.device: Device = local.load_device(self.store) or local.new_device()
+        self.stamps: Stamps = local.load_stamps(self.store)
+        self.root = b""
+        self.pkey = b""
+        self.shred = False
+        self.stale_heads: list[str] = []
+        self._seen_in_head: dict[str, int] = {}
+        self._txn: Txn | None = None
+
+    # -- keys --
+
+    def _keys(self, boot: Bootstrap | None) -> Bootstrap:
+        """The remote's keys: from the bootstrap, or a new bootstrap if the remote is empty."""
+        r = self.remote
+        ring = self.store.ring
+        if boot is None:
+            if r.root is not None:
+                raise RemoteWithheld("the remote lost its bootstrap object")
+            fresh = crypto.new_key()
+            kdf_json = self.store.header("kdf").decode()
+            salt = self.store.header("salt")
+            boot = Bootstrap.make(
+                self.vault_id, 1, kdf_json, salt=salt, pkey=ring.passphrase_key, root=fresh
+            )
+            self.objects.put(storage.BOOTSTRAP, boot.to_bytes())
+            self.report.created = True
+            self.pkey, self.root = ring.passphrase_key, fresh
+            r.pkey, r.root, r.generation = self.pkey.hex(), fresh.hex(), 1
+            return boot
+        if boot.vault_id != self.vault_id:
+            raise RemoteError("the remote holds another vault")
+        if boot.generation < r.generation:
+            raise RemoteRolledBack("the remote's bootstrap object is older than one seen")
+        candidates = [bytes.fromhex(r.pkey)] if r.pkey else []
+        if boot.salt == self.store.header("salt"):
+            candidates.append(ring.passphrase_key)
+        root: bytes | None = None
+        pkey = b""
+        for pkey in candidates:
+            root = boot.open_root(pkey)
+            if root is not None:
+                break
+        if root is None:
+            if self.passphrase is None:
+                raise PassphraseUnavailable("the remote's keys changed; sync needs the passphrase")
+            pkey = boot.passphrase_key(self.passphrase)
+            root = boot.open_root(pkey)
+            if root is None:
+                raise PassphraseChangedElsewhere
+        if boot.generation == r.generation and r.root and root.hex() != r.root:
+            raise TamperedRemote("the remote's bootstrap object was replaced")
+        self.pkey, self.root = pkey, root
+        r.pkey, r.root, r.generation = pkey.hex(), root.hex(), boot.generation
+        return boot
+
+    @property
+    def names_key(self) -> bytes:
+        return objects.names_key(self.root, self.vault_id)
+
+    @property
+    def wrap_key(self) -> bytes:
+        return objects.head_wrap_key(self.pkey, self.vault_id)
+
+    # -- step 1: stamp local changes --
+
+    def stamp_local(self, txn: Txn) -> None:
+        """Give every record changed here since the last look a stamp of this device's clock,
+        and every record gone since a deletion stamp."""
+        versions = self.store.versions()
+        local_ix = {self.store.ring.kind_index(k) for k in DEVICE_LOCAL_KINDS}
+        kinds = dict(self.store._query("SELECT id, kind FROM records"))
+        notes = self._shred_notes()
+        rewritten = {i for n in notes for i in n["rewritten"]}
+        forgotten = {i for n in notes for i in n["deleted"]}
+        wiped = any(n["all"] for n in notes)
+        live = self.stamps.live
+        for rid, version in versions.items():
+            if kinds.get(rid) in local_ix:
+                continue
+            hexid = rid.hex()
+            known = live.get(hexid)
+            if known is None or known[0] != version:
+                base = self.stamps.stamp(hexid)
+                stamp = (self.device.tick(), self.device.id)
+                self.stamps.set(hexid, version, stamp, base, shred=hexid in rewritten)
+        present = {rid.hex() for rid in versions}
+        for hexid in [i for i in live if i not in present]:
+            stamp = (self.device.tick(), self.device.id)
+            self.stamps.kill(hexid, stamp, forget=wiped or hexid in forgotten)
+        local.save_stamps(txn, self.stamps)
+        local.save_device(txn, self.device)
+
+    def _shred_notes(self) -> list[dict[str, Any]]:
+        return [{"id": r.id, **r.json()} for r in self.store.iter_kind(SHRED_KIND)]
+
+    # -- step 2: pull --
+
+    def read_heads(self, listing: dict[str, int]) -> dict[str, _Head]:
+        """The newest authentic head of every device; stale heads of this device are noted."""
+        found: dict[str, _Head] = {}
+        for name in sorted(listing):
+            if not objects.is_head_name(self.names_key, name):
+                continue
+            data = self.objects.get(name)
+            self.report.bytes_received += len(data)
+            payload = objects.open_head(self.wrap_key, self.vault_id, name, data)
+            if payload is None:
+                raise PassphraseChangedElsewhere(
+                    "a device's head is sealed under another passphrase"
+                )
+            try:
+                body = json.loads(payload)
+                head = _Head(name, str(body["device"]), int(body["counter"]), body)
+                if body["vault"] != self.vault_id.hex() or not isinstance(body["segments"], list):
+                    raise ValueError
+            except (ValueError, KeyError, TypeError):
+                raise TamperedRemote("a device's head is malformed") from None
+            other = found.get(head.device)
+            if other is None or head.counter > other.counter:
+                if other is not None and other.device == self.device.id:
+                    self.stale_heads.append(other.name)
+                found[head.device] = head
+            elif head.counter == other.counter:
+                raise TamperedRemote("two heads of one device carry the same counter")
+            elif head.device == self.device.id:
+                self.stale_heads.append(head.name)
+        return found
+
+    def check_heads(self, heads: dict[str, _Head]) -> set[str]:
+        """Refuse a remote that rolled back or withholds what a device wrote; return the
+        revoked devices."""
+        r = self.remote
+        revoked = {d for d, p in r.peers.items() if p.revoked}
+        for head in heads.values():
+            revoked |= set(head.body.get("revoked", []))
+        for dev, peer in r.peers.items():
+            if dev in revoked:
+                continue
+            latest = heads.get(dev)
+            if latest is None:
+                raise RemoteWithheld(f"the latest changes of device {peer.name!r} are missing")
+            if latest.counter < peer.counter:
+                raise RemoteRolledBack(f"device {peer.name!r} shows an older state than seen")
+        mine = heads.get(self.device.id)
+        if r.counter:
+            if mine is None:
+                raise RemoteWithheld("this device's own latest changes are missing")
+            if mine.counter < r.counter:
+                raise RemoteRolledBack("this device's own head is older than the one it wrote")
+        for head in heads.values():
+            if head.device in revoked:
+                continue
+            for dev, counter in head.body.get("seen", {}).items():
+                if dev in revoked:
+                    continue
+                shown = heads.get(dev)
+                if dev == self.device.id:
+                    shown_counter = max(r.counter, shown.counter if shown else 0)
+                else:
+                    shown_counter = shown.counter if shown else 0
+                if shown_counter < int(counter):
+                    raise RemoteWithheld("a device has seen changes the remote no longer shows")
+        return revoked
+
+    def _fetch_object(self, entry: dict[str, Any], listing: dict[str, int]) -> bytes:
+        name = storage.check_name(str(entry["name"]))
+        size = listing.get(name)
+        if size is None:
+            raise RemoteWithheld("an object a device listed is missing")
+        if size != int(entry["size"]):
+            raise TamperedRemote("an object has the wrong size")
+        data = self.objects.get(name)
+        self.report.bytes_received += len(data)
+        return objects.open_bytes(bytes.fromhex(entry["key"]), self.vault_id, name, data)
+
+    def _segments_of(
+        self, head: _Head, listing: dict[str, int], skip: set[str]
+    ) -> Iterator[tuple[dict[str, Any], bytes]]:
+        for seg in sorted(head.body["segments"], key=lambda s: int(s["seq"])):
+            if seg["name"] in skip:
+                continue
+            yield from decode_entries(self._fetch_object(seg, listing))
+
+    def pull(
+        self, txn: Txn, heads: dict[str, _Head], revoked: set[str], listing: dict[str, int]
+    ) -> None:
+        r = self.remote
+        todo = merge.Repair()
+        seen_clock = 0
+        for dev in sorted(heads):
+            head = heads[dev]
+            if dev == self.device.id:
+                if head.counter > r.counter:
+                    self._adopt_own_head(head, listing)
+                continue
+            if dev in revoked:
+                continue
+            peer = r.peers.get(dev)
+            if peer is None:
+                peer = r.peers[dev] = Peer(str(head.body.get("name", "?")), 0, "")
+            seen_clock = max(seen_clock, int(head.body.get("clock", 0)))
+            if head.counter == peer.counter:
+                continue
+            for meta, body in self._segments_of(head, listing, set(peer.applied)):
+                self._apply(txn, dev, peer, (meta, body), todo)
+            peer.applied = [s["name"] for s in head.body["segments"]]
+            peer.counter = head.counter
+            peer.name = str(head.body.get("name", peer.name))[:64]
+            peer.time = str(head.body.get("time", ""))
+            peer.forgets = [str(f) for f in head.body.get("forgets", [])]
+        for dev in revoked:
+            if dev in r.peers:
+                r.peers[dev].revoked = True
+        self.device.tick(seen_clock)
+        merge.repair(self.store, txn, todo, self._local_delete, self._local_write)
+
+    def _apply(
+        self,
+        txn: Txn,
+        dev: str,
+        peer: Peer,
+        entry: tuple[dict[str, Any], bytes],
+        todo: merge.Repair,
+    ) -> None:
+        meta, body = entry
+        op = meta.get("o")
+        try:
+            if op == "blob":
+                self.remote.remote_blobs[str(meta["id"])] = {
+                    "name": storage.check_name(str(meta["name"])),
+                    "key": str(meta["key"]),
+                    "size": int(meta["size"]),
+                }
+            elif op == "put":
+                self._apply_put(txn, meta, body, todo)
+            elif op == "del":
+                self._apply_del(txn, meta)
+            elif op == "audit":
+                seq = int(meta["n"])
+                if seq > peer.audit:
+                    details = dict(meta["d"])
+                    details["device"] = dev[:8]
+                    txn.audit_at(str(meta["t"]), str(meta["a"]), details)
+                    peer.audit = seq
+            elif op == "forget":
+                fid = str(meta["id"])
+                if fid not in self.remote.forgets_pushed:
+                    self.report.forgets_applied += 1
+                    self.shred = True
+                    self.remote.forgets_pushed.append(fid)  # known here: not to be sent back
+            else:
+                raise ValueError
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, IntegrityError):
+                raise
+            raise TamperedRemote("a segment entry is malformed") from None
+
+    def _stamp_of(self, value: Any) -> Stamp:
+        clock, dev = value
+        return int(clock), str(dev)
+
+    def _apply_put(
+        self, txn: Txn, meta: dict[str, Any], envelope: bytes, todo: merge.Repair
+    ) -> None:
+        rid = str(meta["id"])
+        bytes.fromhex(rid)
+        stamp = self._stamp_of(meta["c"])
+        base = self._stamp_of(meta["b"]) if meta.get("b") else None
+        shred = bool(meta.get("s"))
+        self.remote.pushed[rid] = list(stamp)  # this remote holds it: never sent back
+        if rid in self.stamps.dead:
+            return
+        mine = self.stamps.stamp(rid)
+        try:
+            kind, _body, terms, blobs = unpack_envelope(envelope)
+        except Exception:
+            raise TamperedRemote("a synced record is malformed") from None
+        if kind in DEVICE_LOCAL_KINDS:
+            raise TamperedRemote("a synced record claims a device's own kind")
+        if mine == stamp:
+            return
+        if mine is not None and self.stamps.base(rid) == stamp:
+            return  # this device already holds a change made on top of that version
+        if mine is None or shred or base == mine:
+            self._write_remote(txn, rid, envelope, blobs, stamp=stamp, base=base, shred=shred)
+            self.report.pulled += 1
+        else:
+            raw = self.store.raw_record(bytes.fromhex(rid))
+            if raw is None:  # pragma: no cover - stamps follow the records
+                raise IntegrityError("sync bookkeeping names a record that is gone")
+            local_env = raw[1]
+            merged = merge.merge(local_env, envelope, remote_wins=stamp > mine)
+            self.report.merged += 1
+            if merge.same_content(merged, local_env):
+                version = raw[0].version
+                self.stamps.set(rid, version, max(stamp, mine), self.stamps.base(rid))
+            elif merge.same_content(merged, envelope):
+                self._write_remote(txn, rid, envelope, blobs, stamp=stamp, base=base, shred=False)
+            else:
+                _k, _b, _t, mblobs = unpack_envelope(merged)
+                new = (self.device.tick(), self.device.id)
+                self._write_remote(txn, rid, merged, mblobs, stamp=new, base=mine, shred=False)
+        todo.note(kind, terms)
+
+    def _write_remote(
+        self,
+        txn: Txn,
+        rid: str,
+        envelope: bytes,
+        blobs: tuple[BlobRef, ...],
+        *,
+        stamp: Stamp,
+        base: Stamp | None,
+        shred: bool,
+    ) -> None:
+        for ref in blobs:
+            self._receive_blob(txn, ref)
+        try:
+            version = txn.put_replica(bytes.fromhex(rid), envelope)
+        except ValueError:
+            raise TamperedRemote("a synced record is malformed") from None
+        self.stamps.set(rid, version, stamp, base, shred)
+
+    def _receive_blob(self, txn: Txn, ref: BlobRef) -> None:
+        if self.store._query("SELECT 1 FROM blobs WHERE id=?", (ref.id,)):
+            return
+        entry = self.remote.remote_blobs.get(ref.id.hex()) or self.remote.blobs.get(ref.id.hex())
+        if entry is None:
+            raise RemoteWithheld("a blob a record needs is not on the remote")
+        name = storage.check_name(entry["name"])
+        key = bytes.fromhex(entry["key"])
+        counted = self._counting(self.objects.stream(name))
+        plain = objects.open_stream(key, self.vault_id, name, counted)
+        try:
+            txn.adopt_blob(ref, plain)
+        except TamperedRecord:
+            raise TamperedRemote("a blob does not match its record") from None
+        self.report.blobs_received += 1
+
+    def _counting(self, pieces: Iterable[bytes]) -> Iterator[bytes]:
+        for piece in pieces:
+            self.report.bytes_received += len(piece)
+            yield piece
+
+    def _apply_del(self, txn: Txn, meta: dict[str, Any]) -> None:
+        rid = str(meta["id"])
+        stamp = self._stamp_of(meta["c"])
+        forget = bool(meta.get("f"))
+        if rid not in self.remote.pushed_dead:
+            self.remote.pushed_dead.append(rid)
+        self.remote.pushed.pop(rid, None)
+        if rid in self.stamps.dead:
+            return
+        if txn.delete_any(bytes.fromhex(rid)) is not None:
+            self.report.deleted += 1
+        self.stamps.kill(rid, stamp, forget)
+        if forget:
+            self.shred = True
+
+    def _local_delete(self, rid: str) -> None:
+        """A repair's deletion: stamped here, sent as a tombstone."""
+        txn = self._txn
+        if txn is None:  # pragma: no cover - called only inside pull
+            raise RuntimeError("repair outside a transaction")
+        txn.delete_any(bytes.fromhex(rid))
+        self.stamps.kill(rid, (self.device.tick(), self.device.id), False)
+
+    def _local_write(self, rec: Record, body: bytes) -> None:
+        """A repair's new version of a record: stamped here, sent with the next push."""
+        if self._txn is None:  # pragma: no cover - called only inside pull
+            raise RuntimeError("repair outside a transaction")
+        envelope = merge.record_body(rec, body)
+        base = self.stamps.stamp(rec.id)
+        version = self._txn.put_replica(bytes.fromhex(rec.id), envelope)
+        self.stamps.set(rec.id, version, (self.device.tick(), self.device.id), base)
+
+    def _adopt_own_head(self, head: _Head, listing: dict[str, int]) -> None:
+        """This device wrote a head and was stopped before it noted so: take it as written."""
+        r = self.remote
+        r.counter, r.head = head.counter, head.name
+        r.segments = list(head.body["segments"])
+        r.next_seq = max([int(s["seq"]) for s in r.segments] + [r.next_seq - 1]) + 1
+        for meta, _body in self._segments_of(head, listing, set()):
+            if meta.get("o") == "blob":
+                r.blobs[str(meta["id"])] = {
+                    "name": str(meta["name"]),
+                    "key": str(meta["key"]),
+                    "size": int(meta["size"]),
+                }
+
+    # -- step 3: push --
+
+    def _changes(self, everything: bool) -> tuple[list[str], list[str]]:
+        """Records to send (changed since this remote saw them, or all) and deletions."""
+        r = self.remote
+        puts = [
+            rid
+            for rid, s in self.stamps.live.items()
+            if everything or r.pushed.get(rid) != [s[1], s[2]]
+        ]
+        sent_dead = set(r.pushed_dead)
+        dels = [rid for rid in self.stamps.dead if everything or rid not in sent_dead]
+        return sorted(puts), sorted(dels)
+
+    def _blob_entry(self, ref: BlobRef) -> dict[str, Any]:
+        """Upload a blob unless the remote has it; return its blob entry."""
+        r = self.remote
+        hexid = ref.id.hex()
+        known = r.blobs.get(hexid) or r.remote_blobs.get(hexid)
+        if known is None:
+            name, key = objects.random_name(), crypto.new_key()
+            r.pending.append(name)
+            self._note_pending()
+            sealed = objects.seal(key, self.vault_id, name, self.store.read_blob(ref), ref.size)
+            size = objects.sealed_size(ref.size)
+            self.objects.put(name, self._sent(sealed))
+            known = r.blobs[hexid] = {"name": name, "key": key.hex(), "size": size}
+            self.report.blobs_sent += 1
+        return {"o": "blob", "id": hexid, **known}
+
+    def _sent(self, pieces: Iterable[bytes]) -> Iterator[bytes]:
+        for piece in pieces:
+            self.report.bytes_sent += len(piece)
+            yield piece
+
+    def _note_pending(self) -> None:
+        """Remember names about to be written, so a crash leaves nothing unaccounted for."""
+        with self.store.write() as txn:
+            state = local.load_remote(self.store, self.remote.name)
+            state.pending = list(self.remote.pending)
+            local.save_remote(txn, state)
+
+    def _entries(
+        self, puts: list[str], dels: list[str], everything: bool
+    ) -> Iterator[tuple[dict[str, Any], bytes]]:
+        r = self.remote
+        for rid in puts:
+            raw = self.store.raw_record(bytes.fromhex(rid))
+            if raw is None:
+                continue  # deleted meanwhile: the next sync sends the deletion
+            rec, envelope = raw
+            s = self.stamps.live[rid]
+            if s[0] != rec.version:
+                continue  # changed meanwhile: the next sync stamps and sends it
+            for ref in rec.blobs:
+                yield self._blob_entry(ref), b""
+            meta: dict[str, Any] = {"o": "put", "id": rid, "c": [s[1], s[2]]}
+            if s[4]:
+                meta["b"] = [s[3], s[4]]
+            if s[5]:
+                meta["s"] = 1
+            yield meta, envelope
+            r.pushed[rid] = [s[1], s[2]]
+            self.report.pushed += 1
+        for rid in dels:
+            clock, dev, forget = self.stamps.dead[rid]
+            yield {"o": "del", "id": rid, "c": [clock, dev], "f": 1 if forget else 0}, b""
+            if rid not in r.pushed_dead:
+                r.pushed_dead.append(rid)
+            r.pushed.pop(rid, None)
+            self.report.tombstones += 1
+        start = 0 if everything else r.audit_pushed
+        for entry in self.store.audit_entries():
+            if entry.seq <= start or "device" in entry.details:
+                continue
+            yield (
+                {
+                    "o": "audit",
+                    "n": entry.seq,
+                    "t": entry.time,
+                    "a": entry.action,
+                    "d": entry.details,
+                },
+                b"",
+            )
+            r.audit_pushed = max(r.audit_pushed, entry.seq)
+        for note in self._shred_notes():
+            if everything or note["id"] not in r.forgets_pushed:
+                yield {"o": "forget", "id": note["id"], "t": note["time"]}, b""
+                if note["id"] not in r.forgets_pushed:
+                    r.forgets_pushed.append(note["id"])
+
+    def push(self, heads: dict[str, _Head], compact: bool) -> list[str]:
+        """Write this device's new segments, blobs and head; return the names to delete once
+        the new state is noted (its old head; with `compact`, its old segments and unused
+        blobs)."""
+        r = self.remote
+        old_segments = list(r.segments)
+        old_blobs = dict(r.blobs)
+        if compact:
+            r.segments = []
+            r.blobs = {}
+        puts, dels = self._changes(everything=compact)
+        new_segments: list[dict[str, Any]] = []
+        frames: list[tuple[dict[str, Any], bytes]] = []
+        size = 0
+
+        def flush() -> None:
+            nonlocal frames, size
+            if not frames:
+                return
+            payload = encode_entries(frames)
+            name, key = objects.random_name(), crypto.new_key()
+            r.pending.append(name)
+            self._note_pending()
+            sealed = objects.seal_bytes(key, self.vault_id, name, payload)
+            self.objects.put(name, sealed)
+            self.report.bytes_sent += len(sealed)
+            new_segments.append(
+                {"name": name, "key": key.hex(), "size": len(sealed), "seq": r.next_seq}
+            )
+            r.next_seq += 1
+            frames, size = [], 0
+
+        for meta, body in self._entries(puts, dels, compact):
+            frames.append((meta, body))
+            size += len(body) + 64
+            if size >= SEGMENT_TARGET:
+                flush()
+        flush()
+        seen = {d: p.counter for d, p in r.peers.items() if not p.revoked}
+        changed = bool(new_segments) or compact
+        head_seen = self._seen_in_head
+        if not changed and head_seen == seen and r.head is not None:
+            return []
+        r.segments = r.segments + new_segments
+        r.counter += 1
+        forgets_applied = sorted({*r.forgets_pushed})
+        head_body = {
+            "v": FORMAT,
+            "vault": self.vault_id.hex(),
+            "device": self.device.id,
+            "name": self.device.name,
+            "counter": r.counter,
+            "time": self.vault.clock.iso(),
+            "clock": self.device.clock,
+            "segments": r.segments,
+            "seen": seen,
+            "revoked": sorted(d for d, p in r.peers.items() if p.revoked),
+            "forgets": forgets_applied,
+        }
+        name = objects.head_name(self.names_key)
+        r.pending.append(name)
+        self._note_pending()
+        data = objects.seal_head(
+            self.wrap_key,
+            self.vault_id,
+            name,
+            json.dumps(head_body, separators=(",", ":")).encode(),
+        )
+        self.objects.put(name, data)
+        self.report.bytes_sent += len(data)
+        gone = [n for n in [r.head, *self.stale_heads] if n and n != name]
+        r.head = name
+        if compact:
+            kept = {s["name"] for s in r.segments}
+            gone += [s["name"] for s in old_segments if s["name"] not in kept]
+            kept_blobs = {b["name"] for b in r.blobs.values()}
+            gone += [b["name"] for b in old_blobs.values() if b["name"] not in kept_blobs]
+            self.report.compacted = True
+        return gone
+
+    # -- the whole sync --
+
+    def run(self) -> SyncReport:
+        began = time.monotonic()
+        report = Progress("sync", self.progress, unit="steps")
+        report.start(4)
+        r = self.remote
+        with self.store.write() as txn:
+            self.stamp_local(txn)
+        report.advance()
+        boot = self._keys(read_bootstrap(self.objects))
+        listing = self.objects.list()
+        heads = self.read_heads(listing)
+        revoked = self.check_heads(heads)
+        mine = heads.get(self.device.id)
+        self._seen_in_head = dict(mine.body.get("seen", {})) if mine else {}
+        report.advance()
+        with self.store.write() as txn:
+            self._txn = txn
+            self.pull(txn, heads, revoked, listing)
+            # Names noted as being written but that no head of this device lists are the
+            # leftovers of an interrupted push: nobody reads them.
+            listed = {s["name"] for s in r.segments} | {b["name"] for b in r.blobs.values()}
+            leftovers = [n for n in r.pending if n not in listed and n != r.head]
+            r.pending = []
+            if self.shred:
+                txn.rotate_epoch()
+            local.save_stamps(txn, self.stamps)
+            local.save_device(txn, self.device)
+            local.save_remote(txn, r)
+        if self.shred:
+            self.store.reclaim()
+        for name in leftovers:
+            self.objects.delete(name)
+        report.advance()
+        compact = self.shred or bool(self._shred_notes_unsent()) or len(r.segments) >= COMPACT_AFTER
+        gone = self.push(heads, compact)
+        r.pending = []
+        r.last_sync = self.vault.clock.iso()
+        with self.store.write() as txn:
+            local.save_remote(txn, r)
+            local.save_device(txn, self.device)
+            local.save_stamps(txn, self.stamps)
+            if compact:
+                self._drop_sent_notes(txn)
+        for name in gone:
+            with contextlib.suppress(RemoteError):
+                self.objects.delete(name)
+        report.advance()
+        report.finish()
+        self.report.devices = device_list(self.remote, self.device, heads)
+        self.report.seconds = time.monotonic() - began
+        del boot
+        return self.report
+
+    def _shred_notes_unsent(self) -> list[str]:
+        return [n["id"] for n in self._shred_notes() if n["id"] not in self.remote.forgets_pushed]
+
+    def _drop_sent_notes(self, txn: Txn) -> None:
+        """A forget note sent to every remote has done its work."""
+        remotes = local.load_remotes(self.store)
+        for note in self._shred_notes():
+            if all(note["id"] in r.forgets_pushed for r in remotes):
+                txn.delete(SHRED_KIND, note["id"])
+
+
+def device_list(
+    remote: RemoteState, device: Device, heads: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """This device and every device the remote showed, with what each last reported."""
+    rows = [
+        {
+            "id": device.id,
+            "name": device.name,
+            "this": True,
+            "last_sync": remote.last_sync,
+            "revoked": False,
+            "pending_forgets": 0,
+        }
+    ]
+    mine = set(remote.forgets_pushed)
+    for dev, peer in sorted(remote.peers.items(), key=lambda kv: kv[1].name):
+        rows.append(
+            {
+                "id": dev,
+                "name": peer.name,
+                "this": False,
+                "last_sync": peer.time or None,
+                "revoked": peer.revoked,
+                "pending_forgets": 0 if peer.revoked else len(mine - set(peer.forgets)),
+            }
+        )
+    return rows
