@@ -1,0 +1,270 @@
+"""`coffre remote`, `sync`, `clone` and `device`: the vault on several devices and in backups."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from vault.cli.main import CoffreGroup, Env, cli, pass_env
+from vault.cli.output import (
+    StderrProgress,
+    binary_size,
+    confirm,
+    emit,
+    emit_json,
+    info,
+    json_option,
+    nothing_changed,
+    say,
+    yes_option,
+)
+
+if TYPE_CHECKING:
+    from vault.remote import SyncReport
+
+
+@cli.group(cls=CoffreGroup)
+def remote() -> None:
+    """Where the vault is synced and backed up: S3-compatible storage or a folder.
+
+    A remote holds only sealed objects of a few padded sizes: no names, dates or kinds. Each
+    device writes objects of its own, so any S3 server (AWS, Backblaze B2, Cloudflare R2,
+    Scaleway, OVHcloud, MinIO, Garage...) or a synced folder works.
+
+    \b
+    Examples:
+      coffre remote add backup s3://my-bucket/coffre?endpoint=https://s3.fr-par.scw.cloud
+      coffre remote add usb file:///media/usb/coffre
+      coffre remote list
+    """
+
+
+def _remote_line(r: dict[str, Any]) -> str:
+    last = r["last_sync"] or "never"
+    pending = f"{r['pending']:,} change(s) to send" if r["pending"] else "up to date"
+    forgets = f", {r['pending_forgets']} forget(s) pending" if r["pending_forgets"] else ""
+    return f"{r['name']:<12} {r['url']}  last sync {last}, {pending}{forgets}"
+
+
+@remote.command("add")
+@click.argument("name")
+@click.argument("url")
+@json_option
+@pass_env
+def remote_add(env: Env, name: str, url: str, as_json: bool) -> None:
+    """Add a remote NAME at URL (nothing is sent before `coffre sync`).
+
+    URL is s3://BUCKET/PREFIX?endpoint=URL&region=R or file:///ABSOLUTE/PATH.
+
+    \b
+    Examples:
+      coffre remote add usb file:///media/usb/coffre
+      coffre remote add backup "s3://my-bucket/coffre?endpoint=http://127.0.0.1:9000"
+    """
+    from vault.remote import add_remote
+
+    with env.vault() as v:
+        shown = add_remote(v, name, url)
+    emit(
+        shown, f"Remote {name} added; `coffre sync {name}` sends the vault there.", as_json=as_json
+    )
+
+
+@remote.command("list")
+@json_option
+@pass_env
+def remote_list(env: Env, as_json: bool) -> None:
+    """List the remotes, their last sync and what is waiting to be sent.
+
+    \b
+    Examples:
+      coffre remote list
+      coffre remote list --json
+    """
+    from vault.remote import list_remotes
+
+    with env.vault() as v:
+        rows = list_remotes(v)
+    if as_json:
+        emit_json(rows)
+    elif not rows:
+        info("No remote yet: `coffre remote add NAME URL` adds one.")
+    else:
+        for r in rows:
+            say(_remote_line(r))
+
+
+@remote.command("rm")
+@click.argument("name")
+@yes_option
+@json_option
+@pass_env
+def remote_rm(env: Env, name: str, yes: bool, as_json: bool) -> None:
+    """Stop syncing with remote NAME; what it holds stays there (delete it there).
+
+    \b
+    Examples:
+      coffre remote rm usb
+      coffre remote rm usb --yes
+    """
+    from vault.remote import remove_remote
+
+    with env.vault() as v:
+        if not confirm(f"Stop syncing with {name}?", yes=yes, action="removing a remote"):
+            nothing_changed()
+            return
+        remove_remote(v, name)
+    emit(
+        {"removed": name},
+        f"Remote {name} removed; its objects stay where they are.",
+        as_json=as_json,
+    )
+
+
+def _sync_text(r: SyncReport) -> str:
+    d = r.as_dict()
+    pulled, pushed = d["pulled"], d["pushed"]
+    parts = [f"{r.remote}:"]
+    if r.created:
+        parts.append("remote created;")
+    parts.append(
+        f"received {pulled['records']:,} record(s), {pulled['deleted']:,} deletion(s), "
+        f"{pulled['blobs']:,} file(s) ({binary_size(pulled['bytes'])});"
+    )
+    parts.append(
+        f"sent {pushed['records']:,} record(s), {pushed['deleted']:,} deletion(s), "
+        f"{pushed['blobs']:,} file(s) ({binary_size(pushed['bytes'])})"
+    )
+    if pulled["merged"]:
+        parts.append(f"; {pulled['merged']:,} change(s) made on two devices merged")
+    if pulled["forgets"]:
+        parts.append(f"; {pulled['forgets']} forget(s) from another device applied")
+    if r.compacted:
+        parts.append("; this device's objects rewritten (nothing forgotten remains in them)")
+    return " ".join(parts).replace(" ;", ";")
+
+
+@cli.command()
+@click.argument("name", required=False)
+@json_option
+@pass_env
+def sync(env: Env, name: str | None, as_json: bool) -> None:
+    """Send this device's changes to a remote and take the other devices' (every remote
+    without NAME).
+
+    Changes made on two devices are merged: samples of one day are united, versions of an
+    item kept, other records take the later change. A forget made on any device is applied
+    here, and the remote's objects that held it are rewritten.
+
+    \b
+    Examples:
+      coffre sync
+      coffre sync usb --json
+    """
+    from vault.remote import sync as run
+
+    passphrase = env.passphrase()
+    with env.vault(passphrase=passphrase) as v:
+        reports = run(v, name, passphrase=passphrase, progress=StderrProgress("sync"))
+    if as_json:
+        emit_json([r.as_dict() for r in reports])
+        return
+    for r in reports:
+        say(_sync_text(r))
+
+
+@cli.command()
+@click.argument("url")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--name", default="origin", show_default=True, help="Name of the remote here.")
+@click.option("--device-name", help="Name of this device (default: the host name).")
+@json_option
+@pass_env
+def clone(
+    env: Env, url: str, directory: Path, name: str, device_name: str | None, as_json: bool
+) -> None:
+    """Make a new device of the vault a remote holds, in DIRECTORY: also how a backup is
+    restored onto a new machine. Asks for the vault's passphrase.
+
+    \b
+    Examples:
+      coffre clone file:///media/usb/coffre ~/coffre
+      coffre clone "s3://my-bucket/coffre?endpoint=http://127.0.0.1:9000" ~/coffre --json
+    """
+    from vault.remote import clone as make
+
+    passphrase = env.passphrase()
+    vault, report = make(
+        url,
+        directory,
+        passphrase,
+        name=name,
+        device_name=device_name,
+        progress=StderrProgress("clone"),
+    )
+    vault.close()
+    result = {"vault": str(directory), "remote": name, "sync": report.as_dict()}
+    emit(
+        result,
+        f"Vault cloned into {directory} ({report.pulled:,} record(s), "
+        f"{report.blobs_received:,} file(s)); `coffre --vault {directory} status` shows it.",
+        as_json=as_json,
+    )
+
+
+@cli.group(cls=CoffreGroup)
+def device() -> None:
+    """The devices that share this vault through its remotes.
+
+    \b
+    Examples:
+      coffre device list
+      coffre device rename "Work laptop"
+    """
+
+
+@device.command("list")
+@json_option
+@pass_env
+def device_list(env: Env, as_json: bool) -> None:
+    """List this device and the others the remotes showed, with forgets not yet applied.
+
+    \b
+    Examples:
+      coffre device list
+      coffre device list --json
+    """
+    from vault.remote import devices
+
+    with env.vault() as v:
+        rows = devices(v)
+    if as_json:
+        emit_json(rows)
+        return
+    for d in rows:
+        mark = " (this device)" if d["this"] else ""
+        state = "revoked" if d["revoked"] else f"last sync {d['last_sync'] or 'never'}"
+        pending = (
+            f", {d['pending_forgets']} forget(s) pending on it" if d["pending_forgets"] else ""
+        )
+        say(f"{d['id'][:8]}  {d['name']}{mark}: {state}{pending}")
+
+
+@device.command("rename")
+@click.argument("name")
+@json_option
+@pass_env
+def device_rename(env: Env, name: str, as_json: bool) -> None:
+    """Rename this device (the others see the name at their next sync).
+
+    \b
+    Examples:
+      coffre device rename "Work laptop"
+    """
+    from vault.remote import rename_device
+
+    with env.vault() as v:
+        rename_device(v, name)
+    emit({"name": name}, f"This device is now called {name}.", as_json=as_json)
