@@ -333,6 +333,7 @@ class Session:
         forgotten = {i for n in notes for i in n["deleted"]}
         wiped = any(n["all"] for n in notes)
         live = self.stamps.live
+        changed = self.device.record is None
         for rid, version in versions.items():
             if kinds.get(rid) in local_ix:
                 continue
@@ -342,12 +343,15 @@ class Session:
                 base = self.stamps.stamp(hexid)
                 stamp = (self.device.tick(), self.device.id)
                 self.stamps.set(hexid, version, stamp, base, shred=hexid in rewritten)
+                changed = True
         present = {rid.hex() for rid in versions}
         for hexid in [i for i in live if i not in present]:
             stamp = (self.device.tick(), self.device.id)
             self.stamps.kill(hexid, stamp, forget=wiped or hexid in forgotten)
-        local.save_stamps(txn, self.stamps)
-        local.save_device(txn, self.device)
+            changed = True
+        if changed:
+            local.save_stamps(txn, self.stamps)
+            local.save_device(txn, self.device)
 
     def _shred_notes(self) -> list[dict[str, Any]]:
         return [{"id": r.id, **r.json()} for r in self.store.iter_kind(SHRED_KIND)]
