@@ -265,6 +265,8 @@ class Session:
         self.stale_heads: list[str] = []
         self._seen_in_head: dict[str, int] = {}
         self._txn: Txn | None = None
+        self._doomed_ids: set[str] = set()  # deleted by a segment of this pull
+        self._sent_blobs: set[str] = set()  # blobs the segments written by this push name
 
     # -- keys --
 
@@ -450,6 +452,7 @@ class Session:
         r = self.remote
         todo = merge.Repair()
         seen_clock = 0
+        batches: list[tuple[str, _Head, Peer, list[tuple[dict[str, Any], bytes]]]] = []
         for dev in sorted(heads):
             head = heads[dev]
             if dev == self.device.id:
@@ -464,8 +467,18 @@ class Session:
             seen_clock = max(seen_clock, int(head.body.get("clock", 0)))
             if head.counter == peer.counter:
                 continue
-            for meta, body in self._segments_of(head, listing, set(peer.applied)):
-                self._apply(txn, dev, peer, (meta, body), todo)
+            batches.append(
+                (dev, head, peer, list(self._segments_of(head, listing, set(peer.applied))))
+            )
+        # Deletions first: a record another device deleted is not written here on the way
+        # (its blob may already be gone from the remote).
+        for _dev, _head, _peer, entries in batches:
+            for meta, _body in entries:
+                if meta.get("o") == "del":
+                    self._doomed_ids.add(str(meta.get("id")))
+        for dev, head, peer, entries in batches:
+            for entry in entries:
+                self._apply(txn, dev, peer, entry, todo)
             peer.applied = [s["name"] for s in head.body["segments"]]
             peer.counter = head.counter
             peer.name = str(head.body.get("name", peer.name))[:64]
@@ -531,7 +544,7 @@ class Session:
         base = self._stamp_of(meta["b"]) if meta.get("b") else None
         shred = bool(meta.get("s"))
         self.remote.pushed[rid] = list(stamp)  # this remote holds it: never sent back
-        if rid in self.stamps.dead:
+        if rid in self.stamps.dead or rid in self._doomed_ids:
             return
         mine = self.stamps.stamp(rid)
         try:
@@ -679,6 +692,7 @@ class Session:
             self.objects.put(name, self._sent(sealed))
             known = r.blobs[hexid] = {"name": name, "key": key.hex(), "size": size}
             self.report.blobs_sent += 1
+        self._sent_blobs.add(hexid)
         return {"o": "blob", "id": hexid, **known}
 
     def _sent(self, pieces: Iterable[bytes]) -> Iterator[bytes]:
@@ -749,10 +763,8 @@ class Session:
         blobs)."""
         r = self.remote
         old_segments = list(r.segments)
-        old_blobs = dict(r.blobs)
         if compact:
             r.segments = []
-            r.blobs = {}
         puts, dels = self._changes(everything=compact)
         new_segments: list[dict[str, Any]] = []
         frames: list[tuple[dict[str, Any], bytes]] = []
@@ -818,8 +830,9 @@ class Session:
         if compact:
             kept = {s["name"] for s in r.segments}
             gone += [s["name"] for s in old_segments if s["name"] not in kept]
-            kept_blobs = {b["name"] for b in r.blobs.values()}
-            gone += [b["name"] for b in old_blobs.values() if b["name"] not in kept_blobs]
+            # This device's blob objects that no live record needs any more go too.
+            for hexid in [h for h in r.blobs if h not in self._sent_blobs]:
+                gone.append(r.blobs.pop(hexid)["name"])
             self.report.compacted = True
         return gone
 

@@ -1,0 +1,97 @@
+"""Two or three devices doing random things and syncing in random orders converge to the same
+vault, and lose nothing that was acknowledged (only what a forget removed is gone)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.builders import HOURS, _csv
+from tests.conftest import PASSPHRASE
+from vault import content, forget, remote
+from vault import personas as identities
+from vault.core.vault import Vault
+from vault.data.csvfmt import import_csv_text
+from vault.data.query import samples
+from vault.remote.remotes import replica_digest
+
+DAYS = ["2026-10-01", "2026-10-02"]
+
+op = st.one_of(
+    st.tuples(st.just("note"), st.integers(0, 2)),
+    st.tuples(st.just("import"), st.integers(0, 2), st.sampled_from(DAYS), st.integers(0, 3)),
+    st.tuples(st.just("edit"), st.integers(0, 2), st.integers(0, 9)),
+    st.tuples(st.just("rename"), st.integers(0, 2), st.sampled_from(["Ana", "Bea", "Cy"])),
+    st.tuples(st.just("forget"), st.integers(0, 2), st.integers(0, 9)),
+    st.tuples(st.just("sync"), st.integers(0, 2)),
+)
+
+
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(devices=st.integers(2, 3), ops=st.lists(op, min_size=4, max_size=14))
+def test_devices_converge_and_lose_nothing_acknowledged(
+    tmp_path_factory: object, devices: int, ops: list[tuple[object, ...]]
+) -> None:
+    base = tmp_path_factory.mktemp("p")  # type: ignore[attr-defined]
+    folder = base / "remote"
+    folder.mkdir()
+    first = Vault.create(base / "d0", PASSPHRASE, kdf="minimum")
+    remote.add_remote(first, "r", folder.as_uri())
+    persona = identities.add_persona(first, "Me", []).id
+    remote.sync(first)
+    vaults = [first] + [
+        remote.clone(folder.as_uri(), base / f"d{i}", PASSPHRASE, name="r")[0]
+        for i in range(1, devices)
+    ]
+    notes: dict[str, str] = {}  # title -> item id, of every note added and not forgotten
+    edits: dict[str, int] = {}  # item id -> versions made on its device(s)
+    forgotten: set[str] = set()
+    readings: set[float] = set()
+    try:
+        for step, (kind, who, *args) in enumerate(ops):
+            v = vaults[int(who) % devices]  # type: ignore[call-overload]
+            known = [i.id for i in content.list_items(v)]
+            if kind == "note":
+                title = f"note {step}"
+                item = content.add(v, io.BytesIO(title.encode()), content.ItemMeta(title=title),
+                                   persona=persona)  # fmt: skip
+                notes[title] = item.id
+            elif kind == "import":
+                day, offset = str(args[0]), int(args[1])  # type: ignore[call-overload]
+                import_csv_text(v, persona, _csv("heart_rate", "/min", 60 + 10 * offset, [day]))
+                readings |= {60.0 + 10 * offset + h for h in HOURS}
+            elif kind == "edit" and known:
+                ref = known[int(args[0]) % len(known)]  # type: ignore[call-overload]
+                content.edit(v, ref, body=io.BytesIO(f"edit {step}".encode()))
+                edits[ref] = edits.get(ref, 1) + 1
+            elif kind == "rename":
+                identities.update_persona(v, persona, name=str(args[0]))
+            elif kind == "forget" and known:
+                ref = known[int(args[0]) % len(known)]  # type: ignore[call-overload]
+                forget.forget(v, forget.Target.of_content(ref))
+                forgotten.add(ref)
+            elif kind == "sync":
+                remote.sync(v)
+        for _ in range(3):
+            for v in vaults:
+                remote.sync(v)
+        digests = {replica_digest(v) for v in vaults}
+        assert len(digests) == 1
+        for v in vaults:
+            ids = {i.id for i in content.list_items(v)}
+            assert ids == set(notes.values()) - forgotten
+            for ref, made in edits.items():
+                if ref not in forgotten:
+                    assert len(content.versions(v, ref)) >= made
+            assert {s.value for s in samples(v, persona, "heart_rate")} == readings
+            assert all(d["pending_forgets"] == 0 for d in remote.devices(v))
+    finally:
+        for v in vaults:
+            v.close()
