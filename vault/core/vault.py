@@ -334,7 +334,7 @@ class Vault:
         are the same, only their passphrase wrapping changes."""
         vault = cls.open_with_recovery_code(path, code, clock=clock)
         try:
-            vault._wrap_keys(new_passphrase, kdf, via="recovery-code")
+            vault.change_passphrase(new_passphrase, kdf=kdf)
         except BaseException:
             vault.close()
             raise
@@ -372,12 +372,8 @@ class Vault:
         """Re-wrap the root and epoch keys under a new passphrase (and optionally KDF profile).
 
         Only those two keys are re-wrapped, so this takes the same time for any vault size.
+        On a vault opened with its recovery code this sets its passphrase, audited as such.
         """
-        self._wrap_keys(new_passphrase, kdf, via="passphrase")
-
-    def _wrap_keys(self, new_passphrase: str | bytes, kdf: str | None, *, via: str) -> None:
-        """Wrap the root and epoch keys under a new passphrase; VIA (what unlocked the vault)
-        goes in the audit entry."""
         profile = _profile(kdf) if kdf else self.info.kdf
         ring = self.store.ring
         wrapped, pkey = keys.wrap_root(ring.vault_id, ring.root, new_passphrase, profile)
@@ -386,10 +382,10 @@ class Vault:
             txn.set_meta("salt", wrapped.salt)
             txn.set_meta("root", wrapped.wrapped)
             txn.set_meta("epoch", ring.wrap_epoch(ring.epoch_no, ring.epoch_key, pkey))
-            if via == "passphrase":
-                txn.audit("vault.passwd", kdf=profile.name)
+            if self.recovered:  # the audit log says the passphrase was reset with the kit
+                txn.audit("vault.passwd", kdf=profile.name, via="recovery-code")
             else:
-                txn.audit("vault.passwd", kdf=profile.name, via=via)
+                txn.audit("vault.passwd", kdf=profile.name)
         ring.passphrase_key = pkey
         self.info = HeaderInfo(self.path, self.info.format, self.info.vault_id, profile)
 
@@ -409,6 +405,7 @@ class Vault:
         """
         profile = _profile(kdf) if kdf else self.info.kdf
         old = self.store.ring
+        via = {"via": "recovery-code"} if self.recovered else {}
         root = crypto.new_key()
         wrapped, pkey = keys.wrap_root(old.vault_id, root, passphrase, profile)
         new = KeyRing(old.vault_id, root, pkey)
@@ -419,7 +416,7 @@ class Vault:
                 txn.set_meta("kdf", wrapped.kdf_json())
                 txn.set_meta("salt", wrapped.salt)
                 txn.set_meta("root", wrapped.wrapped)
-                txn.audit("vault.rekey", kdf=profile.name)
+                txn.audit("vault.rekey", kdf=profile.name, **via)
         except BaseException:
             self.store.use_ring(old)
             old.forget_epoch()
@@ -443,6 +440,17 @@ class Vault:
         so a kit that could not be saved never replaces the current one
         (`recovery.write_kit` writes it to a file that way)."""
         return recovery.make_kit(self, remotes, save)
+
+    @property
+    def recovered(self) -> bool:
+        """Whether the vault was opened with its recovery code and no passphrase is set yet
+        (nothing is wrapped under a passphrase before `change_passphrase`)."""
+        return not isinstance(self.store, tokens.TokenStore) and not self.store.ring.passphrase_key
+
+    def recovery_kit_id(self) -> str | None:
+        """The current kit's id (printed on it), or None if no kit was made."""
+        public = self.recovery_public_key()
+        return recovery.kit_id(public) if public else None
 
     def recovery_public_key(self) -> bytes | None:
         """The current kit's public key (what `recovery.seal_for_recovery` seals to), or None

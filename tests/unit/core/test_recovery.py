@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import stat
 import struct
@@ -303,3 +304,25 @@ def test_a_format_4_vault_gains_room_for_a_kit(vault_dir: Path) -> None:
         kit = v.make_recovery_kit()
     with Vault.open_with_recovery_code(vault_dir, kit.code) as v:
         assert v.store.get("note", rid).data == b"kept"
+
+
+def test_a_forget_leaves_no_old_recovery_row_behind(fresh_vault: Vault, tmp_path: Path) -> None:
+    """The row of the epoch a forget destroyed (it holds that epoch's key) is overwritten in
+    every file; the kit opens the vault as the forget left it, and a copy made before opens
+    with it as that copy would with the passphrase of its time."""
+    from vault import personas
+    from vault.forget import Target, forget
+
+    ana = personas.add_persona(fresh_vault, "Ana")
+    personas.add_persona(fresh_vault, "Bo")
+    kit = fresh_vault.make_recovery_kit()
+    old_row = fresh_vault.store.header(recovery.META_ROW)
+    fresh_vault.store.checkpoint()
+    copy = tmp_path / "backup"
+    shutil.copytree(fresh_vault.path, copy)
+    forget(fresh_vault, Target.of_persona(ana.id))
+    assert old_row not in raw_vault_bytes(fresh_vault.path)
+    with Vault.open_with_recovery_code(fresh_vault.path, kit.code) as v:
+        assert [p.name for p in personas.list_personas(v)] == ["Bo"]
+    with Vault.open_with_recovery_code(copy, kit.code) as old:
+        assert sorted(p.name for p in personas.list_personas(old)) == ["Ana", "Bo"]
