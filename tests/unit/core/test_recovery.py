@@ -95,6 +95,22 @@ def test_every_slip_of_one_character_or_one_swap_is_reported_as_mistyped() -> No
         assert raw not in str(caught.value)
 
 
+@given(st.binary(max_size=200), st.data())
+def test_a_sealed_box_opens_only_whole_and_with_its_key(data: bytes, draw: st.DataObject) -> None:
+    secret, public = crypto.box_keypair(crypto.new_key())
+    sealed = crypto.box_seal(public, data)
+    assert crypto.box_open(secret, public, sealed) == data
+    flip = draw.draw(st.integers(0, len(sealed) * 8 - 1))
+    changed = bytearray(sealed)
+    changed[flip // 8] ^= 1 << (flip % 8)
+    other_secret, other_public = crypto.box_keypair(crypto.new_key())
+    for key, pub, box in ((secret, public, bytes(changed)), (other_secret, other_public, sealed)):
+        with pytest.raises(crypto.CryptoFailure):
+            crypto.box_open(key, pub, box)
+    with pytest.raises(crypto.CryptoFailure):
+        crypto.box_open(secret, public, sealed[: draw.draw(st.integers(0, len(sealed) - 1))])
+
+
 # --- opening the vault with it ----------------------------------------------------------------
 
 
