@@ -85,7 +85,10 @@ def init(env: Env, kdf: str, weak_ok: bool, as_json: bool) -> None:
             emit_json(_vault_json(v.status()))  # the whole new vault, as `status` shows it
         else:
             say(f"Created a vault in {v.path} (KDF profile: {kdf}).")
-            info("Keep your passphrase safe: without it nothing in the vault can be recovered.")
+            info(
+                "Keep your passphrase safe: without it, or a recovery kit "
+                "(`coffre recovery-kit -o FILE`), nothing in the vault can be recovered."
+            )
 
 
 def _vault_json(report: dict[str, Any]) -> dict[str, Any]:
