@@ -160,8 +160,10 @@ def test_confirming_and_previewing_commands_take_the_short_options() -> None:
 
 @pytest.fixture
 def stocked(vault_dir: Path, tmp_path: Path) -> Path:
-    """A vault with a persona, a note and its samples: something for each confirmation."""
+    """A vault with a persona, a note, its samples and a recovery kit: something for each
+    confirmation."""
     init_vault(vault_dir, "Ana")
+    checked(vault_dir, "recovery-kit", "-o", str(tmp_path / "kit.txt"))
     note = tmp_path / "note.md"
     note.write_text("# Night train\n\nbody\n")
     checked(vault_dir, "content", "add", str(note))
@@ -180,14 +182,18 @@ def _confirming_cases(vault_dir: Path) -> dict[tuple[str, ...], list[str]]:
         ("persona", "rm"): ["persona", "rm", "Ana"],
         ("content", "rm"): ["content", "rm", item],
         ("forget",): ["forget", "--metric", "heart_rate"],
+        ("recovery-kit",): ["recovery-kit", "-o", str(vault_dir.parent / "kit.txt"), "--force"],
     }
 
 
-def _state(vault_dir: Path) -> tuple[str, str, str]:
+def _state(vault_dir: Path) -> tuple[str, str, str, str, str]:
+    kit = vault_dir.parent / "kit.txt"
     return (
         run(vault_dir, "persona", "list", "--json"),
         run(vault_dir, "content", "list", "--json"),
         run(vault_dir, "data", "metrics", "--json"),
+        run(vault_dir, "recovery-kit", "-o", str(kit), "-n", "--force", "--json"),  # its id
+        kit.read_text("utf-8"),
     )
 
 

@@ -73,6 +73,9 @@ def test_every_command_prints_what_the_schema_says(vault_dir: Path, tmp_path: Pa
     check_json("init", checked(tmp_path / "new", "init", "--kdf", "minimum", "--json").stdout)
     ran["init"] = 1
     run("status")
+    run("recovery-kit", "-o", str(tmp_path / "kit.txt"), "--dry-run")
+    run("recovery-kit", "-o", str(tmp_path / "kit.txt"))
+    run("recovery-kit", "-o", str(tmp_path / "kit.txt"), "--force", "--yes")
     run("check")
     run("persona list")
     run("persona add", "Third", "--attr", "email=t@example.org", "--sensitive", "phone=+3312")

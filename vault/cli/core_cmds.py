@@ -1,4 +1,4 @@
-"""Vault-wide commands: init, status, passwd, rekey, check, audit, demo."""
+"""Vault-wide commands: init, status, passwd, rekey, recovery-kit, check, audit, demo."""
 
 from __future__ import annotations
 
@@ -12,13 +12,18 @@ import click
 from vault.cli.main import Env, cli, pass_env
 from vault.cli.output import (
     StderrProgress,
+    confirm,
+    dry_run_option,
     emit,
     emit_json,
+    force_option,
     human_size,
     info,
     json_option,
+    nothing_changed,
     say,
     warn,
+    yes_option,
 )
 from vault.core.errors import IntegrityError
 from vault.core.vault import DEFAULT_KDF, KDF_PROFILES
@@ -80,7 +85,10 @@ def init(env: Env, kdf: str, weak_ok: bool, as_json: bool) -> None:
             emit_json(_vault_json(v.status()))  # the whole new vault, as `status` shows it
         else:
             say(f"Created a vault in {v.path} (KDF profile: {kdf}).")
-            info("Keep your passphrase safe: without it nothing in the vault can be recovered.")
+            info(
+                "Keep your passphrase safe: without it, or a recovery kit "
+                "(`coffre recovery-kit -o FILE`), nothing in the vault can be recovered."
+            )
 
 
 def _vault_json(report: dict[str, Any]) -> dict[str, Any]:
@@ -121,22 +129,36 @@ def status(env: Env, as_json: bool) -> None:
     help="Also replace every key and re-seal every record and the audit log, so an old copy "
     "of the vault with the old passphrase opens nothing written afterwards.",
 )
+@click.option(
+    "--recovery-code",
+    "with_code",
+    is_flag=True,
+    help="Open the vault with the recovery kit's code instead of the passphrase (forgotten); "
+    "the code is asked, or read from the file COFFRE_RECOVERY_CODE_FILE names.",
+)
 @weak_ok_option
 @pass_env
-def passwd(env: Env, kdf: str | None, rekey: bool, weak_ok: bool) -> None:
+def passwd(env: Env, kdf: str | None, rekey: bool, with_code: bool, weak_ok: bool) -> None:
     """Change the passphrase (fast whatever the vault's size: only the root key is re-wrapped).
 
     Scripts give the new passphrase in COFFRE_NEW_PASSPHRASE. Without it and without a
     terminal the command exits 3, as every command does without a passphrase. The new
     passphrase meets the same strength floor as `coffre init` (--weak-ok to pass it).
 
+    Forgot the passphrase? --recovery-code asks for the code of the kit `coffre recovery-kit`
+    made (hidden; scripts name a file holding it in COFFRE_RECOVERY_CODE_FILE) instead of
+    the passphrase, then the new passphrase. The kit keeps working afterwards. A mistyped
+    code exits 7, a code that does not open the vault exits 3.
+
     \b
     Examples:
       coffre passwd
       coffre passwd --rekey --kdf sensitive
       COFFRE_NEW_PASSPHRASE="$(pass show coffre)" coffre passwd
+      coffre passwd --recovery-code
     """
-    with env.vault() as v:
+    code = env.recovery_code() if with_code else None
+    with env.vault(recovery_code=code) as v:
         new = env.new_passphrase()
         _checked_passphrase(new, weak_ok=weak_ok, vault_dir=env.vault_dir)
         if rekey:
@@ -144,6 +166,8 @@ def passwd(env: Env, kdf: str | None, rekey: bool, weak_ok: bool) -> None:
         else:
             v.change_passphrase(new, kdf=kdf)
     info("Passphrase changed; every key replaced." if rekey else "Passphrase changed.")
+    if code is not None:
+        info("The recovery kit keeps working.")
 
 
 @cli.command()
@@ -162,6 +186,67 @@ def rekey(env: Env) -> None:
     with env.vault(passphrase=passphrase) as v:
         v.rekey(passphrase, progress=StderrProgress("Re-keying"))
     info("Every key replaced.")
+
+
+@cli.command("recovery-kit")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The kit file to write (plain text to print, mode 0600).",
+)
+@dry_run_option("Only say what would be written and which kit it would replace.")
+@yes_option
+@force_option
+@json_option
+@pass_env
+def recovery_kit(
+    env: Env, output: Path, dry_run: bool, yes: bool, force: bool, as_json: bool
+) -> None:
+    """Write a recovery kit to FILE: a code that opens the vault if you forget the
+    passphrase (`coffre passwd --recovery-code`), with the vault's id and remotes.
+
+    Print it, keep it on paper in a safe place, then delete the file: anyone with the code
+    and a copy of the vault can open it. Lost passphrase and kit: the vault is gone. Each run
+    makes a new code and the previous kit stops working, so replacing a kit asks first
+    (-y/--yes for scripts). The code is only ever in FILE, never on screen or in --json.
+
+    \b
+    Examples:
+      coffre recovery-kit -o recovery-kit.txt
+      coffre recovery-kit -o recovery-kit.txt --force --yes
+      coffre recovery-kit -o kit.txt --dry-run --json
+    """
+    from vault.core.outputs import check_free
+    from vault.core.recovery import write_kit
+
+    check_free([output], force=force)
+    with env.vault() as v:
+        current = v.recovery_kit_id()
+        vault_id = v.info.vault_id
+        if dry_run:
+            replaced = f"; kit {current} would stop working" if current else ""
+            emit(
+                {"dry_run": True, "file": str(output), "vault": vault_id, "replaces": current},
+                f"would write a new recovery kit to {output}{replaced}",
+                as_json=as_json,
+            )
+            return
+        if current and not confirm(
+            f"Make a new kit? The current one (kit {current}) will stop opening the vault.",
+            yes=yes,
+            action="replacing the recovery kit",
+        ):
+            nothing_changed()
+            return
+        kit = write_kit(v, output, remotes=[], force=force)
+    emit(
+        {"dry_run": False, **kit.as_dict(), "file": str(output), "replaces": current},
+        f"recovery kit {kit.id} written to {output}: print it, keep the paper safe, "
+        "delete the file",
+        as_json=as_json,
+    )
 
 
 @cli.command()

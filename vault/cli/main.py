@@ -142,6 +142,18 @@ class Env:
             unavailable=f"set {config.ENV_NEW_PASSPHRASE} or run on a terminal",
         )
 
+    def recovery_code(self) -> str:
+        """The recovery code of `passwd --recovery-code`: from COFFRE_RECOVERY_CODE_FILE, else
+        asked on the terminal without echo; without either, exit 3."""
+        found = config.recovery_code_from_env()
+        if found is not None:
+            return found
+        return _ask(
+            "Recovery code",
+            confirm=False,
+            unavailable=f"set {config.ENV_RECOVERY_CODE_FILE} or run on a terminal",
+        )
+
     def interrupted(self) -> str:
         """The line an interrupted command ends with: what was kept."""
         if self._changed:
@@ -158,19 +170,29 @@ class Env:
             return INTERRUPTED_UNCHANGED  # no vault was opened
         return "interrupted; the vault is unchanged"
 
-    def open(self, *, strict: bool = True, passphrase: str | None = None) -> Vault:
+    def open(
+        self,
+        *,
+        strict: bool = True,
+        passphrase: str | None = None,
+        recovery_code: str | None = None,
+    ) -> Vault:
         from vault.core.vault import Vault
 
         if not Vault.exists(self.vault_dir):
             from vault.core.errors import VaultNotFound
 
             raise VaultNotFound(f"{self.vault_dir} (create one with `coffre init`)")
-        vault = Vault.open(self.vault_dir, passphrase or self.passphrase(), strict=strict)
+        if recovery_code is not None:
+            vault = Vault.open_with_recovery_code(self.vault_dir, recovery_code, strict=strict)
+        else:
+            vault = Vault.open(self.vault_dir, passphrase or self.passphrase(), strict=strict)
         # Importing it registers what keeps export tokens current as this command writes;
-        # `sync` moves what tokens exported into the ledger and ends the tokens due to die.
+        # `sync` moves what tokens exported into the ledger and ends the tokens due to die
+        # (with the passphrase: a vault opened with its recovery code waits for a new one).
         from vault.sharing import tokens
 
-        if strict:
+        if strict and recovery_code is None:
             try:
                 tokens.sync(vault)
             except BaseException:
@@ -195,13 +217,20 @@ class Env:
             v.close()
 
     @contextmanager
-    def vault(self, *, strict: bool = True, passphrase: str | None = None) -> Iterator[Vault]:
-        """The unlocked vault for one command (`passphrase`: one the command already asked).
-        On an interruption it notes whether a transaction of this command had committed (the
-        one under way rolls back) before closing."""
+    def vault(
+        self,
+        *,
+        strict: bool = True,
+        passphrase: str | None = None,
+        recovery_code: str | None = None,
+    ) -> Iterator[Vault]:
+        """The unlocked vault for one command (`passphrase`: one the command already asked;
+        `recovery_code`: opened with it instead). On an interruption it notes whether a
+        transaction of this command had committed (the one under way rolls back) before
+        closing."""
         from vault.cli.output import detail
 
-        v = self.open(strict=strict, passphrase=passphrase)
+        v = self.open(strict=strict, passphrase=passphrase, recovery_code=recovery_code)
         start: int | None = None
         try:
             start = self._writes_at_open = v.write_count()
@@ -300,6 +329,7 @@ AREAS: dict[str, tuple[str, ...]] = {
     "status": ("core_cmds",),
     "passwd": ("core_cmds",),
     "rekey": ("core_cmds",),
+    "recovery-kit": ("core_cmds",),
     "check": ("core_cmds",),
     "audit": ("core_cmds",),
     "demo": ("core_cmds",),

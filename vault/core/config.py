@@ -3,12 +3,14 @@
 Order for the vault: an explicit path, else `COFFRE_VAULT`, else the platform's user data
 directory. Order for the passphrase (as restic users know it): `COFFRE_PASSPHRASE`, else
 `COFFRE_PASSPHRASE_FILE`, else `COFFRE_PASSPHRASE_COMMAND`; prompting is the CLI's business.
+A recovery code comes from `COFFRE_RECOVERY_CODE_FILE` (never from a variable holding it).
 """
 
 from __future__ import annotations
 
 import os
 import shlex
+import stat
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,6 +23,10 @@ ENV_PASSPHRASE_FILE = "COFFRE_PASSPHRASE_FILE"
 ENV_PASSPHRASE_COMMAND = "COFFRE_PASSPHRASE_COMMAND"
 ENV_NEW_PASSPHRASE = "COFFRE_NEW_PASSPHRASE"
 ENV_TOKEN_FILE = "COFFRE_TOKEN_FILE"
+ENV_RECOVERY_CODE_FILE = "COFFRE_RECOVERY_CODE_FILE"
+# A recovery code is 40 characters and a few separators; a file read to its end could be a
+# device or a pipe that never ends.
+_MAX_CODE_FILE = 1024
 
 # Variables holding a passphrase itself: never passed on to a command Coffre runs.
 SECRET_VARIABLES = (ENV_PASSPHRASE, ENV_NEW_PASSPHRASE)
@@ -82,3 +88,30 @@ def passphrase_from_env(env: Mapping[str, str] = os.environ) -> str | None:
         except UnicodeDecodeError as exc:
             raise PassphraseUnavailable(f"{ENV_PASSPHRASE_COMMAND} printed invalid UTF-8") from exc
     return None
+
+
+def recovery_code_from_env(env: Mapping[str, str] = os.environ) -> str | None:
+    """The recovery code in the file `COFFRE_RECOVERY_CODE_FILE` names, or None when it is
+    not set. Only a regular file is read, and only its first KiB; the error names the
+    variable, never what the file holds."""
+    name = env.get(ENV_RECOVERY_CODE_FILE)
+    if not name:
+        return None
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO does not wait for a writer
+    except OSError as exc:
+        raise PassphraseUnavailable(f"cannot read {ENV_RECOVERY_CODE_FILE}") from exc
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise PassphraseUnavailable(f"{ENV_RECOVERY_CODE_FILE} is not a regular file")
+        raw = os.read(fd, _MAX_CODE_FILE + 1)
+    except OSError as exc:
+        raise PassphraseUnavailable(f"cannot read {ENV_RECOVERY_CODE_FILE}") from exc
+    finally:
+        os.close(fd)
+    if len(raw) > _MAX_CODE_FILE:
+        raise PassphraseUnavailable(f"{ENV_RECOVERY_CODE_FILE} holds more than a code")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PassphraseUnavailable(f"{ENV_RECOVERY_CODE_FILE} is not UTF-8 text") from exc

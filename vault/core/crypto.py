@@ -2,9 +2,10 @@
 
 Everything else in Coffre calls these small, choice-free functions: `seal`/`unseal` for
 records and wrapped keys, `BlobSealer`/`BlobOpener` for large streams, `derive_key` for
-purpose keys, `blind_index` for lookups, `passphrase_key` for the KDF, and Ed25519 helpers
-for signatures. Failures raise `CryptoFailure`, deliberately vague (like `InvalidTag`): the
-caller turns it into an error that names what failed, never what was compared.
+purpose keys, `blind_index` for lookups, `passphrase_key` for the KDF, Ed25519 helpers for
+signatures, and `box_seal`/`box_open` for what is sealed to a public key. Failures raise
+`CryptoFailure`, deliberately vague (like `InvalidTag`): the caller turns it into an error
+that names what failed, never what was compared.
 """
 
 from __future__ import annotations
@@ -303,6 +304,39 @@ def x25519_keypair(seed: bytes) -> tuple[bytes, bytes]:
     return secret, bytes(sodium.crypto_scalarmult_base(secret))
 
 
+# --- anonymous public-key boxes: X25519 (libsodium's crypto_box_seal) -------------------------
+# What the recovery kit rests on: the unlocked vault holds only the kit's public key, so it
+# can seal its keys to the kit at every rotation without the kit's secret being present.
+
+SEALED_BOX_OVERHEAD: Final = 48  # the ephemeral public key (32) and the tag (16)
+
+
+def box_keypair(seed: bytes) -> tuple[bytes, bytes]:
+    """Deterministic X25519 (secret, public) for sealed boxes, from a 32-byte seed."""
+    if len(seed) != KEY_SIZE:
+        raise ValueError("seed size")
+    public, secret = sodium.crypto_box_seed_keypair(seed)
+    return bytes(secret), bytes(public)
+
+
+def box_seal(public_key: bytes, plaintext: bytes) -> bytes:
+    """Encrypt to `public_key` with a fresh ephemeral key (anonymous: the box says nothing
+    of who sealed it, so whoever opens one must authenticate what it holds)."""
+    if len(public_key) != KEY_SIZE:
+        raise ValueError("public key size")
+    return bytes(sodium.crypto_box_seal(plaintext, public_key))
+
+
+def box_open(secret: bytes, public_key: bytes, sealed: bytes) -> bytes:
+    """Inverse of `box_seal`; raises `CryptoFailure` on any mismatch."""
+    if len(sealed) < SEALED_BOX_OVERHEAD or len(secret) != KEY_SIZE:
+        raise CryptoFailure
+    try:
+        return bytes(sodium.crypto_box_seal_open(sealed, public_key, secret))
+    except (nacl.exceptions.CryptoError, nacl.exceptions.ValueError, ValueError, TypeError):
+        raise CryptoFailure from None
+
+
 def ed25519_key_id(public_key: bytes) -> bytes:
     """A stable 8-byte key id for an Ed25519 public key (minisign's key number)."""
     return hashlib.blake2b(b"coffre/v1/key-id\x00" + public_key, digest_size=8).digest()
@@ -373,7 +407,9 @@ _BECH32: Final = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 _AGE_CHUNK: Final = 64 * 1024
 
 
-def _bech32_polymod(values: list[int]) -> int:
+def bech32_polymod(values: list[int]) -> int:
+    """BIP 173's checksum over 5-bit values: 1 when a bech32 checksum holds. Any error in up
+    to 4 characters of a string under 90 is detected (the recovery code uses it too)."""
     chk = 1
     for v in values:
         top = chk >> 25
@@ -391,7 +427,7 @@ def _age_recipient_key(recipient: str) -> bytes:
         raise CryptoFailure
     values = [_BECH32.index(c) for c in data]
     expanded = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
-    if _bech32_polymod(expanded + values) != 1:
+    if bech32_polymod(expanded + values) != 1:
         raise CryptoFailure
     acc = bits = 0
     out = bytearray()

@@ -57,6 +57,10 @@ class WeakPassphrase(PassphraseError):
     """The passphrase is not acceptable."""
 
 
+class WrongRecoveryCode(PassphraseError):
+    """The recovery code does not open this vault (another vault's, or an older kit's)."""
+
+
 # --- not found (4) --------------------------------------------------------------------------
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from vault.core import crypto
 from vault.core.crypto import KdfProfile
-from vault.core.errors import WrongPassphrase
+from vault.core.errors import PassphraseUnavailable, WrongPassphrase
 
 FORMAT_TAG = b"coffre/v1/"
 _Q = struct.Struct(">Q").pack
@@ -128,6 +128,11 @@ class KeyRing:
     def wrap_epoch(self, epoch_no: int, epoch_key: bytes, pkey: bytes | None = None) -> bytes:
         """Wrap an epoch key under the passphrase key (or `pkey`, during a passphrase change)."""
         key = self.passphrase_key if pkey is None else pkey
+        if not key:
+            # Opened with the recovery code: nothing may be wrapped before a new passphrase.
+            raise PassphraseUnavailable(
+                "the vault was opened with its recovery code: set a new passphrase first"
+            )
         return crypto.seal(key, epoch_key, self._epoch_aad(epoch_no))
 
     def load_epoch(self, epoch_no: int, wrapped: bytes) -> None:

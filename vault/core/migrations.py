@@ -95,8 +95,22 @@ def _v3_to_v4(store: Store) -> None:
     conn.execute("UPDATE meta SET value=? WHERE name='state'", (seal_state(ring, state, format=4),))
 
 
+def _v4_to_v5(store: Store) -> None:
+    """Format 5: room in the sealed state for the recovery kit's keys (none yet: a vault of
+    an older format never had a kit), and the state sealed under the new format number."""
+    conn, ring = store._conn, store.ring
+    (sealed,) = conn.execute("SELECT CAST(value AS BLOB) FROM meta WHERE name='state'").fetchone()
+    state = open_state(ring, sealed, format=4)
+    conn.execute("UPDATE meta SET value=? WHERE name='state'", (seal_state(ring, state, format=5),))
+
+
 # Migration from format N to N+1, by N.
-MIGRATIONS: dict[int, Callable[[Store], None]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
+MIGRATIONS: dict[int, Callable[[Store], None]] = {
+    1: _v1_to_v2,
+    2: _v2_to_v3,
+    3: _v3_to_v4,
+    4: _v4_to_v5,
+}
 
 
 def upgrade(store: Store, found: int) -> None:

@@ -3,8 +3,9 @@ ones, and how every connection to it is opened (WAL, `synchronous=FULL`, `secure
 
 Tables (docs/vault-format.md describes every field):
 
-    meta     the header: format version, vault id, KDF parameters, salt, wrapped keys, and the
-             sealed vault state (record-set digest, audit head and count, epoch number)
+    meta     the header: format version, vault id, KDF parameters, salt, wrapped keys, the
+             sealed vault state (record-set digest, audit head and count, epoch number), and
+             the keys sealed to the recovery kit once one was made (format 5)
     records  one row per record: random id, blind index of its kind, version, wrapped record
              key, sealed envelope (kind, lookup terms, blob references, body)
     terms    one row per lookup term (a keyed hash of kind, label and value, keyed by the
@@ -28,7 +29,7 @@ from typing import Final
 
 from vault.core.errors import DamagedDatabase, UnsafeVaultFile, UnsupportedFormat
 
-FORMAT_VERSION: Final = 4
+FORMAT_VERSION: Final = 5
 DB_NAME: Final = "vault.db"
 BUSY_TIMEOUT_S: Final = 60.0
 

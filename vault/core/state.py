@@ -6,7 +6,8 @@ each lookup table (posting lists, blobs, blob files awaiting removal), so a row 
 or changed there is seen too (`Store.verify` checks them all); then the audit chain's head and
 length, the epoch number, and the live records per kind. Format 2 added the table digests;
 format 3 (export tokens) kept the layout and bound the new number; format 4 adds the digest of
-the export tokens' table, so a token row put back after it was destroyed is seen.
+the export tokens' table, so a token row put back after it was destroyed is seen; format 5
+adds the recovery kit's public and authentication keys (`vault.core.recovery`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from vault.core.crypto import CryptoFailure
 from vault.core.errors import IntegrityError
 from vault.core.keys import FORMAT_TAG, KeyRing
 from vault.core.schema import FORMAT_VERSION
+
+_NO_KEY = bytes(32)  # where no recovery kit was made
 
 
 @dataclass
@@ -39,10 +42,16 @@ class VaultState:
     doomed_digest: int = 0
     # The same over the `tokens` table (format 4): only the passphrase side writes it.
     tokens_digest: int = 0
+    # The recovery kit's public key and authentication key (format 5; empty: no kit). Kept
+    # here, under the state's key, so no one who cannot unlock can replace them: a public key
+    # swapped in the header would make the vault seal its keys to whoever swapped it.
+    recovery_public: bytes = b""
+    recovery_mac: bytes = field(default=b"", repr=False)
 
     _FMT = ">32s32sQQQH"
     _TABLES = ">32s32s32s"
     _KIND = ">16sQ"
+    _RECOVERY = ">32s32s"
 
     def pack(self, *, format: int = FORMAT_VERSION) -> bytes:
         kinds = sorted((k, n) for k, n in self.kinds.items() if n)
@@ -61,6 +70,10 @@ class VaultState:
         )
         if format >= 4:
             tables += self.tokens_digest.to_bytes(32, "big")
+        if format >= 5:
+            tables += struct.pack(
+                self._RECOVERY, self.recovery_public or _NO_KEY, self.recovery_mac or _NO_KEY
+            )
         return head + tables + b"".join(struct.pack(self._KIND, k, n) for k, n in kinds)
 
     @property
@@ -70,7 +83,7 @@ class VaultState:
     @classmethod
     def unpack(cls, raw: bytes, *, format: int = 2) -> VaultState:
         """Read a packed state; `format` 1 is the layout before the table digests, formats 2
-        and 3 the one before the tokens' digest."""
+        and 3 the one before the tokens' digest, format 4 the one before the recovery keys."""
         digest, head, count, epoch, writes, n = struct.unpack_from(cls._FMT, raw)
         offset = struct.calcsize(cls._FMT)
         tables = [0, 0, 0]
@@ -83,6 +96,12 @@ class VaultState:
             (tokens,) = struct.unpack_from(">32s", raw, offset)
             tables.append(int.from_bytes(tokens, "big"))
             offset += 32
+        recovery = [b"", b""]
+        if format >= 5:
+            public, mac = struct.unpack_from(cls._RECOVERY, raw, offset)
+            if public != _NO_KEY:
+                recovery = [public, mac]
+            offset += struct.calcsize(cls._RECOVERY)
         kinds = {}
         for _ in range(n):
             k, c = struct.unpack_from(cls._KIND, raw, offset)
@@ -90,7 +109,21 @@ class VaultState:
             offset += struct.calcsize(cls._KIND)
         if offset != len(raw):
             raise struct.error("trailing bytes")
-        return cls(int.from_bytes(digest, "big"), head, count, epoch, writes, kinds, *tables)
+        tables += [0] * (4 - len(tables))
+        return cls(
+            int.from_bytes(digest, "big"),
+            head,
+            count,
+            epoch,
+            writes,
+            kinds,
+            tables[0],
+            tables[1],
+            tables[2],
+            tables[3],
+            recovery[0],
+            recovery[1],
+        )
 
 
 def _state_aad(vault_id: bytes, format: int) -> bytes:

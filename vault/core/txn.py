@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
-from vault.core import audit, crypto
+from vault.core import audit, crypto, recovery
 from vault.core.clock import Clock
 from vault.core.crypto import CryptoFailure
 from vault.core.errors import DamagedDatabase, IntegrityError, RecordNotFound, TamperedRecord
@@ -408,6 +408,7 @@ class Txn:
         self.set_meta("epoch_no", str(new_no))
         ring.set_epoch(new_no, new_key)
         self.state.epoch_no = new_no
+        recovery.reseal(self)  # the kit opens the new epoch, and no longer the old one
         self.rotated = True
         self._rewrite_postings([(names, ids) for (names, ids), _ in postings])
         self._dirty = True
@@ -502,6 +503,7 @@ class Txn:
         self.state.audit_head, self.state.epoch_no = head, new.epoch_no
         self.set_meta("epoch", new.wrap_epoch(new.epoch_no, new.epoch_key))
         self.set_meta("epoch_no", str(new.epoch_no))
+        recovery.reseal(self)  # the kit keeps opening the vault under its new keys
         self._dirty = True
         report.finish()
 

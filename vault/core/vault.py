@@ -11,14 +11,14 @@ import json
 import os
 import sqlite3
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
 
-from vault.core import crypto, keys, migrations, process, tokens
+from vault.core import crypto, keys, migrations, process, recovery, tokens
 from vault.core.audit import AuditEntry
 from vault.core.blobs import DIR_NAME as BLOBS_DIR
 from vault.core.clock import SYSTEM_CLOCK, Clock
@@ -29,6 +29,7 @@ from vault.core.errors import (
     VaultBusy,
     VaultExists,
     VaultNotFound,
+    WrongRecoveryCode,
 )
 from vault.core.keys import KeyRing, WrappedRoot
 from vault.core.progress import ProgressCallback
@@ -301,6 +302,61 @@ class Vault:
             store = tokens.TokenStore(conn, db, vault_id, key, view, clock, sealed)
         return cls(path, store, info)
 
+    @classmethod
+    def open_with_recovery_code(
+        cls,
+        path: str | os.PathLike[str],
+        code: str,
+        *,
+        strict: bool = True,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> Vault:
+        """Unlock the vault with its recovery kit's code instead of the passphrase (no KDF
+        runs: the code has full entropy). The vault that comes back reads everything but
+        holds no passphrase key: what wraps keys under it (a forget) is refused until
+        `change_passphrase` sets a new one; `reset_passphrase_with_code` does both."""
+        path = Path(path)
+        db = path / DB_NAME
+        if not db.is_file():
+            raise VaultNotFound(str(path))
+        secret = recovery.parse_code(code)  # a mistyped code says so before anything is read
+        _tighten_modes(path)
+        process.harden()  # before any key exists in memory
+        conn = connect(db)
+        with _closed_on_failure(conn):
+            check_schema(conn)
+            meta = read_meta(conn)
+            info = _header(path, meta)[0]
+            if info.format < FORMAT_VERSION:
+                raise WrongRecoveryCode("no recovery kit was made for this vault")
+            store = Store(conn, recovery.unlock(meta, secret), db, clock)
+            store.state()
+            if strict:
+                store.verify()
+                store.finish_removals()
+        return cls(path, store, info)
+
+    @classmethod
+    def reset_passphrase_with_code(
+        cls,
+        path: str | os.PathLike[str],
+        code: str,
+        new_passphrase: str | bytes,
+        *,
+        kdf: str | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> Vault:
+        """Open the vault with its recovery code and set NEW_PASSPHRASE, audited (without any
+        secret); return it unlocked. The kit keeps working: the root and epoch keys it opens
+        are the same, only their passphrase wrapping changes."""
+        vault = cls.open_with_recovery_code(path, code, clock=clock)
+        try:
+            vault.change_passphrase(new_passphrase, kdf=kdf)
+        except BaseException:
+            vault.close()
+            raise
+        return vault
+
     @property
     def token(self) -> tokens.TokenStore | None:
         """The token store when the vault was opened with an export token, else None."""
@@ -333,6 +389,7 @@ class Vault:
         """Re-wrap the root and epoch keys under a new passphrase (and optionally KDF profile).
 
         Only those two keys are re-wrapped, so this takes the same time for any vault size.
+        On a vault opened with its recovery code this sets its passphrase, audited as such.
         """
         profile = _profile(kdf) if kdf else self.info.kdf
         ring = self.store.ring
@@ -342,7 +399,10 @@ class Vault:
             txn.set_meta("salt", wrapped.salt)
             txn.set_meta("root", wrapped.wrapped)
             txn.set_meta("epoch", ring.wrap_epoch(ring.epoch_no, ring.epoch_key, pkey))
-            txn.audit("vault.passwd", kdf=profile.name)
+            if self.recovered:  # the audit log says the passphrase was reset with the kit
+                txn.audit("vault.passwd", kdf=profile.name, via="recovery-code")
+            else:
+                txn.audit("vault.passwd", kdf=profile.name)
         ring.passphrase_key = pkey
         self.info = HeaderInfo(self.path, self.info.format, self.info.vault_id, profile)
 
@@ -362,6 +422,7 @@ class Vault:
         """
         profile = _profile(kdf) if kdf else self.info.kdf
         old = self.store.ring
+        via = {"via": "recovery-code"} if self.recovered else {}
         root = crypto.new_key()
         wrapped, pkey = keys.wrap_root(old.vault_id, root, passphrase, profile)
         new = KeyRing(old.vault_id, root, pkey)
@@ -372,7 +433,7 @@ class Vault:
                 txn.set_meta("kdf", wrapped.kdf_json())
                 txn.set_meta("salt", wrapped.salt)
                 txn.set_meta("root", wrapped.wrapped)
-                txn.audit("vault.rekey", kdf=profile.name)
+                txn.audit("vault.rekey", kdf=profile.name, **via)
         except BaseException:
             self.store.use_ring(old)
             old.forget_epoch()
@@ -382,6 +443,36 @@ class Vault:
         self.store.use_ring(new)  # (already in use: this also notes the new wrapped root)
         self.store.reclaim()  # the old ciphertext's pages are zeroed; give them back, truncate
         self.info = HeaderInfo(self.path, self.info.format, self.info.vault_id, profile)
+
+    # --- the recovery kit ---
+
+    def make_recovery_kit(
+        self,
+        remotes: Sequence[str] = (),
+        *,
+        save: Callable[[recovery.RecoveryKit], None] | None = None,
+    ) -> recovery.RecoveryKit:
+        """A new recovery kit (a new code each time: the previous kit stops opening the
+        vault). REMOTES are printed on it. SAVE, if given, runs before the kit is committed,
+        so a kit that could not be saved never replaces the current one
+        (`recovery.write_kit` writes it to a file that way)."""
+        return recovery.make_kit(self, remotes, save)
+
+    @property
+    def recovered(self) -> bool:
+        """Whether the vault was opened with its recovery code and no passphrase is set yet
+        (nothing is wrapped under a passphrase before `change_passphrase`)."""
+        return not isinstance(self.store, tokens.TokenStore) and not self.store.ring.passphrase_key
+
+    def recovery_kit_id(self) -> str | None:
+        """The current kit's id (printed on it), or None if no kit was made."""
+        public = self.recovery_public_key()
+        return recovery.kit_id(public) if public else None
+
+    def recovery_public_key(self) -> bytes | None:
+        """The current kit's public key (what `recovery.seal_for_recovery` seals to), or None
+        if no kit was made."""
+        return self.store.state().recovery_public or None
 
     def check(self, progress: ProgressCallback | None = None) -> list[Problem]:
         """Decrypt and verify every record, blob and audit entry; list the problems."""
