@@ -895,11 +895,16 @@ class Session:
         return [n["id"] for n in self._shred_notes() if n["id"] not in self.remote.forgets_pushed]
 
     def _drop_sent_notes(self, txn: Txn) -> None:
-        """A forget note sent to every remote has done its work."""
+        """A forget note sent to every remote keeps only its id and time: the ids it named
+        were needed once, to mark the deletions as a forget; the note itself is sent again
+        with every snapshot, so a device that missed it still learns of the forget."""
         remotes = local.load_remotes(self.store)
         for note in self._shred_notes():
-            if all(note["id"] in r.forgets_pushed for r in remotes):
-                txn.delete(SHRED_KIND, note["id"])
+            if (note["deleted"] or note["rewritten"] or note["all"]) and all(
+                note["id"] in r.forgets_pushed for r in remotes
+            ):
+                body = {"time": note["time"], "all": False, "deleted": [], "rewritten": []}
+                txn.update(SHRED_KIND, note["id"], json.dumps(body).encode())
 
 
 def device_list(

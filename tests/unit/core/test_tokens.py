@@ -15,6 +15,7 @@ from tests.conftest import PASSPHRASE
 from vault.core import schema
 from vault.core import tokens as core_tokens
 from vault.core.errors import IntegrityError, WrongToken
+from vault.core.records import pack_envelope
 from vault.core.state import open_state, seal_state
 from vault.core.vault import Vault
 
@@ -137,9 +138,11 @@ def test_a_token_file_names_its_secret_in_one_form(token_id: bytes, secret: byte
 
 # Every method of a write transaction, by whether it changes records (and so must bring the
 # export tokens' views up to date before the commit) or not. A new method must be placed here.
-RECORD_WRITES = {"put", "update", "delete", "wipe_all"}
+RECORD_WRITES = {"put", "update", "delete", "wipe_all", "put_replica", "delete_any"}
 OTHER_WRITES = {
+    "adopt_blob",  # a blob arrives with the record that names it
     "audit",
+    "audit_at",
     "clear_doomed",
     "delete_blob",
     "flush",
@@ -173,6 +176,10 @@ def test_every_write_that_changes_records_refreshes_the_tokens(
             "delete": lambda txn: txn.delete("note", rid),
             "audit": lambda txn: txn.audit("test.note"),
             "wipe_all": lambda txn: txn.wipe_all(),
+            "put_replica": lambda txn: txn.put_replica(
+                b"\1" * 16, pack_envelope("note", b"d", (), (), False)
+            ),
+            "delete_any": lambda txn: txn.delete_any(b"\1" * 16),
         }
         for name, call in calls.items():
             with v.store.write() as txn:
