@@ -132,6 +132,18 @@ def test_every_command_prints_what_the_schema_says(vault_dir: Path, tmp_path: Pa
     run("forget", "--content", item["id"], "--yes")
     run("forget", "--apply-rules", "--yes")
     run("forget", "--apply-rules")  # nothing due any more
+    folder = tmp_path / "remote"
+    folder.mkdir()
+    run("remote add", "usb", folder.as_uri())
+    run("remote list")
+    run("sync")
+    run("device rename", "Desk")
+    run("device list")
+    ran["clone"] = 1
+    check_json(
+        "clone", checked(None, "clone", folder.as_uri(), str(tmp_path / "copy"), "--json").stdout
+    )
+    run("remote rm", "usb", "--yes")
     run("audit", "--limit", "5")
     run("audit", "--verify")
     csv = tmp_path / "more.csv"

@@ -220,6 +220,7 @@ def recovery_kit(
     """
     from vault.core.outputs import check_free
     from vault.core.recovery import write_kit
+    from vault.remote.remotes import remote_urls
 
     check_free([output], force=force)
     with env.vault() as v:
@@ -240,7 +241,7 @@ def recovery_kit(
         ):
             nothing_changed()
             return
-        kit = write_kit(v, output, remotes=[], force=force)
+        kit = write_kit(v, output, remotes=remote_urls(v), force=force)
     emit(
         {"dry_run": False, **kit.as_dict(), "file": str(output), "replaces": current},
         f"recovery kit {kit.id} written to {output}: print it, keep the paper safe, "

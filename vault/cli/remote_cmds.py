@@ -180,28 +180,48 @@ def sync(env: Env, name: str | None, as_json: bool) -> None:
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--name", default="origin", show_default=True, help="Name of the remote here.")
 @click.option("--device-name", help="Name of this device (default: the host name).")
+@click.option(
+    "--recovery-code",
+    "with_code",
+    is_flag=True,
+    help="The passphrase is lost: open the remote with the recovery kit's code (asked, or "
+    "read from the file COFFRE_RECOVERY_CODE_FILE names) and choose a new passphrase.",
+)
 @json_option
 @pass_env
 def clone(
-    env: Env, url: str, directory: Path, name: str, device_name: str | None, as_json: bool
+    env: Env,
+    url: str,
+    directory: Path,
+    name: str,
+    device_name: str | None,
+    with_code: bool,
+    as_json: bool,
 ) -> None:
     """Make a new device of the vault a remote holds, in DIRECTORY: also how a backup is
     restored onto a new machine. Asks for the vault's passphrase.
+
+    With --recovery-code the kit's code opens the remote instead, and the new passphrase
+    (COFFRE_NEW_PASSPHRASE, or asked twice) protects this device and, from this sync on,
+    the remote: the other devices then ask for it.
 
     \b
     Examples:
       coffre clone file:///media/usb/coffre ~/coffre
       coffre clone "s3://my-bucket/coffre?endpoint=http://127.0.0.1:9000" ~/coffre --json
+      coffre clone file:///media/usb/coffre ~/coffre --recovery-code
     """
     from vault.remote import clone as make
 
-    passphrase = env.passphrase()
+    code = env.recovery_code() if with_code else None
+    passphrase = env.new_passphrase() if with_code else env.passphrase()
     vault, report = make(
         url,
         directory,
         passphrase,
         name=name,
         device_name=device_name,
+        recovery_code=code,
         progress=StderrProgress("clone"),
     )
     vault.close()

@@ -150,6 +150,8 @@ class RemoteState:
     pkey: str | None = None
     root: str | None = None
     generation: int = 0  # of the bootstrap object, which only grows
+    old_pkeys: list[str] = field(default_factory=list)  # replaced passphrase keys (recent)
+    local_salt: str | None = None  # this vault's salt at the last sync: a change is a passwd
     # This device's objects there.
     counter: int = 0
     head: str | None = None

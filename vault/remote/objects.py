@@ -210,7 +210,13 @@ def seal_head(
     recovery = seal_for_recovery(key) if seal_for_recovery else crypto.random_bytes(RECOVERY_WRAP)
     if len(recovery) != RECOVERY_WRAP:
         raise ValueError("a recovery wrap has the wrong size")
-    return wrapped + recovery + seal_bytes(key, vault_id, name, payload)
+    return wrapped + recovery + seal_bytes(key, vault_id, _head_body_name(name, recovery), payload)
+
+
+def _head_body_name(name: str, recovery: bytes) -> str:
+    # The body is bound to the recovery part too, so no byte of a head goes unchecked (the
+    # part is random filler when there is no kit).
+    return f"{name}/{crypto.keyed_hash(bytes(32), recovery)[:16].hex()}"
 
 
 def open_head(wrap_key: bytes, vault_id: bytes, name: str, data: bytes) -> bytes | None:
@@ -225,7 +231,8 @@ def open_head(wrap_key: bytes, vault_id: bytes, name: str, data: bytes) -> bytes
 
 def open_head_with(key: bytes, vault_id: bytes, name: str, data: bytes) -> bytes:
     """The payload of a head whose object key is known (unwrapped by the recovery kit)."""
-    return open_bytes(key, vault_id, name, data[HEAD_WRAP + RECOVERY_WRAP :])
+    body_name = _head_body_name(name, recovery_part(data))
+    return open_bytes(key, vault_id, body_name, data[HEAD_WRAP + RECOVERY_WRAP :])
 
 
 def recovery_part(data: bytes) -> bytes:

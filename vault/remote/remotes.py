@@ -128,7 +128,9 @@ def sync(
     reports = []
     for remote in remotes:
         objstore = _open(remote.url, remote.credentials)
-        reports.append(Session(vault, remote, objstore, passphrase, progress).run())
+        reports.append(
+            Session(vault, remote, objstore, passphrase=passphrase, progress=progress).run()
+        )
     return reports
 
 
@@ -180,12 +182,15 @@ def clone(
     name: str = "origin",
     credentials: dict[str, Any] | None = None,
     device_name: str | None = None,
+    recovery_code: str | None = None,
     clock: Clock = SYSTEM_CLOCK,
     progress: ProgressCallback | None = None,
 ) -> tuple[Vault, SyncReport]:
     """A new device of the vault a remote holds, in `path` (which must not hold a vault):
-    also how a backup is restored onto a new machine. All or nothing: on any error the
-    folder is left as it was."""
+    also how a backup is restored onto a new machine. With `recovery_code` (the passphrase
+    is lost), the remote is opened with the recovery kit and `passphrase` becomes the new
+    one, here and, from this sync on, for the remote and the other devices. All or nothing:
+    on any error the folder is left as it was."""
     from vault.core import crypto
 
     check_remote_name(name)
@@ -199,20 +204,39 @@ def clone(
     boot = read_bootstrap(objstore)
     if boot is None:
         raise RemoteEmpty
-    pkey = boot.passphrase_key(passphrase)
-    if boot.open_root(pkey) is None:
-        raise WrongPassphrase
     profile = crypto.profile_from_header(json.loads(boot.kdf_json))
-    replica = Replica(boot.vault_id, profile, boot.salt, pkey)
+    if recovery_code is None:
+        pkey = boot.passphrase_key(passphrase)
+        if boot.open_root(pkey) is None:
+            raise WrongPassphrase
+        replica = Replica(boot.vault_id, profile, boot.salt, pkey)
+    else:
+        boot.open_root_with_code(recovery_code)  # a wrong code fails before anything is made
+        salt = crypto.random_bytes(crypto.SALT_SIZE)
+        replica = Replica(
+            boot.vault_id, profile, salt, crypto.passphrase_key(passphrase, salt, profile)
+        )
     vault = Vault.create(target, passphrase, clock=clock, replica=replica)
     try:
         with vault.store.write() as txn:
             device = local.new_device(device_name)
             local.save_device(txn, device)
             remote = RemoteState(name, url, credentials, created=vault.clock.iso())
+            if recovery_code is None:
+                remote.local_salt = boot.salt.hex()
             local.save_remote(txn, remote)
-            txn.audit("vault.clone", remote=name)
-        (report,) = sync(vault, name, passphrase=passphrase, progress=progress)
+            txn.audit(
+                "vault.clone", remote=name, **({"via": "recovery-code"} if recovery_code else {})
+            )
+        session = Session(
+            vault,
+            local.load_remote(vault.store, name),
+            objstore,
+            passphrase=passphrase,
+            progress=progress,
+            recovery_code=recovery_code,
+        )
+        report = session.run()
     except BaseException:
         vault.close()
         with contextlib.suppress(OSError):
@@ -243,3 +267,8 @@ def replica_digest(vault: Vault) -> str:
         h.update(rid + rec.kind.encode() + b"\0" + hashlib.sha256(rec.data).digest())
         h.update(json.dumps([rec.terms, [b.sha256 for b in rec.blobs]]).encode())
     return h.hexdigest()
+
+
+def remote_urls(vault: Vault) -> list[str]:
+    """The URLs of the vault's remotes (printed on the recovery kit; no credentials)."""
+    return [r.url for r in local.load_remotes(vault.store)]

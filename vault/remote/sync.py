@@ -30,7 +30,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from vault.core import crypto
+from vault.core import crypto, recovery
 from vault.core.crypto import CryptoFailure
 from vault.core.errors import (
     IntegrityError,
@@ -41,6 +41,7 @@ from vault.core.errors import (
     RemoteWithheld,
     TamperedRecord,
     TamperedRemote,
+    WrongRecoveryCode,
 )
 from vault.core.keys import FORMAT_TAG
 from vault.core.progress import Progress, ProgressCallback
@@ -73,30 +74,38 @@ def _root_aad(vault_id: bytes, generation: int, kdf_json: str, salt: bytes) -> b
     )
 
 
+def _recovery_aad(vault_id: bytes, generation: int) -> bytes:
+    return FORMAT_TAG + b"remote-recovery\x00" + vault_id + generation.to_bytes(8, "big")
+
+
 @dataclass(frozen=True)
 class Bootstrap:
     """The one object a new device finds by name: which vault, the remote's KDF parameters and
-    salt, and the remote's root sealed under the passphrase key those derive."""
+    salt, the remote's root sealed under the passphrase key those derive, and (once a recovery
+    kit exists) the root sealed to the kit, with the kit's public key sealed under the root:
+    that is how a code's key pair is known to be the kit's."""
 
     vault_id: bytes
     generation: int
     kdf_json: str
     salt: bytes
     sealed_root: bytes
+    recovery: tuple[bytes, bytes] | None = None  # (public key sealed, root sealed to the kit)
 
     def to_bytes(self) -> bytes:
-        return json.dumps(
-            {
-                "coffre": "remote",
-                "format": FORMAT,
-                "vault": self.vault_id.hex(),
-                "generation": self.generation,
-                "kdf": self.kdf_json,
-                "salt": self.salt.hex(),
-                "root": self.sealed_root.hex(),
-            },
-            separators=(",", ":"),
-        ).encode()
+        body: dict[str, Any] = {
+            "coffre": "remote",
+            "format": FORMAT,
+            "vault": self.vault_id.hex(),
+            "generation": self.generation,
+            "kdf": self.kdf_json,
+            "salt": self.salt.hex(),
+            "root": self.sealed_root.hex(),
+            "recovery": None,
+        }
+        if self.recovery:
+            body["recovery"] = {"key": self.recovery[0].hex(), "root": self.recovery[1].hex()}
+        return json.dumps(body, separators=(",", ":")).encode()
 
     @classmethod
     def parse(cls, data: bytes) -> Bootstrap:
@@ -106,25 +115,47 @@ class Bootstrap:
                 raise ValueError
             if d["format"] != FORMAT:
                 raise RemoteError("the remote was written by a newer Coffre")
+            rec = d.get("recovery")
             return cls(
                 bytes.fromhex(d["vault"]),
                 int(d["generation"]),
                 str(d["kdf"]),
                 bytes.fromhex(d["salt"]),
                 bytes.fromhex(d["root"]),
+                (bytes.fromhex(rec["key"]), bytes.fromhex(rec["root"])) if rec else None,
             )
         except (ValueError, KeyError, TypeError, AttributeError):
             raise TamperedRemote("the remote's bootstrap object is damaged") from None
 
     def open_root(self, pkey: bytes) -> bytes | None:
+        aad = _root_aad(self.vault_id, self.generation, self.kdf_json, self.salt)
         try:
-            return crypto.unseal(
-                pkey,
-                self.sealed_root,
-                _root_aad(self.vault_id, self.generation, self.kdf_json, self.salt),
-            )
+            return crypto.unseal(pkey, self.sealed_root, aad)
         except CryptoFailure:
             return None
+
+    def recovery_key(self, root: bytes) -> bytes | None:
+        """The recovery kit's public key (None without a kit), authenticated by the root."""
+        if self.recovery is None:
+            return None
+        key = crypto.derive_key(root, "remote-recovery", self.vault_id)
+        aad = _recovery_aad(self.vault_id, self.generation)
+        try:
+            return crypto.unseal(key, self.recovery[0], aad)
+        except CryptoFailure:
+            raise TamperedRemote("the remote's recovery kit entry was changed") from None
+
+    def open_root_with_code(self, code: str) -> bytes:
+        """The root, opened with a recovery kit's code and checked against the kit's key."""
+        if self.recovery is None:
+            raise RemoteError("no recovery kit was made for the vault this remote holds")
+        opened = recovery.open_with_recovery_code(code, self.recovery[1])
+        if len(opened) != 16 + crypto.KEY_SIZE or opened[:16] != self.vault_id:
+            raise TamperedRemote("the remote's recovery kit entry is damaged")
+        root = opened[16:]
+        if self.recovery_key(root) != recovery.kit_keys(recovery.parse_code(code)).public:
+            raise TamperedRemote("the remote's recovery kit entry was changed")
+        return root
 
     @classmethod
     def make(
@@ -136,9 +167,17 @@ class Bootstrap:
         salt: bytes,
         pkey: bytes,
         root: bytes,
+        recovery_key: bytes | None = None,
     ) -> Bootstrap:
         sealed = crypto.seal(pkey, root, _root_aad(vault_id, generation, kdf_json, salt))
-        return cls(vault_id, generation, kdf_json, salt, sealed)
+        entry = None
+        if recovery_key is not None:
+            key = crypto.derive_key(root, "remote-recovery", vault_id)
+            entry = (
+                crypto.seal(key, recovery_key, _recovery_aad(vault_id, generation)),
+                recovery.seal_for_recovery(recovery_key, vault_id + root),
+            )
+        return cls(vault_id, generation, kdf_json, salt, sealed, entry)
 
     def passphrase_key(self, passphrase: str | bytes) -> bytes:
         profile = crypto.profile_from_header(json.loads(self.kdf_json))
@@ -246,10 +285,14 @@ class Session:
         vault: Vault,
         remote: RemoteState,
         objstore: storage.ObjectStore,
+        *,
         passphrase: str | bytes | None,
         progress: ProgressCallback | None = None,
+        recovery_code: str | None = None,
     ) -> None:
         self.vault = vault
+        self.recovery_code = recovery_code
+        self.recovery_pk: bytes | None = None
         self.store = vault.store
         self.remote = remote
         self.objects = objstore
@@ -270,49 +313,101 @@ class Session:
 
     # -- keys --
 
-    def _keys(self, boot: Bootstrap | None) -> Bootstrap:
-        """The remote's keys: from the bootstrap, or a new bootstrap if the remote is empty."""
+    def _keys(self, boot: Bootstrap | None) -> None:
+        """The remote's keys, from its bootstrap object. A new bootstrap is written when the
+        remote is empty; when this device's passphrase changed since it last synced (the
+        remote follows it, and the other devices then need the new passphrase); after a
+        restore with the recovery kit; or when this vault's kit is not the one the remote
+        knows."""
         r = self.remote
         ring = self.store.ring
+        local_salt = self.store.header("salt")
+        local_kdf = self.store.header("kdf").decode()
+        local_kit = self.vault.recovery_public_key()
         if boot is None:
             if r.root is not None:
                 raise RemoteWithheld("the remote lost its bootstrap object")
-            fresh = crypto.new_key()
-            kdf_json = self.store.header("kdf").decode()
-            salt = self.store.header("salt")
-            boot = Bootstrap.make(
-                self.vault_id, 1, kdf_json, salt=salt, pkey=ring.passphrase_key, root=fresh
+            self._publish(
+                1, local_kdf, local_salt, ring.passphrase_key, crypto.new_key(), kit=local_kit
             )
-            self.objects.put(storage.BOOTSTRAP, boot.to_bytes())
             self.report.created = True
-            self.pkey, self.root = ring.passphrase_key, fresh
-            r.pkey, r.root, r.generation = self.pkey.hex(), fresh.hex(), 1
-            return boot
+            r.local_salt = local_salt.hex()
+            return
         if boot.vault_id != self.vault_id:
             raise RemoteError("the remote holds another vault")
         if boot.generation < r.generation:
             raise RemoteRolledBack("the remote's bootstrap object is older than one seen")
-        candidates = [bytes.fromhex(r.pkey)] if r.pkey else []
-        if boot.salt == self.store.header("salt"):
+        candidates = [bytes.fromhex(k) for k in [r.pkey, *r.old_pkeys] if k]
+        if boot.salt == local_salt:
             candidates.append(ring.passphrase_key)
-        root: bytes | None = None
-        pkey = b""
+        found: tuple[bytes, bytes] | None = None
         for pkey in candidates:
-            root = boot.open_root(pkey)
-            if root is not None:
+            opened = boot.open_root(pkey)
+            if opened is not None:
+                found = (opened, pkey)
                 break
-        if root is None:
+        if found is None and self.passphrase is not None:
+            pkey = boot.passphrase_key(self.passphrase)
+            opened = boot.open_root(pkey)
+            if opened is not None:
+                found = (opened, pkey)
+        if found is None and self.recovery_code is not None:
+            found = (boot.open_root_with_code(self.recovery_code), b"")
+        if found is None:
             if self.passphrase is None:
                 raise PassphraseUnavailable("the remote's keys changed; sync needs the passphrase")
-            pkey = boot.passphrase_key(self.passphrase)
-            root = boot.open_root(pkey)
-            if root is None:
-                raise PassphraseChangedElsewhere
+            raise PassphraseChangedElsewhere
+        root, pkey = found
         if boot.generation == r.generation and r.root and root.hex() != r.root:
             raise TamperedRemote("the remote's bootstrap object was replaced")
-        self.pkey, self.root = pkey, root
-        r.pkey, r.root, r.generation = pkey.hex(), root.hex(), boot.generation
-        return boot
+        kit = boot.recovery_key(root)
+        self._remember_pkey(pkey)
+        self.root, self.pkey, self.recovery_pk = root, pkey, local_kit or kit
+        r.root, r.generation = root.hex(), boot.generation
+        moved = r.local_salt is not None and r.local_salt != local_salt.hex()
+        if moved or not pkey:
+            self._publish(
+                boot.generation + 1,
+                local_kdf,
+                local_salt,
+                ring.passphrase_key,
+                root,
+                kit=local_kit or kit,
+            )
+        elif local_kit is not None and local_kit != kit:
+            self._publish(boot.generation + 1, boot.kdf_json, boot.salt, pkey, root, kit=local_kit)
+        r.local_salt = local_salt.hex()
+
+    def _publish(
+        self,
+        generation: int,
+        kdf_json: str,
+        salt: bytes,
+        pkey: bytes,
+        root: bytes,
+        *,
+        kit: bytes | None,
+    ) -> None:
+        """Write the bootstrap object: the remote's root under `pkey`, and for `kit`."""
+        boot = Bootstrap.make(
+            self.vault_id, generation, kdf_json, salt=salt, pkey=pkey, root=root, recovery_key=kit
+        )
+        self.objects.put(storage.BOOTSTRAP, boot.to_bytes())
+        self._remember_pkey(pkey)
+        self.root, self.pkey, self.recovery_pk = root, pkey, kit
+        self.remote.root, self.remote.generation = root.hex(), generation
+
+    def _remember_pkey(self, pkey: bytes) -> None:
+        """Note the remote's passphrase key; the last few it replaced are kept (sealed in
+        the vault) to read heads that other devices wrote before following a change."""
+        if not pkey:
+            return
+        r = self.remote
+        if r.pkey and r.pkey != pkey.hex() and r.pkey not in r.old_pkeys:
+            r.old_pkeys = [r.pkey, *r.old_pkeys][:4]
+        r.pkey = pkey.hex()
+        if r.pkey in r.old_pkeys:
+            r.old_pkeys.remove(r.pkey)
 
     @property
     def names_key(self) -> bytes:
@@ -368,7 +463,7 @@ class Session:
                 continue
             data = self.objects.get(name)
             self.report.bytes_received += len(data)
-            payload = objects.open_head(self.wrap_key, self.vault_id, name, data)
+            payload = self._open_head(name, data)
             if payload is None:
                 raise PassphraseChangedElsewhere(
                     "a device's head is sealed under another passphrase"
@@ -390,6 +485,26 @@ class Session:
             elif head.device == self.device.id:
                 self.stale_heads.append(head.name)
         return found
+
+    def _open_head(self, name: str, data: bytes) -> bytes | None:
+        """A head's payload, under the remote's passphrase key, one it replaced, or the
+        recovery kit's code; None if none of them opens it."""
+        for pkey in [self.pkey] + [bytes.fromhex(k) for k in self.remote.old_pkeys]:
+            if not pkey:
+                continue
+            wrap = objects.head_wrap_key(pkey, self.vault_id)
+            payload = objects.open_head(wrap, self.vault_id, name, data)
+            if payload is not None:
+                return payload
+        if self.recovery_code is not None:
+            try:
+                key = recovery.open_with_recovery_code(
+                    self.recovery_code, objects.recovery_part(data)
+                )
+            except WrongRecoveryCode:
+                return None
+            return objects.open_head_with(key, self.vault_id, name, data)
+        return None
 
     def check_heads(self, heads: dict[str, _Head]) -> set[str]:
         """Refuse a remote that rolled back or withholds what a device wrote; return the
@@ -817,11 +932,13 @@ class Session:
         name = objects.head_name(self.names_key)
         r.pending.append(name)
         self._note_pending()
+        kit = self.recovery_pk
         data = objects.seal_head(
             self.wrap_key,
             self.vault_id,
             name,
             json.dumps(head_body, separators=(",", ":")).encode(),
+            (lambda key: recovery.seal_for_recovery(kit, key)) if kit else None,
         )
         self.objects.put(name, data)
         self.report.bytes_sent += len(data)
@@ -846,7 +963,7 @@ class Session:
         with self.store.write() as txn:
             self.stamp_local(txn)
         report.advance()
-        boot = self._keys(read_bootstrap(self.objects))
+        self._keys(read_bootstrap(self.objects))
         listing = self.objects.list()
         heads = self.read_heads(listing)
         revoked = self.check_heads(heads)
@@ -888,7 +1005,6 @@ class Session:
         report.finish()
         self.report.devices = device_list(self.remote, self.device, heads)
         self.report.seconds = time.monotonic() - began
-        del boot
         return self.report
 
     def _shred_notes_unsent(self) -> list[str]:

@@ -1,0 +1,118 @@
+"""`coffre remote`, `sync`, `clone` and `device`: what a script relies on (exit codes, JSON)
+and what a person reads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import checked, init_vault, run
+from vault.remote import storage
+
+
+@pytest.fixture
+def synced(vault_dir: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A vault with a persona and a note, synced to a folder remote."""
+    init_vault(vault_dir, "Ana")
+    note = tmp_path / "note.md"
+    note.write_text("---\ntitle: Hello\n---\nFrom the desk.\n")
+    run(vault_dir, "content", "add", str(note))
+    folder = tmp_path / "remote"
+    folder.mkdir()
+    run(vault_dir, "remote", "add", "usb", folder.as_uri())
+    run(vault_dir, "sync")
+    return vault_dir, folder
+
+
+def test_a_second_device_is_a_clone_and_changes_travel(
+    synced: tuple[Path, Path], tmp_path: Path
+) -> None:
+    vault_dir, folder = synced
+    laptop = tmp_path / "laptop"
+    out = run(None, "clone", folder.as_uri(), str(laptop), "--device-name", "Laptop")
+    assert "Vault cloned into" in out
+    titles = json.loads(run(laptop, "content", "list", "--json"))
+    assert [t["title"] for t in titles] == ["Hello"]
+    note = tmp_path / "two.md"
+    note.write_text("---\ntitle: From the laptop\n---\nx\n")
+    run(laptop, "content", "add", str(note))
+    (report,) = json.loads(run(laptop, "sync", "--json"))
+    assert report["pushed"]["records"] >= 1
+    text = run(vault_dir, "sync")
+    assert text.startswith("usb: received")
+    assert {t["title"] for t in json.loads(run(vault_dir, "content", "list", "--json"))} == {
+        "Hello",
+        "From the laptop",
+    }
+    devices = json.loads(run(vault_dir, "device", "list", "--json"))
+    assert {d["name"] for d in devices if not d["this"]} == {"Laptop"}
+    assert "(this device)" in run(vault_dir, "device", "list")
+
+
+def test_remote_list_and_rm(synced: tuple[Path, Path]) -> None:
+    vault_dir, folder = synced
+    (shown,) = json.loads(run(vault_dir, "remote", "list", "--json"))
+    assert shown["url"] == folder.as_uri() and shown["pending"] == 0
+    assert "up to date" in run(vault_dir, "remote", "list")
+    checked(vault_dir, "remote", "rm", "usb", code=7)  # no terminal, no --yes
+    run(vault_dir, "remote", "rm", "usb", "--yes")
+    assert json.loads(run(vault_dir, "remote", "list", "--json")) == []
+    assert any(folder.iterdir())  # what the remote holds stays there
+
+
+@pytest.mark.parametrize(
+    ("url", "code"),
+    [("ftp://example.org/x", 7), ("file://host/x", 7), ("relative/path", 7)],
+)
+def test_a_bad_url_is_refused(vault_dir: Path, url: str, code: int) -> None:
+    init_vault(vault_dir)
+    result = checked(vault_dir, "remote", "add", "x", url, code=code)
+    assert "error:" in result.stderr
+
+
+def test_exit_codes_a_script_can_tell_apart(synced: tuple[Path, Path], tmp_path: Path) -> None:
+    vault_dir, folder = synced
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    checked(None, "clone", empty.as_uri(), str(tmp_path / "c1"), code=4)  # no vault there
+    wrong = {"COFFRE_PASSPHRASE": "not the passphrase at all"}
+    checked(None, "clone", folder.as_uri(), str(tmp_path / "c2"), env=wrong, code=3)
+    assert not (tmp_path / "c2").exists()
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "something").write_text("x")
+    checked(None, "clone", folder.as_uri(), str(busy), code=8)
+    run(vault_dir, "remote", "add", "gone", (tmp_path / "nowhere").as_uri())
+    checked(vault_dir, "sync", "gone", code=11)
+    # A tampered object: integrity error, exit 5.
+    victim = max(
+        (p for p in folder.iterdir() if p.name != storage.BOOTSTRAP), key=lambda p: p.stat().st_size
+    )
+    data = bytearray(victim.read_bytes())
+    data[100] ^= 1
+    victim.write_bytes(bytes(data))
+    checked(None, "clone", folder.as_uri(), str(tmp_path / "c3"), code=5)
+    assert not (tmp_path / "c3").exists()
+
+
+def test_clone_with_the_recovery_kit(synced: tuple[Path, Path], tmp_path: Path) -> None:
+    vault_dir, folder = synced
+    kit = tmp_path / "kit.txt"
+    run(vault_dir, "recovery-kit", "-o", str(kit))
+    assert folder.as_uri() in kit.read_text()  # the kit names the remote
+    run(vault_dir, "sync")
+    code = next(line.strip() for line in kit.read_text().splitlines() if line.count("-") == 7)
+    code_file = tmp_path / "code.txt"
+    code_file.write_text(code)
+    new = "a completely new passphrase for the restore"
+    env = {"COFFRE_RECOVERY_CODE_FILE": str(code_file), "COFFRE_NEW_PASSPHRASE": new,
+           "COFFRE_PASSPHRASE": "forgotten"}  # fmt: skip
+    restored = tmp_path / "restored"
+    run(None, "clone", folder.as_uri(), str(restored), "--recovery-code", env=env)
+    titles = json.loads(run(restored, "content", "list", "--json", env={"COFFRE_PASSPHRASE": new}))
+    assert [t["title"] for t in titles] == ["Hello"]
+    # The first device now needs the new passphrase to sync.
+    result = checked(vault_dir, "sync", code=3)
+    assert "changed on another device" in result.stderr

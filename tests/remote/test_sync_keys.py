@@ -1,0 +1,100 @@
+"""The remote's keys over time: a passphrase changed on one device, a recovery kit made
+after the first sync, and a vault restored from the remote with the kit alone."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PASSPHRASE
+from vault import content, remote
+from vault import personas as identities
+from vault.core.errors import PassphraseChangedElsewhere, WrongRecoveryCode
+from vault.core.vault import Vault
+from vault.remote.remotes import replica_digest
+from vault.remote.storage import BOOTSTRAP, FolderStore
+from vault.remote.sync import Bootstrap
+
+NEW = "a brand new passphrase for every device"
+
+
+def setup(tmp_path: Path) -> tuple[Vault, Vault, Path]:
+    folder = tmp_path / "remote"
+    folder.mkdir()
+    a = Vault.create(tmp_path / "a", PASSPHRASE, kdf="minimum")
+    remote.add_remote(a, "usb", folder.as_uri())
+    persona = identities.add_persona(a, "Me", [])
+    content.add(a, io.BytesIO(b"# kept\n"), content.ItemMeta(title="Kept"), persona=persona.id)
+    remote.sync(a)
+    b, _ = remote.clone(folder.as_uri(), tmp_path / "b", PASSPHRASE, name="usb")
+    return a, b, folder
+
+
+def bootstrap(folder: Path) -> Bootstrap:
+    return Bootstrap.parse(FolderStore(folder).get(BOOTSTRAP))
+
+
+def test_a_passphrase_change_reaches_the_remote_and_the_other_devices(tmp_path: Path) -> None:
+    a, b, folder = setup(tmp_path)
+    try:
+        generation = bootstrap(folder).generation
+        a.change_passphrase(NEW, kdf="minimum")
+        remote.sync(a, passphrase=NEW)
+        boot = bootstrap(folder)
+        assert boot.generation == generation + 1
+        assert boot.open_root(boot.passphrase_key(PASSPHRASE)) is None  # the old one is out
+        assert boot.open_root(boot.passphrase_key(NEW)) is not None
+        content.add(a, io.BytesIO(b"after"), content.ItemMeta(title="After"),
+                    persona=identities.list_personas(a)[0].id)  # fmt: skip
+        remote.sync(a, passphrase=NEW)
+        with pytest.raises(PassphraseChangedElsewhere):
+            remote.sync(b, passphrase=PASSPHRASE)
+        b.change_passphrase(NEW, kdf="minimum")
+        remote.sync(b, passphrase=NEW)
+        remote.sync(a, passphrase=NEW)
+        assert replica_digest(b) == replica_digest(a)
+        # And a new device now needs the new passphrase.
+        c, _ = remote.clone(folder.as_uri(), tmp_path / "c", NEW, name="usb")
+        assert replica_digest(c) == replica_digest(a)
+        c.close()
+    finally:
+        a.close()
+        b.close()
+
+
+def test_the_recovery_kit_restores_the_vault_from_the_remote(tmp_path: Path) -> None:
+    a, b, folder = setup(tmp_path)
+    try:
+        assert bootstrap(folder).recovery is None
+        kit = a.make_recovery_kit([folder.as_uri()])
+        remote.sync(a)  # the remote learns of the kit (its public key, sealed)
+        assert bootstrap(folder).recovery is not None
+        remote.sync(b)  # b seals its head to the kit too
+        remote.sync(a)
+        # Every device and passphrase lost: the kit and the remote are enough.
+        with pytest.raises(WrongRecoveryCode):
+            remote.clone(folder.as_uri(), tmp_path / "x", NEW, recovery_code=other_code(a))
+        assert not (tmp_path / "x").exists()
+        c, report = remote.clone(folder.as_uri(), tmp_path / "c", NEW, recovery_code=kit.code)
+        try:
+            assert report.pulled > 0
+            assert replica_digest(c) == replica_digest(a)
+        finally:
+            c.close()
+        # The remote now opens with the new passphrase; the others must follow it.
+        boot = bootstrap(folder)
+        assert boot.open_root(boot.passphrase_key(NEW)) is not None
+        with pytest.raises(PassphraseChangedElsewhere):
+            remote.sync(a, passphrase=PASSPHRASE)
+    finally:
+        a.close()
+        b.close()
+
+
+def other_code(v: Vault) -> str:
+    """A well-formed code of another kit (made on a throwaway vault)."""
+    path = v.path.parent / "throwaway"
+    with Vault.create(path, PASSPHRASE, kdf="minimum") as other:
+        return other.make_recovery_kit().code
