@@ -4,7 +4,6 @@ vault, and lose nothing that was acknowledged (only what a forget removed is gon
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -31,7 +30,7 @@ op = st.one_of(
 
 
 @settings(
-    max_examples=80,
+    max_examples=12,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
