@@ -140,10 +140,11 @@ def test_every_command_prints_what_the_schema_says(vault_dir: Path, tmp_path: Pa
     run("device rename", "Desk")
     run("device list")
     ran["clone"] = 1
-    check_json(
-        "clone", checked(None, "clone", folder.as_uri(), str(tmp_path / "copy"), "--json").stdout
-    )
-    run("remote rm", "usb", "--yes")
+    copy = ("clone", folder.as_uri(), str(tmp_path / "copy"), "--device-name", "Copy", "--json")
+    check_json("clone", checked(None, *copy).stdout)
+    run("sync")  # the original learns of the copy, a device it can revoke
+    run("remote add", "spare", (tmp_path / "spare").as_uri())
+    run("remote rm", "spare", "--yes")
     run("audit", "--limit", "5")
     run("audit", "--verify")
     csv = tmp_path / "more.csv"
@@ -151,6 +152,11 @@ def test_every_command_prints_what_the_schema_says(vault_dir: Path, tmp_path: Pa
         "start,end,metric,value,unit,source\n2026-11-01T00:00:00Z,,heart_rate,60,/min,W\n"
     )
     run("import csv", str(csv), *pro)
+    # Last: revoking a device changes the passphrase.
+    new = {"COFFRE_NEW_PASSPHRASE": "the passphrase after a revocation"}
+    revoke = ("device", "revoke", "Copy", "--yes", "--json")
+    check_json("device revoke", checked(vault_dir, *revoke, env=new).stdout)
+    ran["device revoke"] = 1
     # Every command with --json ran (the imports of other formats run in test_import_cli).
     expected = {c for c in json_commands() if not c.startswith("import ") or c == "import csv"}
     assert set(ran) == expected

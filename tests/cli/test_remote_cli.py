@@ -116,3 +116,33 @@ def test_clone_with_the_recovery_kit(synced: tuple[Path, Path], tmp_path: Path) 
     # The first device now needs the new passphrase to sync.
     result = checked(vault_dir, "sync", code=3)
     assert "changed on another device" in result.stderr
+
+
+def test_device_revoke_changes_the_passphrase(synced: tuple[Path, Path], tmp_path: Path) -> None:
+    vault_dir, folder = synced
+    run(None, "clone", folder.as_uri(), str(tmp_path / "phone"), "--device-name", "Phone")
+    run(vault_dir, "sync")
+    new = "the new passphrase after losing the phone"
+    checked(vault_dir, "device", "revoke", "Phone", code=7)  # no terminal, no --yes
+    shown = json.loads(
+        run(
+            vault_dir,
+            "device",
+            "revoke",
+            "Phone",
+            "--yes",
+            "--json",
+            env={"COFFRE_NEW_PASSPHRASE": new},
+        )
+    )
+    assert shown["name"] == "Phone" and shown["revoked"]
+    checked(vault_dir, "status", code=3)  # the old passphrase no longer opens it
+    after = {"COFFRE_PASSPHRASE": new}
+    run(vault_dir, "sync", env=after)
+    (phone,) = [
+        d
+        for d in json.loads(run(vault_dir, "device", "list", "--json", env=after))
+        if not d["this"]
+    ]
+    assert phone["revoked"]
+    checked(tmp_path / "phone", "sync", code=3)  # the phone's keys open nothing new

@@ -13,6 +13,7 @@ from vault import content, remote
 from vault import personas as identities
 from vault.core.errors import PassphraseChangedElsewhere, WrongRecoveryCode
 from vault.core.vault import Vault
+from vault.remote import local
 from vault.remote.remotes import replica_digest
 from vault.remote.storage import BOOTSTRAP, FolderStore
 from vault.remote.sync import Bootstrap
@@ -98,3 +99,43 @@ def other_code(v: Vault) -> str:
     path = v.path.parent / "throwaway"
     with Vault.create(path, PASSPHRASE, kdf="minimum") as other:
         return other.make_recovery_kit().code
+
+
+def test_a_revoked_device_reads_nothing_written_afterwards(tmp_path: Path) -> None:
+    a, b, folder = setup(tmp_path)
+    lost, _ = remote.clone(
+        folder.as_uri(), tmp_path / "lost", PASSPHRASE, name="usb", device_name="Lost phone"
+    )
+    try:
+        sync_each(a, b)
+        lost_id = next(d["id"] for d in remote.devices(a) if d["name"] == "Lost phone")
+        lost_head = local.load_remote(lost.store, "usb").head
+        shown = remote.revoke_device(a, "Lost phone", NEW, kdf="minimum")
+        assert shown["id"] == lost_id
+        remote.sync(a, passphrase=NEW)
+        assert lost_head and not (folder / lost_head).exists()  # its objects left the remote
+        secret = b"written after the revocation"
+        content.add(a, io.BytesIO(secret), content.ItemMeta(title="After"),
+                    persona=identities.list_personas(a)[0].id)  # fmt: skip
+        remote.sync(a, passphrase=NEW)
+        # The lost device, with everything it held, opens nothing new.
+        with pytest.raises(PassphraseChangedElsewhere):
+            remote.sync(lost, passphrase=PASSPHRASE)
+        assert all(i.title != "After" for i in content.list_items(lost))
+        # The other device follows with the new passphrase and ignores the lost one.
+        b.change_passphrase(NEW, kdf="minimum")
+        remote.sync(b, passphrase=NEW)
+        remote.sync(a, passphrase=NEW)
+        assert replica_digest(b) == replica_digest(a)
+        assert any(i.title == "After" for i in content.list_items(b))
+        revoked = [d for d in remote.devices(b) if d["id"] == lost_id]
+        assert revoked and revoked[0]["revoked"]
+    finally:
+        for v in (a, b, lost):
+            v.close()
+
+
+def sync_each(*vaults: Vault) -> None:
+    for _ in range(2):
+        for v in vaults:
+            remote.sync(v)

@@ -288,3 +288,44 @@ def device_rename(env: Env, name: str, as_json: bool) -> None:
     with env.vault() as v:
         rename_device(v, name)
     emit({"name": name}, f"This device is now called {name}.", as_json=as_json)
+
+
+@device.command("revoke")
+@click.argument("device_ref", metavar="DEVICE")
+@click.option("--weak-ok", is_flag=True, help="Accept a new passphrase below the strength floor.")
+@yes_option
+@json_option
+@pass_env
+def device_revoke(env: Env, device_ref: str, weak_ok: bool, yes: bool, as_json: bool) -> None:
+    """Revoke a lost or stolen DEVICE (its id, a prefix of it, or its name).
+
+    The vault gets a new passphrase (COFFRE_NEW_PASSPHRASE, or asked twice), and at the
+    next sync the remote a new root: the device's keys open nothing written afterwards, and
+    its objects leave the remote. The other devices ask for the new passphrase at their
+    next sync. What the device already held stays readable to whoever holds it.
+
+    \b
+    Examples:
+      coffre device revoke 4c1d9e2a
+      coffre device revoke "Old phone" --yes
+    """
+    from vault.cli.core_cmds import _checked_passphrase
+    from vault.remote import revoke_device
+
+    with env.vault() as v:
+        if not confirm(
+            f"Revoke {device_ref} and change the passphrase?",
+            yes=yes,
+            action="revoking a device",
+        ):
+            nothing_changed()
+            return
+        new = env.new_passphrase()
+        _checked_passphrase(new, weak_ok=weak_ok, vault_dir=env.vault_dir)
+        shown = revoke_device(v, device_ref, new)
+    emit(
+        shown,
+        f"Device {shown['name']} ({shown['id'][:8]}) revoked; the passphrase is changed. "
+        "Run `coffre sync` now, then use the new passphrase on your other devices.",
+        as_json=as_json,
+    )

@@ -152,6 +152,8 @@ class RemoteState:
     generation: int = 0  # of the bootstrap object, which only grows
     old_pkeys: list[str] = field(default_factory=list)  # replaced passphrase keys (recent)
     local_salt: str | None = None  # this vault's salt at the last sync: a change is a passwd
+    old_roots: list[str] = field(default_factory=list)  # replaced roots (recent): old head names
+    rekey: bool = False  # a device was revoked here: the next sync gives the remote a new root
     # This device's objects there.
     counter: int = 0
     head: str | None = None

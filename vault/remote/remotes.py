@@ -272,3 +272,38 @@ def replica_digest(vault: Vault) -> str:
 def remote_urls(vault: Vault) -> list[str]:
     """The URLs of the vault's remotes (printed on the recovery kit; no credentials)."""
     return [r.url for r in local.load_remotes(vault.store)]
+
+
+def revoke_device(
+    vault: Vault, ref: str, new_passphrase: str | bytes, *, kdf: str | None = None
+) -> dict[str, Any]:
+    """Revoke a lost device (by id, id prefix or name): the other devices ignore it from their
+    next sync, and the vault gets a new passphrase here and the remote a new root at the next
+    sync, so the device's keys open nothing written afterwards. Its head and segments are
+    deleted from the remote. What it held before stays readable to whoever holds it."""
+    remotes = local.load_remotes(vault.store)
+    me = local.load_device(vault.store)
+    matches = {
+        dev: peer
+        for r in remotes
+        for dev, peer in r.peers.items()
+        if dev.startswith(ref.lower()) or peer.name == ref
+    }
+    if me is not None and (me.id.startswith(ref.lower()) or me.name == ref) and not matches:
+        raise InvalidParameter("this device cannot revoke itself")
+    if len(matches) != 1:
+        raise InvalidParameter(
+            f"{len(matches)} devices match {ref!r}; give more of the id (`coffre device list`)"
+            if matches
+            else f"no device matches {ref!r}"
+        )
+    (dev, peer) = next(iter(matches.items()))
+    vault.change_passphrase(new_passphrase, kdf=kdf)
+    with vault.store.write() as txn:
+        for r in remotes:
+            if dev in r.peers:
+                r.peers[dev].revoked = True
+            r.rekey = True
+            local.save_remote(txn, r)
+        txn.audit("device.revoke", device=dev[:8])
+    return {"id": dev, "name": peer.name, "revoked": True}

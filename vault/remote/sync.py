@@ -309,6 +309,8 @@ class Session:
         self._seen_in_head: dict[str, int] = {}
         self._txn: Txn | None = None
         self._doomed_ids: set[str] = set()  # deleted by a segment of this pull
+        self.rekeyed = False  # this sync gave the remote a new root (a device was revoked)
+        self.newly_revoked: set[str] = set()  # devices this sync learned were revoked
         self._sent_blobs: set[str] = set()  # blobs the segments written by this push name
 
     # -- keys --
@@ -362,10 +364,24 @@ class Session:
             raise TamperedRemote("the remote's bootstrap object was replaced")
         kit = boot.recovery_key(root)
         self._remember_pkey(pkey)
+        self._remember_root(root)
         self.root, self.pkey, self.recovery_pk = root, pkey, local_kit or kit
-        r.root, r.generation = root.hex(), boot.generation
+        r.generation = boot.generation
         moved = r.local_salt is not None and r.local_salt != local_salt.hex()
-        if moved or not pkey:
+        if r.rekey:
+            # A device was revoked: a new root (so new head names and keys) under this
+            # device's passphrase key, which the revocation changed.
+            self._publish(
+                boot.generation + 1,
+                local_kdf,
+                local_salt,
+                ring.passphrase_key,
+                crypto.new_key(),
+                kit=local_kit or kit,
+            )
+            r.rekey = False
+            self.rekeyed = True
+        elif moved or not pkey:
             self._publish(
                 boot.generation + 1,
                 local_kdf,
@@ -394,8 +410,19 @@ class Session:
         )
         self.objects.put(storage.BOOTSTRAP, boot.to_bytes())
         self._remember_pkey(pkey)
+        self._remember_root(root)
         self.root, self.pkey, self.recovery_pk = root, pkey, kit
-        self.remote.root, self.remote.generation = root.hex(), generation
+        self.remote.generation = generation
+
+    def _remember_root(self, root: bytes) -> None:
+        """Note the remote's root; the last few it replaced are kept, to recognise heads
+        written before a revocation gave the remote a new one."""
+        r = self.remote
+        if r.root and r.root != root.hex() and r.root not in r.old_roots:
+            r.old_roots = [r.root, *r.old_roots][:4]
+        r.root = root.hex()
+        if r.root in r.old_roots:
+            r.old_roots.remove(r.root)
 
     def _remember_pkey(self, pkey: bytes) -> None:
         """Note the remote's passphrase key; the last few it replaced are kept (sealed in
@@ -408,6 +435,10 @@ class Session:
         r.pkey = pkey.hex()
         if r.pkey in r.old_pkeys:
             r.old_pkeys.remove(r.pkey)
+
+    def _names_keys(self) -> list[bytes]:
+        roots = [self.root] + [bytes.fromhex(k) for k in self.remote.old_roots]
+        return [objects.names_key(root, self.vault_id) for root in roots]
 
     @property
     def names_key(self) -> bytes:
@@ -459,7 +490,7 @@ class Session:
         """The newest authentic head of every device; stale heads of this device are noted."""
         found: dict[str, _Head] = {}
         for name in sorted(listing):
-            if not objects.is_head_name(self.names_key, name):
+            if not any(objects.is_head_name(k, name) for k in self._names_keys()):
                 continue
             data = self.objects.get(name)
             self.report.bytes_received += len(data)
@@ -600,8 +631,15 @@ class Session:
             peer.time = str(head.body.get("time", ""))
             peer.forgets = [str(f) for f in head.body.get("forgets", [])]
         for dev in revoked:
-            if dev in r.peers:
-                r.peers[dev].revoked = True
+            peer = r.peers.get(dev)
+            if peer is not None and not peer.revoked:
+                peer.revoked = True
+                self.newly_revoked.add(dev)
+        # Blobs known only through a revoked device's objects are sent again by this one:
+        # those objects go.
+        dead = {d for d, p in r.peers.items() if p.revoked}
+        for hexid in [h for h, b in r.remote_blobs.items() if b.get("dev") in dead]:
+            del r.remote_blobs[hexid]
         self.device.tick(seen_clock)
         merge.repair(self.store, txn, todo, self._local_delete, self._local_write)
 
@@ -621,6 +659,7 @@ class Session:
                     "name": storage.check_name(str(meta["name"])),
                     "key": str(meta["key"]),
                     "size": int(meta["size"]),
+                    "dev": dev,
                 }
             elif op == "put":
                 self._apply_put(txn, meta, body, todo)
@@ -808,7 +847,7 @@ class Session:
             known = r.blobs[hexid] = {"name": name, "key": key.hex(), "size": size}
             self.report.blobs_sent += 1
         self._sent_blobs.add(hexid)
-        return {"o": "blob", "id": hexid, **known}
+        return {"o": "blob", "id": hexid, **{k: v for k, v in known.items() if k != "dev"}}
 
     def _sent(self, pieces: Iterable[bytes]) -> Iterator[bytes]:
         for piece in pieces:
@@ -988,8 +1027,18 @@ class Session:
         for name in leftovers:
             self.objects.delete(name)
         report.advance()
-        compact = self.shred or bool(self._shred_notes_unsent()) or len(r.segments) >= COMPACT_AFTER
+        compact = (
+            self.shred
+            or self.rekeyed
+            or bool(self.newly_revoked)
+            or bool(self._shred_notes_unsent())
+            or len(r.segments) >= COMPACT_AFTER
+        )
         gone = self.push(heads, compact)
+        for dev in sorted(revoked | self.newly_revoked):
+            head = heads.get(dev)
+            if head is not None and dev != self.device.id:
+                gone += [head.name, *(str(seg["name"]) for seg in head.body["segments"])]
         r.pending = []
         r.last_sync = self.vault.clock.iso()
         with self.store.write() as txn:
