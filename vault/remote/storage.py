@@ -17,12 +17,15 @@ import errno
 import os
 import re
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 from urllib.parse import unquote, urlsplit
 
 from vault.core.errors import InvalidParameter, RemoteError, RemoteUnreachable, TamperedRemote
+
+if TYPE_CHECKING:
+    from vault.remote.credentials import Credentials
 
 BOOTSTRAP: Final = "coffre"
 NAME_RE: Final = re.compile(r"\A(?:[0-9a-f]{32}|coffre)\Z")
@@ -188,11 +191,27 @@ def parse_folder_url(url: str) -> Path:
     return Path(path)
 
 
-def open_store(url: str) -> ObjectStore:
-    """The object store a remote URL names (`file:///PATH` or `s3://BUCKET/PREFIX?...`)."""
+def open_store(url: str, credentials: Credentials | Mapping[str, Any] | None = None) -> ObjectStore:
+    """The object store a remote URL names (`file:///PATH` or `s3://BUCKET/PREFIX?...`).
+
+    An S3 remote signs with `credentials` (a `Credentials`, or its `to_dict()` as stored in
+    the vault), else with those the environment and the AWS files give; a folder needs none.
+    """
     scheme = urlsplit(url).scheme
     if scheme == "file":
         return FolderStore(parse_folder_url(url))
+    if scheme == "s3":
+        # Imported here: obstore loads a large native library, which commands that use no
+        # remote should not pay for at start-up.
+        from vault.remote import credentials as s3_credentials
+        from vault.remote.s3 import S3Store
+
+        location = S3Store.parse_url(url)  # a bad URL is refused before credentials are sought
+        if credentials is None:
+            credentials = s3_credentials.resolve()
+        elif not isinstance(credentials, s3_credentials.Credentials):
+            credentials = s3_credentials.Credentials.from_dict(credentials)
+        return S3Store(location, credentials)
     raise InvalidParameter("a remote URL starts with s3:// or file://")
 
 
