@@ -6,12 +6,15 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.builders import HOURS, _csv, build_world
 from tests.conftest import PASSPHRASE
+from tests.remote.conftest import BUCKET
 from vault import content, forget, remote
 from vault import personas as identities
 from vault.core.vault import Vault
@@ -19,24 +22,49 @@ from vault.data.csvfmt import import_csv_text
 from vault.data.query import samples as query_samples
 from vault.remote import local, objects, storage
 from vault.remote.remotes import replica_digest
+from vault.remote.s3 import S3Location
 
 
-@pytest.fixture
-def place(tmp_path: Path) -> Path:
-    (tmp_path / "remote").mkdir()
+@dataclass(frozen=True)
+class Where:
+    """A remote: its URL, the credentials it takes, and the folder holding its bytes."""
+
+    url: str
+    credentials: dict[str, Any] | None
+    folder: Path
+
+
+WHERE: dict[Path, Where] = {}
+
+
+@pytest.fixture(params=["folder", "s3"])
+def place(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """A working folder; its remote is a plain folder, or a bucket on a real S3 server."""
+    if request.param == "folder":
+        folder = tmp_path / "remote"
+        folder.mkdir()
+        WHERE[tmp_path] = Where(folder.as_uri(), None, folder)
+    else:
+        server = request.getfixturevalue("s3_server")
+        prefix, folder = request.getfixturevalue("s3_prefix")
+        keys = request.getfixturevalue("s3_keys")
+        url = S3Location(BUCKET, prefix, server.endpoint).url()
+        WHERE[tmp_path] = Where(url, keys.to_dict(), folder)
     return tmp_path
 
 
 @pytest.fixture
 def first(place: Path) -> Iterator[Vault]:
     v = Vault.create(place / "a", PASSPHRASE, kdf="minimum")
-    remote.add_remote(v, "usb", (place / "remote").as_uri())
+    where = WHERE[place]
+    remote.add_remote(v, "usb", where.url, credentials=where.credentials)
     yield v
     v.close()
 
 
 def clone(place: Path, name: str) -> Vault:
-    v, _report = remote.clone((place / "remote").as_uri(), place / name, PASSPHRASE)
+    where = WHERE[place]
+    v, _report = remote.clone(where.url, place / name, PASSPHRASE, credentials=where.credentials)
     return v
 
 
@@ -53,7 +81,7 @@ def counts(v: Vault) -> dict[str, int]:
 
 
 def remote_objects(place: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in (place / "remote").iterdir()}
+    return {p.name: p.read_bytes() for p in WHERE[place].folder.iterdir()}
 
 
 def test_a_clone_equals_the_original(place: Path, first: Vault) -> None:
@@ -161,7 +189,7 @@ def open_everything(v: Vault, place: Path) -> Iterator[bytes]:
     vid = v.store.ring.vault_id
     names_key = objects.names_key(bytes.fromhex(state.root), vid)
     wrap = objects.head_wrap_key(bytes.fromhex(state.pkey), vid)
-    folder = storage.FolderStore(place / "remote")
+    folder = storage.FolderStore(WHERE.get(place, Where("", None, place / "remote")).folder)
     keys: dict[str, bytes] = {}
     for name in folder.list():
         if objects.is_head_name(names_key, name):
@@ -189,7 +217,7 @@ def referenced(v: Vault, place: Path) -> set[str]:
     vid = v.store.ring.vault_id
     names_key = objects.names_key(bytes.fromhex(state.root), vid)
     wrap = objects.head_wrap_key(bytes.fromhex(state.pkey), vid)
-    folder = storage.FolderStore(place / "remote")
+    folder = storage.FolderStore(WHERE.get(place, Where("", None, place / "remote")).folder)
     found = {storage.BOOTSTRAP}
     from vault.remote.sync import decode_entries
 

@@ -48,15 +48,35 @@ def _remote_line(r: dict[str, Any]) -> str:
     return f"{r['name']:<12} {r['url']}  last sync {last}, {pending}{forgets}"
 
 
+def _credential_options(command: Any) -> Any:
+    """`--profile` and `--credentials-command`: where an S3 remote's keys come from."""
+    command = click.option(
+        "--credentials-command",
+        help="Run this command for the S3 keys at each use (AWS credential_process JSON).",
+    )(command)
+    return click.option("--profile", help="Take the S3 keys from this AWS profile.")(command)
+
+
 @remote.command("add")
 @click.argument("name")
 @click.argument("url")
+@_credential_options
 @json_option
 @pass_env
-def remote_add(env: Env, name: str, url: str, as_json: bool) -> None:
+def remote_add(
+    env: Env,
+    name: str,
+    url: str,
+    profile: str | None,
+    credentials_command: str | None,
+    as_json: bool,
+) -> None:
     """Add a remote NAME at URL (nothing is sent before `coffre sync`).
 
-    URL is s3://BUCKET/PREFIX?endpoint=URL&region=R or file:///ABSOLUTE/PATH.
+    URL is s3://BUCKET/PREFIX?endpoint=URL&region=R or file:///ABSOLUTE/PATH. An S3 remote's
+    keys come from --credentials-command, --profile, the AWS_ACCESS_KEY_ID and
+    AWS_SECRET_ACCESS_KEY variables, or the AWS_PROFILE (else default) profile, in that
+    order; they are kept only sealed in the vault.
 
     \b
     Examples:
@@ -64,9 +84,11 @@ def remote_add(env: Env, name: str, url: str, as_json: bool) -> None:
       coffre remote add backup "s3://my-bucket/coffre?endpoint=http://127.0.0.1:9000"
     """
     from vault.remote import add_remote
+    from vault.remote.remotes import credentials_for
 
+    credentials = credentials_for(url, profile=profile, command=credentials_command)
     with env.vault() as v:
-        shown = add_remote(v, name, url)
+        shown = add_remote(v, name, url, credentials=credentials)
     emit(
         shown, f"Remote {name} added; `coffre sync {name}` sends the vault there.", as_json=as_json
     )
@@ -187,6 +209,7 @@ def sync(env: Env, name: str | None, as_json: bool) -> None:
     help="The passphrase is lost: open the remote with the recovery kit's code (asked, or "
     "read from the file COFFRE_RECOVERY_CODE_FILE names) and choose a new passphrase.",
 )
+@_credential_options
 @json_option
 @pass_env
 def clone(
@@ -196,6 +219,8 @@ def clone(
     name: str,
     device_name: str | None,
     with_code: bool,
+    profile: str | None,
+    credentials_command: str | None,
     as_json: bool,
 ) -> None:
     """Make a new device of the vault a remote holds, in DIRECTORY: also how a backup is
@@ -212,7 +237,9 @@ def clone(
       coffre clone file:///media/usb/coffre ~/coffre --recovery-code
     """
     from vault.remote import clone as make
+    from vault.remote.remotes import credentials_for
 
+    credentials = credentials_for(url, profile=profile, command=credentials_command)
     code = env.recovery_code() if with_code else None
     passphrase = env.new_passphrase() if with_code else env.passphrase()
     vault, report = make(
@@ -221,6 +248,7 @@ def clone(
         passphrase,
         name=name,
         device_name=device_name,
+        credentials=credentials,
         recovery_code=code,
         progress=StderrProgress("clone"),
     )

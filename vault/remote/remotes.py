@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
@@ -34,14 +33,24 @@ from vault.remote.sync import Session, SyncReport, device_list, read_bootstrap
 NAME_RE: Final = re.compile(r"\A[a-z0-9][a-z0-9_-]{0,31}\Z")
 DEVICE_NAME_MAX: Final = 64
 
-# How a front end opens the object store of a URL (the S3 engine takes credentials).
-StoreOpener = Callable[[str, "dict[str, Any] | None"], storage.ObjectStore]
-
 
 def _open(url: str, credentials: dict[str, Any] | None) -> storage.ObjectStore:
-    if credentials:
-        return storage.open_store(url, credentials)  # type: ignore[call-arg]
-    return storage.open_store(url)
+    return storage.open_store(url, credentials)
+
+
+def credentials_for(
+    url: str, *, profile: str | None = None, command: str | None = None
+) -> dict[str, Any] | None:
+    """The credentials an S3 remote at `url` will use, as stored (sealed) in the vault: a
+    `credential_process` command (run at each use), a profile's keys, or the AWS variables'.
+    A folder needs none."""
+    if not url.startswith("s3:"):
+        if profile or command:
+            raise InvalidParameter("a folder remote takes no credentials")
+        return None
+    from vault.remote import credentials
+
+    return credentials.resolve(profile=profile, command=command).to_dict()
 
 
 def check_remote_name(name: str) -> str:
