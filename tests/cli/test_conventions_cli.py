@@ -172,6 +172,12 @@ def stocked(vault_dir: Path, tmp_path: Path) -> Path:
         "start,end,metric,value,unit,source\n2024-03-01T10:00:00Z,,heart_rate,74,/min,Watch\n"
     )
     checked(vault_dir, "import", "csv", str(data))
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    checked(vault_dir, "remote", "add", "usb", remote.as_uri())
+    checked(vault_dir, "sync")
+    checked(None, "clone", remote.as_uri(), str(tmp_path / "phone"), "--device-name", "Phone")
+    checked(vault_dir, "sync")
     return vault_dir
 
 
@@ -183,12 +189,16 @@ def _confirming_cases(vault_dir: Path) -> dict[tuple[str, ...], list[str]]:
         ("content", "rm"): ["content", "rm", item],
         ("forget",): ["forget", "--metric", "heart_rate"],
         ("recovery-kit",): ["recovery-kit", "-o", str(vault_dir.parent / "kit.txt"), "--force"],
+        ("remote", "rm"): ["remote", "rm", "usb"],
+        ("device", "revoke"): ["device", "revoke", "Phone"],
     }
 
 
-def _state(vault_dir: Path) -> tuple[str, str, str, str, str]:
+def _state(vault_dir: Path) -> tuple[str, ...]:
     kit = vault_dir.parent / "kit.txt"
     return (
+        run(vault_dir, "remote", "list", "--json"),
+        run(vault_dir, "device", "list", "--json"),
         run(vault_dir, "persona", "list", "--json"),
         run(vault_dir, "content", "list", "--json"),
         run(vault_dir, "data", "metrics", "--json"),
