@@ -7,6 +7,7 @@ from vault.remote.remotes import (
     list_remotes,
     remove_remote,
     rename_device,
+    summary,
     sync,
 )
 from vault.remote.sync import SyncReport
@@ -19,5 +20,6 @@ __all__ = [
     "list_remotes",
     "remove_remote",
     "rename_device",
+    "summary",
     "sync",
 ]
