@@ -26,8 +26,8 @@ from vault.remote.remotes import DEVICE_NAME_MAX, check_remote_name
 # The URLs a remote may have: a folder (a USB disk, a synced folder) or S3-compatible storage.
 SCHEMES = ("file://", "s3://")
 KEYS_CHANGED = (
-    "The vault's passphrase was changed on another device, so this remote's keys changed: "
-    "type the new passphrase to sync with {name}."
+    "The keys of {name} changed (the passphrase was changed on another device): type the "
+    "vault's current passphrase to sync with it."
 )
 
 
