@@ -27,6 +27,7 @@ from tui.commands import all_commands
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.devices import AddRemoteModal, DevicesScreen, PassphraseModal, sync_summary
 from tui.screens.modals import ErrorModal, PromptModal
+from tui.widgets.progress import ProgressPanel
 from vault import forget, remote
 from vault import personas as identities
 from vault.core.errors import PassphraseUnavailable
@@ -125,7 +126,14 @@ async def test_add_a_remote_and_sync_two_devices(first: Path, folder: Path, tmp_
 
 
 @run_async
-async def test_sync_now_from_the_palette_syncs_every_remote(synced: Path, folder: Path) -> None:
+async def test_sync_now_from_the_palette_syncs_every_remote(
+    synced: Path, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shown: list[str] = []  # what the progress panel said, remote by remote
+    begin = ProgressPanel.begin
+    monkeypatch.setattr(
+        ProgressPanel, "begin", lambda panel, label: (shown.append(label), begin(panel, label))
+    )
     with open_vault(synced) as v:
         other = folder.parent / "other"
         other.mkdir()
@@ -139,6 +147,8 @@ async def test_sync_now_from_the_palette_syncs_every_remote(synced: Path, folder
         screen = app.screen
         assert isinstance(screen, DevicesScreen)
         assert [r.remote for r in screen.reports] == ["backup", "usb"]
+        assert shown == ["Syncing with backup…", "Syncing with usb…"]
+        assert not screen.query_one(ProgressPanel).has_class("-active")  # hidden when done
         assert all(r[3] == "up to date" for r in rows(screen, "#remotes"))
     with open_vault(synced) as v:
         assert all(r["pending"] == 0 and r["last_sync"] for r in remote.list_remotes(v))
