@@ -64,6 +64,7 @@ _TITLES: tuple[tuple[type[VaultError], str], ...] = (
     (errors.IntegrityError, "Integrity check failed"),
     (errors.VaultBusy, "The vault is busy"),
     (errors.UnsupportedFormat, "Not supported"),
+    (errors.RemoteError, "Cannot sync"),
 )
 FAILURE_TITLE = "Something went wrong"
 
@@ -93,6 +94,7 @@ def sections() -> list[Section]:
     from tui.screens.content import ContentScreen
     from tui.screens.dashboard import DashboardScreen
     from tui.screens.data import DataScreen
+    from tui.screens.devices import DevicesScreen
     from tui.screens.forget import ForgetScreen
     from tui.screens.personas import PersonasScreen
     from tui.screens.sharing import SharingScreen
@@ -105,6 +107,7 @@ def sections() -> list[Section]:
         Section("sharing", "Sharing", SharingScreen, "Recipients, grants, exports and the ledger"),
         Section("forget", "Forget", ForgetScreen, "Forget data for good; retention rules"),
         Section("audit", "Audit", AuditScreen, "The verified audit log"),
+        Section("devices", "Devices & sync", DevicesScreen, "Remotes, devices and syncing now"),
     ]
 
 
@@ -236,6 +239,18 @@ class CoffreApp(App[None]):
     def action_go(self, mode: str) -> None:
         if self.vault is not None and mode in {s.mode for s in self._sections}:
             self.switch_mode(mode)
+
+    def action_sync_now(self) -> None:
+        """Sync with every remote, from any screen: on the Devices & sync screen, which shows
+        the progress and then the remotes' new state."""
+        from tui.screens.devices import DevicesScreen
+
+        if self.vault is None:
+            return
+        self.switch_mode("devices")
+        screen = self.screen
+        if isinstance(screen, DevicesScreen):
+            screen.sync_all_when_loaded()
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen

@@ -35,6 +35,9 @@ def all_commands(app: CoffreApp, screen: Screen[Any]) -> list[PaletteCommand]:
         PaletteCommand(f"Go to {s.title}", s.help, partial(app.action_go, s.mode))
         for s in app.section_list
     ]
+    found.append(
+        PaletteCommand("Sync now", "Sync with every remote (Devices & sync)", app.action_sync_now)
+    )
     offer = getattr(screen, "palette_commands", None)
     if callable(offer):
         found.extend(offer())

@@ -147,3 +147,51 @@ def test_library_is_headless() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _device_local(vault_dir: Path) -> int:
+    """How many records of the vault are a device's own (never sent to a remote)."""
+    from vault.core.records import DEVICE_LOCAL_KINDS
+    from vault.core.vault import Vault
+
+    with Vault.open(vault_dir, PASSPHRASE) as v:
+        return sum(len(list(v.store.iter_kind(kind))) for kind in DEVICE_LOCAL_KINDS)
+
+
+def test_status_shows_the_remotes(made: Path, tmp_path: Path) -> None:
+    from tests.cli.conftest import check_json
+    from vault import remote
+    from vault.core.vault import Vault
+
+    run(made, "persona", "add", "Ana", "--attr", "email=ana@example.org")
+    assert "Remote" not in run(made, "status")
+    assert "remotes" not in json.loads(run(made, "status", "--json"))
+    folder = tmp_path / "usb"
+    folder.mkdir()
+    run(made, "remote", "add", "usb", folder.as_uri())
+    status = check_json("status", run(made, "status", "--json"))
+    (usb,) = status["remotes"]
+    # Before the first sync every record but the device's own waits to be sent.
+    assert usb == {
+        "name": "usb",
+        "url": folder.as_uri(),
+        "last_sync": None,
+        "pending": status["counts"]["records"] - _device_local(made),
+        "devices": 1,
+        "pending_forgets": 0,
+    }
+    assert usb["pending"] > 0
+    lines = run(made, "status").splitlines()
+    assert lines[-2].startswith("On disk")  # the remote comes after what status always showed
+    assert lines[-1] == (
+        f"Remote     usb: last sync never, {usb['pending']:,} change(s) to send, 1 device(s)"
+    )
+    run(made, "sync")
+    with remote.clone(folder.as_uri(), tmp_path / "second", PASSPHRASE)[0]:
+        pass
+    run(made, "sync")  # now the remote shows the second device
+    (usb,) = check_json("status", run(made, "status", "--json"))["remotes"]
+    assert usb["pending"] == 0 and usb["devices"] == 2 and usb["last_sync"] is not None
+    assert f"usb: last sync {usb['last_sync']}, up to date, 2 device(s)\n" in run(made, "status")
+    with Vault.open(made, PASSPHRASE) as v:
+        assert remote.summary(v) == [usb]

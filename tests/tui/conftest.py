@@ -85,6 +85,46 @@ def build_archive_vault(path: Path) -> Path:
     return path
 
 
+SNAPSHOT_REMOTE_URL = "file:///media/usb/coffre"
+
+
+def build_synced_vault(place: Path) -> Path:
+    """A small vault on a folder remote, shared with a second device ("Laptop") that has not
+    applied a forget made here since, with a change waiting to be sent. The remote's URL is
+    then written as SNAPSHOT_REMOTE_URL, so the screen shows the same on every run (the
+    folder lives in a temporary directory whose name changes)."""
+    from vault import forget, remote
+    from vault.remote import local
+
+    folder = place / "remote"
+    folder.mkdir()
+    path = place / "vault"
+    with fixed_ids(), Vault.create(path, PASSPHRASE, kdf="minimum", clock=CLOCK) as v:
+        identities.add_persona(v, "Camille")
+        old = identities.add_persona(v, "Old self")
+        remote.rename_device(v, "Desktop")
+        remote.add_remote(v, "usb", folder.as_uri())
+        remote.sync(v)
+        laptop, _report = remote.clone(
+            folder.as_uri(), place / "laptop", PASSPHRASE, device_name="Laptop", clock=CLOCK
+        )
+        laptop.close()
+        forget.forget(v, forget.Target.of_persona(old.id))
+        remote.sync(v)
+        identities.add_persona(v, "Pro self")  # not sent yet
+        with v.store.write() as txn:
+            usb = local.load_remote(v.store, "usb")
+            usb.url = SNAPSHOT_REMOTE_URL
+            local.save_remote(txn, usb)
+    return path
+
+
+@pytest.fixture(scope="session")
+def pristine_synced(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A vault with one remote and two devices (read-only: its remote's folder is gone)."""
+    return build_synced_vault(tmp_path_factory.mktemp("synced"))
+
+
 @pytest.fixture(scope="session")
 def pristine_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A vault whose data ended more than a year ago, with long metric names (read-only)."""

@@ -16,7 +16,7 @@ from textual.widgets import Input
 from tests.tui.conftest import make_app, settle
 
 SIZES = [(100, 30), (80, 24)]
-MODES = ["dashboard", "personas", "data", "content", "sharing", "forget", "audit"]
+MODES = ["dashboard", "personas", "data", "content", "sharing", "forget", "audit", "devices"]
 
 
 def _still(pilot: Pilot[None]) -> None:
@@ -135,3 +135,18 @@ def test_grant_wizard_terms(snap_compare: Callable[..., bool], pristine_demo: Pa
         await pilot.pause()
 
     assert snap_compare(make_app(pristine_demo), terminal_size=(100, 30), run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_devices_with_a_remote_and_two_devices(
+    snap_compare: Callable[..., bool], pristine_synced: Path, size: tuple[int, int]
+) -> None:
+    """One remote with a change to send, this device and a laptop with a forget pending."""
+    assert snap_compare(make_app(pristine_synced), terminal_size=size, run_before=_go("devices"))
+
+
+def test_dashboard_with_a_remote(snap_compare: Callable[..., bool], pristine_synced: Path) -> None:
+    """The Sync panel appears beside the vault's status once the vault has a remote."""
+    assert snap_compare(
+        make_app(pristine_synced), terminal_size=(100, 30), run_before=_go("dashboard")
+    )

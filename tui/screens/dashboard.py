@@ -1,10 +1,11 @@
-"""The dashboard: personas, data volumes with recent trends, recent imports, the audit chain."""
+"""The dashboard: personas, data volumes with recent trends, recent imports, the audit chain,
+and the remotes' sync state when the vault has remotes."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -15,7 +16,7 @@ from textual.widgets import DataTable, LoadingIndicator, Static
 from tui import format as fmt
 from tui.screens.base import SectionScreen, bindings, data_table, titled_panel
 from tui.widgets.chart import spark
-from vault import content
+from vault import content, remote
 from vault import personas as identities
 from vault import sharing as consent
 from vault.core.errors import IntegrityError
@@ -54,6 +55,7 @@ class Overview:
     expiring: int  # active grants that end within EXPIRING_DAYS
     rules: int
     due: dict[str, int]  # what applying the retention rules now would forget
+    remotes: tuple[dict[str, Any], ...] = ()  # vault.remote.summary: none, no Sync panel
 
 
 def weekly_values(vault: Vault, persona_id: str, metric: str, now: datetime) -> list[float]:
@@ -134,7 +136,22 @@ def gather(vault: Vault, now: datetime) -> Overview:
         expiring=sum(1 for g in active if g.valid_until < soon),
         rules=len(rules.list_rules(vault)),
         due=dict(plan.counts) if plan is not None else {},
+        remotes=tuple(remote.summary(vault)),
     )
+
+
+def sync_line(remotes: tuple[dict[str, Any], ...]) -> str:
+    """The dashboard's Sync line: each remote's last sync and what waits to be sent, then
+    the forgets other devices have not applied yet (markup)."""
+    parts = []
+    for r in remotes:
+        last = f"synced {fmt.instant(r['last_sync'])}" if r["last_sync"] else "never synced"
+        waiting = f"{fmt.plural(r['pending'], 'change')} to send" if r["pending"] else "up to date"
+        parts.append(f"{fmt.plain(r['name'])}: {last}, {waiting}")
+    forgets = sum(r["pending_forgets"] for r in remotes)
+    if forgets:
+        parts.append(f"[$warning]{fmt.plural(forgets, 'forget')} pending on other devices[/]")
+    return "[b]Sync[/b]  " + "  ·  ".join(parts)
 
 
 class DashboardScreen(SectionScreen):
@@ -154,6 +171,7 @@ class DashboardScreen(SectionScreen):
             with Horizontal(id="dash-top"):
                 yield text_panel("Personas", "personas")
                 yield text_panel("Vault", "status")
+            yield Static("", id="dash-sync")  # shown only when the vault has a remote
             # Samples counts every sample ever imported; only the trend covers the last weeks.
             yield titled_panel(
                 METRICS_TITLE,
@@ -199,6 +217,9 @@ class DashboardScreen(SectionScreen):
             f"{fmt.count(o.records)} records, {fmt.size(o.on_disk, coarse=True)} on disk\n"
             f"{fmt.plural(o.content_items, 'content item')}\n{chain}"
         )
+        line = self.query_one("#dash-sync", Static)
+        line.display = bool(o.remotes)
+        line.update(sync_line(o.remotes) if o.remotes else "")
         table = self.query_one("#dash-metrics", DataTable)
         table.clear()
         for r in o.metrics:

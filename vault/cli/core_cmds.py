@@ -103,15 +103,22 @@ def _vault_json(report: dict[str, Any]) -> dict[str, Any]:
 def status(env: Env, as_json: bool) -> None:
     """Show where the vault is, how it is protected and how much it holds.
 
+    With remotes, one line each: its last sync, the changes waiting to be sent, the
+    devices it showed and forgets other devices have not applied yet.
+
     \b
     Examples:
       coffre status
       coffre status --json | jq .counts
     """
+    from vault.remote import summary
+
     with env.vault(strict=False) as v:
         report = v.status()
+        remotes = summary(v)
     if as_json:
-        emit_json(_vault_json(report))
+        # `remotes` only for a vault that syncs: the output of others stays as it was.
+        emit_json({**_vault_json(report), **({"remotes": remotes} if remotes else {})})
         return
     say(f"Vault      {report['path']}")
     say(f"Format     {report['format']}   KDF {report['kdf']}   epoch {report['epoch']}")
@@ -119,6 +126,16 @@ def status(env: Env, as_json: bool) -> None:
         say(f"{name.replace('_', ' ').capitalize():<14} {n:,}")
     total = sum(report["files"].values())
     say(f"On disk    {human_size(total)}")
+    for r in remotes:
+        say(f"Remote     {_remote_status(r)}")
+
+
+def _remote_status(r: dict[str, Any]) -> str:
+    """One remote on a line of `status`, in the words of `coffre remote list`."""
+    last = r["last_sync"] or "never"
+    pending = f"{r['pending']:,} change(s) to send" if r["pending"] else "up to date"
+    forgets = f", {r['pending_forgets']} forget(s) pending" if r["pending_forgets"] else ""
+    return f"{r['name']}: last sync {last}, {pending}, {r['devices']} device(s){forgets}"
 
 
 @cli.command()

@@ -8,6 +8,7 @@ from vault.remote.remotes import (
     remove_remote,
     rename_device,
     revoke_device,
+    summary,
     sync,
 )
 from vault.remote.sync import SyncReport
@@ -21,5 +22,6 @@ __all__ = [
     "remove_remote",
     "rename_device",
     "revoke_device",
+    "summary",
     "sync",
 ]

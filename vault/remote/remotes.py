@@ -123,6 +123,16 @@ def list_remotes(vault: Vault) -> list[dict[str, Any]]:
     return [describe(vault, r) for r in local.load_remotes(vault.store)]
 
 
+SUMMARY_KEYS: Final = ("name", "url", "last_sync", "pending", "devices", "pending_forgets")
+
+
+def summary(vault: Vault) -> list[dict[str, Any]]:
+    """The remotes as an overview shows them (`coffre status`, the dashboard): each one's
+    name, URL, last sync, changes waiting to be sent, devices and forgets other devices have
+    not applied yet; an empty list when the vault syncs nowhere."""
+    return [{k: row[k] for k in SUMMARY_KEYS} for row in list_remotes(vault)]
+
+
 def sync(
     vault: Vault,
     name: str | None = None,
