@@ -120,6 +120,8 @@ _UNIONS: Final[dict[str, Callable[[bytes, bytes], bytes]]] = {
     catalog.KIND_CATALOG: _union_catalog,
 }
 _COMPRESSED: Final = frozenset({catalog.KIND_CHUNK, catalog.KIND_DAYS, catalog.KIND_CATALOG})
+# The quantified-self records a catalogue is computed from.
+_QS_INDEXED: Final = _COMPRESSED
 
 
 def merge(local: bytes, remote: bytes, remote_wins: bool) -> bytes:
@@ -152,15 +154,17 @@ class Repair:
 
     kinds: dict[str, set[str]] = field(default_factory=dict)  # kind -> unique-term values
     personas: set[str] = field(default_factory=set)  # catalogues to compute again
+    folded: set[tuple[str, str]] = field(default_factory=set)  # (persona, metric) indexes to fix
 
-    def note(self, kind: str, terms: tuple[tuple[str, str], ...]) -> None:
+    def note(self, kind: str, terms: tuple[tuple[str, str], ...], *, merged: bool) -> None:
+        """A record written by a pull; `merged`: united with this device's version."""
         label = UNIQUE_TERMS.get(kind)
         if label is None:
             return
         for lab, value in terms:
             if lab == label:
                 self.kinds.setdefault(kind, set()).add(value)
-                if kind in (catalog.KIND_CHUNK, catalog.KIND_DAYS, catalog.KIND_CATALOG):
+                if merged and kind in _QS_INDEXED:
                     self.personas.add(value.split(":", 1)[0])
 
 
@@ -175,10 +179,16 @@ def repair(
         k for k in UNIQUE_TERMS if k not in (catalog.KIND_DAYS, catalog.KIND_CHUNK)
     ]
     for kind in order:
-        if kind == catalog.KIND_CATALOG:
-            continue  # computed again below
         label = UNIQUE_TERMS[kind]
         for value in sorted(todo.kinds.get(kind, ())):
+            if len(txn.posting(kind, label, value).ids) < 2:
+                continue  # the common case: no duplicate, and nothing decrypted to know it
+            if kind in _QS_INDEXED:
+                todo.personas.add(value.split(":", 1)[0])
+                if kind != catalog.KIND_CATALOG:
+                    todo.folded.add(_persona_metric(kind, value))
+            if kind == catalog.KIND_CATALOG:
+                continue  # computed again below, from the chunks
             found = sorted(store.find(kind, label, value), key=lambda r: r.id)
             if len(found) < 2:
                 continue
@@ -202,12 +212,17 @@ def repair(
         _recompute_catalog(store, txn, persona, delete, write)
 
 
+def _persona_metric(kind: str, value: str) -> tuple[str, str]:
+    """(persona, metric) of a day index's `pm` or a chunk's `pmd` value."""
+    if kind == catalog.KIND_CHUNK:
+        value = value.rsplit(":", 1)[0]
+    persona, _, metric = value.partition(":")
+    return persona, metric
+
+
 def _point_days_at_survivors(store: Store, todo: Repair, write: Callable[..., None]) -> None:
     """A day index naming a chunk that was folded into another names the survivor."""
-    metrics = {
-        tuple(v.rsplit(":", 1)[0].split(":", 1)) for v in todo.kinds.get(catalog.KIND_CHUNK, ())
-    } | {tuple(v.split(":", 1)) for v in todo.kinds.get(catalog.KIND_DAYS, ())}
-    for persona, metric in sorted(m for m in metrics if len(m) == 2):
+    for persona, metric in sorted(todo.folded):
         days_id, days = catalog.load_days(store, persona, metric)
         if days_id is None:
             continue

@@ -711,26 +711,28 @@ class Session:
             return
         if mine is not None and self.stamps.base(rid) == stamp:
             return  # this device already holds a change made on top of that version
+        merged = False
         if mine is None or shred or base == mine:
             self._write_remote(txn, rid, envelope, blobs, stamp=stamp, base=base, shred=shred)
             self.report.pulled += 1
         else:
+            merged = True
             raw = self.store.raw_record(bytes.fromhex(rid))
             if raw is None:  # pragma: no cover - stamps follow the records
                 raise IntegrityError("sync bookkeeping names a record that is gone")
             local_env = raw[1]
-            merged = merge.merge(local_env, envelope, remote_wins=stamp > mine)
+            united = merge.merge(local_env, envelope, remote_wins=stamp > mine)
             self.report.merged += 1
-            if merge.same_content(merged, local_env):
+            if merge.same_content(united, local_env):
                 version = raw[0].version
                 self.stamps.set(rid, version, max(stamp, mine), self.stamps.base(rid))
-            elif merge.same_content(merged, envelope):
+            elif merge.same_content(united, envelope):
                 self._write_remote(txn, rid, envelope, blobs, stamp=stamp, base=base, shred=False)
             else:
-                _k, _b, _t, mblobs = unpack_envelope(merged)
+                _k, _b, _t, mblobs = unpack_envelope(united)
                 new = (self.device.tick(), self.device.id)
-                self._write_remote(txn, rid, merged, mblobs, stamp=new, base=mine, shred=False)
-        todo.note(kind, terms)
+                self._write_remote(txn, rid, united, mblobs, stamp=new, base=mine, shred=False)
+        todo.note(kind, terms, merged=merged)
 
     def _write_remote(
         self,
