@@ -198,7 +198,7 @@ def open_everything(v: Vault, place: Path) -> Iterator[bytes]:
             yield payload
             for seg in json.loads(payload)["segments"]:
                 keys[seg["name"]] = bytes.fromhex(seg["key"])
-    from vault.remote.sync import decode_entries
+    from vault.remote.engine import decode_entries
 
     for name, key in keys.items():
         payload = objects.open_bytes(key, vid, name, folder.get(name))
@@ -219,7 +219,7 @@ def referenced(v: Vault, place: Path) -> set[str]:
     wrap = objects.head_wrap_key(bytes.fromhex(state.pkey), vid)
     folder = storage.FolderStore(WHERE.get(place, Where("", None, place / "remote")).folder)
     found = {storage.BOOTSTRAP}
-    from vault.remote.sync import decode_entries
+    from vault.remote.engine import decode_entries
 
     for name in folder.list():
         if objects.is_head_name(names_key, name):

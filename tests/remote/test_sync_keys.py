@@ -16,7 +16,7 @@ from vault.core.vault import Vault
 from vault.remote import local
 from vault.remote.remotes import replica_digest
 from vault.remote.storage import BOOTSTRAP, FolderStore
-from vault.remote.sync import Bootstrap
+from vault.remote.engine import Bootstrap
 
 NEW = "a brand new passphrase for every device"
 

@@ -11,7 +11,7 @@ from vault.remote.remotes import (
     summary,
     sync,
 )
-from vault.remote.sync import SyncReport
+from vault.remote.engine import SyncReport
 
 __all__ = [
     "SyncReport",
