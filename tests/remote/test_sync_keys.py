@@ -14,9 +14,9 @@ from vault import personas as identities
 from vault.core.errors import PassphraseChangedElsewhere, WrongRecoveryCode
 from vault.core.vault import Vault
 from vault.remote import local
+from vault.remote.engine import Bootstrap
 from vault.remote.remotes import replica_digest
 from vault.remote.storage import BOOTSTRAP, FolderStore
-from vault.remote.engine import Bootstrap
 
 NEW = "a brand new passphrase for every device"
 

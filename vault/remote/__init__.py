@@ -1,5 +1,6 @@
 """Remotes: end-to-end encrypted sync and backup of a vault over object storage or a folder."""
 
+from vault.remote.engine import SyncReport
 from vault.remote.remotes import (
     add_remote,
     clone,
@@ -11,7 +12,6 @@ from vault.remote.remotes import (
     summary,
     sync,
 )
-from vault.remote.engine import SyncReport
 
 __all__ = [
     "SyncReport",

@@ -27,8 +27,8 @@ from vault.core.progress import ProgressCallback
 from vault.core.records import DEVICE_LOCAL_KINDS
 from vault.core.vault import Replica, Vault
 from vault.remote import local, storage
-from vault.remote.local import RemoteState
 from vault.remote.engine import Session, SyncReport, device_list, read_bootstrap
+from vault.remote.local import RemoteState
 
 NAME_RE: Final = re.compile(r"\A[a-z0-9][a-z0-9_-]{0,31}\Z")
 DEVICE_NAME_MAX: Final = 64
