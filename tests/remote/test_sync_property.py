@@ -12,10 +12,13 @@ from tests.builders import HOURS, _csv
 from tests.conftest import PASSPHRASE
 from vault import content, forget, remote
 from vault import personas as identities
+from vault import sharing as consent
+from vault.core import crypto
 from vault.core.vault import Vault
 from vault.data.csvfmt import import_csv_text
 from vault.data.query import samples
 from vault.remote.remotes import replica_digest
+from vault.sharing import revocation
 
 DAYS = ["2026-10-01", "2026-10-02"]
 
@@ -25,6 +28,8 @@ op = st.one_of(
     st.tuples(st.just("edit"), st.integers(0, 2), st.integers(0, 9)),
     st.tuples(st.just("rename"), st.integers(0, 2), st.sampled_from(["Ana", "Bea", "Cy"])),
     st.tuples(st.just("forget"), st.integers(0, 2), st.integers(0, 9)),
+    st.tuples(st.just("grant"), st.integers(0, 2)),
+    st.tuples(st.just("withdraw"), st.integers(0, 2), st.integers(0, 9)),
     st.tuples(st.just("sync"), st.integers(0, 2)),
 )
 
@@ -44,6 +49,8 @@ def test_devices_converge_and_lose_nothing_acknowledged(
     first = Vault.create(base / "d0", PASSPHRASE, kdf="minimum")
     remote.add_remote(first, "r", folder.as_uri())
     persona = identities.add_persona(first, "Me", []).id
+    _secret, public = crypto.age_keygen()
+    lab = consent.add_recipient(first, "Lab", public)
     remote.sync(first)
     vaults = [first] + [
         remote.clone(folder.as_uri(), base / f"d{i}", PASSPHRASE, name="r")[0]
@@ -53,6 +60,7 @@ def test_devices_converge_and_lose_nothing_acknowledged(
     edits: dict[str, int] = {}  # item id -> versions made on its device(s)
     forgotten: set[str] = set()
     readings: set[float] = set()
+    grants: dict[str, bool] = {}  # grant id -> withdrawn
     try:
         for step, (kind, who, *args) in enumerate(ops):
             v = vaults[int(who) % devices]  # type: ignore[call-overload]
@@ -76,6 +84,23 @@ def test_devices_converge_and_lose_nothing_acknowledged(
                 ref = known[int(args[0]) % len(known)]  # type: ignore[call-overload]
                 forget.forget(v, forget.Target.of_content(ref))
                 forgotten.add(ref)
+            elif kind == "grant":
+                grant = consent.create_grant(
+                    v,
+                    recipient=lab.name,
+                    persona=persona,
+                    scope=consent.ScopeRequest(metrics="heart_rate"),
+                    purpose="dpv:AcademicResearch",
+                    valid_until="2099-12-31",
+                )
+                grants[grant.id] = False
+            elif kind == "withdraw":
+                mine = sorted(g.id for g in consent.list_grants(v) if g.id in grants)
+                if mine:
+                    gid = mine[int(args[0]) % len(mine)]  # type: ignore[call-overload]
+                    if not grants[gid]:
+                        revocation.revoke(v, gid)
+                        grants[gid] = True
             elif kind == "sync":
                 remote.sync(v)
         for _ in range(3):
@@ -91,6 +116,8 @@ def test_devices_converge_and_lose_nothing_acknowledged(
                     assert len(content.versions(v, ref)) >= made
             assert {s.value for s in samples(v, persona, "heart_rate")} == readings
             assert all(d["pending_forgets"] == 0 for d in remote.devices(v))
+            held = {g.id: g.status == consent.grants.WITHDRAWN for g in consent.list_grants(v)}
+            assert held == grants  # every grant made anywhere, withdrawn where it was
     finally:
         for v in vaults:
             v.close()
