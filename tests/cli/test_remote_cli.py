@@ -146,3 +146,20 @@ def test_device_revoke_changes_the_passphrase(synced: tuple[Path, Path], tmp_pat
     ]
     assert phone["revoked"]
     checked(tmp_path / "phone", "sync", code=3)  # the phone's keys open nothing new
+
+
+def test_the_ledger_shows_a_forget_pending_on_a_device(
+    synced: tuple[Path, Path], tmp_path: Path
+) -> None:
+    vault_dir, folder = synced
+    run(None, "clone", folder.as_uri(), str(tmp_path / "laptop"), "--device-name", "Laptop")
+    run(vault_dir, "sync")
+    assert "Your devices" not in run(vault_dir, "ledger")
+    item = json.loads(run(vault_dir, "content", "list", "--json"))[0]["id"]
+    run(vault_dir, "forget", "--content", item, "--yes")
+    run(vault_dir, "sync")
+    text = run(vault_dir, "ledger")
+    assert "Your devices" in text and "Laptop" in text and "1 forget(s) pending" in text
+    run(tmp_path / "laptop", "sync")
+    run(vault_dir, "sync")
+    assert "Your devices" not in run(vault_dir, "ledger")

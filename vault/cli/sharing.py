@@ -697,10 +697,13 @@ def ledger_cmd(env: Env, *, recipient_ref: str | None, as_json: bool) -> None:
       coffre ledger
       coffre ledger --recipient "Health Lab" --json
     """
+    from vault.remote import devices
     from vault.sharing.overview import ledger_view
 
     with env.vault() as v:
         view = ledger_view(v, recipient_ref)
+        # Your own devices hold copies too: a forget not applied there yet is still held.
+        pending = [d for d in devices(v) if d["pending_forgets"] and not d["revoked"]]
     if as_json:
         emit_json([entry.as_dict() for entry in view])
         return
@@ -734,3 +737,10 @@ def ledger_cmd(env: Env, *, recipient_ref: str | None, as_json: bool) -> None:
                     f"    bundle {b.bundle_id[:12]} {b.time} {human_size(b.size)} "
                     f"sha256 {b.sha256[:16]}...{flag}"
                 )
+    if pending and recipient_ref is None:
+        heading("Your devices")
+        for d in pending:
+            say(
+                f"  {d['name']} ({d['id'][:8]}): {d['pending_forgets']} forget(s) pending, "
+                f"last sync {d['last_sync'] or 'never'}; applied at its next sync"
+            )
