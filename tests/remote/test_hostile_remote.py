@@ -4,6 +4,7 @@ caught, and nothing it served is applied."""
 from __future__ import annotations
 
 import io
+import json
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -207,3 +208,27 @@ def test_a_head_under_another_passphrase_is_refused(pair: tuple[Vault, Vault, Pa
     planted = objects.head_name(name_key)
     data = objects.seal_head(b"\x01" * 32, a.store.ring.vault_id, planted, b"{}")
     refused_untouched(b, PassphraseChangedElsewhere, lambda: (folder / planted).write_bytes(data))
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"counter": "1"},
+        {"segments": [{"name": "../escape", "key": "00" * 32, "size": 1, "seq": 1}]},
+        {"seen": {"ab" * 16: -1}},
+        {"revoked": "everyone"},
+    ],
+)
+def test_a_head_with_fields_of_the_wrong_type_is_refused(
+    pair: tuple[Vault, Vault, Path], payload: dict[str, object]
+) -> None:
+    """Even sealed with the real keys (a device gone wrong), a head is checked field by field."""
+    a, b, folder = pair
+    state = local.load_remote(a.store, "usb")
+    assert state.root and state.pkey
+    vid = a.store.ring.vault_id
+    name = objects.head_name(objects.names_key(bytes.fromhex(state.root), vid))
+    body = {"vault": vid.hex(), "device": "cd" * 16, "counter": 1, "segments": [], **payload}
+    wrap = objects.head_wrap_key(bytes.fromhex(state.pkey), vid)
+    data = objects.seal_head(wrap, vid, name, json.dumps(body).encode())
+    refused_untouched(b, TamperedRemote, lambda: (folder / name).write_bytes(data))

@@ -274,6 +274,46 @@ class _Head:
     body: dict[str, Any]
 
 
+def _checked_head(body: Any, vault_id: bytes) -> dict[str, Any]:
+    """A head's payload, its every field of the expected type (ValueError otherwise): a head
+    authenticated is still checked before anything acts on it."""
+
+    def ints(d: Any) -> bool:
+        return isinstance(d, dict) and all(
+            isinstance(k, str) and type(v) is int and v >= 0 for k, v in d.items()
+        )
+
+    def strs(items: Any) -> bool:
+        return isinstance(items, list) and all(isinstance(i, str) for i in items)
+
+    segment_ok = all(
+        isinstance(seg, dict)
+        and storage.NAME_RE.match(str(seg.get("name", "")))
+        and isinstance(seg.get("key"), str)
+        and len(seg["key"]) == 2 * crypto.KEY_SIZE
+        and type(seg.get("size")) is int
+        and type(seg.get("seq")) is int
+        for seg in (body.get("segments") if isinstance(body, dict) else None) or [None]
+        if seg is not None
+    )
+    if not (
+        isinstance(body, dict)
+        and body.get("vault") == vault_id.hex()
+        and isinstance(body.get("device"), str)
+        and len(body["device"]) == 32
+        and type(body.get("counter")) is int
+        and isinstance(body.get("segments"), list)
+        and segment_ok
+        and isinstance(body.get("name", ""), str)
+        and type(body.get("clock", 0)) is int
+        and ints(body.get("seen", {}))
+        and strs(body.get("revoked", []))
+        and strs(body.get("forgets", []))
+    ):
+        raise ValueError("malformed head")
+    return body
+
+
 # --- the engine ----------------------------------------------------------------------------
 
 
@@ -500,10 +540,8 @@ class Session:
                     "a device's head is sealed under another passphrase"
                 )
             try:
-                body = json.loads(payload)
-                head = _Head(name, str(body["device"]), int(body["counter"]), body)
-                if body["vault"] != self.vault_id.hex() or not isinstance(body["segments"], list):
-                    raise ValueError
+                body = _checked_head(json.loads(payload), self.vault_id)
+                head = _Head(name, body["device"], body["counter"], body)
             except (ValueError, KeyError, TypeError):
                 raise TamperedRemote("a device's head is malformed") from None
             other = found.get(head.device)
