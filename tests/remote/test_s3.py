@@ -116,6 +116,21 @@ def test_the_region_comes_from_the_url_else_the_credentials_else_the_default() -
     assert S3Store(in_url, in_creds).region == "ap-south-1"
 
 
+@pytest.mark.parametrize(
+    ("location", "endpoint"),
+    [
+        (S3Location("my-bucket"), "https://my-bucket.s3.us-east-1.amazonaws.com"),
+        (S3Location("my.bucket", region="eu-west-3"), "https://s3.eu-west-3.amazonaws.com"),
+        (S3Location("b-1", endpoint="http://127.0.0.1:9000"), "http://127.0.0.1:9000"),
+    ],
+)
+def test_without_an_endpoint_the_store_talks_to_amazon_s3(
+    location: S3Location, endpoint: str
+) -> None:
+    """In the bucket's own host name, except a dotted bucket (its TLS name would not match)."""
+    assert S3Store(location, Credentials(keys=Keys("AKID", "secret"))).endpoint == endpoint
+
+
 def test_describe_never_shows_the_keys(s3_store: S3Store, s3_server: S3Server) -> None:
     text = s3_store.describe()
     assert text.startswith("s3://") and s3_server.endpoint in text

@@ -154,8 +154,9 @@ class S3Store:
             virtual_hosted = "." not in location.bucket
             host = f"{location.bucket}.s3" if virtual_hosted else "s3"
             endpoint = f"https://{host}.{region}.amazonaws.com"
-        # Every setting is given, so no AWS_* variable of the environment changes where
-        # requests go or how they are sent.
+        self.endpoint = endpoint
+        # Where requests go, how they are signed and whether plain http is allowed are all set
+        # here, so no AWS_* variable of the environment changes them.
         self._store = _ObS3Store(
             location.bucket,
             prefix=location.prefix or None,
