@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import filecmp
 import os
 import secrets
 import shutil
@@ -191,7 +192,7 @@ def rclone_copy(server: S3Server, local: Path, bucket: str, prefix: str) -> dict
     for path in local.rglob("*"):
         if path.is_file():
             copy = back / path.relative_to(local)
-            if copy.read_bytes() != path.read_bytes():
+            if not filecmp.cmp(path, copy, shallow=False):
                 raise RuntimeError(f"rclone copied {path.name} back changed")
     shutil.rmtree(back)
     return {"upload_s": up, "download_s": down, "bytes": size}

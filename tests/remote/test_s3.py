@@ -3,14 +3,18 @@ and memory that stays bounded however large an object is."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import secrets
 import shlex
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
+from datetime import timedelta
 from pathlib import Path
 
 import obstore
@@ -114,6 +118,21 @@ def test_the_region_comes_from_the_url_else_the_credentials_else_the_default() -
     assert S3Store(S3Location("b-1"), in_creds).region == "eu-central-1"
     in_url = S3Location("b-1", region="ap-south-1")
     assert S3Store(in_url, in_creds).region == "ap-south-1"
+
+
+@pytest.mark.parametrize(
+    ("location", "endpoint"),
+    [
+        (S3Location("my-bucket"), "https://my-bucket.s3.us-east-1.amazonaws.com"),
+        (S3Location("my.bucket", region="eu-west-3"), "https://s3.eu-west-3.amazonaws.com"),
+        (S3Location("b-1", endpoint="http://127.0.0.1:9000"), "http://127.0.0.1:9000"),
+    ],
+)
+def test_without_an_endpoint_the_store_talks_to_amazon_s3(
+    location: S3Location, endpoint: str
+) -> None:
+    """In the bucket's own host name, except a dotted bucket (its TLS name would not match)."""
+    assert S3Store(location, Credentials(keys=Keys("AKID", "secret"))).endpoint == endpoint
 
 
 def test_describe_never_shows_the_keys(s3_store: S3Store, s3_server: S3Server) -> None:
@@ -225,6 +244,66 @@ def test_a_stopped_server_is_unreachable(tmp_path: Path) -> None:
         store.list()
     with pytest.raises(RemoteUnreachable):
         store.get(n)
+
+
+class StallingServer:
+    """A TCP server that answers nothing, or only the start of an object, then stalls: a
+    hung service or a connection dropped on the way."""
+
+    def __init__(self, answer: bytes) -> None:
+        self.answer = answer
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.held: list[socket.socket] = []
+        self.done = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        self.sock.settimeout(0.1)
+        while not self.done.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.held.append(conn)  # kept open, never closed until the test ends
+            with contextlib.suppress(OSError):
+                conn.settimeout(5)
+                conn.recv(65536)
+                conn.sendall(self.answer)
+
+    def close(self) -> None:
+        self.done.set()
+        for conn in self.held:
+            conn.close()
+        self.sock.close()
+
+
+@pytest.mark.parametrize("started", [False, True], ids=["silent", "stalls-mid-object"])
+def test_a_server_that_stops_answering_is_unreachable(s3_keys: Credentials, started: bool) -> None:
+    head = (
+        b'HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\nETag: "e"\r\n'
+        b"Last-Modified: Mon, 30 Nov 2026 10:00:00 GMT\r\n\r\n" + b"x" * 1000
+    )
+    server = StallingServer(head if started else b"")
+    try:
+        store = S3Store(
+            S3Location("bucket", "p", server.endpoint),
+            s3_keys,
+            stall_timeout=timedelta(milliseconds=300),
+            max_retries=0,
+        )
+        with pytest.raises(RemoteUnreachable):
+            store.get(name())
+        if not started:
+            with pytest.raises(RemoteUnreachable):
+                store.list()
+    finally:
+        server.close()
 
 
 def test_a_missing_bucket_is_named_and_not_taken_for_a_missing_object(

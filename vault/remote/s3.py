@@ -138,9 +138,14 @@ class S3Store:
         credentials: Credentials,
         *,
         connect_timeout: timedelta = timedelta(seconds=10),
+        stall_timeout: timedelta = timedelta(seconds=60),
         request_timeout: timedelta = timedelta(minutes=5),
+        download_timeout: timedelta = timedelta(hours=6),
         max_retries: int = 3,
     ) -> None:
+        """`stall_timeout`: the longest wait for the next bytes of an answer. `request_timeout`
+        bounds every request but downloads (a list, one part of an upload, a delete);
+        `download_timeout` bounds reading one object, which may be large on a slow link."""
         self.location = location
         self.credentials = credentials
         # An exception our own code raised inside obstore (the credentials callback, the
@@ -154,33 +159,43 @@ class S3Store:
             virtual_hosted = "." not in location.bucket
             host = f"{location.bucket}.s3" if virtual_hosted else "s3"
             endpoint = f"https://{host}.{region}.amazonaws.com"
-        # Every setting is given, so no AWS_* variable of the environment changes where
-        # requests go or how they are sent.
-        self._store = _ObS3Store(
-            location.bucket,
-            prefix=location.prefix or None,
-            config={
-                "region": region,
-                "endpoint": endpoint,
-                "virtual_hosted_style_request": virtual_hosted,
-                "skip_signature": False,
-            },
-            client_options={
-                "allow_http": endpoint.startswith("http:"),
-                "connect_timeout": connect_timeout,
-                "timeout": request_timeout,
-            },
-            retry_config={
-                "max_retries": max_retries,
-                "retry_timeout": timedelta(seconds=60),
-                "backoff": {
-                    "init_backoff": timedelta(milliseconds=100),
-                    "max_backoff": timedelta(seconds=10),
-                    "base": 2,
+        self.endpoint = endpoint
+
+        def client(timeout: timedelta) -> _ObS3Store:
+            # Where requests go, how they are signed and whether plain http is allowed are all
+            # set here, so no AWS_* variable of the environment changes them.
+            return _ObS3Store(
+                location.bucket,
+                prefix=location.prefix or None,
+                config={
+                    "region": region,
+                    "endpoint": endpoint,
+                    "virtual_hosted_style_request": virtual_hosted,
+                    "skip_signature": False,
                 },
-            },
-            credential_provider=self._provide_credentials,
-        )
+                client_options={
+                    "allow_http": endpoint.startswith("http:"),
+                    "connect_timeout": connect_timeout,
+                    "read_timeout": stall_timeout,
+                    "timeout": timeout,
+                },
+                retry_config={
+                    "max_retries": max_retries,
+                    "retry_timeout": timedelta(seconds=60),
+                    "backoff": {
+                        "init_backoff": timedelta(milliseconds=100),
+                        "max_backoff": timedelta(seconds=10),
+                        "base": 2,
+                    },
+                },
+                credential_provider=self._provide_credentials,
+            )
+
+        self._store = client(request_timeout)
+        # Reading an object is one request however large the object is: it gets its own
+        # client, whose overall limit is long, and a stalled answer is still caught by
+        # `stall_timeout`.
+        self._reader = client(download_timeout)
 
     parse_url = staticmethod(parse_s3_url)
 
@@ -256,7 +271,7 @@ class S3Store:
 
     def stream(self, name: str) -> Iterator[bytes]:
         check_name(name)
-        result = self._call(READING, lambda: obstore.get(self._store, name))
+        result = self._call(READING, lambda: obstore.get(self._reader, name))
         if result.meta["size"] > MAX_OBJECT:
             raise TamperedRemote("something other than an object stands in its place")
         pieces = iter(result.stream(min_chunk_size=READ_PIECE))
