@@ -362,7 +362,8 @@ def test_sigint_during_an_import_in_a_real_process(vault_dir: Path, tmp_path: Pa
     import sys
 
     init_vault(vault_dir, "Ana")
-    data = _csv(tmp_path / "big.csv", 20_000)  # seconds of work: the signal lands inside it
+    # Far more work than the signal needs to arrive, even on a loaded machine (it lands early).
+    data = _csv(tmp_path / "big.csv", 400_000)
     env = {
         **os.environ,
         "COFFRE_PASSPHRASE": "correct horse battery staple",
