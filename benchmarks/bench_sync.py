@@ -26,12 +26,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.bench_rekey import _fill as fill
 from benchmarks.s3server import rclone_binary, rclone_copy, serve
 from vault import content
 from vault import personas as identities
 from vault.core.vault import Vault
-from vault.data.ingest import QSWriter
-from vault.data.model import Sample
 from vault.remote.credentials import Credentials, Keys
 from vault.remote.s3 import S3Location
 
@@ -78,21 +77,9 @@ def _child(action: str, path: Path, url: str, creds: dict[str, Any]) -> dict[str
 
 
 def _fill(path: Path, samples: int, media_mib: int) -> None:
+    """The vault `bench_rekey` measures: one persona's heart rate and clips of media."""
     with Vault.create(path, PASSPHRASE, kdf="minimum") as v:
-        ana = identities.add_persona(v, "Ana")
-        with QSWriter(v, ana.id) as w:
-            for i in range(samples):
-                ts = T0 + i * 30_000
-                w.add(Sample("heart_rate", ts, ts, 60 + i % 40, "/min", source="Watch"))
-        chunk = os.urandom(MIB)
-        for i in range(max(1, media_mib // 64)):
-            size = min(64, media_mib - 64 * i)
-            content.add(
-                v,
-                (chunk for _ in range(size)),
-                content.ItemMeta(title=f"clip {i}", kind="video"),
-                persona=ana.id,
-            )
+        fill(v, samples, media_mib, notes=0)
 
 
 def run(quick: bool) -> dict[str, object]:

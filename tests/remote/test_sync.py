@@ -182,54 +182,43 @@ def test_a_forget_reaches_the_other_device_and_the_remote(place: Path, first: Va
         second.close()
 
 
-def open_everything(v: Vault, place: Path) -> Iterator[bytes]:
-    """Every payload the remote holds, decrypted with the keys a device has."""
+def remote_contents(v: Vault, place: Path) -> Iterator[tuple[str, bytes]]:
+    """Every object the live heads reach, by name, opened with the keys a device holds: the
+    heads, the segments they list and the blobs those name (the bootstrap is plaintext)."""
+    from vault.remote.engine import decode_entries
+
     state = local.load_remote(v.store, "usb")
     assert state.pkey and state.root
     vid = v.store.ring.vault_id
     names_key = objects.names_key(bytes.fromhex(state.root), vid)
     wrap = objects.head_wrap_key(bytes.fromhex(state.pkey), vid)
     folder = storage.FolderStore(WHERE.get(place, Where("", None, place / "remote")).folder)
-    keys: dict[str, bytes] = {}
-    for name in folder.list():
-        if objects.is_head_name(names_key, name):
-            payload = objects.open_head(wrap, vid, name, folder.get(name))
-            assert payload is not None
-            yield payload
-            for seg in json.loads(payload)["segments"]:
-                keys[seg["name"]] = bytes.fromhex(seg["key"])
-    from vault.remote.engine import decode_entries
+    present = folder.list()
+    for name in present:
+        if not objects.is_head_name(names_key, name):
+            continue
+        payload = objects.open_head(wrap, vid, name, folder.get(name))
+        assert payload is not None
+        yield name, payload
+        for seg in json.loads(payload)["segments"]:
+            body = objects.open_bytes(
+                bytes.fromhex(seg["key"]), vid, seg["name"], folder.get(seg["name"])
+            )
+            yield seg["name"], body
+            for meta, _ in decode_entries(body):
+                if meta.get("o") == "blob" and meta["name"] in present:
+                    blob = folder.get(meta["name"])
+                    yield (
+                        meta["name"],
+                        objects.open_bytes(bytes.fromhex(meta["key"]), vid, meta["name"], blob),
+                    )
 
-    for name, key in keys.items():
-        payload = objects.open_bytes(key, vid, name, folder.get(name))
-        yield payload
-        for meta, _body in decode_entries(payload):
-            if meta.get("o") == "blob" and meta["name"] in folder.list():
-                yield objects.open_bytes(
-                    bytes.fromhex(meta["key"]), vid, meta["name"], folder.get(meta["name"])
-                )
+
+def open_everything(v: Vault, place: Path) -> Iterator[bytes]:
+    """Every payload the remote holds, decrypted with the keys a device has."""
+    return (payload for _name, payload in remote_contents(v, place))
 
 
 def referenced(v: Vault, place: Path) -> set[str]:
     """The bootstrap, the live heads and every object they list: nothing else may remain."""
-    state = local.load_remote(v.store, "usb")
-    assert state.pkey and state.root
-    vid = v.store.ring.vault_id
-    names_key = objects.names_key(bytes.fromhex(state.root), vid)
-    wrap = objects.head_wrap_key(bytes.fromhex(state.pkey), vid)
-    folder = storage.FolderStore(WHERE.get(place, Where("", None, place / "remote")).folder)
-    found = {storage.BOOTSTRAP}
-    from vault.remote.engine import decode_entries
-
-    for name in folder.list():
-        if objects.is_head_name(names_key, name):
-            found.add(name)
-            payload = objects.open_head(wrap, vid, name, folder.get(name))
-            assert payload is not None
-            for seg in json.loads(payload)["segments"]:
-                found.add(seg["name"])
-                body = objects.open_bytes(
-                    bytes.fromhex(seg["key"]), vid, seg["name"], folder.get(seg["name"])
-                )
-                found |= {m["name"] for m, _ in decode_entries(body) if m.get("o") == "blob"}
-    return found
+    return {storage.BOOTSTRAP} | {name for name, _payload in remote_contents(v, place)}

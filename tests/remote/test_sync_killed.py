@@ -15,6 +15,7 @@ import pytest
 
 from tests.conftest import PASSPHRASE
 from tests.remote.test_sync import referenced
+from tests.remote.test_sync_keys import setup as two_devices
 from vault import content, remote
 from vault import personas as identities
 from vault.core.vault import Vault
@@ -61,18 +62,6 @@ def sync_killed(path: Path, method: str, n: int) -> bool:
         return True
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     return False
-
-
-def two_devices(tmp_path: Path) -> tuple[Vault, Vault, Path]:
-    folder = tmp_path / "remote"
-    folder.mkdir()
-    a = Vault.create(tmp_path / "a", PASSPHRASE, kdf="minimum")
-    remote.add_remote(a, "usb", folder.as_uri())
-    persona = identities.add_persona(a, "Me", [])
-    content.add(a, io.BytesIO(b"# First\n"), content.ItemMeta(title="First"), persona=persona.id)
-    remote.sync(a)
-    b, _ = remote.clone(folder.as_uri(), tmp_path / "b", PASSPHRASE, name="usb")
-    return a, b, folder
 
 
 # A push writes the blob, then the segment, then the head.

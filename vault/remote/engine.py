@@ -314,6 +314,13 @@ def _checked_head(body: Any, vault_id: bytes) -> dict[str, Any]:
     return body
 
 
+def _current(new: str, current: str | None, older: list[str]) -> tuple[str, list[str]]:
+    """(`new`, the keys it replaced): the one it replaces first, the four most recent kept."""
+    if current and current != new:
+        older = [current, *(k for k in older if k != current)][:4]
+    return new, [k for k in older if k != new]
+
+
 # --- the engine ----------------------------------------------------------------------------
 
 
@@ -457,24 +464,17 @@ class Session:
     def _remember_root(self, root: bytes) -> None:
         """Note the remote's root; the last few it replaced are kept, to recognise heads
         written before a revocation gave the remote a new one."""
-        r = self.remote
-        if r.root and r.root != root.hex() and r.root not in r.old_roots:
-            r.old_roots = [r.root, *r.old_roots][:4]
-        r.root = root.hex()
-        if r.root in r.old_roots:
-            r.old_roots.remove(r.root)
+        self.remote.root, self.remote.old_roots = _current(
+            root.hex(), self.remote.root, self.remote.old_roots
+        )
 
     def _remember_pkey(self, pkey: bytes) -> None:
         """Note the remote's passphrase key; the last few it replaced are kept (sealed in
         the vault) to read heads that other devices wrote before following a change."""
-        if not pkey:
-            return
-        r = self.remote
-        if r.pkey and r.pkey != pkey.hex() and r.pkey not in r.old_pkeys:
-            r.old_pkeys = [r.pkey, *r.old_pkeys][:4]
-        r.pkey = pkey.hex()
-        if r.pkey in r.old_pkeys:
-            r.old_pkeys.remove(r.pkey)
+        if pkey:
+            self.remote.pkey, self.remote.old_pkeys = _current(
+                pkey.hex(), self.remote.pkey, self.remote.old_pkeys
+            )
 
     def _names_keys(self) -> list[bytes]:
         roots = [self.root] + [bytes.fromhex(k) for k in self.remote.old_roots]
