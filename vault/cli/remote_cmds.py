@@ -22,7 +22,7 @@ from vault.cli.output import (
 )
 
 if TYPE_CHECKING:
-    from vault.remote import SyncReport
+    from vault.remote.engine import SyncReport
 
 
 @cli.group(cls=CoffreGroup)

@@ -21,7 +21,9 @@ Term = tuple[str, str]
 
 # Kinds that belong to one device: never sent to a remote, and kept by a forget of everything
 # (a device's sync bookkeeping and its note of what a forget removed: ids, never content).
-DEVICE_LOCAL_KINDS: Final = frozenset({"sync.device", "sync.stamps", "sync.remote", "forget.shred"})
+SYNC_DEVICE_KIND: Final = "sync.device"  # present once the vault has a remote
+SHRED_KIND: Final = "forget.shred"  # the ids a forget removed, for sync to carry
+DEVICE_LOCAL_KINDS: Final = frozenset({SYNC_DEVICE_KIND, "sync.stamps", "sync.remote", SHRED_KIND})
 
 
 @dataclass(frozen=True)

@@ -26,15 +26,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from vault.core.progress import Progress, ProgressCallback
-from vault.core.records import DEVICE_LOCAL_KINDS
+from vault.core.records import DEVICE_LOCAL_KINDS, SHRED_KIND, SYNC_DEVICE_KIND
 from vault.data import catalog, chunks
 from vault.forget.plan import Plan, Target, preview
 from vault.sharing import revocation
 from vault.sharing.revocation import ErasureRequest
-
-# The note a forget leaves for sync (a device-local kind): the ids it deleted and rewrote.
-SHRED_KIND = "forget.shred"
-SYNC_DEVICE_KIND = "sync.device"  # present once the vault has a remote
 
 if TYPE_CHECKING:
     from vault.core.txn import Txn

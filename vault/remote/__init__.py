@@ -1,6 +1,7 @@
 """Remotes: end-to-end encrypted sync and backup of a vault over object storage or a folder."""
 
-from vault.remote.engine import SyncReport
+from typing import TYPE_CHECKING
+
 from vault.remote.remotes import (
     add_remote,
     clone,
@@ -12,6 +13,9 @@ from vault.remote.remotes import (
     summary,
     sync,
 )
+
+if TYPE_CHECKING:
+    from vault.remote.engine import SyncReport
 
 __all__ = [
     "SyncReport",
@@ -25,3 +29,13 @@ __all__ = [
     "summary",
     "sync",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The engine (and what it imports) loads only when a sync runs: `coffre status` lists
+    # remotes without it.
+    if name == "SyncReport":
+        from vault.remote.engine import SyncReport
+
+        return SyncReport
+    raise AttributeError(name)

@@ -45,8 +45,13 @@ from vault.core.errors import (
 )
 from vault.core.keys import FORMAT_TAG
 from vault.core.progress import Progress, ProgressCallback
-from vault.core.records import DEVICE_LOCAL_KINDS, BlobRef, Record, unpack_envelope
-from vault.forget.apply import SHRED_KIND
+from vault.core.records import (
+    DEVICE_LOCAL_KINDS,
+    SHRED_KIND,
+    BlobRef,
+    Record,
+    unpack_envelope,
+)
 from vault.remote import local, merge, objects, storage
 from vault.remote.local import Device, Peer, RemoteState, Stamp, Stamps
 
@@ -1092,7 +1097,7 @@ class Session:
                 self.objects.delete(name)
         report.advance()
         report.finish()
-        self.report.devices = device_list(self.remote, self.device, heads)
+        self.report.devices = local.device_list(self.remote, self.device)
         self.report.seconds = time.monotonic() - began
         return self.report
 
@@ -1110,32 +1115,3 @@ class Session:
             ):
                 body = {"time": note["time"], "all": False, "deleted": [], "rewritten": []}
                 txn.update(SHRED_KIND, note["id"], json.dumps(body).encode())
-
-
-def device_list(
-    remote: RemoteState, device: Device, heads: dict[str, Any] | None = None
-) -> list[dict[str, Any]]:
-    """This device and every device the remote showed, with what each last reported."""
-    rows = [
-        {
-            "id": device.id,
-            "name": device.name,
-            "this": True,
-            "last_sync": remote.last_sync,
-            "revoked": False,
-            "pending_forgets": 0,
-        }
-    ]
-    mine = set(remote.forgets_pushed)
-    for dev, peer in sorted(remote.peers.items(), key=lambda kv: kv[1].name):
-        rows.append(
-            {
-                "id": dev,
-                "name": peer.name,
-                "this": False,
-                "last_sync": peer.time or None,
-                "revoked": peer.revoked,
-                "pending_forgets": 0 if peer.revoked else len(mine - set(peer.forgets)),
-            }
-        )
-    return rows

@@ -202,3 +202,30 @@ def save_remote(txn: Txn, remote: RemoteState) -> None:
         remote.record = txn.put(REMOTE, body, terms=terms, compress=True)
     else:
         txn.update(REMOTE, remote.record, body, terms=terms, compress=True)
+
+
+def device_list(remote: RemoteState, device: Device) -> list[dict[str, Any]]:
+    """This device and every device the remote showed, with what each last reported."""
+    rows = [
+        {
+            "id": device.id,
+            "name": device.name,
+            "this": True,
+            "last_sync": remote.last_sync,
+            "revoked": False,
+            "pending_forgets": 0,
+        }
+    ]
+    mine = set(remote.forgets_pushed)
+    for dev, peer in sorted(remote.peers.items(), key=lambda kv: kv[1].name):
+        rows.append(
+            {
+                "id": dev,
+                "name": peer.name,
+                "this": False,
+                "last_sync": peer.time or None,
+                "revoked": peer.revoked,
+                "pending_forgets": 0 if peer.revoked else len(mine - set(peer.forgets)),
+            }
+        )
+    return rows

@@ -13,7 +13,7 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from vault.core.clock import SYSTEM_CLOCK, Clock
 from vault.core.errors import (
@@ -27,8 +27,10 @@ from vault.core.progress import ProgressCallback
 from vault.core.records import DEVICE_LOCAL_KINDS
 from vault.core.vault import Replica, Vault
 from vault.remote import local, storage
-from vault.remote.engine import Session, SyncReport, device_list, read_bootstrap
-from vault.remote.local import RemoteState
+from vault.remote.local import RemoteState, device_list
+
+if TYPE_CHECKING:
+    from vault.remote.engine import SyncReport
 
 NAME_RE: Final = re.compile(r"\A[a-z0-9][a-z0-9_-]{0,31}\Z")
 DEVICE_NAME_MAX: Final = 64
@@ -141,6 +143,8 @@ def sync(
     progress: ProgressCallback | None = None,
 ) -> list[SyncReport]:
     """Sync with one remote, or with every remote in name order."""
+    from vault.remote.engine import Session  # the engine loads only when it runs
+
     remotes = [local.load_remote(vault.store, name)] if name else local.load_remotes(vault.store)
     if not remotes:
         raise InvalidParameter("no remote: add one with `coffre remote add NAME URL`")
@@ -211,6 +215,7 @@ def clone(
     one, here and, from this sync on, for the remote and the other devices. All or nothing:
     on any error the folder is left as it was."""
     from vault.core import crypto
+    from vault.remote.engine import Session, read_bootstrap
 
     check_remote_name(name)
     target = Path(path)
