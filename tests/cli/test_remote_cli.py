@@ -163,3 +163,25 @@ def test_the_ledger_shows_a_forget_pending_on_a_device(
     run(tmp_path / "laptop", "sync")
     run(vault_dir, "sync")
     assert "Your devices" not in run(vault_dir, "ledger")
+
+
+def test_status_lists_remotes_without_loading_the_sync_engine(synced: tuple[Path, Path]) -> None:
+    """Start-up time: `coffre status` reads the remotes' bookkeeping, not the engine."""
+    import os
+    import subprocess
+    import sys
+
+    vault_dir, _folder = synced
+    code = (
+        "import sys\n"
+        "from vault.cli.main import main\n"
+        f"sys.argv = ['coffre', '--vault', {str(vault_dir)!r}, 'status', '--json']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('vault.remote.engine' in sys.modules, 'vault.forget.apply' in sys.modules)\n"
+    )
+    env = {**os.environ, "COFFRE_PASSPHRASE": "correct horse battery staple"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert '"remotes"' in out.stdout
+    assert out.stdout.strip().splitlines()[-1] == "False False"
