@@ -139,3 +139,24 @@ def sync_each(*vaults: Vault) -> None:
     for _ in range(2):
         for v in vaults:
             remote.sync(v)
+
+
+def test_one_sync_of_a_vault_at_a_time(tmp_path: Path) -> None:
+    """Two syncs of one device at once would write two heads with one counter: the second
+    waits its turn (exit 10), and a link planted as the lock file is refused."""
+    from vault.core.errors import UnsafeVaultFile, VaultBusy
+    from vault.remote.engine import LOCK_NAME, _one_sync_at_a_time
+
+    a, b, _folder = setup(tmp_path)
+    try:
+        with _one_sync_at_a_time(a.path), pytest.raises(VaultBusy):
+            remote.sync(a)
+        remote.sync(a)  # the lock went with the first
+        (b.path / LOCK_NAME).unlink()
+        (b.path / LOCK_NAME).symlink_to(tmp_path / "elsewhere")
+        with pytest.raises(UnsafeVaultFile):
+            remote.sync(b)
+        assert not (tmp_path / "elsewhere").exists()
+    finally:
+        a.close()
+        b.close()

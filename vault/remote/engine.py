@@ -23,11 +23,15 @@ its next sync).
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import json
+import os
 import struct
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from vault.core import crypto, recovery
@@ -41,6 +45,8 @@ from vault.core.errors import (
     RemoteWithheld,
     TamperedRecord,
     TamperedRemote,
+    UnsafeVaultFile,
+    VaultBusy,
     WrongRecoveryCode,
 )
 from vault.core.keys import FORMAT_TAG
@@ -317,6 +323,31 @@ def _checked_head(body: Any, vault_id: bytes) -> dict[str, Any]:
     ):
         raise ValueError("malformed head")
     return body
+
+
+LOCK_NAME: Final = "sync.lock"
+
+
+@contextlib.contextmanager
+def _one_sync_at_a_time(vault_dir: Path) -> Iterator[None]:
+    """Hold the vault's sync lock (a file lock on `sync.lock`, released by the system if the
+    process dies): two syncs of one device at once would write two heads with one counter."""
+    try:
+        fd = os.open(
+            vault_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600
+        )
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UnsafeVaultFile(f"{LOCK_NAME} in {vault_dir} is a link") from None
+        raise
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise VaultBusy("another sync of this vault is running") from None
+        yield
+    finally:
+        os.close(fd)
 
 
 def _current(new: str, current: str | None, older: list[str]) -> tuple[str, list[str]]:
@@ -1040,6 +1071,10 @@ class Session:
     # -- the whole sync --
 
     def run(self) -> SyncReport:
+        with _one_sync_at_a_time(self.vault.path):
+            return self._run()
+
+    def _run(self) -> SyncReport:
         began = time.monotonic()
         report = Progress("sync", self.progress, unit="steps")
         report.start(4)
