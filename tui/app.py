@@ -22,11 +22,12 @@ from textual.worker import Worker, WorkerState
 
 from tui.commands import CoffreCommands
 from tui.messages import VaultChanged, VaultUnlocked
-from tui.screens.base import SectionScreen
+from tui.screens.base import SectionScreen, TranslatedKeys
 from tui.screens.modals import ErrorModal
 from vault.core import errors
 from vault.core.clock import SYSTEM_CLOCK, Clock
 from vault.core.errors import VaultError
+from vault.core.i18n import N_, _, error_message
 from vault.core.untrusted import printable
 from vault.core.vault import Vault
 
@@ -49,23 +50,25 @@ def error_text(error: BaseException | None) -> str:
     """What the person may see of an error: a VaultError's own message, else only its type
     (the text of an arbitrary exception may hold plaintext or a passphrase)."""
     if isinstance(error, VaultError):
-        return error.message
+        return error_message(error)
     name = type(error).__name__ if error is not None else "unknown"
-    return f"Unexpected internal error ({name}). Nothing was changed by the failed step."
+    return _("Unexpected internal error ({name}). Nothing was changed by the failed step.").format(
+        name=name
+    )
 
 
 # What a dialog is titled by the kind of error: an expected refusal is not a failure.
 _TITLES: tuple[tuple[type[VaultError], str], ...] = (
-    (errors.ConsentRefused, "Refused"),
-    (errors.BadInput, "Cannot use this input"),
-    (errors.NotFound, "Not found"),
-    (errors.AlreadyExists, "Already there"),
-    (errors.PassphraseError, "Passphrase"),
-    (errors.IntegrityError, "Integrity check failed"),
-    (errors.VaultBusy, "The vault is busy"),
-    (errors.UnsupportedFormat, "Not supported"),
+    (errors.ConsentRefused, N_("Refused")),
+    (errors.BadInput, N_("Cannot use this input")),
+    (errors.NotFound, N_("Not found")),
+    (errors.AlreadyExists, N_("Already there")),
+    (errors.PassphraseError, N_("Passphrase")),
+    (errors.IntegrityError, N_("Integrity check failed")),
+    (errors.VaultBusy, N_("The vault is busy")),
+    (errors.UnsupportedFormat, N_("Not supported")),
 )
-FAILURE_TITLE = "Something went wrong"
+FAILURE_TITLE = N_("Something went wrong")
 
 
 def error_title(error: BaseException | None) -> str:
@@ -73,8 +76,8 @@ def error_title(error: BaseException | None) -> str:
     withdrawn grant), "Something went wrong" only for what was not expected."""
     for kind, title in _TITLES:
         if isinstance(error, kind):
-            return title
-    return FAILURE_TITLE
+            return _(title)
+    return _(FAILURE_TITLE)
 
 
 def settle_heap() -> None:
@@ -98,17 +101,23 @@ def sections() -> list[Section]:
     from tui.screens.sharing import SharingScreen
 
     return [
-        Section("dashboard", "Dashboard", DashboardScreen, "Overview of the vault"),
-        Section("personas", "Personas", PersonasScreen, "Identities and their attributes"),
-        Section("data", "Data", DataScreen, "Quantified-self metrics, charts and imports"),
-        Section("content", "Content", ContentScreen, "Notes, posts and their proofs"),
-        Section("sharing", "Sharing", SharingScreen, "Recipients, grants, exports and the ledger"),
-        Section("forget", "Forget", ForgetScreen, "Forget data for good; retention rules"),
-        Section("audit", "Audit", AuditScreen, "The verified audit log"),
+        # Titles and help are marked here and translated where shown.
+        Section("dashboard", N_("Dashboard"), DashboardScreen, N_("Overview of the vault")),
+        Section("personas", N_("Personas"), PersonasScreen, N_("Identities and their attributes")),
+        Section("data", N_("Data"), DataScreen, N_("Quantified-self metrics, charts and imports")),
+        Section("content", N_("Content"), ContentScreen, N_("Notes, posts and their proofs")),
+        Section(
+            "sharing",
+            N_("Sharing"),
+            SharingScreen,
+            N_("Recipients, grants, exports and the ledger"),
+        ),
+        Section("forget", N_("Forget"), ForgetScreen, N_("Forget data for good; retention rules")),
+        Section("audit", N_("Audit"), AuditScreen, N_("The verified audit log")),
     ]
 
 
-class CoffreApp(App[None]):
+class CoffreApp(TranslatedKeys, App[None]):
     """Coffre: a privacy-first personal data vault, in the terminal."""
 
     TITLE = "Coffre"
@@ -118,24 +127,24 @@ class CoffreApp(App[None]):
         Binding(
             "f1,question_mark",
             "help",
-            "Help",
+            N_("Help"),
             show=False,  # each area's footer shows it first (SectionScreen)
-            tooltip="Keys and actions of this screen",
+            tooltip=N_("Keys and actions of this screen"),
             id="app.help",
         ),
         Binding(
             "ctrl+t",
             "toggle_theme",
-            "Theme",
+            N_("Theme"),
             show=False,  # in the help and the palette: the footer has room for a few keys
-            tooltip="Switch between light and dark",
+            tooltip=N_("Switch between light and dark"),
             id="app.toggle_theme",
         ),
         Binding(
             "ctrl+q",
             "quit",
-            "Quit",
-            tooltip="Close the vault and quit",
+            N_("Quit"),
+            tooltip=N_("Close the vault and quit"),
             priority=True,
             id="app.quit",
         ),
@@ -178,7 +187,9 @@ class CoffreApp(App[None]):
         self.switch_mode("dashboard")
         self.call_after_refresh(settle_heap)
         if message.created:
-            self.notify("Your new vault is ready. Keep your passphrase safe.", title="Created")
+            self.notify(
+                _("Your new vault is ready. Keep your passphrase safe."), title=_("Created")
+            )
 
     @on(VaultChanged)
     def _changed(self, message: VaultChanged) -> None:
@@ -227,7 +238,7 @@ class CoffreApp(App[None]):
         busy = [w for w in self.workers if w.group in ("write", "kdf") and w.is_running]
         if busy:
             self.notify(
-                "An operation is still writing to the vault; quit when it is done.",
+                _("An operation is still writing to the vault; quit when it is done."),
                 severity="warning",
             )
             return

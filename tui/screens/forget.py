@@ -18,17 +18,18 @@ from tui.widgets.progress import ProgressPanel
 from vault import content, forget
 from vault import personas as identities
 from vault.core.errors import VaultError
+from vault.core.i18n import N_, _
 from vault.core.untrusted import printable
 from vault.core.vault import Vault
 from vault.data import query
 from vault.forget import ForgetResult, Plan, Target, rules
 
 KINDS: tuple[tuple[str, str], ...] = (
-    ("Persona", "persona"),
-    ("Metric (a date range)", "metric"),
-    ("Content item", "content"),
-    ("Recipient", "recipient"),
-    ("Everything", "everything"),
+    (N_("Persona"), "persona"),
+    (N_("Metric (a date range)"), "metric"),
+    (N_("Content item"), "content"),
+    (N_("Recipient"), "recipient"),
+    (N_("Everything"), "everything"),
 )
 ANY_PERSONA = "*"
 
@@ -113,14 +114,14 @@ class ForgetScreen(SectionScreen):
     """Taking data back out of the vault for good, always previewed and confirmed."""
 
     MODE = "forget"
-    TITLE_TEXT = "Forget"
+    TITLE_TEXT = N_("Forget")
     BINDINGS: ClassVar = bindings(
         "forget",
-        ("p", "preview", "Preview", "Show what would be forgotten"),
-        ("f", "forget", "Forget…", "Forget the target (asks you to type its name)"),
-        ("a", "add_rule", "Add rule", "Add a retention rule"),
-        ("x", "remove_rule", "Remove rule", "Remove the selected retention rule"),
-        ("A", "apply_rules", "Apply rules", "Forget what the retention rules say"),
+        ("p", "preview", N_("Preview"), N_("Show what would be forgotten")),
+        ("f", "forget", N_("Forget…"), N_("Forget the target (asks you to type its name)")),
+        ("a", "add_rule", N_("Add rule"), N_("Add a retention rule")),
+        ("x", "remove_rule", N_("Remove rule"), N_("Remove the selected retention rule")),
+        ("A", "apply_rules", N_("Apply rules"), N_("Forget what the retention rules say")),
     )
 
     def __init__(self) -> None:
@@ -134,12 +135,17 @@ class ForgetScreen(SectionScreen):
         with Horizontal(id="forget"):
             with Vertical(classes="panel", id="forget-main"):
                 with Horizontal(classes="form-row"):
-                    yield Select(KINDS, value="persona", allow_blank=False, id="forget-kind")
-                    yield Select([], prompt="Which", id="forget-which")
+                    yield Select(
+                        [(_(label), value) for label, value in KINDS],
+                        value="persona",
+                        allow_blank=False,
+                        id="forget-kind",
+                    )
+                    yield Select([], prompt=_("Which"), id="forget-which")
                 with Horizontal(classes="form-row", id="forget-metric-row"):
-                    yield Select([], prompt="Every persona", id="forget-persona")
-                    yield Input(placeholder="From (YYYY-MM-DD)", id="forget-from")
-                    yield Input(placeholder="Before (YYYY-MM-DD)", id="forget-before")
+                    yield Select([], prompt=_("Every persona"), id="forget-persona")
+                    yield Input(placeholder=_("From (YYYY-MM-DD)"), id="forget-from")
+                    yield Input(placeholder=_("Before (YYYY-MM-DD)"), id="forget-before")
                 with VerticalScroll(id="forget-preview-box"):
                     yield Markdown(
                         "Choose a target to see what forgetting it would remove.",
@@ -147,8 +153,8 @@ class ForgetScreen(SectionScreen):
                     )
                 yield ProgressPanel(id="forget-progress")
             yield titled_panel(
-                "Retention rules",
-                data_table("rules-table", "Selects", "Keep", zebra_stripes=False),
+                _("Retention rules"),
+                data_table("rules-table", _("Selects"), _("Keep"), zebra_stripes=False),
                 Static("", id="rules-due"),
                 id="forget-rules",
             )
@@ -230,7 +236,7 @@ class ForgetScreen(SectionScreen):
         which = self.query_one("#forget-which", Select)
         if not isinstance(which.value, str):
             if not quiet:
-                self.notify("Choose what to forget first.", severity="warning")
+                self.notify(_("Choose what to forget first."), severity="warning")
             return None
         ref = which.value
         name = next(label for label, r in getattr(self.choices, kind) if r == ref)
@@ -279,7 +285,7 @@ class ForgetScreen(SectionScreen):
 
         def confirmed() -> None:
             panel = self.query_one("#forget-progress", ProgressPanel)
-            panel.begin(f"Forgetting {chosen.name}…")
+            panel.begin(_("Forgetting {name}…").format(name=chosen.name))
             self._forget(self.vault, chosen, panel)
 
         summary = plan_markdown(self.plan) if self.plan is not None else ""
@@ -305,10 +311,10 @@ class ForgetScreen(SectionScreen):
         self.result = result
         self.plan = None
         self.query_one("#forget-preview", Markdown).update(
-            "Done. Choose another target to preview."
+            _("Done. Choose another target to preview.")
         )
         self.changed("forget")
-        self.report("Forgotten", result_markdown(result), self.reload)
+        self.report(_("Forgotten"), result_markdown(result), self.reload)
 
     # --- retention rules ---
 
@@ -317,19 +323,19 @@ class ForgetScreen(SectionScreen):
             words = text.split()
             if len(words) != 3:
                 self.notify(
-                    "Write: SELECTOR VALUE KEEP, e.g. metric heart_rate 2y", severity="warning"
+                    _("Write: SELECTOR VALUE KEEP, e.g. metric heart_rate 2y"), severity="warning"
                 )
                 return
             selector, value, keep = words
             self.update_vault(
-                "rule added",
+                _("rule added"),
                 lambda v: rules.add_rule(v, cast(rules.Selector, selector), value, keep),
             )
 
         self.ask(
             PromptModal(
-                "New retention rule",
-                placeholder="metric heart_rate 2y",
+                _("New retention rule"),
+                placeholder=_("metric heart_rate 2y"),
                 help="SELECTOR VALUE KEEP — selector is metric, category or tag; keep is "
                 "like 730d, 52w or 2y. Older data is forgotten when you apply the rules.",
             ),
@@ -342,11 +348,13 @@ class ForgetScreen(SectionScreen):
             return
         self.confirm(
             ConfirmModal(
-                f"Remove the rule on {rule.selector} {rule.value}?",
-                "Data it already forgot stays forgotten.",
-                confirm="Remove",
+                _("Remove the rule on {selector} {value}?").format(
+                    selector=rule.selector, value=rule.value
+                ),
+                _("Data it already forgot stays forgotten."),
+                confirm=_("Remove"),
             ),
-            lambda: self.update_vault("rule removed", lambda v: rules.remove_rule(v, rule.id)),
+            lambda: self.update_vault(_("rule removed"), lambda v: rules.remove_rule(v, rule.id)),
         )
 
     def action_apply_rules(self) -> None:
@@ -355,14 +363,14 @@ class ForgetScreen(SectionScreen):
 
         def confirmed() -> None:
             panel = self.query_one("#forget-progress", ProgressPanel)
-            panel.begin("Applying the retention rules…")
+            panel.begin(_("Applying the retention rules…"))
             self._apply_rules(self.vault, self.coffre.clock.ms(), panel)
 
         self.confirm(
             ConfirmModal(
-                "Apply the retention rules now?",
-                "Everything older than each rule keeps is forgotten for good.",
-                confirm="Apply",
+                _("Apply the retention rules now?"),
+                _("Everything older than each rule keeps is forgotten for good."),
+                confirm=_("Apply"),
             ),
             confirmed,
         )

@@ -22,6 +22,7 @@ from tui.widgets.progress import ProgressPanel
 from vault import personas as identities
 from vault import sharing as consent
 from vault.core.errors import NothingInScope
+from vault.core.i18n import N_, _
 from vault.core.vault import Vault
 from vault.data import query
 from vault.sharing import Grant, Recipient, revocation
@@ -132,19 +133,24 @@ class SharingScreen(SectionScreen):
     """Who receives what, under which consent; giving, using and withdrawing it."""
 
     MODE = "sharing"
-    TITLE_TEXT = "Sharing"
+    TITLE_TEXT = N_("Sharing")
     BINDINGS: ClassVar = bindings(
         "sharing",
-        ("n", "new_grant", "New grant", "Give consent to a recipient, guided"),
-        ("e", "export", "Export", "Export the selected grant to a bundle file now"),
-        ("w", "revoke", "Revoke", "Withdraw the selected grant"),
-        ("c", "receipt", "Receipt", "Show the selected grant's consent receipt"),
+        ("n", "new_grant", N_("New grant"), N_("Give consent to a recipient, guided")),
+        ("e", "export", N_("Export"), N_("Export the selected grant to a bundle file now")),
+        ("w", "revoke", N_("Revoke"), N_("Withdraw the selected grant")),
+        ("c", "receipt", N_("Receipt"), N_("Show the selected grant's consent receipt")),
         hidden=(("a", "add_recipient", "Add recipient", "Register a recipient"),),
     ) + bindings(
         "sharing",
-        ("g", "show_tab('tab-grants')", "Grants", "Show the grants tab"),
-        ("r", "show_tab('tab-recipients')", "Recipients", "Show the recipients tab"),
-        ("l", "show_tab('tab-ledger')", "Ledger", "Show the ledger: who holds what of mine"),
+        ("g", "show_tab('tab-grants')", N_("Grants"), N_("Show the grants tab")),
+        ("r", "show_tab('tab-recipients')", N_("Recipients"), N_("Show the recipients tab")),
+        (
+            "l",
+            "show_tab('tab-ledger')",
+            N_("Ledger"),
+            N_("Show the ledger: who holds what of mine"),
+        ),
         group=Binding.Group("Tabs", compact=True),
     )
 
@@ -157,12 +163,12 @@ class SharingScreen(SectionScreen):
 
     def compose_body(self) -> ComposeResult:
         with TabbedContent(id="sharing-tabs"):
-            with TabPane("Grants", id="tab-grants"):
+            with TabPane(_("Grants"), id="tab-grants"):
                 yield data_table("grants", *GRANT_COLUMNS)
-            with TabPane("Recipients", id="tab-recipients"):
-                yield data_table("recipients", "Name", "Contact", "Grants")
-            with TabPane("Ledger", id="tab-ledger"):
-                yield Static("Who holds what of mine:", classes="panel-title")
+            with TabPane(_("Recipients"), id="tab-recipients"):
+                yield data_table("recipients", _("Name"), _("Contact"), _("Grants"))
+            with TabPane(_("Ledger"), id="tab-ledger"):
+                yield Static(_("Who holds what of mine:"), classes="panel-title")
                 yield data_table("ledger")
         yield ProgressPanel(id="sharing-progress")
 
@@ -212,10 +218,10 @@ class SharingScreen(SectionScreen):
         held = self.query_one("#ledger", DataTable)
         holds = ledger_holds_width(held.size.width or self.size.width)
         held.clear(columns=True)
-        held.add_column("Recipient", width=LEDGER_RECIPIENT)
-        held.add_column("Since", width=LEDGER_SINCE)
-        held.add_column("Holds", width=holds)
-        held.add_column("Bundles", width=LEDGER_BUNDLES)
+        held.add_column(_("Recipient"), width=LEDGER_RECIPIENT)
+        held.add_column(_("Since"), width=LEDGER_SINCE)
+        held.add_column(_("Holds"), width=holds)
+        held.add_column(_("Bundles"), width=LEDGER_BUNDLES)
         for entry in self.state.ledger:
             for given in entry.grants:
                 if given.since is None:
@@ -252,7 +258,7 @@ class SharingScreen(SectionScreen):
 
     def action_new_grant(self) -> None:
         if not self.state.recipients:
-            self.notify("Add a recipient first (a).", severity="warning")
+            self.notify(_("Add a recipient first (a)."), severity="warning")
             return
         self._grant_options(self.vault)
 
@@ -310,12 +316,14 @@ class SharingScreen(SectionScreen):
     def _created(self, grant: Grant, preview: str) -> None:
         self.created = grant
         self.changed("grant created")
-        self.report("Consent given", preview + "\n\n---\n\n" + receipt_markdown(grant), self.reload)
+        self.report(
+            _("Consent given"), preview + "\n\n---\n\n" + receipt_markdown(grant), self.reload
+        )
 
     def action_receipt(self) -> None:
         grant = self._selected_grant()
         if grant is not None:
-            self.app.push_screen(ReportModal("Consent receipt", receipt_markdown(grant)))
+            self.app.push_screen(ReportModal(_("Consent receipt"), receipt_markdown(grant)))
 
     # --- export ---
 
@@ -339,13 +347,13 @@ class SharingScreen(SectionScreen):
 
         def path_chosen(text: str) -> None:
             panel = self.query_one("#sharing-progress", ProgressPanel)
-            panel.begin(f"Exporting to {recipient}…")
+            panel.begin(_("Exporting to {recipient}…").format(recipient=recipient))
             self._export(self.vault, plan.grant.id, Path(text).expanduser(), now, panel)
 
         def confirmed() -> None:
             self.ask(
                 PromptModal(
-                    "Write the bundle to",
+                    _("Write the bundle to"),
                     value=default,
                     help="An age-encrypted file only the recipient can open.",
                 ),
@@ -354,9 +362,9 @@ class SharingScreen(SectionScreen):
 
         self.confirm(
             ConfirmModal(
-                f"Export to {recipient}?",
+                _("Export to {recipient}?").format(recipient=recipient),
                 plan_markdown(plan, recipient).replace("**", ""),
-                confirm="Export",
+                confirm=_("Export"),
                 danger=False,
             ),
             confirmed,
@@ -375,7 +383,7 @@ class SharingScreen(SectionScreen):
     def _exported(self, result: BundleResult) -> None:
         self.last_export = result
         self.changed("export")
-        self.report("Bundle exported", exported_markdown(result), self.reload)
+        self.report(_("Bundle exported"), exported_markdown(result), self.reload)
 
     # --- revoke ---
 
@@ -388,10 +396,12 @@ class SharingScreen(SectionScreen):
         recipient = self._recipient_name(grant.recipient)
         self.confirm(
             ConfirmModal(
-                f"Withdraw the grant to {recipient}?",
-                "No further export will be possible under it. A signed withdrawal and erasure "
-                "request naming every bundle sent is produced for the recipient.",
-                confirm="Withdraw",
+                _("Withdraw the grant to {recipient}?").format(recipient=recipient),
+                _(
+                    "No further export will be possible under it. A signed withdrawal and erasure "
+                    "request naming every bundle sent is produced for the recipient."
+                ),
+                confirm=_("Withdraw"),
             ),
             lambda: self._revoke(self.vault, grant.id, self.coffre.clock.now()),
         )
@@ -404,7 +414,11 @@ class SharingScreen(SectionScreen):
     def _revoked(self, notice: ErasureRequest, text: str) -> None:
         self.last_notice = notice
         self.changed("revoke")
-        self.report("Grant withdrawn: the notice to send", f"```text\n{text}\n```", self.reload)
+        self.report(
+            _("Grant withdrawn: the notice to send"),
+            _("```text\n{text}\n```").format(text=text),
+            self.reload,
+        )
 
     # --- recipients ---
 
@@ -412,15 +426,15 @@ class SharingScreen(SectionScreen):
         def named(name: str) -> None:
             self.ask(
                 PromptModal(
-                    f"{name}'s age public key",
-                    placeholder="age1…",
+                    _("{name}'s age public key").format(name=name),
+                    placeholder=_("age1…"),
                     help="The recipient gives you this key; bundles are encrypted to it.",
                 ),
                 lambda key: self.update_vault(
-                    "recipient added",
+                    _("recipient added"),
                     lambda v: consent.add_recipient(v, name, key),
-                    notice=f"{name} added.",
+                    notice=_("{name} added.").format(name=name),
                 ),
             )
 
-        self.ask(PromptModal("New recipient", placeholder="Name"), named)
+        self.ask(PromptModal(_("New recipient"), placeholder=_("Name")), named)

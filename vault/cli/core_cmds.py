@@ -21,10 +21,12 @@ from vault.cli.output import (
     warn,
 )
 from vault.core.errors import IntegrityError
+from vault.core.i18n import N_, _, ngettext, number
 from vault.core.vault import DEFAULT_KDF, KDF_PROFILES
 
 if TYPE_CHECKING:
     from vault.core.vault import Vault
+    from vault.demo import DemoSummary
 
 kdf_choice = click.Choice(list(KDF_PROFILES), case_sensitive=False)
 
@@ -43,7 +45,7 @@ def _checked_passphrase(passphrase: str, *, weak_ok: bool, vault_dir: Path) -> N
 
     strength = require(passphrase, weak_ok=weak_ok, context=vault_dir.parts[-2:])
     if strength.weak:
-        warn(f"weak passphrase: {strength.reason}")
+        warn(_("weak passphrase: {reason}").format(reason=strength.reason))
 
 
 @cli.command()
@@ -79,8 +81,17 @@ def init(env: Env, kdf: str, weak_ok: bool, as_json: bool) -> None:
         if as_json:
             emit_json(_vault_json(v.status()))  # the whole new vault, as `status` shows it
         else:
-            say(f"Created a vault in {v.path} (KDF profile: {kdf}).")
-            info("Keep your passphrase safe: without it nothing in the vault can be recovered.")
+            say(_("Created a vault in {path} (KDF profile: {kdf}).").format(path=v.path, kdf=kdf))
+            info(_("Keep your passphrase safe: without it nothing in the vault can be recovered."))
+
+
+# The counts `status` shows, by their JSON names (a new count shows its JSON name).
+COUNT_LABELS = {
+    "records": N_("records"),
+    "blobs": N_("blobs"),
+    "blob_chunks": N_("blob chunks"),
+    "audit_entries": N_("audit entries"),
+}
 
 
 def _vault_json(report: dict[str, Any]) -> dict[str, Any]:
@@ -105,12 +116,17 @@ def status(env: Env, as_json: bool) -> None:
     if as_json:
         emit_json(_vault_json(report))
         return
-    say(f"Vault      {report['path']}")
-    say(f"Format     {report['format']}   KDF {report['kdf']}   epoch {report['epoch']}")
+    say(_("Vault      {path}").format(path=report["path"]))
+    say(
+        _("Format     {format}   KDF {kdf}   epoch {epoch}").format(
+            format=report["format"], kdf=report["kdf"], epoch=report["epoch"]
+        )
+    )
     for name, n in report["counts"].items():
-        say(f"{name.replace('_', ' ').capitalize():<14} {n:,}")
+        label = _(COUNT_LABELS[name]) if name in COUNT_LABELS else name.replace("_", " ")
+        say(f"{label.capitalize():<14} {number(n)}")
     total = sum(report["files"].values())
-    say(f"On disk    {human_size(total)}")
+    say(_("On disk    {total}").format(total=human_size(total)))
 
 
 @cli.command()
@@ -140,10 +156,10 @@ def passwd(env: Env, kdf: str | None, rekey: bool, weak_ok: bool) -> None:
         new = env.new_passphrase()
         _checked_passphrase(new, weak_ok=weak_ok, vault_dir=env.vault_dir)
         if rekey:
-            v.rekey(new, kdf=kdf, progress=StderrProgress("Re-keying"))
+            v.rekey(new, kdf=kdf, progress=StderrProgress(_("Re-keying")))
         else:
             v.change_passphrase(new, kdf=kdf)
-    info("Passphrase changed; every key replaced." if rekey else "Passphrase changed.")
+    info(_("Passphrase changed; every key replaced.") if rekey else _("Passphrase changed."))
 
 
 @cli.command()
@@ -160,8 +176,8 @@ def rekey(env: Env) -> None:
     """
     passphrase = env.passphrase()  # asked once: it opens the vault and wraps the new keys
     with env.vault(passphrase=passphrase) as v:
-        v.rekey(passphrase, progress=StderrProgress("Re-keying"))
-    info("Every key replaced.")
+        v.rekey(passphrase, progress=StderrProgress(_("Re-keying")))
+    info(_("Every key replaced."))
 
 
 @cli.command()
@@ -178,16 +194,20 @@ def check(env: Env, as_json: bool) -> None:
       coffre check --json | jq '.problems[]'
     """
     with env.vault(strict=False) as v:
-        problems = v.check(progress=StderrProgress("checking"))
+        problems = v.check(progress=StderrProgress(_("checking")))
     if as_json:
         emit_json({"ok": not problems, "problems": [p.as_dict() for p in problems]})
     elif not problems:
-        say("All records, blobs and the audit log verify.")
+        say(_("All records, blobs and the audit log verify."))
     else:
         for p in problems:
             say(f"{p.where}: {p.what}")
     if problems:
-        raise IntegrityError(f"{len(problems)} problem(s) found")
+        raise IntegrityError(
+            ngettext("{n} problem found", "{n} problems found", len(problems)).format(
+                n=len(problems)
+            )
+        )
 
 
 @cli.command()
@@ -210,7 +230,11 @@ def audit(env: Env, verify: bool, limit: int | None, as_json: bool) -> None:
         shown = entries[-limit:] if limit else entries
         names = {} if verify or as_json else _names(v, shown)
     if verify:
-        text = f"Audit log verified: {len(entries)} entries, chain intact."
+        text = ngettext(
+            "Audit log verified: {n} entry, chain intact.",
+            "Audit log verified: {n} entries, chain intact.",
+            len(entries),
+        ).format(n=len(entries))
         emit({"ok": True, "entries": len(entries)}, text, as_json=as_json)
         return
     if as_json:
@@ -235,8 +259,8 @@ def _names(v: Vault, entries: Sequence[Any]) -> dict[tuple[str, object], str]:
         "persona": lambda ref: personas.get_persona(v, ref).name,
         "item": lambda ref: repr(content.get(v, ref).title),
         "recipient": lambda ref: sharing.get_recipient(v, ref).name,
-        "grant": lambda ref: (
-            "to " + sharing.get_recipient(v, sharing.get_grant(v, ref).recipient).name
+        "grant": lambda ref: _("to {name}").format(
+            name=sharing.get_recipient(v, sharing.get_grant(v, ref).recipient).name
         ),
     }
     names: dict[tuple[str, object], str] = {}
@@ -279,11 +303,33 @@ def demo(directory: Path, force: bool) -> None:
         for suffix in ("", "-wal", "-shm"):
             (directory / f"vault.db{suffix}").unlink(missing_ok=True)
         shutil.rmtree(directory / "blobs", ignore_errors=True)
-    passphrase = "-".join(secrets.choice(_WORDS) for _ in range(4))
+    passphrase = "-".join(secrets.choice(_WORDS) for _word in range(4))
     with Vault.create(directory, passphrase, kdf="minimum") as v:
-        summary = build_demo(v, progress=StderrProgress("building demo"))
-    info(f"Demo vault built in {directory}: {summary}")
+        summary = build_demo(v, progress=StderrProgress(_("building demo")))
+    info(
+        _("Demo vault built in {directory}: {summary}").format(
+            directory=directory, summary=_demo_summary(summary)
+        )
+    )
     say(passphrase)
+
+
+def _demo_summary(s: DemoSummary) -> str:
+    """What the demo added, in one line of the current language."""
+    parts = [
+        ngettext("{n} persona", "{n} personas", s.personas),
+        ngettext("{n} sample", "{n} samples", s.samples),
+        ngettext("{n} content item", "{n} content items", s.items),
+        ngettext("{n} recipient", "{n} recipients", s.recipients),
+        ngettext(
+            "{n} grant (one exported once, one withdrawn)",
+            "{n} grants (one exported once, one withdrawn)",
+            s.grants,
+        ),
+        ngettext("{n} retention rule", "{n} retention rules", s.rules),
+    ]
+    counts = (s.personas, s.samples, s.items, s.recipients, s.grants, s.rules)
+    return ", ".join(p.format(n=number(n)) for p, n in zip(parts, counts, strict=True))
 
 
 _WORDS = (

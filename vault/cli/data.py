@@ -26,6 +26,7 @@ from vault.cli.output import (
     output_option,
     say,
 )
+from vault.core.i18n import _, ngettext, number
 
 if TYPE_CHECKING:
     from vault.core.vault import Vault
@@ -64,7 +65,11 @@ def _range(from_: str | None, to: str | None) -> tuple[int | None, int | None]:
     start = parse_instant(from_) if from_ else None
     end = parse_instant(to, end_of_day=True) if to else None
     if start is not None and end is not None and start >= end:
-        raise InvalidParameter(f"--from {from_} is after --to {to}: the range holds nothing")
+        raise InvalidParameter(
+            _("--from {start} is after --to {to}: the range holds nothing").format(
+                start=from_, to=to
+            )
+        )
     return start, end
 
 
@@ -80,18 +85,22 @@ def _where_the_data_is(v: Vault, pid: str, metric: str, from_: str | None, to: s
     from vault.data import query
 
     if from_ and to:
-        asked = f" between {from_} and {to}"
+        asked = _(" between {start} and {end}").format(start=from_, end=to)
     elif from_:
-        asked = f" from {from_} on"
+        asked = _(" from {start} on").format(start=from_)
     elif to:
-        asked = f" up to {to}"
+        asked = _(" up to {end}").format(end=to)
     else:
         asked = ""
     held = next((m for m in query.list_metrics(v, pid) if m.metric == metric), None)
     if held is None or held.first is None or held.last is None:
-        return f"no {metric}{asked}; this persona has no {metric} data"
+        return _("no {metric}{asked}; this persona has no {metric} data").format(
+            metric=metric, asked=asked
+        )
     first, last = query.utc_iso(held.first)[:10], query.utc_iso(held.last)[:10]
-    return f"no {metric}{asked}; {metric} has data from {first} to {last}"
+    return _("no {metric}{asked}; {metric} has data from {first} to {last}").format(
+        metric=metric, asked=asked, first=first, last=last
+    )
 
 
 @cli.group()
@@ -139,7 +148,7 @@ def data_metrics(env: Env, persona_ref: str | None, as_json: bool) -> None:
         from vault.imports import formats_of
 
         names = "|".join(fmt.name for fmt in formats_of("data"))
-        info(f"No data yet; import some with `coffre import {names}`.")
+        info(_("No data yet; import some with `coffre import {names}`.").format(names=names))
         return
     from vault.data import display
 
@@ -208,7 +217,7 @@ def data_show(
     from vault.data import csvfmt, display, query
 
     if chart and (as_json or as_csv):
-        raise click.UsageError("--chart draws for people: it takes neither --json nor --csv")
+        raise click.UsageError(_("--chart draws for people: it takes neither --json nor --csv"))
     start, end = _range(from_, to)
     query.check_metric(metric)
     with env.vault() as v:
@@ -229,8 +238,14 @@ def data_show(
                 last = to or display.period_label(buckets[-1], period)
                 unit = display.unit_label(metric, buckets[0].unit)
                 say(
-                    f"{metric} ({unit}): {display.headline_name(metric, period)}, "
-                    f"{first} to {last} ({tz})"
+                    _("{metric} ({unit}): {metric2}, {first} to {last} ({tz})").format(
+                        metric=metric,
+                        unit=unit,
+                        metric2=display.headline_name(metric, period),
+                        first=first,
+                        last=last,
+                        tz=tz,
+                    )
                 )
                 for line in display.buckets_table(buckets, metric, period).lines():
                     say(line)
@@ -246,10 +261,11 @@ def data_show(
             whole = display.is_whole(metric)
             unit = display.unit_label(metric, query.unit_of(v, pid, metric))
             # Streamed, so the columns have fixed widths; the unit is in the header.
-            heading = "stage" if metric == "sleep" else unit
+            heading = _("stage") if metric == "sleep" else unit
             for s in raw:
                 if not shown:
-                    say(f"{'start':<25}  {'end':<25}  {heading:>12}  source")
+                    labels = _("start"), _("end"), _("source")
+                    say(f"{labels[0]:<25}  {labels[1]:<25}  {heading:>12}  {labels[2]}")
                 value = (
                     display.sample_json(s, metric)["stage"]
                     if metric == "sleep"
@@ -404,7 +420,7 @@ def data_priority(env: Env, sources: tuple[str, ...], reset: bool, as_json: bool
     from vault.data import query
 
     if reset and sources:
-        raise InvalidParameter("give SOURCES or --reset, not both")
+        raise InvalidParameter(_("give SOURCES or --reset, not both"))
     with env.vault() as v:
         if reset or sources:
             query.set_source_priority(v, list(sources))
@@ -415,7 +431,7 @@ def data_priority(env: Env, sources: tuple[str, ...], reset: bool, as_json: bool
         for i, name in enumerate(order, 1):
             say(f"{i:>2}. {name}")
     else:
-        say("Default order: watches and wearables, then phones, then other apps.")
+        say(_("Default order: watches and wearables, then phones, then other apps."))
 
 
 @data.command("export")
@@ -471,4 +487,10 @@ def data_export(
         with open_output(output, force=force) as out:
             n = writer(v, pid, metric, start, end, every, out, tz=tz)
     where = str(output) if output is not None else "stdout"
-    info(f"Exported {n:,} item{'s' if n != 1 else ''} of {metric} as {fmt} to {where}.")
+    info(
+        ngettext(
+            "Exported {n} item of {metric} as {fmt} to {where}.",
+            "Exported {n} items of {metric} as {fmt} to {where}.",
+            n,
+        ).format(n=number(n), metric=metric, fmt=fmt, where=where)
+    )
