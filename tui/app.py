@@ -17,6 +17,7 @@ from typing import ClassVar
 from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.command import CommandPalette
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -69,6 +70,10 @@ _TITLES: tuple[tuple[type[VaultError], str], ...] = (
     (errors.UnsupportedFormat, N_("Not supported")),
 )
 FAILURE_TITLE = N_("Something went wrong")
+# Textual's own words: the palette's key in the footer (translated with the other keys) and
+# its search field.
+PALETTE_WORDS = (N_("palette"), N_("Open the command palette"))
+PALETTE_PLACEHOLDER = N_("Search for commands…")
 
 
 def error_title(error: BaseException | None) -> str:
@@ -232,6 +237,12 @@ class CoffreApp(TranslatedKeys, App[None]):
         self.push_screen(ErrorModal(message, title=title))
 
     # --- actions ---
+
+    def action_command_palette(self) -> None:
+        """The command palette, its search field in the current language."""
+        if self.use_command_palette and not CommandPalette.is_open(self):  # type: ignore[arg-type]
+            placeholder = _(PALETTE_PLACEHOLDER)
+            self.push_screen(CommandPalette(placeholder=placeholder, id="--command-palette"))
 
     async def action_quit(self) -> None:
         """Quit, unless a write is half done: it would be rolled back."""

@@ -76,7 +76,12 @@ def translate_bindings(node: DOMNode) -> None:
     class (`N_`, read at import) and translated for each screen as it is made."""
     for key, found in node._bindings.key_to_bindings.items():
         node._bindings.key_to_bindings[key] = [
-            replace(b, description=_(b.description), tooltip=_(b.tooltip) if b.tooltip else "")
+            replace(
+                b,
+                description=_(b.description),
+                tooltip=_(b.tooltip) if b.tooltip else "",
+                group=replace(b.group, description=_(b.group.description)) if b.group else None,
+            )
             for b in found
         ]
 

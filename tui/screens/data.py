@@ -394,7 +394,7 @@ class DataScreen(SectionScreen):
         name_width = max(8, inner - count_width - 2 * 2 * table.cell_padding - 1)
         table.clear(columns=True)
         table.add_column(_("Metric"), width=name_width)
-        table.add_column(Text("Samples", justify="right"), width=count_width)
+        table.add_column(Text(_("Samples"), justify="right"), width=count_width)
         for m, n in zip(self.metrics, counts, strict=True):
             name = Text(printable(fmt.squeeze(m.metric, name_width)))
             table.add_row(name, Text(n, justify="right"), key=m.metric)

@@ -32,14 +32,14 @@ from vault.sharing.revocation import ErasureRequest
 
 # The grants table's headings, one per cell `SharingScreen._show` fills in.
 GRANT_COLUMNS = (
-    "Recipient",
-    "Status",
-    "Until",
-    "Persona",
-    "Scope",
-    "Purpose",
-    "Sent",
-    "In exchange",
+    N_("Recipient"),
+    N_("Status"),
+    N_("Until"),
+    N_("Persona"),
+    N_("Scope"),
+    N_("Purpose"),
+    N_("Sent"),
+    N_("In exchange"),
 )
 
 
@@ -151,7 +151,7 @@ class SharingScreen(SectionScreen):
             N_("Ledger"),
             N_("Show the ledger: who holds what of mine"),
         ),
-        group=Binding.Group("Tabs", compact=True),
+        group=Binding.Group(N_("Tabs"), compact=True),
     )
 
     def __init__(self) -> None:
@@ -164,7 +164,7 @@ class SharingScreen(SectionScreen):
     def compose_body(self) -> ComposeResult:
         with TabbedContent(id="sharing-tabs"):
             with TabPane(_("Grants"), id="tab-grants"):
-                yield data_table("grants", *GRANT_COLUMNS)
+                yield data_table("grants", *map(_, GRANT_COLUMNS))
             with TabPane(_("Recipients"), id="tab-recipients"):
                 yield data_table("recipients", _("Name"), _("Contact"), _("Grants"))
             with TabPane(_("Ledger"), id="tab-ledger"):

@@ -41,6 +41,12 @@ def N_(message: str) -> str:
     return message
 
 
+def N_plural(singular: str, plural: str) -> tuple[str, str]:
+    """Mark the two forms of a counted message for the catalogue without translating them:
+    `ngettext(*forms, n)` picks the form where it is shown."""
+    return singular, plural
+
+
 def _translations() -> gettext.NullTranslations:
     # Looked up per call (a dictionary hit): `--lang`, the TUI's setting and the tests change
     # the environment of a running process.
