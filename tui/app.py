@@ -21,11 +21,11 @@ from textual.command import CommandPalette
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from tui.commands import CoffreCommands
+from tui.commands import LANGUAGE_HELP, CoffreCommands
 from tui.messages import VaultChanged, VaultUnlocked
-from tui.screens.base import SectionScreen, TranslatedKeys
+from tui.screens.base import SectionScreen, TranslatedKeys, translate_bindings
 from tui.screens.modals import ErrorModal
-from vault.core import errors
+from vault.core import config, errors, i18n
 from vault.core.clock import SYSTEM_CLOCK, Clock
 from vault.core.errors import VaultError
 from vault.core.i18n import N_, _, error_message
@@ -146,6 +146,14 @@ class CoffreApp(TranslatedKeys, App[None]):
             id="app.toggle_theme",
         ),
         Binding(
+            "f2",
+            "language",
+            N_("Language"),
+            show=False,
+            tooltip=LANGUAGE_HELP,
+            id="app.language",
+        ),
+        Binding(
             "ctrl+q",
             "quit",
             N_("Quit"),
@@ -237,6 +245,29 @@ class CoffreApp(TranslatedKeys, App[None]):
         self.push_screen(ErrorModal(message, title=title))
 
     # --- actions ---
+
+    async def action_language(self) -> None:
+        """Switch between English and French now, and keep the choice for the next start
+        (`coffre tui` reads it; `--lang` overrides it)."""
+        lang = "en" if i18n.language() == "fr" else "fr"
+        i18n.set_language(lang)
+        config.write_setting("language", lang)
+        translate_bindings(self)
+        screen = self.screen
+        if self.vault is not None:
+            # The other areas are made again when next shown, in the new language.
+            for section in self._sections:
+                if section.mode != self.current_mode:
+                    await self.remove_mode(section.mode)
+                    self.add_mode(section.mode, section.screen)
+        if isinstance(screen, TranslatedKeys):
+            translate_bindings(screen)
+            await screen.recompose()
+            if isinstance(screen, SectionScreen):
+                screen.sub_title = _(screen.TITLE_TEXT)
+                screen.reload()
+        self.refresh_bindings()
+        self.notify(_("Coffre speaks English now."))
 
     def action_command_palette(self) -> None:
         """The command palette, its search field in the current language."""

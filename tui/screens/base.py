@@ -73,8 +73,11 @@ def data_table(id: str, *columns: str, zebra_stripes: bool = True) -> DataTable[
 
 def translate_bindings(node: DOMNode) -> None:
     """Show NODE's keys in the current language: descriptions and tooltips are marked in the
-    class (`N_`, read at import) and translated for each screen as it is made."""
-    for key, found in node._bindings.key_to_bindings.items():
+    class (`N_`, read at import) and translated for each screen as it is made, and again
+    when the language changes (from the English kept the first time)."""
+    english: dict[str, list[Binding]] = node.__dict__.setdefault("_english_bindings", {})
+    for key, current in node._bindings.key_to_bindings.items():
+        found = english.setdefault(key, list(current))
         node._bindings.key_to_bindings[key] = [
             replace(
                 b,

@@ -323,12 +323,16 @@ def _ask(prompt: str, *, confirm: bool, unavailable: str) -> str:
 pass_env = click.make_pass_decorator(Env)
 
 
+LANG_GIVEN = "coffre.lang_given"
+
+
 def _use_language(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     """`--lang`: this run speaks VALUE; the environment is restored when the run ends (the
     tests run many commands in one process)."""
     if value is None:
         return
     previous = i18n.set_language(value)
+    ctx.meta[LANG_GIVEN] = True  # `coffre tui` then ignores the TUI's saved language
     ctx.call_on_close(lambda: i18n.restore_language(previous))
 
 
