@@ -8,6 +8,7 @@ entries of vault/locale/fr/LC_MESSAGES/coffre.po, and run `make catalogues` agai
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 import subprocess
@@ -265,3 +266,36 @@ def test_json_and_exit_codes_do_not_change_with_the_language(tmp_path: Path) -> 
         assert english.stdout == french.stdout, command
         if english.returncode not in (0,):
             assert english.stderr != french.stderr, command  # the refusal itself is translated
+
+
+def test_what_leaves_for_a_recipient_is_in_the_persons_language_and_english(
+    tmp_path: Path,
+) -> None:
+    """An erasure request's text (and a bundle's README, built the same way) says it in
+    French, then in English; its signed JSON is the same whatever the language."""
+    demo = tmp_path / "demo"
+    built = _coffre("demo", "--dir", str(demo), lang="C.UTF-8", vault=tmp_path, passphrase="x")
+    passphrase = built.stdout.strip()
+    listed = _coffre("grant", "list", "--json", lang="C.UTF-8", vault=demo, passphrase=passphrase)
+    withdrawn = next(g["id"] for g in json.loads(listed.stdout) if g["status"] == "withdrawn")
+    french = _coffre("notice", withdrawn, lang="fr_FR.UTF-8", vault=demo, passphrase=passphrase)
+    english = _coffre("notice", withdrawn, lang="C.UTF-8", vault=demo, passphrase=passphrase)
+    assert french.returncode == english.returncode == 0
+    assert french.stdout.startswith("Retrait du consentement et demande d'effacement")
+    assert french.stdout.endswith(english.stdout)  # the English follows the French
+    assert english.stdout.startswith("Withdrawal of consent and request for erasure")
+    assert "\n---\n" not in english.stdout
+    as_json = [
+        _coffre("notice", withdrawn, "--json", lang=lang, vault=demo, passphrase=passphrase)
+        for lang in ("fr_FR.UTF-8", "C.UTF-8")
+    ]
+    assert as_json[0].stdout == as_json[1].stdout
+
+
+def test_the_bundle_readme_has_a_french_text(french: None) -> None:
+    from vault.sharing.bundles import export
+
+    assert i18n.person_languages() == ("fr", "en")
+    readme = i18n.translator("fr")(export.README_TEXT)
+    assert readme.startswith("# Paquet Coffre {bundle_id}")
+    assert i18n.translator("en")(export.README_TEXT) == export.README_TEXT

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gettext
 import os
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -77,6 +78,21 @@ def error_message(error: VaultError) -> str:
     if error.detail:
         return _("{message}: {detail}").format(message=base, detail=error.detail)
     return _("{message}.").format(message=base)
+
+
+def translator(lang: str) -> Callable[[str], str]:
+    """The gettext of LANG whatever the current language: for a text written in several
+    languages at once (a bundle's README, an erasure request)."""
+    if lang == "en":
+        return str  # the source text
+    return gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang], fallback=True).gettext
+
+
+def person_languages() -> tuple[str, ...]:
+    """The languages of a text for someone else to read: the person's own first, then
+    English, which the recipient is most likely to read (English alone for English)."""
+    own = language()
+    return ("en",) if own == "en" else (own, "en")
 
 
 def language() -> str:
