@@ -49,12 +49,20 @@ def detail(vault: Vault, item_id: str) -> Detail:
         if item.media_type != "text/markdown":
             preview = "```\n" + preview + "\n```"
     else:
-        preview = f"*{item.media_type}, {fmt.size(item.size)}: no preview.*"
+        preview = (
+            "*"
+            + _("{media_type}, {size}: no preview.").format(
+                media_type=item.media_type, size=fmt.size(item.size)
+            )
+            + "*"
+        )
     try:
         p = content.proof(vault, item_id)
         fields = content.verify_statement(p.statement, p.signature, p.public_key)
         digest = str(fields.get("content_sha256", ""))[:12]
-        proof = f"[$success]✓[/] authorship proof verifies (minisign; content sha256 {digest}…)"
+        proof = "[$success]✓[/] " + _(
+            "authorship proof verifies (minisign; content sha256 {digest}…)"
+        ).format(digest=digest)
     except IntegrityError as exc:
         proof = f"[$error]✗ {escape(exc.message)}[/]"
     return Detail(item, preview, versions, proof)

@@ -44,9 +44,22 @@ RANGES: tuple[tuple[str, str], ...] = (
     (N_("All the data"), ALL),
     (N_("From… to…"), CUSTOM),
 )
-BUCKETS: tuple[tuple[str, str], ...] = (("Hourly", "hour"), ("Daily", "day"), ("Weekly", "week"))
+BUCKETS: tuple[tuple[str, str], ...] = (
+    (N_("Hourly"), "hour"),
+    (N_("Daily"), "day"),
+    (N_("Weekly"), "week"),
+)
 HOURLY_LIMIT_DAYS = 92  # longer ranges are drawn daily: hours would be averaged away anyway
 EVERY_WORD = {"hour": "hourly", "day": "daily", "week": "weekly"}
+# What a bar is, by period and whether the metric is a rate (means) or a count (totals).
+KIND_WORDS = {
+    ("hour", True): N_("hourly means"),
+    ("hour", False): N_("hourly totals"),
+    ("day", True): N_("daily means"),
+    ("day", False): N_("daily totals"),
+    ("week", True): N_("weekly means"),
+    ("week", False): N_("weekly totals"),
+}
 
 
 @dataclass(frozen=True)
@@ -134,7 +147,11 @@ class Series:
     @property
     def kind(self) -> str:
         """What each bar is: "daily means", "weekly totals"..."""
-        return f"{EVERY_WORD.get(self.every, self.every)} {'means' if self.rate else 'totals'}"
+        return _(
+            KIND_WORDS.get(
+                (self.every, self.rate), "{every} " + ("means" if self.rate else "totals")
+            )
+        ).format(every=self.every)
 
     @property
     def title(self) -> str:
@@ -148,14 +165,19 @@ class Series:
         averages when a column holds several: said so), so they agree with the chart; a
         rate's single-sample extremes follow, named as such."""
         low, high = (min(drawn), max(drawn)) if drawn else (self.low, self.high)
-        merged = f", each column averaging up to {per_column}" if per_column > 1 else ""
-        text = (
-            f"lowest {fmt.number(low)} · mean {fmt.number(self.mean)} · "
-            f"highest {fmt.number(high)} (of the {self.kind}{merged})"
+        merged = (
+            _(", each column averaging up to {n}").format(n=per_column) if per_column > 1 else ""
+        )
+        text = _("lowest {low} · mean {mean} · highest {high} (of the {kind}{merged})").format(
+            low=fmt.number(low),
+            mean=fmt.number(self.mean),
+            high=fmt.number(high),
+            kind=self.kind,
+            merged=merged,
         )
         if self.rate:
-            text += (
-                f"; single samples {fmt.number(self.sample_low)} to {fmt.number(self.sample_high)}"
+            text += _("; single samples {low} to {high}").format(
+                low=fmt.number(self.sample_low), high=fmt.number(self.sample_high)
             )
         return text
 
@@ -301,7 +323,12 @@ class DataScreen(SectionScreen):
                         allow_blank=False,
                         id="data-range",
                     )
-                    yield Select(BUCKETS, value="day", allow_blank=False, id="data-every")
+                    yield Select(
+                        [(_(label), value) for label, value in BUCKETS],
+                        value="day",
+                        allow_blank=False,
+                        id="data-every",
+                    )
                 with Horizontal(id="data-custom"):
                     yield Input(placeholder=_("From YYYY-MM-DD"), id="data-from")
                     yield Input(placeholder=_("To YYYY-MM-DD"), id="data-to")

@@ -67,45 +67,77 @@ def load_choices(vault: Vault) -> Choices:
     )
 
 
+HOW_MUCH = N_("How much")
+# What a plan counts, by its JSON name (a count not listed shows its JSON name).
+COUNT_NAMES = {
+    "content_bytes": N_("content bytes"),
+    "content_items": N_("content items"),
+    "content_versions": N_("content versions"),
+    "grants": N_("grants"),
+    "ledger_entries": N_("ledger entries"),
+    "metrics": N_("metrics"),
+    "personas": N_("personas"),
+    "samples": N_("samples"),
+    "days": N_("days"),
+    "recipients": N_("recipients"),
+    "receipts": N_("receipts"),
+    "rules": N_("rules"),
+}
+
+
+def count_name(key: str) -> str:
+    return _(COUNT_NAMES[key]) if key in COUNT_NAMES else key.replace("_", " ")
+
+
 def plan_markdown(plan: Plan) -> str:
     if plan.empty:  # the verdict forgetting it would give
-        return f"**Nothing to forget**: {'; '.join(plan.labels)} holds nothing."
-    lines = ["**What would be forgotten**", ""]
+        return _("**Nothing to forget**: {labels} holds nothing.").format(
+            labels="; ".join(plan.labels)
+        )
+    lines = ["**" + _("What would be forgotten") + "**", ""]
     lines += [f"- {label}" for label in plan.labels]
-    lines += ["", "**How much**", ""]
+    lines += ["", f"**{_(HOW_MUCH)}**", ""]
     counts = {k: v for k, v in sorted(plan.counts.items())}
-    lines += [f"- {k.replace('_', ' ')}: {v:,}" for k, v in counts.items()] or ["- nothing"]
-    lines += ["", "**Recipients holding copies**", ""]
+    lines += [f"- {count_name(k)}: {fmt.count(v)}" for k, v in counts.items()] or [
+        "- " + _("nothing")
+    ]
+    lines += ["", "**" + _("Recipients holding copies") + "**", ""]
     if plan.holders:
         for h in plan.holders:
             lines.append(
-                f"- {h.name}: {fmt.plural(len(h.bundles), 'bundle')} under "
-                f"{fmt.plural(len(h.grants), 'grant')}; "
-                "they will get an erasure request"
+                _("- {name}: {bundles} under {grants}; they will get an erasure request").format(
+                    name=h.name,
+                    bundles=fmt.plural(len(h.bundles), "bundle"),
+                    grants=fmt.plural(len(h.grants), "grant"),
+                )
             )
     else:
-        lines.append("- none: nothing of this has left the vault")
+        lines.append(_("- none: nothing of this has left the vault"))
     lines += [
         "",
-        "Copies of the vault made before now (backups, synced folders) cannot be reached.",
+        _("Copies of the vault made before now (backups, synced folders) cannot be reached."),
     ]
     return "\n".join(lines)
 
 
 def result_markdown(result: ForgetResult) -> str:
     plan = result.plan
-    lines = [f"- forgotten: {', '.join(plan.labels)}"]
-    lines += [f"- {k.replace('_', ' ')}: {v:,}" for k, v in sorted(plan.counts.items())]
-    lines.append(f"- keys rotated: the vault is now at key epoch {result.epoch}")
+    lines = [_("- forgotten: {labels}").format(labels=", ".join(plan.labels))]
+    lines += [f"- {count_name(k)}: {fmt.count(v)}" for k, v in sorted(plan.counts.items())]
     lines.append(
-        "- the write-ahead log was truncated"
+        _("- keys rotated: the vault is now at key epoch {epoch}").format(epoch=result.epoch)
+    )
+    lines.append(
+        _("- the write-ahead log was truncated")
         if result.wal_truncated
-        else "- the write-ahead log could not be truncated now (another process has the "
-        "vault open); it will be on the next forget or close"
+        else _(
+            "- the write-ahead log could not be truncated now (another process has the "
+            "vault open); it will be on the next forget or close"
+        )
     )
     if result.notices:
-        lines.append(f"- erasure requests produced: {len(result.notices)}, to send:")
-    lines.append("- cannot reach: copies of the vault made before now (backups)")
+        lines.append(_("- erasure requests produced: {n}, to send:").format(n=len(result.notices)))
+    lines.append(_("- cannot reach: copies of the vault made before now (backups)"))
     lines += [f"\n```text\n{request.text()}```" for request in result.notices]
     return "\n".join(lines)
 
@@ -183,12 +215,12 @@ class ForgetScreen(SectionScreen):
         for r in found:
             table.add_row(*fmt.cells(f"{r.selector} {r.value}", f"{r.keep_days}d"), key=r.id)
         if not found:
-            text = "No rule yet: press a to keep some data only so long."
+            text = _("No rule yet: press a to keep some data only so long.")
         elif due is None:
-            text = "Nothing is due: every rule is satisfied."
+            text = _("Nothing is due: every rule is satisfied.")
         else:
             counts = fmt.plan_counts(due.counts)
-            text = f"[b]Due now:[/b] {counts}. Press A to apply."
+            text = _("[b]Due now:[/b] {counts}. Press A to apply.").format(counts=counts)
         self.query_one("#rules-due", Static).update(text)
 
     @on(Select.Changed, "#forget-kind")
@@ -291,9 +323,10 @@ class ForgetScreen(SectionScreen):
         summary = plan_markdown(self.plan) if self.plan is not None else ""
         self.confirm(
             TypeToConfirmModal(
-                f"Forget {chosen.name}?",
-                "This cannot be undone: the data and its keys are destroyed.\n"
-                + (summary.split("**How much**")[0].replace("**", "") if summary else ""),
+                _("Forget {name}?").format(name=chosen.name),
+                _("This cannot be undone: the data and its keys are destroyed.")
+                + "\n"
+                + (summary.split(f"**{_(HOW_MUCH)}**")[0].replace("**", "") if summary else ""),
                 chosen.name,
             ),
             confirmed,

@@ -15,7 +15,7 @@ from tui.screens.base import SectionScreen, bindings, data_table, titled_panel
 from tui.screens.modals import ConfirmModal, PromptModal
 from vault import personas as identities
 from vault.core.errors import InvalidParameter
-from vault.core.i18n import N_, _
+from vault.core.i18n import N_, _, pgettext
 from vault.core.outputs import output_file
 from vault.core.vault import Vault
 from vault.personas import Attribute, Persona
@@ -86,7 +86,9 @@ class PersonasScreen(SectionScreen):
             with Vertical(classes="panel", id="persona-detail-panel"):
                 yield Label("", classes="panel-title", id="persona-title")
                 yield Static("", id="persona-facts")
-                yield data_table("persona-attributes", _("Key"), _("Sensitive"), _("Value"))
+                yield data_table(
+                    "persona-attributes", pgettext("attribute", "Key"), _("Sensitive"), _("Value")
+                )
 
     def load(self) -> None:
         self._load(self.vault)
@@ -132,7 +134,7 @@ class PersonasScreen(SectionScreen):
             )
         )
         for i, a in enumerate(persona.attributes):
-            attrs.add_row(*fmt.cells(a.key, "yes" if a.sensitive else "", a.value), key=str(i))
+            attrs.add_row(*fmt.cells(a.key, _("yes") if a.sensitive else "", a.value), key=str(i))
 
     def _selected_attribute(self) -> Attribute | None:
         attributes = self.current.attributes if self.current is not None else ()

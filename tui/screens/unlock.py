@@ -22,17 +22,19 @@ from vault.core.strength import assess
 from vault.core.vault import DEFAULT_KDF, KDF_PROFILES, Vault
 
 _PROFILE_HELP = {
-    "minimum": "fastest; for tests and small devices",
-    "interactive": "quick to unlock",
-    "moderate": "recommended",
-    "sensitive": "slowest and strongest",
+    "minimum": N_("fastest; for tests and small devices"),
+    "interactive": N_("quick to unlock"),
+    "moderate": N_("recommended"),
+    "sensitive": N_("slowest and strongest"),
 }
 
 
 def profile_label(name: str) -> str:
     p = KDF_PROFILES[name]
-    cost = f"{p.memlimit // (1024 * 1024)} MiB, {p.opslimit} passes"
-    return f"{name} — {cost} ({_PROFILE_HELP.get(name, '')})"
+    cost = _("{mib} MiB, {passes} passes").format(
+        mib=p.memlimit // (1024 * 1024), passes=p.opslimit
+    )
+    return f"{name} — {cost} ({_(_PROFILE_HELP.get(name, ''))})"
 
 
 class UnlockScreen(TranslatedKeys, ForwardsWorkerErrors, Screen[None]):

@@ -19,7 +19,7 @@ import ast
 import inspect
 import io
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +36,13 @@ SOURCES = (ROOT / "vault", ROOT / "tui")
 CLI_DIR = ROOT / "vault" / "cli"
 ERRORS = ROOT / "vault" / "core" / "errors.py"
 TEMPLATE = LOCALE_DIR / f"{DOMAIN}.pot"
-KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), "N_plural": (1, 2)}
+KEYWORDS = {
+    "_": None,
+    "N_": None,
+    "ngettext": (1, 2),
+    "N_plural": (1, 2),
+    "pgettext": ((1, "c"), 2),
+}
 # Every language but English (the source text) has a catalogue.
 TRANSLATED = tuple(lang for lang in LANGUAGES if lang != "en")
 UPDATE_HINT = (
@@ -55,6 +61,7 @@ class Found:
     message: Message
     path: str
     line: int
+    context: str | None = None  # pgettext's, telling apart two uses of one English word
 
 
 def po_path(lang: str) -> Path:
@@ -73,14 +80,14 @@ def _relative(path: Path) -> str:
 
 
 def _calls(path: Path) -> Iterator[Found]:
-    """`_`, `N_` and `ngettext` calls, by Babel's Python extractor."""
+    """`_`, `N_`, `ngettext`, `N_plural` and `pgettext` calls, by Babel's Python extractor."""
     with path.open("rb") as source:
-        for line, message, _comments, _context in extract("python", source, KEYWORDS):
+        for line, message, _comments, context in extract("python", source, KEYWORDS):
             if isinstance(message, tuple):
                 # ngettext: singular and plural (the count is not a message).
-                yield Found((message[0], message[1]), _relative(path), line)
+                yield Found((message[0], message[1]), _relative(path), line, context)
             elif message:
-                yield Found(message, _relative(path), line)
+                yield Found(message, _relative(path), line, context)
 
 
 def _is_command(decorator: ast.expr) -> bool:
@@ -146,13 +153,14 @@ def template() -> Catalog:
     """The .pot: every message, with where it is used."""
     catalog = Catalog(project="Coffre", domain=DOMAIN, fuzzy=False)
     for item in found_messages():
-        existing = catalog.get(item.message if isinstance(item.message, str) else item.message[0])
+        key = item.message if isinstance(item.message, str) else item.message[0]
+        existing = catalog.get(key, context=item.context)
         location = (item.path, item.line)
         if existing is not None:
             if location not in existing.locations:
                 existing.locations.append(location)
             continue
-        catalog.add(item.message, locations=[location])
+        catalog.add(item.message, locations=[location], context=item.context)
     return catalog
 
 
@@ -168,18 +176,17 @@ def compiled(catalog: Catalog) -> bytes:
     return out.getvalue()
 
 
-def _ids(catalog: Catalog) -> Iterable[str]:
-    return (m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id)
-
-
 def missing(lang: str, pot: Catalog | None = None) -> list[str]:
     """The messages of the template that LANG's catalogue does not translate: absent, empty,
     or fuzzy (a changed message whose old translation awaits checking)."""
     pot = pot or template()
     po = read(lang)
     lacking = []
-    for msgid in _ids(pot):
-        entry = po.get(msgid)
+    for message in pot:
+        if not message.id:
+            continue
+        msgid = message.id if isinstance(message.id, str) else message.id[0]
+        entry = po.get(msgid, context=message.context)
         strings = (
             []
             if entry is None

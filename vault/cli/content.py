@@ -206,7 +206,7 @@ def show_cmd(env: Env, item_id: str, as_json: bool) -> None:
         say(f"{key:<16}{val}")
     heading(_("Versions"))
     for ver in versions:
-        current = " (current)" if ver.number == item.version else ""
+        current = " " + _("(current)") if ver.number == item.version else ""
         say(
             _("  v{number}  {time}  {size:>9}  {license:<20} {title}{current}").format(
                 number=ver.number,

@@ -122,9 +122,13 @@ def status(env: Env, as_json: bool) -> None:
             format=report["format"], kdf=report["kdf"], epoch=report["epoch"]
         )
     )
+    labels = {
+        name: (_(COUNT_LABELS[name]) if name in COUNT_LABELS else name.replace("_", " "))
+        for name in report["counts"]
+    }
+    width = max([14, *(len(label) + 1 for label in labels.values())])  # longer in French
     for name, n in report["counts"].items():
-        label = _(COUNT_LABELS[name]) if name in COUNT_LABELS else name.replace("_", " ")
-        say(f"{label.capitalize():<14} {number(n)}")
+        say(f"{labels[name].capitalize():<{width}} {number(n)}")
     total = sum(report["files"].values())
     say(_("On disk    {total}").format(total=human_size(total)))
 

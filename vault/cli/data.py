@@ -7,9 +7,11 @@ shapes are part of the CLI contract (docs/cli.md).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,10 +28,11 @@ from vault.cli.output import (
     output_option,
     say,
 )
-from vault.core.i18n import _, ngettext, number
+from vault.core.i18n import N_, _, language, ngettext, number
 
 if TYPE_CHECKING:
     from vault.core.vault import Vault
+    from vault.data import display
     from vault.data.display import Series
 
 persona_option = click.option(
@@ -103,6 +106,72 @@ def _where_the_data_is(v: Vault, pid: str, metric: str, from_: str | None, to: s
     )
 
 
+# The words of the data tables' headers and headlines (vault.data.display writes them in
+# English, the JSON's vocabulary): translated here, when the table is shown.
+TABLE_WORDS = (
+    N_("metric"),
+    N_("unit"),
+    N_("samples"),
+    N_("first"),
+    N_("last"),
+    N_("sources"),
+    N_("hour"),
+    N_("day"),
+    N_("week of"),
+    N_("week"),
+    N_("month"),
+    N_("night"),
+    N_("total"),
+    N_("mean"),
+    N_("time"),
+    N_("time asleep"),
+    N_("lowest"),
+    N_("highest"),
+    N_("rank"),
+    N_("source"),
+    N_("counted"),
+    N_("start"),
+    N_("activity"),
+    N_("duration"),
+    N_("distance"),
+    N_("energy"),
+    N_("stage"),
+)
+# An English number as display writes it: 12,345.6
+_NUMBER = re.compile(r"-?\d{1,3}(?:,\d{3})*(?:\.\d+)?")
+
+
+def _localised_cell(cell: str) -> str:
+    """CELL with its numbers written the current language's way (`12 345,6` in French)."""
+    if language() == "en":
+        return cell
+
+    def local(found: re.Match[str]) -> str:
+        text = found.group(0)
+        digits = len(text.partition(".")[2])
+        return number(float(text.replace(",", "")), digits)
+
+    return _NUMBER.sub(local, cell) if _NUMBER.fullmatch(cell.split(" ", 1)[0]) else cell
+
+
+def _localised(table: display.Table) -> display.Table:
+    """TABLE for people in the current language: headers translated, numbers written the
+    language's way (the JSON, built from the same values, is left as it is)."""
+    return replace(
+        table,
+        header=tuple(_(h) for h in table.header),
+        rows=tuple(tuple(_localised_cell(c) for c in row) for row in table.rows),
+    )
+
+
+def _headline_name(metric: str, every: str) -> str:
+    """`total per week`, in the current language."""
+    from vault.data import display
+
+    what, _per, period = display.headline_name(metric, every).rpartition(" per ")
+    return _("{what} per {period}").format(what=_(what), period=_(period))
+
+
 @cli.group()
 def data() -> None:
     """Explore and export your health and activity data (steps, sleep, heart rate...).
@@ -152,7 +221,7 @@ def data_metrics(env: Env, persona_ref: str | None, as_json: bool) -> None:
         return
     from vault.data import display
 
-    for line in display.metrics_table(found).lines():
+    for line in _localised(display.metrics_table(found)).lines():
         say(line)
 
 
@@ -241,13 +310,13 @@ def data_show(
                     _("{metric} ({unit}): {metric2}, {first} to {last} ({tz})").format(
                         metric=metric,
                         unit=unit,
-                        metric2=display.headline_name(metric, period),
+                        metric2=_headline_name(metric, period),
                         first=first,
                         last=last,
                         tz=tz,
                     )
                 )
-                for line in display.buckets_table(buckets, metric, period).lines():
+                for line in _localised(display.buckets_table(buckets, metric, period)).lines():
                     say(line)
             return
         if as_csv:
@@ -353,7 +422,7 @@ def data_workouts(
         frozenset({2, 3, 4}),
     )  # fmt: skip
     if rows:
-        for line in table.lines():
+        for line in _localised(table).lines():
             say(line)
 
 
@@ -395,7 +464,7 @@ def data_sources(
         emit_json(rows)
         return
     if rows:
-        for line in display.sources_table(stats, metric).lines():
+        for line in _localised(display.sources_table(stats, metric)).lines():
             say(line)
 
 

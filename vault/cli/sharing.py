@@ -344,9 +344,9 @@ def grant_show(env: Env, *, grant_ref: str, receipt: bool, as_json: bool) -> Non
             purpose=g.purpose, legal_basis=g.legal_basis, jurisdiction=g.jurisdiction
         )
     )
-    say(_("retention    {value}").format(value=g.retention or "not stated"))
+    say(_("retention    {value}").format(value=g.retention or _("not stated")))
     say(_("valid until  {valid_until}").format(valid_until=g.valid_until))
-    say(_("compensation {value}").format(value=g.compensation or "none"))
+    say(_("compensation {value}").format(value=g.compensation or _("none")))
     say(_("receipt      {id}").format(id=g.receipt.id))
 
 
@@ -690,7 +690,7 @@ def _show_verified(vb: VerifiedBundle, *, pinned: bool, as_json: bool) -> None:
     say(_("categories  {data_categories}").format(data_categories=_listed(r["data_categories"])))
     say(
         _("retention   {value}; valid until {valid_until}").format(
-            value=r["retention"] or "not stated", valid_until=r["valid_until"]
+            value=r["retention"] or _("not stated"), valid_until=r["valid_until"]
         )
     )
     if r["compensation"]:

@@ -64,6 +64,12 @@ def _(message: str) -> str:
     return _translations().gettext(message)
 
 
+def pgettext(context: str, message: str) -> str:
+    """MESSAGE in the current language, where CONTEXT tells apart two uses of the same
+    English word (an attribute's "Key" is not a keyboard's)."""
+    return _translations().pgettext(context, message)
+
+
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The form of a message that fits the count N, in the current language (French says
     "0 fichier", English "0 files": the catalogue's plural rule decides)."""
@@ -72,11 +78,12 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 def error_message(error: VaultError) -> str:
     """ERROR's message in the current language: its class's line from the catalogue (the
-    docstring's first line, `VaultError.summary`), then the detail, which names files, ids
-    and values as they are."""
+    docstring's first line, `VaultError.summary`), then the detail: translated when it is a
+    fixed sentence the library marked with `N_`, else as it is (it names files, ids and
+    values)."""
     base = _(error.summary)
     if error.detail:
-        return _("{message}: {detail}").format(message=base, detail=error.detail)
+        return _("{message}: {detail}").format(message=base, detail=_(error.detail))
     return _("{message}.").format(message=base)
 
 
