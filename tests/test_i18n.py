@@ -186,6 +186,16 @@ def test_numbers_are_written_the_french_way(french: None) -> None:
     assert i18n.decimal(3.5, 1) == "3,5"
 
 
+def test_dates_are_written_in_words_in_french_and_iso_in_english(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LANGUAGE", "fr")
+    assert i18n.day("2026-06-15") == "15 juin 2026"
+    assert i18n.day("not a date") == "not a date"
+    monkeypatch.setenv("LANGUAGE", "en")
+    assert i18n.day("2026-06-15") == "2026-06-15"
+
+
 def test_numbers_in_english_are_as_python_writes_them(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LANGUAGE", "en")
     assert i18n.number(12345) == f"{12345:,}"

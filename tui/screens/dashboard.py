@@ -19,7 +19,7 @@ from vault import content
 from vault import personas as identities
 from vault import sharing as consent
 from vault.core.errors import IntegrityError
-from vault.core.i18n import N_, _, ngettext, number
+from vault.core.i18n import N_, _, day, ngettext, number
 from vault.core.vault import Vault
 from vault.data import metrics, query
 from vault.forget import rules
@@ -130,7 +130,7 @@ def gather(vault: Vault, now: datetime) -> Overview:
         on_disk=sum(status["files"].values()),
         content_items=len(content.list_items(vault)),
         grants=tuple(
-            (recipients.get(g.recipient, "?"), names.get(g.persona, "?"), g.valid_until[:10])
+            (recipients.get(g.recipient, "?"), names.get(g.persona, "?"), day(g.valid_until[:10]))
             for g in active
         ),
         expiring=sum(1 for g in active if g.valid_until < soon),

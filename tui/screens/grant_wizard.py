@@ -17,7 +17,7 @@ from textual.widgets import Button, Input, Label, Markdown, Select, SelectionLis
 from tui.screens.base import TranslatedKeys
 from vault import content
 from vault.content import audience
-from vault.core.i18n import N_, _
+from vault.core.i18n import N_, _, day
 from vault.sharing import ScopeRequest
 
 PURPOSES: tuple[tuple[str, str], ...] = (
@@ -147,7 +147,7 @@ def review_markdown(
                 range=rng, granularity=granularity
             ),
             _("- purpose: {purpose}").format(purpose=purpose_label(r.purpose)),
-            _("- valid until: {date}").format(date=r.valid_until),
+            _("- valid until: {date}").format(date=day(r.valid_until)),
             _("- in exchange for: {what}").format(what=r.compensation or _("nothing")),
             "",
             _("Giving consent signs a consent receipt with a key only this recipient sees."),

@@ -24,7 +24,7 @@ from vault.cli.output import (
     say,
     warn,
 )
-from vault.core.i18n import _
+from vault.core.i18n import _, day
 
 if TYPE_CHECKING:
     from vault.sharing.bundles import ExportPlan, VerifiedBundle
@@ -290,7 +290,7 @@ def grant_list(
                 status=g.status,
                 name=recipients[g.recipient].name,
                 purpose=g.purpose,
-                valid_until=g.valid_until[:10],
+                valid_until=day(g.valid_until[:10]),
             )
         )
 
@@ -345,7 +345,7 @@ def grant_show(env: Env, *, grant_ref: str, receipt: bool, as_json: bool) -> Non
         )
     )
     say(_("retention    {value}").format(value=g.retention or _("not stated")))
-    say(_("valid until  {valid_until}").format(valid_until=g.valid_until))
+    say(_("valid until  {valid_until}").format(valid_until=day(g.valid_until)))
     say(_("compensation {value}").format(value=g.compensation or _("none")))
     say(_("receipt      {id}").format(id=g.receipt.id))
 
@@ -797,7 +797,7 @@ def ledger_cmd(env: Env, *, recipient_ref: str | None, as_json: bool) -> None:
                     id=g.id[:8],
                     status=held.status,
                     purpose=g.purpose,
-                    valid_until=g.valid_until[:10],
+                    valid_until=day(g.valid_until[:10]),
                     value=g.compensation or "nothing stated",
                 )
             )

@@ -19,7 +19,7 @@ from __future__ import annotations
 import gettext
 import os
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -171,15 +171,19 @@ def decimal(value: float, digits: int) -> str:
     return format_decimal(value, format=pattern, locale=language())
 
 
-def day(value: date) -> str:
-    """A calendar day as the language writes it in full (`15 Jun 2026`, `15 juin 2026`)."""
+def day(value: date | str) -> str:
+    """A calendar day (a date, or an ISO 8601 date as text) as the language writes it: as
+    given in English, as the command line always showed it (`2026-06-15`); in words
+    elsewhere (`15 juin 2026`). Text that is not a date is returned as it is."""
+    if language() == "en":
+        return value.isoformat() if isinstance(value, date) else value
+    if isinstance(value, str):
+        try:
+            shown = date.fromisoformat(value)
+        except ValueError:
+            return value
+    else:
+        shown = value
     from babel.dates import format_date
 
-    return format_date(value, format="medium", locale=language())
-
-
-def moment(value: datetime) -> str:
-    """An instant as the language writes it, to the minute, in the instant's own zone."""
-    from babel.dates import format_datetime
-
-    return format_datetime(value, format="medium", locale=language())
+    return format_date(shown, format="long", locale=language())
