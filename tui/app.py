@@ -302,5 +302,5 @@ class CoffreApp(TranslatedKeys, App[None]):
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand(
-            "Toggle light/dark", "Switch the colour theme", self.action_toggle_theme
+            _("Toggle light/dark"), _("Switch the colour theme"), self.action_toggle_theme
         )

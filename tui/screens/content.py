@@ -207,8 +207,10 @@ class ContentScreen(SectionScreen):
             PromptModal(
                 _("Proof of authorship of {title}").format(title=fmt.plain(item.title)),
                 value=fmt.absolute("proof"),
-                help="Three files go to this folder: the statement (.json), its minisign "
-                "signature (.minisig) and the public key (.pub). `minisign -Vm` checks them.",
+                help=_(
+                    "Three files go to this folder: the statement (.json), its minisign "
+                    "signature (.minisig) and the public key (.pub). `minisign -Vm` checks them."
+                ),
             ),
             lambda folder: self._prove(self.vault, item.id, Path(folder).expanduser()),
         )
@@ -217,14 +219,18 @@ class ContentScreen(SectionScreen):
     def _prove(self, vault: Vault, item_id: str, folder: Path) -> None:
         written = content.write_proof(vault, item_id, folder)
         names = ", ".join(p.name for p in written)
-        self.app.call_from_thread(self.notify, f"{names} in {folder}", title="Proof written")
+        self.app.call_from_thread(
+            self.notify,
+            _("{names} in {folder}").format(names=names, folder=folder),
+            title=_("Proof written"),
+        )
 
     def action_history(self) -> None:
         if self.current is None:
             return
-        rows = ["| Version | Time | Title | Licence | Size |", "|---|---|---|---|---|"]
+        rows = [_("| Version | Time | Title | Licence | Size |"), "|---|---|---|---|---|"]
         for v in self.current.versions:
             when, size = fmt.instant(v.time), fmt.size(v.size)
             rows.append(f"| {v.number} | {when} | {printable(v.title)} | {v.license} | {size} |")
-        title = f"Versions of {fmt.plain(self.current.item.title)}"
+        title = _("Versions of {title}").format(title=fmt.plain(self.current.item.title))
         self.app.push_screen(ReportModal(title, "\n".join(rows)))

@@ -21,7 +21,7 @@ from tui.widgets.chart import Chart
 from tui.widgets.ecg import EcgStrip
 from tui.widgets.progress import ProgressPanel
 from vault import personas as identities
-from vault.core.i18n import N_, _
+from vault.core.i18n import N_, _, number
 from vault.core.importing import ImportSummary
 from vault.core.progress import ProgressCallback
 from vault.core.untrusted import printable
@@ -263,23 +263,35 @@ def summary_markdown(name: str, s: ImportSummary) -> str:
     """An import summary for people; counts that stayed at zero are left out."""
     records = get_format(s.format).records
     unknown = sum(s.unknown_types.values())
+    records = _(records)
     optional = [
-        (len(s.updated), f"- updated: {len(s.updated):,} {records}"),
-        (len(s.unchanged), f"- unchanged: {len(s.unchanged):,} {records}"),
-        (s.attachments, f"- attachments: {s.attachments:,}"),
-        (s.workouts, f"- workouts: {s.workouts:,}"),
-        (s.summaries, f"- daily summaries: {s.summaries:,}"),
-        (s.ignored, f"- ignored: {s.ignored:,}"),
-        (unknown, f"- kept: {unknown:,} samples of {len(s.unknown_types)} unknown types"),
+        (
+            len(s.updated),
+            _("- updated: {n} {records}").format(n=number(len(s.updated)), records=records),
+        ),
+        (
+            len(s.unchanged),
+            _("- unchanged: {n} {records}").format(n=number(len(s.unchanged)), records=records),
+        ),
+        (s.attachments, _("- attachments: {n}").format(n=number(s.attachments))),
+        (s.workouts, _("- workouts: {n}").format(n=number(s.workouts))),
+        (s.summaries, _("- daily summaries: {n}").format(n=number(s.summaries))),
+        (s.ignored, _("- ignored: {n}").format(n=number(s.ignored))),
+        (
+            unknown,
+            _("- kept: {n} samples of {types} unknown types").format(
+                n=number(unknown), types=len(s.unknown_types)
+            ),
+        ),
     ]
     lines = [
         f"**{printable(name)}**",
         "",
-        f"- added: **{s.added:,}** {records}",
-        f"- skipped: {s.duplicates:,} duplicates already in the vault",
+        _("- added: **{n}** {records}").format(n=number(s.added), records=records),
+        _("- skipped: {n} duplicates already in the vault").format(n=number(s.duplicates)),
     ]
     lines += [line for count, line in optional if count]
-    lines.append(f"- problems: {len(s.errors):,}")
+    lines.append(_("- problems: {n}").format(n=number(len(s.errors))))
     lines += [f"  - {printable(e.location)}: {printable(e.problem)}" for e in s.errors[:10]]
     lines += [f"- {printable(reason)}" for reason in s.skipped]
     lines += [f"- {printable(note)}" for note in s.notes]

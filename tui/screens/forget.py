@@ -18,7 +18,7 @@ from tui.widgets.progress import ProgressPanel
 from vault import content, forget
 from vault import personas as identities
 from vault.core.errors import VaultError
-from vault.core.i18n import N_, _
+from vault.core.i18n import N_, _, number
 from vault.core.untrusted import printable
 from vault.core.vault import Vault
 from vault.data import query
@@ -98,9 +98,7 @@ def plan_markdown(plan: Plan) -> str:
     lines += [f"- {label}" for label in plan.labels]
     lines += ["", f"**{_(HOW_MUCH)}**", ""]
     counts = {k: v for k, v in sorted(plan.counts.items())}
-    lines += [f"- {count_name(k)}: {fmt.count(v)}" for k, v in counts.items()] or [
-        "- " + _("nothing")
-    ]
+    lines += [f"- {count_name(k)}: {number(v)}" for k, v in counts.items()] or ["- " + _("nothing")]
     lines += ["", "**" + _("Recipients holding copies") + "**", ""]
     if plan.holders:
         for h in plan.holders:
@@ -123,7 +121,7 @@ def plan_markdown(plan: Plan) -> str:
 def result_markdown(result: ForgetResult) -> str:
     plan = result.plan
     lines = [_("- forgotten: {labels}").format(labels=", ".join(plan.labels))]
-    lines += [f"- {count_name(k)}: {fmt.count(v)}" for k, v in sorted(plan.counts.items())]
+    lines += [f"- {count_name(k)}: {number(v)}" for k, v in sorted(plan.counts.items())]
     lines.append(
         _("- keys rotated: the vault is now at key epoch {epoch}").format(epoch=result.epoch)
     )
@@ -180,7 +178,7 @@ class ForgetScreen(SectionScreen):
                     yield Input(placeholder=_("Before (YYYY-MM-DD)"), id="forget-before")
                 with VerticalScroll(id="forget-preview-box"):
                     yield Markdown(
-                        "Choose a target to see what forgetting it would remove.",
+                        _("Choose a target to see what forgetting it would remove."),
                         id="forget-preview",
                     )
                 yield ProgressPanel(id="forget-progress")
@@ -415,6 +413,6 @@ class ForgetScreen(SectionScreen):
         finally:
             self.app.call_from_thread(panel.end)
         if result is None:
-            self.app.call_from_thread(self.notify, "Nothing was due.")
+            self.app.call_from_thread(self.notify, _("Nothing was due."))
         else:
             self.app.call_from_thread(self._forgotten, result)

@@ -229,7 +229,7 @@ class PersonasScreen(SectionScreen):
             PromptModal(
                 _("Export {name} as vCard").format(name=persona.name),
                 value=fmt.absolute(f"{safe}.vcf"),
-                help="Sensitive attributes are left out. The file is readable by you only.",
+                help=_("Sensitive attributes are left out. The file is readable by you only."),
             ),
             lambda path: self._export(self.vault, persona.id, Path(path).expanduser()),
         )
@@ -241,6 +241,8 @@ class PersonasScreen(SectionScreen):
             out.write(exported.text.encode("utf-8"))
         self.app.call_from_thread(
             self.notify,
-            f"Written to {path} ({fmt.plural(exported.left_out, 'sensitive attribute')} left out).",
-            title="vCard exported",
+            _("Written to {path} ({left_out} left out).").format(
+                path=path, left_out=fmt.plural(exported.left_out, "sensitive attribute")
+            ),
+            title=_("vCard exported"),
         )

@@ -22,7 +22,7 @@ from tui.widgets.progress import ProgressPanel
 from vault import personas as identities
 from vault import sharing as consent
 from vault.core.errors import NothingInScope
-from vault.core.i18n import N_, _
+from vault.core.i18n import N_, _, error_message
 from vault.core.vault import Vault
 from vault.data import query
 from vault.sharing import Grant, Recipient, revocation
@@ -92,41 +92,59 @@ def exported_markdown(result: BundleResult) -> str:
     for key, word in (("content_items", "content item"), ("attributes", "attribute")):
         if counts.get(key):
             carried.append(f"  - {fmt.plural(counts[key], word)}")
+    files = counts.get("files")
     lines = [
-        f"- file: `{result.path}`",
-        f"- size: {fmt.size(result.size)}"
-        + (f" in {fmt.plural(counts['files'], 'file')}" if counts.get("files") else ""),
+        _("- file: `{path}`").format(path=result.path),
+        _("- size: {size}").format(size=fmt.size(result.size))
+        + (" " + _("in {files}").format(files=fmt.plural(files, "file")) if files else ""),
         f"- SHA-256: `{result.sha256}`",
-        f"- bundle id: `{result.bundle_id}`",
-        "- carries:" if carried else "- carries: nothing",
+        _("- bundle id: `{id}`").format(id=result.bundle_id),
+        _("- carries:") if carried else _("- carries: nothing"),
         *carried,
         "",
-        "The export is recorded in the ledger.",
+        _("The export is recorded in the ledger."),
     ]
     return "\n".join(lines)
 
 
 def plan_markdown(plan: ExportPlan, recipient: str) -> str:
-    lines = [f"What would leave for **{recipient}** now:", ""]
+    lines = [_("What would leave for **{recipient}** now:").format(recipient=recipient), ""]
     for m in plan.metrics:
         lines.append(
-            f"- **{m.metric}**: {fmt.plural(m.count, 'sample' if m.period is None else 'period')}"
-            f" from {fmt.day(m.first)} to {fmt.day(m.last)}"
+            _("- **{metric}**: {count} from {first} to {last}").format(
+                metric=m.metric,
+                count=fmt.plural(m.count, "sample" if m.period is None else "period"),
+                first=fmt.day(m.first),
+                last=fmt.day(m.last),
+            )
         )
     lines += [
-        f"- content: **{fmt.plain(c.item.title)}** (version {c.item.version})" for c in plan.content
+        _("- content: **{title}** (version {version})").format(
+            title=fmt.plain(c.item.title), version=c.item.version
+        )
+        for c in plan.content
     ]
-    lines += [f"- attribute **{a}**" for a in plan.attributes]
+    lines += [_("- attribute **{attribute}**").format(attribute=a) for a in plan.attributes]
     if plan.missing_attributes:
-        lines.append(f"- not available (left out): {', '.join(plan.missing_attributes)}")
+        lines.append(
+            _("- not available (left out): {names}").format(
+                names=", ".join(plan.missing_attributes)
+            )
+        )
     lines += [f"- {note}" for note in plan.notes]
-    lines += ["", f"Granularity: {plan.grant.granularity}. Signed with the pairwise key."]
+    lines += [
+        "",
+        _("Granularity: {granularity}. Signed with the pairwise key.").format(
+            granularity=plan.grant.granularity
+        ),
+    ]
     return "\n".join(lines)
 
 
 def receipt_markdown(g: Grant) -> str:
     pretty = json.dumps(g.receipt.json(), indent=2, ensure_ascii=False)
-    return f"Consent receipt `{g.receipt.id}`, signed (minisign):\n\n```json\n{pretty}\n```"
+    heading = _("Consent receipt `{id}`, signed (minisign):").format(id=g.receipt.id)
+    return f"{heading}\n\n```json\n{pretty}\n```"
 
 
 class SharingScreen(SectionScreen):
@@ -140,7 +158,7 @@ class SharingScreen(SectionScreen):
         ("e", "export", N_("Export"), N_("Export the selected grant to a bundle file now")),
         ("w", "revoke", N_("Revoke"), N_("Withdraw the selected grant")),
         ("c", "receipt", N_("Receipt"), N_("Show the selected grant's consent receipt")),
-        hidden=(("a", "add_recipient", "Add recipient", "Register a recipient"),),
+        hidden=(("a", "add_recipient", N_("Add recipient"), N_("Register a recipient")),),
     ) + bindings(
         "sharing",
         ("g", "show_tab('tab-grants')", N_("Grants"), N_("Show the grants tab")),
@@ -310,7 +328,7 @@ class SharingScreen(SectionScreen):
                 prepare(vault, grant.id, now=now), self._recipient_name(grant.recipient)
             )
         except NothingInScope as exc:
-            preview = f"Nothing would leave yet: {exc.message}"
+            preview = _("Nothing would leave yet: {reason}").format(reason=error_message(exc))
         self.app.call_from_thread(self._created, grant, preview)
 
     def _created(self, grant: Grant, preview: str) -> None:
@@ -355,7 +373,7 @@ class SharingScreen(SectionScreen):
                 PromptModal(
                     _("Write the bundle to"),
                     value=default,
-                    help="An age-encrypted file only the recipient can open.",
+                    help=_("An age-encrypted file only the recipient can open."),
                 ),
                 path_chosen,
             )
@@ -428,7 +446,7 @@ class SharingScreen(SectionScreen):
                 PromptModal(
                     _("{name}'s age public key").format(name=name),
                     placeholder=_("age1…"),
-                    help="The recipient gives you this key; bundles are encrypted to it.",
+                    help=_("The recipient gives you this key; bundles are encrypted to it."),
                 ),
                 lambda key: self.update_vault(
                     _("recipient added"),
