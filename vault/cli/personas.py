@@ -221,8 +221,8 @@ def persona_show(
     say(_("  uid  {uid}").format(uid=p.uid))
     say(_("  created {created}  updated {updated}").format(created=p.created, updated=p.updated))
     for view in report["attributes"]:
-        shown = view["value"] if view["value"] is not None else "(sensitive: --reveal shows it)"
-        mark = " [sensitive]" if view.get("sensitive") else ""
+        shown = view["value"] if view["value"] is not None else _("(sensitive: --reveal shows it)")
+        mark = " " + _("[sensitive]") if view.get("sensitive") else ""
         say(f"  {view['key']:<22} {str(shown).replace(chr(10), ' / ')}{mark}")
     for name, value in values.items():
         text = (

@@ -24,7 +24,7 @@ from vault.cli.output import (
     say,
     warn,
 )
-from vault.core.i18n import _, day
+from vault.core.i18n import _, day, number
 
 if TYPE_CHECKING:
     from vault.sharing.bundles import ExportPlan, VerifiedBundle
@@ -475,7 +475,9 @@ def _span(start: str | None, end: str | None) -> str:
             return (moment - back).date().isoformat()
         return text
 
-    return f"{day(start, timedelta())} to {day(end, timedelta(days=1))}"
+    return _("{first} to {last}").format(
+        first=day(start, timedelta()), last=day(end, timedelta(days=1))
+    )
 
 
 def _print_plan(plan: ExportPlan) -> None:
@@ -493,10 +495,18 @@ def _print_plan(plan: ExportPlan) -> None:
             )
         )
     for m in d["metrics"]:
-        what = "samples" if d["granularity"] == "raw" else f"{d['granularity']} aggregates"
+        what = (
+            _("samples")
+            if d["granularity"] == "raw"
+            else _("{granularity} aggregates").format(granularity=_(d["granularity"]))
+        )
         say(
             _("  metric {metric}: {count} {what}, {first} to {last}").format(
-                metric=m["metric"], count=m["count"], what=what, first=m["first"], last=m["last"]
+                metric=m["metric"],
+                count=number(m["count"]),
+                what=what,
+                first=m["first"],
+                last=m["last"],
             )
         )
     for c in d["content"]:
