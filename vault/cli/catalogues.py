@@ -202,7 +202,8 @@ def missing(lang: str, pot: Catalog | None = None) -> list[str]:
 def _write(catalog: Catalog, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
-    write_po(buffer, catalog, width=100, sort_output=False, omit_header=False)
+    # Messages no longer in the code are dropped, not kept as obsolete entries.
+    write_po(buffer, catalog, width=100, sort_output=False, omit_header=False, ignore_obsolete=True)
     path.write_bytes(buffer.getvalue())
 
 

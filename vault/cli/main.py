@@ -293,13 +293,14 @@ class Env:
         """The unlocked vault for one command (`passphrase`: one the command already asked).
         On an interruption it notes whether a transaction of this command had committed (the
         one under way rolls back) before closing."""
-        from vault.cli.output import detail
+        from vault.cli.output import detail, settings
 
         v = self.open(strict=strict, passphrase=passphrase)
         start: int | None = None
         try:
             start = self._writes_at_open = v.write_count()
-            detail(_("vault {path} (KDF {kdf})").format(path=v.path, kdf=v.info.kdf.name))
+            if settings.verbose:  # built only when shown: most runs then read no catalogue
+                detail(_("vault {path} (KDF {kdf})").format(path=v.path, kdf=v.info.kdf.name))
             yield v
         finally:
             # Read back on every way out: an interruption after the vault is closed (writing
