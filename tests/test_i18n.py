@@ -21,6 +21,7 @@ from babel.messages.pofile import read_po
 
 from vault.cli import catalogues
 from vault.core import i18n
+from vault.core.vault import Vault
 
 ROOT = Path(__file__).resolve().parents[1]
 FRONT_ENDS = [*sorted((ROOT / "vault" / "cli").glob("*.py")), *sorted((ROOT / "tui").rglob("*.py"))]
@@ -309,3 +310,21 @@ def test_the_bundle_readme_has_a_french_text(french: None) -> None:
     readme = i18n.translator("fr")(export.README_TEXT)
     assert readme.startswith("# Paquet Coffre {bundle_id}")
     assert i18n.translator("en")(export.README_TEXT) == export.README_TEXT
+
+
+def test_a_fixed_library_detail_is_translated_with_its_error(
+    fresh_vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The library marks a fixed detail with N_; the front end shows it translated, with the
+    class's message, and the exit code of its class."""
+    from vault import personas
+    from vault.core.errors import RecordNotFound
+
+    with pytest.raises(RecordNotFound) as caught:
+        personas.get_persona(fresh_vault, "nobody at all")
+    monkeypatch.setenv("LANGUAGE", "fr")
+    assert i18n.error_message(caught.value) == (
+        "Enregistrement introuvable\u00a0: persona (aucun id, nom ou UID ne correspond)"
+    )
+    assert caught.value.exit_code == 4
+    assert caught.value.message == "No such record: persona (no id, name or UID matches)"

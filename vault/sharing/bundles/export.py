@@ -562,7 +562,7 @@ def export_bundle(
     else:
         signer = identities.signer(vault, grant.persona, recipient=recipient.fingerprint)
     if signer.pseudonym != grant.pseudonym:
-        raise InvalidParameter("the persona's pairwise key no longer matches the grant's")
+        raise InvalidParameter(N_("the persona's pairwise key no longer matches the grant's"))
     prog = Progress("export", progress)
     prog.start(len(plan.metrics) + len(plan.content) + 1)
     build = _Build(vault, plan, recipient, signer, uuid.uuid4().hex, prog, columns)
