@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint unit bench clean
+.PHONY: demo test lint unit bench clean catalogues
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ unit: $(STAMP)
 	$(BIN)/pytest -n 2 -q
 
 test: lint unit
+
+# Extract every message of the CLI and the TUI, merge it into each language's .po, compile
+# the .mo (docs/architecture.md, "Languages").
+catalogues: $(STAMP)
+	$(BIN)/python -m vault.cli.catalogues
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[bench]'

@@ -20,6 +20,13 @@ SAMPLES = Path(
 CORPUS = Path(__file__).resolve().parent / "corpus"
 
 
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests read English text: whatever the machine's locale, Coffre speaks English here
+    (the French tests ask for French themselves)."""
+    monkeypatch.setenv("LANGUAGE", "en")
+
+
 @pytest.fixture
 def vault_dir(tmp_path: Path) -> Path:
     return tmp_path / "vault"

@@ -17,16 +17,18 @@ from typing import ClassVar
 from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.command import CommandPalette
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from tui.commands import CoffreCommands
+from tui.commands import LANGUAGE_HELP, CoffreCommands
 from tui.messages import VaultChanged, VaultUnlocked
-from tui.screens.base import SectionScreen
+from tui.screens.base import SectionScreen, TranslatedKeys, translate_bindings
 from tui.screens.modals import ErrorModal
-from vault.core import errors
+from vault.core import config, errors, i18n
 from vault.core.clock import SYSTEM_CLOCK, Clock
 from vault.core.errors import VaultError
+from vault.core.i18n import N_, _, error_message
 from vault.core.untrusted import printable
 from vault.core.vault import Vault
 
@@ -49,24 +51,30 @@ def error_text(error: BaseException | None) -> str:
     """What the person may see of an error: a VaultError's own message, else only its type
     (the text of an arbitrary exception may hold plaintext or a passphrase)."""
     if isinstance(error, VaultError):
-        return error.message
+        return error_message(error)
     name = type(error).__name__ if error is not None else "unknown"
-    return f"Unexpected internal error ({name}). Nothing was changed by the failed step."
+    return _("Unexpected internal error ({name}). Nothing was changed by the failed step.").format(
+        name=name
+    )
 
 
 # What a dialog is titled by the kind of error: an expected refusal is not a failure.
 _TITLES: tuple[tuple[type[VaultError], str], ...] = (
-    (errors.ConsentRefused, "Refused"),
-    (errors.BadInput, "Cannot use this input"),
-    (errors.NotFound, "Not found"),
-    (errors.AlreadyExists, "Already there"),
-    (errors.PassphraseError, "Passphrase"),
-    (errors.IntegrityError, "Integrity check failed"),
-    (errors.VaultBusy, "The vault is busy"),
-    (errors.UnsupportedFormat, "Not supported"),
-    (errors.RemoteError, "Cannot sync"),
+    (errors.ConsentRefused, N_("Refused")),
+    (errors.BadInput, N_("Cannot use this input")),
+    (errors.NotFound, N_("Not found")),
+    (errors.AlreadyExists, N_("Already there")),
+    (errors.PassphraseError, N_("Passphrase")),
+    (errors.IntegrityError, N_("Integrity check failed")),
+    (errors.VaultBusy, N_("The vault is busy")),
+    (errors.UnsupportedFormat, N_("Not supported")),
+    (errors.RemoteError, N_("Cannot sync")),
 )
-FAILURE_TITLE = "Something went wrong"
+FAILURE_TITLE = N_("Something went wrong")
+# Textual's own words: the palette's key in the footer (translated with the other keys) and
+# its search field.
+PALETTE_WORDS = (N_("palette"), N_("Open the command palette"))
+PALETTE_PLACEHOLDER = N_("Search for commands…")
 
 
 def error_title(error: BaseException | None) -> str:
@@ -74,8 +82,8 @@ def error_title(error: BaseException | None) -> str:
     withdrawn grant), "Something went wrong" only for what was not expected."""
     for kind, title in _TITLES:
         if isinstance(error, kind):
-            return title
-    return FAILURE_TITLE
+            return _(title)
+    return _(FAILURE_TITLE)
 
 
 def settle_heap() -> None:
@@ -100,18 +108,29 @@ def sections() -> list[Section]:
     from tui.screens.sharing import SharingScreen
 
     return [
-        Section("dashboard", "Dashboard", DashboardScreen, "Overview of the vault"),
-        Section("personas", "Personas", PersonasScreen, "Identities and their attributes"),
-        Section("data", "Data", DataScreen, "Quantified-self metrics, charts and imports"),
-        Section("content", "Content", ContentScreen, "Notes, posts and their proofs"),
-        Section("sharing", "Sharing", SharingScreen, "Recipients, grants, exports and the ledger"),
-        Section("forget", "Forget", ForgetScreen, "Forget data for good; retention rules"),
-        Section("audit", "Audit", AuditScreen, "The verified audit log"),
-        Section("devices", "Devices & sync", DevicesScreen, "Remotes, devices and syncing now"),
+        # Titles and help are marked here and translated where shown.
+        Section("dashboard", N_("Dashboard"), DashboardScreen, N_("Overview of the vault")),
+        Section("personas", N_("Personas"), PersonasScreen, N_("Identities and their attributes")),
+        Section("data", N_("Data"), DataScreen, N_("Quantified-self metrics, charts and imports")),
+        Section("content", N_("Content"), ContentScreen, N_("Notes, posts and their proofs")),
+        Section(
+            "sharing",
+            N_("Sharing"),
+            SharingScreen,
+            N_("Recipients, grants, exports and the ledger"),
+        ),
+        Section("forget", N_("Forget"), ForgetScreen, N_("Forget data for good; retention rules")),
+        Section("audit", N_("Audit"), AuditScreen, N_("The verified audit log")),
+        Section(
+            "devices",
+            N_("Devices & sync"),
+            DevicesScreen,
+            N_("Remotes, devices and syncing now"),
+        ),
     ]
 
 
-class CoffreApp(App[None]):
+class CoffreApp(TranslatedKeys, App[None]):
     """Coffre: a privacy-first personal data vault, in the terminal."""
 
     TITLE = "Coffre"
@@ -121,24 +140,32 @@ class CoffreApp(App[None]):
         Binding(
             "f1,question_mark",
             "help",
-            "Help",
+            N_("Help"),
             show=False,  # each area's footer shows it first (SectionScreen)
-            tooltip="Keys and actions of this screen",
+            tooltip=N_("Keys and actions of this screen"),
             id="app.help",
         ),
         Binding(
             "ctrl+t",
             "toggle_theme",
-            "Theme",
+            N_("Theme"),
             show=False,  # in the help and the palette: the footer has room for a few keys
-            tooltip="Switch between light and dark",
+            tooltip=N_("Switch between light and dark"),
             id="app.toggle_theme",
+        ),
+        Binding(
+            "f2",
+            "language",
+            N_("Language"),
+            show=False,
+            tooltip=LANGUAGE_HELP,
+            id="app.language",
         ),
         Binding(
             "ctrl+q",
             "quit",
-            "Quit",
-            tooltip="Close the vault and quit",
+            N_("Quit"),
+            tooltip=N_("Close the vault and quit"),
             priority=True,
             id="app.quit",
         ),
@@ -181,7 +208,9 @@ class CoffreApp(App[None]):
         self.switch_mode("dashboard")
         self.call_after_refresh(settle_heap)
         if message.created:
-            self.notify("Your new vault is ready. Keep your passphrase safe.", title="Created")
+            self.notify(
+                _("Your new vault is ready. Keep your passphrase safe."), title=_("Created")
+            )
 
     @on(VaultChanged)
     def _changed(self, message: VaultChanged) -> None:
@@ -225,12 +254,41 @@ class CoffreApp(App[None]):
 
     # --- actions ---
 
+    async def action_language(self) -> None:
+        """Switch between English and French now, and keep the choice for the next start
+        (`coffre tui` reads it; `--lang` overrides it)."""
+        lang = "en" if i18n.language() == "fr" else "fr"
+        i18n.set_language(lang)
+        config.write_setting("language", lang)
+        translate_bindings(self)
+        screen = self.screen
+        if self.vault is not None:
+            # The other areas are made again when next shown, in the new language.
+            for section in self._sections:
+                if section.mode != self.current_mode:
+                    await self.remove_mode(section.mode)
+                    self.add_mode(section.mode, section.screen)
+        if isinstance(screen, TranslatedKeys):
+            translate_bindings(screen)
+            await screen.recompose()
+            if isinstance(screen, SectionScreen):
+                screen.sub_title = _(screen.TITLE_TEXT)
+                screen.reload()
+        self.refresh_bindings()
+        self.notify(_("Coffre speaks English now."))
+
+    def action_command_palette(self) -> None:
+        """The command palette, its search field in the current language."""
+        if self.use_command_palette and not CommandPalette.is_open(self):  # type: ignore[arg-type]
+            placeholder = _(PALETTE_PLACEHOLDER)
+            self.push_screen(CommandPalette(placeholder=placeholder, id="--command-palette"))
+
     async def action_quit(self) -> None:
         """Quit, unless a write is half done: it would be rolled back."""
         busy = [w for w in self.workers if w.group in ("write", "kdf") and w.is_running]
         if busy:
             self.notify(
-                "An operation is still writing to the vault; quit when it is done.",
+                _("An operation is still writing to the vault; quit when it is done."),
                 severity="warning",
             )
             return
@@ -264,5 +322,5 @@ class CoffreApp(App[None]):
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand(
-            "Toggle light/dark", "Switch the colour theme", self.action_toggle_theme
+            _("Toggle light/dark"), _("Switch the colour theme"), self.action_toggle_theme
         )

@@ -13,6 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from vault.core.i18n import N_, _
+
+LANGUAGE_HELP = N_("Switch between English and French (kept for the next start)")
+
 if TYPE_CHECKING:
     from textual.screen import Screen
 
@@ -32,7 +36,9 @@ def all_commands(app: CoffreApp, screen: Screen[Any]) -> list[PaletteCommand]:
     """Navigation to every area, then the actions `screen` offers (the screen the palette
     was opened over: while it is open, the palette itself is the app's screen)."""
     found = [
-        PaletteCommand(f"Go to {s.title}", s.help, partial(app.action_go, s.mode))
+        PaletteCommand(
+            _("Go to {area}").format(area=_(s.title)), _(s.help), partial(app.action_go, s.mode)
+        )
         for s in app.section_list
     ]
     found.append(
@@ -41,7 +47,10 @@ def all_commands(app: CoffreApp, screen: Screen[Any]) -> list[PaletteCommand]:
     offer = getattr(screen, "palette_commands", None)
     if callable(offer):
         found.extend(offer())
-    found.append(PaletteCommand("Help", "Keys and actions of this screen", app.action_help))
+    found.append(PaletteCommand(_("Help"), _("Keys and actions of this screen"), app.action_help))
+    found.append(
+        PaletteCommand(_("Language"), _(LANGUAGE_HELP), partial(app.run_action, "language"))
+    )
     return found
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 from rich.text import Text
 from textual.markup import escape
 
+from vault.core.i18n import N_plural, _, decimal, ngettext
+from vault.core.i18n import number as grouped
 from vault.core.untrusted import printable
 
 
@@ -18,8 +20,8 @@ def count(n: int) -> str:
     if n >= 10_000_000:
         return f"{n / 1_000_000:.0f}M"
     if n >= 1_000_000:
-        return f"{n / 1_000_000:.1f}M"
-    return f"{n:,}"
+        return f"{decimal(n / 1_000_000, 1)}M"
+    return grouped(n)
 
 
 def size(n: int, *, coarse: bool = False) -> str:
@@ -28,7 +30,7 @@ def size(n: int, *, coarse: bool = False) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if value < 1024 or unit == "GiB":
             whole = unit == "B" or (coarse and unit == "MiB")
-            return f"{value:.0f} {unit}" if whole else f"{value:.1f} {unit}"
+            return f"{value:.0f} {unit}" if whole else f"{decimal(value, 1)} {unit}"
         value /= 1024
     return f"{n} B"
 
@@ -47,7 +49,7 @@ def instant(iso: str) -> str:
 
 def number(value: float, unit: str = "") -> str:
     """A measurement with sensible precision and its unit (UCUM braces dropped)."""
-    text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.1f}"
+    text = grouped(value) if abs(value) >= 100 else grouped(value, 1)
     unit = unit.strip("{}")
     return f"{text} {unit}".strip()
 
@@ -77,18 +79,53 @@ def plan_counts(counts: Mapping[str, int]) -> str:
     parts = []
     samples, days = rest.pop("samples", 0), rest.pop("days", 0)
     if samples:
-        parts.append(plural(samples, "sample") + (f" over {plural(days, 'day')}" if days else ""))
+        over = " " + _("over {days}").format(days=plural(days, "day")) if days else ""
+        parts.append(plural(samples, "sample") + over)
     for key, n in sorted(rest.items()):
         words = key.replace("_", " ")
         parts.append(
-            plural(n, words.removesuffix("s"), words) if words.endswith("s") else f"{n:,} {words}"
+            plural(n, words.removesuffix("s"), words)
+            if words.endswith("s")
+            else f"{grouped(n)} {_(words)}"
         )
     return ", ".join(parts)
 
 
+# The nouns counted on screen, each with its two forms for the catalogue (N_plural marks them;
+# `plural` picks the form with ngettext, in the current language).
+NOUNS: dict[str, tuple[str, str]] = {
+    "sample": N_plural("{n} sample", "{n} samples"),
+    "period": N_plural("{n} period", "{n} periods"),
+    "item": N_plural("{n} item", "{n} items"),
+    "file": N_plural("{n} file", "{n} files"),
+    "day": N_plural("{n} day", "{n} days"),
+    "entry": N_plural("{n} entry", "{n} entries"),
+    "attribute": N_plural("{n} attribute", "{n} attributes"),
+    "sensitive attribute": N_plural("{n} sensitive attribute", "{n} sensitive attributes"),
+    "content item": N_plural("{n} content item", "{n} content items"),
+    "rule": N_plural("{n} rule", "{n} rules"),
+    "grant": N_plural("{n} grant", "{n} grants"),
+    "persona": N_plural("{n} persona", "{n} personas"),
+    "recipient": N_plural("{n} recipient", "{n} recipients"),
+    "receipt": N_plural("{n} receipt", "{n} receipts"),
+    "bundle": N_plural("{n} bundle", "{n} bundles"),
+    "version": N_plural("{n} version", "{n} versions"),
+    "record": N_plural("{n} record", "{n} records"),
+    "workout": N_plural("{n} workout", "{n} workouts"),
+    "token": N_plural("{n} token", "{n} tokens"),
+    "erasure request": N_plural("{n} erasure request", "{n} erasure requests"),
+    "ledger entry": N_plural("{n} ledger entry", "{n} ledger entries"),
+    "blob": N_plural("{n} blob", "{n} blobs"),
+}
+
+
 def plural(n: int, word: str, many: str = "") -> str:
-    """A count and its noun, agreeing: "1 period", "2 periods", "1,204 samples"."""
-    return f"{n:,} {word if n == 1 else many or word + 's'}"
+    """A count and its noun, agreeing, in the current language: "1 period", "2 periods",
+    "1,204 samples" ("1 204 mesures"). A noun NOUNS lacks stays in English."""
+    forms = NOUNS.get(word)
+    if forms is not None:
+        return ngettext(*forms, n).format(n=grouped(n))
+    return f"{grouped(n)} {word if n == 1 else many or word + 's'}"
 
 
 def clip(text: str, width: int) -> str:

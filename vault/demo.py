@@ -14,6 +14,7 @@ import io
 import math
 import random
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Final
 
@@ -195,11 +196,31 @@ def _sharing(vault: Vault, persona: str, now: datetime) -> int:
     return 2
 
 
+@dataclass(frozen=True)
+class DemoSummary:
+    """What `build_demo` added; `str()` says it in one English line (the front ends say it
+    in the person's language from the counts)."""
+
+    personas: int
+    samples: int
+    items: int
+    recipients: int
+    grants: int
+    rules: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.personas} personas, {self.samples:,} samples, {self.items} content items, "
+            f"{self.recipients} recipients, {self.grants} grants (one exported once, one "
+            f"withdrawn), {self.rules} retention rule"
+        )
+
+
 def build_demo(
     vault: Vault, progress: ProgressCallback | None = None, *, today: date | None = None
-) -> str:
-    """Fill `vault` with demo data ending yesterday (or the day before `today`); return a
-    one-line summary of what was added."""
+) -> DemoSummary:
+    """Fill `vault` with demo data ending yesterday (or the day before `today`); return what
+    was added."""
     today = today or vault.clock.today()
     rng = random.Random(SEED)  # noqa: S311  # generated demo data, not secrets
     report = Progress("demo", progress, unit="steps")
@@ -231,7 +252,6 @@ def build_demo(
     rules.add_rule(vault, "metric", "heart_rate", "180d")
     report.advance()
     report.finish()
-    return (
-        f"2 personas, {added:,} samples, {len(items)} content items, 2 recipients, "
-        f"{grants} grants (one exported once, one withdrawn), 1 retention rule"
+    return DemoSummary(
+        personas=2, samples=added, items=len(items), recipients=2, grants=grants, rules=1
     )

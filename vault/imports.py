@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from vault.core.errors import InvalidParameter, WrongFormat
+from vault.core.i18n import N_
 from vault.core.importing import parser_limits
 from vault.core.sniff import Sniffed, sniff
 
@@ -25,7 +26,11 @@ if TYPE_CHECKING:
 
 Area = Literal["personas", "content", "data"]
 # What an import of each area adds, for the summaries people read.
-RECORDS: Final[Mapping[Area, str]] = {"personas": "personas", "content": "items", "data": "samples"}
+RECORDS: Final[Mapping[Area, str]] = {
+    "personas": N_("personas"),
+    "content": N_("items"),
+    "data": N_("samples"),
+}
 # The archives vault.core.archive opens (it tells them apart by content, not by name).
 ARCHIVES: Final = (".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
 # The files a Markdown import reads (vault.content.importers.markdown.SUFFIXES, which the
@@ -247,14 +252,14 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         name="apple-health",
         title="Apple Health",
         area="data",
-        description=(
+        description=N_(
             "Import an Apple Health export: export.zip, export.xml or the unzipped folder."
         ),
         accepts=Accepts(files=(".xml",), archives=(".zip",), folder=True),
         example="coffre import apple-health export.zip --persona ana",
         importer="vault.data.importers.apple_health:import_apple_health",
         looks=Looks("an Apple Health export", files=("xml:healthdata",), members=(".xml",)),
-        details=(
+        details=N_(
             "Records in every unit exports use, the readings of blood-pressure and food "
             "correlations (once each), workouts with their routes, activity rings, beat-to-beat "
             "lists, ECG recordings with their voltages and clinical records (FHIR); a value "
@@ -266,14 +271,14 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         name="google-takeout",
         title="Google Takeout",
         area="data",
-        description=(
+        description=N_(
             "Import Google Fit and Fitbit data from a Google Takeout zip or its extracted folder."
         ),
         accepts=Accepts(archives=(".zip",), folder=True),
         example="coffre import google-takeout takeout.zip --time-zone Europe/Paris",
         importer="vault.data.importers.google_takeout:import_google_takeout",
         looks=Looks("a Google Takeout", members=("/fit/", "/fitbit/")),
-        details=(
+        details=N_(
             "Google Fit's data streams, each named by its own id, Google's merged stream "
             "counted; sessions as workouts; Fitbit's daily files. A file that cannot be read "
             "is skipped whole and listed in the errors; the others are imported."
@@ -282,9 +287,11 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
             ImportOption(
                 "time_zone",
                 "ZONE",
-                "IANA zone of Fitbit's offset-less times, and the offset Google Fit's samples "
-                "and sessions are shown in (default: the zone of Fitbit's Profile.csv, else "
-                "this machine's).",
+                N_(
+                    "IANA zone of Fitbit's offset-less times, and the offset Google Fit's samples "
+                    "and sessions are shown in (default: the zone of Fitbit's Profile.csv, else "
+                    "this machine's)."
+                ),
                 validate="vault.data.importers.google_takeout:zone",
             ),
         ),
@@ -293,7 +300,7 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         name="fitbit",
         title="Fitbit",
         area="data",
-        description=(
+        description=N_(
             "Import the Fitbit part of a Google Takeout (the zip or its extracted folder): "
             "heart rate, steps, sleep, weight, HRV and more."
         ),
@@ -314,18 +321,23 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
             ImportOption(
                 "time_zone",
                 "ZONE",
-                "IANA zone of Fitbit's wall-clock times (default: the zone in the export's "
-                "Profile.csv, else this machine's).",
+                N_(
+                    "IANA zone of Fitbit's wall-clock times (default: the zone in the export's "
+                    "Profile.csv, else this machine's)."
+                ),
                 validate="vault.data.importers.google_takeout:zone",
             ),
             ImportOption(
                 "weight_unit",
                 "UNIT",
-                "Unit of the weight logs: kg, lb or st (default: the profile's setting, else kg).",
+                N_(
+                    "Unit of the weight logs: kg, lb or st "
+                    "(default: the profile's setting, else kg)."
+                ),
                 validate="vault.data.importers.fitbit:parse_weight_unit",
             ),
         ),
-        details=(
+        details=N_(
             "Global Export Data's JSON files (intraday heart rate with its confidence, steps, "
             "distance, calories as total energy, floors, resting heart rate, sleep stages, "
             "weight, BMI and body fat, exercises) and the per-type CSV folders (Physical "
@@ -338,7 +350,7 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         name="garmin",
         title="Garmin",
         area="data",
-        description=(
+        description=N_(
             "Import Garmin FIT (activity, monitoring, weight, wellness), GPX or TCX files (one "
             "file, a folder or a zip of them), or Garmin's account data export."
         ),
@@ -354,12 +366,14 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
             ImportOption(
                 "scale_user",
                 "N",
-                "In weight scale files shared by several people, import only user N's "
-                "weighings (without it, such a file is refused with the users it holds).",
+                N_(
+                    "In weight scale files shared by several people, import only user N's "
+                    "weighings (without it, such a file is refused with the users it holds)."
+                ),
                 validate="vault.data.importers.garmin:parse_scale_user",
             ),
         ),
-        details=(
+        details=N_(
             "A damaged FIT file is never half-imported: alone it stops the import; in a "
             "folder or zip it is skipped whole and listed in the errors, and the other files "
             'are imported. Given Garmin\'s account export (the zip of its "Export your data" '
@@ -372,14 +386,14 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         name="csv",
         title="CSV",
         area="data",
-        description=(
+        description=N_(
             "Import samples from a CSV file in the long format: start,end,metric,value,unit,source."
         ),
         accepts=Accepts(files=(".csv",)),
         example="coffre import csv measurements.csv --persona ana --json",
         importer="vault.data.csvfmt:import_csv",
         looks=Looks("a CSV file", files=("text",)),
-        details=(
+        details=N_(
             "The whole file is one transaction: a bad row stops the import (its line and "
             "column are named) and leaves the vault unchanged. docs/formats.md describes the "
             "format."
@@ -389,14 +403,14 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         name="vcard",
         title="vCard",
         area="personas",
-        description=(
+        description=N_(
             "Import personas from a vCard 4.0, 3.0 or 2.1 .vcf file, or a jCard .json file."
         ),
         accepts=Accepts(files=(".vcf", ".json")),
         example="coffre import vcard contacts-me.vcf",
         importer="vault.personas.vcard:import_vcard",
         looks=Looks("a vCard or jCard file", files=("vcard", "json:array")),
-        details=(
+        details=N_(
             "A card whose UID is already in the vault updates that persona; groups, places "
             "and cards without a name are skipped, counted once per reason. vCard 2.1's "
             "quoted-printable values, CHARSET and inline base64 photos are read. Importing "
@@ -407,14 +421,14 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         name="jsonresume",
         title="JSON Resume",
         area="personas",
-        description=(
+        description=N_(
             "Import a persona from a JSON Resume file (a persona of the same name is updated)."
         ),
         accepts=Accepts(files=(".json",)),
         example="coffre import jsonresume resume.json",
         importer="vault.personas.jsonresume:import_jsonresume",
         looks=Looks("a JSON Resume", files=("json:object",)),
-        details=(
+        details=N_(
             "A résumé of the pre-1.0 schema (website, picture, work company...) is read "
             "under the 1.0 names, said in the notes."
         ),
@@ -423,7 +437,7 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         name="markdown",
         title="Markdown",
         area="content",
-        description=(
+        description=N_(
             "Import a Markdown/text file, or a folder of them, with YAML, TOML or JSON front "
             "matter."
         ),
@@ -431,7 +445,7 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         example="coffre import markdown ~/notes",
         importer="vault.content.importers.markdown:import_markdown",
         looks=Looks("Markdown", members=MARKDOWN_SUFFIXES, suffixes=MARKDOWN_SUFFIXES),
-        details=(
+        details=N_(
             "In a folder, a file that cannot be read is skipped whole and listed in the "
             "errors; the others are imported. A Jekyll post without a readable date takes "
             "the date of its file name."
@@ -441,14 +455,14 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         name="mastodon",
         title="Mastodon",
         area="content",
-        description=(
+        description=N_(
             "Import a Mastodon archive (zip, tar.gz or unpacked folder): posts and their media."
         ),
         accepts=Accepts(archives=ARCHIVES, folder=True),
         example="coffre import mastodon archive-20240101.tar.gz",
         importer="vault.content.importers.mastodon:import_archive",
         looks=Looks("a Mastodon archive", members=("/outbox.json",)),
-        details=(
+        details=N_(
             "Each post keeps its visibility as its audience (direct messages stay direct). "
             "Boosts are ignored; a post that cannot be read is skipped and counted."
         ),
@@ -457,14 +471,14 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         name="twitter",
         title="Twitter/X",
         area="content",
-        description=(
+        description=N_(
             "Import a Twitter/X archive (zip, tar.gz or unpacked folder): tweets and their media."
         ),
         accepts=Accepts(archives=ARCHIVES, folder=True),
         example="coffre import twitter twitter-2023-01-01.zip",
         importer="vault.content.importers.twitter:import_archive",
         looks=Looks("a Twitter/X archive", members=("/data/tweets.js", "/data/tweet.js")),
-        details=(
+        details=N_(
             "t.co links are expanded from the archive's own records; retweets are ignored. A "
             "tweets file that cannot be read is skipped whole and listed in the errors."
         ),
@@ -473,12 +487,12 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         name="wordpress",
         title="WordPress",
         area="content",
-        description="Import the posts and pages of a WordPress export (WXR XML file).",
+        description=N_("Import the posts and pages of a WordPress export (WXR XML file)."),
         accepts=Accepts(files=(".xml",)),
         example="coffre import wordpress blog.WordPress.xml",
         importer="vault.content.importers.wordpress:import_wxr",
         looks=Looks("a WordPress export", files=("xml:rss",)),
-        details=(
+        details=N_(
             "Attachments, menus, revisions and other item types are counted and left out; an "
             "item that does not say it is a post or page is reported, not guessed."
         ),

@@ -139,7 +139,7 @@ def test_export_formats_and_sensitive_default(made: Path, tmp_path: Path) -> Non
     result = checked(made, "persona", "export", "jane")
     assert result.stdout_bytes.startswith(b"BEGIN:VCARD\r\nVERSION:4.0\r\n")
     assert "BDAY" not in result.stdout
-    assert "1 sensitive attribute(s) left out" in result.stderr
+    assert "1 sensitive attribute left out" in result.stderr
     full = run(made, "persona", "export", "jane", "--include-sensitive")
     assert "BDAY;X-COFFRE-SENSITIVE=TRUE:19900501" in full
     card = json.loads(run(made, "persona", "export", "jane", "--format", "jcard"))

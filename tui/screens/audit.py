@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Static
 from tui import format as fmt
 from tui.screens.base import SectionScreen, bindings, data_table
 from vault.core.errors import IntegrityError
+from vault.core.i18n import N_, _
 from vault.core.vault import AuditEntry, Vault
 
 _HEX = frozenset("0123456789abcdef")
@@ -32,14 +33,14 @@ class AuditScreen(SectionScreen):
     """Every change to the vault, newest first; a broken chain is said loudly."""
 
     MODE = "audit"
-    TITLE_TEXT = "Audit"
+    TITLE_TEXT = N_("Audit")
     BINDINGS: ClassVar = bindings(
-        "audit", ("r", "refresh", "Verify again", "Re-read and verify the log")
+        "audit", ("r", "refresh", N_("Verify again"), N_("Re-read and verify the log"))
     )
 
     def compose_body(self) -> ComposeResult:
-        yield Static("Verifying the audit chain…", id="audit-status")
-        yield data_table("audit-log", "#", "Time", "Action", "Details")
+        yield Static(_("Verifying the audit chain…"), id="audit-status")
+        yield data_table("audit-log", "#", _("Time"), _("Action"), _("Details"))
 
     def action_refresh(self) -> None:
         self.reload()
@@ -61,11 +62,15 @@ class AuditScreen(SectionScreen):
         status = self.query_one("#audit-status", Static)
         if error:
             status.update(
-                f"[b $error]✗ {escape(error)}[/] ({len(entries)} entries read before the break)"
+                _("[b $error]✗ {error}[/] ({n_entries} entries read before the break)").format(
+                    error=escape(error), n_entries=len(entries)
+                )
             )
         else:
             status.update(
-                f"[$success]✓[/] Chain verified: {len(entries)} entries, none missing or altered."
+                _(
+                    "[$success]✓[/] Chain verified: {n_entries} entries, none missing or altered."
+                ).format(n_entries=len(entries))
             )
         table = self.query_one("#audit-log", DataTable)
         table.clear()

@@ -5,14 +5,16 @@ dialog, and small writes in a worker."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import partial
-from typing import TYPE_CHECKING, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Input, Label, Tab, Tabs
@@ -20,6 +22,7 @@ from textual.worker import Worker
 
 from tui.commands import PaletteCommand
 from tui.messages import VaultChanged
+from vault.core.i18n import N_, _
 
 if TYPE_CHECKING:
     from tui.app import CoffreApp
@@ -68,6 +71,32 @@ def data_table(id: str, *columns: str, zebra_stripes: bool = True) -> DataTable[
     return table
 
 
+def translate_bindings(node: DOMNode) -> None:
+    """Show NODE's keys in the current language: descriptions and tooltips are marked in the
+    class (`N_`, read at import) and translated for each screen as it is made, and again
+    when the language changes (from the English kept the first time)."""
+    english: dict[str, list[Binding]] = node.__dict__.setdefault("_english_bindings", {})
+    for key, current in node._bindings.key_to_bindings.items():
+        found = english.setdefault(key, list(current))
+        node._bindings.key_to_bindings[key] = [
+            replace(
+                b,
+                description=_(b.description),
+                tooltip=_(b.tooltip) if b.tooltip else "",
+                group=replace(b.group, description=_(b.group.description)) if b.group else None,
+            )
+            for b in found
+        ]
+
+
+class TranslatedKeys:
+    """A screen or app whose keys are shown in the current language (`translate_bindings`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        translate_bindings(self)  # type: ignore[arg-type]  # mixed into a DOMNode
+
+
 class ForwardsWorkerErrors:
     """Screens that run workers forward their state changes to the app's one handler."""
 
@@ -77,20 +106,24 @@ class ForwardsWorkerErrors:
             app.on_worker_state_changed(event)
 
 
-class SectionScreen(ForwardsWorkerErrors, Screen[None]):
+class SectionScreen(TranslatedKeys, ForwardsWorkerErrors, Screen[None]):
     """An area of the vault: subclasses compose the body and load data in workers."""
 
     # First in every area's footer, so it shows even at 80 columns (subclasses' keys follow).
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
-            "f1", "app.help", "Help", tooltip="Keys and actions of this screen", id="area.help"
+            "f1",
+            "app.help",
+            N_("Help"),
+            tooltip=N_("Keys and actions of this screen"),
+            id="area.help",
         ),
         Binding(
             "escape",
             "leave_field",
-            "Leave the field",
+            N_("Leave the field"),
             show=False,
-            tooltip="Leave a text field, so the number keys switch areas again",
+            tooltip=N_("Leave a text field, so the number keys switch areas again"),
             id="area.leave_field",
         ),
     ]
@@ -113,7 +146,7 @@ class SectionScreen(ForwardsWorkerErrors, Screen[None]):
 
     def compose(self) -> ComposeResult:
         tabs = [
-            Tab(f"{key} {s.title}", id=f"nav-{s.mode}")
+            Tab(f"{key} {_(s.title)}", id=f"nav-{s.mode}")
             for key, s in enumerate(self.coffre.section_list, start=1)
         ]
         yield Tabs(*tabs, active=f"nav-{self.MODE}", id="nav")
@@ -126,7 +159,7 @@ class SectionScreen(ForwardsWorkerErrors, Screen[None]):
     def on_mount(self) -> None:
         from tui.app import settle_heap
 
-        self.sub_title = self.TITLE_TEXT
+        self.sub_title = _(self.TITLE_TEXT)
         self.reload()
         self.call_after_refresh(settle_heap)
 
@@ -213,7 +246,7 @@ class SectionScreen(ForwardsWorkerErrors, Screen[None]):
         """True (and the person told so) while a write is still running anywhere in the app:
         one import, export or forget at a time."""
         if any(w.group == "write" and w.is_running for w in self.workers):
-            self.notify("Wait for the current operation to finish.", severity="warning")
+            self.notify(_("Wait for the current operation to finish."), severity="warning")
             return True
         return False
 
@@ -233,6 +266,8 @@ class SectionScreen(ForwardsWorkerErrors, Screen[None]):
             if not isinstance(binding, tuple) and binding.description:
                 run = partial(self.run_action, binding.action)
                 found.append(
-                    PaletteCommand(binding.description, binding.tooltip or binding.description, run)
+                    PaletteCommand(
+                        _(binding.description), _(binding.tooltip or binding.description), run
+                    )
                 )
         return found

@@ -19,6 +19,7 @@ from vault import content
 from vault import personas as identities
 from vault.content import Item, Version
 from vault.core.errors import IntegrityError
+from vault.core.i18n import N_, _
 from vault.core.untrusted import printable
 from vault.core.vault import Vault
 
@@ -48,12 +49,20 @@ def detail(vault: Vault, item_id: str) -> Detail:
         if item.media_type != "text/markdown":
             preview = "```\n" + preview + "\n```"
     else:
-        preview = f"*{item.media_type}, {fmt.size(item.size)}: no preview.*"
+        preview = (
+            "*"
+            + _("{media_type}, {size}: no preview.").format(
+                media_type=item.media_type, size=fmt.size(item.size)
+            )
+            + "*"
+        )
     try:
         p = content.proof(vault, item_id)
         fields = content.verify_statement(p.statement, p.signature, p.public_key)
         digest = str(fields.get("content_sha256", ""))[:12]
-        proof = f"[$success]✓[/] authorship proof verifies (minisign; content sha256 {digest}…)"
+        proof = "[$success]✓[/] " + _(
+            "authorship proof verifies (minisign; content sha256 {digest}…)"
+        ).format(digest=digest)
     except IntegrityError as exc:
         proof = f"[$error]✗ {escape(exc.message)}[/]"
     return Detail(item, preview, versions, proof)
@@ -63,18 +72,18 @@ class ContentScreen(SectionScreen):
     """What the person wrote, under which licence, and the proof that they wrote it."""
 
     MODE = "content"
-    TITLE_TEXT = "Content"
+    TITLE_TEXT = N_("Content")
     BINDINGS: ClassVar = bindings(
         "content",
-        ("h", "history", "Versions", "Show every version of the item"),
-        ("slash", "focus_filter", "Filter", "Filter by tag"),
+        ("h", "history", N_("Versions"), N_("Show every version of the item")),
+        ("slash", "focus_filter", N_("Filter"), N_("Filter by tag")),
         (
             "p",
             "prove",
-            "Proof",
-            "Write the signed authorship statement, its signature and public key",
+            N_("Proof"),
+            N_("Write the signed authorship statement, its signature and public key"),
         ),
-        ("r", "refresh", "Refresh", "Read the vault again"),
+        ("r", "refresh", N_("Refresh"), N_("Read the vault again")),
     )
     HOME = "#content-items"
 
@@ -86,12 +95,14 @@ class ContentScreen(SectionScreen):
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="content-filters"):
-            yield Select([], prompt="Any kind", id="filter-kind")
-            yield Select([], prompt="Any persona", id="filter-persona")
-            yield Input(placeholder="Tag", id="filter-tag")
+            yield Select([], prompt=_("Any kind"), id="filter-kind")
+            yield Select([], prompt=_("Any persona"), id="filter-persona")
+            yield Input(placeholder=_("Tag"), id="filter-tag")
         with Horizontal(id="content"):
             with Vertical(classes="panel", id="content-list-panel"):
-                yield data_table("content-items", "Title", "Kind", "Audience", "Tags", "v")
+                yield data_table(
+                    "content-items", _("Title"), _("Kind"), _("Audience"), _("Tags"), _("v")
+                )
             with Vertical(classes="panel", id="content-detail-panel"):
                 yield Static("", id="content-facts")
                 with VerticalScroll(id="content-preview"):
@@ -153,7 +164,7 @@ class ContentScreen(SectionScreen):
             cells = fmt.cells(i.title, i.kind, i.audience, ", ".join(i.tags), str(i.version))
             table.add_row(*cells, key=i.id)
         if not items:
-            self.query_one("#content-facts", Static).update("No item matches.")
+            self.query_one("#content-facts", Static).update(_("No item matches."))
             self.query_one("#content-markdown", Markdown).update("")
 
     @on(DataTable.RowHighlighted, "#content-items")
@@ -171,10 +182,20 @@ class ContentScreen(SectionScreen):
         i = d.item
         author = self.personas.get(i.persona, i.persona[:8])
         self.query_one("#content-facts", Static).update(
-            f"[b]{fmt.plain(i.title)}[/b]\n{fmt.plain(i.kind)} by {fmt.plain(author)} · "
-            f"audience [b]{fmt.plain(i.audience)}[/b] · "
-            f"licence [b]{fmt.plain(i.license)}[/b] · "
-            f"version {i.version} of {len(d.versions)} · {fmt.size(i.size)}\n{d.proof}"
+            _(
+                "[b]{title}[/b]\n{kind} by {author} · audience [b]{audience}[/b] · "
+                "licence [b]{license}[/b] · version {version} of {n_versions} · {size}\n{proof}"
+            ).format(
+                title=fmt.plain(i.title),
+                kind=fmt.plain(i.kind),
+                author=fmt.plain(author),
+                audience=fmt.plain(i.audience),
+                license=fmt.plain(i.license),
+                version=i.version,
+                n_versions=len(d.versions),
+                size=fmt.size(i.size),
+                proof=d.proof,
+            )
         )
         self.query_one("#content-markdown", Markdown).update(d.preview)
 
@@ -184,10 +205,12 @@ class ContentScreen(SectionScreen):
         item = self.current.item
         self.ask(
             PromptModal(
-                f"Proof of authorship of {fmt.plain(item.title)}",
+                _("Proof of authorship of {title}").format(title=fmt.plain(item.title)),
                 value=fmt.absolute("proof"),
-                help="Three files go to this folder: the statement (.json), its minisign "
-                "signature (.minisig) and the public key (.pub). `minisign -Vm` checks them.",
+                help=_(
+                    "Three files go to this folder: the statement (.json), its minisign "
+                    "signature (.minisig) and the public key (.pub). `minisign -Vm` checks them."
+                ),
             ),
             lambda folder: self._prove(self.vault, item.id, Path(folder).expanduser()),
         )
@@ -196,14 +219,18 @@ class ContentScreen(SectionScreen):
     def _prove(self, vault: Vault, item_id: str, folder: Path) -> None:
         written = content.write_proof(vault, item_id, folder)
         names = ", ".join(p.name for p in written)
-        self.app.call_from_thread(self.notify, f"{names} in {folder}", title="Proof written")
+        self.app.call_from_thread(
+            self.notify,
+            _("{names} in {folder}").format(names=names, folder=folder),
+            title=_("Proof written"),
+        )
 
     def action_history(self) -> None:
         if self.current is None:
             return
-        rows = ["| Version | Time | Title | Licence | Size |", "|---|---|---|---|---|"]
+        rows = [_("| Version | Time | Title | Licence | Size |"), "|---|---|---|---|---|"]
         for v in self.current.versions:
             when, size = fmt.instant(v.time), fmt.size(v.size)
             rows.append(f"| {v.number} | {when} | {printable(v.title)} | {v.license} | {size} |")
-        title = f"Versions of {fmt.plain(self.current.item.title)}"
+        title = _("Versions of {title}").format(title=fmt.plain(self.current.item.title))
         self.app.push_screen(ReportModal(title, "\n".join(rows)))

@@ -20,13 +20,15 @@ from vault import content, remote
 from vault import personas as identities
 from vault import sharing as consent
 from vault.core.errors import IntegrityError
+from vault.core.i18n import N_, _, day, ngettext, number
 from vault.core.vault import Vault
 from vault.data import metrics, query
 from vault.forget import rules
 
 WEEKS = 8
 EXPIRING_DAYS = 30
-METRICS_TITLE = f"Data: samples in the vault, trend of the last {WEEKS} weeks"
+METRICS_HEADING = N_("Data: samples in the vault, trend of the last {weeks} weeks")
+METRICS_TITLE = METRICS_HEADING.format(weeks=WEEKS)  # in English
 
 
 @dataclass(frozen=True)
@@ -82,17 +84,17 @@ def describe_import(action: str, details: dict[str, object]) -> str | None:
     """An audit entry of an import in words ("health data +1,200 (3 skipped)"); None for
     any other entry."""
     if action == "qs.import":
-        what = "health data"
+        what = _("health data")
     elif action.startswith("persona.import."):
-        what = f"personas ({action.rsplit('.', 1)[1]})"
+        what = _("personas ({source})").format(source=action.rsplit(".", 1)[1])
     elif action == "content.import":
-        what = f"content ({details.get('source', '?')})"
+        what = _("content ({source})").format(source=details.get("source", "?"))
     else:
         return None
     added, skipped = details.get("added", 0), details.get("duplicates", 0)
-    text = f"{what} +{added:,}" if isinstance(added, int) else what
+    text = f"{what} +{number(added)}" if isinstance(added, int) else what
     if isinstance(skipped, int) and skipped:
-        text += f" ({skipped:,} skipped)"
+        text += " " + _("({n} skipped)").format(n=number(skipped))
     return text
 
 
@@ -130,7 +132,7 @@ def gather(vault: Vault, now: datetime) -> Overview:
         on_disk=sum(status["files"].values()),
         content_items=len(content.list_items(vault)),
         grants=tuple(
-            (recipients.get(g.recipient, "?"), names.get(g.persona, "?"), g.valid_until[:10])
+            (recipients.get(g.recipient, "?"), names.get(g.persona, "?"), day(g.valid_until[:10]))
             for g in active
         ),
         expiring=sum(1 for g in active if g.valid_until < soon),
@@ -158,8 +160,10 @@ class DashboardScreen(SectionScreen):
     """The first screen after unlocking: what the vault holds and whether it verifies."""
 
     MODE = "dashboard"
-    TITLE_TEXT = "Dashboard"
-    BINDINGS: ClassVar = bindings("dashboard", ("r", "refresh", "Refresh", "Read the vault again"))
+    TITLE_TEXT = N_("Dashboard")
+    BINDINGS: ClassVar = bindings(
+        "dashboard", ("r", "refresh", N_("Refresh"), N_("Read the vault again"))
+    )
 
     def compose_body(self) -> ComposeResult:
         def text_panel(title: str, name: str) -> Vertical:
@@ -169,21 +173,26 @@ class DashboardScreen(SectionScreen):
         with Vertical(id="dashboard"):
             yield LoadingIndicator(id="dash-loading")
             with Horizontal(id="dash-top"):
-                yield text_panel("Personas", "personas")
-                yield text_panel("Vault", "status")
+                yield text_panel(_("Personas"), "personas")
+                yield text_panel(_("Vault"), "status")
             yield Static("", id="dash-sync")  # shown only when the vault has a remote
             # Samples counts every sample ever imported; only the trend covers the last weeks.
             yield titled_panel(
-                METRICS_TITLE,
+                _(METRICS_HEADING).format(weeks=WEEKS),
                 data_table(
-                    "dash-metrics", "Persona", "Metric", "Samples", f"{WEEKS} weeks", "Latest"
+                    "dash-metrics",
+                    _("Persona"),
+                    _("Metric"),
+                    _("Samples"),
+                    _("{weeks} weeks").format(weeks=WEEKS),
+                    _("Latest"),
                 ),
                 id="dash-metrics-panel",
             )
             with Horizontal(id="dash-bottom"):
-                yield text_panel("Recent imports", "imports")
-                yield text_panel("Active grants", "grants")
-                yield text_panel("Retention", "rules")
+                yield text_panel(_("Recent imports"), "imports")
+                yield text_panel(_("Active grants"), "grants")
+                yield text_panel(_("Retention"), "rules")
 
     def action_refresh(self) -> None:
         self.reload()
@@ -200,22 +209,39 @@ class DashboardScreen(SectionScreen):
     def _show(self, o: Overview) -> None:
         self.query_one("#dash-loading").display = False
         people = [
-            f"[b]{fmt.plain(p.name)}[/b]  {fmt.plural(len(p.attributes), 'attribute')}"
-            + (f", {sum(a.sensitive for a in p.attributes)} sensitive" if p.attributes else "")
+            f"[b]{fmt.plain(p.name)}[/b]  "
+            + ngettext("{n} attribute", "{n} attributes", len(p.attributes)).format(
+                n=number(len(p.attributes))
+            )
+            + (
+                ", " + ngettext("{n} sensitive", "{n} sensitive", sensitive).format(n=sensitive)
+                if p.attributes
+                else ""
+            )
             for p in o.personas
+            for sensitive in [sum(a.sensitive for a in p.attributes)]
         ]
         self.query_one("#dash-personas", Static).update(
-            "\n".join(people) or "No persona yet: add one on the Personas screen."
+            "\n".join(people) or _("No persona yet: add one on the Personas screen.")
         )
-        entries = fmt.plural(o.audit_entries, "entry", "entries")
+        entries = ngettext("{n} entry", "{n} entries", o.audit_entries).format(
+            n=number(o.audit_entries)
+        )
         chain = (
             f"[$error]✗ {escape(o.audit_error)}[/]"
             if o.audit_error
-            else f"[$success]✓[/] audit chain verified ({entries})"
+            else "[$success]✓[/] " + _("audit chain verified ({entries})").format(entries=entries)
         )
         self.query_one("#dash-status", Static).update(
-            f"{fmt.count(o.records)} records, {fmt.size(o.on_disk, coarse=True)} on disk\n"
-            f"{fmt.plural(o.content_items, 'content item')}\n{chain}"
+            ngettext("{n} record", "{n} records", o.records).format(n=fmt.count(o.records))
+            + ", "
+            + _("{size} on disk").format(size=fmt.size(o.on_disk, coarse=True))
+            + "\n"
+            + ngettext("{n} content item", "{n} content items", o.content_items).format(
+                n=number(o.content_items)
+            )
+            + "\n"
+            + chain
         )
         line = self.query_one("#dash-sync", Static)
         line.display = bool(o.remotes)
@@ -229,20 +255,28 @@ class DashboardScreen(SectionScreen):
                 )
             )
         imports = [fmt.plain(f"{fmt.instant(t)[5:10]} {what}") for t, what in o.imports]
-        self.query_one("#dash-imports", Static).update("\n".join(imports) or "No import yet.")
-        grants = [f"{fmt.plain(r)} ← {fmt.plain(p)} until {until}" for r, p, until in o.grants]
-        if o.expiring:
-            grants.append(
-                f"[$warning]{fmt.plural(o.expiring, 'grant')} expiring within "
-                f"{EXPIRING_DAYS} days[/]"
+        self.query_one("#dash-imports", Static).update("\n".join(imports) or _("No import yet."))
+        grants = [
+            _("{recipient} ← {persona} until {until}").format(
+                recipient=fmt.plain(r), persona=fmt.plain(p), until=until
             )
-        self.query_one("#dash-grants", Static).update("\n".join(grants) or "Nothing is shared.")
+            for r, p, until in o.grants
+        ]
+        if o.expiring:
+            expiring = ngettext(
+                "{n} grant expiring within {days} days",
+                "{n} grants expiring within {days} days",
+                o.expiring,
+            ).format(n=number(o.expiring), days=EXPIRING_DAYS)
+            grants.append(f"[$warning]{expiring}[/]")
+        self.query_one("#dash-grants", Static).update("\n".join(grants) or _("Nothing is shared."))
+        rules_text = ngettext("{n} rule", "{n} rules", o.rules).format(n=number(o.rules))
         if not o.rules:
-            retention = "No retention rule."
+            retention = _("No retention rule.")
         elif not o.due:
-            retention = f"{fmt.plural(o.rules, 'rule')}; nothing due."
+            retention = _("{rules}; nothing due.").format(rules=rules_text)
         else:
-            retention = (
-                f"{fmt.plural(o.rules, 'rule')}; [$warning]due now: {fmt.plan_counts(o.due)}[/]"
+            retention = _("{rules}; [$warning]due now: {due}[/]").format(
+                rules=rules_text, due=fmt.plan_counts(o.due)
             )
         self.query_one("#dash-rules", Static).update(retention)

@@ -21,6 +21,7 @@ from tui.widgets.chart import Chart
 from tui.widgets.ecg import EcgStrip
 from tui.widgets.progress import ProgressPanel
 from vault import personas as identities
+from vault.core.i18n import N_, _, number
 from vault.core.importing import ImportSummary
 from vault.core.progress import ProgressCallback
 from vault.core.untrusted import printable
@@ -35,17 +36,30 @@ LATEST, ALL, CUSTOM = "latest", "all", "custom"
 # Ranges counted back from today, ranges placed on the data itself (an export that ended
 # years ago is chartable), and one the person types.
 RANGES: tuple[tuple[str, str], ...] = (
-    ("Latest 4 weeks", LATEST),
-    ("Last 7 days", "7"),
-    ("Last 4 weeks", str(WINDOW_DAYS)),
-    ("Last 3 months", "91"),
-    ("Last year", "365"),
-    ("All the data", ALL),
-    ("From… to…", CUSTOM),
+    (N_("Latest 4 weeks"), LATEST),
+    (N_("Last 7 days"), "7"),
+    (N_("Last 4 weeks"), str(WINDOW_DAYS)),
+    (N_("Last 3 months"), "91"),
+    (N_("Last year"), "365"),
+    (N_("All the data"), ALL),
+    (N_("From… to…"), CUSTOM),
 )
-BUCKETS: tuple[tuple[str, str], ...] = (("Hourly", "hour"), ("Daily", "day"), ("Weekly", "week"))
+BUCKETS: tuple[tuple[str, str], ...] = (
+    (N_("Hourly"), "hour"),
+    (N_("Daily"), "day"),
+    (N_("Weekly"), "week"),
+)
 HOURLY_LIMIT_DAYS = 92  # longer ranges are drawn daily: hours would be averaged away anyway
 EVERY_WORD = {"hour": "hourly", "day": "daily", "week": "weekly"}
+# What a bar is, by period and whether the metric is a rate (means) or a count (totals).
+KIND_WORDS = {
+    ("hour", True): N_("hourly means"),
+    ("hour", False): N_("hourly totals"),
+    ("day", True): N_("daily means"),
+    ("day", False): N_("daily totals"),
+    ("week", True): N_("weekly means"),
+    ("week", False): N_("weekly totals"),
+}
 
 
 @dataclass(frozen=True)
@@ -133,7 +147,11 @@ class Series:
     @property
     def kind(self) -> str:
         """What each bar is: "daily means", "weekly totals"..."""
-        return f"{EVERY_WORD.get(self.every, self.every)} {'means' if self.rate else 'totals'}"
+        return _(
+            KIND_WORDS.get(
+                (self.every, self.rate), "{every} " + ("means" if self.rate else "totals")
+            )
+        ).format(every=self.every)
 
     @property
     def title(self) -> str:
@@ -147,14 +165,19 @@ class Series:
         averages when a column holds several: said so), so they agree with the chart; a
         rate's single-sample extremes follow, named as such."""
         low, high = (min(drawn), max(drawn)) if drawn else (self.low, self.high)
-        merged = f", each column averaging up to {per_column}" if per_column > 1 else ""
-        text = (
-            f"lowest {fmt.number(low)} · mean {fmt.number(self.mean)} · "
-            f"highest {fmt.number(high)} (of the {self.kind}{merged})"
+        merged = (
+            _(", each column averaging up to {n}").format(n=per_column) if per_column > 1 else ""
+        )
+        text = _("lowest {low} · mean {mean} · highest {high} (of the {kind}{merged})").format(
+            low=fmt.number(low),
+            mean=fmt.number(self.mean),
+            high=fmt.number(high),
+            kind=self.kind,
+            merged=merged,
         )
         if self.rate:
-            text += (
-                f"; single samples {fmt.number(self.sample_low)} to {fmt.number(self.sample_high)}"
+            text += _("; single samples {low} to {high}").format(
+                low=fmt.number(self.sample_low), high=fmt.number(self.sample_high)
             )
         return text
 
@@ -240,23 +263,35 @@ def summary_markdown(name: str, s: ImportSummary) -> str:
     """An import summary for people; counts that stayed at zero are left out."""
     records = get_format(s.format).records
     unknown = sum(s.unknown_types.values())
+    records = _(records)
     optional = [
-        (len(s.updated), f"- updated: {len(s.updated):,} {records}"),
-        (len(s.unchanged), f"- unchanged: {len(s.unchanged):,} {records}"),
-        (s.attachments, f"- attachments: {s.attachments:,}"),
-        (s.workouts, f"- workouts: {s.workouts:,}"),
-        (s.summaries, f"- daily summaries: {s.summaries:,}"),
-        (s.ignored, f"- ignored: {s.ignored:,}"),
-        (unknown, f"- kept: {unknown:,} samples of {len(s.unknown_types)} unknown types"),
+        (
+            len(s.updated),
+            _("- updated: {n} {records}").format(n=number(len(s.updated)), records=records),
+        ),
+        (
+            len(s.unchanged),
+            _("- unchanged: {n} {records}").format(n=number(len(s.unchanged)), records=records),
+        ),
+        (s.attachments, _("- attachments: {n}").format(n=number(s.attachments))),
+        (s.workouts, _("- workouts: {n}").format(n=number(s.workouts))),
+        (s.summaries, _("- daily summaries: {n}").format(n=number(s.summaries))),
+        (s.ignored, _("- ignored: {n}").format(n=number(s.ignored))),
+        (
+            unknown,
+            _("- kept: {n} samples of {types} unknown types").format(
+                n=number(unknown), types=len(s.unknown_types)
+            ),
+        ),
     ]
     lines = [
         f"**{printable(name)}**",
         "",
-        f"- added: **{s.added:,}** {records}",
-        f"- skipped: {s.duplicates:,} duplicates already in the vault",
+        _("- added: **{n}** {records}").format(n=number(s.added), records=records),
+        _("- skipped: {n} duplicates already in the vault").format(n=number(s.duplicates)),
     ]
     lines += [line for count, line in optional if count]
-    lines.append(f"- problems: {len(s.errors):,}")
+    lines.append(_("- problems: {n}").format(n=number(len(s.errors))))
     lines += [f"  - {printable(e.location)}: {printable(e.problem)}" for e in s.errors[:10]]
     lines += [f"- {printable(reason)}" for reason in s.skipped]
     lines += [f"- {printable(note)}" for note in s.notes]
@@ -267,14 +302,14 @@ class DataScreen(SectionScreen):
     """What was measured, per persona; how it went over time."""
 
     MODE = "data"
-    TITLE_TEXT = "Data"
+    TITLE_TEXT = N_("Data")
     AUTO_FOCUS = "#data-metrics"  # Up/Down move through the metrics from the start
     HOME = "#data-metrics"
     BINDINGS: ClassVar = bindings(
         "data",
-        ("i", "import", "Import", "Import a file or folder in any format Coffre reads"),
-        ("l", "toggle_style", "Bars/line", "Draw the chart as bars or a line"),
-        ("r", "refresh", "Refresh", "Read the vault again"),
+        ("i", "import", N_("Import"), N_("Import a file or folder in any format Coffre reads")),
+        ("l", "toggle_style", N_("Bars/line"), N_("Draw the chart as bars or a line")),
+        ("r", "refresh", N_("Refresh"), N_("Read the vault again")),
     )
 
     def __init__(self) -> None:
@@ -290,15 +325,25 @@ class DataScreen(SectionScreen):
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="data"):
             with Vertical(classes="panel", id="data-side"):
-                yield Select([], prompt="Persona", id="data-persona", allow_blank=True)
+                yield Select([], prompt=_("Persona"), id="data-persona", allow_blank=True)
                 yield data_table("data-metrics", zebra_stripes=False)
             with Vertical(classes="panel", id="data-main"):
                 with Horizontal(id="data-controls"):
-                    yield Select(RANGES, value=str(WINDOW_DAYS), allow_blank=False, id="data-range")
-                    yield Select(BUCKETS, value="day", allow_blank=False, id="data-every")
+                    yield Select(
+                        [(_(label), value) for label, value in RANGES],
+                        value=str(WINDOW_DAYS),
+                        allow_blank=False,
+                        id="data-range",
+                    )
+                    yield Select(
+                        [(_(label), value) for label, value in BUCKETS],
+                        value="day",
+                        allow_blank=False,
+                        id="data-every",
+                    )
                 with Horizontal(id="data-custom"):
-                    yield Input(placeholder="From YYYY-MM-DD", id="data-from")
-                    yield Input(placeholder="To YYYY-MM-DD", id="data-to")
+                    yield Input(placeholder=_("From YYYY-MM-DD"), id="data-from")
+                    yield Input(placeholder=_("To YYYY-MM-DD"), id="data-to")
                 yield Label("", id="data-range-problem", classes="field-error", markup=False)
                 yield Label("", id="data-title", classes="panel-title", markup=False)
                 yield Label("", id="data-stats", markup=False)
@@ -374,7 +419,7 @@ class DataScreen(SectionScreen):
             with self.prevent(Select.Changed):
                 self.query_one("#data-range", Select).value = self._range_offered
         if not found:
-            self._show_nothing("No measurements for this persona yet: press i to import a file.")
+            self._show_nothing(_("No measurements for this persona yet: press i to import a file."))
         self._load_chart()
 
     def _fill_metrics(self) -> None:
@@ -387,8 +432,8 @@ class DataScreen(SectionScreen):
         # Two cells padded one each side, and room for the scrollbar (one cell, app.tcss).
         name_width = max(8, inner - count_width - 2 * 2 * table.cell_padding - 1)
         table.clear(columns=True)
-        table.add_column("Metric", width=name_width)
-        table.add_column(Text("Samples", justify="right"), width=count_width)
+        table.add_column(_("Metric"), width=name_width)
+        table.add_column(Text(_("Samples"), justify="right"), width=count_width)
         for m, n in zip(self.metrics, counts, strict=True):
             name = Text(printable(fmt.squeeze(m.metric, name_width)))
             table.add_row(name, Text(n, justify="right"), key=m.metric)
@@ -460,11 +505,11 @@ class DataScreen(SectionScreen):
         choice = str(self.query_one("#data-range", Select).value)
         custom = self._custom_dates() if choice == CUSTOM else None
         if choice == CUSTOM and custom is None:
-            self._show_nothing("Correct the dates above to draw the chart.")
+            self._show_nothing(_("Correct the dates above to draw the chart."))
             return
         span = window(choice, self.coffre.clock.now(), info, custom)
         if span is None:
-            self._show_nothing(f"No {info.metric} yet.")
+            self._show_nothing(_("No {metric} yet.").format(metric=info.metric))
             return
         every = str(self.query_one("#data-every", Select).value)
         self.shown_window = span
@@ -489,10 +534,14 @@ class DataScreen(SectionScreen):
 
     def _show_chart(self, s: Series, info: query.MetricInfo) -> None:
         if not s.values:
-            where = f"{fmt.day(info.first)} to {fmt.day(info.last)}"
+            where = _("{first} to {last}").format(
+                first=fmt.day(info.first), last=fmt.day(info.last)
+            )
             self._show_nothing(
-                f"No {s.metric} in this range: its data runs from {where}. "
-                "Choose 'Latest 4 weeks' or 'All the data'."
+                _(
+                    "No {metric} in this range: its data runs from {where}. "
+                    "Choose 'Latest 4 weeks' or 'All the data'."
+                ).format(metric=s.metric, where=where)
             )
             return
         self.shown = s
@@ -525,13 +574,13 @@ class DataScreen(SectionScreen):
             return
         persona_id = self.persona_id
         if persona_id is None:
-            self.notify("Create a persona first.", severity="warning")
+            self.notify(_("Create a persona first."), severity="warning")
             return
         name = next(p.name for p in self.personas if p.id == persona_id)
 
         def chosen(request: ImportRequest) -> None:
             panel = self.query_one("#data-progress", ProgressPanel)
-            panel.begin(f"Importing {request.path.name}…")
+            panel.begin(_("Importing {name}…").format(name=request.path.name))
             self._import(self.vault, persona_id, request, panel)
 
         self.ask(ImportModal(name), chosen)
@@ -550,5 +599,5 @@ class DataScreen(SectionScreen):
         self.summary = summary
         self.changed("import")
         self.report(
-            "Import finished", summary_markdown(request.path.name, summary), self._load_metrics
+            _("Import finished"), summary_markdown(request.path.name, summary), self._load_metrics
         )

@@ -18,17 +18,18 @@ from tui.widgets.progress import ProgressPanel
 from vault import content, forget
 from vault import personas as identities
 from vault.core.errors import VaultError
+from vault.core.i18n import N_, _, number
 from vault.core.untrusted import printable
 from vault.core.vault import Vault
 from vault.data import query
 from vault.forget import ForgetResult, Plan, Target, rules
 
 KINDS: tuple[tuple[str, str], ...] = (
-    ("Persona", "persona"),
-    ("Metric (a date range)", "metric"),
-    ("Content item", "content"),
-    ("Recipient", "recipient"),
-    ("Everything", "everything"),
+    (N_("Persona"), "persona"),
+    (N_("Metric (a date range)"), "metric"),
+    (N_("Content item"), "content"),
+    (N_("Recipient"), "recipient"),
+    (N_("Everything"), "everything"),
 )
 ANY_PERSONA = "*"
 
@@ -66,45 +67,75 @@ def load_choices(vault: Vault) -> Choices:
     )
 
 
+HOW_MUCH = N_("How much")
+# What a plan counts, by its JSON name (a count not listed shows its JSON name).
+COUNT_NAMES = {
+    "content_bytes": N_("content bytes"),
+    "content_items": N_("content items"),
+    "content_versions": N_("content versions"),
+    "grants": N_("grants"),
+    "ledger_entries": N_("ledger entries"),
+    "metrics": N_("metrics"),
+    "personas": N_("personas"),
+    "samples": N_("samples"),
+    "days": N_("days"),
+    "recipients": N_("recipients"),
+    "receipts": N_("receipts"),
+    "rules": N_("rules"),
+}
+
+
+def count_name(key: str) -> str:
+    return _(COUNT_NAMES[key]) if key in COUNT_NAMES else key.replace("_", " ")
+
+
 def plan_markdown(plan: Plan) -> str:
     if plan.empty:  # the verdict forgetting it would give
-        return f"**Nothing to forget**: {'; '.join(plan.labels)} holds nothing."
-    lines = ["**What would be forgotten**", ""]
+        return _("**Nothing to forget**: {labels} holds nothing.").format(
+            labels="; ".join(plan.labels)
+        )
+    lines = ["**" + _("What would be forgotten") + "**", ""]
     lines += [f"- {label}" for label in plan.labels]
-    lines += ["", "**How much**", ""]
+    lines += ["", f"**{_(HOW_MUCH)}**", ""]
     counts = {k: v for k, v in sorted(plan.counts.items())}
-    lines += [f"- {k.replace('_', ' ')}: {v:,}" for k, v in counts.items()] or ["- nothing"]
-    lines += ["", "**Recipients holding copies**", ""]
+    lines += [f"- {count_name(k)}: {number(v)}" for k, v in counts.items()] or ["- " + _("nothing")]
+    lines += ["", "**" + _("Recipients holding copies") + "**", ""]
     if plan.holders:
         for h in plan.holders:
             lines.append(
-                f"- {h.name}: {fmt.plural(len(h.bundles), 'bundle')} under "
-                f"{fmt.plural(len(h.grants), 'grant')}; "
-                "they will get an erasure request"
+                _("- {name}: {bundles} under {grants}; they will get an erasure request").format(
+                    name=h.name,
+                    bundles=fmt.plural(len(h.bundles), "bundle"),
+                    grants=fmt.plural(len(h.grants), "grant"),
+                )
             )
     else:
-        lines.append("- none: nothing of this has left the vault")
+        lines.append(_("- none: nothing of this has left the vault"))
     lines += [
         "",
-        "Copies of the vault made before now (backups, synced folders) cannot be reached.",
+        _("Copies of the vault made before now (backups, synced folders) cannot be reached."),
     ]
     return "\n".join(lines)
 
 
 def result_markdown(result: ForgetResult) -> str:
     plan = result.plan
-    lines = [f"- forgotten: {', '.join(plan.labels)}"]
-    lines += [f"- {k.replace('_', ' ')}: {v:,}" for k, v in sorted(plan.counts.items())]
-    lines.append(f"- keys rotated: the vault is now at key epoch {result.epoch}")
+    lines = [_("- forgotten: {labels}").format(labels=", ".join(plan.labels))]
+    lines += [f"- {count_name(k)}: {number(v)}" for k, v in sorted(plan.counts.items())]
     lines.append(
-        "- the write-ahead log was truncated"
+        _("- keys rotated: the vault is now at key epoch {epoch}").format(epoch=result.epoch)
+    )
+    lines.append(
+        _("- the write-ahead log was truncated")
         if result.wal_truncated
-        else "- the write-ahead log could not be truncated now (another process has the "
-        "vault open); it will be on the next forget or close"
+        else _(
+            "- the write-ahead log could not be truncated now (another process has the "
+            "vault open); it will be on the next forget or close"
+        )
     )
     if result.notices:
-        lines.append(f"- erasure requests produced: {len(result.notices)}, to send:")
-    lines.append("- cannot reach: copies of the vault made before now (backups)")
+        lines.append(_("- erasure requests produced: {n}, to send:").format(n=len(result.notices)))
+    lines.append(_("- cannot reach: copies of the vault made before now (backups)"))
     lines += [f"\n```text\n{request.text()}```" for request in result.notices]
     return "\n".join(lines)
 
@@ -113,14 +144,14 @@ class ForgetScreen(SectionScreen):
     """Taking data back out of the vault for good, always previewed and confirmed."""
 
     MODE = "forget"
-    TITLE_TEXT = "Forget"
+    TITLE_TEXT = N_("Forget")
     BINDINGS: ClassVar = bindings(
         "forget",
-        ("p", "preview", "Preview", "Show what would be forgotten"),
-        ("f", "forget", "Forget…", "Forget the target (asks you to type its name)"),
-        ("a", "add_rule", "Add rule", "Add a retention rule"),
-        ("x", "remove_rule", "Remove rule", "Remove the selected retention rule"),
-        ("A", "apply_rules", "Apply rules", "Forget what the retention rules say"),
+        ("p", "preview", N_("Preview"), N_("Show what would be forgotten")),
+        ("f", "forget", N_("Forget…"), N_("Forget the target (asks you to type its name)")),
+        ("a", "add_rule", N_("Add rule"), N_("Add a retention rule")),
+        ("x", "remove_rule", N_("Remove rule"), N_("Remove the selected retention rule")),
+        ("A", "apply_rules", N_("Apply rules"), N_("Forget what the retention rules say")),
     )
 
     def __init__(self) -> None:
@@ -134,21 +165,26 @@ class ForgetScreen(SectionScreen):
         with Horizontal(id="forget"):
             with Vertical(classes="panel", id="forget-main"):
                 with Horizontal(classes="form-row"):
-                    yield Select(KINDS, value="persona", allow_blank=False, id="forget-kind")
-                    yield Select([], prompt="Which", id="forget-which")
+                    yield Select(
+                        [(_(label), value) for label, value in KINDS],
+                        value="persona",
+                        allow_blank=False,
+                        id="forget-kind",
+                    )
+                    yield Select([], prompt=_("Which"), id="forget-which")
                 with Horizontal(classes="form-row", id="forget-metric-row"):
-                    yield Select([], prompt="Every persona", id="forget-persona")
-                    yield Input(placeholder="From (YYYY-MM-DD)", id="forget-from")
-                    yield Input(placeholder="Before (YYYY-MM-DD)", id="forget-before")
+                    yield Select([], prompt=_("Every persona"), id="forget-persona")
+                    yield Input(placeholder=_("From (YYYY-MM-DD)"), id="forget-from")
+                    yield Input(placeholder=_("Before (YYYY-MM-DD)"), id="forget-before")
                 with VerticalScroll(id="forget-preview-box"):
                     yield Markdown(
-                        "Choose a target to see what forgetting it would remove.",
+                        _("Choose a target to see what forgetting it would remove."),
                         id="forget-preview",
                     )
                 yield ProgressPanel(id="forget-progress")
             yield titled_panel(
-                "Retention rules",
-                data_table("rules-table", "Selects", "Keep", zebra_stripes=False),
+                _("Retention rules"),
+                data_table("rules-table", _("Selects"), _("Keep"), zebra_stripes=False),
                 Static("", id="rules-due"),
                 id="forget-rules",
             )
@@ -177,12 +213,12 @@ class ForgetScreen(SectionScreen):
         for r in found:
             table.add_row(*fmt.cells(f"{r.selector} {r.value}", f"{r.keep_days}d"), key=r.id)
         if not found:
-            text = "No rule yet: press a to keep some data only so long."
+            text = _("No rule yet: press a to keep some data only so long.")
         elif due is None:
-            text = "Nothing is due: every rule is satisfied."
+            text = _("Nothing is due: every rule is satisfied.")
         else:
             counts = fmt.plan_counts(due.counts)
-            text = f"[b]Due now:[/b] {counts}. Press A to apply."
+            text = _("[b]Due now:[/b] {counts}. Press A to apply.").format(counts=counts)
         self.query_one("#rules-due", Static).update(text)
 
     @on(Select.Changed, "#forget-kind")
@@ -230,7 +266,7 @@ class ForgetScreen(SectionScreen):
         which = self.query_one("#forget-which", Select)
         if not isinstance(which.value, str):
             if not quiet:
-                self.notify("Choose what to forget first.", severity="warning")
+                self.notify(_("Choose what to forget first."), severity="warning")
             return None
         ref = which.value
         name = next(label for label, r in getattr(self.choices, kind) if r == ref)
@@ -279,15 +315,16 @@ class ForgetScreen(SectionScreen):
 
         def confirmed() -> None:
             panel = self.query_one("#forget-progress", ProgressPanel)
-            panel.begin(f"Forgetting {chosen.name}…")
+            panel.begin(_("Forgetting {name}…").format(name=chosen.name))
             self._forget(self.vault, chosen, panel)
 
         summary = plan_markdown(self.plan) if self.plan is not None else ""
         self.confirm(
             TypeToConfirmModal(
-                f"Forget {chosen.name}?",
-                "This cannot be undone: the data and its keys are destroyed.\n"
-                + (summary.split("**How much**")[0].replace("**", "") if summary else ""),
+                _("Forget {name}?").format(name=chosen.name),
+                _("This cannot be undone: the data and its keys are destroyed.")
+                + "\n"
+                + (summary.split(f"**{_(HOW_MUCH)}**")[0].replace("**", "") if summary else ""),
                 chosen.name,
             ),
             confirmed,
@@ -305,10 +342,10 @@ class ForgetScreen(SectionScreen):
         self.result = result
         self.plan = None
         self.query_one("#forget-preview", Markdown).update(
-            "Done. Choose another target to preview."
+            _("Done. Choose another target to preview.")
         )
         self.changed("forget")
-        self.report("Forgotten", result_markdown(result), self.reload)
+        self.report(_("Forgotten"), result_markdown(result), self.reload)
 
     # --- retention rules ---
 
@@ -317,19 +354,19 @@ class ForgetScreen(SectionScreen):
             words = text.split()
             if len(words) != 3:
                 self.notify(
-                    "Write: SELECTOR VALUE KEEP, e.g. metric heart_rate 2y", severity="warning"
+                    _("Write: SELECTOR VALUE KEEP, e.g. metric heart_rate 2y"), severity="warning"
                 )
                 return
             selector, value, keep = words
             self.update_vault(
-                "rule added",
+                _("rule added"),
                 lambda v: rules.add_rule(v, cast(rules.Selector, selector), value, keep),
             )
 
         self.ask(
             PromptModal(
-                "New retention rule",
-                placeholder="metric heart_rate 2y",
+                _("New retention rule"),
+                placeholder=_("metric heart_rate 2y"),
                 help="SELECTOR VALUE KEEP — selector is metric, category or tag; keep is "
                 "like 730d, 52w or 2y. Older data is forgotten when you apply the rules.",
             ),
@@ -342,11 +379,13 @@ class ForgetScreen(SectionScreen):
             return
         self.confirm(
             ConfirmModal(
-                f"Remove the rule on {rule.selector} {rule.value}?",
-                "Data it already forgot stays forgotten.",
-                confirm="Remove",
+                _("Remove the rule on {selector} {value}?").format(
+                    selector=rule.selector, value=rule.value
+                ),
+                _("Data it already forgot stays forgotten."),
+                confirm=_("Remove"),
             ),
-            lambda: self.update_vault("rule removed", lambda v: rules.remove_rule(v, rule.id)),
+            lambda: self.update_vault(_("rule removed"), lambda v: rules.remove_rule(v, rule.id)),
         )
 
     def action_apply_rules(self) -> None:
@@ -355,14 +394,14 @@ class ForgetScreen(SectionScreen):
 
         def confirmed() -> None:
             panel = self.query_one("#forget-progress", ProgressPanel)
-            panel.begin("Applying the retention rules…")
+            panel.begin(_("Applying the retention rules…"))
             self._apply_rules(self.vault, self.coffre.clock.ms(), panel)
 
         self.confirm(
             ConfirmModal(
-                "Apply the retention rules now?",
-                "Everything older than each rule keeps is forgotten for good.",
-                confirm="Apply",
+                _("Apply the retention rules now?"),
+                _("Everything older than each rule keeps is forgotten for good."),
+                confirm=_("Apply"),
             ),
             confirmed,
         )
@@ -374,6 +413,6 @@ class ForgetScreen(SectionScreen):
         finally:
             self.app.call_from_thread(panel.end)
         if result is None:
-            self.app.call_from_thread(self.notify, "Nothing was due.")
+            self.app.call_from_thread(self.notify, _("Nothing was due."))
         else:
             self.app.call_from_thread(self._forgotten, result)

@@ -14,49 +14,58 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Markdown, Select, SelectionList
 
+from tui.screens.base import TranslatedKeys
 from vault import content
 from vault.content import audience
+from vault.core.i18n import N_, _, day
 from vault.sharing import ScopeRequest
 
 PURPOSES: tuple[tuple[str, str], ...] = (
-    ("Provide a service I asked for", "dpv:ServiceProvision"),
-    ("Personalise a service", "dpv:ServicePersonalisation"),
-    ("Research and development", "dpv:ResearchAndDevelopment"),
-    ("Academic research", "dpv:AcademicResearch"),
-    ("Personalised advertising", "dpv:PersonalisedAdvertising"),
+    (N_("Provide a service I asked for"), "dpv:ServiceProvision"),
+    (N_("Personalise a service"), "dpv:ServicePersonalisation"),
+    (N_("Research and development"), "dpv:ResearchAndDevelopment"),
+    (N_("Academic research"), "dpv:AcademicResearch"),
+    (N_("Personalised advertising"), "dpv:PersonalisedAdvertising"),
 )
 # Shortest first: the default shares the least (all the data must be chosen on purpose).
 RANGES: tuple[tuple[str, str], ...] = (
-    ("Rolling: the last 7 days", "7d"),
-    ("Rolling: the last 30 days", "30d"),
-    ("Rolling: the last 90 days", "90d"),
-    ("Rolling: the last year", "1y"),
-    ("All my data, from the first sample", ""),
+    (N_("Rolling: the last 7 days"), "7d"),
+    (N_("Rolling: the last 30 days"), "30d"),
+    (N_("Rolling: the last 90 days"), "90d"),
+    (N_("Rolling: the last year"), "1y"),
+    (N_("All my data, from the first sample"), ""),
 )
 DEFAULT_RANGE = RANGES[0][1]
 # Who an item was written for, as the audience picker offers it: only public items leave
 # unless the person adds another audience (vault.sharing.scope).
 AUDIENCE_HELP: dict[str, str] = {
-    audience.PUBLIC: "public: anyone may see it",
-    audience.UNLISTED: "unlisted: anyone with the link",
-    audience.FOLLOWERS: "followers only",
-    audience.DIRECT: "direct messages",
-    audience.PRIVATE: "private: for me only",
-    audience.DRAFT: "drafts, not published",
+    audience.PUBLIC: N_("public: anyone may see it"),
+    audience.UNLISTED: N_("unlisted: anyone with the link"),
+    audience.FOLLOWERS: N_("followers only"),
+    audience.DIRECT: N_("direct messages"),
+    audience.PRIVATE: N_("private: for me only"),
+    audience.DRAFT: N_("drafts, not published"),
 }
 GRANULARITY: tuple[tuple[str, str], ...] = (
-    ("Daily totals", "day"),
-    ("Hourly totals", "hour"),
-    ("Every raw sample", "raw"),
+    (N_("Daily totals"), "day"),
+    (N_("Hourly totals"), "hour"),
+    (N_("Every raw sample"), "raw"),
 )
 DERIVED = ("age_over:18", "birth_year", "country")
-SENSITIVE_MARK = "⚠ sensitive"
+SENSITIVE_MARK = N_("⚠ sensitive")
 
 
 def purpose_label(purpose: str) -> str:
     """A purpose as the wizard offers it ("Scientific research"), the same words on every
     step; a purpose it does not offer (from the CLI) as its DPV name."""
-    return next((label for label, ref in PURPOSES if ref == purpose), purpose.removeprefix("dpv:"))
+    return next(
+        (_(label) for label, ref in PURPOSES if ref == purpose), purpose.removeprefix("dpv:")
+    )
+
+
+def translated(choices: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
+    """A Select's (label, value) choices with their labels in the current language."""
+    return [(_(label), value) for label, value in choices]
 
 
 def attribute_choice(key: str, sensitive: frozenset[str]) -> str:
@@ -65,8 +74,8 @@ def attribute_choice(key: str, sensitive: frozenset[str]) -> str:
     them all the same."""
     source = "birth_date" if key.startswith(("age_over:", "birth_year")) else key
     if source in sensitive:
-        derived = " (from the birth date)" if source != key else ""
-        return f"{key}  {SENSITIVE_MARK}{derived}"
+        derived = " " + _("(from the birth date)") if source != key else ""
+        return f"{key}  {_(SENSITIVE_MARK)}{derived}"
     return key
 
 
@@ -111,33 +120,52 @@ class GrantRequest:
 def review_markdown(
     r: GrantRequest, names: dict[str, str], sensitive: frozenset[str] = frozenset()
 ) -> str:
-    what = [f"- metric **{m}**" for m in r.metrics]
-    what += [f"- attribute **{attribute_choice(a, sensitive)}**" for a in r.attributes]
+    what = [_("- metric **{metric}**").format(metric=m) for m in r.metrics]
+    what += [
+        _("- attribute **{attribute}**").format(attribute=attribute_choice(a, sensitive))
+        for a in r.attributes
+    ]
     audiences = ", ".join(r.audiences or (content.PUBLIC,))
-    what += [f"- content tagged **{t}** written for: {audiences}" for t in r.content_tags]
-    rng = f"the last {r.last} (rolling)" if r.last else "all time"
+    what += [
+        _("- content tagged **{tag}** written for: {audiences}").format(tag=t, audiences=audiences)
+        for t in r.content_tags
+    ]
+    rng = _("the last {span} (rolling)").format(span=r.last) if r.last else _("all time")
+    granularity = {"day": _("day"), "hour": _("hour"), "raw": _("raw")}.get(
+        r.granularity, r.granularity
+    )
     return "\n".join(
         [
-            f"**{names.get(r.persona, r.persona)}** shares with "
-            f"**{names.get(r.recipient, r.recipient)}**:",
+            _("**{persona}** shares with **{recipient}**:").format(
+                persona=names.get(r.persona, r.persona),
+                recipient=names.get(r.recipient, r.recipient),
+            ),
             "",
-            *(what or ["- nothing yet: go back and choose something"]),
+            *(what or [_("- nothing yet: go back and choose something")]),
             "",
-            f"- range: {rng}, granularity: {r.granularity}",
-            f"- purpose: {purpose_label(r.purpose)}",
-            f"- valid until: {r.valid_until}",
-            f"- in exchange for: {r.compensation or 'nothing'}",
+            _("- range: {range}, granularity: {granularity}").format(
+                range=rng, granularity=granularity
+            ),
+            _("- purpose: {purpose}").format(purpose=purpose_label(r.purpose)),
+            _("- valid until: {date}").format(date=day(r.valid_until)),
+            _("- in exchange for: {what}").format(what=r.compensation or _("nothing")),
             "",
-            "Giving consent signs a consent receipt with a key only this recipient sees.",
+            _("Giving consent signs a consent receipt with a key only this recipient sees."),
         ]
     )
 
 
-class GrantWizard(ModalScreen[GrantRequest]):
+class GrantWizard(TranslatedKeys, ModalScreen[GrantRequest]):
     """Two steps: choose the terms, then review them and give consent."""
 
     BINDINGS: ClassVar = [
-        Binding("escape", "cancel", "Cancel", tooltip="Give no consent", id="grant_wizard.cancel")
+        Binding(
+            "escape",
+            "cancel",
+            N_("Cancel"),
+            tooltip=N_("Give no consent"),
+            id="grant_wizard.cancel",
+        )
     ]
 
     def __init__(self, options: GrantOptions, today: date) -> None:
@@ -149,36 +177,42 @@ class GrantWizard(ModalScreen[GrantRequest]):
     def compose(self) -> ComposeResult:
         o = self.options
         with Vertical(classes="dialog wide", id="wizard"):
-            yield Label("New grant — 1/2: the terms", classes="dialog-title", id="wizard-title")
+            yield Label(_("New grant — 1/2: the terms"), classes="dialog-title", id="wizard-title")
             with VerticalScroll(id="wizard-form"):
                 with Horizontal(classes="form-row"):
-                    yield Select(o.recipients, prompt="Recipient", id="g-recipient")
-                    yield Select(o.personas, prompt="Persona", id="g-persona")
-                yield Label("Metrics")
+                    yield Select(o.recipients, prompt=_("Recipient"), id="g-recipient")
+                    yield Select(o.personas, prompt=_("Persona"), id="g-persona")
+                yield Label(_("Metrics"))
                 yield SelectionList[str](id="g-metrics")
-                yield Label("Identity attributes")
+                yield Label(_("Identity attributes"))
                 yield SelectionList[str](id="g-attributes")
-                yield Input(placeholder="Content tags (comma separated)", id="g-tags")
-                yield Label("Content written for (only public unless you add more)")
+                yield Input(placeholder=_("Content tags (comma separated)"), id="g-tags")
+                yield Label(_("Content written for (only public unless you add more)"))
                 yield SelectionList[str](
-                    *((AUDIENCE_HELP[a], a, a == content.PUBLIC) for a in content.AUDIENCES),
+                    *((_(AUDIENCE_HELP[a]), a, a == content.PUBLIC) for a in content.AUDIENCES),
                     id="g-audiences",
                 )
                 with Horizontal(classes="form-row"):
-                    yield Select(RANGES, value=DEFAULT_RANGE, allow_blank=False, id="g-range")
-                    yield Select(GRANULARITY, value="day", allow_blank=False, id="g-granularity")
-                yield Select(PURPOSES, prompt="Purpose", id="g-purpose")
+                    yield Select(
+                        translated(RANGES), value=DEFAULT_RANGE, allow_blank=False, id="g-range"
+                    )
+                    yield Select(
+                        translated(GRANULARITY), value="day", allow_blank=False, id="g-granularity"
+                    )
+                yield Select(translated(PURPOSES), prompt=_("Purpose"), id="g-purpose")
                 with Horizontal(classes="form-row"):
                     until = (self.today + timedelta(days=90)).isoformat()
-                    yield Input(value=until, placeholder="Valid until (YYYY-MM-DD)", id="g-until")
-                    yield Input(placeholder="In exchange for (optional)", id="g-compensation")
+                    yield Input(
+                        value=until, placeholder=_("Valid until (YYYY-MM-DD)"), id="g-until"
+                    )
+                    yield Input(placeholder=_("In exchange for (optional)"), id="g-compensation")
             with VerticalScroll(id="wizard-review"):
                 yield Markdown("", id="review")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("Back", id="back")
-                yield Button("Review", id="next", variant="primary")
-                yield Button("Give consent", id="give", variant="success")
+                yield Button(_("Cancel"), id="cancel")
+                yield Button(_("Back"), id="back")
+                yield Button(_("Review"), id="next", variant="primary")
+                yield Button(_("Give consent"), id="give", variant="success")
 
     def on_mount(self) -> None:
         self._step(1)
@@ -195,7 +229,9 @@ class GrantWizard(ModalScreen[GrantRequest]):
         self.query_one("#next").display = n == 1
         self.query_one("#back").display = n == 2
         self.query_one("#give").display = n == 2
-        title = "New grant — 1/2: the terms" if n == 1 else "New grant — 2/2: review and consent"
+        title = (
+            _("New grant — 1/2: the terms") if n == 1 else _("New grant — 2/2: review and consent")
+        )
         self.query_one("#wizard-title", Label).update(title)
         self.query_one("#next" if n == 1 else "#give", Button).focus()
 
@@ -222,14 +258,14 @@ class GrantWizard(ModalScreen[GrantRequest]):
             value("#g-purpose"),
         )
         if not (recipient and persona and purpose):
-            self.notify("Choose a recipient, a persona and a purpose.", severity="warning")
+            self.notify(_("Choose a recipient, a persona and a purpose."), severity="warning")
             return None
         tags = tuple(
             t.strip() for t in self.query_one("#g-tags", Input).value.split(",") if t.strip()
         )
         audiences = tuple(self.query_one("#g-audiences", SelectionList).selected)
         if not audiences:
-            self.notify("Choose who the shared content was written for.", severity="warning")
+            self.notify(_("Choose who the shared content was written for."), severity="warning")
             return None
         return GrantRequest(
             recipient=recipient,

@@ -15,7 +15,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Label, Static
 
-INTRO = """\
+from tui.screens.base import TranslatedKeys
+from vault.core.i18n import N_, _
+
+INTRO = N_("""\
 Coffre keeps your identities, health data and writing in one **encrypted vault** on your own
 machine. Nothing leaves it unless you share it.
 
@@ -23,8 +26,8 @@ machine. Nothing leaves it unless you share it.
 - **Escape** leaves a text field, so the number keys switch areas again.
 - Destructive actions always ask first; forgetting asks you to type the target's name.
 - **Ctrl+T** switches between the light and dark themes; **Ctrl+Q** closes the vault and quits.
-"""
-MORE_BELOW = "▼ more below: ↓ or PgDn to scroll"
+""")
+MORE_BELOW = N_("▼ more below: ↓ or PgDn to scroll")
 
 
 def key_rows(screen: Screen[object]) -> list[tuple[str, str]]:
@@ -39,26 +42,26 @@ def key_rows(screen: Screen[object]) -> list[tuple[str, str]]:
                 continue
             seen.add(binding.description)
             key = binding.key_display or binding.key.split(",")[0].replace("_", " ")
-            rows.append((key, binding.tooltip or binding.description))
+            rows.append((key, _(binding.tooltip or binding.description)))
     return rows
 
 
 def keys_table(screen: Screen[object]) -> Table:
     """The keys as a table of one line each (a Markdown table takes two per key)."""
     table = Table(box=box.SIMPLE_HEAD, expand=True, pad_edge=False)
-    table.add_column("Key", style="bold", no_wrap=True)
-    table.add_column("Action", ratio=1)
+    table.add_column(_("Key"), style="bold", no_wrap=True)
+    table.add_column(_("Action"), ratio=1)
     for key, action in key_rows(screen):
         table.add_row(key, action)
     return table
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(TranslatedKeys, ModalScreen[None]):
     """Opened with F1 or ?; closed with Escape. When it holds more than the terminal shows,
     a line at its foot says so, until the end is reached."""
 
     BINDINGS: ClassVar = [
-        Binding("escape,f1,q", "close", "Close", tooltip="Close the help", id="help.close")
+        Binding("escape,f1,q", "close", N_("Close"), tooltip=N_("Close the help"), id="help.close")
     ]
 
     def __init__(self, over: Screen[object]) -> None:
@@ -67,12 +70,12 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide", id="help"):
-            yield Label("Help: keys here", classes="dialog-title")
+            yield Label(_("Help: keys here"), classes="dialog-title")
             with VerticalScroll(id="help-scroll"):
-                yield Static(Group(keys_table(self._over), RichMarkdown(INTRO)), id="help-text")
+                yield Static(Group(keys_table(self._over), RichMarkdown(_(INTRO))), id="help-text")
             with Horizontal(classes="dialog-buttons"):
                 yield Label("", id="help-more")
-                yield Button("Close", id="close", variant="primary")
+                yield Button(_("Close"), id="close", variant="primary")
 
     def on_mount(self) -> None:
         scroll = self.query_one("#help-scroll", VerticalScroll)
@@ -87,7 +90,7 @@ class HelpScreen(ModalScreen[None]):
     def _update_cue(self) -> None:
         scroll = self.query_one("#help-scroll", VerticalScroll)
         below = scroll.scroll_y < scroll.max_scroll_y
-        self.query_one("#help-more", Label).update(MORE_BELOW if below else "")
+        self.query_one("#help-more", Label).update(_(MORE_BELOW) if below else "")
 
     @property
     def more_below(self) -> bool:

@@ -14,6 +14,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DirectoryTree, Input, Label, Select, Static
 
+from tui.screens.base import TranslatedKeys
+from vault.core.i18n import N_, _
 from vault.imports import FORMATS, ImportFormat, get_format
 
 
@@ -24,11 +26,28 @@ def choices() -> list[tuple[str, str]]:
 
 def explanation(fmt: ImportFormat) -> str:
     """What importing in this format reads and does, shown under the choice."""
-    where = "" if fmt.needs_persona else " The chosen persona is not used: it makes personas."
-    return (
-        f"{fmt.description} Reads {fmt.accepts.describe()}.{where}\n"
+    where = (
+        "" if fmt.needs_persona else " " + _("The chosen persona is not used: it makes personas.")
+    )
+    reads = _("Reads {what}.").format(what=_accepts(fmt))
+    return f"{_(fmt.description)} {reads}{where}\n" + _(
         "All or nothing (one transaction); what is already in the vault is skipped."
     )
+
+
+def _accepts(fmt: ImportFormat) -> str:
+    """What the format takes, in words of the current language."""
+    accepts = fmt.accepts
+    parts = []
+    if accepts.files:
+        parts.append(_("a {suffixes} file").format(suffixes="/".join(accepts.files)))
+    if accepts.archives:
+        parts.append(_("a {suffixes} archive").format(suffixes="/".join(accepts.archives)))
+    if accepts.folder:
+        parts.append(_("a folder"))
+    if len(parts) == 1:
+        return parts[0]
+    return _("{some} or {last}").format(some=", ".join(parts[:-1]), last=parts[-1])
 
 
 @dataclass(frozen=True)
@@ -39,12 +58,16 @@ class ImportRequest:
     path: Path
 
 
-class ImportModal(ModalScreen[ImportRequest]):
+class ImportModal(TranslatedKeys, ModalScreen[ImportRequest]):
     """Asks what to import into the persona named in the title."""
 
     BINDINGS: ClassVar = [
         Binding(
-            "escape", "cancel", "Cancel", tooltip="Close without importing", id="importer.cancel"
+            "escape",
+            "cancel",
+            N_("Cancel"),
+            tooltip=N_("Close without importing"),
+            id="importer.cancel",
         )
     ]
 
@@ -54,14 +77,16 @@ class ImportModal(ModalScreen[ImportRequest]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="import-dialog"):
-            yield Label(f"Import data for {self._persona}", classes="dialog-title")
+            yield Label(
+                _("Import data for {persona}").format(persona=self._persona), classes="dialog-title"
+            )
             yield Select(choices(), value=FORMATS[0].name, allow_blank=False, id="import-format")
-            yield Input(placeholder="Path to the file or folder", id="import-path")
+            yield Input(placeholder=_("Path to the file or folder"), id="import-path")
             yield DirectoryTree(Path.cwd(), id="import-tree")
             yield Static(explanation(FORMATS[0]), classes="dialog-body", id="import-about")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("Import", id="ok", variant="primary")
+                yield Button(_("Cancel"), id="cancel")
+                yield Button(_("Import"), id="ok", variant="primary")
 
     def on_mount(self) -> None:
         self.query_one("#import-path", Input).focus()
@@ -81,7 +106,7 @@ class ImportModal(ModalScreen[ImportRequest]):
     def _ok(self) -> None:
         text = self.query_one("#import-path", Input).value.strip()
         if not text:
-            self.notify("Give the path of the file to import.", severity="warning")
+            self.notify(_("Give the path of the file to import."), severity="warning")
             return
         fmt = str(self.query_one("#import-format", Select).value)
         self.dismiss(ImportRequest(fmt, Path(text).expanduser()))

@@ -14,8 +14,11 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from tui.screens.base import TranslatedKeys
+from vault.core.i18n import N_, _
+
 CANCEL = Binding(
-    "escape", "cancel", "Cancel", tooltip="Close without doing anything", id="modals.cancel"
+    "escape", "cancel", N_("Cancel"), tooltip=N_("Close without doing anything"), id="modals.cancel"
 )
 
 
@@ -24,7 +27,7 @@ def buttons(*children: Button) -> Horizontal:
     return Horizontal(*children, classes="dialog-buttons")
 
 
-class ConfirmModal(ModalScreen[bool]):
+class ConfirmModal(TranslatedKeys, ModalScreen[bool]):
     """Ask before doing something: dismisses with True only on the confirm button."""
 
     FIRST_FOCUS: ClassVar[str] = "#cancel"  # a stray Enter must not confirm
@@ -40,7 +43,7 @@ class ConfirmModal(ModalScreen[bool]):
             yield Label(self._title, classes="dialog-title")
             yield Static(self._body, classes="dialog-body")
             yield buttons(
-                Button("Cancel", id="cancel"),
+                Button(_("Cancel"), id="cancel"),
                 Button(self._confirm, id="confirm", variant="error" if self._danger else "primary"),
             )
 
@@ -69,10 +72,12 @@ class TypeToConfirmModal(ConfirmModal):
         with Vertical(classes="dialog"):
             yield Label(self._title, classes="dialog-title")
             yield Static(self._body, classes="dialog-body")
-            yield Label(f"Type [b]{self._expected}[/b] to confirm:", markup=True)
+            yield Label(
+                _("Type [b]{expected}[/b] to confirm:").format(expected=self._expected), markup=True
+            )
             yield Input(id="typed", placeholder=self._expected)
             yield buttons(
-                Button("Cancel", id="cancel"),
+                Button(_("Cancel"), id="cancel"),
                 Button(self._confirm, id="confirm", variant="error", disabled=True),
             )
 
@@ -86,11 +91,11 @@ class TypeToConfirmModal(ConfirmModal):
             self.dismiss(True)
 
 
-class ReadOnlyModal(ModalScreen[None]):
+class ReadOnlyModal(TranslatedKeys, ModalScreen[None]):
     """A dialog that only shows something: its Close button (focused), Escape or Enter close it."""
 
     def close_button(self) -> Horizontal:
-        return buttons(Button("Close", id="close", variant="primary"))
+        return buttons(Button(_("Close"), id="close", variant="primary"))
 
     def on_mount(self) -> None:
         self.query_one("#close", Button).focus()
@@ -104,7 +109,13 @@ class ErrorModal(ReadOnlyModal):
     """Shows a library error's own message (never the text of an arbitrary exception)."""
 
     BINDINGS: ClassVar = [
-        Binding("escape,enter", "close", "Close", tooltip="Close this message", id="modals.close")
+        Binding(
+            "escape,enter",
+            "close",
+            N_("Close"),
+            tooltip=N_("Close this message"),
+            id="modals.close",
+        )
     ]
 
     def __init__(self, message: str, *, title: str = "Something went wrong") -> None:
@@ -118,7 +129,7 @@ class ErrorModal(ReadOnlyModal):
             yield self.close_button()
 
 
-class PromptModal(ModalScreen[str]):
+class PromptModal(TranslatedKeys, ModalScreen[str]):
     """Asks for one line of text; dismisses with it, or None when cancelled. A `check`
     returns what is wrong with the text (None when it is fine): the problem is shown under
     the input, which keeps what was typed, and the dialog stays open."""
@@ -145,7 +156,9 @@ class PromptModal(ModalScreen[str]):
                 yield Static(self._help, classes="dialog-body", markup=False)
             yield Input(value=self._value, placeholder=self._placeholder, id="prompt-input")
             yield Label("", id="prompt-problem", classes="field-error", markup=False)
-            yield buttons(Button("Cancel", id="cancel"), Button("OK", id="ok", variant="primary"))
+            yield buttons(
+                Button(_("Cancel"), id="cancel"), Button(_("OK"), id="ok", variant="primary")
+            )
 
     def on_mount(self) -> None:
         self.query_one("#prompt-problem").display = False
@@ -179,7 +192,9 @@ class ReportModal(ReadOnlyModal):
     """A read-only Markdown report: an import's summary, a receipt, a forget's result."""
 
     BINDINGS: ClassVar = [
-        Binding("escape,enter", "close", "Close", tooltip="Close this report", id="modals.close")
+        Binding(
+            "escape,enter", "close", N_("Close"), tooltip=N_("Close this report"), id="modals.close"
+        )
     ]
 
     def __init__(self, title: str, markdown: str) -> None:

@@ -15,6 +15,7 @@ from tui.screens.base import SectionScreen, bindings, data_table, titled_panel
 from tui.screens.modals import ConfirmModal, PromptModal
 from vault import personas as identities
 from vault.core.errors import InvalidParameter
+from vault.core.i18n import N_, _, pgettext
 from vault.core.outputs import output_file
 from vault.core.vault import Vault
 from vault.personas import Attribute, Persona
@@ -59,15 +60,15 @@ class PersonasScreen(SectionScreen):
     """Who the person is, in each context: one persona per identity they present."""
 
     MODE = "personas"
-    TITLE_TEXT = "Personas"
+    TITLE_TEXT = N_("Personas")
     BINDINGS: ClassVar = bindings(
         "personas",
-        ("n", "new_persona", "New", "Create a persona"),
-        ("a", "add_attribute", "Add attribute", "Add an attribute (key=value)"),
-        ("e", "edit_attribute", "Edit", "Change the selected attribute's value"),
-        ("s", "toggle_sensitive", "Sensitive", "Mark the attribute (not) sensitive"),
-        ("delete", "remove_attribute", "Remove", "Remove the selected attribute"),
-        ("v", "export_vcard", "vCard", "Export the persona as a vCard file"),
+        ("n", "new_persona", N_("New"), N_("Create a persona")),
+        ("a", "add_attribute", N_("Add attribute"), N_("Add an attribute (key=value)")),
+        ("e", "edit_attribute", N_("Edit"), N_("Change the selected attribute's value")),
+        ("s", "toggle_sensitive", N_("Sensitive"), N_("Mark the attribute (not) sensitive")),
+        ("delete", "remove_attribute", N_("Remove"), N_("Remove the selected attribute")),
+        ("v", "export_vcard", N_("vCard"), N_("Export the persona as a vCard file")),
     )
 
     def __init__(self) -> None:
@@ -78,14 +79,16 @@ class PersonasScreen(SectionScreen):
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="personas"):
             yield titled_panel(
-                "Personas",
-                data_table("persona-list", "Name", "Attributes", zebra_stripes=False),
+                _("Personas"),
+                data_table("persona-list", _("Name"), _("Attributes"), zebra_stripes=False),
                 id="persona-list-panel",
             )
             with Vertical(classes="panel", id="persona-detail-panel"):
                 yield Label("", classes="panel-title", id="persona-title")
                 yield Static("", id="persona-facts")
-                yield data_table("persona-attributes", "Key", "Sensitive", "Value")
+                yield data_table(
+                    "persona-attributes", pgettext("attribute", "Key"), _("Sensitive"), _("Value")
+                )
 
     def load(self) -> None:
         self._load(self.vault)
@@ -120,17 +123,18 @@ class PersonasScreen(SectionScreen):
         attrs = self.query_one("#persona-attributes", DataTable)
         attrs.clear()
         if persona is None:
-            self.query_one("#persona-title", Label).update("No persona yet")
-            self.query_one("#persona-facts", Static).update("Press n to create one.")
+            self.query_one("#persona-title", Label).update(_("No persona yet"))
+            self.query_one("#persona-facts", Static).update(_("Press n to create one."))
             return
         self.query_one("#persona-title", Label).update(fmt.plain(persona.name))
         sensitive = sum(a.sensitive for a in persona.attributes)
         self.query_one("#persona-facts", Static).update(
-            f"{fmt.plural(len(persona.attributes), 'attribute')}, {sensitive} sensitive "
-            "(left out of exports)"
+            _("{n_attributes}, {sensitive} sensitive (left out of exports)").format(
+                n_attributes=fmt.plural(len(persona.attributes), "attribute"), sensitive=sensitive
+            )
         )
         for i, a in enumerate(persona.attributes):
-            attrs.add_row(*fmt.cells(a.key, "yes" if a.sensitive else "", a.value), key=str(i))
+            attrs.add_row(*fmt.cells(a.key, _("yes") if a.sensitive else "", a.value), key=str(i))
 
     def _selected_attribute(self) -> Attribute | None:
         attributes = self.current.attributes if self.current is not None else ()
@@ -142,9 +146,9 @@ class PersonasScreen(SectionScreen):
 
     def action_new_persona(self) -> None:
         self.ask(
-            PromptModal("New persona", placeholder="Name"),
+            PromptModal(_("New persona"), placeholder=_("Name")),
             lambda name: self.update_vault(
-                "persona added", lambda v: identities.add_persona(v, name)
+                _("persona added"), lambda v: identities.add_persona(v, name)
             ),
         )
 
@@ -156,7 +160,7 @@ class PersonasScreen(SectionScreen):
         def add(text: str) -> None:
             key, value = split_attribute(text)
             self.update_vault(
-                "attribute added", lambda v: identities.edit(v, persona.id, add=[(key, value)])
+                _("attribute added"), lambda v: identities.edit(v, persona.id, add=[(key, value)])
             )
 
         def check(text: str) -> str | None:
@@ -166,8 +170,8 @@ class PersonasScreen(SectionScreen):
 
         self.ask(
             PromptModal(
-                f"Add an attribute to {persona.name}",
-                placeholder="email.work=me@example.org",
+                _("Add an attribute to {name}").format(name=persona.name),
+                placeholder=_("email.work=me@example.org"),
                 help="KEY[.LABEL]=VALUE, e.g. email.home=…, phone=…, handle.mastodon=@me@host, "
                 "birth_date=1990-04-12, field.pronouns=they",
                 check=check,
@@ -181,12 +185,13 @@ class PersonasScreen(SectionScreen):
             return
         self.ask(
             PromptModal(
-                f"Edit {attr.key}",
+                _("Edit {key}").format(key=attr.key),
                 value=editable_value(attr),
                 check=lambda value: edit_problem(persona, change=(attr, value)),
             ),
             lambda value: self.update_vault(
-                "attribute changed", lambda v: identities.edit(v, persona.id, set=[(attr, value)])
+                _("attribute changed"),
+                lambda v: identities.edit(v, persona.id, set=[(attr, value)]),
             ),
         )
 
@@ -196,7 +201,7 @@ class PersonasScreen(SectionScreen):
             return
         marks, unmarks = ([], [attr]) if attr.sensitive else ([attr], [])
         self.update_vault(
-            "sensitivity changed",
+            _("sensitivity changed"),
             lambda v: identities.edit(v, persona.id, sensitive=marks, not_sensitive=unmarks),
         )
 
@@ -206,10 +211,12 @@ class PersonasScreen(SectionScreen):
             return
         self.confirm(
             ConfirmModal(
-                f"Remove {attr.key}?", f"{persona.name} will no longer carry it.", confirm="Remove"
+                _("Remove {key}?").format(key=attr.key),
+                _("{name} will no longer carry it.").format(name=persona.name),
+                confirm=_("Remove"),
             ),
             lambda: self.update_vault(
-                "attribute removed", lambda v: identities.edit(v, persona.id, remove=[attr])
+                _("attribute removed"), lambda v: identities.edit(v, persona.id, remove=[attr])
             ),
         )
 
@@ -220,9 +227,9 @@ class PersonasScreen(SectionScreen):
         safe = "".join(c if c.isalnum() else "-" for c in persona.name).strip("-") or "persona"
         self.ask(
             PromptModal(
-                f"Export {persona.name} as vCard",
+                _("Export {name} as vCard").format(name=persona.name),
                 value=fmt.absolute(f"{safe}.vcf"),
-                help="Sensitive attributes are left out. The file is readable by you only.",
+                help=_("Sensitive attributes are left out. The file is readable by you only."),
             ),
             lambda path: self._export(self.vault, persona.id, Path(path).expanduser()),
         )
@@ -234,6 +241,8 @@ class PersonasScreen(SectionScreen):
             out.write(exported.text.encode("utf-8"))
         self.app.call_from_thread(
             self.notify,
-            f"Written to {path} ({fmt.plural(exported.left_out, 'sensitive attribute')} left out).",
-            title="vCard exported",
+            _("Written to {path} ({left_out} left out).").format(
+                path=path, left_out=fmt.plural(exported.left_out, "sensitive attribute")
+            ),
+            title=_("vCard exported"),
         )

@@ -22,6 +22,7 @@ from tui.widgets.progress import ProgressPanel
 from vault import personas as identities
 from vault import sharing as consent
 from vault.core.errors import NothingInScope
+from vault.core.i18n import N_, _, error_message
 from vault.core.vault import Vault
 from vault.data import query
 from vault.sharing import Grant, Recipient, revocation
@@ -31,14 +32,14 @@ from vault.sharing.revocation import ErasureRequest
 
 # The grants table's headings, one per cell `SharingScreen._show` fills in.
 GRANT_COLUMNS = (
-    "Recipient",
-    "Status",
-    "Until",
-    "Persona",
-    "Scope",
-    "Purpose",
-    "Sent",
-    "In exchange",
+    N_("Recipient"),
+    N_("Status"),
+    N_("Until"),
+    N_("Persona"),
+    N_("Scope"),
+    N_("Purpose"),
+    N_("Sent"),
+    N_("In exchange"),
 )
 
 
@@ -91,61 +92,84 @@ def exported_markdown(result: BundleResult) -> str:
     for key, word in (("content_items", "content item"), ("attributes", "attribute")):
         if counts.get(key):
             carried.append(f"  - {fmt.plural(counts[key], word)}")
+    files = counts.get("files")
     lines = [
-        f"- file: `{result.path}`",
-        f"- size: {fmt.size(result.size)}"
-        + (f" in {fmt.plural(counts['files'], 'file')}" if counts.get("files") else ""),
+        _("- file: `{path}`").format(path=result.path),
+        _("- size: {size}").format(size=fmt.size(result.size))
+        + (" " + _("in {files}").format(files=fmt.plural(files, "file")) if files else ""),
         f"- SHA-256: `{result.sha256}`",
-        f"- bundle id: `{result.bundle_id}`",
-        "- carries:" if carried else "- carries: nothing",
+        _("- bundle id: `{id}`").format(id=result.bundle_id),
+        _("- carries:") if carried else _("- carries: nothing"),
         *carried,
         "",
-        "The export is recorded in the ledger.",
+        _("The export is recorded in the ledger."),
     ]
     return "\n".join(lines)
 
 
 def plan_markdown(plan: ExportPlan, recipient: str) -> str:
-    lines = [f"What would leave for **{recipient}** now:", ""]
+    lines = [_("What would leave for **{recipient}** now:").format(recipient=recipient), ""]
     for m in plan.metrics:
         lines.append(
-            f"- **{m.metric}**: {fmt.plural(m.count, 'sample' if m.period is None else 'period')}"
-            f" from {fmt.day(m.first)} to {fmt.day(m.last)}"
+            _("- **{metric}**: {count} from {first} to {last}").format(
+                metric=m.metric,
+                count=fmt.plural(m.count, "sample" if m.period is None else "period"),
+                first=fmt.day(m.first),
+                last=fmt.day(m.last),
+            )
         )
     lines += [
-        f"- content: **{fmt.plain(c.item.title)}** (version {c.item.version})" for c in plan.content
+        _("- content: **{title}** (version {version})").format(
+            title=fmt.plain(c.item.title), version=c.item.version
+        )
+        for c in plan.content
     ]
-    lines += [f"- attribute **{a}**" for a in plan.attributes]
+    lines += [_("- attribute **{attribute}**").format(attribute=a) for a in plan.attributes]
     if plan.missing_attributes:
-        lines.append(f"- not available (left out): {', '.join(plan.missing_attributes)}")
+        lines.append(
+            _("- not available (left out): {names}").format(
+                names=", ".join(plan.missing_attributes)
+            )
+        )
     lines += [f"- {note}" for note in plan.notes]
-    lines += ["", f"Granularity: {plan.grant.granularity}. Signed with the pairwise key."]
+    lines += [
+        "",
+        _("Granularity: {granularity}. Signed with the pairwise key.").format(
+            granularity=plan.grant.granularity
+        ),
+    ]
     return "\n".join(lines)
 
 
 def receipt_markdown(g: Grant) -> str:
     pretty = json.dumps(g.receipt.json(), indent=2, ensure_ascii=False)
-    return f"Consent receipt `{g.receipt.id}`, signed (minisign):\n\n```json\n{pretty}\n```"
+    heading = _("Consent receipt `{id}`, signed (minisign):").format(id=g.receipt.id)
+    return f"{heading}\n\n```json\n{pretty}\n```"
 
 
 class SharingScreen(SectionScreen):
     """Who receives what, under which consent; giving, using and withdrawing it."""
 
     MODE = "sharing"
-    TITLE_TEXT = "Sharing"
+    TITLE_TEXT = N_("Sharing")
     BINDINGS: ClassVar = bindings(
         "sharing",
-        ("n", "new_grant", "New grant", "Give consent to a recipient, guided"),
-        ("e", "export", "Export", "Export the selected grant to a bundle file now"),
-        ("w", "revoke", "Revoke", "Withdraw the selected grant"),
-        ("c", "receipt", "Receipt", "Show the selected grant's consent receipt"),
-        hidden=(("a", "add_recipient", "Add recipient", "Register a recipient"),),
+        ("n", "new_grant", N_("New grant"), N_("Give consent to a recipient, guided")),
+        ("e", "export", N_("Export"), N_("Export the selected grant to a bundle file now")),
+        ("w", "revoke", N_("Revoke"), N_("Withdraw the selected grant")),
+        ("c", "receipt", N_("Receipt"), N_("Show the selected grant's consent receipt")),
+        hidden=(("a", "add_recipient", N_("Add recipient"), N_("Register a recipient")),),
     ) + bindings(
         "sharing",
-        ("g", "show_tab('tab-grants')", "Grants", "Show the grants tab"),
-        ("r", "show_tab('tab-recipients')", "Recipients", "Show the recipients tab"),
-        ("l", "show_tab('tab-ledger')", "Ledger", "Show the ledger: who holds what of mine"),
-        group=Binding.Group("Tabs", compact=True),
+        ("g", "show_tab('tab-grants')", N_("Grants"), N_("Show the grants tab")),
+        ("r", "show_tab('tab-recipients')", N_("Recipients"), N_("Show the recipients tab")),
+        (
+            "l",
+            "show_tab('tab-ledger')",
+            N_("Ledger"),
+            N_("Show the ledger: who holds what of mine"),
+        ),
+        group=Binding.Group(N_("Tabs"), compact=True),
     )
 
     def __init__(self) -> None:
@@ -157,12 +181,12 @@ class SharingScreen(SectionScreen):
 
     def compose_body(self) -> ComposeResult:
         with TabbedContent(id="sharing-tabs"):
-            with TabPane("Grants", id="tab-grants"):
-                yield data_table("grants", *GRANT_COLUMNS)
-            with TabPane("Recipients", id="tab-recipients"):
-                yield data_table("recipients", "Name", "Contact", "Grants")
-            with TabPane("Ledger", id="tab-ledger"):
-                yield Static("Who holds what of mine:", classes="panel-title")
+            with TabPane(_("Grants"), id="tab-grants"):
+                yield data_table("grants", *map(_, GRANT_COLUMNS))
+            with TabPane(_("Recipients"), id="tab-recipients"):
+                yield data_table("recipients", _("Name"), _("Contact"), _("Grants"))
+            with TabPane(_("Ledger"), id="tab-ledger"):
+                yield Static(_("Who holds what of mine:"), classes="panel-title")
                 yield data_table("ledger")
         yield ProgressPanel(id="sharing-progress")
 
@@ -212,10 +236,10 @@ class SharingScreen(SectionScreen):
         held = self.query_one("#ledger", DataTable)
         holds = ledger_holds_width(held.size.width or self.size.width)
         held.clear(columns=True)
-        held.add_column("Recipient", width=LEDGER_RECIPIENT)
-        held.add_column("Since", width=LEDGER_SINCE)
-        held.add_column("Holds", width=holds)
-        held.add_column("Bundles", width=LEDGER_BUNDLES)
+        held.add_column(_("Recipient"), width=LEDGER_RECIPIENT)
+        held.add_column(_("Since"), width=LEDGER_SINCE)
+        held.add_column(_("Holds"), width=holds)
+        held.add_column(_("Bundles"), width=LEDGER_BUNDLES)
         for entry in self.state.ledger:
             for given in entry.grants:
                 if given.since is None:
@@ -252,7 +276,7 @@ class SharingScreen(SectionScreen):
 
     def action_new_grant(self) -> None:
         if not self.state.recipients:
-            self.notify("Add a recipient first (a).", severity="warning")
+            self.notify(_("Add a recipient first (a)."), severity="warning")
             return
         self._grant_options(self.vault)
 
@@ -304,18 +328,20 @@ class SharingScreen(SectionScreen):
                 prepare(vault, grant.id, now=now), self._recipient_name(grant.recipient)
             )
         except NothingInScope as exc:
-            preview = f"Nothing would leave yet: {exc.message}"
+            preview = _("Nothing would leave yet: {reason}").format(reason=error_message(exc))
         self.app.call_from_thread(self._created, grant, preview)
 
     def _created(self, grant: Grant, preview: str) -> None:
         self.created = grant
         self.changed("grant created")
-        self.report("Consent given", preview + "\n\n---\n\n" + receipt_markdown(grant), self.reload)
+        self.report(
+            _("Consent given"), preview + "\n\n---\n\n" + receipt_markdown(grant), self.reload
+        )
 
     def action_receipt(self) -> None:
         grant = self._selected_grant()
         if grant is not None:
-            self.app.push_screen(ReportModal("Consent receipt", receipt_markdown(grant)))
+            self.app.push_screen(ReportModal(_("Consent receipt"), receipt_markdown(grant)))
 
     # --- export ---
 
@@ -339,24 +365,24 @@ class SharingScreen(SectionScreen):
 
         def path_chosen(text: str) -> None:
             panel = self.query_one("#sharing-progress", ProgressPanel)
-            panel.begin(f"Exporting to {recipient}…")
+            panel.begin(_("Exporting to {recipient}…").format(recipient=recipient))
             self._export(self.vault, plan.grant.id, Path(text).expanduser(), now, panel)
 
         def confirmed() -> None:
             self.ask(
                 PromptModal(
-                    "Write the bundle to",
+                    _("Write the bundle to"),
                     value=default,
-                    help="An age-encrypted file only the recipient can open.",
+                    help=_("An age-encrypted file only the recipient can open."),
                 ),
                 path_chosen,
             )
 
         self.confirm(
             ConfirmModal(
-                f"Export to {recipient}?",
+                _("Export to {recipient}?").format(recipient=recipient),
                 plan_markdown(plan, recipient).replace("**", ""),
-                confirm="Export",
+                confirm=_("Export"),
                 danger=False,
             ),
             confirmed,
@@ -375,7 +401,7 @@ class SharingScreen(SectionScreen):
     def _exported(self, result: BundleResult) -> None:
         self.last_export = result
         self.changed("export")
-        self.report("Bundle exported", exported_markdown(result), self.reload)
+        self.report(_("Bundle exported"), exported_markdown(result), self.reload)
 
     # --- revoke ---
 
@@ -388,10 +414,12 @@ class SharingScreen(SectionScreen):
         recipient = self._recipient_name(grant.recipient)
         self.confirm(
             ConfirmModal(
-                f"Withdraw the grant to {recipient}?",
-                "No further export will be possible under it. A signed withdrawal and erasure "
-                "request naming every bundle sent is produced for the recipient.",
-                confirm="Withdraw",
+                _("Withdraw the grant to {recipient}?").format(recipient=recipient),
+                _(
+                    "No further export will be possible under it. A signed withdrawal and erasure "
+                    "request naming every bundle sent is produced for the recipient."
+                ),
+                confirm=_("Withdraw"),
             ),
             lambda: self._revoke(self.vault, grant.id, self.coffre.clock.now()),
         )
@@ -404,7 +432,11 @@ class SharingScreen(SectionScreen):
     def _revoked(self, notice: ErasureRequest, text: str) -> None:
         self.last_notice = notice
         self.changed("revoke")
-        self.report("Grant withdrawn: the notice to send", f"```text\n{text}\n```", self.reload)
+        self.report(
+            _("Grant withdrawn: the notice to send"),
+            _("```text\n{text}\n```").format(text=text),
+            self.reload,
+        )
 
     # --- recipients ---
 
@@ -412,15 +444,15 @@ class SharingScreen(SectionScreen):
         def named(name: str) -> None:
             self.ask(
                 PromptModal(
-                    f"{name}'s age public key",
-                    placeholder="age1…",
-                    help="The recipient gives you this key; bundles are encrypted to it.",
+                    _("{name}'s age public key").format(name=name),
+                    placeholder=_("age1…"),
+                    help=_("The recipient gives you this key; bundles are encrypted to it."),
                 ),
                 lambda key: self.update_vault(
-                    "recipient added",
+                    _("recipient added"),
                     lambda v: consent.add_recipient(v, name, key),
-                    notice=f"{name} added.",
+                    notice=_("{name} added.").format(name=name),
                 ),
             )
 
-        self.ask(PromptModal("New recipient", placeholder="Name"), named)
+        self.ask(PromptModal(_("New recipient"), placeholder=_("Name")), named)

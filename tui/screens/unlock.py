@@ -14,35 +14,38 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, LoadingIndicator, Select, Static
 
 from tui.messages import VaultUnlocked
-from tui.screens.base import ForwardsWorkerErrors
+from tui.screens.base import ForwardsWorkerErrors, TranslatedKeys
 from vault.core.clock import SYSTEM_CLOCK, Clock
 from vault.core.errors import VaultError
+from vault.core.i18n import N_, _
 from vault.core.strength import assess
 from vault.core.vault import DEFAULT_KDF, KDF_PROFILES, Vault
 
 _PROFILE_HELP = {
-    "minimum": "fastest; for tests and small devices",
-    "interactive": "quick to unlock",
-    "moderate": "recommended",
-    "sensitive": "slowest and strongest",
+    "minimum": N_("fastest; for tests and small devices"),
+    "interactive": N_("quick to unlock"),
+    "moderate": N_("recommended"),
+    "sensitive": N_("slowest and strongest"),
 }
 
 
 def profile_label(name: str) -> str:
     p = KDF_PROFILES[name]
-    cost = f"{p.memlimit // (1024 * 1024)} MiB, {p.opslimit} passes"
-    return f"{name} — {cost} ({_PROFILE_HELP.get(name, '')})"
+    cost = _("{mib} MiB, {passes} passes").format(
+        mib=p.memlimit // (1024 * 1024), passes=p.opslimit
+    )
+    return f"{name} — {cost} ({_(_PROFILE_HELP.get(name, ''))})"
 
 
-class UnlockScreen(ForwardsWorkerErrors, Screen[None]):
+class UnlockScreen(TranslatedKeys, ForwardsWorkerErrors, Screen[None]):
     """Asks for the passphrase (masked); shows a clear message when it is wrong."""
 
     BINDINGS: ClassVar = [
         Binding(
             "ctrl+q",
             "app.quit",
-            "Quit",
-            tooltip="Quit without unlocking",
+            N_("Quit"),
+            tooltip=N_("Quit without unlocking"),
             priority=True,
             id="unlock.app_quit",
         ),
@@ -59,26 +62,28 @@ class UnlockScreen(ForwardsWorkerErrors, Screen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="unlock-box"):
-            yield Label("Coffre", id="unlock-title")
+            yield Label(_("Coffre"), id="unlock-title")
             yield Static(str(self.vault_dir), id="unlock-path", markup=False)
             if self.creating:
                 yield Static(
-                    "No vault here yet. Choose a passphrase to create one: without it nothing "
-                    "in the vault can ever be recovered.",
+                    _(
+                        "No vault here yet. Choose a passphrase to create one: without it nothing "
+                        "in the vault can ever be recovered."
+                    ),
                     classes="unlock-help",
                 )
-                yield Input(password=True, placeholder="New passphrase", id="passphrase")
-                yield Input(password=True, placeholder="Repeat the passphrase", id="confirm")
+                yield Input(password=True, placeholder=_("New passphrase"), id="passphrase")
+                yield Input(password=True, placeholder=_("Repeat the passphrase"), id="confirm")
                 yield Select(
                     [(profile_label(name), name) for name in KDF_PROFILES],
                     value=DEFAULT_KDF,
                     allow_blank=False,
                     id="kdf",
                 )
-                yield Button("Create vault", id="submit", variant="primary")
+                yield Button(_("Create vault"), id="submit", variant="primary")
             else:
-                yield Input(password=True, placeholder="Passphrase", id="passphrase")
-                yield Button("Unlock", id="submit", variant="primary")
+                yield Input(password=True, placeholder=_("Passphrase"), id="passphrase")
+                yield Button(_("Unlock"), id="submit", variant="primary")
             yield Label("", id="unlock-error")
             yield LoadingIndicator(id="unlock-busy")
             yield Label("", id="unlock-status")
@@ -96,16 +101,18 @@ class UnlockScreen(ForwardsWorkerErrors, Screen[None]):
     def submit(self) -> None:
         passphrase = self.query_one("#passphrase", Input).value
         if not passphrase:
-            self.show_error("Type your passphrase first.")
+            self.show_error(_("Type your passphrase first."))
             return
         if self.creating and passphrase != self.query_one("#confirm", Input).value:
-            self.show_error("The two passphrases differ.")
+            self.show_error(_("The two passphrases differ."))
             return
         if self.creating:
             # The same floor as `coffre init` (which alone can go below it, with --weak-ok).
             strength = assess(passphrase, context=[str(self.vault_dir), self.vault_dir.name])
             if not strength.acceptable:
-                self.show_error(f"Too weak to protect a vault: {strength.reason}.")
+                self.show_error(
+                    _("Too weak to protect a vault: {reason}.").format(reason=strength.reason)
+                )
                 return
         # The fields let go of the passphrase at once: the worker holds the only copy.
         for field in self.query(Input):
@@ -116,7 +123,9 @@ class UnlockScreen(ForwardsWorkerErrors, Screen[None]):
         self._busy(True)
         if self.creating:
             kdf = str(self.query_one("#kdf", Select).value)
-            self.query_one("#unlock-status", Label).update(f"Creating the vault (Argon2id, {kdf})…")
+            self.query_one("#unlock-status", Label).update(
+                _("Creating the vault (Argon2id, {kdf})…").format(kdf=kdf)
+            )
             self._create(passphrase, kdf)
         else:
             try:
@@ -125,7 +134,7 @@ class UnlockScreen(ForwardsWorkerErrors, Screen[None]):
                 self.show_error(exc.message)
                 return
             self.query_one("#unlock-status", Label).update(
-                f"Deriving the key (Argon2id, {profile})…"
+                _("Deriving the key (Argon2id, {profile})…").format(profile=profile)
             )
             self._open(passphrase)
 

@@ -27,6 +27,7 @@ from vault.cli.output import (
     yes_option,
 )
 from vault.core.errors import InvalidParameter
+from vault.core.i18n import _, ngettext
 
 if TYPE_CHECKING:
     from vault.core.vault import Vault
@@ -113,7 +114,7 @@ def add_cmd(
             license=license_,
             kind=kind,
             audience=audience,
-            progress=StderrProgress(f"adding {file.name}"),
+            progress=StderrProgress(_("adding {name}").format(name=file.name)),
         )
     emit(item.as_dict(), item.id, as_json=as_json)
 
@@ -156,7 +157,7 @@ def list_cmd(
             f"{human_size(i.size):>9}  {i.title}{tags}"
         )
     if not items:
-        info("No content yet: add some with `coffre content add FILE`.")
+        info(_("No content yet: add some with `coffre content add FILE`."))
 
 
 @content.command("show")
@@ -182,33 +183,39 @@ def show_cmd(env: Env, item_id: str, as_json: bool) -> None:
         emit_json({**item.as_dict(), "versions": [ver.as_dict() for ver in versions]})
         return
     rows: list[tuple[str, Any]] = [
-        ("Id", item.id),
-        ("Title", item.title),
-        ("Kind", item.kind),
-        ("Audience", item.audience),
-        ("Persona", f"{author} ({item.persona})"),
-        ("License", item.license),
-        ("Tags", ", ".join(item.tags) or "-"),
-        ("Created", item.created),
-        ("Updated", item.updated),
-        ("Size", f"{human_size(item.size)} ({item.media_type})"),
+        (_("Id"), item.id),
+        (_("Title"), item.title),
+        (_("Kind"), item.kind),
+        (_("Audience"), item.audience),
+        (_("Persona"), f"{author} ({item.persona})"),
+        (_("License"), item.license),
+        (_("Tags"), ", ".join(item.tags) or "-"),
+        (_("Created"), item.created),
+        (_("Updated"), item.updated),
+        (_("Size"), f"{human_size(item.size)} ({item.media_type})"),
         ("SHA-256", item.sha256),
     ]
     optional = [
-        ("Content warning", item.content_warning),
-        ("Reply to", item.reply_to),
-        ("Thread", item.thread),
-        ("Source", item.source_url or item.source),
+        (_("Content warning"), item.content_warning),
+        (_("Reply to"), item.reply_to),
+        (_("Thread"), item.thread),
+        (_("Source"), item.source_url or item.source),
     ]
     rows += [(k, val) for k, val in optional if val]
     for key, val in rows:
         say(f"{key:<16}{val}")
-    heading("Versions")
+    heading(_("Versions"))
     for ver in versions:
-        current = " (current)" if ver.number == item.version else ""
+        current = " " + _("(current)") if ver.number == item.version else ""
         say(
-            f"  v{ver.number}  {ver.time}  {human_size(ver.size):>9}  {ver.license:<20} "
-            f"{ver.title}{current}"
+            _("  v{number}  {time}  {size:>9}  {license:<20} {title}{current}").format(
+                number=ver.number,
+                time=ver.time,
+                size=human_size(ver.size),
+                license=ver.license,
+                title=ver.title,
+                current=current,
+            )
         )
         for att in ver.attachments:
             alt = f"  alt: {att.alt}" if att.alt else ""
@@ -278,7 +285,7 @@ def edit_cmd(
 
     if file is None and title is None and tags is None and license_ is None and audience is None:
         raise InvalidParameter(
-            "nothing to change: give --file, --title, --tags, --license or --audience"
+            _("nothing to change: give --file, --title, --tags, --license or --audience")
         )
     # Without --file the library copies the current body into the new version.
     with env.vault() as v, file.open("rb") if file is not None else nullcontext() as body:
@@ -290,9 +297,13 @@ def edit_cmd(
             tags=tags,
             license=license_,
             audience=audience,
-            progress=StderrProgress("writing") if body is not None else None,
+            progress=StderrProgress(_("writing")) if body is not None else None,
         )
-    emit(item.as_dict(), f"{item.id} v{item.version}", as_json=as_json)
+    emit(
+        item.as_dict(),
+        _("{id} v{version}").format(id=item.id, version=item.version),
+        as_json=as_json,
+    )
 
 
 @content.command("rm")
@@ -314,14 +325,22 @@ def rm_cmd(env: Env, item_id: str, yes: bool) -> None:
     with env.vault() as v:
         item = lib.get(v, item_id)
         if not confirm(
-            f"Remove {item.id[:12]} with its {len(item.versions)} version(s)?",
+            ngettext(
+                "Remove {id} with its {n} version?",
+                "Remove {id} with its {n} versions?",
+                len(item.versions),
+            ).format(id=item.id[:12], n=len(item.versions)),
             yes=yes,
-            action="removing a content item",
+            action=_("removing a content item"),
         ):
             nothing_changed()
             return
         n = lib.remove(v, item.id)
-    info(f"Removed {item.id[:12]} ({n} version(s)).")
+    info(
+        ngettext("Removed {id} ({n} version).", "Removed {id} ({n} versions).", n).format(
+            id=item.id[:12], n=n
+        )
+    )
 
 
 @content.command("prove")
@@ -361,4 +380,8 @@ def prove_cmd(
         return
     for path in (statement, signature, public):
         say(str(path))
-    info(f"Verify with: minisign -Vm {statement} -p {public}")
+    info(
+        _("Verify with: minisign -Vm {statement} -p {public}").format(
+            statement=statement, public=public
+        )
+    )

@@ -26,10 +26,12 @@ from vault.cli.output import (
     yes_option,
 )
 from vault.core.errors import IntegrityError
+from vault.core.i18n import N_, _, ngettext, number
 from vault.core.vault import DEFAULT_KDF, KDF_PROFILES
 
 if TYPE_CHECKING:
     from vault.core.vault import Vault
+    from vault.demo import DemoSummary
 
 kdf_choice = click.Choice(list(KDF_PROFILES), case_sensitive=False)
 
@@ -48,7 +50,7 @@ def _checked_passphrase(passphrase: str, *, weak_ok: bool, vault_dir: Path) -> N
 
     strength = require(passphrase, weak_ok=weak_ok, context=vault_dir.parts[-2:])
     if strength.weak:
-        warn(f"weak passphrase: {strength.reason}")
+        warn(_("weak passphrase: {reason}").format(reason=strength.reason))
 
 
 @cli.command()
@@ -84,11 +86,22 @@ def init(env: Env, kdf: str, weak_ok: bool, as_json: bool) -> None:
         if as_json:
             emit_json(_vault_json(v.status()))  # the whole new vault, as `status` shows it
         else:
-            say(f"Created a vault in {v.path} (KDF profile: {kdf}).")
+            say(_("Created a vault in {path} (KDF profile: {kdf}).").format(path=v.path, kdf=kdf))
             info(
-                "Keep your passphrase safe: without it, or a recovery kit "
-                "(`coffre recovery-kit -o FILE`), nothing in the vault can be recovered."
+                _(
+                    "Keep your passphrase safe: without it, or a recovery kit "
+                    "(`coffre recovery-kit -o FILE`), nothing in the vault can be recovered."
+                )
             )
+
+
+# The counts `status` shows, by their JSON names (a new count shows its JSON name).
+COUNT_LABELS = {
+    "records": N_("records"),
+    "blobs": N_("blobs"),
+    "blob_chunks": N_("blob chunks"),
+    "audit_entries": N_("audit entries"),
+}
 
 
 def _vault_json(report: dict[str, Any]) -> dict[str, Any]:
@@ -120,22 +133,46 @@ def status(env: Env, as_json: bool) -> None:
         # `remotes` only for a vault that syncs: the output of others stays as it was.
         emit_json({**_vault_json(report), **({"remotes": remotes} if remotes else {})})
         return
-    say(f"Vault      {report['path']}")
-    say(f"Format     {report['format']}   KDF {report['kdf']}   epoch {report['epoch']}")
+    say(_("Vault      {path}").format(path=report["path"]))
+    say(
+        _("Format     {format}   KDF {kdf}   epoch {epoch}").format(
+            format=report["format"], kdf=report["kdf"], epoch=report["epoch"]
+        )
+    )
+    labels = {
+        name: (_(COUNT_LABELS[name]) if name in COUNT_LABELS else name.replace("_", " "))
+        for name in report["counts"]
+    }
+    width = max([14, *(len(label) + 1 for label in labels.values())])  # longer in French
     for name, n in report["counts"].items():
-        say(f"{name.replace('_', ' ').capitalize():<14} {n:,}")
+        say(f"{labels[name].capitalize():<{width}} {number(n)}")
     total = sum(report["files"].values())
-    say(f"On disk    {human_size(total)}")
+    say(_("On disk    {total}").format(total=human_size(total)))
     for r in remotes:
-        say(f"Remote     {_remote_status(r)}")
+        say(_("Remote     {remote}").format(remote=_remote_status(r)))
 
 
 def _remote_status(r: dict[str, Any]) -> str:
     """One remote on a line of `status`, in the words of `coffre remote list`."""
-    last = r["last_sync"] or "never"
-    pending = f"{r['pending']:,} change(s) to send" if r["pending"] else "up to date"
-    forgets = f", {r['pending_forgets']} forget(s) pending" if r["pending_forgets"] else ""
-    return f"{r['name']}: last sync {last}, {pending}, {r['devices']} device(s){forgets}"
+    last = r["last_sync"] or _("never")
+    pending = (
+        ngettext("{n} change to send", "{n} changes to send", r["pending"]).format(
+            n=number(r["pending"])
+        )
+        if r["pending"]
+        else _("up to date")
+    )
+    devices = ngettext("{n} device", "{n} devices", r["devices"]).format(n=r["devices"])
+    forgets = (
+        ngettext(", {n} forget pending", ", {n} forgets pending", r["pending_forgets"]).format(
+            n=r["pending_forgets"]
+        )
+        if r["pending_forgets"]
+        else ""
+    )
+    return _("{name}: last sync {last}, {pending}, {devices}{forgets}").format(
+        name=r["name"], last=last, pending=pending, devices=devices, forgets=forgets
+    )
 
 
 @cli.command()
@@ -179,12 +216,12 @@ def passwd(env: Env, kdf: str | None, rekey: bool, with_code: bool, weak_ok: boo
         new = env.new_passphrase()
         _checked_passphrase(new, weak_ok=weak_ok, vault_dir=env.vault_dir)
         if rekey:
-            v.rekey(new, kdf=kdf, progress=StderrProgress("Re-keying"))
+            v.rekey(new, kdf=kdf, progress=StderrProgress(_("Re-keying")))
         else:
             v.change_passphrase(new, kdf=kdf)
-    info("Passphrase changed; every key replaced." if rekey else "Passphrase changed.")
+    info(_("Passphrase changed; every key replaced.") if rekey else _("Passphrase changed."))
     if code is not None:
-        info("The recovery kit keeps working.")
+        info(_("The recovery kit keeps working."))
 
 
 @cli.command()
@@ -201,8 +238,8 @@ def rekey(env: Env) -> None:
     """
     passphrase = env.passphrase()  # asked once: it opens the vault and wraps the new keys
     with env.vault(passphrase=passphrase) as v:
-        v.rekey(passphrase, progress=StderrProgress("Re-keying"))
-    info("Every key replaced.")
+        v.rekey(passphrase, progress=StderrProgress(_("Re-keying")))
+    info(_("Every key replaced."))
 
 
 @cli.command("recovery-kit")
@@ -281,16 +318,20 @@ def check(env: Env, as_json: bool) -> None:
       coffre check --json | jq '.problems[]'
     """
     with env.vault(strict=False) as v:
-        problems = v.check(progress=StderrProgress("checking"))
+        problems = v.check(progress=StderrProgress(_("checking")))
     if as_json:
         emit_json({"ok": not problems, "problems": [p.as_dict() for p in problems]})
     elif not problems:
-        say("All records, blobs and the audit log verify.")
+        say(_("All records, blobs and the audit log verify."))
     else:
         for p in problems:
             say(f"{p.where}: {p.what}")
     if problems:
-        raise IntegrityError(f"{len(problems)} problem(s) found")
+        raise IntegrityError(
+            ngettext("{n} problem found", "{n} problems found", len(problems)).format(
+                n=len(problems)
+            )
+        )
 
 
 @cli.command()
@@ -313,7 +354,11 @@ def audit(env: Env, verify: bool, limit: int | None, as_json: bool) -> None:
         shown = entries[-limit:] if limit else entries
         names = {} if verify or as_json else _names(v, shown)
     if verify:
-        text = f"Audit log verified: {len(entries)} entries, chain intact."
+        text = ngettext(
+            "Audit log verified: {n} entry, chain intact.",
+            "Audit log verified: {n} entries, chain intact.",
+            len(entries),
+        ).format(n=len(entries))
         emit({"ok": True, "entries": len(entries)}, text, as_json=as_json)
         return
     if as_json:
@@ -338,8 +383,8 @@ def _names(v: Vault, entries: Sequence[Any]) -> dict[tuple[str, object], str]:
         "persona": lambda ref: personas.get_persona(v, ref).name,
         "item": lambda ref: repr(content.get(v, ref).title),
         "recipient": lambda ref: sharing.get_recipient(v, ref).name,
-        "grant": lambda ref: (
-            "to " + sharing.get_recipient(v, sharing.get_grant(v, ref).recipient).name
+        "grant": lambda ref: _("to {name}").format(
+            name=sharing.get_recipient(v, sharing.get_grant(v, ref).recipient).name
         ),
     }
     names: dict[tuple[str, object], str] = {}
@@ -382,11 +427,33 @@ def demo(directory: Path, force: bool) -> None:
         for suffix in ("", "-wal", "-shm"):
             (directory / f"vault.db{suffix}").unlink(missing_ok=True)
         shutil.rmtree(directory / "blobs", ignore_errors=True)
-    passphrase = "-".join(secrets.choice(_WORDS) for _ in range(4))
+    passphrase = "-".join(secrets.choice(_WORDS) for _word in range(4))
     with Vault.create(directory, passphrase, kdf="minimum") as v:
-        summary = build_demo(v, progress=StderrProgress("building demo"))
-    info(f"Demo vault built in {directory}: {summary}")
+        summary = build_demo(v, progress=StderrProgress(_("building demo")))
+    info(
+        _("Demo vault built in {directory}: {summary}").format(
+            directory=directory, summary=_demo_summary(summary)
+        )
+    )
     say(passphrase)
+
+
+def _demo_summary(s: DemoSummary) -> str:
+    """What the demo added, in one line of the current language."""
+    parts = [
+        ngettext("{n} persona", "{n} personas", s.personas),
+        ngettext("{n} sample", "{n} samples", s.samples),
+        ngettext("{n} content item", "{n} content items", s.items),
+        ngettext("{n} recipient", "{n} recipients", s.recipients),
+        ngettext(
+            "{n} grant (one exported once, one withdrawn)",
+            "{n} grants (one exported once, one withdrawn)",
+            s.grants,
+        ),
+        ngettext("{n} retention rule", "{n} retention rules", s.rules),
+    ]
+    counts = (s.personas, s.samples, s.items, s.recipients, s.grants, s.rules)
+    return ", ".join(p.format(n=number(n)) for p, n in zip(parts, counts, strict=True))
 
 
 _WORDS = (

@@ -7,9 +7,11 @@ shapes are part of the CLI contract (docs/cli.md).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,9 +28,11 @@ from vault.cli.output import (
     output_option,
     say,
 )
+from vault.core.i18n import N_, _, language, ngettext, number
 
 if TYPE_CHECKING:
     from vault.core.vault import Vault
+    from vault.data import display
     from vault.data.display import Series
 
 persona_option = click.option(
@@ -64,7 +68,11 @@ def _range(from_: str | None, to: str | None) -> tuple[int | None, int | None]:
     start = parse_instant(from_) if from_ else None
     end = parse_instant(to, end_of_day=True) if to else None
     if start is not None and end is not None and start >= end:
-        raise InvalidParameter(f"--from {from_} is after --to {to}: the range holds nothing")
+        raise InvalidParameter(
+            _("--from {start} is after --to {to}: the range holds nothing").format(
+                start=from_, to=to
+            )
+        )
     return start, end
 
 
@@ -80,18 +88,88 @@ def _where_the_data_is(v: Vault, pid: str, metric: str, from_: str | None, to: s
     from vault.data import query
 
     if from_ and to:
-        asked = f" between {from_} and {to}"
+        asked = _(" between {start} and {end}").format(start=from_, end=to)
     elif from_:
-        asked = f" from {from_} on"
+        asked = _(" from {start} on").format(start=from_)
     elif to:
-        asked = f" up to {to}"
+        asked = _(" up to {end}").format(end=to)
     else:
         asked = ""
     held = next((m for m in query.list_metrics(v, pid) if m.metric == metric), None)
     if held is None or held.first is None or held.last is None:
-        return f"no {metric}{asked}; this persona has no {metric} data"
+        return _("no {metric}{asked}; this persona has no {metric} data").format(
+            metric=metric, asked=asked
+        )
     first, last = query.utc_iso(held.first)[:10], query.utc_iso(held.last)[:10]
-    return f"no {metric}{asked}; {metric} has data from {first} to {last}"
+    return _("no {metric}{asked}; {metric} has data from {first} to {last}").format(
+        metric=metric, asked=asked, first=first, last=last
+    )
+
+
+# The words of the data tables' headers and headlines (vault.data.display writes them in
+# English, the JSON's vocabulary): translated here, when the table is shown.
+TABLE_WORDS = (
+    N_("metric"),
+    N_("unit"),
+    N_("samples"),
+    N_("first"),
+    N_("last"),
+    N_("sources"),
+    N_("hour"),
+    N_("day"),
+    N_("week of"),
+    N_("week"),
+    N_("month"),
+    N_("night"),
+    N_("total"),
+    N_("mean"),
+    N_("time"),
+    N_("time asleep"),
+    N_("lowest"),
+    N_("highest"),
+    N_("rank"),
+    N_("source"),
+    N_("counted"),
+    N_("start"),
+    N_("activity"),
+    N_("duration"),
+    N_("distance"),
+    N_("energy"),
+    N_("stage"),
+)
+# An English number as display writes it: 12,345.6
+_NUMBER = re.compile(r"-?\d{1,3}(?:,\d{3})*(?:\.\d+)?")
+
+
+def _localised_cell(cell: str) -> str:
+    """CELL with its numbers written the current language's way (`12 345,6` in French)."""
+    if language() == "en":
+        return cell
+
+    def local(found: re.Match[str]) -> str:
+        text = found.group(0)
+        digits = len(text.partition(".")[2])
+        return number(float(text.replace(",", "")), digits)
+
+    return _NUMBER.sub(local, cell) if _NUMBER.fullmatch(cell.split(" ", 1)[0]) else cell
+
+
+def _localised(table: display.Table) -> display.Table:
+    """TABLE for people in the current language: headers translated, numbers written the
+    language's way (the JSON, built from the same values, is left as it is)."""
+    return replace(
+        table,
+        header=tuple(_(h) for h in table.header),
+        rows=tuple(tuple(_localised_cell(c) for c in row) for row in table.rows),
+    )
+
+
+def _headline_name(metric: str, every: str) -> str:
+    """`total per week`, in the current language."""
+    from vault.data import display
+
+    what, _per, period = display.headline_name(metric, every).rpartition(" per ")
+    return _("{what} per {period}").format(what=_(what), period=_(period))
 
 
 @cli.group()
@@ -139,11 +217,11 @@ def data_metrics(env: Env, persona_ref: str | None, as_json: bool) -> None:
         from vault.imports import formats_of
 
         names = "|".join(fmt.name for fmt in formats_of("data"))
-        info(f"No data yet; import some with `coffre import {names}`.")
+        info(_("No data yet; import some with `coffre import {names}`.").format(names=names))
         return
     from vault.data import display
 
-    for line in display.metrics_table(found).lines():
+    for line in _localised(display.metrics_table(found)).lines():
         say(line)
 
 
@@ -208,7 +286,7 @@ def data_show(
     from vault.data import csvfmt, display, query
 
     if chart and (as_json or as_csv):
-        raise click.UsageError("--chart draws for people: it takes neither --json nor --csv")
+        raise click.UsageError(_("--chart draws for people: it takes neither --json nor --csv"))
     start, end = _range(from_, to)
     query.check_metric(metric)
     with env.vault() as v:
@@ -229,10 +307,16 @@ def data_show(
                 last = to or display.period_label(buckets[-1], period)
                 unit = display.unit_label(metric, buckets[0].unit)
                 say(
-                    f"{metric} ({unit}): {display.headline_name(metric, period)}, "
-                    f"{first} to {last} ({tz})"
+                    _("{metric} ({unit}): {metric2}, {first} to {last} ({tz})").format(
+                        metric=metric,
+                        unit=unit,
+                        metric2=_headline_name(metric, period),
+                        first=first,
+                        last=last,
+                        tz=tz,
+                    )
                 )
-                for line in display.buckets_table(buckets, metric, period).lines():
+                for line in _localised(display.buckets_table(buckets, metric, period)).lines():
                     say(line)
             return
         if as_csv:
@@ -246,10 +330,11 @@ def data_show(
             whole = display.is_whole(metric)
             unit = display.unit_label(metric, query.unit_of(v, pid, metric))
             # Streamed, so the columns have fixed widths; the unit is in the header.
-            heading = "stage" if metric == "sleep" else unit
+            heading = _("stage") if metric == "sleep" else unit
             for s in raw:
                 if not shown:
-                    say(f"{'start':<25}  {'end':<25}  {heading:>12}  source")
+                    labels = _("start"), _("end"), _("source")
+                    say(f"{labels[0]:<25}  {labels[1]:<25}  {heading:>12}  {labels[2]}")
                 value = (
                     display.sample_json(s, metric)["stage"]
                     if metric == "sleep"
@@ -337,7 +422,7 @@ def data_workouts(
         frozenset({2, 3, 4}),
     )  # fmt: skip
     if rows:
-        for line in table.lines():
+        for line in _localised(table).lines():
             say(line)
 
 
@@ -379,7 +464,7 @@ def data_sources(
         emit_json(rows)
         return
     if rows:
-        for line in display.sources_table(stats, metric).lines():
+        for line in _localised(display.sources_table(stats, metric)).lines():
             say(line)
 
 
@@ -404,7 +489,7 @@ def data_priority(env: Env, sources: tuple[str, ...], reset: bool, as_json: bool
     from vault.data import query
 
     if reset and sources:
-        raise InvalidParameter("give SOURCES or --reset, not both")
+        raise InvalidParameter(_("give SOURCES or --reset, not both"))
     with env.vault() as v:
         if reset or sources:
             query.set_source_priority(v, list(sources))
@@ -415,7 +500,7 @@ def data_priority(env: Env, sources: tuple[str, ...], reset: bool, as_json: bool
         for i, name in enumerate(order, 1):
             say(f"{i:>2}. {name}")
     else:
-        say("Default order: watches and wearables, then phones, then other apps.")
+        say(_("Default order: watches and wearables, then phones, then other apps."))
 
 
 @data.command("export")
@@ -471,4 +556,10 @@ def data_export(
         with open_output(output, force=force) as out:
             n = writer(v, pid, metric, start, end, every, out, tz=tz)
     where = str(output) if output is not None else "stdout"
-    info(f"Exported {n:,} item{'s' if n != 1 else ''} of {metric} as {fmt} to {where}.")
+    info(
+        ngettext(
+            "Exported {n} item of {metric} as {fmt} to {where}.",
+            "Exported {n} items of {metric} as {fmt} to {where}.",
+            n,
+        ).format(n=number(n), metric=metric, fmt=fmt, where=where)
+    )

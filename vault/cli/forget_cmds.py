@@ -20,26 +20,56 @@ from vault.cli.output import (
     say,
     yes_option,
 )
+from vault.core.i18n import N_, _, ngettext, number
 
 if TYPE_CHECKING:
     from vault.forget import Plan, Target
 
 
+# What a forget plan counts, by its JSON name, as people read it (an unlisted count shows
+# its JSON name).
+COUNT_NAMES = {
+    "content_bytes": N_("content bytes"),
+    "content_items": N_("content items"),
+    "content_versions": N_("content versions"),
+    "grants": N_("grants"),
+    "ledger_entries": N_("ledger entries"),
+    "metrics": N_("metrics"),
+    "personas": N_("personas"),
+    "samples": N_("samples"),
+    "days": N_("days"),
+    "recipients": N_("recipients"),
+    "receipts": N_("receipts"),
+    "rules": N_("rules"),
+}
+
+
 def _show_plan(plan: Plan) -> None:
     """Print a forget preview for a person (stdout: it is what was asked for)."""
-    say("Would forget: " + "; ".join(plan.labels))
+    say(_("Would forget: ") + "; ".join(plan.labels))
     for what, n in sorted(plan.counts.items()):
-        label = what.replace("_", " ")
-        shown = f"{n:,} bytes" if what == "content_bytes" else f"{n:,}"
+        label = _(COUNT_NAMES[what]) if what in COUNT_NAMES else what.replace("_", " ")
+        shown = (
+            ngettext("{n} byte", "{n} bytes", n).format(n=number(n))
+            if what == "content_bytes"
+            else number(n)
+        )
         say(f"  {label:<20} {shown}")
     if plan.holders:
-        say("Recipients holding copies (erasure requests will be produced for them):")
+        say(_("Recipients holding copies (erasure requests will be produced for them):"))
         for h in plan.holders:
-            say(f"  {h.name} ({len(h.bundles)} bundle(s))")
+            say(
+                "  "
+                + ngettext("{name} ({n} bundle)", "{name} ({n} bundles)", len(h.bundles)).format(
+                    name=h.name, n=len(h.bundles)
+                )
+            )
     say(
-        "Copies of the vault made before now (backups) still hold it; run "
-        "`coffre passwd --rekey` afterwards so they need your old passphrase and their keys "
-        "open nothing you write later."
+        _(
+            "Copies of the vault made before now (backups) still hold it; run "
+            "`coffre passwd --rekey` afterwards so they need your old passphrase and their keys "
+            "open nothing you write later."
+        )
     )
 
 
@@ -56,14 +86,16 @@ def _targets(
     from vault.forget import Target
 
     if metric is None and (start or end):
-        raise click.UsageError("--from and --to go with --metric")
+        raise click.UsageError(_("--from and --to go with --metric"))
     chosen = [bool(metric), bool(content), bool(recipient), everything]
     if persona and not metric:
         chosen.append(True)
     if sum(chosen) != 1:
         raise click.UsageError(
-            "name exactly one target: --persona, --metric, --content, --recipient, "
-            "--everything or --apply-rules"
+            _(
+                "name exactly one target: --persona, --metric, --content, --recipient, "
+                "--everything or --apply-rules"
+            )
         )
     if metric:
         lo = parse_instant(start) if start else None
@@ -135,10 +167,10 @@ def forget(
     with env.vault() as v:
         if apply_rules:
             if any((persona, metric, content, recipient, everything)):
-                raise click.UsageError("--apply-rules takes no other target")
+                raise click.UsageError(_("--apply-rules takes no other target"))
             due = rules.due(v)
             if due is None:
-                emit({"due": False}, "No retention rule has anything due.", as_json=as_json)
+                emit({"due": False}, _("No retention rule has anything due."), as_json=as_json)
                 return
             plan = due
         else:
@@ -153,14 +185,14 @@ def forget(
                 _show_plan(plan)
             return
         if not confirm(
-            "Forget this for good?",
+            _("Forget this for good?"),
             yes=yes,
-            action="forgetting",
+            action=_("forgetting"),
             preview=lambda: _show_plan(plan),
         ):
             nothing_changed()
             return
-        result = forgetting.forget(v, plan.targets, progress=StderrProgress("forgetting"))
+        result = forgetting.forget(v, plan.targets, progress=StderrProgress(_("forgetting")))
     if notices_out and result.notices:
         from vault.cli.revoke_cmd import write_request
 
@@ -171,14 +203,26 @@ def forget(
     if as_json:
         emit_json({"dry_run": False, **result.as_dict()})
         return
-    say(f"Forgotten: {'; '.join(result.plan.labels)} ({result.seconds:.1f} s).")
+    say(
+        _("Forgotten: {labels} ({seconds:.1f} s).").format(
+            labels="; ".join(result.plan.labels), seconds=result.seconds
+        )
+    )
     if not result.wal_truncated:
-        info("Another process is reading the vault: its journal will be cleared once it closes.")
+        info(_("Another process is reading the vault: its journal will be cleared once it closes."))
     for request in result.notices:
         if notices_out:
-            info(f"Erasure request for grant {request.grant[:8]} produced in {notices_out}.")
+            info(
+                _("Erasure request for grant {grant} produced in {notices_out}.").format(
+                    grant=request.grant[:8], notices_out=notices_out
+                )
+            )
         else:
-            info(f"Erasure request for grant {request.grant[:8]} produced; send it:")
+            info(
+                _("Erasure request for grant {grant} produced; send it:").format(
+                    grant=request.grant[:8]
+                )
+            )
             click.echo("\n" + request.text(), nl=False)
 
 
@@ -220,7 +264,7 @@ def rules_add(
 
     given = [(s, v) for s, v in (("metric", metric), ("category", category), ("tag", tag)) if v]
     if len(given) != 1:
-        raise click.UsageError("give exactly one of --metric, --category or --tag")
+        raise click.UsageError(_("give exactly one of --metric, --category or --tag"))
     selector, value = given[0]
     with env.vault() as v:
         rule = retention.add_rule(v, selector, value, keep)  # type: ignore[arg-type]
@@ -247,15 +291,22 @@ def rules_list(env: Env, as_json: bool) -> None:
         emit_json({"rules": [r.as_dict() for r in found], "due": plan.as_dict() if plan else None})
         return
     if not found:
-        say("No retention rules.")
+        say(_("No retention rules."))
         return
     for r in found:
-        say(f"{r.id[:8]}  {r.selector:<8} {r.value:<24} keep {r.keep_days} days")
+        say(
+            _("{id}  {selector:<8} {value:<24} keep {keep_days} days").format(
+                id=r.id[:8], selector=r.selector, value=r.value, keep_days=r.keep_days
+            )
+        )
     if plan:
-        counts = ", ".join(f"{n:,} {k.replace('_', ' ')}" for k, n in sorted(plan.counts.items()))
-        say(f"Due now: {counts} (run `coffre forget --apply-rules`).")
+        counts = ", ".join(
+            f"{number(n)} {_(COUNT_NAMES[k]) if k in COUNT_NAMES else k.replace('_', ' ')}"
+            for k, n in sorted(plan.counts.items())
+        )
+        say(_("Due now: {counts} (run `coffre forget --apply-rules`).").format(counts=counts))
     else:
-        say("Nothing is due.")
+        say(_("Nothing is due."))
 
 
 @rules.command("rm")
@@ -272,4 +323,8 @@ def rules_rm(env: Env, rule_id: str) -> None:
 
     with env.vault() as v:
         rule = retention.remove_rule(v, rule_id)
-    info(f"Removed the rule for {rule.selector} {rule.value}.")
+    info(
+        _("Removed the rule for {selector} {value}.").format(
+            selector=rule.selector, value=rule.value
+        )
+    )

@@ -6,14 +6,16 @@ prints the summary (JSON with --json). A fatal problem leaves the vault unchange
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from vault.cli.main import Env, cli, pass_env
+from vault.cli.main import Env, Translated, cli, pass_env
 from vault.cli.output import StderrProgress, emit_json, info, json_option, say, settings
+from vault.core.i18n import N_, _, number
 from vault.imports import FORMATS, ImportFormat
 
 if TYPE_CHECKING:
@@ -46,21 +48,34 @@ def import_group() -> None:
 def _headline(fmt: ImportFormat, s: ImportSummary) -> str:
     """The summary's first line, in the words of the format's area."""
     if fmt.area == "personas":
-        return f"{s.added} added, {len(s.updated)} updated, {len(s.unchanged)} unchanged."
+        return _("{added} added, {updated} updated, {unchanged} unchanged.").format(
+            added=s.added, updated=len(s.updated), unchanged=len(s.unchanged)
+        )
     if fmt.area == "content":
-        parts = [f"added {s.added}", f"duplicates skipped {s.duplicates}"]
+        parts = [
+            _("added {n}").format(n=s.added),
+            _("duplicates skipped {n}").format(n=s.duplicates),
+        ]
         if s.ignored:
-            parts.append(f"ignored {s.ignored} (not authored content)")
+            parts.append(_("ignored {n} (not authored content)").format(n=s.ignored))
         if s.attachments:
-            parts.append(f"attachments {s.attachments}")
-        parts.append(f"errors {len(s.errors)}")
+            parts.append(_("attachments {n}").format(n=s.attachments))
+        parts.append(_("errors {n}").format(n=len(s.errors)))
         return f"{fmt.name}: " + ", ".join(parts)
     unknown = sum(s.unknown_types.values())
-    return (
-        f"Added {s.added:,} {fmt.records}, {s.workouts:,} workouts, "
-        f"{s.summaries:,} daily summaries; skipped {s.duplicates:,} duplicates; "
-        f"kept {unknown:,} samples of {len(s.unknown_types)} unknown types; "
-        f"{len(s.errors):,} errors."
+    return _(
+        "Added {added} {records}, {workouts} workouts, {summaries} daily summaries; "
+        "skipped {duplicates} duplicates; kept {unknown} samples of {types} unknown types; "
+        "{errors} errors."
+    ).format(
+        added=number(s.added),
+        records=_(fmt.records),
+        workouts=number(s.workouts),
+        summaries=number(s.summaries),
+        duplicates=number(s.duplicates),
+        unknown=number(unknown),
+        types=len(s.unknown_types),
+        errors=number(len(s.errors)),
     )
 
 
@@ -73,28 +88,83 @@ def report(fmt: ImportFormat, summary: ImportSummary, as_json: bool) -> None:
     say(_headline(fmt, summary))
     if fmt.area == "personas":
         for id_ in summary.added_ids:
-            say(f"  added {id_}")
+            say(_("  added {id}").format(id=id_))
         for id_ in summary.updated:
-            say(f"  updated {id_}")
+            say(_("  updated {id}").format(id=id_))
     for reason in summary.skipped:
-        info(f"skipped {reason}")
+        info(_("skipped {reason}").format(reason=reason))
     listed = len(summary.errors) if settings.verbose else MAX_LISTED_ERRORS
     for issue in summary.errors[:listed]:
-        info(f"  {issue.location}: {issue.problem}")
+        info(f"  {issue.location}: {_(issue.problem)}")
     if len(summary.errors) > listed:
-        info(f"  ... and {len(summary.errors) - listed} more (-v or --json lists them all)")
+        info(
+            _("  ... and {value} more (-v or --json lists them all)").format(
+                value=len(summary.errors) - listed
+            )
+        )
     for note in summary.notes:
         info(note)
     if summary.time_zone is not None:
-        info(f"Times without an offset were read in {summary.time_zone}.")
+        info(
+            _("Times without an offset were read in {time_zone}.").format(
+                time_zone=summary.time_zone
+            )
+        )
 
 
 def _help(fmt: ImportFormat) -> str:
-    paragraphs = [fmt.description, fmt.details, f"Reads {fmt.accepts.describe()}."]
+    paragraphs = [_(fmt.description), _(fmt.details) if fmt.details else "", _reads(fmt)]
     # \b keeps click from rewrapping the example line.
     quiet = "coffre -q " + fmt.example.removeprefix("coffre ")
-    paragraphs.append(f"\b\nExamples:\n  {fmt.example}\n  {quiet}")
+    paragraphs.append("\b\n" + _("Examples:") + f"\n  {fmt.example}\n  {quiet}")
     return "\n\n".join(p for p in paragraphs if p)
+
+
+def _reads(fmt: ImportFormat) -> str:
+    """`Reads a .zip archive or a folder.`: what the format takes, in words."""
+    accepts = fmt.accepts
+    parts = []
+    if accepts.files:
+        parts.append(_("a {suffixes} file").format(suffixes="/".join(accepts.files)))
+    if accepts.archives:
+        parts.append(_("a {suffixes} archive").format(suffixes="/".join(accepts.archives)))
+    if accepts.folder:
+        parts.append(_("a folder"))
+    what = (
+        parts[0]
+        if len(parts) == 1
+        else _("{some} or {last}").format(some=", ".join(parts[:-1]), last=parts[-1])
+    )
+    return _("Reads {what}.").format(what=what)
+
+
+class ImportCommand(Translated):
+    """An import's command: its help is put together from the registry's parts, each
+    translated, when it is shown."""
+
+    def __init__(self, *args: Any, fmt: ImportFormat, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fmt = fmt
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with _help_of(self):
+            super().format_help_text(ctx, formatter)
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        with _help_of(self):
+            return super().get_short_help_str(limit)
+
+
+@contextmanager
+def _help_of(command: ImportCommand) -> Iterator[None]:
+    # Built in the current language; `Translated` finds no catalogue entry for the whole
+    # and shows it as it is.
+    original = command.help
+    command.help = _help(command.fmt)
+    try:
+        yield
+    finally:
+        command.help = original
 
 
 def _command(fmt: ImportFormat) -> click.Command:
@@ -104,13 +174,15 @@ def _command(fmt: ImportFormat) -> click.Command:
         env: Env, path: Path, as_json: bool, persona_ref: str | None = None, **options: str
     ) -> None:
         given = {name: value for name, value in options.items() if value is not None}
-        env.interrupted_what = "imported"  # one transaction per file: all or nothing
+        env.interrupted_what = N_(
+            "interrupted: nothing was imported"
+        )  # one transaction per file: all or nothing
         with env.vault() as v:
             summary = fmt.run(
                 v,
                 path,
                 persona=persona_ref,
-                progress=StderrProgress(f"import {path.name}"),
+                progress=StderrProgress(_("import {name}").format(name=path.name)),
                 options=given,
             )
         report(fmt, summary, as_json)
@@ -127,7 +199,7 @@ def _command(fmt: ImportFormat) -> click.Command:
     )
     metavar = "PATH" if fmt.accepts.folder else "FILE"
     command = click.argument("path", type=path_type, metavar=metavar)(command)
-    return import_group.command(fmt.name, help=_help(fmt))(command)
+    return import_group.command(fmt.name, cls=ImportCommand, fmt=fmt, help=_help(fmt))(command)
 
 
 for _format in FORMATS:

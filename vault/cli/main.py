@@ -9,6 +9,7 @@ diagnostics on stderr only (`vault.cli.output`); one exit code per error class; 
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import sys
 from collections.abc import Iterator
@@ -20,18 +21,23 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from vault import __version__
-from vault.core import config
+from vault.core import config, i18n
 from vault.core.errors import EXIT_UNEXPECTED, InvalidParameter, PassphraseUnavailable, VaultError
+from vault.core.i18n import N_, _
 
 if TYPE_CHECKING:  # the real import is deferred so `--help` stays fast
     from vault.core.vault import Vault
+
+
+# Click's own messages (usage, option errors) come from Coffre's catalogue too.
+i18n.use_for_click()
 
 
 class CliError(click.ClickException):
     """A library error on its way to stderr, with the exit code of its class."""
 
     def __init__(self, error: VaultError) -> None:
-        super().__init__(error.message)
+        super().__init__(i18n.error_message(error))
         self.exit_code = error.exit_code  # type: ignore[misc]  # click reads it per instance
 
     def show(self, file: Any = None) -> None:
@@ -53,9 +59,85 @@ class Interrupted(click.ClickException):
         click.echo(self.message, err=True)
 
 
-class CoffreGroup(click.Group):
+def _translated_help(text: str | None) -> str | None:
+    # Help is English in the code (docstrings, `help=`) and translated when shown, so a
+    # command module imported before `--lang` is read still speaks the chosen language.
+    return _(inspect.cleandoc(text)) if text else text
+
+
+HELP_OPTION = N_("Show this message and exit.")  # click's own words, in its catalogue too
+
+
+class _Formatter(click.HelpFormatter):
+    """Help headings followed by the language's colon ("Options :" in French)."""
+
+    def write_heading(self, heading: str) -> None:
+        self.write(f"{'':>{self.current_indent}}" + _("{heading}:").format(heading=heading) + "\n")
+
+
+class _Context(click.Context):
+    formatter_class = _Formatter
+
+
+class Translated(click.Command):
+    """A command whose help, short help and options' help are shown in the current
+    language (the catalogue holds them: `vault.cli.catalogues`)."""
+
+    context_class = _Context
+    _help_kept = False
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)
+        if option is not None and not self._help_kept:
+            self._help_kept = True
+            # click translates this once, when first asked, maybe before `--lang` is read:
+            # the English text is kept, and translated when the help is shown.
+            option.help = HELP_OPTION
+        return option
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        # click writes these placeholders without gettext: translated here.
+        names = {"[OPTIONS]": _("[OPTIONS]"), "COMMAND [ARGS]...": _("COMMAND [ARGS]...")}
+        return [names.get(piece, piece) for piece in super().collect_usage_pieces(ctx)]
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        if self.short_help or not self.help:
+            return super().get_short_help_str(limit)
+        with _swapped(self, help=_translated_help(self.help)):
+            return super().get_short_help_str(limit)
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with _swapped(self, help=_translated_help(self.help)):
+            super().format_help_text(ctx, formatter)
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        params = [p for p in self.get_params(ctx) if getattr(p, "help", None)]
+        saved = [(p, p.help) for p in params]
+        try:
+            for p, text in saved:
+                p.help = _translated_help(text)
+            super().format_options(ctx, formatter)
+        finally:
+            for p, text in saved:
+                p.help = text
+
+
+@contextmanager
+def _swapped(command: click.Command, *, help: str | None) -> Iterator[None]:
+    original = command.help
+    command.help = help
+    try:
+        yield
+    finally:
+        command.help = original
+
+
+class CoffreGroup(Translated, click.Group):
     """Turns every VaultError raised by a subcommand into a clean message and exit code, and
-    an interruption into exit 130."""
+    an interruption into exit 130; its commands and groups show their help translated."""
+
+    command_class = Translated
+    group_class: type[click.Group] | type[type] = type  # a subgroup is a CoffreGroup too
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -65,10 +147,10 @@ class CoffreGroup(click.Group):
         except (KeyboardInterrupt, click.Abort):
             # click.Abort: Ctrl-C or end of input while a prompt waited for an answer.
             env = ctx.find_object(Env)
-            raise Interrupted(env.interrupted() if env else INTERRUPTED_UNCHANGED) from None
+            raise Interrupted(env.interrupted() if env else _(INTERRUPTED_UNCHANGED)) from None
 
 
-INTERRUPTED_UNCHANGED = "interrupted; nothing was changed"
+INTERRUPTED_UNCHANGED = N_("interrupted; nothing was changed")
 
 
 def _surrogates(arg: str) -> bool:
@@ -83,6 +165,8 @@ def _shown(arg: str) -> str:
 
 class RootGroup(CoffreGroup):
     """The `coffre` group: loads each area's module when one of its commands is needed."""
+
+    group_class = CoffreGroup  # its area groups are not root groups (no lazy loading)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(AREAS) | set(self.commands))
@@ -100,9 +184,11 @@ class RootGroup(CoffreGroup):
             if _surrogates(arg):
                 raise CliError(
                     InvalidParameter(
-                        f"argument {position} is not UTF-8 text ('{_shown(arg)}'); Coffre takes "
-                        "names, text and file names in UTF-8 (rename the file, or give a "
-                        "link to it with a UTF-8 name)"
+                        _(
+                            "argument {position} is not UTF-8 text ('{shown}'); Coffre takes "
+                            "names, text and file names in UTF-8 (rename the file, or give a "
+                            "link to it with a UTF-8 name)"
+                        ).format(position=position, shown=_shown(arg))
                     )
                 )
         return super().parse_args(ctx, args)
@@ -115,19 +201,22 @@ class Env:
 
     vault_dir: Path
     # What an interrupted command did not finish, in its own words ("imported").
-    interrupted_what: str = ""
+    interrupted_what: str = ""  # marked with N_, translated when shown
     _writes_at_open: int | None = None
     _changed: bool | None = None
 
-    def passphrase(self, *, confirm: bool = False, prompt: str = "Passphrase") -> str:
+    def passphrase(self, *, confirm: bool = False, prompt: str = N_("Passphrase")) -> str:
         found = config.passphrase_from_env()
         if found is not None:
             return found
         return _ask(
-            prompt,
+            _(prompt),
             confirm=confirm,
-            unavailable=f"set {config.ENV_PASSPHRASE}, {config.ENV_PASSPHRASE_FILE} or "
-            f"{config.ENV_PASSPHRASE_COMMAND}, or run on a terminal",
+            unavailable=_("set {one}, {two} or {three}, or run on a terminal").format(
+                one=config.ENV_PASSPHRASE,
+                two=config.ENV_PASSPHRASE_FILE,
+                three=config.ENV_PASSPHRASE_COMMAND,
+            ),
         )
 
     def new_passphrase(self) -> str:
@@ -137,9 +226,9 @@ class Env:
         if found:
             return found
         return _ask(
-            "New passphrase",
+            _("New passphrase"),
             confirm=True,
-            unavailable=f"set {config.ENV_NEW_PASSPHRASE} or run on a terminal",
+            unavailable=_("set {name} or run on a terminal").format(name=config.ENV_NEW_PASSPHRASE),
         )
 
     def recovery_code(self) -> str:
@@ -157,18 +246,19 @@ class Env:
     def interrupted(self) -> str:
         """The line an interrupted command ends with: what was kept."""
         if self._changed:
-            return (
+            return _(
                 "interrupted; what was saved before the interruption is kept "
                 "(`coffre audit --limit 5` shows it)"
             )
         if self._changed is None and self._writes_at_open is not None:
             # The count could not be read back: say what holds whatever it was.
-            return "interrupted; the change under way was rolled back (`coffre check` verifies)"
+            return _("interrupted; the change under way was rolled back (`coffre check` verifies)")
         if self.interrupted_what:
-            return f"interrupted: nothing was {self.interrupted_what}"
+            # The command's own sentence ("interrupted: nothing was imported"), translated.
+            return _(self.interrupted_what)
         if self._writes_at_open is None:
-            return INTERRUPTED_UNCHANGED  # no vault was opened
-        return "interrupted; the vault is unchanged"
+            return _(INTERRUPTED_UNCHANGED)  # no vault was opened
+        return _("interrupted; the vault is unchanged")
 
     def open(
         self,
@@ -182,7 +272,9 @@ class Env:
         if not Vault.exists(self.vault_dir):
             from vault.core.errors import VaultNotFound
 
-            raise VaultNotFound(f"{self.vault_dir} (create one with `coffre init`)")
+            raise VaultNotFound(
+                _("{path} (create one with `coffre init`)").format(path=self.vault_dir)
+            )
         if recovery_code is not None:
             vault = Vault.open_with_recovery_code(self.vault_dir, recovery_code, strict=strict)
         else:
@@ -209,7 +301,9 @@ class Env:
         from vault.core.vault import Vault
 
         if not Vault.exists(self.vault_dir):
-            raise VaultNotFound(f"{self.vault_dir} (create one with `coffre init`)")
+            raise VaultNotFound(
+                _("{path} (create one with `coffre init`)").format(path=self.vault_dir)
+            )
         v = Vault.open_with_token(self.vault_dir, read_token_file(token_file))
         try:
             yield v
@@ -228,13 +322,14 @@ class Env:
         `recovery_code`: opened with it instead). On an interruption it notes whether a
         transaction of this command had committed (the one under way rolls back) before
         closing."""
-        from vault.cli.output import detail
+        from vault.cli.output import detail, settings
 
         v = self.open(strict=strict, passphrase=passphrase, recovery_code=recovery_code)
         start: int | None = None
         try:
             start = self._writes_at_open = v.write_count()
-            detail(f"vault {v.path} (KDF {v.info.kdf.name})")
+            if settings.verbose:  # built only when shown: most runs then read no catalogue
+                detail(_("vault {path} (KDF {kdf})").format(path=v.path, kdf=v.info.kdf.name))
             yield v
         finally:
             # Read back on every way out: an interruption after the vault is closed (writing
@@ -258,6 +353,19 @@ def _ask(prompt: str, *, confirm: bool, unavailable: str) -> str:
 pass_env = click.make_pass_decorator(Env)
 
 
+LANG_GIVEN = "coffre.lang_given"
+
+
+def _use_language(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """`--lang`: this run speaks VALUE; the environment is restored when the run ends (the
+    tests run many commands in one process)."""
+    if value is None:
+        return
+    previous = i18n.set_language(value)
+    ctx.meta[LANG_GIVEN] = True  # `coffre tui` then ignores the TUI's saved language
+    ctx.call_on_close(lambda: i18n.restore_language(previous))
+
+
 @click.group(cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--vault",
@@ -277,7 +385,16 @@ pass_env = click.make_pass_decorator(Env)
     show_default=True,
     help="Colour the output: 'auto' on a terminal unless NO_COLOR is set.",
 )
-@click.version_option(__version__, prog_name="coffre")
+@click.option(
+    "--lang",
+    type=click.Choice(i18n.LANGUAGES, case_sensitive=False),
+    callback=_use_language,
+    expose_value=False,
+    is_eager=True,  # before --help, so the help itself is in the language asked for
+    help="Language of the text output: 'en' or 'fr' (default: from LANGUAGE, LC_ALL, "
+    "LC_MESSAGES or LANG). JSON output is the same in every language.",
+)
+@click.version_option(__version__, prog_name="coffre", help=N_("Show the version and exit."))
 @click.pass_context
 def cli(
     ctx: click.Context, vault_path: Path | None, quiet: bool, verbose: bool, color: str
@@ -314,8 +431,10 @@ def main() -> None:
         if os.environ.get("COFFRE_DEBUG"):
             raise
         click.echo(
-            f"error: unexpected internal error ({type(exc).__name__}); "
-            "run again with COFFRE_DEBUG=1 to see the details",
+            _(
+                "error: unexpected internal error ({kind}); "
+                "run again with COFFRE_DEBUG=1 to see the details"
+            ).format(kind=type(exc).__name__),
             err=True,
         )
         sys.exit(EXIT_UNEXPECTED)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from vault.cli.main import cli
+from vault.core.i18n import _
 
 SHELLS = ("bash", "zsh", "fish")
 
@@ -28,7 +29,9 @@ def help_cmd(ctx: click.Context, command: tuple[str, ...]) -> None:
         found = current.get_command(current_ctx, name) if isinstance(current, click.Group) else None
         if found is None:
             path = " ".join(command[: depth + 1])
-            raise click.UsageError(f"no such command: coffre {path} (see `coffre --help`)")
+            raise click.UsageError(
+                _("no such command: coffre {path} (see `coffre --help`)").format(path=path)
+            )
         # resilient_parsing: the help of a command needs none of its arguments.
         current_ctx = found.make_context(name, [], parent=current_ctx, resilient_parsing=True)
         current = found
@@ -53,6 +56,6 @@ def completion(shell: str) -> None:
 
     completer = get_completion_class(shell)
     if completer is None:  # click ships all three; a stripped click might not
-        raise click.UsageError(f"no completion for {shell} in this click")
+        raise click.UsageError(_("no completion for {shell} in this click").format(shell=shell))
     # The same variable click reads when the shell asks for completions.
     click.echo(completer(cli, {}, "coffre", "_COFFRE_COMPLETE").source())

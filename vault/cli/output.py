@@ -26,6 +26,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal, ParamSpec, TextIO, TypeVar, 
 import click
 
 from vault.core.errors import InvalidParameter, OutputExists
+from vault.core.i18n import _, decimal, number
 from vault.core.outputs import output_file
 from vault.core.progress import ProgressEvent
 from vault.core.untrusted import printable, printable_json
@@ -153,12 +154,12 @@ def detail(message: str) -> None:
 def warn(message: str) -> None:
     """`warning: MESSAGE` on stderr, yellow on a terminal; left out with `-q`."""
     if not settings.quiet:
-        _echo(f"warning: {printable(message)}", err=True, style="yellow")
+        _echo(_("warning: {message}").format(message=printable(message)), err=True, style="yellow")
 
 
 def error_line(message: str) -> None:
     """`error: MESSAGE` on stderr, red on a terminal; always shown, `-q` or not."""
-    _echo(f"error: {printable(message)}", err=True, style="bold red")
+    _echo(_("error: {message}").format(message=printable(message)), err=True, style="bold red")
 
 
 def interactive() -> bool:
@@ -176,7 +177,9 @@ def confirm(
     if yes:
         return True
     if not interactive():
-        raise InvalidParameter(f"{action} needs --yes when not on a terminal")
+        raise InvalidParameter(
+            _("{action} needs --yes when not on a terminal").format(action=action)
+        )
     if preview is not None:
         preview()
     return click.confirm(question, default=False, err=True)
@@ -184,7 +187,7 @@ def confirm(
 
 def nothing_changed() -> None:
     """What a declined confirmation says (exit 0: the user chose it)."""
-    info("Nothing changed.")
+    info(_("Nothing changed."))
 
 
 def yes_option(command: Callable[P, R]) -> Callable[P, R]:
@@ -204,7 +207,7 @@ def si_amount(value: float) -> str:
     """VALUE with an SI prefix (`12.3k`, `4.5M`): record counts and rates."""
     for prefix in ("", "k", "M", "G"):
         if abs(value) < 1000 or prefix == "G":
-            return f"{value:,.0f}" if prefix == "" else f"{value:.1f}{prefix}"
+            return number(value) if prefix == "" else f"{decimal(value, 1)}{prefix}"
         value /= 1000
     return f"{value:.1f}G"  # pragma: no cover  (the loop returns at G)
 
@@ -214,7 +217,7 @@ def binary_size(n: float) -> str:
     size = float(n)
     for unit in ("B", "KiB", "MiB", "GiB"):
         if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+            return f"{size:.0f} {unit}" if unit == "B" else f"{decimal(size, 1)} {unit}"
         size /= 1024
     return f"{n} B"  # pragma: no cover
 
@@ -334,7 +337,9 @@ def force_option(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except OutputExists as exc:
-            raise OutputExists(f"{exc.detail} (use --force to replace it)") from None
+            raise OutputExists(
+                _("{detail} (use --force to replace it)").format(detail=exc.detail)
+            ) from None
 
     option = click.option("--force", is_flag=True, help="Replace the output file if it exists.")
     return option(run)

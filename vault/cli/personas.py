@@ -26,6 +26,7 @@ from vault.cli.output import (
     yes_option,
 )
 from vault.core.errors import InvalidParameter
+from vault.core.i18n import _, ngettext
 
 
 @cli.group()
@@ -44,7 +45,11 @@ def _pairs(values: Iterable[str], option: str) -> list[tuple[str, str]]:
     for item in values:
         key, eq, value = item.partition("=")
         if not eq or not key.strip():
-            raise InvalidParameter(f"{option} takes KEY=VALUE, as in {option} email=me@example.org")
+            raise InvalidParameter(
+                _("{option} takes KEY=VALUE, as in {option} email=me@example.org").format(
+                    option=option
+                )
+            )
         out.append((key.strip(), value))
     return out
 
@@ -120,9 +125,13 @@ def persona_list(env: Env, as_json: bool) -> None:
         emit_json([p.summary() for p in personas])
         return
     if not personas:
-        info("No personas yet: add one with `coffre persona add NAME`.")
+        info(_("No personas yet: add one with `coffre persona add NAME`."))
     for p in personas:
-        say(f"{p.id[:8]}  {p.name}  ({len(p.attributes)} attributes)")
+        say(
+            _("{id}  {name}  ({n_attributes} attributes)").format(
+                id=p.id[:8], name=p.name, n_attributes=len(p.attributes)
+            )
+        )
 
 
 def _attribute_view(attr: Any, reveal: bool) -> dict[str, Any]:
@@ -208,12 +217,12 @@ def persona_show(
         emit_json(report)
         return
     heading(p.name)
-    say(f"  id   {p.id}")
-    say(f"  uid  {p.uid}")
-    say(f"  created {p.created}  updated {p.updated}")
+    say(_("  id   {id}").format(id=p.id))
+    say(_("  uid  {uid}").format(uid=p.uid))
+    say(_("  created {created}  updated {updated}").format(created=p.created, updated=p.updated))
     for view in report["attributes"]:
-        shown = view["value"] if view["value"] is not None else "(sensitive: --reveal shows it)"
-        mark = " [sensitive]" if view.get("sensitive") else ""
+        shown = view["value"] if view["value"] is not None else _("(sensitive: --reveal shows it)")
+        mark = " " + _("[sensitive]") if view.get("sensitive") else ""
         say(f"  {view['key']:<22} {str(shown).replace(chr(10), ' / ')}{mark}")
     for name, value in values.items():
         text = (
@@ -221,11 +230,21 @@ def persona_show(
             if value is None
             else ("yes" if value is True else "no" if value is False else value)
         )
-        say(f"  {name:<22} {text}  (derived)")
-    say(f"  signing key (minisign) {own.minisign_public_key()}")
-    say(f"  age recipient          {age}")
+        say(_("  {name:<22} {text}  (derived)").format(name=name, text=text))
+    say(
+        _("  signing key (minisign) {minisign_public_key}").format(
+            minisign_public_key=own.minisign_public_key()
+        )
+    )
+    say(_("  age recipient          {age}").format(age=age))
     if pair is not None:
-        say(f"  for {recipient}: id {pair.pseudonym}, key {pair.minisign_public_key()}")
+        say(
+            _("  for {recipient}: id {pseudonym}, key {minisign_public_key}").format(
+                recipient=recipient,
+                pseudonym=pair.pseudonym,
+                minisign_public_key=pair.minisign_public_key(),
+            )
+        )
 
 
 @persona.command("edit")
@@ -298,7 +317,11 @@ def persona_edit(
     if as_json:
         emit_json(updated.summary())
     else:
-        info(f"Persona {updated.id[:8]} is at version {updated.version}.")
+        info(
+            _("Persona {id} is at version {version}.").format(
+                id=updated.id[:8], version=updated.version
+            )
+        )
 
 
 @persona.command("rm")
@@ -320,14 +343,16 @@ def persona_rm(env: Env, ref: str, yes: bool) -> None:
     with env.vault() as v:
         p = identities.get_persona(v, ref)
         if not confirm(
-            f"Delete persona {p.name} ({p.id[:8]}) and its keys for good?",
+            _("Delete persona {name} ({id}) and its keys for good?").format(
+                name=p.name, id=p.id[:8]
+            ),
             yes=yes,
-            action="deleting a persona",
+            action=_("deleting a persona"),
         ):
             nothing_changed()
             return
         identities.delete_persona(v, p.id)
-    info(f"Persona {p.id[:8]} deleted.")
+    info(_("Persona {id} deleted.").format(id=p.id[:8]))
 
 
 @persona.command("export")
@@ -364,8 +389,12 @@ def persona_export(
     with open_output(output, force=force, binary=True) as out:
         out.write(exported.text.encode("utf-8"))
     if output is not None:
-        info(f"Wrote {output}.")
+        info(_("Wrote {output}.").format(output=output))
     if exported.left_out:
         info(
-            f"{exported.left_out} sensitive attribute(s) left out (--include-sensitive adds them)."
+            ngettext(
+                "{n} sensitive attribute left out (--include-sensitive adds them).",
+                "{n} sensitive attributes left out (--include-sensitive adds them).",
+                exported.left_out,
+            ).format(n=exported.left_out)
         )

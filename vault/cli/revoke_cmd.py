@@ -10,6 +10,7 @@ import click
 
 from vault.cli.main import Env, cli, pass_env
 from vault.cli.output import emit_json, force_option, info, json_option
+from vault.core.i18n import _
 from vault.core.outputs import check_free, write_files
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ def _report(request: ErasureRequest, notice_out: Path | None, force: bool, as_js
         emit_json({**request.as_dict(), "files": [str(p) for p in files]})
         return
     if files:
-        info("Erasure request written: " + ", ".join(str(p) for p in files))
+        info(_("Erasure request written: ") + ", ".join(str(p) for p in files))
     else:
         click.echo(request.text(), nl=False)
 
@@ -86,7 +87,11 @@ def revoke(env: Env, grant: str, notice_out: Path | None, force: bool, as_json: 
     _free(notice_out, force)
     with env.vault() as v:
         request = withdraw(v, grant)
-    info(f"Grant {request.grant[:8]} withdrawn; later exports under it are refused.")
+    info(
+        _("Grant {grant} withdrawn; later exports under it are refused.").format(
+            grant=request.grant[:8]
+        )
+    )
     _report(request, notice_out, force, as_json)
 
 

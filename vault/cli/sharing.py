@@ -24,6 +24,7 @@ from vault.cli.output import (
     say,
     warn,
 )
+from vault.core.i18n import _, day, number
 
 if TYPE_CHECKING:
     from vault.sharing.bundles import ExportPlan, VerifiedBundle
@@ -119,7 +120,7 @@ def recipient_keygen(*, output: Path) -> None:
     from vault.sharing import write_identity
 
     public = write_identity(output)
-    info(f"identity written to {output}; keep it secret")
+    info(_("identity written to {output}; keep it secret").format(output=output))
     say(public)
 
 
@@ -284,8 +285,13 @@ def grant_list(
         return
     for g in grants:
         say(
-            f"{g.id[:8]}  {g.status:<9}  {recipients[g.recipient].name}  {g.purpose}  "
-            f"until {g.valid_until[:10]}"
+            _("{id}  {status:<9}  {name}  {purpose}  until {valid_until}").format(
+                id=g.id[:8],
+                status=g.status,
+                name=recipients[g.recipient].name,
+                purpose=g.purpose,
+                valid_until=day(g.valid_until[:10]),
+            )
         )
 
 
@@ -316,10 +322,14 @@ def grant_show(env: Env, *, grant_ref: str, receipt: bool, as_json: bool) -> Non
         emit_json(grant_view(g, r))
         return
     d = g.as_dict()
-    say(f"grant        {g.id}")
-    say(f"recipient    {r.name} ({r.id[:8]})")
-    say(f"persona      {g.persona[:8]} (shown as {g.pseudonym})")
-    say(f"status       {d['status']}")
+    say(_("grant        {id}").format(id=g.id))
+    say(_("recipient    {name} ({id})").format(name=r.name, id=r.id[:8]))
+    say(
+        _("persona      {persona} (shown as {pseudonym})").format(
+            persona=g.persona[:8], pseudonym=g.pseudonym
+        )
+    )
+    say(_("status       {status}").format(status=d["status"]))
     for h in g.history:
         say(f"  {h.time}  {h.status}{'  ' + h.reason if h.reason else ''}")
     for key, values in g.scope.as_dict().items():
@@ -327,13 +337,17 @@ def grant_show(env: Env, *, grant_ref: str, receipt: bool, as_json: bool) -> Non
             say(f"{key:<12} {', '.join(values)}")
     rng = g.time_range
     shown = rng.describe() if rng.last or not (rng.start or rng.end) else _span(rng.start, rng.end)
-    say(f"time range   {shown}")
-    say(f"granularity  {g.granularity}")
-    say(f"purpose      {g.purpose} (legal basis {g.legal_basis}, {g.jurisdiction})")
-    say(f"retention    {g.retention or 'not stated'}")
-    say(f"valid until  {g.valid_until}")
-    say(f"compensation {g.compensation or 'none'}")
-    say(f"receipt      {g.receipt.id}")
+    say(_("time range   {shown}").format(shown=shown))
+    say(_("granularity  {granularity}").format(granularity=g.granularity))
+    say(
+        _("purpose      {purpose} (legal basis {legal_basis}, {jurisdiction})").format(
+            purpose=g.purpose, legal_basis=g.legal_basis, jurisdiction=g.jurisdiction
+        )
+    )
+    say(_("retention    {value}").format(value=g.retention or _("not stated")))
+    say(_("valid until  {valid_until}").format(valid_until=day(g.valid_until)))
+    say(_("compensation {value}").format(value=g.compensation or _("none")))
+    say(_("receipt      {id}").format(id=g.receipt.id))
 
 
 # --- export tokens ----------------------------------------------------------------------------
@@ -383,7 +397,9 @@ def grant_token(
             raise
     emit(
         {**made.as_dict(), "file": str(output)},
-        f"token {made.id} for grant {made.grant[:8]} written to {output} (keep it secret)",
+        _("token {id} for grant {grant} written to {output} (keep it secret)").format(
+            id=made.id, grant=made.grant[:8], output=output
+        ),
         as_json=as_json,
     )
 
@@ -408,12 +424,19 @@ def grant_tokens(env: Env, *, grant_ref: str | None, as_json: bool) -> None:
         emit_json([t.as_dict() for t in found])
         return
     if not found:
-        info("no active export tokens")
+        info(_("no active export tokens"))
         return
     for t in found:
         say(
-            f"{t.id}  grant {t.grant[:8]}  made {t.created}  "
-            f"expires {t.expires or 'with the grant'}  opens {t.records} records"
+            _(
+                "{id}  grant {grant}  made {created}  expires {value}  opens {records} records"
+            ).format(
+                id=t.id,
+                grant=t.grant[:8],
+                created=t.created,
+                value=t.expires or "with the grant",
+                records=t.records,
+            )
         )
 
 
@@ -432,7 +455,7 @@ def grant_untoken(env: Env, *, token_ref: str, as_json: bool) -> None:
 
     with env.vault() as v:
         gone = tokens.untoken(v, token_ref)
-    emit(gone.as_dict(), f"token {gone.id} cancelled", as_json=as_json)
+    emit(gone.as_dict(), _("token {id} cancelled").format(id=gone.id), as_json=as_json)
 
 
 # --- export -------------------------------------------------------------------------------------
@@ -452,27 +475,59 @@ def _span(start: str | None, end: str | None) -> str:
             return (moment - back).date().isoformat()
         return text
 
-    return f"{day(start, timedelta())} to {day(end, timedelta(days=1))}"
+    return _("{first} to {last}").format(
+        first=day(start, timedelta()), last=day(end, timedelta(days=1))
+    )
 
 
 def _print_plan(plan: ExportPlan) -> None:
     d = plan.as_dict()
     rng = d["time_range"]
-    say(f"grant {d['grant']} ({d['granularity']}), data {_span(rng['from'], rng['to'])}")
+    say(
+        _("grant {grant} ({granularity}), data {span}").format(
+            grant=d["grant"], granularity=d["granularity"], span=_span(rng["from"], rng["to"])
+        )
+    )
     if d["previous_bundle"]:
-        say(f"only what is new since bundle {d['previous_bundle']}")
+        say(
+            _("only what is new since bundle {previous_bundle}").format(
+                previous_bundle=d["previous_bundle"]
+            )
+        )
     for m in d["metrics"]:
-        what = "samples" if d["granularity"] == "raw" else f"{d['granularity']} aggregates"
-        say(f"  metric {m['metric']}: {m['count']} {what}, {m['first']} to {m['last']}")
+        what = (
+            _("samples")
+            if d["granularity"] == "raw"
+            else _("{granularity} aggregates").format(granularity=_(d["granularity"]))
+        )
+        say(
+            _("  metric {metric}: {count} {what}, {first} to {last}").format(
+                metric=m["metric"],
+                count=number(m["count"]),
+                what=what,
+                first=m["first"],
+                last=m["last"],
+            )
+        )
     for c in d["content"]:
         say(
-            f"  content {c['id'][:8]} {c['kind']} ({c['audience']}) {c['title']!r} "
-            f"v{c['version']} -> {c['path']}"
+            _("  content {id} {kind} ({audience}) {title!r} v{version} -> {path}").format(
+                id=c["id"][:8],
+                kind=c["kind"],
+                audience=c["audience"],
+                title=c["title"],
+                version=c["version"],
+                path=c["path"],
+            )
         )
     if d["attributes"]:
-        say(f"  attributes: {', '.join(d['attributes'])}")
+        say(_("  attributes: {attributes}").format(attributes=", ".join(d["attributes"])))
     if d["missing_attributes"]:
-        say(f"  (no value for: {', '.join(d['missing_attributes'])})")
+        say(
+            _("  (no value for: {missing_attributes})").format(
+                missing_attributes=", ".join(d["missing_attributes"])
+            )
+        )
 
 
 @cli.command("export")
@@ -526,7 +581,7 @@ def export_cmd(
     from vault.sharing import bundles as bundle
 
     if not dry_run and not output:
-        raise InvalidParameter("give -o FILE (or -o - for stdout), or --dry-run")
+        raise InvalidParameter(_("give -o FILE (or -o - for stdout), or --dry-run"))
     opened = env.token_vault(token_file) if token_file else env.vault()
     with opened as v:
         if dry_run:
@@ -541,23 +596,33 @@ def export_cmd(
             return
         target: Path | BinaryIO = sys.stdout.buffer if output == "-" else Path(str(output))
         if output == "-" and sys.stdout.isatty():
-            raise InvalidParameter("refusing to write a binary bundle to a terminal; use -o FILE")
+            raise InvalidParameter(
+                _("refusing to write a binary bundle to a terminal; use -o FILE")
+            )
         result = bundle.export_bundle(
             v,
             grant_ref,
             target,
             since_last=since_last,
-            progress=StderrProgress("export"),
+            progress=StderrProgress(_("export")),
             force=force,
         )
     summary = result.as_dict()
     if output == "-":
-        info(f"bundle {result.bundle_id}: {human_size(result.size)}, sha256 {result.sha256}")
+        info(
+            _("bundle {bundle_id}: {size}, sha256 {sha256}").format(
+                bundle_id=result.bundle_id, size=human_size(result.size), sha256=result.sha256
+            )
+        )
     elif as_json:
         emit_json(summary)
     else:
-        say(f"bundle {result.bundle_id} written to {output} ({human_size(result.size)})")
-        say(f"sha256 {result.sha256}")
+        say(
+            _("bundle {bundle_id} written to {output} ({size})").format(
+                bundle_id=result.bundle_id, output=output, size=human_size(result.size)
+            )
+        )
+        say(_("sha256 {sha256}").format(sha256=result.sha256))
 
 
 # --- recipient side -----------------------------------------------------------------------------
@@ -601,24 +666,46 @@ def _show_verified(vb: VerifiedBundle, *, pinned: bool, as_json: bool) -> None:
     d = vb.as_dict()
     if not pinned:
         warn(
-            "no --key given: the signatures prove the bundle was not changed since "
-            "it was signed, not who signed it; check the key it names, then pin it with --key"
+            _(
+                "no --key given: the signatures prove the bundle was not changed since "
+                "it was signed, not who signed it; check the key it names, then pin it with --key"
+            )
         )
     if vb.expired:
-        warn(f"the grant expired on {d['valid_until']}; the sender's consent has ended")
+        warn(
+            _("the grant expired on {valid_until}; the sender's consent has ended").format(
+                valid_until=d["valid_until"]
+            )
+        )
     if as_json:
         emit_json(d)
         return
     r = d["receipt"]
-    say(f"bundle      {d['id']} ({d['files']} files, {human_size(d['size'])})")
-    say(f"created     {d['created']} under grant {d['grant']}")
-    say(f"from        {d['pseudonym']} (key {d['persona_minisign_key']})")
-    say(f"purpose     {_listed(r['purposes'])}")
-    say(f"categories  {_listed(r['data_categories'])}")
-    say(f"retention   {r['retention'] or 'not stated'}; valid until {r['valid_until']}")
+    say(
+        _("bundle      {id} ({files} files, {size})").format(
+            id=d["id"], files=d["files"], size=human_size(d["size"])
+        )
+    )
+    say(
+        _("created     {created} under grant {grant}").format(
+            created=d["created"], grant=d["grant"]
+        )
+    )
+    say(
+        _("from        {pseudonym} (key {persona_minisign_key})").format(
+            pseudonym=d["pseudonym"], persona_minisign_key=d["persona_minisign_key"]
+        )
+    )
+    say(_("purpose     {purposes}").format(purposes=_listed(r["purposes"])))
+    say(_("categories  {data_categories}").format(data_categories=_listed(r["data_categories"])))
+    say(
+        _("retention   {value}; valid until {valid_until}").format(
+            value=r["retention"] or _("not stated"), valid_until=r["valid_until"]
+        )
+    )
     if r["compensation"]:
-        say(f"compensation {r['compensation']}")
-    say("every file's SHA-256, the manifest and the receipt signatures: OK")
+        say(_("compensation {compensation}").format(compensation=r["compensation"]))
+    say(_("every file's SHA-256, the manifest and the receipt signatures: OK"))
 
 
 @bundle.command("verify")
@@ -638,7 +725,7 @@ def bundle_verify(*, file: Path, identity: Path, expect_key: str | None, as_json
     from vault.sharing.bundles import verify_bundle
 
     vb = verify_bundle(
-        file, read_identities(identity), expect_key=expect_key, progress=StderrProgress("verify")
+        file, read_identities(identity), expect_key=expect_key, progress=StderrProgress(_("verify"))
     )
     _show_verified(vb, pinned=bool(expect_key), as_json=as_json)
 
@@ -674,11 +761,11 @@ def bundle_open(
         read_identities(identity),
         output,
         expect_key=expect_key,
-        progress=StderrProgress("open"),
+        progress=StderrProgress(_("open")),
     )
     _show_verified(vb, pinned=bool(expect_key), as_json=as_json)
     if not as_json:
-        say(f"written to {output}")
+        say(_("written to {output}").format(output=output))
 
 
 # --- ledger -------------------------------------------------------------------------------------
@@ -708,34 +795,55 @@ def ledger_cmd(env: Env, *, recipient_ref: str | None, as_json: bool) -> None:
         emit_json([entry.as_dict() for entry in view])
         return
     if not view:
-        say("no recipients yet")
+        say(_("no recipients yet"))
     for entry in view:
         heading(f"{entry.recipient.name} ({entry.recipient.id[:8]})")
         if not entry.grants:
-            say("  no grants")
+            say(_("  no grants"))
         for held in entry.grants:
             g = held.grant
             say(
-                f"  grant {g.id[:8]} [{held.status}] {g.purpose}, until "
-                f"{g.valid_until[:10]}; in exchange for: {g.compensation or 'nothing stated'}"
+                _(
+                    "  grant {id} [{status}] {purpose}, until {valid_until}; "
+                    "in exchange for: {value}"
+                ).format(
+                    id=g.id[:8],
+                    status=held.status,
+                    purpose=g.purpose,
+                    valid_until=day(g.valid_until[:10]),
+                    value=g.compensation or "nothing stated",
+                )
             )
             for n in held.erasure_requests:
-                say(f"    erasure request ({n.reason}) {n.created}: {n.id}")
+                say(
+                    _("    erasure request ({reason}) {created}: {id}").format(
+                        reason=n.reason, created=n.created, id=n.id
+                    )
+                )
             if not held.bundles:
-                say("    nothing sent yet")
+                say(_("    nothing sent yet"))
                 continue
-            say(f"    holds since {held.since}:")
+            say(_("    holds since {since}:").format(since=held.since))
             if held.metrics:
-                say(f"      metrics: {', '.join(held.metrics)}")
+                say(_("      metrics: {metrics}").format(metrics=", ".join(held.metrics)))
             if held.content:
-                say(f"      content items: {len(held.content)}")
+                say(_("      content items: {n_content}").format(n_content=len(held.content)))
             if held.attributes:
-                say(f"      attributes: {', '.join(held.attributes)}")
+                say(
+                    _("      attributes: {attributes}").format(
+                        attributes=", ".join(held.attributes)
+                    )
+                )
             for b in held.bundles:
                 flag = "" if b.status == "complete" else f" ({b.status})"
                 say(
-                    f"    bundle {b.bundle_id[:12]} {b.time} {human_size(b.size)} "
-                    f"sha256 {b.sha256[:16]}...{flag}"
+                    _("    bundle {bundle_id} {time} {size} sha256 {sha256}...{flag}").format(
+                        bundle_id=b.bundle_id[:12],
+                        time=b.time,
+                        size=human_size(b.size),
+                        sha256=b.sha256[:16],
+                        flag=flag,
+                    )
                 )
     if pending and recipient_ref is None:
         heading("Your devices")

@@ -24,6 +24,7 @@ from vault.content.audience import normalize_audience, stored_audience
 from vault.core import crypto, minisign
 from vault.core.clock import iso
 from vault.core.errors import InvalidParameter, MalformedInput, RecordNotFound
+from vault.core.i18n import N_
 from vault.core.progress import ProgressCallback
 from vault.core.records import BlobRef, Record
 from vault.core.txn import Txn
@@ -587,7 +588,7 @@ def utf8_checked(chunks: Iterable[bytes], name: str) -> Iterator[bytes]:
 def _item_record(vault: Vault, ref: str) -> Record:
     ref = ref.strip().lower()
     if len(ref) < 4:
-        raise InvalidParameter("give at least 4 hexadecimal digits of the item id")
+        raise InvalidParameter(N_("give at least 4 hexadecimal digits of the item id"))
     found = vault.store.find_prefix(ITEM, ref)
     if not found:
         raise RecordNotFound(f"no content item with id {ref[:32]}")
@@ -723,7 +724,9 @@ def forget_version(vault: Vault, ref: str, number: int) -> Item:
     """Delete one earlier version (its record and blobs); the current one cannot be."""
     item, version_ids, dedup = _load_item(_item_record(vault, ref))
     if number == item.version:
-        raise InvalidParameter("the current version cannot be forgotten; remove the item instead")
+        raise InvalidParameter(
+            N_("the current version cannot be forgotten; remove the item instead")
+        )
     if number not in version_ids:
         raise RecordNotFound(f"item {item.id[:8]} has no version {number}")
     with vault.store.write() as txn:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from vault.content.items import get_version
 from vault.core import minisign
 from vault.core.errors import BadSignature, InvalidParameter
+from vault.core.i18n import N_
 from vault.core.outputs import write_files
 
 if TYPE_CHECKING:
@@ -72,5 +73,5 @@ def verify_statement(statement: bytes, signature: str, public_key: str | bytes) 
     named = minisign.parse_public_key(fields.get("persona_public_key", ""))
     given = minisign.parse_public_key(public_key)
     if named != given:
-        raise BadSignature("the statement names another persona key than the one given")
+        raise BadSignature(N_("the statement names another persona key than the one given"))
     return fields

@@ -1,4 +1,5 @@
-"""Where the vault is and where the passphrase comes from, for non-interactive callers.
+"""Where the vault is and where the passphrase comes from, for non-interactive callers; and
+the person's settings that outlive a run (the TUI's language), in the user config directory.
 
 Order for the vault: an explicit path, else `COFFRE_VAULT`, else the platform's user data
 directory. Order for the passphrase (as restic users know it): `COFFRE_PASSPHRASE`, else
@@ -27,6 +28,7 @@ ENV_RECOVERY_CODE_FILE = "COFFRE_RECOVERY_CODE_FILE"
 # A recovery code is 40 characters and a few separators; a file read to its end could be a
 # device or a pipe that never ends.
 _MAX_CODE_FILE = 1024
+ENV_CONFIG_DIR = "COFFRE_CONFIG_DIR"  # where settings.json is (default: the platform's)
 
 # Variables holding a passphrase itself: never passed on to a command Coffre runs.
 SECRET_VARIABLES = (ENV_PASSPHRASE, ENV_NEW_PASSPHRASE)
@@ -36,6 +38,50 @@ def default_vault_dir() -> Path:
     import platformdirs  # lazy: keeps start-up fast for commands given --vault
 
     return Path(platformdirs.user_data_dir("coffre", appauthor=False)) / "vault"
+
+
+def settings_file(env: Mapping[str, str] = os.environ) -> Path:
+    """The person's settings: `COFFRE_CONFIG_DIR/settings.json`, else in the platform's user
+    config directory. It holds preferences only, never a secret or anything of the vault."""
+    if env.get(ENV_CONFIG_DIR):
+        return Path(env[ENV_CONFIG_DIR]).expanduser() / "settings.json"
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("coffre", appauthor=False)) / "settings.json"
+
+
+def read_setting(name: str) -> str | None:
+    """A saved setting, or None when unset or when the file is unreadable (a preference
+    never stops Coffre)."""
+    import json
+
+    try:
+        saved = json.loads(settings_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    value = saved.get(name) if isinstance(saved, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def write_setting(name: str, value: str) -> None:
+    """Save a setting, keeping the others (the folder is made private, the file 0600)."""
+    import json
+
+    path = settings_file()
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        saved = {}
+    if not isinstance(saved, dict):
+        saved = {}
+    saved[name] = value
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.unlink(missing_ok=True)
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        json.dump(saved, out, indent=2)
+    temporary.replace(path)
 
 
 def vault_dir(explicit: str | os.PathLike[str] | None, env: Mapping[str, str] = os.environ) -> Path:

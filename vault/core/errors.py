@@ -26,9 +26,15 @@ class VaultError(Exception):
         super().__init__(self.message)
 
     @property
+    def summary(self) -> str:
+        """The class docstring's first line without its full stop: the message in English,
+        and the key the front ends translate it by (the catalogue extracts these lines)."""
+        return (type(self).__doc__ or "Vault error.").strip().splitlines()[0].rstrip(".")
+
+    @property
     def message(self) -> str:
         """The user-facing message: the class docstring's first line, plus the safe detail."""
-        base = (type(self).__doc__ or "Vault error.").strip().splitlines()[0].rstrip(".")
+        base = self.summary
         return f"{base}: {self.detail}" if self.detail else f"{base}."
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from vault.core.errors import TamperedRecord
+from vault.core.i18n import N_
 
 if TYPE_CHECKING:
     import numpy as np
@@ -185,7 +186,7 @@ def decode(data: bytes) -> Columns:
     except (ValueError, struct.error, UnicodeDecodeError, TypeError) as exc:
         # The record authenticated, so this is a bug or a format mismatch, never tampering
         # that went unnoticed; still refuse to return wrong data.
-        raise TamperedRecord("a quantified-self chunk cannot be decoded") from exc
+        raise TamperedRecord(N_("a quantified-self chunk cannot be decoded")) from exc
     return Columns(start, end, value, offset, source, device, meta, strings, unit)
 
 

@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
 from vault.core.errors import InvalidParameter
+from vault.core.i18n import N_
 from vault.core.importing import ImportIssue, ImportSummary
 from vault.core.progress import Progress, ProgressCallback
 from vault.data import catalog, chunks, metrics
@@ -223,7 +224,7 @@ class QSWriter:
 
     def _require_txn(self) -> Txn:
         if self._txn is None:
-            raise InvalidParameter("the QS writer is used outside its `with` block")
+            raise InvalidParameter(N_("the QS writer is used outside its `with` block"))
         return self._txn
 
     # --- samples ---

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from vault import content
 from vault import personas as identities
 from vault.core.errors import InvalidParameter
+from vault.core.i18n import N_
 from vault.data import catalog, chunks, health_records, query
 from vault.sharing import get_recipient, ledger, overview
 from vault.sharing import recipients as recipient_records
@@ -59,7 +60,7 @@ class Target:
         end: int | None = None,
     ) -> Target:
         if start is not None and end is not None and start >= end:
-            raise InvalidParameter("the range to forget ends before it starts")
+            raise InvalidParameter(N_("the range to forget ends before it starts"))
         return cls("metric", metric, persona, start, end)
 
     @classmethod
@@ -111,7 +112,7 @@ class Plan:
         """Raise InvalidParameter when this plan would forget nothing: the one verdict a
         forget and its preview (`--dry-run`) give alike."""
         if self.empty:
-            raise InvalidParameter("there is nothing to forget for that target")
+            raise InvalidParameter(N_("there is nothing to forget for that target"))
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON of a forget preview (`coffre forget --dry-run --json`)."""
@@ -362,7 +363,7 @@ def preview(vault: Vault, targets: Target | Sequence[Target]) -> Plan:
     """What forgetting `targets` would remove, and who holds copies; changes nothing."""
     chosen = (targets,) if isinstance(targets, Target) else tuple(targets)
     if not chosen:
-        raise InvalidParameter("nothing to forget: name a target")
+        raise InvalidParameter(N_("nothing to forget: name a target"))
     draft = _Draft()
     for target in chosen:
         planner = _PLANNERS.get(target.kind)

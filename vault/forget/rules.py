@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from vault import content
 from vault.core.errors import InvalidParameter, RecordNotFound
+from vault.core.i18n import N_
 from vault.core.progress import ProgressCallback
 from vault.data import metrics, query
 from vault.forget import ForgetResult, Plan, Target, forget, preview
@@ -33,7 +34,7 @@ def parse_keep(text: str) -> int:
     """`730d`, `52w` or `2y` -> days."""
     m = re.fullmatch(r"\s*(\d{1,5})\s*([dwy])\s*", text or "")
     if not m or int(m[1]) == 0:
-        raise InvalidParameter("keep periods look like 730d, 52w or 2y (and are not zero)")
+        raise InvalidParameter(N_("keep periods look like 730d, 52w or 2y (and are not zero)"))
     return int(m[1]) * _UNITS[m[2]]
 
 
@@ -75,7 +76,7 @@ def add_rule(vault: Vault, selector: Selector, value: str, keep: str) -> Rule:
             raise InvalidParameter(f"no metric is in the category {value!r}")
     elif selector == "tag":
         if not value:
-            raise InvalidParameter("a tag cannot be empty")
+            raise InvalidParameter(N_("a tag cannot be empty"))
         value = value.lower()
     else:
         raise InvalidParameter(f"rules select by metric, category or tag, not {selector!r}")

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any, Final
 
 from vault.core.errors import InvalidParameter
+from vault.core.i18n import N_
 
 # Attribute kinds with a meaning Coffre knows; anything else a person adds is a `field`.
 NAME, NICKNAME, EMAIL, PHONE, ADDRESS, HANDLE = (
@@ -233,12 +234,12 @@ def normalize_birth_date(text: str) -> str:
     """ISO 8601 `YYYY-MM-DD`, or `--MM-DD` when the year is unknown (vCard allows both)."""
     parts = birth_date_parts(text)
     if parts is None:
-        raise InvalidParameter("a birth date is YYYY-MM-DD (or --MM-DD without the year)")
+        raise InvalidParameter(N_("a birth date is YYYY-MM-DD (or --MM-DD without the year)"))
     year, month, day = parts
     try:
         date(year or 2000, month, day)  # 2000: a leap year accepts --02-29
     except ValueError:
-        raise InvalidParameter("the birth date is not a valid calendar date") from None
+        raise InvalidParameter(N_("the birth date is not a valid calendar date")) from None
     return f"{year:04d}-{month:02d}-{day:02d}" if year is not None else f"--{month:02d}-{day:02d}"
 
 
@@ -253,7 +254,7 @@ def parse_attribute(key: str, value: str, *, sensitive: bool = False) -> Attribu
     kind = kind.lower().replace("-", "_")
     value = value.strip()
     if not kind:
-        raise InvalidParameter("an attribute needs a key, as in email=me@example.org")
+        raise InvalidParameter(N_("an attribute needs a key, as in email=me@example.org"))
     if not value:
         raise InvalidParameter(f"attribute {key!r} has an empty value")
     if kind == NAME:
@@ -265,18 +266,18 @@ def parse_attribute(key: str, value: str, *, sensitive: bool = False) -> Attribu
     if kind == ADDRESS:
         pieces = value.split(";")
         if len(pieces) > 5:
-            raise InvalidParameter("an address is street;locality;region;postal_code;country")
+            raise InvalidParameter(N_("an address is street;locality;region;postal_code;country"))
         return address_attribute(("", "", *pieces), label=label, sensitive=sensitive)
     if kind == HANDLE:
         if not label:
-            raise InvalidParameter("a handle names its network, as in handle.mastodon=@me@host")
+            raise InvalidParameter(N_("a handle names its network, as in handle.mastodon=@me@host"))
         username, _, url = value.partition(" ")
         return Attribute(HANDLE, username, label=label, url=url.strip(), sensitive=sensitive)
     if kind == BIRTH_DATE:
         return Attribute(BIRTH_DATE, normalize_birth_date(value), label, sensitive=sensitive)
     if kind == FIELD:
         if not label:
-            raise InvalidParameter("a free field names its key, as in field.pronouns=they")
+            raise InvalidParameter(N_("a free field names its key, as in field.pronouns=they"))
         return Attribute(FIELD, value, label, sensitive=sensitive)
     if kind in (VCARD, RESUME):
         raise InvalidParameter(f"{kind} attributes come from imports only")

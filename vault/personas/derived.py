@@ -11,6 +11,7 @@ import pycountry
 
 from vault.core.clock import SYSTEM_CLOCK
 from vault.core.errors import InvalidParameter
+from vault.core.i18n import N_
 from vault.personas.attributes import ADDRESS, BIRTH_DATE, Persona, birth_date_parts
 
 DERIVED: Final = ("age_over:N", "birth_year", "country")
@@ -69,9 +70,11 @@ def derive(persona: Persona, name: str, *, today: date | None = None) -> bool | 
         try:
             years = int(name.partition(":")[2])
         except ValueError:
-            raise InvalidParameter("age_over takes a number of years, as in age_over:18") from None
+            raise InvalidParameter(
+                N_("age_over takes a number of years, as in age_over:18")
+            ) from None
         if years < 0 or years > 150:
-            raise InvalidParameter("age_over takes a number of years between 0 and 150")
+            raise InvalidParameter(N_("age_over takes a number of years between 0 and 150"))
         born = _birth(persona)
         if not born:
             return None

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Final
 
 from vault.core import crypto, minisign
 from vault.core.errors import InvalidParameter
+from vault.core.i18n import N_
 from vault.personas.records import load_with_secret
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ def _signing_seed(secret: bytes, recipient: str | None) -> bytes:
 def _fingerprint(recipient: str) -> bytes:
     fp = recipient.strip()
     if not fp:
-        raise InvalidParameter("a recipient fingerprint cannot be empty")
+        raise InvalidParameter(N_("a recipient fingerprint cannot be empty"))
     return fp.encode("utf-8")
 
 

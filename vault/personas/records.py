@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Final
 
 from vault.core import crypto
 from vault.core.errors import AlreadyExists, InvalidParameter, RecordNotFound, TamperedRecord
+from vault.core.i18n import N_
 from vault.core.importing import ImportSummary
 from vault.personas.attributes import (
     ATTRIBUTE_KINDS,
@@ -62,7 +63,7 @@ def _decode(rec_id: str, version: int, raw: bytes) -> tuple[Persona, bytes]:
         )
         secret = bytes.fromhex(d["secret"])
     except (ValueError, KeyError, TypeError) as exc:
-        raise TamperedRecord("a persona record is unreadable") from exc
+        raise TamperedRecord(N_("a persona record is unreadable")) from exc
     return persona, secret
 
 
@@ -85,9 +86,9 @@ def _encode(persona: Persona, secret: bytes) -> bytes:
 def _check_name(name: str) -> str:
     clean = " ".join(name.split())
     if not clean:
-        raise InvalidParameter("a persona needs a non-empty name")
+        raise InvalidParameter(N_("a persona needs a non-empty name"))
     if len(clean) > 200:
-        raise InvalidParameter("a persona name is at most 200 characters")
+        raise InvalidParameter(N_("a persona name is at most 200 characters"))
     return clean
 
 
@@ -148,7 +149,7 @@ def load_with_secret(vault: Vault, ref: str) -> tuple[Persona, bytes]:
     vault.personas.keys: the secret never leaves this package."""
     ref = ref.strip()
     if not ref:
-        raise RecordNotFound("persona (empty reference)")
+        raise RecordNotFound(N_("persona (empty reference)"))
     candidates = vault.store.find(KIND, "name", _name_term(ref)) or vault.store.find(
         KIND, "uid", ref
     )
@@ -164,9 +165,9 @@ def load_with_secret(vault: Vault, ref: str) -> tuple[Persona, bytes]:
     loaded = [_decode(r.id, r.version, r.data) for r in vault.store.iter_kind(KIND)]
     hits = [pair for pair in loaded if _name_term(pair[0].name).startswith(prefix)]
     if len(hits) > 1:
-        raise InvalidParameter("several personas have names starting so; use the id")
+        raise InvalidParameter(N_("several personas have names starting so; use the id"))
     if not hits:
-        raise RecordNotFound("persona (no id, name or UID matches)")
+        raise RecordNotFound(N_("persona (no id, name or UID matches)"))
     return hits[0]
 
 
@@ -358,5 +359,5 @@ def resolve_persona(vault: Vault, ref: str | None) -> Persona:
     if len(personas) == 1:
         return personas[0]
     if not personas:
-        raise InvalidParameter("there is no persona yet; add one with `coffre persona add`")
-    raise InvalidParameter("there are several personas; name one with --persona")
+        raise InvalidParameter(N_("there is no persona yet; add one with `coffre persona add`"))
+    raise InvalidParameter(N_("there are several personas; name one with --persona"))

@@ -22,6 +22,7 @@ from vault.core.errors import (
     RecordNotFound,
     TamperedRecord,
 )
+from vault.core.i18n import N_
 from vault.sharing import receipt as receipts
 from vault.sharing.recipients import get_recipient
 from vault.sharing.scope import (
@@ -145,7 +146,7 @@ def normalize_retention(value: str) -> str:
         return text.upper()
     m = _DURATION_RE.match(text.lower())
     if not m:
-        raise InvalidParameter("the retention is a duration such as 30d, 6m, 1y or P1Y")
+        raise InvalidParameter(N_("the retention is a duration such as 30d, 6m, 1y or P1Y"))
     return f"P{int(m[1])}{m[2].upper()}"
 
 
@@ -191,7 +192,7 @@ def _decode(rec_id: str, raw: bytes) -> Grant:
             ),
         )
     except (ValueError, KeyError, TypeError) as exc:
-        raise TamperedRecord("a grant record is unreadable") from exc
+        raise TamperedRecord(N_("a grant record is unreadable")) from exc
 
 
 def _terms(g: Grant) -> list[tuple[str, str]]:
@@ -224,21 +225,21 @@ def create_grant(
     person = identities.get_persona(vault, persona)
     checked = scope if isinstance(scope, Scope) else build_scope(vault, person.id, scope)
     if checked.is_empty():
-        raise EmptyScope("the scope names nothing")
+        raise EmptyScope(N_("the scope names nothing"))
     rng = time_range or TimeRange()
     gran = check_granularity(granularity)
     until = parse_moment(valid_until, end=True)
     if len(valid_until.strip()) == 10:
         until -= timedelta(seconds=1)  # a date is valid through its last second
     if until <= at:
-        raise ContradictoryScope("the expiry (--expires) is not in the future")
+        raise ContradictoryScope(N_("the expiry (--expires) is not in the future"))
     purpose = check_purpose(purpose)
     legal_basis = check_term(legal_basis, "legal basis")
     jurisdiction = check_jurisdiction(jurisdiction)
     retention = normalize_retention(retention)
     compensation = " ".join(compensation.split())
     if len(compensation) > 2000:
-        raise InvalidParameter("the compensation text is at most 2000 characters")
+        raise InvalidParameter(N_("the compensation text is at most 2000 characters"))
     signer = identities.signer(vault, person.id, recipient=rcpt.fingerprint)
     with vault.store.write() as txn:
         # The record id is needed inside the receipt: store a placeholder, then the real one.
@@ -304,7 +305,7 @@ def get_grant(vault: Vault, ref: str) -> Grant:
     """A grant by id or unique id prefix (4+ hex digits)."""
     ref = ref.strip().lower()
     if not re.fullmatch(r"[0-9a-f]{4,32}", ref):
-        raise InvalidParameter("a grant is named by its id (at least 4 hexadecimal digits)")
+        raise InvalidParameter(N_("a grant is named by its id (at least 4 hexadecimal digits)"))
     found = vault.store.find_prefix(KIND, ref)
     if not found:
         raise RecordNotFound(f"no grant with id {ref}")

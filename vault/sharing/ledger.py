@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from vault.core.errors import InvalidParameter, TamperedRecord
+from vault.core.i18n import N_
 from vault.sharing.recipients import get_recipient
 
 if TYPE_CHECKING:
@@ -148,7 +149,7 @@ class BundleRecord:
                 token=str(d["token"]) if d.get("token") else None,
             )
         except (ValueError, KeyError, TypeError) as exc:
-            raise TamperedRecord("a ledger record is unreadable") from exc
+            raise TamperedRecord(N_("a ledger record is unreadable")) from exc
 
 
 def _terms(b: BundleRecord) -> list[tuple[str, str]]:
@@ -276,7 +277,7 @@ def bundles_carrying(
         records = store.find(KIND, "content", content_id)
     elif metric:
         if not persona_id:
-            raise InvalidParameter("bundles_carrying(metric=...) needs persona_id")
+            raise InvalidParameter(N_("bundles_carrying(metric=...) needs persona_id"))
         records = store.find(KIND, "metric", f"{persona_id}/{metric}")
     elif persona_id:
         records = store.find(KIND, "persona", persona_id)

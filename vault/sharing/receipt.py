@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from vault.core import minisign
+from vault.core.i18n import N_
 from vault.personas import Signer
 from vault.sharing.recipients import Recipient
 from vault.sharing.scope import Scope, TimeRange
@@ -142,6 +143,6 @@ def verify_receipt(data: bytes, signature: str, public_key: str | None = None) -
     except ValueError:
         from vault.core.errors import MalformedInput
 
-        raise MalformedInput("receipt.json is not valid JSON") from None
+        raise MalformedInput(N_("receipt.json is not valid JSON")) from None
     minisign.verify(public_key or str(body.get("publicKey", "")), data, signature)
     return body

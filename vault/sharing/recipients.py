@@ -25,6 +25,7 @@ from vault.core.errors import (
     RecordNotFound,
     TamperedRecord,
 )
+from vault.core.i18n import N_
 from vault.core.outputs import output_file
 
 if TYPE_CHECKING:
@@ -65,11 +66,11 @@ def check_age_key(text: str) -> str:
     """The canonical age X25519 recipient (`age1...`); MalformedAgeKey otherwise."""
     value = text.strip()
     if not value.startswith("age1"):
-        raise MalformedAgeKey("an age public key starts with age1 (as age-keygen prints it)")
+        raise MalformedAgeKey(N_("an age public key starts with age1 (as age-keygen prints it)"))
     try:
         return crypto.age_check_recipient(value)
     except crypto.CryptoFailure:
-        raise MalformedAgeKey("not a valid age X25519 public key (bad Bech32)") from None
+        raise MalformedAgeKey(N_("not a valid age X25519 public key (bad Bech32)")) from None
 
 
 def fingerprint_of(age_key: str) -> str:
@@ -95,7 +96,7 @@ def _decode(rec_id: str, raw: bytes) -> Recipient:
             created=str(d.get("created", "")),
         )
     except (ValueError, KeyError, TypeError) as exc:
-        raise TamperedRecord("a recipient record is unreadable") from exc
+        raise TamperedRecord(N_("a recipient record is unreadable")) from exc
 
 
 def add_recipient(
@@ -110,20 +111,20 @@ def add_recipient(
     """Register a recipient; names and age keys are unique within a vault."""
     clean = " ".join(name.split())
     if not clean:
-        raise InvalidParameter("a recipient needs a non-empty name")
+        raise InvalidParameter(N_("a recipient needs a non-empty name"))
     if len(clean) > 200:
-        raise InvalidParameter("a recipient name is at most 200 characters")
+        raise InvalidParameter(N_("a recipient name is at most 200 characters"))
     key = check_age_key(age_key)
     fp = hashlib.sha256(key.encode("ascii")).hexdigest()
     homepage = homepage.strip()
     if homepage and not _URL_RE.match(homepage):
-        raise InvalidParameter("the homepage must be an http(s) URL")
+        raise InvalidParameter(N_("the homepage must be an http(s) URL"))
     ms_key = ""
     if minisign_key.strip():
         try:
             parsed = minisign.parse_public_key(minisign_key.strip())
         except (BadSignature, InvalidParameter) as exc:
-            raise InvalidParameter("the minisign key is not a minisign public key") from exc
+            raise InvalidParameter(N_("the minisign key is not a minisign public key")) from exc
         ms_key = minisign.public_key_line(parsed.key, parsed.key_id)
     rec = Recipient("", clean, key, fp, contact.strip(), homepage, ms_key, vault.clock.iso())
     store = vault.store
@@ -154,7 +155,7 @@ def get_recipient(vault: Vault, ref: str) -> Recipient:
     """A recipient by id, unique id prefix (4+ hex digits), name (any case) or fingerprint."""
     ref = ref.strip()
     if not ref:
-        raise RecordNotFound("recipient (empty reference)")
+        raise RecordNotFound(N_("recipient (empty reference)"))
     store = vault.store
     found = store.find(KIND, "name", _name_term(ref)) or store.find(KIND, "fingerprint", ref)
     if not found and re.fullmatch(r"[0-9a-fA-F]{4,32}", ref):
@@ -162,7 +163,7 @@ def get_recipient(vault: Vault, ref: str) -> Recipient:
         if len(found) > 1:
             raise InvalidParameter(f"the id prefix {ref} matches several recipients; type more")
     if not found:
-        raise RecordNotFound("recipient (no id, name or fingerprint matches)")
+        raise RecordNotFound(N_("recipient (no id, name or fingerprint matches)"))
     return _decode(found[0].id, found[0].data)
 
 

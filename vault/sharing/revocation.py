@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from vault import personas as identities
-from vault.core import minisign
+from vault.core import i18n, minisign
 from vault.core.clock import iso
 from vault.core.errors import InvalidParameter, RecordNotFound
 from vault.data import query
@@ -126,78 +126,107 @@ class ErasureRequest:
         return {**body, "signature": self.signature, "public_key": self.public_key}
 
     def text(self) -> str:
-        """The request in words, for a person at the recipient's end."""
+        """The request in words, for a person at the recipient's end: in the person's
+        language, then in English (the signed JSON is the same in every language)."""
+        return "\n---\n\n".join(
+            self._text(i18n.translator(lang)) for lang in i18n.person_languages()
+        )
+
+    def _text(self, _: Callable[[str], str]) -> str:
         d: dict[str, Any] = json.loads(self.document)
         if d["reason"] == FORGOTTEN:
-            title, body = "Request for erasure of personal data", _erasure_words(d)
+            title, body = _("Request for erasure of personal data"), _erasure_words(d, _)
         else:
-            title, body = "Withdrawal of consent and request for erasure", _withdrawal_words(d)
+            title = _("Withdrawal of consent and request for erasure")
+            body = _withdrawal_words(d, _)
         contact = d["controller"].get("contact")
         lines = [
             f"{title} ({d['id']})",
             "",
-            f"To: {d['controller']['name']}" + (f" <{contact}>" if contact else ""),
-            f"From: the data subject you know as {d['principal']['id']}",
-            f"Date: {d['created']}",
+            _("To: {name}").format(name=d["controller"]["name"])
+            + (f" <{contact}>" if contact else ""),
+            _("From: the data subject you know as {id}").format(id=d["principal"]["id"]),
+            _("Date: {date}").format(date=d["created"]),
             "",
             *body,
             "",
             *d["legal_basis"],
             "",
-            "This request is signed; verify it with:",
+            _("This request is signed; verify it with:"),
             f"  minisign -Vm {d['id']}.json -P {self.public_key}",
         ]
         return "\n".join(lines) + "\n"
 
 
-def _withdrawal_words(d: dict[str, Any]) -> list[str]:
+def _withdrawal_words(d: dict[str, Any], _: Callable[[str], str]) -> list[str]:
     """The body of a withdrawal and erasure request: the grant, then every bundle."""
     g = d["grant"]
     body = [
-        f"I withdraw the consent I gave under grant {g['id']} "
-        f"(consent receipt {g['receipt_id']}, purpose {g['purpose']}).",
+        _(
+            "I withdraw the consent I gave under grant {grant} "
+            "(consent receipt {receipt}, purpose {purpose})."
+        ).format(grant=g["id"], receipt=g["receipt_id"], purpose=g["purpose"]),
     ]
     if d["reason"] == "expired":
-        body.append(f"That consent also expired on {g['valid_until']}.")
-    body += ["", "Please erase every copy of the personal data you received under it:"]
+        body.append(_("That consent also expired on {date}.").format(date=g["valid_until"]))
+    body += ["", _("Please erase every copy of the personal data you received under it:")]
     for b in d["bundles"]:
-        body.append(f"  - bundle {b['id']} sent {b['time']} (SHA-256 {b['sha256']})")
+        body.append(
+            _("  - bundle {id} sent {time} (SHA-256 {sha256})").format(
+                id=b["id"], time=b["time"], sha256=b["sha256"]
+            )
+        )
     if not d["bundles"]:
-        body.append("  - no bundle was sent under this grant; please erase anything kept.")
+        body.append(_("  - no bundle was sent under this grant; please erase anything kept."))
     return body
 
 
-def _erasure_words(d: dict[str, Any]) -> list[str]:
+def _erasure_words(d: dict[str, Any], _: Callable[[str], str]) -> list[str]:
     """The body of a forget's erasure request: the bundles, and what of each to erase."""
     g = d["grant"]
     body = [
-        "I have erased the personal data listed below on my side.",
-        f"Please erase every copy of it that you received under grant {g['id']}",
-        f"(consent receipt {g['receipt_id']}, purpose {g['purpose']}):",
+        _("I have erased the personal data listed below on my side."),
+        _("Please erase every copy of it that you received under grant {grant}").format(
+            grant=g["id"]
+        ),
+        _("(consent receipt {receipt}, purpose {purpose}):").format(
+            receipt=g["receipt_id"], purpose=g["purpose"]
+        ),
     ]
     for b in d["bundles"]:
-        body.append(f"  - bundle {b['id']} sent {b['time']} (SHA-256 {b['sha256']}):")
-        body += [f"      {line}" for line in _erase_words(b["erase"])]
-    body.append("Please confirm the erasure once it is done.")
+        body.append(
+            _("  - bundle {id} sent {time} (SHA-256 {sha256}):").format(
+                id=b["id"], time=b["time"], sha256=b["sha256"]
+            )
+        )
+        body += [f"      {line}" for line in _erase_words(b["erase"], _)]
+    body.append(_("Please confirm the erasure once it is done."))
     return body
 
 
-def _metric_words(metric: str, since: str | None, before: str | None) -> str:
+def _metric_words(
+    metric: str, since: str | None, before: str | None, _: Callable[[str], str]
+) -> str:
     if since and before:
-        return f"{metric} data from {since} to before {before}"
+        return _("{metric} data from {since} to before {before}").format(
+            metric=metric, since=since, before=before
+        )
     if since:
-        return f"{metric} data from {since} on"
+        return _("{metric} data from {since} on").format(metric=metric, since=since)
     if before:
-        return f"{metric} data before {before}"
-    return f"all {metric} data"
+        return _("{metric} data before {before}").format(metric=metric, before=before)
+    return _("all {metric} data").format(metric=metric)
 
 
-def _erase_words(erase: dict[str, Any]) -> list[str]:
+def _erase_words(erase: dict[str, Any], _: Callable[[str], str]) -> list[str]:
     """What a forget request asks to erase of one bundle, in words."""
     if erase["everything"]:
-        return ["everything it carried"]
-    words = [_metric_words(m["metric"], m["from"], m["before"]) for m in erase["metrics"]]
-    return words + [f"content item {c['id']} (version {c['version']})" for c in erase["content"]]
+        return [_("everything it carried")]
+    words = [_metric_words(m["metric"], m["from"], m["before"], _) for m in erase["metrics"]]
+    return words + [
+        _("content item {id} (version {version})").format(id=c["id"], version=c["version"])
+        for c in erase["content"]
+    ]
 
 
 def _bundle_ref(b: BundleRecord) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from vault import content
 from vault import personas as identities
 from vault.core.clock import iso
 from vault.core.errors import ContradictoryScope, EmptyScope, InvalidParameter
+from vault.core.i18n import N_
 from vault.data import metrics
 from vault.data.model import UNKNOWN_PREFIX
 
@@ -196,7 +197,7 @@ def build_scope(vault: Vault, persona_id: str, request: ScopeRequest) -> Scope:
     kinds = [content.normalize_kind(k) for k in _split(request.content_kinds)]
     tags = list(content.normalize_tags(_split(request.content_tags)))
     if _split(request.content_tags) and not tags:
-        raise InvalidParameter("the content tags are empty once trimmed")
+        raise InvalidParameter(N_("the content tags are empty once trimmed"))
     has_content = bool(kinds or tags or _split(request.content_ids))
     audiences = content.normalize_audiences(_split(request.content_audiences))
     if audiences and not has_content:
@@ -282,7 +283,7 @@ def parse_last(text: str) -> timedelta:
     """`30d`, `12w`, `48h` or `1y` (365 days) as a duration."""
     m = _LAST_RE.match(text.strip().lower())
     if not m or int(m[1]) == 0:
-        raise InvalidParameter("--last takes a positive number and a unit: 48h, 30d, 12w, 1y")
+        raise InvalidParameter(N_("--last takes a positive number and a unit: 48h, 30d, 12w, 1y"))
     n, unit = int(m[1]), m[2]
     return timedelta(days=365 * n) if unit == "y" else n * _LAST_UNITS[unit]
 
@@ -302,14 +303,14 @@ class TimeRange:
     ) -> TimeRange:
         """Check a range as typed: `--from D --to D` (dates inclusive) or `--last 30d`."""
         if last and (start or end):
-            raise ContradictoryScope("give either --from/--to or --last, not both")
+            raise ContradictoryScope(N_("give either --from/--to or --last, not both"))
         if last:
             parse_last(last)
             return cls(last=last.strip().lower())
         s = parse_moment(start, end=False) if start else None
         e = parse_moment(end, end=True) if end else None
         if s and e and s >= e:
-            raise ContradictoryScope("the time range ends before it starts (--from after --to)")
+            raise ContradictoryScope(N_("the time range ends before it starts (--from after --to)"))
         return cls(iso(s) if s else None, iso(e) if e else None)
 
     def resolve(self, now: datetime) -> tuple[datetime | None, datetime | None]:

@@ -30,6 +30,7 @@ from vault import content
 from vault import personas as identities
 from vault.core import tokens as core
 from vault.core.errors import IntegrityError, InvalidParameter, RecordNotFound, TamperedRecord
+from vault.core.i18n import N_
 from vault.core.records import Record
 from vault.data import catalog, chunks, health_records
 from vault.data import query as qs_query
@@ -189,7 +190,7 @@ def create_token(
     the vault keeps only a key derived from it). Refuses a grant that cannot export."""
     now = vault.clock.now().astimezone(UTC).replace(microsecond=0)
     if expires is not None and expires <= now:
-        raise InvalidParameter("a token's expiry must be in the future")
+        raise InvalidParameter(N_("a token's expiry must be in the future"))
     secret = core.TokenSecret.new()
     # Outside the transaction: an expiry it finds unrecorded is recorded, even as it refuses.
     grants.check_exportable(vault, get_grant(vault, grant_ref), now)
@@ -277,10 +278,10 @@ def _fold(vault: Vault, txn: Txn, control: core.Control) -> bool:
         for payload in entries if entries is not None else []:
             body = {k: v for k, v in payload.items() if k != "seq"}
             if body.get("grant") != control.grant or body.get("token") != control.token_id.hex():
-                raise TamperedRecord("an export token's log names another grant")
+                raise TamperedRecord(N_("an export token's log names another grant"))
             record = ledger.BundleRecord.from_record(Record("", ledger.KIND, 1, _json_bytes(body)))
             if grant is None or not _within_grant(vault, grant, record):
-                raise TamperedRecord("an export token's log claims more than its grant")
+                raise TamperedRecord(N_("an export token's log claims more than its grant"))
             records.append(record)
     except (TamperedRecord, RecordNotFound):
         entries = None
@@ -398,7 +399,7 @@ def token_signer(
     """The pairwise signer and the granted identity a token's view holds."""
     token = vault.token
     if token is None:  # pragma: no cover - callers check
-        raise InvalidParameter("not opened with a token")
+        raise InvalidParameter(N_("not opened with a token"))
     extra = token.view.extra
     signer = identities.signer_of_seed(
         extra["persona"], bytes.fromhex(extra["seed"]), extra["pseudonym"], extra["recipient"]

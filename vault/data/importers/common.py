@@ -16,6 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from vault.core.errors import MalformedInput, TruncatedArchive, UnsafeArchive, VaultError
+from vault.core.i18n import N_
 from vault.data.model import (
     UNKNOWN_PREFIX,
     ActivitySummary,
@@ -51,7 +52,7 @@ def check_member_name(name: str) -> None:
     """Refuse archive member names that would escape a directory (absolute, `..`, drive)."""
     p = PurePosixPath(name.replace("\\", "/"))
     if p.is_absolute() or ".." in p.parts or (p.parts and ":" in p.parts[0]):
-        raise UnsafeArchive("a member path is absolute or climbs out with '..'")
+        raise UnsafeArchive(N_("a member path is absolute or climbs out with '..'"))
 
 
 def open_zip(path: Path) -> zipfile.ZipFile:

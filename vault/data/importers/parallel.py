@@ -26,6 +26,7 @@ from typing import IO, Any
 
 from vault.core import process
 from vault.core.errors import MalformedInput, VaultError
+from vault.core.i18n import N_
 from vault.data.importers.common import Note, ReportIssue
 
 ByteProgress = Callable[[int, int | None], None]
@@ -116,7 +117,7 @@ def batches_from_process(
     )
     stream = proc.stdout
     if stream is None:  # pragma: no cover  # stdout=PIPE always gives one
-        raise MalformedInput("the parser process could not be started")
+        raise MalformedInput(N_("the parser process could not be started"))
     finished = False
     try:
         while True:

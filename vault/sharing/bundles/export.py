@@ -26,9 +26,10 @@ import yaml
 
 from vault import content
 from vault import personas as identities
-from vault.core import crypto, minisign, writeback
+from vault.core import crypto, i18n, minisign, writeback
 from vault.core.errors import InvalidParameter, NothingInScope, TokenExpired, TokenOnlyExports
 from vault.core.hashing import BackgroundSHA256
+from vault.core.i18n import N_
 from vault.core.outputs import check_free, pending_output
 from vault.core.progress import Progress, ProgressCallback
 from vault.core.records import Record
@@ -245,12 +246,37 @@ def _content_entries(vault: Vault, sel: ContentSelection) -> Iterator[Entry]:
 
 
 def _readme(plan: ExportPlan, recipient: Recipient, bundle_id: str) -> bytes:
-    g = plan.grant
-    return f"""# Coffre bundle {bundle_id}
+    """The README for the recipient: in the person's language, then in English (the
+    manifest and the receipt, which programs read, are the same in every language)."""
+    texts = [
+        _readme_in(i18n.translator(lang), plan, recipient, bundle_id)
+        for lang in i18n.person_languages()
+    ]
+    return "\n---\n\n".join(texts).encode()
 
-This bundle was shared with **{recipient.name}** under grant `{g.id}` for the purpose
-`{g.purpose}` (legal basis `{g.legal_basis}`), valid until {g.valid_until}. The person
-appears to you under the pseudonymous id `{g.pseudonym}`.
+
+def _readme_in(
+    _: Callable[[str], str], plan: ExportPlan, recipient: Recipient, bundle_id: str
+) -> str:
+    g = plan.grant
+    return _(README_TEXT).format(
+        bundle_id=bundle_id,
+        recipient=recipient.name,
+        grant=g.id,
+        purpose=g.purpose,
+        legal_basis=g.legal_basis,
+        valid_until=g.valid_until,
+        pseudonym=g.pseudonym,
+        persona_key=g.persona_key,
+        retention=g.retention or _("not stated"),
+    )
+
+
+README_TEXT: Final = N_("""# Coffre bundle {bundle_id}
+
+This bundle was shared with **{recipient}** under grant `{grant}` for the purpose
+`{purpose}` (legal basis `{legal_basis}`), valid until {valid_until}. The person
+appears to you under the pseudonymous id `{pseudonym}`.
 
 ## Verify it
 
@@ -258,7 +284,7 @@ appears to you under the pseudonymous id `{g.pseudonym}`.
 2. Check the manifest's signature with the persona's pairwise key (the `persona_minisign_key`
    field of the manifest, also the `publicKey` of `receipt.json`):
 
-       minisign -Vm manifest.json -P {g.persona_key}
+       minisign -Vm manifest.json -P {persona_key}
 
 3. `receipt.json` (signed in `receipt.json.minisig`, same key) records what was agreed:
    purposes, data categories, time range, retention, expiry, compensation, and how consent
@@ -276,8 +302,8 @@ Or let Coffre do all of it: `coffre bundle verify BUNDLE.age -i IDENTITY`.
 
 When the grant is withdrawn or expires, you will receive a signed request to erase this
 data (GDPR Art. 7(3) and Art. 17). Keep it no longer than the retention you asked for
-({g.retention or "not stated"}).
-""".encode()
+({retention}).
+""")
 
 
 @dataclass
@@ -536,7 +562,7 @@ def export_bundle(
     else:
         signer = identities.signer(vault, grant.persona, recipient=recipient.fingerprint)
     if signer.pseudonym != grant.pseudonym:
-        raise InvalidParameter("the persona's pairwise key no longer matches the grant's")
+        raise InvalidParameter(N_("the persona's pairwise key no longer matches the grant's"))
     prog = Progress("export", progress)
     prog.start(len(plan.metrics) + len(plan.content) + 1)
     build = _Build(vault, plan, recipient, signer, uuid.uuid4().hex, prog, columns)

@@ -34,6 +34,7 @@ from vault.core.errors import (
     TruncatedBundle,
     UnsafeArchive,
 )
+from vault.core.i18n import N_
 from vault.core.outputs import create_private, staging_directory
 from vault.core.progress import Progress, ProgressCallback
 from vault.sharing.bundles.export import FORMAT, MANIFEST, MANIFEST_SIG, RECEIPT, RECEIPT_SIG
@@ -203,7 +204,7 @@ def _decrypt(
             where = "header" if exc.reason == "header" else "encrypted payload"
             raise TamperedBundle(f"{path.name}: the age {where} does not authenticate") from None
         except crypto.CryptoFailure:
-            raise MalformedAgeKey("the identity is not a valid age X25519 identity") from None
+            raise MalformedAgeKey(N_("the identity is not a valid age X25519 identity")) from None
         prog.finish()
     reader.close()
 
@@ -229,30 +230,30 @@ def _check(
         bundle_id = str(manifest["bundle_id"])
         files = list(manifest["files"])
     except (ValueError, KeyError, TypeError, RecursionError):
-        raise TamperedBundle("manifest.json is not a Coffre manifest") from None
+        raise TamperedBundle(N_("manifest.json is not a Coffre manifest")) from None
     if manifest.get("format") != FORMAT:
         raise TamperedBundle(f"manifest.json is not in the {FORMAT} format")
     if expect_key:
         pinned = minisign.parse_public_key(expect_key)
         if minisign.public_key_line(pinned.key, pinned.key_id) != key:
-            raise BadSignature("the manifest is signed by another key than the one expected")
+            raise BadSignature(N_("the manifest is signed by another key than the one expected"))
     trusted = minisign.verify(key, raw, signature)
     if bundle_id not in trusted:
-        raise BadSignature("the signature's trusted comment names another bundle")
+        raise BadSignature(N_("the signature's trusted comment names another bundle"))
     mine = {
         hashlib.sha256(crypto.age_identity_public(i).encode("ascii")).hexdigest()
         for i in identities
     }
     if manifest.get("recipient_fingerprint") not in mine:
         raise NotForThisIdentity(
-            "the signed manifest names another recipient (the bundle was forwarded)"
+            N_("the signed manifest names another recipient (the bundle was forwarded)")
         )
     listed: dict[str, dict[str, Any]] = {}
     for f in files:
         try:
             listed[str(f["path"])] = f
         except (KeyError, TypeError):
-            raise TamperedBundle("manifest.json lists a file without a path") from None
+            raise TamperedBundle(N_("manifest.json lists a file without a path")) from None
     present = set(collector.members) - {MANIFEST, MANIFEST_SIG}
     for name in sorted(present - set(listed)):
         raise TamperedBundle(f"{name} is in the bundle but not in the signed manifest")
@@ -269,14 +270,14 @@ def _check(
     try:
         receipt = json.loads(receipt_raw)
     except (ValueError, RecursionError):
-        raise TamperedBundle("receipt.json is not valid JSON") from None
+        raise TamperedBundle(N_("receipt.json is not valid JSON")) from None
     if not isinstance(receipt, dict):
-        raise TamperedBundle("receipt.json is not a consent receipt (a JSON object)")
+        raise TamperedBundle(N_("receipt.json is not a consent receipt (a JSON object)"))
     if receipt.get("publicKey") != key:
-        raise BadSignature("the receipt and the manifest are signed by different keys")
+        raise BadSignature(N_("the receipt and the manifest are signed by different keys"))
     minisign.verify(key, receipt_raw, receipt_sig)
     if receipt.get("consentReceiptID") != manifest.get("receipt_id"):
-        raise TamperedBundle("the manifest names another receipt than the one included")
+        raise TamperedBundle(N_("the manifest names another receipt than the one included"))
     now = now or SYSTEM_CLOCK.now()  # the recipient's side: no vault, its own clock
     ends = (
         _instant(manifest.get("valid_until"), "the manifest's valid_until"),

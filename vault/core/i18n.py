@@ -1,0 +1,189 @@
+"""Coffre in the person's language: gettext translations of what the front ends show, and
+numbers and dates written the way the language writes them.
+
+The language follows gettext's own order (`LANGUAGE`, `LC_ALL`, `LC_MESSAGES`, `LANG`);
+`coffre --lang` and the TUI's setting set `LANGUAGE` for this process, so click's own
+messages (which call `gettext.gettext` under the `coffre` domain, see `use_for_click`) follow
+the same choice. English is the source text: with no catalogue for the language, text is
+shown as written. The catalogues are compiled `.mo` files beside this package
+(`vault/locale/`), made by `make catalogues` (`vault/core/catalogues.py`).
+
+The library never prints: it marks the text people will read with `N_` (a no-op the
+extraction finds) and the front ends translate it when they show it. Babel, which formats
+numbers and dates, is imported only when a language other than English asks for it, so the
+command line starts as fast as before.
+"""
+
+from __future__ import annotations
+
+import gettext
+import os
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from vault.core.errors import VaultError
+
+DOMAIN: Final = "coffre"
+LOCALE_DIR: Final = Path(__file__).resolve().parent.parent / "locale"
+# The languages Coffre speaks, English (the source text) first.
+LANGUAGES: Final = ("en", "fr")
+# gettext's order: the first of these that is set chooses the language.
+_ENV: Final = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+
+_found: dict[tuple[str | None, ...], gettext.NullTranslations] = {}
+
+
+def N_(message: str) -> str:
+    """Mark MESSAGE for the catalogue without translating it: it is translated where it is
+    shown (the library holds English; the front end speaks the person's language)."""
+    return message
+
+
+def N_plural(singular: str, plural: str) -> tuple[str, str]:
+    """Mark the two forms of a counted message for the catalogue without translating them:
+    `ngettext(*forms, n)` picks the form where it is shown."""
+    return singular, plural
+
+
+def _translations() -> gettext.NullTranslations:
+    # Looked up per call (a dictionary hit): `--lang`, the TUI's setting and the tests change
+    # the environment of a running process.
+    key = tuple(os.environ.get(name) for name in _ENV)
+    found = _found.get(key)
+    if found is None:
+        found = gettext.translation(DOMAIN, LOCALE_DIR, fallback=True)
+        _found[key] = found
+    return found
+
+
+def _(message: str) -> str:
+    """MESSAGE in the current language (as written when the catalogue lacks it)."""
+    return _translations().gettext(message)
+
+
+def pgettext(context: str, message: str) -> str:
+    """MESSAGE in the current language, where CONTEXT tells apart two uses of the same
+    English word (an attribute's "Key" is not a keyboard's)."""
+    return _translations().pgettext(context, message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The form of a message that fits the count N, in the current language (French says
+    "0 fichier", English "0 files": the catalogue's plural rule decides)."""
+    return _translations().ngettext(singular, plural, n)
+
+
+def error_message(error: VaultError) -> str:
+    """ERROR's message in the current language: its class's line from the catalogue (the
+    docstring's first line, `VaultError.summary`), then the detail: translated when it is a
+    fixed sentence the library marked with `N_`, else as it is (it names files, ids and
+    values)."""
+    base = _(error.summary)
+    if error.detail:
+        return _("{message}: {detail}").format(message=base, detail=_(error.detail))
+    return _("{message}.").format(message=base)
+
+
+def translator(lang: str) -> Callable[[str], str]:
+    """The gettext of LANG whatever the current language: for a text written in several
+    languages at once (a bundle's README, an erasure request)."""
+    if lang == "en":
+        return str  # the source text
+    return gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang], fallback=True).gettext
+
+
+def person_languages() -> tuple[str, ...]:
+    """The languages of a text for someone else to read: the person's own first, then
+    English, which the recipient is most likely to read (English alone for English)."""
+    own = language()
+    return ("en",) if own == "en" else (own, "en")
+
+
+def language() -> str:
+    """The language in use: `fr` when the French catalogue answers, else `en`."""
+    info = _translations().info()
+    return info.get("language", "en").split("_")[0] or "en"
+
+
+def normalise(lang: str) -> str:
+    """LANG (`fr`, `fr_FR.UTF-8`, `English`...) as one of LANGUAGES, or ValueError."""
+    code = lang.strip().lower().replace("-", "_").split(".")[0].split("_")[0]
+    names = {"english": "en", "anglais": "en", "french": "fr", "français": "fr"}
+    code = names.get(code, code)
+    if code not in LANGUAGES:
+        raise ValueError(lang)
+    return code
+
+
+def set_language(lang: str | None) -> str | None:
+    """Speak LANG (one of LANGUAGES) in this process from now on, or follow the environment
+    again with None; return the previous `LANGUAGE` setting, to restore it."""
+    previous = os.environ.get("LANGUAGE")
+    if lang is None:
+        os.environ.pop("LANGUAGE", None)
+    else:
+        # English has no catalogue: `LANGUAGE=en` finds none and shows the source text.
+        os.environ["LANGUAGE"] = normalise(lang)
+    return previous
+
+
+def restore_language(previous: str | None) -> None:
+    """Undo `set_language` (PREVIOUS is what it returned)."""
+    if previous is None:
+        os.environ.pop("LANGUAGE", None)
+    else:
+        os.environ["LANGUAGE"] = previous
+
+
+def use_for_click() -> None:
+    """Let click's own messages (usage, options, errors) come from Coffre's catalogue: click
+    calls `gettext.gettext`, which reads the process's text domain."""
+    gettext.bindtextdomain(DOMAIN, str(LOCALE_DIR))
+    gettext.textdomain(DOMAIN)
+
+
+# --- numbers and dates ---------------------------------------------------------------------
+
+
+def number(value: float, digits: int | None = None) -> str:
+    """VALUE with the language's digit grouping and decimal sign (`12,345.6` in English,
+    `12 345,6` in French); DIGITS decimals, or as an integer when None."""
+    if language() == "en":
+        # Python's own formatting is English: no Babel to import for the default language.
+        return f"{value:,.0f}" if digits is None else f"{value:,.{digits}f}"
+    from babel.numbers import format_decimal
+
+    pattern = "#,##0" if not digits else "#,##0." + "0" * digits
+    return format_decimal(value, format=pattern, locale=language())
+
+
+def decimal(value: float, digits: int) -> str:
+    """VALUE with DIGITS decimals and the language's decimal sign, without grouping (`3.5`,
+    `3,5`)."""
+    if language() == "en":
+        return f"{value:.{digits}f}"
+    from babel.numbers import format_decimal
+
+    pattern = "0" if not digits else "0." + "0" * digits
+    return format_decimal(value, format=pattern, locale=language())
+
+
+def day(value: date | str) -> str:
+    """A calendar day (a date, or an ISO 8601 date as text) as the language writes it: as
+    given in English, as the command line always showed it (`2026-06-15`); in words
+    elsewhere (`15 juin 2026`). Text that is not a date is returned as it is."""
+    if language() == "en":
+        return value.isoformat() if isinstance(value, date) else value
+    if isinstance(value, str):
+        try:
+            shown = date.fromisoformat(value)
+        except ValueError:
+            return value
+    else:
+        shown = value
+    from babel.dates import format_date
+
+    return format_date(shown, format="long", locale=language())
