@@ -352,6 +352,9 @@ class Session:
         self.rekeyed = False  # this sync gave the remote a new root (a device was revoked)
         self.newly_revoked: set[str] = set()  # devices this sync learned were revoked
         self._sent_blobs: set[str] = set()  # blobs the segments written by this push name
+        self.old_heads: set[str] = set()  # heads named under a root a revocation replaced
+        self.all_heads: dict[str, list[str]] = {}  # every head read, by the device it names
+        self.revoked_objects: list[str] = []  # revoked devices' objects, to delete
 
     # -- keys --
 
@@ -527,10 +530,17 @@ class Session:
     # -- step 2: pull --
 
     def read_heads(self, listing: dict[str, int]) -> dict[str, _Head]:
-        """The newest authentic head of every device; stale heads of this device are noted."""
+        """The newest authentic head of every device; stale heads of this device are noted.
+
+        A head named under a root a revocation replaced (`old_heads`) may be the revoked
+        device's thief writing with the keys it kept: it is read (a device that has not yet
+        synced since still shows its last state there), but a head under the current root
+        always comes first, and an old one only confirms what was seen: it brings nothing."""
         found: dict[str, _Head] = {}
+        current, *replaced = self._names_keys()
         for name in sorted(listing):
-            if not any(objects.is_head_name(k, name) for k in self._names_keys()):
+            old = not objects.is_head_name(current, name)
+            if old and not any(objects.is_head_name(k, name) for k in replaced):
                 continue
             data = self.objects.get(name)
             self.report.bytes_received += len(data)
@@ -544,12 +554,16 @@ class Session:
                 head = _Head(name, body["device"], body["counter"], body)
             except (ValueError, KeyError, TypeError):
                 raise TamperedRemote("a device's head is malformed") from None
+            if old:
+                self.old_heads.add(name)
+            self.all_heads.setdefault(head.device, []).append(name)
             other = found.get(head.device)
-            if other is None or head.counter > other.counter:
+            rank = (not old, head.counter)
+            if other is None or rank > (other.name not in self.old_heads, other.counter):
                 if other is not None and other.device == self.device.id:
                     self.stale_heads.append(other.name)
                 found[head.device] = head
-            elif head.counter == other.counter:
+            elif head.counter == other.counter and old == (other.name in self.old_heads):
                 raise TamperedRemote("two heads of one device carry the same counter")
             elif head.device == self.device.id:
                 self.stale_heads.append(head.name)
@@ -581,7 +595,8 @@ class Session:
         r = self.remote
         revoked = {d for d, p in r.peers.items() if p.revoked}
         for head in heads.values():
-            revoked |= set(head.body.get("revoked", []))
+            if head.name not in self.old_heads:  # a thief's old keys revoke nobody
+                revoked |= set(head.body.get("revoked", []))
         for dev, peer in r.peers.items():
             if dev in revoked:
                 continue
@@ -597,7 +612,7 @@ class Session:
             if mine.counter < r.counter:
                 raise RemoteRolledBack("this device's own head is older than the one it wrote")
         for head in heads.values():
-            if head.device in revoked:
+            if head.device in revoked or head.name in self.old_heads:
                 continue
             for dev, counter in head.body.get("seen", {}).items():
                 if dev in revoked:
@@ -639,6 +654,8 @@ class Session:
         batches: list[tuple[str, _Head, Peer, list[tuple[dict[str, Any], bytes]]]] = []
         for dev in sorted(heads):
             head = heads[dev]
+            if head.name in self.old_heads and dev not in revoked:
+                continue  # confirms what was seen (checked above); brings nothing
             if dev == self.device.id:
                 if head.counter > r.counter:
                     self._adopt_own_head(head, listing)
@@ -677,7 +694,7 @@ class Session:
         # those objects go.
         dead = {d for d, p in r.peers.items() if p.revoked}
         for hexid in [h for h, b in r.remote_blobs.items() if b.get("dev") in dead]:
-            del r.remote_blobs[hexid]
+            self.revoked_objects.append(str(r.remote_blobs.pop(hexid)["name"]))
         self.device.tick(seen_clock)
         merge.repair(self.store, txn, todo, self._local_delete, self._local_write)
 
@@ -1078,7 +1095,11 @@ class Session:
         for dev in sorted(revoked | self.newly_revoked):
             head = heads.get(dev)
             if head is not None and dev != self.device.id:
-                gone += [head.name, *(str(seg["name"]) for seg in head.body["segments"])]
+                self.revoked_objects += self.all_heads.get(dev, [])
+                self.revoked_objects += [str(seg["name"]) for seg in head.body["segments"]]
+        # A revoked device's head lists what it likes: what a live device holds stays.
+        live = self._live_names(heads, revoked)
+        gone += [n for n in dict.fromkeys(self.revoked_objects) if n not in live]
         r.pending = []
         r.last_sync = self.vault.clock.iso()
         with self.store.write() as txn:
@@ -1095,6 +1116,18 @@ class Session:
         self.report.devices = device_list(self.remote, self.device, heads)
         self.report.seconds = time.monotonic() - began
         return self.report
+
+    def _live_names(self, heads: dict[str, _Head], revoked: set[str]) -> set[str]:
+        """The bootstrap and every object this device or a device not revoked lists."""
+        r = self.remote
+        live = {storage.BOOTSTRAP, *(n for n in [r.head] if n)}
+        live |= {str(s["name"]) for s in r.segments} | {str(b["name"]) for b in r.blobs.values()}
+        live |= {str(b["name"]) for b in r.remote_blobs.values()}
+        for dev, head in heads.items():
+            if dev not in revoked:
+                live.add(head.name)
+                live |= {str(seg["name"]) for seg in head.body["segments"]}
+        return live
 
     def _shred_notes_unsent(self) -> list[str]:
         return [n["id"] for n in self._shred_notes() if n["id"] not in self.remote.forgets_pushed]
