@@ -45,7 +45,7 @@ from vault.core.errors import (
 )
 from vault.core.keys import FORMAT_TAG
 from vault.core.progress import Progress, ProgressCallback
-from vault.core.records import DEVICE_LOCAL_KINDS, BlobRef, Record, unpack_envelope
+from vault.core.records import DEVICE_LOCAL_KINDS, BlobRef, Record, body_within, unpack_envelope
 from vault.forget.apply import SHRED_KIND
 from vault.remote import local, merge, objects, storage
 from vault.remote.local import Device, Peer, RemoteState, Stamp, Stamps
@@ -57,6 +57,9 @@ if TYPE_CHECKING:
 FORMAT: Final = 1
 SEGMENT_TARGET: Final = 16 << 20  # payload bytes per segment before a new one is started
 COMPACT_AFTER: Final = 32  # segments of one device before they are rewritten into one
+# Bounds on what is read whole into memory, far above anything the engine writes: a remote
+# (or a device gone wrong) must not make a device fill its memory with one object or record.
+MAX_RECORD: Final = 64 << 20  # one synced record's body, inflated
 _U32 = struct.Struct(">I")
 
 
@@ -756,6 +759,8 @@ class Session:
         if rid in self.stamps.dead or rid in self._doomed_ids:
             return
         mine = self.stamps.stamp(rid)
+        if not body_within(envelope, MAX_RECORD):
+            raise TamperedRemote("a synced record is too large or malformed")
         try:
             kind, _body, terms, blobs = unpack_envelope(envelope)
         except Exception:
@@ -838,11 +843,20 @@ class Session:
         self.remote.pushed.pop(rid, None)
         if rid in self.stamps.dead:
             return
+        if self._is_device_local(rid):
+            raise TamperedRemote("a synced deletion names a device's own record")
         if txn.delete_any(bytes.fromhex(rid)) is not None:
             self.report.deleted += 1
         self.stamps.kill(rid, stamp, forget)
         if forget:
             self.shred = True
+
+    def _is_device_local(self, rid: str) -> bool:
+        """Whether this vault holds `rid` as a record of a device-local kind (a forget
+        note's id travels to every device; no other device may delete the note)."""
+        local_ix = {self.store.ring.kind_index(k) for k in DEVICE_LOCAL_KINDS}
+        found = self.store._query("SELECT kind FROM records WHERE id=?", (bytes.fromhex(rid),))
+        return bool(found) and found[0][0] in local_ix
 
     def _local_delete(self, rid: str) -> None:
         """A repair's deletion: stamped here, sent as a tombstone."""
