@@ -59,6 +59,8 @@ SEGMENT_TARGET: Final = 16 << 20  # payload bytes per segment before a new one i
 COMPACT_AFTER: Final = 32  # segments of one device before they are rewritten into one
 # Bounds on what is read whole into memory, far above anything the engine writes: a remote
 # (or a device gone wrong) must not make a device fill its memory with one object or record.
+MAX_BOOTSTRAP: Final = 64 << 10
+MAX_HEAD: Final = 16 << 20
 MAX_RECORD: Final = 64 << 20  # one synced record's body, inflated
 _U32 = struct.Struct(">I")
 
@@ -190,7 +192,18 @@ class Bootstrap:
 def read_bootstrap(store: storage.ObjectStore) -> Bootstrap | None:
     if storage.BOOTSTRAP not in store.list():
         return None
-    return Bootstrap.parse(store.get(storage.BOOTSTRAP))
+    return Bootstrap.parse(read_within(store, storage.BOOTSTRAP, MAX_BOOTSTRAP))
+
+
+def read_within(store: storage.ObjectStore, name: str, limit: int) -> bytes:
+    """An object read whole, refused as soon as it passes `limit` bytes (whatever a listing
+    said of its size)."""
+    out = bytearray()
+    for piece in store.stream(name):
+        out += piece
+        if len(out) > limit:
+            raise TamperedRemote("an object is larger than it may be")
+    return bytes(out)
 
 
 # --- segments ------------------------------------------------------------------------------
@@ -545,7 +558,9 @@ class Session:
             old = not objects.is_head_name(current, name)
             if old and not any(objects.is_head_name(k, name) for k in replaced):
                 continue
-            data = self.objects.get(name)
+            if listing[name] > MAX_HEAD:
+                raise TamperedRemote("an object is larger than it may be")
+            data = read_within(self.objects, name, MAX_HEAD)
             self.report.bytes_received += len(data)
             payload = self._open_head(name, data)
             if payload is None:
@@ -636,7 +651,7 @@ class Session:
             raise RemoteWithheld("an object a device listed is missing")
         if size != int(entry["size"]):
             raise TamperedRemote("an object has the wrong size")
-        data = self.objects.get(name)
+        data = read_within(self.objects, name, size)
         self.report.bytes_received += len(data)
         return objects.open_bytes(bytes.fromhex(entry["key"]), self.vault_id, name, data)
 
