@@ -1120,6 +1120,11 @@ class Session:
             or bool(self._shred_notes_unsent())
             or len(r.segments) >= COMPACT_AFTER
         )
+        if compact:
+            # Another device's blob that no record here needs any more (forgotten, deleted)
+            # is no longer named here: its key would open a copy a provider kept.
+            held = {bytes(row[0]).hex() for row in self.store._query("SELECT id FROM blobs")}
+            r.remote_blobs = {h: b for h, b in r.remote_blobs.items() if h in held}
         gone = self.push(heads, compact)
         for dev in sorted(revoked | self.newly_revoked):
             head = heads.get(dev)
