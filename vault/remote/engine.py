@@ -1056,6 +1056,11 @@ class Session:
         }
         name = objects.head_name(self.names_key)
         r.pending.append(name)
+        if compact:
+            # What the new head drops, noted before it is written: a sync killed after it
+            # adopts the new head at the next, and deletes these then.
+            r.pending += [s["name"] for s in old_segments]
+            r.pending += [b["name"] for h, b in r.blobs.items() if h not in self._sent_blobs]
         self._note_pending()
         kit = self.recovery_pk
         data = objects.seal_head(
@@ -1134,7 +1139,7 @@ class Session:
         # A revoked device's head lists what it likes: what a live device holds stays.
         live = self._live_names(heads, revoked)
         gone += [n for n in dict.fromkeys(self.revoked_objects) if n not in live]
-        r.pending = []
+        r.pending = list(dict.fromkeys(gone))  # until deleted: a kill leaves them noted
         r.last_sync = self.vault.clock.iso()
         with self.store.write() as txn:
             local.save_remote(txn, r)
@@ -1142,9 +1147,13 @@ class Session:
             local.save_stamps(txn, self.stamps)
             if compact:
                 self._drop_sent_notes(txn)
-        for name in gone:
+        for name in list(r.pending):
             with contextlib.suppress(RemoteError):
                 self.objects.delete(name)
+                r.pending.remove(name)
+        if gone:
+            with self.store.write() as txn:
+                local.save_remote(txn, r)  # what failed to go is deleted at the next sync
         report.advance()
         report.finish()
         self.report.devices = device_list(self.remote, self.device, heads)
