@@ -22,6 +22,7 @@ from vault.core.vault import Vault
 from vault.forget.apply import SHRED_KIND
 from vault.remote import engine, local
 from vault.remote.remotes import replica_digest
+from vault.remote.storage import FolderStore
 
 
 @pytest.fixture
@@ -103,4 +104,32 @@ def test_a_decompression_bomb_in_a_record_is_refused(pair: tuple[Vault, Vault, P
         with pytest.raises(TamperedRemote):
             remote.sync(a)
     assert all(n <= engine.MAX_RECORD for n in inflated)
+    assert replica_digest(a) == digest
+
+
+def test_a_segment_larger_than_any_the_engine_writes_is_refused_unread(
+    pair: tuple[Vault, Vault, Path],
+) -> None:
+    """A device lists a segment of any size it likes (a sparse file here): one past what a
+    segment can hold is refused before it is read into memory."""
+    a, bad, folder = pair
+    digest = replica_digest(a)
+    name = crypto.random_bytes(16).hex()
+    size = engine.MAX_SEGMENT + (1 << 20)
+    with (folder / name).open("wb") as f:
+        f.truncate(size)
+    listed = {"name": name, "key": "00" * 32, "size": size, "seq": 1}
+    forge(bad, folder, device="cd" * 16, counter=1, segments=[listed])
+    opened: list[str] = []
+    original = FolderStore.stream
+
+    def watched(self: FolderStore, object_name: str) -> Iterator[bytes]:
+        opened.append(object_name)
+        return original(self, object_name)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(FolderStore, "stream", watched)
+        with pytest.raises(TamperedRemote):
+            remote.sync(a)
+    assert name not in opened
     assert replica_digest(a) == digest

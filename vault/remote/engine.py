@@ -62,6 +62,8 @@ COMPACT_AFTER: Final = 32  # segments of one device before they are rewritten in
 MAX_BOOTSTRAP: Final = 64 << 10
 MAX_HEAD: Final = 16 << 20
 MAX_RECORD: Final = 64 << 20  # one synced record's body, inflated
+# A segment is cut once it passes SEGMENT_TARGET, so it holds at most that and one record.
+MAX_SEGMENT: Final = objects.sealed_size(SEGMENT_TARGET + MAX_RECORD + (1 << 20))
 _U32 = struct.Struct(">I")
 
 
@@ -651,6 +653,8 @@ class Session:
             raise RemoteWithheld("an object a device listed is missing")
         if size != int(entry["size"]):
             raise TamperedRemote("an object has the wrong size")
+        if size > MAX_SEGMENT:
+            raise TamperedRemote("an object is larger than it may be")
         data = read_within(self.objects, name, size)
         self.report.bytes_received += len(data)
         return objects.open_bytes(bytes.fromhex(entry["key"]), self.vault_id, name, data)
