@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import PASSPHRASE
 from tests.remote.test_sync import referenced
-from vault import content, remote
+from vault import content, forget, remote
 from vault import personas as identities
 from vault.core import crypto
 from vault.core.records import pack_envelope
@@ -198,6 +198,44 @@ def test_a_thief_cannot_revoke_a_live_device_or_claim_it_was_withheld(tmp_path: 
         remote.sync(a, passphrase=NEW)
         remote.sync(b, passphrase=NEW)
         assert replica_digest(b) == replica_digest(a)
+    finally:
+        for v in (a, b, lost):
+            v.close()
+
+
+def test_a_blob_the_revoked_device_only_announced_again_stays(tmp_path: Path) -> None:
+    """A snapshot names every blob its records need, its device's own or not: once that device
+    is revoked, a blob object a live device uploaded is not its to delete."""
+    folder = tmp_path / "remote"
+    folder.mkdir()
+    a = Vault.create(tmp_path / "a", PASSPHRASE, kdf="minimum")
+    remote.add_remote(a, "usb", folder.as_uri())
+    persona = identities.add_persona(a, "Me", [])
+    doomed = content.add(a, io.BytesIO(b"x"), content.ItemMeta(title="X"), persona=persona.id)
+    remote.sync(a)
+    b, _ = remote.clone(folder.as_uri(), tmp_path / "b", PASSPHRASE, name="usb")
+    lost, _ = remote.clone(folder.as_uri(), tmp_path / "lost", PASSPHRASE, name="usb")
+    try:
+        content.add(b, io.BytesIO(b"b's file " * 500), content.ItemMeta(title="B"),
+                    persona=persona.id)  # fmt: skip
+        remote.sync(b)
+        remote.sync(a)
+        remote.sync(lost)
+        forget.forget(lost, forget.Target.of_content(doomed.id))
+        remote.sync(lost)  # its snapshot names b's blob object again
+        remote.sync(a)
+        remote.revoke_device(a, device_id(lost), NEW, kdf="minimum")
+        remote.sync(a, passphrase=NEW)
+        listed = referenced(b, tmp_path)
+        assert all((folder / n).exists() for n in listed)
+        b.change_passphrase(NEW, kdf="minimum")
+        remote.sync(b, passphrase=NEW)
+        remote.sync(a, passphrase=NEW)
+        c, _ = remote.clone(folder.as_uri(), tmp_path / "c", NEW, name="usb")
+        try:
+            assert replica_digest(c) == replica_digest(a) == replica_digest(b)
+        finally:
+            c.close()
     finally:
         for v in (a, b, lost):
             v.close()

@@ -1142,7 +1142,12 @@ class Session:
                 self.revoked_objects += [str(seg["name"]) for seg in head.body["segments"]]
         # A revoked device's head lists what it likes: what a live device holds stays.
         live = self._live_names(heads, revoked)
-        gone += [n for n in dict.fromkeys(self.revoked_objects) if n not in live]
+        doomed = [n for n in dict.fromkeys(self.revoked_objects) if n not in live]
+        if doomed:
+            # A snapshot names again the blob objects its records need, whoever wrote them:
+            # one the revoked device announced may be a live device's.
+            live |= self._blobs_listed(heads, revoked, listing)
+        gone += [n for n in doomed if n not in live]
         r.pending = list(dict.fromkeys(gone))  # until deleted: a kill leaves them noted
         r.last_sync = self.vault.clock.iso()
         with self.store.write() as txn:
@@ -1175,6 +1180,23 @@ class Session:
                 live.add(head.name)
                 live |= {str(seg["name"]) for seg in head.body["segments"]}
         return live
+
+    def _blobs_listed(
+        self, heads: dict[str, _Head], revoked: set[str], listing: dict[str, int]
+    ) -> set[str]:
+        """The blob objects the segments of the devices not revoked name (every name there
+        is, if one of them cannot be read: then nothing of a revoked device is deleted)."""
+        names: set[str] = set()
+        try:
+            for dev, head in heads.items():
+                if dev in revoked or dev == self.device.id:
+                    continue
+                for meta, _body in self._segments_of(head, listing, set()):
+                    if meta.get("o") == "blob":
+                        names.add(str(meta.get("name")))
+        except (RemoteError, TamperedRemote, RemoteWithheld):
+            return set(listing)
+        return names
 
     def _shred_notes_unsent(self) -> list[str]:
         return [n["id"] for n in self._shred_notes() if n["id"] not in self.remote.forgets_pushed]
