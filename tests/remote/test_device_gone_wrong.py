@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PASSPHRASE
-from tests.remote.test_revoked_device import forge
+from tests.remote.test_revoked_device import device_id, forge
 from vault import content, forget, remote
 from vault import personas as identities
 from vault.core import crypto
@@ -133,3 +133,38 @@ def test_a_segment_larger_than_any_the_engine_writes_is_refused_unread(
             remote.sync(a)
     assert name not in opened
     assert replica_digest(a) == digest
+
+
+def test_a_head_in_another_devices_name_cannot_make_it_delete_a_third_devices_objects(
+    pair: tuple[Vault, Vault, Path], tmp_path: Path
+) -> None:
+    """A device that writes a head in `a`'s name is trusted for content (`a` takes the head as
+    its own), but the segments and blobs of a third device it lists there are not `a`'s to
+    delete when `a` rewrites its objects."""
+    a, bad, folder = pair
+    c, _ = remote.clone(folder.as_uri(), tmp_path / "c", PASSPHRASE, name="usb")
+    try:
+        persona = identities.list_personas(c)[0].id
+        content.add(c, io.BytesIO(b"c's file " * 500), content.ItemMeta(title="C"),
+                    persona=persona)  # fmt: skip
+        remote.sync(c)
+        remote.sync(a)
+        state = local.load_remote(c.store, "usb")
+        assert state.blobs
+        blobs = [
+            ({"o": "blob", "id": crypto.random_bytes(16).hex(), **b}, b"")
+            for b in state.blobs.values()
+        ]
+        victims = [*state.segments, *(meta for meta, _ in blobs)]
+        mine = local.load_remote(a.store, "usb")
+        forge(bad, folder, device=device_id(a), counter=mine.counter + 1,
+              segments=[*mine.segments, *state.segments], entries=blobs)  # fmt: skip
+        remote.sync(a)  # taken as a's own
+        item = content.add(a, io.BytesIO(b"soon gone"), content.ItemMeta(title="Soon"),
+                           persona=persona)  # fmt: skip
+        remote.sync(a)
+        forget.forget(a, forget.Target.of_content(item.id))
+        remote.sync(a)  # a rewrites its objects
+        assert all((folder / v["name"]).exists() for v in victims)
+    finally:
+        c.close()

@@ -1147,7 +1147,10 @@ class Session:
             # A snapshot names again the blob objects its records need, whoever wrote them:
             # one the revoked device announced may be a live device's.
             live |= self._blobs_listed(heads, revoked, listing)
-        gone += [n for n in doomed if n not in live]
+        gone += doomed
+        # And what this device drops is never what another device lists: a head written in
+        # this device's name (which it then took as its own) may have listed anyone's.
+        gone = [n for n in gone if n not in live]
         r.pending = list(dict.fromkeys(gone))  # until deleted: a kill leaves them noted
         r.last_sync = self.vault.clock.iso()
         with self.store.write() as txn:
@@ -1170,13 +1173,14 @@ class Session:
         return self.report
 
     def _live_names(self, heads: dict[str, _Head], revoked: set[str]) -> set[str]:
-        """The bootstrap and every object this device or a device not revoked lists."""
+        """The bootstrap and every object this device (as it now stands) or another device
+        not revoked lists."""
         r = self.remote
         live = {storage.BOOTSTRAP, *(n for n in [r.head] if n)}
         live |= {str(s["name"]) for s in r.segments} | {str(b["name"]) for b in r.blobs.values()}
         live |= {str(b["name"]) for b in r.remote_blobs.values()}
         for dev, head in heads.items():
-            if dev not in revoked:
+            if dev not in revoked and dev != self.device.id:
                 live.add(head.name)
                 live |= {str(seg["name"]) for seg in head.body["segments"]}
         return live
