@@ -373,6 +373,7 @@ class Session:
         self.old_heads: set[str] = set()  # heads named under a root a revocation replaced
         self.all_heads: dict[str, list[str]] = {}  # every head read, by the device it names
         self.revoked_objects: list[str] = []  # revoked devices' objects, to delete
+        self.revoked_blobs: list[str] = []  # the blob objects among them
 
     # -- keys --
 
@@ -716,7 +717,7 @@ class Session:
         # those objects go.
         dead = {d for d, p in r.peers.items() if p.revoked}
         for hexid in [h for h, b in r.remote_blobs.items() if b.get("dev") in dead]:
-            self.revoked_objects.append(str(r.remote_blobs.pop(hexid)["name"]))
+            self.revoked_blobs.append(str(r.remote_blobs.pop(hexid)["name"]))
         self.device.tick(seen_clock)
         merge.repair(self.store, txn, todo, self._local_delete, self._local_write)
 
@@ -1142,12 +1143,13 @@ class Session:
                 self.revoked_objects += [str(seg["name"]) for seg in head.body["segments"]]
         # A revoked device's head lists what it likes: what a live device holds stays.
         live = self._live_names(heads, revoked)
-        doomed = [n for n in dict.fromkeys(self.revoked_objects) if n not in live]
-        if doomed:
+        blobs = [n for n in self.revoked_blobs if n not in live]
+        if blobs:
             # A snapshot names again the blob objects its records need, whoever wrote them:
-            # one the revoked device announced may be a live device's.
+            # one the revoked device announced may be a live device's. (Read once: the
+            # entries are dropped here.)
             live |= self._blobs_listed(heads, revoked, listing)
-        gone += doomed
+        gone += [n for n in dict.fromkeys(self.revoked_objects + blobs) if n not in live]
         # And what this device drops is never what another device lists: a head written in
         # this device's name (which it then took as its own) may have listed anyone's.
         gone = [n for n in gone if n not in live]
