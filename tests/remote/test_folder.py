@@ -62,3 +62,23 @@ def test_a_folder_url_opens_a_folder_store(tmp_path: Path) -> None:
     store = open_store((tmp_path / "r").as_uri())
     assert isinstance(store, FolderStore)
     assert store.root == tmp_path / "r"
+
+
+@pytest.mark.parametrize("plant", ["hard link", "symbolic link"])
+def test_a_link_planted_under_a_temporary_name_is_never_written_through(
+    folder_store: FolderStore, tmp_path: Path, plant: str
+) -> None:
+    """Whoever can write the folder can guess the name an object is first written under (the
+    object's name and this process's id): a file outside the remote linked there stays as it
+    was, and the object is written all the same."""
+    outside = tmp_path / "outside.txt"
+    outside.write_bytes(b"a file outside the remote")
+    n = secrets.token_hex(16)
+    tmp = folder_store.root / f".tmp-{n}-{os.getpid()}"
+    if plant == "hard link":
+        os.link(outside, tmp)
+    else:
+        tmp.symlink_to(outside)
+    folder_store.put(n, b"the object")
+    assert outside.read_bytes() == b"a file outside the remote"
+    assert folder_store.get(n) == b"the object"

@@ -22,7 +22,7 @@ from vault.core.errors import (
     TamperedRemote,
 )
 from vault.core.vault import Vault
-from vault.remote import local, objects, storage
+from vault.remote import engine, local, objects, storage
 from vault.remote.remotes import replica_digest
 
 
@@ -232,3 +232,34 @@ def test_a_head_with_fields_of_the_wrong_type_is_refused(
     wrap = objects.head_wrap_key(bytes.fromhex(state.pkey), vid)
     data = objects.seal_head(wrap, vid, name, json.dumps(body).encode())
     refused_untouched(b, TamperedRemote, lambda: (folder / name).write_bytes(data))
+
+
+def test_a_huge_head_or_bootstrap_is_refused_unread(
+    pair: tuple[Vault, Vault, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A head or the bootstrap grown past any size the engine writes (a sparse file here) is
+    refused before it is read into memory."""
+    a, b, folder = pair
+    remote.sync(b)
+    read: list[int] = []
+    original = storage.FolderStore.stream
+
+    def counted(self: storage.FolderStore, name: str) -> Iterator[bytes]:
+        for piece in original(self, name):
+            read.append(len(piece))
+            yield piece
+
+    monkeypatch.setattr(storage.FolderStore, "stream", counted)
+    for name, limit in [(head_of(a), engine.MAX_HEAD), (storage.BOOTSTRAP, engine.MAX_BOOTSTRAP)]:
+        target = folder / name
+        kept = target.read_bytes()
+        read.clear()
+
+        def grow(target: Path = target, limit: int = limit) -> None:
+            with target.open("r+b") as f:
+                f.truncate(limit + (2 << 20))
+
+        refused_untouched(b, TamperedRemote, grow)
+        assert sum(read) <= limit + storage.READ_PIECE
+        target.write_bytes(kept)
+    remote.sync(b)

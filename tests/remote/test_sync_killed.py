@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import PASSPHRASE
 from tests.remote.test_sync import referenced
 from tests.remote.test_sync_keys import setup as two_devices
-from vault import content, remote
+from vault import content, forget, remote
 from vault import personas as identities
 from vault.core.vault import Vault
 from vault.remote.remotes import replica_digest
@@ -105,6 +105,37 @@ def test_killed_while_pulling(tmp_path: Path, n: int) -> None:
         assert replica_digest(b) == before  # nothing of the interrupted pull was kept
         remote.sync(b)
         assert replica_digest(b) == replica_digest(a)
+    finally:
+        a.close()
+        b.close()
+
+
+# A sync after a forget rewrites the device's objects: it writes the snapshot's segment and
+# its head, notes the new state, then deletes the old head, segments and blobs.
+@pytest.mark.parametrize(("method", "n"), [("put", 2), ("delete", 1), ("delete", 2)])
+def test_killed_while_compacting_after_a_forget(tmp_path: Path, method: str, n: int) -> None:
+    """Whatever the kill, the next sync deletes every old object: none is left on the remote
+    holding the forgotten data."""
+    a, b, folder = two_devices(tmp_path)
+    persona = identities.list_personas(a)[0].id
+    secret = b"forget me " * 3000
+    item = content.add(a, io.BytesIO(secret), content.ItemMeta(title="Gone"), persona=persona)
+    content.add(a, io.BytesIO(b"kept"), content.ItemMeta(title="Kept"), persona=persona)
+    remote.sync(a)
+    remote.sync(b)
+    forget.forget(a, forget.Target.of_content(item.id))
+    a.close()
+    died = sync_killed(tmp_path / "a", method, n)
+    a = Vault.open(tmp_path / "a", PASSPHRASE)
+    try:
+        assert died
+        remote.sync(a)
+        remote.sync(b)
+        remote.sync(a)
+        assert replica_digest(b) == replica_digest(a)
+        assert set(p.name for p in folder.iterdir()) == referenced(a, tmp_path) | referenced(
+            b, tmp_path
+        )
     finally:
         a.close()
         b.close()

@@ -109,6 +109,31 @@ def unpack_envelope(raw: bytes) -> tuple[str, bytes, tuple[Term, ...], tuple[Blo
     return meta["k"], body, terms, blobs
 
 
+def body_within(raw: bytes, limit: int) -> bool:
+    """Whether an envelope's body, inflated, holds at most `limit` bytes (False if it does
+    not inflate). Inflated in pieces and never kept, so an envelope from elsewhere (a synced
+    record) is judged before `unpack_envelope` inflates it whole."""
+    if len(raw) < 6:
+        return False
+    _version, flags, meta_len = struct.unpack_from(">BBI", raw)
+    body = raw[6 + meta_len :]
+    if not flags & _FLAG_COMPRESSED:
+        return len(body) <= limit
+    inflate = zlib.decompressobj()
+    total = 0
+    try:
+        while True:
+            out = inflate.decompress(body, 1 << 20)
+            total += len(out)
+            if total > limit:
+                return False
+            body = inflate.unconsumed_tail
+            if not body and not out:
+                return True
+    except zlib.error:
+        return False
+
+
 def normalize_terms(terms: Iterable[Term] | dict[str, str] | None) -> tuple[Term, ...]:
     if terms is None:
         return ()

@@ -56,6 +56,7 @@ from vault.core.records import (
     SHRED_KIND,
     BlobRef,
     Record,
+    body_within,
     unpack_envelope,
 )
 from vault.remote import local, merge, objects, storage
@@ -68,6 +69,13 @@ if TYPE_CHECKING:
 FORMAT: Final = 1
 SEGMENT_TARGET: Final = 16 << 20  # payload bytes per segment before a new one is started
 COMPACT_AFTER: Final = 32  # segments of one device before they are rewritten into one
+# Bounds on what is read whole into memory, far above anything the engine writes: a remote
+# (or a device gone wrong) must not make a device fill its memory with one object or record.
+MAX_BOOTSTRAP: Final = 64 << 10
+MAX_HEAD: Final = 16 << 20
+MAX_RECORD: Final = 64 << 20  # one synced record's body, inflated
+# A segment is cut once it passes SEGMENT_TARGET, so it holds at most that and one record.
+MAX_SEGMENT: Final = objects.sealed_size(SEGMENT_TARGET + MAX_RECORD + (1 << 20))
 _U32 = struct.Struct(">I")
 
 
@@ -198,7 +206,18 @@ class Bootstrap:
 def read_bootstrap(store: storage.ObjectStore) -> Bootstrap | None:
     if storage.BOOTSTRAP not in store.list():
         return None
-    return Bootstrap.parse(store.get(storage.BOOTSTRAP))
+    return Bootstrap.parse(read_within(store, storage.BOOTSTRAP, MAX_BOOTSTRAP))
+
+
+def read_within(store: storage.ObjectStore, name: str, limit: int) -> bytes:
+    """An object read whole, refused as soon as it passes `limit` bytes (whatever a listing
+    said of its size)."""
+    out = bytearray()
+    for piece in store.stream(name):
+        out += piece
+        if len(out) > limit:
+            raise TamperedRemote("an object is larger than it may be")
+    return bytes(out)
 
 
 # --- segments ------------------------------------------------------------------------------
@@ -395,6 +414,10 @@ class Session:
         self.rekeyed = False  # this sync gave the remote a new root (a device was revoked)
         self.newly_revoked: set[str] = set()  # devices this sync learned were revoked
         self._sent_blobs: set[str] = set()  # blobs the segments written by this push name
+        self.old_heads: set[str] = set()  # heads named under a root a revocation replaced
+        self.all_heads: dict[str, list[str]] = {}  # every head read, by the device it names
+        self.revoked_objects: list[str] = []  # revoked devices' objects, to delete
+        self.revoked_blobs: list[str] = []  # the blob objects among them
 
     # -- keys --
 
@@ -563,12 +586,21 @@ class Session:
     # -- step 2: pull --
 
     def read_heads(self, listing: dict[str, int]) -> dict[str, _Head]:
-        """The newest authentic head of every device; stale heads of this device are noted."""
+        """The newest authentic head of every device; stale heads of this device are noted.
+
+        A head named under a root a revocation replaced (`old_heads`) may be the revoked
+        device's thief writing with the keys it kept: it is read (a device that has not yet
+        synced since still shows its last state there), but a head under the current root
+        always comes first, and an old one only confirms what was seen: it brings nothing."""
         found: dict[str, _Head] = {}
+        current, *replaced = self._names_keys()
         for name in sorted(listing):
-            if not any(objects.is_head_name(k, name) for k in self._names_keys()):
+            old = not objects.is_head_name(current, name)
+            if old and not any(objects.is_head_name(k, name) for k in replaced):
                 continue
-            data = self.objects.get(name)
+            if listing[name] > MAX_HEAD:
+                raise TamperedRemote("an object is larger than it may be")
+            data = read_within(self.objects, name, MAX_HEAD)
             self.report.bytes_received += len(data)
             payload = self._open_head(name, data)
             if payload is None:
@@ -580,12 +612,16 @@ class Session:
                 head = _Head(name, body["device"], body["counter"], body)
             except (ValueError, KeyError, TypeError):
                 raise TamperedRemote("a device's head is malformed") from None
+            if old:
+                self.old_heads.add(name)
+            self.all_heads.setdefault(head.device, []).append(name)
             other = found.get(head.device)
-            if other is None or head.counter > other.counter:
+            rank = (not old, head.counter)
+            if other is None or rank > (other.name not in self.old_heads, other.counter):
                 if other is not None and other.device == self.device.id:
                     self.stale_heads.append(other.name)
                 found[head.device] = head
-            elif head.counter == other.counter:
+            elif head.counter == other.counter and old == (other.name in self.old_heads):
                 raise TamperedRemote("two heads of one device carry the same counter")
             elif head.device == self.device.id:
                 self.stale_heads.append(head.name)
@@ -617,7 +653,8 @@ class Session:
         r = self.remote
         revoked = {d for d, p in r.peers.items() if p.revoked}
         for head in heads.values():
-            revoked |= set(head.body.get("revoked", []))
+            if head.name not in self.old_heads:  # a thief's old keys revoke nobody
+                revoked |= set(head.body.get("revoked", []))
         for dev, peer in r.peers.items():
             if dev in revoked:
                 continue
@@ -633,7 +670,7 @@ class Session:
             if mine.counter < r.counter:
                 raise RemoteRolledBack("this device's own head is older than the one it wrote")
         for head in heads.values():
-            if head.device in revoked:
+            if head.device in revoked or head.name in self.old_heads:
                 continue
             for dev, counter in head.body.get("seen", {}).items():
                 if dev in revoked:
@@ -654,7 +691,9 @@ class Session:
             raise RemoteWithheld("an object a device listed is missing")
         if size != int(entry["size"]):
             raise TamperedRemote("an object has the wrong size")
-        data = self.objects.get(name)
+        if size > MAX_SEGMENT:
+            raise TamperedRemote("an object is larger than it may be")
+        data = read_within(self.objects, name, size)
         self.report.bytes_received += len(data)
         return objects.open_bytes(bytes.fromhex(entry["key"]), self.vault_id, name, data)
 
@@ -675,6 +714,8 @@ class Session:
         batches: list[tuple[str, _Head, Peer, list[tuple[dict[str, Any], bytes]]]] = []
         for dev in sorted(heads):
             head = heads[dev]
+            if head.name in self.old_heads and dev not in revoked:
+                continue  # confirms what was seen (checked above); brings nothing
             if dev == self.device.id:
                 if head.counter > r.counter:
                     self._adopt_own_head(head, listing)
@@ -713,7 +754,7 @@ class Session:
         # those objects go.
         dead = {d for d, p in r.peers.items() if p.revoked}
         for hexid in [h for h, b in r.remote_blobs.items() if b.get("dev") in dead]:
-            del r.remote_blobs[hexid]
+            self.revoked_blobs.append(str(r.remote_blobs.pop(hexid)["name"]))
         self.device.tick(seen_clock)
         merge.repair(self.store, txn, todo, self._local_delete, self._local_write)
 
@@ -775,6 +816,8 @@ class Session:
         if rid in self.stamps.dead or rid in self._doomed_ids:
             return
         mine = self.stamps.stamp(rid)
+        if not body_within(envelope, MAX_RECORD):
+            raise TamperedRemote("a synced record is too large or malformed")
         try:
             kind, _body, terms, blobs = unpack_envelope(envelope)
         except Exception:
@@ -857,11 +900,20 @@ class Session:
         self.remote.pushed.pop(rid, None)
         if rid in self.stamps.dead:
             return
+        if self._is_device_local(rid):
+            raise TamperedRemote("a synced deletion names a device's own record")
         if txn.delete_any(bytes.fromhex(rid)) is not None:
             self.report.deleted += 1
         self.stamps.kill(rid, stamp, forget)
         if forget:
             self.shred = True
+
+    def _is_device_local(self, rid: str) -> bool:
+        """Whether this vault holds `rid` as a record of a device-local kind (a forget
+        note's id travels to every device; no other device may delete the note)."""
+        local_ix = {self.store.ring.kind_index(k) for k in DEVICE_LOCAL_KINDS}
+        found = self.store._query("SELECT kind FROM records WHERE id=?", (bytes.fromhex(rid),))
+        return bool(found) and found[0][0] in local_ix
 
     def _local_delete(self, rid: str) -> None:
         """A repair's deletion: stamped here, sent as a tombstone."""
@@ -1046,6 +1098,11 @@ class Session:
         }
         name = objects.head_name(self.names_key)
         r.pending.append(name)
+        if compact:
+            # What the new head drops, noted before it is written: a sync killed after it
+            # adopts the new head at the next, and deletes these then.
+            r.pending += [s["name"] for s in old_segments]
+            r.pending += [b["name"] for h, b in r.blobs.items() if h not in self._sent_blobs]
         self._note_pending()
         kit = self.recovery_pk
         data = objects.seal_head(
@@ -1114,12 +1171,30 @@ class Session:
             or bool(self._shred_notes_unsent())
             or len(r.segments) >= COMPACT_AFTER
         )
+        if compact:
+            # Another device's blob that no record here needs any more (forgotten, deleted)
+            # is no longer named here: its key would open a copy a provider kept.
+            held = {bytes(row[0]).hex() for row in self.store._query("SELECT id FROM blobs")}
+            r.remote_blobs = {h: b for h, b in r.remote_blobs.items() if h in held}
         gone = self.push(heads, compact)
         for dev in sorted(revoked | self.newly_revoked):
             head = heads.get(dev)
             if head is not None and dev != self.device.id:
-                gone += [head.name, *(str(seg["name"]) for seg in head.body["segments"])]
-        r.pending = []
+                self.revoked_objects += self.all_heads.get(dev, [])
+                self.revoked_objects += [str(seg["name"]) for seg in head.body["segments"]]
+        # A revoked device's head lists what it likes: what a live device holds stays.
+        live = self._live_names(heads, revoked)
+        blobs = [n for n in self.revoked_blobs if n not in live]
+        if blobs:
+            # A snapshot names again the blob objects its records need, whoever wrote them:
+            # one the revoked device announced may be a live device's. (Read once: the
+            # entries are dropped here.)
+            live |= self._blobs_listed(heads, revoked, listing)
+        gone += [n for n in dict.fromkeys(self.revoked_objects + blobs) if n not in live]
+        # And what this device drops is never what another device lists: a head written in
+        # this device's name (which it then took as its own) may have listed anyone's.
+        gone = [n for n in gone if n not in live]
+        r.pending = list(dict.fromkeys(gone))  # until deleted: a kill leaves them noted
         r.last_sync = self.vault.clock.iso()
         with self.store.write() as txn:
             local.save_remote(txn, r)
@@ -1127,14 +1202,48 @@ class Session:
             local.save_stamps(txn, self.stamps)
             if compact:
                 self._drop_sent_notes(txn)
-        for name in gone:
+        for name in list(r.pending):
             with contextlib.suppress(RemoteError):
                 self.objects.delete(name)
+                r.pending.remove(name)
+        if gone:
+            with self.store.write() as txn:
+                local.save_remote(txn, r)  # what failed to go is deleted at the next sync
         report.advance()
         report.finish()
         self.report.devices = local.device_list(self.remote, self.device)
         self.report.seconds = time.monotonic() - began
         return self.report
+
+    def _live_names(self, heads: dict[str, _Head], revoked: set[str]) -> set[str]:
+        """The bootstrap and every object this device (as it now stands) or another device
+        not revoked lists."""
+        r = self.remote
+        live = {storage.BOOTSTRAP, *(n for n in [r.head] if n)}
+        live |= {str(s["name"]) for s in r.segments} | {str(b["name"]) for b in r.blobs.values()}
+        live |= {str(b["name"]) for b in r.remote_blobs.values()}
+        for dev, head in heads.items():
+            if dev not in revoked and dev != self.device.id:
+                live.add(head.name)
+                live |= {str(seg["name"]) for seg in head.body["segments"]}
+        return live
+
+    def _blobs_listed(
+        self, heads: dict[str, _Head], revoked: set[str], listing: dict[str, int]
+    ) -> set[str]:
+        """The blob objects the segments of the devices not revoked name (every name there
+        is, if one of them cannot be read: then nothing of a revoked device is deleted)."""
+        names: set[str] = set()
+        try:
+            for dev, head in heads.items():
+                if dev in revoked or dev == self.device.id:
+                    continue
+                for meta, _body in self._segments_of(head, listing, set()):
+                    if meta.get("o") == "blob":
+                        names.add(str(meta.get("name")))
+        except (RemoteError, TamperedRemote, RemoteWithheld):
+            return set(listing)
+        return names
 
     def _shred_notes_unsent(self) -> list[str]:
         return [n["id"] for n in self._shred_notes() if n["id"] not in self.remote.forgets_pushed]

@@ -146,8 +146,12 @@ class FolderStore:
         dfd = self._dir_fd()
         tmp = f".tmp-{name}-{os.getpid()}"
         try:
+            # Whatever stands under the temporary name (a leftover, or a link planted to a
+            # file elsewhere: the name can be guessed) is unlinked, never written through.
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp, dir_fd=dfd)
             fd = os.open(
-                tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600, dir_fd=dfd
+                tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=dfd
             )
             try:
                 with os.fdopen(fd, "wb") as f:
