@@ -222,3 +222,39 @@ def open_everything(v: Vault, place: Path) -> Iterator[bytes]:
 def referenced(v: Vault, place: Path) -> set[str]:
     """The bootstrap, the live heads and every object they list: nothing else may remain."""
     return {storage.BOOTSTRAP} | {name for name, _payload in remote_contents(v, place)}
+
+
+def test_samples_added_to_a_day_another_device_folded_away_are_kept(
+    place: Path, first: Vault
+) -> None:
+    """Both devices start the same day (two chunks for one day); one device folds the other's
+    chunk into its own and deletes it, while the other adds samples to the chunk being
+    folded away: those samples reach the survivor, on both devices."""
+    from vault.data import catalog
+
+    persona = identities.add_persona(first, "Me", []).id
+    remote.sync(first)
+    second = clone(place, "b")
+    try:
+        day = ["2026-10-10"]
+        import_csv_text(first, persona, _csv("heart_rate", "/min", 60, day))
+        import_csv_text(second, persona, _csv("heart_rate", "/min", 90, day))
+        term = catalog.chunk_term(persona, "heart_rate", day[0])[1]
+        (mine,) = first.store.find(catalog.KIND_CHUNK, "pmd", term)
+        (theirs,) = second.store.find(catalog.KIND_CHUNK, "pmd", term)
+        # The device whose chunk has the larger id loses it in the fold: let it add samples
+        # after the other device folded, before it syncs again.
+        loser, winner = (first, second) if mine.id > theirs.id else (second, first)
+        remote.sync(loser)
+        remote.sync(winner)  # folds the loser's chunk into its own and deletes it
+        import_csv_text(loser, persona, _csv("heart_rate", "/min", 120, day))
+        sync_all(loser, winner)
+        expected = sorted(
+            {60.0 + h for h in HOURS} | {90.0 + h for h in HOURS} | {120.0 + h for h in HOURS}
+        )
+        for v in (first, second):
+            assert sorted(s.value for s in query_samples(v, persona, "heart_rate")) == expected
+            assert len(v.store.find(catalog.KIND_CHUNK, "pmd", term)) == 1
+        assert replica_digest(second) == replica_digest(first)
+    finally:
+        second.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.builders import HOURS, _csv
@@ -40,6 +40,22 @@ op = st.one_of(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(devices=st.integers(2, 3), ops=st.lists(op, min_size=4, max_size=14))
+# Found by hand: a day folded away on one device while another added samples to it.
+@example(
+    devices=3,
+    ops=[
+        ("edit", 2, 8),
+        ("import", 1, "2026-10-01", 1),
+        ("withdraw", 2, 3),
+        ("sync", 0),
+        ("grant", 1),
+        ("grant", 0),
+        ("sync", 1),
+        ("import", 0, "2026-10-01", 0),
+        ("import", 1, "2026-10-01", 3),
+        ("note", 2),
+    ],
+)
 def test_devices_converge_and_lose_nothing_acknowledged(
     tmp_path_factory: object, devices: int, ops: list[tuple[object, ...]]
 ) -> None:

@@ -411,6 +411,7 @@ class Session:
         self._seen_in_head: dict[str, int] = {}
         self._txn: Txn | None = None
         self._doomed_ids: set[str] = set()  # deleted by a segment of this pull
+        self._folds: list[tuple[str, str, bytes]] = []  # (survivor, kind, body) to fold in
         self.rekeyed = False  # this sync gave the remote a new root (a device was revoked)
         self.newly_revoked: set[str] = set()  # devices this sync learned were revoked
         self._sent_blobs: set[str] = set()  # blobs the segments written by this push name
@@ -756,6 +757,7 @@ class Session:
         for hexid in [h for h, b in r.remote_blobs.items() if b.get("dev") in dead]:
             self.revoked_blobs.append(str(r.remote_blobs.pop(hexid)["name"]))
         self.device.tick(seen_clock)
+        self._fold_in(todo)
         merge.repair(self.store, txn, todo, self._local_delete, self._local_write)
 
     def _apply(
@@ -840,15 +842,22 @@ class Session:
             local_env = raw[1]
             united = merge.merge(local_env, envelope, remote_wins=stamp > mine)
             self.report.merged += 1
+            version = raw[0].version
             if merge.same_content(united, local_env):
-                version = raw[0].version
-                self.stamps.set(rid, version, max(stamp, mine), self.stamps.base(rid))
+                if merge.same_content(united, envelope) or mine > stamp:
+                    # Both hold the same, or this device's version wins and is sent as it is.
+                    self.stamps.set(rid, version, max(stamp, mine), self.stamps.base(rid))
+                else:
+                    # This device's version holds the other's and more: a new change made on
+                    # top of the other's, so that device takes it whole.
+                    new = (self.device.tick(), self.device.id)
+                    self.stamps.set(rid, version, new, stamp)
             elif merge.same_content(united, envelope):
                 self._write_remote(txn, rid, envelope, blobs, stamp=stamp, base=base, shred=False)
             else:
                 _k, _b, _t, mblobs = unpack_envelope(united)
                 new = (self.device.tick(), self.device.id)
-                self._write_remote(txn, rid, united, mblobs, stamp=new, base=mine, shred=False)
+                self._write_remote(txn, rid, united, mblobs, stamp=new, base=stamp, shred=False)
         todo.note(kind, terms, merged=merged)
 
     def _write_remote(
@@ -902,11 +911,36 @@ class Session:
             return
         if self._is_device_local(rid):
             raise TamperedRemote("a synced deletion names a device's own record")
+        into = meta.get("i")
+        if isinstance(into, str) and not forget:
+            # Another device folded this duplicate into `into`; what this device added to it
+            # meanwhile goes into the survivor, not away with the duplicate.
+            raw = self.store.raw_record(bytes.fromhex(rid))
+            if raw is not None:
+                if not self.store._query(
+                    "SELECT 1 FROM records WHERE id=?", (bytes.fromhex(into),)
+                ):
+                    return  # the survivor is not here yet: a later pull folds this one itself
+                self._folds.append((into, raw[0].kind, raw[0].data))
         if txn.delete_any(bytes.fromhex(rid)) is not None:
             self.report.deleted += 1
-        self.stamps.kill(rid, stamp, forget)
+        self.stamps.kill(rid, stamp, forget, into if isinstance(into, str) else None)
         if forget:
             self.shred = True
+
+    def _fold_in(self, todo: merge.Repair) -> None:
+        """Unite what this device held in duplicates another device folded away with their
+        survivors (the union is idempotent: what the survivor has already changes nothing)."""
+        for into, kind, body in self._folds:
+            if into in self.stamps.dead:
+                continue  # the survivor itself went (a forget): so does what it held
+            raw = self.store.raw_record(bytes.fromhex(into))
+            if raw is None or raw[0].kind != kind:
+                continue
+            united = merge.fold_union(kind, raw[0].data, body)
+            if united is not None and united != raw[0].data:
+                self._local_write(raw[0], united)
+                todo.note(kind, raw[0].terms, merged=True)
 
     def _is_device_local(self, rid: str) -> bool:
         """Whether this vault holds `rid` as a record of a device-local kind (a forget
@@ -915,13 +949,14 @@ class Session:
         found = self.store._query("SELECT kind FROM records WHERE id=?", (bytes.fromhex(rid),))
         return bool(found) and found[0][0] in local_ix
 
-    def _local_delete(self, rid: str) -> None:
-        """A repair's deletion: stamped here, sent as a tombstone."""
+    def _local_delete(self, rid: str, into: str) -> None:
+        """A repair's deletion of a duplicate folded into `into`: stamped here, sent as a
+        tombstone that names the survivor."""
         txn = self._txn
         if txn is None:  # pragma: no cover - called only inside pull
             raise RuntimeError("repair outside a transaction")
         txn.delete_any(bytes.fromhex(rid))
-        self.stamps.kill(rid, (self.device.tick(), self.device.id), False)
+        self.stamps.kill(rid, (self.device.tick(), self.device.id), False, into)
 
     def _local_write(self, rec: Record, body: bytes) -> None:
         """A repair's new version of a record: stamped here, sent with the next push."""
@@ -1012,8 +1047,16 @@ class Session:
             r.pushed[rid] = [s[1], s[2]]
             self.report.pushed += 1
         for rid in dels:
-            clock, dev, forget = self.stamps.dead[rid]
-            yield {"o": "del", "id": rid, "c": [clock, dev], "f": 1 if forget else 0}, b""
+            clock, dev, forget, *into = self.stamps.dead[rid]
+            tomb: dict[str, Any] = {
+                "o": "del",
+                "id": rid,
+                "c": [clock, dev],
+                "f": 1 if forget else 0,
+            }
+            if into:
+                tomb["i"] = into[0]
+            yield tomb, b""
             if rid not in r.pushed_dead:
                 r.pushed_dead.append(rid)
             r.pushed.pop(rid, None)

@@ -78,7 +78,7 @@ def default_device_name() -> str:
 @dataclass
 class Stamps:
     """Per live record [version, clock, device, base clock, base device, shred]; per deleted
-    record [clock, device, forget]."""
+    record [clock, device, forget] and, for a duplicate folded into another, that one's id."""
 
     live: dict[str, list[Any]] = field(default_factory=dict)
     dead: dict[str, list[Any]] = field(default_factory=dict)
@@ -102,9 +102,10 @@ class Stamps:
         s = self.live.get(rid)
         return (int(s[3]), str(s[4])) if s and s[4] else None
 
-    def kill(self, rid: str, stamp: Stamp, forget: bool) -> None:
+    def kill(self, rid: str, stamp: Stamp, forget: bool, into: str | None = None) -> None:
+        """`into`: the record this one was folded into (a duplicate two devices created)."""
         self.live.pop(rid, None)
-        self.dead[rid] = [stamp[0], stamp[1], forget]
+        self.dead[rid] = [stamp[0], stamp[1], forget, *([into] if into else [])]
 
 
 def load_stamps(store: Store) -> Stamps:

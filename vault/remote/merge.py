@@ -169,10 +169,14 @@ class Repair:
 
 
 def repair(
-    store: Store, txn: Txn, todo: Repair, delete: Callable[[str], None], write: Callable[..., None]
+    store: Store,
+    txn: Txn,
+    todo: Repair,
+    delete: Callable[[str, str], None],
+    write: Callable[..., None],
 ) -> None:
     """Fold duplicates of unique records into the one with the smallest id, then compute the
-    touched personas' catalogues again. `delete(id)` and `write(record, body)` go through the
+    touched personas' catalogues again. `delete(id, into)` and `write(record, body)` go through the
     sync engine, which stamps them so the other devices learn of them."""
     # Day indexes first (a metric indexed twice), then the chunks they name, then the rest.
     order = [catalog.KIND_DAYS, catalog.KIND_CHUNK] + [
@@ -197,7 +201,7 @@ def repair(
                 union = _UNIONS.get(kind)
                 if union is not None:
                     body = union(body, other.data)
-                delete(other.id)
+                delete(other.id, keep.id)
             if body != keep.data:
                 write(keep, body)
             if kind == catalog.KIND_DAYS:
@@ -247,7 +251,7 @@ def _recompute_catalog(
     store: Store,
     txn: Txn,
     persona: str,
-    delete: Callable[[str], None],
+    delete: Callable[[str, str], None],
     write: Callable[..., None],
 ) -> None:
     """The persona's catalogue computed from its day indexes and chunks: the same on every
@@ -261,7 +265,7 @@ def _recompute_catalog(
         for metric, stats in rec.json()["metrics"].items():
             units.setdefault(metric, stats["unit"])
     for other in found[1:]:
-        delete(other.id)
+        delete(other.id, keep.id)
     fresh: dict[str, catalog.MetricStats] = {}
     for metric in sorted(units):
         _days_id, days = catalog.load_days(store, persona, metric)
@@ -279,3 +283,9 @@ def _recompute_catalog(
 def record_body(rec: Record, body: bytes) -> bytes:
     """The envelope of `rec` with a new body (same kind, terms and blobs)."""
     return pack_envelope(rec.kind, body, rec.terms, rec.blobs, rec.kind in _COMPRESSED)
+
+
+def fold_union(kind: str, survivor: bytes, folded: bytes) -> bytes | None:
+    """The survivor's body with what a folded duplicate held (None: the kind has no union)."""
+    union = _UNIONS.get(kind)
+    return union(survivor, folded) if union is not None else None
