@@ -4,12 +4,19 @@ vault, and lose nothing that was acknowledged (only what a forget removed is gon
 from __future__ import annotations
 
 import io
+import itertools
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.builders import HOURS, _csv
 from tests.conftest import PASSPHRASE
+from tests.remote.conftest import BUCKET
 from vault import content, forget, remote
 from vault import personas as identities
 from vault import sharing as consent
@@ -18,6 +25,7 @@ from vault.core.vault import Vault
 from vault.data.csvfmt import import_csv_text
 from vault.data.query import samples
 from vault.remote.remotes import replica_digest
+from vault.remote.s3 import S3Location
 from vault.sharing import revocation
 
 DAYS = ["2026-10-01", "2026-10-02"]
@@ -32,6 +40,29 @@ op = st.one_of(
     st.tuples(st.just("withdraw"), st.integers(0, 2), st.integers(0, 9)),
     st.tuples(st.just("sync"), st.integers(0, 2)),
 )
+
+
+_examples = itertools.count()
+
+
+@pytest.fixture(params=["folder", "s3"])
+def engine(request: pytest.FixtureRequest) -> Callable[[Path], tuple[str, dict[str, Any] | None]]:
+    """Where each example's remote is: a new folder, or a new prefix on the real S3 server."""
+    if request.param == "folder":
+
+        def folder(base: Path) -> tuple[str, dict[str, Any] | None]:
+            (base / "remote").mkdir()
+            return (base / "remote").as_uri(), None
+
+        return folder
+    server = request.getfixturevalue("s3_server")
+    keys = request.getfixturevalue("s3_keys").to_dict()
+
+    def bucket(_base: Path) -> tuple[str, dict[str, Any] | None]:
+        prefix = f"property-{os.getpid()}-{next(_examples)}"
+        return S3Location(BUCKET, prefix, server.endpoint).url(), keys
+
+    return bucket
 
 
 @settings(
@@ -57,19 +88,21 @@ op = st.one_of(
     ],
 )
 def test_devices_converge_and_lose_nothing_acknowledged(
-    tmp_path_factory: object, devices: int, ops: list[tuple[object, ...]]
+    tmp_path_factory: object,
+    engine: Callable[[Path], tuple[str, dict[str, Any] | None]],
+    devices: int,
+    ops: list[tuple[object, ...]],
 ) -> None:
     base = tmp_path_factory.mktemp("p")  # type: ignore[attr-defined]
-    folder = base / "remote"
-    folder.mkdir()
+    url, credentials = engine(base)
     first = Vault.create(base / "d0", PASSPHRASE, kdf="minimum")
-    remote.add_remote(first, "r", folder.as_uri())
+    remote.add_remote(first, "r", url, credentials=credentials)
     persona = identities.add_persona(first, "Me", []).id
     _secret, public = crypto.age_keygen()
     lab = consent.add_recipient(first, "Lab", public)
     remote.sync(first)
     vaults = [first] + [
-        remote.clone(folder.as_uri(), base / f"d{i}", PASSPHRASE, name="r")[0]
+        remote.clone(url, base / f"d{i}", PASSPHRASE, name="r", credentials=credentials)[0]
         for i in range(1, devices)
     ]
     notes: dict[str, str] = {}  # title -> item id, of every note added and not forgotten
