@@ -159,7 +159,7 @@ def test_the_ledger_shows_a_forget_pending_on_a_device(
     run(vault_dir, "forget", "--content", item, "--yes")
     run(vault_dir, "sync")
     text = run(vault_dir, "ledger")
-    assert "Your devices" in text and "Laptop" in text and "1 forget(s) pending" in text
+    assert "Your devices" in text and "Laptop" in text and "1 forget pending" in text
     run(tmp_path / "laptop", "sync")
     run(vault_dir, "sync")
     assert "Your devices" not in run(vault_dir, "ledger")
