@@ -20,7 +20,7 @@ from vault import content, remote
 from vault import personas as identities
 from vault import sharing as consent
 from vault.core.errors import IntegrityError
-from vault.core.i18n import N_, _, day, ngettext, number
+from vault.core.i18n import N_, _, day, ngettext, number, pgettext
 from vault.core.vault import Vault
 from vault.data import metrics, query
 from vault.forget import rules
@@ -168,7 +168,8 @@ def sync_line(remotes: tuple[dict[str, Any], ...]) -> str:
             forgets=fmt.plural(forgets, "forget")
         )
         parts.append(f"[$warning]{pending}[/]")
-    return f"[b]{_('Sync')}[/b]  " + "  ·  ".join(parts)
+    title = pgettext("panel", "Sync")
+    return f"[b]{title}[/b]  " + "  ·  ".join(parts)
 
 
 class DashboardScreen(SectionScreen):
