@@ -110,6 +110,13 @@ def test_mistyped_wrong_and_missing_codes_are_told_apart(made: Path, tmp_path: P
     slip = code[:-1] + ("0" if code[-1] != "0" else "1")
     _, stderr = _reset(made, _code_file(tmp_path, slip), code=7)
     assert "mistyped" in stderr and slip not in stderr
+    # The same refusal in French: the same exit code, the detail translated too.
+    env = {
+        "COFFRE_RECOVERY_CODE_FILE": str(_code_file(tmp_path, slip)),
+        "COFFRE_NEW_PASSPHRASE": NEW,
+    }
+    stderr = checked(made, "--lang", "fr", "passwd", "--recovery-code", env=env, code=7).stderr
+    assert "mal tapé" in stderr and "mistyped" not in stderr and slip not in stderr
     other = init_vault(tmp_path / "other")
     run(other, "recovery-kit", "-o", str(tmp_path / "other-kit.txt"))
     foreign = _code(tmp_path / "other-kit.txt")

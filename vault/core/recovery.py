@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Final
 
 from vault.core import crypto
 from vault.core.errors import IntegrityError, InvalidParameter, WrongRecoveryCode
+from vault.core.i18n import N_
 from vault.core.keys import FORMAT_TAG, KeyRing
 from vault.core.outputs import check_free, pending_output
 from vault.core.state import VaultState, open_state
@@ -101,8 +102,10 @@ def parse_code(text: str) -> bytes:
         value = value << 5 | digit
     if crypto.bech32_polymod(_PREFIX + digits) != 1 or value & ((1 << _PAD_BITS) - 1):
         raise InvalidParameter(
-            "the recovery code is mistyped (its checksum does not match): compare each group "
-            "with the kit"
+            N_(
+                "the recovery code is mistyped (its checksum does not match): compare each "
+                "group with the kit"
+            )
         )
     return (value >> _PAD_BITS).to_bytes(SECRET_SIZE, "big")
 
@@ -145,7 +148,7 @@ def unlock(meta: dict[str, bytes], secret: bytes) -> KeyRing:
     wrote or not current. The ring holds no passphrase key: set a new passphrase next."""
     sealed = meta.get(META_ROW)
     if sealed is None:
-        raise WrongRecoveryCode("no recovery kit was made for this vault")
+        raise WrongRecoveryCode(N_("no recovery kit was made for this vault"))
     keys = kit_keys(secret)
     try:
         payload = crypto.box_open(keys.secret, keys.public, sealed)
@@ -161,7 +164,7 @@ def unlock(meta: dict[str, bytes], secret: bytes) -> KeyRing:
     state = open_state(ring, meta["state"])
     if state.recovery_public != keys.public:
         ring.wipe()
-        raise WrongRecoveryCode("a newer recovery kit replaced this one")
+        raise WrongRecoveryCode(N_("a newer recovery kit replaced this one"))
     if state.epoch_no != epoch_no:
         ring.wipe()
         raise IntegrityError("the recovery row is not the vault's current one (put back?)")
