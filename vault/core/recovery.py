@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from vault.core import crypto
+from vault.core import crypto, i18n
 from vault.core.errors import IntegrityError, InvalidParameter, WrongRecoveryCode
 from vault.core.i18n import N_
 from vault.core.keys import FORMAT_TAG, KeyRing
@@ -215,20 +215,27 @@ class RecoveryKit:
         }
 
     def text(self) -> str:
-        """The printable kit: plain text, all a person needs besides a copy of the vault."""
-        remotes = "\n".join(f"  {url}" for url in self.remotes) or "  (none yet)"
+        """The printable kit: plain text, all a person needs besides a copy of the vault, in
+        the person's language (their own paper: English when no catalogue speaks it)."""
+        _ = i18n.translator(i18n.language())
+        remotes = "\n".join(f"  {url}" for url in self.remotes) or "  " + _(NO_REMOTE)
         made = self.made.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        return f"""COFFRE RECOVERY KIT
+        return _(KIT_TEXT).format(
+            made=made, vault_id=self.vault_id, kit_id=self.id, remotes=remotes, code=self.code
+        )
+
+
+KIT_TEXT: Final = N_("""COFFRE RECOVERY KIT
 
 Made          {made}
-Vault id      {self.vault_id}
-Kit id        {self.id}
+Vault id      {vault_id}
+Kit id        {kit_id}
 Remotes
 {remotes}
 
 Recovery code
 
-    {self.code}
+    {code}
 
 Passphrase (write it here by hand if you wish, or keep it elsewhere):
 
@@ -243,7 +250,8 @@ What this kit does
   Lost kit + lost passphrase = your vault is gone: nobody can open it, not even Coffre.
 - Making a new kit makes this one stop opening the vault. A copy of the vault made while
   this kit was current still opens with it, as it would with the passphrase of that time.
-"""
+""")
+NO_REMOTE: Final = N_("(none yet)")  # the kit's remotes before any is added
 
 
 def make_kit(
