@@ -42,7 +42,9 @@ def all_commands(app: CoffreApp, screen: Screen[Any]) -> list[PaletteCommand]:
         for s in app.section_list
     ]
     found.append(
-        PaletteCommand("Sync now", "Sync with every remote (Devices & sync)", app.action_sync_now)
+        PaletteCommand(
+            _("Sync now"), _("Sync with every remote (Devices & sync)"), app.action_sync_now
+        )
     )
     offer = getattr(screen, "palette_commands", None)
     if callable(offer):

@@ -116,6 +116,9 @@ NOUNS: dict[str, tuple[str, str]] = {
     "erasure request": N_plural("{n} erasure request", "{n} erasure requests"),
     "ledger entry": N_plural("{n} ledger entry", "{n} ledger entries"),
     "blob": N_plural("{n} blob", "{n} blobs"),
+    "deletion": N_plural("{n} deletion", "{n} deletions"),
+    "change": N_plural("{n} change", "{n} changes"),
+    "forget": N_plural("{n} forget", "{n} forgets"),
 }
 
 

@@ -110,6 +110,13 @@ def test_mistyped_wrong_and_missing_codes_are_told_apart(made: Path, tmp_path: P
     slip = code[:-1] + ("0" if code[-1] != "0" else "1")
     _, stderr = _reset(made, _code_file(tmp_path, slip), code=7)
     assert "mistyped" in stderr and slip not in stderr
+    # The same refusal in French: the same exit code, the detail translated too.
+    env = {
+        "COFFRE_RECOVERY_CODE_FILE": str(_code_file(tmp_path, slip)),
+        "COFFRE_NEW_PASSPHRASE": NEW,
+    }
+    stderr = checked(made, "--lang", "fr", "passwd", "--recovery-code", env=env, code=7).stderr
+    assert "mal tapé" in stderr and "mistyped" not in stderr and slip not in stderr
     other = init_vault(tmp_path / "other")
     run(other, "recovery-kit", "-o", str(tmp_path / "other-kit.txt"))
     foreign = _code(tmp_path / "other-kit.txt")
@@ -126,3 +133,17 @@ def test_mistyped_wrong_and_missing_codes_are_told_apart(made: Path, tmp_path: P
     weak["COFFRE_NEW_PASSPHRASE"] = "abc"
     checked(made, "passwd", "--recovery-code", env=weak, code=3)
     run(made, "status")  # the passphrase is unchanged
+
+
+def test_a_kit_made_in_french_is_written_in_french_and_its_code_works(
+    made: Path, tmp_path: Path
+) -> None:
+    """The paper is the person's: in their language, with the same code, ids and remotes."""
+    kit = tmp_path / "kit.txt"
+    shown = json.loads(run(made, "--lang", "fr", "recovery-kit", "-o", str(kit), "--json"))
+    text = kit.read_text("utf-8")
+    assert text.startswith("KIT DE RÉCUPÉRATION COFFRE")
+    assert "Code de récupération" in text and "RECOVERY KIT" not in text
+    assert shown["vault"] in text and shown["id"] in text and "(aucun pour l'instant)" in text
+    _reset(made, _code_file(tmp_path, _code(kit)))  # the French paper's code opens the vault
+    assert json.loads(run(made, "check", "--json", env={"COFFRE_PASSPHRASE": NEW}))["ok"]

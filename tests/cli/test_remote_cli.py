@@ -4,6 +4,7 @@ and what a person reads."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -159,7 +160,7 @@ def test_the_ledger_shows_a_forget_pending_on_a_device(
     run(vault_dir, "forget", "--content", item, "--yes")
     run(vault_dir, "sync")
     text = run(vault_dir, "ledger")
-    assert "Your devices" in text and "Laptop" in text and "1 forget(s) pending" in text
+    assert "Your devices" in text and "Laptop" in text and "1 forget pending" in text
     run(tmp_path / "laptop", "sync")
     run(vault_dir, "sync")
     assert "Your devices" not in run(vault_dir, "ledger")
@@ -185,3 +186,50 @@ def test_status_lists_remotes_without_loading_the_sync_engine(synced: tuple[Path
     )
     assert '"remotes"' in out.stdout
     assert out.stdout.strip().splitlines()[-1] == "False False"
+
+
+# A count and the noun after it, in either language ("1 record", "3 fichiers").
+ENGLISH_NOUNS = ("record", "deletion", "file", "change", "forget", "device")
+FRENCH_NOUNS = ("enregistrement", "suppression", "fichier", "modification", "oubli", "appareil")
+COUNTED = re.compile(r"\b(\d[\d\u202f,]*) (" + "|".join(ENGLISH_NOUNS + FRENCH_NOUNS) + r")(s?)\b")
+
+
+def _agrees(text: str) -> bool:
+    """TEXT counts something, and each counted noun is plural exactly when its language says:
+    English for every count but 1, French above 1 ("0 fichier")."""
+    found = COUNTED.findall(text)
+    for digits, noun, s in found:
+        n = int(re.sub(r"\D", "", digits))
+        plural = n > 1 if noun in FRENCH_NOUNS else n != 1
+        if bool(s) != plural:
+            return False
+    return bool(found)
+
+
+def test_sync_and_devices_in_french_with_counted_plurals_and_the_same_json(
+    synced: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """What a person reads speaks French under --lang fr, counts agree with their nouns in both
+    languages (no "(s)"), and what a script reads is the same in both."""
+    vault_dir, folder = synced
+    laptop = tmp_path / "laptop"
+    run(None, "clone", folder.as_uri(), str(laptop), "--device-name", "Laptop")
+    note = tmp_path / "two.md"
+    note.write_text("---\ntitle: From the laptop\n---\nx\n")
+    run(laptop, "content", "add", str(note))
+    english = run(laptop, "sync")
+    assert english.startswith("origin: received") and "(s)" not in english and _agrees(english)
+    french = run(vault_dir, "--lang", "fr", "sync")
+    assert french.startswith("usb\u00a0: reçu ") and "envoyé" in french and _agrees(french)
+    listed = run(vault_dir, "--lang", "fr", "remote", "list")
+    assert "dernière synchronisation" in listed and "à jour" in listed
+    devices = run(vault_dir, "--lang", "fr", "device", "list")
+    assert "(cet appareil)" in devices and "Laptop" in devices and "(this device)" not in devices
+    for command in (
+        ("remote", "list", "--json"),
+        ("device", "list", "--json"),
+        ("status", "--json"),
+    ):
+        assert run(vault_dir, "--lang", "fr", *command) == run(vault_dir, "--lang", "en", *command)
+    refused = checked(vault_dir, "--lang", "fr", "remote", "rm", "usb", code=7)
+    assert "supprimer un dépôt distant" in refused.stderr  # the same exit code, said in French

@@ -25,7 +25,13 @@ from tests.tui.conftest import (
 )
 from tui.commands import all_commands
 from tui.screens.dashboard import DashboardScreen
-from tui.screens.devices import AddRemoteModal, DevicesScreen, PassphraseModal, sync_summary
+from tui.screens.devices import (
+    AddRemoteModal,
+    DevicesScreen,
+    PassphraseModal,
+    remote_problem,
+    sync_summary,
+)
 from tui.screens.modals import ErrorModal, PromptModal
 from tui.widgets.progress import ProgressPanel
 from vault import forget, remote
@@ -317,3 +323,18 @@ async def test_the_dashboard_has_a_sync_line_once_there_is_a_remote(
         await go_to(pilot, "1", DashboardScreen)
         synced_at = CLOCK.iso()[:16].replace("T", " ")
         assert str(line.render()) == f"Sync  usb: synced {synced_at}, up to date"
+
+
+def test_a_sync_summary_in_french_agrees_with_its_counts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """French puts 0 and 1 in the singular, and writes every count the French way."""
+    monkeypatch.setenv("LANGUAGE", "fr")
+    report = SyncReport(
+        "usb", pulled=1, blobs_received=0, pushed=1204, tombstones=2, merged=1, created=True
+    )
+    text = sync_summary(report)
+    assert text.startswith("Dépôt distant créé. Reçu 1 enregistrement, 0 suppression, 0 fichier")
+    assert "envoyé 1\u202f204 enregistrements, 2 suppressions" in text
+    assert "faites sur deux appareils\u00a0: 1 modification." in text
+    assert remote_problem("usb", "ftp://x") == (
+        "L'URL commence par file:// (un dossier) ou s3:// (un stockage compatible S3)."
+    )

@@ -1,5 +1,6 @@
-"""Snapshot tests in French (LANGUAGE=fr): the dashboard and the grant wizard, on the fixed
-demo vault, clock frozen, as tests/tui/test_snapshots.py draws them in English.
+"""Snapshot tests in French (LANGUAGE=fr): the dashboard, the grant wizard and the Devices &
+sync screen, on the fixed demo and synced vaults, clock frozen, as tests/tui/test_snapshots.py
+draws them in English.
 
 Update with `pytest tests/tui/test_snapshots_fr.py --snapshot-update`, then look at the SVGs
 (tests/tui/__snapshots__/test_snapshots_fr/) before committing them.
@@ -51,3 +52,19 @@ def test_grant_wizard_review(snap_compare: Callable[..., bool], pristine_demo: P
 
 def test_help(snap_compare: Callable[..., bool], pristine_demo: Path) -> None:
     assert snap_compare(make_app(pristine_demo), terminal_size=(100, 30), run_before=_keys("f1"))
+
+
+@pytest.mark.parametrize("size", [(100, 30), (80, 24)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_devices_with_a_remote_and_two_devices(
+    snap_compare: Callable[..., bool], pristine_synced: Path, size: tuple[int, int]
+) -> None:
+    """The remotes and devices tables, their notes and keys in French: a change to send, a
+    laptop with a forget pending on it."""
+    assert snap_compare(make_app(pristine_synced), terminal_size=size, run_before=_go("devices"))
+
+
+def test_dashboard_with_a_remote(snap_compare: Callable[..., bool], pristine_synced: Path) -> None:
+    """The dashboard's sync line in French."""
+    assert snap_compare(
+        make_app(pristine_synced), terminal_size=(100, 30), run_before=_go("dashboard")
+    )

@@ -20,7 +20,7 @@ from vault import content, remote
 from vault import personas as identities
 from vault import sharing as consent
 from vault.core.errors import IntegrityError
-from vault.core.i18n import N_, _, day, ngettext, number
+from vault.core.i18n import N_, _, day, ngettext, number, pgettext
 from vault.core.vault import Vault
 from vault.data import metrics, query
 from vault.forget import rules
@@ -147,13 +147,29 @@ def sync_line(remotes: tuple[dict[str, Any], ...]) -> str:
     the forgets other devices have not applied yet (markup)."""
     parts = []
     for r in remotes:
-        last = f"synced {fmt.instant(r['last_sync'])}" if r["last_sync"] else "never synced"
-        waiting = f"{fmt.plural(r['pending'], 'change')} to send" if r["pending"] else "up to date"
-        parts.append(f"{fmt.plain(r['name'])}: {last}, {waiting}")
+        last = (
+            _("synced {instant}").format(instant=fmt.instant(r["last_sync"]))
+            if r["last_sync"]
+            else _("never synced")
+        )
+        waiting = (
+            _("{changes} to send").format(changes=fmt.plural(r["pending"], "change"))
+            if r["pending"]
+            else _("up to date")
+        )
+        parts.append(
+            _("{name}: {last}, {waiting}").format(
+                name=fmt.plain(r["name"]), last=last, waiting=waiting
+            )
+        )
     forgets = sum(r["pending_forgets"] for r in remotes)
     if forgets:
-        parts.append(f"[$warning]{fmt.plural(forgets, 'forget')} pending on other devices[/]")
-    return "[b]Sync[/b]  " + "  ·  ".join(parts)
+        pending = _("{forgets} pending on other devices").format(
+            forgets=fmt.plural(forgets, "forget")
+        )
+        parts.append(f"[$warning]{pending}[/]")
+    title = pgettext("panel", "Sync")
+    return f"[b]{title}[/b]  " + "  ·  ".join(parts)
 
 
 class DashboardScreen(SectionScreen):

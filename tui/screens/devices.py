@@ -14,18 +14,19 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, Static
 
 from tui import format as fmt
-from tui.screens.base import SectionScreen, bindings, data_table, titled_panel
+from tui.screens.base import SectionScreen, TranslatedKeys, bindings, data_table, titled_panel
 from tui.screens.modals import CANCEL, ConfirmModal, PromptModal, buttons
 from tui.widgets.progress import ProgressPanel
 from vault import remote
 from vault.core.errors import InvalidParameter, PassphraseUnavailable
+from vault.core.i18n import N_, _, error_message, pgettext
 from vault.core.vault import Vault
 from vault.remote import SyncReport
 from vault.remote.remotes import DEVICE_NAME_MAX, check_remote_name
 
 # The URLs a remote may have: a folder (a USB disk, a synced folder) or S3-compatible storage.
 SCHEMES = ("file://", "s3://")
-KEYS_CHANGED = (
+KEYS_CHANGED = N_(
     "The keys of {name} changed (the passphrase was changed on another device): type the "
     "vault's current passphrase to sync with it."
 )
@@ -48,45 +49,61 @@ def remote_problem(name: str, url: str) -> str | None:
     try:
         check_remote_name(name)
     except InvalidParameter as exc:
-        return exc.message
+        return error_message(exc)
     if not url.startswith(SCHEMES):
-        return "The URL starts with file:// (a folder) or s3:// (S3-compatible storage)."
+        return _("The URL starts with file:// (a folder) or s3:// (S3-compatible storage).")
     return None
 
 
 def device_problem(name: str) -> str | None:
     """What is wrong with a device name as typed (the library's own rule)."""
     if len(name) > DEVICE_NAME_MAX or not name.isprintable():
-        return f"A device's name is 1 to {DEVICE_NAME_MAX} printable characters."
+        return _("A device's name is 1 to {n} printable characters.").format(n=DEVICE_NAME_MAX)
     return None
 
 
 def last_sync(iso: str | None) -> str:
-    return fmt.instant(iso) if iso else "never"
+    return fmt.instant(iso) if iso else _("never")
 
 
 def sync_summary(report: SyncReport) -> str:
     """One sync in a sentence, in the words of `coffre sync`."""
-    parts = ["Remote created. "] if report.created else []
+    parts = [_("Remote created.") + " "] if report.created else []
     parts.append(
-        f"Received {fmt.plural(report.pulled, 'record')}, "
-        f"{fmt.plural(report.deleted, 'deletion')}, {fmt.plural(report.blobs_received, 'file')} "
-        f"({fmt.size(report.bytes_received)}); sent {fmt.plural(report.pushed, 'record')}, "
-        f"{fmt.plural(report.tombstones, 'deletion')}, {fmt.plural(report.blobs_sent, 'file')} "
-        f"({fmt.size(report.bytes_sent)})."
+        _(
+            "Received {records}, {deleted}, {files} ({size}); "
+            "sent {records_sent}, {deleted_sent}, {files_sent} ({size_sent})."
+        ).format(
+            records=fmt.plural(report.pulled, "record"),
+            deleted=fmt.plural(report.deleted, "deletion"),
+            files=fmt.plural(report.blobs_received, "file"),
+            size=fmt.size(report.bytes_received),
+            records_sent=fmt.plural(report.pushed, "record"),
+            deleted_sent=fmt.plural(report.tombstones, "deletion"),
+            files_sent=fmt.plural(report.blobs_sent, "file"),
+            size_sent=fmt.size(report.bytes_sent),
+        )
     )
     if report.merged:
-        parts.append(f" {fmt.plural(report.merged, 'change')} made on two devices merged.")
+        parts.append(
+            " "
+            + _("{changes} made on two devices merged.").format(
+                changes=fmt.plural(report.merged, "change")
+            )
+        )
     if report.forgets_applied:
         parts.append(
-            f" {fmt.plural(report.forgets_applied, 'forget')} from another device applied."
+            " "
+            + _("{forgets} from another device applied.").format(
+                forgets=fmt.plural(report.forgets_applied, "forget")
+            )
         )
     if report.compacted:
-        parts.append(" This device's objects rewritten: nothing forgotten remains in them.")
+        parts.append(" " + _("This device's objects rewritten: nothing forgotten remains in them."))
     return "".join(parts)
 
 
-class AddRemoteModal(ModalScreen[tuple[str, str]]):
+class AddRemoteModal(TranslatedKeys, ModalScreen[tuple[str, str]]):
     """Asks for a new remote's name and URL; dismisses with (name, url), or None. What the
     library would refuse is shown under the fields, which keep what was typed."""
 
@@ -94,17 +111,21 @@ class AddRemoteModal(ModalScreen[tuple[str, str]]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label("Add a remote", classes="dialog-title")
+            yield Label(_("Add a remote"), classes="dialog-title")
             yield Static(
-                "Nothing is sent before the first sync. The URL is file:///ABSOLUTE/PATH "
-                "(a folder, a USB disk) or s3://BUCKET/PREFIX?endpoint=URL.",
+                _(
+                    "Nothing is sent before the first sync. The URL is file:///ABSOLUTE/PATH "
+                    "(a folder, a USB disk) or s3://BUCKET/PREFIX?endpoint=URL."
+                ),
                 classes="dialog-body",
                 markup=False,
             )
-            yield Input(placeholder="Name: usb, backup…", id="remote-name")
+            yield Input(placeholder=_("Name: usb, backup…"), id="remote-name")
             yield Input(placeholder="file:///media/usb/coffre", id="remote-url")
             yield Label("", id="remote-problem", classes="field-error", markup=False)
-            yield buttons(Button("Cancel", id="cancel"), Button("Add", id="ok", variant="primary"))
+            yield buttons(
+                Button(_("Cancel"), id="cancel"), Button(_("Add"), id="ok", variant="primary")
+            )
 
     def on_mount(self) -> None:
         self.query_one("#remote-problem").display = False
@@ -137,7 +158,7 @@ class AddRemoteModal(ModalScreen[tuple[str, str]]):
         self.dismiss(None)
 
 
-class PassphraseModal(ModalScreen[str]):
+class PassphraseModal(TranslatedKeys, ModalScreen[str]):
     """Asks for the vault's passphrase, masked, saying why; dismisses with it (as typed:
     spaces count), or None when cancelled."""
 
@@ -149,10 +170,12 @@ class PassphraseModal(ModalScreen[str]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label("The passphrase is needed", classes="dialog-title")
+            yield Label(_("The passphrase is needed"), classes="dialog-title")
             yield Static(self._why, classes="dialog-body", id="passphrase-why", markup=False)
-            yield Input(password=True, placeholder="Passphrase", id="passphrase")
-            yield buttons(Button("Cancel", id="cancel"), Button("Sync", id="ok", variant="primary"))
+            yield Input(password=True, placeholder=_("Passphrase"), id="passphrase")
+            yield buttons(
+                Button(_("Cancel"), id="cancel"), Button(_("Sync"), id="ok", variant="primary")
+            )
 
     def on_mount(self) -> None:
         self.query_one("#passphrase", Input).focus()
@@ -171,15 +194,20 @@ class DevicesScreen(SectionScreen):
     """Where the vault is synced and backed up, and the devices that share it."""
 
     MODE = "devices"
-    TITLE_TEXT = "Devices & sync"
+    TITLE_TEXT = N_("Devices & sync")
     HOME = "#remotes"
     BINDINGS: ClassVar = bindings(
         "devices",
-        ("s", "sync", "Sync", "Sync with the selected remote"),
-        ("S", "sync_all", "Sync all", "Sync with every remote, in name order"),
-        ("a", "add_remote", "Add remote", "Add a remote: a folder or S3-compatible storage"),
-        ("delete", "remove_remote", "Remove", "Stop syncing with the selected remote"),
-        hidden=(("n", "rename_device", "Rename device", "Give this device another name"),),
+        ("s", "sync", N_("Sync"), N_("Sync with the selected remote")),
+        ("S", "sync_all", N_("Sync all"), N_("Sync with every remote, in name order")),
+        (
+            "a",
+            "add_remote",
+            N_("Add remote"),
+            N_("Add a remote: a folder or S3-compatible storage"),
+        ),
+        ("delete", "remove_remote", N_("Remove"), N_("Stop syncing with the selected remote")),
+        hidden=(("n", "rename_device", N_("Rename device"), N_("Give this device another name")),),
     )
 
     def __init__(self) -> None:
@@ -191,14 +219,23 @@ class DevicesScreen(SectionScreen):
     def compose_body(self) -> ComposeResult:
         with Vertical(id="devices"):
             yield titled_panel(
-                "Remotes",
-                data_table("remotes", "Name", "URL", "Last sync", "To send", "Forgets pending"),
+                _("Remotes"),
+                data_table(
+                    "remotes",
+                    _("Name"),
+                    _("URL"),
+                    _("Last sync"),
+                    _("To send"),
+                    _("Forgets pending"),
+                ),
                 Static("", id="remotes-note"),
                 id="remotes-panel",
             )
             yield titled_panel(
-                "Devices",
-                data_table("devices-table", "Device", "Last sync", "State", "Forgets pending"),
+                _("Devices"),
+                data_table(
+                    "devices-table", _("Device"), _("Last sync"), _("State"), _("Forgets pending")
+                ),
                 Static("", id="devices-note"),
                 id="devices-panel",
             )
@@ -230,39 +267,45 @@ class DevicesScreen(SectionScreen):
                     r["name"],
                     r["url"],
                     last_sync(r["last_sync"]),
-                    fmt.count(r["pending"]) if r["pending"] else "up to date",
-                    str(r["pending_forgets"]) if r["pending_forgets"] else "none",
+                    fmt.count(r["pending"]) if r["pending"] else _("up to date"),
+                    fmt.count(r["pending_forgets"])
+                    if r["pending_forgets"]
+                    else pgettext("forgets pending", "none"),
                 ),
                 key=r["name"],
             )
         if state.remotes:
             table.move_cursor(row=min(max(row, 0), len(state.remotes) - 1))
         self.query_one("#remotes-note", Static).update(
-            "Forgets pending: forgets made here that other devices have not applied yet "
-            "(each applies them at its next sync)."
+            _(
+                "Forgets pending: forgets made here that other devices have not applied yet "
+                "(each applies them at its next sync)."
+            )
             if state.remotes
-            else "No remote yet: press a to add a folder or S3-compatible storage."
+            else _("No remote yet: press a to add a folder or S3-compatible storage.")
         )
         devices = self.query_one("#devices-table", DataTable)
         devices.clear()
         for d in state.devices:
             devices.add_row(
                 *fmt.cells(
-                    d["name"] + (" (this device)" if d["this"] else ""),
+                    d["name"] + (_(" (this device)") if d["this"] else ""),
                     last_sync(d["last_sync"]),
-                    "revoked" if d["revoked"] else "active",
-                    f"{fmt.plural(d['pending_forgets'], 'forget')} pending on {d['name']}"
+                    _("revoked") if d["revoked"] else _("active"),
+                    _("{forgets} pending on {name}").format(
+                        forgets=fmt.plural(d["pending_forgets"], "forget"), name=d["name"]
+                    )
                     if d["pending_forgets"]
-                    else "none",
+                    else pgettext("forgets pending", "none"),
                 ),
                 key=d["id"],
             )
         if not state.devices:
-            note = "This device is listed once a remote is added (press n to name it now)."
+            note = _("This device is listed once a remote is added (press n to name it now).")
         elif len(state.devices) == 1:
-            note = "Other devices appear here once a remote showed them (after a sync)."
+            note = _("Other devices appear here once a remote showed them (after a sync).")
         else:
-            note = (
+            note = _(
                 "A device that is not revoked applies the forgets pending on it at its next sync."
             )
         self.query_one("#devices-note", Static).update(note)
@@ -273,13 +316,13 @@ class DevicesScreen(SectionScreen):
     # --- sync ---
 
     def action_sync(self) -> None:
-        chosen = self.cursor_item("#remotes", self.state.remotes, warning="Add a remote first.")
+        chosen = self.cursor_item("#remotes", self.state.remotes, warning=_("Add a remote first."))
         if chosen is not None:
             self.start_sync([chosen["name"]])
 
     def action_sync_all(self) -> None:
         if not self.state.remotes:
-            self.notify("Add a remote first.", severity="warning")
+            self.notify(_("Add a remote first."), severity="warning")
             return
         self.start_sync([r["name"] for r in self.state.remotes])
 
@@ -289,7 +332,7 @@ class DevicesScreen(SectionScreen):
         if self.busy_writing():
             return
         panel = self.query_one("#sync-progress", ProgressPanel)
-        panel.begin(f"Syncing with {names[0]}…")
+        panel.begin(_("Syncing with {name}…").format(name=names[0]))
         self._sync(self.vault, names, passphrase, panel)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="write")
@@ -301,7 +344,9 @@ class DevicesScreen(SectionScreen):
         try:
             for i, name in enumerate(names):
                 if i:
-                    self.app.call_from_thread(panel.begin, f"Syncing with {name}…")
+                    self.app.call_from_thread(
+                        panel.begin, _("Syncing with {name}…").format(name=name)
+                    )
                 try:
                     (report,) = remote.sync(
                         vault, name, passphrase=passphrase, progress=panel.report
@@ -322,13 +367,15 @@ class DevicesScreen(SectionScreen):
         remote needs it."""
         self.reports = reports
         for report in reports:
-            self.notify(sync_summary(report), title=f"Synced with {report.remote}")
+            self.notify(
+                sync_summary(report), title=_("Synced with {name}").format(name=report.remote)
+            )
         if reports:
             self.changed("sync")
         self.reload()
         if waiting:
             self.ask(
-                PassphraseModal(KEYS_CHANGED.format(name=waiting[0])),
+                PassphraseModal(_(KEYS_CHANGED).format(name=waiting[0])),
                 lambda passphrase: self.start_sync(waiting, passphrase),
             )
 
@@ -338,43 +385,47 @@ class DevicesScreen(SectionScreen):
         def add(answer: tuple[str, str]) -> None:
             name, url = answer
             self.update_vault(
-                "remote added",
+                _("remote added"),
                 lambda v: remote.add_remote(v, name, url),
-                notice=f"Remote {name} added; press s to send the vault there.",
+                notice=_("Remote {name} added; press s to send the vault there.").format(name=name),
             )
 
         self.ask(AddRemoteModal(), add)
 
     def action_remove_remote(self) -> None:
-        chosen = self.cursor_item("#remotes", self.state.remotes, warning="Select a remote.")
+        chosen = self.cursor_item("#remotes", self.state.remotes, warning=_("Select a remote."))
         if chosen is None:
             return
         name = chosen["name"]
         self.confirm(
             ConfirmModal(
-                f"Stop syncing with {name}?",
-                "Its objects stay where they are: delete the folder or bucket there to remove "
-                "them.",
-                confirm="Remove",
+                _("Stop syncing with {name}?").format(name=name),
+                _(
+                    "Its objects stay where they are: delete the folder or bucket there to "
+                    "remove them."
+                ),
+                confirm=_("Remove"),
             ),
             lambda: self.update_vault(
-                "remote removed",
+                _("remote removed"),
                 lambda v: remote.remove_remote(v, name),
-                notice=f"Remote {name} removed; its objects stay where they are.",
+                notice=_("Remote {name} removed; its objects stay where they are.").format(
+                    name=name
+                ),
             ),
         )
 
     def action_rename_device(self) -> None:
         self.ask(
             PromptModal(
-                "Rename this device",
+                _("Rename this device"),
                 value=self.state.this_device,
-                help="The other devices see the new name at their next sync.",
+                help=_("The other devices see the new name at their next sync."),
                 check=device_problem,
             ),
             lambda name: self.update_vault(
-                "device renamed",
+                _("device renamed"),
                 lambda v: remote.rename_device(v, name),
-                notice=f"This device is now called {name}.",
+                notice=_("This device is now called {name}.").format(name=name),
             ),
         )

@@ -281,25 +281,31 @@ def recovery_kit(
         current = v.recovery_kit_id()
         vault_id = v.info.vault_id
         if dry_run:
-            replaced = f"; kit {current} would stop working" if current else ""
             emit(
                 {"dry_run": True, "file": str(output), "vault": vault_id, "replaces": current},
-                f"would write a new recovery kit to {output}{replaced}",
+                (
+                    _("would write a new recovery kit to {file}; kit {kit} would stop working")
+                    if current
+                    else _("would write a new recovery kit to {file}")
+                ).format(file=output, kit=current),
                 as_json=as_json,
             )
             return
         if current and not confirm(
-            f"Make a new kit? The current one (kit {current}) will stop opening the vault.",
+            _("Make a new kit? The current one (kit {kit}) will stop opening the vault.").format(
+                kit=current
+            ),
             yes=yes,
-            action="replacing the recovery kit",
+            action=_("replacing the recovery kit"),
         ):
             nothing_changed()
             return
         kit = write_kit(v, output, remotes=remote_urls(v), force=force)
     emit(
         {"dry_run": False, **kit.as_dict(), "file": str(output), "replaces": current},
-        f"recovery kit {kit.id} written to {output}: print it, keep the paper safe, "
-        "delete the file",
+        _(
+            "recovery kit {kit} written to {file}: print it, keep the paper safe, delete the file"
+        ).format(kit=kit.id, file=output),
         as_json=as_json,
     )
 

@@ -20,6 +20,7 @@ from vault.cli.output import (
     say,
     yes_option,
 )
+from vault.core.i18n import _, ngettext, number
 
 if TYPE_CHECKING:
     from vault.remote.engine import SyncReport
@@ -42,10 +43,24 @@ def remote() -> None:
 
 
 def _remote_line(r: dict[str, Any]) -> str:
-    last = r["last_sync"] or "never"
-    pending = f"{r['pending']:,} change(s) to send" if r["pending"] else "up to date"
-    forgets = f", {r['pending_forgets']} forget(s) pending" if r["pending_forgets"] else ""
-    return f"{r['name']:<12} {r['url']}  last sync {last}, {pending}{forgets}"
+    last = r["last_sync"] or _("never")
+    pending = (
+        ngettext("{n} change to send", "{n} changes to send", r["pending"]).format(
+            n=number(r["pending"])
+        )
+        if r["pending"]
+        else _("up to date")
+    )
+    forgets = (
+        ngettext(", {n} forget pending", ", {n} forgets pending", r["pending_forgets"]).format(
+            n=number(r["pending_forgets"])
+        )
+        if r["pending_forgets"]
+        else ""
+    )
+    return _("{name} {url}  last sync {last}, {pending}{forgets}").format(
+        name=f"{r['name']:<12}", url=r["url"], last=last, pending=pending, forgets=forgets
+    )
 
 
 def _credential_options(command: Any) -> Any:
@@ -90,7 +105,9 @@ def remote_add(
     with env.vault() as v:
         shown = add_remote(v, name, url, credentials=credentials)
     emit(
-        shown, f"Remote {name} added; `coffre sync {name}` sends the vault there.", as_json=as_json
+        shown,
+        _("Remote {name} added; `coffre sync {name}` sends the vault there.").format(name=name),
+        as_json=as_json,
     )
 
 
@@ -112,7 +129,7 @@ def remote_list(env: Env, as_json: bool) -> None:
     if as_json:
         emit_json(rows)
     elif not rows:
-        info("No remote yet: `coffre remote add NAME URL` adds one.")
+        info(_("No remote yet: `coffre remote add NAME URL` adds one."))
     else:
         for r in rows:
             say(_remote_line(r))
@@ -134,38 +151,59 @@ def remote_rm(env: Env, name: str, yes: bool, as_json: bool) -> None:
     from vault.remote import remove_remote
 
     with env.vault() as v:
-        if not confirm(f"Stop syncing with {name}?", yes=yes, action="removing a remote"):
+        if not confirm(
+            _("Stop syncing with {name}?").format(name=name),
+            yes=yes,
+            action=_("removing a remote"),
+        ):
             nothing_changed()
             return
         remove_remote(v, name)
     emit(
         {"removed": name},
-        f"Remote {name} removed; its objects stay where they are.",
+        _("Remote {name} removed; its objects stay where they are.").format(name=name),
         as_json=as_json,
+    )
+
+
+def _counts(moved: dict[str, Any]) -> str:
+    """Records, deletions and files of one direction of a sync, with their size."""
+    return _("{records}, {deleted}, {files} ({size})").format(
+        records=ngettext("{n} record", "{n} records", moved["records"]).format(
+            n=number(moved["records"])
+        ),
+        deleted=ngettext("{n} deletion", "{n} deletions", moved["deleted"]).format(
+            n=number(moved["deleted"])
+        ),
+        files=ngettext("{n} file", "{n} files", moved["blobs"]).format(n=number(moved["blobs"])),
+        size=binary_size(moved["bytes"]),
     )
 
 
 def _sync_text(r: SyncReport) -> str:
     d = r.as_dict()
     pulled, pushed = d["pulled"], d["pushed"]
-    parts = [f"{r.remote}:"]
-    if r.created:
-        parts.append("remote created;")
-    parts.append(
-        f"received {pulled['records']:,} record(s), {pulled['deleted']:,} deletion(s), "
-        f"{pulled['blobs']:,} file(s) ({binary_size(pulled['bytes'])});"
+    said = (
+        _("{remote}: remote created; received {received}; sent {sent}")
+        if r.created
+        else _("{remote}: received {received}; sent {sent}")
     )
-    parts.append(
-        f"sent {pushed['records']:,} record(s), {pushed['deleted']:,} deletion(s), "
-        f"{pushed['blobs']:,} file(s) ({binary_size(pushed['bytes'])})"
-    )
+    text = said.format(remote=r.remote, received=_counts(pulled), sent=_counts(pushed))
     if pulled["merged"]:
-        parts.append(f"; {pulled['merged']:,} change(s) made on two devices merged")
+        text += ngettext(
+            "; {n} change made on two devices merged",
+            "; {n} changes made on two devices merged",
+            pulled["merged"],
+        ).format(n=number(pulled["merged"]))
     if pulled["forgets"]:
-        parts.append(f"; {pulled['forgets']} forget(s) from another device applied")
+        text += ngettext(
+            "; {n} forget from another device applied",
+            "; {n} forgets from another device applied",
+            pulled["forgets"],
+        ).format(n=number(pulled["forgets"]))
     if r.compacted:
-        parts.append("; this device's objects rewritten (nothing forgotten remains in them)")
-    return " ".join(parts).replace(" ;", ";")
+        text += _("; this device's objects rewritten (nothing forgotten remains in them)")
+    return text
 
 
 @cli.command()
@@ -189,7 +227,7 @@ def sync(env: Env, name: str | None, as_json: bool) -> None:
 
     passphrase = env.passphrase()
     with env.vault(passphrase=passphrase) as v:
-        reports = run(v, name, passphrase=passphrase, progress=StderrProgress("sync"))
+        reports = run(v, name, passphrase=passphrase, progress=StderrProgress(_("sync")))
     if as_json:
         emit_json([r.as_dict() for r in reports])
         return
@@ -250,14 +288,24 @@ def clone(
         device_name=device_name,
         credentials=credentials,
         recovery_code=code,
-        progress=StderrProgress("clone"),
+        progress=StderrProgress(_("clone")),
     )
     vault.close()
     result = {"vault": str(directory), "remote": name, "sync": report.as_dict()}
     emit(
         result,
-        f"Vault cloned into {directory} ({report.pulled:,} record(s), "
-        f"{report.blobs_received:,} file(s)); `coffre --vault {directory} status` shows it.",
+        _(
+            "Vault cloned into {directory} ({records}, {files}); "
+            "`coffre --vault {directory} status` shows it."
+        ).format(
+            directory=directory,
+            records=ngettext("{n} record", "{n} records", report.pulled).format(
+                n=number(report.pulled)
+            ),
+            files=ngettext("{n} file", "{n} files", report.blobs_received).format(
+                n=number(report.blobs_received)
+            ),
+        ),
         as_json=as_json,
     )
 
@@ -292,12 +340,24 @@ def device_list(env: Env, as_json: bool) -> None:
         emit_json(rows)
         return
     for d in rows:
-        mark = " (this device)" if d["this"] else ""
-        state = "revoked" if d["revoked"] else f"last sync {d['last_sync'] or 'never'}"
-        pending = (
-            f", {d['pending_forgets']} forget(s) pending on it" if d["pending_forgets"] else ""
+        mark = _(" (this device)") if d["this"] else ""
+        state = (
+            _("revoked")
+            if d["revoked"]
+            else _("last sync {last}").format(last=d["last_sync"] or _("never"))
         )
-        say(f"{d['id'][:8]}  {d['name']}{mark}: {state}{pending}")
+        pending = (
+            ngettext(
+                ", {n} forget pending on it", ", {n} forgets pending on it", d["pending_forgets"]
+            ).format(n=number(d["pending_forgets"]))
+            if d["pending_forgets"]
+            else ""
+        )
+        say(
+            _("{id}  {name}{mark}: {state}{pending}").format(
+                id=d["id"][:8], name=d["name"], mark=mark, state=state, pending=pending
+            )
+        )
 
 
 @device.command("rename")
@@ -315,7 +375,7 @@ def device_rename(env: Env, name: str, as_json: bool) -> None:
 
     with env.vault() as v:
         rename_device(v, name)
-    emit({"name": name}, f"This device is now called {name}.", as_json=as_json)
+    emit({"name": name}, _("This device is now called {name}.").format(name=name), as_json=as_json)
 
 
 @device.command("revoke")
@@ -342,9 +402,9 @@ def device_revoke(env: Env, device_ref: str, weak_ok: bool, yes: bool, as_json: 
 
     with env.vault() as v:
         if not confirm(
-            f"Revoke {device_ref} and change the passphrase?",
+            _("Revoke {device} and change the passphrase?").format(device=device_ref),
             yes=yes,
-            action="revoking a device",
+            action=_("revoking a device"),
         ):
             nothing_changed()
             return
@@ -353,7 +413,9 @@ def device_revoke(env: Env, device_ref: str, weak_ok: bool, yes: bool, as_json: 
         shown = revoke_device(v, device_ref, new)
     emit(
         shown,
-        f"Device {shown['name']} ({shown['id'][:8]}) revoked; the passphrase is changed. "
-        "Run `coffre sync` now, then use the new passphrase on your other devices.",
+        _(
+            "Device {name} ({id}) revoked; the passphrase is changed. "
+            "Run `coffre sync` now, then use the new passphrase on your other devices."
+        ).format(name=shown["name"], id=shown["id"][:8]),
         as_json=as_json,
     )

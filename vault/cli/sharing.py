@@ -24,7 +24,7 @@ from vault.cli.output import (
     say,
     warn,
 )
-from vault.core.i18n import _, day, number
+from vault.core.i18n import _, day, ngettext, number
 
 if TYPE_CHECKING:
     from vault.sharing.bundles import ExportPlan, VerifiedBundle
@@ -846,9 +846,15 @@ def ledger_cmd(env: Env, *, recipient_ref: str | None, as_json: bool) -> None:
                     )
                 )
     if pending and recipient_ref is None:
-        heading("Your devices")
+        heading(_("Your devices"))
         for d in pending:
             say(
-                f"  {d['name']} ({d['id'][:8]}): {d['pending_forgets']} forget(s) pending, "
-                f"last sync {d['last_sync'] or 'never'}; applied at its next sync"
+                _("  {name} ({id}): {forgets}, last sync {last}; applied at its next sync").format(
+                    name=d["name"],
+                    id=d["id"][:8],
+                    forgets=ngettext(
+                        "{n} forget pending", "{n} forgets pending", d["pending_forgets"]
+                    ).format(n=number(d["pending_forgets"])),
+                    last=d["last_sync"] or _("never"),
+                )
             )

@@ -31,8 +31,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from vault.core import crypto
+from vault.core import crypto, i18n
 from vault.core.errors import IntegrityError, InvalidParameter, WrongRecoveryCode
+from vault.core.i18n import N_
 from vault.core.keys import FORMAT_TAG, KeyRing
 from vault.core.outputs import check_free, pending_output
 from vault.core.state import VaultState, open_state
@@ -101,8 +102,10 @@ def parse_code(text: str) -> bytes:
         value = value << 5 | digit
     if crypto.bech32_polymod(_PREFIX + digits) != 1 or value & ((1 << _PAD_BITS) - 1):
         raise InvalidParameter(
-            "the recovery code is mistyped (its checksum does not match): compare each group "
-            "with the kit"
+            N_(
+                "the recovery code is mistyped (its checksum does not match): compare each "
+                "group with the kit"
+            )
         )
     return (value >> _PAD_BITS).to_bytes(SECRET_SIZE, "big")
 
@@ -145,7 +148,7 @@ def unlock(meta: dict[str, bytes], secret: bytes) -> KeyRing:
     wrote or not current. The ring holds no passphrase key: set a new passphrase next."""
     sealed = meta.get(META_ROW)
     if sealed is None:
-        raise WrongRecoveryCode("no recovery kit was made for this vault")
+        raise WrongRecoveryCode(N_("no recovery kit was made for this vault"))
     keys = kit_keys(secret)
     try:
         payload = crypto.box_open(keys.secret, keys.public, sealed)
@@ -161,7 +164,7 @@ def unlock(meta: dict[str, bytes], secret: bytes) -> KeyRing:
     state = open_state(ring, meta["state"])
     if state.recovery_public != keys.public:
         ring.wipe()
-        raise WrongRecoveryCode("a newer recovery kit replaced this one")
+        raise WrongRecoveryCode(N_("a newer recovery kit replaced this one"))
     if state.epoch_no != epoch_no:
         ring.wipe()
         raise IntegrityError("the recovery row is not the vault's current one (put back?)")
@@ -212,20 +215,27 @@ class RecoveryKit:
         }
 
     def text(self) -> str:
-        """The printable kit: plain text, all a person needs besides a copy of the vault."""
-        remotes = "\n".join(f"  {url}" for url in self.remotes) or "  (none yet)"
+        """The printable kit: plain text, all a person needs besides a copy of the vault, in
+        the person's language (their own paper: English when no catalogue speaks it)."""
+        _ = i18n.translator(i18n.language())
+        remotes = "\n".join(f"  {url}" for url in self.remotes) or "  " + _(NO_REMOTE)
         made = self.made.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        return f"""COFFRE RECOVERY KIT
+        return _(KIT_TEXT).format(
+            made=made, vault_id=self.vault_id, kit_id=self.id, remotes=remotes, code=self.code
+        )
+
+
+KIT_TEXT: Final = N_("""COFFRE RECOVERY KIT
 
 Made          {made}
-Vault id      {self.vault_id}
-Kit id        {self.id}
+Vault id      {vault_id}
+Kit id        {kit_id}
 Remotes
 {remotes}
 
 Recovery code
 
-    {self.code}
+    {code}
 
 Passphrase (write it here by hand if you wish, or keep it elsewhere):
 
@@ -240,7 +250,8 @@ What this kit does
   Lost kit + lost passphrase = your vault is gone: nobody can open it, not even Coffre.
 - Making a new kit makes this one stop opening the vault. A copy of the vault made while
   this kit was current still opens with it, as it would with the passphrase of that time.
-"""
+""")
+NO_REMOTE: Final = N_("(none yet)")  # the kit's remotes before any is added
 
 
 def make_kit(
