@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Final, TypeGuard
 
 from vault.core.errors import InvalidParameter, RemoteDenied
+from vault.core.i18n import N_
 
 COMMAND_TIMEOUT: Final = 60.0  # seconds; a helper may wait for a hardware key or a browser
 MAX_COMMAND_OUTPUT: Final = 64 * 1024  # the JSON is a few hundred bytes; more is not ours
@@ -56,9 +57,9 @@ class Credentials:
 
     def __post_init__(self) -> None:
         if (self.keys is None) == (not self.command):
-            raise InvalidParameter("S3 credentials are either keys or a command")
+            raise InvalidParameter(N_("S3 credentials are either keys or a command"))
         if self.region is not None and not REGION_RE.match(self.region):
-            raise InvalidParameter("not an S3 region name")
+            raise InvalidParameter(N_("not an S3 region name"))
 
     def current(self) -> Keys:
         """The keys to sign with now: the stored keys, or what the command prints now."""
@@ -92,7 +93,7 @@ class Credentials:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Credentials:
         """Credentials written by `to_dict` (InvalidParameter for anything else)."""
-        bad = InvalidParameter("stored S3 credentials are not readable")
+        bad = InvalidParameter(N_("stored S3 credentials are not readable"))
         if not isinstance(data, Mapping) or data.get("version") != 1:
             raise bad
         region = data.get("region")
@@ -122,9 +123,9 @@ class Credentials:
         try:
             data = json.loads(text)
         except (ValueError, UnicodeDecodeError):
-            raise InvalidParameter("stored S3 credentials are not readable") from None
+            raise InvalidParameter(N_("stored S3 credentials are not readable")) from None
         if not isinstance(data, dict):
-            raise InvalidParameter("stored S3 credentials are not readable")
+            raise InvalidParameter(N_("stored S3 credentials are not readable"))
         return cls.from_dict(data)
 
 
@@ -144,9 +145,9 @@ def parse_command(command: str) -> tuple[str, ...]:
     try:
         argv = tuple(shlex.split(command))
     except ValueError:
-        raise InvalidParameter("the credentials command is not a valid command line") from None
+        raise InvalidParameter(N_("the credentials command is not a valid command line")) from None
     if not argv:
-        raise InvalidParameter("the credentials command is empty")
+        raise InvalidParameter(N_("the credentials command is empty"))
     return argv
 
 
@@ -165,9 +166,9 @@ def run_credentials_command(argv: tuple[str, ...], timeout: float = COMMAND_TIME
             check=False,
         )
     except FileNotFoundError:
-        raise RemoteDenied("the credentials command was not found") from None
+        raise RemoteDenied(N_("the credentials command was not found")) from None
     except PermissionError:
-        raise RemoteDenied("the credentials command cannot be run") from None
+        raise RemoteDenied(N_("the credentials command cannot be run")) from None
     except subprocess.TimeoutExpired:
         raise RemoteDenied(f"the credentials command did not finish in {timeout:g} s") from None
     except OSError as exc:
@@ -180,7 +181,7 @@ def run_credentials_command(argv: tuple[str, ...], timeout: float = COMMAND_TIME
 def parse_process_output(output: bytes) -> Keys:
     """The keys in `credential_process` JSON: Version 1, AccessKeyId, SecretAccessKey, and
     optionally SessionToken and Expiration (ISO 8601)."""
-    bad = RemoteDenied("the credentials command printed no valid credentials")
+    bad = RemoteDenied(N_("the credentials command printed no valid credentials"))
     if len(output) > MAX_COMMAND_OUTPUT:
         raise bad
     try:
@@ -225,7 +226,7 @@ def resolve(
     env = os.environ if environ is None else environ
     region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None
     if region is not None and not REGION_RE.match(region):
-        raise InvalidParameter("AWS_REGION is not an S3 region name")
+        raise InvalidParameter(N_("AWS_REGION is not an S3 region name"))
     if command is not None:
         return Credentials(command=parse_command(command), region=region)
     if profile is not None:
@@ -236,7 +237,7 @@ def resolve(
     access, secret = env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")
     if access or secret:
         if not access or not secret:
-            raise InvalidParameter("set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+            raise InvalidParameter(N_("set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"))
         token = env.get("AWS_SESSION_TOKEN") or None
         return Credentials(keys=Keys(access, secret, token), region=region)
     found = from_profile(env.get("AWS_PROFILE") or "default", env, region)
@@ -283,7 +284,7 @@ def from_profile(
     kept as a command. The region is the config file's, unless the environment names one.
     """
     if not PROFILE_RE.match(profile):
-        raise InvalidParameter("not an AWS profile name")
+        raise InvalidParameter(N_("not an AWS profile name"))
     creds = _read_ini(_aws_file(env, "AWS_SHARED_CREDENTIALS_FILE", "credentials"))
     config = _read_ini(_aws_file(env, "AWS_CONFIG_FILE", "config"))
     section = "default" if profile == "default" else f"profile {profile}"

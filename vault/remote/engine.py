@@ -49,6 +49,7 @@ from vault.core.errors import (
     VaultBusy,
     WrongRecoveryCode,
 )
+from vault.core.i18n import N_
 from vault.core.keys import FORMAT_TAG
 from vault.core.progress import Progress, ProgressCallback
 from vault.core.records import (
@@ -133,7 +134,7 @@ class Bootstrap:
             if d.get("coffre") != "remote":
                 raise ValueError
             if d["format"] != FORMAT:
-                raise RemoteError("the remote was written by a newer Coffre")
+                raise RemoteError(N_("the remote was written by a newer Coffre"))
             rec = d.get("recovery")
             return cls(
                 bytes.fromhex(d["vault"]),
@@ -144,7 +145,7 @@ class Bootstrap:
                 (bytes.fromhex(rec["key"]), bytes.fromhex(rec["root"])) if rec else None,
             )
         except (ValueError, KeyError, TypeError, AttributeError):
-            raise TamperedRemote("the remote's bootstrap object is damaged") from None
+            raise TamperedRemote(N_("the remote's bootstrap object is damaged")) from None
 
     def open_root(self, pkey: bytes) -> bytes | None:
         aad = _root_aad(self.vault_id, self.generation, self.kdf_json, self.salt)
@@ -162,18 +163,18 @@ class Bootstrap:
         try:
             return crypto.unseal(key, self.recovery[0], aad)
         except CryptoFailure:
-            raise TamperedRemote("the remote's recovery kit entry was changed") from None
+            raise TamperedRemote(N_("the remote's recovery kit entry was changed")) from None
 
     def open_root_with_code(self, code: str) -> bytes:
         """The root, opened with a recovery kit's code and checked against the kit's key."""
         if self.recovery is None:
-            raise RemoteError("no recovery kit was made for the vault this remote holds")
+            raise RemoteError(N_("no recovery kit was made for the vault this remote holds"))
         opened = recovery.open_with_recovery_code(code, self.recovery[1])
         if len(opened) != 16 + crypto.KEY_SIZE or opened[:16] != self.vault_id:
-            raise TamperedRemote("the remote's recovery kit entry is damaged")
+            raise TamperedRemote(N_("the remote's recovery kit entry is damaged"))
         root = opened[16:]
         if self.recovery_key(root) != recovery.kit_keys(recovery.parse_code(code)).public:
-            raise TamperedRemote("the remote's recovery kit entry was changed")
+            raise TamperedRemote(N_("the remote's recovery kit entry was changed"))
         return root
 
     @classmethod
@@ -216,7 +217,7 @@ def read_within(store: storage.ObjectStore, name: str, limit: int) -> bytes:
     for piece in store.stream(name):
         out += piece
         if len(out) > limit:
-            raise TamperedRemote("an object is larger than it may be")
+            raise TamperedRemote(N_("an object is larger than it may be"))
     return bytes(out)
 
 
@@ -246,7 +247,7 @@ def decode_entries(payload: bytes) -> Iterator[tuple[dict[str, Any], bytes]]:
             pos += 4 + m
             yield meta, body
     except (struct.error, ValueError):
-        raise TamperedRemote("a segment is malformed") from None
+        raise TamperedRemote(N_("a segment is malformed")) from None
 
 
 # --- the report ----------------------------------------------------------------------------
@@ -363,7 +364,7 @@ def _one_sync_at_a_time(vault_dir: Path) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise VaultBusy("another sync of this vault is running") from None
+            raise VaultBusy(N_("another sync of this vault is running")) from None
         yield
     finally:
         os.close(fd)
@@ -435,7 +436,7 @@ class Session:
         local_kit = self.vault.recovery_public_key()
         if boot is None:
             if r.root is not None:
-                raise RemoteWithheld("the remote lost its bootstrap object")
+                raise RemoteWithheld(N_("the remote lost its bootstrap object"))
             self._publish(
                 1, local_kdf, local_salt, ring.passphrase_key, crypto.new_key(), kit=local_kit
             )
@@ -443,9 +444,9 @@ class Session:
             r.local_salt = local_salt.hex()
             return
         if boot.vault_id != self.vault_id:
-            raise RemoteError("the remote holds another vault")
+            raise RemoteError(N_("the remote holds another vault"))
         if boot.generation < r.generation:
-            raise RemoteRolledBack("the remote's bootstrap object is older than one seen")
+            raise RemoteRolledBack(N_("the remote's bootstrap object is older than one seen"))
         candidates = [bytes.fromhex(k) for k in [r.pkey, *r.old_pkeys] if k]
         if boot.salt == local_salt:
             candidates.append(ring.passphrase_key)
@@ -464,11 +465,13 @@ class Session:
             found = (boot.open_root_with_code(self.recovery_code), b"")
         if found is None:
             if self.passphrase is None:
-                raise PassphraseUnavailable("the remote's keys changed; sync needs the passphrase")
+                raise PassphraseUnavailable(
+                    N_("the remote's keys changed; sync needs the passphrase")
+                )
             raise PassphraseChangedElsewhere
         root, pkey = found
         if boot.generation == r.generation and r.root and root.hex() != r.root:
-            raise TamperedRemote("the remote's bootstrap object was replaced")
+            raise TamperedRemote(N_("the remote's bootstrap object was replaced"))
         kit = boot.recovery_key(root)
         self._remember_pkey(pkey)
         self._remember_root(root)
@@ -600,7 +603,7 @@ class Session:
             if old and not any(objects.is_head_name(k, name) for k in replaced):
                 continue
             if listing[name] > MAX_HEAD:
-                raise TamperedRemote("an object is larger than it may be")
+                raise TamperedRemote(N_("an object is larger than it may be"))
             data = read_within(self.objects, name, MAX_HEAD)
             self.report.bytes_received += len(data)
             payload = self._open_head(name, data)
@@ -612,7 +615,7 @@ class Session:
                 body = _checked_head(json.loads(payload), self.vault_id)
                 head = _Head(name, body["device"], body["counter"], body)
             except (ValueError, KeyError, TypeError):
-                raise TamperedRemote("a device's head is malformed") from None
+                raise TamperedRemote(N_("a device's head is malformed")) from None
             if old:
                 self.old_heads.add(name)
             self.all_heads.setdefault(head.device, []).append(name)
@@ -623,7 +626,7 @@ class Session:
                     self.stale_heads.append(other.name)
                 found[head.device] = head
             elif head.counter == other.counter and old == (other.name in self.old_heads):
-                raise TamperedRemote("two heads of one device carry the same counter")
+                raise TamperedRemote(N_("two heads of one device carry the same counter"))
             elif head.device == self.device.id:
                 self.stale_heads.append(head.name)
         return found
@@ -667,9 +670,9 @@ class Session:
         mine = heads.get(self.device.id)
         if r.counter:
             if mine is None:
-                raise RemoteWithheld("this device's own latest changes are missing")
+                raise RemoteWithheld(N_("this device's own latest changes are missing"))
             if mine.counter < r.counter:
-                raise RemoteRolledBack("this device's own head is older than the one it wrote")
+                raise RemoteRolledBack(N_("this device's own head is older than the one it wrote"))
         for head in heads.values():
             if head.device in revoked or head.name in self.old_heads:
                 continue
@@ -682,18 +685,18 @@ class Session:
                 else:
                     shown_counter = shown.counter if shown else 0
                 if shown_counter < int(counter):
-                    raise RemoteWithheld("a device has seen changes the remote no longer shows")
+                    raise RemoteWithheld(N_("a device has seen changes the remote no longer shows"))
         return revoked
 
     def _fetch_object(self, entry: dict[str, Any], listing: dict[str, int]) -> bytes:
         name = storage.check_name(str(entry["name"]))
         size = listing.get(name)
         if size is None:
-            raise RemoteWithheld("an object a device listed is missing")
+            raise RemoteWithheld(N_("an object a device listed is missing"))
         if size != int(entry["size"]):
-            raise TamperedRemote("an object has the wrong size")
+            raise TamperedRemote(N_("an object has the wrong size"))
         if size > MAX_SEGMENT:
-            raise TamperedRemote("an object is larger than it may be")
+            raise TamperedRemote(N_("an object is larger than it may be"))
         data = read_within(self.objects, name, size)
         self.report.bytes_received += len(data)
         return objects.open_bytes(bytes.fromhex(entry["key"]), self.vault_id, name, data)
@@ -800,7 +803,7 @@ class Session:
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, IntegrityError):
                 raise
-            raise TamperedRemote("a segment entry is malformed") from None
+            raise TamperedRemote(N_("a segment entry is malformed")) from None
 
     def _stamp_of(self, value: Any) -> Stamp:
         clock, dev = value
@@ -819,13 +822,13 @@ class Session:
             return
         mine = self.stamps.stamp(rid)
         if not body_within(envelope, MAX_RECORD):
-            raise TamperedRemote("a synced record is too large or malformed")
+            raise TamperedRemote(N_("a synced record is too large or malformed"))
         try:
             kind, _body, terms, blobs = unpack_envelope(envelope)
         except Exception:
-            raise TamperedRemote("a synced record is malformed") from None
+            raise TamperedRemote(N_("a synced record is malformed")) from None
         if kind in DEVICE_LOCAL_KINDS:
-            raise TamperedRemote("a synced record claims a device's own kind")
+            raise TamperedRemote(N_("a synced record claims a device's own kind"))
         if mine == stamp:
             return
         if mine is not None and self.stamps.base(rid) == stamp:
@@ -838,7 +841,7 @@ class Session:
             merged = True
             raw = self.store.raw_record(bytes.fromhex(rid))
             if raw is None:  # pragma: no cover - stamps follow the records
-                raise IntegrityError("sync bookkeeping names a record that is gone")
+                raise IntegrityError(N_("sync bookkeeping names a record that is gone"))
             local_env = raw[1]
             united = merge.merge(local_env, envelope, remote_wins=stamp > mine)
             self.report.merged += 1
@@ -876,7 +879,7 @@ class Session:
         try:
             version = txn.put_replica(bytes.fromhex(rid), envelope)
         except ValueError:
-            raise TamperedRemote("a synced record is malformed") from None
+            raise TamperedRemote(N_("a synced record is malformed")) from None
         self.stamps.set(rid, version, stamp, base, shred)
 
     def _receive_blob(self, txn: Txn, ref: BlobRef) -> None:
@@ -884,7 +887,7 @@ class Session:
             return
         entry = self.remote.remote_blobs.get(ref.id.hex()) or self.remote.blobs.get(ref.id.hex())
         if entry is None:
-            raise RemoteWithheld("a blob a record needs is not on the remote")
+            raise RemoteWithheld(N_("a blob a record needs is not on the remote"))
         name = storage.check_name(entry["name"])
         key = bytes.fromhex(entry["key"])
         counted = self._counting(self.objects.stream(name))
@@ -892,7 +895,7 @@ class Session:
         try:
             txn.adopt_blob(ref, plain)
         except TamperedRecord:
-            raise TamperedRemote("a blob does not match its record") from None
+            raise TamperedRemote(N_("a blob does not match its record")) from None
         self.report.blobs_received += 1
 
     def _counting(self, pieces: Iterable[bytes]) -> Iterator[bytes]:
@@ -910,7 +913,7 @@ class Session:
         if rid in self.stamps.dead:
             return
         if self._is_device_local(rid):
-            raise TamperedRemote("a synced deletion names a device's own record")
+            raise TamperedRemote(N_("a synced deletion names a device's own record"))
         into = meta.get("i")
         if isinstance(into, str) and not forget:
             # Another device folded this duplicate into `into`; what this device added to it

@@ -22,6 +22,7 @@ from typing import Final
 from vault.core import crypto
 from vault.core.crypto import CryptoFailure
 from vault.core.errors import TamperedRemote
+from vault.core.i18n import N_
 from vault.core.keys import FORMAT_TAG
 
 CHUNK: Final = crypto.CHUNK_SIZE
@@ -146,14 +147,14 @@ def open_stream(key: bytes, vault_id: bytes, name: str, pieces: Iterable[bytes])
         try:
             n = opener.open_into(index, sealed, memoryview(plain), last=last)
         except CryptoFailure:
-            raise TamperedRemote("an object fails authentication") from None
+            raise TamperedRemote(N_("an object fails authentication")) from None
         return memoryview(plain)[:n]
 
     def emit(opened: memoryview) -> None:
         nonlocal left
         if left is None:
             if len(opened) < _LEN.size:
-                raise TamperedRemote("an object is too short")
+                raise TamperedRemote(N_("an object is too short"))
             (left,) = _LEN.unpack_from(opened)
             opened = opened[_LEN.size :]
         take = min(left, len(opened))
@@ -170,10 +171,10 @@ def open_stream(key: bytes, vault_id: bytes, name: str, pieces: Iterable[bytes])
             yield bytes(out)
             out.clear()
     if not len(window):
-        raise TamperedRemote("an object is empty")
+        raise TamperedRemote(N_("an object is empty"))
     emit(open_one(window.take(len(window)), True))
     if left:
-        raise TamperedRemote("an object is shorter than it says")
+        raise TamperedRemote(N_("an object is shorter than it says"))
     if out:
         yield bytes(out)
 

@@ -23,6 +23,7 @@ from vault.core.errors import (
     VaultExists,
     WrongPassphrase,
 )
+from vault.core.i18n import N_
 from vault.core.progress import ProgressCallback
 from vault.core.records import DEVICE_LOCAL_KINDS
 from vault.core.vault import Replica, Vault
@@ -48,7 +49,7 @@ def credentials_for(
     A folder needs none."""
     if not url.startswith("s3:"):
         if profile or command:
-            raise InvalidParameter("a folder remote takes no credentials")
+            raise InvalidParameter(N_("a folder remote takes no credentials"))
         return None
     from vault.remote import credentials
 
@@ -57,7 +58,7 @@ def credentials_for(
 
 def check_remote_name(name: str) -> str:
     if not NAME_RE.match(name):
-        raise InvalidParameter("a remote's name is 1 to 32 lowercase letters, digits, - or _")
+        raise InvalidParameter(N_("a remote's name is 1 to 32 lowercase letters, digits, - or _"))
     return name
 
 
@@ -147,7 +148,7 @@ def sync(
 
     remotes = [local.load_remote(vault.store, name)] if name else local.load_remotes(vault.store)
     if not remotes:
-        raise InvalidParameter("no remote: add one with `coffre remote add NAME URL`")
+        raise InvalidParameter(N_("no remote: add one with `coffre remote add NAME URL`"))
     reports = []
     for remote in remotes:
         objstore = _open(remote.url, remote.credentials)
@@ -314,7 +315,7 @@ def revoke_device(
         if dev.startswith(ref.lower()) or peer.name == ref
     }
     if me is not None and (me.id.startswith(ref.lower()) or me.name == ref) and not matches:
-        raise InvalidParameter("this device cannot revoke itself")
+        raise InvalidParameter(N_("this device cannot revoke itself"))
     if len(matches) != 1:
         raise InvalidParameter(
             f"{len(matches)} devices match {ref!r}; give more of the id (`coffre device list`)"

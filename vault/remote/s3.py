@@ -29,6 +29,7 @@ from vault.core.errors import (
     RemoteUnreachable,
     TamperedRemote,
 )
+from vault.core.i18n import N_
 from vault.remote.credentials import Credentials
 from vault.remote.storage import MAX_OBJECT, NAME_RE, READ_PIECE, check_name
 
@@ -79,39 +80,39 @@ def parse_s3_url(url: str) -> S3Location:
     """
     parts = urlsplit(url)
     if parts.scheme != "s3":
-        raise InvalidParameter("an S3 remote is s3://BUCKET/PREFIX?endpoint=URL&region=R")
+        raise InvalidParameter(N_("an S3 remote is s3://BUCKET/PREFIX?endpoint=URL&region=R"))
     if "@" in parts.netloc:
-        raise InvalidParameter("an S3 URL never holds credentials (see --credentials-command)")
+        raise InvalidParameter(N_("an S3 URL never holds credentials (see --credentials-command)"))
     if parts.fragment:
-        raise InvalidParameter("an S3 URL has no #fragment")
+        raise InvalidParameter(N_("an S3 URL has no #fragment"))
     bucket = parts.netloc
     if not BUCKET_RE.match(bucket) or ".." in bucket:
-        raise InvalidParameter("not an S3 bucket name (3 to 63 of a-z, 0-9, '.' and '-')")
+        raise InvalidParameter(N_("not an S3 bucket name (3 to 63 of a-z, 0-9, '.' and '-')"))
     prefix = parts.path.strip("/")
     if prefix and not all(SEGMENT_RE.match(s) and s not in (".", "..") for s in prefix.split("/")):
-        raise InvalidParameter("an S3 prefix is words of A-Z, a-z, 0-9, '.', '_', '-' and '/'")
+        raise InvalidParameter(N_("an S3 prefix is words of A-Z, a-z, 0-9, '.', '_', '-' and '/'"))
     try:
         pairs = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
     except ValueError:
-        raise InvalidParameter("the S3 URL's query is not key=value pairs") from None
+        raise InvalidParameter(N_("the S3 URL's query is not key=value pairs")) from None
     keys = [k for k, _ in pairs]
     unknown = sorted(set(keys) - QUERY_KEYS)
     if unknown:
         raise InvalidParameter(f"unknown S3 URL parameter {unknown[0]!r} (endpoint, region)")
     if len(keys) != len(set(keys)):
-        raise InvalidParameter("an S3 URL parameter is given twice")
+        raise InvalidParameter(N_("an S3 URL parameter is given twice"))
     query = dict(pairs)
     endpoint = query.get("endpoint")
     if endpoint is not None:
         endpoint = _check_endpoint(endpoint)
     region = query.get("region")
     if region is not None and not REGION_RE.match(region):
-        raise InvalidParameter("not an S3 region name")
+        raise InvalidParameter(N_("not an S3 region name"))
     return S3Location(bucket, prefix, endpoint, region)
 
 
 def _check_endpoint(endpoint: str) -> str:
-    bad = InvalidParameter("an S3 endpoint is http(s)://HOST[:PORT][/PATH]")
+    bad = InvalidParameter(N_("an S3 endpoint is http(s)://HOST[:PORT][/PATH]"))
     try:
         ep = urlsplit(endpoint)
         ep.port  # noqa: B018 (a port out of range raises here)
@@ -120,7 +121,7 @@ def _check_endpoint(endpoint: str) -> str:
     if ep.scheme not in ("http", "https") or not ep.hostname or ep.query or ep.fragment:
         raise bad
     if "@" in ep.netloc:
-        raise InvalidParameter("an S3 endpoint never holds credentials")
+        raise InvalidParameter(N_("an S3 endpoint never holds credentials"))
     return endpoint.rstrip("/")
 
 
@@ -247,7 +248,7 @@ class S3Store:
             raise RemoteDenied(f"{what} was refused") from None
         if isinstance(exc, FileNotFoundError) or code == 404:
             if what == READING:
-                raise TamperedRemote("an object is missing") from None
+                raise TamperedRemote(N_("an object is missing")) from None
             raise RemoteError(f"{what} failed (HTTP 404)") from None
         if code is not None:
             raise RemoteUnreachable(f"{what} failed (HTTP {code})") from None
@@ -273,7 +274,7 @@ class S3Store:
         check_name(name)
         result = self._call(READING, lambda: obstore.get(self._reader, name))
         if result.meta["size"] > MAX_OBJECT:
-            raise TamperedRemote("something other than an object stands in its place")
+            raise TamperedRemote(N_("something other than an object stands in its place"))
         pieces = iter(result.stream(min_chunk_size=READ_PIECE))
         while True:
             piece = self._call(READING, lambda: next(pieces, None))

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 from urllib.parse import unquote, urlsplit
 
 from vault.core.errors import InvalidParameter, RemoteError, RemoteUnreachable, TamperedRemote
+from vault.core.i18n import N_
 
 if TYPE_CHECKING:
     from vault.remote.credentials import Credentials
@@ -38,7 +39,7 @@ MAX_OBJECT: Final = 1 << 40
 def check_name(name: str) -> str:
     """`name` if it is one the engine writes; otherwise InvalidParameter (never a path)."""
     if not NAME_RE.match(name):
-        raise InvalidParameter("not a remote object name")
+        raise InvalidParameter(N_("not a remote object name"))
     return name
 
 
@@ -119,17 +120,17 @@ class FolderStore:
         try:
             fd = os.open(check_name(name), os.O_RDONLY | os.O_NOFOLLOW, dir_fd=dfd)
         except FileNotFoundError:
-            raise TamperedRemote("an object is missing") from None
+            raise TamperedRemote(N_("an object is missing")) from None
         except OSError as exc:
             if exc.errno == errno.ELOOP:
-                raise TamperedRemote("a link stands in place of an object") from None
+                raise TamperedRemote(N_("a link stands in place of an object")) from None
             raise RemoteUnreachable(f"an object cannot be read ({exc.strerror})") from None
         finally:
             os.close(dfd)
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_OBJECT:
             os.close(fd)
-            raise TamperedRemote("something other than an object stands in its place")
+            raise TamperedRemote(N_("something other than an object stands in its place"))
         return fd
 
     def get(self, name: str) -> bytes:
@@ -188,10 +189,10 @@ def parse_folder_url(url: str) -> Path:
     """The folder of a `file:///PATH` URL (absolute, no host, no query)."""
     parts = urlsplit(url)
     if parts.scheme != "file" or parts.netloc not in ("", "localhost") or parts.query:
-        raise InvalidParameter("a folder remote is file:///ABSOLUTE/PATH")
+        raise InvalidParameter(N_("a folder remote is file:///ABSOLUTE/PATH"))
     path = unquote(parts.path)
     if not path.startswith("/") or "\x00" in path:
-        raise InvalidParameter("a folder remote is file:///ABSOLUTE/PATH")
+        raise InvalidParameter(N_("a folder remote is file:///ABSOLUTE/PATH"))
     return Path(path)
 
 
@@ -216,7 +217,7 @@ def open_store(url: str, credentials: Credentials | Mapping[str, Any] | None = N
         elif not isinstance(credentials, s3_credentials.Credentials):
             credentials = s3_credentials.Credentials.from_dict(credentials)
         return S3Store(location, credentials)
-    raise InvalidParameter("a remote URL starts with s3:// or file://")
+    raise InvalidParameter(N_("a remote URL starts with s3:// or file://"))
 
 
 __all__ = [
