@@ -413,6 +413,7 @@ class Session:
         self._txn: Txn | None = None
         self._doomed_ids: set[str] = set()  # deleted by a segment of this pull
         self._folds: list[tuple[str, str, bytes]] = []  # (survivor, kind, body) to fold in
+        self._planned: dict[str, tuple[str, bytes]] = {}  # blob id -> (object name, key)
         self.rekeyed = False  # this sync gave the remote a new root (a device was revoked)
         self.newly_revoked: set[str] = set()  # devices this sync learned were revoked
         self._sent_blobs: set[str] = set()  # blobs the segments written by this push name
@@ -1004,9 +1005,12 @@ class Session:
         hexid = ref.id.hex()
         known = r.blobs.get(hexid) or r.remote_blobs.get(hexid)
         if known is None:
-            name, key = objects.random_name(), crypto.new_key()
-            r.pending.append(name)
-            self._note_pending()
+            planned = self._planned.pop(hexid, None)
+            if planned is None:  # a blob written after the plan: noted on its own
+                planned = objects.random_name(), crypto.new_key()
+                r.pending.append(planned[0])
+                self._note_pending()
+            name, key = planned
             sealed = objects.seal(key, self.vault_id, name, self.store.read_blob(ref), ref.size)
             size = objects.sealed_size(ref.size)
             self.objects.put(name, self._sent(sealed))
@@ -1014,6 +1018,22 @@ class Session:
             self.report.blobs_sent += 1
         self._sent_blobs.add(hexid)
         return {"o": "blob", "id": hexid, **{k: v for k, v in known.items() if k != "dev"}}
+
+    def _plan_blobs(self, puts: list[str]) -> None:
+        """Name every blob this push will upload and note the names in one transaction
+        before the first is written (a note per blob would rewrite this remote's state once
+        per photo)."""
+        r = self.remote
+        for rid in puts:
+            raw = self.store.raw_record(bytes.fromhex(rid))
+            for ref in raw[0].blobs if raw else ():
+                hexid = ref.id.hex()
+                if hexid in r.blobs or hexid in r.remote_blobs or hexid in self._planned:
+                    continue
+                self._planned[hexid] = (objects.random_name(), crypto.new_key())
+        if self._planned:
+            r.pending.extend(name for name, _key in self._planned.values())
+            self._note_pending()
 
     def _sent(self, pieces: Iterable[bytes]) -> Iterator[bytes]:
         for piece in pieces:
@@ -1094,6 +1114,7 @@ class Session:
         if compact:
             r.segments = []
         puts, dels = self._changes(everything=compact)
+        self._plan_blobs(puts)
         new_segments: list[dict[str, Any]] = []
         frames: list[tuple[dict[str, Any], bytes]] = []
         size = 0
