@@ -22,7 +22,7 @@ from vault.core.i18n import N_, _, number
 from vault.core.untrusted import printable
 from vault.core.vault import Vault
 from vault.data import query
-from vault.forget import ForgetResult, Plan, Target, rules
+from vault.forget import ForgetResult, Plan, Target, count_label, rules
 
 KINDS: tuple[tuple[str, str], ...] = (
     (N_("Persona"), "persona"),
@@ -68,25 +68,10 @@ def load_choices(vault: Vault) -> Choices:
 
 
 HOW_MUCH = N_("How much")
-# What a plan counts, by its JSON name (a count not listed shows its JSON name).
-COUNT_NAMES = {
-    "content_bytes": N_("content bytes"),
-    "content_items": N_("content items"),
-    "content_versions": N_("content versions"),
-    "grants": N_("grants"),
-    "ledger_entries": N_("ledger entries"),
-    "metrics": N_("metrics"),
-    "personas": N_("personas"),
-    "samples": N_("samples"),
-    "days": N_("days"),
-    "recipients": N_("recipients"),
-    "receipts": N_("receipts"),
-    "rules": N_("rules"),
-}
 
 
 def count_name(key: str) -> str:
-    return _(COUNT_NAMES[key]) if key in COUNT_NAMES else key.replace("_", " ")
+    return _(count_label(key))
 
 
 def plan_markdown(plan: Plan) -> str:

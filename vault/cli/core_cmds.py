@@ -154,22 +154,10 @@ def status(env: Env, as_json: bool) -> None:
 
 def _remote_status(r: dict[str, Any]) -> str:
     """One remote on a line of `status`, in the words of `coffre remote list`."""
-    last = r["last_sync"] or _("never")
-    pending = (
-        ngettext("{n} change to send", "{n} changes to send", r["pending"]).format(
-            n=number(r["pending"])
-        )
-        if r["pending"]
-        else _("up to date")
-    )
+    from vault.cli.remote_cmds import remote_state_words
+
+    last, pending, forgets = remote_state_words(r)
     devices = ngettext("{n} device", "{n} devices", r["devices"]).format(n=r["devices"])
-    forgets = (
-        ngettext(", {n} forget pending", ", {n} forgets pending", r["pending_forgets"]).format(
-            n=r["pending_forgets"]
-        )
-        if r["pending_forgets"]
-        else ""
-    )
     return _("{name}: last sync {last}, {pending}, {devices}{forgets}").format(
         name=r["name"], last=last, pending=pending, devices=devices, forgets=forgets
     )

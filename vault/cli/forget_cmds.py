@@ -20,35 +20,19 @@ from vault.cli.output import (
     say,
     yes_option,
 )
-from vault.core.i18n import N_, _, ngettext, number
+from vault.core.i18n import _, ngettext, number
 
 if TYPE_CHECKING:
     from vault.forget import Plan, Target
 
 
-# What a forget plan counts, by its JSON name, as people read it (an unlisted count shows
-# its JSON name).
-COUNT_NAMES = {
-    "content_bytes": N_("content bytes"),
-    "content_items": N_("content items"),
-    "content_versions": N_("content versions"),
-    "grants": N_("grants"),
-    "ledger_entries": N_("ledger entries"),
-    "metrics": N_("metrics"),
-    "personas": N_("personas"),
-    "samples": N_("samples"),
-    "days": N_("days"),
-    "recipients": N_("recipients"),
-    "receipts": N_("receipts"),
-    "rules": N_("rules"),
-}
-
-
 def _show_plan(plan: Plan) -> None:
     """Print a forget preview for a person (stdout: it is what was asked for)."""
+    from vault.forget import count_label
+
     say(_("Would forget: ") + "; ".join(plan.labels))
     for what, n in sorted(plan.counts.items()):
-        label = _(COUNT_NAMES[what]) if what in COUNT_NAMES else what.replace("_", " ")
+        label = _(count_label(what))
         shown = (
             ngettext("{n} byte", "{n} bytes", n).format(n=number(n))
             if what == "content_bytes"
@@ -300,9 +284,10 @@ def rules_list(env: Env, as_json: bool) -> None:
             )
         )
     if plan:
+        from vault.forget import count_label
+
         counts = ", ".join(
-            f"{number(n)} {_(COUNT_NAMES[k]) if k in COUNT_NAMES else k.replace('_', ' ')}"
-            for k, n in sorted(plan.counts.items())
+            f"{number(n)} {_(count_label(k))}" for k, n in sorted(plan.counts.items())
         )
         say(_("Due now: {counts} (run `coffre forget --apply-rules`).").format(counts=counts))
     else:

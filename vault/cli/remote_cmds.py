@@ -42,7 +42,9 @@ def remote() -> None:
     """
 
 
-def _remote_line(r: dict[str, Any]) -> str:
+def remote_state_words(r: dict[str, Any]) -> tuple[str, str, str]:
+    """(last sync, changes waiting, forgets pending elsewhere) of a listed remote, in the
+    words `remote list` and `status` both use."""
     last = r["last_sync"] or _("never")
     pending = (
         ngettext("{n} change to send", "{n} changes to send", r["pending"]).format(
@@ -58,6 +60,11 @@ def _remote_line(r: dict[str, Any]) -> str:
         if r["pending_forgets"]
         else ""
     )
+    return last, pending, forgets
+
+
+def _remote_line(r: dict[str, Any]) -> str:
+    last, pending, forgets = remote_state_words(r)
     return _("{name} {url}  last sync {last}, {pending}{forgets}").format(
         name=f"{r['name']:<12}", url=r["url"], last=last, pending=pending, forgets=forgets
     )

@@ -2,7 +2,7 @@
 (`apply`), and retention rules (`rules`)."""
 
 from vault.forget.apply import ForgetResult, forget
-from vault.forget.plan import Plan, Rewrite, Target, TargetKind, preview
+from vault.forget.plan import Plan, Rewrite, Target, TargetKind, count_label, preview
 
 __all__ = [
     "ForgetResult",
@@ -10,6 +10,7 @@ __all__ = [
     "Rewrite",
     "Target",
     "TargetKind",
+    "count_label",
     "forget",
     "preview",
 ]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from vault import content
 from vault import personas as identities
@@ -34,6 +34,29 @@ if TYPE_CHECKING:
     from vault.core.vault import Vault
 
 TargetKind = Literal["persona", "metric", "content", "recipient", "everything"]
+
+
+# What a plan counts, by its JSON name, as people read it (marked for the catalogue; front
+# ends translate them where shown, and an unlisted count shows its JSON name).
+COUNT_NAMES: Final = {
+    "content_bytes": N_("content bytes"),
+    "content_items": N_("content items"),
+    "content_versions": N_("content versions"),
+    "grants": N_("grants"),
+    "ledger_entries": N_("ledger entries"),
+    "metrics": N_("metrics"),
+    "personas": N_("personas"),
+    "samples": N_("samples"),
+    "days": N_("days"),
+    "recipients": N_("recipients"),
+    "receipts": N_("receipts"),
+    "rules": N_("rules"),
+}
+
+
+def count_label(key: str) -> str:
+    """How people read a count of a plan (marked: translate it where it is shown)."""
+    return COUNT_NAMES.get(key, key.replace("_", " "))
 
 
 @dataclass(frozen=True)
