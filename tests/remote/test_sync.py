@@ -17,6 +17,7 @@ from tests.conftest import PASSPHRASE
 from tests.remote.conftest import BUCKET
 from vault import content, forget, remote
 from vault import personas as identities
+from vault.core.errors import TamperedRemote
 from vault.core.vault import Vault
 from vault.data.csvfmt import import_csv_text
 from vault.data.query import samples as query_samples
@@ -258,3 +259,63 @@ def test_samples_added_to_a_day_another_device_folded_away_are_kept(
         assert replica_digest(second) == replica_digest(first)
     finally:
         second.close()
+
+
+def test_a_pull_downloads_before_it_holds_the_vault(
+    place: Path, first: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Segments and blobs are read before the pull's transaction: another command can write
+    to the vault while a large download runs, and a refused pull leaves no blob file."""
+    import sqlite3
+
+    persona = identities.add_persona(first, "Me", []).id
+    remote.sync(first)
+    second = clone(place, "b")
+    try:
+        content.add(
+            first, io.BytesIO(b"x" * 300_000), content.ItemMeta(title="Film"), persona=persona
+        )
+        remote.sync(first)
+        locked: list[bool] = []
+        original = storage.FolderStore.stream
+
+        def watching(self: storage.FolderStore, name: str) -> Iterator[bytes]:
+            probe = sqlite3.connect(second.path / "vault.db", timeout=0)
+            try:
+                probe.execute("BEGIN IMMEDIATE")
+                probe.execute("ROLLBACK")
+                locked.append(False)
+            except sqlite3.OperationalError:
+                locked.append(True)
+            finally:
+                probe.close()
+            return original(self, name)
+
+        if WHERE[place].credentials is None:  # the folder engine is the one watched here
+            monkeypatch.setattr(storage.FolderStore, "stream", watching)
+        (report,) = remote.sync(second)
+        assert report.blobs_received == 1
+        assert locked == [] or not any(locked)
+        assert replica_digest(second) == replica_digest(first)
+        # A blob changed on the remote: refused, and nothing of it stays in blobs/.
+        monkeypatch.undo()
+        content.add(
+            first, io.BytesIO(b"y" * 300_000), content.ItemMeta(title="Two"), persona=persona
+        )
+        remote.sync(first)
+        state = local.load_remote(first.store, "usb")
+        (newest,) = [b["name"] for h, b in state.blobs.items() if h not in seen_blobs(second)]
+        victim = WHERE[place].folder / newest
+        data = bytearray(victim.read_bytes())
+        data[len(data) // 2] ^= 1
+        victim.write_bytes(bytes(data))
+        before = sorted(p.name for p in (second.path / "blobs").rglob("*") if p.is_file())
+        with pytest.raises(TamperedRemote):
+            remote.sync(second)
+        assert sorted(p.name for p in (second.path / "blobs").rglob("*") if p.is_file()) == before
+    finally:
+        second.close()
+
+
+def seen_blobs(v: Vault) -> set[str]:
+    return {bytes(row[0]).hex() for row in v.store._query("SELECT id FROM blobs")}

@@ -134,6 +134,16 @@ def body_within(raw: bytes, limit: int) -> bool:
         return False
 
 
+def envelope_blobs(raw: bytes) -> tuple[BlobRef, ...]:
+    """The blob refs of an envelope, read from its meta alone (the body, maybe compressed,
+    is not inflated). ValueError if the envelope is malformed."""
+    version, _flags, meta_len = struct.unpack_from(">BBI", raw)
+    if version != _ENVELOPE_VERSION or 6 + meta_len > len(raw):
+        raise ValueError("envelope")
+    meta = json.loads(raw[6 : 6 + meta_len])
+    return tuple(BlobRef.from_json(b) for b in meta.get("b", ()))
+
+
 def normalize_terms(terms: Iterable[Term] | dict[str, str] | None) -> tuple[Term, ...]:
     if terms is None:
         return ()

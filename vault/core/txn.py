@@ -298,6 +298,18 @@ class Txn:
         self.state.blobs_digest ^= row_digest(self._ring, "blobs", (ref.id, chunks, size))
         self._dirty = True
 
+    def register_blob(self, ref: BlobRef) -> None:
+        """Make the blob file a sync wrote and checked before this transaction (sealed under
+        the blob's own key, as `adopt_blob` writes it) part of the vault; on rollback the
+        file goes."""
+        if self._exec("SELECT 1 FROM blobs WHERE id=?", (ref.id,)).fetchone():
+            return
+        self._created.append(ref.id)
+        row = (ref.id, ref.chunks, ref.size)
+        self._exec("INSERT INTO blobs (id, chunks, size) VALUES (?, ?, ?)", row)
+        self.state.blobs_digest ^= row_digest(self._ring, "blobs", row)
+        self._dirty = True
+
     def write_blob(
         self,
         source: BinaryIO | Iterable[bytes],

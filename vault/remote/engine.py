@@ -58,6 +58,7 @@ from vault.core.records import (
     BlobRef,
     Record,
     body_within,
+    envelope_blobs,
     unpack_envelope,
 )
 from vault.remote import local, merge, objects, storage
@@ -377,6 +378,11 @@ def _current(new: str, current: str | None, older: list[str]) -> tuple[str, list
     return new, [k for k in older if k != new]
 
 
+# What a pull reads before its transaction: per device, its head, what this device knows of
+# it and the entries of its new segments; and the highest logical clock the heads show.
+_Fetched = tuple[list[tuple[str, "_Head", "Peer", list[tuple[dict[str, Any], bytes]]]], int]
+
+
 # --- the engine ----------------------------------------------------------------------------
 
 
@@ -414,6 +420,7 @@ class Session:
         self._doomed_ids: set[str] = set()  # deleted by a segment of this pull
         self._folds: list[tuple[str, str, bytes]] = []  # (survivor, kind, body) to fold in
         self._planned: dict[str, tuple[str, bytes]] = {}  # blob id -> (object name, key)
+        self._prefetched: set[str] = set()  # blob files written before the pull's transaction
         self.rekeyed = False  # this sync gave the remote a new root (a device was revoked)
         self.newly_revoked: set[str] = set()  # devices this sync learned were revoked
         self._sent_blobs: set[str] = set()  # blobs the segments written by this push name
@@ -710,11 +717,14 @@ class Session:
                 continue
             yield from decode_entries(self._fetch_object(seg, listing))
 
-    def pull(
-        self, txn: Txn, heads: dict[str, _Head], revoked: set[str], listing: dict[str, int]
-    ) -> None:
+    def fetch(
+        self, heads: dict[str, _Head], revoked: set[str], listing: dict[str, int]
+    ) -> _Fetched:
+        """Read, outside any transaction, what the pull will apply: the segments not applied
+        yet, then the blobs their records need (written to `blobs/` as the vault writes them,
+        registered only by the pull's transaction), so other commands are not kept waiting
+        while a large download runs."""
         r = self.remote
-        todo = merge.Repair()
         seen_clock = 0
         batches: list[tuple[str, _Head, Peer, list[tuple[dict[str, Any], bytes]]]] = []
         for dev in sorted(heads):
@@ -742,6 +752,67 @@ class Session:
             for meta, _body in entries:
                 if meta.get("o") == "del":
                     self._doomed_ids.add(str(meta.get("id")))
+        self._prefetch(batches)
+        return batches, seen_clock
+
+    def _prefetch(
+        self, batches: list[tuple[str, _Head, Peer, list[tuple[dict[str, Any], bytes]]]]
+    ) -> None:
+        """Download and seal, before the transaction, every blob the records to be written
+        need and this vault lacks; each is checked against its record as it is written."""
+        announced: dict[str, dict[str, Any]] = {}
+        for _dev, _head, _peer, entries in batches:
+            for meta, body in entries:
+                if meta.get("o") == "blob" and isinstance(meta.get("id"), str):
+                    announced[meta["id"]] = meta
+                elif meta.get("o") != "put":
+                    continue
+                rid = str(meta.get("id"))
+                if rid in self.stamps.dead or rid in self._doomed_ids:
+                    continue
+                try:
+                    refs = envelope_blobs(body)
+                except Exception:  # noqa: S112 - the pull refuses it with its own error
+                    continue
+                for ref in refs:
+                    hexid = ref.id.hex()
+                    if hexid in self._prefetched or self.store._query(
+                        "SELECT 1 FROM blobs WHERE id=?", (ref.id,)
+                    ):
+                        continue
+                    entry = (
+                        announced.get(hexid)
+                        or self.remote.remote_blobs.get(hexid)
+                        or self.remote.blobs.get(hexid)
+                    )
+                    if entry is None:
+                        continue  # the pull says what is missing
+                    self._download_blob(ref, entry)
+
+    def _download_blob(self, ref: BlobRef, entry: dict[str, Any]) -> None:
+        name = storage.check_name(str(entry["name"]))
+        key = bytes.fromhex(str(entry["key"]))
+        plain = objects.open_stream(
+            key, self.vault_id, name, self._counting(self.objects.stream(name))
+        )
+        aad = self.store.ring.blob_aad(ref.id)
+        written = self.store.blobs.write(ref.id, ref.key, aad, plain)
+        self._prefetched.add(ref.id.hex())
+        if written != (ref.chunks, ref.size, ref.sha256):
+            raise TamperedRemote(N_("a blob does not match its record"))
+
+    def _drop_prefetched(self) -> None:
+        """Remove the blob files a pull wrote and no transaction registered."""
+        for hexid in self._prefetched:
+            blob_id = bytes.fromhex(hexid)
+            if not self.store._query("SELECT 1 FROM blobs WHERE id=?", (blob_id,)):
+                with contextlib.suppress(OSError):
+                    self.store.blobs.remove(blob_id)
+
+    def pull(self, txn: Txn, fetched: _Fetched, revoked: set[str]) -> None:
+        r = self.remote
+        todo = merge.Repair()
+        batches, seen_clock = fetched
         for dev, head, peer, entries in batches:
             for entry in entries:
                 self._apply(txn, dev, peer, entry, todo)
@@ -751,9 +822,9 @@ class Session:
             peer.time = str(head.body.get("time", ""))
             peer.forgets = [str(f) for f in head.body.get("forgets", [])]
         for dev in revoked:
-            peer = r.peers.get(dev)
-            if peer is not None and not peer.revoked:
-                peer.revoked = True
+            known = r.peers.get(dev)
+            if known is not None and not known.revoked:
+                known.revoked = True
                 self.newly_revoked.add(dev)
         # Blobs known only through a revoked device's objects are sent again by this one:
         # those objects go.
@@ -885,6 +956,10 @@ class Session:
 
     def _receive_blob(self, txn: Txn, ref: BlobRef) -> None:
         if self.store._query("SELECT 1 FROM blobs WHERE id=?", (ref.id,)):
+            return
+        if ref.id.hex() in self._prefetched and self.store.blobs.path(ref.id).is_file():
+            txn.register_blob(ref)  # written and checked before the transaction
+            self.report.blobs_received += 1
             return
         entry = self.remote.remote_blobs.get(ref.id.hex()) or self.remote.blobs.get(ref.id.hex())
         if entry is None:
@@ -1213,19 +1288,24 @@ class Session:
         mine = heads.get(self.device.id)
         self._seen_in_head = dict(mine.body.get("seen", {})) if mine else {}
         report.advance()
-        with self.store.write() as txn:
-            self._txn = txn
-            self.pull(txn, heads, revoked, listing)
-            # Names noted as being written but that no head of this device lists are the
-            # leftovers of an interrupted push: nobody reads them.
-            listed = {s["name"] for s in r.segments} | {b["name"] for b in r.blobs.values()}
-            leftovers = [n for n in r.pending if n not in listed and n != r.head]
-            r.pending = []
-            if self.shred:
-                txn.rotate_epoch()
-            local.save_stamps(txn, self.stamps)
-            local.save_device(txn, self.device)
-            local.save_remote(txn, r)
+        try:
+            fetched = self.fetch(heads, revoked, listing)
+            with self.store.write() as txn:
+                self._txn = txn
+                self.pull(txn, fetched, revoked)
+                # Names noted as being written but that no head of this device lists are the
+                # leftovers of an interrupted push: nobody reads them.
+                listed = {s["name"] for s in r.segments} | {b["name"] for b in r.blobs.values()}
+                leftovers = [n for n in r.pending if n not in listed and n != r.head]
+                r.pending = []
+                if self.shred:
+                    txn.rotate_epoch()
+                local.save_stamps(txn, self.stamps)
+                local.save_device(txn, self.device)
+                local.save_remote(txn, r)
+        except BaseException:
+            self._drop_prefetched()  # what the refused pull wrote to blobs/ goes
+            raise
         if self.shred:
             self.store.reclaim()
         for name in leftovers:

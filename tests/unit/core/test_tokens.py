@@ -141,6 +141,7 @@ def test_a_token_file_names_its_secret_in_one_form(token_id: bytes, secret: byte
 RECORD_WRITES = {"put", "update", "delete", "wipe_all", "put_replica", "delete_any"}
 OTHER_WRITES = {
     "adopt_blob",  # a blob arrives with the record that names it
+    "register_blob",  # the same, written before the transaction
     "audit",
     "audit_at",
     "clear_doomed",
