@@ -160,3 +160,31 @@ def test_one_sync_of_a_vault_at_a_time(tmp_path: Path) -> None:
     finally:
         a.close()
         b.close()
+
+
+def test_a_revocation_is_all_or_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The new passphrase and the revocation land in one transaction: if the revocation
+    fails, the old passphrase still opens the vault and no device is revoked."""
+    a, b, _folder = setup(tmp_path)
+    try:
+        remote.sync(a)
+
+        def broken(*_args: object) -> None:
+            raise OSError("disk full")
+
+        monkeypatch.setattr(local, "save_remote", broken)
+        with pytest.raises(OSError):
+            remote.revoke_device(a, b_name(b), NEW, kdf="minimum")
+        monkeypatch.undo()
+        a.close()
+        a = Vault.open(tmp_path / "a", PASSPHRASE)  # the old passphrase still opens it
+        assert not any(d["revoked"] for d in remote.devices(a))
+    finally:
+        a.close()
+        b.close()
+
+
+def b_name(v: Vault) -> str:
+    device = local.load_device(v.store)
+    assert device is not None
+    return device.id

@@ -323,8 +323,9 @@ def revoke_device(
             else f"no device matches {ref!r}"
         )
     (dev, peer) = next(iter(matches.items()))
-    vault.change_passphrase(new_passphrase, kdf=kdf)
+    # One transaction: the new passphrase and the revocation land together or not at all.
     with vault.store.write() as txn:
+        vault.change_passphrase(new_passphrase, kdf=kdf)
         for r in remotes:
             if dev in r.peers:
                 r.peers[dev].revoked = True
