@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.builders import HOURS, _csv, build_world
+from tests.builders import HOURS, MARK, _csv, build_world
 from tests.conftest import PASSPHRASE
 from tests.remote.conftest import BUCKET
 from vault import content, forget, remote
@@ -319,3 +319,25 @@ def test_a_pull_downloads_before_it_holds_the_vault(
 
 def seen_blobs(v: Vault) -> set[str]:
     return {bytes(row[0]).hex() for row in v.store._query("SELECT id FROM blobs")}
+
+
+def test_forgetting_everything_reaches_the_other_device(place: Path, first: Vault) -> None:
+    build_world(first, place)
+    remote.sync(first)
+    second = clone(place, "b")
+    try:
+        assert content.list_items(second)
+        forget.forget(first, forget.Target.everything())
+        remote.sync(first)
+        remote.sync(second)
+        remote.sync(first)
+        assert content.list_items(second) == []
+        assert identities.list_personas(second) == []
+        assert second.status()["counts"]["blobs"] == 0
+        assert replica_digest(second) == replica_digest(first)
+        assert set(remote_objects(place)) == referenced(first, place)
+        # No object left, opened with every key, holds anything of what was forgotten.
+        opened = b"".join(open_everything(first, place))
+        assert MARK.encode() not in opened and b"Ada Lovelace" not in opened
+    finally:
+        second.close()
