@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from vault.core.errors import InvalidParameter, WrongFormat
-from vault.core.i18n import N_
+from vault.core.i18n import N_, _
 from vault.core.importing import parser_limits
 from vault.core.sniff import Sniffed, sniff
 
@@ -53,15 +53,18 @@ class Accepts:
         return bool(self.files or self.archives)
 
     def describe(self) -> str:
-        """`a .xml file, a .zip archive or a folder`: what to give, in words."""
+        """`a .xml file, a .zip archive or a folder`: what to give, in words (of the current
+        language: front ends and messages show it as it is)."""
         parts = []
         if self.files:
-            parts.append(f"a {'/'.join(self.files)} file")
+            parts.append(_("a {suffixes} file").format(suffixes="/".join(self.files)))
         if self.archives:
-            parts.append(f"a {'/'.join(self.archives)} archive")
+            parts.append(_("a {suffixes} archive").format(suffixes="/".join(self.archives)))
         if self.folder:
-            parts.append("a folder")
-        return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
+            parts.append(_("a folder"))
+        if len(parts) == 1:
+            return parts[0]
+        return _("{some} or {last}").format(some=", ".join(parts[:-1]), last=parts[-1])
 
 
 # Names for the single files `vault.core.sniff` tells apart, for "this looks like ...".

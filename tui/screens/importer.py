@@ -29,25 +29,10 @@ def explanation(fmt: ImportFormat) -> str:
     where = (
         "" if fmt.needs_persona else " " + _("The chosen persona is not used: it makes personas.")
     )
-    reads = _("Reads {what}.").format(what=_accepts(fmt))
+    reads = _("Reads {what}.").format(what=fmt.accepts.describe())
     return f"{_(fmt.description)} {reads}{where}\n" + _(
         "All or nothing (one transaction); what is already in the vault is skipped."
     )
-
-
-def _accepts(fmt: ImportFormat) -> str:
-    """What the format takes, in words of the current language."""
-    accepts = fmt.accepts
-    parts = []
-    if accepts.files:
-        parts.append(_("a {suffixes} file").format(suffixes="/".join(accepts.files)))
-    if accepts.archives:
-        parts.append(_("a {suffixes} archive").format(suffixes="/".join(accepts.archives)))
-    if accepts.folder:
-        parts.append(_("a folder"))
-    if len(parts) == 1:
-        return parts[0]
-    return _("{some} or {last}").format(some=", ".join(parts[:-1]), last=parts[-1])
 
 
 @dataclass(frozen=True)

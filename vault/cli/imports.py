@@ -122,20 +122,7 @@ def _help(fmt: ImportFormat) -> str:
 
 def _reads(fmt: ImportFormat) -> str:
     """`Reads a .zip archive or a folder.`: what the format takes, in words."""
-    accepts = fmt.accepts
-    parts = []
-    if accepts.files:
-        parts.append(_("a {suffixes} file").format(suffixes="/".join(accepts.files)))
-    if accepts.archives:
-        parts.append(_("a {suffixes} archive").format(suffixes="/".join(accepts.archives)))
-    if accepts.folder:
-        parts.append(_("a folder"))
-    what = (
-        parts[0]
-        if len(parts) == 1
-        else _("{some} or {last}").format(some=", ".join(parts[:-1]), last=parts[-1])
-    )
-    return _("Reads {what}.").format(what=what)
+    return _("Reads {what}.").format(what=fmt.accepts.describe())
 
 
 class ImportCommand(Translated):
