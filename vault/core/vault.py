@@ -68,6 +68,36 @@ def _closed_on_failure(conn: sqlite3.Connection) -> Iterator[None]:
         raise
 
 
+def _database(path: Path) -> Path:
+    """The vault's database file (VaultNotFound if there is none)."""
+    db = path / DB_NAME
+    if not db.is_file():
+        raise VaultNotFound(str(path))
+    return db
+
+
+@contextmanager
+def _opening(path: Path, db: Path) -> Iterator[sqlite3.Connection]:
+    """What every way of opening a vault does first: modes tightened and links refused, the
+    process hardened before any key is in memory, the schema checked; the connection is
+    closed if the opening fails."""
+    _tighten_modes(path)
+    process.harden()
+    conn = connect(db)
+    with _closed_on_failure(conn):
+        check_schema(conn)
+        yield conn
+
+
+def _ready(store: Store, *, strict: bool) -> None:
+    """Read the authenticated state; with `strict`, verify the digests, and only then finish
+    pending blob removals (they act on the authenticated lists)."""
+    store.state()
+    if strict:
+        store.verify()
+        store.finish_removals()
+
+
 @dataclass(frozen=True)
 class HeaderInfo:
     """What anyone can read from a vault without the passphrase (and nothing more)."""
@@ -232,10 +262,7 @@ class Vault:
     def inspect(path: str | os.PathLike[str]) -> HeaderInfo:
         """Read the plaintext header without unlocking."""
         path = Path(path)
-        db = path / DB_NAME
-        if not db.is_file():
-            raise VaultNotFound(str(path))
-        conn = connect(db)
+        conn = connect(_database(path))
         try:
             meta = read_meta(conn)
             return _header(path, meta)[0]
@@ -256,14 +283,8 @@ class Vault:
         before anything is read, and then finishes pending blob removals. `strict=False` (for
         `status` and `check`) only unlocks: it decides and removes nothing."""
         path = Path(path)
-        db = path / DB_NAME
-        if not db.is_file():
-            raise VaultNotFound(str(path))
-        _tighten_modes(path)
-        process.harden()  # before any key exists in memory
-        conn = connect(db)
-        with _closed_on_failure(conn):
-            check_schema(conn)
+        db = _database(path)
+        with _opening(path, db) as conn:
             meta = read_meta(conn)
             info, wrapped, kdf_json = _header(path, meta)
             root, pkey = keys.unwrap_root(meta["vault_id"], passphrase, wrapped, kdf_json)
@@ -272,11 +293,7 @@ class Vault:
                 # After the unlock: a migration changes sealed data, so it needs the keys.
                 migrations.upgrade(store, info.format)
                 info = HeaderInfo(path, FORMAT_VERSION, info.vault_id, info.kdf)
-            store.state()
-            if strict:
-                store.verify()
-                # Only once everything verified: removals act on the authenticated lists.
-                store.finish_removals()
+            _ready(store, strict=strict)
         return cls(path, store, info)
 
     @classmethod
@@ -287,15 +304,9 @@ class Vault:
         the store that comes back opens exactly the records of the token's grant, read-only
         (`vault.core.tokens`). The grant's own checks (expiry, withdrawal) still apply."""
         path = Path(path)
-        db = path / DB_NAME
-        if not db.is_file():
-            raise VaultNotFound(str(path))
+        db = _database(path)
         token = tokens.TokenSecret.parse(token_text)
-        _tighten_modes(path)
-        process.harden()  # before any key exists in memory
-        conn = connect(db)
-        with _closed_on_failure(conn):
-            check_schema(conn)
+        with _opening(path, db) as conn:
             info, _wrapped, _kdf = _header(path, read_meta(conn))
             vault_id = bytes.fromhex(info.vault_id)
             key, view, sealed = tokens.open_view(conn, vault_id, token)
@@ -316,24 +327,15 @@ class Vault:
         holds no passphrase key: what wraps keys under it (a forget) is refused until
         `change_passphrase` sets a new one; `reset_passphrase_with_code` does both."""
         path = Path(path)
-        db = path / DB_NAME
-        if not db.is_file():
-            raise VaultNotFound(str(path))
+        db = _database(path)
         secret = recovery.parse_code(code)  # a mistyped code says so before anything is read
-        _tighten_modes(path)
-        process.harden()  # before any key exists in memory
-        conn = connect(db)
-        with _closed_on_failure(conn):
-            check_schema(conn)
+        with _opening(path, db) as conn:
             meta = read_meta(conn)
             info = _header(path, meta)[0]
             if info.format < FORMAT_VERSION:
                 raise WrongRecoveryCode("no recovery kit was made for this vault")
             store = Store(conn, recovery.unlock(meta, secret), db, clock)
-            store.state()
-            if strict:
-                store.verify()
-                store.finish_removals()
+            _ready(store, strict=strict)
         return cls(path, store, info)
 
     @classmethod
