@@ -15,7 +15,7 @@ import sqlite3
 import struct
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -286,10 +286,12 @@ class Store:
         if after.writes == before.writes and len(seen) != expected:
             raise IntegrityError(f"{expected - len(seen)} {kind} record(s) missing from a listing")
 
-    def versions(self) -> dict[bytes, int]:
-        """Every live record's id and version (no decryption): what changed since a known
-        listing, for sync."""
-        return dict(self._query("SELECT id, version FROM records"))
+    def versions(self, skip_kinds: Iterable[str] = ()) -> dict[bytes, int]:
+        """Every live record's id and version but those of `skip_kinds` (no decryption):
+        what changed since a known listing, for sync."""
+        skip = {self._ring.kind_index(k) for k in skip_kinds}
+        rows = self._query("SELECT id, kind, version FROM records")
+        return {rid: version for rid, kix, version in rows if kix not in skip}
 
     def raw_record(self, record_id: bytes) -> tuple[Record, bytes] | None:
         """A record and its envelope exactly as sealed (compressed body included), or None:

@@ -564,9 +564,7 @@ class Session:
     def stamp_local(self, txn: Txn) -> None:
         """Give every record changed here since the last look a stamp of this device's clock,
         and every record gone since a deletion stamp."""
-        versions = self.store.versions()
-        local_ix = {self.store.ring.kind_index(k) for k in DEVICE_LOCAL_KINDS}
-        kinds = dict(self.store._query("SELECT id, kind FROM records"))
+        versions = self.store.versions(skip_kinds=DEVICE_LOCAL_KINDS)
         notes = self._shred_notes()
         rewritten = {i for n in notes for i in n["rewritten"]}
         forgotten = {i for n in notes for i in n["deleted"]}
@@ -574,8 +572,6 @@ class Session:
         live = self.stamps.live
         changed = self.device.record is None
         for rid, version in versions.items():
-            if kinds.get(rid) in local_ix:
-                continue
             hexid = rid.hex()
             known = live.get(hexid)
             if known is None or known[0] != version:
@@ -1094,17 +1090,15 @@ class Session:
         self._sent_blobs.add(hexid)
         return {"o": "blob", "id": hexid, **{k: v for k, v in known.items() if k != "dev"}}
 
-    def _plan_blobs(self, puts: list[str]) -> None:
-        """Name every blob this push will upload and note the names in one transaction
-        before the first is written (a note per blob would rewrite this remote's state once
-        per photo)."""
+    def _plan_blobs(self) -> None:
+        """Name every blob of the vault the remote does not hold yet, and note the names in
+        one transaction before the first is written (a note per blob would rewrite this
+        remote's state once per photo). Read from the blobs table, no record decrypted; a
+        name planned and not used is removed with the leftovers at the next sync."""
         r = self.remote
-        for rid in puts:
-            raw = self.store.raw_record(bytes.fromhex(rid))
-            for ref in raw[0].blobs if raw else ():
-                hexid = ref.id.hex()
-                if hexid in r.blobs or hexid in r.remote_blobs or hexid in self._planned:
-                    continue
+        for (blob_id,) in self.store._query("SELECT id FROM blobs"):
+            hexid = bytes(blob_id).hex()
+            if hexid not in r.blobs and hexid not in r.remote_blobs:
                 self._planned[hexid] = (objects.random_name(), crypto.new_key())
         if self._planned:
             r.pending.extend(name for name, _key in self._planned.values())
@@ -1189,7 +1183,7 @@ class Session:
         if compact:
             r.segments = []
         puts, dels = self._changes(everything=compact)
-        self._plan_blobs(puts)
+        self._plan_blobs()
         new_segments: list[dict[str, Any]] = []
         frames: list[tuple[dict[str, Any], bytes]] = []
         size = 0

@@ -139,28 +139,29 @@ class Peer:
 
 @dataclass
 class RemoteState:
-    """One remote, as this device knows it (sealed in the vault)."""
+    """One remote, as this device knows it (sealed in the vault). Fields that hold keys or
+    credentials stay out of its repr, so no traceback or log line shows them."""
 
     name: str
     url: str
-    credentials: dict[str, Any] | None = None
+    credentials: dict[str, Any] | None = field(default=None, repr=False)
     created: str = ""
     last_sync: str | None = None
     # The remote's keys: its passphrase key (Argon2id of the passphrase with the remote's
     # salt) and its root (names). None until the first sync creates or reads the bootstrap.
-    pkey: str | None = None
-    root: str | None = None
+    pkey: str | None = field(default=None, repr=False)
+    root: str | None = field(default=None, repr=False)
     generation: int = 0  # of the bootstrap object, which only grows
-    old_pkeys: list[str] = field(default_factory=list)  # replaced passphrase keys (recent)
+    old_pkeys: list[str] = field(default_factory=list, repr=False)  # replaced ones (recent)
     local_salt: str | None = None  # this vault's salt at the last sync: a change is a passwd
-    old_roots: list[str] = field(default_factory=list)  # replaced roots (recent): old head names
+    old_roots: list[str] = field(default_factory=list, repr=False)  # replaced (recent)
     rekey: bool = False  # a device was revoked here: the next sync gives the remote a new root
     # This device's objects there.
     counter: int = 0
     head: str | None = None
-    segments: list[dict[str, Any]] = field(default_factory=list)  # name, key, size, seq
+    segments: list[dict[str, Any]] = field(default_factory=list, repr=False)  # name, key...
     next_seq: int = 1
-    blobs: dict[str, dict[str, Any]] = field(default_factory=dict)  # blob id -> name, key, size
+    blobs: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)  # id -> name, key
     pending: list[str] = field(default_factory=list)  # names being written (crash cleanup)
     # What was sent: record id -> stamp, deleted ids, audit entries and forget notes.
     pushed: dict[str, list[Any]] = field(default_factory=dict)
@@ -168,7 +169,7 @@ class RemoteState:
     audit_pushed: int = 0
     forgets_pushed: list[str] = field(default_factory=list)
     # Blob objects other devices announced: blob id -> name, key, size.
-    remote_blobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    remote_blobs: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
     peers: dict[str, Peer] = field(default_factory=dict)
     record: str | None = None
 

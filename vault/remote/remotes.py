@@ -94,11 +94,8 @@ def pending_changes(vault: Vault, remote: RemoteState) -> int:
     """Records changed here that the remote has not received (a cheap estimate: versions
     against what was stamped and sent, no decryption)."""
     stamps = local.load_stamps(vault.store)
-    local_ix = {vault.store.ring.kind_index(k) for k in DEVICE_LOCAL_KINDS}
     count = 0
-    for rid, kix, version in vault.store._query("SELECT id, kind, version FROM records"):
-        if kix in local_ix:
-            continue
+    for rid, version in vault.store.versions(skip_kinds=DEVICE_LOCAL_KINDS).items():
         s = stamps.live.get(rid.hex())
         if s is None or s[0] != version or remote.pushed.get(rid.hex()) != [s[1], s[2]]:
             count += 1
