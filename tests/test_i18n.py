@@ -328,3 +328,139 @@ def test_a_fixed_library_detail_is_translated_with_its_error(
     )
     assert caught.value.exit_code == 4
     assert caught.value.message == "No such record: persona (no id, name or UID matches)"
+
+
+# --- what the library composes -----------------------------------------------------------------
+
+# Files whose composed sentences are not yet templates: this set only shrinks.
+_NOT_YET_TEMPLATES = {
+    "vault/content/audience.py",
+    "vault/content/importers/__init__.py",
+    "vault/content/importers/markdown.py",
+    "vault/content/importers/mastodon.py",
+    "vault/content/importers/twitter.py",
+    "vault/content/importers/wordpress.py",
+    "vault/content/items.py",
+    "vault/content/proofs.py",
+    "vault/core/archive.py",
+    "vault/core/audit.py",
+    "vault/core/blobs.py",
+    "vault/core/config.py",
+    "vault/core/importing.py",
+    "vault/core/lookups.py",
+    "vault/core/migrations.py",
+    "vault/core/minisign.py",
+    "vault/core/outputs.py",
+    "vault/core/recovery.py",
+    "vault/core/schema.py",
+    "vault/core/sniff.py",
+    "vault/core/store.py",
+    "vault/core/strength.py",
+    "vault/core/tokens.py",
+    "vault/core/txn.py",
+    "vault/core/vault.py",
+    "vault/data/csvfmt.py",
+    "vault/data/export.py",
+    "vault/data/health_records.py",
+    "vault/data/importers/apple_health.py",
+    "vault/data/importers/common.py",
+    "vault/data/importers/fitbit.py",
+    "vault/data/importers/garmin.py",
+    "vault/data/importers/garmin_export.py",
+    "vault/data/importers/google_takeout.py",
+    "vault/data/importers/parallel.py",
+    "vault/data/importers/tracks.py",
+    "vault/data/ingest.py",
+    "vault/data/metrics.py",
+    "vault/data/query.py",
+    "vault/forget/plan.py",
+    "vault/forget/rules.py",
+    "vault/imports.py",
+    "vault/personas/attributes.py",
+    "vault/personas/derived.py",
+    "vault/personas/jsonresume.py",
+    "vault/personas/records.py",
+    "vault/personas/vcard.py",
+    "vault/remote/credentials.py",
+    "vault/remote/engine.py",
+    "vault/remote/local.py",
+    "vault/remote/remotes.py",
+    "vault/remote/s3.py",
+    "vault/remote/storage.py",
+    "vault/sharing/bundles/export.py",
+    "vault/sharing/bundles/plan.py",
+    "vault/sharing/bundles/recipient.py",
+    "vault/sharing/bundles/tarstream.py",
+    "vault/sharing/grants.py",
+    "vault/sharing/recipients.py",
+    "vault/sharing/revocation.py",
+    "vault/sharing/scope.py",
+    "vault/sharing/terms.py",
+    "vault/sharing/tokens.py",
+}
+# Calls whose first text a person reads: an error's detail, an import's issue or note.
+_SHOWN_BY_FRONT_ENDS = {"ImportIssue", "append", "issue", "note", "skip"}
+
+
+def _composed(node: ast.expr) -> bool:
+    """An f-string, a `.format()` or a `+`/`%` with text: English that no catalogue holds."""
+    if isinstance(node, ast.JoinedStr):
+        return True
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        return node.func.attr == "format"
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)):
+        sides = (node.left, node.right)
+        return any(
+            isinstance(s, ast.JoinedStr)
+            or (isinstance(s, ast.Constant) and isinstance(s.value, str))
+            for s in sides
+        )
+    return False
+
+
+def _composed_sentences(path: Path) -> Iterator[int]:
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and node.exc.args:
+            if _composed(node.exc.args[0]):
+                yield node.lineno
+        elif isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name in _SHOWN_BY_FRONT_ENDS and any(_composed(a) for a in node.args):
+                yield node.lineno
+
+
+LIBRARY = sorted(p for p in (ROOT / "vault").rglob("*.py") if "cli" not in p.parts)
+
+
+@pytest.mark.parametrize("path", LIBRARY, ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_library_composes_sentences_from_templates(path: Path) -> None:
+    """A detail or note with values is `N_("... {name} ...")` plus the values (`VaultError`
+    and `i18n.Text` take them), so the front ends can say it in French."""
+    name = str(path.relative_to(ROOT))
+    found = list(_composed_sentences(path))
+    if name in _NOT_YET_TEMPLATES:
+        assert found, f"{name} has no composed sentence left: remove it from _NOT_YET_TEMPLATES"
+        return
+    assert not found, (
+        f"{name} composes sentences at lines {found[:10]}: write "
+        f'Error(N_("... {{name}} ..."), name=...) or Text(N_("..."), ...), then '
+        f"{catalogues.UPDATE_HINT}"
+    )
+
+
+def test_a_composed_detail_is_said_in_french(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The template is translated, then filled in; the English stays what scripts see."""
+    import pickle
+
+    from vault.core.errors import MalformedInput
+    from vault.core.i18n import N_plural, Text
+
+    error = MalformedInput(N_plural("{n} problem found", "{n} problems found"), n=3)
+    assert error.message == "The input file is malformed: 3 problems found"
+    assert json.dumps(error.detail) == '"3 problems found"'
+    again = pickle.loads(pickle.dumps(error.detail))  # noqa: S301 - its own bytes
+    assert again == "3 problems found" and again.values == {"n": 3}
+    monkeypatch.setenv("LANGUAGE", "fr")
+    assert i18n.localise(Text(N_plural("{n} device", "{n} devices"), n=1)) == "1 appareil"
+    assert i18n.error_message(error).endswith("3 problèmes trouvés")

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import ClassVar
 
+from vault.core.i18n import Text
+
 # Exit codes 0 (success), 1 (unexpected) and 2 (usage) are fixed by convention.
 EXIT_UNEXPECTED = 1
 EXIT_USAGE = 2
@@ -21,8 +23,10 @@ class VaultError(Exception):
 
     exit_code: ClassVar[int] = EXIT_UNEXPECTED
 
-    def __init__(self, detail: str | None = None) -> None:
-        self.detail = detail
+    def __init__(self, detail: str | None = None, /, **values: object) -> None:
+        # With VALUES, DETAIL is a template marked with `N_` (or `N_plural`, counted by the
+        # value `n`): the front ends translate the template and fill in the values.
+        self.detail = Text(detail, **values) if detail is not None and values else detail
         super().__init__(self.message)
 
     @property

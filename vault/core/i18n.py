@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import gettext
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -76,14 +76,56 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return _translations().ngettext(singular, plural, n)
 
 
+class Text(str):
+    """A sentence the library composed from a template marked for the catalogue (`N_`, or
+    `N_plural` for a counted one, chosen by the value `n`) and its values.
+
+    It is the English sentence wherever a string goes (JSON, logs, comparisons), and
+    `localise` writes it again in the person's language: the catalogue translates the template,
+    then the values fill it in. Values that are themselves `Text` are localised too; any other
+    value (a file name, an id, a number) is shown as it is.
+    """
+
+    template: str | tuple[str, str]
+    values: Mapping[str, object]
+
+    def __new__(cls, template: str | tuple[str, str], /, **values: object) -> Text:
+        shown = template if isinstance(template, str) else _english_form(template, values)
+        text = super().__new__(cls, shown.format(**values))
+        text.template = template
+        text.values = values
+        return text
+
+
+def _english_form(forms: tuple[str, str], values: Mapping[str, object]) -> str:
+    return forms[0] if values.get("n") == 1 else forms[1]
+
+
+def localise(text: str) -> str:
+    """TEXT in the current language: a `Text` by its template and values, any other string
+    as the catalogue has it (a fixed sentence the library marked with `N_`), else as it is."""
+    if not isinstance(text, Text):
+        return _(text) if text else text
+    values = {k: localise(v) if isinstance(v, Text) else v for k, v in text.values.items()}
+    if isinstance(text.template, str):
+        template = _(text.template)
+    else:
+        count = text.values.get("n")
+        template = ngettext(*text.template, count if isinstance(count, int) else 2)
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError):
+        # A translation that lost a placeholder (tests/test_i18n.py guards against it) must
+        # not hide the message: the English is always complete.
+        return str.__str__(text)
+
+
 def error_message(error: VaultError) -> str:
     """ERROR's message in the current language: its class's line from the catalogue (the
-    docstring's first line, `VaultError.summary`), then the detail: translated when it is a
-    fixed sentence the library marked with `N_`, else as it is (it names files, ids and
-    values)."""
+    docstring's first line, `VaultError.summary`), then the detail (`localise`)."""
     base = _(error.summary)
     if error.detail:
-        return _("{message}: {detail}").format(message=base, detail=_(error.detail))
+        return _("{message}: {detail}").format(message=base, detail=localise(error.detail))
     return _("{message}.").format(message=base)
 
 
