@@ -464,3 +464,20 @@ def test_a_composed_detail_is_said_in_french(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("LANGUAGE", "fr")
     assert i18n.localise(Text(N_plural("{n} device", "{n} devices"), n=1)) == "1 appareil"
     assert i18n.error_message(error).endswith("3 problèmes trouvés")
+
+
+def test_states_and_moments_are_said_in_french_and_kept_in_english(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What the library records in English (a grant's state, an erasure request's cause, an
+    ISO time) is shown in French words; English shows it as recorded, as scripts read it."""
+    monkeypatch.setenv("LANGUAGE", "en")
+    assert [i18n.state("withdrawn"), i18n.reason("forgotten")] == ["withdrawn", "forgotten"]
+    assert i18n.moment("2026-11-29T09:00:00Z") == "2026-11-29T09:00:00Z"
+    monkeypatch.setenv("LANGUAGE", "fr")
+    assert [i18n.state("given"), i18n.state("withdrawn")] == ["donnée", "retirée"]
+    assert i18n.reason("withdrawn") == "retrait"
+    assert i18n.state("unheard-of") == "unheard-of"  # a newer state is shown, not dropped
+    assert i18n.moment("2026-11-29T09:00:00Z") == "29 novembre 2026 à 09:00 UTC"
+    assert i18n.moment("2026-11-29T10:30:00+01:00") == "29 novembre 2026 à 09:30 UTC"
+    assert i18n.moment("not a time") == "not a time"

@@ -22,7 +22,8 @@ from tui.widgets.progress import ProgressPanel
 from vault import personas as identities
 from vault import sharing as consent
 from vault.core.errors import NothingInScope
-from vault.core.i18n import N_, _, error_message
+from vault.core.i18n import N_, _, day, error_message
+from vault.core.i18n import state as state_word
 from vault.core.vault import Vault
 from vault.data import query
 from vault.sharing import Grant, Recipient, revocation
@@ -213,8 +214,8 @@ class SharingScreen(SectionScreen):
             grants.add_row(
                 *fmt.cells(
                     names.get(g.recipient, "?"),
-                    g.status_at(now),
-                    g.valid_until[:10],
+                    state_word(g.status_at(now)),
+                    day(g.valid_until[:10]),
                     state.personas.get(g.persona, "?"),
                     scope_text(g),
                     purpose_label(g.purpose),

@@ -24,7 +24,7 @@ from vault.cli.output import (
     say,
     warn,
 )
-from vault.core.i18n import _, day, ngettext, number
+from vault.core.i18n import _, day, moment, ngettext, number, reason, state
 
 if TYPE_CHECKING:
     from vault.sharing.bundles import ExportPlan, VerifiedBundle
@@ -287,7 +287,7 @@ def grant_list(
         say(
             _("{id}  {status:<9}  {name}  {purpose}  until {valid_until}").format(
                 id=g.id[:8],
-                status=g.status,
+                status=state(g.status),
                 name=recipients[g.recipient].name,
                 purpose=g.purpose,
                 valid_until=day(g.valid_until[:10]),
@@ -329,9 +329,9 @@ def grant_show(env: Env, *, grant_ref: str, receipt: bool, as_json: bool) -> Non
             persona=g.persona[:8], pseudonym=g.pseudonym
         )
     )
-    say(_("status       {status}").format(status=d["status"]))
+    say(_("status       {status}").format(status=state(d["status"])))
     for h in g.history:
-        say(f"  {h.time}  {h.status}{'  ' + h.reason if h.reason else ''}")
+        say(f"  {moment(h.time)}  {state(h.status)}{'  ' + h.reason if h.reason else ''}")
     for key, values in g.scope.as_dict().items():
         if values:
             say(f"{key:<12} {', '.join(values)}")
@@ -808,22 +808,22 @@ def ledger_cmd(env: Env, *, recipient_ref: str | None, as_json: bool) -> None:
                     "in exchange for: {value}"
                 ).format(
                     id=g.id[:8],
-                    status=held.status,
+                    status=state(held.status),
                     purpose=g.purpose,
                     valid_until=day(g.valid_until[:10]),
-                    value=g.compensation or "nothing stated",
+                    value=g.compensation or _("nothing stated"),
                 )
             )
             for n in held.erasure_requests:
                 say(
                     _("    erasure request ({reason}) {created}: {id}").format(
-                        reason=n.reason, created=n.created, id=n.id
+                        reason=reason(n.reason), created=moment(n.created), id=n.id
                     )
                 )
             if not held.bundles:
                 say(_("    nothing sent yet"))
                 continue
-            say(_("    holds since {since}:").format(since=held.since))
+            say(_("    holds since {since}:").format(since=moment(held.since or "")))
             if held.metrics:
                 say(_("      metrics: {metrics}").format(metrics=", ".join(held.metrics)))
             if held.content:
@@ -835,11 +835,11 @@ def ledger_cmd(env: Env, *, recipient_ref: str | None, as_json: bool) -> None:
                     )
                 )
             for b in held.bundles:
-                flag = "" if b.status == "complete" else f" ({b.status})"
+                flag = "" if b.status == "complete" else f" ({state(b.status)})"
                 say(
                     _("    bundle {bundle_id} {time} {size} sha256 {sha256}...{flag}").format(
                         bundle_id=b.bundle_id[:12],
-                        time=b.time,
+                        time=moment(b.time),
                         size=human_size(b.size),
                         sha256=b.sha256[:16],
                         flag=flag,

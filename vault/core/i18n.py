@@ -187,6 +187,34 @@ def use_for_click() -> None:
     gettext.textdomain(DOMAIN)
 
 
+# --- the words of a state ------------------------------------------------------------------
+
+
+def state(word: str) -> str:
+    """A state word the library records in English (a grant's `given`, `expired`,
+    `withdrawn`; a bundle's `complete`, `interrupted`) in the current language. JSON keeps
+    the English: scripts compare it."""
+    words = {
+        "given": pgettext("state", "given"),
+        "expired": pgettext("state", "expired"),
+        "withdrawn": pgettext("state", "withdrawn"),
+        "complete": pgettext("state", "complete"),
+        "interrupted": pgettext("state", "interrupted"),
+    }
+    return words.get(word, word)
+
+
+def reason(word: str) -> str:
+    """Why an erasure request was made (`withdrawn`, `expired`, `forgotten`), in the current
+    language: the same English words as `state`, read as a cause."""
+    words = {
+        "withdrawn": pgettext("reason", "withdrawn"),
+        "expired": pgettext("reason", "expired"),
+        "forgotten": pgettext("reason", "forgotten"),
+    }
+    return words.get(word, word)
+
+
 # --- numbers and dates ---------------------------------------------------------------------
 
 
@@ -229,3 +257,22 @@ def day(value: date | str) -> str:
     from babel.dates import format_date
 
     return format_date(shown, format="long", locale=language())
+
+
+def moment(value: str) -> str:
+    """A moment the library records as ISO 8601 UTC text (`2026-11-29T09:00:00Z`), as the
+    language writes it: as recorded in English (scripts and people read it alike there), in
+    words in French (`29 novembre 2026 à 09:00 UTC`). Text that is not such a moment is
+    returned as it is."""
+    if language() == "en":
+        return value
+    from datetime import UTC, datetime
+
+    try:
+        shown = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    if shown.tzinfo is None:
+        return value
+    shown = shown.astimezone(UTC)
+    return _("{day} at {time} UTC").format(day=day(shown.date()), time=shown.strftime("%H:%M"))
