@@ -160,9 +160,7 @@ def test_grant_audiences_and_the_dry_run(vault_dir: Path, world: World) -> None:
     assert shown["scope"]["content_audiences"] == ["public", "followers"]
     receipt = json.loads(checked(vault_dir, "grant", "show", wider, "--receipt").stdout)
     assert receipt["scope"]["content_audiences"] == ["public", "followers"]
-    assert (
-        "content_audiences public, followers" in checked(vault_dir, "grant", "show", wider).stdout
-    )
+    assert "audiences    public, followers" in checked(vault_dir, "grant", "show", wider).stdout
     checked(vault_dir, *base, "--audience", "everyone", code=7)
 
 

@@ -24,7 +24,7 @@ from vault.cli.output import (
     say,
     warn,
 )
-from vault.core.i18n import _, day, moment, ngettext, number, reason, state
+from vault.core.i18n import _, day, localise, moment, ngettext, number, pgettext, reason, state
 
 if TYPE_CHECKING:
     from vault.sharing.bundles import ExportPlan, VerifiedBundle
@@ -334,20 +334,49 @@ def grant_show(env: Env, *, grant_ref: str, receipt: bool, as_json: bool) -> Non
         say(f"  {moment(h.time)}  {state(h.status)}{'  ' + h.reason if h.reason else ''}")
     for key, values in g.scope.as_dict().items():
         if values:
-            say(f"{key:<12} {', '.join(values)}")
+            say(f"{_scope_key(key)} {', '.join(values)}")
     rng = g.time_range
-    shown = rng.describe() if rng.last or not (rng.start or rng.end) else _span(rng.start, rng.end)
+    shown = (
+        localise(rng.describe())
+        if rng.last or not (rng.start or rng.end)
+        else _span(rng.start, rng.end)
+    )
     say(_("time range   {shown}").format(shown=shown))
-    say(_("granularity  {granularity}").format(granularity=g.granularity))
+    say(_("granularity  {granularity}").format(granularity=_granularity(g.granularity)))
     say(
         _("purpose      {purpose} (legal basis {legal_basis}, {jurisdiction})").format(
             purpose=g.purpose, legal_basis=g.legal_basis, jurisdiction=g.jurisdiction
         )
     )
     say(_("retention    {value}").format(value=g.retention or _("not stated")))
-    say(_("valid until  {valid_until}").format(valid_until=day(g.valid_until)))
+    say(_("valid until  {valid_until}").format(valid_until=moment(g.valid_until)))
     say(_("compensation {value}").format(value=g.compensation or _("none")))
     say(_("receipt      {id}").format(id=g.receipt.id))
+
+
+def _scope_key(key: str) -> str:
+    """A scope's field as `grant show` labels it, padded like the other labels."""
+    words = {
+        "metrics": pgettext("scope", "metrics"),
+        "categories": pgettext("scope", "categories"),
+        "content_kinds": pgettext("scope", "content kinds"),
+        "content_tags": pgettext("scope", "content tags"),
+        "content_ids": pgettext("scope", "content items"),
+        "attributes": pgettext("scope", "attributes"),
+        "content_audiences": pgettext("scope", "audiences"),
+    }
+    # As wide as the other labels of `grant show` in this language, less the space after it.
+    width = len(_("grant        {id}").split("{", 1)[0]) - 1
+    return words.get(key, key).ljust(width)
+
+
+def _granularity(value: str) -> str:
+    words = {
+        "raw": pgettext("granularity", "raw"),
+        "hour": pgettext("granularity", "hour"),
+        "day": pgettext("granularity", "day"),
+    }
+    return words.get(value, value)
 
 
 # --- export tokens ----------------------------------------------------------------------------

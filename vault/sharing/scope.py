@@ -23,7 +23,7 @@ from vault import content
 from vault import personas as identities
 from vault.core.clock import iso
 from vault.core.errors import ContradictoryScope, EmptyScope, InvalidParameter
-from vault.core.i18n import N_
+from vault.core.i18n import N_, Text
 from vault.data import metrics
 from vault.data.model import UNKNOWN_PREFIX
 
@@ -328,12 +328,13 @@ class TimeRange:
     def from_dict(cls, d: dict[str, Any]) -> TimeRange:
         return cls(d.get("from"), d.get("to"), d.get("last"))
 
-    def describe(self) -> str:
+    def describe(self) -> Text:
+        """The range in words, for people (`i18n.localise` says it in their language)."""
         if self.last:
-            return f"rolling, last {self.last}"
+            return Text(N_("rolling, last {last}"), last=self.last)
         if self.start or self.end:
-            return f"{self.start or '...'} to {self.end or '...'}"
-        return "all time"
+            return Text(N_("{first} to {last}"), first=self.start or "...", last=self.end or "...")
+        return Text(N_("all time"))
 
 
 def check_granularity(value: str) -> str:
