@@ -19,7 +19,7 @@ from vault import content
 from vault import personas as identities
 from vault.content import Item, Version
 from vault.core.errors import IntegrityError
-from vault.core.i18n import N_, _
+from vault.core.i18n import N_, _, audience, content_kind
 from vault.core.untrusted import printable
 from vault.core.vault import Vault
 
@@ -152,7 +152,7 @@ class ContentScreen(SectionScreen):
         persona_select = self.query_one("#filter-persona", Select)
         with self.prevent(Select.Changed):
             kept_kind, kept_persona = kind_select.value, persona_select.value
-            kind_select.set_options([(k, k) for k in kinds])
+            kind_select.set_options([(content_kind(k), k) for k in kinds])
             persona_select.set_options([(name, pid) for pid, name in personas.items()])
             if kept_kind in kinds:
                 kind_select.value = kept_kind
@@ -161,7 +161,13 @@ class ContentScreen(SectionScreen):
         table = self.query_one("#content-items", DataTable)
         table.clear()
         for i in items:
-            cells = fmt.cells(i.title, i.kind, i.audience, ", ".join(i.tags), str(i.version))
+            cells = fmt.cells(
+                i.title,
+                content_kind(i.kind),
+                audience(i.audience),
+                ", ".join(i.tags),
+                str(i.version),
+            )
             table.add_row(*cells, key=i.id)
         if not items:
             self.query_one("#content-facts", Static).update(_("No item matches."))
@@ -187,9 +193,9 @@ class ContentScreen(SectionScreen):
                 "licence [b]{license}[/b] · version {version} of {n_versions} · {size}\n{proof}"
             ).format(
                 title=fmt.plain(i.title),
-                kind=fmt.plain(i.kind),
+                kind=fmt.plain(content_kind(i.kind)),
                 author=fmt.plain(author),
-                audience=fmt.plain(i.audience),
+                audience=fmt.plain(audience(i.audience)),
                 license=fmt.plain(i.license),
                 version=i.version,
                 n_versions=len(d.versions),

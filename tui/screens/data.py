@@ -426,7 +426,7 @@ class DataScreen(SectionScreen):
         """The metric list: every count in full (thousands separated), the names cut in the
         middle with an ellipsis to what the panel leaves them."""
         table = self.query_one("#data-metrics", DataTable)
-        counts = [f"{m.samples:,}" for m in self.metrics]
+        counts = [number(m.samples) for m in self.metrics]
         count_width = max([len("Samples"), *map(len, counts)])
         inner = table.size.width or self.query_one("#data-side").size.width - 4
         # Two cells padded one each side, and room for the scrollbar (one cell, app.tcss).

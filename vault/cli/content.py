@@ -27,7 +27,8 @@ from vault.cli.output import (
     yes_option,
 )
 from vault.core.errors import InvalidParameter
-from vault.core.i18n import _, ngettext
+from vault.core.i18n import _, content_kind, ngettext
+from vault.core.i18n import audience as audience_word
 
 if TYPE_CHECKING:
     from vault.core.vault import Vault
@@ -152,8 +153,9 @@ def list_cmd(
         return
     for i in items:
         tags = f"  [{', '.join(i.tags)}]" if i.tags else ""
+        kind, shown_to = content_kind(i.kind), audience_word(i.audience)
         say(
-            f"{i.id[:12]}  {i.created[:10]}  {i.kind:<7} {i.audience:<9} "
+            f"{i.id[:12]}  {i.created[:10]}  {kind:<7} {shown_to:<9} "
             f"{human_size(i.size):>9}  {i.title}{tags}"
         )
     if not items:
@@ -185,8 +187,8 @@ def show_cmd(env: Env, item_id: str, as_json: bool) -> None:
     rows: list[tuple[str, Any]] = [
         (_("Id"), item.id),
         (_("Title"), item.title),
-        (_("Kind"), item.kind),
-        (_("Audience"), item.audience),
+        (_("Kind"), content_kind(item.kind)),
+        (_("Audience"), audience_word(item.audience)),
         (_("Persona"), f"{author} ({item.persona})"),
         (_("License"), item.license),
         (_("Tags"), ", ".join(item.tags) or "-"),

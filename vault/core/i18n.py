@@ -215,6 +215,37 @@ def reason(word: str) -> str:
     return words.get(word, word)
 
 
+def content_kind(word: str) -> str:
+    """A content item's kind (`note`, `post`...) as a person reads it; commands take and JSON
+    gives the English word."""
+    words = {
+        "note": pgettext("content kind", "note"),
+        "post": pgettext("content kind", "post"),
+        "article": pgettext("content kind", "article"),
+        "page": pgettext("content kind", "page"),
+        "file": pgettext("content kind", "file"),
+        "photo": pgettext("content kind", "photo"),
+        "audio": pgettext("content kind", "audio"),
+        "video": pgettext("content kind", "video"),
+        "model": pgettext("content kind", "model"),
+    }
+    return words.get(word, word)
+
+
+def audience(word: str) -> str:
+    """Who a content item was written for (`public`, `private`...) as a person reads it;
+    commands take and JSON gives the English word."""
+    words = {
+        "public": pgettext("audience", "public"),
+        "unlisted": pgettext("audience", "unlisted"),
+        "followers": pgettext("audience", "followers"),
+        "direct": pgettext("audience", "direct"),
+        "private": pgettext("audience", "private"),
+        "draft": pgettext("audience", "draft"),
+    }
+    return words.get(word, word)
+
+
 # --- numbers and dates ---------------------------------------------------------------------
 
 
