@@ -481,3 +481,4 @@ def test_states_and_moments_are_said_in_french_and_kept_in_english(
     assert i18n.moment("2026-11-29T09:00:00Z") == "29 novembre 2026 à 09:00 UTC"
     assert i18n.moment("2026-11-29T10:30:00+01:00") == "29 novembre 2026 à 09:30 UTC"
     assert i18n.moment("not a time") == "not a time"
+    assert [i18n.content_kind("post"), i18n.audience("followers")] == ["message", "abonnés"]
