@@ -22,7 +22,7 @@ from tui.widgets.progress import ProgressPanel
 from vault import personas as identities
 from vault import sharing as consent
 from vault.core.errors import NothingInScope
-from vault.core.i18n import N_, _, error_message
+from vault.core.i18n import N_, _, error_message, localise
 from vault.core.vault import Vault
 from vault.data import query
 from vault.sharing import Grant, Recipient, revocation
@@ -131,7 +131,7 @@ def plan_markdown(plan: ExportPlan, recipient: str) -> str:
                 names=", ".join(plan.missing_attributes)
             )
         )
-    lines += [f"- {note}" for note in plan.notes]
+    lines += [f"- {localise(note)}" for note in plan.notes]
     lines += [
         "",
         _("Granularity: {granularity}. Signed with the pairwise key.").format(

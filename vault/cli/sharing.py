@@ -24,7 +24,7 @@ from vault.cli.output import (
     say,
     warn,
 )
-from vault.core.i18n import _, day, ngettext, number
+from vault.core.i18n import _, day, localise, ngettext, number
 
 if TYPE_CHECKING:
     from vault.sharing.bundles import ExportPlan, VerifiedBundle
@@ -336,7 +336,11 @@ def grant_show(env: Env, *, grant_ref: str, receipt: bool, as_json: bool) -> Non
         if values:
             say(f"{key:<12} {', '.join(values)}")
     rng = g.time_range
-    shown = rng.describe() if rng.last or not (rng.start or rng.end) else _span(rng.start, rng.end)
+    shown = (
+        localise(rng.describe())
+        if rng.last or not (rng.start or rng.end)
+        else _span(rng.start, rng.end)
+    )
     say(_("time range   {shown}").format(shown=shown))
     say(_("granularity  {granularity}").format(granularity=g.granularity))
     say(
