@@ -25,7 +25,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any, Final
 
 from vault.core.errors import MalformedInput, MissingMedia, TruncatedArchive, UnsafeArchive
-from vault.core.i18n import N_
+from vault.core.i18n import N_, Text
 
 GIB: Final = 1024**3
 MIB: Final = 1024**2
@@ -255,11 +255,11 @@ class Archive:
 
 def _why(exc: BaseException) -> str:
     if isinstance(exc, EOFError | zlib.error):
-        return "truncated or corrupt compressed data"
+        return Text(N_("truncated or corrupt compressed data"))
     if isinstance(exc, zipfile.BadZipFile):
-        return "damaged zip data"
+        return Text(N_("damaged zip data"))
     if isinstance(exc, tarfile.TarError):
-        return "truncated or damaged tar data"
+        return Text(N_("truncated or damaged tar data"))
     return type(exc).__name__
 
 

@@ -23,7 +23,7 @@ from typing import Any, Final
 from vault.core import crypto
 from vault.core.crypto import CryptoFailure
 from vault.core.errors import TamperedRecord
-from vault.core.i18n import N_
+from vault.core.i18n import N_, Text
 from vault.core.keys import KeyRing
 
 ID_SIZE: Final = 16
@@ -36,10 +36,11 @@ TABLE_QUERIES: Final = {
     "blobs": "SELECT id, chunks, size FROM blobs",
     "doomed": "SELECT id FROM doomed",
 }
+# For messages: each said in the person's language with the message that names it.
 TABLE_NAMES: Final = {
-    "terms": "the lookup index",
-    "blobs": "the blob list",
-    "doomed": "the list of blob files to remove",
+    "terms": Text(N_("the lookup index")),
+    "blobs": Text(N_("the blob list")),
+    "doomed": Text(N_("the list of blob files to remove")),
 }
 
 
