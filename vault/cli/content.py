@@ -27,7 +27,7 @@ from vault.cli.output import (
     yes_option,
 )
 from vault.core.errors import InvalidParameter
-from vault.core.i18n import _, ngettext
+from vault.core.i18n import N_, _, ngettext
 
 if TYPE_CHECKING:
     from vault.core.vault import Vault
@@ -226,7 +226,7 @@ def show_cmd(env: Env, item_id: str, as_json: bool) -> None:
 @click.argument("item_id")
 @version_option
 @output_option(
-    "Write to this file (created 0600) instead of standard output (`-`: standard output)."
+    N_("Write to this file (created 0600) instead of standard output (`-`: standard output).")
 )
 @force_option
 @pass_env

@@ -238,7 +238,7 @@ def rekey(env: Env) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="The kit file to write (plain text to print, mode 0600).",
 )
-@dry_run_option("Only say what would be written and which kit it would replace.")
+@dry_run_option(N_("Only say what would be written and which kit it would replace."))
 @yes_option
 @force_option
 @json_option

@@ -20,7 +20,7 @@ from vault.cli.output import (
     say,
     yes_option,
 )
-from vault.core.i18n import _, localise, ngettext, number
+from vault.core.i18n import N_, _, localise, ngettext, number
 
 if TYPE_CHECKING:
     from vault.forget import Plan, Target
@@ -107,7 +107,7 @@ def _targets(
 @click.option("--recipient", help="Forget this recipient, its grants, receipts and ledger.")
 @click.option("--everything", is_flag=True, help="Forget everything the vault holds.")
 @click.option("--apply-rules", is_flag=True, help="Forget what the retention rules say is due.")
-@dry_run_option("Only show what would be forgotten.")
+@dry_run_option(N_("Only show what would be forgotten."))
 @yes_option
 @click.option(
     "--notices-out",
