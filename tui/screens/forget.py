@@ -18,7 +18,7 @@ from tui.widgets.progress import ProgressPanel
 from vault import content, forget
 from vault import personas as identities
 from vault.core.errors import VaultError
-from vault.core.i18n import N_, _, localise, number
+from vault.core.i18n import N_, _, error_message, localise, number
 from vault.core.untrusted import printable
 from vault.core.vault import Vault
 from vault.data import query
@@ -271,7 +271,7 @@ class ForgetScreen(SectionScreen):
                 ref, persona=persona if isinstance(persona, str) else None, start=start, end=end
             )
         except VaultError as exc:
-            self.notify(exc.message, severity="error")
+            self.notify(error_message(exc), severity="error")
             return None
         return Chosen(target, name)
 

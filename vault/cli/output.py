@@ -26,7 +26,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal, ParamSpec, TextIO, TypeVar, 
 import click
 
 from vault.core.errors import InvalidParameter, OutputExists
-from vault.core.i18n import _, decimal, number, size
+from vault.core.i18n import _, decimal, localise, number, size
 from vault.core.outputs import output_file
 from vault.core.progress import ProgressEvent
 from vault.core.untrusted import printable, printable_json
@@ -334,7 +334,7 @@ def force_option(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
         except OutputExists as exc:
             raise OutputExists(
-                _("{detail} (use --force to replace it)").format(detail=exc.detail)
+                _("{detail} (use --force to replace it)").format(detail=localise(exc.detail or ""))
             ) from None
 
     option = click.option("--force", is_flag=True, help="Replace the output file if it exists.")
