@@ -74,12 +74,13 @@ def tar_stream(
                 continue
             n += len(chunk)
             if n > entry.size:
-                raise ValueError("more bytes than announced", entry.name)
+                # The writer's own invariant, for a developer: its parts stay apart, not a sentence.
+                raise ValueError(entry.name, "more bytes than announced")
             if digest is not None:
                 digest.update(chunk)
             yield chunk
         if n != entry.size:
-            raise ValueError("fewer bytes than announced", entry.name, n, entry.size)
+            raise ValueError(entry.name, n, "bytes instead of", entry.size)
         pad = -n % BLOCK
         total += n + pad
         if pad:
