@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.text import Text
 from textual.markup import escape
 
+from vault.core import i18n
 from vault.core.i18n import N_plural, _, decimal, ngettext
 from vault.core.i18n import number as grouped
 from vault.core.untrusted import printable
@@ -25,14 +26,9 @@ def count(n: int) -> str:
 
 
 def size(n: int, *, coarse: bool = False) -> str:
-    """1.5 KiB; `coarse` rounds mebibytes to whole ones (a vault's size moves by pages)."""
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            whole = unit == "B" or (coarse and unit == "MiB")
-            return f"{value:.0f} {unit}" if whole else f"{decimal(value, 1)} {unit}"
-        value /= 1024
-    return f"{n} B"
+    """1.5 KiB (1,5 Kio in French); `coarse` rounds mebibytes to whole ones (a vault's size
+    moves by pages)."""
+    return i18n.size(n, coarse=coarse)
 
 
 def day(ms: int | None) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from vault.core.errors import InvalidParameter, WrongFormat
-from vault.core.i18n import N_, _
+from vault.core.i18n import N_, Text
 from vault.core.importing import parser_limits
 from vault.core.sniff import Sniffed, sniff
 
@@ -52,30 +52,31 @@ class Accepts:
         """Whether a file (a single file or an archive) is accepted, not only a folder."""
         return bool(self.files or self.archives)
 
-    def describe(self) -> str:
-        """`a .xml file, a .zip archive or a folder`: what to give, in words (of the current
-        language: front ends and messages show it as it is)."""
+    def describe(self) -> Text:
+        """`a .xml file, a .zip archive or a folder`: what to give, in words (English; the
+        front ends show it with `i18n.localise`)."""
         parts = []
         if self.files:
-            parts.append(_("a {suffixes} file").format(suffixes="/".join(self.files)))
+            parts.append(Text(N_("a {suffixes} file"), suffixes="/".join(self.files)))
         if self.archives:
-            parts.append(_("a {suffixes} archive").format(suffixes="/".join(self.archives)))
+            parts.append(Text(N_("a {suffixes} archive"), suffixes="/".join(self.archives)))
         if self.folder:
-            parts.append(_("a folder"))
-        if len(parts) == 1:
-            return parts[0]
-        return _("{some} or {last}").format(some=", ".join(parts[:-1]), last=parts[-1])
+            parts.append(Text(N_("a folder")))
+        some = parts[0]
+        for part in parts[1:-1]:
+            some = Text(N_("{some}, {next}"), some=some, next=part)
+        return some if len(parts) == 1 else Text(N_("{some} or {last}"), some=some, last=parts[-1])
 
 
 # Names for the single files `vault.core.sniff` tells apart, for "this looks like ...".
 _FILE_NAMES: Final[Mapping[str, str]] = {
-    "fit": "a FIT file",
-    "xml:gpx": "a GPX file",
-    "xml:trainingcenterdatabase": "a TCX file",
-    "xml:healthdata": "an Apple Health export",
-    "xml:rss": "a WordPress export",
-    "xml:html": "an HTML page",
-    "vcard": "a vCard file",
+    "fit": N_("a FIT file"),
+    "xml:gpx": N_("a GPX file"),
+    "xml:trainingcenterdatabase": N_("a TCX file"),
+    "xml:healthdata": N_("an Apple Health export"),
+    "xml:rss": N_("a WordPress export"),
+    "xml:html": N_("an HTML page"),
+    "vcard": N_("a vCard file"),
 }
 # Kinds too common to point at a format: any text, JSON or binary file could be one.
 _WEAK: Final = frozenset({"text", "json:object", "json:array", "binary", "empty", "tar"})
@@ -92,7 +93,7 @@ class Looks:
     first bytes (a Markdown note may begin with HTML), unless they look like another format's.
     """
 
-    noun: str  # "a Mastodon archive": what the format reads, for refusals
+    noun: str  # N_("a Mastodon archive"): what the format reads, for refusals
     files: tuple[str, ...] = ()
     members: tuple[str, ...] = ()
     suffixes: tuple[str, ...] = ()
@@ -173,9 +174,15 @@ class ImportFormat:
         given = dict(options or {})
         unknown = sorted(set(given) - {option.name for option in self.options})
         if unknown:
-            raise InvalidParameter(f"the {self.name} import has no option {unknown[0]}")
+            raise InvalidParameter(
+                N_("the {format} import has no option {option}"),
+                format=self.name,
+                option=unknown[0],
+            )
         if persona is not None and not self.needs_persona:
-            raise InvalidParameter(f"the {self.name} import creates personas: it takes none")
+            raise InvalidParameter(
+                N_("the {format} import creates personas: it takes none"), format=self.name
+            )
         for option in self.options:
             if option.validate and option.name in given:
                 _function(option.validate)(given[option.name])
@@ -211,18 +218,34 @@ class ImportFormat:
                 if other is not self and other.looks.matches(sniffed):
                     what = _FILE_NAMES.get(_key(sniffed), other.looks.noun)
                     raise WrongFormat(
-                        f"{path.name} looks like {what}: try `coffre import {other.name}`"
+                        N_("{file} looks like {what}: try `coffre import {format}`"),
+                        file=path.name,
+                        what=Text(what),
+                        format=other.name,
                     )
         if sniffed.kind in ("zip", "folder") and self.looks.members:
             wanted = ", ".join(e.strip("/") for e in self.looks.members)
-            raise WrongFormat(f"{path.name} is not {self.looks.noun} (no {wanted} in it)")
+            raise WrongFormat(
+                N_("{file} is not {noun} (no {wanted} in it)"),
+                file=path.name,
+                noun=Text(self.looks.noun),
+                wanted=wanted,
+            )
         if sniffed.kind not in ("zip", "folder") and not self.looks.files:
             raise WrongFormat(
-                f"{path.name} is not {self.looks.noun}: give {self.accepts.describe()}"
+                N_("{file} is not {noun}: give {what}"),
+                file=path.name,
+                noun=Text(self.looks.noun),
+                what=self.accepts.describe(),
             )
+        # The nouns are marked for the catalogue where they are written: as a `Text` each is
+        # said in the person's language with the refusal.
+        noun = Text(self.looks.noun)
         named = _FILE_NAMES.get(_key(sniffed))
-        seen = f" (it looks like {named})" if named else ""
-        raise WrongFormat(f"{path.name} is not {self.looks.noun}{seen}")
+        if named:
+            looks = N_("{file} is not {noun} (it looks like {named})")
+            raise WrongFormat(looks, file=path.name, noun=noun, named=Text(named))
+        raise WrongFormat(N_("{file} is not {noun}"), file=path.name, noun=noun)
 
     def _named_for_it(self, path: Path, sniffed: Sniffed) -> bool:
         """Whether PATH is a single file named as this format's (`Looks.suffixes`) that
@@ -261,7 +284,7 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         accepts=Accepts(files=(".xml",), archives=(".zip",), folder=True),
         example="coffre import apple-health export.zip --persona ana",
         importer="vault.data.importers.apple_health:import_apple_health",
-        looks=Looks("an Apple Health export", files=("xml:healthdata",), members=(".xml",)),
+        looks=Looks(N_("an Apple Health export"), files=("xml:healthdata",), members=(".xml",)),
         details=N_(
             "Records in every unit exports use, the readings of blood-pressure and food "
             "correlations (once each), workouts with their routes, activity rings, beat-to-beat "
@@ -280,7 +303,7 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         accepts=Accepts(archives=(".zip",), folder=True),
         example="coffre import google-takeout takeout.zip --time-zone Europe/Paris",
         importer="vault.data.importers.google_takeout:import_google_takeout",
-        looks=Looks("a Google Takeout", members=("/fit/", "/fitbit/")),
+        looks=Looks(N_("a Google Takeout"), members=("/fit/", "/fitbit/")),
         details=N_(
             "Google Fit's data streams, each named by its own id, Google's merged stream "
             "counted; sessions as workouts; Fitbit's daily files. A file that cannot be read "
@@ -311,7 +334,7 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         example="coffre import fitbit takeout-20240101T000000Z-001.zip",
         importer="vault.data.importers.fitbit:import_fitbit",
         looks=Looks(
-            "a Fitbit export",
+            N_("a Fitbit export"),
             members=(
                 "/global export data/",
                 "/physical activity_googledata/",
@@ -361,7 +384,7 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         example="coffre import garmin activity.fit",
         importer="vault.data.importers.garmin:import_garmin",
         looks=Looks(
-            "a Garmin file",
+            N_("a Garmin file"),
             files=("fit", "xml:gpx", "xml:trainingcenterdatabase"),
             members=(".fit", ".gpx", ".tcx", "/di_connect/"),
         ),
@@ -395,7 +418,7 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         accepts=Accepts(files=(".csv",)),
         example="coffre import csv measurements.csv --persona ana --json",
         importer="vault.data.csvfmt:import_csv",
-        looks=Looks("a CSV file", files=("text",)),
+        looks=Looks(N_("a CSV file"), files=("text",)),
         details=N_(
             "The whole file is one transaction: a bad row stops the import (its line and "
             "column are named) and leaves the vault unchanged. docs/formats.md describes the "
@@ -412,7 +435,7 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         accepts=Accepts(files=(".vcf", ".json")),
         example="coffre import vcard contacts-me.vcf",
         importer="vault.personas.vcard:import_vcard",
-        looks=Looks("a vCard or jCard file", files=("vcard", "json:array")),
+        looks=Looks(N_("a vCard or jCard file"), files=("vcard", "json:array")),
         details=N_(
             "A card whose UID is already in the vault updates that persona; groups, places "
             "and cards without a name are skipped, counted once per reason. vCard 2.1's "
@@ -430,7 +453,7 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         accepts=Accepts(files=(".json",)),
         example="coffre import jsonresume resume.json",
         importer="vault.personas.jsonresume:import_jsonresume",
-        looks=Looks("a JSON Resume", files=("json:object",)),
+        looks=Looks(N_("a JSON Resume"), files=("json:object",)),
         details=N_(
             "A résumé of the pre-1.0 schema (website, picture, work company...) is read "
             "under the 1.0 names, said in the notes."
@@ -447,7 +470,7 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         accepts=Accepts(files=MARKDOWN_SUFFIXES, folder=True),
         example="coffre import markdown ~/notes",
         importer="vault.content.importers.markdown:import_markdown",
-        looks=Looks("Markdown", members=MARKDOWN_SUFFIXES, suffixes=MARKDOWN_SUFFIXES),
+        looks=Looks(N_("Markdown"), members=MARKDOWN_SUFFIXES, suffixes=MARKDOWN_SUFFIXES),
         details=N_(
             "In a folder, a file that cannot be read is skipped whole and listed in the "
             "errors; the others are imported. A Jekyll post without a readable date takes "
@@ -464,7 +487,7 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         accepts=Accepts(archives=ARCHIVES, folder=True),
         example="coffre import mastodon archive-20240101.tar.gz",
         importer="vault.content.importers.mastodon:import_archive",
-        looks=Looks("a Mastodon archive", members=("/outbox.json",)),
+        looks=Looks(N_("a Mastodon archive"), members=("/outbox.json",)),
         details=N_(
             "Each post keeps its visibility as its audience (direct messages stay direct). "
             "Boosts are ignored; a post that cannot be read is skipped and counted."
@@ -480,7 +503,7 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         accepts=Accepts(archives=ARCHIVES, folder=True),
         example="coffre import twitter twitter-2023-01-01.zip",
         importer="vault.content.importers.twitter:import_archive",
-        looks=Looks("a Twitter/X archive", members=("/data/tweets.js", "/data/tweet.js")),
+        looks=Looks(N_("a Twitter/X archive"), members=("/data/tweets.js", "/data/tweet.js")),
         details=N_(
             "t.co links are expanded from the archive's own records; retweets are ignored. A "
             "tweets file that cannot be read is skipped whole and listed in the errors."
@@ -494,7 +517,7 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         accepts=Accepts(files=(".xml",)),
         example="coffre import wordpress blog.WordPress.xml",
         importer="vault.content.importers.wordpress:import_wxr",
-        looks=Looks("a WordPress export", files=("xml:rss",)),
+        looks=Looks(N_("a WordPress export"), files=("xml:rss",)),
         details=N_(
             "Attachments, menus, revisions and other item types are counted and left out; an "
             "item that does not say it is a post or page is reported, not guessed."
@@ -509,7 +532,7 @@ def get_format(name: str) -> ImportFormat:
         if fmt.name == name:
             return fmt
     known = ", ".join(fmt.name for fmt in FORMATS)
-    raise InvalidParameter(f"no import format {name!r} (known: {known})")
+    raise InvalidParameter(N_("no import format {name!r} (known: {known})"), name=name, known=known)
 
 
 def formats_of(area: Area) -> tuple[ImportFormat, ...]:

@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Static
 from tui import format as fmt
 from tui.screens.base import SectionScreen, bindings, data_table
 from vault.core.errors import IntegrityError
-from vault.core.i18n import N_, _
+from vault.core.i18n import N_, _, error_message
 from vault.core.vault import AuditEntry, Vault
 
 _HEX = frozenset("0123456789abcdef")
@@ -55,7 +55,7 @@ class AuditScreen(SectionScreen):
         try:
             entries.extend(vault.audit_entries())
         except IntegrityError as exc:
-            error = exc.message
+            error = error_message(exc)
         self.app.call_from_thread(self._show, entries, error)
 
     def _show(self, entries: list[AuditEntry], error: str | None) -> None:

@@ -19,7 +19,7 @@ from vault import content
 from vault import personas as identities
 from vault.content import Item, Version
 from vault.core.errors import IntegrityError
-from vault.core.i18n import N_, _, audience, content_kind
+from vault.core.i18n import N_, _, audience, content_kind, error_message
 from vault.core.untrusted import printable
 from vault.core.vault import Vault
 
@@ -64,7 +64,7 @@ def detail(vault: Vault, item_id: str) -> Detail:
             "authorship proof verifies (minisign; content sha256 {digest}…)"
         ).format(digest=digest)
     except IntegrityError as exc:
-        proof = f"[$error]✗ {escape(exc.message)}[/]"
+        proof = f"[$error]✗ {escape(error_message(exc))}[/]"
     return Detail(item, preview, versions, proof)
 
 

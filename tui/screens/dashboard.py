@@ -20,7 +20,7 @@ from vault import content, remote
 from vault import personas as identities
 from vault import sharing as consent
 from vault.core.errors import IntegrityError
-from vault.core.i18n import N_, _, day, ngettext, number, pgettext
+from vault.core.i18n import N_, _, day, error_message, ngettext, number, pgettext
 from vault.core.vault import Vault
 from vault.data import metrics, query
 from vault.forget import rules
@@ -115,7 +115,7 @@ def gather(vault: Vault, now: datetime) -> Overview:
             if described is not None:
                 imports.append((entry.time, described))
     except IntegrityError as exc:
-        error = exc.message
+        error = error_message(exc)
     status = vault.status()
     names = {p.id: p.name for p in personas}
     recipients = {r.id: r.name for r in consent.list_recipients(vault)}

@@ -18,7 +18,7 @@ from tui.widgets.progress import ProgressPanel
 from vault import content, forget
 from vault import personas as identities
 from vault.core.errors import VaultError
-from vault.core.i18n import N_, _, number
+from vault.core.i18n import N_, _, error_message, localise, number
 from vault.core.untrusted import printable
 from vault.core.vault import Vault
 from vault.data import query
@@ -77,10 +77,10 @@ def count_name(key: str) -> str:
 def plan_markdown(plan: Plan) -> str:
     if plan.empty:  # the verdict forgetting it would give
         return _("**Nothing to forget**: {labels} holds nothing.").format(
-            labels="; ".join(plan.labels)
+            labels="; ".join(map(localise, plan.labels))
         )
     lines = ["**" + _("What would be forgotten") + "**", ""]
-    lines += [f"- {label}" for label in plan.labels]
+    lines += [f"- {localise(label)}" for label in plan.labels]
     lines += ["", f"**{_(HOW_MUCH)}**", ""]
     counts = {k: v for k, v in sorted(plan.counts.items())}
     lines += [f"- {count_name(k)}: {number(v)}" for k, v in counts.items()] or ["- " + _("nothing")]
@@ -105,7 +105,7 @@ def plan_markdown(plan: Plan) -> str:
 
 def result_markdown(result: ForgetResult) -> str:
     plan = result.plan
-    lines = [_("- forgotten: {labels}").format(labels=", ".join(plan.labels))]
+    lines = [_("- forgotten: {labels}").format(labels=", ".join(map(localise, plan.labels)))]
     lines += [f"- {count_name(k)}: {number(v)}" for k, v in sorted(plan.counts.items())]
     lines.append(
         _("- keys rotated: the vault is now at key epoch {epoch}").format(epoch=result.epoch)
@@ -271,7 +271,7 @@ class ForgetScreen(SectionScreen):
                 ref, persona=persona if isinstance(persona, str) else None, start=start, end=end
             )
         except VaultError as exc:
-            self.notify(exc.message, severity="error")
+            self.notify(error_message(exc), severity="error")
             return None
         return Chosen(target, name)
 

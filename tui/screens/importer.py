@@ -15,7 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DirectoryTree, Input, Label, Select, Static
 
 from tui.screens.base import TranslatedKeys
-from vault.core.i18n import N_, _
+from vault.core.i18n import N_, _, localise
 from vault.imports import FORMATS, ImportFormat, get_format
 
 
@@ -29,7 +29,7 @@ def explanation(fmt: ImportFormat) -> str:
     where = (
         "" if fmt.needs_persona else " " + _("The chosen persona is not used: it makes personas.")
     )
-    reads = _("Reads {what}.").format(what=fmt.accepts.describe())
+    reads = _("Reads {what}.").format(what=localise(fmt.accepts.describe()))
     return f"{_(fmt.description)} {reads}{where}\n" + _(
         "All or nothing (one transaction); what is already in the vault is skipped."
     )

@@ -15,7 +15,7 @@ from tui.screens.base import SectionScreen, bindings, data_table, titled_panel
 from tui.screens.modals import ConfirmModal, PromptModal
 from vault import personas as identities
 from vault.core.errors import InvalidParameter
-from vault.core.i18n import N_, _, pgettext
+from vault.core.i18n import N_, _, error_message, pgettext
 from vault.core.outputs import output_file
 from vault.core.vault import Vault
 from vault.personas import Attribute, Persona
@@ -46,7 +46,7 @@ def edit_problem(
     try:
         apply_edits(persona.attributes, add=[add] if add else [], set=[change] if change else [])
     except InvalidParameter as exc:
-        return exc.message
+        return error_message(exc)
     return None
 
 

@@ -22,7 +22,7 @@ from tui.widgets.progress import ProgressPanel
 from vault import personas as identities
 from vault import sharing as consent
 from vault.core.errors import NothingInScope
-from vault.core.i18n import N_, _, day, error_message
+from vault.core.i18n import N_, _, day, error_message, localise
 from vault.core.i18n import state as state_word
 from vault.core.vault import Vault
 from vault.data import query
@@ -132,7 +132,7 @@ def plan_markdown(plan: ExportPlan, recipient: str) -> str:
                 names=", ".join(plan.missing_attributes)
             )
         )
-    lines += [f"- {note}" for note in plan.notes]
+    lines += [f"- {localise(note)}" for note in plan.notes]
     lines += [
         "",
         _("Granularity: {granularity}. Signed with the pairwise key.").format(

@@ -17,7 +17,7 @@ from tui.messages import VaultUnlocked
 from tui.screens.base import ForwardsWorkerErrors, TranslatedKeys
 from vault.core.clock import SYSTEM_CLOCK, Clock
 from vault.core.errors import VaultError
-from vault.core.i18n import N_, _
+from vault.core.i18n import N_, _, error_message, localise
 from vault.core.strength import assess
 from vault.core.vault import DEFAULT_KDF, KDF_PROFILES, Vault
 
@@ -111,7 +111,9 @@ class UnlockScreen(TranslatedKeys, ForwardsWorkerErrors, Screen[None]):
             strength = assess(passphrase, context=[str(self.vault_dir), self.vault_dir.name])
             if not strength.acceptable:
                 self.show_error(
-                    _("Too weak to protect a vault: {reason}.").format(reason=strength.reason)
+                    _("Too weak to protect a vault: {reason}.").format(
+                        reason=localise(strength.reason)
+                    )
                 )
                 return
         # The fields let go of the passphrase at once: the worker holds the only copy.
@@ -131,7 +133,7 @@ class UnlockScreen(TranslatedKeys, ForwardsWorkerErrors, Screen[None]):
             try:
                 profile = Vault.inspect(self.vault_dir).kdf.name
             except VaultError as exc:
-                self.show_error(exc.message)
+                self.show_error(error_message(exc))
                 return
             self.query_one("#unlock-status", Label).update(
                 _("Deriving the key (Argon2id, {profile})…").format(profile=profile)

@@ -27,7 +27,7 @@ from vault.cli.output import (
     yes_option,
 )
 from vault.core.errors import InvalidParameter
-from vault.core.i18n import _, content_kind, ngettext
+from vault.core.i18n import N_, _, content_kind, ngettext
 from vault.core.i18n import audience as audience_word
 
 if TYPE_CHECKING:
@@ -228,7 +228,7 @@ def show_cmd(env: Env, item_id: str, as_json: bool) -> None:
 @click.argument("item_id")
 @version_option
 @output_option(
-    "Write to this file (created 0600) instead of standard output (`-`: standard output)."
+    N_("Write to this file (created 0600) instead of standard output (`-`: standard output).")
 )
 @force_option
 @pass_env

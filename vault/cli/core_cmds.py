@@ -26,7 +26,7 @@ from vault.cli.output import (
     yes_option,
 )
 from vault.core.errors import IntegrityError
-from vault.core.i18n import N_, _, ngettext, number
+from vault.core.i18n import N_, _, localise, ngettext, number
 from vault.core.vault import DEFAULT_KDF, KDF_PROFILES
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ def _checked_passphrase(passphrase: str, *, weak_ok: bool, vault_dir: Path) -> N
 
     strength = require(passphrase, weak_ok=weak_ok, context=vault_dir.parts[-2:])
     if strength.weak:
-        warn(_("weak passphrase: {reason}").format(reason=strength.reason))
+        warn(_("weak passphrase: {reason}").format(reason=localise(strength.reason)))
 
 
 @cli.command()
@@ -238,7 +238,7 @@ def rekey(env: Env) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="The kit file to write (plain text to print, mode 0600).",
 )
-@dry_run_option("Only say what would be written and which kit it would replace.")
+@dry_run_option(N_("Only say what would be written and which kit it would replace."))
 @yes_option
 @force_option
 @json_option
@@ -319,7 +319,7 @@ def check(env: Env, as_json: bool) -> None:
         say(_("All records, blobs and the audit log verify."))
     else:
         for p in problems:
-            say(f"{p.where}: {p.what}")
+            say(f"{p.where}: {localise(p.what)}")
     if problems:
         raise IntegrityError(
             ngettext("{n} problem found", "{n} problems found", len(problems)).format(

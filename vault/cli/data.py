@@ -512,7 +512,7 @@ def data_priority(env: Env, sources: tuple[str, ...], reset: bool, as_json: bool
     required=True,
     help="FHIR R4 Bundle, Open mHealth / IEEE 1752.1 data points, or the long CSV format.",
 )
-@output_option("Write to this file (default: stdout).")
+@output_option(N_("Write to this file (default: stdout)."))
 @persona_option
 @from_option
 @to_option

@@ -20,7 +20,7 @@ from vault.cli.output import (
     say,
     yes_option,
 )
-from vault.core.i18n import _, ngettext, number
+from vault.core.i18n import N_, _, localise, ngettext, number
 
 if TYPE_CHECKING:
     from vault.forget import Plan, Target
@@ -30,7 +30,7 @@ def _show_plan(plan: Plan) -> None:
     """Print a forget preview for a person (stdout: it is what was asked for)."""
     from vault.forget import count_label
 
-    say(_("Would forget: ") + "; ".join(plan.labels))
+    say(_("Would forget: ") + "; ".join(map(localise, plan.labels)))
     for what, n in sorted(plan.counts.items()):
         label = _(count_label(what))
         shown = (
@@ -107,7 +107,7 @@ def _targets(
 @click.option("--recipient", help="Forget this recipient, its grants, receipts and ledger.")
 @click.option("--everything", is_flag=True, help="Forget everything the vault holds.")
 @click.option("--apply-rules", is_flag=True, help="Forget what the retention rules say is due.")
-@dry_run_option("Only show what would be forgotten.")
+@dry_run_option(N_("Only show what would be forgotten."))
 @yes_option
 @click.option(
     "--notices-out",
@@ -189,7 +189,7 @@ def forget(
         return
     say(
         _("Forgotten: {labels} ({seconds:.1f} s).").format(
-            labels="; ".join(result.plan.labels), seconds=result.seconds
+            labels="; ".join(map(localise, result.plan.labels)), seconds=result.seconds
         )
     )
     if not result.wal_truncated:

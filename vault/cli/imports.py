@@ -15,7 +15,7 @@ import click
 
 from vault.cli.main import Env, Translated, cli, pass_env
 from vault.cli.output import StderrProgress, emit_json, info, json_option, say, settings
-from vault.core.i18n import N_, _, number
+from vault.core.i18n import N_, _, localise, number
 from vault.imports import FORMATS, ImportFormat
 
 if TYPE_CHECKING:
@@ -122,7 +122,7 @@ def _help(fmt: ImportFormat) -> str:
 
 def _reads(fmt: ImportFormat) -> str:
     """`Reads a .zip archive or a folder.`: what the format takes, in words."""
-    return _("Reads {what}.").format(what=fmt.accepts.describe())
+    return _("Reads {what}.").format(what=localise(fmt.accepts.describe()))
 
 
 class ImportCommand(Translated):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -23,7 +24,7 @@ import click
 from vault import __version__
 from vault.core import config, i18n
 from vault.core.errors import EXIT_UNEXPECTED, InvalidParameter, PassphraseUnavailable, VaultError
-from vault.core.i18n import N_, _
+from vault.core.i18n import N_, _, pgettext
 
 if TYPE_CHECKING:  # the real import is deferred so `--help` stays fast
     from vault.core.vault import Vault
@@ -66,6 +67,65 @@ def _translated_help(text: str | None) -> str | None:
 
 
 HELP_OPTION = N_("Show this message and exit.")  # click's own words, in its catalogue too
+# click shows `[required]` through `_(variable)`, which no extraction finds: marked here.
+REQUIRED = N_("required")
+
+
+def _metavar_words() -> dict[str, str]:
+    """The words of the placeholders click writes in usage lines, options and errors (its
+    types' names and Coffre's own metavars), in the current language. click writes them as
+    they are, without gettext: `Translated` says them again each time it shows them."""
+    return {
+        "INTEGER RANGE": pgettext("metavar", "INTEGER RANGE"),
+        "INTEGER": pgettext("metavar", "INTEGER"),
+        "FLOAT": pgettext("metavar", "FLOAT"),
+        "TEXT": pgettext("metavar", "TEXT"),
+        "PATH": pgettext("metavar", "PATH"),
+        "FILE": pgettext("metavar", "FILE"),
+        "DIRECTORY": pgettext("metavar", "DIRECTORY"),
+        "COMMAND": pgettext("metavar", "COMMAND"),
+        "CODE": pgettext("metavar", "CODE"),
+        "DATE": pgettext("metavar", "DATE"),
+        "DEVICE": pgettext("metavar", "DEVICE"),
+        "FINGERPRINT": pgettext("metavar", "FINGERPRINT"),
+        "GRANT": pgettext("metavar", "GRANT"),
+        "ITEM_ID": pgettext("metavar", "ITEM_ID"),
+        "KEY": pgettext("metavar", "KEY"),
+        "VALUE": pgettext("metavar", "VALUE"),
+        "LIST": pgettext("metavar", "LIST"),
+        "METRIC": pgettext("metavar", "METRIC"),
+        "NAME": pgettext("metavar", "NAME"),
+        "PERIOD": pgettext("metavar", "PERIOD"),
+        "PERSONA": pgettext("metavar", "PERSONA"),
+        "RULE_ID": pgettext("metavar", "RULE_ID"),
+        "SOURCES": pgettext("metavar", "SOURCES"),
+        "TERM": pgettext("metavar", "TERM"),
+        "TOKEN-ID": pgettext("metavar", "TOKEN-ID"),
+        "UNIT": pgettext("metavar", "UNIT"),
+        "ZONE": pgettext("metavar", "ZONE"),
+    }
+
+
+_WORD = re.compile(r"INTEGER RANGE|[A-Z][A-Z0-9_-]*")
+
+
+def _say_metavars(params: list[click.Parameter], ctx: click.Context) -> None:
+    """Give each of PARAMS the metavar click would write, its words in the current language.
+
+    The English one (the code's `metavar`, or None for the type's name) is kept on the
+    parameter and the translation worked out again at each call: one process may show help
+    in several languages (`--lang`, the tests), and `--lang` is read after the commands are
+    made.
+    """
+    words = _metavar_words()
+    for param in params:
+        english = param.__dict__.setdefault("_english_metavar", param.metavar)
+        param.metavar = english
+        if isinstance(param, click.Option) and (param.is_flag or param.count):
+            continue  # a flag shows no metavar
+        shown = param.make_metavar(ctx)
+        said = _WORD.sub(lambda m: words.get(m[0], m[0]), shown)
+        param.metavar = said if said != shown else english
 
 
 class _Formatter(click.HelpFormatter):
@@ -94,6 +154,12 @@ class Translated(click.Command):
             # the English text is kept, and translated when the help is shown.
             option.help = HELP_OPTION
         return option
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        # Usage lines, options' help and errors all read the parameters from here.
+        params = super().get_params(ctx)
+        _say_metavars(params, ctx)
+        return params
 
     def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
         # click writes these placeholders without gettext: translated here.
@@ -167,6 +233,15 @@ class RootGroup(CoffreGroup):
     """The `coffre` group: loads each area's module when one of its commands is needed."""
 
     group_class = CoffreGroup  # its area groups are not root groups (no lazy loading)
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        # `--lang` holds until click has shown the run's last words: a usage error or a
+        # refusal is printed after the command's context has closed.
+        previous = os.environ.get("LANGUAGE")
+        try:
+            return super().main(*args, **kwargs)
+        finally:
+            i18n.restore_language(previous)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(AREAS) | set(self.commands))
@@ -357,13 +432,12 @@ LANG_GIVEN = "coffre.lang_given"
 
 
 def _use_language(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
-    """`--lang`: this run speaks VALUE; the environment is restored when the run ends (the
-    tests run many commands in one process)."""
+    """`--lang`: this run speaks VALUE; `RootGroup.main` restores the environment when the
+    run ends (the tests run many commands in one process)."""
     if value is None:
         return
-    previous = i18n.set_language(value)
+    i18n.set_language(value)
     ctx.meta[LANG_GIVEN] = True  # `coffre tui` then ignores the TUI's saved language
-    ctx.call_on_close(lambda: i18n.restore_language(previous))
 
 
 @click.group(cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"]})

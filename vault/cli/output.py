@@ -26,7 +26,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal, ParamSpec, TextIO, TypeVar, 
 import click
 
 from vault.core.errors import InvalidParameter, OutputExists
-from vault.core.i18n import _, decimal, number
+from vault.core.i18n import _, decimal, localise, number, size
 from vault.core.outputs import output_file
 from vault.core.progress import ProgressEvent
 from vault.core.untrusted import printable, printable_json
@@ -213,13 +213,9 @@ def si_amount(value: float) -> str:
 
 
 def binary_size(n: float) -> str:
-    """N bytes with a binary prefix (`1.5 MiB`), as file sizes are shown everywhere."""
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{decimal(size, 1)} {unit}"
-        size /= 1024
-    return f"{n} B"  # pragma: no cover
+    """N bytes with a binary prefix in the language's units (`1.5 MiB`, `1,5 Mio`), as file
+    sizes are shown everywhere."""
+    return size(n)
 
 
 human_size = binary_size
@@ -338,7 +334,7 @@ def force_option(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
         except OutputExists as exc:
             raise OutputExists(
-                _("{detail} (use --force to replace it)").format(detail=exc.detail)
+                _("{detail} (use --force to replace it)").format(detail=localise(exc.detail or ""))
             ) from None
 
     option = click.option("--force", is_flag=True, help="Replace the output file if it exists.")

@@ -26,7 +26,7 @@ from vault.cli.output import (
     yes_option,
 )
 from vault.core.errors import InvalidParameter
-from vault.core.i18n import _, ngettext
+from vault.core.i18n import N_, _, ngettext
 
 
 @cli.group()
@@ -365,7 +365,7 @@ def persona_rm(env: Env, ref: str, yes: bool) -> None:
     show_default=True,
     help="vCard 4.0 text, jCard (RFC 7095) JSON, or JSON Resume.",
 )
-@output_option("Write to this file (mode 0600) instead of stdout.")
+@output_option(N_("Write to this file (mode 0600) instead of stdout."))
 @force_option
 @click.option(
     "--include-sensitive", is_flag=True, help="Also export the attributes marked sensitive."

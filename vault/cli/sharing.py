@@ -24,7 +24,7 @@ from vault.cli.output import (
     say,
     warn,
 )
-from vault.core.i18n import _, day, localise, moment, ngettext, number, pgettext, reason, state
+from vault.core.i18n import N_, _, day, localise, moment, ngettext, number, pgettext, reason, state
 
 if TYPE_CHECKING:
     from vault.sharing.bundles import ExportPlan, VerifiedBundle
@@ -578,7 +578,7 @@ def _print_plan(plan: ExportPlan) -> None:
     help="Export with this grant's token (`grant token`) instead of the passphrase "
     "(or COFFRE_TOKEN_FILE).",
 )
-@dry_run_option("List exactly what would leave; write nothing.")
+@dry_run_option(N_("List exactly what would leave; write nothing."))
 @force_option
 @json_option
 @pass_env

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from vault.core.errors import InvalidParameter
+from vault.core.i18n import N_
 
 PUBLIC: Final = "public"  # anyone may see it, listed where it was published
 UNLISTED: Final = "unlisted"  # anyone with the link, kept out of public timelines
@@ -40,7 +41,9 @@ def normalize_audience(value: str) -> str:
     audience = str(value).strip().lower()
     if audience not in AUDIENCES:
         raise InvalidParameter(
-            f"unknown audience {str(value)[:30]!r}; use one of {', '.join(AUDIENCES)}"
+            N_("unknown audience {value!r}; use one of {known}"),
+            value=str(value)[:30],
+            known=", ".join(AUDIENCES),
         )
     return audience
 

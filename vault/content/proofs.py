@@ -54,7 +54,9 @@ def write_proof(
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InvalidParameter(f"cannot create the folder {out_dir} ({exc.strerror})") from None
+        raise InvalidParameter(
+            N_("cannot create the folder {folder} ({reason})"), folder=out_dir, reason=exc.strerror
+        ) from None
     return write_files(
         {
             out_dir / f"{p.name}.json": p.statement,

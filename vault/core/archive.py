@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any, Final
 
 from vault.core.errors import MalformedInput, MissingMedia, TruncatedArchive, UnsafeArchive
+from vault.core.i18n import N_, Text
 
 GIB: Final = 1024**3
 MIB: Final = 1024**2
@@ -62,15 +63,23 @@ def safe_name(raw: str, archive: str, *, folder: bool = False) -> str:
     name is then ''.
     """
     if "\x00" in raw:
-        raise UnsafeArchive(f"{archive}: a member name contains a NUL byte")
+        raise UnsafeArchive(N_("{archive}: a member name contains a NUL byte"), archive=archive)
     text = raw.replace("\\", "/")
     if text.startswith("/") or (len(text) > 1 and text[1] == ":" and text[0].isalpha()):
-        raise UnsafeArchive(f"{archive}: member {raw[:200]!r} has an absolute path")
+        raise UnsafeArchive(
+            N_("{archive}: member {member!r} has an absolute path"),
+            archive=archive,
+            member=raw[:200],
+        )
     parts = [p for p in PurePosixPath(text).parts if p not in ("", ".")]
     if ".." in parts:
-        raise UnsafeArchive(f"{archive}: member {raw[:200]!r} climbs out of the archive (..)")
+        raise UnsafeArchive(
+            N_("{archive}: member {member!r} climbs out of the archive (..)"),
+            archive=archive,
+            member=raw[:200],
+        )
     if not parts and not folder:
-        raise UnsafeArchive(f"{archive}: a member has an empty name")
+        raise UnsafeArchive(N_("{archive}: a member has an empty name"), archive=archive)
     return "/".join(parts)
 
 
@@ -89,24 +98,37 @@ class Archive:
         name = safe_name(raw_name, self.label)
         lim = self.limits
         if name in self.members:
-            raise UnsafeArchive(f"{self.label}: member {name} appears twice")
+            raise UnsafeArchive(
+                N_("{label}: member {name} appears twice"), label=self.label, name=name
+            )
         if len(self.members) >= lim.max_members:
-            raise UnsafeArchive(f"{self.label}: more than {lim.max_members:,} members")
+            raise UnsafeArchive(
+                N_("{label}: more than {limit:,} members"), label=self.label, limit=lim.max_members
+            )
         if size > lim.max_member_size:
-            raise UnsafeArchive(f"{self.label}: member {name} unpacks to {size:,} bytes")
+            raise UnsafeArchive(
+                N_("{label}: member {name} unpacks to {size:,} bytes"),
+                label=self.label,
+                name=name,
+                size=size,
+            )
         if (
             compressed is not None
             and size > lim.ratio_floor
             and size > lim.max_ratio * max(compressed, 1)
         ):
             raise UnsafeArchive(
-                f"{self.label}: member {name} expands {size // max(compressed, 1):,} times "
-                "(a zip bomb?)"
+                N_("{label}: member {name} expands {ratio:,} times (a zip bomb?)"),
+                label=self.label,
+                name=name,
+                ratio=size // max(compressed, 1),
             )
         self._total += size
         if self._total > lim.max_total_size:
             raise UnsafeArchive(
-                f"{self.label}: unpacks to more than {lim.max_total_size:,} bytes (a bomb?)"
+                N_("{label}: unpacks to more than {limit:,} bytes (a bomb?)"),
+                label=self.label,
+                limit=lim.max_total_size,
             )
         self.members[name] = Member(name, size)
         return name
@@ -115,8 +137,9 @@ class Archive:
         lim = self.limits
         if self._total > lim.ratio_floor and self._total > lim.max_ratio * max(packed_size, 1):
             raise UnsafeArchive(
-                f"{self.label}: expands {self._total // max(packed_size, 1):,} times "
-                "(a compression bomb?)"
+                N_("{label}: expands {ratio:,} times (a compression bomb?)"),
+                label=self.label,
+                ratio=self._total // max(packed_size, 1),
             )
 
     # --- reading ---
@@ -129,7 +152,9 @@ class Archive:
         top folder): '' or 'folder/'. Raises MalformedInput when absent."""
         found = [n for n in self.members if n == marker or n.endswith("/" + marker)]
         if not found:
-            raise MalformedInput(f"{self.label}: no {marker} in the archive")
+            raise MalformedInput(
+                N_("{label}: no {marker} in the archive"), label=self.label, marker=marker
+            )
         best = min(found, key=lambda n: n.count("/"))
         return best[: len(best) - len(marker)]
 
@@ -137,7 +162,12 @@ class Archive:
         """The member `name`, or MissingMedia naming who refers to it."""
         member = self.members.get(name)
         if member is None:
-            raise MissingMedia(f"{self.label}: {referenced_by} refers to {name}, which is missing")
+            raise MissingMedia(
+                N_("{label}: {referenced_by} refers to {name}, which is missing"),
+                label=self.label,
+                referenced_by=referenced_by,
+                name=name,
+            )
         return member
 
     def _open(self, name: str) -> IO[bytes]:
@@ -146,17 +176,27 @@ class Archive:
     def chunks(self, name: str) -> Iterator[bytes]:
         """The bytes of one member, streamed; damage surfaces as TruncatedArchive."""
         if name not in self.members:
-            raise MissingMedia(f"{self.label}: {name} is missing")
+            raise MissingMedia(N_("{label}: {name} is missing"), label=self.label, name=name)
         try:
             with self._open(name) as handle:
                 yield from _guarded(handle, self.label, name, self.members[name].size)
         except _DECODE_ERRORS as exc:
-            raise TruncatedArchive(f"{self.label}: {name} cannot be read ({_why(exc)})") from None
+            raise TruncatedArchive(
+                N_("{label}: {name} cannot be read ({reason})"),
+                label=self.label,
+                name=name,
+                reason=_why(exc),
+            ) from None
 
     def read_bytes(self, name: str) -> bytes:
         size = self.members[name].size if name in self.members else 0
         if size > self.limits.max_document_size:
-            raise UnsafeArchive(f"{self.label}: {name} is too large to parse ({size:,} bytes)")
+            raise UnsafeArchive(
+                N_("{label}: {name} is too large to parse ({size:,} bytes)"),
+                label=self.label,
+                name=name,
+                size=size,
+            )
         return b"".join(self.chunks(name))
 
     def read_text(self, name: str) -> str:
@@ -165,7 +205,10 @@ class Archive:
             return raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise MalformedInput(
-                f"{self.label}: {name} is not valid UTF-8 (byte {exc.start})"
+                N_("{label}: {name} is not valid UTF-8 (byte {byte})"),
+                label=self.label,
+                name=name,
+                byte=exc.start,
             ) from None
 
     def read_json(
@@ -181,11 +224,17 @@ class Archive:
             return json.loads(source, object_pairs_hook=object_pairs_hook)
         except json.JSONDecodeError as exc:
             raise MalformedInput(
-                f"{self.label}: {name} is not valid JSON (line {exc.lineno}, column "
-                f"{exc.colno}: {exc.msg})"
+                N_("{label}: {name} is not valid JSON (line {line}, column {column}: {reason})"),
+                label=self.label,
+                name=name,
+                line=exc.lineno,
+                column=exc.colno,
+                reason=exc.msg,
             ) from None
         except RecursionError:
-            raise MalformedInput(f"{self.label}: {name} nests too deeply") from None
+            raise MalformedInput(
+                N_("{label}: {name} nests too deeply"), label=self.label, name=name
+            ) from None
 
     def stream(self, names: set[str]) -> Iterator[tuple[str, Iterator[bytes]]]:
         """Members in `names`, in archive order, each as a chunk iterator that must be consumed
@@ -206,11 +255,11 @@ class Archive:
 
 def _why(exc: BaseException) -> str:
     if isinstance(exc, EOFError | zlib.error):
-        return "truncated or corrupt compressed data"
+        return Text(N_("truncated or corrupt compressed data"))
     if isinstance(exc, zipfile.BadZipFile):
-        return "damaged zip data"
+        return Text(N_("damaged zip data"))
     if isinstance(exc, tarfile.TarError):
-        return "truncated or damaged tar data"
+        return Text(N_("truncated or damaged tar data"))
     return type(exc).__name__
 
 
@@ -220,10 +269,18 @@ def _guarded(handle: IO[bytes], label: str, name: str, size: int) -> Iterator[by
     while chunk := handle.read(_READ):
         done += len(chunk)
         if done > size:
-            raise TruncatedArchive(f"{label}: {name} holds more bytes than it declares")
+            raise TruncatedArchive(
+                N_("{label}: {name} holds more bytes than it declares"), label=label, name=name
+            )
         yield chunk
     if done != size:
-        raise TruncatedArchive(f"{label}: {name} is truncated ({done:,} of {size:,} bytes)")
+        raise TruncatedArchive(
+            N_("{label}: {name} is truncated ({done:,} of {size:,} bytes)"),
+            label=label,
+            name=name,
+            done=done,
+            size=size,
+        )
 
 
 class ZipArchive(Archive):
@@ -233,7 +290,7 @@ class ZipArchive(Archive):
             self._zip = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, EOFError, OSError):
             raise TruncatedArchive(
-                f"{path.name}: not a complete zip file (truncated or damaged)"
+                N_("{file}: not a complete zip file (truncated or damaged)"), file=path.name
             ) from None
         self._infos: dict[str, zipfile.ZipInfo] = {}
         try:
@@ -243,9 +300,17 @@ class ZipArchive(Archive):
                     safe_name(info.filename, self.label, folder=True)
                     continue
                 if stat.S_ISLNK(mode):
-                    raise UnsafeArchive(f"{self.label}: member {info.filename} is a symbolic link")
+                    raise UnsafeArchive(
+                        N_("{label}: member {member} is a symbolic link"),
+                        label=self.label,
+                        member=info.filename,
+                    )
                 if info.flag_bits & 0x1:
-                    raise UnsafeArchive(f"{self.label}: member {info.filename} is encrypted")
+                    raise UnsafeArchive(
+                        N_("{label}: member {member} is encrypted"),
+                        label=self.label,
+                        member=info.filename,
+                    )
                 name = self._admit(info.filename, info.file_size, info.compress_size)
                 self._infos[name] = info
         except BaseException:
@@ -270,17 +335,25 @@ class TarArchive(Archive):
                 for info in tar:
                     self._check(info)
         except _DECODE_ERRORS as exc:
-            raise TruncatedArchive(f"{self.label}: {_why(exc)}") from None
+            raise TruncatedArchive(
+                N_("{label}: {reason}"), label=self.label, reason=_why(exc)
+            ) from None
         self._check_total_ratio(path.stat().st_size)
 
     def _check(self, info: tarfile.TarInfo) -> None:
         if info.issym() or info.islnk():
-            raise UnsafeArchive(f"{self.label}: member {info.name} is a link")
+            raise UnsafeArchive(
+                N_("{label}: member {member} is a link"), label=self.label, member=info.name
+            )
         if info.isdir():
             safe_name(info.name, self.label, folder=True)
             return
         if not info.isfile() or info.issparse():
-            raise UnsafeArchive(f"{self.label}: member {info.name} is not a regular file")
+            raise UnsafeArchive(
+                N_("{label}: member {member} is not a regular file"),
+                label=self.label,
+                member=info.name,
+            )
         name = self._admit(info.name, info.size)
         self._infos[name] = info
 
@@ -291,7 +364,9 @@ class TarArchive(Archive):
             self._tar = tarfile.open(self._path, "r:*")  # noqa: SIM115  # closed by close()
         handle = self._tar.extractfile(self._infos[name])
         if handle is None:
-            raise TruncatedArchive(f"{self.label}: {name} cannot be read")
+            raise TruncatedArchive(
+                N_("{label}: {name} cannot be read"), label=self.label, name=name
+            )
         return handle
 
     def stream(self, names: set[str]) -> Iterator[tuple[str, Iterator[bytes]]]:
@@ -304,10 +379,14 @@ class TarArchive(Archive):
                     if name in names:
                         handle = tar.extractfile(info)
                         if handle is None:
-                            raise TruncatedArchive(f"{self.label}: {name} cannot be read")
+                            raise TruncatedArchive(
+                                N_("{label}: {name} cannot be read"), label=self.label, name=name
+                            )
                         yield name, _guarded(handle, self.label, name, info.size)
         except _DECODE_ERRORS as exc:
-            raise TruncatedArchive(f"{self.label}: {_why(exc)}") from None
+            raise TruncatedArchive(
+                N_("{label}: {reason}"), label=self.label, reason=_why(exc)
+            ) from None
 
     def close(self) -> None:
         if self._tar is not None:
@@ -326,10 +405,14 @@ class FolderArchive(Archive):
                 full = base / entry
                 rel = full.relative_to(path).as_posix()
                 if full.is_symlink():
-                    raise UnsafeArchive(f"{self.label}: {rel} is a symbolic link")
+                    raise UnsafeArchive(
+                        N_("{label}: {rel} is a symbolic link"), label=self.label, rel=rel
+                    )
                 if entry in files:
                     if not full.is_file():
-                        raise UnsafeArchive(f"{self.label}: {rel} is not a regular file")
+                        raise UnsafeArchive(
+                            N_("{label}: {rel} is not a regular file"), label=self.label, rel=rel
+                        )
                     self._admit(rel, full.stat().st_size)
             dirs.sort()
 
@@ -346,14 +429,16 @@ def open_archive(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) 
         with path.open("rb") as f:
             head = f.read(512)
     except OSError as exc:
-        raise MalformedInput(f"{path.name}: cannot read it ({exc.strerror})") from None
+        raise MalformedInput(
+            N_("{file}: cannot read it ({reason})"), file=path.name, reason=exc.strerror
+        ) from None
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return ZipArchive(path, limits)
     if head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ")) or head[257:262] == b"ustar":
         return TarArchive(path, limits)
     if not head:
-        raise TruncatedArchive(f"{path.name}: the file is empty")
-    raise MalformedInput(f"{path.name}: not a zip or tar archive")
+        raise TruncatedArchive(N_("{file}: the file is empty"), file=path.name)
+    raise MalformedInput(N_("{file}: not a zip or tar archive"), file=path.name)
 
 
 # --- zips inside an archive, read forward ---
@@ -384,7 +469,7 @@ class _Forward:
         while n:
             part = self.some(n)
             if not part:
-                raise TruncatedArchive(f"{label}: the zip data ends early")
+                raise TruncatedArchive(N_("{label}: the zip data ends early"), label=label)
             parts.append(part)
             n -= len(part)
         return b"".join(parts)
@@ -434,7 +519,9 @@ def stream_zip(
         if not sig or sig in _ENDS:
             return  # the central directory: every entry has been read
         if sig != _ENTRY:
-            raise TruncatedArchive(f"{label}: damaged zip data (no entry where one should be)")
+            raise TruncatedArchive(
+                N_("{label}: damaged zip data (no entry where one should be)"), label=label
+            )
         head = sig + src.exact(_LOCAL.size - 4, label)
         _, _, flags, method, _, _, crc, compressed, size, name_len, extra_len = _LOCAL.unpack(head)
         raw = src.exact(name_len, label)
@@ -443,23 +530,40 @@ def stream_zip(
         folder = raw_name.endswith(("/", "\\"))
         name = safe_name(raw_name, label, folder=folder)
         if flags & 0x1:
-            raise UnsafeArchive(f"{label}: member {name} is encrypted")
+            raise UnsafeArchive(N_("{label}: member {name} is encrypted"), label=label, name=name)
         zip64 = compressed == 0xFFFFFFFF or size == 0xFFFFFFFF
         if zip64:
             compressed, size = _zip64_sizes(extra, compressed, size)
         streamed = bool(flags & 0x8)
         if method not in (_STORED, _DEFLATED):
-            raise MalformedInput(f"{label}: member {name} uses a compression Coffre does not read")
+            raise MalformedInput(
+                N_("{label}: member {name} uses a compression Coffre does not read"),
+                label=label,
+                name=name,
+            )
         if streamed and method == _STORED:
-            raise MalformedInput(f"{label}: member {name} is stored without its size")
+            raise MalformedInput(
+                N_("{label}: member {name} is stored without its size"), label=label, name=name
+            )
         if not folder:
             if name in seen:
-                raise UnsafeArchive(f"{label}: member {name} appears twice")
+                raise UnsafeArchive(
+                    N_("{label}: member {name} appears twice"), label=label, name=name
+                )
             if len(seen) >= limits.max_members:
-                raise UnsafeArchive(f"{label}: more than {limits.max_members:,} members")
+                raise UnsafeArchive(
+                    N_("{label}: more than {limit:,} members"),
+                    label=label,
+                    limit=limits.max_members,
+                )
             seen.add(name)
         if not streamed and size > limits.max_member_size:
-            raise UnsafeArchive(f"{label}: member {name} unpacks to {size:,} bytes")
+            raise UnsafeArchive(
+                N_("{label}: member {name} unpacks to {size:,} bytes"),
+                label=label,
+                name=name,
+                size=size,
+            )
         body = _Entry(
             src, f"{label}: {name}", method=method, streamed=streamed, zip64=zip64, limits=limits
         )
@@ -473,7 +577,11 @@ def stream_zip(
             pass
         total += body.produced
         if total > limits.max_total_size:
-            raise UnsafeArchive(f"{label}: unpacks to more than {limits.max_total_size:,} bytes")
+            raise UnsafeArchive(
+                N_("{label}: unpacks to more than {limit:,} bytes"),
+                label=label,
+                limit=limits.max_total_size,
+            )
 
 
 class _Entry:
@@ -502,11 +610,15 @@ class _Entry:
         self.produced += len(data)
         lim = self.limits
         if self.produced > lim.max_member_size or (not self.streamed and self.produced > self.size):
-            raise UnsafeArchive(f"{self.where} unpacks to more bytes than allowed or declared")
+            raise UnsafeArchive(
+                N_("{where} unpacks to more bytes than allowed or declared"), where=self.where
+            )
         if self.produced > lim.ratio_floor and self.produced > lim.max_ratio * max(
             self.consumed, 1
         ):
-            raise UnsafeArchive(f"{self.where} expands beyond safe limits (a zip bomb?)")
+            raise UnsafeArchive(
+                N_("{where} expands beyond safe limits (a zip bomb?)"), where=self.where
+            )
         return data
 
     def _chunks(self) -> Iterator[bytes]:
@@ -517,7 +629,7 @@ class _Entry:
             while left:
                 data = src.some(min(left, _READ))
                 if not data:
-                    raise TruncatedArchive(f"{where} is truncated")
+                    raise TruncatedArchive(N_("{where} is truncated"), where=where)
                 left -= len(data)
                 self.consumed += len(data)
                 running = zlib.crc32(data, running)
@@ -527,10 +639,10 @@ class _Entry:
             rest: int | None = None if self.streamed else self.compressed
             while not inflate.eof:
                 if rest == 0:
-                    raise TruncatedArchive(f"{where} is truncated or corrupt")
+                    raise TruncatedArchive(N_("{where} is truncated or corrupt"), where=where)
                 data = src.some(_READ if rest is None else min(rest, _READ))
                 if not data:
-                    raise TruncatedArchive(f"{where} is truncated")
+                    raise TruncatedArchive(N_("{where} is truncated"), where=where)
                 if rest is not None:
                     rest -= len(data)
                 self.consumed += len(data)
@@ -541,7 +653,9 @@ class _Entry:
                     try:
                         out = inflate.decompress(pending, _READ)
                     except zlib.error:
-                        raise TruncatedArchive(f"{where} holds corrupt compressed data") from None
+                        raise TruncatedArchive(
+                            N_("{where} holds corrupt compressed data"), where=where
+                        ) from None
                     if out:
                         running = zlib.crc32(out, running)
                         yield self._out(out)
@@ -557,11 +671,15 @@ class _Entry:
                 src.unread(left_over)
                 self.consumed -= len(left_over)
             if rest:
-                raise TruncatedArchive(f"{where} holds more data than its compressed size")
+                raise TruncatedArchive(
+                    N_("{where} holds more data than its compressed size"), where=where
+                )
         if self.streamed:
             self._descriptor()
         if running != self.crc or self.produced != self.size:
-            raise TruncatedArchive(f"{where} is damaged (its checksum or size does not match)")
+            raise TruncatedArchive(
+                N_("{where} is damaged (its checksum or size does not match)"), where=where
+            )
 
     def _descriptor(self) -> None:
         """The CRC and sizes written after a streamed entry's data (signature optional)."""
@@ -574,4 +692,6 @@ class _Entry:
         self.compressed = int.from_bytes(rest[:width], "little")
         self.size = int.from_bytes(rest[width:], "little")
         if self.compressed != self.consumed:
-            raise TruncatedArchive(f"{self.where} is damaged (its compressed size does not match)")
+            raise TruncatedArchive(
+                N_("{where} is damaged (its compressed size does not match)"), where=self.where
+            )

@@ -17,6 +17,7 @@ from typing import Any
 
 from vault.core import crypto
 from vault.core.errors import AuditChainBroken
+from vault.core.i18n import N_
 from vault.core.keys import FORMAT_TAG, KeyRing
 
 GENESIS = bytes(32)
@@ -58,7 +59,7 @@ def open_entry(ring: KeyRing, seq: int, sealed: bytes) -> AuditEntry:
     try:
         body = json.loads(crypto.unseal(ring.audit_key, sealed, _aad(ring, seq)))
     except crypto.CryptoFailure:
-        raise AuditChainBroken(f"entry {seq} fails authentication") from None
+        raise AuditChainBroken(N_("entry {seq} fails authentication"), seq=seq) from None
     return AuditEntry(seq, body["t"], body["a"], body["d"])
 
 
@@ -74,14 +75,20 @@ def verify_chain(
     expected = 1
     for seq, sealed in rows:
         if seq != expected:
-            raise AuditChainBroken(f"entry {expected} is missing or out of order")
+            raise AuditChainBroken(
+                N_("entry {expected} is missing or out of order"), expected=expected
+            )
         if type(sealed) is not bytes:
-            raise AuditChainBroken(f"entry {seq} is damaged")
+            raise AuditChainBroken(N_("entry {seq} is damaged"), seq=seq)
         entry = open_entry(ring, seq, sealed)
         current = chain_next(ring, current, seq, sealed)
         expected += 1
         yield entry
     if expected - 1 != count:
-        raise AuditChainBroken(f"the log holds {expected - 1} entries, the vault expects {count}")
+        raise AuditChainBroken(
+            N_("the log holds {found} entries, the vault expects {count}"),
+            found=expected - 1,
+            count=count,
+        )
     if not crypto.constant_time_equal(current, head):
-        raise AuditChainBroken("the chain head does not match the vault state")
+        raise AuditChainBroken(N_("the chain head does not match the vault state"))

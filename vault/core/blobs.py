@@ -31,6 +31,7 @@ from vault.core import crypto, writeback
 from vault.core.crypto import CryptoFailure
 from vault.core.errors import TamperedRecord, UnsafeVaultFile
 from vault.core.hashing import BackgroundSHA256
+from vault.core.i18n import N_
 from vault.core.progress import Progress, ProgressCallback
 
 DIR_NAME: Final = "blobs"
@@ -126,7 +127,7 @@ class BlobFiles:
         except FileNotFoundError:
             raise
         except OSError as exc:  # ELOOP or ENOTDIR: a link or a file where a folder belongs
-            raise UnsafeVaultFile(f"{DIR_NAME}/{shard or ''}") from exc
+            raise UnsafeVaultFile("/".join((DIR_NAME, shard or ""))) from exc
 
     def write(
         self,
@@ -184,7 +185,7 @@ class BlobFiles:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             os.close(fd)
             os.close(shard)
-            raise UnsafeVaultFile(f"{DIR_NAME}/{blob_id.hex()[:2]}/{blob_id.hex()}")
+            raise UnsafeVaultFile("/".join((DIR_NAME, blob_id.hex()[:2], blob_id.hex())))
         return shard, fd
 
     def read(self, blob_id: bytes, key: bytes, aad: bytes, chunks: int) -> Iterator[bytes]:
@@ -193,9 +194,9 @@ class BlobFiles:
         try:
             shard, fd = self._open(blob_id, os.O_RDONLY)
         except FileNotFoundError:
-            raise TamperedRecord("a blob file is missing") from None
+            raise TamperedRecord(N_("a blob file is missing")) from None
         except OSError:  # ELOOP: a link where the blob's file belongs
-            raise TamperedRecord("a blob file is a link") from None
+            raise TamperedRecord(N_("a blob file is a link")) from None
         os.close(shard)
         # Ask the kernel to read ahead, so the disk works while the chunks already read are
         # opened (a blob is always read whole, in order).
@@ -217,7 +218,7 @@ class BlobFiles:
                 if got < (count - 1) * SEALED_CHUNK + crypto.TAG_SIZE or (
                     not final and got != count * SEALED_CHUNK
                 ):
-                    raise TamperedRecord("a blob file is truncated")
+                    raise TamperedRecord(N_("a blob file is truncated"))
                 opened = 0
                 for offset in range(0, got, SEALED_CHUNK):
                     last = index == chunks - 1
@@ -225,12 +226,12 @@ class BlobFiles:
                     try:
                         opened += opener.open_into(index, sealed, plain[opened:], last=last)
                     except CryptoFailure:
-                        raise TamperedRecord("blob chunk") from None
+                        raise TamperedRecord(N_("blob chunk")) from None
                     index += 1
                 # The group leaves only once each of its chunks authenticated, as one piece.
                 yield bytes(plain[:opened])
             if handle.read(1):
-                raise TamperedRecord("a blob file has extra bytes")
+                raise TamperedRecord(N_("a blob file has extra bytes"))
 
     def remove(self, blob_id: bytes) -> None:
         """Overwrite the file with zeros, sync, and unlink it (missing files are fine). What is

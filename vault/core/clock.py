@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Final
 
 from vault.core.errors import InvalidParameter
+from vault.core.i18n import N_
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MS: Final = timedelta(milliseconds=1)
@@ -56,7 +57,7 @@ class FixedClock(Clock):
 
     def __post_init__(self) -> None:
         if self.at.tzinfo is None:
-            raise InvalidParameter("a fixed clock needs an aware datetime (with a time zone)")
+            raise InvalidParameter(N_("a fixed clock needs an aware datetime (with a time zone)"))
 
     def now(self) -> datetime:
         return self.at.astimezone(UTC)

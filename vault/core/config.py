@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from vault.core.errors import PassphraseUnavailable
+from vault.core.i18n import N_
 
 ENV_VAULT = "COFFRE_VAULT"
 ENV_PASSPHRASE = "COFFRE_PASSPHRASE"
@@ -113,7 +114,9 @@ def passphrase_from_env(env: Mapping[str, str] = os.environ) -> str | None:
         try:
             return _strip_newline(Path(env[ENV_PASSPHRASE_FILE]).read_text("utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
-            raise PassphraseUnavailable(f"cannot read {ENV_PASSPHRASE_FILE}") from exc
+            raise PassphraseUnavailable(
+                N_("cannot read {variable}"), variable=ENV_PASSPHRASE_FILE
+            ) from exc
     if env.get(ENV_PASSPHRASE_COMMAND):
         try:
             result = subprocess.run(
@@ -124,15 +127,21 @@ def passphrase_from_env(env: Mapping[str, str] = os.environ) -> str | None:
                 env=_without_secrets(os.environ),
             )
         except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
-            raise PassphraseUnavailable(f"{ENV_PASSPHRASE_COMMAND} could not run") from exc
+            raise PassphraseUnavailable(
+                N_("{variable} could not run"), variable=ENV_PASSPHRASE_COMMAND
+            ) from exc
         if result.returncode != 0:
             raise PassphraseUnavailable(
-                f"{ENV_PASSPHRASE_COMMAND} exited with status {result.returncode}"
+                N_("{variable} exited with status {status}"),
+                variable=ENV_PASSPHRASE_COMMAND,
+                status=result.returncode,
             )
         try:
             return _strip_newline(result.stdout.decode("utf-8"))
         except UnicodeDecodeError as exc:
-            raise PassphraseUnavailable(f"{ENV_PASSPHRASE_COMMAND} printed invalid UTF-8") from exc
+            raise PassphraseUnavailable(
+                N_("{variable} printed invalid UTF-8"), variable=ENV_PASSPHRASE_COMMAND
+            ) from exc
     return None
 
 
@@ -146,18 +155,28 @@ def recovery_code_from_env(env: Mapping[str, str] = os.environ) -> str | None:
     try:
         fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO does not wait for a writer
     except OSError as exc:
-        raise PassphraseUnavailable(f"cannot read {ENV_RECOVERY_CODE_FILE}") from exc
+        raise PassphraseUnavailable(
+            N_("cannot read {variable}"), variable=ENV_RECOVERY_CODE_FILE
+        ) from exc
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise PassphraseUnavailable(f"{ENV_RECOVERY_CODE_FILE} is not a regular file")
+            raise PassphraseUnavailable(
+                N_("{variable} is not a regular file"), variable=ENV_RECOVERY_CODE_FILE
+            )
         raw = os.read(fd, _MAX_CODE_FILE + 1)
     except OSError as exc:
-        raise PassphraseUnavailable(f"cannot read {ENV_RECOVERY_CODE_FILE}") from exc
+        raise PassphraseUnavailable(
+            N_("cannot read {variable}"), variable=ENV_RECOVERY_CODE_FILE
+        ) from exc
     finally:
         os.close(fd)
     if len(raw) > _MAX_CODE_FILE:
-        raise PassphraseUnavailable(f"{ENV_RECOVERY_CODE_FILE} holds more than a code")
+        raise PassphraseUnavailable(
+            N_("{variable} holds more than a code"), variable=ENV_RECOVERY_CODE_FILE
+        )
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise PassphraseUnavailable(f"{ENV_RECOVERY_CODE_FILE} is not UTF-8 text") from exc
+        raise PassphraseUnavailable(
+            N_("{variable} is not UTF-8 text"), variable=ENV_RECOVERY_CODE_FILE
+        ) from exc

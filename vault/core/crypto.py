@@ -30,6 +30,7 @@ from nacl._sodium import ffi as _ffi
 from nacl._sodium import lib as _lib
 
 from vault.core.errors import InvalidParameter, WeakPassphrase
+from vault.core.i18n import N_
 
 KEY_SIZE: Final = 32
 SALT_SIZE: Final = 16
@@ -83,13 +84,13 @@ def profile_from_header(fields: dict[str, object]) -> KdfProfile:
         name = str(fields.get("profile", "custom"))
         alg = fields["alg"]
     except (KeyError, TypeError, ValueError) as exc:
-        raise InvalidParameter("the vault header's KDF parameters are unreadable") from exc
+        raise InvalidParameter(N_("the vault header's KDF parameters are unreadable")) from exc
     if alg != "argon2id13":
-        raise InvalidParameter("the vault header names an unknown KDF")
+        raise InvalidParameter(N_("the vault header names an unknown KDF"))
     if ops < FLOOR.opslimit or mem < FLOOR.memlimit:
-        raise InvalidParameter("the vault header's KDF parameters are below the safe floor")
+        raise InvalidParameter(N_("the vault header's KDF parameters are below the safe floor"))
     if ops > CEILING_OPS or mem > CEILING_MEM:
-        raise InvalidParameter("the vault header's KDF parameters are out of range")
+        raise InvalidParameter(N_("the vault header's KDF parameters are out of range"))
     return KdfProfile(name, ops, mem)
 
 
@@ -99,9 +100,9 @@ def normalize_passphrase(passphrase: str | bytes) -> bytes:
         try:
             passphrase = passphrase.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise WeakPassphrase("it is not valid UTF-8") from exc
+            raise WeakPassphrase(N_("it is not valid UTF-8")) from exc
     if not passphrase:
-        raise WeakPassphrase("it is empty")
+        raise WeakPassphrase(N_("it is empty"))
     return unicodedata.normalize("NFC", passphrase).encode("utf-8")
 
 
@@ -215,7 +216,7 @@ def unseal(key: bytes, sealed: bytes, aad: bytes) -> bytes:
 
 def _chunk_nonce(index: int, last: bool) -> bytes:
     if index >= 1 << 88:
-        raise InvalidParameter("blob too large")
+        raise InvalidParameter(N_("blob too large"))
     return index.to_bytes(11, "big") + (b"\x01" if last else b"\x00")
 
 

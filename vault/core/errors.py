@@ -23,10 +23,14 @@ class VaultError(Exception):
 
     exit_code: ClassVar[int] = EXIT_UNEXPECTED
 
-    def __init__(self, detail: str | None = None, /, **values: object) -> None:
+    def __init__(self, detail: str | tuple[str, str] | None = None, /, **values: object) -> None:
         # With VALUES, DETAIL is a template marked with `N_` (or `N_plural`, counted by the
         # value `n`): the front ends translate the template and fill in the values.
-        self.detail = Text(detail, **values) if detail is not None and values else detail
+        self.detail: str | None = (
+            Text(detail, **values)
+            if isinstance(detail, tuple) or (detail is not None and values)
+            else detail
+        )
         super().__init__(self.message)
 
     @property

@@ -272,6 +272,26 @@ def decimal(value: float, digits: int) -> str:
     return format_decimal(value, format=pattern, locale=language())
 
 
+def size(n: float, *, coarse: bool = False) -> str:
+    """N bytes with a binary prefix in the language's units and decimal sign (`1.5 MiB` in
+    English, `1,5 Mio` in French, which counts in octets); COARSE shows mebibytes whole (a
+    vault's size moves by pages). Text output only: JSON gives bytes."""
+    value = float(n)
+    # The catalogue's context tells these units apart from the same letters elsewhere.
+    units = (
+        pgettext("size", "{n} B"),
+        pgettext("size", "{n} KiB"),
+        pgettext("size", "{n} MiB"),
+        pgettext("size", "{n} GiB"),
+    )
+    for power, unit in enumerate(units):
+        if value < 1024 or power == len(units) - 1:
+            whole = power == 0 or (coarse and power == 2)
+            return unit.format(n=f"{value:.0f}" if whole else decimal(value, 1))
+        value /= 1024
+    raise AssertionError  # pragma: no cover  (the loop returns at GiB)
+
+
 def day(value: date | str) -> str:
     """A calendar day (a date, or an ISO 8601 date as text) as the language writes it: as
     given in English, as the command line always showed it (`2026-06-15`); in words

@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from vault.core.errors import MalformedInput
+from vault.core.i18n import N_
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,8 @@ def parser_limits(where: str) -> Iterator[None]:
     try:
         yield
     except RecursionError:
-        raise MalformedInput(f"{where} nests too deeply") from None
+        raise MalformedInput(N_("{where} nests too deeply"), where=where) from None
     except ValueError as exc:
         if "integer string conversion" not in str(exc):
             raise
-        raise MalformedInput(f"{where} holds a number too long to read") from None
+        raise MalformedInput(N_("{where} holds a number too long to read"), where=where) from None

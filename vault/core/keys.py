@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from vault.core import crypto
 from vault.core.crypto import KdfProfile
 from vault.core.errors import PassphraseUnavailable, WrongPassphrase
+from vault.core.i18n import N_
 
 FORMAT_TAG = b"coffre/v1/"
 _Q = struct.Struct(">Q").pack
@@ -131,7 +132,7 @@ class KeyRing:
         if not key:
             # Opened with the recovery code: nothing may be wrapped before a new passphrase.
             raise PassphraseUnavailable(
-                "the vault was opened with its recovery code: set a new passphrase first"
+                N_("the vault was opened with its recovery code: set a new passphrase first")
             )
         return crypto.seal(key, epoch_key, self._epoch_aad(epoch_no))
 

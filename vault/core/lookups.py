@@ -23,6 +23,7 @@ from typing import Any, Final
 from vault.core import crypto
 from vault.core.crypto import CryptoFailure
 from vault.core.errors import TamperedRecord
+from vault.core.i18n import N_, Text
 from vault.core.keys import KeyRing
 
 ID_SIZE: Final = 16
@@ -35,10 +36,11 @@ TABLE_QUERIES: Final = {
     "blobs": "SELECT id, chunks, size FROM blobs",
     "doomed": "SELECT id FROM doomed",
 }
+# For messages: each said in the person's language with the message that names it.
 TABLE_NAMES: Final = {
-    "terms": "the lookup index",
-    "blobs": "the blob list",
-    "doomed": "the list of blob files to remove",
+    "terms": Text(N_("the lookup index")),
+    "blobs": Text(N_("the blob list")),
+    "doomed": Text(N_("the list of blob files to remove")),
 }
 
 
@@ -55,15 +57,15 @@ def seal_posting(ring: KeyRing, term: bytes, names: Names, ids: Iterable[bytes])
 def _unseal_posting(ring: KeyRing, term: bytes, sealed: object) -> tuple[bytes, bytes]:
     """(names JSON, ids bytes) of a sealed row; TamperedRecord if it does not open."""
     if type(sealed) is not bytes:
-        raise TamperedRecord("a lookup index row is damaged")
+        raise TamperedRecord(N_("a lookup index row is damaged"))
     try:
         plain = crypto.unseal(ring.postings_key, sealed, ring.postings_aad(term))
         (size,) = _HEAD.unpack_from(plain)
     except (CryptoFailure, struct.error):
-        raise TamperedRecord("lookup index") from None
+        raise TamperedRecord(N_("lookup index")) from None
     ids = plain[_HEAD.size + size :]
     if len(ids) % ID_SIZE:
-        raise TamperedRecord("lookup index")
+        raise TamperedRecord(N_("lookup index"))
     return plain[_HEAD.size : _HEAD.size + size], ids
 
 
@@ -79,9 +81,9 @@ def open_posting(ring: KeyRing, term: bytes, sealed: object) -> tuple[Names, set
     try:
         names = json.loads(head)
     except ValueError:
-        raise TamperedRecord("lookup index") from None
+        raise TamperedRecord(N_("lookup index")) from None
     if not (isinstance(names, list) and len(names) == 3):
-        raise TamperedRecord("lookup index")
+        raise TamperedRecord(N_("lookup index"))
     kind, label, value = (str(n) for n in names)
     return (kind, label, value), {ids[i : i + ID_SIZE] for i in range(0, len(ids), ID_SIZE)}
 
@@ -106,7 +108,7 @@ def row_bytes(table: str, row: tuple[Any, ...]) -> bytes | None:
 def row_digest(ring: KeyRing, table: str, row: tuple[Any, ...]) -> int:
     raw = row_bytes(table, row)
     if raw is None:
-        raise TamperedRecord(f"a row of {TABLE_NAMES[table]} is damaged")
+        raise TamperedRecord(N_("a row of {table} is damaged"), table=TABLE_NAMES[table])
     return ring.row_digest(table.encode(), raw)
 
 

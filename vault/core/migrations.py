@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from vault.core import schema
 from vault.core.errors import DamagedDatabase
+from vault.core.i18n import N_
 from vault.core.lookups import TABLE_QUERIES, Names, seal_posting, table_digest
 from vault.core.state import open_state, seal_state
 
@@ -60,7 +61,7 @@ def _v1_to_v2(store: Store) -> None:
     for table in ("blobs", "doomed"):
         digest = table_digest(ring, table, conn.execute(TABLE_QUERIES[table]).fetchall())
         if digest is None:
-            raise DamagedDatabase(f"a row of the {table} table is damaged")
+            raise DamagedDatabase(N_("a row of the {table} table is damaged"), table=table)
         setattr(state, f"{table}_digest", digest)
     conn.execute("UPDATE meta SET value=? WHERE name='state'", (seal_state(ring, state, format=2),))
 

@@ -24,6 +24,7 @@ from typing import Final
 
 from vault.core import crypto
 from vault.core.errors import BadSignature, InvalidParameter
+from vault.core.i18n import N_, Text
 
 PUBLIC_KEY_ALG: Final = b"Ed"
 PREHASHED_ALG: Final = b"ED"
@@ -66,21 +67,23 @@ def key_id_for(public_key: bytes) -> bytes:
 
 def _check_public_key(public_key: bytes) -> None:
     if len(public_key) != 32:
-        raise InvalidParameter("an Ed25519 public key is 32 bytes")
+        raise InvalidParameter(N_("an Ed25519 public key is 32 bytes"))
 
 
 def _check_key_id(key_id: bytes) -> None:
     if len(key_id) != KEY_ID_SIZE:
-        raise InvalidParameter("a minisign key id is 8 bytes")
+        raise InvalidParameter(N_("a minisign key id is 8 bytes"))
 
 
 def _check_comment(comment: str, what: str) -> None:
     if "\n" in comment or "\r" in comment:
-        raise InvalidParameter(f"a minisign {what} must be a single line")
+        raise InvalidParameter(N_("a minisign {what} must be a single line"), what=what)
     try:
         comment.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate: no UTF-8 text can carry it
-        raise InvalidParameter(f"a minisign {what} must be valid Unicode text") from None
+        raise InvalidParameter(
+            N_("a minisign {what} must be valid Unicode text"), what=what
+        ) from None
 
 
 def public_key_line(public_key: bytes, key_id: bytes | None = None) -> str:
@@ -99,7 +102,7 @@ def public_key_file(
     line = public_key_line(public_key, kid)
     default = f"minisign public key {PublicKey(kid, public_key).key_id_hex}"
     text = comment if comment is not None else default
-    _check_comment(text, "comment")
+    _check_comment(text, Text(N_("comment")))
     return f"{UNTRUSTED_PREFIX}{text}\n{line}\n"
 
 
@@ -112,10 +115,10 @@ def parse_public_key(value: str | bytes) -> PublicKey:
     if lines and lines[0].startswith(UNTRUSTED_PREFIX):
         lines = lines[1:]
     if len(lines) != 1:
-        raise BadSignature("the public key is not in minisign format")
-    raw = _b64(lines[0], "public key")
+        raise BadSignature(N_("the public key is not in minisign format"))
+    raw = _b64(lines[0], Text(N_("public key")))
     if len(raw) != 2 + KEY_ID_SIZE + 32 or raw[:2] != PUBLIC_KEY_ALG:
-        raise BadSignature("the public key is not a minisign Ed25519 key")
+        raise BadSignature(N_("the public key is not a minisign Ed25519 key"))
     return PublicKey(raw[2:10], raw[10:])
 
 
@@ -123,7 +126,7 @@ def _b64(text: str, what: str) -> bytes:
     try:
         return base64.b64decode(text.strip(), validate=True)
     except (binascii.Error, ValueError):
-        raise BadSignature(f"the {what} is not valid base64") from None
+        raise BadSignature(N_("the {what} is not valid base64"), what=what) from None
 
 
 def _digest(data: bytes | Iterable[bytes]) -> bytes:
@@ -158,8 +161,8 @@ def sign_with(
 ) -> str:
     """Like `sign`, for a key held elsewhere: `signer` returns the Ed25519 signature of a
     message (a persona's `Signer.sign`), so the seed never has to leave its owner."""
-    _check_comment(trusted_comment, "trusted comment")
-    _check_comment(untrusted_comment, "untrusted comment")
+    _check_comment(trusted_comment, Text(N_("trusted comment")))
+    _check_comment(untrusted_comment, Text(N_("untrusted comment")))
     _check_key_id(key_id)
     signature = signer(_digest(data))
     global_sig = signer(signature + trusted_comment.encode("utf-8"))
@@ -177,19 +180,19 @@ def parse_signature(sig_text: str | bytes) -> Signature:
         try:
             sig_text = sig_text.decode("utf-8")
         except UnicodeDecodeError:
-            raise BadSignature("the signature file is not valid UTF-8") from None
+            raise BadSignature(N_("the signature file is not valid UTF-8")) from None
     # minisign separates lines with LF only; other Unicode line breaks are comment text.
     lines = [line.removesuffix("\r") for line in sig_text.split("\n")]
     if len(lines) < 4 or not lines[0].startswith(UNTRUSTED_PREFIX):
-        raise BadSignature("the signature file is not in minisign format")
+        raise BadSignature(N_("the signature file is not in minisign format"))
     if not lines[2].startswith(TRUSTED_PREFIX):
-        raise BadSignature("the signature file has no trusted comment")
-    raw = _b64(lines[1], "signature")
+        raise BadSignature(N_("the signature file has no trusted comment"))
+    raw = _b64(lines[1], Text(N_("signature")))
     if len(raw) != 2 + KEY_ID_SIZE + 64 or raw[:2] not in (PREHASHED_ALG, LEGACY_ALG):
-        raise BadSignature("the signature uses an unknown algorithm")
-    global_sig = _b64(lines[3], "global signature")
+        raise BadSignature(N_("the signature uses an unknown algorithm"))
+    global_sig = _b64(lines[3], Text(N_("global signature")))
     if len(global_sig) != 64:
-        raise BadSignature("the global signature has the wrong length")
+        raise BadSignature(N_("the global signature has the wrong length"))
     return Signature(
         algorithm=raw[:2],
         key_id=raw[2:10],
@@ -209,11 +212,11 @@ def verify(public_key: str | bytes | PublicKey, data: bytes, sig_text: str | byt
     pk = public_key if isinstance(public_key, PublicKey) else parse_public_key(public_key)
     sig = parse_signature(sig_text)
     if not crypto.constant_time_equal(sig.key_id, pk.key_id):
-        raise BadSignature("it was made with another key (the key ids differ)")
+        raise BadSignature(N_("it was made with another key (the key ids differ)"))
     message = _digest(data) if sig.algorithm == PREHASHED_ALG else data
     if not crypto.ed25519_verify(pk.key, message, sig.signature):
-        raise BadSignature("the signature of the data is invalid")
+        raise BadSignature(N_("the signature of the data is invalid"))
     trusted = sig.trusted_comment.encode("utf-8")
     if not crypto.ed25519_verify(pk.key, sig.signature + trusted, sig.global_signature):
-        raise BadSignature("the trusted comment's signature is invalid")
+        raise BadSignature(N_("the trusted comment's signature is invalid"))
     return sig.trusted_comment

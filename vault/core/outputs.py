@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import BinaryIO, Final
 
 from vault.core.errors import InvalidParameter, OutputExists
+from vault.core.i18n import N_
 
 PART_SUFFIX: Final = ".part"
 _NAME_KEPT: Final = 100  # of the target's name in the temporary one: names stay under 255 bytes
@@ -56,9 +57,11 @@ def check_free(targets: Sequence[Path], *, force: bool) -> None:
         except FileNotFoundError:
             continue
         except OSError as exc:
-            raise InvalidParameter(f"cannot write {target} ({exc.strerror})") from None
+            raise InvalidParameter(
+                N_("cannot write {target} ({reason})"), target=target, reason=exc.strerror
+            ) from None
         if stat.S_ISDIR(st.st_mode):
-            raise InvalidParameter(f"{target} is a directory; give a file name")
+            raise InvalidParameter(N_("{target} is a directory; give a file name"), target=target)
         if not force:
             raise OutputExists(str(target))
 
@@ -77,7 +80,9 @@ def staging_directory(target: Path) -> Path:
         except FileExistsError:
             continue  # another run's leftover, or a planted name: draw again
         except OSError as exc:
-            raise InvalidParameter(f"cannot write in {target.parent} ({exc.strerror})") from None
+            raise InvalidParameter(
+                N_("cannot write in {folder} ({reason})"), folder=target.parent, reason=exc.strerror
+            ) from None
         return path
 
 
@@ -98,7 +103,9 @@ class PendingOutput:
                 continue  # another run's leftover, or a planted name: draw again
             except OSError as exc:
                 raise InvalidParameter(
-                    f"cannot write in {target.parent} ({exc.strerror})"
+                    N_("cannot write in {folder} ({reason})"),
+                    folder=target.parent,
+                    reason=exc.strerror,
                 ) from None
         self.file: BinaryIO = os.fdopen(fd, "wb")
         self.done = False

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
 
 from vault.core.errors import RecordNotFound
+from vault.core.i18n import N_
 
 _ENVELOPE_VERSION: Final = 1
 _FLAG_COMPRESSED: Final = 1
@@ -157,7 +158,7 @@ def record_id_bytes(record_id: str | bytes) -> bytes:
     try:
         raw = bytes.fromhex(record_id)
     except ValueError:
-        raise RecordNotFound("ids are hexadecimal") from None
+        raise RecordNotFound(N_("ids are hexadecimal")) from None
     if len(raw) != 16:
-        raise RecordNotFound("ids are 32 hexadecimal digits")
+        raise RecordNotFound(N_("ids are 32 hexadecimal digits"))
     return raw

@@ -86,15 +86,21 @@ def parse_code(text: str) -> bytes:
     chars = [_READ_AS.get(c, c) for c in text.upper() if c not in _SEPARATORS]
     if len(chars) != CODE_LENGTH:
         raise InvalidParameter(
-            f"a recovery code has {CODE_LENGTH} letters and digits (in groups of {GROUP}); "
-            f"this one has {len(chars)}"
+            N_(
+                "a recovery code has {length} letters and digits (in groups of {group}); "
+                "this one has {found}"
+            ),
+            length=CODE_LENGTH,
+            group=GROUP,
+            found=len(chars),
         )
     digits = []
     for position, c in enumerate(chars, start=1):
         digit = ALPHABET.find(c)
         if digit < 0:
             raise InvalidParameter(
-                f"character {position} of the recovery code is not one a code holds"
+                N_("character {position} of the recovery code is not one a code holds"),
+                position=position,
             )
         digits.append(digit)
     value = 0
@@ -159,7 +165,7 @@ def unlock(meta: dict[str, bytes], secret: bytes) -> KeyRing:
     expected = _tag(keys.auth, vault_id, epoch_no, root, epoch_key)
     if not crypto.constant_time_equal(tag, expected):
         # Sealed to this kit's public key by someone without its authentication key.
-        raise IntegrityError("the recovery row was not written by this vault")
+        raise IntegrityError(N_("the recovery row was not written by this vault"))
     ring = KeyRing(vault_id, root, b"", epoch_no, epoch_key)
     state = open_state(ring, meta["state"])
     if state.recovery_public != keys.public:
@@ -167,7 +173,7 @@ def unlock(meta: dict[str, bytes], secret: bytes) -> KeyRing:
         raise WrongRecoveryCode(N_("a newer recovery kit replaced this one"))
     if state.epoch_no != epoch_no:
         ring.wipe()
-        raise IntegrityError("the recovery row is not the vault's current one (put back?)")
+        raise IntegrityError(N_("the recovery row is not the vault's current one (put back?)"))
     return ring
 
 
@@ -178,7 +184,7 @@ def seal_for_recovery(public_key: bytes, data: bytes) -> bytes:
     """Seal DATA to a kit's public key (`Vault.recovery_public_key`), so the kit's code opens
     it. Anonymous: whoever opens it must authenticate what it holds by other means."""
     if len(public_key) != crypto.KEY_SIZE:
-        raise InvalidParameter("a recovery public key has 32 bytes")
+        raise InvalidParameter(N_("a recovery public key has 32 bytes"))
     return crypto.box_seal(public_key, data)
 
 

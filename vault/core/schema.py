@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Final
 
 from vault.core.errors import DamagedDatabase, UnsafeVaultFile, UnsupportedFormat
+from vault.core.i18n import N_
 
 FORMAT_VERSION: Final = 5
 DB_NAME: Final = "vault.db"
@@ -95,7 +96,7 @@ def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
         conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
     except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
         conn.close()
-        raise DamagedDatabase("it is not a readable SQLite database") from exc
+        raise DamagedDatabase(N_("it is not a readable SQLite database")) from exc
     return conn
 
 
@@ -104,7 +105,7 @@ def read_meta(conn: sqlite3.Connection) -> dict[str, bytes]:
         # As blobs: a damaged text value must surface as damage, not as a decoding crash.
         rows = conn.execute("SELECT CAST(name AS BLOB), CAST(value AS BLOB) FROM meta").fetchall()
     except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
-        raise DamagedDatabase("the header cannot be read") from exc
+        raise DamagedDatabase(N_("the header cannot be read")) from exc
     return {
         name.decode("utf-8", "replace"): v
         for name, v in rows
@@ -122,11 +123,17 @@ def check_format(meta: dict[str, bytes]) -> int:
     try:
         found = int(meta["format"])
     except (KeyError, ValueError):
-        raise DamagedDatabase("the header has no valid format version") from None
+        raise DamagedDatabase(N_("the header has no valid format version")) from None
     if found > FORMAT_VERSION:
-        raise UnsupportedFormat(f"format {found}, this Coffre reads up to {FORMAT_VERSION}")
+        raise UnsupportedFormat(
+            N_("format {found}, this Coffre reads up to {newest}"),
+            found=found,
+            newest=FORMAT_VERSION,
+        )
     if found < 1:
-        raise DamagedDatabase(f"the header names format {found}, which never existed")
+        raise DamagedDatabase(
+            N_("the header names format {found}, which never existed"), found=found
+        )
     return found
 
 
@@ -140,17 +147,19 @@ def check_schema(conn: sqlite3.Connection) -> None:
     try:
         rows = conn.execute("SELECT type, name FROM sqlite_master").fetchall()
     except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
-        raise DamagedDatabase("its schema cannot be read") from exc
+        raise DamagedDatabase(N_("its schema cannot be read")) from exc
     if any(kind == "trigger" for kind, _name in rows):
-        raise UnsafeVaultFile("the database holds a trigger Coffre did not make")
+        raise UnsafeVaultFile(N_("the database holds a trigger Coffre did not make"))
     kinds = {name: kind for kind, name in rows}
     for table in TABLES:
         if kinds.get(table) not in (None, "table"):
-            raise UnsafeVaultFile(f"the {table} table was replaced by a {kinds[table]}")
+            raise UnsafeVaultFile(
+                N_("the {table} table was replaced by a {kind}"), table=table, kind=kinds[table]
+            )
 
 
 def check_no_triggers(conn: sqlite3.Connection) -> None:
     """The per-transaction part of `check_schema`: cheap, since a trigger planted while the
     vault is open must not run inside the next write either."""
     if conn.execute("SELECT 1 FROM sqlite_master WHERE type='trigger' LIMIT 1").fetchone():
-        raise UnsafeVaultFile("the database holds a trigger Coffre did not make")
+        raise UnsafeVaultFile(N_("the database holds a trigger Coffre did not make"))

@@ -17,6 +17,7 @@ from typing import Final, Literal
 
 from vault.core.archive import DEFAULT_LIMITS, ZipArchive
 from vault.core.errors import InvalidParameter, MalformedInput
+from vault.core.i18n import N_
 
 HEAD: Final = 1 << 16  # enough for the XML prolog of any export, Apple's long DTD included
 Kind = Literal["folder", "zip", "tar", "fit", "xml", "json", "vcard", "text", "binary", "empty"]
@@ -50,9 +51,11 @@ def sniff(path: Path) -> Sniffed:
         with path.open("rb") as handle:
             head = handle.read(HEAD)
     except FileNotFoundError:
-        raise InvalidParameter(f"{path.name}: no such file or folder") from None
+        raise InvalidParameter(N_("{file}: no such file or folder"), file=path.name) from None
     except OSError as exc:
-        raise MalformedInput(f"{path.name}: cannot read it ({exc.strerror})") from None
+        raise MalformedInput(
+            N_("{file}: cannot read it ({reason})"), file=path.name, reason=exc.strerror
+        ) from None
     if not head:
         return Sniffed("empty")
     if head.startswith(_ZIP):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from vault.core import audit, crypto
 from vault.core.crypto import CryptoFailure
 from vault.core.errors import IntegrityError
+from vault.core.i18n import N_
 from vault.core.keys import FORMAT_TAG, KeyRing
 from vault.core.schema import FORMAT_VERSION
 
@@ -141,4 +142,4 @@ def open_state(ring: KeyRing, sealed: bytes, *, format: int = FORMAT_VERSION) ->
         plain = crypto.unseal(ring.state_key, sealed, _state_aad(ring.vault_id, format))
         return VaultState.unpack(plain, format=format)
     except (CryptoFailure, struct.error):
-        raise IntegrityError("the vault state fails authentication") from None
+        raise IntegrityError(N_("the vault state fails authentication")) from None

@@ -33,6 +33,7 @@ from vault.core.errors import (
     VaultBusy,
     WrongPassphrase,
 )
+from vault.core.i18n import N_, N_plural, Text
 from vault.core.keys import KeyRing
 from vault.core.lookups import (
     TABLE_NAMES,
@@ -53,11 +54,19 @@ from vault.core.state import VaultState, open_state
 from vault.core.txn import BATCH, RECORD_COLUMNS, Txn, txn_created, txn_doomed
 
 _POSTINGS_KEPT: Final = 4096  # posting lists kept open between commits, at most
+# What `Store.check` finds, counted.
+_STRUCTURAL: Final = N_plural(
+    "{n} structural problem in vault.db", "{n} structural problems in vault.db"
+)
+_UNLISTED: Final = N_plural("{n} blob in use is not listed", "{n} blobs in use are not listed")
+_ORPHANS: Final = N_plural("{n} blob belongs to no record", "{n} blobs belong to no record")
+_LEFTOVERS: Final = N_plural("{n} unreferenced blob file", "{n} unreferenced blob files")
 
 
 @dataclass(frozen=True)
 class Problem:
-    """One finding of `Store.check`: what kind of thing, and what is wrong with it."""
+    """One finding of `Store.check`: what kind of thing, and what is wrong with it (English;
+    the front ends show `what` with `i18n.localise`)."""
 
     where: str
     what: str
@@ -99,7 +108,7 @@ class Store:
         """One row of the plaintext header (salt, KDF parameters, wrapped keys)."""
         rows = self._query("SELECT CAST(value AS BLOB) FROM meta WHERE name=?", (name,))
         if not rows:
-            raise DamagedDatabase(f"the header has lost its {name} row")
+            raise DamagedDatabase(N_("the header has lost its {name} row"), name=name)
         return bytes(rows[0][0])
 
     # --- transactions ---
@@ -159,22 +168,22 @@ class Store:
                 ).fetchall()
             )
         except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
-            raise DamagedDatabase("the header cannot be read") from exc
+            raise DamagedDatabase(N_("the header cannot be read")) from exc
         if len(meta) != 3:
-            raise DamagedDatabase("the header is incomplete")
+            raise DamagedDatabase(N_("the header is incomplete"))
         try:
             state = open_state(self._ring, meta["state"])
         except IntegrityError:
             if self.header("root") != self._root_seen:
                 # Another process re-keyed the vault: these keys are simply out of date.
-                raise WrongPassphrase("the vault was re-keyed; unlock it again") from None
+                raise WrongPassphrase(N_("the vault was re-keyed; unlock it again")) from None
             raise
         try:
             header_epoch = int(meta["epoch_no"])
         except ValueError:
             header_epoch = -1
         if state.epoch_no != header_epoch:
-            raise IntegrityError("the epoch in the header does not match the vault state")
+            raise IntegrityError(N_("the epoch in the header does not match the vault state"))
         if state.epoch_no != self._ring.epoch_no or not self._ring.epoch_key:
             try:
                 self._ring.load_epoch(state.epoch_no, meta["epoch"])
@@ -182,7 +191,7 @@ class Store:
                 # Either the header was tampered with, or another process changed the
                 # passphrase since this one unlocked: both need a fresh unlock.
                 raise WrongPassphrase(
-                    "the epoch key does not unwrap; unlock the vault again"
+                    N_("the epoch key does not unwrap; unlock the vault again")
                 ) from None
         return state
 
@@ -219,22 +228,22 @@ class Store:
         if not (
             _well_formed(rid, kind_ix, version) and type(rkey) is bytes and type(data) is bytes
         ):
-            raise TamperedRecord(f"a {label} record row is damaged")
+            raise TamperedRecord(N_("a {label} record row is damaged"), label=label)
         if kind is not None and kind_ix != self._ring.kind_index(kind):
-            raise TamperedRecord(f"a {label} record is filed under another kind")
+            raise TamperedRecord(N_("a {label} record is filed under another kind"), label=label)
         try:
             key = self._ring.unwrap_record_key(kind_ix, rid, version, rkey)
         except CryptoFailure:
             if not retried and self._epoch_changed():
                 return self._decrypt(kind, row, retried=True)
-            raise TamperedRecord(f"{label} record key") from None
+            raise TamperedRecord(N_("{label} record key"), label=label) from None
         try:
             plain = crypto.unseal(key, data, self._ring.record_aad(kind_ix, rid, version))
             found_kind, body, terms, blobs = unpack_envelope(plain)
         except (CryptoFailure, ValueError, KeyError, struct.error, zlib.error):
-            raise TamperedRecord(f"{label} record") from None
+            raise TamperedRecord(N_("{label} record"), label=label) from None
         if kind is not None and found_kind != kind:
-            raise TamperedRecord(f"a {label} record holds another kind")
+            raise TamperedRecord(N_("a {label} record holds another kind"), label=label)
         return Record(rid.hex(), found_kind, version, body, terms, blobs)
 
     def _epoch_changed(self) -> bool:
@@ -274,7 +283,9 @@ class Store:
             )
             for row in rows:
                 if row[1] in seen or row[0] <= last:
-                    raise IntegrityError(f"the {kind} listing repeats a record (damaged index)")
+                    raise IntegrityError(
+                        N_("the {kind} listing repeats a record (damaged index)"), kind=kind
+                    )
                 seen.add(row[1])
                 yield self._decrypt(kind, row[1:])
             if len(rows) < BATCH:
@@ -284,7 +295,14 @@ class Store:
         after = self.state()
         expected = after.kinds.get(kix, 0)
         if after.writes == before.writes and len(seen) != expected:
-            raise IntegrityError(f"{expected - len(seen)} {kind} record(s) missing from a listing")
+            raise IntegrityError(
+                N_plural(
+                    "{n} {kind} record missing from a listing",
+                    "{n} {kind} records missing from a listing",
+                ),
+                n=expected - len(seen),
+                kind=kind,
+            )
 
     def versions(self, skip_kinds: Iterable[str] = ()) -> dict[bytes, int]:
         """Every live record's id and version but those of `skip_kinds` (no decryption):
@@ -305,7 +323,7 @@ class Store:
             key = self._ring.unwrap_record_key(kind_ix, rid, version, rkey)
             return rec, crypto.unseal(key, data, self._ring.record_aad(kind_ix, rid, version))
         except CryptoFailure:  # the row changed between the two reads
-            raise TamperedRecord(f"{rec.kind} record") from None
+            raise TamperedRecord(N_("{kind} record"), kind=rec.kind) from None
 
     def count(self, kind: str) -> int:
         """How many records of `kind` exist (from the authenticated state: no scan)."""
@@ -348,13 +366,15 @@ class Store:
     def _found(self, kind: str, label: str, value: str, ids: set[bytes]) -> list[Record]:
         rows = self._rows_of(ids)
         if len(rows) != len(ids):
-            raise TamperedRecord(f"{kind} lookup index (a record it names is missing)")
+            raise TamperedRecord(
+                N_("{kind} lookup index (a record it names is missing)"), kind=kind
+            )
         out = []
         for row in rows:
             rec = self._decrypt(kind, row)
             # A posting list names ids only: the sealed record must carry the term itself.
             if (label, value) not in rec.terms:
-                raise TamperedRecord(f"{kind} lookup index")
+                raise TamperedRecord(N_("{kind} lookup index"), kind=kind)
             out.append(rec)
         return out
 
@@ -414,7 +434,7 @@ class Store:
             with self.write() as txn:
                 doomed = txn.verified_ids("doomed")
                 if doomed & txn.verified_ids("blobs"):
-                    raise IntegrityError("a blob listed for removal is still in use")
+                    raise IntegrityError(N_("a blob listed for removal is still in use"))
                 for blob_id in sorted(doomed):
                     self.blobs.remove(blob_id)
                 txn.clear_doomed()
@@ -465,7 +485,9 @@ class Store:
                 if table_digest(self._ring, table, self._query(query)) != getattr(
                     state, f"{table}_digest"
                 ):
-                    raise IntegrityError(f"{TABLE_NAMES[table]} changed outside Coffre")
+                    raise IntegrityError(
+                        N_("{table} changed outside Coffre"), table=TABLE_NAMES[table]
+                    )
 
     def verify_records(self) -> None:
         """Compare the set of live (id, version) with the authenticated digest."""
@@ -476,11 +498,11 @@ class Store:
         # NOT INDEXED: read the table itself, not an index that could disagree with it.
         for rid, version, kix in self._query("SELECT id, version, kind FROM records NOT INDEXED"):
             if not _well_formed(rid, kix, version):
-                raise IntegrityError("a record row is damaged")
+                raise IntegrityError(N_("a record row is damaged"))
             acc ^= digest(rid, version)
             kinds[kix] = kinds.get(kix, 0) + 1
         if acc != state.digest or kinds != {k: n for k, n in state.kinds.items() if n}:
-            raise IntegrityError("records were added, removed or rolled back outside Coffre")
+            raise IntegrityError(N_("records were added, removed or rolled back outside Coffre"))
 
     def audit_entries(self) -> Iterator[audit.AuditEntry]:
         """Every audit entry, verifying the whole chain (raises AuditChainBroken at the end)."""
@@ -495,7 +517,7 @@ class Store:
         damage = [str(r[0]) for r in self._query("PRAGMA quick_check(5)") if r[0] != "ok"]
         if damage:
             # SQLite's own structural check: pages and indexes, not contents (those follow).
-            problems.append(Problem("database", f"{len(damage)} structural problem(s) in vault.db"))
+            problems.append(Problem("database", Text(_STRUCTURAL, n=len(damage))))
         try:
             self.verify()
         except IntegrityError as exc:
@@ -519,7 +541,9 @@ class Store:
                 except TamperedRecord:
                     name = kinds.get(kind_ix, "unknown-kind")
                     label = rid.hex()[:8] if type(rid) is bytes else "(damaged id)"
-                    problems.append(Problem(name, f"record {label} fails authentication"))
+                    problems.append(
+                        Problem(name, Text(N_("record {id} fails authentication"), id=label))
+                    )
                     report.advance()
                     continue
                 kinds[kind_ix] = rec.kind
@@ -533,7 +557,14 @@ class Store:
                         for _ in self.read_blob(ref):
                             pass
                     except TamperedRecord as exc:
-                        problems.append(Problem(rec.kind, f"record {rid.hex()[:8]}: {exc.detail}"))
+                        problems.append(
+                            Problem(
+                                rec.kind,
+                                Text(
+                                    N_("record {id}: {detail}"), id=rid.hex()[:8], detail=exc.detail
+                                ),
+                            )
+                        )
                 report.advance()
             if len(rows) < BATCH:
                 break
@@ -541,13 +572,9 @@ class Store:
         problems.extend(self._check_terms(expected, kind_of))
         listed = {b for (b,) in self._query("SELECT id FROM blobs") if _is_id(b)}
         if referenced - listed:
-            problems.append(
-                Problem("blobs", f"{len(referenced - listed)} blob(s) in use are not listed")
-            )
+            problems.append(Problem("blobs", Text(_UNLISTED, n=len(referenced - listed))))
         if listed - referenced:
-            problems.append(
-                Problem("blobs", f"{len(listed - referenced)} blob(s) belong to no record")
-            )
+            problems.append(Problem("blobs", Text(_ORPHANS, n=len(listed - referenced))))
         if not problems:
             # Every record opened, so a file none of them refers to is the residue of an
             # interrupted write (sealed under a key that was never stored): clear it away.
@@ -556,7 +583,7 @@ class Store:
         else:
             leftovers = [p for b, p in self.blobs.present() if b not in referenced]
             if leftovers:
-                problems.append(Problem("blobs", f"{len(leftovers)} unreferenced blob file(s)"))
+                problems.append(Problem("blobs", Text(_LEFTOVERS, n=len(leftovers))))
         try:
             for _ in self.audit_entries():
                 pass
@@ -575,13 +602,15 @@ class Store:
             try:
                 stored[term] = open_posting(self._ring, term, sealed)[1]
             except TamperedRecord:
-                problems.append(Problem("lookup index", "a posting list fails authentication"))
+                problems.append(Problem("lookup index", N_("a posting list fails authentication")))
         damaged: set[bytes] = set()
         for term in expected.keys() | stored.keys():
             damaged |= expected.get(term, set()) ^ stored.get(term, set())
         for rid in sorted(damaged):
             name = kind_of.get(rid, "lookup index")
-            problems.append(Problem(name, f"record {rid.hex()[:8]} has a damaged lookup index"))
+            problems.append(
+                Problem(name, Text(N_("record {id} has a damaged lookup index"), id=rid.hex()[:8]))
+            )
         return problems
 
     # --- housekeeping ---

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from vault.core.errors import WeakPassphrase
+from vault.core.i18n import N_, N_plural, Text
 
 MIN_LENGTH = 8
 """Shorter passphrases are refused whatever their estimate."""
@@ -51,23 +52,33 @@ def assess(passphrase: str, *, context: Iterable[str] = ()) -> Strength:
 
     length = len(passphrase)
     if not passphrase:
-        return Strength(0, 0, "it is empty")
+        return Strength(0, 0, Text(N_("it is empty")))
     result = zxcvbn(passphrase[:_ESTIMATED_LENGTH], user_inputs=[w for w in context if w])
     score = int(result["score"])
     if length < MIN_LENGTH:
-        chars = "character" if length == 1 else "characters"
-        reason = f"it has {length} {chars}; use at least {MIN_LENGTH}, ideally a few words"
+        reason: str = Text(
+            N_plural(
+                "it has {n} character; use at least {least}, ideally a few words",
+                "it has {n} characters; use at least {least}, ideally a few words",
+            ),
+            n=length,
+            least=MIN_LENGTH,
+        )
     elif score >= GOOD_SCORE:
-        reason = "it would resist a long offline guessing attack"
+        reason = Text(N_("it would resist a long offline guessing attack"))
     else:
         feedback = result["feedback"]
         # zxcvbn's warnings describe the kind of pattern ("a very common password"), never the
         # text itself.
         why = str(feedback.get("warning") or "").rstrip(".")
         when = result["crack_times_display"]["offline_slow_hashing_1e4_per_second"]
-        reason = (why[0].lower() + why[1:] + "; " if why else "") + (
-            f"it could be guessed in {when} offline; add a few uncommon words"
-        )
+        # zxcvbn speaks English only: its warning and its time are shown as it writes them.
+        guessed = N_("it could be guessed in {time} offline; add a few uncommon words")
+        reason = Text(guessed, time=when)
+        if why:
+            reason = Text(
+                N_("{warning}; {reason}"), warning=why[0].lower() + why[1:], reason=reason
+            )
     return Strength(score, length, reason)
 
 
@@ -76,7 +87,7 @@ def require(passphrase: str, *, weak_ok: bool = False, context: Iterable[str] = 
     WEAK_OK; an empty one is refused even then."""
     strength = assess(passphrase, context=context)
     if not passphrase:
-        raise WeakPassphrase("it is empty")
+        raise WeakPassphrase(N_("it is empty"))
     if not strength.acceptable and not weak_ok:
-        raise WeakPassphrase(f"{strength.reason} (--weak-ok accepts it anyway)")
+        raise WeakPassphrase(N_("{reason} (--weak-ok accepts it anyway)"), reason=strength.reason)
     return strength

@@ -54,6 +54,7 @@ from vault.core.errors import (
     VaultBusy,
     WrongToken,
 )
+from vault.core.i18n import N_
 from vault.core.records import BlobRef, Record, record_id_bytes, unpack_envelope
 from vault.core.state import VaultState
 from vault.core.store import Store
@@ -90,9 +91,9 @@ class TokenSecret:
             token_id = bytes.fromhex(parts[1])
             secret = base64.urlsafe_b64decode(parts[2] + "=" * (-len(parts[2]) % 4))
         except (ValueError, binascii.Error):
-            raise WrongToken("the token file does not hold a Coffre token") from None
+            raise WrongToken(N_("the token file does not hold a Coffre token")) from None
         if len(token_id) != ID_SIZE or len(secret) != crypto.KEY_SIZE:
-            raise WrongToken("the token file does not hold a Coffre token")
+            raise WrongToken(N_("the token file does not hold a Coffre token"))
         return cls(token_id, secret)
 
 
@@ -108,22 +109,22 @@ def read_token_file(path: Path) -> str:
         # O_NONBLOCK: opening a FIFO does not wait for a writer; it is refused just below.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
-        raise WrongToken(f"cannot read the token file {path}") from exc
+        raise WrongToken(N_("cannot read the token file {path}"), path=path) from exc
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise WrongToken(f"the token file {path} is not a regular file")
+            raise WrongToken(N_("the token file {path} is not a regular file"), path=path)
         with os.fdopen(fd, "rb", closefd=False) as f:
             raw = f.read(MAX_FILE + 1)
     except OSError as exc:
-        raise WrongToken(f"cannot read the token file {path}") from exc
+        raise WrongToken(N_("cannot read the token file {path}"), path=path) from exc
     finally:
         os.close(fd)
     if len(raw) > MAX_FILE:
-        raise WrongToken("the token file does not hold a Coffre token")
+        raise WrongToken(N_("the token file does not hold a Coffre token"))
     try:
         return raw.decode("ascii")
     except UnicodeDecodeError:
-        raise WrongToken("the token file does not hold a Coffre token") from None
+        raise WrongToken(N_("the token file does not hold a Coffre token")) from None
 
 
 @dataclass(frozen=True)
@@ -340,14 +341,14 @@ def entries_for(txn: Txn, records: list[tuple[str, str]]) -> list[Entry]:
         for rowid, rid, kix, version, rkey in rows:
             kind = wanted[rid]
             if kix != ring.kind_index(kind):
-                raise TamperedRecord(f"a {kind} record is filed under another kind")
+                raise TamperedRecord(N_("a {kind} record is filed under another kind"), kind=kind)
             try:
                 key = ring.unwrap_record_key(kix, rid, version, rkey)
             except crypto.CryptoFailure:
-                raise TamperedRecord(f"{kind} record key") from None
+                raise TamperedRecord(N_("{kind} record key"), kind=kind) from None
             out.append((rowid, Entry(kind, rid, version, kix, key)))
     if len(out) != len(wanted):
-        raise RecordNotFound("a record in a token's scope")
+        raise RecordNotFound(N_("a record in a token's scope"))
     return [entry for _rowid, entry in sorted(out, key=lambda pair: pair[0])]
 
 
@@ -505,19 +506,23 @@ class TokenStore(Store):
         that write, not damage."""
         rows = self._query("SELECT view FROM tokens WHERE id=?", (self.view.token_id,))
         if not rows:
-            raise WrongToken("the token was ended while it read the vault")
+            raise WrongToken(N_("the token was ended while it read the vault"))
         if rows[0][0] != self._sealed:
-            raise VaultBusy("the vault was written while the token read it; run again")
+            raise VaultBusy(N_("the vault was written while the token read it; run again"))
 
     def _open(self, entry: Entry) -> Record:
         rows = self._query("SELECT kind, version, data FROM records WHERE id=?", (entry.rid,))
         if not rows:
             self._moved_on()
-            raise TamperedRecord(f"a {entry.kind} record in the token's scope is missing")
+            raise TamperedRecord(
+                N_("a {kind} record in the token's scope is missing"), kind=entry.kind
+            )
         kix, version, data = rows[0]
         if kix != entry.kind_ix or version != entry.version or type(data) is not bytes:
             self._moved_on()
-            raise TamperedRecord(f"a {entry.kind} record in the token's scope was changed")
+            raise TamperedRecord(
+                N_("a {kind} record in the token's scope was changed"), kind=entry.kind
+            )
         try:
             plain = crypto.unseal(
                 entry.key, data, keys.record_aad(self._vault_id, kix, entry.rid, version)
@@ -525,9 +530,9 @@ class TokenStore(Store):
             kind, body, terms, blobs = unpack_envelope(plain)
         except (crypto.CryptoFailure, ValueError, KeyError, struct.error, zlib.error):
             self._moved_on()
-            raise TamperedRecord(f"{entry.kind} record") from None
+            raise TamperedRecord(N_("{kind} record"), kind=entry.kind) from None
         if kind != entry.kind:
-            raise TamperedRecord(f"a {entry.kind} record holds another kind")
+            raise TamperedRecord(N_("a {kind} record holds another kind"), kind=entry.kind)
         return Record(entry.rid.hex(), kind, version, body, terms, blobs)
 
     def get(self, kind: str, record_id: str | bytes) -> Record:
@@ -567,11 +572,11 @@ class TokenStore(Store):
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Txn]:
-        raise TokenOnlyExports("it cannot change the vault")
+        raise TokenOnlyExports(N_("it cannot change the vault"))
         yield  # pragma: no cover - a generator, for the context manager
 
     def state(self) -> VaultState:
-        raise TokenOnlyExports("the vault's state needs the passphrase")
+        raise TokenOnlyExports(N_("the vault's state needs the passphrase"))
 
     def log_export(self, payload: dict[str, Any]) -> None:
         """Record an export made with this token (sealed under its key), in one transaction,
@@ -611,7 +616,7 @@ class TokenStore(Store):
             try:
                 out.append(dict(json.loads(crypto.unseal(self._key, sealed, aad))))
             except (crypto.CryptoFailure, ValueError, TypeError):
-                raise IntegrityError("the token's export log fails authentication") from None
+                raise IntegrityError(N_("the token's export log fails authentication")) from None
         return out
 
     def close(self) -> None:
@@ -632,16 +637,16 @@ def open_view(
     try:
         rows = conn.execute("SELECT view FROM tokens WHERE id=?", (token.token_id,)).fetchall()
     except sqlite3.OperationalError:
-        raise WrongToken("this vault has no export tokens") from None
+        raise WrongToken(N_("this vault has no export tokens")) from None
     except sqlite3.DatabaseError as exc:
         raise DamagedDatabase(type(exc).__name__) from exc
     if not rows or type(rows[0][0]) is not bytes:
-        raise WrongToken("no active token of this vault has this id")
+        raise WrongToken(N_("no active token of this vault has this id"))
     key = keys.token_key(vault_id, token.token_id, token.secret)
     try:
         plain = crypto.unseal(key, rows[0][0], keys.token_aad("view", vault_id, token.token_id))
         return key, View.unpack(token.token_id, plain), rows[0][0]
     except crypto.CryptoFailure:
-        raise WrongToken("the token's secret does not open it") from None
+        raise WrongToken(N_("the token's secret does not open it")) from None
     except (ValueError, KeyError, TypeError, RecordNotFound, binascii.Error):
-        raise IntegrityError("an export token's view is damaged") from None
+        raise IntegrityError(N_("an export token's view is damaged")) from None

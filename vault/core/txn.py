@@ -19,6 +19,7 @@ from vault.core import audit, crypto, recovery
 from vault.core.clock import Clock
 from vault.core.crypto import CryptoFailure
 from vault.core.errors import DamagedDatabase, IntegrityError, RecordNotFound, TamperedRecord
+from vault.core.i18n import N_
 from vault.core.keys import KeyRing
 from vault.core.lookups import (
     TABLE_NAMES,
@@ -147,7 +148,7 @@ class Txn:
         """The ids of the `blobs` or `doomed` table, once its sealed digest matches."""
         rows = self._exec(TABLE_QUERIES[table]).fetchall()
         if table_digest(self._ring, table, rows) != getattr(self.state, f"{table}_digest"):
-            raise IntegrityError(f"{TABLE_NAMES[table]} changed outside Coffre")
+            raise IntegrityError(N_("{table} changed outside Coffre"), table=TABLE_NAMES[table])
         return {row[0] for row in rows}
 
     def clear_doomed(self) -> None:
@@ -249,7 +250,7 @@ class Txn:
             version = 1
         else:
             if row[1] != kix:
-                raise IntegrityError("a synced record would change the kind of another")
+                raise IntegrityError(N_("a synced record would change the kind of another"))
             old_terms = self.store._decrypt(kind, row).terms
             version = row[2] + 1
         key = crypto.new_key()
@@ -293,7 +294,7 @@ class Txn:
             ref.id, ref.key, self._ring.blob_aad(ref.id), source
         )
         if (chunks, size, sha) != (ref.chunks, ref.size, ref.sha256):
-            raise TamperedRecord("a synced blob does not match its record")
+            raise TamperedRecord(N_("a synced blob does not match its record"))
         self._exec("INSERT INTO blobs (id, chunks, size) VALUES (?, ?, ?)", (ref.id, chunks, size))
         self.state.blobs_digest ^= row_digest(self._ring, "blobs", (ref.id, chunks, size))
         self._dirty = True
@@ -407,7 +408,7 @@ class Txn:
             try:
                 key = ring.unwrap_record_key(kix, rid, version, rkey)
             except CryptoFailure:
-                raise TamperedRecord("a record key, while rotating the epoch") from None
+                raise TamperedRecord(N_("a record key, while rotating the epoch")) from None
             updates.append(
                 (ring.wrap_record_key(kix, rid, version, key, epoch=(new_no, new_key)), rid)
             )
@@ -476,7 +477,7 @@ class Txn:
                     plain = crypto.unseal(key, data, old.record_aad(kix, rid, version))
                     kind = unpack_envelope(plain)[0]
                 except (CryptoFailure, ValueError, KeyError, struct.error, zlib.error):
-                    raise TamperedRecord("a record, while re-keying") from None
+                    raise TamperedRecord(N_("a record, while re-keying")) from None
                 new_kix, fresh = new.kind_index(kind), crypto.new_key()
                 updates.append(
                     (

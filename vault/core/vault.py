@@ -31,6 +31,7 @@ from vault.core.errors import (
     VaultNotFound,
     WrongRecoveryCode,
 )
+from vault.core.i18n import N_
 from vault.core.keys import KeyRing, WrappedRoot
 from vault.core.progress import ProgressCallback
 from vault.core.schema import (
@@ -113,7 +114,9 @@ def _profile(name: str) -> crypto.KdfProfile:
         return crypto.PROFILES[name]
     except KeyError:
         raise InvalidParameter(
-            f"unknown KDF profile {name!r}; choose one of {', '.join(crypto.PROFILES)}"
+            N_("unknown KDF profile {name!r}; choose one of {known}"),
+            name=name,
+            known=", ".join(crypto.PROFILES),
         ) from None
 
 
@@ -136,28 +139,34 @@ def _tighten_modes(path: Path) -> None:
         # A hard link is a regular file too, but with another name elsewhere SQLite would
         # write (and chmod would change) a file outside the vault.
         if not kind(st.st_mode) or (kind is stat.S_ISREG and st.st_nlink != 1):
-            raise UnsafeVaultFile(f"{name} in {path} is a link or not what Coffre made")
+            raise UnsafeVaultFile(
+                N_("{name} in {path} is a link or not what Coffre made"), name=name, path=path
+            )
         if name != BLOBS_DIR and stat.S_IMODE(st.st_mode) != 0o600:
             os.chmod(path / name, 0o600, follow_symlinks=False)
 
 
 def _header(path: Path, meta: dict[str, bytes]) -> tuple[HeaderInfo, WrappedRoot, str]:
     if not meta:
-        raise VaultNotFound(f"{path} holds an incomplete vault (its creation was interrupted)")
+        raise VaultNotFound(
+            N_("{path} holds an incomplete vault (its creation was interrupted)"), path=path
+        )
     missing = [k for k in _HEADER_KEYS if k not in meta]
     if missing:
         # Creation writes the whole header in one transaction: a partial one is damage.
-        raise DamagedDatabase(f"the header has lost its {', '.join(missing)} row(s)")
+        raise DamagedDatabase(
+            N_("the header has lost its {known} row(s)"), known=", ".join(missing)
+        )
     try:
         kdf_json = meta["kdf"].decode("utf-8")
         profile = crypto.profile_from_header(json.loads(kdf_json))
         version = check_format(meta)
     except (InvalidParameter, ValueError, TypeError, OverflowError) as exc:
         # UnicodeDecodeError is a ValueError; 1e400 overflows; a list is not a number.
-        raise DamagedDatabase("the header's KDF parameters are invalid") from exc
+        raise DamagedDatabase(N_("the header's KDF parameters are invalid")) from exc
     vault_id = meta["vault_id"]
     if len(vault_id) != 16 or len(meta["salt"]) != crypto.SALT_SIZE:
-        raise DamagedDatabase("the header is damaged")
+        raise DamagedDatabase(N_("the header is damaged"))
     info = HeaderInfo(path, version, vault_id.hex(), profile)
     return info, WrappedRoot(profile, meta["salt"], meta["root"]), kdf_json
 
@@ -333,7 +342,7 @@ class Vault:
             meta = read_meta(conn)
             info = _header(path, meta)[0]
             if info.format < FORMAT_VERSION:
-                raise WrongRecoveryCode("no recovery kit was made for this vault")
+                raise WrongRecoveryCode(N_("no recovery kit was made for this vault"))
             store = Store(conn, recovery.unlock(meta, secret), db, clock)
             _ready(store, strict=strict)
         return cls(path, store, info)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 from vault import content
 from vault import personas as identities
 from vault.core.errors import InvalidParameter
-from vault.core.i18n import N_
+from vault.core.i18n import N_, Text
 from vault.data import catalog, chunks, health_records, query
 from vault.sharing import get_recipient, ledger, overview
 from vault.sharing import recipients as recipient_records
@@ -310,7 +310,7 @@ def _plan_persona(vault: Vault, draft: _Draft, target: Target) -> None:
     """A persona, its content, its quantified-self data, its grants and their ledger entries;
     recipients that received any of it hold copies."""
     persona = identities.get_persona(vault, target.ref or "")
-    draft.labels.append(f"persona {persona.name}")
+    draft.labels.append(Text(N_("persona {name}"), name=persona.name))
     draft.delete(identities.KIND, persona.id)
     draft.count("personas")
     for item in content.list_items(vault, persona=persona.id):
@@ -337,19 +337,21 @@ def _plan_metric(vault: Vault, draft: _Draft, target: Target) -> None:
                 vault, persona_id=pid, metric=metric, start=target.start, end=target.end
             )
             draft.reach(Erasure(b, metrics=(erased,)) for b in sent)
-    span = ""
-    if target.start is not None or target.end is not None:
-        # The end is exclusive: `--to 2024-12-31` ends at 2025-01-01 00:00 and is shown as
-        # the day typed, the last one it covers.
-        last = "now" if target.end is None else chunks.utc_day(target.end - 1)
-        span = f" from {_day(target.start, 'the start')} to {last}"
-    draft.labels.append(f"metric {metric}{span}")
+    if target.start is None and target.end is None:
+        draft.labels.append(Text(N_("metric {metric}"), metric=metric))
+        return
+    # The end is exclusive: `--to 2024-12-31` ends at 2025-01-01 00:00 and is shown as the day
+    # typed, the last one it covers.
+    first = _day(target.start, Text(N_("the start")))
+    last = Text(N_("now")) if target.end is None else chunks.utc_day(target.end - 1)
+    label = N_("metric {metric} from {first} to {last}")
+    draft.labels.append(Text(label, metric=metric, first=first, last=last))
 
 
 def _plan_content(vault: Vault, draft: _Draft, target: Target) -> None:
     """A content item, every version and file; bundles that carried it are reached."""
     item = content.get(vault, target.ref or "")
-    draft.labels.append(f"content {item.title!r}")
+    draft.labels.append(Text(N_("content {title!r}"), title=item.title))
     _plan_content_item(vault, draft, item)
     sent = ledger.bundles_carrying(vault, content_id=item.id)
     draft.reach(Erasure(b, content=tuple(c for c in b.content if c.id == item.id)) for b in sent)
@@ -359,7 +361,7 @@ def _plan_recipient(vault: Vault, draft: _Draft, target: Target) -> None:
     """A recipient, its grants, their ledger entries and its erasure requests; it is sent
     nothing."""
     recipient = get_recipient(vault, target.ref or "")
-    draft.labels.append(f"recipient {recipient.name}")
+    draft.labels.append(Text(N_("recipient {name}"), name=recipient.name))
     draft.delete(recipient_records.KIND, recipient.id)
     draft.count("recipients")
     draft.delete_consent(overview.tied_to_recipient(vault, recipient.id))
@@ -368,7 +370,7 @@ def _plan_recipient(vault: Vault, draft: _Draft, target: Target) -> None:
 def _plan_everything(vault: Vault, draft: _Draft, target: Target) -> None:
     """Every record and file; every bundle that ever left is reached."""
     draft.wipe_all = True
-    draft.labels.append("everything in the vault")
+    draft.labels.append(N_("everything in the vault"))
     draft.count("records", vault.store.counts()["records"])
     draft.reach(_whole(ledger.bundles_carrying(vault)))
 
@@ -391,6 +393,6 @@ def preview(vault: Vault, targets: Target | Sequence[Target]) -> Plan:
     for target in chosen:
         planner = _PLANNERS.get(target.kind)
         if planner is None:
-            raise InvalidParameter(f"unknown forget target {target.kind!r}")
+            raise InvalidParameter(N_("unknown forget target {target!r}"), target=target.kind)
         planner(vault, draft, target)
     return draft.freeze(vault, chosen)

@@ -73,20 +73,26 @@ def add_rule(vault: Vault, selector: Selector, value: str, keep: str) -> Rule:
         value = query.check_metric(value)
     elif selector == "category":
         if not metrics.by_category(value):
-            raise InvalidParameter(f"no metric is in the category {value!r}")
+            raise InvalidParameter(N_("no metric is in the category {value!r}"), value=value)
     elif selector == "tag":
         if not value:
             raise InvalidParameter(N_("a tag cannot be empty"))
         value = value.lower()
     else:
-        raise InvalidParameter(f"rules select by metric, category or tag, not {selector!r}")
+        raise InvalidParameter(
+            N_("rules select by metric, category or tag, not {selector!r}"), selector=selector
+        )
     days = parse_keep(keep)
     created = vault.clock.iso()
     body = {"selector": selector, "value": value, "keep_days": days, "created": created}
     with vault.store.write() as txn:
         for existing in list_rules(vault):
             if (existing.selector, existing.value) == (selector, value):
-                raise InvalidParameter(f"a rule for that {selector} exists ({existing.id[:8]})")
+                raise InvalidParameter(
+                    N_("a rule for that {selector} exists ({rule})"),
+                    selector=selector,
+                    rule=existing.id[:8],
+                )
         rid = txn.put(KIND, json.dumps(body).encode())
         txn.audit("rules.add", rule=rid, keep_days=days)
     return Rule(rid, selector, value, days, created)
@@ -103,7 +109,9 @@ def remove_rule(vault: Vault, ref: str) -> Rule:
     """Remove the rule with this id or id prefix (data already forgotten stays forgotten)."""
     found = vault.store.find_prefix(KIND, ref.strip().lower()) if len(ref.strip()) >= 4 else []
     if len(found) != 1:
-        raise RecordNotFound(f"retention rule {ref[:32]}" if not found else "several rules match")
+        if found:
+            raise RecordNotFound(N_("several rules match"))
+        raise RecordNotFound(N_("retention rule {ref}"), ref=ref[:32])
     rule = _decode(found[0].id, found[0].data)
     with vault.store.write() as txn:
         txn.delete(KIND, rule.id)

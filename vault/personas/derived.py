@@ -87,7 +87,9 @@ def derive(persona: Persona, name: str, *, today: date | None = None) -> bool | 
     if name == "country":
         adr = persona.first(ADDRESS)
         return country_code(adr.part("country")) if adr else None
-    raise InvalidParameter(f"unknown derived attribute; known ones: {', '.join(DERIVED)}")
+    raise InvalidParameter(
+        N_("unknown derived attribute; known ones: {known}"), known=", ".join(DERIVED)
+    )
 
 
 def _birth(persona: Persona) -> tuple[int | None, int, int] | None:

@@ -170,11 +170,17 @@ def run_credentials_command(argv: tuple[str, ...], timeout: float = COMMAND_TIME
     except PermissionError:
         raise RemoteDenied(N_("the credentials command cannot be run")) from None
     except subprocess.TimeoutExpired:
-        raise RemoteDenied(f"the credentials command did not finish in {timeout:g} s") from None
+        raise RemoteDenied(
+            N_("the credentials command did not finish in {timeout:g} s"), timeout=timeout
+        ) from None
     except OSError as exc:
-        raise RemoteDenied(f"the credentials command cannot be run ({exc.strerror})") from None
+        raise RemoteDenied(
+            N_("the credentials command cannot be run ({reason})"), reason=exc.strerror
+        ) from None
     if done.returncode != 0:
-        raise RemoteDenied(f"the credentials command failed (exit status {done.returncode})")
+        raise RemoteDenied(
+            N_("the credentials command failed (exit status {status})"), status=done.returncode
+        )
     return parse_process_output(done.stdout)
 
 
@@ -232,7 +238,9 @@ def resolve(
     if profile is not None:
         found = from_profile(profile, env, region)
         if found is None:
-            raise InvalidParameter(f"the AWS profile {profile!r} holds no credentials")
+            raise InvalidParameter(
+                N_("the AWS profile {profile!r} holds no credentials"), profile=profile
+            )
         return found
     access, secret = env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")
     if access or secret:
@@ -243,8 +251,10 @@ def resolve(
     found = from_profile(env.get("AWS_PROFILE") or "default", env, region)
     if found is None:
         raise InvalidParameter(
-            "no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
-            "name an AWS profile, or give a credentials command"
+            N_(
+                "no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+                "name an AWS profile, or give a credentials command"
+            )
         )
     return found
 
@@ -265,12 +275,14 @@ def _read_ini(path: Path) -> configparser.RawConfigParser:
     except FileNotFoundError:
         return parser
     except (OSError, UnicodeDecodeError):
-        raise InvalidParameter(f"the AWS file {path} cannot be read") from None
+        raise InvalidParameter(N_("the AWS file {path} cannot be read"), path=path) from None
     try:
         parser.read_string(text, source=str(path))
     except configparser.Error:
         # The parser's message may quote a line of the file, which may hold a secret.
-        raise InvalidParameter(f"the AWS file {path} is not a valid ini file") from None
+        raise InvalidParameter(
+            N_("the AWS file {path} is not a valid ini file"), path=path
+        ) from None
     return parser
 
 
@@ -291,7 +303,9 @@ def from_profile(
     conf = dict(config.items(section)) if config.has_section(section) else {}
     region = env_region or conf.get("region") or None
     if region is not None and not REGION_RE.match(region):
-        raise InvalidParameter(f"the AWS profile {profile!r} names an invalid region")
+        raise InvalidParameter(
+            N_("the AWS profile {profile!r} names an invalid region"), profile=profile
+        )
     for values in (dict(creds.items(profile)) if creds.has_section(profile) else {}, conf):
         access = values.get("aws_access_key_id", "").strip()
         secret = values.get("aws_secret_access_key", "").strip()

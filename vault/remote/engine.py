@@ -359,7 +359,9 @@ def _one_sync_at_a_time(vault_dir: Path) -> Iterator[None]:
         )
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise UnsafeVaultFile(f"{LOCK_NAME} in {vault_dir} is a link") from None
+            raise UnsafeVaultFile(
+                N_("{name} in {folder} is a link"), name=LOCK_NAME, folder=vault_dir
+            ) from None
         raise
     try:
         try:
@@ -613,7 +615,7 @@ class Session:
             payload = self._open_head(name, data)
             if payload is None:
                 raise PassphraseChangedElsewhere(
-                    "a device's head is sealed under another passphrase"
+                    N_("a device's head is sealed under another passphrase")
                 )
             try:
                 body = _checked_head(json.loads(payload), self.vault_id)
@@ -668,9 +670,13 @@ class Session:
                 continue
             latest = heads.get(dev)
             if latest is None:
-                raise RemoteWithheld(f"the latest changes of device {peer.name!r} are missing")
+                raise RemoteWithheld(
+                    N_("the latest changes of device {device!r} are missing"), device=peer.name
+                )
             if latest.counter < peer.counter:
-                raise RemoteRolledBack(f"device {peer.name!r} shows an older state than seen")
+                raise RemoteRolledBack(
+                    N_("device {device!r} shows an older state than seen"), device=peer.name
+                )
         mine = heads.get(self.device.id)
         if r.counter:
             if mine is None:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from vault.core import crypto
 from vault.core.errors import RecordNotFound
+from vault.core.i18n import N_
 
 if TYPE_CHECKING:
     from vault.core.store import Store
@@ -194,7 +195,7 @@ def load_remotes(store: Store) -> list[RemoteState]:
 def load_remote(store: Store, name: str) -> RemoteState:
     for found in store.find(REMOTE, "name", name):
         return RemoteState.from_json(found.json(), found.id)
-    raise RecordNotFound(f"no remote named {name!r}")
+    raise RecordNotFound(N_("no remote named {name!r}"), name=name)
 
 
 def save_remote(txn: Txn, remote: RemoteState) -> None:

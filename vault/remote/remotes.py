@@ -70,7 +70,7 @@ def add_remote(
     _open(url, credentials)  # the URL is checked now, not at the first sync
     store = vault.store
     if store.find(local.REMOTE, "name", name):
-        raise AlreadyExists(f"a remote named {name!r}")
+        raise AlreadyExists(N_("a remote named {name!r}"), name=name)
     remote = RemoteState(name, url, credentials, created=vault.clock.iso())
     with store.write() as txn:
         device = local.load_device(store)
@@ -187,7 +187,9 @@ def rename_device(vault: Vault, new_name: str) -> None:
     """Rename this device (the others see it at their next sync)."""
     new_name = new_name.strip()
     if not new_name or len(new_name) > DEVICE_NAME_MAX or not new_name.isprintable():
-        raise InvalidParameter(f"a device's name is 1 to {DEVICE_NAME_MAX} printable characters")
+        raise InvalidParameter(
+            N_("a device's name is 1 to {limit} printable characters"), limit=DEVICE_NAME_MAX
+        )
     with vault.store.write() as txn:
         device = local.load_device(vault.store) or local.new_device()
         device.name = new_name
@@ -221,7 +223,7 @@ def clone(
         raise VaultExists(str(target))
     existed = target.exists()
     if existed and any(target.iterdir()):
-        raise AlreadyExists(f"{target} is not empty")
+        raise AlreadyExists(N_("{target} is not empty"), target=target)
     objstore = _open(url, credentials)
     boot = read_bootstrap(objstore)
     if boot is None:
@@ -313,11 +315,13 @@ def revoke_device(
     }
     if me is not None and (me.id.startswith(ref.lower()) or me.name == ref) and not matches:
         raise InvalidParameter(N_("this device cannot revoke itself"))
+    if not matches:
+        raise InvalidParameter(N_("no device matches {ref!r}"), ref=ref)
     if len(matches) != 1:
         raise InvalidParameter(
-            f"{len(matches)} devices match {ref!r}; give more of the id (`coffre device list`)"
-            if matches
-            else f"no device matches {ref!r}"
+            N_("{n} devices match {ref!r}; give more of the id (`coffre device list`)"),
+            n=len(matches),
+            ref=ref,
         )
     (dev, peer) = next(iter(matches.items()))
     # One transaction: the new passphrase and the revocation land together or not at all.

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Final, NoReturn, TypeVar
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import obstore
 from obstore.exceptions import BaseError, PermissionDeniedError, UnauthenticatedError
@@ -29,7 +29,7 @@ from vault.core.errors import (
     RemoteUnreachable,
     TamperedRemote,
 )
-from vault.core.i18n import N_
+from vault.core.i18n import N_, Text
 from vault.remote.credentials import Credentials
 from vault.remote.storage import MAX_OBJECT, NAME_RE, READ_PIECE, check_name
 
@@ -46,7 +46,7 @@ SEGMENT_RE: Final = re.compile(r"\A[A-Za-z0-9._-]{1,255}\Z")
 REGION_RE: Final = re.compile(r"\A[a-z0-9][a-z0-9-]{0,62}\Z")
 STATUS_RE: Final = re.compile(r"status code: (\d{3})")
 QUERY_KEYS: Final = frozenset({"endpoint", "region"})
-READING: Final = "reading an object"
+READING: Final = Text(N_("reading an object"))
 
 T = TypeVar("T")
 
@@ -63,12 +63,8 @@ class S3Location:
     def url(self) -> str:
         """The canonical `s3://` URL (it never holds credentials)."""
         url = f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
-        query = []
-        if self.endpoint:
-            query.append(f"endpoint={quote(self.endpoint, safe=':/')}")
-        if self.region:
-            query.append(f"region={self.region}")
-        return f"{url}?{'&'.join(query)}" if query else url
+        query = {k: v for k, v in (("endpoint", self.endpoint), ("region", self.region)) if v}
+        return f"{url}?{urlencode(query, safe=':/', quote_via=quote)}" if query else url
 
 
 def parse_s3_url(url: str) -> S3Location:
@@ -98,7 +94,9 @@ def parse_s3_url(url: str) -> S3Location:
     keys = [k for k, _ in pairs]
     unknown = sorted(set(keys) - QUERY_KEYS)
     if unknown:
-        raise InvalidParameter(f"unknown S3 URL parameter {unknown[0]!r} (endpoint, region)")
+        raise InvalidParameter(
+            N_("unknown S3 URL parameter {option!r} (endpoint, region)"), option=unknown[0]
+        )
     if len(keys) != len(set(keys)):
         raise InvalidParameter(N_("an S3 URL parameter is given twice"))
     query = dict(pairs)
@@ -241,19 +239,25 @@ class S3Store:
             raise inner from None
         text = str(exc)
         if "NoSuchBucket" in text:
-            raise RemoteError(f"the bucket {self.location.bucket} does not exist") from None
+            raise RemoteError(
+                N_("the bucket {bucket} does not exist"), bucket=self.location.bucket
+            ) from None
         status = STATUS_RE.search(text)
         code = int(status.group(1)) if status else None
         if isinstance(exc, PermissionDeniedError | UnauthenticatedError) or code in (401, 403):
-            raise RemoteDenied(f"{what} was refused") from None
+            raise RemoteDenied(N_("{what} was refused"), what=what) from None
         if isinstance(exc, FileNotFoundError) or code == 404:
             if what == READING:
                 raise TamperedRemote(N_("an object is missing")) from None
-            raise RemoteError(f"{what} failed (HTTP 404)") from None
+            raise RemoteError(N_("{what} failed (HTTP 404)"), what=what) from None
         if code is not None:
-            raise RemoteUnreachable(f"{what} failed (HTTP {code})") from None
+            raise RemoteUnreachable(
+                N_("{what} failed (HTTP {code})"), what=what, code=code
+            ) from None
         if isinstance(exc, BaseError | OSError):
-            raise RemoteUnreachable(f"{what} failed: the server did not answer") from None
+            raise RemoteUnreachable(
+                N_("{what} failed: the server did not answer"), what=what
+            ) from None
         raise exc
 
     def list(self) -> dict[str, int]:
@@ -265,7 +269,7 @@ class S3Store:
                         found[meta["path"]] = meta["size"]
             return found
 
-        return self._call("listing the remote", listing)
+        return self._call(Text(N_("listing the remote")), listing)
 
     def get(self, name: str) -> bytes:
         return b"".join(self.stream(name))
@@ -302,7 +306,7 @@ class S3Store:
             body = b"".join(head) if size <= PART_SIZE else self._guarded(head, pieces)
 
         self._call(
-            "writing an object",
+            Text(N_("writing an object")),
             lambda: obstore.put(
                 self._store,
                 name,
@@ -331,7 +335,7 @@ class S3Store:
                 if "NoSuchBucket" in str(exc):
                     raise
 
-        self._call("deleting an object", remove)
+        self._call(Text(N_("deleting an object")), remove)
 
 
 __all__ = ["DEFAULT_REGION", "S3Location", "S3Store", "parse_s3_url"]

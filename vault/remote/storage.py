@@ -90,9 +90,13 @@ class FolderStore:
         try:
             return os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
         except FileNotFoundError:
-            raise RemoteUnreachable(f"the folder {self.root} does not exist") from None
+            raise RemoteUnreachable(
+                N_("the folder {folder} does not exist"), folder=self.root
+            ) from None
         except OSError as exc:
-            raise RemoteUnreachable(f"the folder cannot be opened ({exc.strerror})") from None
+            raise RemoteUnreachable(
+                N_("the folder cannot be opened ({reason})"), reason=exc.strerror
+            ) from None
 
     def create(self) -> None:
         """Make the folder (and its parents) if it is missing, mode 0700."""
@@ -124,7 +128,9 @@ class FolderStore:
         except OSError as exc:
             if exc.errno == errno.ELOOP:
                 raise TamperedRemote(N_("a link stands in place of an object")) from None
-            raise RemoteUnreachable(f"an object cannot be read ({exc.strerror})") from None
+            raise RemoteUnreachable(
+                N_("an object cannot be read ({reason})"), reason=exc.strerror
+            ) from None
         finally:
             os.close(dfd)
         st = os.fstat(fd)
@@ -169,7 +175,9 @@ class FolderStore:
                     os.unlink(tmp, dir_fd=dfd)
                 raise
         except OSError as exc:
-            raise RemoteUnreachable(f"an object cannot be written ({exc.strerror})") from None
+            raise RemoteUnreachable(
+                N_("an object cannot be written ({reason})"), reason=exc.strerror
+            ) from None
         finally:
             os.close(dfd)
 
@@ -180,7 +188,9 @@ class FolderStore:
         except FileNotFoundError:
             pass
         except OSError as exc:
-            raise RemoteUnreachable(f"an object cannot be deleted ({exc.strerror})") from None
+            raise RemoteUnreachable(
+                N_("an object cannot be deleted ({reason})"), reason=exc.strerror
+            ) from None
         finally:
             os.close(dfd)
 

@@ -22,7 +22,7 @@ from vault.core.errors import (
     RecordNotFound,
     TamperedRecord,
 )
-from vault.core.i18n import N_
+from vault.core.i18n import N_, Text
 from vault.sharing import receipt as receipts
 from vault.sharing.recipients import get_recipient
 from vault.sharing.scope import (
@@ -132,7 +132,9 @@ def check_term(value: str, what: str) -> str:
     term = value.strip()
     if not _TERM_RE.match(term):
         raise InvalidParameter(
-            f"the {what} must be a prefixed term such as dpv:ServiceProvision, got {term[:40]!r}"
+            N_("the {what} must be a prefixed term such as dpv:ServiceProvision, got {term!r}"),
+            what=what,
+            term=term[:40],
         )
     return term
 
@@ -234,7 +236,7 @@ def create_grant(
     if until <= at:
         raise ContradictoryScope(N_("the expiry (--expires) is not in the future"))
     purpose = check_purpose(purpose)
-    legal_basis = check_term(legal_basis, "legal basis")
+    legal_basis = check_term(legal_basis, Text(N_("legal basis")))
     jurisdiction = check_jurisdiction(jurisdiction)
     retention = normalize_retention(retention)
     compensation = " ".join(compensation.split())
@@ -308,9 +310,11 @@ def get_grant(vault: Vault, ref: str) -> Grant:
         raise InvalidParameter(N_("a grant is named by its id (at least 4 hexadecimal digits)"))
     found = vault.store.find_prefix(KIND, ref)
     if not found:
-        raise RecordNotFound(f"no grant with id {ref}")
+        raise RecordNotFound(N_("no grant with id {ref}"), ref=ref)
     if len(found) > 1:
-        raise InvalidParameter(f"the id prefix {ref} matches {len(found)} grants; type more")
+        raise InvalidParameter(
+            N_("the id prefix {ref} matches {n} grants; type more"), ref=ref, n=len(found)
+        )
     return _decode(found[0].id, found[0].data)
 
 
@@ -332,14 +336,20 @@ def set_grant_status(
     """Record a status change (expired or withdrawn) with its time. A withdrawn grant stays
     withdrawn (GrantWithdrawn); a grant is never given again (a new grant is)."""
     if status not in STATUSES:
-        raise InvalidParameter(f"a grant status is one of {', '.join(STATUSES)}")
+        raise InvalidParameter(N_("a grant status is one of {known}"), known=", ".join(STATUSES))
     with vault.store.write() as txn:
         grant = get_grant(vault, grant_id)
         current = grant.history[-1].status if grant.history else GIVEN
         if current == WITHDRAWN:
-            raise GrantWithdrawn(f"grant {grant.id[:8]} was withdrawn on {grant.history[-1].time}")
+            raise GrantWithdrawn(
+                N_("grant {grant} was withdrawn on {time}"),
+                grant=grant.id[:8],
+                time=grant.history[-1].time,
+            )
         if status not in _ALLOWED[current]:
-            raise InvalidParameter(f"a {current} grant cannot become {status}")
+            raise InvalidParameter(
+                N_("a {current} grant cannot become {status}"), current=current, status=status
+            )
         change = StatusChange(status, iso(_moment(at, vault.clock)), " ".join(reason.split())[:500])
         updated = replace(grant, history=(*grant.history, change))
         txn.update(KIND, grant.id, _encode(updated), terms=_terms(updated))
@@ -352,11 +362,17 @@ def check_exportable(vault: Vault, grant: Grant, now: datetime | None = None) ->
     nobody recorded yet is recorded now, at the time it happened."""
     status = grant.status_at(_moment(now, vault.clock))
     if status == WITHDRAWN:
-        raise GrantWithdrawn(f"grant {grant.id[:8]} was withdrawn on {grant.history[-1].time}")
+        raise GrantWithdrawn(
+            N_("grant {grant} was withdrawn on {time}"),
+            grant=grant.id[:8],
+            time=grant.history[-1].time,
+        )
     if status == EXPIRED:
         # An export token cannot write: the expiry is recorded at the next unlock instead.
         if grant.history[-1].status == GIVEN and vault.token is None:
             until = parse_moment(grant.valid_until, end=False)
             set_grant_status(vault, grant.id, EXPIRED, at=until, reason="valid_until passed")
-        raise GrantExpired(f"grant {grant.id[:8]} expired on {grant.valid_until}")
+        raise GrantExpired(
+            N_("grant {grant} expired on {time}"), grant=grant.id[:8], time=grant.valid_until
+        )
     return grant

@@ -130,9 +130,11 @@ def add_recipient(
     store = vault.store
     with store.write() as txn:
         for found in store.find(KIND, "name", _name_term(clean)):
-            raise AlreadyExists(f"a recipient with that name exists (id {found.id[:8]})")
+            raise AlreadyExists(N_("a recipient with that name exists (id {id})"), id=found.id[:8])
         for found in store.find(KIND, "fingerprint", fp):
-            raise AlreadyExists(f"a recipient with that age key exists (id {found.id[:8]})")
+            raise AlreadyExists(
+                N_("a recipient with that age key exists (id {id})"), id=found.id[:8]
+            )
         data = rec.as_dict()
         del data["id"]
         data["v"] = _RECORD_VERSION
@@ -161,7 +163,9 @@ def get_recipient(vault: Vault, ref: str) -> Recipient:
     if not found and re.fullmatch(r"[0-9a-fA-F]{4,32}", ref):
         found = store.find_prefix(KIND, ref.lower())
         if len(found) > 1:
-            raise InvalidParameter(f"the id prefix {ref} matches several recipients; type more")
+            raise InvalidParameter(
+                N_("the id prefix {ref} matches several recipients; type more"), ref=ref
+            )
     if not found:
         raise RecordNotFound(N_("recipient (no id, name or fingerprint matches)"))
     return _decode(found[0].id, found[0].data)
@@ -190,19 +194,25 @@ def read_identities(path: Path) -> list[str]:
     try:
         text = path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidParameter(f"cannot read the identity file {path.name}") from exc
+        raise InvalidParameter(N_("cannot read the identity file {file}"), file=path.name) from exc
     keys: list[str] = []
     for lineno, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         if not line.upper().startswith("AGE-SECRET-KEY-1"):
-            raise MalformedAgeKey(f"{path.name} line {lineno}: not an age X25519 identity")
+            raise MalformedAgeKey(
+                N_("{file} line {lineno}: not an age X25519 identity"),
+                file=path.name,
+                lineno=lineno,
+            )
         try:
             crypto.age_identity_public(line)
         except crypto.CryptoFailure:
-            raise MalformedAgeKey(f"{path.name} line {lineno}: invalid identity") from None
+            raise MalformedAgeKey(
+                N_("{file} line {lineno}: invalid identity"), file=path.name, lineno=lineno
+            ) from None
         keys.append(line)
     if not keys:
-        raise MalformedAgeKey(f"{path.name} holds no age identity")
+        raise MalformedAgeKey(N_("{file} holds no age identity"), file=path.name)
     return keys

@@ -33,6 +33,7 @@ from vault import personas as identities
 from vault.core import i18n, minisign
 from vault.core.clock import iso
 from vault.core.errors import InvalidParameter, RecordNotFound
+from vault.core.i18n import N_
 from vault.data import query
 from vault.sharing import EXPIRED, WITHDRAWN, get_grant, get_recipient, ledger, set_grant_status
 from vault.sharing.ledger import BundleRecord, ContentSent
@@ -371,7 +372,8 @@ def notice_for(vault: Vault, grant_ref: str, *, now: datetime | None = None) -> 
     status = grant.status_at(now or vault.clock.now())
     if status not in (EXPIRED, WITHDRAWN):
         raise InvalidParameter(
-            f"grant {grant.id[:8]} is still given; revoke it first (`coffre revoke`)"
+            N_("grant {grant} is still given; revoke it first (`coffre revoke`)"),
+            grant=grant.id[:8],
         )
     with vault.store.write() as txn:
         if status == EXPIRED and grant.history[-1].status != EXPIRED:
@@ -423,4 +425,4 @@ def get_notice(vault: Vault, ref: str) -> ErasureRequest:
     for n in notices(vault):
         if ref in (n.id, n.record_id) or (len(ref) >= 4 and n.record_id.startswith(ref)):
             return n
-    raise RecordNotFound(f"erasure request {ref[:40]}")
+    raise RecordNotFound(N_("erasure request {ref}"), ref=ref[:40])

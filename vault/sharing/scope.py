@@ -191,7 +191,9 @@ def build_scope(vault: Vault, persona_id: str, request: ScopeRequest) -> Scope:
     for c in _split(request.categories):
         if c not in known:
             raise InvalidParameter(
-                f"no metric is in the DPV category {c[:60]!r}; known: {', '.join(known)}"
+                N_("no metric is in the DPV category {category!r}; known: {known}"),
+                category=c[:60],
+                known=", ".join(known),
             )
         cats.append(c)
     kinds = [content.normalize_kind(k) for k in _split(request.content_kinds)]
@@ -202,8 +204,10 @@ def build_scope(vault: Vault, persona_id: str, request: ScopeRequest) -> Scope:
     audiences = content.normalize_audiences(_split(request.content_audiences))
     if audiences and not has_content:
         raise ContradictoryScope(
-            "--audience chooses which content may leave: name --content-kinds, "
-            "--content-tags or --content-ids with it"
+            N_(
+                "--audience chooses which content may leave: name --content-kinds, "
+                "--content-tags or --content-ids with it"
+            )
         )
     granted = audiences or (content.PUBLIC,)
     ids = []
@@ -211,19 +215,26 @@ def build_scope(vault: Vault, persona_id: str, request: ScopeRequest) -> Scope:
         item = content.get(vault, ref)
         if item.persona != persona_id:
             raise ContradictoryScope(
-                f"content item {item.id[:8]} belongs to another persona than the grant's"
+                N_("content item {item} belongs to another persona than the grant's"),
+                item=item.id[:8],
             )
         if item.audience not in granted:
             raise ContradictoryScope(
-                f"content item {item.id[:8]} is {item.audience}, which the grant does not "
-                f"cover; name --audience {item.audience} to let it leave"
+                N_(
+                    "content item {item} is {audience}, which the grant does not cover; "
+                    "name --audience {audience} to let it leave"
+                ),
+                item=item.id[:8],
+                audience=item.audience,
             )
         ids.append(item.id)
     attrs = [_check_attribute(a) for a in _split(request.attributes)]
     if "birth_date" in attrs and any(a.startswith(_DERIVED_FROM_BIRTH) for a in attrs):
         raise ContradictoryScope(
-            "birth_date together with age_over/birth_year: a derived attribute is meant to "
-            "hide the birth date; grant one or the other"
+            N_(
+                "birth_date together with age_over/birth_year: a derived attribute is meant to "
+                "hide the birth date; grant one or the other"
+            )
         )
     scope = Scope(
         tuple(sorted(set(mets))),
@@ -236,8 +247,10 @@ def build_scope(vault: Vault, persona_id: str, request: ScopeRequest) -> Scope:
     )
     if scope.is_empty():
         raise EmptyScope(
-            "name at least one of --metrics, --categories, --content-kinds, --content-tags, "
-            "--content-ids or --attrs"
+            N_(
+                "name at least one of --metrics, --categories, --content-kinds, --content-tags, "
+                "--content-ids or --attrs"
+            )
         )
     return scope
 
@@ -253,11 +266,15 @@ def _check_attribute(key: str) -> str:
     kind = kind.lower().replace("-", "_")
     if kind not in identities.ATTRIBUTE_KINDS:
         raise InvalidParameter(
-            f"unknown attribute {key[:40]!r}; use a kind such as name, email, email.work, "
-            f"or a derived one ({', '.join(identities.DERIVED)})"
+            N_(
+                "unknown attribute {key!r}; use a kind such as name, email, email.work, "
+                "or a derived one ({known})"
+            ),
+            key=key[:40],
+            known=", ".join(identities.DERIVED),
         )
     if kind in (identities.VCARD, identities.RESUME):
-        raise InvalidParameter(f"{kind} attributes cannot be granted one by one")
+        raise InvalidParameter(N_("{kind} attributes cannot be granted one by one"), kind=kind)
     return f"{kind}.{label}" if label else kind
 
 
@@ -273,7 +290,9 @@ def parse_moment(text: str, *, end: bool) -> datetime:
             return moment + timedelta(days=1) if end else moment
         moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
     except ValueError:
-        raise InvalidParameter(f"{text[:40]!r} is not an ISO 8601 date or date-time") from None
+        raise InvalidParameter(
+            N_("{text!r} is not an ISO 8601 date or date-time"), text=text[:40]
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
@@ -329,16 +348,18 @@ class TimeRange:
         return cls(d.get("from"), d.get("to"), d.get("last"))
 
     def describe(self) -> Text:
-        """The range in words, for people (`i18n.localise` says it in their language)."""
+        """The range in words (English; the front ends show it with `i18n.localise`)."""
         if self.last:
-            return Text(N_("rolling, last {last}"), last=self.last)
+            return Text(N_("rolling, last {span}"), span=self.last)
         if self.start or self.end:
-            return Text(N_("{first} to {last}"), first=self.start or "...", last=self.end or "...")
+            return Text(N_("{start} to {end}"), start=self.start or "...", end=self.end or "...")
         return Text(N_("all time"))
 
 
 def check_granularity(value: str) -> str:
     g = value.strip().lower()
     if g not in GRANULARITIES:
-        raise InvalidParameter(f"granularity must be one of {', '.join(GRANULARITIES)}")
+        raise InvalidParameter(
+            N_("granularity must be one of {known}"), known=", ".join(GRANULARITIES)
+        )
     return g

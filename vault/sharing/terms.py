@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 
 from vault.core.errors import InvalidParameter
+from vault.core.i18n import N_, Text
 from vault.sharing.dpv_purposes import DPV_PURPOSES
 
 UNIONS = {"EU": "European Union"}
@@ -29,12 +30,14 @@ def check_purpose(value: str) -> str:
         return f"dpv:{found}"
     close = difflib.get_close_matches(name.casefold(), _BY_FOLDED, n=3, cutoff=0.6)
     hint = (
-        "did you mean " + " or ".join(f"dpv:{_BY_FOLDED[c]}" for c in close) + "?"
+        Text(N_("did you mean {names}?"), names=_either([f"dpv:{_BY_FOLDED[c]}" for c in close]))
         if close
-        else "for example dpv:ServiceProvision, dpv:AcademicResearch or dpv:Marketing"
+        else Text(N_("for example dpv:ServiceProvision, dpv:AcademicResearch or dpv:Marketing"))
     )
     raise InvalidParameter(
-        f"the purpose {text[:60]!r} is not a DPV purpose; {hint} (docs/cli.md lists them)"
+        N_("the purpose {text!r} is not a DPV purpose; {hint} (docs/cli.md lists them)"),
+        text=text[:60],
+        hint=hint,
     )
 
 
@@ -52,9 +55,18 @@ def check_jurisdiction(value: str) -> str:
     if "-" in code and lookup(code=code) is not None:  # type: ignore[no-untyped-call]
         return code
     raise InvalidParameter(
-        f"the jurisdiction {value.strip()[:60]!r} is not an ISO 3166 code or EU; "
-        f"{_jurisdiction_hint(value)}"
+        N_("the jurisdiction {value!r} is not an ISO 3166 code or EU; {hint}"),
+        value=value.strip()[:60],
+        hint=_jurisdiction_hint(value),
     )
+
+
+def _either(names: list[str]) -> str:
+    """`a or b or c`, each `or` in the person's language where it is shown."""
+    said = names[0]
+    for name in names[1:]:
+        said = Text(N_("{some} or {last}"), some=said, last=name)
+    return said
 
 
 def _jurisdiction_hint(value: str) -> str:
@@ -65,10 +77,10 @@ def _jurisdiction_hint(value: str) -> str:
     text = value.strip()
     country = pycountry.countries.get(alpha_3=text.upper()) if len(text) == 3 else None
     if country is not None:
-        return f"did you mean {country.alpha_2} ({country.name})?"
+        return Text(N_("did you mean {names}?"), names=f"{country.alpha_2} ({country.name})")
     codes = {c.name.casefold(): f"{c.alpha_2} ({c.name})" for c in pycountry.countries}
     codes.update({name.casefold(): f"{code} ({name})" for code, name in UNIONS.items()})
     close = difflib.get_close_matches(text.casefold(), codes, n=3, cutoff=0.8)
     if close:
-        return "did you mean " + " or ".join(codes[key] for key in close) + "?"
-    return "use a code such as EU, FR, DE or US-CA"
+        return Text(N_("did you mean {names}?"), names=_either([codes[key] for key in close]))
+    return Text(N_("use a code such as EU, FR, DE or US-CA"))

@@ -238,9 +238,11 @@ def _control(txn: Txn, ref: str) -> core.Control:
     ref = ref.strip().lower()
     found = [c for c in core.controls(txn) if c.token_id.hex().startswith(ref)] if ref else []
     if not found:
-        raise RecordNotFound(f"no active token with id {ref[:16]}")
+        raise RecordNotFound(N_("no active token with id {ref}"), ref=ref[:16])
     if len(found) > 1:
-        raise InvalidParameter(f"the id prefix {ref} matches {len(found)} tokens; type more")
+        raise InvalidParameter(
+            N_("the id prefix {ref} matches {n} tokens; type more"), ref=ref, n=len(found)
+        )
     return found[0]
 
 

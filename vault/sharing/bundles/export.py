@@ -138,15 +138,22 @@ def prepare(
     plan = build_plan(vault, grant, at=now, sent=sent, keep=keep, identity=identity)
     if plan.is_empty():
         if sent is not None:
-            raise NothingInScope(f"nothing new since bundle {sent.last_bundle}")
+            raise NothingInScope(N_("nothing new since bundle {bundle}"), bundle=sent.last_bundle)
         where = grant.time_range.describe()
-        missing = (
-            f"; the persona has no value for {', '.join(plan.missing_attributes)}"
-            if plan.missing_attributes
-            else ""
-        )
+        if plan.missing_attributes:
+            raise NothingInScope(
+                N_(
+                    "grant {grant} selects no data in its range ({where}); the persona has no "
+                    "value for {missing}"
+                ),
+                grant=grant.id[:8],
+                where=where,
+                missing=", ".join(plan.missing_attributes),
+            )
         raise NothingInScope(
-            f"grant {grant.id[:8]} selects no data in its range ({where}){missing}"
+            N_("grant {grant} selects no data in its range ({where})"),
+            grant=grant.id[:8],
+            where=where,
         )
     return plan
 
@@ -159,9 +166,11 @@ def _check_token(vault: Vault, grant_ref: str) -> None:
     if token is None:  # pragma: no cover - called on the token path only
         return
     if not token.view.grant.startswith(grant_ref.strip().lower()):
-        raise TokenOnlyExports(f"this token exports grant {token.view.grant[:8]} only")
+        raise TokenOnlyExports(
+            N_("this token exports grant {grant} only"), grant=token.view.grant[:8]
+        )
     if tokens.token_expired(vault):
-        raise TokenExpired(f"on {token.view.expires}")
+        raise TokenExpired(N_("on {time}"), time=token.view.expires)
 
 
 # --- building the entries ---------------------------------------------------------------------

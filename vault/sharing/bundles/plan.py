@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from vault import content
 from vault import personas as identities
+from vault.core.i18n import N_, N_plural, Text
 from vault.data import chunks, query
 from vault.personas import vcard
 from vault.sharing.grants import Grant
@@ -237,9 +238,17 @@ def build_plan(
     unchanged = bool(keys and sent and sent.identity_sha256 == hashlib.sha256(card).hexdigest())
     if unchanged:
         keys = ()
-        notes.append("identity attributes unchanged since the previous bundle")
+        notes.append(N_("identity attributes unchanged since the previous bundle"))
     if missing:
-        notes.append(f"{len(missing)} granted attribute(s) have no value in the persona")
+        notes.append(
+            Text(
+                N_plural(
+                    "{n} granted attribute has no value in the persona",
+                    "{n} granted attributes have no value in the persona",
+                ),
+                n=len(missing),
+            )
+        )
     return ExportPlan(
         grant=grant,
         at=now,

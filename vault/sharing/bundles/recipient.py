@@ -34,7 +34,7 @@ from vault.core.errors import (
     TruncatedBundle,
     UnsafeArchive,
 )
-from vault.core.i18n import N_
+from vault.core.i18n import N_, Text
 from vault.core.outputs import create_private, staging_directory
 from vault.core.progress import Progress, ProgressCallback
 from vault.sharing.bundles.export import FORMAT, MANIFEST, MANIFEST_SIG, RECEIPT, RECEIPT_SIG
@@ -149,7 +149,7 @@ class _Collector:
     def __call__(self, name: str, size: int) -> MemberSink:
         keep = name in _KEPT
         if keep and size > _KEPT_LIMIT:
-            raise TamperedBundle(f"{name} is implausibly large")
+            raise TamperedBundle(N_("{name} is implausibly large"), name=name)
         out = None
         if self.root is not None:
             # The staging directory is new and private: a member is a new 0600 file in it,
@@ -159,7 +159,9 @@ class _Collector:
                 target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
                 out = os.fdopen(create_private(target), "wb")
             except OSError:
-                raise UnsafeArchive(f"{name} clashes with another member of the bundle") from None
+                raise UnsafeArchive(
+                    N_("{name} clashes with another member of the bundle"), name=name
+                ) from None
         member = _Member(name, size, keep, out)
         self.members[name] = member
         return member
@@ -177,15 +179,17 @@ def _decrypt(
     try:
         handle = open(path, "rb")  # noqa: SIM115
     except OSError as exc:
-        raise InvalidParameter(f"cannot read {path.name} ({exc.strerror})") from None
+        raise InvalidParameter(
+            N_("cannot read {file} ({reason})"), file=path.name, reason=exc.strerror
+        ) from None
     with handle:
         head = handle.peek(len(AGE_MAGIC))[: len(AGE_MAGIC)]
         if not head:
-            raise TruncatedBundle(f"{path.name} is empty")
+            raise TruncatedBundle(N_("{file} is empty"), file=path.name)
         if not AGE_MAGIC.startswith(head[: len(AGE_MAGIC)]) or (
             len(head) == len(AGE_MAGIC) and head != AGE_MAGIC
         ):
-            raise MalformedInput(f"{path.name} is not an age file")
+            raise MalformedInput(N_("{file} is not an age file"), file=path.name)
         prog = Progress(stage, progress, unit="bytes")
         prog.start(os.fstat(handle.fileno()).st_size)
         source = _Source(handle, prog)
@@ -194,15 +198,19 @@ def _decrypt(
         except crypto.AgeFailure as exc:
             if exc.reason == "identity":
                 raise NotForThisIdentity(
-                    "none of the identities given opens it (it was encrypted for another "
-                    "recipient, or its header was damaged)"
+                    N_(
+                        "none of the identities given opens it (it was encrypted for another "
+                        "recipient, or its header was damaged)"
+                    )
                 ) from None
             if source.eof:
                 raise TruncatedBundle(
-                    f"{path.name} ends early (or its last block was modified)"
+                    N_("{file} ends early (or its last block was modified)"), file=path.name
                 ) from None
             where = "header" if exc.reason == "header" else "encrypted payload"
-            raise TamperedBundle(f"{path.name}: the age {where} does not authenticate") from None
+            raise TamperedBundle(
+                N_("{file}: the age {where} does not authenticate"), file=path.name, where=where
+            ) from None
         except crypto.CryptoFailure:
             raise MalformedAgeKey(N_("the identity is not a valid age X25519 identity")) from None
         prog.finish()
@@ -212,7 +220,7 @@ def _decrypt(
 def _kept(collector: _Collector, name: str) -> bytes:
     member = collector.members.get(name)
     if member is None or member.kept is None:
-        raise TamperedBundle(f"{name} is missing from the bundle")
+        raise TamperedBundle(N_("{name} is missing from the bundle"), name=name)
     return bytes(member.kept)
 
 
@@ -232,7 +240,7 @@ def _check(
     except (ValueError, KeyError, TypeError, RecursionError):
         raise TamperedBundle(N_("manifest.json is not a Coffre manifest")) from None
     if manifest.get("format") != FORMAT:
-        raise TamperedBundle(f"manifest.json is not in the {FORMAT} format")
+        raise TamperedBundle(N_("manifest.json is not in the {format} format"), format=FORMAT)
     if expect_key:
         pinned = minisign.parse_public_key(expect_key)
         if minisign.public_key_line(pinned.key, pinned.key_id) != key:
@@ -256,14 +264,16 @@ def _check(
             raise TamperedBundle(N_("manifest.json lists a file without a path")) from None
     present = set(collector.members) - {MANIFEST, MANIFEST_SIG}
     for name in sorted(present - set(listed)):
-        raise TamperedBundle(f"{name} is in the bundle but not in the signed manifest")
+        raise TamperedBundle(
+            N_("{name} is in the bundle but not in the signed manifest"), name=name
+        )
     for name in sorted(set(listed) - present):
-        raise TamperedBundle(f"{name} is in the manifest but missing from the bundle")
+        raise TamperedBundle(N_("{name} is in the manifest but missing from the bundle"), name=name)
     size = 0
     for name, f in listed.items():
         member = collector.members[name]
         if member.digest.hexdigest() != f.get("sha256") or member.size != f.get("size"):
-            raise TamperedBundle(f"{name} does not match its SHA-256 in the manifest")
+            raise TamperedBundle(N_("{name} does not match its SHA-256 in the manifest"), name=name)
         size += member.size
     receipt_raw = _kept(collector, RECEIPT)
     receipt_sig = _kept(collector, RECEIPT_SIG)
@@ -280,8 +290,8 @@ def _check(
         raise TamperedBundle(N_("the manifest names another receipt than the one included"))
     now = now or SYSTEM_CLOCK.now()  # the recipient's side: no vault, its own clock
     ends = (
-        _instant(manifest.get("valid_until"), "the manifest's valid_until"),
-        _instant(receipt.get("validUntil"), "the receipt's validUntil"),
+        _instant(manifest.get("valid_until"), Text(N_("the manifest's valid_until"))),
+        _instant(receipt.get("validUntil"), Text(N_("the receipt's validUntil"))),
     )
     expired = any(end is not None and end <= now for end in ends)
     return VerifiedBundle(
@@ -305,9 +315,9 @@ def _instant(value: Any, what: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
-        raise TamperedBundle(f"{what} is not a date and time") from None
+        raise TamperedBundle(N_("{what} is not a date and time"), what=what) from None
     if moment.tzinfo is None:
-        raise TamperedBundle(f"{what} is not a date and time with an offset")
+        raise TamperedBundle(N_("{what} is not a date and time with an offset"), what=what)
     return moment
 
 
@@ -345,14 +355,18 @@ def open_bundle(
         _decrypt(path, identities, collector, progress, "open")
         again = _check(collector, identities, expect_key, now)
         if again.manifest != verified.manifest:
-            raise TamperedBundle(f"{path.name} changed while it was being opened")
+            raise TamperedBundle(N_("{file} changed while it was being opened"), file=path.name)
         _check_target(out_dir)
         try:
             if out_dir.is_dir():
                 out_dir.rmdir()
             os.replace(staging, out_dir)
         except OSError as exc:
-            raise InvalidParameter(f"cannot move the files to {out_dir} ({exc.strerror})") from None
+            raise InvalidParameter(
+                N_("cannot move the files to {folder} ({reason})"),
+                folder=out_dir,
+                reason=exc.strerror,
+            ) from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -366,6 +380,8 @@ def _check_target(out_dir: Path) -> None:
     except FileNotFoundError:
         return
     if stat.S_ISLNK(st.st_mode):
-        raise InvalidParameter(f"{out_dir} is a link; give a new or empty directory")
+        raise InvalidParameter(
+            N_("{folder} is a link; give a new or empty directory"), folder=out_dir
+        )
     if not stat.S_ISDIR(st.st_mode) or any(out_dir.iterdir()):
-        raise InvalidParameter(f"{out_dir} exists and is not an empty directory")
+        raise InvalidParameter(N_("{folder} exists and is not an empty directory"), folder=out_dir)

@@ -18,6 +18,7 @@ from typing import Final, Protocol
 
 from vault.core.archive import safe_name
 from vault.core.errors import TamperedBundle, UnsafeArchive
+from vault.core.i18n import N_
 
 BLOCK: Final = 512
 RECORD: Final = 20 * BLOCK
@@ -73,12 +74,13 @@ def tar_stream(
                 continue
             n += len(chunk)
             if n > entry.size:
-                raise ValueError(f"{entry.name}: more bytes than announced")
+                # The writer's own invariant, for a developer: its parts stay apart, not a sentence.
+                raise ValueError(entry.name, "more bytes than announced")
             if digest is not None:
                 digest.update(chunk)
             yield chunk
         if n != entry.size:
-            raise ValueError(f"{entry.name}: {n} bytes instead of {entry.size}")
+            raise ValueError(entry.name, n, "bytes instead of", entry.size)
         pad = -n % BLOCK
         total += n + pad
         if pad:
@@ -151,7 +153,9 @@ class TarReader:
     def _header(self, block: bytes) -> None:
         if self.finished:
             if block != _NUL_BLOCK:
-                raise TamperedBundle(f"{self.label}: data after the end of the archive")
+                raise TamperedBundle(
+                    N_("{label}: data after the end of the archive"), label=self.label
+                )
             return
         if block == _NUL_BLOCK:
             self._zero_blocks += 1
@@ -159,23 +163,33 @@ class TarReader:
                 self.finished = True
             return
         if self._zero_blocks:
-            raise TamperedBundle(f"{self.label}: a member after an end-of-archive block")
+            raise TamperedBundle(
+                N_("{label}: a member after an end-of-archive block"), label=self.label
+            )
         try:
             info = tarfile.TarInfo.frombuf(block, "utf-8", "strict")
         except (tarfile.HeaderError, UnicodeDecodeError):
-            raise TamperedBundle(f"{self.label}: a tar header is damaged") from None
+            raise TamperedBundle(N_("{label}: a tar header is damaged"), label=self.label) from None
         if info.type not in (tarfile.REGTYPE, tarfile.AREGTYPE):
             raise UnsafeArchive(
-                f"{self.label}: member {info.name[:200]!r} is not a regular file (links, "
-                "devices and tar extensions are refused)"
+                N_(
+                    "{label}: member {member!r} is not a regular file (links, devices and tar "
+                    "extensions are refused)"
+                ),
+                label=self.label,
+                member=info.name[:200],
             )
         name = safe_name(info.name, self.label)
         if name in self.names:
-            raise UnsafeArchive(f"{self.label}: member {name} appears twice")
+            raise UnsafeArchive(
+                N_("{label}: member {name} appears twice"), label=self.label, name=name
+            )
         if len(self.names) >= self._max_members:
-            raise UnsafeArchive(f"{self.label}: too many members")
+            raise UnsafeArchive(N_("{label}: too many members"), label=self.label)
         if info.size > self._max_size:
-            raise UnsafeArchive(f"{self.label}: member {name} is too large")
+            raise UnsafeArchive(
+                N_("{label}: member {name} is too large"), label=self.label, name=name
+            )
         self.names.add(name)
         sink = self._open(name, info.size)
         self._pad = -info.size % BLOCK
@@ -187,4 +201,6 @@ class TarReader:
     def close(self) -> None:
         """Check the archive ended properly (after the age stream authenticated)."""
         if self._sink is not None or self._remaining or not self.finished:
-            raise TamperedBundle(f"{self.label}: the archive inside the bundle ends early")
+            raise TamperedBundle(
+                N_("{label}: the archive inside the bundle ends early"), label=self.label
+            )
