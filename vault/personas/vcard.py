@@ -347,31 +347,42 @@ class _Line:
     """One content line of a card, its value still bytes: how to decode it depends on the
     card's VERSION, which may come after it."""
 
-    where: str
+    source: str
+    no: int  # its first physical line in the file
     name: str
     params: dict[str, tuple[str, ...]]
     raw: bytes
 
+    @property
+    def where(self) -> str:
+        return _line_at(self.source, self.no)
 
-def _split_line(line: bytes, where: str) -> _Line:
+
+def _line_at(source: str, no: int) -> Text:
+    # Made only for a message: a sentence per line of a large file would slow reading.
+    return Text(N_("{source}, line {line}"), source=source, line=no)
+
+
+def _split_line(line: bytes, source: str, no: int) -> _Line:
     end = _head_end(line)
     if end < 0:
         raise MalformedInput(
-            N_("{where}: no ':' between the property name and its value"), where=where
+            N_("{where}: no ':' between the property name and its value"),
+            where=_line_at(source, no),
         )
     try:
         head = line[:end].decode("utf-8")
     except UnicodeDecodeError:
-        raise MalformedInput(N_("{where}: not valid UTF-8"), where=where) from None
+        raise MalformedInput(N_("{where}: not valid UTF-8"), where=_line_at(source, no)) from None
     pieces = _split_quoted(head, ";")
     group, _, name = pieces[0].rpartition(".")
     name = name.upper()
     if not _NAME_RE.match(name):
-        raise MalformedInput(N_("{where}: invalid property name"), where=where)
+        raise MalformedInput(N_("{where}: invalid property name"), where=_line_at(source, no))
     params: dict[str, tuple[str, ...]] = {}
     if group:  # Apple's `item1.TEL` + `item1.X-ABLABEL`: the label belongs to that TEL
         if not _NAME_RE.match(group):
-            raise MalformedInput(N_("{where}: invalid group name"), where=where)
+            raise MalformedInput(N_("{where}: invalid group name"), where=_line_at(source, no))
         params[GROUP_PARAM] = (group,)
     for piece in pieces[1:]:
         if not piece:
@@ -384,10 +395,10 @@ def _split_line(line: bytes, where: str) -> _Line:
             value = piece
         key = key.strip().upper()
         if not _NAME_RE.match(key):
-            raise MalformedInput(N_("{where}: invalid parameter name"), where=where)
+            raise MalformedInput(N_("{where}: invalid parameter name"), where=_line_at(source, no))
         values = tuple(_param_value_decode(v) for v in _split_quoted(value, ","))
         params[key] = params.get(key, ()) + values
-    return _Line(where, name, params, line[end + 1 :])
+    return _Line(source, no, name, params, line[end + 1 :])
 
 
 def _property(line: _Line, version: str, problems: Counter[str]) -> Property | None:
@@ -409,7 +420,7 @@ def _property(line: _Line, version: str, problems: Counter[str]) -> Property | N
         return prop
     if encoding not in ("", "7BIT", "8BIT", "QUOTED-PRINTABLE"):
         raise MalformedInput(N_("{where}: unknown ENCODING"), where=line.where)
-    codec = _codec(charset, line.where)
+    codec = _codec(charset, line)
     if encoding == "QUOTED-PRINTABLE":
         raw = binascii.a2b_qp(raw)
     try:
@@ -430,7 +441,7 @@ def _property(line: _Line, version: str, problems: Counter[str]) -> Property | N
     return Property(line.name, tuple(params.items()), vtype, comps)
 
 
-def _codec(charset: str, where: str) -> str:
+def _codec(charset: str, line: _Line) -> str:
     """The Python codec of a value's CHARSET (UTF-8 when none is named)."""
     if not charset:
         return "utf-8"
@@ -441,9 +452,9 @@ def _codec(charset: str, where: str) -> str:
     except UnicodeError:
         pass  # a character set, which may need more bytes
     except LookupError:
-        raise MalformedInput(N_("{where}: unknown CHARSET"), where=where) from None
+        raise MalformedInput(N_("{where}: unknown CHARSET"), where=line.where) from None
     if codec in _NOT_CHARSETS:
-        raise MalformedInput(N_("{where}: unknown CHARSET"), where=where)
+        raise MalformedInput(N_("{where}: unknown CHARSET"), where=line.where)
     return codec
 
 
@@ -501,7 +512,7 @@ def _parse_vcard_text(data: bytes, source: str) -> tuple[list[list[Property]], C
     current: list[_Line] | None = None
     begin_line = 0
     for no, text in _logical_lines(data):
-        line = _split_line(text, Text(N_("{source}, line {line}"), source=source, line=no))
+        line = _split_line(text, source, no)
         if line.name == "BEGIN":
             if line.raw.strip().upper() != b"VCARD":
                 raise MalformedInput(
@@ -569,36 +580,41 @@ def parse_jcard(data: bytes, source: str) -> list[list[Property]]:
             )
         if not isinstance(card[1], list):
             raise MalformedInput(N_("{where}: the properties are not a list"), where=where)
-        props = [
-            _jcard_property(p, Text(N_("{where}, property {number}"), where=where, number=i))
-            for i, p in enumerate(card[1], 1)
-        ]
+        props = [_jcard_property(p, where, i) for i, p in enumerate(card[1], 1)]
         _check_version([p.text for p in props if p.name == "VERSION"], where)
         cards.append(props)
     return cards
 
 
-def _jcard_property(item: Any, where: str) -> Property:
+def _property_at(card: str, number: int) -> Text:
+    return Text(N_("{where}, property {number}"), where=card, number=number)
+
+
+def _jcard_property(item: Any, card: str, number: int) -> Property:
     if not (isinstance(item, list) and len(item) >= 4):
         raise MalformedInput(
-            N_("{where}: expected [name, parameters, type, value...]"), where=where
+            N_("{where}: expected [name, parameters, type, value...]"),
+            where=_property_at(card, number),
         )
     name, params, vtype, *values = item
     if not (isinstance(name, str) and _NAME_RE.match(name)):
-        raise MalformedInput(N_("{where}: invalid property name"), where=where)
+        raise MalformedInput(N_("{where}: invalid property name"), where=_property_at(card, number))
     if not isinstance(params, dict) or not isinstance(vtype, str):
         raise MalformedInput(
-            N_("{where}: parameters must be an object and the type a string"), where=where
+            N_("{where}: parameters must be an object and the type a string"),
+            where=_property_at(card, number),
         )
     name = name.upper()
     kept: list[tuple[str, tuple[str, ...]]] = []
     for key, value in params.items():
         vals = value if isinstance(value, list) else [value]
         if not all(isinstance(v, str) for v in vals):
-            raise MalformedInput(N_("{where}: parameter values must be strings"), where=where)
+            raise MalformedInput(
+                N_("{where}: parameter values must be strings"), where=_property_at(card, number)
+            )
         kept.append((key.upper(), tuple(vals)))
     if not all(_scalar_or_list(v) for v in values):
-        raise MalformedInput(N_("{where}: unsupported value"), where=where)
+        raise MalformedInput(N_("{where}: unsupported value"), where=_property_at(card, number))
     if name in DROPPED or vtype.lower() == "unknown" or not _known(name):
         raw = _one_line(_jcard_to_raw(name, values))
         # The jCard type slot is vCard's VALUE parameter: keep it so the export says it again.
