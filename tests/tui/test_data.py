@@ -30,6 +30,7 @@ from tui.screens.data import (
     Window,
     default_range,
     parse_dates,
+    summary_markdown,
     window,
 )
 from tui.screens.modals import ErrorModal, ReportModal
@@ -243,3 +244,32 @@ async def test_metric_list_full_counts_and_focus(pristine_archive: Path) -> None
         await pilot.press("down")
         await settle(pilot)
         assert screen.metric == screen.metrics[1].metric != first
+
+
+def test_an_import_summary_tells_its_problems_and_notes_in_french(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The summary's notes and problems are the library's sentences, said in French; a
+    location that is a file's name is shown as it is."""
+    import gettext
+
+    from vault.core import i18n
+    from vault.core.importing import ImportIssue, ImportSummary
+
+    french = gettext.translation(i18n.DOMAIN, i18n.LOCALE_DIR, languages=["fr"])
+    skipped = ("{n:,} post skipped: {why}", "{n:,} posts skipped: {why}")
+    more = (
+        "{n} more problem was counted but not listed",
+        "{n} more problems were counted but not listed",
+    )
+    summary = ImportSummary(
+        "mastodon",
+        errors=(ImportIssue("Data", i18n.Text(skipped, n=2, why=i18n.Text(i18n.N_("no id")))),),
+        notes=(i18n.Text(more, n=1),),
+    )
+    monkeypatch.setenv("LANGUAGE", "fr")
+    shown = summary_markdown("outbox.zip", summary)
+    problem = french.ngettext(*skipped, 2).format(n=2, why=french.gettext("no id"))
+    assert french.gettext("{location}: {problem}").format(location="Data", problem=problem) in shown
+    assert french.ngettext(*more, 1).format(n=1) in shown
+    assert "skipped" not in shown and "counted" not in shown

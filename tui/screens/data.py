@@ -21,7 +21,7 @@ from tui.widgets.chart import Chart
 from tui.widgets.ecg import EcgStrip
 from tui.widgets.progress import ProgressPanel
 from vault import personas as identities
-from vault.core.i18n import N_, _, number
+from vault.core.i18n import N_, _, localise, localise_name, number
 from vault.core.importing import ImportSummary
 from vault.core.progress import ProgressCallback
 from vault.core.untrusted import printable
@@ -292,9 +292,15 @@ def summary_markdown(name: str, s: ImportSummary) -> str:
     ]
     lines += [line for count, line in optional if count]
     lines.append(_("- problems: {n}").format(n=number(len(s.errors))))
-    lines += [f"  - {printable(e.location)}: {printable(e.problem)}" for e in s.errors[:10]]
-    lines += [f"- {printable(reason)}" for reason in s.skipped]
-    lines += [f"- {printable(note)}" for note in s.notes]
+    lines += [
+        "  - "
+        + _("{location}: {problem}").format(
+            location=printable(localise_name(e.location)), problem=printable(localise(e.problem))
+        )
+        for e in s.errors[:10]
+    ]
+    lines += [f"- {printable(localise(reason))}" for reason in s.skipped]
+    lines += [f"- {printable(localise(note))}" for note in s.notes]
     return "\n".join(lines)
 
 

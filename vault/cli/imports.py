@@ -15,7 +15,7 @@ import click
 
 from vault.cli.main import Env, Translated, cli, pass_env
 from vault.cli.output import StderrProgress, emit_json, info, json_option, say, settings
-from vault.core.i18n import N_, _, localise, number
+from vault.core.i18n import N_, _, localise, localise_name, number
 from vault.imports import FORMATS, ImportFormat
 
 if TYPE_CHECKING:
@@ -92,10 +92,14 @@ def report(fmt: ImportFormat, summary: ImportSummary, as_json: bool) -> None:
         for id_ in summary.updated:
             say(_("  updated {id}").format(id=id_))
     for reason in summary.skipped:
-        info(_("skipped {reason}").format(reason=reason))
+        info(_("skipped {reason}").format(reason=localise(reason)))
     listed = len(summary.errors) if settings.verbose else MAX_LISTED_ERRORS
     for issue in summary.errors[:listed]:
-        info(f"  {issue.location}: {_(issue.problem)}")
+        info(
+            _("  {location}: {problem}").format(
+                location=localise_name(issue.location), problem=localise(issue.problem)
+            )
+        )
     if len(summary.errors) > listed:
         info(
             _("  ... and {value} more (-v or --json lists them all)").format(
@@ -103,7 +107,7 @@ def report(fmt: ImportFormat, summary: ImportSummary, as_json: bool) -> None:
             )
         )
     for note in summary.notes:
-        info(note)
+        info(localise(note))
     if summary.time_zone is not None:
         info(
             _("Times without an offset were read in {time_zone}.").format(

@@ -24,7 +24,7 @@ from vault.content.audience import normalize_audience, stored_audience
 from vault.core import crypto, minisign
 from vault.core.clock import iso
 from vault.core.errors import InvalidParameter, MalformedInput, RecordNotFound
-from vault.core.i18n import N_
+from vault.core.i18n import N_, Text, sentence
 from vault.core.progress import ProgressCallback
 from vault.core.records import BlobRef, Record
 from vault.core.txn import Txn
@@ -89,8 +89,10 @@ def normalize_license(value: str | None) -> str:
     if key in _LICENSE_BY_LOWER:
         return _LICENSE_BY_LOWER[key]
     raise InvalidParameter(
-        f"unknown licence {str(value)[:60]!r}; use an SPDX id such as CC-BY-SA-4.0, "
-        "or all-rights-reserved"
+        N_(
+            "unknown licence {value!r}; use an SPDX id such as CC-BY-SA-4.0, or all-rights-reserved"
+        ),
+        value=str(value)[:60],
     )
 
 
@@ -98,7 +100,9 @@ def normalize_kind(value: str) -> str:
     kind = value.strip().lower()
     if kind not in KINDS:
         raise InvalidParameter(
-            f"unknown content kind {value[:30]!r}; use one of {', '.join(KINDS)}"
+            N_("unknown content kind {value!r}; use one of {choices}"),
+            value=value[:30],
+            choices=", ".join(KINDS),
         )
     return kind
 
@@ -112,7 +116,7 @@ def normalize_tags(tags: Iterable[str] | str | None) -> tuple[str, ...]:
     return tuple(sorted(t for t in out if t))
 
 
-def normalize_time(value: object, what: str = "date") -> str:
+def normalize_time(value: object, what: str = N_("date")) -> str:
     """An ISO 8601 UTC instant from a datetime, a date or an ISO string (naive means UTC)."""
     if isinstance(value, datetime):
         moment = value
@@ -123,9 +127,11 @@ def normalize_time(value: object, what: str = "date") -> str:
         try:
             moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
         except ValueError:
-            raise InvalidParameter(f"the {what} is not an ISO 8601 date or time") from None
+            raise InvalidParameter(
+                N_("the {what} is not an ISO 8601 date or time"), what=sentence(what)
+            ) from None
     else:
-        raise InvalidParameter(f"the {what} is not a date")
+        raise InvalidParameter(N_("the {what} is not a date"), what=sentence(what))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return iso(moment)
@@ -532,7 +538,9 @@ def add_file(
         size = path.stat().st_size
         handle = path.open("rb")
     except OSError as exc:
-        raise InvalidParameter(f"{path.name}: cannot read it ({exc.strerror})") from None
+        raise InvalidParameter(
+            N_("{name}: cannot read it ({reason})"), name=path.name, reason=exc.strerror
+        ) from None
     with handle:
         media_type = guess_media_type(path.name)
         fm: dict[str, Any] = {}
@@ -573,13 +581,21 @@ def utf8_checked(chunks: Iterable[bytes], name: str) -> Iterator[bytes]:
         try:
             decoder.decode(chunk)
         except UnicodeDecodeError as exc:
-            raise MalformedInput(f"{name}: invalid UTF-8 at byte {offset + exc.start}") from None
+            raise MalformedInput(
+                N_("{name}: {problem}"),
+                name=name,
+                problem=Text(N_("invalid UTF-8 at byte {byte}"), byte=offset + exc.start),
+            ) from None
         offset += len(chunk)
         yield chunk
     try:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        raise MalformedInput(f"{name}: invalid UTF-8 (truncated character at the end)") from None
+        raise MalformedInput(
+            N_("{name}: {problem}"),
+            name=name,
+            problem=Text(N_("invalid UTF-8 (truncated character at the end)")),
+        ) from None
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -591,9 +607,13 @@ def _item_record(vault: Vault, ref: str) -> Record:
         raise InvalidParameter(N_("give at least 4 hexadecimal digits of the item id"))
     found = vault.store.find_prefix(ITEM, ref)
     if not found:
-        raise RecordNotFound(f"no content item with id {ref[:32]}")
+        raise RecordNotFound(N_("no content item with id {ref}"), ref=ref[:32])
     if len(found) > 1:
-        raise InvalidParameter(f"the id prefix {ref} matches {len(found)} items; give more digits")
+        raise InvalidParameter(
+            N_("the id prefix {ref} matches {count} items; give more digits"),
+            ref=ref,
+            count=len(found),
+        )
     return found[0]
 
 
@@ -644,7 +664,12 @@ def get_version(vault: Vault, ref: str, number: int | None = None) -> Version:
     item, version_ids, _ = _load_item(_item_record(vault, ref))
     n = item.version if number is None else number
     if n not in version_ids:
-        raise RecordNotFound(f"item {item.id[:8]} has no version {n} (kept: {item.versions})")
+        raise RecordNotFound(
+            N_("item {id} has no version {n} (kept: {versions})"),
+            id=item.id[:8],
+            n=n,
+            versions=item.versions,
+        )
     return _load_version(vault.store.get(VERSION, version_ids[n]))
 
 
@@ -658,7 +683,9 @@ def read_attachment(
 ) -> Iterator[bytes]:
     version = get_version(vault, ref, number)
     if not 0 <= index < len(version.attachment_blobs):
-        raise RecordNotFound(f"version {version.number} has no attachment {index}")
+        raise RecordNotFound(
+            N_("version {number} has no attachment {index}"), number=version.number, index=index
+        )
     return vault.store.read_blob(version.attachment_blobs[index])
 
 
@@ -728,7 +755,7 @@ def forget_version(vault: Vault, ref: str, number: int) -> Item:
             N_("the current version cannot be forgotten; remove the item instead")
         )
     if number not in version_ids:
-        raise RecordNotFound(f"item {item.id[:8]} has no version {number}")
+        raise RecordNotFound(N_("item {id} has no version {number}"), id=item.id[:8], number=number)
     with vault.store.write() as txn:
         txn.delete(VERSION, version_ids.pop(number))
         new = replace(item, versions=tuple(sorted(version_ids)))

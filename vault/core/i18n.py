@@ -96,6 +96,15 @@ class Text(str):
         text.values = values
         return text
 
+    def __reduce__(self) -> tuple[Callable[..., Text], tuple[object, ...]]:
+        # Rebuilt from its template and values (an import's helper process sends them): the
+        # English alone is no template, and may hold braces (a file named `{x}.md`).
+        return _text, (self.template, dict(self.values))
+
+
+def _text(template: str | tuple[str, str], values: Mapping[str, object]) -> Text:
+    return Text(template, **values)
+
 
 def _english_form(forms: tuple[str, str], values: Mapping[str, object]) -> str:
     return forms[0] if values.get("n") == 1 else forms[1]
@@ -118,6 +127,23 @@ def localise(text: str) -> str:
         # A translation that lost a placeholder (tests/test_i18n.py guards against it) must
         # not hide the message: the English is always complete.
         return str.__str__(text)
+
+
+def localise_name(text: str) -> str:
+    """TEXT in the current language when the library composed it (a `Text`, such as
+    `f.gpx track 2`); any other string is a name (a file's, a record's), shown as it is and
+    never looked up in the catalogue. For an import issue's location."""
+    return localise(text) if isinstance(text, Text) else text
+
+
+def sentence(text: str) -> str:
+    """TEXT, when it is a fixed sentence marked with `N_`, as a `Text`: a value of another
+    sentence is localised only when it is a `Text` (a file name must not be translated), so
+    a fixed reason put inside a composed one is passed through this first. Text holding a
+    brace is returned as it is: it is no template (and `str.format` would refuse it)."""
+    if isinstance(text, Text) or "{" in text or "}" in text:
+        return text
+    return Text(text)
 
 
 def error_message(error: VaultError) -> str:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final, Protocol
 
 from vault.core.errors import InvalidParameter, MalformedInput
+from vault.core.i18n import N_, Text, sentence
 from vault.core.progress import Progress, ProgressCallback
 from vault.data import metrics, query, render
 from vault.data.model import MAX_MS, MIN_MS, SLEEP_STAGE_NAMES, SLEEP_STAGES, UNKNOWN_PREFIX, Sample
@@ -81,16 +82,22 @@ def parse_rows(lines: Iterable[str], name: str = "CSV") -> Iterator[tuple[int, S
     try:
         header = next(reader)
     except StopIteration:
-        raise MalformedInput(f"{name}: the file is empty (expected a header line)") from None
+        raise MalformedInput(
+            N_("{name}: the file is empty (expected a header line)"), name=name
+        ) from None
     except csv.Error as exc:
-        raise MalformedInput(f"{name}: line 1: {exc}") from None
+        raise MalformedInput(N_("{name}: line 1: {problem}"), name=name, problem=str(exc)) from None
     header = [h.strip().lstrip("\ufeff") for h in header]
     missing = [c for c in COLUMNS if c not in header]
     if missing:
-        raise MalformedInput(f"{name}: line 1: missing column(s) {', '.join(missing)}")
+        raise MalformedInput(
+            N_("{name}: line 1: missing column(s) {columns}"), name=name, columns=", ".join(missing)
+        )
     unknown = [c for c in header if c not in COLUMNS + OPTIONAL]
     if unknown:
-        raise MalformedInput(f"{name}: line 1: unknown column(s) {', '.join(unknown)}")
+        raise MalformedInput(
+            N_("{name}: line 1: unknown column(s) {columns}"), name=name, columns=", ".join(unknown)
+        )
     pos = {c: header.index(c) for c in header}
     dev_pos = pos.get("device")
     metric_cache: dict[str, str] = {}
@@ -100,20 +107,34 @@ def parse_rows(lines: Iterable[str], name: str = "CSV") -> Iterator[tuple[int, S
         except StopIteration:
             return
         except csv.Error as exc:
-            raise MalformedInput(f"{name}: line {reader.line_num}: {exc}") from None
+            raise MalformedInput(
+                N_("{name}: line {line}: {problem}"),
+                name=name,
+                line=reader.line_num,
+                problem=str(exc),
+            ) from None
         line = reader.line_num
         if not row or (len(row) == 1 and not row[0].strip()):
             continue
         if len(row) != len(header):
             raise MalformedInput(
-                f"{name}: line {line}: {len(row)} fields, the header has {len(header)}"
+                N_("{name}: line {line}: {count} fields, the header has {expected}"),
+                name=name,
+                line=line,
+                count=len(row),
+                expected=len(header),
             )
         try:
             yield line, _sample(row, pos, dev_pos, metric_cache)
         except _RowError as exc:
             col = pos[exc.column] + 1
             raise MalformedInput(
-                f"{name}: line {line}, column {col} ({exc.column}): {exc.problem}"
+                N_("{name}: line {line}, column {col} ({column}): {problem}"),
+                name=name,
+                line=line,
+                col=col,
+                column=exc.column,
+                problem=sentence(exc.problem),
             ) from None
 
 
@@ -122,26 +143,26 @@ def _sample(
 ) -> Sample:
     raw_metric = row[pos["metric"]].strip()
     if not raw_metric:
-        raise _RowError("metric", "empty")
+        raise _RowError("metric", N_("empty"))
     metric = cache.get(raw_metric)
     if metric is None:
         metric = cache[raw_metric] = resolve_metric(raw_metric)
     try:
         start, offset = _instant(row[pos["start"]].strip())
     except ValueError:
-        raise _RowError("start", "not an ISO 8601 date-time with a UTC offset") from None
+        raise _RowError("start", N_("not an ISO 8601 date-time with a UTC offset")) from None
     if not MIN_MS <= start < MAX_MS:
-        raise _RowError("start", "outside the years 1900 to 2199")
+        raise _RowError("start", N_("outside the years 1900 to 2199"))
     end_text = row[pos["end"]].strip()
     if end_text:
         try:
             end, _ = _instant(end_text)
         except ValueError:
-            raise _RowError("end", "not an ISO 8601 date-time with a UTC offset") from None
+            raise _RowError("end", N_("not an ISO 8601 date-time with a UTC offset")) from None
         if end < start:
-            raise _RowError("end", "before start")
+            raise _RowError("end", N_("before start"))
         if end >= MAX_MS:
-            raise _RowError("end", "outside the years 1900 to 2199")
+            raise _RowError("end", N_("outside the years 1900 to 2199"))
     else:
         end = start
     unit = row[pos["unit"]].strip()
@@ -152,17 +173,19 @@ def _sample(
         try:
             value = float(text)
         except ValueError:
-            raise _RowError("value", "not a number") from None
+            raise _RowError("value", N_("not a number")) from None
         if not math.isfinite(value):
-            raise _RowError("value", "not a finite number")
+            raise _RowError("value", N_("not a finite number"))
         if metric == "sleep" and int(value) not in SLEEP_STAGE_NAMES:
-            raise _RowError("value", "not a sleep stage")
+            raise _RowError("value", N_("not a sleep stage"))
     if not metric.startswith(UNKNOWN_PREFIX):
         m = metrics.get(metric)
         if metric == "sleep" or m.aggregation == "category":
             unit = ""
         elif unit and unit != m.unit and unit not in m.conversions:
-            raise _RowError("unit", f"{unit!r} is not a unit of {metric}")
+            raise _RowError(
+                "unit", Text(N_("{unit!r} is not a unit of {metric}"), unit=unit, metric=metric)
+            )
     device = row[dev_pos].strip() if dev_pos is not None else ""
     return Sample(metric, start, end, value, unit, row[pos["source"]].strip(), device, offset)
 
@@ -183,7 +206,11 @@ def import_csv(
         total = path.stat().st_size
         raw = path.open("rb")
     except OSError as exc:
-        raise InvalidParameter(f"{path.name}: {exc.strerror or 'cannot be read'}") from None
+        raise InvalidParameter(
+            N_("{name}: {reason}"),
+            name=path.name,
+            reason=exc.strerror or Text(N_("cannot be read")),
+        ) from None
     report = Progress("read", progress, unit="bytes")
     report.start(total)
     handle = io.TextIOWrapper(raw, encoding="utf-8", newline="")
@@ -197,7 +224,7 @@ def import_csv(
                     report.advance(now - done)
                     done = now
         except UnicodeDecodeError:
-            raise MalformedInput(f"{path.name}: not UTF-8 text") from None
+            raise MalformedInput(N_("{name}: not UTF-8 text"), name=path.name) from None
         report.advance(total - done)
     report.finish()
     return writer.summary

@@ -22,6 +22,7 @@ from typing import IO, TYPE_CHECKING, Any, Final
 
 from vault.core.clock import SYSTEM_CLOCK
 from vault.core.errors import InvalidParameter
+from vault.core.i18n import N_
 from vault.data import chunks, metrics, query, render
 from vault.data.csvfmt import RawCsv, TextSink, csv_header, export_csv
 from vault.data.model import SLEEP_STAGE_NAMES, SLEEP_STAGES, UNKNOWN_PREFIX
@@ -54,7 +55,9 @@ _ASLEEP: Final = frozenset(SLEEP_STAGES[s] for s in query.ASLEEP_STAGES)
 
 def _check_granularity(granularity: str) -> None:
     if granularity not in GRANULARITIES:
-        raise InvalidParameter(f"granularity must be one of {', '.join(GRANULARITIES)}")
+        raise InvalidParameter(
+            N_("granularity must be one of {choices}"), choices=", ".join(GRANULARITIES)
+        )
 
 
 def _stamp(moment: dt.datetime) -> str:
@@ -373,7 +376,9 @@ def export_omh(  # noqa: PLR0917  (the positional signature bundles call)
     """
     if metric not in OMH_SCHEMAS:
         raise InvalidParameter(
-            f"no Open mHealth schema for {metric}; these have one: {', '.join(OMH_SCHEMAS)}"
+            N_("no Open mHealth schema for {metric}; these have one: {choices}"),
+            metric=metric,
+            choices=", ".join(OMH_SCHEMAS),
         )
     selection = _Selection(vault, persona_id, metric, start, end, granularity, tz)
     return _write_json(_omh(metric, vault.clock.now()), selection, out, include_sources)
@@ -641,7 +646,7 @@ def omh_document(
     """What `export_omh` writes at raw granularity for the samples in `cols`, as a Document
     stamped `now` (the system clock's by default: pass the vault clock's)."""
     if metric not in OMH_SCHEMAS:
-        raise InvalidParameter(f"no Open mHealth schema for {metric}")
+        raise InvalidParameter(N_("no Open mHealth schema for {metric}"), metric=metric)
     return _json_array_document(cols, _omh(metric, now), include_sources)
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from vault.core.errors import MalformedInput
+from vault.core.i18n import N_
 from vault.data.model import ClinicalRecord, Ecg
 
 if TYPE_CHECKING:
@@ -134,20 +135,24 @@ def read_fhir_resource(data: bytes, name: str, source: str = "") -> ClinicalReco
     the shape every version (DSTU2, STU3, R4) shares; the tests validate with the models.
     """
     if len(data) > MAX_FHIR_BYTES:
-        raise MalformedInput(f"{name}: larger than a FHIR resource can be ({len(data)} bytes)")
+        raise MalformedInput(
+            N_("{name}: larger than a FHIR resource can be ({size} bytes)"),
+            name=name,
+            size=len(data),
+        )
     try:
         resource = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
-        raise MalformedInput(f"{name}: not UTF-8 text") from None
+        raise MalformedInput(N_("{name}: not UTF-8 text"), name=name) from None
     except (ValueError, RecursionError):
-        raise MalformedInput(f"{name}: not valid JSON") from None
+        raise MalformedInput(N_("{name}: not valid JSON"), name=name) from None
     if not isinstance(resource, dict):
-        raise MalformedInput(f"{name}: not a FHIR resource (not a JSON object)")
+        raise MalformedInput(N_("{name}: not a FHIR resource (not a JSON object)"), name=name)
     kind = resource.get("resourceType")
     if not isinstance(kind, str) or not _RESOURCE_TYPE.fullmatch(kind):
-        raise MalformedInput(f"{name}: not a FHIR resource (no valid resourceType)")
+        raise MalformedInput(N_("{name}: not a FHIR resource (no valid resourceType)"), name=name)
     if "id" in resource and not isinstance(resource["id"], str):
-        raise MalformedInput(f"{name}: the resource's id is not a string")
+        raise MalformedInput(N_("{name}: the resource's id is not a string"), name=name)
     canonical = json.dumps(resource, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     return ClinicalRecord(
         resource_type=kind,

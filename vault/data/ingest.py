@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
 from vault.core.errors import InvalidParameter
-from vault.core.i18n import N_
+from vault.core.i18n import N_, N_plural, Text
 from vault.core.importing import ImportIssue, ImportSummary
 from vault.core.progress import Progress, ProgressCallback
 from vault.data import catalog, chunks, metrics
@@ -190,12 +190,27 @@ class QSWriter:
             )
         if self._undated:
             self._notes.append(
-                f"{self._undated} clinical records carry no date: they are kept and listed, "
-                "but counted under no day"
+                Text(
+                    N_plural(
+                        "{n} clinical record carries no date: it is kept and listed, but counted "
+                        "under no day",
+                        "{n} clinical records carry no date: they are kept and listed, but "
+                        "counted under no day",
+                    ),
+                    n=self._undated,
+                )
             )
         if self._issue_count > len(self._errors):
             hidden = self._issue_count - len(self._errors)
-            self._notes.append(f"{hidden} more problems were counted but not listed")
+            self._notes.append(
+                Text(
+                    N_plural(
+                        "{n} more problem was counted but not listed",
+                        "{n} more problems were counted but not listed",
+                    ),
+                    n=hidden,
+                )
+            )
         txn.audit(
             "qs.import",
             persona=self.persona_id,
@@ -255,14 +270,24 @@ class QSWriter:
             conv = self._conversion(metric, sample.unit)
             if conv is None:
                 if metric.startswith(UNKNOWN_PREFIX) or metric in metrics.METRICS:
-                    problem = f"unit {sample.unit!r} is not known for {metric}"
+                    problem = Text(
+                        N_("unit {unit!r} is not known for {metric}"),
+                        unit=sample.unit,
+                        metric=metric,
+                    )
                 else:
-                    problem = f"unknown metric {metric!r}"
-                self.issue(f"{metric} sample at {sample.start} ms", problem)
+                    problem = Text(N_("unknown metric {metric!r}"), metric=metric)
+                self.issue(
+                    Text(N_("{metric} sample at {start} ms"), metric=metric, start=sample.start),
+                    problem,
+                )
                 return
         start, end, value = sample.start, sample.end, sample.value
         if not (MIN_MS <= start <= end <= MAX_MS) or not math.isfinite(value):
-            self.issue(f"{metric} sample at {start} ms", "impossible time range or value")
+            self.issue(
+                Text(N_("{metric} sample at {start} ms"), metric=metric, start=start),
+                N_("impossible time range or value"),
+            )
             return
         if conv[0] != 1.0 or conv[1] != 0.0:
             value = value * conv[0] + conv[1]
@@ -442,7 +467,9 @@ class QSWriter:
         txn = self._require_txn()
         w = workout
         if not (MIN_MS <= w.start <= w.end <= MAX_MS):
-            self.issue(f"workout at {w.start} ms", "impossible time range")
+            self.issue(
+                Text(N_("workout at {start} ms"), start=w.start), N_("impossible time range")
+            )
             return
         dedup = f"{self.persona_id}:{w.activity}:{w.start}:{w.end}:{w.source}"
         if dedup in self._workout_keys or self.vault.store.find(catalog.KIND_WORKOUT, "wk", dedup):
@@ -493,7 +520,10 @@ class QSWriter:
         from vault.data import health_records
 
         if not (MIN_MS <= ecg.start <= MAX_MS) or not ecg.count:
-            self.issue(f"ECG {ecg.file or ecg.start}", "impossible date or no samples")
+            self.issue(
+                Text(N_("ECG {ecg}"), ecg=ecg.file or ecg.start),
+                N_("impossible date or no samples"),
+            )
             return
         if not health_records.store_ecg(
             self._require_txn(), self.vault.store, self.persona_id, ecg

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from vault.core.errors import InvalidParameter
+from vault.core.i18n import N_
 
 Aggregation = Literal["sum", "rate", "category"]
 
@@ -50,7 +51,9 @@ class Metric:
         try:
             factor, offset = self.conversions[unit]
         except KeyError:
-            raise InvalidParameter(f"unit {unit!r} is not known for {self.id}") from None
+            raise InvalidParameter(
+                N_("unit {unit!r} is not known for {metric}"), unit=unit, metric=self.id
+            ) from None
         return value * factor + offset
 
     def in_range(self, canonical: float) -> bool:
@@ -622,7 +625,9 @@ def get(metric_id: str) -> Metric:
         return METRICS[metric_id]
     except KeyError:
         raise InvalidParameter(
-            f"unknown metric {metric_id!r}; known: {', '.join(sorted(METRICS))}"
+            N_("unknown metric {metric!r}; known: {choices}"),
+            metric=metric_id,
+            choices=", ".join(sorted(METRICS)),
         ) from None
 
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from vault.core.errors import InvalidParameter
+from vault.core.i18n import N_
 from vault.data import catalog, chunks, metrics
 from vault.data.model import SLEEP_STAGE_NAMES, SLEEP_STAGES, UNKNOWN_PREFIX, Sample
 
@@ -281,13 +282,13 @@ def zone(name: str) -> dt.tzinfo:
         try:
             hours, minutes = int(name[1:3]), int(name[4:6]) if len(name) == 6 else 0
         except ValueError:
-            raise InvalidParameter(f"time zone {name!r}") from None
+            raise InvalidParameter(N_("time zone {name!r}"), name=name) from None
         sign = -1 if name[0] == "-" else 1
         return dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidParameter(f"unknown time zone {name!r}") from None
+        raise InvalidParameter(N_("unknown time zone {name!r}"), name=name) from None
 
 
 def _ms(d: dt.datetime) -> int:
@@ -297,7 +298,7 @@ def _ms(d: dt.datetime) -> int:
 def bucket_edges(first: int, last: int, every: str, tz: dt.tzinfo) -> list[int]:
     """UTC ms edges of the periods (in `tz`) covering [first, last]."""
     if every not in EVERY:
-        raise InvalidParameter(f"--every must be one of {', '.join(EVERY)}")
+        raise InvalidParameter(N_("--every must be one of {choices}"), choices=", ".join(EVERY))
     local = dt.datetime.fromtimestamp(first / 1000, tz)
     if every == "hour":
         cur = local.replace(minute=0, second=0, microsecond=0)
@@ -560,7 +561,9 @@ def parse_instant(text: str, *, end_of_day: bool = False) -> int:
             return ms + DAY_MS if end_of_day else ms
         parsed = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise InvalidParameter(f"{text!r} is not an ISO 8601 date or date-time") from None
+        raise InvalidParameter(
+            N_("{text!r} is not an ISO 8601 date or date-time"), text=text
+        ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
     return _ms(parsed)

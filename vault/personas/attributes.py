@@ -84,7 +84,9 @@ class Attribute:
         """A named component of a structured name or address ('' when absent)."""
         names = NAME_PARTS if self.kind == NAME else ADDRESS_PARTS if self.kind == ADDRESS else ()
         if name not in names:
-            raise InvalidParameter(f"{self.kind} attributes have no part named {name!r}")
+            raise InvalidParameter(
+                N_("{kind} attributes have no part named {name!r}"), kind=self.kind, name=name
+            )
         ix = names.index(name)
         return self.parts[ix] if ix < len(self.parts) else ""
 
@@ -212,7 +214,9 @@ def address_attribute(parts: Iterable[str], **kw: Any) -> Attribute:
 
 def _pad(parts: tuple[str, ...], n: int, what: str) -> tuple[str, ...]:
     if len(parts) > n:
-        raise InvalidParameter(f"a {what} has at most {n} parts, got {len(parts)}")
+        raise InvalidParameter(
+            N_("a {what} has at most {n} parts, got {count}"), what=what, n=n, count=len(parts)
+        )
     return tuple(p.strip() for p in parts) + ("",) * (n - len(parts))
 
 
@@ -256,7 +260,7 @@ def parse_attribute(key: str, value: str, *, sensitive: bool = False) -> Attribu
     if not kind:
         raise InvalidParameter(N_("an attribute needs a key, as in email=me@example.org"))
     if not value:
-        raise InvalidParameter(f"attribute {key!r} has an empty value")
+        raise InvalidParameter(N_("attribute {key!r} has an empty value"), key=key)
     if kind == NAME:
         if ";" in value:
             return name_attribute(value.split(";"), label=label, sensitive=sensitive)
@@ -280,7 +284,7 @@ def parse_attribute(key: str, value: str, *, sensitive: bool = False) -> Attribu
             raise InvalidParameter(N_("a free field names its key, as in field.pronouns=they"))
         return Attribute(FIELD, value, label, sensitive=sensitive)
     if kind in (VCARD, RESUME):
-        raise InvalidParameter(f"{kind} attributes come from imports only")
+        raise InvalidParameter(N_("{kind} attributes come from imports only"), kind=kind)
     if kind in ATTRIBUTE_KINDS:
         return Attribute(kind, value, label, sensitive=sensitive)
     # Anything else is a free key/value field, keyed by what the person typed.
@@ -339,7 +343,9 @@ def _named(attrs: list[Attribute], ref: AttributeRef) -> list[int]:
     if not isinstance(ref, Attribute):
         return [i for i, a in enumerate(attrs) if matches(a, ref)]
     if ref not in attrs:
-        raise InvalidParameter(f"the {ref.key} attribute changed meanwhile; look at it again")
+        raise InvalidParameter(
+            N_("the {key} attribute changed meanwhile; look at it again"), key=ref.key
+        )
     return [attrs.index(ref)]  # the first equal one: identical attributes are interchangeable
 
 
@@ -361,12 +367,12 @@ def _remove(attrs: list[Attribute], ref: AttributeRef) -> list[Attribute]:
         key, eq, value = ref.partition("=")
         found = [i for i in _named(attrs, key) if not eq or attrs[i].value == value.strip()]
         if not found:
-            raise InvalidParameter(f"no attribute matches --remove {key}")
+            raise InvalidParameter(N_("no attribute matches --remove {key}"), key=key)
     return [a for i, a in enumerate(attrs) if i not in found]
 
 
 def _mark(attrs: list[Attribute], ref: AttributeRef, sensitive: bool) -> list[Attribute]:
     found = _named(attrs, ref)
     if not found:
-        raise InvalidParameter(f"no attribute is named {ref}")
+        raise InvalidParameter(N_("no attribute is named {ref}"), ref=ref)
     return [replace(a, sensitive=sensitive) if i in found else a for i, a in enumerate(attrs)]

@@ -10,11 +10,13 @@ holds one email, phone and address: the export takes the preferred one of each.
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from vault.core.errors import MalformedInput
+from vault.core.i18n import N_, Text
 from vault.personas import (
     ADDRESS,
     AVATAR,
@@ -68,7 +70,7 @@ def _string(value: Any, where: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise MalformedInput(f"{where} is not a string")
+        raise MalformedInput(N_("{where} is not a string"), where=where)
     return value.strip()
 
 
@@ -88,15 +90,20 @@ def _rename(entry: Any, old: str, new: str) -> bool:
 def upgrade(doc: dict[str, Any]) -> list[str]:
     """Rename DOC's pre-1.0 fields in place (`RENAMED`); what was renamed, as
     `basics.website as url` or `work[].company as name`."""
-    renamed = []
+    renamed: list[str] = []
     for section, old, new in RENAMED:
         value = doc.get(section)
         entries = [value] if section == "basics" else value if isinstance(value, list) else []
         # A list, not a generator: every entry is renamed, not only up to the first.
         if any([_rename(entry, old, new) for entry in entries]):
             where = section if section == "basics" else f"{section}[]"
-            renamed.append(f"{where}.{old} as {new}")
+            renamed.append(Text(N_("{where}.{old} as {new}"), where=where, old=old, new=new))
     return renamed
+
+
+def _listed(first: str, then: str) -> str:
+    # `a, b, c` as nested sentences, so that each renaming is still said in French.
+    return Text(N_("{first}, {then}"), first=first, then=then)
 
 
 def draft_from_bytes(data: bytes, source: str) -> PersonaDraft:
@@ -109,17 +116,23 @@ def read_resume(data: bytes, source: str) -> tuple[PersonaDraft, list[str]]:
     pre-1.0 field names it used)."""
     doc = load_json(data, source, MAX_BYTES)
     if not isinstance(doc, dict):
-        raise MalformedInput(f"{source}: a JSON Resume is a JSON object")
+        raise MalformedInput(N_("{source}: a JSON Resume is a JSON object"), source=source)
     renamed = upgrade(doc)
-    notes = []
+    notes: list[str] = []
     if renamed:
-        notes.append(f"{source}: pre-1.0 JSON Resume fields read as: {', '.join(renamed)}")
+        notes.append(
+            Text(
+                N_("{source}: pre-1.0 JSON Resume fields read as: {fields}"),
+                source=source,
+                fields=functools.reduce(_listed, renamed),
+            )
+        )
     basics = doc.get("basics")
     if not isinstance(basics, dict):
-        raise MalformedInput(f"{source}: no `basics` object")
+        raise MalformedInput(N_("{source}: no `basics` object"), source=source)
     name = _string(basics.get("name"), f"{source}: basics.name")
     if not name:
-        raise MalformedInput(f"{source}: basics.name is missing or empty")
+        raise MalformedInput(N_("{source}: basics.name is missing or empty"), source=source)
     attrs: list[Attribute] = []
     for key, kind in _SIMPLE:
         value = _string(basics.get(key), f"{source}: basics.{key}")
@@ -128,18 +141,18 @@ def read_resume(data: bytes, source: str) -> tuple[PersonaDraft, list[str]]:
     location = basics.get("location")
     if location is not None:
         if not isinstance(location, dict):
-            raise MalformedInput(f"{source}: basics.location is not an object")
+            raise MalformedInput(N_("{source}: basics.location is not an object"), source=source)
         loc = {k: _string(location.get(k), f"{source}: basics.location.{k}") for k in _LOCATION}
         if any(loc.values()):
             street, city, region, code, country = (loc[k] for k in _LOCATION)
             attrs.append(address_attribute(("", "", street, city, region, code, country)))
     profiles = basics.get("profiles", [])
     if not isinstance(profiles, list):
-        raise MalformedInput(f"{source}: basics.profiles is not a list")
+        raise MalformedInput(N_("{source}: basics.profiles is not a list"), source=source)
     for i, prof in enumerate(profiles):
         where = f"{source}: basics.profiles[{i}]"
         if not isinstance(prof, dict):
-            raise MalformedInput(f"{where} is not an object")
+            raise MalformedInput(N_("{where} is not an object"), where=where)
         network = _string(prof.get("network"), f"{where}.network") or "web"
         username = _string(prof.get("username"), f"{where}.username")
         url = _string(prof.get("url"), f"{where}.url")

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Final
 
 from vault.core import crypto
 from vault.core.errors import AlreadyExists, InvalidParameter, RecordNotFound, TamperedRecord
-from vault.core.i18n import N_
+from vault.core.i18n import N_, N_plural, Text, sentence
 from vault.core.importing import ImportSummary
 from vault.personas.attributes import (
     ATTRIBUTE_KINDS,
@@ -96,7 +96,7 @@ def _check_attributes(attributes: Iterable[Attribute]) -> tuple[Attribute, ...]:
     out = tuple(attributes)
     for a in out:
         if a.kind not in ATTRIBUTE_KINDS:
-            raise InvalidParameter(f"unknown attribute kind {a.kind!r}")
+            raise InvalidParameter(N_("unknown attribute kind {kind!r}"), kind=a.kind)
         if a.kind == BIRTH_DATE:
             normalize_birth_date(a.value)
     return out
@@ -105,10 +105,10 @@ def _check_attributes(attributes: Iterable[Attribute]) -> tuple[Attribute, ...]:
 def _ensure_unique_name(vault: Vault, name: str, uid: str, own_id: str | None = None) -> None:
     for rec in vault.store.find(KIND, "name", _name_term(name)):
         if rec.id != own_id:
-            raise AlreadyExists(f"a persona with that name exists (id {rec.id[:8]})")
+            raise AlreadyExists(N_("a persona with that name exists (id {id})"), id=rec.id[:8])
     for rec in vault.store.find(KIND, "uid", uid):
         if rec.id != own_id:
-            raise AlreadyExists(f"a persona with that UID exists (id {rec.id[:8]})")
+            raise AlreadyExists(N_("a persona with that UID exists (id {id})"), id=rec.id[:8])
 
 
 def add_persona(
@@ -156,7 +156,9 @@ def load_with_secret(vault: Vault, ref: str) -> tuple[Persona, bytes]:
     if not candidates and re.fullmatch(r"[0-9a-fA-F]{4,32}", ref):
         candidates = vault.store.find_prefix(KIND, ref)
         if len(candidates) > 1:
-            raise InvalidParameter(f"the id prefix {ref} matches several personas; type more")
+            raise InvalidParameter(
+                N_("the id prefix {ref} matches several personas; type more"), ref=ref
+            )
     if candidates:
         rec = candidates[0]
         return _decode(rec.id, rec.version, rec.data)
@@ -238,7 +240,13 @@ def delete_persona(vault: Vault, ref: str) -> Persona:
         authored = len(vault.store.find(AUTHORED_KIND, "persona", persona.id))
         if authored:
             raise InvalidParameter(
-                f"{authored} content item(s) are authored by this persona; remove them first"
+                Text(
+                    N_plural(
+                        "{n} content item is authored by this persona; remove it first",
+                        "{n} content items are authored by this persona; remove them first",
+                    ),
+                    n=authored,
+                )
             )
         t.delete(KIND, persona.id)
         t.audit("persona.rm", persona=persona.id)
@@ -264,7 +272,11 @@ def export(
     from vault.personas import jsonresume, vcard
 
     if fmt not in EXPORT_FORMATS:
-        raise InvalidParameter(f"a persona exports as {', '.join(EXPORT_FORMATS)}, not {fmt!r}")
+        raise InvalidParameter(
+            N_("a persona exports as {formats}, not {fmt!r}"),
+            formats=", ".join(EXPORT_FORMATS),
+            fmt=fmt,
+        )
     with vault.store.write() as txn:
         persona = get_persona(vault, ref)
         shown = persona if include_sensitive else persona.without_sensitive()
@@ -329,7 +341,9 @@ def import_drafts(
                     update_persona(vault, existing.id, name=name, attributes=attrs)
                     updated.append(existing.id)
             except (InvalidParameter, AlreadyExists) as exc:
-                raise type(exc)(f"{draft.source}: {exc.detail}") from None
+                raise type(exc)(
+                    N_("{source}: {detail}"), source=draft.source, detail=sentence(exc.detail or "")
+                ) from None
         txn.audit(f"persona.import.{fmt}", added=len(added), updated=len(updated))
     reasons = tuple(skipped)
     return ImportSummary(

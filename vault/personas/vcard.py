@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from vault.core.errors import InvalidParameter, MalformedInput
+from vault.core.i18n import N_, N_plural, Text
 from vault.personas import (
     ADDRESS,
     AVATAR,
@@ -122,13 +123,15 @@ class Property:
 def utf8_problem(data: bytes, exc: UnicodeDecodeError) -> str:
     """Where a file stops being UTF-8, as a line and byte offset (never the bytes)."""
     line = data[: exc.start].count(b"\n") + 1
-    return f"not valid UTF-8 (line {line}, byte {exc.start})"
+    return Text(N_("not valid UTF-8 (line {line}, byte {byte})"), line=line, byte=exc.start)
 
 
 def check_size(size: int, limit: int, source: str) -> None:
     """Refuse a persona file of more than `limit` bytes (MalformedInput naming it)."""
     if size > limit:
-        raise MalformedInput(f"{source}: larger than {limit // (1024 * 1024)} MiB")
+        raise MalformedInput(
+            N_("{source}: larger than {size} MiB"), source=source, size=limit // (1024 * 1024)
+        )
 
 
 def decode_text(data: bytes, source: str, limit: int) -> str:
@@ -138,7 +141,9 @@ def decode_text(data: bytes, source: str, limit: int) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise MalformedInput(f"{source}: {utf8_problem(data, exc)}") from None
+        raise MalformedInput(
+            N_("{source}: {problem}"), source=source, problem=utf8_problem(data, exc)
+        ) from None
 
 
 def load_json(data: bytes, source: str, limit: int) -> Any:
@@ -148,7 +153,9 @@ def load_json(data: bytes, source: str, limit: int) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise MalformedInput(f"{source}: invalid JSON at line {exc.lineno}") from None
+        raise MalformedInput(
+            N_("{source}: invalid JSON at line {line}"), source=source, line=exc.lineno
+        ) from None
 
 
 # --- text encoding ------------------------------------------------------------------------------
@@ -340,29 +347,42 @@ class _Line:
     """One content line of a card, its value still bytes: how to decode it depends on the
     card's VERSION, which may come after it."""
 
-    where: str
+    source: str
+    no: int  # its first physical line in the file
     name: str
     params: dict[str, tuple[str, ...]]
     raw: bytes
 
+    @property
+    def where(self) -> str:
+        return _line_at(self.source, self.no)
 
-def _split_line(line: bytes, where: str) -> _Line:
+
+def _line_at(source: str, no: int) -> Text:
+    # Made only for a message: a sentence per line of a large file would slow reading.
+    return Text(N_("{source}, line {line}"), source=source, line=no)
+
+
+def _split_line(line: bytes, source: str, no: int) -> _Line:
     end = _head_end(line)
     if end < 0:
-        raise MalformedInput(f"{where}: no ':' between the property name and its value")
+        raise MalformedInput(
+            N_("{where}: no ':' between the property name and its value"),
+            where=_line_at(source, no),
+        )
     try:
         head = line[:end].decode("utf-8")
     except UnicodeDecodeError:
-        raise MalformedInput(f"{where}: not valid UTF-8") from None
+        raise MalformedInput(N_("{where}: not valid UTF-8"), where=_line_at(source, no)) from None
     pieces = _split_quoted(head, ";")
     group, _, name = pieces[0].rpartition(".")
     name = name.upper()
     if not _NAME_RE.match(name):
-        raise MalformedInput(f"{where}: invalid property name")
+        raise MalformedInput(N_("{where}: invalid property name"), where=_line_at(source, no))
     params: dict[str, tuple[str, ...]] = {}
     if group:  # Apple's `item1.TEL` + `item1.X-ABLABEL`: the label belongs to that TEL
         if not _NAME_RE.match(group):
-            raise MalformedInput(f"{where}: invalid group name")
+            raise MalformedInput(N_("{where}: invalid group name"), where=_line_at(source, no))
         params[GROUP_PARAM] = (group,)
     for piece in pieces[1:]:
         if not piece:
@@ -375,10 +395,10 @@ def _split_line(line: bytes, where: str) -> _Line:
             value = piece
         key = key.strip().upper()
         if not _NAME_RE.match(key):
-            raise MalformedInput(f"{where}: invalid parameter name")
+            raise MalformedInput(N_("{where}: invalid parameter name"), where=_line_at(source, no))
         values = tuple(_param_value_decode(v) for v in _split_quoted(value, ","))
         params[key] = params.get(key, ()) + values
-    return _Line(where, name, params, line[end + 1 :])
+    return _Line(source, no, name, params, line[end + 1 :])
 
 
 def _property(line: _Line, version: str, problems: Counter[str]) -> Property | None:
@@ -399,8 +419,8 @@ def _property(line: _Line, version: str, problems: Counter[str]) -> Property | N
             problems[f"base64 {line.name}"] += 1
         return prop
     if encoding not in ("", "7BIT", "8BIT", "QUOTED-PRINTABLE"):
-        raise MalformedInput(f"{line.where}: unknown ENCODING")
-    codec = _codec(charset, line.where)
+        raise MalformedInput(N_("{where}: unknown ENCODING"), where=line.where)
+    codec = _codec(charset, line)
     if encoding == "QUOTED-PRINTABLE":
         raw = binascii.a2b_qp(raw)
     try:
@@ -408,7 +428,9 @@ def _property(line: _Line, version: str, problems: Counter[str]) -> Property | N
     except UnicodeError:
         if encoding != "QUOTED-PRINTABLE":
             name = "UTF-8" if codec == "utf-8" else codec
-            raise MalformedInput(f"{line.where}: not valid {name}") from None
+            raise MalformedInput(
+                N_("{where}: not valid {name}"), where=line.where, name=name
+            ) from None
         text = raw.decode(codec, errors="replace")
         problems["charset"] += 1
     vtype = _vtype_for(line.name, params, text)
@@ -419,7 +441,7 @@ def _property(line: _Line, version: str, problems: Counter[str]) -> Property | N
     return Property(line.name, tuple(params.items()), vtype, comps)
 
 
-def _codec(charset: str, where: str) -> str:
+def _codec(charset: str, line: _Line) -> str:
     """The Python codec of a value's CHARSET (UTF-8 when none is named)."""
     if not charset:
         return "utf-8"
@@ -430,9 +452,9 @@ def _codec(charset: str, where: str) -> str:
     except UnicodeError:
         pass  # a character set, which may need more bytes
     except LookupError:
-        raise MalformedInput(f"{where}: unknown CHARSET") from None
+        raise MalformedInput(N_("{where}: unknown CHARSET"), where=line.where) from None
     if codec in _NOT_CHARSETS:
-        raise MalformedInput(f"{where}: unknown CHARSET")
+        raise MalformedInput(N_("{where}: unknown CHARSET"), where=line.where)
     return codec
 
 
@@ -481,46 +503,62 @@ def _parse_vcard_text(data: bytes, source: str) -> tuple[list[list[Property]], C
         try:
             data = data.decode("utf-16").encode("utf-8")
         except UnicodeDecodeError as exc:
-            raise MalformedInput(f"{source}: not valid UTF-16 (byte {exc.start})") from None
+            raise MalformedInput(
+                N_("{source}: not valid UTF-16 (byte {byte})"), source=source, byte=exc.start
+            ) from None
     data = data.removeprefix(b"\xef\xbb\xbf")
     cards: list[list[Property]] = []
     problems: Counter[str] = Counter()
     current: list[_Line] | None = None
     begin_line = 0
     for no, text in _logical_lines(data):
-        line = _split_line(text, f"{source}, line {no}")
+        line = _split_line(text, source, no)
         if line.name == "BEGIN":
             if line.raw.strip().upper() != b"VCARD":
-                raise MalformedInput(f"{line.where}: BEGIN of something other than a vCard")
+                raise MalformedInput(
+                    N_("{where}: BEGIN of something other than a vCard"), where=line.where
+                )
             if current is not None:
-                raise MalformedInput(f"{line.where}: a card starts before the previous one ended")
+                raise MalformedInput(
+                    N_("{where}: a card starts before the previous one ended"), where=line.where
+                )
             current, begin_line = [], no
             continue
         if current is None:
-            raise MalformedInput(f"{line.where}: content outside BEGIN:VCARD ... END:VCARD")
+            raise MalformedInput(
+                N_("{where}: content outside BEGIN:VCARD ... END:VCARD"), where=line.where
+            )
         if line.name == "END":
             versions = [
                 ln.raw.strip().decode("ascii", "replace") for ln in current if ln.name == "VERSION"
             ]
-            version = _check_version(versions, f"{source}, card at line {begin_line}")
+            version = _check_version(
+                versions, Text(N_("{source}, card at line {line}"), source=source, line=begin_line)
+            )
             props = (_property(ln, version, problems) for ln in current)
             cards.append([p for p in props if p is not None])
             current = None
             continue
         current.append(line)
     if current is not None:
-        raise MalformedInput(f"{source}: the card at line {begin_line} has no END:VCARD")
+        raise MalformedInput(
+            N_("{source}: the card at line {line} has no END:VCARD"), source=source, line=begin_line
+        )
     if not cards:
-        raise MalformedInput(f"{source}: no vCard found")
+        raise MalformedInput(N_("{source}: no vCard found"), source=source)
     return cards, problems
 
 
 def _check_version(versions: list[str], where: str) -> str:
     """The card's VERSION, or MalformedInput when it has none or one Coffre does not read."""
     if not versions:
-        raise MalformedInput(f"{where}: no VERSION")
+        raise MalformedInput(N_("{where}: no VERSION"), where=where)
     if versions[0] not in VERSIONS:
-        raise MalformedInput(f"{where}: vCard version {versions[0][:8]!r} is not supported")
+        raise MalformedInput(
+            N_("{where}: vCard version {version!r} is not supported"),
+            where=where,
+            version=versions[0][:8],
+        )
     return versions[0]
 
 
@@ -532,37 +570,51 @@ def parse_jcard(data: bytes, source: str) -> list[list[Property]]:
     doc = load_json(data, source, MAX_BYTES)
     docs = [doc] if isinstance(doc, list) and doc[:1] == ["vcard"] else doc
     if not isinstance(docs, list) or not docs:
-        raise MalformedInput(f'{source}: not a jCard (expected ["vcard", [...]])')
+        raise MalformedInput(N_('{source}: not a jCard (expected ["vcard", [...]])'), source=source)
     cards = []
     for n, card in enumerate(docs, start=1):
-        where = f"{source}, card {n}"
+        where = Text(N_("{source}, card {number}"), source=source, number=n)
         if not (isinstance(card, list) and len(card) == 2 and card[0] == "vcard"):
-            raise MalformedInput(f'{where}: not a jCard (expected ["vcard", [...]])')
+            raise MalformedInput(
+                N_('{where}: not a jCard (expected ["vcard", [...]])'), where=where
+            )
         if not isinstance(card[1], list):
-            raise MalformedInput(f"{where}: the properties are not a list")
-        props = [_jcard_property(p, f"{where}, property {i}") for i, p in enumerate(card[1], 1)]
+            raise MalformedInput(N_("{where}: the properties are not a list"), where=where)
+        props = [_jcard_property(p, where, i) for i, p in enumerate(card[1], 1)]
         _check_version([p.text for p in props if p.name == "VERSION"], where)
         cards.append(props)
     return cards
 
 
-def _jcard_property(item: Any, where: str) -> Property:
+def _property_at(card: str, number: int) -> Text:
+    return Text(N_("{where}, property {number}"), where=card, number=number)
+
+
+def _jcard_property(item: Any, card: str, number: int) -> Property:
     if not (isinstance(item, list) and len(item) >= 4):
-        raise MalformedInput(f"{where}: expected [name, parameters, type, value...]")
+        raise MalformedInput(
+            N_("{where}: expected [name, parameters, type, value...]"),
+            where=_property_at(card, number),
+        )
     name, params, vtype, *values = item
     if not (isinstance(name, str) and _NAME_RE.match(name)):
-        raise MalformedInput(f"{where}: invalid property name")
+        raise MalformedInput(N_("{where}: invalid property name"), where=_property_at(card, number))
     if not isinstance(params, dict) or not isinstance(vtype, str):
-        raise MalformedInput(f"{where}: parameters must be an object and the type a string")
+        raise MalformedInput(
+            N_("{where}: parameters must be an object and the type a string"),
+            where=_property_at(card, number),
+        )
     name = name.upper()
     kept: list[tuple[str, tuple[str, ...]]] = []
     for key, value in params.items():
         vals = value if isinstance(value, list) else [value]
         if not all(isinstance(v, str) for v in vals):
-            raise MalformedInput(f"{where}: parameter values must be strings")
+            raise MalformedInput(
+                N_("{where}: parameter values must be strings"), where=_property_at(card, number)
+            )
         kept.append((key.upper(), tuple(vals)))
     if not all(_scalar_or_list(v) for v in values):
-        raise MalformedInput(f"{where}: unsupported value")
+        raise MalformedInput(N_("{where}: unsupported value"), where=_property_at(card, number))
     if name in DROPPED or vtype.lower() == "unknown" or not _known(name):
         raw = _one_line(_jcard_to_raw(name, values))
         # The jCard type slot is vCard's VALUE parameter: keep it so the export says it again.
@@ -701,7 +753,12 @@ def _to_attributes(prop: Property, where: str) -> list[Attribute]:
     if name == FIELD_PROP:
         key = (prop.param(KEY_PARAM) or ("",))[0]
         if not key:
-            raise MalformedInput(f"{where}: {FIELD_PROP} without its {KEY_PARAM} parameter")
+            raise MalformedInput(
+                N_("{where}: {property} without its {parameter} parameter"),
+                where=where,
+                property=FIELD_PROP,
+                parameter=KEY_PARAM,
+            )
         common["label"] = key
         return [Attribute(FIELD, value, **common)]
     if name == RESUME_PROP:
@@ -855,12 +912,16 @@ def _parse_any(data: bytes, source: str) -> tuple[list[list[Property]], Counter[
 
 # Why a card is not a persona, for one card and for several.
 SKIP_REASONS: Final = {
-    "group": ("a vCard of KIND group is not a persona", "vCards of KIND group are not personas"),
-    "location": (
+    "group": N_plural(
+        "a vCard of KIND group is not a persona", "vCards of KIND group are not personas"
+    ),
+    "location": N_plural(
         "a vCard of KIND location is not a persona",
         "vCards of KIND location are not personas",
     ),
-    "no name": ("the card has no FN (formatted name)", "the cards have no FN (formatted name)"),
+    "no name": N_plural(
+        "the card has no FN (formatted name)", "the cards have no FN (formatted name)"
+    ),
 }
 _LISTED: Final = 10  # card numbers named in one skip message
 
@@ -877,27 +938,57 @@ class Cards:
     def skip_messages(self, source: str) -> list[str]:
         """One line per reason, however many cards it covers (a phone's export may hold
         hundreds of cards without a name): `f.vcf, cards 1, 2: the cards have no FN ...`."""
-        out = []
+        out: list[str] = []
         for reason, numbers in self.skipped.items():
-            one, several = SKIP_REASONS[reason]
+            why = Text(SKIP_REASONS[reason], n=len(numbers))
             if len(numbers) == 1:
-                out.append(f"{source}, card {numbers[0]}: {one}")
+                out.append(
+                    Text(
+                        N_("{source}, card {number}: {why}"),
+                        source=source,
+                        number=numbers[0],
+                        why=why,
+                    )
+                )
                 continue
             listed = ", ".join(str(n) for n in numbers[:_LISTED])
-            more = f" and {len(numbers) - _LISTED} more" if len(numbers) > _LISTED else ""
-            out.append(f"{source}, cards {listed}{more}: {several}")
+            if len(numbers) > _LISTED:
+                line = Text(
+                    N_("{source}, cards {listed} and {more} more: {why}"),
+                    source=source,
+                    listed=listed,
+                    more=len(numbers) - _LISTED,
+                    why=why,
+                )
+            else:
+                line = Text(
+                    N_("{source}, cards {listed}: {why}"), source=source, listed=listed, why=why
+                )
+            out.append(line)
         return out
 
 
 def _problem_note(source: str, problem: str, count: int) -> str:
-    plural = "s" if count > 1 else ""
     if problem == "charset":
-        return (
-            f"{source}: {count} quoted-printable value{plural} held bytes not valid in "
-            "their CHARSET, replaced by U+FFFD"
+        return Text(
+            N_plural(
+                "{source}: {n} quoted-printable value held bytes not valid in their CHARSET, "
+                "replaced by U+FFFD",
+                "{source}: {n} quoted-printable values held bytes not valid in their CHARSET, "
+                "replaced by U+FFFD",
+            ),
+            source=source,
+            n=count,
         )
-    name = problem.removeprefix("base64 ")
-    return f"{source}: {count} {name} value{plural} not valid base64 left out"
+    return Text(
+        N_plural(
+            "{source}: {n} {name} value not valid base64 left out",
+            "{source}: {n} {name} values not valid base64 left out",
+        ),
+        source=source,
+        n=count,
+        name=problem.removeprefix("base64 "),
+    )
 
 
 def read_cards(data: bytes, source: str) -> Cards:
@@ -906,7 +997,7 @@ def read_cards(data: bytes, source: str) -> Cards:
     drafts: list[PersonaDraft] = []
     skipped: dict[str, list[int]] = {}
     for n, card in enumerate(cards, start=1):
-        found = card_to_draft(card, f"{source}, card {n}")
+        found = card_to_draft(card, Text(N_("{source}, card {number}"), source=source, number=n))
         if isinstance(found, str):
             skipped.setdefault(found, []).append(n)
         else:
@@ -947,4 +1038,6 @@ def read_limited(path: Path, limit: int) -> bytes:
         check_size(path.stat().st_size, limit, path.name)
         return path.read_bytes()
     except OSError as exc:
-        raise MalformedInput(f"{path.name}: cannot be read ({exc.strerror})") from None
+        raise MalformedInput(
+            N_("{name}: cannot be read ({reason})"), name=path.name, reason=exc.strerror
+        ) from None

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Final, TypeVar
 
 from vault import content
 from vault.core.errors import MissingMedia, VaultError
+from vault.core.i18n import N_, Text, sentence
 from vault.core.importing import ImportIssue, ImportSummary
 from vault.core.progress import Progress
 
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-SKIPPED_WHOLE: Final = "skipped whole, nothing imported from this file"
+SKIPPED_WHOLE: Final = Text(N_("skipped whole, nothing imported from this file"))
 
 
 def shown_name(name: str) -> str:
@@ -45,29 +46,55 @@ def shown_name(name: str) -> str:
     return name
 
 
-def plural(count: int, noun: str, nouns: str = "") -> str:
-    """`1 item`, `2 items` (NOUNS when not NOUN + s): a count in a summary line."""
-    return f"{count:,} {noun if count == 1 else nouns or noun + 's'}"
-
-
 def unreadable(location: str, exc: Exception, *, label: str = "") -> ImportIssue:
     """The error listed for one file of a folder or archive that could not be read.
 
     A Coffre error gives its own safe detail (without the archive's LABEL and the file's
     name, which the location already says); anything else gives only its class name, since
     a parser's message may quote the file's content."""
+    reason: str
     if isinstance(exc, VaultError):
-        reason = exc.detail or exc.message
-        for prefix in (f"{label}: " if label else "", f"{location}: "):
-            if prefix and reason.startswith(prefix):
-                reason = reason[len(prefix) :]
+        reason = (
+            sentence(exc.detail)
+            if exc.detail
+            else Text(N_("{message}."), message=sentence(exc.summary))
+        )
+        for prefix in (label, location):
+            if prefix:
+                reason = _after(reason, prefix)
     elif isinstance(exc, OSError) and exc.strerror:
-        reason = f"cannot be read ({exc.strerror})"
+        reason = Text(N_("cannot be read ({reason})"), reason=exc.strerror)
     else:
-        reason = f"unexpected {type(exc).__name__}"
-    return ImportIssue(location, f"{reason}: {SKIPPED_WHOLE}")
+        reason = Text(N_("unexpected {error}"), error=type(exc).__name__)
+    return ImportIssue(
+        location, Text(N_("{reason}: {skipped}"), reason=reason, skipped=SKIPPED_WHOLE)
+    )
 
 
+def _after(reason: str, place: str) -> str:
+    """REASON without its leading `PLACE: `, which the issue's location already says. A
+    template that opens with that place keeps its values (so it is still said in the
+    person's language); one that is only another sentence (`{name}: {detail}`) gives it."""
+    if not reason.startswith(f"{place}: "):
+        return reason
+    if isinstance(reason, Text) and isinstance(reason.template, str):
+        head, _colon, rest = reason.template.partition(": ")
+        first, inner = _field(head), _field(rest)
+        if first is not None and str(reason.values.get(first)) == place:
+            value = reason.values.get(inner) if inner is not None else None
+            if isinstance(value, str):
+                return sentence(value)
+            return Text(rest, **reason.values)
+    return reason[len(place) + 2 :]
+
+
+def _field(template: str) -> str | None:
+    """The name of the one placeholder TEMPLATE is made of (`{name}`), else None."""
+    found = _FIELD.fullmatch(template)
+    return found.group(1) if found else None
+
+
+_FIELD: Final = re.compile(r"\{(\w+)\}")
 _TAG: Final = re.compile(r"<[^>]+>")
 _BREAK: Final = re.compile(r"<\s*(br|/p|/li|/h[1-6])\s*/?\s*>", re.IGNORECASE)
 _SPACE: Final = re.compile(r"[ \t]+")
@@ -107,7 +134,11 @@ def write_media(
             blobs[member].append(txn.write_blob(vault.store.read_blob(first)))
     missing = set(uses) - set(blobs)
     if missing:
-        raise MissingMedia(f"{ar.label}: {sorted(missing)[0]} could not be read from the archive")
+        raise MissingMedia(
+            N_("{label}: {name} could not be read from the archive"),
+            label=ar.label,
+            name=sorted(missing)[0],
+        )
     return blobs
 
 

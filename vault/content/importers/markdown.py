@@ -31,6 +31,7 @@ from vault.content.audience import DEFAULT as DEFAULT_AUDIENCE
 from vault.content.audience import front_matter_audience
 from vault.content.importers import Tally, shown_name, unreadable
 from vault.core.errors import InvalidParameter, MalformedInput, UnsafeArchive, WrongFormat
+from vault.core.i18n import N_, Text, sentence
 from vault.core.importing import ImportSummary, parser_limits
 from vault.core.progress import ProgressCallback
 
@@ -120,13 +121,21 @@ def split_front_matter(head: bytes, name: str) -> tuple[dict[str, Any], int]:
     else:
         return {}, 0
     if close is None or raw_start > len(head):
-        raise MalformedInput(f"{name}: the {fmt} front matter is not closed")
+        raise MalformedInput(
+            N_("{name}: {problem}"),
+            name=name,
+            problem=Text(N_("the {fmt} front matter is not closed"), fmt=fmt),
+        )
     raw = head[raw_start : close.end() if fmt == "JSON" else close.start()]
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise MalformedInput(
-            f"{name}: invalid UTF-8 in the front matter at byte {raw_start + exc.start}"
+            N_("{name}: {problem}"),
+            name=name,
+            problem=Text(
+                N_("invalid UTF-8 in the front matter at byte {byte}"), byte=raw_start + exc.start
+            ),
         ) from None
     meta = _parse(text, fmt, name)
     offset = close.end()
@@ -137,7 +146,7 @@ def split_front_matter(head: bytes, name: str) -> tuple[dict[str, Any], int]:
 
 def _parse(text: str, fmt: str, name: str) -> dict[str, Any]:
     # Also for `content add`, which is not an import: the parser limits are applied here.
-    with parser_limits(f"{name}: the front matter"):
+    with parser_limits(Text(N_("{name}: the front matter"), name=name)):
         try:
             if fmt == "YAML":
                 data = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506  # a SafeLoader
@@ -147,23 +156,45 @@ def _parse(text: str, fmt: str, name: str) -> dict[str, Any]:
                 data = json.loads(text)
         except yaml.MarkedYAMLError as exc:
             line = exc.problem_mark.line + 2 if exc.problem_mark else "?"
-            raise MalformedInput(f"{name}: invalid YAML front matter at line {line}") from None
+            raise MalformedInput(
+                N_("{name}: {problem}"),
+                name=name,
+                problem=Text(N_("invalid YAML front matter at line {line}"), line=line),
+            ) from None
         except yaml.YAMLError:
-            raise MalformedInput(f"{name}: invalid YAML front matter") from None
+            raise MalformedInput(
+                N_("{name}: {problem}"), name=name, problem=Text(N_("invalid YAML front matter"))
+            ) from None
         except tomllib.TOMLDecodeError as exc:
-            raise MalformedInput(f"{name}: invalid TOML front matter ({exc})") from None
+            raise MalformedInput(
+                N_("{name}: {problem}"),
+                name=name,
+                problem=Text(N_("invalid TOML front matter ({problem})"), problem=str(exc)),
+            ) from None
         except json.JSONDecodeError as exc:
             raise MalformedInput(
-                f"{name}: invalid JSON front matter at line {exc.lineno} column {exc.colno}"
+                N_("{name}: {problem}"),
+                name=name,
+                problem=Text(
+                    N_("invalid JSON front matter at line {line} column {column}"),
+                    line=exc.lineno,
+                    column=exc.colno,
+                ),
             ) from None
         except ValueError:  # a YAML date such as 2020-13-45
             raise MalformedInput(
-                f"{name}: invalid {fmt} front matter (a value out of range)"
+                N_("{name}: {problem}"),
+                name=name,
+                problem=Text(N_("invalid {fmt} front matter (a value out of range)"), fmt=fmt),
             ) from None
         if data is None:
             return {}
         if not isinstance(data, dict):
-            raise MalformedInput(f"{name}: the front matter is not a mapping of keys to values")
+            raise MalformedInput(
+                N_("{name}: {problem}"),
+                name=name,
+                problem=Text(N_("the front matter is not a mapping of keys to values")),
+            )
         safe: dict[str, Any] = _json_safe(data)
         return safe
 
@@ -175,7 +206,11 @@ def parse(raw: bytes, name: str = "input") -> tuple[dict[str, Any], str]:
     try:
         body = raw[offset:].decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise MalformedInput(f"{name}: invalid UTF-8 at byte {offset + exc.start}") from None
+        raise MalformedInput(
+            N_("{name}: {problem}"),
+            name=name,
+            problem=Text(N_("invalid UTF-8 at byte {byte}"), byte=offset + exc.start),
+        ) from None
     return meta, body.strip()
 
 
@@ -218,8 +253,8 @@ def meta_from_front_matter(fm: dict[str, Any], name: str) -> content.ItemMeta:
                 _tags(fm.get("tags")) + _tags(fm.get("keywords")) + _tags(fm.get("categories"))
             ),
             license=content.normalize_license(_first(fm, "license", "licence", "rights")),
-            created=_time(created, "date") if created is not None else None,
-            updated=_time(updated, "update date") if updated is not None else None,
+            created=_time(created, N_("date")) if created is not None else None,
+            updated=_time(updated, N_("update date")) if updated is not None else None,
             reply_to=_opt(_first(fm, "reply_to", "in_reply_to")),
             thread=_opt(_first(fm, "thread")),
             content_warning=_opt(_first(fm, "content_warning", "cw")),
@@ -232,7 +267,9 @@ def meta_from_front_matter(fm: dict[str, Any], name: str) -> content.ItemMeta:
             },
         )
     except InvalidParameter as exc:
-        raise MalformedInput(f"{name}: {exc.detail}") from None
+        raise MalformedInput(
+            N_("{name}: {detail}"), name=name, detail=sentence(exc.detail or "")
+        ) from None
 
 
 def _date_value(fm: dict[str, Any]) -> Any:
@@ -276,7 +313,7 @@ def file_name_date(name: str) -> str | None:
 
 def _readable_time(value: Any) -> bool:
     try:
-        _time(value, "date")
+        _time(value, N_("date"))
     except InvalidParameter:
         return False
     return True
@@ -290,8 +327,8 @@ def _files(folder: Path) -> Iterator[tuple[Path, str]]:
         for d in list(dirs):
             if (rootp / d).is_symlink():
                 raise UnsafeArchive(
-                    f"{shown_name((rootp / d).relative_to(folder).as_posix())}: "
-                    "symbolic links are refused"
+                    N_("{folder}: symbolic links are refused"),
+                    folder=shown_name((rootp / d).relative_to(folder).as_posix()),
                 )
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for f in sorted(files):
@@ -300,9 +337,9 @@ def _files(folder: Path) -> Iterator[tuple[Path, str]]:
                 continue
             rel = path.relative_to(folder).as_posix()
             if path.is_symlink():
-                raise UnsafeArchive(f"{shown_name(rel)}: symbolic links are refused")
+                raise UnsafeArchive(N_("{name}: symbolic links are refused"), name=shown_name(rel))
             if not path.is_file():  # a FIFO would block the import, a device worse
-                raise UnsafeArchive(f"{shown_name(rel)}: not a regular file")
+                raise UnsafeArchive(N_("{name}: not a regular file"), name=shown_name(rel))
             yield path, rel
 
 
@@ -323,7 +360,9 @@ def _read(path: Path, rel: str) -> _Note:
     Nothing is stored here, so a file that fails leaves nothing behind. A file no larger
     than the front matter limit (most notes) is read once and its body kept."""
     if shown_name(rel) != rel:
-        raise MalformedInput(f"{shown_name(rel)}: the file name is not valid UTF-8; rename it")
+        raise MalformedInput(
+            N_("{name}: the file name is not valid UTF-8; rename it"), name=shown_name(rel)
+        )
     limit = content.FRONT_MATTER_LIMIT
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -387,13 +426,14 @@ def import_markdown(
         files = list(_files(path))
         if not files:
             raise WrongFormat(
-                f"{path.name} holds no Markdown or text file ({', '.join(sorted(SUFFIXES))}) "
-                "outside hidden folders"
+                N_("{name} holds no Markdown or text file ({suffixes}) outside hidden folders"),
+                name=path.name,
+                suffixes=", ".join(sorted(SUFFIXES)),
             )
     elif path.is_file():
         files = [(path, path.name)]
     else:
-        raise InvalidParameter(f"{path.name}: no such file or folder")
+        raise InvalidParameter(N_("{name}: no such file or folder"), name=path.name)
     alone = not path.is_dir()
     tally = Tally(vault, "markdown", persona=persona, progress=progress, total=len(files))
     with vault.store.write() as txn:
@@ -410,7 +450,13 @@ def import_markdown(
                 continue
             if note.redated:
                 tally.notes.append(
-                    f"{rel}: the date in its front matter is not a date; its file name's was used"
+                    Text(
+                        N_(
+                            "{name}: the date in its front matter is not a date; its file name's "
+                            "was used"
+                        ),
+                        name=rel,
+                    )
                 )
             if tally.known(note.key):
                 continue

@@ -31,7 +31,6 @@ from vault.content import audience
 from vault.content.importers import (
     Tally,
     html_to_text,
-    plural,
     title_from_text,
     unreadable,
     write_media,
@@ -39,6 +38,7 @@ from vault.content.importers import (
 from vault.core import archive
 from vault.core.archive import Archive
 from vault.core.errors import InvalidParameter, MalformedInput, UnsafeArchive
+from vault.core.i18n import N_, N_plural, Text
 from vault.core.importing import ImportIssue, ImportSummary, parser_limits
 from vault.core.progress import ProgressCallback
 
@@ -135,14 +135,22 @@ def parse_outbox(
     name = root + "outbox.json"
     outbox = ar.read_json(name, object_pairs_hook=merge_repeated_keys)
     if not isinstance(outbox, dict):
-        raise MalformedInput(f"{ar.label}: {name} is not an ActivityStreams collection")
+        raise MalformedInput(
+            N_("{label}: {problem}"),
+            label=ar.label,
+            problem=Text(N_("{name} is not an ActivityStreams collection"), name=name),
+        )
     activities = outbox.get("orderedItems", [])
     if not isinstance(activities, list):
-        raise MalformedInput(f"{ar.label}: {name}: orderedItems is not a list")
+        raise MalformedInput(
+            N_("{label}: {problem}"),
+            label=ar.label,
+            problem=Text(N_("{name}: orderedItems is not a list"), name=name),
+        )
     posts: list[Post] = []
     ignored = 0
     not_objects = 0
-    bad: dict[str, int] = {}
+    bad: dict[Text, int] = {}
     for index, activity in enumerate(activities):
         where = f"{name} item {index + 1}"
         if not isinstance(activity, dict):
@@ -161,9 +169,26 @@ def parse_outbox(
             bad[defect.problem] = bad.get(defect.problem, 0) + 1
             continue
         posts.append(replace(post, audience=visibility(obj, activity, followers)))
-    issues = [ImportIssue(name, f"{plural(n, 'post')} skipped: {p}") for p, n in bad.items()]
+    issues = [
+        ImportIssue(
+            name,
+            Text(N_plural("{n:,} post skipped: {why}", "{n:,} posts skipped: {why}"), n=n, why=why),
+        )
+        for why, n in bad.items()
+    ]
     if not_objects:
-        issues.append(ImportIssue(name, f"{plural(not_objects, 'item')} skipped: not an activity"))
+        issues.append(
+            ImportIssue(
+                name,
+                Text(
+                    N_plural(
+                        "{n:,} item skipped: not an activity",
+                        "{n:,} items skipped: not an activity",
+                    ),
+                    n=not_objects,
+                ),
+            )
+        )
     return posts, ignored, issues
 
 
@@ -172,7 +197,7 @@ class _PostDefect(Exception):
 
     def __init__(self, problem: str) -> None:
         super().__init__(problem)
-        self.problem = problem
+        self.problem = Text(problem)  # a fixed sentence, said in the person's language
 
 
 def _post(
@@ -180,23 +205,23 @@ def _post(
 ) -> Post:
     post_id = _text(obj.get("id"))
     if post_id is None:
-        raise _PostDefect("no id")
+        raise _PostDefect(N_("no id"))
     published = obj.get("published") or activity.get("published")
     try:
-        when = content.normalize_time(published, "publication date")
+        when = content.normalize_time(published, N_("publication date"))
     except InvalidParameter:
-        raise _PostDefect("a publication date that cannot be read") from None
+        raise _PostDefect(N_("a publication date that cannot be read")) from None
     media = []
     attachments = obj.get("attachment") or []
     if not isinstance(attachments, list):
-        raise _PostDefect("attachment is not a list")
+        raise _PostDefect(N_("attachment is not a list"))
     for att in attachments:
         if not isinstance(att, dict) or not _text(att.get("url")):
-            raise _PostDefect("an attachment without a url")
+            raise _PostDefect(N_("an attachment without a url"))
         member = _media_member(att["url"], root)
         if not ar.has(member):
             # Skipped whole, so that importing a complete archive later adds it.
-            raise _PostDefect("a media file that is not in the archive")
+            raise _PostDefect(N_("a media file that is not in the archive"))
         media_type = _text(att.get("mediaType")) or content.guess_media_type(member)
         media.append(MediaRef(member, media_type, _text(att.get("name"))))
     tags = tuple(

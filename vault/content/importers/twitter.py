@@ -32,10 +32,11 @@ from urllib.parse import urlsplit
 
 from vault import content
 from vault.content import audience
-from vault.content.importers import Tally, plural, title_from_text, unreadable, write_media
+from vault.content.importers import Tally, title_from_text, unreadable, write_media
 from vault.core import archive
 from vault.core.archive import Archive
 from vault.core.errors import MalformedInput, MissingMedia, UnsafeArchive
+from vault.core.i18n import N_, N_plural, Text
 from vault.core.importing import ImportIssue, ImportSummary, parser_limits
 from vault.core.progress import ProgressCallback
 
@@ -59,11 +60,17 @@ class Tweet:
     links: tuple[tuple[str, str], ...] = ()  # (t.co link, the address it stands for)
 
 
-def strip_prefix(text: str, label: str) -> str:
-    """The JSON after `window.YTD.<name>.partN =`, refusing anything else."""
+def strip_prefix(text: str, label: str, name: str = "") -> str:
+    """The JSON after `window.YTD.<name>.partN =`, refusing anything else (LABEL names the
+    archive, NAME the file in it)."""
     match = _PREFIX.match(text)
     if match is None:
-        raise MalformedInput(f"{label} does not start with `window.YTD.<name>.partN =`")
+        problem = Text(
+            N_("{name} does not start with `window.YTD.<name>.partN =`"), name=name or label
+        )
+        if not name:
+            raise MalformedInput(problem)
+        raise MalformedInput(N_("{label}: {problem}"), label=label, problem=problem)
     return text[match.end() :]
 
 
@@ -75,16 +82,18 @@ def _tweet_files(ar: Archive) -> tuple[str, list[str]]:
             continue
         parts = sorted(n for n in ar.members if n.startswith(root) and _PART.search(n))
         return root, [root + marker, *parts]
-    raise MalformedInput(f"{ar.label}: no data/tweets.js in the archive")
+    raise MalformedInput(N_("{label}: no data/tweets.js in the archive"), label=ar.label)
 
 
 def _created(value: Any, where: str) -> str:
     if not isinstance(value, str):
-        raise MalformedInput(f"{where}: the tweet has no created_at")
+        raise MalformedInput(N_("{where}: the tweet has no created_at"), where=where)
     try:
         return content.normalize_time(datetime.strptime(value, "%a %b %d %H:%M:%S %z %Y"))
     except ValueError:
-        raise MalformedInput(f"{where}: created_at {value[:40]!r} is not a date") from None
+        raise MalformedInput(
+            N_("{where}: created_at {value!r} is not a date"), where=where, value=value[:40]
+        ) from None
 
 
 def _bitrate(value: Any) -> int:
@@ -110,7 +119,12 @@ def _media(ar: Archive, root: str, tweet_id: str, raw: dict[str, Any], where: st
         member = next((c for c in candidates if ar.has(c)), None)
         if member is None:
             shown = names[0] if names else "a media file"
-            raise MissingMedia(f"{where} refers to {tweet_id}-{shown}, which is missing")
+            raise MissingMedia(
+                N_("{where} refers to {tweet_id}-{shown}, which is missing"),
+                where=where,
+                tweet_id=tweet_id,
+                shown=shown,
+            )
         found.append((member, content.guess_media_type(member)))
     return found
 
@@ -151,10 +165,14 @@ def expand_links(text: str, raw: dict[str, Any]) -> tuple[str, dict[str, str]]:
 def _entries(ar: Archive, name: str) -> list[Any]:
     """The entries of one tweets file, read whole; any problem raises."""
     with parser_limits(name):
-        text = strip_prefix(ar.read_text(name), f"{ar.label}: {name}")
+        text = strip_prefix(ar.read_text(name), ar.label, name)
         entries = ar.read_json(name, text=text)
     if not isinstance(entries, list):
-        raise MalformedInput(f"{ar.label}: {name} does not hold a list of tweets")
+        raise MalformedInput(
+            N_("{label}: {problem}"),
+            label=ar.label,
+            problem=Text(N_("{name} does not hold a list of tweets"), name=name),
+        )
     return entries
 
 
@@ -220,13 +238,13 @@ def parse_tweets(ar: Archive) -> tuple[list[Tweet], int, list[ImportIssue]]:
             except MalformedInput:
                 undated += 1
         for count, problem in (
-            (not_tweets, "not a tweet (no id or text)"),
-            (undated, "a date that cannot be read"),
-            (without_media, "a media file that is not in the archive"),
+            (not_tweets, N_("not a tweet (no id or text)")),
+            (undated, N_("a date that cannot be read")),
+            (without_media, N_("a media file that is not in the archive")),
         ):
             if count:
-                found = plural(count, "entry", "entries")
-                issues.append(ImportIssue(name, f"{found} skipped: {problem}"))
+                skipped = N_plural("{n:,} entry skipped: {why}", "{n:,} entries skipped: {why}")
+                issues.append(ImportIssue(name, Text(skipped, n=count, why=Text(problem))))
     return tweets, retweets, issues
 
 
@@ -235,9 +253,13 @@ def account_audience(ar: Archive, root: str) -> str:
     name = root + "data/protected-history.js"
     if not ar.has(name):
         return audience.PUBLIC
-    entries = ar.read_json(name, text=strip_prefix(ar.read_text(name), f"{ar.label}: {name}"))
+    entries = ar.read_json(name, text=strip_prefix(ar.read_text(name), ar.label, name))
     if not isinstance(entries, list):
-        raise MalformedInput(f"{ar.label}: {name} does not hold a list")
+        raise MalformedInput(
+            N_("{label}: {problem}"),
+            label=ar.label,
+            problem=Text(N_("{name} does not hold a list"), name=name),
+        )
     changes = [
         (str(h.get("protectedAt", "")), str(h.get("action", "")))
         for e in entries

@@ -32,8 +32,9 @@ from defusedxml.ElementTree import iterparse
 
 from vault import content
 from vault.content import audience
-from vault.content.importers import Tally, html_to_text, plural, title_from_text
+from vault.content.importers import Tally, html_to_text, title_from_text
 from vault.core.errors import InvalidParameter, MalformedInput, UnsafeArchive
+from vault.core.i18n import N_, N_plural, Text
 from vault.core.importing import ImportIssue, ImportSummary
 from vault.core.progress import ProgressCallback
 
@@ -110,11 +111,16 @@ def _items(path: Path) -> Iterator[tuple[Element, str]]:
     except ParseError as exc:
         line, column = exc.position
         raise MalformedInput(
-            f"{path.name}: malformed XML at line {line}, column {column + 1}"
+            N_("{name}: malformed XML at line {line}, column {column}"),
+            name=path.name,
+            line=line,
+            column=column + 1,
         ) from None
     except defusedxml.DefusedXmlException as exc:
         raise UnsafeArchive(
-            f"{path.name}: refused {type(exc).__name__} (DTDs and entities are not allowed)"
+            N_("{name}: refused {error} (DTDs and entities are not allowed)"),
+            name=path.name,
+            error=type(exc).__name__,
         ) from None
 
 
@@ -124,9 +130,9 @@ def _date(item: Element) -> str | None:
     gmt = _wp(item, "post_date_gmt")
     local = _wp(item, "post_date")
     if gmt and gmt != _ZERO_DATE:
-        return content.normalize_time(gmt.replace(" ", "T"), "post date")
+        return content.normalize_time(gmt.replace(" ", "T"), N_("post date"))
     if local and local != _ZERO_DATE:
-        return content.normalize_time(local.replace(" ", "T"), "post date")
+        return content.normalize_time(local.replace(" ", "T"), N_("post date"))
     return None
 
 
@@ -144,7 +150,7 @@ def import_wxr(
     """
     path = Path(path)
     if not path.is_file():
-        raise InvalidParameter(f"{path.name}: not a file")
+        raise InvalidParameter(N_("{name}: not a file"), name=path.name)
     _check_utf8(path)
     tally = Tally(vault, "wordpress", persona=persona, progress=progress, total=None)
     other_types: Counter[str] = Counter()
@@ -202,22 +208,54 @@ def import_wxr(
         tally.ignored = sum(other_types.values()) + sum(other_status.values())
         tally.skipped = [
             *(
-                f"{path.name}: {plural(n, f'{kind} item')} (not a post or page)"
+                Text(
+                    N_plural(
+                        "{name}: {n:,} {kind} item (not a post or page)",
+                        "{name}: {n:,} {kind} items (not a post or page)",
+                    ),
+                    name=path.name,
+                    n=n,
+                    kind=kind,
+                )
                 for kind, n in sorted(other_types.items())
             ),
             *(
-                f"{path.name}: {plural(n, 'item')} with status {status}"
+                Text(
+                    N_plural(
+                        "{name}: {n:,} item with status {status}",
+                        "{name}: {n:,} items with status {status}",
+                    ),
+                    name=path.name,
+                    n=n,
+                    status=status,
+                )
                 for status, n in sorted(other_status.items())
             ),
         ]
         for count, problem in (
-            (untyped, "without wp:post_type (not known to be a post or page)"),
-            (without_id, "without wp:post_id"),
-            (undated, "with a date that cannot be read"),
+            (
+                untyped,
+                N_plural(
+                    "{n:,} item without wp:post_type (not known to be a post or page) skipped",
+                    "{n:,} items without wp:post_type (not known to be a post or page) skipped",
+                ),
+            ),
+            (
+                without_id,
+                N_plural(
+                    "{n:,} item without wp:post_id skipped",
+                    "{n:,} items without wp:post_id skipped",
+                ),
+            ),
+            (
+                undated,
+                N_plural(
+                    "{n:,} item with a date that cannot be read skipped",
+                    "{n:,} items with a date that cannot be read skipped",
+                ),
+            ),
         ):
             if count:
-                tally.errors.append(
-                    ImportIssue(path.name, f"{plural(count, 'item')} {problem} skipped")
-                )
+                tally.errors.append(ImportIssue(path.name, Text(problem, n=count)))
         tally.audit(txn)
     return tally.summary()

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from vault.core.errors import MalformedInput, TruncatedArchive, UnsafeArchive, VaultError
-from vault.core.i18n import N_
+from vault.core.i18n import N_, Text, sentence
 from vault.data.model import (
     UNKNOWN_PREFIX,
     ActivitySummary,
@@ -61,7 +61,9 @@ def open_zip(path: Path) -> zipfile.ZipFile:
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, EOFError, OSError) as exc:
-        raise TruncatedArchive(f"{path.name}: {type(exc).__name__}") from None
+        raise TruncatedArchive(
+            N_("{name}: {error}"), name=path.name, error=type(exc).__name__
+        ) from None
     try:
         for info in zf.infolist():
             check_member_name(info.filename)
@@ -69,7 +71,9 @@ def open_zip(path: Path) -> zipfile.ZipFile:
                 info.file_size > (1 << 20)
                 and info.file_size > MAX_RATIO * max(info.compress_size, 1)
             ):
-                raise UnsafeArchive(f"{path.name}: a member expands beyond safe limits (zip bomb)")
+                raise UnsafeArchive(
+                    N_("{name}: a member expands beyond safe limits (zip bomb)"), name=path.name
+                )
     except BaseException:
         zf.close()
         raise
@@ -82,14 +86,18 @@ def zip_read_errors() -> tuple[type[BaseException], ...]:
 
 
 def truncated(name: str, exc: BaseException) -> TruncatedArchive:
-    return TruncatedArchive(f"{name}: the data ends early or is damaged ({type(exc).__name__})")
+    return TruncatedArchive(
+        N_("{name}: the data ends early or is damaged ({error})"),
+        name=name,
+        error=type(exc).__name__,
+    )
 
 
 def malformed(location: str, problem: str) -> MalformedInput:
-    return MalformedInput(f"{location}: {problem}")
+    return MalformedInput(N_("{location}: {problem}"), location=location, problem=sentence(problem))
 
 
-SKIPPED_WHOLE = "skipped whole, nothing imported from this file"
+SKIPPED_WHOLE = Text(N_("skipped whole, nothing imported from this file"))
 
 
 def skip_reason(exc: BaseException) -> str:
@@ -97,15 +105,15 @@ def skip_reason(exc: BaseException) -> str:
     detail (which names places, never content), else only the exception's class, since a
     parser's own message may quote the file."""
     if isinstance(exc, VaultError) and exc.detail:
-        return exc.detail
+        return sentence(exc.detail)
     if isinstance(exc, UnicodeDecodeError):
-        return "not UTF-8 text"
+        return Text(N_("not UTF-8 text"))
     if isinstance(exc, RecursionError):
-        return "nests too deeply"
+        return Text(N_("nests too deeply"))
     if isinstance(exc, ValueError) and "integer string conversion" in str(exc):
-        return "holds a number too long to read"
+        return Text(N_("holds a number too long to read"))
     if isinstance(exc, zipfile.BadZipFile | EOFError | zlib.error):
-        return f"the data ends early or is damaged ({type(exc).__name__})"
+        return Text(N_("the data ends early or is damaged ({error})"), error=type(exc).__name__)
     return type(exc).__name__
 
 
@@ -124,7 +132,15 @@ class IssueTally:
     def flush(self) -> None:
         """Report what was counted, then forget it."""
         for problem, (location, count) in self.seen.items():
-            counted = f"{problem} ({count} records; the first is here)" if count > 1 else problem
+            counted = (
+                Text(
+                    N_("{problem} ({count} records; the first is here)"),
+                    problem=sentence(problem),
+                    count=count,
+                )
+                if count > 1
+                else problem
+            )
             self.report(location, counted)
         self.seen.clear()
 

@@ -30,6 +30,7 @@ from typing import IO, TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from vault.core.errors import InvalidParameter, MalformedInput, UnsafeArchive
+from vault.core.i18n import N_, N_plural, Text
 from vault.core.progress import Progress
 from vault.data import metrics
 from vault.data.importers import common
@@ -145,7 +146,9 @@ def zone(name: str | None) -> tuple[str, ZoneInfo]:
     try:
         return name, ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidParameter(f"unknown time zone {name!r} (use an IANA name)") from None
+        raise InvalidParameter(
+            N_("unknown time zone {name!r} (use an IANA name)"), name=name
+        ) from None
 
 
 class LocalTimes:
@@ -222,9 +225,9 @@ class _Tree:
                     self.files[info.filename] = _zip_opener(zf, info)
                     self.sizes[info.filename] = info.file_size
         elif p.exists():
-            raise MalformedInput(f"{p.name}: not a Google Takeout zip or folder")
+            raise MalformedInput(N_("{name}: not a Google Takeout zip or folder"), name=p.name)
         else:
-            raise InvalidParameter(f"{p.name}: no such file or folder")
+            raise InvalidParameter(N_("{name}: no such file or folder"), name=p.name)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -342,30 +345,29 @@ def _google_fit_data(
     source = fit.source
     try:
         for n, point in enumerate(ijson.items(stream, "Data Points.item", use_float=True), 1):
-            where = f"{name} point {n}"
             try:
                 type_name = point["dataTypeName"]
                 start = int(point["startTimeNanos"]) // 1_000_000
                 end = int(point["endTimeNanos"]) // 1_000_000
             except (KeyError, TypeError, ValueError):
-                report(where, "data point without a type or valid times: skipped")
+                report(_point(name, n), N_("data point without a type or valid times: skipped"))
                 continue
             if end < start:
-                report(where, "data point ends before it starts: skipped")
+                report(_point(name, n), N_("data point ends before it starts: skipped"))
                 continue
             if not MIN_MS <= start <= MAX_MS or end > MAX_MS:
-                report(where, "data point at an impossible time: skipped")
+                report(_point(name, n), N_("data point at an impossible time: skipped"))
                 continue
             try:
                 values = _fit_value(point)
             except (TypeError, ValueError, AttributeError):
-                report(where, "data point with a non-numeric value: skipped")
+                report(_point(name, n), N_("data point with a non-numeric value: skipped"))
                 continue
             first = values[0] if values else None
             if type_name in FIT_MAP_FIRST and first is not None:
                 first = 0.0  # the value is the map itself, kept whole in the metadata
             if not isinstance(first, float):
-                report(where, "data point without a numeric value: skipped")
+                report(_point(name, n), N_("data point without a numeric value: skipped"))
                 continue
             off = _offset_at(local, start)
             metadata = _fields(type_name, values)
@@ -377,7 +379,7 @@ def _google_fit_data(
             if type_name == "com.google.sleep.segment":
                 stage = FIT_SLEEP.get(int(first))
                 if stage is None:
-                    report(where, "unknown sleep stage: skipped")
+                    report(_point(name, n), N_("unknown sleep stage: skipped"))
                     continue
                 yield Sample("sleep", start, end, SLEEP_STAGES[stage], "", source, "", off)
                 continue
@@ -403,7 +405,7 @@ def _google_fit_data(
             yield Sample(metric, start, end, first, unit, source, "", off, metadata)
     except ijson.JSONError:
         # ijson's message quotes the text around the error: it is not repeated here.
-        raise MalformedInput(f"{name}: malformed JSON") from None
+        raise MalformedInput(N_("{name}: malformed JSON"), name=name) from None
 
 
 def _fields(type_name: str, values: list[float | str | None]) -> tuple[tuple[str, str], ...]:
@@ -442,7 +444,9 @@ def _session(name: str, stream: IO[bytes], local: LocalTimes) -> Iterator[Item]:
         start, _ = iso_ms(data["startTime"])
         end, _ = iso_ms(data["endTime"])
     except (ValueError, KeyError, TypeError):
-        raise MalformedInput(f"{name}: a session without valid JSON, start or end time") from None
+        raise MalformedInput(
+            N_("{name}: a session without valid JSON, start or end time"), name=name
+        ) from None
     totals: dict[str, float] = {}
     for agg in data.get("aggregate", []):
         with contextlib.suppress(KeyError, TypeError, ValueError):
@@ -495,7 +499,7 @@ def _daily_csv(
         y, mo, d = (int(x) for x in day.split("-"))
         datetime(y, mo, d)
     except ValueError:
-        raise MalformedInput(f"{name}: the file name is not a date") from None
+        raise MalformedInput(N_("{name}: the file name is not a date"), name=name) from None
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     reader = csv.DictReader(text)
     for line, row in enumerate(reader, 2):
@@ -503,7 +507,10 @@ def _daily_csv(
             start, off = iso_ms(f"{day}T{row['Start time']}")
             end, _ = iso_ms(f"{day}T{row['End time']}")
         except (KeyError, ValueError, TypeError):
-            report(f"{name} line {line}", "bad Start time or End time: skipped")
+            report(
+                Text(N_("{name} line {line}"), name=name, line=line),
+                N_("bad Start time or End time: skipped"),
+            )
             continue
         if end < start:
             end += _DAY_MS  # the last row ends at midnight of the next day
@@ -514,7 +521,15 @@ def _daily_csv(
             try:
                 value = float(raw)
             except ValueError:
-                report(f"{name} line {line} column {column}", "non-numeric value: skipped")
+                report(
+                    Text(
+                        N_("{name} line {line} column {column}"),
+                        name=name,
+                        line=line,
+                        column=column,
+                    ),
+                    N_("non-numeric value: skipped"),
+                )
                 continue
             yield Sample(metric, start, end, value, unit, "Google Fit daily metrics", "", off)
 
@@ -553,13 +568,23 @@ def parse_google_takeout(
         fitbit, _ = fitbit_part.plan(tree, note, time_zone=time_zone)
         if not (all_data or sessions or daily or fitbit):
             raise MalformedInput(
-                f"{Path(path).name}: no Google Fit or Fitbit data found "
-                "(expected Takeout/Fit/All Data or Takeout/Fitbit/Global Export Data)"
+                N_(
+                    "{name}: no Google Fit or Fitbit data found (expected Takeout/Fit/All "
+                    "Data or Takeout/Fitbit/Global Export Data)"
+                ),
+                name=Path(path).name,
             )
         if all_data and daily:
             note(
-                f"{len(daily)} daily activity metrics files were not imported: they "
-                "summarise the Google Fit data points imported from All Data"
+                Text(
+                    N_plural(
+                        "{n} daily activity metrics file was not imported: it summarises the "
+                        "Google Fit data points imported from All Data",
+                        "{n} daily activity metrics files were not imported: they summarise the "
+                        "Google Fit data points imported from All Data",
+                    ),
+                    n=len(daily),
+                )
             )
             daily = []
         streams = _streams(tree, all_data, note)
@@ -590,8 +615,17 @@ def _streams(tree: _Tree, all_data: list[str], note: Note) -> dict[str, FitStrea
     if kept:
         n = sum(1 for s in streams.values() if not s.counted)
         note(
-            f"{n} Google Fit streams of {', '.join(kept)} were kept under x:<type>, not "
-            "counted: Google Fit's merged stream of the same type already counts their data"
+            Text(
+                N_plural(
+                    "{n} Google Fit stream of {kinds} was kept under x:<type>, not counted: "
+                    "Google Fit's merged stream of the same type already counts its data",
+                    "{n} Google Fit streams of {kinds} were kept under x:<type>, not "
+                    "counted: Google Fit's merged stream of the same type already counts "
+                    "their data",
+                ),
+                n=n,
+                kinds=", ".join(kept),
+            )
         )
     return streams
 
@@ -612,7 +646,14 @@ def _one_file(tree: _Tree, key: str, job: Job, report_issue: ReportIssue) -> Ite
         raise  # a hostile archive, not a bad file
     except Exception as exc:  # any failure of one file skips that file, whatever it is
         tally.seen.clear()
-        report_issue(key, f"{common.skip_reason(exc)}: {common.SKIPPED_WHOLE}")
+        report_issue(
+            key,
+            Text(
+                N_("{reason}: {skipped}"),
+                reason=common.skip_reason(exc),
+                skipped=common.SKIPPED_WHOLE,
+            ),
+        )
         return
     if items is None:
         with tree.files[key]() as stream:
@@ -653,12 +694,29 @@ def _in_range(items: Iterator[Item], name: str, report: ReportIssue) -> Iterator
     for metric_id, (count, example, canonical) in out.items():
         m = metrics.METRICS[metric_id]
         low, high = m.valid or (0.0, 0.0)
-        records = "value" if count == 1 else "values"
         report(
             name,
-            f"{count} {metric_id} {records} outside {low:g}–{high:g} {m.unit} skipped "
-            f"(the first: {example}, {canonical:g} {m.unit})",
+            Text(
+                N_plural(
+                    "{n} {metric} value outside {low:g}–{high:g} {unit} skipped "
+                    "(the first: {example}, {canonical:g} {unit})",
+                    "{n} {metric} values outside {low:g}–{high:g} {unit} skipped "
+                    "(the first: {example}, {canonical:g} {unit})",
+                ),
+                n=count,
+                metric=metric_id,
+                low=low,
+                high=high,
+                unit=m.unit,
+                example=example,
+                canonical=canonical,
+            ),
         )
+
+
+def _point(name: str, n: int) -> Text:
+    """Where a data point of an All Data file is (made only for a point reported)."""
+    return Text(N_("{name} point {number}"), name=name, number=n)
 
 
 def _fit_job(local: LocalTimes, fit: FitStream) -> Job:

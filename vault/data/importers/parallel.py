@@ -26,7 +26,7 @@ from typing import IO, Any
 
 from vault.core import process
 from vault.core.errors import MalformedInput, VaultError
-from vault.core.i18n import N_
+from vault.core.i18n import N_, Text
 from vault.data.importers.common import Note, ReportIssue
 
 ByteProgress = Callable[[int, int | None], None]
@@ -65,7 +65,8 @@ def _run_child(target: str, args: list[Any], out: IO[bytes]) -> None:
     except BrokenPipeError:
         pass  # the importer stopped reading: nothing left to do
     except Exception as exc:  # reported by type only: its text may hold data
-        _send(out, (_ERROR, "", "", f"the parser failed ({type(exc).__name__})"))
+        failed = Text(N_("the parser failed ({error})"), error=type(exc).__name__)
+        _send(out, (_ERROR, "", "", failed))
     out.flush()
 
 
@@ -124,7 +125,9 @@ def batches_from_process(
             message = _read(stream)
             if message is None:
                 code = proc.wait()
-                raise MalformedInput(f"the parser process stopped unexpectedly (exit {code})")
+                raise MalformedInput(
+                    N_("the parser process stopped unexpectedly (exit {code})"), code=code
+                )
             kind = message[0]
             if kind == _BATCH:
                 yield message[1]

@@ -17,6 +17,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
 from vault.core.errors import MalformedInput
+from vault.core.i18n import N_, N_plural, Text
 from vault.data.importers.common import Item, Note, ReportIssue, activity_name, ignore_note
 from vault.data.model import RoutePoint, Sample, Workout, WorkoutEvent
 
@@ -57,9 +58,11 @@ def _events(source: IO[bytes], name: str) -> Iterator[tuple[str, object]]:
     try:
         yield from iterparse(source, events=("start", "end"), forbid_dtd=True)
     except DefusedXmlException:
-        raise MalformedInput(f"{name}: declares a DTD or entities, refused") from None
+        raise MalformedInput(N_("{name}: declares a DTD or entities, refused"), name=name) from None
     except SyntaxError as exc:  # xml.etree.ElementTree.ParseError
-        raise MalformedInput(f"{name}: not well-formed XML ({exc.msg})") from None
+        raise MalformedInput(
+            N_("{name}: not well-formed XML ({problem})"), name=name, problem=exc.msg
+        ) from None
 
 
 def _refuse_dtd(*_args: object) -> None:
@@ -164,20 +167,49 @@ def gpx_tracks(
         parser.Parse(b"", True)
         yield from tracks
         if untimed:
-            report(name, f"{counted(untimed, 'track point')} without a valid time skipped")
+            report(
+                name,
+                Text(
+                    N_plural(
+                        "{n:,} track point without a valid time skipped",
+                        "{n:,} track points without a valid time skipped",
+                    ),
+                    n=untimed,
+                ),
+            )
         if bad:
-            report(name, f"{counted(bad, 'track point')} with a bad position or elevation skipped")
+            report(
+                name,
+                Text(
+                    N_plural(
+                        "{n:,} track point with a bad position or elevation skipped",
+                        "{n:,} track points with a bad position or elevation skipped",
+                    ),
+                    n=bad,
+                ),
+            )
         if others["wpt"] or others["rtept"]:
             note(
-                f"{name}: {counted(others['wpt'], 'waypoint')} and "
-                f"{counted(others['rtept'], 'planned route point')} not imported "
-                "(only recorded tracks are)"
+                Text(
+                    N_("{name}: {waypoints} and {points} not imported (only recorded tracks are)"),
+                    name=name,
+                    waypoints=Text(N_plural("{n:,} waypoint", "{n:,} waypoints"), n=others["wpt"]),
+                    points=Text(
+                        N_plural("{n:,} planned route point", "{n:,} planned route points"),
+                        n=others["rtept"],
+                    ),
+                )
             )
     except _DtdRefused:
-        raise MalformedInput(f"{name}: declares a DTD or entities, refused") from None
+        raise MalformedInput(N_("{name}: declares a DTD or entities, refused"), name=name) from None
     except expat.ExpatError as exc:
         problem = expat.ErrorString(exc.code)
-        raise MalformedInput(f"{name} line {exc.lineno}: not well-formed XML ({problem})") from None
+        raise MalformedInput(
+            N_("{name} line {line}: not well-formed XML ({problem})"),
+            name=name,
+            line=exc.lineno,
+            problem=problem,
+        ) from None
 
 
 def gpx_points(source: IO[bytes], name: str, report: ReportIssue) -> list[RoutePoint]:
@@ -191,7 +223,10 @@ def parse_gpx(
     """A GPX file as workouts, one per track (type from <type>, else `other`)."""
     for n, (kind, points) in enumerate(gpx_tracks(source, name, report, note), 1):
         if len(points) < 2:
-            report(f"{name} track {n}", "fewer than two timed points: not a workout")
+            report(
+                Text(N_("{name} track {number}"), name=name, number=n),
+                N_("fewer than two timed points: not a workout"),
+            )
             continue
         route = tuple(points)
         yield Workout(
@@ -272,7 +307,10 @@ def parse_tcx(
                     t1 = t0 + round(float(_child_text(elem, "TotalTimeSeconds") or 0) * 1000)
                     laps.append(WorkoutEvent("lap", t0, t1))
             except ValueError:
-                report(f"{name} activity {n_act}", "lap with non-numeric totals or a bad time")
+                report(
+                    Text(N_("{name} activity {number}"), name=name, number=n_act),
+                    N_("lap with non-numeric totals or a bad time"),
+                )
             elem.clear()  # type: ignore[attr-defined]
         elif tag == "Name" and creator == "":
             creator = (elem.text or "").strip()  # type: ignore[attr-defined]
@@ -280,7 +318,10 @@ def parse_tcx(
             start_candidates = [e.start for e in laps] + [p.time for p in route]
             end_candidates = [e.end for e in laps] + [p.time for p in route]
             if not start_candidates:
-                report(f"{name} activity {n_act}", "no laps or timed points: skipped")
+                report(
+                    Text(N_("{name} activity {number}"), name=name, number=n_act),
+                    N_("no laps or timed points: skipped"),
+                )
                 continue
             start, end = min(start_candidates), max(end_candidates)
             yield Workout(
@@ -300,13 +341,37 @@ def parse_tcx(
                 yield Sample("heart_rate", t, t, bpm_value, "/min", "TCX", creator, offset)
             elem.clear()  # type: ignore[attr-defined]
     if courses:
-        note(f"{name}: {counted(courses, 'course')} (planned routes) not imported")
+        note(
+            Text(
+                N_plural(
+                    "{name}: {n:,} course (planned routes) not imported",
+                    "{name}: {n:,} courses (planned routes) not imported",
+                ),
+                name=name,
+                n=courses,
+            )
+        )
     if untimed:
-        report(name, f"{counted(untimed, 'track point')} without a valid time skipped")
+        report(
+            name,
+            Text(
+                N_plural(
+                    "{n:,} track point without a valid time skipped",
+                    "{n:,} track points without a valid time skipped",
+                ),
+                n=untimed,
+            ),
+        )
     if bad:
         report(
             name,
-            f"{counted(bad, 'track point')} with a position or heart rate that is not a number",
+            Text(
+                N_plural(
+                    "{n:,} track point with a position or heart rate that is not a number",
+                    "{n:,} track points with a position or heart rate that is not a number",
+                ),
+                n=bad,
+            ),
         )
 
 

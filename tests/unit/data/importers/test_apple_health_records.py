@@ -452,7 +452,7 @@ def test_import_stores_waveforms_and_fhir_once(fresh_vault: Vault, tmp_path: Pat
     path = _full_export(tmp_path)
     summary = import_apple_health(fresh_vault, P, path)
     assert summary.errors == ()
-    assert any("1 clinical records carry no date" in n for n in summary.notes)
+    assert any("1 clinical record carries no date" in n for n in summary.notes)
     (ecg,) = health_records.list_ecgs(fresh_vault, P)
     volts = health_records.ecg_voltages(fresh_vault, ecg)
     assert np.allclose(volts, wave(700), atol=1e-3)
