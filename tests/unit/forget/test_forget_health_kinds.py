@@ -4,6 +4,8 @@ forgotten ones stays in the vault's files."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.builders import HEALTH_KINDS, health_kind_samples
@@ -61,6 +63,24 @@ def test_all_kinds_forgotten_leave_no_byte_of_their_source(
     for metric, *_ in HEALTH_KINDS:
         forget(fresh_vault, Target.of_metric(metric))
     assert _counts(fresh_vault, ana.id) == {}
+    fresh_vault.store.checkpoint()
+    assert SECRET.encode() not in raw_vault_bytes(fresh_vault.path)
+    assert fresh_vault.check() == []
+
+
+def test_the_profile_goes_with_its_persona(fresh_vault: Vault, corpus: Path) -> None:
+    """Apple's <Me> is kept as attributes of the persona: forgetting the persona takes them,
+    and no byte of them stays in the vault's files."""
+    from vault.data.importers import import_apple_health
+
+    bea = identities.add_persona(fresh_vault, "Bea")
+    identities.edit(fresh_vault, bea.id, add=[("field.marker", SECRET)])
+    import_apple_health(fresh_vault, bea.id, corpus / "apple-health/ahcd-export.xml")
+    assert "field.blood_type" in {
+        a.key for a in identities.get_persona(fresh_vault, bea.id).attributes
+    }
+    forget(fresh_vault, Target.of_persona(bea.id))
+    assert "Bea" not in {p.name for p in identities.list_personas(fresh_vault)}
     fresh_vault.store.checkpoint()
     assert SECRET.encode() not in raw_vault_bytes(fresh_vault.path)
     assert fresh_vault.check() == []

@@ -34,7 +34,7 @@ from vault.core.errors import InvalidParameter, MalformedInput, UnsafeArchive
 from vault.core.i18n import N_plural, Text
 from vault.core.progress import Progress
 from vault.data import health_records, metrics
-from vault.data.importers import apple_hearing, common
+from vault.data.importers import apple_hearing, apple_profile, common
 from vault.data.importers.common import Item, Note, ReportIssue
 from vault.data.importers.tracks import gpx_points
 from vault.data.model import (
@@ -770,7 +770,17 @@ def _parse_raw(
             "impossible rate were skipped"
         )
     if stats["me"]:
-        note("the profile characteristics (birth date, sex, blood type) were not imported")
+        note(
+            Text(
+                N_plural(
+                    "{n} profile characteristic of a kind or value Coffre does not read was "
+                    "not imported",
+                    "{n} profile characteristics of kinds or values Coffre does not read were "
+                    "not imported",
+                ),
+                n=stats["me"],
+            )
+        )
     if not stats["root"]:
         raise MalformedInput(f"{name}: not an Apple Health export (no <HealthData> element)")
 
@@ -1262,7 +1272,10 @@ def _make_parser(
         elif tag == "HealthData":
             stats["root"] = 1
         elif tag == "Me":
-            stats["me"] = 1
+            profile, unread = apple_profile.read_me(a)
+            if profile is not None:
+                append(profile)
+            stats["me"] += len(unread)
         elif tag not in _READ_ELSEWHERE:
             # An element this importer does not know (a type newer than it: State of Mind,
             # medication doses...) is named in the summary, never dropped silently.

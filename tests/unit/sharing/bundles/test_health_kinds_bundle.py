@@ -58,3 +58,35 @@ def test_a_grant_naming_the_new_kinds_sends_them_in_range(
     everything = b"".join(files.values())
     assert b"SecretTrackerName" not in everything
     assert b"OtherPersonaTracker" not in everything
+
+
+def test_the_profile_leaves_only_under_a_grant_that_names_it(
+    fresh_vault: Vault, world: World, tmp_path: Path, corpus: Path
+) -> None:
+    """Apple's <Me> became sensitive attributes: a grant of data alone sends none of them;
+    one naming `field.blood_type` and `birth_date` sends those two in the identity card."""
+    from vault.data.importers import import_apple_health
+
+    import_apple_health(fresh_vault, world.persona.id, corpus / "apple-health/ahcd-export.xml")
+    birth = b"2020-09-13"  # the file's HKCharacteristicTypeIdentifierDateOfBirth
+    data_only = make_grant(fresh_vault, world, scope=ScopeRequest(metrics="heart_rate"))
+    bundle.export_bundle(fresh_vault, data_only.id, tmp_path / "data.age", now=NOW)
+    sent = b"".join(bundle_members(tmp_path / "data.age", world.identity).values())
+    assert birth not in sent and birth.replace(b"-", b"") not in sent
+    assert b"blood_type" not in sent.lower()  # (B+ alone could be base64 of a signature)
+    named = make_grant(
+        fresh_vault, world, scope=ScopeRequest(attributes="field.blood_type,birth_date")
+    )
+    bundle.export_bundle(fresh_vault, named.id, tmp_path / "named.age", now=NOW)
+    card = bundle_members(tmp_path / "named.age", world.identity)["data/identity.vcf"]
+    assert b"B+" in card
+    # the persona had a birth date already: that one is kept, and it is the one sent
+    from vault import personas as identities
+
+    held = next(
+        a.value
+        for a in identities.get_persona(fresh_vault, world.persona.id).attributes
+        if a.kind == "birth_date"
+    ).encode()
+    assert held.replace(b"-", b"") in card and birth.replace(b"-", b"") not in card
+    assert b"male" not in card.lower().replace(b"female", b"")  # sex was not named
