@@ -30,7 +30,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any, Final
@@ -107,7 +107,7 @@ class CsvKind:
 # Column names are documented by the README each folder carries ("beats per minute", "weight
 # grams") and observed in snake case in the older folders (rmssd, nremhr, overall_score).
 _PA: Final = "physical activity_googledata"
-CSV_KINDS: Final = (
+CSV_KINDS: tuple[CsvKind, ...] = (
     CsvKind(_PA, "heart_rate_", "beats per minute", "heart_rate", "/min"),
     CsvKind(_PA, "steps_", "steps", "steps", "count", MINUTE_MS),
     CsvKind(_PA, "calories_", "calories", "total_energy", "kcal", MINUTE_MS),
@@ -264,6 +264,16 @@ CSV_KINDS: Final = (
         MINUTE_MS,
         ("heart zone id",),
         time="date time",
+    ),
+)
+# Older exports keep the nightly temperature in `Sleep/` and the stress score in `Stress/`.
+CSV_KINDS = (
+    *CSV_KINDS,
+    *(
+        replace(kind, folder=older)
+        for kind in CSV_KINDS
+        for folder, older in (("temperature", "sleep"), ("stress score", "stress"))
+        if kind.folder == folder
     ),
 )
 _FOLDERS: Final = frozenset(k.folder for k in CSV_KINDS) | {"global export data"}

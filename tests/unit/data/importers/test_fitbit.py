@@ -464,3 +464,15 @@ def test_the_new_kinds_are_imported_whole(fresh_vault: Vault, tmp_path: Path) ->
         len(list(query.samples(fresh_vault, P, m)))
         for m in ("stress_score", "readiness_score", "skin_temperature", "active_zone_minutes")
     )
+
+
+def test_older_exports_keep_temperature_in_sleep_and_stress_in_stress(tmp_path: Path) -> None:
+    files = {
+        PROFILE: profile(),
+        "Takeout/Fitbit/Sleep/Computed Temperature - 2024-01-01.csv": TEMPERATURE,
+        "Takeout/Fitbit/Stress/Stress Score.csv": STRESS,
+    }
+    older, _, _ = parse(build(tmp_path / "older", files))
+    newer, _, _ = parse(build(tmp_path / "newer", NEW_FOLDERS))
+    for metric in ("skin_temperature", "stress_score"):
+        assert of(older, metric) == of(newer, metric) != []
