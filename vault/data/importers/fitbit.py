@@ -716,7 +716,7 @@ def parse_fitbit(
                 ),
                 name=Path(path).name,
             )
-        bar = Progress("Reading Fitbit export", progress)
+        bar = Progress(N_("Reading Fitbit export"), progress)
         bar.start(len(jobs))
         for key, job in jobs:
             yield from _one_file(tree, key, job, report_issue)
