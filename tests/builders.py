@@ -829,3 +829,25 @@ def garmin_export(path: Path, files: dict[str, bytes]) -> Path:
         for name, data in files.items():
             zf.writestr(name, data)
     return path
+
+
+# --- Health kinds of one source each (Fitbit's scores, Apple's audiograms) ----------------
+# One sample of each a day, in the canonical unit, for the listing, sharing and forgetting
+# tests: (metric, unit, value, span in ms).
+HEALTH_KINDS: tuple[tuple[str, str, float, int], ...] = (
+    ("stress_score", "{score}", 79.0, 86_400_000),
+    ("readiness_score", "{score}", 71.0, 86_400_000),
+    ("skin_temperature", "Cel", 33.9, 27_000_000),
+    ("active_zone_minutes", "min", 2.0, 60_000),
+    ("hearing_left_1000hz", "dB", 10.0, 0),
+    ("hearing_right_4000hz", "dB", 35.0, 0),
+)
+
+
+def health_kind_samples(day: str, source: str) -> list[Sample]:
+    """One sample of every HEALTH_KINDS metric at 08:00 UTC on DAY, from SOURCE."""
+    start = int(datetime.fromisoformat(f"{day}T08:00:00+00:00").timestamp() * 1000)
+    return [
+        Sample(metric, start, start + span, value, unit, source)
+        for metric, unit, value, span in HEALTH_KINDS
+    ]

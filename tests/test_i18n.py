@@ -336,9 +336,7 @@ def test_a_fixed_library_detail_is_translated_with_its_error(
 # Files whose composed sentences are not yet templates: this set only shrinks.
 _NOT_YET_TEMPLATES = {
     "vault/data/importers/apple_health.py",
-    "vault/data/importers/fitbit.py",
     "vault/data/importers/garmin.py",
-    "vault/data/importers/garmin_export.py",
 }
 # Calls whose first text a person reads: an error's detail, an import's issue or note.
 _SHOWN_BY_FRONT_ENDS = {"ImportIssue", "append", "issue", "note", "skip"}

@@ -288,7 +288,8 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
         details=N_(
             "Records in every unit exports use, the readings of blood-pressure and food "
             "correlations (once each), workouts with their routes, activity rings, beat-to-beat "
-            "lists, ECG recordings with their voltages and clinical records (FHIR); a value "
+            "lists, ECG recordings with their voltages, audiograms (each ear's threshold at "
+            "each frequency) and clinical records (FHIR); a value "
             "outside its metric's range is reported, not stored. Exports from iOS 16 and later "
             "(broken DTD, stray control characters) are read as they are."
         ),
@@ -341,6 +342,9 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
                 "/heart rate variability/",
                 "/sleep score/",
                 "/oxygen saturation (spo2)/",
+                "/stress score/",
+                "/daily readiness/",
+                "/active zone minutes (azm)/",
             ),
         ),
         options=(
@@ -367,7 +371,8 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
             "Global Export Data's JSON files (intraday heart rate with its confidence, steps, "
             "distance, calories as total energy, floors, resting heart rate, sleep stages, "
             "weight, BMI and body fat, exercises) and the per-type CSV folders (Physical "
-            "Activity_GoogleData, Heart Rate Variability, Sleep Score, Oxygen Saturation). A "
+            "Activity_GoogleData, Heart Rate Variability, Sleep Score, Oxygen Saturation, "
+            "Stress Score, Daily Readiness, Temperature, Active Zone Minutes). A "
             "file that cannot be read is skipped whole and listed in the errors; the kinds "
             "of file left out are named in the notes."
         ),
@@ -404,8 +409,9 @@ FORMATS: Final[tuple[ImportFormat, ...]] = (
             "folder or zip it is skipped whole and listed in the errors, and the other files "
             'are imported. Given Garmin\'s account export (the zip of its "Export your data" '
             "page, or that zip unpacked: it holds DI_CONNECT/), it reads the daily summaries, "
-            "the sleep windows and the FIT files inside the zips of uploaded files, streamed "
-            "without unpacking anything to disk."
+            "the sleep windows, the FIT files inside the zips of uploaded files, streamed "
+            "without unpacking anything to disk, and the activity summaries of activities no "
+            "FIT file holds."
         ),
     ),
     ImportFormat(

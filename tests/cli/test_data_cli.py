@@ -194,3 +194,34 @@ def test_every_command_has_help() -> None:
     for name in ("metrics", "show", "workouts", "sources", "priority", "export"):
         assert group.commands[name].help  # type: ignore[union-attr]
     assert cli.get_command(ctx, "import").commands["csv"].help  # type: ignore[union-attr]
+
+
+def test_the_health_kinds_of_one_source_are_listed_and_shown(
+    vault_dir: Path, tmp_path: Path
+) -> None:
+    """Fitbit's scores, nightly skin temperature and Apple's hearing thresholds appear in
+    `data metrics` with their units and counts, and `data show` gives their values."""
+    from datetime import UTC, datetime
+
+    from tests.builders import HEALTH_KINDS, health_kind_samples
+
+    init_vault(vault_dir, "Jane Doe")
+    days = ("2024-03-01", "2024-03-02")
+    rows = ["start,end,metric,value,unit,source"]
+    for day in days:
+        for s in health_kind_samples(day, "Tracker"):
+            start, end = (
+                datetime.fromtimestamp(t / 1000, UTC).isoformat() for t in (s.start, s.end)
+            )
+            rows.append(f"{start},{end},{s.metric},{s.value},{s.unit},{s.source}")
+    f = tmp_path / "kinds.csv"
+    f.write_text("\n".join(rows) + "\n")
+    summary = json.loads(checked(vault_dir, "import", "csv", str(f), "--json").stdout)
+    assert (summary["added"], summary["errors"]) == (len(rows) - 1, [])
+    listed = {
+        r["metric"]: r for r in json.loads(checked(vault_dir, "data", "metrics", "--json").stdout)
+    }
+    for metric, unit, value, _span in HEALTH_KINDS:
+        assert (listed[metric]["unit"], listed[metric]["samples"]) == (unit, len(days))
+        shown = json.loads(checked(vault_dir, "data", "show", metric, "--json").stdout)
+        assert [r["value"] for r in shown] == [value] * len(days)

@@ -65,3 +65,41 @@ def test_a_folder_with_bad_files_exits_0_and_lists_each(sams_vault: Path, tmp_pa
     assert summary["workouts"] == 1
     text = checked(sams_vault, "import", "garmin", str(folder))
     assert "activity-filecrc.fit: checksum mismatch (damaged): skipped whole" in text.stderr
+
+
+def test_an_activity_summary_without_a_fit_file_is_a_workout_listed(
+    sams_vault: Path, tmp_path: Path
+) -> None:
+    """Garmin's export: an activity entered by hand (a summary, no FIT file) is listed by
+    `data workouts` with its distance (centimetres in the file) and energy."""
+    from tests.builders import GARMIN_ACTIVITIES, GARMIN_UDS, garmin_day, garmin_export
+
+    entry = {
+        "activityId": 1,
+        "activityType": "lap_swimming",
+        "startTimeGmt": 1_714_550_400_000,
+        "startTimeLocal": 1_714_557_600_000,
+        "duration": 2_400_000.0,
+        "distance": 150_000.0,
+        "calories": 310.0,
+    }
+    export = garmin_export(
+        tmp_path / "export.zip",
+        {
+            GARMIN_UDS: json.dumps([garmin_day("2024-05-01", totalSteps=10)]).encode(),
+            GARMIN_ACTIVITIES: json.dumps([{"summarizedActivitiesExport": [entry]}]).encode(),
+        },
+    )
+    summary = json.loads(checked(sams_vault, "import", "garmin", str(export), "--json").stdout)
+    assert summary["workouts"] == 1
+    (row,) = json.loads(checked(sams_vault, "data", "workouts", "--json").stdout)
+    assert (row["activity"], row["start"], row["offset"]) == (
+        "swimming",
+        "2024-05-01T08:00:00Z",
+        "+02:00",
+    )
+    assert (row["distance_m"], row["energy_kcal"], row["source"]) == (
+        entry["distance"] / 100,
+        entry["calories"],
+        "Garmin Connect",
+    )

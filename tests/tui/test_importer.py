@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from textual.widgets import Select, Static
@@ -44,3 +45,43 @@ async def test_a_persona_format_imports_from_the_data_screen(
         assert (screen.summary.format, screen.summary.added) == ("vcard", 1)
     with open_vault(demo_dir) as v:
         assert {p.name for p in identities.list_personas(v)} == before | {"Ada Lovelace"}
+
+
+@run_async
+async def test_fitbit_time_zone_is_asked_and_given_to_the_importer(
+    demo_dir: Path, tmp_path: Path
+) -> None:
+    """The dialog shows the chosen format's settings (Fitbit's time zone, as the CLI's
+    --time-zone) and the import reads the export's wall-clock times in the zone typed."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from textual.widgets import Input
+
+    from tests.builders import FITBIT_STEPS as STEPS
+    from tests.builders import write_tree
+    from tests.tui.conftest import settle
+    from vault.data import query
+
+    export = write_tree(
+        tmp_path / "takeout",
+        {"Takeout/Fitbit/Global Export Data/steps-2021-01-02.json": json.dumps(STEPS)},
+    )
+    async with run_unlocked(demo_dir) as (_app, pilot):
+        screen = await go_to(pilot, "3", DataScreen)
+        persona = screen.persona_id
+        modal = await go_to(pilot, "i", ImportModal)
+        assert not modal.query("#import-option-time_zone")  # the first format takes none
+        modal.query_one("#import-format", Select).value = "fitbit"
+        await pilot.pause()
+        await pilot.pause()
+        modal.query_one("#import-option-time_zone", Input).value = "Asia/Tokyo"
+        modal.query_one("#import-path", Input).value = str(export)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert screen.summary is not None and screen.summary.time_zone == "Asia/Tokyo"
+    first = datetime.strptime(STEPS[0]["dateTime"], "%m/%d/%y %H:%M:%S")
+    at = int(first.replace(tzinfo=ZoneInfo("Asia/Tokyo")).timestamp() * 1000)
+    with open_vault(demo_dir) as v:
+        starts = [s.start for s in query.samples(v, persona, "steps", start=at, end=at + 1)]
+    assert at in starts

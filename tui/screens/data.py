@@ -253,10 +253,12 @@ def latest_ecg(vault: Vault, persona_id: str, span: Window) -> tuple[str, list[f
 def run_import(
     vault: Vault, persona_id: str, request: ImportRequest, progress: ProgressCallback
 ) -> ImportSummary:
-    """Hand the path to its format's importer (into the persona, for formats that take one)."""
+    """Hand the path and settings to its format's importer (into the persona, for formats
+    that take one); a bad setting is refused by the registry, named, before the input is read."""
     fmt = get_format(request.fmt)
     persona = persona_id if fmt.needs_persona else None
-    return fmt.run(vault, request.path, persona=persona, progress=progress)
+    options = dict(request.options)
+    return fmt.run(vault, request.path, persona=persona, progress=progress, options=options)
 
 
 def summary_markdown(name: str, s: ImportSummary) -> str:

@@ -1,5 +1,5 @@
-"""The import dialog: choose a format of the import registry and a path; the Data screen
-runs the import."""
+"""The import dialog: choose a format of the import registry, a path and the format's own
+settings (Fitbit's time zone...); the Data screen runs the import."""
 
 from __future__ import annotations
 
@@ -35,12 +35,26 @@ def explanation(fmt: ImportFormat) -> str:
     )
 
 
+def option_fields(fmt: ImportFormat) -> list[Label | Input]:
+    """A label and an input for each setting of FMT (as the CLI's flags: `--time-zone`), left
+    empty for the importer's default."""
+    fields: list[Label | Input] = []
+    for option in fmt.options:
+        about = _("{flag} {metavar}: {help}")
+        fields.append(
+            Label(about.format(flag=option.flag, metavar=option.metavar, help=_(option.help)))
+        )
+        fields.append(Input(placeholder=option.metavar, id=f"import-option-{option.name}"))
+    return fields
+
+
 @dataclass(frozen=True)
 class ImportRequest:
-    """What the person chose: a format and a path."""
+    """What the person chose: a format, a path and the settings they filled in."""
 
     fmt: str
     path: Path
+    options: tuple[tuple[str, str], ...] = ()
 
 
 class ImportModal(TranslatedKeys, ModalScreen[ImportRequest]):
@@ -66,6 +80,7 @@ class ImportModal(TranslatedKeys, ModalScreen[ImportRequest]):
                 _("Import data for {persona}").format(persona=self._persona), classes="dialog-title"
             )
             yield Select(choices(), value=FORMATS[0].name, allow_blank=False, id="import-format")
+            yield Vertical(*option_fields(FORMATS[0]), id="import-options")
             yield Input(placeholder=_("Path to the file or folder"), id="import-path")
             yield DirectoryTree(Path.cwd(), id="import-tree")
             yield Static(explanation(FORMATS[0]), classes="dialog-body", id="import-about")
@@ -77,8 +92,12 @@ class ImportModal(TranslatedKeys, ModalScreen[ImportRequest]):
         self.query_one("#import-path", Input).focus()
 
     @on(Select.Changed, "#import-format")
-    def _format_changed(self, event: Select.Changed) -> None:
-        self.query_one("#import-about", Static).update(explanation(get_format(str(event.value))))
+    async def _format_changed(self, event: Select.Changed) -> None:
+        fmt = get_format(str(event.value))
+        self.query_one("#import-about", Static).update(explanation(fmt))
+        box = self.query_one("#import-options", Vertical)
+        await box.remove_children()  # two formats may share a setting's id
+        await box.mount_all(option_fields(fmt))
 
     @on(DirectoryTree.FileSelected, "#import-tree")
     @on(DirectoryTree.DirectorySelected, "#import-tree")
@@ -94,7 +113,13 @@ class ImportModal(TranslatedKeys, ModalScreen[ImportRequest]):
             self.notify(_("Give the path of the file to import."), severity="warning")
             return
         fmt = str(self.query_one("#import-format", Select).value)
-        self.dismiss(ImportRequest(fmt, Path(text).expanduser()))
+        options = tuple(
+            (option.name, value)
+            for option in get_format(fmt).options
+            for field in self.query(f"#import-option-{option.name}").results(Input)
+            if (value := field.value.strip())
+        )
+        self.dismiss(ImportRequest(fmt, Path(text).expanduser(), options))
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

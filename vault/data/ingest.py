@@ -16,7 +16,7 @@ from array import array
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
-from vault.core.errors import InvalidParameter
+from vault.core.errors import InvalidParameter, RecordNotFound
 from vault.core.i18n import N_, N_plural, Text
 from vault.core.importing import ImportIssue, ImportSummary
 from vault.core.progress import Progress, ProgressCallback
@@ -28,6 +28,7 @@ from vault.data.model import (
     ActivitySummary,
     ClinicalRecord,
     Ecg,
+    HealthProfile,
     Sample,
     Series,
     Workout,
@@ -574,6 +575,47 @@ class QSWriter:
                 (("resource_type", record.resource_type),),
             )
         )
+
+    def add_profile(self, profile: HealthProfile) -> None:
+        """Keep the characteristics an export states as sensitive attributes of the persona
+        (vault.data.health_profile), in this import's transaction; the notes say which."""
+        from vault.data import health_profile
+
+        self._require_txn()
+        try:
+            added, differing = health_profile.apply(self.vault, self.persona_id, profile)
+        except RecordNotFound:
+            # Data written under an id that names no persona (as the library allows): the
+            # profile has nowhere to go, and is not turned into samples instead.
+            self._notes.append(
+                Text(
+                    N_("{source}'s profile was not kept: no persona holds this data"),
+                    source=profile.source,
+                )
+            )
+            return
+        if added:
+            self._notes.append(
+                Text(
+                    N_(
+                        "{source}'s profile kept as sensitive attributes of the persona: "
+                        "{keys} (shared only under a grant that names them)"
+                    ),
+                    source=profile.source,
+                    keys=", ".join(added),
+                )
+            )
+        if differing:
+            self._notes.append(
+                Text(
+                    N_(
+                        "{source}'s profile differs from the persona's attributes, which were "
+                        "kept: {keys}"
+                    ),
+                    source=profile.source,
+                    keys=", ".join(differing),
+                )
+            )
 
     def issue(self, location: str, problem: str) -> None:
         """Record a recoverable problem (the record is skipped, counted and reported)."""

@@ -603,6 +603,102 @@ _METRICS: tuple[Metric, ...] = (
     ),
 )
 
+# Kinds of health data read from one source's files only (Fitbit's scores and nightly skin
+# temperature, Apple Health's audiograms). No LOINC code names the scores.
+_SCORE = {"1": (1.0, 0.0), "{score}": (1.0, 0.0)}
+_MORE: tuple[Metric, ...] = (
+    Metric(
+        # Fitbit's stress management score: higher means less stress, the opposite of
+        # Garmin's stress_level, so the two are never one metric.
+        "stress_score",
+        "Stress management score (Fitbit, 0-100)",
+        "{score}",
+        "rate",
+        None,
+        "pd:MentalHealth",
+        fitbit=("stress_score",),
+        conversions=_SCORE,
+        valid=(0, 100),
+    ),
+    Metric(
+        "readiness_score",
+        "Daily readiness score (Fitbit, 0-100)",
+        "{score}",
+        "rate",
+        None,
+        "pd:PhysicalHealth",
+        fitbit=("readiness_score_value",),
+        conversions=_SCORE,
+        valid=(0, 100),
+    ),
+    Metric(
+        # Measured at the wrist during sleep: not a core body temperature.
+        "skin_temperature",
+        "Skin temperature during sleep",
+        "Cel",
+        "rate",
+        None,
+        "pd:PhysicalHealth",
+        fitbit=("nightly_temperature",),
+        conversions={"Cel": (1.0, 0.0), "degC": (1.0, 0.0), "degF": (5 / 9, -32 * 5 / 9)},
+        valid=(15, 45),
+    ),
+    Metric(
+        # Fitbit counts a minute in the fat burn zone once and one in cardio or peak twice:
+        # the sum over a day is its active zone minutes.
+        "active_zone_minutes",
+        "Active zone minutes (Fitbit)",
+        "min",
+        "sum",
+        None,
+        "pd:PhysicalHealth",
+        fitbit=("active_zone_minutes",),
+        conversions=_DURATION_MIN,
+        valid=(0, 2880),
+    ),
+)
+
+# An audiogram's hearing thresholds, one metric per ear and tested frequency (dB HL), so
+# each point keeps its frequency in every export; frequencies off this list are kept under
+# `x:hearing_<ear>_<f>hz`. HealthKit's audiograms test these standard frequencies.
+AUDIOGRAM_FREQUENCIES: tuple[int, ...] = (
+    125,
+    250,
+    500,
+    750,
+    1000,
+    1500,
+    2000,
+    3000,
+    4000,
+    6000,
+    8000,
+)
+EARS: tuple[str, ...] = ("left", "right")
+
+
+def hearing_metric(ear: str, frequency_hz: float) -> str:
+    """The id of the hearing threshold of EAR (left, right) at FREQUENCY_HZ."""
+    f = f"{frequency_hz:g}".replace(".", "_")
+    return f"hearing_{ear}_{f}hz"
+
+
+_HEARING: tuple[Metric, ...] = tuple(
+    Metric(
+        hearing_metric(ear, f),
+        f"Hearing threshold, {ear} ear, {f} Hz",
+        "dB",
+        "rate",
+        None,
+        "pd:PhysicalHealth",
+        conversions={"dB": (1.0, 0.0), "dBHL": (1.0, 0.0), "dB[HL]": (1.0, 0.0)},
+        valid=(-20, 150),
+    )
+    for ear in EARS
+    for f in AUDIOGRAM_FREQUENCIES
+)
+_METRICS = (*_METRICS, *_MORE, *_HEARING)
+
 METRICS: dict[str, Metric] = {m.id: m for m in _METRICS}
 
 _BY_SOURCE: dict[tuple[str, str], Metric] = {}

@@ -155,3 +155,14 @@ class ClinicalRecord:
     summary: str = ""  # a short human label (the code's text), for listings
     file: str = ""
     source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HealthProfile:
+    """What an export states about its person rather than measures (Apple Health's `<Me>`:
+    birth date, biological sex, blood type, skin type, wheelchair use). These identify the
+    person, so they become sensitive attributes of the persona the import goes to, shared
+    only under a grant that names them, never samples in a bundle's data."""
+
+    values: tuple[tuple[str, str], ...]  # (attribute key, value), e.g. ("blood_type", "A+")
+    source: str = ""  # the export that stated them, for the notes

@@ -31,9 +31,10 @@ from typing import IO, TYPE_CHECKING
 from xml.parsers import expat
 
 from vault.core.errors import InvalidParameter, MalformedInput, UnsafeArchive
+from vault.core.i18n import N_plural, Text
 from vault.core.progress import Progress
 from vault.data import health_records, metrics
-from vault.data.importers import common
+from vault.data.importers import apple_hearing, apple_profile, common
 from vault.data.importers.common import Item, Note, ReportIssue
 from vault.data.importers.tracks import gpx_points
 from vault.data.model import (
@@ -244,8 +245,7 @@ _READ_ELSEWHERE = frozenset(
         "ExportDate",
         "HeartRateVariabilityMetadataList",
         "WorkoutActivity",
-        # Children of the audiograms and prescriptions, which are counted as not imported.
-        "SensitivityPoint",
+        # Children of the vision prescriptions, which are counted as not imported.
         "RightEye",
         "LeftEye",
         "Attachment",
@@ -755,14 +755,32 @@ def _parse_raw(
         )
     skipped = stats["clinical"]
     if skipped:
-        note(f"{skipped} audiograms or vision prescriptions were not imported")
+        note(
+            Text(
+                N_plural(
+                    "{n} vision prescription was not imported",
+                    "{n} vision prescriptions were not imported",
+                ),
+                n=skipped,
+            )
+        )
     if stats["bad_beats"]:
         note(
             f"{stats['bad_beats']} beat-to-beat readings with an unreadable time or an "
             "impossible rate were skipped"
         )
     if stats["me"]:
-        note("the profile characteristics (birth date, sex, blood type) were not imported")
+        note(
+            Text(
+                N_plural(
+                    "{n} profile characteristic of a kind or value Coffre does not read was "
+                    "not imported",
+                    "{n} profile characteristics of kinds or values Coffre does not read were "
+                    "not imported",
+                ),
+                n=stats["me"],
+            )
+        )
     if not stats["root"]:
         raise MalformedInput(f"{name}: not an Apple Health export (no <HealthData> element)")
 
@@ -932,6 +950,10 @@ def _make_parser(
     in_correlation = 0
     in_route = False
     in_activity = 0
+    # An audiogram being read: its attributes, its points and the line it starts at.
+    hearing: dict[str, str] | None = None
+    hearing_points: list[dict[str, str]] = []
+    hearing_line = 0
 
     def where(kind: str, line: int | None = None) -> str:
         return f"{name} line {line if line is not None else lineno()} ({kind})"
@@ -1164,7 +1186,7 @@ def _make_parser(
 
     def start(tag: str, a: dict[str, str]) -> None:
         nonlocal rec, rec_md, rec_nested, workout, w_md, w_events, w_totals, w_route, w_line
-        nonlocal in_correlation, in_route, in_activity
+        nonlocal in_correlation, in_route, in_activity, hearing, hearing_points, hearing_line
         if tag == "Record":
             rec = a
             rec_md = []
@@ -1237,12 +1259,23 @@ def _make_parser(
             ref = a.get("resourceFilePath", "").rsplit("/", 1)[-1]
             if ref and len(providers) < 1_000_000:
                 providers[ref] = a.get("sourceName", "")
-        elif tag in ("Audiogram", "VisionPrescription"):
+        elif tag == "Audiogram":
+            hearing, hearing_points, hearing_line = a, [], lineno()
+        elif tag == "SensitivityPoint":
+            if hearing is None and rec is not None and rec.get("type") == apple_hearing.TYPE:
+                # Written as a Record: read as the audiogram it is, not as a value.
+                hearing, hearing_points, hearing_line, rec = rec, [], lineno(), None
+            if hearing is not None:
+                hearing_points.append(a)
+        elif tag == "VisionPrescription":
             stats["clinical"] += 1
         elif tag == "HealthData":
             stats["root"] = 1
         elif tag == "Me":
-            stats["me"] = 1
+            profile, unread = apple_profile.read_me(a)
+            if profile is not None:
+                append(profile)
+            stats["me"] += len(unread)
         elif tag not in _READ_ELSEWHERE:
             # An element this importer does not know (a type newer than it: State of Mind,
             # medication doses...) is named in the summary, never dropped silently.
@@ -1277,12 +1310,32 @@ def _make_parser(
         except (ValueError, KeyError):
             report(where("ActivitySummary"), "bad date, non-numeric value or unknown unit: skipped")
 
+    def end_hearing() -> None:
+        nonlocal hearing
+        if hearing is not None:
+            dev = hearing.get("device", "")
+            out.extend(
+                apple_hearing.audiogram(
+                    hearing,
+                    hearing_points,
+                    times,
+                    device=device_name(dev) if dev else "",
+                    where=where("Audiogram", hearing_line),
+                    report=report,
+                )
+            )
+            hearing = None
+
     def end(tag: str) -> None:
         nonlocal rec, workout, in_correlation, in_route, in_activity
         if tag == "Record":
             if rec is not None:
                 end_record(rec, rec_md, rec_nested)
                 rec = None
+            elif hearing is not None:
+                end_hearing()  # an audiogram written as a Record
+        elif tag == "Audiogram":
+            end_hearing()
         elif tag == "Workout":
             if workout is not None:
                 build_workout()

@@ -22,6 +22,7 @@ from vault.data.model import (
     ActivitySummary,
     ClinicalRecord,
     Ecg,
+    HealthProfile,
     Sample,
     Series,
     Workout,
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from vault.core.importing import ImportSummary
     from vault.core.vault import Vault
 
-Item = Sample | Workout | ActivitySummary | Series | Ecg | ClinicalRecord
+Item = Sample | Workout | ActivitySummary | Series | Ecg | ClinicalRecord | HealthProfile
 ReportIssue = Callable[[str, str], None]  # (location, problem): a recoverable problem
 Note = Callable[[str], None]  # something the person should know about the import
 
@@ -211,6 +212,8 @@ def feed(
                     writer.add_ecg(item)  # type: ignore[arg-type]
                 elif kind is ClinicalRecord:
                     writer.add_clinical(item)  # type: ignore[arg-type]
+                elif kind is HealthProfile:
+                    writer.add_profile(item)  # type: ignore[arg-type]
                 else:
                     add_summary(item)  # type: ignore[arg-type]
         finally:

@@ -15,6 +15,9 @@ Two generations of files sit side by side in one export, each with its own time 
   is that instant; one without (the Heart Rate Variability folder's) is a wall-clock time,
   read like the JSON files. Their `data source` column names the device, which becomes the
   sample's source (`Fitbit Pixel Watch`).
+- The scores and readings of their own folders (`Stress Score/`, `Daily Readiness/`,
+  `Temperature/`, `Active Zone Minutes (AZM)/`): one row a day, a night or a minute, dated
+  by a wall-clock `date`, `sleep_start` or `date_time` column.
 
 Every file is all or nothing: one that cannot be read is skipped whole and named, the others
 are imported; record-level problems are counted once per file and problem.
@@ -27,13 +30,14 @@ import csv
 import io
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any, Final
 from zoneinfo import ZoneInfo
 
 from vault.core.errors import InvalidParameter, MalformedInput
+from vault.core.i18n import N_, N_plural, Text
 from vault.core.progress import Progress
 from vault.data import metrics
 from vault.data.importers import common
@@ -93,12 +97,17 @@ class CsvKind:
     unit: str
     span_ms: int = 0
     metadata: tuple[str, ...] = ()
+    time: str = "timestamp"  # the column of the row's time (a date gives the day's midnight)
+    until: str = ""  # the column of the row's end, when the file states it (a night's)
+    # (column, value): a row that says it holds no measurement (Fitbit writes its score
+    # as 0 with CALCULATION_FAILED true), left out and counted in a note.
+    empty: tuple[str, str] | None = None
 
 
 # Column names are documented by the README each folder carries ("beats per minute", "weight
 # grams") and observed in snake case in the older folders (rmssd, nremhr, overall_score).
 _PA: Final = "physical activity_googledata"
-CSV_KINDS: Final = (
+CSV_KINDS: tuple[CsvKind, ...] = (
     CsvKind(_PA, "heart_rate_", "beats per minute", "heart_rate", "/min"),
     CsvKind(_PA, "steps_", "steps", "steps", "count", MINUTE_MS),
     CsvKind(_PA, "calories_", "calories", "total_energy", "kcal", MINUTE_MS),
@@ -120,6 +129,15 @@ CSV_KINDS: Final = (
         "ms",
         0,
         ("non rem heart rate beats per minute", "entropy"),
+    ),
+    CsvKind(
+        _PA,
+        "active_zone_minutes_",
+        "total minutes",
+        "active_zone_minutes",
+        "min",
+        MINUTE_MS,
+        ("heart rate zone",),
     ),
     CsvKind(
         _PA,
@@ -180,6 +198,83 @@ CSV_KINDS: Final = (
         ("lower bound", "upper bound"),
     ),
     CsvKind("oxygen saturation (spo2)", "minute spo2", "value", "blood_oxygen", "%", MINUTE_MS),
+    # The scores and readings of the newer folders, one row a day (a night for temperature,
+    # a minute for active zone minutes); their columns as each folder's README names them.
+    CsvKind(
+        "stress score",
+        "stress score",
+        "stress score",
+        "stress_score",
+        "{score}",
+        DAY_MS,
+        (
+            "sleep points",
+            "max sleep points",
+            "responsiveness points",
+            "max responsiveness points",
+            "exertion points",
+            "max exertion points",
+            "status",
+        ),
+        time="date",
+        empty=("calculation failed", "true"),
+    ),
+    CsvKind(
+        "daily readiness",
+        "daily readiness score",
+        "readiness score value",
+        "readiness_score",
+        "{score}",
+        DAY_MS,
+        (
+            "readiness state",
+            "activity subcomponent",
+            "sleep subcomponent",
+            "hrv subcomponent",
+            "activity state",
+            "sleep state",
+            "hrv state",
+        ),
+        time="date",
+    ),
+    CsvKind(
+        "temperature",
+        "computed temperature",
+        "nightly temperature",
+        "skin_temperature",
+        "Cel",
+        0,
+        (
+            "type",
+            "temperature samples",
+            "baseline relative sample sum",
+            "baseline relative sample sum of squares",
+            "baseline relative nightly standard deviation",
+            "baseline relative sample standard deviation",
+        ),
+        time="sleep start",
+        until="sleep end",
+    ),
+    CsvKind(
+        "active zone minutes (azm)",
+        "active zone minutes",
+        "total minutes",
+        "active_zone_minutes",
+        "min",
+        MINUTE_MS,
+        ("heart zone id",),
+        time="date time",
+    ),
+)
+# Older exports keep the nightly temperature in `Sleep/` and the stress score in `Stress/`.
+CSV_KINDS = (
+    *CSV_KINDS,
+    *(
+        replace(kind, folder=older)
+        for kind in CSV_KINDS
+        for folder, older in (("temperature", "sleep"), ("stress score", "stress"))
+        if kind.folder == folder
+    ),
 )
 _FOLDERS: Final = frozenset(k.folder for k in CSV_KINDS) | {"global export data"}
 
@@ -245,17 +340,28 @@ def choose_zone(given: str | None, profile: Profile, note: Note) -> str:
         try:
             name = zone(profile.time_zone)[0]
         except InvalidParameter:
-            why = "the time zone in Profile.csv is not an IANA zone"
+            why = N_("the time zone in Profile.csv is not an IANA zone")
         else:
-            note(f"Fitbit's wall-clock times were read in the profile's zone, {name}")
+            note(
+                Text(
+                    N_("Fitbit's wall-clock times were read in the profile's zone, {zone}"),
+                    zone=name,
+                )
+            )
             return name
     else:
         # A Takeout split into several zips holds the profile in one of them only.
-        why = "the export holds no Profile.csv naming a time zone"
+        why = N_("the export holds no Profile.csv naming a time zone")
     name = zone(None)[0]
     note(
-        f"{why}: Fitbit's wall-clock times were read in this machine's zone, {name} "
-        "(give --time-zone if you lived elsewhere)"
+        Text(
+            N_(
+                "{why}: Fitbit's wall-clock times were read in this machine's zone, {zone} "
+                "(give --time-zone if you lived elsewhere)"
+            ),
+            why=Text(why),
+            zone=name,
+        )
     )
     return name
 
@@ -267,8 +373,10 @@ def choose_weight_unit(given: str | None, profile: Profile, note: Note) -> str:
     if profile.weight_unit:
         return profile.weight_unit
     note(
-        "the export does not say which unit its weight logs use: they were read as kilograms "
-        "(give --weight-unit lb if the account weighed in pounds)"
+        N_(
+            "the export does not say which unit its weight logs use: they were read as "
+            "kilograms (give --weight-unit lb if the account weighed in pounds)"
+        )
     )
     return "kg"
 
@@ -277,7 +385,7 @@ def parse_weight_unit(text: str) -> str:
     """`kg`, `lb` or `st`; InvalidParameter otherwise (the option's check)."""
     value = text.strip().lower()
     if value not in WEIGHT_UNITS:
-        raise InvalidParameter(f"unknown weight unit {text!r} (use kg, lb or st)")
+        raise InvalidParameter(N_("unknown weight unit {unit} (use kg, lb or st)"), unit=repr(text))
     return value
 
 
@@ -312,13 +420,15 @@ def plan(
             continue
         csv_kind = _csv_kind(folder, name)
         if csv_kind is not None:
-            jobs.append((key, partial(_csv_file, csv_kind, local=local)))
+            jobs.append((key, partial(_csv_file, csv_kind, local=local, note=note)))
         elif name.lower() != "profile.csv" and not name.lower().endswith((".txt", ".md")):
             label = f"{PurePosixPath(key).parent.name}/{_stem_kind(name)}"
             left_out[label] = left_out.get(label, 0) + 1
     if left_out:
         listed = ", ".join(f"{k} ({n})" for k, n in sorted(left_out.items()))
-        note(f"Fitbit files of kinds not read (folder/kind, files): {listed}")
+        note(
+            Text(N_("Fitbit files of kinds not read (folder/kind, files): {listed}"), listed=listed)
+        )
     return jobs, zone_name
 
 
@@ -370,15 +480,33 @@ def _json_file(
             except _Unsupported:
                 unsupported += 1
             except (KeyError, TypeError, ValueError, AttributeError):
-                report(f"{name} entry {n}", "missing or impossible date, or non-numeric value")
+                report(f"{name} entry {n}", N_("missing or impossible date, or non-numeric value"))
     except ijson.JSONError:
         # ijson's message quotes the text around the error: it is not repeated here.
-        raise MalformedInput(f"{name}: malformed JSON") from None
+        raise MalformedInput(N_("{name}: malformed JSON"), name=name) from None
     if unsupported:
-        note(f"{name}: {unsupported} entries without a single value were not imported")
+        note(
+            Text(
+                N_plural(
+                    "{name}: {n} entry without a single value was not imported",
+                    "{name}: {n} entries without a single value were not imported",
+                ),
+                name=name,
+                n=unsupported,
+            )
+        )
     if short_wakes:
         # Short wakes lie over the stages they interrupt: stored too, they would count twice.
-        note(f"{name}: {short_wakes} short wakes (levels.shortData) were not imported")
+        note(
+            Text(
+                N_plural(
+                    "{name}: {n} short wake (levels.shortData) was not imported",
+                    "{name}: {n} short wakes (levels.shortData) were not imported",
+                ),
+                name=name,
+                n=short_wakes,
+            )
+        )
 
 
 def _point(kind: str, entry: dict[str, Any], local: LocalTimes) -> Sample:
@@ -477,12 +605,22 @@ def _exercise(entry: dict[str, Any], local: LocalTimes) -> Workout:
 
 
 def _csv_time(text: str, local: LocalTimes) -> tuple[int, int]:
-    """A CSV timestamp: with `Z` or an offset, that instant; without, a wall-clock time."""
-    return local.iso_local(text.strip().replace(" ", "T", 1))
+    """A CSV timestamp: with `Z` or an offset, that instant; without, a wall-clock time; a
+    date alone, that day's midnight in the person's zone."""
+    text = text.strip()
+    if len(text) == 10:
+        text += "T00:00:00"
+    return local.iso_local(text.replace(" ", "T", 1))
 
 
 def _csv_file(
-    kind: CsvKind, name: str, stream: IO[bytes], report: ReportIssue, *, local: LocalTimes
+    kind: CsvKind,
+    name: str,
+    stream: IO[bytes],
+    report: ReportIssue,
+    *,
+    local: LocalTimes,
+    note: Note = common.ignore_note,
 ) -> Iterator[Item]:
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     reader = csv.reader(text)
@@ -490,38 +628,63 @@ def _csv_file(
     if header is None:
         return
     columns = {_column(c): i for i, c in enumerate(header)}
-    if "timestamp" not in columns or kind.value not in columns:
-        raise MalformedInput(f"{name}: no timestamp or {kind.value} column")
-    at, value_at = columns["timestamp"], columns[kind.value]
+    needed = [c for c in (kind.time, kind.value, kind.until) if c]
+    missing = [c for c in needed if c not in columns]
+    if missing:
+        raise MalformedInput(
+            N_("{name}: no {column} column"), name=name, column=" / ".join(missing)
+        )
+    at, value_at = columns[kind.time], columns[kind.value]
+    until_at = columns[kind.until] if kind.until else None
     source_at = columns.get("data source")
+    empty_at, flag = (columns.get(kind.empty[0]), kind.empty[1]) if kind.empty else (None, "")
     kept = [(c, columns[c]) for c in kind.metadata if c in columns]
+    empty = 0
     for line, row in enumerate(reader, 2):
         if not row:
             continue
         where = f"{name} line {line}"
+        if empty_at is not None and empty_at < len(row) and row[empty_at].strip().lower() == flag:
+            empty += 1
+            continue
         try:
             start, off = _csv_time(row[at], local)
+            end = _csv_time(row[until_at], local)[0] if until_at is not None else None
             raw = row[value_at].strip()
         except (IndexError, ValueError, TypeError):
-            report(where, "missing or impossible timestamp")
+            report(where, N_("missing or impossible timestamp"))
             continue
         if not raw:
             continue  # an empty cell: nothing measured
         try:
             value = float(raw)
         except ValueError:
-            report(where, "non-numeric value")
+            report(where, N_("non-numeric value"))
+            continue
+        if end is None:
+            end = start + kind.span_ms
+        elif end < start:
+            report(where, N_("ends before it starts"))
             continue
         device = row[source_at].strip() if source_at is not None and source_at < len(row) else ""
         device = device[:MAX_DEVICE]  # a name, not a payload: a longer one is cut
         source = f"{SOURCE} {device}".strip()
         metadata = tuple(
-            (c.replace(" ", "_"), row[i].strip())
+            (c.replace(" ", "_"), row[i].strip()[:MAX_DEVICE])
             for c, i in kept
             if i < len(row) and row[i].strip()
         )
-        yield Sample(
-            kind.metric, start, start + kind.span_ms, value, kind.unit, source, "", off, metadata
+        yield Sample(kind.metric, start, end, value, kind.unit, source, "", off, metadata)
+    if empty:
+        note(
+            Text(
+                N_plural(
+                    "{name}: {n} row that Fitbit marks as not calculated was not imported",
+                    "{name}: {n} rows that Fitbit marks as not calculated were not imported",
+                ),
+                name=name,
+                n=empty,
+            )
         )
 
 
@@ -547,10 +710,13 @@ def parse_fitbit(
         jobs, _ = plan(tree, note, time_zone=time_zone, weight_unit=weight_unit)
         if not jobs:
             raise MalformedInput(
-                f"{Path(path).name}: no Fitbit data found (expected Fitbit/Global Export Data "
-                "or one of Fitbit's per-type CSV folders)"
+                N_(
+                    "{name}: no Fitbit data found (expected Fitbit/Global Export Data "
+                    "or one of Fitbit's per-type CSV folders)"
+                ),
+                name=Path(path).name,
             )
-        bar = Progress("Reading Fitbit export", progress)
+        bar = Progress(N_("Reading Fitbit export"), progress)
         bar.start(len(jobs))
         for key, job in jobs:
             yield from _one_file(tree, key, job, report_issue)

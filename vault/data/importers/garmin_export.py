@@ -13,26 +13,28 @@ The uploaded files sit in zips inside the zip: each is read in one forward pass 
 bytes (`vault.core.archive.stream_zip`), never unpacked to disk, every level checked for
 unsafe names, bombs and damage. A file that cannot be read (a damaged FIT, a JSON file that
 is not JSON, an inner zip cut short) is skipped whole and listed in the errors; the others
-are imported. Activities come from their FIT files (the summarized activities repeat them,
-without their records), so a FIT imported on its own before adds nothing again.
+are imported. Activities come from their FIT files, with their records; the summarized
+activities, which repeat them without records, give a workout only for an activity no FIT
+file of the export holds (one entered by hand). A FIT imported on its own before adds
+nothing again.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Final
 
 from vault.core.archive import Archive, open_archive, stream_zip
 from vault.core.errors import MalformedInput, UnsafeArchive, VaultError
+from vault.core.i18n import N_, N_plural, Text
 from vault.core.progress import Progress
 from vault.data.importers import common, garmin
 from vault.data.importers.common import Item, Note, ReportIssue
-from vault.data.importers.tracks import counted
-from vault.data.model import SLEEP_STAGES, Sample
+from vault.data.model import SLEEP_STAGES, Sample, Workout
 
 if TYPE_CHECKING:
     from vault.core.progress import ProgressCallback
@@ -127,7 +129,7 @@ def _day(entry: dict[str, Any], location: str, report: ReportIssue) -> list[Item
     start = _ms(entry.get("wellnessStartTimeGmt"))
     end = _ms(entry.get("wellnessEndTimeGmt"))
     if start is None or end is None or end < start:
-        report(location, "daily summary without its day's times: skipped")
+        report(location, N_("daily summary without its day's times: skipped"))
         return []
     off = _offset(start, _ms(entry.get("wellnessStartTimeLocal")))
     out: list[Item] = []
@@ -189,7 +191,7 @@ def _sleep(entry: dict[str, Any], location: str, report: ReportIssue) -> list[It
     start = _ms(entry.get("sleepStartTimestampGMT"))
     end = _ms(entry.get("sleepEndTimestampGMT"))
     if start is None or end is None or end <= start:
-        report(location, "sleep without its start and end: skipped")
+        report(location, N_("sleep without its start and end: skipped"))
         return []
     off = _offset(start, _ms(entry.get("sleepStartTimestampLocal")))
     meta: list[tuple[str, str]] = []
@@ -213,12 +215,14 @@ def _entries(
     is not a list of objects), with the problems of its entries."""
     data = archive.read_json(name)
     if not isinstance(data, list):
-        raise MalformedInput(f"{archive.label}: {name} is not a list of entries")
+        raise MalformedInput(
+            N_("{archive}: {name} is not a list of entries"), archive=archive.label, name=name
+        )
     issues: list[tuple[str, str]] = []
     items: list[Item] = []
     for n, entry in enumerate(data, 1):
         if not isinstance(entry, dict):
-            issues.append((f"{name} entry {n}", "not an object: skipped"))
+            issues.append((f"{name} entry {n}", N_("not an object: skipped")))
             continue
         day = entry.get("calendarDate")
         where = f"{name} {day}" if isinstance(day, str) and len(day) <= 10 else f"{name} entry {n}"
@@ -226,8 +230,117 @@ def _entries(
     return items, issues
 
 
+# Garmin Connect's activity types (`typeKey`) grouped into the sports FIT files name, so an
+# activity summary meets the FIT file of the same activity; a type not listed is its own.
+_SPORTS: Final = {
+    "cycling": (
+        "road_biking", "mountain_biking", "indoor_cycling", "virtual_ride", "gravel_cycling",
+        "cyclocross", "track_cycling", "recumbent_cycling", "bmx", "e_bike_fitness",
+        "e_bike_mountain", "downhill_biking",
+    ),
+    "running": ("treadmill_running", "trail_running", "track_running", "street_running",
+                "indoor_running", "virtual_run", "ultra_run", "obstacle_run"),
+    "swimming": ("lap_swimming", "open_water_swimming"),
+    "walking": ("casual_walking", "speed_walking", "indoor_walking"),
+    "training": ("strength_training", "indoor_cardio", "hiit", "pilates", "yoga",
+                 "breathwork", "fitness_equipment"),
+    "rowing": ("indoor_rowing",),
+}  # fmt: skip
+_SPORT_OF: Final = {t: sport for sport, types in _SPORTS.items() for t in types}
+_SAME_START_MS: Final = 60_000  # a summary and its FIT file start within the same minute
+_MAX_ACTIVITY_MS: Final = 14 * 86_400_000  # no activity lasts a fortnight
+
+
+def _sport(activity: str) -> str:
+    return _SPORT_OF.get(activity, activity)
+
+
+def _summarized(entry: dict[str, Any]) -> Workout:
+    """One summarized activity as a workout: Garmin writes its times in ms since the epoch
+    (`startTimeGmt`, and `startTimeLocal` the same wall clock as if it were UTC), its
+    duration in ms, its distance in centimetres and its energy in kilocalories."""
+    kind = entry.get("activityType")
+    if isinstance(kind, dict):  # some exports nest the type: {"typeKey": "running"}
+        kind = kind.get("typeKey")
+    start = _ms(entry.get("startTimeGmt", entry.get("beginTimestamp")))
+    duration = _number(entry.get("duration", entry.get("elapsedDuration")))
+    if start is None or duration is None or not 0 <= duration <= _MAX_ACTIVITY_MS:
+        raise ValueError("no start or duration")
+    garmin_type = common.activity_name(str(kind or "other"))[:40]
+    distance = _number(entry.get("distance"))
+    energy = _number(entry.get("calories"))
+    meta: list[tuple[str, str]] = [("garmin_type", garmin_type), ("summary_only", "true")]
+    for field, key in (("avgHr", "average_heart_rate"), ("maxHr", "max_heart_rate")):
+        value = _number(entry.get(field))
+        if value is not None and 0 < value <= 300:
+            meta.append((key, f"{value:g}"))
+    ident = entry.get("activityId")
+    if isinstance(ident, int) and not isinstance(ident, bool):
+        meta.append(("garmin_activity_id", str(ident)))
+    return Workout(
+        activity=_sport(garmin_type),
+        start=start,
+        end=start + round(duration),
+        offset_min=_offset(start, _ms(entry.get("startTimeLocal"))),
+        duration_s=duration / 1000,
+        distance_m=distance / 100 if distance is not None and distance >= 0 else None,
+        energy_kcal=energy if energy is not None and energy >= 0 else None,
+        source=SOURCE,
+        metadata=tuple(meta),
+    )
+
+
+def _activities(
+    archive: Archive, name: str, fit_starts: dict[str, list[int]], report: ReportIssue
+) -> tuple[list[Workout], int, int]:
+    """The workouts of one summarizedActivities file that no FIT file of the export holds
+    (same sport, starting within a minute), and how many were left out as repeats and as
+    multisport parents (their legs are activities of their own). MalformedInput if the file
+    is not the list Garmin writes."""
+    data = archive.read_json(name)
+    entries: list[Any] = []
+    if isinstance(data, list):
+        for chunk in data:
+            if isinstance(chunk, dict) and isinstance(
+                chunk.get("summarizedActivitiesExport"), list
+            ):
+                entries.extend(chunk["summarizedActivitiesExport"])
+            else:
+                entries.append(chunk)
+    else:
+        raise MalformedInput(
+            N_("{archive}: {name} is not a list of entries"), archive=archive.label, name=name
+        )
+    out: list[Workout] = []
+    repeats = parents = 0
+    for n, entry in enumerate(entries, 1):
+        where = f"{name} activity {n}"
+        if not isinstance(entry, dict):
+            report(where, N_("not an object: skipped"))
+            continue
+        if entry.get("parent") is True or entry.get("isMultiSportParent") is True:
+            parents += 1
+            continue
+        try:
+            workout = _summarized(entry)
+        except ValueError:
+            report(where, N_("activity without its start or duration: skipped"))
+            continue
+        starts = fit_starts.get(workout.activity, []) + fit_starts.get("generic", [])
+        if any(abs(t - workout.start) <= _SAME_START_MS for t in starts):
+            repeats += 1
+            continue
+        out.append(workout)
+    return out, repeats, parents
+
+
 def _skip(report: ReportIssue, where: str, exc: BaseException) -> None:
-    report(where, f"{common.skip_reason(exc)}: {common.SKIPPED_WHOLE}")
+    report(
+        where,
+        Text(
+            N_("{reason}: {skipped}"), reason=common.skip_reason(exc), skipped=common.SKIPPED_WHOLE
+        ),
+    )
 
 
 def _uploads(
@@ -248,7 +361,7 @@ def _uploads(
             where = f"{name}/{inner}"
             if not inner.lower().endswith(garmin.SUFFIXES):
                 nested = inner.lower().endswith(".zip")
-                left["zip inside an uploaded files zip" if nested else "other uploaded file"] += 1
+                left["zips" if nested else "others"] += 1
                 continue
             data = bytearray()
             for chunk in chunks:
@@ -256,15 +369,32 @@ def _uploads(
                 if len(data) > garmin.MAX_FILE_BYTES:
                     break
             if len(data) > garmin.MAX_FILE_BYTES:
-                report(where, f"larger than any real Garmin file: {common.SKIPPED_WHOLE}")
+                report(
+                    where,
+                    Text(
+                        N_("larger than any real Garmin file: {skipped}"),
+                        skipped=common.SKIPPED_WHOLE,
+                    ),
+                )
                 continue
             yield from garmin.parse_member(bytes(data), where, report, note, scale_user)
             done += 1
     except failures as exc:
         if isinstance(exc, UnsafeArchive):
             raise  # an attack inside the export refuses the whole export
-        read = f" after {counted(done, 'file')}" if done else ""
-        report(name, f"{common.skip_reason(exc)}: the rest of this zip{read} was not read")
+        reason = common.skip_reason(exc)
+        if done:
+            problem = Text(
+                N_plural(
+                    "{reason}: the rest of this zip after {n} file was not read",
+                    "{reason}: the rest of this zip after {n} files was not read",
+                ),
+                reason=reason,
+                n=done,
+            )
+        else:
+            problem = Text(N_("{reason}: the rest of this zip was not read"), reason=reason)
+        report(name, problem)
 
 
 def parse_export(
@@ -277,7 +407,7 @@ def parse_export(
 ) -> Iterator[Item]:
     """Yield the samples and workouts of a Garmin account export (zip or folder)."""
     p = Path(path)
-    bar = Progress("Reading the Garmin export", progress)
+    bar = Progress(N_("Reading the Garmin export"), progress)
     with open_archive(p) as archive:
         kinds: dict[str, list[str]] = {}
         for name in archive.members:
@@ -285,10 +415,12 @@ def parse_export(
         read = [n for k in ("uds", "sleep", "upload", "fit") for n in sorted(kinds.get(k, []))]
         if not read:
             raise MalformedInput(
-                f"{p.name}: a Garmin export with no daily summaries, sleep or uploaded files"
+                N_("{name}: a Garmin export with no daily summaries, sleep or uploaded files"),
+                name=p.name,
             )
         bar.start(len(read))
         left: Counter[str] = Counter()
+        fit_starts: dict[str, list[int]] = {}  # the start of each FIT workout, by sport
         for name in read:
             kind = _kind(name)
             if kind in ("uds", "sleep"):
@@ -301,8 +433,9 @@ def parse_export(
                         report_issue(location, problem)
                     yield from items
             elif kind == "upload":
-                yield from _uploads(
-                    archive, name, report_issue, note, scale_user=scale_user, left=left
+                yield from _noted(
+                    _uploads(archive, name, report_issue, note, scale_user=scale_user, left=left),
+                    fit_starts,
                 )
             else:
                 try:
@@ -310,14 +443,46 @@ def parse_export(
                 except VaultError as exc:
                     _skip(report_issue, name, exc)
                 else:
-                    yield from garmin.parse_member(data, name, report_issue, note, scale_user)
+                    yield from _noted(
+                        garmin.parse_member(data, name, report_issue, note, scale_user),
+                        fit_starts,
+                    )
             bar.advance()
+        # Activity summaries last: an activity is taken from one only when no FIT file of
+        # the export holds it (entered by hand, or from a device whose files are gone).
+        repeats = parents = 0
+        for name in sorted(kinds.get("activities", [])):
+            try:
+                workouts, seen, multi = _activities(archive, name, fit_starts, report_issue)
+            except (VaultError, ValueError, RecursionError) as exc:
+                _skip(report_issue, name, exc)
+                continue
+            repeats += seen
+            parents += multi
+            yield from workouts
         bar.finish()
-        activities = len(kinds.get("activities", []))
-        if activities:
+        if repeats:
             note(
-                f"{counted(activities, 'summarized activities file')} not imported: the "
-                "workouts come from the uploaded FIT files, which hold their records too"
+                Text(
+                    N_plural(
+                        "{n} summarized activity not imported again: an uploaded FIT file "
+                        "holds it, with its records",
+                        "{n} summarized activities not imported again: uploaded FIT files "
+                        "hold them, with their records",
+                    ),
+                    n=repeats,
+                )
+            )
+        if parents:
+            note(
+                Text(
+                    N_plural(
+                        "{n} multisport activity imported as its legs, not as one more workout",
+                        "{n} multisport activities imported as their legs, not as one more "
+                        "workout each",
+                    ),
+                    n=parents,
+                )
             )
         folders: Counter[str] = Counter()
         for name in kinds.get("other", []):
@@ -325,17 +490,46 @@ def parse_export(
             folders[parts[-2] if len(parts) > 1 else "(top)"] += 1
         if folders:
             listed = ", ".join(f"{k} ({n})" for k, n in sorted(folders.items()))
-            note(f"files of the export not read, by folder: {listed}")
-        if left:
-            listed = ", ".join(f"{k}s ({n})" for k, n in sorted(left.items()))
-            note(f"not imported: {listed}")
+            note(Text(N_("files of the export not read, by folder: {listed}"), listed=listed))
+        if left["zips"]:
+            note(
+                Text(
+                    N_plural(
+                        "not imported: {n} zip inside an uploaded files zip",
+                        "not imported: {n} zips inside an uploaded files zip",
+                    ),
+                    n=left["zips"],
+                )
+            )
+        if left["others"]:
+            note(
+                Text(
+                    N_plural(
+                        "not imported: {n} other uploaded file",
+                        "not imported: {n} other uploaded files",
+                    ),
+                    n=left["others"],
+                )
+            )
         if kinds.get("uds"):
             note(
-                "daily summaries: floors, hydration, goals, minimum and maximum heart rates "
-                "and body battery readings without a time are not imported"
+                N_(
+                    "daily summaries: floors, hydration, goals, minimum and maximum heart "
+                    "rates and body battery readings without a time are not imported"
+                )
             )
         if kinds.get("sleep"):
             note(
-                "sleep: the export gives each night's time per stage as totals (kept with "
-                "the night), not when each stage happened"
+                N_(
+                    "sleep: the export gives each night's time per stage as totals (kept with "
+                    "the night), not when each stage happened"
+                )
             )
+
+
+def _noted(items: Iterable[Item], fit_starts: dict[str, list[int]]) -> Iterator[Item]:
+    """ITEMS, passed on, with the start of each workout noted under its sport."""
+    for item in items:
+        if isinstance(item, Workout):
+            fit_starts.setdefault(item.activity, []).append(item.start)
+        yield item

@@ -18,7 +18,7 @@ from vault.core.vault import Vault
 from vault.data import query
 from vault.data.importers import import_apple_health, parse_apple_health
 from vault.data.importers.apple_health import AppleTimes, pick_export_xml
-from vault.data.model import SLEEP_STAGES, ActivitySummary, Sample, Workout
+from vault.data.model import SLEEP_STAGES, ActivitySummary, HealthProfile, Sample, Workout
 
 P = "0123456789abcdef0123456789abcdef"
 
@@ -72,7 +72,19 @@ def write(tmp_path: Path, text: str | bytes, name: str = "export.xml") -> Path:
 def test_real_zip_export(corpus: Path) -> None:
     items, issues, _ = parse(corpus / "apple-health/alxdrcirilo-export.zip")
     assert issues == []
+    profiles = [i for i in items if isinstance(i, HealthProfile)]
+    items = [i for i in items if not isinstance(i, HealthProfile)]
     assert all(isinstance(i, Sample) for i in items)
+    # <Me>: the birth date as written, the enumeration cases in words, NotSet left out
+    root = ET.parse(corpus / "apple-health/alxdrcirilo-export.xml").getroot()  # noqa: S314  # a corpus file
+    me = root.find("Me")
+    assert me is not None
+    (profile,) = profiles
+    values = dict(profile.values)
+    assert values["birth_date"] == me.get("HKCharacteristicTypeIdentifierDateOfBirth")
+    assert values["biological_sex"] == "male"
+    assert values["blood_type"] == "A-"
+    assert "skin_type" not in values
     by_metric = {}
     for s in items:
         assert isinstance(s, Sample)
@@ -657,7 +669,8 @@ def test_helper_process_gives_the_same_items(corpus: Path, tmp_path: Path) -> No
     notes: list[str] = []
     local = list(parse_apple_health(z, lambda *i: here.append(i)))
     helped = list(parse_apple_health(z, lambda *i: there.append(i), notes.append, parallel=True))
-    assert helped == local and len(local) == 5
+    assert helped == local
+    assert sum(isinstance(i, HealthProfile) for i in local) == 1
     assert there == here
 
 

@@ -154,9 +154,10 @@ def test_the_export_gives_days_nights_and_every_good_uploaded_file(tmp_path: Pat
     ) in issues
     skipped = [loc for loc, problem in issues if "skipped whole" in problem]
     assert skipped == [GARMIN_UPLOADS.format(1) + "/" + BAD]
-    assert any("1 summarized activities file not imported" in n for n in notes)
+    # the activities file holds no activity: nothing comes from it
+    assert not [i for i in items if isinstance(i, Workout) and i.source == "Garmin Connect"]
     assert any("DI-Connect-User (1)" in n for n in notes)
-    assert any("other uploaded files (1)" in n for n in notes)
+    assert any("not imported: 1 other uploaded file" in n for n in notes)
 
 
 def test_import_is_whole_and_a_second_time_adds_nothing(fresh_vault: Vault, tmp_path: Path) -> None:
@@ -280,3 +281,82 @@ def test_stream_zip_reads_output_larger_than_its_input_chunks(chunk: int) -> Non
     data = streamed_zip({"zeros.fit": first, "next.fit": second})
     read = {n: b"".join(c) for n, c in stream_zip(chunked(data, chunk), "z.zip")}
     assert read == {"zeros.fit": first, "next.fit": second}
+
+
+def session_starts(data: bytes) -> list[tuple[int, str]]:
+    """(start in UTC ms, sport) of each session of a FIT file, read by fitdecode alone."""
+    with fitdecode.FitReader(io.BytesIO(data)) as reader:
+        return [
+            (int(f.get_value("start_time").timestamp() * 1000), str(f.get_value("sport")))
+            for f in reader
+            if isinstance(f, fitdecode.FitDataMessage) and f.name == "session"
+        ]
+
+
+def summarized(**fields: Any) -> dict[str, Any]:
+    """One entry of summarizedActivities.json, with the units Garmin writes (ms, cm, kcal)."""
+    entry: dict[str, Any] = {
+        "activityId": 9_000_000_001,
+        "name": "Morning run",
+        "activityType": "running",
+        "sportType": "RUNNING",
+        "startTimeGmt": 1_714_550_400_000,  # 2024-05-01T08:00:00Z
+        "startTimeLocal": 1_714_557_600_000,  # 10:00 in Paris
+        "duration": 1_800_000.0,
+        "distance": 500_000.0,
+        "calories": 400.0,
+        "avgHr": 142.0,
+    }
+    entry.update(fields)
+    return entry
+
+
+def test_summarized_activities_without_a_fit_file_become_workouts(
+    fresh_vault: Vault, tmp_path: Path
+) -> None:
+    """An activity summary gives a workout only when no uploaded FIT file holds the same
+    activity (same sport, starting within a minute); a multisport parent adds nothing."""
+    (fit_start, fit_sport) = session_starts(fit(GOOD[0]))[0]
+    assert fit_sport == "cycling"
+    activities = [
+        summarized(),  # entered by hand: no FIT file
+        summarized(  # the FIT file's ride, as Garmin Connect typed it, 20 s apart
+            activityId=9_000_000_002,
+            activityType="road_biking",
+            startTimeGmt=fit_start + 20_000,
+            startTimeLocal=fit_start + 20_000 + 7_200_000,
+        ),
+        summarized(activityId=9_000_000_003, activityType="multi_sport", parent=True),
+        summarized(activityId=9_000_000_004, startTimeGmt=None, beginTimestamp=None),
+    ]
+    export = garmin_export(
+        tmp_path / "export.zip",
+        files(
+            **{GARMIN_ACTIVITIES: json.dumps([{"summarizedActivitiesExport": activities}]).encode()}
+        ),
+    )
+    items, issues, notes = parse(export)
+    from_summaries = [i for i in items if isinstance(i, Workout) and i.source == "Garmin Connect"]
+    (run,) = from_summaries
+    entry = activities[0]
+    assert (run.activity, run.start) == ("running", entry["startTimeGmt"])
+    assert run.end - run.start == entry["duration"]
+    assert run.distance_m == entry["distance"] / 100
+    assert (run.energy_kcal, run.offset_min) == (entry["calories"], 120)
+    assert dict(run.metadata)["average_heart_rate"] == "142"
+    assert any("activity 4" in loc and "start or duration" in p for loc, p in issues)
+    assert any("1 summarized activity not imported again" in n for n in notes)
+    assert any("1 multisport activity imported as its legs" in n for n in notes)
+    summary = import_garmin(fresh_vault, P, export)
+    assert summary.workouts == sum(sessions(fit(n)) for n in GOOD) + 1
+    assert import_garmin(fresh_vault, P, export).workouts == 0
+
+
+def test_a_summarized_activities_file_that_is_not_a_list_is_skipped_whole(tmp_path: Path) -> None:
+    export = garmin_export(tmp_path / "export.zip", files(**{GARMIN_ACTIVITIES: b'{"a": 1}'}))
+    items, issues, _ = parse(export)
+    assert [loc for loc, p in issues if "skipped whole" in p] == [
+        GARMIN_UPLOADS.format(1) + "/" + BAD,
+        GARMIN_ACTIVITIES,
+    ]
+    assert len([i for i in items if isinstance(i, Workout)]) == sum(sessions(fit(n)) for n in GOOD)

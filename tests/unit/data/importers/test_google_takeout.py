@@ -386,7 +386,7 @@ def test_what_is_not_read_is_said(tmp_path: Path) -> None:
     }
     items, issues, notes = parse(write_tree(tmp_path, files))
     assert items == [] and issues == []
-    assert any("1 entries without a single value were not imported" in n for n in notes)
+    assert any("1 entry without a single value was not imported" in n for n in notes)
     assert any("Global Export Data/estimated_oxygen_variation (1)" in n for n in notes)
 
 
