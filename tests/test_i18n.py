@@ -627,3 +627,15 @@ def test_a_usage_error_under_lang_fr_is_all_in_french() -> None:
     french = checked(None, "import", "garmin", env={**plain, "LANG": "fr_FR.UTF-8"}, code=2)
     assert asked.stderr == french.stderr
     assert "'CHEMIN'" in asked.stderr and "PATH" not in asked.stderr
+
+
+def test_units_read_as_words_are_said_in_french(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A braced UCUM unit and a category's duration are words: French says them; units
+    that are symbols (kg, /min) are shown as they are."""
+    from vault.data import display
+
+    monkeypatch.setenv("LANGUAGE", "fr")
+    assert i18n.localise_name(display.unit_label("steps", "{steps}")) == "pas"
+    assert i18n.localise_name(display.unit_label("sleep", "min")) == "durée"
+    assert i18n.localise_name(display.unit_label("body_mass", "kg")) == "kg"
+    assert display.unit_label("steps", "{steps}") == "steps"  # the English stays the value

@@ -28,7 +28,7 @@ from vault.cli.output import (
     output_option,
     say,
 )
-from vault.core.i18n import N_, _, language, ngettext, number
+from vault.core.i18n import N_, Text, _, language, localise, localise_name, ngettext, number
 
 if TYPE_CHECKING:
     from vault.core.vault import Vault
@@ -142,7 +142,10 @@ _NUMBER = re.compile(r"-?\d{1,3}(?:,\d{3})*(?:\.\d+)?")
 
 
 def _localised_cell(cell: str) -> str:
-    """CELL with its numbers written the current language's way (`12 345,6` in French)."""
+    """CELL with its numbers written the current language's way (`12 345,6` in French), and
+    the words the library marked (a unit's) in that language."""
+    if isinstance(cell, Text):
+        return localise(cell)
     if language() == "en":
         return cell
 
@@ -305,7 +308,7 @@ def data_show(
             elif buckets:
                 first = from_ or display.period_label(buckets[0], period)
                 last = to or display.period_label(buckets[-1], period)
-                unit = display.unit_label(metric, buckets[0].unit)
+                unit = localise_name(display.unit_label(metric, buckets[0].unit))
                 say(
                     _("{metric} ({unit}): {metric2}, {first} to {last} ({tz})").format(
                         metric=metric,
@@ -328,7 +331,7 @@ def data_show(
         else:
             shown = 0
             whole = display.is_whole(metric)
-            unit = display.unit_label(metric, query.unit_of(v, pid, metric))
+            unit = localise_name(display.unit_label(metric, query.unit_of(v, pid, metric)))
             # Streamed, so the columns have fixed widths; the unit is in the header.
             heading = _("stage") if metric == "sleep" else unit
             for s in raw:

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+from vault.core.i18n import N_, Text
 from vault.data import metrics
 from vault.data.metrics import Aggregation
 from vault.data.model import SLEEP_STAGE_NAMES, UNKNOWN_PREFIX
@@ -108,13 +109,26 @@ def headline_name(metric: str, every: str) -> str:
     return f"{what} per {per}"
 
 
+# The words of UCUM's braced units (`{steps}`) that a person reads: the front ends say them
+# in the person's language (`i18n.localise`); the JSON keeps the unit as stored.
+_UNIT_WORDS: Final = {
+    "steps": N_("steps"),
+    "count": N_("count"),
+    "flights": N_("flights"),
+    "recordings": N_("recordings"),
+    "records": N_("records"),
+    "score": N_("score"),
+}
+
+
 def unit_label(metric: str, unit: str) -> str:
     """The unit as shown: a category's durations read `h`, `min`; counts drop UCUM's
-    braces (`steps`)."""
+    braces (`steps`). Words are `Text`, for the front ends to translate."""
     if kind_of(metric) == "category":
-        return "duration"
+        return Text(N_("duration"))
     if unit.startswith("{") and unit.endswith("}"):
-        return unit[1:-1]
+        word = unit[1:-1]
+        return Text(_UNIT_WORDS[word]) if word in _UNIT_WORDS else word
     return unit
 
 
