@@ -18,7 +18,7 @@ from tui.widgets.progress import ProgressPanel
 from vault import content, forget
 from vault import personas as identities
 from vault.core.errors import VaultError
-from vault.core.i18n import N_, _, error_message, localise, number
+from vault.core.i18n import N_, _, error_message, localise, ngettext, number
 from vault.core.untrusted import printable
 from vault.core.vault import Vault
 from vault.data import query
@@ -196,7 +196,8 @@ class ForgetScreen(SectionScreen):
         table = self.query_one("#rules-table", DataTable)
         table.clear()
         for r in found:
-            table.add_row(*fmt.cells(f"{r.selector} {r.value}", f"{r.keep_days}d"), key=r.id)
+            kept = ngettext("{n} day", "{n} days", r.keep_days).format(n=number(r.keep_days))
+            table.add_row(*fmt.cells(f"{r.selector} {r.value}", kept), key=r.id)
         if not found:
             text = _("No rule yet: press a to keep some data only so long.")
         elif due is None:
