@@ -368,7 +368,6 @@ _NOT_YET_TEMPLATES = {
     "vault/data/importers/garmin.py",
     "vault/data/importers/garmin_export.py",
     "vault/data/importers/google_takeout.py",
-    "vault/data/importers/parallel.py",
     "vault/data/importers/tracks.py",
     "vault/data/ingest.py",
     "vault/data/metrics.py",

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import os
 import re
 import zipfile
 from array import array
@@ -1318,19 +1317,6 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
-def _spare_core() -> bool:
-    """Whether a second core is free: the helper process costs some 15 % more CPU in all,
-    which pays only when it runs beside this one rather than in its place."""
-    cores = os.cpu_count() or 1
-    if cores < 2:
-        return False
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # no load average on this platform
-        return True
-    return load <= cores - 1
-
-
 def import_apple_health(
     vault: Vault,
     persona_id: str,
@@ -1348,6 +1334,8 @@ def import_apple_health(
     if not p.exists():
         raise InvalidParameter(f"{p.name}: no such file or folder")
     if parallel is None:
-        parallel = p.is_file() and p.stat().st_size >= PARALLEL_MIN_BYTES and _spare_core()
+        from vault.data.importers.parallel import spare_core
+
+        parallel = p.is_file() and p.stat().st_size >= PARALLEL_MIN_BYTES and spare_core()
     parse = partial(parse_apple_health, p, progress=progress, parallel=parallel)
     return common.feed(vault, persona_id, parse, fmt="apple-health")

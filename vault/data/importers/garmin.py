@@ -10,13 +10,14 @@ folder or zip it is skipped whole and reported, whatever went wrong, and the oth
 from __future__ import annotations
 
 import bisect
+import contextlib
 import io
 import itertools
 import os
 import warnings
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -838,18 +839,60 @@ def parse_member(
 ) -> list[Item]:
     """One file of a folder or zip: all of it, its issues and notes with it, or nothing of it
     and one issue saying why."""
+    items, issues, notes = decode_member(data, name, scale_user)
+    replay(issues, notes, report, note)
+    return items
+
+
+Decoded = tuple[list[Item], list[tuple[str, str]], list[str]]  # items, issues, notes
+
+
+def decode_member(data: bytes, name: str, scale_user: int | None) -> Decoded:
+    """`parse_member` with its issues and notes returned rather than reported, so it can run
+    in a helper process (`parallel.Pool`) and its findings be reported here, in order."""
     issues: list[tuple[str, str]] = []
     notes: list[str] = []
     try:
         items = _one(data, name, lambda loc, p: issues.append((loc, p)), notes.append, scale_user)
     except Exception as exc:  # any failure of one file, even a parser's own bug, skips it
-        report(name, _skipped(exc))
-        return []
+        return [], [(name, _skipped(exc))], []
+    return items, issues, notes
+
+
+def replay(
+    issues: list[tuple[str, str]], notes: list[str], report: ReportIssue, note: Note
+) -> None:
+    """Report what decoding one file found."""
     for location, problem in issues:
         report(location, problem)
     for text in notes:
         note(text)
-    return items
+
+
+# Below this much FIT data, starting helper processes costs more than decoding beside them
+# saves (each helper starts an interpreter and imports fitdecode: a few tenths of a second).
+PARALLEL_MIN_BYTES = 8 << 20
+Job = tuple[bytes, str, "int | None"]
+# Runs decode_member over (tag, job) pairs, here or in helpers, giving (tag, Decoded | None)
+# back in order (None for a tag without a job).
+Decoder = Callable[[Iterable[tuple[Any, "Job | None"]]], Iterator[tuple[Any, "Decoded | None"]]]
+
+
+@contextlib.contextmanager
+def decoder(parallel: bool | None, total_bytes: int) -> Iterator[Decoder]:
+    """How the files of a folder, zip or export are decoded: by two helper processes, while
+    this one stores what they decoded (`parallel`, by default when there are
+    PARALLEL_MIN_BYTES of files or more and a second core is free), or here, one by one.
+    The results are the same either way."""
+    from vault.data.importers import parallel as helpers
+
+    if parallel is None:
+        parallel = total_bytes >= PARALLEL_MIN_BYTES and helpers.spare_core()
+    if not parallel:
+        yield partial(helpers.serial_map, decode_member)
+        return
+    with helpers.Pool(decode_member) as pool:
+        yield pool.map
 
 
 def parse_garmin(
@@ -859,19 +902,22 @@ def parse_garmin(
     *,
     progress: ProgressCallback | None = None,
     scale_user: int | None = None,
+    parallel: bool | None = None,
 ) -> Iterator[Item]:
     """Yield the workouts and samples of a Garmin file, folder or zip, or of a Garmin
     account export (a zip or folder holding DI_CONNECT/: see `garmin_export`).
 
     Alone, a damaged file raises FitDamaged/MalformedInput; among several, whatever went
     wrong, it is reported (`report_issue`) and skipped whole, while the others are imported.
+    `parallel`: whether the files of a folder, zip or export are decoded in helper
+    processes (see `decoder`; None decides by their size).
     """
     p = Path(path)
     from vault.data.importers import garmin_export
 
     if (p.is_dir() or zipfile.is_zipfile(p)) and garmin_export.looks_like_export(p):
         yield from garmin_export.parse_export(
-            p, report_issue, note, progress=progress, scale_user=scale_user
+            p, report_issue, note, progress=progress, scale_user=scale_user, parallel=parallel
         )
         return
     bar = Progress("Reading Garmin files", progress)
@@ -886,10 +932,12 @@ def parse_garmin(
         if not files:
             raise MalformedInput(f"{p.name}: no .fit, .gpx or .tcx files in this folder")
         bar.start(len(files))
-        for file in files:
-            rel = file.relative_to(p).as_posix()
-            yield from parse_member(_read_file(file), rel, report_issue, note, scale_user)
-            bar.advance()
+        total = sum(f.stat().st_size for f in files)
+        jobs = ((None, (_read_file(f), f.relative_to(p).as_posix(), scale_user)) for f in files)
+        with decoder(parallel, total) as decode:
+            for _, decoded in decode(jobs):
+                yield from replayed(decoded, report_issue, note)
+                bar.advance()
         bar.finish()
         return
     if p.is_file() and zipfile.is_zipfile(p):
@@ -904,21 +952,41 @@ def parse_garmin(
             if not infos:
                 raise MalformedInput(f"{p.name}: no .fit, .gpx or .tcx files in this archive")
             bar.start(len(infos))
-            for info in infos:
-                try:
-                    data = _open_member(zf, info)
-                except common.zip_read_errors() as exc:
-                    # one member damaged in a readable archive: that file is skipped
-                    problem = f"damaged inside the archive ({type(exc).__name__})"
-                    report_issue(info.filename, f"{problem}{_SKIPPED}")
-                else:
-                    yield from parse_member(data, info.filename, report_issue, note, scale_user)
-                bar.advance()
+            total = sum(i.file_size for i in infos)
+            with decoder(parallel, total) as decode:
+                for problem, decoded in decode(_zip_jobs(zf, infos, scale_user)):
+                    if problem is not None:
+                        report_issue(*problem)
+                    yield from replayed(decoded, report_issue, note)
+                    bar.advance()
         bar.finish()
         return
     if not p.exists():
         raise InvalidParameter(f"{p.name}: no such file or folder")
     raise MalformedInput(f"{p.name}: not a .fit, .gpx or .tcx file, a folder or a zip of them")
+
+
+def _zip_jobs(
+    zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], scale_user: int | None
+) -> Iterator[tuple[tuple[str, str] | None, Job | None]]:
+    """Each member's job, or (a member damaged in a readable archive) the issue skipping it."""
+    for info in infos:
+        try:
+            data = _open_member(zf, info)
+        except common.zip_read_errors() as exc:
+            problem = f"damaged inside the archive ({type(exc).__name__})"
+            yield (info.filename, f"{problem}{_SKIPPED}"), None
+        else:
+            yield None, (data, info.filename, scale_user)
+
+
+def replayed(decoded: Decoded | None, report: ReportIssue, note: Note) -> list[Item]:
+    """The items of one decoded file, once its issues and notes are reported."""
+    if decoded is None:
+        return []
+    items, issues, notes = decoded
+    replay(issues, notes, report, note)
+    return items
 
 
 def import_garmin(
@@ -927,13 +995,15 @@ def import_garmin(
     path: str | Path,
     progress: ProgressCallback | None = None,
     scale_user: str | int | None = None,
+    *,
+    parallel: bool | None = None,
 ) -> ImportSummary:
     """Import Garmin FIT/GPX/TCX files into the persona's data, all or nothing (a folder or
     zip: every good file, each bad one listed in the summary's errors).
 
     `scale_user` (a user number): in weight scale files shared by several people, import
-    only that person's weighings.
+    only that person's weighings. `parallel`: see `parse_garmin`.
     """
     user = parse_scale_user(scale_user) if isinstance(scale_user, str) else scale_user
-    parse = partial(parse_garmin, path, progress=progress, scale_user=user)
+    parse = partial(parse_garmin, path, progress=progress, scale_user=user, parallel=parallel)
     return common.feed(vault, persona_id, parse, fmt="garmin")

@@ -238,33 +238,49 @@ def _uploads(
     *,
     scale_user: int | None,
     left: Counter[str],
+    decode: garmin.Decoder,
 ) -> Iterator[Item]:
     """The FIT (GPX, TCX) files of one zip of uploaded files, streamed; each good one whole,
-    each bad one skipped and listed, and the rest of a zip damaged midway listed too."""
-    done = 0
+    each bad one skipped and listed, and the rest of a zip damaged midway listed too.
+    `decode` decodes the files, here or in helper processes, their results in order."""
     failures: tuple[type[BaseException], ...] = (VaultError, *common.zip_read_errors())
-    try:
-        for inner, chunks in stream_zip(archive.chunks(name), f"{archive.label}: {name}"):
-            where = f"{name}/{inner}"
-            if not inner.lower().endswith(garmin.SUFFIXES):
-                nested = inner.lower().endswith(".zip")
-                left["zip inside an uploaded files zip" if nested else "other uploaded file"] += 1
-                continue
-            data = bytearray()
-            for chunk in chunks:
-                data += chunk
+
+    def jobs() -> Iterator[tuple[tuple[str, BaseException | None], garmin.Job | None]]:
+        """Each FIT file's job; a file too large, then the zip's own damage, as tags alone
+        (the archive's own errors, not the decoders', end this zip)."""
+        try:
+            for inner, chunks in stream_zip(archive.chunks(name), f"{archive.label}: {name}"):
+                where = f"{name}/{inner}"
+                if not inner.lower().endswith(garmin.SUFFIXES):
+                    nested = inner.lower().endswith(".zip")
+                    left[
+                        "zip inside an uploaded files zip" if nested else "other uploaded file"
+                    ] += 1
+                    continue
+                data = bytearray()
+                for chunk in chunks:
+                    data += chunk
+                    if len(data) > garmin.MAX_FILE_BYTES:
+                        break
                 if len(data) > garmin.MAX_FILE_BYTES:
-                    break
-            if len(data) > garmin.MAX_FILE_BYTES:
-                report(where, f"larger than any real Garmin file: {common.SKIPPED_WHOLE}")
-                continue
-            yield from garmin.parse_member(bytes(data), where, report, note, scale_user)
+                    yield (where, None), None
+                    continue
+                yield (where, None), (bytes(data), where, scale_user)
+        except failures as exc:
+            if isinstance(exc, UnsafeArchive):
+                raise  # an attack inside the export refuses the whole export
+            yield (name, exc), None
+
+    done = 0
+    for (where, failure), decoded in decode(jobs()):
+        if failure is not None:
+            read = f" after {counted(done, 'file')}" if done else ""
+            report(name, f"{common.skip_reason(failure)}: the rest of this zip{read} was not read")
+        elif decoded is None:
+            report(where, f"larger than any real Garmin file: {common.SKIPPED_WHOLE}")
+        else:
+            yield from garmin.replayed(decoded, report, note)
             done += 1
-    except failures as exc:
-        if isinstance(exc, UnsafeArchive):
-            raise  # an attack inside the export refuses the whole export
-        read = f" after {counted(done, 'file')}" if done else ""
-        report(name, f"{common.skip_reason(exc)}: the rest of this zip{read} was not read")
 
 
 def parse_export(
@@ -274,8 +290,10 @@ def parse_export(
     *,
     progress: ProgressCallback | None = None,
     scale_user: int | None = None,
+    parallel: bool | None = None,
 ) -> Iterator[Item]:
-    """Yield the samples and workouts of a Garmin account export (zip or folder)."""
+    """Yield the samples and workouts of a Garmin account export (zip or folder); the FIT
+    files of its uploaded files zips are decoded as `garmin.decoder(parallel, ...)` says."""
     p = Path(path)
     bar = Progress("Reading the Garmin export", progress)
     with open_archive(p) as archive:
@@ -289,29 +307,37 @@ def parse_export(
             )
         bar.start(len(read))
         left: Counter[str] = Counter()
-        for name in read:
-            kind = _kind(name)
-            if kind in ("uds", "sleep"):
-                try:
-                    items, issues = _entries(archive, name, _day if kind == "uds" else _sleep)
-                except (VaultError, ValueError, RecursionError) as exc:
-                    _skip(report_issue, name, exc)
+        files = sum(archive.members[n].size for n in read if _kind(n) in ("upload", "fit"))
+        with garmin.decoder(parallel, files) as decode:
+            for name in read:
+                kind = _kind(name)
+                if kind in ("uds", "sleep"):
+                    try:
+                        items, issues = _entries(archive, name, _day if kind == "uds" else _sleep)
+                    except (VaultError, ValueError, RecursionError) as exc:
+                        _skip(report_issue, name, exc)
+                    else:
+                        for location, problem in issues:
+                            report_issue(location, problem)
+                        yield from items
+                elif kind == "upload":
+                    yield from _uploads(
+                        archive,
+                        name,
+                        report_issue,
+                        note,
+                        scale_user=scale_user,
+                        left=left,
+                        decode=decode,
+                    )
                 else:
-                    for location, problem in issues:
-                        report_issue(location, problem)
-                    yield from items
-            elif kind == "upload":
-                yield from _uploads(
-                    archive, name, report_issue, note, scale_user=scale_user, left=left
-                )
-            else:
-                try:
-                    data = archive.read_bytes(name)
-                except VaultError as exc:
-                    _skip(report_issue, name, exc)
-                else:
-                    yield from garmin.parse_member(data, name, report_issue, note, scale_user)
-            bar.advance()
+                    try:
+                        data = archive.read_bytes(name)
+                    except VaultError as exc:
+                        _skip(report_issue, name, exc)
+                    else:
+                        yield from garmin.parse_member(data, name, report_issue, note, scale_user)
+                bar.advance()
         bar.finish()
         activities = len(kinds.get("activities", []))
         if activities:
