@@ -92,6 +92,9 @@ _READ = frozenset(
         "spo2_data",
         "sleep_level",
         "hrv_value",
+        "beat_intervals",
+        "hrv_status_summary",
+        "sleep_assessment",
     }
 )
 _NOT_DATA = frozenset(
@@ -344,6 +347,10 @@ def parse_fit(
         out.extend(_weight(msgs, ctx, scale_user))
     if "hrv" in kinds:
         out.extend(_beats(msgs, ctx))
+    if "beat_intervals" in kinds:
+        out.extend(_beat_intervals(msgs, ctx))
+    if kinds & _NIGHTLY:
+        out.extend(_nightly(msgs, ctx, file_id))
     if kinds & _PHYSIOLOGY:
         out.extend(_physiology(msgs, ctx))
     if not out:
@@ -660,6 +667,122 @@ def _beats(msgs: list[_Msg], ctx: _Context) -> Iterator[Item]:
             f"{name}: {counted(beats, 'beat-to-beat (R-R) interval')} kept, each beat timed "
             "by adding the intervals to the activity's start (the file gives them no time)"
         )
+
+
+def _beat_intervals(msgs: list[_Msg], ctx: _Context) -> Iterator[Item]:
+    """The `beat_intervals` messages of all-day files (Garmin watches that log beat-to-beat
+    intervals all day): one `rr_interval` sample (ms) per beat. Unlike `hrv`, each message
+    is timed (`timestamp` plus `timestamp_ms`); its intervals (0xFFFF: an unused slot) are
+    placed from that time on, each beat at the sum of the intervals up to it."""
+    name, source, device, clock, offset, _, note = ctx
+    untimed = 0
+    for m in msgs:
+        if m.name != "beat_intervals":
+            continue
+        t0 = clock(m.values.get("timestamp"))
+        if t0 is None:
+            untimed += 1
+            continue
+        extra = m.values.get("timestamp_ms")
+        cursor = float(t0 + (extra if isinstance(extra, int) and 0 <= extra < 1000 else 0))
+        times = m.values.get("time")
+        for interval in times if isinstance(times, tuple | list) else (times,):
+            if not isinstance(interval, int | float) or interval <= 0:
+                continue
+            cursor += interval
+            t = round(cursor)
+            yield Sample("rr_interval", t, t, float(interval), "ms", source, device, offset)
+    if untimed:
+        note(f"{name}: {counted(untimed, 'beat interval message')} without a time not imported")
+
+
+_NIGHTLY = frozenset({"hrv_status_summary", "sleep_assessment"})
+# hrv_status_summary fields kept with the night's average (ms, as the FIT profile scales them)
+_HRV_STATUS_FIELDS = (
+    "weekly_average",
+    "last_night_5_min_high",
+    "baseline_low_upper",
+    "baseline_balanced_lower",
+    "baseline_balanced_upper",
+)
+# sleep_assessment fields kept with the overall score (each 0-100, but the awakenings count)
+_SLEEP_SCORES = (
+    "combined_awake_score",
+    "awake_time_score",
+    "awakenings_count_score",
+    "deep_sleep_score",
+    "sleep_duration_score",
+    "light_sleep_score",
+    "sleep_quality_score",
+    "sleep_recovery_score",
+    "rem_sleep_score",
+    "sleep_restlessness_score",
+    "awakenings_count",
+    "interruptions_score",
+    "average_stress_during_sleep",
+)
+
+
+def _nightly(msgs: list[_Msg], ctx: _Context, file_id: dict[str, Any]) -> Iterator[Item]:
+    """The night's summaries of sleep files: the HRV status (`hrv_status_summary`: last
+    night's average RMSSD, with the weekly average, baselines and status kept beside it) and
+    the sleep score (`sleep_assessment`: the overall score, its parts beside it).
+
+    A sleep assessment has no time of its own: it is placed at the end of the night, the
+    file's last sleep level, else at the file's creation; without either it is counted."""
+    name, source, device, clock, offset, _, note = ctx
+    unread: Counter[str] = Counter()
+    levels = [clock(m.values.get("timestamp")) for m in msgs if m.name == "sleep_level"]
+    placed = [t for t in levels if t is not None]
+    night_end = max(placed) if placed else clock(file_id.get("time_created"))
+    for m in msgs:
+        v = m.values
+        if m.name == "hrv_status_summary":
+            t = clock(v.get("timestamp"))
+            value = v.get("last_night_average")
+            if t is None:
+                unread["HRV status summaries without a time"] += 1
+            elif not isinstance(value, int | float) or value <= 0:
+                unread["HRV status summaries without a night average"] += 1
+            else:
+                meta = [("statistic", "last_night_average")]
+                status = v.get("status")
+                if isinstance(status, str):
+                    meta.append(("status", status))
+                meta.extend(
+                    (field, f"{v[field]:g}")
+                    for field in _HRV_STATUS_FIELDS
+                    if isinstance(v.get(field), int | float)
+                )
+                yield Sample(
+                    "hrv_rmssd", t, t, float(value), "ms", source, device, offset, tuple(meta)
+                )
+        elif m.name == "sleep_assessment":
+            score = v.get("overall_sleep_score")
+            if night_end is None:
+                unread["sleep scores without a night to place them"] += 1
+            elif not isinstance(score, int | float) or not 0 <= score <= 100:
+                unread["sleep assessments without an overall score"] += 1
+            else:
+                parts = tuple(
+                    (field, f"{v[field]:g}")
+                    for field in _SLEEP_SCORES
+                    if isinstance(v.get(field), int | float)
+                )
+                yield Sample(
+                    "sleep_score",
+                    night_end,
+                    night_end,
+                    float(score),
+                    "{score}",
+                    source,
+                    device,
+                    offset,
+                    parts,
+                )
+    if unread:
+        left = ", ".join(f"{k} ({n})" for k, n in sorted(unread.items()))
+        note(f"{name}: not imported: {left}")
 
 
 _PHYSIOLOGY = frozenset(

@@ -59,7 +59,7 @@ def _send(out: IO[bytes], message: tuple[Any, ...]) -> None:
 
 def _failed(exc: Exception) -> Text:
     """What is said of an unexpected failure in a helper: its type only, never its text."""
-    return Text(N_("the parser failed ({kind})"), kind=type(exc).__name__)
+    return Text(N_("the parser failed ({error})"), error=type(exc).__name__)
 
 
 def _run_child(target: str, args: list[Any], out: IO[bytes]) -> None:
