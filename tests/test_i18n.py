@@ -365,7 +365,6 @@ _NOT_YET_TEMPLATES = {
     "vault/data/importers/apple_health.py",
     "vault/data/importers/common.py",
     "vault/data/importers/fitbit.py",
-    "vault/data/importers/garmin.py",
     "vault/data/importers/garmin_export.py",
     "vault/data/importers/google_takeout.py",
     "vault/data/importers/tracks.py",

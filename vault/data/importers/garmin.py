@@ -24,11 +24,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from vault.core.errors import BadInput, InvalidParameter, MalformedInput, VaultError
+from vault.core.i18n import N_, N_plural, Text
 from vault.core.progress import Progress
 from vault.data import metrics
 from vault.data.importers import common
 from vault.data.importers.common import Item, Note, ReportIssue
-from vault.data.importers.tracks import counted, parse_gpx, parse_tcx
+from vault.data.importers.tracks import parse_gpx, parse_tcx
 from vault.data.model import SLEEP_STAGES, RoutePoint, Sample, Workout, WorkoutEvent
 
 if TYPE_CHECKING:
@@ -122,7 +123,7 @@ class FitDamaged(MalformedInput):
     """The FIT file is truncated or damaged; nothing was imported from it."""
 
     def __init__(self, name: str, problem: str) -> None:
-        super().__init__(f"{name}: {problem}")
+        super().__init__(N_("{name}: {problem}"), name=name, problem=problem)
         self.problem = problem
 
 
@@ -130,7 +131,7 @@ class ScaleUsers(BadInput):
     """The weight scale file holds the weighings of several people; say whose to import."""
 
     def __init__(self, name: str, problem: str) -> None:
-        super().__init__(f"{name}: {problem}")
+        super().__init__(N_("{name}: {problem}"), name=name, problem=problem)
         self.problem = problem
 
 
@@ -162,9 +163,13 @@ def parse_scale_user(value: str) -> int:
     try:
         user = int(value.strip())
     except ValueError:
-        raise InvalidParameter(f"--scale-user takes a user number, not {value!r}") from None
+        raise InvalidParameter(
+            N_("--scale-user takes a user number, not {value}"), value=repr(value)
+        ) from None
     if not 0 <= user <= _MAX_USER:
-        raise InvalidParameter(f"--scale-user takes a user number from 0 to {_MAX_USER}")
+        raise InvalidParameter(
+            N_("--scale-user takes a user number from 0 to {highest}"), highest=_MAX_USER
+        )
     return user
 
 
@@ -194,18 +199,27 @@ def _fit_messages(data: bytes, name: str, note: Note) -> list[_Msg]:
                         kept = frame if frame.name == "weight_scale" else None
                         append(_Msg(frame.name, values, kept))
     except fitdecode.FitEOFError:
-        raise FitDamaged(name, "truncated (the data ends early)") from None
+        raise FitDamaged(name, Text(N_("truncated (the data ends early)"))) from None
     except fitdecode.FitCRCError:
-        raise FitDamaged(name, "checksum mismatch (damaged)") from None
+        raise FitDamaged(name, Text(N_("checksum mismatch (damaged)"))) from None
     except fitdecode.FitHeaderError:
-        raise FitDamaged(name, "not a FIT file (bad header)") from None
+        raise FitDamaged(name, Text(N_("not a FIT file (bad header)"))) from None
     except (fitdecode.FitError, ValueError, KeyError, IndexError) as exc:
-        raise FitDamaged(name, f"cannot be decoded ({type(exc).__name__})") from None
+        problem = Text(N_("cannot be decoded ({error})"), error=type(exc).__name__)
+        raise FitDamaged(name, problem) from None
     damaged = sum(1 for w in caught if "fitdecode" in (w.filename or "").replace("\\", "/"))
     if damaged:
         note(
-            f"{name}: {counted(damaged, 'damaged message definition')} (fields of the wrong "
-            "size) read leniently; values in those fields may be missing"
+            Text(
+                N_plural(
+                    "{name}: {n:,} damaged message definition (fields of the wrong size) read "
+                    "leniently; values in those fields may be missing",
+                    "{name}: {n:,} damaged message definitions (fields of the wrong size) read "
+                    "leniently; values in those fields may be missing",
+                ),
+                name=name,
+                n=damaged,
+            )
         )
     return out
 
@@ -278,13 +292,19 @@ def _clock(msgs: list[_Msg], name: str, note: Note) -> Clock:
     anchor, how = _system_anchor(msgs) if system else (None, "")
     if system and anchor is None:
         raise FitDamaged(
-            name, "its times count from the watch's power-on and no clock time places them"
+            name,
+            Text(N_("its times count from the watch's power-on and no clock time places them")),
         )
     if how == "local":
         note(
-            f"{name}: its times count from the watch's power-on; they were placed by the "
-            "watch's local clock (the activity message), read as UTC since the file gives no "
-            "time zone"
+            Text(
+                N_(
+                    "{name}: its times count from the watch's power-on; they were placed by the "
+                    "watch's local clock (the activity message), read as UTC since the file "
+                    "gives no time zone"
+                ),
+                name=name,
+            )
         )
 
     def ms(value: Any) -> int | None:
@@ -308,8 +328,13 @@ def _offset(msgs: list[_Msg], name: str, note: Note) -> int:
                 if _MIN_OFFSET_MIN <= minutes <= _MAX_OFFSET_MIN:
                     return minutes
                 note(
-                    f"{name}: the device's local clock was not set (or is no time zone's): "
-                    "its times are kept in UTC, without a time zone"
+                    Text(
+                        N_(
+                            "{name}: the device's local clock was not set (or is no time "
+                            "zone's): its times are kept in UTC, without a time zone"
+                        ),
+                        name=name,
+                    )
                 )
                 return 0
     return 0
@@ -354,15 +379,23 @@ def parse_fit(
     if kinds & _PHYSIOLOGY:
         out.extend(_physiology(msgs, ctx))
     if not out:
-        note(f"{name}: a FIT file of type {file_id.get('type', 'unknown')} holds nothing to import")
+        kind = file_id.get("type", "unknown")
+        note(
+            Text(
+                N_("{name}: a FIT file of type {kind} holds nothing to import"),
+                name=name,
+                kind=kind,
+            )
+        )
     left = Counter(
         "undocumented" if m.name.startswith("unknown_") else m.name
         for m in msgs
         if m.name not in _READ and m.name not in _NOT_DATA
     )
     if left:
+        # FIT message names, as the profile spells them: no sentence to translate
         kinds_left = ", ".join(f"{k} ({n})" for k, n in sorted(left.items()))
-        note(f"{name}: messages not imported: {kinds_left}")
+        note(Text(N_("{name}: messages not imported: {kinds}"), name=name, kinds=kinds_left))
     return out
 
 
@@ -377,6 +410,11 @@ class _Session:
         self.route: list[RoutePoint] = []
         self.first: int | None = None  # first and last record time assigned to it
         self.last: int | None = None
+
+
+def _session(name: str, number: int) -> Text:
+    """Where a session's problem is: `ride.fit session 2`."""
+    return Text(N_("{name} session {number}"), name=name, number=number)
 
 
 def _session_index(starts: list[int], t: int) -> int:
@@ -440,26 +478,34 @@ def _activity(msgs: list[_Msg], ctx: _Context) -> Iterator[Item]:
         else:
             timed.append((t, r))
     if untimed:
-        report(name, f"{counted(untimed, 'record')} without a time skipped")
+        report(
+            name,
+            Text(
+                N_plural(
+                    "{n:,} record without a time skipped", "{n:,} records without a time skipped"
+                ),
+                n=untimed,
+            ),
+        )
     sessions: list[_Session] = []
     for n, s in enumerate(found, 1):
         start = clock(s.get("start_time"))
         if start is None:
-            report(f"{name} session {n}", "session without a start time: skipped")
+            report(_session(name, n), N_("session without a start time: skipped"))
             continue
         elapsed = s.get("total_elapsed_time")
         end = clock(s.get("timestamp"))
         if end is None and isinstance(elapsed, int | float):
             end = start + round(elapsed * 1000)
         if end is None:
-            report(f"{name} session {n}", "session without an end time: skipped")
+            report(_session(name, n), N_("session without an end time: skipped"))
             continue
         sessions.append(_Session(s, start, max(start, end)))
     if not sessions and timed:
         # An activity without its session summary: one workout over its records.
         first, last = min(t for t, _ in timed), max(t for t, _ in timed)
         sessions = [_Session({"sport": "generic"}, first, last)]
-        report(name, "activity without a session summary: totals derived from its records")
+        report(name, N_("activity without a session summary: totals derived from its records"))
     if sessions:
         yield from _workouts(sessions, timed, laps, events, ctx)
     for t, r in timed:
@@ -491,8 +537,15 @@ def _workouts(
         if first_lap < s.start:
             early = round((s.start - first_lap) / 60_000)
             note(
-                f"{name}: session {n}'s laps begin {early} min before its start time: "
-                "its workout starts with them"
+                Text(
+                    N_(
+                        "{name}: session {number}'s laps begin {minutes} min before its start "
+                        "time: its workout starts with them"
+                    ),
+                    name=name,
+                    number=n,
+                    minutes=early,
+                )
             )
             s.start = first_lap
         s.end = max([s.end, *(lap.end for lap in s.laps)])
@@ -512,8 +565,16 @@ def _workouts(
             s.route.append(RoutePoint(t, lat * _SEMICIRCLE, lon * _SEMICIRCLE, alt))
     if outside:
         note(
-            f"{name}: {counted(outside, 'record')} outside its sessions' times kept with "
-            "the workout of the session before them (the first, for earlier ones)"
+            Text(
+                N_plural(
+                    "{name}: {n:,} record outside its sessions' times kept with the workout of "
+                    "the session before it (the first, for earlier ones)",
+                    "{name}: {n:,} records outside its sessions' times kept with the workout of "
+                    "the session before them (the first, for earlier ones)",
+                ),
+                name=name,
+                n=outside,
+            )
         )
     for s in sessions:
         v = s.values
@@ -594,9 +655,27 @@ def _monitoring(msgs: list[_Msg], ctx: _Context) -> Iterator[Item]:
         if v.get("heart_rate"):
             yield Sample("heart_rate", t, t, float(v["heart_rate"]), "/min", source, device, offset)
     if untimed:
-        report(name, f"{counted(untimed, 'monitoring message')} without a time skipped")
+        report(
+            name,
+            Text(
+                N_plural(
+                    "{n:,} monitoring message without a time skipped",
+                    "{n:,} monitoring messages without a time skipped",
+                ),
+                n=untimed,
+            ),
+        )
     if summaries:
-        note(f"{name}: {summaries} daily totals skipped (the interval data holds them)")
+        note(
+            Text(
+                N_plural(
+                    "{name}: {n} daily total skipped (the interval data holds it)",
+                    "{name}: {n} daily totals skipped (the interval data holds them)",
+                ),
+                name=name,
+                n=summaries,
+            )
+        )
 
 
 _TIMER_STOPS = frozenset({"stop", "stop_all", "stop_disable", "stop_disable_all"})
@@ -634,8 +713,16 @@ def _beats(msgs: list[_Msg], ctx: _Context) -> Iterator[Item]:
     messages = sum(1 for m in msgs if m.name == "hrv")
     if anchor is None:
         note(
-            f"{name}: {counted(messages, 'beat-to-beat (R-R) message')} not imported: the "
-            "file gives no start time to place the beats"
+            Text(
+                N_plural(
+                    "{name}: {n:,} beat-to-beat (R-R) message not imported: the file gives no "
+                    "start time to place the beats",
+                    "{name}: {n:,} beat-to-beat (R-R) messages not imported: the file gives no "
+                    "start time to place the beats",
+                ),
+                name=name,
+                n=messages,
+            )
         )
         return
     cursor = float(anchor)
@@ -664,8 +751,16 @@ def _beats(msgs: list[_Msg], ctx: _Context) -> Iterator[Item]:
             beats += 1
     if beats:
         note(
-            f"{name}: {counted(beats, 'beat-to-beat (R-R) interval')} kept, each beat timed "
-            "by adding the intervals to the activity's start (the file gives them no time)"
+            Text(
+                N_plural(
+                    "{name}: {n:,} beat-to-beat (R-R) interval kept, each beat timed by adding "
+                    "the intervals to the activity's start (the file gives them no time)",
+                    "{name}: {n:,} beat-to-beat (R-R) intervals kept, each beat timed by adding "
+                    "the intervals to the activity's start (the file gives them no time)",
+                ),
+                name=name,
+                n=beats,
+            )
         )
 
 
@@ -693,7 +788,16 @@ def _beat_intervals(msgs: list[_Msg], ctx: _Context) -> Iterator[Item]:
             t = round(cursor)
             yield Sample("rr_interval", t, t, float(interval), "ms", source, device, offset)
     if untimed:
-        note(f"{name}: {counted(untimed, 'beat interval message')} without a time not imported")
+        note(
+            Text(
+                N_plural(
+                    "{name}: {n:,} beat interval message without a time not imported",
+                    "{name}: {n:,} beat interval messages without a time not imported",
+                ),
+                name=name,
+                n=untimed,
+            )
+        )
 
 
 _NIGHTLY = frozenset({"hrv_status_summary", "sleep_assessment"})
@@ -741,9 +845,9 @@ def _nightly(msgs: list[_Msg], ctx: _Context, file_id: dict[str, Any]) -> Iterat
             t = clock(v.get("timestamp"))
             value = v.get("last_night_average")
             if t is None:
-                unread["HRV status summaries without a time"] += 1
+                unread[N_("HRV status summaries without a time")] += 1
             elif not isinstance(value, int | float) or value <= 0:
-                unread["HRV status summaries without a night average"] += 1
+                unread[N_("HRV status summaries without a night average")] += 1
             else:
                 meta = [("statistic", "last_night_average")]
                 status = v.get("status")
@@ -760,9 +864,9 @@ def _nightly(msgs: list[_Msg], ctx: _Context, file_id: dict[str, Any]) -> Iterat
         elif m.name == "sleep_assessment":
             score = v.get("overall_sleep_score")
             if night_end is None:
-                unread["sleep scores without a night to place them"] += 1
+                unread[N_("sleep scores without a night to place them")] += 1
             elif not isinstance(score, int | float) or not 0 <= score <= 100:
-                unread["sleep assessments without an overall score"] += 1
+                unread[N_("sleep assessments without an overall score")] += 1
             else:
                 parts = tuple(
                     (field, f"{v[field]:g}")
@@ -781,8 +885,7 @@ def _nightly(msgs: list[_Msg], ctx: _Context, file_id: dict[str, Any]) -> Iterat
                     parts,
                 )
     if unread:
-        left = ", ".join(f"{k} ({n})" for k, n in sorted(unread.items()))
-        note(f"{name}: not imported: {left}")
+        note(_not_imported(name, unread))
 
 
 _PHYSIOLOGY = frozenset(
@@ -805,20 +908,20 @@ def _physiology(msgs: list[_Msg], ctx: _Context) -> Iterator[Item]:
             continue
         t = clock(v.get("stress_level_time", v.get("timestamp")))
         if t is None:
-            unread[f"{kind} without a time"] += 1
+            unread[Text(N_("{kind} without a time"), kind=kind)] += 1
             continue
         if kind == "stress_level":
             value = v.get("stress_level_value")
             if isinstance(value, int | float) and 0 <= value <= 100:
                 yield Sample("stress_level", t, t, float(value), "{score}", source, device, offset)
             else:
-                unread["stress levels marked as no reading"] += 1
+                unread[N_("stress levels marked as no reading")] += 1
         elif kind == "respiration_rate":
             value = v.get("respiration_rate")
             if isinstance(value, int | float) and value > 0:
                 yield Sample("respiratory_rate", t, t, float(value), "/min", source, device, offset)
             else:
-                unread["respiration rates marked as no reading"] += 1
+                unread[N_("respiration rates marked as no reading")] += 1
         elif kind == "spo2_data":
             value = v.get("reading_spo2")
             if isinstance(value, int | float) and 0 < value <= 100 and v.get("mode") != "off_wrist":
@@ -826,7 +929,7 @@ def _physiology(msgs: list[_Msg], ctx: _Context) -> Iterator[Item]:
                 meta = (("mode", str(mode)),) if isinstance(mode, str) else ()
                 yield Sample("blood_oxygen", t, t, float(value), "%", source, device, offset, meta)
             else:
-                unread["SpO2 readings marked as no reading"] += 1
+                unread[N_("SpO2 readings marked as no reading")] += 1
         elif kind == "hrv_value":
             value = v.get("value")
             if isinstance(value, int | float) and value > 0:
@@ -835,13 +938,30 @@ def _physiology(msgs: list[_Msg], ctx: _Context) -> Iterator[Item]:
                     "hrv_rmssd", t - 300_000, t, float(value), "ms", source, device, offset
                 )
             else:
-                unread["5-minute HRV values marked as no reading"] += 1
+                unread[N_("5-minute HRV values marked as no reading")] += 1
         else:
             levels.append((t, str(v.get("sleep_level", ""))))
     yield from _sleep_levels(levels, ctx, unread)
     if unread:
-        left = ", ".join(f"{k} ({n})" for k, n in sorted(unread.items()))
-        note(f"{name}: not imported: {left}")
+        note(_not_imported(name, unread))
+
+
+def _not_imported(name: str, unread: Counter[str]) -> Text:
+    """`f.fit: not imported: sleep levels not measured (2), ...`, each kind said in the
+    person's language (a kind is a fixed sentence, or a Text)."""
+    parts = [
+        Text(N_("{kind} ({n})"), kind=k if isinstance(k, Text) else Text(k), n=n)
+        for k, n in sorted(unread.items())
+    ]
+    return Text(N_("{name}: not imported: {kinds}"), name=name, kinds=_joined(parts))
+
+
+def _joined(parts: list[Text]) -> Text:
+    """PARTS as one list, `a, b, c`, each part still said in the person's language."""
+    out = parts[-1]
+    for part in reversed(parts[:-1]):
+        out = Text(N_("{first}, {rest}"), first=part, rest=out)
+    return out
 
 
 def _sleep_levels(
@@ -856,11 +976,11 @@ def _sleep_levels(
     for (start, level), (end, _) in itertools.pairwise(levels):
         stage = _SLEEP_LEVELS.get(level)
         if stage is None:
-            unread["sleep levels not measured"] += 1
+            unread[N_("sleep levels not measured")] += 1
         elif end > start:
             code = float(SLEEP_STAGES[stage])
             yield Sample("sleep", start, end, code, "", source, device, offset)
-    unread["last sleep level (its end is not recorded)"] += 1
+    unread[N_("last sleep level (its end is not recorded)")] += 1
 
 
 def _scale_users(msgs: list[_Msg]) -> Counter[int]:
@@ -879,14 +999,29 @@ def _weight(msgs: list[_Msg], ctx: _Context, user: int | None) -> Iterator[Item]
     when it is not said whose, or names nobody in the file)."""
     name, source, device, clock, _, report, note = ctx
     users = _scale_users(msgs)
-    listed = ", ".join(f"user {u} ({counted(n, 'weighing')})" for u, n in sorted(users.items()))
-    if user is not None and len(users) > 1 and user not in users:
-        raise ScaleUsers(name, f"no user {user} in this file; it holds {listed}")
-    if user is None and len(users) > 1:
-        numbers = ", ".join(str(u) for u in sorted(users))
-        raise ScaleUsers(
-            name, f"whose weighings are these? It holds {listed}: give --scale-user ({numbers})"
+    if len(users) > 1 and (user is None or user not in users):
+        listed = _joined(
+            [
+                Text(
+                    N_plural("user {user} ({n} weighing)", "user {user} ({n} weighings)"),
+                    user=u,
+                    n=n,
+                )
+                for u, n in sorted(users.items())
+            ]
         )
+        if user is not None:
+            problem = Text(
+                N_("no user {user} in this file; it holds {users}"), user=user, users=listed
+            )
+            raise ScaleUsers(name, problem)
+        numbers = ", ".join(str(u) for u in sorted(users))
+        problem = Text(
+            N_("whose weighings are these? It holds {users}: give --scale-user ({numbers})"),
+            users=listed,
+            numbers=numbers,
+        )
+        raise ScaleUsers(name, problem)
     others = unassigned = untimed = 0
     for m in msgs:
         if m.name != "weight_scale":
@@ -908,11 +1043,39 @@ def _weight(msgs: list[_Msg], ctx: _Context, user: int | None) -> Iterator[Item]
             if isinstance(value, int | float):
                 yield Sample(_metric(field), t, t, float(value), _unit(m, field), source, device)
     if untimed:
-        report(name, f"{counted(untimed, 'weighing')} without a time skipped")
+        report(
+            name,
+            Text(
+                N_plural(
+                    "{n:,} weighing without a time skipped",
+                    "{n:,} weighings without a time skipped",
+                ),
+                n=untimed,
+            ),
+        )
     if others:
-        note(f"{name}: {counted(others, 'weighing')} of users other than {user} not imported")
+        note(
+            Text(
+                N_plural(
+                    "{name}: {n:,} weighing of users other than {user} not imported",
+                    "{name}: {n:,} weighings of users other than {user} not imported",
+                ),
+                name=name,
+                n=others,
+                user=user,
+            )
+        )
     if unassigned:
-        note(f"{name}: {counted(unassigned, 'weighing')} naming no user not imported")
+        note(
+            Text(
+                N_plural(
+                    "{name}: {n:,} weighing naming no user not imported",
+                    "{name}: {n:,} weighings naming no user not imported",
+                ),
+                name=name,
+                n=unassigned,
+            )
+        )
 
 
 def _open_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
@@ -933,7 +1096,7 @@ def _one(
     data: bytes, name: str, report: ReportIssue, note: Note, scale_user: int | None
 ) -> list[Item]:
     if len(data) > MAX_FILE_BYTES:
-        raise MalformedInput(f"{name}: larger than any real Garmin file; refused")
+        raise MalformedInput(N_("{name}: larger than any real Garmin file; refused"), name=name)
     lower = name.lower()
     if lower.endswith(".fit"):
         return parse_fit(data, name, report, note, scale_user=scale_user)
@@ -942,19 +1105,21 @@ def _one(
     return list(parse_tcx(io.BytesIO(data), name, report, note))
 
 
-_SKIPPED = ": skipped whole, nothing imported from this file"
+def _skipped_whole(problem: str) -> Text:
+    return Text(N_("{problem}: skipped whole, nothing imported from this file"), problem=problem)
 
 
-def _skipped(exc: Exception) -> str:
+def _skipped(exc: Exception) -> Text:
     """Why a file of a folder or zip was skipped, never quoting it: a library error says
     what it found; any other exception is named by its class only."""
+    problem: str
     if isinstance(exc, FitDamaged | ScaleUsers):
         problem = exc.problem
     elif isinstance(exc, VaultError):
         problem = exc.detail or exc.message
     else:
-        problem = f"cannot be read (unexpected {type(exc).__name__})"
-    return f"{problem}{_SKIPPED}"
+        problem = Text(N_("cannot be read (unexpected {error})"), error=type(exc).__name__)
+    return _skipped_whole(problem)
 
 
 def parse_member(
@@ -1053,7 +1218,9 @@ def parse_garmin(
     if p.is_dir():
         files = sorted(x for x in p.rglob("*") if x.is_file() and x.suffix.lower() in SUFFIXES)
         if not files:
-            raise MalformedInput(f"{p.name}: no .fit, .gpx or .tcx files in this folder")
+            raise MalformedInput(
+                N_("{name}: no .fit, .gpx or .tcx files in this folder"), name=p.name
+            )
         bar.start(len(files))
         total = sum(f.stat().st_size for f in files)
         jobs = ((None, (_read_file(f), f.relative_to(p).as_posix(), scale_user)) for f in files)
@@ -1071,9 +1238,20 @@ def parse_garmin(
             ]
             nested = sum(1 for i in zf.infolist() if i.filename.lower().endswith(".zip"))
             if nested:
-                note(f"{nested} zip files inside {p.name} were not opened; extract them first")
+                note(
+                    Text(
+                        N_plural(
+                            "{n} zip file inside {name} was not opened; extract it first",
+                            "{n} zip files inside {name} were not opened; extract them first",
+                        ),
+                        n=nested,
+                        name=p.name,
+                    )
+                )
             if not infos:
-                raise MalformedInput(f"{p.name}: no .fit, .gpx or .tcx files in this archive")
+                raise MalformedInput(
+                    N_("{name}: no .fit, .gpx or .tcx files in this archive"), name=p.name
+                )
             bar.start(len(infos))
             total = sum(i.file_size for i in infos)
             with decoder(parallel, total) as decode:
@@ -1085,8 +1263,10 @@ def parse_garmin(
         bar.finish()
         return
     if not p.exists():
-        raise InvalidParameter(f"{p.name}: no such file or folder")
-    raise MalformedInput(f"{p.name}: not a .fit, .gpx or .tcx file, a folder or a zip of them")
+        raise InvalidParameter(N_("{name}: no such file or folder"), name=p.name)
+    raise MalformedInput(
+        N_("{name}: not a .fit, .gpx or .tcx file, a folder or a zip of them"), name=p.name
+    )
 
 
 def _zip_jobs(
@@ -1097,8 +1277,8 @@ def _zip_jobs(
         try:
             data = _open_member(zf, info)
         except common.zip_read_errors() as exc:
-            problem = f"damaged inside the archive ({type(exc).__name__})"
-            yield (info.filename, f"{problem}{_SKIPPED}"), None
+            problem = Text(N_("damaged inside the archive ({error})"), error=type(exc).__name__)
+            yield (info.filename, _skipped_whole(problem)), None
         else:
             yield None, (data, info.filename, scale_user)
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from tests.builders import (
     FIT_ENUM,
     FIT_SINT16,
@@ -24,6 +26,7 @@ from tests.builders import (
     fit_file_id,
     fit_time,
 )
+from vault.core import i18n
 from vault.core.vault import Vault
 from vault.data import query
 from vault.data.importers import import_garmin, parse_garmin
@@ -232,3 +235,15 @@ def test_night_summaries_land_once(fresh_vault: Vault, tmp_path: Path) -> None:
     assert len(list(query.samples(fresh_vault, P, "rr_interval"))) == len(beats)
     assert import_garmin(fresh_vault, P, path).added == 0
     assert first.added > 0
+
+
+def test_the_notes_are_said_in_french(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A note is English for scripts, and the front ends say it, each counted kind too, in
+    the person's language."""
+    _, notes = parse(tmp_path, wellness_file())
+    (said,) = [n for n in notes if "not imported:" in n]
+    monkeypatch.setenv("LANGUAGE", "fr")
+    french = i18n.localise(said)
+    assert french.startswith("wellness.fit\u00a0: non importé\u00a0: ")
+    assert "niveaux de stress marqués comme sans lecture (1)" in french
+    assert "not imported" not in french
