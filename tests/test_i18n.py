@@ -362,7 +362,6 @@ _NOT_YET_TEMPLATES = {
     "vault/data/csvfmt.py",
     "vault/data/export.py",
     "vault/data/health_records.py",
-    "vault/data/importers/apple_health.py",
     "vault/data/importers/common.py",
     "vault/data/importers/fitbit.py",
     "vault/data/importers/garmin_export.py",
