@@ -2,8 +2,10 @@
 subprocess so that its peak RSS is its own: fitdecode reading every frame of a folder's FIT
 files, and Coffre importing a folder or an export into a fresh vault.
 
-`measured(args)` runs this file with ARGS (`--fitdecode FOLDER` or `--coffre PATH VAULT_DIR`)
-under a wrapper that reports the child's peak RSS with what the child printed.
+`measured(args)` runs this file with ARGS (`--fitdecode FOLDER` or `--coffre PATH VAULT_DIR
+[MODE]`) under a wrapper that reports the child's peak RSS with what the child printed. MODE
+is how the FIT files are decoded: `auto` (the import's default), `helpers` (two helper
+processes, whatever the machine's load) or `serial`.
 """
 
 from __future__ import annotations
@@ -57,7 +59,10 @@ def _child_fitdecode(folder: str) -> None:
     print(json.dumps({"seconds": seconds, "files": files, "frames": frames, "records": records}))
 
 
-def _child_coffre(path: str, vault_dir: str) -> None:
+_MODES = {"auto": None, "helpers": True, "serial": False}
+
+
+def _child_coffre(path: str, vault_dir: str, mode: str = "auto") -> None:
     """A fresh vault, then `import garmin` of PATH (a folder of files or an export)."""
     sys.path.insert(0, str(ROOT))
     from vault.core.vault import Vault
@@ -65,7 +70,7 @@ def _child_coffre(path: str, vault_dir: str) -> None:
 
     v = Vault.create(Path(vault_dir), "benchmark passphrase", kdf="minimum")
     t = time.perf_counter()
-    summary = import_garmin(v, PERSONA, path)
+    summary = import_garmin(v, PERSONA, path, parallel=_MODES[mode])
     seconds = time.perf_counter() - t
     v.close()
     print(
@@ -85,6 +90,6 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--fitdecode"]:
         _child_fitdecode(sys.argv[2])
     elif sys.argv[1:2] == ["--coffre"]:
-        _child_coffre(sys.argv[2], sys.argv[3])
+        _child_coffre(*sys.argv[2:5])
     else:
-        sys.exit("usage: fit_children.py --fitdecode FOLDER | --coffre PATH VAULT_DIR")
+        sys.exit("usage: fit_children.py --fitdecode FOLDER | --coffre PATH VAULT_DIR [MODE]")

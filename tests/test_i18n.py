@@ -333,11 +333,6 @@ def test_a_fixed_library_detail_is_translated_with_its_error(
 
 # --- what the library composes -----------------------------------------------------------------
 
-# Files whose composed sentences are not yet templates: this set only shrinks.
-_NOT_YET_TEMPLATES = {
-    "vault/data/importers/apple_health.py",
-    "vault/data/importers/garmin.py",
-}
 # Calls whose first text a person reads: an error's detail, an import's issue or note.
 _SHOWN_BY_FRONT_ENDS = {"ImportIssue", "append", "issue", "note", "skip"}
 
@@ -384,9 +379,6 @@ def test_the_library_composes_sentences_from_templates(path: Path) -> None:
     and `i18n.Text` take them), so the front ends can say it in French."""
     name = str(path.relative_to(ROOT))
     found = list(_composed_sentences(path))
-    if name in _NOT_YET_TEMPLATES:
-        assert found, f"{name} has no composed sentence left: remove it from _NOT_YET_TEMPLATES"
-        return
     assert not found, (
         f"{name} composes sentences at lines {found[:10]}: write "
         f'Error(N_("... {{name}} ..."), name=...) or Text(N_("..."), ...), then '

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import os
 import re
 import zipfile
 from array import array
@@ -31,7 +30,7 @@ from typing import IO, TYPE_CHECKING
 from xml.parsers import expat
 
 from vault.core.errors import InvalidParameter, MalformedInput, UnsafeArchive
-from vault.core.i18n import N_plural, Text
+from vault.core.i18n import N_, N_plural, Text
 from vault.core.progress import Progress
 from vault.data import health_records, metrics
 from vault.data.importers import apple_hearing, apple_profile, common
@@ -436,11 +435,11 @@ def parse_ecg_csv(data: bytes, name: str, times: AppleTimes | None = None) -> Ec
     import numpy as np
 
     if len(data) > MAX_ECG_BYTES:
-        raise MalformedInput(f"{name}: larger than an ECG recording can be")
+        raise MalformedInput(N_("{name}: larger than an ECG recording can be"), name=name)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise MalformedInput(f"{name}: not UTF-8 text") from None
+        raise MalformedInput(N_("{name}: not UTF-8 text"), name=name) from None
     header: dict[str, str] = {}
     pos = 0
     while pos < len(text):  # the header, line by line, up to the first voltage
@@ -454,39 +453,42 @@ def parse_ecg_csv(data: bytes, name: str, times: AppleTimes | None = None) -> Ec
             try:
                 row = next(csv.reader([line]), [])
             except csv.Error:  # a stray line break or NUL inside the header
-                raise MalformedInput(f"{name}: a header line cannot be read") from None
+                raise MalformedInput(
+                    N_("{name}: a header line cannot be read"), name=name
+                ) from None
             if row:
                 header[row[0].strip().lower()] = ",".join(row[1:]).strip()
         pos = nl + 1
     if "recorded date" not in header or "sample rate" not in header:
         raise MalformedInput(
-            f"{name}: no Recorded Date or Sample Rate line in its header (a localised export?)"
+            N_("{name}: no Recorded Date or Sample Rate line in its header (a localised export?)"),
+            name=name,
         )
     try:
         start, offset = (times or AppleTimes())(header["recorded date"])
     except (ValueError, KeyError, IndexError):
-        raise MalformedInput(f"{name}: impossible Recorded Date") from None
+        raise MalformedInput(N_("{name}: impossible Recorded Date"), name=name) from None
     rate_match = _RATE.search(header["sample rate"])
     rate = float(rate_match.group().replace(",", ".")) if rate_match else 0.0
     if not 1.0 <= rate <= 100_000.0:
-        raise MalformedInput(f"{name}: impossible Sample Rate")
+        raise MalformedInput(N_("{name}: impossible Sample Rate"), name=name)
     unit = _VOLT_UNITS.get(header.get("unit", "\u00b5V").replace(" ", "").lower())
     if unit is None:
-        raise MalformedInput(f"{name}: the Unit line names no voltage unit")
+        raise MalformedInput(N_("{name}: the Unit line names no voltage unit"), name=name)
     # The locale's decimal comma becomes a point; then only digits, signs, points and line
     # breaks may remain (checked in one pass), and each line must read as a number.
     samples = text[pos:].replace(",", ".")
     if samples.translate(_NOT_VOLTAGE):
-        raise MalformedInput(f"{name}: a sample line is not a number")
+        raise MalformedInput(N_("{name}: a sample line is not a number"), name=name)
     body = samples.split()
     if not body:
-        raise MalformedInput(f"{name}: no voltage samples")
+        raise MalformedInput(N_("{name}: no voltage samples"), name=name)
     if len(body) > MAX_ECG_SAMPLES:
-        raise MalformedInput(f"{name}: more samples than an ECG recording can hold")
+        raise MalformedInput(N_("{name}: more samples than an ECG recording can hold"), name=name)
     try:
         volts = np.array(body, dtype=np.float64)
     except ValueError:
-        raise MalformedInput(f"{name}: a sample line is not a number") from None
+        raise MalformedInput(N_("{name}: a sample line is not a number"), name=name) from None
     average = header.get("average heart rate")
     avg_match = _RATE.search(average) if average else None
     text_class = header.get("classification", "")
@@ -553,17 +555,21 @@ class _Export:
             ]
             found = pick_export_xml(names)
             if found is None:
-                raise MalformedInput(f"{self.path.name}: no export.xml in this folder")
+                raise MalformedInput(
+                    N_("{name}: no export.xml in this folder"), name=self.path.name
+                )
             path = path / found
         if not path.is_file():
-            raise MalformedInput(f"{path.name}: no such file")
+            raise MalformedInput(N_("{name}: no such file"), name=path.name)
         if zipfile.is_zipfile(path):
             self.zip = common.open_zip(path)
             try:
                 by_name = {i.filename: i for i in self.zip.infolist() if not i.is_dir()}
                 found = pick_export_xml(list(by_name))
                 if found is None:
-                    raise MalformedInput(f"{path.name}: no export.xml inside the archive")
+                    raise MalformedInput(
+                        N_("{name}: no export.xml inside the archive"), name=path.name
+                    )
                 info = by_name[found]
                 self.xml_name = f"{path.name}:{info.filename}"
                 self._prefix = info.filename[: info.filename.rfind("/") + 1]
@@ -616,13 +622,13 @@ class _Export:
         if self.zip is not None:
             info = self.zip.getinfo(member)
             if info.file_size > limit:
-                raise MalformedInput(f"{member}: larger than such a file can be")
+                raise MalformedInput(N_("{name}: larger than such a file can be"), name=member)
             with self.zip.open(info) as f:
                 return f.read(limit + 1)
         with (self._dir / member).open("rb") as f:
             data = f.read(limit + 1)
         if len(data) > limit:
-            raise MalformedInput(f"{member}: larger than such a file can be")
+            raise MalformedInput(N_("{name}: larger than such a file can be"), name=member)
         return data
 
     def route(self, ref: str, report: ReportIssue, location: str) -> list[RoutePoint]:
@@ -630,7 +636,7 @@ class _Export:
         that cannot be read is skipped whole and named (its workout is kept without it)."""
         rel = ref.lstrip("/")
         if ".." in rel.split("/") or "\\" in rel:
-            report(location, "route file path climbs out of the export: ignored")
+            report(location, N_("route file path climbs out of the export: ignored"))
             return []
         where = self._prefix + rel if self.zip is not None else rel
         issues: list[tuple[str, str]] = []
@@ -643,12 +649,15 @@ class _Export:
                     points = gpx_points(f, rel, lambda *i: issues.append(i))
         except (KeyError, FileNotFoundError):
             base = rel.rsplit("/", 1)[-1]
-            report(location, f"route file {base} is missing: workout kept without it")
+            report(
+                location,
+                Text(N_("route file {file} is missing: workout kept without it"), file=base),
+            )
             return []
         except UnsafeArchive:
             raise  # a hostile archive, not a bad file: the whole import is refused
         except Exception as exc:  # any failure of one file skips that file
-            report(where, f"{common.skip_reason(exc)}: {common.SKIPPED_WHOLE}")
+            report(where, _skipped_whole(exc))
             return []
         for issue in issues:
             report(*issue)
@@ -668,8 +677,10 @@ def _prepare_head(stream: IO[bytes], name: str) -> tuple[bytes, bool]:
             break
     if m is None:
         if not head.strip():
-            raise MalformedInput(f"{name}: empty file")
-        raise MalformedInput(f"{name}: not an Apple Health export (no <HealthData> element)")
+            raise MalformedInput(N_("{name}: empty file"), name=name)
+        raise MalformedInput(
+            N_("{name}: not an Apple Health export (no <HealthData> element)"), name=name
+        )
     start = head.find(b"<!DOCTYPE", 0, m.start())
     if start < 0:
         return head, False
@@ -715,7 +726,12 @@ def _parse_raw(
         try:
             block, broken_dtd = _prepare_head(stream, name)
             if broken_dtd:
-                note("the export's internal DTD is malformed (as iOS 16 writes it): it was skipped")
+                note(
+                    N_(
+                        "the export's internal DTD is malformed (as iOS 16 writes it): it was "
+                        "skipped"
+                    )
+                )
             removed = 0
             while block:
                 clean = block.translate(None, _CONTROL)
@@ -742,16 +758,39 @@ def _parse_raw(
         except read_errors as exc:
             raise common.truncated(name, exc) from None
     if removed:
-        note(f"{removed} stray control characters were removed from {name}")
+        note(
+            Text(
+                N_plural(
+                    "{n} stray control character was removed from {name}",
+                    "{n} stray control characters were removed from {name}",
+                ),
+                n=removed,
+                name=name,
+            )
+        )
     if stats["twins"]:
         note(
-            f"{stats['twins']} readings inside correlations (blood pressure, food) also appear "
-            "on their own: each was imported once"
+            Text(
+                N_plural(
+                    "{n} reading inside correlations (blood pressure, food) also appears on "
+                    "its own: it was imported once",
+                    "{n} readings inside correlations (blood pressure, food) also appear on "
+                    "their own: each was imported once",
+                ),
+                n=stats["twins"],
+            )
         )
     if stats["nested_only"]:
         note(
-            f"{stats['nested_only']} readings that appear only inside correlations (blood "
-            "pressure, food) were imported"
+            Text(
+                N_plural(
+                    "{n} reading that appears only inside correlations (blood pressure, food) "
+                    "was imported",
+                    "{n} readings that appear only inside correlations (blood pressure, food) "
+                    "were imported",
+                ),
+                n=stats["nested_only"],
+            )
         )
     skipped = stats["clinical"]
     if skipped:
@@ -766,8 +805,15 @@ def _parse_raw(
         )
     if stats["bad_beats"]:
         note(
-            f"{stats['bad_beats']} beat-to-beat readings with an unreadable time or an "
-            "impossible rate were skipped"
+            Text(
+                N_plural(
+                    "{n} beat-to-beat reading with an unreadable time or an impossible rate "
+                    "was skipped",
+                    "{n} beat-to-beat readings with an unreadable time or an impossible rate "
+                    "were skipped",
+                ),
+                n=stats["bad_beats"],
+            )
         )
     if stats["me"]:
         note(
@@ -782,7 +828,9 @@ def _parse_raw(
             )
         )
     if not stats["root"]:
-        raise MalformedInput(f"{name}: not an Apple Health export (no <HealthData> element)")
+        raise MalformedInput(
+            N_("{name}: not an Apple Health export (no <HealthData> element)"), name=name
+        )
 
 
 def _beside_export(
@@ -797,7 +845,7 @@ def _beside_export(
         except UnsafeArchive:
             raise
         except Exception as exc:  # one bad file skips that file
-            report_issue(member, f"{common.skip_reason(exc)}: {common.SKIPPED_WHOLE}")
+            report_issue(member, _skipped_whole(exc))
             continue
         yield [ecg]
     for member in export.members("clinical-records", ".json"):
@@ -808,13 +856,15 @@ def _beside_export(
         except UnsafeArchive:
             raise
         except Exception as exc:  # one bad file skips that file
-            report_issue(member, f"{common.skip_reason(exc)}: {common.SKIPPED_WHOLE}")
+            report_issue(member, _skipped_whole(exc))
             continue
         yield [replace(record, file=member.rsplit("/", 1)[-1])]
     if export.has("export_cda.xml"):
         note(
-            "export_cda.xml was not read: it repeats, as an HL7 CDA document, readings that "
-            "export.xml holds and that were imported from there"
+            N_(
+                "export_cda.xml was not read: it repeats, as an HL7 CDA document, readings "
+                "that export.xml holds and that were imported from there"
+            )
         )
 
 
@@ -875,9 +925,20 @@ def _parse_raw_in_child(
 
 
 def _expat_error(name: str, exc: expat.ExpatError) -> MalformedInput:
-    return common.malformed(
-        f"{name} line {exc.lineno} column {exc.offset + 1}",
-        f"malformed XML ({expat.ErrorString(exc.code)})",
+    return MalformedInput(
+        N_("{name} line {line} column {column}: malformed XML ({problem})"),
+        name=name,
+        line=exc.lineno,
+        column=exc.offset + 1,
+        problem=expat.ErrorString(exc.code),
+    )
+
+
+def _skipped_whole(exc: BaseException) -> Text:
+    """Why one file beside export.xml was skipped, safe to show (`common.skip_reason`)."""
+    return Text(
+        N_("{problem}: skipped whole, nothing imported from this file"),
+        problem=common.skip_reason(exc),
     )
 
 
@@ -956,14 +1017,19 @@ def _make_parser(
     hearing_line = 0
 
     def where(kind: str, line: int | None = None) -> str:
-        return f"{name} line {line if line is not None else lineno()} ({kind})"
+        return Text(
+            N_("{name} line {line} ({kind})"),
+            name=name,
+            line=line if line is not None else lineno(),
+            kind=kind,
+        )
 
     def build_record(a: dict[str, str], md: list[tuple[str, str]]) -> RawItem | None:
         try:
             type_id = a["type"]
             start_text, end_text = a["startDate"], a["endDate"]
         except KeyError:
-            report(where("Record"), "record without a type, start or end date: skipped")
+            report(where("Record"), N_("record without a type, start or end date: skipped"))
             return None
         m = types.get(type_id)
         if m is None:
@@ -974,10 +1040,10 @@ def _make_parser(
             start, off = times(start_text)
             end = start if end_text == start_text else times(end_text)[0]
         except (ValueError, IndexError, KeyError):
-            report(where(type_id), "impossible start or end date: skipped")
+            report(where(type_id), N_("impossible start or end date: skipped"))
             return None
         if end < start:
-            report(where(type_id), "ends before it starts: skipped")
+            report(where(type_id), N_("ends before it starts: skipped"))
             return None
         raw = a.get("value")
         if m.category:
@@ -985,7 +1051,7 @@ def _make_parser(
             if m.id == "sleep":
                 value = SLEEP_VALUES.get(raw or "")
                 if value is None:
-                    report(where(type_id), "unknown sleep value: skipped")
+                    report(where(type_id), N_("unknown sleep value: skipped"))
                     return None
                 v = float(value)
             else:
@@ -997,15 +1063,22 @@ def _make_parser(
             try:
                 v = float(raw)  # type: ignore[arg-type]
             except (TypeError, ValueError):
-                report(where(type_id), "missing or non-numeric value: skipped")
+                report(where(type_id), N_("missing or non-numeric value: skipped"))
                 return None
             if not isfinite(v):
-                report(where(type_id), "value is not a finite number: skipped")
+                report(where(type_id), N_("value is not a finite number: skipped"))
                 return None
             if m.known:
                 conv = m.units.get(unit)
                 if conv is None:
-                    report(where(type_id), f"unit {unit!r} is not known for {m.id}: skipped")
+                    report(
+                        where(type_id),
+                        Text(
+                            N_("unit {unit} is not known for {metric}: skipped"),
+                            unit=repr(unit),
+                            metric=m.id,
+                        ),
+                    )
                     return None
                 if m.fraction and unit == "%":
                     v *= 100.0  # HealthKit's percent unit holds fractions: 0.97 is 97 %
@@ -1129,18 +1202,44 @@ def _make_parser(
         for metric_id, (count, location, example, canonical) in out_of_range.items():
             low, high = metrics.get(metric_id).valid or (0.0, 0.0)
             unit = metrics.get(metric_id).unit
-            records = "record" if count == 1 else "records"
             report_issue(
                 location,
-                f"{count} {metric_id} {records} outside {low:g}–{high:g} {unit} skipped "
-                f"(the first: {example}, {canonical:g} {unit})",
+                Text(
+                    N_plural(
+                        "{n} {metric} record outside {low:g}–{high:g} {unit} skipped (the "
+                        "first: {example}, {value:g} {unit})",
+                        "{n} {metric} records outside {low:g}–{high:g} {unit} skipped (the "
+                        "first: {example}, {value:g} {unit})",
+                    ),
+                    n=count,
+                    metric=metric_id,
+                    low=low,
+                    high=high,
+                    unit=unit,
+                    example=example,
+                    value=canonical,
+                ),
             )
         out_of_range.clear()
         report.flush()
         if unknown:
+            # element names, as the export spells them: no sentence to translate
             listed = ", ".join(f"{tag} ({n})" for tag, n in sorted(unknown.items()))
-            more = f" and {stats['unknown_more']} more" if stats["unknown_more"] else ""
-            note(f"elements of kinds Coffre does not read were not imported: {listed}{more}")
+            if stats["unknown_more"]:
+                text = Text(
+                    N_(
+                        "elements of kinds Coffre does not read were not imported: {kinds} and "
+                        "{more} more"
+                    ),
+                    kinds=listed,
+                    more=stats["unknown_more"],
+                )
+            else:
+                text = Text(
+                    N_("elements of kinds Coffre does not read were not imported: {kinds}"),
+                    kinds=listed,
+                )
+            note(text)
 
     def build_workout() -> None:
         a = workout
@@ -1150,10 +1249,10 @@ def _make_parser(
             start, off = times(a["startDate"])
             end = times(a["endDate"])[0]
         except (KeyError, ValueError, IndexError):
-            report(where("Workout", w_line), "missing or impossible start or end date: skipped")
+            report(where("Workout", w_line), N_("missing or impossible start or end date: skipped"))
             return
         if end < start:
-            report(where("Workout", w_line), "ends before it starts: skipped")
+            report(where("Workout", w_line), N_("ends before it starts: skipped"))
             return
         try:
             duration = _scaled(a.get("duration"), a.get("durationUnit", "min"), _TIME_S)
@@ -1162,7 +1261,9 @@ def _make_parser(
                 a.get("totalEnergyBurned"), a.get("totalEnergyBurnedUnit", "kcal"), _ENERGY_KCAL
             )
         except (ValueError, KeyError):
-            report(where("Workout", w_line), "non-numeric totals or unknown units: totals dropped")
+            report(
+                where("Workout", w_line), N_("non-numeric totals or unknown units: totals dropped")
+            )
             duration = distance = energy = None
         distance = distance or w_totals.get("distance")
         energy = energy or w_totals.get("energy")
@@ -1210,7 +1311,7 @@ def _make_parser(
                     kind = a.get("type", "").removeprefix("HKWorkoutEventType")
                     w_events.append(WorkoutEvent(_snake(kind), t0, t0 + round(dur * 1000)))
                 except (KeyError, ValueError):
-                    report(where("WorkoutEvent"), "event with a bad date or duration: skipped")
+                    report(where("WorkoutEvent"), N_("event with a bad date or duration: skipped"))
         elif tag == "WorkoutStatistics":
             total = _STAT_TOTALS.get(a.get("type", ""))
             if workout is not None and not in_activity and total is None:
@@ -1224,7 +1325,9 @@ def _make_parser(
                 try:
                     value = _scaled(a.get("sum"), a.get("unit", ""), table)
                 except (ValueError, KeyError):
-                    report(where("WorkoutStatistics"), "non-numeric sum or unknown unit: skipped")
+                    report(
+                        where("WorkoutStatistics"), N_("non-numeric sum or unknown unit: skipped")
+                    )
                 else:
                     if value is not None:
                         w_totals[total] = w_totals.get(total, 0.0) + value
@@ -1244,7 +1347,9 @@ def _make_parser(
                         )
                     )
                 except (KeyError, ValueError):
-                    report(where("Location"), "route point with a bad date or position: skipped")
+                    report(
+                        where("Location"), N_("route point with a bad date or position: skipped")
+                    )
         elif tag == "FileReference":
             if in_route and workout is not None:
                 w_route.extend(export.route(a.get("path", ""), report, where("WorkoutRoute")))
@@ -1308,7 +1413,9 @@ def _make_parser(
                 )
             )
         except (ValueError, KeyError):
-            report(where("ActivitySummary"), "bad date, non-numeric value or unknown unit: skipped")
+            report(
+                where("ActivitySummary"), N_("bad date, non-numeric value or unknown unit: skipped")
+            )
 
     def end_hearing() -> None:
         nonlocal hearing
@@ -1371,19 +1478,6 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
-def _spare_core() -> bool:
-    """Whether a second core is free: the helper process costs some 15 % more CPU in all,
-    which pays only when it runs beside this one rather than in its place."""
-    cores = os.cpu_count() or 1
-    if cores < 2:
-        return False
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # no load average on this platform
-        return True
-    return load <= cores - 1
-
-
 def import_apple_health(
     vault: Vault,
     persona_id: str,
@@ -1399,8 +1493,10 @@ def import_apple_health(
     """
     p = Path(path)
     if not p.exists():
-        raise InvalidParameter(f"{p.name}: no such file or folder")
+        raise InvalidParameter(N_("{name}: no such file or folder"), name=p.name)
     if parallel is None:
-        parallel = p.is_file() and p.stat().st_size >= PARALLEL_MIN_BYTES and _spare_core()
+        from vault.data.importers.parallel import spare_core
+
+        parallel = p.is_file() and p.stat().st_size >= PARALLEL_MIN_BYTES and spare_core()
     parse = partial(parse_apple_health, p, progress=progress, parallel=parallel)
     return common.feed(vault, persona_id, parse, fmt="apple-health")

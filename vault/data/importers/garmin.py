@@ -10,24 +10,26 @@ folder or zip it is skipped whole and reported, whatever went wrong, and the oth
 from __future__ import annotations
 
 import bisect
+import contextlib
 import io
 import itertools
 import os
 import warnings
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from vault.core.errors import BadInput, InvalidParameter, MalformedInput, VaultError
+from vault.core.i18n import N_, N_plural, Text
 from vault.core.progress import Progress
 from vault.data import metrics
 from vault.data.importers import common
 from vault.data.importers.common import Item, Note, ReportIssue
-from vault.data.importers.tracks import counted, parse_gpx, parse_tcx
+from vault.data.importers.tracks import parse_gpx, parse_tcx
 from vault.data.model import SLEEP_STAGES, RoutePoint, Sample, Workout, WorkoutEvent
 
 if TYPE_CHECKING:
@@ -91,6 +93,9 @@ _READ = frozenset(
         "spo2_data",
         "sleep_level",
         "hrv_value",
+        "beat_intervals",
+        "hrv_status_summary",
+        "sleep_assessment",
     }
 )
 _NOT_DATA = frozenset(
@@ -118,7 +123,7 @@ class FitDamaged(MalformedInput):
     """The FIT file is truncated or damaged; nothing was imported from it."""
 
     def __init__(self, name: str, problem: str) -> None:
-        super().__init__(f"{name}: {problem}")
+        super().__init__(N_("{name}: {problem}"), name=name, problem=problem)
         self.problem = problem
 
 
@@ -126,7 +131,7 @@ class ScaleUsers(BadInput):
     """The weight scale file holds the weighings of several people; say whose to import."""
 
     def __init__(self, name: str, problem: str) -> None:
-        super().__init__(f"{name}: {problem}")
+        super().__init__(N_("{name}: {problem}"), name=name, problem=problem)
         self.problem = problem
 
 
@@ -158,9 +163,13 @@ def parse_scale_user(value: str) -> int:
     try:
         user = int(value.strip())
     except ValueError:
-        raise InvalidParameter(f"--scale-user takes a user number, not {value!r}") from None
+        raise InvalidParameter(
+            N_("--scale-user takes a user number, not {value}"), value=repr(value)
+        ) from None
     if not 0 <= user <= _MAX_USER:
-        raise InvalidParameter(f"--scale-user takes a user number from 0 to {_MAX_USER}")
+        raise InvalidParameter(
+            N_("--scale-user takes a user number from 0 to {highest}"), highest=_MAX_USER
+        )
     return user
 
 
@@ -190,18 +199,27 @@ def _fit_messages(data: bytes, name: str, note: Note) -> list[_Msg]:
                         kept = frame if frame.name == "weight_scale" else None
                         append(_Msg(frame.name, values, kept))
     except fitdecode.FitEOFError:
-        raise FitDamaged(name, "truncated (the data ends early)") from None
+        raise FitDamaged(name, Text(N_("truncated (the data ends early)"))) from None
     except fitdecode.FitCRCError:
-        raise FitDamaged(name, "checksum mismatch (damaged)") from None
+        raise FitDamaged(name, Text(N_("checksum mismatch (damaged)"))) from None
     except fitdecode.FitHeaderError:
-        raise FitDamaged(name, "not a FIT file (bad header)") from None
+        raise FitDamaged(name, Text(N_("not a FIT file (bad header)"))) from None
     except (fitdecode.FitError, ValueError, KeyError, IndexError) as exc:
-        raise FitDamaged(name, f"cannot be decoded ({type(exc).__name__})") from None
+        problem = Text(N_("cannot be decoded ({error})"), error=type(exc).__name__)
+        raise FitDamaged(name, problem) from None
     damaged = sum(1 for w in caught if "fitdecode" in (w.filename or "").replace("\\", "/"))
     if damaged:
         note(
-            f"{name}: {counted(damaged, 'damaged message definition')} (fields of the wrong "
-            "size) read leniently; values in those fields may be missing"
+            Text(
+                N_plural(
+                    "{name}: {n:,} damaged message definition (fields of the wrong size) read "
+                    "leniently; values in those fields may be missing",
+                    "{name}: {n:,} damaged message definitions (fields of the wrong size) read "
+                    "leniently; values in those fields may be missing",
+                ),
+                name=name,
+                n=damaged,
+            )
         )
     return out
 
@@ -274,13 +292,19 @@ def _clock(msgs: list[_Msg], name: str, note: Note) -> Clock:
     anchor, how = _system_anchor(msgs) if system else (None, "")
     if system and anchor is None:
         raise FitDamaged(
-            name, "its times count from the watch's power-on and no clock time places them"
+            name,
+            Text(N_("its times count from the watch's power-on and no clock time places them")),
         )
     if how == "local":
         note(
-            f"{name}: its times count from the watch's power-on; they were placed by the "
-            "watch's local clock (the activity message), read as UTC since the file gives no "
-            "time zone"
+            Text(
+                N_(
+                    "{name}: its times count from the watch's power-on; they were placed by the "
+                    "watch's local clock (the activity message), read as UTC since the file "
+                    "gives no time zone"
+                ),
+                name=name,
+            )
         )
 
     def ms(value: Any) -> int | None:
@@ -304,8 +328,13 @@ def _offset(msgs: list[_Msg], name: str, note: Note) -> int:
                 if _MIN_OFFSET_MIN <= minutes <= _MAX_OFFSET_MIN:
                     return minutes
                 note(
-                    f"{name}: the device's local clock was not set (or is no time zone's): "
-                    "its times are kept in UTC, without a time zone"
+                    Text(
+                        N_(
+                            "{name}: the device's local clock was not set (or is no time "
+                            "zone's): its times are kept in UTC, without a time zone"
+                        ),
+                        name=name,
+                    )
                 )
                 return 0
     return 0
@@ -343,18 +372,30 @@ def parse_fit(
         out.extend(_weight(msgs, ctx, scale_user))
     if "hrv" in kinds:
         out.extend(_beats(msgs, ctx))
+    if "beat_intervals" in kinds:
+        out.extend(_beat_intervals(msgs, ctx))
+    if kinds & _NIGHTLY:
+        out.extend(_nightly(msgs, ctx, file_id))
     if kinds & _PHYSIOLOGY:
         out.extend(_physiology(msgs, ctx))
     if not out:
-        note(f"{name}: a FIT file of type {file_id.get('type', 'unknown')} holds nothing to import")
+        kind = file_id.get("type", "unknown")
+        note(
+            Text(
+                N_("{name}: a FIT file of type {kind} holds nothing to import"),
+                name=name,
+                kind=kind,
+            )
+        )
     left = Counter(
         "undocumented" if m.name.startswith("unknown_") else m.name
         for m in msgs
         if m.name not in _READ and m.name not in _NOT_DATA
     )
     if left:
+        # FIT message names, as the profile spells them: no sentence to translate
         kinds_left = ", ".join(f"{k} ({n})" for k, n in sorted(left.items()))
-        note(f"{name}: messages not imported: {kinds_left}")
+        note(Text(N_("{name}: messages not imported: {kinds}"), name=name, kinds=kinds_left))
     return out
 
 
@@ -369,6 +410,11 @@ class _Session:
         self.route: list[RoutePoint] = []
         self.first: int | None = None  # first and last record time assigned to it
         self.last: int | None = None
+
+
+def _session(name: str, number: int) -> Text:
+    """Where a session's problem is: `ride.fit session 2`."""
+    return Text(N_("{name} session {number}"), name=name, number=number)
 
 
 def _session_index(starts: list[int], t: int) -> int:
@@ -432,26 +478,34 @@ def _activity(msgs: list[_Msg], ctx: _Context) -> Iterator[Item]:
         else:
             timed.append((t, r))
     if untimed:
-        report(name, f"{counted(untimed, 'record')} without a time skipped")
+        report(
+            name,
+            Text(
+                N_plural(
+                    "{n:,} record without a time skipped", "{n:,} records without a time skipped"
+                ),
+                n=untimed,
+            ),
+        )
     sessions: list[_Session] = []
     for n, s in enumerate(found, 1):
         start = clock(s.get("start_time"))
         if start is None:
-            report(f"{name} session {n}", "session without a start time: skipped")
+            report(_session(name, n), N_("session without a start time: skipped"))
             continue
         elapsed = s.get("total_elapsed_time")
         end = clock(s.get("timestamp"))
         if end is None and isinstance(elapsed, int | float):
             end = start + round(elapsed * 1000)
         if end is None:
-            report(f"{name} session {n}", "session without an end time: skipped")
+            report(_session(name, n), N_("session without an end time: skipped"))
             continue
         sessions.append(_Session(s, start, max(start, end)))
     if not sessions and timed:
         # An activity without its session summary: one workout over its records.
         first, last = min(t for t, _ in timed), max(t for t, _ in timed)
         sessions = [_Session({"sport": "generic"}, first, last)]
-        report(name, "activity without a session summary: totals derived from its records")
+        report(name, N_("activity without a session summary: totals derived from its records"))
     if sessions:
         yield from _workouts(sessions, timed, laps, events, ctx)
     for t, r in timed:
@@ -483,8 +537,15 @@ def _workouts(
         if first_lap < s.start:
             early = round((s.start - first_lap) / 60_000)
             note(
-                f"{name}: session {n}'s laps begin {early} min before its start time: "
-                "its workout starts with them"
+                Text(
+                    N_(
+                        "{name}: session {number}'s laps begin {minutes} min before its start "
+                        "time: its workout starts with them"
+                    ),
+                    name=name,
+                    number=n,
+                    minutes=early,
+                )
             )
             s.start = first_lap
         s.end = max([s.end, *(lap.end for lap in s.laps)])
@@ -504,8 +565,16 @@ def _workouts(
             s.route.append(RoutePoint(t, lat * _SEMICIRCLE, lon * _SEMICIRCLE, alt))
     if outside:
         note(
-            f"{name}: {counted(outside, 'record')} outside its sessions' times kept with "
-            "the workout of the session before them (the first, for earlier ones)"
+            Text(
+                N_plural(
+                    "{name}: {n:,} record outside its sessions' times kept with the workout of "
+                    "the session before it (the first, for earlier ones)",
+                    "{name}: {n:,} records outside its sessions' times kept with the workout of "
+                    "the session before them (the first, for earlier ones)",
+                ),
+                name=name,
+                n=outside,
+            )
         )
     for s in sessions:
         v = s.values
@@ -586,9 +655,27 @@ def _monitoring(msgs: list[_Msg], ctx: _Context) -> Iterator[Item]:
         if v.get("heart_rate"):
             yield Sample("heart_rate", t, t, float(v["heart_rate"]), "/min", source, device, offset)
     if untimed:
-        report(name, f"{counted(untimed, 'monitoring message')} without a time skipped")
+        report(
+            name,
+            Text(
+                N_plural(
+                    "{n:,} monitoring message without a time skipped",
+                    "{n:,} monitoring messages without a time skipped",
+                ),
+                n=untimed,
+            ),
+        )
     if summaries:
-        note(f"{name}: {summaries} daily totals skipped (the interval data holds them)")
+        note(
+            Text(
+                N_plural(
+                    "{name}: {n} daily total skipped (the interval data holds it)",
+                    "{name}: {n} daily totals skipped (the interval data holds them)",
+                ),
+                name=name,
+                n=summaries,
+            )
+        )
 
 
 _TIMER_STOPS = frozenset({"stop", "stop_all", "stop_disable", "stop_disable_all"})
@@ -626,8 +713,16 @@ def _beats(msgs: list[_Msg], ctx: _Context) -> Iterator[Item]:
     messages = sum(1 for m in msgs if m.name == "hrv")
     if anchor is None:
         note(
-            f"{name}: {counted(messages, 'beat-to-beat (R-R) message')} not imported: the "
-            "file gives no start time to place the beats"
+            Text(
+                N_plural(
+                    "{name}: {n:,} beat-to-beat (R-R) message not imported: the file gives no "
+                    "start time to place the beats",
+                    "{name}: {n:,} beat-to-beat (R-R) messages not imported: the file gives no "
+                    "start time to place the beats",
+                ),
+                name=name,
+                n=messages,
+            )
         )
         return
     cursor = float(anchor)
@@ -656,9 +751,141 @@ def _beats(msgs: list[_Msg], ctx: _Context) -> Iterator[Item]:
             beats += 1
     if beats:
         note(
-            f"{name}: {counted(beats, 'beat-to-beat (R-R) interval')} kept, each beat timed "
-            "by adding the intervals to the activity's start (the file gives them no time)"
+            Text(
+                N_plural(
+                    "{name}: {n:,} beat-to-beat (R-R) interval kept, each beat timed by adding "
+                    "the intervals to the activity's start (the file gives them no time)",
+                    "{name}: {n:,} beat-to-beat (R-R) intervals kept, each beat timed by adding "
+                    "the intervals to the activity's start (the file gives them no time)",
+                ),
+                name=name,
+                n=beats,
+            )
         )
+
+
+def _beat_intervals(msgs: list[_Msg], ctx: _Context) -> Iterator[Item]:
+    """The `beat_intervals` messages of all-day files (Garmin watches that log beat-to-beat
+    intervals all day): one `rr_interval` sample (ms) per beat. Unlike `hrv`, each message
+    is timed (`timestamp` plus `timestamp_ms`); its intervals (0xFFFF: an unused slot) are
+    placed from that time on, each beat at the sum of the intervals up to it."""
+    name, source, device, clock, offset, _, note = ctx
+    untimed = 0
+    for m in msgs:
+        if m.name != "beat_intervals":
+            continue
+        t0 = clock(m.values.get("timestamp"))
+        if t0 is None:
+            untimed += 1
+            continue
+        extra = m.values.get("timestamp_ms")
+        cursor = float(t0 + (extra if isinstance(extra, int) and 0 <= extra < 1000 else 0))
+        times = m.values.get("time")
+        for interval in times if isinstance(times, tuple | list) else (times,):
+            if not isinstance(interval, int | float) or interval <= 0:
+                continue
+            cursor += interval
+            t = round(cursor)
+            yield Sample("rr_interval", t, t, float(interval), "ms", source, device, offset)
+    if untimed:
+        note(
+            Text(
+                N_plural(
+                    "{name}: {n:,} beat interval message without a time not imported",
+                    "{name}: {n:,} beat interval messages without a time not imported",
+                ),
+                name=name,
+                n=untimed,
+            )
+        )
+
+
+_NIGHTLY = frozenset({"hrv_status_summary", "sleep_assessment"})
+# hrv_status_summary fields kept with the night's average (ms, as the FIT profile scales them)
+_HRV_STATUS_FIELDS = (
+    "weekly_average",
+    "last_night_5_min_high",
+    "baseline_low_upper",
+    "baseline_balanced_lower",
+    "baseline_balanced_upper",
+)
+# sleep_assessment fields kept with the overall score (each 0-100, but the awakenings count)
+_SLEEP_SCORES = (
+    "combined_awake_score",
+    "awake_time_score",
+    "awakenings_count_score",
+    "deep_sleep_score",
+    "sleep_duration_score",
+    "light_sleep_score",
+    "sleep_quality_score",
+    "sleep_recovery_score",
+    "rem_sleep_score",
+    "sleep_restlessness_score",
+    "awakenings_count",
+    "interruptions_score",
+    "average_stress_during_sleep",
+)
+
+
+def _nightly(msgs: list[_Msg], ctx: _Context, file_id: dict[str, Any]) -> Iterator[Item]:
+    """The night's summaries of sleep files: the HRV status (`hrv_status_summary`: last
+    night's average RMSSD, with the weekly average, baselines and status kept beside it) and
+    the sleep score (`sleep_assessment`: the overall score, its parts beside it).
+
+    A sleep assessment has no time of its own: it is placed at the end of the night, the
+    file's last sleep level, else at the file's creation; without either it is counted."""
+    name, source, device, clock, offset, _, note = ctx
+    unread: Counter[str] = Counter()
+    levels = [clock(m.values.get("timestamp")) for m in msgs if m.name == "sleep_level"]
+    placed = [t for t in levels if t is not None]
+    night_end = max(placed) if placed else clock(file_id.get("time_created"))
+    for m in msgs:
+        v = m.values
+        if m.name == "hrv_status_summary":
+            t = clock(v.get("timestamp"))
+            value = v.get("last_night_average")
+            if t is None:
+                unread[N_("HRV status summaries without a time")] += 1
+            elif not isinstance(value, int | float) or value <= 0:
+                unread[N_("HRV status summaries without a night average")] += 1
+            else:
+                meta = [("statistic", "last_night_average")]
+                status = v.get("status")
+                if isinstance(status, str):
+                    meta.append(("status", status))
+                meta.extend(
+                    (field, f"{v[field]:g}")
+                    for field in _HRV_STATUS_FIELDS
+                    if isinstance(v.get(field), int | float)
+                )
+                yield Sample(
+                    "hrv_rmssd", t, t, float(value), "ms", source, device, offset, tuple(meta)
+                )
+        elif m.name == "sleep_assessment":
+            score = v.get("overall_sleep_score")
+            if night_end is None:
+                unread[N_("sleep scores without a night to place them")] += 1
+            elif not isinstance(score, int | float) or not 0 <= score <= 100:
+                unread[N_("sleep assessments without an overall score")] += 1
+            else:
+                parts = tuple(
+                    (field, f"{v[field]:g}")
+                    for field in _SLEEP_SCORES
+                    if isinstance(v.get(field), int | float)
+                )
+                yield Sample(
+                    "sleep_score",
+                    night_end,
+                    night_end,
+                    float(score),
+                    "{score}",
+                    source,
+                    device,
+                    offset,
+                    parts,
+                )
+    if unread:
+        note(_not_imported(name, unread))
 
 
 _PHYSIOLOGY = frozenset(
@@ -681,20 +908,20 @@ def _physiology(msgs: list[_Msg], ctx: _Context) -> Iterator[Item]:
             continue
         t = clock(v.get("stress_level_time", v.get("timestamp")))
         if t is None:
-            unread[f"{kind} without a time"] += 1
+            unread[Text(N_("{kind} without a time"), kind=kind)] += 1
             continue
         if kind == "stress_level":
             value = v.get("stress_level_value")
             if isinstance(value, int | float) and 0 <= value <= 100:
                 yield Sample("stress_level", t, t, float(value), "{score}", source, device, offset)
             else:
-                unread["stress levels marked as no reading"] += 1
+                unread[N_("stress levels marked as no reading")] += 1
         elif kind == "respiration_rate":
             value = v.get("respiration_rate")
             if isinstance(value, int | float) and value > 0:
                 yield Sample("respiratory_rate", t, t, float(value), "/min", source, device, offset)
             else:
-                unread["respiration rates marked as no reading"] += 1
+                unread[N_("respiration rates marked as no reading")] += 1
         elif kind == "spo2_data":
             value = v.get("reading_spo2")
             if isinstance(value, int | float) and 0 < value <= 100 and v.get("mode") != "off_wrist":
@@ -702,7 +929,7 @@ def _physiology(msgs: list[_Msg], ctx: _Context) -> Iterator[Item]:
                 meta = (("mode", str(mode)),) if isinstance(mode, str) else ()
                 yield Sample("blood_oxygen", t, t, float(value), "%", source, device, offset, meta)
             else:
-                unread["SpO2 readings marked as no reading"] += 1
+                unread[N_("SpO2 readings marked as no reading")] += 1
         elif kind == "hrv_value":
             value = v.get("value")
             if isinstance(value, int | float) and value > 0:
@@ -711,13 +938,30 @@ def _physiology(msgs: list[_Msg], ctx: _Context) -> Iterator[Item]:
                     "hrv_rmssd", t - 300_000, t, float(value), "ms", source, device, offset
                 )
             else:
-                unread["5-minute HRV values marked as no reading"] += 1
+                unread[N_("5-minute HRV values marked as no reading")] += 1
         else:
             levels.append((t, str(v.get("sleep_level", ""))))
     yield from _sleep_levels(levels, ctx, unread)
     if unread:
-        left = ", ".join(f"{k} ({n})" for k, n in sorted(unread.items()))
-        note(f"{name}: not imported: {left}")
+        note(_not_imported(name, unread))
+
+
+def _not_imported(name: str, unread: Counter[str]) -> Text:
+    """`f.fit: not imported: sleep levels not measured (2), ...`, each kind said in the
+    person's language (a kind is a fixed sentence, or a Text)."""
+    parts = [
+        Text(N_("{kind} ({n})"), kind=k if isinstance(k, Text) else Text(k), n=n)
+        for k, n in sorted(unread.items())
+    ]
+    return Text(N_("{name}: not imported: {kinds}"), name=name, kinds=_joined(parts))
+
+
+def _joined(parts: list[Text]) -> Text:
+    """PARTS as one list, `a, b, c`, each part still said in the person's language."""
+    out = parts[-1]
+    for part in reversed(parts[:-1]):
+        out = Text(N_("{first}, {rest}"), first=part, rest=out)
+    return out
 
 
 def _sleep_levels(
@@ -732,11 +976,11 @@ def _sleep_levels(
     for (start, level), (end, _) in itertools.pairwise(levels):
         stage = _SLEEP_LEVELS.get(level)
         if stage is None:
-            unread["sleep levels not measured"] += 1
+            unread[N_("sleep levels not measured")] += 1
         elif end > start:
             code = float(SLEEP_STAGES[stage])
             yield Sample("sleep", start, end, code, "", source, device, offset)
-    unread["last sleep level (its end is not recorded)"] += 1
+    unread[N_("last sleep level (its end is not recorded)")] += 1
 
 
 def _scale_users(msgs: list[_Msg]) -> Counter[int]:
@@ -755,14 +999,29 @@ def _weight(msgs: list[_Msg], ctx: _Context, user: int | None) -> Iterator[Item]
     when it is not said whose, or names nobody in the file)."""
     name, source, device, clock, _, report, note = ctx
     users = _scale_users(msgs)
-    listed = ", ".join(f"user {u} ({counted(n, 'weighing')})" for u, n in sorted(users.items()))
-    if user is not None and len(users) > 1 and user not in users:
-        raise ScaleUsers(name, f"no user {user} in this file; it holds {listed}")
-    if user is None and len(users) > 1:
-        numbers = ", ".join(str(u) for u in sorted(users))
-        raise ScaleUsers(
-            name, f"whose weighings are these? It holds {listed}: give --scale-user ({numbers})"
+    if len(users) > 1 and (user is None or user not in users):
+        listed = _joined(
+            [
+                Text(
+                    N_plural("user {user} ({n} weighing)", "user {user} ({n} weighings)"),
+                    user=u,
+                    n=n,
+                )
+                for u, n in sorted(users.items())
+            ]
         )
+        if user is not None:
+            problem = Text(
+                N_("no user {user} in this file; it holds {users}"), user=user, users=listed
+            )
+            raise ScaleUsers(name, problem)
+        numbers = ", ".join(str(u) for u in sorted(users))
+        problem = Text(
+            N_("whose weighings are these? It holds {users}: give --scale-user ({numbers})"),
+            users=listed,
+            numbers=numbers,
+        )
+        raise ScaleUsers(name, problem)
     others = unassigned = untimed = 0
     for m in msgs:
         if m.name != "weight_scale":
@@ -784,11 +1043,39 @@ def _weight(msgs: list[_Msg], ctx: _Context, user: int | None) -> Iterator[Item]
             if isinstance(value, int | float):
                 yield Sample(_metric(field), t, t, float(value), _unit(m, field), source, device)
     if untimed:
-        report(name, f"{counted(untimed, 'weighing')} without a time skipped")
+        report(
+            name,
+            Text(
+                N_plural(
+                    "{n:,} weighing without a time skipped",
+                    "{n:,} weighings without a time skipped",
+                ),
+                n=untimed,
+            ),
+        )
     if others:
-        note(f"{name}: {counted(others, 'weighing')} of users other than {user} not imported")
+        note(
+            Text(
+                N_plural(
+                    "{name}: {n:,} weighing of users other than {user} not imported",
+                    "{name}: {n:,} weighings of users other than {user} not imported",
+                ),
+                name=name,
+                n=others,
+                user=user,
+            )
+        )
     if unassigned:
-        note(f"{name}: {counted(unassigned, 'weighing')} naming no user not imported")
+        note(
+            Text(
+                N_plural(
+                    "{name}: {n:,} weighing naming no user not imported",
+                    "{name}: {n:,} weighings naming no user not imported",
+                ),
+                name=name,
+                n=unassigned,
+            )
+        )
 
 
 def _open_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
@@ -809,7 +1096,7 @@ def _one(
     data: bytes, name: str, report: ReportIssue, note: Note, scale_user: int | None
 ) -> list[Item]:
     if len(data) > MAX_FILE_BYTES:
-        raise MalformedInput(f"{name}: larger than any real Garmin file; refused")
+        raise MalformedInput(N_("{name}: larger than any real Garmin file; refused"), name=name)
     lower = name.lower()
     if lower.endswith(".fit"):
         return parse_fit(data, name, report, note, scale_user=scale_user)
@@ -818,19 +1105,21 @@ def _one(
     return list(parse_tcx(io.BytesIO(data), name, report, note))
 
 
-_SKIPPED = ": skipped whole, nothing imported from this file"
+def _skipped_whole(problem: str) -> Text:
+    return Text(N_("{problem}: skipped whole, nothing imported from this file"), problem=problem)
 
 
-def _skipped(exc: Exception) -> str:
+def _skipped(exc: Exception) -> Text:
     """Why a file of a folder or zip was skipped, never quoting it: a library error says
     what it found; any other exception is named by its class only."""
+    problem: str
     if isinstance(exc, FitDamaged | ScaleUsers):
         problem = exc.problem
     elif isinstance(exc, VaultError):
         problem = exc.detail or exc.message
     else:
-        problem = f"cannot be read (unexpected {type(exc).__name__})"
-    return f"{problem}{_SKIPPED}"
+        problem = Text(N_("cannot be read (unexpected {error})"), error=type(exc).__name__)
+    return _skipped_whole(problem)
 
 
 def parse_member(
@@ -838,18 +1127,60 @@ def parse_member(
 ) -> list[Item]:
     """One file of a folder or zip: all of it, its issues and notes with it, or nothing of it
     and one issue saying why."""
+    items, issues, notes = decode_member(data, name, scale_user)
+    replay(issues, notes, report, note)
+    return items
+
+
+Decoded = tuple[list[Item], list[tuple[str, str]], list[str]]  # items, issues, notes
+
+
+def decode_member(data: bytes, name: str, scale_user: int | None) -> Decoded:
+    """`parse_member` with its issues and notes returned rather than reported, so it can run
+    in a helper process (`parallel.Pool`) and its findings be reported here, in order."""
     issues: list[tuple[str, str]] = []
     notes: list[str] = []
     try:
         items = _one(data, name, lambda loc, p: issues.append((loc, p)), notes.append, scale_user)
     except Exception as exc:  # any failure of one file, even a parser's own bug, skips it
-        report(name, _skipped(exc))
-        return []
+        return [], [(name, _skipped(exc))], []
+    return items, issues, notes
+
+
+def replay(
+    issues: list[tuple[str, str]], notes: list[str], report: ReportIssue, note: Note
+) -> None:
+    """Report what decoding one file found."""
     for location, problem in issues:
         report(location, problem)
     for text in notes:
         note(text)
-    return items
+
+
+# Below this much FIT data, starting helper processes costs more than decoding beside them
+# saves (each helper starts an interpreter and imports fitdecode: a few tenths of a second).
+PARALLEL_MIN_BYTES = 8 << 20
+Job = tuple[bytes, str, "int | None"]
+# Runs decode_member over (tag, job) pairs, here or in helpers, giving (tag, Decoded | None)
+# back in order (None for a tag without a job).
+Decoder = Callable[[Iterable[tuple[Any, "Job | None"]]], Iterator[tuple[Any, "Decoded | None"]]]
+
+
+@contextlib.contextmanager
+def decoder(parallel: bool | None, total_bytes: int) -> Iterator[Decoder]:
+    """How the files of a folder, zip or export are decoded: by two helper processes, while
+    this one stores what they decoded (`parallel`, by default when there are
+    PARALLEL_MIN_BYTES of files or more and a second core is free), or here, one by one.
+    The results are the same either way."""
+    from vault.data.importers import parallel as helpers
+
+    if parallel is None:
+        parallel = total_bytes >= PARALLEL_MIN_BYTES and helpers.spare_core()
+    if not parallel:
+        yield partial(helpers.serial_map, decode_member)
+        return
+    with helpers.Pool(decode_member) as pool:
+        yield pool.map
 
 
 def parse_garmin(
@@ -859,19 +1190,22 @@ def parse_garmin(
     *,
     progress: ProgressCallback | None = None,
     scale_user: int | None = None,
+    parallel: bool | None = None,
 ) -> Iterator[Item]:
     """Yield the workouts and samples of a Garmin file, folder or zip, or of a Garmin
     account export (a zip or folder holding DI_CONNECT/: see `garmin_export`).
 
     Alone, a damaged file raises FitDamaged/MalformedInput; among several, whatever went
     wrong, it is reported (`report_issue`) and skipped whole, while the others are imported.
+    `parallel`: whether the files of a folder, zip or export are decoded in helper
+    processes (see `decoder`; None decides by their size).
     """
     p = Path(path)
     from vault.data.importers import garmin_export
 
     if (p.is_dir() or zipfile.is_zipfile(p)) and garmin_export.looks_like_export(p):
         yield from garmin_export.parse_export(
-            p, report_issue, note, progress=progress, scale_user=scale_user
+            p, report_issue, note, progress=progress, scale_user=scale_user, parallel=parallel
         )
         return
     bar = Progress("Reading Garmin files", progress)
@@ -884,12 +1218,16 @@ def parse_garmin(
     if p.is_dir():
         files = sorted(x for x in p.rglob("*") if x.is_file() and x.suffix.lower() in SUFFIXES)
         if not files:
-            raise MalformedInput(f"{p.name}: no .fit, .gpx or .tcx files in this folder")
+            raise MalformedInput(
+                N_("{name}: no .fit, .gpx or .tcx files in this folder"), name=p.name
+            )
         bar.start(len(files))
-        for file in files:
-            rel = file.relative_to(p).as_posix()
-            yield from parse_member(_read_file(file), rel, report_issue, note, scale_user)
-            bar.advance()
+        total = sum(f.stat().st_size for f in files)
+        jobs = ((None, (_read_file(f), f.relative_to(p).as_posix(), scale_user)) for f in files)
+        with decoder(parallel, total) as decode:
+            for _, decoded in decode(jobs):
+                yield from replayed(decoded, report_issue, note)
+                bar.advance()
         bar.finish()
         return
     if p.is_file() and zipfile.is_zipfile(p):
@@ -900,25 +1238,58 @@ def parse_garmin(
             ]
             nested = sum(1 for i in zf.infolist() if i.filename.lower().endswith(".zip"))
             if nested:
-                note(f"{nested} zip files inside {p.name} were not opened; extract them first")
+                note(
+                    Text(
+                        N_plural(
+                            "{n} zip file inside {name} was not opened; extract it first",
+                            "{n} zip files inside {name} were not opened; extract them first",
+                        ),
+                        n=nested,
+                        name=p.name,
+                    )
+                )
             if not infos:
-                raise MalformedInput(f"{p.name}: no .fit, .gpx or .tcx files in this archive")
+                raise MalformedInput(
+                    N_("{name}: no .fit, .gpx or .tcx files in this archive"), name=p.name
+                )
             bar.start(len(infos))
-            for info in infos:
-                try:
-                    data = _open_member(zf, info)
-                except common.zip_read_errors() as exc:
-                    # one member damaged in a readable archive: that file is skipped
-                    problem = f"damaged inside the archive ({type(exc).__name__})"
-                    report_issue(info.filename, f"{problem}{_SKIPPED}")
-                else:
-                    yield from parse_member(data, info.filename, report_issue, note, scale_user)
-                bar.advance()
+            total = sum(i.file_size for i in infos)
+            with decoder(parallel, total) as decode:
+                for problem, decoded in decode(_zip_jobs(zf, infos, scale_user)):
+                    if problem is not None:
+                        report_issue(*problem)
+                    yield from replayed(decoded, report_issue, note)
+                    bar.advance()
         bar.finish()
         return
     if not p.exists():
-        raise InvalidParameter(f"{p.name}: no such file or folder")
-    raise MalformedInput(f"{p.name}: not a .fit, .gpx or .tcx file, a folder or a zip of them")
+        raise InvalidParameter(N_("{name}: no such file or folder"), name=p.name)
+    raise MalformedInput(
+        N_("{name}: not a .fit, .gpx or .tcx file, a folder or a zip of them"), name=p.name
+    )
+
+
+def _zip_jobs(
+    zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], scale_user: int | None
+) -> Iterator[tuple[tuple[str, str] | None, Job | None]]:
+    """Each member's job, or (a member damaged in a readable archive) the issue skipping it."""
+    for info in infos:
+        try:
+            data = _open_member(zf, info)
+        except common.zip_read_errors() as exc:
+            problem = Text(N_("damaged inside the archive ({error})"), error=type(exc).__name__)
+            yield (info.filename, _skipped_whole(problem)), None
+        else:
+            yield None, (data, info.filename, scale_user)
+
+
+def replayed(decoded: Decoded | None, report: ReportIssue, note: Note) -> list[Item]:
+    """The items of one decoded file, once its issues and notes are reported."""
+    if decoded is None:
+        return []
+    items, issues, notes = decoded
+    replay(issues, notes, report, note)
+    return items
 
 
 def import_garmin(
@@ -927,13 +1298,15 @@ def import_garmin(
     path: str | Path,
     progress: ProgressCallback | None = None,
     scale_user: str | int | None = None,
+    *,
+    parallel: bool | None = None,
 ) -> ImportSummary:
     """Import Garmin FIT/GPX/TCX files into the persona's data, all or nothing (a folder or
     zip: every good file, each bad one listed in the summary's errors).
 
     `scale_user` (a user number): in weight scale files shared by several people, import
-    only that person's weighings.
+    only that person's weighings. `parallel`: see `parse_garmin`.
     """
     user = parse_scale_user(scale_user) if isinstance(scale_user, str) else scale_user
-    parse = partial(parse_garmin, path, progress=progress, scale_user=user)
+    parse = partial(parse_garmin, path, progress=progress, scale_user=user, parallel=parallel)
     return common.feed(vault, persona_id, parse, fmt="garmin")

@@ -351,50 +351,64 @@ def _uploads(
     *,
     scale_user: int | None,
     left: Counter[str],
+    decode: garmin.Decoder,
 ) -> Iterator[Item]:
     """The FIT (GPX, TCX) files of one zip of uploaded files, streamed; each good one whole,
-    each bad one skipped and listed, and the rest of a zip damaged midway listed too."""
-    done = 0
+    each bad one skipped and listed, and the rest of a zip damaged midway listed too.
+    `decode` decodes the files, here or in helper processes, their results in order."""
     failures: tuple[type[BaseException], ...] = (VaultError, *common.zip_read_errors())
-    try:
-        for inner, chunks in stream_zip(archive.chunks(name), f"{archive.label}: {name}"):
-            where = f"{name}/{inner}"
-            if not inner.lower().endswith(garmin.SUFFIXES):
-                nested = inner.lower().endswith(".zip")
-                left["zips" if nested else "others"] += 1
-                continue
-            data = bytearray()
-            for chunk in chunks:
-                data += chunk
+
+    def jobs() -> Iterator[tuple[tuple[str, BaseException | None], garmin.Job | None]]:
+        """Each FIT file's job; a file too large, then the zip's own damage, as tags alone
+        (the archive's own errors, not the decoders', end this zip)."""
+        try:
+            for inner, chunks in stream_zip(archive.chunks(name), f"{archive.label}: {name}"):
+                where = f"{name}/{inner}"
+                if not inner.lower().endswith(garmin.SUFFIXES):
+                    nested = inner.lower().endswith(".zip")
+                    left["zips" if nested else "others"] += 1
+                    continue
+                data = bytearray()
+                for chunk in chunks:
+                    data += chunk
+                    if len(data) > garmin.MAX_FILE_BYTES:
+                        break
                 if len(data) > garmin.MAX_FILE_BYTES:
-                    break
-            if len(data) > garmin.MAX_FILE_BYTES:
-                report(
-                    where,
-                    Text(
-                        N_("larger than any real Garmin file: {skipped}"),
-                        skipped=common.SKIPPED_WHOLE,
+                    yield (where, None), None
+                    continue
+                yield (where, None), (bytes(data), where, scale_user)
+        except failures as exc:
+            if isinstance(exc, UnsafeArchive):
+                raise  # an attack inside the export refuses the whole export
+            yield (name, exc), None
+
+    done = 0
+    for (where, failure), decoded in decode(jobs()):
+        if failure is not None:
+            reason = common.skip_reason(failure)
+            if done:
+                problem = Text(
+                    N_plural(
+                        "{reason}: the rest of this zip after {n} file was not read",
+                        "{reason}: the rest of this zip after {n} files was not read",
                     ),
+                    reason=reason,
+                    n=done,
                 )
-                continue
-            yield from garmin.parse_member(bytes(data), where, report, note, scale_user)
-            done += 1
-    except failures as exc:
-        if isinstance(exc, UnsafeArchive):
-            raise  # an attack inside the export refuses the whole export
-        reason = common.skip_reason(exc)
-        if done:
-            problem = Text(
-                N_plural(
-                    "{reason}: the rest of this zip after {n} file was not read",
-                    "{reason}: the rest of this zip after {n} files was not read",
+            else:
+                problem = Text(N_("{reason}: the rest of this zip was not read"), reason=reason)
+            report(name, problem)
+        elif decoded is None:
+            report(
+                where,
+                Text(
+                    N_("larger than any real Garmin file: {skipped}"),
+                    skipped=common.SKIPPED_WHOLE,
                 ),
-                reason=reason,
-                n=done,
             )
         else:
-            problem = Text(N_("{reason}: the rest of this zip was not read"), reason=reason)
-        report(name, problem)
+            yield from garmin.replayed(decoded, report, note)
+            done += 1
 
 
 def parse_export(
@@ -404,8 +418,10 @@ def parse_export(
     *,
     progress: ProgressCallback | None = None,
     scale_user: int | None = None,
+    parallel: bool | None = None,
 ) -> Iterator[Item]:
-    """Yield the samples and workouts of a Garmin account export (zip or folder)."""
+    """Yield the samples and workouts of a Garmin account export (zip or folder); the FIT
+    files of its uploaded files zips are decoded as `garmin.decoder(parallel, ...)` says."""
     p = Path(path)
     bar = Progress(N_("Reading the Garmin export"), progress)
     with open_archive(p) as archive:
@@ -421,33 +437,39 @@ def parse_export(
         bar.start(len(read))
         left: Counter[str] = Counter()
         fit_starts: dict[str, list[int]] = {}  # the start of each FIT workout, by sport
-        for name in read:
-            kind = _kind(name)
-            if kind in ("uds", "sleep"):
-                try:
-                    items, issues = _entries(archive, name, _day if kind == "uds" else _sleep)
-                except (VaultError, ValueError, RecursionError) as exc:
-                    _skip(report_issue, name, exc)
-                else:
-                    for location, problem in issues:
-                        report_issue(location, problem)
-                    yield from items
-            elif kind == "upload":
-                yield from _noted(
-                    _uploads(archive, name, report_issue, note, scale_user=scale_user, left=left),
-                    fit_starts,
-                )
-            else:
-                try:
-                    data = archive.read_bytes(name)
-                except VaultError as exc:
-                    _skip(report_issue, name, exc)
-                else:
-                    yield from _noted(
-                        garmin.parse_member(data, name, report_issue, note, scale_user),
-                        fit_starts,
+        files = sum(archive.members[n].size for n in read if _kind(n) in ("upload", "fit"))
+        with garmin.decoder(parallel, files) as decode:
+            for name in read:
+                kind = _kind(name)
+                if kind in ("uds", "sleep"):
+                    try:
+                        items, issues = _entries(archive, name, _day if kind == "uds" else _sleep)
+                    except (VaultError, ValueError, RecursionError) as exc:
+                        _skip(report_issue, name, exc)
+                    else:
+                        for location, problem in issues:
+                            report_issue(location, problem)
+                        yield from items
+                elif kind == "upload":
+                    uploads = _uploads(
+                        archive,
+                        name,
+                        report_issue,
+                        note,
+                        scale_user=scale_user,
+                        left=left,
+                        decode=decode,
                     )
-            bar.advance()
+                    yield from _noted(uploads, fit_starts)
+                else:
+                    try:
+                        data = archive.read_bytes(name)
+                    except VaultError as exc:
+                        _skip(report_issue, name, exc)
+                    else:
+                        member = garmin.parse_member(data, name, report_issue, note, scale_user)
+                        yield from _noted(member, fit_starts)
+                bar.advance()
         # Activity summaries last: an activity is taken from one only when no FIT file of
         # the export holds it (entered by hand, or from a device whose files are gone).
         repeats = parents = 0

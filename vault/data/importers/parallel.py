@@ -1,13 +1,17 @@
-"""Run a parser in a helper process and stream its batches back, so parsing (one core) and
-encrypting and storing (the other) overlap.
+"""Parse in helper processes while this one encrypts and stores, so the work spreads over
+two cores.
 
-The helper is a fresh interpreter (`python -m vault.data.importers.parallel`): it holds no key
-and no open vault, only the path it parses, and a minimal environment (no passphrase).
-Batches, issues, notes and progress come back in order as length-prefixed pickles on its
-stdout; the pipe blocks the helper when the importer falls behind, so memory stays bounded.
-A library error in the helper is raised again here with its class and detail; any other
-failure becomes MalformedInput naming only its type. The helper is stopped whenever the
-consumer stops early.
+Two shapes: `batches_from_process` runs one parser over one path in a helper and streams its
+batches back (one long file: Apple Health's export.xml); `Pool` sends many small jobs (the
+bytes of one FIT file each) to a few helpers and gives their results back in the order the
+jobs were given (a folder or export of many files, each decoded whole).
+
+A helper is a fresh interpreter (`python -m vault.data.importers.parallel`): it holds no key
+and no open vault, only what it parses, and a minimal environment (no passphrase). Messages
+go both ways as length-prefixed pickles over its stdin and stdout, never through a file; the
+pipes block the helper when the importer falls behind, so memory stays bounded. A library
+error in a helper is raised again here with its class and detail; any other failure becomes
+MalformedInput naming only its type. Helpers are stopped whenever the consumer stops early.
 """
 
 from __future__ import annotations
@@ -17,12 +21,15 @@ import importlib
 import json
 import os
 import pickle
+import queue
 import struct
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from vault.core import process
 from vault.core.errors import MalformedInput, VaultError
@@ -33,17 +40,26 @@ ByteProgress = Callable[[int, int | None], None]
 # parse(*args, report_issue, note, on_bytes) -> batches; a module-level function.
 Parser = Callable[..., Iterator[list[Any]]]
 
-_BATCH, _ISSUE, _NOTE, _BYTES, _DONE, _ERROR = range(6)
+_BATCH, _ISSUE, _NOTE, _BYTES, _DONE, _ERROR, _RESULT = range(7)
 _HEADER = struct.Struct("<I")
 _PIPE_BUFFER = 1 << 20
 
 
-def _send(out: IO[bytes], message: tuple[Any, ...]) -> None:
+def _write(out: IO[bytes], message: tuple[Any, ...]) -> None:
     body = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     out.write(_HEADER.pack(len(body)))
     out.write(body)
+
+
+def _send(out: IO[bytes], message: tuple[Any, ...]) -> None:
+    _write(out, message)
     if message[0] != _BATCH:
         out.flush()
+
+
+def _failed(exc: Exception) -> Text:
+    """What is said of an unexpected failure in a helper: its type only, never its text."""
+    return Text(N_("the parser failed ({error})"), error=type(exc).__name__)
 
 
 def _run_child(target: str, args: list[Any], out: IO[bytes]) -> None:
@@ -65,8 +81,7 @@ def _run_child(target: str, args: list[Any], out: IO[bytes]) -> None:
     except BrokenPipeError:
         pass  # the importer stopped reading: nothing left to do
     except Exception as exc:  # reported by type only: its text may hold data
-        failed = Text(N_("the parser failed ({error})"), error=type(exc).__name__)
-        _send(out, (_ERROR, "", "", failed))
+        _send(out, (_ERROR, "", "", _failed(exc)))
     out.flush()
 
 
@@ -95,6 +110,48 @@ def _read(stream: IO[bytes]) -> tuple[Any, ...] | None:
     return message
 
 
+def _start(args: list[str], *, stdin: int) -> subprocess.Popen[bytes]:
+    """A helper interpreter running this module with ARGS, in a minimal environment."""
+    root = str(Path(__file__).resolve().parents[3])  # so the helper finds this `vault`
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+    env = process.helper_environment(path)  # nothing of ours it does not need: no passphrase
+    return subprocess.Popen(
+        [sys.executable, "-m", "vault.data.importers.parallel", *args],
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        bufsize=_PIPE_BUFFER,
+        env=env,
+    )
+
+
+def _stop(
+    proc: subprocess.Popen[bytes], early: bool, reader: threading.Thread | None = None
+) -> None:
+    """End a helper: at once when EARLY (the consumer stopped: the rest is not wanted), else
+    once it has finished; then close its pipes (after READER, the thread reading it, ends)."""
+    if proc.stdin is not None:
+        with contextlib.suppress(OSError):
+            proc.stdin.close()  # a pool helper ends when its jobs do
+    if early and proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if reader is not None:
+        reader.join(timeout=10)
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
+def _stopped(proc: subprocess.Popen[bytes]) -> MalformedInput:
+    return MalformedInput(
+        N_("the parser process stopped unexpectedly (exit {code})"), code=proc.wait()
+    )
+
+
 def batches_from_process(
     parse: Parser,
     args: tuple[Any, ...],
@@ -105,17 +162,7 @@ def batches_from_process(
     """Yield the batches `parse(*args, report, note, on_bytes)` produces in a helper process
     (args must be JSON values), passing its issues, notes and progress to the callbacks."""
     target = f"{parse.__module__}:{parse.__qualname__}"
-    root = str(Path(__file__).resolve().parents[3])  # so the helper finds this `vault`
-    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
-    env = process.helper_environment(path)  # nothing of ours it does not need: no passphrase
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "vault.data.importers.parallel", target, json.dumps(list(args))],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        bufsize=_PIPE_BUFFER,
-        env=env,
-    )
+    proc = _start([target, json.dumps(list(args))], stdin=subprocess.DEVNULL)
     stream = proc.stdout
     if stream is None:  # pragma: no cover  # stdout=PIPE always gives one
         raise MalformedInput(N_("the parser process could not be started"))
@@ -124,10 +171,7 @@ def batches_from_process(
         while True:
             message = _read(stream)
             if message is None:
-                code = proc.wait()
-                raise MalformedInput(
-                    N_("the parser process stopped unexpectedly (exit {code})"), code=code
-                )
+                raise _stopped(proc)
             kind = message[0]
             if kind == _BATCH:
                 yield message[1]
@@ -144,18 +188,165 @@ def batches_from_process(
                 finished = True
                 raise _rebuild(message[1], message[2], message[3])
     finally:
-        if not finished and proc.poll() is None:
-            proc.terminate()  # the consumer stopped early: the rest is not wanted
-        stream.close()
+        _stop(proc, not finished)
+
+
+# --- a pool of helpers for many small jobs ------------------------------------------------------
+
+Tag = TypeVar("Tag")
+
+
+def _serve(target: str, jobs: IO[bytes], out: IO[bytes]) -> None:
+    """A pool helper's body: for each job read, `target(*job)` sent back (or its error)."""
+    module, _, name = target.partition(":")
+    work: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    try:
+        while (job := _read(jobs)) is not None:
+            try:
+                _send(out, (_RESULT, work(*job)))
+            except VaultError as exc:
+                _send(out, (_ERROR, type(exc).__module__, type(exc).__qualname__, exc.detail))
+            except Exception as exc:  # reported by type only: its text may hold data
+                _send(out, (_ERROR, "", "", _failed(exc)))
+            out.flush()
+    except BrokenPipeError:
+        pass  # the importer stopped: nothing left to do
+
+
+class _Helper:
+    """One pool helper: its process, and a thread that drains its answers as they come, so
+    that it never blocks on a full pipe while this process is writing it the next job."""
+
+    def __init__(self, target: str) -> None:
+        self.proc = _start(["--pool", target], stdin=subprocess.PIPE)
+        self.answers: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._drain, daemon=True)
+        self.thread.start()
+
+    def _drain(self) -> None:
+        stream = self.proc.stdout
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            while stream is not None and (message := _read(stream)) is not None:
+                self.answers.put(message)
+        except (OSError, ValueError):  # closed under it when the pool stops
+            pass
+        self.answers.put(None)
+
+    def send(self, job: tuple[Any, ...]) -> None:
+        stream = self.proc.stdin
+        try:
+            if stream is None:  # pragma: no cover  # stdin=PIPE always gives one
+                raise BrokenPipeError
+            _write(stream, job)
+            stream.flush()
+        except (BrokenPipeError, ValueError):
+            raise _stopped(self.proc) from None
+
+    def answer(self) -> Any:
+        message = self.answers.get()
+        if message is None:
+            raise _stopped(self.proc)
+        if message[0] == _RESULT:
+            return message[1]
+        raise _rebuild(message[1], message[2], message[3])
+
+
+class Pool:
+    """`size` helper processes that each run `work(*job)` (a module-level function whose
+    jobs and results pickle) for the jobs `map` is given, results back in the jobs' order.
+
+    A job goes to each helper in turn and at most `ahead` per helper wait or run at once, so
+    memory holds a few jobs, whatever their number. Use as a context manager: the helpers are
+    started on entry and stopped on exit, early or not.
+    """
+
+    def __init__(self, work: Callable[..., Any], size: int = 2, ahead: int = 2) -> None:
+        self.target = f"{work.__module__}:{work.__qualname__}"
+        self.size, self.ahead = size, ahead
+        self.helpers: list[_Helper] = []
+        self.next = 0  # the helper the next job goes to
+        self.pending: deque[tuple[Any, _Helper | None]] = deque()
+
+    def __enter__(self) -> Pool:
+        try:
+            for _ in range(self.size):
+                self.helpers.append(_Helper(self.target))
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        early = bool(self.pending)
+        self.pending.clear()
+        for helper in self.helpers:
+            _stop(helper.proc, early, helper.thread)
+        self.helpers.clear()
+
+    def map(self, jobs: Iterable[tuple[Tag, tuple[Any, ...] | None]]) -> Iterator[tuple[Tag, Any]]:
+        """For each `(tag, job)`, `(tag, work(*job))`, in the jobs' order; a job of None is
+        not sent and gives `(tag, None)` in its place, so the caller keeps its own steps in
+        order with the helpers' results. Everything given before a failure of `jobs` itself
+        is yielded before that failure is raised."""
+        pending = self.pending
+        limit = self.size * self.ahead
+        given = iter(jobs)
+        while True:
+            try:
+                tag, job = next(given)
+            except StopIteration:
+                break
+            except Exception:
+                # The jobs failed (an archive damaged midway): what was sent before comes
+                # back first, in order, as it would have without helpers.
+                while pending:
+                    yield self._oldest()
+                raise
+            while len(pending) >= limit:
+                yield self._oldest()
+            helper = None
+            if job is not None:
+                helper = self.helpers[self.next]
+                self.next = (self.next + 1) % self.size
+                helper.send(job)
+            pending.append((tag, helper))
+        while pending:
+            yield self._oldest()
+
+    def _oldest(self) -> tuple[Any, Any]:
+        tag, helper = self.pending[0]
+        result = None if helper is None else helper.answer()
+        self.pending.popleft()
+        return tag, result
+
+
+def serial_map(
+    work: Callable[..., Any], jobs: Iterable[tuple[Tag, tuple[Any, ...] | None]]
+) -> Iterator[tuple[Tag, Any]]:
+    """`Pool.map` without helpers: each job run here, in turn (small inputs, one core)."""
+    for tag, job in jobs:
+        yield tag, None if job is None else work(*job)
+
+
+def spare_core() -> bool:
+    """Whether a second core is free: helper processes cost some 15 % more CPU in all, which
+    pays only when they run beside this one rather than in its place."""
+    cores = os.cpu_count() or 1
+    if cores < 2:
+        return False
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # no load average on this platform
+        return True
+    return load <= cores - 1
 
 
 def main() -> None:
-    """Entry point of the helper process: `python -m vault.data.importers.parallel TARGET ARGS`."""
+    """Entry point of a helper: `python -m vault.data.importers.parallel TARGET ARGS` (one
+    parse) or `... --pool TARGET` (jobs read from stdin)."""
+    if sys.argv[1] == "--pool":
+        _serve(sys.argv[2], sys.stdin.buffer, sys.stdout.buffer)
+        return
     target, args = sys.argv[1], json.loads(sys.argv[2])
     _run_child(target, args, sys.stdout.buffer)
 

@@ -337,7 +337,7 @@ def test_beats_of_a_skipped_record_are_counted_as_skipped(tmp_path: Path) -> Non
     body = hrv_record("2024-03-05 20:29:58 -0500", [("55", "8:29:59.42 PM")], value="-4")
     items, _, notes = parse(make_zip(tmp_path, {"export.xml": export_xml(body)}))
     assert _beats(items) == []
-    assert any("1 beat-to-beat readings" in n for n in notes)
+    assert any("1 beat-to-beat reading with" in n for n in notes)
 
 
 def test_a_series_straddling_utc_days_is_stored_sample_by_sample(fresh_vault: Vault) -> None:

@@ -255,3 +255,24 @@ def test_truncated_file_alone_leaves_the_vault_unchanged(fresh_vault: Vault, sam
     with pytest.raises(FitDamaged):
         import_garmin(fresh_vault, P, samples / "garmin-fit/activity-unexpected-eof.fit")
     assert fresh_vault.store.counts() == before
+
+
+def test_a_folder_or_zip_decoded_in_helper_processes_reads_the_same(
+    samples: Path, tmp_path: Path
+) -> None:
+    """Two helpers decode the files while the items are consumed here: the same items,
+    issues (the truncated file skipped whole) and notes, in the same order."""
+    z = tmp_path / "garmin.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        for f in sorted((samples / "garmin-fit").iterdir()):
+            zf.write(f, f"fit/{f.name}")
+        zf.writestr("fit/run.gpx", GPX)
+    for path in (samples / "garmin-fit", z):
+        serial: tuple[list[object], list[tuple[str, str]], list[str]] = ([], [], [])
+        helped: tuple[list[object], list[tuple[str, str]], list[str]] = ([], [], [])
+        for parallel, (items, issues, notes) in ((False, serial), (True, helped)):
+            report = lambda loc, p, issues=issues: issues.append((loc, p))  # noqa: E731
+            items.extend(parse_garmin(path, report, notes.append, parallel=parallel))
+        assert helped == serial
+        skipped = [loc for loc, problem in serial[1] if "skipped whole" in problem]
+        assert [loc.rsplit("/", 1)[-1] for loc in skipped] == ["activity-unexpected-eof.fit"]

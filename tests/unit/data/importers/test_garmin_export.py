@@ -360,3 +360,42 @@ def test_a_summarized_activities_file_that_is_not_a_list_is_skipped_whole(tmp_pa
         GARMIN_ACTIVITIES,
     ]
     assert len([i for i in items if isinstance(i, Workout)]) == sum(sessions(fit(n)) for n in GOOD)
+
+
+def parsed(path: Path, parallel: bool) -> tuple[list[Any], list[tuple[str, str]], list[str]]:
+    issues: list[tuple[str, str]] = []
+    notes: list[str] = []
+    report = lambda loc, p: issues.append((loc, p))  # noqa: E731
+    items = list(parse_garmin(path, report, notes.append, parallel=parallel))
+    return items, issues, notes
+
+
+def test_decoding_in_helper_processes_gives_the_same_items_issues_and_notes(
+    tmp_path: Path,
+) -> None:
+    """Good, damaged and non-FIT files, and an inner zip cut midway: the helpers' results
+    come back in the order the serial import gives them."""
+    inner = streamed_zip({GOOD[1]: fit(GOOD[1]), GOOD[0]: fit(GOOD[0])})
+    export = garmin_export(
+        tmp_path / "export.zip", files(**{GARMIN_UPLOADS.format(3): inner[: len(inner) - 2_000]})
+    )
+    serial = parsed(export, parallel=False)
+    helped = parsed(export, parallel=True)
+    assert helped == serial
+    assert [loc for loc, p in serial[1] if "was not read" in p] == [GARMIN_UPLOADS.format(3)]
+    assert len([i for i in serial[0] if isinstance(i, Workout)]) == sum(
+        sessions(fit(n)) for n in (*GOOD, GOOD[1])
+    )
+
+
+def test_an_import_decoded_in_helpers_stores_what_a_serial_one_stores(
+    fresh_vault: Vault, tmp_path: Path
+) -> None:
+    export = garmin_export(tmp_path / "export.zip", files())
+    helped = import_garmin(fresh_vault, P, export, parallel=True)
+    assert helped.workouts == sum(sessions(fit(n)) for n in GOOD)
+    assert [e.location for e in helped.errors if "skipped whole" in e.problem] == [
+        GARMIN_UPLOADS.format(1) + "/" + BAD
+    ]
+    again = import_garmin(fresh_vault, P, export, parallel=False)
+    assert (again.added, again.workouts) == (0, 0)

@@ -3,14 +3,17 @@ stress, respiration, SpO2, 5-minute HRV and sleep stages.
 
 No public FIT file under a permissive licence holds the wellness messages, so these files are
 built in the test (tests/builders.fit_file) following the FIT SDK's Profile.xlsx as fitdecode
-ships it (messages hrv 78, stress_level 227, spo2_data 269, sleep_level 275, respiration_rate
-297, hrv_value 371) and decoded by fitdecode like any other file; the R-R series of a real
+ships it (messages hrv 78, stress_level 227, spo2_data 269, sleep_level 275, beat_intervals 290,
+respiration_rate 297, sleep_assessment 346, hrv_status_summary 370, hrv_value 371) and
+decoded by fitdecode like any other file; the R-R series of a real
 file (garmin-edge-820-bike.fit) is checked in test_garmin_corpus.py."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from tests.builders import (
     FIT_ENUM,
@@ -23,6 +26,7 @@ from tests.builders import (
     fit_file_id,
     fit_time,
 )
+from vault.core import i18n
 from vault.core.vault import Vault
 from vault.data import query
 from vault.data.importers import import_garmin, parse_garmin
@@ -149,3 +153,97 @@ def test_wellness_import_lands_once(fresh_vault: Vault, tmp_path: Path) -> None:
     assert [s.value for s in query.samples(fresh_vault, P, "stress_level")] == [35.0]
     again = import_garmin(fresh_vault, P, path)
     assert (again.added, again.duplicates) == (0, first.added)
+
+
+HRV_STATUS = {  # field number -> (name, value in ms; the file holds it times 128)
+    0: ("weekly_average", 41.5),
+    1: ("last_night_average", 38.25),
+    2: ("last_night_5_min_high", 62.0),
+    3: ("baseline_low_upper", 33.0),
+    4: ("baseline_balanced_lower", 35.0),
+    5: ("baseline_balanced_upper", 48.0),
+}
+INTERVALS = ([900, 950, None], [1000, 0, 980])  # ms; None an unused slot, 0 no beat
+SCORES = {
+    6: ("overall_sleep_score", 81),
+    4: ("sleep_duration_score", 90),
+    11: ("awakenings_count", 2),
+}
+
+
+def night_file(*, levels: bool = True) -> bytes:
+    """A sleep file of the newer watches: sleep levels, the night's HRV status and sleep
+    assessment, and all-day beat intervals."""
+    wake = T0 + timedelta(hours=7)
+    status = [(n, FIT_UINT16, round(v * 128)) for n, (_, v) in HRV_STATUS.items()]
+    return fit_file(
+        [
+            fit_file_id(T0, kind=49),  # 49: a sleep file
+            *(
+                [
+                    stamped(275, T0, (0, FIT_ENUM, 3)),
+                    stamped(275, wake - timedelta(minutes=5), (0, FIT_ENUM, 1)),
+                    stamped(275, wake, (0, FIT_ENUM, 1)),
+                ]
+                if levels
+                else []
+            ),
+            stamped(370, wake, *status, (6, FIT_ENUM, 4)),  # status 4: balanced
+            (346, [(n, FIT_UINT8, v) for n, (_, v) in SCORES.items()] + [(7, FIT_UINT8, None)]),
+            stamped(290, T0, (0, FIT_UINT16, 250), (1, FIT_UINT16, INTERVALS[0])),
+            stamped(290, T0 + timedelta(seconds=2), (1, FIT_UINT16, INTERVALS[1])),
+        ]
+    )
+
+
+def test_the_night_s_hrv_status_and_sleep_score_and_all_day_beats(tmp_path: Path) -> None:
+    samples, notes = parse(tmp_path, night_file())
+    wake = ms(T0 + timedelta(hours=7))
+    (status,) = [s for s in of(samples, "hrv_rmssd") if s.metadata]
+    meta = dict(status.metadata)
+    assert (status.start, status.value, status.unit) == (wake, 38.25, "ms")
+    assert meta.pop("statistic") == "last_night_average" and meta.pop("status") == "balanced"
+    others = {name: v for n, (name, v) in HRV_STATUS.items() if name != "last_night_average"}
+    assert {k: float(v) for k, v in meta.items()} == others
+    (score,) = of(samples, "sleep_score")
+    assert (score.start, score.end, score.value, score.unit) == (wake, wake, 81.0, "{score}")
+    parts = {name: float(v) for _, (name, v) in SCORES.items() if name != "overall_sleep_score"}
+    assert {k: float(v) for k, v in score.metadata} == parts  # the unset quality score: absent
+    beats = of(samples, "rr_interval")
+    first, second = ms(T0) + 250, ms(T0) + 2000
+    assert [(b.start, b.value) for b in beats] == [
+        (first + 900, 900.0),
+        (first + 1850, 950.0),
+        (second + 1000, 1000.0),  # each message from its own time, not the one before
+        (second + 1980, 980.0),
+    ]
+    assert not any("messages not imported" in n for n in notes)
+
+
+def test_a_sleep_score_without_a_night_is_placed_at_the_file_s_creation(tmp_path: Path) -> None:
+    samples, _ = parse(tmp_path, night_file(levels=False))
+    (score,) = of(samples, "sleep_score")
+    assert score.start == ms(T0)
+
+
+def test_night_summaries_land_once(fresh_vault: Vault, tmp_path: Path) -> None:
+    path = tmp_path / "sleep.fit"
+    path.write_bytes(night_file())
+    first = import_garmin(fresh_vault, P, path)
+    assert [s.value for s in query.samples(fresh_vault, P, "sleep_score")] == [81.0]
+    beats = [ms for message in INTERVALS for ms in message if ms]
+    assert len(list(query.samples(fresh_vault, P, "rr_interval"))) == len(beats)
+    assert import_garmin(fresh_vault, P, path).added == 0
+    assert first.added > 0
+
+
+def test_the_notes_are_said_in_french(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A note is English for scripts, and the front ends say it, each counted kind too, in
+    the person's language."""
+    _, notes = parse(tmp_path, wellness_file())
+    (said,) = [n for n in notes if "not imported:" in n]
+    monkeypatch.setenv("LANGUAGE", "fr")
+    french = i18n.localise(said)
+    assert french.startswith("wellness.fit\u00a0: non importé\u00a0: ")
+    assert "niveaux de stress marqués comme sans lecture (1)" in french
+    assert "not imported" not in french
