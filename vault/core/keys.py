@@ -174,8 +174,48 @@ class KeyRing:
         aad = self._record_key_aad(self.epoch_no, kind_ix, rid, version)
         return crypto.unseal(self.epoch_key, wrapped, aad)
 
+    def record_opener(self, kind_ix: bytes) -> Callable[[bytes, int, bytes, bytes], bytes]:
+        """`open_record` for records of one kind under the current epoch, taking (id, version,
+        wrapped key, sealed envelope), the fixed parts of both associated data joined once:
+        for bulk reads."""
+        epoch_key = self.epoch_key
+        rkey_head = self._rkey_prefix + _Q(self.epoch_no)
+        rec_head = self._rec_prefix
+        open_record = crypto.open_record
+
+        def open_one(rid: bytes, version: int, wrapped: bytes, sealed: bytes) -> bytes:
+            tail = _Q(version) + kind_ix + rid
+            return open_record(epoch_key, wrapped, rkey_head + tail, sealed, rec_head + tail)
+
+        return open_one
+
     def record_aad(self, kind_ix: bytes, rid: bytes, version: int) -> bytes:
         return self._rec_prefix + _Q(version) + kind_ix + rid
+
+    def seal_record(
+        self, kind_ix: bytes, rid: bytes, version: int, envelope: bytes
+    ) -> tuple[bytearray, bytearray]:
+        """(wrapped key, sealed envelope) of one record version, under a fresh record key
+        wrapped under the current epoch: `wrap_record_key` and `seal` in one call."""
+        return crypto.seal_record(
+            self.epoch_key,
+            self._rkey_prefix + _QQ(self.epoch_no, version) + kind_ix + rid,
+            envelope,
+            self._rec_prefix + _Q(version) + kind_ix + rid,
+        )
+
+    def open_record(
+        self, kind_ix: bytes, rid: bytes, version: int, wrapped: bytes, sealed: bytes
+    ) -> bytes:
+        """The envelope of a record version (`seal_record` inverted). WrappedKeyFailure if
+        its key does not unwrap under the current epoch, CryptoFailure if it does not open."""
+        return crypto.open_record(
+            self.epoch_key,
+            wrapped,
+            self._rkey_prefix + _QQ(self.epoch_no, version) + kind_ix + rid,
+            sealed,
+            self._rec_prefix + _Q(version) + kind_ix + rid,
+        )
 
     def blob_aad(self, blob_id: bytes) -> bytes:
         return blob_aad(self.vault_id, blob_id)

@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 import struct
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Final, NamedTuple
+from functools import partial
+from typing import Any, Final, NamedTuple, cast
 
 from vault.core.errors import RecordNotFound
 from vault.core.i18n import N_
@@ -65,6 +66,12 @@ class Record(NamedTuple):
         return json.loads(self.data)
 
 
+# `Record(...)` runs the named tuple's Python-level __new__; bulk reads build the same tuple
+# from its six fields in one C call (all fields given: the defaults do not apply).
+RecordFields = tuple[str, str, int, bytes, tuple[Term, ...], tuple[BlobRef, ...]]
+make_record = cast(Callable[[RecordFields], Record], partial(tuple.__new__, Record))
+
+
 def pack_envelope(
     kind: str, body: bytes, terms: tuple[Term, ...], blobs: tuple[BlobRef, ...], compress: bool
 ) -> bytes:
@@ -73,10 +80,7 @@ def pack_envelope(
         body = zlib.compress(body, 6)
         flags |= _FLAG_COMPRESSED
     if not terms and not blobs:
-        head = _SIMPLE_HEADS.get((kind, flags))
-        if head is None:
-            head = _SIMPLE_HEADS[(kind, flags)] = _envelope_head({"k": kind}, flags)
-        return head + body
+        return simple_head(kind, flags) + body
     meta: dict[str, Any] = {"k": kind}
     if terms:
         meta["t"] = [list(t) for t in terms]
@@ -86,6 +90,15 @@ def pack_envelope(
 
 
 _SIMPLE_HEADS: dict[tuple[str, int], bytes] = {}
+
+
+def simple_head(kind: str, flags: int = 0) -> bytes:
+    """The head of an envelope that holds only its kind (no terms, no blobs), built once per
+    kind: what most records are, so writers prepend it and readers recognise it whole."""
+    head = _SIMPLE_HEADS.get((kind, flags))
+    if head is None:
+        head = _SIMPLE_HEADS[(kind, flags)] = _envelope_head({"k": kind}, flags)
+    return head
 
 
 def _envelope_head(meta: dict[str, Any], flags: int) -> bytes:

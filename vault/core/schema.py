@@ -33,6 +33,7 @@ from vault.core.i18n import N_
 FORMAT_VERSION: Final = 5
 DB_NAME: Final = "vault.db"
 BUSY_TIMEOUT_S: Final = 60.0
+CACHE_KIB: Final = 16 * 1024
 
 # The export tokens' tables, added by format 3.
 TABLES_V3: Final = """
@@ -92,6 +93,11 @@ def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA secure_delete=ON")
         conn.execute("PRAGMA temp_store=MEMORY")
+        # 16 MiB of page cache (SQLite's default is 2): a bulk write of 100,000 records keeps
+        # the pages of the id index it inserts into at random in memory, where with 2 MiB
+        # they were spilled to the WAL mid-transaction and written again (measured: 10% of
+        # the CPU time of such a write). A size, not a reservation: small vaults use less.
+        conn.execute(f"PRAGMA cache_size={-CACHE_KIB}")
         conn.execute("PRAGMA foreign_keys=OFF")
         conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
     except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from vault.core.store import Store
 
 RECORD_COLUMNS: Final = "id, kind, version, rkey, data"
+_INSERT_RECORD: Final = "INSERT INTO records (id, kind, version, rkey, data) VALUES (?, ?, 1, ?, ?)"
 BATCH: Final = 512  # rows per query when scanning a table
 
 
@@ -89,23 +90,6 @@ class Txn:
             return self._conn.execute(sql, params)
         except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
             raise DamagedDatabase(type(exc).__name__) from exc
-
-    def _seal(
-        self,
-        kind_ix: bytes,
-        rid: bytes,
-        version: int,
-        kind: str,
-        data: bytes,
-        *,
-        terms: tuple[Term, ...],
-        blobs: tuple[BlobRef, ...],
-        compress: bool,
-    ) -> tuple[bytes, bytes]:
-        key = crypto.new_key()
-        wrapped = self._ring.wrap_record_key(kind_ix, rid, version, key)
-        envelope = pack_envelope(kind, data, terms, blobs, compress)
-        return wrapped, crypto.seal(key, envelope, self._ring.record_aad(kind_ix, rid, version))
 
     def posting(self, kind: str, label: str, value: str) -> Posting:
         """The posting list of a term as this transaction sees it."""
@@ -171,20 +155,23 @@ class Txn:
         compress: bool = False,
     ) -> str:
         """Store a new record; return its id (32 hex digits)."""
+        # The path of every bulk import: the ring, the state and the connection are looked up
+        # once, and the statement runs without the `_exec` wrapper (same error mapping).
+        ring, state = self.store._ring, self.state
         rid = crypto.random_bytes(16)
-        kix = self._ring.kind_index(kind)
-        norm = normalize_terms(terms)
-        wrapped, sealed = self._seal(
-            kix, rid, 1, kind, data, terms=norm, blobs=tuple(blobs), compress=compress
-        )
-        self._exec(
-            "INSERT INTO records (id, kind, version, rkey, data) VALUES (?, ?, 1, ?, ?)",
-            (rid, kix, wrapped, sealed),
-        )
-        self.state.kinds[kix] = self.state.kinds.get(kix, 0) + 1
+        kix = ring.kind_index(kind)
+        norm = normalize_terms(terms) if terms else ()
+        envelope = pack_envelope(kind, data, norm, tuple(blobs), compress)
+        wrapped, sealed = ring.seal_record(kix, rid, 1, envelope)
+        try:
+            self.store._conn.execute(_INSERT_RECORD, (rid, kix, wrapped, sealed))
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+            raise DamagedDatabase(type(exc).__name__) from exc
+        kinds = state.kinds
+        kinds[kix] = kinds.get(kix, 0) + 1
         if norm:
             self._index(kind, rid, (), norm)
-        self.state.digest ^= self._ring.record_digest(rid, 1)
+        state.digest ^= ring.record_digest(rid, 1)
         self._dirty = self._records_changed = True
         return rid.hex()
 
@@ -208,9 +195,8 @@ class Txn:
         old = before.version
         new = old + 1
         norm = normalize_terms(terms)
-        wrapped, sealed = self._seal(
-            kix, rid, new, kind, data, terms=norm, blobs=tuple(blobs), compress=compress
-        )
+        envelope = pack_envelope(kind, data, norm, tuple(blobs), compress)
+        wrapped, sealed = self._ring.seal_record(kix, rid, new, envelope)
         self._exec(
             "UPDATE records SET version=?, rkey=?, data=? WHERE id=?", (new, wrapped, sealed, rid)
         )
@@ -253,14 +239,9 @@ class Txn:
                 raise IntegrityError(N_("a synced record would change the kind of another"))
             old_terms = self.store._decrypt(kind, row).terms
             version = row[2] + 1
-        key = crypto.new_key()
-        wrapped = self._ring.wrap_record_key(kix, rid, version, key)
-        sealed = crypto.seal(key, envelope, self._ring.record_aad(kix, rid, version))
+        wrapped, sealed = self._ring.seal_record(kix, rid, version, envelope)
         if row is None:
-            self._exec(
-                "INSERT INTO records (id, kind, version, rkey, data) VALUES (?, ?, 1, ?, ?)",
-                (rid, kix, wrapped, sealed),
-            )
+            self._exec(_INSERT_RECORD, (rid, kix, wrapped, sealed))
             self.state.kinds[kix] = self.state.kinds.get(kix, 0) + 1
         else:
             self._exec(
@@ -473,20 +454,12 @@ class Txn:
             updates = []
             for _rowid, rid, kix, version, rkey, data in rows:
                 try:
-                    key = old.unwrap_record_key(kix, rid, version, rkey)
-                    plain = crypto.unseal(key, data, old.record_aad(kix, rid, version))
+                    plain = old.open_record(kix, rid, version, rkey, data)
                     kind = unpack_envelope(plain)[0]
                 except (CryptoFailure, ValueError, KeyError, struct.error, zlib.error):
                     raise TamperedRecord(N_("a record, while re-keying")) from None
-                new_kix, fresh = new.kind_index(kind), crypto.new_key()
-                updates.append(
-                    (
-                        new_kix,
-                        new.wrap_record_key(new_kix, rid, version, fresh),
-                        crypto.seal(fresh, plain, new.record_aad(new_kix, rid, version)),
-                        rid,
-                    )
-                )
+                new_kix = new.kind_index(kind)
+                updates.append((new_kix, *new.seal_record(new_kix, rid, version, plain), rid))
                 digest ^= new.record_digest(rid, version)
                 kinds[new_kix] = kinds.get(new_kix, 0) + 1
             self._conn.executemany("UPDATE records SET kind=?, rkey=?, data=? WHERE id=?", updates)

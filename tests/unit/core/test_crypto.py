@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import io
+import itertools
+import os
 import random
 import shutil
 import subprocess
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,6 +44,116 @@ def test_wrong_aad_fails() -> None:
 
 def test_nonces_never_repeat() -> None:
     assert len({crypto.seal(KEY, b"same", b"")[:24] for _ in range(1000)}) == 1000
+
+
+class _CountingSource:
+    """Stands in for os.urandom: every 8 bytes it returns are the next value of one counter,
+    so a byte handed out twice shows as a value seen twice."""
+
+    def __init__(self) -> None:
+        self._next = itertools.count()
+        self._lock = threading.Lock()
+
+    def __call__(self, n: int) -> bytes:
+        assert n % 8 == 0
+        with self._lock:
+            return b"".join(next(self._next).to_bytes(8, "big") for _ in range(n // 8))
+
+
+def _values(piece: bytes) -> list[int]:
+    return [int.from_bytes(piece[i : i + 8], "big") for i in range(0, len(piece) - 7, 8)]
+
+
+@pytest.fixture
+def counting_source(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """os.urandom counts, and the calling thread starts without a batch."""
+    monkeypatch.setattr(crypto.os, "urandom", _CountingSource())
+    crypto._forget_batch()
+    yield
+    crypto._forget_batch()
+
+
+@pytest.mark.usefixtures("counting_source")
+def test_batched_random_bytes_are_never_handed_out_twice() -> None:
+    drawn: list[int] = []
+    # Sizes as the store draws them (ids, keys, nonces, whole slots), over several batches;
+    # 40 and 8 are drawn whole so that every value they hold is checked.
+    for size in [16, 32, 24, crypto.SLOT, 40, 8] * 20:
+        drawn += _values(crypto.random_bytes(size))
+    for _ in range(20):
+        wrapped, sealed = crypto.seal_record(KEY, b"k", b"body", b"r")
+        drawn += _values(wrapped[:24]) + _values(sealed[:24])  # the two nonces, in the clear
+    assert len(drawn) == len(set(drawn))
+    # Above a slot, the bytes come from the system directly, never from a batch.
+    assert len(set(_values(crypto.random_bytes(crypto.SLOT + 8))) & set(drawn)) == 0
+
+
+@pytest.mark.usefixtures("counting_source")
+def test_threads_draw_from_batches_of_their_own() -> None:
+    results: list[list[int]] = []
+
+    def draw() -> None:
+        mine = []
+        for _ in range(200):
+            mine += _values(crypto.random_bytes(crypto.SLOT))
+        results.append(mine)
+
+    threads = [threading.Thread(target=draw) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    every = [v for r in results for v in r]
+    assert len(results) == 4 and len(every) == len(set(every))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+def test_a_forked_child_does_not_draw_its_parents_batch() -> None:
+    crypto.random_bytes(16)  # this process now holds a batch with slots left
+    left, _ = crypto._batch.current
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report a slot, leave at once
+        os.write(write_end, crypto.random_bytes(crypto.SLOT))
+        os._exit(0)
+    os.close(write_end)
+    child = os.read(read_end, crypto.SLOT)
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    assert len(child) == crypto.SLOT and child not in left
+    assert crypto.random_bytes(crypto.SLOT) in left  # the parent goes on with its own
+
+
+@given(st.binary(max_size=1024), st.binary(max_size=64), st.binary(max_size=64))
+def test_seal_record_opens_as_two_seals(body: bytes, key_aad: bytes, aad: bytes) -> None:
+    """A wrapped key and a record are what `seal` would have written: the format stays."""
+    wrapped, sealed = crypto.seal_record(KEY, key_aad, body, aad)
+    record_key = crypto.unseal(KEY, bytes(wrapped), key_aad)
+    assert crypto.unseal(record_key, bytes(sealed), aad) == body
+    assert crypto.open_record(KEY, bytes(wrapped), key_aad, bytes(sealed), aad) == body
+    again = crypto.seal_record(KEY, key_aad, body, aad)
+    assert crypto.unseal(KEY, bytes(again[0]), key_aad) != record_key  # a fresh key each time
+
+
+def test_open_record_says_which_part_failed() -> None:
+    wrapped, sealed = (bytes(b) for b in crypto.seal_record(KEY, b"key", b"body", b"rec"))
+    other = bytes(32)
+    for args in (
+        (other, wrapped, b"key", sealed, b"rec"),  # another epoch key
+        (KEY, wrapped, b"key!", sealed, b"rec"),  # another record's key
+        (KEY, wrapped[:-1], b"key", sealed, b"rec"),
+    ):
+        with pytest.raises(crypto.WrappedKeyFailure):
+            crypto.open_record(*args)
+    flipped = sealed[:-1] + bytes([sealed[-1] ^ 1])
+    for args in (
+        (KEY, wrapped, b"key", sealed, b"rec!"),  # the right key, another record's place
+        (KEY, wrapped, b"key", flipped, b"rec"),
+        (KEY, wrapped, b"key", sealed[:30], b"rec"),
+    ):
+        with pytest.raises(crypto.CryptoFailure) as failed:
+            crypto.open_record(*args)
+        assert not isinstance(failed.value, crypto.WrappedKeyFailure)
 
 
 def test_kdf_floor_enforced() -> None:

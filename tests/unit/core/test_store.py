@@ -48,6 +48,68 @@ def test_iter_kind_crosses_batches(fresh_vault: Vault) -> None:
     assert got == list(range(1100))
 
 
+def test_iter_kind_reads_every_shape_of_record_as_get_does(fresh_vault: Vault) -> None:
+    """Records with the kind alone, with terms, with blobs or compressed: a listing gives
+    each exactly as `get` does."""
+    store = fresh_vault.store
+    with store.write() as txn:
+        blob = txn.write_blob(io.BytesIO(b"attached"))
+        ids = [
+            txn.put("mixed", b"plain"),
+            txn.put("mixed", b"with terms", terms={"name": "ada"}),
+            txn.put("mixed", b"with a blob", blobs=[blob]),
+            txn.put("mixed", b"squeezed " * 100, compress=True),
+            txn.put("mixed", b""),
+        ]
+        txn.update("mixed", ids[0], b"plain, again")
+    listed = list(store.iter_kind("mixed"))
+    assert listed == [store.get("mixed", rid) for rid in ids]
+    assert [r.version for r in listed] == [2, 1, 1, 1, 1]
+    assert listed[1].terms == (("name", "ada"),) and listed[2].blobs == (blob,)
+
+
+def _tamper(store_path: Path, sql: str, params: tuple[object, ...]) -> None:
+    conn = sqlite3.connect(store_path)
+    conn.execute(sql, params)
+    conn.commit()
+    conn.close()
+
+
+def test_a_listing_refuses_a_record_filed_under_another_kind(fresh_vault: Vault) -> None:
+    store = fresh_vault.store
+    with store.write() as txn:
+        txn.put("note", b"a note")
+        stray = txn.put("secret", b"not a note")
+    # The row keeps its sealed content but claims to be a note: the listing must not open it.
+    note_kind = store.ring.kind_index("note")
+    _tamper(store.path, "UPDATE records SET kind=? WHERE id=?", (note_kind, bytes.fromhex(stray)))
+    with pytest.raises(TamperedRecord, match="note"):
+        list(store.iter_kind("note"))
+
+
+def test_a_listing_refuses_a_damaged_record_in_the_middle(fresh_vault: Vault) -> None:
+    store = fresh_vault.store
+    with store.write() as txn:
+        ids = [txn.put("note", f"note {i}".encode()) for i in range(5)]
+    conn = sqlite3.connect(store.path)
+    (data,) = conn.execute(
+        "SELECT data FROM records WHERE id=?", (bytes.fromhex(ids[2]),)
+    ).fetchone()
+    conn.close()
+    flipped = data[:-1] + bytes([data[-1] ^ 1])
+    _tamper(store.path, "UPDATE records SET data=? WHERE id=?", (flipped, bytes.fromhex(ids[2])))
+    listing = store.iter_kind("note")
+    assert [next(listing).id for _ in range(2)] == ids[:2]
+    with pytest.raises(TamperedRecord, match="note record"):
+        next(listing)
+    # Put back, the record opens again; a row whose columns changed type is refused, not opened.
+    _tamper(store.path, "UPDATE records SET data=? WHERE id=?", (data, bytes.fromhex(ids[2])))
+    assert [r.id for r in store.iter_kind("note")] == ids
+    _tamper(store.path, "UPDATE records SET rkey='text' WHERE id=?", (bytes.fromhex(ids[3]),))
+    with pytest.raises(TamperedRecord, match="row is damaged"):
+        list(store.iter_kind("note"))
+
+
 def test_find_prefix(fresh_vault: Vault) -> None:
     with fresh_vault.store.write() as txn:
         rid = txn.put("note", b"x")
