@@ -307,12 +307,12 @@ class RawCsv:
         strings = None if self.strings is None else render.Table.of(self.strings)
         return render.Table.of(self.values), strings
 
-    def encode(self, a: int, b: int) -> bytes:
-        """The UTF-8 lines of rows a to b (exclusive)."""
+    def encode(self, a: int, b: int) -> list[bytes]:
+        """The UTF-8 lines of rows a to b (exclusive), in pieces (`render.PIECE`)."""
         cols = self.cols
         b = min(b, len(cols))
         if b <= a:
-            return b""
+            return []
         start, end, offset = cols.start[a:b], cols.end[a:b], cols.offset[a:b]
         values, strings = self._tables
         fields: list[list[render.Part]] = [
@@ -347,7 +347,7 @@ def raw_text(metric: str, cols: chunks.Columns, *, include_sources: bool = True)
     """The long-format lines of raw samples, exactly as `csv_rows` and `write_rows` write
     them, rendered a whole column at a time."""
     lines = RawCsv.of(metric, cols, include_sources=include_sources)
-    return lines.encode(0, len(cols)).decode("utf-8")
+    return b"".join(lines.encode(0, len(cols))).decode("utf-8")
 
 
 def raw_size(metric: str, cols: chunks.Columns, *, include_sources: bool = True) -> int:

@@ -521,7 +521,8 @@ class _RawFormat:
 
     def text(self, cols: chunks.Columns, include_sources: bool) -> str:
         """The JSON text of every sample of `cols`, in order, joined by `,\\n`."""
-        return self.rows(cols, include_sources).encode(0, len(cols), b",\n")[:-2].decode()
+        data = b"".join(self.rows(cols, include_sources).encode(0, len(cols), b",\n"))
+        return data[:-2].decode()
 
     def size(self, cols: chunks.Columns, include_sources: bool) -> int:
         """The UTF-8 size of `render(cols, include_sources)`, items summed (no separators)."""
@@ -551,15 +552,16 @@ class _Rows:
     def _source_table(self) -> render.Table | None:
         return None if self.sources is None else render.Table.of(self.sources)
 
-    def encode(self, a: int, b: int, sep: bytes = b"") -> bytes:
-        """The UTF-8 JSON text of rows a to b (exclusive), each followed by `sep`."""
+    def encode(self, a: int, b: int, sep: bytes = b"") -> list[bytes]:
+        """The UTF-8 JSON text of rows a to b (exclusive), each followed by `sep`, in
+        pieces (`render.PIECE`)."""
         import numpy as np
 
         cols = self.cols
         b = min(b, len(cols))
         n = b - a
         if n <= 0:
-            return b""
+            return []
         start, end, offset = cols.start[a:b], cols.end[a:b], cols.offset[a:b]
         starts = render.iso_parts(start, offset)
         sources = self._source_table
@@ -584,7 +586,7 @@ class _Rows:
                 texts = self._assembler.rows(parts, int(rows.shape[0]))
                 for row, text in zip(rows.tolist(), texts, strict=True):
                     out[row] = text
-        return b"".join(out)
+        return [b"".join(out)]
 
     @staticmethod
     def _parts(t: _Template, fields: list[list[render.Part]], sep: bytes) -> list[render.Part]:
@@ -646,8 +648,10 @@ def _json_array_document(cols: chunks.Columns, fmt: _JsonFormat, include_sources
         # Items are rendered each followed by ",\n", the last one's taken back.
         yield (prefix + ("\n" if n else "")).encode("utf-8")
         for a in range(0, n, SLICE_ROWS):
-            data = rows.encode(a, a + SLICE_ROWS, b",\n")
-            yield data if a + SLICE_ROWS < n else data[:-2]
+            pieces = rows.encode(a, a + SLICE_ROWS, b",\n")
+            if a + SLICE_ROWS >= n:
+                pieces[-1] = pieces[-1][:-2]  # the last piece ends with the last separator
+            yield from pieces
         yield (("\n" if n else "") + suffix).encode("utf-8")
 
     return Document(size, n, produce)
@@ -690,7 +694,7 @@ def csv_document(cols: chunks.Columns, metric: str, *, include_sources: bool = T
     def produce() -> Iterator[bytes]:
         yield header.encode("utf-8")
         for a in range(0, n, SLICE_ROWS):
-            yield lines.encode(a, a + SLICE_ROWS)
+            yield from lines.encode(a, a + SLICE_ROWS)
 
     return Document(len(header) + lines.size(), n, produce)
 

@@ -302,29 +302,32 @@ class Assembler:
         rows: list[bytes] = matrix.view(f"S{matrix.shape[1]}").reshape(n).tolist()
         return rows
 
-    def join(self, parts: Sequence[Part], n: int) -> bytes:
-        """The `n` rows, each the concatenation of `parts`, one after the other."""
+    def join(self, parts: Sequence[Part], n: int) -> list[bytes]:
+        """The `n` rows, each the concatenation of `parts`, one after the other, in pieces
+        of at most about `PIECE` bytes: a larger `bytes` is fresh memory the system maps
+        anew each time, which cost as much as making the rows; pieces this size reuse it."""
         if n <= 0:
-            return b""
+            return []
         if not _strippable(parts):
-            return b"".join(_rows_by_lengths(parts, n))
+            return _pieces(_rows_by_lengths(parts, n), 1, sum(_width(p) for p in parts))
         units = _units(parts)
         if not units:
-            return b""
+            return []
         if len(units) == 1 and not any(
             isinstance(p, Column) and p.lengths is not None for p in units[0]
         ):
             if len(units[0]) == 1 and isinstance(units[0][0], bytes):
-                return units[0][0] * n
-            return self._matrix(units[0], n).tobytes()
-        pieces = [self._unit_rows(u, n) for u in units]
-        if len(pieces) == 1:
-            return b"".join(pieces[0])
-        k = len(pieces)
-        out: list[bytes] = [b""] * (n * k)
-        for i, rows in enumerate(pieces):
-            out[i::k] = rows
-        return b"".join(out)
+                return _pieces([units[0][0]] * n, 1, len(units[0][0]))
+            matrix = self._matrix(units[0], n)
+            per = max(1, PIECE // max(1, matrix.shape[1]))
+            return [matrix[i : i + per].tobytes() for i in range(0, n, per)]
+        rows = [self._unit_rows(u, n) for u in units]
+        k = len(rows)
+        out: list[bytes] = rows[0] if k == 1 else [b""] * (n * k)
+        if k > 1:
+            for i, unit in enumerate(rows):
+                out[i::k] = unit
+        return _pieces(out, k, sum(_width(p) for u in units for p in u))
 
     def rows(self, parts: Sequence[Part], n: int) -> list[bytes]:
         """The bytes of each of the `n` rows (the concatenation of `parts`), one per row."""
@@ -338,6 +341,20 @@ class Assembler:
         if len(pieces) == 1:
             return pieces[0]
         return [b"".join(row) for row in zip(*pieces, strict=True)]
+
+
+PIECE = 64 * 1024  # bytes of rows joined at a time, below where malloc maps fresh memory
+
+
+def _width(part: Part) -> int:
+    return len(part) if isinstance(part, bytes) else part.width
+
+
+def _pieces(items: list[bytes], per_row: int, row_width: int) -> list[bytes]:
+    """`items` (`per_row` of them a row, a row at most `row_width` bytes) joined in pieces
+    of at most about `PIECE` bytes."""
+    per = max(1, PIECE // max(1, row_width)) * per_row
+    return [b"".join(items[i : i + per]) for i in range(0, len(items), per)]
 
 
 def _rows_by_lengths(parts: Sequence[Part], n: int) -> list[bytes]:

@@ -528,7 +528,11 @@ def test_rows_are_their_parts_side_by_side(
     expected = [b"".join(t[i] for t in truth) for i in range(n)]
     assembler = render.Assembler()
     assert assembler.rows(parts, n) == expected
-    assert assembler.join(parts, n) == b"".join(expected)
+    pieces = assembler.join(parts, n)
+    assert b"".join(pieces) == b"".join(expected)
+    longest = max(len(row) for row in expected)
+    assert all(len(p) <= max(render.PIECE, longest) for p in pieces)
     # the same layout again, from the matrices kept: nothing of the first rows is left over
     rows = np.arange(n - 1, -1, -1, dtype=np.int64)
-    assert assembler.join(render.take(parts, rows), n) == b"".join(reversed(expected))
+    again = assembler.join(render.take(parts, rows), n)
+    assert b"".join(again) == b"".join(reversed(expected))
