@@ -14,11 +14,13 @@ import base64
 import hashlib
 import hmac
 import os
+import queue
 import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Final
+from functools import partial
+from typing import Any, Final, Protocol
 
 import nacl.bindings as sodium
 import nacl.exceptions
@@ -553,12 +555,20 @@ def _hkdf(ikm: bytes, salt: bytes, info: bytes) -> bytes:
 
 class AgeWriter:
     """age v1 encryption to one X25519 recipient, streamed (age-encryption.org/v1): the
-    header with its X25519 stanza and MAC, then the payload in 64 KiB STREAM chunks sealed
-    into one reused buffer. What `age -d` and pyrage read; written here rather than through
-    pyrage so a bundle's bytes are sealed in large calls without a Python callback per 8 KiB.
+    header with its X25519 stanza and MAC, then the payload in 64 KiB STREAM chunks. What
+    `age -d` and pyrage read; written here rather than through pyrage so a bundle's bytes
+    are sealed in large calls without a Python callback per 8 KiB.
 
     `write` what to encrypt, in any pieces; `close` seals the last chunk (a chunk is held
-    back until more data shows it is not the last, as the format requires)."""
+    back until more data shows it is not the last, as the format requires). Whole chunks of
+    a piece are sealed from the piece itself; only a chunk's worth at its ends is copied.
+    Sealed chunks go to `sink` about a MiB at a time. A sink with `write_owned(data, done)`
+    (an `OwnedSink`) is handed each buffer, which it gives back by calling `done`, so it may
+    write and hash on another thread while the next chunks are sealed; any other sink's
+    `write(data)` must be done with `data` when it returns."""
+
+    GROUP: Final = 16  # chunks sealed into one output buffer (about a MiB)
+    BUFFERS: Final = 4  # output buffers an `OwnedSink` may hold at once
 
     def __init__(self, sink: Any, recipient: str) -> None:
         from cryptography.hazmat.primitives.asymmetric.x25519 import (
@@ -580,43 +590,71 @@ class AgeWriter:
         nonce = os.urandom(16)
         self._aead = ChaCha20Poly1305(_hkdf(file_key, nonce, b"payload"))
         self._sink = sink
-        self._plain = bytearray(_AGE_CHUNK * 16)
+        self._owned = getattr(sink, "write_owned", None)
+        self._held = bytearray(_AGE_CHUNK)  # the chunk that may be the last
         self._filled = 0
-        self._out = memoryview(bytearray(16 * (_AGE_CHUNK + TAG_SIZE)))
         self._index = 0
+        size = self.GROUP * (_AGE_CHUNK + TAG_SIZE)
+        self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
+        for _ in range(self.BUFFERS if self._owned is not None else 1):
+            self._free.put(bytearray(size))
+        self._out: bytearray | None = None
+        self._end = 0
         sink.write(header + b" " + _b64(mac) + b"\n" + nonce)
 
     def write(self, data: bytes | memoryview) -> None:
         view = memoryview(data).cast("B")
-        room = len(self._plain)
         while view:
-            if self._filled == room:
-                self._seal(room - _AGE_CHUNK, last=False)  # keep one chunk: it may be last
-            n = min(room - self._filled, len(view))
-            self._plain[self._filled : self._filled + n] = view[:n]
+            if self._filled == _AGE_CHUNK:  # more data follows: the held chunk is not last
+                self._seal(memoryview(self._held), last=False)
+                self._filled = 0
+            if not self._filled and len(view) > _AGE_CHUNK:
+                # Whole chunks with more data after them are sealed in place.
+                whole = (len(view) - 1) // _AGE_CHUNK * _AGE_CHUNK
+                for at in range(0, whole, _AGE_CHUNK):
+                    self._seal(view[at : at + _AGE_CHUNK], last=False)
+                view = view[whole:]
+            n = min(_AGE_CHUNK - self._filled, len(view))
+            self._held[self._filled : self._filled + n] = view[:n]
             self._filled += n
             view = view[n:]
 
     def close(self) -> None:
-        """Seal what is held, the final chunk flagged last (one empty chunk if nothing)."""
-        self._seal(self._filled, last=True)
+        """Seal what is held, the final chunk flagged last (one empty chunk if nothing), and
+        pass the rest of the sealed bytes to the sink."""
+        self._seal(memoryview(self._held)[: self._filled], last=True)
+        self._flush()
 
-    def _seal(self, upto: int, *, last: bool) -> None:
-        """Seal the held plaintext up to `upto` (a whole number of chunks unless `last`)."""
-        plain = memoryview(self._plain)
-        end = 0
-        for offset in range(0, max(upto, 1), _AGE_CHUNK):
-            piece = plain[offset : min(offset + _AGE_CHUNK, upto)]
-            final = last and offset + _AGE_CHUNK >= upto
-            nonce = _chunk_nonce(self._index, final)
-            size = len(piece) + TAG_SIZE
-            self._aead.encrypt_into(nonce, piece, None, self._out[end : end + size])
-            end += size
-            self._index += 1
-        self._sink.write(self._out[:end])
-        rest = self._filled - upto
-        self._plain[:rest] = self._plain[upto : self._filled]
-        self._filled = rest
+    def _seal(self, piece: memoryview, *, last: bool) -> None:
+        if self._out is None:
+            self._out, self._end = self._free.get(), 0
+        size = len(piece) + TAG_SIZE
+        out = memoryview(self._out)[self._end : self._end + size]
+        self._aead.encrypt_into(_chunk_nonce(self._index, last), piece, None, out)
+        self._index += 1
+        self._end += size
+        if self._end + _AGE_CHUNK + TAG_SIZE > len(self._out):
+            self._flush()
+
+    def _flush(self) -> None:
+        """Pass the sealed bytes of the current buffer on."""
+        buf, self._out = self._out, None
+        if buf is None:
+            return
+        sealed = memoryview(buf)[: self._end]
+        if self._owned is not None:
+            self._owned(sealed, partial(self._free.put, buf))
+        else:
+            self._sink.write(sealed)
+            self._free.put(buf)
+
+
+class OwnedSink(Protocol):
+    """A sink that takes buffers over: `done` is called once it no longer needs `data`."""
+
+    def write(self, data: bytes) -> Any: ...
+
+    def write_owned(self, data: memoryview, done: Callable[[], None]) -> None: ...
 
 
 def age_decrypt_stream(source: Any, sink: Any, identities: Iterable[str]) -> None:

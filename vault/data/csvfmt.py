@@ -22,6 +22,7 @@ import io
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final, Protocol
 
@@ -287,8 +288,8 @@ def csv_field(text: str) -> str:
     return _csv_line([text, ""])[:-2]
 
 
-def _sleep_value(v: float) -> str:
-    return SLEEP_STAGE_NAMES.get(int(v), number(v))
+def _sleep_values(values: list[float]) -> list[str]:
+    return [SLEEP_STAGE_NAMES.get(int(v), number(v)) for v in values]
 
 
 def csv_header() -> str:
@@ -296,11 +297,14 @@ def csv_header() -> str:
     return _csv_line([*COLUMNS, "device"])
 
 
-def _raw_format(metric: str, cols: chunks.Columns, include_sources: bool) -> str:
-    """The %-format of one line: start, end, value, then source and device when kept."""
+def _raw_line(metric: str, cols: chunks.Columns, include_sources: bool) -> tuple[str, ...]:
+    """The literal texts of one line, around its fields: start, end, value, and source and
+    device when kept."""
     unit = "" if metric == "sleep" else csv_field(cols.unit)
-    head = "%s,%s," + csv_field(metric).replace("%", "%%") + ",%s," + unit.replace("%", "%%")
-    return head + (",%s,%s\n" if include_sources else ",,\n")
+    middle = "," + csv_field(metric) + ","
+    if include_sources:
+        return ("", ",", middle, "," + unit + ",", ",", "\n")
+    return ("", ",", middle, "," + unit + ",,\n")
 
 
 @dataclass(frozen=True)
@@ -309,58 +313,72 @@ class RawCsv:
     rendering: each distinct value and string is formatted once for all the rows."""
 
     cols: chunks.Columns
-    line: str  # %-format of a line
+    line: tuple[str, ...]  # the literal texts around the fields of a line
     values: list[str]  # the text of each distinct value
     value_of: Any  # per row, the index of its value's text
     strings: list[str] | None  # each string-table entry as a CSV field; None: no sources
 
     @classmethod
     def of(cls, metric: str, cols: chunks.Columns, *, include_sources: bool = True) -> RawCsv:
-        fmt = _sleep_value if metric == "sleep" else number
-        values, value_of = render.distinct_values(cols.value, fmt, {})
+        fmt = _sleep_values if metric == "sleep" else render.shortest
+        values, value_of = render.distinct_values(cols.value, fmt)
         strings = [csv_field(s) for s in cols.strings] if include_sources else None
-        return cls(cols, _raw_format(metric, cols, include_sources), values, value_of, strings)
+        return cls(cols, _raw_line(metric, cols, include_sources), values, value_of, strings)
 
-    def render(self, a: int, b: int) -> list[str]:
-        """The lines of rows a to b (exclusive)."""
+    @cached_property
+    def _assembler(self) -> render.Assembler:
+        return render.Assembler()
+
+    @cached_property
+    def _tables(self) -> tuple[render.Table, render.Table | None]:
+        strings = None if self.strings is None else render.Table.of(self.strings)
+        return render.Table.of(self.values), strings
+
+    def encode(self, a: int, b: int) -> list[bytes]:
+        """The UTF-8 lines of rows a to b (exclusive), in pieces (`render.PIECE`)."""
         cols = self.cols
-        if b <= a or a >= len(cols):
+        b = min(b, len(cols))
+        if b <= a:
             return []
         start, end, offset = cols.start[a:b], cols.end[a:b], cols.offset[a:b]
-        fields = [
-            render.iso_instants(start, offset),
-            render.iso_instants(end, offset),
-            render.pick(self.values, self.value_of[a:b]),
+        values, strings = self._tables
+        fields: list[list[render.Part]] = [
+            render.iso_parts(start, offset),
+            render.iso_parts(end, offset),
+            [values.column(self.value_of[a:b])],
         ]
-        if self.strings is not None:
-            fields.append(render.pick(self.strings, cols.source[a:b]))
-            fields.append(render.pick(self.strings, cols.device[a:b]))
-        line = self.line
-        return [line % row for row in zip(*fields, strict=True)]
+        if strings is not None:
+            fields.append([strings.column(cols.source[a:b])])
+            fields.append([strings.column(cols.device[a:b])])
+        parts: list[render.Part] = [self.line[0].encode("utf-8")]
+        for field, literal in zip(fields, self.line[1:], strict=True):
+            parts += field
+            parts.append(literal.encode("utf-8"))
+        return self._assembler.join(parts, b - a)
 
     def size(self) -> int:
         """The UTF-8 size of all the lines, computed from the columns alone."""
         cols = self.cols
         if not len(cols):
             return 0
-        slots = 5 if self.strings is not None else 3
-        total = len((self.line % (("",) * slots)).encode("utf-8")) * len(cols)
+        total = len("".join(self.line).encode("utf-8")) * len(cols)
         total += int(render.iso_lengths(cols.start).sum() + render.iso_lengths(cols.end).sum())
-        total += int(render.utf8_lengths(self.values)[self.value_of].sum())
-        if self.strings is not None:
-            sizes = render.utf8_lengths(self.strings)
-            total += int(sizes[cols.source].sum() + sizes[cols.device].sum())
+        values, strings = self._tables
+        total += int(values.lengths[self.value_of].sum())
+        if strings is not None:
+            total += int(strings.lengths[cols.source].sum() + strings.lengths[cols.device].sum())
         return total
 
 
-def raw_lines(metric: str, cols: chunks.Columns, *, include_sources: bool = True) -> list[str]:
+def raw_text(metric: str, cols: chunks.Columns, *, include_sources: bool = True) -> str:
     """The long-format lines of raw samples, exactly as `csv_rows` and `write_rows` write
     them, rendered a whole column at a time."""
-    return RawCsv.of(metric, cols, include_sources=include_sources).render(0, len(cols))
+    lines = RawCsv.of(metric, cols, include_sources=include_sources)
+    return b"".join(lines.encode(0, len(cols))).decode("utf-8")
 
 
 def raw_size(metric: str, cols: chunks.Columns, *, include_sources: bool = True) -> int:
-    """The UTF-8 size of `raw_lines(...)` joined, without rendering the lines."""
+    """The UTF-8 size of `raw_text(...)`, without rendering the lines."""
     return RawCsv.of(metric, cols, include_sources=include_sources).size()
 
 
@@ -414,7 +432,7 @@ def export_csv(  # noqa: PLR0917  (the positional signature bundles call)
         out.write(csv_header())
         n = 0
         for cols in query.iter_columns(vault, persona_id, metric, start, end):
-            out.write("".join(raw_lines(metric, cols, include_sources=include_sources)))
+            out.write(raw_text(metric, cols, include_sources=include_sources))
             n += len(cols)
         return n
     buckets = query.aggregate(vault, persona_id, metric, granularity, start=start, end=end, tz=tz)

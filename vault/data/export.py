@@ -16,8 +16,9 @@ import datetime as dt
 import json
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import IO, TYPE_CHECKING, Any, Final
 
 from vault.core.clock import SYSTEM_CLOCK
@@ -141,11 +142,11 @@ class _JsonArrayWriter:
         self.out.write(("\n" if not self.n else ",\n") + json.dumps(item, ensure_ascii=False))
         self.n += 1
 
-    def add_texts(self, texts: list[str]) -> None:
-        """Add items already rendered as JSON text (one write for all of them)."""
-        if texts:
-            self.out.write(("\n" if not self.n else ",\n") + ",\n".join(texts))
-            self.n += len(texts)
+    def add_text(self, text: str, count: int) -> None:
+        """Add `count` items already rendered as JSON text, joined by `,\\n` (one write)."""
+        if count:
+            self.out.write(("\n" if not self.n else ",\n") + text)
+            self.n += count
 
     def close(self) -> int:
         self.out.write(("\n" if self.n else "") + self.suffix)
@@ -185,7 +186,7 @@ def _write_json(
     writer = _JsonArrayWriter(out, fmt.prefix, fmt.suffix)
     if selection.granularity == "raw":
         for cols in selection.columns():
-            writer.add_texts(fmt.raw.render(cols, include_sources))
+            writer.add_text(fmt.raw.text(cols, include_sources), len(cols))
     else:
         for p in selection.aggregates():
             writer.add(fmt.item(p))
@@ -421,15 +422,26 @@ def _slotted(doc: Any, mark: str, proto: tuple[str, str, str, float]) -> Any:
 
 @dataclass(frozen=True)
 class _Template:
-    """A %-format of one item's JSON; `order` names the slot each %s takes, `fixed` is the
-    UTF-8 size of everything but the slots."""
+    """One item's JSON as UTF-8 literal pieces and slots (an `int` names the slot)."""
 
-    text: str
-    order: tuple[int, ...]
-    fixed: int
+    parts: tuple[bytes | int, ...]
+
+    @property
+    def order(self) -> tuple[int, ...]:
+        """The slots, in the order they appear."""
+        return tuple(p for p in self.parts if isinstance(p, int))
+
+    @property
+    def fixed(self) -> int:
+        """The UTF-8 size of everything but the slots."""
+        return sum(len(p) for p in self.parts if isinstance(p, bytes))
 
     def uses(self, slot: int) -> int:
         return self.order.count(slot)
+
+    def fill(self, values: Sequence[str]) -> str:
+        """The item's text with `values[k]` in slot k."""
+        return "".join(values[p] if isinstance(p, int) else p.decode("utf-8") for p in self.parts)
 
 
 def _template(doc: Any, ident: str, start: str, end: str, number: float) -> _Template:
@@ -441,17 +453,15 @@ def _template(doc: Any, ident: str, start: str, end: str, number: float) -> _Tem
     escaped = re.escape(json.dumps(mark)[1:-1])
     slots = re.compile(f'"{escaped}([34])"|{escaped}([012])')
     text = json.dumps(_slotted(doc, mark, (ident, start, end, number)), ensure_ascii=False)
-    order: list[int] = []
-
-    def slot(m: re.Match[str]) -> str:
-        order.append(int(m.group(1) or m.group(2)))
-        return "\0"
-
-    text = slots.sub(slot, text)
-    fixed = len(text.encode("utf-8")) - len(order)
-    template = _Template(text.replace("%", "%%").replace("\0", "%s"), tuple(order), fixed)
+    parts: list[bytes | int] = []
+    at = 0
+    for m in slots.finditer(text):
+        parts += [text[at : m.start()].encode("utf-8"), int(m.group(1) or m.group(2))]
+        at = m.end()
+    parts.append(text[at:].encode("utf-8"))
+    template = _Template(tuple(p for p in parts if p != b""))
     values = (ident, start, end, json.dumps(number), json.dumps(_PROTO_SOURCE, ensure_ascii=False))
-    if template.text % tuple(values[k] for k in order) != plain:
+    if template.fill(values) != plain:
         raise AssertionError("the raw export template does not reproduce its prototype")
     return template
 
@@ -510,13 +520,14 @@ class _RawFormat:
         distinct, which = np.unique(key, return_inverse=True)
         templates = [self.template(cols.unit, int(k)) for k in distinct.tolist()]
         shown = (cols.end - cols.start) / 60_000 if self.sleep else cols.value
-        numbers, number_of = render.distinct_values(shown, self.number, {})
+        numbers, number_of = render.distinct_values(shown, self.number)
         sources = [render.json_string(s) for s in cols.strings] if include_sources else None
         return _Rows(cols, templates, which.reshape(-1), numbers, number_of, sources)
 
-    def render(self, cols: chunks.Columns, include_sources: bool) -> list[str]:
-        """The JSON text of every sample of `cols`, in order."""
-        return self.rows(cols, include_sources).render(0, len(cols))
+    def text(self, cols: chunks.Columns, include_sources: bool) -> str:
+        """The JSON text of every sample of `cols`, in order, joined by `,\\n`."""
+        data = b"".join(self.rows(cols, include_sources).encode(0, len(cols), b",\n"))
+        return data[:-2].decode()
 
     def size(self, cols: chunks.Columns, include_sources: bool) -> int:
         """The UTF-8 size of `render(cols, include_sources)`, items summed (no separators)."""
@@ -534,8 +545,21 @@ class _Rows:
     number_of: Any  # per row, the index of its number's text
     sources: list[str] | None  # the JSON text of each string-table entry; None: no sources
 
-    def render(self, a: int, b: int) -> list[str]:
-        """The JSON text of rows a to b (exclusive)."""
+    @cached_property
+    def _assembler(self) -> render.Assembler:
+        return render.Assembler()
+
+    @cached_property
+    def _number_table(self) -> render.Table:
+        return render.Table.of(self.numbers)
+
+    @cached_property
+    def _source_table(self) -> render.Table | None:
+        return None if self.sources is None else render.Table.of(self.sources)
+
+    def encode(self, a: int, b: int, sep: bytes = b"") -> list[bytes]:
+        """The UTF-8 JSON text of rows a to b (exclusive), each followed by `sep`, in
+        pieces (`render.PIECE`)."""
         import numpy as np
 
         cols = self.cols
@@ -544,27 +568,41 @@ class _Rows:
         if n <= 0:
             return []
         start, end, offset = cols.start[a:b], cols.end[a:b], cols.offset[a:b]
-        starts = render.iso_instants(start, offset)
-        fields = [
-            render.random_uuids(n),
+        starts = render.iso_parts(start, offset)
+        sources = self._source_table
+        fields: list[list[render.Part]] = [
+            [render.uuid_column(n)],
             starts,
-            starts if bool((start == end).all()) else render.iso_instants(end, offset),
-            render.pick(self.numbers, self.number_of[a:b]),
-            render.pick(self.sources, cols.source[a:b]) if self.sources is not None else [""] * n,
+            starts if bool((start == end).all()) else render.iso_parts(end, offset),
+            [self._number_table.column(self.number_of[a:b])],
+            [sources.column(cols.source[a:b])] if sources is not None else [],
         ]
         which = self.which[a:b]
         if len(self.templates) == 1 or bool((which == which[0]).all()):
             t = self.templates[int(which[0])]
-            return [t.text % row for row in zip(*(fields[k] for k in t.order), strict=True)]
-        out = np.empty(n, dtype=object)
-        table = [np.array(f, dtype=object) for f in fields]
+            return self._assembler.join(self._parts(t, fields, sep), n)
+        # Rows of several shapes (instants and intervals, sleep stages): each shape's rows
+        # are rendered together, then put back in order.
+        out: list[bytes] = [b""] * n
         for i, t in enumerate(self.templates):
             rows = np.flatnonzero(which == i)
             if rows.shape[0]:
-                columns = (table[k][rows].tolist() for k in t.order)
-                out[rows] = [t.text % row for row in zip(*columns, strict=True)]
-        texts: list[str] = out.tolist()
-        return texts
+                parts = render.take(self._parts(t, fields, sep), rows)
+                texts = self._assembler.rows(parts, int(rows.shape[0]))
+                for row, text in zip(rows.tolist(), texts, strict=True):
+                    out[row] = text
+        return [b"".join(out)]
+
+    @staticmethod
+    def _parts(t: _Template, fields: list[list[render.Part]], sep: bytes) -> list[render.Part]:
+        parts: list[render.Part] = []
+        for p in t.parts:
+            if isinstance(p, int):
+                parts += fields[p]
+            else:
+                parts.append(p)
+        parts.append(sep)
+        return parts
 
     def size(self) -> int:
         """The UTF-8 size of every row's text, computed from the columns alone."""
@@ -577,9 +615,9 @@ class _Rows:
             np.full(len(cols), ID_LENGTH, dtype=np.int64),
             render.iso_lengths(cols.start),
             render.iso_lengths(cols.end),
-            render.utf8_lengths(self.numbers)[self.number_of],
-            render.utf8_lengths(self.sources)[cols.source]
-            if self.sources is not None
+            self._number_table.lengths[self.number_of],
+            self._source_table.lengths[cols.source]
+            if self._source_table is not None
             else np.zeros(len(cols), dtype=np.int64),
         ]
         per_template = np.bincount(self.which, minlength=len(self.templates))
@@ -612,11 +650,13 @@ def _json_array_document(cols: chunks.Columns, fmt: _JsonFormat, include_sources
     size = rows.size() + len(prefix.encode()) + len(suffix.encode()) + (2 * n if n else 0)
 
     def produce() -> Iterator[bytes]:
-        yield prefix.encode("utf-8")
-        head = "\n"
+        # Items are rendered each followed by ",\n", the last one's taken back.
+        yield (prefix + ("\n" if n else "")).encode("utf-8")
         for a in range(0, n, SLICE_ROWS):
-            yield (head + ",\n".join(rows.render(a, a + SLICE_ROWS))).encode("utf-8")
-            head = ",\n"
+            pieces = rows.encode(a, a + SLICE_ROWS, b",\n")
+            if a + SLICE_ROWS >= n:
+                pieces[-1] = pieces[-1][:-2]  # the last piece ends with the last separator
+            yield from pieces
         yield (("\n" if n else "") + suffix).encode("utf-8")
 
     return Document(size, n, produce)
@@ -659,7 +699,7 @@ def csv_document(cols: chunks.Columns, metric: str, *, include_sources: bool = T
     def produce() -> Iterator[bytes]:
         yield header.encode("utf-8")
         for a in range(0, n, SLICE_ROWS):
-            yield "".join(lines.render(a, a + SLICE_ROWS)).encode("utf-8")
+            yield from lines.encode(a, a + SLICE_ROWS)
 
     return Document(len(header) + lines.size(), n, produce)
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vault.core import crypto
@@ -240,6 +240,59 @@ def test_the_age_writer_is_read_by_pyrage_and_by_age(size: int, tmp_path: Path) 
             [age, "-d", "-i", str(key)], input=sealed, capture_output=True, check=False
         )
         assert run.returncode == 0 and run.stdout == data
+
+
+class _Handover:
+    """An `OwnedSink` that keeps the buffers it is handed and gives each back only when the
+    writer needs one more than it has: what it finally holds must still be intact."""
+
+    def __init__(self) -> None:
+        self.pieces: list[tuple[memoryview, object]] = []
+        self.out = io.BytesIO()
+
+    def write(self, data: bytes) -> int:
+        self._drain()
+        return self.out.write(data)
+
+    def write_owned(self, data: memoryview, done: object) -> None:
+        self.pieces.append((data, done))
+        if len(self.pieces) == crypto.AgeWriter.BUFFERS:
+            self._drain()
+
+    def _drain(self) -> None:
+        for data, done in self.pieces:
+            self.out.write(data)
+            done()  # type: ignore[operator]
+        self.pieces.clear()
+
+    def value(self) -> bytes:
+        self._drain()
+        return self.out.getvalue()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(0, 5 * 65536 + 7),
+    st.lists(st.integers(1, 3 * 65536), min_size=1, max_size=8),
+    st.booleans(),
+)
+def test_the_age_writer_takes_any_pieces_into_any_sink(
+    size: int, cuts: list[int], handed: bool
+) -> None:
+    secret, public = crypto.age_keygen()
+    data = random.Random(size).randbytes(size)
+    sink = _Handover() if handed else io.BytesIO()
+    writer = crypto.AgeWriter(sink, public)
+    at, i = 0, 0
+    while at < size:  # pieces of the drawn sizes in turn, as bytes and as views
+        piece = data[at : at + cuts[i % len(cuts)]]
+        writer.write(memoryview(piece) if i % 2 else piece)
+        at, i = at + len(piece), i + 1
+    writer.close()
+    sealed = sink.value() if isinstance(sink, _Handover) else sink.getvalue()
+    back = io.BytesIO()
+    crypto.age_decrypt_stream(io.BytesIO(sealed), back, [secret])
+    assert back.getvalue() == data
 
 
 def test_the_age_writer_flags_its_last_chunk_and_uses_fresh_keys() -> None:

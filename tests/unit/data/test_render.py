@@ -31,7 +31,7 @@ from vault.data.model import MAX_MS, MIN_MS, SLEEP_STAGE_NAMES, SLEEP_STAGES, Sa
 
 P = "0123456789abcdef0123456789abcdef"
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
-STRINGS = ("", "Watch", "Ana's iPhone", 'say "hi", ok', "é€😀\n\t\\", "a{0}%s}")
+STRINGS = ("", "Watch", "Ana's iPhone", 'say "hi", ok', "é€😀\n\t\\", "a{0}%s}", "nul\x00")
 
 
 def _iso(ms: int, offset_min: int) -> str:
@@ -204,7 +204,7 @@ def test_fhir_matches_the_per_sample_rendering(
 ) -> None:
     metric, cols = case
     subject = "urn:uuid:11111111-2222-4333-8444-555555555555"
-    fast = export._RawFormat(metric, "fhir", subject=subject).render(cols, sources)
+    fast = export._RawFormat(metric, "fhir", subject=subject).text(cols, sources).split(",\n")
     ref = [ref_fhir(metric, r[:6], subject) for r in _rows(cols, sources)]
     assert [_ids_out(t) for t in fast] == [_ids_out(t) for t in ref]
     ids = [json.loads(t)["resource"]["id"] for t in fast]
@@ -223,7 +223,7 @@ def test_omh_matches_the_per_sample_rendering(
     if metric not in export.OMH_SCHEMAS:
         metric = "heart_rate" if metric != "sleep" else metric
     created = "2026-01-02T03:04:05+00:00"
-    fast = export._RawFormat(metric, "omh", created=created).render(cols, sources)
+    fast = export._RawFormat(metric, "omh", created=created).text(cols, sources).split(",\n")
     ref = [ref_omh(metric, r[:6], created) for r in _rows(cols, sources)]
     assert [_ids_out(t) for t in fast] == [_ids_out(t) for t in ref]
 
@@ -234,7 +234,7 @@ def test_csv_matches_the_per_sample_rendering(
     case: tuple[str, chunks.Columns], sources: bool
 ) -> None:
     metric, cols = case
-    fast = "".join(csvfmt.raw_lines(metric, cols, include_sources=sources))
+    fast = csvfmt.raw_text(metric, cols, include_sources=sources)
     assert fast == ref_csv(metric, _rows(cols, sources))
     parsed = list(csv.reader(io.StringIO(fast)))
     assert [r[5] for r in parsed] == [r[5] for r in _rows(cols, sources)]
@@ -247,10 +247,11 @@ def test_csv_matches_the_per_sample_rendering(
 )
 def test_iso_instants_match_query_iso(ms: list[int], offsets: list[int]) -> None:
     n = min(len(ms), len(offsets))
-    got = render.iso_instants(
+    parts = render.iso_parts(
         np.array(ms[:n], dtype=np.int64), np.array(offsets[:n], dtype=np.int16)
     )
-    assert got == [query.iso(m, o) for m, o in zip(ms[:n], offsets[:n], strict=True)]
+    got = render.Assembler().rows([*parts, b"|"], n)
+    assert got == [f"{query.iso(m, o)}|".encode() for m, o in zip(ms[:n], offsets[:n], strict=True)]
 
 
 def test_random_uuids_are_version_4_and_distinct() -> None:
@@ -370,7 +371,7 @@ def test_json_size_is_the_size_of_the_rendering(
         metric = "steps"
     raw = export._RawFormat(metric, fmt, subject="urn:uuid:é", created="2026-01-02T03:04:05Z")
     size = raw.size(cols, sources)
-    assert size == sum(len(t.encode()) for t in raw.render(cols, sources))
+    assert size == len(raw.text(cols, sources).encode()) - 2 * (len(cols) - 1)
 
 
 @settings(max_examples=150, deadline=None)
@@ -379,7 +380,7 @@ def test_csv_size_is_the_size_of_the_rendering(
     case: tuple[str, chunks.Columns], sources: bool
 ) -> None:
     metric, cols = case
-    text = "".join(csvfmt.raw_lines(metric, cols, include_sources=sources))
+    text = csvfmt.raw_text(metric, cols, include_sources=sources)
     assert csvfmt.raw_size(metric, cols, include_sources=sources) == len(text.encode())
 
 
@@ -481,3 +482,57 @@ def test_documents_render_in_slices_what_they_announce(
                 items = [ref_fhir(metric, r[:6], None) for r in rows]
                 body = data.split('"entry": [', 1)[1]
                 assert _ids_out(body) == _ids_out("\n" + ",\n".join(items) + "\n]}\n")
+
+
+# --- rows laid out as bytes ---------------------------------------------------------------------
+
+TEXTS = st.lists(
+    st.text(max_size=6) | st.sampled_from(["", "a\x00", "\x00", "é€😀"]), min_size=1, max_size=5
+)
+
+
+@st.composite
+def layouts(draw: st.DrawFn) -> tuple[list[render.Part], list[list[bytes]], int]:
+    """Parts of rows (literals, fixed-width columns, ragged columns gathered from a table)
+    and, for the reference, the bytes of each part in every row."""
+    n = draw(st.integers(1, 12))
+    parts: list[render.Part] = []
+    truth: list[list[bytes]] = []
+    for _ in range(draw(st.integers(1, 6))):
+        kind = draw(st.sampled_from(["literal", "fixed", "table"]))
+        if kind == "literal":
+            text = draw(st.text(max_size=5)).encode()
+            parts.append(text)
+            truth.append([text] * n)
+        elif kind == "fixed":  # rendered fields of one width hold no NUL (digits, ids)
+            width = draw(st.integers(1, 4))
+            cell = st.binary(min_size=width, max_size=width).filter(lambda b: b"\0" not in b)
+            cells = draw(st.lists(cell, min_size=n, max_size=n))
+            data = np.frombuffer(b"".join(cells), dtype=np.uint8).reshape(n, width)
+            parts.append(render.Column(data))
+            truth.append(cells)
+        else:
+            texts = draw(TEXTS)
+            index = draw(st.lists(st.integers(0, len(texts) - 1), min_size=n, max_size=n))
+            parts.append(render.Table.of(texts).column(np.array(index, dtype=np.int64)))
+            truth.append([texts[i].encode() for i in index])
+    return parts, truth, n
+
+
+@settings(max_examples=300, deadline=None)
+@given(layouts())
+def test_rows_are_their_parts_side_by_side(
+    case: tuple[list[render.Part], list[list[bytes]], int],
+) -> None:
+    parts, truth, n = case
+    expected = [b"".join(t[i] for t in truth) for i in range(n)]
+    assembler = render.Assembler()
+    assert assembler.rows(parts, n) == expected
+    pieces = assembler.join(parts, n)
+    assert b"".join(pieces) == b"".join(expected)
+    longest = max(len(row) for row in expected)
+    assert all(len(p) <= max(render.PIECE, longest) for p in pieces)
+    # the same layout again, from the matrices kept: nothing of the first rows is left over
+    rows = np.arange(n - 1, -1, -1, dtype=np.int64)
+    again = assembler.join(render.take(parts, rows), n)
+    assert b"".join(again) == b"".join(reversed(expected))

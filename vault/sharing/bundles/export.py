@@ -13,7 +13,9 @@ import hashlib
 import io
 import json
 import os
+import queue
 import re
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -28,7 +30,6 @@ from vault import content
 from vault import personas as identities
 from vault.core import crypto, i18n, minisign, writeback
 from vault.core.errors import InvalidParameter, NothingInScope, TokenExpired, TokenOnlyExports
-from vault.core.hashing import BackgroundSHA256
 from vault.core.i18n import N_
 from vault.core.outputs import check_free, pending_output
 from vault.core.progress import Progress, ProgressCallback
@@ -489,7 +490,7 @@ class _Build:
             recipient=grant.recipient,
             persona=grant.persona,
             time=plan.at.isoformat().replace("+00:00", "Z"),
-            sha256=sink.digest.hexdigest() if status == "complete" else "",
+            sha256=sink.hexdigest() if status == "complete" else "",
             size=sink.size,
             status=status,
             previous_bundle=plan.previous_bundle,
@@ -517,26 +518,83 @@ class _Build:
 
 
 class _HashingSink:
-    """Passes ciphertext to the output while hashing and counting it; a file output is
-    written back to the disk as it grows (`vault.core.writeback`), not all at the fsync."""
+    """Takes the age writer's sealed buffers over (`crypto.OwnedSink`) and, on a second
+    thread, writes them to the output while hashing and counting them: file writes and
+    hashlib release the GIL, the cipher does not, so the output is written and hashed beside
+    the encryption rather than in turn. A file output is written back to the disk as it
+    grows (`vault.core.writeback`), not all at the fsync. `close` waits for the last buffer
+    and raises what writing raised (a full disk, a closed pipe)."""
 
     def __init__(self, out: BinaryIO, *, is_file: bool = False) -> None:
         self._out = out
         self._early = writeback.Writeback(out.fileno()) if is_file else None
-        # Hashed on a second thread: the cipher holds the GIL while it encrypts, hashlib does not.
-        self.digest = BackgroundSHA256()
-        self.size = 0
+        self._sha = hashlib.sha256()
+        self.size = 0  # bytes written to the output
+        self._queue: queue.SimpleQueue[_Handed | None] = queue.SimpleQueue()
+        self._error: BaseException | None = None
+        self._stopped = False
+        self._digest: str | None = None
+        self._thread = threading.Thread(target=self._run, name="coffre-bundle-out", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (handed := self._queue.get()) is not None:
+            data, done = handed
+            try:
+                if self._error is None and not self._stopped:
+                    self._out.write(data)
+                    self._sha.update(data)
+                    self.size += len(data)
+                    if self._early is not None:
+                        self._early.wrote(len(data))
+            except BaseException as exc:  # raised again on the caller's thread
+                self._error = exc
+            finally:
+                if done is not None:
+                    done()
 
     def write(self, data: bytes | memoryview) -> int:
-        self._out.write(data)
-        self.digest.update(data)
-        self.size += len(data)
-        if self._early is not None:
-            self._early.wrote(len(data))
+        """Pass `data` on (copied unless it is immutable `bytes`)."""
+        self._raise()
+        self._queue.put((data if type(data) is bytes else bytes(data), None))
         return len(data)
 
-    def flush(self) -> None:
+    def write_owned(self, data: memoryview, done: Callable[[], None]) -> None:
+        """Pass `data` on in place; `done` is called once it was written and hashed."""
+        self._raise()
+        self._queue.put((data, done))
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def close(self) -> None:
+        """Wait until everything passed on was written and flushed; raise what writing
+        raised. The digest is then final."""
+        self._join()
+        self._raise()
         self._out.flush()
+        self._digest = self._sha.hexdigest()
+
+    def abandon(self) -> None:
+        """Stop the writing thread after a failure: what is still queued is not written
+        (`size` says what was)."""
+        self._stopped = True
+        self._join()
+
+    def _join(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    def hexdigest(self) -> str:
+        """The SHA-256 of everything written (after `close`)."""
+        if self._digest is None:
+            raise ValueError("the bundle is not complete")
+        return self._digest
+
+
+_Handed = tuple[bytes | memoryview, Callable[[], None] | None]
 
 
 def export_bundle(
@@ -582,6 +640,7 @@ def export_bundle(
         for chunk in chunks:
             writer.write(chunk)
         writer.close()
+        sink.close()
 
     path: Path | None = None
     if isinstance(out, Path):
@@ -591,18 +650,15 @@ def export_bundle(
         sink = _HashingSink(out)
         try:
             encrypt(sink)
-            out.flush()
         except BaseException:
-            sink.digest.hexdigest()  # stops the hashing thread
+            sink.abandon()
             if sink.size:
                 # Part of the bundle left through the stream: the ledger says so.
                 build.record(sink, "interrupted")
             raise
         build.record(sink, "complete")
     prog.finish()
-    return BundleResult(
-        build.bundle_id, sink.digest.hexdigest(), sink.size, path, plan, build.manifest
-    )
+    return BundleResult(build.bundle_id, sink.hexdigest(), sink.size, path, plan, build.manifest)
 
 
 def _write_atomically(
@@ -613,14 +669,12 @@ def _write_atomically(
 ) -> _HashingSink:
     """Ciphertext goes to an output file (`vault.core.outputs`); the ledger entry is written
     and the file renamed into place in one step, only once everything succeeded."""
-    sink: _HashingSink | None = None
-    try:
-        with pending_output(target, force=force) as out:
-            sink = _HashingSink(out.file, is_file=True)
+    with pending_output(target, force=force) as out:
+        sink = _HashingSink(out.file, is_file=True)
+        try:
             encrypt(sink)
             commit(sink, "complete", out.publish)
-    except BaseException:
-        if sink is not None:
-            sink.digest.hexdigest()  # stops the hashing thread
-        raise
+        except BaseException:
+            sink.abandon()  # before the output file is closed and removed
+            raise
     return sink

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import tarfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final, Protocol
 
 from vault.core.archive import safe_name
 from vault.core.errors import TamperedBundle, UnsafeArchive
+from vault.core.hashing import BackgroundSHA256
 from vault.core.i18n import N_
 
 BLOCK: Final = 512
@@ -61,26 +62,23 @@ def ustar_header(name: str, size: int, mtime: int) -> bytes:
 def tar_stream(
     entries: Iterable[Entry], mtime: int, on_written: Callable[[Written], None]
 ) -> Iterator[bytes]:
-    """The bytes of a ustar archive of `entries`; `on_written` learns each file's hash."""
+    """The bytes of a ustar archive of `entries`; `on_written` learns each file's hash.
+
+    A large file without a known hash is hashed on a second thread while it streams (the
+    hash of a rendered document would otherwise cost about as much as rendering it)."""
     total = 0
     for entry in entries:
         header = ustar_header(entry.name, entry.size, mtime)
         total += len(header)
         yield header
-        digest = hashlib.sha256() if entry.sha256 is None else None
-        n = 0
-        for chunk in entry.chunks():
-            if not chunk:
-                continue
-            n += len(chunk)
-            if n > entry.size:
-                # The writer's own invariant, for a developer: its parts stay apart, not a sentence.
-                raise ValueError(entry.name, "more bytes than announced")
-            if digest is not None:
-                digest.update(chunk)
-            yield chunk
-        if n != entry.size:
-            raise ValueError(entry.name, n, "bytes instead of", entry.size)
+        digest: _Digest | None = None
+        if entry.sha256 is None:
+            digest = BackgroundSHA256() if entry.size >= _BACKGROUND else hashlib.sha256()
+        try:
+            n = yield from _checked(entry, digest)
+        finally:
+            if isinstance(digest, BackgroundSHA256):
+                digest.hexdigest()  # the thread stops, whatever happened
         pad = -n % BLOCK
         total += n + pad
         if pad:
@@ -90,6 +88,34 @@ def tar_stream(
     total += 2 * BLOCK
     # End-of-archive marker, padded to a whole record as tar(1) writes it.
     yield _NUL_BLOCK * 2 + b"\0" * (-total % RECORD)
+
+
+_BACKGROUND: Final = 1 << 20  # files from this size are hashed on a second thread
+
+
+class _Digest(Protocol):
+    def update(self, data: bytes, /) -> None: ...
+
+    def hexdigest(self) -> str: ...
+
+
+def _checked(entry: Entry, digest: _Digest | None) -> Generator[bytes, None, int]:
+    """The entry's bytes, hashed into `digest` and checked against its announced size;
+    returns how many."""
+    n = 0
+    for chunk in entry.chunks():
+        if not chunk:
+            continue
+        n += len(chunk)
+        if n > entry.size:
+            # The writer's own invariant, for a developer: its parts stay apart, not a sentence.
+            raise ValueError(entry.name, "more bytes than announced")
+        if digest is not None:
+            digest.update(chunk)
+        yield chunk
+    if n != entry.size:
+        raise ValueError(entry.name, n, "bytes instead of", entry.size)
+    return n
 
 
 class MemberSink(Protocol):

@@ -285,6 +285,22 @@ def test_a_failure_mid_export_leaves_no_file_and_no_ledger_entry(
     assert ledger.all_bundles(fresh_vault) == []
 
 
+def test_a_failure_to_write_the_file_leaves_no_file_and_no_ledger_entry(
+    fresh_vault: Vault, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The output is written on a second thread: what fails there fails the export."""
+    g = make_grant(fresh_vault, world)
+
+    def full(self: object, n: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(bundle_export.writeback.Writeback, "wrote", full)
+    with pytest.raises(OSError, match="No space left"):
+        _export(fresh_vault, g, tmp_path / "b.age")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["recipient.key", "vault"]
+    assert ledger.all_bundles(fresh_vault) == []
+
+
 def test_output_file_holds_only_ciphertext_and_matches_the_ledger(
     fresh_vault: Vault, world: World, tmp_path: Path
 ) -> None:

@@ -5,8 +5,10 @@ or hostile input only ever raises Coffre's own errors."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import tarfile
+import threading
 
 import pytest
 from hypothesis import given, settings
@@ -119,3 +121,23 @@ def _symlink() -> bytes:
 
 def _pax() -> bytes:
     return _tar([_file("é" * 120, b"1")], fmt=tarfile.PAX_FORMAT)
+
+
+def test_large_files_are_hashed_beside_the_stream_and_the_hasher_stops_on_failure() -> None:
+    big = bytes(range(256)) * (3 * 4096 + 7)  # over 3 MiB: hashed on a second thread
+    pieces = [big[i : i + 300_000] for i in range(0, len(big), 300_000)]
+    written: list[Written] = []
+    archive = b"".join(tar_stream([Entry("big.bin", len(big), lambda: pieces)], 0, written.append))
+    assert written == [Written("big.bin", len(big), hashlib.sha256(big).hexdigest())]
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        member = tar.extractfile("big.bin")
+        assert member is not None and member.read() == big
+
+    before = threading.active_count()
+    short = Entry("big.bin", len(big) + 1, lambda: pieces)  # announces a byte too many
+    with pytest.raises(ValueError, match="instead of"):
+        b"".join(tar_stream([short], 0, written.append))
+    stream = tar_stream([Entry("big.bin", len(big), lambda: pieces)], 0, written.append)
+    next(stream), next(stream)  # the header and the first piece, then given up
+    stream.close()
+    assert threading.active_count() == before
