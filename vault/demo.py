@@ -21,6 +21,7 @@ from typing import Final
 from vault import content
 from vault import personas as identities
 from vault.core import crypto
+from vault.core.i18n import N_
 from vault.core.progress import Progress, ProgressCallback
 from vault.core.vault import Vault
 from vault.data.ingest import QSWriter
@@ -223,7 +224,7 @@ def build_demo(
     was added."""
     today = today or vault.clock.today()
     rng = random.Random(SEED)  # noqa: S311  # generated demo data, not secrets
-    report = Progress("demo", progress, unit="steps")
+    report = Progress(N_("demo"), progress, unit="steps")
     report.start(4)
     main, gamer = _personas(vault)
     report.advance()

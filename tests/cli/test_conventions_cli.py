@@ -508,6 +508,23 @@ def test_progress_of_unknown_size_ends_at_its_count() -> None:
     assert "800/800 samples" in screen and "100%" in screen
 
 
+def test_progress_speaks_the_persons_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stage names the library marks and the units are drawn in French; the counts are
+    grouped the French way."""
+    from vault.core.i18n import N_, number
+
+    monkeypatch.setenv("LANGUAGE", "fr")
+    events = [
+        ProgressEvent("read", 0, 10, unit="bytes"),  # the first stage takes the bar's label
+        ProgressEvent(N_("store"), 0, 12_000, unit="samples"),
+        ProgressEvent(N_("store"), 12_000, 12_000, finished=True, unit="samples"),
+    ]
+    screen = _drawn(events)
+    assert "import: enregistrement" in screen
+    assert f"{number(12_000)}/{number(12_000)} mesures" in screen
+    assert number(12_000) != "12,000"  # grouped the French way
+
+
 def test_si_and_binary_amounts() -> None:
     assert output.si_amount(950) == "950"
     assert output.si_amount(12_345) == "12.3k"

@@ -6,6 +6,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Label, ProgressBar
 
+from vault.core.i18n import localise, number
 from vault.core.progress import ProgressEvent
 
 
@@ -40,8 +41,8 @@ class ProgressPanel(Vertical):
     def _apply(self, event: ProgressEvent) -> None:
         bar = self.query_one(ProgressBar)
         bar.update(total=event.total, progress=event.done)
-        done = f"{event.done:,}" + (f" / {event.total:,}" if event.total else "")
-        self.query_one("#progress-label", Label).update(f"{event.stage}: {done}")
+        done = number(event.done) + (f" / {number(event.total)}" if event.total else "")
+        self.query_one("#progress-label", Label).update(f"{localise(event.stage)}: {done}")
 
 
 def _current_thread() -> int:

@@ -26,7 +26,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal, ParamSpec, TextIO, TypeVar, 
 import click
 
 from vault.core.errors import InvalidParameter, OutputExists
-from vault.core.i18n import _, decimal, localise, number, size
+from vault.core.i18n import _, decimal, localise, number, pgettext, size
 from vault.core.outputs import output_file
 from vault.core.progress import ProgressEvent
 from vault.core.untrusted import printable, printable_json
@@ -228,8 +228,19 @@ def _amount(task: Task) -> str:
     if unit == "bytes":
         shown = binary_size(done)
         return f"{shown}/{binary_size(total)}" if total is not None else shown
-    count = f"{done:,.0f}"
-    return f"{count}/{total:,.0f} {unit}" if total is not None else f"{count} {unit}"
+    count, word = number(done), _unit(unit)
+    return f"{count}/{number(total)} {word}" if total is not None else f"{count} {word}"
+
+
+def _unit(unit: str) -> str:
+    """A progress stage's unit (the library's English word) in the current language."""
+    words = {
+        "items": pgettext("progress", "items"),
+        "samples": pgettext("progress", "samples"),
+        "records": pgettext("progress", "records"),
+        "steps": pgettext("progress", "steps"),
+    }
+    return words.get(unit, unit)
 
 
 def _rate(task: Task) -> str:
@@ -240,7 +251,7 @@ def _rate(task: Task) -> str:
     unit = str(task.fields.get("unit", "items"))
     if unit == "bytes":
         return f"{binary_size(speed)}/s"
-    return f"{si_amount(speed)} {unit}/s"
+    return f"{si_amount(speed)} {_unit(unit)}/s"
 
 
 class StderrProgress:
@@ -290,7 +301,8 @@ class StderrProgress:
         progress = self._progress
         task = self._tasks.get(event.stage)
         if task is None:
-            name = self.label if not self._tasks else f"{self.label}: {event.stage}"
+            stage = localise(event.stage)  # a name the library marked for the catalogue
+            name = self.label if not self._tasks else f"{self.label}: {stage}"
             task = progress.add_task(
                 printable(name), total=event.total, unit=event.unit, amount="", rate=""
             )

@@ -147,7 +147,7 @@ class BlobFiles:
         tmp = name + ".tmp"
         sealer = crypto.BlobSealer(key, aad)
         hasher = BackgroundSHA256()
-        report = Progress("write", progress, unit="bytes")
+        report = Progress(N_("write"), progress, unit="bytes")
         report.start(total)
         shard = self._shard_fd(blob_id, create=True)
         try:

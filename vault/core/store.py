@@ -543,7 +543,7 @@ class Store:
     def check(self, progress: ProgressCallback | None = None) -> list[Problem]:
         """Decrypt and verify everything; return what is wrong (empty when all is well)."""
         problems: list[Problem] = []
-        report = Progress("check", progress, unit="records")
+        report = Progress(N_("check"), progress, unit="records")
         damage = [str(r[0]) for r in self._query("PRAGMA quick_check(5)") if r[0] != "ok"]
         if damage:
             # SQLite's own structural check: pages and indexes, not contents (those follow).

@@ -442,7 +442,7 @@ class Txn:
             open_posting(old, term, sealed)
             for term, sealed in self._exec("SELECT term, ids FROM terms").fetchall()
         ]
-        report = Progress("rekey", progress, unit="records")
+        report = Progress(N_("rekey"), progress, unit="records")
         report.start(self._exec("SELECT count(*) FROM records").fetchone()[0])
         digest, last = 0, 0
         kinds: dict[bytes, int] = {}

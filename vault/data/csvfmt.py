@@ -212,7 +212,7 @@ def import_csv(
             name=path.name,
             reason=exc.strerror or Text(N_("cannot be read")),
         ) from None
-    report = Progress("read", progress, unit="bytes")
+    report = Progress(N_("read"), progress, unit="bytes")
     report.start(total)
     handle = io.TextIOWrapper(raw, encoding="utf-8", newline="")
     with handle, QSWriter(vault, persona_id, fmt="csv") as writer:

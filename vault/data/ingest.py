@@ -117,7 +117,7 @@ class QSWriter:
         self._unknown: dict[str, int] = {}
         self._errors: list[ImportIssue] = []
         self._notes: list[str] = []
-        self._progress = Progress("store", progress, unit="samples")
+        self._progress = Progress(N_("store"), progress, unit="samples")
         self._cm: AbstractContextManager[Txn] | None = None
         self._txn: Txn | None = None
         self._bufs: dict[tuple[str, int], _Buffer] = {}

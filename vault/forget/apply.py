@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from vault.core.i18n import N_
 from vault.core.progress import Progress, ProgressCallback
 from vault.core.records import DEVICE_LOCAL_KINDS, SHRED_KIND, SYNC_DEVICE_KIND
 from vault.data import catalog, chunks
@@ -108,7 +109,7 @@ def forget(
 ) -> ForgetResult:
     """Forget `targets` for good (see the module docstring). Preview first with `preview`."""
     began = time.monotonic()
-    report = Progress("forget", progress, unit="records")
+    report = Progress(N_("forget"), progress, unit="records")
     with vault.store.write() as txn:
         # Planned again under the write lock, so what is forgotten is what is there now, from
         # records and lookup lists checked again now: a list rolled back while the person read

@@ -1275,7 +1275,7 @@ class Session:
 
     def _run(self) -> SyncReport:
         began = time.monotonic()
-        report = Progress("sync", self.progress, unit="steps")
+        report = Progress(N_("sync"), self.progress, unit="steps")
         report.start(4)
         r = self.remote
         with self.store.write() as txn:

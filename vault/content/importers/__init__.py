@@ -163,7 +163,7 @@ class Tally:
         self.source = source  # the import format's name: "mastodon"
         self.media = media
         self.signer = content.author(vault, persona)
-        self.report = Progress(f"import {source}", progress)
+        self.report = Progress(Text(N_("import {source}"), source=source), progress)
         self.report.start(total)
         self.added: list[str] = []
         self.duplicates = 0

@@ -876,7 +876,7 @@ def _cook(batches: Iterator[list[RawItem]]) -> Iterator[Item]:
 
 
 def _progress_bar(progress: ProgressCallback | None) -> tuple[Progress, ByteProgress]:
-    bar = Progress("Reading Apple Health export", progress, unit="bytes")
+    bar = Progress(N_("Reading Apple Health export"), progress, unit="bytes")
     started = False
 
     def on_bytes(n: int, total: int | None) -> None:

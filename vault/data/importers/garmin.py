@@ -1208,7 +1208,7 @@ def parse_garmin(
             p, report_issue, note, progress=progress, scale_user=scale_user, parallel=parallel
         )
         return
-    bar = Progress("Reading Garmin files", progress)
+    bar = Progress(N_("Reading Garmin files"), progress)
     if p.is_file() and p.suffix.lower() in SUFFIXES:
         bar.start(1)
         yield from _one(_read_file(p), p.name, report_issue, note, scale_user)

@@ -588,7 +588,7 @@ def parse_google_takeout(
             )
             daily = []
         streams = _streams(tree, all_data, note)
-        bar = Progress("Reading Google Takeout", progress)
+        bar = Progress(N_("Reading Google Takeout"), progress)
         bar.start(len(all_data) + len(sessions) + len(daily) + len(fitbit))
         jobs: list[tuple[str, Job]] = []
         jobs += [(k, _fit_job(local, streams[k])) for k in all_data]

@@ -630,7 +630,7 @@ def export_bundle(
         signer = identities.signer(vault, grant.persona, recipient=recipient.fingerprint)
     if signer.pseudonym != grant.pseudonym:
         raise InvalidParameter(N_("the persona's pairwise key no longer matches the grant's"))
-    prog = Progress("export", progress)
+    prog = Progress(N_("export"), progress)
     prog.start(len(plan.metrics) + len(plan.content) + 1)
     build = _Build(vault, plan, recipient, signer, uuid.uuid4().hex, prog, columns)
     chunks = tar_stream(build.entries(), int(plan.at.timestamp()), build.written.append)

@@ -332,7 +332,7 @@ def verify_bundle(
     """Decrypt and check a bundle without writing anything; raise a specific error if any
     part fails (wrong identity, truncated, tampered, unsafe path, bad signature)."""
     collector = _Collector(None)
-    _decrypt(path, identities, collector, progress, "verify")
+    _decrypt(path, identities, collector, progress, N_("verify"))
     return _check(collector, identities, expect_key, now)
 
 
@@ -352,7 +352,7 @@ def open_bundle(
     staging = staging_directory(out_dir)
     try:
         collector = _Collector(staging)
-        _decrypt(path, identities, collector, progress, "open")
+        _decrypt(path, identities, collector, progress, N_("open"))
         again = _check(collector, identities, expect_key, now)
         if again.manifest != verified.manifest:
             raise TamperedBundle(N_("{file} changed while it was being opened"), file=path.name)
