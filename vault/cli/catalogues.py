@@ -5,7 +5,7 @@ with Babel into `vault/locale/coffre.pot`, merged into each language's `.po`, co
 `make catalogues` (`python -m vault.cli.catalogues`) runs all three; the tests call the same
 functions to say which messages a catalogue lacks. Messages are found in:
 
-- calls of `_`, `N_`, `ngettext` and `N_plural` anywhere in `vault/` and `tui/`;
+- calls of `_`, `N_`, `ngettext`, `N_plural`, `pgettext` and `NP_` anywhere in `vault/` and `tui/`;
 - what click shows of a command: its docstring (its help) and every `help="..."` given to a
   command, group or option of `vault/cli/`;
 - the first line of each error class's docstring (`vault/core/errors.py`), the message the
@@ -42,6 +42,7 @@ KEYWORDS = {
     "ngettext": (1, 2),
     "N_plural": (1, 2),
     "pgettext": ((1, "c"), 2),
+    "NP_": ((1, "c"), 2),
 }
 # Every language but English (the source text) has a catalogue.
 TRANSLATED = tuple(lang for lang in LANGUAGES if lang != "en")

@@ -21,12 +21,12 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Literal, ParamSpec, TextIO, TypeVar, overload
+from typing import IO, TYPE_CHECKING, Any, Final, Literal, ParamSpec, TextIO, TypeVar, overload
 
 import click
 
 from vault.core.errors import InvalidParameter, OutputExists
-from vault.core.i18n import _, decimal, localise, number, pgettext, size
+from vault.core.i18n import NP_, _, decimal, localise, number, said, size
 from vault.core.outputs import output_file
 from vault.core.progress import ProgressEvent
 from vault.core.untrusted import printable, printable_json
@@ -232,15 +232,18 @@ def _amount(task: Task) -> str:
     return f"{count}/{number(total)} {word}" if total is not None else f"{count} {word}"
 
 
+# The units of the library's progress stages.
+_UNITS: Final = (
+    NP_("progress", "items"),
+    NP_("progress", "samples"),
+    NP_("progress", "records"),
+    NP_("progress", "steps"),
+)
+
+
 def _unit(unit: str) -> str:
     """A progress stage's unit (the library's English word) in the current language."""
-    words = {
-        "items": pgettext("progress", "items"),
-        "samples": pgettext("progress", "samples"),
-        "records": pgettext("progress", "records"),
-        "steps": pgettext("progress", "steps"),
-    }
-    return words.get(unit, unit)
+    return said("progress", unit, _UNITS)
 
 
 def _rate(task: Task) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
 import click
 
@@ -24,7 +24,20 @@ from vault.cli.output import (
     say,
     warn,
 )
-from vault.core.i18n import N_, _, day, localise, moment, ngettext, number, pgettext, reason, state
+from vault.core.i18n import (
+    N_,
+    NP_,
+    _,
+    day,
+    localise,
+    moment,
+    ngettext,
+    number,
+    pgettext,
+    reason,
+    said,
+    state,
+)
 
 if TYPE_CHECKING:
     from vault.sharing.bundles import ExportPlan, VerifiedBundle
@@ -370,13 +383,15 @@ def _scope_key(key: str) -> str:
     return words.get(key, key).ljust(width)
 
 
+_GRANULARITIES: Final = (
+    NP_("granularity", "raw"),
+    NP_("granularity", "hour"),
+    NP_("granularity", "day"),
+)
+
+
 def _granularity(value: str) -> str:
-    words = {
-        "raw": pgettext("granularity", "raw"),
-        "hour": pgettext("granularity", "hour"),
-        "day": pgettext("granularity", "day"),
-    }
-    return words.get(value, value)
+    return said("granularity", value, _GRANULARITIES)
 
 
 # --- export tokens ----------------------------------------------------------------------------

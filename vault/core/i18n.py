@@ -213,63 +213,72 @@ def use_for_click() -> None:
     gettext.textdomain(DOMAIN)
 
 
-# --- the words of a state ------------------------------------------------------------------
+# --- words the library records in English ----------------------------------------------------
+
+
+def NP_(context: str, word: str) -> str:
+    """Mark WORD, in CONTEXT, for the catalogue without translating it (`said` translates it
+    where it is shown): the words of a fixed vocabulary the library records in English."""
+    return word
+
+
+def said(context: str, word: str, known: tuple[str, ...]) -> str:
+    """WORD of a fixed vocabulary (KNOWN, marked with `NP_` under CONTEXT) in the current
+    language; a word outside it (written by a newer Coffre) is shown as it is. Commands take,
+    and JSON gives, the English word."""
+    return pgettext(context, word) if word in known else word
+
+
+# A grant's state and a bundle's.
+STATES: Final = (
+    NP_("state", "given"),
+    NP_("state", "expired"),
+    NP_("state", "withdrawn"),
+    NP_("state", "complete"),
+    NP_("state", "interrupted"),
+)
+# Why an erasure request was made: the same English words as STATES, read as a cause.
+REASONS: Final = (NP_("reason", "withdrawn"), NP_("reason", "expired"), NP_("reason", "forgotten"))
+# Each word written out: the catalogue's extraction reads literal calls only.
+CONTENT_KINDS: Final = (
+    NP_("content kind", "note"),
+    NP_("content kind", "post"),
+    NP_("content kind", "article"),
+    NP_("content kind", "page"),
+    NP_("content kind", "file"),
+    NP_("content kind", "photo"),
+    NP_("content kind", "audio"),
+    NP_("content kind", "video"),
+    NP_("content kind", "model"),
+)
+AUDIENCES: Final = (
+    NP_("audience", "public"),
+    NP_("audience", "unlisted"),
+    NP_("audience", "followers"),
+    NP_("audience", "direct"),
+    NP_("audience", "private"),
+    NP_("audience", "draft"),
+)
 
 
 def state(word: str) -> str:
-    """A state word the library records in English (a grant's `given`, `expired`,
-    `withdrawn`; a bundle's `complete`, `interrupted`) in the current language. JSON keeps
-    the English: scripts compare it."""
-    words = {
-        "given": pgettext("state", "given"),
-        "expired": pgettext("state", "expired"),
-        "withdrawn": pgettext("state", "withdrawn"),
-        "complete": pgettext("state", "complete"),
-        "interrupted": pgettext("state", "interrupted"),
-    }
-    return words.get(word, word)
+    """A grant's or a bundle's state (`given`, `withdrawn`, `complete`...) for people."""
+    return said("state", word, STATES)
 
 
 def reason(word: str) -> str:
-    """Why an erasure request was made (`withdrawn`, `expired`, `forgotten`), in the current
-    language: the same English words as `state`, read as a cause."""
-    words = {
-        "withdrawn": pgettext("reason", "withdrawn"),
-        "expired": pgettext("reason", "expired"),
-        "forgotten": pgettext("reason", "forgotten"),
-    }
-    return words.get(word, word)
+    """Why an erasure request was made (`withdrawn`, `expired`, `forgotten`) for people."""
+    return said("reason", word, REASONS)
 
 
 def content_kind(word: str) -> str:
-    """A content item's kind (`note`, `post`...) as a person reads it; commands take and JSON
-    gives the English word."""
-    words = {
-        "note": pgettext("content kind", "note"),
-        "post": pgettext("content kind", "post"),
-        "article": pgettext("content kind", "article"),
-        "page": pgettext("content kind", "page"),
-        "file": pgettext("content kind", "file"),
-        "photo": pgettext("content kind", "photo"),
-        "audio": pgettext("content kind", "audio"),
-        "video": pgettext("content kind", "video"),
-        "model": pgettext("content kind", "model"),
-    }
-    return words.get(word, word)
+    """A content item's kind (`note`, `post`...) for people."""
+    return said("content kind", word, CONTENT_KINDS)
 
 
 def audience(word: str) -> str:
-    """Who a content item was written for (`public`, `private`...) as a person reads it;
-    commands take and JSON gives the English word."""
-    words = {
-        "public": pgettext("audience", "public"),
-        "unlisted": pgettext("audience", "unlisted"),
-        "followers": pgettext("audience", "followers"),
-        "direct": pgettext("audience", "direct"),
-        "private": pgettext("audience", "private"),
-        "draft": pgettext("audience", "draft"),
-    }
-    return words.get(word, word)
+    """Who a content item was written for (`public`, `private`...) for people."""
+    return said("audience", word, AUDIENCES)
 
 
 # --- numbers and dates ---------------------------------------------------------------------

@@ -166,17 +166,7 @@ def gpx_tracks(
             tracks.clear()
         parser.Parse(b"", True)
         yield from tracks
-        if untimed:
-            report(
-                name,
-                Text(
-                    N_plural(
-                        "{n:,} track point without a valid time skipped",
-                        "{n:,} track points without a valid time skipped",
-                    ),
-                    n=untimed,
-                ),
-            )
+        _report_untimed(report, name, untimed)
         if bad:
             report(
                 name,
@@ -351,17 +341,7 @@ def parse_tcx(
                 n=courses,
             )
         )
-    if untimed:
-        report(
-            name,
-            Text(
-                N_plural(
-                    "{n:,} track point without a valid time skipped",
-                    "{n:,} track points without a valid time skipped",
-                ),
-                n=untimed,
-            ),
-        )
+    _report_untimed(report, name, untimed)
     if bad:
         report(
             name,
@@ -371,6 +351,21 @@ def parse_tcx(
                     "{n:,} track points with a position or heart rate that is not a number",
                 ),
                 n=bad,
+            ),
+        )
+
+
+def _report_untimed(report: ReportIssue, name: str, untimed: int) -> None:
+    """Say how many track points of NAME were skipped for want of a valid time (if any)."""
+    if untimed:
+        report(
+            name,
+            Text(
+                N_plural(
+                    "{n:,} track point without a valid time skipped",
+                    "{n:,} track points without a valid time skipped",
+                ),
+                n=untimed,
             ),
         )
 
