@@ -214,14 +214,42 @@ def _serve(target: str, jobs: IO[bytes], out: IO[bytes]) -> None:
 
 
 class _Helper:
-    """One pool helper: its process, and a thread that drains its answers as they come, so
-    that it never blocks on a full pipe while this process is writing it the next job."""
+    """One pool helper: its process, a thread that drains its answers as they come, so that
+    it never blocks on a full pipe while this process is writing it the next job, and a
+    thread that writes it its jobs: a helper reads the next job only once it has finished
+    the one at hand, and a job larger than the pipe must not keep this process from feeding
+    the other helper meanwhile (the two would then take turns on one core)."""
 
     def __init__(self, target: str) -> None:
         self.proc = _start(["--pool", target], stdin=subprocess.PIPE)
         self.answers: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        self.jobs: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
         self.thread = threading.Thread(target=self._drain, daemon=True)
         self.thread.start()
+        self.writer = threading.Thread(target=self._feed, daemon=True)
+        self.writer.start()
+        self.load = 0  # bytes of the jobs sent and not yet answered
+
+    def _feed(self) -> None:
+        stream = self.proc.stdin
+        try:
+            while stream is not None and (job := self.jobs.get()) is not None:
+                _write(stream, job)
+                stream.flush()
+        except (OSError, ValueError):  # the helper stopped: `_drain` sees it end
+            pass
+        finally:
+            if stream is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    stream.close()  # a pool helper ends when its jobs do
+
+    def stop(self, early: bool) -> None:
+        """End the helper: once its jobs are written and done, or at once when EARLY."""
+        self.jobs.put(None)
+        if early and self.proc.poll() is None:
+            self.proc.terminate()  # unblocks a write in progress: the rest is not wanted
+        self.writer.join(timeout=10)
+        _stop(self.proc, early, self.thread)
 
     def _drain(self) -> None:
         stream = self.proc.stdout
@@ -233,14 +261,7 @@ class _Helper:
         self.answers.put(None)
 
     def send(self, job: tuple[Any, ...]) -> None:
-        stream = self.proc.stdin
-        try:
-            if stream is None:  # pragma: no cover  # stdin=PIPE always gives one
-                raise BrokenPipeError
-            _write(stream, job)
-            stream.flush()
-        except (BrokenPipeError, ValueError):
-            raise _stopped(self.proc) from None
+        self.jobs.put(job)  # written by `_feed`; a helper that stopped is seen by `answer`
 
     def answer(self) -> Any:
         message = self.answers.get()
@@ -255,17 +276,21 @@ class Pool:
     """`size` helper processes that each run `work(*job)` (a module-level function whose
     jobs and results pickle) for the jobs `map` is given, results back in the jobs' order.
 
-    A job goes to each helper in turn and at most `ahead` per helper wait or run at once, so
-    memory holds a few jobs, whatever their number. Use as a context manager: the helpers are
-    started on entry and stopped on exit, early or not.
+    Each job goes to the helper with the fewest bytes still to decode, and at most `ahead`
+    jobs per helper, `window` bytes of them in all, wait or run at once: memory holds a few
+    jobs whatever their number, and a large job at the head of the line does not leave the
+    other helper idle (results come back in order, so the window must reach past it). Use as
+    a context manager: the helpers are started on entry and stopped on exit, early or not.
     """
 
-    def __init__(self, work: Callable[..., Any], size: int = 2, ahead: int = 2) -> None:
+    def __init__(
+        self, work: Callable[..., Any], size: int = 2, ahead: int = 8, window: int = 16 << 20
+    ) -> None:
         self.target = f"{work.__module__}:{work.__qualname__}"
-        self.size, self.ahead = size, ahead
+        self.size, self.ahead, self.window = size, ahead, window
         self.helpers: list[_Helper] = []
-        self.next = 0  # the helper the next job goes to
-        self.pending: deque[tuple[Any, _Helper | None]] = deque()
+        self.pending: deque[tuple[Any, _Helper | None, int]] = deque()
+        self.in_flight = 0  # bytes of the pending jobs
 
     def __enter__(self) -> Pool:
         try:
@@ -280,7 +305,7 @@ class Pool:
         early = bool(self.pending)
         self.pending.clear()
         for helper in self.helpers:
-            _stop(helper.proc, early, helper.thread)
+            helper.stop(early)
         self.helpers.clear()
 
     def map(self, jobs: Iterable[tuple[Tag, tuple[Any, ...] | None]]) -> Iterator[tuple[Tag, Any]]:
@@ -302,22 +327,32 @@ class Pool:
                 while pending:
                     yield self._oldest()
                 raise
-            while len(pending) >= limit:
+            weight = 0 if job is None else _weight(job)
+            while len(pending) >= limit or (pending and self.in_flight + weight > self.window):
                 yield self._oldest()
             helper = None
             if job is not None:
-                helper = self.helpers[self.next]
-                self.next = (self.next + 1) % self.size
+                helper = min(self.helpers, key=lambda h: h.load)
+                helper.load += weight
+                self.in_flight += weight
                 helper.send(job)
-            pending.append((tag, helper))
+            pending.append((tag, helper, weight))
         while pending:
             yield self._oldest()
 
     def _oldest(self) -> tuple[Any, Any]:
-        tag, helper = self.pending[0]
+        tag, helper, weight = self.pending[0]
         result = None if helper is None else helper.answer()
         self.pending.popleft()
+        if helper is not None:
+            helper.load -= weight
+            self.in_flight -= weight
         return tag, result
+
+
+def _weight(job: tuple[Any, ...]) -> int:
+    """How much work a job is, by its bytes (at least 1: every job costs something)."""
+    return max(1, sum(len(part) for part in job if isinstance(part, bytes | bytearray)))
 
 
 def serial_map(

@@ -112,3 +112,37 @@ def test_pool_helpers_inherit_no_passphrase(monkeypatch: pytest.MonkeyPatch) -> 
 
 def helper_environment() -> list[str]:
     return sorted(os.environ)
+
+
+def size_and_helper(data: bytes) -> tuple[int, int]:
+    """A job of bytes: how many, and which helper counted them."""
+    return len(data), os.getpid()
+
+
+def test_jobs_larger_than_a_pipe_come_back_in_order_and_the_window_bounds_them() -> None:
+    """Jobs of 1 MiB (a pipe holds 64 KiB) among small ones: written by each helper's own
+    thread, so neither helper waits on the other's pipe; every result in order; and never
+    more bytes in flight than the window, whatever the jobs."""
+    sizes = [1 << 20 if n % 4 == 0 else 100 + n for n in range(24)]
+    jobs = [(n, (bytes(size),)) for n, size in enumerate(sizes)]
+    seen: list[int] = []
+    with Pool(size_and_helper, size=2, ahead=8, window=3 << 20) as pool:
+        results = []
+        for tag, result in pool.map(jobs):
+            results.append((tag, result))
+            seen.append(pool.in_flight)
+    assert [(tag, r[0]) for tag, r in results] == list(enumerate(sizes))
+    assert len({r[1] for _, r in results}) == 2  # both helpers took work
+    assert max(seen) <= 3 << 20
+    assert pool.in_flight == 0
+
+
+def test_a_consumer_that_stops_while_a_large_job_is_written_stops_the_helpers() -> None:
+    with Pool(size_and_helper, size=2, ahead=4) as pool:
+        results = pool.map((n, (bytes(4 << 20),)) for n in range(50))
+        next(results)
+        helpers = [h.proc for h in pool.helpers]
+        writers = [h.writer for h in pool.helpers]
+        results.close()
+    assert all(p.poll() is not None for p in helpers)
+    assert not any(w.is_alive() for w in writers)
