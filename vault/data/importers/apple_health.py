@@ -5,7 +5,9 @@ Real exports exceed a million records and several GB, so export.xml is read as a
 (from inside the zip when given one) and parsed by expat with tight handlers. Two quirks of
 real exports are handled on the byte stream before the parse: the internal DTD that iOS 16
 writes broken (it is blanked out, keeping line numbers) and stray control characters such
-as \\x0b in attribute values (removed).
+as \\x0b in attribute values (removed). Beat lists, one element a heartbeat, are read off the
+stream too (`BeatLifter`): each run of beats becomes one placeholder element that the
+parser's handler exchanges for the run, keeping every line and column expat reports.
 
 Beside export.xml: `electrocardiograms/*.csv` become ECG records (voltages in a blob), the
 beat-to-beat lists inside heart rate variability records become `heart_rate_beat` samples,
