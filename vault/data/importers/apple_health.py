@@ -1065,6 +1065,12 @@ def _make_parser(
     """
     parser = expat.ParserCreate()
     parser.buffer_text = False
+    # Expat 2.6+ may hold complete tokens back until more data comes ("reparse deferral"):
+    # lifted runs are dropped after each block on the promise that every placeholder of the
+    # block has been reported, so the parser must report each block whole.
+    defer = getattr(parser, "SetReparseDeferralEnabled", None)
+    if defer is not None:
+        defer(False)
     times = AppleTimes()
     clock = BeatClock()
     lifted, token = (lifter.runs, lifter.token) if lifter is not None else ({}, "")

@@ -394,3 +394,13 @@ def test_another_declared_encoding_is_left_to_expat(
     (items, _, _, error), lifted = same_both_ways(path, monkeypatch)
     assert error is None and lifted == 0
     assert len(beat_series(items)[0].times) == 4
+
+
+def test_no_beat_element_the_pattern_takes_is_longer_than_the_carry() -> None:
+    """`feed` holds back the bytes after the last `<` among the last _BEAT_MAX: the longest
+    element the strict shape allows must fit, or a beat cut by a block could be missed."""
+    bpm, when = "9" * 16, "\u202f" * 32  # 96 bytes of UTF-8
+    longest = f'<InstantaneousBeatsPerMinute bpm="{bpm}" time="{when}"/>'.encode()
+    assert len(longest) <= apple_health._BEAT_MAX
+    assert apple_health._BEAT_RUN.fullmatch(longest) is not None
+    assert apple_health._BEAT_RUN.fullmatch(longest.replace(b'="9', b'="99')) is None
