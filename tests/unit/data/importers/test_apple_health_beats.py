@@ -332,14 +332,21 @@ def test_crlf_line_ends_keep_the_lines_of_issues(
     """Issues after the beats name the same lines: the placeholder keeps the line ends."""
     bad = '<Record type="HKQuantityTypeIdentifierStepCount" startDate="x" endDate="y" value="1"/>\n'
     body = hrv_record("2024-03-06 21:10:00 -0400", beats(20)) + bad + sdnn("") + bad
-    after = export_xml(body).split("\n").index("</HeartRateVariabilityMetadataList>") + 1
+    body += hrv_record("2024-03-07 21:10:00 -0400", beats(5), value="x")  # refused at its end
+    lines = export_xml(body).split("\n")
+    after = lines.index("</HeartRateVariabilityMetadataList>") + 1
+    refused = [i + 1 for i, line in enumerate(lines) if line == "</Record>"][-1]
     for crlf in (False, True):
         path = write(tmp_path, export_xml(body), crlf=crlf)
-        (_, issues, _, error), lifted = same_both_ways(path, monkeypatch)
-        assert error is None and lifted == 1 and issues
+        (_, issues, notes, error), lifted = same_both_ways(path, monkeypatch)
+        assert error is None and lifted == 2 and issues
+        found = []
         for where, _ in issues:
             line = re.search(r"line (\d+)", where)
             assert line is not None and int(line.group(1)) > after
+            found.append(int(line.group(1)))
+        assert refused in found
+        assert any(n.startswith("5 beat-to-beat readings") for n in notes)
 
 
 MALFORMED: list[Callable[[str], str]] = [
