@@ -355,6 +355,7 @@ MALFORMED: list[Callable[[str], str]] = [
     # an error on the line right after a run: the column must not move
     lambda listed: sdnn(listed.rstrip("\n") + " <Oops\n"),
     lambda listed: sdnn(listed.rstrip("\n") + " &nope;\n"),
+    lambda listed: sdnn(listed.replace("\n", "") + " &nope;\n"),  # a run on one line
     # a run that ends a comment early, or a CDATA section left open
     lambda listed: f"<!-- {listed} -- -->\n",
     lambda listed: f"<![CDATA[ {listed}\n",
