@@ -455,10 +455,10 @@ class BeatLifter:
         rest is held for the next call (a beat element holds one `<`, so none is cut)."""
         buffer = self._carry + data if self._carry else data
         cut = buffer.rfind(b"<", max(0, len(buffer) - _BEAT_MAX))
-        if cut < 0:  # no element that could be a beat starts near the end
-            cut = len(buffer)
+        if cut < 0 or not _BEAT_START.startswith(buffer[cut : cut + len(_BEAT_START)]):
+            cut = len(buffer)  # no beat element starts near the end: nothing to hold back
         self._carry = buffer[cut:]
-        return self._sub(buffer[:cut])
+        return self._sub(buffer[:cut] if cut < len(buffer) else buffer)
 
     def flush(self) -> bytes:
         """What `feed` held back, lifted: the end of the file."""
