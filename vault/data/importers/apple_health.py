@@ -5,7 +5,9 @@ Real exports exceed a million records and several GB, so export.xml is read as a
 (from inside the zip when given one) and parsed by expat with tight handlers. Two quirks of
 real exports are handled on the byte stream before the parse: the internal DTD that iOS 16
 writes broken (it is blanked out, keeping line numbers) and stray control characters such
-as \\x0b in attribute values (removed).
+as \\x0b in attribute values (removed). Beat lists, one element a heartbeat, are read off the
+stream too (`BeatLifter`): each run of beats becomes one placeholder element that the
+parser's handler exchanges for the run, keeping every line and column expat reports.
 
 Beside export.xml: `electrocardiograms/*.csv` become ECG records (voltages in a blob), the
 beat-to-beat lists inside heart rate variability records become `heart_rate_beat` samples,
@@ -18,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import re
+import secrets
 import zipfile
 from array import array
 from collections.abc import Callable, Iterator
@@ -320,16 +323,16 @@ def beat_times(whens: list[str]) -> npt.NDArray[np.int64] | None:
 
 
 def _fast_beats(
-    beats: list[dict[str, str]], midnight: int, early: int, late: int
+    beats: list[Beat], midnight: int, early: int, late: int
 ) -> tuple[array[int], array[float]] | None:
     """A whole beat list at once, as (UTC ms, bpm) arrays, when every beat reads cleanly;
     None when any does not (the caller then goes beat by beat and counts the bad ones)."""
     import numpy as np
 
     try:
-        whens = [b["time"] for b in beats]
-        rates = array("d", map(float, [b["bpm"] for b in beats]))
-    except (KeyError, ValueError):
+        whens = [t for _, t in beats]
+        rates = array("d", map(float, [b for b, _ in beats]))
+    except ValueError:
         return None
     view = np.frombuffer(rates, dtype=np.float64)
     if not ((view >= 10.0) & (view <= 300.0)).all():  # NaN fails too
@@ -345,7 +348,10 @@ def _fast_beats(
     return times, rates
 
 
-BeatList = tuple[int, int, int, list[dict[str, str]]]  # (midnight, early, late, beats), UTC ms
+# One beat as written: (bpm, time), an attribute the element lacks read as "" (which no
+# reading accepts, so such a beat is counted as bad, as one with an unreadable value is).
+Beat = tuple[str, str]
+BeatList = tuple[int, int, int, list[Beat]]  # (midnight, early, late, beats), UTC ms
 
 
 def read_beat_lists(lists: list[BeatList]) -> list[tuple[array[int], array[float]] | None]:
@@ -359,14 +365,14 @@ def read_beat_lists(lists: list[BeatList]) -> list[tuple[array[int], array[float
     results: list[tuple[array[int], array[float]] | None] = [None] * len(lists)
     groups: dict[int, list[int]] = {}
     for i, (_, _, _, beats) in enumerate(lists):
-        widths = {len(b.get("time", "")) for b in beats}
+        widths = {len(t) for _, t in beats}
         if len(widths) == 1:  # else (an hour from 9 to 10) read beat by beat
             groups.setdefault(widths.pop(), []).append(i)
     for members in groups.values():
         try:
-            whens = [b["time"] for i in members for b in lists[i][3]]
-            rates = np.array([b["bpm"] for i in members for b in lists[i][3]], dtype=np.float64)
-        except (KeyError, ValueError):
+            whens = [t for i in members for _, t in lists[i][3]]
+            rates = np.array([b for i in members for b, _ in lists[i][3]], dtype=np.float64)
+        except ValueError:
             tod = None
         else:
             tod = beat_times(whens) if ((rates >= 10.0) & (rates <= 300.0)).all() else None
@@ -399,6 +405,107 @@ def beat_instant(record_start: int, offset_min: int, time_of_day: int) -> int:
     elif moment > local + _HALF_DAY_MS:
         moment -= _DAY_MS
     return moment - offset_min * 60_000
+
+
+# Beat lists read off the byte stream. A beat element costs expat an attribute dict and a
+# start and an end callback into Python, which made beats most of an export's parsing time;
+# the strict shape iOS writes is read by one regex per run of beats instead.
+LIFT_BEATS = True  # False: expat reads every beat element (the tests compare both ways)
+_BEAT = rb'<InstantaneousBeatsPerMinute bpm="[0-9]{1,16}" time="[^"<&>\-\t\n\r]{0,96}"/>'
+_BEAT_RUN = re.compile(_BEAT + rb"(?:[ \t\r\n]*" + _BEAT + rb")*")
+_BEAT_MAX = 160  # bytes: no element _BEAT matches is longer
+_BEAT_START = b'<InstantaneousBeatsPerMinute bpm="'
+_BEAT_PAIR = re.compile(r'bpm="([0-9]+)" time="([^"]*)"')
+_NOT_LINE_END = bytes(b for b in range(256) if b not in b"\r\n")
+_NOT_CONTINUATION = bytes(range(0x80)) + bytes(range(0xC0, 0x100))
+_DECLARED = re.compile(rb"(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']*)")
+
+
+class BeatLifter:
+    """Takes runs of `<InstantaneousBeatsPerMinute bpm="…" time="…"/>` out of export.xml's
+    bytes before expat reads them, each run replaced by one placeholder element whose only
+    attribute is named by a random token drawn per import, its number the key of the run's
+    (bpm, time) pairs in `runs`. The parser's handler claims a run where it meets its
+    placeholder, as it would have read the beats themselves.
+
+    Guarantees that keep the result identical to expat reading every element:
+    - Only the strict shape is taken (ASCII digits, a time free of markup, `-`, `>` and
+      whitespace other than spaces, valid UTF-8): anything else (other quoting or order,
+      entities, more attributes) is left for expat.
+    - The placeholder keeps the run's line ends and pads the last line with spaces, so every
+      later line and column expat reports (issue locations, XML errors) is unchanged.
+    - Inside a comment, CDATA section or processing instruction a placeholder stays text
+      that expat never reports, so its beats are dropped as expat drops commented beats; a
+      time holds no `-` or `>`, so lifting cannot end or start such a section. Runs not
+      claimed by the end of a block are dropped (`clear`), so memory stays bounded.
+    - A file cannot forge a placeholder: the token is unknown to whoever wrote the file, so
+      a look-alike in the file is a beat element with an unknown attribute, read as expat
+      reads it (a beat without bpm and time).
+    """
+
+    def __init__(self) -> None:
+        self.token = "b" + secrets.token_hex(8)
+        self.runs: dict[str, list[Beat]] = {}
+        self._opening = b"<InstantaneousBeatsPerMinute " + self.token.encode() + b'="'
+        self.count = 0  # runs lifted so far
+        self._carry = b""
+
+    def feed(self, data: bytes) -> bytes:
+        """`data` with its runs lifted, up to the last `<` that may open a beat element; the
+        rest is held for the next call (a beat element holds one `<`, so none is cut)."""
+        buffer = self._carry + data if self._carry else data
+        cut = buffer.rfind(b"<", max(0, len(buffer) - _BEAT_MAX))
+        if cut < 0 or not _BEAT_START.startswith(buffer[cut : cut + len(_BEAT_START)]):
+            cut = len(buffer)  # no beat element starts near the end: nothing to hold back
+        self._carry = buffer[cut:]
+        return self._sub(buffer[:cut] if cut < len(buffer) else buffer)
+
+    def flush(self) -> bytes:
+        """What `feed` held back, lifted: the end of the file."""
+        rest, self._carry = self._carry, b""
+        return self._sub(rest)
+
+    def _sub(self, data: bytes) -> bytes:
+        # A block without beats (most of an export) is passed on at the speed of a search.
+        if _BEAT_START not in data:
+            return data
+        return _BEAT_RUN.sub(self._lift, data)
+
+    def clear(self) -> None:
+        """Drop the runs no handler claimed (in comments or CDATA): once expat has parsed a
+        block, every placeholder of that block it will ever report has been reported."""
+        self.runs.clear()
+
+    def _lift(self, m: re.Match[bytes]) -> bytes:
+        run = m.group()
+        try:
+            text = run.decode("utf-8")
+        except UnicodeDecodeError:
+            return run  # expat refuses it, as it would have
+        if "\ufffe" in text or "\uffff" in text:  # not XML characters: expat refuses them
+            return run
+        key = str(self.count).encode()
+        placeholder = self._opening + key + b'"/>'
+        breaks = run.translate(None, _NOT_LINE_END)
+        last = run[max(run.rfind(b"\n"), run.rfind(b"\r")) + 1 :]
+        # expat counts columns in characters: UTF-8 continuation bytes do not count
+        width = len(last) - len(last.translate(None, _NOT_CONTINUATION))
+        if not breaks:
+            width -= len(placeholder)
+            if width < 0:  # a single short beat: not worth keeping columns by other means
+                return run
+        self.count += 1
+        self.runs[key.decode()] = _BEAT_PAIR.findall(text)
+        return placeholder + breaks + b" " * width
+
+
+def _utf8_document(head: bytes) -> bool:
+    """Whether export.xml is UTF-8 (declared so or not declared), as the lifted beats are
+    decoded: any other encoding is left to expat whole."""
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return False
+    m = _DECLARED.match(head)
+    return m is None or m.group(1).lower() == b"utf-8"
 
 
 # --- electrocardiograms/*.csv -------------------------------------------------------------------
@@ -719,8 +826,9 @@ def _parse_raw(
         name = export.xml_name
         out: list[RawItem] = []
         providers: dict[str, str] = {}  # clinical record file -> the provider that sent it
+        lifter = BeatLifter()
         parser, stats, finish, settle = _make_parser(
-            out, report_issue, export, name, providers=providers, note=note
+            out, report_issue, export, name, providers=providers, note=note, lifter=lifter
         )
         on_bytes(0, export.size)
         try:
@@ -733,13 +841,15 @@ def _parse_raw(
                     )
                 )
             removed = 0
+            lift = LIFT_BEATS and _utf8_document(block.translate(None, _CONTROL))
             while block:
                 clean = block.translate(None, _CONTROL)
                 removed += len(block) - len(clean)
                 try:
-                    parser.Parse(clean, False)
+                    parser.Parse(lifter.feed(clean) if lift else clean, False)
                 except expat.ExpatError as exc:
                     raise _expat_error(name, exc) from None
+                lifter.clear()
                 settle()
                 if out:
                     batch = out.copy()
@@ -748,7 +858,7 @@ def _parse_raw(
                 on_bytes(len(block), export.size)
                 block = stream.read(CHUNK)
             try:
-                parser.Parse(b"", True)
+                parser.Parse(lifter.flush(), True)
             except expat.ExpatError as exc:
                 raise _expat_error(name, exc) from None
             finish()
@@ -950,18 +1060,27 @@ def _make_parser(
     *,
     providers: dict[str, str],
     note: Note = common.ignore_note,
+    lifter: BeatLifter | None = None,
 ) -> tuple[expat.XMLParserType, dict[str, int], Callable[[], None], Callable[[], None]]:
     """An expat parser whose handlers append finished items to `out`, its counters, the
     function that ends the file (readings found only inside correlations are added and the
     record-level problems reported, once per problem with a count), and the one that reads
     the beat lists kept since it last ran (after each block, so they are read in bulk).
 
-    Closures over local state keep the per-element cost small: this is the hot loop.
+    Closures over local state keep the per-element cost small: this is the hot loop. Runs of
+    beats `lifter` took off the stream are claimed where their placeholder stands.
     """
     parser = expat.ParserCreate()
     parser.buffer_text = False
+    # Expat 2.6+ may hold complete tokens back until more data comes ("reparse deferral"):
+    # lifted runs are dropped after each block on the promise that every placeholder of the
+    # block has been reported, so the parser must report each block whole.
+    defer = getattr(parser, "SetReparseDeferralEnabled", None)
+    if defer is not None:
+        defer(False)
     times = AppleTimes()
     clock = BeatClock()
+    lifted, token = (lifter.runs, lifter.token) if lifter is not None else ({}, "")
     types: dict[str, _Metric] = {}
     devices: dict[str, str] = {}
     clean_devices: dict[str, str] = {}
@@ -998,7 +1117,7 @@ def _make_parser(
     # State of the element being built (records and workouts gather children first).
     rec: dict[str, str] | None = None
     rec_md: list[tuple[str, str]] = []
-    rec_beats: list[dict[str, str]] = []  # the beats (bpm, time) of an SDNN record's list
+    rec_beats: list[Beat] = []  # the beats of an SDNN record's list
     beat_lists: list[BeatList] = []  # lists of this block, read together by `settle`
     beat_owners: list[tuple[str, str, int]] = []  # their source, device and UTC offset
     rec_nested = False
@@ -1138,11 +1257,11 @@ def _make_parser(
                 times, values = arrays
             else:
                 times, values = array("q"), array("d")
-                for beat in beats:
+                for bpm, when in beats:
                     try:
-                        rate = float(beat["bpm"])
-                        t = midnight + clock(beat["time"])
-                    except (KeyError, ValueError):
+                        rate = float(bpm)
+                        t = midnight + clock(when)
+                    except ValueError:
                         stats["bad_beats"] += 1
                         continue
                     if not 10.0 <= rate <= 300.0:
@@ -1294,7 +1413,11 @@ def _make_parser(
             rec_nested = in_correlation > 0
         elif tag == "InstantaneousBeatsPerMinute":
             if rec is not None:
-                rec_beats.append(a)
+                run = lifted.pop(a[token], None) if token in a else None
+                if run is None:
+                    rec_beats.append((a.get("bpm", ""), a.get("time", "")))
+                else:
+                    rec_beats.extend(run)
         elif tag == "MetadataEntry":
             if rec is not None:
                 rec_md.append((a.get("key", ""), a.get("value", "")))
