@@ -355,7 +355,7 @@ def moment(value: str) -> str:
     from datetime import UTC, datetime
 
     try:
-        shown = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        shown = datetime.fromisoformat(value)  # Python 3.11 reads the `Z` of UTC itself
     except ValueError:
         return value
     if shown.tzinfo is None:
