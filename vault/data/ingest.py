@@ -341,9 +341,12 @@ class QSWriter:
         n = len(series.times)
         if not n:
             return
+        import numpy as np
+
         metric = series.metric
         conv = self._conv.get((metric, series.unit)) or self._conversion(metric, series.unit)
-        first, last = min(series.times), max(series.times)
+        times = np.frombuffer(series.times, dtype=np.int64)
+        first, last = int(times.min()), int(times.max())
         values = series.values
         if (
             conv is None
@@ -352,7 +355,7 @@ class QSWriter:
             or conv[3]
             or first // DAY_MS != last // DAY_MS
             or not (first >= MIN_MS and last <= MAX_MS)
-            or not all(map(math.isfinite, values))
+            or not np.isfinite(np.frombuffer(values, dtype=np.float64)).all()
         ):
             for t, v in zip(series.times, values, strict=True):
                 self.add(

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import date
 from functools import partial
+from itertools import pairwise
 from math import isfinite
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -253,23 +254,33 @@ _READ_ELSEWHERE = frozenset(
         "Attachment",
     }
 )
-_BEAT_SHAPE = re.compile(r"(\d{1,2}):(\d\d):(\d\d)[.,](\d{1,3})(?:[ \u202f\u00a0]([AaPp][Mm]))?")
+# A time of day in the shapes locales write, as bytes: `8:29:59.42 PM` (a space, a narrow
+# no-break space or a no-break space before AM/PM), `20:14:07,68`.
+_BEAT_SHAPE = re.compile(
+    rb"([0-9]{1,2}):([0-9]{2}):([0-9]{2})[.,]([0-9]{1,3})"
+    rb"(?:(?: |\xe2\x80\xaf|\xc2\xa0)([AaPp][Mm]))?"
+)
+_TO_MS_REST = (60_000.0, 1000.0, 1.0)  # minutes, seconds and milliseconds to milliseconds
+_SHAPE_TRIES = 4  # shapes tried per width before the rest of its times are read one by one
 
 
 class _Shape:
-    """Where the digits and separators of one time shape are, and the weights that turn its
-    digit columns into hour, minute, second and milliseconds in one product."""
+    """Where the digits and separators of one time shape are (byte columns), and the weights
+    that turn its digit columns into hour, minute, second and milliseconds in one product
+    (in floating point, exact for these small integers, so that BLAS does it)."""
 
-    __slots__ = ("digits", "hour_max", "meridiem", "others", "weights")
+    __slots__ = ("digits", "meridiem", "other_bytes", "others", "weights")
 
-    def __init__(self, m: re.Match[str]) -> None:
+    def __init__(self, m: re.Match[bytes]) -> None:
         import numpy as np
 
         self.digits = [i for g in (1, 2, 3, 4) for i in range(*m.span(g))]
         self.meridiem = m.start(5) if m.group(5) is not None else -1  # the A or P of AM/PM
-        width = len(m.string)
-        self.others = [i for i in range(width) if i not in self.digits and i != self.meridiem]
-        self.weights = np.zeros((len(self.digits), 4), dtype=np.int64)
+        self.others = [
+            i for i in range(len(m.string)) if i not in self.digits and i != self.meridiem
+        ]
+        self.other_bytes = np.frombuffer(m.string, dtype=np.uint8)[self.others]
+        self.weights = np.zeros((len(self.digits), 4))
         for column, group in enumerate((1, 2, 3, 4)):
             lo, hi = m.span(group)
             for i in range(lo, hi):
@@ -277,122 +288,91 @@ class _Shape:
                 if group == 4:  # the fraction: its digits are tenths, hundredths...
                     place = 10 ** (2 - (i - lo))
                 self.weights[self.digits.index(i), column] = place
-        self.hour_max = 12 if self.meridiem >= 0 else 23
 
+    def read(
+        self, grid: npt.NDArray[np.uint8]
+    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64]]:
+        """Which rows of `grid` (one time a row) have this shape, and their times as ms after
+        midnight (meaningless where they do not)."""
+        import numpy as np
 
-_SHAPES: dict[tuple[int, ...], _Shape] = {}
-_LIMITS = (0, 59, 60, 999)  # hour (set per shape), minute, second (60: leap), milliseconds
-_TO_MS = (3_600_000, 60_000, 1000, 1)
-
-
-def beat_times(whens: list[str]) -> npt.NDArray[np.int64] | None:
-    """The times of one beat list as ms after local midnight, read all at once when they
-    share the shape of the first (`8:29:59.42 PM`, `20:14:07,68`: the same length, the same
-    separators, digits where digits go); None otherwise, and the caller reads them one by one
-    (which also says which ones are bad). A list rarely mixes lengths: when its hour goes
-    from 9 to 10, or midnight."""
-    import numpy as np
-
-    m = _BEAT_SHAPE.fullmatch(whens[0])
-    width = len(whens[0])
-    if m is None or any(len(w) != width for w in whens):
-        return None
-    key = (width, *(x for g in range(1, 6) for x in m.span(g)))
-    shape = _SHAPES.get(key)
-    if shape is None:
-        shape = _SHAPES[key] = _Shape(m)
-    # One code point per column (UTF-32), so a narrow no-break space is one column too.
-    grid = np.frombuffer("".join(whens).encode("utf-32-le"), dtype="<u4").reshape(-1, width)
-    cells = grid[:, shape.digits] - 48  # unsigned: anything below "0" wraps to a huge value
-    if (cells > 9).any() or (grid[:, shape.others] != grid[0, shape.others]).any():
-        return None
-    parts = cells.astype(np.int64) @ shape.weights  # hour, minute, second, milliseconds
-    hour = parts[:, 0]
-    if shape.meridiem >= 0:
-        letter = grid[:, shape.meridiem] | 0x20  # lower case
-        pm = letter == ord("p")
-        if not (pm | (letter == ord("a"))).all() or (hour < 1).any() or (hour > 12).any():
-            return None
-        parts[:, 0] = hour % 12 + pm * 12
-    elif (hour > 23).any():
-        return None
-    if (parts[:, 1:] > _LIMITS[1:]).any():
-        return None
-    ms: npt.NDArray[np.int64] = parts @ np.array(_TO_MS, dtype=np.int64)
-    return ms
-
-
-def _fast_beats(
-    beats: list[Beat], midnight: int, early: int, late: int
-) -> tuple[array[int], array[float]] | None:
-    """A whole beat list at once, as (UTC ms, bpm) arrays, when every beat reads cleanly;
-    None when any does not (the caller then goes beat by beat and counts the bad ones)."""
-    import numpy as np
-
-    try:
-        whens = [t for _, t in beats]
-        rates = array("d", map(float, [b for b, _ in beats]))
-    except ValueError:
-        return None
-    view = np.frombuffer(rates, dtype=np.float64)
-    if not ((view >= 10.0) & (view <= 300.0)).all():  # NaN fails too
-        return None
-    tod = beat_times(whens)
-    if tod is None:
-        return None
-    t = midnight + tod
-    t = np.where(t < early, t + _DAY_MS, t)
-    t = np.where(t > late, t - _DAY_MS, t)
-    times = array("q")
-    times.frombytes(t.astype(np.int64).tobytes())
-    return times, rates
-
-
-# One beat as written: (bpm, time), an attribute the element lacks read as "" (which no
-# reading accepts, so such a beat is counted as bad, as one with an unreadable value is).
-Beat = tuple[str, str]
-BeatList = tuple[int, int, int, list[Beat]]  # (midnight, early, late, beats), UTC ms
-
-
-def read_beat_lists(lists: list[BeatList]) -> list[tuple[array[int], array[float]] | None]:
-    """Many beat lists at once (those of one block of export.xml): each as (UTC ms, bpm)
-    arrays, or None where it must be read beat by beat. Lists whose times have the same
-    length are read together, so the cost of numpy's calls is shared by thousands of beats
-    rather than paid per list; `midnight` is the local day's start of the list's record,
-    `early` and `late` the bounds past which a time belongs to the day before or after."""
-    import numpy as np
-
-    results: list[tuple[array[int], array[float]] | None] = [None] * len(lists)
-    groups: dict[int, list[int]] = {}
-    for i, (_, _, _, beats) in enumerate(lists):
-        widths = {len(t) for _, t in beats}
-        if len(widths) == 1:  # else (an hour from 9 to 10) read beat by beat
-            groups.setdefault(widths.pop(), []).append(i)
-    for members in groups.values():
-        try:
-            whens = [t for i in members for _, t in lists[i][3]]
-            rates = np.array([b for i in members for b, _ in lists[i][3]], dtype=np.float64)
-        except ValueError:
-            tod = None
+        cells = grid[:, self.digits] - np.uint8(48)  # below "0" wraps past 9
+        ok = (cells <= 9).all(axis=1) & (grid[:, self.others] == self.other_bytes).all(axis=1)
+        parts = cells @ self.weights  # hour, minute, second, milliseconds
+        hour = parts[:, 0]
+        if self.meridiem >= 0:
+            letter = grid[:, self.meridiem] | 0x20  # lower case
+            pm = letter == ord("p")
+            ok &= (pm | (letter == ord("a"))) & (hour >= 1) & (hour <= 12)
+            hour = hour % 12 + pm * 12
         else:
-            tod = beat_times(whens) if ((rates >= 10.0) & (rates <= 300.0)).all() else None
-        if tod is None:  # one bad list spoils its group: each list on its own
-            for i in members:
-                day, low, high, beats = lists[i]
-                results[i] = _fast_beats(beats, day, low, high)
-            continue
-        sizes = [len(lists[i][3]) for i in members]
-        midnight, early, late = (
-            np.repeat(np.array([lists[i][k] for i in members], dtype=np.int64), sizes)
-            for k in range(3)
-        )
-        t = midnight + tod
-        t = np.where(t < early, t + _DAY_MS, t)
-        t = np.where(t > late, t - _DAY_MS, t).astype(np.int64)
-        cuts = np.cumsum(sizes)[:-1]
-        for i, ts, rs in zip(members, np.split(t, cuts), np.split(rates, cuts), strict=True):
-            results[i] = (array("q", ts.tobytes()), array("d", rs.tobytes()))
-    return results
+            ok &= hour <= 23
+        ok &= (parts[:, 1] <= 59) & (parts[:, 2] <= 60)  # 60: a leap second
+        ms = hour * 3_600_000 + parts[:, 1:] @ _TO_MS_REST
+        return ok, ms.astype(np.int64)
+
+
+_SHAPES: dict[bytes, _Shape | None] = {}
+# A time with its digits as 0 and its A or P as `a` stands for its shape (the key of _SHAPES).
+_SHAPE_KEY = bytes.maketrans(b"0123456789AaPp", b"0000000000aaaa")
+
+
+def _shape(row: bytes) -> _Shape | None:
+    """The shape of the time `row`, None when it has none of the bulk-readable shapes."""
+    key = row.translate(_SHAPE_KEY)
+    try:
+        return _SHAPES[key]
+    except KeyError:
+        pass
+    m = _BEAT_SHAPE.fullmatch(row)
+    if len(_SHAPES) > 1000:  # bounded, whatever a file holds
+        _SHAPES.clear()
+    found = _SHAPES[key] = None if m is None else _Shape(m)
+    return found
+
+
+def times_of_day(
+    data: bytes, lo: npt.NDArray[np.int64], hi: npt.NDArray[np.int64], clock: Callable[[str], int]
+) -> npt.NDArray[np.int64]:
+    """The times `data[lo[i]:hi[i]]` (UTF-8) as ms after local midnight, -1 where a time
+    cannot be read: `clock`'s reading of each, done in bulk. Times of one width that share
+    the shape of the first (the same separators, digits where digits go) are read as one
+    byte grid; any other is given to `clock` (which also refuses the bad ones)."""
+    import numpy as np
+
+    buf = np.frombuffer(data, dtype=np.uint8)
+    out = np.full(len(lo), -2, dtype=np.int64)  # -2: not read yet
+    widths = hi - lo
+    if not widths.size:
+        return out
+    one = int(widths[0])
+    groups = [one] if (widths == one).all() else np.unique(widths).tolist()
+    for width in groups:
+        rows = np.arange(widths.size) if len(groups) == 1 else np.flatnonzero(widths == width)
+        for _ in range(_SHAPE_TRIES):
+            if not rows.size or not 0 < width <= 96:
+                break
+            first = int(lo[rows[0]])
+            shape = _shape(data[first : first + width])
+            if shape is None:
+                break
+            ok, ms = shape.read(buf[lo[rows, None] + np.arange(width)])
+            out[rows[ok]] = ms[ok]
+            rows = rows[~ok]
+    for i in np.flatnonzero(out == -2).tolist():
+        try:
+            out[i] = clock(data[lo[i] : hi[i]].decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            out[i] = -1
+    return out
+
+
+# A beat list as kept until its block is read: its record's local midnight and the bounds
+# past which a time belongs to the day before or after (UTC ms), its times of day (ms, -1
+# where unreadable) and rates (NaN where unreadable), and who measured it (source, device,
+# UTC offset).
+BeatOwner = tuple[str, str, int]
+BeatList = tuple[int, int, int, "array[int]", "array[float]", BeatOwner]
 
 
 def beat_instant(record_start: int, offset_min: int, time_of_day: int) -> int:
@@ -407,15 +387,67 @@ def beat_instant(record_start: int, offset_min: int, time_of_day: int) -> int:
     return moment - offset_min * 60_000
 
 
+def read_beat_lists(lists: list[BeatList]) -> tuple[list[Series], int]:
+    """Many beat lists at once (those of one block of export.xml) as series of their good
+    beats, one per source, device, offset and UTC day (what a day's chunk stores), and the
+    number of the others (an unreadable time or rate, a rate out of 10 to 300)."""
+    import numpy as np
+
+    sizes = [len(item[3]) for item in lists]
+    tod = np.frombuffer(b"".join(item[3] for item in lists), dtype=np.int64)
+    rate = np.frombuffer(b"".join(item[4] for item in lists), dtype=np.float64)
+    midnight, early, late = (
+        np.repeat(np.array([item[k] for item in lists], dtype=np.int64), sizes) for k in range(3)
+    )
+    t = midnight + tod
+    t = np.where(t < early, t + _DAY_MS, t)
+    t = np.where(t > late, t - _DAY_MS, t)
+    ok = (tod >= 0) & (rate >= 10.0) & (rate <= 300.0)  # NaN fails
+    owners: dict[BeatOwner, int] = {}
+    mine = np.repeat(np.array([owners.setdefault(item[5], len(owners)) for item in lists]), sizes)
+    t, rate, mine = t[ok], rate[ok], mine[ok]
+    series: list[Series] = []
+    if t.size:
+        day = t // _DAY_MS
+        key = mine * (int(day.max()) - int(day.min()) + 1) + (day - day.min())
+        order = np.argsort(key, kind="stable")  # beats keep their order within a series
+        t, rate, key = t[order], rate[order], key[order]
+        cuts = [0, *(np.flatnonzero(key[1:] != key[:-1]) + 1).tolist(), t.size]
+        by_id = list(owners)
+        times, rates = array("q", t.tobytes()), array("d", rate.tobytes())
+        for a, b in pairwise(cuts):
+            source, device, offset = by_id[int(mine[order[a]])]
+            series.append(
+                Series(BEAT_METRIC, "/min", times[a:b], rates[a:b], source, device, offset)
+            )
+    return series, len(ok) - int(np.count_nonzero(ok))
+
+
+def read_beat(bpm: str, when: str, clock: Callable[[str], int]) -> tuple[int, float]:
+    """One beat element as expat reports it: (time of day in ms, rate), -1 and NaN where
+    they cannot be read (an attribute the element lacks is "", which neither accepts)."""
+    try:
+        tod = clock(when)
+    except ValueError:
+        tod = -1
+    try:
+        rate = float(bpm)
+    except ValueError:
+        rate = _NAN
+    return tod, rate
+
+
 # Beat lists read off the byte stream. A beat element costs expat an attribute dict and a
 # start and an end callback into Python, which made beats most of an export's parsing time;
-# the strict shape iOS writes is read by one regex per run of beats instead.
+# the strict shape iOS writes is found by one regex per run of beats and read as numbers in
+# bulk (all the runs of a block at once) instead.
 LIFT_BEATS = True  # False: expat reads every beat element (the tests compare both ways)
 _BEAT = rb'<InstantaneousBeatsPerMinute bpm="[0-9]{1,16}" time="[^"<&>\-\t\n\r]{0,96}"/>'
 _BEAT_RUN = re.compile(_BEAT + rb"(?:[ \t\r\n]*" + _BEAT + rb")*")
 _BEAT_MAX = 160  # bytes: no element _BEAT matches is longer
 _BEAT_START = b'<InstantaneousBeatsPerMinute bpm="'
-_BEAT_PAIR = re.compile(r'bpm="([0-9]+)" time="([^"]*)"')
+_QUOTE = 34
+_NAN = float("nan")
 _NOT_LINE_END = bytes(b for b in range(256) if b not in b"\r\n")
 _NOT_CONTINUATION = bytes(range(0x80)) + bytes(range(0xC0, 0x100))
 _DECLARED = re.compile(rb"(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']*)")
@@ -425,13 +457,14 @@ class BeatLifter:
     """Takes runs of `<InstantaneousBeatsPerMinute bpm="…" time="…"/>` out of export.xml's
     bytes before expat reads them, each run replaced by one placeholder element whose only
     attribute is named by a random token drawn per import, its number the key of the run's
-    (bpm, time) pairs in `runs`. The parser's handler claims a run where it meets its
-    placeholder, as it would have read the beats themselves.
+    beats in `runs` (times of day and rates, as `read_beat` reads them). The parser's handler
+    claims a run where it meets its placeholder, as it would have read the beats themselves.
 
     Guarantees that keep the result identical to expat reading every element:
     - Only the strict shape is taken (ASCII digits, a time free of markup, `-`, `>` and
       whitespace other than spaces, valid UTF-8): anything else (other quoting or order,
-      entities, more attributes) is left for expat.
+      entities, more attributes) is left for expat. In that shape each element holds exactly
+      four quotes, which is how the runs of a block are read as numbers at once.
     - The placeholder keeps the run's line ends and pads the last line with spaces, so every
       later line and column expat reports (issue locations, XML errors) is unchanged.
     - Inside a comment, CDATA section or processing instruction a placeholder stays text
@@ -443,12 +476,14 @@ class BeatLifter:
       reads it (a beat without bpm and time).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[str], int] | None = None) -> None:
         self.token = "b" + secrets.token_hex(8)
-        self.runs: dict[str, list[Beat]] = {}
+        self.runs: dict[str, tuple[array[int], array[float]]] = {}
         self._opening = b"<InstantaneousBeatsPerMinute " + self.token.encode() + b'="'
         self.count = 0  # runs lifted so far
         self._carry = b""
+        self.clock = clock or BeatClock()
+        self._pending = 0  # runs of the block being lifted, numbered from `count`
 
     def feed(self, data: bytes) -> bytes:
         """`data` with its runs lifted, up to the last `<` that may open a beat element; the
@@ -465,38 +500,88 @@ class BeatLifter:
         rest, self._carry = self._carry, b""
         return self._sub(rest)
 
-    def _sub(self, data: bytes) -> bytes:
-        # A block without beats (most of an export) is passed on at the speed of a search.
-        if _BEAT_START not in data:
-            return data
-        return _BEAT_RUN.sub(self._lift, data)
-
     def clear(self) -> None:
         """Drop the runs no handler claimed (in comments or CDATA): once expat has parsed a
         block, every placeholder of that block it will ever report has been reported."""
         self.runs.clear()
 
-    def _lift(self, m: re.Match[bytes]) -> bytes:
-        run = m.group()
+    def _sub(self, data: bytes) -> bytes:
+        # A block without beats (most of an export) is passed on at the speed of a search.
+        if _BEAT_START not in data:
+            return data
+        pieces: list[bytes] = []
+        runs: list[bytes] = []
+        done = 0
+        for m in _BEAT_RUN.finditer(data):
+            run = m.group()
+            placeholder = self._placeholder(run)
+            if placeholder is not None:
+                pieces += (data[done : m.start()], placeholder)
+                runs.append(run)
+                done = m.end()
+        if not runs:
+            return data
+        pieces.append(data[done:])
+        self._read(runs)
+        return b"".join(pieces)
+
+    def _placeholder(self, run: bytes) -> bytes | None:
+        """The element that stands for `run`, keeping its lines and the last one's width;
+        None when the run is left for expat."""
         try:
             text = run.decode("utf-8")
         except UnicodeDecodeError:
-            return run  # expat refuses it, as it would have
+            return None  # expat refuses it, as it would have
         if "\ufffe" in text or "\uffff" in text:  # not XML characters: expat refuses them
-            return run
-        key = str(self.count).encode()
-        placeholder = self._opening + key + b'"/>'
-        breaks = run.translate(None, _NOT_LINE_END)
+            return None
+        placeholder = self._opening + str(self.count + self._pending).encode() + b'"/>'
+        # Line ends as they are: most runs have only \n, counted faster than they are copied.
+        crlf = b"\r" in run
+        breaks = run.translate(None, _NOT_LINE_END) if crlf else b"\n" * run.count(b"\n")
         last = run[max(run.rfind(b"\n"), run.rfind(b"\r")) + 1 :]
         # expat counts columns in characters: UTF-8 continuation bytes do not count
         width = len(last) - len(last.translate(None, _NOT_CONTINUATION))
         if not breaks:
             width -= len(placeholder)
             if width < 0:  # a single short beat: not worth keeping columns by other means
-                return run
-        self.count += 1
-        self.runs[key.decode()] = _BEAT_PAIR.findall(text)
+                return None
+        self._pending += 1
         return placeholder + breaks + b" " * width
+
+    def _read(self, runs: list[bytes]) -> None:
+        """The beats of a block's lifted runs, read as numbers at once into `runs`."""
+        import numpy as np
+
+        data = b"".join(runs)
+        buf = np.frombuffer(data, dtype=np.uint8)
+        quotes = np.flatnonzero(buf == _QUOTE).reshape(-1, 4)  # bpm="…" time="…": four a beat
+        tod = times_of_day(data, quotes[:, 2] + 1, quotes[:, 3], self.clock)
+        rate = read_digits(buf, quotes[:, 0] + 1, quotes[:, 1])
+        ends = np.cumsum([len(run) for run in runs])
+        cuts = [0, *np.searchsorted(quotes[:, 0], ends).tolist()]  # the beats of each run
+        times, rates = array("q", tod.tobytes()), array("d", rate.tobytes())
+        for i, (a, b) in enumerate(pairwise(cuts)):
+            self.runs[str(self.count + i)] = (times[a:b], rates[a:b])
+        self.count += len(runs)
+        self._pending = 0
+
+
+def read_digits(
+    buf: npt.NDArray[np.uint8], lo: npt.NDArray[np.int64], hi: npt.NDArray[np.int64]
+) -> npt.NDArray[np.float64]:
+    """The runs of ASCII digits `buf[lo[i]:hi[i]]` (1 to 16 of them) as numbers, as `float`
+    reads them: right-aligned in a grid, the columns before each number read as zeros."""
+    import numpy as np
+
+    if not len(lo):
+        return np.zeros(0, dtype=np.float64)
+    width = int((hi - lo).max())
+    at = hi[:, None] - np.arange(width, 0, -1)  # never before the element's `bpm="`
+    cells = buf[at].astype(np.int64) - 48
+    cells[at < lo[:, None]] = 0
+    places = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+    values: npt.NDArray[np.float64] = (cells @ places).astype(np.float64)
+    return values
 
 
 def _utf8_document(head: bytes) -> bool:
@@ -528,6 +613,69 @@ _ECG_CLASSES = {
     "poor recording": "inconclusive_poor_reading",
     "inconclusive": "inconclusive_other",
 }
+
+
+def number_bounds(text: bytes) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Where the whitespace-separated words of `text` start and end ([start, end)), for a
+    text of digits, `.`, `-` and whitespace (every byte above a space is part of a word)."""
+    import numpy as np
+
+    inside = np.frombuffer(text, dtype=np.uint8) > 32
+    edges = np.diff(inside.view(np.int8), prepend=np.int8(0), append=np.int8(0))
+    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+
+
+_GRID_ROWS = 1 << 16  # numbers read in one grid
+
+
+def read_decimals(
+    text: bytes, starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]
+) -> npt.NDArray[np.float64] | None:
+    """The numbers `text[starts[i]:ends[i]]` (digits, `.` and `-`; whitespace between) as
+    `float` reads each (`-48.673`, `5`, `.5`, `5.`), with array operations rather than a
+    string and a `float` call a number. None when one is not a number `float` reads, or is
+    longer than 15 characters (left to `float`).
+
+    The numbers of each length are read as one grid of bytes: a number's digits as one
+    integer (exact, below 10**15) divided by the power of ten its point stands for (exact):
+    one correctly rounded division, so the same double `float` gives.
+    """
+    import numpy as np
+
+    a = np.frombuffer(text, dtype=np.uint8)
+    lengths = ends - starts
+    if not lengths.size:
+        return np.zeros(0)
+    if int(lengths.max()) > 15:
+        return None
+    signed = a[starts] == 45
+    points = np.flatnonzero(a == 46)
+    holder = np.searchsorted(starts, points, side="right") - 1  # the number of each point
+    dots = np.bincount(holder, minlength=starts.size)
+    if (
+        np.count_nonzero(a == 45) != np.count_nonzero(signed)  # a sign only first
+        or (dots > 1).any()
+        or (lengths - dots - signed < 1).any()  # at least one digit
+    ):
+        return None
+    pow10 = np.array([float(10**k) for k in range(16)])
+    whole = np.empty(starts.size)
+    for width in np.unique(lengths).tolist():
+        same = np.flatnonzero(lengths == width)
+        for at in range(0, same.size, _GRID_ROWS):  # bounded memory, whatever the file
+            rows = same[at : at + _GRID_ROWS]
+            cells = a[starts[rows, None] + np.arange(width)] - np.uint8(48)
+            cells[cells > 9] = 0  # the point and the sign: they take a place, add nothing
+            whole[rows] = cells @ pow10[width - 1 :: -1]
+    # The point took a place: the digits left of it are one place too far left.
+    decimals = np.zeros(starts.size, dtype=np.int64)
+    decimals[holder] = ends[holder] - points - 1
+    digits = whole.astype(np.int64)
+    right = 10**decimals
+    digits = np.where(dots == 1, digits // (right * 10) * right + digits % right, digits)
+    values: npt.NDArray[np.float64] = digits / pow10[decimals]
+    values[signed] *= -1.0
+    return values
 
 
 def parse_ecg_csv(data: bytes, name: str, times: AppleTimes | None = None) -> Ecg:
@@ -587,15 +735,18 @@ def parse_ecg_csv(data: bytes, name: str, times: AppleTimes | None = None) -> Ec
     samples = text[pos:].replace(",", ".")
     if samples.translate(_NOT_VOLTAGE):
         raise MalformedInput(N_("{name}: a sample line is not a number"), name=name)
-    body = samples.split()
-    if not body:
+    raw = samples.encode("ascii")  # only the characters checked above are left
+    starts, ends = number_bounds(raw)
+    if not starts.size:
         raise MalformedInput(N_("{name}: no voltage samples"), name=name)
-    if len(body) > MAX_ECG_SAMPLES:
+    if starts.size > MAX_ECG_SAMPLES:
         raise MalformedInput(N_("{name}: more samples than an ECG recording can hold"), name=name)
-    try:
-        volts = np.array(body, dtype=np.float64)
-    except ValueError:
-        raise MalformedInput(N_("{name}: a sample line is not a number"), name=name) from None
+    volts = read_decimals(raw, starts, ends)
+    if volts is None:  # a number too long for the bulk reading, or not a number at all
+        try:
+            volts = np.array(raw.split(), dtype=np.float64)
+        except ValueError:
+            raise MalformedInput(N_("{name}: a sample line is not a number"), name=name) from None
     average = header.get("average heart rate")
     avg_match = _RATE.search(average) if average else None
     text_class = header.get("classification", "")
@@ -1081,6 +1232,8 @@ def _make_parser(
     times = AppleTimes()
     clock = BeatClock()
     lifted, token = (lifter.runs, lifter.token) if lifter is not None else ({}, "")
+    if lifter is not None:
+        lifter.clock = clock  # one cache of minutes for lifted and parsed beats
     types: dict[str, _Metric] = {}
     devices: dict[str, str] = {}
     clean_devices: dict[str, str] = {}
@@ -1117,9 +1270,10 @@ def _make_parser(
     # State of the element being built (records and workouts gather children first).
     rec: dict[str, str] | None = None
     rec_md: list[tuple[str, str]] = []
-    rec_beats: list[Beat] = []  # the beats of an SDNN record's list
+    # The beats of an SDNN record's list: times of day (ms) and rates, as read_beat reads them.
+    rec_tod: array[int] = array("q")
+    rec_bpm: array[float] = array("d")
     beat_lists: list[BeatList] = []  # lists of this block, read together by `settle`
-    beat_owners: list[tuple[str, str, int]] = []  # their source, device and UTC offset
     rec_nested = False
     workout: dict[str, str] | None = None
     w_md: list[tuple[str, str]] = []
@@ -1236,55 +1390,31 @@ def _make_parser(
         """Keep the beat list of the SDNN record just built, to be read with the others of
         this block (`settle`): instant heart-rate samples on the day of the record's start
         (its times are local times of day)."""
+        nonlocal rec_tod, rec_bpm
+        tod, bpm = rec_tod, rec_bpm
+        rec_tod, rec_bpm = array("q"), array("d")
         if type(item) is not tuple or item[0] != "hrv_sdnn":
-            stats["bad_beats"] += len(rec_beats)
+            stats["bad_beats"] += len(tod)
             return
         start, off = item[1], item[7]
         local = start + off * 60_000
         midnight = local - local % _DAY_MS - off * 60_000  # the local day's start, in UTC
         early, late = local - _HALF_DAY_MS - off * 60_000, local + _HALF_DAY_MS - off * 60_000
-        beat_lists.append((midnight, early, late, rec_beats.copy()))
-        beat_owners.append((item[5], item[6], off))
+        beat_lists.append((midnight, early, late, tod, bpm, (item[5], item[6], off)))
 
     def settle() -> None:
         """Read the beat lists kept so far, all at once, into series."""
-        if not beat_lists:
-            return
-        for (midnight, early, late, beats), (src, dev, off), arrays in zip(
-            beat_lists, beat_owners, read_beat_lists(beat_lists), strict=True
-        ):
-            if arrays is not None:
-                times, values = arrays
-            else:
-                times, values = array("q"), array("d")
-                for bpm, when in beats:
-                    try:
-                        rate = float(bpm)
-                        t = midnight + clock(when)
-                    except ValueError:
-                        stats["bad_beats"] += 1
-                        continue
-                    if not 10.0 <= rate <= 300.0:
-                        stats["bad_beats"] += 1
-                        continue
-                    # Past midnight the list runs into the next day (see beat_instant).
-                    if t < early:
-                        t += _DAY_MS
-                    elif t > late:
-                        t -= _DAY_MS
-                    times.append(t)
-                    values.append(rate)
-            if times:
-                append(Series(BEAT_METRIC, "/min", times, values, src, dev, off))
-        beat_lists.clear()
-        beat_owners.clear()
+        if beat_lists:
+            series, bad = read_beat_lists(beat_lists)
+            stats["bad_beats"] += bad
+            out.extend(series)
+            beat_lists.clear()
 
     def end_record(a: dict[str, str], md: list[tuple[str, str]], inside: bool) -> None:
         """A finished <Record>: appended, or held back while its twin may still come."""
         item = build_record(a, md)
-        if rec_beats:
+        if rec_tod:
             add_beats(item)
-            rec_beats.clear()
         if item is None:
             return
         type_id = a["type"]
@@ -1415,9 +1545,12 @@ def _make_parser(
             if rec is not None:
                 run = lifted.pop(a[token], None) if token in a else None
                 if run is None:
-                    rec_beats.append((a.get("bpm", ""), a.get("time", "")))
+                    tod, bpm = read_beat(a.get("bpm", ""), a.get("time", ""), clock)
+                    rec_tod.append(tod)
+                    rec_bpm.append(bpm)
                 else:
-                    rec_beats.extend(run)
+                    rec_tod.extend(run[0])
+                    rec_bpm.extend(run[1])
         elif tag == "MetadataEntry":
             if rec is not None:
                 rec_md.append((a.get("key", ""), a.get("value", "")))

@@ -181,23 +181,28 @@ def test_runs_lifted_at_random_split_points_give_every_beat(cuts: list[int]) -> 
     out = b"".join(lifter.feed(p) for p in pieces) + lifter.flush()
     assert out.count(b"\n") == doc.count(b"\n")
 
-    def seen(data: bytes, runs: dict[str, list[tuple[str, str]]]) -> list[tuple[str, str]]:
-        got: list[tuple[str, str]] = []
+    def seen(data: bytes, runs: dict[str, Any]) -> list[tuple[int, float]]:
+        got: list[tuple[int, float]] = []
 
         def start(tag: str, a: dict[str, str]) -> None:
             if tag == "InstantaneousBeatsPerMinute":
                 if lifter.token in a:
-                    got.extend(runs.pop(a[lifter.token]))
+                    got.extend(zip(*runs.pop(a[lifter.token]), strict=True))
                 else:
-                    got.append((a.get("bpm", ""), a.get("time", "")))
+                    got.append(read(a.get("bpm", ""), a.get("time", "")))
 
         parser = expat.ParserCreate()
         parser.StartElementHandler = start
         parser.Parse(data, True)
         return got
 
+    def read(bpm: str, when: str) -> tuple[int, float]:
+        return apple_health.read_beat(bpm, when, apple_health.time_of_day_ms)
+
+    expected = [read(*beat) for beat in [*listed, ("61", "9:10:00.00 PM")]]
     assert lifter.count >= 1
-    assert seen(out, lifter.runs) == seen(doc, {}) == [*listed, ("61", "9:10:00.00 PM")]
+    assert seen(out, lifter.runs) == seen(doc, {}) == expected
+    assert (-1, 8.0) in expected  # the bad time, read as such both ways
 
 
 B = "<InstantaneousBeatsPerMinute"

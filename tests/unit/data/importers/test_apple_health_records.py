@@ -20,6 +20,7 @@ import math
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -33,9 +34,12 @@ from vault.data.importers import import_apple_health, parse_apple_health
 from vault.data.importers.apple_health import (
     BeatClock,
     beat_instant,
-    beat_times,
+    number_bounds,
     parse_ecg_csv,
+    read_decimals,
+    read_digits,
     time_of_day_ms,
+    times_of_day,
 )
 from vault.data.model import ClinicalRecord, Ecg, Sample, Series
 
@@ -209,6 +213,30 @@ def test_a_bad_ecg_file_is_refused_without_quoting_it(content: str, problem: str
     assert "secret" not in str(caught.value)
 
 
+_NUMBER_LIKE = st.one_of(
+    st.text("0123456789.-", min_size=1, max_size=18),
+    st.floats(-5000, 5000).map(lambda v: f"{v:.3f}"),
+    st.floats(-1, 1).map(lambda v: f"{v:.15f}"),
+)
+
+
+@given(st.lists(_NUMBER_LIKE, min_size=1, max_size=30), st.sampled_from([" ", "\n", "\r\n", "\t"]))
+def test_voltages_read_in_bulk_as_float_reads_them(tokens: list[str], sep: str) -> None:
+    """Every number as the same double `float` gives; anything `float` refuses is refused,
+    and a number too long for the bulk reading is left to `float` (None)."""
+    text = sep.join(tokens).encode()
+    got = read_decimals(text, *number_bounds(text))
+    try:
+        want = np.array([float(t) for t in tokens])
+    except ValueError:
+        assert got is None
+        return
+    if got is None:
+        assert any(len(t) > 15 for t in tokens)
+    else:
+        assert got.tobytes() == want.tobytes()
+
+
 # --- beat-to-beat lists ---------------------------------------------------------------------------
 
 
@@ -257,18 +285,56 @@ def _written(ms: int, form: str) -> str:
     )
 
 
+def each(whens: list[str]) -> list[int]:
+    """Each time read on its own, -1 where it cannot be."""
+    out = []
+    for w in whens:
+        try:
+            out.append(time_of_day_ms(w))
+        except ValueError:
+            out.append(-1)
+    return out
+
+
+def at_once(whens: list[str], clock: Any = time_of_day_ms) -> list[int]:
+    """The times read in bulk, as the lifter reads them from the bytes of a run."""
+    data = b"".join(w.encode() for w in whens)
+    ends = np.cumsum([len(w.encode()) for w in whens], dtype=np.int64)
+    return times_of_day(data, ends - [len(w.encode()) for w in whens], ends, clock).tolist()
+
+
+class Refused:
+    """A clock that is never to be asked: the bulk reading must do without it."""
+
+    def __call__(self, text: str) -> int:
+        raise AssertionError(f"read one by one: {text!r}")
+
+
 @given(
     st.lists(st.integers(0, 86_399_990).map(lambda v: v - v % 10), min_size=1, max_size=80),
     _TIME_FORMATS,
 )
 def test_a_list_read_at_once_matches_reading_each_beat(moments: list[int], form: str) -> None:
     whens = [_written(ms, form) for ms in moments]
-    at_once = beat_times(whens)
-    if len({len(w) for w in whens}) > 1:
-        assert at_once is None  # mixed lengths: read one by one
-    else:
-        assert at_once is not None
-        assert at_once.tolist() == [time_of_day_ms(w) for w in whens] == moments
+    # One locale's times are read as byte grids, one per width, never one by one.
+    assert at_once(whens, Refused()) == each(whens) == moments
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.builds(_written, st.integers(0, 86_399_990), _TIME_FORMATS),
+            st.sampled_from(["8:29:5x.42 PM", "13:29:59.42 PM", "24:00:00.00", "8:61:00.00 AM"]),
+            st.sampled_from(["0:00:00.00 AM", "8:29:59.425\u00a0pm", "8:29:59.4 Pm", ""]),
+            st.text(st.characters(codec="utf-8", exclude_characters='"<&>-\t\n\r'), max_size=14),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_any_mix_of_times_reads_in_bulk_as_each_alone(whens: list[str]) -> None:
+    """Locales, widths, bad and odd times mixed: each time reads as it reads alone."""
+    assert at_once(whens) == each(whens)
 
 
 @pytest.mark.parametrize(
@@ -282,8 +348,17 @@ def test_a_list_read_at_once_matches_reading_each_beat(moments: list[int], form:
         ["8-29-59.42 PM"],
     ],
 )
-def test_a_list_with_a_bad_time_is_left_to_the_beat_by_beat_reading(whens: list[str]) -> None:
-    assert beat_times(whens) is None
+def test_a_bad_time_in_a_list_is_unreadable_and_spoils_no_other(whens: list[str]) -> None:
+    assert at_once(whens)[-1] == -1
+    assert at_once(whens) == each(whens)
+
+
+@given(st.lists(st.text("0123456789", min_size=1, max_size=16), min_size=1, max_size=30))
+def test_rates_read_in_bulk_as_float_reads_them(rates: list[str]) -> None:
+    text = "".join(f'bpm="{r}"' for r in rates).encode()
+    quotes = np.flatnonzero(np.frombuffer(text, dtype=np.uint8) == ord('"')).reshape(-1, 2)
+    got = read_digits(np.frombuffer(text, dtype=np.uint8), quotes[:, 0] + 1, quotes[:, 1])
+    assert got.tolist() == [float(r) for r in rates]
 
 
 def test_a_beat_list_past_midnight_moves_to_the_next_day() -> None:
