@@ -56,6 +56,11 @@ class _Filler:
         self._read = getattr(source, "read", None)
         self._pieces = None if self._read is not None else iter(source)
         self._left = memoryview(b"")
+        # The whole size when the source says it (pieces given as a list or tuple), so that a
+        # small blob gets small buffers: None when it is only known at the end.
+        self.size: int | None = None
+        if isinstance(source, list | tuple):
+            self.size = sum(memoryview(piece).nbytes for piece in source)
 
     def fill(self, buf: memoryview) -> int:
         """Bytes put at the start of `buf`: all of it, unless the source ended."""
@@ -332,22 +337,40 @@ def _seal_stream(
     ahead, so the group being sealed knows whether it holds the blob's last chunk. Each group
     is hashed on the hashing thread while the next is read and sealed, and is given back to
     the free list only when both are done with it; the sealed group goes to the file in one
-    write from one reused output buffer.
+    write from one reused output buffer. Buffers are made as they are needed, and a blob of
+    known size under a group gets one of its own size (rounded up to whole chunks, with room
+    for the short read that shows the end): a small blob costs no MiB of zeroed memory.
     """
     group = GROUP_CHUNKS * crypto.CHUNK_SIZE
     free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
-    for _ in range(_BUFFERS):
-        free.put(bytearray(group))
-    out = memoryview(bytearray(GROUP_CHUNKS * SEALED_CHUNK))
+    made = 0
+
+    def take() -> bytearray:
+        nonlocal made
+        if made < _BUFFERS and free.empty():
+            made += 1
+            return bytearray(group)
+        return free.get()
+
+    def give_back(buffer: bytearray) -> None:
+        if len(buffer) == group:  # a first buffer made to measure is not reused
+            free.put(buffer)
+
+    first = group
+    if filler.size is not None:
+        first = min(group, (filler.size // crypto.CHUNK_SIZE + 1) * crypto.CHUNK_SIZE)
+    current = take() if first == group else bytearray(first)
+    out = memoryview(bytearray(len(current) // crypto.CHUNK_SIZE * SEALED_CHUNK))
     chunks = size = 0
     early = writeback.Writeback(fd)  # the disk writes while the rest is sealed
-    current = free.get()
     filled = filler.fill(memoryview(current))
     while True:
         following, ahead = None, 0
-        if filled == group:
-            following = free.get()
+        if filled == len(current):
+            following = take()
             ahead = filler.fill(memoryview(following))
+            if len(out) < GROUP_CHUNKS * SEALED_CHUNK:
+                out = memoryview(bytearray(GROUP_CHUNKS * SEALED_CHUNK))
         end = 0
         plain = memoryview(current)[:filled]
         # An empty blob is one empty last chunk, so truncation to nothing shows.
@@ -356,14 +379,14 @@ def _seal_stream(
             last = not ahead and offset + crypto.CHUNK_SIZE >= filled
             end += sealer.seal_into(piece, out[end:], last=last)
             chunks += 1
-        hasher.update(plain, partial(free.put, current))
+        hasher.update(plain, partial(give_back, current), last=following is None or not ahead)
         _write_all(fd, out[:end])
         early.wrote(end)
         size += filled
         report.advance(filled)
         if following is None or not ahead:
             if following is not None:
-                free.put(following)
+                give_back(following)
             return chunks, size
         current, filled = following, ahead
 

@@ -129,6 +129,28 @@ def test_a_failing_source_leaves_no_file(tmp_path: Path) -> None:
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
 
 
+def test_a_stream_of_one_piece_is_hashed_without_a_thread() -> None:
+    before = threading.active_count()
+    hasher = BackgroundSHA256()
+    buffer = bytearray(b"small blob")
+    released = threading.Event()
+    hasher.update(memoryview(buffer), released.set, last=True)
+    assert released.is_set() and threading.active_count() == before  # hashed at once, here
+    assert hasher.hexdigest() == hashlib.sha256(b"small blob").hexdigest()
+
+
+@pytest.mark.parametrize("size", [0, 1, CHUNK - 1, CHUNK, GROUP - 1, GROUP, GROUP + 1])
+def test_blobs_given_whole_get_buffers_to_measure_and_read_back(tmp_path: Path, size: int) -> None:
+    """A blob given as a list of pieces is sealed from a buffer of its own size: every size
+    around the chunk and group edges reads back whole, with its hash."""
+    data = os.urandom(size)
+    blobs, blob_id = BlobFiles(tmp_path), os.urandom(16)
+    chunks, written, digest = blobs.write(blob_id, KEY, AAD, [data[:7], data[7:]])
+    assert (written, digest) == (size, hashlib.sha256(data).hexdigest())
+    assert chunks == max(1, -(-size // CHUNK))
+    assert b"".join(blobs.read(blob_id, KEY, AAD, chunks)) == data
+
+
 def test_background_hash_hands_buffers_back_once_hashed() -> None:
     hasher = BackgroundSHA256()
     buffer = bytearray(b"x" * 100_000)
