@@ -331,6 +331,15 @@ def _shape(row: bytes) -> _Shape | None:
     return found
 
 
+def _values(small: npt.NDArray[np.int64]) -> list[int]:
+    """The distinct values of an array of small non-negative integers (widths), in order:
+    counted rather than sorted."""
+    import numpy as np
+
+    found: list[int] = np.flatnonzero(np.bincount(small)).tolist()
+    return found
+
+
 def times_of_day(
     data: bytes, lo: npt.NDArray[np.int64], hi: npt.NDArray[np.int64], clock: Callable[[str], int]
 ) -> npt.NDArray[np.int64]:
@@ -346,7 +355,7 @@ def times_of_day(
     if not widths.size:
         return out
     one = int(widths[0])
-    groups = [one] if (widths == one).all() else np.unique(widths).tolist()
+    groups = [one] if (widths == one).all() else _values(widths)
     for width in groups:
         rows = np.arange(widths.size) if len(groups) == 1 else np.flatnonzero(widths == width)
         for _ in range(_SHAPE_TRIES):
@@ -442,8 +451,10 @@ def read_beat(bpm: str, when: str, clock: Callable[[str], int]) -> tuple[int, fl
 # the strict shape iOS writes is found by one regex per run of beats and read as numbers in
 # bulk (all the runs of a block at once) instead.
 LIFT_BEATS = True  # False: expat reads every beat element (the tests compare both ways)
-_BEAT = rb'<InstantaneousBeatsPerMinute bpm="[0-9]{1,16}" time="[^"<&>\-\t\n\r]{0,96}"/>'
-_BEAT_RUN = re.compile(_BEAT + rb"(?:[ \t\r\n]*" + _BEAT + rb")*")
+# Possessive (`+`) quantifiers: what follows each can never be what it repeats (a quote
+# after digits or a time, `<` after spaces), so giving back is useless and is not tried.
+_BEAT = rb'<InstantaneousBeatsPerMinute bpm="[0-9]{1,16}+" time="[^"<&>\-\t\n\r]{0,96}+"/>'
+_BEAT_RUN = re.compile(_BEAT + rb"(?:[ \t\r\n]*+" + _BEAT + rb")*+")
 _BEAT_MAX = 160  # bytes: no element _BEAT matches is longer
 _BEAT_START = b'<InstantaneousBeatsPerMinute bpm="'
 _QUOTE = 34
@@ -660,7 +671,7 @@ def read_decimals(
         return None
     pow10 = np.array([float(10**k) for k in range(16)])
     whole = np.empty(starts.size)
-    for width in np.unique(lengths).tolist():
+    for width in _values(lengths):
         same = np.flatnonzero(lengths == width)
         for at in range(0, same.size, _GRID_ROWS):  # bounded memory, whatever the file
             rows = same[at : at + _GRID_ROWS]
