@@ -626,14 +626,21 @@ _ECG_CLASSES = {
 }
 
 
-def number_bounds(text: bytes) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+def number_bounds(
+    text: bytes, limit: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None:
     """Where the whitespace-separated words of `text` start and end ([start, end)), for a
-    text of digits, `.`, `-` and whitespace (every byte above a space is part of a word)."""
+    text of digits, `.`, `-` and whitespace (every byte above a space is part of a word);
+    None when there are more than `limit` (counted before their places are listed, so a
+    file of one-digit words costs no list of them)."""
     import numpy as np
 
     inside = np.frombuffer(text, dtype=np.uint8) > 32
     edges = np.diff(inside.view(np.int8), prepend=np.int8(0), append=np.int8(0))
-    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    starting = edges == 1
+    if np.count_nonzero(starting) > limit:
+        return None
+    return np.flatnonzero(starting), np.flatnonzero(edges == -1)
 
 
 _GRID_ROWS = 1 << 16  # numbers read in one grid
@@ -747,11 +754,12 @@ def parse_ecg_csv(data: bytes, name: str, times: AppleTimes | None = None) -> Ec
     if samples.translate(_NOT_VOLTAGE):
         raise MalformedInput(N_("{name}: a sample line is not a number"), name=name)
     raw = samples.encode("ascii")  # only the characters checked above are left
-    starts, ends = number_bounds(raw)
+    bounds = number_bounds(raw, MAX_ECG_SAMPLES)
+    if bounds is None:
+        raise MalformedInput(N_("{name}: more samples than an ECG recording can hold"), name=name)
+    starts, ends = bounds
     if not starts.size:
         raise MalformedInput(N_("{name}: no voltage samples"), name=name)
-    if starts.size > MAX_ECG_SAMPLES:
-        raise MalformedInput(N_("{name}: more samples than an ECG recording can hold"), name=name)
     volts = read_decimals(raw, starts, ends)
     if volts is None:  # a number too long for the bulk reading, or not a number at all
         try:

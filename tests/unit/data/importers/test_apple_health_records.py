@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from vault.core.errors import MalformedInput
 from vault.core.vault import Vault
 from vault.data import health_records, query
-from vault.data.importers import import_apple_health, parse_apple_health
+from vault.data.importers import apple_health, import_apple_health, parse_apple_health
 from vault.data.importers.apple_health import (
     BeatClock,
     beat_instant,
@@ -225,7 +225,9 @@ def test_voltages_read_in_bulk_as_float_reads_them(tokens: list[str], sep: str) 
     """Every number as the same double `float` gives; anything `float` refuses is refused,
     and a number too long for the bulk reading is left to `float` (None)."""
     text = sep.join(tokens).encode()
-    got = read_decimals(text, *number_bounds(text))
+    bounds = number_bounds(text, len(tokens))
+    assert bounds is not None and number_bounds(text, len(tokens) - 1) is None
+    got = read_decimals(text, *bounds)
     try:
         want = np.array([float(t) for t in tokens])
     except ValueError:
@@ -235,6 +237,15 @@ def test_voltages_read_in_bulk_as_float_reads_them(tokens: list[str], sep: str) 
         assert any(len(t) > 15 for t in tokens)
     else:
         assert got.tobytes() == want.tobytes()
+
+
+def test_an_ecg_longer_than_a_recording_can_be_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(apple_health, "MAX_ECG_SAMPLES", 3)
+    assert parse_ecg_csv(ecg_csv([1.0, 2.0, 3.0]).encode(), "ecg.csv").count == 3
+    with pytest.raises(MalformedInput, match="more samples than an ECG recording can hold"):
+        parse_ecg_csv(ecg_csv([1.0, 2.0, 3.0, 4.0]).encode(), "ecg.csv")
 
 
 # --- beat-to-beat lists ---------------------------------------------------------------------------
