@@ -93,6 +93,21 @@ def test_audit_and_content_show_name_what_their_ids_point_to(made: Path, tmp_pat
     assert f"Ana Lima ({ana})" in run(made, "content", "show", item["id"])
 
 
+def test_audit_shows_a_forget_and_what_it_targeted(made: Path, tmp_path: Path) -> None:
+    """A forget's entry holds a list (its targets): the log still reads, as words."""
+    run(made, "persona", "add", "Ana Lima")
+    note = tmp_path / "note.md"
+    note.write_text("Hello.\n")
+    item = json.loads(run(made, "content", "add", str(note), "--json"))["id"]
+    run(made, "forget", "--content", item, "--yes")
+    forgets = [e for e in json.loads(run(made, "audit", "--json")) if e["action"] == "forget"]
+    assert len(forgets) == 1
+    targets = forgets[0]["details"]["targets"]
+    assert isinstance(targets, list) and targets
+    (line,) = [line for line in run(made, "audit").splitlines() if " forget " in line]
+    assert f"targets={','.join(targets)}" in line
+
+
 def test_check_reports_damage_with_integrity_code(made: Path) -> None:
     conn = sqlite3.connect(made / "vault.db")
     conn.execute("UPDATE audit SET data = zeroblob(80)")

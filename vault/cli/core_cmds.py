@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -360,10 +361,21 @@ def audit(env: Env, verify: bool, limit: int | None, as_json: bool) -> None:
         return
     for e in shown:
         details = " ".join(
-            f"{k}={val}" + (f" ({names[(k, val)]})" if (k, val) in names else "")
+            f"{k}={_detail(val)}"
+            + (f" ({names[(k, val)]})" if isinstance(val, str) and (k, val) in names else "")
             for k, val in sorted(e.details.items())
         )
         say(f"{e.seq:>5}  {e.time}  {e.action:<20} {details}")
+
+
+def _detail(value: object) -> str:
+    """An entry's detail as a word: a list (what a forget targeted) joined by commas, a
+    mapping as compact JSON, anything else as it reads."""
+    if isinstance(value, list | tuple):
+        return ",".join(_detail(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return str(value)
 
 
 def _names(v: Vault, entries: Sequence[Any]) -> dict[tuple[str, object], str]:
