@@ -139,6 +139,9 @@ def test_forget_everything_sends_erasure_requests(
     assert body["reason"] == "forgotten" and body["grant"]["id"] == delivered.grant
     assert body["bundles"][0]["erase"]["everything"] is True
     assert "everything it carried" in document.with_suffix(".txt").read_text()
+    # The text names the file written beside it, the one the signature covers.
+    assert f"minisign -Vm {document.name} -P " in document.with_suffix(".txt").read_text()
+    assert (requests / f"{document.name}.minisig").is_file()
     if shutil.which("minisign"):
         # The text form ends with the command that verifies it, the pairwise key included.
         public_key = document.with_suffix(".txt").read_text().split("-P ")[-1].strip()

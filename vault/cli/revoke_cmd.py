@@ -34,7 +34,7 @@ def write_request(request: ErasureRequest, path: Path, *, force: bool = False) -
         {
             document: request.document,
             signature: request.signature.encode(),
-            text: request.text().encode(),
+            text: request.text(document.name).encode(),
         },
         force=force,
     )

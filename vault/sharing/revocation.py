@@ -126,14 +126,16 @@ class ErasureRequest:
         body: dict[str, Any] = json.loads(self.document)
         return {**body, "signature": self.signature, "public_key": self.public_key}
 
-    def text(self) -> str:
+    def text(self, document: str = "erasure-request.json") -> str:
         """The request in words, for a person at the recipient's end: in the person's
-        language, then in English (the signed JSON is the same in every language)."""
+        language, then in English (the signed JSON is the same in every language). It ends
+        with the command that verifies the signed JSON, saved as `document` beside its
+        `.minisig`."""
         return "\n---\n\n".join(
-            self._text(i18n.translator(lang)) for lang in i18n.person_languages()
+            self._text(i18n.translator(lang), document) for lang in i18n.person_languages()
         )
 
-    def _text(self, _: Callable[[str], str]) -> str:
+    def _text(self, _: Callable[[str], str], document: str) -> str:
         d: dict[str, Any] = json.loads(self.document)
         if d["reason"] == FORGOTTEN:
             title, body = _("Request for erasure of personal data"), _erasure_words(d, _)
@@ -154,7 +156,7 @@ class ErasureRequest:
             *d["legal_basis"],
             "",
             _("This request is signed; verify it with:"),
-            f"  minisign -Vm {d['id']}.json -P {self.public_key}",
+            f"  minisign -Vm {document} -P {self.public_key}",
         ]
         return "\n".join(lines) + "\n"
 
