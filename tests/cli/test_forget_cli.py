@@ -118,6 +118,9 @@ def test_forget_asks_erasure_only_of_bundles_that_carried_it(
     assert "Request for erasure of personal data" in shown.stdout
     assert f"content item {delivered.sent_note}" in shown.stdout
     assert "withdraw" not in shown.stdout.lower()
+    # Confirmed with --yes, no preview was shown: what the forget cannot reach is said after.
+    assert "erasure requests were produced for them" in shown.stderr
+    assert "passwd --rekey" in shown.stderr
     grant = json.loads(run(vault_dir, "grant", "show", delivered.grant, "--json"))
     assert grant["status"] == "given"
     run(vault_dir, "notice", delivered.grant, code=7)  # still given: nothing withdrawn

@@ -48,13 +48,14 @@ def _show_plan(plan: Plan) -> None:
                     name=h.name, n=len(h.bundles)
                 )
             )
-    say(
-        _(
-            "Copies of the vault made before now (backups) still hold it; run "
-            "`coffre passwd --rekey` afterwards so they need your old passphrase and their keys "
-            "open nothing you write later."
-        )
-    )
+    say(_(_BACKUPS_CAVEAT))
+
+
+_BACKUPS_CAVEAT = N_(
+    "Copies of the vault made before now (backups) still hold it; run "
+    "`coffre passwd --rekey` afterwards so they need your old passphrase and their keys "
+    "open nothing you write later."
+)
 
 
 def _targets(
@@ -192,6 +193,10 @@ def forget(
             labels="; ".join(map(localise, result.plan.labels)), seconds=result.seconds
         )
     )
+    if yes:  # no preview was shown: what the forget could not reach is said now
+        if result.plan.holders:
+            info(_("Recipients already hold copies: erasure requests were produced for them."))
+        info(_(_BACKUPS_CAVEAT))
     if not result.wal_truncated:
         info(_("Another process is reading the vault: its journal will be cleared once it closes."))
     for request in result.notices:
