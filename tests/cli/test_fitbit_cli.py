@@ -46,6 +46,11 @@ def test_import_reads_in_the_profiles_zone_and_reimport_adds_nothing(
     assert (again["added"], again["workouts"]) == (0, 0)
 
 
+def test_the_zone_times_were_read_in_is_said_once(sams_vault: Path, tmp_path: Path) -> None:
+    said = checked(sams_vault, "import", "fitbit", str(zipped(tmp_path, EXPORT))).stderr
+    assert said.count("America/New_York") == 1  # the importer's note, not a second line
+
+
 def test_weight_unit_option(sams_vault: Path, tmp_path: Path) -> None:
     z = zipped(tmp_path, EXPORT)
     checked(sams_vault, "import", "fitbit", str(z), "--weight-unit", "kg")

@@ -108,7 +108,8 @@ def report(fmt: ImportFormat, summary: ImportSummary, as_json: bool) -> None:
         )
     for note in summary.notes:
         info(localise(note))
-    if summary.time_zone is not None:
+    # Said once: an importer whose notes already name the zone (and why) is not repeated.
+    if summary.time_zone is not None and not any(summary.time_zone in n for n in summary.notes):
         info(
             _("Times without an offset were read in {time_zone}.").format(
                 time_zone=summary.time_zone
