@@ -433,6 +433,12 @@ class QSWriter:
         if metric != WORKOUT_METRIC:
             self._added += added
             self._duplicates += n - added
+        kept = self._unknown.get(metric)
+        if kept is not None and n > added:  # samples of unknown types already stored: not kept
+            if kept > n - added:
+                self._unknown[metric] = kept - (n - added)
+            else:
+                del self._unknown[metric]
         self._progress.advance(n)
         if added == 0:
             return

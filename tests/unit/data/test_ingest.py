@@ -92,6 +92,26 @@ def test_unknown_metric_is_kept_and_bad_samples_are_issues(fresh_vault: Vault) -
     assert stored(fresh_vault, "x:HKQuantityTypeIdentifierNewThing").unit == "zz"
 
 
+def test_samples_of_unknown_types_already_stored_are_not_counted_as_kept(
+    fresh_vault: Vault,
+) -> None:
+    new_thing = "x:HKQuantityTypeIdentifierNewThing"
+    samples = [Sample(new_thing, T0 + i, T0 + i, 3.0, "zz", "App") for i in range(3)]
+    with ingest.QSWriter(fresh_vault, P) as w:
+        for sample in samples[:2]:
+            w.add(sample)
+    assert w.summary.unknown_types == {new_thing: 2}
+    with ingest.QSWriter(fresh_vault, P) as again:  # the same two, and one more
+        for sample in samples:
+            again.add(sample)
+    assert (again.summary.added, again.summary.duplicates) == (1, 2)
+    assert again.summary.unknown_types == {new_thing: 1}
+    with ingest.QSWriter(fresh_vault, P) as third:
+        for sample in samples:
+            third.add(sample)
+    assert third.summary.unknown_types == {}
+
+
 def test_exception_rolls_back_everything(fresh_vault: Vault) -> None:
     before = fresh_vault.store.counts()
     with pytest.raises(RuntimeError), ingest.QSWriter(fresh_vault, P) as w:
