@@ -20,6 +20,7 @@ SUMMARY_KEYS = {
     "workouts",
     "summaries",
     "unknown_types",
+    "added_by_metric",
     "errors",
     "time_zone",
     "notes",

@@ -51,6 +51,15 @@ def test_the_zone_times_were_read_in_is_said_once(sams_vault: Path, tmp_path: Pa
     assert said.count("America/New_York") == 1  # the importer's note, not a second line
 
 
+def test_verbose_lists_what_came_in_metric_by_metric(sams_vault: Path, tmp_path: Path) -> None:
+    shown = checked(sams_vault, "-v", "import", "fitbit", str(zipped(tmp_path, EXPORT))).stdout
+    listed = json.loads(checked(sams_vault, "data", "metrics", "--json").stdout)
+    assert listed
+    for m in listed:
+        if m["metric"] != "workout":  # workouts have their own count in the headline
+            assert f"  {m['metric']}: {m['samples']} added" in shown
+
+
 def test_weight_unit_option(sams_vault: Path, tmp_path: Path) -> None:
     z = zipped(tmp_path, EXPORT)
     checked(sams_vault, "import", "fitbit", str(z), "--weight-unit", "kg")

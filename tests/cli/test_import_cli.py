@@ -114,9 +114,15 @@ def test_every_format_imports_once_with_json(
     assert first["items"] == first["added_ids"]
     if fmt.area != "data":  # personas and items have ids; samples do not
         assert len(first["added_ids"]) == first["added"]
+        assert first["added_by_metric"] == {}
+    else:  # into an empty vault: what it added per metric is what the vault lists
+        listed = json.loads(checked(sams_vault, "data", "metrics", "--json").stdout)
+        stored = {m["metric"]: m["samples"] for m in listed}
+        assert stored.pop("workout", 0) == first["workouts"]  # listed, counted apart
+        assert first["added_by_metric"] == stored
     records = _records(sams_vault)
     again = json.loads(checked(sams_vault, "import", name, str(path), "--json").stdout)
-    assert (again["added"], again["added_ids"]) == (0, [])
+    assert (again["added"], again["added_ids"], again["added_by_metric"]) == (0, [], {})
     assert again["duplicates"] + len(again["unchanged"]) >= first["added"]
     assert _records(sams_vault) == records
 

@@ -86,6 +86,9 @@ def report(fmt: ImportFormat, summary: ImportSummary, as_json: bool) -> None:
         emit_json(summary.as_dict())
         return
     say(_headline(fmt, summary))
+    if settings.verbose:  # what came in, metric by metric
+        for metric, n in summary.by_metric.items():
+            say(_("  {metric}: {n} added").format(metric=metric, n=number(n)))
     if fmt.area == "personas":
         for id_ in summary.added_ids:
             say(_("  added {id}").format(id=id_))

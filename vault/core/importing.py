@@ -54,6 +54,7 @@ class ImportSummary:
     workouts: int = 0
     summaries: int = 0  # daily activity summaries
     unknown_types: Mapping[str, int] = field(default_factory=dict)  # kept, with their counts
+    by_metric: Mapping[str, int] = field(default_factory=dict)  # samples added, per metric
     errors: tuple[ImportIssue, ...] = ()  # recoverable problems; fatal ones raise instead
     notes: tuple[str, ...] = ()  # what the person should know (limits, assumptions)
     time_zone: str | None = None  # the zone assumed for times without an offset
@@ -61,6 +62,7 @@ class ImportSummary:
     def __post_init__(self) -> None:
         # A frozen summary hands out no mutable mapping.
         object.__setattr__(self, "unknown_types", _frozen_counts(self.unknown_types))
+        object.__setattr__(self, "by_metric", _frozen_counts(self.by_metric))
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON object `coffre import ... --json` prints (docs/cli.md)."""
@@ -77,6 +79,7 @@ class ImportSummary:
             "workouts": self.workouts,
             "summaries": self.summaries,
             "unknown_types": dict(self.unknown_types),
+            "added_by_metric": dict(self.by_metric),
             "errors": [issue.as_dict() for issue in self.errors],
             "notes": list(self.notes),
             "time_zone": self.time_zone,

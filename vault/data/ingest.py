@@ -115,6 +115,7 @@ class QSWriter:
         # The summary's counts, kept here while the import runs (the summary itself is frozen).
         self._added = self._duplicates = self._workouts = self._summaries = 0
         self._unknown: dict[str, int] = {}
+        self._by_metric: dict[str, int] = {}  # samples added, per metric
         self._errors: list[ImportIssue] = []
         self._notes: list[str] = []
         self._progress = Progress(N_("store"), progress, unit="samples")
@@ -234,6 +235,7 @@ class QSWriter:
             workouts=self._workouts,
             summaries=self._summaries,
             unknown_types=self._unknown,
+            by_metric=dict(sorted(self._by_metric.items())),
             errors=tuple(self._errors),
             notes=tuple(self._notes),
         )
@@ -433,6 +435,8 @@ class QSWriter:
         if metric != WORKOUT_METRIC:
             self._added += added
             self._duplicates += n - added
+            if added:
+                self._by_metric[metric] = self._by_metric.get(metric, 0) + added
         kept = self._unknown.get(metric)
         if kept is not None and n > added:  # samples of unknown types already stored: not kept
             if kept > n - added:
