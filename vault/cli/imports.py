@@ -15,7 +15,7 @@ import click
 
 from vault.cli.main import Env, Translated, cli, pass_env
 from vault.cli.output import StderrProgress, emit_json, info, json_option, say, settings
-from vault.core.i18n import N_, _, localise, localise_name, number
+from vault.core.i18n import N_, _, localise, localise_name, ngettext, number
 from vault.imports import FORMATS, ImportFormat
 
 if TYPE_CHECKING:
@@ -88,7 +88,8 @@ def report(fmt: ImportFormat, summary: ImportSummary, as_json: bool) -> None:
     say(_headline(fmt, summary))
     if settings.verbose:  # what came in, metric by metric
         for metric, n in summary.by_metric.items():
-            say(_("  {metric}: {n} added").format(metric=metric, n=number(n)))
+            line = ngettext("  {metric}: {n} added", "  {metric}: {n} added", n)
+            say(line.format(metric=metric, n=number(n)))
     if fmt.area == "personas":
         for id_ in summary.added_ids:
             say(_("  added {id}").format(id=id_))
