@@ -34,6 +34,7 @@ def test_json_shape_and_the_keys_kept_for_older_scripts() -> None:
         "workouts": 0,
         "summaries": 0,
         "unknown_types": {"x:mood": 4},
+        "added_by_metric": {},
         "errors": [{"location": "outbox.json item 3", "problem": "no date"}],
         "notes": ["boosts are not imported"],
         "time_zone": None,
