@@ -273,3 +273,13 @@ def test_an_import_summary_tells_its_problems_and_notes_in_french(
     assert french.gettext("{location}: {problem}").format(location="Data", problem=problem) in shown
     assert french.ngettext(*more, 1).format(n=1) in shown
     assert "skipped" not in shown and "counted" not in shown
+
+
+def test_the_import_summary_lists_what_came_in_metric_by_metric() -> None:
+    from vault.core.importing import ImportSummary
+
+    counts = {f"metric_{i:02d}": 100 - i for i in range(14)}
+    shown = summary_markdown("export.zip", ImportSummary("apple-health", by_metric=counts))
+    listed = [line for line in shown.splitlines() if line.startswith("  - metric_")]
+    assert listed == [f"  - metric_{i:02d}: {100 - i}" for i in range(12)]  # most first
+    assert "  - 2 more metrics" in shown

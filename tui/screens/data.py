@@ -21,7 +21,7 @@ from tui.widgets.chart import Chart
 from tui.widgets.ecg import EcgStrip
 from tui.widgets.progress import ProgressPanel
 from vault import personas as identities
-from vault.core.i18n import N_, _, localise, localise_name, number
+from vault.core.i18n import N_, _, localise, localise_name, ngettext, number
 from vault.core.importing import ImportSummary
 from vault.core.progress import ProgressCallback
 from vault.core.untrusted import printable
@@ -261,6 +261,9 @@ def run_import(
     return fmt.run(vault, request.path, persona=persona, progress=progress, options=options)
 
 
+_METRICS_LISTED = 12  # metrics named in an import's summary, the others counted
+
+
 def summary_markdown(name: str, s: ImportSummary) -> str:
     """An import summary for people; counts that stayed at zero are left out."""
     records = get_format(s.format).records
@@ -290,8 +293,14 @@ def summary_markdown(name: str, s: ImportSummary) -> str:
         f"**{printable(name)}**",
         "",
         _("- added: **{n}** {records}").format(n=number(s.added), records=records),
-        _("- skipped: {n} duplicates already in the vault").format(n=number(s.duplicates)),
     ]
+    # What came in, metric by metric: the first few, most first.
+    by_metric = sorted(s.by_metric.items(), key=lambda kv: (-kv[1], kv[0]))
+    lines += [f"  - {printable(metric)}: {number(n)}" for metric, n in by_metric[:_METRICS_LISTED]]
+    if len(by_metric) > _METRICS_LISTED:
+        rest = len(by_metric) - _METRICS_LISTED
+        lines.append("  - " + ngettext("{n} more metric", "{n} more metrics", rest).format(n=rest))
+    lines.append(_("- skipped: {n} duplicates already in the vault").format(n=number(s.duplicates)))
     lines += [line for count, line in optional if count]
     lines.append(_("- problems: {n}").format(n=number(len(s.errors))))
     lines += [
