@@ -453,10 +453,12 @@ _PLAIN_VALUES: Final = (
 
 
 def _quantity(q: object) -> tuple[float | None, str]:
-    if not isinstance(q, dict) or not isinstance(q.get("value"), int | float):
+    """A Quantity's number as the provider wrote it (95 stays 95, not 95.0) and its unit."""
+    value = q.get("value") if isinstance(q, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not isinstance(q, dict):
         return None, ""
     unit = q.get("unit") if isinstance(q.get("unit"), str) else q.get("code")
-    return float(q["value"]), unit if isinstance(unit, str) else ""
+    return value, unit if isinstance(unit, str) else ""
 
 
 def clinical_value(resource: dict[str, Any]) -> tuple[float | str | bool | None, str]:
@@ -477,7 +479,7 @@ def clinical_value(resource: dict[str, Any]) -> tuple[float | str | bool | None,
     parts = [p for p in parts if p[0] is not None]
     if parts:
         units = {u for _v, u in parts}
-        text = " / ".join(number(v) for v, _u in parts if v is not None)
+        text = " / ".join(number(float(v)) for v, _u in parts if v is not None)
         return text, units.pop() if len(units) == 1 else ""
     return None, ""
 
@@ -538,8 +540,8 @@ def clinical_table(records: Sequence[StoredClinical]) -> Table:
     for c in records:
         j = clinical_json(c)
         value = j["value"]
-        if isinstance(value, float):
-            value = number(value)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = number(float(value))
         shown = "-" if value is None else f"{value} {j['unit'] or ''}".strip()
         rows.append(
             tuple(

@@ -66,7 +66,7 @@ def test_period_labels_are_local_dates() -> None:
     ("resource", "value", "unit"),
     [
         ({"valueQuantity": {"value": 5.4, "unit": "%"}}, 5.4, "%"),
-        ({"valueQuantity": {"value": 95, "code": "mg/dL"}}, 95.0, "mg/dL"),  # UCUM code only
+        ({"valueQuantity": {"value": 95, "code": "mg/dL"}}, 95, "mg/dL"),  # UCUM code only
         ({"valueCodeableConcept": {"coding": [{"display": "Positive"}]}}, "Positive", ""),
         ({"valueString": "negative"}, "negative", ""),
         ({"valueBoolean": False}, False, ""),
@@ -81,13 +81,16 @@ def test_period_labels_are_local_dates() -> None:
             "mmHg",
         ),
         ({"valueQuantity": {"value": "95"}}, None, ""),  # not a number: no value claimed
+        ({"valueQuantity": {"value": True, "unit": "mg/dL"}}, None, ""),
         ({"code": {"text": "Colonoscopy"}}, None, ""),
     ],
 )
 def test_a_clinical_value_and_its_unit(
     resource: dict[str, object], value: object, unit: str
 ) -> None:
-    assert display.clinical_value(resource) == (value, unit)
+    found = display.clinical_value(resource)
+    assert found == (value, unit)
+    assert type(found[0]) is type(value)  # 95 stays an integer, as the provider wrote it
 
 
 @pytest.mark.parametrize(
