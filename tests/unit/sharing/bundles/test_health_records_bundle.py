@@ -172,7 +172,12 @@ def test_an_export_token_sends_the_same_recordings_and_records(
 
 
 def _undated(text: str, provider: str, version: str) -> ClinicalRecord:
-    resource = {"resourceType": "AllergyIntolerance", "id": "a1", "code": {"text": text}}
+    resource = {
+        "resourceType": "AllergyIntolerance",
+        "id": "a1",
+        "patient": {"reference": "Patient/p1"},
+        "code": {"text": text},
+    }
     return ClinicalRecord(
         "AllergyIntolerance", json.dumps(resource).encode(), None, text, "", provider, version
     )
@@ -209,6 +214,8 @@ def test_an_all_time_grant_counts_and_sends_every_record_with_its_provider(
 
     result = bundle.export_bundle(fresh_vault, grant.id, tmp_path / "b.age", now=NOW)
     files = bundle_members(tmp_path / "b.age", world.identity)
+    # Entries with the provider and release extensions are still a valid FHIR Bundle.
+    Bundle.model_validate_json(files["data/qs/clinical-records.fhir.json"])
     entries = json.loads(files["data/qs/clinical-records.fhir.json"])["entry"]
     assert len(entries) == records
     (allergy,) = [e for e in entries if e["resource"]["resourceType"] == "AllergyIntolerance"]
