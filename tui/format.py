@@ -107,6 +107,8 @@ NOUNS: dict[str, tuple[str, str]] = {
     "bundle": N_plural("{n} bundle", "{n} bundles"),
     "version": N_plural("{n} version", "{n} versions"),
     "record": N_plural("{n} record", "{n} records"),
+    "ECG recording": N_plural("{n} ECG recording", "{n} ECG recordings"),
+    "clinical record": N_plural("{n} clinical record", "{n} clinical records"),
     "workout": N_plural("{n} workout", "{n} workouts"),
     "token": N_plural("{n} token", "{n} tokens"),
     "erasure request": N_plural("{n} erasure request", "{n} erasure requests"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.widgets import DataTable, Input, Markdown, Select, SelectionList, TabbedContent
 
@@ -23,6 +24,9 @@ from tui.screens.sharing import SharingScreen
 from vault import personas as identities
 from vault import sharing as consent
 from vault.sharing import ledger, revocation
+
+if TYPE_CHECKING:
+    from vault.core.vault import Vault
 
 
 def _select_grant(screen: SharingScreen, recipient: str) -> str:
@@ -192,3 +196,37 @@ async def test_tab_keys_and_a_ledger_that_fits_80_columns(pristine_demo: Path) -
         for row in range(ledger.row_count):
             for column, cell in zip(ledger.columns.values(), ledger.get_row_at(row), strict=True):
                 assert len(cell.plain) <= column.width
+
+
+def test_the_preview_counts_recordings_and_records_and_warns_of_counts(
+    fresh_vault: Vault, tmp_path: Path
+) -> None:
+    """The grant preview names ECG recordings and clinical records for what they are, says
+    when none of the records is dated, and carries the warning of a grant coarser than raw."""
+    import json
+
+    from tests.builders import build_world, make_grant
+    from tui.screens.sharing import plan_markdown
+    from vault.data.ingest import QSWriter
+    from vault.data.model import ClinicalRecord
+    from vault.sharing import ScopeRequest, TimeRange
+    from vault.sharing.bundles.plan import build_plan
+
+    world = build_world(fresh_vault, tmp_path)
+    undated = {"resourceType": "AllergyIntolerance", "code": {"text": "Peanut"}}
+    with QSWriter(fresh_vault, world.persona.id) as w:
+        for n in range(2):
+            w.add_clinical(
+                ClinicalRecord(
+                    "AllergyIntolerance", json.dumps({**undated, "id": f"a{n}"}).encode(), None
+                )
+            )
+    scope = ScopeRequest(metrics="clinical_record")
+    raw = make_grant(fresh_vault, world, scope=scope, time_range=TimeRange())
+    text = plan_markdown(build_plan(fresh_vault, raw), "Lab")
+    assert "**clinical_record**: 2 clinical records, none dated" in text
+    daily = make_grant(
+        fresh_vault, world, scope=ScopeRequest(metrics="steps,ecg"), granularity="day"
+    )
+    text = plan_markdown(build_plan(fresh_vault, daily), "Lab")
+    assert "ECG recordings are only sent at raw granularity" in text

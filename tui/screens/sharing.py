@@ -108,15 +108,27 @@ def exported_markdown(result: BundleResult) -> str:
     return "\n".join(lines)
 
 
+# What a plan's metric line counts (`MetricSelection.counted`), as the nouns of tui.format.
+_PLAN_NOUNS = {
+    "samples": "sample",
+    "periods": "period",
+    "recordings": "ECG recording",
+    "records": "clinical record",
+}
+
+
 def plan_markdown(plan: ExportPlan, recipient: str) -> str:
     lines = [_("What would leave for **{recipient}** now:").format(recipient=recipient), ""]
     for m in plan.metrics:
+        count = fmt.plural(m.count, _PLAN_NOUNS.get(m.counted, "sample"))
+        if m.undated == m.count:  # clinical records without a date only: no span to give
+            lines.append(
+                _("- **{metric}**: {count}, none dated").format(metric=m.metric, count=count)
+            )
+            continue
         lines.append(
             _("- **{metric}**: {count} from {first} to {last}").format(
-                metric=m.metric,
-                count=fmt.plural(m.count, "sample" if m.period is None else "period"),
-                first=fmt.day(m.first),
-                last=fmt.day(m.last),
+                metric=m.metric, count=count, first=fmt.day(m.first), last=fmt.day(m.last)
             )
         )
     lines += [

@@ -136,6 +136,18 @@ TABLE_WORDS = (
     N_("distance"),
     N_("energy"),
     N_("stage"),
+    N_("classification"),
+    N_("heart rate"),
+    N_("sample rate"),
+    N_("lead"),
+    N_("symptoms"),
+    N_("device"),
+    N_("date"),
+    N_("type"),
+    N_("record"),
+    N_("value"),
+    N_("status"),
+    N_("provider"),
 )
 # An English number as display writes it: 12,345.6
 _NUMBER = re.compile(r"-?\d{1,3}(?:,\d{3})*(?:\.\d+)?")
@@ -286,7 +298,7 @@ def data_show(
       coffre data show heart_rate --every week --csv > heart.csv
       coffre data show heart_rate --every day --chart --from 2024-01-01
     """
-    from vault.data import csvfmt, display, query
+    from vault.data import csvfmt, display, health_records, query
 
     if chart and (as_json or as_csv):
         raise click.UsageError(_("--chart draws for people: it takes neither --json nor --csv"))
@@ -322,6 +334,9 @@ def data_show(
                 for line in _localised(display.buckets_table(buckets, metric, period)).lines():
                     say(line)
             return
+        if metric in health_records.RECORD_KINDS:
+            _show_records(v, pid, metric, start, end, as_json=as_json, as_csv=as_csv)
+            return
         if as_csv:
             csvfmt.write_rows(csvfmt.csv_rows(v, pid, metric, start, end), sys.stdout)
             return
@@ -351,6 +366,44 @@ def data_show(
                 shown += 1
         if not shown:
             info(_where_the_data_is(v, pid, metric, from_, to))
+
+
+def _show_records(
+    v: Vault,
+    pid: str,
+    metric: str,
+    start: int | None,
+    end: int | None,
+    *,
+    as_json: bool,
+    as_csv: bool,
+) -> None:
+    """`data show ecg|clinical_record`: the recordings or records themselves, one a row
+    (clinical records without a date last, when no range is asked)."""
+    from vault.data import display, export, health_records
+
+    if as_csv:
+        export.export_records(v, pid, metric, start, end, "csv", sys.stdout)
+        return
+    if metric == health_records.ECG_METRIC:
+        ecgs = health_records.list_ecgs(v, pid, start, end)
+        rows, table = [display.ecg_json(e) for e in ecgs], display.ecg_table(ecgs)
+    else:
+        records = health_records.list_clinical(v, pid, start, end)
+        rows, table = [display.clinical_json(c) for c in records], display.clinical_table(records)
+    if as_json:
+        emit_json(rows)
+    elif rows:
+        for line in _localised(table).lines():
+            say(line)
+    if not rows:
+        what = _("recordings") if metric == health_records.ECG_METRIC else _("records")
+        empty = (
+            _("no {metric} {what} in this range")
+            if start is not None or end is not None
+            else _("this persona has no {metric} {what}")
+        )
+        info(empty.format(metric=metric, what=what))
 
 
 def _draw_chart(series: Series) -> None:
@@ -553,11 +606,10 @@ def data_export(
 
     start, end = _range(from_, to)
     query.check_metric(metric)
-    writer = {"fhir": export.export_fhir, "omh": export.export_omh, "csv": export.export_csv}[fmt]
     with env.vault() as v:
         pid = resolve_persona_id(v, persona_ref)
         with open_output(output, force=force) as out:
-            n = writer(v, pid, metric, start, end, every, out, tz=tz)
+            n = export.export_metric(v, pid, metric, start, end, every, fmt, out, tz=tz)
     where = str(output) if output is not None else "stdout"
     info(
         ngettext(

@@ -241,7 +241,13 @@ def grant_create(
       coffre grant create --recipient Blog --persona Ana --content-kinds post \\
           --purpose dpv:ServiceProvision --jurisdiction FR --expires 2027-01-01
     """
-    from vault.sharing import ScopeRequest, TimeRange, create_grant, get_recipient
+    from vault.sharing import (
+        ScopeRequest,
+        TimeRange,
+        create_grant,
+        get_recipient,
+        granularity_warnings,
+    )
     from vault.sharing.overview import grant_view
 
     rng = TimeRange.build(start, end, last)
@@ -269,6 +275,8 @@ def grant_create(
             compensation=compensation,
         )
         shown = grant_view(g, get_recipient(v, g.recipient)) if as_json else {}
+    for warning in granularity_warnings(g):
+        warn(localise(warning))
     emit(shown, g.id, as_json=as_json)
 
 
@@ -540,19 +548,20 @@ def _print_plan(plan: ExportPlan) -> None:
         )
     for m in d["metrics"]:
         what = (
-            _("samples")
-            if d["granularity"] == "raw"
+            _COUNTED[m["counted"]](m["count"])
+            if m["counted"] in _COUNTED
             else _("{granularity} aggregates").format(granularity=_(d["granularity"]))
         )
-        say(
-            _("  metric {metric}: {count} {what}, {first} to {last}").format(
-                metric=m["metric"],
-                count=number(m["count"]),
-                what=what,
-                first=m["first"],
-                last=m["last"],
-            )
+        values = {"metric": m["metric"], "count": number(m["count"]), "what": what}
+        if m["first"] is None:
+            say(_("  metric {metric}: {count} {what}, none dated").format(**values))
+            continue
+        line = _("  metric {metric}: {count} {what}, {first} to {last}").format(
+            **values, first=m["first"], last=m["last"]
         )
+        if m["undated"]:
+            line += _(" (and {n} without a date)").format(n=number(m["undated"]))
+        say(line)
     for c in d["content"]:
         say(
             _("  content {id} {kind} ({audience}) {title!r} v{version} -> {path}").format(
@@ -572,6 +581,16 @@ def _print_plan(plan: ExportPlan) -> None:
                 missing_attributes=", ".join(d["missing_attributes"])
             )
         )
+    for note in plan.notes:
+        say(_("  note: {note}").format(note=localise(note)))
+
+
+# What a dry run's metric line counts, in words (the plan says which, in English).
+_COUNTED: Final = {
+    "samples": lambda n: ngettext("sample", "samples", n),
+    "recordings": lambda n: ngettext("ECG recording", "ECG recordings", n),
+    "records": lambda n: ngettext("clinical record", "clinical records", n),
+}
 
 
 @cli.command("export")

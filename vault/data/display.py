@@ -18,13 +18,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from vault.core.i18n import N_, Text
-from vault.data import metrics
+from vault.core.untrusted import printable
+from vault.data import health_records, metrics
 from vault.data.metrics import Aggregation
 from vault.data.model import SLEEP_STAGE_NAMES, UNKNOWN_PREFIX
 from vault.data.query import utc_iso
 from vault.data.render import offset_suffix
 
 if TYPE_CHECKING:
+    from vault.data.health_records import StoredClinical, StoredEcg
     from vault.data.query import Bucket, MetricInfo, SourceStats
 
 # The order sleep stages are shown in, the time asleep first.
@@ -339,3 +341,220 @@ def chart_series(buckets: Sequence[Bucket], metric: str, every: str) -> Series:
         labels=tuple(period_label(b, every) for b in buckets),
         values=[headline(b, metric) * scale for b in buckets],
     )
+
+
+# --- ECG recordings and clinical records ----------------------------------------------------
+
+
+def ecg_json(e: StoredEcg) -> dict[str, Any]:
+    """One recording of `data show ecg --json`: its header, instants in UTC (`Z`) with the
+    `offset` it was recorded at; `average_heart_rate` is null when the file did not state it."""
+    h = e.header
+    rate = float(h["sample_rate_hz"])
+    return {
+        "start": utc_iso(int(h["start"])),
+        "end": utc_iso(int(h["end"])),
+        "offset": offset_suffix(int(h["offset_min"])),
+        "classification": h.get("classification") or "",
+        "classification_text": h.get("classification_text") or "",
+        "symptoms": h.get("symptoms") or "",
+        "lead": h.get("lead") or "",
+        "sample_rate_hz": rate,
+        "samples": int(h["samples"]),
+        "duration_s": round(int(h["samples"]) / rate, 3) if rate else None,
+        "average_heart_rate": h.get("average_heart_rate"),
+        "unit": h.get("unit") or "",
+        "device": h.get("device") or "",
+        "source": h.get("source") or "",
+    }
+
+
+def ecg_table(ecgs: Sequence[StoredEcg]) -> Table:
+    """`data show ecg`: a recording a row, at its local time, with what the watch read in it
+    (its classification as the export wrote it), the symptoms noted, and how it was taken."""
+    rows = []
+    for e in ecgs:
+        j = ecg_json(e)
+        start = local(int(e.header["start"]), int(e.header["offset_min"]))
+        heart = j["average_heart_rate"]
+        rows.append(
+            tuple(
+                printable(cell)
+                for cell in (
+                    start.strftime("%Y-%m-%d %H:%M") + " " + j["offset"],
+                    j["classification_text"] or j["classification"],
+                    "-" if heart is None else f"{number(float(heart), whole=True)} /min",
+                    "-" if j["duration_s"] is None else f"{number(j['duration_s'])} s",
+                    f"{number(j['sample_rate_hz'])} Hz",
+                    j["lead"] or "-",
+                    j["symptoms"] or "-",
+                    j["device"] or j["source"] or "-",
+                )
+            )
+        )
+    header = (
+        "start",
+        "classification",
+        "heart rate",
+        "duration",
+        "sample rate",
+        "lead",
+        "symptoms",
+        "device",
+    )
+    return Table(header, tuple(rows), frozenset({2, 3, 4}))
+
+
+def _concept_text(concept: object) -> str:
+    """A CodeableConcept (or a list of them) as a person reads it: its text, else the first
+    coding's display, else its code."""
+    if isinstance(concept, list):
+        concept = concept[0] if concept else None
+    if not isinstance(concept, dict):
+        return concept.strip() if isinstance(concept, str) else ""
+    if isinstance(concept.get("text"), str) and concept["text"].strip():
+        return str(concept["text"]).strip()
+    codings = concept.get("coding")
+    for key in ("display", "code"):
+        for coding in codings if isinstance(codings, list) else ():
+            if isinstance(coding, dict) and isinstance(coding.get(key), str):
+                return str(coding[key]).strip()
+    return ""
+
+
+# Where a resource names what it is about (as the import's summary reads them).
+_LABEL_FIELDS: Final = ("code", "medicationCodeableConcept", "vaccineCode", "substance", "type")
+
+
+def _label(c: StoredClinical) -> str:
+    """What a record is about: the import's summary (code, medication, vaccine, substance),
+    else a referenced medication's or the resource's own description."""
+    if c.summary:
+        return c.summary
+    r = c.resource
+    for name in ("medicationReference", "medication"):
+        ref = r.get(name)
+        if isinstance(ref, dict) and isinstance(ref.get("display"), str):
+            return str(ref["display"]).strip()[:200]
+    for name in (*_LABEL_FIELDS, "description", "class", "category"):
+        text = _concept_text(r.get(name))
+        if text:
+            return text[:200]
+    return ""
+
+
+_PLAIN_VALUES: Final = (
+    "valueString",
+    "valueBoolean",
+    "valueInteger",
+    "valueDateTime",
+    "valueTime",
+)
+
+
+def _quantity(q: object) -> tuple[float | None, str]:
+    """A Quantity's number as the provider wrote it (95 stays 95, not 95.0) and its unit."""
+    value = q.get("value") if isinstance(q, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not isinstance(q, dict):
+        return None, ""
+    unit = q.get("unit") if isinstance(q.get("unit"), str) else q.get("code")
+    return value, unit if isinstance(unit, str) else ""
+
+
+def clinical_value(resource: dict[str, Any]) -> tuple[float | str | bool | None, str]:
+    """An Observation's value and unit (valueQuantity, a coded or plain value; a blood
+    pressure's components as `120 / 80`); (None, "") for a resource without one."""
+    value, unit = _quantity(resource.get("valueQuantity"))
+    if value is not None:
+        return value, unit
+    for name in _PLAIN_VALUES:
+        plain = resource.get(name)
+        if isinstance(plain, str | bool | int | float):
+            return plain, ""
+    coded = _concept_text(resource.get("valueCodeableConcept"))
+    if coded:
+        return coded, ""
+    parts = [_quantity(c.get("valueQuantity")) for c in resource.get("component") or ()
+             if isinstance(c, dict)]  # fmt: skip
+    parts = [p for p in parts if p[0] is not None]
+    if parts:
+        units = {u for _v, u in parts}
+        text = " / ".join(number(float(v)) for v, _u in parts if v is not None)
+        return text, units.pop() if len(units) == 1 else ""
+    return None, ""
+
+
+def _status(resource: dict[str, Any]) -> str:
+    """`status`, else a condition's or allergy's clinical status (a code in DSTU2, a
+    CodeableConcept in R4)."""
+    for name in ("status", "clinicalStatus", "verificationStatus"):
+        text = _concept_text(resource.get(name))
+        if text:
+            return text
+    return ""
+
+
+def clinical_json(c: StoredClinical) -> dict[str, Any]:
+    """One record of `data show clinical_record --json`: its date as the provider wrote it
+    (`date`, null when it has none) and as an instant in UTC (`start`), what it is, its
+    value and unit when it has one, its status and its provider."""
+    value, unit = clinical_value(c.resource)
+    rid = c.resource.get("id")
+    return {
+        "date": health_records.resource_date_text(c.resource),
+        "start": None if c.date is None else utc_iso(c.date),
+        "resource_type": c.resource_type,
+        "id": rid if isinstance(rid, str) else None,
+        "label": _label(c),
+        "value": value,
+        "unit": unit or None,
+        "status": _status(c.resource) or None,
+        "provider": c.source or None,
+        "fhir_version": c.fhir_version or None,
+    }
+
+
+def clinical_date(text: str | None) -> str:
+    """A record's date as shown: a date stays the date written (`2021-05-01`, `2018-02`); a
+    date-time is shown to the minute in the zone it was written in (the provider's local
+    time), with that zone; `-` when the record has none."""
+    if not text:
+        return "-"
+    if "T" not in text:
+        return text
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text[:25]
+    zone = moment.strftime("%z")
+    shown = moment.strftime("%Y-%m-%d %H:%M")
+    if not zone:
+        return shown
+    return shown + (" UTC" if zone == "+0000" else f" {zone[:3]}:{zone[3:]}")
+
+
+def clinical_table(records: Sequence[StoredClinical]) -> Table:
+    """`data show clinical_record`: a record a row, dated ones first: date, type, what it
+    is, its value, status and provider. Text from the records is made safe to show."""
+    rows = []
+    for c in records:
+        j = clinical_json(c)
+        value = j["value"]
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = number(float(value))
+        shown = "-" if value is None else f"{value} {j['unit'] or ''}".strip()
+        rows.append(
+            tuple(
+                printable(cell)[:80]
+                for cell in (
+                    clinical_date(j["date"]),
+                    c.resource_type,
+                    j["label"] or "-",
+                    shown,
+                    j["status"] or "-",
+                    j["provider"] or "-",
+                )
+            )
+        )
+    header = ("date", "type", "record", "value", "status", "provider")
+    return Table(header, tuple(rows))

@@ -25,7 +25,7 @@ from vault.core.clock import SYSTEM_CLOCK
 from vault.core.errors import InvalidParameter
 from vault.core.i18n import N_
 from vault.data import chunks, metrics, query, render
-from vault.data.csvfmt import RawCsv, TextSink, csv_header, export_csv
+from vault.data.csvfmt import RawCsv, TextSink, csv_header, export_csv, write_rows
 from vault.data.model import SLEEP_STAGE_NAMES, SLEEP_STAGES, UNKNOWN_PREFIX
 
 if TYPE_CHECKING:
@@ -704,6 +704,126 @@ def csv_document(cols: chunks.Columns, metric: str, *, include_sources: bool = T
     return Document(len(header) + lines.size(), n, produce)
 
 
+# --- ECG recordings and clinical records -------------------------------------------------------
+
+ECG_CSV_COLUMNS: Final = (
+    "start",
+    "end",
+    "offset",
+    "classification",
+    "classification_text",
+    "symptoms",
+    "lead",
+    "sample_rate_hz",
+    "samples",
+    "duration_s",
+    "average_heart_rate",
+    "unit",
+    "device",
+    "source",
+)
+CLINICAL_CSV_COLUMNS: Final = (
+    "date",
+    "start",
+    "resource_type",
+    "id",
+    "label",
+    "value",
+    "unit",
+    "status",
+    "provider",
+    "fhir_version",
+)
+# A spreadsheet runs a cell that starts with one of these as a formula: text from a file
+# (a symptom, a provider's label) is given a leading quote instead (OWASP's advice).
+_OFFSET: Final = re.compile(r"[+-]\d{2}:\d{2}")
+_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float | int):
+        return f"{value:g}" if isinstance(value, float) else str(value)
+    text = str(value)
+    if _OFFSET.fullmatch(text):  # a UTC offset (`-05:00`) is no formula
+        return text
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def export_records(  # noqa: PLR0917  (the positional order of the other exports)
+    vault: Vault,
+    persona_id: str,
+    metric: str,
+    start: int | None,
+    end: int | None,
+    fmt: str,
+    out: TextSink | IO[str],
+) -> int:
+    """Write a persona's ECG recordings or clinical records in [start, end) (undated
+    clinical records too when the range is all time) as the bundles carry them; return how
+    many. `fhir`: a Bundle of the recordings as Observations with their voltages, or of the
+    resources as the providers wrote them (with provider and FHIR release per entry); `csv`:
+    a row per recording (its header, no voltages) or per record (date, type, label, value,
+    unit, status, provider). This is the person's own copy: device names stay in."""
+    from vault.data import display, health_records
+
+    if metric not in health_records.RECORD_KINDS:
+        raise InvalidParameter(
+            N_("{metric} is not a metric of recordings or records"), metric=metric
+        )
+    if fmt not in ("fhir", "csv"):
+        raise InvalidParameter(
+            N_("{metric} is exported as fhir or csv, not {fmt}"), metric=metric, fmt=fmt
+        )
+    if metric == health_records.ECG_METRIC:
+        ecgs = health_records.list_ecgs(vault, persona_id, start, end)
+        if fmt == "fhir":
+            entries = health_records.ecg_entries(vault, ecgs, None, include_device=True)
+        else:
+            rows = [[_csv_cell(display.ecg_json(e)[c]) for c in ECG_CSV_COLUMNS] for e in ecgs]
+            return write_rows([list(ECG_CSV_COLUMNS), *rows], out)
+    else:
+        records = health_records.list_clinical(vault, persona_id, start, end)
+        if fmt == "fhir":
+            entries = health_records.clinical_entries(records)
+        else:
+            rows = [
+                [_csv_cell(display.clinical_json(c)[k]) for k in CLINICAL_CSV_COLUMNS]
+                for c in records
+            ]
+            return write_rows([list(CLINICAL_CSV_COLUMNS), *rows], out)
+    bundle = health_records.records_bundle(entries, vault.clock.now())
+    out.write(json.dumps(bundle, ensure_ascii=False, indent=1) + "\n")
+    return len(entries)
+
+
+def export_metric(  # noqa: PLR0917
+    vault: Vault,
+    persona_id: str,
+    metric: str,
+    start: int | None,
+    end: int | None,
+    granularity: str,
+    fmt: str,
+    out: TextSink | IO[str],
+    *,
+    tz: str = "UTC",
+) -> int:
+    """`data export`: a metric in `fmt` (fhir, omh, csv); return how many items. ECG
+    recordings and clinical records at raw granularity are the recordings and records
+    themselves (`export_records`); at a period, as for every metric, how many per period."""
+    from vault.data.health_records import RECORD_KINDS
+
+    _check_granularity(granularity)
+    if metric in RECORD_KINDS and granularity == "raw":
+        return export_records(vault, persona_id, metric, start, end, fmt, out)
+    writer = {"fhir": export_fhir, "omh": export_omh, "csv": export_csv}[fmt]
+    return writer(vault, persona_id, metric, start, end, granularity, out, tz=tz)
+
+
 __all__ = [
     "GRANULARITIES",
     "OMH_SCHEMAS",
@@ -711,7 +831,9 @@ __all__ = [
     "csv_document",
     "export_csv",
     "export_fhir",
+    "export_metric",
     "export_omh",
+    "export_records",
     "fhir_document",
     "omh_document",
 ]

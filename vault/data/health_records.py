@@ -61,6 +61,7 @@ _DATE_FIELDS: Final[dict[str, tuple[str, ...]]] = {
     "Observation": ("effectiveDateTime", "effectivePeriod", "effectiveInstant", "issued"),
     "Procedure": ("performedDateTime", "performedPeriod"),
 }
+_FHIR_VERSION = re.compile(r"\d{1,2}\.\d{1,2}(?:\.\d{1,2})?")
 _SUMMARY_FIELDS: Final = ("code", "medicationCodeableConcept", "vaccineCode", "substance", "type")
 
 
@@ -107,6 +108,22 @@ def _resource_date(resource: dict[str, Any]) -> int | None:
     return fhir_instant(meta.get("lastUpdated")) if isinstance(meta, dict) else None
 
 
+def resource_date_text(resource: dict[str, Any]) -> str | None:
+    """The date that places a resource in time as the provider wrote it (`2021-05-01`,
+    `2019-04-02T10:00:00-05:00`), from the same fields `_resource_date` reads, or None:
+    what is shown keeps a date-only value a date, not midnight UTC."""
+    names = (*_DATE_FIELDS.get(str(resource.get("resourceType")), ()), "meta")
+    for name in names:
+        value = resource.get(name)
+        if name == "meta":
+            value = value.get("lastUpdated") if isinstance(value, dict) else None
+        elif isinstance(value, dict):
+            value = value.get("start", value.get("end"))
+        if fhir_instant(value) is not None:
+            return str(value).strip()
+    return None
+
+
 def _summary(resource: dict[str, Any]) -> str:
     """The text a person reads for a resource: its code's text or first coding's display."""
     for name in _SUMMARY_FIELDS:
@@ -126,10 +143,13 @@ def _summary(resource: dict[str, Any]) -> str:
     return ""
 
 
-def read_fhir_resource(data: bytes, name: str, source: str = "") -> ClinicalRecord:
+def read_fhir_resource(
+    data: bytes, name: str, source: str = "", fhir_version: str = ""
+) -> ClinicalRecord:
     """One FHIR resource (JSON) checked for the structure every resource shares: a JSON
     object naming its `resourceType`, with an `id` string if it has one, and well-formed
     JSON throughout. MalformedInput (naming the file, never quoting it) otherwise.
+    `fhir_version` is the release the export says the provider wrote, kept as it is.
 
     The full FHIR models (fhir.resources) are a test dependency only, so the library checks
     the shape every version (DSTU2, STU3, R4) shares; the tests validate with the models.
@@ -161,6 +181,7 @@ def read_fhir_resource(data: bytes, name: str, source: str = "") -> ClinicalReco
         summary=_summary(resource),
         file=name,
         source=source,
+        fhir_version=fhir_version if _FHIR_VERSION.fullmatch(fhir_version) else "",
     )
 
 
@@ -219,6 +240,7 @@ def store_clinical(txn: Txn, store: Store, persona_id: str, record: ClinicalReco
         "summary": record.summary,
         "file": record.file,
         "source": record.source,
+        "fhir_version": record.fhir_version,
         "resource": json.loads(record.resource),
     }
     txn.put(
@@ -248,11 +270,16 @@ class StoredEcg:
 
 @dataclass(frozen=True)
 class StoredClinical:
+    """A stored FHIR resource, with what the import learnt beside it: its provider and the
+    FHIR release it is written in (empty when the export did not say)."""
+
     record_id: str
     resource_type: str
     date: int | None
     summary: str
     resource: dict[str, Any]
+    source: str = ""
+    fhir_version: str = ""
 
 
 def list_ecgs(
@@ -290,7 +317,15 @@ def list_clinical(
         ):
             continue
         out.append(
-            StoredClinical(r.id, body["resource_type"], date, body["summary"], body["resource"])
+            StoredClinical(
+                r.id,
+                body["resource_type"],
+                date,
+                body["summary"],
+                body["resource"],
+                str(body.get("source") or ""),
+                str(body.get("fhir_version") or ""),
+            )
         )
     return sorted(out, key=lambda c: (c.date is None, c.date or 0, c.resource_type))
 
@@ -321,7 +356,8 @@ def ecg_observation(
 ) -> dict[str, Any]:
     """A recording as a FHIR R4 Observation (LOINC 11524-6, EKG study) whose valueSampledData
     holds the voltages, as HL7's example `ekg` Observation does: `period` is milliseconds
-    between samples, `data` the values separated by spaces."""
+    between samples, `data` the values separated by spaces. Its `id` is random, as every
+    exported item's is, so two recipients cannot match their copies up by it."""
     h = ecg.header
     unit = str(h["unit"])
     components: list[dict[str, Any]] = []
@@ -339,6 +375,7 @@ def ecg_observation(
         )
     obs: dict[str, Any] = {
         "resourceType": "Observation",
+        "id": str(uuid.uuid4()),
         "status": "final",
         "category": [
             {
@@ -379,6 +416,64 @@ def ecg_observation(
     return obs
 
 
+# Where a clinical Bundle's entry says what the bundle format cannot: the provider that wrote
+# the resource and the FHIR release it is written in (DSTU2 and R4 both occur in one export).
+PROVIDER_EXTENSION: Final = "urn:coffre:provider"
+VERSION_EXTENSION: Final = "urn:coffre:fhir-version"
+RECORD_FILES: Final = {ECG_METRIC: "ecg-recordings", CLINICAL_METRIC: "clinical-records"}
+
+
+def ecg_entries(
+    vault: Vault, ecgs: list[StoredEcg], subject: str | None, *, include_device: bool
+) -> list[dict[str, Any]]:
+    """The Bundle entries of recordings: each an Observation with its voltages."""
+    entries = []
+    for e in ecgs:
+        obs = ecg_observation(e, ecg_voltages(vault, e), subject, include_device=include_device)
+        entries.append({"fullUrl": f"urn:uuid:{obs['id']}", "resource": obs})
+    return entries
+
+
+def clinical_entries(records: list[StoredClinical]) -> list[dict[str, Any]]:
+    """The Bundle entries of clinical records: each resource as the provider wrote it, the
+    provider and the FHIR release beside it, as extensions of the entry (the resource itself
+    is left untouched, so a provider's signature or hash over it still holds)."""
+    entries = []
+    for c in records:
+        extensions = []
+        if c.source:
+            extensions.append({"url": PROVIDER_EXTENSION, "valueString": c.source})
+        if c.fhir_version:
+            extensions.append({"url": VERSION_EXTENSION, "valueCode": c.fhir_version})
+        entry: dict[str, Any] = {"fullUrl": f"urn:uuid:{uuid.uuid4()}"}
+        if extensions:
+            entry["extension"] = extensions
+        entry["resource"] = c.resource
+        entries.append(entry)
+    return entries
+
+
+def records_bundle(entries: list[dict[str, Any]], now: dt.datetime) -> dict[str, Any]:
+    """A FHIR Bundle of type `collection` holding ENTRIES, stamped `now`."""
+    return {
+        "resourceType": "Bundle",
+        "id": str(uuid.uuid4()),
+        "type": "collection",
+        "timestamp": now.astimezone(dt.UTC).isoformat(timespec="seconds"),
+        "entry": entries,
+    }
+
+
+def records_in(
+    vault: Vault, persona_id: str, metric: str, start: int | None, end: int | None
+) -> list[StoredEcg] | list[StoredClinical]:
+    """The recordings (`ecg`) or clinical records (`clinical_record`) a selection over
+    [start, end) holds: undated clinical records only when the range is all time."""
+    if metric == ECG_METRIC:
+        return list_ecgs(vault, persona_id, start, end)
+    return list_clinical(vault, persona_id, start, end)
+
+
 def bundle_documents(
     vault: Vault,
     persona_id: str,
@@ -388,37 +483,24 @@ def bundle_documents(
     end: int | None,
     subject: str,
     now: dt.datetime,
-) -> list[tuple[str, bytes]]:
-    """The files a bundle carries beside a metric's samples: for `ecg`, the recordings in
-    [start, end) as FHIR Observations with their voltages; for `clinical_record`, the
-    resources dated in it, as the providers wrote them. Device names stay out, as they do
-    for every sample; nothing for other metrics or when there is none."""
+) -> list[tuple[str, bytes, int]]:
+    """What a bundle carries for `ecg` or `clinical_record` at raw granularity, as (file
+    name, bytes, records): the recordings in [start, end) as FHIR Observations with their
+    voltages, or the resources dated in it (undated ones too over all time) as the providers
+    wrote them, with each one's provider and FHIR release. Device names stay out, as they
+    do for every sample; nothing for other metrics or when there is none."""
     if metric == ECG_METRIC:
-        resources = [
-            ecg_observation(e, ecg_voltages(vault, e), subject, include_device=False)
-            for e in list_ecgs(vault, persona_id, start, end)
-        ]
+        entries = ecg_entries(
+            vault, list_ecgs(vault, persona_id, start, end), subject, include_device=False
+        )
     elif metric == CLINICAL_METRIC:
-        # Undated records have no sample and are in no span: a grant over all time has them.
-        unbounded = start is None and end is None
-        resources = [
-            c.resource
-            for c in list_clinical(vault, persona_id, start, end)
-            if c.date is not None or unbounded
-        ]
+        entries = clinical_entries(list_clinical(vault, persona_id, start, end))
     else:
         return []
-    if not resources:
+    if not entries:
         return []
-    bundle = {
-        "resourceType": "Bundle",
-        "type": "collection",
-        "timestamp": now.astimezone(dt.UTC).isoformat(timespec="seconds"),
-        "entry": [{"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": r} for r in resources],
-    }
-    name = "ecg-recordings" if metric == ECG_METRIC else "clinical-records"
-    text = json.dumps(bundle, ensure_ascii=False, indent=1) + "\n"
-    return [(f"data/qs/{name}.fhir.json", text.encode("utf-8"))]
+    text = json.dumps(records_bundle(entries, now), ensure_ascii=False, indent=1) + "\n"
+    return [(f"data/qs/{RECORD_FILES[metric]}.fhir.json", text.encode("utf-8"), len(entries))]
 
 
 def _iso(ms: int) -> str:

@@ -733,11 +733,31 @@ def get(metric_id: str) -> Metric:
     try:
         return METRICS[metric_id]
     except KeyError:
+        close = close_metrics(metric_id)
+        if close:
+            raise InvalidParameter(
+                N_("unknown metric {metric!r}; did you mean {close}?"),
+                metric=metric_id,
+                close=", ".join(close),
+            ) from None
         raise InvalidParameter(
             N_("unknown metric {metric!r}; known: {choices}"),
             metric=metric_id,
             choices=", ".join(sorted(METRICS)),
         ) from None
+
+
+def close_metrics(name: str, limit: int = 3) -> list[str]:
+    """The metric ids a mistyped NAME most likely meant: those that contain it or start the
+    same way (`hrv` -> `hrv_sdnn`), then those spelt alike (`heartrate` -> `heart_rate`)."""
+    import difflib
+
+    wanted = name.strip().lower()
+    if not wanted:
+        return []
+    found = [m for m in sorted(METRICS) if wanted in m or m in wanted]
+    found += difflib.get_close_matches(wanted, sorted(METRICS), n=limit, cutoff=0.6)
+    return list(dict.fromkeys(found))[:limit]
 
 
 def lookup(system: str, identifier: str) -> Metric | None:

@@ -155,6 +155,7 @@ class ClinicalRecord:
     summary: str = ""  # a short human label (the code's text), for listings
     file: str = ""
     source: str = ""
+    fhir_version: str = ""  # the FHIR release the provider wrote (`1.0.2`, `4.0.1`), if stated
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from vault.sharing.grants import (
     check_exportable,
     create_grant,
     get_grant,
+    granularity_warnings,
     list_grants,
     set_grant_status,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "fingerprint_of",
     "get_grant",
     "get_recipient",
+    "granularity_warnings",
     "list_grants",
     "list_recipients",
     "read_identities",

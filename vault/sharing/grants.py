@@ -285,6 +285,36 @@ def create_grant(
     return grant
 
 
+# What a grant at hour or day granularity sends of the metrics that stand for records.
+_COARSE_RECORDS: Final = {
+    "ecg": N_(
+        "ECG recordings are only sent at raw granularity; at {granularity} granularity the "
+        "recipient receives how many recordings there were per {granularity}"
+    ),
+    "clinical_record": N_(
+        "clinical records are only sent at raw granularity; at {granularity} granularity the "
+        "recipient receives how many records there were per {granularity}"
+    ),
+}
+_PERIOD_WORDS: Final = {"hour": N_("hour"), "day": N_("day")}
+
+
+def granularity_warnings(grant: Grant) -> tuple[Text, ...]:
+    """What a grant's granularity changes in what leaves: at hour or day granularity a grant
+    covering `ecg` or `clinical_record` (by name or category) sends counts per period, not
+    the recordings or records, which exist only whole. Said when the grant is given and in
+    every dry run, so nobody believes the records themselves are shared."""
+    if grant.granularity not in _PERIOD_WORDS:
+        return ()
+    covered = grant.scope.metric_ids()
+    word = Text(_PERIOD_WORDS[grant.granularity])
+    return tuple(
+        Text(template, granularity=word)
+        for metric, template in _COARSE_RECORDS.items()
+        if metric in covered
+    )
+
+
 def list_grants(
     vault: Vault, *, recipient: str | None = None, persona: str | None = None
 ) -> list[Grant]:

@@ -57,3 +57,61 @@ def test_period_labels_are_local_dates() -> None:
     assert display.period_label(b, "day") == "2024-04-01"
     assert display.period_label(b, "month") == "2024-04"
     assert display.period_label(b, "hour") == "2024-04-01 00:00"
+
+
+# --- clinical records and ECG recordings ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("resource", "value", "unit"),
+    [
+        ({"valueQuantity": {"value": 5.4, "unit": "%"}}, 5.4, "%"),
+        ({"valueQuantity": {"value": 95, "code": "mg/dL"}}, 95, "mg/dL"),  # UCUM code only
+        ({"valueCodeableConcept": {"coding": [{"display": "Positive"}]}}, "Positive", ""),
+        ({"valueString": "negative"}, "negative", ""),
+        ({"valueBoolean": False}, False, ""),
+        (
+            {
+                "component": [
+                    {"valueQuantity": {"value": 128, "unit": "mmHg"}},
+                    {"valueQuantity": {"value": 82, "unit": "mmHg"}},
+                ]
+            },
+            "128 / 82",
+            "mmHg",
+        ),
+        ({"valueQuantity": {"value": "95"}}, None, ""),  # not a number: no value claimed
+        ({"valueQuantity": {"value": True, "unit": "mg/dL"}}, None, ""),
+        ({"code": {"text": "Colonoscopy"}}, None, ""),
+    ],
+)
+def test_a_clinical_value_and_its_unit(
+    resource: dict[str, object], value: object, unit: str
+) -> None:
+    found = display.clinical_value(resource)
+    assert found == (value, unit)
+    assert type(found[0]) is type(value)  # 95 stays an integer, as the provider wrote it
+
+
+@pytest.mark.parametrize(
+    ("written", "shown"),
+    [
+        ("2021-10-05", "2021-10-05"),  # a date stays a date: no midnight UTC
+        ("2018-02", "2018-02"),
+        ("2022-06-01T08:30:00-04:00", "2022-06-01 08:30 -04:00"),  # in the zone it was written in
+        ("2019-01-09T08:15:00Z", "2019-01-09 08:15 UTC"),
+        (None, "-"),
+    ],
+)
+def test_a_clinical_date_as_written(written: str | None, shown: str) -> None:
+    assert display.clinical_date(written) == shown
+
+
+def test_record_text_is_made_safe_to_show() -> None:
+    from vault.data.health_records import StoredClinical
+
+    hostile = {"resourceType": "Condition", "code": {"text": "Flu\x1b[2J"}, "status": "x\ny"}
+    record = StoredClinical("r1", "Condition", None, "Flu\x1b[2J", hostile, "Clinic\x07")
+    row = display.clinical_table([record]).rows[0]
+    assert not any(c in cell for cell in row for c in "\x1b\n\x07")
+    assert display.clinical_json(record)["label"] == "Flu\x1b[2J"  # JSON keeps it as written

@@ -326,3 +326,32 @@ def test_empty_and_bad_arguments(fresh_vault: Vault) -> None:
     assert json.loads(out.getvalue()) == []
     with pytest.raises(InvalidParameter, match="granularity"):
         export.export_fhir(fresh_vault, P, "steps", None, None, "minute", io.StringIO())
+
+
+def test_clinical_records_export_as_csv_with_formulas_defused(fresh_vault: Vault) -> None:
+    """A provider's text that a spreadsheet would run as a formula gets a leading quote;
+    numbers and UTC offsets are left as they are."""
+    import csv
+
+    from vault.data.model import ClinicalRecord
+
+    resources = [
+        {"resourceType": "Observation", "id": "o1", "code": {"text": "=HYPERLINK(1)"},
+         "effectiveDateTime": "2020-01-01T10:00:00-05:00",
+         "valueQuantity": {"value": -2.5, "unit": "mmol/L"}},
+        {"resourceType": "Condition", "id": "c1", "code": {"text": "Asthma"}},
+    ]  # fmt: skip
+    with QSWriter(fresh_vault, "p1") as w:
+        for r in resources:
+            w.add_clinical(
+                ClinicalRecord(str(r["resourceType"]), json.dumps(r).encode(), None, "", "", "")
+            )
+    out = io.StringIO()
+    n = export.export_records(fresh_vault, "p1", "clinical_record", None, None, "csv", out)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert n == len(resources) == len(rows)
+    by_id = {r["id"]: r for r in rows}
+    assert by_id["o1"]["label"] == "'=HYPERLINK(1)" and by_id["o1"]["value"] == "-2.5"
+    assert by_id["c1"]["label"] == "Asthma" and by_id["c1"]["value"] == ""
+    with pytest.raises(InvalidParameter):
+        export.export_records(fresh_vault, "p1", "steps", None, None, "csv", io.StringIO())

@@ -168,3 +168,15 @@ def test_unknown_metric_refused(fresh_vault: Vault) -> None:
     with pytest.raises(InvalidParameter, match="unknown metric"):
         query.load(fresh_vault, P, "stepz")
     assert len(query.load(fresh_vault, P, "x:Custom")) == 0
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [("hrv", "hrv_sdnn"), ("heartrate", "heart_rate"), ("Steps", "steps")],
+)
+def test_a_mistyped_metric_gets_the_ones_it_likely_meant(typed: str, meant: str) -> None:
+    from vault.data import metrics
+
+    assert meant in metrics.close_metrics(typed)
+    with pytest.raises(InvalidParameter, match=f"did you mean .*{meant}"):
+        metrics.get(typed)

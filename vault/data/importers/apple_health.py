@@ -995,7 +995,8 @@ def _parse_raw(
     with export.open() as stream:
         name = export.xml_name
         out: list[RawItem] = []
-        providers: dict[str, str] = {}  # clinical record file -> the provider that sent it
+        # clinical record file -> the provider that sent it and the FHIR version it wrote
+        providers: dict[str, tuple[str, str]] = {}
         lifter = BeatLifter()
         parser, stats, finish, settle = _make_parser(
             out, report_issue, export, name, providers=providers, note=note, lifter=lifter
@@ -1114,7 +1115,10 @@ def _parse_raw(
 
 
 def _beside_export(
-    export: _Export, report_issue: ReportIssue, note: Note, providers: dict[str, str]
+    export: _Export,
+    report_issue: ReportIssue,
+    note: Note,
+    providers: dict[str, tuple[str, str]],
 ) -> Iterator[list[RawItem]]:
     """The files beside export.xml: ECG recordings and clinical records, one batch per file.
     A file that cannot be read is skipped whole and named; the rest of the export is kept."""
@@ -1131,8 +1135,8 @@ def _beside_export(
     for member in export.members("clinical-records", ".json"):
         try:
             data = export.read(member, health_records.MAX_FHIR_BYTES)
-            source = providers.get(member.rsplit("/", 1)[-1], "")
-            record = health_records.read_fhir_resource(data, member, source)
+            source, version = providers.get(member.rsplit("/", 1)[-1], ("", ""))
+            record = health_records.read_fhir_resource(data, member, source, version)
         except UnsafeArchive:
             raise
         except Exception as exc:  # one bad file skips that file
@@ -1228,7 +1232,7 @@ def _make_parser(
     export: _Export,
     name: str,
     *,
-    providers: dict[str, str],
+    providers: dict[str, tuple[str, str]],
     note: Note = common.ignore_note,
     lifter: BeatLifter | None = None,
 ) -> tuple[expat.XMLParserType, dict[str, int], Callable[[], None], Callable[[], None]]:
@@ -1638,7 +1642,7 @@ def _make_parser(
             # The resource itself is a file in clinical-records/; this names its provider.
             ref = a.get("resourceFilePath", "").rsplit("/", 1)[-1]
             if ref and len(providers) < 1_000_000:
-                providers[ref] = a.get("sourceName", "")
+                providers[ref] = (a.get("sourceName", ""), a.get("fhirVersion", "")[:16])
         elif tag == "Audiogram":
             hearing, hearing_points, hearing_line = a, [], lineno()
         elif tag == "SensitivityPoint":

@@ -308,6 +308,12 @@ Or let Coffre do all of it: `coffre bundle verify BUNDLE.age -i IDENTITY`.
 - `data/qs/<metric>.fhir.json`: FHIR R4 Bundle of Observations (LOINC, UCUM).
 - `data/qs/<metric>.omh.json`: IEEE 1752.1 / Open mHealth data points.
 - `data/qs/<metric>.csv`: the same values as CSV.
+- `data/qs/ecg-recordings.fhir.json`: ECG recordings (raw granularity only), a FHIR R4
+  Bundle of Observations (LOINC 11524-6) whose `valueSampledData` holds the voltages.
+- `data/qs/clinical-records.fhir.json`: clinical records (raw granularity only), a FHIR
+  Bundle of the resources as the providers wrote them; each entry's extensions name the
+  provider (`urn:coffre:provider`) and the FHIR release of its resource
+  (`urn:coffre:fhir-version`: `1.0.2` is DSTU2, `4.0.1` is R4).
 - `data/content/<slug>.md`: authored content with YAML front matter; media next to it.
 
 When the grant is withdrawn or expires, you will receive a signed request to erase this
@@ -395,6 +401,9 @@ class _Build:
         sample); each file announces its exact size, then renders a slice at a time as the
         tar streams, so no file is ever whole in memory."""
         metric = sel.metric
+        if metric in health_records.RECORD_KINDS:
+            yield from self._record_entries(sel, subject)
+            return
         parts = self.columns.pop(metric, None)
         if parts is None:
             parts = query.load(self.vault, self.plan.grant.persona, metric, sel.start, sel.end)
@@ -411,24 +420,42 @@ class _Build:
             yield Entry(f"data/qs/{metric}.omh.json", omh.size, omh.chunks)
         table = qs_export.csv_document(parts, metric, include_sources=False)
         yield Entry(f"data/qs/{metric}.csv", table.size, table.chunks)
-        # Records behind the samples (an ECG's voltages, a clinical record's FHIR resource)
-        # leave only under raw granularity: they are finer than any period.
-        for name, data in health_records.bundle_documents(
+
+    def _record_entries(self, sel: MetricSelection, subject: str) -> Iterator[Entry]:
+        """ECG recordings and clinical records at raw granularity: the records themselves
+        (a recording's voltages, a provider's resource), and not the samples that count
+        them, which would only say "one recording" a time."""
+        documents = health_records.bundle_documents(
             self.vault,
             self.plan.grant.persona,
-            metric,
+            sel.metric,
             start=sel.start,
             end=sel.end,
             subject=subject,
-            now=now,
-        ):
+            now=self.vault.clock.now(),
+        )
+        self.metric_counts[sel.metric] = sum(n for _name, _data, n in documents)
+        for name, data, _n in documents:
             yield _bytes_entry(name, data)
 
     def counts(self) -> dict[str, Any]:
-        key = "samples" if self.plan.grant.granularity == "raw" else "periods"
+        """The manifest's counts: per metric, then samples (or periods), and at raw
+        granularity ECG recordings and clinical records apart, as what they are."""
+        raw = self.plan.grant.granularity == "raw"
+        records = {
+            health_records.ECG_METRIC: "recordings",
+            health_records.CLINICAL_METRIC: "records",
+        }
+        apart = {
+            word: self.metric_counts[m]
+            for m, word in records.items()
+            if raw and m in self.metric_counts
+        }
+        rest = sum(n for m, n in self.metric_counts.items() if not (raw and m in records))
         return {
             "metrics": dict(self.metric_counts),
-            key: sum(self.metric_counts.values()),
+            "samples" if raw else "periods": rest,
+            **apart,
             "content_items": len(self.plan.content),
             "attributes": len(self.plan.attributes),
             "files": len(self.written),

@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Any, Final
 from vault import content
 from vault import personas as identities
 from vault.core.i18n import N_, N_plural, Text
-from vault.data import chunks, query
+from vault.data import chunks, health_records, query
+from vault.data.health_records import StoredEcg
 from vault.personas import vcard
-from vault.sharing.grants import Grant
+from vault.sharing.grants import Grant, granularity_warnings
 from vault.sharing.scope import is_derived
 
 if TYPE_CHECKING:
@@ -37,7 +38,8 @@ _PERIOD_MS: Final = {"hour": HOUR_MS, "day": DAY_MS}
 
 @dataclass(frozen=True)
 class MetricSelection:
-    """One metric that leaves: how many samples (raw) or periods (aggregated), and when."""
+    """One metric that leaves: how many samples (raw), recordings or records (`ecg`,
+    `clinical_record` at raw granularity) or periods (aggregated), and when."""
 
     metric: str
     count: int
@@ -47,6 +49,8 @@ class MetricSelection:
     start: int | None  # the range exported for this metric, [start, end)
     end: int | None
     period: int | None = None  # ms of one aggregation period; None for raw samples
+    counted: str = "samples"  # what `count` counts: samples, recordings, records, periods
+    undated: int = 0  # clinical records without a date among `count` (all-time grants)
 
     @property
     def next_start(self) -> int:
@@ -54,11 +58,14 @@ class MetricSelection:
         return self.last + (self.period or 1)
 
     def as_dict(self) -> dict[str, Any]:
+        dated = self.count > self.undated
         return {
             "metric": self.metric,
             "count": self.count,
-            "first": query.utc_iso(self.first),
-            "last": query.utc_iso(self.last),
+            "counted": self.counted,
+            "undated": self.undated,
+            "first": query.utc_iso(self.first) if dated else None,
+            "last": query.utc_iso(self.last) if dated else None,
             "unit": self.unit,
         }
 
@@ -219,7 +226,7 @@ def build_plan(
         end -= end % period
         if start is not None:
             start += -start % period
-    notes: list[str] = []
+    notes: list[str] = list(granularity_warnings(grant))
     selections: list[MetricSelection] = []
     for metric in grant.scope.metric_ids():
         m_start = start
@@ -273,6 +280,8 @@ def _select_metric(  # noqa: PLR0917
     keep: dict[str, chunks.Columns] | None,
 ) -> MetricSelection | None:
     unit = query.unit_of(vault, grant.persona, metric)
+    if grant.granularity == "raw" and metric in health_records.RECORD_KINDS:
+        return _select_records(grant, vault, metric, start, end, unit)
     if grant.granularity == "raw":
         cols = query.load(vault, grant.persona, metric, start, end)
         if not len(cols):
@@ -293,6 +302,36 @@ def _select_metric(  # noqa: PLR0917
         start,
         end,
         _PERIOD_MS[grant.granularity],
+        counted="periods",
+    )
+
+
+def _select_records(  # noqa: PLR0917
+    grant: Grant, vault: Vault, metric: str, start: int | None, end: int | None, unit: str
+) -> MetricSelection | None:
+    """ECG recordings or clinical records at raw granularity: counted from the records the
+    bundle will carry (`health_records.bundle_documents`), not from their samples, so a
+    clinical record without a date counts under an all-time grant as it leaves under it."""
+    found = health_records.records_in(vault, grant.persona, metric, start, end)
+    if not found:
+        return None
+    dates = sorted(
+        d for d in (r.start if isinstance(r, StoredEcg) else r.date for r in found) if d is not None
+    )
+    # Undated records alone leave no instant: the watermark stays at the epoch, so the next
+    # incremental bundle still carries every dated record, and no forget of a range finds them.
+    first, last = (dates[0], dates[-1]) if dates else (0, 0)
+    counted = "recordings" if metric == health_records.ECG_METRIC else "records"
+    return MetricSelection(
+        metric,
+        len(found),
+        first,
+        last,
+        unit,
+        start,
+        end,
+        counted=counted,
+        undated=len(found) - len(dates),
     )
 
 

@@ -98,8 +98,12 @@ def test_a_raw_grant_sends_recordings_and_records_in_range_as_fhir(
     everything = b"".join(files.values())
     for leak in (b"SecretWatchModel", b"Outside condition", b"Other persona condition"):
         assert leak not in everything
-    counts = {r["start"][:10] for r in _csv(files["data/qs/ecg.csv"])}
-    assert counts == set(IN_RANGE)
+    # Only the records themselves: no file of placeholder samples counting them.
+    for placeholder in ("ecg", "clinical_record"):
+        assert not [n for n in files if n.startswith(f"data/qs/{placeholder}.")]
+    ids = [e.resource.id for e in ecgs.entry]
+    assert all(ids) and len(set(ids)) == len(ids)
+    assert [e.fullUrl for e in ecgs.entry] == [f"urn:uuid:{i}" for i in ids]
 
 
 def test_a_daily_grant_sends_no_waveform_and_no_resource(
@@ -152,8 +156,96 @@ def test_an_export_token_sends_the_same_recordings_and_records(
     by_pass = bundle_members(tmp_path / "pass.age", world.identity)
     by_token = bundle_members(tmp_path / "token.age", world.identity)
     for name in ("data/qs/ecg-recordings.fhir.json", "data/qs/clinical-records.fhir.json"):
+        # Every export gives its recordings new random ids: the rest is the same.
         resources = [
-            [e["resource"] for e in json.loads(files[name])["entry"]]
+            [
+                {
+                    k: v
+                    for k, v in e["resource"].items()
+                    if name.startswith("data/qs/cl") or k != "id"
+                }
+                for e in json.loads(files[name])["entry"]
+            ]
             for files in (by_pass, by_token)
         ]
         assert resources[0] == resources[1] and resources[0]
+
+
+def _undated(text: str, provider: str, version: str) -> ClinicalRecord:
+    resource = {
+        "resourceType": "AllergyIntolerance",
+        "id": "a1",
+        "patient": {"reference": "Patient/p1"},
+        "code": {"text": text},
+    }
+    return ClinicalRecord(
+        "AllergyIntolerance", json.dumps(resource).encode(), None, text, "", provider, version
+    )
+
+
+def test_an_all_time_grant_counts_and_sends_every_record_with_its_provider(
+    fresh_vault: Vault, world: World, tmp_path: Path
+) -> None:
+    """The dry run counts the records the bundle holds (undated ones too, over all time), in
+    their own words; each clinical entry names its provider and FHIR release; the manifest
+    counts recordings and records apart from samples."""
+    from vault.sharing import TimeRange
+
+    _fill(fresh_vault, world)
+    with QSWriter(fresh_vault, world.persona.id) as w:
+        w.add_clinical(_undated("Peanut", "Sutter Health", "1.0.2"))
+    grant = make_grant(
+        fresh_vault,
+        world,
+        scope=ScopeRequest(metrics="ecg,clinical_record,steps"),
+        time_range=TimeRange(),
+    )
+    plan = bundle.prepare(fresh_vault, grant.id, now=NOW)
+    chosen = {m.metric: m for m in plan.metrics}
+    ecgs = len(IN_RANGE) + 1  # every recording of the persona: the out-of-range one too
+    records = len(IN_RANGE) + 2  # the conditions, and the undated allergy
+    assert (chosen["ecg"].count, chosen["ecg"].counted) == (ecgs, "recordings")
+    assert (chosen["clinical_record"].count, chosen["clinical_record"].counted) == (
+        records,
+        "records",
+    )
+    assert chosen["clinical_record"].undated == 1
+    assert plan.as_dict()["metrics"][0]["first"] is not None
+
+    result = bundle.export_bundle(fresh_vault, grant.id, tmp_path / "b.age", now=NOW)
+    files = bundle_members(tmp_path / "b.age", world.identity)
+    # Entries with the provider and release extensions are still a valid FHIR Bundle.
+    Bundle.model_validate_json(files["data/qs/clinical-records.fhir.json"])
+    entries = json.loads(files["data/qs/clinical-records.fhir.json"])["entry"]
+    assert len(entries) == records
+    (allergy,) = [e for e in entries if e["resource"]["resourceType"] == "AllergyIntolerance"]
+    assert allergy["extension"] == [
+        {"url": "urn:coffre:provider", "valueString": "Sutter Health"},
+        {"url": "urn:coffre:fhir-version", "valueCode": "1.0.2"},
+    ]
+    assert len(json.loads(files["data/qs/ecg-recordings.fhir.json"])["entry"]) == ecgs
+    counts = result.as_dict()["counts"]
+    assert (counts["recordings"], counts["records"]) == (ecgs, records)
+    assert (counts["metrics"]["ecg"], counts["metrics"]["clinical_record"]) == (ecgs, records)
+    assert counts["samples"] == counts["metrics"]["steps"]  # records are not counted as samples
+    assert "README.md" in files
+    readme = files["README.md"].decode()
+    assert "ecg-recordings.fhir.json" in readme and "clinical-records.fhir.json" in readme
+
+
+def test_a_grant_coarser_than_raw_warns_that_records_leave_as_counts(
+    fresh_vault: Vault, world: World
+) -> None:
+    from vault.sharing import granularity_warnings
+
+    _fill(fresh_vault, world)
+    raw = make_grant(fresh_vault, world, scope=ScopeRequest(metrics="ecg,clinical_record"))
+    assert granularity_warnings(raw) == ()
+    assert not bundle.prepare(fresh_vault, raw.id, now=NOW).notes
+    daily = make_grant(
+        fresh_vault, world, scope=ScopeRequest(metrics="ecg,steps"), granularity="day"
+    )
+    (warning,) = granularity_warnings(daily)
+    assert "ECG recordings are only sent at raw granularity" in warning
+    assert "per day" in warning
+    assert warning in bundle.prepare(fresh_vault, daily.id, now=NOW).notes
