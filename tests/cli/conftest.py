@@ -22,6 +22,7 @@ SUMMARY_KEYS = {
     "unknown_types",
     "errors",
     "time_zone",
+    "clinical_records",
     "notes",
     "format",
     "added_ids",

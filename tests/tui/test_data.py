@@ -273,3 +273,18 @@ def test_an_import_summary_tells_its_problems_and_notes_in_french(
     assert french.gettext("{location}: {problem}").format(location="Data", problem=problem) in shown
     assert french.ngettext(*more, 1).format(n=1) in shown
     assert "skipped" not in shown and "counted" not in shown
+
+
+def test_the_import_summary_counts_clinical_records_in_their_own_words() -> None:
+    from vault.core.importing import ImportSummary, RecordCounts
+
+    counts = RecordCounts(added=3, updated=1, unchanged=2, older=1, undated=1)
+    shown = summary_markdown("export.zip", ImportSummary("apple-health", clinical_records=counts))
+    assert (
+        f"- clinical records: {counts.added} added, {counts.updated} updated, "
+        f"{counts.unchanged} already stored"
+    ) in shown
+    assert f"older than the stored version (not stored): {counts.older}" in shown
+    assert f"without a date (listed, under no day): {counts.undated}" in shown
+    plain = summary_markdown("export.zip", ImportSummary("apple-health", added=5))
+    assert "clinical" not in plain

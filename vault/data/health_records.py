@@ -7,6 +7,12 @@ metric or DPV category, and forgetting by metric and range reach them like any o
 - ``qs.ecg``       one recording: its header (JSON) and its voltages as a blob of
                    little-endian float32; terms ``persona`` and ``ek`` (dedup key)
 - ``qs.clinical``  one FHIR resource as the provider wrote it; terms ``persona`` and ``ck``
+                   (its identity: provider, resourceType and id)
+
+A clinical record is one resource of one provider: the same resourceType and id from the same
+provider is the same record, and a later version of it replaces the stored one (the version
+a provider amended), unless its `meta.lastUpdated` says it is older. Its sample names the
+record (`chunks.RECORD_KEY`), so two records at the same instant are two samples.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from vault.core.errors import MalformedInput
 from vault.core.i18n import N_
@@ -46,20 +52,68 @@ _FHIR_DATE = re.compile(
     r"(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?"
     r"(Z|[+-]\d{2}:\d{2})?)?)?)?"
 )
-# Where each resource type keeps the date that places it in time, R4 names then DSTU2's
-# (Apple's exports hold both versions, by provider). The first present one is used.
+# Where each resource type keeps the date that places it in time, in the order tried: R4
+# (4.0.1) names, then DSTU2's (1.0.2, which Epic sends) and STU3's where they differ; Apple's
+# exports hold both versions, by provider. The clinical moment (onset, effective, performed,
+# occurrence) comes before the moment it was written down (recorded, asserted, issued). A
+# Period (a name ending in `Period`, or `period`) is placed at its start, else its end; a
+# dotted name is a field inside another. `meta.lastUpdated` is never used: it is when the
+# server last changed the resource, so an amended record would move in time with each edit.
 _DATE_FIELDS: Final[dict[str, tuple[str, ...]]] = {
-    "AllergyIntolerance": ("onsetDateTime", "recordedDate", "onset", "assertedDate"),
-    "Condition": ("onsetDateTime", "recordedDate", "dateRecorded", "assertedDate"),
+    "AllergyIntolerance": (
+        "onsetDateTime",  # R4
+        "onsetPeriod",
+        "onset",  # DSTU2
+        "recordedDate",  # R4, DSTU2
+        "assertedDate",  # STU3
+        "lastOccurrence",
+        "lastOccurence",  # DSTU2 spells it so
+    ),
+    "CarePlan": ("period", "created"),
+    "CareTeam": ("period",),
+    "Claim": ("billablePeriod", "created"),
+    "Condition": (
+        "onsetDateTime",
+        "onsetPeriod",
+        "recordedDate",  # R4
+        "dateRecorded",  # DSTU2
+        "assertedDate",  # STU3
+    ),
+    "Coverage": ("period",),
     "DiagnosticReport": ("effectiveDateTime", "effectivePeriod", "issued"),
-    "DocumentReference": ("date", "created", "indexed"),
-    "Immunization": ("occurrenceDateTime", "date", "recorded"),
+    "DocumentReference": ("date", "created", "context.period", "indexed"),
+    "Encounter": ("period",),
+    "ExplanationOfBenefit": ("billablePeriod", "created"),
+    "FamilyMemberHistory": ("date",),
+    "Goal": ("startDate", "statusDate"),
+    "Immunization": ("occurrenceDateTime", "date", "recorded"),  # `date`: DSTU2
+    "MedicationAdministration": (
+        "effectiveDateTime",
+        "effectivePeriod",
+        "effectiveTimeDateTime",  # DSTU2
+        "effectiveTimePeriod",
+    ),
     "MedicationDispense": ("whenHandedOver", "whenPrepared"),
-    "MedicationOrder": ("dateWritten",),
+    "MedicationOrder": ("dateWritten",),  # DSTU2; R4 calls it MedicationRequest
     "MedicationRequest": ("authoredOn",),
     "MedicationStatement": ("effectiveDateTime", "effectivePeriod", "dateAsserted"),
-    "Observation": ("effectiveDateTime", "effectivePeriod", "effectiveInstant", "issued"),
+    "Observation": (
+        "effectiveDateTime",
+        "effectivePeriod",
+        "effectiveInstant",
+        "issued",
+    ),
     "Procedure": ("performedDateTime", "performedPeriod"),
+    "ProcedureRequest": (  # STU3, then DSTU2
+        "occurrenceDateTime",
+        "occurrencePeriod",
+        "authoredOn",
+        "scheduledDateTime",
+        "scheduledPeriod",
+        "orderedOn",
+    ),
+    "ServiceRequest": ("occurrenceDateTime", "occurrencePeriod", "authoredOn"),
+    "Specimen": ("collection.collectedDateTime", "collection.collectedPeriod", "receivedTime"),
 }
 _SUMMARY_FIELDS: Final = ("code", "medicationCodeableConcept", "vaccineCode", "substance", "type")
 
@@ -96,13 +150,23 @@ def fhir_instant(text: object) -> int | None:
 
 
 def _resource_date(resource: dict[str, Any]) -> int | None:
+    """The UTC ms that places a resource in time (`_DATE_FIELDS`), None if it has none."""
     for name in _DATE_FIELDS.get(resource["resourceType"], ()):
-        value = resource.get(name)
+        value: Any = resource
+        for part in name.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
         if isinstance(value, dict):  # a Period: its start, else its end
-            value = value.get("start", value.get("end"))
-        found = fhir_instant(value)
+            found = fhir_instant(value.get("start"))
+            if found is None:
+                found = fhir_instant(value.get("end"))
+        else:
+            found = fhir_instant(value)
         if found is not None:
             return found
+    return None
+
+
+def _last_updated(resource: dict[str, Any]) -> int | None:
     meta = resource.get("meta")
     return fhir_instant(meta.get("lastUpdated")) if isinstance(meta, dict) else None
 
@@ -153,15 +217,22 @@ def read_fhir_resource(data: bytes, name: str, source: str = "") -> ClinicalReco
         raise MalformedInput(N_("{name}: not a FHIR resource (no valid resourceType)"), name=name)
     if "id" in resource and not isinstance(resource["id"], str):
         raise MalformedInput(N_("{name}: the resource's id is not a string"), name=name)
-    canonical = json.dumps(resource, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     return ClinicalRecord(
         resource_type=kind,
-        resource=canonical.encode(),
+        resource=_canonical(resource),
         date=_resource_date(resource),
         summary=_summary(resource),
         file=name,
         source=source,
+        resource_id=resource.get("id", ""),
+        last_updated=_last_updated(resource),
     )
+
+
+def _canonical(resource: dict[str, Any]) -> bytes:
+    """A resource's JSON in one form (sorted keys, no spaces): equal resources, equal bytes."""
+    text = json.dumps(resource, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return text.encode()
 
 
 # --- storing ------------------------------------------------------------------------------------
@@ -207,27 +278,102 @@ def store_ecg(txn: Txn, store: Store, persona_id: str, ecg: Ecg) -> bool:
     return True
 
 
-def store_clinical(txn: Txn, store: Store, persona_id: str, record: ClinicalRecord) -> bool:
-    """Store a FHIR resource unless the same one is already there; whether it was stored."""
-    key = f"{persona_id}:{hashlib.sha256(record.resource).hexdigest()[:32]}"
-    if store.find(KIND_CLINICAL, "ck", key):
-        return False
+Outcome = Literal["added", "updated", "unchanged", "older"]
+
+
+@dataclass(frozen=True)
+class KnownClinical:
+    """What an import needs of a stored clinical record to decide what a resource does to it."""
+
+    record_id: str
+    digest: str  # of the resource's canonical JSON: an equal digest is the same version
+    last_updated: int | None
+    date: int | None
+    source: str
+    resource_type: str
+
+
+def clinical_identity(source: str, resource_type: str, resource_id: str, resource: bytes) -> str:
+    """What makes two resources the same record: the provider, the resourceType and the id
+    (the id is unique only within one server and type); a resource without an id is the same
+    record only as exactly the same content."""
+    if resource_id:
+        return json.dumps([source, resource_type, resource_id], ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(resource).hexdigest()
+
+
+def known_clinical(store: Store, persona_id: str) -> dict[str, KnownClinical]:
+    """The persona's stored clinical records by identity (read once per import: a few
+    thousand small records at most, and records stored before identities were kept in their
+    lookup term are found the same way)."""
+    known: dict[str, KnownClinical] = {}
+    for r in store.find(KIND_CLINICAL, "persona", persona_id):
+        body = r.json()
+        resource = body["resource"]
+        canonical = _canonical(resource)
+        rid = resource.get("id", "") if isinstance(resource.get("id"), str) else ""
+        identity = clinical_identity(body["source"], body["resource_type"], rid, canonical)
+        known[identity] = KnownClinical(
+            r.id,
+            hashlib.sha256(canonical).hexdigest(),
+            body.get("last_updated", _last_updated(resource)),
+            body["date"],
+            body["source"],
+            body["resource_type"],
+        )
+    return known
+
+
+def store_clinical(
+    txn: Txn, known: dict[str, KnownClinical], persona_id: str, record: ClinicalRecord
+) -> tuple[Outcome, KnownClinical | None, KnownClinical | None]:
+    """Store a FHIR resource as a new record, as the new version of the record it is, or not
+    at all (already stored as it is, or older than the stored version by `meta.lastUpdated`).
+
+    Returns what happened, the record as stored now (None when nothing was written) and, for
+    an update, the record as it was. `known` (from `known_clinical`) is kept up to date. An
+    update seals the new version under a fresh key over the old one, whose bytes are
+    overwritten in place (the store's secure delete): the replaced version is not kept.
+    """
+    # In the one form `known_clinical` reads back, however the caller wrote it.
+    resource = json.loads(record.resource)
+    canonical = _canonical(resource)
+    rid = record.resource_id or (resource["id"] if isinstance(resource.get("id"), str) else "")
+    identity = clinical_identity(record.source, record.resource_type, rid, canonical)
+    digest = hashlib.sha256(canonical).hexdigest()
+    old = known.get(identity)
+    if old is not None:
+        if old.digest == digest:
+            return "unchanged", None, None
+        if (
+            old.last_updated is not None
+            and record.last_updated is not None
+            and record.last_updated < old.last_updated
+        ):
+            return "older", None, None
     body = {
         "persona": persona_id,
         "resource_type": record.resource_type,
         "date": record.date,
+        "last_updated": record.last_updated,
         "summary": record.summary,
         "file": record.file,
         "source": record.source,
-        "resource": json.loads(record.resource),
+        "resource": resource,
     }
-    txn.put(
-        KIND_CLINICAL,
-        json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
-        terms=[("persona", persona_id), ("ck", key)],
-        compress=True,
+    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    key = f"{persona_id}:{hashlib.sha256(identity.encode()).hexdigest()[:32]}"
+    terms = [("persona", persona_id), ("ck", key)]
+    if old is None:
+        record_id = txn.put(KIND_CLINICAL, data, terms=terms, compress=True)
+    else:
+        record_id = old.record_id
+        txn.update(KIND_CLINICAL, record_id, data, terms=terms, compress=True)
+    new = KnownClinical(
+        record_id, digest, record.last_updated, record.date, record.source, record.resource_type
     )
-    return True
+    known[identity] = new
+    return ("added" if old is None else "updated"), new, old
 
 
 # --- reading back -------------------------------------------------------------------------------
