@@ -302,18 +302,43 @@ def clinical_identity(source: str, resource_type: str, resource_id: str, resourc
     return "sha256:" + hashlib.sha256(resource).hexdigest()
 
 
-def known_clinical(store: Store, persona_id: str) -> dict[str, KnownClinical]:
-    """The persona's stored clinical records by identity (read once per import: a few
-    thousand small records at most, and records stored before identities were kept in their
-    lookup term are found the same way)."""
-    known: dict[str, KnownClinical] = {}
+@dataclass
+class ClinicalIndex:
+    """The persona's stored clinical records by identity, read once per import (a few
+    thousand small records at most). `twins` holds records stored beside another of the same
+    identity before identities were kept (each version of an amended resource became a record
+    of its own): the import that reads that resource again folds them into one."""
+
+    known: dict[str, KnownClinical]
+    twins: dict[str, list[KnownClinical]]
+
+    def records(self) -> list[KnownClinical]:
+        """Every stored record, twins included."""
+        return [*self.known.values(), *(t for ts in self.twins.values() for t in ts)]
+
+
+@dataclass(frozen=True)
+class ClinicalOutcome:
+    """What storing one resource did: `outcome`, the record as stored now (None when nothing
+    was written), the record as it was before an update, and the twins it folded (deleted)."""
+
+    outcome: Outcome
+    new: KnownClinical | None = None
+    old: KnownClinical | None = None
+    folded: tuple[KnownClinical, ...] = ()
+
+
+def known_clinical(store: Store, persona_id: str) -> ClinicalIndex:
+    """The persona's stored clinical records by identity; records stored before identities
+    were kept in their lookup term are found the same way."""
+    index = ClinicalIndex({}, {})
     for r in store.find(KIND_CLINICAL, "persona", persona_id):
         body = r.json()
         resource = body["resource"]
         canonical = _canonical(resource)
         rid = resource.get("id", "") if isinstance(resource.get("id"), str) else ""
         identity = clinical_identity(body["source"], body["resource_type"], rid, canonical)
-        known[identity] = KnownClinical(
+        found = KnownClinical(
             r.id,
             hashlib.sha256(canonical).hexdigest(),
             body.get("last_updated", _last_updated(resource)),
@@ -321,19 +346,24 @@ def known_clinical(store: Store, persona_id: str) -> dict[str, KnownClinical]:
             body["source"],
             body["resource_type"],
         )
-    return known
+        if identity in index.known:
+            index.twins.setdefault(identity, []).append(found)
+        else:
+            index.known[identity] = found
+    return index
 
 
 def store_clinical(
-    txn: Txn, known: dict[str, KnownClinical], persona_id: str, record: ClinicalRecord
-) -> tuple[Outcome, KnownClinical | None, KnownClinical | None]:
+    txn: Txn, index: ClinicalIndex, persona_id: str, record: ClinicalRecord
+) -> ClinicalOutcome:
     """Store a FHIR resource as a new record, as the new version of the record it is, or not
     at all (already stored as it is, or older than the stored version by `meta.lastUpdated`).
 
-    Returns what happened, the record as stored now (None when nothing was written) and, for
-    an update, the record as it was. `known` (from `known_clinical`) is kept up to date. An
-    update seals the new version under a fresh key over the old one, whose bytes are
-    overwritten in place (the store's secure delete): the replaced version is not kept.
+    `index` (from `known_clinical`) is kept up to date. An update seals the new version under
+    a fresh key over the old one, whose bytes are overwritten in place (the store's secure
+    delete): the replaced version is not kept. Twins of the resource are folded: the one equal
+    to it (else the first found) is kept, the others deleted, and the outcome is at least
+    "updated", since the stored versions changed.
     """
     # In the one form `known_clinical` reads back, however the caller wrote it.
     resource = json.loads(record.resource)
@@ -341,16 +371,30 @@ def store_clinical(
     rid = record.resource_id or (resource["id"] if isinstance(resource.get("id"), str) else "")
     identity = clinical_identity(record.source, record.resource_type, rid, canonical)
     digest = hashlib.sha256(canonical).hexdigest()
-    old = known.get(identity)
+    folded: tuple[KnownClinical, ...] = ()
+    twins = index.twins.pop(identity, None)
+    if twins:
+        versions = [index.known[identity], *twins]
+        keep = next((v for v in versions if v.digest == digest), versions[0])
+        folded = tuple(v for v in versions if v is not keep)
+        for v in folded:
+            txn.delete(KIND_CLINICAL, v.record_id)
+        index.known[identity] = keep
+    old = index.known.get(identity)
+    redated = False
     if old is not None:
-        if old.digest == digest:
-            return "unchanged", None, None
+        if old.digest == digest and old.date == record.date:
+            return ClinicalOutcome("updated" if folded else "unchanged", folded=folded)
+        # The same content placed at another date: stored before its type's date was read
+        # (a Coverage's period), it is placed again, and is no new version.
+        redated = old.digest == digest
         if (
-            old.last_updated is not None
+            not redated
+            and old.last_updated is not None
             and record.last_updated is not None
             and record.last_updated < old.last_updated
         ):
-            return "older", None, None
+            return ClinicalOutcome("updated" if folded else "older", folded=folded)
     body = {
         "persona": persona_id,
         "resource_type": record.resource_type,
@@ -372,8 +416,10 @@ def store_clinical(
     new = KnownClinical(
         record_id, digest, record.last_updated, record.date, record.source, record.resource_type
     )
-    known[identity] = new
-    return ("added" if old is None else "updated"), new, old
+    index.known[identity] = new
+    if old is None:
+        return ClinicalOutcome("added", new, None, folded)
+    return ClinicalOutcome("unchanged" if redated and not folded else "updated", new, old, folded)
 
 
 # --- reading back -------------------------------------------------------------------------------

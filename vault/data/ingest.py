@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
     from vault.core.txn import Txn
     from vault.core.vault import Vault
-    from vault.data.health_records import KnownClinical
+    from vault.data.health_records import ClinicalIndex, KnownClinical
 
 DAY_MS: Final = chunks.DAY_MS
 MAX_PENDING: Final = 200_000  # buffered samples across all buffers before cold ones flush
@@ -145,7 +145,7 @@ class QSWriter:
         # catalogue entry is computed again) and the records and chunks whose old version
         # was replaced (shredded like a forget's rewrites).
         self._clinical: dict[str, int] = {}
-        self._known_clinical: dict[str, KnownClinical] | None = None
+        self._known_clinical: ClinicalIndex | None = None
         self._restat: set[str] = set()
         self._replaced: list[str] = []
         self._shredded: list[str] = []  # chunks deleted because their one sample moved
@@ -593,13 +593,16 @@ class QSWriter:
         txn = self._require_txn()
         if self._known_clinical is None:
             self._known_clinical = health_records.known_clinical(self.vault.store, self.persona_id)
-        outcome, new, old = health_records.store_clinical(
-            txn, self._known_clinical, self.persona_id, record
-        )
-        self._clinical[outcome] = self._clinical.get(outcome, 0) + 1
+            self._rekey_legacy_samples(self._known_clinical.records())
+        done = health_records.store_clinical(txn, self._known_clinical, self.persona_id, record)
+        self._clinical[done.outcome] = self._clinical.get(done.outcome, 0) + 1
+        for twin in done.folded:  # deleted: its sample goes, and it is shredded
+            self._shredded.append(twin.record_id)
+            if twin.date is not None and MIN_MS <= twin.date <= MAX_MS:
+                self._drop_record_sample(CLINICAL_METRIC, twin.date, twin.record_id)
+        new, old = done.new, done.old
         if new is None:
             return
-        metric = health_records.CLINICAL_METRIC
         date = record.date
         dated = date is not None and MIN_MS <= date <= MAX_MS
         if old is not None:
@@ -607,23 +610,73 @@ class QSWriter:
             if old.date == date and dated:
                 return  # its sample (same record, source, type and instant) stands as it is
             if old.date is not None and MIN_MS <= old.date <= MAX_MS:
-                self._drop_record_sample(metric, old.date, old.record_id)
+                self._drop_record_sample(CLINICAL_METRIC, old.date, old.record_id)
         if date is None or not dated:
             self._clinical["undated"] = self._clinical.get("undated", 0) + 1
             return
+        self._add_record_sample(new)
+
+    def _add_record_sample(self, rec: KnownClinical) -> None:
+        """The record's `clinical_record` sample: at its date, naming it (chunks.RECORD_KEY)."""
+        if rec.date is None:
+            return
         self.add(
             Sample(
-                metric,
-                date,
-                date,
+                CLINICAL_METRIC,
+                rec.date,
+                rec.date,
                 1.0,
                 "",
-                record.source,
+                rec.source,
                 "",
                 0,
-                ((chunks.RECORD_KEY, new.record_id), ("resource_type", record.resource_type)),
+                ((chunks.RECORD_KEY, rec.record_id), ("resource_type", rec.resource_type)),
             )
         )
+
+    def _rekey_legacy_samples(self, records: list[KnownClinical]) -> None:
+        """Samples stored before they named their record (one per instant and source, however
+        many records shared it) are replaced by one naming each record there. A sample that
+        stands for no stored record (written by other means) is left as it is."""
+        import numpy as np
+
+        # The merge kept one sample per instant and source, whatever the resource types.
+        by_place: dict[tuple[int, str], list[KnownClinical]] = {}
+        for rec in records:
+            if rec.date is not None and MIN_MS <= rec.date <= MAX_MS:
+                by_place.setdefault((rec.date, rec.source), []).append(rec)
+        if not by_place:
+            return
+        _, days = self._day_index(CLINICAL_METRIC)
+        txn = self._require_txn()
+        for day, rid in sorted(days.items()):
+            cols = chunks.decode(self.vault.store.get(catalog.KIND_CHUNK, rid).data)
+            keyless = np.flatnonzero(chunks.record_keys(cols) == 0)
+            if not len(keyless):
+                continue
+            names, legacy, found = cols.strings, np.zeros(len(cols), dtype=bool), []
+            for i in keyless.tolist():
+                recs = by_place.pop((int(cols.start[i]), names[cols.source[i]]), None)
+                if recs is not None:
+                    legacy[i] = True
+                    found.extend(recs)
+            if not legacy.any():
+                continue
+            if legacy.all():
+                txn.delete(catalog.KIND_CHUNK, rid)
+                del days[day]
+            else:
+                txn.update(
+                    catalog.KIND_CHUNK,
+                    rid,
+                    chunks.encode(cols.take(~legacy)),
+                    terms=[catalog.chunk_term(self.persona_id, CLINICAL_METRIC, day)],
+                    compress=True,
+                )
+            self._days_dirty.add(CLINICAL_METRIC)
+            self._restat.add(CLINICAL_METRIC)
+            for rec in found:
+                self._add_record_sample(rec)
 
     def _drop_record_sample(self, metric: str, at: int, record_id: str) -> None:
         """Remove the sample that names `record_id` from the chunk of the day of `at` (the

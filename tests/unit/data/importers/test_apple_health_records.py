@@ -816,3 +816,61 @@ def test_the_same_resource_written_another_way_is_already_stored(fresh_vault: Va
                 w.add_clinical(ClinicalRecord(r["resourceType"], text.encode(), None))
     assert w.summary.clinical_records == RecordCounts(unchanged=len(resources))
     assert len(health_records.list_clinical(fresh_vault, P)) == len(resources)
+
+
+def test_a_vault_written_before_records_were_told_apart_is_repaired_by_the_next_import(
+    fresh_vault: Vault, tmp_path: Path
+) -> None:
+    """The layout earlier versions wrote, reproduced: each resource a record (no last-updated
+    time, a Coverage left undated), the amended lab value a second record beside the first,
+    and one keyless sample per instant and provider, however many records shared it."""
+    from vault.data.ingest import QSWriter
+
+    resources = _walk_resources()
+    amended = [_lab("2345-7", 195, status="amended"), *resources[1:]]
+    source = "Sutter Health"
+    with fresh_vault.store.write() as txn:
+        for i, r in enumerate([*resources, amended[0]]):
+            date = None if r["resourceType"] == "Coverage" else health_records._resource_date(r)
+            body = {"persona": P, "resource_type": r["resourceType"], "date": date,
+                    "summary": "", "file": "", "source": source, "resource": r}  # fmt: skip
+            terms = [("persona", P), ("ck", f"{P}:{i}")]
+            txn.put(health_records.KIND_CLINICAL, json.dumps(body).encode(), terms=terms)
+    with QSWriter(fresh_vault, P) as w:
+        for r in resources:
+            date = health_records._resource_date(r)
+            if date is not None and r["resourceType"] != "Coverage":
+                kind = (("resource_type", r["resourceType"]),)
+                w.add(Sample("clinical_record", date, date, 1.0, "", source, "", 0, kind))
+    places = {s.start for s in _samples(fresh_vault)}
+    assert len(_samples(fresh_vault)) == len(places) < len(_dated(resources)) - 1
+
+    summary = import_apple_health(fresh_vault, P, _clinical_export(tmp_path, amended, "b.zip"))
+    assert summary.clinical_records == RecordCounts(updated=1, unchanged=len(resources) - 1)
+    listed = health_records.list_clinical(fresh_vault, P)
+    assert len(listed) == len(resources)
+    (glucose,) = [c for c in listed if c.resource["id"] == "lab-2345-7"]
+    assert glucose.resource["valueQuantity"]["value"] == 195
+    coverage = next(c for c in listed if c.resource_type == "Coverage")
+    assert coverage.date == query.parse_instant("2019-01-01T00:00:00Z")
+    samples = _samples(fresh_vault)
+    assert len(samples) == len(_dated(amended)) == _stored_count(fresh_vault)
+    assert {dict(s.metadata)["record"] for s in samples} == {
+        c.record_id for c in listed if c.date is not None
+    }
+
+
+def test_a_sample_that_stands_for_no_record_is_left_as_it_is(
+    fresh_vault: Vault, tmp_path: Path
+) -> None:
+    """A `clinical_record` sample written by other means (a CSV) is no earlier import's."""
+    from vault.data.ingest import QSWriter
+
+    lab_ms = query.parse_instant(LAB_TIME)
+    with QSWriter(fresh_vault, P) as w:
+        w.add(Sample("clinical_record", lab_ms, lab_ms, 1.0, "", "A spreadsheet", "", 0))
+    resources = _walk_resources()
+    import_apple_health(fresh_vault, P, _clinical_export(tmp_path, resources, "a.zip"))
+    samples = _samples(fresh_vault)
+    assert len(samples) == len(_dated(resources)) + 1
+    assert [s.source for s in samples if not s.metadata] == ["A spreadsheet"]
