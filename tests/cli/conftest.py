@@ -23,6 +23,7 @@ SUMMARY_KEYS = {
     "added_by_metric",
     "errors",
     "time_zone",
+    "clinical_records",
     "notes",
     "format",
     "added_ids",

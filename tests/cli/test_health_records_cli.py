@@ -80,3 +80,53 @@ def test_an_export_with_ecgs_and_records_lists_and_shows_them(
     assert [b["value"] for b in beats] == [55.0, 57.0, 56.0]
     text = checked(vault_dir, "data", "metrics").stdout
     assert "ecg" in text and "heart_rate_beat" in text and "clinical_record" in text
+
+
+def test_the_summary_counts_clinical_records_in_their_own_words(
+    vault_dir: Path, tmp_path: Path
+) -> None:
+    """A lab report and its result at one instant, then the result amended: the summary says
+    records added, updated and already stored, not samples or duplicates."""
+    init_vault(vault_dir, "Jane Doe")
+    at = "2019-01-09T08:15:00Z"
+    lab = {
+        "resourceType": "Observation",
+        "id": "glu",
+        "status": "final",
+        "effectiveDateTime": at,
+        "valueQuantity": {"value": 92, "unit": "mg/dL"},
+    }
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": "bmp",
+        "status": "final",
+        "effectiveDateTime": at,
+        "result": [{"reference": "Observation/glu"}],
+    }
+    undated = {"resourceType": "AllergyIntolerance", "id": "nka"}  # fmt: skip
+
+    def export(name: str, resources: list[dict[str, object]]) -> str:
+        path = tmp_path / name
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr("apple_health_export/export.xml", '<HealthData locale="en_US"/>')
+            for r in resources:
+                zf.writestr(f"apple_health_export/clinical-records/{r['id']}.json", json.dumps(r))
+        return str(path)
+
+    first = [lab, report, undated]
+    out = checked(vault_dir, "import", "apple-health", export("a.zip", first)).stdout
+    assert f"Clinical records: {len(first)} added, 0 updated, 0 already stored." in out
+    assert "1 has no date: it is listed, but counted under no day." in out
+    listed = check_json("data metrics", checked(vault_dir, "data", "metrics", "--json").stdout)
+    dated = sum("effectiveDateTime" in r for r in first)
+    assert {m["metric"]: m["samples"] for m in listed} == {"clinical_record": dated}
+
+    second = [{**lab, "status": "amended", "valueQuantity": {"value": 195, "unit": "mg/dL"}}]
+    out = checked(vault_dir, "import", "apple-health", export("b.zip", second + first[1:]))
+    assert f"Clinical records: 0 added, 1 updated, {len(first) - 1} already stored." in out.stdout
+    shown = check_json(
+        "data show", checked(vault_dir, "data", "show", "clinical_record", "--json").stdout
+    )
+    # One entry per record, the amended one once; the undated one listed too, without a date.
+    assert sorted(r["id"] for r in shown) == sorted(r["id"] for r in first)
+    assert sum(r["date"] is not None for r in shown) == dated

@@ -283,3 +283,18 @@ def test_the_import_summary_lists_what_came_in_metric_by_metric() -> None:
     listed = [line for line in shown.splitlines() if line.startswith("  - metric_")]
     assert listed == [f"  - metric_{i:02d}: {100 - i}" for i in range(12)]  # most first
     assert "  - 2 more metrics" in shown
+
+
+def test_the_import_summary_counts_clinical_records_in_their_own_words() -> None:
+    from vault.core.importing import ImportSummary, RecordCounts
+
+    counts = RecordCounts(added=3, updated=1, unchanged=2, older=1, undated=1)
+    shown = summary_markdown("export.zip", ImportSummary("apple-health", clinical_records=counts))
+    assert (
+        f"- clinical records: {counts.added} added, {counts.updated} updated, "
+        f"{counts.unchanged} already stored"
+    ) in shown
+    assert f"older than the stored version (not stored): {counts.older}" in shown
+    assert f"without a date (listed, under no day): {counts.undated}" in shown
+    plain = summary_markdown("export.zip", ImportSummary("apple-health", added=5))
+    assert "clinical" not in plain

@@ -302,6 +302,27 @@ def summary_markdown(name: str, s: ImportSummary) -> str:
         lines.append("  - " + ngettext("{n} more metric", "{n} more metrics", rest).format(n=rest))
     lines.append(_("- skipped: {n} duplicates already in the vault").format(n=number(s.duplicates)))
     lines += [line for count, line in optional if count]
+    c = s.clinical_records
+    if c:
+        lines.append(
+            _(
+                "- clinical records: {added} added, {updated} updated, {unchanged} already stored"
+            ).format(
+                added=number(c.added), updated=number(c.updated), unchanged=number(c.unchanged)
+            )
+        )
+        if c.older:
+            lines.append(
+                _("- clinical records older than the stored version (not stored): {n}").format(
+                    n=number(c.older)
+                )
+            )
+        if c.undated:
+            lines.append(
+                _("- clinical records without a date (listed, under no day): {n}").format(
+                    n=number(c.undated)
+                )
+            )
     lines.append(_("- problems: {n}").format(n=number(len(s.errors))))
     lines += [
         "  - "

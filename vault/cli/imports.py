@@ -19,7 +19,7 @@ from vault.core.i18n import N_, _, localise, localise_name, ngettext, number
 from vault.imports import FORMATS, ImportFormat
 
 if TYPE_CHECKING:
-    from vault.core.importing import ImportSummary
+    from vault.core.importing import ImportSummary, RecordCounts
 
 MAX_LISTED_ERRORS = 20  # on a terminal; -v and --json list them all
 
@@ -79,6 +79,35 @@ def _headline(fmt: ImportFormat, s: ImportSummary) -> str:
     )
 
 
+def _clinical_line(c: RecordCounts) -> str:
+    """What an import did with clinical records, in their own words: each resource read is
+    added, updated (a newer version replaced the stored one), already stored, or older than
+    the stored one; those without a date are said apart."""
+    parts = [
+        ngettext("{n} added", "{n} added", c.added).format(n=number(c.added)),
+        ngettext("{n} updated", "{n} updated", c.updated).format(n=number(c.updated)),
+        ngettext("{n} already stored", "{n} already stored", c.unchanged).format(
+            n=number(c.unchanged)
+        ),
+    ]
+    if c.older:
+        parts.append(
+            ngettext(
+                "{n} older than the stored version (not stored)",
+                "{n} older than the stored versions (not stored)",
+                c.older,
+            ).format(n=number(c.older))
+        )
+    line = _("Clinical records: {counts}.").format(counts=", ".join(parts))
+    if c.undated:
+        line += " " + ngettext(
+            "{n} has no date: it is listed, but counted under no day.",
+            "{n} have no date: they are listed, but counted under no day.",
+            c.undated,
+        ).format(n=number(c.undated))
+    return line
+
+
 def report(fmt: ImportFormat, summary: ImportSummary, as_json: bool) -> None:
     """Print an import summary: JSON on stdout, or a few lines for people (the summary on
     stdout, the problems and notes on stderr)."""
@@ -86,6 +115,8 @@ def report(fmt: ImportFormat, summary: ImportSummary, as_json: bool) -> None:
         emit_json(summary.as_dict())
         return
     say(_headline(fmt, summary))
+    if summary.clinical_records:
+        say(_clinical_line(summary.clinical_records))
     if settings.verbose:  # what came in, metric by metric
         for metric, n in summary.by_metric.items():
             line = ngettext("  {metric}: {n} added", "  {metric}: {n} added", n)

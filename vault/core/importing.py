@@ -35,6 +35,30 @@ def _frozen_counts(counts: Mapping[str, int]) -> Mapping[str, int]:
 
 
 @dataclass(frozen=True)
+class RecordCounts:
+    """What an import did with records that stand on their own and can be amended at their
+    source (clinical records): each resource read is counted once, in one of the first four."""
+
+    added: int = 0  # new to the vault
+    updated: int = 0  # a newer version of a stored one, which it replaced
+    unchanged: int = 0  # already stored as they are
+    older: int = 0  # older than the stored version (by its own last-updated time): not stored
+    undated: int = 0  # of the added and updated, those with no date (listed, under no day)
+
+    def __bool__(self) -> bool:
+        return any((self.added, self.updated, self.unchanged, self.older))
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "older": self.older,
+            "undated": self.undated,
+        }
+
+
+@dataclass(frozen=True)
 class ImportSummary:
     """What one import did, reported to the person: never silent about skipped input.
 
@@ -58,6 +82,7 @@ class ImportSummary:
     errors: tuple[ImportIssue, ...] = ()  # recoverable problems; fatal ones raise instead
     notes: tuple[str, ...] = ()  # what the person should know (limits, assumptions)
     time_zone: str | None = None  # the zone assumed for times without an offset
+    clinical_records: RecordCounts = RecordCounts()  # FHIR resources (not in added/duplicates)
 
     def __post_init__(self) -> None:
         # A frozen summary hands out no mutable mapping.
@@ -83,6 +108,7 @@ class ImportSummary:
             "errors": [issue.as_dict() for issue in self.errors],
             "notes": list(self.notes),
             "time_zone": self.time_zone,
+            "clinical_records": self.clinical_records.as_dict(),
             # Kept for scripts written against the content imports' first shape.
             "source": self.format,
             "items": list(self.added_ids),

@@ -34,6 +34,10 @@ if TYPE_CHECKING:
 
 MAGIC: Final = b"QSC1"
 DAY_MS: Final = 86_400_000
+# The metadata key of a sample that stands for a record of its own (a clinical record): two
+# such samples are duplicates only if they name the same record, so two resources of one
+# provider at one instant stay two samples.
+RECORD_KEY: Final = "record"
 _HEAD = struct.Struct("<4sIIB")
 _WIDE = 1  # flag: string indexes are u32
 
@@ -249,11 +253,45 @@ def concat(parts: Sequence[Columns]) -> Columns:
     )
 
 
+def _names_record(text: str) -> str | None:
+    """The record a metadata string names (`RECORD_KEY`), None if it names none."""
+    if f'"{RECORD_KEY}":' not in text:  # most strings: no JSON parsed
+        return None
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return None
+    value = found.get(RECORD_KEY) if isinstance(found, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def record_keys(cols: Columns) -> IDX:
+    """Per row, what tells its record apart: its metadata's index in the string table if that
+    metadata names a record (`RECORD_KEY`), else 0. Equal keys with equal start, end, value,
+    source and device make an exact duplicate."""
+    import numpy as np
+
+    named = np.array(
+        [i if i and _names_record(s) is not None else 0 for i, s in enumerate(cols.strings)],
+        dtype=np.int64,
+    )
+    return named[cols.meta]
+
+
+def naming(cols: Columns, record_id: str) -> Any:
+    """The mask of the rows whose metadata names `record_id`."""
+    import numpy as np
+
+    idx = [i for i, s in enumerate(cols.strings) if i and _names_record(s) == record_id]
+    return np.isin(cols.meta, np.array(idx, dtype=np.int64))
+
+
 def merge(old: Columns | None, new: Columns) -> tuple[Columns, int]:
     """Merge new samples into a chunk: sort, drop exact duplicates, compact the strings.
 
     An exact duplicate has the same start, end, value, source and device as another sample
-    (re-importing an export adds nothing; the same reading from two sources stays twice).
+    (re-importing an export adds nothing; the same reading from two sources stays twice) and,
+    for a sample that stands for a record, names the same record (`RECORD_KEY`).
     Returns the merged columns and how many of the new samples were duplicates.
     """
     import numpy as np
@@ -264,8 +302,9 @@ def merge(old: Columns | None, new: Columns) -> tuple[Columns, int]:
     joined = concat(parts)
     start, end, value, offset = joined.start, joined.end, joined.value, joined.offset
     source, device, meta = joined.source, joined.device, joined.meta
-    order = np.lexsort((value, device, source, end, start))
-    start, end, value = start[order], end[order], value[order]
+    keys = record_keys(joined)  # in the joined table, equal strings have one index
+    order = np.lexsort((keys, value, device, source, end, start))
+    start, end, value, keys = start[order], end[order], value[order], keys[order]
     offset, source, device, meta = offset[order], source[order], device[order], meta[order]
     if len(start) > 1:
         same = (
@@ -274,6 +313,7 @@ def merge(old: Columns | None, new: Columns) -> tuple[Columns, int]:
             & (value[1:] == value[:-1])
             & (source[1:] == source[:-1])
             & (device[1:] == device[:-1])
+            & (keys[1:] == keys[:-1])
         )
         keep = np.concatenate(([True], ~same))
         start, end, value = start[keep], end[keep], value[keep]

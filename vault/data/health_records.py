@@ -7,6 +7,12 @@ metric or DPV category, and forgetting by metric and range reach them like any o
 - ``qs.ecg``       one recording: its header (JSON) and its voltages as a blob of
                    little-endian float32; terms ``persona`` and ``ek`` (dedup key)
 - ``qs.clinical``  one FHIR resource as the provider wrote it; terms ``persona`` and ``ck``
+                   (its identity: provider, resourceType and id)
+
+A clinical record is one resource of one provider: the same resourceType and id from the same
+provider is the same record, and a later version of it replaces the stored one (the version
+a provider amended), unless its `meta.lastUpdated` says it is older. Its sample names the
+record (`chunks.RECORD_KEY`), so two records at the same instant are two samples.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from vault.core.errors import MalformedInput
 from vault.core.i18n import N_
@@ -46,20 +52,68 @@ _FHIR_DATE = re.compile(
     r"(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?"
     r"(Z|[+-]\d{2}:\d{2})?)?)?)?"
 )
-# Where each resource type keeps the date that places it in time, R4 names then DSTU2's
-# (Apple's exports hold both versions, by provider). The first present one is used.
+# Where each resource type keeps the date that places it in time, in the order tried: R4
+# (4.0.1) names, then DSTU2's (1.0.2, which Epic sends) and STU3's where they differ; Apple's
+# exports hold both versions, by provider. The clinical moment (onset, effective, performed,
+# occurrence) comes before the moment it was written down (recorded, asserted, issued). A
+# Period (a name ending in `Period`, or `period`) is placed at its start, else its end; a
+# dotted name is a field inside another. `meta.lastUpdated` is never used: it is when the
+# server last changed the resource, so an amended record would move in time with each edit.
 _DATE_FIELDS: Final[dict[str, tuple[str, ...]]] = {
-    "AllergyIntolerance": ("onsetDateTime", "recordedDate", "onset", "assertedDate"),
-    "Condition": ("onsetDateTime", "recordedDate", "dateRecorded", "assertedDate"),
+    "AllergyIntolerance": (
+        "onsetDateTime",  # R4
+        "onsetPeriod",
+        "onset",  # DSTU2
+        "recordedDate",  # R4, DSTU2
+        "assertedDate",  # STU3
+        "lastOccurrence",
+        "lastOccurence",  # DSTU2 spells it so
+    ),
+    "CarePlan": ("period", "created"),
+    "CareTeam": ("period",),
+    "Claim": ("billablePeriod", "created"),
+    "Condition": (
+        "onsetDateTime",
+        "onsetPeriod",
+        "recordedDate",  # R4
+        "dateRecorded",  # DSTU2
+        "assertedDate",  # STU3
+    ),
+    "Coverage": ("period",),
     "DiagnosticReport": ("effectiveDateTime", "effectivePeriod", "issued"),
-    "DocumentReference": ("date", "created", "indexed"),
-    "Immunization": ("occurrenceDateTime", "date", "recorded"),
+    "DocumentReference": ("date", "created", "context.period", "indexed"),
+    "Encounter": ("period",),
+    "ExplanationOfBenefit": ("billablePeriod", "created"),
+    "FamilyMemberHistory": ("date",),
+    "Goal": ("startDate", "statusDate"),
+    "Immunization": ("occurrenceDateTime", "date", "recorded"),  # `date`: DSTU2
+    "MedicationAdministration": (
+        "effectiveDateTime",
+        "effectivePeriod",
+        "effectiveTimeDateTime",  # DSTU2
+        "effectiveTimePeriod",
+    ),
     "MedicationDispense": ("whenHandedOver", "whenPrepared"),
-    "MedicationOrder": ("dateWritten",),
+    "MedicationOrder": ("dateWritten",),  # DSTU2; R4 calls it MedicationRequest
     "MedicationRequest": ("authoredOn",),
     "MedicationStatement": ("effectiveDateTime", "effectivePeriod", "dateAsserted"),
-    "Observation": ("effectiveDateTime", "effectivePeriod", "effectiveInstant", "issued"),
+    "Observation": (
+        "effectiveDateTime",
+        "effectivePeriod",
+        "effectiveInstant",
+        "issued",
+    ),
     "Procedure": ("performedDateTime", "performedPeriod"),
+    "ProcedureRequest": (  # STU3, then DSTU2
+        "occurrenceDateTime",
+        "occurrencePeriod",
+        "authoredOn",
+        "scheduledDateTime",
+        "scheduledPeriod",
+        "orderedOn",
+    ),
+    "ServiceRequest": ("occurrenceDateTime", "occurrencePeriod", "authoredOn"),
+    "Specimen": ("collection.collectedDateTime", "collection.collectedPeriod", "receivedTime"),
 }
 _FHIR_VERSION = re.compile(r"\d{1,2}\.\d{1,2}(?:\.\d{1,2})?")
 _SUMMARY_FIELDS: Final = ("code", "medicationCodeableConcept", "vaccineCode", "substance", "type")
@@ -97,13 +151,23 @@ def fhir_instant(text: object) -> int | None:
 
 
 def _resource_date(resource: dict[str, Any]) -> int | None:
+    """The UTC ms that places a resource in time (`_DATE_FIELDS`), None if it has none."""
     for name in _DATE_FIELDS.get(resource["resourceType"], ()):
-        value = resource.get(name)
+        value: Any = resource
+        for part in name.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
         if isinstance(value, dict):  # a Period: its start, else its end
-            value = value.get("start", value.get("end"))
-        found = fhir_instant(value)
+            found = fhir_instant(value.get("start"))
+            if found is None:
+                found = fhir_instant(value.get("end"))
+        else:
+            found = fhir_instant(value)
         if found is not None:
             return found
+    return None
+
+
+def _last_updated(resource: dict[str, Any]) -> int | None:
     meta = resource.get("meta")
     return fhir_instant(meta.get("lastUpdated")) if isinstance(meta, dict) else None
 
@@ -173,16 +237,23 @@ def read_fhir_resource(
         raise MalformedInput(N_("{name}: not a FHIR resource (no valid resourceType)"), name=name)
     if "id" in resource and not isinstance(resource["id"], str):
         raise MalformedInput(N_("{name}: the resource's id is not a string"), name=name)
-    canonical = json.dumps(resource, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     return ClinicalRecord(
         resource_type=kind,
-        resource=canonical.encode(),
+        resource=_canonical(resource),
         date=_resource_date(resource),
         summary=_summary(resource),
         file=name,
         source=source,
         fhir_version=fhir_version if _FHIR_VERSION.fullmatch(fhir_version) else "",
+        resource_id=resource.get("id", ""),
+        last_updated=_last_updated(resource),
     )
+
+
+def _canonical(resource: dict[str, Any]) -> bytes:
+    """A resource's JSON in one form (sorted keys, no spaces): equal resources, equal bytes."""
+    text = json.dumps(resource, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return text.encode()
 
 
 # --- storing ------------------------------------------------------------------------------------
@@ -228,28 +299,149 @@ def store_ecg(txn: Txn, store: Store, persona_id: str, ecg: Ecg) -> bool:
     return True
 
 
-def store_clinical(txn: Txn, store: Store, persona_id: str, record: ClinicalRecord) -> bool:
-    """Store a FHIR resource unless the same one is already there; whether it was stored."""
-    key = f"{persona_id}:{hashlib.sha256(record.resource).hexdigest()[:32]}"
-    if store.find(KIND_CLINICAL, "ck", key):
-        return False
+Outcome = Literal["added", "updated", "unchanged", "older"]
+
+
+@dataclass(frozen=True)
+class KnownClinical:
+    """What an import needs of a stored clinical record to decide what a resource does to it."""
+
+    record_id: str
+    digest: str  # of the resource's canonical JSON: an equal digest is the same version
+    last_updated: int | None
+    date: int | None
+    source: str
+    resource_type: str
+
+
+def clinical_identity(source: str, resource_type: str, resource_id: str, resource: bytes) -> str:
+    """What makes two resources the same record: the provider, the resourceType and the id
+    (the id is unique only within one server and type); a resource without an id is the same
+    record only as exactly the same content."""
+    if resource_id:
+        return json.dumps([source, resource_type, resource_id], ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(resource).hexdigest()
+
+
+@dataclass
+class ClinicalIndex:
+    """The persona's stored clinical records by identity, read once per import (a few
+    thousand small records at most). `twins` holds records stored beside another of the same
+    identity before identities were kept (each version of an amended resource became a record
+    of its own): the import that reads that resource again folds them into one."""
+
+    known: dict[str, KnownClinical]
+    twins: dict[str, list[KnownClinical]]
+
+    def records(self) -> list[KnownClinical]:
+        """Every stored record, twins included."""
+        return [*self.known.values(), *(t for ts in self.twins.values() for t in ts)]
+
+
+@dataclass(frozen=True)
+class ClinicalOutcome:
+    """What storing one resource did: `outcome`, the record as stored now (None when nothing
+    was written), the record as it was before an update, and the twins it folded (deleted)."""
+
+    outcome: Outcome
+    new: KnownClinical | None = None
+    old: KnownClinical | None = None
+    folded: tuple[KnownClinical, ...] = ()
+
+
+def known_clinical(store: Store, persona_id: str) -> ClinicalIndex:
+    """The persona's stored clinical records by identity; records stored before identities
+    were kept in their lookup term are found the same way."""
+    index = ClinicalIndex({}, {})
+    for r in store.find(KIND_CLINICAL, "persona", persona_id):
+        body = r.json()
+        resource = body["resource"]
+        canonical = _canonical(resource)
+        rid = resource.get("id", "") if isinstance(resource.get("id"), str) else ""
+        identity = clinical_identity(body["source"], body["resource_type"], rid, canonical)
+        found = KnownClinical(
+            r.id,
+            hashlib.sha256(canonical).hexdigest(),
+            body.get("last_updated", _last_updated(resource)),
+            body["date"],
+            body["source"],
+            body["resource_type"],
+        )
+        if identity in index.known:
+            index.twins.setdefault(identity, []).append(found)
+        else:
+            index.known[identity] = found
+    return index
+
+
+def store_clinical(
+    txn: Txn, index: ClinicalIndex, persona_id: str, record: ClinicalRecord
+) -> ClinicalOutcome:
+    """Store a FHIR resource as a new record, as the new version of the record it is, or not
+    at all (already stored as it is, or older than the stored version by `meta.lastUpdated`).
+
+    `index` (from `known_clinical`) is kept up to date. An update seals the new version under
+    a fresh key over the old one, whose bytes are overwritten in place (the store's secure
+    delete): the replaced version is not kept. Twins of the resource are folded: the one equal
+    to it (else the first found) is kept, the others deleted, and the outcome is at least
+    "updated", since the stored versions changed.
+    """
+    # In the one form `known_clinical` reads back, however the caller wrote it.
+    resource = json.loads(record.resource)
+    canonical = _canonical(resource)
+    rid = record.resource_id or (resource["id"] if isinstance(resource.get("id"), str) else "")
+    identity = clinical_identity(record.source, record.resource_type, rid, canonical)
+    digest = hashlib.sha256(canonical).hexdigest()
+    folded: tuple[KnownClinical, ...] = ()
+    twins = index.twins.pop(identity, None)
+    if twins:
+        versions = [index.known[identity], *twins]
+        keep = next((v for v in versions if v.digest == digest), versions[0])
+        folded = tuple(v for v in versions if v is not keep)
+        for v in folded:
+            txn.delete(KIND_CLINICAL, v.record_id)
+        index.known[identity] = keep
+    old = index.known.get(identity)
+    redated = False
+    if old is not None:
+        if old.digest == digest and old.date == record.date:
+            return ClinicalOutcome("updated" if folded else "unchanged", folded=folded)
+        # The same content placed at another date: stored before its type's date was read
+        # (a Coverage's period), it is placed again, and is no new version.
+        redated = old.digest == digest
+        if (
+            not redated
+            and old.last_updated is not None
+            and record.last_updated is not None
+            and record.last_updated < old.last_updated
+        ):
+            return ClinicalOutcome("updated" if folded else "older", folded=folded)
     body = {
         "persona": persona_id,
         "resource_type": record.resource_type,
         "date": record.date,
+        "last_updated": record.last_updated,
         "summary": record.summary,
         "file": record.file,
         "source": record.source,
         "fhir_version": record.fhir_version,
-        "resource": json.loads(record.resource),
+        "resource": resource,
     }
-    txn.put(
-        KIND_CLINICAL,
-        json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
-        terms=[("persona", persona_id), ("ck", key)],
-        compress=True,
+    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    key = f"{persona_id}:{hashlib.sha256(identity.encode()).hexdigest()[:32]}"
+    terms = [("persona", persona_id), ("ck", key)]
+    if old is None:
+        record_id = txn.put(KIND_CLINICAL, data, terms=terms, compress=True)
+    else:
+        record_id = old.record_id
+        txn.update(KIND_CLINICAL, record_id, data, terms=terms, compress=True)
+    new = KnownClinical(
+        record_id, digest, record.last_updated, record.date, record.source, record.resource_type
     )
-    return True
+    index.known[identity] = new
+    if old is None:
+        return ClinicalOutcome("added", new, None, folded)
+    return ClinicalOutcome("unchanged" if redated and not folded else "updated", new, old, folded)
 
 
 # --- reading back -------------------------------------------------------------------------------

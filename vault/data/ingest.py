@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 from vault.core.errors import InvalidParameter, RecordNotFound
 from vault.core.i18n import N_, N_plural, Text
-from vault.core.importing import ImportIssue, ImportSummary
+from vault.core.importing import ImportIssue, ImportSummary, RecordCounts
 from vault.core.progress import Progress, ProgressCallback
+from vault.core.records import SHRED_KIND, SYNC_DEVICE_KIND
 from vault.data import catalog, chunks, metrics
+from vault.data.health_records import CLINICAL_METRIC
 from vault.data.model import (
     MAX_MS,
     MIN_MS,
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
 
     from vault.core.txn import Txn
     from vault.core.vault import Vault
+    from vault.data.health_records import ClinicalIndex, KnownClinical
 
 DAY_MS: Final = chunks.DAY_MS
 MAX_PENDING: Final = 200_000  # buffered samples across all buffers before cold ones flush
@@ -46,6 +49,9 @@ MAX_BUFFERS: Final = 4_000  # open (metric, day) buffers before cold ones flush
 MAX_CHUNK_BUFFER: Final = 50_000  # one buffer flushes on its own past this size
 MAX_LISTED_ISSUES: Final = 1_000  # problems listed one by one; beyond, only counted
 WORKOUT_METRIC: Final = "workout"
+# Metrics whose samples stand for things the summary counts in their own words (workouts,
+# clinical records), not as samples added or duplicates skipped.
+_COUNTED_APART: Final = frozenset({WORKOUT_METRIC, CLINICAL_METRIC})
 
 
 class _Buffer:
@@ -135,7 +141,15 @@ class QSWriter:
         self._workout_keys: set[str] = set()
         self._meta_text: dict[tuple[tuple[str, str], ...], str] = {}
         self._issue_count = 0
-        self._undated = 0  # clinical records stored without a date, hence without a sample
+        # Clinical records: what each resource did (added, updated...), the stored ones by
+        # identity (read at the first), the metrics whose samples were removed (their
+        # catalogue entry is computed again) and the records and chunks whose old version
+        # was replaced (shredded like a forget's rewrites).
+        self._clinical: dict[str, int] = {}
+        self._known_clinical: ClinicalIndex | None = None
+        self._restat: set[str] = set()
+        self._replaced: list[str] = []
+        self._shredded: list[str] = []  # chunks deleted because their one sample moved
 
     # --- transaction ---
 
@@ -183,24 +197,23 @@ class QSWriter:
         for key in list(self._bufs):
             self._flush(key)
         txn = self._require_txn()
+        for metric in sorted(self._restat):
+            _, days = self._day_index(metric)
+            unit = self._catalog[metric].unit if metric in self._catalog else ""
+            fresh = catalog.stats_from_chunks(self.vault.store, unit, days.values())
+            if fresh.samples:
+                self._catalog[metric] = fresh
+            else:
+                self._catalog.pop(metric, None)
         for metric in sorted(self._days_dirty):
             rid, days = self._days[metric]
-            catalog.save_days(txn, self.persona_id, metric, rid, days)
+            if days:
+                catalog.save_days(txn, self.persona_id, metric, rid, days)
+            elif rid is not None:  # its last sample was removed (a replaced record's)
+                txn.delete(catalog.KIND_DAYS, rid)
         if self._days_dirty or self._workouts:
             self._catalog_id = catalog.save_catalog(
                 txn, self.persona_id, self._catalog_id, self._catalog
-            )
-        if self._undated:
-            self._notes.append(
-                Text(
-                    N_plural(
-                        "{n} clinical record carries no date: it is kept and listed, but counted "
-                        "under no day",
-                        "{n} clinical records carry no date: they are kept and listed, but "
-                        "counted under no day",
-                    ),
-                    n=self._undated,
-                )
             )
         if self._issue_count > len(self._errors):
             hidden = self._issue_count - len(self._errors)
@@ -213,6 +226,9 @@ class QSWriter:
                     n=hidden,
                 )
             )
+        if self._replaced or self._shredded:
+            self._shred_replaced(txn)
+        clinical = {f"clinical_{k}": v for k, v in self._clinical.items() if k != "undated"}
         txn.audit(
             "qs.import",
             persona=self.persona_id,
@@ -222,8 +238,24 @@ class QSWriter:
             summaries=self._summaries,
             unknown_types=sum(self._unknown.values()),
             errors=self._issue_count,
+            **clinical,
         )
         self._progress.finish()
+
+    def _shred_replaced(self, txn: Txn) -> None:
+        """The old versions of replaced records go as a forget's rewrites do: each was
+        overwritten in place under a fresh key (secure delete zeroes the freed bytes), the
+        WAL that still holds them is truncated after the commit, and a vault that syncs
+        tells its other devices and its remote copies to rewrite them too."""
+        txn.scrub_wal = True
+        if self.vault.store.count(SYNC_DEVICE_KIND):
+            note = {
+                "time": self.vault.clock.iso(),
+                "all": False,
+                "deleted": sorted(set(self._shredded)),
+                "rewritten": sorted(set(self._replaced)),
+            }
+            txn.put(SHRED_KIND, json.dumps(note, separators=(",", ":")).encode())
 
     @property
     def summary(self) -> ImportSummary:
@@ -238,6 +270,7 @@ class QSWriter:
             by_metric=dict(sorted(self._by_metric.items())),
             errors=tuple(self._errors),
             notes=tuple(self._notes),
+            clinical_records=RecordCounts(**self._clinical),
         )
 
     def _require_txn(self) -> Txn:
@@ -432,7 +465,7 @@ class QSWriter:
         merged, _ = chunks.merge(old, cols)
         old_n = len(old) if old is not None else 0
         added = len(merged) - old_n
-        if metric != WORKOUT_METRIC:
+        if metric not in _COUNTED_APART:
             self._added += added
             self._duplicates += n - added
             if added:
@@ -562,32 +595,131 @@ class QSWriter:
         )
 
     def add_clinical(self, record: ClinicalRecord) -> None:
-        """Store a FHIR resource (with a `clinical_record` sample at its date, when it has
-        one) unless the same resource is already stored."""
+        """Store a FHIR resource as a new clinical record, or as the new version of the one it
+        is (health_records.store_clinical), with one `clinical_record` sample at its date
+        (when it has one) that names the record, so records at one instant stay apart."""
         from vault.data import health_records
 
-        stored = health_records.store_clinical(
-            self._require_txn(), self.vault.store, self.persona_id, record
-        )
-        if not stored:
-            self._duplicates += 1
+        txn = self._require_txn()
+        if self._known_clinical is None:
+            self._known_clinical = health_records.known_clinical(self.vault.store, self.persona_id)
+            self._rekey_legacy_samples(self._known_clinical.records())
+        done = health_records.store_clinical(txn, self._known_clinical, self.persona_id, record)
+        self._clinical[done.outcome] = self._clinical.get(done.outcome, 0) + 1
+        for twin in done.folded:  # deleted: its sample goes, and it is shredded
+            self._shredded.append(twin.record_id)
+            if twin.date is not None and MIN_MS <= twin.date <= MAX_MS:
+                self._drop_record_sample(CLINICAL_METRIC, twin.date, twin.record_id)
+        new, old = done.new, done.old
+        if new is None:
             return
-        if record.date is None or not (MIN_MS <= record.date <= MAX_MS):
-            self._undated += 1
+        date = record.date
+        dated = date is not None and MIN_MS <= date <= MAX_MS
+        if old is not None:
+            self._replaced.append(new.record_id)
+            if old.date == date and dated:
+                return  # its sample (same record, source, type and instant) stands as it is
+            if old.date is not None and MIN_MS <= old.date <= MAX_MS:
+                self._drop_record_sample(CLINICAL_METRIC, old.date, old.record_id)
+        if date is None or not dated:
+            self._clinical["undated"] = self._clinical.get("undated", 0) + 1
+            return
+        self._add_record_sample(new)
+
+    def _add_record_sample(self, rec: KnownClinical) -> None:
+        """The record's `clinical_record` sample: at its date, naming it (chunks.RECORD_KEY)."""
+        if rec.date is None:
             return
         self.add(
             Sample(
-                health_records.CLINICAL_METRIC,
-                record.date,
-                record.date,
+                CLINICAL_METRIC,
+                rec.date,
+                rec.date,
                 1.0,
                 "",
-                record.source,
+                rec.source,
                 "",
                 0,
-                (("resource_type", record.resource_type),),
+                ((chunks.RECORD_KEY, rec.record_id), ("resource_type", rec.resource_type)),
             )
         )
+
+    def _rekey_legacy_samples(self, records: list[KnownClinical]) -> None:
+        """Samples stored before they named their record (one per instant and source, however
+        many records shared it) are replaced by one naming each record there. A sample that
+        stands for no stored record (written by other means) is left as it is."""
+        import numpy as np
+
+        # The merge kept one sample per instant and source, whatever the resource types.
+        by_place: dict[tuple[int, str], list[KnownClinical]] = {}
+        for rec in records:
+            if rec.date is not None and MIN_MS <= rec.date <= MAX_MS:
+                by_place.setdefault((rec.date, rec.source), []).append(rec)
+        if not by_place:
+            return
+        _, days = self._day_index(CLINICAL_METRIC)
+        txn = self._require_txn()
+        for day, rid in sorted(days.items()):
+            cols = chunks.decode(self.vault.store.get(catalog.KIND_CHUNK, rid).data)
+            keyless = np.flatnonzero(chunks.record_keys(cols) == 0)
+            if not len(keyless):
+                continue
+            names, legacy, found = cols.strings, np.zeros(len(cols), dtype=bool), []
+            for i in keyless.tolist():
+                recs = by_place.pop((int(cols.start[i]), names[cols.source[i]]), None)
+                if recs is not None:
+                    legacy[i] = True
+                    found.extend(recs)
+            if not legacy.any():
+                continue
+            if legacy.all():
+                txn.delete(catalog.KIND_CHUNK, rid)
+                del days[day]
+            else:
+                txn.update(
+                    catalog.KIND_CHUNK,
+                    rid,
+                    chunks.encode(cols.take(~legacy)),
+                    terms=[catalog.chunk_term(self.persona_id, CLINICAL_METRIC, day)],
+                    compress=True,
+                )
+            self._days_dirty.add(CLINICAL_METRIC)
+            self._restat.add(CLINICAL_METRIC)
+            for rec in found:
+                self._add_record_sample(rec)
+
+    def _drop_record_sample(self, metric: str, at: int, record_id: str) -> None:
+        """Remove the sample that names `record_id` from the chunk of the day of `at` (the
+        record was replaced by a version placed elsewhere); the chunk's old version goes as
+        the replaced record's does."""
+        key = (metric, at // DAY_MS)
+        if key in self._bufs:
+            self._flush(key)  # the sample may still wait in its buffer
+        day = chunks.utc_day(at)
+        _, days = self._day_index(metric)
+        rid = days.get(day)
+        if rid is None:
+            return
+        cols = chunks.decode(self.vault.store.get(catalog.KIND_CHUNK, rid).data)
+        gone = chunks.naming(cols, record_id)
+        if not gone.any():
+            return
+        txn = self._require_txn()
+        if gone.all():
+            txn.delete(catalog.KIND_CHUNK, rid)
+            del days[day]
+            self._shredded.append(rid)
+        else:
+            txn.update(
+                catalog.KIND_CHUNK,
+                rid,
+                chunks.encode(cols.take(~gone)),
+                terms=[catalog.chunk_term(self.persona_id, metric, day)],
+                compress=True,
+            )
+            self._replaced.append(rid)
+        self._days_dirty.add(metric)
+        self._restat.add(metric)
 
     def add_profile(self, profile: HealthProfile) -> None:
         """Keep the characteristics an export states as sensitive attributes of the persona

@@ -154,8 +154,10 @@ class ClinicalRecord:
     date: int | None  # UTC ms of the date that best places it in time, None if it has none
     summary: str = ""  # a short human label (the code's text), for listings
     file: str = ""
-    source: str = ""
+    source: str = ""  # the provider that sent it (Apple's export names it)
     fhir_version: str = ""  # the FHIR release the provider wrote (`1.0.2`, `4.0.1`), if stated
+    resource_id: str = ""  # the resource's `id`, "" if it has none
+    last_updated: int | None = None  # its `meta.lastUpdated` in UTC ms: which version is newer
 
 
 @dataclass(frozen=True, slots=True)

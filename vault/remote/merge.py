@@ -56,9 +56,14 @@ def canonical_union(a: bytes, b: bytes) -> bytes:
     src = mapper(joined.source) if len(joined) else joined.source
     dev = mapper(joined.device) if len(joined) else joined.device
     meta = mapper(joined.meta) if len(joined) else joined.meta
-    order = np.lexsort((meta, joined.offset, joined.value, dev, src, joined.end, joined.start))
+    # Samples that stand for records are told apart by the record they name (the import rule).
+    keys = mapper(chunks.record_keys(joined)) if len(joined) else joined.meta
+    order = np.lexsort(
+        (meta, joined.offset, keys, joined.value, dev, src, joined.end, joined.start)
+    )
     start, end, value = joined.start[order], joined.end[order], joined.value[order]
     offset, src, dev, meta = joined.offset[order], src[order], dev[order], meta[order]
+    keys = keys[order]
     if len(start) > 1:
         same = (
             (start[1:] == start[:-1])
@@ -66,6 +71,7 @@ def canonical_union(a: bytes, b: bytes) -> bytes:
             & (value[1:] == value[:-1])
             & (src[1:] == src[:-1])
             & (dev[1:] == dev[:-1])
+            & (keys[1:] == keys[:-1])
         )
         keep = np.concatenate(([True], ~same))
         start, end, value = start[keep], end[keep], value[keep]

@@ -38,6 +38,7 @@ def test_json_shape_and_the_keys_kept_for_older_scripts() -> None:
         "errors": [{"location": "outbox.json item 3", "problem": "no date"}],
         "notes": ["boosts are not imported"],
         "time_zone": None,
+        "clinical_records": {"added": 0, "updated": 0, "unchanged": 0, "older": 0, "undated": 0},
         "source": "mastodon",
         "items": ["a1", "b2"],
     }

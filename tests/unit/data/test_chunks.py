@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -78,6 +80,43 @@ def test_encode_decode_and_merge(
     # Unused strings are dropped.
     used = {0, *merged.source.tolist(), *merged.device.tolist(), *merged.meta.tolist()}
     assert used == set(range(len(merged.strings)))
+
+
+def _names(record: str, kind: str = "Observation") -> str:
+    """A sample's metadata as the writer keeps it for a clinical record."""
+    return json.dumps({chunks.RECORD_KEY: record, "resource_type": kind}, sort_keys=True,
+                      separators=(",", ":"))  # fmt: skip
+
+
+def test_samples_naming_different_records_at_one_instant_all_stay() -> None:
+    """A lab panel: a report and its results, same time and provider, are records apart."""
+    panel = [(5, 0, 1.0, 0, "Clinic", "", _names(f"r{i}")) for i in range(4)]
+    merged, dups = chunks.merge(None, columns(panel))
+    assert (len(merged), dups) == (len(panel), 0)
+    again, dups = chunks.merge(merged, columns(panel))  # the same records again: nothing new
+    assert (len(again), dups) == (len(panel), len(panel))
+    assert sorted(chunks.naming(again, "r2").tolist()) == [False] * (len(panel) - 1) + [True]
+
+
+def test_other_metadata_still_makes_no_difference_to_a_duplicate() -> None:
+    """The merge's rule for every other metric is unchanged: metadata aside."""
+    rows = [(5, 0, 1.0, 0, "Watch", "", '{"a":"1"}'), (5, 0, 1.0, 0, "Watch", "", '{"a":"2"}')]
+    rows.append((5, 0, 1.0, 0, "Watch", "", '{"note":"\\"record\\": 1"}'))
+    merged, dups = chunks.merge(None, columns(rows))
+    assert (len(merged), dups) == (1, len(rows) - 1)
+
+
+def test_a_sync_union_keeps_the_records_of_both_sides_apart() -> None:
+    from vault.remote.merge import canonical_union
+
+    left, _ = chunks.merge(None, columns([(5, 0, 1.0, 0, "Clinic", "", _names("a"))]))
+    right, _ = chunks.merge(None, columns([(5, 0, 1.0, 0, "Clinic", "", _names("b")),
+                                           (5, 0, 1.0, 0, "Clinic", "", _names("a"))]))  # fmt: skip
+    a, b = chunks.encode(left), chunks.encode(right)
+    union = canonical_union(a, b)
+    assert union == canonical_union(b, a)
+    got = chunks.decode(union)
+    assert sorted(json.loads(got.strings[m])[chunks.RECORD_KEY] for m in got.meta) == ["a", "b"]
 
 
 def test_wide_string_tables_round_trip() -> None:

@@ -103,6 +103,79 @@ def test_a_real_fhir_example_is_kept_whole(corpus: Path) -> None:
     assert (record.resource_type, record.summary) == ("Observation", "2 minute Apgar Score")
 
 
+# Where each kind keeps its date, in the versions real exports carry: DSTU2 (1.0.2, which
+# Epic sends), STU3 and R4 (4.0.1). Built from each version's resource definitions; the
+# expected instant is the field's first moment in UTC.
+DATED_BY_VERSION = [
+    ({"resourceType": "Coverage", "period": {"start": "2019-01-01", "end": "2019-12-31"}},
+     "2019-01-01T00:00:00Z"),
+    ({"resourceType": "Coverage", "period": {"end": "2020-06-30"}}, "2020-06-30T00:00:00Z"),
+    ({"resourceType": "MedicationOrder", "dateWritten": "2019-01-12"}, "2019-01-12T00:00:00Z"),
+    ({"resourceType": "MedicationRequest", "authoredOn": "2023-11-21T09:00:00+01:00"},
+     "2023-11-21T08:00:00Z"),
+    ({"resourceType": "Condition", "dateRecorded": "2019-01-12"}, "2019-01-12T00:00:00Z"),
+    ({"resourceType": "Condition", "onsetPeriod": {"start": "2015-03"},
+      "recordedDate": "2019-01-12"}, "2015-03-01T00:00:00Z"),
+    ({"resourceType": "AllergyIntolerance", "onset": "2004"}, "2004-01-01T00:00:00Z"),
+    ({"resourceType": "AllergyIntolerance", "assertedDate": "2017-05-02"},
+     "2017-05-02T00:00:00Z"),
+    ({"resourceType": "Immunization", "date": "2015-06-01"}, "2015-06-01T00:00:00Z"),
+    ({"resourceType": "Immunization", "recorded": "2021-05-03"}, "2021-05-03T00:00:00Z"),
+    ({"resourceType": "DiagnosticReport", "issued": "2019-01-09T14:20:00Z"},
+     "2019-01-09T14:20:00Z"),
+    ({"resourceType": "Observation", "effectiveInstant": "2022-06-01T08:00:00.5Z"},
+     "2022-06-01T08:00:00Z"),
+    ({"resourceType": "Procedure", "performedDateTime": "2019-01-08T07:00:00-05:00"},
+     "2019-01-08T12:00:00Z"),
+    ({"resourceType": "DocumentReference", "created": "2016-02-01T10:00:00Z",
+      "indexed": "2016-02-03T00:00:00Z"}, "2016-02-01T10:00:00Z"),
+    ({"resourceType": "DocumentReference", "context": {"period": {"start": "2018-07-01"}},
+      "indexed": "2018-07-09T00:00:00Z"}, "2018-07-01T00:00:00Z"),
+    ({"resourceType": "Encounter", "period": {"start": "2020-02-02T08:00:00Z"}},
+     "2020-02-02T08:00:00Z"),
+    ({"resourceType": "MedicationAdministration",
+      "effectiveTimePeriod": {"start": "2016-04-04T04:00:00Z"}}, "2016-04-04T04:00:00Z"),
+    ({"resourceType": "MedicationDispense", "whenPrepared": "2016-04-03"},
+     "2016-04-03T00:00:00Z"),
+    ({"resourceType": "ServiceRequest", "occurrencePeriod": {"start": "2021-09-09"}},
+     "2021-09-09T00:00:00Z"),
+    ({"resourceType": "ProcedureRequest", "scheduledDateTime": "2016-08-08"},
+     "2016-08-08T00:00:00Z"),
+    ({"resourceType": "Goal", "startDate": "2020-01-15"}, "2020-01-15T00:00:00Z"),
+    ({"resourceType": "CarePlan", "period": {"start": "2020-01-15"}}, "2020-01-15T00:00:00Z"),
+    ({"resourceType": "Specimen", "collection": {"collectedDateTime": "2019-01-09"}},
+     "2019-01-09T00:00:00Z"),
+    # No date of its own: the server's last change says nothing of when it happened.
+    ({"resourceType": "AllergyIntolerance", "meta": {"lastUpdated": "2024-01-01T00:00:00Z"}},
+     None),
+    ({"resourceType": "Patient", "birthDate": "1970-01-01"}, None),
+    ({"resourceType": "Coverage", "period": {"start": "soon"}}, None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("resource", "expected"), DATED_BY_VERSION)
+def test_each_version_s_date_places_the_record(
+    resource: dict[str, object], expected: str | None
+) -> None:
+    record = read_fhir_resource(json.dumps(resource).encode(), "r.json")
+    assert record.date == (query.parse_instant(expected) if expected else None)
+
+
+def test_a_real_coverage_is_placed_at_the_start_of_its_period(corpus: Path) -> None:
+    data = (corpus / "apple-health/fhir-coverage-example.json").read_bytes()
+    record = read_fhir_resource(data, "Coverage.json")
+    start = json.loads(data)["period"]["start"]
+    assert record.date == query.parse_instant(f"{start}T00:00:00Z")
+    assert (record.resource_id, record.last_updated) == ("9876B1", None)
+
+
+def test_the_last_updated_time_is_read_to_compare_versions() -> None:
+    resource = {"resourceType": "Observation", "id": "o1", "meta": {"lastUpdated": "2024-05-01"}}
+    record = read_fhir_resource(json.dumps(resource).encode(), "o.json")
+    assert record.last_updated == query.parse_instant("2024-05-01T00:00:00Z")
+    assert record.date is None
+
+
 @pytest.mark.parametrize(
     ("text", "problem"),
     [

@@ -27,7 +27,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.conftest import raw_vault_bytes
 from vault.core.errors import MalformedInput
+from vault.core.importing import RecordCounts
 from vault.core.vault import Vault
 from vault.data import health_records, query
 from vault.data.importers import apple_health, import_apple_health, parse_apple_health
@@ -538,7 +540,7 @@ def test_import_stores_waveforms_and_fhir_once(fresh_vault: Vault, tmp_path: Pat
     path = _full_export(tmp_path)
     summary = import_apple_health(fresh_vault, P, path)
     assert summary.errors == ()
-    assert any("1 clinical record carries no date" in n for n in summary.notes)
+    assert summary.clinical_records == RecordCounts(added=3, undated=1)
     (ecg,) = health_records.list_ecgs(fresh_vault, P)
     volts = health_records.ecg_voltages(fresh_vault, ecg)
     assert np.allclose(volts, wave(700), atol=1e-3)
@@ -557,6 +559,7 @@ def test_import_stores_waveforms_and_fhir_once(fresh_vault: Vault, tmp_path: Pat
 
     again = import_apple_health(fresh_vault, P, path)
     assert again.added == 0
+    assert again.clinical_records == RecordCounts(unchanged=3)
     assert len(health_records.list_ecgs(fresh_vault, P)) == 1
     assert len(health_records.list_clinical(fresh_vault, P)) == 3
 
@@ -583,3 +586,291 @@ def test_the_helper_process_gives_the_same_items(tmp_path: Path) -> None:
     helped = list(parse_apple_health(path, lambda *_: None, parallel=True))
     assert [type(i).__name__ for i in helped] == [type(i).__name__ for i in alone]
     assert helped == alone
+
+
+# --- clinical records: one record and one sample each, the newer version kept --------------------
+#
+# The cases a new user's walk met, built from the DSTU2 (1.0.2) and R4 (4.0.1) definitions in
+# the layout Apple's export writes: export.xml names each file's provider, the file holds the
+# resource. A lab panel (a DiagnosticReport and its Observations) shares one instant.
+
+LAB_TIME = "2019-01-09T08:15:00Z"
+
+
+def _lab(code: str, value: float, *, status: str = "final", **extra: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "id": f"lab-{code}",
+        "status": status,
+        "code": {"coding": [{"system": "http://loinc.org", "code": code}], "text": code},
+        "effectiveDateTime": LAB_TIME,
+        "issued": "2019-01-09T14:20:00Z",
+        "valueQuantity": {"value": value, "unit": "mg/dL"},
+        **extra,
+    }
+
+
+def _walk_resources() -> list[dict[str, Any]]:
+    labs = [_lab("2345-7", 92), _lab("2160-0", 0.9), _lab("3094-0", 14)]
+    return [
+        *labs,
+        {
+            "resourceType": "DiagnosticReport",
+            "id": "bmp",
+            "status": "final",
+            "code": {"text": "BASIC METABOLIC PANEL"},
+            "effectiveDateTime": LAB_TIME,
+            "result": [{"reference": f"Observation/{lab['id']}"} for lab in labs],
+        },
+        {"resourceType": "MedicationOrder", "id": "med1", "dateWritten": "2019-01-12",
+         "medicationCodeableConcept": {"text": "atorvastatin 20 MG tablet"}},
+        {"resourceType": "Condition", "id": "cond1", "code": {"text": "Hyperlipidemia"},
+         "dateRecorded": "2019-01-12"},
+        {"resourceType": "Coverage", "id": "cov1", "status": "active",
+         "period": {"start": "2019-01-01", "end": "2019-12-31"}},
+        {"resourceType": "AllergyIntolerance", "id": "nka",
+         "substance": {"text": "No Known Allergies"}},
+    ]  # fmt: skip
+
+
+def _clinical_export(
+    tmp_path: Path, resources: list[dict[str, Any]], name: str, provider: str = "Sutter Health"
+) -> Path:
+    files: dict[str, str | bytes] = {}
+    named = ""
+    for r in resources:
+        file = f"{r['resourceType']}-{r['id']}.json"
+        files[f"clinical-records/{file}"] = json.dumps(r)
+        named += (
+            f'<ClinicalRecord type="HKClinicalTypeIdentifierLabResultRecord" '
+            f'identifier="{r["id"]}" sourceName="{provider}" fhirVersion="1.0.2" '
+            f'resourceFilePath="/clinical-records/{file}"/>\n'
+        )
+    files["export.xml"] = export_xml(named)
+    return make_zip(tmp_path, files, name)
+
+
+def _dated(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in resources if health_records._resource_date(r) is not None]
+
+
+def _samples(vault: Vault) -> list[Sample]:
+    return list(query.samples(vault, P, health_records.CLINICAL_METRIC))
+
+
+def _stored_count(vault: Vault) -> int:
+    listed = {m.metric: m.samples for m in query.list_metrics(vault, P)}
+    return listed.get(health_records.CLINICAL_METRIC, 0)
+
+
+def test_resources_at_one_instant_are_each_a_record_and_a_sample(
+    fresh_vault: Vault, tmp_path: Path
+) -> None:
+    resources = _walk_resources()
+    summary = import_apple_health(fresh_vault, P, _clinical_export(tmp_path, resources, "a.zip"))
+    dated = _dated(resources)
+    assert summary.clinical_records == RecordCounts(
+        added=len(resources), undated=len(resources) - len(dated)
+    )
+    assert (summary.added, summary.duplicates) == (0, 0)  # not samples, not duplicates
+    samples = _samples(fresh_vault)
+    assert len(samples) == len(dated) == _stored_count(fresh_vault)
+    at_lab = [s for s in samples if s.start == query.parse_instant(LAB_TIME)]
+    assert len(at_lab) == sum(r.get("effectiveDateTime") == LAB_TIME for r in resources)
+    kinds = sorted(dict(s.metadata)["resource_type"] for s in samples)
+    assert kinds == sorted(r["resourceType"] for r in dated)
+    listed = health_records.list_clinical(fresh_vault, P)
+    assert len(listed) == len(resources)
+    coverage = next(c for c in listed if c.resource_type == "Coverage")
+    assert coverage.date == query.parse_instant("2019-01-01T00:00:00Z")
+
+    again = import_apple_health(fresh_vault, P, _clinical_export(tmp_path, resources, "b.zip"))
+    assert again.clinical_records == RecordCounts(unchanged=len(resources))
+    assert len(_samples(fresh_vault)) == len(dated)
+
+
+def test_an_amended_resource_replaces_the_stored_one(fresh_vault: Vault, tmp_path: Path) -> None:
+    resources = _walk_resources()
+    import_apple_health(fresh_vault, P, _clinical_export(tmp_path, resources, "a.zip"))
+    (before,) = [
+        c for c in health_records.list_clinical(fresh_vault, P) if c.resource["id"] == "lab-2345-7"
+    ]
+    sealed_before = _sealed(fresh_vault, before.record_id)
+    amended = [_lab("2345-7", 195, status="amended"), *resources[1:]]
+    summary = import_apple_health(fresh_vault, P, _clinical_export(tmp_path, amended, "b.zip"))
+    changed = sum(a != r for a, r in zip(amended, resources, strict=True))
+    assert summary.clinical_records == RecordCounts(
+        updated=changed, unchanged=len(resources) - changed
+    )
+    listed = health_records.list_clinical(fresh_vault, P)
+    assert len(listed) == len(resources)
+    (glucose,) = [c for c in listed if c.resource["id"] == "lab-2345-7"]
+    assert glucose.record_id == before.record_id
+    assert glucose.resource["valueQuantity"]["value"] == 195
+    assert glucose.resource["status"] == "amended"
+    assert len(_samples(fresh_vault)) == len(_dated(resources)) == _stored_count(fresh_vault)
+    # What a grant over all time sends: one version of each resource.
+    now = datetime.now(UTC)
+    ((_, doc, _),) = health_records.bundle_documents(
+        fresh_vault, P, "clinical_record", start=None, end=None, subject="urn:x", now=now
+    )
+    sent = [e["resource"] for e in json.loads(doc)["entry"]]
+    assert len(sent) == len({(r["resourceType"], r["id"]) for r in sent}) == len(resources)
+    # The replaced version's sealed bytes are gone from every file of the vault.
+    assert sealed_before not in raw_vault_bytes(fresh_vault.path)
+
+
+def _sealed(vault: Vault, record_id: str) -> bytes:
+    import sqlite3
+
+    with sqlite3.connect(vault.path / "vault.db") as db:
+        (data,) = db.execute(
+            "SELECT data FROM records WHERE id=?", (bytes.fromhex(record_id),)
+        ).fetchone()
+    return bytes(data)
+
+
+def test_an_amended_date_moves_the_record_s_sample(fresh_vault: Vault, tmp_path: Path) -> None:
+    resources = _walk_resources()
+    import_apple_health(fresh_vault, P, _clinical_export(tmp_path, resources, "a.zip"))
+    moved = _lab("2345-7", 92, effectiveDateTime="2019-02-20T10:00:00Z")
+    undated = {k: v for k, v in resources[-2].items() if k != "period"}  # the coverage
+    changed = [moved, *resources[1:-2], undated, resources[-1]]
+    summary = import_apple_health(fresh_vault, P, _clinical_export(tmp_path, changed, "b.zip"))
+    assert summary.clinical_records == RecordCounts(
+        updated=2, unchanged=len(resources) - 2, undated=1
+    )
+    samples = _samples(fresh_vault)
+    assert len(samples) == len(_dated(changed)) == _stored_count(fresh_vault)
+    lab_ms = query.parse_instant(LAB_TIME)
+    assert sum(s.start == lab_ms for s in samples) == sum(
+        r.get("effectiveDateTime") == LAB_TIME for r in changed
+    )
+    assert [s.start for s in samples if s.start > lab_ms + DAY_MS * 30] == [
+        query.parse_instant("2019-02-20T10:00:00Z")
+    ]
+    assert query.parse_instant("2019-01-01T00:00:00Z") not in {s.start for s in samples}
+
+
+def test_an_older_version_by_its_last_update_is_not_stored(
+    fresh_vault: Vault, tmp_path: Path
+) -> None:
+    newer = _lab("2345-7", 195, status="amended", meta={"lastUpdated": "2019-01-11T00:00:00Z"})
+    older = _lab("2345-7", 92, meta={"lastUpdated": "2019-01-09T15:00:00Z"})
+    import_apple_health(fresh_vault, P, _clinical_export(tmp_path, [newer], "a.zip"))
+    summary = import_apple_health(fresh_vault, P, _clinical_export(tmp_path, [older], "b.zip"))
+    assert summary.clinical_records == RecordCounts(older=1)
+    (kept,) = health_records.list_clinical(fresh_vault, P)
+    assert kept.resource == newer
+    latest = _lab("2345-7", 190, status="corrected", meta={"lastUpdated": "2019-02-01T00:00:00Z"})
+    summary = import_apple_health(fresh_vault, P, _clinical_export(tmp_path, [latest], "c.zip"))
+    assert summary.clinical_records == RecordCounts(updated=1)
+    (kept,) = health_records.list_clinical(fresh_vault, P)
+    assert kept.resource == latest
+    assert len(_samples(fresh_vault)) == 1
+
+
+def test_the_same_id_from_two_providers_is_two_records(fresh_vault: Vault, tmp_path: Path) -> None:
+    lab = _lab("2345-7", 92)
+    import_apple_health(fresh_vault, P, _clinical_export(tmp_path, [lab], "a.zip"))
+    other = _clinical_export(tmp_path, [_lab("2345-7", 90)], "b.zip", provider="Riverside Clinic")
+    summary = import_apple_health(fresh_vault, P, other)
+    assert summary.clinical_records == RecordCounts(added=1)
+    assert len(health_records.list_clinical(fresh_vault, P)) == 2
+    assert sorted(s.source for s in _samples(fresh_vault)) == ["Riverside Clinic", "Sutter Health"]
+
+
+def test_forgetting_a_range_after_an_update_leaves_no_version(
+    fresh_vault: Vault, tmp_path: Path
+) -> None:
+    from vault import personas as identities
+    from vault.forget import Target, forget
+
+    sam = identities.add_persona(fresh_vault, "Sam").id
+    resources = _walk_resources()
+    import_apple_health(fresh_vault, sam, _clinical_export(tmp_path, resources, "a.zip"))
+    amended = [_lab("2345-7", 195, status="amended"), *resources[1:]]
+    import_apple_health(fresh_vault, sam, _clinical_export(tmp_path, amended, "b.zip"))
+    lab_ms = query.parse_instant(LAB_TIME)
+    target = Target.of_metric("clinical_record", persona=sam, start=lab_ms, end=lab_ms + 1)
+    forget(fresh_vault, target)
+    at_lab = sum(r.get("effectiveDateTime") == LAB_TIME for r in amended)
+    left = health_records.list_clinical(fresh_vault, sam)
+    assert len(left) == len(resources) - at_lab
+    assert all(c.date != lab_ms for c in left)
+    samples = list(query.samples(fresh_vault, sam, health_records.CLINICAL_METRIC))
+    assert len(samples) == len(_dated(resources)) - at_lab
+
+
+def test_the_same_resource_written_another_way_is_already_stored(fresh_vault: Vault) -> None:
+    """Key order and spacing do not make a version: the content does (with or without an id)."""
+    from vault.data.ingest import QSWriter
+
+    with_id = {"resourceType": "Condition", "id": "c9", "dateRecorded": "2019-01-12"}
+    no_id = {"resourceType": "AllergyIntolerance", "substance": {"text": "Peanut"}}
+    resources = [with_id, no_id]
+    for indent in (None, 2):
+        with QSWriter(fresh_vault, P) as w:
+            for r in resources:
+                text = json.dumps(dict(reversed(r.items())) if indent else r, indent=indent)
+                w.add_clinical(ClinicalRecord(r["resourceType"], text.encode(), None))
+    assert w.summary.clinical_records == RecordCounts(unchanged=len(resources))
+    assert len(health_records.list_clinical(fresh_vault, P)) == len(resources)
+
+
+def test_a_vault_written_before_records_were_told_apart_is_repaired_by_the_next_import(
+    fresh_vault: Vault, tmp_path: Path
+) -> None:
+    """The layout earlier versions wrote, reproduced: each resource a record (no last-updated
+    time, a Coverage left undated), the amended lab value a second record beside the first,
+    and one keyless sample per instant and provider, however many records shared it."""
+    from vault.data.ingest import QSWriter
+
+    resources = _walk_resources()
+    amended = [_lab("2345-7", 195, status="amended"), *resources[1:]]
+    source = "Sutter Health"
+    with fresh_vault.store.write() as txn:
+        for i, r in enumerate([*resources, amended[0]]):
+            date = None if r["resourceType"] == "Coverage" else health_records._resource_date(r)
+            body = {"persona": P, "resource_type": r["resourceType"], "date": date,
+                    "summary": "", "file": "", "source": source, "resource": r}  # fmt: skip
+            terms = [("persona", P), ("ck", f"{P}:{i}")]
+            txn.put(health_records.KIND_CLINICAL, json.dumps(body).encode(), terms=terms)
+    with QSWriter(fresh_vault, P) as w:
+        for r in resources:
+            date = health_records._resource_date(r)
+            if date is not None and r["resourceType"] != "Coverage":
+                kind = (("resource_type", r["resourceType"]),)
+                w.add(Sample("clinical_record", date, date, 1.0, "", source, "", 0, kind))
+    places = {s.start for s in _samples(fresh_vault)}
+    assert len(_samples(fresh_vault)) == len(places) < len(_dated(resources)) - 1
+
+    summary = import_apple_health(fresh_vault, P, _clinical_export(tmp_path, amended, "b.zip"))
+    assert summary.clinical_records == RecordCounts(updated=1, unchanged=len(resources) - 1)
+    listed = health_records.list_clinical(fresh_vault, P)
+    assert len(listed) == len(resources)
+    (glucose,) = [c for c in listed if c.resource["id"] == "lab-2345-7"]
+    assert glucose.resource["valueQuantity"]["value"] == 195
+    coverage = next(c for c in listed if c.resource_type == "Coverage")
+    assert coverage.date == query.parse_instant("2019-01-01T00:00:00Z")
+    samples = _samples(fresh_vault)
+    assert len(samples) == len(_dated(amended)) == _stored_count(fresh_vault)
+    assert {dict(s.metadata)["record"] for s in samples} == {
+        c.record_id for c in listed if c.date is not None
+    }
+
+
+def test_a_sample_that_stands_for_no_record_is_left_as_it_is(
+    fresh_vault: Vault, tmp_path: Path
+) -> None:
+    """A `clinical_record` sample written by other means (a CSV) is no earlier import's."""
+    from vault.data.ingest import QSWriter
+
+    lab_ms = query.parse_instant(LAB_TIME)
+    with QSWriter(fresh_vault, P) as w:
+        w.add(Sample("clinical_record", lab_ms, lab_ms, 1.0, "", "A spreadsheet", "", 0))
+    resources = _walk_resources()
+    import_apple_health(fresh_vault, P, _clinical_export(tmp_path, resources, "a.zip"))
+    samples = _samples(fresh_vault)
+    assert len(samples) == len(_dated(resources)) + 1
+    assert [s.source for s in samples if not s.metadata] == ["A spreadsheet"]
