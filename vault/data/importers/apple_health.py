@@ -376,6 +376,10 @@ def times_of_day(
     return out
 
 
+# The most beats one list keeps: a real one covers a minute or so (about 60 to 120 beats),
+# and a list of millions in one record would otherwise be held whole until its record ends.
+MAX_LIST_BEATS = 100_000
+
 # A beat list as kept until its block is read: its record's local midnight and the bounds
 # past which a time belongs to the day before or after (UTC ms), its times of day (ms, -1
 # where unreadable) and rates (NaN where unreadable), and who measured it (source, device,
@@ -459,7 +463,7 @@ _BEAT_MAX = 160  # bytes: no element _BEAT matches is longer
 _BEAT_START = b'<InstantaneousBeatsPerMinute bpm="'
 _QUOTE = 34
 _NAN = float("nan")
-_NOT_LINE_END = bytes(b for b in range(256) if b not in b"\r\n")
+_LINE_END = re.compile(rb"\r\n?|\n")
 _NOT_CONTINUATION = bytes(range(0x80)) + bytes(range(0xC0, 0x100))
 _DECLARED = re.compile(rb"(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']*)")
 
@@ -546,9 +550,10 @@ class BeatLifter:
         if "\ufffe" in text or "\uffff" in text:  # not XML characters: expat refuses them
             return None
         placeholder = self._opening + str(self.count + self._pending).encode() + b'"/>'
-        # Line ends as they are: most runs have only \n, counted faster than they are copied.
-        crlf = b"\r" in run
-        breaks = run.translate(None, _NOT_LINE_END) if crlf else b"\n" * run.count(b"\n")
+        # As many line ends as expat counts: CR LF, a lone CR and a lone LF are one each (a CR
+        # and an LF apart, `\r \n`, are two). Most runs have only LF, counted the fast way.
+        ends = len(_LINE_END.findall(run)) if b"\r" in run else run.count(b"\n")
+        breaks = b"\n" * ends
         last = run[max(run.rfind(b"\n"), run.rfind(b"\r")) + 1 :]
         # expat counts columns in characters: UTF-8 continuation bytes do not count
         width = len(last) - len(last.translate(None, _NOT_CONTINUATION))
@@ -608,6 +613,7 @@ def _utf8_document(head: bytes) -> bool:
 
 MAX_ECG_BYTES = 64 << 20  # a 30 s recording is about 150 kB; this allows hours
 MAX_ECG_SAMPLES = 4_000_000
+MAX_ECG_HEADER = 64 << 10  # characters before the first voltage; real headers hold about 300
 _VOLTAGE = re.compile(r"-?\d+(?:[.,]\d+)?")
 _RATE = re.compile(r"\d+(?:[.,]\d+)?")
 _NOT_VOLTAGE = dict.fromkeys(map(ord, "0123456789.-\r\n \t"))  # str.translate deletes these
@@ -643,16 +649,38 @@ def number_bounds(
     return np.flatnonzero(starting), np.flatnonzero(edges == -1)
 
 
-_GRID_ROWS = 1 << 16  # numbers read in one grid
+_DECIMALS_AT_ONCE = 1 << 16  # numbers read together: bounded memory, whatever the file
 
 
 def read_decimals(
     text: bytes, starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]
-) -> npt.NDArray[np.float64] | None:
+) -> npt.NDArray[np.float64]:
     """The numbers `text[starts[i]:ends[i]]` (digits, `.` and `-`; whitespace between) as
     `float` reads each (`-48.673`, `5`, `.5`, `5.`), with array operations rather than a
-    string and a `float` call a number. None when one is not a number `float` reads, or is
-    longer than 15 characters (left to `float`).
+    string and a `float` call a number; ValueError when one is not a number `float` reads.
+
+    The numbers are read some 65,000 at a time, so that the arrays this takes stay small
+    whatever the file; a group that holds a number longer than 15 characters is left to
+    `float`, number by number.
+    """
+    import numpy as np
+
+    out = np.empty(starts.size)
+    for lo in range(0, starts.size, _DECIMALS_AT_ONCE):
+        hi = min(lo + _DECIMALS_AT_ONCE, starts.size)
+        base, stop = int(starts[lo]), int(ends[hi - 1])
+        group = np.frombuffer(text, dtype=np.uint8, count=stop - base, offset=base)
+        got = _decimals(group, starts[lo:hi] - base, ends[lo:hi] - base)
+        if got is None:  # a number too long to be exact in the grid
+            got = np.array(text[base:stop].split(), dtype=np.float64)
+        out[lo:hi] = got
+    return out
+
+
+def _decimals(
+    a: npt.NDArray[np.uint8], starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]
+) -> npt.NDArray[np.float64] | None:
+    """`read_decimals` for one group, None when a number is longer than 15 characters.
 
     The numbers of each length are read as one grid of bytes: a number's digits as one
     integer (exact, below 10**15) divided by the power of ten its point stands for (exact):
@@ -660,14 +688,14 @@ def read_decimals(
     """
     import numpy as np
 
-    a = np.frombuffer(text, dtype=np.uint8)
     lengths = ends - starts
-    if not lengths.size:
-        return np.zeros(0)
     if int(lengths.max()) > 15:
         return None
     signed = a[starts] == 45
-    points = np.flatnonzero(a == 46)
+    point = a == 46
+    if np.count_nonzero(point) > starts.size:  # some number has two: refused before listing
+        raise ValueError("not a number")
+    points = np.flatnonzero(point)
     holder = np.searchsorted(starts, points, side="right") - 1  # the number of each point
     dots = np.bincount(holder, minlength=starts.size)
     if (
@@ -675,16 +703,14 @@ def read_decimals(
         or (dots > 1).any()
         or (lengths - dots - signed < 1).any()  # at least one digit
     ):
-        return None
+        raise ValueError("not a number")
     pow10 = np.array([float(10**k) for k in range(16)])
     whole = np.empty(starts.size)
     for width in _values(lengths):
-        same = np.flatnonzero(lengths == width)
-        for at in range(0, same.size, _GRID_ROWS):  # bounded memory, whatever the file
-            rows = same[at : at + _GRID_ROWS]
-            cells = a[starts[rows, None] + np.arange(width)] - np.uint8(48)
-            cells[cells > 9] = 0  # the point and the sign: they take a place, add nothing
-            whole[rows] = cells @ pow10[width - 1 :: -1]
+        rows = np.flatnonzero(lengths == width)
+        cells = a[starts[rows, None] + np.arange(width)] - np.uint8(48)
+        cells[cells > 9] = 0  # the point and the sign: they take a place, add nothing
+        whole[rows] = cells @ pow10[width - 1 :: -1]
     # The point took a place: the digits left of it are one place too far left.
     decimals = np.zeros(starts.size, dtype=np.int64)
     decimals[holder] = ends[holder] - points - 1
@@ -705,7 +731,6 @@ def parse_ecg_csv(data: bytes, name: str, times: AppleTimes | None = None) -> Ec
     the file, never quoting it) when the header lacks the date or rate, or a line is not a
     number.
     """
-    import numpy as np
 
     if len(data) > MAX_ECG_BYTES:
         raise MalformedInput(N_("{name}: larger than an ECG recording can be"), name=name)
@@ -716,6 +741,12 @@ def parse_ecg_csv(data: bytes, name: str, times: AppleTimes | None = None) -> Ec
     header: dict[str, str] = {}
     pos = 0
     while pos < len(text):  # the header, line by line, up to the first voltage
+        if pos > MAX_ECG_HEADER:  # a dozen lines in real files: no voltage follows this
+            raise MalformedInput(
+                N_("{name}: no voltage in its first {kib} KiB (not an ECG recording)"),
+                name=name,
+                kib=MAX_ECG_HEADER >> 10,
+            )
         nl = text.find("\n", pos)
         nl = len(text) if nl < 0 else nl
         line = text[pos:nl].rstrip("\r")
@@ -760,12 +791,10 @@ def parse_ecg_csv(data: bytes, name: str, times: AppleTimes | None = None) -> Ec
     starts, ends = bounds
     if not starts.size:
         raise MalformedInput(N_("{name}: no voltage samples"), name=name)
-    volts = read_decimals(raw, starts, ends)
-    if volts is None:  # a number too long for the bulk reading, or not a number at all
-        try:
-            volts = np.array(raw.split(), dtype=np.float64)
-        except ValueError:
-            raise MalformedInput(N_("{name}: a sample line is not a number"), name=name) from None
+    try:
+        volts = read_decimals(raw, starts, ends)
+    except ValueError:
+        raise MalformedInput(N_("{name}: a sample line is not a number"), name=name) from None
     average = header.get("average heart rate")
     avg_match = _RATE.search(average) if average else None
     text_class = header.get("classification", "")
@@ -986,6 +1015,27 @@ RawItem = tuple[str, int, int, float, str, str, str, int, tuple[tuple[str, str],
 ByteProgress = Callable[[int, int | None], None]  # (bytes just read, total bytes or None)
 
 
+def _parse_head(
+    parser: expat.XMLParserType, lifter: BeatLifter, data: bytes, stats: dict[str, int]
+) -> None:
+    """Parse a block read before the root element started: nothing is lifted until expat
+    has reported `<HealthData>` (before it, the first of a run of beats would be the
+    document's element and the next one an error, which a placeholder would hide). Each
+    possible beat is handed to expat as it is while the root has not started."""
+    done = 0
+    while not stats["root"]:
+        beat = data.find(_BEAT_START, done)
+        if beat < 0:
+            parser.Parse(data[done:], False)
+            return
+        parser.Parse(data[done:beat], False)  # the root's start tag, if it comes first
+        done = beat
+        if not stats["root"]:
+            done = beat + len(_BEAT_START)
+            parser.Parse(data[beat:done], False)
+    parser.Parse(lifter.feed(data[done:]), False)
+
+
 def _parse_raw(
     path: Path, report_issue: ReportIssue, note: Note, on_bytes: ByteProgress
 ) -> Iterator[list[RawItem]]:
@@ -1017,7 +1067,12 @@ def _parse_raw(
                 clean = block.translate(None, _CONTROL)
                 removed += len(block) - len(clean)
                 try:
-                    parser.Parse(lifter.feed(clean) if lift else clean, False)
+                    if not lift:
+                        parser.Parse(clean, False)
+                    elif stats["root"]:
+                        parser.Parse(lifter.feed(clean), False)
+                    else:
+                        _parse_head(parser, lifter, clean, stats)
                 except expat.ExpatError as exc:
                     raise _expat_error(name, exc) from None
                 lifter.clear()
@@ -1094,6 +1149,18 @@ def _parse_raw(
                     "were skipped",
                 ),
                 n=stats["bad_beats"],
+            )
+        )
+    if stats["beats_over"]:
+        note(
+            Text(
+                N_plural(
+                    "{n} beat-to-beat reading past the first {most:,} of its list was not imported",
+                    "{n} beat-to-beat readings past the first {most:,} of their lists were not "
+                    "imported",
+                ),
+                n=stats["beats_over"],
+                most=MAX_LIST_BEATS,
             )
         )
     if stats["me"]:
@@ -1268,6 +1335,7 @@ def _make_parser(
         "root": 0,
         "me": 0,
         "bad_beats": 0,
+        "beats_over": 0,  # beats past MAX_LIST_BEATS in one list
         "unknown_more": 0,
     }
     unknown: dict[str, int] = {}  # elements of no known kind, by name
@@ -1567,13 +1635,18 @@ def _make_parser(
         elif tag == "InstantaneousBeatsPerMinute":
             if rec is not None:
                 run = lifted.pop(a[token], None) if token in a else None
+                room = MAX_LIST_BEATS - len(rec_tod)
                 if run is None:
-                    tod, bpm = read_beat(a.get("bpm", ""), a.get("time", ""), clock)
-                    rec_tod.append(tod)
-                    rec_bpm.append(bpm)
+                    if room > 0:
+                        tod, bpm = read_beat(a.get("bpm", ""), a.get("time", ""), clock)
+                        rec_tod.append(tod)
+                        rec_bpm.append(bpm)
+                    else:
+                        stats["beats_over"] += 1
                 else:
-                    rec_tod.extend(run[0])
-                    rec_bpm.extend(run[1])
+                    rec_tod.extend(run[0][: max(room, 0)])
+                    rec_bpm.extend(run[1][: max(room, 0)])
+                    stats["beats_over"] += max(len(run[0]) - max(room, 0), 0)
         elif tag == "MetadataEntry":
             if rec is not None:
                 rec_md.append((a.get("key", ""), a.get("value", "")))

@@ -354,6 +354,49 @@ def test_crlf_line_ends_keep_the_lines_of_issues(
         assert any(n.startswith("5 beat-to-beat readings") for n in notes)
 
 
+@pytest.mark.parametrize("sep", ["\r", "\r \n", "\r\t\n", " \r", "\r\n\r", "\n\r"])
+def test_lone_carriage_returns_between_beats_keep_the_lines_of_issues(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sep: str
+) -> None:
+    """expat counts CR LF as one line end and a lone CR or LF as one each: the placeholder
+    keeps as many, so an issue after the run names the line expat names."""
+    listed = sep.join(f'{B} bpm="{b}" time="{t}"/>' for b, t in beats(6))
+    bad = '<Record type="HKQuantityTypeIdentifierStepCount" startDate="x" endDate="y" value="1"/>\n'
+    doc = export_xml(sdnn(listed + "\n") + bad)
+    (_, issues, _, error), lifted = same_both_ways(write(tmp_path, doc), monkeypatch)
+    assert error is None and lifted == 1
+    before = doc[: doc.index(bad)]
+    line = len(re.findall(r"\r\n?|\n", before)) + 1  # as expat counts them
+    assert [where for where, _ in issues if f"line {line} " in where]
+
+
+def test_beats_before_the_root_element_fail_as_expat_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before `<HealthData>`, the first beat is the document's element and the second is
+    junk after it: nothing is lifted there, so the error names the second beat's line."""
+    two = "".join(f'{B} bpm="{b}" time="{t}"/>\n' for b, t in beats(2))
+    doc = f'<?xml version="1.0" encoding="UTF-8"?>\n{two}<HealthData>\n</HealthData>\n'
+    (_, _, _, error), _ = same_both_ways(write(tmp_path, doc), monkeypatch)
+    assert error is not None and "malformed XML" in error[1] and "line 3 " in error[1]
+
+
+def test_a_list_keeps_its_first_beats_up_to_the_most_and_counts_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record holding more beats than a list can (a hostile file's millions) keeps the
+    first ones, lifted or read by expat alike, and the note counts the rest."""
+    monkeypatch.setattr(apple_health, "MAX_LIST_BEATS", 5)
+    listed = beats(8)
+    odd = [f'{B} bpm="{b}" time="{t}" extra="1"/>\n' for b, t in beats(2, first=8)]
+    body = hrv_record("2024-03-05 21:10:00 -0400", listed) + sdnn("".join(odd))
+    (items, _, notes, error), _ = same_both_ways(write(tmp_path, export_xml(body)), monkeypatch)
+    assert error is None
+    assert [len(s.times) for s in beat_series(items)] == [5, 2]
+    over = len(listed) - 5
+    assert any(n.startswith(f"{over} beat-to-beat readings past the first 5") for n in notes)
+
+
 MALFORMED: list[Callable[[str], str]] = [
     # a beat inside an attribute value: `<` is not allowed there
     lambda listed: f'<Record type="{listed}"/>\n',

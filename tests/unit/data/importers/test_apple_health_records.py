@@ -224,21 +224,45 @@ _NUMBER_LIKE = st.one_of(
 
 @given(st.lists(_NUMBER_LIKE, min_size=1, max_size=30), st.sampled_from([" ", "\n", "\r\n", "\t"]))
 def test_voltages_read_in_bulk_as_float_reads_them(tokens: list[str], sep: str) -> None:
-    """Every number as the same double `float` gives; anything `float` refuses is refused,
-    and a number too long for the bulk reading is left to `float` (None)."""
+    """Every number as the same double `float` gives (a number too long for the grid read
+    by `float` itself); anything `float` refuses is refused."""
     text = sep.join(tokens).encode()
     bounds = number_bounds(text, len(tokens))
     assert bounds is not None and number_bounds(text, len(tokens) - 1) is None
-    got = read_decimals(text, *bounds)
     try:
         want = np.array([float(t) for t in tokens])
     except ValueError:
-        assert got is None
+        with pytest.raises(ValueError):
+            read_decimals(text, *bounds)
         return
-    if got is None:
-        assert any(len(t) > 15 for t in tokens)
-    else:
-        assert got.tobytes() == want.tobytes()
+    assert read_decimals(text, *bounds).tobytes() == want.tobytes()
+
+
+def test_voltages_are_read_a_group_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Groups of numbers read one after the other give what one group gives, a group with a
+    number too long for the grid included."""
+    tokens = [f"{(-1) ** i * i * 1.001:.3f}" for i in range(50)] + ["0.1234567890123456789"]
+    text = "\n".join(tokens).encode()
+    bounds = number_bounds(text, len(tokens))
+    assert bounds is not None
+    monkeypatch.setattr(apple_health, "_DECIMALS_AT_ONCE", 7)
+    assert read_decimals(text, *bounds).tolist() == [float(t) for t in tokens]
+    bad = text + b"\n1..2"  # more points than numbers, in a later group
+    bad_bounds = number_bounds(bad, len(tokens) + 1)
+    assert bad_bounds is not None
+    with pytest.raises(ValueError):
+        read_decimals(bad, *bad_bounds)
+
+
+def test_a_file_with_no_voltage_after_a_long_header_is_refused_early(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = ecg_csv([1.0])
+    monkeypatch.setattr(apple_health, "MAX_ECG_HEADER", len(real))
+    assert parse_ecg_csv(real.encode(), "ecg.csv").count == 1  # a real header fits
+    text = real.replace("Lead,", "Note,x\n" * len(real) + "Lead,")
+    with pytest.raises(MalformedInput, match="no voltage in its first"):
+        parse_ecg_csv(text.encode(), "ecg.csv")
 
 
 def test_an_ecg_longer_than_a_recording_can_be_is_refused(
@@ -874,3 +898,26 @@ def test_a_sample_that_stands_for_no_record_is_left_as_it_is(
     samples = _samples(fresh_vault)
     assert len(samples) == len(_dated(resources)) + 1
     assert [s.source for s in samples if not s.metadata] == ["A spreadsheet"]
+
+
+def test_numbers_of_points_are_refused_before_their_points_are_listed() -> None:
+    """A file of words made of points (not numbers) costs no more memory to refuse than a
+    file of as many voltages costs to read."""
+    import tracemalloc
+
+    def peak(text: bytes) -> int:
+        bounds = number_bounds(text, 1 << 20)
+        assert bounds is not None
+        tracemalloc.start()
+        try:
+            read_decimals(text, *bounds)
+        except ValueError:
+            pass
+        finally:
+            _, top = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+        return top
+
+    words = 100_000
+    good = peak(b"-48.673\n" * words)
+    assert peak(b"0\n" + (b"." * 15 + b"\n") * words) <= good
