@@ -19,7 +19,7 @@ import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -96,6 +96,7 @@ _READ = frozenset(
         "beat_intervals",
         "hrv_status_summary",
         "sleep_assessment",
+        "hr",
     }
 )
 _NOT_DATA = frozenset(
@@ -187,7 +188,7 @@ def _fit_messages(data: bytes, name: str, note: Note) -> list[_Msg]:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            with fitdecode.FitReader(
+            with _reader_class()(
                 io.BytesIO(data),
                 check_crc=fitdecode.CrcCheck.RAISE,
                 error_handling=fitdecode.ErrorHandling.WARN,
@@ -222,6 +223,37 @@ def _fit_messages(data: bytes, name: str, note: Note) -> list[_Msg]:
             )
         )
     return out
+
+
+_HR_MESSAGE, _HR_PACKED_TIMES = 132, 10  # the FIT profile's hr message, event_timestamp_12
+
+
+@cache
+def _reader_class() -> Any:
+    """fitdecode's reader, except that it leaves the packed times of `hr` messages
+    (`event_timestamp_12`) as the bytes they are, read by `_unpacked`.
+
+    fitdecode's own expansion of them fails on an hr message before any timed one (an
+    assertion) or on a blank one (a TypeError): one such message would lose the whole file.
+    Its definitions are read as fitdecode reads them; only that field's components go.
+    """
+    import fitdecode
+
+    profile_field = fitdecode.profile.MESSAGE_TYPES[_HR_MESSAGE].fields[_HR_PACKED_TIMES]
+    packed = fitdecode.types.Field(
+        name=profile_field.name, type=profile_field.type, def_num=profile_field.def_num
+    )
+
+    class Reader(fitdecode.FitReader):  # type: ignore[misc]
+        def _read_definition_message(self, header_chunk: Any, record_header: Any) -> Any:
+            definition = super()._read_definition_message(header_chunk, record_header)
+            if definition.global_mesg_num == _HR_MESSAGE:
+                for field_def in definition.field_defs:
+                    if field_def.def_num == _HR_PACKED_TIMES and field_def.field is not None:
+                        field_def.field = packed
+            return definition
+
+    return Reader
 
 
 def _unit(msg: _Msg, field: str) -> str:
@@ -374,6 +406,8 @@ def parse_fit(
         out.extend(_beats(msgs, ctx))
     if "beat_intervals" in kinds:
         out.extend(_beat_intervals(msgs, ctx))
+    if "hr" in kinds:
+        out.extend(_stored_heart_rate(msgs, ctx))
     if kinds & _NIGHTLY:
         out.extend(_nightly(msgs, ctx, file_id))
     if kinds & _PHYSIOLOGY:
@@ -798,6 +832,162 @@ def _beat_intervals(msgs: list[_Msg], ctx: _Context) -> Iterator[Item]:
                 n=untimed,
             )
         )
+
+
+_TICKS_PER_S = 1024  # hr event times count 1/1024 s
+_TICK_RING = 1 << 32  # they are uint32, and roll over
+_PACKED_BITS, _PACKED_MASK = 12, 0xFFF  # event_timestamp_12: the low 12 bits of each time
+
+
+def _as_tuple(value: Any) -> tuple[Any, ...]:
+    """A FIT field's values: an array field as it is, a single value as one, none as none."""
+    if value is None:
+        return ()
+    return tuple(value) if isinstance(value, tuple | list) else (value,)
+
+
+def _ticks(value: Any) -> list[int] | None:
+    """`event_timestamp` values (seconds, 1/1024 s steps) as whole ticks; None unless each is
+    a number. fitdecode gives them as dates (seconds after the FIT epoch) in a message that
+    also has packed times: those are turned back (a microsecond is far below a tick)."""
+    values = [
+        v.timestamp() - _FIT_EPOCH_S if isinstance(v, datetime) else v for v in _as_tuple(value)
+    ]
+    if not values or not all(isinstance(v, int | float) for v in values):
+        return None
+    return [round(v * _TICKS_PER_S) % _TICK_RING for v in values]
+
+
+def _unpacked(packed: tuple[Any, ...], count: int, last: int) -> list[int] | None:
+    """COUNT event times from `event_timestamp_12`, each the low 12 bits of a time (two
+    times in three bytes, least significant first), rolled forward from the time before
+    it (LAST), as the FIT profile's accumulated components are; None when the bytes hold
+    fewer than COUNT of them."""
+    if count * _PACKED_BITS > len(packed) * 8 or not all(isinstance(b, int) for b in packed):
+        return None
+    bits = int.from_bytes(bytes(b & 0xFF for b in packed), "little")
+    out = []
+    for i in range(count):
+        low = (bits >> (i * _PACKED_BITS)) & _PACKED_MASK
+        step = (low - last) & _PACKED_MASK  # 0 to 4095 ticks after the previous time
+        last = (last + step) % _TICK_RING
+        out.append(last)
+    return out
+
+
+class _Readings(NamedTuple):
+    """The heart-rate readings of a file's `hr` messages, placed in time, and those left."""
+
+    placed: list[tuple[int, float]]  # (UTC ms, bpm), in the file's order
+    unplaced: int  # no anchor before them, or strap times that cannot be read
+    empty: int  # slots without a value (0xFF) or with 0
+
+
+def _hr_readings(msgs: list[_Msg], clock: Clock) -> _Readings:
+    """Each `filtered_bpm` reading of the hr messages at its own time, as the FIT SDK's
+    HR-to-record logic places them: a timed hr message is an anchor (its `timestamp` plus
+    `fractional_timestamp` is the UTC time of its one `event_timestamp`, the strap's own
+    clock in 1/1024 s); the untimed ones after it give their readings' strap times
+    (`event_timestamp`, or packed in `event_timestamp_12`), each placed at the anchor's
+    time plus the strap time since the anchor's."""
+    placed: list[tuple[int, float]] = []
+    anchor_ms: int | None = None
+    anchor = last = 0  # the anchor's strap time, and the latest strap time (ticks)
+    unplaced = empty = 0
+    for m in msgs:
+        if m.name != "hr":
+            continue
+        v = m.values
+        bpms = _as_tuple(v.get("filtered_bpm"))
+        t = clock(v.get("timestamp"))
+        direct = _ticks(v.get("event_timestamp"))
+        events: list[int] | None
+        if t is not None:
+            if direct is None or len(direct) != 1:
+                unplaced += len(bpms)  # the SDK's rule: an anchor has one strap time
+                continue
+            fraction = v.get("fractional_timestamp")
+            if isinstance(fraction, int | float) and 0 <= fraction < 1:
+                t += round(fraction * 1000)
+            anchor_ms, anchor = t, direct[0]
+            events = direct
+        elif anchor_ms is None:
+            unplaced += len(bpms)  # nothing places a strap time yet
+            continue
+        else:
+            packed = v.get("event_timestamp_12")
+            if isinstance(packed, tuple | list):
+                events = _unpacked(tuple(packed), len(bpms), last)
+            else:
+                events = direct
+        if events is None or len(events) != len(bpms):
+            unplaced += len(bpms)
+            continue
+        last = events[-1] if events else last
+        for bpm, event in zip(bpms, events, strict=True):
+            since = (event - anchor) % _TICK_RING
+            if since >= _TICK_RING // 2:
+                unplaced += 1  # before its anchor's strap time (the ring's far half)
+            elif not isinstance(bpm, int | float) or bpm <= 0:
+                empty += 1  # 0xFF (None) is an unused slot, 0 no reading
+            else:
+                placed.append((anchor_ms + round(since * 1000 / _TICKS_PER_S), float(bpm)))
+    return _Readings(placed, unplaced, empty)
+
+
+def _stored_heart_rate(msgs: list[_Msg], ctx: _Context) -> Iterator[Item]:
+    """The heart rate a chest strap stored while it could not send it (under water: a
+    swim), in `hr` messages: one `heart_rate` sample per reading, at its own time.
+
+    Records win: a reading is left out when the record that ends its stretch of the
+    activity (the time since the record before it) holds a heart rate of its own, so no
+    moment is counted twice; where the records hold none (the swim), the readings fill
+    in. Readings nothing places, and slots without a value, are counted in a note.
+    """
+    name, source, device, clock, offset, _, note = ctx
+    readings = _hr_readings(msgs, clock)
+    covered = _record_heart_rate(msgs, clock)
+    times = sorted(covered)
+    kept = overlapping = 0
+    for at, bpm in readings.placed:
+        i = bisect.bisect_left(times, at)
+        if i < len(times) and covered[times[i]] and (i > 0 or at == times[0]):
+            overlapping += 1
+            continue
+        kept += 1
+        yield Sample("heart_rate", at, at, bpm, "/min", source, device, offset)
+    if readings.placed:
+        note(
+            Text(
+                N_plural(
+                    "{name}: {n:,} heart-rate reading stored by the strap (hr messages) kept "
+                    "at its own time; {left:,} left out where the records hold heart rate",
+                    "{name}: {n:,} heart-rate readings stored by the strap (hr messages) kept "
+                    "at their own times; {left:,} left out where the records hold heart rate",
+                ),
+                name=name,
+                n=kept,
+                left=overlapping,
+            )
+        )
+    unread: Counter[str] = Counter()
+    if readings.unplaced:
+        unread[N_("stored heart-rate readings without a time to place them")] = readings.unplaced
+    if readings.empty:
+        unread[N_("stored heart-rate slots without a reading")] = readings.empty
+    if unread:
+        note(_not_imported(name, unread))
+
+
+def _record_heart_rate(msgs: list[_Msg], clock: Clock) -> dict[int, bool]:
+    """Each record time (UTC ms), and whether a record at that time holds a heart rate."""
+    out: dict[int, bool] = {}
+    for m in msgs:
+        if m.name == "record":
+            t = clock(m.values.get("timestamp"))
+            if t is not None:
+                out[t] = out.get(t, False) or isinstance(m.values.get("heart_rate"), int | float)
+    return out
 
 
 _NIGHTLY = frozenset({"hrv_status_summary", "sleep_assessment"})
