@@ -1643,10 +1643,14 @@ def _make_parser(
                         rec_bpm.append(bpm)
                     else:
                         stats["beats_over"] += 1
+                elif len(run[0]) <= room:
+                    rec_tod.extend(run[0])
+                    rec_bpm.extend(run[1])
                 else:
-                    rec_tod.extend(run[0][: max(room, 0)])
-                    rec_bpm.extend(run[1][: max(room, 0)])
-                    stats["beats_over"] += max(len(run[0]) - max(room, 0), 0)
+                    room = max(room, 0)
+                    rec_tod.extend(run[0][:room])
+                    rec_bpm.extend(run[1][:room])
+                    stats["beats_over"] += len(run[0]) - room
         elif tag == "MetadataEntry":
             if rec is not None:
                 rec_md.append((a.get("key", ""), a.get("value", "")))
