@@ -376,8 +376,8 @@ def times_of_day(
     return out
 
 
-# The most beats one list keeps: a real one covers a minute or so (about 60 to 120 beats),
-# and a list of millions in one record would otherwise be held whole until its record ends.
+# The most beats one record keeps: a real list covers a minute or so (about 60 to 120 beats),
+# and millions in one record would otherwise be held whole until the record ends.
 MAX_LIST_BEATS = 100_000
 
 # A beat list as kept until its block is read: its record's local midnight and the bounds
@@ -747,8 +747,15 @@ def parse_ecg_csv(data: bytes, name: str, times: AppleTimes | None = None) -> Ec
                 name=name,
                 kib=MAX_ECG_HEADER >> 10,
             )
-        nl = text.find("\n", pos)
-        nl = len(text) if nl < 0 else nl
+        nl = text.find("\n", pos, MAX_ECG_HEADER + 1)  # a longer line is not read at all
+        if nl < 0:
+            nl = len(text)
+            if nl > MAX_ECG_HEADER:
+                raise MalformedInput(
+                    N_("{name}: no voltage in its first {kib} KiB (not an ECG recording)"),
+                    name=name,
+                    kib=MAX_ECG_HEADER >> 10,
+                )
         line = text[pos:nl].rstrip("\r")
         stripped = line.strip()
         if stripped and _VOLTAGE.fullmatch(stripped):
@@ -1020,20 +1027,17 @@ def _parse_head(
 ) -> None:
     """Parse a block read before the root element started: nothing is lifted until expat
     has reported `<HealthData>` (before it, the first of a run of beats would be the
-    document's element and the next one an error, which a placeholder would hide). Each
-    possible beat is handed to expat as it is while the root has not started."""
-    done = 0
-    while not stats["root"]:
-        beat = data.find(_BEAT_START, done)
-        if beat < 0:
-            parser.Parse(data[done:], False)
-            return
-        parser.Parse(data[done:beat], False)  # the root's start tag, if it comes first
-        done = beat
-        if not stats["root"]:
-            done = beat + len(_BEAT_START)
-            parser.Parse(data[beat:done], False)
-    parser.Parse(lifter.feed(data[done:]), False)
+    document's element and the next one an error, which a placeholder would hide). The
+    block is parsed up to its first possible beat; if the root has started by then, the
+    rest is lifted, else it goes to expat as it is. Two calls at most: expat reads an open
+    comment again from its start at each call, so one call per beat would be quadratic."""
+    beat = data.find(_BEAT_START)
+    if beat < 0:
+        parser.Parse(data, False)
+        return
+    parser.Parse(data[:beat], False)  # the root's start tag, if it comes first
+    rest = data[beat:]
+    parser.Parse(lifter.feed(rest) if stats["root"] else rest, False)
 
 
 def _parse_raw(
@@ -1155,9 +1159,10 @@ def _parse_raw(
         note(
             Text(
                 N_plural(
-                    "{n} beat-to-beat reading past the first {most:,} of its list was not imported",
-                    "{n} beat-to-beat readings past the first {most:,} of their lists were not "
+                    "{n:,} beat-to-beat reading past the first {most:,} of its record was not "
                     "imported",
+                    "{n:,} beat-to-beat readings past the first {most:,} of their records were "
+                    "not imported",
                 ),
                 n=stats["beats_over"],
                 most=MAX_LIST_BEATS,

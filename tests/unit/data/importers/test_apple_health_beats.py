@@ -394,7 +394,24 @@ def test_a_list_keeps_its_first_beats_up_to_the_most_and_counts_the_rest(
     assert error is None
     assert [len(s.times) for s in beat_series(items)] == [5, 2]
     over = len(listed) - 5
-    assert any(n.startswith(f"{over} beat-to-beat readings past the first 5") for n in notes)
+    assert any(n.startswith(f"{over} beat-to-beat readings past the first 5 ") for n in notes)
+
+
+def test_a_block_before_the_root_is_parsed_in_two_calls_at_most() -> None:
+    """Beats in a comment before the root are not handed to expat one call each: expat
+    reads an open comment again at every call, which would make such a file quadratic."""
+    calls: list[bytes] = []
+
+    class Parser:
+        def Parse(self, data: bytes, final: bool) -> None:
+            calls.append(data)
+
+    beat = f'{B} bpm="61" time="9:10:00.00 PM"/>\n'
+    head = b'<?xml version="1.0" encoding="UTF-8"?>\n<!-- <HealthData>\n'
+    data = head + (beat * 1000).encode() + b"-->\n<HealthData>\n"
+    lifter = apple_health.BeatLifter()
+    apple_health._parse_head(Parser(), lifter, data, {"root": 0})  # type: ignore[arg-type]
+    assert len(calls) <= 2 and b"".join(calls) == data and lifter.count == 0
 
 
 MALFORMED: list[Callable[[str], str]] = [

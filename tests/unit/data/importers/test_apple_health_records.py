@@ -263,6 +263,9 @@ def test_a_file_with_no_voltage_after_a_long_header_is_refused_early(
     text = real.replace("Lead,", "Note,x\n" * len(real) + "Lead,")
     with pytest.raises(MalformedInput, match="no voltage in its first"):
         parse_ecg_csv(text.encode(), "ecg.csv")
+    one_line = "Name," + "xy," * len(real) + "\n0\n"  # refused before the line is split
+    with pytest.raises(MalformedInput, match="no voltage in its first"):
+        parse_ecg_csv(one_line.encode(), "ecg.csv")
 
 
 def test_an_ecg_longer_than_a_recording_can_be_is_refused(
