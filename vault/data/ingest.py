@@ -39,6 +39,9 @@ from vault.data.model import (
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
+    import numpy as np
+    import numpy.typing as npt
+
     from vault.core.txn import Txn
     from vault.core.vault import Vault
     from vault.data.health_records import ClinicalIndex, KnownClinical
@@ -658,8 +661,7 @@ class QSWriter:
         if not by_place:
             return
         _, days = self._day_index(CLINICAL_METRIC)
-        txn = self._require_txn()
-        for day, rid in sorted(days.items()):
+        for day, rid in sorted(days.items()):  # a copy: _take_out may delete a day
             cols = chunks.decode(self.vault.store.get(catalog.KIND_CHUNK, rid).data)
             keyless = np.flatnonzero(chunks.record_keys(cols) == 0)
             if not len(keyless):
@@ -672,19 +674,7 @@ class QSWriter:
                     found.extend(recs)
             if not legacy.any():
                 continue
-            if legacy.all():
-                txn.delete(catalog.KIND_CHUNK, rid)
-                del days[day]
-            else:
-                txn.update(
-                    catalog.KIND_CHUNK,
-                    rid,
-                    chunks.encode(cols.take(~legacy)),
-                    terms=[catalog.chunk_term(self.persona_id, CLINICAL_METRIC, day)],
-                    compress=True,
-                )
-            self._days_dirty.add(CLINICAL_METRIC)
-            self._restat.add(CLINICAL_METRIC)
+            self._take_out(CLINICAL_METRIC, day, rid, cols, legacy)
             for rec in found:
                 self._add_record_sample(rec)
 
@@ -704,11 +694,21 @@ class QSWriter:
         gone = chunks.naming(cols, record_id)
         if not gone.any():
             return
+        if self._take_out(metric, day, rid, cols, gone):
+            self._shredded.append(rid)
+        else:
+            self._replaced.append(rid)
+
+    def _take_out(
+        self, metric: str, day: str, rid: str, cols: chunks.Columns, gone: npt.NDArray[np.bool_]
+    ) -> bool:
+        """Remove the samples `gone` marks from the day's chunk `rid` (whose columns are
+        `cols`): the chunk is deleted when none is left (True), else rewritten."""
         txn = self._require_txn()
         if gone.all():
             txn.delete(catalog.KIND_CHUNK, rid)
-            del days[day]
-            self._shredded.append(rid)
+            del self._day_index(metric)[1][day]
+            deleted = True
         else:
             txn.update(
                 catalog.KIND_CHUNK,
@@ -717,9 +717,10 @@ class QSWriter:
                 terms=[catalog.chunk_term(self.persona_id, metric, day)],
                 compress=True,
             )
-            self._replaced.append(rid)
+            deleted = False
         self._days_dirty.add(metric)
         self._restat.add(metric)
+        return deleted
 
     def add_profile(self, profile: HealthProfile) -> None:
         """Keep the characteristics an export states as sensitive attributes of the persona
