@@ -935,6 +935,9 @@ def _hr_readings(msgs: list[_Msg], clock: Clock) -> _Readings:
     return _Readings(placed, unplaced, empty)
 
 
+_RECORD_STRETCH_MS = 60_000  # the longest gap between two records that the later one covers
+
+
 def _stored_heart_rate(msgs: list[_Msg], ctx: _Context) -> Iterator[Item]:
     """The heart rate a chest strap stored while it could not send it (under water: a
     swim), in `hr` messages: one `heart_rate` sample per reading, at its own time.
@@ -942,7 +945,9 @@ def _stored_heart_rate(msgs: list[_Msg], ctx: _Context) -> Iterator[Item]:
     Records win: a reading is left out when the record that ends its stretch of the
     activity (the time since the record before it) holds a heart rate of its own, so no
     moment is counted twice; where the records hold none (the swim), the readings fill
-    in. Readings nothing places, and slots without a value, are counted in a note.
+    in. A stretch longer than a minute (a pause: records come every few seconds at most
+    while a watch records) is not the record's to cover, and its readings are kept.
+    Readings nothing places, and slots without a value, are counted in a note.
     """
     name, source, device, clock, offset, _, note = ctx
     readings = _hr_readings(msgs, clock)
@@ -951,7 +956,11 @@ def _stored_heart_rate(msgs: list[_Msg], ctx: _Context) -> Iterator[Item]:
     kept = overlapping = 0
     for at, bpm in readings.placed:
         i = bisect.bisect_left(times, at)
-        if i < len(times) and covered[times[i]] and (i > 0 or at == times[0]):
+        if (
+            i < len(times)
+            and covered[times[i]]
+            and (at == times[i] or (i > 0 and times[i] - times[i - 1] <= _RECORD_STRETCH_MS))
+        ):
             overlapping += 1
             continue
         kept += 1

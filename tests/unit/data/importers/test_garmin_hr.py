@@ -307,6 +307,27 @@ def test_records_win_and_readings_fill_only_the_stretches_without_their_heart_ra
     assert any(f"kept at their own times; {left} left out" in n for n in notes)
 
 
+def test_readings_in_a_long_pause_between_records_are_kept() -> None:
+    """Records with heart rate at 0 s and 10 min (the watch paused between): the record
+    after the pause does not cover it, so the strap's readings in it stay; those within a
+    minute of a record's stretch still give way."""
+    records = [record(T0, 150), record(T0 + timedelta(minutes=10), 150)]
+    records.append(record(T0 + timedelta(minutes=10, seconds=30), 150))
+    base = 10_000
+    seconds = [60, 120, 300, 610, 620]  # in the pause, then in the next record's stretch
+    # each reading a timed message (12-bit packed times would roll over every 4 s)
+    readings = [
+        hr_anchor(T0 + timedelta(seconds=s), 0.0, base + 1024 * s, 141 + k)
+        for k, s in enumerate(seconds)
+    ]
+    samples, _, _ = parse(fit_file([fit_file_id(T0), *records, *readings]))
+    stored = sorted(s.start for s in samples)
+    assert [ms(T0) + 1000 * s for s in seconds[:3]] == [
+        t for t in stored if ms(T0) < t < ms(T0) + 600_000
+    ]
+    assert all(ms(T0) + 1000 * s not in stored for s in seconds[3:])
+
+
 def test_an_anchor_that_also_holds_packed_times_keeps_its_strap_time() -> None:
     """fitdecode gives `event_timestamp` as a date in a message that also has packed times;
     its strap time is still the anchor's (the packed bytes of a timed message are unused)."""
