@@ -405,23 +405,6 @@ def ecg_table(ecgs: Sequence[StoredEcg]) -> Table:
     return Table(header, tuple(rows), frozenset({2, 3, 4}))
 
 
-def _concept_text(concept: object) -> str:
-    """A CodeableConcept (or a list of them) as a person reads it: its text, else the first
-    coding's display, else its code."""
-    if isinstance(concept, list):
-        concept = concept[0] if concept else None
-    if not isinstance(concept, dict):
-        return concept.strip() if isinstance(concept, str) else ""
-    if isinstance(concept.get("text"), str) and concept["text"].strip():
-        return str(concept["text"]).strip()
-    codings = concept.get("coding")
-    for key in ("display", "code"):
-        for coding in codings if isinstance(codings, list) else ():
-            if isinstance(coding, dict) and isinstance(coding.get(key), str):
-                return str(coding[key]).strip()
-    return ""
-
-
 # Where a resource names what it is about (as the import's summary reads them).
 _LABEL_FIELDS: Final = ("code", "medicationCodeableConcept", "vaccineCode", "substance", "type")
 
@@ -437,7 +420,7 @@ def _label(c: StoredClinical) -> str:
         if isinstance(ref, dict) and isinstance(ref.get("display"), str):
             return str(ref["display"]).strip()[:200]
     for name in (*_LABEL_FIELDS, "description", "class", "category"):
-        text = _concept_text(r.get(name))
+        text = health_records.concept_text(r.get(name))
         if text:
             return text[:200]
     return ""
@@ -471,7 +454,7 @@ def clinical_value(resource: dict[str, Any]) -> tuple[float | str | bool | None,
         plain = resource.get(name)
         if isinstance(plain, str | bool | int | float):
             return plain, ""
-    coded = _concept_text(resource.get("valueCodeableConcept"))
+    coded = health_records.concept_text(resource.get("valueCodeableConcept"))
     if coded:
         return coded, ""
     parts = [_quantity(c.get("valueQuantity")) for c in resource.get("component") or ()
@@ -488,7 +471,7 @@ def _status(resource: dict[str, Any]) -> str:
     """`status`, else a condition's or allergy's clinical status (a code in DSTU2, a
     CodeableConcept in R4)."""
     for name in ("status", "clinicalStatus", "verificationStatus"):
-        text = _concept_text(resource.get(name))
+        text = health_records.concept_text(resource.get(name))
         if text:
             return text
     return ""
@@ -523,7 +506,7 @@ def clinical_date(text: str | None) -> str:
     if "T" not in text:
         return text
     try:
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = dt.datetime.fromisoformat(text)
     except ValueError:
         return text[:25]
     zone = moment.strftime("%z")

@@ -188,22 +188,33 @@ def resource_date_text(resource: dict[str, Any]) -> str | None:
     return None
 
 
+def concept_text(concept: object, keys: tuple[str, ...] = ("display", "code")) -> str:
+    """A CodeableConcept (or the first of a list of them, or a plain string) as a person
+    reads it: its text, else the first coding's value under the first of `keys` any coding
+    has (its display, else its code)."""
+    if isinstance(concept, list):
+        concept = concept[0] if concept else None
+    if not isinstance(concept, dict):
+        return concept.strip() if isinstance(concept, str) else ""
+    if isinstance(concept.get("text"), str) and concept["text"].strip():
+        return str(concept["text"]).strip()
+    codings = concept.get("coding")
+    for key in keys:
+        for coding in codings if isinstance(codings, list) else ():
+            if isinstance(coding, dict) and isinstance(coding.get(key), str):
+                return str(coding[key]).strip()
+    return ""
+
+
 def _summary(resource: dict[str, Any]) -> str:
     """The text a person reads for a resource: its code's text or first coding's display."""
     for name in _SUMMARY_FIELDS:
         concept = resource.get(name)
         if isinstance(concept, list):
             concept = concept[0] if concept else None
-        if not isinstance(concept, dict):
-            continue
-        text = concept.get("text")
-        if isinstance(text, str) and text.strip():
-            return text.strip()[:200]
-        codings = concept.get("coding")
-        if isinstance(codings, list):
-            for coding in codings:
-                if isinstance(coding, dict) and isinstance(coding.get("display"), str):
-                    return str(coding["display"]).strip()[:200]
+        text = concept_text(concept, ("display",)) if isinstance(concept, dict) else ""
+        if text:
+            return text[:200]
     return ""
 
 
