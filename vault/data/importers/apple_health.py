@@ -491,13 +491,14 @@ class BeatLifter:
       reads it (a beat without bpm and time).
     """
 
-    def __init__(self, clock: Callable[[str], int] | None = None) -> None:
+    def __init__(self) -> None:
         self.token = "b" + secrets.token_hex(8)
         self.runs: dict[str, tuple[array[int], array[float]]] = {}
         self._opening = b"<InstantaneousBeatsPerMinute " + self.token.encode() + b'="'
         self.count = 0  # runs lifted so far
         self._carry = b""
-        self.clock = clock or BeatClock()
+        # Times the byte grids cannot read; the parser gives its own, so both share a cache.
+        self.clock: Callable[[str], int] = BeatClock()
         self._pending = 0  # runs of the block being lifted, numbered from `count`
 
     def feed(self, data: bytes) -> bytes:
